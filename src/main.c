@@ -1,0 +1,72 @@
+/* main.c: the downpour binary's entry point: global options and dispatch to subcommands. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct dp_command commands[] = {
+	/* subcommands are added here as they land */
+	{ NULL, NULL, NULL, NULL },
+};
+
+void
+cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("downpour: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+cmd_print_usage(FILE *f, const struct dp_command *c)
+{
+	fprintf(f, "usage: downpour %s\n", c->usage);
+}
+
+const struct dp_command *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; commands[i].name != NULL; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f, "usage: downpour [--help] [--version] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; commands[i].name != NULL; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'downpour COMMAND --help' describes a command's options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return DP_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		main_usage(stdout);
+		return DP_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("downpour %s\n", PACKAGE_VERSION);
+		return DP_EXIT_OK;
+	}
+	const struct dp_command *c = cmd_find(argv[1]);
+	if (c == NULL) {
+		cmd_error("unknown command '%s' (try 'downpour --help')", argv[1]);
+		return DP_EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,70 @@
+/* util.h: allocation wrappers that never return NULL, a growable byte buffer, hex, time. */
+#ifndef DP_UTIL_H
+#define DP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define DP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define DP_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define DP_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__)
+#define DP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define DP_NORETURN __attribute__((noreturn))
+#else
+#define DP_PRINTF(f, a)
+#define DP_NORETURN
+#endif
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+void *xmemdup(const void *p, size_t n);
+char *xasprintf(const char *fmt, ...) DP_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) DP_PRINTF(1, 0);
+
+/* A growable byte buffer; data is always NUL-terminated for convenience. */
+struct dp_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+void dp_buf_init(struct dp_buf *b);
+void dp_buf_free(struct dp_buf *b);
+void dp_buf_reserve(struct dp_buf *b, size_t extra);
+void dp_buf_add(struct dp_buf *b, const void *p, size_t n);
+void dp_buf_add_str(struct dp_buf *b, const char *s);
+void dp_buf_printf(struct dp_buf *b, const char *fmt, ...) DP_PRINTF(2, 3);
+/* Hands the buffer's memory to the caller and empties b. */
+uint8_t *dp_buf_steal(struct dp_buf *b, size_t *len);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void dp_hex_encode(const uint8_t *in, size_t n, char *out);
+/* Decodes exactly 2n hex digits (either case); false on any bad digit. */
+bool dp_hex_decode(const char *in, size_t n, uint8_t *out);
+
+/* Monotonic clock in microseconds / milliseconds; wall clock in seconds. */
+uint64_t dp_now_us(void);
+uint64_t dp_now_ms(void);
+int64_t dp_wall_time(void);
+/* CPU time of the calling thread in microseconds. */
+uint64_t dp_thread_cpu_us(void);
+
+/* Reads a whole file (up to max bytes). Returns 0, or -1 with errno set (EFBIG when too big). */
+int dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+
+/* Formats a byte count as "1.5 MiB" into out. */
+void dp_format_size(uint64_t bytes, char *out, size_t outlen);
+/* Parses "16K", "4MiB", "1048576" into bytes; false if malformed. */
+bool dp_parse_size(const char *s, uint64_t *out);
+
+/* Number of online CPUs, at least 1. */
+int dp_cpu_count(void);
+
+#endif

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# run-suite.sh: the whole test suite: unit tests (plain, ASan+UBSan, valgrind), fuzz smoke runs,
+# interoperability and TUI scripts, distcheck. Ends with "N passed, N failed".
+# Expects tests/quickstart.sh to have installed the dependencies and built build/.
+set -u
+cd "$(dirname "$0")/.."
+top=$PWD
+jobs=$(nproc)
+passed=0
+failed=0
+failures=()
+logdir=$top/build/test-logs
+mkdir -p "$logdir"
+
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1 (log: ${2:-})"; }
+
+# Adds Check's per-test counts from a unit run's output ("Checks: N, Failures: F, Errors: E").
+count_check() {
+	local name=$1 log=$2 rc=$3 line n f e
+	line=$(grep -E '^[0-9]+%: Checks: ' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		fail "$name (no Check summary)" "$log"
+		return
+	fi
+	n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+	f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+	e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+	passed=$((passed + n - f - e))
+	failed=$((failed + f + e))
+	echo "$name: $line"
+	if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
+		fail "$name (exit $rc)" "$log"
+	fi
+	[ $((f + e)) -eq 0 ] || { failures+=("$name"); grep -E ':[A-Z]:' "$log" | head -n 20; }
+}
+
+stage_unit() {
+	local log=build/tests/unit/unit_tests.log
+	make -C build -s -j"$jobs" check >"$logdir/unit-check.log" 2>&1
+	local rc=$?
+	[ -f "$log" ] || { fail "make check (no log)" "$logdir/unit-check.log"; return; }
+	count_check "unit (make check)" "$log" $rc
+}
+
+stage_asan() {
+	local log=$logdir/asan.log
+	mkdir -p build-asan
+	if [ ! -f build-asan/Makefile ] || [ configure -nt build-asan/config.status ]; then
+		(cd build-asan && ../configure -q --enable-asan --enable-werror --enable-debug) \
+			>"$logdir/asan-build.log" 2>&1 || { fail "asan configure" "$logdir/asan-build.log"; return; }
+	fi
+	make -C build-asan -s -j"$jobs" downpour tests/unit/unit_tests >>"$logdir/asan-build.log" 2>&1 ||
+		{ fail "asan build" "$logdir/asan-build.log"; return; }
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		build-asan/tests/unit/unit_tests >"$log" 2>&1
+	count_check "unit-asan" "$log" $?
+}
+
+stage_valgrind() {
+	local log=$logdir/valgrind.log
+	if ! command -v valgrind >/dev/null; then fail "valgrind (not installed)"; return; fi
+	CK_FORK=no DP_UNDER_VALGRIND=1 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+		build/tests/unit/unit_tests >"$log" 2>&1
+	local rc=$?
+	if [ $rc -eq 0 ]; then pass "valgrind unit tests (no leaks, no errors)"; else fail "valgrind unit tests (exit $rc)" "$log"; fi
+}
+
+stage_fuzz() {
+	local secs=${DP_FUZZ_SECONDS:-15}
+	if ! command -v clang >/dev/null; then fail "fuzz (clang not installed)"; return; fi
+	mkdir -p build-fuzz
+	if [ ! -f build-fuzz/Makefile ] || [ configure -nt build-fuzz/config.status ]; then
+		(cd build-fuzz && ../configure -q CC=clang --enable-fuzzing) >"$logdir/fuzz-build.log" 2>&1 ||
+			{ fail "fuzz configure" "$logdir/fuzz-build.log"; return; }
+	fi
+	make -C build-fuzz -s -j"$jobs" >>"$logdir/fuzz-build.log" 2>&1 ||
+		{ fail "fuzz build" "$logdir/fuzz-build.log"; return; }
+	local t name corpus work
+	for t in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		corpus=$top/tests/fuzz/corpus/${name#fuzz_}
+		work=$(mktemp -d)
+		[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+		if "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+			-artifact_prefix="$logdir/$name-" "$work" >"$logdir/$name.log" 2>&1; then
+			pass "fuzz $name (${secs}s)"
+		else
+			fail "fuzz $name" "$logdir/$name.log"
+		fi
+		rm -rf "$work"
+	done
+}
+
+# Every executable script in these folders is one test: exit 0 passes.
+stage_scripts() {
+	local dir=$1 t name
+	for t in "$top"/tests/"$dir"/*.sh; do
+		[ -x "$t" ] || continue
+		name=$dir/$(basename "$t" .sh)
+		if timeout 600 "$t" "$top/build/downpour" >"$logdir/${name//\//_}.log" 2>&1; then
+			pass "$name"
+		else
+			fail "$name" "$logdir/${name//\//_}.log"
+			tail -n 15 "$logdir/${name//\//_}.log"
+		fi
+	done
+}
+
+stage_distcheck() {
+	if make -C build -s distcheck >"$logdir/distcheck.log" 2>&1; then
+		pass "make distcheck"
+	else
+		fail "make distcheck" "$logdir/distcheck.log"
+		tail -n 20 "$logdir/distcheck.log"
+	fi
+}
+
+only=${DP_STAGES:-unit asan valgrind fuzz interop tui distcheck}
+for s in $only; do
+	echo "== $s"
+	case $s in
+	unit) stage_unit ;;
+	asan) stage_asan ;;
+	valgrind) stage_valgrind ;;
+	fuzz) stage_fuzz ;;
+	interop) stage_scripts interop ;;
+	tui) stage_scripts tui ;;
+	distcheck) stage_distcheck ;;
+	esac
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,9 @@
+/* suites.h: every Check suite of the unit-test runner; add a suite here and in unit_tests.c. */
+#ifndef DP_SUITES_H
+#define DP_SUITES_H
+
+#include <check.h>
+
+Suite *bencode_suite(void);
+
+#endif

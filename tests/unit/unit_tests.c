@@ -1,0 +1,30 @@
+/* unit_tests.c: runs every Check suite; `unit_tests SUITE` runs only the named one. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.h"
+
+static Suite *(*const suite_makers[])(void) = {
+	bencode_suite,
+};
+
+int
+main(int argc, char **argv)
+{
+	SRunner *sr = NULL;
+	for (size_t i = 0; i < sizeof suite_makers / sizeof suite_makers[0]; i++) {
+		Suite *s = suite_makers[i]();
+		if (sr == NULL)
+			sr = srunner_create(s);
+		else
+			srunner_add_suite(sr, s);
+	}
+	if (argc > 1)
+		setenv("CK_RUN_SUITE", argv[1], 1);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
