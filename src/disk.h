@@ -1,0 +1,62 @@
+/* disk.h: the disk worker pool: writes, reads and SHA-1 on worker threads; completions are handed
+ * back to the loop thread through event_active. Submit and completion run on the loop thread. */
+#ifndef DP_DISK_H
+#define DP_DISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct storage;
+struct dp_task;
+
+enum disk_op {
+	DISK_OP_WRITE_PIECE,   /* SHA-1 buf against expected; only if it matches, write it */
+	DISK_OP_READ,          /* read [offset, offset+length) into buf */
+	DISK_OP_HASH_PIECE,    /* read the piece from disk and compare with expected (checking) */
+	DISK_OP_SYNC,          /* fsync the storage's files */
+};
+
+struct disk_job;
+typedef void (*disk_done_fn)(struct disk_job *job, void *arg);
+
+struct disk_job {
+	/* filled by the submitter */
+	enum disk_op op;
+	struct storage *storage;
+	int torrent_id;
+	uint32_t piece;
+	uint64_t offset;           /* in the torrent's byte stream */
+	uint32_t length;
+	uint8_t *buf;              /* WRITE: the piece; READ: allocated by the pool if NULL.
+	                              The submitter owns and frees it after completion. */
+	uint8_t expected[20];
+	disk_done_fn done;
+	void *arg;
+	/* results, valid in done() */
+	int error;                 /* 0 or an errno value */
+	char errmsg[256];          /* names the file and the operation */
+	bool hash_ok;
+	/* owned by the pool */
+	struct dp_task *task;
+	uint64_t queued_us;
+	struct disk_job *next;
+};
+
+struct disk_pool *disk_pool_new(struct event_base *base, int threads);
+/* Lets queued jobs finish, runs their completions, joins the threads. */
+void disk_pool_free(struct disk_pool *pool);
+/* Queues a job (registers a DISK or HASH task for it). */
+void disk_pool_submit(struct disk_pool *pool, struct disk_job *job);
+/* Bytes of WRITE jobs queued or in progress: the backpressure signal. */
+uint64_t disk_pool_pending_write_bytes(const struct disk_pool *pool);
+size_t disk_pool_pending_jobs(const struct disk_pool *pool);
+int disk_pool_threads(const struct disk_pool *pool);
+/* Number of SHA-1 computations done so far (tests count rehashing). */
+uint64_t disk_pool_hash_count(const struct disk_pool *pool);
+
+/* SHA-1 with OpenSSL EVP (any thread). */
+void disk_sha1(const uint8_t *data, size_t len, uint8_t out[20]);
+
+#endif

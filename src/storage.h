@@ -1,0 +1,51 @@
+/* storage.h: a torrent's pieces mapped onto its files, with an open-file cache; the file I/O
+ * itself. The I/O calls run on disk worker threads only and are thread-safe. */
+#ifndef DP_STORAGE_H
+#define DP_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "metainfo.h"
+
+struct storage;
+
+struct storage_span {
+	size_t file;            /* index into mi->files */
+	uint64_t file_offset;
+	uint32_t length;
+	uint32_t buf_offset;    /* where this span starts in the caller's buffer */
+};
+
+/* Pure: the file spans covering [offset, offset + len) of the torrent's byte stream, pad files
+ * included (callers skip them). Returns the number of spans (<= max). */
+size_t storage_map(const struct metainfo *mi, uint64_t offset, uint32_t len,
+    struct storage_span *out, size_t max);
+
+/* save_dir is the download directory: files go to save_dir/name (single) or
+ * save_dir/name/path (multi). mi must outlive the storage. */
+struct storage *storage_new(const struct metainfo *mi, const char *save_dir, int max_open_files);
+void storage_free(struct storage *st);
+const char *storage_save_dir(const struct storage *st);
+/* Full path of file i (caller frees). */
+char *storage_file_path(const struct storage *st, size_t file);
+
+/* Write/read a range of the byte stream. Pad-file spans are skipped on write and read as zeros.
+ * Files and directories are created on first write (sparse). Returns 0, or -errno with a
+ * message naming the file in err. A read of a missing or short file returns -ENOENT/-ENODATA. */
+int storage_write(struct storage *st, uint64_t offset, const uint8_t *data, uint32_t len,
+    char *err, size_t errlen);
+int storage_read(struct storage *st, uint64_t offset, uint8_t *data, uint32_t len,
+    char *err, size_t errlen);
+/* Asks the kernel to read ahead (posix_fadvise WILLNEED) for [offset, offset+len). */
+void storage_readahead(struct storage *st, uint64_t offset, uint64_t len);
+/* fsync every open file (before resume data says pieces are on disk). */
+int storage_sync(struct storage *st, char *err, size_t errlen);
+/* Closes cached descriptors (before moving or deleting). */
+void storage_close_all(struct storage *st);
+/* Size and mtime of file i on disk; -errno when it does not exist. */
+int storage_file_stat(struct storage *st, size_t file, uint64_t *size, int64_t *mtime);
+/* Removes the torrent's files and the now-empty directories it created. */
+int storage_delete_files(struct storage *st, char *err, size_t errlen);
+
+#endif

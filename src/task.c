@@ -1,0 +1,318 @@
+/* task.c: the task registry, wait bookkeeping, callback accounting and loop-health sampling. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task.h"
+
+#define TASK_LINGER_US (10u * 1000000u)     /* finished tasks stay visible this long */
+#define TASK_SLOW_WINDOW_US (60u * 1000000u)
+#define TASK_SPIN_CYCLES_PER_SEC 2000       /* with no progress at all, that is spinning */
+#define TASK_CB_STACK 16
+
+static struct dp_task *task_head, *task_tail;
+static size_t task_total;
+static uint64_t task_next_id = 1;
+
+static struct dp_task *cb_stack[TASK_CB_STACK];
+static uint64_t cb_start_us[TASK_CB_STACK], cb_start_cpu[TASK_CB_STACK];
+static int cb_depth;
+
+static struct dp_loop_health health;
+static uint64_t health_lag_window_start, health_last_sample_us, health_cycles_total,
+    health_cycles_at_sample;
+
+static const char *const state_names[] = {
+#define X(name, desc) #name,
+	DP_TASK_STATES(X)
+#undef X
+};
+static const char *const state_descs[] = {
+#define X(name, desc) desc,
+	DP_TASK_STATES(X)
+#undef X
+};
+static const char *const kind_names[] = {
+#define X(name, str) str,
+	DP_TASK_KINDS(X)
+#undef X
+};
+
+const char *
+task_state_name(enum dp_task_state s)
+{
+	return (unsigned)s < DP_TASK_STATE_COUNT ? state_names[s] : "?";
+}
+
+const char *
+task_state_description(enum dp_task_state s)
+{
+	return (unsigned)s < DP_TASK_STATE_COUNT ? state_descs[s] : "?";
+}
+
+const char *
+task_kind_name(enum dp_task_kind k)
+{
+	return (unsigned)k < DP_TASK_KIND_COUNT ? kind_names[k] : "?";
+}
+
+struct dp_task *
+task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
+{
+	struct dp_task *t = xcalloc(1, sizeof *t);
+	va_list ap;
+	t->id = task_next_id++;
+	t->kind = kind;
+	t->torrent_id = torrent_id;
+	va_start(ap, fmt);
+	vsnprintf(t->name, sizeof t->name, fmt, ap);
+	va_end(ap);
+	t->state = DP_TASK_READY;
+	t->created_us = t->state_since_us = dp_now_us();
+	t->prev = task_tail;
+	if (task_tail)
+		task_tail->next = t;
+	else
+		task_head = t;
+	task_tail = t;
+	task_total++;
+	return t;
+}
+
+void
+task_rename(struct dp_task *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->name, sizeof t->name, fmt, ap);
+	va_end(ap);
+}
+
+static void
+task_set_state(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
+    int line, const char *fmt, va_list ap)
+{
+	if (t->state != state) {
+		t->state = state;
+		t->state_since_us = dp_now_us();
+	}
+	t->where_func = func;
+	t->where_file = file;
+	t->where_line = line;
+	if (fmt != NULL)
+		vsnprintf(t->reason, sizeof t->reason, fmt, ap);
+	else
+		t->reason[0] = '\0';
+}
+
+void
+task_wait_at(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
+    int line, const char *fmt, ...)
+{
+	va_list ap;
+	if (t == NULL)
+		return;
+	va_start(ap, fmt);
+	task_set_state(t, state, func, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void
+task_set_deadline(struct dp_task *t, uint64_t deadline_us)
+{
+	if (t != NULL)
+		t->deadline_us = deadline_us;
+}
+
+void
+task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
+    int line, const char *fmt, ...)
+{
+	va_list ap;
+	if (t == NULL)
+		return;
+	va_start(ap, fmt);
+	task_set_state(t, state, func, file, line, fmt, ap);
+	va_end(ap);
+	t->deadline_us = 0;
+	t->finished_us = dp_now_us();
+	/* A callback still on the stack must not touch it after it is freed. */
+	for (int i = 0; i < cb_depth; i++)
+		if (cb_stack[i] == t)
+			cb_stack[i] = NULL;
+}
+
+static void
+task_unlink_free(struct dp_task *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		task_head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		task_tail = t->prev;
+	task_total--;
+	free(t);
+}
+
+void
+task_cb_begin(struct dp_task *t)
+{
+	if (cb_depth >= TASK_CB_STACK) {
+		cb_depth++;
+		return;
+	}
+	cb_stack[cb_depth] = t;
+	cb_start_us[cb_depth] = dp_now_us();
+	cb_start_cpu[cb_depth] = dp_thread_cpu_us();
+	cb_depth++;
+	health_cycles_total++;
+	if (t != NULL && t->finished_us == 0)
+		t->cycles++;
+}
+
+static void
+task_note_slow(struct dp_task *t, uint64_t duration, uint64_t now)
+{
+	size_t n = health.slowest_count;
+	if (n == DP_SLOW_CALLBACKS && duration <= health.slowest[n - 1].duration_us)
+		return;
+	if (n < DP_SLOW_CALLBACKS)
+		n++;
+	size_t i = n - 1;
+	while (i > 0 && health.slowest[i - 1].duration_us < duration) {
+		health.slowest[i] = health.slowest[i - 1];
+		i--;
+	}
+	health.slowest[i].task_id = t ? t->id : 0;
+	snprintf(health.slowest[i].task_name, sizeof health.slowest[i].task_name, "%s",
+	    t ? t->name : "(loop)");
+	health.slowest[i].duration_us = duration;
+	health.slowest[i].when_us = now;
+	health.slowest_count = n;
+}
+
+void
+task_cb_end(struct dp_task *t)
+{
+	(void)t;
+	if (cb_depth == 0)
+		return;
+	cb_depth--;
+	if (cb_depth >= TASK_CB_STACK)
+		return;
+	struct dp_task *owner = cb_stack[cb_depth];
+	uint64_t now = dp_now_us();
+	uint64_t wall = now - cb_start_us[cb_depth];
+	uint64_t cpu = dp_thread_cpu_us() - cb_start_cpu[cb_depth];
+	if (owner != NULL)
+		owner->cpu_us += cpu;
+	/* A nested callback is also inside its caller's time; only the outermost counts as slow. */
+	if (cb_depth == 0)
+		task_note_slow(owner, wall, now);
+}
+
+void
+task_progress(struct dp_task *t, uint64_t in, uint64_t out)
+{
+	if (t == NULL)
+		return;
+	t->bytes_in += in;
+	t->bytes_out += out;
+	t->progress++;
+}
+
+struct dp_task *
+task_first(void)
+{
+	return task_head;
+}
+
+struct dp_task *
+task_next(struct dp_task *t)
+{
+	return t->next;
+}
+
+struct dp_task *
+task_find(uint64_t id)
+{
+	for (struct dp_task *t = task_head; t != NULL; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+size_t
+task_count(void)
+{
+	return task_total;
+}
+
+void
+task_health_tick(uint64_t expected_us, uint64_t now_us)
+{
+	uint64_t lag = now_us > expected_us ? now_us - expected_us : 0;
+	health.lag_us = lag;
+	if (now_us - health_lag_window_start > TASK_SLOW_WINDOW_US) {
+		health_lag_window_start = now_us;
+		health.lag_max_us = lag;
+	} else if (lag > health.lag_max_us) {
+		health.lag_max_us = lag;
+	}
+
+	/* Age out slow callbacks older than the window. */
+	size_t keep = 0;
+	for (size_t i = 0; i < health.slowest_count; i++)
+		if (now_us - health.slowest[i].when_us <= TASK_SLOW_WINDOW_US)
+			health.slowest[keep++] = health.slowest[i];
+	health.slowest_count = keep;
+
+	if (health_last_sample_us != 0 && now_us - health_last_sample_us < 1000000u)
+		return;
+	uint64_t elapsed = health_last_sample_us ? now_us - health_last_sample_us : 1000000u;
+	health_last_sample_us = now_us;
+	health.callbacks_per_sec = (health_cycles_total - health_cycles_at_sample) * 1000000u / elapsed;
+	health_cycles_at_sample = health_cycles_total;
+
+	size_t spinning = 0;
+	struct dp_task *t = task_head;
+	while (t != NULL) {
+		struct dp_task *next = t->next;
+		if (t->finished_us != 0) {
+			if (now_us - t->finished_us > TASK_LINGER_US)
+				task_unlink_free(t);
+			t = next;
+			continue;
+		}
+		uint64_t rate = (t->cycles - t->sample_cycles) * 1000000u / elapsed;
+		t->spinning = rate >= TASK_SPIN_CYCLES_PER_SEC && t->progress == t->sample_progress;
+		spinning += t->spinning;
+		t->sample_cycles = t->cycles;
+		t->sample_progress = t->progress;
+		t = next;
+	}
+	health.spinning_count = spinning;
+}
+
+void
+task_health_get(struct dp_loop_health *out)
+{
+	*out = health;
+}
+
+void
+task_registry_clear(void)
+{
+	while (task_head != NULL)
+		task_unlink_free(task_head);
+	memset(&health, 0, sizeof health);
+	health_lag_window_start = health_last_sample_us = 0;
+	health_cycles_total = health_cycles_at_sample = 0;
+	cb_depth = 0;
+}

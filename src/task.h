@@ -1,0 +1,135 @@
+/* task.h: the task registry: every engine activity is a task with a state, a reason, and where
+ * it parked; plus the loop's own health (lag, slowest callbacks, spinning tasks). Loop thread only. */
+#ifndef DP_TASK_H
+#define DP_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "util.h"
+
+/* One list generates the enum and the names; the UI prints these names verbatim. */
+#define DP_TASK_STATES(X)                                              \
+	X(RUNNING, "running a callback")                                   \
+	X(READY, "ready to run")                                           \
+	X(READ_WAIT, "waiting for data to arrive")                         \
+	X(WRITE_WAIT, "waiting for the socket to accept data")             \
+	X(CONNECT_WAIT, "waiting for a connection to complete")            \
+	X(DNS_WAIT, "waiting for a name lookup")                           \
+	X(DISK_WAIT, "waiting for the disk")                               \
+	X(TIMER_WAIT, "sleeping until a timer fires")                      \
+	X(RATE_WAIT, "throttled by a rate limit")                          \
+	X(PEER_WAIT, "waiting on the peer (choked or nothing to request)") \
+	X(QUEUED, "queued behind other work")                              \
+	X(DONE, "finished")                                                \
+	X(FAILED, "failed")
+
+enum dp_task_state {
+#define X(name, desc) DP_TASK_##name,
+	DP_TASK_STATES(X)
+#undef X
+	DP_TASK_STATE_COUNT
+};
+
+#define DP_TASK_KINDS(X)      \
+	X(LISTENER, "listener") \
+	X(PEER, "peer")         \
+	X(TRACKER, "tracker")   \
+	X(DISK, "disk")         \
+	X(HASH, "hash")         \
+	X(TORRENT, "torrent")   \
+	X(DHT, "dht")           \
+	X(RPC, "rpc")           \
+	X(UI, "ui")             \
+	X(TIMER, "timer")       \
+	X(HOOK, "hook")         \
+	X(SESSION, "session")
+
+enum dp_task_kind {
+#define X(name, str) DP_TASK_KIND_##name,
+	DP_TASK_KINDS(X)
+#undef X
+	DP_TASK_KIND_COUNT
+};
+
+struct dp_task {
+	uint64_t id;
+	enum dp_task_kind kind;
+	char name[96];
+	int torrent_id;            /* 0 when it belongs to no torrent */
+	enum dp_task_state state;
+	uint64_t state_since_us;   /* monotonic */
+	const char *where_func;    /* where it parked, captured by task_wait() */
+	const char *where_file;
+	int where_line;
+	char reason[128];          /* what it waits for, in words */
+	uint64_t deadline_us;      /* monotonic; 0 = none */
+	uint64_t cycles;           /* callbacks run */
+	uint64_t cpu_us;           /* CPU time inside its callbacks */
+	uint64_t bytes_in, bytes_out;
+	uint64_t created_us;
+	/* spin detection: cycles and progress seen at the last health sample */
+	uint64_t sample_cycles, sample_progress, progress;
+	bool spinning;
+	/* finished tasks linger briefly so the monitor can show how they ended */
+	uint64_t finished_us;
+	struct dp_task *next, *prev;
+};
+
+const char *task_state_name(enum dp_task_state s);
+const char *task_state_description(enum dp_task_state s);
+const char *task_kind_name(enum dp_task_kind k);
+
+/* A new task starts READY. Names are formatted like printf. */
+struct dp_task *task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
+    DP_PRINTF(3, 4);
+void task_rename(struct dp_task *t, const char *fmt, ...) DP_PRINTF(2, 3);
+
+/* Parks a task: records state, reason, and the caller's function and line. */
+#define task_wait(t, state, ...) \
+	task_wait_at((t), (state), __func__, __FILE__, __LINE__, __VA_ARGS__)
+void task_wait_at(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
+    int line, const char *fmt, ...) DP_PRINTF(6, 7);
+void task_set_deadline(struct dp_task *t, uint64_t deadline_us);
+
+/* Brackets a callback: counts a cycle and its CPU and wall time for the health view. */
+void task_cb_begin(struct dp_task *t);
+void task_cb_end(struct dp_task *t);
+/* Work that moved something forward (bytes, a message): spinning is cycles without progress. */
+void task_progress(struct dp_task *t, uint64_t in, uint64_t out);
+
+/* A finished task stays visible for a while, then the registry frees it. */
+#define task_done(t, ...) task_finish_at((t), DP_TASK_DONE, __func__, __FILE__, __LINE__, __VA_ARGS__)
+#define task_fail(t, ...) task_finish_at((t), DP_TASK_FAILED, __func__, __FILE__, __LINE__, __VA_ARGS__)
+void task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func,
+    const char *file, int line, const char *fmt, ...) DP_PRINTF(6, 7);
+
+/* Iteration over live and recently finished tasks (in creation order). */
+struct dp_task *task_first(void);
+struct dp_task *task_next(struct dp_task *t);
+struct dp_task *task_find(uint64_t id);
+size_t task_count(void);
+
+/* Loop health. The engine calls task_health_tick() from a periodic timer whose expected
+ * firing time is given, so lag = how late it actually fired. */
+struct dp_slow_callback {
+	uint64_t task_id;
+	char task_name[96];
+	uint64_t duration_us;
+	uint64_t when_us;
+};
+#define DP_SLOW_CALLBACKS 8
+struct dp_loop_health {
+	uint64_t lag_us;               /* latest */
+	uint64_t lag_max_us;           /* over the last minute */
+	uint64_t callbacks_per_sec;
+	struct dp_slow_callback slowest[DP_SLOW_CALLBACKS];  /* recent (last minute), slowest first */
+	size_t slowest_count;
+	size_t spinning_count;
+};
+void task_health_tick(uint64_t expected_us, uint64_t now_us);
+void task_health_get(struct dp_loop_health *out);
+
+/* Frees everything (at engine shutdown and in tests). */
+void task_registry_clear(void);
+
+#endif

@@ -1,0 +1,109 @@
+/* tracker.h: peer discovery through trackers: HTTP/HTTPS (BEP 3, 7, 23) and UDP (BEP 15)
+ * announces and scrapes, tiers per BEP 12. Parsing is pure; the network side runs on the loop. */
+#ifndef DP_TRACKER_H
+#define DP_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "metainfo.h"
+
+struct event_base;
+struct evdns_base;
+struct ssl_ctx_st;
+
+enum tracker_event { TRACKER_EVENT_NONE, TRACKER_EVENT_STARTED, TRACKER_EVENT_COMPLETED,
+	TRACKER_EVENT_STOPPED };
+
+struct tracker_peer {
+	struct sockaddr_storage addr;   /* AF_INET or AF_INET6 with port */
+	socklen_t addrlen;
+};
+
+struct tracker_response {
+	char failure[256];              /* non-empty: the tracker refused */
+	char warning[256];
+	int interval;                   /* seconds; -1 when absent */
+	int min_interval;
+	char tracker_id[128];
+	int complete, incomplete, downloaded;   /* -1 when unknown */
+	struct tracker_peer *peers;
+	size_t peer_count;
+};
+
+struct tracker_request {
+	uint8_t info_hash[20];
+	uint8_t peer_id[20];
+	uint16_t port;
+	uint64_t uploaded, downloaded, left;
+	enum tracker_event event;
+	int numwant;
+	uint32_t key;
+	const char *tracker_id;         /* from a previous response, or NULL */
+};
+
+/* Pure helpers (unit-tested, fuzzed). Return 0, or -1 with a reason in err. */
+char *tracker_http_announce_url(const char *announce, const struct tracker_request *req);
+/* The scrape URL per convention (announce -> scrape), or NULL when it has none. */
+char *tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20]);
+int tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_response *out,
+    char *err, size_t errlen);
+int tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_hash[20],
+    int *complete, int *incomplete, int *downloaded, char *err, size_t errlen);
+/* UDP (BEP 15) packets. */
+size_t tracker_udp_build_connect(uint8_t *out, uint32_t transaction_id);
+size_t tracker_udp_build_announce(uint8_t *out, uint64_t connection_id, uint32_t transaction_id,
+    const struct tracker_request *req);
+size_t tracker_udp_build_scrape(uint8_t *out, uint64_t connection_id, uint32_t transaction_id,
+    const uint8_t info_hash[20]);
+/* Parses any UDP tracker reply; checks the action and transaction id. family is AF_INET or
+ * AF_INET6 (the socket's, which decides the peer address size). */
+int tracker_udp_parse(const uint8_t *pkt, size_t len, uint32_t transaction_id, int family,
+    uint32_t *action, uint64_t *connection_id, struct tracker_response *out, char *err,
+    size_t errlen);
+void tracker_response_clear(struct tracker_response *r);
+
+/* The trackers of one torrent. */
+struct tracker_set;
+
+struct tracker_callbacks {
+	/* Fills uploaded/downloaded/left/port/peer_id for the next announce. */
+	void (*fill_request)(void *arg, struct tracker_request *req);
+	/* Peers from any tracker. */
+	void (*got_peers)(void *arg, const struct tracker_peer *peers, size_t n);
+	void *arg;
+};
+
+enum tracker_status { TRACKER_IDLE, TRACKER_DNS, TRACKER_CONNECTING, TRACKER_ANNOUNCING,
+	TRACKER_OK, TRACKER_ERROR };
+
+struct tracker_info {           /* one row of the trackers tab */
+	char url[512];
+	int tier;
+	enum tracker_status status;
+	char last_error[256];
+	char last_warning[256];
+	int64_t last_announce;      /* wall seconds, 0 = never */
+	int64_t next_announce;
+	int seeders, leechers, downloaded;  /* -1 unknown */
+	size_t last_peer_count;
+};
+
+struct tracker_set *tracker_set_new(struct event_base *base, struct evdns_base *dns,
+    struct ssl_ctx_st *ssl_ctx, const struct mi_tier *tiers, size_t tier_count,
+    const uint8_t info_hash[20], int torrent_id, const char *torrent_name,
+    const struct tracker_callbacks *cb);
+/* Announces started and then at the tracker's interval. */
+void tracker_set_start(struct tracker_set *ts);
+void tracker_set_completed(struct tracker_set *ts);
+/* Announce now (user asked, or we need peers), respecting min interval. */
+void tracker_set_reannounce(struct tracker_set *ts);
+/* Sends stopped to trackers that had been announced to, with a deadline; done(arg) runs when
+ * every one answered or the deadline passed. */
+void tracker_set_stop(struct tracker_set *ts, unsigned deadline_ms, void (*done)(void *), void *arg);
+void tracker_set_free(struct tracker_set *ts);
+size_t tracker_set_info(const struct tracker_set *ts, struct tracker_info *out, size_t max);
+const char *tracker_status_name(enum tracker_status s);
+
+#endif
