@@ -1,0 +1,224 @@
+/* engine.h: the engine's public API, the only engine header the UI and the RPC include:
+ * commands (add, start, stop, remove, limits, ...) and immutable snapshots the caller owns. */
+#ifndef DP_ENGINE_H
+#define DP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "task.h"
+#include "tracker.h"
+
+struct event_base;
+struct dp_config;
+struct engine;
+
+/*
+ * Life cycle. The engine runs on the caller's event_base (the UI shares the loop); call
+ * evthread_use_pthreads() before creating the base. Settings are copied from cfg (NULL = the
+ * built-in defaults). Returns NULL with a reason in err (e.g. the port can't be bound).
+ */
+struct engine *engine_new(struct event_base *base, const struct dp_config *cfg, char *err,
+    size_t errlen);
+/*
+ * Clean stop in the background: torrents stop, trackers get `stopped` (deadline_ms at most),
+ * disk jobs finish and files are synced; then done(arg) runs on the loop. Idempotent.
+ */
+void engine_shutdown(struct engine *e, unsigned deadline_ms, void (*done)(void *arg), void *arg);
+/* Frees everything. If engine_shutdown() has not completed it runs the loop itself (a ~3 s
+ * deadline) to finish it, so call it from outside the loop's callbacks. */
+void engine_free(struct engine *e);
+
+/* Events the caller may want to react to (the headless get exits on COMPLETED). */
+#define ENGINE_EVENTS(X)                \
+	X(ADDED, "added")               \
+	X(CHECKED, "checked")           \
+	X(COMPLETED, "completed")       \
+	X(STOPPED, "stopped")           \
+	X(ERROR, "error")               \
+	X(REMOVED, "removed")
+
+enum engine_event {
+#define X(name, str) ENGINE_EVENT_##name,
+	ENGINE_EVENTS(X)
+#undef X
+	ENGINE_EVENT_COUNT
+};
+const char *engine_event_name(enum engine_event ev);
+/* One callback (NULL clears); runs on the loop, never re-entrantly from inside a command. */
+void engine_set_event_cb(struct engine *e,
+    void (*cb)(struct engine *e, int torrent_id, enum engine_event ev, void *arg), void *arg);
+
+/* ---- commands: 0 on success, -1 with a one-line reason in err (err may be NULL) ---- */
+
+struct engine_add_opts {
+	const char *save_dir;      /* NULL: the configured download directory */
+	bool paused;               /* add stopped */
+	bool sequential;
+	bool skip_check;           /* trust existing data without hashing (tests) */
+};
+
+/* Adds from a .torrent file, its bytes, or a magnet link. *id_out gets the torrent id (> 0).
+ * Adding a torrent already present fails with "already added" and sets *id_out to it. */
+int engine_add_torrent_file(struct engine *e, const char *path, const struct engine_add_opts *opts,
+    int *id_out, char *err, size_t errlen);
+int engine_add_torrent_data(struct engine *e, const uint8_t *buf, size_t len,
+    const struct engine_add_opts *opts, int *id_out, char *err, size_t errlen);
+int engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opts *opts,
+    int *id_out, char *err, size_t errlen);
+
+int engine_torrent_start(struct engine *e, int id, char *err, size_t errlen);
+int engine_torrent_stop(struct engine *e, int id, char *err, size_t errlen);
+/* Removes the torrent; with delete_data its files are deleted (on the disk pool). */
+int engine_torrent_remove(struct engine *e, int id, bool delete_data, char *err, size_t errlen);
+int engine_torrent_recheck(struct engine *e, int id, char *err, size_t errlen);
+int engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen);
+
+enum engine_prio { ENGINE_PRIO_SKIP = 0, ENGINE_PRIO_LOW = 1, ENGINE_PRIO_NORMAL = 2,
+	ENGINE_PRIO_HIGH = 3 };
+const char *engine_prio_name(enum engine_prio p);
+int engine_torrent_set_file_priority(struct engine *e, int id, size_t file, enum engine_prio prio,
+    char *err, size_t errlen);
+int engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, size_t errlen);
+/* Bytes per second; 0 = unlimited. */
+int engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
+    char *err, size_t errlen);
+/* max_peers: connections of this torrent; upload_slots: unchoked peers. 0 = the global value. */
+int engine_torrent_set_limits(struct engine *e, int id, int max_peers, int upload_slots,
+    char *err, size_t errlen);
+/* Connects to a peer directly ("127.0.0.1:6881", "[::1]:6881"). */
+int engine_torrent_add_peer(struct engine *e, int id, const char *addr_port, char *err,
+    size_t errlen);
+/* Disconnects peers at addr_port (or every port of the address when addr_port has no port);
+ * with ban, the address is refused from then on (session-wide). */
+int engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban, char *err,
+    size_t errlen);
+
+void engine_set_rate_limits(struct engine *e, uint64_t down_bps, uint64_t up_bps);
+/* Global connection cap, per-torrent default peer cap and default upload slots; <= 0 keeps. */
+void engine_set_limits(struct engine *e, int max_connections, int max_peers_per_torrent,
+    int upload_slots);
+
+/* ---- snapshots: copies the caller owns; arrays are freed with free() unless noted ---- */
+
+#define ENGINE_TORRENT_STATES(X)                 \
+	X(STOPPED, "stopped")                    \
+	X(QUEUED, "queued")                      \
+	X(CHECKING, "checking")                  \
+	X(METADATA, "fetching metadata")         \
+	X(DOWNLOADING, "downloading")            \
+	X(SEEDING, "seeding")                    \
+	X(ERROR, "error")
+
+enum engine_torrent_state {
+#define X(name, str) ENGINE_TORRENT_##name,
+	ENGINE_TORRENT_STATES(X)
+#undef X
+	ENGINE_TORRENT_STATE_COUNT
+};
+const char *engine_torrent_state_name(enum engine_torrent_state s);
+
+struct engine_torrent_stats {
+	int id;
+	char name[256];
+	char info_hash_hex[41];
+	enum engine_torrent_state state;
+	char error[256];               /* non-empty in ENGINE_TORRENT_ERROR */
+	double progress;               /* 0..1 of the wanted (non-skipped) bytes */
+	double check_progress;         /* 0..1 while CHECKING */
+	uint64_t total_size;           /* the torrent's bytes */
+	uint64_t wanted_size;          /* bytes of non-skipped files */
+	uint64_t have_size;            /* verified bytes */
+	uint64_t left;                 /* wanted bytes not yet verified */
+	uint32_t piece_length;
+	uint32_t pieces_have, pieces_total;
+	size_t file_count;
+	uint64_t down_rate, up_rate;   /* bytes/s, sliding window */
+	uint64_t downloaded, uploaded; /* payload bytes this session */
+	uint64_t corrupt_bytes;        /* discarded by hash failures */
+	double ratio;                  /* uploaded / max(downloaded, have); -1 when undefined */
+	int64_t eta_s;                 /* -1 unknown */
+	int peers_connected, peers_known, seeds_connected;
+	int peers_sending, peers_receiving;
+	char tracker_status[128];      /* e.g. "ok (3 trackers)", "error: connection refused" */
+	char save_path[1024];
+	int64_t added_date, completed_date;  /* wall seconds, 0 = never */
+	uint64_t down_limit, up_limit; /* bytes/s, 0 unlimited */
+	int max_peers, upload_slots;
+	bool sequential;
+	bool is_private;
+	char comment[512];
+};
+
+int engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out);
+/* Every torrent, in the order added. Returns the count; *out is NULL when 0. */
+size_t engine_torrents(struct engine *e, struct engine_torrent_stats **out);
+
+struct engine_peer_info {
+	char addr[64];                 /* "127.0.0.1:6881", "[::1]:6881" */
+	char client[64];               /* decoded from the peer id, or the extension handshake */
+	bool am_choking, am_interested;        /* we choke it / we want its data */
+	bool peer_choking, peer_interested;    /* it chokes us / it wants our data */
+	bool snubbed, incoming, fast_ext, ext_protocol, seed, optimistic;
+	bool handshake_done;
+	double progress;               /* its pieces / total */
+	uint64_t down_rate, up_rate;   /* bytes/s */
+	uint64_t downloaded, uploaded; /* payload bytes */
+	uint32_t requests_out;         /* our requests waiting for blocks */
+	uint32_t requests_in;          /* its requests we still have to answer */
+	uint32_t queue_target;         /* pipeline depth we aim for */
+	int64_t connected_s;           /* seconds connected */
+};
+size_t engine_peers(struct engine *e, int id, struct engine_peer_info **out);
+
+struct engine_file_info {
+	char *path;                    /* sanitised path on disk, relative to the save dir */
+	char *display_path;            /* the torrent's original names */
+	uint64_t size;
+	uint64_t done;                 /* bytes of verified pieces that overlap the file */
+	enum engine_prio priority;
+	bool pad;
+};
+size_t engine_files(struct engine *e, int id, struct engine_file_info **out);
+void engine_files_free(struct engine_file_info *files, size_t n);
+
+size_t engine_trackers(struct engine *e, int id, struct tracker_info **out);
+
+struct engine_piece_map {
+	uint32_t count;
+	uint8_t *state;                /* per piece: 0 missing, 1 downloading, 2 have */
+	uint16_t *availability;        /* per piece: connected peers that have it (saturating) */
+};
+int engine_pieces(struct engine *e, int id, struct engine_piece_map *out);
+void engine_piece_map_free(struct engine_piece_map *m);
+
+struct engine_task_info {
+	struct dp_task task;           /* a copy; next/prev are NULL */
+	const char *state_name;        /* static strings */
+	const char *kind_name;
+	uint64_t age_us;               /* since created */
+	uint64_t waited_us;            /* in the current state */
+};
+size_t engine_tasks(struct engine *e, struct engine_task_info **out);
+void engine_loop_health(struct engine *e, struct dp_loop_health *out);
+/* Log lines with seq > after (see log_copy_since). */
+size_t engine_log_since(struct engine *e, uint64_t after, struct dp_log_line *out, size_t max);
+
+struct engine_global_stats {
+	uint64_t down_rate, up_rate;
+	uint64_t downloaded, uploaded;
+	uint64_t down_limit, up_limit; /* 0 unlimited */
+	int connections, max_connections, max_peers_per_torrent, upload_slots;
+	int listen_port;               /* 0 when not listening */
+	int torrents, torrents_active;
+	uint64_t free_space;           /* bytes free in the download dir (refreshed every few s) */
+	char download_dir[1024];
+	uint64_t disk_pending_write_bytes;
+	size_t disk_pending_jobs;
+	char peer_id[21];
+};
+void engine_global(struct engine *e, struct engine_global_stats *out);
+
+#endif
