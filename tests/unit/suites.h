@@ -5,5 +5,6 @@
 #include <check.h>
 
 Suite *bencode_suite(void);
+Suite *ui_widgets_suite(void);
 
 #endif

@@ -1,0 +1,295 @@
+/* check_ui_widgets.c: the UI's pure widgets: display-cell widths with wide characters, truncation
+ * with an ellipsis, progress bars, sparkline scaling, number formatting and table layout. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <check.h>
+
+#include "suites.h"
+#include "widgets.h"
+
+static void
+ui_setup(void)
+{
+	/* wcwidth answers for non-ASCII only in a UTF-8 locale */
+	ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
+	tw_set_ascii(false);
+}
+
+static void
+ui_teardown(void)
+{
+	tw_set_ascii(false);
+	setlocale(LC_CTYPE, "C");
+}
+
+START_TEST(test_width)
+{
+	ck_assert_int_eq(tw_width(""), 0);
+	ck_assert_int_eq(tw_width("ubuntu.iso"), 10);
+	ck_assert_int_eq(tw_width("\xe6\x97\xa5\xe6\x9c\xac"), 4);            /* 日本 */
+	ck_assert_int_eq(tw_width("a\xf0\x9f\x98\x80z"), 4);                  /* a😀z */
+	ck_assert_int_eq(tw_width("e\xcc\x81"), 1);                            /* e + combining acute */
+	ck_assert_int_eq(tw_width("a\x1b[31mb"), 7);                           /* ESC counts as '?' */
+	ck_assert_int_eq(tw_width("\xff\xfe"), 2);                             /* invalid bytes */
+	ck_assert_int_eq(tw_width("\xc0\xaf"), 2);                             /* overlong '/' */
+	tw_set_ascii(true);
+	ck_assert_int_eq(tw_width("\xe6\x97\xa5\xe6\x9c\xac"), 2);
+}
+END_TEST
+
+START_TEST(test_fit_pads_and_cuts)
+{
+	char out[256];
+	ck_assert_int_eq(tw_fit("abc", 6, TW_LEFT, out, sizeof out), 6);
+	ck_assert_str_eq(out, "abc   ");
+	ck_assert_int_eq(tw_fit("abc", 6, TW_RIGHT, out, sizeof out), 6);
+	ck_assert_str_eq(out, "   abc");
+	ck_assert_int_eq(tw_fit("abcdefgh", 5, TW_LEFT, out, sizeof out), 5);
+	ck_assert_str_eq(out, "abcd\xe2\x80\xa6");
+	ck_assert_int_eq(tw_fit("abcde", 5, TW_LEFT, out, sizeof out), 5);
+	ck_assert_str_eq(out, "abcde");
+	/* 日本語 is 6 cells; in 5 cells: 日本 (4) + … */
+	ck_assert_int_eq(tw_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 5, TW_LEFT, out, sizeof out), 5);
+	ck_assert_str_eq(out, "\xe6\x97\xa5\xe6\x9c\xac\xe2\x80\xa6");
+	ck_assert_int_eq(tw_width(out), 5);
+	/* in 4 cells: 日 (2) + … + a pad space, since 本 would straddle the edge */
+	ck_assert_int_eq(tw_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 4, TW_LEFT, out, sizeof out), 4);
+	ck_assert_str_eq(out, "\xe6\x97\xa5\xe2\x80\xa6 ");
+	/* control characters never reach the terminal */
+	tw_fit("a\x1b]0;x\x07", 10, TW_LEFT, out, sizeof out);
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_ptr_null(strchr(out, '\x07'));
+	ck_assert_str_eq(out, "a?]0;x?   ");
+	ck_assert_int_eq(tw_fit("abc", 0, TW_LEFT, out, sizeof out), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(tw_fit("abc", 1, TW_LEFT, out, sizeof out), 1);
+	ck_assert_str_eq(out, "\xe2\x80\xa6");
+}
+END_TEST
+
+START_TEST(test_fit_ascii)
+{
+	char out[64];
+	tw_set_ascii(true);
+	tw_fit("\xe6\x97\xa5\xe6\x9c\xac-name", 6, TW_LEFT, out, sizeof out);
+	ck_assert_str_eq(out, "?" "?-na~");
+	tw_fit("short", 7, TW_RIGHT, out, sizeof out);
+	ck_assert_str_eq(out, "  short");
+}
+END_TEST
+
+START_TEST(test_fit_small_buffer)
+{
+	char out[4];
+	tw_fit("abcdef", 6, TW_LEFT, out, sizeof out);
+	ck_assert_uint_le(strlen(out), 3);
+	tw_fit("\xe6\x97\xa5\xe6\x9c\xac", 4, TW_LEFT, out, sizeof out);
+	ck_assert_uint_le(strlen(out), 3);
+	/* never a partial UTF-8 sequence */
+	ck_assert_str_eq(out, "\xe6\x97\xa5");
+}
+END_TEST
+
+START_TEST(test_bar)
+{
+	char out[128];
+	bar_render(0, 4, out, sizeof out);
+	ck_assert_str_eq(out, "    ");
+	bar_render(1, 4, out, sizeof out);
+	ck_assert_str_eq(out, "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88");
+	bar_render(0.5, 4, out, sizeof out);
+	ck_assert_str_eq(out, "\xe2\x96\x88\xe2\x96\x88  ");
+	/* 0.5625 of 4 cells = 18 eighths: two full and a quarter block */
+	bar_render(0.5625, 4, out, sizeof out);
+	ck_assert_str_eq(out, "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x8e ");
+	ck_assert_int_eq(tw_width(out), 4);
+	/* unfinished never looks full, started never looks empty */
+	bar_render(0.9999, 4, out, sizeof out);
+	ck_assert_int_eq(tw_width(out), 4);
+	ck_assert_str_ne(out, "\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88\xe2\x96\x88");
+	bar_render(0.0001, 4, out, sizeof out);
+	ck_assert_str_ne(out, "    ");
+	bar_render(-3, 3, out, sizeof out);
+	ck_assert_str_eq(out, "   ");
+	bar_render(7, 2, out, sizeof out);
+	ck_assert_str_eq(out, "\xe2\x96\x88\xe2\x96\x88");
+	tw_set_ascii(true);
+	bar_render(0.5, 6, out, sizeof out);
+	ck_assert_str_eq(out, "###...");
+	bar_render(0.0 / 0.0, 2, out, sizeof out);
+	ck_assert_str_eq(out, "..");
+}
+END_TEST
+
+START_TEST(test_sparkline)
+{
+	char out[256];
+	uint64_t v[] = { 0, 1, 4, 8 };
+	uint64_t scale = sparkline_render(v, 4, 4, 0, out, sizeof out);
+	ck_assert_uint_eq(scale, 8);
+	ck_assert_str_eq(out, " \xe2\x96\x81\xe2\x96\x84\xe2\x96\x88");
+	/* fewer values than cells: blanks on the left */
+	sparkline_render(v + 3, 1, 3, 0, out, sizeof out);
+	ck_assert_str_eq(out, "  \xe2\x96\x88");
+	/* more values than cells: only the newest are shown and set the scale */
+	uint64_t w[] = { 1000, 2, 4 };
+	scale = sparkline_render(w, 3, 2, 0, out, sizeof out);
+	ck_assert_uint_eq(scale, 4);
+	ck_assert_str_eq(out, "\xe2\x96\x84\xe2\x96\x88");
+	/* a fixed scale (the rate limit) clips above it; tiny non-zero values still show */
+	uint64_t x[] = { 1, 50, 200 };
+	sparkline_render(x, 3, 3, 100, out, sizeof out);
+	ck_assert_str_eq(out, "\xe2\x96\x81\xe2\x96\x84\xe2\x96\x88");
+	tw_set_ascii(true);
+	sparkline_render(v, 4, 4, 0, out, sizeof out);
+	ck_assert_str_eq(out, " _-#");
+
+	struct spark_history h = { .n = 0 };
+	for (uint64_t i = 0; i < SPARK_HISTORY + 5; i++)
+		spark_push(&h, i);
+	ck_assert_uint_eq(h.n, SPARK_HISTORY);
+	ck_assert_uint_eq(h.v[0], 5);
+	ck_assert_uint_eq(h.v[SPARK_HISTORY - 1], SPARK_HISTORY + 4);
+}
+END_TEST
+
+START_TEST(test_format)
+{
+	char out[64];
+	fmt_size(0, out, sizeof out);
+	ck_assert_str_eq(out, "0 B");
+	fmt_size(1023, out, sizeof out);
+	ck_assert_str_eq(out, "1023 B");
+	fmt_size(1536, out, sizeof out);
+	ck_assert_str_eq(out, "1.50 KiB");
+	fmt_size(10239, out, sizeof out);                 /* 9.999 KiB rounds to 10.0, not "10.00" */
+	ck_assert_str_eq(out, "10.0 KiB");
+	fmt_size(3ull << 30, out, sizeof out);
+	ck_assert_str_eq(out, "3.00 GiB");
+	fmt_size(700ull << 20, out, sizeof out);
+	ck_assert_str_eq(out, "700 MiB");
+	fmt_rate(0, out, sizeof out);
+	ck_assert_str_eq(out, "-");
+	fmt_rate(2048, out, sizeof out);
+	ck_assert_str_eq(out, "2.00 KiB/s");
+	fmt_eta(-1, out, sizeof out);
+	ck_assert_str_eq(out, "-");
+	fmt_eta(0, out, sizeof out);
+	ck_assert_str_eq(out, "0s");
+	fmt_eta(59, out, sizeof out);
+	ck_assert_str_eq(out, "59s");
+	fmt_eta(725, out, sizeof out);
+	ck_assert_str_eq(out, "12m05s");
+	fmt_eta(3 * 3600 + 7 * 60 + 9, out, sizeof out);
+	ck_assert_str_eq(out, "3h07m");
+	fmt_eta(2 * 86400 + 4 * 3600, out, sizeof out);
+	ck_assert_str_eq(out, "2d04h");
+	fmt_eta(9 * 7 * 86400, out, sizeof out);
+	ck_assert_str_eq(out, "9w");
+	fmt_eta(INT64_MAX, out, sizeof out);
+	ck_assert_str_eq(out, "inf");
+	fmt_ratio(-1, out, sizeof out);
+	ck_assert_str_eq(out, "-");
+	fmt_ratio(1.234, out, sizeof out);
+	ck_assert_str_eq(out, "1.23");
+	fmt_ratio(1e9, out, sizeof out);
+	ck_assert_str_eq(out, "inf");
+	fmt_duration_us(830, out, sizeof out);
+	ck_assert_str_eq(out, "830us");
+	fmt_duration_us(12400, out, sizeof out);
+	ck_assert_str_eq(out, "12.4ms");
+	fmt_duration_us(3210000, out, sizeof out);
+	ck_assert_str_eq(out, "3.21s");
+	fmt_date(0, out, sizeof out);
+	ck_assert_str_eq(out, "-");
+	fmt_date(1700000000, out, sizeof out);
+	ck_assert_uint_eq(strlen(out), 16);
+}
+END_TEST
+
+START_TEST(test_layout)
+{
+	struct table_col cols[] = {
+		{ "#", 3, 3, TW_RIGHT, 0 },
+		{ "Name", 10, 0, TW_LEFT, 0 },
+		{ "Size", 8, 8, TW_RIGHT, 2 },
+		{ "Ratio", 5, 5, TW_RIGHT, 3 },
+	};
+	int w[4];
+	/* wide: everything shown, the name takes the rest: 100 - 3 - 8 - 5 - 3 spaces */
+	ck_assert_int_eq(table_layout(cols, 4, 100, w), 4);
+	ck_assert_int_eq(w[0], 3);
+	ck_assert_int_eq(w[1], 81);
+	ck_assert_int_eq(w[2], 8);
+	ck_assert_int_eq(w[3], 5);
+	ck_assert_int_eq(w[0] + w[1] + w[2] + w[3] + 3, 100);
+	/* 3+10+8+5+3 = 29 needed; at 25 the ratio (priority 3) goes first */
+	ck_assert_int_eq(table_layout(cols, 4, 25, w), 3);
+	ck_assert_int_eq(w[3], 0);
+	ck_assert_int_eq(w[0] + w[1] + w[2] + 2, 25);
+	/* at 15 the size goes too */
+	ck_assert_int_eq(table_layout(cols, 4, 15, w), 2);
+	ck_assert_int_eq(w[2], 0);
+	ck_assert_int_eq(w[1], 11);
+	/* narrower than the must-have columns: squeezed, never wider than the screen */
+	ck_assert_int_eq(table_layout(cols, 4, 8, w), 2);
+	ck_assert_int_le(w[0] + w[1] + 1, 8);
+}
+END_TEST
+
+START_TEST(test_scroll_and_marks)
+{
+	struct table_state t = { .sel = -1 };
+	table_set_count(&t, 0, 10);
+	ck_assert_int_eq(t.sel, -1);
+	table_set_count(&t, 100, 10);
+	ck_assert_int_eq(t.sel, 0);
+	table_move(&t, 15, 10);
+	ck_assert_int_eq(t.sel, 15);
+	ck_assert_int_eq(t.top, 6);
+	table_move(&t, -1000, 10);
+	ck_assert_int_eq(t.sel, 0);
+	ck_assert_int_eq(t.top, 0);
+	table_move_to(&t, 99, 10);
+	ck_assert_int_eq(t.top, 90);
+	/* rows vanish: selection and scroll stay inside */
+	table_set_count(&t, 5, 10);
+	ck_assert_int_eq(t.sel, 4);
+	ck_assert_int_eq(t.top, 0);
+	for (uint64_t id = 1; id <= 40; id++)
+		table_toggle_mark(&t, id);
+	ck_assert_uint_eq(t.nmarks, 40);
+	table_toggle_mark(&t, 7);
+	ck_assert(!table_is_marked(&t, 7));
+	ck_assert(table_is_marked(&t, 8));
+	table_clear_marks(&t);
+	ck_assert(!table_is_marked(&t, 8));
+	table_state_free(&t);
+	ck_assert(text_matches("Ubuntu-24.04.iso", "UBUNTU"));
+	ck_assert(text_matches("debian", ""));
+	ck_assert(!text_matches("debian", "ubuntu"));
+	ck_assert(!text_matches("deb", "debian"));
+}
+END_TEST
+
+Suite *
+ui_widgets_suite(void)
+{
+	Suite *s = suite_create("ui_widgets");
+	TCase *tc = tcase_create("widgets");
+	tcase_add_checked_fixture(tc, ui_setup, ui_teardown);
+	tcase_add_test(tc, test_width);
+	tcase_add_test(tc, test_fit_pads_and_cuts);
+	tcase_add_test(tc, test_fit_ascii);
+	tcase_add_test(tc, test_fit_small_buffer);
+	tcase_add_test(tc, test_bar);
+	tcase_add_test(tc, test_sparkline);
+	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_layout);
+	tcase_add_test(tc, test_scroll_and_marks);
+	suite_add_tcase(s, tc);
+	return s;
+}

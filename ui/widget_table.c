@@ -1,0 +1,176 @@
+/* widget_table.c: the table's pure logic: column widths in display cells, selection and
+ * scrolling, multi-select marks, and the search match. Drawing is in screen code via ui.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "widgets.h"
+
+int
+table_layout(const struct table_col *cols, int ncols, int total, int *widths)
+{
+	bool *shown = xcalloc((size_t)(ncols > 0 ? ncols : 1), sizeof *shown);
+	int flex = -1;
+	for (int i = 0; i < ncols; i++) {
+		shown[i] = true;
+		if (cols[i].max == 0 && flex < 0)
+			flex = i;
+	}
+	for (;;) {
+		int need = 0, count = 0;
+		for (int i = 0; i < ncols; i++) {
+			if (!shown[i])
+				continue;
+			need += (cols[i].max == 0 || i == flex) ? cols[i].min : cols[i].max;
+			count++;
+		}
+		need += count > 0 ? count - 1 : 0;
+		if (need <= total || count == 0)
+			break;
+		/* Drop the shown column with the highest priority number (the last one on ties). */
+		int drop = -1;
+		for (int i = 0; i < ncols; i++)
+			if (shown[i] && cols[i].priority > 0 &&
+			    (drop < 0 || cols[i].priority >= cols[drop].priority))
+				drop = i;
+		if (drop < 0)
+			break;
+		shown[drop] = false;
+	}
+	int used = 0, count = 0;
+	for (int i = 0; i < ncols; i++) {
+		widths[i] = 0;
+		if (!shown[i])
+			continue;
+		widths[i] = (cols[i].max == 0 || i == flex) ? cols[i].min : cols[i].max;
+		used += widths[i];
+		count++;
+	}
+	used += count > 0 ? count - 1 : 0;
+	if (used < total) {
+		if (flex >= 0 && shown[flex])
+			widths[flex] += total - used;
+	} else if (used > total) {
+		/* Only columns with priority 0 remain: squeeze from the right. */
+		int over = used - total;
+		for (int i = ncols - 1; i >= 0 && over > 0; i--) {
+			int cut = DP_MIN(over, widths[i]);
+			widths[i] -= cut;
+			over -= cut;
+		}
+	}
+	free(shown);
+	return count;
+}
+
+void
+table_state_free(struct table_state *t)
+{
+	free(t->marks);
+	t->marks = NULL;
+	t->nmarks = t->capmarks = 0;
+}
+
+static void
+table_clamp(struct table_state *t, int page)
+{
+	if (page < 1)
+		page = 1;
+	if (t->count <= 0) {
+		t->sel = -1;
+		t->top = 0;
+		return;
+	}
+	if (t->sel < 0)
+		t->sel = 0;
+	if (t->sel >= t->count)
+		t->sel = t->count - 1;
+	if (t->sel < t->top)
+		t->top = t->sel;
+	if (t->sel >= t->top + page)
+		t->top = t->sel - page + 1;
+	/* No blank rows at the bottom while there are rows above to show. */
+	if (t->top > t->count - page)
+		t->top = DP_MAX(0, t->count - page);
+}
+
+void
+table_set_count(struct table_state *t, int count, int page)
+{
+	t->count = count;
+	table_clamp(t, page);
+}
+
+void
+table_move(struct table_state *t, int delta, int page)
+{
+	if (t->count <= 0) {
+		table_clamp(t, page);
+		return;
+	}
+	long s = (long)t->sel + delta;
+	if (s < 0)
+		s = 0;
+	if (s >= t->count)
+		s = t->count - 1;
+	t->sel = (int)s;
+	table_clamp(t, page);
+}
+
+void
+table_move_to(struct table_state *t, int row, int page)
+{
+	t->sel = row;
+	table_clamp(t, page);
+}
+
+bool
+table_is_marked(const struct table_state *t, uint64_t id)
+{
+	for (size_t i = 0; i < t->nmarks; i++)
+		if (t->marks[i] == id)
+			return true;
+	return false;
+}
+
+void
+table_toggle_mark(struct table_state *t, uint64_t id)
+{
+	for (size_t i = 0; i < t->nmarks; i++) {
+		if (t->marks[i] == id) {
+			t->marks[i] = t->marks[--t->nmarks];
+			return;
+		}
+	}
+	if (t->nmarks == t->capmarks) {
+		t->capmarks = t->capmarks ? t->capmarks * 2 : 16;
+		t->marks = xreallocarray(t->marks, t->capmarks, sizeof *t->marks);
+	}
+	t->marks[t->nmarks++] = id;
+}
+
+void
+table_clear_marks(struct table_state *t)
+{
+	t->nmarks = 0;
+}
+
+bool
+text_matches(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (n == 0)
+		return true;
+	for (const char *h = haystack; *h != '\0'; h++) {
+		size_t i = 0;
+		while (i < n && h[i] != '\0' &&
+		    tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return true;
+	}
+	return false;
+}
