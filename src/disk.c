@@ -1,0 +1,457 @@
+/* disk.c: the disk worker pool: a job queue served by N threads doing SHA-1 and file I/O, and the
+ * completion queue that one event hands back to the loop thread, where tasks are updated. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "disk.h"
+#include "log.h"
+#include "storage.h"
+#include "task.h"
+#include "util.h"
+
+#define DISK_MAX_THREADS 64
+/* Queued tasks whose "N jobs ahead" is refreshed when workers take jobs: the head of the queue
+ * is what the monitor cares about, and the walk must stay cheap. */
+#define DISK_REFRESH_QUEUED 128
+/* Hash checks ask the kernel for the pieces after theirs, so the disk keeps reading while the
+ * CPU hashes. */
+#define DISK_READAHEAD_PIECES 2
+
+struct disk_worker {
+	struct disk_pool *pool;
+	pthread_t thread;
+	struct disk_job *current;       /* under pool->lock; the loop marks its task as running */
+};
+
+struct disk_pool {
+	struct event_base *base;
+	struct event *wake;             /* activated by workers: jobs started or finished */
+	int nthreads;
+	struct disk_worker *workers;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct disk_job *queue_head, *queue_tail;   /* waiting for a worker */
+	size_t queue_len;
+	struct disk_job *done_head, *done_tail;     /* waiting for the loop */
+	uint64_t started_seq;                       /* jobs taken by workers so far */
+	bool stopping;
+
+	/* loop thread only */
+	uint64_t refreshed_seq;
+	size_t pending_jobs;
+	uint64_t pending_write_bytes;
+
+	uint64_t hash_count;            /* atomic: workers add */
+};
+
+void
+disk_sha1(const uint8_t *data, size_t len, uint8_t out[20])
+{
+	unsigned int outlen = 20;
+	if (EVP_Digest(data, len, out, &outlen, EVP_sha1(), NULL) != 1) {
+		/* Only a broken OpenSSL gets here; a wrong hash is safer than a guessed one. */
+		log_error("SHA-1 failed in OpenSSL (EVP_Digest)");
+		memset(out, 0, 20);
+	}
+}
+
+static const char *
+disk_op_verb(enum disk_op op)
+{
+	switch (op) {
+	case DISK_OP_WRITE_PIECE: return "write";
+	case DISK_OP_READ: return "read";
+	case DISK_OP_HASH_PIECE: return "hash check";
+	case DISK_OP_SYNC: return "sync";
+	}
+	return "?";
+}
+
+/* Runs on a worker thread: touches only the job, its storage, and the worker's scratch buffer. */
+static void
+disk_job_run(struct disk_pool *pool, struct disk_job *job, uint8_t **scratch, size_t *scratch_len)
+{
+	uint8_t digest[20];
+	int rc;
+	switch (job->op) {
+	case DISK_OP_WRITE_PIECE:
+		disk_sha1(job->buf, job->length, digest);
+		__atomic_add_fetch(&pool->hash_count, 1, __ATOMIC_RELAXED);
+		job->hash_ok = memcmp(digest, job->expected, 20) == 0;
+		if (!job->hash_ok)
+			break;
+		rc = storage_write(job->storage, job->offset, job->buf, job->length, job->errmsg,
+		    sizeof job->errmsg);
+		if (rc < 0)
+			job->error = -rc;
+		break;
+	case DISK_OP_READ:
+		if (job->buf == NULL)
+			job->buf = xmalloc(job->length);
+		rc = storage_read(job->storage, job->offset, job->buf, job->length, job->errmsg,
+		    sizeof job->errmsg);
+		if (rc < 0)
+			job->error = -rc;
+		break;
+	case DISK_OP_HASH_PIECE: {
+		uint8_t *buf = job->buf;
+		if (buf == NULL) {
+			if (*scratch_len < job->length) {
+				free(*scratch);
+				*scratch = xmalloc(job->length);
+				*scratch_len = job->length;
+			}
+			buf = *scratch;
+		}
+		storage_readahead(job->storage, job->offset + job->length,
+		    (uint64_t)job->length * DISK_READAHEAD_PIECES);
+		rc = storage_read(job->storage, job->offset, buf, job->length, job->errmsg,
+		    sizeof job->errmsg);
+		if (rc == -ENOENT || rc == -ENODATA) {
+			/* Not downloaded yet: a normal outcome of checking, not an error. */
+			job->hash_ok = false;
+			break;
+		}
+		if (rc < 0) {
+			job->error = -rc;
+			break;
+		}
+		disk_sha1(buf, job->length, digest);
+		__atomic_add_fetch(&pool->hash_count, 1, __ATOMIC_RELAXED);
+		job->hash_ok = memcmp(digest, job->expected, 20) == 0;
+		break;
+	}
+	case DISK_OP_SYNC:
+		rc = storage_sync(job->storage, job->errmsg, sizeof job->errmsg);
+		if (rc < 0)
+			job->error = -rc;
+		break;
+	}
+}
+
+static void
+disk_done_push_locked(struct disk_pool *pool, struct disk_job *job)
+{
+	job->next = NULL;
+	if (pool->done_tail)
+		pool->done_tail->next = job;
+	else
+		pool->done_head = job;
+	pool->done_tail = job;
+}
+
+static void *
+disk_worker_main(void *arg)
+{
+	struct disk_worker *w = arg;
+	struct disk_pool *pool = w->pool;
+	uint8_t *scratch = NULL;
+	size_t scratch_len = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		while (pool->queue_head == NULL && !pool->stopping)
+			pthread_cond_wait(&pool->cond, &pool->lock);
+		struct disk_job *job = pool->queue_head;
+		if (job == NULL)
+			break;
+		pool->queue_head = job->next;
+		if (pool->queue_head == NULL)
+			pool->queue_tail = NULL;
+		pool->queue_len--;
+		job->next = NULL;
+		w->current = job;
+		pool->started_seq++;
+		pthread_mutex_unlock(&pool->lock);
+		/* Lets the loop show the task as running rather than queued. */
+		event_active(pool->wake, EV_READ, 0);
+
+		disk_job_run(pool, job, &scratch, &scratch_len);
+
+		pthread_mutex_lock(&pool->lock);
+		w->current = NULL;
+		disk_done_push_locked(pool, job);
+		pthread_mutex_unlock(&pool->lock);
+		event_active(pool->wake, EV_READ, 0);
+		pthread_mutex_lock(&pool->lock);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	free(scratch);
+	return NULL;
+}
+
+static void
+disk_task_mark_running(struct disk_job *job)
+{
+	char size[32];
+	dp_format_size(job->length, size, sizeof size);
+	switch (job->op) {
+	case DISK_OP_WRITE_PIECE:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "writing piece %u, %s", job->piece, size);
+		break;
+	case DISK_OP_READ:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "reading piece %u, %s", job->piece, size);
+		break;
+	case DISK_OP_HASH_PIECE:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "reading and hashing piece %u, %s",
+		    job->piece, size);
+		break;
+	case DISK_OP_SYNC:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "flushing files to disk (fsync)");
+		break;
+	}
+}
+
+/* Loop thread: hands one finished job to its submitter and closes its task. */
+static void
+disk_job_complete(struct disk_pool *pool, struct disk_job *job)
+{
+	struct dp_task *t = job->task;
+	bool failed = job->error != 0;
+	char msg[sizeof job->errmsg + 64];
+	char size[32];
+	uint64_t in = 0, out = 0;
+
+	pool->pending_jobs--;
+	if (job->op == DISK_OP_WRITE_PIECE)
+		pool->pending_write_bytes -= job->length;
+
+	dp_format_size(job->length, size, sizeof size);
+	if (failed) {
+		snprintf(msg, sizeof msg, "%s", job->errmsg[0] ? job->errmsg : strerror(job->error));
+	} else {
+		switch (job->op) {
+		case DISK_OP_WRITE_PIECE:
+			if (job->hash_ok) {
+				snprintf(msg, sizeof msg, "piece %u written, %s", job->piece, size);
+				out = job->length;
+			} else {
+				snprintf(msg, sizeof msg, "piece %u hash mismatch: not written",
+				    job->piece);
+			}
+			break;
+		case DISK_OP_READ:
+			snprintf(msg, sizeof msg, "piece %u read, %s", job->piece, size);
+			in = job->length;
+			break;
+		case DISK_OP_HASH_PIECE:
+			in = job->length;
+			snprintf(msg, sizeof msg, "piece %u %s", job->piece,
+			    job->hash_ok ? "verified" :
+			    job->errmsg[0] ? "missing on disk" : "hash mismatch");
+			break;
+		case DISK_OP_SYNC:
+			snprintf(msg, sizeof msg, "files flushed");
+			break;
+		}
+	}
+	if (t != NULL && t->state == DP_TASK_QUEUED)
+		disk_task_mark_running(job);
+
+	task_cb_begin(t);
+	task_progress(t, in, out);
+	/* done() may free the job: nothing below reads it. */
+	if (job->done != NULL)
+		job->done(job, job->arg);
+	if (failed)
+		task_fail(t, "%s", msg);
+	else
+		task_done(t, "%s", msg);
+	task_cb_end(t);
+}
+
+/* Loop thread: marks jobs the workers took as running, then runs completions in order. */
+static void
+disk_pool_process(struct disk_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	for (int i = 0; i < pool->nthreads; i++) {
+		struct disk_job *job = pool->workers[i].current;
+		if (job != NULL && job->task != NULL && job->task->state == DP_TASK_QUEUED)
+			disk_task_mark_running(job);
+	}
+	if (pool->refreshed_seq != pool->started_seq) {
+		size_t ahead = 0;
+		for (struct disk_job *j = pool->queue_head; j != NULL && ahead < DISK_REFRESH_QUEUED;
+		    j = j->next, ahead++)
+			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu jobs ahead", ahead);
+		pool->refreshed_seq = pool->started_seq;
+	}
+	struct disk_job *done = pool->done_head;
+	pool->done_head = pool->done_tail = NULL;
+	pthread_mutex_unlock(&pool->lock);
+
+	while (done != NULL) {
+		struct disk_job *next = done->next;
+		done->next = NULL;
+		disk_job_complete(pool, done);
+		done = next;
+	}
+}
+
+static void
+disk_pool_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	disk_pool_process(arg);
+}
+
+struct disk_pool *
+disk_pool_new(struct event_base *base, int threads)
+{
+	struct disk_pool *pool = xcalloc(1, sizeof *pool);
+	sigset_t all, old;
+	if (threads < 1)
+		threads = 1;
+	if (threads > DISK_MAX_THREADS)
+		threads = DISK_MAX_THREADS;
+	pool->base = base;
+	pool->wake = event_new(base, -1, 0, disk_pool_wake_cb, pool);
+	if (pool->wake == NULL) {
+		log_error("disk pool: cannot create its completion event");
+		free(pool);
+		return NULL;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	pool->workers = xcalloc((size_t)threads, sizeof *pool->workers);
+
+	/* Signals belong to the loop thread (libevent signal events), never to a worker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < threads; i++) {
+		pool->workers[i].pool = pool;
+		int rc = pthread_create(&pool->workers[i].thread, NULL, disk_worker_main,
+		    &pool->workers[i]);
+		if (rc != 0) {
+			log_error("disk pool: cannot start worker thread %d: %s", i + 1, strerror(rc));
+			break;
+		}
+		pool->nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pool->nthreads == 0) {
+		pthread_mutex_destroy(&pool->lock);
+		pthread_cond_destroy(&pool->cond);
+		event_free(pool->wake);
+		free(pool->workers);
+		free(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+void
+disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
+{
+	char size[32];
+	job->error = 0;
+	job->errmsg[0] = '\0';
+	job->hash_ok = false;
+	job->queued_us = dp_now_us();
+	job->next = NULL;
+	dp_format_size(job->length, size, sizeof size);
+	if (job->op == DISK_OP_SYNC)
+		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk sync torrent %d",
+		    job->torrent_id);
+	else
+		job->task = task_new(job->op == DISK_OP_HASH_PIECE ? DP_TASK_KIND_HASH :
+		    DP_TASK_KIND_DISK, job->torrent_id, "disk %s piece %u torrent %d",
+		    disk_op_verb(job->op), job->piece, job->torrent_id);
+
+	pool->pending_jobs++;
+	if (job->op == DISK_OP_WRITE_PIECE)
+		pool->pending_write_bytes += job->length;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->stopping) {
+		/* A completion run by disk_pool_free submitted more work: the workers are gone,
+		 * so it runs here and completes with the rest of the drain. */
+		uint8_t *scratch = NULL;
+		size_t scratch_len = 0;
+		pthread_mutex_unlock(&pool->lock);
+		task_wait(job->task, DP_TASK_DISK_WAIT, "%s piece %u, %s (pool shutting down)",
+		    disk_op_verb(job->op), job->piece, size);
+		disk_job_run(pool, job, &scratch, &scratch_len);
+		free(scratch);
+		pthread_mutex_lock(&pool->lock);
+		disk_done_push_locked(pool, job);
+		pthread_mutex_unlock(&pool->lock);
+		return;
+	}
+	size_t ahead = pool->queue_len;
+	if (pool->queue_tail)
+		pool->queue_tail->next = job;
+	else
+		pool->queue_head = job;
+	pool->queue_tail = job;
+	pool->queue_len++;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	task_wait(job->task, DP_TASK_QUEUED, "disk queue: %zu jobs ahead", ahead);
+}
+
+void
+disk_pool_free(struct disk_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->stopping = true;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	for (int i = 0; i < pool->nthreads; i++) {
+		int rc = pthread_join(pool->workers[i].thread, NULL);
+		if (rc != 0)
+			log_error("disk pool: joining worker thread %d: %s", i + 1, strerror(rc));
+	}
+	/* Completions may submit more; those run inline and land on the done list. */
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		bool empty = pool->done_head == NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (empty)
+			break;
+		disk_pool_process(pool);
+	}
+	event_free(pool->wake);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->cond);
+	free(pool->workers);
+	free(pool);
+}
+
+uint64_t
+disk_pool_pending_write_bytes(const struct disk_pool *pool)
+{
+	return pool->pending_write_bytes;
+}
+
+size_t
+disk_pool_pending_jobs(const struct disk_pool *pool)
+{
+	return pool->pending_jobs;
+}
+
+int
+disk_pool_threads(const struct disk_pool *pool)
+{
+	return pool->nthreads;
+}
+
+uint64_t
+disk_pool_hash_count(const struct disk_pool *pool)
+{
+	return __atomic_load_n(&pool->hash_count, __ATOMIC_RELAXED);
+}

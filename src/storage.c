@@ -1,0 +1,626 @@
+/* storage.c: pieces mapped onto files, the bounded open-file cache (LRU, refcounted descriptors
+ * so no lock is held during I/O), sparse creation, pad files, and the file I/O of the workers. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "storage.h"
+#include "util.h"
+
+#define STORAGE_MAX_SPANS 64
+
+/* An open descriptor. A cached one belongs to its file; a detached one (evicted or replaced
+ * while a worker was using it) is closed by the last user. */
+struct storage_fd {
+	int fd;
+	bool writable;
+	int refs;
+	bool detached;
+};
+
+struct storage_file {
+	char *path;                     /* full path */
+	struct storage_fd *ofd;         /* cached descriptor or NULL */
+	struct storage_file *lru_prev, *lru_next;  /* among files with a cached descriptor */
+};
+
+struct storage {
+	const struct metainfo *mi;
+	char *save_dir;
+	int max_open;
+	pthread_mutex_t lock;           /* guards the cache: ofd, lru, open_count, refs */
+	struct storage_file *files;
+	struct storage_file *lru_head, *lru_tail;  /* most recently used first */
+	int open_count;                 /* cached descriptors */
+	bool empty_files_created;
+};
+
+static void
+storage_lock(struct storage *st)
+{
+	pthread_mutex_lock(&st->lock);
+}
+
+static void
+storage_unlock(struct storage *st)
+{
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Index of the file holding byte offset (files are in stream order), skipping empty files. */
+static size_t
+storage_find_file(const struct metainfo *mi, uint64_t offset)
+{
+	size_t lo = 0, hi = mi->file_count;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mi->files[mid].offset <= offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	/* Several empty files can share an offset with the next real one. */
+	while (lo + 1 < mi->file_count && mi->files[lo].offset + mi->files[lo].length <= offset)
+		lo++;
+	return lo;
+}
+
+size_t
+storage_map(const struct metainfo *mi, uint64_t offset, uint32_t len, struct storage_span *out,
+    size_t max)
+{
+	size_t n = 0;
+	if (mi->file_count == 0 || len == 0 || offset >= mi->total_size)
+		return 0;
+	uint64_t end = offset + len;
+	if (end > mi->total_size)
+		end = mi->total_size;
+	size_t i = storage_find_file(mi, offset);
+	uint64_t pos = offset;
+	for (; i < mi->file_count && pos < end && n < max; i++) {
+		const struct mi_file *f = &mi->files[i];
+		if (f->length == 0 || f->offset + f->length <= pos)
+			continue;
+		uint64_t fend = f->offset + f->length;
+		uint64_t stop = fend < end ? fend : end;
+		out[n].file = i;
+		out[n].file_offset = pos - f->offset;
+		out[n].length = (uint32_t)(stop - pos);
+		out[n].buf_offset = (uint32_t)(pos - offset);
+		n++;
+		pos = stop;
+	}
+	return n;
+}
+
+static char *
+storage_build_path(const struct metainfo *mi, const char *save_dir, size_t file)
+{
+	const char *sep = save_dir[0] != '\0' && save_dir[strlen(save_dir) - 1] != '/' ? "/" : "";
+	if (!mi->multi_file)
+		return xasprintf("%s%s%s", save_dir, sep, mi->name);
+	return xasprintf("%s%s%s/%s", save_dir, sep, mi->name, mi->files[file].path);
+}
+
+struct storage *
+storage_new(const struct metainfo *mi, const char *save_dir, int max_open_files)
+{
+	struct storage *st = xcalloc(1, sizeof *st);
+	st->mi = mi;
+	st->save_dir = xstrdup(save_dir);
+	st->max_open = max_open_files > 0 ? max_open_files : 1;
+	pthread_mutex_init(&st->lock, NULL);
+	st->files = xcalloc(mi->file_count, sizeof *st->files);
+	for (size_t i = 0; i < mi->file_count; i++)
+		st->files[i].path = storage_build_path(mi, st->save_dir, i);
+	return st;
+}
+
+const char *
+storage_save_dir(const struct storage *st)
+{
+	return st->save_dir;
+}
+
+char *
+storage_file_path(const struct storage *st, size_t file)
+{
+	return xstrdup(st->files[file].path);
+}
+
+static void
+storage_lru_unlink(struct storage *st, struct storage_file *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		st->lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		st->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void
+storage_lru_push_front(struct storage *st, struct storage_file *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = st->lru_head;
+	if (st->lru_head)
+		st->lru_head->lru_prev = f;
+	else
+		st->lru_tail = f;
+	st->lru_head = f;
+}
+
+/* Takes the file's descriptor out of the cache; closes it now if idle, else its last user
+ * will. Called with the lock held. */
+static void
+storage_uncache_locked(struct storage *st, struct storage_file *f)
+{
+	struct storage_fd *o = f->ofd;
+	if (o == NULL)
+		return;
+	storage_lru_unlink(st, f);
+	f->ofd = NULL;
+	st->open_count--;
+	if (o->refs == 0) {
+		if (close(o->fd) != 0)
+			log_warn("close %s: %s", f->path, strerror(errno));
+		free(o);
+	} else {
+		o->detached = true;
+	}
+}
+
+/* Evicts idle descriptors from the cold end until the cache is within its bound. Descriptors in
+ * use are detached instead, so the bound holds for the cache; in-use ones are at most one per
+ * worker thread. */
+static void
+storage_evict_locked(struct storage *st, struct storage_file *keep)
+{
+	struct storage_file *f = st->lru_tail;
+	while (st->open_count > st->max_open && f != NULL) {
+		struct storage_file *prev = f->lru_prev;
+		if (f != keep)
+			storage_uncache_locked(st, f);
+		f = prev;
+	}
+}
+
+/* Creates the parent directories of path (mode 0755, less the umask). */
+static int
+storage_make_parents(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			rc = -errno;
+			*s = '/';
+			break;
+		}
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+/* Opens file i for reading or writing; creates it (and its directories) when writing. */
+static int
+storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errlen)
+{
+	const struct storage_file *f = &st->files[i];
+	int fd;
+	if (!write) {
+		do
+			fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0) {
+			int e = errno;
+			snprintf(err, errlen, "open %s for reading: %s", f->path, strerror(e));
+			return -e;
+		}
+		return fd;
+	}
+	do
+		fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 && errno == ENOENT) {
+		int rc = storage_make_parents(f->path);
+		if (rc < 0) {
+			snprintf(err, errlen, "create directories for %s: %s", f->path, strerror(-rc));
+			return rc;
+		}
+		do
+			fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		while (fd < 0 && errno == EINTR);
+	}
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "open %s for writing: %s", f->path, strerror(e));
+		return -e;
+	}
+	/* Sparse: the file gets its full size without allocating blocks, so its size on disk says
+	 * it is ours and readers of other pieces see holes (zeros), not EOF. */
+	struct stat sb;
+	uint64_t want = st->mi->files[i].length;
+	if (fstat(fd, &sb) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "stat %s: %s", f->path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	if ((uint64_t)sb.st_size < want && ftruncate(fd, (off_t)want) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "extend %s to %llu bytes: %s", f->path,
+		    (unsigned long long)want, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Returns a referenced descriptor for file i, from the cache or newly opened (outside the lock). */
+static struct storage_fd *
+storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, size_t errlen)
+{
+	struct storage_file *f = &st->files[i];
+	storage_lock(st);
+	if (f->ofd != NULL && (f->ofd->writable || !write)) {
+		struct storage_fd *o = f->ofd;
+		o->refs++;
+		storage_lru_unlink(st, f);
+		storage_lru_push_front(st, f);
+		storage_unlock(st);
+		return o;
+	}
+	storage_unlock(st);
+
+	int fd = storage_open_fd(st, i, write, err, errlen);
+	if (fd < 0) {
+		*rc = fd;
+		return NULL;
+	}
+
+	storage_lock(st);
+	struct storage_fd *o;
+	if (f->ofd != NULL && (f->ofd->writable || !write)) {
+		/* Another worker opened it meanwhile: use theirs. */
+		o = f->ofd;
+		o->refs++;
+		storage_lru_unlink(st, f);
+		storage_lru_push_front(st, f);
+		storage_unlock(st);
+		close(fd);
+		return o;
+	}
+	/* A read-only descriptor is replaced by a writable one. */
+	storage_uncache_locked(st, f);
+	o = xcalloc(1, sizeof *o);
+	o->fd = fd;
+	o->writable = write;
+	o->refs = 1;
+	f->ofd = o;
+	storage_lru_push_front(st, f);
+	st->open_count++;
+	storage_evict_locked(st, f);
+	storage_unlock(st);
+	return o;
+}
+
+static void
+storage_release(struct storage *st, struct storage_fd *o)
+{
+	storage_lock(st);
+	o->refs--;
+	bool close_now = o->detached && o->refs == 0;
+	storage_unlock(st);
+	if (close_now) {
+		close(o->fd);
+		free(o);
+	}
+}
+
+/* Empty files cover no bytes, so no write reaches them: create them with the first write. */
+static int
+storage_create_empty_files(struct storage *st, char *err, size_t errlen)
+{
+	storage_lock(st);
+	bool done = st->empty_files_created;
+	st->empty_files_created = true;
+	storage_unlock(st);
+	if (done)
+		return 0;
+	for (size_t i = 0; i < st->mi->file_count; i++) {
+		if (st->mi->files[i].length != 0 || st->mi->files[i].pad)
+			continue;
+		int fd = storage_open_fd(st, i, true, err, errlen);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
+static int
+storage_pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off, const char *path,
+    char *err, size_t errlen)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			snprintf(err, errlen, "write %s at offset %llu: %s", path,
+			    (unsigned long long)off, strerror(e));
+			return -e;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "write %s at offset %llu: no progress", path,
+			    (unsigned long long)off);
+			return -EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int
+storage_pread_all(int fd, uint8_t *p, size_t len, uint64_t off, const char *path, char *err,
+    size_t errlen)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			snprintf(err, errlen, "read %s at offset %llu: %s", path,
+			    (unsigned long long)off, strerror(e));
+			return -e;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "read %s at offset %llu: file is shorter than expected",
+			    path, (unsigned long long)off);
+			return -ENODATA;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Reads or writes every span of [offset, offset+len), STORAGE_MAX_SPANS spans at a time. */
+static int
+storage_io(struct storage *st, uint64_t offset, uint8_t *data, uint32_t len, bool write,
+    char *err, size_t errlen)
+{
+	struct storage_span spans[STORAGE_MAX_SPANS];
+	uint32_t done = 0;
+	if (offset > st->mi->total_size || len > st->mi->total_size - offset) {
+		snprintf(err, errlen, "%s %s: range %llu+%u beyond the torrent's %llu bytes",
+		    write ? "write" : "read", st->mi->name, (unsigned long long)offset, len,
+		    (unsigned long long)st->mi->total_size);
+		return -EINVAL;
+	}
+	if (write) {
+		int rc = storage_create_empty_files(st, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	while (done < len) {
+		size_t n = storage_map(st->mi, offset + done, len - done, spans, STORAGE_MAX_SPANS);
+		if (n == 0) {
+			snprintf(err, errlen, "%s %s: no file at offset %llu", write ? "write" : "read",
+			    st->mi->name, (unsigned long long)(offset + done));
+			return -EINVAL;
+		}
+		for (size_t k = 0; k < n; k++) {
+			const struct storage_span *s = &spans[k];
+			uint8_t *p = data + done + s->buf_offset;
+			if (st->mi->files[s->file].pad) {
+				if (!write)
+					memset(p, 0, s->length);
+				continue;
+			}
+			int rc = 0;
+			struct storage_fd *o = storage_acquire(st, s->file, write, &rc, err, errlen);
+			if (o == NULL)
+				return rc;
+			if (write)
+				rc = storage_pwrite_all(o->fd, p, s->length, s->file_offset,
+				    st->files[s->file].path, err, errlen);
+			else
+				rc = storage_pread_all(o->fd, p, s->length, s->file_offset,
+				    st->files[s->file].path, err, errlen);
+			storage_release(st, o);
+			if (rc < 0)
+				return rc;
+		}
+		const struct storage_span *last = &spans[n - 1];
+		done += last->buf_offset + last->length;
+	}
+	return 0;
+}
+
+int
+storage_write(struct storage *st, uint64_t offset, const uint8_t *data, uint32_t len, char *err,
+    size_t errlen)
+{
+	/* storage_io only reads from data when writing. */
+	return storage_io(st, offset, (uint8_t *)(uintptr_t)data, len, true, err, errlen);
+}
+
+int
+storage_read(struct storage *st, uint64_t offset, uint8_t *data, uint32_t len, char *err,
+    size_t errlen)
+{
+	return storage_io(st, offset, data, len, false, err, errlen);
+}
+
+void
+storage_readahead(struct storage *st, uint64_t offset, uint64_t len)
+{
+	struct storage_span spans[STORAGE_MAX_SPANS];
+	char err[256];
+	while (len > 0 && offset < st->mi->total_size) {
+		uint32_t chunk = len > (1u << 30) ? (1u << 30) : (uint32_t)len;
+		size_t n = storage_map(st->mi, offset, chunk, spans, STORAGE_MAX_SPANS);
+		if (n == 0)
+			return;
+		for (size_t k = 0; k < n; k++) {
+			if (st->mi->files[spans[k].file].pad)
+				continue;
+			int rc = 0;
+			/* A missing file has nothing to read ahead; that is not an error here. */
+			struct storage_fd *o = storage_acquire(st, spans[k].file, false, &rc, err,
+			    sizeof err);
+			if (o == NULL)
+				continue;
+			posix_fadvise(o->fd, (off_t)spans[k].file_offset, (off_t)spans[k].length,
+			    POSIX_FADV_WILLNEED);
+			storage_release(st, o);
+		}
+		uint64_t mapped = spans[n - 1].buf_offset + (uint64_t)spans[n - 1].length;
+		offset += mapped;
+		len -= mapped < len ? mapped : len;
+	}
+}
+
+int
+storage_sync(struct storage *st, char *err, size_t errlen)
+{
+	size_t cap = 0, count = 0;
+	struct storage_fd **list = NULL;
+	size_t *idx = NULL;
+	storage_lock(st);
+	for (struct storage_file *f = st->lru_head; f != NULL; f = f->lru_next)
+		if (f->ofd->writable)
+			cap++;
+	if (cap > 0) {
+		list = xcalloc(cap, sizeof *list);
+		idx = xcalloc(cap, sizeof *idx);
+	}
+	for (struct storage_file *f = st->lru_head; f != NULL; f = f->lru_next) {
+		if (!f->ofd->writable)
+			continue;
+		f->ofd->refs++;
+		list[count] = f->ofd;
+		idx[count] = (size_t)(f - st->files);
+		count++;
+	}
+	storage_unlock(st);
+	int rc = 0;
+	for (size_t k = 0; k < count; k++) {
+		if (rc == 0 && fsync(list[k]->fd) != 0) {
+			rc = -errno;
+			snprintf(err, errlen, "fsync %s: %s", st->files[idx[k]].path, strerror(errno));
+		}
+		storage_release(st, list[k]);
+	}
+	free(list);
+	free(idx);
+	return rc;
+}
+
+void
+storage_close_all(struct storage *st)
+{
+	storage_lock(st);
+	while (st->lru_head != NULL)
+		storage_uncache_locked(st, st->lru_head);
+	storage_unlock(st);
+}
+
+int
+storage_file_stat(struct storage *st, size_t file, uint64_t *size, int64_t *mtime)
+{
+	struct stat sb;
+	if (file >= st->mi->file_count)
+		return -EINVAL;
+	if (stat(st->files[file].path, &sb) != 0)
+		return -errno;
+	if (size)
+		*size = (uint64_t)sb.st_size;
+	if (mtime)
+		*mtime = (int64_t)sb.st_mtime;
+	return 0;
+}
+
+/* Removes the directories between path's parent and stop (exclusive) that are now empty. */
+static void
+storage_prune_dirs(const char *path, size_t stop_len)
+{
+	char *p = xstrdup(path);
+	for (;;) {
+		char *slash = strrchr(p, '/');
+		if (slash == NULL || (size_t)(slash - p) <= stop_len)
+			break;
+		*slash = '\0';
+		if (rmdir(p) != 0)
+			break;
+	}
+	free(p);
+}
+
+int
+storage_delete_files(struct storage *st, char *err, size_t errlen)
+{
+	const struct metainfo *mi = st->mi;
+	int rc = 0;
+	storage_close_all(st);
+	for (size_t i = 0; i < mi->file_count; i++) {
+		if (mi->files[i].pad)
+			continue;
+		if (unlink(st->files[i].path) != 0 && errno != ENOENT && rc == 0) {
+			rc = -errno;
+			snprintf(err, errlen, "delete %s: %s", st->files[i].path, strerror(errno));
+		}
+	}
+	if (!mi->multi_file)
+		return rc;
+	/* The torrent's folder and the directories inside it: remove those left empty. */
+	const char *sep = st->save_dir[0] != '\0' && st->save_dir[strlen(st->save_dir) - 1] != '/'
+	    ? "/" : "";
+	char *root = xasprintf("%s%s%s", st->save_dir, sep, mi->name);
+	size_t root_len = strlen(root);
+	for (size_t i = 0; i < mi->file_count; i++)
+		storage_prune_dirs(st->files[i].path, root_len);
+	if (rmdir(root) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST &&
+	    rc == 0) {
+		rc = -errno;
+		snprintf(err, errlen, "remove directory %s: %s", root, strerror(errno));
+	}
+	free(root);
+	return rc;
+}
+
+void
+storage_free(struct storage *st)
+{
+	if (st == NULL)
+		return;
+	storage_close_all(st);
+	for (size_t i = 0; i < st->mi->file_count; i++)
+		free(st->files[i].path);
+	free(st->files);
+	free(st->save_dir);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
