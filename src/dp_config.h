@@ -1,0 +1,122 @@
+/* dp_config.h: the configuration file (libconfig): one struct with every setting, its defaults,
+ * loading with errors that name file and line, validation, and printing the effective values.
+ * (Not called config.h: that name belongs to autoconf's generated header.) */
+#ifndef DP_DP_CONFIG_H
+#define DP_DP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+/* Fixed, not a configuration key: "-DP0100-" for downpour 0.1.0 (Azureus style). */
+#define DP_PEER_ID_PREFIX "-DP0100-"
+
+/* One `action = "key";` line of the keys group; the UI validates the values. */
+struct dp_config_key {
+	char *action;
+	char *key;
+};
+
+/*
+ * Every setting. Strings are owned by the struct (config_free); optional paths and hooks are
+ * NULL when unset. Paths are absolute after loading ("~/" is expanded). Sizes and rates are
+ * bytes (per second), 0 meaning unlimited where said.
+ */
+struct dp_config {
+	/* paths */
+	char *download_dir;             /* where new torrents are saved */
+	char *session_dir;              /* resume files, lock file */
+	char *watch_dir;                /* NULL: no watch dir */
+	char *completed_dir;            /* NULL: finished downloads stay in download_dir */
+
+	/* network */
+	int listen_port;                /* 0..65535; 0 lets the system choose */
+	char *listen_address;           /* numeric IPv4 or IPv6 address */
+	int max_connections_global;
+	int max_connections_per_torrent;
+	int upload_slots;               /* unchoked peers per torrent */
+	uint64_t download_rate_limit;   /* bytes/s, 0 = unlimited */
+	uint64_t upload_rate_limit;     /* bytes/s, 0 = unlimited */
+	const char *peer_id_prefix;     /* always DP_PEER_ID_PREFIX */
+	bool dht, lsd, upnp, pex;       /* not built yet: false by default */
+
+	/* disk */
+	int disk_threads;               /* 0 = one per CPU */
+	uint64_t disk_write_queue_bytes;
+	int open_files;
+
+	/* queueing and seeding */
+	int max_active_downloads;       /* 0 = unlimited */
+	int max_active_seeds;           /* 0 = unlimited */
+	double seed_ratio_limit;        /* 0 = seed forever */
+	int64_t seed_time_limit;        /* seconds, 0 = no limit */
+	bool start_paused;              /* torrents added from watch_dir start paused */
+
+	/* hooks */
+	char *completion_hook;          /* NULL: none */
+	char *error_hook;               /* NULL: none */
+	bool hook_shell;                /* run hooks with /bin/sh -c instead of execv */
+	int hook_timeout;               /* seconds before a hook is killed */
+
+	/* logging */
+	char *log_file;                 /* NULL: no log file */
+	enum dp_log_level log_level;
+
+	struct {
+		bool enabled;
+		char *bind;             /* numeric address */
+		int port;
+		char *username;         /* "" = no authentication (loopback bind only) */
+		char *password;
+		char **host_whitelist;
+		size_t host_whitelist_count;
+	} rpc;
+
+	struct {
+		int refresh_ms;
+		int blocked_threshold_s;  /* a task waiting longer shows in the blocked view */
+		bool ascii;               /* draw with ASCII only */
+		bool colors;
+	} ui;
+
+	struct dp_config_key *keys;     /* rebindings, in file order */
+	size_t key_count;
+
+	char *source;                   /* the file loaded, NULL when only defaults */
+};
+
+/* Fills cfg with the defaults (allocates; release with config_free). */
+void config_defaults(struct dp_config *cfg);
+void config_free(struct dp_config *cfg);
+
+/* $XDG_CONFIG_HOME/downpour/downpour.conf, or ~/.config/...; a new string. */
+char *config_default_path(void);
+
+/*
+ * Loads defaults, then the file, then validates. path NULL means the default path, which may be
+ * missing (defaults are used); an explicit path must exist. Returns 0, or -1 with a message like
+ * "FILE:LINE: unknown key 'x'" in err and cfg left empty (safe to config_free).
+ */
+int config_load(const char *path, struct dp_config *out, char *err, size_t errlen);
+/* The same from a string (tests, fuzzing); name is used in messages. */
+int config_load_string(const char *text, const char *name, struct dp_config *out, char *err,
+    size_t errlen);
+
+/*
+ * A command-line override: key is "listen_port" or "rpc.port" (or "keys.ACTION"), value is
+ * parsed like the file's text. The whole config is validated again. Returns 0 or -1 with err.
+ */
+int config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
+    size_t errlen);
+
+/* Checks ranges and consistency; 0 or -1 with err. config_load calls it. */
+int config_validate(const struct dp_config *cfg, char *err, size_t errlen);
+
+/* Writes the effective configuration in the file's own syntax (it loads back unchanged);
+ * without show_secrets a set rpc.password prints as "(hidden)". */
+void config_print(FILE *f, const struct dp_config *cfg, bool show_secrets);
+
+#endif
