@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 #define PEER_ID_LEN 20
-/* Our Azureus-style prefix: "-DP" + major, minor (two digits), patch, "-". */
+/* Our Azureus-style prefix: "-DP", then major, minor, patch and a build tag ("0"), each one
+ * character (0-9, A-Z for 10-35), then "-"; keep it in step with the package version. */
 #define PEER_ID_PREFIX "-DP0100-"
 
 /* PEER_ID_PREFIX followed by 12 random printable characters. */

@@ -103,8 +103,9 @@ enum wire_result {
  * Parses one whole message (4-byte length prefix included) from the start of buf.
  * WIRE_OK: *out is filled, *consumed = bytes the message took (4 + length).
  * WIRE_NEED_MORE: *consumed = total bytes needed from the start of buf before calling again
- *   (4 until the prefix is complete, then 4 + length). Prefixes over the limit are refused as
- *   soon as they are seen, so a caller can safely wait for that many bytes.
+ *   (4 until the prefix is complete, 5 until the id byte is there, then 4 + length). Lengths
+ *   the id does not allow or over the limit are refused as soon as the id is seen, so a caller
+ *   can safely wait for that many bytes.
  * WIRE_ERROR: err names the violation (wrong length for the id, index out of range, block past
  *   the piece end, zero-length or oversized request, bad bitfield, message over the limit,
  *   Fast/extension message without negotiation). An unknown id is not an error: WIRE_UNKNOWN.
