@@ -7,6 +7,9 @@
 #include <string.h>
 #include <check.h>
 
+#include <curses.h>
+
+#include "keymap.h"
 #include "suites.h"
 #include "widgets.h"
 
@@ -275,6 +278,132 @@ START_TEST(test_scroll_and_marks)
 }
 END_TEST
 
+
+START_TEST(test_keymap_defaults)
+{
+	keymap_init();
+	for (int a = 1; a < UI_ACTION_COUNT; a++) {
+		char keys[128];
+		keymap_describe((enum ui_action)a, keys, sizeof keys);
+		ck_assert_msg(keys[0] != '\0', "action %s has no key", keymap_action_name((enum ui_action)a));
+		ck_assert_int_eq(keymap_action_find(keymap_action_name((enum ui_action)a)), a);
+	}
+	enum ui_action act;
+	/* the contract keys */
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, '1', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_SCREEN_TORRENTS);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, '2', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_SCREEN_TASKS);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, '3', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_SCREEN_BLOCKED);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, '4', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_SCREEN_LOG);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, '?', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_HELP);
+	ck_assert_int_eq(keymap_feed(KCTX_TASKS, 'q', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_QUIT);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'j', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_DOWN);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, UI_KEY_FN | KEY_DOWN, &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_DOWN);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 4, &act), KEYMAP_MATCH);   /* ^d */
+	ck_assert_int_eq(act, UI_ACTION_HALF_DOWN);
+	ck_assert_int_eq(keymap_feed(KCTX_DETAIL, '\t', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_NEXT_TAB);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, UI_KEY_ESC, &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_BACK);
+	/* gg is a sequence; g then something else falls through to that key */
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'g', &act), KEYMAP_PENDING);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'g', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_TOP);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'g', &act), KEYMAP_PENDING);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'G', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_BOTTOM);
+	/* the same key means different things in different tabs */
+	ck_assert_int_eq(keymap_feed(KCTX_DETAIL | KCTX_PEERS | KCTX_TORRENT, 'x', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_PEER_DISCONNECT);
+	ck_assert_int_eq(keymap_feed(KCTX_DETAIL | KCTX_FILES | KCTX_TORRENT, 'x', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_PRIO_SKIP);
+	ck_assert_int_eq(keymap_feed(KCTX_TASKS, 'x', &act), KEYMAP_NONE);
+	ck_assert_int_eq(keymap_feed(KCTX_TASKS, 's', &act), KEYMAP_NONE);
+}
+END_TEST
+
+START_TEST(test_keymap_parse)
+{
+	int c[2];
+	ck_assert_int_eq(keymap_parse_key("^d", c), 1);
+	ck_assert_int_eq(c[0], 4);
+	ck_assert_int_eq(keymap_parse_key("C-U", c), 1);
+	ck_assert_int_eq(c[0], 21);
+	ck_assert_int_eq(keymap_parse_key("F5", c), 1);
+	ck_assert_int_eq(c[0], UI_KEY_FN | KEY_F(5));
+	ck_assert_int_eq(keymap_parse_key("Enter", c), 1);
+	ck_assert_int_eq(c[0], UI_KEY_ENTER);
+	ck_assert_int_eq(keymap_parse_key("gg", c), 2);
+	ck_assert_int_eq(keymap_parse_key("\xc3\xa9", c), 1);
+	ck_assert_int_eq(c[0], 0xe9);
+	ck_assert_int_eq(keymap_parse_key("", c), 0);
+	ck_assert_int_eq(keymap_parse_key("abc", c), 0);
+	ck_assert_int_eq(keymap_parse_key("F13", c), 0);
+	ck_assert_int_eq(keymap_parse_key("^1", c), 0);
+	ck_assert_int_eq(keymap_parse_key("\xff", c), 0);
+	char name[16];
+	keymap_key_name(4, name, sizeof name);
+	ck_assert_str_eq(name, "^d");
+	keymap_key_name(UI_KEY_FN | KEY_UP, name, sizeof name);
+	ck_assert_str_eq(name, "Up");
+	keymap_key_name(0xe9, name, sizeof name);
+	ck_assert_str_eq(name, "\xc3\xa9");
+}
+END_TEST
+
+static void
+help_collect(void *arg, const char *section, const char *keys, const char *help)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+	snprintf(buf + len, 8192 - len, "%s|%s|%s\n", section ? section : "", keys ? keys : "",
+	    help ? help : "");
+}
+
+START_TEST(test_keymap_rebind_and_help)
+{
+	char err[128];
+	enum ui_action act;
+	keymap_init();
+	ck_assert_int_eq(keymap_bind("quit", "Q ^c", err, sizeof err), 0);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'q', &act), KEYMAP_NONE);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'Q', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_QUIT);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 3, &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_QUIT);
+	/* taking j from "down" leaves the arrow key */
+	ck_assert_int_eq(keymap_bind("half-page-down", "j", err, sizeof err), 0);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'j', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_HALF_DOWN);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, UI_KEY_FN | KEY_DOWN, &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_DOWN);
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 4, &act), KEYMAP_NONE);
+	ck_assert_int_eq(keymap_bind("no_such_action", "x", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no_such_action"));
+	ck_assert_int_eq(keymap_bind("quit", "notakey", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "notakey"));
+	/* a failed bind changes nothing */
+	ck_assert_int_eq(keymap_feed(KCTX_LIST, 'Q', &act), KEYMAP_MATCH);
+	ck_assert_int_eq(act, UI_ACTION_QUIT);
+
+	char *help = calloc(1, 8192);
+	keymap_help(help_collect, help);
+	ck_assert_ptr_nonnull(strstr(help, "Everywhere||\n"));
+	ck_assert_ptr_nonnull(strstr(help, "|Q, ^c|quit"));
+	ck_assert_ptr_nonnull(strstr(help, "|gg, Home|first row"));
+	ck_assert_ptr_nonnull(strstr(help, "|x|disconnect the peer"));
+	free(help);
+	keymap_init();
+}
+END_TEST
+
 Suite *
 ui_widgets_suite(void)
 {
@@ -291,5 +420,10 @@ ui_widgets_suite(void)
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_scroll_and_marks);
 	suite_add_tcase(s, tc);
+	TCase *tk = tcase_create("keymap");
+	tcase_add_test(tk, test_keymap_defaults);
+	tcase_add_test(tk, test_keymap_parse);
+	tcase_add_test(tk, test_keymap_rebind_and_help);
+	suite_add_tcase(s, tk);
 	return s;
 }
