@@ -1,0 +1,1099 @@
+/* peer.c: one peer connection: bufferevent I/O, handshake, message dispatch through wire.h, the
+ * request pipeline, serving requests from the read cache, keep-alive, idle and snub detection. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "disk.h"
+#include "log.h"
+#include "metainfo.h"
+#include "peer.h"
+#include "peer_id.h"
+#include "session.h"
+#include "task.h"
+#include "torrent.h"
+#include "util.h"
+
+#define PEER_MAX_SINGLE_READ (256u * 1024u)
+#define PEER_MAX_REQUEST (128u * 1024u)    /* largest block a peer may ask us for */
+#define PEER_ALLOWED_FAST_K 10u
+#define PEER_CLIENT_VERSION "downpour " PACKAGE_VERSION
+
+static void peer_read_cb(struct bufferevent *bev, void *arg);
+static void peer_write_cb(struct bufferevent *bev, void *arg);
+static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
+static void peer_read_input(struct peer *p);
+static struct peer_request *peer_req_at(struct peer *p, uint32_t i);
+
+static uint32_t
+peer_be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static struct peer *
+peer_alloc(struct engine *e, const struct sockaddr *sa, socklen_t len, bool incoming, int tid,
+    const char *tname)
+{
+	struct peer *p = xcalloc(1, sizeof *p);
+	p->e = e;
+	memcpy(&p->addr, sa, DP_MIN((size_t)len, sizeof p->addr));
+	p->addrlen = len;
+	sockaddr_format(sa, p->addr_str, sizeof p->addr_str);
+	p->incoming = incoming;
+	p->am_choking = p->peer_choking = true;
+	p->queue_target = sockaddr_is_loopback(sa) ? 16 : 4;
+	bw_meter_init(&p->down_meter);
+	bw_meter_init(&p->up_meter);
+	p->connected_us = dp_now_us();
+	p->started_ms = p->last_recv_ms = p->last_send_ms = dp_now_ms();
+	p->task = task_new(DP_TASK_KIND_PEER, tid, "peer %s %s", p->addr_str, tname);
+	return p;
+}
+
+static void
+peer_setup_bev(struct peer *p)
+{
+	bufferevent_setcb(p->bev, peer_read_cb, peer_write_cb, peer_event_cb, p);
+	bufferevent_set_max_single_read(p->bev, PEER_MAX_SINGLE_READ);
+	/* The write callback runs when queued output drains below this: time to serve more. */
+	bufferevent_setwatermark(p->bev, EV_WRITE, PEER_OUTPUT_HIGH / 2, 0);
+}
+
+struct peer *
+peer_connect(struct torrent *t, const struct sockaddr *sa, socklen_t len)
+{
+	struct engine *e = t->e;
+	struct peer *p = peer_alloc(e, sa, len, false, t->id, t->mi->name);
+	p->bev = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (p->bev == NULL) {
+		log_warn("peer %s: can't create a socket: %s", p->addr_str, strerror(errno));
+		task_fail(p->task, "can't create a socket");
+		free(p);
+		return NULL;
+	}
+	peer_setup_bev(p);
+	p->counted = true;
+	e->connections++;
+	torrent_attach_peer(t, p);
+	task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting to %s", p->addr_str);
+	task_set_deadline(p->task, dp_now_us() + PEER_CONNECT_MS * 1000ull);
+	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&p->addr, (int)p->addrlen) < 0) {
+		peer_close(p, "connect failed: %s", strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+struct peer *
+peer_accept(struct engine *e, int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct peer *p = peer_alloc(e, sa, len, true, 0, "(incoming)");
+	p->bev = bufferevent_socket_new(e->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (p->bev == NULL) {
+		log_warn("peer %s: can't set up the accepted socket", p->addr_str);
+		evutil_closesocket(fd);
+		task_fail(p->task, "can't set up the socket");
+		free(p);
+		return NULL;
+	}
+	peer_setup_bev(p);
+	p->connected = true;
+	p->counted = true;
+	e->connections++;
+	p->next = e->pending;
+	if (e->pending)
+		e->pending->prev = p;
+	e->pending = p;
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
+	task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
+	return p;
+}
+
+static void
+peer_send_handshake(struct peer *p)
+{
+	uint8_t hs[WIRE_HANDSHAKE_LEN];
+	wire_build_handshake(hs, p->t->mi->info_hash, p->e->peer_id, true, true, false);
+	bufferevent_write(p->bev, hs, sizeof hs);
+	p->handshake_sent = true;
+	p->last_send_ms = dp_now_ms();
+}
+
+void
+peer_close(struct peer *p, const char *fmt, ...)
+{
+	if (p->dead)
+		return;
+	char reason[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	p->dead = true;
+	if (p->handshake_done)
+		log_info("peer %s (%s): closed: %s", p->addr_str, p->client, reason);
+	else
+		log_debug("peer %s: closed: %s", p->addr_str, reason);
+	struct engine *e = p->e;
+	if (p->bev != NULL) {
+		bufferevent_disable(p->bev, EV_READ | EV_WRITE);
+		bufferevent_setcb(p->bev, NULL, NULL, NULL, NULL);
+	}
+	if (p->counted) {
+		e->connections--;
+		p->counted = false;
+	}
+	if (p->t != NULL) {
+		struct torrent *t = p->t;
+		if (t->pk != NULL) {
+			picker_peer_abandon_all(t->pk, p);
+			if (p->has_all)
+				picker_seed_remove(t->pk);
+			else if (p->bitfield_received && p->has.count > 0)
+				picker_peer_bitfield_remove(t->pk, &p->has);
+		}
+		p->nreqs = 0;
+		torrent_detach_peer(t, p);
+	} else {
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			e->pending = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+	}
+	p->next = p->prev = NULL;
+	if (p->handshake_done)
+		task_done(p->task, "closed: %s", reason);
+	else
+		task_fail(p->task, "closed: %s", reason);
+	p->task = NULL;
+	session_bury_peer(e, p);
+}
+
+void
+peer_free(struct peer *p)
+{
+	if (p->bev != NULL)
+		bufferevent_free(p->bev);
+	bitfield_free(&p->has);
+	free(p->reqs);
+	free(p->inreqs);
+	free(p->allowed_fast);
+	free(p);
+}
+
+uint64_t
+peer_down_rate(struct peer *p)
+{
+	return bw_meter_rate(&p->down_meter, dp_now_ms());
+}
+
+uint64_t
+peer_up_rate(struct peer *p)
+{
+	return bw_meter_rate(&p->up_meter, dp_now_ms());
+}
+
+/* ---- task state ---- */
+
+void
+peer_update_task(struct peer *p)
+{
+	if (p->dead || p->task == NULL)
+		return;
+	uint64_t now = dp_now_ms();
+	uint64_t quiet = (now - p->last_recv_ms) / 1000;
+	if (!p->connected) {
+		task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting to %s", p->addr_str);
+	} else if (!p->handshake_done) {
+		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
+	} else if (p->disk_paused) {
+		char sz[32];
+		dp_format_size(p->e->set.disk_write_bound, sz, sizeof sz);
+		task_wait(p->task, DP_TASK_DISK_WAIT, "disk write queue full: %s", sz);
+	} else if (p->read_throttled) {
+		task_wait(p->task, DP_TASK_RATE_WAIT, "download rate limit");
+	} else if (p->write_throttled) {
+		task_wait(p->task, DP_TASK_RATE_WAIT, "upload rate limit");
+	} else if (evbuffer_get_length(bufferevent_get_output(p->bev)) >= PEER_OUTPUT_HIGH) {
+		task_wait(p->task, DP_TASK_WRITE_WAIT, "%zu KiB queued to send",
+		    evbuffer_get_length(bufferevent_get_output(p->bev)) / 1024);
+	} else if (quiet >= 45) {
+		task_wait(p->task, DP_TASK_READ_WAIT, "peer sent nothing for %llu s",
+		    (unsigned long long)quiet);
+	} else if (p->nreqs > 0) {
+		/* The oldest request is what we wait for. */
+		struct peer_request *r = peer_req_at(p, 0);
+		task_wait(p->task, DP_TASK_READ_WAIT,
+		    "waiting for piece %u block %u from peer (%u requests out)", r->piece,
+		    r->offset / DP_BLOCK_SIZE, p->nreqs);
+	} else if (p->am_interested && p->peer_choking) {
+		task_wait(p->task, DP_TASK_PEER_WAIT, "choked by peer");
+	} else if (p->t != NULL && p->t->state == ENGINE_TORRENT_DOWNLOADING) {
+		task_wait(p->task, DP_TASK_PEER_WAIT, "peer has nothing we need");
+	} else if (p->peer_interested && !p->am_choking) {
+		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for requests");
+	} else {
+		task_wait(p->task, DP_TASK_READ_WAIT, "idle: neither side wants data");
+	}
+}
+
+/* ---- outgoing requests: a ring, oldest first (blocks mostly arrive in request order) ---- */
+
+static struct peer_request *
+peer_req_at(struct peer *p, uint32_t i)
+{
+	return &p->reqs[(p->reqs_head + i) % p->reqs_cap];
+}
+
+static void
+peer_reqs_push(struct peer *p, const struct picker_block *b, uint64_t now)
+{
+	if (p->nreqs == p->reqs_cap) {
+		uint32_t ncap = p->reqs_cap ? p->reqs_cap * 2 : 64;
+		struct peer_request *n = xcalloc(ncap, sizeof *n);
+		for (uint32_t i = 0; i < p->nreqs; i++)
+			n[i] = *peer_req_at(p, i);
+		free(p->reqs);
+		p->reqs = n;
+		p->reqs_cap = ncap;
+		p->reqs_head = 0;
+	}
+	struct peer_request *r = &p->reqs[(p->reqs_head + p->nreqs) % p->reqs_cap];
+	r->piece = b->piece;
+	r->offset = b->offset;
+	r->length = b->length;
+	r->sent_ms = now;
+	p->nreqs++;
+}
+
+/* Removes a matching request (length 0 matches any); false when we had not asked for it. */
+static bool
+peer_reqs_remove(struct peer *p, uint32_t piece, uint32_t offset, uint32_t length)
+{
+	for (uint32_t i = 0; i < p->nreqs; i++) {
+		struct peer_request *r = peer_req_at(p, i);
+		if (r->piece != piece || r->offset != offset || (length != 0 && r->length != length))
+			continue;
+		if (i == 0) {
+			p->reqs_head = (p->reqs_head + 1) % p->reqs_cap;
+		} else {
+			for (uint32_t j = i; j + 1 < p->nreqs; j++)
+				*peer_req_at(p, j) = *peer_req_at(p, j + 1);
+		}
+		p->nreqs--;
+		return true;
+	}
+	return false;
+}
+
+static void
+peer_reqs_clear(struct peer *p)
+{
+	p->nreqs = 0;
+	p->reqs_head = 0;
+}
+
+static void
+peer_abandon_requests(struct peer *p)
+{
+	if (p->t != NULL && p->t->pk != NULL && p->nreqs > 0)
+		picker_peer_abandon_all(p->t->pk, p);
+	peer_reqs_clear(p);
+}
+
+static bool
+peer_is_fast_link(struct peer *p)
+{
+	return p->queue_target >= 32;
+}
+
+void
+peer_fill_requests(struct peer *p)
+{
+	struct torrent *t = p->t;
+	if (p->dead || !p->handshake_done || t == NULL || t->pk == NULL ||
+	    t->state != ENGINE_TORRENT_DOWNLOADING || !p->am_interested)
+		return;
+	uint32_t maxq = PEER_MAX_QUEUE;
+	if (p->exth.reqq > 0 && p->exth.reqq < maxq)
+		maxq = p->exth.reqq;
+	uint32_t minq = sockaddr_is_loopback((struct sockaddr *)&p->addr) ? 16 : 4;
+	p->queue_target = bw_request_queue_size(peer_down_rate(p), DP_BLOCK_SIZE, DP_MIN(minq, maxq),
+	    maxq);
+	if (p->nreqs >= p->queue_target)
+		return;
+	/* Top up in batches so a fast peer is not sent one request per block received. */
+	uint32_t need = p->queue_target - p->nreqs;
+	if (p->nreqs > 0 && need < p->queue_target / 4 && need < 8)
+		return;
+	struct picker_block blocks[PEER_MAX_QUEUE];
+	size_t n;
+	const struct dp_bitfield *has = p->has_all ? NULL : &p->has;
+	if (!p->has_all && !p->bitfield_received && p->has.count == 0)
+		return;
+	if (p->peer_choking) {
+		if (!p->fast || p->nallowed_fast == 0)
+			return;
+		n = picker_pick_from(t->pk, p->allowed_fast, p->nallowed_fast, has, p, blocks, need);
+	} else {
+		n = picker_pick(t->pk, has, p, peer_is_fast_link(p), blocks, need);
+	}
+	if (n == 0)
+		return;
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+	uint64_t now = dp_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		peer_reqs_push(p, &blocks[i], now);
+		wire_put_request(out, blocks[i].piece, blocks[i].offset, blocks[i].length);
+	}
+	if (p->nreqs == n)
+		p->last_block_ms = now;   /* the snub clock starts with the first request */
+	p->last_send_ms = now;
+}
+
+void
+peer_cancel_block(struct peer *p, uint32_t piece, uint32_t offset, uint32_t length)
+{
+	if (p->dead || !peer_reqs_remove(p, piece, offset, length))
+		return;
+	wire_put_cancel(bufferevent_get_output(p->bev), piece, offset, length);
+}
+
+/* ---- interest and choking ---- */
+
+static bool
+peer_has_wanted_piece(struct peer *p)
+{
+	struct torrent *t = p->t;
+	if (t->pk == NULL || t->state != ENGINE_TORRENT_DOWNLOADING)
+		return false;
+	if (p->has_all)
+		return !picker_complete(t->pk);
+	if (!p->bitfield_received && p->has.count == 0)
+		return false;
+	uint32_t nbytes = (uint32_t)bitfield_bytes(t->have.nbits);
+	for (uint32_t i = 0; i < nbytes; i++) {
+		uint8_t want = p->has.bits[i] & (uint8_t)~t->have.bits[i];
+		if (want == 0)
+			continue;
+		for (uint32_t b = 0; b < 8; b++) {
+			uint32_t piece = i * 8 + b;
+			if ((want & (0x80u >> b)) && piece < t->have.nbits &&
+			    picker_priority(t->pk, piece) != PRIO_SKIP)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void
+peer_set_interested(struct peer *p, bool on)
+{
+	if (p->am_interested == on || p->dead)
+		return;
+	p->am_interested = on;
+	wire_put_simple(bufferevent_get_output(p->bev), on ? WIRE_INTERESTED : WIRE_NOT_INTERESTED);
+	p->last_send_ms = dp_now_ms();
+	if (!on)
+		peer_abandon_requests(p);
+}
+
+void
+peer_update_interest(struct peer *p)
+{
+	if (p->dead || !p->handshake_done || p->t == NULL)
+		return;
+	peer_set_interested(p, peer_has_wanted_piece(p));
+	if (p->am_interested)
+		peer_fill_requests(p);
+	peer_update_task(p);
+}
+
+void
+peer_set_choke(struct peer *p, bool choke)
+{
+	if (p->dead || !p->handshake_done || p->am_choking == choke)
+		return;
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+	p->am_choking = choke;
+	wire_put_simple(out, choke ? WIRE_CHOKE : WIRE_UNCHOKE);
+	p->last_send_ms = dp_now_ms();
+	if (choke) {
+		p->unchoked_since_us = 0;
+		p->optimistic = false;
+		/* BEP 6: queued requests are rejected explicitly; without it they are dropped. */
+		for (uint32_t i = 0; i < p->ninreqs; i++) {
+			struct peer_in_request *r = &p->inreqs[(p->inreqs_head + i) % p->inreqs_cap];
+			if (p->fast)
+				wire_put_reject(out, r->piece, r->offset, r->length);
+		}
+		p->ninreqs = 0;
+		p->inreqs_head = 0;
+	} else {
+		p->unchoked_since_us = dp_now_us();
+	}
+}
+
+void
+peer_send_have(struct peer *p, uint32_t piece)
+{
+	if (p->dead || !p->handshake_done)
+		return;
+	if (p->has_all || (p->has.bits != NULL && bitfield_get(&p->has, piece)))
+		return;
+	wire_put_have(bufferevent_get_output(p->bev), piece);
+	p->last_send_ms = dp_now_ms();
+}
+
+/* ---- serving requests ---- */
+
+static void
+peer_cache_cleanup(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	torrent_cache_unref(arg);
+}
+
+static bool
+peer_allowed_fast_for(struct peer *p, uint32_t piece)
+{
+	/* We offer the allowed-fast set computed for its address (IPv4 only). */
+	if (!p->fast || p->addr.ss_family != AF_INET)
+		return false;
+	uint32_t set[PEER_ALLOWED_FAST_K];
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->addr;
+	unsigned n = wire_allowed_fast_set(ntohl(sin->sin_addr.s_addr), p->t->mi->info_hash,
+	    p->t->mi->piece_count, PEER_ALLOWED_FAST_K, set);
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == piece)
+			return true;
+	return false;
+}
+
+void
+peer_serve(struct peer *p)
+{
+	struct torrent *t = p->t;
+	if (p->dead || t == NULL || p->ninreqs == 0)
+		return;
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+	struct engine *e = p->e;
+	uint64_t now = dp_now_ms();
+	p->write_throttled = false;
+	while (p->ninreqs > 0) {
+		if (evbuffer_get_length(out) >= PEER_OUTPUT_HIGH)
+			break;
+		if (!bw_bucket_open(&e->up_bucket) || !bw_bucket_open(&t->up_bucket)) {
+			p->write_throttled = true;
+			break;
+		}
+		struct peer_in_request *r = &p->inreqs[p->inreqs_head];
+		struct cache_piece *c = torrent_cache_get(t, r->piece);
+		if (c == NULL) {
+			if (t->state == ENGINE_TORRENT_ERROR)
+				return;
+			task_wait(p->task, DP_TASK_DISK_WAIT, "reading piece %u from disk", r->piece);
+			return;
+		}
+		if (r->offset + (uint64_t)r->length > c->length) {
+			/* Validated on arrival against the piece size, so this cannot happen. */
+			peer_close(p, "request past the end of piece %u", r->piece);
+			return;
+		}
+		wire_put_piece_header(out, r->piece, r->offset, r->length);
+		c->refs++;
+		if (evbuffer_add_reference(out, c->data + r->offset, r->length, peer_cache_cleanup,
+		    c) < 0) {
+			c->refs--;
+			peer_close(p, "out of memory queueing a block");
+			return;
+		}
+		p->uploaded += r->length;
+		t->uploaded += r->length;
+		e->uploaded += r->length;
+		bw_meter_add(&p->up_meter, r->length, now);
+		bw_meter_add(&t->up_meter, r->length, now);
+		bw_meter_add(&e->up_meter, r->length, now);
+		bw_bucket_consume(&e->up_bucket, r->length);
+		bw_bucket_consume(&t->up_bucket, r->length);
+		task_progress(p->task, 0, r->length);
+		p->inreqs_head = (p->inreqs_head + 1) % p->inreqs_cap;
+		p->ninreqs--;
+		p->last_send_ms = now;
+	}
+	if (p->ninreqs == 0)
+		p->inreqs_head = 0;
+	peer_update_task(p);
+}
+
+static void
+peer_queue_request(struct peer *p, uint32_t piece, uint32_t offset, uint32_t length)
+{
+	struct torrent *t = p->t;
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+	bool ok = t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_SEEDING;
+	if (!ok || !bitfield_get(&t->have, piece) ||
+	    (p->am_choking && !peer_allowed_fast_for(p, piece))) {
+		if (p->fast)
+			wire_put_reject(out, piece, offset, length);
+		return;
+	}
+	if (p->ninreqs >= PEER_MAX_INCOMING_REQUESTS) {
+		if (p->fast)
+			wire_put_reject(out, piece, offset, length);
+		return;
+	}
+	if (p->ninreqs == p->inreqs_cap) {
+		/* Grow the ring, unrolling it so head is 0 again. */
+		uint32_t ncap = p->inreqs_cap ? p->inreqs_cap * 2 : 64;
+		struct peer_in_request *n = xcalloc(ncap, sizeof *n);
+		for (uint32_t i = 0; i < p->ninreqs; i++)
+			n[i] = p->inreqs[(p->inreqs_head + i) % p->inreqs_cap];
+		free(p->inreqs);
+		p->inreqs = n;
+		p->inreqs_cap = ncap;
+		p->inreqs_head = 0;
+	}
+	struct peer_in_request *r = &p->inreqs[(p->inreqs_head + p->ninreqs) % p->inreqs_cap];
+	r->piece = piece;
+	r->offset = offset;
+	r->length = length;
+	p->ninreqs++;
+}
+
+static void
+peer_cancel_request(struct peer *p, uint32_t piece, uint32_t offset, uint32_t length)
+{
+	for (uint32_t i = 0; i < p->ninreqs; i++) {
+		uint32_t idx = (p->inreqs_head + i) % p->inreqs_cap;
+		struct peer_in_request *r = &p->inreqs[idx];
+		if (r->piece != piece || r->offset != offset || r->length != length)
+			continue;
+		/* Shift the later entries down by one. */
+		for (uint32_t j = i; j + 1 < p->ninreqs; j++)
+			p->inreqs[(p->inreqs_head + j) % p->inreqs_cap] =
+			    p->inreqs[(p->inreqs_head + j + 1) % p->inreqs_cap];
+		p->ninreqs--;
+		return;
+	}
+}
+
+/* ---- handshake ---- */
+
+static void
+peer_send_ext_handshake(struct peer *p)
+{
+	struct wire_ext_handshake h;
+	memset(&h, 0, sizeof h);
+	h.port = (uint16_t)(p->e->listen_port > 0 ? p->e->listen_port : 0);
+	snprintf(h.client, sizeof h.client, "%s", PEER_CLIENT_VERSION);
+	h.reqq = PEER_MAX_INCOMING_REQUESTS;
+	if (p->addr.ss_family == AF_INET) {
+		memcpy(h.yourip, &((struct sockaddr_in *)&p->addr)->sin_addr, 4);
+		h.yourip_len = 4;
+	} else if (p->addr.ss_family == AF_INET6) {
+		memcpy(h.yourip, &((struct sockaddr_in6 *)&p->addr)->sin6_addr, 16);
+		h.yourip_len = 16;
+	}
+	h.upload_only = p->t->state == ENGINE_TORRENT_SEEDING;
+	struct dp_buf b;
+	dp_buf_init(&b);
+	wire_build_ext_handshake(&b, &h);
+	wire_put_extended(bufferevent_get_output(p->bev), 0, b.data, b.len);
+	dp_buf_free(&b);
+}
+
+/* After both handshakes: what we have, the extension handshake, allowed-fast pieces. */
+static void
+peer_send_intro(struct peer *p)
+{
+	struct torrent *t = p->t;
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+	if (p->ext)
+		peer_send_ext_handshake(p);
+	if (p->fast && t->have.count == t->have.nbits)
+		wire_put_simple(out, WIRE_HAVE_ALL);
+	else if (p->fast && t->have.count == 0)
+		wire_put_simple(out, WIRE_HAVE_NONE);
+	else if (t->have.count > 0)
+		wire_put_bitfield(out, t->have.bits, bitfield_bytes(t->have.nbits));
+	if (p->fast && p->addr.ss_family == AF_INET && t->have.count > 0) {
+		uint32_t set[PEER_ALLOWED_FAST_K];
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->addr;
+		unsigned n = wire_allowed_fast_set(ntohl(sin->sin_addr.s_addr), t->mi->info_hash,
+		    t->mi->piece_count, PEER_ALLOWED_FAST_K, set);
+		for (unsigned i = 0; i < n; i++)
+			if (bitfield_get(&t->have, set[i]))
+				wire_put_allowed_fast(out, set[i]);
+	}
+	p->last_send_ms = dp_now_ms();
+}
+
+static int
+peer_on_handshake(struct peer *p, const uint8_t *raw)
+{
+	struct engine *e = p->e;
+	struct wire_handshake hs;
+	char err[128];
+	if (wire_parse_handshake(raw, &hs, err, sizeof err) < 0) {
+		peer_close(p, "bad handshake: %s", err);
+		return -1;
+	}
+	if (memcmp(hs.peer_id, e->peer_id, 20) == 0) {
+		if (p->t != NULL) {
+			for (size_t i = 0; i < p->t->nknown; i++)
+				if (sockaddr_equal((struct sockaddr *)&p->t->known[i].addr,
+				    (struct sockaddr *)&p->addr, true))
+					p->t->known[i].fails = 1000;   /* never again */
+		}
+		peer_close(p, "connected to ourselves");
+		return -1;
+	}
+	if (p->incoming) {
+		struct torrent *t = session_find_by_hash(e, hs.info_hash);
+		if (t == NULL || !torrent_is_active(t)) {
+			char hex[41];
+			dp_hex_encode(hs.info_hash, 20, hex);
+			peer_close(p, "no active torrent with info hash %s", hex);
+			return -1;
+		}
+		int limit = t->max_peers > 0 ? t->max_peers : e->set.max_peers_per_torrent;
+		if (t->npeers >= limit || e->connections > e->set.max_connections) {
+			peer_close(p, "connection limit reached");
+			return -1;
+		}
+		/* Move from the pending list to the torrent. */
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			e->pending = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+		p->next = p->prev = NULL;
+		torrent_attach_peer(t, p);
+		p->task->torrent_id = t->id;
+		task_rename(p->task, "peer %s %s", p->addr_str, t->mi->name);
+		peer_send_handshake(p);
+	} else if (memcmp(hs.info_hash, p->t->mi->info_hash, 20) != 0) {
+		peer_close(p, "handshake for another torrent");
+		return -1;
+	}
+	struct torrent *t = p->t;
+	for (struct peer *q = t->peers; q != NULL; q = q->next) {
+		if (q != p && q->handshake_done && memcmp(q->peer_id, hs.peer_id, 20) == 0) {
+			peer_close(p, "already connected to this peer (%s)", q->addr_str);
+			return -1;
+		}
+	}
+	memcpy(p->peer_id, hs.peer_id, 20);
+	peer_id_client_name(hs.peer_id, p->client, sizeof p->client);
+	p->fast = hs.supports_fast;
+	p->ext = hs.supports_ext;
+	p->handshake_done = true;
+	memset(&p->lim, 0, sizeof p->lim);
+	p->lim.piece_count = t->mi->piece_count;
+	p->lim.piece_length = t->mi->piece_length;
+	p->lim.total_size = t->mi->total_size;
+	p->lim.max_request = PEER_MAX_REQUEST;
+	p->lim.fast = p->fast;
+	p->lim.ext = p->ext;
+	bitfield_init(&p->has, t->mi->piece_count);
+	task_set_deadline(p->task, 0);
+	log_debug("peer %s: handshake done (%s%s%s)", p->addr_str, p->client,
+	    p->fast ? ", fast" : "", p->ext ? ", ext" : "");
+	peer_send_intro(p);
+	peer_update_task(p);
+	return 0;
+}
+
+/* ---- messages ---- */
+
+static void
+peer_got_bitfield_piece(struct peer *p, uint32_t piece)
+{
+	struct torrent *t = p->t;
+	if (bitfield_get(&p->has, piece))
+		return;
+	bitfield_set(&p->has, piece);
+	if (t->pk != NULL)
+		picker_peer_have(t->pk, piece);
+	if (p->has.count == p->has.nbits)
+		p->seed = true;
+	if (!p->am_interested && t->state == ENGINE_TORRENT_DOWNLOADING &&
+	    !bitfield_get(&t->have, piece) && t->pk != NULL &&
+	    picker_priority(t->pk, piece) != PRIO_SKIP) {
+		peer_set_interested(p, true);
+		peer_fill_requests(p);
+	} else if (p->am_interested && !p->peer_choking) {
+		peer_fill_requests(p);
+	}
+}
+
+static void
+peer_on_have_all(struct peer *p)
+{
+	struct torrent *t = p->t;
+	if (p->has_all)
+		return;
+	if (p->bitfield_received && p->has.count > 0 && t->pk != NULL)
+		picker_peer_bitfield_remove(t->pk, &p->has);
+	p->has_all = p->seed = true;
+	p->bitfield_received = true;
+	bitfield_set_all(&p->has);
+	if (t->pk != NULL)
+		picker_seed_add(t->pk);
+	peer_update_interest(p);
+}
+
+static void
+peer_on_extended(struct peer *p, const struct wire_msg *m)
+{
+	if (m->ext_id != 0)
+		return;    /* we advertise no extension messages, so none should come */
+	struct wire_ext_handshake h;
+	char err[128];
+	if (wire_parse_ext_handshake(m->payload, m->payload_len, &h, err, sizeof err) < 0) {
+		log_debug("peer %s: bad extension handshake: %s", p->addr_str, err);
+		return;
+	}
+	p->exth = h;
+	p->upload_only = h.upload_only;
+	if (h.client[0] != '\0')
+		snprintf(p->client, sizeof p->client, "%s", h.client);
+}
+
+static void
+peer_on_message(struct peer *p, const struct wire_msg *m)
+{
+	struct torrent *t = p->t;
+	switch (m->id) {
+	case WIRE_KEEPALIVE:
+	case WIRE_UNKNOWN:
+	case WIRE_PORT:
+	case WIRE_SUGGEST:
+		break;
+	case WIRE_CHOKE:
+		p->peer_choking = true;
+		/* With the Fast extension pending requests are rejected one by one. */
+		if (!p->fast)
+			peer_abandon_requests(p);
+		break;
+	case WIRE_UNCHOKE:
+		p->peer_choking = false;
+		peer_fill_requests(p);
+		break;
+	case WIRE_INTERESTED:
+		p->peer_interested = true;
+		torrent_peer_interested(t, p);
+		break;
+	case WIRE_NOT_INTERESTED:
+		p->peer_interested = false;
+		break;
+	case WIRE_HAVE:
+		if (!p->has_all)
+			peer_got_bitfield_piece(p, m->index);
+		break;
+	case WIRE_BITFIELD: {
+		if (p->bitfield_received || p->has.count > 0) {
+			peer_close(p, "protocol violation: bitfield after other piece messages");
+			return;
+		}
+		if (!bitfield_load(&p->has, m->payload, m->payload_len)) {
+			peer_close(p, "protocol violation: malformed bitfield");
+			return;
+		}
+		p->bitfield_received = true;
+		if (p->has.count == p->has.nbits && p->has.nbits > 0) {
+			p->has_all = p->seed = true;
+			if (t->pk != NULL)
+				picker_seed_add(t->pk);
+		} else if (p->has.count > 0 && t->pk != NULL) {
+			picker_peer_bitfield_add(t->pk, &p->has);
+		}
+		peer_update_interest(p);
+		break;
+	}
+	case WIRE_HAVE_ALL:
+		if (p->bitfield_received) {
+			peer_close(p, "protocol violation: have-all after a bitfield");
+			return;
+		}
+		peer_on_have_all(p);
+		break;
+	case WIRE_HAVE_NONE:
+		if (p->bitfield_received) {
+			peer_close(p, "protocol violation: have-none after a bitfield");
+			return;
+		}
+		p->bitfield_received = true;
+		break;
+	case WIRE_REQUEST:
+		peer_queue_request(p, m->index, m->begin, m->length);
+		peer_serve(p);
+		break;
+	case WIRE_CANCEL:
+		peer_cancel_request(p, m->index, m->begin, m->length);
+		break;
+	case WIRE_REJECT:
+		if (peer_reqs_remove(p, m->index, m->begin, m->length) && t->pk != NULL)
+			picker_block_abandoned(t->pk, m->index, m->begin, p);
+		if (!p->peer_choking)
+			peer_fill_requests(p);
+		break;
+	case WIRE_ALLOWED_FAST:
+		if (p->nallowed_fast < WIRE_ALLOWED_FAST_MAX) {
+			for (uint32_t i = 0; i < p->nallowed_fast; i++)
+				if (p->allowed_fast[i] == m->index)
+					return;
+			p->allowed_fast = xreallocarray(p->allowed_fast, p->nallowed_fast + 1,
+			    sizeof *p->allowed_fast);
+			p->allowed_fast[p->nallowed_fast++] = m->index;
+			if (p->peer_choking)
+				peer_fill_requests(p);
+		}
+		break;
+	case WIRE_EXTENDED:
+		peer_on_extended(p, m);
+		break;
+	case WIRE_PIECE:
+		/* handled without a copy in peer_read_input */
+		break;
+	}
+}
+
+/* A PIECE message: read the block straight from the input buffer into the assembly buffer. */
+static int
+peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t mlen)
+{
+	struct torrent *t = p->t;
+	uint32_t piece = peer_be32(hdr + 5), offset = peer_be32(hdr + 9), len = mlen - 9;
+	if (piece >= t->mi->piece_count) {
+		peer_close(p, "protocol violation: piece %u out of range", piece);
+		return -1;
+	}
+	uint32_t psize = metainfo_piece_size(t->mi, piece);
+	if (len == 0 || len > PEER_MAX_REQUEST || offset > psize || len > psize - offset) {
+		peer_close(p, "protocol violation: block %u+%u outside piece %u", offset, len, piece);
+		return -1;
+	}
+	evbuffer_drain(in, 13);
+	bool asked = peer_reqs_remove(p, piece, offset, len);
+	uint8_t *dest = torrent_block_dest(t, piece, offset, len);
+	if (dest != NULL)
+		evbuffer_remove(in, dest, len);
+	else
+		evbuffer_drain(in, len);
+	uint64_t now = dp_now_ms();
+	p->downloaded += len;
+	bw_meter_add(&p->down_meter, len, now);
+	bw_bucket_consume(&p->e->down_bucket, len);
+	bw_bucket_consume(&t->down_bucket, len);
+	task_progress(p->task, len, 0);
+	if (asked) {
+		p->last_block_ms = now;
+		p->snubbed = false;
+	}
+	if (dest != NULL)
+		torrent_block_done(t, p, piece, offset, len);   /* may close peers, even p */
+	if (p->dead)
+		return -1;
+	if (!p->peer_choking || p->nallowed_fast > 0)
+		peer_fill_requests(p);
+	return 0;
+}
+
+static void
+peer_read_input(struct peer *p)
+{
+	struct evbuffer *in = bufferevent_get_input(p->bev);
+	p->last_recv_ms = dp_now_ms();
+	while (!p->dead) {
+		size_t avail = evbuffer_get_length(in);
+		if (!p->handshake_done) {
+			if (avail < WIRE_HANDSHAKE_LEN)
+				break;
+			uint8_t hs[WIRE_HANDSHAKE_LEN];
+			evbuffer_remove(in, hs, sizeof hs);
+			if (peer_on_handshake(p, hs) < 0)
+				return;
+			continue;
+		}
+		if (p->read_throttled || p->disk_paused || avail < 4)
+			break;
+		uint8_t hdr[13];
+		size_t hlen = DP_MIN(avail, sizeof hdr);
+		evbuffer_copyout(in, hdr, hlen);
+		uint32_t mlen = peer_be32(hdr);
+		if (hlen >= 5 && mlen >= 9 && hdr[4] == WIRE_PIECE) {
+			if (mlen - 9 > PEER_MAX_REQUEST) {
+				peer_close(p, "protocol violation: %u-byte piece message", mlen);
+				return;
+			}
+			if (avail < 4 + (size_t)mlen || hlen < 13)
+				break;
+			if (peer_on_piece(p, in, hdr, mlen) < 0)
+				return;
+			if (!bw_bucket_open(&p->e->down_bucket) || !bw_bucket_open(&p->t->down_bucket)) {
+				p->read_throttled = true;
+				peer_update_reading(p);
+			}
+			continue;
+		}
+		struct wire_msg m;
+		size_t consumed = 0;
+		char err[160];
+		enum wire_result r = wire_parse(hdr, hlen, &p->lim, &m, &consumed, err, sizeof err);
+		if (r == WIRE_NEED_MORE) {
+			if (avail < consumed)
+				break;
+			uint8_t *buf = evbuffer_pullup(in, (ev_ssize_t)consumed);
+			if (buf == NULL) {
+				peer_close(p, "out of memory reading a %zu-byte message", consumed);
+				return;
+			}
+			r = wire_parse(buf, consumed, &p->lim, &m, &consumed, err, sizeof err);
+			if (r == WIRE_NEED_MORE) {
+				peer_close(p, "internal error: message length changed");
+				return;
+			}
+		}
+		if (r == WIRE_ERROR) {
+			peer_close(p, "protocol violation: %s", err);
+			return;
+		}
+		peer_on_message(p, &m);
+		if (p->dead)
+			return;
+		evbuffer_drain(in, consumed);
+		task_progress(p->task, consumed, 0);
+	}
+}
+
+/* ---- callbacks ---- */
+
+static void
+peer_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct peer *p = arg;
+	(void)bev;
+	struct dp_task *task = p->task;
+	task_cb_begin(task);
+	peer_read_input(p);
+	if (!p->dead) {
+		peer_serve(p);
+		peer_update_task(p);
+	}
+	task_cb_end(task);
+}
+
+static void
+peer_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct peer *p = arg;
+	(void)bev;
+	struct dp_task *task = p->task;
+	task_cb_begin(task);
+	if (!p->dead)
+		peer_serve(p);
+	task_cb_end(task);
+}
+
+static void
+peer_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct peer *p = arg;
+	struct dp_task *task = p->task;
+	task_cb_begin(task);
+	if (what & BEV_EVENT_CONNECTED) {
+		p->connected = true;
+		p->started_ms = p->last_recv_ms = dp_now_ms();
+		peer_send_handshake(p);
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
+		task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
+	} else if (what & BEV_EVENT_EOF) {
+		peer_close(p, p->connected ? "peer closed the connection" : "connection refused");
+	} else if (what & BEV_EVENT_ERROR) {
+		int err = EVUTIL_SOCKET_ERROR();
+		peer_close(p, "%s: %s", p->connected ? "socket error" : "connect failed",
+		    evutil_socket_error_to_string(err));
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		peer_close(p, "timed out");
+	}
+	task_cb_end(task);
+}
+
+void
+peer_update_reading(struct peer *p)
+{
+	if (p->dead || p->bev == NULL || !p->connected)
+		return;
+	bool want = !p->read_throttled && !p->disk_paused;
+	if (want) {
+		bufferevent_enable(p->bev, EV_READ);
+		/* Messages that arrived while paused are still in the buffer. */
+		if (evbuffer_get_length(bufferevent_get_input(p->bev)) > 0)
+			peer_read_input(p);
+	} else {
+		bufferevent_disable(p->bev, EV_READ);
+	}
+	if (!p->dead)
+		peer_update_task(p);
+}
+
+void
+peer_tick(struct peer *p, uint64_t now)
+{
+	if (p->dead)
+		return;
+	if (!p->connected) {
+		if (now - p->started_ms > PEER_CONNECT_MS)
+			peer_close(p, "connect timed out after %u s", PEER_CONNECT_MS / 1000);
+		return;
+	}
+	if (!p->handshake_done) {
+		if (now - p->started_ms > PEER_HANDSHAKE_MS)
+			peer_close(p, "no handshake after %u s", PEER_HANDSHAKE_MS / 1000);
+		return;
+	}
+	if (now - p->last_recv_ms > PEER_IDLE_MS && !p->disk_paused && !p->read_throttled) {
+		peer_close(p, "peer sent nothing for %llu s",
+		    (unsigned long long)(now - p->last_recv_ms) / 1000);
+		return;
+	}
+	if (p->nreqs > 0 && now - p->last_block_ms > PEER_SNUB_MS && !p->snubbed) {
+		log_info("peer %s: snubbed (no block for %u s)", p->addr_str, PEER_SNUB_MS / 1000);
+		p->snubbed = true;
+		/* Others may fetch what it sits on. */
+		struct evbuffer *out = bufferevent_get_output(p->bev);
+		for (uint32_t i = 0; i < p->nreqs; i++) {
+			struct peer_request *r = peer_req_at(p, i);
+			wire_put_cancel(out, r->piece, r->offset, r->length);
+		}
+		peer_abandon_requests(p);
+	}
+	if (now - p->last_send_ms >= PEER_KEEPALIVE_MS) {
+		wire_put_keepalive(bufferevent_get_output(p->bev));
+		p->last_send_ms = now;
+	}
+	if (p->write_throttled)
+		peer_serve(p);
+	else if (!p->peer_choking && p->am_interested && p->nreqs == 0 && !p->snubbed)
+		peer_fill_requests(p);
+	peer_update_task(p);
+}
