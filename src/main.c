@@ -10,6 +10,9 @@
 
 static const struct dp_command commands[] = {
 	/* subcommands are added here as they land */
+	{ "create", cmd_create,
+	    "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... PATH",
+	    "make a .torrent file from a file or directory" },
 	{ NULL, NULL, NULL, NULL },
 };
 
