@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *bencode_suite(void);
+Suite *wire_suite(void);
 Suite *ui_widgets_suite(void);
 
 #endif

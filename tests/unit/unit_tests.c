@@ -8,6 +8,7 @@
 
 static Suite *(*const suite_makers[])(void) = {
 	bencode_suite,
+	wire_suite,
 	ui_widgets_suite,
 };
 
