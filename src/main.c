@@ -10,6 +10,8 @@
 
 static const struct dp_command commands[] = {
 	/* subcommands are added here as they land */
+	{ "info", cmd_info, "info [--json] FILE.torrent|MAGNET",
+	    "show what a torrent file or magnet link describes" },
 	{ "create", cmd_create,
 	    "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... PATH",
 	    "make a .torrent file from a file or directory" },

@@ -8,7 +8,11 @@
 
 static Suite *(*const suite_makers[])(void) = {
 	bencode_suite,
+	storage_suite,
+	disk_suite,
 	wire_suite,
+	metainfo_suite,
+	magnet_suite,
 	ui_widgets_suite,
 };
 

@@ -1,0 +1,808 @@
+/* metainfo.c: .torrent parsing and validation (BEP 3, 12, 17, 19, 27, 47), the info-hash, and the
+ * path sanitising that keeps every file inside the download directory. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "bencode.h"
+#include "log.h"
+#include "metainfo.h"
+#include "util.h"
+
+#define MI_MAX_PIECE_LENGTH (256u << 20)
+#define MI_MAX_COMPONENT 255
+/* A dot-suffix longer than this is not treated as an extension worth keeping. */
+#define MI_MAX_EXTENSION 32
+
+static void
+mi_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
+
+static void
+mi_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* "an integer", "a list", ...: for messages. */
+static const char *
+mi_a_type(enum be_type t)
+{
+	return t == BE_INT ? "an integer" : t == BE_STR ? "a string" : t == BE_LIST ? "a list" :
+	    "a dictionary";
+}
+
+/* Length of the well-formed UTF-8 sequence at s (no overlongs, surrogates or > U+10FFFF),
+ * or 0 when the bytes there are not one. */
+static size_t
+mi_utf8_seq_len(const uint8_t *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	uint8_t c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t need;
+	uint8_t lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < need)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+static bool
+mi_utf8_valid(const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t k = mi_utf8_seq_len(p + i, n - i);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static bool
+mi_utf8_str_valid(const struct be_node *n)
+{
+	return n != NULL && n->type == BE_STR && mi_utf8_valid(n->v.str.s, n->v.str.len);
+}
+
+/* Backs a cut position up to the start of a UTF-8 sequence in valid UTF-8 text. */
+static size_t
+mi_utf8_floor(const char *s, size_t pos)
+{
+	while (pos > 0 && ((uint8_t)s[pos] & 0xc0) == 0x80)
+		pos--;
+	return pos;
+}
+
+/* Where the kept extension of a file name starts (its last dot), or len when there is none. */
+static size_t
+mi_extension_start(const char *s, size_t len)
+{
+	for (size_t i = len; i > 1; i--) {
+		if (s[i - 1] == '.')
+			return len - (i - 1) <= MI_MAX_EXTENSION ? i - 1 : len;
+	}
+	return len;
+}
+
+/* stem (valid UTF-8, stem_len bytes) + suffix, with the stem cut so the whole fits in 255 bytes. */
+static char *
+mi_component_join(const char *stem, size_t stem_len, const char *suffix)
+{
+	size_t slen = strlen(suffix);
+	if (stem_len + slen > MI_MAX_COMPONENT) {
+		size_t room = slen < MI_MAX_COMPONENT ? MI_MAX_COMPONENT - slen : 0;
+		stem_len = mi_utf8_floor(stem, DP_MIN(stem_len, room));
+	}
+	if (stem_len == 0 && slen == 0)
+		return xstrdup("_");
+	char *out = xmalloc(stem_len + slen + 1);
+	memcpy(out, stem, stem_len);
+	memcpy(out + stem_len, suffix, slen + 1);
+	return out;
+}
+
+char *
+metainfo_sanitize_component(const char *comp, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)comp;
+	struct dp_buf b;
+	dp_buf_init(&b);
+	size_t i = 0;
+	while (i < len) {
+		size_t k = mi_utf8_seq_len(p + i, len - i);
+		if (k == 0) {
+			/* Not UTF-8: each offending byte becomes one replacement character. */
+			dp_buf_add(&b, "_", 1);
+			i++;
+			continue;
+		}
+		if (k == 1 && (p[i] == '/' || p[i] < 0x20 || p[i] == 0x7f))
+			dp_buf_add(&b, "_", 1);
+		else
+			dp_buf_add(&b, p + i, k);
+		i += k;
+	}
+	char *s = (char *)dp_buf_steal(&b, &len);
+	if (len == 0 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		free(s);
+		return xstrdup("_");
+	}
+	if (len > MI_MAX_COMPONENT) {
+		size_t ext = mi_extension_start(s, len);
+		char *out = mi_component_join(s, ext, s + ext);
+		free(s);
+		return out;
+	}
+	return s;
+}
+
+/* A set of strings (open addressing), used to make file paths distinct and de-duplicate URLs. */
+struct mi_set {
+	const char **slots;
+	size_t cap;
+	size_t n;
+};
+
+static uint64_t
+mi_hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s != '\0'; s++) {
+		h ^= (uint8_t)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void mi_set_add(struct mi_set *set, const char *s);
+
+static bool
+mi_set_has(const struct mi_set *set, const char *s)
+{
+	if (set->cap == 0)
+		return false;
+	for (size_t i = mi_hash_str(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (set->slots[i] == NULL)
+			return false;
+		if (strcmp(set->slots[i], s) == 0)
+			return true;
+	}
+}
+
+static void
+mi_set_grow(struct mi_set *set)
+{
+	struct mi_set bigger = { NULL, set->cap ? set->cap * 2 : 64, 0 };
+	bigger.slots = xcalloc(bigger.cap, sizeof *bigger.slots);
+	for (size_t i = 0; i < set->cap; i++)
+		if (set->slots[i] != NULL)
+			mi_set_add(&bigger, set->slots[i]);
+	free(set->slots);
+	*set = bigger;
+}
+
+/* Adds s (not copied: it must outlive the set) unless already present. */
+static void
+mi_set_add(struct mi_set *set, const char *s)
+{
+	if ((set->n + 1) * 2 > set->cap)
+		mi_set_grow(set);
+	size_t i = mi_hash_str(s) & (set->cap - 1);
+	for (; set->slots[i] != NULL; i = (i + 1) & (set->cap - 1))
+		if (strcmp(set->slots[i], s) == 0)
+			return;
+	set->slots[i] = s;
+	set->n++;
+}
+
+static void
+mi_set_free(struct mi_set *set)
+{
+	free(set->slots);
+	set->slots = NULL;
+	set->cap = set->n = 0;
+}
+
+void
+metainfo_free(struct metainfo *mi)
+{
+	if (mi == NULL)
+		return;
+	free(mi->name);
+	free(mi->display_name);
+	free(mi->piece_hashes);
+	for (size_t i = 0; i < mi->file_count; i++) {
+		free(mi->files[i].path);
+		free(mi->files[i].display_path);
+	}
+	free(mi->files);
+	for (size_t i = 0; i < mi->tier_count; i++) {
+		for (size_t j = 0; j < mi->tiers[i].count; j++)
+			free(mi->tiers[i].urls[j]);
+		free(mi->tiers[i].urls);
+	}
+	free(mi->tiers);
+	for (size_t i = 0; i < mi->webseed_count; i++)
+		free(mi->webseeds[i]);
+	free(mi->webseeds);
+	for (size_t i = 0; i < mi->httpseed_count; i++)
+		free(mi->httpseeds[i]);
+	free(mi->httpseeds);
+	free(mi->comment);
+	free(mi->created_by);
+	free(mi->info_raw);
+	free(mi);
+}
+
+/* The utf-8 variant of a key when it is a valid UTF-8 string, else the plain key's string. */
+static const struct be_node *
+mi_get_text(const struct be_node *dict, const char *key, const char *key_utf8)
+{
+	const struct be_node *u = be_dict_get(dict, key_utf8);
+	if (mi_utf8_str_valid(u))
+		return u;
+	return be_dict_get_type(dict, key, BE_STR);
+}
+
+/* Joins a path list's raw components with '/' for display. */
+static char *
+mi_join_display(const struct be_node *list)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	for (size_t i = 0; i < list->v.list.n; i++) {
+		const struct be_node *c = list->v.list.items[i];
+		if (i > 0)
+			dp_buf_add(&b, "/", 1);
+		dp_buf_add(&b, c->v.str.s, c->v.str.len);
+	}
+	size_t len;
+	char *s = (char *)dp_buf_steal(&b, &len);
+	return s;
+}
+
+static bool
+mi_path_list_ok(const struct be_node *list)
+{
+	if (list == NULL || list->type != BE_LIST || list->v.list.n == 0)
+		return false;
+	for (size_t i = 0; i < list->v.list.n; i++)
+		if (list->v.list.items[i]->type != BE_STR)
+			return false;
+	return true;
+}
+
+/* Sanitised relative path: empty, "." and ".." components dropped, the rest made safe. */
+static char *
+mi_sanitize_path(const struct be_node *list)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	for (size_t i = 0; i < list->v.list.n; i++) {
+		const struct be_node *c = list->v.list.items[i];
+		size_t n = c->v.str.len;
+		const char *s = c->v.str.s;
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			continue;
+		char *safe = metainfo_sanitize_component(s, n);
+		if (b.len > 0)
+			dp_buf_add(&b, "/", 1);
+		dp_buf_add_str(&b, safe);
+		free(safe);
+	}
+	if (b.len == 0)
+		dp_buf_add(&b, "_", 1);
+	size_t len;
+	return (char *)dp_buf_steal(&b, &len);
+}
+
+/* path with ".N" inserted before the extension of its last component. */
+static char *
+mi_path_with_number(const char *path, unsigned long n)
+{
+	const char *slash = strrchr(path, '/');
+	const char *last = slash ? slash + 1 : path;
+	size_t last_len = strlen(last);
+	size_t ext = mi_extension_start(last, last_len);
+	char *suffix = xasprintf(".%lu%s", n, last + ext);
+	char *comp = mi_component_join(last, ext, suffix);
+	char *out = xasprintf("%.*s%s", (int)(last - path), path, comp);
+	free(suffix);
+	free(comp);
+	return out;
+}
+
+/*
+ * Makes the sanitised paths distinct: a path already taken by an earlier file, or equal to a
+ * folder that some file lives in, gets a number before its extension. Pad files are never
+ * written to disk, so they take no part.
+ */
+static void
+mi_make_paths_distinct(struct metainfo *mi)
+{
+	struct mi_set dirs = { 0 }, used = { 0 };
+	struct dp_buf prefixes;
+	dp_buf_init(&prefixes);
+	/* Every folder prefix, stored NUL-separated in one buffer; offsets first, pointers later
+	 * because the buffer moves while it grows. */
+	size_t *offs = NULL, noffs = 0, capoffs = 0;
+	for (size_t i = 0; i < mi->file_count; i++) {
+		if (mi->files[i].pad)
+			continue;
+		const char *p = mi->files[i].path;
+		for (const char *q = strchr(p, '/'); q != NULL; q = strchr(q + 1, '/')) {
+			if (noffs == capoffs) {
+				capoffs = capoffs ? capoffs * 2 : 64;
+				offs = xreallocarray(offs, capoffs, sizeof *offs);
+			}
+			offs[noffs++] = prefixes.len;
+			dp_buf_add(&prefixes, p, (size_t)(q - p));
+			dp_buf_add(&prefixes, "", 1);
+		}
+	}
+	for (size_t i = 0; i < noffs; i++)
+		mi_set_add(&dirs, (const char *)prefixes.data + offs[i]);
+	free(offs);
+
+	for (size_t i = 0; i < mi->file_count; i++) {
+		struct mi_file *f = &mi->files[i];
+		if (f->pad)
+			continue;
+		if (mi_set_has(&used, f->path) || mi_set_has(&dirs, f->path)) {
+			for (unsigned long n = 1;; n++) {
+				char *cand = mi_path_with_number(f->path, n);
+				if (!mi_set_has(&used, cand) && !mi_set_has(&dirs, cand)) {
+					log_debug("metainfo: '%s' renamed to '%s' to keep paths distinct",
+					    f->path, cand);
+					free(f->path);
+					f->path = cand;
+					break;
+				}
+				free(cand);
+			}
+		}
+		mi_set_add(&used, f->path);
+	}
+	mi_set_free(&dirs);
+	mi_set_free(&used);
+	dp_buf_free(&prefixes);
+}
+
+/* A URL string with surrounding white space trimmed; NULL when empty or holding a NUL byte. */
+static char *
+mi_url_dup(const struct be_node *n)
+{
+	if (n == NULL || n->type != BE_STR)
+		return NULL;
+	const char *s = n->v.str.s;
+	size_t len = n->v.str.len;
+	if (memchr(s, '\0', len) != NULL)
+		return NULL;
+	while (len > 0 && (*s == ' ' || (*s >= '\t' && *s <= '\r'))) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || (s[len - 1] >= '\t' && s[len - 1] <= '\r')))
+		len--;
+	if (len == 0)
+		return NULL;
+	return xstrndup(s, len);
+}
+
+static void
+mi_push_str(char ***arr, size_t *count, size_t *cap, char *s)
+{
+	if (*count == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		*arr = xreallocarray(*arr, *cap, sizeof **arr);
+	}
+	(*arr)[(*count)++] = s;
+}
+
+/* Adds url to a list unless the set has it already; takes ownership of url. */
+static void
+mi_push_url(struct mi_set *seen, char ***arr, size_t *count, size_t *cap, char *url)
+{
+	if (url == NULL)
+		return;
+	if (mi_set_has(seen, url)) {
+		free(url);
+		return;
+	}
+	mi_push_str(arr, count, cap, url);
+	mi_set_add(seen, url);
+}
+
+/* announce-list (BEP 12) as tiers, or announce as one tier; duplicates and blanks dropped. */
+static void
+mi_parse_trackers(struct metainfo *mi, const struct be_node *root)
+{
+	struct mi_set seen = { 0 };
+	size_t cap_tiers = 0;
+	const struct be_node *al = be_dict_get_type(root, "announce-list", BE_LIST);
+	for (size_t i = 0; al != NULL && i < al->v.list.n; i++) {
+		const struct be_node *tier = al->v.list.items[i];
+		char **urls = NULL;
+		size_t count = 0, cap = 0;
+		if (tier->type == BE_LIST) {
+			for (size_t j = 0; j < tier->v.list.n; j++)
+				mi_push_url(&seen, &urls, &count, &cap, mi_url_dup(tier->v.list.items[j]));
+		} else
+			mi_push_url(&seen, &urls, &count, &cap, mi_url_dup(tier));
+		if (count == 0) {
+			free(urls);
+			continue;
+		}
+		if (mi->tier_count == cap_tiers) {
+			cap_tiers = cap_tiers ? cap_tiers * 2 : 4;
+			mi->tiers = xreallocarray(mi->tiers, cap_tiers, sizeof *mi->tiers);
+		}
+		mi->tiers[mi->tier_count].urls = urls;
+		mi->tiers[mi->tier_count].count = count;
+		mi->tier_count++;
+	}
+	if (mi->tier_count == 0) {
+		char *url = mi_url_dup(be_dict_get(root, "announce"));
+		if (url != NULL) {
+			mi->tiers = xcalloc(1, sizeof *mi->tiers);
+			mi->tiers[0].urls = xcalloc(1, sizeof(char *));
+			mi->tiers[0].urls[0] = url;
+			mi->tiers[0].count = 1;
+			mi->tier_count = 1;
+		}
+	}
+	mi_set_free(&seen);
+}
+
+/* A string or a list of strings (url-list, httpseeds) as de-duplicated URLs. */
+static void
+mi_parse_url_list(const struct be_node *n, char ***arr, size_t *count)
+{
+	struct mi_set seen = { 0 };
+	size_t cap = 0;
+	if (n == NULL)
+		return;
+	if (n->type == BE_STR)
+		mi_push_url(&seen, arr, count, &cap, mi_url_dup(n));
+	else if (n->type == BE_LIST)
+		for (size_t i = 0; i < n->v.list.n; i++)
+			mi_push_url(&seen, arr, count, &cap, mi_url_dup(n->v.list.items[i]));
+	mi_set_free(&seen);
+}
+
+static bool
+mi_attr_has(const struct be_node *file, char flag)
+{
+	const struct be_node *attr = be_dict_get_type(file, "attr", BE_STR);
+	return attr != NULL && memchr(attr->v.str.s, flag, attr->v.str.len) != NULL;
+}
+
+/* The file list of a multi-file info dictionary. */
+static bool
+mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size_t errlen)
+{
+	if (files->type != BE_LIST) {
+		mi_fail(err, errlen, "'files' is %s, not a list", mi_a_type(files->type));
+		return false;
+	}
+	if (files->v.list.n == 0) {
+		mi_fail(err, errlen, "the torrent lists no files");
+		return false;
+	}
+	mi->files = xcalloc(files->v.list.n, sizeof *mi->files);
+	uint64_t offset = 0;
+	for (size_t i = 0; i < files->v.list.n; i++) {
+		const struct be_node *f = files->v.list.items[i];
+		if (f->type != BE_DICT) {
+			mi_fail(err, errlen, "file %zu is %s, not a dictionary", i,
+			    mi_a_type(f->type));
+			return false;
+		}
+		const struct be_node *len = be_dict_get(f, "length");
+		if (len == NULL || len->type != BE_INT) {
+			mi_fail(err, errlen, "file %zu: 'length' is %s", i,
+			    len == NULL ? "missing" : "not an integer");
+			return false;
+		}
+		if (len->v.i < 0) {
+			mi_fail(err, errlen, "file %zu: negative length %" PRId64, i, len->v.i);
+			return false;
+		}
+		const struct be_node *path = be_dict_get(f, "path.utf-8");
+		if (!mi_path_list_ok(path))
+			path = NULL;
+		for (size_t j = 0; path != NULL && j < path->v.list.n; j++)
+			if (!mi_utf8_str_valid(path->v.list.items[j]))
+				path = NULL;
+		if (path == NULL)
+			path = be_dict_get(f, "path");
+		if (path == NULL) {
+			mi_fail(err, errlen, "file %zu: 'path' is missing", i);
+			return false;
+		}
+		if (!mi_path_list_ok(path)) {
+			mi_fail(err, errlen, "file %zu: 'path' is not a non-empty list of strings", i);
+			return false;
+		}
+		if ((uint64_t)len->v.i > (uint64_t)INT64_MAX - offset) {
+			mi_fail(err, errlen, "total size overflows");
+			return false;
+		}
+		struct mi_file *mf = &mi->files[mi->file_count++];
+		mf->path = mi_sanitize_path(path);
+		mf->display_path = mi_join_display(path);
+		mf->length = (uint64_t)len->v.i;
+		mf->offset = offset;
+		mf->pad = mi_attr_has(f, 'p');
+		offset += mf->length;
+	}
+	mi->total_size = offset;
+	mi->multi_file = true;
+	mi_make_paths_distinct(mi);
+	return true;
+}
+
+static void
+mi_compute_hash(struct metainfo *mi)
+{
+	unsigned int mdlen = 0;
+	if (EVP_Digest(mi->info_raw, mi->info_len, mi->info_hash, &mdlen, EVP_sha1(), NULL) != 1 ||
+	    mdlen != 20) {
+		/* SHA-1 from the default provider cannot fail short of a broken OpenSSL. */
+		log_error("metainfo: OpenSSL SHA-1 failed");
+		abort();
+	}
+	dp_hex_encode(mi->info_hash, 20, mi->info_hash_hex);
+}
+
+/* Everything that lives inside the info dictionary. */
+static struct metainfo *
+mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
+{
+	if (info->type != BE_DICT) {
+		mi_fail(err, errlen, "'info' is %s, not a dictionary", mi_a_type(info->type));
+		return NULL;
+	}
+	const struct be_node *pieces = be_dict_get(info, "pieces");
+	const struct be_node *length = be_dict_get(info, "length");
+	const struct be_node *files = be_dict_get(info, "files");
+	const struct be_node *version = be_dict_get_type(info, "meta version", BE_INT);
+	bool v2 = (version != NULL && version->v.i == 2) || be_dict_get(info, "file tree") != NULL;
+	if (version != NULL && version->v.i != 1 && version->v.i != 2) {
+		mi_fail(err, errlen, "unknown meta version %" PRId64, version->v.i);
+		return NULL;
+	}
+	if (v2 && (pieces == NULL || (length == NULL && files == NULL))) {
+		mi_fail(err, errlen, "BitTorrent v2-only torrents are not supported yet");
+		return NULL;
+	}
+
+	const struct be_node *pl = be_dict_get(info, "piece length");
+	if (pl == NULL) {
+		mi_fail(err, errlen, "'piece length' is missing");
+		return NULL;
+	}
+	if (pl->type != BE_INT) {
+		mi_fail(err, errlen, "'piece length' is %s, not an integer", mi_a_type(pl->type));
+		return NULL;
+	}
+	if (pl->v.i <= 0) {
+		mi_fail(err, errlen, "'piece length' %" PRId64 " is not positive", pl->v.i);
+		return NULL;
+	}
+	if (pl->v.i > (int64_t)MI_MAX_PIECE_LENGTH) {
+		mi_fail(err, errlen, "'piece length' %" PRId64 " is over the 256 MiB limit", pl->v.i);
+		return NULL;
+	}
+
+	const struct be_node *name = mi_get_text(info, "name", "name.utf-8");
+	if (name == NULL) {
+		mi_fail(err, errlen, be_dict_get(info, "name") == NULL ? "'name' is missing" :
+		    "'name' is not a string");
+		return NULL;
+	}
+	if (name->v.str.len == 0) {
+		mi_fail(err, errlen, "'name' is empty");
+		return NULL;
+	}
+
+	if (pieces == NULL) {
+		mi_fail(err, errlen, "'pieces' is missing");
+		return NULL;
+	}
+	if (pieces->type != BE_STR) {
+		mi_fail(err, errlen, "'pieces' is %s, not a string", mi_a_type(pieces->type));
+		return NULL;
+	}
+	if (pieces->v.str.len % 20 != 0) {
+		mi_fail(err, errlen, "'pieces' is %zu bytes, not a multiple of 20", pieces->v.str.len);
+		return NULL;
+	}
+
+	struct metainfo *mi = xcalloc(1, sizeof *mi);
+	mi->hybrid = v2;
+	mi->piece_length = (uint32_t)pl->v.i;
+	mi->name = metainfo_sanitize_component(name->v.str.s, name->v.str.len);
+	mi->display_name = be_strdup(name);
+	mi->is_private = be_dict_get_type(info, "private", BE_INT) != NULL &&
+	    be_dict_get_type(info, "private", BE_INT)->v.i == 1;
+
+	if (files != NULL && length != NULL) {
+		mi_fail(err, errlen, "the info dictionary has both 'length' and 'files'");
+		goto fail;
+	}
+	if (files != NULL) {
+		if (!mi_parse_files(mi, files, err, errlen))
+			goto fail;
+	} else if (length != NULL) {
+		if (length->type != BE_INT) {
+			mi_fail(err, errlen, "'length' is %s, not an integer",
+			    mi_a_type(length->type));
+			goto fail;
+		}
+		if (length->v.i < 0) {
+			mi_fail(err, errlen, "negative length %" PRId64, length->v.i);
+			goto fail;
+		}
+		mi->files = xcalloc(1, sizeof *mi->files);
+		mi->file_count = 1;
+		mi->files[0].path = xstrdup(mi->name);
+		mi->files[0].display_path = xstrdup(mi->display_name);
+		mi->files[0].length = (uint64_t)length->v.i;
+		mi->total_size = (uint64_t)length->v.i;
+	} else {
+		mi_fail(err, errlen, "the info dictionary has neither 'length' nor 'files'");
+		goto fail;
+	}
+	if (mi->total_size == 0) {
+		mi_fail(err, errlen, "the torrent's total size is zero");
+		goto fail;
+	}
+
+	uint64_t count = (mi->total_size + mi->piece_length - 1) / mi->piece_length;
+	if (count > UINT32_MAX) {
+		mi_fail(err, errlen, "%" PRIu64 " pieces is too many", count);
+		goto fail;
+	}
+	if (count != pieces->v.str.len / 20) {
+		mi_fail(err, errlen, "'pieces' holds %zu hashes but %" PRIu64 " bytes in pieces of %"
+		    PRIu32 " need %" PRIu64, pieces->v.str.len / 20, mi->total_size,
+		    mi->piece_length, count);
+		goto fail;
+	}
+	mi->piece_count = (uint32_t)count;
+	mi->piece_hashes = xmemdup(pieces->v.str.s, pieces->v.str.len);
+
+	mi->info_len = info->raw_len;
+	mi->info_raw = xmemdup(info->raw, info->raw_len);
+	mi_compute_hash(mi);
+	return mi;
+fail:
+	metainfo_free(mi);
+	return NULL;
+}
+
+struct metainfo *
+metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct be_error berr = { 0 };
+	struct be_node *root = be_decode(buf, len, &be_default_limits, &berr);
+	if (root == NULL) {
+		mi_fail(err, errlen, "not a torrent file: %s at byte %zu", berr.msg, berr.offset);
+		return NULL;
+	}
+	struct metainfo *mi = NULL;
+	if (root->type != BE_DICT) {
+		mi_fail(err, errlen, "not a torrent file: the top level is %s, not a dictionary",
+		    mi_a_type(root->type));
+		goto out;
+	}
+	const struct be_node *info = be_dict_get(root, "info");
+	if (info == NULL) {
+		mi_fail(err, errlen, "not a torrent file: 'info' is missing");
+		goto out;
+	}
+	mi = mi_parse_info_node(info, err, errlen);
+	if (mi == NULL)
+		goto out;
+	mi_parse_trackers(mi, root);
+	mi_parse_url_list(be_dict_get(root, "url-list"), &mi->webseeds, &mi->webseed_count);
+	mi_parse_url_list(be_dict_get(root, "httpseeds"), &mi->httpseeds, &mi->httpseed_count);
+	const struct be_node *n = mi_get_text(root, "comment", "comment.utf-8");
+	if (n != NULL)
+		mi->comment = be_strdup(n);
+	n = mi_get_text(root, "created by", "created by.utf-8");
+	if (n != NULL)
+		mi->created_by = be_strdup(n);
+	n = be_dict_get_type(root, "creation date", BE_INT);
+	if (n != NULL) {
+		mi->creation_date = n->v.i;
+		mi->has_creation_date = true;
+	}
+out:
+	be_free(root);
+	return mi;
+}
+
+struct metainfo *
+metainfo_parse_info(const uint8_t *info, size_t len, char *err, size_t errlen)
+{
+	struct be_error berr = { 0 };
+	struct be_node *root = be_decode(info, len, &be_default_limits, &berr);
+	if (root == NULL) {
+		mi_fail(err, errlen, "bad info dictionary: %s at byte %zu", berr.msg, berr.offset);
+		return NULL;
+	}
+	struct metainfo *mi = mi_parse_info_node(root, err, errlen);
+	be_free(root);
+	return mi;
+}
+
+struct metainfo *
+metainfo_load(const char *path, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (dp_read_file(path, DP_MAX_TORRENT_FILE_SIZE, &buf, &len) != 0) {
+		if (errno == EFBIG)
+			mi_fail(err, errlen, "%s: larger than the %u MiB limit for torrent files", path,
+			    DP_MAX_TORRENT_FILE_SIZE >> 20);
+		else
+			mi_fail(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char reason[256] = "";
+	struct metainfo *mi = metainfo_parse(buf, len, reason, sizeof reason);
+	free(buf);
+	if (mi == NULL)
+		mi_fail(err, errlen, "%s: %s", path, reason);
+	return mi;
+}
+
+uint32_t
+metainfo_piece_size(const struct metainfo *mi, uint32_t piece)
+{
+	if (piece >= mi->piece_count)
+		return 0;
+	if (piece + 1 < mi->piece_count)
+		return mi->piece_length;
+	uint64_t rest = mi->total_size - (uint64_t)piece * mi->piece_length;
+	return (uint32_t)rest;
+}
