@@ -42,6 +42,7 @@ struct disk_pool {
 	pthread_cond_t cond;
 	struct disk_job *queue_head, *queue_tail;   /* waiting for a worker */
 	size_t queue_len;
+	size_t running;                             /* jobs workers are doing */
 	struct disk_job *done_head, *done_tail;     /* waiting for the loop */
 	uint64_t started_seq;                       /* jobs taken by workers so far */
 	bool stopping;
@@ -171,6 +172,7 @@ disk_worker_main(void *arg)
 		pool->queue_len--;
 		job->next = NULL;
 		w->current = job;
+		pool->running++;
 		pool->started_seq++;
 		pthread_mutex_unlock(&pool->lock);
 		/* Lets the loop show the task as running rather than queued. */
@@ -180,6 +182,7 @@ disk_worker_main(void *arg)
 
 		pthread_mutex_lock(&pool->lock);
 		w->current = NULL;
+		pool->running--;
 		disk_done_push_locked(pool, job);
 		pthread_mutex_unlock(&pool->lock);
 		event_active(pool->wake, EV_READ, 0);
@@ -281,9 +284,9 @@ disk_pool_process(struct disk_pool *pool)
 			disk_task_mark_running(job);
 	}
 	if (pool->refreshed_seq != pool->started_seq) {
-		size_t ahead = 0;
-		for (struct disk_job *j = pool->queue_head; j != NULL && ahead < DISK_REFRESH_QUEUED;
-		    j = j->next, ahead++)
+		size_t ahead = pool->running, k = 0;
+		for (struct disk_job *j = pool->queue_head; j != NULL && k < DISK_REFRESH_QUEUED;
+		    j = j->next, ahead++, k++)
 			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu jobs ahead", ahead);
 		pool->refreshed_seq = pool->started_seq;
 	}
@@ -390,7 +393,8 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 		pthread_mutex_unlock(&pool->lock);
 		return;
 	}
-	size_t ahead = pool->queue_len;
+	/* Jobs in progress are ahead too: a free worker would have taken this one at once. */
+	size_t ahead = pool->queue_len + pool->running;
 	if (pool->queue_tail)
 		pool->queue_tail->next = job;
 	else

@@ -217,6 +217,60 @@ storage_make_parents(const char *path)
 	return rc;
 }
 
+/* Creates path at its full size (sparse), atomically where the filesystem allows: an unnamed
+ * O_TMPFILE sized first, then linked in, so no reader ever sees it short. Returns an fd or
+ * -errno; a file another thread created meanwhile is opened instead. */
+static int
+storage_create_sized(const char *path, uint64_t length, char *err, size_t errlen)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int fd, e;
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	do
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	while (fd < 0 && errno == EINTR);
+	free(dir);
+	if (fd >= 0) {
+		char proc[64];
+		if (ftruncate(fd, (off_t)length) != 0) {
+			e = errno;
+			snprintf(err, errlen, "create %s with %llu bytes: %s", path,
+			    (unsigned long long)length, strerror(e));
+			close(fd);
+			return -e;
+		}
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+			return fd;
+		e = errno;
+		close(fd);
+		if (e != EEXIST && e != ENOENT) {
+			snprintf(err, errlen, "create %s: %s", path, strerror(e));
+			return -e;
+		}
+		/* EEXIST: another thread won; ENOENT: no /proc. Either way, plain open below. */
+	} else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+		e = errno;
+		snprintf(err, errlen, "create %s: %s", path, strerror(e));
+		return -e;
+	}
+	do
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "create %s: %s", path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
 /* Opens file i for reading or writing; creates it (and its directories) when writing. */
 static int
 storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errlen)
@@ -235,7 +289,7 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 		return fd;
 	}
 	do
-		fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		fd = open(f->path, O_RDWR | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0 && errno == ENOENT) {
 		int rc = storage_make_parents(f->path);
@@ -243,9 +297,9 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 			snprintf(err, errlen, "create directories for %s: %s", f->path, strerror(-rc));
 			return rc;
 		}
-		do
-			fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		while (fd < 0 && errno == EINTR);
+		fd = storage_create_sized(f->path, st->mi->files[i].length, err, errlen);
+		if (fd < 0)
+			return fd;
 	}
 	if (fd < 0) {
 		int e = errno;

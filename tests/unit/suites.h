@@ -5,6 +5,8 @@
 #include <check.h>
 
 Suite *bencode_suite(void);
+Suite *storage_suite(void);
+Suite *disk_suite(void);
 Suite *wire_suite(void);
 Suite *metainfo_suite(void);
 Suite *magnet_suite(void);

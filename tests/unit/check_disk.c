@@ -1,0 +1,513 @@
+/* check_disk.c: the disk worker pool: verified writes, reads, hash checks, error reports, tasks
+ * (queued, then running, then done), completions on the loop thread, backpressure, shutdown. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "disk.h"
+#include "metainfo.h"
+#include "storage.h"
+#include "suites.h"
+#include "task.h"
+#include "util.h"
+
+#define PIECE 16384u
+
+static char tmpdir[64];
+static struct event_base *base;
+static pthread_t loop_thread;
+static struct metainfo *mi;
+static struct storage *st;
+
+struct result {
+	int count;
+	int wrong_thread;
+	int order_errors;
+	uint32_t last_piece_seen;
+	struct disk_job *last;
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A two-file torrent of n pieces of PIECE bytes with a pad file between. */
+static struct metainfo *
+mi_make(uint32_t pieces, const uint8_t *data)
+{
+	struct metainfo *m = xcalloc(1, sizeof *m);
+	m->name = xstrdup("Disk");
+	m->multi_file = true;
+	m->piece_length = PIECE;
+	m->piece_count = pieces;
+	m->total_size = (uint64_t)pieces * PIECE;
+	m->file_count = 3;
+	m->files = xcalloc(3, sizeof *m->files);
+	uint64_t a = m->total_size / 2 + 1000, pad = 100;
+	m->files[0] = (struct mi_file){ xstrdup("a.bin"), NULL, a, 0, false };
+	m->files[1] = (struct mi_file){ xstrdup(".pad/100"), NULL, pad, a, true };
+	m->files[2] = (struct mi_file){ xstrdup("sub/b.bin"), NULL, m->total_size - a - pad,
+	    a + pad, false };
+	m->piece_hashes = xmalloc(20u * pieces);
+	for (uint32_t i = 0; i < pieces; i++)
+		disk_sha1(data + (uint64_t)i * PIECE, PIECE, m->piece_hashes + 20u * i);
+	return m;
+}
+
+static void
+mi_destroy(struct metainfo *m)
+{
+	for (size_t i = 0; i < m->file_count; i++)
+		free(m->files[i].path);
+	free(m->files);
+	free(m->piece_hashes);
+	free(m->name);
+	free(m);
+}
+
+/* Piece data where the pad file's bytes are zero, as a real torrent's would be. */
+static uint8_t *
+data_make(uint32_t pieces)
+{
+	uint64_t total = (uint64_t)pieces * PIECE, a = total / 2 + 1000;
+	uint8_t *d = xmalloc(total);
+	for (uint64_t i = 0; i < total; i++)
+		d[i] = (uint8_t)((i * 2654435761u) >> 11);
+	memset(d + a, 0, 100);
+	return d;
+}
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-disk-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	loop_thread = pthread_self();
+	mi = NULL;
+	st = NULL;
+}
+
+static void
+teardown(void)
+{
+	storage_free(st);
+	if (mi)
+		mi_destroy(mi);
+	event_base_free(base);
+	task_registry_clear();
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+job_done_cb(struct disk_job *job, void *arg)
+{
+	struct result *r = arg;
+	if (!pthread_equal(pthread_self(), loop_thread))
+		r->wrong_thread++;
+	r->count++;
+	r->last = job;
+}
+
+static void
+loop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* Runs the loop until *count reaches want or ms pass. */
+static void
+run_until(const int *count, int want, int ms)
+{
+	struct event *tick = event_new(base, -1, EV_PERSIST, loop_timeout_cb, NULL);
+	struct timeval tv = { 0, 10000 };
+	event_add(tick, &tv);
+	uint64_t deadline = dp_now_ms() + (uint64_t)ms;
+	while (*count < want && dp_now_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(tick);
+}
+
+static struct disk_job *
+job_new(enum disk_op op, uint32_t piece, uint8_t *buf, struct result *r)
+{
+	struct disk_job *j = xcalloc(1, sizeof *j);
+	j->op = op;
+	j->storage = st;
+	j->torrent_id = 7;
+	j->piece = piece;
+	j->offset = (uint64_t)piece * PIECE;
+	j->length = PIECE;
+	j->buf = buf;
+	if (mi)
+		memcpy(j->expected, mi->piece_hashes + 20u * piece, 20);
+	j->done = job_done_cb;
+	j->arg = r;
+	return j;
+}
+
+START_TEST(test_sha1_vector)
+{
+	uint8_t out[20];
+	char hex[41];
+	disk_sha1((const uint8_t *)"abc", 3, out);
+	dp_hex_encode(out, 20, hex);
+	ck_assert_str_eq(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+	disk_sha1((const uint8_t *)"", 0, out);
+	dp_hex_encode(out, 20, hex);
+	ck_assert_str_eq(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+}
+END_TEST
+
+START_TEST(test_write_good_and_bad)
+{
+	uint8_t *data = data_make(4);
+	mi = mi_make(4, data);
+	st = storage_new(mi, tmpdir, 8);
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	ck_assert_ptr_nonnull(pool);
+	ck_assert_int_eq(disk_pool_threads(pool), 2);
+	struct result r = { 0 };
+
+	struct disk_job *good = job_new(DISK_OP_WRITE_PIECE, 1, data + PIECE, &r);
+	uint8_t *corrupt = xmemdup(data + 2 * PIECE, PIECE);
+	corrupt[100] ^= 1;
+	struct disk_job *bad = job_new(DISK_OP_WRITE_PIECE, 2, corrupt, &r);
+	disk_pool_submit(pool, good);
+	disk_pool_submit(pool, bad);
+	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), 2 * PIECE);
+	ck_assert_uint_eq(disk_pool_pending_jobs(pool), 2);
+	ck_assert_ptr_nonnull(good->task);
+	ck_assert_int_eq(good->task->kind, DP_TASK_KIND_DISK);
+	ck_assert_msg(strstr(good->task->name, "write piece 1") != NULL, "%s", good->task->name);
+
+	run_until(&r.count, 2, 5000);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	ck_assert(good->hash_ok);
+	ck_assert_int_eq(good->error, 0);
+	ck_assert(!bad->hash_ok);
+	ck_assert_int_eq(bad->error, 0);
+	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), 0);
+	ck_assert_uint_eq(disk_pool_pending_jobs(pool), 0);
+	ck_assert_uint_eq(disk_pool_hash_count(pool), 2);
+	ck_assert_int_eq(good->task->state, DP_TASK_DONE);
+	ck_assert_int_eq(bad->task->state, DP_TASK_DONE);
+	ck_assert_msg(strstr(bad->task->reason, "mismatch") != NULL, "%s", bad->task->reason);
+
+	/* Only the good piece reached the disk: the bad one's bytes are still a hole. */
+	uint8_t back[PIECE];
+	char err[256];
+	ck_assert_int_eq(storage_read(st, PIECE, back, PIECE, err, sizeof err), 0);
+	ck_assert_mem_eq(back, data + PIECE, PIECE);
+	ck_assert_int_eq(storage_read(st, 2 * PIECE, back, PIECE, err, sizeof err), -ENOENT);
+	ck_assert_msg(strstr(err, "sub/b.bin") != NULL, "%s", err);
+	ck_assert_int_eq(storage_read(st, 2 * PIECE, back, 1000, err, sizeof err), 0);
+	for (size_t i = 0; i < 1000; i++)
+		ck_assert_uint_eq(back[i], 0);
+
+	/* Read it back through the pool, into a buffer the pool allocates. */
+	struct disk_job *rd = job_new(DISK_OP_READ, 1, NULL, &r);
+	disk_pool_submit(pool, rd);
+	run_until(&r.count, 3, 5000);
+	ck_assert_int_eq(r.count, 3);
+	ck_assert_int_eq(rd->error, 0);
+	ck_assert_ptr_nonnull(rd->buf);
+	ck_assert_mem_eq(rd->buf, data + PIECE, PIECE);
+	ck_assert_uint_eq(rd->task->bytes_in, PIECE);
+
+	/* Sync. */
+	struct disk_job *sy = job_new(DISK_OP_SYNC, 0, NULL, &r);
+	disk_pool_submit(pool, sy);
+	run_until(&r.count, 4, 5000);
+	ck_assert_int_eq(sy->error, 0);
+	ck_assert_int_eq(sy->task->state, DP_TASK_DONE);
+
+	disk_pool_free(pool);
+	free(rd->buf);
+	free(rd);
+	free(sy);
+	free(good);
+	free(bad);
+	free(corrupt);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_hash_check)
+{
+	const uint32_t n = 6;
+	uint8_t *data = data_make(n);
+	mi = mi_make(n, data);
+	st = storage_new(mi, tmpdir, 8);
+	char err[256];
+	struct disk_pool *pool = disk_pool_new(base, 3);
+	struct result r = { 0 };
+	struct disk_job *jobs[6];
+
+	/* Nothing on disk yet: every piece fails, none is an error. */
+	for (uint32_t i = 0; i < n; i++) {
+		jobs[i] = job_new(DISK_OP_HASH_PIECE, i, NULL, &r);
+		disk_pool_submit(pool, jobs[i]);
+		ck_assert_int_eq(jobs[i]->task->kind, DP_TASK_KIND_HASH);
+	}
+	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), 0);
+	run_until(&r.count, (int)n, 5000);
+	ck_assert_int_eq(r.count, (int)n);
+	for (uint32_t i = 0; i < n; i++) {
+		ck_assert(!jobs[i]->hash_ok);
+		ck_assert_int_eq(jobs[i]->error, 0);
+		free(jobs[i]);
+	}
+	ck_assert_uint_eq(disk_pool_hash_count(pool), 0);
+
+	/* All data written, then one byte of piece 4 corrupted on disk. */
+	ck_assert_int_eq(storage_write(st, 0, data, (uint32_t)mi->total_size, err, sizeof err), 0);
+	storage_close_all(st);
+	char *path = storage_file_path(st, 2);
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	uint64_t in_b = 4u * PIECE + 5 - mi->files[2].offset;
+	ck_assert_int_eq(pwrite(fd, "X", 1, (off_t)in_b), 1);
+	close(fd);
+	free(path);
+
+	r.count = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		jobs[i] = job_new(DISK_OP_HASH_PIECE, i, NULL, &r);
+		disk_pool_submit(pool, jobs[i]);
+	}
+	run_until(&r.count, (int)n, 5000);
+	ck_assert_int_eq(r.count, (int)n);
+	for (uint32_t i = 0; i < n; i++) {
+		ck_assert_msg(jobs[i]->hash_ok == (i != 4), "piece %u", i);
+		ck_assert_int_eq(jobs[i]->error, 0);
+		ck_assert_int_eq(jobs[i]->task->state, DP_TASK_DONE);
+		free(jobs[i]);
+	}
+	ck_assert_uint_eq(disk_pool_hash_count(pool), n);
+	ck_assert_int_eq(r.wrong_thread, 0);
+
+	/* An I/O error (a directory where a file should be) is reported, naming the file. */
+	storage_close_all(st);
+	char p[512];
+	snprintf(p, sizeof p, "%s/Disk/a.bin", tmpdir);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	r.count = 0;
+	jobs[0] = job_new(DISK_OP_HASH_PIECE, 0, NULL, &r);
+	disk_pool_submit(pool, jobs[0]);
+	run_until(&r.count, 1, 5000);
+	ck_assert_int_eq(jobs[0]->error, EISDIR);
+	ck_assert_msg(strstr(jobs[0]->errmsg, p) != NULL, "%s", jobs[0]->errmsg);
+	ck_assert_int_eq(jobs[0]->task->state, DP_TASK_FAILED);
+	free(jobs[0]);
+
+	disk_pool_free(pool);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_many_jobs_loop_thread)
+{
+	const uint32_t n = 200;
+	uint8_t *data = data_make(n);
+	mi = mi_make(n, data);
+	st = storage_new(mi, tmpdir, 4);
+	struct disk_pool *pool = disk_pool_new(base, 4);
+	struct result r = { 0 };
+	struct disk_job **jobs = xcalloc(n, sizeof *jobs);
+	for (uint32_t i = 0; i < n; i++) {
+		jobs[i] = job_new(DISK_OP_WRITE_PIECE, i, data + (uint64_t)i * PIECE, &r);
+		disk_pool_submit(pool, jobs[i]);
+	}
+	ck_assert_uint_le(disk_pool_pending_write_bytes(pool), (uint64_t)n * PIECE);
+	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), (uint64_t)n * PIECE);
+	/* The last one is queued behind others and says so. */
+	ck_assert_int_eq(jobs[n - 1]->task->state, DP_TASK_QUEUED);
+	ck_assert_msg(strstr(jobs[n - 1]->task->reason, "jobs ahead") != NULL, "%s",
+	    jobs[n - 1]->task->reason);
+
+	uint64_t prev_pending = disk_pool_pending_write_bytes(pool);
+	int monotonic_errors = 0;
+	uint64_t deadline = dp_now_ms() + 20000;
+	while (r.count < (int)n && dp_now_ms() < deadline) {
+		run_until(&r.count, r.count + 1, 1000);
+		uint64_t p = disk_pool_pending_write_bytes(pool);
+		if (p > prev_pending || p != (uint64_t)(n - (uint32_t)r.count) * PIECE)
+			monotonic_errors++;
+		prev_pending = p;
+	}
+	ck_assert_int_eq(r.count, (int)n);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	ck_assert_int_eq(monotonic_errors, 0);
+	ck_assert_uint_eq(disk_pool_pending_jobs(pool), 0);
+	ck_assert_uint_eq(disk_pool_hash_count(pool), n);
+	for (uint32_t i = 0; i < n; i++) {
+		ck_assert(jobs[i]->hash_ok);
+		ck_assert_int_eq(jobs[i]->task->state, DP_TASK_DONE);
+		free(jobs[i]);
+	}
+	free(jobs);
+	disk_pool_free(pool);
+
+	/* Everything is on disk. */
+	uint8_t *back = xmalloc(mi->total_size);
+	char err[256];
+	ck_assert_int_eq(storage_read(st, 0, back, (uint32_t)mi->total_size, err, sizeof err), 0);
+	ck_assert_mem_eq(back, data, mi->total_size);
+	free(back);
+	free(data);
+}
+END_TEST
+
+/* A FIFO as the torrent's file: the worker blocks opening it, so the test sees one job
+ * running while the next is queued, then lets it go. */
+START_TEST(test_task_states)
+{
+	const uint32_t n = 2;
+	uint8_t *data = data_make(n);
+	mi = mi_make(n, data);
+	st = storage_new(mi, tmpdir, 4);
+	char p[512];
+	snprintf(p, sizeof p, "%s/Disk", tmpdir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/Disk/a.bin", tmpdir);
+	ck_assert_int_eq(mkfifo(p, 0644), 0);
+
+	struct disk_pool *pool = disk_pool_new(base, 1);
+	struct result r = { 0 };
+	struct disk_job *blocked = job_new(DISK_OP_READ, 0, NULL, &r);
+	struct disk_job *behind = job_new(DISK_OP_HASH_PIECE, 0, NULL, &r);
+	disk_pool_submit(pool, blocked);
+	disk_pool_submit(pool, behind);
+	ck_assert_int_eq(behind->task->state, DP_TASK_QUEUED);
+	ck_assert_str_eq(behind->task->reason, "disk queue: 1 jobs ahead");
+
+	/* Wait (bounded) for the loop to learn that the worker took the first job. */
+	int never = 0;
+	for (int i = 0; i < 200 && blocked->task->state != DP_TASK_DISK_WAIT; i++)
+		run_until(&never, 1, 10);
+	ck_assert_int_eq(blocked->task->state, DP_TASK_DISK_WAIT);
+	ck_assert_msg(strstr(blocked->task->reason, "reading piece 0") != NULL, "%s",
+	    blocked->task->reason);
+	ck_assert_int_eq(behind->task->state, DP_TASK_QUEUED);
+	ck_assert_str_eq(behind->task->reason, "disk queue: 1 jobs ahead");
+	ck_assert_int_eq(r.count, 0);
+
+	/* Unblock: open the FIFO's write end (the reader is waiting), then close it. */
+	int fd = -1;
+	for (int i = 0; i < 500 && fd < 0; i++) {
+		fd = open(p, O_WRONLY | O_NONBLOCK);
+		if (fd < 0)
+			usleep(10000);
+	}
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	run_until(&r.count, 2, 5000);
+	ck_assert_int_eq(r.count, 2);
+	/* pread on a FIFO fails (ESPIPE): an error for the read, reported with the file. */
+	ck_assert_int_ne(blocked->error, 0);
+	ck_assert_msg(strstr(blocked->errmsg, "a.bin") != NULL, "%s", blocked->errmsg);
+	ck_assert_int_eq(blocked->task->state, DP_TASK_FAILED);
+	ck_assert_int_ne(behind->task->state, DP_TASK_QUEUED);
+
+	disk_pool_free(pool);
+	free(blocked->buf);
+	free(blocked);
+	free(behind);
+	free(data);
+}
+END_TEST
+
+struct resubmit {
+	struct disk_pool *pool;
+	struct result *r;
+	struct disk_job *extra;
+};
+
+static void
+resubmit_done_cb(struct disk_job *job, void *arg)
+{
+	struct resubmit *rs = arg;
+	job_done_cb(job, rs->r);
+	if (rs->extra != NULL) {
+		struct disk_job *e = rs->extra;
+		rs->extra = NULL;
+		disk_pool_submit(rs->pool, e);
+	}
+}
+
+START_TEST(test_free_in_flight)
+{
+	const uint32_t n = 50;
+	uint8_t *data = data_make(n);
+	mi = mi_make(n, data);
+	st = storage_new(mi, tmpdir, 4);
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	struct result r = { 0 };
+	struct disk_job **jobs = xcalloc(n + 1, sizeof *jobs);
+	struct resubmit rs = { pool, &r, NULL };
+	for (uint32_t i = 0; i < n; i++) {
+		jobs[i] = job_new(DISK_OP_WRITE_PIECE, i, data + (uint64_t)i * PIECE, &r);
+		if (i == n - 1) {
+			jobs[i]->done = resubmit_done_cb;
+			jobs[i]->arg = &rs;
+		}
+		disk_pool_submit(pool, jobs[i]);
+	}
+	/* A completion during shutdown submits one more job: it must still complete. */
+	jobs[n] = job_new(DISK_OP_HASH_PIECE, 3, NULL, &r);
+	rs.extra = jobs[n];
+	disk_pool_free(pool);
+	ck_assert_int_eq(r.count, (int)n + 1);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert(jobs[i]->hash_ok);
+	ck_assert(jobs[n]->hash_ok);
+	for (uint32_t i = 0; i <= n; i++)
+		free(jobs[i]);
+	free(jobs);
+	free(data);
+}
+END_TEST
+
+Suite *
+disk_suite(void)
+{
+	Suite *s = suite_create("disk");
+	TCase *tc = tcase_create("sha1");
+	tcase_add_test(tc, test_sha1_vector);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_write_good_and_bad);
+	tcase_add_test(tc, test_hash_check);
+	tcase_add_test(tc, test_many_jobs_loop_thread);
+	tcase_add_test(tc, test_task_states);
+	tcase_add_test(tc, test_free_in_flight);
+	suite_add_tcase(s, tc);
+	return s;
+}
