@@ -55,6 +55,7 @@ struct engine {
 	struct event *reap_event;     /* frees closed peers outside their callbacks */
 
 	struct torrent *torrents, *torrents_tail;
+	struct torrent *dying;        /* removed, waiting for disk jobs and stopped announces */
 	int next_torrent_id;
 
 	struct peer *pending;         /* incoming, handshake not yet received */

@@ -90,7 +90,8 @@ struct torrent {
 
 	/* checking */
 	uint32_t check_next, check_inflight, check_done;
-	bool checking_all;                       /* false: only decide resume from file sizes */
+	uint32_t check_gen;                      /* bumped when a check is abandoned */
+	bool checked;                            /* have reflects the data on disk */
 
 	/* limits and accounting */
 	struct bw_bucket down_bucket, up_bucket;
@@ -100,9 +101,10 @@ struct torrent {
 	int64_t added_date, completed_date;
 	uint32_t rng;
 	uint64_t last_choke_ms, last_optimistic_ms;
-	bool announced_started;
+	bool announced;                          /* trackers were told started */
+	bool tracker_stopping;                   /* waiting for the stopped announces */
 	int disk_jobs;                           /* in flight; the torrent is freed after 0 */
-	bool removing;
+	bool removing, freeing;
 	bool delete_data;
 };
 

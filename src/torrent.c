@@ -1,0 +1,1099 @@
+/* torrent.c: one torrent's state machine (checking, downloading, seeding, stopped, error): its
+ * peers and known addresses, piece assembly and disk jobs, read cache, choking, trackers. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "choker.h"
+#include "disk.h"
+#include "log.h"
+#include "metainfo.h"
+#include "peer.h"
+#include "picker.h"
+#include "session.h"
+#include "storage.h"
+#include "task.h"
+#include "torrent.h"
+#include "tracker.h"
+#include "util.h"
+
+#define TORRENT_MAX_KNOWN 4000
+#define TORRENT_CONNECTS_PER_TICK 16
+#define TORRENT_MAX_CANCEL 16
+#define TORRENT_STOP_DEADLINE_MS 3000
+#define TORRENT_STRIKES_TO_BAN 3
+
+/* A disk job and what it was for. */
+struct torrent_job {
+	struct disk_job job;
+	struct torrent *t;
+	uint32_t gen;                 /* check generation, so a restarted check ignores old jobs */
+	struct piece_buf *pb;         /* WRITE_PIECE */
+	struct cache_piece *c;        /* READ */
+};
+
+static void torrent_check_issue(struct torrent *t);
+static void torrent_maybe_free(struct torrent *t);
+static void torrent_begin_transfer(struct torrent *t);
+static void torrent_connect_peers(struct torrent *t, uint64_t now);
+static void torrent_sync_done(struct disk_job *job, void *arg);
+
+static void
+torrent_fill_request(void *arg, struct tracker_request *req)
+{
+	struct torrent *t = arg;
+	memcpy(req->peer_id, t->e->peer_id, 20);
+	req->port = (uint16_t)(t->e->listen_port > 0 ? t->e->listen_port : 0);
+	req->uploaded = t->uploaded;
+	req->downloaded = t->downloaded;
+	req->left = torrent_left(t);
+	req->numwant = t->e->set.numwant;
+}
+
+static void
+torrent_got_peers(void *arg, const struct tracker_peer *peers, size_t n)
+{
+	struct torrent *t = arg;
+	for (size_t i = 0; i < n; i++)
+		torrent_add_known_peer(t, (const struct sockaddr *)&peers[i].addr, peers[i].addrlen);
+	if (torrent_is_active(t))
+		torrent_connect_peers(t, dp_now_ms());
+}
+
+struct torrent *
+torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
+    const struct engine_add_opts *opts, char *err, size_t errlen)
+{
+	struct torrent *t = xcalloc(1, sizeof *t);
+	t->e = e;
+	t->id = ++e->next_torrent_id;
+	t->mi = mi;
+	snprintf(t->save_dir, sizeof t->save_dir, "%s", save_dir);
+	t->st = storage_new(mi, save_dir, e->set.max_open_files);
+	if (t->st == NULL) {
+		snprintf(err, errlen, "%s: can't set up storage in %s", mi->name, save_dir);
+		free(t);
+		return NULL;
+	}
+	t->rng = session_random(e) | 1;
+	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, session_random(e));
+	bitfield_init(&t->have, mi->piece_count);
+	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
+	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
+	for (size_t i = 0; i < mi->file_count; i++)
+		t->file_prio[i] = ENGINE_PRIO_NORMAL;
+	uint64_t now = dp_now_ms();
+	bw_bucket_init(&t->down_bucket, 0, now);
+	bw_bucket_init(&t->up_bucket, 0, now);
+	bw_meter_init(&t->down_meter);
+	bw_meter_init(&t->up_meter);
+	t->added_date = dp_wall_time();
+	t->state = ENGINE_TORRENT_STOPPED;
+	t->task = task_new(DP_TASK_KIND_TORRENT, t->id, "torrent %s", mi->name);
+	task_wait(t->task, DP_TASK_QUEUED, "stopped");
+	if (opts != NULL && opts->sequential)
+		torrent_set_sequential(t, true);
+	if (mi->tier_count > 0) {
+		struct tracker_callbacks cb = { torrent_fill_request, torrent_got_peers, t };
+		t->ts = tracker_set_new(e->base, e->dns, NULL, mi->tiers, mi->tier_count,
+		    mi->info_hash, t->id, mi->name, &cb);
+	}
+	if (opts != NULL && opts->skip_check) {
+		bitfield_set_all(&t->have);
+		for (uint32_t i = 0; i < mi->piece_count; i++)
+			picker_set_have(t->pk, i);
+		t->have_bytes = mi->total_size;
+		t->checked = true;
+	}
+	if (e->torrents_tail)
+		e->torrents_tail->next = t;
+	else
+		e->torrents = t;
+	e->torrents_tail = t;
+	return t;
+}
+
+bool
+torrent_is_active(const struct torrent *t)
+{
+	return t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_SEEDING;
+}
+
+bool
+torrent_is_seeding(const struct torrent *t)
+{
+	return t->state == ENGINE_TORRENT_SEEDING;
+}
+
+bool
+torrent_wants_peers(const struct torrent *t)
+{
+	return torrent_is_active(t) && !t->removing;
+}
+
+uint64_t
+torrent_wanted(const struct torrent *t)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < t->mi->piece_count; i++)
+		if (picker_priority(t->pk, i) != PRIO_SKIP)
+			sum += metainfo_piece_size(t->mi, i);
+	return sum;
+}
+
+uint64_t
+torrent_left(const struct torrent *t)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < t->mi->piece_count; i++)
+		if (!bitfield_get(&t->have, i) && picker_priority(t->pk, i) != PRIO_SKIP)
+			sum += metainfo_piece_size(t->mi, i);
+	return sum;
+}
+
+static void
+torrent_update_task(struct torrent *t)
+{
+	switch (t->state) {
+	case ENGINE_TORRENT_STOPPED:
+		task_wait(t->task, DP_TASK_QUEUED, "stopped");
+		break;
+	case ENGINE_TORRENT_QUEUED:
+		task_wait(t->task, DP_TASK_QUEUED, "queued");
+		break;
+	case ENGINE_TORRENT_CHECKING:
+		task_wait(t->task, DP_TASK_DISK_WAIT, "checking pieces: %u of %u", t->check_done,
+		    t->mi->piece_count);
+		break;
+	case ENGINE_TORRENT_METADATA:
+		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata");
+		break;
+	case ENGINE_TORRENT_DOWNLOADING:
+		if (t->npeers == 0)
+			task_wait(t->task, DP_TASK_PEER_WAIT, "no peers (%zu known)", t->nknown);
+		else
+			task_wait(t->task, DP_TASK_READ_WAIT, "downloading from %d peers, %u/%u pieces",
+			    t->npeers, t->have.count, t->mi->piece_count);
+		break;
+	case ENGINE_TORRENT_SEEDING:
+		task_wait(t->task, DP_TASK_READ_WAIT, "seeding to %d peers", t->npeers);
+		break;
+	case ENGINE_TORRENT_ERROR:
+		task_wait(t->task, DP_TASK_FAILED, "%s", t->error);
+		break;
+	case ENGINE_TORRENT_STATE_COUNT:
+		break;
+	}
+}
+
+/* ---- disk jobs ---- */
+
+static struct torrent_job *
+torrent_job_new(struct torrent *t, enum disk_op op, uint32_t piece)
+{
+	struct torrent_job *tj = xcalloc(1, sizeof *tj);
+	tj->t = t;
+	tj->job.op = op;
+	tj->job.storage = t->st;
+	tj->job.torrent_id = t->id;
+	tj->job.piece = piece;
+	tj->job.offset = (uint64_t)piece * t->mi->piece_length;
+	tj->job.length = metainfo_piece_size(t->mi, piece);
+	memcpy(tj->job.expected, t->mi->piece_hashes + 20 * (size_t)piece, 20);
+	tj->job.arg = tj;
+	return tj;
+}
+
+static void
+torrent_job_submit(struct torrent *t, struct torrent_job *tj, disk_done_fn done)
+{
+	tj->job.done = done;
+	t->disk_jobs++;
+	disk_pool_submit(t->e->disk, &tj->job);
+}
+
+/* ---- completion, verification ---- */
+
+static void
+torrent_on_complete(struct torrent *t)
+{
+	if (t->state != ENGINE_TORRENT_DOWNLOADING)
+		return;
+	t->state = ENGINE_TORRENT_SEEDING;
+	t->completed_date = dp_wall_time();
+	log_info("%s: download complete (%u pieces)", t->mi->name, t->have.count);
+	if (t->ts != NULL && t->have.count == t->mi->piece_count)
+		tracker_set_completed(t->ts);
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_SYNC, 0);
+	tj->job.length = 0;
+	tj->job.offset = 0;
+	torrent_job_submit(t, tj, torrent_sync_done);
+	/* Seeds have nothing for each other. */
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		if (p->handshake_done && p->has_all)
+			peer_close(p, "both sides are seeds");
+		else
+			peer_update_interest(p);
+		p = next;
+	}
+	torrent_update_task(t);
+	session_emit(t->e, t->id, ENGINE_EVENT_COMPLETED);
+}
+
+static void
+torrent_sync_done(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	t->disk_jobs--;
+	if (job->error != 0 && !t->removing)
+		torrent_set_error(t, "%s", job->errmsg);
+	free(tj);
+	torrent_maybe_free(t);
+}
+
+static void
+torrent_strike(struct torrent *t, const struct sockaddr_storage *addr, bool alone)
+{
+	struct strike *s = NULL;
+	for (size_t i = 0; i < t->nstrikes; i++)
+		if (sockaddr_equal((const struct sockaddr *)&t->strikes[i].addr,
+		    (const struct sockaddr *)addr, sockaddr_is_loopback((const struct sockaddr *)addr)))
+			s = &t->strikes[i];
+	if (s == NULL) {
+		t->strikes = xreallocarray(t->strikes, t->nstrikes + 1, sizeof *t->strikes);
+		s = &t->strikes[t->nstrikes++];
+		memset(s, 0, sizeof *s);
+		s->addr = *addr;
+	}
+	s->count++;
+	char a[64];
+	sockaddr_format((const struct sockaddr *)addr, a, sizeof a);
+	if (alone || s->count >= TORRENT_STRIKES_TO_BAN) {
+		char why[128];
+		snprintf(why, sizeof why, "%s", alone ? "sent a whole piece that failed the hash check" :
+		    "contributed to 3 pieces that failed the hash check");
+		session_ban(t->e, (const struct sockaddr *)addr, why);
+	} else {
+		log_info("%s: peer %s: strike %d (a piece it helped with failed the hash check)",
+		    t->mi->name, a, s->count);
+	}
+}
+
+static void
+torrent_write_done(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	struct piece_buf *pb = tj->pb;
+	uint32_t piece = job->piece;
+	t->disk_jobs--;
+	t->partial[piece] = NULL;
+	t->npartial--;
+	if (t->removing) {
+		/* nothing to record */
+	} else if (job->error != 0) {
+		picker_piece_failed(t->pk, piece);
+		torrent_set_error(t, "%s", job->errmsg);
+	} else if (!job->hash_ok) {
+		picker_piece_failed(t->pk, piece);
+		t->corrupt += job->length;
+		log_warn("%s: piece %u failed the hash check (%u peers contributed)", t->mi->name,
+		    piece, pb->ncontrib);
+		for (uint8_t i = 0; i < pb->ncontrib; i++)
+			torrent_strike(t, &pb->contrib[i], pb->ncontrib == 1);
+	} else {
+		bitfield_set(&t->have, piece);
+		t->have_bytes += job->length;
+		picker_piece_verified(t->pk, piece);
+		for (struct peer *p = t->peers; p != NULL; p = p->next)
+			peer_send_have(p, piece);
+		if (picker_complete(t->pk))
+			torrent_on_complete(t);
+	}
+	free(pb->data);
+	free(pb);
+	free(tj);
+	session_check_disk_pressure(t->e);
+	torrent_maybe_free(t);
+}
+
+uint8_t *
+torrent_block_dest(struct torrent *t, uint32_t piece, uint32_t offset, uint32_t len)
+{
+	if (t->state != ENGINE_TORRENT_DOWNLOADING || piece >= t->mi->piece_count ||
+	    bitfield_get(&t->have, piece))
+		return NULL;
+	struct piece_buf *pb = t->partial[piece];
+	if (pb == NULL) {
+		if (picker_piece_state(t->pk, piece) == 2)
+			return NULL;
+		pb = xcalloc(1, sizeof *pb);
+		pb->piece = piece;
+		pb->data = xmalloc(metainfo_piece_size(t->mi, piece));
+		t->partial[piece] = pb;
+		t->npartial++;
+	}
+	if (pb->writing)
+		return NULL;
+	(void)len;
+	return pb->data + offset;
+}
+
+void
+torrent_block_done(struct torrent *t, struct peer *p, uint32_t piece, uint32_t offset,
+    uint32_t len)
+{
+	struct engine *e = t->e;
+	struct piece_buf *pb = t->partial[piece];
+	const void *cancel[TORRENT_MAX_CANCEL];
+	size_t ncancel = 0;
+	bool complete = false;
+	bool wanted = picker_block_received(t->pk, piece, offset, len, p, cancel,
+	    TORRENT_MAX_CANCEL, &ncancel, &complete);
+	if (!wanted)
+		return;
+	uint64_t now = dp_now_ms();
+	t->downloaded += len;
+	e->downloaded += len;
+	bw_meter_add(&t->down_meter, len, now);
+	bw_meter_add(&e->down_meter, len, now);
+	bool known = false;
+	for (uint8_t i = 0; i < pb->ncontrib; i++)
+		if (sockaddr_equal((struct sockaddr *)&pb->contrib[i], (struct sockaddr *)&p->addr,
+		    true))
+			known = true;
+	if (!known && pb->ncontrib < TORRENT_MAX_CONTRIBUTORS)
+		pb->contrib[pb->ncontrib++] = p->addr;
+	for (size_t i = 0; i < ncancel; i++) {
+		struct peer *q = (struct peer *)(uintptr_t)cancel[i];
+		if (q != p)
+			peer_cancel_block(q, piece, offset, len);
+	}
+	if (!complete)
+		return;
+	pb->writing = true;
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_WRITE_PIECE, piece);
+	tj->pb = pb;
+	tj->job.buf = pb->data;
+	torrent_job_submit(t, tj, torrent_write_done);
+	session_check_disk_pressure(e);
+}
+
+/* ---- read cache ---- */
+
+void
+torrent_cache_unref(struct cache_piece *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c->data);
+	free(c);
+}
+
+static void
+torrent_cache_evict(struct torrent *t, int keep)
+{
+	while (t->ncache > keep) {
+		/* Drop the least recently used entry that is not loading. */
+		struct cache_piece **pp = &t->cache, **victim = NULL;
+		for (; *pp != NULL; pp = &(*pp)->next)
+			if (!(*pp)->loading)
+				victim = pp;
+		if (victim == NULL)
+			return;
+		struct cache_piece *c = *victim;
+		*victim = c->next;
+		c->cached = false;
+		c->t = NULL;
+		t->ncache--;
+		torrent_cache_unref(c);
+	}
+}
+
+static void
+torrent_read_done(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	struct cache_piece *c = tj->c;
+	t->disk_jobs--;
+	c->loading = false;
+	c->data = job->buf;
+	free(tj);
+	if (job->error != 0 && !t->removing) {
+		/* Remove the entry; serving peers would only wait forever. */
+		for (struct cache_piece **pp = &t->cache; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == c) {
+				*pp = c->next;
+				t->ncache--;
+				c->cached = false;
+				torrent_cache_unref(c);
+				break;
+			}
+		}
+		torrent_set_error(t, "%s", job->errmsg);
+	} else if (!t->removing) {
+		struct peer *p = t->peers;
+		while (p != NULL) {
+			struct peer *next = p->next;
+			if (p->ninreqs > 0)
+				peer_serve(p);
+			p = next;
+		}
+	}
+	torrent_maybe_free(t);
+}
+
+struct cache_piece *
+torrent_cache_get(struct torrent *t, uint32_t piece)
+{
+	struct cache_piece **pp, *c;
+	for (pp = &t->cache; (c = *pp) != NULL; pp = &c->next) {
+		if (c->piece != piece)
+			continue;
+		if (c->loading)
+			return NULL;
+		/* Move to the front. */
+		*pp = c->next;
+		c->next = t->cache;
+		t->cache = c;
+		c->used_ms = dp_now_ms();
+		return c;
+	}
+	if (t->state == ENGINE_TORRENT_ERROR || t->removing)
+		return NULL;
+	c = xcalloc(1, sizeof *c);
+	c->t = t;
+	c->piece = piece;
+	c->length = metainfo_piece_size(t->mi, piece);
+	c->refs = 1;
+	c->loading = c->cached = true;
+	c->next = t->cache;
+	t->cache = c;
+	t->ncache++;
+	torrent_cache_evict(t, t->e->set.piece_cache > 0 ? t->e->set.piece_cache : 32);
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_READ, piece);
+	tj->c = c;
+	torrent_job_submit(t, tj, torrent_read_done);
+	return NULL;
+}
+
+/* ---- checking ---- */
+
+static void
+torrent_check_done_cb(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	bool current = tj->gen == t->check_gen && t->state == ENGINE_TORRENT_CHECKING &&
+	    !t->removing;
+	t->disk_jobs--;
+	free(tj);
+	if (current) {
+		t->check_inflight--;
+		t->check_done++;
+		if (job->error != 0) {
+			torrent_set_error(t, "checking: %s", job->errmsg);
+		} else {
+			if (job->hash_ok && !bitfield_get(&t->have, job->piece)) {
+				bitfield_set(&t->have, job->piece);
+				t->have_bytes += job->length;
+				picker_set_have(t->pk, job->piece);
+			}
+			torrent_check_issue(t);
+		}
+	}
+	torrent_maybe_free(t);
+}
+
+static void
+torrent_check_issue(struct torrent *t)
+{
+	uint32_t window = (uint32_t)disk_pool_threads(t->e->disk) * 2;
+	while (t->check_inflight < window && t->check_next < t->mi->piece_count) {
+		uint32_t piece = t->check_next++;
+		struct torrent_job *tj = torrent_job_new(t, DISK_OP_HASH_PIECE, piece);
+		tj->gen = t->check_gen;
+		t->check_inflight++;
+		torrent_job_submit(t, tj, torrent_check_done_cb);
+	}
+	if (t->check_inflight == 0 && t->check_next >= t->mi->piece_count) {
+		t->checked = true;
+		log_info("%s: checked: %u of %u pieces verified", t->mi->name, t->have.count,
+		    t->mi->piece_count);
+		session_emit(t->e, t->id, ENGINE_EVENT_CHECKED);
+		torrent_begin_transfer(t);
+		return;
+	}
+	torrent_update_task(t);
+}
+
+/* True when any of the torrent's files exists with data. */
+static bool
+torrent_has_files(struct torrent *t)
+{
+	for (size_t i = 0; i < t->mi->file_count; i++) {
+		uint64_t size;
+		int64_t mtime;
+		if (t->mi->files[i].pad)
+			continue;
+		if (storage_file_stat(t->st, i, &size, &mtime) == 0 && size > 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+torrent_start_check(struct torrent *t)
+{
+	t->state = ENGINE_TORRENT_CHECKING;
+	t->check_gen++;
+	t->check_next = t->check_done = t->check_inflight = 0;
+	log_info("%s: checking existing data", t->mi->name);
+	torrent_check_issue(t);
+}
+
+/* ---- starting and stopping ---- */
+
+static void
+torrent_begin_transfer(struct torrent *t)
+{
+	t->state = picker_complete(t->pk) ? ENGINE_TORRENT_SEEDING : ENGINE_TORRENT_DOWNLOADING;
+	if (t->state == ENGINE_TORRENT_SEEDING && t->completed_date == 0)
+		t->completed_date = dp_wall_time();
+	if (t->ts != NULL) {
+		tracker_set_start(t->ts);
+		t->announced = true;
+	}
+	torrent_update_task(t);
+	torrent_connect_peers(t, dp_now_ms());
+}
+
+void
+torrent_start(struct torrent *t)
+{
+	if (t->removing || t->state == ENGINE_TORRENT_CHECKING || torrent_is_active(t))
+		return;
+	t->error[0] = '\0';
+	for (size_t i = 0; i < t->nknown; i++) {
+		t->known[i].next_try_ms = 0;
+		if (t->known[i].fails < 1000)
+			t->known[i].fails = 0;
+	}
+	if (!t->checked && torrent_has_files(t))
+		torrent_start_check(t);
+	else {
+		t->checked = true;
+		torrent_begin_transfer(t);
+	}
+}
+
+static void
+torrent_tracker_stopped(void *arg)
+{
+	struct torrent *t = arg;
+	t->tracker_stopping = false;
+	torrent_maybe_free(t);
+}
+
+static void
+torrent_close_peers(struct torrent *t, const char *why)
+{
+	while (t->peers != NULL)
+		peer_close(t->peers, "%s", why);
+}
+
+void
+torrent_stop(struct torrent *t, bool user)
+{
+	if (t->state == ENGINE_TORRENT_STOPPED && !t->announced)
+		return;
+	torrent_close_peers(t, user ? "torrent stopped" : "shutting down");
+	if (t->ts != NULL && t->announced && !t->tracker_stopping) {
+		t->tracker_stopping = true;
+		t->announced = false;
+		tracker_set_stop(t->ts, TORRENT_STOP_DEADLINE_MS, torrent_tracker_stopped, t);
+	}
+	if (t->state != ENGINE_TORRENT_ERROR)
+		t->state = ENGINE_TORRENT_STOPPED;
+	t->check_gen++;   /* checking jobs in flight are ignored */
+	if (t->state == ENGINE_TORRENT_STOPPED && !t->checked)
+		t->check_inflight = 0;
+	torrent_update_task(t);
+	if (user)
+		session_emit(t->e, t->id, ENGINE_EVENT_STOPPED);
+}
+
+void
+torrent_set_error(struct torrent *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->error, sizeof t->error, fmt, ap);
+	va_end(ap);
+	if (t->state == ENGINE_TORRENT_ERROR)
+		return;
+	log_error("%s: %s", t->mi->name, t->error);
+	bool was_checking = t->state == ENGINE_TORRENT_CHECKING;
+	torrent_stop(t, false);
+	t->state = ENGINE_TORRENT_ERROR;
+	if (was_checking)
+		t->checked = false;
+	torrent_update_task(t);
+	session_emit(t->e, t->id, ENGINE_EVENT_ERROR);
+}
+
+void
+torrent_recheck(struct torrent *t)
+{
+	bool was_active = torrent_is_active(t) || t->state == ENGINE_TORRENT_CHECKING;
+	torrent_close_peers(t, "rechecking");
+	bitfield_clear_all(&t->have);
+	t->have_bytes = 0;
+	/* A fresh picker forgets what it had; priorities and sequential are set again. */
+	picker_free(t->pk);
+	t->pk = picker_new(t->mi->piece_count, t->mi->piece_length, t->mi->total_size,
+	    session_random(t->e));
+	for (size_t i = 0; i < t->mi->file_count; i++)
+		torrent_file_priority(t, i, (enum engine_prio)t->file_prio[i]);
+	picker_set_sequential(t->pk, t->sequential);
+	/* Partial pieces are kept only if not being written; their blocks are forgotten. */
+	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
+		struct piece_buf *pb = t->partial[i];
+		if (pb != NULL && !pb->writing) {
+			free(pb->data);
+			free(pb);
+			t->partial[i] = NULL;
+			t->npartial--;
+		}
+	}
+	t->checked = false;
+	t->error[0] = '\0';
+	if (was_active || t->state == ENGINE_TORRENT_ERROR) {
+		t->state = ENGINE_TORRENT_STOPPED;
+		torrent_start_check(t);
+	} else {
+		t->state = ENGINE_TORRENT_STOPPED;
+	}
+	torrent_update_task(t);
+}
+
+void
+torrent_remove(struct torrent *t, bool delete_data)
+{
+	struct engine *e = t->e;
+	torrent_stop(t, false);
+	t->removing = true;
+	t->delete_data = delete_data;
+	/* Unlink from the session now; it frees itself when its jobs are done. */
+	struct torrent **pp = &e->torrents, *prev = NULL;
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			if (e->torrents_tail == t)
+				e->torrents_tail = prev;
+			break;
+		}
+	}
+	t->next = e->dying;
+	e->dying = t;
+	session_emit(e, t->id, ENGINE_EVENT_REMOVED);
+	torrent_maybe_free(t);
+}
+
+static void
+torrent_maybe_free(struct torrent *t)
+{
+	if (!t->removing || t->disk_jobs > 0 || t->tracker_stopping || t->freeing)
+		return;
+	struct engine *e = t->e;
+	for (struct torrent **pp = &e->dying; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	if (t->delete_data) {
+		char err[256];
+		storage_close_all(t->st);
+		if (storage_delete_files(t->st, err, sizeof err) < 0)
+			log_error("%s: deleting data: %s", t->mi->name, err);
+		else
+			log_info("%s: data deleted", t->mi->name);
+	}
+	torrent_free(t);
+}
+
+void
+torrent_free(struct torrent *t)
+{
+	t->freeing = true;
+	torrent_close_peers(t, "torrent removed");
+	if (t->ts != NULL)
+		tracker_set_free(t->ts);
+	while (t->cache != NULL) {
+		struct cache_piece *c = t->cache;
+		t->cache = c->next;
+		c->cached = false;
+		c->t = NULL;
+		torrent_cache_unref(c);
+	}
+	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
+		if (t->partial[i] != NULL) {
+			free(t->partial[i]->data);
+			free(t->partial[i]);
+		}
+	}
+	free(t->partial);
+	if (t->pk != NULL)
+		picker_free(t->pk);
+	if (t->st != NULL)
+		storage_free(t->st);
+	bitfield_free(&t->have);
+	free(t->known);
+	free(t->strikes);
+	free(t->file_prio);
+	task_done(t->task, "removed");
+	metainfo_free(t->mi);
+	free(t);
+}
+
+/* ---- peers ---- */
+
+void
+torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len)
+{
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return;
+	if (session_is_self(t->e, sa) || session_is_banned(t->e, sa))
+		return;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	if (sin->sin_port == 0)
+		return;
+	for (size_t i = 0; i < t->nknown; i++)
+		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, sa, true))
+			return;
+	if (t->nknown >= TORRENT_MAX_KNOWN)
+		return;
+	if (t->nknown == t->known_cap) {
+		t->known_cap = t->known_cap ? t->known_cap * 2 : 32;
+		t->known = xreallocarray(t->known, t->known_cap, sizeof *t->known);
+	}
+	struct known_peer *k = &t->known[t->nknown++];
+	memset(k, 0, sizeof *k);
+	memcpy(&k->addr, sa, DP_MIN((size_t)len, sizeof k->addr));
+	k->len = len;
+}
+
+static int
+torrent_peer_limit(const struct torrent *t)
+{
+	return t->max_peers > 0 ? t->max_peers : t->e->set.max_peers_per_torrent;
+}
+
+static void
+torrent_connect_peers(struct torrent *t, uint64_t now)
+{
+	struct engine *e = t->e;
+	int started = 0;
+	if (!torrent_wants_peers(t) || e->shutting_down)
+		return;
+	for (size_t i = 0; i < t->nknown && started < TORRENT_CONNECTS_PER_TICK; i++) {
+		if (t->npeers >= torrent_peer_limit(t) || e->connections >= e->set.max_connections)
+			return;
+		struct known_peer *k = &t->known[i];
+		if (k->connected || k->next_try_ms > now || k->fails >= 1000)
+			continue;
+		if (session_is_banned(e, (struct sockaddr *)&k->addr) ||
+		    session_is_self(e, (struct sockaddr *)&k->addr))
+			continue;
+		/* An incoming connection from the same address and port counts as connected. */
+		bool dup = false;
+		for (struct peer *p = t->peers; p != NULL && !dup; p = p->next)
+			dup = sockaddr_equal((struct sockaddr *)&p->addr, (struct sockaddr *)&k->addr,
+			    true);
+		if (dup)
+			continue;
+		k->connected = true;
+		k->next_try_ms = now + 1000;
+		started++;
+		peer_connect(t, (struct sockaddr *)&k->addr, k->len);
+	}
+}
+
+void
+torrent_attach_peer(struct torrent *t, struct peer *p)
+{
+	p->t = t;
+	p->prev = NULL;
+	p->next = t->peers;
+	if (t->peers)
+		t->peers->prev = p;
+	t->peers = p;
+	t->npeers++;
+}
+
+void
+torrent_detach_peer(struct torrent *t, struct peer *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		t->peers = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	t->npeers--;
+	if (p->incoming)
+		return;
+	uint64_t now = dp_now_ms();
+	for (size_t i = 0; i < t->nknown; i++) {
+		struct known_peer *k = &t->known[i];
+		if (!sockaddr_equal((struct sockaddr *)&k->addr, (struct sockaddr *)&p->addr, true))
+			continue;
+		k->connected = false;
+		if (p->handshake_done) {
+			k->fails = 0;
+			k->next_try_ms = now + 10000;
+		} else if (k->fails < 1000) {
+			k->fails++;
+			uint64_t backoff = 1000ull << DP_MIN(k->fails, 6);
+			k->next_try_ms = now + DP_MIN(backoff, 60000ull);
+		}
+		break;
+	}
+}
+
+static int
+torrent_slots(const struct torrent *t)
+{
+	return t->upload_slots > 0 ? t->upload_slots : t->e->set.upload_slots;
+}
+
+void
+torrent_peer_interested(struct torrent *t, struct peer *p)
+{
+	/* Fill a free slot at once instead of waiting up to 10 s for the next round. */
+	if (!p->am_choking)
+		return;
+	int unchoked = 0;
+	for (struct peer *q = t->peers; q != NULL; q = q->next)
+		if (q->handshake_done && !q->am_choking)
+			unchoked++;
+	if (unchoked < torrent_slots(t))
+		peer_set_choke(p, false);
+}
+
+static void
+torrent_choke_round(struct torrent *t, uint64_t now_ms, bool optimistic)
+{
+	size_t n = 0;
+	for (struct peer *p = t->peers; p != NULL; p = p->next)
+		if (p->handshake_done)
+			n++;
+	if (n == 0)
+		return;
+	struct choker_peer *cp = xcalloc(n, sizeof *cp);
+	size_t i = 0;
+	for (struct peer *p = t->peers; p != NULL; p = p->next) {
+		if (!p->handshake_done)
+			continue;
+		cp[i].peer = p;
+		cp[i].interested = p->peer_interested;
+		cp[i].choked = p->am_choking;
+		cp[i].snubbed = p->snubbed;
+		cp[i].optimistic = p->optimistic;
+		cp[i].download_rate = peer_down_rate(p);
+		cp[i].upload_rate = peer_up_rate(p);
+		cp[i].unchoked_since_us = p->unchoked_since_us;
+		cp[i].connected_us = p->connected_us;
+		i++;
+	}
+	choker_round(cp, n, (unsigned)torrent_slots(t), torrent_is_seeding(t), optimistic,
+	    now_ms * 1000, &t->rng);
+	for (i = 0; i < n; i++) {
+		struct peer *p = (struct peer *)(uintptr_t)cp[i].peer;
+		peer_set_choke(p, !cp[i].unchoke);
+		p->optimistic = cp[i].optimistic && cp[i].unchoke;
+		peer_serve(p);
+	}
+	free(cp);
+}
+
+void
+torrent_refill(struct torrent *t, uint64_t now_ms)
+{
+	bw_bucket_refill(&t->down_bucket, now_ms);
+	bw_bucket_refill(&t->up_bucket, now_ms);
+	bool down_open = bw_bucket_open(&t->down_bucket) && bw_bucket_open(&t->e->down_bucket);
+	bool up_open = bw_bucket_open(&t->up_bucket) && bw_bucket_open(&t->e->up_bucket);
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		if (p->read_throttled && down_open) {
+			p->read_throttled = false;
+			peer_update_reading(p);
+		}
+		if (!p->dead && p->write_throttled && up_open)
+			peer_serve(p);
+		p = next;
+	}
+}
+
+void
+torrent_tick(struct torrent *t, uint64_t now)
+{
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		peer_tick(p, now);
+		p = next;
+	}
+	if (torrent_is_active(t)) {
+		torrent_connect_peers(t, now);
+		if (now - t->last_choke_ms >= DP_CHOKE_INTERVAL_S * 1000u) {
+			bool opt = now - t->last_optimistic_ms >= DP_OPTIMISTIC_INTERVAL_S * 1000u;
+			t->last_choke_ms = now;
+			if (opt)
+				t->last_optimistic_ms = now;
+			torrent_choke_round(t, now, opt);
+		}
+		if (t->state == ENGINE_TORRENT_DOWNLOADING && (now / 1000) % 5 == 0) {
+			p = t->peers;
+			while (p != NULL) {
+				struct peer *next = p->next;
+				peer_update_interest(p);
+				p = next;
+			}
+		}
+	}
+	torrent_update_task(t);
+}
+
+/* ---- priorities ---- */
+
+void
+torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio)
+{
+	const struct metainfo *mi = t->mi;
+	if (file < mi->file_count)
+		t->file_prio[file] = (uint8_t)prio;
+	/* A piece takes the highest priority of the files it overlaps. */
+	uint8_t *pp = xcalloc(mi->piece_count ? mi->piece_count : 1, 1);
+	for (size_t i = 0; i < mi->file_count; i++) {
+		const struct mi_file *f = &mi->files[i];
+		if (f->pad || f->length == 0)
+			continue;
+		uint32_t first = (uint32_t)(f->offset / mi->piece_length);
+		uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
+		for (uint32_t k = first; k <= last && k < mi->piece_count; k++)
+			if (t->file_prio[i] > pp[k])
+				pp[k] = t->file_prio[i];
+	}
+	for (uint32_t k = 0; k < mi->piece_count; k++)
+		picker_set_priority(t->pk, k, (enum picker_prio)pp[k]);
+	free(pp);
+	if (t->state == ENGINE_TORRENT_SEEDING && !picker_complete(t->pk))
+		t->state = ENGINE_TORRENT_DOWNLOADING;
+	if (t->state == ENGINE_TORRENT_DOWNLOADING && picker_complete(t->pk))
+		torrent_on_complete(t);
+	for (struct peer *p = t->peers; p != NULL; p = p->next)
+		peer_update_interest(p);
+}
+
+void
+torrent_set_sequential(struct torrent *t, bool on)
+{
+	t->sequential = on;
+	picker_set_sequential(t->pk, on);
+}
+
+/* ---- stats ---- */
+
+void
+torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
+{
+	const struct metainfo *mi = t->mi;
+	uint64_t now = dp_now_ms();
+	memset(out, 0, sizeof *out);
+	out->id = t->id;
+	snprintf(out->name, sizeof out->name, "%s", mi->display_name ? mi->display_name : mi->name);
+	snprintf(out->info_hash_hex, sizeof out->info_hash_hex, "%s", mi->info_hash_hex);
+	out->state = t->state;
+	snprintf(out->error, sizeof out->error, "%s", t->error);
+	out->total_size = mi->total_size;
+	out->wanted_size = torrent_wanted(t);
+	out->left = torrent_left(t);
+	out->have_size = t->have_bytes;
+	out->progress = out->wanted_size ? (double)(out->wanted_size - out->left) /
+	    (double)out->wanted_size : 1.0;
+	out->check_progress = mi->piece_count ? (double)t->check_done / mi->piece_count : 1.0;
+	out->piece_length = mi->piece_length;
+	out->pieces_have = t->have.count;
+	out->pieces_total = mi->piece_count;
+	out->file_count = mi->file_count;
+	out->down_rate = bw_meter_rate(&t->down_meter, now);
+	out->up_rate = bw_meter_rate(&t->up_meter, now);
+	out->downloaded = t->downloaded;
+	out->uploaded = t->uploaded;
+	out->corrupt_bytes = t->corrupt;
+	uint64_t base = DP_MAX(t->downloaded, t->have_bytes);
+	out->ratio = base ? (double)t->uploaded / (double)base : -1.0;
+	out->eta_s = out->left == 0 ? 0 : out->down_rate ? (int64_t)(out->left / out->down_rate) : -1;
+	for (struct peer *p = t->peers; p != NULL; p = p->next) {
+		if (!p->handshake_done)
+			continue;
+		out->peers_connected++;
+		if (p->has_all)
+			out->seeds_connected++;
+		if (p->nreqs > 0 || bw_meter_rate(&p->down_meter, now) > 0)
+			out->peers_sending++;
+		if (!p->am_choking && p->peer_interested)
+			out->peers_receiving++;
+	}
+	out->peers_known = (int)t->nknown;
+	if (t->ts != NULL) {
+		struct tracker_info info[16];
+		size_t n = tracker_set_info(t->ts, info, DP_ARRAY_LEN(info));
+		size_t ok = 0;
+		const char *lasterr = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (info[i].status == TRACKER_OK)
+				ok++;
+			else if (info[i].status == TRACKER_ERROR && lasterr == NULL)
+				lasterr = info[i].last_error;
+		}
+		if (ok > 0)
+			snprintf(out->tracker_status, sizeof out->tracker_status, "ok (%zu of %zu)", ok,
+			    n);
+		else if (lasterr != NULL)
+			snprintf(out->tracker_status, sizeof out->tracker_status, "error: %s", lasterr);
+		else if (n > 0)
+			snprintf(out->tracker_status, sizeof out->tracker_status, "%s",
+			    tracker_status_name(info[0].status));
+	} else {
+		snprintf(out->tracker_status, sizeof out->tracker_status, "no trackers");
+	}
+	snprintf(out->save_path, sizeof out->save_path, "%s", t->save_dir);
+	out->added_date = t->added_date;
+	out->completed_date = t->completed_date;
+	out->down_limit = t->down_bucket.rate;
+	out->up_limit = t->up_bucket.rate;
+	out->max_peers = torrent_peer_limit(t);
+	out->upload_slots = torrent_slots(t);
+	out->sequential = t->sequential;
+	out->is_private = mi->is_private;
+	if (mi->comment != NULL)
+		snprintf(out->comment, sizeof out->comment, "%s", mi->comment);
+}
