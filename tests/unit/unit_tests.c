@@ -14,8 +14,6 @@ static Suite *(*const suite_makers[])(void) = {
 	metainfo_suite,
 	magnet_suite,
 	ui_widgets_suite,
-	config_suite,
-	create_suite,
 };
 
 int
