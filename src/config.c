@@ -560,9 +560,12 @@ config_load_common(const char *text, const char *path, const char *name, struct 
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			config_err(err, errlen, "%s: cannot read: %s", name, strerror(errno));
 		else
-			config_err(err, errlen, "%s:%d: syntax error: %s",
+			config_err(err, errlen, "%s:%d: syntax error%s%s",
 			    config_error_file(&lc) != NULL ? config_error_file(&lc) : name,
-			    config_error_line(&lc), config_error_text(&lc));
+			    config_error_line(&lc),
+			    strcmp(config_error_text(&lc), "syntax error") == 0 ? "" : ": ",
+			    strcmp(config_error_text(&lc), "syntax error") == 0 ? "" :
+			    config_error_text(&lc));
 		goto out;
 	}
 	if (config_apply_group(out, name, config_root_setting(&lc), NULL, err, errlen) != 0)

@@ -1,0 +1,323 @@
+/* check_config.c: unit tests of the configuration module: defaults, the sample file, overrides,
+ * every error class with its line, and printing that loads back. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <check.h>
+
+#include "dp_config.h"
+#include "suites.h"
+
+static char cfg_err[512];
+
+/* Loads text; asserts failure and that the message contains want. */
+static void
+expect_error(const char *text, const char *want)
+{
+	struct dp_config c;
+	cfg_err[0] = '\0';
+	ck_assert_msg(config_load_string(text, "test.conf", &c, cfg_err, sizeof cfg_err) == -1,
+	    "accepted: %s", text);
+	ck_assert_msg(strstr(cfg_err, want) != NULL, "error '%s' lacks '%s'", cfg_err, want);
+	config_free(&c);
+}
+
+START_TEST(test_defaults)
+{
+	struct dp_config c;
+	char err[256];
+	setenv("HOME", "/home/tester", 1);
+	unsetenv("XDG_DATA_HOME");
+	config_defaults(&c);
+	ck_assert_str_eq(c.download_dir, "/home/tester/Downloads");
+	ck_assert_str_eq(c.session_dir, "/home/tester/.local/share/downpour");
+	ck_assert_ptr_null(c.watch_dir);
+	ck_assert_int_eq(c.listen_port, 51413);
+	ck_assert_int_eq(c.disk_threads, 0);
+	ck_assert_uint_eq(c.disk_write_queue_bytes, 64u << 20);
+	ck_assert_str_eq(c.peer_id_prefix, "-DP0100-");
+	ck_assert(!c.dht && !c.lsd && !c.upnp && !c.pex);
+	ck_assert(!c.rpc.enabled);
+	ck_assert_int_eq(c.rpc.port, 9091);
+	ck_assert_uint_eq(c.rpc.host_whitelist_count, 3);
+	ck_assert_int_eq(c.log_level, DP_LOG_INFO);
+	ck_assert_int_eq(c.ui.refresh_ms, 1000);
+	ck_assert_int_eq(config_validate(&c, err, sizeof err), 0);
+	config_free(&c);
+
+	setenv("XDG_DATA_HOME", "/xdg/data", 1);
+	config_defaults(&c);
+	ck_assert_str_eq(c.session_dir, "/xdg/data/downpour");
+	config_free(&c);
+	unsetenv("XDG_DATA_HOME");
+
+	setenv("XDG_CONFIG_HOME", "/xdg/conf", 1);
+	char *p = config_default_path();
+	ck_assert_str_eq(p, "/xdg/conf/downpour/downpour.conf");
+	free(p);
+	unsetenv("XDG_CONFIG_HOME");
+	p = config_default_path();
+	ck_assert_str_eq(p, "/home/tester/.config/downpour/downpour.conf");
+	free(p);
+}
+END_TEST
+
+START_TEST(test_missing_default_file_is_defaults)
+{
+	struct dp_config c;
+	char err[256];
+	setenv("XDG_CONFIG_HOME", "/nonexistent-downpour-test", 1);
+	ck_assert_int_eq(config_load(NULL, &c, err, sizeof err), 0);
+	ck_assert_ptr_null(c.source);
+	ck_assert_int_eq(c.listen_port, 51413);
+	config_free(&c);
+	unsetenv("XDG_CONFIG_HOME");
+
+	/* An explicit file must exist. */
+	ck_assert_int_eq(config_load("/nonexistent-downpour-test/x.conf", &c, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-downpour-test/x.conf"));
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_overrides_from_file)
+{
+	char path[] = "/tmp/dp_check_config_XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	const char *text =
+	    "download_dir = \"/srv/dl\";\n"
+	    "watch_dir = \"~/watch\";\n"
+	    "listen_port = 6881;\n"
+	    "listen_address = \"::1\";\n"
+	    "upload_rate_limit = \"1M\";\n"
+	    "download_rate_limit = 250000;\n"
+	    "seed_ratio_limit = 2;\n"
+	    "seed_time_limit = 3600;\n"
+	    "log_level = \"debug\";\n"
+	    "hook_shell = true;\n"
+	    "completion_hook = \"/usr/local/bin/done.sh\";\n"
+	    "rpc = { enabled = true; port = 9999; host_whitelist = [\"a.example\"]; };\n"
+	    "ui = { ascii = true; refresh_ms = 250; };\n"
+	    "keys = { quit = \"Q\"; pause = \"space\"; quit = \"x\"; };\n";
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	struct dp_config c;
+	char err[256];
+	setenv("HOME", "/home/tester", 1);
+	int rc = config_load(path, &c, err, sizeof err);
+	/* libconfig refuses duplicate names in one group. */
+	ck_assert_int_eq(rc, -1);
+	ck_assert_ptr_nonnull(strstr(err, ":14:"));
+	config_free(&c);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	size_t n = strlen(text) - strlen(" quit = \"x\"; };\n");
+	ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+	ck_assert_int_eq(write(fd, " };\n", 4), 4);
+	close(fd);
+
+	ck_assert_msg(config_load(path, &c, err, sizeof err) == 0, "%s", err);
+	ck_assert_str_eq(c.source, path);
+	ck_assert_str_eq(c.download_dir, "/srv/dl");
+	ck_assert_str_eq(c.watch_dir, "/home/tester/watch");
+	ck_assert_int_eq(c.listen_port, 6881);
+	ck_assert_str_eq(c.listen_address, "::1");
+	ck_assert_uint_eq(c.upload_rate_limit, 1u << 20);
+	ck_assert_uint_eq(c.download_rate_limit, 250000);
+	ck_assert(c.seed_ratio_limit == 2.0);
+	ck_assert_int_eq(c.seed_time_limit, 3600);
+	ck_assert_int_eq(c.log_level, DP_LOG_DEBUG);
+	ck_assert(c.hook_shell);
+	ck_assert_str_eq(c.completion_hook, "/usr/local/bin/done.sh");
+	ck_assert_ptr_null(c.error_hook);
+	ck_assert(c.rpc.enabled);
+	ck_assert_int_eq(c.rpc.port, 9999);
+	ck_assert_uint_eq(c.rpc.host_whitelist_count, 1);
+	ck_assert_str_eq(c.rpc.host_whitelist[0], "a.example");
+	ck_assert(c.ui.ascii);
+	ck_assert(c.ui.colors);               /* untouched keys keep their defaults */
+	ck_assert_int_eq(c.ui.refresh_ms, 250);
+	ck_assert_uint_eq(c.key_count, 2);
+	ck_assert_str_eq(c.keys[0].action, "quit");
+	ck_assert_str_eq(c.keys[0].key, "Q");
+	ck_assert_str_eq(c.keys[1].action, "pause");
+	ck_assert_int_eq(c.max_connections_global, 500);
+
+	/* Command-line overrides go through the same checks. */
+	ck_assert_int_eq(config_set(&c, "listen_port", "7000", err, sizeof err), 0);
+	ck_assert_int_eq(c.listen_port, 7000);
+	ck_assert_int_eq(config_set(&c, "rpc.port", "9092", err, sizeof err), 0);
+	ck_assert_int_eq(c.rpc.port, 9092);
+	ck_assert_int_eq(config_set(&c, "upload_rate_limit", "512K", err, sizeof err), 0);
+	ck_assert_uint_eq(c.upload_rate_limit, 512u << 10);
+	ck_assert_int_eq(config_set(&c, "ui.colors", "false", err, sizeof err), 0);
+	ck_assert(!c.ui.colors);
+	ck_assert_int_eq(config_set(&c, "keys.quit", "q", err, sizeof err), 0);
+	ck_assert_str_eq(c.keys[0].key, "q");
+	ck_assert_int_eq(config_set(&c, "rpc.host_whitelist", "x,y", err, sizeof err), 0);
+	ck_assert_uint_eq(c.rpc.host_whitelist_count, 2);
+	ck_assert_str_eq(c.rpc.host_whitelist[1], "y");
+	ck_assert_int_eq(config_set(&c, "listen_port", "70000", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "out of range"));
+	ck_assert_int_eq(config_set(&c, "nope", "1", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown key 'nope'"));
+	ck_assert_int_eq(config_set(&c, "hook_shell", "maybe", err, sizeof err), -1);
+	ck_assert_int_eq(config_set(&c, "download_dir", "relative/dir", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "absolute"));
+	config_free(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	expect_error("listen_port = 1;\nlisten_prot = 2;\n", "test.conf:2: unknown key 'listen_prot'");
+	expect_error("rpc = {\n  enabled = false;\n  portt = 1;\n};\n",
+	    "test.conf:3: unknown key 'rpc.portt'");
+	expect_error("ui = { };\nfoo = { bar = 1; };\n", "test.conf:2: unknown key 'foo'");
+	/* A group's key at top level is not the same key. */
+	expect_error("refresh_ms = 100;\n", "test.conf:1: unknown key 'refresh_ms'");
+}
+END_TEST
+
+START_TEST(test_wrong_type)
+{
+	expect_error("\nlisten_port = \"6881\";\n", "test.conf:2: listen_port: wrong type");
+	expect_error("dht = 1;\n", "test.conf:1: dht: wrong type: is an integer, expected true or false");
+	expect_error("download_dir = 5;\n", "download_dir: wrong type");
+	expect_error("rpc = 1;\n", "test.conf:1: rpc: wrong type");
+	expect_error("ui = {\n ascii = \"yes\";\n};\n", "test.conf:2: ui.ascii: wrong type");
+	expect_error("rpc = { host_whitelist = [1, 2]; };\n", "element 1 is an integer");
+	expect_error("keys = {\n quit = 1;\n};\n", "test.conf:2: keys.quit: wrong type");
+	expect_error("seed_ratio_limit = \"2\";\n", "seed_ratio_limit: wrong type");
+	expect_error("upload_rate_limit = true;\n", "upload_rate_limit: wrong type");
+}
+END_TEST
+
+START_TEST(test_out_of_range)
+{
+	expect_error("listen_port = 65536;\n", "test.conf:1: listen_port: 65536 is out of range (0..65535)");
+	expect_error("\n\nlisten_port = -1;\n", "test.conf:3: listen_port: -1 is out of range");
+	expect_error("rpc = { port = 0; };\n", "rpc.port: 0 is out of range");
+	expect_error("ui = { refresh_ms = 1; };\n", "ui.refresh_ms: 1 is out of range");
+	expect_error("seed_ratio_limit = -0.5;\n", "seed_ratio_limit: -0.5 is out of range");
+	expect_error("disk_write_queue_bytes = \"1K\";\n", "disk_write_queue_bytes: 1024 is out of range");
+	expect_error("upload_rate_limit = \"fast\";\n", "'fast' is not a size");
+	expect_error("log_level = \"loud\";\n", "unknown log level 'loud'");
+	expect_error("listen_address = \"localhost\";\n", "not a numeric IPv4 or IPv6 address");
+	expect_error("session_dir = \"state\";\n", "test.conf:1: session_dir: 'state' is not an absolute path");
+	expect_error("download_dir = \"\";\n", "download_dir: must not be empty");
+	/* Consistency between keys is checked after the whole file. */
+	expect_error("max_connections_global = 10;\nmax_connections_per_torrent = 20;\n",
+	    "max_connections_per_torrent (20) is larger than max_connections_global (10)");
+	expect_error("rpc = { enabled = true; bind = \"0.0.0.0\"; };\n",
+	    "is not a loopback address");
+	expect_error("rpc = { enabled = true; username = \"u\"; };\n", "rpc.password is empty");
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	expect_error("listen_port = 1;\nlisten_address = \"0.0.0.0\";\ndht = = false;\n",
+	    "test.conf:3: syntax error");
+	expect_error("rpc = {\n enabled = true;\n", "syntax error");
+	expect_error("a = \"unterminated;\n", "test.conf:2: syntax error");
+}
+END_TEST
+
+/* Every key of the sample file is a real key, with the default value. */
+START_TEST(test_sample_file_is_defaults)
+{
+	struct dp_config c, d;
+	char err[512];
+	setenv("HOME", "/home/tester", 1);
+	unsetenv("XDG_DATA_HOME");
+	ck_assert_msg(config_load(DP_TOP_SRCDIR "/config/downpour.conf", &c, err, sizeof err) == 0,
+	    "%s", err);
+	config_defaults(&d);
+
+	char *a = NULL, *b = NULL;
+	size_t alen, blen;
+	FILE *fa = open_memstream(&a, &alen), *fb = open_memstream(&b, &blen);
+	free(c.source);
+	c.source = NULL;
+	config_print(fa, &c, true);
+	config_print(fb, &d, true);
+	fclose(fa);
+	fclose(fb);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	config_free(&c);
+	config_free(&d);
+}
+END_TEST
+
+/* What config_print writes loads back to the same values. */
+START_TEST(test_print_round_trip)
+{
+	struct dp_config c, again;
+	char err[512];
+	const char *text =
+	    "upload_rate_limit = \"3G\";\n"
+	    "seed_ratio_limit = 1.5;\n"
+	    "seed_time_limit = 5000000000L;\n"
+	    "completion_hook = \"echo \\\"done\\\" \\\\ ok\";\n"
+	    "rpc = { enabled = true; username = \"me\"; password = \"pw\"; bind = \"::1\"; };\n"
+	    "keys = { quit = \"Q\"; };\n";
+	ck_assert_msg(config_load_string(text, "rt.conf", &c, err, sizeof err) == 0, "%s", err);
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	config_print(f, &c, true);
+	fclose(f);
+	ck_assert_msg(config_load_string(out, "printed", &again, err, sizeof err) == 0, "%s\n%s", err,
+	    out);
+	ck_assert_uint_eq(again.upload_rate_limit, 3ull << 30);
+	ck_assert(again.seed_ratio_limit == 1.5);
+	ck_assert_int_eq(again.seed_time_limit, 5000000000LL);
+	ck_assert_str_eq(again.completion_hook, "echo \"done\" \\ ok");
+	ck_assert_str_eq(again.rpc.password, "pw");
+	ck_assert_str_eq(again.rpc.bind, "::1");
+	ck_assert_uint_eq(again.key_count, 1);
+	ck_assert_str_eq(again.keys[0].key, "Q");
+	free(out);
+
+	/* Without secrets the password is not shown. */
+	f = open_memstream(&out, &len);
+	config_print(f, &c, false);
+	fclose(f);
+	ck_assert_ptr_null(strstr(out, "\"pw\""));
+	ck_assert_ptr_nonnull(strstr(out, "(hidden)"));
+	free(out);
+	config_free(&c);
+	config_free(&again);
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_missing_default_file_is_defaults);
+	tcase_add_test(tc, test_overrides_from_file);
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_wrong_type);
+	tcase_add_test(tc, test_out_of_range);
+	tcase_add_test(tc, test_syntax_error);
+	tcase_add_test(tc, test_sample_file_is_defaults);
+	tcase_add_test(tc, test_print_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}
