@@ -11,5 +11,7 @@ Suite *wire_suite(void);
 Suite *metainfo_suite(void);
 Suite *magnet_suite(void);
 Suite *ui_widgets_suite(void);
+Suite *config_suite(void);
+Suite *create_suite(void);
 
 #endif

@@ -14,6 +14,8 @@ static Suite *(*const suite_makers[])(void) = {
 	metainfo_suite,
 	magnet_suite,
 	ui_widgets_suite,
+	config_suite,
+	create_suite,
 };
 
 int
