@@ -563,6 +563,26 @@ START_TEST(test_ext_handshake_round_trip)
 	ck_assert(!p.upload_only);
 	ck_assert_str_eq(p.client, "libtorrent 2.0.8.0");
 	ck_assert_uint_eq(p.yourip_len, 4);
+
+	/* Captured from real seeders on loopback (peerlab): libtorrent 2.0.8 and aria2 1.36.0. */
+	static const char lt_real[] = "d12:complete_agoi-1e1:md11:lt_donthavei7e10:share_modei8e"
+	    "11:upload_onlyi3e12:ut_holepunchi4ee4:reqqi20000e11:upload_onlyi1e1:v26:"
+	    "peerlab-libtorrent/2.0.8.06:yourip4:\x7f\x00\x00\x01" "e";
+	ck_assert_int_eq(wire_parse_ext_handshake((const uint8_t *)lt_real, sizeof lt_real - 1, &p,
+	    err, sizeof err), 0);
+	ck_assert_uint_eq(p.ut_metadata, 0);
+	ck_assert_uint_eq(p.reqq, 20000);
+	ck_assert(p.upload_only);
+	ck_assert_str_eq(p.client, "peerlab-libtorrent/2.0.8.0");
+	ck_assert(p.yourip_len == 4 && p.yourip[0] == 127 && p.yourip[3] == 1);
+	static const char aria2_real[] = "d1:md11:ut_metadatai9ee13:metadata_sizei401e1:pi46661e"
+	    "1:v12:aria2/1.36.0e";
+	ck_assert_int_eq(wire_parse_ext_handshake((const uint8_t *)aria2_real,
+	    sizeof aria2_real - 1, &p, err, sizeof err), 0);
+	ck_assert_uint_eq(p.ut_metadata, 9);
+	ck_assert_uint_eq(p.metadata_size, 401);
+	ck_assert_uint_eq(p.port, 46661);
+	ck_assert_str_eq(p.client, "aria2/1.36.0");
 }
 END_TEST
 
@@ -647,6 +667,12 @@ START_TEST(test_allowed_fast_vectors)
 	ck_assert_uint_eq(wire_allowed_fast_set(0x7f000001, ih, 3, 10, out), 3);
 	ck_assert(out[0] != out[1] && out[1] != out[2] && out[0] != out[2]);
 	ck_assert_uint_eq(wire_allowed_fast_set(0x7f000001, ih, 0, 10, out), 0);
+	/* The set aria2 1.36.0 sent to a peer at 127.0.0.1 for a 16-piece torrent (peerlab). */
+	static const uint32_t aria2[10] = { 4, 3, 9, 2, 15, 10, 12, 5, 14, 0 };
+	ck_assert(dp_hex_decode("31067b634ab49c452ae9ee8a8ecdfa90cdaed237", 20, ih));
+	ck_assert_uint_eq(wire_allowed_fast_set(0x7f000001, ih, 16, 10, out), 10);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_eq(out[i], aria2[i]);
 	ck_assert_uint_eq(wire_allowed_fast_set(0x7f000001, ih, 100000, 1000, out),
 	    WIRE_ALLOWED_FAST_MAX);
 }
