@@ -9,6 +9,10 @@
 
 #define DP_CHOKE_INTERVAL_S 10
 #define DP_OPTIMISTIC_INTERVAL_S 30
+/* Seeding: a peer unchoked this long that is not among the fastest half rotates out. */
+#define DP_SEED_ROTATE_S 30
+/* Peers connected for less than this weigh 3x for the optimistic unchoke. */
+#define DP_NEW_PEER_S 60
 
 struct choker_peer {
 	const void *peer;          /* opaque, for the caller */

@@ -83,5 +83,8 @@ bool picker_in_endgame(const struct picker *p);
 int picker_piece_state(const struct picker *p, uint32_t piece);
 /* Number of blocks in a piece, and size of a given block. */
 uint32_t picker_blocks_in_piece(const struct picker *p, uint32_t piece);
+uint32_t picker_block_length(const struct picker *p, uint32_t piece, uint32_t block);
+/* Bytes in a piece (the last one may be shorter); 0 for an unknown piece. */
+uint32_t picker_piece_length(const struct picker *p, uint32_t piece);
 
 #endif

@@ -5,6 +5,8 @@
 #include <check.h>
 
 Suite *bencode_suite(void);
+Suite *picker_suite(void);
+Suite *choker_suite(void);
 Suite *storage_suite(void);
 Suite *disk_suite(void);
 Suite *wire_suite(void);

@@ -8,6 +8,8 @@
 
 static Suite *(*const suite_makers[])(void) = {
 	bencode_suite,
+	picker_suite,
+	choker_suite,
 	storage_suite,
 	disk_suite,
 	wire_suite,
