@@ -15,6 +15,11 @@ static const struct dp_command commands[] = {
 	{ "create", cmd_create,
 	    "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... PATH",
 	    "make a .torrent file from a file or directory" },
+	{ "get", cmd_get,
+	    "get [-o DIR] [--seed] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
+	    "download a torrent (and optionally keep seeding it)" },
+	{ "seed", cmd_seed, "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
+	    "verify existing data and seed it until interrupted" },
 	{ NULL, NULL, NULL, NULL },
 };
 

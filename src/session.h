@@ -45,6 +45,7 @@ struct engine {
 	uint32_t rng;
 
 	struct evconnlistener *listener4, *listener6;
+	char *listen_address;         /* numeric, NULL = every IPv4 address */
 	int listen_port;
 	struct dp_task *listener_task;
 	struct dp_task *timer_task;
@@ -80,6 +81,7 @@ struct engine {
 	bool shutting_down, shutdown_done;
 	int stops_pending;
 	struct event *shutdown_timer;
+	uint64_t shutdown_deadline_ms;
 	void (*shutdown_cb)(void *);
 	void *shutdown_arg;
 };

@@ -233,10 +233,7 @@ torrent_on_complete(struct torrent *t)
 	log_info("%s: download complete (%u pieces)", t->mi->name, t->have.count);
 	if (t->ts != NULL && t->have.count == t->mi->piece_count)
 		tracker_set_completed(t->ts);
-	struct torrent_job *tj = torrent_job_new(t, DISK_OP_SYNC, 0);
-	tj->job.length = 0;
-	tj->job.offset = 0;
-	torrent_job_submit(t, tj, torrent_sync_done);
+	torrent_sync(t);
 	/* Seeds have nothing for each other. */
 	struct peer *p = t->peers;
 	while (p != NULL) {
@@ -249,6 +246,15 @@ torrent_on_complete(struct torrent *t)
 	}
 	torrent_update_task(t);
 	session_emit(t->e, t->id, ENGINE_EVENT_COMPLETED);
+}
+
+void
+torrent_sync(struct torrent *t)
+{
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_SYNC, 0);
+	tj->job.length = 0;
+	tj->job.offset = 0;
+	torrent_job_submit(t, tj, torrent_sync_done);
 }
 
 static void

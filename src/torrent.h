@@ -117,6 +117,8 @@ void torrent_stop(struct torrent *t, bool user);
 void torrent_remove(struct torrent *t, bool delete_data);
 void torrent_free(struct torrent *t);
 void torrent_recheck(struct torrent *t);
+/* fsync the torrent's files on the disk pool. */
+void torrent_sync(struct torrent *t);
 /* Puts the torrent into the error state with msg (its peers are closed). */
 void torrent_set_error(struct torrent *t, const char *fmt, ...) DP_PRINTF(2, 3);
 

@@ -1,0 +1,315 @@
+/* cmd_get.c: the headless `downpour get` and `downpour seed` commands: one torrent on the engine,
+ * a progress line per second, a clean stop on SIGINT/SIGTERM. */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "commands.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+
+#define GET_STOP_DEADLINE_MS 3000
+
+struct get_state {
+	struct event_base *base;
+	struct engine *e;
+	int id;
+	bool seed_after;          /* get --seed, or seed */
+	bool seed_cmd;
+	bool tty;
+	bool stopping;
+	bool completed;
+	bool failed;
+	char error[256];
+	uint64_t started_ms;
+};
+
+static void
+get_usage(FILE *f, bool seed)
+{
+	if (seed)
+		fprintf(f, "usage: downpour seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]..."
+		    " FILE.torrent\n");
+	else
+		fprintf(f, "usage: downpour get [-o DIR] [--seed] [--port N] [--config FILE] "
+		    "[--peer ADDR:PORT]... FILE.torrent\n");
+}
+
+static void
+get_stopped(void *arg)
+{
+	struct get_state *g = arg;
+	event_base_loopbreak(g->base);
+}
+
+static void
+get_stop(struct get_state *g)
+{
+	if (g->stopping)
+		return;
+	g->stopping = true;
+	engine_shutdown(g->e, GET_STOP_DEADLINE_MS, get_stopped, g);
+}
+
+static void
+get_print_progress(struct get_state *g, bool final)
+{
+	struct engine_torrent_stats st;
+	if (engine_torrent_get(g->e, g->id, &st) < 0)
+		return;
+	char down[32], up[32], have[32], total[32];
+	dp_format_size(st.down_rate, down, sizeof down);
+	dp_format_size(st.up_rate, up, sizeof up);
+	dp_format_size(st.wanted_size - st.left, have, sizeof have);
+	dp_format_size(st.wanted_size, total, sizeof total);
+	double pct = st.state == ENGINE_TORRENT_CHECKING ? st.check_progress * 100 :
+	    st.progress * 100;
+	char line[640];
+	snprintf(line, sizeof line, "%s %5.1f%% %s/%s down %s/s up %s/s peers %d (%d seeds)%s%s",
+	    engine_torrent_state_name(st.state), pct, have, total, down, up, st.peers_connected,
+	    st.seeds_connected, st.error[0] ? " error: " : "", st.error);
+	if (g->tty && !final)
+		fprintf(stdout, "\r%-100.100s", line);
+	else
+		fprintf(stdout, "%s%s\n", g->tty ? "\r" : "", line);
+	fflush(stdout);
+}
+
+static void
+get_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct get_state *g = arg;
+	(void)fd;
+	(void)what;
+	if (!g->stopping)
+		get_print_progress(g, false);
+}
+
+static void
+get_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct get_state *g = arg;
+	(void)what;
+	if (g->stopping) {
+		/* A second signal: do not wait for trackers any longer. */
+		event_base_loopbreak(g->base);
+		return;
+	}
+	if (g->tty)
+		fputc('\n', stdout);
+	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	get_stop(g);
+}
+
+static void
+get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
+{
+	struct get_state *g = arg;
+	(void)e;
+	if (id != g->id)
+		return;
+	struct engine_torrent_stats st;
+	switch (ev) {
+	case ENGINE_EVENT_CHECKED:
+		if (engine_torrent_get(g->e, g->id, &st) == 0 && g->seed_cmd &&
+		    st.pieces_have < st.pieces_total)
+			fprintf(stderr, "downpour: %s: only %u of %u pieces verified; seeding what is "
+			    "there\n", st.name, st.pieces_have, st.pieces_total);
+		break;
+	case ENGINE_EVENT_COMPLETED:
+		g->completed = true;
+		get_print_progress(g, true);
+		if (!g->seed_after) {
+			fprintf(stdout, "download complete\n");
+			fflush(stdout);
+			get_stop(g);
+		} else {
+			fprintf(stdout, "download complete; seeding until interrupted\n");
+			fflush(stdout);
+		}
+		break;
+	case ENGINE_EVENT_ERROR:
+		if (engine_torrent_get(g->e, g->id, &st) == 0)
+			snprintf(g->error, sizeof g->error, "%s", st.error);
+		g->failed = true;
+		get_stop(g);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+get_run(int argc, char **argv, bool seed_cmd)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "seed", no_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "peer", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *outdir = ".", *config_path = NULL, *port = NULL;
+	const char **peers = xcalloc((size_t)argc + 1, sizeof *peers);
+	size_t npeers = 0;
+	bool seed_after = seed_cmd;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:p:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': outdir = optarg; break;
+		case 's':
+			if (seed_cmd) {
+				get_usage(stderr, seed_cmd);
+				free(peers);
+				return DP_EXIT_USAGE;
+			}
+			seed_after = true;
+			break;
+		case 'p': port = optarg; break;
+		case 'c': config_path = optarg; break;
+		case 'P': peers[npeers++] = optarg; break;
+		case 'h':
+			get_usage(stdout, seed_cmd);
+			free(peers);
+			return DP_EXIT_OK;
+		default:
+			get_usage(stderr, seed_cmd);
+			free(peers);
+			return DP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		get_usage(stderr, seed_cmd);
+		free(peers);
+		return DP_EXIT_USAGE;
+	}
+	const char *torrent_path = argv[optind];
+
+	struct dp_config cfg;
+	char err[512];
+	/* Only an explicit --config is read: get/seed must not depend on the user's file. */
+	if (config_path != NULL) {
+		if (config_load(config_path, &cfg, err, sizeof err) < 0) {
+			cmd_error("%s", err);
+			free(peers);
+			return DP_EXIT_USAGE;
+		}
+	} else {
+		config_defaults(&cfg);
+		free(cfg.listen_address);
+		cfg.listen_address = xstrdup("0.0.0.0");
+		cfg.listen_port = 6881;
+	}
+	if (port != NULL && config_set(&cfg, "listen_port", port, err, sizeof err) < 0) {
+		cmd_error("--port: %s", err);
+		config_free(&cfg);
+		free(peers);
+		return DP_EXIT_USAGE;
+	}
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(outdir);
+
+	log_set_stderr(true);
+	log_set_level(cfg.log_level < DP_LOG_INFO ? DP_LOG_INFO : cfg.log_level);
+	if (evthread_use_pthreads() < 0) {
+		cmd_error("libevent has no pthreads support");
+		config_free(&cfg);
+		free(peers);
+		return DP_EXIT_FAILURE;
+	}
+	struct get_state g;
+	memset(&g, 0, sizeof g);
+	g.seed_after = seed_after;
+	g.seed_cmd = seed_cmd;
+	g.tty = isatty(STDOUT_FILENO) == 1;
+	g.started_ms = dp_now_ms();
+	g.base = event_base_new();
+	if (g.base == NULL) {
+		cmd_error("can't create the event loop");
+		config_free(&cfg);
+		free(peers);
+		return DP_EXIT_FAILURE;
+	}
+	int rc = DP_EXIT_OK;
+	struct event *sigint = NULL, *sigterm = NULL, *tick = NULL;
+	g.e = engine_new(g.base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	if (g.e == NULL) {
+		cmd_error("%s", err);
+		rc = DP_EXIT_FAILURE;
+		goto out;
+	}
+	engine_set_event_cb(g.e, get_event_cb, &g);
+	if (engine_add_torrent_file(g.e, torrent_path, NULL, &g.id, err, sizeof err) < 0) {
+		cmd_error("%s", err);
+		rc = DP_EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < npeers; i++) {
+		if (engine_torrent_add_peer(g.e, g.id, peers[i], err, sizeof err) < 0) {
+			cmd_error("--peer: %s", err);
+			rc = DP_EXIT_USAGE;
+			goto out;
+		}
+	}
+	sigint = evsignal_new(g.base, SIGINT, get_signal_cb, &g);
+	sigterm = evsignal_new(g.base, SIGTERM, get_signal_cb, &g);
+	tick = event_new(g.base, -1, EV_PERSIST, get_tick_cb, &g);
+	if (sigint == NULL || sigterm == NULL || tick == NULL) {
+		cmd_error("can't set up signal handling");
+		rc = DP_EXIT_FAILURE;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	struct timeval one = { 1, 0 };
+	event_add(tick, &one);
+
+	event_base_dispatch(g.base);
+
+	if (g.failed) {
+		cmd_error("%s", g.error[0] ? g.error : "the torrent failed");
+		rc = DP_EXIT_FAILURE;
+	} else if (!g.completed && !seed_after) {
+		/* Interrupted before the download finished. */
+		get_print_progress(&g, true);
+		rc = DP_EXIT_FAILURE;
+	}
+out:
+	if (tick)
+		event_free(tick);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	engine_free(g.e);
+	event_base_free(g.base);
+	free(peers);
+	return rc;
+}
+
+int
+cmd_get(int argc, char **argv)
+{
+	return get_run(argc, argv, false);
+}
+
+int
+cmd_seed(int argc, char **argv)
+{
+	return get_run(argc, argv, true);
+}

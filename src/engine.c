@@ -1,0 +1,705 @@
+/* engine.c: the public engine API (engine.h): life cycle, commands that act on torrents and the
+ * session, and snapshots copied out for the UI and the RPC. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "disk.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "log.h"
+#include "magnet.h"
+#include "metainfo.h"
+#include "peer.h"
+#include "picker.h"
+#include "session.h"
+#include "storage.h"
+#include "torrent.h"
+#include "tracker.h"
+#include "util.h"
+
+#define ENGINE_SHUTDOWN_POLL_MS 50
+
+static const char *const event_names[] = {
+#define X(name, str) str,
+	ENGINE_EVENTS(X)
+#undef X
+};
+static const char *const state_names[] = {
+#define X(name, str) str,
+	ENGINE_TORRENT_STATES(X)
+#undef X
+};
+
+const char *
+engine_event_name(enum engine_event ev)
+{
+	return (unsigned)ev < ENGINE_EVENT_COUNT ? event_names[ev] : "?";
+}
+
+const char *
+engine_torrent_state_name(enum engine_torrent_state s)
+{
+	return (unsigned)s < ENGINE_TORRENT_STATE_COUNT ? state_names[s] : "?";
+}
+
+const char *
+engine_prio_name(enum engine_prio p)
+{
+	switch (p) {
+	case ENGINE_PRIO_SKIP: return "skip";
+	case ENGINE_PRIO_LOW: return "low";
+	case ENGINE_PRIO_NORMAL: return "normal";
+	case ENGINE_PRIO_HIGH: return "high";
+	}
+	return "?";
+}
+
+static int
+engine_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
+
+static int
+engine_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err != NULL && errlen > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static struct torrent *
+engine_torrent(struct engine *e, int id, char *err, size_t errlen)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	if (t == NULL)
+		engine_fail(err, errlen, "no torrent with id %d", id);
+	return t;
+}
+
+/* ---- life cycle ---- */
+
+struct engine *
+engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size_t errlen)
+{
+	struct engine *e = xcalloc(1, sizeof *e);
+	struct session_settings set;
+	session_default_settings(&set);
+	if (cfg != NULL) {
+		if (cfg->download_dir != NULL)
+			snprintf(set.download_dir, sizeof set.download_dir, "%s", cfg->download_dir);
+		set.listen_port = cfg->listen_port;
+		if (cfg->listen_address != NULL)
+			e->listen_address = xstrdup(cfg->listen_address);
+		if (cfg->max_connections_global > 0)
+			set.max_connections = cfg->max_connections_global;
+		if (cfg->max_connections_per_torrent > 0)
+			set.max_peers_per_torrent = cfg->max_connections_per_torrent;
+		if (cfg->upload_slots > 0)
+			set.upload_slots = cfg->upload_slots;
+		set.down_limit = cfg->download_rate_limit;
+		set.up_limit = cfg->upload_rate_limit;
+		set.disk_threads = cfg->disk_threads;
+		if (cfg->disk_write_queue_bytes > 0)
+			set.disk_write_bound = cfg->disk_write_queue_bytes;
+		if (cfg->open_files > 0)
+			set.max_open_files = cfg->open_files;
+	}
+	if (session_init(e, base, &set, err, errlen) < 0) {
+		session_cleanup(e);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static bool
+engine_quiet(struct engine *e)
+{
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		if (t->tracker_stopping || t->disk_jobs > 0)
+			return false;
+	return e->dying == NULL && disk_pool_pending_jobs(e->disk) == 0;
+}
+
+static void
+engine_shutdown_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(e->timer_task);
+	bool late = dp_now_ms() >= e->shutdown_deadline_ms;
+	if (engine_quiet(e) || late) {
+		if (late && !engine_quiet(e))
+			log_warn("shutdown: deadline passed with trackers or disk jobs still busy");
+		e->shutdown_done = true;
+		event_del(e->shutdown_timer);
+		if (e->shutdown_cb != NULL) {
+			void (*cb)(void *) = e->shutdown_cb;
+			e->shutdown_cb = NULL;
+			cb(e->shutdown_arg);
+		}
+	}
+	task_cb_end(e->timer_task);
+}
+
+void
+engine_shutdown(struct engine *e, unsigned deadline_ms, void (*done)(void *arg), void *arg)
+{
+	if (e->shutting_down) {
+		if (done != NULL && e->shutdown_done)
+			done(arg);
+		else if (done != NULL) {
+			e->shutdown_cb = done;
+			e->shutdown_arg = arg;
+		}
+		return;
+	}
+	e->shutting_down = true;
+	e->shutdown_cb = done;
+	e->shutdown_arg = arg;
+	e->shutdown_deadline_ms = dp_now_ms() + deadline_ms + 500;
+	log_info("shutting down");
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
+		torrent_stop(t, false);
+		/* Make verified data durable before we go. */
+		if (t->have.count > 0 && t->state != ENGINE_TORRENT_ERROR)
+			torrent_sync(t);
+	}
+	while (e->pending != NULL)
+		peer_close(e->pending, "shutting down");
+	if (e->listener4)
+		evconnlistener_disable(e->listener4);
+	if (e->listener6)
+		evconnlistener_disable(e->listener6);
+	e->shutdown_timer = event_new(e->base, -1, EV_PERSIST, engine_shutdown_poll, e);
+	struct timeval tv = { 0, ENGINE_SHUTDOWN_POLL_MS * 1000 };
+	event_add(e->shutdown_timer, &tv);
+}
+
+static void
+engine_free_done(void *arg)
+{
+	struct engine *e = arg;
+	event_base_loopbreak(e->base);
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	if (!e->shutting_down)
+		engine_shutdown(e, 3000, engine_free_done, e);
+	else if (!e->shutdown_done)
+		e->shutdown_cb = engine_free_done, e->shutdown_arg = e;
+	if (!e->shutdown_done)
+		event_base_dispatch(e->base);
+	session_cleanup(e);
+	free(e);
+}
+
+void
+engine_set_event_cb(struct engine *e,
+    void (*cb)(struct engine *e, int torrent_id, enum engine_event ev, void *arg), void *arg)
+{
+	e->event_cb = cb;
+	e->event_arg = arg;
+}
+
+/* ---- adding ---- */
+
+static int
+engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_add_opts *opts,
+    int *id_out, char *err, size_t errlen)
+{
+	if (e->shutting_down) {
+		metainfo_free(mi);
+		return engine_fail(err, errlen, "the engine is shutting down");
+	}
+	struct torrent *old = session_find_by_hash(e, mi->info_hash);
+	if (old != NULL) {
+		if (id_out != NULL)
+			*id_out = old->id;
+		engine_fail(err, errlen, "%s: already added (id %d)", mi->name, old->id);
+		metainfo_free(mi);
+		return -1;
+	}
+	const char *dir = opts != NULL && opts->save_dir != NULL ? opts->save_dir :
+	    e->set.download_dir;
+	struct torrent *t = torrent_new(e, mi, dir, opts, err, errlen);
+	if (t == NULL) {
+		metainfo_free(mi);
+		return -1;
+	}
+	if (id_out != NULL)
+		*id_out = t->id;
+	log_info("added %s (%s, %u pieces) in %s", mi->name, mi->info_hash_hex, mi->piece_count,
+	    dir);
+	session_emit(e, t->id, ENGINE_EVENT_ADDED);
+	if (opts == NULL || !opts->paused)
+		torrent_start(t);
+	return 0;
+}
+
+int
+engine_add_torrent_file(struct engine *e, const char *path, const struct engine_add_opts *opts,
+    int *id_out, char *err, size_t errlen)
+{
+	char why[256];
+	struct metainfo *mi = metainfo_load(path, why, sizeof why);
+	if (mi == NULL)
+		return engine_fail(err, errlen, "%s", why);
+	return engine_add_metainfo(e, mi, opts, id_out, err, errlen);
+}
+
+int
+engine_add_torrent_data(struct engine *e, const uint8_t *buf, size_t len,
+    const struct engine_add_opts *opts, int *id_out, char *err, size_t errlen)
+{
+	char why[256];
+	struct metainfo *mi = metainfo_parse(buf, len, why, sizeof why);
+	if (mi == NULL)
+		return engine_fail(err, errlen, "%s", why);
+	return engine_add_metainfo(e, mi, opts, id_out, err, errlen);
+}
+
+int
+engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opts *opts,
+    int *id_out, char *err, size_t errlen)
+{
+	char why[256];
+	(void)e;
+	(void)opts;
+	(void)id_out;
+	struct magnet *m = magnet_parse(uri, why, sizeof why);
+	if (m == NULL)
+		return engine_fail(err, errlen, "%s", why);
+	magnet_free(m);
+	return engine_fail(err, errlen, "magnet links need ut_metadata which is not built yet");
+}
+
+/* ---- commands ---- */
+
+int
+engine_torrent_start(struct engine *e, int id, char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	torrent_start(t);
+	return 0;
+}
+
+int
+engine_torrent_stop(struct engine *e, int id, char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	torrent_stop(t, true);
+	return 0;
+}
+
+int
+engine_torrent_remove(struct engine *e, int id, bool delete_data, char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	torrent_remove(t, delete_data);
+	return 0;
+}
+
+int
+engine_torrent_recheck(struct engine *e, int id, char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	torrent_recheck(t);
+	return 0;
+}
+
+int
+engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	if (t->ts == NULL)
+		return engine_fail(err, errlen, "%s has no trackers", t->mi->name);
+	if (!torrent_is_active(t))
+		return engine_fail(err, errlen, "%s is not running", t->mi->name);
+	tracker_set_reannounce(t->ts);
+	return 0;
+}
+
+int
+engine_torrent_set_file_priority(struct engine *e, int id, size_t file, enum engine_prio prio,
+    char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	if (file >= t->mi->file_count)
+		return engine_fail(err, errlen, "%s has no file %zu", t->mi->name, file);
+	if ((unsigned)prio > ENGINE_PRIO_HIGH)
+		return engine_fail(err, errlen, "bad priority %d", (int)prio);
+	torrent_file_priority(t, file, prio);
+	return 0;
+}
+
+int
+engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	torrent_set_sequential(t, on);
+	return 0;
+}
+
+int
+engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
+    char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	uint64_t now = dp_now_ms();
+	bw_bucket_set_rate(&t->down_bucket, down_bps, now);
+	bw_bucket_set_rate(&t->up_bucket, up_bps, now);
+	return 0;
+}
+
+int
+engine_torrent_set_limits(struct engine *e, int id, int max_peers, int upload_slots, char *err,
+    size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	if (max_peers < 0 || upload_slots < 0)
+		return engine_fail(err, errlen, "limits must not be negative");
+	t->max_peers = max_peers;
+	t->upload_slots = upload_slots;
+	return 0;
+}
+
+int
+engine_torrent_add_peer(struct engine *e, int id, const char *addr_port, char *err,
+    size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!sockaddr_parse(addr_port, &ss, &len))
+		return engine_fail(err, errlen, "bad peer address '%s' (want ADDR:PORT)", addr_port);
+	if (session_is_self(e, (struct sockaddr *)&ss))
+		return engine_fail(err, errlen, "%s is our own listening address", addr_port);
+	torrent_add_known_peer(t, (struct sockaddr *)&ss, len);
+	return 0;
+}
+
+int
+engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban, char *err,
+    size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool with_port = true;
+	if (!sockaddr_parse(addr_port, &ss, &len)) {
+		/* No port: every connection from the address. */
+		char buf[80];
+		snprintf(buf, sizeof buf, strchr(addr_port, ':') ? "[%s]:1" : "%s:1", addr_port);
+		if (!sockaddr_parse(buf, &ss, &len))
+			return engine_fail(err, errlen, "bad peer address '%s'", addr_port);
+		with_port = false;
+	}
+	int n = 0;
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		if (sockaddr_equal((struct sockaddr *)&p->addr, (struct sockaddr *)&ss, with_port)) {
+			peer_close(p, ban ? "banned by the user" : "disconnected by the user");
+			n++;
+		}
+		p = next;
+	}
+	if (ban) {
+		if (!with_port && ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		session_ban(e, (struct sockaddr *)&ss, "banned by the user");
+	} else if (n == 0) {
+		return engine_fail(err, errlen, "no peer %s on %s", addr_port, t->mi->name);
+	}
+	return 0;
+}
+
+void
+engine_set_rate_limits(struct engine *e, uint64_t down_bps, uint64_t up_bps)
+{
+	uint64_t now = dp_now_ms();
+	e->set.down_limit = down_bps;
+	e->set.up_limit = up_bps;
+	bw_bucket_set_rate(&e->down_bucket, down_bps, now);
+	bw_bucket_set_rate(&e->up_bucket, up_bps, now);
+}
+
+void
+engine_set_limits(struct engine *e, int max_connections, int max_peers_per_torrent,
+    int upload_slots)
+{
+	if (max_connections > 0)
+		e->set.max_connections = max_connections;
+	if (max_peers_per_torrent > 0)
+		e->set.max_peers_per_torrent = max_peers_per_torrent;
+	if (upload_slots > 0)
+		e->set.upload_slots = upload_slots;
+}
+
+/* ---- snapshots ---- */
+
+int
+engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	if (t == NULL)
+		return -1;
+	torrent_fill_stats(t, out);
+	return 0;
+}
+
+size_t
+engine_torrents(struct engine *e, struct engine_torrent_stats **out)
+{
+	size_t n = 0;
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		n++;
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	*out = xcalloc(n, sizeof **out);
+	size_t i = 0;
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		torrent_fill_stats(t, &(*out)[i++]);
+	return n;
+}
+
+size_t
+engine_peers(struct engine *e, int id, struct engine_peer_info **out)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	*out = NULL;
+	if (t == NULL || t->npeers == 0)
+		return 0;
+	struct engine_peer_info *a = xcalloc((size_t)t->npeers, sizeof *a);
+	size_t n = 0;
+	uint64_t now_us = dp_now_us();
+	for (struct peer *p = t->peers; p != NULL && n < (size_t)t->npeers; p = p->next) {
+		struct engine_peer_info *pi = &a[n++];
+		snprintf(pi->addr, sizeof pi->addr, "%s", p->addr_str);
+		snprintf(pi->client, sizeof pi->client, "%s", p->client);
+		pi->am_choking = p->am_choking;
+		pi->am_interested = p->am_interested;
+		pi->peer_choking = p->peer_choking;
+		pi->peer_interested = p->peer_interested;
+		pi->snubbed = p->snubbed;
+		pi->incoming = p->incoming;
+		pi->fast_ext = p->fast;
+		pi->ext_protocol = p->ext;
+		pi->seed = p->has_all;
+		pi->optimistic = p->optimistic;
+		pi->handshake_done = p->handshake_done;
+		pi->progress = p->has_all ? 1.0 : t->mi->piece_count ?
+		    (double)p->has.count / t->mi->piece_count : 0.0;
+		pi->down_rate = peer_down_rate(p);
+		pi->up_rate = peer_up_rate(p);
+		pi->downloaded = p->downloaded;
+		pi->uploaded = p->uploaded;
+		pi->requests_out = p->nreqs;
+		pi->requests_in = p->ninreqs;
+		pi->queue_target = p->queue_target;
+		pi->connected_s = (int64_t)((now_us - p->connected_us) / 1000000u);
+	}
+	*out = a;
+	return n;
+}
+
+size_t
+engine_files(struct engine *e, int id, struct engine_file_info **out)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	*out = NULL;
+	if (t == NULL || t->mi->file_count == 0)
+		return 0;
+	const struct metainfo *mi = t->mi;
+	struct engine_file_info *a = xcalloc(mi->file_count, sizeof *a);
+	for (size_t i = 0; i < mi->file_count; i++) {
+		const struct mi_file *f = &mi->files[i];
+		a[i].path = xstrdup(f->path);
+		a[i].display_path = xstrdup(f->display_path ? f->display_path : f->path);
+		a[i].size = f->length;
+		a[i].priority = (enum engine_prio)t->file_prio[i];
+		a[i].pad = f->pad;
+		if (f->length == 0)
+			continue;
+		uint32_t first = (uint32_t)(f->offset / mi->piece_length);
+		uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
+		for (uint32_t k = first; k <= last && k < mi->piece_count; k++) {
+			if (!bitfield_get(&t->have, k))
+				continue;
+			uint64_t ps = (uint64_t)k * mi->piece_length;
+			uint64_t pe = ps + metainfo_piece_size(mi, k);
+			uint64_t s = DP_MAX(ps, f->offset), en = DP_MIN(pe, f->offset + f->length);
+			if (en > s)
+				a[i].done += en - s;
+		}
+	}
+	*out = a;
+	return mi->file_count;
+}
+
+void
+engine_files_free(struct engine_file_info *files, size_t n)
+{
+	if (files == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(files[i].path);
+		free(files[i].display_path);
+	}
+	free(files);
+}
+
+size_t
+engine_trackers(struct engine *e, int id, struct tracker_info **out)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	*out = NULL;
+	if (t == NULL || t->ts == NULL)
+		return 0;
+	size_t cap = 0;
+	for (size_t i = 0; i < t->mi->tier_count; i++)
+		cap += t->mi->tiers[i].count;
+	if (cap == 0)
+		return 0;
+	*out = xcalloc(cap, sizeof **out);
+	size_t n = tracker_set_info(t->ts, *out, cap);
+	if (n == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return n;
+}
+
+int
+engine_pieces(struct engine *e, int id, struct engine_piece_map *out)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	memset(out, 0, sizeof *out);
+	if (t == NULL)
+		return -1;
+	uint32_t n = t->mi->piece_count;
+	out->count = n;
+	out->state = xcalloc(n ? n : 1, 1);
+	out->availability = xcalloc(n ? n : 1, sizeof *out->availability);
+	for (uint32_t i = 0; i < n; i++) {
+		out->state[i] = bitfield_get(&t->have, i) ? 2 :
+		    (uint8_t)picker_piece_state(t->pk, i);
+		uint32_t av = picker_availability(t->pk, i);
+		out->availability[i] = (uint16_t)DP_MIN(av, 65535u);
+	}
+	return 0;
+}
+
+void
+engine_piece_map_free(struct engine_piece_map *m)
+{
+	free(m->state);
+	free(m->availability);
+	memset(m, 0, sizeof *m);
+}
+
+size_t
+engine_tasks(struct engine *e, struct engine_task_info **out)
+{
+	(void)e;
+	size_t n = task_count();
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	struct engine_task_info *a = xcalloc(n, sizeof *a);
+	uint64_t now = dp_now_us();
+	size_t i = 0;
+	for (struct dp_task *t = task_first(); t != NULL && i < n; t = task_next(t)) {
+		a[i].task = *t;
+		a[i].task.next = a[i].task.prev = NULL;
+		a[i].state_name = task_state_name(t->state);
+		a[i].kind_name = task_kind_name(t->kind);
+		a[i].age_us = now - t->created_us;
+		a[i].waited_us = now - t->state_since_us;
+		i++;
+	}
+	*out = a;
+	return i;
+}
+
+void
+engine_loop_health(struct engine *e, struct dp_loop_health *out)
+{
+	(void)e;
+	task_health_get(out);
+}
+
+size_t
+engine_log_since(struct engine *e, uint64_t after, struct dp_log_line *out, size_t max)
+{
+	(void)e;
+	return log_copy_since(after, out, max);
+}
+
+void
+engine_global(struct engine *e, struct engine_global_stats *out)
+{
+	uint64_t now = dp_now_ms();
+	memset(out, 0, sizeof *out);
+	out->down_rate = bw_meter_rate(&e->down_meter, now);
+	out->up_rate = bw_meter_rate(&e->up_meter, now);
+	out->downloaded = e->downloaded;
+	out->uploaded = e->uploaded;
+	out->down_limit = e->down_bucket.rate;
+	out->up_limit = e->up_bucket.rate;
+	out->connections = e->connections;
+	out->max_connections = e->set.max_connections;
+	out->max_peers_per_torrent = e->set.max_peers_per_torrent;
+	out->upload_slots = e->set.upload_slots;
+	out->listen_port = e->listen_port > 0 ? e->listen_port : 0;
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
+		out->torrents++;
+		if (torrent_is_active(t) || t->state == ENGINE_TORRENT_CHECKING)
+			out->torrents_active++;
+	}
+	out->free_space = e->free_space;
+	snprintf(out->download_dir, sizeof out->download_dir, "%s", e->set.download_dir);
+	out->disk_pending_write_bytes = disk_pool_pending_write_bytes(e->disk);
+	out->disk_pending_jobs = disk_pool_pending_jobs(e->disk);
+	memcpy(out->peer_id, e->peer_id, 20);
+	out->peer_id[20] = '\0';
+}

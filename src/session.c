@@ -1,0 +1,572 @@
+/* session.c: the session on one event_base: settings, listening sockets, the torrent set,
+ * global rate buckets, the periodic timers (loop health, ticks), bans and disk backpressure. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/statvfs.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/rand.h>
+
+#include "disk.h"
+#include "log.h"
+#include "peer.h"
+#include "peer_id.h"
+#include "session.h"
+#include "task.h"
+#include "torrent.h"
+#include "util.h"
+
+#define SESSION_HEALTH_US 250000u
+#define SESSION_TICK_MS 100u
+
+void
+session_default_settings(struct session_settings *set)
+{
+	memset(set, 0, sizeof *set);
+	snprintf(set->download_dir, sizeof set->download_dir, ".");
+	set->listen_port = 6881;
+	set->listen_ipv6 = true;
+	set->max_connections = 400;
+	set->max_peers_per_torrent = 80;
+	set->upload_slots = 8;
+	set->disk_threads = 0;
+	set->disk_write_bound = 64u << 20;
+	set->max_open_files = 64;
+	set->piece_cache = 32;
+	set->numwant = 80;
+}
+
+uint32_t
+session_random(struct engine *e)
+{
+	/* xorshift32: peer selection and tie-breaks only, nothing secret. */
+	uint32_t x = e->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	e->rng = x;
+	return x;
+}
+
+/* ---- addresses ---- */
+
+void
+sockaddr_format(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN];
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
+		snprintf(out, outlen, "%s:%u", host, ntohs(s->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
+		snprintf(out, outlen, "[%s]:%u", host, ntohs(s->sin6_port));
+	} else {
+		snprintf(out, outlen, "(family %d)", sa->sa_family);
+	}
+}
+
+bool
+sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
+{
+	int n = (int)sizeof *out;
+	memset(out, 0, sizeof *out);
+	if (evutil_parse_sockaddr_port(s, (struct sockaddr *)out, &n) < 0)
+		return false;
+	if (out->ss_family == AF_INET && ((struct sockaddr_in *)out)->sin_port == 0)
+		return false;
+	if (out->ss_family == AF_INET6 && ((struct sockaddr_in6 *)out)->sin6_port == 0)
+		return false;
+	*len = (socklen_t)n;
+	return out->ss_family == AF_INET || out->ss_family == AF_INET6;
+}
+
+static uint16_t
+sockaddr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}
+
+bool
+sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (with_port && sockaddr_port(a) != sockaddr_port(b))
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return false;
+}
+
+bool
+sockaddr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return a->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+/* ---- torrents ---- */
+
+struct torrent *
+session_find_torrent(struct engine *e, int id)
+{
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+struct torrent *
+session_find_by_hash(struct engine *e, const uint8_t info_hash[20])
+{
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		if (memcmp(t->mi->info_hash, info_hash, 20) == 0)
+			return t;
+	return NULL;
+}
+
+static void
+session_deliver_event(evutil_socket_t fd, short what, void *arg);
+
+struct session_event {
+	struct engine *e;
+	int torrent_id;
+	enum engine_event ev;
+};
+
+static void
+session_deliver_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_event *se = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(se->e->timer_task);
+	if (se->e->event_cb != NULL)
+		se->e->event_cb(se->e, se->torrent_id, se->ev, se->e->event_arg);
+	task_cb_end(se->e->timer_task);
+	free(se);
+}
+
+void
+session_emit(struct engine *e, int torrent_id, enum engine_event ev)
+{
+	if (e->event_cb == NULL)
+		return;
+	/* Delivered from the loop, never from inside the command or callback that caused it. */
+	struct session_event *se = xcalloc(1, sizeof *se);
+	se->e = e;
+	se->torrent_id = torrent_id;
+	se->ev = ev;
+	if (event_base_once(e->base, -1, EV_TIMEOUT, session_deliver_event, se, NULL) < 0) {
+		log_error("can't queue the %s event", engine_event_name(ev));
+		free(se);
+	}
+}
+
+/* ---- bans, self ---- */
+
+bool
+session_is_banned(struct engine *e, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < e->ban_count; i++) {
+		const struct sockaddr *b = (const struct sockaddr *)&e->bans[i].addr;
+		if (sockaddr_equal(b, sa, sockaddr_port(b) != 0))
+			return true;
+	}
+	return false;
+}
+
+void
+session_ban(struct engine *e, const struct sockaddr *sa, const char *why)
+{
+	/* On loopback every peer shares 127.0.0.1, so there a ban is for one address and port. */
+	bool with_port = sockaddr_is_loopback(sa);
+	struct ban b;
+	memset(&b, 0, sizeof b);
+	memcpy(&b.addr, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	if (!with_port) {
+		if (sa->sa_family == AF_INET)
+			((struct sockaddr_in *)&b.addr)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&b.addr)->sin6_port = 0;
+	}
+	char a[64];
+	sockaddr_format((const struct sockaddr *)&b.addr, a, sizeof a);
+	if (!session_is_banned(e, sa)) {
+		e->bans = xreallocarray(e->bans, e->ban_count + 1, sizeof *e->bans);
+		e->bans[e->ban_count++] = b;
+		log_warn("banned %s: %s", a, why);
+	}
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
+		struct peer *p = t->peers;
+		while (p != NULL) {
+			struct peer *next = p->next;
+			if (sockaddr_equal((struct sockaddr *)&p->addr, (struct sockaddr *)&b.addr,
+			    with_port))
+				peer_close(p, "banned: %s", why);
+			p = next;
+		}
+	}
+}
+
+bool
+session_is_self(struct engine *e, const struct sockaddr *sa)
+{
+	if (e->listen_port <= 0 || sockaddr_port(sa) != e->listen_port)
+		return false;
+	if (sockaddr_is_loopback(sa))
+		return true;
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return false;
+}
+
+/* ---- peers leaving ---- */
+
+void
+session_bury_peer(struct engine *e, struct peer *p)
+{
+	p->next = e->graveyard;
+	e->graveyard = p;
+	event_active(e->reap_event, EV_TIMEOUT, 0);
+}
+
+static void
+session_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	(void)fd;
+	(void)what;
+	while (e->graveyard != NULL) {
+		struct peer *p = e->graveyard;
+		e->graveyard = p->next;
+		peer_free(p);
+	}
+}
+
+/* ---- backpressure ---- */
+
+static void
+session_set_disk_paused(struct engine *e, bool paused)
+{
+	e->disk_throttled = paused;
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
+		struct peer *p = t->peers;
+		while (p != NULL) {
+			struct peer *next = p->next;
+			if (p->disk_paused != paused) {
+				p->disk_paused = paused;
+				peer_update_reading(p);
+			}
+			p = next;
+		}
+	}
+}
+
+void
+session_check_disk_pressure(struct engine *e)
+{
+	uint64_t pending = disk_pool_pending_write_bytes(e->disk);
+	uint64_t bound = e->set.disk_write_bound;
+	if (!e->disk_throttled && pending > bound) {
+		char sz[32];
+		dp_format_size(pending, sz, sizeof sz);
+		log_debug("disk write queue at %s: peers stop reading", sz);
+		session_set_disk_paused(e, true);
+	} else if (e->disk_throttled && pending <= bound / 2) {
+		session_set_disk_paused(e, false);
+	}
+}
+
+/* ---- listener ---- */
+
+static void
+session_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+    void *arg)
+{
+	struct engine *e = arg;
+	(void)l;
+	task_cb_begin(e->listener_task);
+	char a[64];
+	sockaddr_format(sa, a, sizeof a);
+	if (e->shutting_down) {
+		evutil_closesocket(fd);
+	} else if (session_is_banned(e, sa)) {
+		log_debug("refused %s: banned", a);
+		evutil_closesocket(fd);
+	} else if (e->connections >= e->set.max_connections) {
+		log_debug("refused %s: %d connections (the limit)", a, e->connections);
+		evutil_closesocket(fd);
+	} else {
+		peer_accept(e, fd, sa, (socklen_t)len);
+		task_progress(e->listener_task, 0, 0);
+	}
+	task_wait(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
+	task_cb_end(e->listener_task);
+}
+
+static void
+session_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct engine *e = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	(void)l;
+	task_cb_begin(e->listener_task);
+	log_warn("listener: accept failed: %s", evutil_socket_error_to_string(err));
+	task_cb_end(e->listener_task);
+}
+
+static struct evconnlistener *
+session_listen_on(struct engine *e, struct sockaddr *sa, socklen_t len, char *err, size_t errlen)
+{
+	char a[64];
+	sockaddr_format(sa, a, sizeof a);
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	if (sa->sa_family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	struct evconnlistener *l = evconnlistener_new_bind(e->base, session_accept_cb, e, flags, 128,
+	    sa, (int)len);
+	if (l == NULL) {
+		snprintf(err, errlen, "can't listen on %s: %s", a,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l, session_accept_error_cb);
+	return l;
+}
+
+static int
+session_listen(struct engine *e, const char *address, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	socklen_t len;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	bool v6only_addr = false;
+	if (address == NULL || *address == '\0')
+		address = "0.0.0.0";
+	if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)e->set.listen_port);
+		len = sizeof *sin;
+	} else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)e->set.listen_port);
+		len = sizeof *sin6;
+		v6only_addr = true;
+	} else {
+		snprintf(err, errlen, "bad listen address '%s'", address);
+		return -1;
+	}
+	struct evconnlistener *l = session_listen_on(e, (struct sockaddr *)&ss, len, err, errlen);
+	if (l == NULL)
+		return -1;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof bound;
+	if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&bound, &blen) < 0) {
+		snprintf(err, errlen, "getsockname on the listener: %s", strerror(errno));
+		evconnlistener_free(l);
+		return -1;
+	}
+	e->listen_port = sockaddr_port((struct sockaddr *)&bound);
+	if (v6only_addr) {
+		e->listener6 = l;
+		return 0;
+	}
+	e->listener4 = l;
+	/* The same port on IPv6: loopback when we listen on loopback, else every address. */
+	if (e->set.listen_ipv6) {
+		memset(&ss, 0, sizeof ss);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)e->listen_port);
+		if (strncmp(address, "127.", 4) == 0)
+			sin6->sin6_addr = in6addr_loopback;
+		else if (strcmp(address, "0.0.0.0") == 0)
+			sin6->sin6_addr = in6addr_any;
+		else
+			return 0;
+		char err6[256];
+		e->listener6 = session_listen_on(e, (struct sockaddr *)&ss, sizeof *sin6, err6,
+		    sizeof err6);
+		if (e->listener6 == NULL)
+			log_info("no IPv6 listener: %s", err6);
+	}
+	return 0;
+}
+
+/* ---- timers ---- */
+
+static void
+session_refresh_free_space(struct engine *e, uint64_t now)
+{
+	if (e->free_space_at_ms != 0 && now - e->free_space_at_ms < 5000)
+		return;
+	/* statvfs on a local directory is a cheap system call, no I/O. */
+	struct statvfs sv;
+	e->free_space_at_ms = now;
+	if (statvfs(e->set.download_dir, &sv) == 0)
+		e->free_space = (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+static void
+session_health_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(e->timer_task);
+	uint64_t now = dp_now_us();
+	task_health_tick(e->health_expected_us, now);
+	e->health_expected_us = now + SESSION_HEALTH_US;
+	task_wait(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	task_cb_end(e->timer_task);
+}
+
+static void
+session_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(e->timer_task);
+	uint64_t now = dp_now_ms();
+	bw_bucket_refill(&e->down_bucket, now);
+	bw_bucket_refill(&e->up_bucket, now);
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		torrent_refill(t, now);
+	if (++e->tick_count % (1000 / SESSION_TICK_MS) == 0) {
+		struct peer *p = e->pending;
+		while (p != NULL) {
+			struct peer *next = p->next;
+			peer_tick(p, now);
+			p = next;
+		}
+		for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+			torrent_tick(t, now);
+		session_refresh_free_space(e, now);
+		session_check_disk_pressure(e);
+	}
+	task_wait(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	task_cb_end(e->timer_task);
+}
+
+int
+session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
+    char *err, size_t errlen)
+{
+	e->base = base;
+	e->set = *set;
+	peer_id_generate(e->peer_id);
+	if (RAND_bytes((unsigned char *)&e->rng, sizeof e->rng) != 1 || e->rng == 0)
+		e->rng = (uint32_t)dp_now_us() | 1;
+	uint64_t now = dp_now_ms();
+	bw_bucket_init(&e->down_bucket, set->down_limit, now);
+	bw_bucket_init(&e->up_bucket, set->up_limit, now);
+	bw_meter_init(&e->down_meter);
+	bw_meter_init(&e->up_meter);
+	e->timer_task = task_new(DP_TASK_KIND_TIMER, 0, "session timers");
+	e->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (e->dns == NULL) {
+		/* No resolv.conf: numeric trackers still work. */
+		log_warn("no DNS resolver configured; tracker host names will fail");
+		e->dns = evdns_base_new(base, 0);
+	}
+	int threads = set->disk_threads > 0 ? set->disk_threads : dp_cpu_count();
+	e->disk = disk_pool_new(base, threads);
+	if (e->disk == NULL) {
+		snprintf(err, errlen, "can't start %d disk threads", threads);
+		return -1;
+	}
+	e->reap_event = event_new(base, -1, 0, session_reap_cb, e);
+	e->health_timer = event_new(base, -1, EV_PERSIST, session_health_cb, e);
+	e->tick_timer = event_new(base, -1, EV_PERSIST, session_tick_cb, e);
+	if (e->reap_event == NULL || e->health_timer == NULL || e->tick_timer == NULL) {
+		snprintf(err, errlen, "can't create the session's timers");
+		return -1;
+	}
+	struct timeval hv = { 0, SESSION_HEALTH_US }, tv = { 0, SESSION_TICK_MS * 1000 };
+	e->health_expected_us = dp_now_us() + SESSION_HEALTH_US;
+	event_add(e->health_timer, &hv);
+	event_add(e->tick_timer, &tv);
+	task_wait(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	if (set->listen_port >= 0) {
+		if (session_listen(e, e->listen_address, err, errlen) < 0)
+			return -1;
+		e->listener_task = task_new(DP_TASK_KIND_LISTENER, 0, "listener port %d",
+		    e->listen_port);
+		task_wait(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
+		log_info("listening on port %d", e->listen_port);
+	}
+	return 0;
+}
+
+void
+session_cleanup(struct engine *e)
+{
+	/* Completions still reference their torrents: drain the pool first. */
+	if (e->disk != NULL)
+		disk_pool_free(e->disk);
+	e->disk = NULL;
+	while (e->torrents != NULL) {
+		struct torrent *t = e->torrents;
+		e->torrents = t->next;
+		torrent_free(t);
+	}
+	while (e->dying != NULL) {
+		struct torrent *t = e->dying;
+		e->dying = t->next;
+		torrent_free(t);
+	}
+	while (e->pending != NULL)
+		peer_close(e->pending, "shutting down");
+	session_reap_cb(-1, 0, e);
+	if (e->listener4)
+		evconnlistener_free(e->listener4);
+	if (e->listener6)
+		evconnlistener_free(e->listener6);
+	if (e->listener_task)
+		task_done(e->listener_task, "closed");
+	if (e->reap_event)
+		event_free(e->reap_event);
+	if (e->health_timer)
+		event_free(e->health_timer);
+	if (e->tick_timer)
+		event_free(e->tick_timer);
+	if (e->shutdown_timer)
+		event_free(e->shutdown_timer);
+	if (e->dns)
+		evdns_base_free(e->dns, 0);
+	if (e->timer_task)
+		task_done(e->timer_task, "stopped");
+	free(e->bans);
+	free(e->listen_address);
+}
