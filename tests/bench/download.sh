@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# download.sh: benchmark (prints figures, asserts nothing): downloads one torrent on loopback from
+# the same libtorrent seeder with downpour, aria2c, transmission and libtorrent in the same run,
+# using the shared peerlab; prints wall s, CPU s, peak RSS, MiB/s (medians) and downpour's ratios.
+# usage: tests/bench/download.sh [SIZE_MIB (1024)] [RUNS (3)]   (from the repository top)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+size=${1:-1024}
+runs=${2:-3}
+lab=${PEERLAB:-$(cd .. && pwd)/shared/peerlab/lab.sh}
+[ -x "$lab" ] || { echo "download.sh: peerlab not found at $lab (set PEERLAB)" >&2; exit 1; }
+dp=$PWD/build/downpour
+[ -x "$dp" ] || { echo "download.sh: build downpour first (tests/quickstart.sh)" >&2; exit 1; }
+data=/tmp/peerlab/bench-${size}m
+if [ ! -f "$data/payload.bin.torrent" ]; then
+	"$lab" make-data "$data" "$size" >/dev/null
+fi
+torrent=$data/payload.bin.torrent
+trap '"$lab" stop-all >/dev/null 2>&1 || true' EXIT
+out=$(mktemp)
+"$lab" compare "$torrent" libtorrent aria2 transmission libtorrent \
+	"cmd@downpour:$dp get -o {out} --port {port} {torrent}" --runs "$runs" | tee "$out"
+raw=$(ls -t /tmp/peerlab/results/compare-*.tsv | head -n 1)
+/usr/bin/python3 - "$raw" <<'PY'
+import csv, statistics, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["ok"] == "1"]
+by = {}
+for r in rows:
+    by.setdefault(r["client"], []).append(r)
+med = lambda c, k: statistics.median(float(r[k]) for r in by[c])
+dp = next((c for c in by if c.startswith("downpour")), None)
+if dp is None:
+    print("downpour: no successful run"); sys.exit(1)
+others = [c for c in by if c != dp]
+if not others:
+    sys.exit(0)
+fastest = max(others, key=lambda c: med(c, "mib_s"))
+leanest = min(others, key=lambda c: med(c, "cpu_s"))
+print(f"\ndownpour throughput / fastest ({fastest}): {med(dp, 'mib_s') / med(fastest, 'mib_s'):.2f}")
+print(f"downpour CPU s / leanest ({leanest}): {med(dp, 'cpu_s') / med(leanest, 'cpu_s'):.2f}")
+PY
