@@ -411,6 +411,7 @@ engine_torrent_add_peer(struct engine *e, int id, const char *addr_port, char *e
 	if (session_is_self(e, (struct sockaddr *)&ss))
 		return engine_fail(err, errlen, "%s is our own listening address", addr_port);
 	torrent_add_known_peer(t, (struct sockaddr *)&ss, len);
+	torrent_connect_peers(t, dp_now_ms());
 	return 0;
 }
 

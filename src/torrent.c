@@ -44,7 +44,6 @@ struct torrent_job {
 static void torrent_check_issue(struct torrent *t);
 static void torrent_maybe_free(struct torrent *t);
 static void torrent_begin_transfer(struct torrent *t);
-static void torrent_connect_peers(struct torrent *t, uint64_t now);
 static void torrent_sync_done(struct disk_job *job, void *arg);
 
 static void
@@ -809,7 +808,7 @@ torrent_peer_limit(const struct torrent *t)
 	return t->max_peers > 0 ? t->max_peers : t->e->set.max_peers_per_torrent;
 }
 
-static void
+void
 torrent_connect_peers(struct torrent *t, uint64_t now)
 {
 	struct engine *e = t->e;

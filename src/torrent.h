@@ -124,6 +124,8 @@ void torrent_set_error(struct torrent *t, const char *fmt, ...) DP_PRINTF(2, 3);
 
 void torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len);
 void torrent_tick(struct torrent *t, uint64_t now_ms);
+/* Opens connections to known peers up to the limits. */
+void torrent_connect_peers(struct torrent *t, uint64_t now_ms);
 void torrent_refill(struct torrent *t, uint64_t now_ms);
 bool torrent_is_active(const struct torrent *t);
 bool torrent_is_seeding(const struct torrent *t);
