@@ -15,5 +15,6 @@ Suite *magnet_suite(void);
 Suite *ui_widgets_suite(void);
 Suite *config_suite(void);
 Suite *create_suite(void);
+Suite *tracker_suite(void);
 
 #endif

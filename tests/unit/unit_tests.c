@@ -18,6 +18,7 @@ static Suite *(*const suite_makers[])(void) = {
 	ui_widgets_suite,
 	config_suite,
 	create_suite,
+	tracker_suite,
 };
 
 int

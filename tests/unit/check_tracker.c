@@ -1,0 +1,965 @@
+/* check_tracker.c: tracker URL building, HTTP/UDP reply parsing, tier ordering, and tracker sets
+ * run on a loop against an in-process HTTP server and UDP responder on 127.0.0.1. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <check.h>
+
+#include <event2/buffer.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+
+#include "task.h"
+#include "tracker.h"
+#include "tracker_private.h"
+#include "suites.h"
+
+static struct tracker_request
+sample_request(void)
+{
+	struct tracker_request r;
+	memset(&r, 0, sizeof r);
+	for (int i = 0; i < 20; i++) {
+		r.info_hash[i] = (uint8_t)(i * 13);
+		r.peer_id[i] = (uint8_t)('a' + i);
+	}
+	r.info_hash[0] = 0x00;
+	r.info_hash[1] = 'A';
+	r.info_hash[2] = 0xff;
+	r.info_hash[3] = '-';
+	r.info_hash[4] = ' ';
+	r.port = 6881;
+	r.uploaded = 10;
+	r.downloaded = 20;
+	r.left = 30;
+	r.event = TRACKER_EVENT_STARTED;
+	r.numwant = 50;
+	r.key = 0xdeadbeef;
+	return r;
+}
+
+START_TEST(test_announce_url)
+{
+	struct tracker_request r = sample_request();
+	char *u = tracker_http_announce_url("http://t.example/announce", &r);
+	ck_assert_msg(strncmp(u, "http://t.example/announce?info_hash=%00A%FF-%20", 47) == 0, "%s", u);
+	ck_assert_ptr_nonnull(strstr(u, "&peer_id=abcdefghijklmnopqrst&port=6881&uploaded=10"
+	    "&downloaded=20&left=30&compact=1&no_peer_id=1&event=started&numwant=50&key=DEADBEEF"));
+	ck_assert_ptr_null(strstr(u, "trackerid"));
+	free(u);
+
+	/* An existing query string gets '&'; one ending in '?' or '&' gets nothing. */
+	r.event = TRACKER_EVENT_NONE;
+	r.tracker_id = "a b&c";
+	u = tracker_http_announce_url("https://t.example/a.php?passkey=x#frag", &r);
+	ck_assert_msg(strncmp(u, "https://t.example/a.php?passkey=x&info_hash=", 44) == 0, "%s", u);
+	ck_assert_ptr_null(strstr(u, "event="));
+	ck_assert_ptr_null(strstr(u, "frag"));
+	ck_assert_ptr_nonnull(strstr(u, "&trackerid=a%20b%26c"));
+	free(u);
+	u = tracker_http_announce_url("http://t/announce?", &r);
+	ck_assert_msg(strncmp(u, "http://t/announce?info_hash=", 28) == 0, "%s", u);
+	free(u);
+	u = tracker_http_announce_url("http://t/announce?k=1&", &r);
+	ck_assert_msg(strncmp(u, "http://t/announce?k=1&info_hash=", 32) == 0, "%s", u);
+	free(u);
+	r.event = TRACKER_EVENT_STOPPED;
+	u = tracker_http_announce_url("http://t/announce", &r);
+	ck_assert_ptr_nonnull(strstr(u, "&event=stopped"));
+	free(u);
+	r.event = TRACKER_EVENT_COMPLETED;
+	u = tracker_http_announce_url("http://t/announce", &r);
+	ck_assert_ptr_nonnull(strstr(u, "&event=completed"));
+	free(u);
+}
+END_TEST
+
+START_TEST(test_scrape_url)
+{
+	uint8_t ih[20];
+	memset(ih, 0xab, 20);
+	char *u = tracker_http_scrape_url("http://t.example:80/announce", ih);
+	ck_assert_str_eq(u, "http://t.example:80/scrape?info_hash="
+	    "%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB%AB");
+	free(u);
+	u = tracker_http_scrape_url("http://t/x/announce.php?passkey=1", ih);
+	ck_assert_msg(strncmp(u, "http://t/x/scrape.php?passkey=1&info_hash=%AB", 45) == 0, "%s", u);
+	free(u);
+	ck_assert_ptr_null(tracker_http_scrape_url("http://t/a", ih));
+	ck_assert_ptr_null(tracker_http_scrape_url("http://t/announce/x", ih));
+	ck_assert_ptr_null(tracker_http_scrape_url("http://t?announce", ih));
+	ck_assert_ptr_null(tracker_http_scrape_url("http://t", ih));
+	ck_assert_ptr_null(tracker_http_scrape_url("garbage", ih));
+}
+END_TEST
+
+static int
+parse(const char *body, size_t len, struct tracker_response *r, char *err)
+{
+	return tracker_http_parse_announce((const uint8_t *)body, len, r, err, 256);
+}
+
+static void
+assert_peer(const struct tracker_peer *p, const char *ip, uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN];
+	if (p->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&p->addr;
+		ck_assert_uint_eq(p->addrlen, sizeof *s);
+		inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf);
+		ck_assert_uint_eq(ntohs(s->sin_port), port);
+	} else {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&p->addr;
+		ck_assert_int_eq(p->addr.ss_family, AF_INET6);
+		ck_assert_uint_eq(p->addrlen, sizeof *s);
+		inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf);
+		ck_assert_uint_eq(ntohs(s->sin6_port), port);
+	}
+	ck_assert_str_eq(buf, ip);
+}
+
+START_TEST(test_parse_compact)
+{
+	struct tracker_response r;
+	char err[256] = "";
+	/* Two v4 peers and one with port 0 that is dropped. */
+	static const char body[] = "d8:completei5e10:incompletei7e8:intervali1800e"
+	    "12:min intervali60e5:peers18:\x7f\x00\x00\x01\x1a\xe1\x0a\x00\x00\x02\x00\x50"
+	    "\x0a\x00\x00\x03\x00\x00" "10:tracker id3:xyze";
+	ck_assert_int_eq(parse(body, sizeof body - 1, &r, err), 0);
+	ck_assert_int_eq(r.interval, 1800);
+	ck_assert_int_eq(r.min_interval, 60);
+	ck_assert_int_eq(r.complete, 5);
+	ck_assert_int_eq(r.incomplete, 7);
+	ck_assert_int_eq(r.downloaded, -1);
+	ck_assert_str_eq(r.tracker_id, "xyz");
+	ck_assert_str_eq(r.failure, "");
+	ck_assert_uint_eq(r.peer_count, 2);
+	assert_peer(&r.peers[0], "127.0.0.1", 6881);
+	assert_peer(&r.peers[1], "10.0.0.2", 80);
+	tracker_response_clear(&r);
+
+	static const char v6[] = "d8:intervali900e5:peers0:6:peers636:"
+	    "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01\x1a\xe1"
+	    "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\x00\x50" "e";
+	ck_assert_msg(parse(v6, sizeof v6 - 1, &r, err) == 0, "%s", err);
+	ck_assert_uint_eq(r.peer_count, 2);
+	assert_peer(&r.peers[0], "2001:db8::1", 6881);
+	assert_peer(&r.peers[1], "::1", 80);
+	ck_assert_int_eq(r.min_interval, -1);
+	tracker_response_clear(&r);
+}
+END_TEST
+
+START_TEST(test_parse_dict_peers)
+{
+	struct tracker_response r;
+	char err[256];
+	const char *body = "d8:intervali60e5:peersl"
+	    "d2:ip9:127.0.0.17:peer id20:aaaaaaaaaaaaaaaaaaaa4:porti6881ee"
+	    "d2:ip3:::14:porti51413ee"
+	    "d2:ip19:tracker.example.org4:porti1ee"      /* hostname: skipped */
+	    "d2:ip8:10.0.0.14:porti70000ee"               /* bad port: skipped */
+	    "d4:porti5ee"                                 /* no ip: skipped */
+	    "i5e"                                         /* not a dict: skipped */
+	    "ee";
+	ck_assert_int_eq(parse(body, strlen(body), &r, err), 0);
+	ck_assert_uint_eq(r.peer_count, 2);
+	assert_peer(&r.peers[0], "127.0.0.1", 6881);
+	assert_peer(&r.peers[1], "::1", 51413);
+	tracker_response_clear(&r);
+}
+END_TEST
+
+START_TEST(test_parse_failure_warning)
+{
+	struct tracker_response r;
+	char err[256];
+	const char *body = "d14:failure reason17:torrent not founde";
+	ck_assert_int_eq(parse(body, strlen(body), &r, err), 0);
+	ck_assert_str_eq(r.failure, "torrent not found");
+	ck_assert_uint_eq(r.peer_count, 0);
+	tracker_response_clear(&r);
+	body = "d8:intervali10e15:warning message9:slow\ndowne";
+	ck_assert_int_eq(parse(body, strlen(body), &r, err), 0);
+	ck_assert_str_eq(r.warning, "slow down");       /* control bytes printed safely */
+	ck_assert_str_eq(r.failure, "");
+	ck_assert_int_eq(r.interval, 10);
+	tracker_response_clear(&r);
+	/* No peers at all is a valid, if useless, reply. */
+	body = "de";
+	ck_assert_int_eq(parse(body, strlen(body), &r, err), 0);
+	ck_assert_int_eq(r.interval, -1);
+	tracker_response_clear(&r);
+}
+END_TEST
+
+static void
+assert_bad(const char *body, size_t len, const char *part)
+{
+	struct tracker_response r;
+	char err[256] = "";
+	ck_assert_msg(parse(body, len, &r, err) < 0, "'%s' accepted", body);
+	ck_assert_msg(strstr(err, part) != NULL, "'%s': error '%s' lacks '%s'", body, err, part);
+	ck_assert_ptr_null(r.peers);
+	ck_assert_uint_eq(r.peer_count, 0);
+}
+
+START_TEST(test_parse_invalid)
+{
+	assert_bad("<html><body>502 Bad Gateway</body></html>", 41, "not bencoded");
+	assert_bad("<html><body>502 Bad Gateway</body></html>", 41, "<html><body>502");
+	assert_bad("", 0, "empty");
+	assert_bad("li1ee", 5, "not a dictionary");
+	assert_bad("d8:interval3:abce", 17, "'interval'");
+	assert_bad("d8:intervali-5ee", 16, "'interval'");
+	assert_bad("d5:peersi5ee", 12, "'peers'");
+	assert_bad("d5:peers7:abcdefge", 18, "multiple of 6");
+	assert_bad("d6:peers65:abcdee", 17, "multiple of 18");
+	assert_bad("d10:tracker idi5ee", 18, "'tracker id'");
+	assert_bad("d8:completed", 12, "not bencoded");
+	assert_bad("d8:intervali1ee trailing", 24, "not bencoded");
+}
+END_TEST
+
+START_TEST(test_parse_scrape)
+{
+	uint8_t ih[20];
+	char err[256];
+	int c, i, d;
+	memset(ih, 'h', 20);
+	const char *body = "d5:filesd20:hhhhhhhhhhhhhhhhhhhhd8:completei3e10:downloadedi9e"
+	    "10:incompletei4eeee";
+	ck_assert_int_eq(tracker_http_parse_scrape((const uint8_t *)body, strlen(body), ih, &c, &i,
+	    &d, err, sizeof err), 0);
+	ck_assert_int_eq(c, 3);
+	ck_assert_int_eq(i, 4);
+	ck_assert_int_eq(d, 9);
+	body = "d5:filesd20:xxxxxxxxxxxxxxxxxxxxd8:completei3eeee";
+	ck_assert_int_eq(tracker_http_parse_scrape((const uint8_t *)body, strlen(body), ih, &c, &i,
+	    &d, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "does not list"));
+	ck_assert_int_eq(c, -1);
+	body = "d14:failure reason4:nopee";
+	ck_assert_int_eq(tracker_http_parse_scrape((const uint8_t *)body, strlen(body), ih, &c, &i,
+	    &d, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "nope"));
+	body = "d5:filesi1ee";
+	ck_assert_int_eq(tracker_http_parse_scrape((const uint8_t *)body, strlen(body), ih, &c, &i,
+	    &d, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "'files'"));
+	ck_assert_int_eq(tracker_http_parse_scrape((const uint8_t *)"x", 1, ih, &c, &i, &d, err,
+	    sizeof err), -1);
+}
+END_TEST
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+START_TEST(test_udp_build)
+{
+	uint8_t pkt[128];
+	static const uint8_t conn[] = { 0, 0, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80, 0, 0, 0, 0,
+		0x12, 0x34, 0x56, 0x78 };
+	ck_assert_uint_eq(tracker_udp_build_connect(pkt, 0x12345678), 16);
+	ck_assert_mem_eq(pkt, conn, 16);
+
+	struct tracker_request r = sample_request();
+	r.event = TRACKER_EVENT_STOPPED;
+	ck_assert_uint_eq(tracker_udp_build_announce(pkt, 0x0102030405060708ULL, 7, &r), 98);
+	ck_assert_uint_eq(be32(pkt), 0x01020304);
+	ck_assert_uint_eq(be32(pkt + 4), 0x05060708);
+	ck_assert_uint_eq(be32(pkt + 8), 1);
+	ck_assert_uint_eq(be32(pkt + 12), 7);
+	ck_assert_mem_eq(pkt + 16, r.info_hash, 20);
+	ck_assert_mem_eq(pkt + 36, r.peer_id, 20);
+	ck_assert_uint_eq(be32(pkt + 60), 20);      /* downloaded */
+	ck_assert_uint_eq(be32(pkt + 68), 30);      /* left */
+	ck_assert_uint_eq(be32(pkt + 76), 10);      /* uploaded */
+	ck_assert_uint_eq(be32(pkt + 80), 3);       /* stopped */
+	ck_assert_uint_eq(be32(pkt + 84), 0);
+	ck_assert_uint_eq(be32(pkt + 88), 0xdeadbeef);
+	ck_assert_uint_eq(be32(pkt + 92), 50);
+	ck_assert_uint_eq(pkt[96] << 8 | pkt[97], 6881);
+	r.event = TRACKER_EVENT_STARTED;
+	r.numwant = -1;
+	tracker_udp_build_announce(pkt, 1, 7, &r);
+	ck_assert_uint_eq(be32(pkt + 80), 2);
+	ck_assert_uint_eq(be32(pkt + 92), 0xffffffff);
+	r.event = TRACKER_EVENT_COMPLETED;
+	tracker_udp_build_announce(pkt, 1, 7, &r);
+	ck_assert_uint_eq(be32(pkt + 80), 1);
+
+	ck_assert_uint_eq(tracker_udp_build_scrape(pkt, 5, 9, r.info_hash), 36);
+	ck_assert_uint_eq(be32(pkt + 8), 2);
+	ck_assert_uint_eq(be32(pkt + 12), 9);
+	ck_assert_mem_eq(pkt + 16, r.info_hash, 20);
+}
+END_TEST
+
+static size_t
+udp_reply(uint8_t *p, uint32_t action, uint32_t tid, const void *rest, size_t n)
+{
+	p[0] = (uint8_t)(action >> 24);
+	p[1] = (uint8_t)(action >> 16);
+	p[2] = (uint8_t)(action >> 8);
+	p[3] = (uint8_t)action;
+	p[4] = (uint8_t)(tid >> 24);
+	p[5] = (uint8_t)(tid >> 16);
+	p[6] = (uint8_t)(tid >> 8);
+	p[7] = (uint8_t)tid;
+	memcpy(p + 8, rest, n);
+	return 8 + n;
+}
+
+START_TEST(test_udp_parse)
+{
+	uint8_t p[256];
+	uint32_t action;
+	uint64_t cid = 0;
+	struct tracker_response r;
+	char err[256];
+	memset(&r, 0, sizeof r);
+	size_t n = udp_reply(p, 0, 42, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	ck_assert_int_eq(tracker_udp_parse(p, n, 42, AF_INET, &action, &cid, &r, err, sizeof err), 0);
+	ck_assert_uint_eq(action, 0);
+	ck_assert(cid == 0x1122334455667788ULL);
+	/* Wrong transaction id and short packets are refused. */
+	ck_assert_int_eq(tracker_udp_parse(p, n, 43, AF_INET, &action, &cid, &r, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "transaction id"));
+	ck_assert_int_eq(tracker_udp_parse(p, 12, 42, AF_INET, &action, &cid, &r, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "too short"));
+	ck_assert_int_eq(tracker_udp_parse(p, 5, 42, AF_INET, &action, &cid, &r, err, sizeof err), -1);
+
+	/* Announce v4: interval, leechers, seeders, two peers (and a trailing partial one). */
+	static const uint8_t ann[] = { 0, 0, 7, 8, 0, 0, 0, 2, 0, 0, 0, 3,
+		127, 0, 0, 1, 0x1a, 0xe1, 10, 1, 2, 3, 0, 80, 9, 9 };
+	n = udp_reply(p, 1, 42, ann, sizeof ann);
+	ck_assert_int_eq(tracker_udp_parse(p, n, 42, AF_INET, &action, &cid, &r, err, sizeof err), 0);
+	ck_assert_uint_eq(action, 1);
+	ck_assert_int_eq(r.interval, 0x708);
+	ck_assert_int_eq(r.incomplete, 2);
+	ck_assert_int_eq(r.complete, 3);
+	ck_assert_uint_eq(r.peer_count, 2);
+	assert_peer(&r.peers[0], "127.0.0.1", 6881);
+	assert_peer(&r.peers[1], "10.1.2.3", 80);
+	tracker_response_clear(&r);
+	/* The same bytes on an IPv6 socket are one 18-byte entry (and 2 left over). */
+	static const uint8_t ann6[] = { 0, 0, 0, 60, 0, 0, 0, 0, 0, 0, 0, 1,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x1a, 0xe1 };
+	n = udp_reply(p, 1, 42, ann6, sizeof ann6);
+	ck_assert_int_eq(tracker_udp_parse(p, n, 42, AF_INET6, &action, &cid, &r, err, sizeof err), 0);
+	ck_assert_uint_eq(r.peer_count, 1);
+	assert_peer(&r.peers[0], "::1", 6881);
+	tracker_response_clear(&r);
+	ck_assert_int_eq(tracker_udp_parse(p, 19, 42, AF_INET, &action, &cid, &r, err, sizeof err), -1);
+
+	static const uint8_t scr[] = { 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7 };
+	n = udp_reply(p, 2, 42, scr, sizeof scr);
+	ck_assert_int_eq(tracker_udp_parse(p, n, 42, AF_INET, &action, &cid, &r, err, sizeof err), 0);
+	ck_assert_uint_eq(action, 2);
+	ck_assert_int_eq(r.complete, 5);
+	ck_assert_int_eq(r.downloaded, 6);
+	ck_assert_int_eq(r.incomplete, 7);
+	tracker_response_clear(&r);
+	ck_assert_int_eq(tracker_udp_parse(p, n - 1, 42, AF_INET, &action, &cid, &r, err, sizeof err),
+	    -1);
+
+	n = udp_reply(p, 3, 42, "unregistered torrent\0", 21);
+	ck_assert_int_eq(tracker_udp_parse(p, n, 42, AF_INET, &action, &cid, &r, err, sizeof err), 0);
+	ck_assert_uint_eq(action, 3);
+	ck_assert_str_eq(r.failure, "unregistered torrent");
+	tracker_response_clear(&r);
+
+	n = udp_reply(p, 9, 42, "", 0);
+	ck_assert_int_eq(tracker_udp_parse(p, n, 42, AF_INET, &action, &cid, &r, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown action"));
+}
+END_TEST
+
+START_TEST(test_url_parse)
+{
+	struct tracker_url u;
+	char err[256];
+	ck_assert_int_eq(tracker_url_parse("http://t.example/announce?x=1#f", &u, err, sizeof err), 0);
+	ck_assert_int_eq(u.scheme, TRACKER_SCHEME_HTTP);
+	ck_assert_str_eq(u.host, "t.example");
+	ck_assert_uint_eq(u.port, 80);
+	ck_assert_str_eq(u.path, "/announce?x=1");
+	ck_assert_int_eq(tracker_url_parse("HTTPS://t.example", &u, err, sizeof err), 0);
+	ck_assert_int_eq(u.scheme, TRACKER_SCHEME_HTTPS);
+	ck_assert_uint_eq(u.port, 443);
+	ck_assert_str_eq(u.path, "/");
+	ck_assert_int_eq(tracker_url_parse("udp://[::1]:6969/announce", &u, err, sizeof err), 0);
+	ck_assert_int_eq(u.scheme, TRACKER_SCHEME_UDP);
+	ck_assert_str_eq(u.host, "::1");
+	ck_assert_uint_eq(u.port, 6969);
+	ck_assert_int_eq(tracker_url_parse("udp://t.example/announce", &u, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "port"));
+	ck_assert_int_eq(tracker_url_parse("wss://t.example/announce", &u, err, sizeof err), -1);
+	ck_assert_str_eq(err, "unsupported tracker URL scheme 'wss'");
+	ck_assert_int_eq(tracker_url_parse("http://t:99999/", &u, err, sizeof err), -1);
+	ck_assert_int_eq(tracker_url_parse("http://t:12a/", &u, err, sizeof err), -1);
+	ck_assert_int_eq(tracker_url_parse("http:///announce", &u, err, sizeof err), -1);
+	ck_assert_int_eq(tracker_url_parse("http://[::1/", &u, err, sizeof err), -1);
+	ck_assert_int_eq(tracker_url_parse("http://a b/", &u, err, sizeof err), -1);
+	ck_assert_int_eq(tracker_url_parse("t.example/announce", &u, err, sizeof err), -1);
+}
+END_TEST
+
+static uint32_t
+seq_rand(void *arg)
+{
+	uint32_t *s = arg;
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static uint32_t
+zero_rand(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+START_TEST(test_tiers)
+{
+	size_t order[6] = { 0, 1, 2, 3, 4, 5 };
+	/* Always picking 0 rotates: [5]<->[0], then [4]<->[0], ... */
+	tracker_tier_shuffle(order, 6, zero_rand, NULL);
+	static const size_t expect[6] = { 1, 2, 3, 4, 5, 0 };
+	ck_assert_mem_eq(order, expect, sizeof expect);
+	/* A shuffle is a permutation, and over many seeds every tracker gets to go first. */
+	unsigned first[6] = { 0 };
+	uint32_t seed = 1;
+	for (int round = 0; round < 600; round++) {
+		size_t o[6] = { 0, 1, 2, 3, 4, 5 };
+		unsigned seen = 0;
+		tracker_tier_shuffle(o, 6, seq_rand, &seed);
+		for (int i = 0; i < 6; i++)
+			seen |= 1u << o[i];
+		ck_assert_uint_eq(seen, 0x3f);
+		first[o[0]]++;
+	}
+	for (int i = 0; i < 6; i++)
+		ck_assert_msg(first[i] > 50, "tracker %d first only %u times", i, first[i]);
+	size_t one = 7;
+	tracker_tier_shuffle(&one, 1, seq_rand, &seed);
+	ck_assert_uint_eq(one, 7);
+
+	size_t p[5] = { 10, 11, 12, 13, 14 };
+	tracker_tier_promote(p, 5, 3);
+	static const size_t pe[5] = { 13, 10, 11, 12, 14 };
+	ck_assert_mem_eq(p, pe, sizeof pe);
+	tracker_tier_promote(p, 5, 0);
+	ck_assert_mem_eq(p, pe, sizeof pe);
+	tracker_tier_promote(p, 5, 9);
+	ck_assert_mem_eq(p, pe, sizeof pe);
+
+	tracker_tunables_reset();
+	ck_assert_uint_eq(tracker_next_delay(1800, -1), 1800);
+	ck_assert_uint_eq(tracker_next_delay(5, -1), 30);        /* floor */
+	ck_assert_uint_eq(tracker_next_delay(100, 300), 300);    /* min interval wins */
+	ck_assert_uint_eq(tracker_next_delay(-1, -1), 1800);     /* default */
+	ck_assert_uint_eq(tracker_next_delay(0x7fffffff, -1), 7 * 86400);
+	ck_assert_uint_eq(tracker_retry_delay(1), 30);
+	ck_assert_uint_eq(tracker_retry_delay(2), 60);
+	ck_assert_uint_eq(tracker_retry_delay(4), 240);
+	ck_assert_uint_eq(tracker_retry_delay(7), 1800);
+	ck_assert_uint_eq(tracker_retry_delay(100), 1800);
+	ck_assert_uint_eq(tracker_reannounce_wait(-1, 60), 0);
+	ck_assert_uint_eq(tracker_reannounce_wait(10, 60), 50);
+	ck_assert_uint_eq(tracker_reannounce_wait(10, -1), 20);
+	ck_assert_uint_eq(tracker_reannounce_wait(61, 60), 0);
+}
+END_TEST
+
+/* --- loopback integration: an evhttp tracker and a UDP tracker in this process --- */
+
+struct lab {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct evhttp *http;
+	uint16_t http_port;
+	int http_announces, http_started, http_stopped, http_scrapes;
+	uint64_t http_first_us, http_second_us;
+	char http_second_event[32];
+	int udp_fd;
+	uint16_t udp_port;
+	struct event *udp_ev;
+	int udp_ignore;                 /* drop this many first datagrams */
+	int udp_packets, udp_connects, udp_announces, udp_started, udp_stopped, udp_scrapes;
+	bool udp_error;
+	size_t peers_got;
+	int peer_port;
+	bool stop_done;
+	struct event *tick;
+	bool (*until)(struct lab *);
+	struct tracker_set *ts;
+};
+
+static void
+lab_http_cb(struct evhttp_request *req, void *arg)
+{
+	struct lab *lab = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	const char *query = evhttp_uri_get_query(uri);
+	struct evkeyvalq q;
+	struct evbuffer *out = evbuffer_new();
+	TAILQ_INIT(&q);
+	if (query != NULL)
+		evhttp_parse_query_str(query, &q);
+	const char *ev = evhttp_find_header(&q, "event");
+	if (strcmp(path, "/announce") == 0) {
+		ck_assert_ptr_nonnull(evhttp_find_header(&q, "info_hash"));
+		ck_assert_str_eq(evhttp_find_header(&q, "compact"), "1");
+		ck_assert_str_eq(evhttp_find_header(&q, "port"), "6881");
+		lab->http_announces++;
+		if (lab->http_announces == 1)
+			lab->http_first_us = dp_now_us();
+		if (lab->http_announces == 2) {
+			lab->http_second_us = dp_now_us();
+			snprintf(lab->http_second_event, sizeof lab->http_second_event, "%s",
+			    ev ? ev : "none");
+		}
+		if (ev && strcmp(ev, "started") == 0)
+			lab->http_started++;
+		if (ev && strcmp(ev, "stopped") == 0)
+			lab->http_stopped++;
+		evbuffer_add_printf(out, "d8:completei3e10:incompletei4e8:intervali1e5:peers6:");
+		evbuffer_add(out, "\x7f\x00\x00\x01\x1a\xe2", 6);
+		evbuffer_add_printf(out, "e");
+	} else if (strcmp(path, "/scrape") == 0) {
+		lab->http_scrapes++;
+		evbuffer_add_printf(out, "d5:filesd20:");
+		evbuffer_add(out, "IIIIIIIIIIIIIIIIIIII", 20);
+		evbuffer_add_printf(out, "d8:completei3e10:downloadedi11e10:incompletei4eeee");
+	} else if (strcmp(path, "/fail") == 0) {
+		evbuffer_add_printf(out, "d14:failure reason7:go awaye");
+	} else if (strcmp(path, "/html") == 0) {
+		evbuffer_add_printf(out, "<html>oops</html>");
+	} else if (strcmp(path, "/redirect") == 0) {
+		char loc[512];
+		snprintf(loc, sizeof loc, "/announce?%s", query ? query : "");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+		evhttp_send_reply(req, 302, "Found", out);
+		evhttp_clear_headers(&q);
+		evbuffer_free(out);
+		return;
+	} else {
+		evhttp_send_reply(req, 404, "Not Found", out);
+		evhttp_clear_headers(&q);
+		evbuffer_free(out);
+		return;
+	}
+	evhttp_send_reply(req, 200, "OK", out);
+	evhttp_clear_headers(&q);
+	evbuffer_free(out);
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+lab_udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lab *lab = arg;
+	uint8_t in[2048], out[256];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof from;
+	ssize_t n = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&from, &fl);
+	size_t len = 0;
+	if (n < 16)
+		return;
+	lab->udp_packets++;
+	if (lab->udp_packets <= lab->udp_ignore)
+		return;
+	uint32_t action = be32(in + 8), tid = be32(in + 12);
+	put_be32(out + 4, tid);
+	if (lab->udp_error) {
+		put_be32(out, 3);
+		memcpy(out + 8, "udp says no", 11);
+		len = 19;
+	} else if (action == 0) {
+		ck_assert_uint_eq(be32(in), 0x417);
+		ck_assert_uint_eq(be32(in + 4), 0x27101980);
+		lab->udp_connects++;
+		put_be32(out, 0);
+		put_be32(out + 8, 0xcafe);
+		put_be32(out + 12, 0xf00d);
+		len = 16;
+	} else if (action == 1) {
+		ck_assert_int_eq(n, 98);
+		ck_assert_uint_eq(be32(in), 0xcafe);
+		ck_assert_uint_eq(be32(in + 4), 0xf00d);
+		lab->udp_announces++;
+		uint32_t event = be32(in + 80);
+		lab->udp_started += event == 2;
+		lab->udp_stopped += event == 3;
+		put_be32(out, 1);
+		put_be32(out + 8, 1800);
+		put_be32(out + 12, 2);
+		put_be32(out + 16, 3);
+		memcpy(out + 20, "\x7f\x00\x00\x01\x1a\xe3", 6);
+		len = 26;
+	} else if (action == 2) {
+		lab->udp_scrapes++;
+		put_be32(out, 2);
+		put_be32(out + 8, 3);
+		put_be32(out + 12, 12);
+		put_be32(out + 16, 2);
+		len = 20;
+	}
+	if (len > 0)
+		sendto(fd, out, len, 0, (struct sockaddr *)&from, fl);
+}
+
+static void
+lab_fill(void *arg, struct tracker_request *req)
+{
+	(void)arg;
+	req->port = 6881;
+	req->left = 1000;
+	memset(req->peer_id, 'P', 20);
+}
+
+static void
+lab_peers(void *arg, const struct tracker_peer *peers, size_t n)
+{
+	struct lab *lab = arg;
+	lab->peers_got += n;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&peers[0].addr;
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	lab->peer_port = ntohs(sin->sin_port);
+}
+
+static void
+lab_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lab *lab = arg;
+	if (lab->until != NULL && lab->until(lab))
+		event_base_loopbreak(lab->base);
+}
+
+static void
+lab_init(struct lab *lab)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	memset(lab, 0, sizeof *lab);
+	tracker_tunables_reset();
+	tracker_tunables.interval_floor_s = 1;
+	tracker_tunables.udp_base_ms = 150;
+	tracker_tunables.http_timeout_ms = 3000;
+	tracker_tunables.retry_min_s = 1;
+	evthread_use_pthreads();
+	lab->base = event_base_new();
+	ck_assert_ptr_nonnull(lab->base);
+	lab->dns = evdns_base_new(lab->base, 0);
+	ck_assert_ptr_nonnull(lab->dns);
+	lab->http = evhttp_new(lab->base);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(lab->http, "127.0.0.1", 0);
+	ck_assert_ptr_nonnull(bs);
+	ck_assert_int_eq(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl), 0);
+	lab->http_port = ntohs(sin.sin_port);
+	evhttp_set_gencb(lab->http, lab_http_cb, lab);
+
+	lab->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(lab->udp_fd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lab->udp_fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	sl = sizeof sin;
+	ck_assert_int_eq(getsockname(lab->udp_fd, (struct sockaddr *)&sin, &sl), 0);
+	lab->udp_port = ntohs(sin.sin_port);
+	lab->udp_ev = event_new(lab->base, lab->udp_fd, EV_READ | EV_PERSIST, lab_udp_cb, lab);
+	event_add(lab->udp_ev, NULL);
+	lab->tick = event_new(lab->base, -1, EV_PERSIST, lab_tick, lab);
+	struct timeval tv = { 0, 20000 };
+	event_add(lab->tick, &tv);
+}
+
+static void
+lab_free(struct lab *lab)
+{
+	tracker_set_free(lab->ts);
+	event_free(lab->tick);
+	event_free(lab->udp_ev);
+	close(lab->udp_fd);
+	evhttp_free(lab->http);
+	evdns_base_free(lab->dns, 0);
+	event_base_free(lab->base);
+	task_registry_clear();
+	tracker_tunables_reset();
+}
+
+/* Runs the loop until the condition holds or seconds pass; returns whether it held. */
+static bool
+lab_run(struct lab *lab, bool (*until)(struct lab *), double seconds)
+{
+	struct timeval tv = { (time_t)seconds, (suseconds_t)((seconds - (int)seconds) * 1e6) };
+	if (until(lab))
+		return true;
+	lab->until = until;
+	event_base_loopexit(lab->base, &tv);
+	event_base_dispatch(lab->base);
+	lab->until = NULL;
+	return until(lab);
+}
+
+static struct tracker_set *
+lab_set(struct lab *lab, struct mi_tier *tiers, size_t n)
+{
+	static const uint8_t ih[20] = "IIIIIIIIIIIIIIIIIIII";
+	struct tracker_callbacks cb = { lab_fill, lab_peers, lab };
+	lab->ts = tracker_set_new(lab->base, lab->dns, NULL, tiers, n, ih, 7, "test", &cb);
+	return lab->ts;
+}
+
+static void
+lab_stopped(void *arg)
+{
+	struct lab *lab = arg;
+	lab->stop_done = true;
+}
+
+static bool
+until_two_http(struct lab *lab)
+{
+	return lab->http_announces >= 2;
+}
+
+static bool
+until_stop_done(struct lab *lab)
+{
+	return lab->stop_done;
+}
+
+static const struct dp_task *
+find_task(const char *name_part)
+{
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		if (strstr(t->name, name_part) != NULL && t->finished_us == 0)
+			return t;
+	return NULL;
+}
+
+START_TEST(test_loop_http)
+{
+	struct lab lab;
+	char url[128];
+	lab_init(&lab);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", lab.http_port);
+	char *urls[] = { url };
+	struct mi_tier tier = { urls, 1 };
+	struct tracker_set *ts = lab_set(&lab, &tier, 1);
+	tracker_set_start(ts);
+	const struct dp_task *t = find_task("tracker http://127.0.0.1");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->kind, DP_TASK_KIND_TRACKER);
+	ck_assert_int_eq(t->torrent_id, 7);
+	ck_assert_int_eq(t->state, DP_TASK_DNS_WAIT);
+	ck_assert_str_eq(t->reason, "resolving 127.0.0.1");
+
+	ck_assert(lab_run(&lab, until_two_http, 4.0));
+	ck_assert_int_eq(lab.http_started, 1);
+	ck_assert_str_eq(lab.http_second_event, "none");
+	/* The interval (1 s) was honoured between the two announces. */
+	uint64_t gap = lab.http_second_us - lab.http_first_us;
+	ck_assert_msg(gap >= 900000 && gap < 2500000, "gap %llu us", (unsigned long long)gap);
+	ck_assert_uint_ge(lab.peers_got, 2);
+	ck_assert_int_eq(lab.peer_port, 6882);
+	/* The reply had no 'downloaded', so a scrape filled it in. */
+	ck_assert_int_ge(lab.http_scrapes, 1);
+
+	struct tracker_info info[4];
+	ck_assert_uint_eq(tracker_set_info(ts, info, 4), 1);
+	ck_assert_str_eq(info[0].url, url);
+	ck_assert_int_eq(info[0].seeders, 3);
+	ck_assert_int_eq(info[0].leechers, 4);
+	ck_assert_int_eq(info[0].downloaded, 11);
+	ck_assert_uint_eq(info[0].last_peer_count, 1);
+	ck_assert_str_eq(info[0].last_error, "");
+	ck_assert(info[0].last_announce > 0);
+
+	tracker_set_stop(ts, 2000, lab_stopped, &lab);
+	ck_assert(lab_run(&lab, until_stop_done, 3.0));
+	ck_assert_int_eq(lab.http_stopped, 1);
+	lab_free(&lab);
+}
+END_TEST
+
+static bool
+until_udp_scraped(struct lab *lab)
+{
+	struct tracker_info info;
+	return lab->peers_got > 0 && tracker_set_info(lab->ts, &info, 1) == 1 &&
+	    info.status == TRACKER_OK && info.downloaded >= 0;
+}
+
+START_TEST(test_loop_udp_retransmit)
+{
+	struct lab lab;
+	char url[128];
+	lab_init(&lab);
+	lab.udp_ignore = 1;         /* the first connect is lost */
+	snprintf(url, sizeof url, "udp://127.0.0.1:%u/announce", lab.udp_port);
+	char *urls[] = { url };
+	struct mi_tier tier = { urls, 1 };
+	struct tracker_set *ts = lab_set(&lab, &tier, 1);
+	uint64_t start = dp_now_us();
+	tracker_set_start(ts);
+	ck_assert(lab_run(&lab, until_udp_scraped, 3.0));
+	/* One retransmission after the 150 ms base. */
+	ck_assert_uint_ge(dp_now_us() - start, 140000);
+	ck_assert_int_eq(lab.udp_connects, 1);
+	ck_assert_int_eq(lab.udp_started, 1);
+	ck_assert_int_eq(lab.peer_port, 6883);
+
+	struct tracker_info info[2];
+	ck_assert_uint_eq(tracker_set_info(ts, info, 2), 1);
+	ck_assert_int_eq(info[0].seeders, 3);
+	ck_assert_int_eq(info[0].leechers, 2);
+	ck_assert_int_eq(info[0].downloaded, 12);       /* from the scrape */
+	ck_assert_int_eq(info[0].status, TRACKER_OK);
+	ck_assert_int_eq(lab.udp_scrapes, 1);
+
+	/* stopped reuses the connection id (no second connect). */
+	tracker_set_stop(ts, 2000, lab_stopped, &lab);
+	ck_assert(lab_run(&lab, until_stop_done, 3.0));
+	ck_assert_int_eq(lab.udp_stopped, 1);
+	ck_assert_int_eq(lab.udp_connects, 1);
+	lab_free(&lab);
+}
+END_TEST
+
+static bool
+until_errors(struct lab *lab)
+{
+	struct tracker_info info[8];
+	size_t n = tracker_set_info(lab->ts, info, 8);
+	int errors = 0;
+	for (size_t i = 0; i < n; i++)
+		errors += info[i].last_error[0] != '\0';
+	return errors >= 5 && lab->peers_got > 0;
+}
+
+static const struct tracker_info *
+info_for(const struct tracker_info *info, size_t n, const char *part)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(info[i].url, part) != NULL)
+			return &info[i];
+	return NULL;
+}
+
+START_TEST(test_loop_errors_and_tiers)
+{
+	struct lab lab;
+	char fail[128], html[128], good[128], udp[128], refused[128];
+	lab_init(&lab);
+	lab.udp_error = true;
+	/* A port nobody listens on. */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sin;
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	close(s);
+	snprintf(refused, sizeof refused, "http://127.0.0.1:%u/announce", ntohs(sin.sin_port));
+	snprintf(fail, sizeof fail, "http://127.0.0.1:%u/fail", lab.http_port);
+	snprintf(html, sizeof html, "http://127.0.0.1:%u/html", lab.http_port);
+	snprintf(good, sizeof good, "http://127.0.0.1:%u/redirect", lab.http_port);
+	snprintf(udp, sizeof udp, "udp://127.0.0.1:%u", lab.udp_port);
+	char *t0[] = { fail, (char *)"wss://t.example/announce" };
+	char *t1[] = { udp };
+	char *t2[] = { html };
+	char *t3[] = { fail, good };
+	char *t4[] = { refused };
+	struct mi_tier tiers[] = { { t0, 2 }, { t1, 1 }, { t2, 1 }, { t3, 2 }, { t4, 1 } };
+	struct tracker_set *ts = lab_set(&lab, tiers, 5);
+	tracker_set_start(ts);
+	ck_assert(lab_run(&lab, until_errors, 5.0));
+
+	struct tracker_info info[8];
+	size_t n = tracker_set_info(ts, info, 8);
+	ck_assert_uint_eq(n, 7);
+	const struct tracker_info *i;
+	i = info_for(info, n, "/fail");
+	ck_assert_str_eq(i->last_error, "tracker refused: go away");
+	ck_assert_int_eq(i->status, TRACKER_ERROR);
+	i = info_for(info, n, "wss://");
+	ck_assert_str_eq(i->last_error, "unsupported tracker URL scheme 'wss'");
+	i = info_for(info, n, "udp://");
+	ck_assert_str_eq(i->last_error, "tracker error: udp says no");
+	ck_assert_int_eq(i->tier, 1);
+	i = info_for(info, n, "/html");
+	ck_assert_ptr_nonnull(strstr(i->last_error, "not bencoded"));
+	i = info_for(info, n, refused);
+	ck_assert_msg(i->last_error[0] != '\0', "refused port shows no error");
+	/* The redirect-following tracker answered and leads tier 3 (promoted if it came second). */
+	ck_assert_str_eq(info[4].url, good);
+	ck_assert_int_eq(info[4].tier, 3);
+	ck_assert_int_eq(info[4].status, TRACKER_OK);
+	ck_assert_int_eq(lab.peer_port, 6882);
+	/* The failed trackers' attempts show as FAILED tasks with the error. */
+	bool seen_failed = false;
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		if (t->state == DP_TASK_FAILED && strcmp(t->reason, "tracker refused: go away") == 0)
+			seen_failed = true;
+	ck_assert(seen_failed);
+
+	/* Only the tracker that accepted started is owed a stopped. */
+	tracker_set_stop(ts, 1000, lab_stopped, &lab);
+	ck_assert(lab_run(&lab, until_stop_done, 2.0));
+	ck_assert_int_eq(lab.http_stopped, 1);
+	lab_free(&lab);
+}
+END_TEST
+
+Suite *
+tracker_suite(void)
+{
+	Suite *s = suite_create("tracker");
+	TCase *tc = tcase_create("parse");
+	tcase_add_test(tc, test_announce_url);
+	tcase_add_test(tc, test_scrape_url);
+	tcase_add_test(tc, test_parse_compact);
+	tcase_add_test(tc, test_parse_dict_peers);
+	tcase_add_test(tc, test_parse_failure_warning);
+	tcase_add_test(tc, test_parse_invalid);
+	tcase_add_test(tc, test_parse_scrape);
+	tcase_add_test(tc, test_udp_build);
+	tcase_add_test(tc, test_udp_parse);
+	tcase_add_test(tc, test_url_parse);
+	tcase_add_test(tc, test_tiers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("loop");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_loop_http);
+	tcase_add_test(tc, test_loop_udp_retransmit);
+	tcase_add_test(tc, test_loop_errors_and_tiers);
+	suite_add_tcase(s, tc);
+	return s;
+}
