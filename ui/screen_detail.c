@@ -1,0 +1,743 @@
+/* screen_detail.c: one torrent in tabs: info, peers (flags, rates, requests; disconnect/ban),
+ * files (a folder tree with sizes, progress and priorities), trackers, and the piece map. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "ui_priv.h"
+
+enum detail_tab { DT_INFO, DT_PEERS, DT_FILES, DT_TRACKERS, DT_PIECES, DT_COUNT };
+static const char *const detail_tab_names[DT_COUNT] = { "Info", "Peers", "Files", "Trackers",
+	"Pieces" };
+
+/* One row of the files tree: a folder (aggregating the files below) or a file. */
+struct file_row {
+	char name[512];
+	char path[1024];         /* folder path, for the collapsed set */
+	int depth;
+	bool dir;
+	uint64_t size, done;
+	int prio;                /* -1 mixed */
+	size_t first;            /* a file's index in the engine's list */
+	size_t count;            /* files below a folder */
+};
+
+struct detail_state {
+	int id;
+	enum detail_tab tab;
+	struct table_state st[DT_COUNT];
+	int page;
+	int info_top;
+	/* fetched per draw */
+	struct engine_peer_info *peers;
+	size_t npeers;
+	struct engine_file_info *files;
+	size_t nfiles;
+	size_t *order;           /* files sorted by path */
+	struct file_row *rows;
+	size_t nrows;
+	struct tracker_info *trackers;
+	size_t ntrackers;
+	char **collapsed;        /* folder paths the user closed */
+	size_t ncollapsed;
+};
+
+static struct detail_state *
+detail_get(struct ui *ui)
+{
+	if (ui->detail == NULL) {
+		ui->detail = xcalloc(1, sizeof *ui->detail);
+		for (int i = 0; i < DT_COUNT; i++)
+			ui->detail->st[i].sel = -1;
+	}
+	return ui->detail;
+}
+
+static void
+detail_release(struct detail_state *d)
+{
+	free(d->peers);
+	d->peers = NULL;
+	d->npeers = 0;
+	if (d->files != NULL)
+		engine_files_free(d->files, d->nfiles);
+	d->files = NULL;
+	d->nfiles = 0;
+	free(d->order);
+	d->order = NULL;
+	free(d->rows);
+	d->rows = NULL;
+	d->nrows = 0;
+	free(d->trackers);
+	d->trackers = NULL;
+	d->ntrackers = 0;
+}
+
+void
+ui_open_detail(struct ui *ui, int torrent_id)
+{
+	struct detail_state *d = detail_get(ui);
+	if (d->id != torrent_id) {
+		d->id = torrent_id;
+		for (int i = 0; i < DT_COUNT; i++) {
+			d->st[i].sel = 0;
+			d->st[i].top = 0;
+		}
+		d->info_top = 0;
+	}
+	ui_show(ui, SCREEN_DETAIL);
+}
+
+int
+screen_detail_torrent(struct ui *ui)
+{
+	return ui->detail ? ui->detail->id : 0;
+}
+
+static int
+detail_context(struct ui *ui)
+{
+	struct detail_state *d = detail_get(ui);
+	int ctx = KCTX_DETAIL | KCTX_TORRENT;
+	if (d->tab == DT_PEERS)
+		ctx |= KCTX_PEERS;
+	if (d->tab == DT_FILES)
+		ctx |= KCTX_FILES;
+	return ctx;
+}
+
+/* ---- info ---- */
+
+static void
+detail_kv(int *y, int ymax, const char *key, const char *value, int attr)
+{
+	if (*y >= ymax)
+		return;
+	ui_put(*y, 1, 16, key, TW_LEFT, theme_attr(TH_DIM));
+	ui_put(*y, 18, COLS - 18, value, TW_LEFT, attr);
+	(*y)++;
+}
+
+static void
+detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int h)
+{
+	char a[64], b[64], c[64], v[1200];
+	int ymax = y + h;
+	detail_kv(&y, ymax, "name", t->name, A_BOLD);
+	detail_kv(&y, ymax, "info hash", t->info_hash_hex, 0);
+	snprintf(v, sizeof v, "%s%s", engine_torrent_state_name(t->state),
+	    t->sequential ? " (sequential)" : "");
+	detail_kv(&y, ymax, "state", v, 0);
+	if (t->error[0])
+		detail_kv(&y, ymax, "error", t->error, theme_attr(TH_ERROR));
+	detail_kv(&y, ymax, "save path", t->save_path, 0);
+	fmt_size(t->total_size, a, sizeof a);
+	fmt_size(t->wanted_size, b, sizeof b);
+	snprintf(v, sizeof v, "%s (%s wanted) in %zu file%s", a, b, t->file_count,
+	    t->file_count == 1 ? "" : "s");
+	detail_kv(&y, ymax, "size", v, 0);
+	fmt_size(t->piece_length, a, sizeof a);
+	snprintf(v, sizeof v, "%u of %u, %s each", t->pieces_have, t->pieces_total, a);
+	detail_kv(&y, ymax, "pieces", v, 0);
+	fmt_size(t->have_size, a, sizeof a);
+	snprintf(v, sizeof v, "%s (%.1f%%)", a, t->progress * 100);
+	detail_kv(&y, ymax, "have", v, 0);
+	fmt_size(t->downloaded, a, sizeof a);
+	fmt_size(t->uploaded, b, sizeof b);
+	fmt_ratio(t->ratio, c, sizeof c);
+	snprintf(v, sizeof v, "down %s, up %s, ratio %s", a, b, c);
+	detail_kv(&y, ymax, "this session", v, 0);
+	if (t->corrupt_bytes) {
+		fmt_size(t->corrupt_bytes, a, sizeof a);
+		detail_kv(&y, ymax, "corrupt", a, theme_attr(TH_WARN));
+	}
+	fmt_rate(t->down_rate, a, sizeof a);
+	fmt_rate(t->up_rate, b, sizeof b);
+	fmt_eta(t->eta_s, c, sizeof c);
+	snprintf(v, sizeof v, "down %s, up %s, ETA %s", a, b, c);
+	detail_kv(&y, ymax, "rates", v, 0);
+	snprintf(a, sizeof a, "%s", t->down_limit ? "" : "none");
+	if (t->down_limit)
+		fmt_rate(t->down_limit, a, sizeof a);
+	snprintf(b, sizeof b, "%s", t->up_limit ? "" : "none");
+	if (t->up_limit)
+		fmt_rate(t->up_limit, b, sizeof b);
+	snprintf(v, sizeof v, "down %s, up %s, peers %d, upload slots %d", a, b, t->max_peers,
+	    t->upload_slots);
+	detail_kv(&y, ymax, "limits", v, 0);
+	snprintf(v, sizeof v, "%d connected of %d known, %d seeds, %d sending, %d receiving",
+	    t->peers_connected, t->peers_known, t->seeds_connected, t->peers_sending,
+	    t->peers_receiving);
+	detail_kv(&y, ymax, "peers", v, 0);
+	detail_kv(&y, ymax, "trackers", t->tracker_status, 0);
+	fmt_date(t->added_date, a, sizeof a);
+	fmt_date(t->completed_date, b, sizeof b);
+	snprintf(v, sizeof v, "added %s, completed %s", a, b);
+	detail_kv(&y, ymax, "dates", v, 0);
+	detail_kv(&y, ymax, "private", t->is_private ? "yes (no DHT/PEX)" : "no", 0);
+	detail_kv(&y, ymax, "comment", t->comment[0] ? t->comment : "-", 0);
+	(void)ui;
+}
+
+/* ---- peers ---- */
+
+enum { PC_ADDR, PC_CLIENT, PC_FLAGS, PC_PROGRESS, PC_DOWN, PC_UP, PC_REQ, PC_TIME, PC_COUNT };
+static const struct table_col peer_cols[PC_COUNT] = {
+	[PC_ADDR] = { "Address", 21, 24, TW_LEFT, 0 },
+	[PC_CLIENT] = { "Client", 10, 0, TW_LEFT, 0 },
+	[PC_FLAGS] = { "Flags", 9, 9, TW_LEFT, 0 },
+	[PC_PROGRESS] = { "Have", 6, 6, TW_RIGHT, 1 },
+	[PC_DOWN] = { "Down", 11, 11, TW_RIGHT, 0 },
+	[PC_UP] = { "Up", 11, 11, TW_RIGHT, 2 },
+	[PC_REQ] = { "Req out/in", 10, 10, TW_RIGHT, 3 },
+	[PC_TIME] = { "Conn", 7, 7, TW_RIGHT, 4 },
+};
+
+/* D/d: we download (unchoked / choked but interested); U/u: it downloads from us (unchoked /
+ * interested but choked); S snubbed, I incoming, O optimistic unchoke, E extension protocol,
+ * F fast extension, s seed. */
+static void
+peer_flags(const struct engine_peer_info *p, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%c%c%c%c%c%c%c%c",
+	    p->am_interested ? (p->peer_choking ? 'd' : 'D') : (p->peer_choking ? '.' : 'K'),
+	    p->peer_interested ? (p->am_choking ? 'u' : 'U') : (p->am_choking ? '.' : '?'),
+	    p->snubbed ? 'S' : '.', p->incoming ? 'I' : '.', p->optimistic ? 'O' : '.',
+	    p->ext_protocol ? 'E' : '.', p->fast_ext ? 'F' : '.', p->seed ? 's' : '.');
+}
+
+static void
+peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+{
+	struct detail_state *d = arg;
+	const struct engine_peer_info *p = &d->peers[row];
+	(void)ui;
+	switch (col) {
+	case PC_ADDR: snprintf(out, outlen, "%s", p->addr); break;
+	case PC_CLIENT:
+		snprintf(out, outlen, "%s", p->client[0] ? p->client :
+		    p->handshake_done ? "unknown" : "(connecting)");
+		break;
+	case PC_FLAGS:
+		peer_flags(p, out, outlen);
+		if (p->snubbed)
+			*attr = theme_attr(TH_WARN);
+		break;
+	case PC_PROGRESS: snprintf(out, outlen, "%.0f%%", p->progress * 100); break;
+	case PC_DOWN:
+		fmt_rate(p->down_rate, out, outlen);
+		if (p->down_rate)
+			*attr = theme_attr(TH_DOWN);
+		break;
+	case PC_UP:
+		fmt_rate(p->up_rate, out, outlen);
+		if (p->up_rate)
+			*attr = theme_attr(TH_UP);
+		break;
+	case PC_REQ: snprintf(out, outlen, "%u/%u", p->requests_out, p->requests_in); break;
+	case PC_TIME: fmt_eta(p->connected_s, out, outlen); break;
+	default: break;
+	}
+}
+
+/* ---- files ---- */
+
+static const struct engine_file_info *file_sort_base;
+
+static int
+file_compare(const void *a, const void *b)
+{
+	const struct engine_file_info *x = &file_sort_base[*(const size_t *)a];
+	const struct engine_file_info *y = &file_sort_base[*(const size_t *)b];
+	return strcmp(x->display_path ? x->display_path : x->path,
+	    y->display_path ? y->display_path : y->path);
+}
+
+static bool
+detail_is_collapsed(struct detail_state *d, const char *path)
+{
+	for (size_t i = 0; i < d->ncollapsed; i++)
+		if (strcmp(d->collapsed[i], path) == 0)
+			return true;
+	return false;
+}
+
+static void
+detail_toggle_collapsed(struct detail_state *d, const char *path, bool collapse)
+{
+	for (size_t i = 0; i < d->ncollapsed; i++) {
+		if (strcmp(d->collapsed[i], path) == 0) {
+			if (!collapse) {
+				free(d->collapsed[i]);
+				d->collapsed[i] = d->collapsed[--d->ncollapsed];
+			}
+			return;
+		}
+	}
+	if (collapse) {
+		d->collapsed = xreallocarray(d->collapsed, d->ncollapsed + 1, sizeof *d->collapsed);
+		d->collapsed[d->ncollapsed++] = xstrdup(path);
+	}
+}
+
+/* Builds the visible tree rows from the files sorted by path: a row per folder (aggregating
+ * everything below it) and per file; a collapsed folder's contents get no rows. */
+static void
+detail_build_tree(struct detail_state *d)
+{
+	free(d->order);
+	free(d->rows);
+	d->order = xcalloc(d->nfiles ? d->nfiles : 1, sizeof *d->order);
+	for (size_t i = 0; i < d->nfiles; i++)
+		d->order[i] = i;
+	file_sort_base = d->files;
+	qsort(d->order, d->nfiles, sizeof *d->order, file_compare);
+	size_t cap = 1;
+	for (size_t i = 0; i < d->nfiles; i++) {
+		const char *p = d->files[i].display_path ? d->files[i].display_path : d->files[i].path;
+		cap++;
+		for (; *p; p++)
+			cap += *p == '/';
+	}
+	d->rows = xcalloc(cap, sizeof *d->rows);
+	d->nrows = 0;
+	/* the open folders of the previous file: their row (-1 when hidden) and path length */
+	enum { MAXDEPTH = 64 };
+	long stack_row[MAXDEPTH];
+	size_t stack_len[MAXDEPTH];
+	int depth_open = 0;
+	const char *prev = "";
+	for (size_t k = 0; k < d->nfiles; k++) {
+		size_t fi = d->order[k];
+		const struct engine_file_info *f = &d->files[fi];
+		if (f->pad)
+			continue;
+		const char *path = f->display_path ? f->display_path : f->path;
+		/* keep the folders this file shares with the previous one */
+		int depth = 0;
+		const char *seg = path, *slash;
+		bool hidden = false;
+		while ((slash = strchr(seg, '/')) != NULL && depth < MAXDEPTH) {
+			size_t plen = (size_t)(slash - path);
+			bool shared = depth < depth_open && stack_len[depth] == plen &&
+			    strncmp(prev, path, plen + 1) == 0;
+			if (!shared) {
+				depth_open = depth;
+				long row = -1;
+				if (!hidden) {
+					struct file_row *fr = &d->rows[d->nrows];
+					memset(fr, 0, sizeof *fr);
+					snprintf(fr->name, sizeof fr->name, "%.*s", (int)(slash - seg), seg);
+					snprintf(fr->path, sizeof fr->path, "%.*s", (int)plen, path);
+					fr->depth = depth;
+					fr->dir = true;
+					fr->prio = f->priority;
+					row = (long)d->nrows++;
+				}
+				stack_row[depth] = row;
+				stack_len[depth] = plen;
+				depth_open = depth + 1;
+			}
+			if (stack_row[depth] >= 0) {
+				struct file_row *fr = &d->rows[stack_row[depth]];
+				fr->size += f->size;
+				fr->done += f->done;
+				fr->count++;
+				if (fr->prio != (int)f->priority)
+					fr->prio = -1;
+				if (detail_is_collapsed(d, fr->path))
+					hidden = true;
+			} else {
+				hidden = true;
+			}
+			seg = slash + 1;
+			depth++;
+		}
+		depth_open = depth;
+		prev = path;
+		if (hidden)
+			continue;
+		struct file_row *r = &d->rows[d->nrows++];
+		memset(r, 0, sizeof *r);
+		snprintf(r->name, sizeof r->name, "%s", seg);
+		snprintf(r->path, sizeof r->path, "%s", path);
+		r->depth = depth;
+		r->size = f->size;
+		r->done = f->done;
+		r->prio = f->priority;
+		r->first = fi;
+		r->count = 1;
+	}
+}
+
+enum { FC_NAME, FC_SIZE, FC_PROGRESS, FC_PRIO, FC_COUNT };
+static const struct table_col file_cols[FC_COUNT] = {
+	[FC_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
+	[FC_SIZE] = { "Size", 9, 9, TW_RIGHT, 1 },
+	[FC_PROGRESS] = { "Progress", 12, 14, TW_LEFT, 0 },
+	[FC_PRIO] = { "Priority", 8, 8, TW_LEFT, 0 },
+};
+
+static void
+file_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+{
+	struct detail_state *d = arg;
+	const struct file_row *r = &d->rows[row];
+	char bar[64];
+	(void)ui;
+	switch (col) {
+	case FC_NAME: {
+		const char *mark = !r->dir ? "  " : detail_is_collapsed(d, r->path) ?
+		    (tw_ascii() ? "+ " : "\xe2\x96\xb8 ") : (tw_ascii() ? "- " : "\xe2\x96\xbe ");
+		snprintf(out, outlen, "%*s%s%s%s", r->depth * 2, "", mark, r->name, r->dir ? "/" : "");
+		if (r->dir)
+			*attr |= A_BOLD;
+		break;
+	}
+	case FC_SIZE: fmt_size(r->size, out, outlen); break;
+	case FC_PROGRESS: {
+		double f = r->size ? (double)r->done / (double)r->size : 1.0;
+		bar_render(f, 9, bar, sizeof bar);
+		snprintf(out, outlen, "%s%4d%%", bar, (int)(f * 100));
+		*attr = theme_attr(TH_BAR_DONE);
+		break;
+	}
+	case FC_PRIO:
+		snprintf(out, outlen, "%s", r->prio < 0 ? "mixed" : engine_prio_name(r->prio));
+		if (r->prio == ENGINE_PRIO_SKIP)
+			*attr = theme_attr(TH_DIM);
+		else if (r->prio == ENGINE_PRIO_HIGH)
+			*attr = A_BOLD;
+		break;
+	default: break;
+	}
+}
+
+static void
+detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
+{
+	int sel = d->st[DT_FILES].sel;
+	if (sel < 0 || (size_t)sel >= d->nrows)
+		return;
+	const struct file_row *r = &d->rows[sel];
+	int cur = r->prio < 0 ? ENGINE_PRIO_NORMAL : r->prio;
+	int next = a == UI_ACTION_PRIO_SKIP ? ENGINE_PRIO_SKIP :
+	    a == UI_ACTION_PRIO_UP ? DP_MIN(cur + 1, ENGINE_PRIO_HIGH) : DP_MAX(cur - 1, ENGINE_PRIO_SKIP);
+	char err[256] = "";
+	size_t changed = 0;
+	size_t plen = strlen(r->path);
+	for (size_t fi = 0; fi < d->nfiles; fi++) {
+		const struct engine_file_info *f = &d->files[fi];
+		const char *path = f->display_path ? f->display_path : f->path;
+		if (f->pad)
+			continue;
+		if (r->dir ? strncmp(path, r->path, plen) != 0 || path[plen] != '/' : fi != r->first)
+			continue;
+		if (engine_torrent_set_file_priority(ui->engine, d->id, fi, (enum engine_prio)next, err,
+		    sizeof err) != 0) {
+			ui_message(ui, true, "priority of %s: %s", path, err[0] ? err : "failed");
+			return;
+		}
+		changed++;
+	}
+	ui_message(ui, false, "%s: priority %s (%zu file%s)", r->name,
+	    engine_prio_name((enum engine_prio)next), changed, changed == 1 ? "" : "s");
+	ui_fetch(ui, true);
+}
+
+/* ---- trackers ---- */
+
+enum { TC_URL, TC_TIER, TC_STATUS, TC_LAST, TC_NEXT, TC_SEEDS, TC_LEECH, TC_ERROR, TC_COUNT };
+static const struct table_col tracker_cols[TC_COUNT] = {
+	[TC_URL] = { "URL", 20, 0, TW_LEFT, 0 },
+	[TC_TIER] = { "Tier", 4, 4, TW_RIGHT, 3 },
+	[TC_STATUS] = { "Status", 10, 10, TW_LEFT, 0 },
+	[TC_LAST] = { "Last", 8, 8, TW_RIGHT, 4 },
+	[TC_NEXT] = { "Next", 8, 8, TW_RIGHT, 1 },
+	[TC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 2 },
+	[TC_LEECH] = { "Leech", 5, 5, TW_RIGHT, 2 },
+	[TC_ERROR] = { "Last error", 12, 30, TW_LEFT, 5 },
+};
+
+static void
+tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+{
+	struct detail_state *d = arg;
+	const struct tracker_info *t = &d->trackers[row];
+	int64_t now = dp_wall_time();
+	(void)ui;
+	switch (col) {
+	case TC_URL: snprintf(out, outlen, "%s", t->url); break;
+	case TC_TIER: snprintf(out, outlen, "%d", t->tier); break;
+	case TC_STATUS:
+		snprintf(out, outlen, "%s", tracker_status_name(t->status));
+		if (t->status == TRACKER_ERROR)
+			*attr = theme_attr(TH_ERROR);
+		break;
+	case TC_LAST:
+		if (t->last_announce > 0)
+			fmt_eta(now - t->last_announce, out, outlen);
+		else
+			snprintf(out, outlen, "never");
+		break;
+	case TC_NEXT:
+		if (t->next_announce > 0)
+			fmt_eta(t->next_announce > now ? t->next_announce - now : 0, out, outlen);
+		else
+			snprintf(out, outlen, "-");
+		break;
+	case TC_SEEDS:
+		snprintf(out, outlen, t->seeders >= 0 ? "%d" : "-", t->seeders);
+		break;
+	case TC_LEECH:
+		snprintf(out, outlen, t->leechers >= 0 ? "%d" : "-", t->leechers);
+		break;
+	case TC_ERROR:
+		snprintf(out, outlen, "%s", t->last_error[0] ? t->last_error : t->last_warning);
+		break;
+	default: break;
+	}
+}
+
+/* ---- pieces ---- */
+
+static void
+detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
+{
+	struct engine_piece_map m = { 0 };
+	if (engine_pieces(ui->engine, d->id, &m) != 0 || m.count == 0) {
+		ui_put(y, 1, COLS - 1, "no piece information (metadata not known yet)", TW_LEFT, 0);
+		engine_piece_map_free(&m);
+		return;
+	}
+	bool ascii = tw_ascii();
+	char legend[256];
+	snprintf(legend, sizeof legend, "%u pieces   %s have   %s downloading   missing by "
+	    "availability: %s none %s 1 %s 2-3 %s 4+", m.count, ascii ? "#" : "\xe2\x96\x88",
+	    ascii ? "*" : "\xe2\x96\x9e", ascii ? " " : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
+	    ascii ? "2" : "\xe2\x96\x92", ascii ? "4" : "\xe2\x96\x93");
+	ui_put(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));
+	int w = COLS - 2, rows = h - 2;
+	if (w < 1 || rows < 1) {
+		engine_piece_map_free(&m);
+		return;
+	}
+	size_t cells = (size_t)w * (size_t)rows;
+	size_t per = (m.count + cells - 1) / cells;   /* pieces per cell */
+	if (per == 0)
+		per = 1;
+	size_t ncells = (m.count + per - 1) / per;
+	for (size_t c = 0; c < ncells; c++) {
+		size_t from = c * per, to = DP_MIN(from + per, (size_t)m.count);
+		size_t have = 0, dl = 0;
+		unsigned avail = 65535;
+		for (size_t p = from; p < to; p++) {
+			have += m.state[p] == 2;
+			dl += m.state[p] == 1;
+			if (m.availability != NULL && m.state[p] == 0 && m.availability[p] < avail)
+				avail = m.availability[p];
+		}
+		const char *ch;
+		int attr;
+		if (have == to - from) {
+			ch = ascii ? "#" : "\xe2\x96\x88";
+			attr = theme_attr(TH_PIECE_HAVE);
+		} else if (dl > 0) {
+			ch = ascii ? "*" : "\xe2\x96\x9e";
+			attr = theme_attr(TH_PIECE_DL);
+		} else {
+			if (avail == 65535)
+				avail = 0;
+			ch = avail == 0 ? (ascii ? " " : "\xc2\xb7") : avail == 1 ?
+			    (ascii ? "1" : "\xe2\x96\x91") : avail <= 3 ? (ascii ? "2" : "\xe2\x96\x92") :
+			    (ascii ? "4" : "\xe2\x96\x93");
+			attr = theme_attr(TH_PIECE_MISSING);
+		}
+		ui_put(y + 1 + (int)(c / (size_t)w), 1 + (int)(c % (size_t)w), 1, ch, TW_LEFT, attr);
+	}
+	if (per > 1) {
+		char note[64];
+		snprintf(note, sizeof note, "(each cell: %zu pieces)", per);
+		ui_put(y + h - 1, 1, COLS - 1, note, TW_LEFT, theme_attr(TH_DIM));
+	}
+	engine_piece_map_free(&m);
+}
+
+/* ---- frame ---- */
+
+static void
+detail_draw(struct ui *ui, int y, int h)
+{
+	struct detail_state *d = detail_get(ui);
+	const struct engine_torrent_stats *t = ui_torrent(ui, d->id);
+	if (t == NULL) {
+		ui_put(y + 1, 1, COLS - 1, "this torrent is gone (removed)", TW_LEFT, theme_attr(TH_WARN));
+		return;
+	}
+	/* title and tabs */
+	char title[400];
+	snprintf(title, sizeof title, " #%d %s ", t->id, t->name);
+	int x = 0;
+	for (int i = 0; i < DT_COUNT; i++) {
+		char label[32];
+		snprintf(label, sizeof label, " %s ", detail_tab_names[i]);
+		ui_put(y, x, tw_width(label), label, TW_LEFT,
+		    theme_attr(i == (int)d->tab ? TH_TAB_ACTIVE : TH_TAB));
+		x += tw_width(label) + 1;
+	}
+	ui_put(y, x, COLS - x, title, TW_LEFT, A_BOLD);
+	y++;
+	h--;
+	detail_release(d);
+	struct ui_table_view v = { .arg = d, .st = &d->st[d->tab] };
+	switch (d->tab) {
+	case DT_INFO:
+		detail_draw_info(ui, t, y, h);
+		return;
+	case DT_PEERS:
+		d->npeers = engine_peers(ui->engine, d->id, &d->peers);
+		d->st[DT_PEERS].count = (int)d->npeers;
+		v.cols = peer_cols;
+		v.ncols = PC_COUNT;
+		v.cell = peer_cell;
+		d->page = ui_table_draw(ui, &v, y, h - 1);
+		ui_put(y + h - 1, 0, COLS, "flags: D/d download unchoked/choked, U/u upload "
+		    "unchoked/choked, K unchoked not interested, S snubbed, I incoming, O optimistic, "
+		    "E ext, F fast, s seed", TW_LEFT, theme_attr(TH_DIM));
+		if (d->npeers == 0)
+			ui_put(y + 2, 1, COLS - 1, "no peers connected", TW_LEFT, theme_attr(TH_DIM));
+		break;
+	case DT_FILES:
+		d->nfiles = engine_files(ui->engine, d->id, &d->files);
+		detail_build_tree(d);
+		d->st[DT_FILES].count = (int)d->nrows;
+		v.cols = file_cols;
+		v.ncols = FC_COUNT;
+		v.cell = file_cell;
+		d->page = ui_table_draw(ui, &v, y, h);
+		break;
+	case DT_TRACKERS:
+		d->ntrackers = engine_trackers(ui->engine, d->id, &d->trackers);
+		d->st[DT_TRACKERS].count = (int)d->ntrackers;
+		v.cols = tracker_cols;
+		v.ncols = TC_COUNT;
+		v.cell = tracker_cell;
+		d->page = ui_table_draw(ui, &v, y, h);
+		if (d->ntrackers == 0)
+			ui_put(y + 2, 1, COLS - 1, "no trackers (direct peers only)", TW_LEFT,
+			    theme_attr(TH_DIM));
+		break;
+	case DT_PIECES:
+		detail_draw_pieces(ui, d, y, h);
+		return;
+	default:
+		return;
+	}
+	ui->page = d->page;
+}
+
+static void
+detail_peer_action(struct ui *ui, struct detail_state *d, bool ban)
+{
+	int sel = d->st[DT_PEERS].sel;
+	char err[256] = "";
+	free(d->peers);
+	d->peers = NULL;
+	size_t n = engine_peers(ui->engine, d->id, &d->peers);
+	d->npeers = n;
+	if (sel < 0 || (size_t)sel >= n) {
+		ui_message(ui, true, "no peer selected");
+		return;
+	}
+	char addr[64];
+	snprintf(addr, sizeof addr, "%s", d->peers[sel].addr);
+	if (ban) {
+		/* the address without its port, so every port of that host is refused */
+		char *colon = strrchr(addr, ':');
+		if (colon != NULL && (addr[0] != '[' || (colon > addr && colon[-1] == ']')))
+			*colon = '\0';
+	}
+	if (engine_peer_disconnect(ui->engine, d->id, addr, ban, err, sizeof err) != 0)
+		ui_message(ui, true, "%s %s: %s", ban ? "ban" : "disconnect", addr, err[0] ? err : "failed");
+	else
+		ui_message(ui, false, "%s %s", ban ? "banned" : "disconnected", addr);
+}
+
+static bool
+detail_action(struct ui *ui, enum ui_action a)
+{
+	struct detail_state *d = detail_get(ui);
+	int page = DP_MAX(1, d->page);
+	switch (a) {
+	case UI_ACTION_NEXT_TAB:
+		d->tab = (d->tab + 1) % DT_COUNT;
+		return true;
+	case UI_ACTION_PREV_TAB:
+		d->tab = (d->tab + DT_COUNT - 1) % DT_COUNT;
+		return true;
+	case UI_ACTION_PRIO_UP:
+	case UI_ACTION_PRIO_DOWN:
+	case UI_ACTION_PRIO_SKIP:
+		if (d->tab == DT_FILES)
+			detail_set_priority(ui, d, a);
+		return true;
+	case UI_ACTION_PEER_DISCONNECT:
+	case UI_ACTION_PEER_BAN:
+		if (d->tab == DT_PEERS)
+			detail_peer_action(ui, d, a == UI_ACTION_PEER_BAN);
+		return true;
+	case UI_ACTION_LEFT:
+	case UI_ACTION_RIGHT:
+	case UI_ACTION_OPEN:
+		if (d->tab == DT_FILES && d->st[DT_FILES].sel >= 0 &&
+		    (size_t)d->st[DT_FILES].sel < d->nrows && d->rows[d->st[DT_FILES].sel].dir) {
+			const char *path = d->rows[d->st[DT_FILES].sel].path;
+			bool collapse = a == UI_ACTION_LEFT ? true : a == UI_ACTION_RIGHT ? false :
+			    !detail_is_collapsed(d, path);
+			detail_toggle_collapsed(d, path, collapse);
+			return true;
+		}
+		if (a == UI_ACTION_LEFT)
+			d->tab = (d->tab + DT_COUNT - 1) % DT_COUNT;
+		else if (a == UI_ACTION_RIGHT)
+			d->tab = (d->tab + 1) % DT_COUNT;
+		return true;
+	default:
+		break;
+	}
+	if (d->tab != DT_INFO && d->tab != DT_PIECES &&
+	    a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE &&
+	    ui_table_action(&d->st[d->tab], 1, a, page))
+		return true;
+	int id = d->id;
+	return ui_torrent_action(ui, a, &id, 1);
+}
+
+static void
+detail_free(struct ui *ui)
+{
+	struct detail_state *d = ui->detail;
+	if (d == NULL)
+		return;
+	detail_release(d);
+	for (size_t i = 0; i < d->ncollapsed; i++)
+		free(d->collapsed[i]);
+	free(d->collapsed);
+	for (int i = 0; i < DT_COUNT; i++)
+		table_state_free(&d->st[i]);
+	free(d);
+	ui->detail = NULL;
+}
+
+const struct ui_screen screen_detail = {
+	.title = "Detail",
+	.ctx = KCTX_DETAIL | KCTX_TORRENT,
+	.context = detail_context,
+	.draw = detail_draw,
+	.action = detail_action,
+	.free = detail_free,
+};

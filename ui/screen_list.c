@@ -1,0 +1,578 @@
+/* screen_list.c: the torrent list: columns sortable by any field, a state filter, incremental
+ * search, multi-select; and the torrent commands shared with the detail screen. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "ui_priv.h"
+
+enum list_col { LC_NUM, LC_NAME, LC_STATE, LC_PROGRESS, LC_SIZE, LC_DONE, LC_DOWN, LC_UP,
+	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_TRACKER, LC_COUNT };
+
+static const struct table_col list_cols[LC_COUNT] = {
+	[LC_NUM] = { "#", 3, 4, TW_RIGHT, 0 },
+	[LC_NAME] = { "Name", 12, 0, TW_LEFT, 0 },
+	[LC_STATE] = { "State", 11, 11, TW_LEFT, 1 },
+	[LC_PROGRESS] = { "Progress", 10, 14, TW_LEFT, 0 },
+	[LC_SIZE] = { "Size", 9, 9, TW_RIGHT, 4 },
+	[LC_DONE] = { "Done", 9, 9, TW_RIGHT, 8 },
+	[LC_DOWN] = { "Down", 11, 11, TW_RIGHT, 2 },
+	[LC_UP] = { "Up", 11, 11, TW_RIGHT, 3 },
+	[LC_RATIO] = { "Ratio", 5, 5, TW_RIGHT, 7 },
+	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 5 },
+	[LC_PEERS] = { "Peers", 7, 7, TW_RIGHT, 6 },
+	[LC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 9 },
+	[LC_TRACKER] = { "Tracker", 14, 18, TW_LEFT, 10 },
+};
+
+enum list_filter { LF_ALL, LF_DOWNLOADING, LF_SEEDING, LF_PAUSED, LF_CHECKING, LF_ERROR,
+	LF_COUNT };
+static const char *const list_filter_names[LF_COUNT] = { "all", "downloading", "seeding",
+	"paused", "checking", "error" };
+
+struct list_state {
+	struct table_state st;
+	enum list_filter filter;
+	char search[256];
+	size_t *rows;            /* indices into ui->torrents after filter and sort */
+	size_t nrows, caprows;
+	int page;
+};
+
+static struct list_state *
+list_get(struct ui *ui)
+{
+	if (ui->list == NULL) {
+		ui->list = xcalloc(1, sizeof *ui->list);
+		ui->list->st.sel = -1;
+		ui->list->st.sort_col = LC_NUM;
+	}
+	return ui->list;
+}
+
+static bool
+list_filter_match(enum list_filter f, const struct engine_torrent_stats *t)
+{
+	switch (f) {
+	case LF_ALL:
+		return true;
+	case LF_DOWNLOADING:
+		return t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_METADATA;
+	case LF_SEEDING:
+		return t->state == ENGINE_TORRENT_SEEDING;
+	case LF_PAUSED:
+		return t->state == ENGINE_TORRENT_STOPPED || t->state == ENGINE_TORRENT_QUEUED;
+	case LF_CHECKING:
+		return t->state == ENGINE_TORRENT_CHECKING;
+	case LF_ERROR:
+		return t->state == ENGINE_TORRENT_ERROR;
+	default:
+		return true;
+	}
+}
+
+/* qsort has no context argument: the sort key lives here for the duration of one sort. */
+static const struct engine_torrent_stats *list_sort_base;
+static int list_sort_col;
+static bool list_sort_desc;
+
+#define LIST_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+
+static int
+list_compare(const void *pa, const void *pb)
+{
+	const struct engine_torrent_stats *a = &list_sort_base[*(const size_t *)pa];
+	const struct engine_torrent_stats *b = &list_sort_base[*(const size_t *)pb];
+	int c = 0;
+	switch (list_sort_col) {
+	case LC_NAME: c = strcmp(a->name, b->name); break;
+	case LC_STATE: c = LIST_CMP(a->state, b->state); break;
+	case LC_PROGRESS: c = LIST_CMP(a->progress, b->progress); break;
+	case LC_SIZE: c = LIST_CMP(a->wanted_size, b->wanted_size); break;
+	case LC_DONE: c = LIST_CMP(a->have_size, b->have_size); break;
+	case LC_DOWN: c = LIST_CMP(a->down_rate, b->down_rate); break;
+	case LC_UP: c = LIST_CMP(a->up_rate, b->up_rate); break;
+	case LC_RATIO: c = LIST_CMP(a->ratio, b->ratio); break;
+	case LC_ETA: c = LIST_CMP((uint64_t)a->eta_s, (uint64_t)b->eta_s); break;  /* -1 last */
+	case LC_PEERS: c = LIST_CMP(a->peers_connected, b->peers_connected); break;
+	case LC_SEEDS: c = LIST_CMP(a->seeds_connected, b->seeds_connected); break;
+	case LC_TRACKER: c = strcmp(a->tracker_status, b->tracker_status); break;
+	default: break;
+	}
+	if (c == 0)
+		c = LIST_CMP(a->id, b->id);
+	return list_sort_desc ? -c : c;
+}
+
+/* Rebuilds the visible rows, keeping the selection on the same torrent. */
+static void
+list_rebuild(struct ui *ui, struct list_state *l)
+{
+	int sel_id = -1;
+	if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows && l->rows[l->st.sel] < ui->ntorrents)
+		sel_id = ui->torrents[l->rows[l->st.sel]].id;
+	if (l->caprows < ui->ntorrents) {
+		l->caprows = ui->ntorrents;
+		l->rows = xreallocarray(l->rows, l->caprows, sizeof *l->rows);
+	}
+	l->nrows = 0;
+	for (size_t i = 0; i < ui->ntorrents; i++) {
+		const struct engine_torrent_stats *t = &ui->torrents[i];
+		if (list_filter_match(l->filter, t) && text_matches(t->name, l->search))
+			l->rows[l->nrows++] = i;
+	}
+	list_sort_base = ui->torrents;
+	list_sort_col = l->st.sort_col;
+	list_sort_desc = l->st.sort_desc;
+	if (l->nrows > 1)
+		qsort(l->rows, l->nrows, sizeof *l->rows, list_compare);
+	if (sel_id >= 0 && (l->st.sel < 0 || (size_t)l->st.sel >= l->nrows ||
+	    ui->torrents[l->rows[l->st.sel]].id != sel_id)) {
+		for (size_t r = 0; r < l->nrows; r++)
+			if (ui->torrents[l->rows[r]].id == sel_id)
+				l->st.sel = (int)r;
+	}
+	l->st.count = (int)l->nrows;
+}
+
+static int
+list_state_attr(enum engine_torrent_state s)
+{
+	switch (s) {
+	case ENGINE_TORRENT_ERROR: return theme_attr(TH_ERROR);
+	case ENGINE_TORRENT_SEEDING: return theme_attr(TH_SEEDING);
+	case ENGINE_TORRENT_DOWNLOADING: return theme_attr(TH_DOWN);
+	case ENGINE_TORRENT_STOPPED: return theme_attr(TH_DIM);
+	case ENGINE_TORRENT_CHECKING: return theme_attr(TH_WARN);
+	default: return 0;
+	}
+}
+
+static void
+list_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+{
+	struct list_state *l = arg;
+	const struct engine_torrent_stats *t = &ui->torrents[l->rows[row]];
+	char a[64], b[64];
+	switch (col) {
+	case LC_NUM: snprintf(out, outlen, "%d", t->id); break;
+	case LC_NAME: snprintf(out, outlen, "%s", t->name); break;
+	case LC_STATE:
+		snprintf(out, outlen, "%s", t->state == ENGINE_TORRENT_METADATA ? "metadata" :
+		    engine_torrent_state_name(t->state));
+		*attr = list_state_attr(t->state);
+		break;
+	case LC_PROGRESS: {
+		double f = t->state == ENGINE_TORRENT_CHECKING ? t->check_progress : t->progress;
+		int w = DP_MAX(1, list_cols[LC_PROGRESS].max - 5);
+		bar_render(f, w, a, sizeof a);
+		int pct = (int)(f * 100);
+		if (f >= 1.0)
+			pct = 100;
+		snprintf(out, outlen, "%s%4d%%", a, pct);
+		*attr = theme_attr(f >= 1.0 ? TH_SEEDING : TH_BAR_DONE);
+		break;
+	}
+	case LC_SIZE: fmt_size(t->wanted_size, out, outlen); break;
+	case LC_DONE: fmt_size(t->have_size, out, outlen); break;
+	case LC_DOWN:
+		fmt_rate(t->down_rate, out, outlen);
+		if (t->down_rate)
+			*attr = theme_attr(TH_DOWN);
+		break;
+	case LC_UP:
+		fmt_rate(t->up_rate, out, outlen);
+		if (t->up_rate)
+			*attr = theme_attr(TH_UP);
+		break;
+	case LC_RATIO: fmt_ratio(t->ratio, out, outlen); break;
+	case LC_ETA:
+		fmt_eta(t->state == ENGINE_TORRENT_DOWNLOADING ? t->eta_s : -1, out, outlen);
+		break;
+	case LC_PEERS: snprintf(out, outlen, "%d/%d", t->peers_connected, t->peers_known); break;
+	case LC_SEEDS: snprintf(out, outlen, "%d", t->seeds_connected); break;
+	case LC_TRACKER:
+		snprintf(out, outlen, "%s", t->state == ENGINE_TORRENT_ERROR && t->error[0] ?
+		    t->error : t->tracker_status);
+		if (strncmp(t->tracker_status, "error", 5) == 0)
+			*attr = theme_attr(TH_WARN);
+		break;
+	default: break;
+	}
+	(void)b;
+}
+
+static uint64_t
+list_row_id(struct ui *ui, void *arg, int row)
+{
+	struct list_state *l = arg;
+	return (uint64_t)ui->torrents[l->rows[row]].id;
+}
+
+static void
+list_draw(struct ui *ui, int y, int h)
+{
+	struct list_state *l = list_get(ui);
+	list_rebuild(ui, l);
+	char info[512];
+	int n = snprintf(info, sizeof info, " Torrents: %zu shown of %zu   filter: %s",
+	    l->nrows, ui->ntorrents, list_filter_names[l->filter]);
+	if (l->search[0] != '\0' && n > 0 && (size_t)n < sizeof info)
+		n += snprintf(info + n, sizeof info - (size_t)n, "   search: %s", l->search);
+	if (l->st.nmarks > 0 && n > 0 && (size_t)n < sizeof info)
+		snprintf(info + n, sizeof info - (size_t)n, "   marked: %zu", l->st.nmarks);
+	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	if (ui->ntorrents == 0) {
+		char add[32];
+		keymap_describe(UI_ACTION_ADD, add, sizeof add);
+		char msg[128];
+		snprintf(msg, sizeof msg, "No torrents yet. Press %s to add one, or run downpour --demo.",
+		    add);
+		ui_put(y + 2, 2, COLS - 2, msg, TW_LEFT, theme_attr(TH_DIM));
+		return;
+	}
+	struct ui_table_view v = {
+		.cols = list_cols, .ncols = LC_COUNT, .st = &l->st, .cell = list_cell,
+		.row_id = list_row_id, .arg = l,
+	};
+	l->page = ui_table_draw(ui, &v, y + 1, h - 1);
+	ui->page = l->page;
+}
+
+size_t
+screen_list_targets(struct ui *ui, int **ids)
+{
+	struct list_state *l = list_get(ui);
+	*ids = NULL;
+	if (l->st.nmarks > 0) {
+		*ids = xcalloc(l->st.nmarks, sizeof **ids);
+		for (size_t i = 0; i < l->st.nmarks; i++)
+			(*ids)[i] = (int)l->st.marks[i];
+		return l->st.nmarks;
+	}
+	if (l->st.sel < 0 || (size_t)l->st.sel >= l->nrows)
+		return 0;
+	*ids = xcalloc(1, sizeof **ids);
+	(*ids)[0] = ui->torrents[l->rows[l->st.sel]].id;
+	return 1;
+}
+
+/* ---- commands on torrents ---- */
+
+struct ui_pending {
+	enum ui_action action;
+	int *ids;
+	size_t n;
+};
+
+static struct ui_pending *
+pending_new(enum ui_action a, const int *ids, size_t n)
+{
+	struct ui_pending *p = xcalloc(1, sizeof *p);
+	p->action = a;
+	p->n = n;
+	p->ids = xcalloc(n ? n : 1, sizeof *ids);
+	memcpy(p->ids, ids, n * sizeof *ids);
+	return p;
+}
+
+static void
+pending_free(struct ui_pending *p)
+{
+	free(p->ids);
+	free(p);
+}
+
+/* Runs one command per torrent; reports the first failure with its torrent. */
+static void
+ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const char *text)
+{
+	char err[256];
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = -1;
+		err[0] = '\0';
+		const struct engine_torrent_stats *t = ui_torrent(ui, ids[i]);
+		switch (a) {
+		case UI_ACTION_START: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_STOP: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_PAUSE_ALL: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_RESUME_ALL: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_REMOVE:
+			rc = engine_torrent_remove(ui->engine, ids[i], false, err, sizeof err);
+			break;
+		case UI_ACTION_REMOVE_DATA:
+			rc = engine_torrent_remove(ui->engine, ids[i], true, err, sizeof err);
+			break;
+		case UI_ACTION_RECHECK: rc = engine_torrent_recheck(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_REANNOUNCE:
+			rc = engine_torrent_reannounce(ui->engine, ids[i], err, sizeof err);
+			break;
+		case UI_ACTION_SEQUENTIAL:
+			rc = engine_torrent_set_sequential(ui->engine, ids[i], t ? !t->sequential : true,
+			    err, sizeof err);
+			break;
+		case UI_ACTION_LIMIT_TORRENT: {
+			uint64_t d, u;
+			if (!ui_parse_limits(text, &d, &u)) {
+				ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
+				return;
+			}
+			rc = engine_torrent_set_rate_limits(ui->engine, ids[i], d, u, err, sizeof err);
+			break;
+		}
+		default:
+			return;
+		}
+		if (rc != 0) {
+			ui_message(ui, true, "%s #%d: %s", keymap_action_name(a), ids[i],
+			    err[0] ? err : "failed");
+			ui_fetch(ui, true);
+			return;
+		}
+		ok++;
+	}
+	if (a == UI_ACTION_REMOVE || a == UI_ACTION_REMOVE_DATA)
+		table_clear_marks(&list_get(ui)->st);
+	ui_message(ui, false, "%s: %zu torrent%s", keymap_action_name(a), ok, ok == 1 ? "" : "s");
+	ui_fetch(ui, true);
+}
+
+static void
+ui_pending_answer(struct ui *ui, const char *text, void *arg)
+{
+	struct ui_pending *p = arg;
+	if (p->action == UI_ACTION_LIMIT_TORRENT) {
+		if (text != NULL)
+			ui_run_each(ui, p->action, p->ids, p->n, text);
+	} else if (text != NULL && text[0] == 'y') {
+		ui_run_each(ui, p->action, p->ids, p->n, NULL);
+		if (ui->screen == SCREEN_DETAIL && (p->action == UI_ACTION_REMOVE ||
+		    p->action == UI_ACTION_REMOVE_DATA))
+			ui_show(ui, SCREEN_LIST);
+	} else {
+		ui_message(ui, false, "cancelled");
+	}
+	pending_free(p);
+}
+
+bool
+ui_torrent_action(struct ui *ui, enum ui_action a, const int *ids, size_t n)
+{
+	char q[256];
+	switch (a) {
+	case UI_ACTION_START:
+	case UI_ACTION_STOP:
+	case UI_ACTION_RECHECK:
+	case UI_ACTION_REANNOUNCE:
+	case UI_ACTION_SEQUENTIAL:
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		ui_run_each(ui, a, ids, n, NULL);
+		return true;
+	case UI_ACTION_REMOVE:
+	case UI_ACTION_REMOVE_DATA: {
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		const struct engine_torrent_stats *t = ui_torrent(ui, ids[0]);
+		if (n == 1 && t != NULL)
+			snprintf(q, sizeof q, "Remove '%.120s'%s? (y/n)", t->name,
+			    a == UI_ACTION_REMOVE_DATA ? " AND DELETE ITS DATA" : "");
+		else
+			snprintf(q, sizeof q, "Remove %zu torrents%s? (y/n)", n,
+			    a == UI_ACTION_REMOVE_DATA ? " AND DELETE THEIR DATA" : "");
+		prompt_confirm(ui, q, ui_pending_answer, pending_new(a, ids, n));
+		return true;
+	}
+	case UI_ACTION_LIMIT_TORRENT: {
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		const struct engine_torrent_stats *t = ui_torrent(ui, ids[0]);
+		char d[32] = "none", u[32] = "none";
+		if (t != NULL && t->down_limit)
+			fmt_rate(t->down_limit, d, sizeof d);
+		if (t != NULL && t->up_limit)
+			fmt_rate(t->up_limit, u, sizeof u);
+		snprintf(q, sizeof q, "limits now %s / %s; DOWN UP for %zu torrent%s (0 = none):", d, u,
+		    n, n == 1 ? "" : "s");
+		prompt_open(ui, q, "", false, ui_pending_answer, NULL, pending_new(a, ids, n));
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* ---- adding ---- */
+
+static void
+list_add_done(struct ui *ui, const char *text, void *arg)
+{
+	(void)arg;
+	char err[256] = "";
+	int id = 0, rc;
+	if (text == NULL || text[0] == '\0')
+		return;
+	struct engine_add_opts opts = { 0 };
+	if (strncmp(text, "magnet:", 7) == 0) {
+		rc = engine_add_magnet(ui->engine, text, &opts, &id, err, sizeof err);
+	} else {
+		char path[1100];
+		const char *home = getenv("HOME");
+		if (text[0] == '~' && text[1] == '/' && home != NULL)
+			snprintf(path, sizeof path, "%s%s", home, text + 1);
+		else
+			snprintf(path, sizeof path, "%s", text);
+		rc = engine_add_torrent_file(ui->engine, path, &opts, &id, err, sizeof err);
+	}
+	if (rc != 0)
+		ui_message(ui, true, "cannot add %.200s: %s", text, err[0] ? err : "failed");
+	else
+		ui_message(ui, false, "added torrent #%d", id);
+	ui_fetch(ui, true);
+}
+
+static void
+list_search_change(struct ui *ui, const char *text, void *arg)
+{
+	struct list_state *l = arg;
+	snprintf(l->search, sizeof l->search, "%s", text);
+	l->st.sel = 0;
+	l->st.top = 0;
+	(void)ui;
+}
+
+static void
+list_search_done(struct ui *ui, const char *text, void *arg)
+{
+	struct list_state *l = arg;
+	if (text == NULL)
+		l->search[0] = '\0';
+	(void)ui;
+}
+
+static bool
+list_action(struct ui *ui, enum ui_action a)
+{
+	struct list_state *l = list_get(ui);
+	int *ids = NULL;
+	size_t n;
+	if (ui_table_action(&l->st, LC_COUNT, a, l->page))
+		return true;
+	switch (a) {
+	case UI_ACTION_OPEN:
+	case UI_ACTION_RIGHT:
+		if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows)
+			ui_open_detail(ui, ui->torrents[l->rows[l->st.sel]].id);
+		return true;
+	case UI_ACTION_FILTER:
+		l->filter = (l->filter + 1) % LF_COUNT;
+		l->st.sel = 0;
+		l->st.top = 0;
+		return true;
+	case UI_ACTION_SEARCH:
+		prompt_open(ui, "/", l->search, false, list_search_done, list_search_change, l);
+		return true;
+	case UI_ACTION_BACK:
+		if (l->search[0] != '\0' || l->filter != LF_ALL) {
+			l->search[0] = '\0';
+			l->filter = LF_ALL;
+			return true;
+		}
+		return false;
+	case UI_ACTION_MARK:
+		if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows) {
+			table_toggle_mark(&l->st, (uint64_t)ui->torrents[l->rows[l->st.sel]].id);
+			table_move(&l->st, 1, l->page);
+		}
+		return true;
+	case UI_ACTION_MARK_CLEAR:
+		table_clear_marks(&l->st);
+		return true;
+	case UI_ACTION_ADD:
+		prompt_open(ui, "add torrent file or magnet (Tab completes):", "", true, list_add_done,
+		    NULL, NULL);
+		return true;
+	case UI_ACTION_ADD_MAGNET:
+		prompt_open(ui, "add magnet link:", "magnet:?xt=urn:btih:", false, list_add_done, NULL,
+		    NULL);
+		return true;
+	case UI_ACTION_PAUSE_ALL:
+	case UI_ACTION_RESUME_ALL: {
+		int *all = xcalloc(ui->ntorrents ? ui->ntorrents : 1, sizeof *all);
+		for (size_t i = 0; i < ui->ntorrents; i++)
+			all[i] = ui->torrents[i].id;
+		ui_run_each(ui, a, all, ui->ntorrents, NULL);
+		free(all);
+		return true;
+	}
+	default:
+		break;
+	}
+	n = screen_list_targets(ui, &ids);
+	bool handled = ui_torrent_action(ui, a, ids, n);
+	free(ids);
+	return handled;
+}
+
+static void
+list_free(struct ui *ui)
+{
+	if (ui->list == NULL)
+		return;
+	table_state_free(&ui->list->st);
+	free(ui->list->rows);
+	free(ui->list);
+	ui->list = NULL;
+}
+
+void
+screen_list_synthetic(struct ui *ui, size_t n)
+{
+	static const char *const names[] = {
+		"debian-12.5.0-amd64-netinst.iso", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae"
+		"\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab", "archlinux-2024.05.01-x86_64.iso",
+		"\xf0\x9f\x8e\xb5 music collection", "big_buck_bunny_1080p.mp4",
+	};
+	free(ui->torrents);
+	ui->torrents = xcalloc(n ? n : 1, sizeof *ui->torrents);
+	ui->ntorrents = n;
+	uint64_t seed = 12345;
+	for (size_t i = 0; i < n; i++) {
+		struct engine_torrent_stats *t = &ui->torrents[i];
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		t->id = (int)i + 1;
+		snprintf(t->name, sizeof t->name, "%s #%zu", names[i % DP_ARRAY_LEN(names)], i);
+		t->state = (enum engine_torrent_state)((seed >> 33) % ENGINE_TORRENT_STATE_COUNT);
+		t->progress = (double)((seed >> 20) % 1001) / 1000.0;
+		t->total_size = t->wanted_size = (seed >> 10) % (8ull << 30);
+		t->have_size = (uint64_t)(t->progress * (double)t->wanted_size);
+		t->down_rate = (seed >> 40) % 5000000;
+		t->up_rate = (seed >> 44) % 1000000;
+		t->ratio = (double)((seed >> 30) % 300) / 100.0;
+		t->eta_s = (int64_t)((seed >> 36) % 100000);
+		t->peers_connected = (int)((seed >> 48) % 50);
+		t->peers_known = t->peers_connected + (int)((seed >> 52) % 200);
+		t->seeds_connected = t->peers_connected / 3;
+		snprintf(t->tracker_status, sizeof t->tracker_status, "ok (%d trackers)",
+		    (int)(seed % 4) + 1);
+	}
+}
+
+const struct ui_screen screen_list = {
+	.title = "Torrents",
+	.ctx = KCTX_LIST | KCTX_TORRENT,
+	.draw = list_draw,
+	.action = list_action,
+	.free = list_free,
+};

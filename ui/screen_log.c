@@ -1,0 +1,171 @@
+/* screen_log.c: the engine's log ring: time, level, text; a minimum-level filter, search, and
+ * follow mode that keeps the newest line in view. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+#include "ui_priv.h"
+
+#define LOG_KEEP 2000
+
+struct log_state {
+	struct dp_log_line *lines;      /* the newest LOG_KEEP, oldest first */
+	size_t n;
+	uint64_t last_seq;
+	int min_level;                  /* show lines at or above this severity (<= level value) */
+	char search[128];
+	size_t *rows;
+	size_t nrows;
+	struct table_state st;
+	bool follow;
+	int page;
+};
+
+static struct log_state *
+log_get(struct ui *ui)
+{
+	if (ui->log == NULL) {
+		ui->log = xcalloc(1, sizeof *ui->log);
+		ui->log->lines = xcalloc(LOG_KEEP, sizeof *ui->log->lines);
+		ui->log->min_level = DP_LOG_DEBUG;
+		ui->log->follow = true;
+		ui->log->st.sel = -1;
+	}
+	return ui->log;
+}
+
+static void
+log_fetch(struct ui *ui, struct log_state *l)
+{
+	struct dp_log_line buf[256];
+	size_t got;
+	while ((got = engine_log_since(ui->engine, l->last_seq, buf, DP_ARRAY_LEN(buf))) > 0) {
+		if (l->n + got > LOG_KEEP) {
+			size_t drop = l->n + got - LOG_KEEP;
+			if (drop > l->n)
+				drop = l->n;
+			memmove(l->lines, l->lines + drop, (l->n - drop) * sizeof *l->lines);
+			l->n -= drop;
+		}
+		size_t skip = got > LOG_KEEP ? got - LOG_KEEP : 0;
+		memcpy(l->lines + l->n, buf + skip, (got - skip) * sizeof *buf);
+		l->n += got - skip;
+		l->last_seq = buf[got - 1].seq;
+		if (got < DP_ARRAY_LEN(buf))
+			break;
+	}
+	free(l->rows);
+	l->rows = xcalloc(l->n ? l->n : 1, sizeof *l->rows);
+	l->nrows = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if ((int)l->lines[i].level <= l->min_level && text_matches(l->lines[i].text, l->search))
+			l->rows[l->nrows++] = i;
+	l->st.count = (int)l->nrows;
+}
+
+static void
+log_draw(struct ui *ui, int y, int h)
+{
+	struct log_state *l = log_get(ui);
+	log_fetch(ui, l);
+	char info[256];
+	snprintf(info, sizeof info, " Log: %zu lines shown of %zu   level: %s and above%s%s%s",
+	    l->nrows, l->n, log_level_name((enum dp_log_level)l->min_level),
+	    l->follow ? "   following" : "", l->search[0] ? "   search: " : "", l->search);
+	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	int page = DP_MAX(1, h - 1);
+	l->page = page;
+	ui->page = page;
+	if (l->follow)
+		l->st.sel = (int)l->nrows - 1;
+	table_set_count(&l->st, (int)l->nrows, page);
+	for (int i = 0; i < page; i++) {
+		int r = l->st.top + i;
+		if (r >= (int)l->nrows)
+			break;
+		const struct dp_log_line *ln = &l->lines[l->rows[r]];
+		char when[16], text[320];
+		struct tm tm;
+		time_t t = (time_t)ln->when;
+		if (localtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%H:%M:%S", &tm) == 0)
+			snprintf(when, sizeof when, "--:--:--");
+		snprintf(text, sizeof text, "%s %-5s %s", when, log_level_name(ln->level), ln->text);
+		int attr = ln->level == DP_LOG_ERROR ? theme_attr(TH_ERROR) :
+		    ln->level == DP_LOG_WARN ? theme_attr(TH_WARN) :
+		    ln->level == DP_LOG_DEBUG ? theme_attr(TH_DIM) : 0;
+		if (r == l->st.sel && !l->follow)
+			attr = theme_attr(TH_SELECTED);
+		ui_put(y + 1 + i, 0, COLS, text, TW_LEFT, attr);
+	}
+}
+
+static void
+log_search_change(struct ui *ui, const char *text, void *arg)
+{
+	struct log_state *l = arg;
+	(void)ui;
+	snprintf(l->search, sizeof l->search, "%s", text);
+}
+
+static void
+log_search_done(struct ui *ui, const char *text, void *arg)
+{
+	struct log_state *l = arg;
+	(void)ui;
+	if (text == NULL)
+		l->search[0] = '\0';
+}
+
+static bool
+log_action(struct ui *ui, enum ui_action a)
+{
+	struct log_state *l = log_get(ui);
+	switch (a) {
+	case UI_ACTION_FILTER:
+		/* debug -> info -> warn -> error -> debug */
+		l->min_level = l->min_level == DP_LOG_ERROR ? DP_LOG_DEBUG : l->min_level - 1;
+		return true;
+	case UI_ACTION_FOLLOW:
+		l->follow = !l->follow;
+		return true;
+	case UI_ACTION_SEARCH:
+		prompt_open(ui, "/", l->search, false, log_search_done, log_search_change, l);
+		return true;
+	case UI_ACTION_SORT_NEXT:
+	case UI_ACTION_SORT_PREV:
+	case UI_ACTION_SORT_REVERSE:
+		return true;
+	default:
+		break;
+	}
+	if (ui_table_action(&l->st, 1, a, l->page)) {
+		l->follow = a == UI_ACTION_BOTTOM;
+		return true;
+	}
+	return false;
+}
+
+static void
+log_free(struct ui *ui)
+{
+	if (ui->log == NULL)
+		return;
+	table_state_free(&ui->log->st);
+	free(ui->log->lines);
+	free(ui->log->rows);
+	free(ui->log);
+	ui->log = NULL;
+}
+
+const struct ui_screen screen_log = {
+	.title = "Log",
+	.ctx = KCTX_LOG,
+	.draw = log_draw,
+	.action = log_action,
+	.free = log_free,
+};

@@ -1,0 +1,329 @@
+/* screen_tasks.c: the task monitor (like curio's `ps`): id, state, waited, cycles, CPU,
+ * deadline, name, torrent; sortable, filtered by kind and torrent; Enter shows `where`. */
+#include "config.h"
+
+#include <curses.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "ui_priv.h"
+
+enum { TK_ID, TK_KIND, TK_STATE, TK_WAITED, TK_CYCLES, TK_CPU, TK_DEADLINE, TK_NAME,
+	TK_TORRENT, TK_COUNT };
+static const struct table_col task_cols[TK_COUNT] = {
+	[TK_ID] = { "ID", 5, 6, TW_RIGHT, 0 },
+	[TK_KIND] = { "Kind", 8, 8, TW_LEFT, 3 },
+	[TK_STATE] = { "State", 12, 12, TW_LEFT, 0 },
+	[TK_WAITED] = { "Waited", 7, 7, TW_RIGHT, 0 },
+	[TK_CYCLES] = { "Cycles", 8, 8, TW_RIGHT, 2 },
+	[TK_CPU] = { "CPU", 8, 8, TW_RIGHT, 1 },
+	[TK_DEADLINE] = { "Deadline", 8, 8, TW_RIGHT, 4 },
+	[TK_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
+	[TK_TORRENT] = { "Torrent", 4, 16, TW_LEFT, 5 },
+};
+
+struct tasks_state {
+	struct table_state st;
+	struct engine_task_info *tasks;
+	size_t ntasks;
+	size_t *rows;
+	size_t nrows;
+	int kind;                /* -1 all */
+	int torrent;             /* 0 all */
+	char search[128];
+	uint64_t detail_id;      /* the task whose `where` is open, 0 none */
+	int page;
+};
+
+static struct tasks_state *
+tasks_get(struct ui *ui)
+{
+	if (ui->tasks == NULL) {
+		ui->tasks = xcalloc(1, sizeof *ui->tasks);
+		ui->tasks->st.sel = -1;
+		ui->tasks->kind = -1;
+	}
+	return ui->tasks;
+}
+
+static const struct engine_task_info *task_sort_base;
+static int task_sort_col;
+static bool task_sort_desc;
+
+#define TASK_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+
+static int
+task_compare(const void *pa, const void *pb)
+{
+	const struct engine_task_info *a = &task_sort_base[*(const size_t *)pa];
+	const struct engine_task_info *b = &task_sort_base[*(const size_t *)pb];
+	int c = 0;
+	switch (task_sort_col) {
+	case TK_KIND: c = TASK_CMP(a->task.kind, b->task.kind); break;
+	case TK_STATE: c = strcmp(a->state_name, b->state_name); break;
+	case TK_WAITED: c = TASK_CMP(a->waited_us, b->waited_us); break;
+	case TK_CYCLES: c = TASK_CMP(a->task.cycles, b->task.cycles); break;
+	case TK_CPU: c = TASK_CMP(a->task.cpu_us, b->task.cpu_us); break;
+	case TK_DEADLINE: c = TASK_CMP(a->task.deadline_us - 1, b->task.deadline_us - 1); break;
+	case TK_NAME: c = strcmp(a->task.name, b->task.name); break;
+	case TK_TORRENT: c = TASK_CMP(a->task.torrent_id, b->task.torrent_id); break;
+	default: break;
+	}
+	if (c == 0)
+		c = TASK_CMP(a->task.id, b->task.id);
+	return task_sort_desc ? -c : c;
+}
+
+static void
+tasks_fetch(struct ui *ui, struct tasks_state *t)
+{
+	uint64_t sel_id = 0;
+	if (t->st.sel >= 0 && (size_t)t->st.sel < t->nrows)
+		sel_id = t->tasks[t->rows[t->st.sel]].task.id;
+	free(t->tasks);
+	free(t->rows);
+	t->tasks = NULL;
+	t->ntasks = engine_tasks(ui->engine, &t->tasks);
+	t->rows = xcalloc(t->ntasks ? t->ntasks : 1, sizeof *t->rows);
+	t->nrows = 0;
+	for (size_t i = 0; i < t->ntasks; i++) {
+		const struct dp_task *k = &t->tasks[i].task;
+		if (t->kind >= 0 && (int)k->kind != t->kind)
+			continue;
+		if (t->torrent > 0 && k->torrent_id != t->torrent)
+			continue;
+		if (!text_matches(k->name, t->search) && !text_matches(k->reason, t->search) &&
+		    !text_matches(t->tasks[i].state_name, t->search))
+			continue;
+		t->rows[t->nrows++] = i;
+	}
+	task_sort_base = t->tasks;
+	task_sort_col = t->st.sort_col;
+	task_sort_desc = t->st.sort_desc;
+	if (t->nrows > 1)
+		qsort(t->rows, t->nrows, sizeof *t->rows, task_compare);
+	for (size_t r = 0; sel_id != 0 && r < t->nrows; r++)
+		if (t->tasks[t->rows[r]].task.id == sel_id)
+			t->st.sel = (int)r;
+	t->st.count = (int)t->nrows;
+}
+
+static int
+task_state_attr(const struct engine_task_info *i)
+{
+	if (i->task.spinning)
+		return theme_attr(TH_ERROR);
+	switch (i->task.state) {
+	case DP_TASK_FAILED: return theme_attr(TH_ERROR);
+	case DP_TASK_DONE: return theme_attr(TH_DIM);
+	case DP_TASK_RUNNING:
+	case DP_TASK_READY: return theme_attr(TH_DOWN);
+	case DP_TASK_DISK_WAIT:
+	case DP_TASK_RATE_WAIT: return theme_attr(TH_WARN);
+	default: return 0;
+	}
+}
+
+static void
+task_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+{
+	struct tasks_state *t = arg;
+	const struct engine_task_info *i = &t->tasks[t->rows[row]];
+	const struct dp_task *k = &i->task;
+	switch (col) {
+	case TK_ID: snprintf(out, outlen, "%" PRIu64, k->id); break;
+	case TK_KIND: snprintf(out, outlen, "%s", i->kind_name); break;
+	case TK_STATE:
+		snprintf(out, outlen, "%s", i->state_name);
+		*attr = task_state_attr(i);
+		break;
+	case TK_WAITED: fmt_duration_us(i->waited_us, out, outlen); break;
+	case TK_CYCLES: snprintf(out, outlen, "%" PRIu64, k->cycles); break;
+	case TK_CPU: fmt_duration_us(k->cpu_us, out, outlen); break;
+	case TK_DEADLINE: {
+		uint64_t now = dp_now_us();
+		if (k->deadline_us == 0)
+			snprintf(out, outlen, "-");
+		else if (k->deadline_us <= now)
+			snprintf(out, outlen, "passed");
+		else
+			fmt_duration_us(k->deadline_us - now, out, outlen);
+		break;
+	}
+	case TK_NAME:
+		snprintf(out, outlen, "%s%s", k->spinning ? "[SPINNING] " : "", k->name);
+		break;
+	case TK_TORRENT: {
+		const struct engine_torrent_stats *tt = k->torrent_id ? ui_torrent(ui, k->torrent_id) : NULL;
+		if (k->torrent_id == 0)
+			snprintf(out, outlen, "-");
+		else
+			snprintf(out, outlen, "#%d %s", k->torrent_id, tt ? tt->name : "");
+		break;
+	}
+	default: break;
+	}
+}
+
+static void
+tasks_draw_where(struct ui *ui, struct tasks_state *t, int y, int h)
+{
+	const struct engine_task_info *i = NULL;
+	for (size_t n = 0; n < t->ntasks; n++)
+		if (t->tasks[n].task.id == t->detail_id)
+			i = &t->tasks[n];
+	int ymax = y + h;
+	char v[512], a[32], b[32];
+	if (i == NULL) {
+		snprintf(v, sizeof v, "task %" PRIu64 " has finished and left the registry",
+		    t->detail_id);
+		ui_put(y + 1, 1, COLS - 1, v, TW_LEFT, theme_attr(TH_WARN));
+		return;
+	}
+	const struct dp_task *k = &i->task;
+#define WHERE_KV(key, ...) do { if (y < ymax) { snprintf(v, sizeof v, __VA_ARGS__); \
+	ui_put(y, 1, 12, key, TW_LEFT, theme_attr(TH_DIM)); ui_put(y, 14, COLS - 14, v, TW_LEFT, 0); \
+	y++; } } while (0)
+	WHERE_KV("task", "%" PRIu64 " (%s)", k->id, i->kind_name);
+	WHERE_KV("name", "%s", k->name);
+	if (k->torrent_id) {
+		const struct engine_torrent_stats *tt = ui_torrent(ui, k->torrent_id);
+		WHERE_KV("torrent", "#%d %s", k->torrent_id, tt ? tt->name : "");
+	}
+	fmt_duration_us(i->waited_us, a, sizeof a);
+	WHERE_KV("state", "%s for %s: %s", i->state_name, a, task_state_description(k->state));
+	WHERE_KV("where", "%s() at %s:%d", k->where_func ? k->where_func : "?",
+	    k->where_file ? k->where_file : "?", k->where_line);
+	WHERE_KV("waits for", "%s", k->reason[0] ? k->reason : "-");
+	if (k->deadline_us) {
+		uint64_t now = dp_now_us();
+		fmt_duration_us(k->deadline_us > now ? k->deadline_us - now : 0, a, sizeof a);
+		WHERE_KV("deadline", "in %s", a);
+	} else {
+		WHERE_KV("deadline", "none");
+	}
+	fmt_duration_us(k->cpu_us, a, sizeof a);
+	WHERE_KV("counters", "%" PRIu64 " cycles, %s CPU%s", k->cycles, a,
+	    k->spinning ? "  SPINNING (many cycles, no progress)" : "");
+	fmt_size(k->bytes_in, a, sizeof a);
+	fmt_size(k->bytes_out, b, sizeof b);
+	WHERE_KV("bytes", "in %s, out %s, progress events %" PRIu64, a, b, k->progress);
+	fmt_duration_us(i->age_us, a, sizeof a);
+	WHERE_KV("age", "%s", a);
+#undef WHERE_KV
+}
+
+static void
+tasks_draw(struct ui *ui, int y, int h)
+{
+	struct tasks_state *t = tasks_get(ui);
+	tasks_fetch(ui, t);
+	char info[512];
+	int n = snprintf(info, sizeof info, " Tasks: %zu shown of %zu   kind: %s   torrent: ",
+	    t->nrows, t->ntasks, t->kind < 0 ? "all" : task_kind_name((enum dp_task_kind)t->kind));
+	if (n > 0 && (size_t)n < sizeof info) {
+		if (t->torrent > 0)
+			n += snprintf(info + n, sizeof info - (size_t)n, "#%d", t->torrent);
+		else
+			n += snprintf(info + n, sizeof info - (size_t)n, "all");
+	}
+	if (t->search[0] && n > 0 && (size_t)n < sizeof info)
+		snprintf(info + n, sizeof info - (size_t)n, "   search: %s", t->search);
+	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	if (t->detail_id != 0) {
+		tasks_draw_where(ui, t, y + 1, h - 1);
+		return;
+	}
+	struct ui_table_view v = { .cols = task_cols, .ncols = TK_COUNT, .st = &t->st,
+		.cell = task_cell, .arg = t };
+	t->page = ui_table_draw(ui, &v, y + 1, h - 1);
+	ui->page = t->page;
+}
+
+static void
+tasks_search_change(struct ui *ui, const char *text, void *arg)
+{
+	struct tasks_state *t = arg;
+	(void)ui;
+	snprintf(t->search, sizeof t->search, "%s", text);
+}
+
+static void
+tasks_search_done(struct ui *ui, const char *text, void *arg)
+{
+	struct tasks_state *t = arg;
+	(void)ui;
+	if (text == NULL)
+		t->search[0] = '\0';
+}
+
+static bool
+tasks_action(struct ui *ui, enum ui_action a)
+{
+	struct tasks_state *t = tasks_get(ui);
+	if (t->detail_id != 0) {
+		if (a == UI_ACTION_BACK || a == UI_ACTION_OPEN || a == UI_ACTION_LEFT) {
+			t->detail_id = 0;
+			return true;
+		}
+		return false;
+	}
+	if (ui_table_action(&t->st, TK_COUNT, a, t->page))
+		return true;
+	switch (a) {
+	case UI_ACTION_OPEN:
+		if (t->st.sel >= 0 && (size_t)t->st.sel < t->nrows)
+			t->detail_id = t->tasks[t->rows[t->st.sel]].task.id;
+		return true;
+	case UI_ACTION_FILTER:
+		t->kind = t->kind + 1 >= DP_TASK_KIND_COUNT ? -1 : t->kind + 1;
+		return true;
+	case UI_ACTION_FILTER_TORRENT: {
+		/* cycle through the torrents that exist, then back to all */
+		int next = 0;
+		for (size_t i = 0; i < ui->ntorrents; i++) {
+			int id = ui->torrents[i].id;
+			if (id > t->torrent && (next == 0 || id < next))
+				next = id;
+		}
+		t->torrent = next;
+		return true;
+	}
+	case UI_ACTION_SEARCH:
+		prompt_open(ui, "/", t->search, false, tasks_search_done, tasks_search_change, t);
+		return true;
+	case UI_ACTION_BACK:
+		if (t->kind >= 0 || t->torrent > 0 || t->search[0]) {
+			t->kind = -1;
+			t->torrent = 0;
+			t->search[0] = '\0';
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+static void
+tasks_free(struct ui *ui)
+{
+	if (ui->tasks == NULL)
+		return;
+	table_state_free(&ui->tasks->st);
+	free(ui->tasks->tasks);
+	free(ui->tasks->rows);
+	free(ui->tasks);
+	ui->tasks = NULL;
+}
+
+const struct ui_screen screen_tasks = {
+	.title = "Tasks",
+	.ctx = KCTX_TASKS,
+	.draw = tasks_draw,
+	.action = tasks_action,
+	.free = tasks_free,
+};

@@ -1,0 +1,594 @@
+/* ui.c: the UI on the engine's loop: terminal input as a read event on fd 0, SIGWINCH and the
+ * quit signals as signal events, a redraw timer; the frame (title, screen, status, prompt) and
+ * the shared drawing helpers. Curses diffs each frame, so only changed cells reach the tty. */
+#include "config.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "util.h"
+#include "ui_priv.h"
+
+static const struct ui_screen *const ui_screens[SCREEN_COUNT] = {
+	[SCREEN_LIST] = &screen_list,
+	[SCREEN_DETAIL] = &screen_detail,
+	[SCREEN_TASKS] = &screen_tasks,
+	[SCREEN_BLOCKED] = &screen_blocked,
+	[SCREEN_LOG] = &screen_log,
+	[SCREEN_HELP] = &screen_help,
+};
+
+/* ---- drawing helpers ---- */
+
+void
+ui_put(int y, int x, int cells, const char *text, enum tw_align align, int attr)
+{
+	char buf[4096];
+	if (y < 0 || y >= LINES || x >= COLS || cells <= 0)
+		return;
+	if (x + cells > COLS)
+		cells = COLS - x;
+	tw_fit(text, cells, align, buf, sizeof buf);
+	attrset(attr);
+	mvaddstr(y, x, buf);
+	attrset(A_NORMAL);
+}
+
+void
+ui_fill(int y, int x, int attr)
+{
+	if (y < 0 || y >= LINES || x >= COLS)
+		return;
+	attrset(attr);
+	mvhline(y, x, ' ', COLS - x);
+	attrset(A_NORMAL);
+}
+
+int
+ui_table_draw(struct ui *ui, const struct ui_table_view *v, int y, int h)
+{
+	int widths[32];
+	int ncols = DP_MIN(v->ncols, (int)DP_ARRAY_LEN(widths));
+	table_layout(v->cols, ncols, COLS, widths);
+	int page = DP_MAX(1, h - 1);
+	table_set_count(v->st, v->st->count, page);
+
+	/* header, with the sort column and its direction */
+	ui_fill(y, 0, theme_attr(TH_HEADER));
+	int x = 0;
+	for (int c = 0; c < ncols; c++) {
+		if (widths[c] == 0)
+			continue;
+		char title[64];
+		bool sorted = c == v->st->sort_col;
+		snprintf(title, sizeof title, "%s%s", v->cols[c].title,
+		    !sorted ? "" : tw_ascii() ? (v->st->sort_desc ? "v" : "^") :
+		    (v->st->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2"));
+		ui_put(y, x, widths[c], title, v->cols[c].align,
+		    theme_attr(sorted ? TH_HEADER_SORT : TH_HEADER));
+		x += widths[c] + 1;
+	}
+	for (int i = 0; i < page; i++) {
+		int row = v->st->top + i;
+		if (row >= v->st->count)
+			break;
+		int ry = y + 1 + i;
+		bool sel = row == v->st->sel;
+		bool marked = v->row_id != NULL && v->st->nmarks > 0 &&
+		    table_is_marked(v->st, v->row_id(ui, v->arg, row));
+		int base = v->row_attr ? v->row_attr(ui, v->arg, row) : 0;
+		if (marked)
+			base = theme_attr(TH_MARKED);
+		if (sel)
+			base = theme_attr(TH_SELECTED) | (marked ? A_BOLD : 0);
+		if (sel || marked)
+			ui_fill(ry, 0, base);
+		x = 0;
+		for (int c = 0; c < ncols; c++) {
+			if (widths[c] == 0)
+				continue;
+			char cell[1024];
+			int attr = base;
+			cell[0] = '\0';
+			v->cell(ui, v->arg, row, c, cell, sizeof cell, &attr);
+			if (sel)
+				attr = base;
+			ui_put(ry, x, widths[c], cell, v->cols[c].align, attr);
+			if (x + widths[c] < COLS && (sel || marked))
+				ui_put(ry, x + widths[c], 1, " ", TW_LEFT, base);
+			x += widths[c] + 1;
+		}
+	}
+	return page;
+}
+
+bool
+ui_table_action(struct table_state *st, int ncols, enum ui_action a, int page)
+{
+	switch (a) {
+	case UI_ACTION_UP:
+		table_move(st, -1, page);
+		return true;
+	case UI_ACTION_DOWN:
+		table_move(st, 1, page);
+		return true;
+	case UI_ACTION_TOP:
+		table_move_to(st, 0, page);
+		return true;
+	case UI_ACTION_BOTTOM:
+		table_move_to(st, st->count - 1, page);
+		return true;
+	case UI_ACTION_HALF_DOWN:
+		table_move(st, DP_MAX(1, page / 2), page);
+		return true;
+	case UI_ACTION_HALF_UP:
+		table_move(st, -DP_MAX(1, page / 2), page);
+		return true;
+	case UI_ACTION_PAGE_DOWN:
+		table_move(st, page, page);
+		return true;
+	case UI_ACTION_PAGE_UP:
+		table_move(st, -page, page);
+		return true;
+	case UI_ACTION_SORT_NEXT:
+		st->sort_col = (st->sort_col + 1) % ncols;
+		return true;
+	case UI_ACTION_SORT_PREV:
+		st->sort_col = (st->sort_col + ncols - 1) % ncols;
+		return true;
+	case UI_ACTION_SORT_REVERSE:
+		st->sort_desc = !st->sort_desc;
+		return true;
+	default:
+		return false;
+	}
+}
+
+void
+ui_message(struct ui *ui, bool error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ui->message, sizeof ui->message, fmt, ap);
+	va_end(ap);
+	ui->message_error = error;
+	ui->message_ms = dp_now_ms();
+	if (error)
+		log_warn("ui: %s", ui->message);
+}
+
+/* ---- snapshots ---- */
+
+void
+ui_fetch(struct ui *ui, bool force)
+{
+	uint64_t now = dp_now_ms();
+	if (ui->engine == NULL)
+		return;
+	if (!force && now - ui->fetched_ms < (uint64_t)ui->refresh_ms / 2)
+		return;
+	ui->fetched_ms = now;
+	free(ui->torrents);
+	ui->torrents = NULL;
+	ui->ntorrents = engine_torrents(ui->engine, &ui->torrents);
+	engine_global(ui->engine, &ui->global);
+	if (now - ui->sampled_ms >= 1000) {
+		ui->sampled_ms = now;
+		spark_push(&ui->down_hist, ui->global.down_rate);
+		spark_push(&ui->up_hist, ui->global.up_rate);
+	}
+}
+
+const struct engine_torrent_stats *
+ui_torrent(const struct ui *ui, int id)
+{
+	for (size_t i = 0; i < ui->ntorrents; i++)
+		if (ui->torrents[i].id == id)
+			return &ui->torrents[i];
+	return NULL;
+}
+
+bool
+ui_transfers_active(const struct ui *ui)
+{
+	for (size_t i = 0; i < ui->ntorrents; i++) {
+		const struct engine_torrent_stats *t = &ui->torrents[i];
+		if (t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_CHECKING ||
+		    t->state == ENGINE_TORRENT_METADATA ||
+		    (t->state == ENGINE_TORRENT_SEEDING && t->peers_connected > 0))
+			return true;
+	}
+	return false;
+}
+
+void
+ui_show(struct ui *ui, enum ui_screen_id s)
+{
+	if (s == ui->screen)
+		return;
+	if (s == SCREEN_HELP || s == SCREEN_DETAIL)
+		ui->back_screen = ui->screen == SCREEN_HELP ? ui->back_screen : ui->screen;
+	ui->screen = s;
+	keymap_reset_pending();
+}
+
+/* ---- the frame ---- */
+
+static void
+ui_draw_title(struct ui *ui)
+{
+	static const struct {
+		enum ui_screen_id id;
+		enum ui_action action;
+	} tabs[] = {
+		{ SCREEN_LIST, UI_ACTION_SCREEN_TORRENTS }, { SCREEN_TASKS, UI_ACTION_SCREEN_TASKS },
+		{ SCREEN_BLOCKED, UI_ACTION_SCREEN_BLOCKED }, { SCREEN_LOG, UI_ACTION_SCREEN_LOG },
+		{ SCREEN_HELP, UI_ACTION_HELP },
+	};
+	ui_fill(0, 0, theme_attr(TH_TITLE));
+	ui_put(0, 0, 10, " downpour ", TW_LEFT, theme_attr(TH_TITLE));
+	int x = 10;
+	for (size_t i = 0; i < DP_ARRAY_LEN(tabs); i++) {
+		char keys[32], label[64];
+		keymap_describe(tabs[i].action, keys, sizeof keys);
+		char *comma = strchr(keys, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		bool active = ui->screen == tabs[i].id ||
+		    (tabs[i].id == SCREEN_LIST && ui->screen == SCREEN_DETAIL);
+		snprintf(label, sizeof label, " %s %s ", keys, ui_screens[tabs[i].id]->title);
+		int w = tw_width(label);
+		if (x + w > COLS)
+			break;
+		ui_put(0, x, w, label, TW_LEFT, theme_attr(active ? TH_TAB_ACTIVE : TH_TAB));
+		x += w + 1;
+	}
+}
+
+static void
+ui_draw(struct ui *ui)
+{
+	erase();
+	if (LINES < 6 || COLS < 30) {
+		ui_put(0, 0, COLS, "terminal too small", TW_LEFT, 0);
+		wnoutrefresh(stdscr);
+		doupdate();
+		return;
+	}
+	ui_fetch(ui, false);
+	ui_draw_title(ui);
+	const struct ui_screen *s = ui_screens[ui->screen];
+	s->draw(ui, 1, LINES - 3);
+	status_draw(ui, LINES - 2);
+	prompt_draw(ui, LINES - 1);
+	if (ui->prompt.active)
+		curs_set(1);
+	else
+		curs_set(0);
+	wnoutrefresh(stdscr);
+	doupdate();
+}
+
+static int
+ui_context(struct ui *ui)
+{
+	const struct ui_screen *s = ui_screens[ui->screen];
+	return s->context ? s->context(ui) : s->ctx;
+}
+
+static void
+ui_quit_answer(struct ui *ui, const char *text, void *arg)
+{
+	(void)arg;
+	if (text != NULL && (text[0] == 'y' || text[0] == 'Y'))
+		ui->quit_requested = true;
+	else
+		ui_message(ui, false, "not quitting");
+}
+
+static void
+ui_global_limits_done(struct ui *ui, const char *text, void *arg)
+{
+	(void)arg;
+	uint64_t down, up;
+	if (text == NULL)
+		return;
+	if (!ui_parse_limits(text, &down, &up)) {
+		ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
+		return;
+	}
+	engine_set_rate_limits(ui->engine, down, up);
+	ui_message(ui, false, "global limits set");
+	ui_fetch(ui, true);
+}
+
+/* Reads "DOWN UP" rates ("2M 500K", "0 0"); one value sets both. */
+bool
+ui_parse_limits(const char *text, uint64_t *down, uint64_t *up)
+{
+	char a[64], b[64];
+	int n = sscanf(text, "%63s %63s", a, b);
+	if (n < 1)
+		return false;
+	if (!dp_parse_size(a, down))
+		return false;
+	if (n == 1) {
+		*up = *down;
+		return true;
+	}
+	return dp_parse_size(b, up);
+}
+
+static void
+ui_dispatch(struct ui *ui, int code)
+{
+	if (ui->prompt.active) {
+		prompt_key(ui, code);
+		return;
+	}
+	enum ui_action a;
+	if (keymap_feed(ui_context(ui), code, &a) != KEYMAP_MATCH)
+		return;
+	switch (a) {
+	case UI_ACTION_SCREEN_TORRENTS:
+		ui_show(ui, SCREEN_LIST);
+		return;
+	case UI_ACTION_SCREEN_TASKS:
+		ui_show(ui, SCREEN_TASKS);
+		return;
+	case UI_ACTION_SCREEN_BLOCKED:
+		ui_show(ui, SCREEN_BLOCKED);
+		return;
+	case UI_ACTION_SCREEN_LOG:
+		ui_show(ui, SCREEN_LOG);
+		return;
+	case UI_ACTION_HELP:
+		ui_show(ui, SCREEN_HELP);
+		return;
+	case UI_ACTION_REDRAW:
+		clearok(curscr, TRUE);
+		return;
+	case UI_ACTION_QUIT:
+		ui_fetch(ui, true);
+		if (ui_transfers_active(ui))
+			prompt_confirm(ui, "Transfers are active. Quit? (y/n)", ui_quit_answer, NULL);
+		else
+			ui->quit_requested = true;
+		return;
+	case UI_ACTION_LIMIT_GLOBAL: {
+		char label[128], d[32], u[32];
+		fmt_rate(ui->global.down_limit, d, sizeof d);
+		fmt_rate(ui->global.up_limit, u, sizeof u);
+		snprintf(label, sizeof label, "global limits now %s / %s; DOWN UP (0 = none):",
+		    ui->global.down_limit ? d : "none", ui->global.up_limit ? u : "none");
+		prompt_open(ui, label, "", false, ui_global_limits_done, NULL, NULL);
+		return;
+	}
+	default:
+		break;
+	}
+	if (ui_screens[ui->screen]->action(ui, a))
+		return;
+	if (a == UI_ACTION_BACK && ui->screen != SCREEN_LIST)
+		ui_show(ui, ui->screen == SCREEN_HELP || ui->screen == SCREEN_DETAIL ?
+		    ui->back_screen : SCREEN_LIST);
+}
+
+/* Translates curses' key to ours: function keys tagged, Enter and Backspace unified. */
+static int
+ui_key_code(int rc, wint_t wch)
+{
+	if (rc == KEY_CODE_YES) {
+		if (wch == KEY_ENTER)
+			return UI_KEY_ENTER;
+		return UI_KEY_FN | (int)wch;
+	}
+	if (wch == '\r')
+		return UI_KEY_ENTER;
+	if (wch == 127 || wch == 8)
+		return UI_KEY_FN | KEY_BACKSPACE;
+	return (int)wch;
+}
+
+/* ---- loop integration ---- */
+
+struct ui_loop {
+	struct ui ui;
+	struct event *ev_input, *ev_winch, *ev_int, *ev_term, *ev_hup, *ev_timer;
+	bool done;
+};
+
+static void
+ui_begin_quit(struct ui_loop *l);
+
+static void
+ui_after_input(struct ui_loop *l)
+{
+	if (l->ui.quit_requested && !l->ui.stopping)
+		ui_begin_quit(l);
+	ui_draw(&l->ui);
+}
+
+static void
+ui_input_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ui_loop *l = arg;
+	wint_t wch;
+	int rc, n = 0;
+	(void)fd;
+	(void)what;
+	/* Bounded: a paste cannot keep the loop from the engine for long. */
+	while (n < 512 && (rc = get_wch(&wch)) != ERR) {
+		n++;
+		if (rc == KEY_CODE_YES && wch == KEY_RESIZE)
+			continue;
+		ui_dispatch(&l->ui, ui_key_code(rc, wch));
+	}
+	if (n == 0) {
+		/* readable but nothing to read: the terminal went away */
+		char c;
+		if (read(0, &c, 0) < 0 || !isatty(0)) {
+			log_warn("ui: terminal input closed; stopping");
+			l->ui.quit_requested = true;
+		}
+	}
+	ui_after_input(l);
+}
+
+static void
+ui_winch_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct ui_loop *l = arg;
+	struct winsize ws;
+	(void)sig;
+	(void)what;
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+	clearok(curscr, TRUE);
+	ui_draw(&l->ui);
+}
+
+static void
+ui_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct ui_loop *l = arg;
+	(void)what;
+	log_info("ui: signal %d, stopping", (int)sig);
+	l->ui.quit_requested = true;
+	ui_after_input(l);
+}
+
+static void
+ui_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ui_loop *l = arg;
+	(void)fd;
+	(void)what;
+	ui_fetch(&l->ui, true);
+	ui_draw(&l->ui);
+}
+
+static void
+ui_engine_stopped(void *arg)
+{
+	struct ui_loop *l = arg;
+	l->done = true;
+	event_base_loopexit(l->ui.base, NULL);
+}
+
+static void
+ui_begin_quit(struct ui_loop *l)
+{
+	l->ui.stopping = true;
+	ui_message(&l->ui, false, "stopping: telling trackers and syncing files...");
+	event_del(l->ev_input);
+	engine_shutdown(l->ui.engine, 5000, ui_engine_stopped, l);
+}
+
+int
+ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_options *opt)
+{
+	struct ui_loop *l = xcalloc(1, sizeof *l);
+	struct ui *ui = &l->ui;
+	ui->base = base;
+	ui->engine = engine;
+	ui->refresh_ms = opt->refresh_ms > 0 ? opt->refresh_ms : 1000;
+	ui->blocked_threshold_s = opt->blocked_threshold_s > 0 ? opt->blocked_threshold_s : 5;
+	ui->screen = opt->start_screen;
+	ui->back_screen = SCREEN_LIST;
+	if (opt->message[0] != '\0')
+		ui_message(ui, false, "%s", opt->message);
+
+	if (initscr() == NULL) {
+		fprintf(stderr, "downpour: cannot initialise the terminal\n");
+		free(l);
+		return -1;
+	}
+	cbreak();
+	noecho();
+	nonl();
+	intrflush(stdscr, FALSE);
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	theme_init(opt->colors);
+
+	l->ev_input = event_new(base, 0, EV_READ | EV_PERSIST, ui_input_cb, l);
+	l->ev_winch = evsignal_new(base, SIGWINCH, ui_winch_cb, l);
+	l->ev_int = evsignal_new(base, SIGINT, ui_signal_cb, l);
+	l->ev_term = evsignal_new(base, SIGTERM, ui_signal_cb, l);
+	l->ev_hup = evsignal_new(base, SIGHUP, ui_signal_cb, l);
+	l->ev_timer = event_new(base, -1, EV_PERSIST, ui_timer_cb, l);
+	struct timeval tv = { ui->refresh_ms / 1000, (ui->refresh_ms % 1000) * 1000 };
+	if (l->ev_input == NULL || l->ev_winch == NULL || l->ev_int == NULL || l->ev_term == NULL ||
+	    l->ev_hup == NULL || l->ev_timer == NULL || event_add(l->ev_input, NULL) != 0 ||
+	    event_add(l->ev_winch, NULL) != 0 || event_add(l->ev_int, NULL) != 0 ||
+	    event_add(l->ev_term, NULL) != 0 || event_add(l->ev_hup, NULL) != 0 ||
+	    event_add(l->ev_timer, &tv) != 0) {
+		endwin();
+		fprintf(stderr, "downpour: cannot register the UI's events with the loop\n");
+		l->done = true;
+	} else {
+		ui_fetch(ui, true);
+		ui_draw(ui);
+		if (event_base_dispatch(base) < 0)
+			log_error("ui: event loop failed");
+		endwin();
+	}
+	struct event *evs[] = { l->ev_input, l->ev_winch, l->ev_int, l->ev_term, l->ev_hup,
+		l->ev_timer };
+	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
+		if (evs[i] != NULL)
+			event_free(evs[i]);
+	int rc = l->done ? 0 : -1;
+	for (int s = 0; s < SCREEN_COUNT; s++)
+		if (ui_screens[s]->free != NULL)
+			ui_screens[s]->free(ui);
+	free(ui->torrents);
+	free(l);
+	return rc;
+}
+
+/* Draws the list of n synthetic torrents `frames` times into a terminal on out (the benchmark);
+ * returns the mean microseconds per frame. */
+double
+ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols)
+{
+	struct ui ui = { 0 };
+	SCREEN *scr = newterm(NULL, out, stdin);
+	if (scr == NULL)
+		return -1;
+	resizeterm(rows, cols);
+	theme_init(true);
+	ui.refresh_ms = 1000;
+	ui.blocked_threshold_s = 5;
+	ui.screen = SCREEN_LIST;
+	screen_list_synthetic(&ui, n);
+	uint64_t t0 = dp_now_us();
+	for (int i = 0; i < frames; i++) {
+		/* rates change every frame, so every frame re-sorts and redraws real content */
+		for (size_t k = 0; k < ui.ntorrents; k++)
+			ui.torrents[k].down_rate = (ui.torrents[k].down_rate * 7 + (uint64_t)i * 131) % 9000000;
+		ui_draw(&ui);
+		if (i % 2 == 1)
+			ui_dispatch(&ui, 'j');
+	}
+	uint64_t t1 = dp_now_us();
+	endwin();
+	delscreen(scr);
+	for (int s = 0; s < SCREEN_COUNT; s++)
+		if (ui_screens[s]->free != NULL)
+			ui_screens[s]->free(&ui);
+	free(ui.torrents);
+	return frames > 0 ? (double)(t1 - t0) / frames : 0;
+}

@@ -1,0 +1,226 @@
+/* ui_main.c: `downpour [--config FILE] [--session DIR] [--demo] [--peer ADDR] [TORRENT|MAGNET...]`:
+ * loads the configuration, starts the engine on a new loop, adds what was given, runs the UI. */
+#include "config.h"
+
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "dp_config.h"
+#include "log.h"
+#include "util.h"
+#include "ui.h"
+#include "ui_priv.h"
+#include "demo.h"
+
+static void
+ui_usage(FILE *f)
+{
+	fprintf(f, "usage: downpour [--config FILE] [--session DIR] [--peer ADDR:PORT] [--ascii] "
+	    "[--no-color] [TORRENT|MAGNET...]\n"
+	    "       downpour --demo\n");
+}
+
+static bool
+ui_is_option(const char *a)
+{
+	static const char *const opts[] = { "--config", "--session", "--demo", "--peer", "--ascii",
+		"--no-color", "--bench-list" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(opts); i++)
+		if (strcmp(a, opts[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+ui_wants_args(int argc, char **argv)
+{
+	struct stat st;
+	if (argc < 2)
+		return true;
+	return ui_is_option(argv[1]) || strncmp(argv[1], "magnet:", 7) == 0 ||
+	    (stat(argv[1], &st) == 0 && S_ISREG(st.st_mode));
+}
+
+/* Draws the list of n synthetic torrents into a terminal on /dev/null and reports the time. */
+static int
+ui_bench(const char *arg)
+{
+	long n = strtol(arg, NULL, 10);
+	if (n <= 0 || n > 10000000) {
+		fprintf(stderr, "downpour: --bench-list needs a row count\n");
+		return 2;
+	}
+	FILE *devnull = fopen("/dev/null", "w");
+	if (devnull == NULL) {
+		perror("downpour: /dev/null");
+		return 1;
+	}
+	if (getenv("TERM") == NULL)
+		setenv("TERM", "xterm-256color", 1);
+	uint64_t t0 = dp_now_us();
+	double per = ui_bench_list((size_t)n, 50, devnull, 60, 200);
+	uint64_t t1 = dp_now_us();
+	fclose(devnull);
+	if (per < 0) {
+		fprintf(stderr, "downpour: cannot create a terminal for the benchmark\n");
+		return 1;
+	}
+	printf("rows=%ld frames=50 mean_frame_ms=%.3f total_ms=%.1f\n", n, per / 1000.0,
+	    (double)(t1 - t0) / 1000.0);
+	return 0;
+}
+
+int
+ui_main(int argc, char **argv)
+{
+	const char *config_path = NULL, *session = NULL, *peers[16];
+	size_t npeers = 0;
+	bool demo = false, force_ascii = false, no_color = false;
+	int first_arg = argc;
+	setlocale(LC_ALL, "");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_value = i + 1 < argc;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			ui_usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--config") == 0 && has_value) {
+			config_path = argv[++i];
+		} else if (strcmp(a, "--session") == 0 && has_value) {
+			session = argv[++i];
+		} else if (strcmp(a, "--peer") == 0 && has_value) {
+			if (npeers == DP_ARRAY_LEN(peers)) {
+				fprintf(stderr, "downpour: at most %zu --peer options\n", DP_ARRAY_LEN(peers));
+				return 2;
+			}
+			peers[npeers++] = argv[++i];
+		} else if (strcmp(a, "--bench-list") == 0 && has_value) {
+			return ui_bench(argv[i + 1]);
+		} else if (strcmp(a, "--demo") == 0) {
+			demo = true;
+		} else if (strcmp(a, "--ascii") == 0) {
+			force_ascii = true;
+		} else if (strcmp(a, "--no-color") == 0) {
+			no_color = true;
+		} else if (strcmp(a, "--") == 0) {
+			first_arg = i + 1;
+			break;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			fprintf(stderr, "downpour: unknown option '%s'\n", a);
+			ui_usage(stderr);
+			return 2;
+		} else {
+			first_arg = i;
+			break;
+		}
+	}
+	if (!isatty(0) || !isatty(1)) {
+		fprintf(stderr, "downpour: the terminal UI needs a terminal on stdin and stdout\n");
+		return 2;
+	}
+
+	struct dp_config cfg;
+	char err[512];
+	if (config_load(config_path, &cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "downpour: %s\n", err);
+		return 2;
+	}
+	struct demo *dm = NULL;
+	if (demo) {
+		dm = demo_prepare(argv[0], &cfg, err, sizeof err);
+		if (dm == NULL) {
+			fprintf(stderr, "downpour: demo: %s\n", err);
+			config_free(&cfg);
+			return 1;
+		}
+	} else if (session != NULL && config_set(&cfg, "session_dir", session, err, sizeof err) != 0) {
+		fprintf(stderr, "downpour: --session: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+
+	/* ASCII when asked, or when the locale cannot show UTF-8 */
+	const char *cs = nl_langinfo(CODESET);
+	tw_set_ascii(force_ascii || cfg.ui.ascii || cs == NULL || strcasecmp(cs, "UTF-8") != 0);
+	keymap_init();
+	for (size_t i = 0; i < cfg.key_count; i++) {
+		if (keymap_bind(cfg.keys[i].action, cfg.keys[i].key, err, sizeof err) != 0) {
+			fprintf(stderr, "downpour: %s: keys.%s: %s\n", cfg.source ? cfg.source : "config",
+			    cfg.keys[i].action, err);
+			demo_cleanup(dm);
+			config_free(&cfg);
+			return 2;
+		}
+	}
+
+	if (evthread_use_pthreads() != 0) {
+		fprintf(stderr, "downpour: libevent has no thread support\n");
+		demo_cleanup(dm);
+		config_free(&cfg);
+		return 1;
+	}
+	struct event_base *base = event_base_new();
+	if (base == NULL) {
+		fprintf(stderr, "downpour: cannot create the event loop\n");
+		demo_cleanup(dm);
+		config_free(&cfg);
+		return 1;
+	}
+	log_set_stderr(false);
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	if (e == NULL) {
+		fprintf(stderr, "downpour: %s\n", err);
+		event_base_free(base);
+		demo_cleanup(dm);
+		config_free(&cfg);
+		return 1;
+	}
+
+	struct ui_options opt = {
+		.refresh_ms = cfg.ui.refresh_ms,
+		.blocked_threshold_s = cfg.ui.blocked_threshold_s,
+		.colors = cfg.ui.colors && !no_color && getenv("NO_COLOR") == NULL,
+		.start_screen = SCREEN_LIST,
+	};
+	int status = 0;
+	/* torrents from the command line, then the peers given for them */
+	for (int i = first_arg; i < argc; i++) {
+		int id = 0;
+		struct engine_add_opts ao = { 0 };
+		int rc = strncmp(argv[i], "magnet:", 7) == 0 ?
+		    engine_add_magnet(e, argv[i], &ao, &id, err, sizeof err) :
+		    engine_add_torrent_file(e, argv[i], &ao, &id, err, sizeof err);
+		if (rc != 0 && id <= 0) {
+			snprintf(opt.message, sizeof opt.message, "cannot add %.100s: %.140s", argv[i], err);
+			log_warn("%s", opt.message);
+			continue;
+		}
+		for (size_t p = 0; p < npeers; p++)
+			if (engine_torrent_add_peer(e, id, peers[p], err, sizeof err) != 0)
+				log_warn("peer %s for torrent %d: %s", peers[p], id, err);
+	}
+	if (dm != NULL && demo_start(dm, e, err, sizeof err) != 0) {
+		snprintf(opt.message, sizeof opt.message, "demo: %.200s", err);
+		log_error("%s", opt.message);
+	} else if (dm != NULL) {
+		snprintf(opt.message, sizeof opt.message, "demo: downloading from a local seeder; Enter "
+		    "opens it, Tab switches tabs, 2 tasks, 3 blocked, q quits");
+	}
+
+	if (ui_loop_run(base, e, &opt) != 0)
+		status = 1;
+	engine_free(e);
+	event_base_free(base);
+	demo_cleanup(dm);
+	config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,267 @@
+/* widget_prompt.c: the one-line editor at the bottom: text entry with UTF-8 cursor movement,
+ * file-name completion on Tab, y/n questions, and live updates for the incremental search. */
+#include "config.h"
+
+#include <curses.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+#include "ui_priv.h"
+
+void
+prompt_open(struct ui *ui, const char *label, const char *initial, bool paths,
+    prompt_done_fn done, prompt_change_fn change, void *arg)
+{
+	struct ui_prompt *p = &ui->prompt;
+	memset(p, 0, sizeof *p);
+	p->active = true;
+	p->paths = paths;
+	snprintf(p->label, sizeof p->label, "%s", label);
+	snprintf(p->buf, sizeof p->buf, "%s", initial ? initial : "");
+	p->len = p->cur = strlen(p->buf);
+	p->done = done;
+	p->change = change;
+	p->arg = arg;
+}
+
+void
+prompt_confirm(struct ui *ui, const char *question, prompt_done_fn done, void *arg)
+{
+	prompt_open(ui, question, "", false, done, NULL, arg);
+	ui->prompt.confirm = true;
+}
+
+static size_t
+prompt_prev_char(const char *buf, size_t cur)
+{
+	if (cur == 0)
+		return 0;
+	cur--;
+	while (cur > 0 && (buf[cur] & 0xc0) == 0x80)
+		cur--;
+	return cur;
+}
+
+static size_t
+prompt_next_char(const char *buf, size_t len, size_t cur)
+{
+	if (cur >= len)
+		return len;
+	cur++;
+	while (cur < len && (buf[cur] & 0xc0) == 0x80)
+		cur++;
+	return cur;
+}
+
+bool
+prompt_edit(struct ui_prompt *p, int code)
+{
+	switch (code) {
+	case UI_KEY_FN | KEY_LEFT:
+	case 2:  /* ^b */
+		p->cur = prompt_prev_char(p->buf, p->cur);
+		return true;
+	case UI_KEY_FN | KEY_RIGHT:
+	case 6:  /* ^f */
+		p->cur = prompt_next_char(p->buf, p->len, p->cur);
+		return true;
+	case UI_KEY_FN | KEY_HOME:
+	case 1:  /* ^a */
+		p->cur = 0;
+		return true;
+	case UI_KEY_FN | KEY_END:
+	case 5:  /* ^e */
+		p->cur = p->len;
+		return true;
+	case UI_KEY_FN | KEY_BACKSPACE: {
+		size_t prev = prompt_prev_char(p->buf, p->cur);
+		memmove(p->buf + prev, p->buf + p->cur, p->len - p->cur + 1);
+		p->len -= p->cur - prev;
+		p->cur = prev;
+		return true;
+	}
+	case UI_KEY_FN | KEY_DC:
+	case 4: { /* ^d */
+		size_t next = prompt_next_char(p->buf, p->len, p->cur);
+		memmove(p->buf + p->cur, p->buf + next, p->len - next + 1);
+		p->len -= next - p->cur;
+		return true;
+	}
+	case 21: /* ^u: delete to the start */
+		memmove(p->buf, p->buf + p->cur, p->len - p->cur + 1);
+		p->len -= p->cur;
+		p->cur = 0;
+		return true;
+	case 11: /* ^k: delete to the end */
+		p->buf[p->cur] = '\0';
+		p->len = p->cur;
+		return true;
+	case 23: { /* ^w: delete the word before the cursor */
+		size_t s = p->cur;
+		while (s > 0 && p->buf[s - 1] == ' ')
+			s--;
+		while (s > 0 && p->buf[s - 1] != ' ' && p->buf[s - 1] != '/')
+			s--;
+		memmove(p->buf + s, p->buf + p->cur, p->len - p->cur + 1);
+		p->len -= p->cur - s;
+		p->cur = s;
+		return true;
+	}
+	default:
+		break;
+	}
+	if ((code & UI_KEY_FN) || code < ' ' || code == 0x7f)
+		return false;
+	/* insert the character as UTF-8 */
+	char u[4];
+	size_t n;
+	if (code < 0x80) {
+		u[0] = (char)code;
+		n = 1;
+	} else if (code < 0x800) {
+		u[0] = (char)(0xc0 | (code >> 6));
+		u[1] = (char)(0x80 | (code & 0x3f));
+		n = 2;
+	} else if (code < 0x10000) {
+		u[0] = (char)(0xe0 | (code >> 12));
+		u[1] = (char)(0x80 | ((code >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (code & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (code >> 18));
+		u[1] = (char)(0x80 | ((code >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((code >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (code & 0x3f));
+		n = 4;
+	}
+	if (p->len + n + 1 > sizeof p->buf)
+		return true;   /* full: the key is still an edit key, just ignored */
+	memmove(p->buf + p->cur + n, p->buf + p->cur, p->len - p->cur + 1);
+	memcpy(p->buf + p->cur, u, n);
+	p->len += n;
+	p->cur += n;
+	return true;
+}
+
+int
+prompt_complete_path(char *buf, size_t buflen, char *hint, size_t hintlen)
+{
+	char dir[1024], base[1024];
+	const char *home = getenv("HOME");
+	if (hint != NULL && hintlen > 0)
+		hint[0] = '\0';
+	/* "~/" expands to the home directory */
+	if (buf[0] == '~' && buf[1] == '/' && home != NULL) {
+		char tmp[1024];
+		snprintf(tmp, sizeof tmp, "%s%s", home, buf + 1);
+		snprintf(buf, buflen, "%s", tmp);
+	}
+	const char *slash = strrchr(buf, '/');
+	if (slash == NULL) {
+		snprintf(dir, sizeof dir, ".");
+		snprintf(base, sizeof base, "%s", buf);
+	} else {
+		size_t dl = (size_t)(slash - buf);
+		snprintf(dir, sizeof dir, "%.*s", (int)(dl == 0 ? 1 : dl), dl == 0 ? "/" : buf);
+		snprintf(base, sizeof base, "%s", slash + 1);
+	}
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	size_t blen = strlen(base);
+	char common[1024] = "";
+	bool common_set = false, only_is_dir = false;
+	int matches = 0;
+	size_t hpos = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (strncmp(de->d_name, base, blen) != 0)
+			continue;
+		/* hidden files only when asked for */
+		if (de->d_name[0] == '.' && blen == 0)
+			continue;
+		matches++;
+		if (!common_set) {
+			snprintf(common, sizeof common, "%s", de->d_name);
+			common_set = true;
+		} else {
+			size_t i = 0;
+			while (common[i] != '\0' && common[i] == de->d_name[i])
+				i++;
+			common[i] = '\0';
+		}
+		char full[2048];
+		struct stat st;
+		snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+		bool is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+		only_is_dir = is_dir;
+		if (hint != NULL && hpos + strlen(de->d_name) + 3 < hintlen) {
+			int n = snprintf(hint + hpos, hintlen - hpos, "%s%s%s", hpos ? " " : "", de->d_name,
+			    is_dir ? "/" : "");
+			if (n > 0)
+				hpos += (size_t)n;
+		}
+	}
+	closedir(d);
+	if (matches == 0)
+		return 0;
+	/* replace the base name with the completion */
+	size_t keep = slash == NULL ? 0 : (size_t)(slash - buf) + 1;
+	char out[2048];
+	snprintf(out, sizeof out, "%.*s%s%s", (int)keep, buf, common,
+	    matches == 1 && only_is_dir ? "/" : "");
+	if (strlen(out) < buflen)
+		snprintf(buf, buflen, "%s", out);
+	if (matches == 1 && hint != NULL && hintlen > 0)
+		hint[0] = '\0';
+	return matches;
+}
+
+void
+prompt_key(struct ui *ui, int code)
+{
+	struct ui_prompt *p = &ui->prompt;
+	prompt_done_fn done = p->done;
+	void *arg = p->arg;
+	if (p->confirm) {
+		bool yes = code == 'y' || code == 'Y';
+		p->active = false;
+		if (done != NULL)
+			done(ui, yes ? "y" : "n", arg);
+		return;
+	}
+	if (code == UI_KEY_ESC || code == 7 /* ^g */) {
+		p->active = false;
+		if (done != NULL)
+			done(ui, NULL, arg);
+		return;
+	}
+	if (code == UI_KEY_ENTER) {
+		char text[sizeof p->buf];
+		snprintf(text, sizeof text, "%s", p->buf);
+		p->active = false;
+		if (done != NULL)
+			done(ui, text, arg);
+		return;
+	}
+	if (code == '\t') {
+		if (p->paths) {
+			int n = prompt_complete_path(p->buf, sizeof p->buf, p->hint, sizeof p->hint);
+			p->len = p->cur = strlen(p->buf);
+			if (n == 0)
+				snprintf(p->hint, sizeof p->hint, "(no match)");
+		}
+		return;
+	}
+	if (prompt_edit(p, code)) {
+		p->hint[0] = '\0';
+		if (p->change != NULL)
+			p->change(ui, p->buf, arg);
+	}
+}
