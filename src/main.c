@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "ui.h"
 
 static const struct dp_command commands[] = {
 	/* subcommands are added here as they land */
@@ -61,6 +63,8 @@ main_usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	if (argc < 2 && isatty(0) && isatty(1))
+		return ui_main(argc, argv);
 	if (argc < 2) {
 		main_usage(stderr);
 		return DP_EXIT_USAGE;
@@ -74,6 +78,8 @@ main(int argc, char **argv)
 		return DP_EXIT_OK;
 	}
 	const struct dp_command *c = cmd_find(argv[1]);
+	if (c == NULL && ui_wants_args(argc, argv))
+		return ui_main(argc, argv);
 	if (c == NULL) {
 		cmd_error("unknown command '%s' (try 'downpour --help')", argv[1]);
 		return DP_EXIT_USAGE;
