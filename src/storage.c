@@ -316,7 +316,8 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 		close(fd);
 		return -e;
 	}
-	if ((uint64_t)sb.st_size < want && ftruncate(fd, (off_t)want) != 0) {
+	if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < want &&
+	    ftruncate(fd, (off_t)want) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "extend %s to %llu bytes: %s", f->path,
 		    (unsigned long long)want, strerror(e));

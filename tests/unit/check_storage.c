@@ -372,6 +372,20 @@ START_TEST(test_write_errors)
 	ck_assert_msg(strstr(err, "plain/T/sub/a") != NULL, "message: %s", err);
 	storage_free(st);
 
+	/* A full disk: the file is a link to /dev/full, whose writes fail with ENOSPC. */
+	snprintf(p, sizeof p, "%s/full", tmpdir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	ck_assert_int_eq(mkdir(strcat(p, "/T"), 0755), 0);
+	ck_assert_int_eq(mkdir(strcat(p, "/sub"), 0755), 0);
+	ck_assert_int_eq(symlink("/dev/full", strcat(p, "/a")), 0);
+	snprintf(p, sizeof p, "%s/full", tmpdir);
+	st = storage_new(mi, p, 4);
+	rc = storage_write(st, 0, buf, sizeof buf, err, sizeof err);
+	ck_assert_int_eq(rc, -ENOSPC);
+	ck_assert_msg(strstr(err, "write") != NULL && strstr(err, "full/T/sub/a") != NULL &&
+	    strstr(err, "No space left") != NULL, "message: %s", err);
+	storage_free(st);
+
 	/* A read-only directory: EACCES. Root ignores modes, so a child drops to nobody. */
 	snprintf(p, sizeof p, "%s/ro", tmpdir);
 	ck_assert_int_eq(mkdir(p, 0555), 0);
