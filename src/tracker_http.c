@@ -172,6 +172,7 @@ struct tracker_http_fetch {
 	struct event *timer;            /* the whole exchange's deadline */
 	bool have_req_error;
 	enum evhttp_request_error req_error;
+	bool connect_failed;
 	int status;
 	struct dp_buf body;
 	char err[256];
@@ -280,8 +281,16 @@ static void
 tracker_http_connected_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tracker_http_fetch *f = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
 	task_cb_begin(f->task);
-	task_wait(f->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s", f->what, f->u.host);
+	/* Writable also means the connect failed; getpeername tells which without taking the
+	 * socket error libevent is about to read. */
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		f->connect_failed = true;
+	else
+		task_wait(f->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s", f->what,
+		    f->u.host);
 	task_cb_end(f->task);
 }
 
@@ -291,6 +300,7 @@ tracker_http_error_cb(enum evhttp_request_error e, void *arg)
 	struct tracker_http_fetch *f = arg;
 	f->have_req_error = true;
 	f->req_error = e;
+
 }
 
 static const char *
@@ -341,16 +351,25 @@ tracker_http_done_cb(struct evhttp_request *req, void *arg)
 	task_cb_begin(f->task);
 	int code = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	if (code == 0) {
-		char extra[160] = "";
+		char extra[200] = "";
 		unsigned long ssl_err = 0;
-		if (f->bev != NULL && f->u.scheme == TRACKER_SCHEME_HTTPS)
-			while ((ssl_err = bufferevent_get_openssl_error(f->bev)) != 0)
-				snprintf(extra, sizeof extra, ": TLS: %s",
-				    ERR_reason_error_string(ssl_err) ? ERR_reason_error_string(ssl_err) :
-				    "error");
+		if (f->bev != NULL && f->u.scheme == TRACKER_SCHEME_HTTPS) {
+			/* The first queued error is the cause; the rest follow from it. */
+			while ((ssl_err = bufferevent_get_openssl_error(f->bev)) != 0) {
+				if (extra[0] == '\0') {
+					char buf[120];
+					ERR_error_string_n(ssl_err, buf, sizeof buf);
+					snprintf(extra, sizeof extra, " (TLS: %s)", buf);
+				}
+			}
+		}
+
 		if (f->have_req_error && f->req_error == EVREQ_HTTP_DATA_TOO_LONG)
 			tracker_http_fail(f, "%s reply from %s is larger than %u MiB", f->what,
 			    f->u.host, TRACKER_MAX_BODY >> 20);
+		else if (f->connect_failed)
+			tracker_http_fail(f, "cannot connect to %s port %u (refused or unreachable)",
+			    f->u.host, (unsigned)f->u.port);
 		else
 			tracker_http_fail(f, "%s to %s:%u failed: %s%s", f->what, f->u.host,
 			    (unsigned)f->u.port, f->have_req_error ?
@@ -507,6 +526,7 @@ tracker_http_begin(struct tracker_http_fetch *f)
 		.tv_usec = (tracker_tunables.http_timeout_ms % 1000) * 1000,
 	};
 	f->have_req_error = false;
+	f->connect_failed = false;
 	f->status = 0;
 	f->err[0] = '\0';
 	dp_buf_free(&f->body);

@@ -18,6 +18,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <openssl/ssl.h>
 
 #include "task.h"
 #include "tracker.h"
@@ -509,6 +510,7 @@ struct lab {
 	struct event *tick;
 	bool (*until)(struct lab *);
 	struct tracker_set *ts;
+	SSL_CTX *ssl;
 };
 
 static void
@@ -704,6 +706,8 @@ static void
 lab_free(struct lab *lab)
 {
 	tracker_set_free(lab->ts);
+	if (lab->ssl != NULL)
+		SSL_CTX_free(lab->ssl);
 	event_free(lab->tick);
 	event_free(lab->udp_ev);
 	close(lab->udp_fd);
@@ -733,7 +737,7 @@ lab_set(struct lab *lab, struct mi_tier *tiers, size_t n)
 {
 	static const uint8_t ih[20] = "IIIIIIIIIIIIIIIIIIII";
 	struct tracker_callbacks cb = { lab_fill, lab_peers, lab };
-	lab->ts = tracker_set_new(lab->base, lab->dns, NULL, tiers, n, ih, 7, "test", &cb);
+	lab->ts = tracker_set_new(lab->base, lab->dns, lab->ssl, tiers, n, ih, 7, "test", &cb);
 	return lab->ts;
 }
 
@@ -862,7 +866,7 @@ until_errors(struct lab *lab)
 	int errors = 0;
 	for (size_t i = 0; i < n; i++)
 		errors += info[i].last_error[0] != '\0';
-	return errors >= 5 && lab->peers_got > 0;
+	return errors >= 6 && lab->peers_got > 0;
 }
 
 static const struct tracker_info *
@@ -877,8 +881,11 @@ info_for(const struct tracker_info *info, size_t n, const char *part)
 START_TEST(test_loop_errors_and_tiers)
 {
 	struct lab lab;
-	char fail[128], html[128], good[128], udp[128], refused[128];
+	char fail[128], html[128], good[128], udp[128], refused[128], tls[128];
 	lab_init(&lab);
+	lab.ssl = SSL_CTX_new(TLS_client_method());
+	ck_assert_ptr_nonnull(lab.ssl);
+	SSL_CTX_set_default_verify_paths(lab.ssl);
 	lab.udp_error = true;
 	/* A port nobody listens on. */
 	int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -892,19 +899,22 @@ START_TEST(test_loop_errors_and_tiers)
 	snprintf(html, sizeof html, "http://127.0.0.1:%u/html", lab.http_port);
 	snprintf(good, sizeof good, "http://127.0.0.1:%u/redirect", lab.http_port);
 	snprintf(udp, sizeof udp, "udp://127.0.0.1:%u", lab.udp_port);
+	/* TLS to a plain HTTP server: the handshake fails and says so. */
+	snprintf(tls, sizeof tls, "https://127.0.0.1:%u/announce", lab.http_port);
 	char *t0[] = { fail, (char *)"wss://t.example/announce" };
 	char *t1[] = { udp };
 	char *t2[] = { html };
 	char *t3[] = { fail, good };
 	char *t4[] = { refused };
-	struct mi_tier tiers[] = { { t0, 2 }, { t1, 1 }, { t2, 1 }, { t3, 2 }, { t4, 1 } };
-	struct tracker_set *ts = lab_set(&lab, tiers, 5);
+	char *t5[] = { tls };
+	struct mi_tier tiers[] = { { t0, 2 }, { t1, 1 }, { t2, 1 }, { t3, 2 }, { t4, 1 }, { t5, 1 } };
+	struct tracker_set *ts = lab_set(&lab, tiers, 6);
 	tracker_set_start(ts);
 	ck_assert(lab_run(&lab, until_errors, 5.0));
 
 	struct tracker_info info[8];
 	size_t n = tracker_set_info(ts, info, 8);
-	ck_assert_uint_eq(n, 7);
+	ck_assert_uint_eq(n, 8);
 	const struct tracker_info *i;
 	i = info_for(info, n, "/fail");
 	ck_assert_str_eq(i->last_error, "tracker refused: go away");
@@ -917,7 +927,9 @@ START_TEST(test_loop_errors_and_tiers)
 	i = info_for(info, n, "/html");
 	ck_assert_ptr_nonnull(strstr(i->last_error, "not bencoded"));
 	i = info_for(info, n, refused);
-	ck_assert_msg(i->last_error[0] != '\0', "refused port shows no error");
+	ck_assert_msg(strstr(i->last_error, "cannot connect") != NULL, "refused: '%s'", i->last_error);
+	i = info_for(info, n, "https://");
+	ck_assert_msg(strstr(i->last_error, "TLS") != NULL, "TLS error: '%s'", i->last_error);
 	/* The redirect-following tracker answered and leads tier 3 (promoted if it came second). */
 	ck_assert_str_eq(info[4].url, good);
 	ck_assert_int_eq(info[4].tier, 3);
