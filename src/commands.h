@@ -23,6 +23,7 @@ const struct dp_command *cmd_find(const char *name);
 
 int cmd_info(int argc, char **argv);
 int cmd_create(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 

@@ -17,6 +17,8 @@ static const struct dp_command commands[] = {
 	{ "create", cmd_create,
 	    "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... PATH",
 	    "make a .torrent file from a file or directory" },
+	{ "config", cmd_config, "config [--config FILE] [--set KEY=VALUE]... [--show-secrets] [--path]",
+	    "check the configuration file and print the effective settings" },
 	{ "get", cmd_get,
 	    "get [-o DIR] [--seed] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
 	    "download a torrent (and optionally keep seeding it)" },

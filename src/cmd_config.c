@@ -1,0 +1,111 @@
+/* cmd_config.c: `downpour config`: loads and validates the configuration file, applies overrides,
+ * and prints the effective settings in the file's own syntax. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "dp_config.h"
+
+static int
+config_cmd_usage(FILE *f, int status)
+{
+	cmd_print_usage(f, cmd_find("config"));
+	fprintf(f, "\n"
+	    "  --config FILE      read FILE instead of the default configuration file\n"
+	    "  --set KEY=VALUE    override a key, like --set listen_port=6881 or\n"
+	    "                     --set rpc.port=9092 (repeatable)\n"
+	    "  --show-secrets     print rpc.password instead of \"(hidden)\"\n"
+	    "  --path             print the default configuration file's path and exit\n");
+	return status;
+}
+
+int
+cmd_config(int argc, char **argv)
+{
+	enum { OPT_CONFIG = 1, OPT_SET, OPT_SECRETS, OPT_PATH };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "set", required_argument, NULL, OPT_SET },
+		{ "show-secrets", no_argument, NULL, OPT_SECRETS },
+		{ "path", no_argument, NULL, OPT_PATH },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	const char **sets = NULL;
+	size_t nsets = 0;
+	bool secrets = false;
+	int c, status = DP_EXIT_USAGE;
+	char err[1024];
+	struct dp_config cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG:
+			path = optarg;
+			break;
+		case OPT_SET:
+			if (strchr(optarg, '=') == NULL) {
+				cmd_error("config: --set wants KEY=VALUE, not '%s'", optarg);
+				goto done;
+			}
+			sets = xreallocarray(sets, nsets + 1, sizeof *sets);
+			sets[nsets++] = optarg;
+			break;
+		case OPT_SECRETS:
+			secrets = true;
+			break;
+		case OPT_PATH: {
+			char *p = config_default_path();
+			printf("%s\n", p);
+			free(p);
+			status = DP_EXIT_OK;
+			goto done;
+		}
+		case 'h':
+			status = config_cmd_usage(stdout, DP_EXIT_OK);
+			goto done;
+		default:
+			cmd_error("config: bad option '%s'", argv[optind - 1]);
+			config_cmd_usage(stderr, 0);
+			goto done;
+		}
+	}
+	if (optind != argc) {
+		cmd_error("config: unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	if (config_load(path, &cfg, err, sizeof err) != 0) {
+		cmd_error("%s", err);
+		goto done;
+	}
+	for (size_t i = 0; i < nsets; i++) {
+		char *key = xstrdup(sets[i]);
+		char *eq = strchr(key, '=');
+		*eq = '\0';
+		int rc = config_set(&cfg, key, eq + 1, err, sizeof err);
+		free(key);
+		if (rc != 0) {
+			cmd_error("config: --set %s", err);
+			goto done;
+		}
+	}
+	config_print(stdout, &cfg, secrets);
+	if (fflush(stdout) != 0) {
+		cmd_error("config: standard output: write failed");
+		status = DP_EXIT_FAILURE;
+		goto done;
+	}
+	status = DP_EXIT_OK;
+done:
+	config_free(&cfg);
+	free(sets);
+	return status;
+}
