@@ -173,9 +173,15 @@ metainfo_sanitize_component(const char *comp, size_t len)
 	return s;
 }
 
-/* A set of strings (open addressing), used to make file paths distinct and de-duplicate URLs. */
+/* A set of strings (open addressing), each with a number: used to make file paths distinct
+ * (the number is the last suffix tried for a path) and to de-duplicate URLs. */
+struct mi_entry {
+	const char *s;
+	unsigned long n;
+};
+
 struct mi_set {
-	const char **slots;
+	struct mi_entry *slots;
 	size_t cap;
 	size_t n;
 };
@@ -191,45 +197,46 @@ mi_hash_str(const char *s)
 	return h;
 }
 
-static void mi_set_add(struct mi_set *set, const char *s);
+static struct mi_entry *
+mi_set_find(const struct mi_set *set, const char *s)
+{
+	if (set->cap == 0)
+		return NULL;
+	for (size_t i = mi_hash_str(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (set->slots[i].s == NULL)
+			return NULL;
+		if (strcmp(set->slots[i].s, s) == 0)
+			return &set->slots[i];
+	}
+}
 
 static bool
 mi_set_has(const struct mi_set *set, const char *s)
 {
-	if (set->cap == 0)
-		return false;
-	for (size_t i = mi_hash_str(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
-		if (set->slots[i] == NULL)
-			return false;
-		if (strcmp(set->slots[i], s) == 0)
-			return true;
-	}
+	return mi_set_find(set, s) != NULL;
 }
 
-static void
-mi_set_grow(struct mi_set *set)
-{
-	struct mi_set bigger = { NULL, set->cap ? set->cap * 2 : 64, 0 };
-	bigger.slots = xcalloc(bigger.cap, sizeof *bigger.slots);
-	for (size_t i = 0; i < set->cap; i++)
-		if (set->slots[i] != NULL)
-			mi_set_add(&bigger, set->slots[i]);
-	free(set->slots);
-	*set = bigger;
-}
-
-/* Adds s (not copied: it must outlive the set) unless already present. */
-static void
+/* Adds s (not copied: it must outlive the set) unless present; returns its entry. */
+static struct mi_entry *
 mi_set_add(struct mi_set *set, const char *s)
 {
-	if ((set->n + 1) * 2 > set->cap)
-		mi_set_grow(set);
+	if ((set->n + 1) * 2 > set->cap) {
+		struct mi_set bigger = { NULL, set->cap ? set->cap * 2 : 64, 0 };
+		bigger.slots = xcalloc(bigger.cap, sizeof *bigger.slots);
+		for (size_t i = 0; i < set->cap; i++)
+			if (set->slots[i].s != NULL)
+				mi_set_add(&bigger, set->slots[i].s)->n = set->slots[i].n;
+		free(set->slots);
+		*set = bigger;
+	}
 	size_t i = mi_hash_str(s) & (set->cap - 1);
-	for (; set->slots[i] != NULL; i = (i + 1) & (set->cap - 1))
-		if (strcmp(set->slots[i], s) == 0)
-			return;
-	set->slots[i] = s;
+	for (; set->slots[i].s != NULL; i = (i + 1) & (set->cap - 1))
+		if (strcmp(set->slots[i].s, s) == 0)
+			return &set->slots[i];
+	set->slots[i].s = s;
+	set->slots[i].n = 0;
 	set->n++;
+	return &set->slots[i];
 }
 
 static void
@@ -381,17 +388,30 @@ mi_make_paths_distinct(struct metainfo *mi)
 		mi_set_add(&dirs, (const char *)prefixes.data + offs[i]);
 	free(offs);
 
+	/* tried: for each path that collided, the last number tried, so a thousand copies of one
+	 * name cost a thousand probes, not half a million. */
+	struct mi_set tried = { 0 };
+	char **replaced = NULL;
+	size_t nreplaced = 0, capreplaced = 0;
 	for (size_t i = 0; i < mi->file_count; i++) {
 		struct mi_file *f = &mi->files[i];
 		if (f->pad)
 			continue;
 		if (mi_set_has(&used, f->path) || mi_set_has(&dirs, f->path)) {
-			for (unsigned long n = 1;; n++) {
+			struct mi_entry *t = mi_set_add(&tried, f->path);
+			for (unsigned long n = t->n + 1;; n++) {
 				char *cand = mi_path_with_number(f->path, n);
 				if (!mi_set_has(&used, cand) && !mi_set_has(&dirs, cand)) {
 					log_debug("metainfo: '%s' renamed to '%s' to keep paths distinct",
 					    f->path, cand);
-					free(f->path);
+					t->n = n;
+					/* the old string is a key in tried: freed at the end */
+					if (nreplaced == capreplaced) {
+						capreplaced = capreplaced ? capreplaced * 2 : 16;
+						replaced = xreallocarray(replaced, capreplaced,
+						    sizeof *replaced);
+					}
+					replaced[nreplaced++] = f->path;
 					f->path = cand;
 					break;
 				}
@@ -400,6 +420,10 @@ mi_make_paths_distinct(struct metainfo *mi)
 		}
 		mi_set_add(&used, f->path);
 	}
+	mi_set_free(&tried);
+	for (size_t i = 0; i < nreplaced; i++)
+		free(replaced[i]);
+	free(replaced);
 	mi_set_free(&dirs);
 	mi_set_free(&used);
 	dp_buf_free(&prefixes);

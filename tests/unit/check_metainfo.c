@@ -388,6 +388,36 @@ START_TEST(test_paths_in_torrent)
 }
 END_TEST
 
+/* Thousands of copies of one name: all distinct, numbered in order, without quadratic probing. */
+START_TEST(test_many_duplicates)
+{
+	char err[256];
+	struct dp_buf files;
+	dp_buf_init(&files);
+	dp_buf_add_str(&files, "d6:lengthi1e4:pathl4:realee");
+	for (int i = 0; i < 3000; i++)
+		dp_buf_add_str(&files, i % 2 ? "d6:lengthi0e4:pathl1:d7:bar.txtee" :
+		    "d6:lengthi0e4:pathl1:d9:bar.1.txtee");
+	uint64_t start = dp_now_ms();
+	struct metainfo *mi = parse_files((const char *)files.data, err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	ck_assert_uint_lt(dp_now_ms() - start, 5000);
+	ck_assert_uint_eq(mi->file_count, 3001);
+	ck_assert_str_eq(mi->files[1].path, "d/bar.1.txt");
+	ck_assert_str_eq(mi->files[2].path, "d/bar.txt");
+	ck_assert_str_eq(mi->files[3].path, "d/bar.1.1.txt");
+	ck_assert_str_eq(mi->files[4].path, "d/bar.2.txt");
+	ck_assert_str_eq(mi->files[3000].path, "d/bar.1500.txt");
+	size_t same = 0;
+	for (size_t i = 0; i < mi->file_count; i++)
+		for (size_t j = i + 1; j < mi->file_count; j++)
+			same += strcmp(mi->files[i].path, mi->files[j].path) == 0;
+	ck_assert_uint_eq(same, 0);
+	metainfo_free(mi);
+	dp_buf_free(&files);
+}
+END_TEST
+
 START_TEST(test_load)
 {
 	char err[512];
@@ -429,6 +459,7 @@ metainfo_suite(void)
 	tcase_add_test(tc, test_v2_and_hybrid);
 	tcase_add_test(tc, test_sanitize_component);
 	tcase_add_test(tc, test_paths_in_torrent);
+	tcase_add_test(tc, test_many_duplicates);
 	tcase_add_test(tc, test_load);
 	suite_add_tcase(s, tc);
 	return s;
