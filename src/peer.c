@@ -161,7 +161,7 @@ peer_close(struct peer *p, const char *fmt, ...)
 			picker_peer_abandon_all(t->pk, p);
 			if (p->has_all)
 				picker_seed_remove(t->pk);
-			else if (p->bitfield_received && p->has.count > 0)
+			else if (p->has.count > 0)
 				picker_peer_bitfield_remove(t->pk, &p->has);
 		}
 		p->nreqs = 0;
@@ -750,7 +750,7 @@ peer_on_have_all(struct peer *p)
 	struct torrent *t = p->t;
 	if (p->has_all)
 		return;
-	if (p->bitfield_received && p->has.count > 0 && t->pk != NULL)
+	if (p->has.count > 0 && t->pk != NULL)
 		picker_peer_bitfield_remove(t->pk, &p->has);
 	p->has_all = p->seed = true;
 	p->bitfield_received = true;
@@ -809,14 +809,21 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 			peer_got_bitfield_piece(p, m->index);
 		break;
 	case WIRE_BITFIELD: {
-		if (p->bitfield_received || p->has.count > 0) {
-			peer_close(p, "protocol violation: bitfield after other piece messages");
-			return;
-		}
-		if (!bitfield_load(&p->has, m->payload, m->payload_len)) {
+		/* Some clients (aria2) send have-none and then a bitfield: the newest one wins. */
+		struct dp_bitfield bf;
+		bitfield_init(&bf, t->mi->piece_count);
+		if (!bitfield_load(&bf, m->payload, m->payload_len)) {
+			bitfield_free(&bf);
 			peer_close(p, "protocol violation: malformed bitfield");
 			return;
 		}
+		if (p->has_all && t->pk != NULL)
+			picker_seed_remove(t->pk);
+		else if (p->has.count > 0 && t->pk != NULL)
+			picker_peer_bitfield_remove(t->pk, &p->has);
+		p->has_all = p->seed = false;
+		bitfield_free(&p->has);
+		p->has = bf;
 		p->bitfield_received = true;
 		if (p->has.count == p->has.nbits && p->has.nbits > 0) {
 			p->has_all = p->seed = true;
@@ -829,17 +836,10 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 		break;
 	}
 	case WIRE_HAVE_ALL:
-		if (p->bitfield_received) {
-			peer_close(p, "protocol violation: have-all after a bitfield");
-			return;
-		}
 		peer_on_have_all(p);
 		break;
 	case WIRE_HAVE_NONE:
-		if (p->bitfield_received) {
-			peer_close(p, "protocol violation: have-none after a bitfield");
-			return;
-		}
+		/* Only meaningful as the first message; later it changes nothing we rely on. */
 		p->bitfield_received = true;
 		break;
 	case WIRE_REQUEST:
