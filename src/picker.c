@@ -77,6 +77,8 @@ struct picker {
 	uint32_t wanted_missing;	/* not had and not PRIO_SKIP */
 	uint32_t seeds;
 	bool sequential;
+	/* Buckets are stale after a bulk availability change; rebuilt before the next use. */
+	bool dirty;
 	uint64_t rng;
 };
 
@@ -124,18 +126,86 @@ picker_peer_has(const struct dp_bitfield *has, uint32_t piece)
 /* --- buckets of fresh candidates --- */
 
 static void
+picker_level_grow(struct prio_level *lv, uint32_t a)
+{
+	if (a < lv->nbuckets)
+		return;
+	uint32_t n = DP_MAX(a + 1, lv->nbuckets * 2);
+	n = DP_MAX(n, 8u);
+	lv->buckets = xreallocarray(lv->buckets, n, sizeof *lv->buckets);
+	memset(lv->buckets + lv->nbuckets, 0, (n - lv->nbuckets) * sizeof *lv->buckets);
+	lv->nbuckets = n;
+}
+
+/*
+ * Re-sorts every candidate into its (priority, availability) bucket in O(pieces): a counting
+ * pass, a fill in piece order and a shuffle per bucket. A bitfield from a new peer moves most
+ * pieces; moving them one by one would cost a cache miss or four each.
+ */
+static void
+picker_rebuild(struct picker *p)
+{
+	p->dirty = false;
+	for (int l = 0; l < PRIO_LEVELS; l++)
+		for (uint32_t a = 0; a < p->levels[l].nbuckets; a++)
+			p->levels[l].buckets[a].n = 0;
+	for (uint32_t i = 0; i < p->piece_count; i++) {
+		if (!(p->state[i] & PS_BUCKET))
+			continue;
+		struct prio_level *lv = &p->levels[p->prio[i]];
+		picker_level_grow(lv, p->avail[i]);
+		lv->buckets[p->avail[i]].n++;
+	}
+	for (int l = 0; l < PRIO_LEVELS; l++) {
+		struct prio_level *lv = &p->levels[l];
+		for (uint32_t a = 0; a < lv->nbuckets; a++) {
+			struct bucket *b = &lv->buckets[a];
+			uint32_t cap = DP_MAX(b->n, (uint32_t)BUCKET_MIN_CAP);
+			if (b->cap < cap || b->cap / 4 > cap) {
+				b->cap = cap;
+				b->v = xreallocarray(b->v, b->cap, sizeof *b->v);
+			}
+			b->n = 0;
+		}
+	}
+	for (uint32_t i = 0; i < p->piece_count; i++) {
+		if (!(p->state[i] & PS_BUCKET))
+			continue;
+		struct bucket *b = &p->levels[p->prio[i]].buckets[p->avail[i]];
+		p->pos[i] = b->n;
+		b->v[b->n++] = i;
+	}
+	for (int l = 0; l < PRIO_LEVELS; l++) {
+		struct prio_level *lv = &p->levels[l];
+		for (uint32_t a = 0; a < lv->nbuckets; a++) {
+			struct bucket *b = &lv->buckets[a];
+			for (uint32_t j = b->n; j > 1; j--) {
+				uint32_t k = picker_random_below(p, j);
+				uint32_t x = b->v[j - 1];
+				b->v[j - 1] = b->v[k];
+				b->v[k] = x;
+				p->pos[b->v[j - 1]] = j - 1;
+				p->pos[x] = k;
+			}
+		}
+	}
+}
+
+static void
+picker_buckets_fresh(struct picker *p)
+{
+	if (p->dirty)
+		picker_rebuild(p);
+}
+
+static void
 picker_bucket_insert(struct picker *p, uint32_t piece)
 {
+	picker_buckets_fresh(p);
 	struct prio_level *lv = &p->levels[p->prio[piece]];
 	uint32_t a = p->avail[piece];
 
-	if (a >= lv->nbuckets) {
-		uint32_t n = DP_MAX(a + 1, lv->nbuckets * 2);
-		n = DP_MAX(n, 8u);
-		lv->buckets = xreallocarray(lv->buckets, n, sizeof *lv->buckets);
-		memset(lv->buckets + lv->nbuckets, 0, (n - lv->nbuckets) * sizeof *lv->buckets);
-		lv->nbuckets = n;
-	}
+	picker_level_grow(lv, a);
 	struct bucket *b = &lv->buckets[a];
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : BUCKET_MIN_CAP;
@@ -161,6 +231,7 @@ picker_bucket_insert(struct picker *p, uint32_t piece)
 static void
 picker_bucket_remove(struct picker *p, uint32_t piece)
 {
+	picker_buckets_fresh(p);
 	struct prio_level *lv = &p->levels[p->prio[piece]];
 	struct bucket *b = &lv->buckets[p->avail[piece]];
 	uint32_t i = p->pos[piece];
@@ -191,7 +262,7 @@ picker_piece_make_candidate(struct picker *p, uint32_t piece)
 static void
 picker_avail_inc(struct picker *p, uint32_t piece)
 {
-	bool in = (p->state[piece] & PS_BUCKET) != 0;
+	bool in = (p->state[piece] & PS_BUCKET) != 0 && !p->dirty;
 	if (p->avail[piece] == UINT32_MAX)
 		return;
 	if (in)
@@ -204,7 +275,7 @@ picker_avail_inc(struct picker *p, uint32_t piece)
 static void
 picker_avail_dec(struct picker *p, uint32_t piece)
 {
-	bool in = (p->state[piece] & PS_BUCKET) != 0;
+	bool in = (p->state[piece] & PS_BUCKET) != 0 && !p->dirty;
 	if (p->avail[piece] == 0) {
 		log_warn("picker: availability of piece %u would drop below zero", piece);
 		return;
@@ -465,6 +536,7 @@ picker_pick_fresh(struct picker *p, int prio, const struct dp_bitfield *has, con
 
 	if (lv->count == 0 || n >= max)
 		return n;
+	picker_buckets_fresh(p);
 	if (p->sequential)
 		return picker_pick_sequential(p, prio, has, peer, fast, out, n, max);
 
@@ -562,10 +634,12 @@ picker_new(uint32_t piece_count, uint32_t piece_length, uint64_t total_size,
 	p->pos = xmalloc((piece_count ? piece_count : 1) * sizeof *p->pos);
 	for (uint32_t i = 0; i < piece_count; i++)
 		p->pos[i] = NO_POS;
-	for (int l = 0; l < PRIO_LEVELS; l++)
-		p->levels[l].seq_next = 0;
+	/* Every piece starts as a candidate; the first use sorts them into buckets. */
 	for (uint32_t i = 0; i < piece_count; i++)
-		picker_bucket_insert(p, i);
+		p->state[i] = PS_BUCKET;
+	p->levels[PRIO_NORMAL].count = piece_count;
+	p->bucket_total = piece_count;
+	p->dirty = true;
 	p->wanted_missing = piece_count;
 	return p;
 }
@@ -664,10 +738,19 @@ picker_set_sequential(struct picker *p, bool on)
 		p->levels[l].seq_next = 0;
 }
 
+/* Whether a bitfield moves enough pieces that one rebuild beats moving them one by one. */
+static void
+picker_bulk_begin(struct picker *p, const struct dp_bitfield *bf)
+{
+	if (bf->count >= 64 && bf->count >= p->piece_count / 32)
+		p->dirty = true;
+}
+
 void
 picker_peer_bitfield_add(struct picker *p, const struct dp_bitfield *bf)
 {
 	uint32_t n = DP_MIN(bf->nbits, p->piece_count);
+	picker_bulk_begin(p, bf);
 	for (uint32_t byte = 0; byte * 8 < n; byte++) {
 		if (bf->bits[byte] == 0)
 			continue;
@@ -681,6 +764,7 @@ void
 picker_peer_bitfield_remove(struct picker *p, const struct dp_bitfield *bf)
 {
 	uint32_t n = DP_MIN(bf->nbits, p->piece_count);
+	picker_bulk_begin(p, bf);
 	for (uint32_t byte = 0; byte * 8 < n; byte++) {
 		if (bf->bits[byte] == 0)
 			continue;

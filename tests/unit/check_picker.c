@@ -621,7 +621,7 @@ END_TEST
 
 /* A swarm of peers with random bitfields; random picks, deliveries, abandons, disconnects and
  * hash failures. Checks every answer against a model of outstanding requests. */
-#define SW_PIECES 48
+#define SW_PIECES 160	/* big enough that peer bitfields take the bulk (rebuild) path */
 #define SW_BLOCKS 3
 #define SW_PEERS 6
 
@@ -724,7 +724,7 @@ START_TEST(test_random_swarm)
 				}
 			}
 delivered:		;
-		} else if (op < 95) {
+		} else if (op < 93) {
 			for (uint32_t pc = 0; pc < SW_PIECES; pc++) {
 				for (uint32_t b = 0; b < SW_BLOCKS; b++) {
 					if (sp->out[pc][b] && sw_rand(&rs) % 3 == 0) {
@@ -733,9 +733,21 @@ delivered:		;
 					}
 				}
 			}
-		} else {
+		} else if (op < 97) {
 			picker_peer_abandon_all(p, sp);
 			memset(sp->out, 0, sizeof sp->out);
+		} else {
+			/* Reconnects with another bitfield; peer 0 stays a full copy. */
+			picker_peer_abandon_all(p, sp);
+			memset(sp->out, 0, sizeof sp->out);
+			picker_peer_bitfield_remove(p, &sp->has);
+			for (uint32_t i = 0; i < SW_PIECES; i++) {
+				if (k == 0 || sw_rand(&rs) % 2)
+					bitfield_set(&sp->has, i);
+				else
+					bitfield_clear(&sp->has, i);
+			}
+			picker_peer_bitfield_add(p, &sp->has);
 		}
 	}
 	ck_assert_msg(picker_complete(p), "swarm did not finish in %d steps", step);
@@ -880,6 +892,55 @@ START_TEST(test_empty_and_odd)
 }
 END_TEST
 
+START_TEST(test_bulk_availability)
+{
+	/* Bitfields this large re-sort the buckets in bulk; order must come out the same. */
+	const uint32_t np = 3000;
+	struct picker *p = picker_new(np, B, (uint64_t)np * B, 41);
+	for (uint32_t i = 0; i < DP_RANDOM_FIRST_PIECES; i++)
+		picker_set_have(p, i);
+	struct dp_bitfield a, b, c;
+	bf_make(&a, np, true);
+	bf_make(&b, np, true);
+	for (uint32_t i = 100; i < 200; i++)
+		bitfield_clear(&b, i);
+	picker_peer_bitfield_add(p, &a);
+	picker_peer_bitfield_add(p, &b);
+	picker_peer_have(p, 150);
+	ck_assert_uint_eq(picker_availability(p, 150), 2);
+	ck_assert_uint_eq(picker_availability(p, 199), 1);
+	ck_assert_uint_eq(picker_availability(p, 200), 2);
+	struct picker_block out[128];
+	ck_assert_uint_eq(picker_pick(p, NULL, &peer_a, false, out, 99), 99);
+	bool seen[100] = { false };
+	for (int i = 0; i < 99; i++) {
+		ck_assert(out[i].piece >= 100 && out[i].piece < 200 && out[i].piece != 150);
+		ck_assert(!seen[out[i].piece - 100]);
+		seen[out[i].piece - 100] = true;
+	}
+	picker_peer_bitfield_remove(p, &a);
+	bf_make(&c, np, true);
+	bitfield_clear(&c, 500);
+	picker_peer_bitfield_add(p, &c);
+	ck_assert_uint_eq(picker_availability(p, 500), 1);
+	ck_assert_uint_eq(picker_availability(p, 150), 2);
+	ck_assert_uint_eq(picker_pick(p, NULL, &peer_a, false, out, 1), 1);
+	ck_assert_uint_eq(out[0].piece, 500);
+	/* Single HAVEs after a bulk change, then a pick: 777 loses nothing, all else gains. */
+	picker_peer_bitfield_remove(p, &c);
+	picker_peer_have(p, 777);
+	picker_peer_have(p, 777);
+	ck_assert_uint_eq(picker_pick(p, &b, &peer_b, false, out, 1), 1);
+	ck_assert(out[0].piece != 777);
+	size_t n = pick_all(p, NULL, &peer_b, false, out, 128);
+	ck_assert_uint_eq(n, 128);
+	bitfield_free(&a);
+	bitfield_free(&b);
+	bitfield_free(&c);
+	picker_free(p);
+}
+END_TEST
+
 Suite *
 picker_suite(void)
 {
@@ -900,6 +961,7 @@ picker_suite(void)
 	tcase_add_test(tc, test_failed_and_abandoned);
 	tcase_add_test(tc, test_pick_from_allowed_fast);
 	tcase_add_test(tc, test_empty_and_odd);
+	tcase_add_test(tc, test_bulk_availability);
 	tcase_add_loop_test(tc, test_random_swarm, 1, 9);
 	suite_add_tcase(s, tc);
 	TCase *big = tcase_create("scale");
