@@ -1,10 +1,15 @@
 #!/bin/bash
 # tracker_opentracker.sh: downpour's tracker code against Debian's opentracker on 127.0.0.1, over
 # HTTP and UDP: a first client stays registered, a second must get it as a peer, then stops, and
-# a third must no longer see the second. $1 = the tracker_probe binary (built by make check).
+# a third must no longer see the second. $1 = the tracker_probe binary (built by make check), or
+# the downpour binary of a build tree (as tests/run-suite.sh passes), next to which it is found.
 set -u
 PROBE=${1:?usage: tracker_opentracker.sh PATH/TO/tests/interop/tracker_probe}
-command -v opentracker >/dev/null || { echo "SKIP: opentracker not installed (apt-get install opentracker)"; exit 77; }
+case $PROBE in
+*/downpour) PROBE=$(dirname "$PROBE")/tests/interop/tracker_probe ;;
+esac
+[ -x "$PROBE" ] || { echo "FAIL: $PROBE not built (make check builds it)"; exit 1; }
+command -v opentracker >/dev/null || { echo "FAIL: opentracker not installed (apt-get install opentracker)"; exit 1; }
 W=$(mktemp -d /tmp/dp-tracker-ot.XXXXXX)
 OT_PID=
 cleanup() {
