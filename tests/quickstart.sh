@@ -1,6 +1,7 @@
 #!/bin/sh
 # quickstart.sh: the README's two commands. Installs whatever is missing (Debian, as root),
-# builds, then either runs downpour on its built-in default ("run") or the whole test suite ("test").
+# builds, then either runs downpour on its built-in default, the local demo swarm in the TUI
+# ("run"), or the whole test suite ("test").
 set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -38,6 +39,6 @@ fi
 make -C build -s -j"$(nproc)"
 
 case $mode in
-run) exec tests/demo.sh build/downpour ;;
+run) exec build/downpour --demo ;;
 test) exec tests/run-suite.sh ;;
 esac
