@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,10 @@ engine_torrent(struct engine *e, int id, char *err, size_t errlen)
 struct engine *
 engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size_t errlen)
 {
+	/* A peer that goes away mid-write must cost a connection, not the process. */
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
 	struct engine *e = xcalloc(1, sizeof *e);
 	struct session_settings set;
 	session_default_settings(&set);

@@ -19,6 +19,7 @@ struct engine;
  * Life cycle. The engine runs on the caller's event_base (the UI shares the loop); call
  * evthread_use_pthreads() before creating the base. Settings are copied from cfg (NULL = the
  * built-in defaults). Returns NULL with a reason in err (e.g. the port can't be bound).
+ * SIGPIPE is set to ignored if it still has its default action (peers close sockets under us).
  */
 struct engine *engine_new(struct event_base *base, const struct dp_config *cfg, char *err,
     size_t errlen);

@@ -436,7 +436,6 @@ torrent_read_done(struct disk_job *job, void *arg)
 	t->disk_jobs--;
 	c->loading = false;
 	c->data = job->buf;
-	free(tj);
 	if (job->error != 0 && !t->removing) {
 		/* Remove the entry; serving peers would only wait forever. */
 		for (struct cache_piece **pp = &t->cache; *pp != NULL; pp = &(*pp)->next) {
@@ -458,6 +457,7 @@ torrent_read_done(struct disk_job *job, void *arg)
 			p = next;
 		}
 	}
+	free(tj);
 	torrent_maybe_free(t);
 }
 
@@ -505,7 +505,6 @@ torrent_check_done_cb(struct disk_job *job, void *arg)
 	bool current = tj->gen == t->check_gen && t->state == ENGINE_TORRENT_CHECKING &&
 	    !t->removing;
 	t->disk_jobs--;
-	free(tj);
 	if (current) {
 		t->check_inflight--;
 		t->check_done++;
@@ -520,6 +519,7 @@ torrent_check_done_cb(struct disk_job *job, void *arg)
 			torrent_check_issue(t);
 		}
 	}
+	free(tj);
 	torrent_maybe_free(t);
 }
 

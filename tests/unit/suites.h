@@ -16,5 +16,6 @@ Suite *ui_widgets_suite(void);
 Suite *config_suite(void);
 Suite *create_suite(void);
 Suite *tracker_suite(void);
+Suite *engine_suite(void);
 
 #endif

@@ -19,6 +19,7 @@ static Suite *(*const suite_makers[])(void) = {
 	config_suite,
 	create_suite,
 	tracker_suite,
+	engine_suite,
 };
 
 int

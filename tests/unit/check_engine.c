@@ -1,0 +1,479 @@
+/* check_engine.c: the engine core: rate meters, token buckets, request-queue sizing, and whole
+ * engines on one loop: a seeder and a leecher over loopback, a lying seeder banned after a bad
+ * piece, a disk error that fails only its torrent, and the API's error replies. */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "bandwidth.h"
+#include "bencode.h"
+#include "disk.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "suites.h"
+#include "task.h"
+#include "util.h"
+
+#define T_PIECE 32768u
+#define T_PIECES 40u
+#define T_SIZE (T_PIECE * T_PIECES - 1000u)
+
+/* ---- bandwidth ---- */
+
+START_TEST(test_meter_rate)
+{
+	struct bw_meter m;
+	bw_meter_init(&m);
+	ck_assert_uint_eq(bw_meter_rate(&m, 5000), 0);
+	/* 1 MB per 250 ms for 4 s = 4 MB/s. */
+	for (uint64_t t = 10000; t < 14000; t += 250)
+		bw_meter_add(&m, 1000000, t);
+	uint64_t r = bw_meter_rate(&m, 14000);
+	ck_assert_uint_ge(r, 3800000);
+	ck_assert_uint_le(r, 4300000);
+	ck_assert_uint_eq(m.total, 16000000);
+	/* Silence empties the window. */
+	ck_assert_uint_eq(bw_meter_rate(&m, 30000), 0);
+}
+END_TEST
+
+START_TEST(test_meter_young)
+{
+	/* A meter half a second old is not diluted over the whole window, but over 1 s. */
+	struct bw_meter m;
+	bw_meter_init(&m);
+	bw_meter_add(&m, 500000, 1000);
+	bw_meter_add(&m, 500000, 1400);
+	uint64_t r = bw_meter_rate(&m, 1500);
+	ck_assert_uint_eq(r, 1000000);
+}
+END_TEST
+
+START_TEST(test_bucket)
+{
+	struct bw_bucket b;
+	bw_bucket_init(&b, 0, 0);
+	ck_assert(bw_bucket_open(&b));
+	bw_bucket_consume(&b, 1u << 30);
+	ck_assert(bw_bucket_open(&b));   /* unlimited */
+	ck_assert_uint_eq(bw_bucket_available(&b), UINT64_MAX);
+
+	bw_bucket_init(&b, 100000, 1000);
+	ck_assert(!bw_bucket_open(&b));   /* starts empty */
+	bw_bucket_refill(&b, 1100);       /* 100 ms = 10000 bytes */
+	ck_assert_uint_eq(bw_bucket_available(&b), 10000);
+	bw_bucket_consume(&b, 16384);
+	ck_assert(!bw_bucket_open(&b));
+	bw_bucket_refill(&b, 1200);
+	ck_assert(bw_bucket_open(&b));
+	ck_assert_uint_eq(bw_bucket_available(&b), 10000 - 16384 + 10000);
+	/* Burst is capped at a quarter second (at least 16 KiB). */
+	bw_bucket_refill(&b, 60000);
+	ck_assert_uint_eq(bw_bucket_available(&b), 25000);
+	/* Debt is bounded. */
+	bw_bucket_consume(&b, 1u << 30);
+	ck_assert_int_ge(b.tokens, -4 * 25000);
+}
+END_TEST
+
+START_TEST(test_bucket_slow_rate)
+{
+	/* 5 bytes/s refilled every 100 ms still accumulates. */
+	struct bw_bucket b;
+	bw_bucket_init(&b, 5, 0);
+	for (uint64_t t = 100; t <= 2000; t += 100)
+		bw_bucket_refill(&b, t);
+	ck_assert_uint_eq(bw_bucket_available(&b), 10);
+}
+END_TEST
+
+START_TEST(test_queue_size)
+{
+	ck_assert_uint_eq(bw_request_queue_size(0, 16384, 4, 500), 4);
+	ck_assert_uint_eq(bw_request_queue_size(0, 16384, 16, 500), 16);
+	/* 1 MiB/s: 2 s of blocks = 128. */
+	ck_assert_uint_eq(bw_request_queue_size(1u << 20, 16384, 4, 500), 128);
+	ck_assert_uint_eq(bw_request_queue_size(1u << 30, 16384, 4, 500), 500);
+	ck_assert_uint_eq(bw_request_queue_size(1u << 30, 16384, 4, 250), 250);
+}
+END_TEST
+
+/* ---- engines on one loop ---- */
+
+static char tmpdir[64];
+static uint8_t *payload;
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+engine_setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-engine.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	payload = xmalloc(T_SIZE);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < T_SIZE; i++) {
+		x = x * 1103515245u + 12345u;
+		payload[i] = (uint8_t)(x >> 16);
+	}
+	evthread_use_pthreads();
+}
+
+static void
+engine_teardown(void)
+{
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(payload);
+	task_registry_clear();
+}
+
+/* A single-file torrent "payload.bin" of payload, no trackers. */
+static uint8_t *
+make_torrent(size_t *len)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "info");
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "length");
+	be_enc_int(&b, T_SIZE);
+	be_enc_cstr(&b, "name");
+	be_enc_cstr(&b, "payload.bin");
+	be_enc_cstr(&b, "piece length");
+	be_enc_int(&b, T_PIECE);
+	be_enc_cstr(&b, "pieces");
+	uint8_t *hashes = xmalloc(20 * T_PIECES);
+	for (uint32_t i = 0; i < T_PIECES; i++) {
+		uint32_t off = i * T_PIECE, n = DP_MIN(T_PIECE, T_SIZE - off);
+		disk_sha1(payload + off, n, hashes + 20 * i);
+	}
+	be_enc_str(&b, hashes, 20 * T_PIECES);
+	free(hashes);
+	be_enc_end(&b);
+	be_enc_end(&b);
+	return dp_buf_steal(&b, len);
+}
+
+static void
+write_file(const char *dir, const uint8_t *data, size_t len)
+{
+	char path[256];
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/payload.bin", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static bool
+file_equals(const char *dir, const uint8_t *data, size_t len)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/payload.bin", dir);
+	uint8_t *got;
+	size_t glen;
+	if (dp_read_file(path, len + 1, &got, &glen) < 0)
+		return false;
+	bool same = glen == len && memcmp(got, data, len) == 0;
+	free(got);
+	return same;
+}
+
+struct watch {
+	struct event_base *base;
+	int completed, errors, checked;
+};
+
+static void
+watch_cb(struct engine *e, int id, enum engine_event ev, void *arg)
+{
+	struct watch *w = arg;
+	(void)e;
+	(void)id;
+	if (ev == ENGINE_EVENT_COMPLETED)
+		w->completed++;
+	if (ev == ENGINE_EVENT_ERROR)
+		w->errors++;
+	if (ev == ENGINE_EVENT_CHECKED)
+		w->checked++;
+	event_base_loopbreak(w->base);
+}
+
+static struct engine *
+engine_loopback(struct event_base *base, const char *dir)
+{
+	struct dp_config cfg;
+	char err[256];
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(dir);
+	cfg.disk_threads = 2;
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(e != NULL, "engine_new: %s", err);
+	return e;
+}
+
+/* Runs the loop until cond holds or seconds pass. */
+#define RUN_UNTIL(base, cond, seconds)                                                  \
+	do {                                                                            \
+		uint64_t deadline_ = dp_now_ms() + (seconds) * 1000u;                    \
+		while (!(cond) && dp_now_ms() < deadline_) {                            \
+			struct timeval tv_ = { 0, 100000 };                              \
+			event_base_loopexit((base), &tv_);                               \
+			event_base_dispatch(base);                                       \
+		}                                                                       \
+	} while (0)
+
+START_TEST(test_seed_to_leech)
+{
+	struct event_base *base = event_base_new();
+	char sdir[128], ldir[128], err[256], peer[64];
+	snprintf(sdir, sizeof sdir, "%s/seed", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/leech", tmpdir);
+	write_file(sdir, payload, T_SIZE);
+	mkdir(ldir, 0755);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct watch ws = { base, 0, 0, 0 }, wl = { base, 0, 0, 0 };
+
+	struct engine *seed = engine_loopback(base, sdir);
+	struct engine *leech = engine_loopback(base, ldir);
+	engine_set_event_cb(seed, watch_cb, &ws);
+	engine_set_event_cb(leech, watch_cb, &wl);
+	int sid, lid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
+	RUN_UNTIL(base, ws.checked > 0, 10);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	ck_assert_uint_eq(st.pieces_have, T_PIECES);
+
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	struct engine_global_stats g;
+	engine_global(seed, &g);
+	ck_assert_int_gt(g.listen_port, 0);
+	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	RUN_UNTIL(base, wl.completed > 0, 20);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	ck_assert_uint_eq(st.left, 0);
+	ck_assert_uint_eq(st.downloaded, T_SIZE);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+
+	/* Snapshots while connected. */
+	struct engine_file_info *files;
+	size_t nf = engine_files(leech, lid, &files);
+	ck_assert_uint_eq(nf, 1);
+	ck_assert_str_eq(files[0].path, "payload.bin");
+	ck_assert_uint_eq(files[0].done, T_SIZE);
+	engine_files_free(files, nf);
+	struct engine_piece_map pm;
+	ck_assert_int_eq(engine_pieces(leech, lid, &pm), 0);
+	ck_assert_uint_eq(pm.count, T_PIECES);
+	for (uint32_t i = 0; i < T_PIECES; i++)
+		ck_assert_uint_eq(pm.state[i], 2);
+	engine_piece_map_free(&pm);
+	struct engine_task_info *tasks;
+	size_t nt = engine_tasks(leech, &tasks);
+	ck_assert_uint_gt(nt, 2);
+	bool saw_peer = false;
+	for (size_t i = 0; i < nt; i++)
+		if (tasks[i].task.kind == DP_TASK_KIND_PEER && strstr(tasks[i].task.name, "payload.bin"))
+			saw_peer = true;
+	ck_assert(saw_peer);
+	free(tasks);
+
+	engine_free(leech);
+	engine_free(seed);
+	ck_assert(file_equals(ldir, payload, T_SIZE));
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_bad_seeder_banned)
+{
+	/* The seeder's copy has one corrupted piece it is told not to check: the leecher gets a
+	 * piece that fails its hash check from that peer alone, and bans it. */
+	struct event_base *base = event_base_new();
+	char sdir[128], ldir[128], err[256], peer[64];
+	snprintf(sdir, sizeof sdir, "%s/badseed", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/leech2", tmpdir);
+	uint8_t *bad = xmemdup(payload, T_SIZE);
+	bad[5 * T_PIECE + 100] ^= 0xff;
+	write_file(sdir, bad, T_SIZE);
+	free(bad);
+	mkdir(ldir, 0755);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct watch ws = { base, 0, 0, 0 }, wl = { base, 0, 0, 0 };
+	struct engine *seed = engine_loopback(base, sdir);
+	struct engine *leech = engine_loopback(base, ldir);
+	engine_set_event_cb(seed, watch_cb, &ws);
+	engine_set_event_cb(leech, watch_cb, &wl);
+	struct engine_add_opts trust = { .skip_check = true };
+	int sid, lid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, &trust, &sid, err, sizeof err),
+	    0);
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	struct engine_global_stats g;
+	engine_global(seed, &g);
+	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 && st.corrupt_bytes > 0 &&
+	    st.peers_connected == 0, 20);
+	ck_assert_uint_eq(st.corrupt_bytes, T_PIECE);
+	ck_assert_int_eq(st.peers_connected, 0);
+	ck_assert_uint_lt(st.pieces_have, T_PIECES);
+	ck_assert_int_eq(wl.completed, 0);
+	/* Banned: adding it again does not reconnect. */
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	RUN_UNTIL(base, false, 1);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(st.peers_connected, 0);
+	engine_free(leech);
+	engine_free(seed);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_disk_error_isolated)
+{
+	/* The leecher's save directory is a regular file: writes fail, that torrent goes into the
+	 * error state with the reason, and the engine keeps running. */
+	struct event_base *base = event_base_new();
+	char sdir[128], ldir[128], err[256], peer[64];
+	snprintf(sdir, sizeof sdir, "%s/seed3", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/notadir", tmpdir);
+	write_file(sdir, payload, T_SIZE);
+	FILE *f = fopen(ldir, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct watch ws = { base, 0, 0, 0 }, wl = { base, 0, 0, 0 };
+	struct engine *seed = engine_loopback(base, sdir);
+	struct engine *leech = engine_loopback(base, tmpdir);
+	engine_set_event_cb(seed, watch_cb, &ws);
+	engine_set_event_cb(leech, watch_cb, &wl);
+	struct engine_add_opts trust = { .skip_check = true };
+	struct engine_add_opts bad = { .save_dir = ldir };
+	int sid, lid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, &trust, &sid, err, sizeof err),
+	    0);
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, &bad, &lid, err, sizeof err), 0);
+	struct engine_global_stats g;
+	engine_global(seed, &g);
+	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	RUN_UNTIL(base, wl.errors > 0, 20);
+	ck_assert_int_eq(wl.errors, 1);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_ERROR);
+	ck_assert_msg(strstr(st.error, "notadir") != NULL, "error names the path: %s", st.error);
+	ck_assert_int_eq(st.peers_connected, 0);
+	/* The seeder is unaffected. */
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	engine_free(leech);
+	engine_free(seed);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_api_errors)
+{
+	struct event_base *base = event_base_new();
+	char err[256];
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct engine *e = engine_loopback(base, tmpdir);
+	int id, id2;
+	struct engine_add_opts paused = { .paused = true };
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, &paused, &id, err, sizeof err), 0);
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id2, err, sizeof err), -1);
+	ck_assert(strstr(err, "already added") != NULL);
+	ck_assert_int_eq(id2, id);
+	ck_assert_int_eq(engine_add_torrent_data(e, (const uint8_t *)"d4:spam", 7, NULL, &id2, err,
+	    sizeof err), -1);
+	ck_assert_int_eq(engine_torrent_start(e, 999, err, sizeof err), -1);
+	ck_assert(strstr(err, "999") != NULL);
+	ck_assert_int_eq(engine_add_magnet(e,
+	    "magnet:?xt=urn:btih:c8ff6806ab06e7b5e43a7dac98163524fd782cf2", NULL, &id2, err,
+	    sizeof err), -1);
+	ck_assert(strstr(err, "ut_metadata") != NULL);
+	ck_assert_int_eq(engine_torrent_add_peer(e, id, "nonsense", err, sizeof err), -1);
+	ck_assert_int_eq(engine_torrent_add_peer(e, id, "127.0.0.1:0", err, sizeof err), -1);
+	ck_assert_int_eq(engine_torrent_set_file_priority(e, id, 5, ENGINE_PRIO_HIGH, err,
+	    sizeof err), -1);
+	ck_assert_int_eq(engine_torrent_set_file_priority(e, id, 0, ENGINE_PRIO_SKIP, err,
+	    sizeof err), 0);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_STOPPED);
+	ck_assert_uint_eq(st.wanted_size, 0);
+	ck_assert_double_eq(st.progress, 1.0);
+	ck_assert_int_eq(engine_torrent_set_rate_limits(e, id, 1000, 2000, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	ck_assert_uint_eq(st.down_limit, 1000);
+	ck_assert_uint_eq(st.up_limit, 2000);
+	ck_assert_int_eq(engine_torrent_remove(e, id, false, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), -1);
+	struct engine_torrent_stats *all;
+	ck_assert_uint_eq(engine_torrents(e, &all), 0);
+	ck_assert_ptr_null(all);
+	engine_free(e);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+Suite *
+engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("bandwidth");
+	tcase_add_test(tc, test_meter_rate);
+	tcase_add_test(tc, test_meter_young);
+	tcase_add_test(tc, test_bucket);
+	tcase_add_test(tc, test_bucket_slow_rate);
+	tcase_add_test(tc, test_queue_size);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("loopback");
+	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_seed_to_leech);
+	tcase_add_test(tc, test_bad_seeder_banned);
+	tcase_add_test(tc, test_disk_error_isolated);
+	tcase_add_test(tc, test_api_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
