@@ -201,9 +201,18 @@ picker_buckets_fresh(struct picker *p)
 static void
 picker_bucket_insert(struct picker *p, uint32_t piece)
 {
-	picker_buckets_fresh(p);
 	struct prio_level *lv = &p->levels[p->prio[piece]];
 	uint32_t a = p->avail[piece];
+
+	if (p->dirty) {
+		/* The rebuild places it; only the flag and the counts matter until then. */
+		p->state[piece] |= PS_BUCKET;
+		lv->count++;
+		p->bucket_total++;
+		if (piece < lv->seq_next)
+			lv->seq_next = piece;
+		return;
+	}
 
 	picker_level_grow(lv, a);
 	struct bucket *b = &lv->buckets[a];
@@ -231,8 +240,14 @@ picker_bucket_insert(struct picker *p, uint32_t piece)
 static void
 picker_bucket_remove(struct picker *p, uint32_t piece)
 {
-	picker_buckets_fresh(p);
 	struct prio_level *lv = &p->levels[p->prio[piece]];
+	if (p->dirty) {
+		p->state[piece] &= (uint8_t)~PS_BUCKET;
+		p->pos[piece] = NO_POS;
+		lv->count--;
+		p->bucket_total--;
+		return;
+	}
 	struct bucket *b = &lv->buckets[p->avail[piece]];
 	uint32_t i = p->pos[piece];
 	uint32_t last = b->v[--b->n];
@@ -536,9 +551,9 @@ picker_pick_fresh(struct picker *p, int prio, const struct dp_bitfield *has, con
 
 	if (lv->count == 0 || n >= max)
 		return n;
-	picker_buckets_fresh(p);
 	if (p->sequential)
 		return picker_pick_sequential(p, prio, has, peer, fast, out, n, max);
+	picker_buckets_fresh(p);
 
 	/* First pieces at random: common pieces arrive sooner than rare ones, and we need
 	 * something to trade early. */
