@@ -70,6 +70,7 @@ enum {
 	X(THRESHOLD_UP, "threshold_up", "+ =", KCTX_BLOCKED, "raise the blocked threshold") \
 	X(THRESHOLD_DOWN, "threshold_down", "-", KCTX_BLOCKED, "lower the blocked threshold") \
 	X(FOLLOW, "follow", "F", KCTX_LOG, "follow the newest lines")                       \
+	X(SHOW_FINISHED, "show_finished", "F", KCTX_TASKS, "show / hide finished tasks (DONE, FAILED)") \
 	X(REDRAW, "redraw", "^l", KCTX_GLOBAL, "redraw the screen")
 
 enum ui_action {

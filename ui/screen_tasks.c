@@ -1,9 +1,11 @@
 /* screen_tasks.c: the task monitor (like curio's `ps`): id, state, waited, cycles, CPU,
- * deadline, name, torrent; sortable, filtered by kind and torrent; Enter shows `where`. */
+ * deadline, name, torrent; live tasks only unless finished ones are asked for, a count per kind,
+ * sortable, filtered by kind and torrent; Enter shows `where`. */
 #include "config.h"
 
 #include <curses.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,10 @@ struct tasks_state {
 	size_t nrows;
 	int kind;                /* -1 all */
 	int torrent;             /* 0 all */
+	bool show_finished;      /* DONE and FAILED linger ~10 s; hidden unless asked for */
+	size_t nfinished;        /* finished tasks matching the torrent filter */
+	size_t nfailed;
+	size_t kind_count[DP_TASK_KIND_COUNT];  /* rows per kind before the kind filter */
 	char search[128];
 	uint64_t detail_id;      /* the task whose `where` is open, 0 none */
 	int page;
@@ -77,6 +83,12 @@ task_compare(const void *pa, const void *pb)
 	return task_sort_desc ? -c : c;
 }
 
+static bool
+task_finished(const struct dp_task *k)
+{
+	return k->state == DP_TASK_DONE || k->state == DP_TASK_FAILED;
+}
+
 static void
 tasks_fetch(struct ui *ui, struct tasks_state *t)
 {
@@ -89,11 +101,21 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 	t->ntasks = engine_tasks(ui->engine, &t->tasks);
 	t->rows = xcalloc(t->ntasks ? t->ntasks : 1, sizeof *t->rows);
 	t->nrows = 0;
+	t->nfinished = t->nfailed = 0;
+	memset(t->kind_count, 0, sizeof t->kind_count);
 	for (size_t i = 0; i < t->ntasks; i++) {
 		const struct dp_task *k = &t->tasks[i].task;
-		if (t->kind >= 0 && (int)k->kind != t->kind)
-			continue;
 		if (t->torrent > 0 && k->torrent_id != t->torrent)
+			continue;
+		if (task_finished(k)) {
+			t->nfinished++;
+			t->nfailed += k->state == DP_TASK_FAILED;
+			if (!t->show_finished)
+				continue;
+		}
+		if ((unsigned)k->kind < DP_TASK_KIND_COUNT)
+			t->kind_count[k->kind]++;
+		if (t->kind >= 0 && (int)k->kind != t->kind)
 			continue;
 		if (!text_matches(k->name, t->search) && !text_matches(k->reason, t->search) &&
 		    !text_matches(t->tasks[i].state_name, t->search))
@@ -216,30 +238,83 @@ tasks_draw_where(struct ui *ui, struct tasks_state *t, int y, int h)
 #undef WHERE_KV
 }
 
+/* Appends to a header line; keeps it NUL-terminated when it runs out of room. */
+static void
+tasks_append(char *buf, size_t len, size_t *pos, const char *fmt, ...) DP_PRINTF(4, 5);
+
+static void
+tasks_append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	if (*pos >= len)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos = DP_MIN(len - 1, *pos + (size_t)n);
+}
+
+/* "peer 3 · disk 2 · tracker 1": the shown tasks per kind, most numerous first. */
+void
+screen_tasks_kind_summary(const size_t counts[DP_TASK_KIND_COUNT], bool ascii, char *out,
+    size_t outlen)
+{
+	bool used[DP_TASK_KIND_COUNT] = { false };
+	size_t pos = 0;
+	out[0] = '\0';
+	for (;;) {
+		int best = -1;
+		for (int k = 0; k < DP_TASK_KIND_COUNT; k++)
+			if (!used[k] && counts[k] > 0 && (best < 0 || counts[k] > counts[best]))
+				best = k;
+		if (best < 0)
+			break;
+		used[best] = true;
+		tasks_append(out, outlen, &pos, "%s%s %zu", pos == 0 ? "" : ascii ? ", " : " \xc2\xb7 ",
+		    task_kind_name((enum dp_task_kind)best), counts[best]);
+	}
+	if (pos == 0)
+		snprintf(out, outlen, "no tasks");
+}
+
 static void
 tasks_draw(struct ui *ui, int y, int h)
 {
 	struct tasks_state *t = tasks_get(ui);
 	tasks_fetch(ui, t);
-	char info[512];
-	int n = snprintf(info, sizeof info, " Tasks: %zu shown of %zu   kind: %s   torrent: ",
-	    t->nrows, t->ntasks, t->kind < 0 ? "all" : task_kind_name((enum dp_task_kind)t->kind));
-	if (n > 0 && (size_t)n < sizeof info) {
-		if (t->torrent > 0)
-			n += snprintf(info + n, sizeof info - (size_t)n, "#%d", t->torrent);
-		else
-			n += snprintf(info + n, sizeof info - (size_t)n, "all");
-	}
-	if (t->search[0] && n > 0 && (size_t)n < sizeof info)
-		snprintf(info + n, sizeof info - (size_t)n, "   search: %s", t->search);
+	char info[512], key[32];
+	size_t pos = 0;
+	keymap_describe(UI_ACTION_SHOW_FINISHED, key, sizeof key);
+	char *comma = strchr(key, ',');
+	if (comma != NULL)
+		*comma = '\0';
+	tasks_append(info, sizeof info, &pos, " Tasks: %zu shown", t->nrows);
+	if (t->show_finished)
+		tasks_append(info, sizeof info, &pos, ", incl. %zu finished (%s hides)", t->nfinished,
+		    key);
+	else if (t->nfinished > 0)
+		tasks_append(info, sizeof info, &pos, ", %zu finished hidden (%s shows)", t->nfinished,
+		    key);
+	if (t->nfailed > 0)
+		tasks_append(info, sizeof info, &pos, ", %zu failed", t->nfailed);
+	tasks_append(info, sizeof info, &pos, "   kind: %s",
+	    t->kind < 0 ? "all" : task_kind_name((enum dp_task_kind)t->kind));
+	if (t->torrent > 0)
+		tasks_append(info, sizeof info, &pos, "   torrent: #%d", t->torrent);
+	if (t->search[0])
+		tasks_append(info, sizeof info, &pos, "   search: %s", t->search);
 	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	info[0] = ' ';
+	screen_tasks_kind_summary(t->kind_count, tw_ascii(), info + 1, sizeof info - 1);
+	ui_put(y + 1, 0, COLS, info, TW_LEFT, theme_attr(TH_DIM));
 	if (t->detail_id != 0) {
-		tasks_draw_where(ui, t, y + 1, h - 1);
+		tasks_draw_where(ui, t, y + 2, h - 2);
 		return;
 	}
 	struct ui_table_view v = { .cols = task_cols, .ncols = TK_COUNT, .st = &t->st,
 		.cell = task_cell, .arg = t };
-	t->page = ui_table_draw(ui, &v, y + 1, h - 1);
+	t->page = ui_table_draw(ui, &v, y + 2, h - 2);
 	ui->page = t->page;
 }
 
@@ -280,6 +355,9 @@ tasks_action(struct ui *ui, enum ui_action a)
 		return true;
 	case UI_ACTION_FILTER:
 		t->kind = t->kind + 1 >= DP_TASK_KIND_COUNT ? -1 : t->kind + 1;
+		return true;
+	case UI_ACTION_SHOW_FINISHED:
+		t->show_finished = !t->show_finished;
 		return true;
 	case UI_ACTION_FILTER_TORRENT: {
 		/* cycle through the torrents that exist, then back to all */
