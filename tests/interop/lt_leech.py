@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""lt_leech.py: a libtorrent (python3-libtorrent) leecher on 127.0.0.1 for the swarm tests.
+
+  lt_leech.py TORRENT SAVE_DIR --port P [--connect ADDR:PORT]... [--timeout S]
+
+Downloads into SAVE_DIR (peers from the torrent's loopback trackers and --connect), exits 0
+once every piece is downloaded and hash-checked, 1 on an error, 3 on a timeout. Prints the wall
+time. DHT, LSD, UPnP, NAT-PMP, PEX, uTP and the default plugins are off.
+"""
+import argparse
+import ipaddress
+import os
+import signal
+import sys
+import time
+import urllib.parse
+
+import libtorrent as lt
+
+STOP = False
+
+
+def _stop(*_):
+    global STOP
+    STOP = True
+
+
+def is_loopback(host):
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("torrent")
+    ap.add_argument("save_dir")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--connect", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=300)
+    a = ap.parse_args()
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+    ti = lt.torrent_info(a.torrent)
+    for t in ti.trackers():
+        if not is_loopback(urllib.parse.urlsplit(t.url).hostname or ""):
+            sys.exit("lt_leech: refusing non-loopback tracker %s" % t.url)
+    dials = []
+    for c in a.connect:
+        host, _, port = c.rpartition(":")
+        if not is_loopback(host):
+            sys.exit("lt_leech: refusing non-loopback peer %s" % c)
+        dials.append((host, int(port)))
+
+    ses = lt.session({
+        "listen_interfaces": "127.0.0.1:%d" % a.port,
+        "outgoing_interfaces": "127.0.0.1",
+        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+        "enable_incoming_utp": False, "enable_outgoing_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "stop_tracker_timeout": 1,
+        "alert_mask": (lt.alert.category_t.error_notification
+                       | lt.alert.category_t.status_notification
+                       | lt.alert.category_t.tracker_notification
+                       | lt.alert.category_t.peer_notification),
+    }, 0)
+    os.makedirs(a.save_dir, exist_ok=True)
+    p = lt.add_torrent_params()
+    p.ti = ti
+    p.save_path = a.save_dir
+    p.flags = (p.flags | lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
+               | lt.torrent_flags.disable_pex)
+    p.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+    h = ses.add_torrent(p)
+
+    t0 = time.monotonic()
+    last_dial = 0.0
+    last_print = t0
+    finished = False
+    rc = 0
+    while not STOP and not finished:
+        if time.monotonic() - t0 > a.timeout:
+            st = h.status()
+            print("lt_leech: timeout after %.0f s at %.1f%%" % (a.timeout, st.progress * 100),
+                  flush=True)
+            rc = 3
+            break
+        ses.wait_for_alert(50)
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.torrent_finished_alert):
+                finished = True
+            elif isinstance(al, (lt.torrent_error_alert, lt.file_error_alert,
+                                 lt.listen_failed_alert)):
+                print("lt_leech: %s" % al.message(), flush=True)
+                rc = 1
+            elif isinstance(al, (lt.tracker_error_alert, lt.peer_error_alert,
+                                 lt.peer_disconnected_alert, lt.hash_failed_alert)):
+                print("lt_leech: %s" % al.message(), flush=True)
+        if rc:
+            break
+        now = time.monotonic()
+        if dials and now - last_dial >= 1.0:
+            last_dial = now
+            have = {(pi.ip[0], pi.ip[1]) for pi in h.get_peer_info()}
+            for ep in dials:
+                if ep not in have:
+                    h.connect_peer(ep, 0)
+        if now - last_print >= 2.0:
+            last_print = now
+            st = h.status()
+            print("lt_leech: %.1f%% peers %d down %d B/s" % (st.progress * 100, st.num_peers,
+                                                              st.download_rate), flush=True)
+    if finished:
+        st = h.status()
+        print("lt_leech: done %d bytes in %.2f s" % (st.total_wanted_done, time.monotonic() - t0),
+              flush=True)
+    elif rc == 0:
+        rc = 1
+    ses.pause()
+    del ses
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
