@@ -16,6 +16,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "log.h"
+#include "task.h"
 #include "util.h"
 
 #define GET_STOP_DEADLINE_MS 3000
@@ -91,8 +92,10 @@ get_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct get_state *g = arg;
 	(void)fd;
 	(void)what;
+	task_cb_begin(NULL);
 	if (!g->stopping)
 		get_print_progress(g, false);
+	task_cb_end(NULL);
 }
 
 static void
@@ -100,15 +103,17 @@ get_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct get_state *g = arg;
 	(void)what;
+	task_cb_begin(NULL);
 	if (g->stopping) {
 		/* A second signal: do not wait for trackers any longer. */
 		event_base_loopbreak(g->base);
-		return;
+	} else {
+		if (g->tty)
+			fputc('\n', stdout);
+		log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		get_stop(g);
 	}
-	if (g->tty)
-		fputc('\n', stdout);
-	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	get_stop(g);
+	task_cb_end(NULL);
 }
 
 static void

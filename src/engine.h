@@ -72,7 +72,7 @@ int engine_add_magnet(struct engine *e, const char *uri, const struct engine_add
 
 int engine_torrent_start(struct engine *e, int id, char *err, size_t errlen);
 int engine_torrent_stop(struct engine *e, int id, char *err, size_t errlen);
-/* Removes the torrent; with delete_data its files are deleted (on the disk pool). */
+/* Removes the torrent; with delete_data its files are deleted once its disk jobs are done. */
 int engine_torrent_remove(struct engine *e, int id, bool delete_data, char *err, size_t errlen);
 int engine_torrent_recheck(struct engine *e, int id, char *err, size_t errlen);
 int engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen);
@@ -98,6 +98,8 @@ int engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool
     size_t errlen);
 
 void engine_set_rate_limits(struct engine *e, uint64_t down_bps, uint64_t up_bps);
+/* Where torrents added from now on are saved (an absolute path; created when first needed). */
+int engine_set_download_dir(struct engine *e, const char *dir, char *err, size_t errlen);
 /* Global connection cap, per-torrent default peer cap and default upload slots; <= 0 keeps. */
 void engine_set_limits(struct engine *e, int max_connections, int max_peers_per_torrent,
     int upload_slots);

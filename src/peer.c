@@ -996,7 +996,12 @@ peer_read_cb(struct bufferevent *bev, void *arg)
 	peer_read_input(p);
 	if (!p->dead) {
 		peer_serve(p);
-		peer_update_task(p);
+		/* The reason text costs a format: refresh it a few times a second, not per read. */
+		uint64_t now = dp_now_ms();
+		if (now - p->task_updated_ms >= 200) {
+			p->task_updated_ms = now;
+			peer_update_task(p);
+		}
 	}
 	task_cb_end(task);
 }
@@ -1076,9 +1081,12 @@ peer_tick(struct peer *p, uint64_t now)
 		    (unsigned long long)(now - p->last_recv_ms) / 1000);
 		return;
 	}
-	if (p->nreqs > 0 && now - p->last_block_ms > PEER_SNUB_MS && !p->snubbed) {
-		log_info("peer %s: snubbed (no block for %u s)", p->addr_str, PEER_SNUB_MS / 1000);
+	if (p->nreqs > 0 && now - p->last_block_ms > PEER_SNUB_MS) {
+		if (!p->snubbed)
+			log_info("peer %s: snubbed (no block for %u s)", p->addr_str,
+			    PEER_SNUB_MS / 1000);
 		p->snubbed = true;
+		p->last_block_ms = now;   /* it gets a new chance with fresh requests */
 		/* Others may fetch what it sits on. */
 		struct evbuffer *out = bufferevent_get_output(p->bev);
 		for (uint32_t i = 0; i < p->nreqs; i++) {
@@ -1093,7 +1101,7 @@ peer_tick(struct peer *p, uint64_t now)
 	}
 	if (p->write_throttled)
 		peer_serve(p);
-	else if (!p->peer_choking && p->am_interested && p->nreqs == 0 && !p->snubbed)
+	else if (!p->peer_choking && p->am_interested && p->nreqs == 0)
 		peer_fill_requests(p);
 	peer_update_task(p);
 }

@@ -79,6 +79,7 @@ struct peer {
 	uint64_t downloaded, uploaded;
 	uint64_t connected_us;
 	uint64_t last_recv_ms, last_send_ms, last_block_ms, started_ms;
+	uint64_t task_updated_ms;
 
 	bool read_throttled;          /* RATE_WAIT for download */
 	bool write_throttled;         /* RATE_WAIT for upload */

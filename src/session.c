@@ -265,11 +265,13 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 	struct engine *e = arg;
 	(void)fd;
 	(void)what;
+	task_cb_begin(e->timer_task);
 	while (e->graveyard != NULL) {
 		struct peer *p = e->graveyard;
 		e->graveyard = p->next;
 		peer_free(p);
 	}
+	task_cb_end(e->timer_task);
 }
 
 /* ---- backpressure ---- */
