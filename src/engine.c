@@ -468,6 +468,19 @@ engine_set_rate_limits(struct engine *e, uint64_t down_bps, uint64_t up_bps)
 	bw_bucket_set_rate(&e->up_bucket, up_bps, now);
 }
 
+int
+engine_set_download_dir(struct engine *e, const char *dir, char *err, size_t errlen)
+{
+	if (dir == NULL || dir[0] != '/')
+		return engine_fail(err, errlen, "the download directory must be an absolute path");
+	if (strlen(dir) >= sizeof e->set.download_dir)
+		return engine_fail(err, errlen, "the download directory's path is too long");
+	snprintf(e->set.download_dir, sizeof e->set.download_dir, "%s", dir);
+	/* free_space describes the old directory: refresh it at the next tick. */
+	e->free_space_at_ms = 0;
+	return 0;
+}
+
 void
 engine_set_limits(struct engine *e, int max_connections, int max_peers_per_torrent,
     int upload_slots)

@@ -17,5 +17,6 @@ Suite *config_suite(void);
 Suite *create_suite(void);
 Suite *tracker_suite(void);
 Suite *engine_suite(void);
+Suite *rpc_suite(void);
 
 #endif

@@ -20,6 +20,7 @@ static Suite *(*const suite_makers[])(void) = {
 	create_suite,
 	tracker_suite,
 	engine_suite,
+	rpc_suite,
 };
 
 int

@@ -1,0 +1,486 @@
+/* rpc.c: the RPC's HTTP side: an evhttp server on /transmission/rpc with Transmission's
+ * session-id handshake, Basic authentication, a Host whitelist, body limits, one task per client. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "dp_config.h"
+#include "log.h"
+#include "rpc.h"
+#include "rpc_private.h"
+#include "engine.h"
+#include "util.h"
+
+#define RPC_SESSION_ID_HEADER "X-Transmission-Session-Id"
+#define RPC_TIMEOUT_S 60
+#define RPC_MAX_HEADERS 16384
+
+/* One client connection, as a task between and during its requests. */
+struct rpc_conn {
+	struct rpc_server *srv;
+	struct evhttp_connection *evcon;
+	struct dp_task *task;
+	char peer[80];                 /* "127.0.0.1:50123" */
+	uint64_t requests;
+	struct rpc_conn *next;
+};
+
+struct rpc_server {
+	struct event_base *base;
+	struct engine *e;
+	struct evhttp *http;
+	struct rpc_handler *handler;
+	struct dp_task *task;          /* the listener */
+	char bind[64];
+	int port;
+	char *username, *password;     /* NULL: no authentication */
+	char **whitelist;
+	size_t whitelist_count;
+	char session_id[49];
+	struct rpc_conn *conns;
+	uint64_t requests;
+};
+
+/* ---- base64 ---- */
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *
+rpc_base64_encode(const unsigned char *in, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = b64_alphabet[(v >> 18) & 63];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+unsigned char *
+rpc_base64_decode(const char *in, size_t len, size_t *out_len)
+{
+	unsigned char *out = xmalloc(len / 4 * 3 + 4);
+	size_t o = 0, pad = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		const char *p = c != '\0' ? strchr(b64_alphabet, c) : NULL;
+		if (p == NULL || pad > 0) {
+			/* Not base64, or data after the padding. */
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (uint32_t)(p - b64_alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* 6 leftover bits cannot come from a byte; more than two '=' is malformed. */
+	if (bits >= 6 || pad > 2) {
+		free(out);
+		return NULL;
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
+}
+
+/* ---- options ---- */
+
+void
+rpc_options_from_config(struct rpc_options *o, const struct dp_config *cfg)
+{
+	memset(o, 0, sizeof *o);
+	o->bind = cfg->rpc.bind;
+	o->port = cfg->rpc.port;
+	o->username = cfg->rpc.username;
+	o->password = cfg->rpc.password;
+	o->host_whitelist = cfg->rpc.host_whitelist;
+	o->host_whitelist_count = cfg->rpc.host_whitelist_count;
+	o->config_dir = cfg->session_dir;
+}
+
+/* ---- checks ---- */
+
+static void
+rpc_new_session_id(struct rpc_server *s)
+{
+	unsigned char raw[24];
+	if (RAND_bytes(raw, sizeof raw) != 1) {
+		/* Not secret-grade, but never a fixed value. */
+		uint64_t t = dp_now_us() ^ (uint64_t)(uintptr_t)s;
+		for (size_t i = 0; i < sizeof raw; i++, t = t * 6364136223846793005ull + 1)
+			raw[i] = (unsigned char)(t >> 56);
+	}
+	dp_hex_encode(raw, sizeof raw, s->session_id);
+}
+
+/* Constant time for equal lengths, so a guess can't be timed byte by byte. */
+static bool
+rpc_secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return false;
+	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+static bool
+rpc_auth_ok(struct rpc_server *s, struct evhttp_request *req)
+{
+	if (s->username == NULL)
+		return true;
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return false;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	size_t len;
+	char *plain = (char *)rpc_base64_decode(h, strlen(h), &len);
+	if (plain == NULL)
+		return false;
+	bool ok = false;
+	char *colon = memchr(plain, ':', len);
+	if (colon != NULL && strlen(plain) == len) {
+		*colon = '\0';
+		/* Evaluate both so the time does not tell which one was wrong. */
+		bool u = rpc_secret_equal(plain, s->username);
+		bool p = rpc_secret_equal(colon + 1, s->password);
+		ok = u && p;
+	}
+	OPENSSL_cleanse(plain, len);
+	free(plain);
+	return ok;
+}
+
+/* Host header check against DNS rebinding: numeric addresses, localhost and the whitelist. */
+static bool
+rpc_host_ok(struct rpc_server *s, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	if (h == NULL)
+		return true;   /* HTTP/1.0 without Host: not a browser, so not a rebinding attack */
+	char host[256];
+	if (h[0] == '[') {
+		const char *end = strchr(h, ']');
+		if (end == NULL || (size_t)(end - h - 1) >= sizeof host)
+			return false;
+		snprintf(host, sizeof host, "%.*s", (int)(end - h - 1), h + 1);
+	} else {
+		size_t n = strcspn(h, ":");
+		if (n >= sizeof host)
+			return false;
+		snprintf(host, sizeof host, "%.*s", (int)n, h);
+	}
+	size_t n = strlen(host);
+	if (n > 0 && host[n - 1] == '.')
+		host[n - 1] = '\0';
+	if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.localdomain") == 0)
+		return true;
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
+		return true;
+	for (size_t i = 0; i < s->whitelist_count; i++)
+		if (fnmatch(s->whitelist[i], host, FNM_CASEFOLD) == 0)
+			return true;
+	return false;
+}
+
+/* ---- connections ---- */
+
+static void
+rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct rpc_conn *c = arg;
+	(void)evcon;
+	struct rpc_server *s = c->srv;
+	for (struct rpc_conn **pp = &s->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	task_done(c->task, "connection closed after %llu requests",
+	    (unsigned long long)c->requests);
+	free(c);
+}
+
+static struct rpc_conn *
+rpc_conn_get(struct rpc_server *s, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (evcon == NULL)
+		return NULL;
+	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next)
+		if (c->evcon == evcon)
+			return c;
+	struct rpc_conn *c = xcalloc(1, sizeof *c);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	c->srv = s;
+	c->evcon = evcon;
+	snprintf(c->peer, sizeof c->peer, "%s%s%s:%u", addr != NULL && strchr(addr, ':') ? "[" : "",
+	    addr != NULL ? addr : "?", addr != NULL && strchr(addr, ':') ? "]" : "",
+	    (unsigned)port);
+	c->task = task_new(DP_TASK_KIND_RPC, 0, "rpc client %s", c->peer);
+	c->next = s->conns;
+	s->conns = c;
+	evhttp_connection_set_closecb(evcon, rpc_conn_closed, c);
+	return c;
+}
+
+/* ---- requests ---- */
+
+static void
+rpc_reply(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, int code,
+    const char *reason, const char *type, const char *body, size_t len)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "Server", "downpour/" PACKAGE_VERSION);
+	evhttp_add_header(out, RPC_SESSION_ID_HEADER, s->session_id);
+	if (type != NULL)
+		evhttp_add_header(out, "Content-Type", type);
+	struct evbuffer *buf = evbuffer_new();
+	if (buf == NULL) {
+		log_error("rpc: out of memory for an answer");
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (len > 0 && evbuffer_add(buf, body, len) < 0)
+		log_error("rpc: can't buffer an answer of %zu bytes", len);
+	if (c != NULL)
+		task_progress(c->task, 0, len);
+	evhttp_send_reply(req, code, reason, buf);
+	evbuffer_free(buf);
+}
+
+static void
+rpc_reply_html(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, int code,
+    const char *reason, const char *text)
+{
+	char *body = xasprintf("<h1>%d: %s</h1><p>%s</p>", code, reason, text);
+	rpc_reply(s, req, c, code, reason, "text/html; charset=UTF-8", body, strlen(body));
+	free(body);
+}
+
+static bool
+rpc_path_ok(const char *uri)
+{
+	size_t n = strcspn(uri, "?#");
+	return (n == 17 && strncmp(uri, "/transmission/rpc", 17) == 0) ||
+	    (n == 18 && strncmp(uri, "/transmission/rpc/", 18) == 0);
+}
+
+static void
+rpc_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct rpc_server *s = arg;
+	struct rpc_conn *c = rpc_conn_get(s, req);
+	if (c != NULL) {
+		task_cb_begin(c->task);
+		c->requests++;
+	}
+	s->requests++;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t in_len = in != NULL ? evbuffer_get_length(in) : 0;
+	if (c != NULL)
+		task_progress(c->task, in_len, 0);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (uri == NULL || !rpc_path_ok(uri)) {
+		rpc_reply_html(s, req, c, 404, "Not Found", "The RPC is served on /transmission/rpc.");
+	} else if (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET) {
+		rpc_reply_html(s, req, c, 405, "Method Not Allowed", "Use POST.");
+	} else if (!rpc_auth_ok(s, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Basic realm=\"downpour\"");
+		rpc_reply_html(s, req, c, 401, "Unauthorized",
+		    "Unauthorized User: wrong or missing user name and password.");
+		log_warn("rpc: refused a request with wrong or missing credentials");
+	} else if (!rpc_host_ok(s, req)) {
+		rpc_reply_html(s, req, c, 421, "Misdirected Request",
+		    "This server does not answer for that Host name (DNS rebinding protection); add "
+		    "it to rpc.host_whitelist to allow it.");
+		log_warn("rpc: refused Host '%s'",
+		    evhttp_find_header(evhttp_request_get_input_headers(req), "Host"));
+	} else {
+		const char *sid = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    RPC_SESSION_ID_HEADER);
+		if (sid == NULL || strcmp(sid, s->session_id) != 0) {
+			rpc_reply_html(s, req, c, 409, "Conflict",
+			    "Your request had an invalid session-id header. To fix this, read the "
+			    RPC_SESSION_ID_HEADER " header of this answer and send it with your "
+			    "requests.");
+		} else {
+			char *body = xmalloc(in_len + 1);
+			if (in_len > 0 && evbuffer_remove(in, body, in_len) != (int)in_len)
+				in_len = 0;
+			body[in_len] = '\0';
+			char method[64];
+			char *answer = rpc_handler_run(s->handler, body, in_len, method,
+			    sizeof method);
+			free(body);
+			if (c != NULL)
+				task_rename(c->task, "rpc client %s %.40s", c->peer, method);
+			log_debug("rpc: %s (%zu bytes in, %zu out)", method, in_len, strlen(answer));
+			if (answer[0] == '\0')
+				rpc_reply(s, req, c, 204, "No Content", NULL, NULL, 0);
+			else
+				rpc_reply(s, req, c, 200, "OK", "application/json; charset=UTF-8",
+				    answer, strlen(answer));
+			free(answer);
+		}
+	}
+	if (c != NULL) {
+		task_wait(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
+		    (unsigned long long)c->requests + 1);
+		task_cb_end(c->task);
+	}
+	task_wait(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests (%llu answered)",
+	    (unsigned long long)s->requests);
+}
+
+/* ---- life cycle ---- */
+
+struct rpc_server *
+rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_options *opts,
+    char *err, size_t errlen)
+{
+	const char *bind = opts->bind != NULL && opts->bind[0] != '\0' ? opts->bind :
+	    RPC_DEFAULT_BIND;
+	if (opts->port < 0 || opts->port > 65535) {
+		snprintf(err, errlen, "rpc: bad port %d", opts->port);
+		return NULL;
+	}
+	bool auth = opts->username != NULL && opts->username[0] != '\0';
+	if (auth && (opts->password == NULL || opts->password[0] == '\0')) {
+		snprintf(err, errlen, "rpc: a user name needs a password");
+		return NULL;
+	}
+	struct rpc_server *s = xcalloc(1, sizeof *s);
+	s->base = base;
+	s->e = e;
+	snprintf(s->bind, sizeof s->bind, "%s", bind);
+	if (auth) {
+		s->username = xstrdup(opts->username);
+		s->password = xstrdup(opts->password);
+	}
+	if (opts->host_whitelist_count > 0) {
+		s->whitelist = xcalloc(opts->host_whitelist_count, sizeof *s->whitelist);
+		for (size_t i = 0; i < opts->host_whitelist_count; i++)
+			s->whitelist[i] = xstrdup(opts->host_whitelist[i]);
+		s->whitelist_count = opts->host_whitelist_count;
+	}
+	rpc_new_session_id(s);
+	s->http = evhttp_new(base);
+	if (s->http == NULL) {
+		snprintf(err, errlen, "rpc: can't create the HTTP server");
+		rpc_server_free(s);
+		return NULL;
+	}
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)(opts->max_body ? opts->max_body :
+	    RPC_DEFAULT_MAX_BODY));
+	evhttp_set_max_headers_size(s->http, RPC_MAX_HEADERS);
+	evhttp_set_timeout(s->http, RPC_TIMEOUT_S);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(s->http, rpc_request_cb, s);
+	struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(s->http, s->bind,
+	    (ev_uint16_t)opts->port);
+	if (sock == NULL) {
+		snprintf(err, errlen, "rpc: can't listen on %s port %d (in use, or not a local "
+		    "numeric address)", s->bind, opts->port);
+		rpc_server_free(s);
+		return NULL;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	else
+		s->port = opts->port;
+	s->handler = rpc_handler_new(e, opts->config_dir);
+	s->task = task_new(DP_TASK_KIND_RPC, 0, "rpc server %s%s%s:%d", strchr(s->bind, ':') ?
+	    "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port);
+	task_wait(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests");
+	log_info("rpc: listening on http://%s%s%s:%d/transmission/rpc%s", strchr(s->bind, ':') ?
+	    "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port,
+	    auth ? " (authentication on)" : "");
+	return s;
+}
+
+void
+rpc_server_free(struct rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	if (s->http != NULL)
+		evhttp_free(s->http);   /* may run rpc_conn_closed for open connections */
+	while (s->conns != NULL) {
+		struct rpc_conn *c = s->conns;
+		s->conns = c->next;
+		task_done(c->task, "server stopped");
+		free(c);
+	}
+	if (s->task != NULL)
+		task_done(s->task, "stopped after %llu requests", (unsigned long long)s->requests);
+	rpc_handler_free(s->handler);
+	if (s->password != NULL)
+		OPENSSL_cleanse(s->password, strlen(s->password));
+	free(s->username);
+	free(s->password);
+	for (size_t i = 0; i < s->whitelist_count; i++)
+		free(s->whitelist[i]);
+	free(s->whitelist);
+	free(s);
+}
+
+int
+rpc_server_port(const struct rpc_server *s)
+{
+	return s->port;
+}
+
+const char *
+rpc_server_session_id(const struct rpc_server *s)
+{
+	return s->session_id;
+}

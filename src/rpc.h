@@ -1,0 +1,60 @@
+/* rpc.h: the Transmission-compatible RPC: an evhttp server on /transmission/rpc with the
+ * session-id handshake, Basic authentication and a Host whitelist, and the JSON handler behind it. */
+#ifndef DP_RPC_H
+#define DP_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct engine;
+struct dp_config;
+
+#define RPC_DEFAULT_PORT 9091
+#define RPC_DEFAULT_BIND "127.0.0.1"
+#define RPC_DEFAULT_MAX_BODY (16u * 1024 * 1024)   /* a base64 .torrent of ~12 MiB */
+
+struct rpc_options {
+	const char *bind;               /* numeric address; NULL = RPC_DEFAULT_BIND */
+	int port;                       /* 0 = any free port (tests) */
+	const char *username;           /* NULL or "" = no authentication */
+	const char *password;
+	char *const *host_whitelist;    /* names allowed in Host besides localhost and IPs */
+	size_t host_whitelist_count;
+	size_t max_body;                /* 0 = RPC_DEFAULT_MAX_BODY */
+	const char *config_dir;         /* shown as config-dir by session-get; may be NULL */
+};
+
+/* Fills o from cfg->rpc (pointers into cfg, which must outlive the server). */
+void rpc_options_from_config(struct rpc_options *o, const struct dp_config *cfg);
+
+/* The JSON request handler, without HTTP: what the server and the fuzz target share. */
+struct rpc_handler;
+struct rpc_handler *rpc_handler_new(struct engine *e, const char *config_dir);
+void rpc_handler_free(struct rpc_handler *h);
+/* Sandboxed handlers refuse request arguments that name local paths (download-dir, filename
+ * paths, delete-local-data, free-space): for fuzzing. */
+void rpc_handler_set_sandbox(struct rpc_handler *h, bool on);
+/*
+ * One request body (Transmission's {method, arguments, tag} or JSON-RPC 2.0) in; the response
+ * body out, a NUL-terminated string the caller frees. Never fails: bad input gets an error
+ * result. *method_out (may be NULL) gets the method name for logging ("?" when unreadable).
+ */
+char *rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *method_out,
+    size_t method_len);
+
+/* The HTTP server. */
+struct rpc_server;
+struct rpc_server *rpc_server_new(struct event_base *base, struct engine *e,
+    const struct rpc_options *opts, char *err, size_t errlen);
+void rpc_server_free(struct rpc_server *s);
+/* The bound port (useful with port 0) and the current X-Transmission-Session-Id. */
+int rpc_server_port(const struct rpc_server *s);
+const char *rpc_server_session_id(const struct rpc_server *s);
+
+/* Standard base64 (RFC 4648); decoding skips whitespace and rejects anything else that is not
+ * in the alphabet. Both return a new buffer (NUL-terminated) or NULL on bad input. */
+char *rpc_base64_encode(const unsigned char *in, size_t len);
+unsigned char *rpc_base64_decode(const char *in, size_t len, size_t *out_len);
+
+#endif

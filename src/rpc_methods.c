@@ -1,0 +1,1021 @@
+/* rpc_methods.c: the RPC's JSON side: request envelopes (Transmission's and JSON-RPC 2.0), the
+ * method table, and each method as calls into engine.h; no HTTP here (the fuzz target's entry). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "rpc_private.h"
+#include "util.h"
+
+#define RPC_MAX_IDS 100000      /* entries in an "ids" list */
+
+static int rpc_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
+
+static int
+rpc_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- argument access: exact key, else the same key ignoring case, '-' and '_' (so JSON-RPC's
+ * snake_case names reach the same code) ---- */
+
+static bool
+key_same(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '-' || *a == '_')
+			a++;
+		while (*b == '-' || *b == '_')
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == *b;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		a++, b++;
+	}
+}
+
+static json_t *
+arg_get(json_t *args, const char *name)
+{
+	json_t *v = json_object_get(args, name);
+	if (v != NULL)
+		return v;
+	const char *key;
+	json_object_foreach(args, key, v)
+		if (key_same(key, name))
+			return v;
+	return NULL;
+}
+
+/* Reads an optional boolean (JSON true/false, or 0/1 as older clients send). 1 if present. */
+static int
+arg_bool(json_t *args, const char *name, bool *out, char *err, size_t errlen)
+{
+	json_t *v = arg_get(args, name);
+	if (v == NULL)
+		return 0;
+	if (json_is_boolean(v))
+		*out = json_is_true(v);
+	else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+		*out = json_integer_value(v) == 1;
+	else
+		return rpc_fail(err, errlen, "argument '%s' must be a boolean", name);
+	return 1;
+}
+
+static int
+arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out, char *err,
+    size_t errlen)
+{
+	json_t *v = arg_get(args, name);
+	if (v == NULL)
+		return 0;
+	int64_t n;
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v))
+		n = (int64_t)json_real_value(v);
+	else
+		return rpc_fail(err, errlen, "argument '%s' must be an integer", name);
+	if (n < min || n > max)
+		return rpc_fail(err, errlen, "argument '%s' out of range (%lld..%lld)", name,
+		    (long long)min, (long long)max);
+	*out = n;
+	return 1;
+}
+
+static int
+arg_string(json_t *args, const char *name, const char **out, char *err, size_t errlen)
+{
+	json_t *v = arg_get(args, name);
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return rpc_fail(err, errlen, "argument '%s' must be a string", name);
+	*out = json_string_value(v);
+	return 1;
+}
+
+/* ---- torrent ids ---- */
+
+struct rpc_ids {
+	int *ids;
+	size_t n;
+	bool recent;               /* "recently-active": also report "removed" */
+};
+
+static bool
+ids_has(const struct rpc_ids *s, int id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->ids[i] == id)
+			return true;
+	return false;
+}
+
+static void
+ids_add(struct rpc_ids *s, int id)
+{
+	if (id <= 0 || ids_has(s, id))
+		return;
+	s->ids = xreallocarray(s->ids, s->n + 1, sizeof *s->ids);
+	s->ids[s->n++] = id;
+}
+
+/* A hash string or number from "ids" to torrent ids present in all. */
+static int
+ids_add_one(struct rpc_ids *s, json_t *v, const struct engine_torrent_stats *all, size_t nall,
+    char *err, size_t errlen)
+{
+	if (json_is_integer(v)) {
+		json_int_t id = json_integer_value(v);
+		for (size_t i = 0; i < nall; i++)
+			if (all[i].id == id)
+				ids_add(s, all[i].id);
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *str = json_string_value(v);
+		if (strlen(str) == 40) {
+			for (size_t i = 0; i < nall; i++)
+				if (strcasecmp(all[i].info_hash_hex, str) == 0)
+					ids_add(s, all[i].id);
+			return 0;
+		}
+		/* Some clients send numbers as strings. */
+		char *end;
+		errno = 0;
+		long id = strtol(str, &end, 10);
+		if (*str != '\0' && *end == '\0' && errno == 0) {
+			for (size_t i = 0; i < nall; i++)
+				if (all[i].id == id)
+					ids_add(s, all[i].id);
+			return 0;
+		}
+	}
+	return rpc_fail(err, errlen, "invalid torrent id (want a number, a 40-digit hash, a list "
+	    "of them, or \"recently-active\")");
+}
+
+static bool
+torrent_recently_active(const struct engine_torrent_stats *st, int64_t now)
+{
+	return st->down_rate > 0 || st->up_rate > 0 || st->state == ENGINE_TORRENT_CHECKING ||
+	    now - st->added_date < RPC_RECENT_S ||
+	    (st->completed_date > 0 && now - st->completed_date < RPC_RECENT_S);
+}
+
+/* Resolves args.ids against the torrents in all (absent = every torrent). */
+static int
+ids_resolve(json_t *args, const struct engine_torrent_stats *all, size_t nall, struct rpc_ids *s,
+    char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	json_t *v = arg_get(args, "ids");
+	if (v == NULL) {
+		for (size_t i = 0; i < nall; i++)
+			ids_add(s, all[i].id);
+		return 0;
+	}
+	if (json_is_string(v) && strcmp(json_string_value(v), "recently-active") == 0) {
+		int64_t now = dp_wall_time();
+		s->recent = true;
+		for (size_t i = 0; i < nall; i++)
+			if (torrent_recently_active(&all[i], now))
+				ids_add(s, all[i].id);
+		return 0;
+	}
+	if (json_is_array(v)) {
+		if (json_array_size(v) > RPC_MAX_IDS)
+			return rpc_fail(err, errlen, "too many ids (at most %d)", RPC_MAX_IDS);
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) {
+			if (ids_add_one(s, x, all, nall, err, errlen) < 0) {
+				free(s->ids);
+				memset(s, 0, sizeof *s);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (ids_add_one(s, v, all, nall, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* Snapshot plus ids in one step: the usual start of a torrent method. */
+static int
+torrents_select(struct rpc_handler *h, json_t *args, struct engine_torrent_stats **all,
+    size_t *nall, struct rpc_ids *ids, char *err, size_t errlen)
+{
+	*nall = engine_torrents(h->e, all);
+	if (ids_resolve(args, *all, *nall, ids, err, errlen) < 0) {
+		free(*all);
+		*all = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Remembers torrents that disappeared, for "recently-active" answers. */
+static void
+handler_note_torrents(struct rpc_handler *h, const struct engine_torrent_stats *all, size_t n)
+{
+	int64_t now = dp_wall_time();
+	for (size_t i = 0; i < h->known_count; i++) {
+		bool present = false;
+		for (size_t k = 0; k < n && !present; k++)
+			present = all[k].id == h->known[i];
+		if (!present) {
+			if (h->removed_count == h->removed_cap) {
+				h->removed_cap = h->removed_cap ? h->removed_cap * 2 : 8;
+				h->removed = xreallocarray(h->removed, h->removed_cap,
+				    sizeof *h->removed);
+			}
+			h->removed[h->removed_count].id = h->known[i];
+			h->removed[h->removed_count++].when = now;
+		}
+	}
+	/* Forget removals older than the window. */
+	size_t k = 0;
+	for (size_t i = 0; i < h->removed_count; i++)
+		if (now - h->removed[i].when < RPC_RECENT_S)
+			h->removed[k++] = h->removed[i];
+	h->removed_count = k;
+	free(h->known);
+	h->known = n ? xcalloc(n, sizeof *h->known) : NULL;
+	for (size_t i = 0; i < n; i++)
+		h->known[i] = all[i].id;
+	h->known_count = n;
+}
+
+/* ---- session ---- */
+
+static json_t *
+session_object(struct rpc_handler *h)
+{
+	struct engine_global_stats g;
+	engine_global(h->e, &g);
+	json_t *o = json_object();
+	json_object_set_new(o, "alt-speed-down", json_integer(0));
+	json_object_set_new(o, "alt-speed-enabled", json_false());
+	json_object_set_new(o, "alt-speed-time-begin", json_integer(540));
+	json_object_set_new(o, "alt-speed-time-day", json_integer(127));
+	json_object_set_new(o, "alt-speed-time-enabled", json_false());
+	json_object_set_new(o, "alt-speed-time-end", json_integer(1020));
+	json_object_set_new(o, "alt-speed-up", json_integer(0));
+	json_object_set_new(o, "blocklist-enabled", json_false());
+	json_object_set_new(o, "blocklist-size", json_integer(0));
+	json_object_set_new(o, "blocklist-url", json_string(""));
+	json_object_set_new(o, "config-dir", json_string(h->config_dir ? h->config_dir : ""));
+	json_object_set_new(o, "dht-enabled", json_false());
+	json_object_set_new(o, "download-dir", json_string(g.download_dir));
+	json_object_set_new(o, "download-dir-free-space", json_integer((json_int_t)DP_MIN(
+	    g.free_space, (uint64_t)INT64_MAX)));
+	json_object_set_new(o, "encryption", json_string("tolerated"));
+	json_object_set_new(o, "idle-seeding-limit", json_integer(30));
+	json_object_set_new(o, "idle-seeding-limit-enabled", json_false());
+	json_object_set_new(o, "incomplete-dir", json_string(g.download_dir));
+	json_object_set_new(o, "incomplete-dir-enabled", json_false());
+	json_object_set_new(o, "lpd-enabled", json_false());
+	json_object_set_new(o, "peer-limit-global", json_integer(g.max_connections));
+	json_object_set_new(o, "peer-limit-per-torrent", json_integer(g.max_peers_per_torrent));
+	json_object_set_new(o, "peer-port", json_integer(g.listen_port));
+	json_object_set_new(o, "peer-port-random-on-start", json_false());
+	json_object_set_new(o, "pex-enabled", json_false());
+	json_object_set_new(o, "port-forwarding-enabled", json_false());
+	json_object_set_new(o, "queue-stalled-enabled", json_false());
+	json_object_set_new(o, "queue-stalled-minutes", json_integer(30));
+	json_object_set_new(o, "rename-partial-files", json_false());
+	json_object_set_new(o, "rpc-version", json_integer(RPC_VERSION));
+	json_object_set_new(o, "rpc-version-minimum", json_integer(RPC_VERSION_MIN));
+	json_object_set_new(o, "rpc-version-semver", json_string("5.3.0"));
+	json_object_set_new(o, "script-torrent-done-enabled", json_false());
+	json_object_set_new(o, "script-torrent-done-filename", json_string(""));
+	/* The engine seeds without a ratio limit. */
+	json_object_set_new(o, "seedRatioLimit", json_real(2.0));
+	json_object_set_new(o, "seedRatioLimited", json_false());
+	json_object_set_new(o, "speed-limit-down", json_integer((json_int_t)(h->down_kbps)));
+	json_object_set_new(o, "speed-limit-down-enabled", json_boolean(g.down_limit > 0));
+	json_object_set_new(o, "speed-limit-up", json_integer((json_int_t)(h->up_kbps)));
+	json_object_set_new(o, "speed-limit-up-enabled", json_boolean(g.up_limit > 0));
+	json_object_set_new(o, "start-added-torrents", json_boolean(h->start_added_torrents));
+	json_object_set_new(o, "trash-original-torrent-files", json_false());
+	json_object_set_new(o, "units", json_pack("{s:[s,s,s,s], s:i, s:[s,s,s,s], s:i, "
+	    "s:[s,s,s,s], s:i}",
+	    "speed-units", "kB/s", "MB/s", "GB/s", "TB/s", "speed-bytes", 1000,
+	    "size-units", "kB", "MB", "GB", "TB", "size-bytes", 1000,
+	    "memory-units", "KiB", "MiB", "GiB", "TiB", "memory-bytes", 1024));
+	json_object_set_new(o, "utp-enabled", json_false());
+	json_object_set_new(o, "version", json_string("downpour " PACKAGE_VERSION));
+	return o;
+}
+
+static int
+method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	json_t *fields = arg_get(args, "fields");
+	if (fields != NULL && !json_is_array(fields))
+		return rpc_fail(err, errlen, "argument 'fields' must be a list of names");
+	json_t *all = session_object(h);
+	if (fields == NULL || json_array_size(fields) == 0) {
+		json_object_update(out, all);
+	} else {
+		size_t i;
+		json_t *f;
+		json_array_foreach(fields, i, f) {
+			if (!json_is_string(f))
+				continue;
+			const char *key;
+			json_t *v;
+			json_object_foreach(all, key, v)
+				if (key_same(key, json_string_value(f)))
+					json_object_set(out, key, v);
+		}
+	}
+	json_decref(all);
+	return 0;
+}
+
+/* Transmission's limit unit is kB/s, k = 1000. */
+#define RPC_MAX_KBPS (INT64_MAX / 1000)
+
+static int
+method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	struct engine_global_stats g;
+	engine_global(h->e, &g);
+	int64_t down = (int64_t)h->down_kbps, up = (int64_t)h->up_kbps;
+	bool down_on = g.down_limit > 0, up_on = g.up_limit > 0;
+	int64_t peers_global = 0, peers_torrent = 0, port = -1;
+	bool start_added = h->start_added_torrents;
+	const char *dir = NULL;
+	/* Validate everything first, so a bad argument changes nothing. */
+	if (arg_int(args, "speed-limit-down", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
+	    arg_bool(args, "speed-limit-down-enabled", &down_on, err, errlen) < 0 ||
+	    arg_int(args, "speed-limit-up", 0, RPC_MAX_KBPS, &up, err, errlen) < 0 ||
+	    arg_bool(args, "speed-limit-up-enabled", &up_on, err, errlen) < 0 ||
+	    arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
+	    arg_int(args, "peer-limit-per-torrent", 1, 65535, &peers_torrent, err, errlen) < 0 ||
+	    arg_int(args, "peer-port", 0, 65535, &port, err, errlen) < 0 ||
+	    arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
+	    arg_string(args, "download-dir", &dir, err, errlen) < 0)
+		return -1;
+	if (port >= 0 && port != g.listen_port)
+		return rpc_fail(err, errlen, "peer-port: the listening port changes only with a "
+		    "restart (it is %d)", g.listen_port);
+	if (dir != NULL) {
+		if (h->sandbox)
+			return rpc_fail(err, errlen, "download-dir is not accepted here");
+		if (engine_set_download_dir(h->e, dir, err, errlen) < 0)
+			return -1;
+	}
+	h->down_kbps = (uint64_t)down;
+	h->up_kbps = (uint64_t)up;
+	engine_set_rate_limits(h->e, down_on ? h->down_kbps * 1000 : 0,
+	    up_on ? h->up_kbps * 1000 : 0);
+	engine_set_limits(h->e, (int)peers_global, (int)peers_torrent, 0);
+	h->start_added_torrents = start_added;
+	return 0;
+}
+
+static json_t *
+stats_object(uint64_t up, uint64_t down, int64_t secs, int files_added)
+{
+	return json_pack("{s:I, s:I, s:i, s:i, s:I}", "uploadedBytes", (json_int_t)up,
+	    "downloadedBytes", (json_int_t)down, "filesAdded", files_added, "sessionCount", 1,
+	    "secondsActive", (json_int_t)secs);
+}
+
+static int
+method_session_stats(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)args;
+	(void)err;
+	(void)errlen;
+	struct engine_global_stats g;
+	engine_global(h->e, &g);
+	struct engine_torrent_stats *all;
+	size_t n = engine_torrents(h->e, &all);
+	int active = 0, paused = 0, files = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].state == ENGINE_TORRENT_STOPPED || all[i].state == ENGINE_TORRENT_ERROR)
+			paused++;
+		else
+			active++;
+		files += (int)all[i].file_count;
+	}
+	free(all);
+	int64_t secs = dp_wall_time() - h->started;
+	json_object_set_new(out, "activeTorrentCount", json_integer(active));
+	json_object_set_new(out, "pausedTorrentCount", json_integer(paused));
+	json_object_set_new(out, "torrentCount", json_integer((json_int_t)n));
+	json_object_set_new(out, "downloadSpeed", json_integer((json_int_t)g.down_rate));
+	json_object_set_new(out, "uploadSpeed", json_integer((json_int_t)g.up_rate));
+	/* Totals are not kept across runs: cumulative equals this session. */
+	json_object_set_new(out, "current-stats", stats_object(g.uploaded, g.downloaded, secs,
+	    files));
+	json_object_set_new(out, "cumulative-stats", stats_object(g.uploaded, g.downloaded, secs,
+	    files));
+	return 0;
+}
+
+static int
+method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	const char *path = NULL;
+	if (arg_string(args, "path", &path, err, errlen) <= 0)
+		return path == NULL && err[0] == '\0' ?
+		    rpc_fail(err, errlen, "argument 'path' is required") : -1;
+	if (h->sandbox)
+		return rpc_fail(err, errlen, "free-space is not accepted here");
+	struct statvfs vfs;
+	if (statvfs(path, &vfs) < 0)
+		return rpc_fail(err, errlen, "%s: %s", path, strerror(errno));
+	json_object_set_new(out, "path", json_string(path));
+	json_object_set_new(out, "size-bytes", json_integer((json_int_t)((uint64_t)vfs.f_bavail *
+	    vfs.f_frsize)));
+	json_object_set_new(out, "total_size", json_integer((json_int_t)((uint64_t)vfs.f_blocks *
+	    vfs.f_frsize)));
+	return 0;
+}
+
+/* ---- torrents ---- */
+
+static int
+method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	json_t *fields = arg_get(args, "fields");
+	const char *format = "objects";
+	if (fields != NULL && !json_is_array(fields))
+		return rpc_fail(err, errlen, "argument 'fields' must be a list of names");
+	if (arg_string(args, "format", &format, err, errlen) < 0)
+		return -1;
+	bool table = strcmp(format, "table") == 0;
+	if (!table && strcmp(format, "objects") != 0)
+		return rpc_fail(err, errlen, "format must be \"objects\" or \"table\"");
+	/* The field list: the names as asked (known ones only), or every field. */
+	json_t *names = json_array();
+	if (fields != NULL && json_array_size(fields) > 0) {
+		size_t i;
+		json_t *f;
+		json_array_foreach(fields, i, f) {
+			if (json_is_string(f) && rpc_field_known(json_string_value(f)))
+				json_array_append(names, f);
+			else if (json_is_string(f)) {
+				/* JSON-RPC clients spell fields in snake_case. */
+				for (size_t k = 0; rpc_field_name_at(k) != NULL; k++)
+					if (key_same(rpc_field_name_at(k), json_string_value(f))) {
+						json_array_append_new(names,
+						    json_string(rpc_field_name_at(k)));
+						break;
+					}
+			}
+		}
+	} else {
+		for (size_t k = 0; rpc_field_name_at(k) != NULL; k++)
+			json_array_append_new(names, json_string(rpc_field_name_at(k)));
+	}
+
+	struct engine_torrent_stats *all;
+	size_t nall;
+	struct rpc_ids ids;
+	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0) {
+		json_decref(names);
+		return -1;
+	}
+	json_t *list = json_array();
+	if (table)
+		json_array_append(list, names);
+	for (size_t i = 0; i < nall; i++) {
+		if (!ids_has(&ids, all[i].id))
+			continue;
+		struct rpc_torrent_view *v = rpc_view_new(h, &all[i], i);
+		json_t *row = table ? json_array() : json_object();
+		size_t k;
+		json_t *f;
+		json_array_foreach(names, k, f) {
+			json_t *val = rpc_view_field(v, json_string_value(f));
+			if (val == NULL)
+				val = json_null();
+			if (table)
+				json_array_append_new(row, val);
+			else
+				json_object_set_new(row, json_string_value(f), val);
+		}
+		json_array_append_new(list, row);
+		rpc_view_free(v);
+	}
+	json_object_set_new(out, "torrents", list);
+	if (ids.recent) {
+		handler_note_torrents(h, all, nall);
+		json_t *removed = json_array();
+		for (size_t i = 0; i < h->removed_count; i++)
+			json_array_append_new(removed, json_integer(h->removed[i].id));
+		json_object_set_new(out, "removed", removed);
+	} else if (arg_get(args, "ids") == NULL) {
+		handler_note_torrents(h, all, nall);
+	}
+	free(ids.ids);
+	free(all);
+	json_decref(names);
+	return 0;
+}
+
+/* files-wanted etc.: a list of file indexes; an empty list means every file. */
+static int
+file_list(json_t *args, const char *name, size_t nfiles, bool **sel, bool *present, char *err,
+    size_t errlen)
+{
+	json_t *v = arg_get(args, name);
+	*present = false;
+	*sel = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return rpc_fail(err, errlen, "argument '%s' must be a list of file numbers", name);
+	*present = true;
+	*sel = xcalloc(nfiles ? nfiles : 1, sizeof **sel);
+	if (json_array_size(v) == 0) {
+		for (size_t i = 0; i < nfiles; i++)
+			(*sel)[i] = true;
+		return 0;
+	}
+	size_t i;
+	json_t *x;
+	json_array_foreach(v, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+		    (uint64_t)json_integer_value(x) >= nfiles) {
+			free(*sel);
+			*sel = NULL;
+			return rpc_fail(err, errlen, "argument '%s': no file %s in the torrent", name,
+			    json_is_integer(x) ? "with that number" : "named by a non-number");
+		}
+		(*sel)[json_integer_value(x)] = true;
+	}
+	return 0;
+}
+
+/* Applies files-wanted/-unwanted and priority-* to torrent id. Priorities of skipped files stay
+ * skipped (the engine keeps one value per file: skip or a priority). */
+static int
+apply_file_args(struct rpc_handler *h, int id, json_t *args, char *err, size_t errlen)
+{
+	static const char *const names[] = { "files-wanted", "files-unwanted", "priority-high",
+		"priority-normal", "priority-low" };
+	struct engine_file_info *files;
+	size_t nfiles = engine_files(h->e, id, &files);
+	bool *sel[5] = { NULL };
+	bool present[5];
+	int rc = 0;
+	for (size_t k = 0; k < 5 && rc == 0; k++)
+		rc = file_list(args, names[k], nfiles, &sel[k], &present[k], err, errlen);
+	for (size_t i = 0; i < nfiles && rc == 0; i++) {
+		enum engine_prio p = files[i].priority, was = p;
+		if (present[2] && sel[2][i] && p != ENGINE_PRIO_SKIP)
+			p = ENGINE_PRIO_HIGH;
+		if (present[3] && sel[3][i] && p != ENGINE_PRIO_SKIP)
+			p = ENGINE_PRIO_NORMAL;
+		if (present[4] && sel[4][i] && p != ENGINE_PRIO_SKIP)
+			p = ENGINE_PRIO_LOW;
+		if (present[1] && sel[1][i])
+			p = ENGINE_PRIO_SKIP;
+		if (present[0] && sel[0][i] && p == ENGINE_PRIO_SKIP)
+			p = present[2] && sel[2][i] ? ENGINE_PRIO_HIGH :
+			    present[4] && sel[4][i] ? ENGINE_PRIO_LOW : ENGINE_PRIO_NORMAL;
+		if (p != was)
+			rc = engine_torrent_set_file_priority(h->e, id, i, p, err, errlen);
+	}
+	for (size_t k = 0; k < 5; k++)
+		free(sel[k]);
+	engine_files_free(files, nfiles);
+	return rc;
+}
+
+static int
+method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	int64_t down = -1, up = -1, peers = -1;
+	bool down_on = false, up_on = false, seq = false;
+	int has_down_on, has_up_on, has_seq;
+	if (arg_int(args, "downloadLimit", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
+	    arg_int(args, "uploadLimit", 0, RPC_MAX_KBPS, &up, err, errlen) < 0 ||
+	    (has_down_on = arg_bool(args, "downloadLimited", &down_on, err, errlen)) < 0 ||
+	    (has_up_on = arg_bool(args, "uploadLimited", &up_on, err, errlen)) < 0 ||
+	    arg_int(args, "peer-limit", 0, 65535, &peers, err, errlen) < 0 ||
+	    (has_seq = arg_bool(args, "sequentialDownload", &seq, err, errlen)) < 0)
+		return -1;
+	struct engine_torrent_stats *all;
+	size_t nall;
+	struct rpc_ids ids;
+	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < nall && rc == 0; i++) {
+		const struct engine_torrent_stats *st = &all[i];
+		if (!ids_has(&ids, st->id))
+			continue;
+		rc = apply_file_args(h, st->id, args, err, errlen);
+		if (rc == 0 && (down >= 0 || up >= 0 || has_down_on || has_up_on)) {
+			uint64_t d = st->down_limit, u = st->up_limit;
+			if (down >= 0 && (!has_down_on || down_on))
+				d = (uint64_t)down * 1000;
+			if (has_down_on && !down_on)
+				d = 0;
+			if (up >= 0 && (!has_up_on || up_on))
+				u = (uint64_t)up * 1000;
+			if (has_up_on && !up_on)
+				u = 0;
+			rc = engine_torrent_set_rate_limits(h->e, st->id, d, u, err, errlen);
+		}
+		if (rc == 0 && peers >= 0)
+			rc = engine_torrent_set_limits(h->e, st->id, (int)peers, st->upload_slots, err,
+			    errlen);
+		if (rc == 0 && has_seq)
+			rc = engine_torrent_set_sequential(h->e, st->id, seq, err, errlen);
+	}
+	free(ids.ids);
+	free(all);
+	return rc;
+}
+
+enum torrent_action { ACT_START, ACT_STOP, ACT_VERIFY, ACT_REANNOUNCE, ACT_REMOVE };
+
+static int
+torrent_action(struct rpc_handler *h, json_t *args, enum torrent_action act, char *err,
+    size_t errlen)
+{
+	bool del = false;
+	if (act == ACT_REMOVE && arg_bool(args, "delete-local-data", &del, err, errlen) < 0)
+		return -1;
+	if (del && h->sandbox)
+		return rpc_fail(err, errlen, "delete-local-data is not accepted here");
+	struct engine_torrent_stats *all;
+	size_t nall;
+	struct rpc_ids ids;
+	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < ids.n && rc == 0; i++) {
+		int id = ids.ids[i];
+		switch (act) {
+		case ACT_START:
+			rc = engine_torrent_start(h->e, id, err, errlen);
+			break;
+		case ACT_STOP:
+			rc = engine_torrent_stop(h->e, id, err, errlen);
+			break;
+		case ACT_VERIFY:
+			rc = engine_torrent_recheck(h->e, id, err, errlen);
+			break;
+		case ACT_REANNOUNCE: {
+			/* Like Transmission: stopped torrents and torrents without trackers are
+			 * skipped, not an error. */
+			char why[256];
+			(void)engine_torrent_reannounce(h->e, id, why, sizeof why);
+			break;
+		}
+		case ACT_REMOVE:
+			rc = engine_torrent_remove(h->e, id, del, err, errlen);
+			break;
+		}
+	}
+	free(ids.ids);
+	free(all);
+	return rc;
+}
+
+static int
+method_torrent_start(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return torrent_action(h, args, ACT_START, err, errlen);
+}
+
+static int
+method_torrent_stop(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return torrent_action(h, args, ACT_STOP, err, errlen);
+}
+
+static int
+method_torrent_verify(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return torrent_action(h, args, ACT_VERIFY, err, errlen);
+}
+
+static int
+method_torrent_reannounce(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen)
+{
+	(void)out;
+	return torrent_action(h, args, ACT_REANNOUNCE, err, errlen);
+}
+
+static int
+method_torrent_remove(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return torrent_action(h, args, ACT_REMOVE, err, errlen);
+}
+
+static int
+method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	const char *metainfo = NULL, *filename = NULL, *dir = NULL;
+	bool paused = !h->start_added_torrents;
+	int64_t peer_limit = -1;
+	if (arg_string(args, "metainfo", &metainfo, err, errlen) < 0 ||
+	    arg_string(args, "filename", &filename, err, errlen) < 0 ||
+	    arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
+	    arg_bool(args, "paused", &paused, err, errlen) < 0 ||
+	    arg_int(args, "peer-limit", 0, 65535, &peer_limit, err, errlen) < 0)
+		return -1;
+	if (metainfo == NULL && filename == NULL)
+		return rpc_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
+	if (dir != NULL && h->sandbox)
+		return rpc_fail(err, errlen, "download-dir is not accepted here");
+	if (dir != NULL && dir[0] != '/')
+		return rpc_fail(err, errlen, "download-dir must be an absolute path");
+	struct engine_add_opts opts;
+	memset(&opts, 0, sizeof opts);
+	opts.save_dir = dir;
+	/* Paused first, so file wants apply before any piece is picked. */
+	opts.paused = true;
+	int id = 0, rc;
+	char why[512] = "";
+	if (metainfo != NULL) {
+		size_t len;
+		unsigned char *bytes = rpc_base64_decode(metainfo, strlen(metainfo), &len);
+		if (bytes == NULL)
+			return rpc_fail(err, errlen, "metainfo is not valid base64");
+		rc = engine_add_torrent_data(h->e, bytes, len, &opts, &id, why, sizeof why);
+		free(bytes);
+	} else if (strncasecmp(filename, "magnet:", 7) == 0) {
+		rc = engine_add_magnet(h->e, filename, &opts, &id, why, sizeof why);
+	} else if (strncasecmp(filename, "http://", 7) == 0 ||
+	    strncasecmp(filename, "https://", 8) == 0) {
+		return rpc_fail(err, errlen, "adding by URL is not supported: download the .torrent "
+		    "and send it as metainfo");
+	} else {
+		if (h->sandbox)
+			return rpc_fail(err, errlen, "filename paths are not accepted here");
+		rc = engine_add_torrent_file(h->e, filename, &opts, &id, why, sizeof why);
+	}
+	struct engine_torrent_stats st;
+	if (rc < 0) {
+		if (id > 0 && engine_torrent_get(h->e, id, &st) == 0) {
+			json_object_set_new(out, "torrent-duplicate", json_pack("{s:i, s:s, s:s}",
+			    "id", st.id, "name", st.name, "hashString", st.info_hash_hex));
+			return 0;
+		}
+		return rpc_fail(err, errlen, "%s", why[0] ? why : "the torrent could not be added");
+	}
+	rc = apply_file_args(h, id, args, err, errlen);
+	if (rc == 0 && peer_limit >= 0)
+		rc = engine_torrent_set_limits(h->e, id, (int)peer_limit, 0, err, errlen);
+	if (rc < 0) {
+		char ignore[128];
+		(void)engine_torrent_remove(h->e, id, false, ignore, sizeof ignore);
+		return -1;
+	}
+	if (!paused && engine_torrent_start(h->e, id, err, errlen) < 0)
+		return -1;
+	if (engine_torrent_get(h->e, id, &st) < 0)
+		return rpc_fail(err, errlen, "the torrent vanished while being added");
+	json_object_set_new(out, "torrent-added", json_pack("{s:i, s:s, s:s}", "id", st.id, "name",
+	    st.name, "hashString", st.info_hash_hex));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	rpc_method_fn fn;
+} methods[] = {
+	{ "session-get", method_session_get },
+	{ "session-set", method_session_set },
+	{ "session-stats", method_session_stats },
+	{ "free-space", method_free_space },
+	{ "torrent-get", method_torrent_get },
+	{ "torrent-set", method_torrent_set },
+	{ "torrent-add", method_torrent_add },
+	{ "torrent-start", method_torrent_start },
+	{ "torrent-start-now", method_torrent_start },
+	{ "torrent-stop", method_torrent_stop },
+	{ "torrent-verify", method_torrent_verify },
+	{ "torrent-reannounce", method_torrent_reannounce },
+	{ "torrent-remove", method_torrent_remove },
+};
+
+static rpc_method_fn
+method_find(const char *name)
+{
+	for (size_t i = 0; i < DP_ARRAY_LEN(methods); i++)
+		if (key_same(methods[i].name, name))
+			return methods[i].fn;
+	return NULL;
+}
+
+/* ---- the handler ---- */
+
+struct rpc_handler *
+rpc_handler_new(struct engine *e, const char *config_dir)
+{
+	struct rpc_handler *h = xcalloc(1, sizeof *h);
+	h->e = e;
+	h->config_dir = config_dir != NULL ? xstrdup(config_dir) : NULL;
+	h->started = dp_wall_time();
+	h->start_added_torrents = true;
+	struct engine_global_stats g;
+	engine_global(e, &g);
+	h->down_kbps = (g.down_limit + 999) / 1000;
+	h->up_kbps = (g.up_limit + 999) / 1000;
+	return h;
+}
+
+void
+rpc_handler_free(struct rpc_handler *h)
+{
+	if (h == NULL)
+		return;
+	free(h->config_dir);
+	free(h->known);
+	free(h->removed);
+	free(h);
+}
+
+void
+rpc_handler_set_sandbox(struct rpc_handler *h, bool on)
+{
+	h->sandbox = on;
+}
+
+/* camelCase and kebab-case keys to snake_case, for JSON-RPC 2.0 answers. */
+static char *
+snake_key(const char *key)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	for (const char *p = key; *p != '\0'; p++) {
+		if (*p == '-') {
+			dp_buf_add(&b, "_", 1);
+		} else if (isupper((unsigned char)*p)) {
+			char c = (char)tolower((unsigned char)*p);
+			if (p != key)
+				dp_buf_add(&b, "_", 1);
+			dp_buf_add(&b, &c, 1);
+		} else {
+			dp_buf_add(&b, p, 1);
+		}
+	}
+	return (char *)dp_buf_steal(&b, NULL);
+}
+
+static json_t *
+snake_keys(json_t *v, int depth)
+{
+	if (depth > 8)
+		return json_incref(v);
+	if (json_is_object(v)) {
+		json_t *o = json_object();
+		const char *key;
+		json_t *x;
+		json_object_foreach(v, key, x) {
+			char *k = snake_key(key);
+			json_object_set_new(o, k, snake_keys(x, depth + 1));
+			free(k);
+		}
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			json_array_append_new(a, snake_keys(x, depth + 1));
+		return a;
+	}
+	return json_incref(v);
+}
+
+static char *
+dump(json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return s != NULL ? s : xstrdup("{\"result\":\"internal error: can't encode the answer\"}");
+}
+
+/* A Transmission-style answer. */
+static char *
+answer_legacy(const char *result, json_t *args, json_t *tag)
+{
+	json_t *top = json_object();
+	json_object_set_new(top, "result", json_string(result));
+	json_object_set_new(top, "arguments", args != NULL ? args : json_object());
+	if (tag != NULL)
+		json_object_set(top, "tag", tag);
+	return dump(top);
+}
+
+static char *
+answer_jsonrpc_error(json_t *id, int code, const char *message)
+{
+	json_t *top = json_pack("{s:s, s:{s:i, s:s}}", "jsonrpc", "2.0", "error", "code", code,
+	    "message", message);
+	json_object_set(top, "id", id != NULL ? id : json_null());
+	return dump(top);
+}
+
+char *
+rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *method_out,
+    size_t method_len)
+{
+	json_error_t jerr;
+	char err[512] = "";
+	if (method_out != NULL && method_len > 0)
+		snprintf(method_out, method_len, "?");
+	json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL) {
+		snprintf(err, sizeof err, "invalid JSON (line %d, column %d): %s", jerr.line,
+		    jerr.column, jerr.text);
+		return answer_legacy(err, NULL, NULL);
+	}
+	bool jsonrpc = json_is_object(req) &&
+	    json_is_string(json_object_get(req, "jsonrpc")) &&
+	    strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") == 0;
+	json_t *id = jsonrpc ? json_object_get(req, "id") : NULL;
+	json_t *tag = !jsonrpc && json_is_object(req) ? json_object_get(req, "tag") : NULL;
+	json_t *method = json_is_object(req) ? json_object_get(req, "method") : NULL;
+	json_t *args = json_is_object(req) ?
+	    json_object_get(req, jsonrpc ? "params" : "arguments") : NULL;
+	char *answer;
+	if (!json_is_string(method)) {
+		answer = jsonrpc ? answer_jsonrpc_error(id, -32600, "Invalid Request: no method") :
+		    answer_legacy("no method name", NULL, tag);
+		goto out;
+	}
+	if (method_out != NULL && method_len > 0)
+		snprintf(method_out, method_len, "%s", json_string_value(method));
+	if (args != NULL && !json_is_object(args)) {
+		answer = jsonrpc ? answer_jsonrpc_error(id, -32602, "Invalid params: not an object") :
+		    answer_legacy("arguments must be an object", NULL, tag);
+		goto out;
+	}
+	rpc_method_fn fn = method_find(json_string_value(method));
+	if (fn == NULL) {
+		snprintf(err, sizeof err, "method name not recognized: %.200s",
+		    json_string_value(method));
+		answer = jsonrpc ? answer_jsonrpc_error(id, -32601, "Method not found") :
+		    answer_legacy(err, NULL, tag);
+		goto out;
+	}
+	json_t *empty = NULL;
+	if (args == NULL)
+		args = empty = json_object();
+	json_t *result = json_object();
+	int rc = fn(h, args, result, err, sizeof err);
+	json_decref(empty);
+	if (rc < 0) {
+		json_decref(result);
+		if (err[0] == '\0')
+			snprintf(err, sizeof err, "%s failed", json_string_value(method));
+		answer = jsonrpc ? answer_jsonrpc_error(id, -32602, err) :
+		    answer_legacy(err, NULL, tag);
+		goto out;
+	}
+	if (jsonrpc) {
+		if (id == NULL) {
+			/* A notification: no answer. */
+			json_decref(result);
+			answer = xstrdup("");
+			goto out;
+		}
+		json_t *top = json_pack("{s:s, s:o}", "jsonrpc", "2.0", "result",
+		    snake_keys(result, 0));
+		json_object_set(top, "id", id);
+		json_decref(result);
+		answer = dump(top);
+	} else {
+		answer = answer_legacy("success", result, tag);
+	}
+out:
+	json_decref(req);
+	return answer;
+}

@@ -1,0 +1,620 @@
+/* rpc_torrent_fields.c: torrent-get's fields: each Transmission field name mapped to a builder
+ * that reads one torrent's engine snapshot (stats, files, peers, trackers, pieces). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc_private.h"
+#include "util.h"
+
+struct rpc_torrent_view {
+	struct rpc_handler *h;
+	struct engine_torrent_stats st;
+	size_t queue_pos;
+	bool have_files, have_peers, have_trackers, have_pieces;
+	struct engine_file_info *files;
+	size_t nfiles;
+	struct engine_peer_info *peers;
+	size_t npeers;
+	struct tracker_info *trackers;
+	size_t ntrackers;
+	struct engine_piece_map pieces;
+	bool pieces_ok;
+};
+
+typedef json_t *(*rpc_field_fn)(struct rpc_torrent_view *v);
+
+int
+rpc_status_of(const struct engine_torrent_stats *st)
+{
+	switch (st->state) {
+	case ENGINE_TORRENT_STOPPED:
+	case ENGINE_TORRENT_ERROR:
+		return RPC_STATUS_STOPPED;
+	case ENGINE_TORRENT_QUEUED:
+		return st->left == 0 && st->pieces_total > 0 ? RPC_STATUS_SEED_WAIT :
+		    RPC_STATUS_DOWNLOAD_WAIT;
+	case ENGINE_TORRENT_CHECKING:
+		return RPC_STATUS_CHECK;
+	case ENGINE_TORRENT_METADATA:
+	case ENGINE_TORRENT_DOWNLOADING:
+		return RPC_STATUS_DOWNLOAD;
+	case ENGINE_TORRENT_SEEDING:
+		return RPC_STATUS_SEED;
+	case ENGINE_TORRENT_STATE_COUNT:
+		break;
+	}
+	return RPC_STATUS_STOPPED;
+}
+
+/* ---- lazy copies of the bigger snapshots ---- */
+
+static void
+view_files(struct rpc_torrent_view *v)
+{
+	if (!v->have_files) {
+		v->nfiles = engine_files(v->h->e, v->st.id, &v->files);
+		v->have_files = true;
+	}
+}
+
+static void
+view_peers(struct rpc_torrent_view *v)
+{
+	if (!v->have_peers) {
+		v->npeers = engine_peers(v->h->e, v->st.id, &v->peers);
+		v->have_peers = true;
+	}
+}
+
+static void
+view_trackers(struct rpc_torrent_view *v)
+{
+	if (!v->have_trackers) {
+		v->ntrackers = engine_trackers(v->h->e, v->st.id, &v->trackers);
+		v->have_trackers = true;
+	}
+}
+
+static void
+view_pieces(struct rpc_torrent_view *v)
+{
+	if (!v->have_pieces) {
+		v->pieces_ok = engine_pieces(v->h->e, v->st.id, &v->pieces) == 0;
+		v->have_pieces = true;
+	}
+}
+
+struct rpc_torrent_view *
+rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st, size_t queue_pos)
+{
+	struct rpc_torrent_view *v = xcalloc(1, sizeof *v);
+	v->h = h;
+	v->st = *st;
+	v->queue_pos = queue_pos;
+	return v;
+}
+
+void
+rpc_view_free(struct rpc_torrent_view *v)
+{
+	if (v == NULL)
+		return;
+	engine_files_free(v->files, v->nfiles);
+	free(v->peers);
+	free(v->trackers);
+	if (v->pieces_ok)
+		engine_piece_map_free(&v->pieces);
+	free(v);
+}
+
+/* ---- helpers ---- */
+
+static json_t *
+json_u64(uint64_t n)
+{
+	return json_integer(n > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)n);
+}
+
+/* Transmission's speed unit for limits: kB/s with k = 1000. */
+static json_t *
+json_kbps(uint64_t bps)
+{
+	return json_u64((bps + 999) / 1000);
+}
+
+static int
+prio_to_rpc(enum engine_prio p)
+{
+	return p == ENGINE_PRIO_LOW ? -1 : p == ENGINE_PRIO_HIGH ? 1 : 0;
+}
+
+/* "scheme://host:port" of an announce URL, as Transmission's trackerStats "host". */
+static void
+url_host(const char *url, char *out, size_t outlen)
+{
+	const char *p = strstr(url, "://");
+	const char *start = p != NULL ? p + 3 : url;
+	size_t n = strcspn(start, "/?#");
+	size_t scheme = p != NULL ? (size_t)(p - url) + 3 : 0;
+	snprintf(out, outlen, "%.*s%.*s", (int)scheme, url, (int)n, start);
+}
+
+static void
+url_escape(struct dp_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL) {
+			dp_buf_add(b, p, 1);
+		} else {
+			char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			dp_buf_add(b, esc, 3);
+		}
+	}
+}
+
+/* ---- the fields ---- */
+
+#define FIELD(fname) static json_t *fname(struct rpc_torrent_view *v)
+
+FIELD(f_activity_date)
+{
+	/* The engine keeps no per-torrent activity time; "now" while data moves. */
+	if (v->st.down_rate > 0 || v->st.up_rate > 0 || v->st.state == ENGINE_TORRENT_CHECKING)
+		return json_integer(dp_wall_time());
+	return json_integer(DP_MAX(v->st.added_date, v->st.completed_date));
+}
+FIELD(f_added_date) { return json_integer(v->st.added_date); }
+FIELD(f_bandwidth_priority) { (void)v; return json_integer(0); }
+FIELD(f_comment) { return json_string(v->st.comment); }
+FIELD(f_corrupt_ever) { return json_u64(v->st.corrupt_bytes); }
+
+FIELD(f_desired_available)
+{
+	/* Bytes of missing pieces that connected peers have. */
+	view_pieces(v);
+	uint64_t sum = 0;
+	if (v->pieces_ok) {
+		for (uint32_t i = 0; i < v->pieces.count; i++) {
+			if (v->pieces.state[i] == 2 || v->pieces.availability[i] == 0)
+				continue;
+			sum += i + 1 == v->pieces.count && v->st.total_size % v->st.piece_length ?
+			    v->st.total_size % v->st.piece_length : v->st.piece_length;
+		}
+	}
+	return json_u64(DP_MIN(sum, v->st.left));
+}
+
+FIELD(f_done_date) { return json_integer(v->st.completed_date); }
+FIELD(f_download_dir) { return json_string(v->st.save_path); }
+FIELD(f_downloaded_ever) { return json_u64(v->st.downloaded); }
+FIELD(f_download_limit) { return json_kbps(v->st.down_limit); }
+FIELD(f_download_limited) { return json_boolean(v->st.down_limit > 0); }
+
+FIELD(f_error)
+{
+	if (v->st.state == ENGINE_TORRENT_ERROR)
+		return json_integer(RPC_STAT_LOCAL_ERROR);
+	if (strncmp(v->st.tracker_status, "error", 5) == 0)
+		return json_integer(RPC_STAT_TRACKER_ERROR);
+	return json_integer(RPC_STAT_OK);
+}
+
+FIELD(f_error_string)
+{
+	if (v->st.state == ENGINE_TORRENT_ERROR)
+		return json_string(v->st.error);
+	if (strncmp(v->st.tracker_status, "error: ", 7) == 0)
+		return json_string(v->st.tracker_status + 7);
+	return json_string("");
+}
+
+FIELD(f_eta)
+{
+	/* -1: not available (done or not running), -2: unknown (no download rate yet). */
+	if (v->st.left == 0 || (v->st.state != ENGINE_TORRENT_DOWNLOADING &&
+	    v->st.state != ENGINE_TORRENT_METADATA))
+		return json_integer(-1);
+	return json_integer(v->st.eta_s >= 0 ? v->st.eta_s : -2);
+}
+FIELD(f_eta_idle) { (void)v; return json_integer(-1); }
+FIELD(f_file_count) { return json_u64(v->st.file_count); }
+
+FIELD(f_files)
+{
+	view_files(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->nfiles; i++) {
+		const struct engine_file_info *f = &v->files[i];
+		/* Transmission names a multi-file torrent's files "folder/path". */
+		char *name = v->nfiles > 1 ? xasprintf("%s/%s", v->st.name, f->display_path) :
+		    xstrdup(f->display_path);
+		json_array_append_new(a, json_pack("{s:o, s:o, s:s}", "bytesCompleted",
+		    json_u64(f->done), "length", json_u64(f->size), "name", name));
+		free(name);
+	}
+	return a;
+}
+
+FIELD(f_file_stats)
+{
+	view_files(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->nfiles; i++) {
+		const struct engine_file_info *f = &v->files[i];
+		json_array_append_new(a, json_pack("{s:o, s:b, s:i}", "bytesCompleted",
+		    json_u64(f->done), "wanted", f->priority != ENGINE_PRIO_SKIP, "priority",
+		    prio_to_rpc(f->priority)));
+	}
+	return a;
+}
+
+FIELD(f_hash_string) { return json_string(v->st.info_hash_hex); }
+FIELD(f_have_unchecked) { (void)v; return json_integer(0); }
+FIELD(f_have_valid) { return json_u64(v->st.have_size); }
+FIELD(f_honors_session_limits) { (void)v; return json_true(); }
+FIELD(f_id) { return json_integer(v->st.id); }
+FIELD(f_is_finished)
+{
+	return json_boolean(v->st.left == 0 && v->st.state == ENGINE_TORRENT_STOPPED);
+}
+FIELD(f_is_private) { return json_boolean(v->st.is_private); }
+FIELD(f_is_stalled)
+{
+	return json_boolean(v->st.state == ENGINE_TORRENT_DOWNLOADING && v->st.down_rate == 0 &&
+	    v->st.peers_connected == 0);
+}
+FIELD(f_labels) { (void)v; return json_array(); }
+FIELD(f_left_until_done) { return json_u64(v->st.left); }
+
+FIELD(f_magnet_link)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	dp_buf_printf(&b, "magnet:?xt=urn:btih:%s&dn=", v->st.info_hash_hex);
+	url_escape(&b, v->st.name);
+	view_trackers(v);
+	for (size_t i = 0; i < v->ntrackers; i++) {
+		dp_buf_add_str(&b, "&tr=");
+		url_escape(&b, v->trackers[i].url);
+	}
+	json_t *s = json_stringn((const char *)b.data, b.len);
+	dp_buf_free(&b);
+	return s;
+}
+
+FIELD(f_manual_announce_time) { (void)v; return json_integer(-1); }
+FIELD(f_max_connected_peers) { return json_integer(v->st.max_peers); }
+FIELD(f_metadata_percent)
+{
+	return json_real(v->st.state == ENGINE_TORRENT_METADATA ? 0.0 : 1.0);
+}
+FIELD(f_name) { return json_string(v->st.name); }
+
+FIELD(f_peers)
+{
+	view_peers(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->npeers; i++) {
+		const struct engine_peer_info *p = &v->peers[i];
+		char addr[64];
+		int port = 0;
+		const char *colon = strrchr(p->addr, ':');
+		size_t alen = colon != NULL ? (size_t)(colon - p->addr) : strlen(p->addr);
+		const char *a0 = p->addr;
+		if (alen >= 2 && a0[0] == '[' && a0[alen - 1] == ']') {
+			a0++;
+			alen -= 2;
+		}
+		snprintf(addr, sizeof addr, "%.*s", (int)alen, a0);
+		if (colon != NULL)
+			port = atoi(colon + 1);
+		bool downloading = p->down_rate > 0 || (!p->peer_choking && p->am_interested);
+		bool uploading = !p->am_choking && p->peer_interested;
+		char flags[16];
+		size_t k = 0;
+		if (p->optimistic)
+			flags[k++] = 'O';
+		if (downloading)
+			flags[k++] = 'D';
+		else if (p->am_interested)
+			flags[k++] = 'd';
+		if (uploading)
+			flags[k++] = 'U';
+		else if (p->peer_interested)
+			flags[k++] = 'u';
+		if (!p->am_choking && !p->peer_interested)
+			flags[k++] = 'K';
+		if (!p->peer_choking && !p->am_interested)
+			flags[k++] = '?';
+		if (p->incoming)
+			flags[k++] = 'I';
+		flags[k] = '\0';
+		json_t *o = json_pack("{s:s, s:i, s:s, s:b, s:b, s:b, s:b, s:s, s:b, s:b, s:b, s:b, "
+		    "s:b, s:f, s:o, s:o, s:o, s:o}",
+		    "address", addr, "port", port, "clientName", p->client,
+		    "clientIsChoked", p->peer_choking, "clientIsInterested", p->am_interested,
+		    "peerIsChoked", p->am_choking, "peerIsInterested", p->peer_interested,
+		    "flagStr", flags, "isDownloadingFrom", downloading, "isUploadingTo", uploading,
+		    "isEncrypted", 0, "isIncoming", p->incoming, "isUTP", 0, "progress", p->progress,
+		    "rateToClient", json_u64(p->down_rate), "rateToPeer", json_u64(p->up_rate),
+		    "bytes_to_client", json_u64(p->downloaded), "bytes_to_peer", json_u64(p->uploaded));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+FIELD(f_peers_connected) { return json_integer(v->st.peers_connected); }
+
+FIELD(f_peers_from)
+{
+	view_peers(v);
+	int incoming = 0, outgoing = 0;
+	for (size_t i = 0; i < v->npeers; i++) {
+		if (!v->peers[i].handshake_done)
+			continue;
+		if (v->peers[i].incoming)
+			incoming++;
+		else
+			outgoing++;
+	}
+	/* Outgoing connections come from trackers or addresses the user gave. */
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "fromCache", 0, "fromDht", 0,
+	    "fromIncoming", incoming, "fromLpd", 0, "fromLtep", 0, "fromPex", 0, "fromTracker",
+	    outgoing);
+}
+
+FIELD(f_peers_getting_from_us) { return json_integer(v->st.peers_receiving); }
+FIELD(f_peers_sending_to_us) { return json_integer(v->st.peers_sending); }
+FIELD(f_percent_complete)
+{
+	return json_real(v->st.total_size ? (double)v->st.have_size / (double)v->st.total_size :
+	    0.0);
+}
+FIELD(f_percent_done) { return json_real(v->st.progress); }
+FIELD(f_piece_count) { return json_integer(v->st.pieces_total); }
+FIELD(f_piece_size) { return json_integer(v->st.piece_length); }
+
+FIELD(f_pieces)
+{
+	view_pieces(v);
+	if (!v->pieces_ok)
+		return json_string("");
+	size_t nbytes = (v->pieces.count + 7) / 8;
+	unsigned char *bits = xcalloc(nbytes ? nbytes : 1, 1);
+	for (uint32_t i = 0; i < v->pieces.count; i++)
+		if (v->pieces.state[i] == 2)
+			bits[i / 8] |= (unsigned char)(0x80 >> (i % 8));
+	char *b64 = rpc_base64_encode(bits, nbytes);
+	json_t *s = json_string(b64);
+	free(b64);
+	free(bits);
+	return s;
+}
+
+FIELD(f_priorities)
+{
+	view_files(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->nfiles; i++)
+		json_array_append_new(a, json_integer(prio_to_rpc(v->files[i].priority)));
+	return a;
+}
+
+FIELD(f_mime) { (void)v; return json_string("application/octet-stream"); }
+FIELD(f_queue_position) { return json_u64(v->queue_pos); }
+FIELD(f_rate_download) { return json_u64(v->st.down_rate); }
+FIELD(f_rate_upload) { return json_u64(v->st.up_rate); }
+FIELD(f_recheck_progress)
+{
+	return json_real(v->st.state == ENGINE_TORRENT_CHECKING ? v->st.check_progress : 0.0);
+}
+FIELD(f_seed_idle_limit) { (void)v; return json_integer(0); }
+FIELD(f_seed_idle_mode) { (void)v; return json_integer(0); }
+FIELD(f_sequential) { return json_boolean(v->st.sequential); }
+FIELD(f_size_when_done) { return json_u64(v->st.wanted_size); }
+FIELD(f_status) { return json_integer(rpc_status_of(&v->st)); }
+FIELD(f_total_size) { return json_u64(v->st.total_size); }
+
+FIELD(f_trackers)
+{
+	view_trackers(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->ntrackers; i++) {
+		char host[256];
+		url_host(v->trackers[i].url, host, sizeof host);
+		json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s, s:i}", "announce",
+		    v->trackers[i].url, "id", (int)i, "scrape", "", "sitename", host,
+		    "tier", v->trackers[i].tier));
+	}
+	return a;
+}
+
+/* Transmission's tracker states: inactive, waiting, queued, active. */
+static int
+tracker_announce_state(const struct tracker_info *t)
+{
+	switch (t->status) {
+	case TRACKER_DNS:
+	case TRACKER_CONNECTING:
+	case TRACKER_ANNOUNCING:
+		return 3;
+	case TRACKER_OK:
+	case TRACKER_ERROR:
+		return 1;
+	case TRACKER_IDLE:
+		return t->next_announce > 0 ? 1 : 0;
+	}
+	return 0;
+}
+
+FIELD(f_tracker_stats)
+{
+	view_trackers(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->ntrackers; i++) {
+		const struct tracker_info *t = &v->trackers[i];
+		char host[256];
+		url_host(t->url, host, sizeof host);
+		bool announced = t->last_announce > 0 || t->status == TRACKER_ERROR;
+		bool ok = t->status != TRACKER_ERROR && t->last_error[0] == '\0';
+		const char *result = !ok ? t->last_error : t->last_warning[0] ? t->last_warning :
+		    announced ? "Success" : "";
+		json_t *o = json_object();
+		json_object_set_new(o, "announce", json_string(t->url));
+		json_object_set_new(o, "announceState", json_integer(tracker_announce_state(t)));
+		json_object_set_new(o, "downloadCount", json_integer(t->downloaded));
+		json_object_set_new(o, "hasAnnounced", json_boolean(announced));
+		json_object_set_new(o, "hasScraped", json_boolean(t->seeders >= 0));
+		json_object_set_new(o, "host", json_string(host));
+		json_object_set_new(o, "sitename", json_string(host));
+		json_object_set_new(o, "id", json_integer((json_int_t)i));
+		json_object_set_new(o, "isBackup", json_false());
+		json_object_set_new(o, "lastAnnouncePeerCount", json_u64(t->last_peer_count));
+		json_object_set_new(o, "lastAnnounceResult", json_string(result));
+		json_object_set_new(o, "lastAnnounceStartTime", json_integer(t->last_announce));
+		json_object_set_new(o, "lastAnnounceSucceeded", json_boolean(announced && ok));
+		json_object_set_new(o, "lastAnnounceTime", json_integer(t->last_announce));
+		json_object_set_new(o, "lastAnnounceTimedOut", json_false());
+		json_object_set_new(o, "lastScrapeResult", json_string(""));
+		json_object_set_new(o, "lastScrapeStartTime", json_integer(0));
+		json_object_set_new(o, "lastScrapeSucceeded", json_boolean(t->seeders >= 0));
+		json_object_set_new(o, "lastScrapeTime", json_integer(t->last_announce));
+		json_object_set_new(o, "lastScrapeTimedOut", json_false());
+		json_object_set_new(o, "leecherCount", json_integer(t->leechers));
+		json_object_set_new(o, "nextAnnounceTime", json_integer(t->next_announce));
+		json_object_set_new(o, "nextScrapeTime", json_integer(0));
+		json_object_set_new(o, "scrape", json_string(""));
+		json_object_set_new(o, "scrapeState", json_integer(0));
+		json_object_set_new(o, "seederCount", json_integer(t->seeders));
+		json_object_set_new(o, "tier", json_integer(t->tier));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+FIELD(f_uploaded_ever) { return json_u64(v->st.uploaded); }
+FIELD(f_upload_limit) { return json_kbps(v->st.up_limit); }
+FIELD(f_upload_limited) { return json_boolean(v->st.up_limit > 0); }
+FIELD(f_upload_ratio)
+{
+	/* Transmission: -1 = not available. */
+	return json_real(v->st.ratio >= 0 ? v->st.ratio : -1.0);
+}
+
+FIELD(f_wanted)
+{
+	view_files(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->nfiles; i++)
+		json_array_append_new(a, json_integer(v->files[i].priority != ENGINE_PRIO_SKIP));
+	return a;
+}
+
+FIELD(f_webseeds) { (void)v; return json_array(); }
+FIELD(f_webseeds_sending) { (void)v; return json_integer(0); }
+
+#undef FIELD
+
+static const struct {
+	const char *name;
+	rpc_field_fn fn;
+} fields[] = {
+	{ "activityDate", f_activity_date },
+	{ "addedDate", f_added_date },
+	{ "bandwidthPriority", f_bandwidth_priority },
+	{ "comment", f_comment },
+	{ "corruptEver", f_corrupt_ever },
+	{ "desiredAvailable", f_desired_available },
+	{ "doneDate", f_done_date },
+	{ "downloadDir", f_download_dir },
+	{ "downloadedEver", f_downloaded_ever },
+	{ "downloadLimit", f_download_limit },
+	{ "downloadLimited", f_download_limited },
+	{ "error", f_error },
+	{ "errorString", f_error_string },
+	{ "eta", f_eta },
+	{ "etaIdle", f_eta_idle },
+	{ "file-count", f_file_count },
+	{ "files", f_files },
+	{ "fileStats", f_file_stats },
+	{ "hashString", f_hash_string },
+	{ "haveUnchecked", f_have_unchecked },
+	{ "haveValid", f_have_valid },
+	{ "honorsSessionLimits", f_honors_session_limits },
+	{ "id", f_id },
+	{ "isFinished", f_is_finished },
+	{ "isPrivate", f_is_private },
+	{ "isStalled", f_is_stalled },
+	{ "labels", f_labels },
+	{ "leftUntilDone", f_left_until_done },
+	{ "magnetLink", f_magnet_link },
+	{ "manualAnnounceTime", f_manual_announce_time },
+	{ "maxConnectedPeers", f_max_connected_peers },
+	{ "metadataPercentComplete", f_metadata_percent },
+	{ "name", f_name },
+	{ "peer-limit", f_max_connected_peers },
+	{ "peers", f_peers },
+	{ "peersConnected", f_peers_connected },
+	{ "peersFrom", f_peers_from },
+	{ "peersGettingFromUs", f_peers_getting_from_us },
+	{ "peersSendingToUs", f_peers_sending_to_us },
+	{ "percentComplete", f_percent_complete },
+	{ "percentDone", f_percent_done },
+	{ "pieceCount", f_piece_count },
+	{ "pieces", f_pieces },
+	{ "pieceSize", f_piece_size },
+	{ "primary-mime-type", f_mime },
+	{ "priorities", f_priorities },
+	{ "queuePosition", f_queue_position },
+	{ "rateDownload", f_rate_download },
+	{ "rateUpload", f_rate_upload },
+	{ "recheckProgress", f_recheck_progress },
+	{ "seedIdleLimit", f_seed_idle_limit },
+	{ "seedIdleMode", f_seed_idle_mode },
+	{ "sequentialDownload", f_sequential },
+	{ "sizeWhenDone", f_size_when_done },
+	{ "status", f_status },
+	{ "totalSize", f_total_size },
+	{ "trackers", f_trackers },
+	{ "trackerStats", f_tracker_stats },
+	{ "uploadedEver", f_uploaded_ever },
+	{ "uploadLimit", f_upload_limit },
+	{ "uploadLimited", f_upload_limited },
+	{ "uploadRatio", f_upload_ratio },
+	{ "wanted", f_wanted },
+	{ "webseeds", f_webseeds },
+	{ "webseedsSendingToUs", f_webseeds_sending },
+};
+
+const char *
+rpc_field_name_at(size_t i)
+{
+	return i < DP_ARRAY_LEN(fields) ? fields[i].name : NULL;
+}
+
+static rpc_field_fn
+field_find(const char *name)
+{
+	for (size_t i = 0; i < DP_ARRAY_LEN(fields); i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return fields[i].fn;
+	return NULL;
+}
+
+bool
+rpc_field_known(const char *name)
+{
+	return field_find(name) != NULL;
+}
+
+json_t *
+rpc_view_field(struct rpc_torrent_view *v, const char *name)
+{
+	rpc_field_fn fn = field_find(name);
+	return fn != NULL ? fn(v) : NULL;
+}

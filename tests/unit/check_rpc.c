@@ -1,0 +1,700 @@
+/* check_rpc.c: the Transmission-compatible RPC: base64, the JSON handler against a real engine
+ * (methods, ids, fields, table format, JSON-RPC 2.0, bad input), and the HTTP server in process
+ * (409 handshake, 401, Host whitelist, 413, 404, tasks). */
+#include "config.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <check.h>
+#include <jansson.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+
+#include "bencode.h"
+#include "disk.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "rpc.h"
+#include "suites.h"
+#include "util.h"
+
+#define T_PIECE 16384u
+#define T_FILE_A 40000u
+#define T_FILE_B 30000u
+
+static char tmpdir[64];
+static struct event_base *base;
+static struct engine *eng;
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+rpc_setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-rpc.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	evthread_use_pthreads();
+	base = event_base_new();
+	struct dp_config cfg;
+	char err[256];
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(tmpdir);
+	cfg.disk_threads = 1;
+	eng = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(eng != NULL, "engine_new: %s", err);
+}
+
+static void
+rpc_teardown(void)
+{
+	engine_free(eng);
+	event_base_free(base);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	task_registry_clear();
+}
+
+/* Runs the loop for about ms milliseconds. */
+static void
+spin(unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* A two-file torrent "pair" (a.bin, b.bin) whose data nobody has; name varies the hash. */
+static char *
+make_torrent_b64(const char *name)
+{
+	size_t total = T_FILE_A + T_FILE_B;
+	uint8_t *data = xcalloc(1, total);
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "comment");
+	be_enc_cstr(&b, "rpc test");
+	be_enc_cstr(&b, "info");
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "files");
+	be_enc_list_begin(&b);
+	const char *names[2] = { "a.bin", "b.bin" };
+	const uint32_t sizes[2] = { T_FILE_A, T_FILE_B };
+	for (int i = 0; i < 2; i++) {
+		be_enc_dict_begin(&b);
+		be_enc_cstr(&b, "length");
+		be_enc_int(&b, sizes[i]);
+		be_enc_cstr(&b, "path");
+		be_enc_list_begin(&b);
+		be_enc_cstr(&b, names[i]);
+		be_enc_end(&b);
+		be_enc_end(&b);
+	}
+	be_enc_end(&b);
+	be_enc_cstr(&b, "name");
+	be_enc_cstr(&b, name);
+	be_enc_cstr(&b, "piece length");
+	be_enc_int(&b, T_PIECE);
+	be_enc_cstr(&b, "pieces");
+	uint32_t npieces = (uint32_t)((total + T_PIECE - 1) / T_PIECE);
+	uint8_t *hashes = xmalloc(20 * npieces);
+	for (uint32_t i = 0; i < npieces; i++)
+		disk_sha1(data + i * T_PIECE, DP_MIN(T_PIECE, total - i * T_PIECE), hashes + 20 * i);
+	be_enc_str(&b, hashes, 20 * npieces);
+	be_enc_end(&b);
+	be_enc_end(&b);
+	free(hashes);
+	free(data);
+	char *out = rpc_base64_encode(b.data, b.len);
+	dp_buf_free(&b);
+	return out;
+}
+
+/* Runs one request through the handler and parses the answer. */
+static json_t *
+call(struct rpc_handler *h, const char *req)
+{
+	char *ans = rpc_handler_run(h, req, strlen(req), NULL, 0);
+	json_error_t jerr;
+	json_t *j = json_loads(ans, 0, &jerr);
+	ck_assert_msg(j != NULL, "answer is not JSON: %s", ans);
+	free(ans);
+	return j;
+}
+
+static const char *
+result_of(json_t *j)
+{
+	json_t *r = json_object_get(j, "result");
+	return json_is_string(r) ? json_string_value(r) : "(none)";
+}
+
+static json_t *
+first_torrent(json_t *j)
+{
+	json_t *list = json_object_get(json_object_get(j, "arguments"), "torrents");
+	ck_assert(json_is_array(list));
+	ck_assert_uint_ge(json_array_size(list), 1);
+	return json_array_get(list, 0);
+}
+
+/* ---- base64 ---- */
+
+START_TEST(test_base64)
+{
+	const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	const char *coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	for (size_t i = 0; i < 7; i++) {
+		char *e = rpc_base64_encode((const unsigned char *)plain[i], strlen(plain[i]));
+		ck_assert_str_eq(e, coded[i]);
+		free(e);
+		size_t n;
+		unsigned char *d = rpc_base64_decode(coded[i], strlen(coded[i]), &n);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(n, strlen(plain[i]));
+		ck_assert(memcmp(d, plain[i], n) == 0);
+		free(d);
+	}
+	size_t n;
+	unsigned char *d = rpc_base64_decode("Zm9v\nYmFy\r\n", 11, &n);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(n, 6);
+	free(d);
+	ck_assert_ptr_null(rpc_base64_decode("Zm9v!", 5, &n));
+	ck_assert_ptr_null(rpc_base64_decode("Zg==Zg", 6, &n));   /* data after padding */
+	ck_assert_ptr_null(rpc_base64_decode("Z", 1, &n));        /* 6 bits are no byte */
+	ck_assert_ptr_null(rpc_base64_decode("Zm9v\0Zm9v", 9, &n));
+}
+END_TEST
+
+/* ---- the handler ---- */
+
+START_TEST(test_session_get)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, "/tmp/session");
+	json_t *j = call(h, "{\"method\":\"session-get\",\"tag\":7}");
+	ck_assert_str_eq(result_of(j), "success");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "tag")), 7);
+	json_t *a = json_object_get(j, "arguments");
+	ck_assert_int_ge(json_integer_value(json_object_get(a, "rpc-version")), 15);
+	ck_assert_str_eq(json_string_value(json_object_get(a, "download-dir")), tmpdir);
+	ck_assert_str_eq(json_string_value(json_object_get(a, "config-dir")), "/tmp/session");
+	ck_assert(json_is_integer(json_object_get(a, "peer-port")));
+	ck_assert(json_is_boolean(json_object_get(a, "speed-limit-down-enabled")));
+	json_decref(j);
+
+	j = call(h, "{\"method\":\"session-get\",\"arguments\":{\"fields\":[\"version\","
+	    "\"peer-port\"]}}");
+	a = json_object_get(j, "arguments");
+	ck_assert_uint_eq(json_object_size(a), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(a, "version")), "downpour "
+	    PACKAGE_VERSION);
+	json_decref(j);
+	rpc_handler_free(h);
+}
+END_TEST
+
+START_TEST(test_session_set)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	json_t *j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down\":120,"
+	    "\"speed-limit-down-enabled\":true,\"speed-limit-up\":40,\"peer-limit-global\":77}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	struct engine_global_stats g;
+	engine_global(eng, &g);
+	ck_assert_uint_eq(g.down_limit, 120000);
+	ck_assert_uint_eq(g.up_limit, 0);          /* the limit is stored, not enabled */
+	ck_assert_int_eq(g.max_connections, 77);
+
+	/* Enabling later uses the stored value; session-get reads both back. */
+	json_decref(call(h, "{\"method\":\"session-set\",\"arguments\":"
+	    "{\"speed-limit-up-enabled\":true,\"speed-limit-down-enabled\":false}}"));
+	engine_global(eng, &g);
+	ck_assert_uint_eq(g.up_limit, 40000);
+	ck_assert_uint_eq(g.down_limit, 0);
+	j = call(h, "{\"method\":\"session-get\"}");
+	json_t *a = json_object_get(j, "arguments");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "speed-limit-down")), 120);
+	ck_assert(json_is_false(json_object_get(a, "speed-limit-down-enabled")));
+	ck_assert(json_is_true(json_object_get(a, "speed-limit-up-enabled")));
+	json_decref(j);
+
+	char req[512];
+	snprintf(req, sizeof req, "{\"method\":\"session-set\",\"arguments\":{\"download-dir\":"
+	    "\"%s/new\"}}", tmpdir);
+	j = call(h, req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	engine_global(eng, &g);
+	ck_assert(strstr(g.download_dir, "/new") != NULL);
+
+	/* Wrong types and ranges change nothing. */
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down\":\"fast\"}}");
+	ck_assert(strstr(result_of(j), "must be an integer") != NULL);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"peer-limit-global\":-5}}");
+	ck_assert(strstr(result_of(j), "out of range") != NULL);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"download-dir\":\"relative\"}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	engine_global(eng, &g);
+	ck_assert_int_eq(g.max_connections, 77);
+	rpc_handler_free(h);
+}
+END_TEST
+
+START_TEST(test_bad_requests)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	const char *bad[] = {
+		"", "{", "[]", "null", "42", "{\"method\":5}", "{\"arguments\":{}}",
+		"{\"method\":\"torrent-get\",\"arguments\":[]}",
+		"{\"method\":\"torrent-get\",\"arguments\":{\"ids\":{}}}",
+		"{\"method\":\"torrent-get\",\"arguments\":{\"ids\":\"nope\"}}",
+		"{\"method\":\"torrent-get\",\"arguments\":{\"fields\":\"name\"}}",
+		"{\"method\":\"torrent-get\",\"arguments\":{\"format\":\"xml\"}}",
+		"{\"method\":\"torrent-add\",\"arguments\":{}}",
+		"{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"!!!\"}}",
+		"{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"Zm9v\"}}",
+		"{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":7}}",
+		"{\"method\":\"torrent-remove\",\"arguments\":{\"delete-local-data\":\"yes\"}}",
+		"{\"method\":\"free-space\",\"arguments\":{}}",
+		"{\"method\":\"free-space\",\"arguments\":{\"path\":\"/no/such/dir\"}}",
+		"{\"method\":\"a\",\"method\":\"b\"}",
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(bad); i++) {
+		json_t *j = call(h, bad[i]);
+		ck_assert_msg(strcmp(result_of(j), "success") != 0, "accepted: %s", bad[i]);
+		ck_assert(json_is_object(json_object_get(j, "arguments")));
+		json_decref(j);
+	}
+	json_t *j = call(h, "{\"method\":\"no-such-method\",\"tag\":3}");
+	ck_assert(strstr(result_of(j), "method name not recognized") != NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "tag")), 3);
+	json_decref(j);
+	/* An unknown id is not an error (Transmission ignores it). */
+	j = call(h, "{\"method\":\"torrent-stop\",\"arguments\":{\"ids\":[999]}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"free-space\",\"arguments\":{\"path\":\"/tmp\"}}");
+	ck_assert_str_eq(result_of(j), "success");
+	ck_assert_int_gt(json_integer_value(json_object_get(json_object_get(j, "arguments"),
+	    "size-bytes")), 0);
+	json_decref(j);
+	rpc_handler_free(h);
+}
+END_TEST
+
+START_TEST(test_torrent_lifecycle)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	char *b64 = make_torrent_b64("pair");
+	char *req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\","
+	    "\"paused\":true,\"files-unwanted\":[1]},\"tag\":1}", b64);
+	json_t *j = call(h, req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_t *added = json_object_get(json_object_get(j, "arguments"), "torrent-added");
+	ck_assert(json_is_object(added));
+	int id = (int)json_integer_value(json_object_get(added, "id"));
+	ck_assert_int_gt(id, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(added, "name")), "pair");
+	char hash[41];
+	snprintf(hash, sizeof hash, "%s", json_string_value(json_object_get(added, "hashString")));
+	json_decref(j);
+
+	/* The same again is a duplicate, not an error. */
+	j = call(h, req);
+	ck_assert_str_eq(result_of(j), "success");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(j,
+	    "arguments"), "torrent-duplicate"), "id")), id);
+	json_decref(j);
+	free(req);
+
+	/* transmission-remote -l's fields, selected by hash. */
+	req = xasprintf("{\"method\":\"torrent-get\",\"arguments\":{\"ids\":[\"%s\"],\"fields\":"
+	    "[\"id\",\"name\",\"status\",\"sizeWhenDone\",\"leftUntilDone\",\"eta\",\"rateDownload\","
+	    "\"uploadRatio\",\"isFinished\",\"error\",\"errorString\",\"wanted\",\"priorities\","
+	    "\"files\",\"fileStats\",\"totalSize\",\"pieces\",\"pieceCount\",\"comment\","
+	    "\"magnetLink\",\"nonsense\"]}}", hash);
+	j = call(h, req);
+	free(req);
+	json_t *t = first_torrent(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "id")), id);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "status")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "totalSize")), T_FILE_A + T_FILE_B);
+	/* Whole pieces: a.bin's three, the third shared with b.bin. */
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "sizeWhenDone")), 3 * T_PIECE);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "leftUntilDone")), 3 * T_PIECE);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "eta")), -1);
+	ck_assert(json_is_real(json_object_get(t, "uploadRatio")));
+	ck_assert(json_is_false(json_object_get(t, "isFinished")));
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(t, "wanted"), 0)), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(t, "wanted"), 1)), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(t, "files")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(t,
+	    "files"), 1), "name")), "pair/b.bin");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "comment")), "rpc test");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "pieces")), "AA==");  /* 5 pieces */
+	ck_assert(strncmp(json_string_value(json_object_get(t, "magnetLink")),
+	    "magnet:?xt=urn:btih:", 20) == 0);
+	ck_assert_ptr_null(json_object_get(t, "nonsense"));
+	json_decref(j);
+
+	/* Files: want b, make a high priority, then the table format. */
+	char buf[512];
+	snprintf(buf, sizeof buf, "{\"method\":\"torrent-set\",\"arguments\":{\"ids\":%d,"
+	    "\"files-wanted\":[1],\"priority-high\":[0],\"downloadLimit\":50,"
+	    "\"downloadLimited\":true}}", id);
+	j = call(h, buf);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	snprintf(buf, sizeof buf, "{\"method\":\"torrent-set\",\"arguments\":{\"ids\":%d,"
+	    "\"files-wanted\":[5]}}", id);
+	j = call(h, buf);
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"format\":\"table\",\"fields\":"
+	    "[\"id\",\"priorities\",\"wanted\",\"downloadLimit\",\"downloadLimited\"]}}");
+	json_t *rows = json_object_get(json_object_get(j, "arguments"), "torrents");
+	ck_assert_uint_eq(json_array_size(rows), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(rows, 0), 1)),
+	    "priorities");
+	json_t *row = json_array_get(rows, 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(row, 1), 0)), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(row, 2), 1)), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(row, 3)), 50);
+	ck_assert(json_is_true(json_array_get(row, 4)));
+	json_decref(j);
+
+	/* Start: it checks, then downloads (no peers). */
+	snprintf(buf, sizeof buf, "{\"method\":\"torrent-start\",\"arguments\":{\"ids\":[%d]}}",
+	    id);
+	json_decref(call(h, buf));
+	int status = -1;
+	for (int i = 0; i < 50 && status != 4; i++) {
+		spin(50);
+		snprintf(buf, sizeof buf, "{\"method\":\"torrent-get\",\"arguments\":{\"ids\":%d,"
+		    "\"fields\":[\"status\"]}}", id);
+		j = call(h, buf);
+		status = (int)json_integer_value(json_object_get(first_torrent(j), "status"));
+		json_decref(j);
+	}
+	ck_assert_int_eq(status, 4);
+	/* recently-active: just added, so listed. */
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"ids\":\"recently-active\","
+	    "\"fields\":[\"id\"]}}");
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "arguments"),
+	    "torrents")), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "arguments"),
+	    "removed")), 0);
+	json_decref(j);
+
+	snprintf(buf, sizeof buf, "{\"method\":\"torrent-stop\",\"arguments\":{\"ids\":%d}}", id);
+	json_decref(call(h, buf));
+	snprintf(buf, sizeof buf, "{\"method\":\"torrent-get\",\"arguments\":{\"ids\":%d,"
+	    "\"fields\":[\"status\"]}}", id);
+	j = call(h, buf);
+	ck_assert_int_eq(json_integer_value(json_object_get(first_torrent(j), "status")), 0);
+	json_decref(j);
+
+	snprintf(buf, sizeof buf, "{\"method\":\"torrent-remove\",\"arguments\":{\"ids\":%d,"
+	    "\"delete-local-data\":false}}", id);
+	j = call(h, buf);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"ids\":\"recently-active\","
+	    "\"fields\":[\"id\"]}}");
+	json_t *removed = json_object_get(json_object_get(j, "arguments"), "removed");
+	ck_assert_uint_eq(json_array_size(removed), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(removed, 0)), id);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-stats\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "arguments"),
+	    "torrentCount")), 0);
+	ck_assert(json_is_object(json_object_get(json_object_get(j, "arguments"),
+	    "current-stats")));
+	json_decref(j);
+	free(b64);
+	rpc_handler_free(h);
+}
+END_TEST
+
+START_TEST(test_jsonrpc)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	json_t *j = call(h, "{\"jsonrpc\":\"2.0\",\"method\":\"session_get\",\"params\":"
+	    "{\"fields\":[\"rpc_version\",\"peer_port\"]},\"id\":\"x1\"}");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "x1");
+	json_t *r = json_object_get(j, "result");
+	ck_assert(json_is_integer(json_object_get(r, "rpc_version")));
+	ck_assert(json_is_integer(json_object_get(r, "peer_port")));
+	json_decref(j);
+	j = call(h, "{\"jsonrpc\":\"2.0\",\"method\":\"torrent_frobnicate\",\"id\":2}");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+	    -32601);
+	json_decref(j);
+	j = call(h, "{\"jsonrpc\":\"2.0\",\"method\":\"torrent_get\",\"params\":"
+	    "{\"fields\":[\"rate_download\"],\"ids\":{}},\"id\":3}");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+	    -32602);
+	json_decref(j);
+	/* A notification gets no answer. */
+	const char *note = "{\"jsonrpc\":\"2.0\",\"method\":\"session_stats\"}";
+	char *ans = rpc_handler_run(h, note, strlen(note), NULL, 0);
+	ck_assert_str_eq(ans, "");
+	free(ans);
+	rpc_handler_free(h);
+}
+END_TEST
+
+START_TEST(test_sandbox)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	rpc_handler_set_sandbox(h, true);
+	const char *reqs[] = {
+		"{\"method\":\"torrent-add\",\"arguments\":{\"filename\":\"/etc/hostname\"}}",
+		"{\"method\":\"session-set\",\"arguments\":{\"download-dir\":\"/tmp\"}}",
+		"{\"method\":\"free-space\",\"arguments\":{\"path\":\"/tmp\"}}",
+		"{\"method\":\"torrent-remove\",\"arguments\":{\"delete-local-data\":true}}",
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(reqs); i++) {
+		json_t *j = call(h, reqs[i]);
+		ck_assert_msg(strstr(result_of(j), "not accepted here") != NULL, "%s: %s", reqs[i],
+		    result_of(j));
+		json_decref(j);
+	}
+	rpc_handler_free(h);
+}
+END_TEST
+
+/* ---- HTTP ---- */
+
+struct http_result {
+	bool done;
+	int code;
+	char sid[128];
+	char auth[128];
+	char *body;
+};
+
+static void
+http_done(struct evhttp_request *req, void *arg)
+{
+	struct http_result *r = arg;
+	r->done = true;
+	if (req == NULL)
+		return;
+	r->code = evhttp_request_get_response_code(req);
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Transmission-Session-Id");
+	snprintf(r->sid, sizeof r->sid, "%s", v ? v : "");
+	v = evhttp_find_header(evhttp_request_get_input_headers(req), "WWW-Authenticate");
+	snprintf(r->auth, sizeof r->auth, "%s", v ? v : "");
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	r->body = xmalloc(n + 1);
+	evbuffer_remove(in, r->body, n);
+	r->body[n] = '\0';
+}
+
+/* One POST; headers is "Name: value" lines, each ending in \n. */
+static void
+http_post(int port, const char *path, const char *headers, const char *body, size_t len,
+    struct http_result *r)
+{
+	memset(r, 0, sizeof *r);
+	struct evhttp_connection *c = evhttp_connection_base_new(base, NULL, "127.0.0.1",
+	    (ev_uint16_t)port);
+	ck_assert_ptr_nonnull(c);
+	struct evhttp_request *req = evhttp_request_new(http_done, r);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "Host", "127.0.0.1");
+	for (const char *p = headers; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		const char *colon = strchr(p, ':');
+		char name[64], value[256];
+		snprintf(name, sizeof name, "%.*s", (int)(colon - p), p);
+		snprintf(value, sizeof value, "%.*s", (int)(nl - colon - 2), colon + 2);
+		if (strcmp(name, "Host") == 0)
+			evhttp_remove_header(out, "Host");
+		evhttp_add_header(out, name, value);
+		p = nl + 1;
+	}
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	ck_assert_int_eq(evhttp_make_request(c, req, EVHTTP_REQ_POST, path), 0);
+	for (int i = 0; i < 100 && !r->done; i++)
+		spin(20);
+	ck_assert(r->done);
+	evhttp_connection_free(c);
+}
+
+START_TEST(test_http)
+{
+	struct rpc_options o;
+	memset(&o, 0, sizeof o);
+	o.bind = "127.0.0.1";
+	o.port = 0;
+	o.max_body = 4096;
+	char *wl[] = { "*.example.org" };
+	o.host_whitelist = wl;
+	o.host_whitelist_count = 1;
+	char err[256];
+	struct rpc_server *s = rpc_server_new(base, eng, &o, err, sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+	int port = rpc_server_port(s);
+	ck_assert_int_gt(port, 0);
+	const char *req = "{\"method\":\"session-get\",\"tag\":1}";
+	struct http_result r;
+
+	/* The handshake: 409 with the id, then success with it. */
+	http_post(port, "/transmission/rpc", NULL, req, strlen(req), &r);
+	ck_assert_int_eq(r.code, 409);
+	ck_assert_str_eq(r.sid, rpc_server_session_id(s));
+	ck_assert_uint_eq(strlen(r.sid), 48);
+	free(r.body);
+	char hdr[512];
+	snprintf(hdr, sizeof hdr, "X-Transmission-Session-Id: %s\n", rpc_server_session_id(s));
+	http_post(port, "/transmission/rpc/", hdr, req, strlen(req), &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(strstr(r.body, "\"result\":\"success\"") != NULL);
+	free(r.body);
+	http_post(port, "/transmission/rpc", "X-Transmission-Session-Id: stale\n", req,
+	    strlen(req), &r);
+	ck_assert_int_eq(r.code, 409);
+	free(r.body);
+
+	/* Host names: whitelisted patterns and addresses pass, others get 421. */
+	snprintf(hdr, sizeof hdr, "X-Transmission-Session-Id: %s\nHost: evil.example.com:9091\n",
+	    rpc_server_session_id(s));
+	http_post(port, "/transmission/rpc", hdr, req, strlen(req), &r);
+	ck_assert_int_eq(r.code, 421);
+	free(r.body);
+	const char *good[] = { "localhost:9091", "box.example.org", "[::1]:9091", "10.1.2.3" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(good); i++) {
+		snprintf(hdr, sizeof hdr, "X-Transmission-Session-Id: %s\nHost: %s\n",
+		    rpc_server_session_id(s), good[i]);
+		http_post(port, "/transmission/rpc", hdr, req, strlen(req), &r);
+		ck_assert_msg(r.code == 200, "Host %s: %d", good[i], r.code);
+		free(r.body);
+	}
+
+	/* Oversized body, wrong path, bad JSON. */
+	size_t big = 8192;
+	char *huge = xmalloc(big);
+	memset(huge, ' ', big);
+	snprintf(hdr, sizeof hdr, "X-Transmission-Session-Id: %s\n", rpc_server_session_id(s));
+	http_post(port, "/transmission/rpc", hdr, huge, big, &r);
+	ck_assert_int_eq(r.code, 413);
+	free(r.body);
+	free(huge);
+	http_post(port, "/transmission/web/", hdr, req, strlen(req), &r);
+	ck_assert_int_eq(r.code, 404);
+	free(r.body);
+	http_post(port, "/transmission/rpc", hdr, "{nope", 5, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(strstr(r.body, "invalid JSON") != NULL);
+	free(r.body);
+
+	/* The server and its clients are tasks. */
+	struct engine_task_info *tasks;
+	size_t n = engine_tasks(eng, &tasks);
+	int servers = 0, clients = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (tasks[i].task.kind != DP_TASK_KIND_RPC)
+			continue;
+		if (strncmp(tasks[i].task.name, "rpc server 127.0.0.1:", 21) == 0)
+			servers++;
+		if (strncmp(tasks[i].task.name, "rpc client 127.0.0.1:", 21) == 0)
+			clients++;
+	}
+	free(tasks);
+	ck_assert_int_eq(servers, 1);
+	ck_assert_int_ge(clients, 1);
+	rpc_server_free(s);
+}
+END_TEST
+
+START_TEST(test_http_auth)
+{
+	struct rpc_options o;
+	memset(&o, 0, sizeof o);
+	o.port = 0;
+	o.username = "alice";
+	o.password = "s3cret";
+	char err[256];
+	struct rpc_server *s = rpc_server_new(base, eng, &o, err, sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+	int port = rpc_server_port(s);
+	const char *req = "{\"method\":\"session-stats\"}";
+	struct http_result r;
+	char hdr[512];
+	const char *wrong[] = { "", "Authorization: Basic YWxpY2U6d3Jvbmc=\n",   /* alice:wrong */
+		"Authorization: Basic Ym9iOnMzY3JldA==\n",                      /* bob:s3cret */
+		"Authorization: Basic !!!\n", "Authorization: Bearer xyz\n" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(wrong); i++) {
+		snprintf(hdr, sizeof hdr, "X-Transmission-Session-Id: %s\n%s",
+		    rpc_server_session_id(s), wrong[i]);
+		http_post(port, "/transmission/rpc", hdr, req, strlen(req), &r);
+		ck_assert_msg(r.code == 401, "credentials %zu: %d", i, r.code);
+		ck_assert(strstr(r.auth, "Basic") != NULL);
+		free(r.body);
+	}
+	/* alice:s3cret */
+	snprintf(hdr, sizeof hdr, "X-Transmission-Session-Id: %s\nAuthorization: Basic "
+	    "YWxpY2U6czNjcmV0\n", rpc_server_session_id(s));
+	http_post(port, "/transmission/rpc", hdr, req, strlen(req), &r);
+	ck_assert_int_eq(r.code, 200);
+	free(r.body);
+	rpc_server_free(s);
+
+	/* A user without a password is refused at start. */
+	o.password = "";
+	ck_assert_ptr_null(rpc_server_new(base, eng, &o, err, sizeof err));
+	ck_assert(strstr(err, "password") != NULL);
+}
+END_TEST
+
+Suite *
+rpc_suite(void)
+{
+	Suite *s = suite_create("rpc");
+	TCase *tc = tcase_create("base64");
+	tcase_add_test(tc, test_base64);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("handler");
+	tcase_add_checked_fixture(tc, rpc_setup, rpc_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_session_get);
+	tcase_add_test(tc, test_session_set);
+	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_torrent_lifecycle);
+	tcase_add_test(tc, test_jsonrpc);
+	tcase_add_test(tc, test_sandbox);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("http");
+	tcase_add_checked_fixture(tc, rpc_setup, rpc_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_http);
+	tcase_add_test(tc, test_http_auth);
+	suite_add_tcase(s, tc);
+	return s;
+}
