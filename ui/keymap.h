@@ -62,6 +62,7 @@ enum {
 	X(LIMIT_TORRENT, "limit_torrent", "b", KCTX_TORRENT, "set the torrent's rate limits") \
 	X(LIMIT_GLOBAL, "limit_global", "B", KCTX_GLOBAL, "set the global rate limits")     \
 	X(SEQUENTIAL, "sequential", "z", KCTX_TORRENT, "toggle sequential download")        \
+	X(PEER_ADD, "peer_add", "A", KCTX_TORRENT, "connect the torrent to a peer (ADDR:PORT)") \
 	X(PRIO_UP, "priority_up", "+ =", KCTX_FILES, "raise the file's / folder's priority") \
 	X(PRIO_DOWN, "priority_down", "-", KCTX_FILES, "lower the file's / folder's priority") \
 	X(PRIO_SKIP, "priority_skip", "x", KCTX_FILES, "skip the file / folder")            \

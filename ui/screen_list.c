@@ -287,7 +287,47 @@ pending_free(struct ui_pending *p)
 	free(p);
 }
 
-/* Runs one command per torrent; reports the first failure with its torrent. */
+/* The words for a command in the status line: done ("started #3 name") and failed ("cannot
+ * start #3: reason"). */
+static const char *
+ui_action_past(enum ui_action a)
+{
+	switch (a) {
+	case UI_ACTION_START:
+	case UI_ACTION_RESUME_ALL: return "started";
+	case UI_ACTION_STOP:
+	case UI_ACTION_PAUSE_ALL: return "stopped";
+	case UI_ACTION_REMOVE: return "removed (data kept)";
+	case UI_ACTION_REMOVE_DATA: return "removed with its data";
+	case UI_ACTION_RECHECK: return "rechecking";
+	case UI_ACTION_REANNOUNCE: return "announcing";
+	case UI_ACTION_SEQUENTIAL: return "sequential toggled for";
+	case UI_ACTION_LIMIT_TORRENT: return "rate limits set for";
+	default: return keymap_action_name(a);
+	}
+}
+
+static const char *
+ui_action_verb(enum ui_action a)
+{
+	switch (a) {
+	case UI_ACTION_START:
+	case UI_ACTION_RESUME_ALL: return "start";
+	case UI_ACTION_STOP:
+	case UI_ACTION_PAUSE_ALL: return "stop";
+	case UI_ACTION_REMOVE:
+	case UI_ACTION_REMOVE_DATA: return "remove";
+	case UI_ACTION_RECHECK: return "recheck";
+	case UI_ACTION_REANNOUNCE: return "reannounce";
+	case UI_ACTION_SEQUENTIAL: return "toggle sequential for";
+	case UI_ACTION_LIMIT_TORRENT: return "set rate limits for";
+	case UI_ACTION_PEER_ADD: return "connect";
+	default: return keymap_action_name(a);
+	}
+}
+
+/* Runs one command per torrent; reports the first failure with its torrent and the engine's
+ * reason. */
 static void
 ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const char *text)
 {
@@ -316,6 +356,9 @@ ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const cha
 			rc = engine_torrent_set_sequential(ui->engine, ids[i], t ? !t->sequential : true,
 			    err, sizeof err);
 			break;
+		case UI_ACTION_PEER_ADD:
+			rc = engine_torrent_add_peer(ui->engine, ids[i], text, err, sizeof err);
+			break;
 		case UI_ACTION_LIMIT_TORRENT: {
 			uint64_t d, u;
 			if (!ui_parse_limits(text, &d, &u)) {
@@ -329,8 +372,12 @@ ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const cha
 			return;
 		}
 		if (rc != 0) {
-			ui_message(ui, true, "%s #%d: %s", keymap_action_name(a), ids[i],
-			    err[0] ? err : "failed");
+			char done[64] = "";
+			if (ok > 0)
+				snprintf(done, sizeof done, " (%zu before it done)", ok);
+			ui_message(ui, true, "cannot %s #%d %.60s%s%.100s: %s%s", ui_action_verb(a), ids[i],
+			    t ? t->name : "", a == UI_ACTION_PEER_ADD ? " to " : "",
+			    a == UI_ACTION_PEER_ADD && text ? text : "", err[0] ? err : "failed", done);
 			ui_fetch(ui, true);
 			return;
 		}
@@ -338,7 +385,16 @@ ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const cha
 	}
 	if (a == UI_ACTION_REMOVE || a == UI_ACTION_REMOVE_DATA)
 		table_clear_marks(&list_get(ui)->st);
-	ui_message(ui, false, "%s: %zu torrent%s", keymap_action_name(a), ok, ok == 1 ? "" : "s");
+	const struct engine_torrent_stats *one = n == 1 ? ui_torrent(ui, ids[0]) : NULL;
+	char what[300];
+	if (one != NULL)
+		snprintf(what, sizeof what, "#%d %.200s", one->id, one->name);
+	else
+		snprintf(what, sizeof what, "%zu torrent%s", ok, ok == 1 ? "" : "s");
+	if (a == UI_ACTION_PEER_ADD)
+		ui_message(ui, false, "connecting %s to %.100s", what, text);
+	else
+		ui_message(ui, false, "%s %s", ui_action_past(a), what);
 	ui_fetch(ui, true);
 }
 
@@ -346,8 +402,8 @@ static void
 ui_pending_answer(struct ui *ui, const char *text, void *arg)
 {
 	struct ui_pending *p = arg;
-	if (p->action == UI_ACTION_LIMIT_TORRENT) {
-		if (text != NULL)
+	if (p->action == UI_ACTION_LIMIT_TORRENT || p->action == UI_ACTION_PEER_ADD) {
+		if (text != NULL && text[0] != '\0')
 			ui_run_each(ui, p->action, p->ids, p->n, text);
 	} else if (text != NULL && text[0] == 'y') {
 		ui_run_each(ui, p->action, p->ids, p->n, NULL);
@@ -408,6 +464,17 @@ ui_torrent_action(struct ui *ui, enum ui_action a, const int *ids, size_t n)
 		prompt_open(ui, q, "", false, ui_pending_answer, NULL, pending_new(a, ids, n));
 		return true;
 	}
+	case UI_ACTION_PEER_ADD:
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		if (n == 1)
+			snprintf(q, sizeof q, "connect #%d to peer (ADDR:PORT):", ids[0]);
+		else
+			snprintf(q, sizeof q, "connect %zu torrents to peer (ADDR:PORT):", n);
+		prompt_open(ui, q, "", false, ui_pending_answer, NULL, pending_new(a, ids, n));
+		return true;
 	default:
 		return false;
 	}
