@@ -26,5 +26,6 @@ int cmd_create(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@
 #include "peer.h"
 #include "picker.h"
 #include "session.h"
+#include "session_store.h"
 #include "storage.h"
 #include "torrent.h"
 #include "tracker.h"
@@ -149,6 +150,8 @@ engine_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 			log_warn("shutdown: deadline passed with trackers or disk jobs still busy");
 		e->shutdown_done = true;
 		event_del(e->shutdown_timer);
+		if (e->store != NULL)
+			store_flush(e->store);
 		if (e->shutdown_cb != NULL) {
 			void (*cb)(void *) = e->shutdown_cb;
 			e->shutdown_cb = NULL;
@@ -175,6 +178,8 @@ engine_shutdown(struct engine *e, unsigned deadline_ms, void (*done)(void *arg),
 	e->shutdown_arg = arg;
 	e->shutdown_deadline_ms = dp_now_ms() + deadline_ms + 500;
 	log_info("shutting down");
+	if (e->store != NULL)
+		store_shutdown_begin(e->store);
 	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
 		torrent_stop(t, false);
 		/* Make verified data durable before we go. */
@@ -210,6 +215,8 @@ engine_free(struct engine *e)
 		e->shutdown_cb = engine_free_done, e->shutdown_arg = e;
 	if (!e->shutdown_done)
 		event_base_dispatch(e->base);
+	store_free(e->store);
+	e->store = NULL;
 	session_cleanup(e);
 	free(e);
 }
@@ -252,7 +259,8 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 	log_info("added %s (%s, %u pieces) in %s", mi->name, mi->info_hash_hex, mi->piece_count,
 	    dir);
 	session_emit(e, t->id, ENGINE_EVENT_ADDED);
-	if (opts == NULL || !opts->paused)
+	/* With a session directory the queue decides whether it runs now. */
+	if ((opts == NULL || !opts->paused) && (e->store == NULL || store_admit(e->store, t)))
 		torrent_start(t);
 	return 0;
 }
@@ -302,7 +310,8 @@ engine_torrent_start(struct engine *e, int id, char *err, size_t errlen)
 	struct torrent *t = engine_torrent(e, id, err, errlen);
 	if (t == NULL)
 		return -1;
-	torrent_start(t);
+	if (e->store == NULL || store_admit(e->store, t))
+		torrent_start(t);
 	return 0;
 }
 

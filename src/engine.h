@@ -224,4 +224,33 @@ struct engine_global_stats {
 };
 void engine_global(struct engine *e, struct engine_global_stats *out);
 
+/* ---- the session directory (session_store.c): persistence, queueing, seeding limits ---- */
+
+/*
+ * Loads every torrent saved in dir (torrents/ and resume/, created if missing) and from then on
+ * keeps their resume files up to date, queues torrents over the configured limits, stops seeds
+ * at their limits, moves finished data to completed_dir and runs the hooks; watch_dir is
+ * watched. The UI and the daemon call it once after engine_new; `downpour get` does not.
+ * Taking the session's lock is the caller's job (lockfile.h). 0 or -1 with err.
+ */
+int engine_session_open(struct engine *e, const char *dir, const struct dp_config *cfg,
+    char *err, size_t errlen);
+/* SIGHUP: rate and connection limits, download_dir, queue and seeding limits, completed_dir,
+ * hooks and watch_dir from cfg (the session directory itself stays). */
+void engine_apply_config(struct engine *e, const struct dp_config *cfg);
+
+enum engine_queue_where { ENGINE_QUEUE_TOP, ENGINE_QUEUE_UP, ENGINE_QUEUE_DOWN,
+	ENGINE_QUEUE_BOTTOM };
+/* Moves a torrent in the queue (needs a session directory); a freed slot goes to the first. */
+int engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char *err,
+    size_t errlen);
+/* 0-based position in the queue, -1 without a session directory or for an unknown id. */
+int engine_queue_position(struct engine *e, int id);
+/* Per-torrent seeding limits: ratio (uploaded / size) and seconds seeding; a negative value
+ * means the global limit, 0 means none. */
+int engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t seconds,
+    char *err, size_t errlen);
+/* Pieces hashed by the disk pool so far (tests check that a restart rehashes nothing). */
+uint64_t engine_hash_count(struct engine *e);
+
 #endif

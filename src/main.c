@@ -24,6 +24,9 @@ static const struct dp_command commands[] = {
 	    "download a torrent (and optionally keep seeding it)" },
 	{ "seed", cmd_seed, "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
 	    "verify existing data and seed it until interrupted" },
+	{ "daemon", cmd_daemon, "daemon [--foreground] [--session DIR] [--download-dir DIR] "
+	    "[--watch-dir DIR] [--port N] [--config FILE]",
+	    "run headless on the session directory (detached unless --foreground)" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -16,6 +16,7 @@ struct evdns_base;
 struct disk_pool;
 struct torrent;
 struct peer;
+struct store;
 
 struct session_settings {
 	char download_dir[1024];
@@ -76,6 +77,8 @@ struct engine {
 
 	void (*event_cb)(struct engine *, int, enum engine_event, void *);
 	void *event_arg;
+
+	struct store *store;           /* the session directory (session_store.c), or NULL */
 
 	/* shutdown */
 	bool shutting_down, shutdown_done;

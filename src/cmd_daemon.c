@@ -1,0 +1,371 @@
+/* cmd_daemon.c: `downpour daemon`: the headless seedbox: session lock, detaching, PID file, log
+ * file, signals (TERM/INT stop, HUP reload, USR1 task table), and the servers around the engine. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "commands.h"
+#include "daemon.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "lockfile.h"
+#include "log.h"
+#include "util.h"
+
+#define DAEMON_STOP_DEADLINE_MS 3000
+
+struct daemon_state {
+	struct event_base *base;
+	struct engine *e;
+	struct dp_config cfg;
+	char *config_path;             /* NULL: the default path */
+	/* command-line overrides, applied again on every reload */
+	const char *opt_session, *opt_download, *opt_watch, *opt_port;
+	bool stopping;
+	int exit_status;
+	struct event *sig_int, *sig_term, *sig_hup, *sig_usr1;
+};
+
+static void
+daemon_usage(FILE *f)
+{
+	fprintf(f, "usage: downpour daemon [--foreground] [--session DIR] [--download-dir DIR] "
+	    "[--watch-dir DIR] [--port N] [--config FILE]\n");
+}
+
+/* mkdir -p with mode 0700 for the parts we create. */
+static int
+daemon_mkdirs(const char *path, char *err, size_t errlen)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: can't create: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads the config file and applies the command line on top; the same on start and SIGHUP. */
+static int
+daemon_load_config(struct daemon_state *d, struct dp_config *out, char *err, size_t errlen)
+{
+	char why[512];
+	if (config_load(d->config_path, out, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	const struct { const char *key, *value, *opt; } over[] = {
+		{ "session_dir", d->opt_session, "--session" },
+		{ "download_dir", d->opt_download, "--download-dir" },
+		{ "watch_dir", d->opt_watch, "--watch-dir" },
+		{ "listen_port", d->opt_port, "--port" },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(over); i++) {
+		if (over[i].value == NULL)
+			continue;
+		if (config_set(out, over[i].key, over[i].value, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: %s", over[i].opt, why);
+			config_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+daemon_stopped(void *arg)
+{
+	struct daemon_state *d = arg;
+	event_base_loopbreak(d->base);
+}
+
+static void
+daemon_stop(struct daemon_state *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("%s: stopping", why);
+	engine_shutdown(d->e, DAEMON_STOP_DEADLINE_MS, daemon_stopped, d);
+}
+
+/* SIGHUP: new limits, directories and hooks from the file; the log file is reopened. */
+static void
+daemon_reload(struct daemon_state *d)
+{
+	if (log_reopen_file() < 0)
+		log_error("SIGHUP: can't reopen the log file: %s", strerror(errno));
+	struct dp_config cfg;
+	char err[600];
+	if (daemon_load_config(d, &cfg, err, sizeof err) < 0) {
+		log_error("SIGHUP: configuration not reloaded: %s", err);
+		return;
+	}
+	if (strcmp(cfg.session_dir, d->cfg.session_dir) != 0)
+		log_warn("SIGHUP: session_dir changed to %s; it takes effect at the next start",
+		    cfg.session_dir);
+	log_set_level(cfg.log_level);
+	engine_apply_config(d->e, &cfg);
+	config_free(&d->cfg);
+	d->cfg = cfg;
+	log_info("SIGHUP: configuration reloaded from %s", d->cfg.source ? d->cfg.source :
+	    "the built-in defaults");
+}
+
+/* SIGUSR1: the task table, one line per task, into the log. */
+static void
+daemon_dump_tasks(struct daemon_state *d)
+{
+	struct engine_task_info *tasks;
+	size_t n = engine_tasks(d->e, &tasks);
+	struct dp_loop_health h;
+	engine_loop_health(d->e, &h);
+	log_info("SIGUSR1: %zu tasks; loop lag %llu us (max %llu us), %llu callbacks/s", n,
+	    (unsigned long long)h.lag_us, (unsigned long long)h.lag_max_us,
+	    (unsigned long long)h.callbacks_per_sec);
+	for (size_t i = 0; i < n; i++) {
+		const struct engine_task_info *ti = &tasks[i];
+		log_info("task %llu %-8s %-10s %6.1fs %s: %s", (unsigned long long)ti->task.id,
+		    ti->kind_name, task_state_name(ti->task.state), (double)ti->waited_us / 1e6,
+		    ti->task.name, ti->task.reason);
+	}
+	free(tasks);
+	struct engine_torrent_stats *ts;
+	size_t nt = engine_torrents(d->e, &ts);
+	for (size_t i = 0; i < nt; i++)
+		log_info("torrent %d %s %s %.1f%% %u/%u pieces%s%s", ts[i].id,
+		    engine_torrent_state_name(ts[i].state), ts[i].name, ts[i].progress * 100,
+		    ts[i].pieces_have, ts[i].pieces_total, ts[i].error[0] ? " error: " : "",
+		    ts[i].error);
+	free(ts);
+}
+
+static void
+daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_state *d = arg;
+	(void)what;
+	switch (sig) {
+	case SIGINT:
+	case SIGTERM:
+		if (d->stopping) {
+			/* A second one: stop waiting for trackers and disk. */
+			event_base_loopbreak(d->base);
+			return;
+		}
+		daemon_stop(d, sig == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	case SIGHUP:
+		daemon_reload(d);
+		break;
+	case SIGUSR1:
+		daemon_dump_tasks(d);
+		break;
+	}
+}
+
+static int
+daemon_add_signals(struct daemon_state *d)
+{
+	struct { int sig; struct event **ev; } s[] = {
+		{ SIGINT, &d->sig_int }, { SIGTERM, &d->sig_term },
+		{ SIGHUP, &d->sig_hup }, { SIGUSR1, &d->sig_usr1 },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(s); i++) {
+		*s[i].ev = evsignal_new(d->base, s[i].sig, daemon_signal_cb, d);
+		if (*s[i].ev == NULL || evsignal_add(*s[i].ev, NULL) < 0)
+			return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void
+daemon_free_signals(struct daemon_state *d)
+{
+	struct event *evs[] = { d->sig_int, d->sig_term, d->sig_hup, d->sig_usr1 };
+	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
+		if (evs[i] != NULL)
+			event_free(evs[i]);
+}
+
+int
+cmd_daemon(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "session", required_argument, NULL, 's' },
+		{ "download-dir", required_argument, NULL, 'd' },
+		{ "watch-dir", required_argument, NULL, 'w' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_state d;
+	memset(&d, 0, sizeof d);
+	bool foreground = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fs:d:w:p:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': foreground = true; break;
+		case 's': d.opt_session = optarg; break;
+		case 'd': d.opt_download = optarg; break;
+		case 'w': d.opt_watch = optarg; break;
+		case 'p': d.opt_port = optarg; break;
+		case 'c': d.config_path = optarg; break;
+		case 'h':
+			daemon_usage(stdout);
+			return DP_EXIT_OK;
+		default:
+			daemon_usage(stderr);
+			return DP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		daemon_usage(stderr);
+		return DP_EXIT_USAGE;
+	}
+	char err[1200];
+	/* The daemon runs in "/": a relative --config must still name the same file on SIGHUP. */
+	char *config_abs = NULL;
+	if (d.config_path != NULL && d.config_path[0] != '/') {
+		config_abs = realpath(d.config_path, NULL);
+		if (config_abs != NULL)
+			d.config_path = config_abs;
+	}
+	if (daemon_load_config(&d, &d.cfg, err, sizeof err) < 0) {
+		free(config_abs);
+		cmd_error("%s", err);
+		return DP_EXIT_USAGE;
+	}
+	if (daemon_mkdirs(d.cfg.session_dir, err, sizeof err) < 0) {
+		cmd_error("%s", err);
+		config_free(&d.cfg);
+		free(config_abs);
+		return DP_EXIT_FAILURE;
+	}
+	char *lock_path = xasprintf("%s/lock", d.cfg.session_dir);
+	char *pid_path = xasprintf("%s/downpour.pid", d.cfg.session_dir);
+	char *log_path = d.cfg.log_file != NULL ? xstrdup(d.cfg.log_file) :
+	    xasprintf("%s/downpour.log", d.cfg.session_dir);
+	struct lockfile *lock = NULL;
+	int notify = -1, rc = DP_EXIT_FAILURE;
+	bool pid_written = false;
+
+	/* Refuse before detaching so the user sees the running one's PID on the terminal. */
+	pid_t holder = lockfile_holder(lock_path);
+	if (holder > 0) {
+		cmd_error("the session %s is in use by another downpour (PID %ld)",
+		    d.cfg.session_dir, (long)holder);
+		goto out;
+	}
+	if (!foreground) {
+		if (daemon_detach(&notify, err, sizeof err) < 0) {
+			cmd_error("%s", err);
+			goto out;
+		}
+		if (daemon_redirect_stdio(log_path, err, sizeof err) < 0)
+			goto fail;
+	}
+	if ((lock = lockfile_acquire(lock_path, &holder, err, sizeof err)) == NULL)
+		goto fail;
+	if (log_open_file(log_path) < 0) {
+		snprintf(err, sizeof err, "%s: can't open the log file: %s", log_path,
+		    strerror(errno));
+		goto fail;
+	}
+	log_set_stderr(foreground);
+	log_set_level(d.cfg.log_level);
+	if (daemon_write_pidfile(pid_path, err, sizeof err) < 0)
+		goto fail;
+	pid_written = true;
+	if (evthread_use_pthreads() < 0) {
+		snprintf(err, sizeof err, "libevent has no pthreads support");
+		goto fail;
+	}
+	d.base = event_base_new();
+	if (d.base == NULL) {
+		snprintf(err, sizeof err, "can't create the event loop");
+		goto fail;
+	}
+	d.e = engine_new(d.base, &d.cfg, err, sizeof err);
+	if (d.e == NULL)
+		goto fail;
+	if (engine_session_open(d.e, d.cfg.session_dir, &d.cfg, err, sizeof err) < 0)
+		goto fail;
+
+	/*
+	 * Servers around the engine start here, after the engine and the session exist and before
+	 * the loop runs (the RPC and the headless monitor): each one failing to start goes to fail
+	 * with err set, so the launcher exits 1 with the reason.
+	 */
+
+	if (daemon_add_signals(&d) < 0) {
+		snprintf(err, sizeof err, "can't set up signal handling");
+		goto fail;
+	}
+	log_info("downpour %s daemon running (PID %ld), session %s", PACKAGE_VERSION,
+	    (long)getpid(), d.cfg.session_dir);
+	daemon_ready(notify, 0, NULL);
+	notify = -1;
+
+	event_base_dispatch(d.base);
+
+	engine_free(d.e);
+	d.e = NULL;
+	log_info("stopped");
+	rc = DP_EXIT_OK;
+	goto out;
+fail:
+	log_error("%s", err);
+	if (notify >= 0) {
+		daemon_ready(notify, DP_EXIT_FAILURE, err);
+		notify = -1;
+	} else {
+		cmd_error("%s", err);
+	}
+out:
+	if (d.e != NULL)
+		engine_free(d.e);
+	daemon_free_signals(&d);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	if (pid_written)
+		daemon_remove_pidfile(pid_path);
+	lockfile_release(lock);
+	log_open_file(NULL);
+	config_free(&d.cfg);
+	free(lock_path);
+	free(pid_path);
+	free(log_path);
+	free(config_abs);
+	return rc;
+}

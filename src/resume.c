@@ -1,0 +1,640 @@
+/* resume.c: resume files: the bencoded format with a SHA-1 over its body, strict decoding with
+ * reasons, atomic writes that keep the previous copy as .bak, loading with the backup as
+ * fallback, and the writer thread that fsyncs the torrent's files before saying pieces are on disk. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bencode.h"
+#include "bitfield.h"
+#include "disk.h"
+#include "log.h"
+#include "resume.h"
+#include "util.h"
+
+#define RESUME_MAX_FILES (1u << 20)
+#define RESUME_MAX_PIECES (1u << 24)
+
+void
+resume_init(struct resume *r)
+{
+	memset(r, 0, sizeof *r);
+	r->seed_ratio_milli = -1;
+	r->seed_time_s = -1;
+}
+
+void
+resume_clear(struct resume *r)
+{
+	free(r->pieces);
+	free(r->files);
+	free(r->save_path);
+	free(r->error);
+	resume_init(r);
+}
+
+/* ---- encoding ---- */
+
+static void
+resume_enc_kv_int(struct dp_buf *b, const char *key, int64_t v)
+{
+	be_enc_cstr(b, key);
+	be_enc_int(b, v);
+}
+
+static void
+resume_encode_body(const struct resume *r, struct dp_buf *b)
+{
+	/* Keys in byte order (the decoder insists). */
+	be_enc_dict_begin(b);
+	resume_enc_kv_int(b, "added", r->added_date);
+	resume_enc_kv_int(b, "completed", r->completed_date);
+	resume_enc_kv_int(b, "down-limit", (int64_t)r->down_limit);
+	resume_enc_kv_int(b, "downloaded", (int64_t)r->downloaded);
+	if (r->error != NULL) {
+		be_enc_cstr(b, "error");
+		be_enc_cstr(b, r->error);
+	}
+	be_enc_cstr(b, "files");
+	be_enc_list_begin(b);
+	for (size_t i = 0; i < r->file_count; i++) {
+		be_enc_list_begin(b);
+		be_enc_int(b, (int64_t)r->files[i].size);
+		be_enc_int(b, r->files[i].mtime_ns);
+		be_enc_int(b, r->files[i].priority);
+		be_enc_end(b);
+	}
+	be_enc_end(b);
+	be_enc_cstr(b, "info-hash");
+	be_enc_str(b, r->info_hash, 20);
+	resume_enc_kv_int(b, "max-peers", r->max_peers);
+	resume_enc_kv_int(b, "piece-count", r->piece_count);
+	be_enc_cstr(b, "pieces");
+	be_enc_str(b, r->pieces, r->pieces != NULL ? bitfield_bytes(r->piece_count) : 0);
+	resume_enc_kv_int(b, "queue-pos", r->queue_pos);
+	resume_enc_kv_int(b, "running", r->running);
+	be_enc_cstr(b, "save-path");
+	be_enc_cstr(b, r->save_path != NULL ? r->save_path : "");
+	resume_enc_kv_int(b, "seed-ratio", r->seed_ratio_milli);
+	resume_enc_kv_int(b, "seed-time", r->seed_time_s);
+	resume_enc_kv_int(b, "seeding", r->seeding_s);
+	resume_enc_kv_int(b, "sequential", r->sequential);
+	resume_enc_kv_int(b, "up-limit", (int64_t)r->up_limit);
+	resume_enc_kv_int(b, "upload-slots", r->upload_slots);
+	resume_enc_kv_int(b, "uploaded", (int64_t)r->uploaded);
+	be_enc_end(b);
+}
+
+void
+resume_encode(const struct resume *r, struct dp_buf *out)
+{
+	struct dp_buf body;
+	dp_buf_init(&body);
+	resume_encode_body(r, &body);
+	uint8_t sum[20];
+	disk_sha1(body.data, body.len, sum);
+	be_enc_dict_begin(out);
+	be_enc_cstr(out, "body");
+	dp_buf_add(out, body.data, body.len);
+	be_enc_cstr(out, "sha1");
+	be_enc_str(out, sum, sizeof sum);
+	resume_enc_kv_int(out, "version", RESUME_VERSION);
+	be_enc_end(out);
+	dp_buf_free(&body);
+}
+
+/* ---- decoding ---- */
+
+static int
+resume_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
+
+static int
+resume_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* An integer key in [lo, hi]. */
+static int
+resume_get_int(const struct be_node *d, const char *key, int64_t lo, int64_t hi, int64_t *out,
+    char *err, size_t errlen)
+{
+	const struct be_node *n = be_dict_get(d, key);
+	if (n == NULL)
+		return resume_fail(err, errlen, "missing key '%s'", key);
+	if (n->type != BE_INT)
+		return resume_fail(err, errlen, "'%s' is a %s, not an integer", key,
+		    be_type_name(n->type));
+	if (n->v.i < lo || n->v.i > hi)
+		return resume_fail(err, errlen, "'%s' = %lld is out of range", key,
+		    (long long)n->v.i);
+	*out = n->v.i;
+	return 0;
+}
+
+int
+resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, size_t errlen)
+{
+	static const struct be_limits lim = { 8, 4 * RESUME_MAX_FILES + 64, true };
+	struct be_error be;
+	resume_init(out);
+	if (len == 0)
+		return resume_fail(err, errlen, "empty file");
+	struct be_node *root = be_decode(buf, len, &lim, &be);
+	if (root == NULL)
+		return resume_fail(err, errlen, "not valid bencode at byte %zu: %s", be.offset,
+		    be.msg);
+	int rc = -1;
+	int64_t v;
+	const struct be_node *body, *sum, *n;
+	if (root->type != BE_DICT) {
+		resume_fail(err, errlen, "not a dictionary");
+		goto out;
+	}
+	if (resume_get_int(root, "version", 1, INT64_MAX, &v, err, errlen) < 0)
+		goto out;
+	if (v != RESUME_VERSION) {
+		resume_fail(err, errlen, "version %lld is not supported (want %d)", (long long)v,
+		    RESUME_VERSION);
+		goto out;
+	}
+	body = be_dict_get_type(root, "body", BE_DICT);
+	sum = be_dict_get_type(root, "sha1", BE_STR);
+	if (body == NULL || sum == NULL || sum->v.str.len != 20) {
+		resume_fail(err, errlen, "missing body or checksum");
+		goto out;
+	}
+	uint8_t want[20];
+	disk_sha1(body->raw, body->raw_len, want);
+	if (memcmp(want, sum->v.str.s, 20) != 0) {
+		resume_fail(err, errlen, "checksum mismatch (the file is damaged)");
+		goto out;
+	}
+	n = be_dict_get_type(body, "info-hash", BE_STR);
+	if (n == NULL || n->v.str.len != 20) {
+		resume_fail(err, errlen, "missing or malformed 'info-hash'");
+		goto out;
+	}
+	memcpy(out->info_hash, n->v.str.s, 20);
+	if (resume_get_int(body, "piece-count", 1, RESUME_MAX_PIECES, &v, err, errlen) < 0)
+		goto out;
+	out->piece_count = (uint32_t)v;
+	n = be_dict_get_type(body, "pieces", BE_STR);
+	if (n == NULL) {
+		resume_fail(err, errlen, "missing 'pieces'");
+		goto out;
+	}
+	if (n->v.str.len != 0) {
+		struct dp_bitfield bf;
+		bitfield_init(&bf, out->piece_count);
+		bool ok = bitfield_load(&bf, (const uint8_t *)n->v.str.s, n->v.str.len);
+		bitfield_free(&bf);
+		if (!ok) {
+			resume_fail(err, errlen, "'pieces' has %zu bytes or spare bits set for %u pieces",
+			    n->v.str.len, out->piece_count);
+			goto out;
+		}
+		out->pieces = xmemdup(n->v.str.s, n->v.str.len);
+	}
+	n = be_dict_get_type(body, "files", BE_LIST);
+	if (n == NULL || n->v.list.n == 0 || n->v.list.n > RESUME_MAX_FILES) {
+		resume_fail(err, errlen, "missing, empty or oversized 'files'");
+		goto out;
+	}
+	out->file_count = n->v.list.n;
+	out->files = xcalloc(out->file_count, sizeof *out->files);
+	for (size_t i = 0; i < out->file_count; i++) {
+		const struct be_node *f = n->v.list.items[i];
+		if (f->type != BE_LIST || f->v.list.n != 3 ||
+		    f->v.list.items[0]->type != BE_INT || f->v.list.items[1]->type != BE_INT ||
+		    f->v.list.items[2]->type != BE_INT) {
+			resume_fail(err, errlen, "file %zu: want [size, mtime, priority]", i);
+			goto out;
+		}
+		int64_t size = f->v.list.items[0]->v.i, mtime = f->v.list.items[1]->v.i;
+		int64_t prio = f->v.list.items[2]->v.i;
+		if (size < 0 || mtime < 0 || prio < 0 || prio > 3) {
+			resume_fail(err, errlen, "file %zu: size, mtime or priority out of range", i);
+			goto out;
+		}
+		out->files[i].size = (uint64_t)size;
+		out->files[i].mtime_ns = mtime;
+		out->files[i].priority = (uint8_t)prio;
+	}
+	const struct { const char *key; int64_t lo, hi; int64_t *dst; } ints[] = {
+		{ "added", 0, INT64_MAX, &out->added_date },
+		{ "completed", 0, INT64_MAX, &out->completed_date },
+		{ "seeding", 0, INT64_MAX, &out->seeding_s },
+		{ "max-peers", 0, 1000000, &out->max_peers },
+		{ "upload-slots", 0, 1000000, &out->upload_slots },
+		{ "seed-ratio", -1, INT64_C(1) << 40, &out->seed_ratio_milli },
+		{ "seed-time", -1, INT64_C(1) << 40, &out->seed_time_s },
+		{ "queue-pos", 0, INT32_MAX, &out->queue_pos },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(ints); i++)
+		if (resume_get_int(body, ints[i].key, ints[i].lo, ints[i].hi, ints[i].dst, err,
+		    errlen) < 0)
+			goto out;
+	const struct { const char *key; uint64_t *dst; } u64[] = {
+		{ "uploaded", &out->uploaded }, { "downloaded", &out->downloaded },
+		{ "down-limit", &out->down_limit }, { "up-limit", &out->up_limit },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(u64); i++) {
+		if (resume_get_int(body, u64[i].key, 0, INT64_MAX, &v, err, errlen) < 0)
+			goto out;
+		*u64[i].dst = (uint64_t)v;
+	}
+	if (resume_get_int(body, "running", 0, 1, &v, err, errlen) < 0)
+		goto out;
+	out->running = v != 0;
+	if (resume_get_int(body, "sequential", 0, 1, &v, err, errlen) < 0)
+		goto out;
+	out->sequential = v != 0;
+	n = be_dict_get_type(body, "save-path", BE_STR);
+	if (n == NULL || n->v.str.len == 0 || n->v.str.len >= 1024 ||
+	    memchr(n->v.str.s, '\0', n->v.str.len) != NULL) {
+		resume_fail(err, errlen, "missing or malformed 'save-path'");
+		goto out;
+	}
+	out->save_path = be_strdup(n);
+	n = be_dict_get(body, "error");
+	if (n != NULL) {
+		if (n->type != BE_STR || n->v.str.len >= 256) {
+			resume_fail(err, errlen, "malformed 'error'");
+			goto out;
+		}
+		out->error = be_strdup(n);
+	}
+	rc = 0;
+out:
+	be_free(root);
+	if (rc < 0)
+		resume_clear(out);
+	return rc;
+}
+
+/* ---- files ---- */
+
+static int
+resume_fsync_dir(const char *path, char *err, size_t errlen)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, strlen(dir) + 1, ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: can't sync the directory: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+int
+resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	char *bak = xasprintf("%s.bak", path);
+	int rc = -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: can't create: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	/* The current copy becomes the backup; between the two renames only .bak exists, and a
+	 * loader falls back to it. */
+	if (rename(path, bak) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: can't keep the backup: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = resume_fsync_dir(path, err, errlen);
+out:
+	free(tmp);
+	free(bak);
+	return rc;
+}
+
+static int
+resume_load_one(const char *path, const uint8_t info_hash[20], uint32_t piece_count,
+    size_t file_count, struct resume *out, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	if (dp_read_file(path, RESUME_MAX_FILE_SIZE, &buf, &len) < 0)
+		return resume_fail(err, errlen, "%s: %s", path, errno == ENOENT ? "missing" :
+		    strerror(errno));
+	char why[256];
+	int rc = resume_decode(buf, len, out, why, sizeof why);
+	free(buf);
+	if (rc < 0)
+		return resume_fail(err, errlen, "%s: %s", path, why);
+	const char *bad = NULL;
+	if (memcmp(out->info_hash, info_hash, 20) != 0)
+		bad = "belongs to another torrent";
+	else if (out->piece_count != piece_count)
+		bad = "has another piece count";
+	else if (out->file_count != file_count)
+		bad = "has another file count";
+	if (bad != NULL) {
+		resume_clear(out);
+		return resume_fail(err, errlen, "%s: %s", path, bad);
+	}
+	return 0;
+}
+
+int
+resume_load(const char *path, const uint8_t info_hash[20], uint32_t piece_count,
+    size_t file_count, struct resume *out, bool *used_backup, char *why, size_t whylen)
+{
+	char e1[512], e2[512];
+	*used_backup = false;
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (resume_load_one(path, info_hash, piece_count, file_count, out, e1, sizeof e1) == 0)
+		return 0;
+	char *bak = xasprintf("%s.bak", path);
+	int rc = resume_load_one(bak, info_hash, piece_count, file_count, out, e2, sizeof e2);
+	free(bak);
+	if (rc == 0) {
+		*used_backup = true;
+		if (why != NULL)
+			snprintf(why, whylen, "%s", e1);
+		return 0;
+	}
+	if (why != NULL)
+		snprintf(why, whylen, "%s; %s", e1, e2);
+	return -1;
+}
+
+/* ---- the writer thread ---- */
+
+struct resume_writer {
+	struct event_base *base;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct resume_job *queue, *queue_tail;   /* waiting for the thread */
+	struct resume_job *done, *done_tail;     /* finished, for the loop */
+	size_t pending;                          /* submitted, done() not yet run (loop side) */
+	bool busy;                               /* the thread holds a job */
+	bool quit;
+	struct event *wake;
+};
+
+void
+resume_job_free(struct resume_job *job)
+{
+	if (job == NULL)
+		return;
+	free(job->path);
+	if (job->file_paths != NULL)
+		for (size_t i = 0; i < job->resume.file_count; i++)
+			free(job->file_paths[i]);
+	free(job->file_paths);
+	free(job->raw);
+	resume_clear(&job->resume);
+	free(job);
+}
+
+void
+resume_job_run(struct resume_job *job)
+{
+	if (job->work != NULL) {
+		job->work(job);
+		return;
+	}
+	if (job->raw != NULL) {
+		char err[512];
+		if (resume_write_file(job->path, job->raw, job->raw_len, err, sizeof err) < 0) {
+			job->error = errno ? errno : EIO;
+			snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
+		}
+		return;
+	}
+	for (size_t i = 0; job->file_paths != NULL && i < job->resume.file_count; i++) {
+		const char *p = job->file_paths[i];
+		struct resume_file *rf = &job->resume.files[i];
+		rf->size = 0;
+		rf->mtime_ns = 0;
+		if (p == NULL)
+			continue;
+		/* fsync through our own descriptor: Linux flushes the inode's dirty pages, whoever
+		 * wrote them, and the torrent's storage object is never touched off its workers. */
+		int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "%s: open: %s", p, strerror(errno));
+			return;
+		}
+		struct stat st;
+		if ((job->sync && fsync(fd) < 0) || fstat(fd, &st) < 0) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "%s: %s: %s", p,
+			    job->sync ? "fsync" : "stat", strerror(errno));
+			close(fd);
+			return;
+		}
+		close(fd);
+		rf->size = (uint64_t)st.st_size;
+		rf->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	}
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&job->resume, &b);
+	char err[512];
+	if (resume_write_file(job->path, b.data, b.len, err, sizeof err) < 0) {
+		job->error = errno ? errno : EIO;
+		snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
+	}
+	dp_buf_free(&b);
+}
+
+static void *
+resume_writer_main(void *arg)
+{
+	struct resume_writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->queue == NULL && !w->quit)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->queue == NULL && w->quit)
+			break;
+		struct resume_job *job = w->queue;
+		w->queue = job->next;
+		if (w->queue == NULL)
+			w->queue_tail = NULL;
+		job->next = NULL;
+		w->busy = true;
+		pthread_mutex_unlock(&w->lock);
+		resume_job_run(job);
+		pthread_mutex_lock(&w->lock);
+		w->busy = false;
+		if (w->done_tail)
+			w->done_tail->next = job;
+		else
+			w->done = job;
+		w->done_tail = job;
+		pthread_cond_broadcast(&w->cond);
+		event_active(w->wake, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Loop thread: run done() of finished jobs. */
+static void
+resume_writer_complete(struct resume_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	struct resume_job *list = w->done;
+	w->done = w->done_tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	while (list != NULL) {
+		struct resume_job *job = list;
+		list = job->next;
+		w->pending--;
+		if (job->done != NULL)
+			job->done(job, job->arg);
+		else
+			resume_job_free(job);
+	}
+}
+
+static void
+resume_writer_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	resume_writer_complete(arg);
+}
+
+struct resume_writer *
+resume_writer_new(struct event_base *base, char *err, size_t errlen)
+{
+	struct resume_writer *w = xcalloc(1, sizeof *w);
+	w->base = base;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->wake = event_new(base, -1, 0, resume_writer_wake_cb, w);
+	if (w->wake == NULL) {
+		snprintf(err, errlen, "can't create the resume writer's event");
+		goto fail;
+	}
+	int rc = pthread_create(&w->thread, NULL, resume_writer_main, w);
+	if (rc != 0) {
+		snprintf(err, errlen, "can't start the resume writer thread: %s", strerror(rc));
+		event_free(w->wake);
+		goto fail;
+	}
+	return w;
+fail:
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+	return NULL;
+}
+
+void
+resume_writer_submit(struct resume_writer *w, struct resume_job *job)
+{
+	job->next = NULL;
+	job->error = 0;
+	job->errmsg[0] = '\0';
+	w->pending++;
+	pthread_mutex_lock(&w->lock);
+	if (w->queue_tail)
+		w->queue_tail->next = job;
+	else
+		w->queue = job;
+	w->queue_tail = job;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t
+resume_writer_pending(const struct resume_writer *w)
+{
+	return w->pending;
+}
+
+void
+resume_writer_drain(struct resume_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->queue != NULL || w->busy)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	resume_writer_complete(w);
+}
+
+void
+resume_writer_free(struct resume_writer *w)
+{
+	if (w == NULL)
+		return;
+	resume_writer_drain(w);
+	pthread_mutex_lock(&w->lock);
+	w->quit = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	resume_writer_complete(w);
+	event_free(w->wake);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}

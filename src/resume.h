@@ -1,0 +1,100 @@
+/* resume.h: a torrent's resume file: the bencoded format (with a SHA-1 over its body), atomic
+ * writing (temporary name, fsync, previous copy kept as .bak, rename, directory fsync), loading
+ * with the backup as fallback, and a writer thread so the loop never waits for the disk. */
+#ifndef DP_RESUME_H
+#define DP_RESUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define RESUME_VERSION 1
+#define RESUME_MAX_FILE_SIZE (64u << 20)
+
+struct event_base;
+
+struct resume_file {
+	uint64_t size;                 /* on disk when the pieces were synced; 0 = missing */
+	int64_t mtime_ns;              /* 0 = missing */
+	uint8_t priority;              /* enum engine_prio */
+};
+
+struct resume {
+	uint8_t info_hash[20];
+	uint32_t piece_count;
+	uint8_t *pieces;               /* bitfield in wire order, bitfield_bytes(piece_count) */
+	size_t file_count;
+	struct resume_file *files;
+	uint64_t uploaded, downloaded; /* payload totals over every session */
+	int64_t added_date, completed_date;
+	int64_t seeding_s;             /* seconds spent seeding, for the seed time limit */
+	char *save_path;
+	bool running;                  /* the user's wish: started (running, queued) or stopped */
+	bool sequential;
+	uint64_t down_limit, up_limit; /* bytes/s, 0 = unlimited */
+	int64_t max_peers, upload_slots;   /* 0 = the global value */
+	int64_t seed_ratio_milli;      /* -1 = the global limit, 0 = none, else ratio * 1000 */
+	int64_t seed_time_s;           /* -1 = the global limit, 0 = none */
+	int64_t queue_pos;
+	char *error;                   /* the error state's message, NULL when none */
+};
+
+void resume_init(struct resume *r);
+void resume_clear(struct resume *r);
+
+/* Canonical bencoding: d 4:body d...e 4:sha1 20:... 7:version i1e e. */
+void resume_encode(const struct resume *r, struct dp_buf *out);
+/* Strict: every key present with the right type and range, the SHA-1 matching, the lengths
+ * consistent. Returns 0, or -1 with a one-line reason in err. */
+int resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err,
+    size_t errlen);
+
+/* Writes data to path atomically: path.tmp, fsync, path -> path.bak, path.tmp -> path, fsync of
+ * the directory. Returns 0, or -1 with err naming the file and the call. Any thread. */
+int resume_write_file(const char *path, const uint8_t *data, size_t len, char *err,
+    size_t errlen);
+/*
+ * Loads path, or path.bak when path is missing or unusable; the reason for each file refused is
+ * written to why[] (one line each, why may be NULL). A file whose info-hash, piece count or
+ * file count differs from the expected values counts as unusable. Returns 0 (used_backup says
+ * which) or -1 when neither is usable.
+ */
+int resume_load(const char *path, const uint8_t info_hash[20], uint32_t piece_count,
+    size_t file_count, struct resume *out, bool *used_backup, char *why, size_t whylen);
+
+/*
+ * The writer thread. A job first fsyncs each of the torrent's files that exists (when sync is
+ * set: the pieces the resume file claims are made durable before it says so), records their
+ * size and mtime in resume.files, then encodes and writes the file atomically. done() runs on
+ * the loop thread.
+ */
+struct resume_job {
+	char *path;                    /* the resume file */
+	char **file_paths;             /* resume.file_count entries; NULL for pad files */
+	bool sync;                     /* fsync the files first (the bitfield changed) */
+	struct resume resume;
+	uint8_t *raw;                  /* when set: written as is instead of the resume */
+	size_t raw_len;
+	void (*work)(struct resume_job *job);   /* when set: run instead of any of the above */
+	void *ctx;                     /* for work() and done(); the submitter frees it */
+	int tag;                       /* the submitter's (a torrent id) */
+	int error;                     /* results: 0 or an errno value */
+	char errmsg[512];
+	void (*done)(struct resume_job *job, void *arg);
+	void *arg;
+	struct resume_job *next;
+};
+struct resume_writer;
+struct resume_writer *resume_writer_new(struct event_base *base, char *err, size_t errlen);
+void resume_writer_submit(struct resume_writer *w, struct resume_job *job);
+size_t resume_writer_pending(const struct resume_writer *w);
+/* Runs queued jobs to the end on the calling thread's behalf (waits), with their done(). */
+void resume_writer_drain(struct resume_writer *w);
+void resume_writer_free(struct resume_writer *w);
+void resume_job_free(struct resume_job *job);
+/* The job's work, exposed for the writer's shutdown path and tests (any thread). */
+void resume_job_run(struct resume_job *job);
+
+#endif
