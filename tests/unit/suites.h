@@ -13,6 +13,7 @@ Suite *wire_suite(void);
 Suite *metainfo_suite(void);
 Suite *magnet_suite(void);
 Suite *ui_widgets_suite(void);
+Suite *ui_prompt_suite(void);
 Suite *config_suite(void);
 Suite *create_suite(void);
 Suite *tracker_suite(void);

@@ -16,6 +16,7 @@ static Suite *(*const suite_makers[])(void) = {
 	metainfo_suite,
 	magnet_suite,
 	ui_widgets_suite,
+	ui_prompt_suite,
 	config_suite,
 	create_suite,
 	tracker_suite,
