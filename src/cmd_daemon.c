@@ -156,6 +156,8 @@ daemon_dump_tasks(struct daemon_state *d)
 		    ti->task.name, ti->task.reason);
 	}
 	free(tasks);
+	log_info("SIGUSR1: pieces hashed since start: %llu",
+	    (unsigned long long)engine_hash_count(d->e));
 	struct engine_torrent_stats *ts;
 	size_t nt = engine_torrents(d->e, &ts);
 	for (size_t i = 0; i < nt; i++)
