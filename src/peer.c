@@ -1051,9 +1051,11 @@ peer_update_reading(struct peer *p)
 	bool want = !p->read_throttled && !p->disk_paused;
 	if (want) {
 		bufferevent_enable(p->bev, EV_READ);
-		/* Messages that arrived while paused are still in the buffer. */
+		/* Messages that arrived while paused are still in the buffer: handle them from the
+		 * loop, not inside whatever callback lifted the pause (it may be this peer's). */
 		if (evbuffer_get_length(bufferevent_get_input(p->bev)) > 0)
-			peer_read_input(p);
+			bufferevent_trigger(p->bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	} else {
 		bufferevent_disable(p->bev, EV_READ);
 	}
