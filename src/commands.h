@@ -27,5 +27,6 @@ int cmd_config(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif

@@ -27,6 +27,9 @@ static const struct dp_command commands[] = {
 	{ "daemon", cmd_daemon, "daemon [--foreground] [--session DIR] [--download-dir DIR] "
 	    "[--watch-dir DIR] [--port N] [--config FILE]",
 	    "run headless on the session directory (detached unless --foreground)" },
+	{ "monitor", cmd_monitor, "monitor [--session DIR] [--config FILE] "
+	    "[ps | blocked [SECS] | where ID | log [N]]",
+	    "show a running daemon's tasks: what each one waits for, and where" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -1,0 +1,572 @@
+/* monitor_server.c: the headless monitor's server side: the session's Unix socket, one task per
+ * client, and the command interpreter (ps, blocked, where, log, help) over engine.h snapshots. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "engine.h"
+#include "log.h"
+#include "monitor_server.h"
+#include "util.h"
+
+#define MONITOR_MAX_CLIENTS 16
+#define MONITOR_IDLE_S 600        /* an idle interactive client is closed after this */
+#define MONITOR_LOG_DEFAULT 50
+#define MONITOR_LOG_MAX 1000
+
+struct monitor_client {
+	struct monitor_server *m;
+	struct bufferevent *bev;
+	struct dp_task *task;
+	uint64_t commands;
+	struct monitor_client *next;
+};
+
+struct monitor_server {
+	struct event_base *base;
+	struct engine *e;
+	struct evconnlistener *listener;
+	char *path;
+	struct dp_task *task;
+	struct monitor_client *clients;
+	int nclients;
+};
+
+char *
+monitor_socket_path(const char *session_dir)
+{
+	size_t n = strlen(session_dir);
+	while (n > 1 && session_dir[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/%s", (int)n, session_dir, MONITOR_SOCKET_NAME);
+}
+
+/* ---- formatting ---- */
+
+static void
+format_duration(uint64_t us, char *out, size_t outlen)
+{
+	uint64_t s = us / 1000000;
+	if (us < 1000000)
+		snprintf(out, outlen, "%llums", (unsigned long long)(us / 1000));
+	else if (s < 60)
+		snprintf(out, outlen, "%.1fs", (double)us / 1e6);
+	else if (s < 3600)
+		snprintf(out, outlen, "%llum%02llus", (unsigned long long)(s / 60),
+		    (unsigned long long)(s % 60));
+	else
+		snprintf(out, outlen, "%lluh%02llum", (unsigned long long)(s / 3600),
+		    (unsigned long long)(s / 60 % 60));
+}
+
+static void
+task_line(struct dp_buf *out, const struct engine_task_info *ti)
+{
+	char waited[32];
+	format_duration(ti->waited_us, waited, sizeof waited);
+	dp_buf_printf(out, "%6llu  %-12s %-8s %8s %9llu  %s", (unsigned long long)ti->task.id,
+	    ti->state_name, ti->kind_name, waited, (unsigned long long)ti->task.cycles,
+	    ti->task.name);
+	if (ti->task.reason[0] != '\0')
+		dp_buf_printf(out, " -- %s", ti->task.reason);
+	dp_buf_add_str(out, "\n");
+}
+
+static void
+task_header(struct dp_buf *out)
+{
+	dp_buf_printf(out, "%6s  %-12s %-8s %8s %9s  %s\n", "ID", "STATE", "KIND", "WAITED",
+	    "CYCLES", "NAME -- REASON");
+}
+
+static bool
+task_is_waiting(const struct engine_task_info *ti)
+{
+	switch (ti->task.state) {
+	case DP_TASK_RUNNING:
+	case DP_TASK_READY:
+	case DP_TASK_DONE:
+	case DP_TASK_FAILED:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static int
+task_cmp_waited(const void *a, const void *b)
+{
+	const struct engine_task_info *x = a, *y = b;
+	return x->waited_us < y->waited_us ? 1 : x->waited_us > y->waited_us ? -1 : 0;
+}
+
+/* ---- commands ---- */
+
+static int
+monitor_fail(struct dp_buf *out, const char *fmt, ...) DP_PRINTF(2, 3);
+
+static int
+monitor_fail(struct dp_buf *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	out->len = 0;
+	dp_buf_add_str(out, msg);
+	free(msg);
+	return -1;
+}
+
+static bool
+parse_u64(const char *s, uint64_t *out)
+{
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+static int
+cmd_ps(struct engine *e, struct dp_buf *out)
+{
+	struct engine_task_info *tasks;
+	size_t n = engine_tasks(e, &tasks);
+	task_header(out);
+	for (size_t i = 0; i < n; i++)
+		task_line(out, &tasks[i]);
+	free(tasks);
+	return 0;
+}
+
+static int
+cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
+{
+	struct dp_loop_health h;
+	engine_loop_health(e, &h);
+	char lag[32], lagmax[32];
+	format_duration(h.lag_us, lag, sizeof lag);
+	format_duration(h.lag_max_us, lagmax, sizeof lagmax);
+	/* Health lines start with '#' so that task lines are the ones starting with an id. */
+	dp_buf_printf(out, "# loop: lag %s (max %s in the last minute), %llu callbacks/s, "
+	    "%zu spinning\n", lag, lagmax, (unsigned long long)h.callbacks_per_sec,
+	    h.spinning_count);
+	for (size_t i = 0; i < h.slowest_count && i < 3; i++) {
+		char d[32];
+		format_duration(h.slowest[i].duration_us, d, sizeof d);
+		dp_buf_printf(out, "# slow callback: %s in task %llu %s\n", d,
+		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
+	}
+	struct engine_task_info *tasks;
+	size_t n = engine_tasks(e, &tasks);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (task_is_waiting(&tasks[i]) && tasks[i].waited_us >= min_s * 1000000)
+			tasks[k++] = tasks[i];
+	qsort(tasks, k, sizeof *tasks, task_cmp_waited);
+	task_header(out);
+	for (size_t i = 0; i < k; i++) {
+		task_line(out, &tasks[i]);
+		if (tasks[i].task.spinning)
+			dp_buf_add_str(out, "#   ^ spinning: callbacks without progress\n");
+	}
+	free(tasks);
+	return 0;
+}
+
+static int
+cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
+{
+	struct engine_task_info *tasks;
+	size_t n = engine_tasks(e, &tasks);
+	const struct engine_task_info *ti = NULL;
+	for (size_t i = 0; i < n && ti == NULL; i++)
+		if (tasks[i].task.id == id)
+			ti = &tasks[i];
+	if (ti == NULL) {
+		free(tasks);
+		return monitor_fail(out, "no task %llu (finished long ago, or never existed)",
+		    (unsigned long long)id);
+	}
+	const struct dp_task *t = &ti->task;
+	char waited[32], age[32];
+	format_duration(ti->waited_us, waited, sizeof waited);
+	format_duration(ti->age_us, age, sizeof age);
+	dp_buf_printf(out, "task %llu (%s): %s\n", (unsigned long long)t->id, ti->kind_name,
+	    t->name);
+	if (t->torrent_id > 0)
+		dp_buf_printf(out, "  torrent:   %d\n", t->torrent_id);
+	dp_buf_printf(out, "  state:     %s (%s) for %s\n", ti->state_name,
+	    task_state_description(t->state), waited);
+	if (t->where_func != NULL)
+		dp_buf_printf(out, "  parked in: %s() at %s:%d\n", t->where_func,
+		    t->where_file ? t->where_file : "?", t->where_line);
+	else
+		dp_buf_add_str(out, "  parked in: (has not waited yet)\n");
+	dp_buf_printf(out, "  waits for: %s\n", t->reason[0] ? t->reason : "(no reason given)");
+	if (t->deadline_us > 0) {
+		uint64_t now = dp_now_us();
+		char d[32];
+		format_duration(t->deadline_us > now ? t->deadline_us - now : now - t->deadline_us,
+		    d, sizeof d);
+		dp_buf_printf(out, "  deadline:  %s %s\n", t->deadline_us > now ? "in" : "passed",
+		    d);
+	}
+	dp_buf_printf(out, "  cycles:    %llu callbacks, %.1f ms CPU%s\n",
+	    (unsigned long long)t->cycles, (double)t->cpu_us / 1000.0,
+	    t->spinning ? ", SPINNING" : "");
+	dp_buf_printf(out, "  bytes:     %llu in, %llu out\n", (unsigned long long)t->bytes_in,
+	    (unsigned long long)t->bytes_out);
+	dp_buf_printf(out, "  age:       %s\n", age);
+	free(tasks);
+	return 0;
+}
+
+static int
+cmd_log(struct engine *e, uint64_t want, struct dp_buf *out)
+{
+	/* The last `want` lines: read forward in chunks, keeping a ring of the newest. */
+	struct dp_log_line *ring = xcalloc(want, sizeof *ring);
+	struct dp_log_line chunk[128];
+	uint64_t after = 0, total = 0;
+	for (int rounds = 0; rounds < 10000; rounds++) {
+		size_t n = engine_log_since(e, after, chunk, DP_ARRAY_LEN(chunk));
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			ring[total++ % want] = chunk[i];
+		after = chunk[n - 1].seq;
+		if (n < DP_ARRAY_LEN(chunk))
+			break;
+	}
+	uint64_t first = total > want ? total - want : 0;
+	for (uint64_t i = first; i < total; i++) {
+		const struct dp_log_line *l = &ring[i % want];
+		time_t when = (time_t)l->when;
+		struct tm tm;
+		char ts[32] = "?";
+		if (localtime_r(&when, &tm) != NULL)
+			strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+		dp_buf_printf(out, "%s %-5s %s\n", ts, log_level_name(l->level), l->text);
+	}
+	free(ring);
+	return 0;
+}
+
+static const char monitor_help[] =
+    "ps              every task: id, state, kind, time in that state, callbacks, name, reason\n"
+    "blocked [SECS]  loop health, then waiting tasks (at least SECS), longest wait first\n"
+    "where ID        where task ID parked (function, file, line) and what it waits for\n"
+    "log [N]         the last N log lines (default 50)\n"
+    "help            this list\n"
+    "quit            close the connection\n";
+
+int
+monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
+{
+	char buf[MONITOR_MAX_LINE];
+	snprintf(buf, sizeof buf, "%s", line);
+	char *save = NULL;
+	char *cmd = strtok_r(buf, " \t\r\n", &save);
+	char *arg = cmd != NULL ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+	char *extra = arg != NULL ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+	if (cmd == NULL)
+		return 0;
+	if (extra != NULL)
+		return monitor_fail(out, "too many arguments to '%s' (try 'help')", cmd);
+	uint64_t n = 0;
+	if (strcmp(cmd, "ps") == 0) {
+		if (arg != NULL)
+			return monitor_fail(out, "ps takes no arguments");
+		return cmd_ps(e, out);
+	}
+	if (strcmp(cmd, "blocked") == 0) {
+		if (arg != NULL && !parse_u64(arg, &n))
+			return monitor_fail(out, "blocked: '%s' is not a number of seconds", arg);
+		return cmd_blocked(e, n, out);
+	}
+	if (strcmp(cmd, "where") == 0) {
+		if (!parse_u64(arg, &n))
+			return monitor_fail(out, "usage: where ID (a task id from ps)");
+		return cmd_where(e, n, out);
+	}
+	if (strcmp(cmd, "log") == 0) {
+		n = MONITOR_LOG_DEFAULT;
+		if (arg != NULL && (!parse_u64(arg, &n) || n == 0 || n > MONITOR_LOG_MAX))
+			return monitor_fail(out, "log: want a line count from 1 to %d",
+			    MONITOR_LOG_MAX);
+		return cmd_log(e, n, out);
+	}
+	if (strcmp(cmd, "help") == 0) {
+		dp_buf_add_str(out, monitor_help);
+		return 0;
+	}
+	return monitor_fail(out, "unknown command '%.60s' (try 'help')", cmd);
+}
+
+/* ---- clients ---- */
+
+static void
+client_free(struct monitor_client *c, const char *why)
+{
+	struct monitor_server *m = c->m;
+	for (struct monitor_client **pp = &m->clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	m->nclients--;
+	task_done(c->task, "%s after %llu commands", why, (unsigned long long)c->commands);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Writes an answer: the text (dot-stuffed), an error line, then the end marker. */
+static void
+client_answer(struct monitor_client *c, int rc, const struct dp_buf *text)
+{
+	struct evbuffer *o = bufferevent_get_output(c->bev);
+	if (rc < 0) {
+		evbuffer_add_printf(o, "%s%.*s\n", MONITOR_ERR, (int)text->len,
+		    (const char *)text->data);
+	} else {
+		const char *p = (const char *)text->data, *end = p + text->len;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+			if (n > 0 && p[0] == '.')
+				evbuffer_add(o, ".", 1);
+			evbuffer_add(o, p, n);
+			evbuffer_add(o, "\n", 1);
+			p += n + (nl != NULL ? 1 : 0);
+		}
+	}
+	evbuffer_add_printf(o, "%s\n", MONITOR_END);
+	task_progress(c->task, 0, text->len);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct monitor_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	task_cb_begin(c->task);
+	for (;;) {
+		size_t len;
+		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_ANY);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > MONITOR_MAX_LINE) {
+				task_cb_end(c->task);
+				log_warn("monitor: a client sent a line over %d bytes", MONITOR_MAX_LINE);
+				client_free(c, "line too long");
+				return;
+			}
+			break;
+		}
+		c->commands++;
+		task_progress(c->task, len + 1, 0);
+		bool quit = strcmp(line, "quit") == 0 || strcmp(line, "exit") == 0;
+		struct dp_buf text;
+		dp_buf_init(&text);
+		int rc = quit ? 0 : monitor_run_command(c->m->e, line, &text);
+		free(line);
+		client_answer(c, rc, &text);
+		dp_buf_free(&text);
+		if (quit) {
+			/* Close once the end marker is out. */
+			bufferevent_disable(bev, EV_READ);
+			task_wait(c->task, DP_TASK_WRITE_WAIT, "sending the last answer before closing");
+			task_cb_end(c->task);
+			return;
+		}
+	}
+	task_wait(c->task, DP_TASK_READ_WAIT, "waiting for command %llu",
+	    (unsigned long long)c->commands + 1);
+	task_cb_end(c->task);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct monitor_client *c = arg;
+	/* Output drained: after "quit" (reading disabled) the client is done. */
+	if (!(bufferevent_get_enabled(bev) & EV_READ))
+		client_free(c, "quit");
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct monitor_client *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		client_free(c, "disconnected");
+	else if (what & BEV_EVENT_TIMEOUT)
+		client_free(c, "idle timeout");
+	else if (what & BEV_EVENT_ERROR)
+		client_free(c, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct monitor_server *m = arg;
+	(void)l;
+	(void)sa;
+	(void)salen;
+	task_cb_begin(m->task);
+	if (m->nclients >= MONITOR_MAX_CLIENTS) {
+		static const char busy[] = "ERR too many monitor clients\n.\n";
+		if (write(fd, busy, sizeof busy - 1) < 0)
+			log_debug("monitor: can't tell a client we are busy: %s", strerror(errno));
+		evutil_closesocket(fd);
+		task_cb_end(m->task);
+		return;
+	}
+	struct bufferevent *bev = bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		log_error("monitor: can't set up a client connection");
+		evutil_closesocket(fd);
+		task_cb_end(m->task);
+		return;
+	}
+	struct monitor_client *c = xcalloc(1, sizeof *c);
+	c->m = m;
+	c->bev = bev;
+	c->task = task_new(DP_TASK_KIND_UI, 0, "monitor client");
+	task_wait(c->task, DP_TASK_READ_WAIT, "waiting for command 1");
+	c->next = m->clients;
+	m->clients = c;
+	m->nclients++;
+	struct timeval idle = { MONITOR_IDLE_S, 0 };
+	bufferevent_set_timeouts(bev, &idle, &idle);
+	bufferevent_setcb(bev, client_read_cb, client_write_cb, client_event_cb, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	task_cb_end(m->task);
+	task_wait(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients (%d connected)",
+	    m->nclients);
+}
+
+/* ---- life cycle ---- */
+
+/* A socket file no process answers on is left over from a crash: remove it. Returns -1 when a
+ * live server answers there. */
+static int
+monitor_clear_stale(const char *path, const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket", path);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "monitor: socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	close(fd);
+	if (rc == 0) {
+		snprintf(err, errlen, "%s: another daemon answers on it", path);
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: can't remove the stale socket: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct monitor_server *
+monitor_server_new(struct event_base *base, struct engine *e, const char *session_dir,
+    char *err, size_t errlen)
+{
+	char *path = monitor_socket_path(session_dir);
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		snprintf(err, errlen, "%s: path too long for a Unix socket (%zu bytes at most)", path,
+		    sizeof sun.sun_path - 1);
+		free(path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (monitor_clear_stale(path, &sun, err, errlen) < 0) {
+		free(path);
+		return NULL;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "monitor: socket: %s", strerror(errno));
+		free(path);
+		return NULL;
+	}
+	/* fchmod before bind makes the file 0600 from the start on Linux; chmod after is the
+	 * portable guarantee. */
+	if (fchmod(fd, 0600) < 0)
+		log_debug("monitor: fchmod on the socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || chmod(path, 0600) < 0 ||
+	    evutil_make_socket_nonblocking(fd) < 0 || listen(fd, 8) < 0) {
+		snprintf(err, errlen, "%s: can't listen: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	struct monitor_server *m = xcalloc(1, sizeof *m);
+	m->base = base;
+	m->e = e;
+	m->path = path;
+	m->listener = evconnlistener_new(base, monitor_accept_cb, m, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (m->listener == NULL) {
+		snprintf(err, errlen, "%s: can't watch the socket", path);
+		close(fd);
+		unlink(path);
+		free(path);
+		free(m);
+		return NULL;
+	}
+	m->task = task_new(DP_TASK_KIND_UI, 0, "monitor server %s", path);
+	task_wait(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients");
+	log_info("monitor: listening on %s", path);
+	return m;
+}
+
+void
+monitor_server_free(struct monitor_server *m)
+{
+	if (m == NULL)
+		return;
+	while (m->clients != NULL)
+		client_free(m->clients, "server stopped");
+	evconnlistener_free(m->listener);
+	if (unlink(m->path) < 0 && errno != ENOENT)
+		log_warn("monitor: can't remove %s: %s", m->path, strerror(errno));
+	task_done(m->task, "stopped");
+	free(m->path);
+	free(m);
+}

@@ -1,0 +1,37 @@
+/* monitor_server.h: the headless monitor: a Unix socket in the session directory (mode 0600)
+ * answering curio-style commands (ps, blocked, where ID, log) with the engine's task table. */
+#ifndef DP_MONITOR_SERVER_H
+#define DP_MONITOR_SERVER_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct event_base;
+struct engine;
+
+#define MONITOR_SOCKET_NAME "monitor.sock"
+#define MONITOR_MAX_LINE 1024
+/*
+ * The protocol: the client sends one command per line; the server answers with text lines and
+ * then a line "." alone (lines of text that begin with "." get a second one, as in SMTP). An
+ * answer whose first line starts with "ERR " is an error: the rest of that line says why.
+ */
+#define MONITOR_END "."
+#define MONITOR_ERR "ERR "
+
+/* "<session_dir>/monitor.sock" (a new string). */
+char *monitor_socket_path(const char *session_dir);
+
+struct monitor_server;
+/* Listens on the session's socket (replacing a stale one no process answers on). */
+struct monitor_server *monitor_server_new(struct event_base *base, struct engine *e,
+    const char *session_dir, char *err, size_t errlen);
+/* Closes every client and removes the socket file. */
+void monitor_server_free(struct monitor_server *m);
+
+/* One command line to its answer text (appended to out, without the end marker). Returns 0, or
+ * -1 when the command failed (out then holds the one-line reason). Shared with tests. */
+int monitor_run_command(struct engine *e, const char *line, struct dp_buf *out);
+
+#endif
