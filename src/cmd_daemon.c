@@ -20,6 +20,8 @@
 #include "engine.h"
 #include "lockfile.h"
 #include "log.h"
+#include "monitor_server.h"
+#include "rpc.h"
 #include "util.h"
 
 #define DAEMON_STOP_DEADLINE_MS 3000
@@ -31,6 +33,10 @@ struct daemon_state {
 	char *config_path;             /* NULL: the default path */
 	/* command-line overrides, applied again on every reload */
 	const char *opt_session, *opt_download, *opt_watch, *opt_port;
+	const char *opt_rpc, *opt_rpc_bind, *opt_rpc_port;
+	const char *opt_rpc_user, *opt_rpc_pass;   /* --rpc-auth USER:PASS, split in place */
+	struct rpc_server *rpc;
+	struct monitor_server *monitor;
 	bool stopping;
 	int exit_status;
 	struct event *sig_int, *sig_term, *sig_hup, *sig_usr1;
@@ -40,7 +46,8 @@ static void
 daemon_usage(FILE *f)
 {
 	fprintf(f, "usage: downpour daemon [--foreground] [--session DIR] [--download-dir DIR] "
-	    "[--watch-dir DIR] [--port N] [--config FILE]\n");
+	    "[--watch-dir DIR] [--port N] [--config FILE] [--rpc [--rpc-bind ADDR] [--rpc-port N] "
+	    "[--rpc-auth USER:PASS]]\n");
 }
 
 /* mkdir -p with mode 0700 for the parts we create. */
@@ -85,6 +92,12 @@ daemon_load_config(struct daemon_state *d, struct dp_config *out, char *err, siz
 		{ "download_dir", d->opt_download, "--download-dir" },
 		{ "watch_dir", d->opt_watch, "--watch-dir" },
 		{ "listen_port", d->opt_port, "--port" },
+		/* password before user name and enabled last: each step is validated */
+		{ "rpc.password", d->opt_rpc_pass, "--rpc-auth" },
+		{ "rpc.username", d->opt_rpc_user, "--rpc-auth" },
+		{ "rpc.bind", d->opt_rpc_bind, "--rpc-bind" },
+		{ "rpc.port", d->opt_rpc_port, "--rpc-port" },
+		{ "rpc.enabled", d->opt_rpc, "--rpc" },
 	};
 	for (size_t i = 0; i < DP_ARRAY_LEN(over); i++) {
 		if (over[i].value == NULL)
@@ -227,6 +240,10 @@ cmd_daemon(int argc, char **argv)
 		{ "watch-dir", required_argument, NULL, 'w' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "rpc", no_argument, NULL, 'R' },
+		{ "rpc-bind", required_argument, NULL, 'B' },
+		{ "rpc-port", required_argument, NULL, 'P' },
+		{ "rpc-auth", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,6 +260,22 @@ cmd_daemon(int argc, char **argv)
 		case 'w': d.opt_watch = optarg; break;
 		case 'p': d.opt_port = optarg; break;
 		case 'c': d.config_path = optarg; break;
+		/* The --rpc-* options imply --rpc. */
+		case 'R': d.opt_rpc = "true"; break;
+		case 'B': d.opt_rpc_bind = optarg, d.opt_rpc = "true"; break;
+		case 'P': d.opt_rpc_port = optarg, d.opt_rpc = "true"; break;
+		case 'A': {
+			char *colon = strchr(optarg, ':');
+			if (colon == NULL || colon == optarg || colon[1] == '\0') {
+				cmd_error("--rpc-auth wants USER:PASSWORD");
+				return DP_EXIT_USAGE;
+			}
+			*colon = '\0';
+			d.opt_rpc_user = optarg;
+			d.opt_rpc_pass = colon + 1;
+			d.opt_rpc = "true";
+			break;
+		}
 		case 'h':
 			daemon_usage(stdout);
 			return DP_EXIT_OK;
@@ -329,6 +362,15 @@ cmd_daemon(int argc, char **argv)
 	 * the loop runs (the RPC and the headless monitor): each one failing to start goes to fail
 	 * with err set, so the launcher exits 1 with the reason.
 	 */
+	if ((d.monitor = monitor_server_new(d.base, d.e, d.cfg.session_dir, err,
+	    sizeof err)) == NULL)
+		goto fail;
+	if (d.cfg.rpc.enabled) {
+		struct rpc_options ro;
+		rpc_options_from_config(&ro, &d.cfg);
+		if ((d.rpc = rpc_server_new(d.base, d.e, &ro, err, sizeof err)) == NULL)
+			goto fail;
+	}
 
 	if (daemon_add_signals(&d) < 0) {
 		snprintf(err, sizeof err, "can't set up signal handling");
@@ -341,6 +383,10 @@ cmd_daemon(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 
+	rpc_server_free(d.rpc);
+	d.rpc = NULL;
+	monitor_server_free(d.monitor);
+	d.monitor = NULL;
 	engine_free(d.e);
 	d.e = NULL;
 	log_info("stopped");
@@ -355,6 +401,8 @@ fail:
 		cmd_error("%s", err);
 	}
 out:
+	rpc_server_free(d.rpc);
+	monitor_server_free(d.monitor);
 	if (d.e != NULL)
 		engine_free(d.e);
 	daemon_free_signals(&d);
