@@ -250,6 +250,18 @@ int engine_queue_position(struct engine *e, int id);
  * means the global limit, 0 means none. */
 int engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t seconds,
     char *err, size_t errlen);
+/* Session-wide queue sizes and seeding limits (0 = unlimited / none). Both need a session
+ * directory: -1 (with err for the setter) without one. The setter changes no other setting. */
+struct engine_queue_limits {
+	int max_active_downloads, max_active_seeds;
+	double seed_ratio;
+	int64_t seed_time_s;
+};
+int engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out);
+int engine_set_queue_limits(struct engine *e, const struct engine_queue_limits *in, char *err,
+    size_t errlen);
+/* A torrent's own seeding limits as set (negative = the global limit); -1 for an unknown id. */
+int engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t *seconds);
 /* Pieces hashed by the disk pool so far (tests check that a restart rehashes nothing). */
 uint64_t engine_hash_count(struct engine *e);
 

@@ -96,6 +96,18 @@ arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out, 
 }
 
 static int
+arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen)
+{
+	json_t *v = arg_get(args, name);
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v))
+		return rpc_fail(err, errlen, "argument '%s' must be a number", name);
+	*out = json_number_value(v);
+	return 1;
+}
+
+static int
 arg_string(json_t *args, const char *name, const char **out, char *err, size_t errlen)
 {
 	json_t *v = arg_get(args, name);
@@ -304,9 +316,17 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "rpc-version-semver", json_string("5.3.0"));
 	json_object_set_new(o, "script-torrent-done-enabled", json_false());
 	json_object_set_new(o, "script-torrent-done-filename", json_string(""));
-	/* The engine seeds without a ratio limit. */
-	json_object_set_new(o, "seedRatioLimit", json_real(2.0));
-	json_object_set_new(o, "seedRatioLimited", json_false());
+	struct engine_queue_limits q;
+	engine_get_queue_limits(h->e, &q);     /* all 0 (off) without a session directory */
+	json_object_set_new(o, "download-queue-enabled", json_boolean(q.max_active_downloads > 0));
+	json_object_set_new(o, "download-queue-size", json_integer(q.max_active_downloads > 0 ?
+	    q.max_active_downloads : h->down_queue));
+	json_object_set_new(o, "seed-queue-enabled", json_boolean(q.max_active_seeds > 0));
+	json_object_set_new(o, "seed-queue-size", json_integer(q.max_active_seeds > 0 ?
+	    q.max_active_seeds : h->seed_queue));
+	json_object_set_new(o, "seedRatioLimit", json_real(q.seed_ratio > 0 ? q.seed_ratio :
+	    h->seed_ratio));
+	json_object_set_new(o, "seedRatioLimited", json_boolean(q.seed_ratio > 0));
 	json_object_set_new(o, "speed-limit-down", json_integer((json_int_t)(h->down_kbps)));
 	json_object_set_new(o, "speed-limit-down-enabled", json_boolean(g.down_limit > 0));
 	json_object_set_new(o, "speed-limit-up", json_integer((json_int_t)(h->up_kbps)));
@@ -362,6 +382,14 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	bool down_on = g.down_limit > 0, up_on = g.up_limit > 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
 	bool start_added = h->start_added_torrents;
+	struct engine_queue_limits q;
+	bool have_queue = engine_get_queue_limits(h->e, &q) == 0;
+	int64_t dq = q.max_active_downloads > 0 ? q.max_active_downloads : h->down_queue;
+	int64_t sq = q.max_active_seeds > 0 ? q.max_active_seeds : h->seed_queue;
+	double ratio = q.seed_ratio > 0 ? q.seed_ratio : h->seed_ratio;
+	bool dq_on = q.max_active_downloads > 0, sq_on = q.max_active_seeds > 0;
+	bool ratio_on = q.seed_ratio > 0;
+	int queue_args = 0, n;
 	const char *dir = NULL;
 	/* Validate everything first, so a bad argument changes nothing. */
 	if (arg_int(args, "speed-limit-down", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
@@ -374,6 +402,26 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	    arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
 	    arg_string(args, "download-dir", &dir, err, errlen) < 0)
 		return -1;
+	const struct { const char *name; int64_t *v; bool *on; } queue[] = {
+		{ "download-queue-size", &dq, NULL }, { "download-queue-enabled", NULL, &dq_on },
+		{ "seed-queue-size", &sq, NULL }, { "seed-queue-enabled", NULL, &sq_on },
+		{ "seedRatioLimited", NULL, &ratio_on },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(queue); i++) {
+		n = queue[i].v != NULL ?
+		    arg_int(args, queue[i].name, 1, 100000, queue[i].v, err, errlen) :
+		    arg_bool(args, queue[i].name, queue[i].on, err, errlen);
+		if (n < 0)
+			return -1;
+		queue_args += n;
+	}
+	if ((n = arg_real(args, "seedRatioLimit", &ratio, err, errlen)) < 0)
+		return -1;
+	queue_args += n;
+	if (ratio < 0 || ratio > 1e6)
+		return rpc_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
+	if (queue_args > 0 && !have_queue)
+		return rpc_fail(err, errlen, "queueing and seeding limits need a session directory");
 	if (port >= 0 && port != g.listen_port)
 		return rpc_fail(err, errlen, "peer-port: the listening port changes only with a "
 		    "restart (it is %d)", g.listen_port);
@@ -389,6 +437,18 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	    up_on ? h->up_kbps * 1000 : 0);
 	engine_set_limits(h->e, (int)peers_global, (int)peers_torrent, 0);
 	h->start_added_torrents = start_added;
+	if (queue_args > 0) {
+		/* Remember the values while disabled: the engine's 0 means off. */
+		h->down_queue = (int)dq;
+		h->seed_queue = (int)sq;
+		if (ratio > 0)
+			h->seed_ratio = ratio;
+		q.max_active_downloads = dq_on ? (int)dq : 0;
+		q.max_active_seeds = sq_on ? (int)sq : 0;
+		q.seed_ratio = ratio_on ? ratio : 0;
+		if (engine_set_queue_limits(h->e, &q, err, errlen) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -609,16 +669,21 @@ static int
 method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	int64_t down = -1, up = -1, peers = -1;
+	int64_t down = -1, up = -1, peers = -1, ratio_mode = -1;
 	bool down_on = false, up_on = false, seq = false;
-	int has_down_on, has_up_on, has_seq;
+	double ratio = 0;
+	int has_down_on, has_up_on, has_seq, has_ratio;
 	if (arg_int(args, "downloadLimit", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
 	    arg_int(args, "uploadLimit", 0, RPC_MAX_KBPS, &up, err, errlen) < 0 ||
 	    (has_down_on = arg_bool(args, "downloadLimited", &down_on, err, errlen)) < 0 ||
 	    (has_up_on = arg_bool(args, "uploadLimited", &up_on, err, errlen)) < 0 ||
 	    arg_int(args, "peer-limit", 0, 65535, &peers, err, errlen) < 0 ||
-	    (has_seq = arg_bool(args, "sequentialDownload", &seq, err, errlen)) < 0)
+	    (has_seq = arg_bool(args, "sequentialDownload", &seq, err, errlen)) < 0 ||
+	    (has_ratio = arg_real(args, "seedRatioLimit", &ratio, err, errlen)) < 0 ||
+	    arg_int(args, "seedRatioMode", 0, 2, &ratio_mode, err, errlen) < 0)
 		return -1;
+	if (has_ratio && (ratio < 0 || ratio > 1e6))
+		return rpc_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
@@ -647,6 +712,19 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			    errlen);
 		if (rc == 0 && has_seq)
 			rc = engine_torrent_set_sequential(h->e, st->id, seq, err, errlen);
+		if (rc == 0 && (has_ratio || ratio_mode >= 0)) {
+			/* Transmission's modes: 0 the global limit, 1 this torrent's, 2 none. A
+			 * limit without a mode is the torrent's own (mode 1). */
+			double own;
+			int64_t secs;
+			if (engine_torrent_get_seed_limits(h->e, st->id, &own, &secs) < 0)
+				own = -1, secs = -1;
+			double r = ratio_mode == 0 ? -1 : ratio_mode == 2 ? 0 :
+			    has_ratio ? ratio : own > 0 ? own : h->seed_ratio;
+			if (ratio_mode < 0 && !has_ratio)
+				r = own;
+			rc = engine_torrent_set_seed_limits(h->e, st->id, r, secs, err, errlen);
+		}
 	}
 	free(ids.ids);
 	free(all);
@@ -804,6 +882,56 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	return 0;
 }
 
+static int
+queue_move(struct rpc_handler *h, json_t *args, enum engine_queue_where how, char *err,
+    size_t errlen)
+{
+	struct engine_torrent_stats *all;
+	size_t nall;
+	struct rpc_ids ids;
+	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+		return -1;
+	int rc = 0;
+	/* Keep the relative order of the moved torrents: walk so each lands after the last. */
+	bool reverse = how == ENGINE_QUEUE_TOP || how == ENGINE_QUEUE_DOWN;
+	for (size_t k = 0; k < nall && rc == 0; k++) {
+		size_t i = reverse ? nall - 1 - k : k;
+		if (ids_has(&ids, all[i].id))
+			rc = engine_queue_move(h->e, all[i].id, how, err, errlen);
+	}
+	free(ids.ids);
+	free(all);
+	return rc;
+}
+
+static int
+method_queue_top(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return queue_move(h, args, ENGINE_QUEUE_TOP, err, errlen);
+}
+
+static int
+method_queue_up(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return queue_move(h, args, ENGINE_QUEUE_UP, err, errlen);
+}
+
+static int
+method_queue_down(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return queue_move(h, args, ENGINE_QUEUE_DOWN, err, errlen);
+}
+
+static int
+method_queue_bottom(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return queue_move(h, args, ENGINE_QUEUE_BOTTOM, err, errlen);
+}
+
 static const struct {
 	const char *name;
 	rpc_method_fn fn;
@@ -821,6 +949,10 @@ static const struct {
 	{ "torrent-verify", method_torrent_verify },
 	{ "torrent-reannounce", method_torrent_reannounce },
 	{ "torrent-remove", method_torrent_remove },
+	{ "queue-move-top", method_queue_top },
+	{ "queue-move-up", method_queue_up },
+	{ "queue-move-down", method_queue_down },
+	{ "queue-move-bottom", method_queue_bottom },
 };
 
 static rpc_method_fn
@@ -842,6 +974,9 @@ rpc_handler_new(struct engine *e, const char *config_dir)
 	h->config_dir = config_dir != NULL ? xstrdup(config_dir) : NULL;
 	h->started = dp_wall_time();
 	h->start_added_torrents = true;
+	h->down_queue = 5;            /* Transmission's defaults, shown while queueing is off */
+	h->seed_queue = 10;
+	h->seed_ratio = 2.0;
 	struct engine_global_stats g;
 	engine_global(e, &g);
 	h->down_kbps = (g.down_limit + 999) / 1000;

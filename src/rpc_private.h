@@ -48,6 +48,8 @@ struct rpc_handler {
 	/* session settings the engine does not keep but clients read back: the limits while
 	 * disabled (the engine's 0 means unlimited) and the default of torrent-add's "paused" */
 	uint64_t down_kbps, up_kbps;
+	int down_queue, seed_queue;
+	double seed_ratio;
 	bool start_added_torrents;
 };
 

@@ -406,7 +406,37 @@ FIELD(f_priorities)
 }
 
 FIELD(f_mime) { (void)v; return json_string("application/octet-stream"); }
-FIELD(f_queue_position) { return json_u64(v->queue_pos); }
+FIELD(f_queue_position)
+{
+	int pos = engine_queue_position(v->h->e, v->st.id);
+	return json_u64(pos >= 0 ? (uint64_t)pos : v->queue_pos);
+}
+
+/* Transmission's seedRatioMode: 0 the global limit, 1 the torrent's own, 2 unlimited. */
+static int
+seed_ratio_mode(struct rpc_torrent_view *v, double *own)
+{
+	int64_t secs;
+	if (engine_torrent_get_seed_limits(v->h->e, v->st.id, own, &secs) < 0 || *own < 0)
+		return 0;
+	return *own == 0 ? 2 : 1;
+}
+
+FIELD(f_seed_ratio_mode)
+{
+	double own;
+	return json_integer(seed_ratio_mode(v, &own));
+}
+
+FIELD(f_seed_ratio_limit)
+{
+	double own;
+	if (seed_ratio_mode(v, &own) == 1)
+		return json_real(own);
+	struct engine_queue_limits q;
+	engine_get_queue_limits(v->h->e, &q);
+	return json_real(q.seed_ratio > 0 ? q.seed_ratio : v->h->seed_ratio);
+}
 FIELD(f_rate_download) { return json_u64(v->st.down_rate); }
 FIELD(f_rate_upload) { return json_u64(v->st.up_rate); }
 FIELD(f_recheck_progress)
@@ -576,6 +606,8 @@ static const struct {
 	{ "recheckProgress", f_recheck_progress },
 	{ "seedIdleLimit", f_seed_idle_limit },
 	{ "seedIdleMode", f_seed_idle_mode },
+	{ "seedRatioLimit", f_seed_ratio_limit },
+	{ "seedRatioMode", f_seed_ratio_mode },
 	{ "sequentialDownload", f_sequential },
 	{ "sizeWhenDone", f_size_when_done },
 	{ "status", f_status },

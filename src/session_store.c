@@ -1445,6 +1445,52 @@ engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t s
 	return 0;
 }
 
+int
+engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out)
+{
+	memset(out, 0, sizeof *out);
+	if (e->store == NULL)
+		return -1;
+	out->max_active_downloads = e->store->max_down;
+	out->max_active_seeds = e->store->max_seed;
+	out->seed_ratio = e->store->seed_ratio;
+	out->seed_time_s = e->store->seed_time;
+	return 0;
+}
+
+int
+engine_set_queue_limits(struct engine *e, const struct engine_queue_limits *in, char *err,
+    size_t errlen)
+{
+	struct store *s = e->store;
+	if (s == NULL) {
+		snprintf(err, errlen, "queueing and seeding limits need a session directory");
+		return -1;
+	}
+	if (in->max_active_downloads < 0 || in->max_active_seeds < 0 || in->seed_ratio < 0 ||
+	    in->seed_time_s < 0) {
+		snprintf(err, errlen, "queue sizes and seeding limits must not be negative");
+		return -1;
+	}
+	s->max_down = in->max_active_downloads;
+	s->max_seed = in->max_active_seeds;
+	s->seed_ratio = in->seed_ratio;
+	s->seed_time = in->seed_time_s;
+	store_queue_pass(s);
+	return 0;
+}
+
+int
+engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t *seconds)
+{
+	struct store_item *it = e->store != NULL ? store_find(e->store, id) : NULL;
+	if (it == NULL)
+		return -1;
+	*ratio = it->seed_ratio_milli < 0 ? -1.0 : (double)it->seed_ratio_milli / 1000.0;
+	*seconds = it->seed_time_s;
+	return 0;
+}
+
 uint64_t
 engine_hash_count(struct engine *e)
 {
