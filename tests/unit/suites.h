@@ -17,6 +17,7 @@ Suite *ui_prompt_suite(void);
 Suite *config_suite(void);
 Suite *create_suite(void);
 Suite *tracker_suite(void);
+Suite *resume_suite(void);
 Suite *engine_suite(void);
 Suite *rpc_suite(void);
 

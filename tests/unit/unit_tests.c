@@ -20,6 +20,7 @@ static Suite *(*const suite_makers[])(void) = {
 	config_suite,
 	create_suite,
 	tracker_suite,
+	resume_suite,
 	engine_suite,
 	rpc_suite,
 };

@@ -1,0 +1,391 @@
+/* check_resume.c: resume files (round trip, every corruption refused with a reason, atomic write
+ * with backup and fallback, the writer thread), the queueing rule, seed limits and hook command
+ * splitting. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "hooks.h"
+#include "queue.h"
+#include "resume.h"
+#include "suites.h"
+#include "util.h"
+
+static void
+sample(struct resume *r)
+{
+	resume_init(r);
+	for (int i = 0; i < 20; i++)
+		r->info_hash[i] = (uint8_t)(i * 7);
+	r->piece_count = 10;
+	r->pieces = xcalloc(2, 1);
+	r->pieces[0] = 0xa5;
+	r->pieces[1] = 0x40;           /* piece 9; spare bits clear */
+	r->file_count = 2;
+	r->files = xcalloc(2, sizeof *r->files);
+	r->files[0] = (struct resume_file){ 1000, 1700000000123456789LL, 2 };
+	r->files[1] = (struct resume_file){ 0, 0, 0 };
+	r->uploaded = 1ull << 40;
+	r->downloaded = 12345;
+	r->added_date = 1700000000;
+	r->completed_date = 1700000500;
+	r->seeding_s = 77;
+	r->save_path = xstrdup("/srv/data");
+	r->running = true;
+	r->sequential = true;
+	r->down_limit = 1000;
+	r->up_limit = 2000;
+	r->max_peers = 30;
+	r->upload_slots = 4;
+	r->seed_ratio_milli = 1500;
+	r->seed_time_s = -1;
+	r->queue_pos = 3;
+	r->error = xstrdup("No space left on device");
+}
+
+static struct dp_buf
+encoded(void)
+{
+	struct resume r;
+	sample(&r);
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	resume_clear(&r);
+	return b;
+}
+
+START_TEST(test_roundtrip)
+{
+	struct dp_buf b = encoded();
+	struct resume r, want;
+	char err[256];
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
+	sample(&want);
+	ck_assert_mem_eq(r.info_hash, want.info_hash, 20);
+	ck_assert_uint_eq(r.piece_count, 10);
+	ck_assert_mem_eq(r.pieces, want.pieces, 2);
+	ck_assert_uint_eq(r.file_count, 2);
+	ck_assert_uint_eq(r.files[0].size, 1000);
+	ck_assert(r.files[0].mtime_ns == 1700000000123456789LL);
+	ck_assert_uint_eq(r.files[0].priority, 2);
+	ck_assert(r.uploaded == 1ull << 40);
+	ck_assert_uint_eq(r.downloaded, 12345);
+	ck_assert_int_eq(r.seeding_s, 77);
+	ck_assert_str_eq(r.save_path, "/srv/data");
+	ck_assert(r.running && r.sequential);
+	ck_assert_uint_eq(r.up_limit, 2000);
+	ck_assert_int_eq(r.seed_ratio_milli, 1500);
+	ck_assert_int_eq(r.seed_time_s, -1);
+	ck_assert_int_eq(r.queue_pos, 3);
+	ck_assert_str_eq(r.error, "No space left on device");
+	/* Encoding the decoded value gives the same bytes. */
+	struct dp_buf again;
+	dp_buf_init(&again);
+	resume_encode(&r, &again);
+	ck_assert_uint_eq(again.len, b.len);
+	ck_assert_mem_eq(again.data, b.data, b.len);
+	dp_buf_free(&again);
+	resume_clear(&r);
+	resume_clear(&want);
+	dp_buf_free(&b);
+}
+END_TEST
+
+/* Replaces the first occurrence of from with to (same length) in the body and re-signs it when
+ * resign is set, so the decoder's own checks (not the checksum) must catch it. */
+static int
+decode_patched(const char *from, const char *to, bool resign, char *err, size_t errlen)
+{
+	struct dp_buf b = encoded();
+	char *p = memmem(b.data, b.len, from, strlen(from));
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(strlen(from), strlen(to));
+	memcpy(p, to, strlen(to));
+	if (resign) {
+		/* body starts after "d4:body"; the checksum is the 20 bytes after "4:sha120:". */
+		char *sum = memmem(b.data, b.len, "4:sha120:", 9);
+		ck_assert_ptr_nonnull(sum);
+		const uint8_t *body = b.data + 7;
+		size_t body_len = (size_t)((uint8_t *)sum - body);
+		extern void disk_sha1(const uint8_t *, size_t, uint8_t *);
+		disk_sha1(body, body_len, (uint8_t *)sum + 9);
+	}
+	struct resume r;
+	int rc = resume_decode(b.data, b.len, &r, err, errlen);
+	if (rc == 0)
+		resume_clear(&r);
+	dp_buf_free(&b);
+	return rc;
+}
+
+START_TEST(test_corrupt_refused)
+{
+	char err[256];
+	struct resume r;
+	/* Not bencode, empty, truncated. */
+	ck_assert_int_eq(resume_decode((const uint8_t *)"xyz", 3, &r, err, sizeof err), -1);
+	ck_assert(strstr(err, "bencode") != NULL);
+	ck_assert_int_eq(resume_decode((const uint8_t *)"", 0, &r, err, sizeof err), -1);
+	ck_assert_str_eq(err, "empty file");
+	struct dp_buf b = encoded();
+	ck_assert_int_eq(resume_decode(b.data, b.len - 5, &r, err, sizeof err), -1);
+	/* A flipped byte inside the body: the checksum says so. */
+	b.data[40] ^= 1;
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "checksum") != NULL || strstr(err, "bencode") != NULL, "%s", err);
+	dp_buf_free(&b);
+	/* Wrong version. */
+	ck_assert_int_eq(decode_patched("7:versioni1e", "7:versioni2e", false, err, sizeof err), -1);
+	ck_assert(strstr(err, "version 2") != NULL);
+	/* Re-signed but inconsistent: the field checks must catch these. */
+	ck_assert_int_eq(decode_patched("7:runningi1e", "7:runningi7e", true, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "'running'") != NULL, "%s", err);
+	ck_assert_int_eq(decode_patched("11:piece-counti10e", "11:piece-counti99e", true, err,
+	    sizeof err), -1);
+	ck_assert_msg(strstr(err, "'pieces'") != NULL, "%s", err);
+	ck_assert_int_eq(decode_patched("i1000ei1700000000123456789ei2e",
+	    "i1000ei1700000000123456789ei9e", true, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "file 0") != NULL, "%s", err);
+	ck_assert_int_eq(decode_patched("9:save-path9:/srv/data", "9:save-patx9:/srv/data", true,
+	    err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "save-path") != NULL || strstr(err, "bencode") != NULL, "%s",
+	    err);
+	/* The same change without re-signing is a checksum mismatch. */
+	ck_assert_int_eq(decode_patched("7:runningi1e", "7:runningi0e", false, err, sizeof err), -1);
+	ck_assert(strstr(err, "checksum") != NULL);
+	/* And re-signed, a valid value passes. */
+	ck_assert_int_eq(decode_patched("7:runningi1e", "7:runningi0e", true, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(test_write_and_backup)
+{
+	char dir[] = "/tmp/dp-check-resume.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *path = xasprintf("%s/x.resume", dir);
+	char *bak = xasprintf("%s.bak", path);
+	struct resume r;
+	sample(&r);
+	struct dp_buf one, two;
+	dp_buf_init(&one);
+	dp_buf_init(&two);
+	resume_encode(&r, &one);
+	r.uploaded = 5;
+	resume_encode(&r, &two);
+	char err[512];
+	ck_assert_int_eq(resume_write_file(path, one.data, one.len, err, sizeof err), 0);
+	ck_assert_int_eq(access(bak, F_OK), -1);
+	ck_assert_int_eq(resume_write_file(path, two.data, two.len, err, sizeof err), 0);
+	struct resume got;
+	bool used_backup;
+	char why[1024];
+	ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+	    sizeof why), 0);
+	ck_assert(!used_backup);
+	ck_assert_uint_eq(got.uploaded, 5);
+	resume_clear(&got);
+	/* Main damaged: the backup (the previous save) answers, with the reason. */
+	FILE *f = fopen(path, "w");
+	fputs("d4:body", f);
+	fclose(f);
+	ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+	    sizeof why), 0);
+	ck_assert(used_backup);
+	ck_assert(got.uploaded == 1ull << 40);
+	ck_assert_msg(strstr(why, "x.resume") != NULL, "%s", why);
+	resume_clear(&got);
+	/* Another torrent's file, or another piece count, is refused. */
+	uint8_t other[20] = { 0 };
+	ck_assert_int_eq(resume_load(path, other, 10, 2, &got, &used_backup, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "another torrent") != NULL, "%s", why);
+	ck_assert_int_eq(resume_load(path, r.info_hash, 11, 2, &got, &used_backup, why,
+	    sizeof why), -1);
+	/* Both missing. */
+	unlink(path);
+	unlink(bak);
+	ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+	    sizeof why), -1);
+	ck_assert_msg(strstr(why, "missing") != NULL, "%s", why);
+	/* An unwritable directory is reported with the file name. */
+	char *bad = xasprintf("%s/nodir/y.resume", dir);
+	ck_assert_int_eq(resume_write_file(bad, one.data, one.len, err, sizeof err), -1);
+	ck_assert(strstr(err, "y.resume.tmp") != NULL);
+	free(bad);
+	resume_clear(&r);
+	dp_buf_free(&one);
+	dp_buf_free(&two);
+	rmdir(dir);
+	free(path);
+	free(bak);
+}
+END_TEST
+
+static int writer_done_count;
+
+static void
+writer_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(job->error, 0);
+	writer_done_count++;
+	resume_job_free(job);
+}
+
+START_TEST(test_writer_thread)
+{
+	char dir[] = "/tmp/dp-check-resume-w.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	struct event_base *base = event_base_new();
+	char err[256];
+	struct resume_writer *w = resume_writer_new(base, err, sizeof err);
+	ck_assert_ptr_nonnull(w);
+	char *data = xasprintf("%s/data.bin", dir);
+	FILE *f = fopen(data, "w");
+	fputs("0123456789", f);
+	fclose(f);
+	writer_done_count = 0;
+	for (int i = 0; i < 3; i++) {
+		struct resume_job *job = xcalloc(1, sizeof *job);
+		sample(&job->resume);
+		job->resume.uploaded = (uint64_t)i;
+		job->path = xasprintf("%s/x.resume", dir);
+		job->file_paths = xcalloc(2, sizeof *job->file_paths);
+		job->file_paths[0] = xstrdup(data);
+		job->file_paths[1] = xasprintf("%s/missing.bin", dir);
+		job->sync = true;
+		job->done = writer_done;
+		resume_writer_submit(w, job);
+	}
+	ck_assert_uint_eq(resume_writer_pending(w), 3);
+	resume_writer_drain(w);
+	ck_assert_int_eq(writer_done_count, 3);
+	ck_assert_uint_eq(resume_writer_pending(w), 0);
+	struct resume got, r;
+	sample(&r);
+	bool used_backup;
+	char why[512];
+	char *path = xasprintf("%s/x.resume", dir);
+	ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+	    sizeof why), 0);
+	ck_assert_uint_eq(got.uploaded, 2);            /* the last one written wins */
+	ck_assert_uint_eq(got.files[0].size, 10);      /* stats taken by the worker */
+	ck_assert(got.files[0].mtime_ns > 0);
+	ck_assert_uint_eq(got.files[1].size, 0);
+	ck_assert(got.files[1].mtime_ns == 0);
+	resume_clear(&got);
+	resume_clear(&r);
+	resume_writer_free(w);
+	event_base_free(base);
+	char *bak = xasprintf("%s.bak", path);
+	unlink(path);
+	unlink(bak);
+	unlink(data);
+	rmdir(dir);
+	free(bak);
+	free(path);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_queue_plan)
+{
+	/* Two downloads allowed: the first two queued ones start, in order. */
+	struct queue_entry v[] = {
+		{ 1, true, false, false, 0 }, { 2, true, false, false, 0 },
+		{ 3, true, false, false, 0 }, { 4, false, false, false, 0 },
+		{ 5, false, false, false, 0 },
+	};
+	ck_assert_uint_eq(queue_plan(v, 5, 2, 1), 3);
+	ck_assert_int_eq(v[0].action, QUEUE_START);
+	ck_assert_int_eq(v[1].action, QUEUE_START);
+	ck_assert_int_eq(v[2].action, QUEUE_KEEP);
+	ck_assert_int_eq(v[3].action, QUEUE_START);
+	ck_assert_int_eq(v[4].action, QUEUE_KEEP);
+	/* Active ones are not swapped for an earlier queued one. */
+	struct queue_entry w[] = {
+		{ 1, true, false, false, 0 }, { 2, true, true, false, 0 }, { 3, true, true, false, 0 },
+	};
+	ck_assert_uint_eq(queue_plan(w, 3, 2, 0), 0);
+	/* A lowered limit parks from the back, never a pinned (checking) one. */
+	struct queue_entry x[] = {
+		{ 1, true, true, false, 0 }, { 2, true, true, false, 0 }, { 3, true, true, true, 0 },
+	};
+	ck_assert_uint_eq(queue_plan(x, 3, 2, 0), 1);
+	ck_assert_int_eq(x[0].action, QUEUE_KEEP);
+	ck_assert_int_eq(x[1].action, QUEUE_PARK);
+	ck_assert_int_eq(x[2].action, QUEUE_KEEP);
+	/* 0 = unlimited: everything starts. */
+	struct queue_entry y[] = { { 1, true, false, false, 0 }, { 2, false, false, false, 0 } };
+	ck_assert_uint_eq(queue_plan(y, 2, 0, 0), 2);
+}
+END_TEST
+
+START_TEST(test_seed_limits)
+{
+	char why[160];
+	/* Global ratio 2: 1.9 keeps seeding, 2.0 stops. */
+	ck_assert(!queue_seed_limit_reached(-1, -1, 2.0, 0, 1900, 0, 1000, 0, why, sizeof why));
+	ck_assert(queue_seed_limit_reached(-1, -1, 2.0, 0, 2000, 0, 1000, 0, why, sizeof why));
+	ck_assert(strstr(why, "ratio") != NULL);
+	/* Downloaded more than the size (rehashed data): ratio over the larger. */
+	ck_assert(!queue_seed_limit_reached(-1, -1, 2.0, 0, 2000, 1500, 1000, 0, why, sizeof why));
+	/* Per torrent 0 = none beats the global. */
+	ck_assert(!queue_seed_limit_reached(0, 0, 2.0, 10, 5000, 0, 1000, 50, why, sizeof why));
+	/* Per torrent 0.5 beats a global 2. */
+	ck_assert(queue_seed_limit_reached(500, -1, 2.0, 0, 600, 0, 1000, 0, why, sizeof why));
+	/* Time limits. */
+	ck_assert(queue_seed_limit_reached(-1, -1, 0, 60, 0, 0, 1000, 60, why, sizeof why));
+	ck_assert(strstr(why, "60 s") != NULL);
+	ck_assert(!queue_seed_limit_reached(-1, 120, 0, 60, 0, 0, 1000, 60, why, sizeof why));
+}
+END_TEST
+
+START_TEST(test_hook_split)
+{
+	char err[128];
+	char **a = hooks_split("  /bin/echo 'a b' \"c \\\"d\\\"\" e\\ f  ", err, sizeof err);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a[0], "/bin/echo");
+	ck_assert_str_eq(a[1], "a b");
+	ck_assert_str_eq(a[2], "c \"d\"");
+	ck_assert_str_eq(a[3], "e f");
+	ck_assert_ptr_null(a[4]);
+	hooks_argv_free(a);
+	a = hooks_split("x ''", err, sizeof err);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a[1], "");
+	hooks_argv_free(a);
+	ck_assert_ptr_null(hooks_split("echo 'open", err, sizeof err));
+	ck_assert(strstr(err, "unbalanced") != NULL);
+	ck_assert_ptr_null(hooks_split("   ", err, sizeof err));
+	ck_assert(strstr(err, "empty") != NULL);
+}
+END_TEST
+
+Suite *
+resume_suite(void)
+{
+	Suite *s = suite_create("resume");
+	TCase *tc = tcase_create("resume");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_corrupt_refused);
+	tcase_add_test(tc, test_write_and_backup);
+	tcase_add_test(tc, test_writer_thread);
+	tcase_add_test(tc, test_queue_plan);
+	tcase_add_test(tc, test_seed_limits);
+	tcase_add_test(tc, test_hook_split);
+	suite_add_tcase(s, tc);
+	return s;
+}
