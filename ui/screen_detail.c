@@ -518,7 +518,7 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 	char legend[256];
 	snprintf(legend, sizeof legend, "%u pieces   %s have   %s downloading   missing by "
 	    "availability: %s none %s 1 %s 2-3 %s 4+", m.count, ascii ? "#" : "\xe2\x96\x88",
-	    ascii ? "*" : "\xe2\x96\x9e", ascii ? " " : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
+	    ascii ? "*" : "\xe2\x96\x9e", ascii ? "." : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
 	    ascii ? "2" : "\xe2\x96\x92", ascii ? "4" : "\xe2\x96\x93");
 	ui_put(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));
 	int w = COLS - 2, rows = h - 2;
@@ -552,7 +552,7 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 		} else {
 			if (avail == 65535)
 				avail = 0;
-			ch = avail == 0 ? (ascii ? " " : "\xc2\xb7") : avail == 1 ?
+			ch = avail == 0 ? (ascii ? "." : "\xc2\xb7") : avail == 1 ?
 			    (ascii ? "1" : "\xe2\x96\x91") : avail <= 3 ? (ascii ? "2" : "\xe2\x96\x92") :
 			    (ascii ? "4" : "\xe2\x96\x93");
 			attr = theme_attr(TH_PIECE_MISSING);
