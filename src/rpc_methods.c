@@ -684,6 +684,15 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		return -1;
 	if (has_ratio && (ratio < 0 || ratio > 1e6))
 		return rpc_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
+	/* File lists are checked per torrent (indexes); their type is checked even for none. */
+	static const char *const lists[] = { "files-wanted", "files-unwanted", "priority-high",
+		"priority-normal", "priority-low" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(lists); i++) {
+		json_t *v = arg_get(args, lists[i]);
+		if (v != NULL && !json_is_array(v))
+			return rpc_fail(err, errlen, "argument '%s' must be a list of file numbers",
+			    lists[i]);
+	}
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
