@@ -84,7 +84,7 @@ stage_fuzz() {
 		corpus=$top/tests/fuzz/corpus/${name#fuzz_}
 		work=$(mktemp -d)
 		[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
-		if "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+		if "$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -max_len=65536 \
 			-artifact_prefix="$logdir/$name-" "$work" >"$logdir/$name.log" 2>&1; then
 			pass "fuzz $name (${secs}s)"
 		else
