@@ -2,6 +2,8 @@
 # ui_idle.sh: the UI's cost: CPU used by an idle `downpour` (no torrents, nothing changing) over
 # SECONDS (default 60) in a private tmux server, and the time to draw the list of 10,000
 # synthetic torrents (`--bench-list`, into a terminal on /dev/null).
+# Measured (2 shared cores, debug build, 120x40 tmux pane; ui2, this tree): idle 60 s ->
+# 90 ms CPU (0.15 %); 10,000 rows at 200x60 -> 1.47 ms per frame (50 frames, 88 ms in all).
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
 secs=${2:-60}
