@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "lockfile.h"
 #include "util.h"
@@ -44,6 +45,20 @@ struct lockfile *
 lockfile_acquire(const char *path, pid_t *holder, char *err, size_t errlen)
 {
 	*holder = 0;
+	/* The session directory may not exist yet (first run): create it and its parents. */
+	char *dir = xstrdup(path);
+	for (char *q = dir + 1; *q != '\0'; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: can't create: %s", dir, strerror(errno));
+			free(dir);
+			return NULL;
+		}
+		*q = '/';
+	}
+	free(dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: can't open the lock file: %s", path, strerror(errno));

@@ -9,7 +9,7 @@
 struct lockfile;
 
 /*
- * Takes the lock on path (created 0644 if missing) and writes our PID into it. Returns NULL when
+ * Takes the lock on path (created 0644 if missing, with its directories) and writes our PID into it. Returns NULL when
  * the lock is held (*holder = its PID, err says so) or on an I/O error (*holder = 0, err names
  * the file and the call). fcntl locks belong to the process: take it after forking.
  */

@@ -15,6 +15,7 @@
 #include <event2/thread.h>
 
 #include "dp_config.h"
+#include "lockfile.h"
 #include "log.h"
 #include "util.h"
 #include "ui.h"
@@ -176,9 +177,29 @@ ui_main(int argc, char **argv)
 		return 1;
 	}
 	log_set_stderr(false);
+	/* The session directory (not for the demo): one instance at a time, torrents restored. */
+	struct lockfile *lock = NULL;
+	if (dm == NULL) {
+		char *lock_path = xasprintf("%s/lock", cfg.session_dir);
+		pid_t holder;
+		lock = lockfile_acquire(lock_path, &holder, err, sizeof err);
+		free(lock_path);
+		if (lock == NULL) {
+			fprintf(stderr, "downpour: %s\n", err);
+			event_base_free(base);
+			config_free(&cfg);
+			return 1;
+		}
+	}
 	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	if (e != NULL && dm == NULL &&
+	    engine_session_open(e, cfg.session_dir, &cfg, err, sizeof err) != 0) {
+		engine_free(e);
+		e = NULL;
+	}
 	if (e == NULL) {
 		fprintf(stderr, "downpour: %s\n", err);
+		lockfile_release(lock);
 		event_base_free(base);
 		demo_cleanup(dm);
 		config_free(&cfg);
@@ -219,6 +240,7 @@ ui_main(int argc, char **argv)
 	if (ui_loop_run(base, e, &opt) != 0)
 		status = 1;
 	engine_free(e);
+	lockfile_release(lock);
 	event_base_free(base);
 	demo_cleanup(dm);
 	config_free(&cfg);
