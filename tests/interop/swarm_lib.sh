@@ -244,7 +244,7 @@ sl_dp_conf() {
 listen_address = "127.0.0.1";
 download_dir = "$SL_W";
 session_dir = "$SL_W/dp-session";
-log_level = "info";
+log_level = "${SL_DP_LOG_LEVEL:-info}";
 CONF
 }
 
