@@ -97,8 +97,8 @@ blocked_draw(struct ui *ui, int y, int h)
 	engine_loop_health(ui->engine, &hl);
 	fmt_duration_us(hl.lag_us, lag, sizeof lag);
 	fmt_duration_us(hl.lag_max_us, lagmax, sizeof lagmax);
-	snprintf(line, sizeof line, " Loop lag %s (max %s over the last minute)   callbacks/s %" PRIu64
-	    "   spinning tasks %zu   blocked threshold %ds", lag, lagmax, hl.callbacks_per_sec,
+	snprintf(line, sizeof line, " Loop lag %s (max %s in 1 min)  callbacks/s %" PRIu64
+	    "  spinning %zu  threshold %ds (+/-)", lag, lagmax, hl.callbacks_per_sec,
 	    hl.spinning_count, ui->blocked_threshold_s);
 	ui_put(y++, 0, COLS, line, TW_LEFT,
 	    hl.lag_max_us > 100000 || hl.spinning_count ? theme_attr(TH_WARN) : (int)A_BOLD);

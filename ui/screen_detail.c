@@ -244,6 +244,46 @@ peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 	}
 }
 
+/* qsort has no context argument: the sort key lives here for the duration of one sort. */
+static int peer_sort_col;
+static bool peer_sort_desc;
+
+#define PEER_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+
+static int
+peer_compare(const void *pa, const void *pb)
+{
+	const struct engine_peer_info *a = pa, *b = pb;
+	int c = 0;
+	switch (peer_sort_col) {
+	case PC_CLIENT: c = strcmp(a->client, b->client); break;
+	case PC_FLAGS: c = PEER_CMP(a->peer_choking, b->peer_choking); break;
+	case PC_PROGRESS: c = PEER_CMP(a->progress, b->progress); break;
+	case PC_DOWN: c = PEER_CMP(a->down_rate, b->down_rate); break;
+	case PC_UP: c = PEER_CMP(a->up_rate, b->up_rate); break;
+	case PC_REQ: c = PEER_CMP(a->requests_out, b->requests_out); break;
+	case PC_TIME: c = PEER_CMP(a->connected_s, b->connected_s); break;
+	default: break;
+	}
+	if (c == 0)
+		c = strcmp(a->addr, b->addr);
+	return peer_sort_desc ? -c : c;
+}
+
+/* Sorts the fetched peers and keeps the selection on the same address. */
+static void
+detail_sort_peers(struct detail_state *d, const char *sel_addr)
+{
+	struct table_state *st = &d->st[DT_PEERS];
+	peer_sort_col = st->sort_col;
+	peer_sort_desc = st->sort_desc;
+	if (d->npeers > 1)
+		qsort(d->peers, d->npeers, sizeof *d->peers, peer_compare);
+	for (size_t i = 0; sel_addr[0] != '\0' && i < d->npeers; i++)
+		if (strcmp(d->peers[i].addr, sel_addr) == 0)
+			st->sel = (int)i;
+}
+
 /* ---- files ---- */
 
 static const struct engine_file_info *file_sort_base;
@@ -516,8 +556,8 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 	}
 	bool ascii = tw_ascii();
 	char legend[256];
-	snprintf(legend, sizeof legend, "%u pieces   %s have   %s downloading   missing by "
-	    "availability: %s none %s 1 %s 2-3 %s 4+", m.count, ascii ? "#" : "\xe2\x96\x88",
+	snprintf(legend, sizeof legend, "%u pieces  %s have  %s downloading  missing, peers "
+	    "with it: %s 0 %s 1 %s 2-3 %s 4+", m.count, ascii ? "#" : "\xe2\x96\x88",
 	    ascii ? "*" : "\xe2\x96\x9e", ascii ? "." : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
 	    ascii ? "2" : "\xe2\x96\x92", ascii ? "4" : "\xe2\x96\x93");
 	ui_put(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));
@@ -592,6 +632,9 @@ detail_draw(struct ui *ui, int y, int h)
 	ui_put(y, x, COLS - x, title, TW_LEFT, A_BOLD);
 	y++;
 	h--;
+	char sel_addr[64] = "";
+	if (d->st[DT_PEERS].sel >= 0 && (size_t)d->st[DT_PEERS].sel < d->npeers)
+		snprintf(sel_addr, sizeof sel_addr, "%s", d->peers[d->st[DT_PEERS].sel].addr);
 	detail_release(d);
 	struct ui_table_view v = { .arg = d, .st = &d->st[d->tab] };
 	switch (d->tab) {
@@ -600,6 +643,7 @@ detail_draw(struct ui *ui, int y, int h)
 		return;
 	case DT_PEERS:
 		d->npeers = engine_peers(ui->engine, d->id, &d->peers);
+		detail_sort_peers(d, sel_addr);
 		d->st[DT_PEERS].count = (int)d->npeers;
 		v.cols = peer_cols;
 		v.ncols = PC_COUNT;
@@ -643,13 +687,10 @@ detail_draw(struct ui *ui, int y, int h)
 static void
 detail_peer_action(struct ui *ui, struct detail_state *d, bool ban)
 {
+	/* the rows as last drawn (sorted): the selection indexes them */
 	int sel = d->st[DT_PEERS].sel;
 	char err[256] = "";
-	free(d->peers);
-	d->peers = NULL;
-	size_t n = engine_peers(ui->engine, d->id, &d->peers);
-	d->npeers = n;
-	if (sel < 0 || (size_t)sel >= n) {
+	if (sel < 0 || (size_t)sel >= d->npeers) {
 		ui_message(ui, true, "no peer selected");
 		return;
 	}
@@ -709,6 +750,9 @@ detail_action(struct ui *ui, enum ui_action a)
 	default:
 		break;
 	}
+	/* only the peers sort (the files are a tree, the trackers in tier order) */
+	if (d->tab == DT_PEERS && ui_table_action(&d->st[DT_PEERS], PC_COUNT, a, page))
+		return true;
 	if (d->tab != DT_INFO && d->tab != DT_PIECES &&
 	    a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE &&
 	    ui_table_action(&d->st[d->tab], 1, a, page))

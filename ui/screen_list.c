@@ -13,17 +13,19 @@
 enum list_col { LC_NUM, LC_NAME, LC_STATE, LC_PROGRESS, LC_SIZE, LC_DONE, LC_DOWN, LC_UP,
 	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_TRACKER, LC_COUNT };
 
+/* Narrow terminals drop columns from the highest priority number down: at 80 cells the list keeps
+ * #, name, state, progress, down, ETA and up; at 200 everything shows. */
 static const struct table_col list_cols[LC_COUNT] = {
 	[LC_NUM] = { "#", 3, 4, TW_RIGHT, 0 },
-	[LC_NAME] = { "Name", 12, 0, TW_LEFT, 0 },
+	[LC_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
 	[LC_STATE] = { "State", 11, 11, TW_LEFT, 1 },
 	[LC_PROGRESS] = { "Progress", 10, 14, TW_LEFT, 0 },
-	[LC_SIZE] = { "Size", 9, 9, TW_RIGHT, 4 },
+	[LC_SIZE] = { "Size", 9, 9, TW_RIGHT, 5 },
 	[LC_DONE] = { "Done", 9, 9, TW_RIGHT, 8 },
 	[LC_DOWN] = { "Down", 11, 11, TW_RIGHT, 2 },
-	[LC_UP] = { "Up", 11, 11, TW_RIGHT, 3 },
+	[LC_UP] = { "Up", 11, 11, TW_RIGHT, 4 },
 	[LC_RATIO] = { "Ratio", 5, 5, TW_RIGHT, 7 },
-	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 5 },
+	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 3 },
 	[LC_PEERS] = { "Peers", 7, 7, TW_RIGHT, 6 },
 	[LC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 9 },
 	[LC_TRACKER] = { "Tracker", 14, 18, TW_LEFT, 10 },
@@ -579,7 +581,14 @@ list_action(struct ui *ui, enum ui_action a)
 		int *all = xcalloc(ui->ntorrents ? ui->ntorrents : 1, sizeof *all);
 		for (size_t i = 0; i < ui->ntorrents; i++)
 			all[i] = ui->torrents[i].id;
-		ui_run_each(ui, a, all, ui->ntorrents, NULL);
+		if (a == UI_ACTION_PAUSE_ALL && ui->ntorrents > 1) {
+			/* stopping every transfer is hard to undo by hand: ask */
+			char q[128];
+			snprintf(q, sizeof q, "Stop all %zu torrents? (y/n)", ui->ntorrents);
+			prompt_confirm(ui, q, ui_pending_answer, pending_new(a, all, ui->ntorrents));
+		} else {
+			ui_run_each(ui, a, all, ui->ntorrents, NULL);
+		}
 		free(all);
 		return true;
 	}

@@ -15,16 +15,18 @@
 
 enum { TK_ID, TK_KIND, TK_STATE, TK_WAITED, TK_CYCLES, TK_CPU, TK_DEADLINE, TK_NAME,
 	TK_TORRENT, TK_COUNT };
+/* The name starts with the kind ("peer 10.0.0.2:51413 ubuntu.iso") and usually the torrent, so
+ * those columns drop first; at 80 cells: ID, state, waited, CPU, deadline and a 30-cell name. */
 static const struct table_col task_cols[TK_COUNT] = {
 	[TK_ID] = { "ID", 5, 6, TW_RIGHT, 0 },
-	[TK_KIND] = { "Kind", 8, 8, TW_LEFT, 3 },
+	[TK_KIND] = { "Kind", 8, 8, TW_LEFT, 6 },
 	[TK_STATE] = { "State", 12, 12, TW_LEFT, 0 },
 	[TK_WAITED] = { "Waited", 7, 7, TW_RIGHT, 0 },
-	[TK_CYCLES] = { "Cycles", 8, 8, TW_RIGHT, 2 },
-	[TK_CPU] = { "CPU", 8, 8, TW_RIGHT, 1 },
-	[TK_DEADLINE] = { "Deadline", 8, 8, TW_RIGHT, 4 },
-	[TK_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
-	[TK_TORRENT] = { "Torrent", 4, 16, TW_LEFT, 5 },
+	[TK_CYCLES] = { "Cycles", 8, 8, TW_RIGHT, 4 },
+	[TK_CPU] = { "CPU", 8, 8, TW_RIGHT, 2 },
+	[TK_DEADLINE] = { "Deadline", 8, 8, TW_RIGHT, 3 },
+	[TK_NAME] = { "Name", 28, 0, TW_LEFT, 0 },
+	[TK_TORRENT] = { "Torrent", 4, 24, TW_LEFT, 5 },
 };
 
 struct tasks_state {

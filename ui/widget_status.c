@@ -6,32 +6,37 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
 #include "ui_priv.h"
 
 #define STATUS_MESSAGE_MS 15000
 
-/* One rate: arrow, rate, limit if any, sparkline scaled to the limit (or the history's peak). */
-static int
-status_rate(int y, int x, const char *arrow, uint64_t rate, uint64_t limit,
-    const struct spark_history *h, int attr)
+/* The bar's pieces in display order; the narrower the terminal, the fewer are shown, dropped
+ * from the highest priority number down (rates always stay). Rates sit right-aligned in a fixed
+ * field so the sparklines beside them do not move as the numbers change. */
+enum { SB_DOWN, SB_DOWN_SPARK, SB_UP, SB_UP_SPARK, SB_CONN, SB_PORT, SB_FREE, SB_TORRENTS,
+	SB_COUNT };
+static const int status_priority[SB_COUNT] = {
+	[SB_DOWN] = 0, [SB_UP] = 0, [SB_CONN] = 1, [SB_FREE] = 2, [SB_DOWN_SPARK] = 3,
+	[SB_UP_SPARK] = 3, [SB_TORRENTS] = 4, [SB_PORT] = 5,
+};
+#define STATUS_SPARK_CELLS 12
+#define STATUS_RATE_CELLS 10
+
+static void
+status_rate_text(const char *arrow, uint64_t rate, uint64_t limit, char *out, size_t outlen)
 {
-	char r[32], l[64], text[160], spark[64];
+	char r[32], f[64], lim[32];
 	fmt_rate(rate, r, sizeof r);
 	if (rate == 0)
 		snprintf(r, sizeof r, "0 B/s");
-	l[0] = '\0';
+	tw_fit(r, STATUS_RATE_CELLS, TW_RIGHT, f, sizeof f);
 	if (limit > 0) {
-		char lim[32];
 		fmt_size(limit, lim, sizeof lim);
-		snprintf(l, sizeof l, " (max %s/s)", lim);
+		snprintf(out, outlen, "%s %s (max %s/s)", arrow, f, lim);
+	} else {
+		snprintf(out, outlen, "%s %s", arrow, f);
 	}
-	snprintf(text, sizeof text, "%s %s%s ", arrow, r, l);
-	int w = tw_width(text);
-	ui_put(y, x, w, text, TW_LEFT, attr);
-	x += w;
-	sparkline_render(h->v, h->n, 12, limit, spark, sizeof spark);
-	ui_put(y, x, 12, spark, TW_LEFT, attr);
-	return x + 13;
 }
 
 void
@@ -39,27 +44,58 @@ status_draw(struct ui *ui, int y)
 {
 	const struct engine_global_stats *g = &ui->global;
 	int bar = theme_attr(TH_STATUS);
-	ui_fill(y, 0, bar);
 	bool ascii = tw_ascii();
-	int x = 1;
-	x = status_rate(y, x, ascii ? "D" : "\xe2\x86\x93", g->down_rate, g->down_limit,
-	    &ui->down_hist, bar);
-	x = status_rate(y, x, ascii ? "U" : "\xe2\x86\x91", g->up_rate, g->up_limit, &ui->up_hist,
-	    bar);
-	char text[256], free_s[32];
-	fmt_size(g->free_space, free_s, sizeof free_s);
-	char port[16];
-	if (g->listen_port > 0)
-		snprintf(port, sizeof port, "%d", g->listen_port);
-	else
-		snprintf(port, sizeof port, "none");
-	snprintf(text, sizeof text, "conn %d/%d  port %s  free %s  torrents %d/%d", g->connections,
-	    g->max_connections, port, free_s, g->torrents_active, g->torrents);
-	if (x < COLS)
-		ui_put(y, x, COLS - x, text, TW_LEFT, bar);
+	char text[SB_COUNT][160];
+	int width[SB_COUNT];
+	bool shown[SB_COUNT];
 
-	/* the line below: the prompt when one is open, else the last message or a hint */
-	(void)y;
+	status_rate_text(ascii ? "D" : "\xe2\x86\x93", g->down_rate, g->down_limit, text[SB_DOWN],
+	    sizeof text[SB_DOWN]);
+	status_rate_text(ascii ? "U" : "\xe2\x86\x91", g->up_rate, g->up_limit, text[SB_UP],
+	    sizeof text[SB_UP]);
+	/* scaled to the limit when there is one, else to the history's peak */
+	sparkline_render(ui->down_hist.v, ui->down_hist.n, STATUS_SPARK_CELLS, g->down_limit,
+	    text[SB_DOWN_SPARK], sizeof text[SB_DOWN_SPARK]);
+	sparkline_render(ui->up_hist.v, ui->up_hist.n, STATUS_SPARK_CELLS, g->up_limit,
+	    text[SB_UP_SPARK], sizeof text[SB_UP_SPARK]);
+	snprintf(text[SB_CONN], sizeof text[SB_CONN], "conn %d/%d", g->connections,
+	    g->max_connections);
+	if (g->listen_port > 0)
+		snprintf(text[SB_PORT], sizeof text[SB_PORT], "port %d", g->listen_port);
+	else
+		snprintf(text[SB_PORT], sizeof text[SB_PORT], "not listening");
+	char free_s[32];
+	fmt_size(g->free_space, free_s, sizeof free_s);
+	snprintf(text[SB_FREE], sizeof text[SB_FREE], "free %s", free_s);
+	snprintf(text[SB_TORRENTS], sizeof text[SB_TORRENTS], "%d/%d active", g->torrents_active,
+	    g->torrents);
+
+	/* keep pieces by priority while they fit: one leading space, two between pieces */
+	int used = 1;
+	for (int i = 0; i < SB_COUNT; i++) {
+		width[i] = tw_width(text[i]);
+		shown[i] = false;
+	}
+	for (int prio = 0; prio <= 5; prio++) {
+		for (int i = 0; i < SB_COUNT; i++) {
+			if (status_priority[i] != prio)
+				continue;
+			if (used + width[i] + 2 <= COLS || prio == 0) {
+				shown[i] = true;
+				used += width[i] + 2;
+			}
+		}
+	}
+	ui_fill(y, 0, bar);
+	int x = 1;
+	for (int i = 0; i < SB_COUNT && x < COLS; i++) {
+		if (!shown[i])
+			continue;
+		/* a rate and its sparkline belong together: one space between them */
+		int gap = (i == SB_DOWN || i == SB_UP) && shown[i + 1] ? 1 : 2;
+		ui_put(y, x, DP_MIN(width[i], COLS - x), text[i], TW_LEFT, bar);
+		x += width[i] + gap;
+	}
 }
 
 void
