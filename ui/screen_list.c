@@ -149,7 +149,9 @@ list_state_attr(enum engine_torrent_state s)
 	case ENGINE_TORRENT_SEEDING: return theme_attr(TH_SEEDING);
 	case ENGINE_TORRENT_DOWNLOADING: return theme_attr(TH_DOWN);
 	case ENGINE_TORRENT_STOPPED: return theme_attr(TH_DIM);
-	case ENGINE_TORRENT_CHECKING: return theme_attr(TH_WARN);
+	case ENGINE_TORRENT_CHECKING:
+	case ENGINE_TORRENT_METADATA: return theme_attr(TH_WARN);
+	case ENGINE_TORRENT_QUEUED: return theme_attr(TH_DIM);
 	default: return 0;
 	}
 }
