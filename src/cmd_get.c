@@ -16,6 +16,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "log.h"
+#include "magnet.h"
 #include "task.h"
 #include "util.h"
 
@@ -43,7 +44,7 @@ get_usage(FILE *f, bool seed)
 		    " FILE.torrent\n");
 	else
 		fprintf(f, "usage: downpour get [-o DIR] [--seed] [--port N] [--config FILE] "
-		    "[--peer ADDR:PORT]... FILE.torrent\n");
+		    "[--peer ADDR:PORT]... FILE.torrent|MAGNET\n");
 }
 
 static void
@@ -74,7 +75,7 @@ get_print_progress(struct get_state *g, bool final)
 	dp_format_size(st.wanted_size - st.left, have, sizeof have);
 	dp_format_size(st.wanted_size, total, sizeof total);
 	double pct = st.state == ENGINE_TORRENT_CHECKING ? st.check_progress * 100 :
-	    st.progress * 100;
+	    st.state == ENGINE_TORRENT_METADATA ? st.metadata_progress * 100 : st.progress * 100;
 	char line[640];
 	snprintf(line, sizeof line, "%s %5.1f%% %s/%s down %s/s up %s/s peers %d (%d seeds)%s%s",
 	    engine_torrent_state_name(st.state), pct, have, total, down, up, st.peers_connected,
@@ -258,7 +259,10 @@ get_run(int argc, char **argv, bool seed_cmd)
 		goto out;
 	}
 	engine_set_event_cb(g.e, get_event_cb, &g);
-	if (engine_add_torrent_file(g.e, torrent_path, NULL, &g.id, err, sizeof err) < 0) {
+	int added = !seed_cmd && magnet_is_uri(torrent_path) ?
+	    engine_add_magnet(g.e, torrent_path, NULL, &g.id, err, sizeof err) :
+	    engine_add_torrent_file(g.e, torrent_path, NULL, &g.id, err, sizeof err);
+	if (added < 0) {
 		cmd_error("%s", err);
 		rc = DP_EXIT_USAGE;
 		goto out;

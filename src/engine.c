@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "log.h"
 #include "magnet.h"
+#include "metadata_fetch.h"
 #include "metainfo.h"
 #include "peer.h"
 #include "picker.h"
@@ -292,14 +293,53 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
     int *id_out, char *err, size_t errlen)
 {
 	char why[256];
-	(void)e;
-	(void)opts;
-	(void)id_out;
 	struct magnet *m = magnet_parse(uri, why, sizeof why);
 	if (m == NULL)
 		return engine_fail(err, errlen, "%s", why);
+	if (e->shutting_down) {
+		magnet_free(m);
+		return engine_fail(err, errlen, "the engine is shutting down");
+	}
+	struct torrent *old = session_find_by_hash(e, m->info_hash);
+	if (old != NULL) {
+		if (id_out != NULL)
+			*id_out = old->id;
+		engine_fail(err, errlen, "%s: already added (id %d)", m->info_hash_hex, old->id);
+		magnet_free(m);
+		return -1;
+	}
+	/* A placeholder metainfo until ut_metadata brings the info dictionary (metadata_fetch.c). */
+	struct metainfo *mi = metadata_stub_metainfo(m);
+	const char *dir = opts != NULL && opts->save_dir != NULL ? opts->save_dir :
+	    e->set.download_dir;
+	struct engine_add_opts o = { 0 };
+	if (opts != NULL)
+		o = *opts;
+	o.skip_check = false;    /* there is nothing to trust before the metadata */
+	struct torrent *t = torrent_new(e, mi, dir, &o, err, errlen);
+	if (t == NULL) {
+		metainfo_free(mi);
+		magnet_free(m);
+		return -1;
+	}
+	t->md = metadata_fetch_new(t);
+	for (size_t i = 0; i < m->peer_count; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (sockaddr_parse(m->peers[i], &ss, &len))
+			torrent_add_known_peer(t, (struct sockaddr *)&ss, len);
+		else
+			log_warn("%s: magnet peer '%s' is not ADDR:PORT; ignored", mi->name, m->peers[i]);
+	}
+	if (id_out != NULL)
+		*id_out = t->id;
+	log_info("added magnet %s (%s, %zu trackers, %zu peers) in %s", mi->name, mi->info_hash_hex,
+	    m->tracker_count, m->peer_count, dir);
 	magnet_free(m);
-	return engine_fail(err, errlen, "magnet links need ut_metadata which is not built yet");
+	session_emit(e, t->id, ENGINE_EVENT_ADDED);
+	if ((opts == NULL || !opts->paused) && (e->store == NULL || store_admit(e->store, t)))
+		torrent_start(t);
+	return 0;
 }
 
 /* ---- commands ---- */
@@ -341,6 +381,8 @@ engine_torrent_recheck(struct engine *e, int id, char *err, size_t errlen)
 	struct torrent *t = engine_torrent(e, id, err, errlen);
 	if (t == NULL)
 		return -1;
+	if (t->md != NULL)
+		return engine_fail(err, errlen, "%s: no metadata yet, nothing to check", t->mi->name);
 	torrent_recheck(t);
 	return 0;
 }

@@ -39,7 +39,8 @@ void engine_free(struct engine *e);
 	X(COMPLETED, "completed")       \
 	X(STOPPED, "stopped")           \
 	X(ERROR, "error")               \
-	X(REMOVED, "removed")
+	X(REMOVED, "removed")           \
+	X(METADATA, "metadata received")
 
 enum engine_event {
 #define X(name, str) ENGINE_EVENT_##name,
@@ -153,6 +154,7 @@ struct engine_torrent_stats {
 	bool sequential;
 	bool is_private;
 	char comment[512];
+	double metadata_progress;      /* 0..1 of a magnet's info dictionary; 1 once it is known */
 };
 
 int engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out);

@@ -16,12 +16,14 @@
 
 #include "disk.h"
 #include "log.h"
+#include "metadata_fetch.h"
 #include "metainfo.h"
 #include "peer.h"
 #include "peer_id.h"
 #include "session.h"
 #include "task.h"
 #include "torrent.h"
+#include "ut_metadata.h"
 #include "util.h"
 
 #define PEER_MAX_SINGLE_READ (256u * 1024u)
@@ -157,6 +159,7 @@ peer_close(struct peer *p, const char *fmt, ...)
 	}
 	if (p->t != NULL) {
 		struct torrent *t = p->t;
+		metadata_peer_gone(p);
 		if (t->pk != NULL) {
 			picker_peer_abandon_all(t->pk, p);
 			if (p->has_all)
@@ -611,6 +614,10 @@ peer_send_ext_handshake(struct peer *p)
 		h.yourip_len = 16;
 	}
 	h.upload_only = p->t->state == ENGINE_TORRENT_SEEDING;
+	/* BEP 9: we serve our info dictionary, and fetch it for a magnet. */
+	h.ut_metadata = UT_METADATA_LOCAL_ID;
+	if (p->t->md == NULL && p->t->mi->info_raw != NULL)
+		h.metadata_size = p->t->mi->info_len;
 	struct dp_buf b;
 	dp_buf_init(&b);
 	wire_build_ext_handshake(&b, &h);
@@ -626,7 +633,7 @@ peer_send_intro(struct peer *p)
 	struct evbuffer *out = bufferevent_get_output(p->bev);
 	if (p->ext)
 		peer_send_ext_handshake(p);
-	if (p->fast && t->have.count == t->have.nbits)
+	if (p->fast && t->have.count == t->have.nbits && t->have.nbits > 0)
 		wire_put_simple(out, WIRE_HAVE_ALL);
 	else if (p->fast && t->have.count == 0)
 		wire_put_simple(out, WIRE_HAVE_NONE);
@@ -763,8 +770,12 @@ peer_on_have_all(struct peer *p)
 static void
 peer_on_extended(struct peer *p, const struct wire_msg *m)
 {
+	if (m->ext_id == UT_METADATA_LOCAL_ID) {
+		metadata_peer_message(p, m->payload, m->payload_len);
+		return;
+	}
 	if (m->ext_id != 0)
-		return;    /* we advertise no extension messages, so none should come */
+		return;    /* an id we did not advertise: ignored */
 	struct wire_ext_handshake h;
 	char err[128];
 	if (wire_parse_ext_handshake(m->payload, m->payload_len, &h, err, sizeof err) < 0) {
@@ -775,6 +786,7 @@ peer_on_extended(struct peer *p, const struct wire_msg *m)
 	p->upload_only = h.upload_only;
 	if (h.client[0] != '\0')
 		snprintf(p->client, sizeof p->client, "%s", h.client);
+	metadata_peer_ext_handshake(p);
 }
 
 static void
@@ -805,10 +817,16 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 		p->peer_interested = false;
 		break;
 	case WIRE_HAVE:
-		if (!p->has_all)
+		if (t->md != NULL)
+			metadata_peer_have(p, m->index);   /* kept until the piece count is known */
+		else if (!p->has_all)
 			peer_got_bitfield_piece(p, m->index);
 		break;
 	case WIRE_BITFIELD: {
+		if (t->md != NULL) {
+			metadata_peer_bitfield(p, m->payload, m->payload_len);
+			break;
+		}
 		/* Some clients (aria2) send have-none and then a bitfield: the newest one wins. */
 		struct dp_bitfield bf;
 		bitfield_init(&bf, t->mi->piece_count);

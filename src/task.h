@@ -42,7 +42,8 @@ enum dp_task_state {
 	X(UI, "ui")             \
 	X(TIMER, "timer")       \
 	X(HOOK, "hook")         \
-	X(SESSION, "session")
+	X(SESSION, "session")   \
+	X(METADATA, "metadata")
 
 enum dp_task_kind {
 #define X(name, str) DP_TASK_KIND_##name,

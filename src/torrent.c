@@ -16,6 +16,7 @@
 #include "choker.h"
 #include "disk.h"
 #include "log.h"
+#include "metadata_fetch.h"
 #include "metainfo.h"
 #include "peer.h"
 #include "picker.h"
@@ -54,7 +55,8 @@ torrent_fill_request(void *arg, struct tracker_request *req)
 	req->port = (uint16_t)(t->e->listen_port > 0 ? t->e->listen_port : 0);
 	req->uploaded = t->uploaded;
 	req->downloaded = t->downloaded;
-	req->left = torrent_left(t);
+	/* Without the metadata nothing is known; 0 would make us a seed (libtorrent sends 16 KiB). */
+	req->left = t->md != NULL ? 16384 : torrent_left(t);
 	req->numwant = t->e->set.numwant;
 }
 
@@ -124,7 +126,8 @@ torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
 bool
 torrent_is_active(const struct torrent *t)
 {
-	return t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_SEEDING;
+	return t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_SEEDING ||
+	    t->state == ENGINE_TORRENT_METADATA;
 }
 
 bool
@@ -174,7 +177,8 @@ torrent_update_task(struct torrent *t)
 		    t->mi->piece_count);
 		break;
 	case ENGINE_TORRENT_METADATA:
-		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata");
+		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata (%.0f%%) from %d peers",
+		    100.0 * metadata_fetch_progress(t->md), t->npeers);
 		break;
 	case ENGINE_TORRENT_DOWNLOADING:
 		if (t->npeers == 0)
@@ -575,7 +579,11 @@ torrent_start_check(struct torrent *t)
 static void
 torrent_begin_transfer(struct torrent *t)
 {
-	t->state = picker_complete(t->pk) ? ENGINE_TORRENT_SEEDING : ENGINE_TORRENT_DOWNLOADING;
+	if (t->md != NULL)
+		t->state = ENGINE_TORRENT_METADATA;
+	else
+		t->state = picker_complete(t->pk) ? ENGINE_TORRENT_SEEDING :
+		    ENGINE_TORRENT_DOWNLOADING;
 	if (t->state == ENGINE_TORRENT_SEEDING && t->completed_date == 0)
 		t->completed_date = dp_wall_time();
 	if (t->ts != NULL) {
@@ -745,6 +753,8 @@ void
 torrent_free(struct torrent *t)
 {
 	t->freeing = true;
+	metadata_fetch_free(t->md);
+	t->md = NULL;
 	torrent_close_peers(t, "torrent removed");
 	if (t->ts != NULL)
 		tracker_set_free(t->ts);
@@ -983,6 +993,8 @@ torrent_tick(struct torrent *t, uint64_t now)
 			}
 		}
 	}
+	if (t->md != NULL)
+		metadata_fetch_tick(t->md, now);
 	torrent_update_task(t);
 }
 
@@ -1042,7 +1054,8 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	out->left = torrent_left(t);
 	out->have_size = t->have_bytes;
 	out->progress = out->wanted_size ? (double)(out->wanted_size - out->left) /
-	    (double)out->wanted_size : 1.0;
+	    (double)out->wanted_size : t->md != NULL ? 0.0 : 1.0;
+	out->metadata_progress = metadata_fetch_progress(t->md);
 	out->check_progress = mi->piece_count ? (double)t->check_done / mi->piece_count : 1.0;
 	out->piece_length = mi->piece_length;
 	out->pieces_have = t->have.count;

@@ -18,6 +18,7 @@ struct storage;
 struct picker;
 struct tracker_set;
 struct dp_task;
+struct metadata_fetch;
 
 #define TORRENT_MAX_CONTRIBUTORS 8
 
@@ -62,7 +63,8 @@ struct torrent {
 	struct torrent *next;
 	struct dp_task *task;
 
-	struct metainfo *mi;
+	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */
+	struct metadata_fetch *md;     /* a magnet's info dictionary being fetched; NULL once known */
 	struct storage *st;
 	struct picker *pk;
 	struct tracker_set *ts;

@@ -20,5 +20,6 @@ Suite *tracker_suite(void);
 Suite *resume_suite(void);
 Suite *engine_suite(void);
 Suite *rpc_suite(void);
+Suite *ut_metadata_suite(void);
 
 #endif

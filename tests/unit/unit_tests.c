@@ -23,6 +23,7 @@ static Suite *(*const suite_makers[])(void) = {
 	resume_suite,
 	engine_suite,
 	rpc_suite,
+	ut_metadata_suite,
 };
 
 int

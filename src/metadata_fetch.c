@@ -1,0 +1,727 @@
+/* metadata_fetch.c: magnet torrents: fetching the info dictionary over ut_metadata (which peer
+ * gets which piece, timeouts, retries, hash check), installing it, and serving ours to peers. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "log.h"
+#include "magnet.h"
+#include "metadata_fetch.h"
+#include "metainfo.h"
+#include "peer.h"
+#include "picker.h"
+#include "session.h"
+#include "storage.h"
+#include "task.h"
+#include "torrent.h"
+#include "ut_metadata.h"
+#include "util.h"
+#include "wire.h"
+
+#define MD_REQUEST_TIMEOUT_MS (15u * 1000u)
+#define MD_REJECT_BACKOFF_MS (30u * 1000u)
+#define MD_TIMEOUT_BACKOFF_MS (20u * 1000u)
+#define MD_PER_PEER 4u                  /* requests outstanding at one peer */
+#define MD_MAX_HAVES 65536u             /* HAVEs remembered per peer before the piece count */
+/* With a 16 MiB info dictionary at most (20 bytes a piece hash) a bitfield can't be longer. */
+#define MD_MAX_BITFIELD ((UT_METADATA_MAX_SIZE / 20u + 7u) / 8u)
+
+enum md_piece_state { MD_MISSING, MD_REQUESTED, MD_HAVE };
+
+struct md_piece {
+	enum md_piece_state state;
+	struct peer *from;                  /* REQUESTED: asked of; HAVE: sent by (may be gone) */
+	uint64_t sent_ms;
+};
+
+/* What we know of one connected peer while fetching. */
+struct md_peer {
+	struct peer *p;
+	uint8_t *bits;                      /* its BITFIELD, applied once the piece count is known */
+	size_t bits_len;
+	uint32_t *haves;
+	size_t nhaves, haves_cap;
+	uint32_t outstanding;
+	uint64_t retry_ms;                  /* not asked again before this (reject, timeout) */
+	bool bad;                           /* sent pieces of metadata that failed the hash check */
+};
+
+struct metadata_fetch {
+	struct torrent *t;
+	struct dp_task *task;
+	struct ut_metadata_buf buf;         /* size 0 until a peer tells us */
+	struct md_piece *pieces;
+	struct md_peer *peers;
+	size_t npeers, peers_cap;
+	struct peer *probe;                 /* asked for piece 0 to learn the size */
+	uint64_t probe_sent_ms;
+	unsigned hash_failures;
+	uint64_t started_ms;
+};
+
+/* ---- the placeholder metainfo ---- */
+
+struct metainfo *
+metadata_stub_metainfo(const struct magnet *m)
+{
+	struct metainfo *mi = xcalloc(1, sizeof *mi);
+	memcpy(mi->info_hash, m->info_hash, 20);
+	dp_hex_encode(m->info_hash, 20, mi->info_hash_hex);
+	if (m->display_name != NULL && m->display_name[0] != '\0') {
+		mi->name = metainfo_sanitize_component(m->display_name, strlen(m->display_name));
+		mi->display_name = xstrdup(m->display_name);
+	} else {
+		mi->name = xstrdup(mi->info_hash_hex);
+	}
+	/* BEP 9 gives tr no tiers: each tracker is its own tier, so every one is announced to. */
+	if (m->tracker_count > 0) {
+		mi->tiers = xcalloc(m->tracker_count, sizeof *mi->tiers);
+		for (size_t i = 0; i < m->tracker_count; i++) {
+			mi->tiers[i].urls = xcalloc(1, sizeof *mi->tiers[i].urls);
+			mi->tiers[i].urls[0] = xstrdup(m->trackers[i]);
+			mi->tiers[i].count = 1;
+		}
+		mi->tier_count = m->tracker_count;
+	}
+	if (m->webseed_count > 0) {
+		mi->webseeds = xcalloc(m->webseed_count, sizeof *mi->webseeds);
+		for (size_t i = 0; i < m->webseed_count; i++)
+			mi->webseeds[i] = xstrdup(m->webseeds[i]);
+		mi->webseed_count = m->webseed_count;
+	}
+	mi->piece_length = UT_METADATA_PIECE;
+	return mi;
+}
+
+/* ---- life cycle ---- */
+
+struct metadata_fetch *
+metadata_fetch_new(struct torrent *t)
+{
+	struct metadata_fetch *md = xcalloc(1, sizeof *md);
+	md->t = t;
+	md->started_ms = dp_now_ms();
+	md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
+	task_wait(md->task, DP_TASK_QUEUED, "torrent not started");
+	return md;
+}
+
+static void
+md_peer_clear(struct md_peer *mp)
+{
+	free(mp->bits);
+	free(mp->haves);
+}
+
+static void
+md_reset_pieces(struct metadata_fetch *md)
+{
+	ut_metadata_buf_free(&md->buf);
+	free(md->pieces);
+	md->pieces = NULL;
+	md->probe = NULL;
+	for (size_t i = 0; i < md->npeers; i++)
+		md->peers[i].outstanding = 0;
+}
+
+void
+metadata_fetch_free(struct metadata_fetch *md)
+{
+	if (md == NULL)
+		return;
+	md_reset_pieces(md);
+	for (size_t i = 0; i < md->npeers; i++)
+		md_peer_clear(&md->peers[i]);
+	free(md->peers);
+	if (md->task != NULL)
+		task_done(md->task, "torrent removed before the metadata arrived");
+	free(md);
+}
+
+double
+metadata_fetch_progress(const struct metadata_fetch *md)
+{
+	if (md == NULL)
+		return 1.0;
+	if (md->buf.pieces == 0)
+		return 0.0;
+	return (double)md->buf.received / md->buf.pieces;
+}
+
+/* ---- peers ---- */
+
+static struct md_peer *
+md_peer_find(struct metadata_fetch *md, const struct peer *p, bool create)
+{
+	for (size_t i = 0; i < md->npeers; i++)
+		if (md->peers[i].p == p)
+			return &md->peers[i];
+	if (!create)
+		return NULL;
+	if (md->npeers == md->peers_cap) {
+		md->peers_cap = md->peers_cap ? md->peers_cap * 2 : 8;
+		md->peers = xreallocarray(md->peers, md->peers_cap, sizeof *md->peers);
+	}
+	struct md_peer *mp = &md->peers[md->npeers++];
+	memset(mp, 0, sizeof *mp);
+	mp->p = p == NULL ? NULL : (struct peer *)(uintptr_t)p;
+	return mp;
+}
+
+/* True when p offers ut_metadata of a usable size (or has not said which size). */
+static bool
+md_peer_offers(const struct peer *p)
+{
+	return !p->dead && p->handshake_done && p->exth.ut_metadata != 0 &&
+	    p->exth.metadata_size <= UT_METADATA_MAX_SIZE;
+}
+
+static void
+md_send(struct peer *p, const struct dp_buf *b)
+{
+	wire_put_extended(bufferevent_get_output(p->bev), p->exth.ut_metadata, b->data, b->len);
+	p->last_send_ms = dp_now_ms();
+}
+
+static void
+md_send_request(struct metadata_fetch *md, struct md_peer *mp, uint32_t piece, uint64_t now)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	ut_metadata_build_request(&b, piece);
+	md_send(mp->p, &b);
+	dp_buf_free(&b);
+	mp->outstanding++;
+	if (md->pieces != NULL && piece < md->buf.pieces) {
+		md->pieces[piece].state = MD_REQUESTED;
+		md->pieces[piece].from = mp->p;
+		md->pieces[piece].sent_ms = now;
+	}
+	log_debug("%s: metadata: asked %s for piece %u", md->t->mi->name, mp->p->addr_str, piece);
+}
+
+/* The metadata has this many bytes: set up the pieces. */
+static bool
+md_set_size(struct metadata_fetch *md, uint64_t size)
+{
+	if (!ut_metadata_buf_init(&md->buf, size))
+		return false;
+	md->pieces = xcalloc(md->buf.pieces, sizeof *md->pieces);
+	log_info("%s: metadata is %llu bytes (%u pieces)", md->t->mi->name,
+	    (unsigned long long)size, md->buf.pieces);
+	return true;
+}
+
+static void
+md_update_task(struct metadata_fetch *md)
+{
+	struct torrent *t = md->t;
+	if (md->task == NULL)
+		return;
+	if (t->state != ENGINE_TORRENT_METADATA) {
+		task_wait(md->task, DP_TASK_QUEUED, "torrent %s", engine_torrent_state_name(t->state));
+		task_set_deadline(md->task, 0);
+		return;
+	}
+	/* The oldest outstanding request is what we wait for. */
+	const struct md_piece *oldest = NULL;
+	uint32_t idx = 0;
+	for (uint32_t i = 0; md->pieces != NULL && i < md->buf.pieces; i++) {
+		const struct md_piece *pc = &md->pieces[i];
+		if (pc->state == MD_REQUESTED && (oldest == NULL || pc->sent_ms < oldest->sent_ms)) {
+			oldest = pc;
+			idx = i;
+		}
+	}
+	if (oldest != NULL) {
+		task_wait(md->task, DP_TASK_READ_WAIT, "waiting for metadata piece %u/%u from %s",
+		    idx + 1, md->buf.pieces, oldest->from->addr_str);
+		task_set_deadline(md->task, (oldest->sent_ms + MD_REQUEST_TIMEOUT_MS) * 1000ull);
+		return;
+	}
+	if (md->probe != NULL) {
+		task_wait(md->task, DP_TASK_READ_WAIT, "waiting for metadata piece 1 from %s",
+		    md->probe->addr_str);
+		task_set_deadline(md->task, (md->probe_sent_ms + MD_REQUEST_TIMEOUT_MS) * 1000ull);
+		return;
+	}
+	task_set_deadline(md->task, 0);
+	int offering = 0, waiting = 0;
+	for (struct peer *p = t->peers; p != NULL; p = p->next) {
+		struct md_peer *mp = md_peer_find(md, p, false);
+		if (!md_peer_offers(p) || (mp != NULL && mp->bad))
+			continue;
+		offering++;
+		if (mp != NULL && mp->retry_ms > dp_now_ms())
+			waiting++;
+	}
+	if (offering == 0)
+		task_wait(md->task, DP_TASK_PEER_WAIT,
+		    "no peer offers metadata yet (%d connected, %zu known)", t->npeers, t->nknown);
+	else
+		task_wait(md->task, DP_TASK_PEER_WAIT,
+		    "%d peers offer metadata, %d of them rejected or timed out recently", offering,
+		    waiting);
+}
+
+/* Asks peers for the pieces nobody is fetching. */
+static void
+md_request_more(struct metadata_fetch *md)
+{
+	struct torrent *t = md->t;
+	uint64_t now = dp_now_ms();
+	if (t->state != ENGINE_TORRENT_METADATA || t->md != md)
+		return;
+	if (md->buf.size == 0) {
+		/* The first peer that names a size sets it; a wrong one fails the hash check later. */
+		for (struct peer *p = t->peers; p != NULL && md->buf.size == 0; p = p->next) {
+			struct md_peer *mp = md_peer_find(md, p, false);
+			if (md_peer_offers(p) && p->exth.metadata_size > 0 && (mp == NULL || !mp->bad))
+				md_set_size(md, p->exth.metadata_size);
+		}
+	}
+	if (md->buf.size == 0) {
+		/* Nobody said: ask one peer for piece 0, whose answer carries total_size. */
+		if (md->probe != NULL)
+			return;
+		for (struct peer *p = t->peers; p != NULL; p = p->next) {
+			if (!md_peer_offers(p))
+				continue;
+			struct md_peer *mp = md_peer_find(md, p, true);
+			if (mp->bad || mp->retry_ms > now)
+				continue;
+			md->probe = p;
+			md->probe_sent_ms = now;
+			md_send_request(md, mp, 0, now);
+			return;
+		}
+		return;
+	}
+	for (uint32_t i = 0; i < md->buf.pieces; i++) {
+		if (md->pieces[i].state != MD_MISSING)
+			continue;
+		/* The least busy peer that offers a blob of our size. */
+		struct md_peer *best = NULL;
+		for (struct peer *p = t->peers; p != NULL; p = p->next) {
+			if (!md_peer_offers(p))
+				continue;
+			if (p->exth.metadata_size != 0 && p->exth.metadata_size != md->buf.size)
+				continue;
+			struct md_peer *mp = md_peer_find(md, p, true);
+			if (mp->bad || mp->retry_ms > now || mp->outstanding >= MD_PER_PEER)
+				continue;
+			if (best == NULL || mp->outstanding < best->outstanding)
+				best = mp;
+		}
+		if (best == NULL)
+			break;
+		md_send_request(md, best, i, now);
+	}
+}
+
+static void
+md_forget_requests_of(struct metadata_fetch *md, struct peer *p)
+{
+	for (uint32_t i = 0; md->pieces != NULL && i < md->buf.pieces; i++) {
+		if (md->pieces[i].state == MD_REQUESTED && md->pieces[i].from == p) {
+			md->pieces[i].state = MD_MISSING;
+			md->pieces[i].from = NULL;
+		}
+	}
+	if (md->probe == p)
+		md->probe = NULL;
+	struct md_peer *mp = md_peer_find(md, p, false);
+	if (mp != NULL)
+		mp->outstanding = 0;
+}
+
+void
+metadata_fetch_tick(struct metadata_fetch *md, uint64_t now)
+{
+	if (md->t->state == ENGINE_TORRENT_METADATA) {
+		for (uint32_t i = 0; md->pieces != NULL && i < md->buf.pieces; i++) {
+			struct md_piece *pc = &md->pieces[i];
+			if (pc->state != MD_REQUESTED || now - pc->sent_ms < MD_REQUEST_TIMEOUT_MS)
+				continue;
+			struct md_peer *mp = md_peer_find(md, pc->from, false);
+			log_info("%s: metadata piece %u from %s timed out", md->t->mi->name, i,
+			    pc->from->addr_str);
+			if (mp != NULL) {
+				mp->retry_ms = now + MD_TIMEOUT_BACKOFF_MS;
+				if (mp->outstanding > 0)
+					mp->outstanding--;
+			}
+			pc->state = MD_MISSING;
+			pc->from = NULL;
+		}
+		if (md->probe != NULL && now - md->probe_sent_ms >= MD_REQUEST_TIMEOUT_MS) {
+			struct md_peer *mp = md_peer_find(md, md->probe, false);
+			log_info("%s: metadata piece 0 from %s timed out", md->t->mi->name,
+			    md->probe->addr_str);
+			if (mp != NULL) {
+				mp->retry_ms = now + MD_TIMEOUT_BACKOFF_MS;
+				mp->outstanding = 0;
+			}
+			md->probe = NULL;
+		}
+		md_request_more(md);
+	}
+	md_update_task(md);
+}
+
+/* ---- installing the info dictionary ---- */
+
+/* Gives p its bitfield under the real piece count; false when it was closed. */
+static bool
+md_apply_peer_pieces(struct torrent *t, struct peer *p, struct md_peer *mp)
+{
+	const struct metainfo *mi = t->mi;
+	p->lim.piece_count = mi->piece_count;
+	p->lim.piece_length = mi->piece_length;
+	p->lim.total_size = mi->total_size;
+	bitfield_free(&p->has);
+	bitfield_init(&p->has, mi->piece_count);
+	if (p->task != NULL)
+		task_rename(p->task, "peer %s %s", p->addr_str, mi->name);
+	if (p->has_all) {
+		bitfield_set_all(&p->has);
+		picker_seed_add(t->pk);
+		return true;
+	}
+	if (mp == NULL)
+		return true;
+	if (mp->bits != NULL && !bitfield_load(&p->has, mp->bits, mp->bits_len)) {
+		peer_close(p, "protocol violation: bitfield of %zu bytes for %u pieces",
+		    mp->bits_len, mi->piece_count);
+		return false;
+	}
+	for (size_t i = 0; i < mp->nhaves; i++) {
+		if (mp->haves[i] >= mi->piece_count) {
+			peer_close(p, "protocol violation: have %u of %u pieces", mp->haves[i],
+			    mi->piece_count);
+			return false;
+		}
+		bitfield_set(&p->has, mp->haves[i]);
+	}
+	if (p->has.count == p->has.nbits && p->has.nbits > 0) {
+		p->has_all = p->seed = true;
+		picker_seed_add(t->pk);
+	} else if (p->has.count > 0) {
+		picker_peer_bitfield_add(t->pk, &p->has);
+	}
+	return true;
+}
+
+/* The verified info dictionary becomes the torrent's metainfo; md is freed. */
+static void
+md_install(struct metadata_fetch *md)
+{
+	struct torrent *t = md->t;
+	char why[256] = "";
+	struct metainfo *mi = metainfo_parse_info(md->buf.data, (size_t)md->buf.size, why,
+	    sizeof why);
+	if (mi != NULL && memcmp(mi->info_hash, t->mi->info_hash, 20) != 0) {
+		snprintf(why, sizeof why, "the parsed dictionary hashes differently");
+		metainfo_free(mi);
+		mi = NULL;
+	}
+	if (mi == NULL) {
+		/* The info-hash names exactly these bytes: no peer can send anything better. */
+		md_reset_pieces(md);
+		task_fail(md->task, "the metadata is not a valid info dictionary: %s", why);
+		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
+		torrent_set_error(t, "metadata: %s", why);
+		return;
+	}
+	struct metainfo *old = t->mi;
+	uint64_t took = dp_now_ms() - md->started_ms;
+	log_info("%s: metadata received and verified: %s, %u pieces, %zu files (%llu ms)",
+	    mi->name, old->info_hash_hex, mi->piece_count, mi->file_count,
+	    (unsigned long long)took);
+	task_done(md->task, "metadata verified: %llu bytes in %u pieces",
+	    (unsigned long long)md->buf.size, md->buf.pieces);
+	md->task = NULL;
+	/* The magnet's trackers and web seeds stay with the torrent. */
+	mi->tiers = old->tiers;
+	mi->tier_count = old->tier_count;
+	old->tiers = NULL;
+	old->tier_count = 0;
+	if (mi->webseed_count == 0) {
+		mi->webseeds = old->webseeds;
+		mi->webseed_count = old->webseed_count;
+		old->webseeds = NULL;
+		old->webseed_count = 0;
+	}
+	struct storage *st = storage_new(mi, t->save_dir, t->e->set.max_open_files);
+	if (st == NULL) {
+		metainfo_free(mi);
+		md_reset_pieces(md);
+		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
+		torrent_set_error(t, "%s: can't set up storage in %s", t->mi->name, t->save_dir);
+		return;
+	}
+	t->md = NULL;
+	storage_free(t->st);
+	t->st = st;
+	t->mi = mi;
+	picker_free(t->pk);
+	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, session_random(t->e));
+	picker_set_sequential(t->pk, t->sequential);
+	bitfield_free(&t->have);
+	bitfield_init(&t->have, mi->piece_count);
+	t->have_bytes = 0;
+	free(t->partial);
+	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
+	t->npartial = 0;
+	free(t->file_prio);
+	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
+	for (size_t i = 0; i < mi->file_count; i++)
+		t->file_prio[i] = ENGINE_PRIO_NORMAL;
+	t->checked = false;
+	task_rename(t->task, "torrent %s", mi->name);
+	metainfo_free(old);
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		if (p->handshake_done && !p->dead)
+			md_apply_peer_pieces(t, p, md_peer_find(md, p, false));
+		p = next;
+	}
+	metadata_fetch_free(md);
+	session_emit(t->e, t->id, ENGINE_EVENT_METADATA);
+	/* Existing data is checked first; peers would not hear of the pieces found, so they go
+	 * and come back (from the known list) when the check is done. */
+	bool has_data = false;
+	for (size_t i = 0; i < mi->file_count && !has_data; i++) {
+		uint64_t size;
+		int64_t mtime;
+		if (!mi->files[i].pad && storage_file_stat(t->st, i, &size, &mtime) == 0 && size > 0)
+			has_data = true;
+	}
+	if (has_data) {
+		while (t->peers != NULL)
+			peer_close(t->peers, "metadata received: checking existing data first");
+	}
+	t->state = ENGINE_TORRENT_STOPPED;
+	torrent_start(t);
+	p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		peer_update_interest(p);
+		p = next;
+	}
+}
+
+/* ---- messages ---- */
+
+static void
+md_serve(struct peer *p, uint32_t piece)
+{
+	struct torrent *t = p->t;
+	struct dp_buf b;
+	dp_buf_init(&b);
+	const struct metainfo *mi = t->mi;
+	bool have = t->md == NULL && mi->info_raw != NULL &&
+	    piece < ut_metadata_piece_count(mi->info_len);
+	/* A peer that does not read its data gets rejects rather than more of it. */
+	if (have && evbuffer_get_length(bufferevent_get_output(p->bev)) >= PEER_OUTPUT_HIGH)
+		have = false;
+	if (have) {
+		ut_metadata_build_data(&b, piece, mi->info_len,
+		    mi->info_raw + (size_t)piece * UT_METADATA_PIECE,
+		    ut_metadata_piece_size(mi->info_len, piece));
+		log_debug("peer %s: sent metadata piece %u", p->addr_str, piece);
+	} else {
+		ut_metadata_build_reject(&b, piece);
+	}
+	md_send(p, &b);
+	task_progress(p->task, 0, b.len);
+	dp_buf_free(&b);
+}
+
+static void
+md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_msg *m)
+{
+	struct md_peer *mp = md_peer_find(md, p, false);
+	bool asked = false;
+	if (md->probe == p && m->piece == 0) {
+		md->probe = NULL;
+		asked = true;
+		if (mp != NULL && mp->outstanding > 0)
+			mp->outstanding--;
+		if (md->buf.size == 0 && !md_set_size(md, m->total_size))
+			return;
+		/* Piece 0 may be on its way from another peer too: that request is moot now. */
+		if (md->pieces[0].state == MD_REQUESTED && md->pieces[0].from != p) {
+			struct md_peer *q = md_peer_find(md, md->pieces[0].from, false);
+			if (q != NULL && q->outstanding > 0)
+				q->outstanding--;
+		}
+	} else if (md->pieces != NULL && m->piece < md->buf.pieces &&
+	    md->pieces[m->piece].state == MD_REQUESTED && md->pieces[m->piece].from == p) {
+		asked = true;
+		if (mp != NULL && mp->outstanding > 0)
+			mp->outstanding--;
+	}
+	if (!asked) {
+		log_debug("peer %s: unrequested metadata piece %u ignored", p->addr_str, m->piece);
+		return;
+	}
+	char err[128];
+	if (m->total_size != md->buf.size ||
+	    ut_metadata_buf_put(&md->buf, m->piece, m->data, m->data_len, err, sizeof err) < 0) {
+		log_info("peer %s: metadata piece %u for a %llu-byte blob, we fetch %llu bytes",
+		    p->addr_str, m->piece, (unsigned long long)m->total_size,
+		    (unsigned long long)md->buf.size);
+		if (m->piece < md->buf.pieces) {
+			md->pieces[m->piece].state = MD_MISSING;
+			md->pieces[m->piece].from = NULL;
+		}
+		if (mp != NULL)
+			mp->retry_ms = dp_now_ms() + MD_REJECT_BACKOFF_MS;
+		return;
+	}
+	md->pieces[m->piece].state = MD_HAVE;
+	md->pieces[m->piece].from = p;
+	task_progress(md->task, m->data_len, 0);
+	if (!ut_metadata_buf_complete(&md->buf))
+		return;
+	if (ut_metadata_buf_verify(&md->buf, md->t->mi->info_hash)) {
+		md_install(md);
+		return;
+	}
+	/* Someone lied (or the size was wrong): the senders are not asked again, start over. A
+	 * peer that sent every piece alone is certainly the liar and is banned. */
+	md->hash_failures++;
+	log_warn("%s: metadata failed the hash check (attempt %u); discarding it",
+	    md->t->mi->name, md->hash_failures);
+	struct peer *only = md->pieces[0].from;
+	for (uint32_t i = 0; i < md->buf.pieces; i++) {
+		struct md_peer *q = md_peer_find(md, md->pieces[i].from, false);
+		if (q != NULL)
+			q->bad = true;
+		if (md->pieces[i].from != only)
+			only = NULL;
+	}
+	md_reset_pieces(md);
+	if (only != NULL)   /* closes it too */
+		session_ban(md->t->e, (struct sockaddr *)&only->addr,
+		    "sent metadata that failed the hash check");
+}
+
+void
+metadata_peer_message(struct peer *p, const uint8_t *payload, size_t len)
+{
+	struct torrent *t = p->t;
+	struct ut_metadata_msg m;
+	char err[128];
+	if (t == NULL)
+		return;
+	if (ut_metadata_parse(payload, len, &m, err, sizeof err) < 0) {
+		peer_close(p, "protocol violation: ut_metadata: %s", err);
+		return;
+	}
+	struct metadata_fetch *md = t->md;
+	switch (m.type) {
+	case UT_METADATA_REQUEST:
+		/* Without its extension id we have no way to answer. */
+		if (p->exth.ut_metadata != 0)
+			md_serve(p, m.piece);
+		break;
+	case UT_METADATA_DATA:
+		if (md != NULL)
+			md_on_data(md, p, &m);
+		break;
+	case UT_METADATA_REJECT:
+		if (md != NULL) {
+			struct md_peer *mp = md_peer_find(md, p, false);
+			log_debug("peer %s: rejected metadata piece %u", p->addr_str, m.piece);
+			md_forget_requests_of(md, p);
+			if (mp != NULL)
+				mp->retry_ms = dp_now_ms() + MD_REJECT_BACKOFF_MS;
+		}
+		break;
+	}
+	/* md may be gone (installed) now. */
+	if (t->md != NULL && !p->dead) {
+		md_request_more(t->md);
+		md_update_task(t->md);
+	}
+}
+
+void
+metadata_peer_ext_handshake(struct peer *p)
+{
+	struct torrent *t = p->t;
+	if (t == NULL || t->md == NULL)
+		return;
+	struct metadata_fetch *md = t->md;
+	if (p->exth.ut_metadata == 0 || p->exth.metadata_size > UT_METADATA_MAX_SIZE) {
+		if (p->exth.metadata_size > UT_METADATA_MAX_SIZE)
+			log_info("peer %s: offers %llu bytes of metadata, over our %u MiB limit",
+			    p->addr_str, (unsigned long long)p->exth.metadata_size,
+			    UT_METADATA_MAX_SIZE >> 20);
+		/* A second handshake may take the extension back. */
+		md_forget_requests_of(md, p);
+	}
+	md_request_more(md);
+	md_update_task(md);
+}
+
+void
+metadata_peer_bitfield(struct peer *p, const uint8_t *bits, size_t len)
+{
+	struct metadata_fetch *md = p->t != NULL ? p->t->md : NULL;
+	if (md == NULL)
+		return;
+	if (len > MD_MAX_BITFIELD) {
+		peer_close(p, "protocol violation: %zu-byte bitfield", len);
+		return;
+	}
+	struct md_peer *mp = md_peer_find(md, p, true);
+	free(mp->bits);
+	mp->bits = xmemdup(bits, len);
+	mp->bits_len = len;
+	mp->nhaves = 0;
+	p->bitfield_received = true;
+}
+
+void
+metadata_peer_have(struct peer *p, uint32_t piece)
+{
+	struct metadata_fetch *md = p->t != NULL ? p->t->md : NULL;
+	if (md == NULL || p->has_all)
+		return;
+	struct md_peer *mp = md_peer_find(md, p, true);
+	if (mp->nhaves >= MD_MAX_HAVES)
+		return;
+	if (mp->nhaves == mp->haves_cap) {
+		mp->haves_cap = mp->haves_cap ? mp->haves_cap * 2 : 64;
+		mp->haves = xreallocarray(mp->haves, mp->haves_cap, sizeof *mp->haves);
+	}
+	mp->haves[mp->nhaves++] = piece;
+}
+
+void
+metadata_peer_gone(struct peer *p)
+{
+	struct metadata_fetch *md = p->t != NULL ? p->t->md : NULL;
+	if (md == NULL)
+		return;
+	md_forget_requests_of(md, p);
+	for (uint32_t i = 0; md->pieces != NULL && i < md->buf.pieces; i++)
+		if (md->pieces[i].from == p)
+			md->pieces[i].from = NULL;
+	for (size_t i = 0; i < md->npeers; i++) {
+		if (md->peers[i].p != p)
+			continue;
+		md_peer_clear(&md->peers[i]);
+		md->peers[i] = md->peers[--md->npeers];
+		break;
+	}
+}

@@ -1,0 +1,40 @@
+/* metadata_fetch.h: magnet torrents: the placeholder metainfo, fetching the info dictionary over
+ * ut_metadata (which peer, timeouts, retries, hash check), turning the torrent into a normal one,
+ * and serving our info dictionary to peers that ask. Loop thread only. */
+#ifndef DP_METADATA_FETCH_H
+#define DP_METADATA_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct magnet;
+struct metainfo;
+struct metadata_fetch;
+struct peer;
+struct torrent;
+
+/* A placeholder for a magnet's torrent until the info dictionary arrives: the info-hash, a name
+ * (dn, else the hex hash), one tracker tier per tr, no pieces and no files, info_raw NULL. */
+struct metainfo *metadata_stub_metainfo(const struct magnet *m);
+
+/* Fetching state for t, whose t->mi is a placeholder; the torrent owns it as t->md. */
+struct metadata_fetch *metadata_fetch_new(struct torrent *t);
+void metadata_fetch_free(struct metadata_fetch *md);
+/* Once a second from torrent_tick: request timeouts, more requests, the task's reason. */
+void metadata_fetch_tick(struct metadata_fetch *md, uint64_t now_ms);
+/* 0..1 of the metadata pieces received (0 while the size is unknown). */
+double metadata_fetch_progress(const struct metadata_fetch *md);
+
+/* Peer hooks, called by peer.c. */
+/* The peer's extension handshake was parsed into p->exth: ask it for pieces if it offers them. */
+void metadata_peer_ext_handshake(struct peer *p);
+/* An EXTENDED message with our ut_metadata id: answers requests (data when we have the info
+ * dictionary, else reject) and collects data/rejects while fetching. May close p. */
+void metadata_peer_message(struct peer *p, const uint8_t *payload, size_t len);
+/* BITFIELD / HAVE while the piece count is unknown: kept and applied once it is. */
+void metadata_peer_bitfield(struct peer *p, const uint8_t *bits, size_t len);
+void metadata_peer_have(struct peer *p, uint32_t piece);
+/* The peer is closing: its requests go back to the pool. */
+void metadata_peer_gone(struct peer *p);
+
+#endif
