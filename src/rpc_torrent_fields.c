@@ -291,7 +291,7 @@ FIELD(f_manual_announce_time) { (void)v; return json_integer(-1); }
 FIELD(f_max_connected_peers) { return json_integer(v->st.max_peers); }
 FIELD(f_metadata_percent)
 {
-	return json_real(v->st.state == ENGINE_TORRENT_METADATA ? 0.0 : 1.0);
+	return json_real(v->st.metadata_progress);
 }
 FIELD(f_name) { return json_string(v->st.name); }
 

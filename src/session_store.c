@@ -1114,7 +1114,12 @@ store_on_event(struct store *s, int torrent_id, enum engine_event ev)
 		it->seed_ratio_milli = -1;
 		it->seed_time_s = -1;
 		store_append_item(s, it);
-		if (!s->loading)
+		/* A magnet has no info dictionary to save until ut_metadata brings it. */
+		if (!s->loading && t->mi->info_raw != NULL)
+			store_save_metainfo(s, t);
+		break;
+	case ENGINE_EVENT_METADATA:
+		if (it != NULL && t != NULL && t->mi->info_raw != NULL)
 			store_save_metainfo(s, t);
 		break;
 	case ENGINE_EVENT_STOPPED:
