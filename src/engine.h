@@ -258,12 +258,34 @@ struct engine_queue_limits {
 	int max_active_downloads, max_active_seeds;
 	double seed_ratio;
 	int64_t seed_time_s;
+	bool start_paused;             /* torrents added by the watch dir (and the RPC) stay stopped */
 };
 int engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out);
 int engine_set_queue_limits(struct engine *e, const struct engine_queue_limits *in, char *err,
     size_t errlen);
 /* A torrent's own seeding limits as set (negative = the global limit); -1 for an unknown id. */
 int engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t *seconds);
+/*
+ * A setting changed at run time (the RPC's session-set): key is one of the configuration keys
+ * settings_key_allowed() accepts, value its text as config_set takes it. It is applied now and
+ * kept in the session directory's settings.conf (written on the session's writer thread), which
+ * overrides the configuration file and the command line in engine_session_open and
+ * engine_apply_config (SIGHUP). Returns 0, 1 without a session directory (nothing applied or
+ * kept: the caller's setters apply it for this run), or -1 with err for a key or value the
+ * configuration refuses.
+ */
+int engine_session_set_setting(struct engine *e, const char *key, const char *value, char *err,
+    size_t errlen);
+/* Times and origin of a torrent beyond its stats (torrent-get's secondsDownloading and such). */
+struct engine_torrent_times {
+	/* counted by the session directory over every run; 0 without one */
+	int64_t seconds_downloading;   /* in the downloading state */
+	int64_t seconds_seeding;
+	int64_t start_date;            /* wall seconds of the last start, 0 = not since loading */
+	int64_t date_created;          /* the metainfo's creation date, 0 = none */
+	char creator[128];             /* the metainfo's "created by", "" = none */
+};
+int engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out);
 /* Pieces hashed by the disk pool so far (tests check that a restart rehashes nothing). */
 uint64_t engine_hash_count(struct engine *e);
 

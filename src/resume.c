@@ -61,6 +61,7 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 	resume_enc_kv_int(b, "completed", r->completed_date);
 	resume_enc_kv_int(b, "down-limit", (int64_t)r->down_limit);
 	resume_enc_kv_int(b, "downloaded", (int64_t)r->downloaded);
+	resume_enc_kv_int(b, "downloading", r->downloading_s);
 	if (r->error != NULL) {
 		be_enc_cstr(b, "error");
 		be_enc_cstr(b, r->error);
@@ -271,6 +272,11 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		goto out;
 	}
 	out->save_path = be_strdup(n);
+	/* Added after version 1 files were written: absent means 0. */
+	if (be_dict_get(body, "downloading") != NULL &&
+	    resume_get_int(body, "downloading", 0, INT64_MAX, &out->downloading_s, err,
+	    errlen) < 0)
+		goto out;
 	n = be_dict_get(body, "error");
 	if (n != NULL) {
 		if (n->type != BE_STR || n->v.str.len >= 256) {

@@ -30,6 +30,7 @@ struct resume {
 	uint64_t uploaded, downloaded; /* payload totals over every session */
 	int64_t added_date, completed_date;
 	int64_t seeding_s;             /* seconds spent seeding, for the seed time limit */
+	int64_t downloading_s;         /* seconds spent downloading (optional in the file) */
 	char *save_path;
 	bool running;                  /* the user's wish: started (running, queued) or stopped */
 	bool sequential;

@@ -4,11 +4,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "log.h"
 #include "rpc_private.h"
 #include "util.h"
 
@@ -275,6 +277,34 @@ handler_note_torrents(struct rpc_handler *h, const struct engine_torrent_stats *
 
 /* ---- session ---- */
 
+/* Whether torrent-add starts torrents by default: the session's start_paused when there is a
+ * session directory (it is kept across restarts), else the handler's own flag. */
+static bool
+rpc_start_added(struct rpc_handler *h)
+{
+	struct engine_queue_limits q;
+	if (engine_get_queue_limits(h->e, &q) == 0)
+		return !q.start_paused;
+	return h->start_added_torrents;
+}
+
+/* Keeps a changed setting in the session directory (settings.conf): it survives restarts and
+ * SIGHUP reloads. */
+static void
+rpc_keep_setting(struct rpc_handler *h, const char *key, const char *fmt, ...) DP_PRINTF(3, 4);
+
+static void
+rpc_keep_setting(struct rpc_handler *h, const char *key, const char *fmt, ...)
+{
+	char value[1100], err[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof value, fmt, ap);
+	va_end(ap);
+	if (engine_session_set_setting(h->e, key, value, err, sizeof err) < 0)
+		log_warn("rpc: session-set: %s not kept: %s", key, err);
+}
+
 static json_t *
 session_object(struct rpc_handler *h)
 {
@@ -331,7 +361,7 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "speed-limit-down-enabled", json_boolean(g.down_limit > 0));
 	json_object_set_new(o, "speed-limit-up", json_integer((json_int_t)(h->up_kbps)));
 	json_object_set_new(o, "speed-limit-up-enabled", json_boolean(g.up_limit > 0));
-	json_object_set_new(o, "start-added-torrents", json_boolean(h->start_added_torrents));
+	json_object_set_new(o, "start-added-torrents", json_boolean(rpc_start_added(h)));
 	json_object_set_new(o, "trash-original-torrent-files", json_false());
 	json_object_set_new(o, "units", json_pack("{s:[s,s,s,s], s:i, s:[s,s,s,s], s:i, "
 	    "s:[s,s,s,s], s:i}",
@@ -381,7 +411,7 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	int64_t down = (int64_t)h->down_kbps, up = (int64_t)h->up_kbps;
 	bool down_on = g.down_limit > 0, up_on = g.up_limit > 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = h->start_added_torrents;
+	bool start_added = rpc_start_added(h);
 	struct engine_queue_limits q;
 	bool have_queue = engine_get_queue_limits(h->e, &q) == 0;
 	int64_t dq = q.max_active_downloads > 0 ? q.max_active_downloads : h->down_queue;
@@ -437,6 +467,33 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	    up_on ? h->up_kbps * 1000 : 0);
 	engine_set_limits(h->e, (int)peers_global, (int)peers_torrent, 0);
 	h->start_added_torrents = start_added;
+	q.start_paused = !start_added;
+	/* What changed is kept in the session directory (nothing without one). */
+	if (!h->sandbox) {
+		if (arg_get(args, "speed-limit-down") != NULL ||
+		    arg_get(args, "speed-limit-down-enabled") != NULL)
+			rpc_keep_setting(h, "download_rate_limit", "%llu", down_on ?
+			    (unsigned long long)h->down_kbps * 1000 : 0ull);
+		if (arg_get(args, "speed-limit-up") != NULL ||
+		    arg_get(args, "speed-limit-up-enabled") != NULL)
+			rpc_keep_setting(h, "upload_rate_limit", "%llu", up_on ?
+			    (unsigned long long)h->up_kbps * 1000 : 0ull);
+		if (peers_global > 0)
+			rpc_keep_setting(h, "max_connections_global", "%lld",
+			    (long long)peers_global);
+		if (peers_torrent > 0)
+			rpc_keep_setting(h, "max_connections_per_torrent", "%lld",
+			    (long long)peers_torrent);
+		if (dir != NULL)
+			rpc_keep_setting(h, "download_dir", "%s", dir);
+		if (arg_get(args, "start-added-torrents") != NULL)
+			rpc_keep_setting(h, "start_paused", "%s", start_added ? "false" : "true");
+		if (queue_args > 0) {
+			rpc_keep_setting(h, "max_active_downloads", "%d", dq_on ? (int)dq : 0);
+			rpc_keep_setting(h, "max_active_seeds", "%d", sq_on ? (int)sq : 0);
+			rpc_keep_setting(h, "seed_ratio_limit", "%.17g", ratio_on ? ratio : 0.0);
+		}
+	}
 	if (queue_args > 0) {
 		/* Remember the values while disabled: the engine's 0 means off. */
 		h->down_queue = (int)dq;
@@ -826,7 +883,7 @@ static int
 method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	const char *metainfo = NULL, *filename = NULL, *dir = NULL;
-	bool paused = !h->start_added_torrents;
+	bool paused = !rpc_start_added(h);
 	int64_t peer_limit = -1;
 	if (arg_string(args, "metainfo", &metainfo, err, errlen) < 0 ||
 	    arg_string(args, "filename", &filename, err, errlen) < 0 ||

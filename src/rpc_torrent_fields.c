@@ -22,6 +22,8 @@ struct rpc_torrent_view {
 	size_t ntrackers;
 	struct engine_piece_map pieces;
 	bool pieces_ok;
+	bool have_times;
+	struct engine_torrent_times times;
 };
 
 typedef json_t *(*rpc_field_fn)(struct rpc_torrent_view *v);
@@ -84,6 +86,15 @@ view_pieces(struct rpc_torrent_view *v)
 	if (!v->have_pieces) {
 		v->pieces_ok = engine_pieces(v->h->e, v->st.id, &v->pieces) == 0;
 		v->have_pieces = true;
+	}
+}
+
+static void
+view_times(struct rpc_torrent_view *v)
+{
+	if (!v->have_times) {
+		engine_torrent_get_times(v->h->e, v->st.id, &v->times);
+		v->have_times = true;
 	}
 }
 
@@ -171,6 +182,8 @@ FIELD(f_activity_date)
 FIELD(f_added_date) { return json_integer(v->st.added_date); }
 FIELD(f_bandwidth_priority) { (void)v; return json_integer(0); }
 FIELD(f_comment) { return json_string(v->st.comment); }
+FIELD(f_creator) { view_times(v); return json_string(v->times.creator); }
+FIELD(f_date_created) { view_times(v); return json_integer(v->times.date_created); }
 FIELD(f_corrupt_ever) { return json_u64(v->st.corrupt_bytes); }
 
 FIELD(f_desired_available)
@@ -527,6 +540,13 @@ FIELD(f_tracker_stats)
 	return a;
 }
 
+FIELD(f_seconds_downloading)
+{
+	view_times(v);
+	return json_integer(v->times.seconds_downloading);
+}
+FIELD(f_seconds_seeding) { view_times(v); return json_integer(v->times.seconds_seeding); }
+FIELD(f_start_date) { view_times(v); return json_integer(v->times.start_date); }
 FIELD(f_uploaded_ever) { return json_u64(v->st.uploaded); }
 FIELD(f_upload_limit) { return json_kbps(v->st.up_limit); }
 FIELD(f_upload_limited) { return json_boolean(v->st.up_limit > 0); }
@@ -559,6 +579,8 @@ static const struct {
 	{ "bandwidthPriority", f_bandwidth_priority },
 	{ "comment", f_comment },
 	{ "corruptEver", f_corrupt_ever },
+	{ "creator", f_creator },
+	{ "dateCreated", f_date_created },
 	{ "desiredAvailable", f_desired_available },
 	{ "doneDate", f_done_date },
 	{ "downloadDir", f_download_dir },
@@ -604,12 +626,15 @@ static const struct {
 	{ "rateDownload", f_rate_download },
 	{ "rateUpload", f_rate_upload },
 	{ "recheckProgress", f_recheck_progress },
+	{ "secondsDownloading", f_seconds_downloading },
+	{ "secondsSeeding", f_seconds_seeding },
 	{ "seedIdleLimit", f_seed_idle_limit },
 	{ "seedIdleMode", f_seed_idle_mode },
 	{ "seedRatioLimit", f_seed_ratio_limit },
 	{ "seedRatioMode", f_seed_ratio_mode },
 	{ "sequentialDownload", f_sequential },
 	{ "sizeWhenDone", f_size_when_done },
+	{ "startDate", f_start_date },
 	{ "status", f_status },
 	{ "totalSize", f_total_size },
 	{ "trackers", f_trackers },

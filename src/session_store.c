@@ -26,6 +26,7 @@
 #include "resume.h"
 #include "session.h"
 #include "session_store.h"
+#include "settings_file.h"
 #include "storage.h"
 #include "task.h"
 #include "torrent.h"
@@ -46,6 +47,10 @@ struct store_item {
 	int64_t seed_time_s;          /* -1 = global */
 	int64_t seeding_s;
 	uint64_t seeding_since_ms;    /* last tick counted while seeding; 0 = not seeding */
+	int64_t downloading_s;
+	uint64_t downloading_since_ms;
+	int64_t start_date;           /* wall seconds when it last became active */
+	bool was_active;
 	uint64_t saved_fp;            /* fingerprint of what the last save described */
 	uint32_t synced_have;         /* have.count at the last save that synced the files */
 	uint64_t saved_up, saved_down;
@@ -78,6 +83,9 @@ struct store {
 	char *completed_dir, *completion_hook, *error_hook;
 	bool hook_shell, start_paused;
 	int hook_timeout;
+	/* settings changed at run time, kept in settings.conf, applied over the configuration */
+	struct settings overrides;
+	char *settings_path;
 };
 
 /* A recheck of the pieces touching files that changed while we were not running. It owns its
@@ -327,6 +335,7 @@ store_make_job(struct store *s, struct store_item *it, struct torrent *t)
 	r->added_date = t->added_date;
 	r->completed_date = t->completed_date;
 	r->seeding_s = it->seeding_s;
+	r->downloading_s = it->downloading_s;
 	r->save_path = xstrdup(t->save_dir);
 	r->running = it->want_running;
 	r->sequential = t->sequential;
@@ -800,6 +809,7 @@ store_apply_resume(struct store *s, struct store_item *it, struct torrent *t,
 		t->added_date = r->added_date;
 	t->completed_date = r->completed_date;
 	it->seeding_s = r->seeding_s;
+	it->downloading_s = r->downloading_s;
 	it->seed_ratio_milli = r->seed_ratio_milli;
 	it->seed_time_s = r->seed_time_s;
 	it->want_running = r->running;
@@ -1051,6 +1061,18 @@ store_tick_item(struct store *s, struct store_item *it, struct torrent *t, uint6
 	} else {
 		it->seeding_since_ms = 0;
 	}
+	if (t->state == ENGINE_TORRENT_DOWNLOADING) {
+		if (it->downloading_since_ms != 0)
+			it->downloading_s += (int64_t)((now - it->downloading_since_ms) / 1000);
+		it->downloading_since_ms = now - (it->downloading_since_ms != 0 ?
+		    (now - it->downloading_since_ms) % 1000 : 0);
+	} else {
+		it->downloading_since_ms = 0;
+	}
+	bool active = torrent_is_active(t);
+	if (active && !it->was_active)
+		it->start_date = dp_wall_time();
+	it->was_active = active;
 	if (it->completed_pending && !it->moving)
 		store_completed(s, it, t);
 	if (it->move_waiting && t->disk_jobs == 0)
@@ -1250,6 +1272,78 @@ store_apply_settings(struct store *s, const struct dp_config *cfg)
 	s->start_paused = cfg->start_paused;
 }
 
+/* ---- run-time settings (settings.conf) ---- */
+
+static void
+store_settings_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	if (job->error != 0)
+		log_error("session: saving the run-time settings: %s", job->errmsg);
+	resume_job_free(job);
+}
+
+/* Written atomically on the writer thread; jobs run in order, so the last one wins. */
+static void
+store_save_settings(struct store *s)
+{
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->path = xstrdup(s->settings_path);
+	job->raw = (uint8_t *)settings_format(&s->overrides, &job->raw_len);
+	job->done = store_settings_done;
+	resume_writer_submit(s->writer, job);
+}
+
+/* One run-time setting over what the configuration said. */
+static void
+store_apply_override(struct store *s, const char *key, const char *value)
+{
+	struct engine *e = s->e;
+	struct dp_config v;
+	char err[600];
+	if (settings_value(key, value, &v, err, sizeof err) < 0) {
+		log_error("%s: %s (ignored)", s->settings_path, err);
+		config_free(&v);
+		return;
+	}
+	if (strcmp(key, "download_dir") == 0) {
+		if (engine_set_download_dir(e, v.download_dir, err, sizeof err) < 0)
+			log_error("%s: download_dir: %s", s->settings_path, err);
+	} else if (strcmp(key, "download_rate_limit") == 0) {
+		engine_set_rate_limits(e, v.download_rate_limit, e->set.up_limit);
+	} else if (strcmp(key, "upload_rate_limit") == 0) {
+		engine_set_rate_limits(e, e->set.down_limit, v.upload_rate_limit);
+	} else if (strcmp(key, "max_connections_global") == 0) {
+		engine_set_limits(e, v.max_connections_global, 0, 0);
+	} else if (strcmp(key, "max_connections_per_torrent") == 0) {
+		engine_set_limits(e, 0, v.max_connections_per_torrent, 0);
+	} else if (strcmp(key, "upload_slots") == 0) {
+		engine_set_limits(e, 0, 0, v.upload_slots);
+	} else if (strcmp(key, "max_active_downloads") == 0) {
+		s->max_down = v.max_active_downloads;
+	} else if (strcmp(key, "max_active_seeds") == 0) {
+		s->max_seed = v.max_active_seeds;
+	} else if (strcmp(key, "seed_ratio_limit") == 0) {
+		s->seed_ratio = v.seed_ratio_limit;
+	} else if (strcmp(key, "seed_time_limit") == 0) {
+		s->seed_time = v.seed_time_limit;
+	} else if (strcmp(key, "start_paused") == 0) {
+		s->start_paused = v.start_paused;
+	}
+	config_free(&v);
+}
+
+static void
+store_apply_overrides(struct store *s)
+{
+	for (size_t i = 0; i < s->overrides.n; i++)
+		store_apply_override(s, s->overrides.keys[i], s->overrides.values[i]);
+	if (s->overrides.n > 0)
+		log_info("session: %zu settings changed at run time applied from %s",
+		    s->overrides.n, s->settings_path);
+}
+
 /* ---- life cycle ---- */
 
 void
@@ -1260,9 +1354,13 @@ store_shutdown_begin(struct store *s)
 	s->shutting_down = true;
 	/* A last count of seeding time before the torrents stop. */
 	uint64_t now = dp_now_ms();
-	for (struct store_item *it = s->items; it != NULL; it = it->next)
+	for (struct store_item *it = s->items; it != NULL; it = it->next) {
 		if (it->seeding_since_ms != 0)
 			it->seeding_s += (int64_t)((now - it->seeding_since_ms) / 1000);
+		if (it->downloading_since_ms != 0)
+			it->downloading_s += (int64_t)((now - it->downloading_since_ms) / 1000);
+		it->seeding_since_ms = it->downloading_since_ms = 0;
+	}
 	if (s->timer != NULL)
 		event_del(s->timer);
 	watch_free(s->watch);
@@ -1311,6 +1409,8 @@ store_free(struct store *s)
 		s->items = it->next;
 		free(it);
 	}
+	settings_clear(&s->overrides);
+	free(s->settings_path);
 	free(s->completed_dir);
 	free(s->completion_hook);
 	free(s->error_hook);
@@ -1335,6 +1435,8 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 	s->dir = xstrdup(dir);
 	s->tdir = xasprintf("%s/torrents", dir);
 	s->rdir = xasprintf("%s/resume", dir);
+	s->settings_path = xasprintf("%s/%s", dir, SETTINGS_FILE_NAME);
+	settings_init(&s->overrides);
 	struct dp_config defaults;
 	if (cfg == NULL)
 		config_defaults(&defaults);
@@ -1354,6 +1456,12 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 		snprintf(err, errlen, "can't create the session timer");
 		goto fail;
 	}
+	char why[600];
+	if (settings_load(s->settings_path, &s->overrides, why, sizeof why, err, errlen) < 0)
+		goto fail;
+	if (why[0] != '\0')
+		log_warn("session: %s: using the backup", why);
+	store_apply_overrides(s);
 	e->store = s;
 	if (store_load_all(s, err, errlen) < 0) {
 		e->store = NULL;
@@ -1383,9 +1491,34 @@ engine_apply_config(struct engine *e, const struct dp_config *cfg)
 	if (s == NULL)
 		return;
 	store_apply_settings(s, cfg);
+	store_apply_overrides(s);
 	if (!s->shutting_down)
 		store_set_watch(s, cfg->watch_dir);
 	store_queue_pass(s);
+}
+
+int
+engine_session_set_setting(struct engine *e, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	struct dp_config v;
+	int rc = settings_value(key, value, &v, err, errlen);
+	config_free(&v);
+	if (rc < 0)
+		return -1;
+	struct store *s = e->store;
+	if (s == NULL)
+		return 1;
+	const char *old = settings_get(&s->overrides, key);
+	bool same = old != NULL && strcmp(old, value) == 0;
+	settings_put(&s->overrides, key, value);
+	store_apply_override(s, key, value);
+	if (!same) {
+		log_info("session: %s set to \"%s\" (kept in %s)", key, value, s->settings_path);
+		store_save_settings(s);
+	}
+	store_queue_pass(s);
+	return 0;
 }
 
 int
@@ -1460,6 +1593,7 @@ engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out)
 	out->max_active_seeds = e->store->max_seed;
 	out->seed_ratio = e->store->seed_ratio;
 	out->seed_time_s = e->store->seed_time;
+	out->start_paused = e->store->start_paused;
 	return 0;
 }
 
@@ -1481,6 +1615,7 @@ engine_set_queue_limits(struct engine *e, const struct engine_queue_limits *in, 
 	s->max_seed = in->max_active_seeds;
 	s->seed_ratio = in->seed_ratio;
 	s->seed_time = in->seed_time_s;
+	s->start_paused = in->start_paused;
 	store_queue_pass(s);
 	return 0;
 }
@@ -1500,4 +1635,29 @@ uint64_t
 engine_hash_count(struct engine *e)
 {
 	return disk_pool_hash_count(e->disk);
+}
+
+int
+engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out)
+{
+	memset(out, 0, sizeof *out);
+	struct torrent *t = session_find_torrent(e, id);
+	if (t == NULL)
+		return -1;
+	if (t->md == NULL) {
+		if (t->mi->has_creation_date)
+			out->date_created = t->mi->creation_date;
+		if (t->mi->created_by != NULL)
+			snprintf(out->creator, sizeof out->creator, "%s", t->mi->created_by);
+	}
+	struct store_item *it = e->store != NULL ? store_find(e->store, id) : NULL;
+	if (it == NULL)
+		return 0;
+	uint64_t now = dp_now_ms();
+	out->seconds_downloading = it->downloading_s + (it->downloading_since_ms != 0 ?
+	    (int64_t)((now - it->downloading_since_ms) / 1000) : 0);
+	out->seconds_seeding = it->seeding_s + (it->seeding_since_ms != 0 ?
+	    (int64_t)((now - it->seeding_since_ms) / 1000) : 0);
+	out->start_date = it->start_date;
+	return 0;
 }

@@ -91,6 +91,10 @@ make_torrent_b64(const char *name)
 	be_enc_dict_begin(&b);
 	be_enc_cstr(&b, "comment");
 	be_enc_cstr(&b, "rpc test");
+	be_enc_cstr(&b, "created by");
+	be_enc_cstr(&b, "check_rpc 1.0");
+	be_enc_cstr(&b, "creation date");
+	be_enc_int(&b, 1700000000);
 	be_enc_cstr(&b, "info");
 	be_enc_dict_begin(&b);
 	be_enc_cstr(&b, "files");
@@ -334,7 +338,8 @@ START_TEST(test_torrent_lifecycle)
 	    "[\"id\",\"name\",\"status\",\"sizeWhenDone\",\"leftUntilDone\",\"eta\",\"rateDownload\","
 	    "\"uploadRatio\",\"isFinished\",\"error\",\"errorString\",\"wanted\",\"priorities\","
 	    "\"files\",\"fileStats\",\"totalSize\",\"pieces\",\"pieceCount\",\"comment\","
-	    "\"magnetLink\",\"nonsense\"]}}", hash);
+	    "\"magnetLink\",\"creator\",\"dateCreated\",\"secondsDownloading\",\"secondsSeeding\","
+	    "\"startDate\",\"nonsense\"]}}", hash);
 	j = call(h, req);
 	free(req);
 	json_t *t = first_torrent(j);
@@ -357,6 +362,12 @@ START_TEST(test_torrent_lifecycle)
 	ck_assert(strncmp(json_string_value(json_object_get(t, "magnetLink")),
 	    "magnet:?xt=urn:btih:", 20) == 0);
 	ck_assert_ptr_null(json_object_get(t, "nonsense"));
+	ck_assert_str_eq(json_string_value(json_object_get(t, "creator")), "check_rpc 1.0");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "dateCreated")), 1700000000);
+	/* Without a session directory nothing counts these. */
+	ck_assert(json_is_integer(json_object_get(t, "secondsDownloading")));
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "secondsSeeding")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "startDate")), 0);
 	json_decref(j);
 
 	/* Files: want b, make a high priority, then the table format. */
@@ -673,6 +684,121 @@ START_TEST(test_http_auth)
 }
 END_TEST
 
+/* Waits (bounded) until path exists and has no newer write pending. */
+static bool
+wait_for_file(const char *path, const char *needle)
+{
+	for (int i = 0; i < 100; i++) {
+		uint8_t *buf;
+		size_t len;
+		if (dp_read_file(path, 1 << 16, &buf, &len) == 0) {
+			bool ok = memmem(buf, len, needle, strlen(needle)) != NULL;
+			free(buf);
+			if (ok)
+				return true;
+		}
+		spin(20);
+	}
+	return false;
+}
+
+/* session-set changes survive a restart (settings.conf) and a SIGHUP-style reload; the time
+ * fields count with a session directory. */
+START_TEST(test_session_persist)
+{
+	char *sdir = xasprintf("%s/session", tmpdir);
+	char err[256];
+	ck_assert_msg(engine_session_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	char *req = xasprintf("{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down\":300,"
+	    "\"speed-limit-down-enabled\":true,\"peer-limit-global\":40,\"download-queue-size\":2,"
+	    "\"download-queue-enabled\":true,\"seedRatioLimit\":1.5,\"seedRatioLimited\":true,"
+	    "\"start-added-torrents\":false,\"download-dir\":\"%s/kept\"}}", tmpdir);
+	json_t *j = call(h, req);
+	free(req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	/* A torrent that runs for a while counts its downloading time. */
+	char *b64 = make_torrent_b64("timed");
+	req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\","
+	    "\"paused\":false}}", b64);
+	free(b64);
+	j = call(h, req);
+	free(req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	spin(2600);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"secondsDownloading\","
+	    "\"startDate\",\"status\"]}}");
+	json_t *t = first_torrent(j);
+	ck_assert_int_ge(json_integer_value(json_object_get(t, "secondsDownloading")), 1);
+	ck_assert_int_ge(json_integer_value(json_object_get(t, "startDate")), dp_wall_time() - 10);
+	json_decref(j);
+	char *path = xasprintf("%s/settings.conf", sdir);
+	ck_assert(wait_for_file(path, "start_paused = \"true\""));
+	rpc_handler_free(h);
+	engine_free(eng);
+
+	/* A new engine from the defaults: the session directory's settings win. */
+	struct dp_config cfg;
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	cfg.disk_threads = 1;
+	eng = engine_new(base, &cfg, err, sizeof err);
+	ck_assert_msg(eng != NULL, "%s", err);
+	ck_assert_msg(engine_session_open(eng, sdir, &cfg, err, sizeof err) == 0, "%s", err);
+	struct engine_global_stats g;
+	engine_global(eng, &g);
+	ck_assert_uint_eq(g.down_limit, 300000);
+	ck_assert_int_eq(g.max_connections, 40);
+	ck_assert(strstr(g.download_dir, "/kept") != NULL);
+	struct engine_queue_limits q;
+	ck_assert_int_eq(engine_get_queue_limits(eng, &q), 0);
+	ck_assert_int_eq(q.max_active_downloads, 2);
+	ck_assert(q.seed_ratio > 1.49 && q.seed_ratio < 1.51);
+	ck_assert(q.start_paused);
+	h = rpc_handler_new(eng, NULL);
+	j = call(h, "{\"method\":\"session-get\"}");
+	json_t *a = json_object_get(j, "arguments");
+	ck_assert(json_is_false(json_object_get(a, "start-added-torrents")));
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "speed-limit-down")), 300);
+	json_decref(j);
+	/* The seconds downloaded so far came back with the resume file. */
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"secondsDownloading\"]}}");
+	ck_assert_int_ge(json_integer_value(json_object_get(first_torrent(j),
+	    "secondsDownloading")), 1);
+	json_decref(j);
+
+	/* A reload of a configuration saying otherwise keeps the run-time settings. */
+	cfg.download_rate_limit = 1000;
+	cfg.max_active_downloads = 9;
+	engine_apply_config(eng, &cfg);
+	engine_global(eng, &g);
+	ck_assert_uint_eq(g.down_limit, 300000);
+	engine_get_queue_limits(eng, &q);
+	ck_assert_int_eq(q.max_active_downloads, 2);
+	/* ...while a setting never changed at run time follows the file. */
+	cfg.upload_rate_limit = 7000;
+	engine_apply_config(eng, &cfg);
+	engine_global(eng, &g);
+	ck_assert_uint_eq(g.up_limit, 7000);
+
+	/* Invalid values are refused and not kept. */
+	ck_assert_int_eq(engine_session_set_setting(eng, "max_active_seeds", "-3", err,
+	    sizeof err), -1);
+	ck_assert_int_eq(engine_session_set_setting(eng, "listen_port", "5", err, sizeof err), -1);
+	ck_assert_int_eq(engine_session_set_setting(eng, "max_active_seeds", "4", err,
+	    sizeof err), 0);
+	ck_assert(wait_for_file(path, "max_active_seeds = \"4\""));
+	config_free(&cfg);
+	rpc_handler_free(h);
+	free(path);
+	free(sdir);
+}
+END_TEST
+
 Suite *
 rpc_suite(void)
 {
@@ -689,6 +815,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_torrent_lifecycle);
 	tcase_add_test(tc, test_jsonrpc);
 	tcase_add_test(tc, test_sandbox);
+	tcase_add_test(tc, test_session_persist);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_add_checked_fixture(tc, rpc_setup, rpc_teardown);
