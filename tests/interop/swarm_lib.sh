@@ -238,6 +238,20 @@ sl_same() {
 	fi
 }
 
+# sl_same_nonempty SRC COPY: every non-empty file of SRC is in COPY byte for byte and COPY has
+# nothing SRC lacks; empty files may be missing (Transmission 3.00 does not create them).
+sl_same_nonempty() {
+	local f n=0
+	while IFS= read -r -d '' f; do
+		cmp -s "$1/$f" "$2/$f" || { echo "differs or missing: $f" >&2; return 1; }
+		n=$((n + 1))
+	done < <(cd "$1" && find . -type f -size +0c -print0)
+	while IFS= read -r -d '' f; do
+		[ -e "$1/$f" ] || { echo "extra in the copy: $f" >&2; return 1; }
+	done < <(cd "$2" && find . -print0)
+	[ $n -gt 0 ] || return 1
+}
+
 # sl_dp_conf FILE: a downpour configuration bound to loopback with its state in the temp dir.
 sl_dp_conf() {
 	cat >"$1" <<CONF
