@@ -2,6 +2,7 @@
 """lt_seed.py: a libtorrent (python3-libtorrent) seeder on 127.0.0.1 for the swarm tests.
 
   lt_seed.py TORRENT SAVE_DIR --port P [--ready-file F] [--no-tracker] [--connect ADDR:PORT]...
+             [--upload-limit BYTES_PER_S]
 
 Hash-checks SAVE_DIR (the directory holding the torrent's top-level name), then seeds until
 SIGTERM/SIGINT. Writes the port into --ready-file once it is seeding and (unless --no-tracker)
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--no-tracker", action="store_true")
     ap.add_argument("--connect", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--upload-limit", type=int, default=0)
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -67,12 +69,18 @@ def main():
         "allow_multiple_connections_per_ip": True,
         "max_allowed_in_request_queue": 20000,
         "stop_tracker_timeout": 1,
+        "upload_rate_limit": a.upload_limit,
         "alert_mask": (lt.alert.category_t.error_notification
                        | lt.alert.category_t.status_notification
                        | lt.alert.category_t.tracker_notification
                        | lt.alert.category_t.peer_notification),
     })
     ses = lt.session(s, 0)
+    if a.upload_limit:
+        # libtorrent exempts local peers from rate limits: put every address in the global class
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
     p = lt.add_torrent_params()
     p.ti = ti
     p.save_path = a.save_dir
