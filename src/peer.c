@@ -24,6 +24,7 @@
 #include "task.h"
 #include "torrent.h"
 #include "ut_metadata.h"
+#include "ut_pex.h"
 #include "util.h"
 
 #define PEER_MAX_SINGLE_READ (256u * 1024u)
@@ -160,6 +161,7 @@ peer_close(struct peer *p, const char *fmt, ...)
 	if (p->t != NULL) {
 		struct torrent *t = p->t;
 		metadata_peer_gone(p);
+		ut_pex_peer_gone(p);
 		if (t->pk != NULL) {
 			picker_peer_abandon_all(t->pk, p);
 			if (p->has_all)
@@ -616,6 +618,8 @@ peer_send_ext_handshake(struct peer *p)
 	h.upload_only = p->t->state == ENGINE_TORRENT_SEEDING;
 	/* BEP 9: we serve our info dictionary, and fetch it for a magnet. */
 	h.ut_metadata = UT_METADATA_LOCAL_ID;
+	/* BEP 27: no peer exchange for private torrents. */
+	h.ut_pex = ut_pex_allowed(p->t) ? UT_PEX_LOCAL_ID : 0;
 	if (p->t->md == NULL && p->t->mi->info_raw != NULL)
 		h.metadata_size = p->t->mi->info_len;
 	struct dp_buf b;
@@ -703,6 +707,15 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 	struct torrent *t = p->t;
 	for (struct peer *q = t->peers; q != NULL; q = q->next) {
 		if (q != p && q->handshake_done && memcmp(q->peer_id, hs.peer_id, 20) == 0) {
+			/* Both sides dialled at once (PEX makes that common): both keep the connection
+			 * opened by the lower peer id, or each would close the other's and lose both. */
+			if (q->incoming != p->incoming) {
+				bool keep_outgoing = memcmp(e->peer_id, hs.peer_id, 20) < 0;
+				if (keep_outgoing != p->incoming) {
+					peer_close(q, "duplicate of %s, which is kept", p->addr_str);
+					break;
+				}
+			}
 			peer_close(p, "already connected to this peer (%s)", q->addr_str);
 			return -1;
 		}
@@ -772,6 +785,10 @@ peer_on_extended(struct peer *p, const struct wire_msg *m)
 {
 	if (m->ext_id == UT_METADATA_LOCAL_ID) {
 		metadata_peer_message(p, m->payload, m->payload_len);
+		return;
+	}
+	if (m->ext_id == UT_PEX_LOCAL_ID) {
+		ut_pex_peer_message(p, m->payload, m->payload_len);
 		return;
 	}
 	if (m->ext_id != 0)

@@ -353,9 +353,16 @@ resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, 
 		unlink(tmp);
 		goto out;
 	}
-	/* The current copy becomes the backup; between the two renames only .bak exists, and a
-	 * loader falls back to it. */
-	if (rename(path, bak) < 0 && errno != ENOENT) {
+	/* The current copy becomes the backup through a hard link, so path never goes missing
+	 * for a reader; where links are not supported, a rename (then only .bak exists until the
+	 * next rename, and a loader falls back to it). */
+	if (unlink(bak) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: can't replace the backup: %s", bak, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (link(path, bak) < 0 && errno != ENOENT &&
+	    (rename(path, bak) < 0 && errno != ENOENT)) {
 		snprintf(err, errlen, "%s: can't keep the backup: %s", path, strerror(errno));
 		unlink(tmp);
 		goto out;

@@ -86,6 +86,8 @@ struct store {
 	/* settings changed at run time, kept in settings.conf, applied over the configuration */
 	struct settings overrides;
 	char *settings_path;
+	struct event *settings_ev;        /* one write for the changes of one loop iteration */
+	bool settings_dirty;
 };
 
 /* A recheck of the pieces touching files that changed while we were not running. It owns its
@@ -1040,6 +1042,16 @@ store_admit(struct store *s, struct torrent *t)
 	return false;
 }
 
+/* Notices a start (from the tick, or sooner when someone asks for the start date). */
+static void
+store_note_active(struct store_item *it, const struct torrent *t)
+{
+	bool active = torrent_is_active(t);
+	if (active && !it->was_active)
+		it->start_date = dp_wall_time();
+	it->was_active = active;
+}
+
 static void
 store_tick_item(struct store *s, struct store_item *it, struct torrent *t, uint64_t now,
     bool periodic)
@@ -1069,10 +1081,7 @@ store_tick_item(struct store *s, struct store_item *it, struct torrent *t, uint6
 	} else {
 		it->downloading_since_ms = 0;
 	}
-	bool active = torrent_is_active(t);
-	if (active && !it->was_active)
-		it->start_date = dp_wall_time();
-	it->was_active = active;
+	store_note_active(it, t);
 	if (it->completed_pending && !it->moving)
 		store_completed(s, it, t);
 	if (it->move_waiting && t->disk_jobs == 0)
@@ -1287,12 +1296,23 @@ store_settings_done(struct resume_job *job, void *arg)
 static void
 store_save_settings(struct store *s)
 {
+	s->settings_dirty = false;
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->path = xstrdup(s->settings_path);
 	job->raw = (uint8_t *)settings_format(&s->overrides, &job->raw_len);
 	job->done = store_settings_done;
 	resume_writer_submit(s->writer, job);
+}
+
+static void
+store_settings_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct store *s = arg;
+	if (s->settings_dirty)
+		store_save_settings(s);
 }
 
 /* One run-time setting over what the configuration said. */
@@ -1370,6 +1390,8 @@ store_shutdown_begin(struct store *s)
 void
 store_flush(struct store *s)
 {
+	if (s->settings_dirty)
+		store_save_settings(s);
 	resume_writer_drain(s->writer);
 	resume_writer_drain(s->mover);
 	size_t n = 0;
@@ -1403,6 +1425,8 @@ store_free(struct store *s)
 	hooks_free(s->hooks, STORE_HOOK_WAIT_MS);
 	if (s->timer != NULL)
 		event_free(s->timer);
+	if (s->settings_ev != NULL)
+		event_free(s->settings_ev);
 	task_done(s->task, "closed");
 	while (s->items != NULL) {
 		struct store_item *it = s->items;
@@ -1452,7 +1476,8 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 	    (s->mover = resume_writer_new(e->base, err, errlen)) == NULL)
 		goto fail;
 	s->timer = event_new(e->base, -1, EV_PERSIST, store_timer_cb, s);
-	if (s->timer == NULL) {
+	s->settings_ev = event_new(e->base, -1, 0, store_settings_cb, s);
+	if (s->timer == NULL || s->settings_ev == NULL) {
 		snprintf(err, errlen, "can't create the session timer");
 		goto fail;
 	}
@@ -1515,7 +1540,8 @@ engine_session_set_setting(struct engine *e, const char *key, const char *value,
 	store_apply_override(s, key, value);
 	if (!same) {
 		log_info("session: %s set to \"%s\" (kept in %s)", key, value, s->settings_path);
-		store_save_settings(s);
+		s->settings_dirty = true;
+		event_active(s->settings_ev, EV_TIMEOUT, 0);
 	}
 	store_queue_pass(s);
 	return 0;
@@ -1653,6 +1679,7 @@ engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *
 	struct store_item *it = e->store != NULL ? store_find(e->store, id) : NULL;
 	if (it == NULL)
 		return 0;
+	store_note_active(it, t);
 	uint64_t now = dp_now_ms();
 	out->seconds_downloading = it->downloading_s + (it->downloading_since_ms != 0 ?
 	    (int64_t)((now - it->downloading_since_ms) / 1000) : 0);

@@ -25,6 +25,7 @@
 #include "task.h"
 #include "torrent.h"
 #include "tracker.h"
+#include "ut_pex.h"
 #include "util.h"
 
 #define TORRENT_MAX_KNOWN 4000
@@ -756,6 +757,8 @@ torrent_free(struct torrent *t)
 	metadata_fetch_free(t->md);
 	t->md = NULL;
 	torrent_close_peers(t, "torrent removed");
+	ut_pex_state_free(t->pex);
+	t->pex = NULL;
 	if (t->ts != NULL)
 		tracker_set_free(t->ts);
 	while (t->cache != NULL) {
@@ -995,6 +998,7 @@ torrent_tick(struct torrent *t, uint64_t now)
 	}
 	if (t->md != NULL)
 		metadata_fetch_tick(t->md, now);
+	ut_pex_tick(t, now);
 	torrent_update_task(t);
 }
 

@@ -19,6 +19,7 @@ struct picker;
 struct tracker_set;
 struct dp_task;
 struct metadata_fetch;
+struct ut_pex_state;
 
 #define TORRENT_MAX_CONTRIBUTORS 8
 
@@ -65,6 +66,7 @@ struct torrent {
 
 	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */
 	struct metadata_fetch *md;     /* a magnet's info dictionary being fetched; NULL once known */
+	struct ut_pex_state *pex;      /* BEP 11: what each peer was told (ut_pex.c), lazily made */
 	struct storage *st;
 	struct picker *pk;
 	struct tracker_set *ts;

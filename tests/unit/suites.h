@@ -21,6 +21,7 @@ Suite *resume_suite(void);
 Suite *engine_suite(void);
 Suite *rpc_suite(void);
 Suite *ut_metadata_suite(void);
+Suite *ut_pex_suite(void);
 Suite *settings_suite(void);
 
 #endif

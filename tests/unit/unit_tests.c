@@ -24,6 +24,7 @@ static Suite *(*const suite_makers[])(void) = {
 	engine_suite,
 	rpc_suite,
 	ut_metadata_suite,
+	ut_pex_suite,
 	settings_suite,
 };
 

@@ -1,0 +1,314 @@
+/* check_ut_pex.c: the BEP 11 ut_pex codec (IPv4 and IPv6 lists, flags, dropped, malformed
+ * lists, limits) and peer exchange between engines on one loop: a public torrent's peers learn
+ * of each other through a third, a private torrent's never do. */
+#include "config.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "bencode.h"
+#include "disk.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "suites.h"
+#include "task.h"
+#include "ut_pex.h"
+#include "util.h"
+
+static struct ut_pex_peer
+v4(const char *ip, uint16_t port, uint8_t flags)
+{
+	struct ut_pex_peer p;
+	memset(&p, 0, sizeof p);
+	struct sockaddr_in *s = (struct sockaddr_in *)&p.addr;
+	s->sin_family = AF_INET;
+	s->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &s->sin_addr), 1);
+	p.len = sizeof *s;
+	p.flags = flags;
+	return p;
+}
+
+static struct ut_pex_peer
+v6(const char *ip, uint16_t port, uint8_t flags)
+{
+	struct ut_pex_peer p;
+	memset(&p, 0, sizeof p);
+	struct sockaddr_in6 *s = (struct sockaddr_in6 *)&p.addr;
+	s->sin6_family = AF_INET6;
+	s->sin6_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &s->sin6_addr), 1);
+	p.len = sizeof *s;
+	p.flags = flags;
+	return p;
+}
+
+static uint16_t
+port_of(const struct ut_pex_peer *p)
+{
+	return p->addr.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&p->addr)->sin_port) :
+	    ntohs(((struct sockaddr_in6 *)&p->addr)->sin6_port);
+}
+
+START_TEST(test_roundtrip)
+{
+	struct ut_pex_peer added[3] = {
+		v4("127.0.0.2", 6881, UT_PEX_F_SEED | UT_PEX_F_REACHABLE),
+		v6("::1", 51413, UT_PEX_F_ENCRYPTION),
+		v4("10.1.2.3", 1, 0),
+	};
+	struct ut_pex_peer dropped[2] = { v4("127.0.0.9", 9, 0), v6("fe80::1", 7, 0) };
+	struct dp_buf b;
+	dp_buf_init(&b);
+	ut_pex_build(&b, added, 3, dropped, 2);
+	/* Keys sorted, lists compact, flags one byte per entry. */
+	ck_assert(memcmp(b.data, "d5:added12:", 11) == 0);
+	struct be_error berr;
+	struct be_node *d = be_decode(b.data, b.len, NULL, &berr);
+	ck_assert_ptr_nonnull(d);
+	ck_assert(!d->v.dict.unsorted);
+	ck_assert_uint_eq(be_dict_get(d, "added.f")->v.str.len, 2);
+	ck_assert_uint_eq(be_dict_get(d, "added6")->v.str.len, 18);
+	ck_assert_uint_eq(be_dict_get(d, "dropped")->v.str.len, 6);
+	be_free(d);
+
+	struct ut_pex_msg m;
+	char err[128];
+	ck_assert_int_eq(ut_pex_parse(b.data, b.len, &m, err, sizeof err), 0);
+	ck_assert_uint_eq(m.nadded, 3);
+	ck_assert_uint_eq(m.ndropped, 2);
+	/* IPv4 first, then IPv6. */
+	ck_assert_int_eq(m.added[0].addr.ss_family, AF_INET);
+	ck_assert_uint_eq(port_of(&m.added[0]), 6881);
+	ck_assert_uint_eq(m.added[0].flags, UT_PEX_F_SEED | UT_PEX_F_REACHABLE);
+	ck_assert_uint_eq(port_of(&m.added[1]), 1);
+	ck_assert_int_eq(m.added[2].addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(port_of(&m.added[2]), 51413);
+	ck_assert_uint_eq(m.added[2].flags, UT_PEX_F_ENCRYPTION);
+	ck_assert_uint_eq(m.added[2].len, sizeof(struct sockaddr_in6));
+	ck_assert_uint_eq(port_of(&m.dropped[1]), 7);
+	ut_pex_msg_free(&m);
+	dp_buf_free(&b);
+
+	/* Empty lists. */
+	dp_buf_init(&b);
+	ut_pex_build(&b, NULL, 0, NULL, 0);
+	ck_assert_int_eq(ut_pex_parse(b.data, b.len, &m, err, sizeof err), 0);
+	ck_assert_uint_eq(m.nadded + m.ndropped, 0);
+	ut_pex_msg_free(&m);
+	dp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_parse_edges)
+{
+	struct ut_pex_msg m;
+	char err[128];
+#define P(s) ut_pex_parse((const uint8_t *)(s), sizeof(s) - 1, &m, err, sizeof err)
+	ck_assert_int_eq(P("le"), -1);
+	ck_assert_str_eq(err, "not a dictionary");
+	ck_assert_int_eq(P("d5:added"), -1);
+	ck_assert_int_eq(P("d5:added5:abcdee"), -1);
+	ck_assert_str_eq(err, "a peer list of partial entries");
+	ck_assert_int_eq(P("d6:added617:abcdefghijklmnopqe"), -1);
+	/* Wrong-length flags are ignored, port 0 is skipped, unknown keys and types ignored. */
+	ck_assert_int_eq(P("d5:added12:\x7f\x00\x00\x01\x1a\xe1\x7f\x00\x00\x02\x00\x00"
+	    "7:added.f3:abc1:xi5e7:dropped0:e"), 0);
+	ck_assert_uint_eq(m.nadded, 1);
+	ck_assert_uint_eq(port_of(&m.added[0]), 6881);
+	ck_assert_uint_eq(m.added[0].flags, 0);
+	ut_pex_msg_free(&m);
+	ck_assert_int_eq(P("d5:addedi5ee"), 0);
+	ck_assert_uint_eq(m.nadded, 0);
+	ut_pex_msg_free(&m);
+#undef P
+	/* More than UT_PEX_MAX_PEERS entries in one list is refused. */
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "added");
+	uint8_t *many = xcalloc(UT_PEX_MAX_PEERS + 1, 6);
+	be_enc_str(&b, many, (UT_PEX_MAX_PEERS + 1) * 6);
+	free(many);
+	be_enc_end(&b);
+	ck_assert_int_eq(ut_pex_parse(b.data, b.len, &m, err, sizeof err), -1);
+	ck_assert_str_eq(err, "too many peers in one message");
+	dp_buf_free(&b);
+}
+END_TEST
+
+/* ---- three engines on one loop ---- */
+
+static char tmpdir[64];
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+pex_setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-pex.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	evthread_use_pthreads();
+}
+
+static void
+pex_teardown(void)
+{
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	task_registry_clear();
+}
+
+static uint8_t *
+pex_torrent(bool private_, size_t *len)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "info");
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "length");
+	be_enc_int(&b, 100000);
+	be_enc_cstr(&b, "name");
+	be_enc_cstr(&b, "pex.bin");
+	be_enc_cstr(&b, "piece length");
+	be_enc_int(&b, 65536);
+	be_enc_cstr(&b, "pieces");
+	uint8_t h[40];
+	memset(h, 0x5a, sizeof h);
+	be_enc_str(&b, h, sizeof h);
+	if (private_) {
+		be_enc_cstr(&b, "private");
+		be_enc_int(&b, 1);
+	}
+	be_enc_end(&b);
+	be_enc_end(&b);
+	return dp_buf_steal(&b, len);
+}
+
+static struct engine *
+pex_engine(struct event_base *base, const char *name)
+{
+	struct dp_config cfg;
+	char err[256], dir[128];
+	snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+	mkdir(dir, 0755);
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(dir);
+	cfg.disk_threads = 1;
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(e != NULL, "engine_new: %s", err);
+	return e;
+}
+
+#define RUN_UNTIL(base, cond, seconds)                                                  \
+	do {                                                                            \
+		uint64_t deadline_ = dp_now_ms() + (seconds) * 1000u;                    \
+		while (!(cond) && dp_now_ms() < deadline_) {                            \
+			struct timeval tv_ = { 0, 50000 };                               \
+			event_base_loopexit((base), &tv_);                               \
+			event_base_dispatch(base);                                       \
+		}                                                                       \
+	} while (0)
+
+static int
+known(struct engine *e, int id)
+{
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	return st.peers_known;
+}
+
+static int
+connected(struct engine *e, int id)
+{
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	return st.peers_connected;
+}
+
+/* Empty leechers b and c connect to a; a tells each about the other (by the listen port of its
+ * extension handshake), unless the torrent is private. */
+static void
+pex_run(bool private_, int expect_known)
+{
+	struct event_base *base = event_base_new();
+	char err[256], addr[64];
+	size_t tlen;
+	uint8_t *tor = pex_torrent(private_, &tlen);
+	struct engine *e[3];
+	int id[3];
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "e%d", i);
+		e[i] = pex_engine(base, name);
+		ck_assert_int_eq(engine_add_torrent_data(e[i], tor, tlen, NULL, &id[i], err,
+		    sizeof err), 0);
+	}
+	struct engine_global_stats g;
+	engine_global(e[0], &g);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", g.listen_port);
+	ck_assert_int_eq(engine_torrent_add_peer(e[1], id[1], addr, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_add_peer(e[2], id[2], addr, err, sizeof err), 0);
+	RUN_UNTIL(base, known(e[1], id[1]) >= 2 && known(e[2], id[2]) >= 2, 9);
+	ck_assert_int_eq(known(e[1], id[1]), expect_known);
+	ck_assert_int_eq(known(e[2], id[2]), expect_known);
+	if (expect_known == 2) {
+		/* b and c connect to each other (one direction wins; the other is a duplicate). */
+		RUN_UNTIL(base, connected(e[1], id[1]) >= 2 && connected(e[2], id[2]) >= 2, 5);
+		ck_assert_int_eq(connected(e[1], id[1]), 2);
+		ck_assert_int_eq(connected(e[2], id[2]), 2);
+	}
+	for (int i = 2; i >= 0; i--)
+		engine_free(e[i]);
+	free(tor);
+	event_base_free(base);
+}
+
+START_TEST(test_pex_public)
+{
+	pex_run(false, 2);
+}
+END_TEST
+
+START_TEST(test_pex_private)
+{
+	pex_run(true, 1);
+}
+END_TEST
+
+Suite *
+ut_pex_suite(void)
+{
+	Suite *s = suite_create("ut_pex");
+	TCase *tc = tcase_create("codec");
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_parse_edges);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("engines");
+	tcase_add_checked_fixture(tc, pex_setup, pex_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_pex_public);
+	tcase_add_test(tc, test_pex_private);
+	suite_add_tcase(s, tc);
+	return s;
+}
