@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -28,6 +30,13 @@
 #include "util.h"
 
 #define PEER_MAX_SINGLE_READ (256u * 1024u)
+/* libevent 2.1's evbuffer_read takes at most 4 KiB per wakeup (EVBUFFER_MAX_READ), so a bulk
+ * transfer cost an epoll_wait, an ioctl and a readv per 4 KiB. After libevent's read the read
+ * callback drains the socket itself in chunks this large, up to a budget per callback so one
+ * fast peer cannot starve the others. */
+#define PEER_READ_CHUNK (128u * 1024u)
+#define PEER_READ_BUDGET (2u * 1024u * 1024u)
+#define PEER_READ_MIN 4096u
 #define PEER_MAX_REQUEST (128u * 1024u)    /* largest block a peer may ask us for */
 #define PEER_ALLOWED_FAST_K 10u
 #define PEER_CLIENT_VERSION "downpour " PACKAGE_VERSION
@@ -1019,6 +1028,78 @@ peer_read_input(struct peer *p)
 	}
 }
 
+/* Reads what the socket holds (up to max bytes) into the input buffer, straight from the kernel.
+ * Returns the bytes read, 0 when the socket has nothing now, -1 when the peer is closed. */
+static ssize_t peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd,
+    size_t max);
+
+static ssize_t
+peer_read_socket(struct peer *p, size_t max)
+{
+	struct evbuffer *in = bufferevent_get_input(p->bev);
+	evutil_socket_t fd = bufferevent_getfd(p->bev);
+	if (fd < 0)
+		return 0;
+	/* A socket bufferevent keeps its input's end frozen except around its own reads. */
+	evbuffer_unfreeze(in, 0);
+	ssize_t n = peer_read_socket_into(p, in, fd, max);
+	evbuffer_freeze(in, 0);
+	return n;
+}
+
+static ssize_t
+peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd, size_t max)
+{
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	int nvec = evbuffer_reserve_space(in, (ev_ssize_t)max, vec, 2);
+	if (nvec <= 0) {
+		peer_close(p, "out of memory for a %zu-byte socket read", max);
+		return -1;
+	}
+	size_t room = 0;
+	for (int i = 0; i < nvec; i++) {
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = DP_MIN(vec[i].iov_len, max - room);
+		room += iov[i].iov_len;
+	}
+	ssize_t n;
+	do
+		n = readv(fd, iov, nvec);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		peer_close(p, "socket error: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		peer_close(p, "peer closed the connection");
+		return -1;
+	}
+	size_t left = (size_t)n;
+	for (int i = 0; i < nvec; i++) {
+		vec[i].iov_len = DP_MIN(iov[i].iov_len, left);
+		left -= vec[i].iov_len;
+	}
+	if (evbuffer_commit_space(in, vec, nvec) < 0) {
+		peer_close(p, "internal error: cannot commit a %zd-byte socket read", n);
+		return -1;
+	}
+	return n;
+}
+
+/* How much the next socket read may take: rate limits get small reads, so a limited peer
+ * overshoots its tokens by little. */
+static size_t
+peer_read_chunk(struct peer *p)
+{
+	uint64_t allow = bw_bucket_available(&p->e->down_bucket);
+	if (p->t != NULL)
+		allow = DP_MIN(allow, bw_bucket_available(&p->t->down_bucket));
+	return (size_t)DP_MAX(DP_MIN(allow, (uint64_t)PEER_READ_CHUNK), (uint64_t)PEER_READ_MIN);
+}
+
 /* ---- callbacks ---- */
 
 static void
@@ -1029,6 +1110,15 @@ peer_read_cb(struct bufferevent *bev, void *arg)
 	struct dp_task *task = p->task;
 	task_cb_begin(task);
 	peer_read_input(p);
+	/* Drain the socket while nothing holds reading back (see PEER_READ_CHUNK). */
+	for (size_t budget = PEER_READ_BUDGET; budget > 0 && !p->dead && p->connected &&
+	    !p->read_throttled && !p->disk_paused;) {
+		ssize_t n = peer_read_socket(p, DP_MIN(budget, peer_read_chunk(p)));
+		if (n <= 0)
+			break;
+		budget -= DP_MIN(budget, (size_t)n);
+		peer_read_input(p);
+	}
 	if (!p->dead) {
 		peer_serve(p);
 		/* The reason text costs a format: refresh it a few times a second, not per read. */

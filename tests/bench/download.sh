@@ -3,14 +3,18 @@
 # the same libtorrent seeder with downpour, aria2c, transmission and libtorrent in the same run,
 # using the shared peerlab; prints wall s, CPU s, peak RSS, MiB/s (medians) and downpour's ratios.
 # usage: tests/bench/download.sh [SIZE_MIB (1024)] [RUNS (3)]   (from the repository top)
+# env: DP_BIN=path/to/downpour (default build/downpour; measure an optimised, non-debug build),
+#      CLIENTS="aria2 transmission libtorrent" (the other leechers; empty = downpour alone).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 size=${1:-1024}
 runs=${2:-3}
 lab=${PEERLAB:-$(cd .. && pwd)/shared/peerlab/lab.sh}
 [ -x "$lab" ] || { echo "download.sh: peerlab not found at $lab (set PEERLAB)" >&2; exit 1; }
-dp=$PWD/build/downpour
-[ -x "$dp" ] || { echo "download.sh: build downpour first (tests/quickstart.sh)" >&2; exit 1; }
+dp=${DP_BIN:-$PWD/build/downpour}
+case $dp in /*) ;; *) dp=$PWD/$dp ;; esac
+[ -x "$dp" ] || { echo "download.sh: no downpour at $dp: build it first (tests/quickstart.sh)" >&2; exit 1; }
+read -r -a clients <<<"${CLIENTS-aria2 transmission libtorrent}"
 data=/tmp/peerlab/bench-${size}m
 if [ ! -f "$data/payload.bin.torrent" ]; then
 	"$lab" make-data "$data" "$size" >/dev/null
@@ -18,7 +22,7 @@ fi
 torrent=$data/payload.bin.torrent
 trap '"$lab" stop-all >/dev/null 2>&1 || true' EXIT
 out=$(mktemp)
-"$lab" compare "$torrent" libtorrent aria2 transmission libtorrent \
+"$lab" compare "$torrent" libtorrent ${clients[@]+"${clients[@]}"} \
 	"cmd@downpour:$dp get -o {out} --port {port} {torrent}" --runs "$runs" | tee "$out"
 raw=$(ls -t /tmp/peerlab/results/compare-*.tsv | head -n 1)
 /usr/bin/python3 - "$raw" <<'PY'
