@@ -63,6 +63,10 @@ enum {
 	X(LIMIT_GLOBAL, "limit_global", "B", KCTX_GLOBAL, "set the global rate limits")     \
 	X(SEQUENTIAL, "sequential", "z", KCTX_TORRENT, "toggle sequential download")        \
 	X(PEER_ADD, "peer_add", "A", KCTX_TORRENT, "connect the torrent to a peer (ADDR:PORT)") \
+	X(QUEUE_UP, "queue_up", "K", KCTX_TORRENT, "move the torrent(s) up the queue")       \
+	X(QUEUE_DOWN, "queue_down", "J", KCTX_TORRENT, "move the torrent(s) down the queue") \
+	X(QUEUE_TOP, "queue_top", "{", KCTX_TORRENT, "move the torrent(s) to the queue's top") \
+	X(QUEUE_BOTTOM, "queue_bottom", "}", KCTX_TORRENT, "move the torrent(s) to the queue's bottom") \
 	X(PRIO_UP, "priority_up", "+ =", KCTX_FILES, "raise the file's / folder's priority") \
 	X(PRIO_DOWN, "priority_down", "-", KCTX_FILES, "lower the file's / folder's priority") \
 	X(PRIO_SKIP, "priority_skip", "x", KCTX_FILES, "skip the file / folder")            \

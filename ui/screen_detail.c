@@ -132,6 +132,11 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 	snprintf(v, sizeof v, "%s%s", engine_torrent_state_name(t->state),
 	    t->sequential ? " (sequential)" : "");
 	detail_kv(&y, ymax, "state", v, 0);
+	int qpos = engine_queue_position(ui->engine, t->id);
+	if (qpos >= 0) {
+		snprintf(v, sizeof v, "%d (K/J move it up/down, { } to the top/bottom)", qpos + 1);
+		detail_kv(&y, ymax, "queue position", v, 0);
+	}
 	if (t->error[0])
 		detail_kv(&y, ymax, "error", t->error, theme_attr(TH_ERROR));
 	detail_kv(&y, ymax, "save path", t->save_path, 0);

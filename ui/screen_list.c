@@ -307,6 +307,10 @@ ui_action_past(enum ui_action a)
 	case UI_ACTION_REANNOUNCE: return "announcing";
 	case UI_ACTION_SEQUENTIAL: return "sequential toggled for";
 	case UI_ACTION_LIMIT_TORRENT: return "rate limits set for";
+	case UI_ACTION_QUEUE_UP: return "moved up the queue:";
+	case UI_ACTION_QUEUE_DOWN: return "moved down the queue:";
+	case UI_ACTION_QUEUE_TOP: return "moved to the queue's top:";
+	case UI_ACTION_QUEUE_BOTTOM: return "moved to the queue's bottom:";
 	default: return keymap_action_name(a);
 	}
 }
@@ -326,6 +330,10 @@ ui_action_verb(enum ui_action a)
 	case UI_ACTION_SEQUENTIAL: return "toggle sequential for";
 	case UI_ACTION_LIMIT_TORRENT: return "set rate limits for";
 	case UI_ACTION_PEER_ADD: return "connect";
+	case UI_ACTION_QUEUE_UP:
+	case UI_ACTION_QUEUE_DOWN:
+	case UI_ACTION_QUEUE_TOP:
+	case UI_ACTION_QUEUE_BOTTOM: return "move in the queue";
 	default: return keymap_action_name(a);
 	}
 }
@@ -363,6 +371,16 @@ ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const cha
 		case UI_ACTION_PEER_ADD:
 			rc = engine_torrent_add_peer(ui->engine, ids[i], text, err, sizeof err);
 			break;
+		case UI_ACTION_QUEUE_UP:
+		case UI_ACTION_QUEUE_DOWN:
+		case UI_ACTION_QUEUE_TOP:
+		case UI_ACTION_QUEUE_BOTTOM: {
+			enum engine_queue_where w = a == UI_ACTION_QUEUE_UP ? ENGINE_QUEUE_UP :
+			    a == UI_ACTION_QUEUE_DOWN ? ENGINE_QUEUE_DOWN :
+			    a == UI_ACTION_QUEUE_TOP ? ENGINE_QUEUE_TOP : ENGINE_QUEUE_BOTTOM;
+			rc = engine_queue_move(ui->engine, ids[i], w, err, sizeof err);
+			break;
+		}
 		case UI_ACTION_LIMIT_TORRENT: {
 			uint64_t d, u;
 			if (!ui_parse_limits(text, &d, &u)) {
@@ -430,6 +448,10 @@ ui_torrent_action(struct ui *ui, enum ui_action a, const int *ids, size_t n)
 	case UI_ACTION_RECHECK:
 	case UI_ACTION_REANNOUNCE:
 	case UI_ACTION_SEQUENTIAL:
+	case UI_ACTION_QUEUE_UP:
+	case UI_ACTION_QUEUE_DOWN:
+	case UI_ACTION_QUEUE_TOP:
+	case UI_ACTION_QUEUE_BOTTOM:
 		if (n == 0) {
 			ui_message(ui, true, "no torrent selected");
 			return true;
