@@ -18,8 +18,14 @@ static size_t task_total;
 static uint64_t task_next_id = 1;
 
 static struct dp_task *cb_stack[TASK_CB_STACK];
-static uint64_t cb_start_us[TASK_CB_STACK], cb_start_cpu[TASK_CB_STACK];
+static uint64_t cb_start_us[TASK_CB_STACK];
 static int cb_depth;
+/* CPU accounting: the thread's CPU clock is a real system call (no vDSO), too dear to read twice
+ * per callback. Callbacks are timed with the monotonic clock (vDSO) and, once per health sample,
+ * the loop thread's CPU since the last sample over the outermost callbacks' wall time gives the
+ * share of that wall time that was CPU (at most 1); each task's pending wall time is converted
+ * with it. A callback that blocks still shows in full as a slow callback. */
+static uint64_t cb_outer_wall_us, cpu_sample_thread_us;
 
 static struct dp_loop_health health;
 static uint64_t health_lag_window_start, health_last_sample_us, health_cycles_total,
@@ -169,7 +175,6 @@ task_cb_begin(struct dp_task *t)
 	}
 	cb_stack[cb_depth] = t;
 	cb_start_us[cb_depth] = dp_now_us();
-	cb_start_cpu[cb_depth] = dp_thread_cpu_us();
 	cb_depth++;
 	health_cycles_total++;
 	if (t != NULL && t->finished_us == 0)
@@ -209,12 +214,32 @@ task_cb_end(struct dp_task *t)
 	struct dp_task *owner = cb_stack[cb_depth];
 	uint64_t now = dp_now_us();
 	uint64_t wall = now - cb_start_us[cb_depth];
-	uint64_t cpu = dp_thread_cpu_us() - cb_start_cpu[cb_depth];
-	if (owner != NULL)
-		owner->cpu_us += cpu;
+	if (owner != NULL) {
+		owner->cb_wall_us += wall;
+		owner->cpu_pending_us += wall;
+	}
 	/* A nested callback is also inside its caller's time; only the outermost counts as slow. */
-	if (cb_depth == 0)
+	if (cb_depth == 0) {
+		cb_outer_wall_us += wall;
 		task_note_slow(owner, wall, now);
+	}
+}
+
+/* Converts the callback wall time gathered since the last sample into CPU time (see above). */
+static void
+task_sample_cpu(void)
+{
+	uint64_t cpu_now = dp_thread_cpu_us();
+	uint64_t cpu = cpu_now - cpu_sample_thread_us;
+	uint64_t wall = cb_outer_wall_us;
+	cpu_sample_thread_us = cpu_now;
+	cb_outer_wall_us = 0;
+	for (struct dp_task *t = task_head; t != NULL; t = t->next) {
+		if (t->cpu_pending_us == 0)
+			continue;
+		t->cpu_us += cpu >= wall ? t->cpu_pending_us : t->cpu_pending_us * cpu / wall;
+		t->cpu_pending_us = 0;
+	}
 }
 
 void
@@ -279,6 +304,7 @@ task_health_tick(uint64_t expected_us, uint64_t now_us)
 	health_last_sample_us = now_us;
 	health.callbacks_per_sec = (health_cycles_total - health_cycles_at_sample) * 1000000u / elapsed;
 	health_cycles_at_sample = health_cycles_total;
+	task_sample_cpu();
 
 	size_t spinning = 0;
 	struct dp_task *t = task_head;
@@ -315,4 +341,6 @@ task_registry_clear(void)
 	health_lag_window_start = health_last_sample_us = 0;
 	health_cycles_total = health_cycles_at_sample = 0;
 	cb_depth = 0;
+	cb_outer_wall_us = 0;
+	cpu_sample_thread_us = dp_thread_cpu_us();
 }

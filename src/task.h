@@ -65,7 +65,9 @@ struct dp_task {
 	char reason[128];          /* what it waits for, in words */
 	uint64_t deadline_us;      /* monotonic; 0 = none */
 	uint64_t cycles;           /* callbacks run */
-	uint64_t cpu_us;           /* CPU time inside its callbacks */
+	uint64_t cpu_us;           /* CPU time inside its callbacks (see task_cb_end) */
+	uint64_t cb_wall_us;       /* wall time inside its callbacks */
+	uint64_t cpu_pending_us;   /* callback wall time not yet converted into cpu_us */
 	uint64_t bytes_in, bytes_out;
 	uint64_t created_us;
 	/* spin detection: cycles and progress seen at the last health sample */

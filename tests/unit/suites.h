@@ -23,5 +23,6 @@ Suite *rpc_suite(void);
 Suite *ut_metadata_suite(void);
 Suite *ut_pex_suite(void);
 Suite *settings_suite(void);
+Suite *task_suite(void);
 
 #endif

@@ -26,6 +26,7 @@ static Suite *(*const suite_makers[])(void) = {
 	ut_metadata_suite,
 	ut_pex_suite,
 	settings_suite,
+	task_suite,
 };
 
 int
