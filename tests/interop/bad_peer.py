@@ -3,10 +3,12 @@
 every request with a corrupted block, for the swarm tests. Loopback only.
 
   bad_peer.py TORRENT SAVE_DIR --port P [--ready-file F] [--timeout S] [--honest]
+              [--delay S]
 
 Listens on 127.0.0.1:P, claims every piece (bitfield), unchokes whoever is interested and
 answers each request with the real block read from SAVE_DIR with its first byte inverted (or
-unchanged with --honest, to test the helper itself). No extensions (reserved bytes zero).
+unchanged with --honest, to test the helper itself), waiting --delay seconds before each block
+(a slow poisoner). No extensions (reserved bytes zero).
 Prints one line per connection and a summary at the end: connections, blocks sent, whether
 the last connection was closed by the other side.
 """
@@ -146,6 +148,8 @@ def serve(conn, addr, t, args, stats):
                 data = bytearray(t.read(index * t.piece_length + begin, length))
                 if not args.honest and data:
                     data[0] ^= 0xFF
+                if args.delay > 0:
+                    time.sleep(args.delay)
                 conn.sendall(struct.pack(">IBII", 9 + len(data), 7, index, begin) + data)
                 with stats.lock:
                     stats.blocks += 1
@@ -175,6 +179,7 @@ def main():
     ap.add_argument("--ready-file")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--honest", action="store_true")
+    ap.add_argument("--delay", type=float, default=0.0)
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
