@@ -39,6 +39,7 @@
 #define PEER_READ_MIN 4096u
 #define PEER_MAX_REQUEST (128u * 1024u)    /* largest block a peer may ask us for */
 #define PEER_ALLOWED_FAST_K 10u
+#define PEER_QUIET_S 15u      /* silence while we want data is named in the task's reason */
 #define PEER_CLIENT_VERSION "downpour " PACKAGE_VERSION
 
 static void peer_read_cb(struct bufferevent *bev, void *arg);
@@ -223,6 +224,19 @@ peer_up_rate(struct peer *p)
 
 /* ---- task state ---- */
 
+/* Which limit holds a throttled peer back, in words: the torrent's own or the global one. */
+static void
+peer_format_limit(struct peer *p, bool down, char *out, size_t outlen)
+{
+	const struct bw_bucket *tb = p->t ? (down ? &p->t->down_bucket : &p->t->up_bucket) : NULL;
+	const struct bw_bucket *gb = down ? &p->e->down_bucket : &p->e->up_bucket;
+	const struct bw_bucket *b = tb != NULL && !bw_bucket_open(tb) ? tb : gb;
+	char rate[32];
+	dp_format_size(b->rate, rate, sizeof rate);
+	snprintf(out, outlen, "throttled: %s %s limit %s/s", b == tb ? "torrent" : "global",
+	    down ? "download" : "upload", rate);
+}
+
 void
 peer_update_task(struct peer *p)
 {
@@ -230,21 +244,32 @@ peer_update_task(struct peer *p)
 		return;
 	uint64_t now = dp_now_ms();
 	uint64_t quiet = (now - p->last_recv_ms) / 1000;
+	char why[96];
 	if (!p->connected) {
 		task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting to %s", p->addr_str);
 	} else if (!p->handshake_done) {
 		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	} else if (p->disk_paused) {
-		char sz[32];
-		dp_format_size(p->e->set.disk_write_bound, sz, sizeof sz);
-		task_wait(p->task, DP_TASK_DISK_WAIT, "disk write queue full: %s", sz);
+		char sz[32], bound[32];
+		dp_format_size(disk_pool_pending_write_bytes(p->e->disk), sz, sizeof sz);
+		dp_format_size(p->e->set.disk_write_bound, bound, sizeof bound);
+		task_wait(p->task, DP_TASK_DISK_WAIT,
+		    "disk write queue full: %s waiting to be written (limit %s)", sz, bound);
 	} else if (p->read_throttled) {
-		task_wait(p->task, DP_TASK_RATE_WAIT, "download rate limit");
+		peer_format_limit(p, true, why, sizeof why);
+		task_wait(p->task, DP_TASK_RATE_WAIT, "%s", why);
 	} else if (p->write_throttled) {
-		task_wait(p->task, DP_TASK_RATE_WAIT, "upload rate limit");
+		peer_format_limit(p, false, why, sizeof why);
+		task_wait(p->task, DP_TASK_RATE_WAIT, "%s", why);
 	} else if (evbuffer_get_length(bufferevent_get_output(p->bev)) >= PEER_OUTPUT_HIGH) {
 		task_wait(p->task, DP_TASK_WRITE_WAIT, "%zu KiB queued to send",
 		    evbuffer_get_length(bufferevent_get_output(p->bev)) / 1024);
+	} else if (quiet >= PEER_QUIET_S && (p->nreqs > 0 || p->am_interested)) {
+		/* We want data and nothing comes: say so before the idle timeout closes it. */
+		task_wait(p->task, DP_TASK_READ_WAIT, "peer sent nothing for %llu s (%s; "
+		    "disconnect at %u s)", (unsigned long long)quiet, p->nreqs > 0 ?
+		    "requests out" : p->peer_choking ? "we are choked" : "we are interested",
+		    PEER_IDLE_MS / 1000);
 	} else if (quiet >= 45) {
 		task_wait(p->task, DP_TASK_READ_WAIT, "peer sent nothing for %llu s",
 		    (unsigned long long)quiet);
@@ -255,7 +280,12 @@ peer_update_task(struct peer *p)
 		    "waiting for piece %u block %u from peer (%u requests out)", r->piece,
 		    r->offset / DP_BLOCK_SIZE, p->nreqs);
 	} else if (p->am_interested && p->peer_choking) {
-		task_wait(p->task, DP_TASK_PEER_WAIT, "choked by peer");
+		task_wait(p->task, DP_TASK_PEER_WAIT, "choked by peer for %llu s",
+		    (unsigned long long)(now - p->choked_since_ms) / 1000);
+	} else if (p->t != NULL && p->t->state == ENGINE_TORRENT_DOWNLOADING &&
+	    !p->bitfield_received && !p->has_all) {
+		task_wait(p->task, DP_TASK_PEER_WAIT, "peer announced no pieces (silent for %llu s)",
+		    (unsigned long long)quiet);
 	} else if (p->t != NULL && p->t->state == ENGINE_TORRENT_DOWNLOADING) {
 		task_wait(p->task, DP_TASK_PEER_WAIT, "peer has nothing we need");
 	} else if (p->peer_interested && !p->am_choking) {
@@ -734,6 +764,7 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 	p->fast = hs.supports_fast;
 	p->ext = hs.supports_ext;
 	p->handshake_done = true;
+	p->choked_since_ms = dp_now_ms();
 	memset(&p->lim, 0, sizeof p->lim);
 	p->lim.piece_count = t->mi->piece_count;
 	p->lim.piece_length = t->mi->piece_length;
@@ -826,6 +857,8 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 	case WIRE_SUGGEST:
 		break;
 	case WIRE_CHOKE:
+		if (!p->peer_choking)
+			p->choked_since_ms = dp_now_ms();
 		p->peer_choking = true;
 		/* With the Fast extension pending requests are rejected one by one. */
 		if (!p->fast)

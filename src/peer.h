@@ -60,6 +60,7 @@ struct peer {
 	bool am_choking, am_interested, peer_choking, peer_interested;
 	bool snubbed, optimistic, seed, upload_only;
 	uint64_t unchoked_since_us;
+	uint64_t choked_since_ms;      /* when it last choked us (the handshake counts as a choke) */
 
 	struct dp_bitfield has;       /* empty until a bitfield / have-all / have */
 	bool has_all;                 /* have-all or a complete bitfield: counted as a seed */

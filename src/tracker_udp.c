@@ -159,12 +159,21 @@ tracker_udp_send(struct tracker_udp_op *op)
 		task_progress(op->task, 0, (uint64_t)n);
 	evtimer_add(op->timer, &tv);
 	task_set_deadline(op->task, dp_now_us() + ms * 1000);
-	if (op->connecting)
-		task_wait(op->task, DP_TASK_CONNECT_WAIT, "waiting for UDP connect reply from %s%s",
-		    op->host, op->tries ? " (retransmitted)" : "");
+	/* Retransmissions say how many went unanswered, so a silent tracker is plain to see. */
+	char tries[96];
+	if (op->tries == 0)
+		snprintf(tries, sizeof tries, "retry in %llu s", (unsigned long long)(ms / 1000));
 	else
-		task_wait(op->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s%s",
-		    op->scrape ? "scrape" : "announce", op->host, op->tries ? " (retransmitted)" : "");
+		snprintf(tries, sizeof tries, "unanswered, retransmission %u of %u, %s %llu s",
+		    op->tries, tracker_tunables.udp_max_retries,
+		    op->tries >= tracker_tunables.udp_max_retries ? "gives up in" : "retry in",
+		    (unsigned long long)(ms / 1000));
+	if (op->connecting)
+		task_wait(op->task, DP_TASK_CONNECT_WAIT, "waiting for UDP connect reply from %s:%u "
+		    "(%s)", op->host, (unsigned)op->port, tries);
+	else
+		task_wait(op->task, DP_TASK_READ_WAIT, "waiting for UDP %s reply from %s:%u (%s)",
+		    op->scrape ? "scrape" : "announce", op->host, (unsigned)op->port, tries);
 }
 
 static void
