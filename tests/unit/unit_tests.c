@@ -27,6 +27,8 @@ static Suite *(*const suite_makers[])(void) = {
 	ut_pex_suite,
 	settings_suite,
 	task_suite,
+	review_suite,
+	smartban_suite,
 };
 
 int
