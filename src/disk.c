@@ -84,6 +84,7 @@ disk_op_verb(enum disk_op op)
 	case DISK_OP_READ: return "read";
 	case DISK_OP_HASH_PIECE: return "hash check";
 	case DISK_OP_SYNC: return "sync";
+	case DISK_OP_DELETE: return "delete";
 	}
 	return "?";
 }
@@ -175,6 +176,11 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 		if (rc < 0)
 			job->error = -rc;
 		break;
+	case DISK_OP_DELETE:
+		rc = storage_delete_files(job->storage, job->errmsg, sizeof job->errmsg);
+		if (rc < 0)
+			job->error = -rc;
+		break;
 	}
 }
 
@@ -249,6 +255,9 @@ disk_task_mark_running(struct disk_job *job)
 	case DISK_OP_SYNC:
 		task_wait(job->task, DP_TASK_DISK_WAIT, "flushing files to disk (fsync)");
 		break;
+	case DISK_OP_DELETE:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "deleting the torrent's files");
+		break;
 	}
 }
 
@@ -292,6 +301,9 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 			break;
 		case DISK_OP_SYNC:
 			snprintf(msg, sizeof msg, "files flushed");
+			break;
+		case DISK_OP_DELETE:
+			snprintf(msg, sizeof msg, "files deleted");
 			break;
 		}
 	}
@@ -402,9 +414,9 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	job->queued_us = dp_now_us();
 	job->next = NULL;
 	dp_format_size(job->length, size, sizeof size);
-	if (job->op == DISK_OP_SYNC)
-		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk sync torrent %d",
-		    job->torrent_id);
+	if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE)
+		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s torrent %d",
+		    disk_op_verb(job->op), job->torrent_id);
 	else
 		job->task = task_new(job->op == DISK_OP_HASH_PIECE ? DP_TASK_KIND_HASH :
 		    DP_TASK_KIND_DISK, job->torrent_id, "disk %s piece %u torrent %d",

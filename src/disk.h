@@ -16,6 +16,7 @@ enum disk_op {
 	DISK_OP_READ,          /* read [offset, offset+length) into buf */
 	DISK_OP_HASH_PIECE,    /* read the piece from disk and compare with expected (checking) */
 	DISK_OP_SYNC,          /* fsync the storage's files */
+	DISK_OP_DELETE,        /* close and unlink the storage's files, prune its empty folders */
 };
 
 struct disk_job;

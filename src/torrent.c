@@ -45,6 +45,7 @@ struct torrent_job {
 
 static void torrent_check_issue(struct torrent *t);
 static void torrent_maybe_free(struct torrent *t);
+static void torrent_delete_done(struct disk_job *job, void *arg);
 static void torrent_begin_transfer(struct torrent *t);
 static void torrent_sync_done(struct disk_job *job, void *arg);
 
@@ -732,6 +733,16 @@ torrent_maybe_free(struct torrent *t)
 {
 	if (!t->removing || t->disk_jobs > 0 || t->tracker_stopping || t->freeing)
 		return;
+	if (t->delete_data) {
+		/* Unlinking a big tree (or on a slow filesystem) may take long: the disk pool does
+		 * it, and the torrent, still dying, is freed when that job completes. */
+		t->delete_data = false;
+		struct torrent_job *tj = torrent_job_new(t, DISK_OP_DELETE, 0);
+		tj->job.offset = 0;
+		tj->job.length = 0;
+		torrent_job_submit(t, tj, torrent_delete_done);
+		return;
+	}
 	struct engine *e = t->e;
 	for (struct torrent **pp = &e->dying; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == t) {
@@ -739,15 +750,21 @@ torrent_maybe_free(struct torrent *t)
 			break;
 		}
 	}
-	if (t->delete_data) {
-		char err[256];
-		storage_close_all(t->st);
-		if (storage_delete_files(t->st, err, sizeof err) < 0)
-			log_error("%s: deleting data: %s", t->mi->name, err);
-		else
-			log_info("%s: data deleted", t->mi->name);
-	}
 	torrent_free(t);
+}
+
+static void
+torrent_delete_done(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	t->disk_jobs--;
+	if (job->error != 0)
+		log_error("%s: deleting data: %s", t->mi->name, job->errmsg);
+	else
+		log_info("%s: data deleted", t->mi->name);
+	free(tj);
+	torrent_maybe_free(t);
 }
 
 void

@@ -492,6 +492,64 @@ START_TEST(test_free_in_flight)
 }
 END_TEST
 
+/* Deleting a torrent's data runs on a worker (the loop never unlinks): files and the folders
+ * left empty are gone, the completion and the task's end come back on the loop thread. */
+START_TEST(test_delete_files)
+{
+	uint8_t *data = data_make(4);
+	mi = mi_make(4, data);
+	st = storage_new(mi, tmpdir, 8);
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	ck_assert_ptr_nonnull(pool);
+	struct result r = { 0 };
+	struct disk_job *w[4];
+	for (uint32_t i = 0; i < 4; i++) {
+		w[i] = job_new(DISK_OP_WRITE_PIECE, i, data + (uint64_t)i * PIECE, &r);
+		disk_pool_submit(pool, w[i]);
+	}
+	run_until(&r.count, 4, 5000);
+	ck_assert_int_eq(r.count, 4);
+	char a[128], b[128], sub[128], root[128];
+	struct stat sb;
+	snprintf(a, sizeof a, "%s/Disk/a.bin", tmpdir);
+	snprintf(b, sizeof b, "%s/Disk/sub/b.bin", tmpdir);
+	snprintf(sub, sizeof sub, "%s/Disk/sub", tmpdir);
+	snprintf(root, sizeof root, "%s/Disk", tmpdir);
+	ck_assert_int_eq(stat(a, &sb), 0);
+	ck_assert_int_eq(stat(b, &sb), 0);
+
+	struct disk_job *del = job_new(DISK_OP_DELETE, 0, NULL, &r);
+	del->offset = 0;
+	del->length = 0;
+	disk_pool_submit(pool, del);
+	ck_assert_ptr_nonnull(del->task);
+	ck_assert_int_eq(del->task->kind, DP_TASK_KIND_DISK);
+	ck_assert_ptr_nonnull(strstr(del->task->name, "delete"));
+	run_until(&r.count, 5, 5000);
+	ck_assert_int_eq(r.count, 5);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	ck_assert_int_eq(del->error, 0);
+	ck_assert_int_eq(del->task->state, DP_TASK_DONE);
+	ck_assert_str_eq(del->task->reason, "files deleted");
+	ck_assert_int_eq(stat(a, &sb), -1);
+	ck_assert_int_eq(stat(b, &sb), -1);
+	ck_assert_int_eq(stat(sub, &sb), -1);
+	ck_assert_int_eq(stat(root, &sb), -1);
+
+	/* Deleting again is not an error: the files are already gone. */
+	disk_pool_submit(pool, del);
+	run_until(&r.count, 6, 5000);
+	ck_assert_int_eq(r.count, 6);
+	ck_assert_int_eq(del->error, 0);
+
+	disk_pool_free(pool);
+	for (int i = 0; i < 4; i++)
+		free(w[i]);
+	free(del);
+	free(data);
+}
+END_TEST
+
 Suite *
 disk_suite(void)
 {
@@ -508,6 +566,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_many_jobs_loop_thread);
 	tcase_add_test(tc, test_task_states);
 	tcase_add_test(tc, test_free_in_flight);
+	tcase_add_test(tc, test_delete_files);
 	suite_add_tcase(s, tc);
 	return s;
 }
