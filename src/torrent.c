@@ -302,6 +302,21 @@ torrent_strike(struct torrent *t, const struct sockaddr_storage *addr, bool alon
 	}
 }
 
+/* A failed piece with several senders passed: ban whoever sent a block that differs. */
+static void
+torrent_smartban_verdict(const struct sockaddr_storage *addr, bool guilty, void *arg)
+{
+	struct torrent *t = arg;
+	char a[64];
+	sockaddr_format((const struct sockaddr *)addr, a, sizeof a);
+	if (guilty)
+		session_ban(t->e, (const struct sockaddr *)addr,
+		    "sent a corrupt block (found when the piece passed)");
+	else
+		log_info("%s: peer %s: cleared (its blocks of a failed piece were right)",
+		    t->mi->name, a);
+}
+
 static void
 torrent_write_done(struct disk_job *job, void *arg)
 {
@@ -322,11 +337,21 @@ torrent_write_done(struct disk_job *job, void *arg)
 		t->corrupt += job->length;
 		log_warn("%s: piece %u failed the hash check (%u peers contributed)", t->mi->name,
 		    piece, pb->ncontrib);
-		for (uint8_t i = 0; i < pb->ncontrib; i++)
-			torrent_strike(t, &pb->contrib[i], pb->ncontrib == 1);
+		/* Several senders: striking them all would ban an honest seeder that shared pieces
+		 * with a poisoner. Keep who sent which block; the verdict comes when it passes. */
+		if (pb->ncontrib > 1 && smartban_record_failure(&t->smartban, piece, pb->data,
+		    job->length, DP_BLOCK_SIZE, pb->block_from, pb->contrib, pb->ncontrib))
+			log_info("%s: piece %u: its %u senders' blocks kept to find the bad one",
+			    t->mi->name, piece, pb->ncontrib);
+		else
+			for (uint8_t i = 0; i < pb->ncontrib; i++)
+				torrent_strike(t, &pb->contrib[i], pb->ncontrib == 1);
 	} else {
 		bitfield_set(&t->have, piece);
 		t->have_bytes += job->length;
+		if (smartban_pending(&t->smartban, piece) > 0)
+			smartban_judge(&t->smartban, piece, pb->data, job->length,
+			    torrent_smartban_verdict, t);
 		picker_piece_verified(t->pk, piece);
 		for (struct peer *p = t->peers; p != NULL; p = p->next)
 			peer_send_have(p, piece);
@@ -334,6 +359,7 @@ torrent_write_done(struct disk_job *job, void *arg)
 			torrent_on_complete(t);
 	}
 	free(pb->data);
+	free(pb->block_from);
 	free(pb);
 	free(tj);
 	session_check_disk_pressure(t->e);
@@ -353,6 +379,10 @@ torrent_block_dest(struct torrent *t, uint32_t piece, uint32_t offset, uint32_t 
 		pb = xcalloc(1, sizeof *pb);
 		pb->piece = piece;
 		pb->data = xmalloc(metainfo_piece_size(t->mi, piece));
+		uint32_t nblocks = (metainfo_piece_size(t->mi, piece) + DP_BLOCK_SIZE - 1) /
+		    DP_BLOCK_SIZE;
+		pb->block_from = xmalloc(nblocks);
+		memset(pb->block_from, SMARTBAN_NONE, nblocks);
 		t->partial[piece] = pb;
 		t->npartial++;
 	}
@@ -380,13 +410,16 @@ torrent_block_done(struct torrent *t, struct peer *p, uint32_t piece, uint32_t o
 	e->downloaded += len;
 	bw_meter_add(&t->down_meter, len, now);
 	bw_meter_add(&e->down_meter, len, now);
-	bool known = false;
+	uint8_t who = SMARTBAN_NONE;
 	for (uint8_t i = 0; i < pb->ncontrib; i++)
 		if (sockaddr_equal((struct sockaddr *)&pb->contrib[i], (struct sockaddr *)&p->addr,
 		    true))
-			known = true;
-	if (!known && pb->ncontrib < TORRENT_MAX_CONTRIBUTORS)
+			who = i;
+	if (who == SMARTBAN_NONE && pb->ncontrib < TORRENT_MAX_CONTRIBUTORS) {
+		who = pb->ncontrib;
 		pb->contrib[pb->ncontrib++] = p->addr;
+	}
+	pb->block_from[offset / DP_BLOCK_SIZE] = who;
 	for (size_t i = 0; i < ncancel; i++) {
 		struct peer *q = (struct peer *)(uintptr_t)cancel[i];
 		if (q != p)
@@ -689,6 +722,7 @@ torrent_recheck(struct torrent *t)
 		struct piece_buf *pb = t->partial[i];
 		if (pb != NULL && !pb->writing) {
 			free(pb->data);
+			free(pb->block_from);
 			free(pb);
 			t->partial[i] = NULL;
 			t->npartial--;
@@ -788,6 +822,7 @@ torrent_free(struct torrent *t)
 	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
 		if (t->partial[i] != NULL) {
 			free(t->partial[i]->data);
+			free(t->partial[i]->block_from);
 			free(t->partial[i]);
 		}
 	}
@@ -799,6 +834,7 @@ torrent_free(struct torrent *t)
 	bitfield_free(&t->have);
 	free(t->known);
 	free(t->strikes);
+	smartban_free(&t->smartban);
 	free(t->file_prio);
 	task_done(t->task, "removed");
 	metainfo_free(t->mi);

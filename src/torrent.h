@@ -10,6 +10,7 @@
 #include "bandwidth.h"
 #include "bitfield.h"
 #include "engine.h"
+#include "smartban.h"
 
 struct engine;
 struct peer;
@@ -30,6 +31,7 @@ struct piece_buf {
 	uint32_t received;                       /* bytes */
 	struct sockaddr_storage contrib[TORRENT_MAX_CONTRIBUTORS];   /* who sent blocks */
 	uint8_t ncontrib;
+	uint8_t *block_from;                     /* per block: index into contrib */
 	bool writing;                            /* submitted to the disk pool */
 };
 
@@ -86,6 +88,7 @@ struct torrent {
 	size_t nknown, known_cap;
 	struct strike *strikes;
 	size_t nstrikes;
+	struct smartban smartban;                /* failed mixed pieces awaiting a verdict */
 
 	struct piece_buf **partial;              /* by piece index, NULL when not in progress */
 	uint32_t npartial;
