@@ -40,6 +40,9 @@
 #define PEER_MAX_REQUEST (128u * 1024u)    /* largest block a peer may ask us for */
 #define PEER_ALLOWED_FAST_K 10u
 #define PEER_QUIET_S 15u      /* silence while we want data is named in the task's reason */
+/* Blocks stop at PEER_OUTPUT_HIGH, but rejects, metadata rejects and the like answer input one
+ * for one: a peer that keeps sending and never reads is closed at this much queued output. */
+#define PEER_OUTPUT_MAX (4u * PEER_OUTPUT_HIGH)
 #define PEER_CLIENT_VERSION "downpour " PACKAGE_VERSION
 
 static void peer_read_cb(struct bufferevent *bev, void *arg);
@@ -1057,6 +1060,12 @@ peer_read_input(struct peer *p)
 		if (p->dead)
 			return;
 		evbuffer_drain(in, consumed);
+		size_t queued = evbuffer_get_length(bufferevent_get_output(p->bev));
+		if (queued > PEER_OUTPUT_MAX) {
+			peer_close(p, "peer does not read what it asks for: %zu KiB queued to send",
+			    queued / 1024);
+			return;
+		}
 		task_progress(p->task, consumed, 0);
 	}
 }

@@ -1,0 +1,236 @@
+/* check_review.c: regression tests for the review pass over the engine's rules: a peer that
+ * floods requests and never reads gets closed rather than growing our memory, and the other
+ * bounds and path rules found missing in review. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "bencode.h"
+#include "disk.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "metainfo.h"
+#include "suites.h"
+#include "task.h"
+#include "util.h"
+#include "wire.h"
+
+#define R_PIECE 32768u
+#define R_PIECES 40u
+#define R_SIZE (R_PIECE * R_PIECES)
+
+static char rdir[64];
+static uint8_t *rpayload;
+
+static int
+review_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+review_setup(void)
+{
+	snprintf(rdir, sizeof rdir, "/tmp/dp-check-review.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(rdir));
+	rpayload = xmalloc(R_SIZE);
+	for (size_t i = 0; i < R_SIZE; i++)
+		rpayload[i] = (uint8_t)(i * 7 + (i >> 9));
+	evthread_use_pthreads();
+}
+
+static void
+review_teardown(void)
+{
+	nftw(rdir, review_rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(rpayload);
+	task_registry_clear();
+}
+
+/* A single-file torrent "payload.bin" of rpayload, no trackers. */
+static uint8_t *
+review_torrent(size_t *len)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "info");
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "length");
+	be_enc_int(&b, R_SIZE);
+	be_enc_cstr(&b, "name");
+	be_enc_cstr(&b, "payload.bin");
+	be_enc_cstr(&b, "piece length");
+	be_enc_int(&b, R_PIECE);
+	be_enc_cstr(&b, "pieces");
+	uint8_t *hashes = xmalloc(20 * R_PIECES);
+	for (uint32_t i = 0; i < R_PIECES; i++)
+		disk_sha1(rpayload + i * R_PIECE, R_PIECE, hashes + 20 * i);
+	be_enc_str(&b, hashes, 20 * R_PIECES);
+	free(hashes);
+	be_enc_end(&b);
+	be_enc_end(&b);
+	return dp_buf_steal(&b, len);
+}
+
+static struct engine *
+review_engine(struct event_base *base, const char *dir)
+{
+	struct dp_config cfg;
+	char err[256];
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(dir);
+	cfg.disk_threads = 2;
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(e != NULL, "engine_new: %s", err);
+	return e;
+}
+
+/* Runs the loop for at most ms milliseconds. */
+static void
+review_run(struct event_base *base, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+static void
+review_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+START_TEST(test_peer_that_never_reads)
+{
+	/* A fast-extension peer asks again and again for a block while choked and never reads:
+	 * each request earns a 17-byte reject. The seeder must close it once too much is queued
+	 * instead of buffering every reject (before the fix its output grew with the input). */
+	struct event_base *base = event_base_new();
+	char sdir[128], err[256];
+	snprintf(sdir, sizeof sdir, "%s/seed", rdir);
+	ck_assert_int_eq(mkdir(sdir, 0755), 0);
+	char path[256];
+	snprintf(path, sizeof path, "%s/payload.bin", sdir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(rpayload, 1, R_SIZE, f), R_SIZE);
+	ck_assert_int_eq(fclose(f), 0);
+	size_t tlen;
+	uint8_t *tor = review_torrent(&tlen);
+	struct metainfo *mi = metainfo_parse(tor, tlen, err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	struct engine *seed = review_engine(base, sdir);
+	int sid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	for (int i = 0; i < 100 && (engine_torrent_get(seed, sid, &st) != 0 ||
+	    st.state != ENGINE_TORRENT_SEEDING); i++)
+		review_run(base, 100);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	struct engine_global_stats g;
+	engine_global(seed, &g);
+
+	/* A piece outside 127.0.0.1's allowed-fast set, so requests for it are rejected. */
+	uint32_t fastset[16];
+	unsigned nfast = wire_allowed_fast_set(0x7f000001u, mi->info_hash, R_PIECES, 10, fastset);
+	uint32_t piece = 0;
+	for (bool in = true; in; ) {
+		in = false;
+		for (unsigned k = 0; k < nfast; k++)
+			if (fastset[k] == piece) {
+				in = true;
+				piece++;
+			}
+	}
+	ck_assert_uint_lt(piece, R_PIECES);
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g.listen_port) };
+	sin.sin_addr.s_addr = htonl(0x7f000001u);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	uint8_t hs[WIRE_HANDSHAKE_LEN], pid[20];
+	memset(pid, 'r', sizeof pid);
+	wire_build_handshake(hs, mi->info_hash, pid, false, true, false);
+	ck_assert_int_eq(write(fd, hs, sizeof hs), (ssize_t)sizeof hs);
+
+	/* 64 KiB of requests per round; 24 MiB in all at most. */
+	size_t chunk = 17 * 3855;
+	uint8_t *reqs = xmalloc(chunk);
+	for (size_t off = 0; off < chunk; off += 17) {
+		review_put_be32(reqs + off, 13);
+		reqs[off + 4] = WIRE_REQUEST;
+		review_put_be32(reqs + off + 5, piece);
+		review_put_be32(reqs + off + 9, 0);
+		review_put_be32(reqs + off + 13, 16384);
+	}
+	size_t sent = 0, pos = 0;
+	bool closed = false;
+	uint64_t deadline = dp_now_ms() + 30000;
+	while (!closed && sent < (24u << 20) && dp_now_ms() < deadline) {
+		ssize_t n = send(fd, reqs + pos, chunk - pos, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			pos = (pos + (size_t)n) % chunk;
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			closed = true;   /* EPIPE / ECONNRESET: the seeder hung up */
+		}
+		review_run(base, n > 0 ? 1 : 20);
+		if (engine_torrent_get(seed, sid, &st) == 0 && sent > (1u << 20) &&
+		    st.peers_connected == 0)
+			closed = true;
+	}
+	free(reqs);
+	ck_assert_msg(closed, "seeder still connected after %zu bytes of requests nobody read",
+	    sent);
+	ck_assert_uint_lt(sent, 24u << 20);
+	/* The seeder keeps serving: it is still seeding. */
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	close(fd);
+	engine_free(seed);
+	metainfo_free(mi);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+Suite *
+review_suite(void)
+{
+	Suite *s = suite_create("review");
+	TCase *tc = tcase_create("bounds");
+	tcase_add_checked_fixture(tc, review_setup, review_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_peer_that_never_reads);
+	suite_add_tcase(s, tc);
+	return s;
+}
