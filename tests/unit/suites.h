@@ -25,7 +25,6 @@ Suite *ut_pex_suite(void);
 Suite *settings_suite(void);
 Suite *task_suite(void);
 Suite *review_suite(void);
-Suite *review_suite(void);
 Suite *smartban_suite(void);
 
 #endif

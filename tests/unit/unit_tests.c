@@ -28,7 +28,6 @@ static Suite *(*const suite_makers[])(void) = {
 	settings_suite,
 	task_suite,
 	review_suite,
-	review_suite,
 	smartban_suite,
 };
 
