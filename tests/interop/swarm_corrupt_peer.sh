@@ -3,7 +3,10 @@
 # (found through opentracker over UDP, upload capped at 4 MiB/s) and one peer (bad_peer.py) that
 # answers every request with a corrupted block. The download must complete byte-identical, the
 # hash failures must be logged and the bad peer banned and not reconnected. bad_peer.py is first
-# run honest, alone, to show the helper itself serves correct data. $1 = the downpour binary.
+# run honest, alone, to show the helper itself serves correct data. Then a slow poisoner (a
+# delay before each block, 1 MiB pieces) whose blocks end up mixed into pieces the good seeder
+# also serves: it alone must be banned (block-level blame), never the good seeder.
+# $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
 sl_init swarm_corrupt_peer "${1:-}"
@@ -55,6 +58,32 @@ grep -q "banned 127.0.0.1:$LT_PORT" "$SL_W/dp-get.log" && sl_fail "the good seed
 [ "$CONNS" -eq 1 ] || sl_fail "the bad peer was connected $CONNS times (banned peers must stay out)"
 sl_say "$BLOCKS corrupt blocks sent, $FAILS pieces failed, ban: $(grep -o "banned 127.0.0.1:$BP: .*" "$SL_W/dp-get.log" | head -n 1)"
 sl_say "download completed byte-identical in $SL_WALL s"
+
+# 2. The slow poisoner: its few blocks land in pieces the good seeder fills; blaming every
+# sender of a failed piece would ban the good seeder as well and stall the download.
+"$DP" create -o "$SL_W/big.torrent" -s 1048576 -t "$SL_ANNOUNCE_UDP" "$SL_W/src/payload.bin" \
+    >>"$SL_W/create.log" 2>&1 || sl_fail "downpour create (1 MiB pieces)"
+sl_tracker_allow "$SL_W/big.torrent"
 sl_stop "$LT_PID" 10 || sl_fail "libtorrent seeder exited $? on SIGTERM"
-echo "PASS swarm_corrupt_peer: $FAILS failed pieces, bad peer banned, copy identical"
+LT_PORT=$(sl_free_port)
+sl_bg lt-seed2 "$SL_W/lt-seed2.log" /usr/bin/python3 "$SL_DIR/lt_seed.py" "$SL_W/big.torrent" \
+    "$SL_W/src" --port "$LT_PORT" --ready-file "$SL_W/lt-seed2.ready" --upload-limit 4194304
+LT_PID=$SL_BG_PID
+SL_WAIT_PID=$LT_PID sl_wait 120 "the second libtorrent seeder" test -f "$SL_W/lt-seed2.ready"
+BP=$(sl_free_port)
+sl_bg slow "$SL_W/slow.log" /usr/bin/python3 "$SL_DIR/bad_peer.py" "$SL_W/big.torrent" \
+    "$SL_W/src" --port "$BP" --ready-file "$SL_W/slow.ready" --timeout 300 --delay 0.05
+B_PID=$SL_BG_PID
+SL_WAIT_PID=$B_PID sl_wait 20 "bad_peer.py --delay" test -f "$SL_W/slow.ready"
+sl_dp_get dp-slow "$SL_W/big.torrent" "$SL_W/slow-out" 180 --peer "127.0.0.1:$BP"
+sl_same "$SL_W/src/payload.bin" "$SL_W/slow-out/payload.bin" || sl_fail "copy (slow poisoner) differs"
+sl_stop "$B_PID" 10
+grep -q "banned 127.0.0.1:$BP: " "$SL_W/dp-slow.log" || sl_fail "the slow poisoner was not banned"
+grep -q "banned 127.0.0.1:$LT_PORT" "$SL_W/dp-slow.log" && sl_fail "the good seeder was banned"
+SFAILS=$(grep -c "failed the hash check (" "$SL_W/dp-slow.log")
+sl_say "slow poisoner: $SFAILS pieces failed, $(grep -o "banned 127.0.0.1:$BP: .*" "$SL_W/dp-slow.log" | head -n 1)," \
+    "good seeder kept; completed in $SL_WALL s"
+sl_stop "$LT_PID" 10 || sl_fail "libtorrent seeder exited $? on SIGTERM"
+echo "PASS swarm_corrupt_peer: $FAILS + $SFAILS failed pieces, both bad peers banned, the good" \
+    "seeder never, copies identical"
 exit 0
