@@ -76,6 +76,12 @@ struct torrent *
 torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
 {
+	/* t->save_dir is what resume files and moves use: it must be the storage's path, whole. */
+	if (strlen(save_dir) >= sizeof ((struct torrent *)NULL)->save_dir) {
+		snprintf(err, errlen, "%s: the download directory's path is too long (%zu bytes)",
+		    mi->name, strlen(save_dir));
+		return NULL;
+	}
 	struct torrent *t = xcalloc(1, sizeof *t);
 	t->e = e;
 	t->id = ++e->next_torrent_id;

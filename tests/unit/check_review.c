@@ -223,6 +223,37 @@ START_TEST(test_peer_that_never_reads)
 }
 END_TEST
 
+START_TEST(test_save_dir_too_long)
+{
+	/* A download directory longer than the torrent keeps (1024 bytes) was silently cut short
+	 * in what resume files and moves use, while the data went to the full path. */
+	struct event_base *base = event_base_new();
+	char err[256];
+	size_t tlen;
+	uint8_t *tor = review_torrent(&tlen);
+	struct engine *e = review_engine(base, rdir);
+	char *dir = xmalloc(1100);
+	dir[0] = '/';
+	memset(dir + 1, 'd', 1098);
+	dir[1099] = '\0';
+	struct engine_add_opts o = { .paused = true, .save_dir = dir };
+	int id = 0;
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, &o, &id, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "too long") != NULL, "%s", err);
+	ck_assert_int_eq(engine_add_magnet(e,
+	    "magnet:?xt=urn:btih:c8ff6806ab06e7b5e43a7dac98163524fd782cf2", &o, &id, err,
+	    sizeof err), -1);
+	ck_assert_msg(strstr(err, "too long") != NULL, "%s", err);
+	/* The engine still takes a torrent with a sane directory. */
+	o.save_dir = NULL;
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, &o, &id, err, sizeof err), 0);
+	free(dir);
+	engine_free(e);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 review_suite(void)
 {
@@ -231,6 +262,7 @@ review_suite(void)
 	tcase_add_checked_fixture(tc, review_setup, review_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_peer_that_never_reads);
+	tcase_add_test(tc, test_save_dir_too_long);
 	suite_add_tcase(s, tc);
 	return s;
 }
