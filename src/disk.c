@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <event2/event.h>
 #include <openssl/evp.h>
@@ -85,6 +86,7 @@ disk_op_verb(enum disk_op op)
 	case DISK_OP_HASH_PIECE: return "hash check";
 	case DISK_OP_SYNC: return "sync";
 	case DISK_OP_DELETE: return "delete";
+	case DISK_OP_FREE_SPACE: return "free space";
 	}
 	return "?";
 }
@@ -181,6 +183,17 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 		if (rc < 0)
 			job->error = -rc;
 		break;
+	case DISK_OP_FREE_SPACE: {
+		struct statvfs sv;
+		if (statvfs(job->path, &sv) != 0) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "free space of %s: %s", job->path,
+			    strerror(job->error));
+			break;
+		}
+		job->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+		break;
+	}
 	}
 }
 
@@ -258,6 +271,9 @@ disk_task_mark_running(struct disk_job *job)
 	case DISK_OP_DELETE:
 		task_wait(job->task, DP_TASK_DISK_WAIT, "deleting the torrent's files");
 		break;
+	case DISK_OP_FREE_SPACE:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "asking the filesystem for free space");
+		break;
 	}
 }
 
@@ -304,6 +320,10 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 			break;
 		case DISK_OP_DELETE:
 			snprintf(msg, sizeof msg, "files deleted");
+			break;
+		case DISK_OP_FREE_SPACE:
+			dp_format_size(job->free_bytes, size, sizeof size);
+			snprintf(msg, sizeof msg, "%s free", size);
 			break;
 		}
 	}
@@ -411,10 +431,14 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	job->error = 0;
 	job->errmsg[0] = '\0';
 	job->hash_ok = false;
+	job->free_bytes = 0;
 	job->queued_us = dp_now_us();
 	job->next = NULL;
 	dp_format_size(job->length, size, sizeof size);
-	if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE)
+	if (job->op == DISK_OP_FREE_SPACE)
+		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk free space %s",
+		    job->path);
+	else if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s torrent %d",
 		    disk_op_verb(job->op), job->torrent_id);
 	else

@@ -17,6 +17,7 @@ enum disk_op {
 	DISK_OP_HASH_PIECE,    /* read the piece from disk and compare with expected (checking) */
 	DISK_OP_SYNC,          /* fsync the storage's files */
 	DISK_OP_DELETE,        /* close and unlink the storage's files, prune its empty folders */
+	DISK_OP_FREE_SPACE,    /* statvfs(path): bytes free for unprivileged users (no storage) */
 };
 
 struct disk_job;
@@ -33,12 +34,14 @@ struct disk_job {
 	uint8_t *buf;              /* WRITE: the piece; READ: allocated by the pool if NULL.
 	                              The submitter owns and frees it after completion. */
 	uint8_t expected[20];
+	const char *path;          /* FREE_SPACE: the directory (the submitter's until done) */
 	disk_done_fn done;
 	void *arg;
 	/* results, valid in done() */
 	int error;                 /* 0 or an errno value */
 	char errmsg[256];          /* names the file and the operation */
 	bool hash_ok;
+	uint64_t free_bytes;       /* FREE_SPACE */
 	/* owned by the pool */
 	struct dp_task *task;
 	uint64_t queued_us;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/statvfs.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -430,16 +429,44 @@ session_listen(struct engine *e, const char *address, char *err, size_t errlen)
 
 /* ---- timers ---- */
 
+/* statvfs can block for long (a network filesystem, a hung mount): a worker asks. */
+struct session_space_job {
+	struct disk_job job;
+	struct engine *e;
+	char dir[sizeof ((struct session_settings *)0)->download_dir];
+};
+
+static void
+session_free_space_done(struct disk_job *job, void *arg)
+{
+	struct session_space_job *sj = arg;
+	struct engine *e = sj->e;
+	e->free_space_job = NULL;
+	/* The directory may have changed meanwhile: then the next tick asks again. */
+	if (job->error == 0 && strcmp(sj->dir, e->set.download_dir) == 0)
+		e->free_space = job->free_bytes;
+	else if (job->error != 0)
+		log_debug("%s", job->errmsg);
+	free(sj);
+}
+
 static void
 session_refresh_free_space(struct engine *e, uint64_t now)
 {
+	if (e->free_space_job != NULL || e->disk == NULL)
+		return;
 	if (e->free_space_at_ms != 0 && now - e->free_space_at_ms < 5000)
 		return;
-	/* statvfs on a local directory is a cheap system call, no I/O. */
-	struct statvfs sv;
 	e->free_space_at_ms = now;
-	if (statvfs(e->set.download_dir, &sv) == 0)
-		e->free_space = (uint64_t)sv.f_bavail * sv.f_frsize;
+	struct session_space_job *sj = xcalloc(1, sizeof *sj);
+	sj->e = e;
+	snprintf(sj->dir, sizeof sj->dir, "%s", e->set.download_dir);
+	sj->job.op = DISK_OP_FREE_SPACE;
+	sj->job.path = sj->dir;
+	sj->job.done = session_free_space_done;
+	sj->job.arg = sj;
+	e->free_space_job = &sj->job;
+	disk_pool_submit(e->disk, &sj->job);
 }
 
 static void

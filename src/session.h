@@ -74,6 +74,7 @@ struct engine {
 
 	uint64_t free_space;
 	uint64_t free_space_at_ms;
+	struct disk_job *free_space_job;   /* statvfs in flight on the disk pool */
 
 	void (*event_cb)(struct engine *, int, enum engine_event, void *);
 	void *event_arg;

@@ -550,6 +550,36 @@ START_TEST(test_delete_files)
 }
 END_TEST
 
+/* statvfs runs on a worker too: free bytes of a directory, an error naming a missing one. */
+START_TEST(test_free_space)
+{
+	struct disk_pool *pool = disk_pool_new(base, 1);
+	ck_assert_ptr_nonnull(pool);
+	struct result r = { 0 };
+	struct disk_job *ok = job_new(DISK_OP_FREE_SPACE, 0, NULL, &r);
+	struct disk_job *bad = job_new(DISK_OP_FREE_SPACE, 0, NULL, &r);
+	ok->path = tmpdir;
+	ok->length = bad->length = 0;
+	bad->path = "/no/such/dir/for/dp";
+	disk_pool_submit(pool, ok);
+	disk_pool_submit(pool, bad);
+	ck_assert_ptr_nonnull(strstr(ok->task->name, tmpdir));
+	run_until(&r.count, 2, 5000);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	ck_assert_int_eq(ok->error, 0);
+	ck_assert_uint_gt(ok->free_bytes, 0);
+	ck_assert_int_eq(ok->task->state, DP_TASK_DONE);
+	ck_assert_int_eq(bad->error, ENOENT);
+	ck_assert_uint_eq(bad->free_bytes, 0);
+	ck_assert_ptr_nonnull(strstr(bad->errmsg, "/no/such/dir/for/dp"));
+	ck_assert_int_eq(bad->task->state, DP_TASK_FAILED);
+	disk_pool_free(pool);
+	free(ok);
+	free(bad);
+}
+END_TEST
+
 Suite *
 disk_suite(void)
 {
@@ -567,6 +597,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_task_states);
 	tcase_add_test(tc, test_free_in_flight);
 	tcase_add_test(tc, test_delete_files);
+	tcase_add_test(tc, test_free_space);
 	suite_add_tcase(s, tc);
 	return s;
 }
