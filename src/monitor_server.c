@@ -82,6 +82,12 @@ task_line(struct dp_buf *out, const struct engine_task_info *ti)
 	    ti->task.name);
 	if (ti->task.reason[0] != '\0')
 		dp_buf_printf(out, " -- %s", ti->task.reason);
+	/* A wait with a deadline (a handshake, a tracker reply) says when it gives up. */
+	uint64_t now = dp_now_us();
+	if (ti->task.deadline_us > now && ti->task.finished_us == 0) {
+		format_duration(ti->task.deadline_us - now, waited, sizeof waited);
+		dp_buf_printf(out, " (deadline in %s)", waited);
+	}
 	dp_buf_add_str(out, "\n");
 }
 
