@@ -217,25 +217,87 @@ storage_make_parents(const char *path)
 	return rc;
 }
 
-/* Creates path at its full size (sparse), atomically where the filesystem allows: an unnamed
- * O_TMPFILE sized first, then linked in, so no reader ever sees it short. Returns an fd or
- * -errno; a file another thread created meanwhile is opened instead. */
+/* Opens the directory that holds file i and points *leaf at the file's last component. Below
+ * the save directory (the user's choice, which may itself be a link) the walk goes one
+ * component at a time with O_NOFOLLOW: a symbolic link planted in the torrent's folder by
+ * someone else must not send our writes, or a delete with data, outside it. With create,
+ * missing directories are made (0755 less the umask). Returns a directory fd or -errno. */
 static int
-storage_create_sized(const char *path, uint64_t length, char *err, size_t errlen)
+storage_open_parent(const struct storage *st, size_t i, bool create, const char **leaf,
+    char *err, size_t errlen)
 {
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	int fd, e;
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
+	const char *path = st->files[i].path;
+	const char *rel = path + strlen(st->save_dir);
+	while (*rel == '/')
+		rel++;
+	const char *root = st->save_dir[0] != '\0' ? st->save_dir : ".";
+	int dfd, e;
 	do
-		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+		dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (dfd < 0 && errno == EINTR);
+	if (dfd < 0 && errno == ENOENT && create) {
+		char *slashed = xasprintf("%s/", root);
+		int rc = storage_make_parents(slashed);
+		free(slashed);
+		if (rc < 0) {
+			snprintf(err, errlen, "create directories for %s: %s", path, strerror(-rc));
+			return rc;
+		}
+		dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dfd < 0) {
+		e = errno;
+		snprintf(err, errlen, "open %s for %s: %s", path, create ? "writing" : "deleting",
+		    strerror(e));
+		return -e;
+	}
+	char *comp = xstrdup(rel);
+	char *c = comp;
+	for (char *s = strchr(c, '/'); s != NULL; c = s + 1, s = strchr(c, '/')) {
+		*s = '\0';
+		int nfd = openat(dfd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(dfd, c, 0755) != 0 && errno != EEXIST) {
+				e = errno;
+				snprintf(err, errlen, "create directories for %s: %s", path,
+				    strerror(e));
+				goto fail;
+			}
+			nfd = openat(dfd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0) {
+			e = errno;
+			if (e == ELOOP || e == ENOTDIR)
+				snprintf(err, errlen, "%s: %.*s is a symbolic link or not a folder; "
+				    "not following it", path, (int)(s - comp) + (int)(rel - path),
+				    path);
+			else
+				snprintf(err, errlen, "open %s: %s", path, strerror(e));
+			goto fail;
+		}
+		close(dfd);
+		dfd = nfd;
+	}
+	*leaf = rel + (c - comp);
+	free(comp);
+	return dfd;
+fail:
+	free(comp);
+	close(dfd);
+	return -e;
+}
+
+/* Creates leaf in the directory dfd at its full size (sparse), atomically where the filesystem
+ * allows: an unnamed O_TMPFILE sized first, then linked in, so no reader ever sees it short.
+ * Returns an fd or -errno; a file another thread created meanwhile is opened instead. */
+static int
+storage_create_sized(int dfd, const char *leaf, const char *path, uint64_t length, char *err,
+    size_t errlen)
+{
+	int fd, e;
+	do
+		fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
 	while (fd < 0 && errno == EINTR);
-	free(dir);
 	if (fd >= 0) {
 		char proc[64];
 		if (ftruncate(fd, (off_t)length) != 0) {
@@ -246,7 +308,7 @@ storage_create_sized(const char *path, uint64_t length, char *err, size_t errlen
 			return -e;
 		}
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		if (linkat(AT_FDCWD, proc, dfd, leaf, AT_SYMLINK_FOLLOW) == 0)
 			return fd;
 		e = errno;
 		close(fd);
@@ -261,17 +323,23 @@ storage_create_sized(const char *path, uint64_t length, char *err, size_t errlen
 		return -e;
 	}
 	do
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		e = errno;
-		snprintf(err, errlen, "create %s: %s", path, strerror(e));
+		if (e == ELOOP)
+			snprintf(err, errlen, "create %s: it is a symbolic link; not writing through "
+			    "it", path);
+		else
+			snprintf(err, errlen, "create %s: %s", path, strerror(e));
 		return -e;
 	}
 	return fd;
 }
 
-/* Opens file i for reading or writing; creates it (and its directories) when writing. */
+/* Opens file i for reading or writing; creates it (and its directories) when writing. Reads
+ * follow symbolic links (seeding from linked data works, and a piece is only served once its
+ * hash matched); writes never do (storage_open_parent). */
 static int
 storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errlen)
 {
@@ -288,23 +356,29 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 		}
 		return fd;
 	}
+	const char *leaf;
+	int dfd = storage_open_parent(st, i, true, &leaf, err, errlen);
+	if (dfd < 0)
+		return dfd;
 	do
-		fd = open(f->path, O_RDWR | O_CLOEXEC);
+		fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0 && errno == ENOENT) {
-		int rc = storage_make_parents(f->path);
-		if (rc < 0) {
-			snprintf(err, errlen, "create directories for %s: %s", f->path, strerror(-rc));
-			return rc;
-		}
-		fd = storage_create_sized(f->path, st->mi->files[i].length, err, errlen);
+		fd = storage_create_sized(dfd, leaf, f->path, st->mi->files[i].length, err, errlen);
+		close(dfd);
 		if (fd < 0)
 			return fd;
-	}
-	if (fd < 0) {
+	} else if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "open %s for writing: %s", f->path, strerror(e));
+		close(dfd);
+		if (e == ELOOP)
+			snprintf(err, errlen, "open %s for writing: it is a symbolic link; not "
+			    "writing through it", f->path);
+		else
+			snprintf(err, errlen, "open %s for writing: %s", f->path, strerror(e));
 		return -e;
+	} else {
+		close(dfd);
 	}
 	/* Sparse: the file gets its full size without allocating blocks, so its size on disk says
 	 * it is ours and readers of other pieces see holes (zeros), not EOF. */
@@ -643,10 +717,23 @@ storage_delete_files(struct storage *st, char *err, size_t errlen)
 	for (size_t i = 0; i < mi->file_count; i++) {
 		if (mi->files[i].pad)
 			continue;
-		if (unlink(st->files[i].path) != 0 && errno != ENOENT && rc == 0) {
+		/* Through the same no-symlink walk as writes: a folder swapped for a link must not
+		 * point the unlink at someone else's file of the same name. */
+		const char *leaf;
+		char why[512];
+		int dfd = storage_open_parent(st, i, false, &leaf, why, sizeof why);
+		if (dfd < 0) {
+			if (dfd != -ENOENT && rc == 0) {
+				rc = dfd;
+				snprintf(err, errlen, "%s", why);
+			}
+			continue;
+		}
+		if (unlinkat(dfd, leaf, 0) != 0 && errno != ENOENT && rc == 0) {
 			rc = -errno;
 			snprintf(err, errlen, "delete %s: %s", st->files[i].path, strerror(errno));
 		}
+		close(dfd);
 	}
 	if (!mi->multi_file)
 		return rc;

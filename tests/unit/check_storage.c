@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -372,19 +374,42 @@ START_TEST(test_write_errors)
 	ck_assert_msg(strstr(err, "plain/T/sub/a") != NULL, "message: %s", err);
 	storage_free(st);
 
-	/* A full disk: the file is a link to /dev/full, whose writes fail with ENOSPC. */
+	/* A write that fails midway: the file exists at full size and a child's file size limit
+	 * (RLIMIT_FSIZE) stops the write at byte 50 with EFBIG. (This used a link to /dev/full,
+	 * but writes no longer follow symbolic links.) */
 	snprintf(p, sizeof p, "%s/full", tmpdir);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
 	ck_assert_int_eq(mkdir(strcat(p, "/T"), 0755), 0);
 	ck_assert_int_eq(mkdir(strcat(p, "/sub"), 0755), 0);
-	ck_assert_int_eq(symlink("/dev/full", strcat(p, "/a")), 0);
+	fp = fopen(strcat(p, "/a"), "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(ftruncate(fileno(fp), 100), 0);
+	fclose(fp);
 	snprintf(p, sizeof p, "%s/full", tmpdir);
-	st = storage_new(mi, p, 4);
-	rc = storage_write(st, 0, buf, sizeof buf, err, sizeof err);
-	ck_assert_int_eq(rc, -ENOSPC);
-	ck_assert_msg(strstr(err, "write") != NULL && strstr(err, "full/T/sub/a") != NULL &&
-	    strstr(err, "No space left") != NULL, "message: %s", err);
-	storage_free(st);
+	pid_t fpid = fork();
+	ck_assert_int_ge(fpid, 0);
+	if (fpid == 0) {
+		int code = 0;
+		struct rlimit rl = { 50, 50 };
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+			code = 20;
+		} else {
+			st = storage_new(mi, p, 4);
+			rc = storage_write(st, 0, buf, sizeof buf, err, sizeof err);
+			storage_free(st);
+			if (rc != -EFBIG)
+				code = 21;
+			else if (strstr(err, "write") == NULL || strstr(err, "full/T/sub/a") == NULL ||
+			    strstr(err, "offset 50") == NULL)
+				code = 22;
+		}
+		mi_destroy(mi);
+		_exit(code);
+	}
+	int fstatus = 0;
+	ck_assert_int_eq(waitpid(fpid, &fstatus, 0), fpid);
+	ck_assert_msg(WIFEXITED(fstatus) && WEXITSTATUS(fstatus) == 0, "child status %d", fstatus);
 
 	/* A read-only directory: EACCES. Root ignores modes, so a child drops to nobody. */
 	snprintf(p, sizeof p, "%s/ro", tmpdir);
@@ -577,6 +602,99 @@ START_TEST(test_delete_files)
 }
 END_TEST
 
+/* Writes "keep" to path. */
+static void
+put_keep(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("keep", fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+static bool
+still_keep(const char *path)
+{
+	char got[16] = "";
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL)
+		return false;
+	size_t n = fread(got, 1, sizeof got - 1, fp);
+	fclose(fp);
+	return n == 4 && memcmp(got, "keep", 4) == 0;
+}
+
+START_TEST(test_symlinks_not_followed)
+{
+	/* Someone who can write to the download directory plants links inside the torrent's folder
+	 * to make our writes, or a delete with data, land on their victim's files. */
+	const struct tfile f[] = { { "sub/secret", 10, false } };
+	struct metainfo *mi = mi_build("T", true, f, 1, 16);
+	char err[256] = "", p[512], victim[200], save[200];
+	uint8_t buf[10];
+	memset(buf, 'X', sizeof buf);
+	snprintf(victim, sizeof victim, "%s/victim", tmpdir);
+	ck_assert_int_eq(mkdir(victim, 0755), 0);
+	snprintf(p, sizeof p, "%s/secret", victim);
+	put_keep(p);
+
+	/* A folder of the torrent is a link to the victim's folder. */
+	snprintf(save, sizeof save, "%s/s1", tmpdir);
+	ck_assert_int_eq(mkdir(save, 0755), 0);
+	snprintf(p, sizeof p, "%s/T", save);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	ck_assert_int_eq(symlink(victim, strcat(p, "/sub")), 0);
+	struct storage *st = storage_new(mi, save, 4);
+	int rc = storage_write(st, 0, buf, sizeof buf, err, sizeof err);
+	ck_assert_msg(rc == -ENOTDIR || rc == -ELOOP, "rc %d: %s", rc, err);
+	ck_assert_msg(strstr(err, "symbolic link") != NULL && strstr(err, "s1/T/sub") != NULL,
+	    "message: %s", err);
+	/* Nor does a delete with data reach through it. */
+	rc = storage_delete_files(st, err, sizeof err);
+	ck_assert_int_ne(rc, 0);
+	storage_free(st);
+	snprintf(p, sizeof p, "%s/secret", victim);
+	ck_assert(still_keep(p));
+
+	/* The file itself is a link to the victim's file. */
+	snprintf(save, sizeof save, "%s/s2", tmpdir);
+	ck_assert_int_eq(mkdir(save, 0755), 0);
+	snprintf(p, sizeof p, "%s/T", save);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	ck_assert_int_eq(mkdir(strcat(p, "/sub"), 0755), 0);
+	snprintf(victim, sizeof victim, "%s/victim/secret", tmpdir);
+	ck_assert_int_eq(symlink(victim, strcat(p, "/secret")), 0);
+	st = storage_new(mi, save, 4);
+	rc = storage_write(st, 0, buf, sizeof buf, err, sizeof err);
+	ck_assert_int_eq(rc, -ELOOP);
+	ck_assert_msg(strstr(err, "symbolic link") != NULL, "message: %s", err);
+	ck_assert(still_keep(victim));
+	/* Reading through it still works (seeding from linked data); the hash check guards it. */
+	uint8_t back[4];
+	const struct tfile g[] = { { "sub/secret", 4, false } };
+	struct metainfo *mi4 = mi_build("T", true, g, 1, 16);
+	struct storage *st4 = storage_new(mi4, save, 4);
+	ck_assert_int_eq(storage_read(st4, 0, back, 4, err, sizeof err), 0);
+	ck_assert_mem_eq(back, "keep", 4);
+	storage_free(st4);
+	mi_destroy(mi4);
+	storage_free(st);
+
+	/* The save directory itself may be a link: the user chose it. */
+	snprintf(p, sizeof p, "%s/real", tmpdir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(save, sizeof save, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(p, save), 0);
+	st = storage_new(mi, save, 4);
+	ck_assert_int_eq(storage_write(st, 0, buf, sizeof buf, err, sizeof err), 0);
+	ck_assert(path_exists("%s/%s", tmpdir, "real/T/sub/secret"));
+	ck_assert_int_eq(storage_delete_files(st, err, sizeof err), 0);
+	ck_assert(!path_exists("%s/%s", tmpdir, "real/T"));
+	storage_free(st);
+	mi_destroy(mi);
+}
+END_TEST
+
 START_TEST(test_readahead_harmless)
 {
 	const struct tfile f[] = { { "a", 5000, false }, { "p", 100, true }, { "b", 5000, false } };
@@ -616,6 +734,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_cache_bound);
 	tcase_add_test(tc, test_cache_threads);
 	tcase_add_test(tc, test_delete_files);
+	tcase_add_test(tc, test_symlinks_not_followed);
 	tcase_add_test(tc, test_readahead_harmless);
 	suite_add_tcase(s, tc);
 	return s;
