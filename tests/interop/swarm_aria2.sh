@@ -49,7 +49,7 @@ RC=$?
 T1=$(date +%s.%N)
 [ $RC -eq 0 ] || sl_fail "aria2 leecher exited $RC"
 sl_same "$SL_W/src/payload.bin" "$SL_W/aria2-out/payload.bin" || sl_fail "aria2's copy differs"
-WALL_OUT=$(printf '%.2f' "$(echo "$T1 - $T0" | bc)")
+WALL_OUT=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 sl_say "downpour -> aria2 (HTTP tracker): $SIZE_MIB MiB byte-identical in $WALL_OUT s"
 sl_stop "$SL_DP_SEED_PID" 10 || sl_fail "downpour seed exited $? on SIGTERM"
 echo "PASS swarm_aria2: in ${WALL_IN} s, out ${WALL_OUT} s ($SIZE_MIB MiB each way)"

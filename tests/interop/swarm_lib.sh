@@ -2,6 +2,7 @@
 # background processes stopped by PID, bounded waits, free loopback ports, opentracker with a
 # whitelist, test data, downpour configs and byte-for-byte comparison. Everything is 127.0.0.1.
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # SL_* variables are set here for the scripts that source this
 
 SL_PIDS=()
 SL_NAMES=()
@@ -290,7 +291,7 @@ sl_dp_get() {
 	    "$@" "$torrent" >"$SL_W/$name.log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
-	SL_WALL=$(printf '%.2f' "$(echo "$t1 - $t0" | bc)")
+	SL_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	[ $rc -eq 124 ] && sl_fail "downpour get ($name) timed out after ${secs}s"
 	[ $rc -eq 0 ] || sl_fail "downpour get ($name) exited $rc"
 	grep -q "download complete" "$SL_W/$name.log" || sl_fail "downpour get ($name): no completion line"

@@ -44,7 +44,7 @@ RC=$?
 T1=$(date +%s.%N)
 [ $RC -eq 0 ] || sl_fail "libtorrent leecher exited $RC"
 sl_same "$SL_W/src/payload.bin" "$SL_W/lt-out/payload.bin" || sl_fail "libtorrent's copy differs"
-WALL_OUT=$(printf '%.2f' "$(echo "$T1 - $T0" | bc)")
+WALL_OUT=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 sl_say "downpour -> libtorrent (UDP tracker): $SIZE_MIB MiB byte-identical in $WALL_OUT s"
 sl_stop "$SL_DP_SEED_PID" 10 || sl_fail "downpour seed exited $? on SIGTERM"
 echo "PASS swarm_libtorrent: in ${WALL_IN} s, out ${WALL_OUT} s ($SIZE_MIB MiB each way)"

@@ -44,7 +44,7 @@ sl_bg dp-seed "$SL_W/dp-seed.log" "$DP" seed --config "$SL_W/dp-seed.conf" -o "$
 DP_SEED_PID=$SL_BG_PID
 SL_WAIT_PID=$DP_SEED_PID sl_wait 180 "transmission to complete the download" sl_tr_done
 T1=$(date +%s.%N)
-WALL_OUT=$(printf '%.2f' "$(echo "$T1 - $T0" | bc)")
+WALL_OUT=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 sl_alive "$DP_SEED_PID" || sl_fail "downpour seed died"
 sl_same "$SL_W/src/payload.bin" "$SL_W/tr-out/payload.bin" || sl_fail "transmission's copy differs"
 sl_say "downpour -> transmission (dialled, HTTP tracker): $SIZE_MIB MiB byte-identical in $WALL_OUT s"
