@@ -1,8 +1,10 @@
 /* check_task.c: the task registry's callback accounting: cycles, wall time inside callbacks, CPU
- * converted at the health sample (never above the wall time), nesting, slow callbacks. */
+ * converted at the health sample (never above the wall time), nesting, slow callbacks; states,
+ * where a task parked, lag, slow-callback ranking and aging, spinning, lingering, clearing. */
 #include "config.h"
 
 #include <check.h>
+#include <string.h>
 #include <time.h>
 
 #include "suites.h"
@@ -97,6 +99,262 @@ START_TEST(test_task_cb_nested_and_finished)
 }
 END_TEST
 
+/* ---- states, where, health (lag, slow callbacks, spinning), lingering, clearing ---- */
+
+static void
+sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+START_TEST(test_task_names)
+{
+	ck_assert_str_eq(task_state_name(DP_TASK_READ_WAIT), "READ_WAIT");
+	ck_assert_str_eq(task_state_name(DP_TASK_RATE_WAIT), "RATE_WAIT");
+	ck_assert_str_eq(task_state_name(DP_TASK_DISK_WAIT), "DISK_WAIT");
+	ck_assert_str_eq(task_state_name(DP_TASK_STATE_COUNT), "?");
+	ck_assert_str_eq(task_state_description(DP_TASK_RATE_WAIT), "throttled by a rate limit");
+	ck_assert_str_eq(task_state_description((enum dp_task_state)-1), "?");
+	ck_assert_str_eq(task_kind_name(DP_TASK_KIND_TRACKER), "tracker");
+	ck_assert_str_eq(task_kind_name(DP_TASK_KIND_COUNT), "?");
+}
+END_TEST
+
+/* Parks t where the test knows the function and line; returns the line. */
+static int
+park_in_read_wait(struct dp_task *t, int quiet_s)
+{
+	task_wait(t, DP_TASK_READ_WAIT, "peer sent nothing for %d s", quiet_s);
+	return __LINE__ - 1;
+}
+
+START_TEST(test_task_wait_records_where)
+{
+	task_registry_clear();
+	struct dp_task *t = task_new(DP_TASK_KIND_PEER, 3, "peer %s:%d", "127.0.0.1", 6881);
+	ck_assert_str_eq(t->name, "peer 127.0.0.1:6881");
+	ck_assert_int_eq(t->torrent_id, 3);
+	ck_assert_int_eq(t->state, DP_TASK_READY);
+	ck_assert_ptr_null(t->where_func);
+	ck_assert_str_eq(t->reason, "");
+	uint64_t before = dp_now_us();
+	int line = park_in_read_wait(t, 20);
+	ck_assert_int_eq(t->state, DP_TASK_READ_WAIT);
+	ck_assert_str_eq(t->reason, "peer sent nothing for 20 s");
+	ck_assert_str_eq(t->where_func, "park_in_read_wait");
+	ck_assert_ptr_nonnull(strstr(t->where_file, "check_task.c"));
+	ck_assert_int_eq(t->where_line, line);
+	ck_assert_uint_ge(t->state_since_us, before);
+	/* The same state with a new reason keeps the time it entered the state... */
+	uint64_t since = t->state_since_us;
+	sleep_us(2000);
+	task_wait(t, DP_TASK_READ_WAIT, "peer sent nothing for %d s", 21);
+	ck_assert_uint_eq(t->state_since_us, since);
+	ck_assert_str_eq(t->reason, "peer sent nothing for 21 s");
+	/* ...a new state restarts it. */
+	task_wait(t, DP_TASK_RATE_WAIT, "throttled: torrent download limit 64.0 KiB/s");
+	ck_assert_uint_gt(t->state_since_us, since);
+	ck_assert_int_eq(t->state, DP_TASK_RATE_WAIT);
+	task_set_deadline(t, 12345);
+	ck_assert_uint_eq(t->deadline_us, 12345);
+	/* A NULL task is ignored, as callers with no task rely on. */
+	task_wait(NULL, DP_TASK_READ_WAIT, "nothing");
+	task_set_deadline(NULL, 1);
+	task_progress(NULL, 1, 1);
+	task_rename(t, "peer %s", "renamed");
+	ck_assert_str_eq(t->name, "peer renamed");
+	task_registry_clear();
+}
+END_TEST
+
+START_TEST(test_task_registry_iteration)
+{
+	task_registry_clear();
+	struct dp_task *a = task_new(DP_TASK_KIND_TIMER, 0, "a");
+	struct dp_task *b = task_new(DP_TASK_KIND_DISK, 0, "b");
+	struct dp_task *c = task_new(DP_TASK_KIND_RPC, 0, "c");
+	ck_assert_uint_eq(task_count(), 3);
+	ck_assert_ptr_eq(task_first(), a);
+	ck_assert_ptr_eq(task_next(a), b);
+	ck_assert_ptr_eq(task_next(b), c);
+	ck_assert_ptr_null(task_next(c));
+	ck_assert_uint_lt(a->id, b->id);
+	ck_assert_ptr_eq(task_find(b->id), b);
+	ck_assert_ptr_null(task_find(c->id + 1000));
+	uint64_t last = c->id;
+	task_registry_clear();
+	ck_assert_uint_eq(task_count(), 0);
+	ck_assert_ptr_null(task_first());
+	ck_assert_ptr_null(task_find(last));
+	/* Ids are never reused, even after a clear. */
+	struct dp_task *d = task_new(DP_TASK_KIND_RPC, 0, "d");
+	ck_assert_uint_gt(d->id, last);
+	task_registry_clear();
+}
+END_TEST
+
+START_TEST(test_task_finished_linger_then_vanish)
+{
+	task_registry_clear();
+	struct dp_task *keep = task_new(DP_TASK_KIND_TIMER, 0, "keep");
+	struct dp_task *ok = task_new(DP_TASK_KIND_HOOK, 0, "ok");
+	struct dp_task *bad = task_new(DP_TASK_KIND_HOOK, 0, "bad");
+	uint64_t okid = ok->id, badid = bad->id;
+	task_set_deadline(ok, dp_now_us() + 1000000);
+	task_done(ok, "exit status %d", 0);
+	task_fail(bad, "killed by signal %d", 9);
+	ck_assert_int_eq(ok->state, DP_TASK_DONE);
+	ck_assert_int_eq(bad->state, DP_TASK_FAILED);
+	ck_assert_str_eq(bad->reason, "killed by signal 9");
+	ck_assert_uint_eq(ok->deadline_us, 0);
+	ck_assert_uint_ne(ok->finished_us, 0);
+	/* A finished task runs no more cycles. */
+	task_cb_begin(ok);
+	task_cb_end(ok);
+	ck_assert_uint_eq(ok->cycles, 0);
+	uint64_t t0 = dp_now_us();
+	task_health_tick(t0, t0);
+	task_health_tick(t0 + 5000000, t0 + 5000000);
+	ck_assert_ptr_eq(task_find(okid), ok);
+	ck_assert_ptr_eq(task_find(badid), bad);
+	ck_assert_uint_eq(task_count(), 3);
+	/* Past the linger time (10 s) they are freed; the live one stays. */
+	task_health_tick(t0 + 11000000, t0 + 11000000);
+	ck_assert_ptr_null(task_find(okid));
+	ck_assert_ptr_null(task_find(badid));
+	ck_assert_uint_eq(task_count(), 1);
+	ck_assert_ptr_eq(task_first(), keep);
+	task_registry_clear();
+}
+END_TEST
+
+START_TEST(test_task_lag)
+{
+	task_registry_clear();
+	struct dp_loop_health h;
+	uint64_t t0 = dp_now_us();
+	task_health_tick(t0, t0 + 5000);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.lag_us, 5000);
+	ck_assert_uint_eq(h.lag_max_us, 5000);
+	/* Early firing is no lag; the minute's worst stays. */
+	task_health_tick(t0 + 300000, t0 + 250000);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.lag_us, 0);
+	ck_assert_uint_eq(h.lag_max_us, 5000);
+	task_health_tick(t0 + 500000, t0 + 500800);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.lag_us, 800);
+	ck_assert_uint_eq(h.lag_max_us, 5000);
+	/* A minute on, the worst is forgotten. */
+	task_health_tick(t0 + 61000000, t0 + 61000300);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.lag_us, 300);
+	ck_assert_uint_eq(h.lag_max_us, 300);
+	task_registry_clear();
+}
+END_TEST
+
+START_TEST(test_task_slow_ranking_and_aging)
+{
+	task_registry_clear();
+	struct dp_task *t[10];
+	/* Ten callbacks of growing length in a shuffled order: only the 8 slowest are kept. */
+	static const int order[10] = { 3, 9, 0, 6, 1, 8, 2, 7, 5, 4 };
+	for (int i = 0; i < 10; i++)
+		t[i] = task_new(DP_TASK_KIND_PEER, 0, "cb %d", i);
+	for (int k = 0; k < 10; k++) {
+		int i = order[k];
+		task_cb_begin(t[i]);
+		sleep_us(1000 + 5000L * i);
+		task_cb_end(t[i]);
+	}
+	/* A nested callback is inside its caller: it is not ranked on its own. */
+	struct dp_task *outer = task_new(DP_TASK_KIND_TIMER, 0, "outer");
+	task_cb_begin(outer);
+	task_cb_begin(t[0]);
+	sleep_us(80000);
+	task_cb_end(t[0]);
+	task_cb_end(outer);
+	struct dp_loop_health h;
+	task_health_get(&h);
+	ck_assert_uint_eq(h.slowest_count, DP_SLOW_CALLBACKS);
+	ck_assert_uint_eq(h.slowest[0].task_id, outer->id);
+	ck_assert_str_eq(h.slowest[0].task_name, "outer");
+	ck_assert_uint_ge(h.slowest[0].duration_us, 80000);
+	for (size_t i = 1; i < h.slowest_count; i++) {
+		ck_assert_uint_ge(h.slowest[i - 1].duration_us, h.slowest[i].duration_us);
+		/* The two shortest (1 and 6 ms) fell off; the next slowest is t[9] (46 ms). */
+		ck_assert_uint_ne(h.slowest[i].task_id, t[0]->id);
+		ck_assert_uint_ne(h.slowest[i].task_id, t[1]->id);
+	}
+	ck_assert_uint_eq(h.slowest[1].task_id, t[9]->id);
+	/* Still there within the minute, gone after it. */
+	uint64_t now = dp_now_us();
+	task_health_tick(now + 30000000, now + 30000000);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.slowest_count, DP_SLOW_CALLBACKS);
+	task_health_tick(now + 61000000, now + 61000000);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.slowest_count, 0);
+	task_registry_clear();
+}
+END_TEST
+
+START_TEST(test_task_spin_flag)
+{
+	task_registry_clear();
+	struct dp_task *spinner = task_new(DP_TASK_KIND_PEER, 0, "spinner");
+	struct dp_task *worker = task_new(DP_TASK_KIND_PEER, 0, "worker");
+	struct dp_task *calm = task_new(DP_TASK_KIND_TIMER, 0, "calm");
+	struct dp_loop_health h;
+	uint64_t t0 = dp_now_us();
+	task_health_tick(t0, t0);
+	for (int i = 0; i < 3000; i++) {
+		task_cb_begin(spinner);
+		task_cb_end(spinner);
+		task_cb_begin(worker);
+		task_progress(worker, 100, 0);
+		task_cb_end(worker);
+	}
+	for (int i = 0; i < 10; i++) {
+		task_cb_begin(calm);
+		task_cb_end(calm);
+	}
+	/* One second later: 3000 cycles without progress is spinning; with progress it is work. */
+	task_health_tick(t0 + 1000000, t0 + 1000000);
+	task_health_get(&h);
+	ck_assert(spinner->spinning);
+	ck_assert(!worker->spinning);
+	ck_assert(!calm->spinning);
+	ck_assert_uint_eq(h.spinning_count, 1);
+	ck_assert_uint_eq(h.callbacks_per_sec, 6010);
+	ck_assert_uint_eq(worker->bytes_in, 300000);
+	ck_assert_uint_eq(spinner->cycles, 3000);
+	/* Samples closer than a second apart do not re-judge. */
+	task_health_tick(t0 + 1500000, t0 + 1500000);
+	ck_assert(spinner->spinning);
+	/* A quiet second clears the flag. */
+	task_health_tick(t0 + 2000000, t0 + 2000000);
+	task_health_get(&h);
+	ck_assert(!spinner->spinning);
+	ck_assert_uint_eq(h.spinning_count, 0);
+	/* Few cycles without progress are a wait, not a spin. */
+	for (int i = 0; i < 100; i++) {
+		task_cb_begin(spinner);
+		task_cb_end(spinner);
+	}
+	task_health_tick(t0 + 3000000, t0 + 3000000);
+	ck_assert(!spinner->spinning);
+	task_registry_clear();
+	task_health_get(&h);
+	ck_assert_uint_eq(h.spinning_count, 0);
+	ck_assert_uint_eq(h.slowest_count, 0);
+	ck_assert_uint_eq(h.callbacks_per_sec, 0);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -106,5 +364,14 @@ task_suite(void)
 	tcase_add_test(tc, test_task_cb_sleep_is_not_cpu);
 	tcase_add_test(tc, test_task_cb_nested_and_finished);
 	suite_add_tcase(s, tc);
+	TCase *ts = tcase_create("states and health");
+	tcase_add_test(ts, test_task_names);
+	tcase_add_test(ts, test_task_wait_records_where);
+	tcase_add_test(ts, test_task_registry_iteration);
+	tcase_add_test(ts, test_task_finished_linger_then_vanish);
+	tcase_add_test(ts, test_task_lag);
+	tcase_add_test(ts, test_task_slow_ranking_and_aging);
+	tcase_add_test(ts, test_task_spin_flag);
+	suite_add_tcase(s, ts);
 	return s;
 }
