@@ -15,7 +15,7 @@ enum { BC_WAITED, BC_STATE, BC_NAME, BC_REASON, BC_WHERE, BC_COUNT };
 static const struct table_col blocked_cols[BC_COUNT] = {
 	[BC_WAITED] = { "Waited", 7, 8, TW_RIGHT, 0 },
 	[BC_STATE] = { "State", 12, 12, TW_LEFT, 0 },
-	[BC_NAME] = { "Task", 16, 30, TW_LEFT, 0 },
+	[BC_NAME] = { "Task", 16, 44, TW_LEFT, 0 },
 	[BC_REASON] = { "Waiting for", 16, 0, TW_LEFT, 0 },
 	[BC_WHERE] = { "Where", 12, 28, TW_LEFT, 1 },
 };
@@ -75,10 +75,17 @@ blocked_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outle
 		*attr = theme_attr(i->task.spinning ? TH_ERROR : TH_WARN);
 		break;
 	case BC_NAME: snprintf(out, outlen, "%s", i->task.name); break;
-	case BC_REASON:
-		snprintf(out, outlen, "%s", i->task.reason[0] ? i->task.reason :
+	case BC_REASON: {
+		int n = snprintf(out, outlen, "%s", i->task.reason[0] ? i->task.reason :
 		    task_state_description(i->task.state));
+		uint64_t now = dp_now_us();
+		if (i->task.deadline_us > now && n > 0 && (size_t)n < outlen) {
+			char d[32];
+			fmt_duration_us(i->task.deadline_us - now, d, sizeof d);
+			snprintf(out + n, outlen - (size_t)n, " (deadline in %s)", d);
+		}
 		break;
+	}
 	case BC_WHERE:
 		snprintf(out, outlen, "%s:%d", i->task.where_func ? i->task.where_func : "?",
 		    i->task.where_line);
@@ -87,31 +94,83 @@ blocked_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outle
 	}
 }
 
+/* Appends sep and entry to line when they fit in cells; the first entry (first) is always
+ * taken, and cut by ui_put if it must be. */
+static bool
+blocked_append(char *line, size_t linelen, int cells, const char *sep, const char *entry,
+    bool first)
+{
+	size_t len = strlen(line);
+	if (!first && tw_width(line) + tw_width(sep) + tw_width(entry) > cells)
+		return false;
+	snprintf(line + len, linelen - len, "%s%s", sep, entry);
+	return true;
+}
+
+/* The loop's health in three lines that fit 80 cells and use the room of wider terminals:
+ * lag now and at worst, slowest recent callbacks (time and task), spinning tasks by name. */
+static int
+blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int ymax)
+{
+	struct dp_loop_health hl;
+	char lag[32], lagmax[32], line[1024], d[32], name[160], entry[200];
+	const char *sep = tw_ascii() ? " | " : " \xc2\xb7 ";
+	engine_loop_health(ui->engine, &hl);
+	fmt_duration_us(hl.lag_us, lag, sizeof lag);
+	fmt_duration_us(hl.lag_max_us, lagmax, sizeof lagmax);
+	snprintf(line, sizeof line, " Loop lag %s, max %s in 1 min%s%" PRIu64 " callbacks/s%s"
+	    "threshold %ds (+/-)", lag, lagmax, sep, hl.callbacks_per_sec, sep,
+	    ui->blocked_threshold_s);
+	if (y < ymax)
+		ui_put(y++, 0, COLS, line, TW_LEFT,
+		    hl.lag_max_us > 100000 ? theme_attr(TH_WARN) : (int)A_BOLD);
+
+	/* Slowest first, as many as fit; a long name is cut so the next one still shows. */
+	int namecells = COLS >= 160 ? 60 : 36;
+	snprintf(line, sizeof line, " Slowest callbacks:");
+	for (size_t i = 0; i < hl.slowest_count; i++) {
+		fmt_duration_us(hl.slowest[i].duration_us, d, sizeof d);
+		tw_truncate(hl.slowest[i].task_name, namecells, name, sizeof name);
+		snprintf(entry, sizeof entry, "%s %s", d, name);
+		if (!blocked_append(line, sizeof line, COLS - 1, i ? sep : " ", entry, i == 0))
+			break;
+	}
+	if (hl.slowest_count == 0)
+		blocked_append(line, sizeof line, COLS - 1, " ", "none in the last minute", true);
+	if (y < ymax)
+		ui_put(y++, 0, COLS, line, TW_LEFT,
+		    hl.slowest_count && hl.slowest[0].duration_us > 100000 ? theme_attr(TH_WARN) :
+		    theme_attr(TH_DIM));
+
+	/* Spinning: callbacks without progress; named, since each is a bug to chase. */
+	size_t nspin = 0;
+	for (size_t i = 0; i < b->ntasks; i++)
+		nspin += b->tasks[i].task.spinning;
+	if (nspin == 0) {
+		snprintf(line, sizeof line, " Spinning: none");
+	} else {
+		snprintf(line, sizeof line, " Spinning %zu (callbacks, no progress):", nspin);
+		bool first = true;
+		for (size_t i = 0; i < b->ntasks; i++) {
+			if (!b->tasks[i].task.spinning)
+				continue;
+			tw_truncate(b->tasks[i].task.name, namecells, name, sizeof name);
+			if (!blocked_append(line, sizeof line, COLS - 1, first ? " " : sep, name, first))
+				break;
+			first = false;
+		}
+	}
+	if (y < ymax)
+		ui_put(y++, 0, COLS, line, TW_LEFT, nspin ? theme_attr(TH_ERROR) : theme_attr(TH_DIM));
+	return y;
+}
+
 static void
 blocked_draw(struct ui *ui, int y, int h)
 {
 	struct blocked_state *b = blocked_get(ui);
-	struct dp_loop_health hl;
-	char lag[32], lagmax[32], line[512], d[32];
+	char line[512];
 	int ymax = y + h;
-	engine_loop_health(ui->engine, &hl);
-	fmt_duration_us(hl.lag_us, lag, sizeof lag);
-	fmt_duration_us(hl.lag_max_us, lagmax, sizeof lagmax);
-	snprintf(line, sizeof line, " Loop lag %s (max %s in 1 min)  callbacks/s %" PRIu64
-	    "  spinning %zu  threshold %ds (+/-)", lag, lagmax, hl.callbacks_per_sec,
-	    hl.spinning_count, ui->blocked_threshold_s);
-	ui_put(y++, 0, COLS, line, TW_LEFT,
-	    hl.lag_max_us > 100000 || hl.spinning_count ? theme_attr(TH_WARN) : (int)A_BOLD);
-	/* slowest recent callbacks: at most three lines to leave room for the table */
-	size_t shown = DP_MIN(hl.slowest_count, (size_t)3);
-	ui_put(y++, 0, COLS, shown ? " Slowest recent callbacks:" : " Slowest recent callbacks: none",
-	    TW_LEFT, theme_attr(TH_DIM));
-	for (size_t i = 0; i < shown && y < ymax; i++) {
-		fmt_duration_us(hl.slowest[i].duration_us, d, sizeof d);
-		snprintf(line, sizeof line, "   %8s  task %" PRIu64 "  %s", d, hl.slowest[i].task_id,
-		    hl.slowest[i].task_name);
-		ui_put(y++, 0, COLS, line, TW_LEFT, 0);
-	}
 
 	free(b->tasks);
 	free(b->rows);
@@ -119,6 +178,8 @@ blocked_draw(struct ui *ui, int y, int h)
 	b->ntasks = engine_tasks(ui->engine, &b->tasks);
 	b->rows = xcalloc(b->ntasks ? b->ntasks : 1, sizeof *b->rows);
 	b->nrows = 0;
+	y = blocked_draw_health(ui, b, y, ymax);
+
 	uint64_t threshold = (uint64_t)ui->blocked_threshold_s * 1000000u;
 	for (size_t i = 0; i < b->ntasks; i++) {
 		const struct engine_task_info *t = &b->tasks[i];
@@ -129,8 +190,12 @@ blocked_draw(struct ui *ui, int y, int h)
 	if (b->nrows > 1)
 		qsort(b->rows, b->nrows, sizeof *b->rows, blocked_compare);
 	b->st.count = (int)b->nrows;
-	snprintf(line, sizeof line, " Blocked: %zu task%s waiting longer than %ds (of %zu)", b->nrows,
-	    b->nrows == 1 ? "" : "s", ui->blocked_threshold_s, b->ntasks);
+	if (ui->blocked_threshold_s > 0)
+		snprintf(line, sizeof line, " Blocked: %zu task%s waiting longer than %ds (of %zu)",
+		    b->nrows, b->nrows == 1 ? "" : "s", ui->blocked_threshold_s, b->ntasks);
+	else
+		snprintf(line, sizeof line, " Blocked: %zu task%s waiting, however briefly (of %zu)",
+		    b->nrows, b->nrows == 1 ? "" : "s", b->ntasks);
 	if (y < ymax)
 		ui_put(y++, 0, COLS, line, TW_LEFT, A_BOLD);
 	struct ui_table_view v = { .cols = blocked_cols, .ncols = BC_COUNT, .st = &b->st,
@@ -150,8 +215,9 @@ blocked_action(struct ui *ui, enum ui_action a)
 		    DP_MIN(ui->blocked_threshold_s * 2, 86400);
 		return true;
 	case UI_ACTION_THRESHOLD_DOWN:
+		/* 0 lists every waiting task, even a wait of a few milliseconds (backpressure). */
 		ui->blocked_threshold_s = ui->blocked_threshold_s <= 5 ?
-		    DP_MAX(ui->blocked_threshold_s - 1, 1) : ui->blocked_threshold_s / 2;
+		    DP_MAX(ui->blocked_threshold_s - 1, 0) : ui->blocked_threshold_s / 2;
 		return true;
 	case UI_ACTION_SORT_NEXT:
 	case UI_ACTION_SORT_PREV:

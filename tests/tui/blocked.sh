@@ -76,7 +76,7 @@ screen | grep -qE 'Blocked: [1-9][0-9]* tasks? waiting longer than 5s' || fail "
 for k in + + + + + + +; do $T send-keys -t 0 "$k"; done
 wait_for 'waiting longer than [0-9]{2,}s' || fail "threshold did not rise"
 screen | grep -qE "peer 127\\.0\\.0\\.1:$port" && fail "a high threshold still lists the peer"
-for k in - - - - - - - - - - - -; do $T send-keys -t 0 -- "$k"; done
+for k in - - - - - - - - - - -; do $T send-keys -t 0 -- "$k"; done
 wait_for 'waiting longer than 1s' || fail "threshold did not fall to 1 s"
 
 # the tasks screen names the same task and its state
