@@ -87,6 +87,7 @@ disk_op_verb(enum disk_op op)
 	case DISK_OP_SYNC: return "sync";
 	case DISK_OP_DELETE: return "delete";
 	case DISK_OP_FREE_SPACE: return "free space";
+	case DISK_OP_PROBE: return "probe";
 	}
 	return "?";
 }
@@ -194,6 +195,9 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 		job->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
 		break;
 	}
+	case DISK_OP_PROBE:
+		job->hash_ok = storage_has_data(job->storage);
+		break;
 	}
 }
 
@@ -274,6 +278,9 @@ disk_task_mark_running(struct disk_job *job)
 	case DISK_OP_FREE_SPACE:
 		task_wait(job->task, DP_TASK_DISK_WAIT, "asking the filesystem for free space");
 		break;
+	case DISK_OP_PROBE:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "looking for existing data");
+		break;
 	}
 }
 
@@ -324,6 +331,10 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 		case DISK_OP_FREE_SPACE:
 			dp_format_size(job->free_bytes, size, sizeof size);
 			snprintf(msg, sizeof msg, "%s free", size);
+			break;
+		case DISK_OP_PROBE:
+			snprintf(msg, sizeof msg, "%s", job->hash_ok ? "existing data found" :
+			    "no existing data");
 			break;
 		}
 	}
@@ -438,7 +449,7 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	if (job->op == DISK_OP_FREE_SPACE)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk free space %s",
 		    job->path);
-	else if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE)
+	else if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE || job->op == DISK_OP_PROBE)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s torrent %d",
 		    disk_op_verb(job->op), job->torrent_id);
 	else

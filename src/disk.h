@@ -18,6 +18,7 @@ enum disk_op {
 	DISK_OP_SYNC,          /* fsync the storage's files */
 	DISK_OP_DELETE,        /* close and unlink the storage's files, prune its empty folders */
 	DISK_OP_FREE_SPACE,    /* statvfs(path): bytes free for unprivileged users (no storage) */
+	DISK_OP_PROBE,         /* hash_ok = any of the storage's files exists with data */
 };
 
 struct disk_job;

@@ -692,6 +692,17 @@ storage_file_stat(struct storage *st, size_t file, uint64_t *size, int64_t *mtim
 	return 0;
 }
 
+bool
+storage_has_data(struct storage *st)
+{
+	for (size_t i = 0; i < st->mi->file_count; i++) {
+		uint64_t size = 0;
+		if (!st->mi->files[i].pad && storage_file_stat(st, i, &size, NULL) == 0 && size > 0)
+			return true;
+	}
+	return false;
+}
+
 /* Removes the directories between path's parent and stop (exclusive) that are now empty. */
 static void
 storage_prune_dirs(const char *path, size_t stop_len)

@@ -45,6 +45,8 @@ int storage_sync(struct storage *st, char *err, size_t errlen);
 void storage_close_all(struct storage *st);
 /* Size and mtime of file i on disk; -errno when it does not exist. */
 int storage_file_stat(struct storage *st, size_t file, uint64_t *size, int64_t *mtime);
+/* True when any (non-pad) file exists with data: a stat() per file, so on a worker thread. */
+bool storage_has_data(struct storage *st);
 /* Removes the torrent's files and the now-empty directories it created. */
 int storage_delete_files(struct storage *st, char *err, size_t errlen);
 

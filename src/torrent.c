@@ -46,6 +46,7 @@ struct torrent_job {
 static void torrent_check_issue(struct torrent *t);
 static void torrent_maybe_free(struct torrent *t);
 static void torrent_delete_done(struct disk_job *job, void *arg);
+static void torrent_probe_done(struct disk_job *job, void *arg);
 static void torrent_begin_transfer(struct torrent *t);
 static void torrent_sync_done(struct disk_job *job, void *arg);
 
@@ -590,21 +591,6 @@ torrent_check_issue(struct torrent *t)
 	torrent_update_task(t);
 }
 
-/* True when any of the torrent's files exists with data. */
-static bool
-torrent_has_files(struct torrent *t)
-{
-	for (size_t i = 0; i < t->mi->file_count; i++) {
-		uint64_t size;
-		int64_t mtime;
-		if (t->mi->files[i].pad)
-			continue;
-		if (storage_file_stat(t->st, i, &size, &mtime) == 0 && size > 0)
-			return true;
-	}
-	return false;
-}
-
 static void
 torrent_start_check(struct torrent *t)
 {
@@ -646,12 +632,42 @@ torrent_start(struct torrent *t)
 		if (t->known[i].fails < 1000)
 			t->known[i].fails = 0;
 	}
-	if (!t->checked && torrent_has_files(t))
-		torrent_start_check(t);
-	else {
+	if (t->checked || t->md != NULL) {
 		t->checked = true;
 		torrent_begin_transfer(t);
+		return;
 	}
+	/* Whether there is anything to check costs a stat() per file: a worker finds out, and
+	 * the torrent shows as checking meanwhile. */
+	t->state = ENGINE_TORRENT_CHECKING;
+	t->check_gen++;
+	t->check_next = t->check_done = t->check_inflight = 0;
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_PROBE, 0);
+	tj->gen = t->check_gen;
+	tj->job.offset = 0;
+	tj->job.length = 0;
+	torrent_job_submit(t, tj, torrent_probe_done);
+	torrent_update_task(t);
+}
+
+static void
+torrent_probe_done(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	bool current = tj->gen == t->check_gen && t->state == ENGINE_TORRENT_CHECKING &&
+	    !t->removing;
+	t->disk_jobs--;
+	if (current) {
+		if (job->hash_ok) {
+			torrent_start_check(t);
+		} else {
+			t->checked = true;
+			torrent_begin_transfer(t);
+		}
+	}
+	free(tj);
+	torrent_maybe_free(t);
 }
 
 static void

@@ -580,6 +580,42 @@ START_TEST(test_free_space)
 }
 END_TEST
 
+/* Whether a torrent has data to check is found out on a worker (a stat() per file). */
+START_TEST(test_probe)
+{
+	uint8_t *data = data_make(4);
+	mi = mi_make(4, data);
+	st = storage_new(mi, tmpdir, 8);
+	struct disk_pool *pool = disk_pool_new(base, 1);
+	ck_assert_ptr_nonnull(pool);
+	struct result r = { 0 };
+	struct disk_job *probe = job_new(DISK_OP_PROBE, 0, NULL, &r);
+	probe->length = 0;
+	disk_pool_submit(pool, probe);
+	run_until(&r.count, 1, 5000);
+	ck_assert_int_eq(r.count, 1);
+	ck_assert_int_eq(probe->error, 0);
+	ck_assert(!probe->hash_ok);
+	ck_assert_str_eq(probe->task->reason, "no existing data");
+
+	/* The last piece lies in the second file only: that file alone counts as data. */
+	struct disk_job *w = job_new(DISK_OP_WRITE_PIECE, 3, data + 3 * PIECE, &r);
+	disk_pool_submit(pool, w);
+	run_until(&r.count, 2, 5000);
+	ck_assert(w->hash_ok);
+	disk_pool_submit(pool, probe);
+	run_until(&r.count, 3, 5000);
+	ck_assert_int_eq(r.count, 3);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	ck_assert(probe->hash_ok);
+	ck_assert_str_eq(probe->task->reason, "existing data found");
+	disk_pool_free(pool);
+	free(w);
+	free(probe);
+	free(data);
+}
+END_TEST
+
 Suite *
 disk_suite(void)
 {
@@ -598,6 +634,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_free_in_flight);
 	tcase_add_test(tc, test_delete_files);
 	tcase_add_test(tc, test_free_space);
+	tcase_add_test(tc, test_probe);
 	suite_add_tcase(s, tc);
 	return s;
 }
