@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,9 +463,16 @@ store_copy_file(const char *src, const char *dst, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", src, strerror(errno));
 		return -1;
 	}
-	FILE *out = fopen(dst, "wbe");
+	/* Never through a link planted at the destination's name: it would aim the copy (and the
+	 * truncation) at someone else's file. */
+	int ofd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *out = ofd >= 0 ? fdopen(ofd, "wb") : NULL;
 	if (out == NULL) {
-		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", dst, e == ELOOP ?
+		    "a symbolic link; not copying through it" : strerror(e));
+		if (ofd >= 0)
+			close(ofd);
 		fclose(in);
 		return -1;
 	}
