@@ -244,7 +244,17 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 	if (old != NULL) {
 		if (id_out != NULL)
 			*id_out = old->id;
-		engine_fail(err, errlen, "%s: already added (id %d)", mi->name, old->id);
+		/* A magnet still fetching: the file's info dictionary ends the wait for peers. */
+		char why[300];
+		if (old->md != NULL && !old->removing && mi->info_raw != NULL &&
+		    metadata_fetch_supply(old, mi->info_raw, mi->info_len, why, sizeof why) == 0)
+			engine_fail(err, errlen, "%s: already added (id %d) as a magnet; the torrent "
+			    "file supplied its metadata", mi->name, old->id);
+		else if (old->md != NULL && !old->removing && mi->info_raw != NULL)
+			engine_fail(err, errlen, "%s: already added (id %d) as a magnet; the torrent "
+			    "file's metadata was not used: %s", mi->name, old->id, why);
+		else
+			engine_fail(err, errlen, "%s: already added (id %d)", mi->name, old->id);
 		metainfo_free(mi);
 		return -1;
 	}
@@ -323,6 +333,7 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 		return -1;
 	}
 	t->md = metadata_fetch_new(t);
+	metadata_fetch_set_uri(t->md, uri);
 	for (size_t i = 0; i < m->peer_count; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len;

@@ -63,7 +63,9 @@ struct engine_add_opts {
 };
 
 /* Adds from a .torrent file, its bytes, or a magnet link. *id_out gets the torrent id (> 0).
- * Adding a torrent already present fails with "already added" and sets *id_out to it. */
+ * Adding a torrent already present fails with "already added" and sets *id_out to it; when
+ * that one is a magnet still fetching its metadata, a .torrent's info dictionary (same
+ * info-hash) is given to it first, as if peers had sent it (err says whether it was used). */
 int engine_add_torrent_file(struct engine *e, const char *path, const struct engine_add_opts *opts,
     int *id_out, char *err, size_t errlen);
 int engine_add_torrent_data(struct engine *e, const uint8_t *buf, size_t len,

@@ -62,6 +62,7 @@ struct metadata_fetch {
 	uint64_t probe_sent_ms;
 	unsigned hash_failures;
 	uint64_t started_ms;
+	char *uri;                          /* the magnet link, for the session directory */
 };
 
 /* ---- the placeholder metainfo ---- */
@@ -138,6 +139,7 @@ metadata_fetch_free(struct metadata_fetch *md)
 	for (size_t i = 0; i < md->npeers; i++)
 		md_peer_clear(&md->peers[i]);
 	free(md->peers);
+	free(md->uri);
 	if (md->task != NULL)
 		task_done(md->task, "torrent removed before the metadata arrived");
 	free(md);
@@ -151,6 +153,19 @@ metadata_fetch_progress(const struct metadata_fetch *md)
 	if (md->buf.pieces == 0)
 		return 0.0;
 	return (double)md->buf.received / md->buf.pieces;
+}
+
+void
+metadata_fetch_set_uri(struct metadata_fetch *md, const char *uri)
+{
+	free(md->uri);
+	md->uri = uri != NULL ? xstrdup(uri) : NULL;
+}
+
+const char *
+metadata_fetch_uri(const struct metadata_fetch *md)
+{
+	return md != NULL ? md->uri : NULL;
 }
 
 /* ---- peers ---- */
@@ -422,6 +437,8 @@ static void
 md_install(struct metadata_fetch *md)
 {
 	struct torrent *t = md->t;
+	/* Supplied by a .torrent file, a stopped or queued magnet stays stopped or queued. */
+	bool running = t->state == ENGINE_TORRENT_METADATA;
 	char why[256] = "";
 	struct metainfo *mi = metainfo_parse_info(md->buf.data, (size_t)md->buf.size, why,
 	    sizeof why);
@@ -507,6 +524,8 @@ md_install(struct metadata_fetch *md)
 		while (t->peers != NULL)
 			peer_close(t->peers, "metadata received: checking existing data first");
 	}
+	if (!running)
+		return;
 	t->state = ENGINE_TORRENT_STOPPED;
 	torrent_start(t);
 	p = t->peers;
@@ -515,6 +534,56 @@ md_install(struct metadata_fetch *md)
 		peer_update_interest(p);
 		p = next;
 	}
+}
+
+int
+metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *err,
+    size_t errlen)
+{
+	struct metadata_fetch *md = t->md;
+	if (md == NULL) {
+		snprintf(err, errlen, "%s: the metadata is already known", t->mi->name);
+		return -1;
+	}
+	if (len == 0 || len > UT_METADATA_MAX_SIZE) {
+		snprintf(err, errlen, "%s: an info dictionary of %zu bytes (at most %u MiB)",
+		    t->mi->name, len, UT_METADATA_MAX_SIZE >> 20);
+		return -1;
+	}
+	/* Checked in a buffer of our own first: a mismatch leaves the fetch as it was. */
+	struct ut_metadata_buf b;
+	memset(&b, 0, sizeof b);
+	if (!ut_metadata_buf_init(&b, len)) {
+		snprintf(err, errlen, "%s: can't hold %zu bytes of metadata", t->mi->name, len);
+		return -1;
+	}
+	for (uint32_t i = 0; i < b.pieces; i++) {
+		if (ut_metadata_buf_put(&b, i, info + (size_t)i * UT_METADATA_PIECE,
+		    ut_metadata_piece_size(len, i), err, errlen) < 0) {
+			ut_metadata_buf_free(&b);
+			return -1;
+		}
+	}
+	if (!ut_metadata_buf_verify(&b, t->mi->info_hash)) {
+		ut_metadata_buf_free(&b);
+		snprintf(err, errlen, "%s: the info dictionary does not match the info-hash %s",
+		    t->mi->name, t->mi->info_hash_hex);
+		return -1;
+	}
+	log_info("%s: metadata supplied by a torrent file; the fetch from peers ends",
+	    t->mi->name);
+	md_reset_pieces(md);
+	md->buf = b;
+	md->pieces = xcalloc(b.pieces, sizeof *md->pieces);
+	for (uint32_t i = 0; i < b.pieces; i++)
+		md->pieces[i].state = MD_HAVE;
+	md_install(md);
+	if (t->md != NULL) {
+		snprintf(err, errlen, "%s", t->error[0] != '\0' ? t->error :
+		    "the metadata could not be installed");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- messages ---- */

@@ -24,6 +24,18 @@ void metadata_fetch_free(struct metadata_fetch *md);
 void metadata_fetch_tick(struct metadata_fetch *md, uint64_t now_ms);
 /* 0..1 of the metadata pieces received (0 while the size is unknown). */
 double metadata_fetch_progress(const struct metadata_fetch *md);
+/* The magnet link the torrent was added from, kept (a copy) so the session directory can save
+ * it until the metadata arrives; NULL when none was set. */
+void metadata_fetch_set_uri(struct metadata_fetch *md, const char *uri);
+const char *metadata_fetch_uri(const struct metadata_fetch *md);
+/*
+ * The info dictionary of t (still fetching) from elsewhere, e.g. a .torrent file of the same
+ * info-hash: checked against the info-hash and installed as if ut_metadata had brought it. A
+ * torrent fetching goes on to download; a stopped or queued one stays so. 0, or -1 with a
+ * one-line reason in err (the fetch goes on untouched).
+ */
+int metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *err,
+    size_t errlen);
 
 /* Peer hooks, called by peer.c. */
 /* The peer's extension handshake was parsed into p->exth: ask it for pieces if it offers them. */

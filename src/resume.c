@@ -191,7 +191,8 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		goto out;
 	}
 	memcpy(out->info_hash, n->v.str.s, 20);
-	if (resume_get_int(body, "piece-count", 1, RESUME_MAX_PIECES, &v, err, errlen) < 0)
+	/* 0 pieces and no files: a magnet's resume file, written before its metadata arrived. */
+	if (resume_get_int(body, "piece-count", 0, RESUME_MAX_PIECES, &v, err, errlen) < 0)
 		goto out;
 	out->piece_count = (uint32_t)v;
 	n = be_dict_get_type(body, "pieces", BE_STR);
@@ -212,8 +213,12 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		out->pieces = xmemdup(n->v.str.s, n->v.str.len);
 	}
 	n = be_dict_get_type(body, "files", BE_LIST);
-	if (n == NULL || n->v.list.n == 0 || n->v.list.n > RESUME_MAX_FILES) {
-		resume_fail(err, errlen, "missing, empty or oversized 'files'");
+	if (n == NULL || n->v.list.n > RESUME_MAX_FILES) {
+		resume_fail(err, errlen, "missing or oversized 'files'");
+		goto out;
+	}
+	if ((n->v.list.n == 0) != (out->piece_count == 0)) {
+		resume_fail(err, errlen, "'files' must be empty exactly when 'piece-count' is 0");
 		goto out;
 	}
 	out->file_count = n->v.list.n;

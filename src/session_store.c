@@ -21,6 +21,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "magnet.h"
+#include "metadata_fetch.h"
 #include "metainfo.h"
 #include "picker.h"
 #include "queue.h"
@@ -172,6 +173,13 @@ store_torrent_path(struct store *s, const char *hex)
 	return xasprintf("%s/%s.torrent", s->tdir, hex);
 }
 
+/* A magnet still fetching its metadata is kept as its link until the .torrent replaces it. */
+static char *
+store_magnet_path(struct store *s, const char *hex)
+{
+	return xasprintf("%s/%s.magnet", s->tdir, hex);
+}
+
 static int
 store_mkdir(const char *path, char *err, size_t errlen)
 {
@@ -277,16 +285,59 @@ store_encode_metainfo(const struct metainfo *mi, size_t *len)
 	return dp_buf_steal(&b, len);
 }
 
+/* Files to unlink on the writer thread, after the jobs queued before (a removed torrent's
+ * copies, or a magnet's link once its .torrent is written). */
+struct store_unlink {
+	char *paths[5];
+	size_t n;
+};
+
+static void
+store_unlink_work(struct resume_job *job)
+{
+	struct store_unlink *u = job->ctx;
+	/* A .torrent to write first (job->raw): the link goes only once the copy is safe. */
+	if (job->raw != NULL && resume_write_file(job->path, job->raw, job->raw_len, job->errmsg,
+	    sizeof job->errmsg) < 0) {
+		job->error = errno ? errno : EIO;
+		return;
+	}
+	for (size_t i = 0; i < u->n; i++) {
+		if (unlink(u->paths[i]) < 0 && errno != ENOENT) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "%s: can't remove: %s", u->paths[i],
+			    strerror(errno));
+		}
+	}
+}
+
+static void
+store_unlink_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	struct store_unlink *u = job->ctx;
+	if (job->error != 0)
+		log_error("session: %s", job->errmsg);
+	for (size_t i = 0; i < u->n; i++)
+		free(u->paths[i]);
+	free(u);
+	resume_job_free(job);
+}
+
 static void
 store_forget_files(struct store *s, const char *hex)
 {
-	char *paths[] = { store_resume_path(s, hex), NULL, store_torrent_path(s, hex) };
-	paths[1] = xasprintf("%s.bak", paths[0]);
-	for (size_t i = 0; i < DP_ARRAY_LEN(paths); i++) {
-		if (unlink(paths[i]) < 0 && errno != ENOENT)
-			log_warn("%s: can't remove: %s", paths[i], strerror(errno));
-		free(paths[i]);
-	}
+	struct store_unlink *u = xcalloc(1, sizeof *u);
+	u->paths[u->n++] = store_resume_path(s, hex);
+	u->paths[u->n++] = xasprintf("%s.bak", u->paths[0]);
+	u->paths[u->n++] = store_torrent_path(s, hex);
+	u->paths[u->n++] = store_magnet_path(s, hex);
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->work = store_unlink_work;
+	job->ctx = u;
+	job->done = store_unlink_done;
+	resume_writer_submit(s->writer, job);
 }
 
 static void
@@ -298,13 +349,35 @@ store_copy_done(struct resume_job *job, void *arg)
 	resume_job_free(job);
 }
 
+/* The .torrent copy; a magnet's link file goes once the copy is written (with_magnet). */
 static void
-store_save_metainfo(struct store *s, const struct torrent *t)
+store_save_metainfo(struct store *s, const struct torrent *t, bool with_magnet)
 {
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->path = store_torrent_path(s, t->mi->info_hash_hex);
 	job->raw = store_encode_metainfo(t->mi, &job->raw_len);
+	job->done = store_copy_done;
+	job->tag = t->id;
+	if (with_magnet) {
+		struct store_unlink *u = xcalloc(1, sizeof *u);
+		u->paths[u->n++] = store_magnet_path(s, t->mi->info_hash_hex);
+		job->work = store_unlink_work;
+		job->ctx = u;
+		job->done = store_unlink_done;
+	}
+	resume_writer_submit(s->writer, job);
+}
+
+/* A magnet without its metadata yet: its link, so a restart adds it again. */
+static void
+store_save_magnet(struct store *s, const struct torrent *t, const char *uri)
+{
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->path = store_magnet_path(s, t->mi->info_hash_hex);
+	job->raw = (uint8_t *)xasprintf("%s\n", uri);
+	job->raw_len = strlen((char *)job->raw);
 	job->done = store_copy_done;
 	job->tag = t->id;
 	resume_writer_submit(s->writer, job);
@@ -824,7 +897,8 @@ store_apply_resume(struct store *s, struct store_item *it, struct torrent *t,
 	it->seed_time_s = r->seed_time_s;
 	it->want_running = r->running;
 	it->synced_have = t->have.count;
-	t->checked = true;
+	/* A magnet (no pieces yet) is checked once its metadata arrives. */
+	t->checked = t->md == NULL;
 	(void)s;
 	*nrecheck = nr;
 	return recheck;
@@ -832,6 +906,7 @@ store_apply_resume(struct store *s, struct store_item *it, struct torrent *t,
 
 struct store_entry {
 	char *path;
+	char *uri;                    /* a magnet still fetching its metadata: its link */
 	char hex[41];
 	struct resume r;
 	bool have_resume;
@@ -859,8 +934,11 @@ store_load_one(struct store *s, struct store_entry *en)
 	if (en->have_resume)
 		opts.save_dir = en->r.save_path;
 	int id = 0;
-	if (engine_add_torrent_file(s->e, en->path, &opts, &id, err, sizeof err) < 0) {
-		log_error("session: %s", err);
+	int rc = en->uri != NULL ?
+	    engine_add_magnet(s->e, en->uri, &opts, &id, err, sizeof err) :
+	    engine_add_torrent_file(s->e, en->path, &opts, &id, err, sizeof err);
+	if (rc < 0) {
+		log_error("session: %s: %s", en->path, err);
 		return;
 	}
 	struct torrent *t = session_find_torrent(s->e, id);
@@ -907,6 +985,53 @@ store_load_one(struct store *s, struct store_entry *en)
 	store_check_issue(c);
 }
 
+/*
+ * A magnet's link file: its resume file has no pieces and no files. A .torrent of the same
+ * hash wins (we stopped between writing it and removing the link); a link that does not parse
+ * or names another hash is left on disk and skipped (en->path NULL).
+ */
+static void
+store_read_magnet(struct store *s, struct store_entry *v, size_t n, struct store_entry *en)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (&v[k] == en || strcmp(v[k].hex, en->hex) != 0)
+			continue;
+		log_info("session: %s: the metadata was saved as a .torrent; removing the link",
+		    en->path);
+		if (unlink(en->path) < 0)
+			log_warn("%s: can't remove: %s", en->path, strerror(errno));
+		free(en->path);
+		en->path = NULL;
+		return;
+	}
+	uint8_t *buf;
+	size_t len;
+	char why[256];
+	if (dp_read_file(en->path, 64 * 1024, &buf, &len) < 0) {
+		log_error("session: %s: %s", en->path, strerror(errno));
+		goto skip;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	struct magnet *m = magnet_parse((char *)buf, why, sizeof why);
+	if (m == NULL || strcmp(m->info_hash_hex, en->hex) != 0) {
+		log_error("session: %s: %s", en->path, m == NULL ? why : "names another info-hash");
+		magnet_free(m);
+		free(buf);
+		goto skip;
+	}
+	en->uri = (char *)buf;
+	char *rp = store_resume_path(s, en->hex);
+	en->have_resume = resume_load(rp, m->info_hash, 0, 0, &en->r, &en->used_backup, en->why,
+	    sizeof en->why) == 0;
+	free(rp);
+	magnet_free(m);
+	return;
+skip:
+	free(en->path);
+	en->path = NULL;
+}
+
 static int
 store_load_all(struct store *s, char *err, size_t errlen)
 {
@@ -920,7 +1045,7 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
-		if (len != 48 || strcmp(de->d_name + 40, ".torrent") != 0)
+		if (len < 47 || strcmp(de->d_name + 40, len == 48 ? ".torrent" : ".magnet") != 0)
 			continue;
 		v = xreallocarray(v, n + 1, sizeof *v);
 		struct store_entry *en = &v[n++];
@@ -933,6 +1058,10 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++) {
 		struct store_entry *en = &v[i];
 		char why[256];
+		if (strcmp(en->path + strlen(en->path) - 7, ".magnet") == 0) {
+			store_read_magnet(s, v, n, en);
+			continue;
+		}
 		struct metainfo *mi = metainfo_load(en->path, why, sizeof why);
 		if (mi == NULL) {
 			snprintf(en->why, sizeof en->why, "%s", why);
@@ -946,15 +1075,21 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	}
 	qsort(v, n, sizeof *v, store_entry_cmp);
 	s->loading = true;
+	size_t loaded = 0;
 	for (size_t i = 0; i < n; i++) {
-		store_load_one(s, &v[i]);
+		if (v[i].path != NULL) {
+			store_load_one(s, &v[i]);
+			loaded++;
+		}
 		resume_clear(&v[i].r);
 		free(v[i].path);
+		free(v[i].uri);
 	}
 	s->loading = false;
 	free(v);
-	if (n > 0)
-		log_info("session: %zu torrents loaded from %s (%llu pieces hashed so far)", n, s->dir,
+	if (loaded > 0)
+		log_info("session: %zu torrents loaded from %s (%llu pieces hashed so far)", loaded,
+		    s->dir,
 		    (unsigned long long)disk_pool_hash_count(s->e->disk));
 	return 0;
 }
@@ -1153,13 +1288,21 @@ store_on_event(struct store *s, int torrent_id, enum engine_event ev)
 		it->seed_ratio_milli = -1;
 		it->seed_time_s = -1;
 		store_append_item(s, it);
-		/* A magnet has no info dictionary to save until ut_metadata brings it. */
-		if (!s->loading && t->mi->info_raw != NULL)
-			store_save_metainfo(s, t);
+		if (s->loading)
+			break;
+		/* A magnet has no info dictionary to save until ut_metadata brings it: its
+		 * link is kept meanwhile. */
+		if (t->mi->info_raw != NULL)
+			store_save_metainfo(s, t, false);
+		else if (t->md != NULL && metadata_fetch_uri(t->md) != NULL)
+			store_save_magnet(s, t, metadata_fetch_uri(t->md));
 		break;
 	case ENGINE_EVENT_METADATA:
-		if (it != NULL && t != NULL && t->mi->info_raw != NULL)
-			store_save_metainfo(s, t);
+		if (it != NULL && t != NULL && t->mi->info_raw != NULL) {
+			store_save_metainfo(s, t, true);
+			/* The resume file too, so the two agree on pieces and files. */
+			store_save(s, it, t, true);
+		}
 		break;
 	case ENGINE_EVENT_STOPPED:
 		/* Only a user's stop is reported: the torrent stays stopped across restarts. */

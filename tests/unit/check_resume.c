@@ -101,6 +101,44 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* A magnet's resume file, written before its metadata arrived: no pieces and no files. Files
+ * without pieces (or pieces without files) stay refused. */
+START_TEST(test_magnet_resume)
+{
+	struct resume r, got;
+	sample(&r);
+	r.piece_count = 0;
+	r.file_count = 0;
+	char err[256];
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	ck_assert_msg(resume_decode(b.data, b.len, &got, err, sizeof err) == 0, "%s", err);
+	ck_assert_uint_eq(got.piece_count, 0);
+	ck_assert_uint_eq(got.file_count, 0);
+	ck_assert_str_eq(got.save_path, "/srv/data");
+	ck_assert_int_eq(got.queue_pos, 3);
+	ck_assert(got.running);
+	resume_clear(&got);
+	dp_buf_free(&b);
+	r.file_count = 2;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	ck_assert_int_eq(resume_decode(b.data, b.len, &got, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "'piece-count' is 0") != NULL, "%s", err);
+	dp_buf_free(&b);
+	r.piece_count = 10;
+	r.file_count = 0;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	ck_assert_int_eq(resume_decode(b.data, b.len, &got, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "'files' must be empty") != NULL, "%s", err);
+	dp_buf_free(&b);
+	r.file_count = 2;
+	resume_clear(&r);
+}
+END_TEST
+
 /* Replaces the first occurrence of from with to (same length) in the body and re-signs it when
  * resign is set, so the decoder's own checks (not the checksum) must catch it. */
 static int
@@ -380,6 +418,7 @@ resume_suite(void)
 	TCase *tc = tcase_create("resume");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_magnet_resume);
 	tcase_add_test(tc, test_corrupt_refused);
 	tcase_add_test(tc, test_write_and_backup);
 	tcase_add_test(tc, test_writer_thread);

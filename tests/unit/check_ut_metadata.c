@@ -1,6 +1,7 @@
 /* check_ut_metadata.c: the BEP 9 codec (request, data, reject, every malformed shape, size and
  * index bounds), metadata assembly and its hash check, the magnet placeholder, and magnets end to
- * end on one loop: a downpour seed serves its info dictionary to a downpour magnet. */
+ * end on one loop: a downpour seed serves its info dictionary to a downpour magnet, and a
+ * .torrent added for a magnet still fetching supplies its metadata instead. */
 #include "config.h"
 
 #include <ftw.h>
@@ -19,8 +20,10 @@
 #include "magnet.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
+#include "session.h"
 #include "suites.h"
 #include "task.h"
+#include "torrent.h"
 #include "ut_metadata.h"
 #include "util.h"
 
@@ -480,6 +483,116 @@ START_TEST(test_magnet_from_seed)
 }
 END_TEST
 
+/* Adding the .torrent of a magnet still fetching: its info dictionary is used (the add reports
+ * a duplicate), a running magnet goes on to download and a paused one stays paused. */
+START_TEST(test_torrent_supplies_magnet)
+{
+	struct event_base *base = event_base_new();
+	char sdir[128], ldir[128], err[256], peer[64], uri[256], hex[41];
+	snprintf(sdir, sizeof sdir, "%s/seed", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/leech", tmpdir);
+	mkdir(ldir, 0755);
+	size_t tlen;
+	uint8_t hash[20];
+	uint8_t *tor = e2e_make(sdir, &tlen, hash);
+	dp_hex_encode(hash, 20, hex);
+	struct e2e_watch ws = { 0 }, wl = { 0 };
+	struct engine *seed = e2e_engine(base, sdir);
+	struct engine *leech = e2e_engine(base, ldir);
+	engine_set_event_cb(seed, e2e_cb, &ws);
+	engine_set_event_cb(leech, e2e_cb, &wl);
+	int sid, lid, dup;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
+	RUN_UNTIL(base, ws.checked > 0, 10);
+	struct engine_global_stats g;
+	engine_global(seed, &g);
+	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+
+	/* Paused magnet, no peers. */
+	snprintf(uri, sizeof uri, "magnet:?xt=urn:btih:%s&dn=magnetic&x.pe=%s", hex, peer);
+	struct engine_add_opts opts = { 0 };
+	opts.paused = true;
+	ck_assert_int_eq(engine_add_magnet(leech, uri, &opts, &lid, err, sizeof err), 0);
+	struct torrent *t = session_find_torrent(leech, lid);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(t->md);
+	ck_assert_str_eq(metadata_fetch_uri(t->md), uri);
+
+	/* Bytes that are not the info dictionary of this hash are refused; the fetch goes on. */
+	static const char bogus[] = "d6:lengthi5e4:name3:abc12:piece lengthi16384e6:pieces20:"
+	    "aaaaaaaaaaaaaaaaaaaae";
+	ck_assert_int_eq(metadata_fetch_supply(t, (const uint8_t *)bogus, sizeof bogus - 1, err,
+	    sizeof err), -1);
+	ck_assert_msg(strstr(err, "does not match the info-hash") != NULL, "%s", err);
+	ck_assert_ptr_nonnull(t->md);
+	ck_assert_int_eq(metadata_fetch_supply(t, (const uint8_t *)bogus, 0, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(t->md);
+
+	/* The real .torrent: a duplicate for the caller, the metadata for the magnet. */
+	dup = 0;
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &dup, err, sizeof err), -1);
+	ck_assert_int_eq(dup, lid);
+	ck_assert_msg(strstr(err, "already added") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "supplied its metadata") != NULL, "%s", err);
+	RUN_UNTIL(base, wl.metadata > 0, 2);    /* events come from the loop */
+	ck_assert_int_eq(wl.metadata, 1);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_STOPPED);      /* still paused */
+	ck_assert_uint_eq(st.file_count, E_FILES);
+	ck_assert_uint_eq(st.total_size, E_FILES * E_FILE_SIZE);
+	ck_assert(st.metadata_progress == 1.0);
+	ck_assert_ptr_null(session_find_torrent(leech, lid)->md);
+	/* Once known, the same file is a plain duplicate. */
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &dup, err, sizeof err), -1);
+	ck_assert_int_eq(dup, lid);
+	ck_assert_msg(strstr(err, "supplied") == NULL, "%s", err);
+	RUN_UNTIL(base, wl.metadata > 1, 1);
+	ck_assert_int_eq(wl.metadata, 1);
+
+	/* Started, it downloads from the magnet's x.pe peer. */
+	ck_assert_int_eq(engine_torrent_start(leech, lid, err, sizeof err), 0);
+	RUN_UNTIL(base, wl.completed > 0 || wl.errors > 0, 30);
+	ck_assert_int_eq(wl.errors, 0);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert_int_eq(engine_torrent_remove(leech, lid, true, err, sizeof err), 0);
+	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) < 0, 5);
+
+	/* A running magnet (no peers yet) goes on to download right after the supply. */
+	snprintf(uri, sizeof uri, "magnet:?xt=urn:btih:%s", hex);
+	ck_assert_int_eq(engine_add_magnet(leech, uri, NULL, &lid, err, sizeof err), 0);
+	RUN_UNTIL(base, e2e_task_reason(leech, "no peer offers metadata yet"), 3);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_METADATA);
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &dup, err, sizeof err), -1);
+	ck_assert_int_eq(dup, lid);
+	RUN_UNTIL(base, wl.metadata > 1, 2);
+	ck_assert_int_eq(wl.metadata, 2);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	RUN_UNTIL(base, wl.completed > 1 || wl.errors > 0, 30);
+	ck_assert_int_eq(wl.errors, 0);
+	ck_assert_int_eq(wl.completed, 2);
+	engine_free(leech);
+	engine_free(seed);
+	for (uint32_t f = 0; f < E_FILES; f += 37) {
+		char path[512], name[200];
+		snprintf(name, sizeof name, "file-%03u-%0150u.dat", f, f);
+		snprintf(path, sizeof path, "%s/magnetic/%s", ldir, name);
+		uint8_t *got;
+		size_t glen;
+		ck_assert_int_eq(dp_read_file(path, 1u << 20, &got, &glen), 0);
+		ck_assert_uint_eq(glen, E_FILE_SIZE);
+		for (uint32_t i = 0; i < E_FILE_SIZE; i++)
+			ck_assert_uint_eq(got[i], file_byte(f, i));
+		free(got);
+	}
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 ut_metadata_suite(void)
 {
@@ -496,6 +609,7 @@ ut_metadata_suite(void)
 	tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_magnet_from_seed);
+	tcase_add_test(tc, test_torrent_supplies_magnet);
 	suite_add_tcase(s, tc);
 	return s;
 }
