@@ -26,6 +26,9 @@
 #define MONITOR_IDLE_S 600        /* an idle interactive client is closed after this */
 #define MONITOR_LOG_DEFAULT 50
 #define MONITOR_LOG_MAX 1000
+/* A client that sends commands but never reads the answers ('log 1000' is ~100 KiB each) is
+ * closed at this much unread output rather than growing our memory. */
+#define MONITOR_MAX_OUTPUT (4u << 20)
 
 struct monitor_client {
 	struct monitor_server *m;
@@ -397,6 +400,13 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		free(line);
 		client_answer(c, rc, &text);
 		dp_buf_free(&text);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > MONITOR_MAX_OUTPUT) {
+			task_cb_end(c->task);
+			log_warn("monitor: a client does not read its answers (over %u MiB queued)",
+			    MONITOR_MAX_OUTPUT >> 20);
+			client_free(c, "does not read its answers");
+			return;
+		}
 		if (quit) {
 			/* Close once the end marker is out. */
 			bufferevent_disable(bev, EV_READ);
