@@ -289,9 +289,8 @@ tracker_http_connected_cb(evutil_socket_t fd, short what, void *arg)
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
 		f->connect_failed = true;
 	else
-		task_wait(f->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s:%u (gives up "
-		    "after %u s)", f->what, f->u.host, (unsigned)f->u.port,
-		    tracker_tunables.http_timeout_ms / 1000);
+		task_wait(f->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s:%u", f->what,
+		    f->u.host, (unsigned)f->u.port);
 	task_cb_end(f->task);
 }
 
@@ -514,8 +513,8 @@ tracker_http_resolved(void *arg, const struct sockaddr *sa, socklen_t salen, con
 			goto out;
 		}
 	}
-	task_wait(f->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s:%u (gives up after %u s)",
-	    f->what, f->u.host, (unsigned)f->u.port, tracker_tunables.http_timeout_ms / 1000);
+	task_wait(f->task, DP_TASK_READ_WAIT, "waiting for %s reply from %s:%u", f->what, f->u.host,
+	    (unsigned)f->u.port);
 out:
 	task_cb_end(f->task);
 }

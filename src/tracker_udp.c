@@ -159,20 +159,17 @@ tracker_udp_send(struct tracker_udp_op *op)
 		task_progress(op->task, 0, (uint64_t)n);
 	evtimer_add(op->timer, &tv);
 	task_set_deadline(op->task, dp_now_us() + ms * 1000);
-	/* Retransmissions say how many went unanswered, so a silent tracker is plain to see. */
-	char tries[96];
-	if (op->tries == 0)
-		snprintf(tries, sizeof tries, "retry in %llu s", (unsigned long long)(ms / 1000));
-	else
-		snprintf(tries, sizeof tries, "unanswered, retransmission %u of %u, %s %llu s",
-		    op->tries, tracker_tunables.udp_max_retries,
-		    op->tries >= tracker_tunables.udp_max_retries ? "gives up in" : "retry in",
-		    (unsigned long long)(ms / 1000));
+	/* Retransmissions say how many went unanswered, so a silent tracker is plain to see; the
+	 * deadline (when it retries or gives up) is shown next to the reason by the monitor and UI. */
+	char tries[64] = "";
+	if (op->tries > 0)
+		snprintf(tries, sizeof tries, " (unanswered, retransmission %u of %u)", op->tries,
+		    tracker_tunables.udp_max_retries);
 	if (op->connecting)
-		task_wait(op->task, DP_TASK_CONNECT_WAIT, "waiting for UDP connect reply from %s:%u "
-		    "(%s)", op->host, (unsigned)op->port, tries);
+		task_wait(op->task, DP_TASK_CONNECT_WAIT, "waiting for UDP connect reply from %s:%u%s",
+		    op->host, (unsigned)op->port, tries);
 	else
-		task_wait(op->task, DP_TASK_READ_WAIT, "waiting for UDP %s reply from %s:%u (%s)",
+		task_wait(op->task, DP_TASK_READ_WAIT, "waiting for UDP %s reply from %s:%u%s",
 		    op->scrape ? "scrape" : "announce", op->host, (unsigned)op->port, tries);
 }
 

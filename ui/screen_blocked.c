@@ -17,7 +17,7 @@ static const struct table_col blocked_cols[BC_COUNT] = {
 	[BC_STATE] = { "State", 12, 12, TW_LEFT, 0 },
 	[BC_NAME] = { "Task", 16, 44, TW_LEFT, 0 },
 	[BC_REASON] = { "Waiting for", 16, 0, TW_LEFT, 0 },
-	[BC_WHERE] = { "Where", 12, 28, TW_LEFT, 1 },
+	[BC_WHERE] = { "Where", 12, 36, TW_LEFT, 1 },
 };
 
 struct blocked_state {

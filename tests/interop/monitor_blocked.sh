@@ -104,13 +104,13 @@ where_ok "$W/a/sess" "waiting for announce reply from 127\.0\.0\.1:$HTTPP" ||
 grep -qE "deadline: +in [0-9.]+s" "$W/where.txt" || fail "where: no deadline: $(cat "$W/where.txt")"
 grep -E "announce reply from 127\.0\.0\.1:$HTTPP" "$W/blocked.txt" | grep -qE "deadline in [0-9.]+m?s" ||
     fail "blocked: the HTTP tracker line shows no deadline"
-echo "ok: silent HTTP tracker: $(grep -E "127\.0\.0\.1:$HTTPP" "$W/blocked.txt" | head -1 | sed 's/  */ /g')"
+echo "ok: silent HTTP tracker: $(grep -E "127\.0\.0\.1:$HTTPP" "$W/blocked.txt" | grep -v "^#" | head -1 | sed "s/  */ /g")"
 
 # d. throttled torrent: RATE_WAIT naming the torrent's limit.
 poll "$W/a/sess" 80 '^ *[0-9]+  RATE_WAIT .*throttled: torrent download limit [0-9.]+ KiB/s' ||
     fail "no RATE_WAIT for the throttled torrent"
 where_ok "$W/a/sess" 'RATE_WAIT .*throttled' || fail "where: no location for the throttled peer"
-echo "ok: throttled: $(grep -E 'RATE_WAIT' "$W/blocked.txt" | head -1 | sed 's/  */ /g')"
+echo "ok: throttled: $(grep -E 'RATE_WAIT' "$W/blocked.txt" | grep -v "^#" | head -1 | sed "s/  */ /g")"
 
 # a. the mute peer: first choked (it never unchokes us), then silent.
 [ "$(cat "$W/mute.state" 2>/dev/null)" = "handshake done" ] || sleep 2
@@ -118,20 +118,20 @@ echo "ok: throttled: $(grep -E 'RATE_WAIT' "$W/blocked.txt" | head -1 | sed 's/ 
 poll "$W/a/sess" 40 '^ *[0-9]+  PEER_WAIT .*peer 127\.0\.0\.1:[0-9]+.* -- choked by peer for [1-9][0-9]* s' ||
     fail "no PEER_WAIT 'choked by peer' for the mute peer"
 where_ok "$W/a/sess" 'choked by peer' || fail "where: no location for the choked peer"
-echo "ok: choked: $(grep -E 'choked by peer' "$W/blocked.txt" | head -1 | sed 's/  */ /g')"
+echo "ok: choked: $(grep -E 'choked by peer' "$W/blocked.txt" | grep -v "^#" | head -1 | sed "s/  */ /g")"
 
 # b. the silent UDP tracker: the first retransmission comes after 15 s (BEP 15).
 poll "$W/a/sess" 100 "^ *[0-9]+  (CONNECT_WAIT|READ_WAIT) .*UDP .*reply from 127\.0\.0\.1:$UDPP \(unanswered, retransmission [1-9] of [0-9]+" ||
     fail "no retransmission count for the silent UDP tracker"
 [ "$(cat "$W/udp.count" 2>/dev/null || echo 0)" -ge 2 ] || fail "the UDP tracker saw no retransmission"
 where_ok "$W/a/sess" "reply from 127\.0\.0\.1:$UDPP" || fail "where: no location for the UDP tracker"
-echo "ok: silent UDP tracker: $(grep -E "127\.0\.0\.1:$UDPP" "$W/blocked.txt" | head -1 | sed 's/  */ /g')"
+echo "ok: silent UDP tracker: $(grep -E "127\.0\.0\.1:$UDPP" "$W/blocked.txt" | grep -v "^#" | head -1 | sed "s/  */ /g")"
 
 # a. the mute peer, 15 s on: READ_WAIT "peer sent nothing for N s".
 poll "$W/a/sess" 40 '^ *[0-9]+  READ_WAIT .*peer 127\.0\.0\.1:[0-9]+.* -- peer sent nothing for (1[5-9]|[2-9][0-9]) s' ||
     fail "no READ_WAIT 'peer sent nothing' for the mute peer"
 where_ok "$W/a/sess" 'peer sent nothing' || fail "where: no location for the silent peer"
-echo "ok: silent peer: $(grep -E 'peer sent nothing' "$W/blocked.txt" | head -1 | sed 's/  */ /g')"
+echo "ok: silent peer: $(grep -E 'peer sent nothing' "$W/blocked.txt" | grep -v "^#" | head -1 | sed "s/  */ /g")"
 
 # c. Daemon B: a 1 MiB disk write queue and a fast seeder: peers park in DISK_WAIT.
 LPB=$(free_port)
@@ -160,6 +160,6 @@ WATCH=$!
     --port "$(free_port)" --peer "127.0.0.1:$LPB" "$W/fast.torrent" >"$W/seed_fast.log" 2>&1 &
 PIDS+=($!)
 wait "$WATCH" || fail "never saw a peer in DISK_WAIT with a 1 MiB write queue"
-echo "ok: disk queue: $(grep -E 'DISK_WAIT .*disk write queue full' "$W/blocked.txt" | head -1 | sed 's/  */ /g')"
+echo "ok: disk queue: $(grep -E 'DISK_WAIT .*disk write queue full' "$W/blocked.txt" | grep -v "^#" | head -1 | sed "s/  */ /g")"
 echo "PASS: monitor blocked: silent HTTP/UDP trackers, choked and silent peer, throttled torrent, full disk queue"
 exit 0
