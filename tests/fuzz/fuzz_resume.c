@@ -20,7 +20,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();   /* a refusal always says why */
 		return 0;
 	}
-	if (r.piece_count == 0 || r.file_count == 0 || r.save_path == NULL ||
+	/* No pieces and no files together: a magnet's file, before its metadata. */
+	if ((r.piece_count == 0) != (r.file_count == 0) || r.save_path == NULL ||
 	    strlen(r.save_path) == 0)
 		abort();
 	for (size_t i = 0; i < r.file_count; i++)
