@@ -63,7 +63,10 @@ static void
 format_duration(uint64_t us, char *out, size_t outlen)
 {
 	uint64_t s = us / 1000000;
-	if (us < 1000000)
+	/* Callbacks take microseconds: below 1 ms a fraction, so they do not all read "0ms". */
+	if (us < 1000)
+		snprintf(out, outlen, "%.2fms", (double)us / 1e3);
+	else if (us < 1000000)
 		snprintf(out, outlen, "%llums", (unsigned long long)(us / 1000));
 	else if (s < 60)
 		snprintf(out, outlen, "%.1fs", (double)us / 1e6);

@@ -4,9 +4,16 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+
+#include "dp_config.h"
+#include "engine.h"
+#include "monitor_server.h"
 #include "suites.h"
 #include "task.h"
 #include "util.h"
@@ -355,6 +362,70 @@ START_TEST(test_task_spin_flag)
 }
 END_TEST
 
+/* The monitor's `blocked` over a real engine: a spinning task is named in the header and listed
+ * though it never waited; a wait with a deadline says when it gives up; `where` says SPINNING. */
+START_TEST(test_task_monitor_blocked)
+{
+	char dir[] = "/tmp/dp-check-task.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct event_base *base = event_base_new();
+	struct dp_config cfg;
+	char err[256];
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(dir);
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(e != NULL, "engine_new: %s", err);
+
+	struct dp_task *spinner = task_new(DP_TASK_KIND_PEER, 0, "peer 127.0.0.1:9 spinner");
+	struct dp_task *tracker = task_new(DP_TASK_KIND_TRACKER, 0, "tracker http://127.0.0.1:9/a");
+	task_wait(tracker, DP_TASK_READ_WAIT, "waiting for announce reply from 127.0.0.1:9");
+	task_set_deadline(tracker, dp_now_us() + 20000000);
+	uint64_t t0 = dp_now_us() + 2000000;
+	task_health_tick(t0, t0);
+	for (int i = 0; i < 5000; i++) {
+		task_cb_begin(spinner);
+		task_cb_end(spinner);
+	}
+	task_health_tick(t0 + 1000000, t0 + 1000000);
+	ck_assert(spinner->spinning);
+
+	struct dp_buf out;
+	dp_buf_init(&out);
+	ck_assert_int_eq(monitor_run_command(e, "blocked", &out), 0);
+	dp_buf_add_str(&out, "");
+	const char *text = (const char *)out.data;
+	char want[160];
+	snprintf(want, sizeof want, "# spinning: task %llu peer 127.0.0.1:9 spinner",
+	    (unsigned long long)spinner->id);
+	ck_assert_msg(strstr(text, want) != NULL, "no spinning header in:\n%s", text);
+	ck_assert_msg(strstr(text, "1 spinning") != NULL, "no spinning count in:\n%s", text);
+	snprintf(want, sizeof want, "%6llu  READY ", (unsigned long long)spinner->id);
+	ck_assert_msg(strstr(text, want) != NULL, "spinning task not listed in:\n%s", text);
+	ck_assert_msg(strstr(text, "#   ^ spinning") != NULL, "no spinning mark in:\n%s", text);
+	const char *dl = strstr(text, "-- waiting for announce reply from 127.0.0.1:9 (deadline in ");
+	ck_assert_msg(dl != NULL, "no deadline in:\n%s", text);
+	double left = atof(strstr(dl, "in ") + 3);
+	ck_assert_msg(left > 10.0 && left <= 20.0, "deadline in %.1f s, not about 20 s", left);
+
+	out.len = 0;
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "where %llu", (unsigned long long)spinner->id);
+	ck_assert_int_eq(monitor_run_command(e, cmd, &out), 0);
+	dp_buf_add_str(&out, "");
+	ck_assert_msg(strstr((const char *)out.data, ", SPINNING") != NULL, "where:\n%s",
+	    (const char *)out.data);
+	dp_buf_free(&out);
+	engine_free(e);
+	event_base_free(base);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -372,6 +443,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_lag);
 	tcase_add_test(ts, test_task_slow_ranking_and_aging);
 	tcase_add_test(ts, test_task_spin_flag);
+	tcase_add_test(ts, test_task_monitor_blocked);
 	suite_add_tcase(s, ts);
 	return s;
 }
