@@ -88,6 +88,7 @@ disk_op_verb(enum disk_op op)
 	case DISK_OP_DELETE: return "delete";
 	case DISK_OP_FREE_SPACE: return "free space";
 	case DISK_OP_PROBE: return "probe";
+	case DISK_OP_CALL: return "call";
 	}
 	return "?";
 }
@@ -193,10 +194,14 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 			break;
 		}
 		job->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+		job->total_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
 		break;
 	}
 	case DISK_OP_PROBE:
 		job->hash_ok = storage_has_data(job->storage);
+		break;
+	case DISK_OP_CALL:
+		job->call(job);
 		break;
 	}
 }
@@ -281,6 +286,9 @@ disk_task_mark_running(struct disk_job *job)
 	case DISK_OP_PROBE:
 		task_wait(job->task, DP_TASK_DISK_WAIT, "looking for existing data");
 		break;
+	case DISK_OP_CALL:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "%s", job->what);
+		break;
 	}
 }
 
@@ -335,6 +343,9 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 		case DISK_OP_PROBE:
 			snprintf(msg, sizeof msg, "%s", job->hash_ok ? "existing data found" :
 			    "no existing data");
+			break;
+		case DISK_OP_CALL:
+			snprintf(msg, sizeof msg, "%s: done", job->what);
 			break;
 		}
 	}
@@ -443,12 +454,17 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	job->errmsg[0] = '\0';
 	job->hash_ok = false;
 	job->free_bytes = 0;
+	job->total_bytes = 0;
+	if (job->op == DISK_OP_CALL && job->what == NULL)
+		job->what = "filesystem work";
 	job->queued_us = dp_now_us();
 	job->next = NULL;
 	dp_format_size(job->length, size, sizeof size);
 	if (job->op == DISK_OP_FREE_SPACE)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk free space %s",
 		    job->path);
+	else if (job->op == DISK_OP_CALL)
+		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s", job->what);
 	else if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE || job->op == DISK_OP_PROBE)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s torrent %d",
 		    disk_op_verb(job->op), job->torrent_id);

@@ -19,6 +19,7 @@ enum disk_op {
 	DISK_OP_DELETE,        /* close and unlink the storage's files, prune its empty folders */
 	DISK_OP_FREE_SPACE,    /* statvfs(path): bytes free for unprivileged users (no storage) */
 	DISK_OP_PROBE,         /* hash_ok = any of the storage's files exists with data */
+	DISK_OP_CALL,          /* call(job) on a worker: any blocking filesystem work (no storage) */
 };
 
 struct disk_job;
@@ -36,6 +37,11 @@ struct disk_job {
 	                              The submitter owns and frees it after completion. */
 	uint8_t expected[20];
 	const char *path;          /* FREE_SPACE: the directory (the submitter's until done) */
+	/* CALL: runs on a worker thread and touches only what the job (or arg) owns; it reports
+	 * failure in error and errmsg. what names the work for its task ("reading x.torrent"),
+	 * the submitter's until done. */
+	void (*call)(struct disk_job *job);
+	const char *what;
 	disk_done_fn done;
 	void *arg;
 	/* results, valid in done() */
@@ -43,6 +49,7 @@ struct disk_job {
 	char errmsg[256];          /* names the file and the operation */
 	bool hash_ok;
 	uint64_t free_bytes;       /* FREE_SPACE */
+	uint64_t total_bytes;      /* FREE_SPACE: the filesystem's size */
 	/* owned by the pool */
 	struct dp_task *task;
 	uint64_t queued_us;
@@ -52,7 +59,8 @@ struct disk_job {
 struct disk_pool *disk_pool_new(struct event_base *base, int threads);
 /* Lets queued jobs finish, runs their completions, joins the threads. */
 void disk_pool_free(struct disk_pool *pool);
-/* Queues a job (registers a DISK or HASH task for it). */
+/* Queues a job (registers a DISK or HASH task for it). A CALL job's task is named "disk "
+ * followed by its what, and waits in DISK_WAIT with what as the reason while it runs. */
 void disk_pool_submit(struct disk_pool *pool, struct disk_job *job);
 /* Bytes of WRITE jobs queued or in progress: the backpressure signal. */
 uint64_t disk_pool_pending_write_bytes(const struct disk_pool *pool);

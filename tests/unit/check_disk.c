@@ -616,6 +616,72 @@ START_TEST(test_probe)
 }
 END_TEST
 
+/* A CALL job: the function runs on a worker thread, the completion on the loop thread, and its
+ * task is named after the work and shows it as the reason while it runs. */
+struct call_ctx {
+	struct disk_job job;
+	pthread_t ran_on;
+	int ran;
+	int fail;
+	int *gate;                 /* the worker spins until the test opens it */
+};
+
+static void
+call_work(struct disk_job *job)
+{
+	struct call_ctx *c = (struct call_ctx *)job;
+	c->ran_on = pthread_self();
+	for (int i = 0; i < 5000 && !__atomic_load_n(c->gate, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	c->ran++;
+	if (c->fail) {
+		job->error = EACCES;
+		snprintf(job->errmsg, sizeof job->errmsg, "call: %s", strerror(EACCES));
+	}
+}
+
+START_TEST(test_call)
+{
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	ck_assert_ptr_nonnull(pool);
+	struct result r = { 0 };
+	int gate = 0;
+	struct call_ctx ok = { .gate = &gate }, bad = { .gate = &gate, .fail = 1 };
+	struct call_ctx *cs[] = { &ok, &bad };
+	for (int i = 0; i < 2; i++) {
+		cs[i]->job.op = DISK_OP_CALL;
+		cs[i]->job.call = call_work;
+		cs[i]->job.what = i == 0 ? "reading a.torrent" : "renaming b.torrent";
+		cs[i]->job.done = job_done_cb;
+		cs[i]->job.arg = &r;
+		disk_pool_submit(pool, &cs[i]->job);
+	}
+	ck_assert_str_eq(ok.job.task->name, "disk reading a.torrent");
+	ck_assert_int_eq(ok.job.task->kind, DP_TASK_KIND_DISK);
+	/* Held on the worker: the loop sees the task running, the work as its reason. */
+	uint64_t deadline = dp_now_ms() + 5000;
+	while (ok.job.task->state != DP_TASK_DISK_WAIT && dp_now_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_int_eq(ok.job.task->state, DP_TASK_DISK_WAIT);
+	ck_assert_str_eq(ok.job.task->reason, "reading a.torrent");
+	ck_assert_int_eq(r.count, 0);
+	__atomic_store_n(&gate, 1, __ATOMIC_RELEASE);
+	run_until(&r.count, 2, 5000);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_int_eq(r.wrong_thread, 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(cs[i]->ran, 1);
+		ck_assert(!pthread_equal(cs[i]->ran_on, loop_thread));
+	}
+	ck_assert_int_eq(ok.job.error, 0);
+	ck_assert_int_eq(ok.job.task->state, DP_TASK_DONE);
+	ck_assert_int_eq(bad.job.error, EACCES);
+	ck_assert_int_eq(bad.job.task->state, DP_TASK_FAILED);
+	ck_assert_ptr_nonnull(strstr(bad.job.task->reason, "call: "));
+	disk_pool_free(pool);
+}
+END_TEST
+
 Suite *
 disk_suite(void)
 {
@@ -635,6 +701,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_delete_files);
 	tcase_add_test(tc, test_free_space);
 	tcase_add_test(tc, test_probe);
+	tcase_add_test(tc, test_call);
 	suite_add_tcase(s, tc);
 	return s;
 }
