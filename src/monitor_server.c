@@ -191,12 +191,12 @@ cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 	size_t n = engine_tasks(e, &tasks);
 	/* Spinning tasks by name: each is a bug to chase, and it may not be waiting at all. */
 	for (size_t i = 0; i < n; i++)
-		if (tasks[i].task.spinning)
+		if (tasks[i].task.spinning && tasks[i].task.finished_us == 0)
 			dp_buf_printf(out, "# spinning: task %llu %s (callbacks without progress)\n",
 			    (unsigned long long)tasks[i].task.id, tasks[i].task.name);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (tasks[i].task.spinning ||
+		if ((tasks[i].task.spinning && tasks[i].task.finished_us == 0) ||
 		    (task_is_waiting(&tasks[i]) && tasks[i].waited_us >= min_s * 1000000))
 			tasks[k++] = tasks[i];
 	qsort(tasks, k, sizeof *tasks, task_cmp_waited);

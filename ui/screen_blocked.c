@@ -47,6 +47,13 @@ blocked_is_waiting(const struct dp_task *t)
 	    t->state != DP_TASK_DONE && t->state != DP_TASK_FAILED;
 }
 
+/* A task that finished keeps its last spin flag while it lingers: that is history, not now. */
+static bool
+blocked_is_spinning(const struct dp_task *t)
+{
+	return t->spinning && t->finished_us == 0;
+}
+
 static const struct engine_task_info *blocked_base;
 
 static int
@@ -145,14 +152,14 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	/* Spinning: callbacks without progress; named, since each is a bug to chase. */
 	size_t nspin = 0;
 	for (size_t i = 0; i < b->ntasks; i++)
-		nspin += b->tasks[i].task.spinning;
+		nspin += blocked_is_spinning(&b->tasks[i].task);
 	if (nspin == 0) {
 		snprintf(line, sizeof line, " Spinning: none");
 	} else {
 		snprintf(line, sizeof line, " Spinning %zu (callbacks, no progress):", nspin);
 		bool first = true;
 		for (size_t i = 0; i < b->ntasks; i++) {
-			if (!b->tasks[i].task.spinning)
+			if (!blocked_is_spinning(&b->tasks[i].task))
 				continue;
 			tw_truncate(b->tasks[i].task.name, namecells, name, sizeof name);
 			if (!blocked_append(line, sizeof line, COLS - 1, first ? " " : sep, name, first))
@@ -183,7 +190,8 @@ blocked_draw(struct ui *ui, int y, int h)
 	uint64_t threshold = (uint64_t)ui->blocked_threshold_s * 1000000u;
 	for (size_t i = 0; i < b->ntasks; i++) {
 		const struct engine_task_info *t = &b->tasks[i];
-		if (t->task.spinning || (blocked_is_waiting(&t->task) && t->waited_us >= threshold))
+		if (blocked_is_spinning(&t->task) ||
+		    (blocked_is_waiting(&t->task) && t->waited_us >= threshold))
 			b->rows[b->nrows++] = i;
 	}
 	blocked_base = b->tasks;
