@@ -908,8 +908,10 @@ struct store_entry {
 	char *path;
 	char *uri;                    /* a magnet still fetching its metadata: its link */
 	char hex[41];
+	bool mi_ok;                   /* a .torrent that loads */
 	struct resume r;
 	bool have_resume;
+	bool magnet_resume;           /* r is the magnet's (its metadata came just before a crash) */
 	char why[1200];
 	bool used_backup;
 };
@@ -918,8 +920,8 @@ static int
 store_entry_cmp(const void *a, const void *b)
 {
 	const struct store_entry *x = a, *y = b;
-	int64_t px = x->have_resume ? x->r.queue_pos : INT32_MAX;
-	int64_t py = y->have_resume ? y->r.queue_pos : INT32_MAX;
+	int64_t px = x->have_resume || x->magnet_resume ? x->r.queue_pos : INT32_MAX;
+	int64_t py = y->have_resume || y->magnet_resume ? y->r.queue_pos : INT32_MAX;
 	if (px != py)
 		return px < py ? -1 : 1;
 	return strcmp(x->hex, y->hex);
@@ -931,7 +933,7 @@ store_load_one(struct store *s, struct store_entry *en)
 	char err[512];
 	struct engine_add_opts opts = { 0 };
 	opts.paused = true;
-	if (en->have_resume)
+	if ((en->have_resume || en->magnet_resume) && en->r.save_path[0] != '\0')
 		opts.save_dir = en->r.save_path;
 	int id = 0;
 	int rc = en->uri != NULL ?
@@ -946,9 +948,22 @@ store_load_one(struct store *s, struct store_entry *en)
 	if (t == NULL || it == NULL)
 		return;
 	if (!en->have_resume) {
-		log_warn("%s: no usable resume data (%s): checking the data", t->mi->name, en->why);
+		if (en->uri != NULL)
+			log_warn("%s: no usable resume data (%s): fetching its metadata again",
+			    t->mi->name, en->why);
+		else
+			log_warn("%s: no usable resume data (%s): checking the data", t->mi->name,
+			    en->why);
 		it->want_running = true;
 		it->saved_fp = 0;
+		if (en->magnet_resume) {
+			/* What the user chose for the magnet still holds. */
+			if (en->r.added_date > 0)
+				t->added_date = en->r.added_date;
+			it->want_running = en->r.running;
+			it->seed_ratio_milli = en->r.seed_ratio_milli;
+			it->seed_time_s = en->r.seed_time_s;
+		}
 		return;
 	}
 	if (en->used_backup)
@@ -985,23 +1000,35 @@ store_load_one(struct store *s, struct store_entry *en)
 	store_check_issue(c);
 }
 
+static void
+store_drop_entry(struct store_entry *en)
+{
+	free(en->path);
+	en->path = NULL;
+}
+
 /*
- * A magnet's link file: its resume file has no pieces and no files. A .torrent of the same
- * hash wins (we stopped between writing it and removing the link); a link that does not parse
- * or names another hash is left on disk and skipped (en->path NULL).
+ * A magnet's link file: its resume file has no pieces and no files. A usable .torrent of the
+ * same hash wins (we stopped between writing it and removing the link); a link that does not
+ * parse or names another hash is left on disk and skipped (en->path NULL).
  */
 static void
 store_read_magnet(struct store *s, struct store_entry *v, size_t n, struct store_entry *en)
 {
 	for (size_t k = 0; k < n; k++) {
-		if (&v[k] == en || strcmp(v[k].hex, en->hex) != 0)
+		if (&v[k] == en || v[k].path == NULL || strcmp(v[k].hex, en->hex) != 0)
 			continue;
+		if (!v[k].mi_ok) {
+			log_warn("session: %s is unusable (%s): the magnet link is used instead",
+			    v[k].path, v[k].why);
+			store_drop_entry(&v[k]);
+			break;
+		}
 		log_info("session: %s: the metadata was saved as a .torrent; removing the link",
 		    en->path);
 		if (unlink(en->path) < 0)
 			log_warn("%s: can't remove: %s", en->path, strerror(errno));
-		free(en->path);
-		en->path = NULL;
+		store_drop_entry(en);
 		return;
 	}
 	uint8_t *buf;
@@ -1028,8 +1055,7 @@ store_read_magnet(struct store *s, struct store_entry *v, size_t n, struct store
 	magnet_free(m);
 	return;
 skip:
-	free(en->path);
-	en->path = NULL;
+	store_drop_entry(en);
 }
 
 static int
@@ -1058,21 +1084,31 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++) {
 		struct store_entry *en = &v[i];
 		char why[256];
-		if (strcmp(en->path + strlen(en->path) - 7, ".magnet") == 0) {
-			store_read_magnet(s, v, n, en);
+		if (strcmp(en->path + strlen(en->path) - 7, ".magnet") == 0)
 			continue;
-		}
 		struct metainfo *mi = metainfo_load(en->path, why, sizeof why);
 		if (mi == NULL) {
 			snprintf(en->why, sizeof en->why, "%s", why);
 			continue;
 		}
+		en->mi_ok = true;
 		char *rp = store_resume_path(s, en->hex);
 		en->have_resume = resume_load(rp, mi->info_hash, mi->piece_count, mi->file_count,
 		    &en->r, &en->used_backup, en->why, sizeof en->why) == 0;
+		if (!en->have_resume) {
+			/* Still the magnet's resume file: the .torrent was written, then we stopped. */
+			char why2[600];
+			bool bak;
+			en->magnet_resume = resume_load(rp, mi->info_hash, 0, 0, &en->r, &bak, why2,
+			    sizeof why2) == 0;
+		}
 		free(rp);
 		metainfo_free(mi);
 	}
+	/* Then the links of magnets, which give way to a usable .torrent of the same hash. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].path != NULL && strcmp(v[i].path + strlen(v[i].path) - 7, ".magnet") == 0)
+			store_read_magnet(s, v, n, &v[i]);
 	qsort(v, n, sizeof *v, store_entry_cmp);
 	s->loading = true;
 	size_t loaded = 0;

@@ -3,7 +3,8 @@
 # x.pe peer is not up yet, then a .torrent (RPC); SIGTERM and restart keep both with their ids
 # and queue order, the magnet still fetching. A `downpour seed` then comes up on the x.pe port:
 # the magnet completes byte-identical, its link file gives way to a .torrent, and after one more
-# restart it is a normal torrent that rehashes nothing. The RPC's torrent-add of a fetching
+# restart it is a normal torrent that rehashes nothing. A .torrent found next to its link (a
+# crash between the two) wins and keeps the magnet's settings. The RPC's torrent-add of a fetching
 # magnet's .torrent supplies the metadata (answered torrent-duplicate), and removing torrents
 # removes their session files. $1 = the downpour binary. Exit 0 = pass.
 set -u
@@ -188,5 +189,27 @@ kill -USR1 "$DAEMON_PID"
 wait_log "pieces hashed since start: 0" 5 ||
     fail "restart rehashed: $(grep 'pieces hashed' "$W/s/downpour.log" | tail -1)"
 ls "$W"/s/torrents/*.magnet >/dev/null 2>&1 && fail "link files left: $(ls "$W"/s/torrents)"
+# A paused magnet with its own download dir, then a crash right after its .torrent was written:
+# the .torrent, the link and the magnet's resume file are all there at the next start.
+mkdir -p "$W/dl2"
+rpc torrent-add "{\"filename\": \"magnet:?xt=urn:btih:$XHASH\", \"paused\": true, \"download-dir\": \"$W/dl2\"}" \
+    >/dev/null || fail "torrent-add magnet x with a download dir"
+for _ in $(seq 1 50); do [ -f "$W/s/resume/$XHASH.resume" ] && break; sleep 0.1; done
+[ -f "$W/s/resume/$XHASH.resume" ] || fail "no resume file for the paused magnet"
+stop_daemon
+cp "$W/x.torrent" "$W/s/torrents/$XHASH.torrent"
+[ -f "$W/s/torrents/$XHASH.magnet" ] || fail "no link file for the paused magnet"
+
+# Run 4: the .torrent wins, the link goes, the magnet's download dir and stopped state hold.
+start_daemon 4
+wait_log "session: 3 torrents loaded" 5 || fail "run 4: three torrents not loaded"
+wait_log "$XHASH.magnet: the metadata was saved as a .torrent; removing the link" 1 ||
+    fail "run 4: the link was not given up for the .torrent"
+[ -f "$W/s/torrents/$XHASH.magnet" ] && fail "run 4: link file kept next to its .torrent"
+[ "$(field 3 hashString)" = "$XHASH" ] || fail "run 4: id 3 is not third.bin"
+[ "$(field 3 totalSize)" = "300000" ] || fail "run 4: third.bin's size $(field 3 totalSize)"
+[ "$(field 3 downloadDir)" = "$W/dl2" ] || fail "run 4: the magnet's download dir was lost: $(field 3 downloadDir)"
+[ "$(field 3 status)" = "0" ] || fail "run 4: the paused magnet runs (status $(field 3 status))"
+[ "$(field 1 status)" = "6" ] || fail "run 4: payload.bin is not seeding"
 stop_daemon
 echo "PASS: ops_magnet_restart"
