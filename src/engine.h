@@ -290,5 +290,7 @@ struct engine_torrent_times {
 int engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out);
 /* Pieces hashed by the disk pool so far (tests check that a restart rehashes nothing). */
 uint64_t engine_hash_count(struct engine *e);
+/* The disk pool, for filesystem work that must stay off the loop thread (DISK_OP_CALL). */
+struct disk_pool *engine_disk_pool(struct engine *e);
 
 #endif

@@ -52,7 +52,18 @@ struct rpc_server {
 	size_t whitelist_count;
 	char session_id[49];
 	struct rpc_conn *conns;
+	struct rpc_pending *pending;   /* requests whose answer waits for the disk pool */
 	uint64_t requests;
+};
+
+/* A request being answered: the handler may answer later, from a disk pool completion. */
+struct rpc_pending {
+	struct rpc_server *srv;
+	struct rpc_conn *conn;         /* NULL once the connection closed */
+	struct evhttp_request *req;    /* NULL once the connection closed: evhttp frees it */
+	size_t in_len;
+	bool deferred;                 /* the handler returned before answering */
+	struct rpc_pending *next;
 };
 
 /* ---- base64 ---- */
@@ -229,6 +240,12 @@ rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
 	struct rpc_conn *c = arg;
 	(void)evcon;
 	struct rpc_server *s = c->srv;
+	for (struct rpc_pending *p = s->pending; p != NULL; p = p->next) {
+		if (p->conn == c) {
+			p->conn = NULL;
+			p->req = NULL;
+		}
+	}
 	for (struct rpc_conn **pp = &s->conns; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -307,6 +324,51 @@ rpc_path_ok(const char *uri)
 	    (n == 18 && strncmp(uri, "/transmission/rpc/", 18) == 0);
 }
 
+static bool
+rpc_pending_find(struct rpc_server *s, const struct rpc_pending *p)
+{
+	for (const struct rpc_pending *x = s->pending; x != NULL; x = x->next)
+		if (x == p)
+			return true;
+	return false;
+}
+
+/* The handler's answer: now (inside rpc_request_cb) or later from a disk pool completion. */
+static void
+rpc_answer_cb(char *answer, const char *method, void *arg)
+{
+	struct rpc_pending *p = arg;
+	struct rpc_server *s = p->srv;
+	struct rpc_conn *c = p->conn;
+	for (struct rpc_pending **pp = &s->pending; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (p->deferred && c != NULL)
+		task_cb_begin(c->task);
+	if (c != NULL)
+		task_rename(c->task, "rpc client %s %.40s", c->peer, method);
+	if (answer == NULL || p->req == NULL) {
+		log_debug("rpc: %s: the client went away before the answer", method);
+	} else {
+		log_debug("rpc: %s (%zu bytes in, %zu out)", method, p->in_len, strlen(answer));
+		if (answer[0] == '\0')
+			rpc_reply(s, p->req, c, 204, "No Content", NULL, NULL, 0);
+		else
+			rpc_reply(s, p->req, c, 200, "OK", "application/json; charset=UTF-8",
+			    answer, strlen(answer));
+	}
+	free(answer);
+	if (p->deferred && c != NULL) {
+		task_wait(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
+		    (unsigned long long)c->requests + 1);
+		task_cb_end(c->task);
+	}
+	free(p);
+}
+
 static void
 rpc_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -353,19 +415,28 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 			if (in_len > 0 && evbuffer_remove(in, body, in_len) != (int)in_len)
 				in_len = 0;
 			body[in_len] = '\0';
-			char method[64];
-			char *answer = rpc_handler_run(s->handler, body, in_len, method,
-			    sizeof method);
+			struct rpc_pending *p = xcalloc(1, sizeof *p);
+			p->srv = s;
+			p->conn = c;
+			p->req = req;
+			p->in_len = in_len;
+			p->next = s->pending;
+			s->pending = p;
+			rpc_handler_run_async(s->handler, body, in_len, rpc_answer_cb, p);
 			free(body);
-			if (c != NULL)
-				task_rename(c->task, "rpc client %s %.40s", c->peer, method);
-			log_debug("rpc: %s (%zu bytes in, %zu out)", method, in_len, strlen(answer));
-			if (answer[0] == '\0')
-				rpc_reply(s, req, c, 204, "No Content", NULL, NULL, 0);
-			else
-				rpc_reply(s, req, c, 200, "OK", "application/json; charset=UTF-8",
-				    answer, strlen(answer));
-			free(answer);
+			if (rpc_pending_find(s, p)) {
+				/* The answer waits for the filesystem (on the disk pool). */
+				p->deferred = true;
+				if (c != NULL) {
+					task_wait(c->task, DP_TASK_DISK_WAIT,
+					    "answering request %llu: waiting for the disk pool",
+					    (unsigned long long)c->requests);
+					task_cb_end(c->task);
+				}
+				task_wait(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests "
+				    "(%llu answered)", (unsigned long long)s->requests);
+				return;
+			}
 		}
 	}
 	if (c != NULL) {
@@ -454,6 +525,10 @@ rpc_server_free(struct rpc_server *s)
 		return;
 	if (s->http != NULL)
 		evhttp_free(s->http);   /* may run rpc_conn_closed for open connections */
+	for (struct rpc_pending *p = s->pending; p != NULL; p = p->next) {
+		p->conn = NULL;
+		p->req = NULL;
+	}
 	while (s->conns != NULL) {
 		struct rpc_conn *c = s->conns;
 		s->conns = c->next;

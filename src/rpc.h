@@ -42,6 +42,17 @@ void rpc_handler_set_sandbox(struct rpc_handler *h, bool on);
  */
 char *rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *method_out,
     size_t method_len);
+/* An answer: the body to send ("" for a JSON-RPC notification), or NULL when the handler was
+ * freed before the answer was ready (nothing to send). The callee frees answer. */
+typedef void (*rpc_answer_fn)(char *answer, const char *method, void *arg);
+/*
+ * Like rpc_handler_run, but the filesystem work of a request (reading the .torrent named by
+ * torrent-add's filename, free-space's statvfs) runs on the engine's disk pool instead of the
+ * calling thread, and the answer comes from its completion. cb runs exactly once: before this
+ * returns, or later on the loop thread. rpc_handler_run does that work on the calling thread.
+ */
+void rpc_handler_run_async(struct rpc_handler *h, const char *body, size_t len,
+    rpc_answer_fn cb, void *arg);
 
 /* The HTTP server. */
 struct rpc_server;

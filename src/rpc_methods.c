@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "disk.h"
 #include "log.h"
+#include "metainfo.h"
 #include "rpc_private.h"
 #include "util.h"
 
@@ -550,6 +552,103 @@ method_session_stats(struct rpc_handler *h, json_t *args, json_t *out, char *err
 	return 0;
 }
 
+/* ---- filesystem work off the loop thread: a method that needs it builds a call, whose work
+ * runs on the disk pool (DISK_OP_CALL) and whose finish() completes the method on the loop;
+ * rpc_handler_run runs both on the calling thread ---- */
+
+struct rpc_call;
+typedef int (*rpc_call_finish_fn)(struct rpc_call *c, json_t *out, char *err, size_t errlen);
+
+struct rpc_call {
+	struct disk_job job;
+	struct rpc_handler *h;          /* NULL once the handler is gone: nobody to answer */
+	rpc_call_finish_fn finish;
+	char what[160];                 /* names the job's task */
+	json_t *args;                   /* a reference: the method's arguments */
+	/* the request, for the answer (deferred calls only) */
+	json_t *req;
+	json_t *result;
+	char method[64];
+	rpc_answer_fn cb;
+	void *cb_arg;
+	/* the method's own */
+	char *path;
+	uint8_t *data;
+	size_t len;
+	bool paused;
+	int64_t peer_limit;
+	struct rpc_call *next;
+};
+
+static struct rpc_call *
+rpc_call_new(void (*work)(struct disk_job *), rpc_call_finish_fn finish, const char *path)
+{
+	struct rpc_call *c = xcalloc(1, sizeof *c);
+	c->job.op = DISK_OP_CALL;
+	c->job.call = work;
+	c->job.what = c->what;
+	c->job.arg = c;
+	c->finish = finish;
+	c->path = xstrdup(path);
+	return c;
+}
+
+static void
+rpc_call_free(struct rpc_call *c)
+{
+	json_decref(c->args);
+	json_decref(c->req);
+	json_decref(c->result);
+	free(c->path);
+	free(c->data);
+	free(c);
+}
+
+/* Runs the call's work here and finishes the method (rpc_handler_run, or no disk pool), or
+ * hands it to rpc_handler_run_async, which submits it once the request is attached. */
+static int
+rpc_call_start(struct rpc_handler *h, struct rpc_call *c, json_t *args, json_t *out, char *err,
+    size_t errlen)
+{
+	c->args = json_incref(args);
+	c->h = h;
+	if (!h->async || engine_disk_pool(h->e) == NULL) {
+		c->job.call(&c->job);
+		int rc = c->finish(c, out, err, errlen);
+		rpc_call_free(c);
+		return rc;
+	}
+	h->deferred = c;
+	return RPC_DEFER;
+}
+
+static void
+rpc_statvfs_work(struct disk_job *job)
+{
+	struct rpc_call *c = job->arg;
+	struct statvfs vfs;
+	if (statvfs(c->path, &vfs) < 0) {
+		job->error = errno;
+		snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", c->path, strerror(errno));
+		return;
+	}
+	job->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	job->total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+}
+
+static int
+rpc_free_space_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+{
+	if (c->job.error != 0)
+		return rpc_fail(err, errlen, "%s", c->job.errmsg);
+	json_object_set_new(out, "path", json_string(c->path));
+	json_object_set_new(out, "size-bytes", json_integer((json_int_t)DP_MIN(c->job.free_bytes,
+	    (uint64_t)INT64_MAX)));
+	json_object_set_new(out, "total_size", json_integer((json_int_t)DP_MIN(
+	    c->job.total_bytes, (uint64_t)INT64_MAX)));
+	return 0;
+}
+
 static int
 method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
@@ -559,15 +658,9 @@ method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, s
 		    rpc_fail(err, errlen, "argument 'path' is required") : -1;
 	if (h->sandbox)
 		return rpc_fail(err, errlen, "free-space is not accepted here");
-	struct statvfs vfs;
-	if (statvfs(path, &vfs) < 0)
-		return rpc_fail(err, errlen, "%s: %s", path, strerror(errno));
-	json_object_set_new(out, "path", json_string(path));
-	json_object_set_new(out, "size-bytes", json_integer((json_int_t)((uint64_t)vfs.f_bavail *
-	    vfs.f_frsize)));
-	json_object_set_new(out, "total_size", json_integer((json_int_t)((uint64_t)vfs.f_blocks *
-	    vfs.f_frsize)));
-	return 0;
+	struct rpc_call *c = rpc_call_new(rpc_statvfs_work, rpc_free_space_finish, path);
+	snprintf(c->what, sizeof c->what, "rpc free-space: statvfs %s", path);
+	return rpc_call_start(h, c, args, out, err, errlen);
 }
 
 /* ---- torrents ---- */
@@ -879,49 +972,11 @@ method_torrent_remove(struct rpc_handler *h, json_t *args, json_t *out, char *er
 	return torrent_action(h, args, ACT_REMOVE, err, errlen);
 }
 
+/* torrent-add once the engine has (or refused) the torrent: file wants, peer limit, start. */
 static int
-method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const char *why,
+    bool paused, int64_t peer_limit, json_t *out, char *err, size_t errlen)
 {
-	const char *metainfo = NULL, *filename = NULL, *dir = NULL;
-	bool paused = !rpc_start_added(h);
-	int64_t peer_limit = -1;
-	if (arg_string(args, "metainfo", &metainfo, err, errlen) < 0 ||
-	    arg_string(args, "filename", &filename, err, errlen) < 0 ||
-	    arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
-	    arg_bool(args, "paused", &paused, err, errlen) < 0 ||
-	    arg_int(args, "peer-limit", 0, 65535, &peer_limit, err, errlen) < 0)
-		return -1;
-	if (metainfo == NULL && filename == NULL)
-		return rpc_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
-	if (dir != NULL && h->sandbox)
-		return rpc_fail(err, errlen, "download-dir is not accepted here");
-	if (dir != NULL && dir[0] != '/')
-		return rpc_fail(err, errlen, "download-dir must be an absolute path");
-	struct engine_add_opts opts;
-	memset(&opts, 0, sizeof opts);
-	opts.save_dir = dir;
-	/* Paused first, so file wants apply before any piece is picked. */
-	opts.paused = true;
-	int id = 0, rc;
-	char why[512] = "";
-	if (metainfo != NULL) {
-		size_t len;
-		unsigned char *bytes = rpc_base64_decode(metainfo, strlen(metainfo), &len);
-		if (bytes == NULL)
-			return rpc_fail(err, errlen, "metainfo is not valid base64");
-		rc = engine_add_torrent_data(h->e, bytes, len, &opts, &id, why, sizeof why);
-		free(bytes);
-	} else if (strncasecmp(filename, "magnet:", 7) == 0) {
-		rc = engine_add_magnet(h->e, filename, &opts, &id, why, sizeof why);
-	} else if (strncasecmp(filename, "http://", 7) == 0 ||
-	    strncasecmp(filename, "https://", 8) == 0) {
-		return rpc_fail(err, errlen, "adding by URL is not supported: download the .torrent "
-		    "and send it as metainfo");
-	} else {
-		if (h->sandbox)
-			return rpc_fail(err, errlen, "filename paths are not accepted here");
-		rc = engine_add_torrent_file(h->e, filename, &opts, &id, why, sizeof why);
-	}
 	struct engine_torrent_stats st;
 	if (rc < 0) {
 		if (id > 0 && engine_torrent_get(h->e, id, &st) == 0) {
@@ -946,6 +1001,105 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	json_object_set_new(out, "torrent-added", json_pack("{s:i, s:s, s:s}", "id", st.id, "name",
 	    st.name, "hashString", st.info_hash_hex));
 	return 0;
+}
+
+/* Paused first, so file wants apply before any piece is picked. */
+static void
+torrent_add_opts(json_t *args, struct engine_add_opts *opts)
+{
+	const char *dir = NULL;
+	char ignore[64];
+	memset(opts, 0, sizeof *opts);
+	(void)arg_string(args, "download-dir", &dir, ignore, sizeof ignore);
+	opts->save_dir = dir;
+	opts->paused = true;
+}
+
+/* On a worker: the .torrent named by filename. */
+static void
+torrent_add_read_work(struct disk_job *job)
+{
+	struct rpc_call *c = job->arg;
+	if (dp_read_file(c->path, DP_MAX_TORRENT_FILE_SIZE, &c->data, &c->len) == 0)
+		return;
+	job->error = errno;
+	if (errno == EFBIG)
+		snprintf(job->errmsg, sizeof job->errmsg, "%s: larger than the %u MiB limit for "
+		    "torrent files", c->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
+	else
+		snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", c->path, strerror(errno));
+}
+
+static int
+torrent_add_read_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+{
+	struct rpc_handler *h = c->h;
+	struct engine_add_opts opts;
+	torrent_add_opts(c->args, &opts);
+	int id = 0, rc = -1;
+	char why[512] = "";
+	if (c->job.error != 0) {
+		snprintf(why, sizeof why, "%s", c->job.errmsg);
+	} else {
+		char reason[400] = "";
+		rc = engine_add_torrent_data(h->e, c->data, c->len, &opts, &id, reason,
+		    sizeof reason);
+		if (rc < 0)
+			snprintf(why, sizeof why, "%s%s%s", id > 0 ? "" : c->path, id > 0 ? "" : ": ",
+			    reason);
+	}
+	return torrent_add_finish(h, c->args, rc, id, why, c->paused, c->peer_limit, out, err,
+	    errlen);
+}
+
+static int
+method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	const char *metainfo = NULL, *filename = NULL, *dir = NULL;
+	bool paused = !rpc_start_added(h);
+	int64_t peer_limit = -1;
+	if (arg_string(args, "metainfo", &metainfo, err, errlen) < 0 ||
+	    arg_string(args, "filename", &filename, err, errlen) < 0 ||
+	    arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
+	    arg_bool(args, "paused", &paused, err, errlen) < 0 ||
+	    arg_int(args, "peer-limit", 0, 65535, &peer_limit, err, errlen) < 0)
+		return -1;
+	if (metainfo == NULL && filename == NULL)
+		return rpc_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
+	if (dir != NULL && h->sandbox)
+		return rpc_fail(err, errlen, "download-dir is not accepted here");
+	if (dir != NULL && dir[0] != '/')
+		return rpc_fail(err, errlen, "download-dir must be an absolute path");
+	struct engine_add_opts opts;
+	torrent_add_opts(args, &opts);
+	int id = 0, rc;
+	char why[512] = "";
+	if (metainfo != NULL) {
+		size_t len;
+		unsigned char *bytes = rpc_base64_decode(metainfo, strlen(metainfo), &len);
+		if (bytes == NULL)
+			return rpc_fail(err, errlen, "metainfo is not valid base64");
+		rc = engine_add_torrent_data(h->e, bytes, len, &opts, &id, why, sizeof why);
+		free(bytes);
+	} else if (strncasecmp(filename, "magnet:", 7) == 0) {
+		rc = engine_add_magnet(h->e, filename, &opts, &id, why, sizeof why);
+	} else if (strncasecmp(filename, "http://", 7) == 0 ||
+	    strncasecmp(filename, "https://", 8) == 0) {
+		return rpc_fail(err, errlen, "adding by URL is not supported: download the .torrent "
+		    "and send it as metainfo");
+	} else {
+		if (h->sandbox)
+			return rpc_fail(err, errlen, "filename paths are not accepted here");
+		/* The file is read on the disk pool: a slow or hung filesystem must not stall
+		 * the loop. */
+		struct rpc_call *c = rpc_call_new(torrent_add_read_work, torrent_add_read_finish,
+		    filename);
+		c->paused = paused;
+		c->peer_limit = peer_limit;
+		snprintf(c->what, sizeof c->what, "rpc torrent-add: reading %s", filename);
+		return rpc_call_start(h, c, args, out, err, errlen);
+	}
+	return torrent_add_finish(h, args, rc, id, why, paused, peer_limit, out, err, errlen);
 }
 
 static int
@@ -1055,6 +1209,14 @@ rpc_handler_free(struct rpc_handler *h)
 {
 	if (h == NULL)
 		return;
+	/* Calls still on the disk pool free themselves when they complete; their requests get
+	 * no answer. */
+	while (h->calls != NULL) {
+		struct rpc_call *c = h->calls;
+		h->calls = c->next;
+		c->h = NULL;
+		c->cb(NULL, c->method, c->cb_arg);
+	}
 	free(h->config_dir);
 	free(h->known);
 	free(h->removed);
@@ -1144,25 +1306,84 @@ answer_jsonrpc_error(json_t *id, int code, const char *message)
 	return dump(top);
 }
 
-char *
-rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *method_out,
-    size_t method_len)
+/* The request's envelope: JSON-RPC 2.0 (with its id) or Transmission's (with its tag). */
+static void
+request_envelope(json_t *req, bool *jsonrpc, json_t **id, json_t **tag)
+{
+	*jsonrpc = json_is_object(req) &&
+	    json_is_string(json_object_get(req, "jsonrpc")) &&
+	    strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") == 0;
+	*id = *jsonrpc ? json_object_get(req, "id") : NULL;
+	*tag = !*jsonrpc && json_is_object(req) ? json_object_get(req, "tag") : NULL;
+}
+
+/* The answer to a method's outcome; takes result. */
+static char *
+answer_result(json_t *req, const char *method, int rc, json_t *result, char *err, size_t errlen)
+{
+	bool jsonrpc;
+	json_t *id, *tag;
+	request_envelope(req, &jsonrpc, &id, &tag);
+	if (rc < 0) {
+		json_decref(result);
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s failed", method);
+		return jsonrpc ? answer_jsonrpc_error(id, -32602, err) :
+		    answer_legacy(err, NULL, tag);
+	}
+	if (!jsonrpc)
+		return answer_legacy("success", result, tag);
+	if (id == NULL) {
+		/* A notification: no answer. */
+		json_decref(result);
+		return xstrdup("");
+	}
+	json_t *top = json_pack("{s:s, s:o}", "jsonrpc", "2.0", "result", snake_keys(result, 0));
+	json_object_set(top, "id", id);
+	json_decref(result);
+	return dump(top);
+}
+
+/* Loop thread: a deferred call's work is done; finish the method and answer. */
+static void
+rpc_call_done(struct disk_job *job, void *arg)
+{
+	struct rpc_call *c = arg;
+	struct rpc_handler *h = c->h;
+	(void)job;
+	if (h != NULL) {
+		for (struct rpc_call **pp = &h->calls; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+		}
+		char err[512] = "";
+		int rc = c->finish(c, c->result, err, sizeof err);
+		char *answer = answer_result(c->req, c->method, rc, c->result, err, sizeof err);
+		c->result = NULL;
+		c->cb(answer, c->method, c->cb_arg);
+	}
+	rpc_call_free(c);
+}
+
+static void
+rpc_run(struct rpc_handler *h, const char *body, size_t len, bool async, rpc_answer_fn cb,
+    void *arg)
 {
 	json_error_t jerr;
 	char err[512] = "";
-	if (method_out != NULL && method_len > 0)
-		snprintf(method_out, method_len, "?");
+	char name[64] = "?";
 	json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
 		snprintf(err, sizeof err, "invalid JSON (line %d, column %d): %s", jerr.line,
 		    jerr.column, jerr.text);
-		return answer_legacy(err, NULL, NULL);
+		cb(answer_legacy(err, NULL, NULL), name, arg);
+		return;
 	}
-	bool jsonrpc = json_is_object(req) &&
-	    json_is_string(json_object_get(req, "jsonrpc")) &&
-	    strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") == 0;
-	json_t *id = jsonrpc ? json_object_get(req, "id") : NULL;
-	json_t *tag = !jsonrpc && json_is_object(req) ? json_object_get(req, "tag") : NULL;
+	bool jsonrpc;
+	json_t *id, *tag;
+	request_envelope(req, &jsonrpc, &id, &tag);
 	json_t *method = json_is_object(req) ? json_object_get(req, "method") : NULL;
 	json_t *args = json_is_object(req) ?
 	    json_object_get(req, jsonrpc ? "params" : "arguments") : NULL;
@@ -1172,8 +1393,7 @@ rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *metho
 		    answer_legacy("no method name", NULL, tag);
 		goto out;
 	}
-	if (method_out != NULL && method_len > 0)
-		snprintf(method_out, method_len, "%s", json_string_value(method));
+	snprintf(name, sizeof name, "%s", json_string_value(method));
 	if (args != NULL && !json_is_object(args)) {
 		answer = jsonrpc ? answer_jsonrpc_error(id, -32602, "Invalid params: not an object") :
 		    answer_legacy("arguments must be an object", NULL, tag);
@@ -1191,32 +1411,58 @@ rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *metho
 	if (args == NULL)
 		args = empty = json_object();
 	json_t *result = json_object();
+	h->async = async;
+	h->deferred = NULL;
 	int rc = fn(h, args, result, err, sizeof err);
+	h->async = false;
 	json_decref(empty);
-	if (rc < 0) {
-		json_decref(result);
-		if (err[0] == '\0')
-			snprintf(err, sizeof err, "%s failed", json_string_value(method));
-		answer = jsonrpc ? answer_jsonrpc_error(id, -32602, err) :
-		    answer_legacy(err, NULL, tag);
-		goto out;
+	if (rc == RPC_DEFER) {
+		struct rpc_call *c = h->deferred;
+		h->deferred = NULL;
+		c->req = req;
+		c->result = result;
+		snprintf(c->method, sizeof c->method, "%s", name);
+		c->cb = cb;
+		c->cb_arg = arg;
+		c->next = h->calls;
+		h->calls = c;
+		c->job.done = rpc_call_done;
+		disk_pool_submit(engine_disk_pool(h->e), &c->job);
+		return;
 	}
-	if (jsonrpc) {
-		if (id == NULL) {
-			/* A notification: no answer. */
-			json_decref(result);
-			answer = xstrdup("");
-			goto out;
-		}
-		json_t *top = json_pack("{s:s, s:o}", "jsonrpc", "2.0", "result",
-		    snake_keys(result, 0));
-		json_object_set(top, "id", id);
-		json_decref(result);
-		answer = dump(top);
-	} else {
-		answer = answer_legacy("success", result, tag);
-	}
+	answer = answer_result(req, json_string_value(method), rc, result, err, sizeof err);
 out:
 	json_decref(req);
-	return answer;
+	cb(answer, name, arg);
+}
+
+void
+rpc_handler_run_async(struct rpc_handler *h, const char *body, size_t len, rpc_answer_fn cb,
+    void *arg)
+{
+	rpc_run(h, body, len, true, cb, arg);
+}
+
+struct rpc_sync_answer {
+	char *answer;
+	char *method_out;
+	size_t method_len;
+};
+
+static void
+rpc_sync_cb(char *answer, const char *method, void *arg)
+{
+	struct rpc_sync_answer *r = arg;
+	r->answer = answer;
+	if (r->method_out != NULL && r->method_len > 0)
+		snprintf(r->method_out, r->method_len, "%s", method);
+}
+
+char *
+rpc_handler_run(struct rpc_handler *h, const char *body, size_t len, char *method_out,
+    size_t method_len)
+{
+	struct rpc_sync_answer r = { NULL, method_out, method_len };
+	rpc_run(h, body, len, false, rpc_sync_cb, &r);
+	return r.answer;
 }

@@ -51,7 +51,14 @@ struct rpc_handler {
 	int down_queue, seed_queue;
 	double seed_ratio;
 	bool start_added_torrents;
+	/* requests waiting for filesystem work on the disk pool (rpc_handler_run_async) */
+	bool async;                     /* the running request may defer */
+	struct rpc_call *deferred;      /* set by a method that deferred (returns RPC_DEFER) */
+	struct rpc_call *calls;         /* submitted, answer not yet sent */
 };
+
+/* A method's return value when its answer waits for a disk pool job (h->deferred). */
+#define RPC_DEFER 1
 
 /* A method: reads args (an object, never NULL), fills out (an object), or returns -1 with err. */
 typedef int (*rpc_method_fn)(struct rpc_handler *h, json_t *args, json_t *out, char *err,

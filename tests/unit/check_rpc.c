@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "engine.h"
 #include "rpc.h"
 #include "suites.h"
+#include "task.h"
 #include "util.h"
 
 #define T_PIECE 16384u
@@ -477,6 +479,124 @@ START_TEST(test_jsonrpc)
 }
 END_TEST
 
+/* rpc_handler_run_async: free-space and torrent-add by filename answer from the disk pool's
+ * completion, on the loop thread, never before the handler returns; the work shows as a task. */
+struct async_answer {
+	int count;
+	int wrong_thread;
+	pthread_t loop;
+	char *answer;
+	char method[64];
+};
+
+static void
+async_answer_cb(char *answer, const char *method, void *arg)
+{
+	struct async_answer *a = arg;
+	if (!pthread_equal(pthread_self(), a->loop))
+		a->wrong_thread++;
+	a->count++;
+	free(a->answer);
+	a->answer = answer;
+	snprintf(a->method, sizeof a->method, "%s", method);
+}
+
+static json_t *
+call_async(struct rpc_handler *h, const char *req, struct async_answer *a, const char *task_name)
+{
+	a->count = 0;
+	a->loop = pthread_self();
+	rpc_handler_run_async(h, req, strlen(req), async_answer_cb, a);
+	ck_assert_int_eq(a->count, 0);
+	bool seen = false;
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		if (strcmp(t->name, task_name) == 0 && t->kind == DP_TASK_KIND_DISK)
+			seen = true;
+	ck_assert_msg(seen, "no task named %s", task_name);
+	for (int i = 0; i < 500 && a->count == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(a->count, 1);
+	ck_assert_int_eq(a->wrong_thread, 0);
+	json_error_t jerr;
+	json_t *j = json_loads(a->answer, 0, &jerr);
+	ck_assert_msg(j != NULL, "answer is not JSON: %s", a->answer);
+	return j;
+}
+
+START_TEST(test_async_fs)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	struct async_answer a = { 0 };
+	char *req = xasprintf("{\"method\":\"free-space\",\"arguments\":{\"path\":\"%s\"},"
+	    "\"tag\":5}", tmpdir);
+	char *name = xasprintf("disk rpc free-space: statvfs %s", tmpdir);
+	json_t *j = call_async(h, req, &a, name);
+	ck_assert_str_eq(result_of(j), "success");
+	ck_assert_str_eq(a.method, "free-space");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "tag")), 5);
+	json_t *args = json_object_get(j, "arguments");
+	ck_assert_int_gt(json_integer_value(json_object_get(args, "size-bytes")), 0);
+	ck_assert_int_ge(json_integer_value(json_object_get(args, "total_size")),
+	    json_integer_value(json_object_get(args, "size-bytes")));
+	json_decref(j);
+	free(req);
+	free(name);
+
+	/* A missing directory: the error names it. */
+	j = call_async(h, "{\"method\":\"free-space\",\"arguments\":{\"path\":\"/no/such/dp\"}}",
+	    &a, "disk rpc free-space: statvfs /no/such/dp");
+	ck_assert_ptr_nonnull(strstr(result_of(j), "/no/such/dp"));
+	json_decref(j);
+
+	/* torrent-add reads the named file on the pool; JSON-RPC's id comes back. */
+	char *b64 = make_torrent_b64("fromfile");
+	size_t len;
+	unsigned char *raw = rpc_base64_decode(b64, strlen(b64), &len);
+	char *path = xasprintf("%s/x.torrent", tmpdir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(raw, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	req = xasprintf("{\"jsonrpc\":\"2.0\",\"method\":\"torrent_add\",\"params\":"
+	    "{\"filename\":\"%s\",\"paused\":true},\"id\":9}", path);
+	name = xasprintf("disk rpc torrent-add: reading %s", path);
+	j = call_async(h, req, &a, name);
+	json_t *added = json_object_get(json_object_get(j, "result"), "torrent_added");
+	ck_assert_msg(json_is_object(added), "%s", a.answer);
+	ck_assert_str_eq(json_string_value(json_object_get(added, "name")), "fromfile");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "id")), 9);
+	json_decref(j);
+	free(req);
+	free(name);
+
+	/* A file that is not a torrent: refused with its path. */
+	req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"filename\":\"%s/nope\"}}",
+	    tmpdir);
+	name = xasprintf("disk rpc torrent-add: reading %s/nope", tmpdir);
+	j = call_async(h, req, &a, name);
+	ck_assert_ptr_nonnull(strstr(result_of(j), "/nope: "));
+	json_decref(j);
+	free(req);
+	free(name);
+
+	/* Freed with a call in flight: told once with no answer; the job still completes. */
+	req = xasprintf("{\"method\":\"free-space\",\"arguments\":{\"path\":\"%s\"}}", tmpdir);
+	a.count = 0;
+	rpc_handler_run_async(h, req, strlen(req), async_answer_cb, &a);
+	ck_assert_int_eq(a.count, 0);
+	rpc_handler_free(h);
+	ck_assert_int_eq(a.count, 1);
+	ck_assert_ptr_null(a.answer);
+	spin(200);
+	ck_assert_int_eq(a.count, 1);
+	free(req);
+	free(path);
+	free(raw);
+	free(b64);
+	free(a.answer);
+}
+END_TEST
+
 START_TEST(test_sandbox)
 {
 	struct rpc_handler *h = rpc_handler_new(eng, NULL);
@@ -815,6 +935,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_torrent_lifecycle);
 	tcase_add_test(tc, test_jsonrpc);
 	tcase_add_test(tc, test_sandbox);
+	tcase_add_test(tc, test_async_fs);
 	tcase_add_test(tc, test_session_persist);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
