@@ -10,6 +10,10 @@
 
 struct storage;
 
+/* Write buffers aligned to this (and spans at aligned offsets) bypass the page cache (O_DIRECT):
+ * allocate piece buffers with it. Other buffers are written through the page cache. */
+#define STORAGE_DIRECT_ALIGN 4096u
+
 struct storage_span {
 	size_t file;            /* index into mi->files */
 	uint64_t file_offset;

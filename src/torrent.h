@@ -113,6 +113,8 @@ struct torrent {
 	int disk_jobs;                           /* in flight; the torrent is freed after 0 */
 	bool removing, freeing;
 	bool delete_data;
+	void *piece_pool;                        /* freed piece buffers kept for reuse */
+	size_t piece_pool_bytes;
 };
 
 struct torrent *torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
