@@ -1372,58 +1372,57 @@ store_on_event(struct store *s, int torrent_id, enum engine_event ev)
 
 /* ---- the watch directory ---- */
 
-static void
-store_watch_rename(const char *path, const char *suffix)
+static bool
+store_name_is_magnet(const char *name)
 {
-	char *to = xasprintf("%s%s", path, suffix);
-	if (rename(path, to) < 0)
-		log_error("watch: can't rename %s to %s: %s", path, to, strerror(errno));
-	free(to);
+	size_t n = strlen(name);
+	return n > 7 && strcmp(name + n - 7, ".magnet") == 0;
 }
 
 static void
-store_watch_cb(const char *path, bool scanned, void *arg)
+store_watch_cb(struct watch *w, const struct watch_file *f, void *arg)
 {
 	struct store *s = arg;
 	char err[512];
 	struct engine_add_opts opts = { 0 };
 	opts.paused = s->start_paused;
-	int id = 0, rc;
-	size_t n = strlen(path);
-	if (n > 7 && strcmp(path + n - 7, ".magnet") == 0) {
-		uint8_t *buf;
-		size_t len;
-		if (dp_read_file(path, 64 * 1024, &buf, &len) < 0) {
-			snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
-			rc = -1;
-		} else {
-			char *uri = (char *)buf;
-			while (len > 0 && (uri[len - 1] == '\n' || uri[len - 1] == '\r' ||
-			    uri[len - 1] == ' '))
-				uri[--len] = '\0';
-			rc = engine_add_magnet(s->e, uri, &opts, &id, err, sizeof err);
-			free(buf);
-		}
+	int id = 0, rc = -1;
+	if (s->shutting_down || s->e->shutting_down) {
+		/* Read while we were stopping: left as it is for the next start's scan. */
+		log_info("watch: %s left for the next start (shutting down)", f->path);
+		return;
+	}
+	if (f->error != 0) {
+		snprintf(err, sizeof err, "%s", f->errmsg);
+	} else if (store_name_is_magnet(f->name)) {
+		char *uri = xstrdup((const char *)f->data);
+		size_t len = strlen(uri);
+		while (len > 0 && (uri[len - 1] == '\n' || uri[len - 1] == '\r' ||
+		    uri[len - 1] == ' '))
+			uri[--len] = '\0';
+		rc = engine_add_magnet(s->e, uri, &opts, &id, err, sizeof err);
+		free(uri);
 	} else {
-		rc = engine_add_torrent_file(s->e, path, &opts, &id, err, sizeof err);
+		char why[400];
+		rc = engine_add_torrent_data(s->e, f->data, f->len, &opts, &id, why, sizeof why);
+		if (rc < 0)
+			snprintf(err, sizeof err, "%s%s%s", id > 0 ? "" : f->path, id > 0 ? "" : ": ",
+			    why);
 	}
 	if (rc == 0) {
-		log_info("watch: added %s (id %d)%s", path, id, opts.paused ? ", paused" : "");
-		store_watch_rename(path, ".added");
+		log_info("watch: added %s (id %d)%s", f->path, id, opts.paused ? ", paused" : "");
+		watch_file_rename(w, f, ".added");
 	} else if (id > 0) {
 		log_info("watch: %s", err);
-		store_watch_rename(path, ".added");
+		watch_file_rename(w, f, ".added");
+	} else if (f->scanned && f->fresh) {
+		/* Found by the scan and fresh: maybe still being written; its close will bring it
+		 * back to us. */
+		log_info("watch: %s is not readable yet (%s); waiting for it to be closed", f->path,
+		    err);
 	} else {
-		struct stat st;
-		if (scanned && stat(path, &st) == 0 && st.st_mtime >= (time_t)dp_wall_time() - 5) {
-			/* Found by the scan and fresh: maybe still being written; its close will
-			 * bring it back to us. */
-			log_info("watch: %s is not readable yet (%s); waiting for it to be closed",
-			    path, err);
-			return;
-		}
-		log_error("watch: %s is invalid: %s", path, err);
-		store_watch_rename(path, ".invalid");
+		log_error("watch: %s is invalid: %s", f->path, err);
+		watch_file_rename(w, f, ".invalid");
 	}
 }
 
@@ -1436,12 +1435,8 @@ store_set_watch(struct store *s, const char *dir)
 	s->watch = NULL;
 	if (dir == NULL)
 		return;
-	char err[512];
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_error("watch directory %s: can't create: %s", dir, strerror(errno));
-	s->watch = watch_new(s->e->base, dir, store_watch_cb, s, err, sizeof err);
-	if (s->watch == NULL)
-		log_error("%s", err);
+	/* Created, checked and scanned on the disk pool; failures are logged from there. */
+	s->watch = watch_new(s->e->base, s->e->disk, dir, store_watch_cb, s);
 }
 
 /* ---- settings ---- */

@@ -1,5 +1,6 @@
 /* watch.c: the watch directory: an inotify descriptor read by a libevent event; only files that
- * were closed after writing or moved in are picked up, so half-written files are never added. */
+ * were closed after writing or moved in are picked up, so half-written files are never added.
+ * Setting up, scanning, reading and renaming run on the disk pool, never on the loop thread. */
 #include "config.h"
 
 #include <dirent.h>
@@ -9,22 +10,69 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "disk.h"
 #include "log.h"
+#include "metainfo.h"
 #include "task.h"
 #include "util.h"
 #include "watch.h"
+
+#define WATCH_FRESH_S 5                 /* younger files found by a scan may be half-written */
+#define WATCH_MAX_MAGNET (64u * 1024u)
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
+
+/* A name being read or renamed: a second job for it would add it twice or rename it away
+ * under the first. An event for it meanwhile is remembered (again) and read afterwards. */
+struct watch_busy {
+	char *name;
+	bool renaming;
+	bool again;
+	struct watch_busy *next;
+};
 
 struct watch {
 	char *dir;
 	int fd;
 	struct event *ev;
 	struct dp_task *task;
+	struct disk_pool *pool;
 	watch_cb cb;
 	void *arg;
+	struct watch_busy *busy;
+	size_t jobs;                    /* on the pool */
+	bool dead;                      /* freed while jobs were on the pool */
+};
+
+struct watch_result {
+	char *name;
+	char *path;
+	uint8_t *data;
+	size_t len;
+	int error;
+	char errmsg[300];
+	bool fresh;
+	bool skip;                      /* gone, or not a regular file */
+};
+
+/* One pool job: set the directory up, scan it, read files, or rename one. */
+struct watch_job {
+	struct disk_job job;
+	struct watch *w;
+	char what[160];
+	char *dir;                      /* the job's own copy */
+	int fd;
+	bool setup;                     /* create and check dir, add the inotify watch */
+	bool scan;                      /* list dir for the files to read */
+	char **names;                   /* to read (a scan fills it on the worker) */
+	size_t n;
+	struct watch_result *res;
+	char *from, *to;                /* a rename */
+	char *rename_name;
 };
 
 static bool
@@ -42,16 +90,313 @@ watch_name_wanted(const char *name)
 	return watch_ends_with(name, ".torrent") || watch_ends_with(name, ".magnet");
 }
 
-static void
-watch_handle(struct watch *w, const char *name, bool scanned)
+static struct watch_busy *
+watch_busy_find(struct watch *w, const char *name)
 {
-	if (!watch_name_wanted(name))
-		return;
-	char *path = xasprintf("%s/%s", w->dir, name);
+	for (struct watch_busy *b = w->busy; b != NULL; b = b->next)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+static struct watch_busy *
+watch_busy_add(struct watch *w, const char *name)
+{
+	struct watch_busy *b = xcalloc(1, sizeof *b);
+	b->name = xstrdup(name);
+	b->next = w->busy;
+	w->busy = b;
+	return b;
+}
+
+static void
+watch_busy_remove(struct watch *w, struct watch_busy *b)
+{
+	for (struct watch_busy **pp = &w->busy; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	free(b->name);
+	free(b);
+}
+
+/* ---- on a worker ---- */
+
+static void
+watch_read_one(struct watch_result *r)
+{
 	struct stat st;
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-		w->cb(path, scanned, w->arg);
-	free(path);
+	if (stat(r->path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r->skip = true;
+		return;
+	}
+	r->fresh = st.st_mtime >= time(NULL) - WATCH_FRESH_S;
+	size_t max = watch_ends_with(r->name, ".magnet") ? WATCH_MAX_MAGNET :
+	    DP_MAX_TORRENT_FILE_SIZE;
+	if (dp_read_file(r->path, max, &r->data, &r->len) < 0) {
+		r->error = errno;
+		if (errno == ENOENT)
+			r->skip = true;
+		else if (errno == EFBIG)
+			snprintf(r->errmsg, sizeof r->errmsg, "%s: larger than the %zu KiB limit",
+			    r->path, max / 1024);
+		else
+			snprintf(r->errmsg, sizeof r->errmsg, "%s: %s", r->path, strerror(errno));
+		return;
+	}
+	/* Text for a magnet link: terminated here so the loop never copies it. */
+	r->data = xrealloc(r->data, r->len + 1);
+	r->data[r->len] = '\0';
+}
+
+static void
+watch_job_work(struct disk_job *job)
+{
+	struct watch_job *wj = (struct watch_job *)job;
+	if (wj->from != NULL) {
+		if (rename(wj->from, wj->to) < 0) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "can't rename %s to %s: %s",
+			    wj->from, wj->to, strerror(errno));
+		}
+		return;
+	}
+	if (wj->setup) {
+		struct stat st;
+		if (mkdir(wj->dir, 0755) < 0 && errno != EEXIST) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "can't create: %s",
+			    strerror(errno));
+			return;
+		}
+		if (stat(wj->dir, &st) < 0)
+			job->error = errno;
+		else if (!S_ISDIR(st.st_mode))
+			job->error = ENOTDIR;
+		if (job->error != 0) {
+			snprintf(job->errmsg, sizeof job->errmsg, "%s", strerror(job->error));
+			return;
+		}
+		if (inotify_add_watch(wj->fd, wj->dir, WATCH_MASK) < 0) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "inotify_add_watch: %s",
+			    strerror(errno));
+			return;
+		}
+	}
+	if (wj->scan) {
+		/* The watch is in place first, so a file finishing now is seen by the scan or
+		 * by an event, and the busy list keeps it from being handled twice. */
+		DIR *d = opendir(wj->dir);
+		if (d == NULL) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "can't scan: %s", strerror(errno));
+			return;
+		}
+		for (struct dirent *de; (de = readdir(d)) != NULL;) {
+			if (!watch_name_wanted(de->d_name))
+				continue;
+			wj->names = xreallocarray(wj->names, wj->n + 1, sizeof *wj->names);
+			wj->names[wj->n++] = xstrdup(de->d_name);
+		}
+		closedir(d);
+	}
+	wj->res = xcalloc(wj->n ? wj->n : 1, sizeof *wj->res);
+	for (size_t i = 0; i < wj->n; i++) {
+		wj->res[i].name = wj->names[i];
+		wj->res[i].path = xasprintf("%s/%s", wj->dir, wj->names[i]);
+		watch_read_one(&wj->res[i]);
+	}
+}
+
+/* ---- on the loop ---- */
+
+static void watch_job_done(struct disk_job *job, void *arg);
+
+static struct watch_job *
+watch_job_new(struct watch *w)
+{
+	struct watch_job *wj = xcalloc(1, sizeof *wj);
+	wj->job.op = DISK_OP_CALL;
+	wj->job.call = watch_job_work;
+	wj->job.what = wj->what;
+	wj->job.done = watch_job_done;
+	wj->job.arg = wj;
+	wj->w = w;
+	wj->dir = xstrdup(w->dir);
+	wj->fd = w->fd;
+	return wj;
+}
+
+static void
+watch_job_submit(struct watch *w, struct watch_job *wj)
+{
+	w->jobs++;
+	disk_pool_submit(w->pool, &wj->job);
+}
+
+static void
+watch_job_free(struct watch_job *wj)
+{
+	for (size_t i = 0; i < wj->n; i++) {
+		free(wj->names[i]);
+		if (wj->res != NULL) {
+			free(wj->res[i].path);
+			free(wj->res[i].data);
+		}
+	}
+	free(wj->names);
+	free(wj->res);
+	free(wj->dir);
+	free(wj->from);
+	free(wj->to);
+	free(wj->rename_name);
+	free(wj);
+}
+
+static void
+watch_destroy(struct watch *w)
+{
+	while (w->busy != NULL)
+		watch_busy_remove(w, w->busy);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->dir);
+	free(w);
+}
+
+static void
+watch_scan(struct watch *w, bool setup)
+{
+	struct watch_job *wj = watch_job_new(w);
+	wj->setup = setup;
+	wj->scan = true;
+	snprintf(wj->what, sizeof wj->what, "watch: %s %s", setup ? "setting up and scanning" :
+	    "scanning", w->dir);
+	watch_job_submit(w, wj);
+}
+
+/* Reads the named files (already marked busy) in one job. */
+static void
+watch_read(struct watch *w, char **names, size_t n)
+{
+	struct watch_job *wj = watch_job_new(w);
+	wj->names = names;
+	wj->n = n;
+	if (n == 1)
+		snprintf(wj->what, sizeof wj->what, "watch: reading %s/%s", w->dir, names[0]);
+	else
+		snprintf(wj->what, sizeof wj->what, "watch: reading %zu files in %s", n, w->dir);
+	watch_job_submit(w, wj);
+}
+
+static void
+watch_read_name(struct watch *w, const char *name)
+{
+	char **names = xcalloc(1, sizeof *names);
+	names[0] = xstrdup(name);
+	watch_read(w, names, 1);
+}
+
+/* A busy name is done with: read it again if an event came for it meanwhile. */
+static void
+watch_release(struct watch *w, struct watch_busy *b)
+{
+	bool again = b->again;
+	char *name = xstrdup(b->name);
+	watch_busy_remove(w, b);
+	if (again) {
+		watch_busy_add(w, name);
+		watch_read_name(w, name);
+	}
+	free(name);
+}
+
+static void
+watch_deliver(struct watch *w, struct watch_job *wj, struct watch_result *r)
+{
+	struct watch_busy *b = watch_busy_find(w, r->name);
+	if (wj->scan && b != NULL) {
+		/* An event's job (or a rename) has it. */
+		return;
+	}
+	if (b == NULL)
+		b = watch_busy_add(w, r->name);
+	if (!r->skip) {
+		struct watch_file f = {
+			.path = r->path, .name = r->name, .scanned = wj->scan, .fresh = r->fresh,
+			.data = r->error ? NULL : r->data, .len = r->error ? 0 : r->len,
+			.error = r->error, .errmsg = r->errmsg,
+		};
+		w->cb(w, &f, w->arg);
+		if (w->dead)
+			return;
+	}
+	/* The callback may have asked for a rename: the entry stays until that is done. */
+	b = watch_busy_find(w, r->name);
+	if (b != NULL && !b->renaming)
+		watch_release(w, b);
+}
+
+static void
+watch_job_done(struct disk_job *job, void *arg)
+{
+	struct watch_job *wj = arg;
+	struct watch *w = wj->w;
+	if (w->dead) {
+		watch_job_free(wj);
+		if (--w->jobs == 0)
+			watch_destroy(w);
+		return;
+	}
+	task_cb_begin(w->task);
+	if (wj->from != NULL) {
+		if (job->error != 0)
+			log_error("watch: %s", job->errmsg);
+		struct watch_busy *b = watch_busy_find(w, wj->rename_name);
+		if (b != NULL)
+			watch_release(w, b);
+	} else if (job->error != 0) {
+		log_error("watch %s: %s%s", w->dir, job->errmsg, wj->setup ?
+		    "; not watching it" : "");
+		if (wj->setup)
+			task_fail(w->task, "%s: %s", w->dir, job->errmsg);
+	} else {
+		if (wj->setup) {
+			if (event_add(w->ev, NULL) < 0) {
+				log_error("watch %s: can't add the event; not watching it", w->dir);
+				task_fail(w->task, "%s: can't add the event", w->dir);
+			} else {
+				log_info("watching %s for .torrent and .magnet files", w->dir);
+			}
+		}
+		for (size_t i = 0; i < wj->n && !w->dead; i++)
+			watch_deliver(w, wj, &wj->res[i]);
+	}
+	if (!w->dead && w->task->state != DP_TASK_FAILED)
+		task_wait(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
+	task_cb_end(w->task);
+	watch_job_free(wj);
+	/* Counted until here: a callback that frees the watch must not destroy it under us. */
+	if (--w->jobs == 0 && w->dead)
+		watch_destroy(w);
+}
+
+void
+watch_file_rename(struct watch *w, const struct watch_file *f, const char *suffix)
+{
+	struct watch_busy *b = watch_busy_find(w, f->name);
+	if (b == NULL)
+		b = watch_busy_add(w, f->name);
+	b->renaming = true;
+	struct watch_job *wj = watch_job_new(w);
+	wj->from = xstrdup(f->path);
+	wj->to = xasprintf("%s%s", f->path, suffix);
+	wj->rename_name = xstrdup(f->name);
+	snprintf(wj->what, sizeof wj->what, "watch: renaming %s to *%s", f->path, suffix);
+	watch_job_submit(w, wj);
 }
 
 static void
@@ -61,97 +406,75 @@ watch_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	task_cb_begin(w->task);
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char **names = NULL;
+	size_t n = 0;
+	bool lost = false;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
+		ssize_t got = read(fd, buf, sizeof buf);
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n < 0 && errno != EAGAIN)
+		if (got <= 0) {
+			if (got < 0 && errno != EAGAIN)
 				log_error("watch %s: read: %s", w->dir, strerror(errno));
 			break;
 		}
-		for (char *p = buf; p < buf + n;) {
+		task_progress(w->task, (uint64_t)got, 0);
+		for (char *p = buf; p < buf + got;) {
 			const struct inotify_event *ie = (const struct inotify_event *)p;
 			if (ie->mask & IN_Q_OVERFLOW) {
-				log_warn("watch %s: events lost; scanning the directory", w->dir);
-				DIR *d = opendir(w->dir);
-				for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;)
-					watch_handle(w, de->d_name, true);
-				if (d != NULL)
-					closedir(d);
-			} else if (ie->len > 0 && (ie->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))) {
-				watch_handle(w, ie->name, false);
+				lost = true;
+			} else if (ie->len > 0 && (ie->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) &&
+			    watch_name_wanted(ie->name)) {
+				struct watch_busy *b = watch_busy_find(w, ie->name);
+				if (b != NULL) {
+					b->again = true;
+				} else {
+					watch_busy_add(w, ie->name);
+					names = xreallocarray(names, n + 1, sizeof *names);
+					names[n++] = xstrdup(ie->name);
+				}
 			}
 			if (ie->mask & IN_IGNORED)
 				log_error("watch %s: the directory went away; no longer watching", w->dir);
 			p += sizeof *ie + ie->len;
 		}
 	}
+	if (n > 0)
+		watch_read(w, names, n);
+	if (lost) {
+		log_warn("watch %s: events lost; scanning the directory", w->dir);
+		watch_scan(w, false);
+	}
 	task_wait(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
 	task_cb_end(w->task);
 }
 
 struct watch *
-watch_new(struct event_base *base, const char *dir, watch_cb cb, void *arg, char *err,
-    size_t errlen)
+watch_new(struct event_base *base, struct disk_pool *pool, const char *dir, watch_cb cb,
+    void *arg)
 {
-	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "watch directory %s: %s", dir,
-		    errno != 0 && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
-		return NULL;
-	}
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "inotify_init1: %s", strerror(errno));
-		return NULL;
-	}
-	if (inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
-		snprintf(err, errlen, "watch directory %s: inotify_add_watch: %s", dir,
-		    strerror(errno));
-		close(fd);
-		return NULL;
-	}
 	struct watch *w = xcalloc(1, sizeof *w);
 	w->dir = xstrdup(dir);
-	w->fd = fd;
+	w->pool = pool;
 	w->cb = cb;
 	w->arg = arg;
-	w->ev = event_new(base, fd, EV_READ | EV_PERSIST, watch_read_cb, w);
-	if (w->ev == NULL || event_add(w->ev, NULL) < 0) {
-		snprintf(err, errlen, "watch directory %s: can't add the event", dir);
-		if (w->ev != NULL)
-			event_free(w->ev);
-		close(fd);
-		free(w->dir);
-		free(w);
-		return NULL;
-	}
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	w->task = task_new(DP_TASK_KIND_TIMER, 0, "watch %s", dir);
-	task_wait(w->task, DP_TASK_READ_WAIT, "watching %s", dir);
-	/* Files dropped while we were not running: the watch is in place first, so a file
-	 * finishing now is seen by one or the other (the callback renames it, so not twice). */
-	DIR *d = opendir(dir);
-	if (d == NULL) {
-		log_error("watch %s: can't scan: %s", dir, strerror(errno));
-	} else {
-		struct dirent *de;
-		char **names = NULL;
-		size_t n = 0;
-		while ((de = readdir(d)) != NULL) {
-			if (!watch_name_wanted(de->d_name))
-				continue;
-			names = xreallocarray(names, n + 1, sizeof *names);
-			names[n++] = xstrdup(de->d_name);
-		}
-		closedir(d);
-		for (size_t i = 0; i < n; i++) {
-			watch_handle(w, names[i], true);
-			free(names[i]);
-		}
-		free(names);
+	if (w->fd < 0) {
+		log_error("watch %s: inotify_init1: %s; not watching it", dir, strerror(errno));
+		task_fail(w->task, "inotify_init1: %s", strerror(errno));
+		w->dead = true;
+		return w;
 	}
-	log_info("watching %s for .torrent and .magnet files", dir);
+	w->ev = event_new(base, w->fd, EV_READ | EV_PERSIST, watch_read_cb, w);
+	if (w->ev == NULL) {
+		log_error("watch %s: can't create the event; not watching it", dir);
+		task_fail(w->task, "can't create the event");
+		w->dead = true;
+		return w;
+	}
+	task_wait(w->task, DP_TASK_DISK_WAIT, "setting up and scanning %s on the disk pool", dir);
+	watch_scan(w, true);
 	return w;
 }
 
@@ -166,9 +489,12 @@ watch_free(struct watch *w)
 {
 	if (w == NULL)
 		return;
-	event_free(w->ev);
-	close(w->fd);
-	task_done(w->task, "stopped watching");
-	free(w->dir);
-	free(w);
+	if (w->ev != NULL)
+		event_free(w->ev);
+	w->ev = NULL;
+	if (w->task->state != DP_TASK_FAILED)
+		task_done(w->task, "stopped watching");
+	w->dead = true;
+	if (w->jobs == 0)
+		watch_destroy(w);
 }

@@ -1,22 +1,44 @@
 /* watch.h: the watch directory: inotify (IN_CLOSE_WRITE, IN_MOVED_TO) as a libevent event plus a
- * scan at start, handing each finished .torrent or .magnet file to a callback. */
+ * scan at start, handing each finished .torrent or .magnet file, read on the disk pool, to a
+ * callback. */
 #ifndef DP_WATCH_H
 #define DP_WATCH_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
+struct disk_pool;
 struct watch;
 
-/* Called on the loop with the file's full path; it renames the file (.added, .invalid).
- * scanned: found by the start-up scan, so possibly still being written by someone. */
-typedef void (*watch_cb)(const char *path, bool scanned, void *arg);
+/* A file picked up, read on a disk pool worker (regular files only; vanished ones are skipped). */
+struct watch_file {
+	const char *path;              /* dir/name */
+	const char *name;
+	bool scanned;                  /* found by a scan, so possibly still being written */
+	bool fresh;                    /* modified in the last 5 seconds */
+	const uint8_t *data;           /* its content (NUL-terminated), NULL when error is set */
+	size_t len;
+	int error;                     /* 0, or the errno of reading it */
+	const char *errmsg;            /* names the file and the failure when error is set */
+};
 
-/* Watches dir (which must exist) and scans it once now. NULL with err on failure. */
-struct watch *watch_new(struct event_base *base, const char *dir, watch_cb cb, void *arg,
-    char *err, size_t errlen);
+/* Called on the loop; it gives its verdict with watch_file_rename (or leaves the file for its
+ * next close). */
+typedef void (*watch_cb)(struct watch *w, const struct watch_file *f, void *arg);
+
+/*
+ * Watches dir, creating it if missing: the directory is set up and scanned on the disk pool, so
+ * a failure (not a directory, no permission) is logged when that job completes and leaves the
+ * watch inert. Every filesystem call (stat, readdir, reading, renaming) runs on the pool.
+ */
+struct watch *watch_new(struct event_base *base, struct disk_pool *pool, const char *dir,
+    watch_cb cb, void *arg);
+/* From the callback: rename the file to its path + suffix (".added", ".invalid") on the pool. */
+void watch_file_rename(struct watch *w, const struct watch_file *f, const char *suffix);
 const char *watch_dir(const struct watch *w);
+/* Stops watching; jobs still on the pool finish without calling back. */
 void watch_free(struct watch *w);
 /* Pure: true for names ending in ".torrent" or ".magnet" (not hidden, not empty stem). */
 bool watch_name_wanted(const char *name);
