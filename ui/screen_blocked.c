@@ -206,7 +206,11 @@ blocked_draw(struct ui *ui, int y, int h)
 		    b->nrows, b->nrows == 1 ? "" : "s", b->ntasks);
 	if (y < ymax)
 		ui_put(y++, 0, COLS, line, TW_LEFT, A_BOLD);
-	struct ui_table_view v = { .cols = blocked_cols, .ncols = BC_COUNT, .st = &b->st,
+	/* The reason is what matters: on narrow screens names give up room to it. */
+	struct table_col cols[BC_COUNT];
+	memcpy(cols, blocked_cols, sizeof cols);
+	cols[BC_NAME].max = COLS >= 160 ? 44 : COLS >= 120 ? 32 : 24;
+	struct ui_table_view v = { .cols = cols, .ncols = BC_COUNT, .st = &b->st,
 		.cell = blocked_cell, .arg = b };
 	if (ymax - y >= 2)
 		b->page = ui_table_draw(ui, &v, y, ymax - y);
