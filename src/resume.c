@@ -20,6 +20,7 @@
 #include "disk.h"
 #include "log.h"
 #include "resume.h"
+#include "task.h"
 #include "util.h"
 
 #define RESUME_MAX_FILES (1u << 20)
@@ -323,9 +324,13 @@ resume_fsync_dir(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-int
-resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen)
+/* job (may be NULL) shows each step in its task. */
+static int
+resume_write_file_job(struct resume_job *job, const char *path, const uint8_t *data, size_t len,
+    char *err, size_t errlen)
 {
+	if (job != NULL)
+		resume_job_set_phase(job, "write");
 	char *tmp = xasprintf("%s.tmp", path);
 	char *bak = xasprintf("%s.bak", path);
 	int rc = -1;
@@ -347,6 +352,8 @@ resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, 
 		}
 		off += (size_t)n;
 	}
+	if (job != NULL)
+		resume_job_set_phase(job, "fsync of the new copy");
 	if (fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
 		close(fd);
@@ -361,6 +368,8 @@ resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, 
 	/* The current copy becomes the backup through a hard link, so path never goes missing
 	 * for a reader; where links are not supported, a rename (then only .bak exists until the
 	 * next rename, and a loader falls back to it). */
+	if (job != NULL)
+		resume_job_set_phase(job, "rename");
 	if (unlink(bak) < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: can't replace the backup: %s", bak, strerror(errno));
 		unlink(tmp);
@@ -377,11 +386,19 @@ resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, 
 		unlink(tmp);
 		goto out;
 	}
+	if (job != NULL)
+		resume_job_set_phase(job, "fsync of the folder");
 	rc = resume_fsync_dir(path, err, errlen);
 out:
 	free(tmp);
 	free(bak);
 	return rc;
+}
+
+int
+resume_write_file(const char *path, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	return resume_write_file_job(NULL, path, data, len, err, errlen);
 }
 
 static int
@@ -447,6 +464,8 @@ struct resume_writer {
 	struct resume_job *done, *done_tail;     /* finished, for the loop */
 	size_t pending;                          /* submitted, done() not yet run (loop side) */
 	bool busy;                               /* the thread holds a job */
+	struct resume_job *current;              /* the job the thread holds */
+	uint64_t started, shown_started;         /* jobs taken; as last shown by the loop */
 	bool quit;
 	struct event *wake;
 };
@@ -475,12 +494,14 @@ resume_job_run(struct resume_job *job)
 	}
 	if (job->raw != NULL) {
 		char err[512];
-		if (resume_write_file(job->path, job->raw, job->raw_len, err, sizeof err) < 0) {
+		if (resume_write_file_job(job, job->path, job->raw, job->raw_len, err,
+		    sizeof err) < 0) {
 			job->error = errno ? errno : EIO;
 			snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
 		}
 		return;
 	}
+	resume_job_set_phase(job, job->sync ? "fsync" : "stat");
 	for (size_t i = 0; job->file_paths != NULL && i < job->resume.file_count; i++) {
 		const char *p = job->file_paths[i];
 		struct resume_file *rf = &job->resume.files[i];
@@ -514,7 +535,7 @@ resume_job_run(struct resume_job *job)
 	dp_buf_init(&b);
 	resume_encode(&job->resume, &b);
 	char err[512];
-	if (resume_write_file(job->path, b.data, b.len, err, sizeof err) < 0) {
+	if (resume_write_file_job(job, job->path, b.data, b.len, err, sizeof err) < 0) {
 		job->error = errno ? errno : EIO;
 		snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
 	}
@@ -537,10 +558,15 @@ resume_writer_main(void *arg)
 			w->queue_tail = NULL;
 		job->next = NULL;
 		w->busy = true;
+		w->current = job;
+		w->started++;
 		pthread_mutex_unlock(&w->lock);
+		/* Lets the loop show the job's task as running. */
+		event_active(w->wake, EV_READ, 0);
 		resume_job_run(job);
 		pthread_mutex_lock(&w->lock);
 		w->busy = false;
+		w->current = NULL;
 		if (w->done_tail)
 			w->done_tail->next = job;
 		else
@@ -553,11 +579,52 @@ resume_writer_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: run done() of finished jobs. */
+void
+resume_job_set_phase(struct resume_job *job, const char *phase)
+{
+	__atomic_store_n(&job->phase, phase, __ATOMIC_RELEASE);
+	if (job->writer != NULL)
+		event_active(job->writer->wake, EV_READ, 0);
+}
+
+static const char *
+resume_job_label(const struct resume_job *job)
+{
+	return job->label[0] != '\0' ? job->label : "writing a session file";
+}
+
+/* Loop thread, lock held: the running job's task shows its step; queued ones their place. */
+static void
+resume_writer_show_locked(struct resume_writer *w)
+{
+	struct resume_job *cur = w->current;
+	if (cur != NULL && cur->task != NULL) {
+		const char *phase = __atomic_load_n(&cur->phase, __ATOMIC_ACQUIRE);
+		if (cur->task->state == DP_TASK_QUEUED || phase != cur->shown_phase) {
+			if (phase != NULL)
+				task_wait(cur->task, DP_TASK_DISK_WAIT, "%s: %s",
+				    resume_job_label(cur), phase);
+			else
+				task_wait(cur->task, DP_TASK_DISK_WAIT, "%s", resume_job_label(cur));
+			cur->shown_phase = phase;
+		}
+	}
+	if (w->shown_started != w->started) {
+		size_t ahead = cur != NULL ? 1 : 0;
+		for (struct resume_job *j = w->queue; j != NULL && ahead < 128; j = j->next, ahead++)
+			if (j->task != NULL)
+				task_wait(j->task, DP_TASK_QUEUED, "writer queue: %zu jobs ahead",
+				    ahead);
+		w->shown_started = w->started;
+	}
+}
+
+/* Loop thread: run done() of finished jobs and close their tasks. */
 static void
 resume_writer_complete(struct resume_writer *w)
 {
 	pthread_mutex_lock(&w->lock);
+	resume_writer_show_locked(w);
 	struct resume_job *list = w->done;
 	w->done = w->done_tail = NULL;
 	pthread_mutex_unlock(&w->lock);
@@ -565,10 +632,28 @@ resume_writer_complete(struct resume_writer *w)
 		struct resume_job *job = list;
 		list = job->next;
 		w->pending--;
+		struct dp_task *t = job->task;
+		bool failed = job->error != 0;
+		char msg[sizeof job->errmsg + sizeof job->label + 8];
+		if (failed)
+			snprintf(msg, sizeof msg, "%s", job->errmsg[0] ? job->errmsg :
+			    strerror(job->error));
+		else
+			snprintf(msg, sizeof msg, "%s: done", resume_job_label(job));
+		job->task = NULL;
+		task_cb_begin(t);
+		/* done() may free the job: nothing below reads it. */
 		if (job->done != NULL)
 			job->done(job, job->arg);
 		else
 			resume_job_free(job);
+		if (t != NULL) {
+			if (failed)
+				task_fail(t, "%s", msg);
+			else
+				task_done(t, "%s", msg);
+		}
+		task_cb_end(t);
 	}
 }
 
@@ -612,8 +697,15 @@ resume_writer_submit(struct resume_writer *w, struct resume_job *job)
 	job->next = NULL;
 	job->error = 0;
 	job->errmsg[0] = '\0';
+	job->phase = job->shown_phase = NULL;
+	job->writer = w;
+	job->task = task_new(DP_TASK_KIND_DISK, job->tag, "writer: %s", resume_job_label(job));
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
+	size_t ahead = (w->current != NULL ? 1 : 0);
+	for (struct resume_job *j = w->queue; j != NULL; j = j->next)
+		ahead++;
+	task_wait(job->task, DP_TASK_QUEUED, "writer queue: %zu jobs ahead", ahead);
 	if (w->queue_tail)
 		w->queue_tail->next = job;
 	else

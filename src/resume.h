@@ -14,6 +14,8 @@
 #define RESUME_MAX_FILE_SIZE (64u << 20)
 
 struct event_base;
+struct dp_task;
+struct resume_writer;
 
 struct resume_file {
 	uint64_t size;                 /* on disk when the pieces were synced; 0 = missing */
@@ -85,6 +87,13 @@ struct resume_job {
 	char errmsg[512];
 	void (*done)(struct resume_job *job, void *arg);
 	void *arg;
+	/* For its DISK task: what the job does ("writing resume data for NAME"; "writing a session
+	 * file" when empty), and the step the writer thread is in, shown after it ("fsync"). */
+	char label[128];
+	const char *phase;             /* a string literal; set with resume_job_set_phase */
+	struct dp_task *task;          /* the writer's (loop thread only) */
+	const char *shown_phase;       /* the writer's (loop thread only) */
+	struct resume_writer *writer;  /* set by resume_writer_submit */
 	struct resume_job *next;
 };
 struct resume_writer;
@@ -97,5 +106,8 @@ void resume_writer_free(struct resume_writer *w);
 void resume_job_free(struct resume_job *job);
 /* The job's work, exposed for the writer's shutdown path and tests (any thread). */
 void resume_job_run(struct resume_job *job);
+/* The writer thread (or work()) enters a step; the loop shows it in the job's task reason, so
+ * a stuck fsync is seen as a long DISK_WAIT naming it. phase must be a string literal. */
+void resume_job_set_phase(struct resume_job *job, const char *phase);
 
 #endif

@@ -285,6 +285,14 @@ store_encode_metainfo(const struct metainfo *mi, size_t *len)
 	return dp_buf_steal(&b, len);
 }
 
+/* A torrent's name for task labels (a magnet without metadata may have none yet). */
+static const char *
+store_torrent_name(const struct torrent *t)
+{
+	return t->mi->name != NULL && t->mi->name[0] != '\0' ? t->mi->name :
+	    t->mi->info_hash_hex;
+}
+
 /* Files to unlink on the writer thread, after the jobs queued before (a removed torrent's
  * copies, or a magnet's link once its .torrent is written). */
 struct store_unlink {
@@ -303,6 +311,7 @@ store_unlink_work(struct resume_job *job)
 		return;
 	}
 	for (size_t i = 0; i < u->n; i++) {
+		resume_job_set_phase(job, "unlink");
 		if (unlink(u->paths[i]) < 0 && errno != ENOENT) {
 			job->error = errno;
 			snprintf(job->errmsg, sizeof job->errmsg, "%s: can't remove: %s", u->paths[i],
@@ -337,6 +346,7 @@ store_forget_files(struct store *s, const char *hex)
 	job->work = store_unlink_work;
 	job->ctx = u;
 	job->done = store_unlink_done;
+	snprintf(job->label, sizeof job->label, "removing the session files of %s", hex);
 	resume_writer_submit(s->writer, job);
 }
 
@@ -359,6 +369,8 @@ store_save_metainfo(struct store *s, const struct torrent *t, bool with_magnet)
 	job->raw = store_encode_metainfo(t->mi, &job->raw_len);
 	job->done = store_copy_done;
 	job->tag = t->id;
+	snprintf(job->label, sizeof job->label, "writing the torrent file of %s",
+	    store_torrent_name(t));
 	if (with_magnet) {
 		struct store_unlink *u = xcalloc(1, sizeof *u);
 		u->paths[u->n++] = store_magnet_path(s, t->mi->info_hash_hex);
@@ -380,6 +392,8 @@ store_save_magnet(struct store *s, const struct torrent *t, const char *uri)
 	job->raw_len = strlen((char *)job->raw);
 	job->done = store_copy_done;
 	job->tag = t->id;
+	snprintf(job->label, sizeof job->label, "writing the magnet link of %s",
+	    store_torrent_name(t));
 	resume_writer_submit(s->writer, job);
 }
 
@@ -472,6 +486,8 @@ store_save(struct store *s, struct store_item *it, struct torrent *t, bool force
 	it->saving = true;
 	job->done = store_save_done;
 	job->arg = s;
+	snprintf(job->label, sizeof job->label, "writing resume data for %s",
+	    store_torrent_name(t));
 	resume_writer_submit(s->writer, job);
 }
 
@@ -592,6 +608,7 @@ store_move_work(struct resume_job *job)
 			continue;   /* a skipped file never written */
 		if (store_mkdirs_for(m->dst[i], job->errmsg, sizeof job->errmsg) < 0)
 			break;
+		resume_job_set_phase(job, "rename");
 		if (rename(m->src[i], m->dst[i]) == 0) {
 			moved[i] = true;
 			continue;
@@ -601,6 +618,7 @@ store_move_work(struct resume_job *job)
 			    strerror(errno));
 			break;
 		}
+		resume_job_set_phase(job, "copy and fsync (another filesystem)");
 		if (store_copy_file(m->src[i], m->dst[i], job->errmsg, sizeof job->errmsg) < 0)
 			break;
 		copied[i] = true;
@@ -709,6 +727,8 @@ store_move_begin(struct store *s, struct store_item *it, struct torrent *t)
 	job->tag = t->id;
 	job->done = store_move_done;
 	job->arg = s;
+	snprintf(job->label, sizeof job->label, "moving %s to %s", store_torrent_name(t),
+	    m->to_dir);
 	resume_writer_submit(s->mover, job);
 }
 
@@ -1484,6 +1504,7 @@ store_save_settings(struct store *s)
 	job->path = xstrdup(s->settings_path);
 	job->raw = (uint8_t *)settings_format(&s->overrides, &job->raw_len);
 	job->done = store_settings_done;
+	snprintf(job->label, sizeof job->label, "writing %s", s->settings_path);
 	resume_writer_submit(s->writer, job);
 }
 

@@ -18,6 +18,7 @@
 #include "queue.h"
 #include "resume.h"
 #include "suites.h"
+#include "task.h"
 #include "util.h"
 
 static void
@@ -279,6 +280,78 @@ writer_done(struct resume_job *job, void *arg)
 	resume_job_free(job);
 }
 
+/* The writer's jobs are DISK tasks: queued behind the running one, then a stuck step shows as a
+ * DISK_WAIT naming the job and the step, then done (or failed with the error). */
+static int writer_gate;
+
+static void
+writer_stuck_work(struct resume_job *job)
+{
+	resume_job_set_phase(job, "fsync");
+	for (int i = 0; i < 5000 && !__atomic_load_n(&writer_gate, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	if (job->tag == 2) {
+		job->error = EIO;
+		snprintf(job->errmsg, sizeof job->errmsg, "x.resume: fsync: %s", strerror(EIO));
+	}
+}
+
+static void
+writer_task_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	writer_done_count++;
+	resume_job_free(job);
+}
+
+START_TEST(test_writer_task)
+{
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	struct event_base *base = event_base_new();
+	char err[256];
+	struct resume_writer *w = resume_writer_new(base, err, sizeof err);
+	ck_assert_ptr_nonnull(w);
+	writer_done_count = 0;
+	writer_gate = 0;
+	struct dp_task *tasks[2];
+	for (int i = 0; i < 2; i++) {
+		struct resume_job *job = xcalloc(1, sizeof *job);
+		resume_init(&job->resume);
+		job->work = writer_stuck_work;
+		job->tag = i + 1;
+		job->done = writer_task_done;
+		snprintf(job->label, sizeof job->label, "writing resume data for T%d", i + 1);
+		resume_writer_submit(w, job);
+		tasks[i] = job->task;
+	}
+	ck_assert_str_eq(tasks[0]->name, "writer: writing resume data for T1");
+	ck_assert_int_eq(tasks[0]->kind, DP_TASK_KIND_DISK);
+	ck_assert_int_eq(tasks[0]->torrent_id, 1);
+	ck_assert_int_eq(tasks[1]->state, DP_TASK_QUEUED);
+	uint64_t deadline = dp_now_ms() + 5000;
+	while ((tasks[0]->state != DP_TASK_DISK_WAIT ||
+	    strcmp(tasks[0]->reason, "writing resume data for T1: fsync") != 0) &&
+	    dp_now_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_int_eq(tasks[0]->state, DP_TASK_DISK_WAIT);
+	ck_assert_str_eq(tasks[0]->reason, "writing resume data for T1: fsync");
+	ck_assert_int_eq(tasks[1]->state, DP_TASK_QUEUED);
+	ck_assert_str_eq(tasks[1]->reason, "writer queue: 1 jobs ahead");
+	ck_assert_int_eq(writer_done_count, 0);
+	__atomic_store_n(&writer_gate, 1, __ATOMIC_RELEASE);
+	deadline = dp_now_ms() + 5000;
+	while (writer_done_count < 2 && dp_now_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_int_eq(writer_done_count, 2);
+	ck_assert_int_eq(tasks[0]->state, DP_TASK_DONE);
+	ck_assert_int_eq(tasks[1]->state, DP_TASK_FAILED);
+	ck_assert_ptr_nonnull(strstr(tasks[1]->reason, "x.resume: fsync"));
+	resume_writer_free(w);
+	event_base_free(base);
+	task_registry_clear();
+}
+END_TEST
+
 START_TEST(test_writer_thread)
 {
 	char dir[] = "/tmp/dp-check-resume-w.XXXXXX";
@@ -422,6 +495,7 @@ resume_suite(void)
 	tcase_add_test(tc, test_corrupt_refused);
 	tcase_add_test(tc, test_write_and_backup);
 	tcase_add_test(tc, test_writer_thread);
+	tcase_add_test(tc, test_writer_task);
 	tcase_add_test(tc, test_queue_plan);
 	tcase_add_test(tc, test_seed_limits);
 	tcase_add_test(tc, test_hook_split);
