@@ -250,6 +250,10 @@ task_progress(struct dp_task *t, uint64_t in, uint64_t out)
 	t->bytes_in += in;
 	t->bytes_out += out;
 	t->progress++;
+	/* Data that arrived ended that read wait; the next one starts now. Otherwise a peer that
+	 * streams blocks would look stuck in READ_WAIT for as long as the transfer lasts. */
+	if (in > 0 && t->state == DP_TASK_READ_WAIT)
+		t->state_since_us = dp_now_us();
 }
 
 struct dp_task *

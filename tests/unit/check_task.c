@@ -163,6 +163,21 @@ START_TEST(test_task_wait_records_where)
 	task_wait(t, DP_TASK_RATE_WAIT, "throttled: torrent download limit 64.0 KiB/s");
 	ck_assert_uint_gt(t->state_since_us, since);
 	ck_assert_int_eq(t->state, DP_TASK_RATE_WAIT);
+	/* Bytes received end a read wait (a streaming peer is not stuck); sending does not. */
+	task_wait(t, DP_TASK_READ_WAIT, "waiting for piece 1 block 0 from peer");
+	since = t->state_since_us;
+	sleep_us(2000);
+	task_progress(t, 0, 100);
+	ck_assert_uint_eq(t->state_since_us, since);
+	task_progress(t, 16384, 0);
+	ck_assert_uint_gt(t->state_since_us, since);
+	ck_assert_uint_eq(t->bytes_in, 16384);
+	ck_assert_uint_eq(t->bytes_out, 100);
+	task_wait(t, DP_TASK_RATE_WAIT, "throttled: torrent download limit 64.0 KiB/s");
+	since = t->state_since_us;
+	sleep_us(2000);
+	task_progress(t, 16384, 0);
+	ck_assert_uint_eq(t->state_since_us, since);
 	task_set_deadline(t, 12345);
 	ck_assert_uint_eq(t->deadline_us, 12345);
 	/* A NULL task is ignored, as callers with no task rely on. */
