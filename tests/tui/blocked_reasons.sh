@@ -112,7 +112,9 @@ slow200=$(screen | grep -E '^ Slowest callbacks:')
 [ "$(grep -o '·' <<<"$slow200" | wc -l)" -ge 1 ] || fail "200 columns: one slow callback only: $slow200"
 $T resize-window -t ui -x 80 -y 30
 wait_for '^ Loop lag .*threshold 0s \(\+/-\) *$' 20 || fail "80 columns: the lag line is cut"
-screen | grep -E '^ Slowest callbacks:' | grep -q '·' && fail "80 columns: slow callbacks overflow"
+# at 80 columns several entries only when they fit whole: a cut entry (…) is the only one
+slow80=$(screen | grep -E '^ Slowest callbacks:')
+grep -q '·' <<<"$slow80" && grep -q '…' <<<"$slow80" && fail "80 columns: a cut slow callback after others"
 screen | grep -qE '^ Spinning: none *$' || fail "80 columns: spinning line"
 echo "ok: 80 columns: $(screen | grep -E '^ Slowest callbacks:' | sed 's/  */ /g')"
 
