@@ -1129,7 +1129,8 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++)
 		if (v[i].path != NULL && strcmp(v[i].path + strlen(v[i].path) - 7, ".magnet") == 0)
 			store_read_magnet(s, v, n, &v[i]);
-	qsort(v, n, sizeof *v, store_entry_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof *v, store_entry_cmp);
 	s->loading = true;
 	size_t loaded = 0;
 	for (size_t i = 0; i < n; i++) {

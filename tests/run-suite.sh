@@ -60,7 +60,7 @@ stage_asan() {
 stage_valgrind() {
 	local log=$logdir/valgrind.log
 	if ! command -v valgrind >/dev/null; then fail "valgrind (not installed)"; return; fi
-	CK_FORK=no DP_UNDER_VALGRIND=1 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	CK_FORK=no DP_UNDER_VALGRIND=1 valgrind -q --suppressions="$top/tests/valgrind.supp" --leak-check=full --show-leak-kinds=definite,indirect,possible \
 		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
 		build/tests/unit/unit_tests >"$log" 2>&1
 	local rc=$?
