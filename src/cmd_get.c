@@ -77,9 +77,10 @@ get_print_progress(struct get_state *g, bool final)
 	double pct = st.state == ENGINE_TORRENT_CHECKING ? st.check_progress * 100 :
 	    st.state == ENGINE_TORRENT_METADATA ? st.metadata_progress * 100 : st.progress * 100;
 	char line[640];
-	snprintf(line, sizeof line, "%s %5.1f%% %s/%s down %s/s up %s/s peers %d (%d seeds)%s%s",
+	snprintf(line, sizeof line, "%s %5.1f%% %s/%s down %s/s up %s/s peers %d (%d seed%s)%s%s",
 	    engine_torrent_state_name(st.state), pct, have, total, down, up, st.peers_connected,
-	    st.seeds_connected, st.error[0] ? " error: " : "", st.error);
+	    st.seeds_connected, st.seeds_connected == 1 ? "" : "s", st.error[0] ? " error: " : "",
+	    st.error);
 	if (g->tty && !final)
 		fprintf(stdout, "\r%-100.100s", line);
 	else

@@ -378,7 +378,8 @@ disk_pool_process(struct disk_pool *pool)
 		size_t ahead = pool->running, k = 0;
 		for (struct disk_job *j = pool->queue_head; j != NULL && k < DISK_REFRESH_QUEUED;
 		    j = j->next, ahead++, k++)
-			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu jobs ahead", ahead);
+			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
+			    ahead == 1 ? "" : "s");
 		pool->refreshed_seq = pool->started_seq;
 	}
 	struct disk_job *done = pool->done_head;
@@ -502,7 +503,8 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	pool->queue_len++;
 	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
-	task_wait(job->task, DP_TASK_QUEUED, "disk queue: %zu jobs ahead", ahead);
+	task_wait(job->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
+	    ahead == 1 ? "" : "s");
 }
 
 void

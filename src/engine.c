@@ -344,8 +344,9 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 	}
 	if (id_out != NULL)
 		*id_out = t->id;
-	log_info("added magnet %s (%s, %zu trackers, %zu peers) in %s", mi->name, mi->info_hash_hex,
-	    m->tracker_count, m->peer_count, dir);
+	log_info("added magnet %s (%s, %zu tracker%s, %zu peer%s) in %s", mi->name,
+	    mi->info_hash_hex, m->tracker_count, m->tracker_count == 1 ? "" : "s", m->peer_count,
+	    m->peer_count == 1 ? "" : "s", dir);
 	magnet_free(m);
 	session_emit(e, t->id, ENGINE_EVENT_ADDED);
 	if ((opts == NULL || !opts->paused) && (e->store == NULL || store_admit(e->store, t)))

@@ -227,8 +227,8 @@ md_set_size(struct metadata_fetch *md, uint64_t size)
 	if (!ut_metadata_buf_init(&md->buf, size))
 		return false;
 	md->pieces = xcalloc(md->buf.pieces, sizeof *md->pieces);
-	log_info("%s: metadata is %llu bytes (%u pieces)", md->t->mi->name,
-	    (unsigned long long)size, md->buf.pieces);
+	log_info("%s: metadata is %llu bytes (%u piece%s)", md->t->mi->name,
+	    (unsigned long long)size, md->buf.pieces, md->buf.pieces == 1 ? "" : "s");
 	return true;
 }
 
@@ -280,8 +280,8 @@ md_update_task(struct metadata_fetch *md)
 		    "no peer offers metadata yet (%d connected, %zu known)", t->npeers, t->nknown);
 	else
 		task_wait(md->task, DP_TASK_PEER_WAIT,
-		    "%d peers offer metadata, %d of them rejected or timed out recently", offering,
-		    waiting);
+		    "%d peer%s offer%s metadata, %d of them rejected or timed out recently",
+		    offering, offering == 1 ? "" : "s", offering == 1 ? "s" : "", waiting);
 }
 
 /* Asks peers for the pieces nobody is fetching. */
@@ -460,8 +460,8 @@ md_install(struct metadata_fetch *md)
 	log_info("%s: metadata received and verified: %s, %u pieces, %zu files (%llu ms)",
 	    mi->name, old->info_hash_hex, mi->piece_count, mi->file_count,
 	    (unsigned long long)took);
-	task_done(md->task, "metadata verified: %llu bytes in %u pieces",
-	    (unsigned long long)md->buf.size, md->buf.pieces);
+	task_done(md->task, "metadata verified: %llu bytes in %u piece%s",
+	    (unsigned long long)md->buf.size, md->buf.pieces, md->buf.pieces == 1 ? "" : "s");
 	md->task = NULL;
 	/* The magnet's trackers and web seeds stay with the torrent. */
 	mi->tiers = old->tiers;

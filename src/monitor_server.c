@@ -353,7 +353,8 @@ client_free(struct monitor_client *c, const char *why)
 		}
 	}
 	m->nclients--;
-	task_done(c->task, "%s after %llu commands", why, (unsigned long long)c->commands);
+	task_done(c->task, "%s after %llu command%s", why, (unsigned long long)c->commands,
+	    c->commands == 1 ? "" : "s");
 	bufferevent_free(c->bev);
 	free(c);
 }

@@ -613,8 +613,8 @@ resume_writer_show_locked(struct resume_writer *w)
 		size_t ahead = cur != NULL ? 1 : 0;
 		for (struct resume_job *j = w->queue; j != NULL && ahead < 128; j = j->next, ahead++)
 			if (j->task != NULL)
-				task_wait(j->task, DP_TASK_QUEUED, "writer queue: %zu jobs ahead",
-				    ahead);
+				task_wait(j->task, DP_TASK_QUEUED, "writer queue: %zu job%s ahead",
+				    ahead, ahead == 1 ? "" : "s");
 		w->shown_started = w->started;
 	}
 }
@@ -705,7 +705,8 @@ resume_writer_submit(struct resume_writer *w, struct resume_job *job)
 	size_t ahead = (w->current != NULL ? 1 : 0);
 	for (struct resume_job *j = w->queue; j != NULL; j = j->next)
 		ahead++;
-	task_wait(job->task, DP_TASK_QUEUED, "writer queue: %zu jobs ahead", ahead);
+	task_wait(job->task, DP_TASK_QUEUED, "writer queue: %zu job%s ahead", ahead,
+	    ahead == 1 ? "" : "s");
 	if (w->queue_tail)
 		w->queue_tail->next = job;
 	else

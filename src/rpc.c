@@ -252,8 +252,8 @@ rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
 			break;
 		}
 	}
-	task_done(c->task, "connection closed after %llu requests",
-	    (unsigned long long)c->requests);
+	task_done(c->task, "connection closed after %llu request%s",
+	    (unsigned long long)c->requests, c->requests == 1 ? "" : "s");
 	free(c);
 }
 
@@ -536,7 +536,8 @@ rpc_server_free(struct rpc_server *s)
 		free(c);
 	}
 	if (s->task != NULL)
-		task_done(s->task, "stopped after %llu requests", (unsigned long long)s->requests);
+		task_done(s->task, "stopped after %llu request%s", (unsigned long long)s->requests,
+		    s->requests == 1 ? "" : "s");
 	rpc_handler_free(s->handler);
 	if (s->password != NULL)
 		OPENSSL_cleanse(s->password, strlen(s->password));

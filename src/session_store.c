@@ -774,8 +774,9 @@ store_check_finish(struct store_check *c)
 		}
 		t->checked = true;
 		t->state = ENGINE_TORRENT_STOPPED;
-		log_info("%s: rechecked %u pieces of changed files: %u good; %u of %u pieces verified",
-		    t->mi->name, c->n, c->good, t->have.count, t->mi->piece_count);
+		log_info("%s: rechecked %u piece%s of changed files: %u good; %u of %u pieces "
+		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
+		    t->mi->piece_count);
 		session_emit(s->e, t->id, ENGINE_EVENT_CHECKED);
 		if (it != NULL) {
 			store_save(s, it, t, true);
@@ -894,8 +895,8 @@ store_apply_resume(struct store *s, struct store_item *it, struct torrent *t,
 	bitfield_free(&claimed);
 	free(dirty);
 	if (changed > 0)
-		log_info("%s: %zu files changed since the last save: rechecking %u pieces", mi->name,
-		    changed, nr);
+		log_info("%s: %zu file%s changed since the last save: rechecking %u piece%s",
+		    mi->name, changed, changed == 1 ? "" : "s", nr, nr == 1 ? "" : "s");
 	for (size_t i = 0; i < mi->file_count; i++)
 		t->file_prio[i] = r->files[i].priority;
 	if (mi->file_count > 0)
@@ -1016,7 +1017,8 @@ store_load_one(struct store *s, struct store_entry *en)
 	t->state = ENGINE_TORRENT_CHECKING;
 	t->check_gen++;
 	c->gen = t->check_gen;
-	task_wait(t->task, DP_TASK_DISK_WAIT, "rechecking %u pieces of changed files", nr);
+	task_wait(t->task, DP_TASK_DISK_WAIT, "rechecking %u piece%s of changed files", nr,
+	    nr == 1 ? "" : "s");
 	store_check_issue(c);
 }
 
@@ -1145,8 +1147,8 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	s->loading = false;
 	free(v);
 	if (loaded > 0)
-		log_info("session: %zu torrents loaded from %s (%llu pieces hashed so far)", loaded,
-		    s->dir,
+		log_info("session: %zu torrent%s loaded from %s (%llu pieces hashed so far)",
+		    loaded, loaded == 1 ? "" : "s", s->dir,
 		    (unsigned long long)disk_pool_hash_count(s->e->disk));
 	return 0;
 }
@@ -1564,8 +1566,8 @@ store_apply_overrides(struct store *s)
 	for (size_t i = 0; i < s->overrides.n; i++)
 		store_apply_override(s, s->overrides.keys[i], s->overrides.values[i]);
 	if (s->overrides.n > 0)
-		log_info("session: %zu settings changed at run time applied from %s",
-		    s->overrides.n, s->settings_path);
+		log_info("session: %zu setting%s changed at run time applied from %s",
+		    s->overrides.n, s->overrides.n == 1 ? "" : "s", s->settings_path);
 }
 
 /* ---- life cycle ---- */
@@ -1615,7 +1617,7 @@ store_flush(struct store *s)
 			n++;
 		resume_job_free(job);
 	}
-	log_info("session: resume data of %zu torrents saved", n);
+	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
 }
 
 void

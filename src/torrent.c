@@ -186,18 +186,20 @@ torrent_update_task(struct torrent *t)
 		    t->mi->piece_count);
 		break;
 	case ENGINE_TORRENT_METADATA:
-		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata (%.0f%%) from %d peers",
-		    100.0 * metadata_fetch_progress(t->md), t->npeers);
+		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata (%.0f%%) from %d peer%s",
+		    100.0 * metadata_fetch_progress(t->md), t->npeers, t->npeers == 1 ? "" : "s");
 		break;
 	case ENGINE_TORRENT_DOWNLOADING:
 		if (t->npeers == 0)
 			task_wait(t->task, DP_TASK_PEER_WAIT, "no peers (%zu known)", t->nknown);
 		else
-			task_wait(t->task, DP_TASK_READ_WAIT, "downloading from %d peers, %u/%u pieces",
-			    t->npeers, t->have.count, t->mi->piece_count);
+			task_wait(t->task, DP_TASK_READ_WAIT,
+			    "downloading from %d peer%s, %u/%u pieces", t->npeers,
+			    t->npeers == 1 ? "" : "s", t->have.count, t->mi->piece_count);
 		break;
 	case ENGINE_TORRENT_SEEDING:
-		task_wait(t->task, DP_TASK_READ_WAIT, "seeding to %d peers", t->npeers);
+		task_wait(t->task, DP_TASK_READ_WAIT, "seeding to %d peer%s", t->npeers,
+		    t->npeers == 1 ? "" : "s");
 		break;
 	case ENGINE_TORRENT_ERROR:
 		task_wait(t->task, DP_TASK_FAILED, "%s", t->error);
@@ -301,7 +303,8 @@ torrent_on_complete(struct torrent *t)
 		return;
 	t->state = ENGINE_TORRENT_SEEDING;
 	t->completed_date = dp_wall_time();
-	log_info("%s: download complete (%u pieces)", t->mi->name, t->have.count);
+	log_info("%s: download complete (%u piece%s)", t->mi->name, t->have.count,
+	    t->have.count == 1 ? "" : "s");
 	if (t->ts != NULL && t->have.count == t->mi->piece_count)
 		tracker_set_completed(t->ts);
 	torrent_sync(t);
@@ -401,8 +404,8 @@ torrent_write_done(struct disk_job *job, void *arg)
 	} else if (!job->hash_ok) {
 		picker_piece_failed(t->pk, piece);
 		t->corrupt += job->length;
-		log_warn("%s: piece %u failed the hash check (%u peers contributed)", t->mi->name,
-		    piece, pb->ncontrib);
+		log_warn("%s: piece %u failed the hash check (%u peer%s contributed)", t->mi->name,
+		    piece, pb->ncontrib, pb->ncontrib == 1 ? "" : "s");
 		/* Several senders: striking them all would ban an honest seeder that shared pieces
 		 * with a poisoner. Keep who sent which block; the verdict comes when it passes. */
 		if (pb->ncontrib > 1 && smartban_record_failure(&t->smartban, piece, pb->data,

@@ -179,8 +179,8 @@ tracker_udp_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct tracker_udp_op *op = arg;
 	task_cb_begin(op->task);
 	if (op->tries >= tracker_tunables.udp_max_retries) {
-		tracker_udp_fail(op, "no reply from %s port %u after %u tries", op->host,
-		    (unsigned)op->port, op->tries + 1);
+		tracker_udp_fail(op, "no reply from %s port %u after %u tr%s", op->host,
+		    (unsigned)op->port, op->tries + 1, op->tries == 0 ? "y" : "ies");
 	} else {
 		op->tries++;
 		log_debug("tracker udp://%s:%u: no reply, retransmitting (try %u)", op->host,

@@ -174,8 +174,9 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 	snprintf(v, sizeof v, "down %s, up %s, peers %d, upload slots %d", a, b, t->max_peers,
 	    t->upload_slots);
 	detail_kv(&y, ymax, "limits", v, 0);
-	snprintf(v, sizeof v, "%d connected of %d known, %d seeds, %d sending, %d receiving",
-	    t->peers_connected, t->peers_known, t->seeds_connected, t->peers_sending,
+	snprintf(v, sizeof v, "%d connected of %d known, %d seed%s, %d sending, %d receiving",
+	    t->peers_connected, t->peers_known, t->seeds_connected,
+	    t->seeds_connected == 1 ? "" : "s", t->peers_sending,
 	    t->peers_receiving);
 	detail_kv(&y, ymax, "peers", v, 0);
 	detail_kv(&y, ymax, "trackers", t->tracker_status, 0);
@@ -561,8 +562,8 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 	}
 	bool ascii = tw_ascii();
 	char legend[256];
-	snprintf(legend, sizeof legend, "%u pieces  %s have  %s downloading  missing, peers "
-	    "with it: %s 0 %s 1 %s 2-3 %s 4+", m.count, ascii ? "#" : "\xe2\x96\x88",
+	snprintf(legend, sizeof legend, "%u piece%s  %s have  %s downloading  missing, peers "
+	    "with it: %s 0 %s 1 %s 2-3 %s 4+", m.count, m.count == 1 ? "" : "s", ascii ? "#" : "\xe2\x96\x88",
 	    ascii ? "*" : "\xe2\x96\x9e", ascii ? "." : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
 	    ascii ? "2" : "\xe2\x96\x92", ascii ? "4" : "\xe2\x96\x93");
 	ui_put(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));

@@ -664,8 +664,8 @@ screen_list_synthetic(struct ui *ui, size_t n)
 		t->peers_connected = (int)((seed >> 48) % 50);
 		t->peers_known = t->peers_connected + (int)((seed >> 52) % 200);
 		t->seeds_connected = t->peers_connected / 3;
-		snprintf(t->tracker_status, sizeof t->tracker_status, "ok (%d trackers)",
-		    (int)(seed % 4) + 1);
+		snprintf(t->tracker_status, sizeof t->tracker_status, "ok (%d tracker%s)",
+		    (int)(seed % 4) + 1, seed % 4 == 0 ? "" : "s");
 	}
 }
 

@@ -74,8 +74,8 @@ log_draw(struct ui *ui, int y, int h)
 	struct log_state *l = log_get(ui);
 	log_fetch(ui, l);
 	char info[256];
-	snprintf(info, sizeof info, " Log: %zu lines shown of %zu   level: %s and above%s%s%s",
-	    l->nrows, l->n, log_level_name((enum dp_log_level)l->min_level),
+	snprintf(info, sizeof info, " Log: %zu line%s shown of %zu   level: %s and above%s%s%s",
+	    l->nrows, l->nrows == 1 ? "" : "s", l->n, log_level_name((enum dp_log_level)l->min_level),
 	    l->follow ? "   following" : "", l->search[0] ? "   search: " : "", l->search);
 	ui_put(y, 0, COLS, info, TW_LEFT, 0);
 	int page = DP_MAX(1, h - 1);

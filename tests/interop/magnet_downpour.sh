@@ -22,7 +22,7 @@ MAGNET="magnet:?xt=urn:btih:$HASH&dn=tree"
 sl_dp_get dp-get "$MAGNET" "$SL_W/out" 90 --peer "127.0.0.1:$SL_DP_SEED_PORT"
 sl_same "$SL_W/src/tree" "$SL_W/out/tree" || sl_fail "the magnet download differs"
 grep -q "metadata received and verified" "$SL_W/dp-get.log" || sl_fail "no metadata line in the log"
-PIECES=$(sed -n 's/.*metadata is \([0-9]*\) bytes (\([0-9]*\) pieces).*/\2/p' "$SL_W/dp-get.log")
+PIECES=$(sed -n 's/.*metadata is \([0-9]*\) bytes (\([0-9]*\) pieces*).*/\2/p' "$SL_W/dp-get.log")
 [ "${PIECES:-0}" -ge 2 ] || sl_fail "metadata came in ${PIECES:-0} pieces, expected several"
 sl_say "downpour -> downpour magnet: metadata in $PIECES pieces, data byte-identical in $SL_WALL s"
 

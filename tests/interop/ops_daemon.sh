@@ -121,7 +121,7 @@ wait_log "SIGHUP: configuration reloaded" 5 || fail "SIGHUP did not reload into 
 # SIGTERM: clean stop, exit 0 (seen through the PID file removal and the log).
 kill -TERM "$PID"
 wait_gone "$PID" 10 || fail "daemon still running 10 s after SIGTERM"
-grep -q "resume data of 1 torrents saved" "$W/s/downpour.log" || fail "no resume flush at stop"
+grep -q "resume data of 1 torrent saved" "$W/s/downpour.log" || fail "no resume flush at stop"
 grep -q "^stopped\|\] stopped$" "$W/s/downpour.log" || fail "no clean stop in the log"
 [ -f "$W/s/downpour.pid" ] && fail "PID file left behind"
 ls "$W"/s/resume/*.resume >/dev/null 2>&1 || fail "no resume file"

@@ -89,7 +89,7 @@ kill -9 "$(daemon_pid)"; sleep 0.3
 start_daemon "$W/dl"
 wait_log "download complete" 60 || fail "no completion after two kill -9"
 cmp -s "$W/seed/big.bin" "$W/dl/big.bin" || fail "data after kill -9 and restarts differs"
-grep -q "files changed since the last save: rechecking" "$W/s/downpour.log" ||
+grep -q "changed since the last save: rechecking" "$W/s/downpour.log" ||
     echo "note: no file changed after the last save at the last kill" >&2
 stop_pid "$(daemon_pid)"
 

@@ -403,7 +403,7 @@ START_TEST(test_task_states)
 	disk_pool_submit(pool, blocked);
 	disk_pool_submit(pool, behind);
 	ck_assert_int_eq(behind->task->state, DP_TASK_QUEUED);
-	ck_assert_str_eq(behind->task->reason, "disk queue: 1 jobs ahead");
+	ck_assert_str_eq(behind->task->reason, "disk queue: 1 job ahead");
 
 	/* Wait (bounded) for the loop to learn that the worker took the first job. */
 	int never = 0;
@@ -413,7 +413,7 @@ START_TEST(test_task_states)
 	ck_assert_msg(strstr(blocked->task->reason, "reading piece 0") != NULL, "%s",
 	    blocked->task->reason);
 	ck_assert_int_eq(behind->task->state, DP_TASK_QUEUED);
-	ck_assert_str_eq(behind->task->reason, "disk queue: 1 jobs ahead");
+	ck_assert_str_eq(behind->task->reason, "disk queue: 1 job ahead");
 	ck_assert_int_eq(r.count, 0);
 
 	/* Unblock: open the FIFO's write end (the reader is waiting), then close it. */

@@ -336,7 +336,7 @@ START_TEST(test_writer_task)
 	ck_assert_int_eq(tasks[0]->state, DP_TASK_DISK_WAIT);
 	ck_assert_str_eq(tasks[0]->reason, "writing resume data for T1: fsync");
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_QUEUED);
-	ck_assert_str_eq(tasks[1]->reason, "writer queue: 1 jobs ahead");
+	ck_assert_str_eq(tasks[1]->reason, "writer queue: 1 job ahead");
 	ck_assert_int_eq(writer_done_count, 0);
 	__atomic_store_n(&writer_gate, 1, __ATOMIC_RELEASE);
 	deadline = dp_now_ms() + 5000;
