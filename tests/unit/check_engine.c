@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +14,10 @@
 #include <event2/thread.h>
 
 #include "bandwidth.h"
-#include "bencode.h"
-#include "disk.h"
-#include "dp_config.h"
 #include "engine.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "util.h"
 
 #define T_PIECE 32768u
@@ -112,20 +109,10 @@ END_TEST
 static char tmpdir[64];
 static uint8_t *payload;
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 engine_setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-engine.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "engine");
 	payload = xmalloc(T_SIZE);
 	uint32_t x = 12345;
 	for (size_t i = 0; i < T_SIZE; i++) {
@@ -138,7 +125,7 @@ engine_setup(void)
 static void
 engine_teardown(void)
 {
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	th_rm_rf(tmpdir);
 	free(payload);
 	task_registry_clear();
 }
@@ -147,40 +134,7 @@ engine_teardown(void)
 static uint8_t *
 make_torrent(size_t *len)
 {
-	struct dp_buf b;
-	dp_buf_init(&b);
-	be_enc_dict_begin(&b);
-	be_enc_cstr(&b, "info");
-	be_enc_dict_begin(&b);
-	be_enc_cstr(&b, "length");
-	be_enc_int(&b, T_SIZE);
-	be_enc_cstr(&b, "name");
-	be_enc_cstr(&b, "payload.bin");
-	be_enc_cstr(&b, "piece length");
-	be_enc_int(&b, T_PIECE);
-	be_enc_cstr(&b, "pieces");
-	uint8_t *hashes = xmalloc(20 * T_PIECES);
-	for (uint32_t i = 0; i < T_PIECES; i++) {
-		uint32_t off = i * T_PIECE, n = DP_MIN(T_PIECE, T_SIZE - off);
-		disk_sha1(payload + off, n, hashes + 20 * i);
-	}
-	be_enc_str(&b, hashes, 20 * T_PIECES);
-	free(hashes);
-	be_enc_end(&b);
-	be_enc_end(&b);
-	return dp_buf_steal(&b, len);
-}
-
-static void
-write_file(const char *dir, const uint8_t *data, size_t len)
-{
-	char path[256];
-	mkdir(dir, 0755);
-	snprintf(path, sizeof path, "%s/payload.bin", dir);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
+	return th_torrent_single("payload.bin", payload, T_SIZE, T_PIECE, len);
 }
 
 static bool
@@ -197,71 +151,22 @@ file_equals(const char *dir, const uint8_t *data, size_t len)
 	return same;
 }
 
-struct watch {
-	struct event_base *base;
-	int completed, errors, checked;
-};
-
-static void
-watch_cb(struct engine *e, int id, enum engine_event ev, void *arg)
-{
-	struct watch *w = arg;
-	(void)e;
-	(void)id;
-	if (ev == ENGINE_EVENT_COMPLETED)
-		w->completed++;
-	if (ev == ENGINE_EVENT_ERROR)
-		w->errors++;
-	if (ev == ENGINE_EVENT_CHECKED)
-		w->checked++;
-	event_base_loopbreak(w->base);
-}
-
-static struct engine *
-engine_loopback(struct event_base *base, const char *dir)
-{
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = 2;
-	struct engine *e = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	ck_assert_msg(e != NULL, "engine_new: %s", err);
-	return e;
-}
-
-/* Runs the loop until cond holds or seconds pass. */
-#define RUN_UNTIL(base, cond, seconds)                                                  \
-	do {                                                                            \
-		uint64_t deadline_ = dp_now_ms() + (seconds) * 1000u;                    \
-		while (!(cond) && dp_now_ms() < deadline_) {                            \
-			struct timeval tv_ = { 0, 100000 };                              \
-			event_base_loopexit((base), &tv_);                               \
-			event_base_dispatch(base);                                       \
-		}                                                                       \
-	} while (0)
-
 START_TEST(test_seed_to_leech)
 {
 	struct event_base *base = event_base_new();
 	char sdir[128], ldir[128], err[256], peer[64];
 	snprintf(sdir, sizeof sdir, "%s/seed", tmpdir);
 	snprintf(ldir, sizeof ldir, "%s/leech", tmpdir);
-	write_file(sdir, payload, T_SIZE);
+	th_file_write(sdir, "payload.bin", payload, T_SIZE);
 	mkdir(ldir, 0755);
 	size_t tlen;
 	uint8_t *tor = make_torrent(&tlen);
-	struct watch ws = { base, 0, 0, 0 }, wl = { base, 0, 0, 0 };
+	struct th_events ws = { .base = base }, wl = { .base = base };
 
-	struct engine *seed = engine_loopback(base, sdir);
-	struct engine *leech = engine_loopback(base, ldir);
-	engine_set_event_cb(seed, watch_cb, &ws);
-	engine_set_event_cb(leech, watch_cb, &wl);
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	struct engine *leech = th_engine_loopback(base, ldir, 2);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(leech, th_events_cb, &wl);
 	int sid, lid;
 	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
 	RUN_UNTIL(base, ws.checked > 0, 10);
@@ -271,10 +176,7 @@ START_TEST(test_seed_to_leech)
 	ck_assert_uint_eq(st.pieces_have, T_PIECES);
 
 	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
-	struct engine_global_stats g;
-	engine_global(seed, &g);
-	ck_assert_int_gt(g.listen_port, 0);
-	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	th_engine_addr(seed, peer, sizeof peer);
 	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
 	RUN_UNTIL(base, wl.completed > 0, 20);
 	ck_assert_int_eq(wl.completed, 1);
@@ -325,24 +227,22 @@ START_TEST(test_bad_seeder_banned)
 	snprintf(ldir, sizeof ldir, "%s/leech2", tmpdir);
 	uint8_t *bad = xmemdup(payload, T_SIZE);
 	bad[5 * T_PIECE + 100] ^= 0xff;
-	write_file(sdir, bad, T_SIZE);
+	th_file_write(sdir, "payload.bin", bad, T_SIZE);
 	free(bad);
 	mkdir(ldir, 0755);
 	size_t tlen;
 	uint8_t *tor = make_torrent(&tlen);
-	struct watch ws = { base, 0, 0, 0 }, wl = { base, 0, 0, 0 };
-	struct engine *seed = engine_loopback(base, sdir);
-	struct engine *leech = engine_loopback(base, ldir);
-	engine_set_event_cb(seed, watch_cb, &ws);
-	engine_set_event_cb(leech, watch_cb, &wl);
+	struct th_events ws = { .base = base }, wl = { .base = base };
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	struct engine *leech = th_engine_loopback(base, ldir, 2);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(leech, th_events_cb, &wl);
 	struct engine_add_opts trust = { .skip_check = true };
 	int sid, lid;
 	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, &trust, &sid, err, sizeof err),
 	    0);
 	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
-	struct engine_global_stats g;
-	engine_global(seed, &g);
-	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	th_engine_addr(seed, peer, sizeof peer);
 	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
 	struct engine_torrent_stats st;
 	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 && st.corrupt_bytes > 0 &&
@@ -371,26 +271,24 @@ START_TEST(test_disk_error_isolated)
 	char sdir[128], ldir[128], err[256], peer[64];
 	snprintf(sdir, sizeof sdir, "%s/seed3", tmpdir);
 	snprintf(ldir, sizeof ldir, "%s/notadir", tmpdir);
-	write_file(sdir, payload, T_SIZE);
+	th_file_write(sdir, "payload.bin", payload, T_SIZE);
 	FILE *f = fopen(ldir, "w");
 	ck_assert_ptr_nonnull(f);
 	fclose(f);
 	size_t tlen;
 	uint8_t *tor = make_torrent(&tlen);
-	struct watch ws = { base, 0, 0, 0 }, wl = { base, 0, 0, 0 };
-	struct engine *seed = engine_loopback(base, sdir);
-	struct engine *leech = engine_loopback(base, tmpdir);
-	engine_set_event_cb(seed, watch_cb, &ws);
-	engine_set_event_cb(leech, watch_cb, &wl);
+	struct th_events ws = { .base = base }, wl = { .base = base };
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	struct engine *leech = th_engine_loopback(base, tmpdir, 2);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(leech, th_events_cb, &wl);
 	struct engine_add_opts trust = { .skip_check = true };
 	struct engine_add_opts bad = { .save_dir = ldir };
 	int sid, lid;
 	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, &trust, &sid, err, sizeof err),
 	    0);
 	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, &bad, &lid, err, sizeof err), 0);
-	struct engine_global_stats g;
-	engine_global(seed, &g);
-	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	th_engine_addr(seed, peer, sizeof peer);
 	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
 	RUN_UNTIL(base, wl.errors > 0, 20);
 	ck_assert_int_eq(wl.errors, 1);
@@ -415,7 +313,7 @@ START_TEST(test_api_errors)
 	char err[256];
 	size_t tlen;
 	uint8_t *tor = make_torrent(&tlen);
-	struct engine *e = engine_loopback(base, tmpdir);
+	struct engine *e = th_engine_loopback(base, tmpdir, 2);
 	int id, id2;
 	struct engine_add_opts paused = { .paused = true };
 	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, &paused, &id, err, sizeof err), 0);

@@ -1,0 +1,133 @@
+/* test_helpers.c: helpers the unit suites share (test_helpers.h): temporary directories,
+ * torrents, loopback engines and bounded loop runs. */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <check.h>
+
+#include "bencode.h"
+#include "disk.h"
+#include "dp_config.h"
+#include "test_helpers.h"
+
+void
+th_tmpdir_make(char *dir, size_t len, const char *name)
+{
+	snprintf(dir, len, "/tmp/dp-check-%s.XXXXXX", name);
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
+}
+
+static int
+th_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+th_rm_rf(const char *dir)
+{
+	return nftw(dir, th_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+th_file_write(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[512];
+	ck_assert_msg(mkdir(dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dir,
+	    strerror(errno));
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+uint8_t *
+th_torrent_single(const char *name, const uint8_t *data, uint32_t size, uint32_t piece_len,
+    size_t *len)
+{
+	uint32_t npieces = (size + piece_len - 1) / piece_len;
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "info");
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "length");
+	be_enc_int(&b, size);
+	be_enc_cstr(&b, "name");
+	be_enc_cstr(&b, name);
+	be_enc_cstr(&b, "piece length");
+	be_enc_int(&b, piece_len);
+	be_enc_cstr(&b, "pieces");
+	uint8_t *hashes = xmalloc(20 * (size_t)npieces);
+	for (uint32_t i = 0; i < npieces; i++) {
+		uint32_t off = i * piece_len, n = DP_MIN(piece_len, size - off);
+		disk_sha1(data + off, n, hashes + 20 * i);
+	}
+	be_enc_str(&b, hashes, 20 * (size_t)npieces);
+	free(hashes);
+	be_enc_end(&b);
+	be_enc_end(&b);
+	return dp_buf_steal(&b, len);
+}
+
+struct engine *
+th_engine_loopback(struct event_base *base, const char *dir, int disk_threads)
+{
+	struct dp_config cfg;
+	char err[256];
+	config_defaults(&cfg);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("127.0.0.1");
+	cfg.listen_port = 0;
+	free(cfg.download_dir);
+	cfg.download_dir = xstrdup(dir);
+	cfg.disk_threads = disk_threads;
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(e != NULL, "engine_new: %s", err);
+	return e;
+}
+
+void
+th_engine_addr(struct engine *e, char *out, size_t len)
+{
+	struct engine_global_stats g;
+	engine_global(e, &g);
+	ck_assert_int_gt(g.listen_port, 0);
+	snprintf(out, len, "127.0.0.1:%d", g.listen_port);
+}
+
+void
+th_events_cb(struct engine *e, int id, enum engine_event ev, void *arg)
+{
+	struct th_events *w = arg;
+	(void)e;
+	(void)id;
+	if (ev == ENGINE_EVENT_COMPLETED)
+		w->completed++;
+	if (ev == ENGINE_EVENT_ERROR)
+		w->errors++;
+	if (ev == ENGINE_EVENT_CHECKED)
+		w->checked++;
+	if (ev == ENGINE_EVENT_METADATA)
+		w->metadata++;
+	if (w->base != NULL)
+		event_base_loopbreak(w->base);
+}
+
+void
+th_loop_run(struct event_base *base, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}

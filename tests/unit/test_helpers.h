@@ -1,0 +1,54 @@
+/* test_helpers.h: what the unit suites share: temporary directories, a single-file torrent,
+ * engines listening on loopback, their events counted, and bounded runs of an event loop. */
+#ifndef DP_TEST_HELPERS_H
+#define DP_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <event2/event.h>
+
+#include "engine.h"
+#include "util.h"
+
+/* Makes a new directory /tmp/dp-check-NAME.XXXXXX into dir; fails the test when it can't. */
+void th_tmpdir_make(char *dir, size_t len, const char *name);
+
+/* Removes dir and everything below it; 0 or -1 as nftw(3) says. */
+int th_rm_rf(const char *dir);
+
+/* Creates dir if it is missing and writes data to dir/name; fails the test on an error. */
+void th_file_write(const char *dir, const char *name, const void *data, size_t len);
+
+/* A single-file torrent NAME of data (size bytes, the last piece may be short), no trackers.
+ * Returns the bencoded bytes (caller frees) and their length in *len. */
+uint8_t *th_torrent_single(const char *name, const uint8_t *data, uint32_t size,
+    uint32_t piece_len, size_t *len);
+
+/* An engine on base listening on 127.0.0.1 (a port the kernel picks), saving into dir, with
+ * disk_threads disk workers. Fails the test when engine_new does. */
+struct engine *th_engine_loopback(struct event_base *base, const char *dir, int disk_threads);
+
+/* Writes "127.0.0.1:PORT" of e's listener into out. */
+void th_engine_addr(struct engine *e, char *out, size_t len);
+
+/* Engine events counted by th_events_cb; with base set, each event also breaks the loop so
+ * that RUN_UNTIL looks at its condition at once. */
+struct th_events {
+	struct event_base *base;
+	int completed, errors, checked, metadata;
+};
+void th_events_cb(struct engine *e, int id, enum engine_event ev, void *arg);
+
+/* Runs base's loop for about ms milliseconds. */
+void th_loop_run(struct event_base *base, unsigned ms);
+
+/* Runs the loop in steps of 50 ms until cond holds or seconds pass. */
+#define RUN_UNTIL(base, cond, seconds)                                                  \
+	do {                                                                            \
+		uint64_t deadline_ = dp_now_ms() + (seconds) * 1000u;                    \
+		while (!(cond) && dp_now_ms() < deadline_)                              \
+			th_loop_run((base), 50);                                        \
+	} while (0)
+
+#endif
