@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +17,11 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "bencode.h"
-#include "disk.h"
-#include "dp_config.h"
 #include "engine.h"
 #include "metainfo.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "util.h"
 #include "wire.h"
 
@@ -35,20 +32,10 @@
 static char rdir[64];
 static uint8_t *rpayload;
 
-static int
-review_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 review_setup(void)
 {
-	snprintf(rdir, sizeof rdir, "/tmp/dp-check-review.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(rdir));
+	th_tmpdir_make(rdir, sizeof rdir, "review");
 	rpayload = xmalloc(R_SIZE);
 	for (size_t i = 0; i < R_SIZE; i++)
 		rpayload[i] = (uint8_t)(i * 7 + (i >> 9));
@@ -58,7 +45,7 @@ review_setup(void)
 static void
 review_teardown(void)
 {
-	nftw(rdir, review_rm, 16, FTW_DEPTH | FTW_PHYS);
+	th_rm_rf(rdir);
 	free(rpayload);
 	task_registry_clear();
 }
@@ -67,53 +54,7 @@ review_teardown(void)
 static uint8_t *
 review_torrent(size_t *len)
 {
-	struct dp_buf b;
-	dp_buf_init(&b);
-	be_enc_dict_begin(&b);
-	be_enc_cstr(&b, "info");
-	be_enc_dict_begin(&b);
-	be_enc_cstr(&b, "length");
-	be_enc_int(&b, R_SIZE);
-	be_enc_cstr(&b, "name");
-	be_enc_cstr(&b, "payload.bin");
-	be_enc_cstr(&b, "piece length");
-	be_enc_int(&b, R_PIECE);
-	be_enc_cstr(&b, "pieces");
-	uint8_t *hashes = xmalloc(20 * R_PIECES);
-	for (uint32_t i = 0; i < R_PIECES; i++)
-		disk_sha1(rpayload + i * R_PIECE, R_PIECE, hashes + 20 * i);
-	be_enc_str(&b, hashes, 20 * R_PIECES);
-	free(hashes);
-	be_enc_end(&b);
-	be_enc_end(&b);
-	return dp_buf_steal(&b, len);
-}
-
-static struct engine *
-review_engine(struct event_base *base, const char *dir)
-{
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = 2;
-	struct engine *e = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	ck_assert_msg(e != NULL, "engine_new: %s", err);
-	return e;
-}
-
-/* Runs the loop for at most ms milliseconds. */
-static void
-review_run(struct event_base *base, unsigned ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	event_base_loopexit(base, &tv);
-	event_base_dispatch(base);
+	return th_torrent_single("payload.bin", rpayload, R_SIZE, R_PIECE, len);
 }
 
 static void
@@ -133,24 +74,18 @@ START_TEST(test_peer_that_never_reads)
 	struct event_base *base = event_base_new();
 	char sdir[128], err[256];
 	snprintf(sdir, sizeof sdir, "%s/seed", rdir);
-	ck_assert_int_eq(mkdir(sdir, 0755), 0);
-	char path[256];
-	snprintf(path, sizeof path, "%s/payload.bin", sdir);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(rpayload, 1, R_SIZE, f), R_SIZE);
-	ck_assert_int_eq(fclose(f), 0);
+	th_file_write(sdir, "payload.bin", rpayload, R_SIZE);
 	size_t tlen;
 	uint8_t *tor = review_torrent(&tlen);
 	struct metainfo *mi = metainfo_parse(tor, tlen, err, sizeof err);
 	ck_assert_msg(mi != NULL, "%s", err);
-	struct engine *seed = review_engine(base, sdir);
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
 	int sid;
 	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
 	struct engine_torrent_stats st;
 	for (int i = 0; i < 100 && (engine_torrent_get(seed, sid, &st) != 0 ||
 	    st.state != ENGINE_TORRENT_SEEDING); i++)
-		review_run(base, 100);
+		th_loop_run(base, 100);
 	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
 	struct engine_global_stats g;
 	engine_global(seed, &g);
@@ -203,7 +138,7 @@ START_TEST(test_peer_that_never_reads)
 		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			closed = true;   /* EPIPE / ECONNRESET: the seeder hung up */
 		}
-		review_run(base, n > 0 ? 1 : 20);
+		th_loop_run(base, n > 0 ? 1 : 20);
 		if (engine_torrent_get(seed, sid, &st) == 0 && sent > (1u << 20) &&
 		    st.peers_connected == 0)
 			closed = true;
@@ -231,7 +166,7 @@ START_TEST(test_save_dir_too_long)
 	char err[256];
 	size_t tlen;
 	uint8_t *tor = review_torrent(&tlen);
-	struct engine *e = review_engine(base, rdir);
+	struct engine *e = th_engine_loopback(base, rdir, 2);
 	char *dir = xmalloc(1100);
 	dir[0] = '/';
 	memset(dir + 1, 'd', 1098);

@@ -4,7 +4,6 @@
  * .torrent added for a magnet still fetching supplies its metadata instead. */
 #include "config.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,6 @@
 
 #include "bencode.h"
 #include "disk.h"
-#include "dp_config.h"
 #include "engine.h"
 #include "magnet.h"
 #include "metadata_fetch.h"
@@ -23,6 +21,7 @@
 #include "session.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "torrent.h"
 #include "ut_metadata.h"
 #include "util.h"
@@ -257,27 +256,17 @@ END_TEST
 
 static char tmpdir[64];
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 e2e_setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-utm.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "utm");
 	evthread_use_pthreads();
 }
 
 static void
 e2e_teardown(void)
 {
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	th_rm_rf(tmpdir);
 	task_registry_clear();
 }
 
@@ -347,54 +336,6 @@ e2e_make(const char *dir, size_t *len, uint8_t hash[20])
 	return dp_buf_steal(&b, len);
 }
 
-struct e2e_watch {
-	int completed, errors, checked, metadata;
-};
-
-static void
-e2e_cb(struct engine *e, int id, enum engine_event ev, void *arg)
-{
-	struct e2e_watch *w = arg;
-	(void)e;
-	(void)id;
-	if (ev == ENGINE_EVENT_COMPLETED)
-		w->completed++;
-	if (ev == ENGINE_EVENT_ERROR)
-		w->errors++;
-	if (ev == ENGINE_EVENT_CHECKED)
-		w->checked++;
-	if (ev == ENGINE_EVENT_METADATA)
-		w->metadata++;
-}
-
-static struct engine *
-e2e_engine(struct event_base *base, const char *dir)
-{
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = 2;
-	struct engine *e = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	ck_assert_msg(e != NULL, "engine_new: %s", err);
-	return e;
-}
-
-#define RUN_UNTIL(base, cond, seconds)                                                  \
-	do {                                                                            \
-		uint64_t deadline_ = dp_now_ms() + (seconds) * 1000u;                    \
-		while (!(cond) && dp_now_ms() < deadline_) {                            \
-			struct timeval tv_ = { 0, 50000 };                               \
-			event_base_loopexit((base), &tv_);                               \
-			event_base_dispatch(base);                                       \
-		}                                                                       \
-	} while (0)
-
 static bool
 e2e_task_reason(struct engine *e, const char *needle)
 {
@@ -420,17 +361,15 @@ START_TEST(test_magnet_from_seed)
 	uint8_t hash[20];
 	uint8_t *tor = e2e_make(sdir, &tlen, hash);
 	dp_hex_encode(hash, 20, hex);
-	struct e2e_watch ws = { 0 }, wl = { 0 };
-	struct engine *seed = e2e_engine(base, sdir);
-	struct engine *leech = e2e_engine(base, ldir);
-	engine_set_event_cb(seed, e2e_cb, &ws);
-	engine_set_event_cb(leech, e2e_cb, &wl);
+	struct th_events ws = { 0 }, wl = { 0 };
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	struct engine *leech = th_engine_loopback(base, ldir, 2);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(leech, th_events_cb, &wl);
 	int sid, lid;
 	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
 	RUN_UNTIL(base, ws.checked > 0, 10);
-	struct engine_global_stats g;
-	engine_global(seed, &g);
-	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	th_engine_addr(seed, peer, sizeof peer);
 
 	/* Without peers the magnet waits, says why, and refuses a recheck. */
 	snprintf(uri, sizeof uri, "magnet:?xt=urn:btih:%s&dn=magnetic", hex);
@@ -496,17 +435,15 @@ START_TEST(test_torrent_supplies_magnet)
 	uint8_t hash[20];
 	uint8_t *tor = e2e_make(sdir, &tlen, hash);
 	dp_hex_encode(hash, 20, hex);
-	struct e2e_watch ws = { 0 }, wl = { 0 };
-	struct engine *seed = e2e_engine(base, sdir);
-	struct engine *leech = e2e_engine(base, ldir);
-	engine_set_event_cb(seed, e2e_cb, &ws);
-	engine_set_event_cb(leech, e2e_cb, &wl);
+	struct th_events ws = { 0 }, wl = { 0 };
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	struct engine *leech = th_engine_loopback(base, ldir, 2);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(leech, th_events_cb, &wl);
 	int sid, lid, dup;
 	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
 	RUN_UNTIL(base, ws.checked > 0, 10);
-	struct engine_global_stats g;
-	engine_global(seed, &g);
-	snprintf(peer, sizeof peer, "127.0.0.1:%d", g.listen_port);
+	th_engine_addr(seed, peer, sizeof peer);
 
 	/* Paused magnet, no peers. */
 	snprintf(uri, sizeof uri, "magnet:?xt=urn:btih:%s&dn=magnetic&x.pe=%s", hex, peer);

@@ -3,7 +3,6 @@
  * of each other through a third, a private torrent's never do. */
 #include "config.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +14,10 @@
 #include <event2/thread.h>
 
 #include "bencode.h"
-#include "disk.h"
-#include "dp_config.h"
 #include "engine.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "ut_pex.h"
 #include "util.h"
 
@@ -149,27 +147,17 @@ END_TEST
 
 static char tmpdir[64];
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 pex_setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-pex.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "pex");
 	evthread_use_pthreads();
 }
 
 static void
 pex_teardown(void)
 {
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	th_rm_rf(tmpdir);
 	task_registry_clear();
 }
 
@@ -199,36 +187,6 @@ pex_torrent(bool private_, size_t *len)
 	be_enc_end(&b);
 	return dp_buf_steal(&b, len);
 }
-
-static struct engine *
-pex_engine(struct event_base *base, const char *name)
-{
-	struct dp_config cfg;
-	char err[256], dir[128];
-	snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
-	mkdir(dir, 0755);
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = 1;
-	struct engine *e = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	ck_assert_msg(e != NULL, "engine_new: %s", err);
-	return e;
-}
-
-#define RUN_UNTIL(base, cond, seconds)                                                  \
-	do {                                                                            \
-		uint64_t deadline_ = dp_now_ms() + (seconds) * 1000u;                    \
-		while (!(cond) && dp_now_ms() < deadline_) {                            \
-			struct timeval tv_ = { 0, 50000 };                               \
-			event_base_loopexit((base), &tv_);                               \
-			event_base_dispatch(base);                                       \
-		}                                                                       \
-	} while (0)
 
 static int
 known(struct engine *e, int id)
@@ -260,13 +218,14 @@ pex_run(bool private_, int expect_known)
 	for (int i = 0; i < 3; i++) {
 		char name[8];
 		snprintf(name, sizeof name, "e%d", i);
-		e[i] = pex_engine(base, name);
+		char dir[128];
+		snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+		mkdir(dir, 0755);
+		e[i] = th_engine_loopback(base, dir, 1);
 		ck_assert_int_eq(engine_add_torrent_data(e[i], tor, tlen, NULL, &id[i], err,
 		    sizeof err), 0);
 	}
-	struct engine_global_stats g;
-	engine_global(e[0], &g);
-	snprintf(addr, sizeof addr, "127.0.0.1:%d", g.listen_port);
+	th_engine_addr(e[0], addr, sizeof addr);
 	ck_assert_int_eq(engine_torrent_add_peer(e[1], id[1], addr, err, sizeof err), 0);
 	ck_assert_int_eq(engine_torrent_add_peer(e[2], id[2], addr, err, sizeof err), 0);
 	RUN_UNTIL(base, known(e[1], id[1]) >= 2 && known(e[2], id[2]) >= 2, 9);
