@@ -14,6 +14,7 @@
 
 #include "bencode.h"
 #include "suites.h"
+#include "test_helpers.h"
 #include "torrent_create.h"
 
 static char tmpdir[64];
@@ -21,16 +22,13 @@ static char tmpdir[64];
 static void
 create_setup(void)
 {
-	strcpy(tmpdir, "/tmp/dp_check_create_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "create");
 }
 
 static void
 create_teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	ck_assert_int_eq(th_rm_rf(tmpdir), 0);
 }
 
 /* Writes len deterministic bytes (seeded) to tmpdir/rel, creating parent directories. */

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "storage.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "util.h"
 
 #define PIECE 16384u
@@ -38,15 +38,6 @@ struct result {
 	uint32_t last_piece_seen;
 	struct disk_job *last;
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* A two-file torrent of n pieces of PIECE bytes with a pad file between. */
 static struct metainfo *
@@ -97,8 +88,7 @@ data_make(uint32_t pieces)
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-disk-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "disk");
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
@@ -115,7 +105,7 @@ teardown(void)
 		mi_destroy(mi);
 	event_base_free(base);
 	task_registry_clear();
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	th_rm_rf(tmpdir);
 }
 
 static void

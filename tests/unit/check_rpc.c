@@ -3,7 +3,6 @@
  * (409 handshake, 401, Host whitelist, 413, 404, tasks). */
 #include "config.h"
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "rpc.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "util.h"
 
 #define T_PIECE 16384u
@@ -34,34 +34,13 @@ static char tmpdir[64];
 static struct event_base *base;
 static struct engine *eng;
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 rpc_setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-check-rpc.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "rpc");
 	evthread_use_pthreads();
 	base = event_base_new();
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(tmpdir);
-	cfg.disk_threads = 1;
-	eng = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	ck_assert_msg(eng != NULL, "engine_new: %s", err);
+	eng = th_engine_loopback(base, tmpdir, 1);
 }
 
 static void
@@ -69,7 +48,7 @@ rpc_teardown(void)
 {
 	engine_free(eng);
 	event_base_free(base);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	th_rm_rf(tmpdir);
 	task_registry_clear();
 }
 
@@ -77,9 +56,7 @@ rpc_teardown(void)
 static void
 spin(unsigned ms)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	event_base_loopexit(base, &tv);
-	event_base_dispatch(base);
+	th_loop_run(base, ms);
 }
 
 /* A two-file torrent "pair" (a.bin, b.bin) whose data nobody has; name varies the hash. */

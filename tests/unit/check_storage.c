@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "metainfo.h"
 #include "storage.h"
 #include "suites.h"
+#include "test_helpers.h"
 #include "util.h"
 
 struct tfile {
@@ -61,34 +61,18 @@ mi_destroy(struct metainfo *mi)
 	free(mi);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static char tmpdir[64];
 
 static void
 tmp_setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/dp-storage-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	th_tmpdir_make(tmpdir, sizeof tmpdir, "storage");
 }
 
 static void
 tmp_teardown(void)
 {
-	rm_rf(tmpdir);
+	th_rm_rf(tmpdir);
 }
 
 static bool
