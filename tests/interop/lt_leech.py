@@ -8,28 +8,13 @@ once every piece is downloaded and hash-checked, 1 on an error, 3 on a timeout. 
 time. DHT, LSD, UPnP, NAT-PMP, PEX, uTP and the default plugins are off.
 """
 import argparse
-import ipaddress
 import os
-import signal
 import sys
 import time
-import urllib.parse
 
 import libtorrent as lt
 
-STOP = False
-
-
-def _stop(*_):
-    global STOP
-    STOP = True
-
-
-def is_loopback(host):
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+import lt_common as lc
 
 
 def main():
@@ -40,39 +25,18 @@ def main():
     ap.add_argument("--connect", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=300)
     a = ap.parse_args()
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    lc.install_stop_signals()
 
     ti = lt.torrent_info(a.torrent)
-    for t in ti.trackers():
-        if not is_loopback(urllib.parse.urlsplit(t.url).hostname or ""):
-            sys.exit("lt_leech: refusing non-loopback tracker %s" % t.url)
-    dials = []
-    for c in a.connect:
-        host, _, port = c.rpartition(":")
-        if not is_loopback(host):
-            sys.exit("lt_leech: refusing non-loopback peer %s" % c)
-        dials.append((host, int(port)))
+    lc.check_trackers("lt_leech", [t.url for t in ti.trackers()])
+    dials = lc.parse_dials("lt_leech", a.connect)
 
-    ses = lt.session({
-        "listen_interfaces": "127.0.0.1:%d" % a.port,
-        "outgoing_interfaces": "127.0.0.1",
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_incoming_utp": False, "enable_outgoing_utp": False,
-        "allow_multiple_connections_per_ip": True,
-        "stop_tracker_timeout": 1,
-        "alert_mask": (lt.alert.category_t.error_notification
-                       | lt.alert.category_t.status_notification
-                       | lt.alert.category_t.tracker_notification
-                       | lt.alert.category_t.peer_notification),
-    }, 0)
+    ses = lt.session(lc.settings(a.port), 0)
     os.makedirs(a.save_dir, exist_ok=True)
     p = lt.add_torrent_params()
     p.ti = ti
     p.save_path = a.save_dir
-    p.flags = (p.flags | lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
-               | lt.torrent_flags.disable_pex)
-    p.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+    lc.set_flags(p)
     h = ses.add_torrent(p)
 
     t0 = time.monotonic()
@@ -80,7 +44,7 @@ def main():
     last_print = t0
     finished = False
     rc = 0
-    while not STOP and not finished:
+    while not lc.stopped() and not finished:
         if time.monotonic() - t0 > a.timeout:
             st = h.status()
             print("lt_leech: timeout after %.0f s at %.1f%%" % (a.timeout, st.progress * 100),
@@ -103,10 +67,7 @@ def main():
         now = time.monotonic()
         if dials and now - last_dial >= 1.0:
             last_dial = now
-            have = {(pi.ip[0], pi.ip[1]) for pi in h.get_peer_info()}
-            for ep in dials:
-                if ep not in have:
-                    h.connect_peer(ep, 0)
+            lc.dial_missing(h, dials)
         if now - last_print >= 2.0:
             last_print = now
             st = h.status()

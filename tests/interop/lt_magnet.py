@@ -12,69 +12,28 @@ downloaded and checked, 1 on an error, 3 on a timeout. DHT, LSD, UPnP, NAT-PMP a
 off; PEX is off per torrent; trackers and peers must be loopback.
 """
 import argparse
-import ipaddress
 import os
-import signal
 import sys
 import time
-import urllib.parse
 
 import libtorrent as lt
 
-STOP = False
-
-
-def _stop(*_):
-    global STOP
-    STOP = True
-
-
-def is_loopback(host):
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def settings(port):
-    return {
-        "listen_interfaces": "127.0.0.1:%d" % port,
-        "outgoing_interfaces": "127.0.0.1",
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_incoming_utp": False, "enable_outgoing_utp": False,
-        "allow_multiple_connections_per_ip": True,
-        "stop_tracker_timeout": 1,
-        "alert_mask": (lt.alert.category_t.error_notification
-                       | lt.alert.category_t.status_notification
-                       | lt.alert.category_t.peer_notification),
-    }
-
-
-def check_trackers(urls):
-    for u in urls:
-        if not is_loopback(urllib.parse.urlsplit(u).hostname or ""):
-            sys.exit("lt_magnet: refusing non-loopback tracker %s" % u)
-
-
-def flags(p):
-    p.flags = (p.flags | lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
-               | lt.torrent_flags.disable_pex)
-    p.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+import lt_common as lc
 
 
 def seed(a):
     ti = lt.torrent_info(a.source)
-    check_trackers([t.url for t in ti.trackers()])
-    ses = lt.session(settings(a.port))
+    lc.check_trackers("lt_magnet", [t.url for t in ti.trackers()])
+    ses = lt.session(lc.settings(a.port, tracker_alerts=False))
     p = lt.add_torrent_params()
     p.ti = ti
     p.save_path = a.save_dir
-    flags(p)
+    lc.set_flags(p)
     h = ses.add_torrent(p)
     t0 = time.monotonic()
     ready = False
     rc = 0
-    while not STOP:
+    while not lc.stopped():
         if time.monotonic() - t0 > a.timeout:
             print("lt_magnet: timeout after %.0f s" % a.timeout, flush=True)
             rc = 3
@@ -99,9 +58,7 @@ def seed(a):
             ready = True
             print("lt_magnet: seeding on 127.0.0.1:%d" % a.port, flush=True)
             if a.ready_file:
-                with open(a.ready_file + ".tmp", "w") as f:
-                    f.write("%d\n" % a.port)
-                os.rename(a.ready_file + ".tmp", a.ready_file)
+                lc.write_ready(a.ready_file, a.port)
     st = h.status()
     print("lt_magnet: uploaded %d bytes" % st.total_payload_upload, flush=True)
     ses.pause()
@@ -112,25 +69,20 @@ def seed(a):
 def fetch(a):
     if not a.source.startswith("magnet:"):
         sys.exit("lt_magnet: fetch wants a magnet link")
-    dials = []
-    for c in a.connect:
-        host, _, port = c.rpartition(":")
-        if not is_loopback(host):
-            sys.exit("lt_magnet: refusing non-loopback peer %s" % c)
-        dials.append((host, int(port)))
+    dials = lc.parse_dials("lt_magnet", a.connect)
     p = lt.parse_magnet_uri(a.source)
-    check_trackers(list(p.trackers))
+    lc.check_trackers("lt_magnet", list(p.trackers))
     p.save_path = a.save_dir
-    flags(p)
+    lc.set_flags(p)
     os.makedirs(a.save_dir, exist_ok=True)
-    ses = lt.session(settings(a.port))
+    ses = lt.session(lc.settings(a.port, tracker_alerts=False))
     h = ses.add_torrent(p)
     t0 = time.monotonic()
     last_dial = 0.0
     have_meta = False
     finished = False
     rc = 0
-    while not STOP and not finished:
+    while not lc.stopped() and not finished:
         if time.monotonic() - t0 > a.timeout:
             st = h.status()
             print("lt_magnet: timeout after %.0f s (metadata %s, %.1f%%)"
@@ -161,10 +113,7 @@ def fetch(a):
         now = time.monotonic()
         if dials and now - last_dial >= 1.0:
             last_dial = now
-            have = {(pi.ip[0], pi.ip[1]) for pi in h.get_peer_info()}
-            for ep in dials:
-                if ep not in have:
-                    h.connect_peer(ep, 0)
+            lc.dial_missing(h, dials)
     if finished:
         st = h.status()
         print("lt_magnet: done %d bytes in %.2f s" % (st.total_wanted_done,
@@ -186,8 +135,7 @@ def main():
     ap.add_argument("--connect", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=120)
     a = ap.parse_args()
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    lc.install_stop_signals()
     return seed(a) if a.mode == "seed" else fetch(a)
 
 

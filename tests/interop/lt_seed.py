@@ -11,28 +11,12 @@ Exits 1 when the data is incomplete or libtorrent reports an error. DHT, LSD, UP
 PEX, uTP and the default plugins are off; trackers and peers must be loopback.
 """
 import argparse
-import ipaddress
-import os
-import signal
 import sys
 import time
-import urllib.parse
 
 import libtorrent as lt
 
-STOP = False
-
-
-def _stop(*_):
-    global STOP
-    STOP = True
-
-
-def is_loopback(host):
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+import lt_common as lc
 
 
 def main():
@@ -46,34 +30,17 @@ def main():
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--upload-limit", type=int, default=0)
     a = ap.parse_args()
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    lc.install_stop_signals()
 
     ti = lt.torrent_info(a.torrent)
-    for t in ti.trackers():
-        if not is_loopback(urllib.parse.urlsplit(t.url).hostname or ""):
-            sys.exit("lt_seed: refusing non-loopback tracker %s" % t.url)
-    dials = []
-    for c in a.connect:
-        host, _, port = c.rpartition(":")
-        if not is_loopback(host):
-            sys.exit("lt_seed: refusing non-loopback peer %s" % c)
-        dials.append((host, int(port)))
+    lc.check_trackers("lt_seed", [t.url for t in ti.trackers()])
+    dials = lc.parse_dials("lt_seed", a.connect)
 
     s = lt.high_performance_seed()
+    s.update(lc.settings(a.port))
     s.update({
-        "listen_interfaces": "127.0.0.1:%d" % a.port,
-        "outgoing_interfaces": "127.0.0.1",
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_incoming_utp": False, "enable_outgoing_utp": False,
-        "allow_multiple_connections_per_ip": True,
         "max_allowed_in_request_queue": 20000,
-        "stop_tracker_timeout": 1,
         "upload_rate_limit": a.upload_limit,
-        "alert_mask": (lt.alert.category_t.error_notification
-                       | lt.alert.category_t.status_notification
-                       | lt.alert.category_t.tracker_notification
-                       | lt.alert.category_t.peer_notification),
     })
     ses = lt.session(s, 0)
     if a.upload_limit:
@@ -84,9 +51,7 @@ def main():
     p = lt.add_torrent_params()
     p.ti = ti
     p.save_path = a.save_dir
-    p.flags = (p.flags | lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
-               | lt.torrent_flags.disable_pex)
-    p.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+    lc.set_flags(p)
     h = ses.add_torrent(p)
 
     t0 = time.monotonic()
@@ -95,7 +60,7 @@ def main():
     last_kick = t0
     last_dial = 0.0
     rc = 0
-    while not STOP:
+    while not lc.stopped():
         if time.monotonic() - t0 > a.timeout:
             print("lt_seed: timeout after %.0f s" % a.timeout, flush=True)
             rc = 3
@@ -127,15 +92,10 @@ def main():
             ready = True
             print("lt_seed: seeding on 127.0.0.1:%d" % a.port, flush=True)
             if a.ready_file:
-                with open(a.ready_file + ".tmp", "w") as f:
-                    f.write("%d\n" % a.port)
-                os.rename(a.ready_file + ".tmp", a.ready_file)
+                lc.write_ready(a.ready_file, a.port)
         if ready and dials and time.monotonic() - last_dial >= 1.0:
             last_dial = time.monotonic()
-            have = {(pi.ip[0], pi.ip[1]) for pi in h.get_peer_info()}
-            for ep in dials:
-                if ep not in have:
-                    h.connect_peer(ep, 0)
+            lc.dial_missing(h, dials)
     st = h.status()
     print("lt_seed: uploaded %d bytes" % st.total_payload_upload, flush=True)
     ses.pause()
