@@ -2,24 +2,18 @@
 # engine_loopback.sh: downpour seeds a multi-file torrent, a second downpour downloads it over
 # loopback with --peer (no tracker); the copy must be byte-identical. $1 = the downpour binary.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: engine_loopback.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-engine-loopback.XXXXXX)
 SEED_PID=
 cleanup() {
-	if [ -n "$SEED_PID" ] && kill -0 "$SEED_PID" 2>/dev/null; then
-		kill "$SEED_PID" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$SEED_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$SEED_PID" 2>/dev/null
-	fi
+	stop_pid "$SEED_PID" 5
 	rm -rf "$W"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$W"/*.log; do echo "== $f"; tail -n 30 "$f"; done >&2; exit 1; }
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 mkdir -p "$W/seed/set/sub" "$W/get"
 head -c 5000000 /dev/urandom > "$W/seed/set/a.bin"

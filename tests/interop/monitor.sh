@@ -3,22 +3,14 @@
 # peer on loopback: ps, blocked and where show the peer's task (address:port, state, wait), log
 # works, a bad id exits 1, bad usage exits 2, and no daemon exits 1. $1 = the downpour binary.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: monitor.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-monitor.XXXXXX)
 PIDS=()
-stop_pid() {
-	kill -0 "$1" 2>/dev/null || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-}
-cleanup() { for p in "${PIDS[@]}"; do stop_pid "$p"; done; rm -rf "$W"; }
+cleanup() { for p in "${PIDS[@]}"; do stop_pid "$p" 5; done; rm -rf "$W"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$W/daemon.log" ] && tail -n 20 "$W/daemon.log" >&2; exit 1; }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 M() { timeout 20 "$DP" monitor --session "$W/sess" "$@"; }
 
 # No daemon yet: exit 1 with a message.

@@ -8,20 +8,14 @@
 # seeder (DISK_WAIT "disk write queue full ..."). Each line carries the state name, the reason and
 # `where` names the function and line it parked at. $1 = the downpour binary.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: monitor_blocked.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB="/usr/bin/python3 $HERE/blocked_lab.py"
 W=$(mktemp -d /tmp/dp-monblocked.XXXXXX)
 PIDS=()
-stop_pid() {
-	kill -0 "$1" 2>/dev/null || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-cleanup() { for p in "${PIDS[@]}"; do stop_pid "$p"; done; rm -rf "$W"; }
+cleanup() { for p in "${PIDS[@]}"; do stop_pid "$p" 5; done; rm -rf "$W"; }
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*" >&2
@@ -29,10 +23,6 @@ fail() {
 	for l in "$W"/*.log; do [ -f "$l" ] && { echo "== $l" >&2; tail -n 15 "$l" >&2; }; done
 	exit 1
 }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_file() { for _ in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
 M() { timeout 20 "$DP" monitor --session "$1" blocked 0 >"$W/blocked.txt" 2>&1; }
 # poll SESSION TRIES REGEX: `monitor blocked` until a line matches (4 polls a second).
 poll() {

@@ -5,19 +5,12 @@
 # a restart that rehashes nothing, and a damaged resume file answered by its backup.
 # $1 = the downpour binary.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: ops_daemon.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-ops-daemon.XXXXXX)
 SEED_PID= TRACKER_PID=
 daemon_pid() { cat "$W/s/downpour.pid" 2>/dev/null; }
-stop_pid() {
-	local p=$1
-	[ -n "$p" ] || return 0
-	kill -0 "$p" 2>/dev/null || return 0
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 1 80); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$p" 2>/dev/null
-}
 cleanup() {
 	stop_pid "$(daemon_pid)"
 	stop_pid "$SEED_PID"
@@ -29,21 +22,6 @@ fail() {
 	echo "FAIL: $*" >&2
 	for f in "$W"/*.log "$W"/s/downpour.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done >&2
 	exit 1
-}
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# wait_log PATTERN SECONDS: until the daemon's log has a line matching PATTERN.
-wait_log() {
-	for _ in $(seq 1 $(( $2 * 10 ))); do
-		grep -q -- "$1" "$W/s/downpour.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_gone() {
-	for _ in $(seq 1 $(( $2 * 10 ))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	return 1
 }
 
 command -v opentracker >/dev/null || { echo "SKIP: opentracker is not installed"; exit 0; }

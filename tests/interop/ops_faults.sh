@@ -5,18 +5,12 @@
 # finishes, and resumes after the disk grows and the daemon restarts; a seed stopped at its ratio.
 # $1 = the downpour binary. Needs opentracker; the tmpfs part needs mount (root).
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: ops_faults.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-ops-faults.XXXXXX)
 PIDS=() MOUNTED=
 daemon_pid() { cat "$W/s/downpour.pid" 2>/dev/null; }
-stop_pid() {
-	local p=$1
-	[ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 1 80); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$p" 2>/dev/null
-}
 cleanup() {
 	stop_pid "$(daemon_pid)"
 	for p in "${PIDS[@]}"; do stop_pid "$p"; done
@@ -28,23 +22,6 @@ fail() {
 	echo "FAIL: $*" >&2
 	tail -n 50 "$W/s/downpour.log" >&2
 	exit 1
-}
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_log() {
-	for _ in $(seq 1 $(( $2 * 10 ))); do
-		grep -q -- "$1" "$W/s/downpour.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_gone() {
-	for _ in $(seq 1 $(( $2 * 10 ))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	return 1
-}
-hash_of() {
-	"$DP" info --json "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["info_hash"])'
 }
 command -v opentracker >/dev/null || { echo "SKIP: opentracker is not installed"; exit 0; }
 

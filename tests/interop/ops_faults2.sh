@@ -7,18 +7,12 @@
 # changes survive a daemon restart and a SIGHUP (settings.conf in the session directory).
 # $1 = the downpour binary. Needs root (setpriv, mount) and opentracker.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: ops_faults2.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-ops-faults2.XXXXXX)
 PIDS=() MOUNTED=
 daemon_pid() { cat "$W/s/downpour.pid" 2>/dev/null; }
-stop_pid() {
-	local p=$1
-	[ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 1 80); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$p" 2>/dev/null
-}
 cleanup() {
 	stop_pid "$(daemon_pid)"
 	for p in "${PIDS[@]}"; do stop_pid "$p"; done
@@ -30,19 +24,6 @@ fail() {
 	echo "FAIL: $*" >&2
 	tail -n 40 "$W/s/downpour.log" >&2
 	exit 1
-}
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_log() {
-	for _ in $(seq 1 $(( $2 * 10 ))); do
-		grep -q -- "$1" "$W/s/downpour.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-hash_of() {
-	"$DP" info --json "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["info_hash"])'
 }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (setpriv, mount)"; exit 0; }
 command -v opentracker >/dev/null || { echo "SKIP: opentracker is not installed"; exit 0; }

@@ -8,21 +8,14 @@
 # magnet's .torrent supplies the metadata (answered torrent-duplicate), and removing torrents
 # removes their session files. $1 = the downpour binary. Exit 0 = pass.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: ops_magnet_restart.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-ops-magnet.XXXXXX)
 SEED_PID= DAEMON_PID=
-stop_pid() {
-	local p=$1
-	[ -n "$p" ] || return 0
-	kill -0 "$p" 2>/dev/null || return 0
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$p" 2>/dev/null
-}
 cleanup() {
-	stop_pid "$DAEMON_PID"
-	stop_pid "$SEED_PID"
+	stop_pid "$DAEMON_PID" 10
+	stop_pid "$SEED_PID" 10
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -31,18 +24,9 @@ fail() {
 	for f in "$W"/*.log "$W"/s/downpour.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done >&2
 	exit 1
 }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# wait_log PATTERN SECONDS: a line of this run's log (from line LOG0 on) matches PATTERN.
+
+# wait_log (lib.sh) looks at this run's log only: from line LOG0 on.
 LOG0=1
-wait_log() {
-	for _ in $(seq 1 $(( $2 * 10 ))); do
-		tail -n "+$LOG0" "$W/s/downpour.log" 2>/dev/null | grep -q -- "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # rpc METHOD JSON-ARGS: prints the reply's arguments as JSON (exit 1 unless "success").
 cat > "$W/rpc.py" <<'PY'
@@ -176,7 +160,7 @@ cmp -s "$W/seed/payload.bin" "$W/dl/payload.bin" || fail "downloaded data differ
 [ -f "$W/s/torrents/$HASH.magnet" ] && fail "link file kept after the metadata"
 [ "$(field 1 addedDate)" = "$ADDED1" ] || fail "added date changed: $(field 1 addedDate) vs $ADDED1"
 stop_daemon
-stop_pid "$SEED_PID"; SEED_PID=
+stop_pid "$SEED_PID" 10; SEED_PID=
 
 # Run 3: a normal torrent, seeding, nothing rehashed.
 start_daemon 3

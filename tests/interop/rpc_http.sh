@@ -4,23 +4,17 @@
 # body (413), malformed JSON, an unknown method and wrong argument types answered without a crash.
 # $1 = the downpour binary. Exit 0 = pass.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: rpc_http.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 W=$(mktemp -d /tmp/dp-rpc-http.XXXXXX)
 PID=
 cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID"
-		for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$PID" 2>/dev/null
-	fi
+	stop_pid "$PID" 5
 	rm -rf "$W"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$W/daemon.log" ] && tail -n 20 "$W/daemon.log" >&2; exit 1; }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 LP=$(free_port); RP=$(free_port)
 cat > "$W/d.conf" <<CONF
 session_dir = "$W/sess";

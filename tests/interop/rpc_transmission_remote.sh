@@ -4,20 +4,14 @@
 # info, files, wants, start/stop, limits, session info and stats, remove, remove-and-delete, authentication.
 # $1 = the downpour binary. Exit 0 = pass.
 set -u
+. "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: rpc_transmission_remote.sh PATH/TO/downpour}
 DP=$(cd "$(dirname "$DP")" && pwd)/$(basename "$DP")
 command -v transmission-remote >/dev/null || { echo "FAIL: transmission-remote not installed" >&2; exit 1; }
 W=$(mktemp -d /tmp/dp-rpc-tr.XXXXXX)
 PIDS=()
-stop_pid() {
-	local p=$1
-	kill -0 "$p" 2>/dev/null || return 0
-	kill "$p" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$p" 2>/dev/null
-}
 cleanup() {
-	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	for p in "${PIDS[@]}"; do stop_pid "$p" 5; done
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -25,9 +19,6 @@ fail() {
 	echo "FAIL: $*" >&2
 	for f in "$W"/*.log "$W"/sess/downpour.log; do [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }; done >&2
 	exit 1
-}
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 mkdir -p "$W/data/multi" "$W/dl" "$W/seed"
@@ -146,7 +137,7 @@ for _ in $(seq 1 50); do [ -e "$W/dl/multi/a.bin" ] || break; sleep 0.1; done
 [ -e "$W/dl/multi/a.bin" ] && fail "--remove-and-delete left the data"
 
 # Authentication: a second daemon with --rpc-auth refuses wrong credentials.
-stop_pid "${PIDS[0]}"
+stop_pid "${PIDS[0]}" 5
 RP2=$(free_port)
 "$DP" daemon --foreground --config "$W/d.conf" --rpc-port "$RP2" --rpc-auth alice:s3cret \
     >"$W/daemon2.log" 2>&1 &

@@ -4,6 +4,7 @@
 # a third must no longer see the second. $1 = the tracker_probe binary (built by make check), or
 # the downpour binary of a build tree (as tests/run-suite.sh passes), next to which it is found.
 set -u
+. "$(dirname "$0")/../lib.sh"
 PROBE=${1:?usage: tracker_opentracker.sh PATH/TO/tests/interop/tracker_probe}
 case $PROBE in
 */downpour) PROBE=$(dirname "$PROBE")/tests/interop/tracker_probe ;;
@@ -13,18 +14,11 @@ command -v opentracker >/dev/null || { echo "FAIL: opentracker not installed (ap
 W=$(mktemp -d /tmp/dp-tracker-ot.XXXXXX)
 OT_PID=
 cleanup() {
-	if [ -n "$OT_PID" ] && kill -0 "$OT_PID" 2>/dev/null; then
-		kill "$OT_PID" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$OT_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$OT_PID" 2>/dev/null
-	fi
+	stop_pid "$OT_PID" 5
 	rm -rf "$W"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$W"/*.log; do echo "== $f"; tail -n 20 "$f"; done >&2; exit 1; }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 IH=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
 IH2=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -1,0 +1,49 @@
+# lib.sh: shell helpers the interop and TUI tests share (sourced, not run): a free loopback
+# port, stopping a process by PID, and bounded waits for a process, a log line or a file.
+# shellcheck shell=bash
+
+# free_port: a TCP port free on 127.0.0.1 at this moment.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 8) for it to go, then SIGKILL.
+# An empty PID or one already gone is fine.
+stop_pid() {
+	local p=$1 tenths=$(( ${2:-8} * 10 ))
+	[ -n "$p" ] || return 0
+	kill -0 "$p" 2>/dev/null || return 0
+	kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 1 "$tenths"); do
+		kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+# wait_gone PID SECONDS: until the process has exited; 1 if it still runs.
+wait_gone() {
+	for _ in $(seq 1 $(( $2 * 10 ))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
+# wait_log PATTERN SECONDS [LOG]: until a line of LOG (the daemon's, $W/s/downpour.log) from
+# line $LOG0 on (1: all of it) matches PATTERN; 1 if none does in time.
+wait_log() {
+	local log=${3:-$W/s/downpour.log}
+	for _ in $(seq 1 $(( $2 * 10 ))); do
+		tail -n "+${LOG0:-1}" "$log" 2>/dev/null | grep -q -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_file FILE: until FILE exists and is not empty (5 s at most).
+wait_file() { for _ in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+# hash_of TORRENT: its hex info hash, from `$DP info --json`.
+hash_of() {
+	"$DP" info --json "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["info_hash"])'
+}
