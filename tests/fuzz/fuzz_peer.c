@@ -1,8 +1,11 @@
 /* fuzz_peer.c: libFuzzer target for a peer connection: after a valid handshake the input is the
  * byte stream a remote peer sends (first byte: its reserved bits), fed through a socketpair into
- * the engine's dispatch (piece fast path, bitfields, requests, Fast and extension messages). */
+ * the engine's dispatch (piece fast path, bitfields, requests, Fast and extension messages).
+ * Each input runs a bounded number of loop turns and leaves no connection or disk job behind. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "bencode.h"
 #include "disk.h"
@@ -27,6 +31,9 @@
 #define FZ_PIECE 16384u
 #define FZ_PIECES 8u
 #define FZ_MAX_INPUT 65536u
+#define FZ_FEED_ROUNDS 200      /* loop turns while the stream is fed */
+#define FZ_DRAIN_ROUNDS 200     /* turns of at most FZ_DRAIN_US each to close and drain */
+#define FZ_DRAIN_US 1000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,7 +48,14 @@ fuzz_init(void)
 	if (mkdtemp(dir) == NULL)
 		abort();
 	log_set_level(DP_LOG_ERROR);
+	/* engine.h: the disk workers wake the loop from their threads (event_active), which
+	 * without a locked base races with the loop and corrupts its active-event count: the
+	 * loop then spins in epoll_wait with nothing to run, and a unit never ends. */
+	if (evthread_use_pthreads() != 0)
+		abort();
 	base = event_base_new();
+	if (base == NULL)
+		abort();
 	struct dp_config cfg;
 	char err[256];
 	config_defaults(&cfg);
@@ -81,6 +95,20 @@ fuzz_init(void)
 	memcpy(info_hash, t->mi->info_hash, 20);
 }
 
+/* Lets the loop close what is still open (EOF on its next read) and finish every disk job, so
+ * no state from one input leaks into the next. Bounded: at most FZ_DRAIN_ROUNDS short turns. */
+static void
+fuzz_drain(void)
+{
+	struct disk_pool *pool = engine_disk_pool(eng);
+	for (int i = 0; i < FZ_DRAIN_ROUNDS &&
+	    (eng->connections > 0 || disk_pool_pending_jobs(pool) > 0); i++) {
+		struct timeval tv = { 0, FZ_DRAIN_US };
+		event_base_loopexit(base, &tv);
+		event_base_loop(base, 0);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -92,6 +120,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return 0;
 	evutil_make_socket_nonblocking(sv[0]);
+	/* Our end never blocks either: a peer that stops reading (disk backpressure, a closed
+	 * connection) must not hang the unit in write(). */
+	evutil_make_socket_nonblocking(sv[1]);
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
@@ -106,16 +137,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wire_build_handshake(hs, info_hash, id, data[0] & 1, data[0] & 2, data[0] & 4);
 	if (write(sv[1], hs, sizeof hs) != (ssize_t)sizeof hs) {
 		close(sv[1]);
+		fuzz_drain();
 		return 0;
 	}
 	size_t off = 1;
-	for (int round = 0; round < 200 && (off < size || eng->connections > 0); round++) {
-		if (off < size) {
+	bool shut = size <= 1;
+	if (shut)
+		shutdown(sv[1], SHUT_WR);
+	for (int round = 0; round < FZ_FEED_ROUNDS && (!shut || eng->connections > 0); round++) {
+		if (!shut) {
 			ssize_t n = write(sv[1], data + off, size - off);
 			if (n > 0)
 				off += (size_t)n;
-			if (off >= size)
+			else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				break;    /* the engine closed its end */
+			if (off >= size) {
 				shutdown(sv[1], SHUT_WR);
+				shut = true;
+			}
 		}
 		/* Drain what the engine sent so its writes never block. */
 		uint8_t sink[65536];
@@ -124,8 +163,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		event_base_loop(base, EVLOOP_NONBLOCK);
 	}
 	close(sv[1]);
-	/* Anything still open is closed by EOF on the next loop turns. */
-	for (int i = 0; i < 20 && eng->connections > 0; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	fuzz_drain();
 	return 0;
 }
