@@ -8,7 +8,6 @@
 #include <libconfig.h>
 #include <math.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,17 +96,6 @@ static const struct config_key config_keys[] = {
 static const char *const config_groups[] = { "rpc", "ui", "keys" };
 
 #define FIELD(cfg, k, type) ((type *)(void *)((char *)(cfg) + (k)->offset))
-
-static void DP_PRINTF(3, 4)
-config_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *
 config_home(void)
@@ -270,7 +258,7 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 {
 	char *v;
 	if (strlen(s) > 4096) {
-		config_err(err, errlen, "value too long");
+		dp_fail(err, errlen, "value too long");
 		return -1;
 	}
 	switch (k->kind) {
@@ -278,7 +266,7 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 	case CK_OPT_PATH:
 		if (s[0] == '\0') {
 			if (k->kind == CK_PATH) {
-				config_err(err, errlen, "must not be empty");
+				dp_fail(err, errlen, "must not be empty");
 				return -1;
 			}
 			v = NULL;
@@ -287,13 +275,13 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 		} else if (s[0] == '/') {
 			v = xstrdup(s);
 		} else {
-			config_err(err, errlen, "'%s' is not an absolute path (start it with / or ~/)", s);
+			dp_fail(err, errlen, "'%s' is not an absolute path (start it with / or ~/)", s);
 			return -1;
 		}
 		break;
 	case CK_ADDR:
 		if (!config_addr_ok(s)) {
-			config_err(err, errlen, "'%s' is not a numeric IPv4 or IPv6 address", s);
+			dp_fail(err, errlen, "'%s' is not a numeric IPv4 or IPv6 address", s);
 			return -1;
 		}
 		v = xstrdup(s);
@@ -307,14 +295,14 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 	case CK_LEVEL: {
 		int level = log_level_parse(s);
 		if (level < 0) {
-			config_err(err, errlen, "unknown log level '%s' (error, warn, info, debug)", s);
+			dp_fail(err, errlen, "unknown log level '%s' (error, warn, info, debug)", s);
 			return -1;
 		}
 		*FIELD(cfg, k, enum dp_log_level) = (enum dp_log_level)level;
 		return 0;
 	}
 	default:
-		config_err(err, errlen, "internal: not a string key");
+		dp_fail(err, errlen, "internal: not a string key");
 		return -1;
 	}
 	free(*FIELD(cfg, k, char *));
@@ -327,7 +315,7 @@ config_store_int(struct dp_config *cfg, const struct config_key *k, int64_t v, c
     size_t errlen)
 {
 	if (v < k->min || v > k->max) {
-		config_err(err, errlen, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")", v,
+		dp_fail(err, errlen, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")", v,
 		    k->min, k->max);
 		return -1;
 	}
@@ -345,7 +333,7 @@ config_store_int(struct dp_config *cfg, const struct config_key *k, int64_t v, c
 		*FIELD(cfg, k, double) = (double)v;
 		break;
 	default:
-		config_err(err, errlen, "internal: not a number key");
+		dp_fail(err, errlen, "internal: not a number key");
 		return -1;
 	}
 	return 0;
@@ -357,7 +345,7 @@ config_store_size_string(struct dp_config *cfg, const struct config_key *k, cons
 {
 	uint64_t v;
 	if (!dp_parse_size(s, &v) || v > INT64_MAX) {
-		config_err(err, errlen, "'%s' is not a size (like 1048576, \"512K\" or \"4M\")", s);
+		dp_fail(err, errlen, "'%s' is not a size (like 1048576, \"512K\" or \"4M\")", s);
 		return -1;
 	}
 	return config_store_int(cfg, k, (int64_t)v, err, errlen);
@@ -368,7 +356,7 @@ config_store_float(struct dp_config *cfg, const struct config_key *k, double v, 
     size_t errlen)
 {
 	if (!isfinite(v) || v < (double)k->min || v > (double)k->max) {
-		config_err(err, errlen, "%g is out of range (%" PRId64 "..%" PRId64 ")", v, k->min,
+		dp_fail(err, errlen, "%g is out of range (%" PRId64 "..%" PRId64 ")", v, k->min,
 		    k->max);
 		return -1;
 	}
@@ -445,12 +433,12 @@ config_apply_setting(struct dp_config *cfg, const struct config_key *k, config_s
 		for (int i = 0; i < n; i++) {
 			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-				config_err(err, errlen, "element %d is %s, expected a string", i + 1,
+				dp_fail(err, errlen, "element %d is %s, expected a string", i + 1,
 				    config_type_name(config_setting_type(e)));
 				return -1;
 			}
 			if (config_setting_get_string(e)[0] == '\0') {
-				config_err(err, errlen, "element %d is empty", i + 1);
+				dp_fail(err, errlen, "element %d is empty", i + 1);
 				return -1;
 			}
 		}
@@ -469,7 +457,7 @@ config_apply_setting(struct dp_config *cfg, const struct config_key *k, config_s
 			break;
 		return config_store_string(cfg, k, config_setting_get_string(s), err, errlen);
 	}
-	config_err(err, errlen, "wrong type: is %s, expected %s", config_type_name(type),
+	dp_fail(err, errlen, "wrong type: is %s, expected %s", config_type_name(type),
 	    config_kind_wants(k->kind));
 	return -1;
 }
@@ -510,7 +498,7 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 					is_group_name = true;
 			if (is_group_name) {
 				if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-					config_err(err, errlen, "%s:%u: %s: wrong type: is %s, "
+					dp_fail(err, errlen, "%s:%u: %s: wrong type: is %s, "
 					    "expected a group { ... }", file, line, name,
 					    config_type_name(config_setting_type(s)));
 					return -1;
@@ -522,7 +510,7 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 		} else if (strcmp(group, "keys") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
 			    config_setting_get_string(s)[0] == '\0') {
-				config_err(err, errlen, "%s:%u: keys.%s: wrong type: is %s, expected "
+				dp_fail(err, errlen, "%s:%u: keys.%s: wrong type: is %s, expected "
 				    "a non-empty string naming a key", file, line, name,
 				    config_type_name(config_setting_type(s)));
 				return -1;
@@ -532,14 +520,14 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 		}
 		const struct config_key *k = config_find_key(group, name);
 		if (k == NULL) {
-			config_err(err, errlen, "%s:%u: unknown key '%s%s%s'", file, line,
+			dp_fail(err, errlen, "%s:%u: unknown key '%s%s%s'", file, line,
 			    group != NULL ? group : "", group != NULL ? "." : "", name);
 			return -1;
 		}
 		if (config_apply_setting(cfg, k, s, why, sizeof why) != 0) {
 			char full[64];
 			config_full_name(k, full, sizeof full);
-			config_err(err, errlen, "%s:%u: %s: %s", file, line, full, why);
+			dp_fail(err, errlen, "%s:%u: %s: %s", file, line, full, why);
 			return -1;
 		}
 	}
@@ -558,9 +546,9 @@ config_load_common(const char *text, const char *path, const char *name, struct 
 	int ok = text != NULL ? config_read_string(&lc, text) : config_read_file(&lc, path);
 	if (ok != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			config_err(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+			dp_fail(err, errlen, "%s: cannot read: %s", name, strerror(errno));
 		else
-			config_err(err, errlen, "%s:%d: syntax error%s%s",
+			dp_fail(err, errlen, "%s:%d: syntax error%s%s",
 			    config_error_file(&lc) != NULL ? config_error_file(&lc) : name,
 			    config_error_line(&lc),
 			    strcmp(config_error_text(&lc), "syntax error") == 0 ? "" : ": ",
@@ -572,7 +560,7 @@ config_load_common(const char *text, const char *path, const char *name, struct 
 		goto out;
 	char why[256];
 	if (config_validate(out, why, sizeof why) != 0) {
-		config_err(err, errlen, "%s: %s", name, why);
+		dp_fail(err, errlen, "%s: %s", name, why);
 		goto out;
 	}
 	out->source = xstrdup(name);
@@ -594,7 +582,7 @@ config_load(const char *path, struct dp_config *out, char *err, size_t errlen)
 		def = config_default_path();
 		if (stat(def, &st) != 0) {
 			if (errno != ENOENT) {
-				config_err(err, errlen, "%s: %s", def, strerror(errno));
+				dp_fail(err, errlen, "%s: %s", def, strerror(errno));
 				config_free(out);
 				free(def);
 				return -1;
@@ -605,7 +593,7 @@ config_load(const char *path, struct dp_config *out, char *err, size_t errlen)
 		}
 		path = def;
 	} else if (access(path, R_OK) != 0) {
-		config_err(err, errlen, "%s: %s", path, strerror(errno));
+		dp_fail(err, errlen, "%s: %s", path, strerror(errno));
 		config_free(out);
 		return -1;
 	}
@@ -652,7 +640,7 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 		errno = 0;
 		long long v = strtoll(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0') {
-			config_err(err, errlen, "'%s' is not an integer", value);
+			dp_fail(err, errlen, "'%s' is not an integer", value);
 			return -1;
 		}
 		return config_store_int(cfg, k, v, err, errlen);
@@ -663,7 +651,7 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 		errno = 0;
 		double v = strtod(value, &end);
 		if (errno != 0 || end == value || *end != '\0') {
-			config_err(err, errlen, "'%s' is not a number", value);
+			dp_fail(err, errlen, "'%s' is not a number", value);
 			return -1;
 		}
 		return config_store_float(cfg, k, v, err, errlen);
@@ -671,7 +659,7 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 	case CK_BOOL: {
 		bool b;
 		if (!config_parse_bool(value, &b)) {
-			config_err(err, errlen, "'%s' is not a boolean (true or false)", value);
+			dp_fail(err, errlen, "'%s' is not a boolean (true or false)", value);
 			return -1;
 		}
 		*FIELD(cfg, k, bool) = b;
@@ -707,7 +695,7 @@ config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
 	if (dot != NULL) {
 		size_t glen = (size_t)(dot - key);
 		if (glen >= sizeof group) {
-			config_err(err, errlen, "unknown key '%s'", key);
+			dp_fail(err, errlen, "unknown key '%s'", key);
 			return -1;
 		}
 		memcpy(group, key, glen);
@@ -716,7 +704,7 @@ config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
 	}
 	if (strcmp(group, "keys") == 0) {
 		if (name[0] == '\0' || value[0] == '\0') {
-			config_err(err, errlen, "%s: needs an action name and a key", key);
+			dp_fail(err, errlen, "%s: needs an action name and a key", key);
 			return -1;
 		}
 		config_key_bind(cfg, name, value);
@@ -724,11 +712,11 @@ config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
 	}
 	const struct config_key *k = config_find_key(dot != NULL ? group : NULL, name);
 	if (k == NULL) {
-		config_err(err, errlen, "unknown key '%s'", key);
+		dp_fail(err, errlen, "unknown key '%s'", key);
 		return -1;
 	}
 	if (config_set_value(cfg, k, value, why, sizeof why) != 0) {
-		config_err(err, errlen, "%s: %s", key, why);
+		dp_fail(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
 	return config_validate(cfg, err, errlen);
@@ -752,7 +740,7 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 			break;
 		case CK_SIZE:
 			if (*FIELD(cfg, k, uint64_t) > INT64_MAX) {
-				config_err(err, errlen, "%s: out of range", full);
+				dp_fail(err, errlen, "%s: out of range", full);
 				return -1;
 			}
 			v = (int64_t)*FIELD(cfg, k, uint64_t);
@@ -760,7 +748,7 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 		case CK_FLOAT: {
 			double d = *FIELD(cfg, k, double);
 			if (!isfinite(d) || d < (double)k->min || d > (double)k->max) {
-				config_err(err, errlen, "%s: %g is out of range (%" PRId64 "..%" PRId64
+				dp_fail(err, errlen, "%s: %g is out of range (%" PRId64 "..%" PRId64
 				    ")", full, d, k->min, k->max);
 				return -1;
 			}
@@ -770,15 +758,15 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 		case CK_ADDR: {
 			const char *s = *FIELD(cfg, k, char *);
 			if (s == NULL || s[0] == '\0') {
-				config_err(err, errlen, "%s: must be set", full);
+				dp_fail(err, errlen, "%s: must be set", full);
 				return -1;
 			}
 			if (k->kind == CK_PATH && s[0] != '/') {
-				config_err(err, errlen, "%s: '%s' is not an absolute path", full, s);
+				dp_fail(err, errlen, "%s: '%s' is not an absolute path", full, s);
 				return -1;
 			}
 			if (k->kind == CK_ADDR && !config_addr_ok(s)) {
-				config_err(err, errlen, "%s: '%s' is not a numeric address", full, s);
+				dp_fail(err, errlen, "%s: '%s' is not a numeric address", full, s);
 				return -1;
 			}
 			continue;
@@ -786,21 +774,21 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 		case CK_OPT_PATH: {
 			const char *s = *FIELD(cfg, k, char *);
 			if (s != NULL && s[0] != '/') {
-				config_err(err, errlen, "%s: '%s' is not an absolute path", full, s);
+				dp_fail(err, errlen, "%s: '%s' is not an absolute path", full, s);
 				return -1;
 			}
 			continue;
 		}
 		case CK_STR:
 			if (*FIELD(cfg, k, char *) == NULL) {
-				config_err(err, errlen, "%s: must be set", full);
+				dp_fail(err, errlen, "%s: must be set", full);
 				return -1;
 			}
 			continue;
 		case CK_LEVEL: {
 			int level = (int)*FIELD(cfg, k, enum dp_log_level);
 			if (level < 0 || level >= DP_LOG_LEVEL_COUNT) {
-				config_err(err, errlen, "%s: bad level", full);
+				dp_fail(err, errlen, "%s: bad level", full);
 				return -1;
 			}
 			continue;
@@ -811,7 +799,7 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 			    sizeof(char **));
 			for (size_t j = 0; j < n; j++) {
 				if (list[j] == NULL || list[j][0] == '\0') {
-					config_err(err, errlen, "%s: element %zu is empty", full, j + 1);
+					dp_fail(err, errlen, "%s: element %zu is empty", full, j + 1);
 					return -1;
 				}
 			}
@@ -821,40 +809,40 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 			continue;
 		}
 		if (v < k->min || v > k->max) {
-			config_err(err, errlen, "%s: %" PRId64 " is out of range (%" PRId64 "..%" PRId64
+			dp_fail(err, errlen, "%s: %" PRId64 " is out of range (%" PRId64 "..%" PRId64
 			    ")", full, v, k->min, k->max);
 			return -1;
 		}
 	}
 
 	if (cfg->max_connections_per_torrent > cfg->max_connections_global) {
-		config_err(err, errlen, "max_connections_per_torrent (%d) is larger than "
+		dp_fail(err, errlen, "max_connections_per_torrent (%d) is larger than "
 		    "max_connections_global (%d)", cfg->max_connections_per_torrent,
 		    cfg->max_connections_global);
 		return -1;
 	}
 	if (cfg->watch_dir != NULL && strcmp(cfg->watch_dir, cfg->download_dir) == 0) {
-		config_err(err, errlen, "watch_dir must differ from download_dir");
+		dp_fail(err, errlen, "watch_dir must differ from download_dir");
 		return -1;
 	}
 	if (cfg->rpc.enabled) {
 		if (cfg->rpc.username[0] == '\0' && !config_addr_is_loopback(cfg->rpc.bind)) {
-			config_err(err, errlen, "rpc.bind %s is not a loopback address: set "
+			dp_fail(err, errlen, "rpc.bind %s is not a loopback address: set "
 			    "rpc.username and rpc.password", cfg->rpc.bind);
 			return -1;
 		}
 		if (cfg->rpc.username[0] != '\0' && cfg->rpc.password[0] == '\0') {
-			config_err(err, errlen, "rpc.username is set but rpc.password is empty");
+			dp_fail(err, errlen, "rpc.username is set but rpc.password is empty");
 			return -1;
 		}
 		if (cfg->listen_port != 0 && cfg->listen_port == cfg->rpc.port) {
-			config_err(err, errlen, "rpc.port and listen_port are both %d", cfg->rpc.port);
+			dp_fail(err, errlen, "rpc.port and listen_port are both %d", cfg->rpc.port);
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < cfg->key_count; i++) {
 		if (cfg->keys[i].action[0] == '\0' || cfg->keys[i].key[0] == '\0') {
-			config_err(err, errlen, "keys: empty binding");
+			dp_fail(err, errlen, "keys: empty binding");
 			return -1;
 		}
 	}

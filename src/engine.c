@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,27 +64,12 @@ engine_prio_name(enum engine_prio p)
 	return "?";
 }
 
-static int
-engine_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static int
-engine_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err != NULL && errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static struct torrent *
 engine_torrent(struct engine *e, int id, char *err, size_t errlen)
 {
 	struct torrent *t = session_find_torrent(e, id);
 	if (t == NULL)
-		engine_fail(err, errlen, "no torrent with id %d", id);
+		dp_fail(err, errlen, "no torrent with id %d", id);
 	return t;
 }
 
@@ -238,7 +222,7 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 {
 	if (e->shutting_down) {
 		metainfo_free(mi);
-		return engine_fail(err, errlen, "the engine is shutting down");
+		return dp_fail(err, errlen, "the engine is shutting down");
 	}
 	struct torrent *old = session_find_by_hash(e, mi->info_hash);
 	if (old != NULL) {
@@ -248,13 +232,13 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 		char why[300];
 		if (old->md != NULL && !old->removing && mi->info_raw != NULL &&
 		    metadata_fetch_supply(old, mi->info_raw, mi->info_len, why, sizeof why) == 0)
-			engine_fail(err, errlen, "%s: already added (id %d) as a magnet; the torrent "
+			dp_fail(err, errlen, "%s: already added (id %d) as a magnet; the torrent "
 			    "file supplied its metadata", mi->name, old->id);
 		else if (old->md != NULL && !old->removing && mi->info_raw != NULL)
-			engine_fail(err, errlen, "%s: already added (id %d) as a magnet; the torrent "
+			dp_fail(err, errlen, "%s: already added (id %d) as a magnet; the torrent "
 			    "file's metadata was not used: %s", mi->name, old->id, why);
 		else
-			engine_fail(err, errlen, "%s: already added (id %d)", mi->name, old->id);
+			dp_fail(err, errlen, "%s: already added (id %d)", mi->name, old->id);
 		metainfo_free(mi);
 		return -1;
 	}
@@ -283,7 +267,7 @@ engine_add_torrent_file(struct engine *e, const char *path, const struct engine_
 	char why[256];
 	struct metainfo *mi = metainfo_load(path, why, sizeof why);
 	if (mi == NULL)
-		return engine_fail(err, errlen, "%s", why);
+		return dp_fail(err, errlen, "%s", why);
 	return engine_add_metainfo(e, mi, opts, id_out, err, errlen);
 }
 
@@ -294,7 +278,7 @@ engine_add_torrent_data(struct engine *e, const uint8_t *buf, size_t len,
 	char why[256];
 	struct metainfo *mi = metainfo_parse(buf, len, why, sizeof why);
 	if (mi == NULL)
-		return engine_fail(err, errlen, "%s", why);
+		return dp_fail(err, errlen, "%s", why);
 	return engine_add_metainfo(e, mi, opts, id_out, err, errlen);
 }
 
@@ -305,16 +289,16 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 	char why[256];
 	struct magnet *m = magnet_parse(uri, why, sizeof why);
 	if (m == NULL)
-		return engine_fail(err, errlen, "%s", why);
+		return dp_fail(err, errlen, "%s", why);
 	if (e->shutting_down) {
 		magnet_free(m);
-		return engine_fail(err, errlen, "the engine is shutting down");
+		return dp_fail(err, errlen, "the engine is shutting down");
 	}
 	struct torrent *old = session_find_by_hash(e, m->info_hash);
 	if (old != NULL) {
 		if (id_out != NULL)
 			*id_out = old->id;
-		engine_fail(err, errlen, "%s: already added (id %d)", m->info_hash_hex, old->id);
+		dp_fail(err, errlen, "%s: already added (id %d)", m->info_hash_hex, old->id);
 		magnet_free(m);
 		return -1;
 	}
@@ -394,7 +378,7 @@ engine_torrent_recheck(struct engine *e, int id, char *err, size_t errlen)
 	if (t == NULL)
 		return -1;
 	if (t->md != NULL)
-		return engine_fail(err, errlen, "%s: no metadata yet, nothing to check", t->mi->name);
+		return dp_fail(err, errlen, "%s: no metadata yet, nothing to check", t->mi->name);
 	torrent_recheck(t);
 	return 0;
 }
@@ -406,9 +390,9 @@ engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen)
 	if (t == NULL)
 		return -1;
 	if (t->ts == NULL)
-		return engine_fail(err, errlen, "%s has no trackers", t->mi->name);
+		return dp_fail(err, errlen, "%s has no trackers", t->mi->name);
 	if (!torrent_is_active(t))
-		return engine_fail(err, errlen, "%s is not running", t->mi->name);
+		return dp_fail(err, errlen, "%s is not running", t->mi->name);
 	tracker_set_reannounce(t->ts);
 	return 0;
 }
@@ -421,9 +405,9 @@ engine_torrent_set_file_priority(struct engine *e, int id, size_t file, enum eng
 	if (t == NULL)
 		return -1;
 	if (file >= t->mi->file_count)
-		return engine_fail(err, errlen, "%s has no file %zu", t->mi->name, file);
+		return dp_fail(err, errlen, "%s has no file %zu", t->mi->name, file);
 	if ((unsigned)prio > ENGINE_PRIO_HIGH)
-		return engine_fail(err, errlen, "bad priority %d", (int)prio);
+		return dp_fail(err, errlen, "bad priority %d", (int)prio);
 	torrent_file_priority(t, file, prio);
 	return 0;
 }
@@ -459,7 +443,7 @@ engine_torrent_set_limits(struct engine *e, int id, int max_peers, int upload_sl
 	if (t == NULL)
 		return -1;
 	if (max_peers < 0 || upload_slots < 0)
-		return engine_fail(err, errlen, "limits must not be negative");
+		return dp_fail(err, errlen, "limits must not be negative");
 	t->max_peers = max_peers;
 	t->upload_slots = upload_slots;
 	return 0;
@@ -475,9 +459,9 @@ engine_torrent_add_peer(struct engine *e, int id, const char *addr_port, char *e
 	struct sockaddr_storage ss;
 	socklen_t len;
 	if (!sockaddr_parse(addr_port, &ss, &len))
-		return engine_fail(err, errlen, "bad peer address '%s' (want ADDR:PORT)", addr_port);
+		return dp_fail(err, errlen, "bad peer address '%s' (want ADDR:PORT)", addr_port);
 	if (session_is_self(e, (struct sockaddr *)&ss))
-		return engine_fail(err, errlen, "%s is our own listening address", addr_port);
+		return dp_fail(err, errlen, "%s is our own listening address", addr_port);
 	torrent_add_known_peer(t, (struct sockaddr *)&ss, len);
 	torrent_connect_peers(t, dp_now_ms());
 	return 0;
@@ -498,7 +482,7 @@ engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban
 		char buf[80];
 		snprintf(buf, sizeof buf, strchr(addr_port, ':') ? "[%s]:1" : "%s:1", addr_port);
 		if (!sockaddr_parse(buf, &ss, &len))
-			return engine_fail(err, errlen, "bad peer address '%s'", addr_port);
+			return dp_fail(err, errlen, "bad peer address '%s'", addr_port);
 		with_port = false;
 	}
 	int n = 0;
@@ -516,7 +500,7 @@ engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban
 			((struct sockaddr_in *)&ss)->sin_port = 0;
 		session_ban(e, (struct sockaddr *)&ss, "banned by the user");
 	} else if (n == 0) {
-		return engine_fail(err, errlen, "no peer %s on %s", addr_port, t->mi->name);
+		return dp_fail(err, errlen, "no peer %s on %s", addr_port, t->mi->name);
 	}
 	return 0;
 }
@@ -535,9 +519,9 @@ int
 engine_set_download_dir(struct engine *e, const char *dir, char *err, size_t errlen)
 {
 	if (dir == NULL || dir[0] != '/')
-		return engine_fail(err, errlen, "the download directory must be an absolute path");
+		return dp_fail(err, errlen, "the download directory must be an absolute path");
 	if (strlen(dir) >= sizeof e->set.download_dir)
-		return engine_fail(err, errlen, "the download directory's path is too long");
+		return dp_fail(err, errlen, "the download directory's path is too long");
 	snprintf(e->set.download_dir, sizeof e->set.download_dir, "%s", dir);
 	/* free_space describes the old directory: refresh it at the next tick. */
 	e->free_space_at_ms = 0;

@@ -2,7 +2,6 @@
  * x.pe, with strict percent-decoding and one-line reasons for every refusal. */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +12,6 @@
 
 /* Real links stay far below this; the bound keeps the de-duplication of tr/ws/x.pe cheap. */
 #define MG_MAX_URI_LEN (32u << 10)
-
-static void
-mg_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static void
-mg_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 bool
 magnet_is_uri(const char *s)
@@ -79,14 +64,14 @@ mg_decode(const char *key, const char *s, size_t len, bool plus_is_space, char *
 			int hi = i + 1 < len ? mg_hex_value(s[i + 1]) : -1;
 			int lo = i + 2 < len ? mg_hex_value(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
-				mg_fail(err, errlen, "bad %%-escape in '%s' at \"%.*s\"", key,
+				dp_fail(err, errlen, "bad %%-escape in '%s' at \"%.*s\"", key,
 				    (int)DP_MIN(len - i, 3), s + i);
 				free(out);
 				return NULL;
 			}
 			c = (char)(hi * 16 + lo);
 			if (c == '\0') {
-				mg_fail(err, errlen, "'%s' contains an encoded NUL byte", key);
+				dp_fail(err, errlen, "'%s' contains an encoded NUL byte", key);
 				free(out);
 				return NULL;
 			}
@@ -135,21 +120,21 @@ mg_parse_btih(struct magnet *m, const char *h, char *err, size_t errlen)
 	uint8_t hash[20];
 	if (len == 40) {
 		if (!dp_hex_decode(h, 20, hash)) {
-			mg_fail(err, errlen, "btih '%s' is not 40 hex digits", h);
+			dp_fail(err, errlen, "btih '%s' is not 40 hex digits", h);
 			return false;
 		}
 	} else if (len == 32) {
 		if (!mg_base32_decode(h, hash)) {
-			mg_fail(err, errlen, "btih '%s' is not 32 base32 characters", h);
+			dp_fail(err, errlen, "btih '%s' is not 32 base32 characters", h);
 			return false;
 		}
 	} else {
-		mg_fail(err, errlen, "btih '%.64s' has %zu characters; expected 40 (hex) or 32 (base32)",
+		dp_fail(err, errlen, "btih '%.64s' has %zu characters; expected 40 (hex) or 32 (base32)",
 		    h, len);
 		return false;
 	}
 	if (m->has_btih && memcmp(m->info_hash, hash, 20) != 0) {
-		mg_fail(err, errlen, "the magnet link names two different info-hashes");
+		dp_fail(err, errlen, "the magnet link names two different info-hashes");
 		return false;
 	}
 	memcpy(m->info_hash, hash, 20);
@@ -164,7 +149,7 @@ mg_parse_btmh(struct magnet *m, const char *h, char *err, size_t errlen)
 {
 	uint8_t digest[34];
 	if (strlen(h) != 68 || strncmp(h, "1220", 4) != 0 || !dp_hex_decode(h, 34, digest)) {
-		mg_fail(err, errlen, "btmh '%.80s' is not a SHA-256 multihash (1220 + 64 hex digits)",
+		dp_fail(err, errlen, "btmh '%.80s' is not a SHA-256 multihash (1220 + 64 hex digits)",
 		    h);
 		return false;
 	}
@@ -282,7 +267,7 @@ mg_parse_param(struct magnet *m, const char *key, size_t klen, const char *val, 
 		break;
 	case K_PE:
 		if (!mg_peer_ok(v)) {
-			mg_fail(err, errlen, "x.pe '%.80s' is not host:port", v);
+			dp_fail(err, errlen, "x.pe '%.80s' is not host:port", v);
 			free(v);
 			return false;
 		}
@@ -299,11 +284,11 @@ struct magnet *
 magnet_parse(const char *uri, char *err, size_t errlen)
 {
 	if (!magnet_is_uri(uri)) {
-		mg_fail(err, errlen, "not a magnet link (expected 'magnet:?...')");
+		dp_fail(err, errlen, "not a magnet link (expected 'magnet:?...')");
 		return NULL;
 	}
 	if (strlen(uri) > MG_MAX_URI_LEN) {
-		mg_fail(err, errlen, "the magnet link is longer than %u bytes", MG_MAX_URI_LEN);
+		dp_fail(err, errlen, "the magnet link is longer than %u bytes", MG_MAX_URI_LEN);
 		return NULL;
 	}
 	struct magnet *m = xcalloc(1, sizeof *m);
@@ -319,7 +304,7 @@ magnet_parse(const char *uri, char *err, size_t errlen)
 				if (mg_key_is(p, klen, "xt") || mg_key_is(p, klen, "tr") ||
 				    mg_key_is(p, klen, "dn") || mg_key_is(p, klen, "ws") ||
 				    (klen == 4 && strncasecmp(p, "x.pe", 4) == 0)) {
-					mg_fail(err, errlen, "parameter '%.*s' has no value", (int)klen, p);
+					dp_fail(err, errlen, "parameter '%.*s' has no value", (int)klen, p);
 					goto fail;
 				}
 			} else if (!mg_parse_param(m, p, (size_t)(eq - p), eq + 1,
@@ -330,9 +315,9 @@ magnet_parse(const char *uri, char *err, size_t errlen)
 	}
 	if (!m->has_btih) {
 		if (m->btmh != NULL)
-			mg_fail(err, errlen, "BitTorrent v2-only magnet links are not supported yet");
+			dp_fail(err, errlen, "BitTorrent v2-only magnet links are not supported yet");
 		else
-			mg_fail(err, errlen, "the magnet link has no BitTorrent info-hash "
+			dp_fail(err, errlen, "the magnet link has no BitTorrent info-hash "
 			    "(xt=urn:btih:...)");
 		goto fail;
 	}

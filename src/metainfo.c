@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +19,6 @@
 #define MI_MAX_COMPONENT 255
 /* A dot-suffix longer than this is not treated as an extension worth keeping. */
 #define MI_MAX_EXTENSION 32
-
-static void
-mi_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static void
-mi_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "an integer", "a list", ...: for messages. */
 static const char *
@@ -543,11 +528,11 @@ static bool
 mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size_t errlen)
 {
 	if (files->type != BE_LIST) {
-		mi_fail(err, errlen, "'files' is %s, not a list", mi_a_type(files->type));
+		dp_fail(err, errlen, "'files' is %s, not a list", mi_a_type(files->type));
 		return false;
 	}
 	if (files->v.list.n == 0) {
-		mi_fail(err, errlen, "the torrent lists no files");
+		dp_fail(err, errlen, "the torrent lists no files");
 		return false;
 	}
 	mi->files = xcalloc(files->v.list.n, sizeof *mi->files);
@@ -555,18 +540,18 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 	for (size_t i = 0; i < files->v.list.n; i++) {
 		const struct be_node *f = files->v.list.items[i];
 		if (f->type != BE_DICT) {
-			mi_fail(err, errlen, "file %zu is %s, not a dictionary", i,
+			dp_fail(err, errlen, "file %zu is %s, not a dictionary", i,
 			    mi_a_type(f->type));
 			return false;
 		}
 		const struct be_node *len = be_dict_get(f, "length");
 		if (len == NULL || len->type != BE_INT) {
-			mi_fail(err, errlen, "file %zu: 'length' is %s", i,
+			dp_fail(err, errlen, "file %zu: 'length' is %s", i,
 			    len == NULL ? "missing" : "not an integer");
 			return false;
 		}
 		if (len->v.i < 0) {
-			mi_fail(err, errlen, "file %zu: negative length %" PRId64, i, len->v.i);
+			dp_fail(err, errlen, "file %zu: negative length %" PRId64, i, len->v.i);
 			return false;
 		}
 		const struct be_node *path = be_dict_get(f, "path.utf-8");
@@ -578,15 +563,15 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 		if (path == NULL)
 			path = be_dict_get(f, "path");
 		if (path == NULL) {
-			mi_fail(err, errlen, "file %zu: 'path' is missing", i);
+			dp_fail(err, errlen, "file %zu: 'path' is missing", i);
 			return false;
 		}
 		if (!mi_path_list_ok(path)) {
-			mi_fail(err, errlen, "file %zu: 'path' is not a non-empty list of strings", i);
+			dp_fail(err, errlen, "file %zu: 'path' is not a non-empty list of strings", i);
 			return false;
 		}
 		if ((uint64_t)len->v.i > (uint64_t)INT64_MAX - offset) {
-			mi_fail(err, errlen, "total size overflows");
+			dp_fail(err, errlen, "total size overflows");
 			return false;
 		}
 		struct mi_file *mf = &mi->files[mi->file_count++];
@@ -621,7 +606,7 @@ static struct metainfo *
 mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 {
 	if (info->type != BE_DICT) {
-		mi_fail(err, errlen, "'info' is %s, not a dictionary", mi_a_type(info->type));
+		dp_fail(err, errlen, "'info' is %s, not a dictionary", mi_a_type(info->type));
 		return NULL;
 	}
 	const struct be_node *pieces = be_dict_get(info, "pieces");
@@ -630,53 +615,53 @@ mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 	const struct be_node *version = be_dict_get_type(info, "meta version", BE_INT);
 	bool v2 = (version != NULL && version->v.i == 2) || be_dict_get(info, "file tree") != NULL;
 	if (version != NULL && version->v.i != 1 && version->v.i != 2) {
-		mi_fail(err, errlen, "unknown meta version %" PRId64, version->v.i);
+		dp_fail(err, errlen, "unknown meta version %" PRId64, version->v.i);
 		return NULL;
 	}
 	if (v2 && (pieces == NULL || (length == NULL && files == NULL))) {
-		mi_fail(err, errlen, "BitTorrent v2-only torrents are not supported yet");
+		dp_fail(err, errlen, "BitTorrent v2-only torrents are not supported yet");
 		return NULL;
 	}
 
 	const struct be_node *pl = be_dict_get(info, "piece length");
 	if (pl == NULL) {
-		mi_fail(err, errlen, "'piece length' is missing");
+		dp_fail(err, errlen, "'piece length' is missing");
 		return NULL;
 	}
 	if (pl->type != BE_INT) {
-		mi_fail(err, errlen, "'piece length' is %s, not an integer", mi_a_type(pl->type));
+		dp_fail(err, errlen, "'piece length' is %s, not an integer", mi_a_type(pl->type));
 		return NULL;
 	}
 	if (pl->v.i <= 0) {
-		mi_fail(err, errlen, "'piece length' %" PRId64 " is not positive", pl->v.i);
+		dp_fail(err, errlen, "'piece length' %" PRId64 " is not positive", pl->v.i);
 		return NULL;
 	}
 	if (pl->v.i > (int64_t)MI_MAX_PIECE_LENGTH) {
-		mi_fail(err, errlen, "'piece length' %" PRId64 " is over the 256 MiB limit", pl->v.i);
+		dp_fail(err, errlen, "'piece length' %" PRId64 " is over the 256 MiB limit", pl->v.i);
 		return NULL;
 	}
 
 	const struct be_node *name = mi_get_text(info, "name", "name.utf-8");
 	if (name == NULL) {
-		mi_fail(err, errlen, be_dict_get(info, "name") == NULL ? "'name' is missing" :
+		dp_fail(err, errlen, be_dict_get(info, "name") == NULL ? "'name' is missing" :
 		    "'name' is not a string");
 		return NULL;
 	}
 	if (name->v.str.len == 0) {
-		mi_fail(err, errlen, "'name' is empty");
+		dp_fail(err, errlen, "'name' is empty");
 		return NULL;
 	}
 
 	if (pieces == NULL) {
-		mi_fail(err, errlen, "'pieces' is missing");
+		dp_fail(err, errlen, "'pieces' is missing");
 		return NULL;
 	}
 	if (pieces->type != BE_STR) {
-		mi_fail(err, errlen, "'pieces' is %s, not a string", mi_a_type(pieces->type));
+		dp_fail(err, errlen, "'pieces' is %s, not a string", mi_a_type(pieces->type));
 		return NULL;
 	}
 	if (pieces->v.str.len % 20 != 0) {
-		mi_fail(err, errlen, "'pieces' is %zu bytes, not a multiple of 20", pieces->v.str.len);
+		dp_fail(err, errlen, "'pieces' is %zu bytes, not a multiple of 20", pieces->v.str.len);
 		return NULL;
 	}
 
@@ -689,7 +674,7 @@ mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 	    be_dict_get_type(info, "private", BE_INT)->v.i == 1;
 
 	if (files != NULL && length != NULL) {
-		mi_fail(err, errlen, "the info dictionary has both 'length' and 'files'");
+		dp_fail(err, errlen, "the info dictionary has both 'length' and 'files'");
 		goto fail;
 	}
 	if (files != NULL) {
@@ -697,12 +682,12 @@ mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 			goto fail;
 	} else if (length != NULL) {
 		if (length->type != BE_INT) {
-			mi_fail(err, errlen, "'length' is %s, not an integer",
+			dp_fail(err, errlen, "'length' is %s, not an integer",
 			    mi_a_type(length->type));
 			goto fail;
 		}
 		if (length->v.i < 0) {
-			mi_fail(err, errlen, "negative length %" PRId64, length->v.i);
+			dp_fail(err, errlen, "negative length %" PRId64, length->v.i);
 			goto fail;
 		}
 		mi->files = xcalloc(1, sizeof *mi->files);
@@ -712,21 +697,21 @@ mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 		mi->files[0].length = (uint64_t)length->v.i;
 		mi->total_size = (uint64_t)length->v.i;
 	} else {
-		mi_fail(err, errlen, "the info dictionary has neither 'length' nor 'files'");
+		dp_fail(err, errlen, "the info dictionary has neither 'length' nor 'files'");
 		goto fail;
 	}
 	if (mi->total_size == 0) {
-		mi_fail(err, errlen, "the torrent's total size is zero");
+		dp_fail(err, errlen, "the torrent's total size is zero");
 		goto fail;
 	}
 
 	uint64_t count = (mi->total_size + mi->piece_length - 1) / mi->piece_length;
 	if (count > UINT32_MAX) {
-		mi_fail(err, errlen, "%" PRIu64 " pieces is too many", count);
+		dp_fail(err, errlen, "%" PRIu64 " pieces is too many", count);
 		goto fail;
 	}
 	if (count != pieces->v.str.len / 20) {
-		mi_fail(err, errlen, "'pieces' holds %zu hashes but %" PRIu64 " bytes in pieces of %"
+		dp_fail(err, errlen, "'pieces' holds %zu hashes but %" PRIu64 " bytes in pieces of %"
 		    PRIu32 " need %" PRIu64, pieces->v.str.len / 20, mi->total_size,
 		    mi->piece_length, count);
 		goto fail;
@@ -749,18 +734,18 @@ metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen)
 	struct be_error berr = { 0 };
 	struct be_node *root = be_decode(buf, len, &be_default_limits, &berr);
 	if (root == NULL) {
-		mi_fail(err, errlen, "not a torrent file: %s at byte %zu", berr.msg, berr.offset);
+		dp_fail(err, errlen, "not a torrent file: %s at byte %zu", berr.msg, berr.offset);
 		return NULL;
 	}
 	struct metainfo *mi = NULL;
 	if (root->type != BE_DICT) {
-		mi_fail(err, errlen, "not a torrent file: the top level is %s, not a dictionary",
+		dp_fail(err, errlen, "not a torrent file: the top level is %s, not a dictionary",
 		    mi_a_type(root->type));
 		goto out;
 	}
 	const struct be_node *info = be_dict_get(root, "info");
 	if (info == NULL) {
-		mi_fail(err, errlen, "not a torrent file: 'info' is missing");
+		dp_fail(err, errlen, "not a torrent file: 'info' is missing");
 		goto out;
 	}
 	mi = mi_parse_info_node(info, err, errlen);
@@ -791,7 +776,7 @@ metainfo_parse_info(const uint8_t *info, size_t len, char *err, size_t errlen)
 	struct be_error berr = { 0 };
 	struct be_node *root = be_decode(info, len, &be_default_limits, &berr);
 	if (root == NULL) {
-		mi_fail(err, errlen, "bad info dictionary: %s at byte %zu", berr.msg, berr.offset);
+		dp_fail(err, errlen, "bad info dictionary: %s at byte %zu", berr.msg, berr.offset);
 		return NULL;
 	}
 	struct metainfo *mi = mi_parse_info_node(root, err, errlen);
@@ -806,17 +791,17 @@ metainfo_load(const char *path, char *err, size_t errlen)
 	size_t len = 0;
 	if (dp_read_file(path, DP_MAX_TORRENT_FILE_SIZE, &buf, &len) != 0) {
 		if (errno == EFBIG)
-			mi_fail(err, errlen, "%s: larger than the %u MiB limit for torrent files", path,
+			dp_fail(err, errlen, "%s: larger than the %u MiB limit for torrent files", path,
 			    DP_MAX_TORRENT_FILE_SIZE >> 20);
 		else
-			mi_fail(err, errlen, "%s: %s", path, strerror(errno));
+			dp_fail(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	char reason[256] = "";
 	struct metainfo *mi = metainfo_parse(buf, len, reason, sizeof reason);
 	free(buf);
 	if (mi == NULL)
-		mi_fail(err, errlen, "%s: %s", path, reason);
+		dp_fail(err, errlen, "%s: %s", path, reason);
 	return mi;
 }
 

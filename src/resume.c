@@ -117,19 +117,6 @@ resume_encode(const struct resume *r, struct dp_buf *out)
 
 /* ---- decoding ---- */
 
-static int
-resume_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static int
-resume_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* An integer key in [lo, hi]. */
 static int
 resume_get_int(const struct be_node *d, const char *key, int64_t lo, int64_t hi, int64_t *out,
@@ -137,12 +124,12 @@ resume_get_int(const struct be_node *d, const char *key, int64_t lo, int64_t hi,
 {
 	const struct be_node *n = be_dict_get(d, key);
 	if (n == NULL)
-		return resume_fail(err, errlen, "missing key '%s'", key);
+		return dp_fail(err, errlen, "missing key '%s'", key);
 	if (n->type != BE_INT)
-		return resume_fail(err, errlen, "'%s' is a %s, not an integer", key,
+		return dp_fail(err, errlen, "'%s' is a %s, not an integer", key,
 		    be_type_name(n->type));
 	if (n->v.i < lo || n->v.i > hi)
-		return resume_fail(err, errlen, "'%s' = %lld is out of range", key,
+		return dp_fail(err, errlen, "'%s' = %lld is out of range", key,
 		    (long long)n->v.i);
 	*out = n->v.i;
 	return 0;
@@ -155,40 +142,40 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 	struct be_error be;
 	resume_init(out);
 	if (len == 0)
-		return resume_fail(err, errlen, "empty file");
+		return dp_fail(err, errlen, "empty file");
 	struct be_node *root = be_decode(buf, len, &lim, &be);
 	if (root == NULL)
-		return resume_fail(err, errlen, "not valid bencode at byte %zu: %s", be.offset,
+		return dp_fail(err, errlen, "not valid bencode at byte %zu: %s", be.offset,
 		    be.msg);
 	int rc = -1;
 	int64_t v;
 	const struct be_node *body, *sum, *n;
 	if (root->type != BE_DICT) {
-		resume_fail(err, errlen, "not a dictionary");
+		dp_fail(err, errlen, "not a dictionary");
 		goto out;
 	}
 	if (resume_get_int(root, "version", 1, INT64_MAX, &v, err, errlen) < 0)
 		goto out;
 	if (v != RESUME_VERSION) {
-		resume_fail(err, errlen, "version %lld is not supported (want %d)", (long long)v,
+		dp_fail(err, errlen, "version %lld is not supported (want %d)", (long long)v,
 		    RESUME_VERSION);
 		goto out;
 	}
 	body = be_dict_get_type(root, "body", BE_DICT);
 	sum = be_dict_get_type(root, "sha1", BE_STR);
 	if (body == NULL || sum == NULL || sum->v.str.len != 20) {
-		resume_fail(err, errlen, "missing body or checksum");
+		dp_fail(err, errlen, "missing body or checksum");
 		goto out;
 	}
 	uint8_t want[20];
 	disk_sha1(body->raw, body->raw_len, want);
 	if (memcmp(want, sum->v.str.s, 20) != 0) {
-		resume_fail(err, errlen, "checksum mismatch (the file is damaged)");
+		dp_fail(err, errlen, "checksum mismatch (the file is damaged)");
 		goto out;
 	}
 	n = be_dict_get_type(body, "info-hash", BE_STR);
 	if (n == NULL || n->v.str.len != 20) {
-		resume_fail(err, errlen, "missing or malformed 'info-hash'");
+		dp_fail(err, errlen, "missing or malformed 'info-hash'");
 		goto out;
 	}
 	memcpy(out->info_hash, n->v.str.s, 20);
@@ -198,7 +185,7 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 	out->piece_count = (uint32_t)v;
 	n = be_dict_get_type(body, "pieces", BE_STR);
 	if (n == NULL) {
-		resume_fail(err, errlen, "missing 'pieces'");
+		dp_fail(err, errlen, "missing 'pieces'");
 		goto out;
 	}
 	if (n->v.str.len != 0) {
@@ -207,7 +194,7 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		bool ok = bitfield_load(&bf, (const uint8_t *)n->v.str.s, n->v.str.len);
 		bitfield_free(&bf);
 		if (!ok) {
-			resume_fail(err, errlen, "'pieces' has %zu bytes or spare bits set for %u pieces",
+			dp_fail(err, errlen, "'pieces' has %zu bytes or spare bits set for %u pieces",
 			    n->v.str.len, out->piece_count);
 			goto out;
 		}
@@ -215,11 +202,11 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 	}
 	n = be_dict_get_type(body, "files", BE_LIST);
 	if (n == NULL || n->v.list.n > RESUME_MAX_FILES) {
-		resume_fail(err, errlen, "missing or oversized 'files'");
+		dp_fail(err, errlen, "missing or oversized 'files'");
 		goto out;
 	}
 	if ((n->v.list.n == 0) != (out->piece_count == 0)) {
-		resume_fail(err, errlen, "'files' must be empty exactly when 'piece-count' is 0");
+		dp_fail(err, errlen, "'files' must be empty exactly when 'piece-count' is 0");
 		goto out;
 	}
 	out->file_count = n->v.list.n;
@@ -229,13 +216,13 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		if (f->type != BE_LIST || f->v.list.n != 3 ||
 		    f->v.list.items[0]->type != BE_INT || f->v.list.items[1]->type != BE_INT ||
 		    f->v.list.items[2]->type != BE_INT) {
-			resume_fail(err, errlen, "file %zu: want [size, mtime, priority]", i);
+			dp_fail(err, errlen, "file %zu: want [size, mtime, priority]", i);
 			goto out;
 		}
 		int64_t size = f->v.list.items[0]->v.i, mtime = f->v.list.items[1]->v.i;
 		int64_t prio = f->v.list.items[2]->v.i;
 		if (size < 0 || mtime < 0 || prio < 0 || prio > 3) {
-			resume_fail(err, errlen, "file %zu: size, mtime or priority out of range", i);
+			dp_fail(err, errlen, "file %zu: size, mtime or priority out of range", i);
 			goto out;
 		}
 		out->files[i].size = (uint64_t)size;
@@ -274,7 +261,7 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 	n = be_dict_get_type(body, "save-path", BE_STR);
 	if (n == NULL || n->v.str.len == 0 || n->v.str.len >= 1024 ||
 	    memchr(n->v.str.s, '\0', n->v.str.len) != NULL) {
-		resume_fail(err, errlen, "missing or malformed 'save-path'");
+		dp_fail(err, errlen, "missing or malformed 'save-path'");
 		goto out;
 	}
 	out->save_path = be_strdup(n);
@@ -286,7 +273,7 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 	n = be_dict_get(body, "error");
 	if (n != NULL) {
 		if (n->type != BE_STR || n->v.str.len >= 256) {
-			resume_fail(err, errlen, "malformed 'error'");
+			dp_fail(err, errlen, "malformed 'error'");
 			goto out;
 		}
 		out->error = be_strdup(n);
@@ -408,13 +395,13 @@ resume_load_one(const char *path, const uint8_t info_hash[20], uint32_t piece_co
 	uint8_t *buf;
 	size_t len;
 	if (dp_read_file(path, RESUME_MAX_FILE_SIZE, &buf, &len) < 0)
-		return resume_fail(err, errlen, "%s: %s", path, errno == ENOENT ? "missing" :
+		return dp_fail(err, errlen, "%s: %s", path, errno == ENOENT ? "missing" :
 		    strerror(errno));
 	char why[256];
 	int rc = resume_decode(buf, len, out, why, sizeof why);
 	free(buf);
 	if (rc < 0)
-		return resume_fail(err, errlen, "%s: %s", path, why);
+		return dp_fail(err, errlen, "%s: %s", path, why);
 	const char *bad = NULL;
 	if (memcmp(out->info_hash, info_hash, 20) != 0)
 		bad = "belongs to another torrent";
@@ -424,7 +411,7 @@ resume_load_one(const char *path, const uint8_t info_hash[20], uint32_t piece_co
 		bad = "has another file count";
 	if (bad != NULL) {
 		resume_clear(out);
-		return resume_fail(err, errlen, "%s: %s", path, bad);
+		return dp_fail(err, errlen, "%s: %s", path, bad);
 	}
 	return 0;
 }

@@ -18,18 +18,6 @@
 
 #define RPC_MAX_IDS 100000      /* entries in an "ids" list */
 
-static int rpc_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static int
-rpc_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- argument access: exact key, else the same key ignoring case, '-' and '_' (so JSON-RPC's
  * snake_case names reach the same code) ---- */
 
@@ -74,7 +62,7 @@ arg_bool(json_t *args, const char *name, bool *out, char *err, size_t errlen)
 	else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 		*out = json_integer_value(v) == 1;
 	else
-		return rpc_fail(err, errlen, "argument '%s' must be a boolean", name);
+		return dp_fail(err, errlen, "argument '%s' must be a boolean", name);
 	return 1;
 }
 
@@ -91,9 +79,9 @@ arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out, 
 	else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v))
 		n = (int64_t)json_real_value(v);
 	else
-		return rpc_fail(err, errlen, "argument '%s' must be an integer", name);
+		return dp_fail(err, errlen, "argument '%s' must be an integer", name);
 	if (n < min || n > max)
-		return rpc_fail(err, errlen, "argument '%s' out of range (%lld..%lld)", name,
+		return dp_fail(err, errlen, "argument '%s' out of range (%lld..%lld)", name,
 		    (long long)min, (long long)max);
 	*out = n;
 	return 1;
@@ -106,7 +94,7 @@ arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen)
 	if (v == NULL)
 		return 0;
 	if (!json_is_number(v))
-		return rpc_fail(err, errlen, "argument '%s' must be a number", name);
+		return dp_fail(err, errlen, "argument '%s' must be a number", name);
 	*out = json_number_value(v);
 	return 1;
 }
@@ -118,7 +106,7 @@ arg_string(json_t *args, const char *name, const char **out, char *err, size_t e
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
-		return rpc_fail(err, errlen, "argument '%s' must be a string", name);
+		return dp_fail(err, errlen, "argument '%s' must be a string", name);
 	*out = json_string_value(v);
 	return 1;
 }
@@ -180,7 +168,7 @@ ids_add_one(struct rpc_ids *s, json_t *v, const struct engine_torrent_stats *all
 			return 0;
 		}
 	}
-	return rpc_fail(err, errlen, "invalid torrent id (want a number, a 40-digit hash, a list "
+	return dp_fail(err, errlen, "invalid torrent id (want a number, a 40-digit hash, a list "
 	    "of them, or \"recently-active\")");
 }
 
@@ -214,7 +202,7 @@ ids_resolve(json_t *args, const struct engine_torrent_stats *all, size_t nall, s
 	}
 	if (json_is_array(v)) {
 		if (json_array_size(v) > RPC_MAX_IDS)
-			return rpc_fail(err, errlen, "too many ids (at most %d)", RPC_MAX_IDS);
+			return dp_fail(err, errlen, "too many ids (at most %d)", RPC_MAX_IDS);
 		size_t i;
 		json_t *x;
 		json_array_foreach(v, i, x) {
@@ -380,7 +368,7 @@ method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 {
 	json_t *fields = arg_get(args, "fields");
 	if (fields != NULL && !json_is_array(fields))
-		return rpc_fail(err, errlen, "argument 'fields' must be a list of names");
+		return dp_fail(err, errlen, "argument 'fields' must be a list of names");
 	json_t *all = session_object(h);
 	if (fields == NULL || json_array_size(fields) == 0) {
 		json_object_update(out, all);
@@ -451,15 +439,15 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		return -1;
 	queue_args += n;
 	if (ratio < 0 || ratio > 1e6)
-		return rpc_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
+		return dp_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
 	if (queue_args > 0 && !have_queue)
-		return rpc_fail(err, errlen, "queueing and seeding limits need a session directory");
+		return dp_fail(err, errlen, "queueing and seeding limits need a session directory");
 	if (port >= 0 && port != g.listen_port)
-		return rpc_fail(err, errlen, "peer-port: the listening port changes only with a "
+		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
 		    "restart (it is %d)", g.listen_port);
 	if (dir != NULL) {
 		if (h->sandbox)
-			return rpc_fail(err, errlen, "download-dir is not accepted here");
+			return dp_fail(err, errlen, "download-dir is not accepted here");
 		if (engine_set_download_dir(h->e, dir, err, errlen) < 0)
 			return -1;
 	}
@@ -640,7 +628,7 @@ static int
 rpc_free_space_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
 {
 	if (c->job.error != 0)
-		return rpc_fail(err, errlen, "%s", c->job.errmsg);
+		return dp_fail(err, errlen, "%s", c->job.errmsg);
 	json_object_set_new(out, "path", json_string(c->path));
 	json_object_set_new(out, "size-bytes", json_integer((json_int_t)DP_MIN(c->job.free_bytes,
 	    (uint64_t)INT64_MAX)));
@@ -655,9 +643,9 @@ method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, s
 	const char *path = NULL;
 	if (arg_string(args, "path", &path, err, errlen) <= 0)
 		return path == NULL && err[0] == '\0' ?
-		    rpc_fail(err, errlen, "argument 'path' is required") : -1;
+		    dp_fail(err, errlen, "argument 'path' is required") : -1;
 	if (h->sandbox)
-		return rpc_fail(err, errlen, "free-space is not accepted here");
+		return dp_fail(err, errlen, "free-space is not accepted here");
 	struct rpc_call *c = rpc_call_new(rpc_statvfs_work, rpc_free_space_finish, path);
 	snprintf(c->what, sizeof c->what, "rpc free-space: statvfs %s", path);
 	return rpc_call_start(h, c, args, out, err, errlen);
@@ -671,12 +659,12 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	json_t *fields = arg_get(args, "fields");
 	const char *format = "objects";
 	if (fields != NULL && !json_is_array(fields))
-		return rpc_fail(err, errlen, "argument 'fields' must be a list of names");
+		return dp_fail(err, errlen, "argument 'fields' must be a list of names");
 	if (arg_string(args, "format", &format, err, errlen) < 0)
 		return -1;
 	bool table = strcmp(format, "table") == 0;
 	if (!table && strcmp(format, "objects") != 0)
-		return rpc_fail(err, errlen, "format must be \"objects\" or \"table\"");
+		return dp_fail(err, errlen, "format must be \"objects\" or \"table\"");
 	/* The field list: the names as asked (known ones only), or every field. */
 	json_t *names = json_array();
 	if (fields != NULL && json_array_size(fields) > 0) {
@@ -756,7 +744,7 @@ file_list(json_t *args, const char *name, size_t nfiles, bool **sel, bool *prese
 	if (v == NULL)
 		return 0;
 	if (!json_is_array(v))
-		return rpc_fail(err, errlen, "argument '%s' must be a list of file numbers", name);
+		return dp_fail(err, errlen, "argument '%s' must be a list of file numbers", name);
 	*present = true;
 	*sel = xcalloc(nfiles ? nfiles : 1, sizeof **sel);
 	if (json_array_size(v) == 0) {
@@ -771,7 +759,7 @@ file_list(json_t *args, const char *name, size_t nfiles, bool **sel, bool *prese
 		    (uint64_t)json_integer_value(x) >= nfiles) {
 			free(*sel);
 			*sel = NULL;
-			return rpc_fail(err, errlen, "argument '%s': no file %s in the torrent", name,
+			return dp_fail(err, errlen, "argument '%s': no file %s in the torrent", name,
 			    json_is_integer(x) ? "with that number" : "named by a non-number");
 		}
 		(*sel)[json_integer_value(x)] = true;
@@ -833,14 +821,14 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	    arg_int(args, "seedRatioMode", 0, 2, &ratio_mode, err, errlen) < 0)
 		return -1;
 	if (has_ratio && (ratio < 0 || ratio > 1e6))
-		return rpc_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
+		return dp_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
 	/* File lists are checked per torrent (indexes); their type is checked even for none. */
 	static const char *const lists[] = { "files-wanted", "files-unwanted", "priority-high",
 		"priority-normal", "priority-low" };
 	for (size_t i = 0; i < DP_ARRAY_LEN(lists); i++) {
 		json_t *v = arg_get(args, lists[i]);
 		if (v != NULL && !json_is_array(v))
-			return rpc_fail(err, errlen, "argument '%s' must be a list of file numbers",
+			return dp_fail(err, errlen, "argument '%s' must be a list of file numbers",
 			    lists[i]);
 	}
 	struct engine_torrent_stats *all;
@@ -900,7 +888,7 @@ torrent_action(struct rpc_handler *h, json_t *args, enum torrent_action act, cha
 	if (act == ACT_REMOVE && arg_bool(args, "delete-local-data", &del, err, errlen) < 0)
 		return -1;
 	if (del && h->sandbox)
-		return rpc_fail(err, errlen, "delete-local-data is not accepted here");
+		return dp_fail(err, errlen, "delete-local-data is not accepted here");
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
@@ -984,7 +972,7 @@ torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const ch
 			    "id", st.id, "name", st.name, "hashString", st.info_hash_hex));
 			return 0;
 		}
-		return rpc_fail(err, errlen, "%s", why[0] ? why : "the torrent could not be added");
+		return dp_fail(err, errlen, "%s", why[0] ? why : "the torrent could not be added");
 	}
 	rc = apply_file_args(h, id, args, err, errlen);
 	if (rc == 0 && peer_limit >= 0)
@@ -997,7 +985,7 @@ torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const ch
 	if (!paused && engine_torrent_start(h->e, id, err, errlen) < 0)
 		return -1;
 	if (engine_torrent_get(h->e, id, &st) < 0)
-		return rpc_fail(err, errlen, "the torrent vanished while being added");
+		return dp_fail(err, errlen, "the torrent vanished while being added");
 	json_object_set_new(out, "torrent-added", json_pack("{s:i, s:s, s:s}", "id", st.id, "name",
 	    st.name, "hashString", st.info_hash_hex));
 	return 0;
@@ -1065,11 +1053,11 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	    arg_int(args, "peer-limit", 0, 65535, &peer_limit, err, errlen) < 0)
 		return -1;
 	if (metainfo == NULL && filename == NULL)
-		return rpc_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
+		return dp_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
 	if (dir != NULL && h->sandbox)
-		return rpc_fail(err, errlen, "download-dir is not accepted here");
+		return dp_fail(err, errlen, "download-dir is not accepted here");
 	if (dir != NULL && dir[0] != '/')
-		return rpc_fail(err, errlen, "download-dir must be an absolute path");
+		return dp_fail(err, errlen, "download-dir must be an absolute path");
 	struct engine_add_opts opts;
 	torrent_add_opts(args, &opts);
 	int id = 0, rc;
@@ -1078,18 +1066,18 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		size_t len;
 		unsigned char *bytes = rpc_base64_decode(metainfo, strlen(metainfo), &len);
 		if (bytes == NULL)
-			return rpc_fail(err, errlen, "metainfo is not valid base64");
+			return dp_fail(err, errlen, "metainfo is not valid base64");
 		rc = engine_add_torrent_data(h->e, bytes, len, &opts, &id, why, sizeof why);
 		free(bytes);
 	} else if (strncasecmp(filename, "magnet:", 7) == 0) {
 		rc = engine_add_magnet(h->e, filename, &opts, &id, why, sizeof why);
 	} else if (strncasecmp(filename, "http://", 7) == 0 ||
 	    strncasecmp(filename, "https://", 8) == 0) {
-		return rpc_fail(err, errlen, "adding by URL is not supported: download the .torrent "
+		return dp_fail(err, errlen, "adding by URL is not supported: download the .torrent "
 		    "and send it as metainfo");
 	} else {
 		if (h->sandbox)
-			return rpc_fail(err, errlen, "filename paths are not accepted here");
+			return dp_fail(err, errlen, "filename paths are not accepted here");
 		/* The file is read on the disk pool: a slow or hung filesystem must not stall
 		 * the loop. */
 		struct rpc_call *c = rpc_call_new(torrent_add_read_work, torrent_add_read_finish,

@@ -25,17 +25,6 @@
 #define TC_MAX_DEPTH 256
 #define TC_MAX_FILES (10u * 1000 * 1000)
 
-static void DP_PRINTF(3, 4)
-tc_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- scanning ---- */
 
 struct tc_scan {
@@ -63,12 +52,12 @@ tc_scan_add_file(struct tc_scan *sc, const char *path, const char *rel, const st
 	/* Open it now: an unreadable file is the user's to fix before any hashing starts. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		tc_err(sc->err, sc->errlen, "%s: cannot open: %s", path, strerror(errno));
+		dp_fail(sc->err, sc->errlen, "%s: cannot open: %s", path, strerror(errno));
 		return TC_ERR_INPUT;
 	}
 	close(fd);
 	if (t->count >= TC_MAX_FILES) {
-		tc_err(sc->err, sc->errlen, "%s: more than %u files", path, TC_MAX_FILES);
+		dp_fail(sc->err, sc->errlen, "%s: more than %u files", path, TC_MAX_FILES);
 		return TC_ERR_INPUT;
 	}
 	if (t->count == sc->cap) {
@@ -81,7 +70,7 @@ tc_scan_add_file(struct tc_scan *sc, const char *path, const char *rel, const st
 	f->length = (uint64_t)st->st_size;
 	f->offset = t->total;
 	if (t->total + f->length < t->total) {
-		tc_err(sc->err, sc->errlen, "%s: total size overflows", path);
+		dp_fail(sc->err, sc->errlen, "%s: total size overflows", path);
 		return TC_ERR_INPUT;
 	}
 	t->total += f->length;
@@ -108,7 +97,7 @@ tc_scan_entry(struct tc_scan *sc, const char *path, const char *rel)
 			tc_scan_skip(sc, "%s: broken symbolic link, left out", path);
 			return TC_OK;
 		}
-		tc_err(sc->err, sc->errlen, "%s: %s", path, strerror(errno));
+		dp_fail(sc->err, sc->errlen, "%s: %s", path, strerror(errno));
 		return TC_ERR_INPUT;
 	}
 	if (S_ISREG(st.st_mode))
@@ -124,19 +113,19 @@ tc_scan_dir(struct tc_scan *sc, const char *path, const char *rel, const struct 
 {
 	for (int i = 0; i < sc->depth; i++) {
 		if (sc->dev[i] == st->st_dev && sc->ino[i] == st->st_ino) {
-			tc_err(sc->err, sc->errlen, "%s: symbolic link loop (leads back to a "
+			dp_fail(sc->err, sc->errlen, "%s: symbolic link loop (leads back to a "
 			    "directory being scanned)", path);
 			return TC_ERR_INPUT;
 		}
 	}
 	if (sc->depth >= TC_MAX_DEPTH) {
-		tc_err(sc->err, sc->errlen, "%s: directories nested deeper than %d", path,
+		dp_fail(sc->err, sc->errlen, "%s: directories nested deeper than %d", path,
 		    TC_MAX_DEPTH);
 		return TC_ERR_INPUT;
 	}
 	DIR *d = opendir(path);
 	if (d == NULL) {
-		tc_err(sc->err, sc->errlen, "%s: cannot open directory: %s", path, strerror(errno));
+		dp_fail(sc->err, sc->errlen, "%s: cannot open directory: %s", path, strerror(errno));
 		return TC_ERR_INPUT;
 	}
 	char **names = NULL;
@@ -155,7 +144,7 @@ tc_scan_dir(struct tc_scan *sc, const char *path, const char *rel, const struct 
 	}
 	int rc = TC_OK;
 	if (errno != 0) {
-		tc_err(sc->err, sc->errlen, "%s: cannot read directory: %s", path, strerror(errno));
+		dp_fail(sc->err, sc->errlen, "%s: cannot read directory: %s", path, strerror(errno));
 		rc = TC_ERR_INPUT;
 	}
 	closedir(d);
@@ -194,13 +183,13 @@ tc_scan_name(const char *path, char *err, size_t errlen)
 	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		char *real = realpath(path, NULL);
 		if (real == NULL) {
-			tc_err(err, errlen, "%s: %s", path, strerror(errno));
+			dp_fail(err, errlen, "%s: %s", path, strerror(errno));
 		} else {
 			char *rb = strrchr(real, '/');
 			if (rb != NULL && rb[1] != '\0')
 				name = xstrdup(rb + 1);
 			else
-				tc_err(err, errlen, "%s: cannot make a torrent of the root directory",
+				dp_fail(err, errlen, "%s: cannot make a torrent of the root directory",
 				    path);
 			free(real);
 		}
@@ -225,15 +214,15 @@ torrent_create_scan(const char *path, struct tc_tree *out, char *err, size_t err
 	sc.errlen = errlen;
 
 	if (path[0] == '\0') {
-		tc_err(err, errlen, "empty path");
+		dp_fail(err, errlen, "empty path");
 		return TC_ERR_INPUT;
 	}
 	if (stat(path, &st) != 0) {
-		tc_err(err, errlen, "%s: %s", path, strerror(errno));
+		dp_fail(err, errlen, "%s: %s", path, strerror(errno));
 		return TC_ERR_INPUT;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		tc_err(err, errlen, "%s: not a regular file or directory", path);
+		dp_fail(err, errlen, "%s: not a regular file or directory", path);
 		return TC_ERR_INPUT;
 	}
 	out->name = tc_scan_name(path, err, errlen);
@@ -249,12 +238,12 @@ torrent_create_scan(const char *path, struct tc_tree *out, char *err, size_t err
 	if (rc != TC_OK)
 		goto fail;
 	if (out->count == 0) {
-		tc_err(err, errlen, "%s: no files to put in the torrent", path);
+		dp_fail(err, errlen, "%s: no files to put in the torrent", path);
 		rc = TC_ERR_INPUT;
 		goto fail;
 	}
 	if (out->total == 0) {
-		tc_err(err, errlen, "%s: total size is zero (%zu empty file%s)", path, out->count,
+		dp_fail(err, errlen, "%s: total size is zero (%zu empty file%s)", path, out->count,
 		    out->count == 1 ? "" : "s");
 		rc = TC_ERR_INPUT;
 		goto fail;
@@ -481,12 +470,12 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 	*hashes = NULL;
 	if (piece_length < TC_PIECE_MIN || piece_length > TC_PIECE_MAX ||
 	    (piece_length & (piece_length - 1)) != 0) {
-		tc_err(err, errlen, "piece size %u is not a power of two in %u..%u", piece_length,
+		dp_fail(err, errlen, "piece size %u is not a power of two in %u..%u", piece_length,
 		    TC_PIECE_MIN, TC_PIECE_MAX);
 		return TC_ERR_INPUT;
 	}
 	if (count == 0 || count > UINT32_MAX / 20) {
-		tc_err(err, errlen, "%llu pieces: choose another piece size",
+		dp_fail(err, errlen, "%llu pieces: choose another piece size",
 		    (unsigned long long)count);
 		return TC_ERR_INPUT;
 	}
@@ -556,7 +545,7 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 		    (unsigned long long)h.bytes_done, (unsigned long long)t->total);
 	}
 	if (h.rc != TC_OK) {
-		tc_err(err, errlen, "%s", h.err);
+		dp_fail(err, errlen, "%s", h.err);
 		free(h.hashes);
 		return h.rc;
 	}
@@ -674,13 +663,13 @@ torrent_create_write(const char *path, const uint8_t *data, size_t len, bool for
 {
 	struct stat st;
 	if (!force && lstat(path, &st) == 0) {
-		tc_err(err, errlen, "%s: already exists (use -f to overwrite)", path);
+		dp_fail(err, errlen, "%s: already exists (use -f to overwrite)", path);
 		return TC_ERR_RUNTIME;
 	}
 	char *tmp = xasprintf("%s.XXXXXX", path);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		tc_err(err, errlen, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
+		dp_fail(err, errlen, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
 		free(tmp);
 		return TC_ERR_RUNTIME;
 	}
@@ -713,7 +702,7 @@ torrent_create_write(const char *path, const uint8_t *data, size_t len, bool for
 	fd = -1;
 	if (force) {
 		if (rename(tmp, path) != 0) {
-			tc_err(err, errlen, "%s: cannot rename %s into place: %s", path, tmp,
+			dp_fail(err, errlen, "%s: cannot rename %s into place: %s", path, tmp,
 			    strerror(errno));
 			goto fail_unlinked;
 		}
@@ -729,9 +718,9 @@ torrent_create_write(const char *path, const uint8_t *data, size_t len, bool for
 		}
 		if (lrc != 0) {
 			if (errno == EEXIST)
-				tc_err(err, errlen, "%s: already exists (use -f to overwrite)", path);
+				dp_fail(err, errlen, "%s: already exists (use -f to overwrite)", path);
 			else
-				tc_err(err, errlen, "%s: cannot link %s into place: %s", path, tmp,
+				dp_fail(err, errlen, "%s: cannot link %s into place: %s", path, tmp,
 				    strerror(errno));
 			goto fail_unlinked;
 		}
@@ -742,7 +731,7 @@ torrent_create_write(const char *path, const uint8_t *data, size_t len, bool for
 	return TC_OK;
 
 fail:
-	tc_err(err, errlen, "%s: %s failed: %s", tmp, what, strerror(errno));
+	dp_fail(err, errlen, "%s: %s failed: %s", tmp, what, strerror(errno));
 fail_unlinked:
 	if (fd >= 0)
 		close(fd);

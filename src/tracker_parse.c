@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +35,6 @@ tracker_tunables_reset(void)
 {
 	static const struct tracker_tunables def = TRACKER_TUNABLES_DEFAULT;
 	tracker_tunables = def;
-}
-
-static int
-tracker_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 static bool
@@ -219,7 +206,7 @@ tracker_parse_compact(const struct be_node *n, size_t entry, struct tracker_resp
 	const uint8_t *p = (const uint8_t *)n->v.str.s;
 	size_t len = n->v.str.len;
 	if (len % entry != 0)
-		return tracker_err(err, errlen, "compact %s length %zu is not a multiple of %zu",
+		return dp_fail(err, errlen, "compact %s length %zu is not a multiple of %zu",
 		    entry == 6 ? "peers" : "peers6", len, entry);
 	for (size_t i = 0; i + entry <= len && out->peer_count < TRACKER_MAX_PEERS; i += entry) {
 		uint16_t port = (uint16_t)(p[i + entry - 2] << 8 | p[i + entry - 1]);
@@ -275,7 +262,7 @@ tracker_get_count(const struct be_node *d, const char *key, int *out, char *err,
 	if (n == NULL)
 		return 0;
 	if (n->type != BE_INT || n->v.i < 0)
-		return tracker_err(err, errlen, "'%s' is not a non-negative integer", key);
+		return dp_fail(err, errlen, "'%s' is not a non-negative integer", key);
 	*out = n->v.i > INT_MAX ? INT_MAX : (int)n->v.i;
 	return 0;
 }
@@ -295,8 +282,8 @@ tracker_not_bencode(const uint8_t *body, size_t len, const struct be_error *be, 
 	}
 	snip[n] = '\0';
 	if (len == 0)
-		return tracker_err(err, errlen, "empty tracker reply");
-	return tracker_err(err, errlen, "tracker reply is not bencoded (%s at byte %zu): \"%s%s\"",
+		return dp_fail(err, errlen, "empty tracker reply");
+	return dp_fail(err, errlen, "tracker reply is not bencoded (%s at byte %zu): \"%s%s\"",
 	    be->msg, be->offset, snip, len > n ? "..." : "");
 }
 
@@ -318,7 +305,7 @@ tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_resp
 	if (root == NULL)
 		return tracker_not_bencode(body, len, &be, err, errlen);
 	if (root->type != BE_DICT) {
-		tracker_err(err, errlen, "tracker reply is a %s, not a dictionary",
+		dp_fail(err, errlen, "tracker reply is a %s, not a dictionary",
 		    be_type_name(root->type));
 		be_free(root);
 		return -1;
@@ -342,7 +329,7 @@ tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_resp
 		goto fail;
 	if ((n = be_dict_get(root, "tracker id")) != NULL) {
 		if (n->type != BE_STR) {
-			tracker_err(err, errlen, "'tracker id' is not a string");
+			dp_fail(err, errlen, "'tracker id' is not a string");
 			goto fail;
 		}
 		/* One we could not send back intact is better not kept. */
@@ -359,7 +346,7 @@ tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_resp
 		} else if (n->type == BE_LIST) {
 			tracker_parse_peer_list(n, out, &cap);
 		} else {
-			tracker_err(err, errlen, "'peers' is a %s, not a string or list",
+			dp_fail(err, errlen, "'peers' is a %s, not a string or list",
 			    be_type_name(n->type));
 			goto fail;
 		}
@@ -371,7 +358,7 @@ tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_resp
 		} else if (n->type == BE_LIST) {
 			tracker_parse_peer_list(n, out, &cap);
 		} else {
-			tracker_err(err, errlen, "'peers6' is a %s, not a string",
+			dp_fail(err, errlen, "'peers6' is a %s, not a string",
 			    be_type_name(n->type));
 			goto fail;
 		}
@@ -396,7 +383,7 @@ tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_ha
 	int rc = -1;
 	const struct be_node *n, *files, *entry = NULL;
 	if (root->type != BE_DICT) {
-		tracker_err(err, errlen, "scrape reply is a %s, not a dictionary",
+		dp_fail(err, errlen, "scrape reply is a %s, not a dictionary",
 		    be_type_name(root->type));
 		goto out;
 	}
@@ -404,11 +391,11 @@ tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_ha
 		char msg[200] = "";
 		if (n->type == BE_STR)
 			tracker_copy_text(msg, sizeof msg, n);
-		tracker_err(err, errlen, "tracker refused the scrape: %s", msg);
+		dp_fail(err, errlen, "tracker refused the scrape: %s", msg);
 		goto out;
 	}
 	if ((files = be_dict_get_type(root, "files", BE_DICT)) == NULL) {
-		tracker_err(err, errlen, "scrape reply has no 'files' dictionary");
+		dp_fail(err, errlen, "scrape reply has no 'files' dictionary");
 		goto out;
 	}
 	for (size_t i = 0; i < files->v.dict.n; i++) {
@@ -417,7 +404,7 @@ tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_ha
 			entry = e->value;
 	}
 	if (entry == NULL || entry->type != BE_DICT) {
-		tracker_err(err, errlen, "scrape reply does not list this torrent");
+		dp_fail(err, errlen, "scrape reply does not list this torrent");
 		goto out;
 	}
 	int c = -1, ic = -1, d = -1;
@@ -519,21 +506,21 @@ tracker_udp_parse(const uint8_t *pkt, size_t len, uint32_t transaction_id, int f
 {
 	size_t cap = 0;
 	if (len < 8)
-		return tracker_err(err, errlen, "UDP reply too short (%zu bytes)", len);
+		return dp_fail(err, errlen, "UDP reply too short (%zu bytes)", len);
 	*action = get32(pkt);
 	if (get32(pkt + 4) != transaction_id)
-		return tracker_err(err, errlen, "UDP reply has transaction id %08x, expected %08x",
+		return dp_fail(err, errlen, "UDP reply has transaction id %08x, expected %08x",
 		    get32(pkt + 4), transaction_id);
 	switch (*action) {
 	case 0:
 		if (len < 16)
-			return tracker_err(err, errlen, "UDP connect reply too short (%zu bytes)", len);
+			return dp_fail(err, errlen, "UDP connect reply too short (%zu bytes)", len);
 		*connection_id = get64(pkt + 8);
 		return 0;
 	case 1: {
 		size_t entry = family == AF_INET6 ? 18 : 6;
 		if (len < 20)
-			return tracker_err(err, errlen, "UDP announce reply too short (%zu bytes)", len);
+			return dp_fail(err, errlen, "UDP announce reply too short (%zu bytes)", len);
 		tracker_response_clear(out);
 		uint32_t interval = get32(pkt + 8);
 		out->interval = interval > INT_MAX ? INT_MAX : (int)interval;
@@ -552,7 +539,7 @@ tracker_udp_parse(const uint8_t *pkt, size_t len, uint32_t transaction_id, int f
 	}
 	case 2: {
 		if (len < 20)
-			return tracker_err(err, errlen, "UDP scrape reply too short (%zu bytes)", len);
+			return dp_fail(err, errlen, "UDP scrape reply too short (%zu bytes)", len);
 		tracker_response_clear(out);
 		uint32_t s = get32(pkt + 8), d = get32(pkt + 12), l = get32(pkt + 16);
 		out->complete = s > INT_MAX ? INT_MAX : (int)s;
@@ -576,7 +563,7 @@ tracker_udp_parse(const uint8_t *pkt, size_t len, uint32_t transaction_id, int f
 		return 0;
 	}
 	default:
-		return tracker_err(err, errlen, "UDP reply has unknown action %u", *action);
+		return dp_fail(err, errlen, "UDP reply has unknown action %u", *action);
 	}
 }
 
@@ -599,25 +586,25 @@ tracker_url_parse(const char *url, struct tracker_url *out, char *err, size_t er
 	} else {
 		size_t n = strcspn(url, ":/");
 		if (url[n] == ':')
-			return tracker_err(err, errlen, "unsupported tracker URL scheme '%.*s'",
+			return dp_fail(err, errlen, "unsupported tracker URL scheme '%.*s'",
 			    (int)DP_MIN(n, 20), url);
-		return tracker_err(err, errlen, "tracker URL has no scheme");
+		return dp_fail(err, errlen, "tracker URL has no scheme");
 	}
 	for (const char *c = url; *c; c++)
 		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
-			return tracker_err(err, errlen, "tracker URL contains a space or control byte");
+			return dp_fail(err, errlen, "tracker URL contains a space or control byte");
 	size_t auth = strcspn(p, "/?#");
 	if (memchr(p, '@', auth) != NULL)
-		return tracker_err(err, errlen, "tracker URL with user info is not supported");
+		return dp_fail(err, errlen, "tracker URL with user info is not supported");
 	const char *host = p, *hend, *port = NULL;
 	if (*p == '[') {
 		hend = memchr(p, ']', auth);
 		if (hend == NULL)
-			return tracker_err(err, errlen, "tracker URL has an unclosed '['");
+			return dp_fail(err, errlen, "tracker URL has an unclosed '['");
 		host = p + 1;
 		if (hend + 1 < p + auth) {
 			if (hend[1] != ':')
-				return tracker_err(err, errlen, "junk after ']' in tracker URL");
+				return dp_fail(err, errlen, "junk after ']' in tracker URL");
 			port = hend + 2;
 		}
 	} else {
@@ -628,30 +615,30 @@ tracker_url_parse(const char *url, struct tracker_url *out, char *err, size_t er
 	}
 	size_t hlen = (size_t)(hend - host);
 	if (hlen == 0)
-		return tracker_err(err, errlen, "tracker URL has no host");
+		return dp_fail(err, errlen, "tracker URL has no host");
 	if (hlen >= sizeof out->host)
-		return tracker_err(err, errlen, "tracker host name too long");
+		return dp_fail(err, errlen, "tracker host name too long");
 	memcpy(out->host, host, hlen);
 	if (port != NULL) {
 		unsigned long v = 0;
 		const char *e = p + auth;
 		if (port == e)
-			return tracker_err(err, errlen, "tracker URL has an empty port");
+			return dp_fail(err, errlen, "tracker URL has an empty port");
 		for (const char *c = port; c < e; c++) {
 			if (*c < '0' || *c > '9' || v > 65535)
-				return tracker_err(err, errlen, "tracker URL has a bad port");
+				return dp_fail(err, errlen, "tracker URL has a bad port");
 			v = v * 10 + (unsigned long)(*c - '0');
 		}
 		if (v == 0 || v > 65535)
-			return tracker_err(err, errlen, "tracker URL port %lu out of range", v);
+			return dp_fail(err, errlen, "tracker URL port %lu out of range", v);
 		out->port = (uint16_t)v;
 	}
 	if (out->port == 0)
-		return tracker_err(err, errlen, "UDP tracker URL needs a port");
+		return dp_fail(err, errlen, "UDP tracker URL needs a port");
 	const char *path = p + auth;
 	size_t plen = strcspn(path, "#");
 	if (plen + 2 >= sizeof out->path)
-		return tracker_err(err, errlen, "tracker URL path too long");
+		return dp_fail(err, errlen, "tracker URL path too long");
 	if (*path != '/')
 		out->path[0] = '/';
 	memcpy(out->path + strlen(out->path), path, plen);

@@ -67,4 +67,8 @@ bool dp_parse_size(const char *s, uint64_t *out);
 /* Number of online CPUs, at least 1. */
 int dp_cpu_count(void);
 
+/* Formats a message into err when err is not NULL and errlen > 0. Returns -1, so that a
+ * failing function can end with `return dp_fail(err, errlen, ...)`. */
+int dp_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
+
 #endif

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,20 +11,6 @@
 
 #include "bencode.h"
 #include "wire.h"
-
-static void
-wire_fail(char *err, size_t errlen, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static void
-wire_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint32_t
 wire_get32(const uint8_t *p)
@@ -64,12 +49,12 @@ wire_parse_handshake(const uint8_t in[WIRE_HANDSHAKE_LEN], struct wire_handshake
     char *err, size_t errlen)
 {
 	if (in[0] != sizeof WIRE_PROTOCOL - 1) {
-		wire_fail(err, errlen, "handshake: protocol name length %u, expected %zu", in[0],
+		dp_fail(err, errlen, "handshake: protocol name length %u, expected %zu", in[0],
 		    sizeof WIRE_PROTOCOL - 1);
 		return -1;
 	}
 	if (memcmp(in + 1, WIRE_PROTOCOL, sizeof WIRE_PROTOCOL - 1) != 0) {
-		wire_fail(err, errlen, "handshake: protocol is not \"%s\"", WIRE_PROTOCOL);
+		dp_fail(err, errlen, "handshake: protocol is not \"%s\"", WIRE_PROTOCOL);
 		return -1;
 	}
 	memcpy(out->reserved, in + 20, 8);
@@ -157,12 +142,12 @@ wire_check_length(enum wire_msg_id id, uint32_t msglen, const struct wire_limits
 	uint32_t want = 0;
 
 	if (wire_is_fast_msg(id) && !lim->fast) {
-		wire_fail(err, errlen, "%s: Fast extension message but the extension was not "
+		dp_fail(err, errlen, "%s: Fast extension message but the extension was not "
 		    "negotiated", name);
 		return false;
 	}
 	if (id == WIRE_EXTENDED && !lim->ext) {
-		wire_fail(err, errlen, "extended: extension protocol message but the protocol "
+		dp_fail(err, errlen, "extended: extension protocol message but the protocol "
 		    "was not negotiated");
 		return false;
 	}
@@ -184,7 +169,7 @@ wire_check_length(enum wire_msg_id id, uint32_t msglen, const struct wire_limits
 		if (lim->piece_count != 0) {
 			want = 1 + (uint32_t)(((uint64_t)lim->piece_count + 7) / 8);
 			if (msglen != want) {
-				wire_fail(err, errlen, "bitfield: %" PRIu32 " bytes for %" PRIu32
+				dp_fail(err, errlen, "bitfield: %" PRIu32 " bytes for %" PRIu32
 				    " pieces, expected %" PRIu32, msglen - 1, lim->piece_count,
 				    want - 1);
 				return false;
@@ -192,25 +177,25 @@ wire_check_length(enum wire_msg_id id, uint32_t msglen, const struct wire_limits
 			return true;
 		}
 		if (msglen < 2) {
-			wire_fail(err, errlen, "bitfield: empty");
+			dp_fail(err, errlen, "bitfield: empty");
 			return false;
 		}
 		break;
 	case WIRE_PIECE:
 		if (msglen <= 9) {
-			wire_fail(err, errlen, "piece: %s", msglen < 9 ? "message too short" :
+			dp_fail(err, errlen, "piece: %s", msglen < 9 ? "message too short" :
 			    "empty block");
 			return false;
 		}
 		if (msglen - 9 > max_request) {
-			wire_fail(err, errlen, "piece: block of %" PRIu32 " bytes is over the "
+			dp_fail(err, errlen, "piece: block of %" PRIu32 " bytes is over the "
 			    "%" PRIu32 "-byte limit", msglen - 9, max_request);
 			return false;
 		}
 		break;
 	case WIRE_EXTENDED:
 		if (msglen < 2) {
-			wire_fail(err, errlen, "extended: no extension id");
+			dp_fail(err, errlen, "extended: no extension id");
 			return false;
 		}
 		break;
@@ -218,12 +203,12 @@ wire_check_length(enum wire_msg_id id, uint32_t msglen, const struct wire_limits
 		break;
 	}
 	if (want != 0 && msglen != want) {
-		wire_fail(err, errlen, "%s: length %" PRIu32 ", expected %" PRIu32, name, msglen,
+		dp_fail(err, errlen, "%s: length %" PRIu32 ", expected %" PRIu32, name, msglen,
 		    want);
 		return false;
 	}
 	if (msglen > max_message) {
-		wire_fail(err, errlen, "%s: message of %" PRIu32 " bytes is over the %" PRIu32
+		dp_fail(err, errlen, "%s: message of %" PRIu32 " bytes is over the %" PRIu32
 		    "-byte limit", name, msglen, max_message);
 		return false;
 	}
@@ -235,7 +220,7 @@ wire_check_index(const char *name, uint32_t index, const struct wire_limits *lim
     size_t errlen)
 {
 	if (lim->piece_count != 0 && index >= lim->piece_count) {
-		wire_fail(err, errlen, "%s: piece index %" PRIu32 " is out of range (%" PRIu32
+		dp_fail(err, errlen, "%s: piece index %" PRIu32 " is out of range (%" PRIu32
 		    " pieces)", name, index, lim->piece_count);
 		return false;
 	}
@@ -251,17 +236,17 @@ wire_check_block(const char *name, uint32_t index, uint32_t begin, uint32_t leng
 	if (!wire_check_index(name, index, lim, err, errlen))
 		return false;
 	if (length == 0) {
-		wire_fail(err, errlen, "%s: zero-length block", name);
+		dp_fail(err, errlen, "%s: zero-length block", name);
 		return false;
 	}
 	if (length > max_request) {
-		wire_fail(err, errlen, "%s: block of %" PRIu32 " bytes is over the %" PRIu32
+		dp_fail(err, errlen, "%s: block of %" PRIu32 " bytes is over the %" PRIu32
 		    "-byte limit", name, length, max_request);
 		return false;
 	}
 	uint32_t size = wire_piece_size(lim, index);
 	if (size != 0 && (uint64_t)begin + length > size) {
-		wire_fail(err, errlen, "%s: block %" PRIu32 "+%" PRIu32 " runs past the end of "
+		dp_fail(err, errlen, "%s: block %" PRIu32 "+%" PRIu32 " runs past the end of "
 		    "piece %" PRIu32 " (%" PRIu32 " bytes)", name, begin, length, index, size);
 		return false;
 	}
@@ -317,7 +302,7 @@ wire_parse(const uint8_t *buf, size_t len, const struct wire_limits *lim,
 		if (lim->piece_count != 0 && lim->piece_count % 8 != 0) {
 			uint8_t spare = 0xff >> (lim->piece_count % 8);
 			if (body[body_len - 1] & spare) {
-				wire_fail(err, errlen, "bitfield: spare bits after piece %" PRIu32
+				dp_fail(err, errlen, "bitfield: spare bits after piece %" PRIu32
 				    " are set", lim->piece_count - 1);
 				return WIRE_ERROR;
 			}
@@ -593,12 +578,12 @@ wire_parse_ext_handshake(const uint8_t *payload, size_t len, struct wire_ext_han
 	memset(out, 0, sizeof *out);
 	struct be_node *root = be_decode(payload, len, &lim, &berr);
 	if (root == NULL) {
-		wire_fail(err, errlen, "extension handshake: %s at byte %zu", berr.msg,
+		dp_fail(err, errlen, "extension handshake: %s at byte %zu", berr.msg,
 		    berr.offset);
 		return -1;
 	}
 	if (root->type != BE_DICT) {
-		wire_fail(err, errlen, "extension handshake: a %s, not a dictionary",
+		dp_fail(err, errlen, "extension handshake: a %s, not a dictionary",
 		    be_type_name(root->type));
 		be_free(root);
 		return -1;
