@@ -11,9 +11,7 @@ sock="dp-tui-ascii-$$"
 T="tmux -L $sock"
 out=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-ascii.XXXXXX")
 cleanup() { $T kill-server 2>/dev/null; rm -rf "$out"; }
-fail() { echo "FAIL: $*"; $T capture-pane -p -t 0 2>/dev/null | sed 's/^/  | /'; cleanup; exit 1; }
-screen() { $T capture-pane -p -t 0; }
-wait_for() { local pat=$1 n=${2:-80}; for ((i = 0; i < n; i++)); do screen | grep -qE -- "$pat" && return 0; sleep 0.25; done; return 1; }
+. "$(dirname "$0")/tui_lib.sh"
 # appends the screen, plain and with attributes, to the case's captures
 grab() { sleep 0.8; screen >>"$out/$1.txt"; $T capture-pane -p -e -t 0 >>"$out/$1.esc"; }
 

@@ -15,9 +15,7 @@ cleanup() {
 	[ -n "$staller" ] && kill "$staller" 2>/dev/null && wait "$staller" 2>/dev/null
 	rm -rf "$tmp"
 }
-fail() { echo "FAIL: $*"; $T capture-pane -p -t 0 2>/dev/null | sed 's/^/  | /'; cleanup; exit 1; }
-screen() { $T capture-pane -p -t 0; }
-wait_for() { local pat=$1 n=${2:-80}; for ((i = 0; i < n; i++)); do screen | grep -qE -- "$pat" && return 0; sleep 0.25; done; return 1; }
+. "$(dirname "$0")/tui_lib.sh"
 
 # the stalling peer: accepts, holds the sockets, never writes; exits by itself after 120 s
 /usr/bin/python3 - "$tmp/staller.port" <<'PY' &

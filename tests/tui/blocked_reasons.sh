@@ -21,19 +21,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 win=ui
-fail() { echo "FAIL: $*"; $T capture-pane -p -t "$win" 2>/dev/null | sed 's/^/  | /'; cleanup; exit 1; }
-screen() { $T capture-pane -p -t "$win"; }
-# wait_for PATTERN [N [STEP]]: bounded, N polls STEP seconds apart
-wait_for() {
-	local pat=$1 n=${2:-80} step=${3:-0.25}
-	for ((i = 0; i < n; i++)); do screen | grep -qE -- "$pat" && return 0; sleep "$step"; done
-	return 1
-}
+. "$here/tui_lib.sh"
+. "$here/../lib.sh"
 row() { screen | grep -vE '^ (Loop|Slowest|Spinning|Blocked)' | grep -E -- "$1" | head -1; }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_file() { for _ in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 $lab tcp "$tmp/http.port" 150 & pids+=($!)
 $lab udp "$tmp/udp.port" 150 "$tmp/udp.count" & pids+=($!)

@@ -9,10 +9,8 @@ dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-$$"
 T="tmux -L $sock"
 out=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui.XXXXXX")
-fail() { echo "FAIL: $*"; $T capture-pane -p -t 0 2>/dev/null | sed 's/^/  | /'; $T kill-server 2>/dev/null; rm -rf "$out"; exit 1; }
-screen() { $T capture-pane -p -t 0; }
-# waits (bounded: N x 0.25 s) until the screen matches a pattern
-wait_for() { local pat=$1 n=${2:-80}; for ((i = 0; i < n; i++)); do screen | grep -qE -- "$pat" && return 0; sleep 0.25; done; return 1; }
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$out"; }
+. "$(dirname "$0")/tui_lib.sh"
 
 $T new-session -d -x 160 -y 40 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' --demo; echo EXIT=\$? > '$out/exit'; sleep 60" || fail "tmux"
 # while downloading (two seeders at 512 KiB/s each: ~25 s): the list moves, peers send

@@ -12,9 +12,7 @@ cleanup() {
 	$T kill-server 2>/dev/null
 	rm -rf "$tmp"
 }
-fail() { echo "FAIL: $*"; $T capture-pane -p -t 0 2>/dev/null | sed 's/^/  | /'; cleanup; exit 1; }
-screen() { $T capture-pane -p -t 0; }
-wait_for() { local pat=$1 n=${2:-80}; for ((i = 0; i < n; i++)); do screen | grep -qE -- "$pat" && return 0; sleep 0.25; done; return 1; }
+. "$(dirname "$0")/tui_lib.sh"
 keys() { $T send-keys -t 0 "$@"; }
 
 mkdir -p "$tmp/payload" "$tmp/dl" "$tmp/session"
