@@ -38,18 +38,6 @@ magnet_free(struct magnet *m)
 	free(m);
 }
 
-static int
-mg_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..len) ('+' becomes a space when plus_is_space). NULL on a bad escape or
  * a decoded NUL byte, with the reason in err. */
 static char *
@@ -61,8 +49,8 @@ mg_decode(const char *key, const char *s, size_t len, bool plus_is_space, char *
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		if (c == '%') {
-			int hi = i + 1 < len ? mg_hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < len ? mg_hex_value(s[i + 2]) : -1;
+			int hi = i + 1 < len ? dp_hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < len ? dp_hex_value(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				dp_fail(err, errlen, "bad %%-escape in '%s' at \"%.*s\"", key,
 				    (int)DP_MIN(len - i, 3), s + i);

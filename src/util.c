@@ -181,8 +181,8 @@ dp_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-util_hex_value(char c)
+int
+dp_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -197,7 +197,7 @@ bool
 dp_hex_decode(const char *in, size_t n, uint8_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = util_hex_value(in[2 * i]), lo = util_hex_value(in[2 * i + 1]);
+		int hi = dp_hex_value(in[2 * i]), lo = dp_hex_value(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -48,6 +48,8 @@ uint8_t *dp_buf_steal(struct dp_buf *b, size_t *len);
 void dp_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2n hex digits (either case); false on any bad digit. */
 bool dp_hex_decode(const char *in, size_t n, uint8_t *out);
+/* The value of one hex digit (either case), or -1. */
+int dp_hex_value(char c);
 
 /* Monotonic clock in microseconds / milliseconds; wall clock in seconds. */
 uint64_t dp_now_us(void);
