@@ -219,8 +219,11 @@ static void
 tracker_wait_next(struct tracker *t)
 {
 	int64_t left = t->next_announce - dp_wall_time();
-	task_wait(tracker_task(t), DP_TASK_TIMER_WAIT, "next announce in %lld s",
-	    (long long)(left > 0 ? left : 0));
+	if (left < 0)
+		left = 0;
+	task_wait(tracker_task(t), DP_TASK_TIMER_WAIT, "next announce in %lld s", (long long)left);
+	/* The deadline is the next announce, not the timeout of the request that just ended. */
+	task_set_deadline(tracker_task(t), dp_now_us() + (uint64_t)left * 1000000ull);
 }
 
 /* The current tracker of the tier failed: try the next one now, or back off. */
@@ -238,6 +241,7 @@ tracker_tier_failed(struct tracker_tier *tier, struct tracker *t, const char *er
 	if (tier->cur < tier->n) {
 		task_wait(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d after: %s",
 		    tier->index, err);
+		task_set_deadline(tracker_task(t), 0);
 		tracker_tier_announce(tier);
 		return;
 	}
@@ -246,11 +250,14 @@ tracker_tier_failed(struct tracker_tier *tier, struct tracker *t, const char *er
 	unsigned delay = tracker_retry_delay(tier->fails);
 	tracker_tier_schedule(tier, delay);
 	struct tracker *first = &ts->trackers[tier->order[0]];
-	if (first != t)
+	if (first != t) {
 		task_wait(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d after: %s",
 		    tier->index, err);
+		task_set_deadline(tracker_task(t), 0);
+	}
 	task_wait(tracker_task(first), DP_TASK_TIMER_WAIT, "retry in %u s after: %.80s", delay,
 	    first->last_error[0] ? first->last_error : err);
+	task_set_deadline(tracker_task(first), dp_now_us() + (uint64_t)delay * 1000000ull);
 }
 
 static void
