@@ -228,7 +228,11 @@ FIELD(f_error_string)
 
 FIELD(f_eta)
 {
-	/* -1: not available (done or not running), -2: unknown (no download rate yet). */
+	/* -1: not available (done or not running), -2: unknown (no download rate yet, or a
+	 * magnet whose size is not known: transmission-remote prints "Done" for -1 with nothing
+	 * left, as Transmission's -2 gives "Unknown"). */
+	if (v->st.state == ENGINE_TORRENT_METADATA)
+		return json_integer(-2);
 	if (v->st.left == 0 || (v->st.state != ENGINE_TORRENT_DOWNLOADING &&
 	    v->st.state != ENGINE_TORRENT_METADATA))
 		return json_integer(-1);
@@ -390,7 +394,11 @@ FIELD(f_percent_complete)
 }
 FIELD(f_percent_done) { return json_real(v->st.progress); }
 FIELD(f_piece_count) { return json_integer(v->st.pieces_total); }
-FIELD(f_piece_size) { return json_integer(v->st.piece_length); }
+FIELD(f_piece_size)
+{
+	/* A magnet without its metadata has no pieces yet: 0, as Transmission says ("None"). */
+	return json_integer(v->st.pieces_total > 0 ? v->st.piece_length : 0);
+}
 
 FIELD(f_pieces)
 {
