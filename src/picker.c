@@ -761,32 +761,36 @@ picker_bulk_begin(struct picker *p, const struct dp_bitfield *bf)
 		p->dirty = true;
 }
 
-void
-picker_peer_bitfield_add(struct picker *p, const struct dp_bitfield *bf)
+/* Counts (add) or uncounts each piece of a peer's bitfield, skipping empty bytes. */
+static void
+picker_peer_bitfield_count(struct picker *p, const struct dp_bitfield *bf, bool add)
 {
 	uint32_t n = DP_MIN(bf->nbits, p->piece_count);
 	picker_bulk_begin(p, bf);
 	for (uint32_t byte = 0; byte * 8 < n; byte++) {
 		if (bf->bits[byte] == 0)
 			continue;
-		for (uint32_t i = byte * 8; i < byte * 8 + 8 && i < n; i++)
-			if (bitfield_get(bf, i))
+		for (uint32_t i = byte * 8; i < byte * 8 + 8 && i < n; i++) {
+			if (!bitfield_get(bf, i))
+				continue;
+			if (add)
 				picker_avail_inc(p, i);
+			else
+				picker_avail_dec(p, i);
+		}
 	}
+}
+
+void
+picker_peer_bitfield_add(struct picker *p, const struct dp_bitfield *bf)
+{
+	picker_peer_bitfield_count(p, bf, true);
 }
 
 void
 picker_peer_bitfield_remove(struct picker *p, const struct dp_bitfield *bf)
 {
-	uint32_t n = DP_MIN(bf->nbits, p->piece_count);
-	picker_bulk_begin(p, bf);
-	for (uint32_t byte = 0; byte * 8 < n; byte++) {
-		if (bf->bits[byte] == 0)
-			continue;
-		for (uint32_t i = byte * 8; i < byte * 8 + 8 && i < n; i++)
-			if (bitfield_get(bf, i))
-				picker_avail_dec(p, i);
-	}
+	picker_peer_bitfield_count(p, bf, false);
 }
 
 void
