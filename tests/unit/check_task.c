@@ -11,11 +11,11 @@
 
 #include <event2/event.h>
 
-#include "dp_config.h"
 #include "engine.h"
 #include "monitor_server.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "util.h"
 
 /* Burns about us microseconds of CPU on this thread. */
@@ -381,20 +381,10 @@ END_TEST
  * though it never waited; a wait with a deadline says when it gives up; `where` says SPINNING. */
 START_TEST(test_task_monitor_blocked)
 {
-	char dir[] = "/tmp/dp-check-task.XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char dir[64];
+	th_tmpdir_make(dir, sizeof dir, "task");
 	struct event_base *base = event_base_new();
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	struct engine *e = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	ck_assert_msg(e != NULL, "engine_new: %s", err);
+	struct engine *e = th_engine_loopback(base, dir, 0);
 
 	struct dp_task *spinner = task_new(DP_TASK_KIND_PEER, 0, "peer 127.0.0.1:9 spinner");
 	struct dp_task *tracker = task_new(DP_TASK_KIND_TRACKER, 0, "tracker http://127.0.0.1:9/a");
