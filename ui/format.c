@@ -65,10 +65,14 @@ fmt_eta(int64_t seconds, char *out, size_t outlen)
 void
 fmt_ratio(double ratio, char *out, size_t outlen)
 {
+	/* At most 5 cells (the list's Ratio column): 99.99 keeps two decimals, 150 none
+	 * (printed as 150.00 it was cut to "150.…"). */
 	if (ratio < 0)
 		snprintf(out, outlen, "-");
-	else if (ratio >= 1000)
+	else if (ratio >= 99999.5)
 		snprintf(out, outlen, "inf");
+	else if (ratio >= 99.995)
+		snprintf(out, outlen, "%.0f", ratio);
 	else
 		snprintf(out, outlen, "%.2f", ratio);
 }

@@ -200,6 +200,14 @@ START_TEST(test_format)
 	ck_assert_str_eq(out, "1.23");
 	fmt_ratio(1e9, out, sizeof out);
 	ck_assert_str_eq(out, "inf");
+	fmt_ratio(99.99, out, sizeof out);
+	ck_assert_str_eq(out, "99.99");
+	fmt_ratio(99.996, out, sizeof out);           /* not "100.00": 5 cells at most */
+	ck_assert_str_eq(out, "100");
+	fmt_ratio(1500.2, out, sizeof out);           /* a seedbox's ratio is not infinite */
+	ck_assert_str_eq(out, "1500");
+	fmt_ratio(99999.4, out, sizeof out);
+	ck_assert_str_eq(out, "99999");
 	fmt_duration_us(830, out, sizeof out);
 	ck_assert_str_eq(out, "830us");
 	fmt_duration_us(12400, out, sizeof out);
