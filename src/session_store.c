@@ -193,7 +193,9 @@ store_mkdir(const char *path, char *err, size_t errlen)
 static bool
 store_is_complete(const struct torrent *t)
 {
-	return t->checked && picker_complete(t->pk);
+	/* A magnet still fetching its metadata has no pieces, so none missing: it is still a
+	 * download (counted as a seed it was parked "over the limit of active seeds"). */
+	return t->md == NULL && t->checked && picker_complete(t->pk);
 }
 
 static uint64_t

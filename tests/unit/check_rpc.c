@@ -799,6 +799,47 @@ wait_for_file(const char *path, const char *needle)
 	return false;
 }
 
+/* A magnet fetching its metadata is a download for the queue: with one seed slot, two magnets
+ * both run (they were counted as seeds, and the second was parked). */
+START_TEST(test_magnet_queue)
+{
+	char *sdir = xasprintf("%s/session-mq", tmpdir);
+	char err[256];
+	ck_assert_msg(engine_session_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	json_t *j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"seed-queue-size\":1,"
+	    "\"seed-queue-enabled\":true,\"download-queue-size\":5,"
+	    "\"download-queue-enabled\":true}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	static const char *const hashes[] = { "c8ff6806ab06e7b5e43a7dac98163524fd782cf2",
+		"d9ff6806ab06e7b5e43a7dac98163524fd782cf3" };
+	for (size_t i = 0; i < 2; i++) {
+		char *req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"filename\":"
+		    "\"magnet:?xt=urn:btih:%s\",\"paused\":false}}", hashes[i]);
+		j = call(h, req);
+		free(req);
+		ck_assert_str_eq(result_of(j), "success");
+		json_decref(j);
+	}
+	spin(1500);	/* past a queue pass of the session timer */
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"status\","
+	    "\"eta\",\"pieceSize\"]}}");
+	json_t *list = json_object_get(json_object_get(j, "arguments"), "torrents");
+	ck_assert_uint_eq(json_array_size(list), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *t = json_array_get(list, i);
+		ck_assert_int_eq(json_integer_value(json_object_get(t, "status")), 4);
+		/* Unknown size: eta -2 ("Unknown", not "Done"), no piece size yet. */
+		ck_assert_int_eq(json_integer_value(json_object_get(t, "eta")), -2);
+		ck_assert_int_eq(json_integer_value(json_object_get(t, "pieceSize")), 0);
+	}
+	json_decref(j);
+	rpc_handler_free(h);
+	free(sdir);
+}
+END_TEST
+
 /* session-set changes survive a restart (settings.conf) and a SIGHUP-style reload; the time
  * fields count with a session directory. */
 START_TEST(test_session_persist)
@@ -914,6 +955,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_sandbox);
 	tcase_add_test(tc, test_async_fs);
 	tcase_add_test(tc, test_session_persist);
+	tcase_add_test(tc, test_magnet_queue);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_add_checked_fixture(tc, rpc_setup, rpc_teardown);
