@@ -162,7 +162,8 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 	}
 	fmt_rate(t->down_rate, a, sizeof a);
 	fmt_rate(t->up_rate, b, sizeof b);
-	fmt_eta(t->eta_s, c, sizeof c);
+	/* As in the list: only a running download has an ETA (a seed's is 0, not "0s"). */
+	fmt_eta(t->state == ENGINE_TORRENT_DOWNLOADING ? t->eta_s : -1, c, sizeof c);
 	snprintf(v, sizeof v, "down %s, up %s, ETA %s", a, b, c);
 	detail_kv(&y, ymax, "rates", v, 0);
 	snprintf(a, sizeof a, "%s", t->down_limit ? "" : "none");

@@ -82,6 +82,13 @@ static const struct engine_torrent_stats *list_sort_base;
 static int list_sort_col;
 static bool list_sort_desc;
 
+/* The ETA shown and sorted on: a seed's 0 and a stopped torrent's stale estimate read "-". */
+static int64_t
+list_eta(const struct engine_torrent_stats *t)
+{
+	return t->state == ENGINE_TORRENT_DOWNLOADING ? t->eta_s : -1;
+}
+
 #define LIST_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
 
 static int
@@ -99,7 +106,7 @@ list_compare(const void *pa, const void *pb)
 	case LC_DOWN: c = LIST_CMP(a->down_rate, b->down_rate); break;
 	case LC_UP: c = LIST_CMP(a->up_rate, b->up_rate); break;
 	case LC_RATIO: c = LIST_CMP(a->ratio, b->ratio); break;
-	case LC_ETA: c = LIST_CMP((uint64_t)a->eta_s, (uint64_t)b->eta_s); break;  /* -1 last */
+	case LC_ETA: c = LIST_CMP((uint64_t)list_eta(a), (uint64_t)list_eta(b)); break; /* - last */
 	case LC_PEERS: c = LIST_CMP(a->peers_connected, b->peers_connected); break;
 	case LC_SEEDS: c = LIST_CMP(a->seeds_connected, b->seeds_connected); break;
 	case LC_TRACKER: c = strcmp(a->tracker_status, b->tracker_status); break;
@@ -195,7 +202,7 @@ list_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 		break;
 	case LC_RATIO: fmt_ratio(t->ratio, out, outlen); break;
 	case LC_ETA:
-		fmt_eta(t->state == ENGINE_TORRENT_DOWNLOADING ? t->eta_s : -1, out, outlen);
+		fmt_eta(list_eta(t), out, outlen);
 		break;
 	case LC_PEERS: snprintf(out, outlen, "%d/%d", t->peers_connected, t->peers_known); break;
 	case LC_SEEDS: snprintf(out, outlen, "%d", t->seeds_connected); break;
