@@ -1,5 +1,5 @@
-/* storage.c: pieces mapped onto files, the bounded open-file cache (LRU, refcounted descriptors
- * so no lock is held during I/O), sparse creation, pad files, and the file I/O of the workers. */
+/* storage.c: pieces mapped onto files, the bounded open-file cache (one LRU across all torrents,
+ * refcounted descriptors so no lock is held during I/O), sparse creation, pad files, file I/O. */
 #include "config.h"
 
 #include <errno.h>
@@ -31,30 +31,46 @@ struct storage_file {
 	char *path;                     /* full path */
 	struct storage_fd *ofd;         /* cached descriptor or NULL */
 	struct storage_file *lru_prev, *lru_next;  /* among files with a cached descriptor */
+	bool unsynced;                  /* a writable descriptor was closed without fsync */
 };
 
 struct storage {
 	const struct metainfo *mi;
 	char *save_dir;
-	int max_open;
-	pthread_mutex_t lock;           /* guards the cache: ofd, lru, open_count, refs */
+	int max_open;                   /* bound of the process-wide cache when this one opens */
 	struct storage_file *files;
-	struct storage_file *lru_head, *lru_tail;  /* most recently used first */
-	int open_count;                 /* cached descriptors */
 	bool no_direct;                 /* O_DIRECT refused here (atomic): buffered writes only */
 	bool empty_files_created;
 };
 
+/* The descriptor cache is one LRU for every torrent: open_files bounds the process, not each
+ * torrent (300 seeding torrents held 514 descriptors with a bound of 128 per torrent). The lock
+ * guards ofd, the LRU, the count, refs, unsynced and empty_files_created of every storage. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct storage_file *lru_head, *lru_tail;   /* most recently used first */
+static int open_count;                              /* cached descriptors */
+
 static void
 storage_lock(struct storage *st)
 {
-	pthread_mutex_lock(&st->lock);
+	(void)st;
+	pthread_mutex_lock(&cache_lock);
 }
 
 static void
 storage_unlock(struct storage *st)
 {
-	pthread_mutex_unlock(&st->lock);
+	(void)st;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+int
+storage_open_count(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	int n = open_count;
+	pthread_mutex_unlock(&cache_lock);
+	return n;
 }
 
 /* Index of the file holding byte offset (files are in stream order), skipping empty files. */
@@ -119,7 +135,6 @@ storage_new(const struct metainfo *mi, const char *save_dir, int max_open_files)
 	st->mi = mi;
 	st->save_dir = xstrdup(save_dir);
 	st->max_open = max_open_files > 0 ? max_open_files : 1;
-	pthread_mutex_init(&st->lock, NULL);
 	st->files = xcalloc(mi->file_count, sizeof *st->files);
 	for (size_t i = 0; i < mi->file_count; i++)
 		st->files[i].path = storage_build_path(mi, st->save_dir, i);
@@ -141,27 +156,29 @@ storage_file_path(const struct storage *st, size_t file)
 static void
 storage_lru_unlink(struct storage *st, struct storage_file *f)
 {
+	(void)st;
 	if (f->lru_prev)
 		f->lru_prev->lru_next = f->lru_next;
 	else
-		st->lru_head = f->lru_next;
+		lru_head = f->lru_next;
 	if (f->lru_next)
 		f->lru_next->lru_prev = f->lru_prev;
 	else
-		st->lru_tail = f->lru_prev;
+		lru_tail = f->lru_prev;
 	f->lru_prev = f->lru_next = NULL;
 }
 
 static void
 storage_lru_push_front(struct storage *st, struct storage_file *f)
 {
+	(void)st;
 	f->lru_prev = NULL;
-	f->lru_next = st->lru_head;
-	if (st->lru_head)
-		st->lru_head->lru_prev = f;
+	f->lru_next = lru_head;
+	if (lru_head)
+		lru_head->lru_prev = f;
 	else
-		st->lru_tail = f;
-	st->lru_head = f;
+		lru_tail = f;
+	lru_head = f;
 }
 
 /* Takes the file's descriptor out of the cache; closes it now if idle, else its last user
@@ -174,7 +191,9 @@ storage_uncache_locked(struct storage *st, struct storage_file *f)
 		return;
 	storage_lru_unlink(st, f);
 	f->ofd = NULL;
-	st->open_count--;
+	open_count--;
+	if (o->writable)
+		f->unsynced = true;   /* storage_sync opens it again for the fsync */
 	if (o->refs == 0) {
 		if (close(o->fd) != 0)
 			log_warn("close %s: %s", f->path, strerror(errno));
@@ -184,14 +203,14 @@ storage_uncache_locked(struct storage *st, struct storage_file *f)
 	}
 }
 
-/* Evicts idle descriptors from the cold end until the cache is within its bound. Descriptors in
- * use are detached instead, so the bound holds for the cache; in-use ones are at most one per
- * worker thread. */
+/* Evicts idle descriptors, any torrent's, from the cold end until the cache is within its
+ * bound. Descriptors in use are detached instead, so the bound holds for the cache; in-use ones
+ * are at most one per worker thread. */
 static void
 storage_evict_locked(struct storage *st, struct storage_file *keep)
 {
-	struct storage_file *f = st->lru_tail;
-	while (st->open_count > st->max_open && f != NULL) {
+	struct storage_file *f = lru_tail;
+	while (open_count > st->max_open && f != NULL) {
 		struct storage_file *prev = f->lru_prev;
 		if (f != keep)
 			storage_uncache_locked(st, f);
@@ -444,7 +463,7 @@ storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, si
 	o->refs = 1;
 	f->ofd = o;
 	storage_lru_push_front(st, f);
-	st->open_count++;
+	open_count++;
 	storage_evict_locked(st, f);
 	storage_unlock(st);
 	return o;
@@ -680,24 +699,21 @@ storage_readahead(struct storage *st, uint64_t offset, uint64_t len)
 int
 storage_sync(struct storage *st, char *err, size_t errlen)
 {
-	size_t cap = 0, count = 0;
-	struct storage_fd **list = NULL;
-	size_t *idx = NULL;
+	size_t count = 0, nclosed = 0, nf = st->mi->file_count;
+	struct storage_fd **list = xcalloc(nf > 0 ? nf : 1, sizeof *list);
+	size_t *idx = xcalloc(nf > 0 ? nf : 1, sizeof *idx);
+	size_t *closed = xcalloc(nf > 0 ? nf : 1, sizeof *closed);
 	storage_lock(st);
-	for (struct storage_file *f = st->lru_head; f != NULL; f = f->lru_next)
-		if (f->ofd->writable)
-			cap++;
-	if (cap > 0) {
-		list = xcalloc(cap, sizeof *list);
-		idx = xcalloc(cap, sizeof *idx);
-	}
-	for (struct storage_file *f = st->lru_head; f != NULL; f = f->lru_next) {
-		if (!f->ofd->writable)
-			continue;
-		f->ofd->refs++;
-		list[count] = f->ofd;
-		idx[count] = (size_t)(f - st->files);
-		count++;
+	for (size_t i = 0; i < nf; i++) {
+		struct storage_file *f = &st->files[i];
+		if (f->ofd != NULL && f->ofd->writable) {
+			f->ofd->refs++;
+			list[count] = f->ofd;
+			idx[count++] = i;
+		} else if (f->unsynced) {
+			closed[nclosed++] = i;
+		}
+		f->unsynced = false;
 	}
 	storage_unlock(st);
 	int rc = 0;
@@ -708,8 +724,30 @@ storage_sync(struct storage *st, char *err, size_t errlen)
 		}
 		storage_release(st, list[k]);
 	}
+	/* Files written, then evicted from the cache by other files: open again for the fsync. A
+	 * file gone meanwhile (moved or deleted with its torrent) has nothing left to sync. */
+	for (size_t k = 0; k < nclosed && rc == 0; k++) {
+		const char *path = st->files[closed[k]].path;
+		int fd;
+		do
+			fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0) {
+			if (errno != ENOENT) {
+				rc = -errno;
+				snprintf(err, errlen, "open %s for fsync: %s", path, strerror(errno));
+			}
+			continue;
+		}
+		if (fsync(fd) != 0) {
+			rc = -errno;
+			snprintf(err, errlen, "fsync %s: %s", path, strerror(errno));
+		}
+		close(fd);
+	}
 	free(list);
 	free(idx);
+	free(closed);
 	return rc;
 }
 
@@ -717,8 +755,8 @@ void
 storage_close_all(struct storage *st)
 {
 	storage_lock(st);
-	while (st->lru_head != NULL)
-		storage_uncache_locked(st, st->lru_head);
+	for (size_t i = 0; i < st->mi->file_count; i++)
+		storage_uncache_locked(st, &st->files[i]);
 	storage_unlock(st);
 }
 
@@ -819,6 +857,5 @@ storage_free(struct storage *st)
 		free(st->files[i].path);
 	free(st->files);
 	free(st->save_dir);
-	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

@@ -47,6 +47,9 @@ void storage_readahead(struct storage *st, uint64_t offset, uint64_t len);
 int storage_sync(struct storage *st, char *err, size_t errlen);
 /* Closes cached descriptors (before moving or deleting). */
 void storage_close_all(struct storage *st);
+/* Descriptors in the open-file cache, all torrents together: at most the largest max_open_files
+ * given to storage_new, plus those in use by a worker at the moment. */
+int storage_open_count(void);
 /* Size and mtime of file i on disk; -errno when it does not exist. */
 int storage_file_stat(struct storage *st, size_t file, uint64_t *size, int64_t *mtime);
 /* True when any (non-pad) file exists with data: a stat() per file, so on a worker thread. */
