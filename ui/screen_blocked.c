@@ -197,6 +197,10 @@ blocked_draw(struct ui *ui, int y, int h)
 	blocked_base = b->tasks;
 	if (b->nrows > 1)
 		qsort(b->rows, b->nrows, sizeof *b->rows, blocked_compare);
+	/* The order is fixed (spinning, then the longest wait): the header's arrow says so, and
+	 * the sort keys, which moved the arrow without reordering anything, leave it there. */
+	b->st.sort_col = BC_WAITED;
+	b->st.sort_desc = true;
 	b->st.count = (int)b->nrows;
 	if (ui->blocked_threshold_s > 0)
 		snprintf(line, sizeof line, " Blocked: %zu task%s waiting longer than %ds (of %zu)",
