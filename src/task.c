@@ -9,6 +9,9 @@
 #include "task.h"
 
 #define TASK_LINGER_US (10u * 1000000u)     /* finished tasks stay visible this long */
+/* ... and at most this many of them: a download writing 3000 pieces a second kept 35000 disk
+ * tasks, and each monitor `ps`/`blocked` copying them held the loop for 250 ms. */
+#define TASK_LINGER_MAX 2000
 #define TASK_SLOW_WINDOW_US (60u * 1000000u)
 #define TASK_SPIN_CYCLES_PER_SEC 2000       /* with no progress at all, that is spinning */
 #define TASK_CB_STACK 16
@@ -310,13 +313,15 @@ task_health_tick(uint64_t expected_us, uint64_t now_us)
 	health_cycles_at_sample = health_cycles_total;
 	task_sample_cpu();
 
-	size_t spinning = 0;
+	size_t spinning = 0, finished = 0;
 	struct dp_task *t = task_head;
 	while (t != NULL) {
 		struct dp_task *next = t->next;
 		if (t->finished_us != 0) {
 			if (now_us - t->finished_us > TASK_LINGER_US)
 				task_unlink_free(t);
+			else
+				finished++;
 			t = next;
 			continue;
 		}
@@ -325,6 +330,15 @@ task_health_tick(uint64_t expected_us, uint64_t now_us)
 		spinning += t->spinning;
 		t->sample_cycles = t->cycles;
 		t->sample_progress = t->progress;
+		t = next;
+	}
+	/* Over the bound, the oldest (the list is in creation order) go first. */
+	for (t = task_head; t != NULL && finished > TASK_LINGER_MAX;) {
+		struct dp_task *next = t->next;
+		if (t->finished_us != 0) {
+			task_unlink_free(t);
+			finished--;
+		}
 		t = next;
 	}
 	health.spinning_count = spinning;

@@ -251,6 +251,32 @@ START_TEST(test_task_finished_linger_then_vanish)
 }
 END_TEST
 
+/* A burst of short tasks (a disk job each) lingers only up to a bound, oldest first: 35000
+ * finished disk tasks made each monitor command hold the loop for 250 ms in the soak run. */
+START_TEST(test_task_finished_bounded)
+{
+	task_registry_clear();
+	struct dp_task *live = task_new(DP_TASK_KIND_TIMER, 0, "live");
+	uint64_t first = 0, last = 0;
+	for (int i = 0; i < 5000; i++) {
+		struct dp_task *d = task_new(DP_TASK_KIND_DISK, 1, "disk job %d", i);
+		if (i == 0)
+			first = d->id;
+		last = d->id;
+		task_done(d, "written");
+	}
+	ck_assert_uint_eq(task_count(), 5001);
+	uint64_t t0 = dp_now_us();
+	task_health_tick(t0, t0);
+	ck_assert_uint_le(task_count(), 2001);
+	ck_assert_uint_ge(task_count(), 1001);
+	ck_assert_ptr_null(task_find(first));
+	ck_assert_ptr_nonnull(task_find(last));
+	ck_assert_ptr_eq(task_first(), live);
+	task_registry_clear();
+}
+END_TEST
+
 START_TEST(test_task_lag)
 {
 	task_registry_clear();
@@ -445,6 +471,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_wait_records_where);
 	tcase_add_test(ts, test_task_registry_iteration);
 	tcase_add_test(ts, test_task_finished_linger_then_vanish);
+	tcase_add_test(ts, test_task_finished_bounded);
 	tcase_add_test(ts, test_task_lag);
 	tcase_add_test(ts, test_task_slow_ranking_and_aging);
 	tcase_add_test(ts, test_task_spin_flag);
