@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "queue.h"
 #include "rpc_private.h"
 #include "util.h"
 
@@ -277,7 +278,23 @@ FIELD(f_honors_session_limits) { (void)v; return json_true(); }
 FIELD(f_id) { return json_integer(v->st.id); }
 FIELD(f_is_finished)
 {
-	return json_boolean(v->st.left == 0 && v->st.state == ENGINE_TORRENT_STOPPED);
+	/* Transmission's meaning: stopped because a seeding limit was met. A seed stopped by hand
+	 * is not finished (transmission-remote -l said "Finished" where Transmission says
+	 * "Stopped"). */
+	if (v->st.left != 0 || v->st.state != ENGINE_TORRENT_STOPPED || v->st.pieces_total == 0)
+		return json_false();
+	double ratio;
+	int64_t secs;
+	struct engine_queue_limits q;
+	if (engine_torrent_get_seed_limits(v->h->e, v->st.id, &ratio, &secs) != 0 ||
+	    engine_get_queue_limits(v->h->e, &q) != 0)
+		return json_false();
+	view_times(v);
+	char why[160];
+	int64_t milli = ratio < 0 ? -1 : (int64_t)(ratio * 1000.0 + 0.5);
+	return json_boolean(queue_seed_limit_reached(milli, secs, q.seed_ratio, q.seed_time_s,
+	    v->st.uploaded, v->st.downloaded, v->st.wanted_size, v->times.seconds_seeding, why,
+	    sizeof why));
 }
 FIELD(f_is_private) { return json_boolean(v->st.is_private); }
 FIELD(f_is_stalled)

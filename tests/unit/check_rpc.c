@@ -799,6 +799,60 @@ wait_for_file(const char *path, const char *needle)
 	return false;
 }
 
+/* A seed stopped by hand is "Stopped", not "Finished": isFinished means a seeding limit
+ * stopped it (Transmission's meaning), so it stays false here. */
+START_TEST(test_stopped_seed_not_finished)
+{
+	char *dir = xasprintf("%s/fin", tmpdir);
+	char *sub = xasprintf("%s/seedling", dir);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	static const char *const names[2] = { "a.bin", "b.bin" };
+	static const size_t sizes[2] = { T_FILE_A, T_FILE_B };
+	uint8_t *zero = xcalloc(1, T_FILE_A);
+	for (int i = 0; i < 2; i++) {
+		char *path = xasprintf("%s/%s", sub, names[i]);
+		FILE *f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(zero, 1, sizes[i], f), sizes[i]);
+		ck_assert_int_eq(fclose(f), 0);
+		free(path);
+	}
+	free(zero);
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	char *b64 = make_torrent_b64("seedling");
+	char *req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\","
+	    "\"download-dir\":\"%s\",\"paused\":false}}", b64, dir);
+	free(b64);
+	json_t *j = call(h, req);
+	free(req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	int status = -1;
+	for (int i = 0; i < 60 && status != 6; i++) {
+		spin(50);
+		j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"status\"]}}");
+		status = (int)json_integer_value(json_object_get(first_torrent(j), "status"));
+		json_decref(j);
+	}
+	ck_assert_int_eq(status, 6);
+	j = call(h, "{\"method\":\"torrent-stop\"}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	spin(100);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"status\","
+	    "\"leftUntilDone\",\"isFinished\"]}}");
+	json_t *t = first_torrent(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "status")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "leftUntilDone")), 0);
+	ck_assert(json_is_false(json_object_get(t, "isFinished")));
+	json_decref(j);
+	rpc_handler_free(h);
+	free(sub);
+	free(dir);
+}
+END_TEST
+
 /* A magnet fetching its metadata is a download for the queue: with one seed slot, two magnets
  * both run (they were counted as seeds, and the second was parked). */
 START_TEST(test_magnet_queue)
@@ -956,6 +1010,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_async_fs);
 	tcase_add_test(tc, test_session_persist);
 	tcase_add_test(tc, test_magnet_queue);
+	tcase_add_test(tc, test_stopped_seed_not_finished);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_add_checked_fixture(tc, rpc_setup, rpc_teardown);
