@@ -361,9 +361,11 @@ FIELD(f_peers)
 			flags[k++] = 'U';
 		else if (p->peer_interested)
 			flags[k++] = 'u';
-		if (!p->am_choking && !p->peer_interested)
-			flags[k++] = 'K';
+		/* Transmission's letters: K, the peer unchoked us but we don't want its data; ?, we
+		 * unchoked it but it wants nothing (they were the other way round). */
 		if (!p->peer_choking && !p->am_interested)
+			flags[k++] = 'K';
+		if (!p->am_choking && !p->peer_interested)
 			flags[k++] = '?';
 		if (p->incoming)
 			flags[k++] = 'I';
