@@ -272,6 +272,12 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 			v = NULL;
 		} else if (s[0] == '~' && (s[1] == '/' || s[1] == '\0')) {
 			v = xasprintf("%s%s", config_home(), s + 1);
+			/* The expanded path is what is kept and printed back: it obeys the bound. */
+			if (strlen(v) > 4096) {
+				free(v);
+				dp_fail(err, errlen, "value too long once ~ is expanded");
+				return -1;
+			}
 		} else if (s[0] == '/') {
 			v = xstrdup(s);
 		} else {

@@ -234,6 +234,48 @@ START_TEST(test_syntax_error)
 }
 END_TEST
 
+/* "~/" expands to $HOME: the bound on a value holds for the expanded path, which is what is
+ * kept and printed back (fuzz_config: a 4096-byte "~/..." loaded, its print did not). */
+START_TEST(test_tilde_expansion_bound)
+{
+	const char *old = getenv("HOME");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	ck_assert_int_eq(setenv("HOME", "/home/fuzz", 1), 0);
+	size_t n = 4094;
+	char *text = malloc(n + 64);
+	ck_assert_ptr_nonnull(text);
+	int len = snprintf(text, n + 64, "download_dir = \"~/");
+	memset(text + len, 'a', n);
+	strcpy(text + len + n, "\";\n");
+	expect_error(text, "download_dir: value too long once ~ is expanded");
+	/* A path that expands to exactly 4096 bytes loads and prints back to text that loads. */
+	strcpy(text + len + n - (strlen("/home/fuzz") - 1), "\";\n");
+	struct dp_config c, again;
+	ck_assert_msg(config_load_string(text, "test.conf", &c, cfg_err, sizeof cfg_err) == 0, "%s",
+	    cfg_err);
+	ck_assert_uint_eq(strlen(c.download_dir), 4096);
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f = open_memstream(&out, &outlen);
+	ck_assert_ptr_nonnull(f);
+	config_print(f, &c, true);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(config_load_string(out, "printed", &again, cfg_err, sizeof cfg_err) == 0,
+	    "%s", cfg_err);
+	ck_assert_str_eq(again.download_dir, c.download_dir);
+	free(out);
+	free(text);
+	config_free(&again);
+	config_free(&c);
+	if (saved != NULL) {
+		setenv("HOME", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("HOME");
+	}
+}
+END_TEST
+
 /* Every key of the sample file is a real key, with the default value. */
 START_TEST(test_sample_file_is_defaults)
 {
@@ -318,6 +360,7 @@ config_suite(void)
 	tcase_add_test(tc, test_syntax_error);
 	tcase_add_test(tc, test_sample_file_is_defaults);
 	tcase_add_test(tc, test_print_round_trip);
+	tcase_add_test(tc, test_tilde_expansion_bound);
 	suite_add_tcase(s, tc);
 	return s;
 }
