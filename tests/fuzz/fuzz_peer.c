@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +42,32 @@ static struct event_base *base;
 static struct engine *eng;
 static uint8_t info_hash[20];
 
+static char fuzz_dir[] = "/tmp/dp-fuzz-peer.XXXXXX";
+
+static int
+fuzz_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* libFuzzer ends with exit(): the download directory does not outlive the run. */
+static void
+fuzz_cleanup(void)
+{
+	nftw(fuzz_dir, fuzz_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 fuzz_init(void)
 {
-	static char dir[] = "/tmp/dp-fuzz-peer.XXXXXX";
-	if (mkdtemp(dir) == NULL)
+	const char *dir = fuzz_dir;
+	if (mkdtemp(fuzz_dir) == NULL)
 		abort();
+	atexit(fuzz_cleanup);
 	log_set_level(DP_LOG_ERROR);
 	/* engine.h: the disk workers wake the loop from their threads (event_active), which
 	 * without a locked base races with the loop and corrupts its active-event count: the

@@ -2,6 +2,7 @@
  * sandboxed so no request names local paths; plus the base64 codec round trip. */
 #include "config.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,32 @@ static struct event_base *base;
 static struct engine *eng;
 static struct rpc_handler *handler;
 
+static char fuzz_dir[] = "/tmp/dp-fuzz-rpc.XXXXXX";
+
+static int
+fuzz_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* libFuzzer ends with exit(): the download directory does not outlive the run. */
+static void
+fuzz_cleanup(void)
+{
+	nftw(fuzz_dir, fuzz_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 fuzz_rpc_init(void)
 {
-	static char dir[] = "/tmp/dp-fuzz-rpc.XXXXXX";
-	if (mkdtemp(dir) == NULL)
+	const char *dir = fuzz_dir;
+	if (mkdtemp(fuzz_dir) == NULL)
 		abort();
+	atexit(fuzz_cleanup);
 	evthread_use_pthreads();
 	base = event_base_new();
 	struct dp_config cfg;
