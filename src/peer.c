@@ -807,6 +807,17 @@ peer_got_bitfield_piece(struct peer *p, uint32_t piece)
 	}
 }
 
+/* A seed's connection to another seed carries nothing (torrent_on_complete drops them when we
+ * finish; this covers a seed meeting one later). */
+static bool
+peer_close_if_both_seeds(struct peer *p)
+{
+	if (!p->has_all || p->t->state != ENGINE_TORRENT_SEEDING)
+		return false;
+	peer_close(p, "both sides are seeds");
+	return true;
+}
+
 static void
 peer_on_have_all(struct peer *p)
 {
@@ -820,6 +831,8 @@ peer_on_have_all(struct peer *p)
 	bitfield_set_all(&p->has);
 	if (t->pk != NULL)
 		picker_seed_add(t->pk);
+	if (peer_close_if_both_seeds(p))
+		return;
 	peer_update_interest(p);
 }
 
@@ -912,6 +925,8 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 		} else if (p->has.count > 0 && t->pk != NULL) {
 			picker_peer_bitfield_add(t->pk, &p->has);
 		}
+		if (peer_close_if_both_seeds(p))
+			return;
 		peer_update_interest(p);
 		break;
 	}

@@ -976,6 +976,9 @@ torrent_connect_peers(struct torrent *t, uint64_t now)
 		struct known_peer *k = &t->known[i];
 		if (k->connected || k->next_try_ms > now || k->fails >= 1000)
 			continue;
+		/* Seeds have nothing for each other: redialling one every 10 s only gets closed. */
+		if (k->seed && t->state == ENGINE_TORRENT_SEEDING)
+			continue;
 		if (session_is_banned(e, (struct sockaddr *)&k->addr) ||
 		    session_is_self(e, (struct sockaddr *)&k->addr))
 			continue;
@@ -1024,6 +1027,7 @@ torrent_detach_peer(struct torrent *t, struct peer *p)
 			continue;
 		k->connected = false;
 		if (p->handshake_done) {
+			k->seed = p->has_all;
 			k->fails = 0;
 			k->next_try_ms = now + 10000;
 		} else if (k->fails < 1000) {

@@ -53,6 +53,7 @@ struct known_peer {
 	uint64_t next_try_ms;
 	int fails;
 	bool connected;
+	bool seed;                     /* had all pieces last time: not dialled while we seed */
 };
 
 struct strike {

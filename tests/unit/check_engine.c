@@ -216,6 +216,16 @@ START_TEST(test_seed_to_leech)
 	ck_assert(saw_peer);
 	free(tasks);
 
+	/* Both are seeds now: the connection is dropped, and the other seed, remembered as one,
+	 * is not dialled again while we seed (it was redialled every 10 s only to be closed). */
+	struct torrent *lt = session_find_torrent(leech, lid);
+	RUN_UNTIL(base, lt->npeers == 0, 10);
+	ck_assert_uint_eq(lt->nknown, 1);
+	ck_assert(lt->known[0].seed);
+	torrent_connect_peers(lt, dp_now_ms() + 120000);
+	ck_assert(!lt->known[0].connected);
+	ck_assert_int_eq(lt->npeers, 0);
+
 	engine_free(leech);
 	engine_free(seed);
 	ck_assert(file_equals(ldir, payload, T_SIZE));
