@@ -116,9 +116,12 @@ prompt_draw(struct ui *ui, int y)
 		}
 		return;
 	}
+	/* The label may take all but 24 cells (half the line when narrower): the short answers
+	 * ("2M 500K") fit, and labels that explain them ("(0 = none)") are not cut at half. */
 	int lw = tw_width(p->label) + 1;
-	if (lw > COLS / 2)
-		lw = COLS / 2;
+	int room = DP_MIN(24, COLS / 2);
+	if (lw > COLS - room)
+		lw = COLS - room;
 	ui_put(y, 0, lw, p->label, TW_LEFT, theme_attr(TH_PROMPT));
 	int avail = COLS - lw - 1;
 	if (avail < 1)

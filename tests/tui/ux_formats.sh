@@ -2,7 +2,8 @@
 # ux_formats.sh: what a seed's screens say once `downpour --demo` has finished: the detail's
 # ETA is "-" (it read "ETA 0s"), the list's ETA column too, and the blocked view's header
 # arrow says longest first (Waited▼) and stays there when a sort key is pressed (the order is
-# fixed; the arrow used to move alone). Bounded waits; the private tmux server is killed.
+# fixed; the arrow used to move alone); a prompt's label is not cut at half the line.
+# Bounded waits; the private tmux server is killed.
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-ux-$$"
@@ -21,6 +22,10 @@ $T send-keys -t 0 Escape 3; wait_for 'Loop lag' || fail "blocked view"
 wait_for 'Waited▼' 20 || fail "blocked view: the arrow does not say longest first"
 $T send-keys -t 0 '>'; sleep 0.5; $T send-keys -t 0 '>'; sleep 1.2
 screen | grep -q 'Waited▼' || fail "blocked view: a sort key moved the arrow"
+# at 100 columns the global-limits prompt keeps its "(0 = none)" (it was cut at half the line)
+$T resize-window -t 0 -x 100 -y 30; sleep 1.2
+$T send-keys -t 0 1 B; wait_for 'DOWN UP \(0 = none\):' 20 || fail "the limits prompt is cut"
+$T send-keys -t 0 Escape; sleep 0.3
 $T send-keys -t 0 q; sleep 0.5
 screen | grep -q '(y/n)' && $T send-keys -t 0 y
 for ((i = 0; i < 60; i++)); do [ -s "$out/exit" ] && break; sleep 0.25; done
