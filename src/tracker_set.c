@@ -221,7 +221,10 @@ tracker_wait_next(struct tracker *t)
 	int64_t left = t->next_announce - dp_wall_time();
 	if (left < 0)
 		left = 0;
-	task_wait(tracker_task(t), DP_TASK_TIMER_WAIT, "next announce in %lld s", (long long)left);
+	/* No countdown in the reason: it is written once and read for half an hour (it said
+	 * "in 1916 s" ten minutes later); the deadline counts down. */
+	task_wait(tracker_task(t), DP_TASK_TIMER_WAIT, "the next announce (set %lld s ahead)",
+	    (long long)left);
 	/* The deadline is the next announce, not the timeout of the request that just ended. */
 	task_set_deadline(tracker_task(t), dp_now_us() + (uint64_t)left * 1000000ull);
 }
@@ -255,7 +258,7 @@ tracker_tier_failed(struct tracker_tier *tier, struct tracker *t, const char *er
 		    tier->index, err);
 		task_set_deadline(tracker_task(t), 0);
 	}
-	task_wait(tracker_task(first), DP_TASK_TIMER_WAIT, "retry in %u s after: %.80s", delay,
+	task_wait(tracker_task(first), DP_TASK_TIMER_WAIT, "a retry (back-off %u s) after: %.80s", delay,
 	    first->last_error[0] ? first->last_error : err);
 	task_set_deadline(tracker_task(first), dp_now_us() + (uint64_t)delay * 1000000ull);
 }
