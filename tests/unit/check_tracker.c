@@ -769,6 +769,14 @@ find_task(const char *name_part)
 	return NULL;
 }
 
+static bool
+until_tracker_sleeps(struct lab *lab)
+{
+	(void)lab;
+	const struct dp_task *t = find_task("tracker http://127.0.0.1");
+	return t != NULL && t->state == DP_TASK_TIMER_WAIT;
+}
+
 START_TEST(test_loop_http)
 {
 	struct lab lab;
@@ -796,6 +804,14 @@ START_TEST(test_loop_http)
 	ck_assert_int_eq(lab.peer_port, 6882);
 	/* The reply had no 'downloaded', so a scrape filled it in. */
 	ck_assert_int_ge(lab.http_scrapes, 1);
+	/* Between announces the task sleeps with the next announce (1 s away) as its deadline,
+	 * not the ended request's 3 s timeout. */
+	ck_assert(lab_run(&lab, until_tracker_sleeps, 2.0));
+	t = find_task("tracker http://127.0.0.1");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_msg(strncmp(t->reason, "the next announce", 17) == 0, "%s", t->reason);
+	ck_assert_uint_gt(t->deadline_us, 0);
+	ck_assert_uint_le(t->deadline_us, dp_now_us() + 1500000);
 
 	struct tracker_info info[4];
 	ck_assert_uint_eq(tracker_set_info(ts, info, 4), 1);
