@@ -1,5 +1,5 @@
-/* screen_log.c: the engine's log ring: time, level, text; a minimum-level filter, search, and
- * follow mode that keeps the newest line in view. */
+/* screen_log.c: the engine's log ring: time, level, text; a minimum-level filter, search,
+ * follow mode that keeps the newest line in view, and the selected line wrapped whole. */
 #include "config.h"
 
 #include <curses.h>
@@ -68,6 +68,47 @@ log_fetch(struct ui *ui, struct log_state *l)
 	l->st.count = (int)l->nrows;
 }
 
+/* Continuation rows of a wrapped line start under the text, past "HH:MM:SS level ". */
+#define LOG_INDENT 15
+
+static void
+log_format(const struct dp_log_line *ln, char *out, size_t outlen)
+{
+	char when[16];
+	struct tm tm;
+	time_t t = (time_t)ln->when;
+	if (localtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%H:%M:%S", &tm) == 0)
+		snprintf(when, sizeof when, "--:--:--");
+	snprintf(out, outlen, "%s %-5s %s", when, log_level_name(ln->level), ln->text);
+}
+
+/* Bytes of rest on one wrapped row of `cells` cells: up to a space when there is one in
+ * the row's second half, so words stay whole. */
+static size_t
+log_wrap_bytes(const char *rest, int cells)
+{
+	size_t n = tw_prefix_bytes(rest, cells);
+	if (rest[n] == '\0')
+		return n;
+	for (size_t i = n; i > n / 2; i--)
+		if (rest[i - 1] == ' ')
+			return i;
+	return n;
+}
+
+/* Rows the line takes wrapped at the screen's width, at most half a page. */
+static int
+log_rows(const struct dp_log_line *ln, int page)
+{
+	char text[320];
+	log_format(ln, text, sizeof text);
+	int rows = 0, most = DP_MAX(1, page / 2);
+	for (const char *rest = text; *rest != '\0' && rows < most; rows++)
+		rest += log_wrap_bytes(rest, COLS - (rows == 0 || COLS < 2 * LOG_INDENT ? 0 :
+		    LOG_INDENT));
+	return DP_MAX(rows, 1);
+}
+
 static void
 log_draw(struct ui *ui, int y, int h)
 {
@@ -84,23 +125,39 @@ log_draw(struct ui *ui, int y, int h)
 	if (l->follow)
 		l->st.sel = (int)l->nrows - 1;
 	table_set_count(&l->st, (int)l->nrows, page);
-	for (int i = 0; i < page; i++) {
-		int r = l->st.top + i;
-		if (r >= (int)l->nrows)
-			break;
+	/* The selected line (when not following) is wrapped so that it can be read whole; the
+	 * rows after it move down, and the view starts later if its tail would fall off. */
+	int sel = l->follow ? -1 : l->st.sel;
+	int sel_rows = sel >= 0 && sel < (int)l->nrows ? log_rows(&l->lines[l->rows[sel]],
+	    page) : 1;
+	int top = l->st.top;
+	if (sel >= 0 && sel - top + sel_rows > page)
+		top = DP_MIN(sel, sel - (page - sel_rows));
+	int line = 0;
+	for (int r = top; r < (int)l->nrows && line < page; r++) {
 		const struct dp_log_line *ln = &l->lines[l->rows[r]];
-		char when[16], text[320];
-		struct tm tm;
-		time_t t = (time_t)ln->when;
-		if (localtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%H:%M:%S", &tm) == 0)
-			snprintf(when, sizeof when, "--:--:--");
-		snprintf(text, sizeof text, "%s %-5s %s", when, log_level_name(ln->level), ln->text);
+		char text[320];
+		log_format(ln, text, sizeof text);
 		int attr = ln->level == DP_LOG_ERROR ? theme_attr(TH_ERROR) :
 		    ln->level == DP_LOG_WARN ? theme_attr(TH_WARN) :
 		    ln->level == DP_LOG_DEBUG ? theme_attr(TH_DIM) : 0;
-		if (r == l->st.sel && !l->follow)
-			attr = theme_attr(TH_SELECTED);
-		ui_put(y + 1 + i, 0, COLS, text, TW_LEFT, attr);
+		if (r != sel) {
+			ui_put(y + 1 + line++, 0, COLS, text, TW_LEFT, attr);
+			continue;
+		}
+		attr = theme_attr(TH_SELECTED);
+		const char *rest = text;
+		for (int k = 0; k < sel_rows && *rest != '\0' && line < page; k++) {
+			int indent = k == 0 || COLS < 2 * LOG_INDENT ? 0 : LOG_INDENT;
+			char piece[320];
+			size_t n = log_wrap_bytes(rest, COLS - indent);
+			if (k == sel_rows - 1)
+				n = strlen(rest);          /* the last row shows the rest, cut if need be */
+			snprintf(piece, sizeof piece, "%.*s", (int)n, rest);
+			ui_fill(y + 1 + line, 0, 0);
+			ui_put(y + 1 + line++, indent, COLS - indent, piece, TW_LEFT, attr);
+			rest += n;
+		}
 	}
 }
 

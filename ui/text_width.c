@@ -139,6 +139,24 @@ tw_copy(const char *s, int cells, char *out, size_t outlen, size_t *pos, bool *c
 	return used;
 }
 
+size_t
+tw_prefix_bytes(const char *s, int cells)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int used = 0;
+	while (*p != '\0') {
+		long cp;
+		bool as_is;
+		size_t len = tw_decode(p, &cp);
+		int w = tw_char_cells(cp, &as_is);
+		if (used + w > cells && p != (const unsigned char *)s)
+			break;
+		used += w;
+		p += len;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
 int
 tw_truncate(const char *s, int cells, char *out, size_t outlen)
 {

@@ -29,6 +29,10 @@ int tw_fit(const char *s, int cells, enum tw_align align, char *out, size_t outl
 /* Like tw_fit without padding: cuts to at most `cells` cells, returns the cells used. */
 int tw_truncate(const char *s, int cells, char *out, size_t outlen);
 
+/* Bytes of s (whole characters) that fit in `cells` cells, for wrapping: at least one
+ * character while s is not empty, so a loop over the pieces always advances. */
+size_t tw_prefix_bytes(const char *s, int cells);
+
 /* ---- format.c: compact numbers for narrow columns ---- */
 
 /* "0 B", "512 B", "1.50 KiB", "12.3 MiB", "512 GiB" */

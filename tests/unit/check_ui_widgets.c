@@ -38,6 +38,12 @@ START_TEST(test_width)
 	ck_assert_int_eq(tw_width("a\x1b[31mb"), 7);                           /* ESC counts as '?' */
 	ck_assert_int_eq(tw_width("\xff\xfe"), 2);                             /* invalid bytes */
 	ck_assert_int_eq(tw_width("\xc0\xaf"), 2);                             /* overlong '/' */
+	/* Wrapping pieces: whole characters, a wide one never split, always at least one. */
+	ck_assert_uint_eq(tw_prefix_bytes("abcdef", 4), 4);
+	ck_assert_uint_eq(tw_prefix_bytes("ab", 4), 2);
+	ck_assert_uint_eq(tw_prefix_bytes("a\xe6\x97\xa5\xe6\x9c\xac", 4), 4);   /* a日 + 本 */
+	ck_assert_uint_eq(tw_prefix_bytes("\xe6\x97\xa5x", 1), 3);                /* 日, though 2 */
+	ck_assert_uint_eq(tw_prefix_bytes("", 4), 0);
 	tw_set_ascii(true);
 	ck_assert_int_eq(tw_width("\xe6\x97\xa5\xe6\x9c\xac"), 2);
 }
