@@ -1211,8 +1211,10 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	out->pieces_have = t->have.count;
 	out->pieces_total = mi->piece_count;
 	out->file_count = mi->file_count;
-	out->down_rate = bw_meter_rate(&t->down_meter, now);
-	out->up_rate = bw_meter_rate(&t->up_meter, now);
+	/* A stopped or queued torrent moves nothing: its meters' last seconds would show a rate
+	 * (and an ETA) for a while after it stopped. */
+	out->down_rate = torrent_is_active(t) ? bw_meter_rate(&t->down_meter, now) : 0;
+	out->up_rate = torrent_is_active(t) ? bw_meter_rate(&t->up_meter, now) : 0;
 	out->downloaded = t->downloaded;
 	out->uploaded = t->uploaded;
 	out->corrupt_bytes = t->corrupt;

@@ -187,6 +187,13 @@ START_TEST(test_seed_to_leech)
 	ck_assert_uint_eq(st.left, 0);
 	ck_assert_uint_eq(st.downloaded, T_SIZE);
 	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	/* A stopped torrent shows no rate, though its meter still holds the last seconds (the
+	 * list showed "queued ... 21.2 KiB/s" for a while). */
+	ck_assert_uint_gt(bw_meter_rate(&session_find_torrent(seed, sid)->up_meter, dp_now_ms()), 0);
+	ck_assert_int_eq(engine_torrent_stop(seed, sid, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_uint_eq(st.up_rate, 0);
+	ck_assert_uint_eq(st.down_rate, 0);
 	/* A finished download keeps no pooled piece buffers (300 seeds held 1.4 GiB in the soak
 	 * benchmark), nor does it pool the buffers of writes still in flight. */
 	RUN_UNTIL(base, session_find_torrent(leech, lid)->npartial == 0, 10);
