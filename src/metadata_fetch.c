@@ -108,7 +108,7 @@ metadata_fetch_new(struct torrent *t)
 	md->t = t;
 	md->started_ms = dp_now_ms();
 	md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
-	task_wait(md->task, DP_TASK_QUEUED, "torrent not started");
+	task_idle(md->task, DP_TASK_QUEUED, "torrent not started");
 	return md;
 }
 
@@ -239,7 +239,7 @@ md_update_task(struct metadata_fetch *md)
 	if (md->task == NULL)
 		return;
 	if (t->state != ENGINE_TORRENT_METADATA) {
-		task_wait(md->task, DP_TASK_QUEUED, "torrent %s", engine_torrent_state_name(t->state));
+		task_idle(md->task, DP_TASK_QUEUED, "torrent %s", engine_torrent_state_name(t->state));
 		task_set_deadline(md->task, 0);
 		return;
 	}

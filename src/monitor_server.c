@@ -94,6 +94,9 @@ task_line(struct dp_buf *out, const struct engine_task_info *ti)
 		format_duration(ti->task.deadline_us - now, waited, sizeof waited);
 		dp_buf_printf(out, " (deadline in %s)", waited);
 	}
+	/* ps lists waits that are idle by design too; blocked hides them. */
+	if (ti->task.idle && ti->task.finished_us == 0)
+		dp_buf_add_str(out, " [idle]");
 	dp_buf_add_str(out, "\n");
 }
 
@@ -102,20 +105,6 @@ task_header(struct dp_buf *out)
 {
 	dp_buf_printf(out, "%6s  %-12s %-8s %8s %9s  %s\n", "ID", "STATE", "KIND", "WAITED",
 	    "CYCLES", "NAME -- REASON");
-}
-
-static bool
-task_is_waiting(const struct engine_task_info *ti)
-{
-	switch (ti->task.state) {
-	case DP_TASK_RUNNING:
-	case DP_TASK_READY:
-	case DP_TASK_DONE:
-	case DP_TASK_FAILED:
-		return false;
-	default:
-		return true;
-	}
 }
 
 static int
@@ -194,11 +183,19 @@ cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 		if (tasks[i].task.spinning && tasks[i].task.finished_us == 0)
 			dp_buf_printf(out, "# spinning: task %llu %s (callbacks without progress)\n",
 			    (unsigned long long)tasks[i].task.id, tasks[i].task.name);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if ((tasks[i].task.spinning && tasks[i].task.finished_us == 0) ||
-		    (task_is_waiting(&tasks[i]) && tasks[i].waited_us >= min_s * 1000000))
+	/* Waits that are idle by design (a listener, a stopped torrent, a tracker sleeping until
+	 * its next announce) are not stuck: counted, not listed. */
+	size_t k = 0, hidden = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool spinning = tasks[i].task.spinning && tasks[i].task.finished_us == 0;
+		bool long_wait = tasks[i].waited_us >= min_s * 1000000;
+		if (spinning || (task_is_blocked(&tasks[i].task) && long_wait))
 			tasks[k++] = tasks[i];
+		else if (tasks[i].task.idle && tasks[i].task.finished_us == 0 && long_wait)
+			hidden++;
+	}
+	dp_buf_printf(out, "# %zu idle task%s hidden (waiting by design; `ps` lists them)\n",
+	    hidden, hidden == 1 ? "" : "s");
 	qsort(tasks, k, sizeof *tasks, task_cmp_waited);
 	task_header(out);
 	for (size_t i = 0; i < k; i++) {
@@ -425,7 +422,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
-	task_wait(c->task, DP_TASK_READ_WAIT, "waiting for command %llu",
+	task_idle(c->task, DP_TASK_READ_WAIT, "waiting for command %llu",
 	    (unsigned long long)c->commands + 1);
 	task_cb_end(c->task);
 }
@@ -480,7 +477,7 @@ monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	c->m = m;
 	c->bev = bev;
 	c->task = task_new(DP_TASK_KIND_UI, 0, "monitor client");
-	task_wait(c->task, DP_TASK_READ_WAIT, "waiting for command 1");
+	task_idle(c->task, DP_TASK_READ_WAIT, "waiting for command 1");
 	c->next = m->clients;
 	m->clients = c;
 	m->nclients++;
@@ -489,7 +486,7 @@ monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	bufferevent_setcb(bev, client_read_cb, client_write_cb, client_event_cb, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	task_cb_end(m->task);
-	task_wait(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients (%d connected)",
+	task_idle(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients (%d connected)",
 	    m->nclients);
 }
 
@@ -577,7 +574,7 @@ monitor_server_new(struct event_base *base, struct engine *e, const char *sessio
 		return NULL;
 	}
 	m->task = task_new(DP_TASK_KIND_UI, 0, "monitor server %s", path);
-	task_wait(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients");
+	task_idle(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients");
 	log_info("monitor: listening on %s", path);
 	return m;
 }

@@ -292,9 +292,9 @@ peer_update_task(struct peer *p)
 	} else if (p->t != NULL && p->t->state == ENGINE_TORRENT_DOWNLOADING) {
 		task_wait(p->task, DP_TASK_PEER_WAIT, "peer has nothing we need");
 	} else if (p->peer_interested && !p->am_choking) {
-		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for requests");
+		task_idle(p->task, DP_TASK_READ_WAIT, "waiting for requests");
 	} else {
-		task_wait(p->task, DP_TASK_READ_WAIT, "idle: neither side wants data");
+		task_idle(p->task, DP_TASK_READ_WAIT, "idle: neither side wants data");
 	}
 }
 

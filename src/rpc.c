@@ -362,7 +362,7 @@ rpc_answer_cb(char *answer, const char *method, void *arg)
 	}
 	free(answer);
 	if (p->deferred && c != NULL) {
-		task_wait(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
+		task_idle(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
 		    (unsigned long long)c->requests + 1);
 		task_cb_end(c->task);
 	}
@@ -433,18 +433,18 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 					    (unsigned long long)c->requests);
 					task_cb_end(c->task);
 				}
-				task_wait(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests "
+				task_idle(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests "
 				    "(%llu answered)", (unsigned long long)s->requests);
 				return;
 			}
 		}
 	}
 	if (c != NULL) {
-		task_wait(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
+		task_idle(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
 		    (unsigned long long)c->requests + 1);
 		task_cb_end(c->task);
 	}
-	task_wait(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests (%llu answered)",
+	task_idle(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests (%llu answered)",
 	    (unsigned long long)s->requests);
 }
 
@@ -511,7 +511,7 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	s->handler = rpc_handler_new(e, opts->config_dir);
 	s->task = task_new(DP_TASK_KIND_RPC, 0, "rpc server %s%s%s:%d", strchr(s->bind, ':') ?
 	    "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port);
-	task_wait(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests");
+	task_idle(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests");
 	log_info("rpc: listening on http://%s%s%s:%d/transmission/rpc%s", strchr(s->bind, ':') ?
 	    "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port,
 	    auth ? " (authentication on)" : "");

@@ -333,7 +333,7 @@ session_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 		peer_accept(e, fd, sa, (socklen_t)len);
 		task_progress(e->listener_task, 0, 0);
 	}
-	task_wait(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
+	task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 	task_cb_end(e->listener_task);
 }
 
@@ -479,7 +479,7 @@ session_health_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = dp_now_us();
 	task_health_tick(e->health_expected_us, now);
 	e->health_expected_us = now + SESSION_HEALTH_US;
-	task_wait(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	task_idle(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
 	task_cb_end(e->timer_task);
 }
 
@@ -507,7 +507,7 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 		session_refresh_free_space(e, now);
 		session_check_disk_pressure(e);
 	}
-	task_wait(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	task_idle(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
 	task_cb_end(e->timer_task);
 }
 
@@ -549,13 +549,13 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	e->health_expected_us = dp_now_us() + SESSION_HEALTH_US;
 	event_add(e->health_timer, &hv);
 	event_add(e->tick_timer, &tv);
-	task_wait(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	task_idle(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
 	if (set->listen_port >= 0) {
 		if (session_listen(e, e->listen_address, err, errlen) < 0)
 			return -1;
 		e->listener_task = task_new(DP_TASK_KIND_LISTENER, 0, "listener port %d",
 		    e->listen_port);
-		task_wait(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
+		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 		log_info("listening on port %d", e->listen_port);
 	}
 	return 0;

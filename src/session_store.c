@@ -1202,9 +1202,9 @@ store_queue_pass(struct store *s)
 			    v[i].download ? "downloads" : "seeds");
 			torrent_stop(t, false);
 			t->state = ENGINE_TORRENT_QUEUED;
-			task_wait(t->task, DP_TASK_QUEUED, "queued");
+			task_idle(t->task, DP_TASK_QUEUED, "queued");
 		} else if (t->state == ENGINE_TORRENT_QUEUED) {
-			task_wait(t->task, DP_TASK_QUEUED, "queued: position %d",
+			task_idle(t->task, DP_TASK_QUEUED, "queued: position %d",
 			    store_position(s, store_find(s, t->id)) + 1);
 		}
 	}
@@ -1242,7 +1242,7 @@ store_admit(struct store *s, struct torrent *t)
 		log_info("%s: queued (%d active %s)", t->mi->name, active,
 		    download ? "downloads" : "seeds");
 	t->state = ENGINE_TORRENT_QUEUED;
-	task_wait(t->task, DP_TASK_QUEUED, "queued");
+	task_idle(t->task, DP_TASK_QUEUED, "queued");
 	return false;
 }
 
@@ -1326,7 +1326,7 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 		it = next;
 	}
 	store_queue_pass(s);
-	task_wait(s->task, DP_TASK_TIMER_WAIT, "session %s: %zu resume writes pending", s->dir,
+	task_idle(s->task, DP_TASK_TIMER_WAIT, "session %s: %zu resume writes pending", s->dir,
 	    resume_writer_pending(s->writer));
 	task_cb_end(s->task);
 }
@@ -1702,7 +1702,7 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 	}
 	struct timeval tv = { STORE_TICK_MS / 1000, (STORE_TICK_MS % 1000) * 1000 };
 	event_add(s->timer, &tv);
-	task_wait(s->task, DP_TASK_TIMER_WAIT, "session %s", dir);
+	task_idle(s->task, DP_TASK_TIMER_WAIT, "session %s", dir);
 	store_queue_pass(s);
 	if (cfg != NULL && cfg->watch_dir != NULL)
 		store_set_watch(s, cfg->watch_dir);

@@ -111,6 +111,7 @@ task_set_state(struct dp_task *t, enum dp_task_state state, const char *func, co
 	t->where_func = func;
 	t->where_file = file;
 	t->where_line = line;
+	t->idle = false;     /* task_idle_at sets it after */
 	if (fmt != NULL)
 		vsnprintf(t->reason, sizeof t->reason, fmt, ap);
 	else
@@ -127,6 +128,33 @@ task_wait_at(struct dp_task *t, enum dp_task_state state, const char *func, cons
 	va_start(ap, fmt);
 	task_set_state(t, state, func, file, line, fmt, ap);
 	va_end(ap);
+}
+
+void
+task_idle_at(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
+    int line, const char *fmt, ...)
+{
+	va_list ap;
+	if (t == NULL)
+		return;
+	va_start(ap, fmt);
+	task_set_state(t, state, func, file, line, fmt, ap);
+	va_end(ap);
+	t->idle = true;
+}
+
+bool
+task_is_blocked(const struct dp_task *t)
+{
+	switch (t->state) {
+	case DP_TASK_RUNNING:
+	case DP_TASK_READY:
+	case DP_TASK_DONE:
+	case DP_TASK_FAILED:
+		return false;
+	default:
+		return !t->idle && t->finished_us == 0;
+	}
 }
 
 void

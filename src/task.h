@@ -63,6 +63,7 @@ struct dp_task {
 	const char *where_file;
 	int where_line;
 	char reason[128];          /* what it waits for, in words */
+	bool idle;                 /* the wait is idle by design (see task_idle); nothing is stuck */
 	uint64_t deadline_us;      /* monotonic; 0 = none */
 	uint64_t cycles;           /* callbacks run */
 	uint64_t cpu_us;           /* CPU time inside its callbacks (see task_cb_end) */
@@ -92,6 +93,17 @@ void task_rename(struct dp_task *t, const char *fmt, ...) DP_PRINTF(2, 3);
 	task_wait_at((t), (state), __func__, __FILE__, __LINE__, __VA_ARGS__)
 void task_wait_at(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
     int line, const char *fmt, ...) DP_PRINTF(6, 7);
+/* Parks a task in a wait that is idle by design: a listener waiting for connections, a stopped
+ * or queued torrent, a tracker sleeping until its next announce, a server waiting for clients.
+ * Same states as task_wait (names unchanged); the blocked views hide these and say how many.
+ * task_wait and task_done/task_fail clear the flag. */
+#define task_idle(t, state, ...) \
+	task_idle_at((t), (state), __func__, __FILE__, __LINE__, __VA_ARGS__)
+void task_idle_at(struct dp_task *t, enum dp_task_state state, const char *func, const char *file,
+    int line, const char *fmt, ...) DP_PRINTF(6, 7);
+/* A parked task that counts as blocked: waiting (not running, ready or finished), not idle by
+ * design. Spinning is judged apart. */
+bool task_is_blocked(const struct dp_task *t);
 void task_set_deadline(struct dp_task *t, uint64_t deadline_us);
 
 /* Brackets a callback: counts a cycle and its CPU and wall time for the health view. */

@@ -109,7 +109,7 @@ torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
 	t->added_date = dp_wall_time();
 	t->state = ENGINE_TORRENT_STOPPED;
 	t->task = task_new(DP_TASK_KIND_TORRENT, t->id, "torrent %s", mi->name);
-	task_wait(t->task, DP_TASK_QUEUED, "stopped");
+	task_idle(t->task, DP_TASK_QUEUED, "stopped");
 	if (opts != NULL && opts->sequential)
 		torrent_set_sequential(t, true);
 	if (mi->tier_count > 0) {
@@ -176,10 +176,10 @@ torrent_update_task(struct torrent *t)
 {
 	switch (t->state) {
 	case ENGINE_TORRENT_STOPPED:
-		task_wait(t->task, DP_TASK_QUEUED, "stopped");
+		task_idle(t->task, DP_TASK_QUEUED, "stopped");
 		break;
 	case ENGINE_TORRENT_QUEUED:
-		task_wait(t->task, DP_TASK_QUEUED, "queued");
+		task_idle(t->task, DP_TASK_QUEUED, "queued");
 		break;
 	case ENGINE_TORRENT_CHECKING:
 		task_wait(t->task, DP_TASK_DISK_WAIT, "checking pieces: %u of %u", t->check_done,
@@ -198,7 +198,7 @@ torrent_update_task(struct torrent *t)
 			    t->npeers == 1 ? "" : "s", t->have.count, t->mi->piece_count);
 		break;
 	case ENGINE_TORRENT_SEEDING:
-		task_wait(t->task, DP_TASK_READ_WAIT, "seeding to %d peer%s", t->npeers,
+		task_idle(t->task, DP_TASK_READ_WAIT, "seeding to %d peer%s", t->npeers,
 		    t->npeers == 1 ? "" : "s");
 		break;
 	case ENGINE_TORRENT_ERROR:

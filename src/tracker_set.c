@@ -223,7 +223,7 @@ tracker_wait_next(struct tracker *t)
 		left = 0;
 	/* No countdown in the reason: it is written once and read for half an hour (it said
 	 * "in 1916 s" ten minutes later); the deadline counts down. */
-	task_wait(tracker_task(t), DP_TASK_TIMER_WAIT, "the next announce (set %lld s ahead)",
+	task_idle(tracker_task(t), DP_TASK_TIMER_WAIT, "the next announce (set %lld s ahead)",
 	    (long long)left);
 	/* The deadline is the next announce, not the timeout of the request that just ended. */
 	task_set_deadline(tracker_task(t), dp_now_us() + (uint64_t)left * 1000000ull);
@@ -242,7 +242,7 @@ tracker_tier_failed(struct tracker_tier *tier, struct tracker *t, const char *er
 		if (ts->trackers[tier->order[tier->cur]].valid)
 			break;
 	if (tier->cur < tier->n) {
-		task_wait(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d after: %s",
+		task_idle(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d after: %s",
 		    tier->index, err);
 		task_set_deadline(tracker_task(t), 0);
 		tracker_tier_announce(tier);
@@ -254,7 +254,7 @@ tracker_tier_failed(struct tracker_tier *tier, struct tracker *t, const char *er
 	tracker_tier_schedule(tier, delay);
 	struct tracker *first = &ts->trackers[tier->order[0]];
 	if (first != t) {
-		task_wait(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d after: %s",
+		task_idle(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d after: %s",
 		    tier->index, err);
 		task_set_deadline(tracker_task(t), 0);
 	}
@@ -489,7 +489,7 @@ tracker_set_new(struct event_base *base, struct evdns_base *dns, struct ssl_ctx_
 				task_fail(t->task, "%s", t->last_error);
 			} else {
 				t->valid = true;
-				task_wait(t->task, DP_TASK_QUEUED, "not started");
+				task_idle(t->task, DP_TASK_QUEUED, "not started");
 			}
 		}
 		/* BEP 12: the order within a tier is random, then kept by promotion. */
@@ -514,7 +514,7 @@ tracker_set_start(struct tracker_set *ts)
 		for (size_t j = 0; j < tier->n; j++) {
 			struct tracker *t = &ts->trackers[tier->order[j]];
 			if (t->valid && j != tier->cur)
-				task_wait(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d",
+				task_idle(tracker_task(t), DP_TASK_QUEUED, "standby in tier %d",
 				    tier->index);
 		}
 		tracker_tier_announce(tier);

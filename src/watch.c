@@ -376,7 +376,7 @@ watch_job_done(struct disk_job *job, void *arg)
 			watch_deliver(w, wj, &wj->res[i]);
 	}
 	if (!w->dead && w->task->state != DP_TASK_FAILED)
-		task_wait(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
+		task_idle(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
 	task_cb_end(w->task);
 	watch_job_free(wj);
 	/* Counted until here: a callback that frees the watch must not destroy it under us. */
@@ -445,7 +445,7 @@ watch_read_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn("watch %s: events lost; scanning the directory", w->dir);
 		watch_scan(w, false);
 	}
-	task_wait(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
+	task_idle(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
 	task_cb_end(w->task);
 }
 

@@ -39,14 +39,6 @@ blocked_get(struct ui *ui)
 	return ui->blocked;
 }
 
-/* Waiting means parked on something: not running, ready, or finished. */
-static bool
-blocked_is_waiting(const struct dp_task *t)
-{
-	return t->state != DP_TASK_RUNNING && t->state != DP_TASK_READY &&
-	    t->state != DP_TASK_DONE && t->state != DP_TASK_FAILED;
-}
-
 /* A task that finished keeps its last spin flag while it lingers: that is history, not now. */
 static bool
 blocked_is_spinning(const struct dp_task *t)
@@ -187,12 +179,17 @@ blocked_draw(struct ui *ui, int y, int h)
 	b->nrows = 0;
 	y = blocked_draw_health(ui, b, y, ymax);
 
+	/* Waits that are idle by design (listener, stopped torrents, trackers sleeping until the
+	 * next announce, servers waiting for clients) are not stuck: counted, not listed. */
 	uint64_t threshold = (uint64_t)ui->blocked_threshold_s * 1000000u;
+	size_t hidden = 0;
 	for (size_t i = 0; i < b->ntasks; i++) {
 		const struct engine_task_info *t = &b->tasks[i];
-		if (blocked_is_spinning(&t->task) ||
-		    (blocked_is_waiting(&t->task) && t->waited_us >= threshold))
+		bool long_wait = t->waited_us >= threshold;
+		if (blocked_is_spinning(&t->task) || (task_is_blocked(&t->task) && long_wait))
 			b->rows[b->nrows++] = i;
+		else if (t->task.idle && t->task.finished_us == 0 && long_wait)
+			hidden++;
 	}
 	blocked_base = b->tasks;
 	if (b->nrows > 1)
@@ -202,12 +199,16 @@ blocked_draw(struct ui *ui, int y, int h)
 	b->st.sort_col = BC_WAITED;
 	b->st.sort_desc = true;
 	b->st.count = (int)b->nrows;
+	char idle[64] = "";
+	if (hidden > 0)
+		snprintf(idle, sizeof idle, ", %zu idle task%s hidden", hidden,
+		    hidden == 1 ? "" : "s");
 	if (ui->blocked_threshold_s > 0)
-		snprintf(line, sizeof line, " Blocked: %zu task%s waiting longer than %ds (of %zu)",
-		    b->nrows, b->nrows == 1 ? "" : "s", ui->blocked_threshold_s, b->ntasks);
+		snprintf(line, sizeof line, " Blocked: %zu task%s waiting longer than %ds (of %zu)%s",
+		    b->nrows, b->nrows == 1 ? "" : "s", ui->blocked_threshold_s, b->ntasks, idle);
 	else
-		snprintf(line, sizeof line, " Blocked: %zu task%s waiting, however briefly (of %zu)",
-		    b->nrows, b->nrows == 1 ? "" : "s", b->ntasks);
+		snprintf(line, sizeof line, " Blocked: %zu task%s waiting, however briefly (of %zu)%s",
+		    b->nrows, b->nrows == 1 ? "" : "s", b->ntasks, idle);
 	if (y < ymax)
 		ui_put(y++, 0, COLS, line, TW_LEFT, A_BOLD);
 	/* The reason is what matters: on narrow screens names give up room to it. */

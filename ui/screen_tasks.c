@@ -140,6 +140,8 @@ task_state_attr(const struct engine_task_info *i)
 {
 	if (i->task.spinning)
 		return theme_attr(TH_ERROR);
+	if (i->task.idle && i->task.finished_us == 0)
+		return theme_attr(TH_DIM);     /* idle by design: listed, but nothing is stuck */
 	switch (i->task.state) {
 	case DP_TASK_FAILED: return theme_attr(TH_ERROR);
 	case DP_TASK_DONE: return theme_attr(TH_DIM);

@@ -457,6 +457,93 @@ START_TEST(test_task_monitor_blocked)
 }
 END_TEST
 
+/* Idle-by-design waits (task_idle) are not blocked: the monitor's `blocked` counts them instead
+ * of listing them, `ps` still lists them marked [idle], and a task_wait makes a task count
+ * again. A stalled peer and a tracker waiting for a reply stay listed. */
+START_TEST(test_task_idle_hidden_from_blocked)
+{
+	char dir[64];
+	th_tmpdir_make(dir, sizeof dir, "task");
+	struct event_base *base = event_base_new();
+	struct engine *e = th_engine_loopback(base, dir, 0);
+
+	struct dp_task *sleeper = task_new(DP_TASK_KIND_TRACKER, 0, "tracker http://127.0.0.1:9/s");
+	task_idle(sleeper, DP_TASK_TIMER_WAIT, "the next announce (set 1800 s ahead)");
+	task_set_deadline(sleeper, dp_now_us() + 1800000000ull);
+	struct dp_task *stopped = task_new(DP_TASK_KIND_TORRENT, 0, "torrent stopped-one");
+	task_idle(stopped, DP_TASK_QUEUED, "stopped");
+	struct dp_task *stalled = task_new(DP_TASK_KIND_PEER, 0, "peer 127.0.0.1:9 stalled");
+	task_wait(stalled, DP_TASK_READ_WAIT, "waiting for handshake");
+	struct dp_task *asked = task_new(DP_TASK_KIND_TRACKER, 0, "tracker http://127.0.0.1:9/q");
+	task_wait(asked, DP_TASK_READ_WAIT, "waiting for announce reply from 127.0.0.1:9");
+	task_set_deadline(asked, dp_now_us() + 20000000);
+
+	ck_assert(sleeper->idle && stopped->idle && !stalled->idle && !asked->idle);
+	ck_assert(!task_is_blocked(sleeper));
+	ck_assert(!task_is_blocked(stopped));
+	ck_assert(task_is_blocked(stalled));
+	ck_assert(task_is_blocked(asked));
+	ck_assert_str_eq(task_state_name(sleeper->state), "TIMER_WAIT");
+	ck_assert(strncmp(sleeper->where_func, "test_task_idle_hidden_from_blocked", 34) == 0);
+
+	struct dp_buf out;
+	dp_buf_init(&out);
+	ck_assert_int_eq(monitor_run_command(e, "blocked 0", &out), 0);
+	dp_buf_add_str(&out, "");
+	const char *text = (const char *)out.data;
+	ck_assert_msg(strstr(text, "peer 127.0.0.1:9 stalled -- waiting for handshake") != NULL,
+	    "stalled peer not listed in:\n%s", text);
+	ck_assert_msg(strstr(text, "tracker http://127.0.0.1:9/q -- waiting for announce") != NULL,
+	    "waiting tracker not listed in:\n%s", text);
+	ck_assert_msg(strstr(text, "http://127.0.0.1:9/s") == NULL, "sleeper listed in:\n%s", text);
+	ck_assert_msg(strstr(text, "stopped-one") == NULL, "stopped torrent listed in:\n%s", text);
+	/* the two above plus the engine's own (listener, timers, monitor/RPC servers) */
+	size_t hidden = 0;
+	for (const char *l = text; l != NULL; l = strchr(l, '\n')) {
+		if (*l == '\n')
+			l++;
+		if (sscanf(l, "# %zu idle task", &hidden) == 1)
+			break;
+	}
+	ck_assert_msg(hidden >= 2, "hidden count %zu in:\n%s", hidden, text);
+	size_t hidden_before = hidden;
+
+	out.len = 0;
+	ck_assert_int_eq(monitor_run_command(e, "ps", &out), 0);
+	dp_buf_add_str(&out, "");
+	text = (const char *)out.data;
+	const char *line = strstr(text, "torrent stopped-one -- stopped");
+	ck_assert_msg(line != NULL, "ps lacks the stopped torrent:\n%s", text);
+	ck_assert_msg(strncmp(strchr(line, '\n') - 7, " [idle]", 7) == 0, "no idle mark:\n%s", text);
+	line = strstr(text, "peer 127.0.0.1:9 stalled");
+	ck_assert(line != NULL);
+	ck_assert_msg(strstr(line, "[idle]") == NULL || strstr(line, "[idle]") > strchr(line, '\n'),
+	    "stalled peer marked idle:\n%s", text);
+
+	/* the sleeper wakes and asks: now it counts; a finished idle task is no longer idle */
+	task_wait(sleeper, DP_TASK_READ_WAIT, "waiting for announce reply from 127.0.0.1:9");
+	ck_assert(!sleeper->idle && task_is_blocked(sleeper));
+	task_done(stopped, "removed");
+	ck_assert(!stopped->idle && !task_is_blocked(stopped));
+	out.len = 0;
+	ck_assert_int_eq(monitor_run_command(e, "blocked 0", &out), 0);
+	dp_buf_add_str(&out, "");
+	text = (const char *)out.data;
+	ck_assert_msg(strstr(text, "http://127.0.0.1:9/s -- waiting") != NULL, "woken:\n%s", text);
+	for (const char *l = text; l != NULL; l = strchr(l, '\n')) {
+		if (*l == '\n')
+			l++;
+		if (sscanf(l, "# %zu idle task", &hidden) == 1)
+			break;
+	}
+	ck_assert_uint_eq(hidden, hidden_before - 2);
+	dp_buf_free(&out);
+	engine_free(e);
+	event_base_free(base);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -476,6 +563,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_slow_ranking_and_aging);
 	tcase_add_test(ts, test_task_spin_flag);
 	tcase_add_test(ts, test_task_monitor_blocked);
+	tcase_add_test(ts, test_task_idle_hidden_from_blocked);
 	suite_add_tcase(s, ts);
 	return s;
 }
