@@ -103,6 +103,7 @@ struct store_check {
 	uint32_t *pieces;
 	uint32_t n, next, inflight, good;
 	uint8_t *ok;                  /* per entry of pieces */
+	char *error;                  /* the error state saved in the resume file, NULL if none */
 };
 
 struct store_check_job {
@@ -757,6 +758,18 @@ store_completed(struct store *s, struct store_item *it, struct torrent *t)
 
 static void store_check_issue(struct store_check *c);
 
+/* A torrent saved in the error state stays there, with its message, until the user starts it
+ * (torrent_start clears the error): it must not come back as downloading after a restart. The
+ * error hook ran when the error happened; it does not run again for the restore. */
+static void
+store_restore_error(struct store_item *it, struct torrent *t, const char *msg)
+{
+	log_warn("%s: still in the error state from the last session; start it once the cause "
+	    "is fixed", t->mi->name);
+	torrent_set_error(t, "%s", msg);
+	it->error_pending = false;
+}
+
 static void
 store_check_finish(struct store_check *c)
 {
@@ -780,9 +793,11 @@ store_check_finish(struct store_check *c)
 		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
 		    t->mi->piece_count);
 		session_emit(s->e, t->id, ENGINE_EVENT_CHECKED);
+		if (c->error != NULL && it != NULL)
+			store_restore_error(it, t, c->error);
 		if (it != NULL) {
 			store_save(s, it, t, true);
-			if (it->want_running && store_admit(s, t))
+			if (it->want_running && t->state != ENGINE_TORRENT_ERROR && store_admit(s, t))
 				torrent_start(t);
 		}
 	}
@@ -790,6 +805,7 @@ store_check_finish(struct store_check *c)
 	metainfo_free(c->mi);
 	free(c->pieces);
 	free(c->ok);
+	free(c->error);
 	free(c);
 }
 
@@ -995,6 +1011,8 @@ store_load_one(struct store *s, struct store_entry *en)
 	uint32_t *recheck = store_apply_resume(s, it, t, &en->r, &nr);
 	if (nr == 0) {
 		free(recheck);
+		if (en->r.error != NULL)
+			store_restore_error(it, t, en->r.error);
 		it->saved_fp = store_fingerprint(it, t, store_position(s, it));
 		if (en->used_backup)
 			it->saved_fp = 0;   /* write a good main file again */
@@ -1015,6 +1033,8 @@ store_load_one(struct store *s, struct store_entry *en)
 	c->pieces = recheck;
 	c->n = nr;
 	c->ok = xcalloc(nr, 1);
+	if (en->r.error != NULL)
+		c->error = xstrdup(en->r.error);   /* set again once the recheck is done */
 	it->checking = true;
 	t->state = ENGINE_TORRENT_CHECKING;
 	t->check_gen++;

@@ -102,6 +102,32 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* The error state is optional: a torrent not in error writes no 'error' key and reads back
+ * NULL (files from before the key load as they did); in error, it round-trips (test_roundtrip). */
+START_TEST(test_error_optional)
+{
+	struct resume r;
+	sample(&r);
+	free(r.error);
+	r.error = NULL;
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	resume_clear(&r);
+	ck_assert(memmem(b.data, b.len, "5:error", 7) == NULL);
+	char err[256];
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
+	ck_assert_ptr_null(r.error);
+	ck_assert(r.running);
+	resume_clear(&r);
+	dp_buf_free(&b);
+
+	struct dp_buf e = encoded();
+	ck_assert(memmem(e.data, e.len, "5:error23:No space left on device", 33) != NULL);
+	dp_buf_free(&e);
+}
+END_TEST
+
 /* A magnet's resume file, written before its metadata arrived: no pieces and no files. Files
  * without pieces (or pieces without files) stay refused. */
 START_TEST(test_magnet_resume)
@@ -491,6 +517,7 @@ resume_suite(void)
 	TCase *tc = tcase_create("resume");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_error_optional);
 	tcase_add_test(tc, test_magnet_resume);
 	tcase_add_test(tc, test_corrupt_refused);
 	tcase_add_test(tc, test_write_and_backup);
