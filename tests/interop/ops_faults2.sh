@@ -3,7 +3,8 @@
 # a download directory nobody may write (EACCES), a missing download directory that can't be
 # created, and a read-only filesystem (a tmpfs remounted ro; EROFS). Each torrent enters the
 # error state with the reason while another torrent completes; after the cause is fixed an RPC
-# torrent-start (no daemon restart) resumes it to a byte-identical finish. Then session-set
+# torrent-start resumes it to a byte-identical finish; a daemon restart before the fix keeps
+# each torrent in error with its message. Then session-set
 # changes survive a daemon restart and a SIGHUP (settings.conf in the session directory).
 # $1 = the downpour binary. Needs root (setpriv, mount) and opentracker.
 set -u
@@ -122,6 +123,27 @@ field "$ID_RO" errorString | grep -q "Read-only file system" || fail "ro: errorS
 wait_log "ok.bin: download complete" 30 || fail "ok did not complete beside the errors"
 cmp -s "$W/seed/ok.bin" "$W/dl/ok.bin" || fail "ok data differs"
 [ "$(field "$ID_LOCKED" status)" = 0 ] || fail "locked is not stopped"
+
+# A daemon restart keeps each error state and its message (it came back as downloading until it
+# failed again): the resume file carries the error. Ids may change: found again by info-hash.
+id_of() {
+	rpc torrent-get "{\"ids\":[\"$(hash_of "$W/$1.torrent")\"],\"fields\":[\"id\"]}" |
+	    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["arguments"]["torrents"][0]["id"])'
+}
+stop_pid "$(daemon_pid)"
+: > "$W/s/downpour.log"
+start_daemon
+wait_log "ro.bin: still in the error state" 10 || fail "restart: ro is not restored in error"
+ID_LOCKED=$(id_of locked) && ID_MISSING=$(id_of missing) && ID_RO=$(id_of ro) ||
+    fail "restart: torrents not found by hash"
+sleep 2
+for id in "$ID_LOCKED" "$ID_MISSING" "$ID_RO"; do
+	[ "$(field "$id" error)" = 3 ] || fail "restart: torrent $id left the error state"
+	[ "$(field "$id" status)" = 0 ] || fail "restart: torrent $id is not stopped"
+done
+field "$ID_RO" errorString | grep -q "Read-only file system" || fail "restart: ro errorString"
+field "$ID_LOCKED" errorString | grep -q "Permission denied" || fail "restart: locked errorString"
+echo "restart: the three torrents are still in error with their messages"
 
 # Fix each cause and start the torrent over the RPC: it resumes and completes.
 chown nobody:nogroup "$W/locked"
