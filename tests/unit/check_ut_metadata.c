@@ -396,7 +396,7 @@ START_TEST(test_magnet_from_seed)
 	ck_assert_int_eq(engine_add_magnet(leech, uri, NULL, &again, err, sizeof err), -1);
 	ck_assert_int_eq(again, lid);
 	struct engine_torrent_stats st;
-	RUN_UNTIL(base, e2e_task_reason(leech, "no peer offers metadata yet"), 3);
+	RUN_UNTIL(base, e2e_task_reason(leech, "no peer offers metadata yet"), 15);
 	ck_assert(e2e_task_reason(leech, "no peer offers metadata yet"));
 	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
 	ck_assert_int_eq(st.state, ENGINE_TORRENT_METADATA);
@@ -477,7 +477,7 @@ START_TEST(test_torrent_supplies_magnet)
 	ck_assert_int_eq(dup, lid);
 	ck_assert_msg(strstr(err, "already added") != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "supplied its metadata") != NULL, "%s", err);
-	RUN_UNTIL(base, wl.metadata > 0, 2);    /* events come from the loop */
+	RUN_UNTIL(base, wl.metadata > 0, 15);    /* events come from the loop */
 	ck_assert_int_eq(wl.metadata, 1);
 	struct engine_torrent_stats st;
 	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
@@ -499,17 +499,17 @@ START_TEST(test_torrent_supplies_magnet)
 	ck_assert_int_eq(wl.errors, 0);
 	ck_assert_int_eq(wl.completed, 1);
 	ck_assert_int_eq(engine_torrent_remove(leech, lid, true, err, sizeof err), 0);
-	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) < 0, 5);
+	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) < 0, 15);
 
 	/* A running magnet (no peers yet) goes on to download right after the supply. */
 	snprintf(uri, sizeof uri, "magnet:?xt=urn:btih:%s", hex);
 	ck_assert_int_eq(engine_add_magnet(leech, uri, NULL, &lid, err, sizeof err), 0);
-	RUN_UNTIL(base, e2e_task_reason(leech, "no peer offers metadata yet"), 3);
+	RUN_UNTIL(base, e2e_task_reason(leech, "no peer offers metadata yet"), 15);
 	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
 	ck_assert_int_eq(st.state, ENGINE_TORRENT_METADATA);
 	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &dup, err, sizeof err), -1);
 	ck_assert_int_eq(dup, lid);
-	RUN_UNTIL(base, wl.metadata > 1, 2);
+	RUN_UNTIL(base, wl.metadata > 1, 15);
 	ck_assert_int_eq(wl.metadata, 2);
 	/* It probes for existing data (a disk job) before it downloads: slow under valgrind. */
 	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 &&
