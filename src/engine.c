@@ -303,7 +303,7 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 		return -1;
 	}
 	/* A placeholder metainfo until ut_metadata brings the info dictionary (metadata_fetch.c). */
-	struct metainfo *mi = metadata_stub_metainfo(m);
+	struct metainfo *mi = metadata_placeholder_metainfo(m);
 	const char *dir = opts != NULL && opts->save_dir != NULL ? opts->save_dir :
 	    e->set.download_dir;
 	struct engine_add_opts o = { 0 };

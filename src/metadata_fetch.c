@@ -68,7 +68,7 @@ struct metadata_fetch {
 /* ---- the placeholder metainfo ---- */
 
 struct metainfo *
-metadata_stub_metainfo(const struct magnet *m)
+metadata_placeholder_metainfo(const struct magnet *m)
 {
 	struct metainfo *mi = xcalloc(1, sizeof *mi);
 	memcpy(mi->info_hash, m->info_hash, 20);

@@ -15,7 +15,7 @@ struct torrent;
 
 /* A placeholder for a magnet's torrent until the info dictionary arrives: the info-hash, a name
  * (dn, else the hex hash), one tracker tier per tr, no pieces and no files, info_raw NULL. */
-struct metainfo *metadata_stub_metainfo(const struct magnet *m);
+struct metainfo *metadata_placeholder_metainfo(const struct magnet *m);
 
 /* Fetching state for t, whose t->mi is a placeholder; the torrent owns it as t->md. */
 struct metadata_fetch *metadata_fetch_new(struct torrent *t);

@@ -225,7 +225,7 @@ START_TEST(test_stub_metainfo)
 	    "&dn=My%20Files/..&tr=http%3A%2F%2F127.0.0.1%3A1%2Fannounce&tr=udp%3A%2F%2F127.0.0.1%3A2"
 	    "&x.pe=127.0.0.1:7000", err, sizeof err);
 	ck_assert_msg(m != NULL, "%s", err);
-	struct metainfo *mi = metadata_stub_metainfo(m);
+	struct metainfo *mi = metadata_placeholder_metainfo(m);
 	ck_assert_str_eq(mi->info_hash_hex, "0123456789abcdef0123456789abcdef01234567");
 	ck_assert(memcmp(mi->info_hash, m->info_hash, 20) == 0);
 	ck_assert_str_eq(mi->display_name, "My Files/..");
@@ -241,7 +241,7 @@ START_TEST(test_stub_metainfo)
 	/* No dn: the hex hash names it. */
 	m = magnet_parse("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567", err,
 	    sizeof err);
-	mi = metadata_stub_metainfo(m);
+	mi = metadata_placeholder_metainfo(m);
 	ck_assert_str_eq(mi->name, "0123456789abcdef0123456789abcdef01234567");
 	ck_assert_ptr_null(mi->display_name);
 	metainfo_free(mi);
