@@ -24,16 +24,16 @@ bad() { checks=$((checks + 1)); fail=$((fail + 1)); echo "FAIL $*"; }
 
 need() {
 	if ! command -v "$1" >/dev/null 2>&1; then
-		echo "SKIP: $1 is not installed (Debian package $2)"
-		exit 77
+		echo "FAIL: $1 is not installed (Debian package $2)"
+		exit 1
 	fi
 }
 need mktorrent mktorrent
 need transmission-create transmission-cli
 need transmission-show transmission-cli
 if ! $PY -c 'import libtorrent' 2>/dev/null; then
-	echo "SKIP: python3-libtorrent is not installed"
-	exit 77
+	echo "FAIL: python3-libtorrent is not installed"
+	exit 1
 fi
 
 # Prints "HASH<TAB>PRIVATE<TAB>PIECE_LENGTH" then one "PATH<TAB>LENGTH" per file, as libtorrent

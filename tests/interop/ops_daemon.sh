@@ -24,7 +24,7 @@ fail() {
 	exit 1
 }
 
-command -v opentracker >/dev/null || { echo "SKIP: opentracker is not installed"; exit 0; }
+command -v opentracker >/dev/null || { echo "FAIL: opentracker is not installed"; exit 1; }
 TP=$(free_port); SP=$(free_port); DPORT=$(free_port)
 mkdir -p "$W/seed" "$W/dl" "$W/done" "$W/watch" "$W/s"
 head -c 3000000 /dev/urandom > "$W/seed/payload.bin"

@@ -23,9 +23,10 @@ fail() {
 	tail -n 50 "$W/s/downpour.log" >&2
 	exit 1
 }
-command -v opentracker >/dev/null || { echo "SKIP: opentracker is not installed"; exit 0; }
+command -v opentracker >/dev/null || { echo "FAIL: opentracker is not installed"; exit 1; }
 
-TP=$(free_port); DPORT=$(free_port)
+TP=$(free_port); DPORT=$(free_port); RP=$(free_port)
+rpc() { /usr/bin/python3 "$(dirname "$0")/rpc_call.py" "$RP" "$@"; }
 mkdir -p "$W/seed" "$W/trk" "$W/watch" "$W/s" "$W/dl" && chmod 755 "$W" "$W/trk"
 head -c 6000000 /dev/urandom > "$W/seed/big.bin"
 head -c 500000 /dev/urandom > "$W/seed/small.bin"
@@ -50,7 +51,8 @@ error_hook = "sh -c 'env | grep ^DOWNPOUR_ > $W/error.env'";
 CONF
 start_daemon() {
 	"$DP" daemon --config "$W/d.conf" --session "$W/s" --download-dir "$1" \
-	    --watch-dir "$W/watch" --port "$DPORT" 2>>"$W/daemon.err" || fail "daemon start"
+	    --watch-dir "$W/watch" --port "$DPORT" --rpc-port "$RP" 2>>"$W/daemon.err" ||
+	    fail "daemon start"
 }
 
 # 1. kill -9 twice during the download, then let it finish.
@@ -92,11 +94,15 @@ if mkdir -p "$W/small" && mount -t tmpfs -o size=2m tmpfs "$W/small" 2>/dev/null
 	mount -o remount,size=20m "$W/small" || fail "remount"
 	: > "$W/s/downpour.log"
 	start_daemon "$W/small"
+	# The error outlives the restart; the user starts the torrent once the cause is fixed.
+	wait_log "big.bin: still in the error state" 10 || fail "big's error was not kept"
+	rpc torrent-start "{\"ids\":[\"$(hash_of "$W/big.torrent")\"]}" >/dev/null ||
+	    fail "torrent-start big"
 	wait_log "big.bin: download complete" 60 || fail "big did not resume after the disk grew"
 	cmp -s "$W/seed/big.bin" "$W/small/big.bin" || fail "big data differs after resuming"
 	stop_pid "$(daemon_pid)"
 else
-	echo "note: can't mount a tmpfs; disk-full part skipped" >&2
+	fail "can't mount a tmpfs for the disk-full part (needs root)"
 fi
 
 # 3. Seed ratio: the daemon seeds big (data in dl/) with a ratio limit of 0.5; a leecher

@@ -26,9 +26,9 @@ fail() {
 	tail -n 40 "$W/s/downpour.log" >&2
 	exit 1
 }
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (setpriv, mount)"; exit 0; }
-command -v opentracker >/dev/null || { echo "SKIP: opentracker is not installed"; exit 0; }
-command -v setpriv >/dev/null || { echo "SKIP: setpriv is not installed"; exit 0; }
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (setpriv, mount)"; exit 1; }
+command -v opentracker >/dev/null || { echo "FAIL: opentracker is not installed"; exit 1; }
+command -v setpriv >/dev/null || { echo "FAIL: setpriv is not installed"; exit 1; }
 
 TP=$(free_port) DPORT=$(free_port) RP=$(free_port)
 chmod 755 "$W"
@@ -63,31 +63,7 @@ download_dir = "$W/dl";
 max_active_downloads = 5;
 CONF
 chmod 644 "$W/d.conf"
-cat > "$W/rpc.py" <<'PY'
-# rpc.py PORT METHOD [ARGS_JSON]: one Transmission RPC call (with the 409 handshake); prints
-# the answer's JSON and exits 1 unless its result is "success".
-import json, sys, urllib.request, urllib.error
-port, method = int(sys.argv[1]), sys.argv[2]
-args = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-url = "http://127.0.0.1:%d/transmission/rpc" % port
-body = json.dumps({"method": method, "arguments": args}).encode()
-sid = ""
-for _ in range(2):
-    req = urllib.request.Request(url, data=body, method="POST")
-    req.add_header("X-Transmission-Session-Id", sid)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            ans = json.load(r)
-            print(json.dumps(ans))
-            sys.exit(0 if ans.get("result") == "success" else 1)
-    except urllib.error.HTTPError as e:
-        if e.code != 409:
-            print("HTTP %d" % e.code)
-            sys.exit(1)
-        sid = e.headers.get("X-Transmission-Session-Id", "")
-sys.exit(1)
-PY
-rpc() { /usr/bin/python3 "$W/rpc.py" "$RP" "$@"; }
+rpc() { /usr/bin/python3 "$(dirname "$0")/rpc_call.py" "$RP" "$@"; }
 # field NAME ID FIELD: one torrent-get field of one torrent.
 field() {
 	rpc torrent-get "{\"ids\":[$1],\"fields\":[\"$2\"]}" |
