@@ -647,8 +647,9 @@ void
 screen_list_synthetic(struct ui *ui, size_t n)
 {
 	static const char *const names[] = {
-		"debian-12.5.0-amd64-netinst.iso", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae"
-		"\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab", "archlinux-2024.05.01-x86_64.iso",
+		"debian-12.5.0-amd64-netinst.iso",
+		"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab",
+		"archlinux-2024.05.01-x86_64.iso",
 		"\xf0\x9f\x8e\xb5 music collection", "big_buck_bunny_1080p.mp4",
 	};
 	free(ui->torrents);

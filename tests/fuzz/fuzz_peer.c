@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +15,12 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "bencode.h"
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
+#include "fuzz_engine.h"
 #include "log.h"
 #include "peer.h"
 #include "session.h"
@@ -44,52 +43,10 @@ static uint8_t info_hash[20];
 
 static char fuzz_dir[] = "/tmp/dp-fuzz-peer.XXXXXX";
 
-static int
-fuzz_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/* libFuzzer ends with exit(): the download directory does not outlive the run. */
-static void
-fuzz_cleanup(void)
-{
-	nftw(fuzz_dir, fuzz_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 fuzz_init(void)
 {
-	const char *dir = fuzz_dir;
-	if (mkdtemp(fuzz_dir) == NULL)
-		abort();
-	atexit(fuzz_cleanup);
-	log_set_level(DP_LOG_ERROR);
-	/* engine.h: the disk workers wake the loop from their threads (event_active), which
-	 * without a locked base races with the loop and corrupts its active-event count: the
-	 * loop then spins in epoll_wait with nothing to run, and a unit never ends. */
-	if (evthread_use_pthreads() != 0)
-		abort();
-	base = event_base_new();
-	if (base == NULL)
-		abort();
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = 1;
-	eng = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	if (eng == NULL)
-		abort();
+	eng = fuzz_engine_start(fuzz_dir, &base);
 	/* A torrent we are downloading: blocks, haves and bitfields all matter. */
 	struct dp_buf b;
 	dp_buf_init(&b);
@@ -109,6 +66,7 @@ fuzz_init(void)
 	be_enc_end(&b);
 	be_enc_end(&b);
 	int id;
+	char err[256];
 	if (engine_add_torrent_data(eng, b.data, b.len, NULL, &id, err, sizeof err) < 0)
 		abort();
 	dp_buf_free(&b);

@@ -2,17 +2,16 @@
  * sandboxed so no request names local paths; plus the base64 codec round trip. */
 #include "config.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <jansson.h>
 
 #include "dp_config.h"
 #include "engine.h"
+#include "fuzz_engine.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -24,48 +23,10 @@ static struct rpc_handler *handler;
 
 static char fuzz_dir[] = "/tmp/dp-fuzz-rpc.XXXXXX";
 
-static int
-fuzz_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/* libFuzzer ends with exit(): the download directory does not outlive the run. */
-static void
-fuzz_cleanup(void)
-{
-	nftw(fuzz_dir, fuzz_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 fuzz_rpc_init(void)
 {
-	const char *dir = fuzz_dir;
-	if (mkdtemp(fuzz_dir) == NULL)
-		abort();
-	atexit(fuzz_cleanup);
-	evthread_use_pthreads();
-	base = event_base_new();
-	struct dp_config cfg;
-	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = 1;
-	eng = engine_new(base, &cfg, err, sizeof err);
-	config_free(&cfg);
-	if (eng == NULL) {
-		fprintf(stderr, "engine_new: %s\n", err);
-		abort();
-	}
-	log_set_level(DP_LOG_ERROR);
+	eng = fuzz_engine_start(fuzz_dir, &base);
 	handler = rpc_handler_new(eng, NULL);
 	rpc_handler_set_sandbox(handler, true);
 }
