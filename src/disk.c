@@ -352,9 +352,11 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 	if (t != NULL && t->state == DP_TASK_QUEUED)
 		disk_task_mark_running(job);
 
+	/* The job's reference to its task moves to t: done() may free the job, and nothing below
+	 * reads it. */
+	job->task = NULL;
 	task_cb_begin(t);
 	task_progress(t, in, out);
-	/* done() may free the job: nothing below reads it. */
 	if (job->done != NULL)
 		job->done(job, job->arg);
 	if (failed)
@@ -362,6 +364,7 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 	else
 		task_done(t, "%s", msg);
 	task_cb_end(t);
+	task_release(&t);
 }
 
 /* Loop thread: marks jobs the workers took as running, then runs completions in order. */
@@ -474,6 +477,7 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 		    DP_TASK_KIND_DISK, job->torrent_id, "disk %s piece %u torrent %d",
 		    disk_op_verb(job->op), job->piece, job->torrent_id);
 
+	job->task_id = job->task->id;
 	pool->pending_jobs++;
 	if (job->op == DISK_OP_WRITE_PIECE)
 		pool->pending_write_bytes += job->length;

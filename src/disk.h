@@ -50,8 +50,10 @@ struct disk_job {
 	bool hash_ok;
 	uint64_t free_bytes;       /* FREE_SPACE */
 	uint64_t total_bytes;      /* FREE_SPACE: the filesystem's size */
-	/* owned by the pool */
+	/* owned by the pool: the job's task while it is queued or running (NULL once it completed,
+	 * when the pool lets go of it); its id stays for looking it up (task_find) afterwards */
 	struct dp_task *task;
+	uint64_t task_id;
 	uint64_t queued_us;
 	struct disk_job *next;
 };

@@ -151,6 +151,7 @@ hook_free(struct hook *k)
 		close(k->fd);
 	dp_buf_free(&k->line);
 	free(k->label);
+	task_release(&k->task);
 	free(k);
 }
 

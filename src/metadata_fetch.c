@@ -142,6 +142,7 @@ metadata_fetch_free(struct metadata_fetch *md)
 	free(md->uri);
 	if (md->task != NULL)
 		task_done(md->task, "torrent removed before the metadata arrived");
+	task_release(&md->task);
 	free(md);
 }
 
@@ -451,6 +452,7 @@ md_install(struct metadata_fetch *md)
 		/* The info-hash names exactly these bytes: no peer can send anything better. */
 		md_reset_pieces(md);
 		task_fail(md->task, "the metadata is not a valid info dictionary: %s", why);
+		task_release(&md->task);
 		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
 		torrent_set_error(t, "metadata: %s", why);
 		return;
@@ -462,7 +464,7 @@ md_install(struct metadata_fetch *md)
 	    (unsigned long long)took);
 	task_done(md->task, "metadata verified: %llu bytes in %u piece%s",
 	    (unsigned long long)md->buf.size, md->buf.pieces, md->buf.pieces == 1 ? "" : "s");
-	md->task = NULL;
+	task_release(&md->task);
 	/* The magnet's trackers and web seeds stay with the torrent. */
 	mi->tiers = old->tiers;
 	mi->tier_count = old->tier_count;

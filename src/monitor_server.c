@@ -352,6 +352,7 @@ client_free(struct monitor_client *c, const char *why)
 	m->nclients--;
 	task_done(c->task, "%s after %llu command%s", why, (unsigned long long)c->commands,
 	    c->commands == 1 ? "" : "s");
+	task_release(&c->task);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -590,6 +591,7 @@ monitor_server_free(struct monitor_server *m)
 	if (unlink(m->path) < 0 && errno != ENOENT)
 		log_warn("monitor: can't remove %s: %s", m->path, strerror(errno));
 	task_done(m->task, "stopped");
+	task_release(&m->task);
 	free(m->path);
 	free(m);
 }

@@ -95,7 +95,7 @@ peer_connect(struct torrent *t, const struct sockaddr *sa, socklen_t len)
 	if (p->bev == NULL) {
 		log_warn("peer %s: can't create a socket: %s", p->addr_str, strerror(errno));
 		task_fail(p->task, "can't create a socket");
-		free(p);
+		peer_free(p);
 		return NULL;
 	}
 	peer_setup_bev(p);
@@ -120,7 +120,7 @@ peer_accept(struct engine *e, int fd, const struct sockaddr *sa, socklen_t len)
 		log_warn("peer %s: can't set up the accepted socket", p->addr_str);
 		evutil_closesocket(fd);
 		task_fail(p->task, "can't set up the socket");
-		free(p);
+		peer_free(p);
 		return NULL;
 	}
 	peer_setup_bev(p);
@@ -197,7 +197,7 @@ peer_close(struct peer *p, const char *fmt, ...)
 		task_done(p->task, "closed: %s", reason);
 	else
 		task_fail(p->task, "closed: %s", reason);
-	p->task = NULL;
+	task_release(&p->task);
 	session_bury_peer(e, p);
 }
 
@@ -210,6 +210,7 @@ peer_free(struct peer *p)
 	free(p->reqs);
 	free(p->inreqs);
 	free(p->allowed_fast);
+	task_release(&p->task);
 	free(p);
 }
 

@@ -641,6 +641,7 @@ resume_writer_complete(struct resume_writer *w)
 				task_done(t, "%s", msg);
 		}
 		task_cb_end(t);
+		task_release(&t);
 	}
 }
 

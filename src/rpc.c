@@ -254,6 +254,7 @@ rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
 	}
 	task_done(c->task, "connection closed after %llu request%s",
 	    (unsigned long long)c->requests, c->requests == 1 ? "" : "s");
+	task_release(&c->task);
 	free(c);
 }
 
@@ -533,11 +534,13 @@ rpc_server_free(struct rpc_server *s)
 		struct rpc_conn *c = s->conns;
 		s->conns = c->next;
 		task_done(c->task, "server stopped");
+		task_release(&c->task);
 		free(c);
 	}
 	if (s->task != NULL)
 		task_done(s->task, "stopped after %llu request%s", (unsigned long long)s->requests,
 		    s->requests == 1 ? "" : "s");
+	task_release(&s->task);
 	rpc_handler_free(s->handler);
 	if (s->password != NULL)
 		OPENSSL_cleanse(s->password, strlen(s->password));

@@ -587,6 +587,7 @@ session_cleanup(struct engine *e)
 		evconnlistener_free(e->listener6);
 	if (e->listener_task)
 		task_done(e->listener_task, "closed");
+	task_release(&e->listener_task);
 	if (e->reap_event)
 		event_free(e->reap_event);
 	if (e->health_timer)
@@ -599,6 +600,7 @@ session_cleanup(struct engine *e)
 		evdns_base_free(e->dns, 0);
 	if (e->timer_task)
 		task_done(e->timer_task, "stopped");
+	task_release(&e->timer_task);
 	free(e->bans);
 	free(e->listen_address);
 }

@@ -1656,6 +1656,7 @@ store_free(struct store *s)
 	if (s->settings_ev != NULL)
 		event_free(s->settings_ev);
 	task_done(s->task, "closed");
+	task_release(&s->task);
 	while (s->items != NULL) {
 		struct store_item *it = s->items;
 		s->items = it->next;

@@ -8,17 +8,38 @@
 
 #include "task.h"
 
-#define TASK_LINGER_US (10u * 1000000u)     /* finished tasks stay visible this long */
-/* ... and at most this many of them: a download writing 3000 pieces a second kept 35000 disk
- * tasks, and each monitor `ps`/`blocked` copying them held the loop for 250 ms. */
-#define TASK_LINGER_MAX 2000
+/* Debug and ASan builds poison freed tasks and keep them a while, so a stale pointer fails
+ * loudly (task_check, ASan's use-after-poison) instead of reading whatever took the memory. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1     /* clang's spelling of what gcc defines */
+#endif
+#endif
+#if defined(DP_DEBUG) || defined(__SANITIZE_ADDRESS__)
+#define TASK_POISON 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define TASK_ASAN_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define TASK_ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define TASK_ASAN_POISON(p, n) ((void)(p), (void)(n))
+#define TASK_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+#define TASK_MAGIC 0x7a5c0de5u
+#define TASK_MAGIC_FREED 0xdeadf7eeu
+#define TASK_QUARANTINE 1024          /* poisoned tasks kept before their memory is reused */
 #define TASK_SLOW_WINDOW_US (60u * 1000000u)
 #define TASK_SPIN_CYCLES_PER_SEC 2000       /* with no progress at all, that is spinning */
 #define TASK_CB_STACK 16
 
 static struct dp_task *task_head, *task_tail;
-static size_t task_total;
+static size_t task_total, task_held;
 static uint64_t task_next_id = 1;
+#ifdef TASK_POISON
+static struct dp_task *task_quarantine[TASK_QUARANTINE];
+static size_t task_quarantine_next;
+#endif
 
 static struct dp_task *cb_stack[TASK_CB_STACK];
 static uint64_t cb_start_us[TASK_CB_STACK];
@@ -68,11 +89,32 @@ task_kind_name(enum dp_task_kind k)
 	return (unsigned)k < DP_TASK_KIND_COUNT ? kind_names[k] : "?";
 }
 
+void
+task_check(const struct dp_task *t, const char *func)
+{
+#ifdef TASK_POISON
+	if (t == NULL)
+		return;
+	/* Under ASan a poisoned task's magic cannot be read without a report: that is the point. */
+	if (t->magic != TASK_MAGIC) {
+		fprintf(stderr, "downpour: %s: task %p is %s (a holder kept it without a reference)\n",
+		    func, (const void *)t, t->magic == TASK_MAGIC_FREED ? "freed" : "not a task");
+		abort();
+	}
+#else
+	(void)t;
+	(void)func;
+#endif
+}
+
 struct dp_task *
 task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
 {
 	struct dp_task *t = xcalloc(1, sizeof *t);
 	va_list ap;
+	t->magic = TASK_MAGIC;
+	t->refs = 1;
+	task_held++;
 	t->id = task_next_id++;
 	t->kind = kind;
 	t->torrent_id = torrent_id;
@@ -91,10 +133,56 @@ task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
 	return t;
 }
 
+struct dp_task *
+task_hold(struct dp_task *t)
+{
+	if (t == NULL)
+		return NULL;
+	task_check(t, __func__);
+	if (t->refs++ == 0)
+		task_held++;
+	return t;
+}
+
+void
+task_release(struct dp_task **tp)
+{
+	struct dp_task *t = *tp;
+	if (t == NULL)
+		return;
+	*tp = NULL;
+	task_check(t, __func__);
+	if (t->refs == 0) {
+		fprintf(stderr, "downpour: task_release: task %llu \"%s\" released more often than held\n",
+		    (unsigned long long)t->id, t->name);
+#ifdef TASK_POISON
+		abort();
+#endif
+		return;
+	}
+	if (--t->refs > 0)
+		return;
+	task_held--;
+	/* Nobody can finish it any more: it ends here, saying what it last did. */
+	if (t->finished_us == 0) {
+		char reason[sizeof t->reason];
+		snprintf(reason, sizeof reason, "%s", t->reason);
+		task_finish_at(t, DP_TASK_DONE, t->where_func, t->where_file, t->where_line,
+		    "%s%sended with its owner", reason, reason[0] ? "; " : "");
+	}
+}
+
+size_t
+task_held_count(void)
+{
+	return task_held;
+}
+
 void
 task_rename(struct dp_task *t, const char *fmt, ...)
 {
 	va_list ap;
+	task_check(t, __func__);
 	va_start(ap, fmt);
 	vsnprintf(t->name, sizeof t->name, fmt, ap);
 	va_end(ap);
@@ -125,6 +213,7 @@ task_wait_at(struct dp_task *t, enum dp_task_state state, const char *func, cons
 	va_list ap;
 	if (t == NULL)
 		return;
+	task_check(t, func);
 	va_start(ap, fmt);
 	task_set_state(t, state, func, file, line, fmt, ap);
 	va_end(ap);
@@ -137,6 +226,7 @@ task_idle_at(struct dp_task *t, enum dp_task_state state, const char *func, cons
 	va_list ap;
 	if (t == NULL)
 		return;
+	task_check(t, func);
 	va_start(ap, fmt);
 	task_set_state(t, state, func, file, line, fmt, ap);
 	va_end(ap);
@@ -160,8 +250,10 @@ task_is_blocked(const struct dp_task *t)
 void
 task_set_deadline(struct dp_task *t, uint64_t deadline_us)
 {
-	if (t != NULL)
+	if (t != NULL) {
+		task_check(t, __func__);
 		t->deadline_us = deadline_us;
+	}
 }
 
 void
@@ -171,6 +263,7 @@ task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func, co
 	va_list ap;
 	if (t == NULL)
 		return;
+	task_check(t, func);
 	va_start(ap, fmt);
 	task_set_state(t, state, func, file, line, fmt, ap);
 	va_end(ap);
@@ -185,6 +278,8 @@ task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func, co
 static void
 task_unlink_free(struct dp_task *t)
 {
+	if (t->refs > 0)
+		task_held--;
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -194,7 +289,22 @@ task_unlink_free(struct dp_task *t)
 	else
 		task_tail = t->prev;
 	task_total--;
+#ifdef TASK_POISON
+	/* Poisoned and parked: a stale holder's next task_* call aborts naming the task, and ASan
+	 * reports any direct read; the memory is reused only TASK_QUARANTINE frees later. */
+	memset(t, 0xdb, sizeof *t);
+	t->magic = TASK_MAGIC_FREED;
+	TASK_ASAN_POISON(t, sizeof *t);
+	struct dp_task *old = task_quarantine[task_quarantine_next];
+	task_quarantine[task_quarantine_next] = t;
+	task_quarantine_next = (task_quarantine_next + 1) % TASK_QUARANTINE;
+	if (old != NULL) {
+		TASK_ASAN_UNPOISON(old, sizeof *old);
+		free(old);
+	}
+#else
 	free(t);
+#endif
 }
 
 void
@@ -204,6 +314,7 @@ task_cb_begin(struct dp_task *t)
 		cb_depth++;
 		return;
 	}
+	task_check(t, __func__);
 	cb_stack[cb_depth] = t;
 	cb_start_us[cb_depth] = dp_now_us();
 	cb_depth++;
@@ -278,6 +389,7 @@ task_progress(struct dp_task *t, uint64_t in, uint64_t out)
 {
 	if (t == NULL)
 		return;
+	task_check(t, __func__);
 	t->bytes_in += in;
 	t->bytes_out += out;
 	t->progress++;
@@ -346,7 +458,10 @@ task_health_tick(uint64_t expected_us, uint64_t now_us)
 	while (t != NULL) {
 		struct dp_task *next = t->next;
 		if (t->finished_us != 0) {
-			if (now_us - t->finished_us > TASK_LINGER_US)
+			/* A held task stays however long ago it finished: its holder may read it. */
+			if (t->refs > 0)
+				;
+			else if (now_us - t->finished_us > TASK_LINGER_US)
 				task_unlink_free(t);
 			else
 				finished++;
@@ -360,10 +475,10 @@ task_health_tick(uint64_t expected_us, uint64_t now_us)
 		t->sample_progress = t->progress;
 		t = next;
 	}
-	/* Over the bound, the oldest (the list is in creation order) go first. */
+	/* Over the bound, the oldest (the list is in creation order) go first; held ones stay. */
 	for (t = task_head; t != NULL && finished > TASK_LINGER_MAX;) {
 		struct dp_task *next = t->next;
-		if (t->finished_us != 0) {
+		if (t->finished_us != 0 && t->refs == 0) {
 			task_unlink_free(t);
 			finished--;
 		}
@@ -383,6 +498,7 @@ task_registry_clear(void)
 {
 	while (task_head != NULL)
 		task_unlink_free(task_head);
+	task_held = 0;
 	memset(&health, 0, sizeof health);
 	health_lag_window_start = health_last_sample_us = 0;
 	health_cycles_total = health_cycles_at_sample = 0;

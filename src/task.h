@@ -1,5 +1,15 @@
 /* task.h: the task registry: every engine activity is a task with a state, a reason, and where
- * it parked; plus the loop's own health (lag, slowest callbacks, spinning tasks). Loop thread only. */
+ * it parked; plus the loop's own health (lag, slowest callbacks, spinning tasks). Loop thread only.
+ *
+ * Ownership (the one rule): a task is freed by the registry only when it is finished, nobody
+ * holds it, and it has lingered (so the monitor can show how it ended). task_new() returns a task
+ * holding one reference, its creator's. Whoever keeps a `struct dp_task *` beyond the current
+ * callback holds a reference: the creator by keeping the one it got, anyone else by task_hold().
+ * Every holder gives its reference back with task_release(&ptr), which also clears the pointer,
+ * when it stops pointing at the task (it is freed, or it replaces the task with a new one).
+ * A finished task may be held and read for as long as the holder likes; a task released while
+ * still unfinished by its last holder is finished then ("abandoned"). In debug and ASan builds
+ * freed tasks are poisoned and every task_* call checks for a stale pointer (task_check). */
 #ifndef DP_TASK_H
 #define DP_TASK_H
 
@@ -76,6 +86,8 @@ struct dp_task {
 	bool spinning;
 	/* finished tasks linger briefly so the monitor can show how they ended */
 	uint64_t finished_us;
+	uint32_t refs;             /* holders (see the ownership rule above) */
+	uint32_t magic;            /* TASK_MAGIC while allocated; poisoned when freed */
 	struct dp_task *next, *prev;
 };
 
@@ -83,9 +95,17 @@ const char *task_state_name(enum dp_task_state s);
 const char *task_state_description(enum dp_task_state s);
 const char *task_kind_name(enum dp_task_kind k);
 
-/* A new task starts READY. Names are formatted like printf. */
+/* A new task starts READY, held once by the caller. Names are formatted like printf. */
 struct dp_task *task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
     DP_PRINTF(3, 4);
+/* Another holder keeps a pointer to t (a request borrowing its tracker's task); returns t. */
+struct dp_task *task_hold(struct dp_task *t);
+/* Gives back the reference *tp holds and sets *tp to NULL (NULL *tp: nothing). */
+void task_release(struct dp_task **tp);
+/* Aborts with a message when t is a freed task (debug and ASan builds; a no-op otherwise). */
+void task_check(const struct dp_task *t, const char *func);
+/* Tasks allocated and still held: what a clean shutdown must bring to 0 (tests). */
+size_t task_held_count(void);
 void task_rename(struct dp_task *t, const char *fmt, ...) DP_PRINTF(2, 3);
 
 /* Parks a task: records state, reason, and the caller's function and line. */
@@ -112,7 +132,7 @@ void task_cb_end(struct dp_task *t);
 /* Work that moved something forward (bytes, a message): spinning is cycles without progress. */
 void task_progress(struct dp_task *t, uint64_t in, uint64_t out);
 
-/* A finished task stays visible for a while, then the registry frees it. */
+/* A finished task stays visible for a while, then the registry frees it once nobody holds it. */
 #define task_done(t, ...) task_finish_at((t), DP_TASK_DONE, __func__, __FILE__, __LINE__, __VA_ARGS__)
 #define task_fail(t, ...) task_finish_at((t), DP_TASK_FAILED, __func__, __FILE__, __LINE__, __VA_ARGS__)
 void task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func,
@@ -144,7 +164,12 @@ struct dp_loop_health {
 void task_health_tick(uint64_t expected_us, uint64_t now_us);
 void task_health_get(struct dp_loop_health *out);
 
-/* Frees everything (at engine shutdown and in tests). */
+/* Frees everything, held or not (in tests; the pointers holders keep dangle after it). */
 void task_registry_clear(void);
+/* Limits of the registry, for tests: how long finished tasks linger, and how many may. */
+#define TASK_LINGER_US (10u * 1000000u)
+/* A download writing 3000 pieces a second kept 35000 disk tasks, and each monitor `ps`/`blocked`
+ * copying them held the loop for 250 ms. */
+#define TASK_LINGER_MAX 2000
 
 #endif

@@ -926,6 +926,7 @@ torrent_free(struct torrent *t)
 	smartban_free(&t->smartban);
 	free(t->file_prio);
 	task_done(t->task, "removed");
+	task_release(&t->task);
 	metainfo_free(t->mi);
 	free(t);
 }

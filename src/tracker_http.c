@@ -212,6 +212,7 @@ tracker_http_free(struct tracker_http_fetch *f)
 	dp_buf_free(&f->body);
 	free(f->redirect_to);
 	free(f->url);
+	task_release(&f->task);
 	free(f);
 }
 
@@ -254,16 +255,18 @@ tracker_http_finish_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	tracker_http_cb cb = f->cb;
 	void *cbarg = f->arg;
-	struct dp_task *task = f->task;
+	struct dp_task *task = f->task;   /* our reference moves here: f is freed first */
 	int status = f->status;
 	struct dp_buf body = f->body;
 	char err[sizeof f->err];
 	snprintf(err, sizeof err, "%s", f->err);
 	dp_buf_init(&f->body);
+	f->task = NULL;
 	tracker_http_free(f);
 	cb(cbarg, status, body.data, body.len, err[0] ? err : NULL);
 	dp_buf_free(&body);
 	task_cb_end(task);
+	task_release(&task);
 }
 
 static void
@@ -555,7 +558,7 @@ tracker_http_fetch_start(struct event_base *base, struct evdns_base *dns,
 	f->ssl_ctx = ssl_ctx;
 	f->url = xstrdup(url);
 	f->what = what;
-	f->task = task;
+	f->task = task_hold(task);
 	f->cb = cb;
 	f->arg = arg;
 	dp_buf_init(&f->body);

@@ -132,12 +132,15 @@ tracker_busy(const struct tracker *t)
 	return t->http != NULL || t->udp_op != NULL;
 }
 
-/* A live task for the tracker; a finished one (failed attempt, stop) is left to linger. */
+/* A live task for the tracker. A finished one (failed attempt, stop) is released to linger in
+ * the registry, and a request still in flight keeps its own reference to it. */
 static struct dp_task *
 tracker_task(struct tracker *t)
 {
-	if (t->task == NULL || t->task->finished_us != 0)
+	if (t->task == NULL || t->task->finished_us != 0) {
+		task_release(&t->task);
 		t->task = task_new(DP_TASK_KIND_TRACKER, t->ts->torrent_id, "tracker %s", t->url);
+	}
 	return t->task;
 }
 
@@ -643,6 +646,7 @@ tracker_set_free(struct tracker_set *ts)
 		tracker_cancel_op(t);
 		if (t->task != NULL && t->task->finished_us == 0)
 			task_done(t->task, "removed");
+		task_release(&t->task);
 		free(t->url);
 	}
 	for (size_t i = 0; i < ts->tier_count; i++) {

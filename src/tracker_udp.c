@@ -75,6 +75,7 @@ tracker_udp_free(struct tracker_udp_op *op)
 	if (op->finish_ev != NULL)
 		event_free(op->finish_ev);
 	tracker_response_clear(&op->resp);
+	task_release(&op->task);
 	free(op);
 }
 
@@ -103,7 +104,7 @@ static void
 tracker_udp_finish_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tracker_udp_op *op = arg;
-	struct dp_task *task = op->task;
+	struct dp_task *task = op->task;   /* our reference moves here: op is freed first */
 	tracker_udp_cb cb = op->cb;
 	void *cbarg = op->arg;
 	struct tracker_response resp = op->resp;
@@ -112,10 +113,12 @@ tracker_udp_finish_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_begin(task);
 	snprintf(err, sizeof err, "%s", op->err);
 	memset(&op->resp, 0, sizeof op->resp);
+	op->task = NULL;
 	tracker_udp_free(op);
 	cb(cbarg, ok ? &resp : NULL, ok ? NULL : err);
 	free(resp.peers);
 	task_cb_end(task);
+	task_release(&task);
 }
 
 static uint64_t
@@ -314,7 +317,7 @@ tracker_udp_start(struct event_base *base, struct evdns_base *dns, const char *h
 	op->scrape = scrape;
 	op->req = *req;
 	op->req.tracker_id = NULL;
-	op->task = task;
+	op->task = task_hold(task);
 	op->fd = -1;
 	op->cb = cb;
 	op->arg = arg;

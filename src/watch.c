@@ -263,6 +263,7 @@ watch_destroy(struct watch *w)
 		watch_busy_remove(w, w->busy);
 	if (w->fd >= 0)
 		close(w->fd);
+	task_release(&w->task);
 	free(w->dir);
 	free(w);
 }

@@ -2,6 +2,24 @@
 # port, stopping a process by PID, and bounded waits for a process, a log line or a file.
 # shellcheck shell=bash
 
+# DP_ASAN=1 (the switch): run the ASan+UBSan build of downpour. A script given .../build/downpour
+# runs .../build-asan/downpour of the same tree instead (`run-suite.sh`'s asan stage builds it, or
+# `make -C build-asan downpour` after configuring it with --enable-asan). A sanitizer report
+# aborts the process and is written under $DP_ASAN_LOGS (default: a new temp dir, printed), so
+# a report from a daemon whose exit status no script sees is still found: run-suite fails a
+# script that leaves one there. Leaks are the unit tests' and valgrind's job (detect_leaks=0).
+if [ "${DP_ASAN:-0}" = 1 ]; then
+	: "${DP_ASAN_LOGS:=$(mktemp -d /tmp/dp-asan.XXXXXX)}"
+	export DP_ASAN_LOGS
+	export ASAN_OPTIONS="abort_on_error=1:detect_leaks=0:log_path=$DP_ASAN_LOGS/asan"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$DP_ASAN_LOGS/ubsan"
+	case "${1:-}" in
+	build/downpour | */build/downpour) set -- "${1%build/downpour}build-asan/downpour" "${@:2}" ;;
+	esac
+	[ -x "${1:-}" ] || { echo "lib.sh: DP_ASAN=1 but ${1:-(no binary)} is not built" >&2; exit 1; }
+	echo "lib.sh: DP_ASAN=1: running $1; sanitizer reports go to $DP_ASAN_LOGS" >&2
+fi
+
 # free_port: a TCP port free on 127.0.0.1 at this moment.
 free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -157,6 +157,16 @@ job_new(enum disk_op op, uint32_t piece, uint8_t *buf, struct result *r)
 	return j;
 }
 
+/* A job's task, found by id: the pool lets go of it when the job completes (task.h), and the
+ * registry keeps it as long as it lingers. */
+static const struct dp_task *
+job_task(const struct disk_job *j)
+{
+	const struct dp_task *t = task_find(j->task_id);
+	ck_assert_msg(t != NULL, "the task of job %llu is gone", (unsigned long long)j->task_id);
+	return t;
+}
+
 START_TEST(test_sha1_vector)
 {
 	uint8_t out[20];
@@ -188,9 +198,9 @@ START_TEST(test_write_good_and_bad)
 	disk_pool_submit(pool, bad);
 	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), 2 * PIECE);
 	ck_assert_uint_eq(disk_pool_pending_jobs(pool), 2);
-	ck_assert_ptr_nonnull(good->task);
-	ck_assert_int_eq(good->task->kind, DP_TASK_KIND_DISK);
-	ck_assert_msg(strstr(good->task->name, "write piece 1") != NULL, "%s", good->task->name);
+	ck_assert_ptr_nonnull(job_task(good));
+	ck_assert_int_eq(job_task(good)->kind, DP_TASK_KIND_DISK);
+	ck_assert_msg(strstr(job_task(good)->name, "write piece 1") != NULL, "%s", job_task(good)->name);
 
 	run_until(&r.count, 2, 5000);
 	ck_assert_int_eq(r.count, 2);
@@ -202,9 +212,9 @@ START_TEST(test_write_good_and_bad)
 	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), 0);
 	ck_assert_uint_eq(disk_pool_pending_jobs(pool), 0);
 	ck_assert_uint_eq(disk_pool_hash_count(pool), 2);
-	ck_assert_int_eq(good->task->state, DP_TASK_DONE);
-	ck_assert_int_eq(bad->task->state, DP_TASK_DONE);
-	ck_assert_msg(strstr(bad->task->reason, "mismatch") != NULL, "%s", bad->task->reason);
+	ck_assert_int_eq(job_task(good)->state, DP_TASK_DONE);
+	ck_assert_int_eq(job_task(bad)->state, DP_TASK_DONE);
+	ck_assert_msg(strstr(job_task(bad)->reason, "mismatch") != NULL, "%s", job_task(bad)->reason);
 
 	/* Only the good piece reached the disk: the bad one's bytes are still a hole. */
 	uint8_t back[PIECE];
@@ -225,14 +235,14 @@ START_TEST(test_write_good_and_bad)
 	ck_assert_int_eq(rd->error, 0);
 	ck_assert_ptr_nonnull(rd->buf);
 	ck_assert_mem_eq(rd->buf, data + PIECE, PIECE);
-	ck_assert_uint_eq(rd->task->bytes_in, PIECE);
+	ck_assert_uint_eq(job_task(rd)->bytes_in, PIECE);
 
 	/* Sync. */
 	struct disk_job *sy = job_new(DISK_OP_SYNC, 0, NULL, &r);
 	disk_pool_submit(pool, sy);
 	run_until(&r.count, 4, 5000);
 	ck_assert_int_eq(sy->error, 0);
-	ck_assert_int_eq(sy->task->state, DP_TASK_DONE);
+	ck_assert_int_eq(job_task(sy)->state, DP_TASK_DONE);
 
 	disk_pool_free(pool);
 	free(rd->buf);
@@ -260,7 +270,7 @@ START_TEST(test_hash_check)
 	for (uint32_t i = 0; i < n; i++) {
 		jobs[i] = job_new(DISK_OP_HASH_PIECE, i, NULL, &r);
 		disk_pool_submit(pool, jobs[i]);
-		ck_assert_int_eq(jobs[i]->task->kind, DP_TASK_KIND_HASH);
+		ck_assert_int_eq(job_task(jobs[i])->kind, DP_TASK_KIND_HASH);
 	}
 	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), 0);
 	run_until(&r.count, (int)n, 5000);
@@ -293,7 +303,7 @@ START_TEST(test_hash_check)
 	for (uint32_t i = 0; i < n; i++) {
 		ck_assert_msg(jobs[i]->hash_ok == (i != 4), "piece %u", i);
 		ck_assert_int_eq(jobs[i]->error, 0);
-		ck_assert_int_eq(jobs[i]->task->state, DP_TASK_DONE);
+		ck_assert_int_eq(job_task(jobs[i])->state, DP_TASK_DONE);
 		free(jobs[i]);
 	}
 	ck_assert_uint_eq(disk_pool_hash_count(pool), n);
@@ -311,7 +321,7 @@ START_TEST(test_hash_check)
 	run_until(&r.count, 1, 5000);
 	ck_assert_int_eq(jobs[0]->error, EISDIR);
 	ck_assert_msg(strstr(jobs[0]->errmsg, p) != NULL, "%s", jobs[0]->errmsg);
-	ck_assert_int_eq(jobs[0]->task->state, DP_TASK_FAILED);
+	ck_assert_int_eq(job_task(jobs[0])->state, DP_TASK_FAILED);
 	free(jobs[0]);
 
 	disk_pool_free(pool);
@@ -335,9 +345,9 @@ START_TEST(test_many_jobs_loop_thread)
 	ck_assert_uint_le(disk_pool_pending_write_bytes(pool), (uint64_t)n * PIECE);
 	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), (uint64_t)n * PIECE);
 	/* The last one is queued behind others and says so. */
-	ck_assert_int_eq(jobs[n - 1]->task->state, DP_TASK_QUEUED);
-	ck_assert_msg(strstr(jobs[n - 1]->task->reason, "jobs ahead") != NULL, "%s",
-	    jobs[n - 1]->task->reason);
+	ck_assert_int_eq(job_task(jobs[n - 1])->state, DP_TASK_QUEUED);
+	ck_assert_msg(strstr(job_task(jobs[n - 1])->reason, "jobs ahead") != NULL, "%s",
+	    job_task(jobs[n - 1])->reason);
 
 	uint64_t prev_pending = disk_pool_pending_write_bytes(pool);
 	int monotonic_errors = 0;
@@ -356,7 +366,7 @@ START_TEST(test_many_jobs_loop_thread)
 	ck_assert_uint_eq(disk_pool_hash_count(pool), n);
 	for (uint32_t i = 0; i < n; i++) {
 		ck_assert(jobs[i]->hash_ok);
-		ck_assert_int_eq(jobs[i]->task->state, DP_TASK_DONE);
+		ck_assert_int_eq(job_task(jobs[i])->state, DP_TASK_DONE);
 		free(jobs[i]);
 	}
 	free(jobs);
@@ -392,18 +402,18 @@ START_TEST(test_task_states)
 	struct disk_job *behind = job_new(DISK_OP_HASH_PIECE, 0, NULL, &r);
 	disk_pool_submit(pool, blocked);
 	disk_pool_submit(pool, behind);
-	ck_assert_int_eq(behind->task->state, DP_TASK_QUEUED);
-	ck_assert_str_eq(behind->task->reason, "disk queue: 1 job ahead");
+	ck_assert_int_eq(job_task(behind)->state, DP_TASK_QUEUED);
+	ck_assert_str_eq(job_task(behind)->reason, "disk queue: 1 job ahead");
 
 	/* Wait (bounded) for the loop to learn that the worker took the first job. */
 	int never = 0;
-	for (int i = 0; i < 200 && blocked->task->state != DP_TASK_DISK_WAIT; i++)
+	for (int i = 0; i < 200 && job_task(blocked)->state != DP_TASK_DISK_WAIT; i++)
 		run_until(&never, 1, 10);
-	ck_assert_int_eq(blocked->task->state, DP_TASK_DISK_WAIT);
-	ck_assert_msg(strstr(blocked->task->reason, "reading piece 0") != NULL, "%s",
-	    blocked->task->reason);
-	ck_assert_int_eq(behind->task->state, DP_TASK_QUEUED);
-	ck_assert_str_eq(behind->task->reason, "disk queue: 1 job ahead");
+	ck_assert_int_eq(job_task(blocked)->state, DP_TASK_DISK_WAIT);
+	ck_assert_msg(strstr(job_task(blocked)->reason, "reading piece 0") != NULL, "%s",
+	    job_task(blocked)->reason);
+	ck_assert_int_eq(job_task(behind)->state, DP_TASK_QUEUED);
+	ck_assert_str_eq(job_task(behind)->reason, "disk queue: 1 job ahead");
 	ck_assert_int_eq(r.count, 0);
 
 	/* Unblock: open the FIFO's write end (the reader is waiting), then close it. */
@@ -420,8 +430,8 @@ START_TEST(test_task_states)
 	/* pread on a FIFO fails (ESPIPE): an error for the read, reported with the file. */
 	ck_assert_int_ne(blocked->error, 0);
 	ck_assert_msg(strstr(blocked->errmsg, "a.bin") != NULL, "%s", blocked->errmsg);
-	ck_assert_int_eq(blocked->task->state, DP_TASK_FAILED);
-	ck_assert_int_ne(behind->task->state, DP_TASK_QUEUED);
+	ck_assert_int_eq(job_task(blocked)->state, DP_TASK_FAILED);
+	ck_assert_int_ne(job_task(behind)->state, DP_TASK_QUEUED);
 
 	disk_pool_free(pool);
 	free(blocked->buf);
@@ -513,15 +523,15 @@ START_TEST(test_delete_files)
 	del->offset = 0;
 	del->length = 0;
 	disk_pool_submit(pool, del);
-	ck_assert_ptr_nonnull(del->task);
-	ck_assert_int_eq(del->task->kind, DP_TASK_KIND_DISK);
-	ck_assert_ptr_nonnull(strstr(del->task->name, "delete"));
+	ck_assert_ptr_nonnull(job_task(del));
+	ck_assert_int_eq(job_task(del)->kind, DP_TASK_KIND_DISK);
+	ck_assert_ptr_nonnull(strstr(job_task(del)->name, "delete"));
 	run_until(&r.count, 5, 5000);
 	ck_assert_int_eq(r.count, 5);
 	ck_assert_int_eq(r.wrong_thread, 0);
 	ck_assert_int_eq(del->error, 0);
-	ck_assert_int_eq(del->task->state, DP_TASK_DONE);
-	ck_assert_str_eq(del->task->reason, "files deleted");
+	ck_assert_int_eq(job_task(del)->state, DP_TASK_DONE);
+	ck_assert_str_eq(job_task(del)->reason, "files deleted");
 	ck_assert_int_eq(stat(a, &sb), -1);
 	ck_assert_int_eq(stat(b, &sb), -1);
 	ck_assert_int_eq(stat(sub, &sb), -1);
@@ -554,17 +564,17 @@ START_TEST(test_free_space)
 	bad->path = "/no/such/dir/for/dp";
 	disk_pool_submit(pool, ok);
 	disk_pool_submit(pool, bad);
-	ck_assert_ptr_nonnull(strstr(ok->task->name, tmpdir));
+	ck_assert_ptr_nonnull(strstr(job_task(ok)->name, tmpdir));
 	run_until(&r.count, 2, 5000);
 	ck_assert_int_eq(r.count, 2);
 	ck_assert_int_eq(r.wrong_thread, 0);
 	ck_assert_int_eq(ok->error, 0);
 	ck_assert_uint_gt(ok->free_bytes, 0);
-	ck_assert_int_eq(ok->task->state, DP_TASK_DONE);
+	ck_assert_int_eq(job_task(ok)->state, DP_TASK_DONE);
 	ck_assert_int_eq(bad->error, ENOENT);
 	ck_assert_uint_eq(bad->free_bytes, 0);
 	ck_assert_ptr_nonnull(strstr(bad->errmsg, "/no/such/dir/for/dp"));
-	ck_assert_int_eq(bad->task->state, DP_TASK_FAILED);
+	ck_assert_int_eq(job_task(bad)->state, DP_TASK_FAILED);
 	disk_pool_free(pool);
 	free(ok);
 	free(bad);
@@ -587,7 +597,7 @@ START_TEST(test_probe)
 	ck_assert_int_eq(r.count, 1);
 	ck_assert_int_eq(probe->error, 0);
 	ck_assert(!probe->hash_ok);
-	ck_assert_str_eq(probe->task->reason, "no existing data");
+	ck_assert_str_eq(job_task(probe)->reason, "no existing data");
 
 	/* The last piece lies in the second file only: that file alone counts as data. */
 	struct disk_job *w = job_new(DISK_OP_WRITE_PIECE, 3, data + 3 * PIECE, &r);
@@ -599,7 +609,7 @@ START_TEST(test_probe)
 	ck_assert_int_eq(r.count, 3);
 	ck_assert_int_eq(r.wrong_thread, 0);
 	ck_assert(probe->hash_ok);
-	ck_assert_str_eq(probe->task->reason, "existing data found");
+	ck_assert_str_eq(job_task(probe)->reason, "existing data found");
 	disk_pool_free(pool);
 	free(w);
 	free(probe);
@@ -647,14 +657,14 @@ START_TEST(test_call)
 		cs[i]->job.arg = &r;
 		disk_pool_submit(pool, &cs[i]->job);
 	}
-	ck_assert_str_eq(ok.job.task->name, "disk reading a.torrent");
-	ck_assert_int_eq(ok.job.task->kind, DP_TASK_KIND_DISK);
+	ck_assert_str_eq(job_task(&ok.job)->name, "disk reading a.torrent");
+	ck_assert_int_eq(job_task(&ok.job)->kind, DP_TASK_KIND_DISK);
 	/* Held on the worker: the loop sees the task running, the work as its reason. */
 	uint64_t deadline = dp_now_ms() + 5000;
-	while (ok.job.task->state != DP_TASK_DISK_WAIT && dp_now_ms() < deadline)
+	while (job_task(&ok.job)->state != DP_TASK_DISK_WAIT && dp_now_ms() < deadline)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	ck_assert_int_eq(ok.job.task->state, DP_TASK_DISK_WAIT);
-	ck_assert_str_eq(ok.job.task->reason, "reading a.torrent");
+	ck_assert_int_eq(job_task(&ok.job)->state, DP_TASK_DISK_WAIT);
+	ck_assert_str_eq(job_task(&ok.job)->reason, "reading a.torrent");
 	ck_assert_int_eq(r.count, 0);
 	__atomic_store_n(&gate, 1, __ATOMIC_RELEASE);
 	run_until(&r.count, 2, 5000);
@@ -665,10 +675,10 @@ START_TEST(test_call)
 		ck_assert(!pthread_equal(cs[i]->ran_on, loop_thread));
 	}
 	ck_assert_int_eq(ok.job.error, 0);
-	ck_assert_int_eq(ok.job.task->state, DP_TASK_DONE);
+	ck_assert_int_eq(job_task(&ok.job)->state, DP_TASK_DONE);
 	ck_assert_int_eq(bad.job.error, EACCES);
-	ck_assert_int_eq(bad.job.task->state, DP_TASK_FAILED);
-	ck_assert_ptr_nonnull(strstr(bad.job.task->reason, "call: "));
+	ck_assert_int_eq(job_task(&bad.job)->state, DP_TASK_FAILED);
+	ck_assert_ptr_nonnull(strstr(job_task(&bad.job)->reason, "call: "));
 	disk_pool_free(pool);
 }
 END_TEST

@@ -3,7 +3,10 @@
  * piece, a disk error that fails only its torrent, and the API's error replies. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +385,80 @@ START_TEST(test_api_errors)
 }
 END_TEST
 
+static bool
+trackers_failed(struct engine *e, int id)
+{
+	struct tracker_info *ti;
+	size_t n = engine_trackers(e, id, &ti);
+	bool failed = false;
+	for (size_t i = 0; i < n; i++)
+		failed |= ti[i].last_error[0] != '\0';
+	free(ti);
+	return failed;
+}
+
+/* Issue 17: a daemon whose trackers were unreachable, driven through stop, start, reannounce,
+ * queue moves and removal while the registry freed finished tasks (linger and cap), aborted at
+ * shutdown with a corrupted heap. Every holder now keeps its task until it lets go, and gives
+ * every reference back by the end: nothing is held after engine_free. */
+START_TEST(test_task_refs_after_churn)
+{
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/churn-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/churn-data", tmpdir);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sin;
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	close(s);
+	unsigned port = ntohs(sin.sin_port);
+	size_t held_before = task_held_count();
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(engine_session_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	int ids[3];
+	for (int i = 0; i < 3; i++) {
+		char *uri = xasprintf("magnet:?xt=urn:btih:%02x%038x&tr=http://127.0.0.1:%u/a%d"
+		    "&tr=udp://127.0.0.1:%u&tr=http://127.0.0.1:%u/b%d", 0xc0 + i, i, port, i, port,
+		    port, i);
+		ck_assert_msg(engine_add_magnet(e, uri, NULL, &ids[i], err, sizeof err) == 0, "%s",
+		    err);
+		free(uri);
+	}
+	for (int i = 0; i < 3; i++) {
+		RUN_UNTIL(base, trackers_failed(e, ids[i]), 10);
+		ck_assert(trackers_failed(e, ids[i]));
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3; i++) {
+			ck_assert_int_eq(engine_torrent_stop(e, ids[i], err, sizeof err), 0);
+			th_loop_run(base, 50);
+			/* The registry frees what has lingered and what is over the cap. */
+			for (int k = 0; k < TASK_LINGER_MAX / 2; k++) {
+				struct dp_task *f = task_new(DP_TASK_KIND_DISK, 0, "filler");
+				task_done(f, "done");
+				task_release(&f);
+			}
+			uint64_t later = dp_now_us() + TASK_LINGER_US + 2000000u;
+			task_health_tick(later, later);
+			ck_assert_int_eq(engine_torrent_start(e, ids[i], err, sizeof err), 0);
+			engine_torrent_reannounce(e, ids[i], err, sizeof err);
+			engine_queue_move(e, ids[i], round % 2 ? ENGINE_QUEUE_TOP : ENGINE_QUEUE_BOTTOM,
+			    err, sizeof err);
+			th_loop_run(base, 50);
+		}
+	}
+	ck_assert_int_eq(engine_torrent_remove(e, ids[0], false, err, sizeof err), 0);
+	th_loop_run(base, 100);
+	uint64_t later = dp_now_us() + 2 * TASK_LINGER_US;
+	task_health_tick(later, later);
+	engine_free(e);
+	ck_assert_uint_eq(task_held_count(), held_before);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 engine_suite(void)
 {
@@ -400,6 +477,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_bad_seeder_banned);
 	tcase_add_test(tc, test_disk_error_isolated);
 	tcase_add_test(tc, test_api_errors);
+	tcase_add_test(tc, test_task_refs_after_churn);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -348,7 +348,7 @@ START_TEST(test_writer_task)
 		job->done = writer_task_done;
 		snprintf(job->label, sizeof job->label, "writing resume data for T%d", i + 1);
 		resume_writer_submit(w, job);
-		tasks[i] = job->task;
+		tasks[i] = task_hold(job->task);   /* the test reads them after the jobs end */
 	}
 	ck_assert_str_eq(tasks[0]->name, "writer: writing resume data for T1");
 	ck_assert_int_eq(tasks[0]->kind, DP_TASK_KIND_DISK);
@@ -373,6 +373,8 @@ START_TEST(test_writer_task)
 	ck_assert_int_eq(tasks[0]->state, DP_TASK_DONE);
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_FAILED);
 	ck_assert_ptr_nonnull(strstr(tasks[1]->reason, "x.resume: fsync"));
+	task_release(&tasks[0]);
+	task_release(&tasks[1]);
 	resume_writer_free(w);
 	event_base_free(base);
 	task_registry_clear();

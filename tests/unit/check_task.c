@@ -235,6 +235,10 @@ START_TEST(test_task_finished_linger_then_vanish)
 	task_cb_begin(ok);
 	task_cb_end(ok);
 	ck_assert_uint_eq(ok->cycles, 0);
+	/* Their owners let go (the registry frees only what nobody holds). */
+	struct dp_task *ok_ref = ok, *bad_ref = bad;
+	task_release(&ok_ref);
+	task_release(&bad_ref);
 	uint64_t t0 = dp_now_us();
 	task_health_tick(t0, t0);
 	task_health_tick(t0 + 5000000, t0 + 5000000);
@@ -264,6 +268,7 @@ START_TEST(test_task_finished_bounded)
 			first = d->id;
 		last = d->id;
 		task_done(d, "written");
+		task_release(&d);
 	}
 	ck_assert_uint_eq(task_count(), 5001);
 	uint64_t t0 = dp_now_us();
@@ -544,6 +549,40 @@ START_TEST(test_task_idle_hidden_from_blocked)
 }
 END_TEST
 
+/* A task released while unfinished ends; a borrowed reference keeps a finished task alive. */
+START_TEST(test_task_hold_release)
+{
+	task_registry_clear();
+	struct dp_task *owner = task_new(DP_TASK_KIND_TRACKER, 1, "owned");
+	struct dp_task *borrowed = task_hold(owner);
+	ck_assert_uint_eq(owner->refs, 2);
+	ck_assert_uint_eq(task_held_count(), 1);
+	task_fail(owner, "refused");
+	task_release(&owner);
+	ck_assert_ptr_null(owner);
+	uint64_t later = dp_now_us() + TASK_LINGER_US + 2000000u;
+	task_health_tick(later, later);
+	/* Still held by the borrower: not freed, readable. */
+	ck_assert_uint_eq(task_count(), 1);
+	ck_assert_int_eq(borrowed->state, DP_TASK_FAILED);
+	ck_assert_str_eq(borrowed->reason, "refused");
+	task_release(&borrowed);
+	ck_assert_uint_eq(task_held_count(), 0);
+	task_health_tick(later + 1500000u, later + 1500000u);
+	ck_assert_uint_eq(task_count(), 0);
+
+	/* Released unfinished: it is finished then, with what it last said. */
+	struct dp_task *t = task_new(DP_TASK_KIND_PEER, 2, "peer");
+	task_wait(t, DP_TASK_READ_WAIT, "waiting for a block");
+	struct dp_task *keep = t;
+	task_release(&t);
+	ck_assert_int_eq(keep->state, DP_TASK_DONE);
+	ck_assert_uint_ne(keep->finished_us, 0);
+	ck_assert_ptr_nonnull(strstr(keep->reason, "waiting for a block"));
+	task_registry_clear();
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -564,6 +603,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_spin_flag);
 	tcase_add_test(ts, test_task_monitor_blocked);
 	tcase_add_test(ts, test_task_idle_hidden_from_blocked);
+	tcase_add_test(ts, test_task_hold_release);
 	suite_add_tcase(s, ts);
 	return s;
 }
