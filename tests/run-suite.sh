@@ -120,19 +120,53 @@ stage_fuzz() {
 	done
 }
 
+# Scripts run DP_SCRIPT_JOBS at a time (default: one per core, at most 2): each is independent
+# (its own temp dir, free ports, a private tmux server) and bounded by `timeout`. Results are
+# reported in a fixed order with each script's time, so the suite's time stays visible.
+script_jobs=${DP_SCRIPT_JOBS:-$((jobs < 2 ? jobs : 2))}
+
+# run_script NAME LOG ENV... -- CMD...: runs one script in the background pool; its exit status
+# and wall seconds land in LOG.rc and LOG.secs.
+run_script() {
+	local log=$1 start
+	shift
+	while [ "$(jobs -rp | wc -l)" -ge "$script_jobs" ]; do wait -n; done
+	(
+		start=$(date +%s)
+		"$@" >"$log" 2>&1
+		echo $? >"$log.rc"
+		echo $(($(date +%s) - start)) >"$log.secs"
+	) &
+}
+
+# script_result NAME LOG [REPORTS_DIR]: pass or fail NAME from its LOG.rc (and no sanitizer
+# report in REPORTS_DIR when given).
+script_result() {
+	local name=$1 log=$2 reports=${3:-} rc secs
+	rc=$(cat "$log.rc" 2>/dev/null || echo missing)
+	secs=$(cat "$log.secs" 2>/dev/null || echo "?")
+	if [ "$rc" = 0 ] && { [ -z "$reports" ] || ! ls "$reports"/* >/dev/null 2>&1; }; then
+		pass "$name (${secs}s)"
+	else
+		fail "$name (exit $rc, ${secs}s)" "$log"
+		tail -n 15 "$log"
+		[ -n "$reports" ] && cat "$reports"/* 2>/dev/null | head -n 40
+	fi
+}
+
 # Every executable script in these folders is one test: exit 0 passes.
 stage_scripts() {
-	local dir=$1 t name
+	local dir=$1 t name names=() logs=()
 	for t in "$top"/tests/"$dir"/*.sh; do
 		[ -x "$t" ] || continue
 		name=$dir/$(basename "$t" .sh)
-		if timeout 600 "$t" "$top/build/downpour" >"$logdir/${name//\//_}.log" 2>&1; then
-			pass "$name"
-		else
-			fail "$name" "$logdir/${name//\//_}.log"
-			tail -n 15 "$logdir/${name//\//_}.log"
-		fi
+		names+=("$name")
+		logs+=("$logdir/${name//\//_}.log")
+		rm -f "${logs[-1]}.rc" "${logs[-1]}.secs"
+		run_script "${logs[-1]}" timeout 600 "$t" "$top/build/downpour"
 	done
+	wait
+	for i in "${!names[@]}"; do script_result "${names[$i]}" "${logs[$i]}"; done
 }
 
 # The scripts that exercise most of the engine's life cycles, run against the ASan+UBSan build
@@ -141,21 +175,19 @@ stage_scripts() {
 asan_scripts="interop/ops_rpc_churn interop/ops_daemon interop/ops_faults interop/magnet_libtorrent
   interop/swarm_corrupt_peer interop/rpc_transmission_remote"
 stage_asan_scripts() {
-	local s name logs
+	local s name logs=() reports=() names=()
 	[ -x build-asan/downpour ] || { fail "asan scripts (build-asan/downpour not built)"; return; }
 	for s in $asan_scripts; do
 		name=asan_${s//\//_}
-		logs=$logdir/$name.reports
-		rm -rf "$logs" && mkdir -p "$logs"
-		if DP_ASAN=1 DP_ASAN_LOGS=$logs timeout 900 "$top/tests/$s.sh" "$top/build/downpour" \
-			>"$logdir/$name.log" 2>&1 && ! ls "$logs"/* >/dev/null 2>&1; then
-			pass "$s (ASan+UBSan)"
-		else
-			fail "$s (ASan+UBSan)" "$logdir/$name.log"
-			tail -n 15 "$logdir/$name.log"
-			cat "$logs"/* 2>/dev/null | head -n 40
-		fi
+		names+=("$s (ASan+UBSan)")
+		logs+=("$logdir/$name.log")
+		reports+=("$logdir/$name.reports")
+		rm -rf "${reports[-1]}" "${logs[-1]}.rc" "${logs[-1]}.secs" && mkdir -p "${reports[-1]}"
+		run_script "${logs[-1]}" env DP_ASAN=1 DP_ASAN_LOGS="${reports[-1]}" timeout 900 \
+			"$top/tests/$s.sh" "$top/build/downpour"
 	done
+	wait
+	for i in "${!names[@]}"; do script_result "${names[$i]}" "${logs[$i]}" "${reports[$i]}"; done
 }
 
 stage_distcheck() {
