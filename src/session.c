@@ -23,6 +23,7 @@
 #include "session_store.h"
 #include "task.h"
 #include "torrent.h"
+#include "udp_socket.h"
 #include "util.h"
 
 #define SESSION_HEALTH_US 250000u
@@ -427,6 +428,47 @@ session_listen(struct engine *e, const char *address, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+session_unlisten(struct engine *e)
+{
+	if (e->listener4)
+		evconnlistener_free(e->listener4);
+	if (e->listener6)
+		evconnlistener_free(e->listener6);
+	e->listener4 = e->listener6 = NULL;
+	udp_socket_free(e->udp4);
+	udp_socket_free(e->udp6);
+	e->udp4 = e->udp6 = NULL;
+}
+
+/* Binds UDP on each TCP listener's address and port (uTP and the DHT share these sockets).
+ * Returns -1 when a port the kernel picked for TCP is taken for UDP (the caller picks again);
+ * any other failure leaves that family without UDP, said in the log. */
+static int
+session_udp_open(struct engine *e)
+{
+	struct evconnlistener *ls[2] = { e->listener4, e->listener6 };
+	struct udp_socket **us[2] = { &e->udp4, &e->udp6 };
+	for (int i = 0; i < 2; i++) {
+		if (ls[i] == NULL)
+			continue;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		char err[256];
+		if (getsockname(evconnlistener_get_fd(ls[i]), (struct sockaddr *)&ss, &len) < 0) {
+			log_warn("no UDP beside the TCP listener: getsockname: %s", strerror(errno));
+			continue;
+		}
+		*us[i] = udp_socket_new(e->base, (struct sockaddr *)&ss, len, err, sizeof err);
+		if (*us[i] != NULL)
+			continue;
+		if (errno == EADDRINUSE && e->set.listen_port == 0)
+			return -1;
+		log_warn("%s: uTP and the DHT are off on this address", err);
+	}
+	return 0;
+}
+
 /* ---- timers ---- */
 
 /* statvfs can block for long (a network filesystem, a hung mount): a worker asks. */
@@ -551,8 +593,19 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	event_add(e->tick_timer, &tv);
 	task_idle(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
 	if (set->listen_port >= 0) {
-		if (session_listen(e, e->listen_address, err, errlen) < 0)
-			return -1;
+		/* With port 0 the kernel picks a TCP port whose UDP number may be taken: pick again. */
+		for (int attempt = 0;; attempt++) {
+			if (session_listen(e, e->listen_address, err, errlen) < 0)
+				return -1;
+			if (session_udp_open(e) == 0)
+				break;
+			session_unlisten(e);
+			if (attempt == 16) {
+				snprintf(err, errlen, "no port free for both TCP and UDP after %d tries",
+				    attempt + 1);
+				return -1;
+			}
+		}
 		e->listener_task = task_new(DP_TASK_KIND_LISTENER, 0, "listener port %d",
 		    e->listen_port);
 		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
@@ -581,10 +634,7 @@ session_cleanup(struct engine *e)
 	while (e->pending != NULL)
 		peer_close(e->pending, "shutting down");
 	session_reap_cb(-1, 0, e);
-	if (e->listener4)
-		evconnlistener_free(e->listener4);
-	if (e->listener6)
-		evconnlistener_free(e->listener6);
+	session_unlisten(e);
 	if (e->listener_task)
 		task_done(e->listener_task, "closed");
 	task_release(&e->listener_task);

@@ -17,6 +17,7 @@ struct disk_pool;
 struct torrent;
 struct peer;
 struct store;
+struct udp_socket;
 
 struct session_settings {
 	char download_dir[1024];
@@ -49,6 +50,9 @@ struct engine {
 	char *listen_address;         /* numeric, NULL = every IPv4 address */
 	int listen_port;
 	struct dp_task *listener_task;
+	/* The UDP sockets on the listener's port number (uTP and the DHT share them); NULL when
+	 * that family has no TCP listener or the port's UDP number could not be bound. */
+	struct udp_socket *udp4, *udp6;
 	struct dp_task *timer_task;
 	struct event *health_timer;   /* 250 ms: loop lag */
 	uint64_t health_expected_us;

@@ -26,5 +26,6 @@ Suite *settings_suite(void);
 Suite *task_suite(void);
 Suite *review_suite(void);
 Suite *smartban_suite(void);
+Suite *udp_socket_suite(void);
 
 #endif

@@ -32,6 +32,7 @@ static Suite *(*const suite_makers[])(void) = {
 	task_suite,
 	review_suite,
 	smartban_suite,
+	udp_socket_suite,
 };
 
 int
