@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "engine_private.h"
 #include "log.h"
 #include "magnet.h"
 #include "metadata_fetch.h"

@@ -17,9 +17,11 @@
 #include <event2/event.h>
 
 #include "disk.h"
+#include "engine_private.h"
 #include "log.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
+#include "net.h"
 #include "peer.h"
 #include "peer_id.h"
 #include "session.h"

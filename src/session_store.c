@@ -18,6 +18,7 @@
 #include "bencode.h"
 #include "disk.h"
 #include "dp_config.h"
+#include "engine_private.h"
 #include "hooks.h"
 #include "log.h"
 #include "magnet.h"

@@ -15,9 +15,11 @@
 
 #include "choker.h"
 #include "disk.h"
+#include "engine_private.h"
 #include "log.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
+#include "net.h"
 #include "peer.h"
 #include "picker.h"
 #include "session.h"

@@ -13,6 +13,7 @@
 #include "bencode.h"
 #include "log.h"
 #include "metainfo.h"
+#include "net.h"
 #include "peer.h"
 #include "session.h"
 #include "torrent.h"

@@ -20,6 +20,7 @@
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
+#include "engine_private.h"
 #include "fuzz_engine.h"
 #include "log.h"
 #include "peer.h"

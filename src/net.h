@@ -1,0 +1,20 @@
+/* net.h: socket address helpers shared by every module that handles peers' addresses:
+ * formatting, parsing ADDR:PORT, comparing, loopback tests. No sockets are opened here. */
+#ifndef DP_NET_H
+#define DP_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* "127.0.0.1:6881" or "[::1]:6881". */
+void sockaddr_format(const struct sockaddr *sa, char *out, size_t outlen);
+/* Parses ADDR:PORT (IPv4 or [IPv6]); false on a bad address or port. */
+bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len);
+/* The port in host order; 0 for other families. */
+uint16_t sockaddr_port(const struct sockaddr *sa);
+bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port);
+bool sockaddr_is_loopback(const struct sockaddr *sa);
+
+#endif
