@@ -13,7 +13,7 @@
 
 #include <event2/event.h>
 
-#include "session.h"
+#include "engine_private.h"
 #include "suites.h"
 #include "test_helpers.h"
 #include "udp_socket.h"
