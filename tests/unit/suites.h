@@ -27,5 +27,7 @@ Suite *task_suite(void);
 Suite *review_suite(void);
 Suite *smartban_suite(void);
 Suite *udp_socket_suite(void);
+Suite *krpc_suite(void);
+Suite *dht_table_suite(void);
 
 #endif

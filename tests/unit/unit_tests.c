@@ -33,6 +33,8 @@ static Suite *(*const suite_makers[])(void) = {
 	review_suite,
 	smartban_suite,
 	udp_socket_suite,
+	krpc_suite,
+	dht_table_suite,
 };
 
 int
