@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui_state.h"
 
 enum { BC_WAITED, BC_STATE, BC_NAME, BC_REASON, BC_WHERE, BC_COUNT };
 static const struct table_col blocked_cols[BC_COUNT] = {
@@ -94,7 +97,7 @@ blocked_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outle
 }
 
 /* Appends sep and entry to line when they fit in cells; the first entry (first) is always
- * taken, and cut by ui_put if it must be. */
+ * taken, and cut by draw_text if it must be. */
 static bool
 blocked_append(char *line, size_t linelen, int cells, const char *sep, const char *entry,
     bool first)
@@ -121,7 +124,7 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	    "threshold %ds (+/-)", lag, lagmax, sep, hl.callbacks_per_sec, sep,
 	    ui->blocked_threshold_s);
 	if (y < ymax)
-		ui_put(y++, 0, COLS, line, TW_LEFT,
+		draw_text(y++, 0, COLS, line, TW_LEFT,
 		    hl.lag_max_us > 100000 ? theme_attr(TH_WARN) : (int)A_BOLD);
 
 	/* Slowest first, as many as fit; a long name is cut so the next one still shows. */
@@ -137,7 +140,7 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	if (hl.slowest_count == 0)
 		blocked_append(line, sizeof line, COLS - 1, " ", "none in the last minute", true);
 	if (y < ymax)
-		ui_put(y++, 0, COLS, line, TW_LEFT,
+		draw_text(y++, 0, COLS, line, TW_LEFT,
 		    hl.slowest_count && hl.slowest[0].duration_us > 100000 ? theme_attr(TH_WARN) :
 		    theme_attr(TH_DIM));
 
@@ -160,7 +163,7 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 		}
 	}
 	if (y < ymax)
-		ui_put(y++, 0, COLS, line, TW_LEFT, nspin ? theme_attr(TH_ERROR) : theme_attr(TH_DIM));
+		draw_text(y++, 0, COLS, line, TW_LEFT, nspin ? theme_attr(TH_ERROR) : theme_attr(TH_DIM));
 	return y;
 }
 
@@ -210,15 +213,15 @@ blocked_draw(struct ui *ui, int y, int h)
 		snprintf(line, sizeof line, " Blocked: %zu task%s waiting, however briefly (of %zu)%s",
 		    b->nrows, b->nrows == 1 ? "" : "s", b->ntasks, idle);
 	if (y < ymax)
-		ui_put(y++, 0, COLS, line, TW_LEFT, A_BOLD);
+		draw_text(y++, 0, COLS, line, TW_LEFT, A_BOLD);
 	/* The reason is what matters: on narrow screens names give up room to it. */
 	struct table_col cols[BC_COUNT];
 	memcpy(cols, blocked_cols, sizeof cols);
 	cols[BC_NAME].max = COLS >= 160 ? 44 : COLS >= 120 ? 32 : 24;
-	struct ui_table_view v = { .cols = cols, .ncols = BC_COUNT, .st = &b->st,
+	struct draw_table_view v = { .cols = cols, .ncols = BC_COUNT, .st = &b->st,
 		.cell = blocked_cell, .arg = b };
 	if (ymax - y >= 2)
-		b->page = ui_table_draw(ui, &v, y, ymax - y);
+		b->page = draw_table(ui, &v, y, ymax - y);
 	ui->page = b->page;
 }
 
@@ -241,7 +244,7 @@ blocked_action(struct ui *ui, enum ui_action a)
 	case UI_ACTION_SORT_REVERSE:
 		return true;     /* always longest first */
 	default:
-		return ui_table_action(&b->st, BC_COUNT, a, b->page);
+		return draw_table_action(&b->st, BC_COUNT, a, b->page);
 	}
 }
 

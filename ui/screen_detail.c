@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "actions.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui_state.h"
 
 enum detail_tab { DT_INFO, DT_PEERS, DT_FILES, DT_TRACKERS, DT_PIECES, DT_COUNT };
 static const char *const detail_tab_names[DT_COUNT] = { "Info", "Peers", "Files", "Trackers",
@@ -54,7 +58,17 @@ detail_get(struct ui *ui)
 		for (int i = 0; i < DT_COUNT; i++)
 			ui->detail->st[i].sel = -1;
 	}
-	return ui->detail;
+	/* another torrent opened (ui_open_detail): its tabs start at the top */
+	struct detail_state *d = ui->detail;
+	if (d->id != ui->detail_torrent) {
+		d->id = ui->detail_torrent;
+		for (int i = 0; i < DT_COUNT; i++) {
+			d->st[i].sel = 0;
+			d->st[i].top = 0;
+		}
+		d->info_top = 0;
+	}
+	return d;
 }
 
 static void
@@ -77,27 +91,6 @@ detail_release(struct detail_state *d)
 	d->ntrackers = 0;
 }
 
-void
-ui_open_detail(struct ui *ui, int torrent_id)
-{
-	struct detail_state *d = detail_get(ui);
-	if (d->id != torrent_id) {
-		d->id = torrent_id;
-		for (int i = 0; i < DT_COUNT; i++) {
-			d->st[i].sel = 0;
-			d->st[i].top = 0;
-		}
-		d->info_top = 0;
-	}
-	ui_show(ui, SCREEN_DETAIL);
-}
-
-int
-screen_detail_torrent(struct ui *ui)
-{
-	return ui->detail ? ui->detail->id : 0;
-}
-
 static int
 detail_context(struct ui *ui)
 {
@@ -117,8 +110,8 @@ detail_kv(int *y, int ymax, const char *key, const char *value, int attr)
 {
 	if (*y >= ymax)
 		return;
-	ui_put(*y, 1, 16, key, TW_LEFT, theme_attr(TH_DIM));
-	ui_put(*y, 18, COLS - 18, value, TW_LEFT, attr);
+	draw_text(*y, 1, 16, key, TW_LEFT, theme_attr(TH_DIM));
+	draw_text(*y, 18, COLS - 18, value, TW_LEFT, attr);
 	(*y)++;
 }
 
@@ -208,7 +201,7 @@ static const struct table_col peer_cols[PC_COUNT] = {
  * interested but choked); S snubbed, I incoming, O optimistic unchoke, E extension protocol,
  * F fast extension, s seed. */
 static void
-peer_flags(const struct engine_peer_info *p, char *out, size_t outlen)
+detail_peer_flags(const struct engine_peer_info *p, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%c%c%c%c%c%c%c%c",
 	    p->am_interested ? (p->peer_choking ? 'd' : 'D') : (p->peer_choking ? '.' : 'K'),
@@ -218,7 +211,7 @@ peer_flags(const struct engine_peer_info *p, char *out, size_t outlen)
 }
 
 static void
-peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+detail_peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
 	struct detail_state *d = arg;
 	const struct engine_peer_info *p = &d->peers[row];
@@ -230,7 +223,7 @@ peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 		    p->handshake_done ? "unknown" : "(connecting)");
 		break;
 	case PC_FLAGS:
-		peer_flags(p, out, outlen);
+		detail_peer_flags(p, out, outlen);
 		if (p->snubbed)
 			*attr = theme_attr(TH_WARN);
 		break;
@@ -258,7 +251,7 @@ static bool peer_sort_desc;
 #define PEER_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
 
 static int
-peer_compare(const void *pa, const void *pb)
+detail_peer_compare(const void *pa, const void *pb)
 {
 	const struct engine_peer_info *a = pa, *b = pb;
 	int c = 0;
@@ -285,7 +278,7 @@ detail_sort_peers(struct detail_state *d, const char *sel_addr)
 	peer_sort_col = st->sort_col;
 	peer_sort_desc = st->sort_desc;
 	if (d->npeers > 1)
-		qsort(d->peers, d->npeers, sizeof *d->peers, peer_compare);
+		qsort(d->peers, d->npeers, sizeof *d->peers, detail_peer_compare);
 	for (size_t i = 0; sel_addr[0] != '\0' && i < d->npeers; i++)
 		if (strcmp(d->peers[i].addr, sel_addr) == 0)
 			st->sel = (int)i;
@@ -296,7 +289,7 @@ detail_sort_peers(struct detail_state *d, const char *sel_addr)
 static const struct engine_file_info *file_sort_base;
 
 static int
-file_compare(const void *a, const void *b)
+detail_file_compare(const void *a, const void *b)
 {
 	const struct engine_file_info *x = &file_sort_base[*(const size_t *)a];
 	const struct engine_file_info *y = &file_sort_base[*(const size_t *)b];
@@ -342,7 +335,7 @@ detail_build_tree(struct detail_state *d)
 	for (size_t i = 0; i < d->nfiles; i++)
 		d->order[i] = i;
 	file_sort_base = d->files;
-	qsort(d->order, d->nfiles, sizeof *d->order, file_compare);
+	qsort(d->order, d->nfiles, sizeof *d->order, detail_file_compare);
 	size_t cap = 1;
 	for (size_t i = 0; i < d->nfiles; i++) {
 		const char *p = d->files[i].display_path ? d->files[i].display_path : d->files[i].path;
@@ -430,7 +423,7 @@ static const struct table_col file_cols[FC_COUNT] = {
 };
 
 static void
-file_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+detail_file_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
 	struct detail_state *d = arg;
 	const struct file_row *r = &d->rows[row];
@@ -511,7 +504,7 @@ static const struct table_col tracker_cols[TC_COUNT] = {
 };
 
 static void
-tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
 	struct detail_state *d = arg;
 	const struct tracker_info *t = &d->trackers[row];
@@ -557,7 +550,7 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 {
 	struct engine_piece_map m = { 0 };
 	if (engine_pieces(ui->engine, d->id, &m) != 0 || m.count == 0) {
-		ui_put(y, 1, COLS - 1, "no piece information (metadata not known yet)", TW_LEFT, 0);
+		draw_text(y, 1, COLS - 1, "no piece information (metadata not known yet)", TW_LEFT, 0);
 		engine_piece_map_free(&m);
 		return;
 	}
@@ -567,7 +560,7 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 	    "with it: %s 0 %s 1 %s 2-3 %s 4+", m.count, m.count == 1 ? "" : "s", ascii ? "#" : "\xe2\x96\x88",
 	    ascii ? "*" : "\xe2\x96\x9e", ascii ? "." : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
 	    ascii ? "2" : "\xe2\x96\x92", ascii ? "4" : "\xe2\x96\x93");
-	ui_put(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));
+	draw_text(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));
 	int w = COLS - 2, rows = h - 2;
 	if (w < 1 || rows < 1) {
 		engine_piece_map_free(&m);
@@ -604,12 +597,12 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 			    (ascii ? "4" : "\xe2\x96\x93");
 			attr = theme_attr(TH_PIECE_MISSING);
 		}
-		ui_put(y + 1 + (int)(c / (size_t)w), 1 + (int)(c % (size_t)w), 1, ch, TW_LEFT, attr);
+		draw_text(y + 1 + (int)(c / (size_t)w), 1 + (int)(c % (size_t)w), 1, ch, TW_LEFT, attr);
 	}
 	if (per > 1) {
 		char note[64];
 		snprintf(note, sizeof note, "(each cell: %zu pieces)", per);
-		ui_put(y + h - 1, 1, COLS - 1, note, TW_LEFT, theme_attr(TH_DIM));
+		draw_text(y + h - 1, 1, COLS - 1, note, TW_LEFT, theme_attr(TH_DIM));
 	}
 	engine_piece_map_free(&m);
 }
@@ -622,7 +615,7 @@ detail_draw(struct ui *ui, int y, int h)
 	struct detail_state *d = detail_get(ui);
 	const struct engine_torrent_stats *t = ui_torrent(ui, d->id);
 	if (t == NULL) {
-		ui_put(y + 1, 1, COLS - 1, "this torrent is gone (removed)", TW_LEFT, theme_attr(TH_WARN));
+		draw_text(y + 1, 1, COLS - 1, "this torrent is gone (removed)", TW_LEFT, theme_attr(TH_WARN));
 		return;
 	}
 	/* title and tabs */
@@ -632,18 +625,18 @@ detail_draw(struct ui *ui, int y, int h)
 	for (int i = 0; i < DT_COUNT; i++) {
 		char label[32];
 		snprintf(label, sizeof label, " %s ", detail_tab_names[i]);
-		ui_put(y, x, tw_width(label), label, TW_LEFT,
+		draw_text(y, x, tw_width(label), label, TW_LEFT,
 		    theme_attr(i == (int)d->tab ? TH_TAB_ACTIVE : TH_TAB));
 		x += tw_width(label) + 1;
 	}
-	ui_put(y, x, COLS - x, title, TW_LEFT, A_BOLD);
+	draw_text(y, x, COLS - x, title, TW_LEFT, A_BOLD);
 	y++;
 	h--;
 	char sel_addr[64] = "";
 	if (d->st[DT_PEERS].sel >= 0 && (size_t)d->st[DT_PEERS].sel < d->npeers)
 		snprintf(sel_addr, sizeof sel_addr, "%s", d->peers[d->st[DT_PEERS].sel].addr);
 	detail_release(d);
-	struct ui_table_view v = { .arg = d, .st = &d->st[d->tab] };
+	struct draw_table_view v = { .arg = d, .st = &d->st[d->tab] };
 	switch (d->tab) {
 	case DT_INFO:
 		detail_draw_info(ui, t, y, h);
@@ -654,13 +647,13 @@ detail_draw(struct ui *ui, int y, int h)
 		d->st[DT_PEERS].count = (int)d->npeers;
 		v.cols = peer_cols;
 		v.ncols = PC_COUNT;
-		v.cell = peer_cell;
-		d->page = ui_table_draw(ui, &v, y, h - 1);
-		ui_put(y + h - 1, 0, COLS, "flags: D/d download unchoked/choked, U/u upload "
+		v.cell = detail_peer_cell;
+		d->page = draw_table(ui, &v, y, h - 1);
+		draw_text(y + h - 1, 0, COLS, "flags: D/d download unchoked/choked, U/u upload "
 		    "unchoked/choked, K unchoked not interested, S snubbed, I incoming, O optimistic, "
 		    "E ext, F fast, s seed", TW_LEFT, theme_attr(TH_DIM));
 		if (d->npeers == 0)
-			ui_put(y + 2, 1, COLS - 1, "no peers connected", TW_LEFT, theme_attr(TH_DIM));
+			draw_text(y + 2, 1, COLS - 1, "no peers connected", TW_LEFT, theme_attr(TH_DIM));
 		break;
 	case DT_FILES:
 		d->nfiles = engine_files(ui->engine, d->id, &d->files);
@@ -668,18 +661,18 @@ detail_draw(struct ui *ui, int y, int h)
 		d->st[DT_FILES].count = (int)d->nrows;
 		v.cols = file_cols;
 		v.ncols = FC_COUNT;
-		v.cell = file_cell;
-		d->page = ui_table_draw(ui, &v, y, h);
+		v.cell = detail_file_cell;
+		d->page = draw_table(ui, &v, y, h);
 		break;
 	case DT_TRACKERS:
 		d->ntrackers = engine_trackers(ui->engine, d->id, &d->trackers);
 		d->st[DT_TRACKERS].count = (int)d->ntrackers;
 		v.cols = tracker_cols;
 		v.ncols = TC_COUNT;
-		v.cell = tracker_cell;
-		d->page = ui_table_draw(ui, &v, y, h);
+		v.cell = detail_tracker_cell;
+		d->page = draw_table(ui, &v, y, h);
 		if (d->ntrackers == 0)
-			ui_put(y + 2, 1, COLS - 1, "no trackers (direct peers only)", TW_LEFT,
+			draw_text(y + 2, 1, COLS - 1, "no trackers (direct peers only)", TW_LEFT,
 			    theme_attr(TH_DIM));
 		break;
 	case DT_PIECES:
@@ -758,14 +751,14 @@ detail_action(struct ui *ui, enum ui_action a)
 		break;
 	}
 	/* only the peers sort (the files are a tree, the trackers in tier order) */
-	if (d->tab == DT_PEERS && ui_table_action(&d->st[DT_PEERS], PC_COUNT, a, page))
+	if (d->tab == DT_PEERS && draw_table_action(&d->st[DT_PEERS], PC_COUNT, a, page))
 		return true;
 	if (d->tab != DT_INFO && d->tab != DT_PIECES &&
 	    a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE &&
-	    ui_table_action(&d->st[d->tab], 1, a, page))
+	    draw_table_action(&d->st[d->tab], 1, a, page))
 		return true;
 	int id = d->id;
-	return ui_torrent_action(ui, a, &id, 1);
+	return actions_torrent(ui, a, &id, 1);
 }
 
 static void

@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui_state.h"
 
 struct help_state {
 	int top;
@@ -27,11 +30,11 @@ help_line(void *arg, const char *section, const char *keys, const char *help)
 	if (n < c->skip || c->y >= c->ymax)
 		return;
 	if (section != NULL) {
-		ui_put(c->y++, 1, COLS - 1, section, TW_LEFT, A_BOLD | A_UNDERLINE);
+		draw_text(c->y++, 1, COLS - 1, section, TW_LEFT, A_BOLD | A_UNDERLINE);
 		return;
 	}
-	ui_put(c->y, 3, 22, keys, TW_LEFT, theme_attr(TH_PROMPT));
-	ui_put(c->y, 26, COLS - 26, help, TW_LEFT, 0);
+	draw_text(c->y, 3, 22, keys, TW_LEFT, theme_attr(TH_PROMPT));
+	draw_text(c->y, 26, COLS - 26, help, TW_LEFT, 0);
 	c->y++;
 }
 
@@ -41,7 +44,7 @@ help_draw(struct ui *ui, int y, int h)
 	if (ui->help == NULL)
 		ui->help = xcalloc(1, sizeof *ui->help);
 	struct help_state *s = ui->help;
-	ui_put(y, 0, COLS, " Keys (rebind them in the config file's keys section: action = \"key\";)",
+	draw_text(y, 0, COLS, " Keys (rebind them in the config file's keys section: action = \"key\";)",
 	    TW_LEFT, theme_attr(TH_DIM));
 	struct help_draw_ctx c = { .y = y + 1, .ymax = y + h, .skip = s->top };
 	keymap_help(help_line, &c);

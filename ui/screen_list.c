@@ -1,5 +1,5 @@
 /* screen_list.c: the torrent list: columns sortable by any field, a state filter, incremental
- * search, multi-select; and the torrent commands shared with the detail screen. */
+ * search, multi-select; the commands on the chosen torrents are actions.c's. */
 #include "config.h"
 
 #include <curses.h>
@@ -8,7 +8,12 @@
 #include <string.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "actions.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
 
 enum list_col { LC_NUM, LC_NAME, LC_STATE, LC_PROGRESS, LC_SIZE, LC_DONE, LC_DOWN, LC_UP,
 	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_TRACKER, LC_COUNT };
@@ -43,6 +48,7 @@ struct list_state {
 	size_t *rows;            /* indices into ui->torrents after filter and sort */
 	size_t nrows, caprows;
 	int page;
+	unsigned removals;       /* ui->removals when the marks were last valid */
 };
 
 static struct list_state *
@@ -52,6 +58,12 @@ list_get(struct ui *ui)
 		ui->list = xcalloc(1, sizeof *ui->list);
 		ui->list->st.sel = -1;
 		ui->list->st.sort_col = LC_NUM;
+		ui->list->removals = ui->removals;
+	}
+	/* marked torrents were removed (from here or from their detail): the marks go with them */
+	if (ui->list->removals != ui->removals) {
+		table_clear_marks(&ui->list->st);
+		ui->list->removals = ui->removals;
 	}
 	return ui->list;
 }
@@ -236,26 +248,27 @@ list_draw(struct ui *ui, int y, int h)
 		n += snprintf(info + n, sizeof info - (size_t)n, "   search: %s", l->search);
 	if (l->st.nmarks > 0 && n > 0 && (size_t)n < sizeof info)
 		snprintf(info + n, sizeof info - (size_t)n, "   marked: %zu", l->st.nmarks);
-	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	draw_text(y, 0, COLS, info, TW_LEFT, 0);
 	if (ui->ntorrents == 0) {
 		char add[32];
 		keymap_describe(UI_ACTION_ADD, add, sizeof add);
 		char msg[128];
 		snprintf(msg, sizeof msg, "No torrents yet. Press %s to add one, or run downpour --demo.",
 		    add);
-		ui_put(y + 2, 2, COLS - 2, msg, TW_LEFT, theme_attr(TH_DIM));
+		draw_text(y + 2, 2, COLS - 2, msg, TW_LEFT, theme_attr(TH_DIM));
 		return;
 	}
-	struct ui_table_view v = {
+	struct draw_table_view v = {
 		.cols = list_cols, .ncols = LC_COUNT, .st = &l->st, .cell = list_cell,
 		.row_id = list_row_id, .arg = l,
 	};
-	l->page = ui_table_draw(ui, &v, y + 1, h - 1);
+	l->page = draw_table(ui, &v, y + 1, h - 1);
 	ui->page = l->page;
 }
 
-size_t
-screen_list_targets(struct ui *ui, int **ids)
+/* The selected torrent ids (marked ones, else the selected row); returns the count. */
+static size_t
+list_targets(struct ui *ui, int **ids)
 {
 	struct list_state *l = list_get(ui);
 	*ids = NULL;
@@ -270,247 +283,6 @@ screen_list_targets(struct ui *ui, int **ids)
 	*ids = xcalloc(1, sizeof **ids);
 	(*ids)[0] = ui->torrents[l->rows[l->st.sel]].id;
 	return 1;
-}
-
-/* ---- commands on torrents ---- */
-
-struct ui_pending {
-	enum ui_action action;
-	int *ids;
-	size_t n;
-};
-
-static struct ui_pending *
-pending_new(enum ui_action a, const int *ids, size_t n)
-{
-	struct ui_pending *p = xcalloc(1, sizeof *p);
-	p->action = a;
-	p->n = n;
-	p->ids = xcalloc(n ? n : 1, sizeof *ids);
-	memcpy(p->ids, ids, n * sizeof *ids);
-	return p;
-}
-
-static void
-pending_free(struct ui_pending *p)
-{
-	free(p->ids);
-	free(p);
-}
-
-/* The words for a command in the status line: done ("started #3 name") and failed ("cannot
- * start #3: reason"). */
-static const char *
-ui_action_past(enum ui_action a)
-{
-	switch (a) {
-	case UI_ACTION_START:
-	case UI_ACTION_RESUME_ALL: return "started";
-	case UI_ACTION_STOP:
-	case UI_ACTION_PAUSE_ALL: return "stopped";
-	case UI_ACTION_REMOVE: return "removed (data kept)";
-	case UI_ACTION_REMOVE_DATA: return "removed with its data";
-	case UI_ACTION_RECHECK: return "rechecking";
-	case UI_ACTION_REANNOUNCE: return "announcing";
-	case UI_ACTION_SEQUENTIAL: return "sequential toggled for";
-	case UI_ACTION_LIMIT_TORRENT: return "rate limits set for";
-	case UI_ACTION_QUEUE_UP: return "moved up the queue:";
-	case UI_ACTION_QUEUE_DOWN: return "moved down the queue:";
-	case UI_ACTION_QUEUE_TOP: return "moved to the queue's top:";
-	case UI_ACTION_QUEUE_BOTTOM: return "moved to the queue's bottom:";
-	default: return keymap_action_name(a);
-	}
-}
-
-static const char *
-ui_action_verb(enum ui_action a)
-{
-	switch (a) {
-	case UI_ACTION_START:
-	case UI_ACTION_RESUME_ALL: return "start";
-	case UI_ACTION_STOP:
-	case UI_ACTION_PAUSE_ALL: return "stop";
-	case UI_ACTION_REMOVE:
-	case UI_ACTION_REMOVE_DATA: return "remove";
-	case UI_ACTION_RECHECK: return "recheck";
-	case UI_ACTION_REANNOUNCE: return "reannounce";
-	case UI_ACTION_SEQUENTIAL: return "toggle sequential for";
-	case UI_ACTION_LIMIT_TORRENT: return "set rate limits for";
-	case UI_ACTION_PEER_ADD: return "connect";
-	case UI_ACTION_QUEUE_UP:
-	case UI_ACTION_QUEUE_DOWN:
-	case UI_ACTION_QUEUE_TOP:
-	case UI_ACTION_QUEUE_BOTTOM: return "move in the queue";
-	default: return keymap_action_name(a);
-	}
-}
-
-/* Runs one command per torrent; reports the first failure with its torrent and the engine's
- * reason. */
-static void
-ui_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const char *text)
-{
-	char err[256];
-	size_t ok = 0;
-	for (size_t i = 0; i < n; i++) {
-		int rc = -1;
-		err[0] = '\0';
-		const struct engine_torrent_stats *t = ui_torrent(ui, ids[i]);
-		switch (a) {
-		case UI_ACTION_START: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_STOP: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_PAUSE_ALL: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_RESUME_ALL: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_REMOVE:
-			rc = engine_torrent_remove(ui->engine, ids[i], false, err, sizeof err);
-			break;
-		case UI_ACTION_REMOVE_DATA:
-			rc = engine_torrent_remove(ui->engine, ids[i], true, err, sizeof err);
-			break;
-		case UI_ACTION_RECHECK: rc = engine_torrent_recheck(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_REANNOUNCE:
-			rc = engine_torrent_reannounce(ui->engine, ids[i], err, sizeof err);
-			break;
-		case UI_ACTION_SEQUENTIAL:
-			rc = engine_torrent_set_sequential(ui->engine, ids[i], t ? !t->sequential : true,
-			    err, sizeof err);
-			break;
-		case UI_ACTION_PEER_ADD:
-			rc = engine_torrent_add_peer(ui->engine, ids[i], text, err, sizeof err);
-			break;
-		case UI_ACTION_QUEUE_UP:
-		case UI_ACTION_QUEUE_DOWN:
-		case UI_ACTION_QUEUE_TOP:
-		case UI_ACTION_QUEUE_BOTTOM: {
-			enum engine_queue_where w = a == UI_ACTION_QUEUE_UP ? ENGINE_QUEUE_UP :
-			    a == UI_ACTION_QUEUE_DOWN ? ENGINE_QUEUE_DOWN :
-			    a == UI_ACTION_QUEUE_TOP ? ENGINE_QUEUE_TOP : ENGINE_QUEUE_BOTTOM;
-			rc = engine_queue_move(ui->engine, ids[i], w, err, sizeof err);
-			break;
-		}
-		case UI_ACTION_LIMIT_TORRENT: {
-			uint64_t d, u;
-			if (!ui_parse_limits(text, &d, &u)) {
-				ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
-				return;
-			}
-			rc = engine_torrent_set_rate_limits(ui->engine, ids[i], d, u, err, sizeof err);
-			break;
-		}
-		default:
-			return;
-		}
-		if (rc != 0) {
-			char done[64] = "";
-			if (ok > 0)
-				snprintf(done, sizeof done, " (%zu before it done)", ok);
-			ui_message(ui, true, "cannot %s #%d %.60s%s%.100s: %s%s", ui_action_verb(a), ids[i],
-			    t ? t->name : "", a == UI_ACTION_PEER_ADD ? " to " : "",
-			    a == UI_ACTION_PEER_ADD && text ? text : "", err[0] ? err : "failed", done);
-			ui_fetch(ui, true);
-			return;
-		}
-		ok++;
-	}
-	if (a == UI_ACTION_REMOVE || a == UI_ACTION_REMOVE_DATA)
-		table_clear_marks(&list_get(ui)->st);
-	const struct engine_torrent_stats *one = n == 1 ? ui_torrent(ui, ids[0]) : NULL;
-	char what[300];
-	if (one != NULL)
-		snprintf(what, sizeof what, "#%d %.200s", one->id, one->name);
-	else
-		snprintf(what, sizeof what, "%zu torrent%s", ok, ok == 1 ? "" : "s");
-	if (a == UI_ACTION_PEER_ADD)
-		ui_message(ui, false, "connecting %s to %.100s", what, text);
-	else
-		ui_message(ui, false, "%s %s", ui_action_past(a), what);
-	ui_fetch(ui, true);
-}
-
-static void
-ui_pending_answer(struct ui *ui, const char *text, void *arg)
-{
-	struct ui_pending *p = arg;
-	if (p->action == UI_ACTION_LIMIT_TORRENT || p->action == UI_ACTION_PEER_ADD) {
-		if (text != NULL && text[0] != '\0')
-			ui_run_each(ui, p->action, p->ids, p->n, text);
-	} else if (text != NULL && text[0] == 'y') {
-		ui_run_each(ui, p->action, p->ids, p->n, NULL);
-		if (ui->screen == SCREEN_DETAIL && (p->action == UI_ACTION_REMOVE ||
-		    p->action == UI_ACTION_REMOVE_DATA))
-			ui_show(ui, SCREEN_LIST);
-	} else {
-		ui_message(ui, false, "cancelled");
-	}
-	pending_free(p);
-}
-
-bool
-ui_torrent_action(struct ui *ui, enum ui_action a, const int *ids, size_t n)
-{
-	char q[256];
-	switch (a) {
-	case UI_ACTION_START:
-	case UI_ACTION_STOP:
-	case UI_ACTION_RECHECK:
-	case UI_ACTION_REANNOUNCE:
-	case UI_ACTION_SEQUENTIAL:
-	case UI_ACTION_QUEUE_UP:
-	case UI_ACTION_QUEUE_DOWN:
-	case UI_ACTION_QUEUE_TOP:
-	case UI_ACTION_QUEUE_BOTTOM:
-		if (n == 0) {
-			ui_message(ui, true, "no torrent selected");
-			return true;
-		}
-		ui_run_each(ui, a, ids, n, NULL);
-		return true;
-	case UI_ACTION_REMOVE:
-	case UI_ACTION_REMOVE_DATA: {
-		if (n == 0) {
-			ui_message(ui, true, "no torrent selected");
-			return true;
-		}
-		const struct engine_torrent_stats *t = ui_torrent(ui, ids[0]);
-		if (n == 1 && t != NULL)
-			snprintf(q, sizeof q, "Remove '%.120s'%s? (y/n)", t->name,
-			    a == UI_ACTION_REMOVE_DATA ? " AND DELETE ITS DATA" : "");
-		else
-			snprintf(q, sizeof q, "Remove %zu torrents%s? (y/n)", n,
-			    a == UI_ACTION_REMOVE_DATA ? " AND DELETE THEIR DATA" : "");
-		prompt_confirm(ui, q, ui_pending_answer, pending_new(a, ids, n));
-		return true;
-	}
-	case UI_ACTION_LIMIT_TORRENT: {
-		if (n == 0) {
-			ui_message(ui, true, "no torrent selected");
-			return true;
-		}
-		const struct engine_torrent_stats *t = ui_torrent(ui, ids[0]);
-		char d[32] = "none", u[32] = "none";
-		if (t != NULL && t->down_limit)
-			fmt_rate(t->down_limit, d, sizeof d);
-		if (t != NULL && t->up_limit)
-			fmt_rate(t->up_limit, u, sizeof u);
-		snprintf(q, sizeof q, "limits now %s / %s; DOWN UP for %zu torrent%s (0 = none):", d, u,
-		    n, n == 1 ? "" : "s");
-		prompt_open(ui, q, "", false, ui_pending_answer, NULL, pending_new(a, ids, n));
-		return true;
-	}
-	case UI_ACTION_PEER_ADD:
-		if (n == 0) {
-			ui_message(ui, true, "no torrent selected");
-			return true;
-		}
-		if (n == 1)
-			snprintf(q, sizeof q, "connect #%d to peer (ADDR:PORT):", ids[0]);
-		else
-			snprintf(q, sizeof q, "connect %zu torrents to peer (ADDR:PORT):", n);
-		prompt_open(ui, q, "", false, ui_pending_answer, NULL, pending_new(a, ids, n));
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* ---- adding ---- */
@@ -567,7 +339,7 @@ list_action(struct ui *ui, enum ui_action a)
 	struct list_state *l = list_get(ui);
 	int *ids = NULL;
 	size_t n;
-	if (ui_table_action(&l->st, LC_COUNT, a, l->page))
+	if (draw_table_action(&l->st, LC_COUNT, a, l->page))
 		return true;
 	switch (a) {
 	case UI_ACTION_OPEN:
@@ -608,26 +380,13 @@ list_action(struct ui *ui, enum ui_action a)
 		    NULL);
 		return true;
 	case UI_ACTION_PAUSE_ALL:
-	case UI_ACTION_RESUME_ALL: {
-		int *all = xcalloc(ui->ntorrents ? ui->ntorrents : 1, sizeof *all);
-		for (size_t i = 0; i < ui->ntorrents; i++)
-			all[i] = ui->torrents[i].id;
-		if (a == UI_ACTION_PAUSE_ALL && ui->ntorrents > 1) {
-			/* stopping every transfer is hard to undo by hand: ask */
-			char q[128];
-			snprintf(q, sizeof q, "Stop all %zu torrents? (y/n)", ui->ntorrents);
-			prompt_confirm(ui, q, ui_pending_answer, pending_new(a, all, ui->ntorrents));
-		} else {
-			ui_run_each(ui, a, all, ui->ntorrents, NULL);
-		}
-		free(all);
-		return true;
-	}
+	case UI_ACTION_RESUME_ALL:
+		return actions_all(ui, a);
 	default:
 		break;
 	}
-	n = screen_list_targets(ui, &ids);
-	bool handled = ui_torrent_action(ui, a, ids, n);
+	n = list_targets(ui, &ids);
+	bool handled = actions_torrent(ui, a, ids, n);
 	free(ids);
 	return handled;
 }

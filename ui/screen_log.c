@@ -9,7 +9,11 @@
 #include <time.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
 
 #define LOG_KEEP 2000
 
@@ -27,7 +31,7 @@ struct log_state {
 };
 
 static struct log_state *
-log_get(struct ui *ui)
+screen_log_get(struct ui *ui)
 {
 	if (ui->log == NULL) {
 		ui->log = xcalloc(1, sizeof *ui->log);
@@ -40,7 +44,7 @@ log_get(struct ui *ui)
 }
 
 static void
-log_fetch(struct ui *ui, struct log_state *l)
+screen_log_fetch(struct ui *ui, struct log_state *l)
 {
 	struct dp_log_line buf[256];
 	size_t got;
@@ -72,7 +76,7 @@ log_fetch(struct ui *ui, struct log_state *l)
 #define LOG_INDENT 15
 
 static void
-log_format(const struct dp_log_line *ln, char *out, size_t outlen)
+screen_log_format(const struct dp_log_line *ln, char *out, size_t outlen)
 {
 	char when[16];
 	struct tm tm;
@@ -85,7 +89,7 @@ log_format(const struct dp_log_line *ln, char *out, size_t outlen)
 /* Bytes of rest on one wrapped row of `cells` cells: up to a space when there is one in
  * the row's second half, so words stay whole. */
 static size_t
-log_wrap_bytes(const char *rest, int cells)
+screen_log_wrap_bytes(const char *rest, int cells)
 {
 	size_t n = tw_prefix_bytes(rest, cells);
 	if (rest[n] == '\0')
@@ -98,27 +102,27 @@ log_wrap_bytes(const char *rest, int cells)
 
 /* Rows the line takes wrapped at the screen's width, at most half a page. */
 static int
-log_rows(const struct dp_log_line *ln, int page)
+screen_log_rows(const struct dp_log_line *ln, int page)
 {
 	char text[320];
-	log_format(ln, text, sizeof text);
+	screen_log_format(ln, text, sizeof text);
 	int rows = 0, most = DP_MAX(1, page / 2);
 	for (const char *rest = text; *rest != '\0' && rows < most; rows++)
-		rest += log_wrap_bytes(rest, COLS - (rows == 0 || COLS < 2 * LOG_INDENT ? 0 :
+		rest += screen_log_wrap_bytes(rest, COLS - (rows == 0 || COLS < 2 * LOG_INDENT ? 0 :
 		    LOG_INDENT));
 	return DP_MAX(rows, 1);
 }
 
 static void
-log_draw(struct ui *ui, int y, int h)
+screen_log_draw(struct ui *ui, int y, int h)
 {
-	struct log_state *l = log_get(ui);
-	log_fetch(ui, l);
+	struct log_state *l = screen_log_get(ui);
+	screen_log_fetch(ui, l);
 	char info[256];
 	snprintf(info, sizeof info, " Log: %zu line%s shown of %zu   level: %s and above%s%s%s",
 	    l->nrows, l->nrows == 1 ? "" : "s", l->n, log_level_name((enum dp_log_level)l->min_level),
 	    l->follow ? "   following" : "", l->search[0] ? "   search: " : "", l->search);
-	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	draw_text(y, 0, COLS, info, TW_LEFT, 0);
 	int page = DP_MAX(1, h - 1);
 	l->page = page;
 	ui->page = page;
@@ -128,7 +132,7 @@ log_draw(struct ui *ui, int y, int h)
 	/* The selected line (when not following) is wrapped so that it can be read whole; the
 	 * rows after it move down, and the view starts later if its tail would fall off. */
 	int sel = l->follow ? -1 : l->st.sel;
-	int sel_rows = sel >= 0 && sel < (int)l->nrows ? log_rows(&l->lines[l->rows[sel]],
+	int sel_rows = sel >= 0 && sel < (int)l->nrows ? screen_log_rows(&l->lines[l->rows[sel]],
 	    page) : 1;
 	int top = l->st.top;
 	if (sel >= 0 && sel - top + sel_rows > page)
@@ -137,12 +141,12 @@ log_draw(struct ui *ui, int y, int h)
 	for (int r = top; r < (int)l->nrows && line < page; r++) {
 		const struct dp_log_line *ln = &l->lines[l->rows[r]];
 		char text[320];
-		log_format(ln, text, sizeof text);
+		screen_log_format(ln, text, sizeof text);
 		int attr = ln->level == DP_LOG_ERROR ? theme_attr(TH_ERROR) :
 		    ln->level == DP_LOG_WARN ? theme_attr(TH_WARN) :
 		    ln->level == DP_LOG_DEBUG ? theme_attr(TH_DIM) : 0;
 		if (r != sel) {
-			ui_put(y + 1 + line++, 0, COLS, text, TW_LEFT, attr);
+			draw_text(y + 1 + line++, 0, COLS, text, TW_LEFT, attr);
 			continue;
 		}
 		attr = theme_attr(TH_SELECTED);
@@ -150,19 +154,19 @@ log_draw(struct ui *ui, int y, int h)
 		for (int k = 0; k < sel_rows && *rest != '\0' && line < page; k++) {
 			int indent = k == 0 || COLS < 2 * LOG_INDENT ? 0 : LOG_INDENT;
 			char piece[320];
-			size_t n = log_wrap_bytes(rest, COLS - indent);
+			size_t n = screen_log_wrap_bytes(rest, COLS - indent);
 			if (k == sel_rows - 1)
 				n = strlen(rest);          /* the last row shows the rest, cut if need be */
 			snprintf(piece, sizeof piece, "%.*s", (int)n, rest);
-			ui_fill(y + 1 + line, 0, 0);
-			ui_put(y + 1 + line++, indent, COLS - indent, piece, TW_LEFT, attr);
+			draw_fill(y + 1 + line, 0, 0);
+			draw_text(y + 1 + line++, indent, COLS - indent, piece, TW_LEFT, attr);
 			rest += n;
 		}
 	}
 }
 
 static void
-log_search_change(struct ui *ui, const char *text, void *arg)
+screen_log_search_change(struct ui *ui, const char *text, void *arg)
 {
 	struct log_state *l = arg;
 	(void)ui;
@@ -170,7 +174,7 @@ log_search_change(struct ui *ui, const char *text, void *arg)
 }
 
 static void
-log_search_done(struct ui *ui, const char *text, void *arg)
+screen_log_search_done(struct ui *ui, const char *text, void *arg)
 {
 	struct log_state *l = arg;
 	(void)ui;
@@ -179,9 +183,9 @@ log_search_done(struct ui *ui, const char *text, void *arg)
 }
 
 static bool
-log_action(struct ui *ui, enum ui_action a)
+screen_log_action(struct ui *ui, enum ui_action a)
 {
-	struct log_state *l = log_get(ui);
+	struct log_state *l = screen_log_get(ui);
 	switch (a) {
 	case UI_ACTION_FILTER:
 		/* debug -> info -> warn -> error -> debug */
@@ -191,7 +195,8 @@ log_action(struct ui *ui, enum ui_action a)
 		l->follow = !l->follow;
 		return true;
 	case UI_ACTION_SEARCH:
-		prompt_open(ui, "/", l->search, false, log_search_done, log_search_change, l);
+		prompt_open(ui, "/", l->search, false, screen_log_search_done,
+		    screen_log_search_change, l);
 		return true;
 	case UI_ACTION_SORT_NEXT:
 	case UI_ACTION_SORT_PREV:
@@ -200,7 +205,7 @@ log_action(struct ui *ui, enum ui_action a)
 	default:
 		break;
 	}
-	if (ui_table_action(&l->st, 1, a, l->page)) {
+	if (draw_table_action(&l->st, 1, a, l->page)) {
 		l->follow = a == UI_ACTION_BOTTOM;
 		return true;
 	}
@@ -208,7 +213,7 @@ log_action(struct ui *ui, enum ui_action a)
 }
 
 static void
-log_free(struct ui *ui)
+screen_log_free(struct ui *ui)
 {
 	if (ui->log == NULL)
 		return;
@@ -222,7 +227,7 @@ log_free(struct ui *ui)
 const struct ui_screen screen_log = {
 	.title = "Log",
 	.ctx = KCTX_LOG,
-	.draw = log_draw,
-	.action = log_action,
-	.free = log_free,
+	.draw = screen_log_draw,
+	.action = screen_log_action,
+	.free = screen_log_free,
 };

@@ -11,7 +11,11 @@
 #include <string.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
 
 enum { TK_ID, TK_KIND, TK_STATE, TK_WAITED, TK_CYCLES, TK_CPU, TK_DEADLINE, TK_NAME,
 	TK_TORRENT, TK_COUNT };
@@ -64,7 +68,7 @@ static bool task_sort_desc;
 #define TASK_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
 
 static int
-task_compare(const void *pa, const void *pb)
+tasks_compare(const void *pa, const void *pb)
 {
 	const struct engine_task_info *a = &task_sort_base[*(const size_t *)pa];
 	const struct engine_task_info *b = &task_sort_base[*(const size_t *)pb];
@@ -86,7 +90,7 @@ task_compare(const void *pa, const void *pb)
 }
 
 static bool
-task_finished(const struct dp_task *k)
+tasks_finished(const struct dp_task *k)
 {
 	return k->state == DP_TASK_DONE || k->state == DP_TASK_FAILED;
 }
@@ -109,7 +113,7 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 		const struct dp_task *k = &t->tasks[i].task;
 		if (t->torrent > 0 && k->torrent_id != t->torrent)
 			continue;
-		if (task_finished(k)) {
+		if (tasks_finished(k)) {
 			t->nfinished++;
 			t->nfailed += k->state == DP_TASK_FAILED;
 			if (!t->show_finished)
@@ -128,7 +132,7 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 	task_sort_col = t->st.sort_col;
 	task_sort_desc = t->st.sort_desc;
 	if (t->nrows > 1)
-		qsort(t->rows, t->nrows, sizeof *t->rows, task_compare);
+		qsort(t->rows, t->nrows, sizeof *t->rows, tasks_compare);
 	for (size_t r = 0; sel_id != 0 && r < t->nrows; r++)
 		if (t->tasks[t->rows[r]].task.id == sel_id)
 			t->st.sel = (int)r;
@@ -136,7 +140,7 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 }
 
 static int
-task_state_attr(const struct engine_task_info *i)
+tasks_state_attr(const struct engine_task_info *i)
 {
 	if (i->task.spinning)
 		return theme_attr(TH_ERROR);
@@ -154,7 +158,7 @@ task_state_attr(const struct engine_task_info *i)
 }
 
 static void
-task_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
+tasks_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
 	struct tasks_state *t = arg;
 	const struct engine_task_info *i = &t->tasks[t->rows[row]];
@@ -164,7 +168,7 @@ task_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 	case TK_KIND: snprintf(out, outlen, "%s", i->kind_name); break;
 	case TK_STATE:
 		snprintf(out, outlen, "%s", i->state_name);
-		*attr = task_state_attr(i);
+		*attr = tasks_state_attr(i);
 		break;
 	case TK_WAITED: fmt_duration_us(i->waited_us, out, outlen); break;
 	case TK_CYCLES: snprintf(out, outlen, "%" PRIu64, k->cycles); break;
@@ -206,12 +210,12 @@ tasks_draw_where(struct ui *ui, struct tasks_state *t, int y, int h)
 	if (i == NULL) {
 		snprintf(v, sizeof v, "task %" PRIu64 " has finished and left the registry",
 		    t->detail_id);
-		ui_put(y + 1, 1, COLS - 1, v, TW_LEFT, theme_attr(TH_WARN));
+		draw_text(y + 1, 1, COLS - 1, v, TW_LEFT, theme_attr(TH_WARN));
 		return;
 	}
 	const struct dp_task *k = &i->task;
 #define WHERE_KV(key, ...) do { if (y < ymax) { snprintf(v, sizeof v, __VA_ARGS__); \
-	ui_put(y, 1, 12, key, TW_LEFT, theme_attr(TH_DIM)); ui_put(y, 14, COLS - 14, v, TW_LEFT, 0); \
+	draw_text(y, 1, 12, key, TW_LEFT, theme_attr(TH_DIM)); draw_text(y, 14, COLS - 14, v, TW_LEFT, 0); \
 	y++; } } while (0)
 	WHERE_KV("task", "%" PRIu64 " (%s)", k->id, i->kind_name);
 	WHERE_KV("name", "%s", k->name);
@@ -308,17 +312,17 @@ tasks_draw(struct ui *ui, int y, int h)
 		tasks_append(info, sizeof info, &pos, "   torrent: #%d", t->torrent);
 	if (t->search[0])
 		tasks_append(info, sizeof info, &pos, "   search: %s", t->search);
-	ui_put(y, 0, COLS, info, TW_LEFT, 0);
+	draw_text(y, 0, COLS, info, TW_LEFT, 0);
 	info[0] = ' ';
 	screen_tasks_kind_summary(t->kind_count, tw_ascii(), info + 1, sizeof info - 1);
-	ui_put(y + 1, 0, COLS, info, TW_LEFT, theme_attr(TH_DIM));
+	draw_text(y + 1, 0, COLS, info, TW_LEFT, theme_attr(TH_DIM));
 	if (t->detail_id != 0) {
 		tasks_draw_where(ui, t, y + 2, h - 2);
 		return;
 	}
-	struct ui_table_view v = { .cols = task_cols, .ncols = TK_COUNT, .st = &t->st,
-		.cell = task_cell, .arg = t };
-	t->page = ui_table_draw(ui, &v, y + 2, h - 2);
+	struct draw_table_view v = { .cols = task_cols, .ncols = TK_COUNT, .st = &t->st,
+		.cell = tasks_cell, .arg = t };
+	t->page = draw_table(ui, &v, y + 2, h - 2);
 	ui->page = t->page;
 }
 
@@ -350,7 +354,7 @@ tasks_action(struct ui *ui, enum ui_action a)
 		}
 		return false;
 	}
-	if (ui_table_action(&t->st, TK_COUNT, a, t->page))
+	if (draw_table_action(&t->st, TK_COUNT, a, t->page))
 		return true;
 	switch (a) {
 	case UI_ACTION_OPEN:

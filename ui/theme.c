@@ -4,7 +4,7 @@
 
 #include <curses.h>
 
-#include "ui_priv.h"
+#include "theme.h"
 
 static int theme_attrs[TH_ROLE_COUNT];
 static bool theme_colors;

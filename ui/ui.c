@@ -1,12 +1,10 @@
 /* ui.c: the UI on the engine's loop: terminal input as a read event on fd 0, SIGWINCH and the
  * quit signals as signal events, a redraw timer; the frame (title, screen, status, prompt) and
- * the shared drawing helpers. Curses diffs each frame, so only changed cells reach the tty. */
+ * the keys every screen shares. Curses diffs each frame, so only changed cells reach the tty. */
 #include "config.h"
 
 #include <curses.h>
-#include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +15,14 @@
 
 #include "log.h"
 #include "util.h"
-#include "ui_priv.h"
+#include "actions.h"
+#include "draw.h"
+#include "screens.h"
+#include "theme.h"
+#include "ui.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
+#include "widget_status.h"
 
 static const struct ui_screen *const ui_screens[SCREEN_COUNT] = {
 	[SCREEN_LIST] = &screen_list,
@@ -27,200 +32,6 @@ static const struct ui_screen *const ui_screens[SCREEN_COUNT] = {
 	[SCREEN_LOG] = &screen_log,
 	[SCREEN_HELP] = &screen_help,
 };
-
-/* ---- drawing helpers ---- */
-
-void
-ui_put(int y, int x, int cells, const char *text, enum tw_align align, int attr)
-{
-	char buf[4096];
-	if (y < 0 || y >= LINES || x >= COLS || cells <= 0)
-		return;
-	if (x + cells > COLS)
-		cells = COLS - x;
-	tw_fit(text, cells, align, buf, sizeof buf);
-	attrset(attr);
-	mvaddstr(y, x, buf);
-	attrset(A_NORMAL);
-}
-
-void
-ui_fill(int y, int x, int attr)
-{
-	if (y < 0 || y >= LINES || x >= COLS)
-		return;
-	attrset(attr);
-	mvhline(y, x, ' ', COLS - x);
-	attrset(A_NORMAL);
-}
-
-int
-ui_table_draw(struct ui *ui, const struct ui_table_view *v, int y, int h)
-{
-	int widths[32];
-	int ncols = DP_MIN(v->ncols, (int)DP_ARRAY_LEN(widths));
-	table_layout(v->cols, ncols, COLS, widths);
-	int page = DP_MAX(1, h - 1);
-	table_set_count(v->st, v->st->count, page);
-
-	/* header, with the sort column and its direction */
-	ui_fill(y, 0, theme_attr(TH_HEADER));
-	int x = 0;
-	for (int c = 0; c < ncols; c++) {
-		if (widths[c] == 0)
-			continue;
-		char title[64];
-		bool sorted = c == v->st->sort_col;
-		snprintf(title, sizeof title, "%s%s", v->cols[c].title,
-		    !sorted ? "" : tw_ascii() ? (v->st->sort_desc ? "v" : "^") :
-		    (v->st->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2"));
-		ui_put(y, x, widths[c], title, v->cols[c].align,
-		    theme_attr(sorted ? TH_HEADER_SORT : TH_HEADER));
-		x += widths[c] + 1;
-	}
-	for (int i = 0; i < page; i++) {
-		int row = v->st->top + i;
-		if (row >= v->st->count)
-			break;
-		int ry = y + 1 + i;
-		bool sel = row == v->st->sel;
-		bool marked = v->row_id != NULL && v->st->nmarks > 0 &&
-		    table_is_marked(v->st, v->row_id(ui, v->arg, row));
-		int base = v->row_attr ? v->row_attr(ui, v->arg, row) : 0;
-		if (marked)
-			base = theme_attr(TH_MARKED);
-		if (sel)
-			base = theme_attr(TH_SELECTED) | (marked ? A_BOLD : 0);
-		if (sel || marked)
-			ui_fill(ry, 0, base);
-		x = 0;
-		for (int c = 0; c < ncols; c++) {
-			if (widths[c] == 0)
-				continue;
-			char cell[1024];
-			int attr = base;
-			cell[0] = '\0';
-			v->cell(ui, v->arg, row, c, cell, sizeof cell, &attr);
-			if (sel)
-				attr = base;
-			ui_put(ry, x, widths[c], cell, v->cols[c].align, attr);
-			if (x + widths[c] < COLS && (sel || marked))
-				ui_put(ry, x + widths[c], 1, " ", TW_LEFT, base);
-			x += widths[c] + 1;
-		}
-	}
-	return page;
-}
-
-bool
-ui_table_action(struct table_state *st, int ncols, enum ui_action a, int page)
-{
-	switch (a) {
-	case UI_ACTION_UP:
-		table_move(st, -1, page);
-		return true;
-	case UI_ACTION_DOWN:
-		table_move(st, 1, page);
-		return true;
-	case UI_ACTION_TOP:
-		table_move_to(st, 0, page);
-		return true;
-	case UI_ACTION_BOTTOM:
-		table_move_to(st, st->count - 1, page);
-		return true;
-	case UI_ACTION_HALF_DOWN:
-		table_move(st, DP_MAX(1, page / 2), page);
-		return true;
-	case UI_ACTION_HALF_UP:
-		table_move(st, -DP_MAX(1, page / 2), page);
-		return true;
-	case UI_ACTION_PAGE_DOWN:
-		table_move(st, page, page);
-		return true;
-	case UI_ACTION_PAGE_UP:
-		table_move(st, -page, page);
-		return true;
-	case UI_ACTION_SORT_NEXT:
-		st->sort_col = (st->sort_col + 1) % ncols;
-		return true;
-	case UI_ACTION_SORT_PREV:
-		st->sort_col = (st->sort_col + ncols - 1) % ncols;
-		return true;
-	case UI_ACTION_SORT_REVERSE:
-		st->sort_desc = !st->sort_desc;
-		return true;
-	default:
-		return false;
-	}
-}
-
-void
-ui_message(struct ui *ui, bool error, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ui->message, sizeof ui->message, fmt, ap);
-	va_end(ap);
-	ui->message_error = error;
-	ui->message_ms = dp_now_ms();
-	if (error)
-		log_warn("ui: %s", ui->message);
-}
-
-/* ---- snapshots ---- */
-
-void
-ui_fetch(struct ui *ui, bool force)
-{
-	uint64_t now = dp_now_ms();
-	if (ui->engine == NULL)
-		return;
-	if (!force && now - ui->fetched_ms < (uint64_t)ui->refresh_ms / 2)
-		return;
-	ui->fetched_ms = now;
-	free(ui->torrents);
-	ui->torrents = NULL;
-	ui->ntorrents = engine_torrents(ui->engine, &ui->torrents);
-	engine_global(ui->engine, &ui->global);
-	if (now - ui->sampled_ms >= 1000) {
-		ui->sampled_ms = now;
-		spark_push(&ui->down_hist, ui->global.down_rate);
-		spark_push(&ui->up_hist, ui->global.up_rate);
-	}
-}
-
-const struct engine_torrent_stats *
-ui_torrent(const struct ui *ui, int id)
-{
-	for (size_t i = 0; i < ui->ntorrents; i++)
-		if (ui->torrents[i].id == id)
-			return &ui->torrents[i];
-	return NULL;
-}
-
-bool
-ui_transfers_active(const struct ui *ui)
-{
-	for (size_t i = 0; i < ui->ntorrents; i++) {
-		const struct engine_torrent_stats *t = &ui->torrents[i];
-		if (t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_CHECKING ||
-		    t->state == ENGINE_TORRENT_METADATA ||
-		    (t->state == ENGINE_TORRENT_SEEDING && t->peers_connected > 0))
-			return true;
-	}
-	return false;
-}
-
-void
-ui_show(struct ui *ui, enum ui_screen_id s)
-{
-	if (s == ui->screen)
-		return;
-	if (s == SCREEN_HELP || s == SCREEN_DETAIL)
-		ui->back_screen = ui->screen == SCREEN_HELP ? ui->back_screen : ui->screen;
-	ui->screen = s;
-	keymap_reset_pending();
-}
 
 /* ---- the frame ---- */
 
@@ -235,8 +46,8 @@ ui_draw_title(struct ui *ui)
 		{ SCREEN_BLOCKED, UI_ACTION_SCREEN_BLOCKED }, { SCREEN_LOG, UI_ACTION_SCREEN_LOG },
 		{ SCREEN_HELP, UI_ACTION_HELP },
 	};
-	ui_fill(0, 0, theme_attr(TH_TITLE));
-	ui_put(0, 0, 10, " downpour ", TW_LEFT, theme_attr(TH_TITLE));
+	draw_fill(0, 0, theme_attr(TH_TITLE));
+	draw_text(0, 0, 10, " downpour ", TW_LEFT, theme_attr(TH_TITLE));
 	int x = 10;
 	for (size_t i = 0; i < DP_ARRAY_LEN(tabs); i++) {
 		char keys[32], label[64];
@@ -250,7 +61,7 @@ ui_draw_title(struct ui *ui)
 		int w = tw_width(label);
 		if (x + w > COLS)
 			break;
-		ui_put(0, x, w, label, TW_LEFT, theme_attr(active ? TH_TAB_ACTIVE : TH_TAB));
+		draw_text(0, x, w, label, TW_LEFT, theme_attr(active ? TH_TAB_ACTIVE : TH_TAB));
 		x += w + 1;
 	}
 }
@@ -260,7 +71,7 @@ ui_draw(struct ui *ui)
 {
 	erase();
 	if (LINES < 6 || COLS < 30) {
-		ui_put(0, 0, COLS, "terminal too small", TW_LEFT, 0);
+		draw_text(0, 0, COLS, "terminal too small", TW_LEFT, 0);
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;
@@ -294,39 +105,6 @@ ui_quit_answer(struct ui *ui, const char *text, void *arg)
 		ui->quit_requested = true;
 	else
 		ui_message(ui, false, "not quitting");
-}
-
-static void
-ui_global_limits_done(struct ui *ui, const char *text, void *arg)
-{
-	(void)arg;
-	uint64_t down, up;
-	if (text == NULL)
-		return;
-	if (!ui_parse_limits(text, &down, &up)) {
-		ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
-		return;
-	}
-	engine_set_rate_limits(ui->engine, down, up);
-	ui_message(ui, false, "global limits set");
-	ui_fetch(ui, true);
-}
-
-/* Reads "DOWN UP" rates ("2M 500K", "0 0"); one value sets both. */
-bool
-ui_parse_limits(const char *text, uint64_t *down, uint64_t *up)
-{
-	char a[64], b[64];
-	int n = sscanf(text, "%63s %63s", a, b);
-	if (n < 1)
-		return false;
-	if (!dp_parse_size(a, down))
-		return false;
-	if (n == 1) {
-		*up = *down;
-		return true;
-	}
-	return dp_parse_size(b, up);
 }
 
 static void
@@ -365,15 +143,9 @@ ui_dispatch(struct ui *ui, int code)
 		else
 			ui->quit_requested = true;
 		return;
-	case UI_ACTION_LIMIT_GLOBAL: {
-		char label[128], d[32], u[32];
-		fmt_rate(ui->global.down_limit, d, sizeof d);
-		fmt_rate(ui->global.up_limit, u, sizeof u);
-		snprintf(label, sizeof label, "global limits now %s / %s; DOWN UP (0 = none):",
-		    ui->global.down_limit ? d : "none", ui->global.up_limit ? u : "none");
-		prompt_open(ui, label, "", false, ui_global_limits_done, NULL, NULL);
+	case UI_ACTION_LIMIT_GLOBAL:
+		actions_global_limits(ui);
 		return;
-	}
 	default:
 		break;
 	}
@@ -504,7 +276,7 @@ ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_opti
 	ui->engine = engine;
 	ui->refresh_ms = opt->refresh_ms > 0 ? opt->refresh_ms : 1000;
 	ui->blocked_threshold_s = opt->blocked_threshold_s > 0 ? opt->blocked_threshold_s : 5;
-	ui->screen = opt->start_screen;
+	ui->screen = SCREEN_LIST;
 	ui->back_screen = SCREEN_LIST;
 	if (opt->message[0] != '\0')
 		ui_message(ui, false, "%s", opt->message);

@@ -1,13 +1,30 @@
-/* ui.h: the terminal UI's entry point: `downpour [OPTIONS] [TORRENT|MAGNET...]` and `--demo`. */
+/* ui.h: the terminal UI's entry points: `downpour [OPTIONS] [TORRENT|MAGNET...]` and `--demo`
+ * (ui_main.c), and the loop that runs the UI on an engine (ui.c). */
 #ifndef DP_UI_H
 #define DP_UI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
-/* Whether argv (argv[0] = "downpour") is for the UI: no arguments, a UI option, an existing
- * file or a magnet link. main.c asks before reporting an unknown command. */
+struct event_base;
+struct engine;
+
+/* Whether argv (argv[0] = "downpour") is for the UI: no arguments, an existing file or a
+ * magnet link. main.c asks before reporting an unknown command. */
 bool ui_wants_args(int argc, char **argv);
 /* Runs the UI until the user quits; returns an exit status (commands.h conventions). */
 int ui_main(int argc, char **argv);
+
+/* The loop (ui.c): runs curses on base until the user quits and the engine has stopped. */
+struct ui_options {
+	int refresh_ms;
+	int blocked_threshold_s;
+	bool colors;
+	char message[256];      /* shown on the bottom line at the start */
+};
+int ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_options *opt);
+/* Draws the list of n synthetic torrents `frames` times into a terminal writing to out;
+ * returns the mean microseconds per frame (the benchmark). */
+double ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols);
 
 #endif

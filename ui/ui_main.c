@@ -18,9 +18,11 @@
 #include "lockfile.h"
 #include "log.h"
 #include "util.h"
-#include "ui.h"
-#include "ui_priv.h"
 #include "demo.h"
+#include "engine.h"
+#include "keymap.h"
+#include "ui.h"
+#include "widgets.h"
 
 static void
 ui_usage(FILE *f)
@@ -210,7 +212,6 @@ ui_main(int argc, char **argv)
 		.refresh_ms = cfg.ui.refresh_ms,
 		.blocked_threshold_s = cfg.ui.blocked_threshold_s,
 		.colors = cfg.ui.colors && !no_color && getenv("NO_COLOR") == NULL,
-		.start_screen = SCREEN_LIST,
 	};
 	int status = 0;
 	/* torrents from the command line, then the peers given for them */

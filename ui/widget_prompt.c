@@ -1,5 +1,6 @@
-/* widget_prompt.c: the one-line editor at the bottom: text entry with UTF-8 cursor movement,
- * file-name completion on Tab, y/n questions, and live updates for the incremental search. */
+/* widget_prompt.c: the bottom line: the one-line editor (text entry with UTF-8 cursor movement,
+ * file-name completion on Tab, y/n questions, live updates for the incremental search) and,
+ * while no prompt is open, the latest status message or the key hint. */
 #include "config.h"
 
 #include <curses.h>
@@ -10,7 +11,13 @@
 #include <sys/stat.h>
 
 #include "util.h"
-#include "ui_priv.h"
+#include "draw.h"
+#include "keymap.h"
+#include "theme.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
+
+#define PROMPT_MESSAGE_MS 15000
 
 void
 prompt_open(struct ui *ui, const char *label, const char *initial, bool paths,
@@ -264,4 +271,56 @@ prompt_key(struct ui *ui, int code)
 		if (p->change != NULL)
 			p->change(ui, p->buf, arg);
 	}
+}
+
+void
+prompt_draw(struct ui *ui, int y)
+{
+	struct ui_prompt *p = &ui->prompt;
+	draw_fill(y, 0, 0);
+	if (!p->active) {
+		if (ui->message[0] != '\0' && dp_now_ms() - ui->message_ms < PROMPT_MESSAGE_MS) {
+			draw_text(y, 0, COLS, ui->message, TW_LEFT,
+			    theme_attr(ui->message_error ? TH_ERROR : TH_NORMAL));
+		} else {
+			char q[32], h[32], text[128];
+			keymap_describe(UI_ACTION_QUIT, q, sizeof q);
+			keymap_describe(UI_ACTION_HELP, h, sizeof h);
+			snprintf(text, sizeof text, "%s: help   %s: quit", h, q);
+			draw_text(y, 0, COLS, text, TW_LEFT, theme_attr(TH_DIM));
+		}
+		return;
+	}
+	/* The label may take all but 24 cells (half the line when narrower): the short answers
+	 * ("2M 500K") fit, and labels that explain them ("(0 = none)") are not cut at half. */
+	int lw = tw_width(p->label) + 1;
+	int room = DP_MIN(24, COLS / 2);
+	if (lw > COLS - room)
+		lw = COLS - room;
+	draw_text(y, 0, lw, p->label, TW_LEFT, theme_attr(TH_PROMPT));
+	int avail = COLS - lw - 1;
+	if (avail < 1)
+		return;
+	/* keep the cursor visible: show the tail of the text when it is wider than the field */
+	char before[sizeof p->buf];
+	memcpy(before, p->buf, p->cur);
+	before[p->cur] = '\0';
+	int cur_w = tw_width(before);
+	const char *shown = p->buf;
+	while (cur_w >= avail && *shown != '\0') {
+		char one[8];
+		size_t n = 1;
+		while ((shown[n] & 0xc0) == 0x80)
+			n++;
+		memcpy(one, shown, n);
+		one[n] = '\0';
+		cur_w -= tw_width(one);
+		shown += n;
+	}
+	draw_text(y, lw, avail, shown, TW_LEFT, 0);
+	if (p->hint[0] != '\0' && tw_width(p->buf) + lw + 4 < COLS) {
+		int hx = lw + tw_width(p->buf) + 2;
+		draw_text(y, hx, COLS - hx, p->hint, TW_LEFT, theme_attr(TH_DIM));
+	}
+	move(y, lw + cur_w);
 }

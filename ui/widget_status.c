@@ -1,5 +1,5 @@
 /* widget_status.c: the status bar: global rates with their limits and a rate-history sparkline,
- * connections, listening port, free space in the download directory; the message line below. */
+ * connections, listening port, free space in the download directory. */
 #include "config.h"
 
 #include <curses.h>
@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "util.h"
-#include "ui_priv.h"
-
-#define STATUS_MESSAGE_MS 15000
+#include "draw.h"
+#include "theme.h"
+#include "ui_state.h"
+#include "widget_status.h"
+#include "widgets.h"
 
 /* The bar's pieces in display order; the narrower the terminal, the fewer are shown, dropped
  * from the highest priority number down (rates always stay). Rates sit right-aligned in a fixed
@@ -86,66 +88,14 @@ status_draw(struct ui *ui, int y)
 			}
 		}
 	}
-	ui_fill(y, 0, bar);
+	draw_fill(y, 0, bar);
 	int x = 1;
 	for (int i = 0; i < SB_COUNT && x < COLS; i++) {
 		if (!shown[i])
 			continue;
 		/* a rate and its sparkline belong together: one space between them */
 		int gap = (i == SB_DOWN || i == SB_UP) && shown[i + 1] ? 1 : 2;
-		ui_put(y, x, DP_MIN(width[i], COLS - x), text[i], TW_LEFT, bar);
+		draw_text(y, x, DP_MIN(width[i], COLS - x), text[i], TW_LEFT, bar);
 		x += width[i] + gap;
 	}
-}
-
-void
-prompt_draw(struct ui *ui, int y)
-{
-	struct ui_prompt *p = &ui->prompt;
-	ui_fill(y, 0, 0);
-	if (!p->active) {
-		if (ui->message[0] != '\0' && dp_now_ms() - ui->message_ms < STATUS_MESSAGE_MS) {
-			ui_put(y, 0, COLS, ui->message, TW_LEFT,
-			    theme_attr(ui->message_error ? TH_ERROR : TH_NORMAL));
-		} else {
-			char q[32], h[32], text[128];
-			keymap_describe(UI_ACTION_QUIT, q, sizeof q);
-			keymap_describe(UI_ACTION_HELP, h, sizeof h);
-			snprintf(text, sizeof text, "%s: help   %s: quit", h, q);
-			ui_put(y, 0, COLS, text, TW_LEFT, theme_attr(TH_DIM));
-		}
-		return;
-	}
-	/* The label may take all but 24 cells (half the line when narrower): the short answers
-	 * ("2M 500K") fit, and labels that explain them ("(0 = none)") are not cut at half. */
-	int lw = tw_width(p->label) + 1;
-	int room = DP_MIN(24, COLS / 2);
-	if (lw > COLS - room)
-		lw = COLS - room;
-	ui_put(y, 0, lw, p->label, TW_LEFT, theme_attr(TH_PROMPT));
-	int avail = COLS - lw - 1;
-	if (avail < 1)
-		return;
-	/* keep the cursor visible: show the tail of the text when it is wider than the field */
-	char before[sizeof p->buf];
-	memcpy(before, p->buf, p->cur);
-	before[p->cur] = '\0';
-	int cur_w = tw_width(before);
-	const char *shown = p->buf;
-	while (cur_w >= avail && *shown != '\0') {
-		char one[8];
-		size_t n = 1;
-		while ((shown[n] & 0xc0) == 0x80)
-			n++;
-		memcpy(one, shown, n);
-		one[n] = '\0';
-		cur_w -= tw_width(one);
-		shown += n;
-	}
-	ui_put(y, lw, avail, shown, TW_LEFT, 0);
-	if (p->hint[0] != '\0' && tw_width(p->buf) + lw + 4 < COLS) {
-		int hx = lw + tw_width(p->buf) + 2;
-		ui_put(y, hx, COLS - hx, p->hint, TW_LEFT, theme_attr(TH_DIM));
-	}
-	move(y, lw + cur_w);
 }

@@ -1,5 +1,5 @@
 /* widgets.h: the UI's drawing pieces: display-cell text measuring, number formatting, progress
- * bar, sparkline, the table (columns, sorting, scrolling, marks), status bar and prompt. */
+ * bar, sparkline, the table (columns, sorting, scrolling, marks) and the prompt's line buffer. */
 #ifndef DP_UI_WIDGETS_H
 #define DP_UI_WIDGETS_H
 
@@ -108,5 +108,23 @@ void table_clear_marks(struct table_state *t);
 
 /* Case-insensitive substring match for the incremental search (ASCII folding). */
 bool text_matches(const char *haystack, const char *needle);
+
+/* ---- the one-line editor's state (widget_prompt.h edits and draws it) ---- */
+
+struct ui;
+typedef void (*prompt_done_fn)(struct ui *ui, const char *text, void *arg);
+typedef void (*prompt_change_fn)(struct ui *ui, const char *text, void *arg);
+struct ui_prompt {
+	bool active;
+	bool confirm;            /* a y/n question: any key answers */
+	bool paths;              /* Tab completes file names */
+	char label[128];
+	char buf[1024];
+	size_t len, cur;         /* bytes */
+	prompt_done_fn done;     /* text NULL when cancelled; "y" or "n" for confirm */
+	prompt_change_fn change; /* after every edit (incremental search) */
+	void *arg;
+	char hint[256];          /* completion candidates */
+};
 
 #endif

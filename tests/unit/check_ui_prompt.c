@@ -13,7 +13,9 @@
 
 #include <curses.h>
 
-#include "ui_priv.h"
+#include "screens.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
 #include "suites.h"
 
 static void

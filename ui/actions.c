@@ -1,0 +1,317 @@
+/* actions.c: the commands the user gives on torrents and on the session, shared by the list,
+ * the detail screen and the frame: each runs on every chosen torrent and reports the first
+ * failure with the engine's reason; removing and stopping everything ask first. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "actions.h"
+#include "ui_state.h"
+#include "widget_prompt.h"
+#include "widgets.h"
+
+struct actions_pending {
+	enum ui_action action;
+	int *ids;
+	size_t n;
+};
+
+static struct actions_pending *
+actions_pending_new(enum ui_action a, const int *ids, size_t n)
+{
+	struct actions_pending *p = xcalloc(1, sizeof *p);
+	p->action = a;
+	p->n = n;
+	p->ids = xcalloc(n ? n : 1, sizeof *ids);
+	memcpy(p->ids, ids, n * sizeof *ids);
+	return p;
+}
+
+static void
+actions_pending_free(struct actions_pending *p)
+{
+	free(p->ids);
+	free(p);
+}
+
+/* The words for a command in the status line: done ("started #3 name") and failed ("cannot
+ * start #3: reason"). */
+static const char *
+actions_past(enum ui_action a)
+{
+	switch (a) {
+	case UI_ACTION_START:
+	case UI_ACTION_RESUME_ALL: return "started";
+	case UI_ACTION_STOP:
+	case UI_ACTION_PAUSE_ALL: return "stopped";
+	case UI_ACTION_REMOVE: return "removed (data kept)";
+	case UI_ACTION_REMOVE_DATA: return "removed with its data";
+	case UI_ACTION_RECHECK: return "rechecking";
+	case UI_ACTION_REANNOUNCE: return "announcing";
+	case UI_ACTION_SEQUENTIAL: return "sequential toggled for";
+	case UI_ACTION_LIMIT_TORRENT: return "rate limits set for";
+	case UI_ACTION_QUEUE_UP: return "moved up the queue:";
+	case UI_ACTION_QUEUE_DOWN: return "moved down the queue:";
+	case UI_ACTION_QUEUE_TOP: return "moved to the queue's top:";
+	case UI_ACTION_QUEUE_BOTTOM: return "moved to the queue's bottom:";
+	default: return keymap_action_name(a);
+	}
+}
+
+static const char *
+actions_verb(enum ui_action a)
+{
+	switch (a) {
+	case UI_ACTION_START:
+	case UI_ACTION_RESUME_ALL: return "start";
+	case UI_ACTION_STOP:
+	case UI_ACTION_PAUSE_ALL: return "stop";
+	case UI_ACTION_REMOVE:
+	case UI_ACTION_REMOVE_DATA: return "remove";
+	case UI_ACTION_RECHECK: return "recheck";
+	case UI_ACTION_REANNOUNCE: return "reannounce";
+	case UI_ACTION_SEQUENTIAL: return "toggle sequential for";
+	case UI_ACTION_LIMIT_TORRENT: return "set rate limits for";
+	case UI_ACTION_PEER_ADD: return "connect";
+	case UI_ACTION_QUEUE_UP:
+	case UI_ACTION_QUEUE_DOWN:
+	case UI_ACTION_QUEUE_TOP:
+	case UI_ACTION_QUEUE_BOTTOM: return "move in the queue";
+	default: return keymap_action_name(a);
+	}
+}
+
+/* Runs one command per torrent; reports the first failure with its torrent and the engine's
+ * reason. */
+static void
+actions_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, const char *text)
+{
+	char err[256];
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = -1;
+		err[0] = '\0';
+		const struct engine_torrent_stats *t = ui_torrent(ui, ids[i]);
+		switch (a) {
+		case UI_ACTION_START: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_STOP: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_PAUSE_ALL: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_RESUME_ALL: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_REMOVE:
+			rc = engine_torrent_remove(ui->engine, ids[i], false, err, sizeof err);
+			break;
+		case UI_ACTION_REMOVE_DATA:
+			rc = engine_torrent_remove(ui->engine, ids[i], true, err, sizeof err);
+			break;
+		case UI_ACTION_RECHECK: rc = engine_torrent_recheck(ui->engine, ids[i], err, sizeof err); break;
+		case UI_ACTION_REANNOUNCE:
+			rc = engine_torrent_reannounce(ui->engine, ids[i], err, sizeof err);
+			break;
+		case UI_ACTION_SEQUENTIAL:
+			rc = engine_torrent_set_sequential(ui->engine, ids[i], t ? !t->sequential : true,
+			    err, sizeof err);
+			break;
+		case UI_ACTION_PEER_ADD:
+			rc = engine_torrent_add_peer(ui->engine, ids[i], text, err, sizeof err);
+			break;
+		case UI_ACTION_QUEUE_UP:
+		case UI_ACTION_QUEUE_DOWN:
+		case UI_ACTION_QUEUE_TOP:
+		case UI_ACTION_QUEUE_BOTTOM: {
+			enum engine_queue_where w = a == UI_ACTION_QUEUE_UP ? ENGINE_QUEUE_UP :
+			    a == UI_ACTION_QUEUE_DOWN ? ENGINE_QUEUE_DOWN :
+			    a == UI_ACTION_QUEUE_TOP ? ENGINE_QUEUE_TOP : ENGINE_QUEUE_BOTTOM;
+			rc = engine_queue_move(ui->engine, ids[i], w, err, sizeof err);
+			break;
+		}
+		case UI_ACTION_LIMIT_TORRENT: {
+			uint64_t d, u;
+			if (!actions_parse_limits(text, &d, &u)) {
+				ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
+				return;
+			}
+			rc = engine_torrent_set_rate_limits(ui->engine, ids[i], d, u, err, sizeof err);
+			break;
+		}
+		default:
+			return;
+		}
+		if (rc != 0) {
+			char done[64] = "";
+			if (ok > 0)
+				snprintf(done, sizeof done, " (%zu before it done)", ok);
+			ui_message(ui, true, "cannot %s #%d %.60s%s%.100s: %s%s", actions_verb(a), ids[i],
+			    t ? t->name : "", a == UI_ACTION_PEER_ADD ? " to " : "",
+			    a == UI_ACTION_PEER_ADD && text ? text : "", err[0] ? err : "failed", done);
+			ui_fetch(ui, true);
+			return;
+		}
+		ok++;
+	}
+	if (a == UI_ACTION_REMOVE || a == UI_ACTION_REMOVE_DATA)
+		ui->removals++;   /* the list drops its marks */
+	const struct engine_torrent_stats *one = n == 1 ? ui_torrent(ui, ids[0]) : NULL;
+	char what[300];
+	if (one != NULL)
+		snprintf(what, sizeof what, "#%d %.200s", one->id, one->name);
+	else
+		snprintf(what, sizeof what, "%zu torrent%s", ok, ok == 1 ? "" : "s");
+	if (a == UI_ACTION_PEER_ADD)
+		ui_message(ui, false, "connecting %s to %.100s", what, text);
+	else
+		ui_message(ui, false, "%s %s", actions_past(a), what);
+	ui_fetch(ui, true);
+}
+
+static void
+actions_pending_answer(struct ui *ui, const char *text, void *arg)
+{
+	struct actions_pending *p = arg;
+	if (p->action == UI_ACTION_LIMIT_TORRENT || p->action == UI_ACTION_PEER_ADD) {
+		if (text != NULL && text[0] != '\0')
+			actions_run_each(ui, p->action, p->ids, p->n, text);
+	} else if (text != NULL && text[0] == 'y') {
+		actions_run_each(ui, p->action, p->ids, p->n, NULL);
+		if (ui->screen == SCREEN_DETAIL && (p->action == UI_ACTION_REMOVE ||
+		    p->action == UI_ACTION_REMOVE_DATA))
+			ui_show(ui, SCREEN_LIST);
+	} else {
+		ui_message(ui, false, "cancelled");
+	}
+	actions_pending_free(p);
+}
+
+bool
+actions_torrent(struct ui *ui, enum ui_action a, const int *ids, size_t n)
+{
+	char q[256];
+	switch (a) {
+	case UI_ACTION_START:
+	case UI_ACTION_STOP:
+	case UI_ACTION_RECHECK:
+	case UI_ACTION_REANNOUNCE:
+	case UI_ACTION_SEQUENTIAL:
+	case UI_ACTION_QUEUE_UP:
+	case UI_ACTION_QUEUE_DOWN:
+	case UI_ACTION_QUEUE_TOP:
+	case UI_ACTION_QUEUE_BOTTOM:
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		actions_run_each(ui, a, ids, n, NULL);
+		return true;
+	case UI_ACTION_REMOVE:
+	case UI_ACTION_REMOVE_DATA: {
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		const struct engine_torrent_stats *t = ui_torrent(ui, ids[0]);
+		if (n == 1 && t != NULL)
+			snprintf(q, sizeof q, "Remove '%.120s'%s? (y/n)", t->name,
+			    a == UI_ACTION_REMOVE_DATA ? " AND DELETE ITS DATA" : "");
+		else
+			snprintf(q, sizeof q, "Remove %zu torrents%s? (y/n)", n,
+			    a == UI_ACTION_REMOVE_DATA ? " AND DELETE THEIR DATA" : "");
+		prompt_confirm(ui, q, actions_pending_answer, actions_pending_new(a, ids, n));
+		return true;
+	}
+	case UI_ACTION_LIMIT_TORRENT: {
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		const struct engine_torrent_stats *t = ui_torrent(ui, ids[0]);
+		char d[32] = "none", u[32] = "none";
+		if (t != NULL && t->down_limit)
+			fmt_rate(t->down_limit, d, sizeof d);
+		if (t != NULL && t->up_limit)
+			fmt_rate(t->up_limit, u, sizeof u);
+		snprintf(q, sizeof q, "limits now %s / %s; DOWN UP for %zu torrent%s (0 = none):", d, u,
+		    n, n == 1 ? "" : "s");
+		prompt_open(ui, q, "", false, actions_pending_answer, NULL, actions_pending_new(a, ids, n));
+		return true;
+	}
+	case UI_ACTION_PEER_ADD:
+		if (n == 0) {
+			ui_message(ui, true, "no torrent selected");
+			return true;
+		}
+		if (n == 1)
+			snprintf(q, sizeof q, "connect #%d to peer (ADDR:PORT):", ids[0]);
+		else
+			snprintf(q, sizeof q, "connect %zu torrents to peer (ADDR:PORT):", n);
+		prompt_open(ui, q, "", false, actions_pending_answer, NULL, actions_pending_new(a, ids, n));
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+actions_all(struct ui *ui, enum ui_action a)
+{
+	if (a != UI_ACTION_PAUSE_ALL && a != UI_ACTION_RESUME_ALL)
+		return false;
+	int *all = xcalloc(ui->ntorrents ? ui->ntorrents : 1, sizeof *all);
+	for (size_t i = 0; i < ui->ntorrents; i++)
+		all[i] = ui->torrents[i].id;
+	if (a == UI_ACTION_PAUSE_ALL && ui->ntorrents > 1) {
+		/* stopping every transfer is hard to undo by hand: ask */
+		char q[128];
+		snprintf(q, sizeof q, "Stop all %zu torrents? (y/n)", ui->ntorrents);
+		prompt_confirm(ui, q, actions_pending_answer, actions_pending_new(a, all, ui->ntorrents));
+	} else {
+		actions_run_each(ui, a, all, ui->ntorrents, NULL);
+	}
+	free(all);
+	return true;
+}
+
+static void
+actions_global_limits_done(struct ui *ui, const char *text, void *arg)
+{
+	(void)arg;
+	uint64_t down, up;
+	if (text == NULL)
+		return;
+	if (!actions_parse_limits(text, &down, &up)) {
+		ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
+		return;
+	}
+	engine_set_rate_limits(ui->engine, down, up);
+	ui_message(ui, false, "global limits set");
+	ui_fetch(ui, true);
+}
+
+void
+actions_global_limits(struct ui *ui)
+{
+	char label[128], d[32], u[32];
+	fmt_rate(ui->global.down_limit, d, sizeof d);
+	fmt_rate(ui->global.up_limit, u, sizeof u);
+	snprintf(label, sizeof label, "global limits now %s / %s; DOWN UP (0 = none):",
+	    ui->global.down_limit ? d : "none", ui->global.up_limit ? u : "none");
+	prompt_open(ui, label, "", false, actions_global_limits_done, NULL, NULL);
+}
+
+/* Reads "DOWN UP" rates ("2M 500K", "0 0"); one value sets both. */
+bool
+actions_parse_limits(const char *text, uint64_t *down, uint64_t *up)
+{
+	char a[64], b[64];
+	int n = sscanf(text, "%63s %63s", a, b);
+	if (n < 1)
+		return false;
+	if (!dp_parse_size(a, down))
+		return false;
+	if (n == 1) {
+		*up = *down;
+		return true;
+	}
+	return dp_parse_size(b, up);
+}

@@ -1,0 +1,74 @@
+/* ui_state.h: the UI's shared state (the engine's snapshots, the status message, the prompt,
+ * the screen shown, each screen's private state) and the calls on it that the frame, screens,
+ * widgets and actions share (ui_state.c). Private to ui/. */
+#ifndef DP_UI_STATE_H
+#define DP_UI_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "util.h"
+#include "widgets.h"
+
+enum ui_screen_id { SCREEN_LIST, SCREEN_DETAIL, SCREEN_TASKS, SCREEN_BLOCKED, SCREEN_LOG,
+	SCREEN_HELP, SCREEN_COUNT };
+
+/* Per-screen state lives behind these pointers, allocated by each screen on first use. */
+struct list_state;
+struct detail_state;
+struct tasks_state;
+struct blocked_state;
+struct log_state;
+struct help_state;
+
+struct ui {
+	struct event_base *base;
+	struct engine *engine;           /* NULL in the synthetic benchmark */
+	int rows, cols;
+	int page;                        /* rows of the current table, for ^d/^u */
+	enum ui_screen_id screen, back_screen;
+	bool quit_requested, stopping;
+	int refresh_ms;
+	int blocked_threshold_s;
+
+	/* snapshots, refreshed at most every refresh interval or after a command */
+	struct engine_torrent_stats *torrents;
+	size_t ntorrents;
+	struct engine_global_stats global;
+	uint64_t fetched_ms;
+	struct spark_history down_hist, up_hist;
+	uint64_t sampled_ms;
+
+	char message[256];
+	bool message_error;
+	uint64_t message_ms;
+	struct ui_prompt prompt;
+
+	/* What screens tell each other, so none calls another: the torrent the detail shows (set by
+	 * ui_open_detail), and a count of remove commands that succeeded (the list drops its marks
+	 * when it changes). */
+	int detail_torrent;
+	unsigned removals;
+
+	struct list_state *list;
+	struct detail_state *detail;
+	struct tasks_state *tasks;
+	struct blocked_state *blocked;
+	struct log_state *log;
+	struct help_state *help;
+};
+
+/* Status message on the bottom line (also logged at warning level when error is true). */
+void ui_message(struct ui *ui, bool error, const char *fmt, ...) DP_PRINTF(3, 4);
+/* Refetches the torrent and global snapshots (now, or only when older than the interval). */
+void ui_fetch(struct ui *ui, bool force);
+void ui_show(struct ui *ui, enum ui_screen_id s);
+/* Shows the detail of a torrent. */
+void ui_open_detail(struct ui *ui, int torrent_id);
+/* Whether quitting should ask first. */
+bool ui_transfers_active(const struct ui *ui);
+/* Finds a torrent in the last snapshot. */
+const struct engine_torrent_stats *ui_torrent(const struct ui *ui, int id);
+
+#endif
