@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run-suite.sh: the whole test suite: unit tests (plain, ASan+UBSan, valgrind), fuzz smoke runs,
-# interoperability and TUI scripts, distcheck. Ends with "N passed, N failed".
+# run-suite.sh: the whole test suite: the layering check, unit tests (plain, ASan+UBSan, valgrind),
+# fuzz smoke runs, interoperability and TUI scripts, distcheck. Ends with "N passed, N failed".
 # Expects tests/quickstart.sh to have installed the dependencies and built build/.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,6 +33,18 @@ count_check() {
 		fail "$name (exit $rc)" "$log"
 	fi
 	[ $((f + e)) -eq 0 ] || { failures+=("$name"); grep -E ':[A-Z]:' "$log" | head -n 20; }
+}
+
+# The layering check first: it takes a second and names what is wrong without a build.
+stage_lint() {
+	local log=$logdir/lint.log
+	if tests/lint/include_cycles.py "$top" >"$log" 2>&1; then
+		pass "lint: include cycles, engine-internal headers ($(tail -n 1 "$log"))"
+		grep -E '^(known cycle|stale)' "$log"
+	else
+		fail "lint: include cycles, engine-internal headers" "$log"
+		cat "$log"
+	fi
 }
 
 stage_unit() {
@@ -199,10 +211,11 @@ stage_distcheck() {
 	fi
 }
 
-only=${DP_STAGES:-unit asan valgrind fuzz interop asan-scripts tui distcheck}
+only=${DP_STAGES:-lint unit asan valgrind fuzz interop asan-scripts tui distcheck}
 for s in $only; do
 	echo "== $s"
 	case $s in
+	lint) stage_lint ;;
 	unit) stage_unit ;;
 	asan) stage_asan ;;
 	valgrind) stage_valgrind ;;
