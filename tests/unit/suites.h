@@ -29,5 +29,6 @@ Suite *smartban_suite(void);
 Suite *udp_socket_suite(void);
 Suite *krpc_suite(void);
 Suite *dht_table_suite(void);
+Suite *mse_suite(void);
 
 #endif

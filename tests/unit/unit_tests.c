@@ -35,6 +35,7 @@ static Suite *(*const suite_makers[])(void) = {
 	udp_socket_suite,
 	krpc_suite,
 	dht_table_suite,
+	mse_suite,
 };
 
 int
