@@ -1,5 +1,6 @@
-/* config.c: the configuration file: a table of every key (type, range, where it lives in struct
- * dp_config) drives defaults, loading with file:line errors, overrides, validation and printing. */
+/* config.c: the configuration file: settings_table.c's keys (type, range, default, where each lives
+ * in struct dp_config) drive defaults, loading with file:line errors, overrides, validation,
+ * copying and printing. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -16,86 +17,12 @@
 #include <unistd.h>
 
 #include "dp_config.h"
+#include "settings_table.h"
 #include "util.h"
 
-enum config_kind {
-	CK_PATH,        /* char *, absolute after "~/" expansion */
-	CK_OPT_PATH,    /* char *, "" means unset (NULL) */
-	CK_STR,         /* char * */
-	CK_OPT_STR,     /* char *, "" means unset (NULL) */
-	CK_ADDR,        /* char *, numeric IPv4/IPv6 address */
-	CK_INT,         /* int within [min, max] */
-	CK_INT64,       /* int64_t within [min, max] */
-	CK_SIZE,        /* uint64_t: integer or "16M" string, within [min, max] */
-	CK_BOOL,        /* bool */
-	CK_FLOAT,       /* double within [min, max] */
-	CK_LEVEL,       /* enum dp_log_level, by name */
-	CK_STRLIST,     /* char ** + size_t count right after it */
-};
-
-struct config_key {
-	const char *group;     /* NULL: top level */
-	const char *name;
-	enum config_kind kind;
-	size_t offset;
-	int64_t min, max;
-};
-
-#define CK(g, n, k, field, lo, hi) { g, n, k, offsetof(struct dp_config, field), lo, hi }
-
-static const struct config_key config_keys[] = {
-	CK(NULL, "download_dir", CK_PATH, download_dir, 0, 0),
-	CK(NULL, "session_dir", CK_PATH, session_dir, 0, 0),
-	CK(NULL, "watch_dir", CK_OPT_PATH, watch_dir, 0, 0),
-	CK(NULL, "completed_dir", CK_OPT_PATH, completed_dir, 0, 0),
-
-	CK(NULL, "listen_port", CK_INT, listen_port, 0, 65535),
-	CK(NULL, "listen_address", CK_ADDR, listen_address, 0, 0),
-	CK(NULL, "max_connections_global", CK_INT, max_connections_global, 1, 65535),
-	CK(NULL, "max_connections_per_torrent", CK_INT, max_connections_per_torrent, 1, 65535),
-	CK(NULL, "upload_slots", CK_INT, upload_slots, 1, 1000),
-	CK(NULL, "download_rate_limit", CK_SIZE, download_rate_limit, 0, INT64_MAX),
-	CK(NULL, "upload_rate_limit", CK_SIZE, upload_rate_limit, 0, INT64_MAX),
-	CK(NULL, "dht", CK_BOOL, dht, 0, 0),
-	CK(NULL, "lsd", CK_BOOL, lsd, 0, 0),
-	CK(NULL, "upnp", CK_BOOL, upnp, 0, 0),
-	CK(NULL, "pex", CK_BOOL, pex, 0, 0),
-
-	CK(NULL, "disk_threads", CK_INT, disk_threads, 0, 256),
-	CK(NULL, "disk_write_queue_bytes", CK_SIZE, disk_write_queue_bytes, 1 << 20,
-	    (int64_t)1 << 40),
-	CK(NULL, "open_files", CK_INT, open_files, 4, 65536),
-
-	CK(NULL, "max_active_downloads", CK_INT, max_active_downloads, 0, 100000),
-	CK(NULL, "max_active_seeds", CK_INT, max_active_seeds, 0, 100000),
-	CK(NULL, "seed_ratio_limit", CK_FLOAT, seed_ratio_limit, 0, 1000000),
-	CK(NULL, "seed_time_limit", CK_INT64, seed_time_limit, 0, INT64_C(1) << 40),
-	CK(NULL, "start_paused", CK_BOOL, start_paused, 0, 0),
-
-	CK(NULL, "completion_hook", CK_OPT_STR, completion_hook, 0, 0),
-	CK(NULL, "error_hook", CK_OPT_STR, error_hook, 0, 0),
-	CK(NULL, "hook_shell", CK_BOOL, hook_shell, 0, 0),
-	CK(NULL, "hook_timeout", CK_INT, hook_timeout, 1, 86400),
-
-	CK(NULL, "log_file", CK_OPT_PATH, log_file, 0, 0),
-	CK(NULL, "log_level", CK_LEVEL, log_level, 0, 0),
-
-	CK("rpc", "enabled", CK_BOOL, rpc.enabled, 0, 0),
-	CK("rpc", "bind", CK_ADDR, rpc.bind, 0, 0),
-	CK("rpc", "port", CK_INT, rpc.port, 1, 65535),
-	CK("rpc", "username", CK_STR, rpc.username, 0, 0),
-	CK("rpc", "password", CK_STR, rpc.password, 0, 0),
-	CK("rpc", "host_whitelist", CK_STRLIST, rpc.host_whitelist, 0, 0),
-
-	CK("ui", "refresh_ms", CK_INT, ui.refresh_ms, 50, 60000),
-	CK("ui", "blocked_threshold_s", CK_INT, ui.blocked_threshold_s, 1, 86400),
-	CK("ui", "ascii", CK_BOOL, ui.ascii, 0, 0),
-	CK("ui", "colors", CK_BOOL, ui.colors, 0, 0),
-};
-
-static const char *const config_groups[] = { "rpc", "ui", "keys" };
-
 #define FIELD(cfg, k, type) ((type *)(void *)((char *)(cfg) + (k)->offset))
+/* A list's count follows its pointer. */
+#define STRLIST_COUNT(cfg, k) ((size_t *)(void *)((char *)(cfg) + (k)->offset + sizeof(char **)))
 
 static const char *
 config_home(void)
@@ -131,36 +58,24 @@ config_default_path(void)
 	return config_xdg_path("XDG_CONFIG_HOME", ".config", "downpour.conf");
 }
 
+static int config_set_value(struct dp_config *cfg, const struct setting_def *k,
+    const char *value, char *err, size_t errlen);
+
 void
 config_defaults(struct dp_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->download_dir = xasprintf("%s/Downloads", config_home());
-	cfg->session_dir = config_xdg_path("XDG_DATA_HOME", ".local/share", NULL);
-	cfg->listen_port = 51413;
-	cfg->listen_address = xstrdup("0.0.0.0");
-	cfg->max_connections_global = 500;
-	cfg->max_connections_per_torrent = 80;
-	cfg->upload_slots = 8;
 	cfg->peer_id_prefix = DP_PEER_ID_PREFIX;
-	cfg->disk_write_queue_bytes = 64u << 20;
-	cfg->open_files = 128;
-	cfg->max_active_downloads = 5;
-	cfg->max_active_seeds = 10;
-	cfg->hook_timeout = 300;
-	cfg->log_level = DP_LOG_INFO;
-	cfg->rpc.bind = xstrdup("127.0.0.1");
-	cfg->rpc.port = 9091;
-	cfg->rpc.username = xstrdup("");
-	cfg->rpc.password = xstrdup("");
-	cfg->rpc.host_whitelist = xcalloc(3, sizeof(char *));
-	cfg->rpc.host_whitelist[0] = xstrdup("localhost");
-	cfg->rpc.host_whitelist[1] = xstrdup("127.0.0.1");
-	cfg->rpc.host_whitelist[2] = xstrdup("::1");
-	cfg->rpc.host_whitelist_count = 3;
-	cfg->ui.refresh_ms = 1000;
-	cfg->ui.blocked_threshold_s = 5;
-	cfg->ui.colors = true;
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *k = &settings_table[i];
+		char why[256];
+		if (k->def == NULL)
+			continue;
+		/* The table's defaults are tested to parse (check_config test_defaults_parse). */
+		if (config_set_value(cfg, k, k->def, why, sizeof why) != 0)
+			abort();
+	}
+	cfg->session_dir = config_xdg_path("XDG_DATA_HOME", ".local/share", NULL);
 }
 
 static void
@@ -176,20 +91,20 @@ config_free_strlist(char ***list, size_t *count)
 void
 config_free(struct dp_config *cfg)
 {
-	for (size_t i = 0; i < DP_ARRAY_LEN(config_keys); i++) {
-		const struct config_key *k = &config_keys[i];
-		switch (k->kind) {
-		case CK_PATH:
-		case CK_OPT_PATH:
-		case CK_STR:
-		case CK_OPT_STR:
-		case CK_ADDR:
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *k = &settings_table[i];
+		switch (k->type) {
+		case SETTING_PATH:
+		case SETTING_OPT_PATH:
+		case SETTING_STR:
+		case SETTING_OPT_STR:
+		case SETTING_ADDR:
 			free(*FIELD(cfg, k, char *));
 			*FIELD(cfg, k, char *) = NULL;
 			break;
-		case CK_STRLIST:
+		case SETTING_STRLIST:
 			config_free_strlist(FIELD(cfg, k, char **),
-			    (size_t *)(void *)((char *)cfg + k->offset + sizeof(char **)));
+			    STRLIST_COUNT(cfg, k));
 			break;
 		default:
 			break;
@@ -198,34 +113,118 @@ config_free(struct dp_config *cfg)
 	for (size_t i = 0; i < cfg->key_count; i++) {
 		free(cfg->keys[i].action);
 		free(cfg->keys[i].key);
+		free(cfg->keys[i].file);
 	}
 	free(cfg->keys);
 	free(cfg->source);
 	memset(cfg, 0, sizeof *cfg);
 }
 
-static const struct config_key *
-config_find_key(const char *group, const char *name)
+static bool
+config_is_string(enum setting_type t)
 {
-	for (size_t i = 0; i < DP_ARRAY_LEN(config_keys); i++) {
-		const struct config_key *k = &config_keys[i];
-		if (strcmp(k->name, name) != 0)
-			continue;
-		if ((group == NULL) != (k->group == NULL))
-			continue;
-		if (group == NULL || strcmp(group, k->group) == 0)
-			return k;
-	}
-	return NULL;
+	return t == SETTING_PATH || t == SETTING_OPT_PATH || t == SETTING_STR ||
+	    t == SETTING_OPT_STR || t == SETTING_ADDR;
 }
 
-static void
-config_full_name(const struct config_key *k, char *out, size_t outlen)
+/* Bytes of a scalar value in struct dp_config. */
+static size_t
+config_scalar_size(enum setting_type t)
 {
-	if (k->group != NULL)
-		snprintf(out, outlen, "%s.%s", k->group, k->name);
-	else
-		snprintf(out, outlen, "%s", k->name);
+	switch (t) {
+	case SETTING_INT: return sizeof(int);
+	case SETTING_INT64: return sizeof(int64_t);
+	case SETTING_SIZE: return sizeof(uint64_t);
+	case SETTING_BOOL: return sizeof(bool);
+	case SETTING_FLOAT: return sizeof(double);
+	case SETTING_LEVEL: return sizeof(enum dp_log_level);
+	default: return 0;
+	}
+}
+
+bool
+config_value_equal(const struct dp_config *a, const struct dp_config *b,
+    const struct setting_def *k)
+{
+	if (config_is_string(k->type)) {
+		const char *x = *FIELD(a, k, char *), *y = *FIELD(b, k, char *);
+		return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+	}
+	if (k->type == SETTING_STRLIST) {
+		size_t n = *STRLIST_COUNT(a, k);
+		if (n != *STRLIST_COUNT(b, k))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (strcmp((*FIELD(a, k, char **))[i], (*FIELD(b, k, char **))[i]) != 0)
+				return false;
+		return true;
+	}
+	if (k->type == SETTING_FLOAT)
+		return *FIELD(a, k, double) == *FIELD(b, k, double);
+	return memcmp(FIELD(a, k, char), FIELD(b, k, char), config_scalar_size(k->type)) == 0;
+}
+
+void
+config_copy_value(struct dp_config *dst, const struct dp_config *src, const struct setting_def *k)
+{
+	if (config_is_string(k->type)) {
+		const char *v = *FIELD(src, k, char *);
+		free(*FIELD(dst, k, char *));
+		*FIELD(dst, k, char *) = v != NULL ? xstrdup(v) : NULL;
+	} else if (k->type == SETTING_STRLIST) {
+		size_t n = *STRLIST_COUNT(src, k);
+		char ***list = FIELD(dst, k, char **);
+		config_free_strlist(list, STRLIST_COUNT(dst, k));
+		*list = xcalloc(n > 0 ? n : 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			(*list)[i] = xstrdup((*FIELD(src, k, char **))[i]);
+		*STRLIST_COUNT(dst, k) = n;
+	} else {
+		memcpy(FIELD(dst, k, char), FIELD(src, k, char), config_scalar_size(k->type));
+	}
+}
+
+bool
+config_get_number(const struct dp_config *cfg, const char *key, double *out)
+{
+	const struct setting_def *k = settings_table_lookup(key);
+	if (k == NULL)
+		return false;
+	switch (k->type) {
+	case SETTING_INT: *out = *FIELD(cfg, k, int); return true;
+	case SETTING_INT64: *out = (double)*FIELD(cfg, k, int64_t); return true;
+	case SETTING_SIZE: *out = (double)*FIELD(cfg, k, uint64_t); return true;
+	case SETTING_FLOAT: *out = *FIELD(cfg, k, double); return true;
+	case SETTING_BOOL: *out = *FIELD(cfg, k, bool) ? 1 : 0; return true;
+	default: return false;
+	}
+}
+
+void
+config_copy(struct dp_config *dst, const struct dp_config *src)
+{
+	*dst = *src;
+	/* Every owned pointer is replaced: dst shares nothing with src. */
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *k = &settings_table[i];
+		if (config_is_string(k->type))
+			*FIELD(dst, k, char *) = NULL;
+		else if (k->type == SETTING_STRLIST) {
+			*FIELD(dst, k, char **) = NULL;
+			*STRLIST_COUNT(dst, k) = 0;
+		} else {
+			continue;
+		}
+		config_copy_value(dst, src, k);
+	}
+	dst->keys = src->key_count > 0 ? xcalloc(src->key_count, sizeof *dst->keys) : NULL;
+	for (size_t i = 0; i < src->key_count; i++) {
+		dst->keys[i].action = xstrdup(src->keys[i].action);
+		dst->keys[i].key = xstrdup(src->keys[i].key);
+		dst->keys[i].file = src->keys[i].file != NULL ? xstrdup(src->keys[i].file) : NULL;
+		dst->keys[i].line = src->keys[i].line;
+	}
+	dst->source = src->source != NULL ? xstrdup(src->source) : NULL;
 }
 
 static bool
@@ -253,7 +252,7 @@ config_addr_is_loopback(const char *s)
  * numeric addresses). Returns 0 or -1 with a message that does not name the place.
  */
 static int
-config_store_string(struct dp_config *cfg, const struct config_key *k, const char *s, char *err,
+config_store_string(struct dp_config *cfg, const struct setting_def *k, const char *s, char *err,
     size_t errlen)
 {
 	char *v;
@@ -261,11 +260,11 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 		dp_fail(err, errlen, "value too long");
 		return -1;
 	}
-	switch (k->kind) {
-	case CK_PATH:
-	case CK_OPT_PATH:
+	switch (k->type) {
+	case SETTING_PATH:
+	case SETTING_OPT_PATH:
 		if (s[0] == '\0') {
-			if (k->kind == CK_PATH) {
+			if (k->type == SETTING_PATH) {
 				dp_fail(err, errlen, "must not be empty");
 				return -1;
 			}
@@ -285,20 +284,20 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 			return -1;
 		}
 		break;
-	case CK_ADDR:
+	case SETTING_ADDR:
 		if (!config_addr_ok(s)) {
 			dp_fail(err, errlen, "'%s' is not a numeric IPv4 or IPv6 address", s);
 			return -1;
 		}
 		v = xstrdup(s);
 		break;
-	case CK_OPT_STR:
+	case SETTING_OPT_STR:
 		v = s[0] == '\0' ? NULL : xstrdup(s);
 		break;
-	case CK_STR:
+	case SETTING_STR:
 		v = xstrdup(s);
 		break;
-	case CK_LEVEL: {
+	case SETTING_LEVEL: {
 		int level = log_level_parse(s);
 		if (level < 0) {
 			dp_fail(err, errlen, "unknown log level '%s' (error, warn, info, debug)", s);
@@ -317,7 +316,7 @@ config_store_string(struct dp_config *cfg, const struct config_key *k, const cha
 }
 
 static int
-config_store_int(struct dp_config *cfg, const struct config_key *k, int64_t v, char *err,
+config_store_int(struct dp_config *cfg, const struct setting_def *k, int64_t v, char *err,
     size_t errlen)
 {
 	if (v < k->min || v > k->max) {
@@ -325,17 +324,17 @@ config_store_int(struct dp_config *cfg, const struct config_key *k, int64_t v, c
 		    k->min, k->max);
 		return -1;
 	}
-	switch (k->kind) {
-	case CK_INT:
+	switch (k->type) {
+	case SETTING_INT:
 		*FIELD(cfg, k, int) = (int)v;
 		break;
-	case CK_INT64:
+	case SETTING_INT64:
 		*FIELD(cfg, k, int64_t) = v;
 		break;
-	case CK_SIZE:
+	case SETTING_SIZE:
 		*FIELD(cfg, k, uint64_t) = (uint64_t)v;
 		break;
-	case CK_FLOAT:
+	case SETTING_FLOAT:
 		*FIELD(cfg, k, double) = (double)v;
 		break;
 	default:
@@ -346,7 +345,7 @@ config_store_int(struct dp_config *cfg, const struct config_key *k, int64_t v, c
 }
 
 static int
-config_store_size_string(struct dp_config *cfg, const struct config_key *k, const char *s,
+config_store_size_string(struct dp_config *cfg, const struct setting_def *k, const char *s,
     char *err, size_t errlen)
 {
 	uint64_t v;
@@ -358,7 +357,7 @@ config_store_size_string(struct dp_config *cfg, const struct config_key *k, cons
 }
 
 static int
-config_store_float(struct dp_config *cfg, const struct config_key *k, double v, char *err,
+config_store_float(struct dp_config *cfg, const struct setting_def *k, double v, char *err,
     size_t errlen)
 {
 	if (!isfinite(v) || v < (double)k->min || v > (double)k->max) {
@@ -387,52 +386,52 @@ config_type_name(int type)
 }
 
 static const char *
-config_kind_wants(enum config_kind kind)
+config_kind_wants(enum setting_type kind)
 {
 	switch (kind) {
-	case CK_INT:
-	case CK_INT64: return "an integer";
-	case CK_SIZE: return "an integer or a size string like \"4M\"";
-	case CK_BOOL: return "true or false";
-	case CK_FLOAT: return "a number";
-	case CK_STRLIST: return "a list of strings like [\"a\", \"b\"]";
+	case SETTING_INT:
+	case SETTING_INT64: return "an integer";
+	case SETTING_SIZE: return "an integer or a size string like \"4M\"";
+	case SETTING_BOOL: return "true or false";
+	case SETTING_FLOAT: return "a number";
+	case SETTING_STRLIST: return "a list of strings like [\"a\", \"b\"]";
 	default: return "a string";
 	}
 }
 
 /* Applies one libconfig setting to key k; the message lacks the place (the caller adds it). */
 static int
-config_apply_setting(struct dp_config *cfg, const struct config_key *k, config_setting_t *s,
+config_apply_setting(struct dp_config *cfg, const struct setting_def *k, config_setting_t *s,
     char *err, size_t errlen)
 {
 	int type = config_setting_type(s);
 	bool is_int = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
 
-	switch (k->kind) {
-	case CK_INT:
-	case CK_INT64:
+	switch (k->type) {
+	case SETTING_INT:
+	case SETTING_INT64:
 		if (!is_int)
 			break;
 		return config_store_int(cfg, k, config_setting_get_int64(s), err, errlen);
-	case CK_SIZE:
+	case SETTING_SIZE:
 		if (is_int)
 			return config_store_int(cfg, k, config_setting_get_int64(s), err, errlen);
 		if (type == CONFIG_TYPE_STRING)
 			return config_store_size_string(cfg, k, config_setting_get_string(s), err,
 			    errlen);
 		break;
-	case CK_FLOAT:
+	case SETTING_FLOAT:
 		if (is_int)
 			return config_store_int(cfg, k, config_setting_get_int64(s), err, errlen);
 		if (type == CONFIG_TYPE_FLOAT)
 			return config_store_float(cfg, k, config_setting_get_float(s), err, errlen);
 		break;
-	case CK_BOOL:
+	case SETTING_BOOL:
 		if (type != CONFIG_TYPE_BOOL)
 			break;
 		*FIELD(cfg, k, bool) = config_setting_get_bool(s) != 0;
 		return 0;
-	case CK_STRLIST: {
+	case SETTING_STRLIST: {
 		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
 			break;
 		int n = config_setting_length(s);
@@ -449,7 +448,7 @@ config_apply_setting(struct dp_config *cfg, const struct config_key *k, config_s
 			}
 		}
 		char ***list = FIELD(cfg, k, char **);
-		size_t *count = (size_t *)(void *)((char *)cfg + k->offset + sizeof(char **));
+		size_t *count = STRLIST_COUNT(cfg, k);
 		config_free_strlist(list, count);
 		*list = xcalloc(n > 0 ? (size_t)n : 1, sizeof(char *));
 		for (int i = 0; i < n; i++)
@@ -464,28 +463,34 @@ config_apply_setting(struct dp_config *cfg, const struct config_key *k, config_s
 		return config_store_string(cfg, k, config_setting_get_string(s), err, errlen);
 	}
 	dp_fail(err, errlen, "wrong type: is %s, expected %s", config_type_name(type),
-	    config_kind_wants(k->kind));
+	    config_kind_wants(k->type));
 	return -1;
 }
 
+/* file and line say where, for the interface's messages about the binding (NULL, 0: --set). */
 static void
-config_key_bind(struct dp_config *cfg, const char *action, const char *key)
+config_key_bind(struct dp_config *cfg, const char *action, const char *key, const char *file,
+    unsigned line)
 {
-	for (size_t i = 0; i < cfg->key_count; i++) {
-		if (strcmp(cfg->keys[i].action, action) == 0) {
-			free(cfg->keys[i].key);
-			cfg->keys[i].key = xstrdup(key);
-			return;
-		}
+	struct dp_config_key *b = NULL;
+	for (size_t i = 0; i < cfg->key_count && b == NULL; i++)
+		if (strcmp(cfg->keys[i].action, action) == 0)
+			b = &cfg->keys[i];
+	if (b == NULL) {
+		cfg->keys = xreallocarray(cfg->keys, cfg->key_count + 1, sizeof *cfg->keys);
+		b = &cfg->keys[cfg->key_count++];
+		b->action = xstrdup(action);
+	} else {
+		free(b->key);
+		free(b->file);
 	}
-	cfg->keys = xreallocarray(cfg->keys, cfg->key_count + 1, sizeof *cfg->keys);
-	cfg->keys[cfg->key_count].action = xstrdup(action);
-	cfg->keys[cfg->key_count].key = xstrdup(key);
-	cfg->key_count++;
+	b->key = xstrdup(key);
+	b->file = file != NULL ? xstrdup(file) : NULL;
+	b->line = line;
 }
 
 static int
-config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *parent,
+config_apply_group(struct dp_config *cfg, const char *main_file, config_setting_t *parent,
     const char *group, char *err, size_t errlen)
 {
 	int n = config_setting_length(parent);
@@ -494,13 +499,16 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 		const char *name = config_setting_name(s);
 		unsigned line = config_setting_source_line(s);
 		char why[256];
+		/* A setting from an @include'd file names that file, not the one that included it. */
+		const char *file = config_setting_source_file(s) != NULL ?
+		    config_setting_source_file(s) : main_file;
 
 		if (name == NULL)
 			name = "";
 		if (group == NULL) {
 			bool is_group_name = false;
-			for (size_t g = 0; g < DP_ARRAY_LEN(config_groups); g++)
-				if (strcmp(name, config_groups[g]) == 0)
+			for (size_t g = 0; g < settings_table_group_count; g++)
+				if (strcmp(name, settings_table_groups[g]) == 0)
 					is_group_name = true;
 			if (is_group_name) {
 				if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -509,7 +517,7 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 					    config_type_name(config_setting_type(s)));
 					return -1;
 				}
-				if (config_apply_group(cfg, file, s, name, err, errlen) != 0)
+				if (config_apply_group(cfg, main_file, s, name, err, errlen) != 0)
 					return -1;
 				continue;
 			}
@@ -521,10 +529,10 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 				    config_type_name(config_setting_type(s)));
 				return -1;
 			}
-			config_key_bind(cfg, name, config_setting_get_string(s));
+			config_key_bind(cfg, name, config_setting_get_string(s), file, line);
 			continue;
 		}
-		const struct config_key *k = config_find_key(group, name);
+		const struct setting_def *k = settings_table_find(group, name);
 		if (k == NULL) {
 			dp_fail(err, errlen, "%s:%u: unknown key '%s%s%s'", file, line,
 			    group != NULL ? group : "", group != NULL ? "." : "", name);
@@ -532,7 +540,7 @@ config_apply_group(struct dp_config *cfg, const char *file, config_setting_t *pa
 		}
 		if (config_apply_setting(cfg, k, s, why, sizeof why) != 0) {
 			char full[64];
-			config_full_name(k, full, sizeof full);
+			settings_table_full_name(k, full, sizeof full);
 			dp_fail(err, errlen, "%s:%u: %s: %s", file, line, full, why);
 			return -1;
 		}
@@ -636,13 +644,13 @@ config_parse_bool(const char *s, bool *out)
 }
 
 static int
-config_set_value(struct dp_config *cfg, const struct config_key *k, const char *value, char *err,
+config_set_value(struct dp_config *cfg, const struct setting_def *k, const char *value, char *err,
     size_t errlen)
 {
 	char *end;
-	switch (k->kind) {
-	case CK_INT:
-	case CK_INT64: {
+	switch (k->type) {
+	case SETTING_INT:
+	case SETTING_INT64: {
 		errno = 0;
 		long long v = strtoll(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0') {
@@ -651,9 +659,9 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 		}
 		return config_store_int(cfg, k, v, err, errlen);
 	}
-	case CK_SIZE:
+	case SETTING_SIZE:
 		return config_store_size_string(cfg, k, value, err, errlen);
-	case CK_FLOAT: {
+	case SETTING_FLOAT: {
 		errno = 0;
 		double v = strtod(value, &end);
 		if (errno != 0 || end == value || *end != '\0') {
@@ -662,7 +670,7 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 		}
 		return config_store_float(cfg, k, v, err, errlen);
 	}
-	case CK_BOOL: {
+	case SETTING_BOOL: {
 		bool b;
 		if (!config_parse_bool(value, &b)) {
 			dp_fail(err, errlen, "'%s' is not a boolean (true or false)", value);
@@ -671,10 +679,10 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 		*FIELD(cfg, k, bool) = b;
 		return 0;
 	}
-	case CK_STRLIST: {
+	case SETTING_STRLIST: {
 		/* Comma-separated on the command line. */
 		char ***list = FIELD(cfg, k, char **);
-		size_t *count = (size_t *)(void *)((char *)cfg + k->offset + sizeof(char **));
+		size_t *count = STRLIST_COUNT(cfg, k);
 		char *copy = xstrdup(value), *save = NULL;
 		config_free_strlist(list, count);
 		*list = xcalloc(1, sizeof(char *));
@@ -691,32 +699,11 @@ config_set_value(struct dp_config *cfg, const struct config_key *k, const char *
 }
 
 int
-config_set(struct dp_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+config_set_one(struct dp_config *cfg, const char *key, const char *value, char *err,
+    size_t errlen)
 {
 	char why[256];
-	const char *dot = strchr(key, '.');
-	char group[16] = "";
-	const char *name = key;
-
-	if (dot != NULL) {
-		size_t glen = (size_t)(dot - key);
-		if (glen >= sizeof group) {
-			dp_fail(err, errlen, "unknown key '%s'", key);
-			return -1;
-		}
-		memcpy(group, key, glen);
-		group[glen] = '\0';
-		name = dot + 1;
-	}
-	if (strcmp(group, "keys") == 0) {
-		if (name[0] == '\0' || value[0] == '\0') {
-			dp_fail(err, errlen, "%s: needs an action name and a key", key);
-			return -1;
-		}
-		config_key_bind(cfg, name, value);
-		return 0;
-	}
-	const struct config_key *k = config_find_key(dot != NULL ? group : NULL, name);
+	const struct setting_def *k = settings_table_lookup(key);
 	if (k == NULL) {
 		dp_fail(err, errlen, "unknown key '%s'", key);
 		return -1;
@@ -725,33 +712,49 @@ config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
 		dp_fail(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
+	return 0;
+}
+
+int
+config_set(struct dp_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (strncmp(key, "keys.", 5) == 0) {
+		if (key[5] == '\0' || value[0] == '\0') {
+			dp_fail(err, errlen, "%s: needs an action name and a key", key);
+			return -1;
+		}
+		config_key_bind(cfg, key + 5, value, NULL, 0);
+		return 0;
+	}
+	if (config_set_one(cfg, key, value, err, errlen) != 0)
+		return -1;
 	return config_validate(cfg, err, errlen);
 }
 
 int
 config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < DP_ARRAY_LEN(config_keys); i++) {
-		const struct config_key *k = &config_keys[i];
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *k = &settings_table[i];
 		char full[64];
 		int64_t v;
 
-		config_full_name(k, full, sizeof full);
-		switch (k->kind) {
-		case CK_INT:
+		settings_table_full_name(k, full, sizeof full);
+		switch (k->type) {
+		case SETTING_INT:
 			v = *FIELD(cfg, k, int);
 			break;
-		case CK_INT64:
+		case SETTING_INT64:
 			v = *FIELD(cfg, k, int64_t);
 			break;
-		case CK_SIZE:
+		case SETTING_SIZE:
 			if (*FIELD(cfg, k, uint64_t) > INT64_MAX) {
 				dp_fail(err, errlen, "%s: out of range", full);
 				return -1;
 			}
 			v = (int64_t)*FIELD(cfg, k, uint64_t);
 			break;
-		case CK_FLOAT: {
+		case SETTING_FLOAT: {
 			double d = *FIELD(cfg, k, double);
 			if (!isfinite(d) || d < (double)k->min || d > (double)k->max) {
 				dp_fail(err, errlen, "%s: %g is out of range (%" PRId64 "..%" PRId64
@@ -760,24 +763,24 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 			}
 			continue;
 		}
-		case CK_PATH:
-		case CK_ADDR: {
+		case SETTING_PATH:
+		case SETTING_ADDR: {
 			const char *s = *FIELD(cfg, k, char *);
 			if (s == NULL || s[0] == '\0') {
 				dp_fail(err, errlen, "%s: must be set", full);
 				return -1;
 			}
-			if (k->kind == CK_PATH && s[0] != '/') {
+			if (k->type == SETTING_PATH && s[0] != '/') {
 				dp_fail(err, errlen, "%s: '%s' is not an absolute path", full, s);
 				return -1;
 			}
-			if (k->kind == CK_ADDR && !config_addr_ok(s)) {
+			if (k->type == SETTING_ADDR && !config_addr_ok(s)) {
 				dp_fail(err, errlen, "%s: '%s' is not a numeric address", full, s);
 				return -1;
 			}
 			continue;
 		}
-		case CK_OPT_PATH: {
+		case SETTING_OPT_PATH: {
 			const char *s = *FIELD(cfg, k, char *);
 			if (s != NULL && s[0] != '/') {
 				dp_fail(err, errlen, "%s: '%s' is not an absolute path", full, s);
@@ -785,13 +788,13 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 			}
 			continue;
 		}
-		case CK_STR:
+		case SETTING_STR:
 			if (*FIELD(cfg, k, char *) == NULL) {
 				dp_fail(err, errlen, "%s: must be set", full);
 				return -1;
 			}
 			continue;
-		case CK_LEVEL: {
+		case SETTING_LEVEL: {
 			int level = (int)*FIELD(cfg, k, enum dp_log_level);
 			if (level < 0 || level >= DP_LOG_LEVEL_COUNT) {
 				dp_fail(err, errlen, "%s: bad level", full);
@@ -799,10 +802,9 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 			}
 			continue;
 		}
-		case CK_STRLIST: {
+		case SETTING_STRLIST: {
 			char **list = *FIELD(cfg, k, char **);
-			size_t n = *(const size_t *)(const void *)((const char *)cfg + k->offset +
-			    sizeof(char **));
+			size_t n = *STRLIST_COUNT(cfg, k);
 			for (size_t j = 0; j < n; j++) {
 				if (list[j] == NULL || list[j][0] == '\0') {
 					dp_fail(err, errlen, "%s: element %zu is empty", full, j + 1);
@@ -888,21 +890,21 @@ config_print_int(FILE *f, int64_t v)
 }
 
 static void
-config_print_key(FILE *f, const struct dp_config *cfg, const struct config_key *k,
+config_print_key(FILE *f, const struct dp_config *cfg, const struct setting_def *k,
     const char *indent, bool show_secrets)
 {
 	fprintf(f, "%s%s = ", indent, k->name);
-	switch (k->kind) {
-	case CK_INT:
+	switch (k->type) {
+	case SETTING_INT:
 		config_print_int(f, *FIELD(cfg, k, int));
 		break;
-	case CK_INT64:
+	case SETTING_INT64:
 		config_print_int(f, *FIELD(cfg, k, int64_t));
 		break;
-	case CK_SIZE:
+	case SETTING_SIZE:
 		config_print_int(f, (int64_t)*FIELD(cfg, k, uint64_t));
 		break;
-	case CK_FLOAT: {
+	case SETTING_FLOAT: {
 		char num[64];
 		snprintf(num, sizeof num, "%.17g", *FIELD(cfg, k, double));
 		/* libconfig reads "2" as an integer; keep it a float. */
@@ -911,16 +913,15 @@ config_print_key(FILE *f, const struct dp_config *cfg, const struct config_key *
 		fputs(num, f);
 		break;
 	}
-	case CK_BOOL:
+	case SETTING_BOOL:
 		fputs(*FIELD(cfg, k, bool) ? "true" : "false", f);
 		break;
-	case CK_LEVEL:
+	case SETTING_LEVEL:
 		config_print_string(f, log_level_name(*FIELD(cfg, k, enum dp_log_level)));
 		break;
-	case CK_STRLIST: {
+	case SETTING_STRLIST: {
 		char **list = *FIELD(cfg, k, char **);
-		size_t n = *(const size_t *)(const void *)((const char *)cfg + k->offset +
-		    sizeof(char **));
+		size_t n = *STRLIST_COUNT(cfg, k);
 		fputc('[', f);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
@@ -932,7 +933,7 @@ config_print_key(FILE *f, const struct dp_config *cfg, const struct config_key *
 	}
 	default: {
 		const char *s = *FIELD(cfg, k, char *);
-		if (!show_secrets && strcmp(k->name, "password") == 0 && s != NULL && s[0] != '\0')
+		if (!show_secrets && (k->flags & SETTING_SECRET) && s != NULL && s[0] != '\0')
 			s = "(hidden)";
 		config_print_string(f, s != NULL ? s : "");
 		break;
@@ -947,21 +948,21 @@ config_print(FILE *f, const struct dp_config *cfg, bool show_secrets)
 	fprintf(f, "# effective configuration%s%s\n", cfg->source != NULL ? " from " : " (defaults)",
 	    cfg->source != NULL ? cfg->source : "");
 	fprintf(f, "# peer_id_prefix (fixed): %s\n", cfg->peer_id_prefix);
-	for (size_t i = 0; i < DP_ARRAY_LEN(config_keys); i++)
-		if (config_keys[i].group == NULL)
-			config_print_key(f, cfg, &config_keys[i], "", show_secrets);
-	for (size_t g = 0; g < DP_ARRAY_LEN(config_groups); g++) {
-		fprintf(f, "%s = {\n", config_groups[g]);
-		if (strcmp(config_groups[g], "keys") == 0) {
+	for (size_t i = 0; i < settings_table_count; i++)
+		if (settings_table[i].group == NULL)
+			config_print_key(f, cfg, &settings_table[i], "", show_secrets);
+	for (size_t g = 0; g < settings_table_group_count; g++) {
+		fprintf(f, "%s = {\n", settings_table_groups[g]);
+		if (strcmp(settings_table_groups[g], "keys") == 0) {
 			for (size_t i = 0; i < cfg->key_count; i++) {
 				fprintf(f, "  %s = ", cfg->keys[i].action);
 				config_print_string(f, cfg->keys[i].key);
 				fputs(";\n", f);
 			}
 		}
-		for (size_t i = 0; i < DP_ARRAY_LEN(config_keys); i++) {
-			const struct config_key *k = &config_keys[i];
-			if (k->group != NULL && strcmp(k->group, config_groups[g]) == 0)
+		for (size_t i = 0; i < settings_table_count; i++) {
+			const struct setting_def *k = &settings_table[i];
+			if (k->group != NULL && strcmp(k->group, settings_table_groups[g]) == 0)
 				config_print_key(f, cfg, k, "  ", show_secrets);
 		}
 		fputs("};\n", f);

@@ -1,5 +1,6 @@
-/* dp_config.h: the configuration file (libconfig): one struct with every setting, its defaults,
- * loading with errors that name file and line, validation, and printing the effective values.
+/* dp_config.h: the configuration file (libconfig): one struct with every setting (described by
+ * settings_table.c: type, range, default, help), loading with errors that name file and line,
+ * validation, copying, and printing the effective values.
  * (Not called config.h: that name belongs to autoconf's generated header.) */
 #ifndef DP_DP_CONFIG_H
 #define DP_DP_CONFIG_H
@@ -18,10 +19,12 @@
 struct dp_config_key {
 	char *action;
 	char *key;
+	char *file;                     /* where it was set, for messages; NULL: --set */
+	unsigned line;
 };
 
 /*
- * Every setting. Strings are owned by the struct (config_free); optional paths and hooks are
+ * Every setting; settings_table.c says each one's type, range, default and help. Strings are owned by the struct (config_free); optional paths and hooks are
  * NULL when unset. Paths are absolute after loading ("~/" is expanded). Sizes and rates are
  * bytes (per second), 0 meaning unlimited where said.
  */
@@ -39,7 +42,9 @@ struct dp_config {
 	int max_connections_per_torrent;
 	int upload_slots;               /* unchoked peers per torrent */
 	uint64_t download_rate_limit;   /* bytes/s, 0 = unlimited */
+	bool download_rate_limit_enabled;  /* false: kept, not applied (RPC's on/off switch) */
 	uint64_t upload_rate_limit;     /* bytes/s, 0 = unlimited */
+	bool upload_rate_limit_enabled;
 	const char *peer_id_prefix;     /* always DP_PEER_ID_PREFIX */
 	bool dht, lsd, upnp, pex;       /* not built yet: false by default */
 
@@ -50,8 +55,11 @@ struct dp_config {
 
 	/* queueing and seeding */
 	int max_active_downloads;       /* 0 = unlimited */
+	bool max_active_downloads_enabled;
 	int max_active_seeds;           /* 0 = unlimited */
+	bool max_active_seeds_enabled;
 	double seed_ratio_limit;        /* 0 = seed forever */
+	bool seed_ratio_limit_enabled;
 	int64_t seed_time_limit;        /* seconds, 0 = no limit */
 	bool start_paused;              /* torrents added from watch_dir start paused */
 
@@ -88,9 +96,21 @@ struct dp_config {
 	char *source;                   /* the file loaded, NULL when only defaults */
 };
 
-/* Fills cfg with the defaults (allocates; release with config_free). */
+/* Fills cfg with the table's defaults (allocates; release with config_free). */
 void config_defaults(struct dp_config *cfg);
 void config_free(struct dp_config *cfg);
+/* A deep copy of src into dst (release with config_free). */
+void config_copy(struct dp_config *dst, const struct dp_config *src);
+/* A number or boolean key's value (true is 1); false for other keys. */
+bool config_get_number(const struct dp_config *cfg, const char *key, double *out);
+
+struct setting_def;
+/* One key's value: equal in a and b; copied from src to dst. */
+bool config_value_equal(const struct dp_config *a, const struct dp_config *b,
+    const struct setting_def *d);
+void config_copy_value(struct dp_config *dst, const struct dp_config *src,
+    const struct setting_def *d);
+
 
 /* $XDG_CONFIG_HOME/downpour/downpour.conf, or ~/.config/...; a new string. */
 char *config_default_path(void);
@@ -110,6 +130,10 @@ int config_load_string(const char *text, const char *name, struct dp_config *out
  * parsed like the file's text. The whole config is validated again. Returns 0 or -1 with err.
  */
 int config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
+    size_t errlen);
+/* The same for a table key without the checks between keys (a run-time change: the other key
+ * of a pair may still be the configured value). */
+int config_set_one(struct dp_config *cfg, const char *key, const char *value, char *err,
     size_t errlen);
 
 /* Checks ranges and consistency; 0 or -1 with err. config_load calls it. */

@@ -15,6 +15,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "engine_private.h"
+#include "engine_settings.h"
 #include "log.h"
 #include "magnet.h"
 #include "metadata_fetch.h"
@@ -86,29 +87,11 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 		signal(SIGPIPE, SIG_IGN);
 	struct engine *e = xcalloc(1, sizeof *e);
 	struct session_settings set;
-	session_default_settings(&set);
-	if (cfg != NULL) {
-		if (cfg->download_dir != NULL)
-			snprintf(set.download_dir, sizeof set.download_dir, "%s", cfg->download_dir);
-		set.listen_port = cfg->listen_port;
-		if (cfg->listen_address != NULL)
-			e->listen_address = xstrdup(cfg->listen_address);
-		if (cfg->max_connections_global > 0)
-			set.max_connections = cfg->max_connections_global;
-		if (cfg->max_connections_per_torrent > 0)
-			set.max_peers_per_torrent = cfg->max_connections_per_torrent;
-		if (cfg->upload_slots > 0)
-			set.upload_slots = cfg->upload_slots;
-		set.down_limit = cfg->download_rate_limit;
-		set.up_limit = cfg->upload_rate_limit;
-		set.disk_threads = cfg->disk_threads;
-		if (cfg->disk_write_queue_bytes > 0)
-			set.disk_write_bound = cfg->disk_write_queue_bytes;
-		if (cfg->open_files > 0)
-			set.max_open_files = cfg->open_files;
-	}
-	if (session_init(e, base, &set, err, errlen) < 0) {
+	/* cfg (or the settings table's defaults) becomes the live settings. */
+	if (engine_settings_init(e, cfg, &set, err, errlen) < 0 ||
+	    session_init(e, base, &set, err, errlen) < 0) {
 		session_cleanup(e);
+		engine_settings_free(e);
 		free(e);
 		return NULL;
 	}
@@ -205,6 +188,7 @@ engine_free(struct engine *e)
 	store_free(e->store);
 	e->store = NULL;
 	session_cleanup(e);
+	engine_settings_free(e);
 	free(e);
 }
 
@@ -505,41 +489,6 @@ engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban
 		return dp_fail(err, errlen, "no peer %s on %s", addr_port, t->mi->name);
 	}
 	return 0;
-}
-
-void
-engine_set_rate_limits(struct engine *e, uint64_t down_bps, uint64_t up_bps)
-{
-	uint64_t now = dp_now_ms();
-	e->set.down_limit = down_bps;
-	e->set.up_limit = up_bps;
-	bw_bucket_set_rate(&e->down_bucket, down_bps, now);
-	bw_bucket_set_rate(&e->up_bucket, up_bps, now);
-}
-
-int
-engine_set_download_dir(struct engine *e, const char *dir, char *err, size_t errlen)
-{
-	if (dir == NULL || dir[0] != '/')
-		return dp_fail(err, errlen, "the download directory must be an absolute path");
-	if (strlen(dir) >= sizeof e->set.download_dir)
-		return dp_fail(err, errlen, "the download directory's path is too long");
-	snprintf(e->set.download_dir, sizeof e->set.download_dir, "%s", dir);
-	/* free_space describes the old directory: refresh it at the next tick. */
-	e->free_space_at_ms = 0;
-	return 0;
-}
-
-void
-engine_set_limits(struct engine *e, int max_connections, int max_peers_per_torrent,
-    int upload_slots)
-{
-	if (max_connections > 0)
-		e->set.max_connections = max_connections;
-	if (max_peers_per_torrent > 0)
-		e->set.max_peers_per_torrent = max_peers_per_torrent;
-	if (upload_slots > 0)
-		e->set.upload_slots = upload_slots;
 }
 
 /* ---- snapshots ---- */

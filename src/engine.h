@@ -100,12 +100,25 @@ int engine_torrent_add_peer(struct engine *e, int id, const char *addr_port, cha
 int engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban, char *err,
     size_t errlen);
 
+/*
+ * Settings (settings_table.c describes every key). The setters below change the live settings
+ * for this run, as engine_set_setting does; a SIGHUP (engine_apply_config) puts the file's
+ * values back. Changes that must outlive the run go through engine_session_set_setting.
+ */
+/* Global rate limits in bytes/s (0 = none); both limits are switched on. */
 void engine_set_rate_limits(struct engine *e, uint64_t down_bps, uint64_t up_bps);
 /* Where torrents added from now on are saved (an absolute path; created when first needed). */
 int engine_set_download_dir(struct engine *e, const char *dir, char *err, size_t errlen);
 /* Global connection cap, per-torrent default peer cap and default upload slots; <= 0 keeps. */
 void engine_set_limits(struct engine *e, int max_connections, int max_peers_per_torrent,
     int upload_slots);
+/* Any key that applies without a restart ("download_rate_limit", "max_active_seeds", ...),
+ * value as `--set KEY=VALUE` takes it; for this run only. 0 or -1 with err. */
+int engine_set_setting(struct engine *e, const char *key, const char *value, char *err,
+    size_t errlen);
+/* The settings the engine runs with now (configuration, command line, run-time changes): a
+ * copy the caller releases with config_free (dp_config.h). */
+void engine_config_get(struct engine *e, struct dp_config *out);
 
 /* ---- snapshots: copies the caller owns; arrays are freed with free() unless noted ---- */
 
@@ -234,13 +247,16 @@ void engine_global(struct engine *e, struct engine_global_stats *out);
  * Loads every torrent saved in dir (torrents/ and resume/, created if missing) and from then on
  * keeps their resume files up to date, queues torrents over the configured limits, stops seeds
  * at their limits, moves finished data to completed_dir and runs the hooks; watch_dir is
- * watched. The UI and the daemon call it once after engine_new; `downpour get` does not.
- * Taking the session's lock is the caller's job (lockfile.h). 0 or -1 with err.
+ * watched. cfg (NULL: the engine's settings) is applied as engine_apply_config does, then the
+ * run-time changes kept in dir/settings.conf over it. The UI and the daemon call it once after
+ * engine_new; `downpour get` does not. Taking the session's lock is the caller's job
+ * (lockfile.h). 0 or -1 with err.
  */
 int engine_session_open(struct engine *e, const char *dir, const struct dp_config *cfg,
     char *err, size_t errlen);
-/* SIGHUP: rate and connection limits, download_dir, queue and seeding limits, completed_dir,
- * hooks and watch_dir from cfg (the session directory itself stays). */
+/* SIGHUP: every key of cfg that applies without a restart (limits, download_dir, queue and
+ * seeding limits, completed_dir, hooks, watch_dir, ...) except those changed at run time by
+ * engine_session_set_setting; keys that need a restart are named in the log. */
 void engine_apply_config(struct engine *e, const struct dp_config *cfg);
 
 enum engine_queue_where { ENGINE_QUEUE_TOP, ENGINE_QUEUE_UP, ENGINE_QUEUE_DOWN,
@@ -254,8 +270,8 @@ int engine_queue_position(struct engine *e, int id);
  * means the global limit, 0 means none. */
 int engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t seconds,
     char *err, size_t errlen);
-/* Session-wide queue sizes and seeding limits (0 = unlimited / none). Both need a session
- * directory: -1 (with err for the setter) without one. The setter changes no other setting. */
+/* Session-wide queue sizes and seeding limits in effect (0 = unlimited / none; a limit switched
+ * off reads 0). They need a session directory: -1 without one. */
 struct engine_queue_limits {
 	int max_active_downloads, max_active_seeds;
 	double seed_ratio;
@@ -263,18 +279,16 @@ struct engine_queue_limits {
 	bool start_paused;             /* torrents added by the watch dir (and the RPC) stay stopped */
 };
 int engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out);
-int engine_set_queue_limits(struct engine *e, const struct engine_queue_limits *in, char *err,
-    size_t errlen);
 /* A torrent's own seeding limits as set (negative = the global limit); -1 for an unknown id. */
 int engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t *seconds);
 /*
  * A setting changed at run time (the RPC's session-set): key is one of the configuration keys
  * settings_key_allowed() accepts, value its text as config_set takes it. It is applied now and
- * kept in the session directory's settings.conf (written on the session's writer thread), which
- * overrides the configuration file and the command line in engine_session_open and
- * engine_apply_config (SIGHUP). Returns 0, 1 without a session directory (nothing applied or
- * kept: the caller's setters apply it for this run), or -1 with err for a key or value the
- * configuration refuses.
+ * wins over the configuration file and the command line from then on, also on SIGHUP
+ * (engine_apply_config); with a session directory it is kept in its settings.conf (written on
+ * the session's writer thread) and applied again by engine_session_open. Returns 0, 1 without a
+ * session directory (applied, not kept), or -1 with err for a key or value the configuration
+ * refuses (nothing changes).
  */
 int engine_session_set_setting(struct engine *e, const char *key, const char *value, char *err,
     size_t errlen);

@@ -71,6 +71,7 @@ struct engine {
 	void *event_arg;
 
 	struct store *store;           /* the session directory (session_store.c), or NULL */
+	struct engine_settings *settings; /* live settings (engine_settings.c); set fills from it */
 
 	/* shutdown */
 	bool shutting_down, shutdown_done;

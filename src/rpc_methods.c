@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 #include <sys/statvfs.h>
 
 #include "disk.h"
+#include "dp_config.h"
 #include "log.h"
 #include "metainfo.h"
 #include "rpc_private.h"
+#include "settings_file.h"
 #include "util.h"
 
 #define RPC_MAX_IDS 100000      /* entries in an "ids" list */
@@ -267,32 +270,71 @@ handler_note_torrents(struct rpc_handler *h, const struct engine_torrent_stats *
 
 /* ---- session ---- */
 
-/* Whether torrent-add starts torrents by default: the session's start_paused when there is a
- * session directory (it is kept across restarts), else the handler's own flag. */
+/* Whether torrent-add starts torrents by default: the session's start_paused. */
 static bool
 rpc_start_added(struct rpc_handler *h)
 {
-	struct engine_queue_limits q;
-	if (engine_get_queue_limits(h->e, &q) == 0)
-		return !q.start_paused;
-	return h->start_added_torrents;
+	struct dp_config c;
+	engine_config_get(h->e, &c);
+	bool start = !c.start_paused;
+	config_free(&c);
+	return start;
 }
 
-/* Keeps a changed setting in the session directory (settings.conf): it survives restarts and
- * SIGHUP reloads. */
-static void
-rpc_keep_setting(struct rpc_handler *h, const char *key, const char *fmt, ...) DP_PRINTF(3, 4);
-
-static void
-rpc_keep_setting(struct rpc_handler *h, const char *key, const char *fmt, ...)
+double
+rpc_session_seed_ratio(struct rpc_handler *h)
 {
-	char value[1100], err[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(value, sizeof value, fmt, ap);
-	va_end(ap);
-	if (engine_session_set_setting(h->e, key, value, err, sizeof err) < 0)
-		log_warn("rpc: session-set: %s not kept: %s", key, err);
+	struct dp_config c;
+	engine_config_get(h->e, &c);
+	/* Transmission's default stands in while none is configured. */
+	double r = c.seed_ratio_limit > 0 ? c.seed_ratio_limit : 2.0;
+	config_free(&c);
+	return r;
+}
+
+/*
+ * Transmission keeps a limit and its on/off switch apart (speed-limit-down and
+ * speed-limit-down-enabled), and so does the settings table: the value's key (0 = none) and
+ * KEY_enabled. A client sees the limit on when both say so.
+ */
+enum rpc_unit { RPC_UNIT_KBPS, RPC_UNIT_COUNT, RPC_UNIT_RATIO };
+
+struct rpc_switched {
+	const char *value_arg, *flag_arg;   /* session-get/set names */
+	const char *key, *flag_key;         /* settings table keys */
+	enum rpc_unit unit;
+	double shown;                       /* Transmission's default, shown while the value is 0 */
+	bool needs_session;                 /* queueing needs a session directory */
+};
+
+static const struct rpc_switched rpc_switched[] = {
+	{ "speed-limit-down", "speed-limit-down-enabled", "download_rate_limit",
+	    "download_rate_limit_enabled", RPC_UNIT_KBPS, 0, false },
+	{ "speed-limit-up", "speed-limit-up-enabled", "upload_rate_limit",
+	    "upload_rate_limit_enabled", RPC_UNIT_KBPS, 0, false },
+	{ "download-queue-size", "download-queue-enabled", "max_active_downloads",
+	    "max_active_downloads_enabled", RPC_UNIT_COUNT, 5, true },
+	{ "seed-queue-size", "seed-queue-enabled", "max_active_seeds", "max_active_seeds_enabled",
+	    RPC_UNIT_COUNT, 10, true },
+	{ "seedRatioLimit", "seedRatioLimited", "seed_ratio_limit", "seed_ratio_limit_enabled",
+	    RPC_UNIT_RATIO, 2.0, true },
+};
+
+/* Transmission's limit unit is kB/s, k = 1000. */
+#define RPC_MAX_KBPS (INT64_MAX / 1000)
+
+/* The value in the client's unit as it sees it, and whether it sees it on. */
+static double
+rpc_switched_shown(const struct rpc_switched *p, const struct dp_config *c, bool have_session,
+    bool *on)
+{
+	double v = 0, flag = 0;
+	config_get_number(c, p->key, &v);
+	config_get_number(c, p->flag_key, &flag);
+	*on = flag != 0 && v > 0 && (have_session || !p->needs_session);
+	if (p->unit == RPC_UNIT_KBPS)
+		return (double)(((uint64_t)v + 999) / 1000);
+	return v > 0 ? v : p->shown;
 }
 
 static json_t *
@@ -336,22 +378,21 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "rpc-version-semver", json_string("5.3.0"));
 	json_object_set_new(o, "script-torrent-done-enabled", json_false());
 	json_object_set_new(o, "script-torrent-done-filename", json_string(""));
+	/* Limits and their switches from the live settings: what SIGHUP loaded is what shows. */
+	struct dp_config c;
 	struct engine_queue_limits q;
-	engine_get_queue_limits(h->e, &q);     /* all 0 (off) without a session directory */
-	json_object_set_new(o, "download-queue-enabled", json_boolean(q.max_active_downloads > 0));
-	json_object_set_new(o, "download-queue-size", json_integer(q.max_active_downloads > 0 ?
-	    q.max_active_downloads : h->down_queue));
-	json_object_set_new(o, "seed-queue-enabled", json_boolean(q.max_active_seeds > 0));
-	json_object_set_new(o, "seed-queue-size", json_integer(q.max_active_seeds > 0 ?
-	    q.max_active_seeds : h->seed_queue));
-	json_object_set_new(o, "seedRatioLimit", json_real(q.seed_ratio > 0 ? q.seed_ratio :
-	    h->seed_ratio));
-	json_object_set_new(o, "seedRatioLimited", json_boolean(q.seed_ratio > 0));
-	json_object_set_new(o, "speed-limit-down", json_integer((json_int_t)(h->down_kbps)));
-	json_object_set_new(o, "speed-limit-down-enabled", json_boolean(g.down_limit > 0));
-	json_object_set_new(o, "speed-limit-up", json_integer((json_int_t)(h->up_kbps)));
-	json_object_set_new(o, "speed-limit-up-enabled", json_boolean(g.up_limit > 0));
-	json_object_set_new(o, "start-added-torrents", json_boolean(rpc_start_added(h)));
+	engine_config_get(h->e, &c);
+	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
+	for (size_t i = 0; i < DP_ARRAY_LEN(rpc_switched); i++) {
+		const struct rpc_switched *p = &rpc_switched[i];
+		bool on;
+		double v = rpc_switched_shown(p, &c, have_session, &on);
+		json_object_set_new(o, p->value_arg, p->unit == RPC_UNIT_RATIO ? json_real(v) :
+		    json_integer((json_int_t)v));
+		json_object_set_new(o, p->flag_arg, json_boolean(on));
+	}
+	json_object_set_new(o, "start-added-torrents", json_boolean(!c.start_paused));
+	config_free(&c);
 	json_object_set_new(o, "trash-original-torrent-files", json_false());
 	json_object_set_new(o, "units", json_pack("{s:[s,s,s,s], s:i, s:[s,s,s,s], s:i, "
 	    "s:[s,s,s,s], s:i}",
@@ -389,8 +430,72 @@ method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	return 0;
 }
 
-/* Transmission's limit unit is kB/s, k = 1000. */
-#define RPC_MAX_KBPS (INT64_MAX / 1000)
+/* A change session-set makes: a settings table key and its text. */
+struct rpc_change {
+	const char *key;
+	char value[1100];
+};
+
+#define RPC_MAX_CHANGES 16
+
+static void rpc_change_add(struct rpc_change *ch, size_t *n, const char *key, const char *fmt,
+    ...) DP_PRINTF(4, 5);
+
+static void
+rpc_change_add(struct rpc_change *ch, size_t *n, const char *key, const char *fmt, ...)
+{
+	if (*n >= RPC_MAX_CHANGES)
+		return;    /* cannot happen: session-set names fewer keys */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ch[*n].value, sizeof ch[*n].value, fmt, ap);
+	va_end(ap);
+	ch[*n].key = key;
+	(*n)++;
+}
+
+/* A value/switch pair: what the client sent, over what it saw. 1 if either was sent. */
+static int
+rpc_switched_parse(const struct rpc_switched *p, json_t *args, const struct dp_config *c,
+    bool have_session, struct rpc_change *ch, size_t *n, char *err, size_t errlen)
+{
+	int64_t iv = 0;
+	double dv = 0;
+	bool flag = false;
+	int got_v = p->unit == RPC_UNIT_RATIO ? arg_real(args, p->value_arg, &dv, err, errlen) :
+	    arg_int(args, p->value_arg, p->unit == RPC_UNIT_KBPS ? 0 : 1,
+	    p->unit == RPC_UNIT_KBPS ? RPC_MAX_KBPS : 100000, &iv, err, errlen);
+	int got_f = got_v < 0 ? -1 : arg_bool(args, p->flag_arg, &flag, err, errlen);
+	if (got_v < 0 || got_f < 0)
+		return -1;
+	if (got_v == 0 && got_f == 0)
+		return 0;
+	if (p->needs_session && !have_session)
+		return dp_fail(err, errlen, "queueing and seeding limits need a session directory");
+	if (p->unit == RPC_UNIT_RATIO && got_v && (dv < 0 || dv > 1e6))
+		return dp_fail(err, errlen, "%s must be between 0 and 1000000", p->value_arg);
+	double cur = 0, cur_flag = 0;
+	config_get_number(c, p->key, &cur);
+	config_get_number(c, p->flag_key, &cur_flag);
+	bool seen_on;
+	rpc_switched_shown(p, c, have_session, &seen_on);
+	bool on = got_f ? flag : seen_on;
+	/* A value sent alone does not switch on a limit the client saw off. A limit switched on
+	 * without a value takes the value the client saw (Transmission's default while unset). */
+	double v = got_v ? (p->unit == RPC_UNIT_KBPS ? (double)iv * 1000 :
+	    p->unit == RPC_UNIT_COUNT ? (double)iv : dv) : cur > 0 || !on ? cur : p->shown;
+	if (got_v || v != cur) {
+		if (p->unit == RPC_UNIT_RATIO)
+			rpc_change_add(ch, n, p->key, "%.17g", v);
+		else if (p->unit == RPC_UNIT_KBPS && got_v)
+			rpc_change_add(ch, n, p->key, "%" PRId64, iv * 1000);
+		else
+			rpc_change_add(ch, n, p->key, "%.0f", v);
+	}
+	if (got_f || on != (cur_flag != 0))
+		rpc_change_add(ch, n, p->flag_key, "%s", on ? "true" : "false");
+	return 1;
+}
 
 static int
 method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
@@ -398,104 +503,57 @@ method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	(void)out;
 	struct engine_global_stats g;
 	engine_global(h->e, &g);
-	int64_t down = (int64_t)h->down_kbps, up = (int64_t)h->up_kbps;
-	bool down_on = g.down_limit > 0, up_on = g.up_limit > 0;
-	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = rpc_start_added(h);
 	struct engine_queue_limits q;
-	bool have_queue = engine_get_queue_limits(h->e, &q) == 0;
-	int64_t dq = q.max_active_downloads > 0 ? q.max_active_downloads : h->down_queue;
-	int64_t sq = q.max_active_seeds > 0 ? q.max_active_seeds : h->seed_queue;
-	double ratio = q.seed_ratio > 0 ? q.seed_ratio : h->seed_ratio;
-	bool dq_on = q.max_active_downloads > 0, sq_on = q.max_active_seeds > 0;
-	bool ratio_on = q.seed_ratio > 0;
-	int queue_args = 0, n;
+	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
+	int64_t peers_global = 0, peers_torrent = 0, port = -1;
+	bool start_added = false;
 	const char *dir = NULL;
-	/* Validate everything first, so a bad argument changes nothing. */
-	if (arg_int(args, "speed-limit-down", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
-	    arg_bool(args, "speed-limit-down-enabled", &down_on, err, errlen) < 0 ||
-	    arg_int(args, "speed-limit-up", 0, RPC_MAX_KBPS, &up, err, errlen) < 0 ||
-	    arg_bool(args, "speed-limit-up-enabled", &up_on, err, errlen) < 0 ||
-	    arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
+	/* Read and check everything first, so that a bad argument changes nothing. */
+	if (arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
 	    arg_int(args, "peer-limit-per-torrent", 1, 65535, &peers_torrent, err, errlen) < 0 ||
 	    arg_int(args, "peer-port", 0, 65535, &port, err, errlen) < 0 ||
 	    arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
 	    arg_string(args, "download-dir", &dir, err, errlen) < 0)
 		return -1;
-	const struct { const char *name; int64_t *v; bool *on; } queue[] = {
-		{ "download-queue-size", &dq, NULL }, { "download-queue-enabled", NULL, &dq_on },
-		{ "seed-queue-size", &sq, NULL }, { "seed-queue-enabled", NULL, &sq_on },
-		{ "seedRatioLimited", NULL, &ratio_on },
-	};
-	for (size_t i = 0; i < DP_ARRAY_LEN(queue); i++) {
-		n = queue[i].v != NULL ?
-		    arg_int(args, queue[i].name, 1, 100000, queue[i].v, err, errlen) :
-		    arg_bool(args, queue[i].name, queue[i].on, err, errlen);
-		if (n < 0)
-			return -1;
-		queue_args += n;
-	}
-	if ((n = arg_real(args, "seedRatioLimit", &ratio, err, errlen)) < 0)
-		return -1;
-	queue_args += n;
-	if (ratio < 0 || ratio > 1e6)
-		return dp_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
-	if (queue_args > 0 && !have_queue)
-		return dp_fail(err, errlen, "queueing and seeding limits need a session directory");
 	if (port >= 0 && port != g.listen_port)
 		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
 		    "restart (it is %d)", g.listen_port);
-	if (dir != NULL) {
-		if (h->sandbox)
-			return dp_fail(err, errlen, "download-dir is not accepted here");
-		if (engine_set_download_dir(h->e, dir, err, errlen) < 0)
+	if (dir != NULL && h->sandbox)
+		return dp_fail(err, errlen, "download-dir is not accepted here");
+
+	struct rpc_change ch[RPC_MAX_CHANGES];
+	size_t n = 0;
+	/* First, so that the one change the engine may still refuse (a path too long for it)
+	 * comes before any other is made. */
+	if (dir != NULL)
+		rpc_change_add(ch, &n, "download_dir", "%s", dir);
+	struct dp_config c;
+	engine_config_get(h->e, &c);
+	int rc = 0;
+	for (size_t i = 0; i < DP_ARRAY_LEN(rpc_switched) && rc >= 0; i++)
+		rc = rpc_switched_parse(&rpc_switched[i], args, &c, have_session, ch, &n, err,
+		    errlen);
+	config_free(&c);
+	if (rc < 0)
+		return -1;
+	if (peers_global > 0)
+		rpc_change_add(ch, &n, "max_connections_global", "%" PRId64, peers_global);
+	if (peers_torrent > 0)
+		rpc_change_add(ch, &n, "max_connections_per_torrent", "%" PRId64, peers_torrent);
+	if (arg_get(args, "start-added-torrents") != NULL)
+		rpc_change_add(ch, &n, "start_paused", "%s", start_added ? "false" : "true");
+	for (size_t i = 0; i < n; i++) {
+		struct dp_config v;
+		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);
+		config_free(&v);
+		if (bad < 0)
 			return -1;
 	}
-	h->down_kbps = (uint64_t)down;
-	h->up_kbps = (uint64_t)up;
-	engine_set_rate_limits(h->e, down_on ? h->down_kbps * 1000 : 0,
-	    up_on ? h->up_kbps * 1000 : 0);
-	engine_set_limits(h->e, (int)peers_global, (int)peers_torrent, 0);
-	h->start_added_torrents = start_added;
-	q.start_paused = !start_added;
-	/* What changed is kept in the session directory (nothing without one). */
-	if (!h->sandbox) {
-		if (arg_get(args, "speed-limit-down") != NULL ||
-		    arg_get(args, "speed-limit-down-enabled") != NULL)
-			rpc_keep_setting(h, "download_rate_limit", "%llu", down_on ?
-			    (unsigned long long)h->down_kbps * 1000 : 0ull);
-		if (arg_get(args, "speed-limit-up") != NULL ||
-		    arg_get(args, "speed-limit-up-enabled") != NULL)
-			rpc_keep_setting(h, "upload_rate_limit", "%llu", up_on ?
-			    (unsigned long long)h->up_kbps * 1000 : 0ull);
-		if (peers_global > 0)
-			rpc_keep_setting(h, "max_connections_global", "%lld",
-			    (long long)peers_global);
-		if (peers_torrent > 0)
-			rpc_keep_setting(h, "max_connections_per_torrent", "%lld",
-			    (long long)peers_torrent);
-		if (dir != NULL)
-			rpc_keep_setting(h, "download_dir", "%s", dir);
-		if (arg_get(args, "start-added-torrents") != NULL)
-			rpc_keep_setting(h, "start_paused", "%s", start_added ? "false" : "true");
-		if (queue_args > 0) {
-			rpc_keep_setting(h, "max_active_downloads", "%d", dq_on ? (int)dq : 0);
-			rpc_keep_setting(h, "max_active_seeds", "%d", sq_on ? (int)sq : 0);
-			rpc_keep_setting(h, "seed_ratio_limit", "%.17g", ratio_on ? ratio : 0.0);
-		}
-	}
-	if (queue_args > 0) {
-		/* Remember the values while disabled: the engine's 0 means off. */
-		h->down_queue = (int)dq;
-		h->seed_queue = (int)sq;
-		if (ratio > 0)
-			h->seed_ratio = ratio;
-		q.max_active_downloads = dq_on ? (int)dq : 0;
-		q.max_active_seeds = sq_on ? (int)sq : 0;
-		q.seed_ratio = ratio_on ? ratio : 0;
-		if (engine_set_queue_limits(h->e, &q, err, errlen) < 0)
+	/* Kept in the session directory's settings.conf (not when sandboxed: fuzzing). */
+	for (size_t i = 0; i < n; i++)
+		if ((h->sandbox ? engine_set_setting(h->e, ch[i].key, ch[i].value, err, errlen) :
+		    engine_session_set_setting(h->e, ch[i].key, ch[i].value, err, errlen)) < 0)
 			return -1;
-	}
 	return 0;
 }
 
@@ -867,7 +925,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			if (engine_torrent_get_seed_limits(h->e, st->id, &own, &secs) < 0)
 				own = -1, secs = -1;
 			double r = ratio_mode == 0 ? -1 : ratio_mode == 2 ? 0 :
-			    has_ratio ? ratio : own > 0 ? own : h->seed_ratio;
+			    has_ratio ? ratio : own > 0 ? own : rpc_session_seed_ratio(h);
 			if (ratio_mode < 0 && !has_ratio)
 				r = own;
 			rc = engine_torrent_set_seed_limits(h->e, st->id, r, secs, err, errlen);
@@ -1181,14 +1239,6 @@ rpc_handler_new(struct engine *e, const char *config_dir)
 	h->e = e;
 	h->config_dir = config_dir != NULL ? xstrdup(config_dir) : NULL;
 	h->started = dp_wall_time();
-	h->start_added_torrents = true;
-	h->down_queue = 5;            /* Transmission's defaults, shown while queueing is off */
-	h->seed_queue = 10;
-	h->seed_ratio = 2.0;
-	struct engine_global_stats g;
-	engine_global(e, &g);
-	h->down_kbps = (g.down_limit + 999) / 1000;
-	h->up_kbps = (g.up_limit + 999) / 1000;
 	return h;
 }
 

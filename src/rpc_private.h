@@ -45,12 +45,6 @@ struct rpc_handler {
 	size_t known_count;
 	struct rpc_removed *removed;
 	size_t removed_count, removed_cap;
-	/* session settings the engine does not keep but clients read back: the limits while
-	 * disabled (the engine's 0 means unlimited) and the default of torrent-add's "paused" */
-	uint64_t down_kbps, up_kbps;
-	int down_queue, seed_queue;
-	double seed_ratio;
-	bool start_added_torrents;
 	/* requests waiting for filesystem work on the disk pool (rpc_handler_run_async) */
 	bool async;                     /* the running request may defer */
 	struct rpc_call *deferred;      /* set by a method that deferred (returns RPC_DEFER) */
@@ -64,6 +58,9 @@ struct rpc_handler {
 typedef int (*rpc_method_fn)(struct rpc_handler *h, json_t *args, json_t *out, char *err,
     size_t errlen);
 
+/* The global seed ratio a client sees: the configured one, or Transmission's default 2.0 while
+ * none is (the limit may be switched off). */
+double rpc_session_seed_ratio(struct rpc_handler *h);
 /* Transmission status code of a torrent. */
 int rpc_status_of(const struct engine_torrent_stats *st);
 /* True if name is a torrent-get field we know. */

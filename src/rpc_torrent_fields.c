@@ -475,7 +475,7 @@ FIELD(f_seed_ratio_limit)
 		return json_real(own);
 	struct engine_queue_limits q;
 	engine_get_queue_limits(v->h->e, &q);
-	return json_real(q.seed_ratio > 0 ? q.seed_ratio : v->h->seed_ratio);
+	return json_real(q.seed_ratio > 0 ? q.seed_ratio : rpc_session_seed_ratio(v->h));
 }
 FIELD(f_rate_download) { return json_u64(v->st.down_rate); }
 FIELD(f_rate_upload) { return json_u64(v->st.up_rate); }

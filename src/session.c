@@ -31,23 +31,6 @@
 #define SESSION_HEALTH_US 250000u
 #define SESSION_TICK_MS 100u
 
-void
-session_default_settings(struct session_settings *set)
-{
-	memset(set, 0, sizeof *set);
-	snprintf(set->download_dir, sizeof set->download_dir, ".");
-	set->listen_port = 6881;
-	set->listen_ipv6 = true;
-	set->max_connections = 400;
-	set->max_peers_per_torrent = 80;
-	set->upload_slots = 8;
-	set->disk_threads = 0;
-	set->disk_write_bound = 64u << 20;
-	set->max_open_files = 64;
-	set->piece_cache = 32;
-	set->numwant = 80;
-}
-
 uint32_t
 session_random(struct engine *e)
 {

@@ -33,7 +33,6 @@ struct session_settings {
 int session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
     char *err, size_t errlen);
 void session_cleanup(struct engine *e);
-void session_default_settings(struct session_settings *set);
 
 struct torrent *session_find_torrent(struct engine *e, int id);
 struct torrent *session_find_by_hash(struct engine *e, const uint8_t info_hash[20]);

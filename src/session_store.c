@@ -19,6 +19,7 @@
 #include "disk.h"
 #include "dp_config.h"
 #include "engine_private.h"
+#include "engine_settings.h"
 #include "hooks.h"
 #include "log.h"
 #include "magnet.h"
@@ -79,15 +80,15 @@ struct store {
 	struct store_item *items, *tail;  /* queue order */
 	bool loading, shutting_down;
 	uint64_t last_periodic_ms;
-	/* settings (engine_apply_config changes them) */
+	/* from the engine's live settings (store_settings_changed) */
 	int max_down, max_seed;
 	double seed_ratio;
 	int64_t seed_time;
 	char *completed_dir, *completion_hook, *error_hook;
 	bool hook_shell, start_paused;
 	int hook_timeout;
-	/* settings changed at run time, kept in settings.conf, applied over the configuration */
-	struct settings overrides;
+	/* settings.conf: the engine's run-time changes (engine_settings_kept), written when they
+	 * change */
 	char *settings_path;
 	struct event *settings_ev;        /* one write for the changes of one loop iteration */
 	bool settings_dirty;
@@ -1497,16 +1498,18 @@ store_set_str(char **dst, const char *src)
 static void
 store_apply_settings(struct store *s, const struct dp_config *cfg)
 {
-	s->max_down = cfg->max_active_downloads;
-	s->max_seed = cfg->max_active_seeds;
-	s->seed_ratio = cfg->seed_ratio_limit;
-	s->seed_time = cfg->seed_time_limit;
+	struct engine_queue_limits q;
+	engine_settings_queue_limits(cfg, &q);
+	s->max_down = q.max_active_downloads;
+	s->max_seed = q.max_active_seeds;
+	s->seed_ratio = q.seed_ratio;
+	s->seed_time = q.seed_time_s;
+	s->start_paused = q.start_paused;
 	store_set_str(&s->completed_dir, cfg->completed_dir);
 	store_set_str(&s->completion_hook, cfg->completion_hook);
 	store_set_str(&s->error_hook, cfg->error_hook);
 	s->hook_shell = cfg->hook_shell;
 	s->hook_timeout = cfg->hook_timeout;
-	s->start_paused = cfg->start_paused;
 }
 
 /* ---- run-time settings (settings.conf) ---- */
@@ -1528,7 +1531,7 @@ store_save_settings(struct store *s)
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->path = xstrdup(s->settings_path);
-	job->raw = (uint8_t *)settings_format(&s->overrides, &job->raw_len);
+	job->raw = (uint8_t *)settings_format(engine_settings_kept(s->e), &job->raw_len);
 	job->done = store_settings_done;
 	snprintf(job->label, sizeof job->label, "writing %s", s->settings_path);
 	resume_writer_submit(s->writer, job);
@@ -1544,53 +1547,40 @@ store_settings_cb(evutil_socket_t fd, short what, void *arg)
 		store_save_settings(s);
 }
 
-/* One run-time setting over what the configuration said. */
-static void
-store_apply_override(struct store *s, const char *key, const char *value)
+/* The run-time changes kept in settings.conf (or its backup) go back over the configuration;
+ * a line the table refuses now is logged and left out. */
+static int
+store_load_settings(struct store *s, char *err, size_t errlen)
 {
-	struct engine *e = s->e;
-	struct dp_config v;
-	char err[600];
-	if (settings_value(key, value, &v, err, sizeof err) < 0) {
-		log_error("%s: %s (ignored)", s->settings_path, err);
-		config_free(&v);
-		return;
-	}
-	if (strcmp(key, "download_dir") == 0) {
-		if (engine_set_download_dir(e, v.download_dir, err, sizeof err) < 0)
-			log_error("%s: download_dir: %s", s->settings_path, err);
-	} else if (strcmp(key, "download_rate_limit") == 0) {
-		engine_set_rate_limits(e, v.download_rate_limit, e->set.up_limit);
-	} else if (strcmp(key, "upload_rate_limit") == 0) {
-		engine_set_rate_limits(e, e->set.down_limit, v.upload_rate_limit);
-	} else if (strcmp(key, "max_connections_global") == 0) {
-		engine_set_limits(e, v.max_connections_global, 0, 0);
-	} else if (strcmp(key, "max_connections_per_torrent") == 0) {
-		engine_set_limits(e, 0, v.max_connections_per_torrent, 0);
-	} else if (strcmp(key, "upload_slots") == 0) {
-		engine_set_limits(e, 0, 0, v.upload_slots);
-	} else if (strcmp(key, "max_active_downloads") == 0) {
-		s->max_down = v.max_active_downloads;
-	} else if (strcmp(key, "max_active_seeds") == 0) {
-		s->max_seed = v.max_active_seeds;
-	} else if (strcmp(key, "seed_ratio_limit") == 0) {
-		s->seed_ratio = v.seed_ratio_limit;
-	} else if (strcmp(key, "seed_time_limit") == 0) {
-		s->seed_time = v.seed_time_limit;
-	} else if (strcmp(key, "start_paused") == 0) {
-		s->start_paused = v.start_paused;
-	}
-	config_free(&v);
+	struct settings kept;
+	char why[600], bad[600];
+	if (settings_load(s->settings_path, &kept, why, sizeof why, err, errlen) < 0)
+		return -1;
+	if (why[0] != '\0')
+		log_warn("session: %s: using the backup", why);
+	for (size_t i = 0; i < kept.n; i++)
+		if (engine_settings_keep(s->e, kept.keys[i], kept.values[i], NULL, bad,
+		    sizeof bad) < 0)
+			log_error("%s: %s (ignored)", s->settings_path, bad);
+	if (kept.n > 0)
+		log_info("session: %zu setting%s changed at run time applied from %s", kept.n,
+		    kept.n == 1 ? "" : "s", s->settings_path);
+	settings_clear(&kept);
+	return 0;
 }
 
-static void
-store_apply_overrides(struct store *s)
+void
+store_settings_changed(struct store *s, bool save)
 {
-	for (size_t i = 0; i < s->overrides.n; i++)
-		store_apply_override(s, s->overrides.keys[i], s->overrides.values[i]);
-	if (s->overrides.n > 0)
-		log_info("session: %zu setting%s changed at run time applied from %s",
-		    s->overrides.n, s->overrides.n == 1 ? "" : "s", s->settings_path);
+	store_apply_settings(s, engine_settings_live(s->e));
+	if (!s->shutting_down)
+		store_set_watch(s, engine_settings_live(s->e)->watch_dir);
+	if (save) {
+		/* One write for the changes of one loop iteration. */
+		s->settings_dirty = true;
+		event_active(s->settings_ev, EV_TIMEOUT, 0);
+	}
+	store_queue_pass(s);
 }
 
 /* ---- life cycle ---- */
@@ -1663,7 +1653,6 @@ store_free(struct store *s)
 		s->items = it->next;
 		free(it);
 	}
-	settings_clear(&s->overrides);
 	free(s->settings_path);
 	free(s->completed_dir);
 	free(s->completion_hook);
@@ -1690,13 +1679,8 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 	s->tdir = xasprintf("%s/torrents", dir);
 	s->rdir = xasprintf("%s/resume", dir);
 	s->settings_path = xasprintf("%s/%s", dir, SETTINGS_FILE_NAME);
-	settings_init(&s->overrides);
-	struct dp_config defaults;
-	if (cfg == NULL)
-		config_defaults(&defaults);
-	store_apply_settings(s, cfg != NULL ? cfg : &defaults);
-	if (cfg == NULL)
-		config_free(&defaults);
+	if (cfg != NULL)
+		engine_settings_reconfigure(e, cfg);
 	s->hooks = hooks_new(e->base);
 	s->task = task_new(DP_TASK_KIND_SESSION, 0, "session %s", dir);
 	if (store_mkdir(dir, err, errlen) < 0 || store_mkdir(s->tdir, err, errlen) < 0 ||
@@ -1711,12 +1695,9 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 		snprintf(err, errlen, "can't create the session timer");
 		goto fail;
 	}
-	char why[600];
-	if (settings_load(s->settings_path, &s->overrides, why, sizeof why, err, errlen) < 0)
+	if (store_load_settings(s, err, errlen) < 0)
 		goto fail;
-	if (why[0] != '\0')
-		log_warn("session: %s: using the backup", why);
-	store_apply_overrides(s);
+	store_apply_settings(s, engine_settings_live(e));
 	e->store = s;
 	if (store_load_all(s, err, errlen) < 0) {
 		e->store = NULL;
@@ -1726,55 +1707,11 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 	event_add(s->timer, &tv);
 	task_idle(s->task, DP_TASK_TIMER_WAIT, "session %s", dir);
 	store_queue_pass(s);
-	if (cfg != NULL && cfg->watch_dir != NULL)
-		store_set_watch(s, cfg->watch_dir);
+	store_set_watch(s, engine_settings_live(e)->watch_dir);
 	return 0;
 fail:
 	store_free(s);
 	return -1;
-}
-
-void
-engine_apply_config(struct engine *e, const struct dp_config *cfg)
-{
-	engine_set_rate_limits(e, cfg->download_rate_limit, cfg->upload_rate_limit);
-	engine_set_limits(e, cfg->max_connections_global, cfg->max_connections_per_torrent,
-	    cfg->upload_slots);
-	if (cfg->download_dir != NULL)
-		snprintf(e->set.download_dir, sizeof e->set.download_dir, "%s", cfg->download_dir);
-	struct store *s = e->store;
-	if (s == NULL)
-		return;
-	store_apply_settings(s, cfg);
-	store_apply_overrides(s);
-	if (!s->shutting_down)
-		store_set_watch(s, cfg->watch_dir);
-	store_queue_pass(s);
-}
-
-int
-engine_session_set_setting(struct engine *e, const char *key, const char *value, char *err,
-    size_t errlen)
-{
-	struct dp_config v;
-	int rc = settings_value(key, value, &v, err, errlen);
-	config_free(&v);
-	if (rc < 0)
-		return -1;
-	struct store *s = e->store;
-	if (s == NULL)
-		return 1;
-	const char *old = settings_get(&s->overrides, key);
-	bool same = old != NULL && strcmp(old, value) == 0;
-	settings_put(&s->overrides, key, value);
-	store_apply_override(s, key, value);
-	if (!same) {
-		log_info("session: %s set to \"%s\" (kept in %s)", key, value, s->settings_path);
-		s->settings_dirty = true;
-		event_active(s->settings_ev, EV_TIMEOUT, 0);
-	}
-	store_queue_pass(s);
-	return 0;
 }
 
 int
@@ -1836,43 +1773,6 @@ engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t s
 	}
 	it->seed_ratio_milli = ratio < 0 ? -1 : (int64_t)(ratio * 1000 + 0.5);
 	it->seed_time_s = seconds < 0 ? -1 : seconds;
-	return 0;
-}
-
-int
-engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out)
-{
-	memset(out, 0, sizeof *out);
-	if (e->store == NULL)
-		return -1;
-	out->max_active_downloads = e->store->max_down;
-	out->max_active_seeds = e->store->max_seed;
-	out->seed_ratio = e->store->seed_ratio;
-	out->seed_time_s = e->store->seed_time;
-	out->start_paused = e->store->start_paused;
-	return 0;
-}
-
-int
-engine_set_queue_limits(struct engine *e, const struct engine_queue_limits *in, char *err,
-    size_t errlen)
-{
-	struct store *s = e->store;
-	if (s == NULL) {
-		snprintf(err, errlen, "queueing and seeding limits need a session directory");
-		return -1;
-	}
-	if (in->max_active_downloads < 0 || in->max_active_seeds < 0 || in->seed_ratio < 0 ||
-	    in->seed_time_s < 0) {
-		snprintf(err, errlen, "queue sizes and seeding limits must not be negative");
-		return -1;
-	}
-	s->max_down = in->max_active_downloads;
-	s->max_seed = in->max_active_seeds;
-	s->seed_ratio = in->seed_ratio;
-	s->seed_time = in->seed_time_s;
-	s->start_paused = in->start_paused;
-	store_queue_pass(s);
 	return 0;
 }
 

@@ -18,6 +18,9 @@ void store_on_event(struct store *s, int torrent_id, enum engine_event ev);
 bool store_admit(struct store *s, struct torrent *t);
 /* engine_shutdown begins: remember what was running, stop timers and the watch directory. */
 void store_shutdown_begin(struct store *s);
+/* The live settings changed (engine_settings.c): queue and seeding limits, hooks, directories;
+ * save: the run-time changes to keep changed too, write settings.conf. */
+void store_settings_changed(struct store *s, bool save);
 /* The engine is quiet: write every resume file now (waits for the writes). */
 void store_flush(struct store *s);
 void store_free(struct store *s);

@@ -1,5 +1,5 @@
 /* settings_file.c: settings.conf in the session directory: parsing and writing the `key =
- * "value"` lines that keep run-time setting changes, and applying them over a configuration. */
+ * "value"` lines that keep run-time setting changes, checked against settings_table.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,24 +10,11 @@
 
 #include "dp_config.h"
 #include "settings_file.h"
+#include "settings_table.h"
 #include "util.h"
 
 #define SETTINGS_MAX_KEYS 64
 #define SETTINGS_MAX_KEY 64
-
-static const char *const settings_allowed[] = {
-	"download_dir",
-	"download_rate_limit",
-	"upload_rate_limit",
-	"max_connections_global",
-	"max_connections_per_torrent",
-	"upload_slots",
-	"max_active_downloads",
-	"max_active_seeds",
-	"seed_ratio_limit",
-	"seed_time_limit",
-	"start_paused",
-};
 
 void
 settings_init(struct settings *s)
@@ -73,13 +60,26 @@ settings_put(struct settings *s, const char *key, const char *value)
 	s->n++;
 }
 
+void
+settings_remove(struct settings *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->keys[i], key) != 0)
+			continue;
+		free(s->keys[i]);
+		free(s->values[i]);
+		memmove(&s->keys[i], &s->keys[i + 1], (s->n - i - 1) * sizeof *s->keys);
+		memmove(&s->values[i], &s->values[i + 1], (s->n - i - 1) * sizeof *s->values);
+		s->n--;
+		return;
+	}
+}
+
 bool
 settings_key_allowed(const char *key)
 {
-	for (size_t i = 0; i < DP_ARRAY_LEN(settings_allowed); i++)
-		if (strcmp(settings_allowed[i], key) == 0)
-			return true;
-	return false;
+	const struct setting_def *d = settings_table_lookup(key);
+	return d != NULL && (d->flags & SETTING_REMOTE);
 }
 
 static int settings_fail(char *err, size_t errlen, size_t line, const char *fmt, ...)
@@ -306,7 +306,5 @@ settings_value(const char *key, const char *value, struct dp_config *out, char *
 		snprintf(err, errlen, "%s: value longer than %d bytes", key, SETTINGS_MAX_VALUE);
 		return -1;
 	}
-	out->max_connections_global = 65535;
-	out->max_connections_per_torrent = 1;
-	return config_set(out, key, value, err, errlen);
+	return config_set_one(out, key, value, err, errlen);
 }

@@ -24,9 +24,11 @@ void settings_clear(struct settings *s);
 /* Sets key (replacing its value, keeping its place). */
 void settings_put(struct settings *s, const char *key, const char *value);
 const char *settings_get(const struct settings *s, const char *key);
+void settings_remove(struct settings *s, const char *key);
 
-/* True for the configuration keys that may change at run time and be kept (rates, limits,
- * queue sizes, seeding limits, download_dir, start_paused). */
+/* True for the keys the settings table marks SETTING_REMOTE: they may change at run time and be
+ * kept (rates and their switches, limits, queue sizes, seeding limits, download_dir,
+ * start_paused). */
 bool settings_key_allowed(const char *key);
 
 /*
@@ -44,7 +46,7 @@ int settings_load(const char *path, struct settings *out, char *why, size_t whyl
     size_t errlen);
 /*
  * Validates one setting the way the configuration does: out gets the defaults with key set to
- * value (the limit between max_connections_per_torrent and _global is not checked here: the
+ * value (checks between keys, like max_connections_per_torrent <= _global, are left out: the
  * other one may be the configured value). Returns 0, or -1 with err; config_free(out) always.
  */
 int settings_value(const char *key, const char *value, struct dp_config *out, char *err,

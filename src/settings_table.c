@@ -1,0 +1,232 @@
+/* settings_table.c: the table of every setting (after tmux's options-table.c): type, range,
+ * default, help line, field and how a change applies; lookups and the printed reference. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "dp_config.h"
+#include "settings_table.h"
+#include "util.h"
+
+#define S(g, n, t, field, lo, hi, d, how, fl, h) \
+	{ g, n, t, offsetof(struct dp_config, field), lo, hi, d, SETTING_APPLY_##how, fl, h }
+
+/*
+ * A value that a client switches on and off separately (Transmission's speed-limit-down and
+ * speed-limit-down-enabled) is two keys: the value, where 0 still means "none" as it always
+ * did, and NAME_enabled (default true), which keeps the value while it is switched off.
+ */
+const struct setting_def settings_table[] = {
+	/* paths */
+	S(NULL, "download_dir", SETTING_PATH, download_dir, 0, 0, "~/Downloads", DOWNLOAD_DIR,
+	    SETTING_REMOTE, "Where new torrents are downloaded."),
+	S(NULL, "session_dir", SETTING_PATH, session_dir, 0, 0, NULL, RESTART, 0,
+	    "Resume files, settings.conf and the lock file. "
+	    "Default: $XDG_DATA_HOME/downpour (~/.local/share/downpour)."),
+	S(NULL, "watch_dir", SETTING_OPT_PATH, watch_dir, 0, 0, "", STORE, 0,
+	    ".torrent files dropped here are added automatically; \"\" = no watch directory."),
+	S(NULL, "completed_dir", SETTING_OPT_PATH, completed_dir, 0, 0, "", STORE, 0,
+	    "Finished downloads are moved here; \"\" = they stay in download_dir."),
+
+	/* network */
+	S(NULL, "listen_port", SETTING_INT, listen_port, 0, 65535, "51413", RESTART, 0,
+	    "TCP port for incoming peer connections (0 lets the system pick one)."),
+	S(NULL, "listen_address", SETTING_ADDR, listen_address, 0, 0, "0.0.0.0", RESTART, 0,
+	    "Numeric IPv4 or IPv6 address to listen on (\"0.0.0.0\" = every IPv4 address, "
+	    "\"::\" = IPv6)."),
+	S(NULL, "max_connections_global", SETTING_INT, max_connections_global, 1, 65535, "500",
+	    PEERS, SETTING_REMOTE, "Peer connections in total, all torrents together."),
+	S(NULL, "max_connections_per_torrent", SETTING_INT, max_connections_per_torrent, 1, 65535,
+	    "80", PEERS, SETTING_REMOTE,
+	    "Peer connections per torrent (at most max_connections_global)."),
+	S(NULL, "upload_slots", SETTING_INT, upload_slots, 1, 1000, "8", PEERS, SETTING_REMOTE,
+	    "Peers unchoked (uploaded to) at once per torrent."),
+	S(NULL, "download_rate_limit", SETTING_SIZE, download_rate_limit, 0, INT64_MAX, "0", RATES,
+	    SETTING_REMOTE, "Download limit in bytes per second, 0 = unlimited."),
+	S(NULL, "download_rate_limit_enabled", SETTING_BOOL, download_rate_limit_enabled, 0, 0,
+	    "true", RATES, SETTING_REMOTE,
+	    "false keeps download_rate_limit but does not apply it."),
+	S(NULL, "upload_rate_limit", SETTING_SIZE, upload_rate_limit, 0, INT64_MAX, "0", RATES,
+	    SETTING_REMOTE, "Upload limit in bytes per second, 0 = unlimited."),
+	S(NULL, "upload_rate_limit_enabled", SETTING_BOOL, upload_rate_limit_enabled, 0, 0, "true",
+	    RATES, SETTING_REMOTE, "false keeps upload_rate_limit but does not apply it."),
+	S(NULL, "dht", SETTING_BOOL, dht, 0, 0, "false", RESTART, 0,
+	    "The DHT (not built yet: stays off)."),
+	S(NULL, "lsd", SETTING_BOOL, lsd, 0, 0, "false", RESTART, 0,
+	    "Local service discovery (not built yet: stays off)."),
+	S(NULL, "upnp", SETTING_BOOL, upnp, 0, 0, "false", RESTART, 0,
+	    "UPnP port mapping (not built yet: stays off)."),
+	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "false", RESTART, 0,
+	    "Not read yet: peer exchange (ut_pex) is always on; the key is kept for old files."),
+
+	/* disk */
+	S(NULL, "disk_threads", SETTING_INT, disk_threads, 0, 256, "0", RESTART, 0,
+	    "Threads that write, read and hash pieces (0 = one per CPU)."),
+	S(NULL, "disk_write_queue_bytes", SETTING_SIZE, disk_write_queue_bytes, 1 << 20,
+	    (int64_t)1 << 40, "64M", RESTART, 0,
+	    "Bytes of pieces waiting to be written before peers are slowed down."),
+	S(NULL, "open_files", SETTING_INT, open_files, 4, 65536, "128", RESTART, 0,
+	    "Files kept open at once across all torrents."),
+
+	/* queueing and seeding */
+	S(NULL, "max_active_downloads", SETTING_INT, max_active_downloads, 0, 100000, "5", STORE,
+	    SETTING_REMOTE, "Torrents downloading at the same time; the rest wait queued "
+	    "(0 = unlimited)."),
+	S(NULL, "max_active_downloads_enabled", SETTING_BOOL, max_active_downloads_enabled, 0, 0,
+	    "true", STORE, SETTING_REMOTE,
+	    "false keeps max_active_downloads but does not apply it."),
+	S(NULL, "max_active_seeds", SETTING_INT, max_active_seeds, 0, 100000, "10", STORE,
+	    SETTING_REMOTE, "Torrents seeding at the same time; the rest wait queued "
+	    "(0 = unlimited)."),
+	S(NULL, "max_active_seeds_enabled", SETTING_BOOL, max_active_seeds_enabled, 0, 0, "true",
+	    STORE, SETTING_REMOTE, "false keeps max_active_seeds but does not apply it."),
+	S(NULL, "seed_ratio_limit", SETTING_FLOAT, seed_ratio_limit, 0, 1000000, "0", STORE,
+	    SETTING_REMOTE, "Stop seeding at this upload/download ratio (0 = seed forever)."),
+	S(NULL, "seed_ratio_limit_enabled", SETTING_BOOL, seed_ratio_limit_enabled, 0, 0, "true",
+	    STORE, SETTING_REMOTE, "false keeps seed_ratio_limit but does not apply it."),
+	S(NULL, "seed_time_limit", SETTING_INT64, seed_time_limit, 0, INT64_C(1) << 40, "0", STORE,
+	    SETTING_REMOTE, "Stop seeding after this many seconds (0 = no limit)."),
+	S(NULL, "start_paused", SETTING_BOOL, start_paused, 0, 0, "false", STORE, SETTING_REMOTE,
+	    "Torrents added from watch_dir or the RPC start paused."),
+
+	/* hooks: never REMOTE, a client must not choose what we run */
+	S(NULL, "completion_hook", SETTING_OPT_STR, completion_hook, 0, 0, "", STORE, 0,
+	    "A command run when a torrent finishes downloading; \"\" = none."),
+	S(NULL, "error_hook", SETTING_OPT_STR, error_hook, 0, 0, "", STORE, 0,
+	    "A command run when a torrent fails with an error; \"\" = none."),
+	S(NULL, "hook_shell", SETTING_BOOL, hook_shell, 0, 0, "false", STORE, 0,
+	    "Run the hooks through /bin/sh -c (lets you write a pipeline; beware of quoting)."),
+	S(NULL, "hook_timeout", SETTING_INT, hook_timeout, 1, 86400, "300", STORE, 0,
+	    "Seconds before a hook that is still running is killed."),
+
+	/* logging */
+	S(NULL, "log_file", SETTING_OPT_PATH, log_file, 0, 0, "", RESTART, 0,
+	    "Log file (written in daemon mode; reopened on SIGHUP); \"\" = none."),
+	S(NULL, "log_level", SETTING_LEVEL, log_level, 0, 0, "info", PROGRAM, 0,
+	    "error, warn, info or debug."),
+
+	/* remote control */
+	S("rpc", "enabled", SETTING_BOOL, rpc.enabled, 0, 0, "false", RESTART, 0,
+	    "Serve the Transmission-compatible RPC (the daemon)."),
+	S("rpc", "bind", SETTING_ADDR, rpc.bind, 0, 0, "127.0.0.1", RESTART, 0,
+	    "Numeric address to listen on. A non-loopback address needs a username and password."),
+	S("rpc", "port", SETTING_INT, rpc.port, 1, 65535, "9091", RESTART, 0,
+	    "TCP port of the RPC server."),
+	S("rpc", "username", SETTING_STR, rpc.username, 0, 0, "", RESTART, 0,
+	    "Basic authentication; \"\" = none (allowed on a loopback address only)."),
+	S("rpc", "password", SETTING_STR, rpc.password, 0, 0, "", RESTART, SETTING_SECRET,
+	    "The password that goes with username."),
+	S("rpc", "host_whitelist", SETTING_STRLIST, rpc.host_whitelist, 0, 0,
+	    "localhost,127.0.0.1,::1", RESTART, 0,
+	    "Accepted Host: headers (protects against DNS rebinding)."),
+
+	/* terminal interface */
+	S("ui", "refresh_ms", SETTING_INT, ui.refresh_ms, 50, 60000, "1000", PROGRAM, 0,
+	    "Redraw interval in milliseconds; input redraws at once."),
+	S("ui", "blocked_threshold_s", SETTING_INT, ui.blocked_threshold_s, 1, 86400, "5", PROGRAM,
+	    0, "Tasks waiting longer than this many seconds are listed in the blocked view."),
+	S("ui", "ascii", SETTING_BOOL, ui.ascii, 0, 0, "false", PROGRAM, 0,
+	    "Draw with ASCII characters only (for terminals without Unicode line drawing)."),
+	S("ui", "colors", SETTING_BOOL, ui.colors, 0, 0, "true", PROGRAM, 0,
+	    "Use colours when the terminal has them."),
+};
+
+const size_t settings_table_count = DP_ARRAY_LEN(settings_table);
+
+const char *const settings_table_groups[] = { "rpc", "ui", "keys" };
+const size_t settings_table_group_count = DP_ARRAY_LEN(settings_table_groups);
+
+const struct setting_def *
+settings_table_find(const char *group, const char *name)
+{
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *d = &settings_table[i];
+		if (strcmp(d->name, name) != 0 || (group == NULL) != (d->group == NULL))
+			continue;
+		if (group == NULL || strcmp(group, d->group) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+const struct setting_def *
+settings_table_lookup(const char *full_name)
+{
+	const char *dot = strchr(full_name, '.');
+	if (dot == NULL)
+		return settings_table_find(NULL, full_name);
+	char group[16];
+	size_t glen = (size_t)(dot - full_name);
+	if (glen >= sizeof group)
+		return NULL;
+	memcpy(group, full_name, glen);
+	group[glen] = '\0';
+	return settings_table_find(group, dot + 1);
+}
+
+void
+settings_table_full_name(const struct setting_def *d, char *out, size_t outlen)
+{
+	if (d->group != NULL)
+		snprintf(out, outlen, "%s.%s", d->group, d->name);
+	else
+		snprintf(out, outlen, "%s", d->name);
+}
+
+bool
+settings_table_is_live(const struct setting_def *d)
+{
+	return d->apply != SETTING_APPLY_RESTART;
+}
+
+static const char *
+settings_table_type_name(enum setting_type t)
+{
+	switch (t) {
+	case SETTING_PATH: return "path";
+	case SETTING_OPT_PATH: return "path or \"\"";
+	case SETTING_STR: return "string";
+	case SETTING_OPT_STR: return "string or \"\"";
+	case SETTING_ADDR: return "numeric address";
+	case SETTING_INT:
+	case SETTING_INT64: return "integer";
+	case SETTING_SIZE: return "size";
+	case SETTING_BOOL: return "true or false";
+	case SETTING_FLOAT: return "number";
+	case SETTING_LEVEL: return "log level";
+	case SETTING_STRLIST: return "list of strings";
+	}
+	return "?";
+}
+
+static const char *
+settings_table_when(const struct setting_def *d)
+{
+	switch (d->apply) {
+	case SETTING_APPLY_RESTART: return "at the next start";
+	case SETTING_APPLY_PROGRAM: return "read by the daemon or the interface";
+	default: return d->flags & SETTING_REMOTE ? "at once, on SIGHUP and by the RPC" :
+	    "at once, on SIGHUP";
+	}
+}
+
+void
+settings_table_print(FILE *f)
+{
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *d = &settings_table[i];
+		char full[64];
+		settings_table_full_name(d, full, sizeof full);
+		fprintf(f, "%s (%s", full, settings_table_type_name(d->type));
+		if (d->type == SETTING_INT || d->type == SETTING_INT64 || d->type == SETTING_SIZE ||
+		    d->type == SETTING_FLOAT)
+			fprintf(f, " %" PRId64 "..%" PRId64, d->min, d->max);
+		fprintf(f, "), default %s%s%s; applies %s\n", d->def != NULL ? "\"" : "",
+		    d->def != NULL ? d->def : "computed", d->def != NULL ? "\"" : "",
+		    settings_table_when(d));
+		fprintf(f, "    %s\n", d->help);
+	}
+	fputs("keys.ACTION (string): rebinds a TUI action; its help screen lists the actions\n", f);
+}
