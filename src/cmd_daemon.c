@@ -22,6 +22,7 @@
 #include "log.h"
 #include "monitor_server.h"
 #include "rpc.h"
+#include "stopsig.h"
 #include "util.h"
 
 #define DAEMON_STOP_DEADLINE_MS 3000
@@ -39,7 +40,8 @@ struct daemon_state {
 	struct monitor_server *monitor;
 	bool stopping;
 	int exit_status;
-	struct event *sig_int, *sig_term, *sig_hup, *sig_usr1;
+	struct stopsig *stop_sig;      /* INT and TERM: the second one ends the process at once */
+	struct event *sig_hup, *sig_usr1;
 };
 
 static void
@@ -187,15 +189,6 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct daemon_state *d = arg;
 	(void)what;
 	switch (sig) {
-	case SIGINT:
-	case SIGTERM:
-		if (d->stopping) {
-			/* A second one: stop waiting for trackers and disk. */
-			event_base_loopbreak(d->base);
-			return;
-		}
-		daemon_stop(d, sig == SIGINT ? "SIGINT" : "SIGTERM");
-		break;
 	case SIGHUP:
 		daemon_reload(d);
 		break;
@@ -205,13 +198,20 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+static void
+daemon_stop_signal_cb(int sig, void *arg)
+{
+	daemon_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
 static int
-daemon_add_signals(struct daemon_state *d)
+daemon_add_signals(struct daemon_state *d, const char *pid_path)
 {
 	struct { int sig; struct event **ev; } s[] = {
-		{ SIGINT, &d->sig_int }, { SIGTERM, &d->sig_term },
 		{ SIGHUP, &d->sig_hup }, { SIGUSR1, &d->sig_usr1 },
 	};
+	if ((d->stop_sig = stopsig_new(d->base, daemon_stop_signal_cb, d, pid_path)) == NULL)
+		return -1;
 	for (size_t i = 0; i < DP_ARRAY_LEN(s); i++) {
 		*s[i].ev = evsignal_new(d->base, s[i].sig, daemon_signal_cb, d);
 		if (*s[i].ev == NULL || evsignal_add(*s[i].ev, NULL) < 0)
@@ -224,7 +224,8 @@ daemon_add_signals(struct daemon_state *d)
 static void
 daemon_free_signals(struct daemon_state *d)
 {
-	struct event *evs[] = { d->sig_int, d->sig_term, d->sig_hup, d->sig_usr1 };
+	stopsig_free(d->stop_sig);
+	struct event *evs[] = { d->sig_hup, d->sig_usr1 };
 	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
@@ -372,7 +373,7 @@ cmd_daemon(int argc, char **argv)
 			goto fail;
 	}
 
-	if (daemon_add_signals(&d) < 0) {
+	if (daemon_add_signals(&d, pid_path) < 0) {
 		snprintf(err, sizeof err, "can't set up signal handling");
 		goto fail;
 	}

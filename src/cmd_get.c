@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "log.h"
 #include "magnet.h"
+#include "stopsig.h"
 #include "task.h"
 #include "util.h"
 
@@ -100,16 +101,13 @@ get_tick_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_end(NULL);
 }
 
+/* The first SIGINT/SIGTERM; a second one ends the process (stopsig). */
 static void
-get_signal_cb(evutil_socket_t sig, short what, void *arg)
+get_signal_cb(int sig, void *arg)
 {
 	struct get_state *g = arg;
-	(void)what;
 	task_cb_begin(NULL);
-	if (g->stopping) {
-		/* A second signal: do not wait for trackers any longer. */
-		event_base_loopbreak(g->base);
-	} else {
+	if (!g->stopping) {
 		if (g->tty)
 			fputc('\n', stdout);
 		log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -251,7 +249,8 @@ get_run(int argc, char **argv, bool seed_cmd)
 		return DP_EXIT_FAILURE;
 	}
 	int rc = DP_EXIT_OK;
-	struct event *sigint = NULL, *sigterm = NULL, *tick = NULL;
+	struct stopsig *stop_sig = NULL;
+	struct event *tick = NULL;
 	g.e = engine_new(g.base, &cfg, err, sizeof err);
 	config_free(&cfg);
 	if (g.e == NULL) {
@@ -275,17 +274,14 @@ get_run(int argc, char **argv, bool seed_cmd)
 			goto out;
 		}
 	}
-	sigint = evsignal_new(g.base, SIGINT, get_signal_cb, &g);
-	sigterm = evsignal_new(g.base, SIGTERM, get_signal_cb, &g);
+	stop_sig = stopsig_new(g.base, get_signal_cb, &g, NULL);
 	tick = event_new(g.base, -1, EV_PERSIST, get_tick_cb, &g);
-	if (sigint == NULL || sigterm == NULL || tick == NULL) {
+	if (stop_sig == NULL || tick == NULL) {
 		cmd_error("can't set up signal handling");
 		rc = DP_EXIT_FAILURE;
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	evsignal_add(sigint, NULL);
-	evsignal_add(sigterm, NULL);
 	struct timeval one = { 1, 0 };
 	event_add(tick, &one);
 
@@ -302,11 +298,8 @@ get_run(int argc, char **argv, bool seed_cmd)
 out:
 	if (tick)
 		event_free(tick);
-	if (sigint)
-		event_free(sigint);
-	if (sigterm)
-		event_free(sigterm);
 	engine_free(g.e);
+	stopsig_free(stop_sig);
 	event_base_free(g.base);
 	free(peers);
 	return rc;

@@ -794,7 +794,7 @@ metainfo_load(const char *path, char *err, size_t errlen)
 			dp_fail(err, errlen, "%s: larger than the %u MiB limit for torrent files", path,
 			    DP_MAX_TORRENT_FILE_SIZE >> 20);
 		else
-			dp_fail(err, errlen, "%s: %s", path, strerror(errno));
+			dp_fail(err, errlen, "%s: %s", path, dp_strerror(errno));
 		return NULL;
 	}
 	char reason[256] = "";

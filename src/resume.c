@@ -396,7 +396,7 @@ resume_load_one(const char *path, const uint8_t info_hash[20], uint32_t piece_co
 	size_t len;
 	if (dp_read_file(path, RESUME_MAX_FILE_SIZE, &buf, &len) < 0)
 		return dp_fail(err, errlen, "%s: %s", path, errno == ENOENT ? "missing" :
-		    strerror(errno));
+		    dp_strerror(errno));
 	char why[256];
 	int rc = resume_decode(buf, len, out, why, sizeof why);
 	free(buf);
@@ -498,9 +498,11 @@ resume_job_run(struct resume_job *job)
 			continue;
 		/* fsync through our own descriptor: Linux flushes the inode's dirty pages, whoever
 		 * wrote them, and the torrent's storage object is never touched off its workers. */
-		int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		/* Anything but a regular file (a FIFO planted there) is no data of ours: as missing. */
+		int fd = dp_open_regular(AT_FDCWD, p, O_RDONLY | O_NOFOLLOW, 0);
 		if (fd < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
+			if (errno == ENOENT || errno == ENOTDIR || errno == DP_ENOTREG ||
+			    errno == EISDIR)
 				continue;
 			job->error = errno;
 			snprintf(job->errmsg, sizeof job->errmsg, "%s: open: %s", p, strerror(errno));

@@ -1073,7 +1073,7 @@ torrent_add_read_work(struct disk_job *job)
 		snprintf(job->errmsg, sizeof job->errmsg, "%s: larger than the %u MiB limit for "
 		    "torrent files", c->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
 	else
-		snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", c->path, strerror(errno));
+		snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", c->path, dp_strerror(errno));
 }
 
 static int

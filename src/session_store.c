@@ -1081,7 +1081,7 @@ store_read_magnet(struct store *s, struct store_entry *v, size_t n, struct store
 	size_t len;
 	char why[256];
 	if (dp_read_file(en->path, 64 * 1024, &buf, &len) < 0) {
-		log_error("session: %s: %s", en->path, strerror(errno));
+		log_error("session: %s: %s", en->path, dp_strerror(errno));
 		goto skip;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))

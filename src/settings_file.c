@@ -254,7 +254,7 @@ settings_load_one(const char *path, struct settings *out, char *why, size_t whyl
 	if (dp_read_file(path, SETTINGS_MAX_FILE_SIZE, &buf, &len) < 0) {
 		if (errno == ENOENT)
 			return 1;
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		snprintf(why, whylen, "%s: %s", path, dp_strerror(errno));
 		return -1;
 	}
 	char perr[256];

@@ -342,16 +342,14 @@ storage_create_sized(int dfd, const char *leaf, const char *path, uint64_t lengt
 		snprintf(err, errlen, "create %s: %s", path, strerror(e));
 		return -e;
 	}
-	do
-		fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	while (fd < 0 && errno == EINTR);
+	fd = dp_open_regular(dfd, leaf, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		e = errno;
 		if (e == ELOOP)
 			snprintf(err, errlen, "create %s: it is a symbolic link; not writing through "
 			    "it", path);
 		else
-			snprintf(err, errlen, "create %s: %s", path, strerror(e));
+			snprintf(err, errlen, "create %s: %s", path, dp_strerror(e));
 		return -e;
 	}
 	return fd;
@@ -359,19 +357,18 @@ storage_create_sized(int dfd, const char *leaf, const char *path, uint64_t lengt
 
 /* Opens file i for reading or writing; creates it (and its directories) when writing. Reads
  * follow symbolic links (seeding from linked data works, and a piece is only served once its
- * hash matched); writes never do (storage_open_parent). */
+ * hash matched); writes never do (storage_open_parent). Whatever is not a regular file (a FIFO
+ * planted in a shared download directory would hang a worker for good) is refused. */
 static int
 storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errlen)
 {
 	const struct storage_file *f = &st->files[i];
 	int fd;
 	if (!write) {
-		do
-			fd = open(f->path, O_RDONLY | O_CLOEXEC);
-		while (fd < 0 && errno == EINTR);
+		fd = dp_open_regular(AT_FDCWD, f->path, O_RDONLY, 0);
 		if (fd < 0) {
 			int e = errno;
-			snprintf(err, errlen, "open %s for reading: %s", f->path, strerror(e));
+			snprintf(err, errlen, "open %s for reading: %s", f->path, dp_strerror(e));
 			return -e;
 		}
 		return fd;
@@ -380,9 +377,7 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 	int dfd = storage_open_parent(st, i, true, &leaf, err, errlen);
 	if (dfd < 0)
 		return dfd;
-	do
-		fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
+	fd = dp_open_regular(dfd, leaf, O_RDWR | O_NOFOLLOW, 0);
 	if (fd < 0 && errno == ENOENT) {
 		fd = storage_create_sized(dfd, leaf, f->path, st->mi->files[i].length, err, errlen);
 		close(dfd);
@@ -395,7 +390,7 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 			snprintf(err, errlen, "open %s for writing: it is a symbolic link; not "
 			    "writing through it", f->path);
 		else
-			snprintf(err, errlen, "open %s for writing: %s", f->path, strerror(e));
+			snprintf(err, errlen, "open %s for writing: %s", f->path, dp_strerror(e));
 		return -e;
 	} else {
 		close(dfd);
@@ -729,13 +724,11 @@ storage_sync(struct storage *st, char *err, size_t errlen)
 	for (size_t k = 0; k < nclosed && rc == 0; k++) {
 		const char *path = st->files[closed[k]].path;
 		int fd;
-		do
-			fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		while (fd < 0 && errno == EINTR);
+		fd = dp_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0);
 		if (fd < 0) {
 			if (errno != ENOENT) {
 				rc = -errno;
-				snprintf(err, errlen, "open %s for fsync: %s", path, strerror(errno));
+				snprintf(err, errlen, "open %s for fsync: %s", path, dp_strerror(errno));
 			}
 			continue;
 		}

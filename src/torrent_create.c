@@ -50,9 +50,9 @@ tc_scan_add_file(struct tc_scan *sc, const char *path, const char *rel, const st
 {
 	struct tc_tree *t = sc->tree;
 	/* Open it now: an unreadable file is the user's to fix before any hashing starts. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = dp_open_regular(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0) {
-		dp_fail(sc->err, sc->errlen, "%s: cannot open: %s", path, strerror(errno));
+		dp_fail(sc->err, sc->errlen, "%s: cannot open: %s", path, dp_strerror(errno));
 		return TC_ERR_INPUT;
 	}
 	close(fd);
@@ -345,9 +345,10 @@ tc_worker_open(struct tc_worker *w, size_t idx)
 	if (w->fd >= 0)
 		close(w->fd);
 	w->file = SIZE_MAX;
-	w->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	w->fd = dp_open_regular(AT_FDCWD, f->path, O_RDONLY, 0);
 	if (w->fd < 0) {
-		tc_hasher_fail(w->h, TC_ERR_INPUT, "%s: cannot open: %s", f->path, strerror(errno));
+		tc_hasher_fail(w->h, TC_ERR_INPUT, "%s: cannot open: %s", f->path,
+		    dp_strerror(errno));
 		return -1;
 	}
 	w->file = idx;

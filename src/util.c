@@ -234,24 +234,44 @@ dp_thread_cpu_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int
-dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+const char *
+dp_strerror(int e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return e == DP_ENOTREG ? "not a regular file" : strerror(e);
+}
+
+int
+dp_open_regular(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+	do
+		fd = openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC, mode);
+	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
+	int e = 0;
+	if (fstat(fd, &st) != 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = S_ISDIR(st.st_mode) ? EISDIR : DP_ENOTREG;
+	else if ((flags & O_NONBLOCK) == 0 &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		e = errno;
+	if (e != 0) {
 		close(fd);
 		errno = e;
 		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		errno = EISDIR;
+	return fd;
+}
+
+int
+dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = dp_open_regular(AT_FDCWD, path, O_RDONLY, 0);
+	if (fd < 0)
 		return -1;
-	}
 	struct dp_buf b;
 	dp_buf_init(&b);
 	for (;;) {

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <errno.h>
+#include <sys/types.h>
 
 #define DP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define DP_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -58,7 +60,23 @@ int64_t dp_wall_time(void);
 /* CPU time of the calling thread in microseconds. */
 uint64_t dp_thread_cpu_us(void);
 
-/* Reads a whole file (up to max bytes). Returns 0, or -1 with errno set (EFBIG when too big). */
+/* Not a regular file: the errno dp_open_regular and dp_read_file set for a FIFO, socket or
+ * device. Borrowed from the block-device mount calls, which no file open or read ever
+ * returns; dp_strerror names it. */
+#define DP_ENOTREG ENOTBLK
+/* strerror, but DP_ENOTREG reads "not a regular file". */
+const char *dp_strerror(int e);
+
+/* Opens a path someone else may have planted something at (the user's, a torrent's, a client's)
+ * without ever blocking: O_NONBLOCK for the open (a FIFO with no writer would wait forever), then
+ * fstat refuses anything but a regular file (EISDIR for a directory, else DP_ENOTREG), and
+ * O_NONBLOCK is cleared again.
+ * path is relative to dirfd (AT_FDCWD for none); O_CLOEXEC is added. Returns an fd or -1 with
+ * errno set. */
+int dp_open_regular(int dirfd, const char *path, int flags, mode_t mode);
+
+/* Reads a whole regular file (up to max bytes) through dp_open_regular. Returns 0, or -1 with
+ * errno set (EFBIG when too big, EISDIR or DP_ENOTREG when not a regular file). */
 int dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /* Formats a byte count as "1.5 MiB" into out. */

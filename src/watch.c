@@ -143,7 +143,7 @@ watch_read_one(struct watch_result *r)
 			snprintf(r->errmsg, sizeof r->errmsg, "%s: larger than the %zu KiB limit",
 			    r->path, max / 1024);
 		else
-			snprintf(r->errmsg, sizeof r->errmsg, "%s: %s", r->path, strerror(errno));
+			snprintf(r->errmsg, sizeof r->errmsg, "%s: %s", r->path, dp_strerror(errno));
 		return;
 	}
 	/* Text for a magnet link: terminated here so the loop never copies it. */

@@ -1,6 +1,7 @@
-/* ui.c: the UI on the engine's loop: terminal input as a read event on fd 0, SIGWINCH and the
- * quit signals as signal events, a redraw timer; the frame (title, screen, status, prompt) and
- * the keys every screen shares. Curses diffs each frame, so only changed cells reach the tty. */
+/* ui.c: the UI on the engine's loop: terminal input as a read event on fd 0, SIGWINCH and HUP
+ * as signal events, INT and TERM through stopsig, a redraw timer; the frame (title, screen,
+ * status, prompt) and the keys every screen shares. Curses diffs each frame, so only changed
+ * cells reach the tty. */
 #include "config.h"
 
 #include <curses.h>
@@ -14,6 +15,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "stopsig.h"
 #include "util.h"
 #include "actions.h"
 #include "draw.h"
@@ -176,7 +178,8 @@ ui_key_code(int rc, wint_t wch)
 
 struct ui_loop {
 	struct ui ui;
-	struct event *ev_input, *ev_winch, *ev_int, *ev_term, *ev_hup, *ev_timer;
+	struct event *ev_input, *ev_winch, *ev_hup, *ev_timer;
+	struct stopsig *stop_sig;      /* INT and TERM: a second one ends the process at once */
 	bool done;
 };
 
@@ -241,6 +244,12 @@ ui_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+ui_stop_signal_cb(int sig, void *arg)
+{
+	ui_signal_cb(sig, 0, arg);
+}
+
+static void
 ui_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ui_loop *l = arg;
@@ -297,15 +306,13 @@ ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_opti
 
 	l->ev_input = event_new(base, 0, EV_READ | EV_PERSIST, ui_input_cb, l);
 	l->ev_winch = evsignal_new(base, SIGWINCH, ui_winch_cb, l);
-	l->ev_int = evsignal_new(base, SIGINT, ui_signal_cb, l);
-	l->ev_term = evsignal_new(base, SIGTERM, ui_signal_cb, l);
+	l->stop_sig = stopsig_new(base, ui_stop_signal_cb, l, NULL);
 	l->ev_hup = evsignal_new(base, SIGHUP, ui_signal_cb, l);
 	l->ev_timer = event_new(base, -1, EV_PERSIST, ui_timer_cb, l);
 	struct timeval tv = { ui->refresh_ms / 1000, (ui->refresh_ms % 1000) * 1000 };
-	if (l->ev_input == NULL || l->ev_winch == NULL || l->ev_int == NULL || l->ev_term == NULL ||
+	if (l->ev_input == NULL || l->ev_winch == NULL || l->stop_sig == NULL ||
 	    l->ev_hup == NULL || l->ev_timer == NULL || event_add(l->ev_input, NULL) != 0 ||
-	    event_add(l->ev_winch, NULL) != 0 || event_add(l->ev_int, NULL) != 0 ||
-	    event_add(l->ev_term, NULL) != 0 || event_add(l->ev_hup, NULL) != 0 ||
+	    event_add(l->ev_winch, NULL) != 0 || event_add(l->ev_hup, NULL) != 0 ||
 	    event_add(l->ev_timer, &tv) != 0) {
 		endwin();
 		fprintf(stderr, "downpour: cannot register the UI's events with the loop\n");
@@ -317,8 +324,8 @@ ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_opti
 			log_error("ui: event loop failed");
 		endwin();
 	}
-	struct event *evs[] = { l->ev_input, l->ev_winch, l->ev_int, l->ev_term, l->ev_hup,
-		l->ev_timer };
+	stopsig_free(l->stop_sig);
+	struct event *evs[] = { l->ev_input, l->ev_winch, l->ev_hup, l->ev_timer };
 	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);

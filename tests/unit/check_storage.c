@@ -1,5 +1,6 @@
 /* check_storage.c: piece-to-file mapping, file I/O round trips across file boundaries, sparse
- * and pad files, error messages, the open-file cache bound, and deleting a torrent's files. */
+ * and pad files, error messages, the open-file cache bound, deleting a torrent's files, and
+ * FIFOs refused without blocking. */
 #include "config.h"
 
 #include <dirent.h>
@@ -717,6 +718,60 @@ START_TEST(test_symlinks_not_followed)
 }
 END_TEST
 
+START_TEST(test_fifo_refused)
+{
+	/* A FIFO planted where a file of the torrent belongs (a shared download directory): every
+	 * open of it used to wait for a writer forever, and the worker with it. */
+	alarm(10);
+	const struct tfile f[] = { { "a", 100, false }, { "b", 100, false } };
+	struct metainfo *mi = mi_build("F", true, f, 2, 64);
+	struct storage *st = storage_new(mi, tmpdir, 4);
+	char err[256] = "", p[512];
+	uint8_t buf[200];
+	memset(buf, 'x', sizeof buf);
+	snprintf(p, sizeof p, "%s/F", tmpdir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/F/a", tmpdir);
+	ck_assert_int_eq(mkfifo(p, 0644), 0);
+	int rc = storage_read(st, 0, buf, 64, err, sizeof err);
+	ck_assert_int_eq(rc, -DP_ENOTREG);
+	ck_assert_msg(strstr(err, p) != NULL && strstr(err, "not a regular file") != NULL,
+	    "message: %s", err);
+	storage_readahead(st, 0, mi->total_size);
+	rc = storage_write(st, 0, buf, 200, err, sizeof err);
+	ck_assert_int_eq(rc, -DP_ENOTREG);
+	ck_assert_msg(strstr(err, p) != NULL && strstr(err, "writing") != NULL, "message: %s", err);
+	struct stat sb;
+	ck_assert_int_eq(lstat(p, &sb), 0);
+	ck_assert(S_ISFIFO(sb.st_mode));
+	/* The other file is still served. */
+	ck_assert_int_eq(storage_write(st, 100, buf, 100, err, sizeof err), 0);
+	ck_assert_int_eq(storage_read(st, 100, buf, 100, err, sizeof err), 0);
+	storage_free(st);
+	mi_destroy(mi);
+
+	/* Whole-file reads (torrent files, resume files, watch directory entries). */
+	uint8_t *data = NULL;
+	size_t len = 0;
+	errno = 0;
+	ck_assert_int_eq(dp_read_file(p, 1000, &data, &len), -1);
+	ck_assert_int_eq(errno, DP_ENOTREG);
+	ck_assert_str_eq(dp_strerror(errno), "not a regular file");
+	ck_assert_int_eq(dp_read_file("/dev/null", 1000, &data, &len), -1);
+	ck_assert_int_eq(errno, DP_ENOTREG);
+	ck_assert_int_eq(dp_read_file(tmpdir, 1000, &data, &len), -1);
+	ck_assert_int_eq(errno, EISDIR);
+	/* A regular file opened that way is blocking again. */
+	snprintf(p, sizeof p, "%s/F/b", tmpdir);
+	int fd = dp_open_regular(AT_FDCWD, p, O_RDONLY, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	close(fd);
+	alarm(0);
+}
+END_TEST
+
 START_TEST(test_readahead_harmless)
 {
 	const struct tfile f[] = { { "a", 5000, false }, { "p", 100, true }, { "b", 5000, false } };
@@ -759,6 +814,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_delete_files);
 	tcase_add_test(tc, test_symlinks_not_followed);
 	tcase_add_test(tc, test_readahead_harmless);
+	tcase_add_test(tc, test_fifo_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
