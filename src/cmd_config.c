@@ -11,20 +11,7 @@
 #include "dp_config.h"
 
 static int
-config_cmd_usage(FILE *f, int status)
-{
-	cmd_print_usage(f, cmd_find("config"));
-	fprintf(f, "\n"
-	    "  --config FILE      read FILE instead of the default configuration file\n"
-	    "  --set KEY=VALUE    override a key, like --set listen_port=6881 or\n"
-	    "                     --set rpc.port=9092 (repeatable)\n"
-	    "  --show-secrets     print rpc.password instead of \"(hidden)\"\n"
-	    "  --path             print the default configuration file's path and exit\n");
-	return status;
-}
-
-int
-cmd_config(int argc, char **argv)
+cmd_config_run(int argc, char **argv)
 {
 	enum { OPT_CONFIG = 1, OPT_SET, OPT_SECRETS, OPT_PATH };
 	static const struct option longopts[] = {
@@ -70,11 +57,11 @@ cmd_config(int argc, char **argv)
 			goto done;
 		}
 		case 'h':
-			status = config_cmd_usage(stdout, DP_EXIT_OK);
+			status = cmd_print_help(&cmd_config_entry);
 			goto done;
 		default:
 			cmd_error("config: bad option '%s'", argv[optind - 1]);
-			config_cmd_usage(stderr, 0);
+			cmd_print_usage(stderr, &cmd_config_entry);
 			goto done;
 		}
 	}
@@ -109,3 +96,16 @@ done:
 	free(sets);
 	return status;
 }
+
+const struct dp_command cmd_config_entry = {
+	.name = "config",
+	.usage = "config [--config FILE] [--set KEY=VALUE]... [--show-secrets] [--path]",
+	.summary = "check the configuration file and print the effective settings",
+	.help = "Checks the configuration file and prints every setting in the file's syntax.\n"
+	    "  --config FILE      read FILE instead of the default configuration file\n"
+	    "  --set KEY=VALUE    override a key, like --set listen_port=6881 or\n"
+	    "                     --set rpc.port=9092 (repeatable)\n"
+	    "  --show-secrets     print rpc.password instead of \"(hidden)\"\n"
+	    "  --path             print the default configuration file's path and exit\n",
+	.run = cmd_config_run,
+};

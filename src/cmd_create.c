@@ -13,15 +13,15 @@
 #include "log.h"
 #include "torrent_create.h"
 
-struct create_progress {
+struct cmd_create_progress {
 	uint64_t start_us;
 	bool shown;
 };
 
 static void
-create_progress_cb(uint64_t done, uint64_t total, void *arg)
+cmd_create_progress_cb(uint64_t done, uint64_t total, void *arg)
 {
-	struct create_progress *p = arg;
+	struct cmd_create_progress *p = arg;
 	double secs = (double)(dp_now_us() - p->start_us) / 1e6;
 	double mib_s = secs > 0 ? (double)done / (1024.0 * 1024.0) / secs : 0;
 	fprintf(stderr, "\rhashing %5.1f%%  %8.1f MiB/s ", total > 0 ? 100.0 * (double)done /
@@ -32,7 +32,7 @@ create_progress_cb(uint64_t done, uint64_t total, void *arg)
 
 /* Trackers and web seeds must at least look like URLs: scheme "://" and no spaces. */
 static bool
-create_url_ok(const char *u, bool web)
+cmd_create_url_ok(const char *u, bool web)
 {
 	const char *sep = strstr(u, "://");
 	if (sep == NULL || sep == u || sep[3] == '\0')
@@ -51,24 +51,7 @@ create_url_ok(const char *u, bool web)
 }
 
 static int
-create_usage(FILE *f, int status)
-{
-	cmd_print_usage(f, cmd_find("create"));
-	fprintf(f, "\n"
-	    "  -o OUT         write the torrent to OUT (default: NAME.torrent here)\n"
-	    "  -t URL         add a tracker; each -t is its own tier\n"
-	    "  -p             private torrent (no DHT, PEX or LSD)\n"
-	    "  -c COMMENT     comment\n"
-	    "  -s PIECE_SIZE  piece size: a power of two >= 16K, like 262144, 256K or 1M\n"
-	    "                 (default: chosen for 1000-2000 pieces, 16K..16M)\n"
-	    "  -w URL         add a web seed (url-list)\n"
-	    "  -f             overwrite OUT if it exists\n"
-	    "  -h, --help     this help\n");
-	return status;
-}
-
-int
-cmd_create(int argc, char **argv)
+cmd_create_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -97,7 +80,7 @@ cmd_create(int argc, char **argv)
 			out = optarg;
 			break;
 		case 't':
-			if (!create_url_ok(optarg, false)) {
+			if (!cmd_create_url_ok(optarg, false)) {
 				cmd_error("create: tracker '%s' is not a URL like "
 				    "http://host:port/announce", optarg);
 				goto done;
@@ -119,7 +102,7 @@ cmd_create(int argc, char **argv)
 			}
 			break;
 		case 'w':
-			if (!create_url_ok(optarg, true)) {
+			if (!cmd_create_url_ok(optarg, true)) {
 				cmd_error("create: web seed '%s' is not an http(s) or ftp URL", optarg);
 				goto done;
 			}
@@ -130,21 +113,21 @@ cmd_create(int argc, char **argv)
 			force = true;
 			break;
 		case 'h':
-			status = create_usage(stdout, DP_EXIT_OK);
+			status = cmd_print_help(&cmd_create_entry);
 			goto done;
 		default:
 			if (optopt != 0 && strchr("otcsw", optopt) != NULL)
 				cmd_error("create: option -%c needs an argument", optopt);
 			else
 				cmd_error("create: unknown option '%s'", argv[optind - 1]);
-			create_usage(stderr, 0);
+			cmd_print_usage(stderr, &cmd_create_entry);
 			goto done;
 		}
 	}
 	if (argc - optind != 1) {
 		cmd_error("create: %s", argc - optind == 0 ? "which file or directory?" :
 		    "give exactly one file or directory");
-		create_usage(stderr, 0);
+		cmd_print_usage(stderr, &cmd_create_entry);
 		goto done;
 	}
 	if (out != NULL && out[0] == '\0') {
@@ -168,9 +151,9 @@ cmd_create(int argc, char **argv)
 	if (piece_length == 0)
 		piece_length = torrent_create_piece_size(tree.total);
 
-	struct create_progress prog = { dp_now_us(), false };
+	struct cmd_create_progress prog = { dp_now_us(), false };
 	bool tty = isatty(STDERR_FILENO) == 1;
-	int rc = torrent_create_hash(&tree, piece_length, 0, tty ? create_progress_cb : NULL,
+	int rc = torrent_create_hash(&tree, piece_length, 0, tty ? cmd_create_progress_cb : NULL,
 	    &prog, &hashes, err, sizeof err);
 	if (prog.shown)
 		fputc('\n', stderr);
@@ -220,3 +203,21 @@ done:
 	free(webseeds);
 	return status;
 }
+
+const struct dp_command cmd_create_entry = {
+	.name = "create",
+	.usage = "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... "
+	    "[-f] PATH",
+	.summary = "make a .torrent file from a file or directory",
+	.help = "Makes a .torrent file from a file or a directory.\n"
+	    "  -o OUT         write the torrent to OUT (default: NAME.torrent here)\n"
+	    "  -t URL         add a tracker; each -t is its own tier\n"
+	    "  -p             private torrent (no DHT, PEX or LSD)\n"
+	    "  -c COMMENT     comment\n"
+	    "  -s PIECE_SIZE  piece size: a power of two >= 16K, like 262144, 256K or 1M\n"
+	    "                 (default: chosen for 1000-2000 pieces, 16K..16M)\n"
+	    "  -w URL         add a web seed (url-list)\n"
+	    "  -f             overwrite OUT if it exists\n"
+	    "  -h, --help     this help\n",
+	.run = cmd_create_run,
+};

@@ -27,7 +27,7 @@
 
 #define DAEMON_STOP_DEADLINE_MS 3000
 
-struct daemon_state {
+struct cmd_daemon_state {
 	struct event_base *base;
 	struct engine *e;
 	struct dp_config cfg;
@@ -44,17 +44,9 @@ struct daemon_state {
 	struct event *sig_hup, *sig_usr1;
 };
 
-static void
-daemon_usage(FILE *f)
-{
-	fprintf(f, "usage: downpour daemon [--foreground] [--session DIR] [--download-dir DIR] "
-	    "[--watch-dir DIR] [--port N] [--config FILE] [--rpc [--rpc-bind ADDR] [--rpc-port N] "
-	    "[--rpc-auth USER:PASS]]\n");
-}
-
 /* mkdir -p with mode 0700 for the parts we create. */
 static int
-daemon_mkdirs(const char *path, char *err, size_t errlen)
+cmd_daemon_mkdirs(const char *path, char *err, size_t errlen)
 {
 	char *p = xstrdup(path);
 	for (char *s = p + 1; ; s++) {
@@ -82,7 +74,7 @@ daemon_mkdirs(const char *path, char *err, size_t errlen)
 
 /* Loads the config file and applies the command line on top; the same on start and SIGHUP. */
 static int
-daemon_load_config(struct daemon_state *d, struct dp_config *out, char *err, size_t errlen)
+cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *err, size_t errlen)
 {
 	char why[512];
 	if (config_load(d->config_path, out, why, sizeof why) < 0) {
@@ -114,31 +106,31 @@ daemon_load_config(struct daemon_state *d, struct dp_config *out, char *err, siz
 }
 
 static void
-daemon_stopped(void *arg)
+cmd_daemon_stopped(void *arg)
 {
-	struct daemon_state *d = arg;
+	struct cmd_daemon_state *d = arg;
 	event_base_loopbreak(d->base);
 }
 
 static void
-daemon_stop(struct daemon_state *d, const char *why)
+cmd_daemon_stop(struct cmd_daemon_state *d, const char *why)
 {
 	if (d->stopping)
 		return;
 	d->stopping = true;
 	log_info("%s: stopping", why);
-	engine_shutdown(d->e, DAEMON_STOP_DEADLINE_MS, daemon_stopped, d);
+	engine_shutdown(d->e, DAEMON_STOP_DEADLINE_MS, cmd_daemon_stopped, d);
 }
 
 /* SIGHUP: new limits, directories and hooks from the file; the log file is reopened. */
 static void
-daemon_reload(struct daemon_state *d)
+cmd_daemon_reload(struct cmd_daemon_state *d)
 {
 	if (log_reopen_file() < 0)
 		log_error("SIGHUP: can't reopen the log file: %s", strerror(errno));
 	struct dp_config cfg;
 	char err[600];
-	if (daemon_load_config(d, &cfg, err, sizeof err) < 0) {
+	if (cmd_daemon_load_config(d, &cfg, err, sizeof err) < 0) {
 		log_error("SIGHUP: configuration not reloaded: %s", err);
 		return;
 	}
@@ -155,7 +147,7 @@ daemon_reload(struct daemon_state *d)
 
 /* SIGUSR1: the task table, one line per task, into the log. */
 static void
-daemon_dump_tasks(struct daemon_state *d)
+cmd_daemon_dump_tasks(struct cmd_daemon_state *d)
 {
 	struct engine_task_info *tasks;
 	size_t n = engine_tasks(d->e, &tasks);
@@ -184,36 +176,36 @@ daemon_dump_tasks(struct daemon_state *d)
 }
 
 static void
-daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+cmd_daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon_state *d = arg;
+	struct cmd_daemon_state *d = arg;
 	(void)what;
 	switch (sig) {
 	case SIGHUP:
-		daemon_reload(d);
+		cmd_daemon_reload(d);
 		break;
 	case SIGUSR1:
-		daemon_dump_tasks(d);
+		cmd_daemon_dump_tasks(d);
 		break;
 	}
 }
 
 static void
-daemon_stop_signal_cb(int sig, void *arg)
+cmd_daemon_stop_signal_cb(int sig, void *arg)
 {
-	daemon_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	cmd_daemon_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static int
-daemon_add_signals(struct daemon_state *d, const char *pid_path)
+cmd_daemon_add_signals(struct cmd_daemon_state *d, const char *pid_path)
 {
 	struct { int sig; struct event **ev; } s[] = {
 		{ SIGHUP, &d->sig_hup }, { SIGUSR1, &d->sig_usr1 },
 	};
-	if ((d->stop_sig = stopsig_new(d->base, daemon_stop_signal_cb, d, pid_path)) == NULL)
+	if ((d->stop_sig = stopsig_new(d->base, cmd_daemon_stop_signal_cb, d, pid_path)) == NULL)
 		return -1;
 	for (size_t i = 0; i < DP_ARRAY_LEN(s); i++) {
-		*s[i].ev = evsignal_new(d->base, s[i].sig, daemon_signal_cb, d);
+		*s[i].ev = evsignal_new(d->base, s[i].sig, cmd_daemon_signal_cb, d);
 		if (*s[i].ev == NULL || evsignal_add(*s[i].ev, NULL) < 0)
 			return -1;
 	}
@@ -222,7 +214,7 @@ daemon_add_signals(struct daemon_state *d, const char *pid_path)
 }
 
 static void
-daemon_free_signals(struct daemon_state *d)
+cmd_daemon_free_signals(struct cmd_daemon_state *d)
 {
 	stopsig_free(d->stop_sig);
 	struct event *evs[] = { d->sig_hup, d->sig_usr1 };
@@ -231,8 +223,8 @@ daemon_free_signals(struct daemon_state *d)
 			event_free(evs[i]);
 }
 
-int
-cmd_daemon(int argc, char **argv)
+static int
+cmd_daemon_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -248,7 +240,7 @@ cmd_daemon(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_state d;
+	struct cmd_daemon_state d;
 	memset(&d, 0, sizeof d);
 	bool foreground = false;
 	int c;
@@ -278,15 +270,14 @@ cmd_daemon(int argc, char **argv)
 			break;
 		}
 		case 'h':
-			daemon_usage(stdout);
-			return DP_EXIT_OK;
+			return cmd_print_help(&cmd_daemon_entry);
 		default:
-			daemon_usage(stderr);
+			cmd_print_usage(stderr, &cmd_daemon_entry);
 			return DP_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		daemon_usage(stderr);
+		cmd_print_usage(stderr, &cmd_daemon_entry);
 		return DP_EXIT_USAGE;
 	}
 	char err[1200];
@@ -297,12 +288,12 @@ cmd_daemon(int argc, char **argv)
 		if (config_abs != NULL)
 			d.config_path = config_abs;
 	}
-	if (daemon_load_config(&d, &d.cfg, err, sizeof err) < 0) {
+	if (cmd_daemon_load_config(&d, &d.cfg, err, sizeof err) < 0) {
 		free(config_abs);
 		cmd_error("%s", err);
 		return DP_EXIT_USAGE;
 	}
-	if (daemon_mkdirs(d.cfg.session_dir, err, sizeof err) < 0) {
+	if (cmd_daemon_mkdirs(d.cfg.session_dir, err, sizeof err) < 0) {
 		cmd_error("%s", err);
 		config_free(&d.cfg);
 		free(config_abs);
@@ -373,7 +364,7 @@ cmd_daemon(int argc, char **argv)
 			goto fail;
 	}
 
-	if (daemon_add_signals(&d, pid_path) < 0) {
+	if (cmd_daemon_add_signals(&d, pid_path) < 0) {
 		snprintf(err, sizeof err, "can't set up signal handling");
 		goto fail;
 	}
@@ -406,7 +397,7 @@ out:
 	monitor_server_free(d.monitor);
 	if (d.e != NULL)
 		engine_free(d.e);
-	daemon_free_signals(&d);
+	cmd_daemon_free_signals(&d);
 	if (d.base != NULL)
 		event_base_free(d.base);
 	if (pid_written)
@@ -420,3 +411,25 @@ out:
 	free(config_abs);
 	return rc;
 }
+
+const struct dp_command cmd_daemon_entry = {
+	.name = "daemon",
+	.usage = "daemon [--foreground] [--session DIR] [--download-dir DIR] [--watch-dir DIR]\n"
+	    "                       [--port N] [--config FILE] [--rpc [--rpc-bind ADDR]\n"
+	    "                       [--rpc-port N] [--rpc-auth USER:PASS]]",
+	.summary = "run headless on the session directory (detached unless --foreground)",
+	.help = "Runs the engine without a terminal on the session directory. The options\n"
+	    "override the configuration file's keys named in parentheses.\n"
+	    "  -f, --foreground         stay attached to the terminal (for systemd)\n"
+	    "  -s, --session DIR        the session directory (session_dir)\n"
+	    "  -d, --download-dir DIR   where new torrents are saved (download_dir)\n"
+	    "  -w, --watch-dir DIR      add .torrent and .magnet files written here (watch_dir)\n"
+	    "  -p, --port N             listen for peers on port N (listen_port)\n"
+	    "  -c, --config FILE        read FILE instead of the default configuration file\n"
+	    "  --rpc                    serve the Transmission RPC (rpc.enabled)\n"
+	    "  --rpc-bind ADDR          on this address (rpc.bind); implies --rpc\n"
+	    "  --rpc-port N             on this port (rpc.port); implies --rpc\n"
+	    "  --rpc-auth USER:PASS     require this user name and password; implies --rpc\n"
+	    "SIGHUP reloads the configuration, SIGTERM and SIGINT stop, SIGUSR1 logs the tasks.\n",
+	.run = cmd_daemon_run,
+};

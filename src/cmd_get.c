@@ -23,7 +23,7 @@
 
 #define GET_STOP_DEADLINE_MS 3000
 
-struct get_state {
+struct cmd_get_state {
 	struct event_base *base;
 	struct engine *e;
 	int id;
@@ -38,34 +38,23 @@ struct get_state {
 };
 
 static void
-get_usage(FILE *f, bool seed)
+cmd_get_stopped(void *arg)
 {
-	if (seed)
-		fprintf(f, "usage: downpour seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]..."
-		    " FILE.torrent\n");
-	else
-		fprintf(f, "usage: downpour get [-o DIR] [--seed] [--port N] [--config FILE] "
-		    "[--peer ADDR:PORT]... FILE.torrent|MAGNET\n");
-}
-
-static void
-get_stopped(void *arg)
-{
-	struct get_state *g = arg;
+	struct cmd_get_state *g = arg;
 	event_base_loopbreak(g->base);
 }
 
 static void
-get_stop(struct get_state *g)
+cmd_get_stop(struct cmd_get_state *g)
 {
 	if (g->stopping)
 		return;
 	g->stopping = true;
-	engine_shutdown(g->e, GET_STOP_DEADLINE_MS, get_stopped, g);
+	engine_shutdown(g->e, GET_STOP_DEADLINE_MS, cmd_get_stopped, g);
 }
 
 static void
-get_print_progress(struct get_state *g, bool final)
+cmd_get_print_progress(struct cmd_get_state *g, bool final)
 {
 	struct engine_torrent_stats st;
 	if (engine_torrent_get(g->e, g->id, &st) < 0)
@@ -90,36 +79,36 @@ get_print_progress(struct get_state *g, bool final)
 }
 
 static void
-get_tick_cb(evutil_socket_t fd, short what, void *arg)
+cmd_get_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct get_state *g = arg;
+	struct cmd_get_state *g = arg;
 	(void)fd;
 	(void)what;
 	task_cb_begin(NULL);
 	if (!g->stopping)
-		get_print_progress(g, false);
+		cmd_get_print_progress(g, false);
 	task_cb_end(NULL);
 }
 
 /* The first SIGINT/SIGTERM; a second one ends the process (stopsig). */
 static void
-get_signal_cb(int sig, void *arg)
+cmd_get_signal_cb(int sig, void *arg)
 {
-	struct get_state *g = arg;
+	struct cmd_get_state *g = arg;
 	task_cb_begin(NULL);
 	if (!g->stopping) {
 		if (g->tty)
 			fputc('\n', stdout);
 		log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-		get_stop(g);
+		cmd_get_stop(g);
 	}
 	task_cb_end(NULL);
 }
 
 static void
-get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
+cmd_get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 {
-	struct get_state *g = arg;
+	struct cmd_get_state *g = arg;
 	(void)e;
 	if (id != g->id)
 		return;
@@ -133,11 +122,11 @@ get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 		break;
 	case ENGINE_EVENT_COMPLETED:
 		g->completed = true;
-		get_print_progress(g, true);
+		cmd_get_print_progress(g, true);
 		if (!g->seed_after) {
 			fprintf(stdout, "download complete\n");
 			fflush(stdout);
-			get_stop(g);
+			cmd_get_stop(g);
 		} else {
 			fprintf(stdout, "download complete; seeding until interrupted\n");
 			fflush(stdout);
@@ -147,7 +136,7 @@ get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 		if (engine_torrent_get(g->e, g->id, &st) == 0)
 			snprintf(g->error, sizeof g->error, "%s", st.error);
 		g->failed = true;
-		get_stop(g);
+		cmd_get_stop(g);
 		break;
 	default:
 		break;
@@ -155,8 +144,9 @@ get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 }
 
 static int
-get_run(int argc, char **argv, bool seed_cmd)
+cmd_get_common(int argc, char **argv, bool seed_cmd)
 {
+	const struct dp_command *self = seed_cmd ? &cmd_seed_entry : &cmd_get_entry;
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "seed", no_argument, NULL, 's' },
@@ -177,7 +167,7 @@ get_run(int argc, char **argv, bool seed_cmd)
 		case 'o': outdir = optarg; break;
 		case 's':
 			if (seed_cmd) {
-				get_usage(stderr, seed_cmd);
+				cmd_print_usage(stderr, self);
 				free(peers);
 				return DP_EXIT_USAGE;
 			}
@@ -187,17 +177,16 @@ get_run(int argc, char **argv, bool seed_cmd)
 		case 'c': config_path = optarg; break;
 		case 'P': peers[npeers++] = optarg; break;
 		case 'h':
-			get_usage(stdout, seed_cmd);
 			free(peers);
-			return DP_EXIT_OK;
+			return cmd_print_help(self);
 		default:
-			get_usage(stderr, seed_cmd);
+			cmd_print_usage(stderr, self);
 			free(peers);
 			return DP_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
-		get_usage(stderr, seed_cmd);
+		cmd_print_usage(stderr, self);
 		free(peers);
 		return DP_EXIT_USAGE;
 	}
@@ -235,7 +224,7 @@ get_run(int argc, char **argv, bool seed_cmd)
 		free(peers);
 		return DP_EXIT_FAILURE;
 	}
-	struct get_state g;
+	struct cmd_get_state g;
 	memset(&g, 0, sizeof g);
 	g.seed_after = seed_after;
 	g.seed_cmd = seed_cmd;
@@ -258,7 +247,7 @@ get_run(int argc, char **argv, bool seed_cmd)
 		rc = DP_EXIT_FAILURE;
 		goto out;
 	}
-	engine_set_event_cb(g.e, get_event_cb, &g);
+	engine_set_event_cb(g.e, cmd_get_event_cb, &g);
 	int added = !seed_cmd && magnet_is_uri(torrent_path) ?
 	    engine_add_magnet(g.e, torrent_path, NULL, &g.id, err, sizeof err) :
 	    engine_add_torrent_file(g.e, torrent_path, NULL, &g.id, err, sizeof err);
@@ -274,8 +263,8 @@ get_run(int argc, char **argv, bool seed_cmd)
 			goto out;
 		}
 	}
-	stop_sig = stopsig_new(g.base, get_signal_cb, &g, NULL);
-	tick = event_new(g.base, -1, EV_PERSIST, get_tick_cb, &g);
+	stop_sig = stopsig_new(g.base, cmd_get_signal_cb, &g, NULL);
+	tick = event_new(g.base, -1, EV_PERSIST, cmd_get_tick_cb, &g);
 	if (stop_sig == NULL || tick == NULL) {
 		cmd_error("can't set up signal handling");
 		rc = DP_EXIT_FAILURE;
@@ -292,7 +281,7 @@ get_run(int argc, char **argv, bool seed_cmd)
 		rc = DP_EXIT_FAILURE;
 	} else if (!g.completed && !seed_after) {
 		/* Interrupted before the download finished. */
-		get_print_progress(&g, true);
+		cmd_get_print_progress(&g, true);
 		rc = DP_EXIT_FAILURE;
 	}
 out:
@@ -305,14 +294,44 @@ out:
 	return rc;
 }
 
-int
-cmd_get(int argc, char **argv)
+static int
+cmd_get_run(int argc, char **argv)
 {
-	return get_run(argc, argv, false);
+	return cmd_get_common(argc, argv, false);
 }
 
-int
-cmd_seed(int argc, char **argv)
+static int
+cmd_get_run_seed(int argc, char **argv)
 {
-	return get_run(argc, argv, true);
+	return cmd_get_common(argc, argv, true);
 }
+
+/* get and seed share their options but -o and --seed. */
+#define CMD_GET_HELP_OUTPUT \
+	"  -o, --output DIR    save into DIR (default: the current directory)\n"
+#define CMD_GET_HELP_COMMON \
+	"  -p, --port N        listen for peers on port N (default 6881; 0: the system picks)\n" \
+	"  -c, --config FILE   read settings from FILE (default: built-in defaults, no file)\n" \
+	"  --peer ADDR:PORT    connect to this peer directly (repeatable)\n" \
+	"SIGINT and SIGTERM stop cleanly.\n"
+
+const struct dp_command cmd_get_entry = {
+	.name = "get",
+	.usage = "get [-o DIR] [--seed] [--port N] [--config FILE] [--peer ADDR:PORT]... "
+	    "FILE.torrent|MAGNET",
+	.summary = "download a torrent (and optionally keep seeding it)",
+	.help = "Downloads the torrent, verifying every piece; exits 0 when it is complete.\n"
+	    CMD_GET_HELP_OUTPUT
+	    "  --seed              keep seeding after the download completes, until interrupted\n"
+	    CMD_GET_HELP_COMMON,
+	.run = cmd_get_run,
+};
+
+const struct dp_command cmd_seed_entry = {
+	.name = "seed",
+	.usage = "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
+	.summary = "verify existing data and seed it until interrupted",
+	.help = "Verifies the data in DIR and seeds what verifies until interrupted (exit 0).\n"
+	    CMD_GET_HELP_OUTPUT CMD_GET_HELP_COMMON,
+	.run = cmd_get_run_seed,
+};

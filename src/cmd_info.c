@@ -17,7 +17,7 @@
 
 /* Length of the well-formed UTF-8 sequence at s, 0 when there is none (n bytes available). */
 static size_t
-info_utf8_len(const uint8_t *s, size_t n)
+cmd_info_utf8_len(const uint8_t *s, size_t n)
 {
 	uint8_t c = s[0];
 	size_t need;
@@ -46,7 +46,7 @@ info_utf8_len(const uint8_t *s, size_t n)
 
 /* Text from a torrent may be anything: JSON gets valid UTF-8, with U+FFFD for bad bytes. */
 static json_t *
-info_json_text(const char *s)
+cmd_info_json_text(const char *s)
 {
 	if (s == NULL)
 		return json_null();
@@ -55,7 +55,7 @@ info_json_text(const char *s)
 	struct dp_buf b;
 	dp_buf_init(&b);
 	for (size_t i = 0; i < n;) {
-		size_t k = info_utf8_len(p + i, n - i);
+		size_t k = cmd_info_utf8_len(p + i, n - i);
 		if (k == 0) {
 			dp_buf_add(&b, "\xef\xbf\xbd", 3);
 			i++;
@@ -71,12 +71,12 @@ info_json_text(const char *s)
 
 /* The terminal gets no control characters and no broken UTF-8 from a torrent. */
 static void
-info_print_text(const char *s)
+cmd_info_print_text(const char *s)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t n = strlen(s);
 	for (size_t i = 0; i < n;) {
-		size_t k = info_utf8_len(p + i, n - i);
+		size_t k = cmd_info_utf8_len(p + i, n - i);
 		if (k == 0 || (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
 			fputc('?', stdout);
 			i++;
@@ -88,38 +88,38 @@ info_print_text(const char *s)
 }
 
 static void
-info_print_field(const char *label, const char *value)
+cmd_info_print_field(const char *label, const char *value)
 {
 	printf("  %-12s ", label);
-	info_print_text(value);
+	cmd_info_print_text(value);
 	fputc('\n', stdout);
 }
 
 /* One indented line of torrent-supplied text. */
 static void
-info_print_line(const char *indent, const char *text)
+cmd_info_print_line(const char *indent, const char *text)
 {
 	fputs(indent, stdout);
-	info_print_text(text);
+	cmd_info_print_text(text);
 	fputc('\n', stdout);
 }
 
 static json_t *
-info_json_strings(char **arr, size_t n)
+cmd_info_json_strings(char **arr, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, info_json_text(arr[i]));
+		json_array_append_new(a, cmd_info_json_text(arr[i]));
 	return a;
 }
 
 static json_t *
-info_json_metainfo(const struct metainfo *mi)
+cmd_info_json_metainfo(const struct metainfo *mi)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("torrent"));
-	json_object_set_new(o, "name", info_json_text(mi->name));
-	json_object_set_new(o, "display_name", info_json_text(mi->display_name));
+	json_object_set_new(o, "name", cmd_info_json_text(mi->name));
+	json_object_set_new(o, "display_name", cmd_info_json_text(mi->display_name));
 	json_object_set_new(o, "info_hash", json_string(mi->info_hash_hex));
 	json_object_set_new(o, "piece_length", json_integer(mi->piece_length));
 	json_object_set_new(o, "piece_count", json_integer(mi->piece_count));
@@ -131,7 +131,7 @@ info_json_metainfo(const struct metainfo *mi)
 	for (size_t i = 0; i < mi->file_count; i++) {
 		const struct mi_file *f = &mi->files[i];
 		json_t *jf = json_object();
-		json_object_set_new(jf, "path", info_json_text(f->path));
+		json_object_set_new(jf, "path", cmd_info_json_text(f->path));
 		json_object_set_new(jf, "length", json_integer((json_int_t)f->length));
 		json_object_set_new(jf, "pad", json_boolean(f->pad));
 		json_array_append_new(files, jf);
@@ -139,24 +139,25 @@ info_json_metainfo(const struct metainfo *mi)
 	json_object_set_new(o, "files", files);
 	json_t *tiers = json_array();
 	for (size_t i = 0; i < mi->tier_count; i++)
-		json_array_append_new(tiers, info_json_strings(mi->tiers[i].urls,
+		json_array_append_new(tiers, cmd_info_json_strings(mi->tiers[i].urls,
 		    mi->tiers[i].count));
 	json_object_set_new(o, "trackers", tiers);
-	json_object_set_new(o, "webseeds", info_json_strings(mi->webseeds, mi->webseed_count));
-	json_object_set_new(o, "httpseeds", info_json_strings(mi->httpseeds, mi->httpseed_count));
-	json_object_set_new(o, "comment", info_json_text(mi->comment));
-	json_object_set_new(o, "created_by", info_json_text(mi->created_by));
+	json_object_set_new(o, "webseeds", cmd_info_json_strings(mi->webseeds, mi->webseed_count));
+	json_object_set_new(o, "httpseeds",
+	    cmd_info_json_strings(mi->httpseeds, mi->httpseed_count));
+	json_object_set_new(o, "comment", cmd_info_json_text(mi->comment));
+	json_object_set_new(o, "created_by", cmd_info_json_text(mi->created_by));
 	json_object_set_new(o, "creation_date", mi->has_creation_date ?
 	    json_integer(mi->creation_date) : json_null());
 	return o;
 }
 
 static json_t *
-info_json_magnet(const struct magnet *m)
+cmd_info_json_magnet(const struct magnet *m)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("magnet"));
-	json_object_set_new(o, "name", info_json_text(m->display_name));
+	json_object_set_new(o, "name", cmd_info_json_text(m->display_name));
 	json_object_set_new(o, "info_hash", json_string(m->info_hash_hex));
 	json_object_set_new(o, "btmh", m->btmh ? json_string(m->btmh) : json_null());
 	static const char *const absent[] = { "piece_length", "piece_count", "total_size", "private",
@@ -165,61 +166,61 @@ info_json_magnet(const struct magnet *m)
 		json_object_set_new(o, absent[i], json_null());
 	json_t *tiers = json_array();
 	for (size_t i = 0; i < m->tracker_count; i++)
-		json_array_append_new(tiers, info_json_strings(&m->trackers[i], 1));
+		json_array_append_new(tiers, cmd_info_json_strings(&m->trackers[i], 1));
 	json_object_set_new(o, "trackers", tiers);
-	json_object_set_new(o, "webseeds", info_json_strings(m->webseeds, m->webseed_count));
-	json_object_set_new(o, "peers", info_json_strings(m->peers, m->peer_count));
+	json_object_set_new(o, "webseeds", cmd_info_json_strings(m->webseeds, m->webseed_count));
+	json_object_set_new(o, "peers", cmd_info_json_strings(m->peers, m->peer_count));
 	return o;
 }
 
 static void
-info_print_size(const char *label, uint64_t bytes)
+cmd_info_print_size(const char *label, uint64_t bytes)
 {
 	char human[32], line[80];
 	dp_format_size(bytes, human, sizeof human);
 	snprintf(line, sizeof line, "%s (%" PRIu64 " bytes)", human, bytes);
-	info_print_field(label, line);
+	cmd_info_print_field(label, line);
 }
 
 static void
-info_print_metainfo(const struct metainfo *mi)
+cmd_info_print_metainfo(const struct metainfo *mi)
 {
 	char line[128];
 	printf("GENERAL\n\n");
-	info_print_field("Name:", mi->display_name);
+	cmd_info_print_field("Name:", mi->display_name);
 	if (strcmp(mi->name, mi->display_name) != 0)
-		info_print_field("Saved as:", mi->name);
-	info_print_field("Hash:", mi->info_hash_hex);
-	info_print_field("Privacy:", mi->is_private ? "Private torrent" : "Public torrent");
+		cmd_info_print_field("Saved as:", mi->name);
+	cmd_info_print_field("Hash:", mi->info_hash_hex);
+	cmd_info_print_field("Privacy:", mi->is_private ? "Private torrent" : "Public torrent");
 	if (mi->hybrid)
-		info_print_field("Format:", "hybrid v1+v2 (loaded as v1)");
+		cmd_info_print_field("Format:", "hybrid v1+v2 (loaded as v1)");
 	if (mi->created_by != NULL)
-		info_print_field("Created by:", mi->created_by);
+		cmd_info_print_field("Created by:", mi->created_by);
 	if (mi->has_creation_date) {
 		time_t t = (time_t)mi->creation_date;
 		struct tm tm;
 		if (gmtime_r(&t, &tm) != NULL && strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S UTC",
 		    &tm) > 0)
-			info_print_field("Created on:", line);
+			cmd_info_print_field("Created on:", line);
 		else {
 			snprintf(line, sizeof line, "%" PRId64 " (not a valid date)",
 			    mi->creation_date);
-			info_print_field("Created on:", line);
+			cmd_info_print_field("Created on:", line);
 		}
 	}
 	if (mi->comment != NULL)
-		info_print_field("Comment:", mi->comment);
+		cmd_info_print_field("Comment:", mi->comment);
 	char size[32];
 	dp_format_size(mi->piece_length, size, sizeof size);
 	snprintf(line, sizeof line, "%" PRIu32 " x %s", mi->piece_count, size);
-	info_print_field("Pieces:", line);
-	info_print_size("Total size:", mi->total_size);
+	cmd_info_print_field("Pieces:", line);
+	cmd_info_print_size("Total size:", mi->total_size);
 
 	printf("\nTRACKERS\n\n");
 	for (size_t i = 0; i < mi->tier_count; i++) {
 		printf("  Tier #%zu\n", i + 1);
 		for (size_t j = 0; j < mi->tiers[i].count; j++) {
-			info_print_line("    ", mi->tiers[i].urls[j]);
+			cmd_info_print_line("    ", mi->tiers[i].urls[j]);
 		}
 	}
 	if (mi->tier_count == 0)
@@ -227,21 +228,21 @@ info_print_metainfo(const struct metainfo *mi)
 	if (mi->webseed_count + mi->httpseed_count > 0) {
 		printf("\nWEBSEEDS\n\n");
 		for (size_t i = 0; i < mi->webseed_count; i++)
-			info_print_line("  ", mi->webseeds[i]);
+			cmd_info_print_line("  ", mi->webseeds[i]);
 		for (size_t i = 0; i < mi->httpseed_count; i++)
-			info_print_line("  (BEP 17) ", mi->httpseeds[i]);
+			cmd_info_print_line("  (BEP 17) ", mi->httpseeds[i]);
 	}
 
 	printf("\nFILES\n\n");
 	for (size_t i = 0; i < mi->file_count; i++) {
 		const struct mi_file *f = &mi->files[i];
 		fputs("  ", stdout);
-		info_print_text(f->path);
+		cmd_info_print_text(f->path);
 		dp_format_size(f->length, size, sizeof size);
 		printf(" (%s)%s", size, f->pad ? " [padding]" : "");
 		if (strcmp(f->path, f->display_path) != 0) {
 			fputs(" [named in the torrent: ", stdout);
-			info_print_text(f->display_path);
+			cmd_info_print_text(f->display_path);
 			fputc(']', stdout);
 		}
 		fputc('\n', stdout);
@@ -249,35 +250,35 @@ info_print_metainfo(const struct metainfo *mi)
 }
 
 static void
-info_print_magnet(const struct magnet *m)
+cmd_info_print_magnet(const struct magnet *m)
 {
 	printf("MAGNET LINK\n\n");
-	info_print_field("Name:", m->display_name ? m->display_name : "(not given)");
-	info_print_field("Hash:", m->info_hash_hex);
+	cmd_info_print_field("Name:", m->display_name ? m->display_name : "(not given)");
+	cmd_info_print_field("Hash:", m->info_hash_hex);
 	if (m->btmh != NULL)
-		info_print_field("v2 hash:", m->btmh);
+		cmd_info_print_field("v2 hash:", m->btmh);
 	printf("\nTRACKERS\n\n");
 	for (size_t i = 0; i < m->tracker_count; i++) {
 		printf("  Tier #%zu\n", i + 1);
-		info_print_line("    ", m->trackers[i]);
+		cmd_info_print_line("    ", m->trackers[i]);
 	}
 	if (m->tracker_count == 0)
 		printf("  (none: peers come from DHT and PEX only)\n");
 	if (m->webseed_count > 0) {
 		printf("\nWEBSEEDS\n\n");
 		for (size_t i = 0; i < m->webseed_count; i++)
-			info_print_line("  ", m->webseeds[i]);
+			cmd_info_print_line("  ", m->webseeds[i]);
 	}
 	if (m->peer_count > 0) {
 		printf("\nPEERS\n\n");
 		for (size_t i = 0; i < m->peer_count; i++)
-			info_print_line("  ", m->peers[i]);
+			cmd_info_print_line("  ", m->peers[i]);
 	}
 	printf("\nThe file list arrives from peers once the download starts.\n");
 }
 
 static int
-info_emit_json(json_t *o)
+cmd_info_emit_json(json_t *o)
 {
 	int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -287,10 +288,9 @@ info_emit_json(json_t *o)
 	return 0;
 }
 
-int
-cmd_info(int argc, char **argv)
+static int
+cmd_info_run(int argc, char **argv)
 {
-	const struct dp_command *self = cmd_find("info");
 	bool json = false;
 	const char *target = NULL;
 	bool options_done = false;
@@ -298,18 +298,13 @@ cmd_info(int argc, char **argv)
 		const char *a = argv[i];
 		if (!options_done && strcmp(a, "--") == 0)
 			options_done = true;
-		else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-			if (self != NULL)
-				cmd_print_usage(stdout, self);
-			printf("\nShows what a .torrent file or a magnet link describes.\n"
-			    "  --json   print one JSON object instead of text\n");
-			return DP_EXIT_OK;
-		} else if (!options_done && strcmp(a, "--json") == 0)
+		else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
+			return cmd_print_help(&cmd_info_entry);
+		else if (!options_done && strcmp(a, "--json") == 0)
 			json = true;
 		else if (!options_done && a[0] == '-' && a[1] != '\0') {
 			cmd_error("info: unknown option '%s'", a);
-			if (self != NULL)
-				cmd_print_usage(stderr, self);
+			cmd_print_usage(stderr, &cmd_info_entry);
 			return DP_EXIT_USAGE;
 		} else if (target == NULL)
 			target = a;
@@ -320,8 +315,7 @@ cmd_info(int argc, char **argv)
 	}
 	if (target == NULL) {
 		cmd_error("info: a torrent file or magnet link is needed");
-		if (self != NULL)
-			cmd_print_usage(stderr, self);
+		cmd_print_usage(stderr, &cmd_info_entry);
 		return DP_EXIT_USAGE;
 	}
 
@@ -334,9 +328,9 @@ cmd_info(int argc, char **argv)
 			return DP_EXIT_USAGE;
 		}
 		if (json)
-			rc = info_emit_json(info_json_magnet(m));
+			rc = cmd_info_emit_json(cmd_info_json_magnet(m));
 		else
-			info_print_magnet(m);
+			cmd_info_print_magnet(m);
 		magnet_free(m);
 	} else {
 		struct metainfo *mi = metainfo_load(target, err, sizeof err);
@@ -345,9 +339,9 @@ cmd_info(int argc, char **argv)
 			return DP_EXIT_USAGE;
 		}
 		if (json)
-			rc = info_emit_json(info_json_metainfo(mi));
+			rc = cmd_info_emit_json(cmd_info_json_metainfo(mi));
 		else
-			info_print_metainfo(mi);
+			cmd_info_print_metainfo(mi);
 		metainfo_free(mi);
 	}
 	if (rc != 0 || fflush(stdout) != 0 || ferror(stdout)) {
@@ -356,3 +350,12 @@ cmd_info(int argc, char **argv)
 	}
 	return DP_EXIT_OK;
 }
+
+const struct dp_command cmd_info_entry = {
+	.name = "info",
+	.usage = "info [--json] FILE.torrent|MAGNET",
+	.summary = "show what a torrent file or magnet link describes",
+	.help = "Shows what a .torrent file or a magnet link describes.\n"
+	    "  --json   print one JSON object instead of text\n",
+	.run = cmd_info_run,
+};

@@ -19,16 +19,8 @@
 
 #define MONITOR_CLIENT_TIMEOUT_S 10
 
-static void
-monitor_usage(FILE *f)
-{
-	fprintf(f, "usage: downpour monitor [--session DIR] [--config FILE] "
-	    "[ps | blocked [SECS] | where ID | log [N] | help]\n"
-	    "Without a command it reads commands from standard input (a prompt on a terminal).\n");
-}
-
 static bool
-all_digits(const char *s)
+cmd_monitor_all_digits(const char *s)
 {
 	if (*s == '\0')
 		return false;
@@ -40,25 +32,25 @@ all_digits(const char *s)
 
 /* Checks a command's shape before bothering the daemon; false = bad usage. */
 static bool
-monitor_command_ok(int argc, char **argv)
+cmd_monitor_command_ok(int argc, char **argv)
 {
 	const char *c = argv[0];
 	if (strcmp(c, "ps") == 0 || strcmp(c, "help") == 0)
 		return argc == 1;
 	if (strcmp(c, "blocked") == 0 || strcmp(c, "log") == 0)
-		return argc == 1 || (argc == 2 && all_digits(argv[1]));
+		return argc == 1 || (argc == 2 && cmd_monitor_all_digits(argv[1]));
 	if (strcmp(c, "where") == 0)
-		return argc == 2 && all_digits(argv[1]);
+		return argc == 2 && cmd_monitor_all_digits(argv[1]);
 	return false;
 }
 
-struct monitor_conn {
+struct cmd_monitor_conn {
 	int fd;
 	FILE *in;
 };
 
 static int
-monitor_connect(const char *session_dir, struct monitor_conn *mc)
+cmd_monitor_connect(const char *session_dir, struct cmd_monitor_conn *mc)
 {
 	char *path = monitor_socket_path(session_dir);
 	struct sockaddr_un sun;
@@ -105,7 +97,7 @@ monitor_connect(const char *session_dir, struct monitor_conn *mc)
 }
 
 static void
-monitor_close(struct monitor_conn *mc)
+cmd_monitor_close(struct cmd_monitor_conn *mc)
 {
 	fclose(mc->in);
 	close(mc->fd);
@@ -113,7 +105,7 @@ monitor_close(struct monitor_conn *mc)
 
 /* Sends one command line and prints the answer. 0 ok, 1 error answer or lost connection. */
 static int
-monitor_exchange(struct monitor_conn *mc, const char *line)
+cmd_monitor_exchange(struct cmd_monitor_conn *mc, const char *line)
 {
 	size_t len = strlen(line);
 	char *msg = xasprintf("%s\n", line);
@@ -162,7 +154,7 @@ monitor_exchange(struct monitor_conn *mc, const char *line)
 }
 
 static int
-monitor_interactive(struct monitor_conn *mc)
+cmd_monitor_interactive(struct cmd_monitor_conn *mc)
 {
 	bool tty = isatty(STDIN_FILENO) == 1;
 	char *line = NULL;
@@ -189,7 +181,7 @@ monitor_interactive(struct monitor_conn *mc)
 			cmd_error("command too long");
 			continue;
 		}
-		rc = monitor_exchange(mc, p);
+		rc = cmd_monitor_exchange(mc, p);
 		/* A lost connection ends the session; an error answer does not. */
 		if (rc != DP_EXIT_OK && feof(mc->in))
 			break;
@@ -200,8 +192,8 @@ monitor_interactive(struct monitor_conn *mc)
 	return rc;
 }
 
-int
-cmd_monitor(int argc, char **argv)
+static int
+cmd_monitor_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "session", required_argument, NULL, 's' },
@@ -218,17 +210,16 @@ cmd_monitor(int argc, char **argv)
 		case 's': session = optarg; break;
 		case 'c': config_path = optarg; break;
 		case 'h':
-			monitor_usage(stdout);
-			return DP_EXIT_OK;
+			return cmd_print_help(&cmd_monitor_entry);
 		default:
-			monitor_usage(stderr);
+			cmd_print_usage(stderr, &cmd_monitor_entry);
 			return DP_EXIT_USAGE;
 		}
 	}
 	int nwords = argc - optind;
 	char **words = argv + optind;
-	if (nwords > 0 && !monitor_command_ok(nwords, words)) {
-		monitor_usage(stderr);
+	if (nwords > 0 && !cmd_monitor_command_ok(nwords, words)) {
+		cmd_print_usage(stderr, &cmd_monitor_entry);
 		return DP_EXIT_USAGE;
 	}
 	struct dp_config cfg;
@@ -242,9 +233,9 @@ cmd_monitor(int argc, char **argv)
 		have_cfg = true;
 		session = cfg.session_dir;
 	}
-	struct monitor_conn mc;
+	struct cmd_monitor_conn mc;
 	int rc;
-	if (monitor_connect(session, &mc) < 0) {
+	if (cmd_monitor_connect(session, &mc) < 0) {
 		rc = DP_EXIT_FAILURE;
 	} else {
 		if (nwords > 0) {
@@ -252,14 +243,27 @@ cmd_monitor(int argc, char **argv)
 			dp_buf_init(&line);
 			for (int i = 0; i < nwords; i++)
 				dp_buf_printf(&line, "%s%s", i ? " " : "", words[i]);
-			rc = monitor_exchange(&mc, (const char *)line.data);
+			rc = cmd_monitor_exchange(&mc, (const char *)line.data);
 			dp_buf_free(&line);
 		} else {
-			rc = monitor_interactive(&mc);
+			rc = cmd_monitor_interactive(&mc);
 		}
-		monitor_close(&mc);
+		cmd_monitor_close(&mc);
 	}
 	if (have_cfg)
 		config_free(&cfg);
 	return rc;
 }
+
+const struct dp_command cmd_monitor_entry = {
+	.name = "monitor",
+	.usage = "monitor [--session DIR] [--config FILE] "
+	    "[ps | blocked [SECS] | where ID | log [N] | help]",
+	.summary = "show a running daemon's tasks: what each one waits for, and where",
+	.help = "Asks the daemon running on the session about its tasks; `help` lists what each\n"
+	    "command prints. Without a command it reads commands from standard input (a prompt\n"
+	    "on a terminal).\n"
+	    "  -s, --session DIR   the daemon's session directory (default: session_dir)\n"
+	    "  -c, --config FILE   read session_dir from FILE instead of the default file\n",
+	.run = cmd_monitor_run,
+};

@@ -1,4 +1,5 @@
-/* main.c: the downpour binary's entry point: global options and dispatch to subcommands. */
+/* main.c: the downpour binary's entry point: the list of subcommands (each file exports its
+ * entry), global options, dispatch, and the helpers the commands share. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -13,27 +14,15 @@
 #include "commands.h"
 #include "ui.h"
 
-static const struct dp_command commands[] = {
-	/* subcommands are added here as they land */
-	{ "info", cmd_info, "info [--json] FILE.torrent|MAGNET",
-	    "show what a torrent file or magnet link describes" },
-	{ "create", cmd_create,
-	    "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... PATH",
-	    "make a .torrent file from a file or directory" },
-	{ "config", cmd_config, "config [--config FILE] [--set KEY=VALUE]... [--show-secrets] [--path]",
-	    "check the configuration file and print the effective settings" },
-	{ "get", cmd_get,
-	    "get [-o DIR] [--seed] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
-	    "download a torrent (and optionally keep seeding it)" },
-	{ "seed", cmd_seed, "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
-	    "verify existing data and seed it until interrupted" },
-	{ "daemon", cmd_daemon, "daemon [--foreground] [--session DIR] [--download-dir DIR] "
-	    "[--watch-dir DIR] [--port N] [--config FILE]",
-	    "run headless on the session directory (detached unless --foreground)" },
-	{ "monitor", cmd_monitor, "monitor [--session DIR] [--config FILE] "
-	    "[ps | blocked [SECS] | where ID | log [N]]",
-	    "show a running daemon's tasks: what each one waits for, and where" },
-	{ NULL, NULL, NULL, NULL },
+/* In the order `downpour --help` lists them. */
+static const struct dp_command *const main_commands[] = {
+	&cmd_info_entry,
+	&cmd_create_entry,
+	&cmd_config_entry,
+	&cmd_get_entry,
+	&cmd_seed_entry,
+	&cmd_daemon_entry,
+	&cmd_monitor_entry,
 };
 
 void
@@ -53,21 +42,33 @@ cmd_print_usage(FILE *f, const struct dp_command *c)
 	fprintf(f, "usage: downpour %s\n", c->usage);
 }
 
-const struct dp_command *
-cmd_find(const char *name)
+int
+cmd_print_help(const struct dp_command *c)
 {
-	for (size_t i = 0; commands[i].name != NULL; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+	cmd_print_usage(stdout, c);
+	if (c->help != NULL)
+		printf("\n%s", c->help);
+	return DP_EXIT_OK;
+}
+
+static const struct dp_command *
+main_find(const char *name)
+{
+	for (size_t i = 0; i < DP_ARRAY_LEN(main_commands); i++)
+		if (strcmp(main_commands[i]->name, name) == 0)
+			return main_commands[i];
 	return NULL;
 }
 
+/* The terminal UI's usage and options (its entry), then every command's summary. */
 static void
 main_usage(FILE *f)
 {
-	fprintf(f, "usage: downpour [--help] [--version] COMMAND [ARGS]\n\ncommands:\n");
-	for (size_t i = 0; commands[i].name != NULL; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	cmd_print_usage(f, &ui_entry);
+	fprintf(f, "       downpour COMMAND [ARGS]\n"
+	    "       downpour --help | --version\n\n%s\ncommands:\n", ui_entry.help);
+	for (size_t i = 0; i < DP_ARRAY_LEN(main_commands); i++)
+		fprintf(f, "  %-8s %s\n", main_commands[i]->name, main_commands[i]->summary);
 	fprintf(f, "\n'downpour COMMAND --help' describes a command's options.\n");
 }
 
@@ -89,7 +90,7 @@ main(int argc, char **argv)
 {
 	main_tune_malloc();
 	if (argc < 2 && isatty(0) && isatty(1))
-		return ui_main(argc, argv);
+		return ui_entry.run(argc, argv);
 	if (argc < 2) {
 		main_usage(stderr);
 		return DP_EXIT_USAGE;
@@ -102,12 +103,12 @@ main(int argc, char **argv)
 		printf("downpour %s\n", PACKAGE_VERSION);
 		return DP_EXIT_OK;
 	}
-	const struct dp_command *c = cmd_find(argv[1]);
-	if (c == NULL && ui_wants_args(argc, argv))
-		return ui_main(argc, argv);
-	if (c == NULL) {
-		cmd_error("unknown command '%s' (try 'downpour --help')", argv[1]);
-		return DP_EXIT_USAGE;
-	}
-	return c->run(argc - 1, argv + 1);
+	const struct dp_command *c = main_find(argv[1]);
+	if (c != NULL)
+		return c->run(argc - 1, argv + 1);
+	/* options (the UI reports one it does not know), a torrent file or a magnet link */
+	if (ui_wants_args(argc, argv))
+		return ui_entry.run(argc, argv);
+	cmd_error("unknown command '%s' (try 'downpour --help')", argv[1]);
+	return DP_EXIT_USAGE;
 }

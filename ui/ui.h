@@ -1,4 +1,4 @@
-/* ui.h: the terminal UI's entry points: `downpour [OPTIONS] [TORRENT|MAGNET...]` and `--demo`
+/* ui.h: the terminal UI's entry points: `downpour [options] [TORRENT|MAGNET...]` and `--demo`
  * (ui_main.c), and the loop that runs the UI on an engine (ui.c). */
 #ifndef DP_UI_H
 #define DP_UI_H
@@ -6,14 +6,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "commands.h"
+
 struct event_base;
 struct engine;
 
-/* Whether argv (argv[0] = "downpour") is for the UI: no arguments, an existing file or a
- * magnet link. main.c asks before reporting an unknown command. */
+/* The UI as the binary's command without a name: its usage and options for `downpour --help`;
+ * run() takes the whole command line and returns when the user quits, with an exit status. */
+extern const struct dp_command ui_entry;
+/* Whether argv (argv[0] = "downpour") is for the UI: no arguments, an option, an existing file
+ * or a magnet link. main.c asks before reporting an unknown command. */
 bool ui_wants_args(int argc, char **argv);
-/* Runs the UI until the user quits; returns an exit status (commands.h conventions). */
-int ui_main(int argc, char **argv);
 
 /* The loop (ui.c): runs curses on base until the user quits and the engine has stopped. */
 struct ui_options {

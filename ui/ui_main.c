@@ -1,5 +1,6 @@
-/* ui_main.c: `downpour [--config FILE] [--session DIR] [--demo] [--peer ADDR] [TORRENT|MAGNET...]`:
- * loads the configuration, starts the engine on a new loop, adds what was given, runs the UI. */
+/* ui_main.c: `downpour [options] [TORRENT|MAGNET...]` and `downpour --demo`, the binary's
+ * command without a name (ui_entry): parses its options, loads the configuration, starts the
+ * engine on a new loop, adds what was given, runs the UI. */
 #include "config.h"
 
 #include <langinfo.h>
@@ -24,23 +25,28 @@
 #include "ui.h"
 #include "widgets.h"
 
-static void
-ui_usage(FILE *f)
-{
-	fprintf(f, "usage: downpour [--config FILE] [--session DIR] [--peer ADDR:PORT] [--ascii] "
-	    "[--no-color] [TORRENT|MAGNET...]\n"
-	    "       downpour --demo\n");
-}
+static int ui_main_run(int argc, char **argv);
 
-static bool
-ui_is_option(const char *a)
+const struct dp_command ui_entry = {
+	.name = NULL,
+	.usage = "[options] [TORRENT|MAGNET...]\n"
+	    "       downpour --demo",
+	.summary = "the terminal UI",
+	.help = "Without a command, downpour opens the terminal UI on the session and adds the\n"
+	    "torrent files and magnet links given; --demo opens it on a local demo swarm.\n"
+	    "  --config FILE      read FILE instead of the default configuration file\n"
+	    "  --session DIR      keep the session (resume files) in DIR instead of session_dir\n"
+	    "  --peer ADDR:PORT   connect the torrents given to this peer at once (repeatable)\n"
+	    "  --ascii            draw with ASCII characters only\n"
+	    "  --no-color         bold, reverse and underline instead of colours (also NO_COLOR)\n"
+	    "  --demo             a 24 MiB torrent from two local seeders (~25 s), on 127.0.0.1\n",
+	.run = ui_main_run,
+};
+
+static void
+ui_main_usage(FILE *f)
 {
-	static const char *const opts[] = { "--config", "--session", "--demo", "--peer", "--ascii",
-		"--no-color", "--bench-list" };
-	for (size_t i = 0; i < DP_ARRAY_LEN(opts); i++)
-		if (strcmp(a, opts[i]) == 0)
-			return true;
-	return false;
+	fprintf(f, "usage: downpour %s\n", ui_entry.usage);
 }
 
 bool
@@ -49,13 +55,16 @@ ui_wants_args(int argc, char **argv)
 	struct stat st;
 	if (argc < 2)
 		return true;
-	return ui_is_option(argv[1]) || strncmp(argv[1], "magnet:", 7) == 0 ||
+	/* every option before a command is the UI's; it reports those it does not know */
+	if (argv[1][0] == '-' && argv[1][1] != '\0')
+		return true;
+	return strncmp(argv[1], "magnet:", 7) == 0 ||
 	    (stat(argv[1], &st) == 0 && S_ISREG(st.st_mode));
 }
 
 /* Draws the list of n synthetic torrents into a terminal on /dev/null and reports the time. */
 static int
-ui_bench(const char *arg)
+ui_main_bench(const char *arg)
 {
 	long n = strtol(arg, NULL, 10);
 	if (n <= 0 || n > 10000000) {
@@ -82,8 +91,8 @@ ui_bench(const char *arg)
 	return 0;
 }
 
-int
-ui_main(int argc, char **argv)
+static int
+ui_main_run(int argc, char **argv)
 {
 	const char *config_path = NULL, *session = NULL, *peers[16];
 	size_t npeers = 0;
@@ -94,7 +103,8 @@ ui_main(int argc, char **argv)
 		const char *a = argv[i];
 		bool has_value = i + 1 < argc;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			ui_usage(stdout);
+			ui_main_usage(stdout);
+			printf("\n%s", ui_entry.help);
 			return 0;
 		} else if (strcmp(a, "--config") == 0 && has_value) {
 			config_path = argv[++i];
@@ -107,7 +117,7 @@ ui_main(int argc, char **argv)
 			}
 			peers[npeers++] = argv[++i];
 		} else if (strcmp(a, "--bench-list") == 0 && has_value) {
-			return ui_bench(argv[i + 1]);
+			return ui_main_bench(argv[i + 1]);
 		} else if (strcmp(a, "--demo") == 0) {
 			demo = true;
 		} else if (strcmp(a, "--ascii") == 0) {
@@ -117,9 +127,16 @@ ui_main(int argc, char **argv)
 		} else if (strcmp(a, "--") == 0) {
 			first_arg = i + 1;
 			break;
+		} else if (!has_value && (strcmp(a, "--config") == 0 ||
+		    strcmp(a, "--session") == 0 || strcmp(a, "--peer") == 0 ||
+		    strcmp(a, "--bench-list") == 0)) {
+			fprintf(stderr, "downpour: option '%s' needs a value\n", a);
+			ui_main_usage(stderr);
+			return 2;
 		} else if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "downpour: unknown option '%s'\n", a);
-			ui_usage(stderr);
+			fprintf(stderr, "downpour: unknown option '%s' (try 'downpour --help')\n",
+			    a);
+			ui_main_usage(stderr);
 			return 2;
 		} else {
 			first_arg = i;
