@@ -1,34 +1,42 @@
-/* suites.h: every Check suite of the unit-test runner; add a suite here and in unit_tests.c. */
+/* suites.h: every Check suite of the unit-test runner, in one list. A new suite is one line
+ * here (and its check_NAME.c in Makefile.am): the list declares NAME_suite() for its file and
+ * registers it in unit_tests.c. A suite missing here is a -Wmissing-prototypes warning (an
+ * error with --enable-werror), one listed without its file fails the link. */
 #ifndef DP_SUITES_H
 #define DP_SUITES_H
 
 #include <check.h>
 
-Suite *bencode_suite(void);
-Suite *picker_suite(void);
-Suite *choker_suite(void);
-Suite *storage_suite(void);
-Suite *disk_suite(void);
-Suite *wire_suite(void);
-Suite *metainfo_suite(void);
-Suite *magnet_suite(void);
-Suite *ui_widgets_suite(void);
-Suite *ui_prompt_suite(void);
-Suite *config_suite(void);
-Suite *create_suite(void);
-Suite *tracker_suite(void);
-Suite *resume_suite(void);
-Suite *engine_suite(void);
-Suite *rpc_suite(void);
-Suite *ut_metadata_suite(void);
-Suite *ut_pex_suite(void);
-Suite *settings_suite(void);
-Suite *task_suite(void);
-Suite *review_suite(void);
-Suite *smartban_suite(void);
-Suite *udp_socket_suite(void);
-Suite *krpc_suite(void);
-Suite *dht_table_suite(void);
-Suite *mse_suite(void);
+#define DP_SUITES(X) \
+	X(bencode) \
+	X(picker) \
+	X(choker) \
+	X(storage) \
+	X(disk) \
+	X(wire) \
+	X(metainfo) \
+	X(magnet) \
+	X(ui_widgets) \
+	X(ui_prompt) \
+	X(config) \
+	X(create) \
+	X(tracker) \
+	X(resume) \
+	X(engine) \
+	X(rpc) \
+	X(ut_metadata) \
+	X(ut_pex) \
+	X(settings) \
+	X(task) \
+	X(review) \
+	X(smartban) \
+	X(udp_socket) \
+	X(krpc) \
+	X(dht_table) \
+	X(mse)
+
+#define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
+DP_SUITES(DP_SUITE_DECLARE)
+#undef DP_SUITE_DECLARE
 
 #endif

@@ -1,4 +1,5 @@
-/* unit_tests.c: runs every Check suite; `unit_tests SUITE` runs only the named one. */
+/* unit_tests.c: runs every Check suite of suites.h's list; `unit_tests SUITE` runs only the
+ * named one. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,34 +10,9 @@
 
 #include "suites.h"
 
-static Suite *(*const suite_makers[])(void) = {
-	bencode_suite,
-	picker_suite,
-	choker_suite,
-	storage_suite,
-	disk_suite,
-	wire_suite,
-	metainfo_suite,
-	magnet_suite,
-	ui_widgets_suite,
-	ui_prompt_suite,
-	config_suite,
-	create_suite,
-	tracker_suite,
-	resume_suite,
-	engine_suite,
-	rpc_suite,
-	ut_metadata_suite,
-	ut_pex_suite,
-	settings_suite,
-	task_suite,
-	review_suite,
-	smartban_suite,
-	udp_socket_suite,
-	krpc_suite,
-	dht_table_suite,
-	mse_suite,
-};
+#define DP_SUITE_MAKER(name) name##_suite,
+static Suite *(*const suite_makers[])(void) = { DP_SUITES(DP_SUITE_MAKER) };
+#undef DP_SUITE_MAKER
 
 int
 main(int argc, char **argv)
