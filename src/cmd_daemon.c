@@ -25,7 +25,7 @@
 #include "stopsig.h"
 #include "util.h"
 
-#define DAEMON_STOP_DEADLINE_MS 3000
+#define CMD_DAEMON_STOP_DEADLINE_MS 3000
 
 struct cmd_daemon_state {
 	struct event_base *base;
@@ -119,7 +119,7 @@ cmd_daemon_stop(struct cmd_daemon_state *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("%s: stopping", why);
-	engine_shutdown(d->e, DAEMON_STOP_DEADLINE_MS, cmd_daemon_stopped, d);
+	engine_shutdown(d->e, CMD_DAEMON_STOP_DEADLINE_MS, cmd_daemon_stopped, d);
 }
 
 /* SIGHUP: new limits, directories and hooks from the file; the log file is reopened. */

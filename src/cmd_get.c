@@ -21,7 +21,7 @@
 #include "task.h"
 #include "util.h"
 
-#define GET_STOP_DEADLINE_MS 3000
+#define CMD_GET_STOP_DEADLINE_MS 3000
 
 struct cmd_get_state {
 	struct event_base *base;
@@ -50,7 +50,7 @@ cmd_get_stop(struct cmd_get_state *g)
 	if (g->stopping)
 		return;
 	g->stopping = true;
-	engine_shutdown(g->e, GET_STOP_DEADLINE_MS, cmd_get_stopped, g);
+	engine_shutdown(g->e, CMD_GET_STOP_DEADLINE_MS, cmd_get_stopped, g);
 }
 
 static void

@@ -17,7 +17,7 @@
 #include "monitor_server.h"
 #include "util.h"
 
-#define MONITOR_CLIENT_TIMEOUT_S 10
+#define CMD_MONITOR_TIMEOUT_S 10
 
 static bool
 cmd_monitor_all_digits(const char *s)
@@ -80,7 +80,7 @@ cmd_monitor_connect(const char *session_dir, struct cmd_monitor_conn *mc)
 	}
 	free(path);
 	/* A daemon that hangs must not hang scripts. */
-	struct timeval tv = { MONITOR_CLIENT_TIMEOUT_S, 0 };
+	struct timeval tv = { CMD_MONITOR_TIMEOUT_S, 0 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	int rfd = dup(fd);
@@ -147,7 +147,7 @@ cmd_monitor_exchange(struct cmd_monitor_conn *mc, const char *line)
 	fflush(stdout);
 	if (!ended) {
 		cmd_error("the daemon closed the connection or did not answer in %d s",
-		    MONITOR_CLIENT_TIMEOUT_S);
+		    CMD_MONITOR_TIMEOUT_S);
 		return DP_EXIT_FAILURE;
 	}
 	return failed ? DP_EXIT_FAILURE : DP_EXIT_OK;

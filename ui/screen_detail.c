@@ -186,7 +186,7 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 /* ---- peers ---- */
 
 enum { PC_ADDR, PC_CLIENT, PC_FLAGS, PC_PROGRESS, PC_DOWN, PC_UP, PC_REQ, PC_TIME, PC_COUNT };
-static const struct table_col peer_cols[PC_COUNT] = {
+static const struct table_col detail_peer_cols[PC_COUNT] = {
 	[PC_ADDR] = { "Address", 21, 24, TW_LEFT, 0 },
 	[PC_CLIENT] = { "Client", 10, 0, TW_LEFT, 0 },
 	[PC_FLAGS] = { "Flags", 9, 9, TW_LEFT, 0 },
@@ -245,29 +245,29 @@ detail_peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t o
 }
 
 /* qsort has no context argument: the sort key lives here for the duration of one sort. */
-static int peer_sort_col;
-static bool peer_sort_desc;
+static int detail_peer_sort_col;
+static bool detail_peer_sort_desc;
 
-#define PEER_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+#define DETAIL_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
 
 static int
 detail_peer_compare(const void *pa, const void *pb)
 {
 	const struct engine_peer_info *a = pa, *b = pb;
 	int c = 0;
-	switch (peer_sort_col) {
+	switch (detail_peer_sort_col) {
 	case PC_CLIENT: c = strcmp(a->client, b->client); break;
-	case PC_FLAGS: c = PEER_CMP(a->peer_choking, b->peer_choking); break;
-	case PC_PROGRESS: c = PEER_CMP(a->progress, b->progress); break;
-	case PC_DOWN: c = PEER_CMP(a->down_rate, b->down_rate); break;
-	case PC_UP: c = PEER_CMP(a->up_rate, b->up_rate); break;
-	case PC_REQ: c = PEER_CMP(a->requests_out, b->requests_out); break;
-	case PC_TIME: c = PEER_CMP(a->connected_s, b->connected_s); break;
+	case PC_FLAGS: c = DETAIL_CMP(a->peer_choking, b->peer_choking); break;
+	case PC_PROGRESS: c = DETAIL_CMP(a->progress, b->progress); break;
+	case PC_DOWN: c = DETAIL_CMP(a->down_rate, b->down_rate); break;
+	case PC_UP: c = DETAIL_CMP(a->up_rate, b->up_rate); break;
+	case PC_REQ: c = DETAIL_CMP(a->requests_out, b->requests_out); break;
+	case PC_TIME: c = DETAIL_CMP(a->connected_s, b->connected_s); break;
 	default: break;
 	}
 	if (c == 0)
 		c = strcmp(a->addr, b->addr);
-	return peer_sort_desc ? -c : c;
+	return detail_peer_sort_desc ? -c : c;
 }
 
 /* Sorts the fetched peers and keeps the selection on the same address. */
@@ -275,8 +275,8 @@ static void
 detail_sort_peers(struct detail_state *d, const char *sel_addr)
 {
 	struct table_state *st = &d->st[DT_PEERS];
-	peer_sort_col = st->sort_col;
-	peer_sort_desc = st->sort_desc;
+	detail_peer_sort_col = st->sort_col;
+	detail_peer_sort_desc = st->sort_desc;
 	if (d->npeers > 1)
 		qsort(d->peers, d->npeers, sizeof *d->peers, detail_peer_compare);
 	for (size_t i = 0; sel_addr[0] != '\0' && i < d->npeers; i++)
@@ -415,7 +415,7 @@ detail_build_tree(struct detail_state *d)
 }
 
 enum { FC_NAME, FC_SIZE, FC_PROGRESS, FC_PRIO, FC_COUNT };
-static const struct table_col file_cols[FC_COUNT] = {
+static const struct table_col detail_file_cols[FC_COUNT] = {
 	[FC_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
 	[FC_SIZE] = { "Size", 9, 9, TW_RIGHT, 1 },
 	[FC_PROGRESS] = { "Progress", 12, 14, TW_LEFT, 0 },
@@ -492,7 +492,7 @@ detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
 /* ---- trackers ---- */
 
 enum { TC_URL, TC_TIER, TC_STATUS, TC_LAST, TC_NEXT, TC_SEEDS, TC_LEECH, TC_ERROR, TC_COUNT };
-static const struct table_col tracker_cols[TC_COUNT] = {
+static const struct table_col detail_tracker_cols[TC_COUNT] = {
 	[TC_URL] = { "URL", 20, 0, TW_LEFT, 0 },
 	[TC_TIER] = { "Tier", 4, 4, TW_RIGHT, 3 },
 	[TC_STATUS] = { "Status", 10, 10, TW_LEFT, 0 },
@@ -645,7 +645,7 @@ detail_draw(struct ui *ui, int y, int h)
 		d->npeers = engine_peers(ui->engine, d->id, &d->peers);
 		detail_sort_peers(d, sel_addr);
 		d->st[DT_PEERS].count = (int)d->npeers;
-		v.cols = peer_cols;
+		v.cols = detail_peer_cols;
 		v.ncols = PC_COUNT;
 		v.cell = detail_peer_cell;
 		d->page = draw_table(ui, &v, y, h - 1);
@@ -659,7 +659,7 @@ detail_draw(struct ui *ui, int y, int h)
 		d->nfiles = engine_files(ui->engine, d->id, &d->files);
 		detail_build_tree(d);
 		d->st[DT_FILES].count = (int)d->nrows;
-		v.cols = file_cols;
+		v.cols = detail_file_cols;
 		v.ncols = FC_COUNT;
 		v.cell = detail_file_cell;
 		d->page = draw_table(ui, &v, y, h);
@@ -667,7 +667,7 @@ detail_draw(struct ui *ui, int y, int h)
 	case DT_TRACKERS:
 		d->ntrackers = engine_trackers(ui->engine, d->id, &d->trackers);
 		d->st[DT_TRACKERS].count = (int)d->ntrackers;
-		v.cols = tracker_cols;
+		v.cols = detail_tracker_cols;
 		v.ncols = TC_COUNT;
 		v.cell = detail_tracker_cell;
 		d->page = draw_table(ui, &v, y, h);

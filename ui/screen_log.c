@@ -15,10 +15,10 @@
 #include "ui_state.h"
 #include "widget_prompt.h"
 
-#define LOG_KEEP 2000
+#define SCREEN_LOG_KEEP 2000
 
 struct log_state {
-	struct dp_log_line *lines;      /* the newest LOG_KEEP, oldest first */
+	struct dp_log_line *lines;      /* the newest SCREEN_LOG_KEEP, oldest first */
 	size_t n;
 	uint64_t last_seq;
 	int min_level;                  /* show lines at or above this severity (<= level value) */
@@ -35,7 +35,7 @@ screen_log_get(struct ui *ui)
 {
 	if (ui->log == NULL) {
 		ui->log = xcalloc(1, sizeof *ui->log);
-		ui->log->lines = xcalloc(LOG_KEEP, sizeof *ui->log->lines);
+		ui->log->lines = xcalloc(SCREEN_LOG_KEEP, sizeof *ui->log->lines);
 		ui->log->min_level = DP_LOG_DEBUG;
 		ui->log->follow = true;
 		ui->log->st.sel = -1;
@@ -49,14 +49,14 @@ screen_log_fetch(struct ui *ui, struct log_state *l)
 	struct dp_log_line buf[256];
 	size_t got;
 	while ((got = engine_log_since(ui->engine, l->last_seq, buf, DP_ARRAY_LEN(buf))) > 0) {
-		if (l->n + got > LOG_KEEP) {
-			size_t drop = l->n + got - LOG_KEEP;
+		if (l->n + got > SCREEN_LOG_KEEP) {
+			size_t drop = l->n + got - SCREEN_LOG_KEEP;
 			if (drop > l->n)
 				drop = l->n;
 			memmove(l->lines, l->lines + drop, (l->n - drop) * sizeof *l->lines);
 			l->n -= drop;
 		}
-		size_t skip = got > LOG_KEEP ? got - LOG_KEEP : 0;
+		size_t skip = got > SCREEN_LOG_KEEP ? got - SCREEN_LOG_KEEP : 0;
 		memcpy(l->lines + l->n, buf + skip, (got - skip) * sizeof *buf);
 		l->n += got - skip;
 		l->last_seq = buf[got - 1].seq;
@@ -73,7 +73,7 @@ screen_log_fetch(struct ui *ui, struct log_state *l)
 }
 
 /* Continuation rows of a wrapped line start under the text, past "HH:MM:SS level ". */
-#define LOG_INDENT 15
+#define SCREEN_LOG_INDENT 15
 
 static void
 screen_log_format(const struct dp_log_line *ln, char *out, size_t outlen)
@@ -107,9 +107,10 @@ screen_log_rows(const struct dp_log_line *ln, int page)
 	char text[320];
 	screen_log_format(ln, text, sizeof text);
 	int rows = 0, most = DP_MAX(1, page / 2);
-	for (const char *rest = text; *rest != '\0' && rows < most; rows++)
-		rest += screen_log_wrap_bytes(rest, COLS - (rows == 0 || COLS < 2 * LOG_INDENT ? 0 :
-		    LOG_INDENT));
+	for (const char *rest = text; *rest != '\0' && rows < most; rows++) {
+		int indent = rows == 0 || COLS < 2 * SCREEN_LOG_INDENT ? 0 : SCREEN_LOG_INDENT;
+		rest += screen_log_wrap_bytes(rest, COLS - indent);
+	}
 	return DP_MAX(rows, 1);
 }
 
@@ -152,7 +153,7 @@ screen_log_draw(struct ui *ui, int y, int h)
 		attr = theme_attr(TH_SELECTED);
 		const char *rest = text;
 		for (int k = 0; k < sel_rows && *rest != '\0' && line < page; k++) {
-			int indent = k == 0 || COLS < 2 * LOG_INDENT ? 0 : LOG_INDENT;
+			int indent = k == 0 || COLS < 2 * SCREEN_LOG_INDENT ? 0 : SCREEN_LOG_INDENT;
 			char piece[320];
 			size_t n = screen_log_wrap_bytes(rest, COLS - indent);
 			if (k == sel_rows - 1)

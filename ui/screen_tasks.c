@@ -21,7 +21,7 @@ enum { TK_ID, TK_KIND, TK_STATE, TK_WAITED, TK_CYCLES, TK_CPU, TK_DEADLINE, TK_N
 	TK_TORRENT, TK_COUNT };
 /* The name starts with the kind ("peer 10.0.0.2:51413 ubuntu.iso") and usually the torrent, so
  * those columns drop first; at 80 cells: ID, state, waited, CPU, deadline and a 30-cell name. */
-static const struct table_col task_cols[TK_COUNT] = {
+static const struct table_col tasks_cols[TK_COUNT] = {
 	[TK_ID] = { "ID", 5, 6, TW_RIGHT, 0 },
 	[TK_KIND] = { "Kind", 8, 8, TW_LEFT, 6 },
 	[TK_STATE] = { "State", 12, 12, TW_LEFT, 0 },
@@ -62,10 +62,10 @@ tasks_get(struct ui *ui)
 }
 
 static const struct engine_task_info *task_sort_base;
-static int task_sort_col;
-static bool task_sort_desc;
+static int tasks_sort_col;
+static bool tasks_sort_desc;
 
-#define TASK_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+#define TASKS_CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
 
 static int
 tasks_compare(const void *pa, const void *pb)
@@ -73,20 +73,20 @@ tasks_compare(const void *pa, const void *pb)
 	const struct engine_task_info *a = &task_sort_base[*(const size_t *)pa];
 	const struct engine_task_info *b = &task_sort_base[*(const size_t *)pb];
 	int c = 0;
-	switch (task_sort_col) {
-	case TK_KIND: c = TASK_CMP(a->task.kind, b->task.kind); break;
+	switch (tasks_sort_col) {
+	case TK_KIND: c = TASKS_CMP(a->task.kind, b->task.kind); break;
 	case TK_STATE: c = strcmp(a->state_name, b->state_name); break;
-	case TK_WAITED: c = TASK_CMP(a->waited_us, b->waited_us); break;
-	case TK_CYCLES: c = TASK_CMP(a->task.cycles, b->task.cycles); break;
-	case TK_CPU: c = TASK_CMP(a->task.cpu_us, b->task.cpu_us); break;
-	case TK_DEADLINE: c = TASK_CMP(a->task.deadline_us - 1, b->task.deadline_us - 1); break;
+	case TK_WAITED: c = TASKS_CMP(a->waited_us, b->waited_us); break;
+	case TK_CYCLES: c = TASKS_CMP(a->task.cycles, b->task.cycles); break;
+	case TK_CPU: c = TASKS_CMP(a->task.cpu_us, b->task.cpu_us); break;
+	case TK_DEADLINE: c = TASKS_CMP(a->task.deadline_us - 1, b->task.deadline_us - 1); break;
 	case TK_NAME: c = strcmp(a->task.name, b->task.name); break;
-	case TK_TORRENT: c = TASK_CMP(a->task.torrent_id, b->task.torrent_id); break;
+	case TK_TORRENT: c = TASKS_CMP(a->task.torrent_id, b->task.torrent_id); break;
 	default: break;
 	}
 	if (c == 0)
-		c = TASK_CMP(a->task.id, b->task.id);
-	return task_sort_desc ? -c : c;
+		c = TASKS_CMP(a->task.id, b->task.id);
+	return tasks_sort_desc ? -c : c;
 }
 
 static bool
@@ -129,8 +129,8 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 		t->rows[t->nrows++] = i;
 	}
 	task_sort_base = t->tasks;
-	task_sort_col = t->st.sort_col;
-	task_sort_desc = t->st.sort_desc;
+	tasks_sort_col = t->st.sort_col;
+	tasks_sort_desc = t->st.sort_desc;
 	if (t->nrows > 1)
 		qsort(t->rows, t->nrows, sizeof *t->rows, tasks_compare);
 	for (size_t r = 0; sel_id != 0 && r < t->nrows; r++)
@@ -320,7 +320,7 @@ tasks_draw(struct ui *ui, int y, int h)
 		tasks_draw_where(ui, t, y + 2, h - 2);
 		return;
 	}
-	struct draw_table_view v = { .cols = task_cols, .ncols = TK_COUNT, .st = &t->st,
+	struct draw_table_view v = { .cols = tasks_cols, .ncols = TK_COUNT, .st = &t->st,
 		.cell = tasks_cell, .arg = t };
 	t->page = draw_table(ui, &v, y + 2, h - 2);
 	ui->page = t->page;
