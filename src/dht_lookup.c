@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "dht_lookup.h"
+#include "net.h"
 #include "util.h"
 
 void
@@ -13,22 +14,6 @@ dht_lookup_init(struct dht_lookup *l, const uint8_t target[DHT_ID_LEN])
 {
 	memset(l, 0, sizeof *l);
 	memcpy(l->target, target, DHT_ID_LEN);
-}
-
-static bool
-dht_lookup_same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-	if (a->ss_family != b->sa_family)
-		return false;
-	if (b->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-	return x->sin6_port == y->sin6_port &&
-	    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
 /* <0 when candidate a comes before b: known IDs by distance, then addresses without an ID. */
@@ -65,7 +50,7 @@ dht_lookup_add(struct dht_lookup *l, const uint8_t *id, const struct sockaddr *a
 		return false;
 	for (size_t i = 0; i < l->n; i++) {
 		struct dht_lookup_cand *c = &l->cands[i];
-		if (dht_lookup_same_addr(&c->node.addr, addr))
+		if (sockaddr_equal((const struct sockaddr *)&c->node.addr, addr, true))
 			return false;
 		if (id != NULL && c->id_known && memcmp(c->node.id, id, DHT_ID_LEN) == 0)
 			return false;
@@ -237,7 +222,7 @@ dht_lookup_find_sent(const struct dht_lookup *l, const struct sockaddr *addr)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->cands[i].state == DHT_CAND_SENT &&
-		    dht_lookup_same_addr(&l->cands[i].node.addr, addr))
+		    sockaddr_equal((const struct sockaddr *)&l->cands[i].node.addr, addr, true))
 			return (int)i;
 	return -1;
 }

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include "dht_table.h"
+#include "net.h"
 #include "util.h"
 
 void
@@ -47,30 +48,6 @@ dht_table_index(const struct dht_table *t, const uint8_t id[DHT_ID_LEN])
 	return DP_MIN(dht_id_common_prefix(t->own, id), t->nbuckets - 1);
 }
 
-static bool
-dht_table_same_ip(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-static bool
-dht_table_same_addr(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (!dht_table_same_ip(a, b))
-		return false;
-	if (a->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_port ==
-		    ((const struct sockaddr_in *)b)->sin_port;
-	return ((const struct sockaddr_in6 *)a)->sin6_port ==
-	    ((const struct sockaddr_in6 *)b)->sin6_port;
-}
-
 static struct dht_node *
 dht_bucket_find(struct dht_node *arr, int n, const uint8_t id[DHT_ID_LEN])
 {
@@ -88,7 +65,7 @@ dht_bucket_has_host(const struct dht_bucket *b, const struct sockaddr *addr)
 	bool local = dht_addr_is_local(addr);
 	for (int i = 0; i < b->n; i++) {
 		const struct sockaddr *o = (const struct sockaddr *)&b->nodes[i].addr;
-		if (local ? dht_table_same_addr(o, addr) : dht_table_same_ip(o, addr))
+		if (sockaddr_equal(o, addr, local))
 			return true;
 	}
 	return false;
@@ -161,8 +138,8 @@ dht_bucket_add_repl(struct dht_bucket *b, const struct dht_node *n)
 {
 	struct dht_node *known = dht_bucket_find(b->repl, b->nrepl, n->id);
 	if (known != NULL) {
-		if (dht_table_same_addr((const struct sockaddr *)&known->addr,
-		    (const struct sockaddr *)&n->addr))
+		if (sockaddr_equal((const struct sockaddr *)&known->addr,
+		    (const struct sockaddr *)&n->addr, true))
 			known->last_reply_ms = DP_MAX(known->last_reply_ms, n->last_reply_ms);
 		return;
 	}
@@ -196,7 +173,7 @@ dht_table_heard(struct dht_table *t, const uint8_t id[DHT_ID_LEN],
 		struct dht_bucket *b = &t->buckets[dht_table_index(t, id)];
 		struct dht_node *n = dht_bucket_find(b->nodes, b->n, id);
 		if (n != NULL) {
-			if (!dht_table_same_addr((const struct sockaddr *)&n->addr, addr))
+			if (!sockaddr_equal((const struct sockaddr *)&n->addr, addr, true))
 				return true;   /* someone else claims a known ID: keep the first */
 			if (replied) {
 				n->last_reply_ms = now_ms;
@@ -270,11 +247,11 @@ dht_table_failed(struct dht_table *t, const uint8_t id[DHT_ID_LEN],
 	struct dht_node *n = dht_bucket_find(b->nodes, b->n, id);
 	if (n == NULL) {
 		struct dht_node *r = dht_bucket_find(b->repl, b->nrepl, id);
-		if (r != NULL && dht_table_same_addr((const struct sockaddr *)&r->addr, addr))
+		if (r != NULL && sockaddr_equal((const struct sockaddr *)&r->addr, addr, true))
 			dht_bucket_remove_repl(b, (int)(r - b->repl));
 		return;
 	}
-	if (!dht_table_same_addr((const struct sockaddr *)&n->addr, addr))
+	if (!sockaddr_equal((const struct sockaddr *)&n->addr, addr, true))
 		return;
 	n->fails++;
 	if (dht_node_state(n, now_ms) != DHT_NODE_BAD)

@@ -33,7 +33,8 @@
 	X(udp_socket) \
 	X(krpc) \
 	X(dht_table) \
-	X(mse)
+	X(mse) \
+	X(dht)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
