@@ -1,5 +1,6 @@
-/* cmd_config.c: `downpour config`: loads and validates the configuration file, applies overrides,
- * and prints the effective settings in the file's own syntax. */
+/* cmd_config.c: `downpour config`: loads and validates the configuration file (key bindings too),
+ * applies overrides, and prints the effective settings in the file's own syntax, or the table
+ * of every key. */
 #include "config.h"
 
 #include <getopt.h>
@@ -9,16 +10,19 @@
 
 #include "commands.h"
 #include "dp_config.h"
+#include "keymap.h"
+#include "settings_table.h"
 
 static int
 cmd_config_run(int argc, char **argv)
 {
-	enum { OPT_CONFIG = 1, OPT_SET, OPT_SECRETS, OPT_PATH };
+	enum { OPT_CONFIG = 1, OPT_SET, OPT_SECRETS, OPT_PATH, OPT_KEYS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "show-secrets", no_argument, NULL, OPT_SECRETS },
 		{ "path", no_argument, NULL, OPT_PATH },
+		{ "keys", no_argument, NULL, OPT_KEYS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -56,6 +60,10 @@ cmd_config_run(int argc, char **argv)
 			status = DP_EXIT_OK;
 			goto done;
 		}
+		case OPT_KEYS:
+			settings_table_print(stdout);
+			status = fflush(stdout) == 0 ? DP_EXIT_OK : DP_EXIT_FAILURE;
+			goto done;
 		case 'h':
 			status = cmd_print_help(&cmd_config_entry);
 			goto done;
@@ -84,6 +92,12 @@ cmd_config_run(int argc, char **argv)
 			goto done;
 		}
 	}
+	/* The interface checks its bindings when it starts; say so now, with the line. */
+	keymap_init();
+	if (config_check_keys(&cfg, keymap_bind, err, sizeof err) != 0) {
+		cmd_error("%s", err);
+		goto done;
+	}
 	config_print(stdout, &cfg, secrets);
 	if (fflush(stdout) != 0) {
 		cmd_error("config: standard output: write failed");
@@ -99,13 +113,15 @@ done:
 
 const struct dp_command cmd_config_entry = {
 	.name = "config",
-	.usage = "config [--config FILE] [--set KEY=VALUE]... [--show-secrets] [--path]",
+	.usage = "config [--config FILE] [--set KEY=VALUE]... [--show-secrets] [--path] [--keys]",
 	.summary = "check the configuration file and print the effective settings",
 	.help = "Checks the configuration file and prints every setting in the file's syntax.\n"
 	    "  --config FILE      read FILE instead of the default configuration file\n"
 	    "  --set KEY=VALUE    override a key, like --set listen_port=6881 or\n"
 	    "                     --set rpc.port=9092 (repeatable)\n"
 	    "  --show-secrets     print rpc.password instead of \"(hidden)\"\n"
-	    "  --path             print the default configuration file's path and exit\n",
+	    "  --path             print the default configuration file's path and exit\n"
+	    "  --keys             list every key: type, range, default, when a change\n"
+	    "                     applies, what it does\n",
 	.run = cmd_config_run,
 };

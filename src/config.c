@@ -732,6 +732,25 @@ config_set(struct dp_config *cfg, const char *key, const char *value, char *err,
 }
 
 int
+config_check_keys(const struct dp_config *cfg,
+    int (*check)(const char *action, const char *key, char *why, size_t whylen), char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < cfg->key_count; i++) {
+		const struct dp_config_key *b = &cfg->keys[i];
+		char why[256] = "";
+		if (check(b->action, b->key, why, sizeof why) == 0)
+			continue;
+		if (b->file != NULL)
+			dp_fail(err, errlen, "%s:%u: keys.%s: %s", b->file, b->line, b->action, why);
+		else
+			dp_fail(err, errlen, "--set keys.%s: %s", b->action, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
 config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < settings_table_count; i++) {

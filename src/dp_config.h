@@ -136,6 +136,15 @@ int config_set(struct dp_config *cfg, const char *key, const char *value, char *
 int config_set_one(struct dp_config *cfg, const char *key, const char *value, char *err,
     size_t errlen);
 
+/*
+ * Checks each keys.ACTION binding with check (the interface's keymap_bind: action names belong
+ * to the interface, not to this module); a refusal becomes "FILE:LINE: keys.ACTION: why" in err
+ * ("--set keys.ACTION: why" for a command-line binding). 0 or -1.
+ */
+int config_check_keys(const struct dp_config *cfg,
+    int (*check)(const char *action, const char *key, char *why, size_t whylen), char *err,
+    size_t errlen);
+
 /* Checks ranges and consistency; 0 or -1 with err. config_load calls it. */
 int config_validate(const struct dp_config *cfg, char *err, size_t errlen);
 

@@ -222,7 +222,8 @@ settings_table_print(FILE *f)
 		fprintf(f, "%s (%s", full, settings_table_type_name(d->type));
 		if (d->type == SETTING_INT || d->type == SETTING_INT64 || d->type == SETTING_SIZE ||
 		    d->type == SETTING_FLOAT)
-			fprintf(f, " %" PRId64 "..%" PRId64, d->min, d->max);
+			fprintf(f, d->max == INT64_MAX ? " %" PRId64 ".." : " %" PRId64 "..%" PRId64,
+			    d->min, d->max);
 		fprintf(f, "), default %s%s%s; applies %s\n", d->def != NULL ? "\"" : "",
 		    d->def != NULL ? d->def : "computed", d->def != NULL ? "\"" : "",
 		    settings_table_when(d));

@@ -1,5 +1,6 @@
 /* fuzz_config.c: libFuzzer target for the configuration loader: any text either loads and
- * validates, or fails with a message; what loads prints back to text that loads the same. */
+ * validates, or fails with a message; what loads prints back to text that loads the same, and
+ * copies key by key (settings_table.c) into an equal configuration. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "dp_config.h"
+#include "settings_table.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);
@@ -51,6 +53,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 		return 0;
 	}
+	/* The engine's live settings are such copies; every key must come across. */
+	struct dp_config copy;
+	config_copy(&copy, &c);
+	for (size_t i = 0; i < settings_table_count; i++)
+		if (!config_value_equal(&c, &copy, &settings_table[i]))
+			abort();
+	config_free(&copy);
 	char *printed = fuzz_print(&c);
 	if (config_load_string(printed, "printed", &again, err, sizeof err) != 0)
 		abort();

@@ -1,5 +1,6 @@
-/* check_config.c: unit tests of the configuration module: defaults, the sample file, overrides,
- * every error class with its line, and printing that loads back. */
+/* check_config.c: unit tests of the configuration module and its settings table: defaults, the
+ * sample file against the table, overrides, every error class with its line (unknown keys, also
+ * in included files and key bindings), copying, and printing that loads back. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +12,10 @@
 #include <check.h>
 
 #include "dp_config.h"
+#include "keymap.h"
+#include "settings_table.h"
 #include "suites.h"
+#include "util.h"
 
 static char cfg_err[512];
 
@@ -189,6 +193,61 @@ START_TEST(test_unknown_key)
 }
 END_TEST
 
+/* What libconfig hands us beyond plain keys: groups where keys belong, keys inside groups, files
+ * pulled in by @include (named in the message, not the file that includes them), and bindings
+ * of the keys group, whose action names the interface's keymap knows. */
+START_TEST(test_unknown_key_places)
+{
+	expect_error("rpc = {\n  ui = { refresh_ms = 100; };\n};\n", "test.conf:2: unknown key 'rpc.ui'");
+	expect_error("ui = {\n  refresh_ms = 100;\n  keys = { quit = \"q\"; };\n};\n",
+	    "test.conf:3: unknown key 'ui.keys'");
+	expect_error("Listen_Port = 1;\n", "test.conf:1: unknown key 'Listen_Port'");
+	expect_error("download_rate_limit_enable = true;\n",
+	    "test.conf:1: unknown key 'download_rate_limit_enable'");
+
+	char dir[128], *inc, *text;
+	snprintf(dir, sizeof dir, "/tmp/dp-check-config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	inc = xasprintf("%s/extra.conf", dir);
+	FILE *f = fopen(inc, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("listen_port = 6881;\n\nbogus = \"x\";\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	text = xasprintf("dht = false;\n@include \"%s\"\n", inc);
+	char *want = xasprintf("%s:3: unknown key 'bogus'", inc);
+	expect_error(text, want);
+	free(want);
+	free(text);
+	unlink(inc);
+	rmdir(dir);
+	free(inc);
+
+	/* Bindings load (the file is read before the interface exists) and are checked with the
+	 * keymap, naming file and line; `downpour config` and the interface do that. */
+	struct dp_config c;
+	char err[256];
+	const char *keys = "keys = {\n  quit = \"Q\";\n  pause = \"p\";\n};\n";
+	ck_assert_msg(config_load_string(keys, "test.conf", &c, err, sizeof err) == 0, "%s", err);
+	keymap_init();
+	ck_assert_int_eq(config_check_keys(&c, keymap_bind, err, sizeof err), -1);
+	ck_assert_str_eq(err, "test.conf:3: keys.pause: unknown action 'pause'");
+	config_free(&c);
+	keys = "keys = {\n  stop = \"p\";\n  quit = \"no such key\";\n};\n";
+	ck_assert_msg(config_load_string(keys, "test.conf", &c, err, sizeof err) == 0, "%s", err);
+	keymap_init();
+	ck_assert_int_eq(config_check_keys(&c, keymap_bind, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "test.conf:3: keys.quit: ", 24) == 0, "%s", err);
+	config_free(&c);
+	config_defaults(&c);
+	ck_assert_int_eq(config_set(&c, "keys.pause", "p", err, sizeof err), 0);
+	keymap_init();
+	ck_assert_int_eq(config_check_keys(&c, keymap_bind, err, sizeof err), -1);
+	ck_assert_str_eq(err, "--set keys.pause: unknown action 'pause'");
+	config_free(&c);
+	keymap_init();
+}
+END_TEST
+
 START_TEST(test_wrong_type)
 {
 	expect_error("\nlisten_port = \"6881\";\n", "test.conf:2: listen_port: wrong type");
@@ -304,6 +363,164 @@ START_TEST(test_sample_file_is_defaults)
 }
 END_TEST
 
+/* Reads the sample file into a string. */
+static char *
+sample_text(void)
+{
+	uint8_t *buf;
+	size_t len;
+	ck_assert_int_eq(dp_read_file(DP_TOP_SRCDIR "/config/downpour.conf", 1u << 20, &buf, &len),
+	    0);
+	char *s = xmalloc(len + 1);
+	memcpy(s, buf, len);
+	s[len] = '\0';
+	free(buf);
+	return s;
+}
+
+/* Collapses runs of spaces and strips "# " so that a help line wrapped over comments compares. */
+static void
+sample_join_comment(char *acc, size_t acclen, const char *line, size_t n)
+{
+	while (n > 0 && (*line == '#' || *line == ' '))
+		line++, n--;
+	size_t used = strlen(acc);
+	if (used > 0 && used + 1 < acclen)
+		acc[used++] = ' ';
+	for (size_t i = 0; i < n && used + 1 < acclen; i++)
+		acc[used++] = line[i];
+	acc[used] = '\0';
+}
+
+/*
+ * The sample documents the table: every key appears in its group with the comment lines right
+ * above it containing the key's help line (the value is the default: test_sample_file_is_defaults),
+ * and the commented bindings name real actions and keys.
+ */
+START_TEST(test_sample_matches_table)
+{
+	char *text = sample_text();
+	bool *seen = xcalloc(settings_table_count, sizeof *seen);
+	char group[64] = "", comment[1024] = "";
+	int examples = 0;
+	for (char *line = text, *next; line != NULL && *line != '\0'; line = next) {
+		char *nl = strchr(line, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		size_t n = strlen(line);
+		next = nl != NULL ? nl + 1 : NULL;
+		while (n > 0 && *line == ' ')
+			line++, n--;
+		if (n == 0) {
+			comment[0] = '\0';
+			continue;
+		}
+		if (line[0] == '#') {
+			char action[64], key[64];
+			if (strcmp(group, "keys") == 0 &&
+			    sscanf(line, "# %63[a-z_] = \"%63[^\"]\";", action, key) == 2) {
+				char why[256];
+				keymap_init();
+				ck_assert_msg(keymap_bind(action, key, why, sizeof why) == 0,
+				    "sample: keys.%s = \"%s\": %s", action, key, why);
+				examples++;
+				continue;
+			}
+			sample_join_comment(comment, sizeof comment, line, n);
+			continue;
+		}
+		if (strncmp(line, "};", 2) == 0) {
+			group[0] = '\0';
+			continue;
+		}
+		char name[64];
+		ck_assert_msg(sscanf(line, "%63[a-z_]", name) == 1, "sample: '%.*s'", (int)n, line);
+		if (strstr(line, "= {") != NULL) {
+			snprintf(group, sizeof group, "%s", name);
+			comment[0] = '\0';
+			continue;
+		}
+		const struct setting_def *d = settings_table_find(group[0] ? group : NULL, name);
+		ck_assert_msg(d != NULL, "sample: %s%s%s is not in the table", group,
+		    group[0] ? "." : "", name);
+		ck_assert_msg(!seen[d - settings_table], "sample: %s twice", name);
+		seen[d - settings_table] = true;
+		ck_assert_msg(strstr(comment, d->help) != NULL,
+		    "sample: the comment above %s lacks its help line \"%s\" (has \"%s\")", name,
+		    d->help, comment);
+		comment[0] = '\0';
+	}
+	for (size_t i = 0; i < settings_table_count; i++) {
+		char full[64];
+		settings_table_full_name(&settings_table[i], full, sizeof full);
+		ck_assert_msg(seen[i], "sample: %s is missing", full);
+	}
+	ck_assert_int_ge(examples, 2);
+	keymap_init();
+	free(seen);
+	free(text);
+}
+END_TEST
+
+/* Each entry of the table is whole: a default that parses within its range (config_defaults
+ * aborts otherwise), a help line, one name; run-time changes only for keys that apply live. */
+START_TEST(test_table_entries)
+{
+	struct dp_config c;
+	char err[256];
+	config_defaults(&c);
+	for (size_t i = 0; i < settings_table_count; i++) {
+		const struct setting_def *d = &settings_table[i];
+		char full[64];
+		settings_table_full_name(d, full, sizeof full);
+		ck_assert_msg(d->help != NULL && strlen(d->help) > 10, "%s: no help", full);
+		ck_assert_msg(d->def != NULL || strcmp(full, "session_dir") == 0, "%s: no default",
+		    full);
+		if (d->def != NULL)
+			ck_assert_msg(config_set_one(&c, full, d->def, err, sizeof err) == 0, "%s",
+			    err);
+		ck_assert_ptr_eq(settings_table_lookup(full), d);
+		if (d->flags & SETTING_REMOTE)
+			ck_assert_msg(d->apply != SETTING_APPLY_RESTART &&
+			    d->apply != SETTING_APPLY_PROGRAM, "%s: remote but not live", full);
+		/* A switch of a pair sits right after its value. */
+		size_t fl = strlen(full);
+		if (fl > 8 && strcmp(full + fl - 8, "_enabled") == 0 && d->group == NULL) {
+			ck_assert_uint_gt(i, 0);
+			ck_assert(strncmp(settings_table[i - 1].name, full, fl - 8) == 0);
+			ck_assert_int_eq(d->apply, settings_table[i - 1].apply);
+			ck_assert_int_eq(d->flags, settings_table[i - 1].flags);
+		}
+	}
+	ck_assert_int_eq(config_validate(&c, err, sizeof err), 0);
+	/* The defaults the engine used to have of its own are the table's now. */
+	ck_assert_int_eq(c.listen_port, 51413);
+	ck_assert_int_eq(c.max_connections_global, 500);
+	ck_assert_int_eq(c.open_files, 128);
+	ck_assert(c.download_rate_limit_enabled && c.upload_rate_limit_enabled);
+
+	/* A copy is equal key by key and owns its strings. */
+	struct dp_config d;
+	ck_assert_int_eq(config_set(&c, "rpc.host_whitelist", "a,b", err, sizeof err), 0);
+	ck_assert_int_eq(config_set(&c, "keys.quit", "Q", err, sizeof err), 0);
+	config_copy(&d, &c);
+	for (size_t i = 0; i < settings_table_count; i++)
+		ck_assert(config_value_equal(&c, &d, &settings_table[i]));
+	ck_assert_ptr_ne(c.download_dir, d.download_dir);
+	ck_assert_str_eq(d.keys[0].key, "Q");
+	ck_assert_int_eq(config_set(&d, "download_rate_limit", "1M", err, sizeof err), 0);
+	const struct setting_def *rate = settings_table_lookup("download_rate_limit");
+	ck_assert(!config_value_equal(&c, &d, rate));
+	config_copy_value(&c, &d, rate);
+	ck_assert(config_value_equal(&c, &d, rate));
+	double v;
+	ck_assert(config_get_number(&c, "download_rate_limit", &v) && v == 1048576.0);
+	ck_assert(!config_get_number(&c, "download_dir", &v));
+	config_free(&d);
+	config_free(&c);
+}
+END_TEST
+
 /* What config_print writes loads back to the same values. */
 START_TEST(test_print_round_trip)
 {
@@ -355,6 +572,9 @@ config_suite(void)
 	tcase_add_test(tc, test_missing_default_file_is_defaults);
 	tcase_add_test(tc, test_overrides_from_file);
 	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_unknown_key_places);
+	tcase_add_test(tc, test_sample_matches_table);
+	tcase_add_test(tc, test_table_entries);
 	tcase_add_test(tc, test_wrong_type);
 	tcase_add_test(tc, test_out_of_range);
 	tcase_add_test(tc, test_syntax_error);
