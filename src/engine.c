@@ -15,7 +15,6 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "engine_private.h"
-#include "engine_settings.h"
 #include "log.h"
 #include "magnet.h"
 #include "metadata_fetch.h"

@@ -9,9 +9,8 @@
 
 #include "dp_config.h"
 #include "engine.h"
-#include "engine_settings.h"
-#include "log.h"
 #include "engine_private.h"
+#include "log.h"
 #include "session_store.h"
 #include "settings_file.h"
 #include "settings_table.h"

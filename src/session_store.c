@@ -19,7 +19,6 @@
 #include "disk.h"
 #include "dp_config.h"
 #include "engine_private.h"
-#include "engine_settings.h"
 #include "hooks.h"
 #include "log.h"
 #include "magnet.h"
