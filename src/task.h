@@ -53,7 +53,8 @@ enum dp_task_state {
 	X(TIMER, "timer")       \
 	X(HOOK, "hook")         \
 	X(SESSION, "session")   \
-	X(METADATA, "metadata")
+	X(METADATA, "metadata") \
+	X(UTP, "utp")
 
 enum dp_task_kind {
 #define X(name, str) DP_TASK_KIND_##name,

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "net.h"
 #include "task.h"
 #include "udp_socket.h"
 #include "util.h"
@@ -51,23 +52,6 @@ struct udp_socket {
 	struct iovec iovs[UDP_SOCKET_BATCH];
 	struct sockaddr_storage froms[UDP_SOCKET_BATCH];
 };
-
-static void
-udp_socket_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	char host[64] = "?";
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
-		evutil_inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
-		snprintf(out, outlen, "%s:%u", host, ntohs(s->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
-		evutil_inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
-		snprintf(out, outlen, "[%s]:%u", host, ntohs(s->sin6_port));
-	} else {
-		snprintf(out, outlen, "(family %d)", sa->sa_family);
-	}
-}
 
 /* Raises one kernel buffer to UDP_SOCKET_BUFFER: the plain option first (capped by
  * net.core.[rw]mem_max), the privileged one when that fell short; says so when capped. */
@@ -226,7 +210,7 @@ udp_socket_new(struct event_base *base, const struct sockaddr *bind_sa, socklen_
 	u->family = bind_sa->sa_family;
 	u->fd = -1;
 	char a[64];
-	udp_socket_format_addr(bind_sa, a, sizeof a);
+	sockaddr_format(bind_sa, a, sizeof a);
 	snprintf(u->name, sizeof u->name, "udp %s", a);
 	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0) {
@@ -252,8 +236,14 @@ udp_socket_new(struct event_base *base, const struct sockaddr *bind_sa, socklen_
 	}
 	u->port = bound.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&bound)->sin_port) :
 	    ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-	udp_socket_format_addr((struct sockaddr *)&bound, a, sizeof a);
+	sockaddr_format((struct sockaddr *)&bound, a, sizeof a);
 	snprintf(u->name, sizeof u->name, "udp %s", a);
+	/* Don't Fragment on every datagram, the kernel's cached path MTU ignored: uTP finds the
+	 * path's MTU itself by probing (a fragment lost loses the whole datagram). */
+	int pmtu = u->family == AF_INET ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE;
+	if (setsockopt(u->fd, u->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+	    u->family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu) < 0)
+		log_debug("%s: path MTU discovery mode: %s", u->name, strerror(errno));
 	u->st.rcvbuf = udp_socket_raise_buffer(u, SO_RCVBUF, SO_RCVBUFFORCE, "receive",
 	    "net.core.rmem_max");
 	u->st.sndbuf = udp_socket_raise_buffer(u, SO_SNDBUF, SO_SNDBUFFORCE, "send",
@@ -329,13 +319,29 @@ udp_socket_send(struct udp_socket *u, const void *data, size_t len, const struct
 		if (now - u->last_error_log_ms >= 10000) {
 			u->last_error_log_ms = now;
 			char a[64];
-			udp_socket_format_addr(to, a, sizeof a);
+			sockaddr_format(to, a, sizeof a);
 			log_debug("%s: send of %zu bytes to %s failed: %s", u->name, len, a,
 			    strerror(saved));
 		}
 	}
 	errno = saved;
 	return -1;
+}
+
+int
+udp_socket_send_fragmentable(struct udp_socket *u, const void *data, size_t len,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	int level = u->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int opt = u->family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER;
+	int dont = u->family == AF_INET ? IP_PMTUDISC_DONT : IPV6_PMTUDISC_DONT;
+	int probe = u->family == AF_INET ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE;
+	setsockopt(u->fd, level, opt, &dont, sizeof dont);
+	int r = udp_socket_send(u, data, len, to, tolen);
+	int saved = errno;
+	setsockopt(u->fd, level, opt, &probe, sizeof probe);
+	errno = saved;
+	return r;
 }
 
 int

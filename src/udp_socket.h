@@ -31,6 +31,10 @@ void udp_socket_remove_handler(struct udp_socket *u, udp_handler_fn fn, void *ar
  * datagram is dropped and counted, as a router would: senders treat it as loss. */
 int udp_socket_send(struct udp_socket *u, const void *data, size_t len,
     const struct sockaddr *to, socklen_t tolen);
+/* The same, but the kernel may fragment it: datagrams normally leave with Don't Fragment set
+ * (uTP probes the path MTU with them); a lost probe must still get through when resent. */
+int udp_socket_send_fragmentable(struct udp_socket *u, const void *data, size_t len,
+    const struct sockaddr *to, socklen_t tolen);
 /* The bound port (the kernel's pick when bound to port 0). */
 int udp_socket_port(const struct udp_socket *u);
 /* AF_INET or AF_INET6. */

@@ -34,6 +34,7 @@
 	X(krpc) \
 	X(dht_table) \
 	X(mse) \
+	X(utp) \
 	X(dht)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);

@@ -1,0 +1,784 @@
+/* utp_conn.c: one uTP connection: SYN/STATE setup, sending within min(cwnd, peer window),
+ * cumulative and selective ACKs, fast retransmit, timeouts with backoff, MTU probing, the
+ * reorder buffer, FIN/RESET, and the bufferevent pair its user reads and writes. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "net.h"
+#include "task.h"
+#include "udp_socket.h"
+#include "util.h"
+#include "utp_private.h"
+
+#define UTP_SEND_MASK (UTP_SEND_RING - 1u)
+#define UTP_RECV_MASK (UTP_RECV_RING - 1u)
+#define UTP_RTO_MIN_MS 500u           /* BEP 29 */
+#define UTP_RTO_INITIAL_MS 1000u
+#define UTP_RTO_MAX_MS 30000u
+#define UTP_SYN_TRIES 3u              /* SYN at 0, 1 and 3 s; given up at 7 s */
+#define UTP_MAX_TIMEOUTS 8u           /* consecutive, with backoff: about a minute */
+#define UTP_CLOSE_LINGER_US (20ull * 1000000u)
+#define UTP_DUP_ACKS 3u
+/* Packet sizes: start where every IPv6 path (and nearly every IPv4 one) carries a packet
+ * (1280-byte IP packets), probe up to an Ethernet MTU (1500) in halves. */
+#define UTP_PATH_MTU_SAFE 1280u
+#define UTP_PATH_MTU_MAX 1500u
+#define UTP_PROBE_STOP 16u            /* the search ends when floor and ceiling are this close */
+#define UTP_REASON_MS 250u
+
+static void utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void utp_conn_u_read_cb(struct bufferevent *bev, void *arg);
+static void utp_conn_u_write_cb(struct bufferevent *bev, void *arg);
+
+static struct bufferevent *
+utp_conn_user(const struct utp_conn *c)
+{
+	return c->u != NULL ? bufferevent_pair_get_partner(c->u) : NULL;
+}
+
+static uint16_t
+utp_conn_outstanding(const struct utp_conn *c)
+{
+	return (uint16_t)(c->seq_nr - c->acked - 1u);
+}
+
+/* Bytes the reader has not taken yet, ours and in the user's end. */
+static uint32_t
+utp_conn_buffered(const struct utp_conn *c)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->u)) + c->reorder_bytes;
+	struct bufferevent *user = utp_conn_user(c);
+	if (user != NULL)
+		n += evbuffer_get_length(bufferevent_get_input(user));
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static uint32_t
+utp_conn_recv_window(struct utp_conn *c)
+{
+	uint32_t used = utp_conn_buffered(c);
+	uint32_t wnd = used >= UTP_RECV_BUFFER ? 0 : UTP_RECV_BUFFER - used;
+	if (wnd < UTP_RECV_BUFFER / 4)
+		c->window_was_small = true;
+	return wnd;
+}
+
+static void
+utp_conn_update_task(struct utp_conn *c, uint64_t now_ms)
+{
+	c->reason_ms = now_ms;
+	switch (c->state) {
+	case UTP_SYN_SENT:
+		task_wait(c->task, DP_TASK_CONNECT_WAIT, "SYN sent (%u of %u)", c->timeouts_in_row + 1,
+		    UTP_SYN_TRIES);
+		break;
+	case UTP_CONNECTED:
+		if (c->timeouts_in_row > 0)
+			task_wait(c->task, DP_TASK_TIMER_WAIT,
+			    "retransmission timeout %u in a row, next in %u ms", c->timeouts_in_row,
+			    c->rto_ms);
+		else if (c->cwnd_limited)
+			task_wait(c->task, DP_TASK_WRITE_WAIT,
+			    "window full: %u KiB in flight, cwnd %u KiB, peer window %u KiB, rtt %u ms, "
+			    "queuing %u ms, packets %u B", c->in_flight / 1024, c->cc.cwnd / 1024,
+			    c->peer_wnd / 1024, c->rtt_us / 1000, ledbat_queuing_us(&c->cc) / 1000,
+			    c->mss);
+		else
+			task_wait(c->task, DP_TASK_READ_WAIT,
+			    "cwnd %u KiB, rtt %u ms, queuing %u ms, packets %u B, %llu resent",
+			    c->cc.cwnd / 1024, c->rtt_us / 1000, ledbat_queuing_us(&c->cc) / 1000, c->mss,
+			    (unsigned long long)c->resent);
+		break;
+	case UTP_CLOSING:
+		task_wait(c->task, DP_TASK_WRITE_WAIT, "closing: %s", c->fin_sent ?
+		    "FIN sent, waiting for its ACK" : "sending what is left, then FIN");
+		break;
+	case UTP_DEAD:
+		break;
+	}
+}
+
+struct utp_conn *
+utp_conn_new(struct utp_engine *eng, struct udp_socket *sock, const struct sockaddr *sa,
+    socklen_t len, bool incoming, uint16_t recv_id, struct bufferevent **user)
+{
+	struct bufferevent *pair[2];
+	if (bufferevent_pair_new(eng->base, BEV_OPT_DEFER_CALLBACKS, pair) < 0)
+		return NULL;
+	struct utp_conn *c = xcalloc(1, sizeof *c);
+	c->eng = eng;
+	c->sock = sock;
+	c->incoming = incoming;
+	memcpy(&c->addr, sa, DP_MIN((size_t)len, sizeof c->addr));
+	c->addrlen = len;
+	c->recv_id = recv_id;
+	/* The initiator sends with its receive id + 1; the acceptor with the SYN's id. */
+	c->send_id = incoming ? (uint16_t)(recv_id - 1) : (uint16_t)(recv_id + 1);
+	c->u = pair[0];
+	*user = pair[1];
+	bufferevent_setcb(c->u, utp_conn_u_read_cb, utp_conn_u_write_cb, NULL, c);
+	/* The send buffer's bound: what is taken from the writer ahead of the window. */
+	bufferevent_setwatermark(c->u, EV_READ, 0, UTP_SEND_BUFFER);
+	bufferevent_enable(c->u, EV_READ | EV_WRITE);
+	c->timer = evtimer_new(eng->base, utp_conn_timer_cb, c);
+	uint32_t overhead = (sa->sa_family == AF_INET6 ? 48u : 28u) + UTP_HEADER_LEN;
+	c->mss = c->mss_floor = UTP_PATH_MTU_SAFE - overhead;
+	c->mss_ceiling = UTP_PATH_MTU_MAX - overhead;
+	c->rto_ms = UTP_RTO_INITIAL_MS;
+	c->peer_wnd = UTP_RECV_BUFFER;
+	c->created_us = c->last_recv_us = dp_now_us();
+	ledbat_init(&c->cc, c->mss, UTP_SEND_RING / 2 * c->mss_ceiling, c->created_us);
+	if (incoming) {
+		uint16_t r = 0;
+		if (RAND_bytes((uint8_t *)&r, sizeof r) != 1)
+			r = (uint16_t)c->created_us;
+		c->seq_nr = r;
+		c->state = UTP_CONNECTED;
+	} else {
+		c->seq_nr = 1;
+		c->state = UTP_SYN_SENT;
+	}
+	c->acked = (uint16_t)(c->seq_nr - 1);
+	char a[64];
+	sockaddr_format(sa, a, sizeof a);
+	snprintf(c->name, sizeof c->name, "utp %s %s", a, incoming ? "(incoming)" : "(outgoing)");
+	c->task = task_new(DP_TASK_KIND_UTP, 0, "%s", c->name);
+	utp_conn_update_task(c, dp_now_ms());
+	return c;
+}
+
+/* ---- sending ---- */
+
+static void
+utp_conn_arm(struct utp_conn *c, bool restart)
+{
+	if (c->state == UTP_DEAD || c->timer == NULL)
+		return;
+	bool want = c->state == UTP_SYN_SENT || utp_conn_outstanding(c) > 0 ||
+	    (evbuffer_get_length(bufferevent_get_input(c->u)) > 0 && c->in_flight == 0);
+	if (!want) {
+		evtimer_del(c->timer);
+		return;
+	}
+	if (!restart && evtimer_pending(c->timer, NULL))
+		return;
+	struct timeval tv = { c->rto_ms / 1000, (c->rto_ms % 1000) * 1000 };
+	evtimer_add(c->timer, &tv);
+}
+
+/* Writes the header (timestamps, window and ack fresh at every transmission) and sends. */
+static int
+utp_conn_transmit(struct utp_conn *c, struct utp_out_pkt *p, uint64_t now)
+{
+	struct utp_header h = {
+		.type = p->type,
+		.conn_id = p->type == UTP_ST_SYN ? c->recv_id : c->send_id,
+		.ts_us = (uint32_t)now,
+		.ts_diff_us = c->reply_micro,
+		.wnd = utp_conn_recv_window(c),
+		.seq = p->seq,
+		.ack = c->ack_nr,
+	};
+	utp_packet_write(&h, p->buf);
+	p->transmissions++;
+	p->sent_us = now;
+	if (p->transmissions > 1) {
+		c->resent++;
+		c->eng->st.resent++;
+	}
+	size_t n = UTP_HEADER_LEN + p->len;
+	int r;
+	if (p->probe && p->transmissions > 1)
+		/* A probe larger than the path: let it go in fragments, or it never arrives. */
+		r = udp_socket_send_fragmentable(c->sock, p->buf, n, (struct sockaddr *)&c->addr,
+		    c->addrlen);
+	else
+		r = utp_engine_send(c->eng, c, p->buf, n);
+	c->packets_out++;
+	if (p->type != UTP_ST_SYN)
+		c->ack_due = false;     /* it carries our ack_nr */
+	return r;
+}
+
+static void
+utp_conn_send_state(struct utp_conn *c, uint64_t now)
+{
+	struct utp_header h = {
+		.type = UTP_ST_STATE,
+		.conn_id = c->send_id,
+		.ts_us = (uint32_t)now,
+		.ts_diff_us = c->reply_micro,
+		.wnd = utp_conn_recv_window(c),
+		.seq = c->seq_nr,          /* the next one: a STATE consumes none */
+		.ack = c->ack_nr,
+	};
+	if (c->reorder_count > 0) {
+		/* Selective ACK: bit i says ack_nr + 2 + i arrived. */
+		uint32_t last = 0;
+		for (uint32_t i = 0; i < UTP_SACK_MAX * 8u && i + 2 < UTP_RECV_RING; i++) {
+			uint16_t seq = (uint16_t)(c->ack_nr + 2 + i);
+			if (c->in[seq & UTP_RECV_MASK] != NULL) {
+				h.sack[i / 8] |= (uint8_t)(1u << (i % 8));
+				last = i;
+			}
+		}
+		h.sack_len = (uint8_t)((last / 32 + 1) * 4);
+	}
+	uint8_t buf[UTP_HEADER_LEN + 2 + UTP_SACK_MAX];
+	size_t n = utp_packet_write(&h, buf);
+	utp_engine_send(c->eng, c, buf, n);
+	c->packets_out++;
+	c->ack_due = c->sack_due = false;
+}
+
+static struct utp_out_pkt *
+utp_conn_new_pkt(struct utp_conn *c, uint8_t type, uint32_t len)
+{
+	struct utp_out_pkt *p = xmalloc(sizeof *p + UTP_HEADER_LEN + len);
+	memset(p, 0, sizeof *p);
+	p->type = type;
+	p->len = len;
+	p->seq = c->seq_nr++;
+	c->out[p->seq & UTP_SEND_MASK] = p;
+	return p;
+}
+
+void
+utp_conn_send_syn(struct utp_conn *c)
+{
+	struct utp_out_pkt *p = utp_conn_new_pkt(c, UTP_ST_SYN, 0);
+	utp_conn_transmit(c, p, dp_now_us());
+	utp_conn_arm(c, true);
+}
+
+void
+utp_conn_accept_syn(struct utp_conn *c, const struct utp_header *h)
+{
+	c->ack_nr = h->seq;
+	c->reply_micro = utp_now_micro() - h->ts_us;
+	c->peer_wnd = h->wnd;
+	c->last_recv_us = dp_now_us();
+	utp_conn_send_state(c, dp_now_us());
+}
+
+static void
+utp_conn_tell_user(struct utp_conn *c, short what, int err)
+{
+	struct bufferevent *user = utp_conn_user(c);
+	if (user == NULL)
+		return;
+	/* Deferred callbacks keep errno for the event: the user reads it as a socket's. */
+	errno = err;
+	bufferevent_trigger_event(user, what, 0);
+}
+
+/* Resends what was declared lost, oldest first, within the window. */
+static void
+utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
+{
+	uint16_t n = utp_conn_outstanding(c);
+	for (uint16_t i = 1; i <= n; i++) {
+		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
+		if (p == NULL || !p->need_resend)
+			continue;
+		if (c->in_flight > 0 && c->in_flight + p->len > wnd) {
+			c->cwnd_limited = true;
+			return;
+		}
+		p->need_resend = false;
+		c->in_flight += p->len;
+		utp_conn_transmit(c, p, now);
+	}
+}
+
+/* New data from the writer's buffer, in packets of mss bytes (one probe at a time larger). */
+static void
+utp_conn_send_new(struct utp_conn *c, uint32_t wnd, uint64_t now)
+{
+	struct evbuffer *in = bufferevent_get_input(c->u);
+	for (;;) {
+		if (utp_conn_outstanding(c) >= UTP_SEND_RING - 1)
+			break;
+		size_t avail = evbuffer_get_length(in);
+		struct bufferevent *user = utp_conn_user(c);
+		if (avail < c->mss && user != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(user)) > 0) {
+			/* Take more from the writer's end (bounded by the read watermark). A flush
+			 * runs our read callback whatever it moves: only when there is something. */
+			bufferevent_flush(c->u, EV_READ, BEV_FLUSH);
+			avail = evbuffer_get_length(in);
+		}
+		if (avail == 0)
+			break;
+		uint32_t size = (uint32_t)DP_MIN(avail, (size_t)c->mss);
+		bool probe = false;
+		uint32_t probe_size = (c->mss_floor + c->mss_ceiling + 1) / 2;
+		if (!c->probing && c->mss_ceiling > c->mss_floor + UTP_PROBE_STOP &&
+		    avail >= probe_size) {
+			size = probe_size;
+			probe = true;
+		}
+		if (c->in_flight + size > wnd && !(c->in_flight == 0 && c->probe_zero_window)) {
+			c->cwnd_limited = c->cc.cwnd <= c->peer_wnd;
+			break;
+		}
+		c->probe_zero_window = false;
+		struct utp_out_pkt *p = utp_conn_new_pkt(c, UTP_ST_DATA, size);
+		evbuffer_remove(in, p->buf + UTP_HEADER_LEN, size);
+		p->probe = probe;
+		c->in_flight += size;
+		c->bytes_out += size;
+		c->eng->st.bytes_out += size;
+		if (utp_conn_transmit(c, p, now) < 0 && errno == EMSGSIZE) {
+			/* Too large for the local interface: take the packet back (nothing was sent)
+			 * and lower the ceiling; a plain packet is never larger than the floor. */
+			evbuffer_prepend(in, p->buf + UTP_HEADER_LEN, size);
+			c->out[p->seq & UTP_SEND_MASK] = NULL;
+			c->seq_nr--;
+			c->in_flight -= size;
+			c->bytes_out -= size;
+			c->eng->st.bytes_out -= size;
+			c->packets_out--;
+			c->mss_ceiling = size - 1;
+			if (c->mss > c->mss_ceiling)
+				c->mss = c->mss_floor;
+			free(p);
+			continue;
+		}
+		if (probe) {
+			c->probing = true;
+			c->probe_seq = p->seq;
+		}
+	}
+}
+
+static void
+utp_conn_send_fin(struct utp_conn *c, uint64_t now)
+{
+	struct utp_out_pkt *p = utp_conn_new_pkt(c, UTP_ST_FIN, 0);
+	c->fin_sent = true;
+	c->fin_seq = p->seq;
+	utp_conn_transmit(c, p, now);
+}
+
+bool
+utp_conn_flush(struct utp_conn *c)
+{
+	if (c->state == UTP_DEAD) {
+		utp_engine_unhash(c->eng, c);
+		utp_conn_free(c);
+		return false;
+	}
+	struct dp_task *task = task_hold(c->task);
+	task_cb_begin(task);
+	uint64_t now = dp_now_us();
+	if (c->state == UTP_CONNECTED || c->state == UTP_CLOSING) {
+		uint32_t wnd = DP_MIN(c->cc.cwnd, c->peer_wnd);
+		c->cwnd_limited = false;
+		utp_conn_resend(c, wnd, now);
+		if (!c->fin_sent)
+			utp_conn_send_new(c, wnd, now);
+		if (c->state == UTP_CLOSING && !c->fin_sent &&
+		    evbuffer_get_length(bufferevent_get_input(c->u)) == 0)
+			utp_conn_send_fin(c, now);
+	}
+	if (c->ack_due || c->sack_due)
+		utp_conn_send_state(c, now);
+	utp_conn_arm(c, false);
+	uint64_t now_ms = now / 1000;
+	if (now_ms - c->reason_ms >= UTP_REASON_MS)
+		utp_conn_update_task(c, now_ms);
+	task_cb_end(task);
+	task_release(&task);
+	return true;
+}
+
+/* ---- acknowledgements ---- */
+
+static void
+utp_conn_rtt_sample(struct utp_conn *c, uint32_t sample)
+{
+	if (!c->have_rtt) {
+		c->rtt_us = sample;
+		c->rtt_var_us = sample / 2;
+		c->have_rtt = true;
+	} else {
+		int64_t delta = (int64_t)c->rtt_us - sample;
+		c->rtt_var_us = (uint32_t)((int64_t)c->rtt_var_us +
+		    ((delta < 0 ? -delta : delta) - (int64_t)c->rtt_var_us) / 4);
+		c->rtt_us = (uint32_t)((int64_t)c->rtt_us + ((int64_t)sample - c->rtt_us) / 8);
+	}
+	uint32_t rto = (c->rtt_us + 4 * c->rtt_var_us) / 1000;
+	c->rto_ms = DP_MAX(rto, UTP_RTO_MIN_MS);
+}
+
+/* One packet acknowledged: its bytes leave the flight; an MTU probe that made it raises the
+ * floor. Returns the payload bytes. */
+static uint32_t
+utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, uint64_t now)
+{
+	uint32_t len = p->len;
+	if (p->transmissions == 1 && now >= p->sent_us)
+		utp_conn_rtt_sample(c, (uint32_t)DP_MIN(now - p->sent_us, (uint64_t)UINT32_MAX));
+	if (!p->need_resend)
+		c->in_flight -= DP_MIN(c->in_flight, len);
+	if (p->probe) {
+		c->probing = false;
+		if (len > c->mss_floor) {
+			c->mss_floor = len;
+			c->mss = len;
+			ledbat_set_mss(&c->cc, len);
+		}
+	}
+	c->out[p->seq & UTP_SEND_MASK] = NULL;
+	free(p);
+	return len;
+}
+
+/* Declares a packet lost: out of flight, to be resent. True when it counts as congestion. */
+static bool
+utp_conn_lost(struct utp_conn *c, struct utp_out_pkt *p)
+{
+	if (p->need_resend)
+		return false;
+	p->need_resend = true;
+	c->in_flight -= DP_MIN(c->in_flight, p->len);
+	if (p->probe) {
+		/* Larger than the path, most likely: not a sign of congestion. */
+		c->probing = false;
+		if (p->len - 1 < c->mss_ceiling)
+			c->mss_ceiling = p->len - 1;
+		return false;
+	}
+	return true;
+}
+
+static void
+utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_ack, uint64_t now)
+{
+	uint16_t outstanding = utp_conn_outstanding(c);
+	uint16_t adv = (uint16_t)(h->ack - c->acked);
+	uint32_t bytes = 0;
+	bool progress = false;
+	if (adv >= 1 && adv <= outstanding) {
+		for (uint16_t i = 1; i <= adv; i++) {
+			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
+			if (p != NULL)
+				bytes += utp_conn_acked_pkt(c, p, now);
+		}
+		c->acked = h->ack;
+		c->dup_acks = 0;
+		progress = true;
+	} else if (adv == 0 && pure_ack && outstanding > 0) {
+		c->dup_acks++;
+	}
+	bool congestion = false;
+	outstanding = utp_conn_outstanding(c);
+	if (h->sack_len > 0 && outstanding > 1) {
+		/* Walk down from the newest packet the mask covers: a packet still missing with
+		 * three or more acknowledged after it is lost. */
+		uint32_t after = 0;
+		uint16_t span = (uint16_t)DP_MIN((uint32_t)h->sack_len * 8u + 1u, (uint32_t)outstanding);
+		for (uint16_t i = span; i >= 1; i--) {
+			uint16_t seq = (uint16_t)(c->acked + i);
+			struct utp_out_pkt *p = c->out[seq & UTP_SEND_MASK];
+			if (i >= 2 && utp_packet_sack_has(h, seq)) {
+				if (p != NULL) {
+					bytes += utp_conn_acked_pkt(c, p, now);
+					progress = true;
+				}
+				after++;
+			} else if (p != NULL && after >= UTP_DUP_ACKS) {
+				congestion |= utp_conn_lost(c, p);
+			} else if (p == NULL && i >= 2) {
+				after++;          /* acknowledged by an earlier mask */
+			}
+		}
+	}
+	if (c->dup_acks >= UTP_DUP_ACKS) {
+		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
+		if (p != NULL && p->transmissions > 0)
+			congestion |= utp_conn_lost(c, p);
+		c->dup_acks = 0;
+	}
+	if (congestion)
+		ledbat_on_loss(&c->cc, now, c->have_rtt ? c->rtt_us : UTP_RTO_INITIAL_MS * 1000u);
+	if (bytes > 0)
+		ledbat_on_ack(&c->cc, bytes, c->cwnd_limited);
+	if (progress) {
+		c->timeouts_in_row = 0;
+		utp_conn_arm(c, true);
+	}
+	if (c->fin_sent && (uint16_t)(c->acked - c->fin_seq) < 0x8000u && c->state == UTP_CLOSING)
+		c->state = UTP_DEAD;
+}
+
+/* ---- receiving ---- */
+
+static void
+utp_conn_deliver(struct utp_conn *c, const uint8_t *data, size_t len)
+{
+	if (len == 0)
+		return;
+	c->bytes_in += len;
+	c->eng->st.bytes_in += len;
+	task_progress(c->task, len, 0);
+	/* A user gone (closing) reads nothing more: dropped, still acknowledged. */
+	if (utp_conn_user(c) != NULL)
+		evbuffer_add(bufferevent_get_output(c->u), data, len);
+}
+
+static void
+utp_conn_maybe_eof(struct utp_conn *c)
+{
+	if (!c->got_fin || c->eof_told || c->ack_nr != c->eof_seq)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->u)) > 0)
+		return;     /* the reader takes what is left first */
+	c->eof_told = true;
+	utp_conn_tell_user(c, BEV_EVENT_EOF | BEV_EVENT_READING, 0);
+}
+
+static void
+utp_conn_receive(struct utp_conn *c, const struct utp_header *h, const uint8_t *data,
+    size_t len)
+{
+	if (c->got_fin && (uint16_t)(h->seq - c->eof_seq - 1) < 0x8000u)
+		return;     /* past the end the peer announced */
+	uint16_t off = (uint16_t)(h->seq - c->ack_nr - 1);
+	c->ack_due = true;
+	if (off >= 0x8000u)
+		return;     /* a duplicate: acknowledged again */
+	if (off >= UTP_RECV_RING || utp_conn_buffered(c) + len > 2u * UTP_RECV_BUFFER)
+		return;     /* beyond what we hold: the peer ignored our window; it resends */
+	if (h->type == UTP_ST_FIN) {
+		c->got_fin = true;
+		c->eof_seq = h->seq;
+	}
+	if (off > 0) {
+		c->sack_due = true;
+		struct utp_in_pkt **slot = &c->in[h->seq & UTP_RECV_MASK];
+		if (*slot == NULL) {
+			struct utp_in_pkt *ip = xmalloc(sizeof *ip + len);
+			ip->fin = h->type == UTP_ST_FIN;
+			ip->len = (uint32_t)len;
+			memcpy(ip->data, data, len);
+			*slot = ip;
+			c->reorder_count++;
+			c->reorder_bytes += (uint32_t)len;
+		}
+		return;
+	}
+	utp_conn_deliver(c, data, len);
+	c->ack_nr++;
+	for (;;) {
+		struct utp_in_pkt **slot = &c->in[(uint16_t)(c->ack_nr + 1) & UTP_RECV_MASK];
+		if (*slot == NULL)
+			break;
+		utp_conn_deliver(c, (*slot)->data, (*slot)->len);
+		c->reorder_count--;
+		c->reorder_bytes -= (*slot)->len;
+		free(*slot);
+		*slot = NULL;
+		c->ack_nr++;
+	}
+	if (c->reorder_count > 0)
+		c->sack_due = true;
+	utp_conn_maybe_eof(c);
+}
+
+void
+utp_conn_packet(struct utp_conn *c, const struct utp_header *h, const uint8_t *payload,
+    size_t len)
+{
+	if (c->state == UTP_DEAD)
+		return;
+	struct dp_task *task = task_hold(c->task);
+	task_cb_begin(task);
+	uint64_t now = dp_now_us();
+	c->packets_in++;
+	c->last_recv_us = now;
+	if (h->type == UTP_ST_RESET) {
+		utp_conn_reset(c, c->state == UTP_SYN_SENT ? ECONNREFUSED : ECONNRESET);
+		goto out;
+	}
+	if (c->state == UTP_SYN_SENT) {
+		if (h->type != UTP_ST_STATE && h->type != UTP_ST_DATA)
+			goto out;
+		/* The acceptor's STATE carries the sequence number of its first data packet. */
+		c->ack_nr = (uint16_t)(h->type == UTP_ST_STATE ? h->seq - 1 : h->seq - 1);
+		c->state = UTP_CONNECTED;
+		c->timeouts_in_row = 0;
+		c->rto_ms = UTP_RTO_INITIAL_MS;
+		c->user_told = true;
+		utp_conn_tell_user(c, BEV_EVENT_CONNECTED, 0);
+		log_debug("%s: connected", c->name);
+	}
+	c->reply_micro = utp_now_micro() - h->ts_us;
+	c->peer_wnd = h->wnd;
+	if (h->ts_diff_us != 0)
+		ledbat_delay_sample(&c->cc, h->ts_diff_us, now);
+	utp_conn_process_ack(c, h, h->type == UTP_ST_STATE, now);
+	if (h->type == UTP_ST_DATA || h->type == UTP_ST_FIN)
+		utp_conn_receive(c, h, payload, len);
+	utp_engine_queue(c->eng, c);
+out:
+	task_cb_end(task);
+	task_release(&task);
+}
+
+void
+utp_conn_reset(struct utp_conn *c, int err)
+{
+	if (c->state == UTP_DEAD)
+		return;
+	c->error = err;
+	utp_conn_tell_user(c, BEV_EVENT_ERROR | (c->state == UTP_SYN_SENT ? 0 : BEV_EVENT_READING),
+	    err);
+	if (c->task != NULL)
+		task_fail(c->task, "%s", strerror(err));
+	c->state = UTP_DEAD;
+	utp_engine_queue(c->eng, c);
+}
+
+/* ---- timers ---- */
+
+static void
+utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct utp_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state == UTP_DEAD)
+		return;
+	struct dp_task *task = task_hold(c->task);
+	task_cb_begin(task);
+	uint64_t now = dp_now_us();
+	if (c->state == UTP_SYN_SENT) {
+		if (++c->timeouts_in_row >= UTP_SYN_TRIES) {
+			utp_conn_reset(c, ETIMEDOUT);
+		} else {
+			c->rto_ms *= 2;
+			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
+			if (p != NULL)
+				utp_conn_transmit(c, p, now);
+			utp_conn_arm(c, true);
+			utp_conn_update_task(c, now / 1000);
+		}
+		goto out;
+	}
+	uint16_t n = utp_conn_outstanding(c);
+	if (n == 0) {
+		/* A shut window and data waiting: one packet goes as a probe. */
+		c->probe_zero_window = true;
+		utp_engine_queue(c->eng, c);
+		goto out;
+	}
+	c->timeouts_in_row++;
+	c->eng->st.timeouts++;
+	if (c->timeouts_in_row > UTP_MAX_TIMEOUTS) {
+		utp_conn_reset(c, ETIMEDOUT);
+		goto out;
+	}
+	ledbat_on_timeout(&c->cc);
+	for (uint16_t i = 1; i <= n; i++) {
+		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
+		if (p != NULL)
+			utp_conn_lost(c, p);
+	}
+	c->in_flight = 0;
+	c->rto_ms = DP_MIN(c->rto_ms * 2, UTP_RTO_MAX_MS);
+	utp_conn_update_task(c, now / 1000);
+	utp_engine_queue(c->eng, c);
+	utp_conn_arm(c, true);
+out:
+	task_cb_end(task);
+	task_release(&task);
+}
+
+void
+utp_conn_tick(struct utp_conn *c, uint64_t now)
+{
+	if (c->state == UTP_DEAD)
+		return;
+	if (utp_conn_user(c) == NULL) {
+		/* The user freed its end: that is a close. */
+		if (c->state == UTP_SYN_SENT) {
+			if (c->task != NULL)
+				task_done(c->task, "given up before connecting");
+			c->state = UTP_DEAD;
+			utp_engine_queue(c->eng, c);
+			return;
+		}
+		if (c->state == UTP_CONNECTED) {
+			c->state = UTP_CLOSING;
+			c->closing_since_us = now;
+			utp_engine_queue(c->eng, c);
+		} else if (now - c->closing_since_us > UTP_CLOSE_LINGER_US) {
+			if (c->task != NULL)
+				task_done(c->task, "closed (FIN not acknowledged)");
+			c->state = UTP_DEAD;
+			utp_engine_queue(c->eng, c);
+			return;
+		}
+	}
+	if (now / 1000 - c->reason_ms >= UTP_REASON_MS)
+		utp_conn_update_task(c, now / 1000);
+}
+
+/* ---- the pair's callbacks ---- */
+
+static void
+utp_conn_u_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct utp_conn *c = arg;
+	/* libevent runs this after every transfer, empty ones too. */
+	if (c->state != UTP_DEAD && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		utp_engine_queue(c->eng, c);
+}
+
+static void
+utp_conn_u_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct utp_conn *c = arg;
+	(void)bev;
+	if (c->state == UTP_DEAD)
+		return;
+	/* The reader took what we held: a window we shrank opens again (say so at once). */
+	if (c->window_was_small && utp_conn_recv_window(c) >= UTP_RECV_BUFFER / 2) {
+		c->window_was_small = false;
+		c->ack_due = true;
+		utp_engine_queue(c->eng, c);
+	}
+	utp_conn_maybe_eof(c);
+}
+
+void
+utp_conn_free(struct utp_conn *c)
+{
+	if (c->task != NULL && c->task->finished_us == 0)
+		task_done(c->task, "closed: %llu bytes in, %llu out, %llu resent",
+		    (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+		    (unsigned long long)c->resent);
+	task_release(&c->task);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	for (size_t i = 0; i < UTP_SEND_RING; i++)
+		free(c->out[i]);
+	for (size_t i = 0; i < UTP_RECV_RING; i++)
+		free(c->in[i]);
+	if (c->u != NULL)
+		bufferevent_free(c->u);
+	free(c);
+}

@@ -1,0 +1,132 @@
+/* utp_ledbat.c: LEDBAT window arithmetic. Delays are differences of two unsynchronised 32-bit
+ * microsecond clocks, so they are compared modulo 2^32, never as absolute values. */
+#include "config.h"
+
+#include <string.h>
+
+#include "utp_ledbat.h"
+
+#define LEDBAT_MINUTE_US 60000000ull
+
+static bool
+ledbat_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static uint32_t
+ledbat_min_cwnd(const struct ledbat *l)
+{
+	return LEDBAT_MIN_CWND * l->mss;
+}
+
+void
+ledbat_init(struct ledbat *l, uint32_t mss, uint32_t max_cwnd, uint64_t now_us)
+{
+	memset(l, 0, sizeof *l);
+	l->mss = mss;
+	l->max_cwnd = max_cwnd;
+	l->cwnd = ledbat_min_cwnd(l);
+	l->ssthresh = max_cwnd;
+	l->slow_start = true;
+	l->base_minute_us = now_us;
+}
+
+void
+ledbat_delay_sample(struct ledbat *l, uint32_t delay_us, uint64_t now_us)
+{
+	if (l->nbase == 0) {
+		l->base[0] = delay_us;
+		l->nbase = 1;
+		l->base_minute_us = now_us;
+	} else if (now_us - l->base_minute_us >= LEDBAT_MINUTE_US) {
+		/* A new minute: the oldest bucket goes, so clock drift cannot pin the base. */
+		if (l->nbase < LEDBAT_BASE_HISTORY)
+			l->nbase++;
+		memmove(l->base + 1, l->base, (l->nbase - 1) * sizeof l->base[0]);
+		l->base[0] = delay_us;
+		l->base_minute_us = now_us;
+	} else if (ledbat_before(delay_us, l->base[0])) {
+		l->base[0] = delay_us;
+	}
+	l->cur[l->icur] = delay_us;
+	l->icur = (l->icur + 1) % LEDBAT_CURRENT_FILTER;
+	if (l->ncur < LEDBAT_CURRENT_FILTER)
+		l->ncur++;
+}
+
+uint32_t
+ledbat_queuing_us(const struct ledbat *l)
+{
+	if (l->nbase == 0 || l->ncur == 0)
+		return 0;
+	uint32_t base = l->base[0], cur = l->cur[0];
+	for (uint32_t i = 1; i < l->nbase; i++)
+		if (ledbat_before(l->base[i], base))
+			base = l->base[i];
+	for (uint32_t i = 1; i < l->ncur; i++)
+		if (ledbat_before(l->cur[i], cur))
+			cur = l->cur[i];
+	return ledbat_before(cur, base) ? 0 : cur - base;
+}
+
+void
+ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited)
+{
+	uint32_t q = ledbat_queuing_us(l);
+	if (l->slow_start) {
+		/* Out of slow start once the queue builds toward the target or the threshold is met. */
+		if (q > LEDBAT_TARGET_US / 2 || l->cwnd >= l->ssthresh) {
+			l->slow_start = false;
+			l->ssthresh = l->cwnd;
+		} else if (cwnd_limited) {
+			l->cwnd += bytes;
+		}
+	} else {
+		int64_t off = (int64_t)LEDBAT_TARGET_US - (int64_t)q;
+		if (off < -(int64_t)LEDBAT_TARGET_US)
+			off = -(int64_t)LEDBAT_TARGET_US;
+		/* RFC 6817: cwnd += GAIN * off_target * bytes_acked * MSS / (TARGET * cwnd) */
+		int64_t delta = (int64_t)LEDBAT_GAIN * off * (int64_t)bytes * l->mss /
+		    ((int64_t)LEDBAT_TARGET_US * l->cwnd);
+		if (delta > 0 && !cwnd_limited)
+			delta = 0;
+		int64_t w = (int64_t)l->cwnd + delta;
+		l->cwnd = w < 0 ? 0 : (uint32_t)(w > UINT32_MAX ? UINT32_MAX : w);
+	}
+	if (l->cwnd > l->max_cwnd)
+		l->cwnd = l->max_cwnd;
+	if (l->cwnd < ledbat_min_cwnd(l))
+		l->cwnd = ledbat_min_cwnd(l);
+}
+
+void
+ledbat_on_loss(struct ledbat *l, uint64_t now_us, uint32_t rtt_us)
+{
+	if (l->last_decrease_us != 0 && now_us - l->last_decrease_us < rtt_us)
+		return;
+	l->last_decrease_us = now_us;
+	l->losses++;
+	l->cwnd /= 2;
+	if (l->cwnd < ledbat_min_cwnd(l))
+		l->cwnd = ledbat_min_cwnd(l);
+	l->ssthresh = l->cwnd;
+	l->slow_start = false;
+}
+
+void
+ledbat_on_timeout(struct ledbat *l)
+{
+	l->timeouts++;
+	l->ssthresh = l->cwnd / 2 > ledbat_min_cwnd(l) ? l->cwnd / 2 : ledbat_min_cwnd(l);
+	l->cwnd = l->mss;
+	l->slow_start = true;
+}
+
+void
+ledbat_set_mss(struct ledbat *l, uint32_t mss)
+{
+	l->mss = mss;
+	if (l->cwnd < ledbat_min_cwnd(l))
+		l->cwnd = ledbat_min_cwnd(l);
+}

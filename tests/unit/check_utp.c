@@ -1,0 +1,361 @@
+/* check_utp.c: uTP: the packet codec (header, extension chain, selective ACK), LEDBAT's window
+ * arithmetic, and two engines on loopback: connect, a transfer both ways byte for byte (also
+ * with datagrams dropped in flight), FIN as EOF, a refused SYN as ECONNREFUSED. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "suites.h"
+#include "test_helpers.h"
+#include "udp_socket.h"
+#include "util.h"
+#include "utp.h"
+#include "utp_ledbat.h"
+#include "utp_packet.h"
+
+START_TEST(test_utp_packet_roundtrip)
+{
+	struct utp_header h = { .type = UTP_ST_STATE, .conn_id = 0xbeef, .ts_us = 0x01020304,
+		.ts_diff_us = 0xa0b0c0d0, .wnd = 1u << 20, .seq = 65535, .ack = 7, .sack_len = 4 };
+	h.sack[0] = 0x05;     /* ack + 2 and ack + 4 */
+	uint8_t buf[64];
+	size_t n = utp_packet_write(&h, buf);
+	ck_assert_uint_eq(n, UTP_HEADER_LEN + 2 + 4);
+	ck_assert_uint_eq(buf[0], 0x21);       /* type 2, version 1 */
+	ck_assert_uint_eq(buf[1], UTP_EXT_SACK);
+	struct utp_header g;
+	size_t off;
+	ck_assert(utp_packet_parse(buf, n, &g, &off));
+	ck_assert_uint_eq(off, n);
+	ck_assert_uint_eq(g.type, UTP_ST_STATE);
+	ck_assert_uint_eq(g.conn_id, 0xbeef);
+	ck_assert_uint_eq(g.ts_us, 0x01020304);
+	ck_assert_uint_eq(g.ts_diff_us, 0xa0b0c0d0);
+	ck_assert_uint_eq(g.wnd, 1u << 20);
+	ck_assert_uint_eq(g.seq, 65535);
+	ck_assert_uint_eq(g.ack, 7);
+	ck_assert(utp_packet_sack_has(&g, 9));
+	ck_assert(!utp_packet_sack_has(&g, 10));
+	ck_assert(utp_packet_sack_has(&g, 11));
+	ck_assert(!utp_packet_sack_has(&g, 8));     /* ack + 1: never in the mask */
+	ck_assert(!utp_packet_sack_has(&g, 7 + 2 + 32));
+}
+END_TEST
+
+START_TEST(test_utp_packet_rejects)
+{
+	uint8_t buf[64] = { 0 };
+	struct utp_header h;
+	size_t off;
+	buf[0] = 0x01;            /* DATA without payload */
+	ck_assert(!utp_packet_parse(buf, UTP_HEADER_LEN, &h, &off));
+	ck_assert(utp_packet_parse(buf, UTP_HEADER_LEN + 1, &h, &off));
+	ck_assert_uint_eq(off, UTP_HEADER_LEN);
+	buf[0] = 0x02;            /* version 2 */
+	ck_assert(!utp_packet_looks_like(buf, UTP_HEADER_LEN));
+	buf[0] = 0x51;            /* type 5 */
+	ck_assert(!utp_packet_looks_like(buf, UTP_HEADER_LEN));
+	ck_assert(!utp_packet_looks_like((const uint8_t *)"d1:ad2:id20:", 12));
+	buf[0] = 0x21;
+	ck_assert(!utp_packet_looks_like(buf, UTP_HEADER_LEN - 1));
+	/* An extension chain running past the end, and a selective ACK of 3 bytes. */
+	buf[1] = 2;
+	buf[20] = 0;
+	buf[21] = 10;
+	ck_assert(!utp_packet_parse(buf, 25, &h, &off));
+	buf[1] = UTP_EXT_SACK;
+	buf[21] = 3;
+	ck_assert(!utp_packet_parse(buf, 30, &h, &off));
+	/* An unknown extension (type 2, 8 bytes) is skipped. */
+	buf[1] = 2;
+	buf[21] = 8;
+	ck_assert(utp_packet_parse(buf, 30, &h, &off));
+	ck_assert_uint_eq(off, 30);
+	ck_assert_uint_eq(h.sack_len, 0);
+}
+END_TEST
+
+START_TEST(test_ledbat_window)
+{
+	struct ledbat l;
+	uint64_t now = 1000000;
+	ledbat_init(&l, 1000, 1u << 20, now);
+	ck_assert_uint_eq(l.cwnd, 2000);
+	ck_assert(l.slow_start);
+	/* Slow start doubles per window while the queue stays empty. */
+	ledbat_delay_sample(&l, 5000, now);
+	ledbat_on_ack(&l, 2000, true);
+	ck_assert_uint_eq(l.cwnd, 4000);
+	/* Not limited by the window: no growth. */
+	ledbat_on_ack(&l, 2000, false);
+	ck_assert_uint_eq(l.cwnd, 4000);
+	/* Queuing past half the target ends slow start; past the target the window shrinks. */
+	ledbat_delay_sample(&l, 5000 + 80000, now);
+	ledbat_delay_sample(&l, 5000 + 80000, now);
+	ledbat_delay_sample(&l, 5000 + 80000, now);
+	ledbat_delay_sample(&l, 5000 + 80000, now);
+	ck_assert_uint_eq(ledbat_queuing_us(&l), 80000);
+	ledbat_on_ack(&l, 1000, true);
+	ck_assert(!l.slow_start);
+	uint32_t before = l.cwnd;
+	ledbat_on_ack(&l, 4000, true);
+	ck_assert_uint_gt(l.cwnd, before);       /* 80 ms < 100 ms: still grows a little */
+	for (int i = 0; i < 4; i++)
+		ledbat_delay_sample(&l, 5000 + 190000, now);
+	before = l.cwnd;
+	ledbat_on_ack(&l, 4000, true);
+	ck_assert_uint_lt(l.cwnd, before);
+	/* A loss halves, once per round trip. */
+	l.cwnd = 100000;
+	ledbat_on_loss(&l, now, 50000);
+	ck_assert_uint_eq(l.cwnd, 50000);
+	ledbat_on_loss(&l, now + 10000, 50000);
+	ck_assert_uint_eq(l.cwnd, 50000);
+	ledbat_on_loss(&l, now + 60000, 50000);
+	ck_assert_uint_eq(l.cwnd, 25000);
+	/* A timeout: one packet, slow start to half. */
+	ledbat_on_timeout(&l);
+	ck_assert_uint_eq(l.cwnd, 1000);
+	ck_assert_uint_eq(l.ssthresh, 12500);
+	ck_assert(l.slow_start);
+	/* The base delay follows a clock that wraps (the difference of two 32-bit clocks). */
+	struct ledbat w;
+	ledbat_init(&w, 1000, 1u << 20, now);
+	ledbat_delay_sample(&w, 0xfffffff0u, now);
+	ledbat_delay_sample(&w, 0x00000010u, now);
+	ck_assert_uint_eq(ledbat_queuing_us(&w), 0);   /* min of the current filter is the base */
+	for (int i = 0; i < 4; i++)
+		ledbat_delay_sample(&w, 0x00000010u, now);
+	ck_assert_uint_eq(ledbat_queuing_us(&w), 0x20);
+}
+END_TEST
+
+/* ---- two engines on loopback ---- */
+
+struct side {
+	struct event_base *base;
+	struct udp_socket *udp;
+	struct utp_engine *eng;
+	struct bufferevent *bev;        /* the connection's user end */
+	struct dp_buf got;
+	bool connected, eof, error;
+	int err;
+	unsigned drop_every;            /* drop every Nth uTP datagram arriving here (0: none) */
+	unsigned seen;
+	unsigned dropped;
+	bool refuse;
+};
+
+static void
+side_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct side *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+	dp_buf_reserve(&s->got, n);
+	evbuffer_remove(in, s->got.data + s->got.len, n);
+	s->got.len += n;
+}
+
+static void
+side_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct side *s = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		s->connected = true;
+	if (what & BEV_EVENT_EOF)
+		s->eof = true;
+	if (what & BEV_EVENT_ERROR) {
+		s->error = true;
+		s->err = errno;
+	}
+}
+
+static bool
+side_accept(void *arg, struct bufferevent *bev, const struct sockaddr *sa, socklen_t len)
+{
+	struct side *s = arg;
+	(void)sa;
+	(void)len;
+	if (s->refuse)
+		return false;
+	s->bev = bev;
+	s->connected = true;
+	bufferevent_setcb(bev, side_read_cb, NULL, side_event_cb, s);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return true;
+}
+
+static bool
+side_dropper(void *arg, const uint8_t *data, size_t len, const struct sockaddr *from,
+    socklen_t fromlen)
+{
+	struct side *s = arg;
+	(void)from;
+	(void)fromlen;
+	if (s->drop_every == 0 || !utp_packet_looks_like(data, len))
+		return false;
+	if (++s->seen % s->drop_every == 0) {
+		s->dropped++;
+		return true;
+	}
+	return false;
+}
+
+static void
+side_open(struct side *s, struct event_base *base)
+{
+	memset(s, 0, sizeof *s);
+	s->base = base;
+	dp_buf_init(&s->got);
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	char err[256];
+	s->udp = udp_socket_new(base, (struct sockaddr *)&sin, sizeof sin, err, sizeof err);
+	ck_assert_msg(s->udp != NULL, "%s", err);
+	udp_socket_add_handler(s->udp, side_dropper, s);
+	s->eng = utp_engine_new(base, side_accept, s);
+	ck_assert_ptr_nonnull(s->eng);
+	utp_engine_add_socket(s->eng, s->udp);
+}
+
+static void
+side_close(struct side *s)
+{
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	utp_engine_free(s->eng);
+	udp_socket_free(s->udp);
+	dp_buf_free(&s->got);
+	/* libevent finishes freeing bufferevents from the loop. */
+	th_loop_run(s->base, 10);
+}
+
+static void
+side_connect(struct side *a, struct side *b)
+{
+	struct sockaddr_in to;
+	memset(&to, 0, sizeof to);
+	to.sin_family = AF_INET;
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons((uint16_t)udp_socket_port(b->udp));
+	a->bev = utp_connect(a->eng, (struct sockaddr *)&to, sizeof to);
+	ck_assert_ptr_nonnull(a->bev);
+	bufferevent_setcb(a->bev, side_read_cb, NULL, side_event_cb, a);
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+}
+
+static uint8_t *
+pattern(size_t n, uint32_t seed)
+{
+	uint8_t *p = xmalloc(n);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		p[i] = (uint8_t)(seed >> 24);
+	}
+	return p;
+}
+
+static void
+transfer(unsigned drop_every, size_t size)
+{
+	struct event_base *base = event_base_new();
+	struct side a, b;
+	side_open(&a, base);
+	side_open(&b, base);
+	a.drop_every = drop_every;
+	b.drop_every = drop_every;
+	side_connect(&a, &b);
+	RUN_UNTIL(base, a.connected && b.bev != NULL, 10);
+	ck_assert(a.connected);
+	ck_assert_ptr_nonnull(b.bev);
+	uint8_t *ab = pattern(size, 1), *ba = pattern(size / 3, 2);
+	bufferevent_write(a.bev, ab, size);
+	bufferevent_write(b.bev, ba, size / 3);
+	RUN_UNTIL(base, b.got.len >= size && a.got.len >= size / 3, 60);
+	ck_assert_uint_eq(b.got.len, size);
+	ck_assert_uint_eq(a.got.len, size / 3);
+	ck_assert(memcmp(b.got.data, ab, size) == 0);
+	ck_assert(memcmp(a.got.data, ba, size / 3) == 0);
+	if (drop_every > 0)
+		ck_assert_uint_gt(a.dropped + b.dropped, 0);
+	struct utp_engine_stats st;
+	utp_engine_stats(a.eng, &st);
+	ck_assert_uint_eq(st.connections, 1);
+	ck_assert_uint_ge(st.bytes_out, size);
+	if (drop_every > 0)
+		ck_assert_uint_gt(st.resent, 0);
+	/* A closes: B reads EOF after everything. */
+	bufferevent_free(a.bev);
+	a.bev = NULL;
+	RUN_UNTIL(base, b.eof, 10);
+	ck_assert(b.eof);
+	ck_assert(!b.error);
+	free(ab);
+	free(ba);
+	side_close(&a);
+	side_close(&b);
+	event_base_free(base);
+}
+
+START_TEST(test_utp_transfer)
+{
+	transfer(0, 8u << 20);
+}
+END_TEST
+
+START_TEST(test_utp_transfer_lossy)
+{
+	/* One datagram in 20 dropped each way: selective ACKs, fast retransmit and timeouts. */
+	transfer(20, 2u << 20);
+}
+END_TEST
+
+START_TEST(test_utp_refused)
+{
+	struct event_base *base = event_base_new();
+	struct side a, b;
+	side_open(&a, base);
+	side_open(&b, base);
+	b.refuse = true;
+	side_connect(&a, &b);
+	RUN_UNTIL(base, a.error, 5);
+	ck_assert(a.error);
+	ck_assert_int_eq(a.err, ECONNREFUSED);
+	ck_assert(!a.connected);
+	struct utp_engine_stats st;
+	utp_engine_stats(b.eng, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	side_close(&a);
+	side_close(&b);
+	event_base_free(base);
+}
+END_TEST
+
+Suite *
+utp_suite(void)
+{
+	Suite *s = suite_create("utp");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_utp_packet_roundtrip);
+	tcase_add_test(tc, test_utp_packet_rejects);
+	tcase_add_test(tc, test_ledbat_window);
+	tcase_add_test(tc, test_utp_transfer);
+	tcase_add_test(tc, test_utp_transfer_lossy);
+	tcase_add_test(tc, test_utp_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
