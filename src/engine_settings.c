@@ -237,7 +237,7 @@ engine_settings_reconfigure(struct engine *e, const struct dp_config *cfg)
 		settings_table_full_name(d, full, sizeof full);
 		if (config_value_equal(&next, cfg, d) || settings_get(&es->kept, full) != NULL)
 			continue;
-		if (d->apply != SETTING_APPLY_RESTART) {
+		if (settings_table_is_live(d)) {
 			config_copy_value(&next, cfg, d);
 		} else if (used < sizeof restart) {
 			int n = snprintf(restart + used, sizeof restart - used, "%s%s",
@@ -267,7 +267,7 @@ engine_set_setting(struct engine *e, const char *key, const char *value, char *e
 	const struct setting_def *d = settings_table_lookup(key);
 	if (d == NULL)
 		return dp_fail(err, errlen, "unknown key '%s'", key);
-	if (d->apply == SETTING_APPLY_RESTART)
+	if (!settings_table_is_live(d))
 		return dp_fail(err, errlen, "%s applies only at the next start", key);
 	return engine_settings_set(e, d, value, false, err, errlen);
 }
