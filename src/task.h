@@ -48,6 +48,7 @@ enum dp_task_state {
 	X(HASH, "hash")         \
 	X(TORRENT, "torrent")   \
 	X(DHT, "dht")           \
+	X(LSD, "lsd")           \
 	X(RPC, "rpc")           \
 	X(UI, "ui")             \
 	X(TIMER, "timer")       \

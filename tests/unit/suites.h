@@ -35,7 +35,8 @@
 	X(dht_table) \
 	X(mse) \
 	X(utp) \
-	X(dht)
+	X(dht) \
+	X(lsd)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
