@@ -30,13 +30,13 @@
 	X(task) \
 	X(review) \
 	X(smartban) \
-	X(udp_socket) \
 	X(krpc) \
 	X(dht_table) \
-	X(mse) \
-	X(utp) \
 	X(dht) \
-	X(lsd)
+	X(lsd) \
+	X(udp_socket) \
+	X(mse) \
+	X(utp)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
