@@ -55,6 +55,7 @@ cmd_create_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **trackers = NULL, **webseeds = NULL;
@@ -62,10 +63,11 @@ cmd_create_run(int argc, char **argv)
 	const char *out = NULL, *comment = NULL;
 	bool is_private = false, force = false;
 	uint32_t piece_length = 0;
+	enum tc_format format = TC_FORMAT_V1;
 	char err[1024];
 	int c, status = DP_EXIT_USAGE;
 	struct tc_tree tree;
-	uint8_t *hashes = NULL;
+	struct tc_hashes hashes = { 0 };
 	char *out_default = NULL;
 	struct dp_buf buf;
 
@@ -112,11 +114,19 @@ cmd_create_run(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
+		case 'F':
+			if (!torrent_create_parse_format(optarg, &format)) {
+				cmd_error("create: format '%s' is not v1, v2 or hybrid", optarg);
+				goto done;
+			}
+			break;
 		case 'h':
 			status = cmd_print_help(&cmd_create_entry);
 			goto done;
 		default:
-			if (optopt != 0 && strchr("otcsw", optopt) != NULL)
+			if (optopt == 'F')
+				cmd_error("create: option --format needs an argument");
+			else if (optopt != 0 && strchr("otcsw", optopt) != NULL)
 				cmd_error("create: option -%c needs an argument", optopt);
 			else
 				cmd_error("create: unknown option '%s'", argv[optind - 1]);
@@ -150,11 +160,14 @@ cmd_create_run(int argc, char **argv)
 	}
 	if (piece_length == 0)
 		piece_length = torrent_create_piece_size(tree.total);
+	uint64_t data_size = tree.total;
+	if (format != TC_FORMAT_V1)
+		torrent_create_align(&tree, piece_length);
 
 	struct cmd_create_progress prog = { dp_now_us(), false };
 	bool tty = isatty(STDERR_FILENO) == 1;
-	int rc = torrent_create_hash(&tree, piece_length, 0, tty ? cmd_create_progress_cb : NULL,
-	    &prog, &hashes, err, sizeof err);
+	int rc = torrent_create_hash(&tree, piece_length, format, 0,
+	    tty ? cmd_create_progress_cb : NULL, &prog, &hashes, err, sizeof err);
 	if (prog.shown)
 		fputc('\n', stderr);
 	if (rc != TC_OK) {
@@ -174,20 +187,29 @@ cmd_create_run(int argc, char **argv)
 		.created_by = "downpour " PACKAGE_VERSION,
 		.creation_date = dp_wall_time(),
 	};
-	uint8_t info_hash[20];
-	char hex[41], size[32];
-	torrent_create_encode(&tree, piece_length, hashes, &opt, &buf, info_hash);
+	uint8_t info_hash[20], info_hash_v2[32];
+	char hex[41], hex_v2[65], size[32], hash_text[160];
+	torrent_create_encode(&tree, piece_length, format, &hashes, &opt, &buf, info_hash,
+	    info_hash_v2);
 	if (torrent_create_write(out, buf.data, buf.len, force, err, sizeof err) != TC_OK) {
 		cmd_error("create: %s", err);
 		status = DP_EXIT_FAILURE;
 		goto done;
 	}
 	dp_hex_encode(info_hash, 20, hex);
-	dp_format_size(tree.total, size, sizeof size);
-	printf("%s: %zu file%s, %s, %llu pieces of %u KiB, info hash %s (hashed in %.2f s)\n",
-	    out, tree.count, tree.count == 1 ? "" : "s", size,
+	dp_hex_encode(info_hash_v2, 32, hex_v2);
+	if (format == TC_FORMAT_V1)
+		snprintf(hash_text, sizeof hash_text, "info hash %s", hex);
+	else if (format == TC_FORMAT_V2)
+		snprintf(hash_text, sizeof hash_text, "v2 info hash %s", hex_v2);
+	else
+		snprintf(hash_text, sizeof hash_text, "info hash %s, v2 info hash %s", hex, hex_v2);
+	size_t nfiles = tree.count - tree.pads;
+	dp_format_size(data_size, size, sizeof size);
+	printf("%s: %zu file%s, %s, %llu pieces of %u KiB, %s (hashed in %.2f s)\n",
+	    out, nfiles, nfiles == 1 ? "" : "s", size,
 	    (unsigned long long)((tree.total + piece_length - 1) / piece_length),
-	    piece_length >> 10, hex, secs);
+	    piece_length >> 10, hash_text, secs);
 	if (fflush(stdout) != 0) {
 		cmd_error("create: standard output: write failed");
 		status = DP_EXIT_FAILURE;
@@ -196,7 +218,7 @@ cmd_create_run(int argc, char **argv)
 	status = DP_EXIT_OK;
 done:
 	dp_buf_free(&buf);
-	free(hashes);
+	torrent_create_hashes_free(&hashes);
 	free(out_default);
 	torrent_create_tree_free(&tree);
 	free(trackers);
@@ -207,7 +229,7 @@ done:
 const struct dp_command cmd_create_entry = {
 	.name = "create",
 	.usage = "create [-o OUT] [-t URL]... [-p] [-c COMMENT] [-s PIECE_SIZE] [-w URL]... "
-	    "[-f] PATH",
+	    "[-f] [--format v1|v2|hybrid] PATH",
 	.summary = "make a .torrent file from a file or directory",
 	.help = "Makes a .torrent file from a file or a directory.\n"
 	    "  -o OUT         write the torrent to OUT (default: NAME.torrent here)\n"
@@ -217,6 +239,8 @@ const struct dp_command cmd_create_entry = {
 	    "  -s PIECE_SIZE  piece size: a power of two >= 16K, like 262144, 256K or 1M\n"
 	    "                 (default: chosen for 1000-2000 pieces, 16K..16M)\n"
 	    "  -w URL         add a web seed (url-list)\n"
+	    "  --format F     v1 (default), v2 (BEP 52 only) or hybrid (both: any client can\n"
+	    "                 join); v2 and hybrid pieces are 16K or larger\n"
 	    "  -f             overwrite OUT if it exists\n"
 	    "  -h, --help     this help\n",
 	.run = cmd_create_run,

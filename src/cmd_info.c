@@ -120,13 +120,19 @@ cmd_info_json_metainfo(const struct metainfo *mi)
 	json_object_set_new(o, "type", json_string("torrent"));
 	json_object_set_new(o, "name", cmd_info_json_text(mi->name));
 	json_object_set_new(o, "display_name", cmd_info_json_text(mi->display_name));
-	json_object_set_new(o, "info_hash", json_string(mi->info_hash_hex));
+	/* info_hash is the v1 (SHA-1) hash: a v2-only torrent has none. */
+	if (mi->has_v1)
+		json_object_set_new(o, "info_hash", json_string(mi->info_hash_hex));
+	if (mi->has_v2)
+		json_object_set_new(o, "info_hash_v2", json_string(mi->info_hash_v2_hex));
 	json_object_set_new(o, "piece_length", json_integer(mi->piece_length));
 	json_object_set_new(o, "piece_count", json_integer(mi->piece_count));
 	json_object_set_new(o, "total_size", json_integer((json_int_t)mi->total_size));
 	json_object_set_new(o, "private", json_boolean(mi->is_private));
 	json_object_set_new(o, "multi_file", json_boolean(mi->multi_file));
 	json_object_set_new(o, "hybrid", json_boolean(mi->hybrid));
+	json_object_set_new(o, "format", json_string(mi->hybrid ? "hybrid" : mi->has_v2 ? "v2" :
+	    "v1"));
 	json_t *files = json_array();
 	for (size_t i = 0; i < mi->file_count; i++) {
 		const struct mi_file *f = &mi->files[i];
@@ -190,10 +196,14 @@ cmd_info_print_metainfo(const struct metainfo *mi)
 	cmd_info_print_field("Name:", mi->display_name);
 	if (strcmp(mi->name, mi->display_name) != 0)
 		cmd_info_print_field("Saved as:", mi->name);
-	cmd_info_print_field("Hash:", mi->info_hash_hex);
+	if (mi->has_v1)
+		cmd_info_print_field("Hash:", mi->info_hash_hex);
+	if (mi->has_v2)
+		cmd_info_print_field("v2 hash:", mi->info_hash_v2_hex);
 	cmd_info_print_field("Privacy:", mi->is_private ? "Private torrent" : "Public torrent");
-	if (mi->hybrid)
-		cmd_info_print_field("Format:", "hybrid v1+v2 (loaded as v1)");
+	if (mi->has_v2)
+		cmd_info_print_field("Format:", mi->hybrid ? "hybrid (BitTorrent v1 and v2)" :
+		    "BitTorrent v2 only");
 	if (mi->created_by != NULL)
 		cmd_info_print_field("Created by:", mi->created_by);
 	if (mi->has_creation_date) {
@@ -233,13 +243,16 @@ cmd_info_print_metainfo(const struct metainfo *mi)
 			cmd_info_print_line("  (BEP 17) ", mi->httpseeds[i]);
 	}
 
+	/* Pad files (BEP 47) only align files to pieces: nobody sees them or gets them on disk. */
 	printf("\nFILES\n\n");
 	for (size_t i = 0; i < mi->file_count; i++) {
 		const struct mi_file *f = &mi->files[i];
+		if (f->pad)
+			continue;
 		fputs("  ", stdout);
 		cmd_info_print_text(f->path);
 		dp_format_size(f->length, size, sizeof size);
-		printf(" (%s)%s", size, f->pad ? " [padding]" : "");
+		printf(" (%s)", size);
 		if (strcmp(f->path, f->display_path) != 0) {
 			fputs(" [named in the torrent: ", stdout);
 			cmd_info_print_text(f->display_path);
@@ -333,7 +346,7 @@ cmd_info_run(int argc, char **argv)
 			cmd_info_print_magnet(m);
 		magnet_free(m);
 	} else {
-		struct metainfo *mi = metainfo_load(target, err, sizeof err);
+		struct metainfo *mi = metainfo_load_flags(target, MI_V2_ONLY_OK, err, sizeof err);
 		if (mi == NULL) {
 			cmd_error("%s", err);
 			return DP_EXIT_USAGE;

@@ -1,5 +1,6 @@
 /* metainfo.c: .torrent parsing and validation (BEP 3, 12, 17, 19, 27, 47), the info-hash, and the
- * path sanitising that keeps every file inside the download directory. */
+ * path sanitising that keeps every file inside the download directory; the v2 parts of BEP 52
+ * live in metainfo_v2.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "bencode.h"
 #include "log.h"
 #include "metainfo.h"
+#include "metainfo_v2.h"
 #include "util.h"
 
 #define MI_MAX_PIECE_LENGTH (256u << 20)
@@ -240,6 +242,7 @@ metainfo_free(struct metainfo *mi)
 	free(mi->name);
 	free(mi->display_name);
 	free(mi->piece_hashes);
+	free(mi->piece_hashes_v2);
 	for (size_t i = 0; i < mi->file_count; i++) {
 		free(mi->files[i].path);
 		free(mi->files[i].display_path);
@@ -301,19 +304,17 @@ mi_path_list_ok(const struct be_node *list)
 	return true;
 }
 
-/* Sanitised relative path: empty, "." and ".." components dropped, the rest made safe. */
-static char *
-mi_sanitize_path(const struct be_node *list)
+char *
+metainfo_sanitize_path(const struct mi_str *parts, size_t n)
 {
 	struct dp_buf b;
 	dp_buf_init(&b);
-	for (size_t i = 0; i < list->v.list.n; i++) {
-		const struct be_node *c = list->v.list.items[i];
-		size_t n = c->v.str.len;
-		const char *s = c->v.str.s;
-		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+	for (size_t i = 0; i < n; i++) {
+		size_t len = parts[i].len;
+		const char *s = parts[i].s;
+		if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
 			continue;
-		char *safe = metainfo_sanitize_component(s, n);
+		char *safe = metainfo_sanitize_component(s, len);
 		if (b.len > 0)
 			dp_buf_add(&b, "/", 1);
 		dp_buf_add_str(&b, safe);
@@ -323,6 +324,20 @@ mi_sanitize_path(const struct be_node *list)
 		dp_buf_add(&b, "_", 1);
 	size_t len;
 	return (char *)dp_buf_steal(&b, &len);
+}
+
+/* A v1 path list (checked by mi_path_list_ok) made safe. */
+static char *
+mi_sanitize_path(const struct be_node *list)
+{
+	struct mi_str *parts = xcalloc(list->v.list.n, sizeof *parts);
+	for (size_t i = 0; i < list->v.list.n; i++) {
+		parts[i].s = list->v.list.items[i]->v.str.s;
+		parts[i].len = list->v.list.items[i]->v.str.len;
+	}
+	char *out = metainfo_sanitize_path(parts, list->v.list.n);
+	free(parts);
+	return out;
 }
 
 /* path with ".N" inserted before the extension of its last component. */
@@ -523,6 +538,21 @@ mi_attr_has(const struct be_node *file, char flag)
 	return attr != NULL && memchr(attr->v.str.s, flag, attr->v.str.len) != NULL;
 }
 
+/* BitComet's padding files predate BEP 47's attr: a component named "_____padding_file_..."
+ * (libtorrent and BEP 47's own notes treat them as pad files too). */
+static bool
+mi_bitcomet_pad(const struct be_node *path)
+{
+	static const char mark[] = "_____padding_file_";
+	for (size_t i = 0; i < path->v.list.n; i++) {
+		const struct be_node *c = path->v.list.items[i];
+		if (c->v.str.len >= sizeof mark - 1 && memmem(c->v.str.s, c->v.str.len, mark,
+		    sizeof mark - 1) != NULL)
+			return true;
+	}
+	return false;
+}
+
 /* The file list of a multi-file info dictionary. */
 static bool
 mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size_t errlen)
@@ -562,6 +592,22 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 				path = NULL;
 		if (path == NULL)
 			path = be_dict_get(f, "path");
+		if (path == NULL && mi_attr_has(f, 'p')) {
+			/* A pad file is never written: it needs no name (BEP 47 allows leaving it
+			 * out; libtorrent does too). */
+			if ((uint64_t)len->v.i > (uint64_t)INT64_MAX - offset) {
+				dp_fail(err, errlen, "total size overflows");
+				return false;
+			}
+			struct mi_file *mf = &mi->files[mi->file_count++];
+			mf->path = xasprintf(".pad/%" PRId64, len->v.i);
+			mf->display_path = xstrdup(mf->path);
+			mf->length = (uint64_t)len->v.i;
+			mf->offset = offset;
+			mf->pad = true;
+			offset += mf->length;
+			continue;
+		}
 		if (path == NULL) {
 			dp_fail(err, errlen, "file %zu: 'path' is missing", i);
 			return false;
@@ -579,12 +625,11 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 		mf->display_path = mi_join_display(path);
 		mf->length = (uint64_t)len->v.i;
 		mf->offset = offset;
-		mf->pad = mi_attr_has(f, 'p');
+		mf->pad = mi_attr_has(f, 'p') || mi_bitcomet_pad(path);
 		offset += mf->length;
 	}
 	mi->total_size = offset;
 	mi->multi_file = true;
-	mi_make_paths_distinct(mi);
 	return true;
 }
 
@@ -601,24 +646,91 @@ mi_compute_hash(struct metainfo *mi)
 	dp_hex_encode(mi->info_hash, 20, mi->info_hash_hex);
 }
 
+/* The v1 file list: 'files' or 'length' (single file), and the 'pieces' that must cover it. */
+static bool
+mi_parse_v1(struct metainfo *mi, const struct be_node *info, char *err, size_t errlen)
+{
+	const struct be_node *pieces = be_dict_get(info, "pieces");
+	const struct be_node *length = be_dict_get(info, "length");
+	const struct be_node *files = be_dict_get(info, "files");
+	if (pieces == NULL) {
+		dp_fail(err, errlen, "'pieces' is missing");
+		return false;
+	}
+	if (pieces->type != BE_STR) {
+		dp_fail(err, errlen, "'pieces' is %s, not a string", mi_a_type(pieces->type));
+		return false;
+	}
+	if (pieces->v.str.len % 20 != 0) {
+		dp_fail(err, errlen, "'pieces' is %zu bytes, not a multiple of 20", pieces->v.str.len);
+		return false;
+	}
+	if (files != NULL && length != NULL) {
+		dp_fail(err, errlen, "the info dictionary has both 'length' and 'files'");
+		return false;
+	}
+	if (files != NULL) {
+		if (!mi_parse_files(mi, files, err, errlen))
+			return false;
+	} else if (length != NULL) {
+		if (length->type != BE_INT) {
+			dp_fail(err, errlen, "'length' is %s, not an integer",
+			    mi_a_type(length->type));
+			return false;
+		}
+		if (length->v.i < 0) {
+			dp_fail(err, errlen, "negative length %" PRId64, length->v.i);
+			return false;
+		}
+		mi->files = xcalloc(1, sizeof *mi->files);
+		mi->file_count = 1;
+		mi->files[0].path = xstrdup(mi->name);
+		mi->files[0].display_path = xstrdup(mi->display_name);
+		mi->files[0].length = (uint64_t)length->v.i;
+		mi->total_size = (uint64_t)length->v.i;
+	} else {
+		dp_fail(err, errlen, "the info dictionary has neither 'length' nor 'files'");
+		return false;
+	}
+	if (mi->total_size == 0) {
+		dp_fail(err, errlen, "the torrent's total size is zero");
+		return false;
+	}
+	uint64_t count = (mi->total_size + mi->piece_length - 1) / mi->piece_length;
+	if (count > UINT32_MAX) {
+		dp_fail(err, errlen, "%" PRIu64 " pieces is too many", count);
+		return false;
+	}
+	if (count != pieces->v.str.len / 20) {
+		dp_fail(err, errlen, "'pieces' holds %zu hashes but %" PRIu64 " bytes in pieces of %"
+		    PRIu32 " need %" PRIu64, pieces->v.str.len / 20, mi->total_size,
+		    mi->piece_length, count);
+		return false;
+	}
+	mi->piece_count = (uint32_t)count;
+	mi->piece_hashes = xmemdup(pieces->v.str.s, pieces->v.str.len);
+	return true;
+}
+
 /* Everything that lives inside the info dictionary. */
 static struct metainfo *
-mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
+mi_parse_info_node(const struct be_node *info, unsigned flags, char *err, size_t errlen)
 {
 	if (info->type != BE_DICT) {
 		dp_fail(err, errlen, "'info' is %s, not a dictionary", mi_a_type(info->type));
 		return NULL;
 	}
-	const struct be_node *pieces = be_dict_get(info, "pieces");
-	const struct be_node *length = be_dict_get(info, "length");
-	const struct be_node *files = be_dict_get(info, "files");
 	const struct be_node *version = be_dict_get_type(info, "meta version", BE_INT);
-	bool v2 = (version != NULL && version->v.i == 2) || be_dict_get(info, "file tree") != NULL;
 	if (version != NULL && version->v.i != 1 && version->v.i != 2) {
 		dp_fail(err, errlen, "unknown meta version %" PRId64, version->v.i);
 		return NULL;
 	}
-	if (v2 && (pieces == NULL || (length == NULL && files == NULL))) {
+	/* v1 data is whatever of 'pieces', 'length' and 'files' is there; a v1 torrent (no meta
+	 * version 2) keeps its old meaning even when it carries a stray 'file tree'. */
+	bool v2 = version != NULL && version->v.i == 2;
+	bool v1 = !v2 || be_dict_get(info, "pieces") != NULL || be_dict_get(info, "length") !=
+	    NULL || be_dict_get(info, "files") != NULL;
+	if (v2 && !v1 && (flags & MI_V2_ONLY_OK) == 0) {
 		dp_fail(err, errlen, "BitTorrent v2-only torrents are not supported yet");
 		return NULL;
 	}
@@ -640,6 +752,11 @@ mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 		dp_fail(err, errlen, "'piece length' %" PRId64 " is over the 256 MiB limit", pl->v.i);
 		return NULL;
 	}
+	if (v2 && (pl->v.i < 16384 || (pl->v.i & (pl->v.i - 1)) != 0)) {
+		dp_fail(err, errlen, "'piece length' %" PRId64 " of a v2 torrent is not a power of "
+		    "two of at least 16 KiB", pl->v.i);
+		return NULL;
+	}
 
 	const struct be_node *name = mi_get_text(info, "name", "name.utf-8");
 	if (name == NULL) {
@@ -652,76 +769,44 @@ mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 		return NULL;
 	}
 
-	if (pieces == NULL) {
-		dp_fail(err, errlen, "'pieces' is missing");
-		return NULL;
-	}
-	if (pieces->type != BE_STR) {
-		dp_fail(err, errlen, "'pieces' is %s, not a string", mi_a_type(pieces->type));
-		return NULL;
-	}
-	if (pieces->v.str.len % 20 != 0) {
-		dp_fail(err, errlen, "'pieces' is %zu bytes, not a multiple of 20", pieces->v.str.len);
-		return NULL;
-	}
-
 	struct metainfo *mi = xcalloc(1, sizeof *mi);
-	mi->hybrid = v2;
+	mi->has_v1 = v1;
+	mi->has_v2 = v2;
+	mi->hybrid = v1 && v2;
 	mi->piece_length = (uint32_t)pl->v.i;
 	mi->name = metainfo_sanitize_component(name->v.str.s, name->v.str.len);
 	mi->display_name = be_strdup(name);
 	mi->is_private = be_dict_get_type(info, "private", BE_INT) != NULL &&
 	    be_dict_get_type(info, "private", BE_INT)->v.i == 1;
 
-	if (files != NULL && length != NULL) {
-		dp_fail(err, errlen, "the info dictionary has both 'length' and 'files'");
+	if (v1 && !mi_parse_v1(mi, info, err, errlen))
 		goto fail;
-	}
-	if (files != NULL) {
-		if (!mi_parse_files(mi, files, err, errlen))
-			goto fail;
-	} else if (length != NULL) {
-		if (length->type != BE_INT) {
-			dp_fail(err, errlen, "'length' is %s, not an integer",
-			    mi_a_type(length->type));
-			goto fail;
-		}
-		if (length->v.i < 0) {
-			dp_fail(err, errlen, "negative length %" PRId64, length->v.i);
+	if (v2 && !metainfo_v2_parse_tree(mi, info, be_dict_get(info, "files") != NULL, err,
+	    errlen))
+		goto fail;
+	if (mi->multi_file)
+		mi_make_paths_distinct(mi);
+	if (!v1) {
+		if (mi->total_size == 0) {
+			dp_fail(err, errlen, "the torrent's total size is zero");
 			goto fail;
 		}
-		mi->files = xcalloc(1, sizeof *mi->files);
-		mi->file_count = 1;
-		mi->files[0].path = xstrdup(mi->name);
-		mi->files[0].display_path = xstrdup(mi->display_name);
-		mi->files[0].length = (uint64_t)length->v.i;
-		mi->total_size = (uint64_t)length->v.i;
-	} else {
-		dp_fail(err, errlen, "the info dictionary has neither 'length' nor 'files'");
-		goto fail;
+		uint64_t count = (mi->total_size + mi->piece_length - 1) / mi->piece_length;
+		if (count > UINT32_MAX) {
+			dp_fail(err, errlen, "%" PRIu64 " pieces is too many", count);
+			goto fail;
+		}
+		mi->piece_count = (uint32_t)count;
 	}
-	if (mi->total_size == 0) {
-		dp_fail(err, errlen, "the torrent's total size is zero");
-		goto fail;
-	}
-
-	uint64_t count = (mi->total_size + mi->piece_length - 1) / mi->piece_length;
-	if (count > UINT32_MAX) {
-		dp_fail(err, errlen, "%" PRIu64 " pieces is too many", count);
-		goto fail;
-	}
-	if (count != pieces->v.str.len / 20) {
-		dp_fail(err, errlen, "'pieces' holds %zu hashes but %" PRIu64 " bytes in pieces of %"
-		    PRIu32 " need %" PRIu64, pieces->v.str.len / 20, mi->total_size,
-		    mi->piece_length, count);
-		goto fail;
-	}
-	mi->piece_count = (uint32_t)count;
-	mi->piece_hashes = xmemdup(pieces->v.str.s, pieces->v.str.len);
+	if (v2)
+		metainfo_v2_init_hashes(mi);
 
 	mi->info_len = info->raw_len;
 	mi->info_raw = xmemdup(info->raw, info->raw_len);
-	mi_compute_hash(mi);
+	if (v1)
+		mi_compute_hash(mi);
+	if (v2)
+		metainfo_v2_compute_hash(mi);
 	return mi;
 fail:
 	metainfo_free(mi);
@@ -731,7 +816,18 @@ fail:
 struct metainfo *
 metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
+	return metainfo_parse_flags(buf, len, 0, err, errlen);
+}
+
+struct metainfo *
+metainfo_parse_flags(const uint8_t *buf, size_t len, unsigned flags, char *err, size_t errlen)
+{
 	struct be_error berr = { 0 };
+	/* A line feed or blanks after the dictionary (an editor's, a script's) are no reason to
+	 * refuse a torrent; other trailing bytes still are. */
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+	    buf[len - 1] == '\t'))
+		len--;
 	struct be_node *root = be_decode(buf, len, &be_default_limits, &berr);
 	if (root == NULL) {
 		dp_fail(err, errlen, "not a torrent file: %s at byte %zu", berr.msg, berr.offset);
@@ -748,9 +844,15 @@ metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		dp_fail(err, errlen, "not a torrent file: 'info' is missing");
 		goto out;
 	}
-	mi = mi_parse_info_node(info, err, errlen);
+	mi = mi_parse_info_node(info, flags, err, errlen);
 	if (mi == NULL)
 		goto out;
+	if (mi->has_v2 && !metainfo_v2_parse_layers(mi, be_dict_get(root, "piece layers"), err,
+	    errlen)) {
+		metainfo_free(mi);
+		mi = NULL;
+		goto out;
+	}
 	mi_parse_trackers(mi, root);
 	mi_parse_url_list(be_dict_get(root, "url-list"), &mi->webseeds, &mi->webseed_count);
 	mi_parse_url_list(be_dict_get(root, "httpseeds"), &mi->httpseeds, &mi->httpseed_count);
@@ -773,19 +875,32 @@ out:
 struct metainfo *
 metainfo_parse_info(const uint8_t *info, size_t len, char *err, size_t errlen)
 {
+	return metainfo_parse_info_flags(info, len, 0, err, errlen);
+}
+
+struct metainfo *
+metainfo_parse_info_flags(const uint8_t *info, size_t len, unsigned flags, char *err,
+    size_t errlen)
+{
 	struct be_error berr = { 0 };
 	struct be_node *root = be_decode(info, len, &be_default_limits, &berr);
 	if (root == NULL) {
 		dp_fail(err, errlen, "bad info dictionary: %s at byte %zu", berr.msg, berr.offset);
 		return NULL;
 	}
-	struct metainfo *mi = mi_parse_info_node(root, err, errlen);
+	struct metainfo *mi = mi_parse_info_node(root, flags, err, errlen);
 	be_free(root);
 	return mi;
 }
 
 struct metainfo *
 metainfo_load(const char *path, char *err, size_t errlen)
+{
+	return metainfo_load_flags(path, 0, err, errlen);
+}
+
+struct metainfo *
+metainfo_load_flags(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -798,11 +913,38 @@ metainfo_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	char reason[256] = "";
-	struct metainfo *mi = metainfo_parse(buf, len, reason, sizeof reason);
+	struct metainfo *mi = metainfo_parse_flags(buf, len, flags, reason, sizeof reason);
 	free(buf);
 	if (mi == NULL)
 		dp_fail(err, errlen, "%s: %s", path, reason);
 	return mi;
+}
+
+size_t
+metainfo_file_at(const struct metainfo *mi, uint64_t off)
+{
+	size_t lo = 0, hi = mi->file_count;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mi->files[mid].offset <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	while (lo < mi->file_count && mi->files[lo].offset + mi->files[lo].length <= off)
+		lo++;
+	return lo;
+}
+
+const uint8_t *
+metainfo_piece_hash_v2(const struct metainfo *mi, uint32_t piece)
+{
+	if (mi->piece_hashes_v2 == NULL || piece >= mi->piece_count)
+		return NULL;
+	size_t f = metainfo_file_at(mi, (uint64_t)piece * mi->piece_length);
+	if (f >= mi->file_count || !mi->files[f].layer_known)
+		return NULL;
+	return mi->piece_hashes_v2 + (size_t)piece * 32;
 }
 
 uint32_t

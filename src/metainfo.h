@@ -1,4 +1,4 @@
-/* metainfo.h: parsed .torrent files (BEP 3, 12, 19, 27, 47): validated, with sanitised paths. */
+/* metainfo.h: parsed .torrent files (BEP 3, 12, 19, 27, 47, 52): validated, with sanitised paths. */
 #ifndef DP_METAINFO_H
 #define DP_METAINFO_H
 
@@ -14,6 +14,11 @@ struct mi_file {
 	uint64_t length;
 	uint64_t offset;     /* where the file starts in the torrent's byte stream */
 	bool pad;            /* BEP 47 pad file (attr contains 'p'): never written to disk */
+	/* BEP 52, when the torrent has v2 data (zero for empty and pad files): the merkle root of
+	 * the file's 16 KiB leaves, and whether the hashes of its pieces are known (a file of one
+	 * piece: always; longer ones: when the torrent carried the file's piece layer). */
+	uint8_t pieces_root[32];
+	bool layer_known;
 };
 
 struct mi_tier {
@@ -22,17 +27,27 @@ struct mi_tier {
 };
 
 struct metainfo {
-	uint8_t info_hash[20];         /* SHA-1 of the info dictionary's raw bytes */
+	/* The swarm's 20-byte id for the handshake, trackers and the DHT: the SHA-1 of the info
+	 * dictionary (v1, hybrid), or the v2 info-hash cut to 20 bytes (v2-only). */
+	uint8_t info_hash[20];
 	char info_hash_hex[41];
+	bool has_v1;                   /* 'pieces' and a v1 file list: info_hash is the SHA-1 */
+	bool has_v2;                   /* meta version 2: file tree, info_hash_v2, v2 piece hashes */
+	uint8_t info_hash_v2[32];      /* SHA-256 of the info dictionary */
+	char info_hash_v2_hex[65];
 	char *name;                    /* sanitised: file name (single) or folder name (multi) */
 	char *display_name;
 	uint32_t piece_length;
 	uint32_t piece_count;
-	uint8_t *piece_hashes;         /* 20 * piece_count bytes */
+	uint8_t *piece_hashes;         /* 20 * piece_count bytes (v1); NULL for v2-only */
+	/* v2: 32 bytes per piece, each the merkle root of the piece's leaves (a file of one piece:
+	 * its pieces root); zero where the file's layer is not known. Files start on piece
+	 * boundaries (pad files between them), so every piece lies in one file. NULL for v1. */
+	uint8_t *piece_hashes_v2;
 	uint64_t total_size;           /* pad files included */
 	bool is_private;
 	bool multi_file;               /* files live in a folder called name */
-	bool hybrid;                   /* also carries v2 data; loaded as v1 */
+	bool hybrid;                   /* has_v1 && has_v2 */
 	struct mi_file *files;
 	size_t file_count;
 	struct mi_tier *tiers;         /* announce-list, or announce as one tier */
@@ -49,13 +64,27 @@ struct metainfo {
 	size_t info_len;
 };
 
+/* MI_V2_ONLY_OK: accept torrents without v1 data (the engine cannot download them yet: without
+ * it they are refused with a reason). */
+enum { MI_V2_ONLY_OK = 1 };
+
 /* Parses a whole .torrent file. On error returns NULL and writes a one-line reason to err. */
 struct metainfo *metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen);
+struct metainfo *metainfo_parse_flags(const uint8_t *buf, size_t len, unsigned flags, char *err,
+    size_t errlen);
 /* Parses a bare info dictionary (from ut_metadata); trackers may be added by the caller. */
 struct metainfo *metainfo_parse_info(const uint8_t *info, size_t len, char *err, size_t errlen);
+struct metainfo *metainfo_parse_info_flags(const uint8_t *info, size_t len, unsigned flags,
+    char *err, size_t errlen);
 /* Reads and parses a file; the reason names the file on error. */
 struct metainfo *metainfo_load(const char *path, char *err, size_t errlen);
+struct metainfo *metainfo_load_flags(const char *path, unsigned flags, char *err, size_t errlen);
 void metainfo_free(struct metainfo *mi);
+
+/* The file holding stream offset off (pad files included; empty files never), or file_count. */
+size_t metainfo_file_at(const struct metainfo *mi, uint64_t off);
+/* v2: the expected merkle root of piece (32 bytes), NULL when not known (or no v2 data). */
+const uint8_t *metainfo_piece_hash_v2(const struct metainfo *mi, uint32_t piece);
 
 /* Size of piece i (the last one is usually shorter). */
 uint32_t metainfo_piece_size(const struct metainfo *mi, uint32_t piece);
@@ -63,5 +92,14 @@ uint32_t metainfo_piece_size(const struct metainfo *mi, uint32_t piece);
 /* Path sanitising, exposed for tests: turns one path component into a safe file name
  * (never empty, ".", ".."; no '/' or NUL; valid UTF-8; at most 255 bytes). Returns a new string. */
 char *metainfo_sanitize_component(const char *comp, size_t len);
+
+/* One path component as it appears in the torrent (not NUL-terminated). */
+struct mi_str {
+	const char *s;
+	size_t len;
+};
+/* A safe relative path from components: empty, "." and ".." dropped, the rest sanitised, joined
+ * with '/'; "_" when nothing is left. */
+char *metainfo_sanitize_path(const struct mi_str *parts, size_t n);
 
 #endif

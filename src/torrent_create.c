@@ -1,5 +1,6 @@
-/* torrent_create.c: building a .torrent: the tree walk, piece size, the parallel SHA-1 of pieces
- * read straight from the files with read-ahead, the canonical encoding and the atomic write. */
+/* torrent_create.c: building a .torrent: the tree walk, piece size, pad files for v2, the parallel
+ * hashing (SHA-1 pieces, BEP 52 merkle roots) of pieces read straight from the files with
+ * read-ahead, and the atomic write; the encoding is in torrent_create_encode.c. */
 #include "config.h"
 
 #include <dirent.h>
@@ -20,6 +21,7 @@
 
 #include "bencode.h"
 #include "log.h"
+#include "merkle.h"
 #include "torrent_create.h"
 
 #define TC_MAX_DEPTH 256
@@ -69,6 +71,7 @@ tc_scan_add_file(struct tc_scan *sc, const char *path, const char *rel, const st
 	f->rel = xstrdup(rel);
 	f->length = (uint64_t)st->st_size;
 	f->offset = t->total;
+	f->pad = false;
 	if (t->total + f->length < t->total) {
 		dp_fail(sc->err, sc->errlen, "%s: total size overflows", path);
 		return TC_ERR_INPUT;
@@ -292,6 +295,49 @@ torrent_create_parse_piece_size(const char *s, uint32_t *out)
 	return true;
 }
 
+bool
+torrent_create_parse_format(const char *s, enum tc_format *out)
+{
+	if (strcmp(s, "v1") == 0)
+		*out = TC_FORMAT_V1;
+	else if (strcmp(s, "v2") == 0)
+		*out = TC_FORMAT_V2;
+	else if (strcmp(s, "hybrid") == 0)
+		*out = TC_FORMAT_HYBRID;
+	else
+		return false;
+	return true;
+}
+
+void
+torrent_create_align(struct tc_tree *t, uint32_t piece_length)
+{
+	if (!t->multi_file || t->pads > 0)
+		return;
+	struct tc_file *files = xcalloc(2 * t->count, sizeof *files);
+	size_t n = 0;
+	uint64_t off = 0;
+	for (size_t i = 0; i < t->count; i++) {
+		files[n] = t->files[i];
+		files[n++].offset = off;
+		off += t->files[i].length;
+		if (t->files[i].length > 0 && off % piece_length != 0) {
+			uint64_t len = piece_length - off % piece_length;
+			struct tc_file *pad = &files[n++];
+			pad->rel = xasprintf(".pad/%llu", (unsigned long long)len);
+			pad->length = len;
+			pad->offset = off;
+			pad->pad = true;
+			off += len;
+			t->pads++;
+		}
+	}
+	free(t->files);
+	t->files = files;
+	t->count = n;
+	t->total = off;
+}
+
 /* ---- hashing ---- */
 
 struct tc_hasher {
@@ -299,7 +345,8 @@ struct tc_hasher {
 	uint32_t piece_length;
 	uint32_t piece_count;
 	uint64_t readahead;           /* bytes to ask the kernel for beyond each read */
-	uint8_t *hashes;
+	uint8_t *hashes;              /* v1: 20 bytes per piece, or NULL */
+	uint8_t *hashes_v2;           /* v2: 32 bytes per piece, or NULL */
 	uint32_t next_piece;          /* atomic: the next piece a worker claims */
 	uint64_t bytes_done;          /* atomic */
 	int stop;                     /* atomic: set on the first error */
@@ -314,6 +361,8 @@ struct tc_worker {
 	struct tc_hasher *h;
 	pthread_t thread;
 	uint8_t *buf;
+	uint8_t *leaves;              /* v2: the piece's leaf hashes */
+	struct merkle_hasher *sha256;
 	size_t file;                  /* index of the open file, or SIZE_MAX */
 	int fd;
 };
@@ -393,6 +442,14 @@ tc_worker_read_piece(struct tc_worker *w, uint32_t piece, uint32_t len)
 			idx++;
 			continue;
 		}
+		if (f->pad) {
+			uint64_t n = DP_MIN((uint64_t)(len - got), f->offset + f->length - off);
+			memset(w->buf + got, 0, (size_t)n);
+			got += (uint32_t)n;
+			off += n;
+			idx++;
+			continue;
+		}
 		if (tc_worker_open(w, idx) != 0)
 			return -1;
 		uint64_t pos = off - f->offset;
@@ -441,12 +498,20 @@ tc_worker_main(void *arg)
 		if (tc_worker_read_piece(w, piece, len) != 0)
 			break;
 		unsigned int mdlen = 0;
-		if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
+		if (h->hashes != NULL && (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
 		    EVP_DigestUpdate(ctx, w->buf, len) != 1 ||
 		    EVP_DigestFinal_ex(ctx, h->hashes + (size_t)piece * 20, &mdlen) != 1 ||
-		    mdlen != 20) {
+		    mdlen != 20)) {
 			tc_hasher_fail(h, TC_ERR_RUNTIME, "SHA-1 failed in OpenSSL");
 			break;
+		}
+		if (h->hashes_v2 != NULL) {
+			/* Aligned: the piece starts in one file, and only that file's bytes count. */
+			const struct tc_file *f = &h->tree->files[tc_file_at(h->tree, off)];
+			size_t data = (size_t)DP_MIN((uint64_t)len, f->offset + f->length - off);
+			merkle_piece_root(w->sha256, w->buf, data,
+			    merkle_piece_width(f->length, h->piece_length), w->leaves,
+			    h->hashes_v2 + (size_t)piece * MERKLE_HASH);
 		}
 		__atomic_add_fetch(&h->bytes_done, len, __ATOMIC_RELAXED);
 	}
@@ -461,14 +526,48 @@ tc_worker_main(void *arg)
 	return NULL;
 }
 
+/* Each file's pieces root from the piece hashes: a file of one piece has that piece's. */
+static void
+tc_file_roots(const struct tc_tree *t, uint32_t piece_length, const uint8_t *v2, uint8_t *roots)
+{
+	struct merkle_hasher *mh = merkle_hasher_new();
+	uint8_t *scratch = NULL;
+	for (size_t i = 0; i < t->count; i++) {
+		const struct tc_file *f = &t->files[i];
+		if (f->pad || f->length == 0)
+			continue;
+		uint64_t first = f->offset / piece_length;
+		uint64_t n = (f->length + piece_length - 1) / piece_length;
+		uint8_t *out = roots + i * MERKLE_HASH;
+		if (n == 1) {
+			memcpy(out, v2 + first * MERKLE_HASH, MERKLE_HASH);
+			continue;
+		}
+		scratch = xreallocarray(scratch, n, MERKLE_HASH);
+		merkle_root_from_layer(mh, v2 + first * MERKLE_HASH, n, piece_length, scratch, out);
+	}
+	free(scratch);
+	merkle_hasher_free(mh);
+}
+
+void
+torrent_create_hashes_free(struct tc_hashes *h)
+{
+	free(h->v1);
+	free(h->v2);
+	free(h->roots);
+	memset(h, 0, sizeof *h);
+}
+
 int
-torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
-    tc_progress_fn progress, void *arg, uint8_t **hashes, char *err, size_t errlen)
+torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, enum tc_format fmt,
+    int threads, tc_progress_fn progress, void *arg, struct tc_hashes *out, char *err,
+    size_t errlen)
 {
 	struct tc_hasher h;
 	uint64_t count = (t->total + piece_length - 1) / piece_length;
 
-	*hashes = NULL;
+	memset(out, 0, sizeof *out);
 	if (piece_length < TC_PIECE_MIN || piece_length > TC_PIECE_MAX ||
 	    (piece_length & (piece_length - 1)) != 0) {
 		dp_fail(err, errlen, "piece size %u is not a power of two in %u..%u", piece_length,
@@ -480,6 +579,14 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 		    (unsigned long long)count);
 		return TC_ERR_INPUT;
 	}
+	for (size_t i = 0; fmt != TC_FORMAT_V1 && i < t->count; i++) {
+		if (!t->files[i].pad && t->files[i].length > 0 &&
+		    t->files[i].offset % piece_length != 0) {
+			dp_fail(err, errlen, "internal: %s does not start on a piece boundary "
+			    "(torrent_create_align first)", t->files[i].rel);
+			return TC_ERR_RUNTIME;
+		}
+	}
 	if (threads <= 0)
 		threads = dp_cpu_count();
 	if ((uint64_t)threads > count)
@@ -490,7 +597,10 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 	h.piece_length = piece_length;
 	h.piece_count = (uint32_t)count;
 	h.readahead = (uint64_t)piece_length * (uint64_t)threads * 2;
-	h.hashes = xcalloc(count, 20);
+	if (fmt != TC_FORMAT_V2)
+		h.hashes = xcalloc(count, 20);
+	if (fmt != TC_FORMAT_V1)
+		h.hashes_v2 = xcalloc(count, MERKLE_HASH);
 	pthread_mutex_init(&h.lock, NULL);
 	pthread_cond_init(&h.cond, NULL);
 
@@ -499,6 +609,10 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 	for (int i = 0; i < threads; i++) {
 		w[i].h = &h;
 		w[i].buf = xmalloc(piece_length);
+		if (h.hashes_v2 != NULL) {
+			w[i].leaves = xmalloc(piece_length / MERKLE_BLOCK * MERKLE_HASH);
+			w[i].sha256 = merkle_hasher_new();
+		}
 		w[i].fd = -1;
 		w[i].file = SIZE_MAX;
 		int e = pthread_create(&w[i].thread, NULL, tc_worker_main, &w[i]);
@@ -510,6 +624,10 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 			/* Fewer threads still finish the job. */
 			free(w[i].buf);
 			w[i].buf = NULL;
+			free(w[i].leaves);
+			w[i].leaves = NULL;
+			merkle_hasher_free(w[i].sha256);
+			w[i].sha256 = NULL;
 			break;
 		}
 		started++;
@@ -534,8 +652,11 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 	pthread_mutex_unlock(&h.lock);
 	for (int i = 0; i < started; i++)
 		pthread_join(w[i].thread, NULL);
-	for (int i = 0; i < threads; i++)
+	for (int i = 0; i < threads; i++) {
 		free(w[i].buf);
+		free(w[i].leaves);
+		merkle_hasher_free(w[i].sha256);
+	}
 	free(w);
 	pthread_cond_destroy(&h.cond);
 	pthread_mutex_destroy(&h.lock);
@@ -548,112 +669,18 @@ torrent_create_hash(const struct tc_tree *t, uint32_t piece_length, int threads,
 	if (h.rc != TC_OK) {
 		dp_fail(err, errlen, "%s", h.err);
 		free(h.hashes);
+		free(h.hashes_v2);
 		return h.rc;
+	}
+	out->v1 = h.hashes;
+	out->v2 = h.hashes_v2;
+	if (out->v2 != NULL) {
+		out->roots = xcalloc(t->count, MERKLE_HASH);
+		tc_file_roots(t, piece_length, out->v2, out->roots);
 	}
 	if (progress != NULL)
 		progress(t->total, t->total, arg);
-	*hashes = h.hashes;
 	return TC_OK;
-}
-
-/* ---- encoding ---- */
-
-static void
-tc_encode_path(struct dp_buf *b, const char *rel)
-{
-	be_enc_list_begin(b);
-	const char *p = rel;
-	for (;;) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-		be_enc_str(b, p, n);
-		if (slash == NULL)
-			break;
-		p = slash + 1;
-	}
-	be_enc_end(b);
-}
-
-void
-torrent_create_encode(const struct tc_tree *t, uint32_t piece_length, const uint8_t *hashes,
-    const struct tc_options *opt, struct dp_buf *out, uint8_t info_hash[20])
-{
-	uint64_t count = (t->total + piece_length - 1) / piece_length;
-
-	/* Keys in byte order, as bencode's canonical form requires. */
-	be_enc_dict_begin(out);
-	if (opt->tracker_count > 0) {
-		be_enc_cstr(out, "announce");
-		be_enc_cstr(out, opt->trackers[0]);
-	}
-	if (opt->tracker_count > 1) {
-		be_enc_cstr(out, "announce-list");
-		be_enc_list_begin(out);
-		for (size_t i = 0; i < opt->tracker_count; i++) {
-			be_enc_list_begin(out);
-			be_enc_cstr(out, opt->trackers[i]);
-			be_enc_end(out);
-		}
-		be_enc_end(out);
-	}
-	if (opt->comment != NULL) {
-		be_enc_cstr(out, "comment");
-		be_enc_cstr(out, opt->comment);
-	}
-	if (opt->created_by != NULL) {
-		be_enc_cstr(out, "created by");
-		be_enc_cstr(out, opt->created_by);
-	}
-	if (opt->creation_date >= 0) {
-		be_enc_cstr(out, "creation date");
-		be_enc_int(out, opt->creation_date);
-	}
-
-	be_enc_cstr(out, "info");
-	size_t info_start = out->len;
-	be_enc_dict_begin(out);
-	if (t->multi_file) {
-		be_enc_cstr(out, "files");
-		be_enc_list_begin(out);
-		for (size_t i = 0; i < t->count; i++) {
-			be_enc_dict_begin(out);
-			be_enc_cstr(out, "length");
-			be_enc_int(out, (int64_t)t->files[i].length);
-			be_enc_cstr(out, "path");
-			tc_encode_path(out, t->files[i].rel);
-			be_enc_end(out);
-		}
-		be_enc_end(out);
-	} else {
-		be_enc_cstr(out, "length");
-		be_enc_int(out, (int64_t)t->total);
-	}
-	be_enc_cstr(out, "name");
-	be_enc_cstr(out, t->name);
-	be_enc_cstr(out, "piece length");
-	be_enc_int(out, piece_length);
-	be_enc_cstr(out, "pieces");
-	be_enc_str(out, hashes, (size_t)count * 20);
-	if (opt->is_private) {
-		be_enc_cstr(out, "private");
-		be_enc_int(out, 1);
-	}
-	be_enc_end(out);
-	size_t info_end = out->len;
-
-	if (opt->webseed_count > 0) {
-		be_enc_cstr(out, "url-list");
-		be_enc_list_begin(out);
-		for (size_t i = 0; i < opt->webseed_count; i++)
-			be_enc_cstr(out, opt->webseeds[i]);
-		be_enc_end(out);
-	}
-	be_enc_end(out);
-
-	unsigned int mdlen = 20;
-	if (EVP_Digest(out->data + info_start, info_end - info_start, info_hash, &mdlen,
-	    EVP_sha1(), NULL) != 1)
-		memset(info_hash, 0, 20);
 }
 
 /* ---- writing ---- */

@@ -35,25 +35,7 @@ create_teardown(void)
 static void
 put_file(const char *rel, size_t len, unsigned seed)
 {
-	char *path = xasprintf("%s/%s", tmpdir, rel);
-	for (char *p = path + strlen(tmpdir) + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
-			*p = '/';
-		}
-	}
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	uint32_t x = seed * 2654435761u + 1;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		fputc((int)(x & 0xff), f);
-	}
-	ck_assert_int_eq(fclose(f), 0);
-	free(path);
+	th_file_random(tmpdir, rel, len, seed);
 }
 
 START_TEST(test_piece_size)
@@ -214,9 +196,9 @@ check_built_torrent(int threads)
 
 	char *root = xasprintf("%s/top", tmpdir);
 	ck_assert_msg(torrent_create_scan(root, &t, err, sizeof err) == TC_OK, "%s", err);
-	uint8_t *hashes;
+	struct tc_hashes hashes;
 	const uint32_t plen = 16384;
-	ck_assert_msg(torrent_create_hash(&t, plen, threads, NULL, NULL, &hashes, err,
+	ck_assert_msg(torrent_create_hash(&t, plen, TC_FORMAT_V1, threads, NULL, NULL, &hashes, err,
 	    sizeof err) == TC_OK, "%s", err);
 
 	const char *trackers[] = { "http://127.0.0.1:6969/announce", "udp://127.0.0.1:6969" };
@@ -228,9 +210,9 @@ check_built_torrent(int threads)
 		.created_by = "downpour test", .creation_date = 1700000000,
 	};
 	struct dp_buf b;
-	uint8_t ih[20];
+	uint8_t ih[20], ihv2[32];
 	dp_buf_init(&b);
-	torrent_create_encode(&t, plen, hashes, &opt, &b, ih);
+	torrent_create_encode(&t, plen, TC_FORMAT_V1, &hashes, &opt, &b, ih, ihv2);
 
 	/* Canonical: the strict decoder (sorted keys required) accepts it. */
 	struct be_limits lim = be_default_limits;
@@ -331,7 +313,7 @@ check_built_torrent(int threads)
 	dp_buf_free(&all);
 	be_free(root_node);
 	dp_buf_free(&b);
-	free(hashes);
+	torrent_create_hashes_free(&hashes);
 	torrent_create_tree_free(&t);
 	free(root);
 }
@@ -357,14 +339,15 @@ START_TEST(test_build_single)
 	ck_assert_msg(torrent_create_scan(p, &t, err, sizeof err) == TC_OK, "%s", err);
 	ck_assert(!t.multi_file);
 	ck_assert_str_eq(t.name, "single.iso");
-	uint8_t *hashes;
-	ck_assert_int_eq(torrent_create_hash(&t, 32768, 0, NULL, NULL, &hashes, err, sizeof err),
+	struct tc_hashes hashes, h2;
+	ck_assert_int_eq(torrent_create_hash(&t, 32768, TC_FORMAT_V1, 0, NULL, NULL, &hashes, err,
+	    sizeof err),
 	    TC_OK);
 	struct tc_options opt = { .creation_date = -1 };
 	struct dp_buf b;
-	uint8_t ih[20];
+	uint8_t ih[20], ihv2[32];
 	dp_buf_init(&b);
-	torrent_create_encode(&t, 32768, hashes, &opt, &b, ih);
+	torrent_create_encode(&t, 32768, TC_FORMAT_V1, &hashes, &opt, &b, ih, ihv2);
 	struct be_error berr;
 	struct be_node *n = be_decode(b.data, b.len, NULL, &berr);
 	ck_assert_ptr_nonnull(n);
@@ -380,18 +363,19 @@ START_TEST(test_build_single)
 
 	/* The file shrinking between scan and hash is reported, not hashed as zeros. */
 	ck_assert_int_eq(truncate(p, 1000), 0);
-	uint8_t *h2;
-	ck_assert_int_eq(torrent_create_hash(&t, 32768, 2, NULL, NULL, &h2, err, sizeof err),
+	ck_assert_int_eq(torrent_create_hash(&t, 32768, TC_FORMAT_V1, 2, NULL, NULL, &h2, err,
+	    sizeof err),
 	    TC_ERR_INPUT);
 	ck_assert_msg(strstr(err, "shrank") != NULL, "%s", err);
 	/* A piece size that is not a power of two is refused. */
-	ck_assert_int_eq(torrent_create_hash(&t, 30000, 2, NULL, NULL, &h2, err, sizeof err),
+	ck_assert_int_eq(torrent_create_hash(&t, 30000, TC_FORMAT_V1, 2, NULL, NULL, &h2, err,
+	    sizeof err),
 	    TC_ERR_INPUT);
 
 	free(data);
 	be_free(n);
 	dp_buf_free(&b);
-	free(hashes);
+	torrent_create_hashes_free(&hashes);
 	torrent_create_tree_free(&t);
 	free(p);
 }

@@ -52,10 +52,11 @@ mi_make(uint32_t pieces, const uint8_t *data)
 	m->file_count = 3;
 	m->files = xcalloc(3, sizeof *m->files);
 	uint64_t a = m->total_size / 2 + 1000, pad = 100;
-	m->files[0] = (struct mi_file){ xstrdup("a.bin"), NULL, a, 0, false };
-	m->files[1] = (struct mi_file){ xstrdup(".pad/100"), NULL, pad, a, true };
-	m->files[2] = (struct mi_file){ xstrdup("sub/b.bin"), NULL, m->total_size - a - pad,
-	    a + pad, false };
+	m->files[0] = (struct mi_file){ .path = xstrdup("a.bin"), .length = a };
+	m->files[1] = (struct mi_file){ .path = xstrdup(".pad/100"), .length = pad, .offset = a,
+	    .pad = true };
+	m->files[2] = (struct mi_file){ .path = xstrdup("sub/b.bin"),
+	    .length = m->total_size - a - pad, .offset = a + pad };
 	m->piece_hashes = xmalloc(20u * pieces);
 	for (uint32_t i = 0; i < pieces; i++)
 		disk_sha1(data + (uint64_t)i * PIECE, PIECE, m->piece_hashes + 20u * i);

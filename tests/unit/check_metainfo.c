@@ -218,29 +218,35 @@ END_TEST
 
 START_TEST(test_v2_and_hybrid)
 {
+	/* The v2 parts have their own suite (check_metainfo_v2.c); here: what v1 callers see. */
 	char err[256];
-	/* v2-only: the exact message, whatever else is missing */
+	/* v2-only: refused by plain metainfo_parse (the engine cannot download it yet) */
 	const char *v2 = "d4:infod9:file treed1:ad0:d6:lengthi5e11:pieces root32:"
-	    "0123456789abcdef0123456789abcdefeee12:meta versioni2e4:name1:a" PL64 "ee";
+	    "0123456789abcdef0123456789abcdefeee12:meta versioni2e4:name1:a"
+	    "12:piece lengthi16384eee";
 	struct metainfo *mi = parse(v2, err, sizeof err);
 	ck_assert_ptr_null(mi);
 	ck_assert_str_eq(err, "BitTorrent v2-only torrents are not supported yet");
-	mi = parse("d4:infod12:meta versioni2e6:lengthi5e4:name1:a" PL64 "ee", err, sizeof err);
-	ck_assert_ptr_null(mi);
-	ck_assert_str_eq(err, "BitTorrent v2-only torrents are not supported yet");
-	/* hybrid: loads as v1 */
-	mi = parse("d4:infod9:file treed1:xd0:d6:lengthi100e11:pieces root32:"
-	    "0123456789abcdef0123456789abcdefeee6:lengthi100e12:meta versioni2e4:name1:x"
-	    PL64 P2 "ee", err, sizeof err);
+	mi = metainfo_parse_flags((const uint8_t *)v2, strlen(v2), MI_V2_ONLY_OK, err, sizeof err);
 	ck_assert_msg(mi != NULL, "%s", err);
-	ck_assert(mi->hybrid);
-	ck_assert_uint_eq(mi->piece_count, 2);
+	ck_assert(mi->has_v2 && !mi->has_v1 && !mi->hybrid);
+	metainfo_free(mi);
+	/* meta version 2 with v1 keys but no pieces: a broken hybrid, not a v2-only torrent */
+	assert_refused("d4:infod12:meta versioni2e6:lengthi5e4:name1:a"
+	    "12:piece lengthi16384eee", "'pieces' is missing");
+	/* a stray file tree without meta version 2 is ignored: plain v1 as before */
+	mi = parse("d4:infod9:file treed1:xd0:d6:lengthi100e11:pieces root32:"
+	    "0123456789abcdef0123456789abcdefeee6:lengthi100e4:name1:x" PL64 P2 "ee", err,
+	    sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	ck_assert(!mi->hybrid && mi->has_v1 && !mi->has_v2);
+	ck_assert_ptr_null(mi->piece_hashes_v2);
 	metainfo_free(mi);
 	/* meta version 1 is plain v1 */
 	mi = parse("d4:infod12:meta versioni1e6:lengthi100e4:name1:x" PL64 P2 "ee", err,
 	    sizeof err);
 	ck_assert_msg(mi != NULL, "%s", err);
-	ck_assert(!mi->hybrid);
+	ck_assert(!mi->hybrid && mi->has_v1 && !mi->has_v2);
 	metainfo_free(mi);
 }
 END_TEST

@@ -15,6 +15,8 @@
 	X(disk) \
 	X(wire) \
 	X(metainfo) \
+	X(metainfo_v2) \
+	X(merkle) \
 	X(magnet) \
 	X(ui_widgets) \
 	X(ui_prompt) \

@@ -50,6 +50,31 @@ th_file_write(const char *dir, const char *name, const void *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+void
+th_file_random(const char *dir, const char *rel, size_t len, unsigned seed)
+{
+	char *path = xasprintf("%s/%s", dir, rel);
+	for (char *p = path + strlen(dir) + 1; *p != '\0'; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path,
+			    strerror(errno));
+			*p = '/';
+		}
+	}
+	FILE *f = fopen(path, "wb");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	uint32_t x = seed * 2654435761u + 1;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		fputc((int)(x & 0xff), f);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	free(path);
+}
+
 uint8_t *
 th_torrent_single(const char *name, const uint8_t *data, uint32_t size, uint32_t piece_len,
     size_t *len)

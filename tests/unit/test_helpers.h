@@ -20,6 +20,10 @@ int th_rm_rf(const char *dir);
 /* Creates dir if it is missing and writes data to dir/name; fails the test on an error. */
 void th_file_write(const char *dir, const char *name, const void *data, size_t len);
 
+/* Writes len pseudo-random bytes (the same for the same seed) to dir/rel, creating the folders
+ * rel names; fails the test on an error. */
+void th_file_random(const char *dir, const char *rel, size_t len, unsigned seed);
+
 /* A single-file torrent NAME of data (size bytes, the last piece may be short), no trackers.
  * Returns the bencoded bytes (caller frees) and their length in *len. */
 uint8_t *th_torrent_single(const char *name, const uint8_t *data, uint32_t size,
