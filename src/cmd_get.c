@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "dp_config.h"
 #include "engine.h"
+#include "escape.h"
 #include "log.h"
 #include "magnet.h"
 #include "stopsig.h"
@@ -71,10 +72,13 @@ cmd_get_print_progress(struct cmd_get_state *g, bool final)
 	    engine_torrent_state_name(st.state), pct, have, total, down, up, st.peers_connected,
 	    st.seeds_connected, st.seeds_connected == 1 ? "" : "s", st.error[0] ? " error: " : "",
 	    st.error);
+	/* The error can quote a tracker or a peer: escaped before it reaches the terminal. */
+	char safe[1024];
+	dp_escape(line, safe, sizeof safe);
 	if (g->tty && !final)
-		fprintf(stdout, "\r%-100.100s", line);
+		fprintf(stdout, "\r%-100.100s", safe);
 	else
-		fprintf(stdout, "%s%s\n", g->tty ? "\r" : "", line);
+		fprintf(stdout, "%s%s\n", g->tty ? "\r" : "", safe);
 	fflush(stdout);
 }
 
@@ -117,8 +121,8 @@ cmd_get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 	case ENGINE_EVENT_CHECKED:
 		if (engine_torrent_get(g->e, g->id, &st) == 0 && g->seed_cmd &&
 		    st.pieces_have < st.pieces_total)
-			fprintf(stderr, "downpour: %s: only %u of %u pieces verified; seeding what is "
-			    "there\n", st.name, st.pieces_have, st.pieces_total);
+			cmd_error("%s: only %u of %u pieces verified; seeding what is there", st.name,
+			    st.pieces_have, st.pieces_total);
 		break;
 	case ENGINE_EVENT_COMPLETED:
 		g->completed = true;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "escape.h"
 #include "magnet.h"
 #include "metainfo.h"
 #include "util.h"
@@ -69,22 +70,13 @@ cmd_info_json_text(const char *s)
 	return j != NULL ? j : json_string("");
 }
 
-/* The terminal gets no control characters and no broken UTF-8 from a torrent. */
+/* The terminal gets no control characters and no broken UTF-8 from a torrent (escape.h). */
 static void
 cmd_info_print_text(const char *s)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		size_t k = cmd_info_utf8_len(p + i, n - i);
-		if (k == 0 || (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
-			fputc('?', stdout);
-			i++;
-		} else {
-			fwrite(p + i, 1, k, stdout);
-			i += k;
-		}
-	}
+	char *safe = dp_escape_dup(s);
+	fputs(safe, stdout);
+	free(safe);
 }
 
 static void

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "dp_config.h"
+#include "escape.h"
 #include "monitor_server.h"
 #include "util.h"
 
@@ -138,8 +139,12 @@ cmd_monitor_exchange(struct cmd_monitor_conn *mc, const char *line)
 			cmd_error("%s", buf + strlen(MONITOR_ERR));
 			failed = true;
 		} else {
-			fputs(buf[0] == '.' ? buf + 1 : buf, stdout);
+			/* Task names and log lines quote peers and trackers: the daemon escapes them,
+			 * and so does this end, whatever daemon answers. */
+			char *safe = dp_escape_dup(buf[0] == '.' ? buf + 1 : buf);
+			fputs(safe, stdout);
 			fputc('\n', stdout);
+			free(safe);
 		}
 		first = false;
 	}

@@ -1,4 +1,5 @@
-/* log.c: the log ring buffer, level filter, stderr echo and log file (reopened on SIGHUP). */
+/* log.c: the log ring buffer, level filter, stderr echo and log file (reopened on SIGHUP); every
+ * line escaped (escape.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "log.h"
 
 #define LOG_RING_SIZE 2048
@@ -100,8 +102,10 @@ log_msg(enum dp_log_level level, const char *fmt, ...)
 		return;
 	struct dp_log_line line;
 	va_list ap;
+	/* Log lines carry outside text (URLs, names, headers): escaped here, once for every line,
+	 * so none can move a terminal's cursor, set its title or forge a line of its own. */
 	va_start(ap, fmt);
-	vsnprintf(line.text, sizeof line.text, fmt, ap);
+	dp_vformat_escaped(line.text, sizeof line.text, fmt, ap);
 	va_end(ap);
 	line.level = level;
 	line.when = (int64_t)time(NULL);

@@ -12,6 +12,7 @@
 #endif
 
 #include "commands.h"
+#include "escape.h"
 #include "ui.h"
 
 /* In the order `downpour --help` lists them. */
@@ -28,12 +29,15 @@ static const struct dp_command *const main_commands[] = {
 void
 cmd_error(const char *fmt, ...)
 {
+	/* Messages quote paths, torrent and tracker text: escaped, so none can forge a line. */
 	va_list ap;
-	fputs("downpour: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	char *raw = xvasprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	char *safe = dp_escape_dup(raw);
+	fprintf(stderr, "downpour: %s\n", safe);
+	free(safe);
+	free(raw);
 }
 
 void

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "task.h"
 
 /* Debug and ASan builds poison freed tasks and keep them a while, so a stale pointer fails
@@ -119,7 +120,7 @@ task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
 	t->kind = kind;
 	t->torrent_id = torrent_id;
 	va_start(ap, fmt);
-	vsnprintf(t->name, sizeof t->name, fmt, ap);
+	dp_vformat_escaped(t->name, sizeof t->name, fmt, ap);
 	va_end(ap);
 	t->state = DP_TASK_READY;
 	t->created_us = t->state_since_us = dp_now_us();
@@ -184,7 +185,7 @@ task_rename(struct dp_task *t, const char *fmt, ...)
 	va_list ap;
 	task_check(t, __func__);
 	va_start(ap, fmt);
-	vsnprintf(t->name, sizeof t->name, fmt, ap);
+	dp_vformat_escaped(t->name, sizeof t->name, fmt, ap);
 	va_end(ap);
 }
 
@@ -201,7 +202,7 @@ task_set_state(struct dp_task *t, enum dp_task_state state, const char *func, co
 	t->where_line = line;
 	t->idle = false;     /* task_idle_at sets it after */
 	if (fmt != NULL)
-		vsnprintf(t->reason, sizeof t->reason, fmt, ap);
+		dp_vformat_escaped(t->reason, sizeof t->reason, fmt, ap);
 	else
 		t->reason[0] = '\0';
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "escape.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -21,47 +22,6 @@ bool
 tw_ascii(void)
 {
 	return tw_ascii_mode;
-}
-
-/* Decodes one UTF-8 character at s; returns its length in bytes (>= 1) and the code point, or
- * -1 as the code point for an invalid or truncated sequence (then the length is 1). */
-static size_t
-tw_decode(const unsigned char *s, long *cp)
-{
-	unsigned char c = s[0];
-	size_t len;
-	long v;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2;
-		v = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3;
-		v = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4;
-		v = c & 0x07;
-	} else {
-		*cp = -1;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = -1;
-			return 1;
-		}
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past Unicode are refused */
-	static const long min_for_len[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (v < min_for_len[len] || (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff) {
-		*cp = -1;
-		return 1;
-	}
-	*cp = v;
-	return len;
 }
 
 /* Cells of one decoded character and whether it is drawn as-is (else as '?'). */
@@ -92,7 +52,7 @@ tw_width(const char *s)
 	while (*p != '\0') {
 		long cp;
 		bool as_is;
-		p += tw_decode(p, &cp);
+		p += dp_utf8_decode(p, &cp);
 		cells += tw_char_cells(cp, &as_is);
 	}
 	return cells;
@@ -121,7 +81,7 @@ tw_copy(const char *s, int cells, char *out, size_t outlen, size_t *pos, bool *c
 	while (*p != '\0') {
 		long cp;
 		bool as_is;
-		size_t len = tw_decode(p, &cp);
+		size_t len = dp_utf8_decode(p, &cp);
 		int w = tw_char_cells(cp, &as_is);
 		if (used + w > cells) {
 			*cut = true;
@@ -147,7 +107,7 @@ tw_prefix_bytes(const char *s, int cells)
 	while (*p != '\0') {
 		long cp;
 		bool as_is;
-		size_t len = tw_decode(p, &cp);
+		size_t len = dp_utf8_decode(p, &cp);
 		int w = tw_char_cells(cp, &as_is);
 		if (used + w > cells && p != (const unsigned char *)s)
 			break;

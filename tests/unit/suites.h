@@ -38,7 +38,8 @@
 	X(lsd) \
 	X(udp_socket) \
 	X(mse) \
-	X(utp)
+	X(utp) \
+	X(escape)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
