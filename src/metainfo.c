@@ -14,7 +14,7 @@
 #include "bencode.h"
 #include "log.h"
 #include "metainfo.h"
-#include "metainfo_v2.h"
+#include "metainfo_private.h"
 #include "util.h"
 
 #define MI_MAX_PIECE_LENGTH (256u << 20)

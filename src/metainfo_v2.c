@@ -10,7 +10,7 @@
 #include "bencode.h"
 #include "merkle.h"
 #include "metainfo.h"
-#include "metainfo_v2.h"
+#include "metainfo_private.h"
 #include "util.h"
 
 /* The info dictionary already sits two levels deep; bencode's own bound is 64. */

@@ -1,8 +1,8 @@
-/* metainfo_v2.h: the BitTorrent v2 (BEP 52) parts of metainfo parsing, used by metainfo.c only:
- * the file tree, the piece layers, the v2 info-hash, and the check that a hybrid's two views
- * describe the same files. */
-#ifndef DP_METAINFO_V2_H
-#define DP_METAINFO_V2_H
+/* metainfo_private.h: what metainfo.c asks of metainfo_v2.c, the BitTorrent v2 (BEP 52) parts of
+ * parsing: the file tree, the piece layers, the v2 info-hash, and the check that a hybrid's two
+ * views describe the same files. Nobody else includes it. */
+#ifndef DP_METAINFO_PRIVATE_H
+#define DP_METAINFO_PRIVATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
