@@ -1,5 +1,8 @@
 /* bandwidth.h: rate measurement over a sliding window and token buckets for rate limits.
  * Pure arithmetic on a caller-supplied clock, so the unit tests drive time themselves. */
+#ifndef DP_ENGINE_INTERNAL
+#error "bandwidth.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_BANDWIDTH_H
 #define DP_BANDWIDTH_H
 

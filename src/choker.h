@@ -1,5 +1,8 @@
 /* choker.h: who gets upload slots: tit-for-tat every 10 s, a rotating optimistic unchoke every
  * 30 s, and when seeding unchoke by our upload rate to them with rotation. Pure decisions. */
+#ifndef DP_ENGINE_INTERNAL
+#error "choker.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_CHOKER_H
 #define DP_CHOKER_H
 

@@ -151,16 +151,16 @@ cmd_daemon_dump_tasks(struct cmd_daemon_state *d)
 {
 	struct engine_task_info *tasks;
 	size_t n = engine_tasks(d->e, &tasks);
-	struct dp_loop_health h;
+	struct engine_loop_health h;
 	engine_loop_health(d->e, &h);
 	log_info("SIGUSR1: %zu tasks; loop lag %llu us (max %llu us), %llu callbacks/s", n,
 	    (unsigned long long)h.lag_us, (unsigned long long)h.lag_max_us,
 	    (unsigned long long)h.callbacks_per_sec);
 	for (size_t i = 0; i < n; i++) {
 		const struct engine_task_info *ti = &tasks[i];
-		log_info("task %llu %-8s %-10s %6.1fs %s: %s", (unsigned long long)ti->task.id,
-		    ti->kind_name, task_state_name(ti->task.state), (double)ti->waited_us / 1e6,
-		    ti->task.name, ti->task.reason);
+		log_info("task %llu %-8s %-10s %6.1fs %s: %s", (unsigned long long)ti->id,
+		    ti->kind_name, ti->state_name, (double)ti->waited_us / 1e6,
+		    ti->name, ti->reason);
 	}
 	free(tasks);
 	log_info("SIGUSR1: pieces hashed since start: %llu",

@@ -19,7 +19,6 @@
 #include "log.h"
 #include "magnet.h"
 #include "stopsig.h"
-#include "task.h"
 #include "util.h"
 
 #define CMD_GET_STOP_DEADLINE_MS 3000
@@ -88,10 +87,10 @@ cmd_get_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct cmd_get_state *g = arg;
 	(void)fd;
 	(void)what;
-	task_cb_begin(NULL);
+	engine_task_cb_begin(NULL);
 	if (!g->stopping)
 		cmd_get_print_progress(g, false);
-	task_cb_end(NULL);
+	engine_task_cb_end(NULL);
 }
 
 /* The first SIGINT/SIGTERM; a second one ends the process (stopsig). */
@@ -99,14 +98,14 @@ static void
 cmd_get_signal_cb(int sig, void *arg)
 {
 	struct cmd_get_state *g = arg;
-	task_cb_begin(NULL);
+	engine_task_cb_begin(NULL);
 	if (!g->stopping) {
 		if (g->tty)
 			fputc('\n', stdout);
 		log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		cmd_get_stop(g);
 	}
-	task_cb_end(NULL);
+	engine_task_cb_end(NULL);
 }
 
 static void

@@ -2,6 +2,9 @@
  * engine's loop: it answers KRPC queries on the shared UDP sockets of the peer port, keeps the
  * routing tables, bootstraps, looks up and announces the info-hashes its owner registers, and
  * reports the peers it finds upward through a callback. Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_H
 #define DP_DHT_H
 

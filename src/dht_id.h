@@ -1,5 +1,8 @@
 /* dht_id.h: DHT node IDs: XOR distance, bucket index, and BEP 42 (IDs derived from the node's
  * external address with CRC32C, so that one host cannot pick where it lands). Pure. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_id.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_ID_H
 #define DP_DHT_ID_H
 

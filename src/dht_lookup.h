@@ -1,6 +1,9 @@
 /* dht_lookup.h: one iterative lookup (BEP 5 find_node / get_peers): candidates sorted by XOR
  * distance to the target, alpha queries in flight, done when the k closest have answered. Pure:
  * the node sends what dht_lookup_next picks and reports answers and timeouts back. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_lookup.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_LOOKUP_H
 #define DP_DHT_LOOKUP_H
 

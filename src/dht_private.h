@@ -1,6 +1,9 @@
 /* dht_private.h: what the DHT node's files (dht.c: datagrams, answers, rate limits, the node's
  * task; dht_search.c: lookups and the announce schedule; dht_boot.c: bootstrap and the saved
  * table) share. Nothing outside src/dht*.c includes it. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_PRIVATE_H
 #define DP_DHT_PRIVATE_H
 

@@ -1,6 +1,9 @@
 /* dht_state.h: the DHT's saved state in the session directory (our node ID and the nodes of the
  * routing tables, so that the next start needs no bootstrap): a bencoded dictionary with "id",
  * compact "nodes" and "nodes6". Pure; the file is read and written on the disk pool. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_state.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_STATE_H
 #define DP_DHT_STATE_H
 

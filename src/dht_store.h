@@ -1,6 +1,9 @@
 /* dht_store.h: the peers other nodes announced to us (BEP 5 announce_peer), per info-hash and
  * bounded: DHT_STORE_MAX_HASHES info-hashes of DHT_STORE_MAX_PEERS peers each, every peer
  * forgotten DHT_STORE_TTL_MS after its last announce. Pure: time and randomness are arguments. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_store.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_STORE_H
 #define DP_DHT_STORE_H
 

@@ -1,6 +1,9 @@
 /* dht_table.h: the DHT routing table of one address family (BEP 5, BEP 32 keeps IPv6 apart):
  * k-buckets that split around our own ID, a replacement cache per bucket, good / questionable /
  * bad nodes, and which bucket needs a refresh. Pure: the time comes in as an argument. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_table.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_TABLE_H
 #define DP_DHT_TABLE_H
 

@@ -1,6 +1,9 @@
 /* dht_token.h: announce_peer write tokens (BEP 5): a hash of the asker's IP and a secret that
  * changes every 5 minutes; a token is accepted while its secret is current or the previous one
  * (5 to 10 minutes). Pure: time and randomness come in as arguments. */
+#ifndef DP_ENGINE_INTERNAL
+#error "dht_token.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DHT_TOKEN_H
 #define DP_DHT_TOKEN_H
 

@@ -1,5 +1,8 @@
 /* disk.h: the disk worker pool: writes, reads and SHA-1 on worker threads; completions are handed
  * back to the loop thread through event_active. Submit and completion run on the loop thread. */
+#ifndef DP_ENGINE_INTERNAL
+#error "disk.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_DISK_H
 #define DP_DISK_H
 

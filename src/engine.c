@@ -25,6 +25,7 @@
 #include "session.h"
 #include "session_store.h"
 #include "storage.h"
+#include "task.h"
 #include "torrent.h"
 #include "tracker.h"
 #include "util.h"
@@ -604,8 +605,36 @@ engine_files_free(struct engine_file_info *files, size_t n)
 	free(files);
 }
 
+static enum engine_tracker_status
+engine_tracker_status_of(enum tracker_status s)
+{
+	switch (s) {
+	case TRACKER_IDLE: return ENGINE_TRACKER_IDLE;
+	case TRACKER_DNS: return ENGINE_TRACKER_DNS;
+	case TRACKER_CONNECTING: return ENGINE_TRACKER_CONNECTING;
+	case TRACKER_ANNOUNCING: return ENGINE_TRACKER_ANNOUNCING;
+	case TRACKER_OK: return ENGINE_TRACKER_OK;
+	case TRACKER_ERROR: return ENGINE_TRACKER_ERROR;
+	}
+	return ENGINE_TRACKER_IDLE;
+}
+
+const char *
+engine_tracker_status_name(enum engine_tracker_status s)
+{
+	switch (s) {
+	case ENGINE_TRACKER_IDLE: return tracker_status_name(TRACKER_IDLE);
+	case ENGINE_TRACKER_DNS: return tracker_status_name(TRACKER_DNS);
+	case ENGINE_TRACKER_CONNECTING: return tracker_status_name(TRACKER_CONNECTING);
+	case ENGINE_TRACKER_ANNOUNCING: return tracker_status_name(TRACKER_ANNOUNCING);
+	case ENGINE_TRACKER_OK: return tracker_status_name(TRACKER_OK);
+	case ENGINE_TRACKER_ERROR: return tracker_status_name(TRACKER_ERROR);
+	}
+	return "?";
+}
+
 size_t
-engine_trackers(struct engine *e, int id, struct tracker_info **out)
+engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 {
 	struct torrent *t = session_find_torrent(e, id);
 	*out = NULL;
@@ -616,12 +645,27 @@ engine_trackers(struct engine *e, int id, struct tracker_info **out)
 		cap += t->mi->tiers[i].count;
 	if (cap == 0)
 		return 0;
-	*out = xcalloc(cap, sizeof **out);
-	size_t n = tracker_set_info(t->ts, *out, cap);
-	if (n == 0) {
-		free(*out);
-		*out = NULL;
+	struct tracker_info *info = xcalloc(cap, sizeof *info);
+	size_t n = tracker_set_info(t->ts, info, cap);
+	if (n > 0) {
+		struct engine_tracker_info *a = xcalloc(n, sizeof *a);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(a[i].url, sizeof a[i].url, "%s", info[i].url);
+			a[i].tier = info[i].tier;
+			a[i].status = engine_tracker_status_of(info[i].status);
+			snprintf(a[i].last_error, sizeof a[i].last_error, "%s", info[i].last_error);
+			snprintf(a[i].last_warning, sizeof a[i].last_warning, "%s",
+			    info[i].last_warning);
+			a[i].last_announce = info[i].last_announce;
+			a[i].next_announce = info[i].next_announce;
+			a[i].seeders = info[i].seeders;
+			a[i].leechers = info[i].leechers;
+			a[i].downloaded = info[i].downloaded;
+			a[i].last_peer_count = info[i].last_peer_count;
+		}
+		*out = a;
 	}
+	free(info);
 	return n;
 }
 
@@ -651,37 +695,6 @@ engine_piece_map_free(struct engine_piece_map *m)
 	free(m->state);
 	free(m->availability);
 	memset(m, 0, sizeof *m);
-}
-
-size_t
-engine_tasks(struct engine *e, struct engine_task_info **out)
-{
-	(void)e;
-	size_t n = task_count();
-	*out = NULL;
-	if (n == 0)
-		return 0;
-	struct engine_task_info *a = xcalloc(n, sizeof *a);
-	uint64_t now = dp_now_us();
-	size_t i = 0;
-	for (struct dp_task *t = task_first(); t != NULL && i < n; t = task_next(t)) {
-		a[i].task = *t;
-		a[i].task.next = a[i].task.prev = NULL;
-		a[i].state_name = task_state_name(t->state);
-		a[i].kind_name = task_kind_name(t->kind);
-		a[i].age_us = now - t->created_us;
-		a[i].waited_us = now - t->state_since_us;
-		i++;
-	}
-	*out = a;
-	return i;
-}
-
-void
-engine_loop_health(struct engine *e, struct dp_loop_health *out)
-{
-	(void)e;
-	task_health_get(out);
 }
 
 size_t
@@ -718,4 +731,47 @@ engine_global(struct engine *e, struct engine_global_stats *out)
 	out->disk_pending_jobs = disk_pool_pending_jobs(e->disk);
 	memcpy(out->peer_id, e->peer_id, 20);
 	out->peer_id[20] = '\0';
+}
+
+/* ---- blocking work for front ends ---- */
+
+struct engine_blocking {
+	struct disk_job job;
+	char what[160];
+	void (*work)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static void
+engine_blocking_work(struct disk_job *job)
+{
+	struct engine_blocking *b = job->arg;
+	b->work(b->arg);
+}
+
+static void
+engine_blocking_done(struct disk_job *job, void *arg)
+{
+	struct engine_blocking *b = arg;
+	(void)job;
+	b->done(b->arg);
+	free(b);
+}
+
+void
+engine_run_blocking(struct engine *e, const char *what, void (*work)(void *arg),
+    void (*done)(void *arg), void *arg)
+{
+	struct engine_blocking *b = xcalloc(1, sizeof *b);
+	snprintf(b->what, sizeof b->what, "%s", what);
+	b->work = work;
+	b->done = done;
+	b->arg = arg;
+	b->job.op = DISK_OP_CALL;
+	b->job.call = engine_blocking_work;
+	b->job.what = b->what;
+	b->job.done = engine_blocking_done;
+	b->job.arg = b;
+	disk_pool_submit(e->disk, &b->job);
 }

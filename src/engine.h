@@ -1,5 +1,8 @@
-/* engine.h: the engine's public API, the only engine header the UI and the RPC include:
- * commands (add, start, stop, remove, limits, ...) and immutable snapshots the caller owns. */
+/* engine.h: the engine's public API, the only engine header the UI, the RPC, the monitor and the
+ * command-line tools include: commands (add, start, stop, remove, limits, ...), immutable
+ * snapshots the caller owns, blocking work run on the pool, and front ends' own tasks.
+ * Self-contained: every type a caller sees is declared here or in the shared layer (log.h,
+ * util.h, task_states.h); no engine-internal header comes through it. */
 #ifndef DP_ENGINE_H
 #define DP_ENGINE_H
 
@@ -8,8 +11,8 @@
 #include <stdint.h>
 
 #include "log.h"
-#include "task.h"
-#include "tracker.h"
+#include "task_states.h"
+#include "util.h"
 
 struct event_base;
 struct dp_config;
@@ -204,7 +207,22 @@ struct engine_file_info {
 size_t engine_files(struct engine *e, int id, struct engine_file_info **out);
 void engine_files_free(struct engine_file_info *files, size_t n);
 
-size_t engine_trackers(struct engine *e, int id, struct tracker_info **out);
+enum engine_tracker_status { ENGINE_TRACKER_IDLE, ENGINE_TRACKER_DNS, ENGINE_TRACKER_CONNECTING,
+	ENGINE_TRACKER_ANNOUNCING, ENGINE_TRACKER_OK, ENGINE_TRACKER_ERROR };
+const char *engine_tracker_status_name(enum engine_tracker_status s);
+
+struct engine_tracker_info {    /* one row of the trackers tab */
+	char url[512];
+	int tier;
+	enum engine_tracker_status status;
+	char last_error[256];
+	char last_warning[256];
+	int64_t last_announce;      /* wall seconds, 0 = never */
+	int64_t next_announce;
+	int seeders, leechers, downloaded;  /* -1 unknown */
+	size_t last_peer_count;
+};
+size_t engine_trackers(struct engine *e, int id, struct engine_tracker_info **out);
 
 struct engine_piece_map {
 	uint32_t count;
@@ -214,15 +232,100 @@ struct engine_piece_map {
 int engine_pieces(struct engine *e, int id, struct engine_piece_map *out);
 void engine_piece_map_free(struct engine_piece_map *m);
 
+/* ---- tasks: the engine's activities and the front ends' own (see below), one registry ---- */
+
+enum engine_task_state {
+#define X(name, desc) ENGINE_TASK_##name,
+	DP_TASK_STATES(X)
+#undef X
+	ENGINE_TASK_STATE_COUNT
+};
+enum engine_task_kind {
+#define X(name, str) ENGINE_TASK_KIND_##name,
+	DP_TASK_KINDS(X)
+#undef X
+	ENGINE_TASK_KIND_COUNT
+};
+const char *engine_task_state_name(enum engine_task_state s);         /* "READ_WAIT" */
+const char *engine_task_state_description(enum engine_task_state s);  /* in words */
+const char *engine_task_kind_name(enum engine_task_kind k);
+
+/* One task as it was when copied. Times are monotonic microseconds (dp_now_us). */
 struct engine_task_info {
-	struct dp_task task;           /* a copy; next/prev are NULL */
+	uint64_t id;
+	enum engine_task_kind kind;
+	char name[96];
+	int torrent_id;                /* 0 when it belongs to no torrent */
+	enum engine_task_state state;
+	const char *where_func;        /* where it parked (static strings; NULL: never parked) */
+	const char *where_file;
+	int where_line;
+	char reason[128];              /* what it waits for, in words */
+	bool idle;                     /* the wait is idle by design: nothing is stuck */
+	bool blocked;                  /* parked in a wait that is not idle, not finished */
+	bool spinning;                 /* many callbacks, no progress */
+	uint64_t deadline_us;          /* 0 = none */
+	uint64_t cycles;               /* callbacks run */
+	uint64_t cpu_us;               /* CPU time inside its callbacks */
+	uint64_t bytes_in, bytes_out;
+	uint64_t progress;             /* progress events */
+	uint64_t finished_us;          /* 0 while it runs */
 	const char *state_name;        /* static strings */
 	const char *kind_name;
 	uint64_t age_us;               /* since created */
 	uint64_t waited_us;            /* in the current state */
 };
 size_t engine_tasks(struct engine *e, struct engine_task_info **out);
-void engine_loop_health(struct engine *e, struct dp_loop_health *out);
+
+#define ENGINE_SLOW_CALLBACKS 8
+struct engine_slow_callback {
+	uint64_t task_id;
+	char task_name[96];
+	uint64_t duration_us;
+	uint64_t when_us;
+};
+struct engine_loop_health {
+	uint64_t lag_us;               /* latest */
+	uint64_t lag_max_us;           /* over the last minute */
+	uint64_t callbacks_per_sec;
+	/* recent (last minute), slowest first */
+	struct engine_slow_callback slowest[ENGINE_SLOW_CALLBACKS];
+	size_t slowest_count;
+	size_t spinning_count;
+};
+void engine_loop_health(struct engine *e, struct engine_loop_health *out);
+
+/*
+ * A front end's own activity (an RPC connection, a monitor client, a hook) as a task beside the
+ * engine's, so ps, blocked and the Tasks screen show it. Loop thread only. engine_task_new()
+ * returns the caller's reference; the caller finishes the task (engine_task_done) and gives the
+ * reference back with engine_task_release(&t), which clears the pointer (task.h's rule). The
+ * wait macros record the caller's function and line as where it parked.
+ */
+struct engine_task;
+struct engine_task *engine_task_new(struct engine *e, enum engine_task_kind kind, int torrent_id,
+    const char *fmt, ...) DP_PRINTF(4, 5);
+void engine_task_rename(struct engine_task *t, const char *fmt, ...) DP_PRINTF(2, 3);
+#define engine_task_wait(t, state, ...) \
+	engine_task_park_at((t), (state), false, __func__, __FILE__, __LINE__, __VA_ARGS__)
+/* A wait that is idle by design (a server waiting for clients): kept out of blocked views. */
+#define engine_task_idle(t, state, ...) \
+	engine_task_park_at((t), (state), true, __func__, __FILE__, __LINE__, __VA_ARGS__)
+void engine_task_park_at(struct engine_task *t, enum engine_task_state state, bool idle,
+    const char *func, const char *file, int line, const char *fmt, ...) DP_PRINTF(7, 8);
+#define engine_task_done(t, ...) \
+	engine_task_finish_at((t), false, __func__, __FILE__, __LINE__, __VA_ARGS__)
+#define engine_task_fail(t, ...) \
+	engine_task_finish_at((t), true, __func__, __FILE__, __LINE__, __VA_ARGS__)
+void engine_task_finish_at(struct engine_task *t, bool failed, const char *func,
+    const char *file, int line, const char *fmt, ...) DP_PRINTF(6, 7);
+void engine_task_release(struct engine_task **tp);
+/* Brackets a callback (t may be NULL: a callback of no task still counts for loop health). */
+void engine_task_cb_begin(struct engine_task *t);
+void engine_task_cb_end(struct engine_task *t);
+/* Work that moved something forward: bytes in and out (spinning is cycles without progress). */
+void engine_task_progress(struct engine_task *t, uint64_t in, uint64_t out);
+
 /* Log lines with seq > after (see log_copy_since). */
 size_t engine_log_since(struct engine *e, uint64_t after, struct dp_log_line *out, size_t max);
 
@@ -304,7 +407,15 @@ struct engine_torrent_times {
 int engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out);
 /* Pieces hashed by the disk pool so far (tests check that a restart rehashes nothing). */
 uint64_t engine_hash_count(struct engine *e);
-/* The disk pool, for filesystem work that must stay off the loop thread (DISK_OP_CALL). */
-struct disk_pool *engine_disk_pool(struct engine *e);
+
+/*
+ * Blocking work a front end needs (reading a file the user named, statvfs) runs on a disk pool
+ * worker, never on the loop thread: work(arg) runs on a worker and touches only what arg owns
+ * (it reports failure there too); then done(arg) runs on the loop. what names the work for its
+ * task while it is queued or running ("rpc torrent-add: reading x.torrent"); it is copied.
+ * Jobs still queued at engine_free() run, and their done() with them.
+ */
+void engine_run_blocking(struct engine *e, const char *what, void (*work)(void *arg),
+    void (*done)(void *arg), void *arg);
 
 #endif

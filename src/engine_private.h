@@ -1,5 +1,8 @@
 /* engine_private.h: the engine's state (struct engine): the loop, the disk pool, settings, the
  * listeners, the torrent set, global limits, bans and shutdown. Only engine files include it. */
+#ifndef DP_ENGINE_INTERNAL
+#error "engine_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_ENGINE_PRIVATE_H
 #define DP_ENGINE_PRIVATE_H
 

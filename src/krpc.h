@@ -2,6 +2,9 @@
  * announce_peer; BEP 32: nodes6 and want; BEP 42: the requester's address in "ip"), a strict
  * decoder of one datagram into a flat struct, the encoders for what we send, compact formats.
  * Pure: nothing here knows sockets or the loop. */
+#ifndef DP_ENGINE_INTERNAL
+#error "krpc.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_KRPC_H
 #define DP_KRPC_H
 

@@ -3,6 +3,9 @@
  * and the peers other hosts announce for them, reported upward. A codec (pure) and the loop side
  * (its own sockets on port 6771, one task). Never for private torrents: the owner registers only
  * public ones (BEP 27). Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "lsd.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_LSD_H
 #define DP_LSD_H
 

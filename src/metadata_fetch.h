@@ -1,6 +1,9 @@
 /* metadata_fetch.h: magnet torrents: the placeholder metainfo, fetching the info dictionary over
  * ut_metadata (which peer, timeouts, retries, hash check), turning the torrent into a normal one,
  * and serving our info dictionary to peers that ask. Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "metadata_fetch.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_METADATA_FETCH_H
 #define DP_METADATA_FETCH_H
 

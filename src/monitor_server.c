@@ -33,7 +33,7 @@
 struct monitor_client {
 	struct monitor_server *m;
 	struct bufferevent *bev;
-	struct dp_task *task;
+	struct engine_task *task;
 	uint64_t commands;
 	struct monitor_client *next;
 };
@@ -43,7 +43,7 @@ struct monitor_server {
 	struct engine *e;
 	struct evconnlistener *listener;
 	char *path;
-	struct dp_task *task;
+	struct engine_task *task;
 	struct monitor_client *clients;
 	int nclients;
 };
@@ -60,7 +60,7 @@ monitor_socket_path(const char *session_dir)
 /* ---- formatting ---- */
 
 static void
-format_duration(uint64_t us, char *out, size_t outlen)
+monitor_format_duration(uint64_t us, char *out, size_t outlen)
 {
 	uint64_t s = us / 1000000;
 	/* Callbacks take microseconds: below 1 ms a fraction, so they do not all read "0ms". */
@@ -79,36 +79,36 @@ format_duration(uint64_t us, char *out, size_t outlen)
 }
 
 static void
-task_line(struct dp_buf *out, const struct engine_task_info *ti)
+monitor_task_line(struct dp_buf *out, const struct engine_task_info *ti)
 {
 	char waited[32];
-	format_duration(ti->waited_us, waited, sizeof waited);
-	dp_buf_printf(out, "%6llu  %-12s %-8s %8s %9llu  %s", (unsigned long long)ti->task.id,
-	    ti->state_name, ti->kind_name, waited, (unsigned long long)ti->task.cycles,
-	    ti->task.name);
-	if (ti->task.reason[0] != '\0')
-		dp_buf_printf(out, " -- %s", ti->task.reason);
+	monitor_format_duration(ti->waited_us, waited, sizeof waited);
+	dp_buf_printf(out, "%6llu  %-12s %-8s %8s %9llu  %s", (unsigned long long)ti->id,
+	    ti->state_name, ti->kind_name, waited, (unsigned long long)ti->cycles,
+	    ti->name);
+	if (ti->reason[0] != '\0')
+		dp_buf_printf(out, " -- %s", ti->reason);
 	/* A wait with a deadline (a handshake, a tracker reply) says when it gives up. */
 	uint64_t now = dp_now_us();
-	if (ti->task.deadline_us > now && ti->task.finished_us == 0) {
-		format_duration(ti->task.deadline_us - now, waited, sizeof waited);
+	if (ti->deadline_us > now && ti->finished_us == 0) {
+		monitor_format_duration(ti->deadline_us - now, waited, sizeof waited);
 		dp_buf_printf(out, " (deadline in %s)", waited);
 	}
 	/* ps lists waits that are idle by design too; blocked hides them. */
-	if (ti->task.idle && ti->task.finished_us == 0)
+	if (ti->idle && ti->finished_us == 0)
 		dp_buf_add_str(out, " [idle]");
 	dp_buf_add_str(out, "\n");
 }
 
 static void
-task_header(struct dp_buf *out)
+monitor_task_header(struct dp_buf *out)
 {
 	dp_buf_printf(out, "%6s  %-12s %-8s %8s %9s  %s\n", "ID", "STATE", "KIND", "WAITED",
 	    "CYCLES", "NAME -- REASON");
 }
 
 static int
-task_cmp_waited(const void *a, const void *b)
+monitor_task_cmp_waited(const void *a, const void *b)
 {
 	const struct engine_task_info *x = a, *y = b;
 	return x->waited_us < y->waited_us ? 1 : x->waited_us > y->waited_us ? -1 : 0;
@@ -133,7 +133,7 @@ monitor_fail(struct dp_buf *out, const char *fmt, ...)
 }
 
 static bool
-parse_u64(const char *s, uint64_t *out)
+monitor_parse_u64(const char *s, uint64_t *out)
 {
 	if (s == NULL || *s < '0' || *s > '9')
 		return false;
@@ -147,32 +147,32 @@ parse_u64(const char *s, uint64_t *out)
 }
 
 static int
-cmd_ps(struct engine *e, struct dp_buf *out)
+monitor_cmd_ps(struct engine *e, struct dp_buf *out)
 {
 	struct engine_task_info *tasks;
 	size_t n = engine_tasks(e, &tasks);
-	task_header(out);
+	monitor_task_header(out);
 	for (size_t i = 0; i < n; i++)
-		task_line(out, &tasks[i]);
+		monitor_task_line(out, &tasks[i]);
 	free(tasks);
 	return 0;
 }
 
 static int
-cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
+monitor_cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 {
-	struct dp_loop_health h;
+	struct engine_loop_health h;
 	engine_loop_health(e, &h);
 	char lag[32], lagmax[32];
-	format_duration(h.lag_us, lag, sizeof lag);
-	format_duration(h.lag_max_us, lagmax, sizeof lagmax);
+	monitor_format_duration(h.lag_us, lag, sizeof lag);
+	monitor_format_duration(h.lag_max_us, lagmax, sizeof lagmax);
 	/* Health lines start with '#' so that task lines are the ones starting with an id. */
 	dp_buf_printf(out, "# loop: lag %s (max %s in the last minute), %llu callbacks/s, "
 	    "%zu spinning\n", lag, lagmax, (unsigned long long)h.callbacks_per_sec,
 	    h.spinning_count);
 	for (size_t i = 0; i < h.slowest_count && i < 3; i++) {
 		char d[32];
-		format_duration(h.slowest[i].duration_us, d, sizeof d);
+		monitor_format_duration(h.slowest[i].duration_us, d, sizeof d);
 		dp_buf_printf(out, "# slow callback: %s in task %llu %s\n", d,
 		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
 	}
@@ -180,27 +180,27 @@ cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 	size_t n = engine_tasks(e, &tasks);
 	/* Spinning tasks by name: each is a bug to chase, and it may not be waiting at all. */
 	for (size_t i = 0; i < n; i++)
-		if (tasks[i].task.spinning && tasks[i].task.finished_us == 0)
+		if (tasks[i].spinning && tasks[i].finished_us == 0)
 			dp_buf_printf(out, "# spinning: task %llu %s (callbacks without progress)\n",
-			    (unsigned long long)tasks[i].task.id, tasks[i].task.name);
+			    (unsigned long long)tasks[i].id, tasks[i].name);
 	/* Waits that are idle by design (a listener, a stopped torrent, a tracker sleeping until
 	 * its next announce) are not stuck: counted, not listed. */
 	size_t k = 0, hidden = 0;
 	for (size_t i = 0; i < n; i++) {
-		bool spinning = tasks[i].task.spinning && tasks[i].task.finished_us == 0;
+		bool spinning = tasks[i].spinning && tasks[i].finished_us == 0;
 		bool long_wait = tasks[i].waited_us >= min_s * 1000000;
-		if (spinning || (task_is_blocked(&tasks[i].task) && long_wait))
+		if (spinning || (tasks[i].blocked && long_wait))
 			tasks[k++] = tasks[i];
-		else if (tasks[i].task.idle && tasks[i].task.finished_us == 0 && long_wait)
+		else if (tasks[i].idle && tasks[i].finished_us == 0 && long_wait)
 			hidden++;
 	}
 	dp_buf_printf(out, "# %zu idle task%s hidden (waiting by design; `ps` lists them)\n",
 	    hidden, hidden == 1 ? "" : "s");
-	qsort(tasks, k, sizeof *tasks, task_cmp_waited);
-	task_header(out);
+	qsort(tasks, k, sizeof *tasks, monitor_task_cmp_waited);
+	monitor_task_header(out);
 	for (size_t i = 0; i < k; i++) {
-		task_line(out, &tasks[i]);
-		if (tasks[i].task.spinning)
+		monitor_task_line(out, &tasks[i]);
+		if (tasks[i].spinning)
 			dp_buf_add_str(out, "#   ^ spinning: callbacks without progress\n");
 	}
 	free(tasks);
@@ -208,29 +208,29 @@ cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 }
 
 static int
-cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
+monitor_cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
 {
 	struct engine_task_info *tasks;
 	size_t n = engine_tasks(e, &tasks);
 	const struct engine_task_info *ti = NULL;
 	for (size_t i = 0; i < n && ti == NULL; i++)
-		if (tasks[i].task.id == id)
+		if (tasks[i].id == id)
 			ti = &tasks[i];
 	if (ti == NULL) {
 		free(tasks);
 		return monitor_fail(out, "no task %llu (finished long ago, or never existed)",
 		    (unsigned long long)id);
 	}
-	const struct dp_task *t = &ti->task;
+	const struct engine_task_info *t = ti;
 	char waited[32], age[32];
-	format_duration(ti->waited_us, waited, sizeof waited);
-	format_duration(ti->age_us, age, sizeof age);
+	monitor_format_duration(ti->waited_us, waited, sizeof waited);
+	monitor_format_duration(ti->age_us, age, sizeof age);
 	dp_buf_printf(out, "task %llu (%s): %s\n", (unsigned long long)t->id, ti->kind_name,
 	    t->name);
 	if (t->torrent_id > 0)
 		dp_buf_printf(out, "  torrent:   %d\n", t->torrent_id);
 	dp_buf_printf(out, "  state:     %s (%s) for %s\n", ti->state_name,
-	    task_state_description(t->state), waited);
+	    engine_task_state_description(t->state), waited);
 	if (t->where_func != NULL)
 		dp_buf_printf(out, "  parked in: %s() at %s:%d\n", t->where_func,
 		    t->where_file ? t->where_file : "?", t->where_line);
@@ -240,8 +240,8 @@ cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
 	if (t->deadline_us > 0) {
 		uint64_t now = dp_now_us();
 		char d[32];
-		format_duration(t->deadline_us > now ? t->deadline_us - now : now - t->deadline_us,
-		    d, sizeof d);
+		monitor_format_duration(t->deadline_us > now ? t->deadline_us - now :
+		    now - t->deadline_us, d, sizeof d);
 		dp_buf_printf(out, "  deadline:  %s %s\n", t->deadline_us > now ? "in" : "passed",
 		    d);
 	}
@@ -256,7 +256,7 @@ cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
 }
 
 static int
-cmd_log(struct engine *e, uint64_t want, struct dp_buf *out)
+monitor_cmd_log(struct engine *e, uint64_t want, struct dp_buf *out)
 {
 	/* The last `want` lines: read forward in chunks, keeping a ring of the newest. */
 	struct dp_log_line *ring = xcalloc(want, sizeof *ring);
@@ -311,24 +311,24 @@ monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
 	if (strcmp(cmd, "ps") == 0) {
 		if (arg != NULL)
 			return monitor_fail(out, "ps takes no arguments");
-		return cmd_ps(e, out);
+		return monitor_cmd_ps(e, out);
 	}
 	if (strcmp(cmd, "blocked") == 0) {
-		if (arg != NULL && !parse_u64(arg, &n))
+		if (arg != NULL && !monitor_parse_u64(arg, &n))
 			return monitor_fail(out, "blocked: '%s' is not a number of seconds", arg);
-		return cmd_blocked(e, n, out);
+		return monitor_cmd_blocked(e, n, out);
 	}
 	if (strcmp(cmd, "where") == 0) {
-		if (!parse_u64(arg, &n))
+		if (!monitor_parse_u64(arg, &n))
 			return monitor_fail(out, "usage: where ID (a task id from ps)");
-		return cmd_where(e, n, out);
+		return monitor_cmd_where(e, n, out);
 	}
 	if (strcmp(cmd, "log") == 0) {
 		n = MONITOR_LOG_DEFAULT;
-		if (arg != NULL && (!parse_u64(arg, &n) || n == 0 || n > MONITOR_LOG_MAX))
+		if (arg != NULL && (!monitor_parse_u64(arg, &n) || n == 0 || n > MONITOR_LOG_MAX))
 			return monitor_fail(out, "log: want a line count from 1 to %d",
 			    MONITOR_LOG_MAX);
-		return cmd_log(e, n, out);
+		return monitor_cmd_log(e, n, out);
 	}
 	if (strcmp(cmd, "help") == 0) {
 		dp_buf_add_str(out, monitor_help);
@@ -340,7 +340,7 @@ monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
 /* ---- clients ---- */
 
 static void
-client_free(struct monitor_client *c, const char *why)
+monitor_client_free(struct monitor_client *c, const char *why)
 {
 	struct monitor_server *m = c->m;
 	for (struct monitor_client **pp = &m->clients; *pp != NULL; pp = &(*pp)->next) {
@@ -350,16 +350,16 @@ client_free(struct monitor_client *c, const char *why)
 		}
 	}
 	m->nclients--;
-	task_done(c->task, "%s after %llu command%s", why, (unsigned long long)c->commands,
+	engine_task_done(c->task, "%s after %llu command%s", why, (unsigned long long)c->commands,
 	    c->commands == 1 ? "" : "s");
-	task_release(&c->task);
+	engine_task_release(&c->task);
 	bufferevent_free(c->bev);
 	free(c);
 }
 
 /* Writes an answer: the text (dot-stuffed), an error line, then the end marker. */
 static void
-client_answer(struct monitor_client *c, int rc, const struct dp_buf *text)
+monitor_client_answer(struct monitor_client *c, int rc, const struct dp_buf *text)
 {
 	struct evbuffer *o = bufferevent_get_output(c->bev);
 	if (rc < 0) {
@@ -378,76 +378,77 @@ client_answer(struct monitor_client *c, int rc, const struct dp_buf *text)
 		}
 	}
 	evbuffer_add_printf(o, "%s\n", MONITOR_END);
-	task_progress(c->task, 0, text->len);
+	engine_task_progress(c->task, 0, text->len);
 }
 
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+monitor_client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct monitor_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	task_cb_begin(c->task);
+	engine_task_cb_begin(c->task);
 	for (;;) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_ANY);
 		if (line == NULL) {
 			if (evbuffer_get_length(in) > MONITOR_MAX_LINE) {
-				task_cb_end(c->task);
+				engine_task_cb_end(c->task);
 				log_warn("monitor: a client sent a line over %d bytes", MONITOR_MAX_LINE);
-				client_free(c, "line too long");
+				monitor_client_free(c, "line too long");
 				return;
 			}
 			break;
 		}
 		c->commands++;
-		task_progress(c->task, len + 1, 0);
+		engine_task_progress(c->task, len + 1, 0);
 		bool quit = strcmp(line, "quit") == 0 || strcmp(line, "exit") == 0;
 		struct dp_buf text;
 		dp_buf_init(&text);
 		int rc = quit ? 0 : monitor_run_command(c->m->e, line, &text);
 		free(line);
-		client_answer(c, rc, &text);
+		monitor_client_answer(c, rc, &text);
 		dp_buf_free(&text);
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > MONITOR_MAX_OUTPUT) {
-			task_cb_end(c->task);
+			engine_task_cb_end(c->task);
 			log_warn("monitor: a client does not read its answers (over %u MiB queued)",
 			    MONITOR_MAX_OUTPUT >> 20);
-			client_free(c, "does not read its answers");
+			monitor_client_free(c, "does not read its answers");
 			return;
 		}
 		if (quit) {
 			/* Close once the end marker is out. */
 			bufferevent_disable(bev, EV_READ);
-			task_wait(c->task, DP_TASK_WRITE_WAIT, "sending the last answer before closing");
-			task_cb_end(c->task);
+			engine_task_wait(c->task, ENGINE_TASK_WRITE_WAIT,
+			    "sending the last answer before closing");
+			engine_task_cb_end(c->task);
 			return;
 		}
 	}
-	task_idle(c->task, DP_TASK_READ_WAIT, "waiting for command %llu",
+	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for command %llu",
 	    (unsigned long long)c->commands + 1);
-	task_cb_end(c->task);
+	engine_task_cb_end(c->task);
 }
 
 static void
-client_write_cb(struct bufferevent *bev, void *arg)
+monitor_client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct monitor_client *c = arg;
 	/* Output drained: after "quit" (reading disabled) the client is done. */
 	if (!(bufferevent_get_enabled(bev) & EV_READ))
-		client_free(c, "quit");
+		monitor_client_free(c, "quit");
 }
 
 static void
-client_event_cb(struct bufferevent *bev, short what, void *arg)
+monitor_client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct monitor_client *c = arg;
 	(void)bev;
 	if (what & BEV_EVENT_EOF)
-		client_free(c, "disconnected");
+		monitor_client_free(c, "disconnected");
 	else if (what & BEV_EVENT_TIMEOUT)
-		client_free(c, "idle timeout");
+		monitor_client_free(c, "idle timeout");
 	else if (what & BEV_EVENT_ERROR)
-		client_free(c, strerror(EVUTIL_SOCKET_ERROR()));
+		monitor_client_free(c, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
 static void
@@ -458,37 +459,38 @@ monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	task_cb_begin(m->task);
+	engine_task_cb_begin(m->task);
 	if (m->nclients >= MONITOR_MAX_CLIENTS) {
 		static const char busy[] = "ERR too many monitor clients\n.\n";
 		if (write(fd, busy, sizeof busy - 1) < 0)
 			log_debug("monitor: can't tell a client we are busy: %s", strerror(errno));
 		evutil_closesocket(fd);
-		task_cb_end(m->task);
+		engine_task_cb_end(m->task);
 		return;
 	}
 	struct bufferevent *bev = bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		log_error("monitor: can't set up a client connection");
 		evutil_closesocket(fd);
-		task_cb_end(m->task);
+		engine_task_cb_end(m->task);
 		return;
 	}
 	struct monitor_client *c = xcalloc(1, sizeof *c);
 	c->m = m;
 	c->bev = bev;
-	c->task = task_new(DP_TASK_KIND_UI, 0, "monitor client");
-	task_idle(c->task, DP_TASK_READ_WAIT, "waiting for command 1");
+	c->task = engine_task_new(m->e, ENGINE_TASK_KIND_UI, 0, "monitor client");
+	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for command 1");
 	c->next = m->clients;
 	m->clients = c;
 	m->nclients++;
 	struct timeval idle = { MONITOR_IDLE_S, 0 };
 	bufferevent_set_timeouts(bev, &idle, &idle);
-	bufferevent_setcb(bev, client_read_cb, client_write_cb, client_event_cb, c);
+	bufferevent_setcb(bev, monitor_client_read_cb, monitor_client_write_cb,
+	    monitor_client_event_cb, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	task_cb_end(m->task);
-	task_idle(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients (%d connected)",
-	    m->nclients);
+	engine_task_cb_end(m->task);
+	engine_task_idle(m->task, ENGINE_TASK_READ_WAIT,
+	    "waiting for monitor clients (%d connected)", m->nclients);
 }
 
 /* ---- life cycle ---- */
@@ -574,8 +576,8 @@ monitor_server_new(struct event_base *base, struct engine *e, const char *sessio
 		free(m);
 		return NULL;
 	}
-	m->task = task_new(DP_TASK_KIND_UI, 0, "monitor server %s", path);
-	task_idle(m->task, DP_TASK_READ_WAIT, "waiting for monitor clients");
+	m->task = engine_task_new(m->e, ENGINE_TASK_KIND_UI, 0, "monitor server %s", path);
+	engine_task_idle(m->task, ENGINE_TASK_READ_WAIT, "waiting for monitor clients");
 	log_info("monitor: listening on %s", path);
 	return m;
 }
@@ -586,12 +588,12 @@ monitor_server_free(struct monitor_server *m)
 	if (m == NULL)
 		return;
 	while (m->clients != NULL)
-		client_free(m->clients, "server stopped");
+		monitor_client_free(m->clients, "server stopped");
 	evconnlistener_free(m->listener);
 	if (unlink(m->path) < 0 && errno != ENOENT)
 		log_warn("monitor: can't remove %s: %s", m->path, strerror(errno));
-	task_done(m->task, "stopped");
-	task_release(&m->task);
+	engine_task_done(m->task, "stopped");
+	engine_task_release(&m->task);
 	free(m->path);
 	free(m);
 }

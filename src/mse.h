@@ -1,6 +1,9 @@
 /* mse.h: Message Stream Encryption / Protocol Encryption (MSE/PE): the Diffie-Hellman key
  * exchange, the SKEY/VC/crypto_provide negotiation and RC4, as a pure state machine (bytes in,
  * bytes out) with no I/O, so it is fuzzed and tested against itself. */
+#ifndef DP_ENGINE_INTERNAL
+#error "mse.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_MSE_H
 #define DP_MSE_H
 

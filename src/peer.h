@@ -1,5 +1,8 @@
 /* peer.h: one peer connection: bufferevent, handshake, message dispatch through wire.h, the
  * request pipeline, serving requests, keep-alive, idle and snub detection. Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "peer.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_PEER_H
 #define DP_PEER_H
 

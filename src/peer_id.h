@@ -1,5 +1,8 @@
 /* peer_id.h: our own peer id, and a readable client name from a remote peer id
  * (Azureus-style "-XX1234-", Shadow-style "S58B----", Mainline "M7-2-1--", aria2, hex). */
+#ifndef DP_ENGINE_INTERNAL
+#error "peer_id.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_PEER_ID_H
 #define DP_PEER_ID_H
 

@@ -1,5 +1,8 @@
 /* picker.h: which blocks to request from which peer: rarest-first with random tie-breaks, whole
  * pieces from fast peers, random first pieces, endgame, sequential, priorities. Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "picker.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_PICKER_H
 #define DP_PICKER_H
 

@@ -33,7 +33,7 @@
 struct rpc_conn {
 	struct rpc_server *srv;
 	struct evhttp_connection *evcon;
-	struct dp_task *task;
+	struct engine_task *task;
 	char peer[80];                 /* "127.0.0.1:50123" */
 	uint64_t requests;
 	struct rpc_conn *next;
@@ -44,7 +44,7 @@ struct rpc_server {
 	struct engine *e;
 	struct evhttp *http;
 	struct rpc_handler *handler;
-	struct dp_task *task;          /* the listener */
+	struct engine_task *task;          /* the listener */
 	char bind[64];
 	int port;
 	char *username, *password;     /* NULL: no authentication */
@@ -252,9 +252,9 @@ rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
 			break;
 		}
 	}
-	task_done(c->task, "connection closed after %llu request%s",
+	engine_task_done(c->task, "connection closed after %llu request%s",
 	    (unsigned long long)c->requests, c->requests == 1 ? "" : "s");
-	task_release(&c->task);
+	engine_task_release(&c->task);
 	free(c);
 }
 
@@ -276,7 +276,7 @@ rpc_conn_get(struct rpc_server *s, struct evhttp_request *req)
 	snprintf(c->peer, sizeof c->peer, "%s%s%s:%u", addr != NULL && strchr(addr, ':') ? "[" : "",
 	    addr != NULL ? addr : "?", addr != NULL && strchr(addr, ':') ? "]" : "",
 	    (unsigned)port);
-	c->task = task_new(DP_TASK_KIND_RPC, 0, "rpc client %s", c->peer);
+	c->task = engine_task_new(s->e, ENGINE_TASK_KIND_RPC, 0, "rpc client %s", c->peer);
 	c->next = s->conns;
 	s->conns = c;
 	evhttp_connection_set_closecb(evcon, rpc_conn_closed, c);
@@ -303,7 +303,7 @@ rpc_reply(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, 
 	if (len > 0 && evbuffer_add(buf, body, len) < 0)
 		log_error("rpc: can't buffer an answer of %zu bytes", len);
 	if (c != NULL)
-		task_progress(c->task, 0, len);
+		engine_task_progress(c->task, 0, len);
 	evhttp_send_reply(req, code, reason, buf);
 	evbuffer_free(buf);
 }
@@ -348,9 +348,9 @@ rpc_answer_cb(char *answer, const char *method, void *arg)
 		}
 	}
 	if (p->deferred && c != NULL)
-		task_cb_begin(c->task);
+		engine_task_cb_begin(c->task);
 	if (c != NULL)
-		task_rename(c->task, "rpc client %s %.40s", c->peer, method);
+		engine_task_rename(c->task, "rpc client %s %.40s", c->peer, method);
 	if (answer == NULL || p->req == NULL) {
 		log_debug("rpc: %s: the client went away before the answer", method);
 	} else {
@@ -363,9 +363,10 @@ rpc_answer_cb(char *answer, const char *method, void *arg)
 	}
 	free(answer);
 	if (p->deferred && c != NULL) {
-		task_idle(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
+		engine_task_idle(c->task, ENGINE_TASK_READ_WAIT,
+		    "idle connection: waiting for request %llu",
 		    (unsigned long long)c->requests + 1);
-		task_cb_end(c->task);
+		engine_task_cb_end(c->task);
 	}
 	free(p);
 }
@@ -376,7 +377,7 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 	struct rpc_server *s = arg;
 	struct rpc_conn *c = rpc_conn_get(s, req);
 	if (c != NULL) {
-		task_cb_begin(c->task);
+		engine_task_cb_begin(c->task);
 		c->requests++;
 	}
 	s->requests++;
@@ -384,7 +385,7 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t in_len = in != NULL ? evbuffer_get_length(in) : 0;
 	if (c != NULL)
-		task_progress(c->task, in_len, 0);
+		engine_task_progress(c->task, in_len, 0);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
 	if (uri == NULL || !rpc_path_ok(uri)) {
@@ -429,23 +430,25 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 				/* The answer waits for the filesystem (on the disk pool). */
 				p->deferred = true;
 				if (c != NULL) {
-					task_wait(c->task, DP_TASK_DISK_WAIT,
+					engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
 					    "answering request %llu: waiting for the disk pool",
 					    (unsigned long long)c->requests);
-					task_cb_end(c->task);
+					engine_task_cb_end(c->task);
 				}
-				task_idle(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests "
-				    "(%llu answered)", (unsigned long long)s->requests);
+				engine_task_idle(s->task, ENGINE_TASK_READ_WAIT,
+				    "waiting for RPC requests (%llu answered)",
+				    (unsigned long long)s->requests);
 				return;
 			}
 		}
 	}
 	if (c != NULL) {
-		task_idle(c->task, DP_TASK_READ_WAIT, "idle connection: waiting for request %llu",
+		engine_task_idle(c->task, ENGINE_TASK_READ_WAIT,
+		    "idle connection: waiting for request %llu",
 		    (unsigned long long)c->requests + 1);
-		task_cb_end(c->task);
+		engine_task_cb_end(c->task);
 	}
-	task_idle(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests (%llu answered)",
+	engine_task_idle(s->task, ENGINE_TASK_READ_WAIT, "waiting for RPC requests (%llu answered)",
 	    (unsigned long long)s->requests);
 }
 
@@ -510,9 +513,9 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	else
 		s->port = opts->port;
 	s->handler = rpc_handler_new(e, opts->config_dir);
-	s->task = task_new(DP_TASK_KIND_RPC, 0, "rpc server %s%s%s:%d", strchr(s->bind, ':') ?
-	    "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port);
-	task_idle(s->task, DP_TASK_READ_WAIT, "waiting for RPC requests");
+	s->task = engine_task_new(s->e, ENGINE_TASK_KIND_RPC, 0, "rpc server %s%s%s:%d",
+	    strchr(s->bind, ':') ? "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port);
+	engine_task_idle(s->task, ENGINE_TASK_READ_WAIT, "waiting for RPC requests");
 	log_info("rpc: listening on http://%s%s%s:%d/transmission/rpc%s", strchr(s->bind, ':') ?
 	    "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port,
 	    auth ? " (authentication on)" : "");
@@ -533,14 +536,14 @@ rpc_server_free(struct rpc_server *s)
 	while (s->conns != NULL) {
 		struct rpc_conn *c = s->conns;
 		s->conns = c->next;
-		task_done(c->task, "server stopped");
-		task_release(&c->task);
+		engine_task_done(c->task, "server stopped");
+		engine_task_release(&c->task);
 		free(c);
 	}
 	if (s->task != NULL)
-		task_done(s->task, "stopped after %llu request%s", (unsigned long long)s->requests,
-		    s->requests == 1 ? "" : "s");
-	task_release(&s->task);
+		engine_task_done(s->task, "stopped after %llu request%s",
+		    (unsigned long long)s->requests, s->requests == 1 ? "" : "s");
+	engine_task_release(&s->task);
 	rpc_handler_free(s->handler);
 	if (s->password != NULL)
 		OPENSSL_cleanse(s->password, strlen(s->password));

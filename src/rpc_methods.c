@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "disk.h"
 #include "dp_config.h"
 #include "log.h"
 #include "metainfo.h"
@@ -176,7 +175,7 @@ ids_add_one(struct rpc_ids *s, json_t *v, const struct engine_torrent_stats *all
 }
 
 static bool
-torrent_recently_active(const struct engine_torrent_stats *st, int64_t now)
+rpc_torrent_recently_active(const struct engine_torrent_stats *st, int64_t now)
 {
 	return st->down_rate > 0 || st->up_rate > 0 || st->state == ENGINE_TORRENT_CHECKING ||
 	    now - st->added_date < RPC_RECENT_S ||
@@ -199,7 +198,7 @@ ids_resolve(json_t *args, const struct engine_torrent_stats *all, size_t nall, s
 		int64_t now = dp_wall_time();
 		s->recent = true;
 		for (size_t i = 0; i < nall; i++)
-			if (torrent_recently_active(&all[i], now))
+			if (rpc_torrent_recently_active(&all[i], now))
 				ids_add(s, all[i].id);
 		return 0;
 	}
@@ -224,7 +223,7 @@ ids_resolve(json_t *args, const struct engine_torrent_stats *all, size_t nall, s
 
 /* Snapshot plus ids in one step: the usual start of a torrent method. */
 static int
-torrents_select(struct rpc_handler *h, json_t *args, struct engine_torrent_stats **all,
+rpc_torrents_select(struct rpc_handler *h, json_t *args, struct engine_torrent_stats **all,
     size_t *nall, struct rpc_ids *ids, char *err, size_t errlen)
 {
 	*nall = engine_torrents(h->e, all);
@@ -599,14 +598,16 @@ method_session_stats(struct rpc_handler *h, json_t *args, json_t *out, char *err
 }
 
 /* ---- filesystem work off the loop thread: a method that needs it builds a call, whose work
- * runs on the disk pool (DISK_OP_CALL) and whose finish() completes the method on the loop;
- * rpc_handler_run runs both on the calling thread ---- */
+ * runs on the disk pool (engine_run_blocking) and whose finish() completes the method on the
+ * loop; rpc_handler_run runs both on the calling thread ---- */
 
 struct rpc_call;
 typedef int (*rpc_call_finish_fn)(struct rpc_call *c, json_t *out, char *err, size_t errlen);
 
 struct rpc_call {
-	struct disk_job job;
+	void (*work)(struct rpc_call *c);  /* on a worker: touches only the call */
+	int error;                      /* the work's: 0 or an errno value */
+	char errmsg[256];               /* names the file and the operation */
 	struct rpc_handler *h;          /* NULL once the handler is gone: nobody to answer */
 	rpc_call_finish_fn finish;
 	char what[160];                 /* names the job's task */
@@ -621,19 +622,17 @@ struct rpc_call {
 	char *path;
 	uint8_t *data;
 	size_t len;
+	uint64_t free_bytes, total_bytes;  /* free-space */
 	bool paused;
 	int64_t peer_limit;
 	struct rpc_call *next;
 };
 
 static struct rpc_call *
-rpc_call_new(void (*work)(struct disk_job *), rpc_call_finish_fn finish, const char *path)
+rpc_call_new(void (*work)(struct rpc_call *), rpc_call_finish_fn finish, const char *path)
 {
 	struct rpc_call *c = xcalloc(1, sizeof *c);
-	c->job.op = DISK_OP_CALL;
-	c->job.call = work;
-	c->job.what = c->what;
-	c->job.arg = c;
+	c->work = work;
 	c->finish = finish;
 	c->path = xstrdup(path);
 	return c;
@@ -650,16 +649,16 @@ rpc_call_free(struct rpc_call *c)
 	free(c);
 }
 
-/* Runs the call's work here and finishes the method (rpc_handler_run, or no disk pool), or
- * hands it to rpc_handler_run_async, which submits it once the request is attached. */
+/* Runs the call's work here and finishes the method (rpc_handler_run), or hands it to
+ * rpc_handler_run_async, which submits it once the request is attached. */
 static int
 rpc_call_start(struct rpc_handler *h, struct rpc_call *c, json_t *args, json_t *out, char *err,
     size_t errlen)
 {
 	c->args = json_incref(args);
 	c->h = h;
-	if (!h->async || engine_disk_pool(h->e) == NULL) {
-		c->job.call(&c->job);
+	if (!h->async) {
+		c->work(c);
 		int rc = c->finish(c, out, err, errlen);
 		rpc_call_free(c);
 		return rc;
@@ -669,29 +668,28 @@ rpc_call_start(struct rpc_handler *h, struct rpc_call *c, json_t *args, json_t *
 }
 
 static void
-rpc_statvfs_work(struct disk_job *job)
+rpc_statvfs_work(struct rpc_call *c)
 {
-	struct rpc_call *c = job->arg;
 	struct statvfs vfs;
 	if (statvfs(c->path, &vfs) < 0) {
-		job->error = errno;
-		snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", c->path, strerror(errno));
+		c->error = errno;
+		snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->path, strerror(errno));
 		return;
 	}
-	job->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	job->total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	c->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	c->total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 }
 
 static int
 rpc_free_space_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
 {
-	if (c->job.error != 0)
-		return dp_fail(err, errlen, "%s", c->job.errmsg);
+	if (c->error != 0)
+		return dp_fail(err, errlen, "%s", c->errmsg);
 	json_object_set_new(out, "path", json_string(c->path));
-	json_object_set_new(out, "size-bytes", json_integer((json_int_t)DP_MIN(c->job.free_bytes,
+	json_object_set_new(out, "size-bytes", json_integer((json_int_t)DP_MIN(c->free_bytes,
 	    (uint64_t)INT64_MAX)));
-	json_object_set_new(out, "total_size", json_integer((json_int_t)DP_MIN(
-	    c->job.total_bytes, (uint64_t)INT64_MAX)));
+	json_object_set_new(out, "total_size", json_integer((json_int_t)DP_MIN(c->total_bytes,
+	    (uint64_t)INT64_MAX)));
 	return 0;
 }
 
@@ -749,7 +747,7 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
-	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0) {
+	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0) {
 		json_decref(names);
 		return -1;
 	}
@@ -892,7 +890,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
-	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < nall && rc == 0; i++) {
@@ -936,10 +934,10 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	return rc;
 }
 
-enum torrent_action { ACT_START, ACT_STOP, ACT_VERIFY, ACT_REANNOUNCE, ACT_REMOVE };
+enum rpc_torrent_action { ACT_START, ACT_STOP, ACT_VERIFY, ACT_REANNOUNCE, ACT_REMOVE };
 
 static int
-torrent_action(struct rpc_handler *h, json_t *args, enum torrent_action act, char *err,
+rpc_torrent_action(struct rpc_handler *h, json_t *args, enum rpc_torrent_action act, char *err,
     size_t errlen)
 {
 	bool del = false;
@@ -950,7 +948,7 @@ torrent_action(struct rpc_handler *h, json_t *args, enum torrent_action act, cha
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
-	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < ids.n && rc == 0; i++) {
@@ -986,21 +984,21 @@ static int
 method_torrent_start(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return torrent_action(h, args, ACT_START, err, errlen);
+	return rpc_torrent_action(h, args, ACT_START, err, errlen);
 }
 
 static int
 method_torrent_stop(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return torrent_action(h, args, ACT_STOP, err, errlen);
+	return rpc_torrent_action(h, args, ACT_STOP, err, errlen);
 }
 
 static int
 method_torrent_verify(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return torrent_action(h, args, ACT_VERIFY, err, errlen);
+	return rpc_torrent_action(h, args, ACT_VERIFY, err, errlen);
 }
 
 static int
@@ -1008,19 +1006,19 @@ method_torrent_reannounce(struct rpc_handler *h, json_t *args, json_t *out, char
     size_t errlen)
 {
 	(void)out;
-	return torrent_action(h, args, ACT_REANNOUNCE, err, errlen);
+	return rpc_torrent_action(h, args, ACT_REANNOUNCE, err, errlen);
 }
 
 static int
 method_torrent_remove(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return torrent_action(h, args, ACT_REMOVE, err, errlen);
+	return rpc_torrent_action(h, args, ACT_REMOVE, err, errlen);
 }
 
 /* torrent-add once the engine has (or refused) the torrent: file wants, peer limit, start. */
 static int
-torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const char *why,
+rpc_torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const char *why,
     bool paused, int64_t peer_limit, json_t *out, char *err, size_t errlen)
 {
 	struct engine_torrent_stats st;
@@ -1051,7 +1049,7 @@ torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const ch
 
 /* Paused first, so file wants apply before any piece is picked. */
 static void
-torrent_add_opts(json_t *args, struct engine_add_opts *opts)
+rpc_torrent_add_opts(json_t *args, struct engine_add_opts *opts)
 {
 	const char *dir = NULL;
 	char ignore[64];
@@ -1063,29 +1061,28 @@ torrent_add_opts(json_t *args, struct engine_add_opts *opts)
 
 /* On a worker: the .torrent named by filename. */
 static void
-torrent_add_read_work(struct disk_job *job)
+rpc_torrent_add_read_work(struct rpc_call *c)
 {
-	struct rpc_call *c = job->arg;
 	if (dp_read_file(c->path, DP_MAX_TORRENT_FILE_SIZE, &c->data, &c->len) == 0)
 		return;
-	job->error = errno;
+	c->error = errno;
 	if (errno == EFBIG)
-		snprintf(job->errmsg, sizeof job->errmsg, "%s: larger than the %u MiB limit for "
+		snprintf(c->errmsg, sizeof c->errmsg, "%s: larger than the %u MiB limit for "
 		    "torrent files", c->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
 	else
-		snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", c->path, dp_strerror(errno));
+		snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->path, dp_strerror(errno));
 }
 
 static int
-torrent_add_read_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+rpc_torrent_add_read_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
 {
 	struct rpc_handler *h = c->h;
 	struct engine_add_opts opts;
-	torrent_add_opts(c->args, &opts);
+	rpc_torrent_add_opts(c->args, &opts);
 	int id = 0, rc = -1;
 	char why[512] = "";
-	if (c->job.error != 0) {
-		snprintf(why, sizeof why, "%s", c->job.errmsg);
+	if (c->error != 0) {
+		snprintf(why, sizeof why, "%s", c->errmsg);
 	} else {
 		char reason[400] = "";
 		rc = engine_add_torrent_data(h->e, c->data, c->len, &opts, &id, reason,
@@ -1094,7 +1091,7 @@ torrent_add_read_finish(struct rpc_call *c, json_t *out, char *err, size_t errle
 			snprintf(why, sizeof why, "%s%s%s", id > 0 ? "" : c->path, id > 0 ? "" : ": ",
 			    reason);
 	}
-	return torrent_add_finish(h, c->args, rc, id, why, c->paused, c->peer_limit, out, err,
+	return rpc_torrent_add_finish(h, c->args, rc, id, why, c->paused, c->peer_limit, out, err,
 	    errlen);
 }
 
@@ -1117,7 +1114,7 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	if (dir != NULL && dir[0] != '/')
 		return dp_fail(err, errlen, "download-dir must be an absolute path");
 	struct engine_add_opts opts;
-	torrent_add_opts(args, &opts);
+	rpc_torrent_add_opts(args, &opts);
 	int id = 0, rc;
 	char why[512] = "";
 	if (metainfo != NULL) {
@@ -1138,24 +1135,24 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			return dp_fail(err, errlen, "filename paths are not accepted here");
 		/* The file is read on the disk pool: a slow or hung filesystem must not stall
 		 * the loop. */
-		struct rpc_call *c = rpc_call_new(torrent_add_read_work, torrent_add_read_finish,
-		    filename);
+		struct rpc_call *c = rpc_call_new(rpc_torrent_add_read_work,
+		    rpc_torrent_add_read_finish, filename);
 		c->paused = paused;
 		c->peer_limit = peer_limit;
 		snprintf(c->what, sizeof c->what, "rpc torrent-add: reading %s", filename);
 		return rpc_call_start(h, c, args, out, err, errlen);
 	}
-	return torrent_add_finish(h, args, rc, id, why, paused, peer_limit, out, err, errlen);
+	return rpc_torrent_add_finish(h, args, rc, id, why, paused, peer_limit, out, err, errlen);
 }
 
 static int
-queue_move(struct rpc_handler *h, json_t *args, enum engine_queue_where how, char *err,
+rpc_queue_move(struct rpc_handler *h, json_t *args, enum engine_queue_where how, char *err,
     size_t errlen)
 {
 	struct engine_torrent_stats *all;
 	size_t nall;
 	struct rpc_ids ids;
-	if (torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
 		return -1;
 	int rc = 0;
 	/* Keep the relative order of the moved torrents: walk so each lands after the last. */
@@ -1174,28 +1171,28 @@ static int
 method_queue_top(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return queue_move(h, args, ENGINE_QUEUE_TOP, err, errlen);
+	return rpc_queue_move(h, args, ENGINE_QUEUE_TOP, err, errlen);
 }
 
 static int
 method_queue_up(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return queue_move(h, args, ENGINE_QUEUE_UP, err, errlen);
+	return rpc_queue_move(h, args, ENGINE_QUEUE_UP, err, errlen);
 }
 
 static int
 method_queue_down(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return queue_move(h, args, ENGINE_QUEUE_DOWN, err, errlen);
+	return rpc_queue_move(h, args, ENGINE_QUEUE_DOWN, err, errlen);
 }
 
 static int
 method_queue_bottom(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	(void)out;
-	return queue_move(h, args, ENGINE_QUEUE_BOTTOM, err, errlen);
+	return rpc_queue_move(h, args, ENGINE_QUEUE_BOTTOM, err, errlen);
 }
 
 static const struct {
@@ -1382,13 +1379,20 @@ answer_result(json_t *req, const char *method, int rc, json_t *result, char *err
 	return dump(top);
 }
 
+/* Worker thread: a deferred call's work. */
+static void
+rpc_call_work(void *arg)
+{
+	struct rpc_call *c = arg;
+	c->work(c);
+}
+
 /* Loop thread: a deferred call's work is done; finish the method and answer. */
 static void
-rpc_call_done(struct disk_job *job, void *arg)
+rpc_call_done(void *arg)
 {
 	struct rpc_call *c = arg;
 	struct rpc_handler *h = c->h;
-	(void)job;
 	if (h != NULL) {
 		for (struct rpc_call **pp = &h->calls; *pp != NULL; pp = &(*pp)->next) {
 			if (*pp == c) {
@@ -1464,8 +1468,7 @@ rpc_run(struct rpc_handler *h, const char *body, size_t len, bool async, rpc_ans
 		c->cb_arg = arg;
 		c->next = h->calls;
 		h->calls = c;
-		c->job.done = rpc_call_done;
-		disk_pool_submit(engine_disk_pool(h->e), &c->job);
+		engine_run_blocking(h->e, c->what, rpc_call_work, rpc_call_done, c);
 		return;
 	}
 	answer = answer_result(req, json_string_value(method), rc, result, err, sizeof err);

@@ -19,7 +19,7 @@ struct rpc_torrent_view {
 	size_t nfiles;
 	struct engine_peer_info *peers;
 	size_t npeers;
-	struct tracker_info *trackers;
+	struct engine_tracker_info *trackers;
 	size_t ntrackers;
 	struct engine_piece_map pieces;
 	bool pieces_ok;
@@ -125,16 +125,16 @@ rpc_view_free(struct rpc_torrent_view *v)
 /* ---- helpers ---- */
 
 static json_t *
-json_u64(uint64_t n)
+rpc_json_u64(uint64_t n)
 {
 	return json_integer(n > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)n);
 }
 
 /* Transmission's speed unit for limits: kB/s with k = 1000. */
 static json_t *
-json_kbps(uint64_t bps)
+rpc_json_kbps(uint64_t bps)
 {
-	return json_u64((bps + 999) / 1000);
+	return rpc_json_u64((bps + 999) / 1000);
 }
 
 static int
@@ -171,23 +171,23 @@ url_escape(struct dp_buf *b, const char *s)
 
 /* ---- the fields ---- */
 
-#define FIELD(fname) static json_t *fname(struct rpc_torrent_view *v)
+#define RPC_FIELD(fname) static json_t *fname(struct rpc_torrent_view *v)
 
-FIELD(f_activity_date)
+RPC_FIELD(f_activity_date)
 {
 	/* The engine keeps no per-torrent activity time; "now" while data moves. */
 	if (v->st.down_rate > 0 || v->st.up_rate > 0 || v->st.state == ENGINE_TORRENT_CHECKING)
 		return json_integer(dp_wall_time());
 	return json_integer(DP_MAX(v->st.added_date, v->st.completed_date));
 }
-FIELD(f_added_date) { return json_integer(v->st.added_date); }
-FIELD(f_bandwidth_priority) { (void)v; return json_integer(0); }
-FIELD(f_comment) { return json_string(v->st.comment); }
-FIELD(f_creator) { view_times(v); return json_string(v->times.creator); }
-FIELD(f_date_created) { view_times(v); return json_integer(v->times.date_created); }
-FIELD(f_corrupt_ever) { return json_u64(v->st.corrupt_bytes); }
+RPC_FIELD(f_added_date) { return json_integer(v->st.added_date); }
+RPC_FIELD(f_bandwidth_priority) { (void)v; return json_integer(0); }
+RPC_FIELD(f_comment) { return json_string(v->st.comment); }
+RPC_FIELD(f_creator) { view_times(v); return json_string(v->times.creator); }
+RPC_FIELD(f_date_created) { view_times(v); return json_integer(v->times.date_created); }
+RPC_FIELD(f_corrupt_ever) { return rpc_json_u64(v->st.corrupt_bytes); }
 
-FIELD(f_desired_available)
+RPC_FIELD(f_desired_available)
 {
 	/* Bytes of missing pieces that connected peers have. */
 	view_pieces(v);
@@ -200,16 +200,16 @@ FIELD(f_desired_available)
 			    v->st.total_size % v->st.piece_length : v->st.piece_length;
 		}
 	}
-	return json_u64(DP_MIN(sum, v->st.left));
+	return rpc_json_u64(DP_MIN(sum, v->st.left));
 }
 
-FIELD(f_done_date) { return json_integer(v->st.completed_date); }
-FIELD(f_download_dir) { return json_string(v->st.save_path); }
-FIELD(f_downloaded_ever) { return json_u64(v->st.downloaded); }
-FIELD(f_download_limit) { return json_kbps(v->st.down_limit); }
-FIELD(f_download_limited) { return json_boolean(v->st.down_limit > 0); }
+RPC_FIELD(f_done_date) { return json_integer(v->st.completed_date); }
+RPC_FIELD(f_download_dir) { return json_string(v->st.save_path); }
+RPC_FIELD(f_downloaded_ever) { return rpc_json_u64(v->st.downloaded); }
+RPC_FIELD(f_download_limit) { return rpc_json_kbps(v->st.down_limit); }
+RPC_FIELD(f_download_limited) { return json_boolean(v->st.down_limit > 0); }
 
-FIELD(f_error)
+RPC_FIELD(f_error)
 {
 	if (v->st.state == ENGINE_TORRENT_ERROR)
 		return json_integer(RPC_STAT_LOCAL_ERROR);
@@ -218,7 +218,7 @@ FIELD(f_error)
 	return json_integer(RPC_STAT_OK);
 }
 
-FIELD(f_error_string)
+RPC_FIELD(f_error_string)
 {
 	if (v->st.state == ENGINE_TORRENT_ERROR)
 		return json_string(v->st.error);
@@ -227,7 +227,7 @@ FIELD(f_error_string)
 	return json_string("");
 }
 
-FIELD(f_eta)
+RPC_FIELD(f_eta)
 {
 	/* -1: not available (done or not running), -2: unknown (no download rate yet, or a
 	 * magnet whose size is not known: transmission-remote prints "Done" for -1 with nothing
@@ -239,10 +239,10 @@ FIELD(f_eta)
 		return json_integer(-1);
 	return json_integer(v->st.eta_s >= 0 ? v->st.eta_s : -2);
 }
-FIELD(f_eta_idle) { (void)v; return json_integer(-1); }
-FIELD(f_file_count) { return json_u64(v->st.file_count); }
+RPC_FIELD(f_eta_idle) { (void)v; return json_integer(-1); }
+RPC_FIELD(f_file_count) { return rpc_json_u64(v->st.file_count); }
 
-FIELD(f_files)
+RPC_FIELD(f_files)
 {
 	view_files(v);
 	json_t *a = json_array();
@@ -252,31 +252,31 @@ FIELD(f_files)
 		char *name = v->nfiles > 1 ? xasprintf("%s/%s", v->st.name, f->display_path) :
 		    xstrdup(f->display_path);
 		json_array_append_new(a, json_pack("{s:o, s:o, s:s}", "bytesCompleted",
-		    json_u64(f->done), "length", json_u64(f->size), "name", name));
+		    rpc_json_u64(f->done), "length", rpc_json_u64(f->size), "name", name));
 		free(name);
 	}
 	return a;
 }
 
-FIELD(f_file_stats)
+RPC_FIELD(f_file_stats)
 {
 	view_files(v);
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->nfiles; i++) {
 		const struct engine_file_info *f = &v->files[i];
 		json_array_append_new(a, json_pack("{s:o, s:b, s:i}", "bytesCompleted",
-		    json_u64(f->done), "wanted", f->priority != ENGINE_PRIO_SKIP, "priority",
+		    rpc_json_u64(f->done), "wanted", f->priority != ENGINE_PRIO_SKIP, "priority",
 		    prio_to_rpc(f->priority)));
 	}
 	return a;
 }
 
-FIELD(f_hash_string) { return json_string(v->st.info_hash_hex); }
-FIELD(f_have_unchecked) { (void)v; return json_integer(0); }
-FIELD(f_have_valid) { return json_u64(v->st.have_size); }
-FIELD(f_honors_session_limits) { (void)v; return json_true(); }
-FIELD(f_id) { return json_integer(v->st.id); }
-FIELD(f_is_finished)
+RPC_FIELD(f_hash_string) { return json_string(v->st.info_hash_hex); }
+RPC_FIELD(f_have_unchecked) { (void)v; return json_integer(0); }
+RPC_FIELD(f_have_valid) { return rpc_json_u64(v->st.have_size); }
+RPC_FIELD(f_honors_session_limits) { (void)v; return json_true(); }
+RPC_FIELD(f_id) { return json_integer(v->st.id); }
+RPC_FIELD(f_is_finished)
 {
 	/* Transmission's meaning: stopped because a seeding limit was met. A seed stopped by hand
 	 * is not finished (transmission-remote -l said "Finished" where Transmission says
@@ -296,16 +296,16 @@ FIELD(f_is_finished)
 	    v->st.uploaded, v->st.downloaded, v->st.wanted_size, v->times.seconds_seeding, why,
 	    sizeof why));
 }
-FIELD(f_is_private) { return json_boolean(v->st.is_private); }
-FIELD(f_is_stalled)
+RPC_FIELD(f_is_private) { return json_boolean(v->st.is_private); }
+RPC_FIELD(f_is_stalled)
 {
 	return json_boolean(v->st.state == ENGINE_TORRENT_DOWNLOADING && v->st.down_rate == 0 &&
 	    v->st.peers_connected == 0);
 }
-FIELD(f_labels) { (void)v; return json_array(); }
-FIELD(f_left_until_done) { return json_u64(v->st.left); }
+RPC_FIELD(f_labels) { (void)v; return json_array(); }
+RPC_FIELD(f_left_until_done) { return rpc_json_u64(v->st.left); }
 
-FIELD(f_magnet_link)
+RPC_FIELD(f_magnet_link)
 {
 	struct dp_buf b;
 	dp_buf_init(&b);
@@ -321,15 +321,15 @@ FIELD(f_magnet_link)
 	return s;
 }
 
-FIELD(f_manual_announce_time) { (void)v; return json_integer(-1); }
-FIELD(f_max_connected_peers) { return json_integer(v->st.max_peers); }
-FIELD(f_metadata_percent)
+RPC_FIELD(f_manual_announce_time) { (void)v; return json_integer(-1); }
+RPC_FIELD(f_max_connected_peers) { return json_integer(v->st.max_peers); }
+RPC_FIELD(f_metadata_percent)
 {
 	return json_real(v->st.metadata_progress);
 }
-FIELD(f_name) { return json_string(v->st.name); }
+RPC_FIELD(f_name) { return json_string(v->st.name); }
 
-FIELD(f_peers)
+RPC_FIELD(f_peers)
 {
 	view_peers(v);
 	json_t *a = json_array();
@@ -377,16 +377,17 @@ FIELD(f_peers)
 		    "peerIsChoked", p->am_choking, "peerIsInterested", p->peer_interested,
 		    "flagStr", flags, "isDownloadingFrom", downloading, "isUploadingTo", uploading,
 		    "isEncrypted", 0, "isIncoming", p->incoming, "isUTP", 0, "progress", p->progress,
-		    "rateToClient", json_u64(p->down_rate), "rateToPeer", json_u64(p->up_rate),
-		    "bytes_to_client", json_u64(p->downloaded), "bytes_to_peer", json_u64(p->uploaded));
+		    "rateToClient", rpc_json_u64(p->down_rate), "rateToPeer",
+		    rpc_json_u64(p->up_rate), "bytes_to_client", rpc_json_u64(p->downloaded),
+		    "bytes_to_peer", rpc_json_u64(p->uploaded));
 		json_array_append_new(a, o);
 	}
 	return a;
 }
 
-FIELD(f_peers_connected) { return json_integer(v->st.peers_connected); }
+RPC_FIELD(f_peers_connected) { return json_integer(v->st.peers_connected); }
 
-FIELD(f_peers_from)
+RPC_FIELD(f_peers_from)
 {
 	view_peers(v);
 	int incoming = 0, outgoing = 0;
@@ -404,22 +405,22 @@ FIELD(f_peers_from)
 	    outgoing);
 }
 
-FIELD(f_peers_getting_from_us) { return json_integer(v->st.peers_receiving); }
-FIELD(f_peers_sending_to_us) { return json_integer(v->st.peers_sending); }
-FIELD(f_percent_complete)
+RPC_FIELD(f_peers_getting_from_us) { return json_integer(v->st.peers_receiving); }
+RPC_FIELD(f_peers_sending_to_us) { return json_integer(v->st.peers_sending); }
+RPC_FIELD(f_percent_complete)
 {
 	return json_real(v->st.total_size ? (double)v->st.have_size / (double)v->st.total_size :
 	    0.0);
 }
-FIELD(f_percent_done) { return json_real(v->st.progress); }
-FIELD(f_piece_count) { return json_integer(v->st.pieces_total); }
-FIELD(f_piece_size)
+RPC_FIELD(f_percent_done) { return json_real(v->st.progress); }
+RPC_FIELD(f_piece_count) { return json_integer(v->st.pieces_total); }
+RPC_FIELD(f_piece_size)
 {
 	/* A magnet without its metadata has no pieces yet: 0, as Transmission says ("None"). */
 	return json_integer(v->st.pieces_total > 0 ? v->st.piece_length : 0);
 }
 
-FIELD(f_pieces)
+RPC_FIELD(f_pieces)
 {
 	view_pieces(v);
 	if (!v->pieces_ok)
@@ -436,7 +437,7 @@ FIELD(f_pieces)
 	return s;
 }
 
-FIELD(f_priorities)
+RPC_FIELD(f_priorities)
 {
 	view_files(v);
 	json_t *a = json_array();
@@ -445,11 +446,11 @@ FIELD(f_priorities)
 	return a;
 }
 
-FIELD(f_mime) { (void)v; return json_string("application/octet-stream"); }
-FIELD(f_queue_position)
+RPC_FIELD(f_mime) { (void)v; return json_string("application/octet-stream"); }
+RPC_FIELD(f_queue_position)
 {
 	int pos = engine_queue_position(v->h->e, v->st.id);
-	return json_u64(pos >= 0 ? (uint64_t)pos : v->queue_pos);
+	return rpc_json_u64(pos >= 0 ? (uint64_t)pos : v->queue_pos);
 }
 
 /* Transmission's seedRatioMode: 0 the global limit, 1 the torrent's own, 2 unlimited. */
@@ -462,13 +463,13 @@ seed_ratio_mode(struct rpc_torrent_view *v, double *own)
 	return *own == 0 ? 2 : 1;
 }
 
-FIELD(f_seed_ratio_mode)
+RPC_FIELD(f_seed_ratio_mode)
 {
 	double own;
 	return json_integer(seed_ratio_mode(v, &own));
 }
 
-FIELD(f_seed_ratio_limit)
+RPC_FIELD(f_seed_ratio_limit)
 {
 	double own;
 	if (seed_ratio_mode(v, &own) == 1)
@@ -477,20 +478,20 @@ FIELD(f_seed_ratio_limit)
 	engine_get_queue_limits(v->h->e, &q);
 	return json_real(q.seed_ratio > 0 ? q.seed_ratio : rpc_session_seed_ratio(v->h));
 }
-FIELD(f_rate_download) { return json_u64(v->st.down_rate); }
-FIELD(f_rate_upload) { return json_u64(v->st.up_rate); }
-FIELD(f_recheck_progress)
+RPC_FIELD(f_rate_download) { return rpc_json_u64(v->st.down_rate); }
+RPC_FIELD(f_rate_upload) { return rpc_json_u64(v->st.up_rate); }
+RPC_FIELD(f_recheck_progress)
 {
 	return json_real(v->st.state == ENGINE_TORRENT_CHECKING ? v->st.check_progress : 0.0);
 }
-FIELD(f_seed_idle_limit) { (void)v; return json_integer(0); }
-FIELD(f_seed_idle_mode) { (void)v; return json_integer(0); }
-FIELD(f_sequential) { return json_boolean(v->st.sequential); }
-FIELD(f_size_when_done) { return json_u64(v->st.wanted_size); }
-FIELD(f_status) { return json_integer(rpc_status_of(&v->st)); }
-FIELD(f_total_size) { return json_u64(v->st.total_size); }
+RPC_FIELD(f_seed_idle_limit) { (void)v; return json_integer(0); }
+RPC_FIELD(f_seed_idle_mode) { (void)v; return json_integer(0); }
+RPC_FIELD(f_sequential) { return json_boolean(v->st.sequential); }
+RPC_FIELD(f_size_when_done) { return rpc_json_u64(v->st.wanted_size); }
+RPC_FIELD(f_status) { return json_integer(rpc_status_of(&v->st)); }
+RPC_FIELD(f_total_size) { return rpc_json_u64(v->st.total_size); }
 
-FIELD(f_trackers)
+RPC_FIELD(f_trackers)
 {
 	view_trackers(v);
 	json_t *a = json_array();
@@ -506,37 +507,38 @@ FIELD(f_trackers)
 
 /* Transmission's tracker states: inactive, waiting, queued, active. */
 static int
-tracker_announce_state(const struct tracker_info *t)
+rpc_tracker_announce_state(const struct engine_tracker_info *t)
 {
 	switch (t->status) {
-	case TRACKER_DNS:
-	case TRACKER_CONNECTING:
-	case TRACKER_ANNOUNCING:
+	case ENGINE_TRACKER_DNS:
+	case ENGINE_TRACKER_CONNECTING:
+	case ENGINE_TRACKER_ANNOUNCING:
 		return 3;
-	case TRACKER_OK:
-	case TRACKER_ERROR:
+	case ENGINE_TRACKER_OK:
+	case ENGINE_TRACKER_ERROR:
 		return 1;
-	case TRACKER_IDLE:
+	case ENGINE_TRACKER_IDLE:
 		return t->next_announce > 0 ? 1 : 0;
 	}
 	return 0;
 }
 
-FIELD(f_tracker_stats)
+RPC_FIELD(f_tracker_stats)
 {
 	view_trackers(v);
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->ntrackers; i++) {
-		const struct tracker_info *t = &v->trackers[i];
+		const struct engine_tracker_info *t = &v->trackers[i];
 		char host[256];
 		url_host(t->url, host, sizeof host);
-		bool announced = t->last_announce > 0 || t->status == TRACKER_ERROR;
-		bool ok = t->status != TRACKER_ERROR && t->last_error[0] == '\0';
+		bool announced = t->last_announce > 0 || t->status == ENGINE_TRACKER_ERROR;
+		bool ok = t->status != ENGINE_TRACKER_ERROR && t->last_error[0] == '\0';
 		const char *result = !ok ? t->last_error : t->last_warning[0] ? t->last_warning :
 		    announced ? "Success" : "";
 		json_t *o = json_object();
 		json_object_set_new(o, "announce", json_string(t->url));
-		json_object_set_new(o, "announceState", json_integer(tracker_announce_state(t)));
+		json_object_set_new(o, "announceState",
+		    json_integer(rpc_tracker_announce_state(t)));
 		json_object_set_new(o, "downloadCount", json_integer(t->downloaded));
 		json_object_set_new(o, "hasAnnounced", json_boolean(announced));
 		json_object_set_new(o, "hasScraped", json_boolean(t->seeders >= 0));
@@ -544,7 +546,7 @@ FIELD(f_tracker_stats)
 		json_object_set_new(o, "sitename", json_string(host));
 		json_object_set_new(o, "id", json_integer((json_int_t)i));
 		json_object_set_new(o, "isBackup", json_false());
-		json_object_set_new(o, "lastAnnouncePeerCount", json_u64(t->last_peer_count));
+		json_object_set_new(o, "lastAnnouncePeerCount", rpc_json_u64(t->last_peer_count));
 		json_object_set_new(o, "lastAnnounceResult", json_string(result));
 		json_object_set_new(o, "lastAnnounceStartTime", json_integer(t->last_announce));
 		json_object_set_new(o, "lastAnnounceSucceeded", json_boolean(announced && ok));
@@ -567,23 +569,23 @@ FIELD(f_tracker_stats)
 	return a;
 }
 
-FIELD(f_seconds_downloading)
+RPC_FIELD(f_seconds_downloading)
 {
 	view_times(v);
 	return json_integer(v->times.seconds_downloading);
 }
-FIELD(f_seconds_seeding) { view_times(v); return json_integer(v->times.seconds_seeding); }
-FIELD(f_start_date) { view_times(v); return json_integer(v->times.start_date); }
-FIELD(f_uploaded_ever) { return json_u64(v->st.uploaded); }
-FIELD(f_upload_limit) { return json_kbps(v->st.up_limit); }
-FIELD(f_upload_limited) { return json_boolean(v->st.up_limit > 0); }
-FIELD(f_upload_ratio)
+RPC_FIELD(f_seconds_seeding) { view_times(v); return json_integer(v->times.seconds_seeding); }
+RPC_FIELD(f_start_date) { view_times(v); return json_integer(v->times.start_date); }
+RPC_FIELD(f_uploaded_ever) { return rpc_json_u64(v->st.uploaded); }
+RPC_FIELD(f_upload_limit) { return rpc_json_kbps(v->st.up_limit); }
+RPC_FIELD(f_upload_limited) { return json_boolean(v->st.up_limit > 0); }
+RPC_FIELD(f_upload_ratio)
 {
 	/* Transmission: -1 = not available. */
 	return json_real(v->st.ratio >= 0 ? v->st.ratio : -1.0);
 }
 
-FIELD(f_wanted)
+RPC_FIELD(f_wanted)
 {
 	view_files(v);
 	json_t *a = json_array();
@@ -592,10 +594,10 @@ FIELD(f_wanted)
 	return a;
 }
 
-FIELD(f_webseeds) { (void)v; return json_array(); }
-FIELD(f_webseeds_sending) { (void)v; return json_integer(0); }
+RPC_FIELD(f_webseeds) { (void)v; return json_array(); }
+RPC_FIELD(f_webseeds_sending) { (void)v; return json_integer(0); }
 
-#undef FIELD
+#undef RPC_FIELD
 
 static const struct {
 	const char *name;

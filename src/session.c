@@ -18,6 +18,7 @@
 #include "disk.h"
 #include "engine_private.h"
 #include "log.h"
+#include "metainfo.h"
 #include "net.h"
 #include "peer.h"
 #include "peer_id.h"

@@ -1,6 +1,9 @@
 /* session.h: the engine's internal session: settings, the listening sockets, the torrent set,
  * global limits and rate buckets, timers, bans, and the connections not yet tied to a torrent.
  * The state itself (struct engine) is in engine_private.h. */
+#ifndef DP_ENGINE_INTERNAL
+#error "session.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_SESSION_H
 #define DP_SESSION_H
 

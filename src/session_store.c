@@ -1792,12 +1792,6 @@ engine_hash_count(struct engine *e)
 	return disk_pool_hash_count(e->disk);
 }
 
-struct disk_pool *
-engine_disk_pool(struct engine *e)
-{
-	return e->disk;
-}
-
 int
 engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out)
 {

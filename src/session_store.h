@@ -2,6 +2,9 @@
  * with one resume file each), loading every torrent at start, saving resume data through the
  * writer thread, queueing, seeding limits, moving on completion and hooks. The engine reaches it
  * through these calls; the public side is in engine.h (engine_session_open and friends). */
+#ifndef DP_ENGINE_INTERNAL
+#error "session_store.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_SESSION_STORE_H
 #define DP_SESSION_STORE_H
 

@@ -1,5 +1,8 @@
 /* smartban.h: finding the peer that sent a bad block: the per-block senders and digests of a
  * piece that failed the hash check with several contributors, judged once the piece passes. */
+#ifndef DP_ENGINE_INTERNAL
+#error "smartban.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_SMARTBAN_H
 #define DP_SMARTBAN_H
 

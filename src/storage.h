@@ -1,5 +1,8 @@
 /* storage.h: a torrent's pieces mapped onto its files, with an open-file cache; the file I/O
  * itself. The I/O calls run on disk worker threads only and are thread-safe. */
+#ifndef DP_ENGINE_INTERNAL
+#error "storage.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_STORAGE_H
 #define DP_STORAGE_H
 

@@ -10,52 +10,24 @@
  * A finished task may be held and read for as long as the holder likes; a task released while
  * still unfinished by its last holder is finished then ("abandoned"). In debug and ASan builds
  * freed tasks are poisoned and every task_* call checks for a stale pointer (task_check). */
+#ifndef DP_ENGINE_INTERNAL
+#error "task.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_TASK_H
 #define DP_TASK_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "task_states.h"
 #include "util.h"
 
-/* One list generates the enum and the names; the UI prints these names verbatim. */
-#define DP_TASK_STATES(X)                                              \
-	X(RUNNING, "running a callback")                                   \
-	X(READY, "ready to run")                                           \
-	X(READ_WAIT, "waiting for data to arrive")                         \
-	X(WRITE_WAIT, "waiting for the socket to accept data")             \
-	X(CONNECT_WAIT, "waiting for a connection to complete")            \
-	X(DNS_WAIT, "waiting for a name lookup")                           \
-	X(DISK_WAIT, "waiting for the disk")                               \
-	X(TIMER_WAIT, "sleeping until a timer fires")                      \
-	X(RATE_WAIT, "throttled by a rate limit")                          \
-	X(PEER_WAIT, "waiting on the peer (choked or nothing to request)") \
-	X(QUEUED, "queued behind other work")                              \
-	X(DONE, "finished")                                                \
-	X(FAILED, "failed")
-
+/* Generated from the lists in task_states.h, like the engine snapshots' enums (engine.h). */
 enum dp_task_state {
 #define X(name, desc) DP_TASK_##name,
 	DP_TASK_STATES(X)
 #undef X
 	DP_TASK_STATE_COUNT
 };
-
-#define DP_TASK_KINDS(X)      \
-	X(LISTENER, "listener") \
-	X(PEER, "peer")         \
-	X(TRACKER, "tracker")   \
-	X(DISK, "disk")         \
-	X(HASH, "hash")         \
-	X(TORRENT, "torrent")   \
-	X(DHT, "dht")           \
-	X(LSD, "lsd")           \
-	X(RPC, "rpc")           \
-	X(UI, "ui")             \
-	X(TIMER, "timer")       \
-	X(HOOK, "hook")         \
-	X(SESSION, "session")   \
-	X(METADATA, "metadata") \
-	X(UTP, "utp")
 
 enum dp_task_kind {
 #define X(name, str) DP_TASK_KIND_##name,

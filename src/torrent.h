@@ -1,5 +1,8 @@
 /* torrent.h: one torrent's state machine (checking, downloading, seeding, stopped, error), its
  * peers, piece assembly buffers, read cache, choking rounds, trackers and disk jobs. */
+#ifndef DP_ENGINE_INTERNAL
+#error "torrent.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_TORRENT_H
 #define DP_TORRENT_H
 

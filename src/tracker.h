@@ -1,5 +1,8 @@
 /* tracker.h: peer discovery through trackers: HTTP/HTTPS (BEP 3, 7, 23) and UDP (BEP 15)
  * announces and scrapes, tiers per BEP 12. Parsing is pure; the network side runs on the loop. */
+#ifndef DP_ENGINE_INTERNAL
+#error "tracker.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_TRACKER_H
 #define DP_TRACKER_H
 

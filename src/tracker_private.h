@@ -1,5 +1,8 @@
 /* tracker_private.h: what the tracker files share: URL splitting, tier ordering, the HTTP fetch
  * and UDP exchange on the loop, and tunables that tests shrink. Not for use outside tracker_*.c. */
+#ifndef DP_ENGINE_INTERNAL
+#error "tracker_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_TRACKER_PRIVATE_H
 #define DP_TRACKER_PRIVATE_H
 

@@ -1,6 +1,9 @@
 /* udp_socket.h: the one UDP socket on the peer port's number that uTP and the DHT share: bound
  * like the TCP listener, non-blocking on the loop, large kernel buffers, batched reads with a
  * budget per callback, and a demultiplexer that offers each datagram to its handlers in turn. */
+#ifndef DP_ENGINE_INTERNAL
+#error "udp_socket.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UDP_SOCKET_H
 #define DP_UDP_SOCKET_H
 

@@ -1,5 +1,8 @@
 /* ut_metadata.h: the BEP 9 ut_metadata message codec (request, data, reject; 16 KiB pieces of the
  * info dictionary) and the assembly buffer that collects pieces and checks them against the hash. */
+#ifndef DP_ENGINE_INTERNAL
+#error "ut_metadata.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UT_METADATA_H
 #define DP_UT_METADATA_H
 

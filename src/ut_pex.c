@@ -16,6 +16,7 @@
 #include "net.h"
 #include "peer.h"
 #include "session.h"
+#include "task.h"
 #include "torrent.h"
 #include "ut_pex.h"
 #include "wire.h"

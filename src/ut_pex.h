@@ -1,6 +1,9 @@
 /* ut_pex.h: BEP 11 peer exchange: the ut_pex message codec (compact IPv4/IPv6 added, added.f,
  * dropped) and the engine side: learning peers from it and telling peers about ours every minute.
  * Never for private torrents (BEP 27). Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "ut_pex.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UT_PEX_H
 #define DP_UT_PEX_H
 

@@ -2,6 +2,9 @@
  * bufferevent that behaves like a socket's: BEV_EVENT_CONNECTED when an outgoing connection is
  * answered, EOF when the peer's FIN has been read, ERROR with errno (ETIMEDOUT, ECONNRESET,
  * ECONNREFUSED) when it fails. Freeing that bufferevent closes the connection (FIN). */
+#ifndef DP_ENGINE_INTERNAL
+#error "utp.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UTP_H
 #define DP_UTP_H
 

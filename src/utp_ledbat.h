@@ -1,6 +1,9 @@
 /* utp_ledbat.h: LEDBAT congestion control (RFC 6817) for one uTP connection: base and current
  * one-way delay, the window driven toward a 100 ms queuing-delay target, slow start, halving on
  * loss at most once a round trip, one packet after a timeout. Pure arithmetic, unit-tested. */
+#ifndef DP_ENGINE_INTERNAL
+#error "utp_ledbat.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UTP_LEDBAT_H
 #define DP_UTP_LEDBAT_H
 

@@ -1,5 +1,8 @@
 /* utp_packet.h: the BEP 29 (uTP) packet codec: the 20-byte header, the extension chain, the
  * selective-ACK bitmask. Pure: no state, no I/O; fuzzed (fuzz_utp). */
+#ifndef DP_ENGINE_INTERNAL
+#error "utp_packet.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UTP_PACKET_H
 #define DP_UTP_PACKET_H
 

@@ -1,5 +1,8 @@
 /* utp_private.h: what utp.c (the engine: demultiplexing, connection table, accept, connect,
  * deferred flushes) and utp_conn.c (one connection's state machine) share. uTP files only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "utp_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_UTP_PRIVATE_H
 #define DP_UTP_PRIVATE_H
 

@@ -1,5 +1,8 @@
 /* wire.h: the BitTorrent peer wire codec (BEP 3, Fast extension BEP 6, extension protocol
  * BEP 10): handshake, message parser with strict limits, message builders. No sockets here. */
+#ifndef DP_ENGINE_INTERNAL
+#error "wire.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_WIRE_H
 #define DP_WIRE_H
 

@@ -44,7 +44,7 @@ blocked_get(struct ui *ui)
 
 /* A task that finished keeps its last spin flag while it lingers: that is history, not now. */
 static bool
-blocked_is_spinning(const struct dp_task *t)
+blocked_is_spinning(const struct engine_task_info *t)
 {
 	return t->spinning && t->finished_us == 0;
 }
@@ -57,11 +57,11 @@ blocked_compare(const void *pa, const void *pb)
 	const struct engine_task_info *a = &blocked_base[*(const size_t *)pa];
 	const struct engine_task_info *b = &blocked_base[*(const size_t *)pb];
 	/* spinning tasks first, then the longest wait */
-	if (a->task.spinning != b->task.spinning)
-		return a->task.spinning ? -1 : 1;
+	if (a->spinning != b->spinning)
+		return a->spinning ? -1 : 1;
 	if (a->waited_us != b->waited_us)
 		return a->waited_us > b->waited_us ? -1 : 1;
-	return a->task.id < b->task.id ? -1 : a->task.id > b->task.id;
+	return a->id < b->id ? -1 : a->id > b->id;
 }
 
 static void
@@ -73,24 +73,24 @@ blocked_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outle
 	switch (col) {
 	case BC_WAITED: fmt_duration_us(i->waited_us, out, outlen); break;
 	case BC_STATE:
-		snprintf(out, outlen, "%s", i->task.spinning ? "SPINNING" : i->state_name);
-		*attr = theme_attr(i->task.spinning ? TH_ERROR : TH_WARN);
+		snprintf(out, outlen, "%s", i->spinning ? "SPINNING" : i->state_name);
+		*attr = theme_attr(i->spinning ? TH_ERROR : TH_WARN);
 		break;
-	case BC_NAME: snprintf(out, outlen, "%s", i->task.name); break;
+	case BC_NAME: snprintf(out, outlen, "%s", i->name); break;
 	case BC_REASON: {
-		int n = snprintf(out, outlen, "%s", i->task.reason[0] ? i->task.reason :
-		    task_state_description(i->task.state));
+		int n = snprintf(out, outlen, "%s", i->reason[0] ? i->reason :
+		    engine_task_state_description(i->state));
 		uint64_t now = dp_now_us();
-		if (i->task.deadline_us > now && n > 0 && (size_t)n < outlen) {
+		if (i->deadline_us > now && n > 0 && (size_t)n < outlen) {
 			char d[32];
-			fmt_duration_us(i->task.deadline_us - now, d, sizeof d);
+			fmt_duration_us(i->deadline_us - now, d, sizeof d);
 			snprintf(out + n, outlen - (size_t)n, " (deadline in %s)", d);
 		}
 		break;
 	}
 	case BC_WHERE:
-		snprintf(out, outlen, "%s:%d", i->task.where_func ? i->task.where_func : "?",
-		    i->task.where_line);
+		snprintf(out, outlen, "%s:%d", i->where_func ? i->where_func : "?",
+		    i->where_line);
 		break;
 	default: break;
 	}
@@ -114,7 +114,7 @@ blocked_append(char *line, size_t linelen, int cells, const char *sep, const cha
 static int
 blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int ymax)
 {
-	struct dp_loop_health hl;
+	struct engine_loop_health hl;
 	char lag[32], lagmax[32], line[1024], d[32], name[160], entry[200];
 	const char *sep = tw_ascii() ? " | " : " \xc2\xb7 ";
 	engine_loop_health(ui->engine, &hl);
@@ -147,16 +147,16 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	/* Spinning: callbacks without progress; named, since each is a bug to chase. */
 	size_t nspin = 0;
 	for (size_t i = 0; i < b->ntasks; i++)
-		nspin += blocked_is_spinning(&b->tasks[i].task);
+		nspin += blocked_is_spinning(&b->tasks[i]);
 	if (nspin == 0) {
 		snprintf(line, sizeof line, " Spinning: none");
 	} else {
 		snprintf(line, sizeof line, " Spinning %zu (callbacks, no progress):", nspin);
 		bool first = true;
 		for (size_t i = 0; i < b->ntasks; i++) {
-			if (!blocked_is_spinning(&b->tasks[i].task))
+			if (!blocked_is_spinning(&b->tasks[i]))
 				continue;
-			tw_truncate(b->tasks[i].task.name, namecells, name, sizeof name);
+			tw_truncate(b->tasks[i].name, namecells, name, sizeof name);
 			if (!blocked_append(line, sizeof line, COLS - 1, first ? " " : sep, name, first))
 				break;
 			first = false;
@@ -189,9 +189,9 @@ blocked_draw(struct ui *ui, int y, int h)
 	for (size_t i = 0; i < b->ntasks; i++) {
 		const struct engine_task_info *t = &b->tasks[i];
 		bool long_wait = t->waited_us >= threshold;
-		if (blocked_is_spinning(&t->task) || (task_is_blocked(&t->task) && long_wait))
+		if (blocked_is_spinning(t) || (t->blocked && long_wait))
 			b->rows[b->nrows++] = i;
-		else if (t->task.idle && t->task.finished_us == 0 && long_wait)
+		else if (t->idle && t->finished_us == 0 && long_wait)
 			hidden++;
 	}
 	blocked_base = b->tasks;

@@ -44,7 +44,7 @@ struct detail_state {
 	size_t *order;           /* files sorted by path */
 	struct file_row *rows;
 	size_t nrows;
-	struct tracker_info *trackers;
+	struct engine_tracker_info *trackers;
 	size_t ntrackers;
 	char **collapsed;        /* folder paths the user closed */
 	size_t ncollapsed;
@@ -507,15 +507,15 @@ static void
 detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
 	struct detail_state *d = arg;
-	const struct tracker_info *t = &d->trackers[row];
+	const struct engine_tracker_info *t = &d->trackers[row];
 	int64_t now = dp_wall_time();
 	(void)ui;
 	switch (col) {
 	case TC_URL: snprintf(out, outlen, "%s", t->url); break;
 	case TC_TIER: snprintf(out, outlen, "%d", t->tier); break;
 	case TC_STATUS:
-		snprintf(out, outlen, "%s", tracker_status_name(t->status));
-		if (t->status == TRACKER_ERROR)
+		snprintf(out, outlen, "%s", engine_tracker_status_name(t->status));
+		if (t->status == ENGINE_TRACKER_ERROR)
 			*attr = theme_attr(TH_ERROR);
 		break;
 	case TC_LAST:

@@ -44,7 +44,7 @@ struct tasks_state {
 	bool show_finished;      /* DONE and FAILED linger ~10 s; hidden unless asked for */
 	size_t nfinished;        /* finished tasks matching the torrent filter */
 	size_t nfailed;
-	size_t kind_count[DP_TASK_KIND_COUNT];  /* rows per kind before the kind filter */
+	size_t kind_count[ENGINE_TASK_KIND_COUNT];  /* rows per kind before the kind filter */
 	char search[128];
 	uint64_t detail_id;      /* the task whose `where` is open, 0 none */
 	int page;
@@ -74,25 +74,25 @@ tasks_compare(const void *pa, const void *pb)
 	const struct engine_task_info *b = &task_sort_base[*(const size_t *)pb];
 	int c = 0;
 	switch (tasks_sort_col) {
-	case TK_KIND: c = TASKS_CMP(a->task.kind, b->task.kind); break;
+	case TK_KIND: c = TASKS_CMP(a->kind, b->kind); break;
 	case TK_STATE: c = strcmp(a->state_name, b->state_name); break;
 	case TK_WAITED: c = TASKS_CMP(a->waited_us, b->waited_us); break;
-	case TK_CYCLES: c = TASKS_CMP(a->task.cycles, b->task.cycles); break;
-	case TK_CPU: c = TASKS_CMP(a->task.cpu_us, b->task.cpu_us); break;
-	case TK_DEADLINE: c = TASKS_CMP(a->task.deadline_us - 1, b->task.deadline_us - 1); break;
-	case TK_NAME: c = strcmp(a->task.name, b->task.name); break;
-	case TK_TORRENT: c = TASKS_CMP(a->task.torrent_id, b->task.torrent_id); break;
+	case TK_CYCLES: c = TASKS_CMP(a->cycles, b->cycles); break;
+	case TK_CPU: c = TASKS_CMP(a->cpu_us, b->cpu_us); break;
+	case TK_DEADLINE: c = TASKS_CMP(a->deadline_us - 1, b->deadline_us - 1); break;
+	case TK_NAME: c = strcmp(a->name, b->name); break;
+	case TK_TORRENT: c = TASKS_CMP(a->torrent_id, b->torrent_id); break;
 	default: break;
 	}
 	if (c == 0)
-		c = TASKS_CMP(a->task.id, b->task.id);
+		c = TASKS_CMP(a->id, b->id);
 	return tasks_sort_desc ? -c : c;
 }
 
 static bool
-tasks_finished(const struct dp_task *k)
+tasks_finished(const struct engine_task_info *k)
 {
-	return k->state == DP_TASK_DONE || k->state == DP_TASK_FAILED;
+	return k->state == ENGINE_TASK_DONE || k->state == ENGINE_TASK_FAILED;
 }
 
 static void
@@ -100,7 +100,7 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 {
 	uint64_t sel_id = 0;
 	if (t->st.sel >= 0 && (size_t)t->st.sel < t->nrows)
-		sel_id = t->tasks[t->rows[t->st.sel]].task.id;
+		sel_id = t->tasks[t->rows[t->st.sel]].id;
 	free(t->tasks);
 	free(t->rows);
 	t->tasks = NULL;
@@ -110,16 +110,16 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 	t->nfinished = t->nfailed = 0;
 	memset(t->kind_count, 0, sizeof t->kind_count);
 	for (size_t i = 0; i < t->ntasks; i++) {
-		const struct dp_task *k = &t->tasks[i].task;
+		const struct engine_task_info *k = &t->tasks[i];
 		if (t->torrent > 0 && k->torrent_id != t->torrent)
 			continue;
 		if (tasks_finished(k)) {
 			t->nfinished++;
-			t->nfailed += k->state == DP_TASK_FAILED;
+			t->nfailed += k->state == ENGINE_TASK_FAILED;
 			if (!t->show_finished)
 				continue;
 		}
-		if ((unsigned)k->kind < DP_TASK_KIND_COUNT)
+		if ((unsigned)k->kind < ENGINE_TASK_KIND_COUNT)
 			t->kind_count[k->kind]++;
 		if (t->kind >= 0 && (int)k->kind != t->kind)
 			continue;
@@ -134,7 +134,7 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 	if (t->nrows > 1)
 		qsort(t->rows, t->nrows, sizeof *t->rows, tasks_compare);
 	for (size_t r = 0; sel_id != 0 && r < t->nrows; r++)
-		if (t->tasks[t->rows[r]].task.id == sel_id)
+		if (t->tasks[t->rows[r]].id == sel_id)
 			t->st.sel = (int)r;
 	t->st.count = (int)t->nrows;
 }
@@ -142,17 +142,17 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 static int
 tasks_state_attr(const struct engine_task_info *i)
 {
-	if (i->task.spinning)
+	if (i->spinning)
 		return theme_attr(TH_ERROR);
-	if (i->task.idle && i->task.finished_us == 0)
+	if (i->idle && i->finished_us == 0)
 		return theme_attr(TH_DIM);     /* idle by design: listed, but nothing is stuck */
-	switch (i->task.state) {
-	case DP_TASK_FAILED: return theme_attr(TH_ERROR);
-	case DP_TASK_DONE: return theme_attr(TH_DIM);
-	case DP_TASK_RUNNING:
-	case DP_TASK_READY: return theme_attr(TH_DOWN);
-	case DP_TASK_DISK_WAIT:
-	case DP_TASK_RATE_WAIT: return theme_attr(TH_WARN);
+	switch (i->state) {
+	case ENGINE_TASK_FAILED: return theme_attr(TH_ERROR);
+	case ENGINE_TASK_DONE: return theme_attr(TH_DIM);
+	case ENGINE_TASK_RUNNING:
+	case ENGINE_TASK_READY: return theme_attr(TH_DOWN);
+	case ENGINE_TASK_DISK_WAIT:
+	case ENGINE_TASK_RATE_WAIT: return theme_attr(TH_WARN);
 	default: return 0;
 	}
 }
@@ -162,7 +162,7 @@ tasks_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen,
 {
 	struct tasks_state *t = arg;
 	const struct engine_task_info *i = &t->tasks[t->rows[row]];
-	const struct dp_task *k = &i->task;
+	const struct engine_task_info *k = i;
 	switch (col) {
 	case TK_ID: snprintf(out, outlen, "%" PRIu64, k->id); break;
 	case TK_KIND: snprintf(out, outlen, "%s", i->kind_name); break;
@@ -203,7 +203,7 @@ tasks_draw_where(struct ui *ui, struct tasks_state *t, int y, int h)
 {
 	const struct engine_task_info *i = NULL;
 	for (size_t n = 0; n < t->ntasks; n++)
-		if (t->tasks[n].task.id == t->detail_id)
+		if (t->tasks[n].id == t->detail_id)
 			i = &t->tasks[n];
 	int ymax = y + h;
 	char v[512], a[32], b[32];
@@ -213,7 +213,7 @@ tasks_draw_where(struct ui *ui, struct tasks_state *t, int y, int h)
 		draw_text(y + 1, 1, COLS - 1, v, TW_LEFT, theme_attr(TH_WARN));
 		return;
 	}
-	const struct dp_task *k = &i->task;
+	const struct engine_task_info *k = i;
 #define WHERE_KV(key, ...) do { if (y < ymax) { snprintf(v, sizeof v, __VA_ARGS__); \
 	draw_text(y, 1, 12, key, TW_LEFT, theme_attr(TH_DIM)); draw_text(y, 14, COLS - 14, v, TW_LEFT, 0); \
 	y++; } } while (0)
@@ -224,7 +224,8 @@ tasks_draw_where(struct ui *ui, struct tasks_state *t, int y, int h)
 		WHERE_KV("torrent", "#%d %s", k->torrent_id, tt ? tt->name : "");
 	}
 	fmt_duration_us(i->waited_us, a, sizeof a);
-	WHERE_KV("state", "%s for %s: %s", i->state_name, a, task_state_description(k->state));
+	WHERE_KV("state", "%s for %s: %s", i->state_name, a,
+	    engine_task_state_description(k->state));
 	WHERE_KV("where", "%s() at %s:%d", k->where_func ? k->where_func : "?",
 	    k->where_file ? k->where_file : "?", k->where_line);
 	WHERE_KV("waits for", "%s", k->reason[0] ? k->reason : "-");
@@ -265,22 +266,22 @@ tasks_append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 
 /* "peer 3 · disk 2 · tracker 1": the shown tasks per kind, most numerous first. */
 void
-screen_tasks_kind_summary(const size_t counts[DP_TASK_KIND_COUNT], bool ascii, char *out,
+screen_tasks_kind_summary(const size_t counts[ENGINE_TASK_KIND_COUNT], bool ascii, char *out,
     size_t outlen)
 {
-	bool used[DP_TASK_KIND_COUNT] = { false };
+	bool used[ENGINE_TASK_KIND_COUNT] = { false };
 	size_t pos = 0;
 	out[0] = '\0';
 	for (;;) {
 		int best = -1;
-		for (int k = 0; k < DP_TASK_KIND_COUNT; k++)
+		for (int k = 0; k < ENGINE_TASK_KIND_COUNT; k++)
 			if (!used[k] && counts[k] > 0 && (best < 0 || counts[k] > counts[best]))
 				best = k;
 		if (best < 0)
 			break;
 		used[best] = true;
 		tasks_append(out, outlen, &pos, "%s%s %zu", pos == 0 ? "" : ascii ? ", " : " \xc2\xb7 ",
-		    task_kind_name((enum dp_task_kind)best), counts[best]);
+		    engine_task_kind_name((enum engine_task_kind)best), counts[best]);
 	}
 	if (pos == 0)
 		snprintf(out, outlen, "no tasks");
@@ -307,7 +308,7 @@ tasks_draw(struct ui *ui, int y, int h)
 	if (t->nfailed > 0)
 		tasks_append(info, sizeof info, &pos, ", %zu failed", t->nfailed);
 	tasks_append(info, sizeof info, &pos, "   kind: %s",
-	    t->kind < 0 ? "all" : task_kind_name((enum dp_task_kind)t->kind));
+	    t->kind < 0 ? "all" : engine_task_kind_name((enum engine_task_kind)t->kind));
 	if (t->torrent > 0)
 		tasks_append(info, sizeof info, &pos, "   torrent: #%d", t->torrent);
 	if (t->search[0])
@@ -359,10 +360,10 @@ tasks_action(struct ui *ui, enum ui_action a)
 	switch (a) {
 	case UI_ACTION_OPEN:
 		if (t->st.sel >= 0 && (size_t)t->st.sel < t->nrows)
-			t->detail_id = t->tasks[t->rows[t->st.sel]].task.id;
+			t->detail_id = t->tasks[t->rows[t->st.sel]].id;
 		return true;
 	case UI_ACTION_FILTER:
-		t->kind = t->kind + 1 >= DP_TASK_KIND_COUNT ? -1 : t->kind + 1;
+		t->kind = t->kind + 1 >= ENGINE_TASK_KIND_COUNT ? -1 : t->kind + 1;
 		return true;
 	case UI_ACTION_SHOW_FINISHED:
 		t->show_finished = !t->show_finished;

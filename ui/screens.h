@@ -27,7 +27,7 @@ void screen_list_synthetic(struct ui *ui, size_t n);
 
 /* The tasks header's count per kind, most numerous first: "peer 3 · disk 2 · tracker 1" (", "
  * between them in ASCII mode); "no tasks" when every count is 0. */
-void screen_tasks_kind_summary(const size_t counts[DP_TASK_KIND_COUNT], bool ascii, char *out,
+void screen_tasks_kind_summary(const size_t counts[ENGINE_TASK_KIND_COUNT], bool ascii, char *out,
     size_t outlen);
 
 #endif

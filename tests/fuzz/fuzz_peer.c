@@ -80,7 +80,7 @@ fuzz_init(void)
 static void
 fuzz_drain(void)
 {
-	struct disk_pool *pool = engine_disk_pool(eng);
+	struct disk_pool *pool = eng->disk;
 	for (int i = 0; i < FZ_DRAIN_ROUNDS &&
 	    (eng->connections > 0 || disk_pool_pending_jobs(pool) > 0); i++) {
 		struct timeval tv = { 0, FZ_DRAIN_US };

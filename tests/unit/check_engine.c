@@ -221,7 +221,7 @@ START_TEST(test_seed_to_leech)
 	ck_assert_uint_gt(nt, 2);
 	bool saw_peer = false;
 	for (size_t i = 0; i < nt; i++)
-		if (tasks[i].task.kind == DP_TASK_KIND_PEER && strstr(tasks[i].task.name, "payload.bin"))
+		if (tasks[i].kind == ENGINE_TASK_KIND_PEER && strstr(tasks[i].name, "payload.bin"))
 			saw_peer = true;
 	ck_assert(saw_peer);
 	free(tasks);
@@ -388,7 +388,7 @@ END_TEST
 static bool
 trackers_failed(struct engine *e, int id)
 {
-	struct tracker_info *ti;
+	struct engine_tracker_info *ti;
 	size_t n = engine_trackers(e, id, &ti);
 	bool failed = false;
 	for (size_t i = 0; i < n; i++)

@@ -727,11 +727,11 @@ START_TEST(test_http)
 	size_t n = engine_tasks(eng, &tasks);
 	int servers = 0, clients = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (tasks[i].task.kind != DP_TASK_KIND_RPC)
+		if (tasks[i].kind != ENGINE_TASK_KIND_RPC)
 			continue;
-		if (strncmp(tasks[i].task.name, "rpc server 127.0.0.1:", 21) == 0)
+		if (strncmp(tasks[i].name, "rpc server 127.0.0.1:", 21) == 0)
 			servers++;
-		if (strncmp(tasks[i].task.name, "rpc client 127.0.0.1:", 21) == 0)
+		if (strncmp(tasks[i].name, "rpc client 127.0.0.1:", 21) == 0)
 			clients++;
 	}
 	free(tasks);

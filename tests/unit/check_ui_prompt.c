@@ -356,13 +356,13 @@ END_TEST
 
 START_TEST(test_tasks_kind_summary)
 {
-	size_t counts[DP_TASK_KIND_COUNT] = { 0 };
+	size_t counts[ENGINE_TASK_KIND_COUNT] = { 0 };
 	char out[256];
 	screen_tasks_kind_summary(counts, false, out, sizeof out);
 	ck_assert_str_eq(out, "no tasks");
-	counts[DP_TASK_KIND_TRACKER] = 1;
-	counts[DP_TASK_KIND_PEER] = 3;
-	counts[DP_TASK_KIND_DISK] = 2;
+	counts[ENGINE_TASK_KIND_TRACKER] = 1;
+	counts[ENGINE_TASK_KIND_PEER] = 3;
+	counts[ENGINE_TASK_KIND_DISK] = 2;
 	screen_tasks_kind_summary(counts, false, out, sizeof out);
 	ck_assert_str_eq(out, "peer 3 \xc2\xb7 disk 2 \xc2\xb7 tracker 1");
 	screen_tasks_kind_summary(counts, true, out, sizeof out);

@@ -361,8 +361,8 @@ e2e_task_reason(struct engine *e, const char *needle)
 	size_t n = engine_tasks(e, &tasks);
 	bool found = false;
 	for (size_t i = 0; i < n; i++)
-		if (tasks[i].task.kind == DP_TASK_KIND_METADATA &&
-		    strstr(tasks[i].task.reason, needle) != NULL)
+		if (tasks[i].kind == ENGINE_TASK_KIND_METADATA &&
+		    strstr(tasks[i].reason, needle) != NULL)
 			found = true;
 	free(tasks);
 	return found;
