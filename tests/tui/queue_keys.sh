@@ -10,6 +10,12 @@ T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-queue.XXXXXX")
 cleanup() {
 	$T kill-server 2>/dev/null
+	# The TUI goes on writing its resume files for a moment after its terminal is gone: wait
+	# (bounded) until it has exited, or rm races those writes.
+	for ((w = 0; w < 100; w++)); do
+		pgrep -f -- "--config $tmp/ui.conf" >/dev/null || break
+		sleep 0.1
+	done
 	rm -rf "$tmp"
 }
 . "$(dirname "$0")/tui_lib.sh"
