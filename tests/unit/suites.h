@@ -39,7 +39,8 @@
 	X(udp_socket) \
 	X(mse) \
 	X(utp) \
-	X(escape)
+	X(escape) \
+	X(transport)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)

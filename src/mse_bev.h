@@ -1,0 +1,24 @@
+/* mse_bev.h: MSE/PE under a bufferevent: a filter over a connected stream (a TCP socket's or a
+ * uTP connection's bufferevent) that runs the handshake of mse.h, then RC4 both ways, or passes
+ * bytes through when plaintext was negotiated. */
+#ifndef DP_MSE_BEV_H
+#define DP_MSE_BEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mse.h"
+
+struct bufferevent;
+
+/* Runs once, from the loop, when the handshake ends: ok with the method selected
+ * (MSE_CRYPTO_RC4 or MSE_CRYPTO_PLAIN), or failed with why. */
+typedef void (*mse_bev_done_fn)(void *arg, struct bufferevent *bev, bool ok, uint32_t selected,
+    const char *why);
+
+/* The filter over under (which it frees with itself). The initiator's first bytes leave at
+ * once; bytes already in under's input are read. The user's writes wait for the handshake. */
+struct bufferevent *mse_bev_new(struct bufferevent *under, const struct mse_params *p,
+    mse_bev_done_fn done, void *arg);
+
+#endif

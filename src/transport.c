@@ -1,0 +1,727 @@
+/* transport.c: connection policy under the peer: the TCP/uTP race (or what worked before at
+ * the address), MSE or plaintext per the encryption setting with at most one plaintext retry,
+ * the sniffing of incoming streams, the info-hash index for MSE's SKEY lookup, and the memory
+ * of what worked per address. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "mse.h"
+#include "mse_bev.h"
+#include "net.h"
+#include "transport.h"
+#include "util.h"
+#include "utp.h"
+
+/* Addresses remembered (a cache: a collision forgets the older one), and for how long. */
+#define TRANSPORT_MEM_SLOTS 4096u
+#define TRANSPORT_MEM_TTL_MS (3600u * 1000u)
+
+enum transport_known { TRANSPORT_UNKNOWN, TRANSPORT_WORKS, TRANSPORT_FAILS };
+enum transport_enc_mem {
+	TRANSPORT_ENC_MEM_UNKNOWN,
+	TRANSPORT_ENC_MEM_WORKS,        /* MSE got through */
+	TRANSPORT_ENC_MEM_PLAIN_ONLY,   /* MSE failed, plaintext is what it speaks */
+	TRANSPORT_ENC_MEM_NEEDS_ENC,    /* plaintext was cut before the handshake */
+};
+
+struct transport_mem {
+	struct sockaddr_storage addr;
+	uint64_t when_ms;               /* 0: empty */
+	uint8_t tcp, utp, enc;
+};
+
+struct transport_skey {
+	struct transport_skey *next;
+	uint8_t req2[20];
+	uint8_t info_hash[20];
+};
+
+#define TRANSPORT_SKEY_BUCKETS 1024u
+
+struct transport {
+	struct event_base *base;
+	struct utp_engine *utp;
+	struct transport_settings set;
+	transport_incoming_fn incoming;
+	void *incoming_arg;
+	struct transport_mem *mem;
+	struct transport_skey *skeys[TRANSPORT_SKEY_BUCKETS];
+	struct transport_stats st;
+};
+
+struct transport_conn {
+	struct transport *tr;
+	bool outgoing;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char name[64];
+	uint8_t info_hash[20];
+	transport_cb cb;
+	void *arg;
+	/* dialling */
+	struct bufferevent *tcp, *utp;
+	bool tcp_tried, utp_tried;
+	char tcp_err[96], utp_err[96];
+	/* connected */
+	struct bufferevent *raw;            /* the stream that won, until MSE wraps it */
+	bool raw_utp;
+	bool encrypt;
+	struct bufferevent *mse;            /* the MSE filter (owns raw) */
+	bool retried_plain;
+	/* the end */
+	struct event *deliver_ev;
+	struct bufferevent *result;
+	struct transport_info info;
+	bool failed;
+	char why[200];
+	char doing[64];
+};
+
+static const char *const transport_enc_names[] = {
+#define X(name, str, desc) str,
+	TRANSPORT_ENCRYPTIONS(X)
+#undef X
+};
+
+const char *
+transport_encryption_name(enum transport_encryption e)
+{
+	return (unsigned)e < TRANSPORT_ENC_COUNT ? transport_enc_names[e] : "?";
+}
+
+int
+transport_encryption_parse(const char *name)
+{
+	for (int i = 0; i < TRANSPORT_ENC_COUNT; i++)
+		if (strcmp(name, transport_enc_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+transport_info_name(const struct transport_info *info)
+{
+	if (info->encrypted)
+		return info->utp ? "uTP+RC4" : "TCP+RC4";
+	if (info->mse)
+		return info->utp ? "uTP+MSE" : "TCP+MSE";
+	return info->utp ? "uTP" : "TCP";
+}
+
+/* ---- memory per address ---- */
+
+static uint32_t
+transport_addr_hash(const struct sockaddr *sa)
+{
+	uint32_t h = 2166136261u;
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	uint16_t port = sockaddr_port(sa);
+	if (sa->sa_family == AF_INET) {
+		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ (port & 0xffu)) * 16777619u;
+	h = (h ^ (port >> 8)) * 16777619u;
+	return h;
+}
+
+/* The entry for sa: found, or (create) a fresh one in its slot. NULL when absent. */
+static struct transport_mem *
+transport_mem_get(struct transport *tr, const struct sockaddr *sa, bool create)
+{
+	struct transport_mem *m = &tr->mem[transport_addr_hash(sa) % TRANSPORT_MEM_SLOTS];
+	uint64_t now = dp_now_ms();
+	bool same = m->when_ms != 0 && now - m->when_ms < TRANSPORT_MEM_TTL_MS &&
+	    sockaddr_equal((const struct sockaddr *)&m->addr, sa, true);
+	if (same)
+		return m;
+	if (!create)
+		return NULL;
+	memset(m, 0, sizeof *m);
+	memcpy(&m->addr, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6));
+	m->when_ms = now;
+	return m;
+}
+
+static void
+transport_mem_set(struct transport *tr, const struct sockaddr *sa, int tcp, int utp, int enc)
+{
+	struct transport_mem *m = transport_mem_get(tr, sa, true);
+	if (tcp >= 0)
+		m->tcp = (uint8_t)tcp;
+	if (utp >= 0)
+		m->utp = (uint8_t)utp;
+	if (enc >= 0)
+		m->enc = (uint8_t)enc;
+	m->when_ms = dp_now_ms();
+}
+
+/* ---- the SKEY index ---- */
+
+static unsigned
+transport_skey_bucket(const uint8_t req2[20])
+{
+	return ((unsigned)req2[0] << 8 | req2[1]) % TRANSPORT_SKEY_BUCKETS;
+}
+
+void
+transport_add_torrent(struct transport *tr, const uint8_t info_hash[20])
+{
+	uint8_t r[20];
+	mse_req2_hash(info_hash, r);
+	struct transport_skey **b = &tr->skeys[transport_skey_bucket(r)];
+	for (struct transport_skey *k = *b; k != NULL; k = k->next)
+		if (memcmp(k->info_hash, info_hash, 20) == 0)
+			return;
+	struct transport_skey *k = xcalloc(1, sizeof *k);
+	memcpy(k->req2, r, 20);
+	memcpy(k->info_hash, info_hash, 20);
+	k->next = *b;
+	*b = k;
+}
+
+void
+transport_remove_torrent(struct transport *tr, const uint8_t info_hash[20])
+{
+	uint8_t r[20];
+	mse_req2_hash(info_hash, r);
+	for (struct transport_skey **pp = &tr->skeys[transport_skey_bucket(r)]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if (memcmp((*pp)->info_hash, info_hash, 20) == 0) {
+			struct transport_skey *k = *pp;
+			*pp = k->next;
+			free(k);
+			return;
+		}
+	}
+}
+
+static bool
+transport_find_skey(void *arg, const uint8_t req2[20], uint8_t skey[20])
+{
+	struct transport *tr = arg;
+	for (struct transport_skey *k = tr->skeys[transport_skey_bucket(req2)]; k != NULL;
+	    k = k->next) {
+		if (memcmp(k->req2, req2, 20) == 0) {
+			memcpy(skey, k->info_hash, 20);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- the end of a connection attempt ---- */
+
+static void
+transport_conn_release(struct transport_conn *c)
+{
+	if (c->tcp != NULL)
+		bufferevent_free(c->tcp);
+	if (c->utp != NULL)
+		bufferevent_free(c->utp);
+	if (c->mse != NULL)
+		bufferevent_free(c->mse);       /* frees raw with it */
+	else if (c->raw != NULL)
+		bufferevent_free(c->raw);
+	if (c->deliver_ev != NULL)
+		event_free(c->deliver_ev);
+	free(c);
+}
+
+static void
+transport_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct transport_conn *c = arg;
+	(void)fd;
+	(void)what;
+	struct bufferevent *bev = c->result;
+	transport_cb cb = c->cb;
+	void *cbarg = c->arg;
+	struct transport_info info = c->info;
+	char why[sizeof c->why];
+	snprintf(why, sizeof why, "%s", c->why);
+	bool failed = c->failed;
+	/* The stream now belongs to the callee: nothing of it is freed with the attempt. */
+	if (bev != NULL && bev == c->mse)
+		c->mse = c->raw = NULL;
+	else if (bev != NULL && bev == c->raw)
+		c->raw = NULL;
+	if (bev != NULL)
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	transport_conn_release(c);
+	cb(cbarg, failed ? NULL : bev, &info, failed ? why : NULL);
+	/* Bytes already read (the sniffed handshake, a peer's first message) are read at once. */
+	if (!failed && bev != NULL && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void
+transport_finish(struct transport_conn *c, struct bufferevent *bev, const char *fmt, ...)
+    DP_PRINTF(3, 4);
+
+static void
+transport_finish(struct transport_conn *c, struct bufferevent *bev, const char *fmt, ...)
+{
+	if (c->result != NULL || c->failed)
+		return;
+	if (bev != NULL) {
+		c->result = bev;
+		c->info.utp = c->raw_utp;
+		if (c->info.encrypted)
+			c->tr->st.encrypted++;
+		if (c->raw_utp)
+			c->tr->st.utp++;
+		else
+			c->tr->st.tcp++;
+	} else {
+		c->failed = true;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->why, sizeof c->why, fmt, ap);
+		va_end(ap);
+	}
+	event_active(c->deliver_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- MSE over the connected stream ---- */
+
+static void transport_dial(struct transport_conn *c, bool tcp, bool utp);
+
+static void
+transport_mse_failed(struct transport_conn *c, const char *why)
+{
+	struct transport *tr = c->tr;
+	if (c->result != NULL || c->failed)
+		return;         /* decided already: this is the stream closing with it */
+	if (c->outgoing && !c->retried_plain && tr->set.encryption != TRANSPORT_ENC_REQUIRED) {
+		/* Once, in plaintext, over what connected. */
+		log_debug("peer %s: encryption handshake failed (%s): retrying in plaintext", c->name,
+		    why);
+		transport_mem_set(tr, (struct sockaddr *)&c->addr, -1, -1,
+		    TRANSPORT_ENC_MEM_PLAIN_ONLY);
+		tr->st.plaintext_fallbacks++;
+		bool utp = c->raw_utp;
+		bufferevent_free(c->mse);
+		c->mse = c->raw = NULL;
+		c->retried_plain = true;
+		c->encrypt = false;
+		transport_dial(c, !utp, utp);
+		return;
+	}
+	tr->st.mse_failed++;
+	transport_finish(c, NULL, "encryption handshake failed: %s", why);
+}
+
+static void
+transport_mse_done(void *arg, struct bufferevent *bev, bool ok, uint32_t selected,
+    const char *why)
+{
+	struct transport_conn *c = arg;
+	(void)bev;
+	if (c->result != NULL || c->failed)
+		return;
+	if (!ok) {
+		transport_mse_failed(c, why);
+		return;
+	}
+	c->info.mse = true;
+	c->info.encrypted = selected == MSE_CRYPTO_RC4;
+	if (c->outgoing)
+		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, -1,
+		    TRANSPORT_ENC_MEM_WORKS);
+	transport_finish(c, c->mse, NULL);
+}
+
+static void
+transport_mse_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct transport_conn *c = arg;
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		transport_mse_failed(c, (what & BEV_EVENT_EOF) ? "the peer closed the connection" :
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+transport_start_mse(struct transport_conn *c)
+{
+	struct transport *tr = c->tr;
+	struct mse_params p = { .initiator = c->outgoing, .find_skey = transport_find_skey,
+		.find_arg = tr };
+	if (c->outgoing) {
+		memcpy(p.skey, c->info_hash, 20);
+		/* Preferred and required offer RC4 alone: a peer offered both picks plaintext
+		 * (libtorrent does by default), which hides nothing. */
+		p.crypto = tr->set.encryption == TRANSPORT_ENC_TOLERATED ?
+		    MSE_CRYPTO_RC4 | MSE_CRYPTO_PLAIN : MSE_CRYPTO_RC4;
+	} else {
+		p.crypto = tr->set.encryption == TRANSPORT_ENC_REQUIRED ? MSE_CRYPTO_RC4 :
+		    MSE_CRYPTO_RC4 | MSE_CRYPTO_PLAIN;
+		p.prefer_plain = tr->set.encryption == TRANSPORT_ENC_TOLERATED;
+	}
+	snprintf(c->doing, sizeof c->doing, "encryption handshake over %s",
+	    c->raw_utp ? "uTP" : "TCP");
+	bufferevent_setcb(c->raw, NULL, NULL, NULL, NULL);
+	c->mse = mse_bev_new(c->raw, &p, transport_mse_done, c);
+	if (c->mse == NULL) {
+		transport_finish(c, NULL, "can't set up the encryption handshake");
+		return;
+	}
+	bufferevent_setcb(c->mse, NULL, NULL, transport_mse_event_cb, c);
+}
+
+/* ---- outgoing: the dial race ---- */
+
+static void
+transport_connected(struct transport_conn *c, struct bufferevent *raw, bool utp)
+{
+	c->raw = raw;
+	c->raw_utp = utp;
+	/* The other attempt lost the race: it goes (the peer sees a connection close unused). */
+	if (c->tcp != NULL) {
+		bufferevent_free(c->tcp);
+		c->tcp = NULL;
+	}
+	if (c->utp != NULL) {
+		bufferevent_free(c->utp);
+		c->utp = NULL;
+	}
+	if (c->encrypt)
+		transport_start_mse(c);
+	else
+		transport_finish(c, raw, NULL);
+}
+
+/* One attempt failed: the other may still win, or be tried now. */
+static void
+transport_dial_failed(struct transport_conn *c)
+{
+	if (c->tcp != NULL || c->utp != NULL)
+		return;
+	struct transport *tr = c->tr;
+	bool utp_ok = tr->set.utp && tr->utp != NULL;
+	if (!c->tcp_tried) {
+		transport_dial(c, true, false);
+		return;
+	}
+	if (!c->utp_tried && utp_ok) {
+		transport_dial(c, false, true);
+		return;
+	}
+	if (c->utp_tried && c->tcp_tried)
+		transport_finish(c, NULL, "connect failed: TCP: %s; uTP: %s", c->tcp_err, c->utp_err);
+	else
+		transport_finish(c, NULL, "connect failed: %s", c->tcp_tried ? c->tcp_err :
+		    c->utp_err);
+}
+
+static void
+transport_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct transport_conn *c = arg;
+	if (c->result != NULL || c->failed)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, TRANSPORT_WORKS, -1, -1);
+		c->tcp = NULL;
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+		transport_connected(c, bev, false);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		snprintf(c->tcp_err, sizeof c->tcp_err, "%s", (what & BEV_EVENT_EOF) ?
+		    "connection refused" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, TRANSPORT_FAILS, -1, -1);
+		bufferevent_free(bev);
+		c->tcp = NULL;
+		transport_dial_failed(c);
+	}
+}
+
+static void
+transport_utp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct transport_conn *c = arg;
+	if (c->result != NULL || c->failed)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, TRANSPORT_WORKS, -1);
+		c->utp = NULL;
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+		transport_connected(c, bev, true);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		snprintf(c->utp_err, sizeof c->utp_err, "%s", (what & BEV_EVENT_EOF) ?
+		    "connection closed" : strerror(EVUTIL_SOCKET_ERROR()));
+		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, TRANSPORT_FAILS, -1);
+		bufferevent_free(bev);
+		c->utp = NULL;
+		transport_dial_failed(c);
+	}
+}
+
+static void
+transport_dial(struct transport_conn *c, bool tcp, bool utp)
+{
+	struct transport *tr = c->tr;
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+	if (utp) {
+		c->utp_tried = true;
+		c->utp = utp_connect(tr->utp, sa, c->addrlen);
+		if (c->utp == NULL)
+			snprintf(c->utp_err, sizeof c->utp_err, "%s", strerror(errno));
+		else
+			bufferevent_setcb(c->utp, NULL, NULL, transport_utp_event_cb, c);
+	}
+	if (tcp) {
+		c->tcp_tried = true;
+		c->tcp = bufferevent_socket_new(tr->base, -1, BEV_OPT_CLOSE_ON_FREE);
+		if (c->tcp == NULL) {
+			snprintf(c->tcp_err, sizeof c->tcp_err, "can't create a socket: %s",
+			    strerror(errno));
+		} else {
+			bufferevent_setcb(c->tcp, NULL, NULL, transport_tcp_event_cb, c);
+			if (bufferevent_socket_connect(c->tcp, (struct sockaddr *)&c->addr,
+			    (int)c->addrlen) < 0) {
+				snprintf(c->tcp_err, sizeof c->tcp_err, "%s", strerror(errno));
+				bufferevent_free(c->tcp);
+				c->tcp = NULL;
+			}
+		}
+	}
+	snprintf(c->doing, sizeof c->doing, "%s over %s%s%s",
+	    c->retried_plain ? "plaintext retry" : "connecting", c->utp ? "uTP" : "",
+	    c->utp && c->tcp ? " and " : "", c->tcp ? "TCP" : "");
+	if (c->tcp == NULL && c->utp == NULL)
+		transport_dial_failed(c);
+}
+
+static struct transport_conn *
+transport_conn_new(struct transport *tr, const struct sockaddr *sa, socklen_t len,
+    transport_cb cb, void *arg)
+{
+	struct transport_conn *c = xcalloc(1, sizeof *c);
+	c->tr = tr;
+	memcpy(&c->addr, sa, DP_MIN((size_t)len, sizeof c->addr));
+	c->addrlen = len;
+	sockaddr_format(sa, c->name, sizeof c->name);
+	c->cb = cb;
+	c->arg = arg;
+	c->deliver_ev = event_new(tr->base, -1, 0, transport_deliver_cb, c);
+	if (c->deliver_ev == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct transport_conn *
+transport_connect(struct transport *tr, const struct sockaddr *sa, socklen_t len,
+    const uint8_t info_hash[20], transport_cb cb, void *arg, char *err, size_t errlen)
+{
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
+		dp_fail(err, errlen, "address family %d is not IP", sa->sa_family);
+		return NULL;
+	}
+	struct transport_conn *c = transport_conn_new(tr, sa, len, cb, arg);
+	if (c == NULL) {
+		dp_fail(err, errlen, "out of events");
+		return NULL;
+	}
+	c->outgoing = true;
+	memcpy(c->info_hash, info_hash, 20);
+	struct transport_mem none = { 0 }, *m = transport_mem_get(tr, sa, false);
+	if (m == NULL)
+		m = &none;
+	switch (tr->set.encryption) {
+	case TRANSPORT_ENC_REQUIRED:
+		c->encrypt = true;
+		break;
+	case TRANSPORT_ENC_PREFERRED:
+		c->encrypt = m->enc != TRANSPORT_ENC_MEM_PLAIN_ONLY;
+		break;
+	default:
+		c->encrypt = m->enc == TRANSPORT_ENC_MEM_NEEDS_ENC;
+		break;
+	}
+	bool utp_ok = tr->set.utp && tr->utp != NULL && m->utp != TRANSPORT_FAILS;
+	bool tcp_ok = !(m->tcp == TRANSPORT_FAILS && m->utp == TRANSPORT_WORKS);
+	/* What worked here before goes alone (the other stays the fallback); else both race
+	 * and the first to connect wins. */
+	if (utp_ok && m->utp == TRANSPORT_WORKS)
+		tcp_ok = false;
+	else if (tcp_ok && m->tcp == TRANSPORT_WORKS)
+		utp_ok = false;
+	transport_dial(c, tcp_ok, utp_ok);
+	return c;
+}
+
+/* ---- incoming: plaintext or MSE by the first bytes ---- */
+
+static void
+transport_sniff_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct transport_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t first[MSE_BT_PREFIX_LEN];
+	size_t n = DP_MIN(evbuffer_get_length(in), sizeof first);
+	evbuffer_copyout(in, first, n);
+	int plain = mse_sniff_plaintext(first, n);
+	if (plain < 0)
+		return;
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	if (plain == 1) {
+		if (c->tr->set.encryption == TRANSPORT_ENC_REQUIRED) {
+			c->tr->st.refused_plaintext++;
+			transport_finish(c, NULL, "plaintext refused: encryption is required");
+			return;
+		}
+		transport_finish(c, bev, NULL);
+		return;
+	}
+	transport_start_mse(c);
+}
+
+static void
+transport_sniff_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct transport_conn *c = arg;
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		transport_finish(c, NULL, "%s before its handshake", (what & BEV_EVENT_EOF) ?
+		    "the peer closed the connection" : "socket error");
+}
+
+struct transport_conn *
+transport_accept(struct transport *tr, struct bufferevent *raw, const struct sockaddr *sa,
+    socklen_t len, bool utp, transport_cb cb, void *arg)
+{
+	struct transport_conn *c = transport_conn_new(tr, sa, len, cb, arg);
+	if (c == NULL)
+		return NULL;
+	c->raw = raw;
+	c->raw_utp = utp;
+	c->info.incoming = true;
+	snprintf(c->doing, sizeof c->doing, "waiting for its first bytes over %s",
+	    utp ? "uTP" : "TCP");
+	bufferevent_setcb(raw, transport_sniff_read_cb, NULL, transport_sniff_event_cb, c);
+	bufferevent_enable(raw, EV_READ | EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_input(raw)) > 0)
+		bufferevent_trigger(raw, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+	return c;
+}
+
+void
+transport_cancel(struct transport_conn *c)
+{
+	if (c != NULL)
+		transport_conn_release(c);
+}
+
+const char *
+transport_conn_doing(const struct transport_conn *c)
+{
+	return c->doing;
+}
+
+void
+transport_outcome(struct transport *tr, const struct sockaddr *sa,
+    const struct transport_info *info, bool handshake_ok)
+{
+	if (info->incoming)
+		return;
+	if (!handshake_ok && !info->mse && tr->set.encryption == TRANSPORT_ENC_TOLERATED)
+		transport_mem_set(tr, sa, -1, -1, TRANSPORT_ENC_MEM_NEEDS_ENC);
+}
+
+/* ---- the module ---- */
+
+static bool
+transport_utp_accept(void *arg, struct bufferevent *bev, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct transport *tr = arg;
+	if (!tr->set.utp)
+		return false;
+	return tr->incoming(tr->incoming_arg, bev, sa, len);
+}
+
+struct transport *
+transport_new(struct event_base *base, struct udp_socket *udp4, struct udp_socket *udp6,
+    const struct transport_settings *set, transport_incoming_fn incoming, void *arg)
+{
+	struct transport *tr = xcalloc(1, sizeof *tr);
+	tr->base = base;
+	tr->set = *set;
+	tr->incoming = incoming;
+	tr->incoming_arg = arg;
+	tr->mem = xcalloc(TRANSPORT_MEM_SLOTS, sizeof *tr->mem);
+	if (udp4 != NULL || udp6 != NULL) {
+		tr->utp = utp_engine_new(base, transport_utp_accept, tr);
+		if (tr->utp != NULL) {
+			if (udp4 != NULL)
+				utp_engine_add_socket(tr->utp, udp4);
+			if (udp6 != NULL)
+				utp_engine_add_socket(tr->utp, udp6);
+			utp_engine_set_accepting(tr->utp, set->utp);
+		}
+	}
+	return tr;
+}
+
+void
+transport_set(struct transport *tr, const struct transport_settings *set)
+{
+	tr->set = *set;
+	if (tr->utp != NULL)
+		utp_engine_set_accepting(tr->utp, set->utp);
+}
+
+void
+transport_get(const struct transport *tr, struct transport_settings *out)
+{
+	*out = tr->set;
+}
+
+void
+transport_free(struct transport *tr)
+{
+	if (tr == NULL)
+		return;
+	utp_engine_free(tr->utp);
+	for (size_t i = 0; i < TRANSPORT_SKEY_BUCKETS; i++) {
+		while (tr->skeys[i] != NULL) {
+			struct transport_skey *k = tr->skeys[i];
+			tr->skeys[i] = k->next;
+			free(k);
+		}
+	}
+	free(tr->mem);
+	free(tr);
+}
+
+void
+transport_stats(const struct transport *tr, struct transport_stats *out)
+{
+	*out = tr->st;
+}
