@@ -1,6 +1,9 @@
 /* mse_bev.h: MSE/PE under a bufferevent: a filter over a connected stream (a TCP socket's or a
  * uTP connection's bufferevent) that runs the handshake of mse.h, then RC4 both ways, or passes
  * bytes through when plaintext was negotiated. */
+#ifndef DP_ENGINE_INTERNAL
+#error "mse_bev.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_MSE_BEV_H
 #define DP_MSE_BEV_H
 

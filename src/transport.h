@@ -2,6 +2,9 @@
  * before at that address), then MSE/PE or plaintext as the encryption policy says, with one
  * plaintext retry after a failed encrypted attempt when the policy allows. The peer gets a
  * bufferevent and never learns which it is; plaintext TCP is the socket's own bufferevent. */
+#ifndef DP_ENGINE_INTERNAL
+#error "transport.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_TRANSPORT_H
 #define DP_TRANSPORT_H
 
