@@ -230,7 +230,7 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 	}
 	const char *dir = opts != NULL && opts->save_dir != NULL ? opts->save_dir :
 	    e->set.download_dir;
-	struct torrent *t = torrent_new(e, mi, dir, opts, err, errlen);
+	struct torrent *t = session_new_torrent(e, mi, dir, opts, err, errlen);
 	if (t == NULL) {
 		metainfo_free(mi);
 		return -1;
@@ -296,7 +296,7 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 	if (opts != NULL)
 		o = *opts;
 	o.skip_check = false;    /* there is nothing to trust before the metadata */
-	struct torrent *t = torrent_new(e, mi, dir, &o, err, errlen);
+	struct torrent *t = session_new_torrent(e, mi, dir, &o, err, errlen);
 	if (t == NULL) {
 		metainfo_free(mi);
 		magnet_free(m);

@@ -12,7 +12,9 @@
 
 #include "bandwidth.h"
 #include "engine.h"
+#include "peer.h"
 #include "session.h"
+#include "torrent.h"
 
 struct event;
 struct evconnlistener;
@@ -57,6 +59,8 @@ struct engine {
 	struct peer *pending;         /* incoming, handshake not yet received */
 	struct peer *graveyard;       /* closed, freed by reap_event */
 	int connections;              /* every open peer socket */
+	struct peer_env peer_env;     /* what peers are lent (session_init fills it) */
+	struct torrent_env torrent_env;   /* what torrents are lent */
 
 	struct bw_bucket down_bucket, up_bucket;
 	struct bw_meter down_meter, up_meter;

@@ -6,17 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
-#include "engine_private.h"
 #include "log.h"
 #include "magnet.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
 #include "peer.h"
-#include "picker.h"
-#include "session.h"
+#include "peer_ext.h"
 #include "storage.h"
 #include "task.h"
 #include "torrent.h"
@@ -28,9 +23,7 @@
 #define MD_REJECT_BACKOFF_MS (30u * 1000u)
 #define MD_TIMEOUT_BACKOFF_MS (20u * 1000u)
 #define MD_PER_PEER 4u                  /* requests outstanding at one peer */
-#define MD_MAX_HAVES 65536u             /* HAVEs remembered per peer before the piece count */
-/* With a 16 MiB info dictionary at most (20 bytes a piece hash) a bitfield can't be longer. */
-#define MD_MAX_BITFIELD ((UT_METADATA_MAX_SIZE / 20u + 7u) / 8u)
+#define MD_NAME "ut_metadata"           /* BEP 9's key in the handshake's "m" */
 
 enum md_piece_state { MD_MISSING, MD_REQUESTED, MD_HAVE };
 
@@ -43,10 +36,6 @@ struct md_piece {
 /* What we know of one connected peer while fetching. */
 struct md_peer {
 	struct peer *p;
-	uint8_t *bits;                      /* its BITFIELD, applied once the piece count is known */
-	size_t bits_len;
-	uint32_t *haves;
-	size_t nhaves, haves_cap;
 	uint32_t outstanding;
 	uint64_t retry_ms;                  /* not asked again before this (reject, timeout) */
 	bool bad;                           /* sent pieces of metadata that failed the hash check */
@@ -114,13 +103,6 @@ metadata_fetch_new(struct torrent *t)
 }
 
 static void
-md_peer_clear(struct md_peer *mp)
-{
-	free(mp->bits);
-	free(mp->haves);
-}
-
-static void
 md_reset_pieces(struct metadata_fetch *md)
 {
 	ut_metadata_buf_free(&md->buf);
@@ -129,6 +111,7 @@ md_reset_pieces(struct metadata_fetch *md)
 	md->probe = NULL;
 	for (size_t i = 0; i < md->npeers; i++)
 		md->peers[i].outstanding = 0;
+	md->t->metadata_progress = 0.0;
 }
 
 void
@@ -137,8 +120,6 @@ metadata_fetch_free(struct metadata_fetch *md)
 	if (md == NULL)
 		return;
 	md_reset_pieces(md);
-	for (size_t i = 0; i < md->npeers; i++)
-		md_peer_clear(&md->peers[i]);
 	free(md->peers);
 	free(md->uri);
 	if (md->task != NULL)
@@ -194,15 +175,14 @@ md_peer_find(struct metadata_fetch *md, const struct peer *p, bool create)
 static bool
 md_peer_offers(const struct peer *p)
 {
-	return !p->dead && p->handshake_done && p->exth.ut_metadata != 0 &&
+	return !p->dead && p->handshake_done && peer_ext_id(p, MD_NAME) != 0 &&
 	    p->exth.metadata_size <= UT_METADATA_MAX_SIZE;
 }
 
 static void
 md_send(struct peer *p, const struct dp_buf *b)
 {
-	wire_put_extended(bufferevent_get_output(p->bev), p->exth.ut_metadata, b->data, b->len);
-	p->last_send_ms = dp_now_ms();
+	peer_send_extended(p, peer_ext_id(p, MD_NAME), b->data, b->len);
 }
 
 static void
@@ -222,6 +202,13 @@ md_send_request(struct metadata_fetch *md, struct md_peer *mp, uint32_t piece, u
 	log_debug("%s: metadata: asked %s for piece %u", md->t->mi->name, mp->p->addr_str, piece);
 }
 
+/* The torrent shows how far the fetch is (torrent.h: metadata_progress). */
+static void
+md_publish_progress(struct metadata_fetch *md)
+{
+	md->t->metadata_progress = metadata_fetch_progress(md);
+}
+
 /* The metadata has this many bytes: set up the pieces. */
 static bool
 md_set_size(struct metadata_fetch *md, uint64_t size)
@@ -229,6 +216,7 @@ md_set_size(struct metadata_fetch *md, uint64_t size)
 	if (!ut_metadata_buf_init(&md->buf, size))
 		return false;
 	md->pieces = xcalloc(md->buf.pieces, sizeof *md->pieces);
+	md_publish_progress(md);
 	log_info("%s: metadata is %llu bytes (%u piece%s)", md->t->mi->name,
 	    (unsigned long long)size, md->buf.pieces, md->buf.pieces == 1 ? "" : "s");
 	return true;
@@ -393,47 +381,6 @@ metadata_fetch_tick(struct metadata_fetch *md, uint64_t now)
 
 /* ---- installing the info dictionary ---- */
 
-/* Gives p its bitfield under the real piece count; false when it was closed. */
-static bool
-md_apply_peer_pieces(struct torrent *t, struct peer *p, struct md_peer *mp)
-{
-	const struct metainfo *mi = t->mi;
-	p->lim.piece_count = mi->piece_count;
-	p->lim.piece_length = mi->piece_length;
-	p->lim.total_size = mi->total_size;
-	bitfield_free(&p->has);
-	bitfield_init(&p->has, mi->piece_count);
-	if (p->task != NULL)
-		task_rename(p->task, "peer %s %s", p->addr_str, mi->name);
-	if (p->has_all) {
-		bitfield_set_all(&p->has);
-		picker_seed_add(t->pk);
-		return true;
-	}
-	if (mp == NULL)
-		return true;
-	if (mp->bits != NULL && !bitfield_load(&p->has, mp->bits, mp->bits_len)) {
-		peer_close(p, "protocol violation: bitfield of %zu bytes for %u pieces",
-		    mp->bits_len, mi->piece_count);
-		return false;
-	}
-	for (size_t i = 0; i < mp->nhaves; i++) {
-		if (mp->haves[i] >= mi->piece_count) {
-			peer_close(p, "protocol violation: have %u of %u pieces", mp->haves[i],
-			    mi->piece_count);
-			return false;
-		}
-		bitfield_set(&p->has, mp->haves[i]);
-	}
-	if (p->has.count == p->has.nbits && p->has.nbits > 0) {
-		p->has_all = p->seed = true;
-		picker_seed_add(t->pk);
-	} else if (p->has.count > 0) {
-		picker_peer_bitfield_add(t->pk, &p->has);
-	}
-	return true;
-}
-
 /* The verified info dictionary becomes the torrent's metainfo; md is freed. */
 static void
 md_install(struct metadata_fetch *md)
@@ -458,62 +405,28 @@ md_install(struct metadata_fetch *md)
 		torrent_set_error(t, "metadata: %s", why);
 		return;
 	}
-	struct metainfo *old = t->mi;
+	/* Installed first: a storage failure leaves the fetch as it was. */
+	char err[300];
+	t->md = NULL;
+	if (torrent_set_metainfo(t, mi, err, sizeof err) < 0) {
+		t->md = md;
+		metainfo_free(mi);
+		md_reset_pieces(md);
+		task_fail(md->task, "%s", err);
+		task_release(&md->task);
+		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
+		torrent_set_error(t, "%s", err);
+		return;
+	}
 	uint64_t took = dp_now_ms() - md->started_ms;
 	log_info("%s: metadata received and verified: %s, %u pieces, %zu files (%llu ms)",
-	    mi->name, old->info_hash_hex, mi->piece_count, mi->file_count,
+	    mi->name, mi->info_hash_hex, mi->piece_count, mi->file_count,
 	    (unsigned long long)took);
 	task_done(md->task, "metadata verified: %llu bytes in %u piece%s",
 	    (unsigned long long)md->buf.size, md->buf.pieces, md->buf.pieces == 1 ? "" : "s");
 	task_release(&md->task);
-	/* The magnet's trackers and web seeds stay with the torrent. */
-	mi->tiers = old->tiers;
-	mi->tier_count = old->tier_count;
-	old->tiers = NULL;
-	old->tier_count = 0;
-	if (mi->webseed_count == 0) {
-		mi->webseeds = old->webseeds;
-		mi->webseed_count = old->webseed_count;
-		old->webseeds = NULL;
-		old->webseed_count = 0;
-	}
-	struct storage *st = storage_new(mi, t->save_dir, t->e->set.max_open_files);
-	if (st == NULL) {
-		metainfo_free(mi);
-		md_reset_pieces(md);
-		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
-		torrent_set_error(t, "%s: can't set up storage in %s", t->mi->name, t->save_dir);
-		return;
-	}
-	t->md = NULL;
-	storage_free(t->st);
-	t->st = st;
-	t->mi = mi;
-	picker_free(t->pk);
-	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, session_random(t->e));
-	picker_set_sequential(t->pk, t->sequential);
-	bitfield_free(&t->have);
-	bitfield_init(&t->have, mi->piece_count);
-	t->have_bytes = 0;
-	free(t->partial);
-	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
-	t->npartial = 0;
-	free(t->file_prio);
-	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
-	for (size_t i = 0; i < mi->file_count; i++)
-		t->file_prio[i] = ENGINE_PRIO_NORMAL;
-	t->checked = false;
-	task_rename(t->task, "torrent %s", mi->name);
-	metainfo_free(old);
-	struct peer *p = t->peers;
-	while (p != NULL) {
-		struct peer *next = p->next;
-		if (p->handshake_done && !p->dead)
-			md_apply_peer_pieces(t, p, md_peer_find(md, p, false));
-		p = next;
-	}
 	metadata_fetch_free(md);
-	session_emit(t->e, t->id, ENGINE_EVENT_METADATA);
+	t->env->ops->emit(t->env->arg, t->id, ENGINE_EVENT_METADATA);
 	/* Existing data is checked first; peers would not hear of the pieces found, so they go
 	 * and come back (from the known list) when the check is done. */
 	bool has_data = false;
@@ -531,7 +444,7 @@ md_install(struct metadata_fetch *md)
 		return;
 	t->state = ENGINE_TORRENT_STOPPED;
 	torrent_start(t);
-	p = t->peers;
+	struct peer *p = t->peers;
 	while (p != NULL) {
 		struct peer *next = p->next;
 		peer_update_interest(p);
@@ -592,16 +505,15 @@ metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *
 /* ---- messages ---- */
 
 static void
-md_serve(struct peer *p, uint32_t piece)
+md_serve(struct torrent *t, struct peer *p, uint32_t piece)
 {
-	struct torrent *t = p->t;
 	struct dp_buf b;
 	dp_buf_init(&b);
 	const struct metainfo *mi = t->mi;
 	bool have = t->md == NULL && mi->info_raw != NULL &&
 	    piece < ut_metadata_piece_count(mi->info_len);
 	/* A peer that does not read its data gets rejects rather than more of it. */
-	if (have && evbuffer_get_length(bufferevent_get_output(p->bev)) >= PEER_OUTPUT_HIGH)
+	if (have && peer_output_queued(p) >= PEER_OUTPUT_HIGH)
 		have = false;
 	if (have) {
 		ut_metadata_build_data(&b, piece, mi->info_len,
@@ -660,6 +572,7 @@ md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_m
 	}
 	md->pieces[m->piece].state = MD_HAVE;
 	md->pieces[m->piece].from = p;
+	md_publish_progress(md);
 	task_progress(md->task, m->data_len, 0);
 	if (!ut_metadata_buf_complete(&md->buf))
 		return;
@@ -682,18 +595,31 @@ md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_m
 	}
 	md_reset_pieces(md);
 	if (only != NULL)   /* closes it too */
-		session_ban(md->t->e, (struct sockaddr *)&only->addr,
+		md->t->env->ops->ban(md->t->env->arg, (struct sockaddr *)&only->addr,
 		    "sent metadata that failed the hash check");
 }
 
-void
-metadata_peer_message(struct peer *p, const uint8_t *payload, size_t len)
+/* ---- the ut_metadata entry of the extension table ---- */
+
+/* We offer it to every peer: we serve our info dictionary, and fetch it for a magnet. */
+static bool
+md_ext_offer(void *owner, struct peer *p, struct wire_ext_handshake *h)
 {
-	struct torrent *t = p->t;
+	const struct torrent *t = owner;
+	(void)p;
+	if (t->md == NULL && t->mi->info_raw != NULL)
+		h->metadata_size = t->mi->info_len;
+	return true;
+}
+
+/* A message with our ut_metadata id: answers requests (data when we have the info dictionary,
+ * else reject) and collects data/rejects while fetching. May close p. */
+static void
+md_ext_message(void *owner, struct peer *p, const uint8_t *payload, size_t len)
+{
+	struct torrent *t = owner;
 	struct ut_metadata_msg m;
 	char err[128];
-	if (t == NULL)
-		return;
 	if (ut_metadata_parse(payload, len, &m, err, sizeof err) < 0) {
 		peer_close(p, "protocol violation: ut_metadata: %s", err);
 		return;
@@ -702,8 +628,8 @@ metadata_peer_message(struct peer *p, const uint8_t *payload, size_t len)
 	switch (m.type) {
 	case UT_METADATA_REQUEST:
 		/* Without its extension id we have no way to answer. */
-		if (p->exth.ut_metadata != 0)
-			md_serve(p, m.piece);
+		if (peer_ext_id(p, MD_NAME) != 0)
+			md_serve(t, p, m.piece);
 		break;
 	case UT_METADATA_DATA:
 		if (md != NULL)
@@ -726,14 +652,15 @@ metadata_peer_message(struct peer *p, const uint8_t *payload, size_t len)
 	}
 }
 
-void
-metadata_peer_ext_handshake(struct peer *p)
+/* The peer's extension handshake: ask it for pieces if it offers them. */
+static void
+md_ext_handshake(void *owner, struct peer *p)
 {
-	struct torrent *t = p->t;
-	if (t == NULL || t->md == NULL)
+	struct torrent *t = owner;
+	if (t->md == NULL)
 		return;
 	struct metadata_fetch *md = t->md;
-	if (p->exth.ut_metadata == 0 || p->exth.metadata_size > UT_METADATA_MAX_SIZE) {
+	if (peer_ext_id(p, MD_NAME) == 0 || p->exth.metadata_size > UT_METADATA_MAX_SIZE) {
 		if (p->exth.metadata_size > UT_METADATA_MAX_SIZE)
 			log_info("peer %s: offers %llu bytes of metadata, over our %u MiB limit",
 			    p->addr_str, (unsigned long long)p->exth.metadata_size,
@@ -745,44 +672,12 @@ metadata_peer_ext_handshake(struct peer *p)
 	md_update_task(md);
 }
 
-void
-metadata_peer_bitfield(struct peer *p, const uint8_t *bits, size_t len)
+/* The peer is closing: its requests go back to the pool. */
+static void
+md_ext_gone(void *owner, struct peer *p)
 {
-	struct metadata_fetch *md = p->t != NULL ? p->t->md : NULL;
-	if (md == NULL)
-		return;
-	if (len > MD_MAX_BITFIELD) {
-		peer_close(p, "protocol violation: %zu-byte bitfield", len);
-		return;
-	}
-	struct md_peer *mp = md_peer_find(md, p, true);
-	free(mp->bits);
-	mp->bits = xmemdup(bits, len);
-	mp->bits_len = len;
-	mp->nhaves = 0;
-	p->bitfield_received = true;
-}
-
-void
-metadata_peer_have(struct peer *p, uint32_t piece)
-{
-	struct metadata_fetch *md = p->t != NULL ? p->t->md : NULL;
-	if (md == NULL || p->has_all)
-		return;
-	struct md_peer *mp = md_peer_find(md, p, true);
-	if (mp->nhaves >= MD_MAX_HAVES)
-		return;
-	if (mp->nhaves == mp->haves_cap) {
-		mp->haves_cap = mp->haves_cap ? mp->haves_cap * 2 : 64;
-		mp->haves = xreallocarray(mp->haves, mp->haves_cap, sizeof *mp->haves);
-	}
-	mp->haves[mp->nhaves++] = piece;
-}
-
-void
-metadata_peer_gone(struct peer *p)
-{
-	struct metadata_fetch *md = p->t != NULL ? p->t->md : NULL;
+	struct torrent *t = owner;
+	struct metadata_fetch *md = t->md;
 	if (md == NULL)
 		return;
 	md_forget_requests_of(md, p);
@@ -792,8 +687,34 @@ metadata_peer_gone(struct peer *p)
 	for (size_t i = 0; i < md->npeers; i++) {
 		if (md->peers[i].p != p)
 			continue;
-		md_peer_clear(&md->peers[i]);
 		md->peers[i] = md->peers[--md->npeers];
 		break;
 	}
 }
+
+static void
+md_ext_tick(void *owner, uint64_t now_ms)
+{
+	struct torrent *t = owner;
+	if (t->md != NULL)
+		metadata_fetch_tick(t->md, now_ms);
+}
+
+static void
+md_ext_free(void *owner)
+{
+	struct torrent *t = owner;
+	metadata_fetch_free(t->md);
+	t->md = NULL;
+}
+
+const struct peer_ext metadata_fetch_ext = {
+	.name = MD_NAME,
+	.local_id = UT_METADATA_LOCAL_ID,
+	.offer = md_ext_offer,
+	.on_handshake = md_ext_handshake,
+	.on_message = md_ext_message,
+	.on_gone = md_ext_gone,
+	.on_tick = md_ext_tick,
+	.on_free = md_ext_free,
+};

@@ -13,7 +13,7 @@
 struct magnet;
 struct metainfo;
 struct metadata_fetch;
-struct peer;
+struct peer_ext;
 struct torrent;
 
 /* A placeholder for a magnet's torrent until the info dictionary arrives: the info-hash, a name
@@ -23,7 +23,7 @@ struct metainfo *metadata_placeholder_metainfo(const struct magnet *m);
 /* Fetching state for t, whose t->mi is a placeholder; the torrent owns it as t->md. */
 struct metadata_fetch *metadata_fetch_new(struct torrent *t);
 void metadata_fetch_free(struct metadata_fetch *md);
-/* Once a second from torrent_tick: request timeouts, more requests, the task's reason. */
+/* Once a second (the extension's tick): request timeouts, more requests, the task's reason. */
 void metadata_fetch_tick(struct metadata_fetch *md, uint64_t now_ms);
 /* 0..1 of the metadata pieces received (0 while the size is unknown). */
 double metadata_fetch_progress(const struct metadata_fetch *md);
@@ -40,16 +40,8 @@ const char *metadata_fetch_uri(const struct metadata_fetch *md);
 int metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *err,
     size_t errlen);
 
-/* Peer hooks, called by peer.c. */
-/* The peer's extension handshake was parsed into p->exth: ask it for pieces if it offers them. */
-void metadata_peer_ext_handshake(struct peer *p);
-/* An EXTENDED message with our ut_metadata id: answers requests (data when we have the info
- * dictionary, else reject) and collects data/rejects while fetching. May close p. */
-void metadata_peer_message(struct peer *p, const uint8_t *payload, size_t len);
-/* BITFIELD / HAVE while the piece count is unknown: kept and applied once it is. */
-void metadata_peer_bitfield(struct peer *p, const uint8_t *bits, size_t len);
-void metadata_peer_have(struct peer *p, uint32_t piece);
-/* The peer is closing: its requests go back to the pool. */
-void metadata_peer_gone(struct peer *p);
+/* The ut_metadata entry of the extension table (extensions.c): serving our info dictionary,
+ * fetching a magnet's; its tick and its end go with the torrent's. */
+extern const struct peer_ext metadata_fetch_ext;
 
 #endif

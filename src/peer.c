@@ -17,18 +17,12 @@
 #include <event2/event.h>
 
 #include "disk.h"
-#include "engine_private.h"
 #include "log.h"
-#include "metadata_fetch.h"
-#include "metainfo.h"
 #include "net.h"
 #include "peer.h"
+#include "peer_ext.h"
 #include "peer_id.h"
-#include "session.h"
 #include "task.h"
-#include "torrent.h"
-#include "ut_metadata.h"
-#include "ut_pex.h"
 #include "util.h"
 
 #define PEER_MAX_SINGLE_READ (256u * 1024u)
@@ -46,6 +40,11 @@
  * for one: a peer that keeps sending and never reads is closed at this much queued output. */
 #define PEER_OUTPUT_MAX (4u * PEER_OUTPUT_HIGH)
 #define PEER_CLIENT_VERSION "downpour " PACKAGE_VERSION
+/* Before a magnet's metadata arrives the piece count is unknown: what the peer says it has is
+ * kept and applied then. A 16 MiB info dictionary at most (20 bytes a piece hash) bounds the
+ * bitfield; HAVEs past this many are dropped. */
+#define PEER_EARLY_BITFIELD_MAX (((16u << 20) / 20u + 7u) / 8u)
+#define PEER_EARLY_HAVES_MAX 65536u
 
 static void peer_read_cb(struct bufferevent *bev, void *arg);
 static void peer_write_cb(struct bufferevent *bev, void *arg);
@@ -53,18 +52,36 @@ static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
 static void peer_read_input(struct peer *p);
 static struct peer_request *peer_req_at(struct peer *p, uint32_t i);
 
+/* What the owner's torrent does; a peer that belongs to none yet is idle. */
+static enum peer_mode
+peer_swarm_mode(const struct peer *p)
+{
+	return p->sw != NULL ? p->ops->mode(p->owner) : PEER_MODE_IDLE;
+}
+
 static uint32_t
 peer_be32(const uint8_t *b)
 {
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* Size of piece (below piece_count): the last one is shorter. */
+static uint32_t
+peer_piece_size(const struct peer_swarm *sw, uint32_t piece)
+{
+	if (piece + 1 < sw->piece_count)
+		return sw->piece_length;
+	return (uint32_t)(sw->total_size - (uint64_t)piece * sw->piece_length);
+}
+
 static struct peer *
-peer_alloc(struct engine *e, const struct sockaddr *sa, socklen_t len, bool incoming, int tid,
-    const char *tname)
+peer_alloc(const struct peer_env *env, const struct peer_ops *ops, void *owner,
+    const struct sockaddr *sa, socklen_t len, bool incoming, int tid, const char *tname)
 {
 	struct peer *p = xcalloc(1, sizeof *p);
-	p->e = e;
+	p->env = env;
+	p->ops = ops;
+	p->owner = owner;
 	memcpy(&p->addr, sa, DP_MIN((size_t)len, sizeof p->addr));
 	p->addrlen = len;
 	sockaddr_format(sa, p->addr_str, sizeof p->addr_str);
@@ -89,11 +106,12 @@ peer_setup_bev(struct peer *p)
 }
 
 struct peer *
-peer_connect(struct torrent *t, const struct sockaddr *sa, socklen_t len)
+peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner,
+    const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len)
 {
-	struct engine *e = t->e;
-	struct peer *p = peer_alloc(e, sa, len, false, t->id, t->mi->name);
-	p->bev = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct peer *p = peer_alloc(env, ops, owner, sa, len, false, sw->torrent_id, sw->name);
+	p->sw = sw;
+	p->bev = bufferevent_socket_new(env->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (p->bev == NULL) {
 		log_warn("peer %s: can't create a socket: %s", p->addr_str, strerror(errno));
 		task_fail(p->task, "can't create a socket");
@@ -102,8 +120,8 @@ peer_connect(struct torrent *t, const struct sockaddr *sa, socklen_t len)
 	}
 	peer_setup_bev(p);
 	p->counted = true;
-	e->connections++;
-	torrent_attach_peer(t, p);
+	(*env->connections)++;
+	ops->attach(owner, p);
 	task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting to %s", p->addr_str);
 	task_set_deadline(p->task, dp_now_us() + PEER_CONNECT_MS * 1000ull);
 	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&p->addr, (int)p->addrlen) < 0) {
@@ -114,10 +132,11 @@ peer_connect(struct torrent *t, const struct sockaddr *sa, socklen_t len)
 }
 
 struct peer *
-peer_accept(struct engine *e, int fd, const struct sockaddr *sa, socklen_t len)
+peer_accept(const struct peer_env *env, const struct peer_ops *ops, void *owner, int fd,
+    const struct sockaddr *sa, socklen_t len)
 {
-	struct peer *p = peer_alloc(e, sa, len, true, 0, "(incoming)");
-	p->bev = bufferevent_socket_new(e->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct peer *p = peer_alloc(env, ops, owner, sa, len, true, 0, "(incoming)");
+	p->bev = bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (p->bev == NULL) {
 		log_warn("peer %s: can't set up the accepted socket", p->addr_str);
 		evutil_closesocket(fd);
@@ -128,22 +147,36 @@ peer_accept(struct engine *e, int fd, const struct sockaddr *sa, socklen_t len)
 	peer_setup_bev(p);
 	p->connected = true;
 	p->counted = true;
-	e->connections++;
-	p->next = e->pending;
-	if (e->pending)
-		e->pending->prev = p;
-	e->pending = p;
+	(*env->connections)++;
+	ops->attach(owner, p);
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
 	return p;
 }
 
+void
+peer_adopt(struct peer *p, const struct peer_ops *ops, void *owner, const struct peer_swarm *sw)
+{
+	p->ops = ops;
+	p->owner = owner;
+	p->sw = sw;
+	ops->attach(owner, p);
+	p->task->torrent_id = sw->torrent_id;
+	task_rename(p->task, "peer %s %s", p->addr_str, sw->name);
+}
+
+void *
+peer_owner(const struct peer *p)
+{
+	return p->owner;
+}
+
 static void
 peer_send_handshake(struct peer *p)
 {
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
-	wire_build_handshake(hs, p->t->mi->info_hash, p->e->peer_id, true, true, false);
+	wire_build_handshake(hs, p->sw->info_hash, p->env->peer_id, true, true, false);
 	bufferevent_write(p->bev, hs, sizeof hs);
 	p->handshake_sent = true;
 	p->last_send_ms = dp_now_ms();
@@ -164,43 +197,36 @@ peer_close(struct peer *p, const char *fmt, ...)
 		log_info("peer %s (%s): closed: %s", p->addr_str, p->client, reason);
 	else
 		log_debug("peer %s: closed: %s", p->addr_str, reason);
-	struct engine *e = p->e;
 	if (p->bev != NULL) {
 		bufferevent_disable(p->bev, EV_READ | EV_WRITE);
 		bufferevent_setcb(p->bev, NULL, NULL, NULL, NULL);
 	}
 	if (p->counted) {
-		e->connections--;
+		(*p->env->connections)--;
 		p->counted = false;
 	}
-	if (p->t != NULL) {
-		struct torrent *t = p->t;
-		metadata_peer_gone(p);
-		ut_pex_peer_gone(p);
-		if (t->pk != NULL) {
-			picker_peer_abandon_all(t->pk, p);
+	if (p->sw != NULL) {
+		const struct peer_swarm *sw = p->sw;
+		for (size_t i = 0; i < p->env->nexts; i++)
+			if (p->env->exts[i]->on_gone != NULL)
+				p->env->exts[i]->on_gone(p->owner, p);
+		if (sw->pk != NULL) {
+			picker_peer_abandon_all(sw->pk, p);
 			if (p->has_all)
-				picker_seed_remove(t->pk);
+				picker_seed_remove(sw->pk);
 			else if (p->has.count > 0)
-				picker_peer_bitfield_remove(t->pk, &p->has);
+				picker_peer_bitfield_remove(sw->pk, &p->has);
 		}
 		p->nreqs = 0;
-		torrent_detach_peer(t, p);
-	} else {
-		if (p->prev)
-			p->prev->next = p->next;
-		else
-			e->pending = p->next;
-		if (p->next)
-			p->next->prev = p->prev;
 	}
+	p->ops->detach(p->owner, p);
 	p->next = p->prev = NULL;
 	if (p->handshake_done)
 		task_done(p->task, "closed: %s", reason);
 	else
 		task_fail(p->task, "closed: %s", reason);
 	task_release(&p->task);
-	session_bury_peer(e, p);
+	p->ops->bury(p->owner, p);
 }
 
 void
@@ -209,11 +235,34 @@ peer_free(struct peer *p)
 	if (p->bev != NULL)
 		bufferevent_free(p->bev);
 	bitfield_free(&p->has);
+	free(p->early_bits);
+	free(p->early_haves);
 	free(p->reqs);
 	free(p->inreqs);
 	free(p->allowed_fast);
 	task_release(&p->task);
 	free(p);
+}
+
+uint8_t
+peer_ext_id(const struct peer *p, const char *name)
+{
+	return wire_ext_id(&p->exth, name);
+}
+
+void
+peer_send_extended(struct peer *p, uint8_t remote_id, const void *payload, size_t len)
+{
+	if (p->dead)
+		return;
+	wire_put_extended(bufferevent_get_output(p->bev), remote_id, payload, len);
+	p->last_send_ms = dp_now_ms();
+}
+
+size_t
+peer_output_queued(const struct peer *p)
+{
+	return p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) : 0;
 }
 
 uint64_t
@@ -234,8 +283,8 @@ peer_up_rate(struct peer *p)
 static void
 peer_format_limit(struct peer *p, bool down, char *out, size_t outlen)
 {
-	const struct bw_bucket *tb = p->t ? (down ? &p->t->down_bucket : &p->t->up_bucket) : NULL;
-	const struct bw_bucket *gb = down ? &p->e->down_bucket : &p->e->up_bucket;
+	const struct bw_bucket *tb = p->sw ? (down ? p->sw->down_bucket : p->sw->up_bucket) : NULL;
+	const struct bw_bucket *gb = down ? p->env->down_bucket : p->env->up_bucket;
 	const struct bw_bucket *b = tb != NULL && !bw_bucket_open(tb) ? tb : gb;
 	char rate[32];
 	dp_format_size(b->rate, rate, sizeof rate);
@@ -257,8 +306,8 @@ peer_update_task(struct peer *p)
 		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	} else if (p->disk_paused) {
 		char sz[32], bound[32];
-		dp_format_size(disk_pool_pending_write_bytes(p->e->disk), sz, sizeof sz);
-		dp_format_size(p->e->set.disk_write_bound, bound, sizeof bound);
+		dp_format_size(disk_pool_pending_write_bytes(p->env->disk), sz, sizeof sz);
+		dp_format_size(*p->env->disk_write_bound, bound, sizeof bound);
 		task_wait(p->task, DP_TASK_DISK_WAIT,
 		    "disk write queue full: %s waiting to be written (limit %s)", sz, bound);
 	} else if (p->read_throttled) {
@@ -288,11 +337,10 @@ peer_update_task(struct peer *p)
 	} else if (p->am_interested && p->peer_choking) {
 		task_wait(p->task, DP_TASK_PEER_WAIT, "choked by peer for %llu s",
 		    (unsigned long long)(now - p->choked_since_ms) / 1000);
-	} else if (p->t != NULL && p->t->state == ENGINE_TORRENT_DOWNLOADING &&
-	    !p->bitfield_received && !p->has_all) {
+	} else if (peer_swarm_mode(p) == PEER_MODE_DOWNLOAD && !p->bitfield_received && !p->has_all) {
 		task_wait(p->task, DP_TASK_PEER_WAIT, "peer announced no pieces (silent for %llu s)",
 		    (unsigned long long)quiet);
-	} else if (p->t != NULL && p->t->state == ENGINE_TORRENT_DOWNLOADING) {
+	} else if (peer_swarm_mode(p) == PEER_MODE_DOWNLOAD) {
 		task_wait(p->task, DP_TASK_PEER_WAIT, "peer has nothing we need");
 	} else if (p->peer_interested && !p->am_choking) {
 		task_idle(p->task, DP_TASK_READ_WAIT, "waiting for requests");
@@ -360,8 +408,8 @@ peer_reqs_clear(struct peer *p)
 static void
 peer_abandon_requests(struct peer *p)
 {
-	if (p->t != NULL && p->t->pk != NULL && p->nreqs > 0)
-		picker_peer_abandon_all(p->t->pk, p);
+	if (p->sw != NULL && p->sw->pk != NULL && p->nreqs > 0)
+		picker_peer_abandon_all(p->sw->pk, p);
 	peer_reqs_clear(p);
 }
 
@@ -374,9 +422,9 @@ peer_is_fast_link(struct peer *p)
 void
 peer_fill_requests(struct peer *p)
 {
-	struct torrent *t = p->t;
-	if (p->dead || !p->handshake_done || t == NULL || t->pk == NULL ||
-	    t->state != ENGINE_TORRENT_DOWNLOADING || !p->am_interested)
+	const struct peer_swarm *sw = p->sw;
+	if (p->dead || !p->handshake_done || sw == NULL || sw->pk == NULL ||
+	    peer_swarm_mode(p) != PEER_MODE_DOWNLOAD || !p->am_interested)
 		return;
 	uint32_t maxq = PEER_MAX_QUEUE;
 	if (p->exth.reqq > 0 && p->exth.reqq < maxq)
@@ -398,9 +446,9 @@ peer_fill_requests(struct peer *p)
 	if (p->peer_choking) {
 		if (!p->fast || p->nallowed_fast == 0)
 			return;
-		n = picker_pick_from(t->pk, p->allowed_fast, p->nallowed_fast, has, p, blocks, need);
+		n = picker_pick_from(sw->pk, p->allowed_fast, p->nallowed_fast, has, p, blocks, need);
 	} else {
-		n = picker_pick(t->pk, has, p, peer_is_fast_link(p), blocks, need);
+		n = picker_pick(sw->pk, has, p, peer_is_fast_link(p), blocks, need);
 	}
 	if (n == 0)
 		return;
@@ -428,22 +476,23 @@ peer_cancel_block(struct peer *p, uint32_t piece, uint32_t offset, uint32_t leng
 static bool
 peer_has_wanted_piece(struct peer *p)
 {
-	struct torrent *t = p->t;
-	if (t->pk == NULL || t->state != ENGINE_TORRENT_DOWNLOADING)
+	const struct peer_swarm *sw = p->sw;
+	if (sw->pk == NULL || peer_swarm_mode(p) != PEER_MODE_DOWNLOAD)
 		return false;
 	if (p->has_all)
-		return !picker_complete(t->pk);
+		return !picker_complete(sw->pk);
 	if (!p->bitfield_received && p->has.count == 0)
 		return false;
-	uint32_t nbytes = (uint32_t)bitfield_bytes(t->have.nbits);
+	const struct dp_bitfield *have = sw->have;
+	uint32_t nbytes = (uint32_t)bitfield_bytes(have->nbits);
 	for (uint32_t i = 0; i < nbytes; i++) {
-		uint8_t want = p->has.bits[i] & (uint8_t)~t->have.bits[i];
+		uint8_t want = p->has.bits[i] & (uint8_t)~have->bits[i];
 		if (want == 0)
 			continue;
 		for (uint32_t b = 0; b < 8; b++) {
 			uint32_t piece = i * 8 + b;
-			if ((want & (0x80u >> b)) && piece < t->have.nbits &&
-			    picker_priority(t->pk, piece) != PRIO_SKIP)
+			if ((want & (0x80u >> b)) && piece < have->nbits &&
+			    picker_priority(sw->pk, piece) != PRIO_SKIP)
 				return true;
 		}
 	}
@@ -465,7 +514,7 @@ peer_set_interested(struct peer *p, bool on)
 void
 peer_update_interest(struct peer *p)
 {
-	if (p->dead || !p->handshake_done || p->t == NULL)
+	if (p->dead || !p->handshake_done || p->sw == NULL)
 		return;
 	peer_set_interested(p, peer_has_wanted_piece(p));
 	if (p->am_interested)
@@ -511,12 +560,14 @@ peer_send_have(struct peer *p, uint32_t piece)
 
 /* ---- serving requests ---- */
 
+/* The evbuffer let go of a block: its piece's reference goes back to the owner. */
 static void
 peer_cache_cleanup(const void *data, size_t len, void *arg)
 {
+	struct peer_piece_ref *ref = arg;
 	(void)data;
 	(void)len;
-	torrent_cache_unref(arg);
+	ref->unref(ref);
 }
 
 static bool
@@ -527,8 +578,8 @@ peer_allowed_fast_for(struct peer *p, uint32_t piece)
 		return false;
 	uint32_t set[PEER_ALLOWED_FAST_K];
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->addr;
-	unsigned n = wire_allowed_fast_set(ntohl(sin->sin_addr.s_addr), p->t->mi->info_hash,
-	    p->t->mi->piece_count, PEER_ALLOWED_FAST_K, set);
+	unsigned n = wire_allowed_fast_set(ntohl(sin->sin_addr.s_addr), p->sw->info_hash,
+	    p->sw->piece_count, PEER_ALLOWED_FAST_K, set);
 	for (unsigned i = 0; i < n; i++)
 		if (set[i] == piece)
 			return true;
@@ -538,49 +589,46 @@ peer_allowed_fast_for(struct peer *p, uint32_t piece)
 void
 peer_serve(struct peer *p)
 {
-	struct torrent *t = p->t;
-	if (p->dead || t == NULL || p->ninreqs == 0)
+	const struct peer_swarm *sw = p->sw;
+	if (p->dead || sw == NULL || p->ninreqs == 0)
 		return;
 	struct evbuffer *out = bufferevent_get_output(p->bev);
-	struct engine *e = p->e;
+	const struct peer_env *env = p->env;
 	uint64_t now = dp_now_ms();
 	p->write_throttled = false;
 	while (p->ninreqs > 0) {
 		if (evbuffer_get_length(out) >= PEER_OUTPUT_HIGH)
 			break;
-		if (!bw_bucket_open(&e->up_bucket) || !bw_bucket_open(&t->up_bucket)) {
+		if (!bw_bucket_open(env->up_bucket) || !bw_bucket_open(sw->up_bucket)) {
 			p->write_throttled = true;
 			break;
 		}
 		struct peer_in_request *r = &p->inreqs[p->inreqs_head];
-		struct cache_piece *c = torrent_cache_get(t, r->piece);
-		if (c == NULL) {
-			if (t->state == ENGINE_TORRENT_ERROR)
+		struct peer_piece c;
+		if (!p->ops->cache_get(p->owner, r->piece, &c)) {
+			if (peer_swarm_mode(p) == PEER_MODE_ERROR)
 				return;
 			task_wait(p->task, DP_TASK_DISK_WAIT, "reading piece %u from disk", r->piece);
 			return;
 		}
-		if (r->offset + (uint64_t)r->length > c->length) {
+		if (r->offset + (uint64_t)r->length > c.length) {
 			/* Validated on arrival against the piece size, so this cannot happen. */
+			c.ref->unref(c.ref);
 			peer_close(p, "request past the end of piece %u", r->piece);
 			return;
 		}
 		wire_put_piece_header(out, r->piece, r->offset, r->length);
-		c->refs++;
-		if (evbuffer_add_reference(out, c->data + r->offset, r->length, peer_cache_cleanup,
-		    c) < 0) {
-			c->refs--;
+		if (evbuffer_add_reference(out, c.data + r->offset, r->length, peer_cache_cleanup,
+		    c.ref) < 0) {
+			c.ref->unref(c.ref);
 			peer_close(p, "out of memory queueing a block");
 			return;
 		}
 		p->uploaded += r->length;
-		t->uploaded += r->length;
-		e->uploaded += r->length;
 		bw_meter_add(&p->up_meter, r->length, now);
-		bw_meter_add(&t->up_meter, r->length, now);
-		bw_meter_add(&e->up_meter, r->length, now);
-		bw_bucket_consume(&e->up_bucket, r->length);
-		bw_bucket_consume(&t->up_bucket, r->length);
+		p->ops->uploaded(p->owner, p, r->length, now);
+		bw_bucket_consume(env->up_bucket, r->length);
+		bw_bucket_consume(sw->up_bucket, r->length);
 		task_progress(p->task, 0, r->length);
 		p->inreqs_head = (p->inreqs_head + 1) % p->inreqs_cap;
 		p->ninreqs--;
@@ -594,10 +642,10 @@ peer_serve(struct peer *p)
 static void
 peer_queue_request(struct peer *p, uint32_t piece, uint32_t offset, uint32_t length)
 {
-	struct torrent *t = p->t;
 	struct evbuffer *out = bufferevent_get_output(p->bev);
-	bool ok = t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_SEEDING;
-	if (!ok || !bitfield_get(&t->have, piece) ||
+	enum peer_mode mode = peer_swarm_mode(p);
+	bool ok = mode == PEER_MODE_DOWNLOAD || mode == PEER_MODE_SEED;
+	if (!ok || !bitfield_get(p->sw->have, piece) ||
 	    (p->am_choking && !peer_allowed_fast_for(p, piece))) {
 		if (p->fast)
 			wire_put_reject(out, piece, offset, length);
@@ -650,7 +698,7 @@ peer_send_ext_handshake(struct peer *p)
 {
 	struct wire_ext_handshake h;
 	memset(&h, 0, sizeof h);
-	h.port = (uint16_t)(p->e->listen_port > 0 ? p->e->listen_port : 0);
+	h.port = (uint16_t)(p->env->listen_port > 0 ? p->env->listen_port : 0);
 	snprintf(h.client, sizeof h.client, "%s", PEER_CLIENT_VERSION);
 	h.reqq = PEER_MAX_INCOMING_REQUESTS;
 	if (p->addr.ss_family == AF_INET) {
@@ -660,13 +708,14 @@ peer_send_ext_handshake(struct peer *p)
 		memcpy(h.yourip, &((struct sockaddr_in6 *)&p->addr)->sin6_addr, 16);
 		h.yourip_len = 16;
 	}
-	h.upload_only = p->t->state == ENGINE_TORRENT_SEEDING;
-	/* BEP 9: we serve our info dictionary, and fetch it for a magnet. */
-	h.ut_metadata = UT_METADATA_LOCAL_ID;
-	/* BEP 27: no peer exchange for private torrents. */
-	h.ut_pex = ut_pex_allowed(p->t) ? UT_PEX_LOCAL_ID : 0;
-	if (p->t->md == NULL && p->t->mi->info_raw != NULL)
-		h.metadata_size = p->t->mi->info_len;
+	h.upload_only = peer_swarm_mode(p) == PEER_MODE_SEED;
+	/* Every extension is listed; one not offered to this peer (ut_pex on a private torrent,
+	 * BEP 27) with id 0. */
+	for (size_t i = 0; i < p->env->nexts; i++) {
+		const struct peer_ext *x = p->env->exts[i];
+		bool on = x->offer == NULL || x->offer(p->owner, p, &h);
+		wire_ext_set(&h, x->name, on ? x->local_id : 0);
+	}
 	struct dp_buf b;
 	dp_buf_init(&b);
 	wire_build_ext_handshake(&b, &h);
@@ -678,23 +727,24 @@ peer_send_ext_handshake(struct peer *p)
 static void
 peer_send_intro(struct peer *p)
 {
-	struct torrent *t = p->t;
+	const struct peer_swarm *sw = p->sw;
+	const struct dp_bitfield *have = sw->have;
 	struct evbuffer *out = bufferevent_get_output(p->bev);
 	if (p->ext)
 		peer_send_ext_handshake(p);
-	if (p->fast && t->have.count == t->have.nbits && t->have.nbits > 0)
+	if (p->fast && have->count == have->nbits && have->nbits > 0)
 		wire_put_simple(out, WIRE_HAVE_ALL);
-	else if (p->fast && t->have.count == 0)
+	else if (p->fast && have->count == 0)
 		wire_put_simple(out, WIRE_HAVE_NONE);
-	else if (t->have.count > 0)
-		wire_put_bitfield(out, t->have.bits, bitfield_bytes(t->have.nbits));
-	if (p->fast && p->addr.ss_family == AF_INET && t->have.count > 0) {
+	else if (have->count > 0)
+		wire_put_bitfield(out, have->bits, bitfield_bytes(have->nbits));
+	if (p->fast && p->addr.ss_family == AF_INET && have->count > 0) {
 		uint32_t set[PEER_ALLOWED_FAST_K];
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->addr;
-		unsigned n = wire_allowed_fast_set(ntohl(sin->sin_addr.s_addr), t->mi->info_hash,
-		    t->mi->piece_count, PEER_ALLOWED_FAST_K, set);
+		unsigned n = wire_allowed_fast_set(ntohl(sin->sin_addr.s_addr), sw->info_hash,
+		    sw->piece_count, PEER_ALLOWED_FAST_K, set);
 		for (unsigned i = 0; i < n; i++)
-			if (bitfield_get(&t->have, set[i]))
+			if (bitfield_get(have, set[i]))
 				wire_put_allowed_fast(out, set[i]);
 	}
 	p->last_send_ms = dp_now_ms();
@@ -703,64 +753,44 @@ peer_send_intro(struct peer *p)
 static int
 peer_on_handshake(struct peer *p, const uint8_t *raw)
 {
-	struct engine *e = p->e;
 	struct wire_handshake hs;
 	char err[128];
 	if (wire_parse_handshake(raw, &hs, err, sizeof err) < 0) {
 		peer_close(p, "bad handshake: %s", err);
 		return -1;
 	}
-	if (memcmp(hs.peer_id, e->peer_id, 20) == 0) {
-		if (p->t != NULL) {
-			for (size_t i = 0; i < p->t->nknown; i++)
-				if (sockaddr_equal((struct sockaddr *)&p->t->known[i].addr,
-				    (struct sockaddr *)&p->addr, true))
-					p->t->known[i].fails = 1000;   /* never again */
-		}
+	if (memcmp(hs.peer_id, p->env->peer_id, 20) == 0) {
+		if (p->sw != NULL)
+			p->ops->self_connected(p->owner, p);   /* never again */
 		peer_close(p, "connected to ourselves");
 		return -1;
 	}
 	if (p->incoming) {
-		struct torrent *t = session_find_by_hash(e, hs.info_hash);
-		if (t == NULL || !torrent_is_active(t)) {
-			char hex[41];
-			dp_hex_encode(hs.info_hash, 20, hex);
-			peer_close(p, "no active torrent with info hash %s", hex);
+		/* The owner (the session) finds the torrent and hands the peer to it. */
+		char why[160];
+		if (p->ops->adopt(p->owner, p, hs.info_hash, why, sizeof why) < 0) {
+			peer_close(p, "%s", why);
 			return -1;
 		}
-		int limit = t->max_peers > 0 ? t->max_peers : e->set.max_peers_per_torrent;
-		if (t->npeers >= limit || e->connections > e->set.max_connections) {
-			peer_close(p, "connection limit reached");
-			return -1;
-		}
-		/* Move from the pending list to the torrent. */
-		if (p->prev)
-			p->prev->next = p->next;
-		else
-			e->pending = p->next;
-		if (p->next)
-			p->next->prev = p->prev;
-		p->next = p->prev = NULL;
-		torrent_attach_peer(t, p);
-		p->task->torrent_id = t->id;
-		task_rename(p->task, "peer %s %s", p->addr_str, t->mi->name);
 		peer_send_handshake(p);
-	} else if (memcmp(hs.info_hash, p->t->mi->info_hash, 20) != 0) {
+	} else if (memcmp(hs.info_hash, p->sw->info_hash, 20) != 0) {
 		peer_close(p, "handshake for another torrent");
 		return -1;
 	}
-	struct torrent *t = p->t;
-	for (struct peer *q = t->peers; q != NULL; q = q->next) {
-		if (q != p && q->handshake_done && memcmp(q->peer_id, hs.peer_id, 20) == 0) {
-			/* Both sides dialled at once (PEX makes that common): both keep the connection
-			 * opened by the lower peer id, or each would close the other's and lose both. */
-			if (q->incoming != p->incoming) {
-				bool keep_outgoing = memcmp(e->peer_id, hs.peer_id, 20) < 0;
-				if (keep_outgoing != p->incoming) {
-					peer_close(q, "duplicate of %s, which is kept", p->addr_str);
-					break;
-				}
+	const struct peer_swarm *sw = p->sw;
+	struct peer *q = p->ops->find_peer_id(p->owner, p, hs.peer_id);
+	if (q != NULL) {
+		/* Both sides dialled at once (PEX makes that common): both keep the connection
+		 * opened by the lower peer id, or each would close the other's and lose both. */
+		bool closed_q = false;
+		if (q->incoming != p->incoming) {
+			bool keep_outgoing = memcmp(p->env->peer_id, hs.peer_id, 20) < 0;
+			if (keep_outgoing != p->incoming) {
+				peer_close(q, "duplicate of %s, which is kept", p->addr_str);
+				closed_q = true;
 			}
+		}
+		if (!closed_q) {
 			peer_close(p, "already connected to this peer (%s)", q->addr_str);
 			return -1;
 		}
@@ -772,13 +802,13 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 	p->handshake_done = true;
 	p->choked_since_ms = dp_now_ms();
 	memset(&p->lim, 0, sizeof p->lim);
-	p->lim.piece_count = t->mi->piece_count;
-	p->lim.piece_length = t->mi->piece_length;
-	p->lim.total_size = t->mi->total_size;
+	p->lim.piece_count = sw->piece_count;
+	p->lim.piece_length = sw->piece_length;
+	p->lim.total_size = sw->total_size;
 	p->lim.max_request = PEER_MAX_REQUEST;
 	p->lim.fast = p->fast;
 	p->lim.ext = p->ext;
-	bitfield_init(&p->has, t->mi->piece_count);
+	bitfield_init(&p->has, sw->piece_count);
 	task_set_deadline(p->task, 0);
 	log_debug("peer %s: handshake done (%s%s%s)", p->addr_str, p->client,
 	    p->fast ? ", fast" : "", p->ext ? ", ext" : "");
@@ -792,17 +822,17 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 static void
 peer_got_bitfield_piece(struct peer *p, uint32_t piece)
 {
-	struct torrent *t = p->t;
+	const struct peer_swarm *sw = p->sw;
 	if (bitfield_get(&p->has, piece))
 		return;
 	bitfield_set(&p->has, piece);
-	if (t->pk != NULL)
-		picker_peer_have(t->pk, piece);
+	if (sw->pk != NULL)
+		picker_peer_have(sw->pk, piece);
 	if (p->has.count == p->has.nbits)
 		p->seed = true;
-	if (!p->am_interested && t->state == ENGINE_TORRENT_DOWNLOADING &&
-	    !bitfield_get(&t->have, piece) && t->pk != NULL &&
-	    picker_priority(t->pk, piece) != PRIO_SKIP) {
+	if (!p->am_interested && peer_swarm_mode(p) == PEER_MODE_DOWNLOAD &&
+	    !bitfield_get(sw->have, piece) && sw->pk != NULL &&
+	    picker_priority(sw->pk, piece) != PRIO_SKIP) {
 		peer_set_interested(p, true);
 		peer_fill_requests(p);
 	} else if (p->am_interested && !p->peer_choking) {
@@ -810,12 +840,12 @@ peer_got_bitfield_piece(struct peer *p, uint32_t piece)
 	}
 }
 
-/* A seed's connection to another seed carries nothing (torrent_on_complete drops them when we
- * finish; this covers a seed meeting one later). */
+/* A seed's connection to another seed carries nothing (the torrent drops them when we finish;
+ * this covers a seed meeting one later). */
 static bool
 peer_close_if_both_seeds(struct peer *p)
 {
-	if (!p->has_all || p->t->state != ENGINE_TORRENT_SEEDING)
+	if (!p->has_all || peer_swarm_mode(p) != PEER_MODE_SEED)
 		return false;
 	peer_close(p, "both sides are seeds");
 	return true;
@@ -824,16 +854,16 @@ peer_close_if_both_seeds(struct peer *p)
 static void
 peer_on_have_all(struct peer *p)
 {
-	struct torrent *t = p->t;
+	const struct peer_swarm *sw = p->sw;
 	if (p->has_all)
 		return;
-	if (p->has.count > 0 && t->pk != NULL)
-		picker_peer_bitfield_remove(t->pk, &p->has);
+	if (p->has.count > 0 && sw->pk != NULL)
+		picker_peer_bitfield_remove(sw->pk, &p->has);
 	p->has_all = p->seed = true;
 	p->bitfield_received = true;
 	bitfield_set_all(&p->has);
-	if (t->pk != NULL)
-		picker_seed_add(t->pk);
+	if (sw->pk != NULL)
+		picker_seed_add(sw->pk);
 	if (peer_close_if_both_seeds(p))
 		return;
 	peer_update_interest(p);
@@ -842,16 +872,19 @@ peer_on_have_all(struct peer *p)
 static void
 peer_on_extended(struct peer *p, const struct wire_msg *m)
 {
-	if (m->ext_id == UT_METADATA_LOCAL_ID) {
-		metadata_peer_message(p, m->payload, m->payload_len);
+	const struct peer_env *env = p->env;
+	if (m->ext_id != 0) {
+		/* Dispatched by the id we advertised; one we did not is ignored. */
+		for (size_t i = 0; i < env->nexts; i++) {
+			const struct peer_ext *x = env->exts[i];
+			if (x->local_id == m->ext_id) {
+				if (x->on_message != NULL)
+					x->on_message(p->owner, p, m->payload, m->payload_len);
+				return;
+			}
+		}
 		return;
 	}
-	if (m->ext_id == UT_PEX_LOCAL_ID) {
-		ut_pex_peer_message(p, m->payload, m->payload_len);
-		return;
-	}
-	if (m->ext_id != 0)
-		return;    /* an id we did not advertise: ignored */
 	struct wire_ext_handshake h;
 	char err[128];
 	if (wire_parse_ext_handshake(m->payload, m->payload_len, &h, err, sizeof err) < 0) {
@@ -862,18 +895,107 @@ peer_on_extended(struct peer *p, const struct wire_msg *m)
 	p->upload_only = h.upload_only;
 	if (h.client[0] != '\0')
 		snprintf(p->client, sizeof p->client, "%s", h.client);
-	metadata_peer_ext_handshake(p);
+	for (size_t i = 0; i < env->nexts && !p->dead; i++)
+		if (env->exts[i]->on_handshake != NULL)
+			env->exts[i]->on_handshake(p->owner, p);
+}
+
+/* A BITFIELD before the piece count is known: kept (the newest wins) for peer_pieces_known. */
+static void
+peer_keep_bitfield(struct peer *p, const uint8_t *bits, size_t len)
+{
+	if (len > PEER_EARLY_BITFIELD_MAX) {
+		peer_close(p, "protocol violation: %zu-byte bitfield", len);
+		return;
+	}
+	free(p->early_bits);
+	p->early_bits = xmemdup(bits, len);
+	p->early_bits_len = len;
+	p->nearly_haves = 0;
+	p->bitfield_received = true;
+}
+
+static void
+peer_keep_have(struct peer *p, uint32_t piece)
+{
+	if (p->has_all || p->nearly_haves >= PEER_EARLY_HAVES_MAX)
+		return;
+	if (p->nearly_haves == p->early_haves_cap) {
+		p->early_haves_cap = p->early_haves_cap ? p->early_haves_cap * 2 : 64;
+		p->early_haves = xreallocarray(p->early_haves, p->early_haves_cap,
+		    sizeof *p->early_haves);
+	}
+	p->early_haves[p->nearly_haves++] = piece;
+}
+
+static void
+peer_drop_early(struct peer *p)
+{
+	free(p->early_bits);
+	free(p->early_haves);
+	p->early_bits = NULL;
+	p->early_haves = NULL;
+	p->early_bits_len = p->nearly_haves = p->early_haves_cap = 0;
+}
+
+bool
+peer_pieces_known(struct peer *p)
+{
+	const struct peer_swarm *sw = p->sw;
+	p->lim.piece_count = sw->piece_count;
+	p->lim.piece_length = sw->piece_length;
+	p->lim.total_size = sw->total_size;
+	bitfield_free(&p->has);
+	bitfield_init(&p->has, sw->piece_count);
+	if (p->task != NULL)
+		task_rename(p->task, "peer %s %s", p->addr_str, sw->name);
+	if (p->has_all) {
+		peer_drop_early(p);
+		bitfield_set_all(&p->has);
+		picker_seed_add(sw->pk);
+		return true;
+	}
+	if (p->early_bits != NULL && !bitfield_load(&p->has, p->early_bits, p->early_bits_len)) {
+		size_t len = p->early_bits_len;
+		peer_drop_early(p);
+		peer_close(p, "protocol violation: bitfield of %zu bytes for %u pieces", len,
+		    sw->piece_count);
+		return false;
+	}
+	for (size_t i = 0; i < p->nearly_haves; i++) {
+		if (p->early_haves[i] >= sw->piece_count) {
+			uint32_t bad = p->early_haves[i];
+			peer_drop_early(p);
+			/* None of it reached the picker: closing must not take it back. */
+			bitfield_clear_all(&p->has);
+			peer_close(p, "protocol violation: have %u of %u pieces", bad, sw->piece_count);
+			return false;
+		}
+		bitfield_set(&p->has, p->early_haves[i]);
+	}
+	peer_drop_early(p);
+	if (p->has.count == p->has.nbits && p->has.nbits > 0) {
+		p->has_all = p->seed = true;
+		picker_seed_add(sw->pk);
+	} else if (p->has.count > 0) {
+		picker_peer_bitfield_add(sw->pk, &p->has);
+	}
+	return true;
 }
 
 static void
 peer_on_message(struct peer *p, const struct wire_msg *m)
 {
-	struct torrent *t = p->t;
+	const struct peer_swarm *sw = p->sw;
 	switch (m->id) {
 	case WIRE_KEEPALIVE:
 	case WIRE_UNKNOWN:
-	case WIRE_PORT:
 	case WIRE_SUGGEST:
+		break;
+	case WIRE_PORT:
+		/* BEP 5: the peer's DHT port, for whoever runs a DHT. */
+		if (p->ops->on_port != NULL)
+			p->ops->on_port(p->owner, p, m->port);
 		break;
 	case WIRE_CHOKE:
 		if (!p->peer_choking)
@@ -889,44 +1011,44 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 		break;
 	case WIRE_INTERESTED:
 		p->peer_interested = true;
-		torrent_peer_interested(t, p);
+		p->ops->interested(p->owner, p);
 		break;
 	case WIRE_NOT_INTERESTED:
 		p->peer_interested = false;
 		break;
 	case WIRE_HAVE:
-		if (t->md != NULL)
-			metadata_peer_have(p, m->index);   /* kept until the piece count is known */
+		if (sw->piece_count == 0)
+			peer_keep_have(p, m->index);   /* kept until the piece count is known */
 		else if (!p->has_all)
 			peer_got_bitfield_piece(p, m->index);
 		break;
 	case WIRE_BITFIELD: {
-		if (t->md != NULL) {
-			metadata_peer_bitfield(p, m->payload, m->payload_len);
+		if (sw->piece_count == 0) {
+			peer_keep_bitfield(p, m->payload, m->payload_len);
 			break;
 		}
 		/* Some clients (aria2) send have-none and then a bitfield: the newest one wins. */
 		struct dp_bitfield bf;
-		bitfield_init(&bf, t->mi->piece_count);
+		bitfield_init(&bf, sw->piece_count);
 		if (!bitfield_load(&bf, m->payload, m->payload_len)) {
 			bitfield_free(&bf);
 			peer_close(p, "protocol violation: malformed bitfield");
 			return;
 		}
-		if (p->has_all && t->pk != NULL)
-			picker_seed_remove(t->pk);
-		else if (p->has.count > 0 && t->pk != NULL)
-			picker_peer_bitfield_remove(t->pk, &p->has);
+		if (p->has_all && sw->pk != NULL)
+			picker_seed_remove(sw->pk);
+		else if (p->has.count > 0 && sw->pk != NULL)
+			picker_peer_bitfield_remove(sw->pk, &p->has);
 		p->has_all = p->seed = false;
 		bitfield_free(&p->has);
 		p->has = bf;
 		p->bitfield_received = true;
 		if (p->has.count == p->has.nbits && p->has.nbits > 0) {
 			p->has_all = p->seed = true;
-			if (t->pk != NULL)
-				picker_seed_add(t->pk);
-		} else if (p->has.count > 0 && t->pk != NULL) {
-			picker_peer_bitfield_add(t->pk, &p->has);
+			if (sw->pk != NULL)
+				picker_seed_add(sw->pk);
+		} else if (p->has.count > 0 && sw->pk != NULL) {
+			picker_peer_bitfield_add(sw->pk, &p->has);
 		}
 		if (peer_close_if_both_seeds(p))
 			return;
@@ -948,8 +1070,8 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 		peer_cancel_request(p, m->index, m->begin, m->length);
 		break;
 	case WIRE_REJECT:
-		if (peer_reqs_remove(p, m->index, m->begin, m->length) && t->pk != NULL)
-			picker_block_abandoned(t->pk, m->index, m->begin, p);
+		if (peer_reqs_remove(p, m->index, m->begin, m->length) && sw->pk != NULL)
+			picker_block_abandoned(sw->pk, m->index, m->begin, p);
 		if (!p->peer_choking)
 			peer_fill_requests(p);
 		break;
@@ -978,20 +1100,20 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 static int
 peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t mlen)
 {
-	struct torrent *t = p->t;
+	const struct peer_swarm *sw = p->sw;
 	uint32_t piece = peer_be32(hdr + 5), offset = peer_be32(hdr + 9), len = mlen - 9;
-	if (piece >= t->mi->piece_count) {
+	if (piece >= sw->piece_count) {
 		peer_close(p, "protocol violation: piece %u out of range", piece);
 		return -1;
 	}
-	uint32_t psize = metainfo_piece_size(t->mi, piece);
+	uint32_t psize = peer_piece_size(sw, piece);
 	if (len == 0 || len > PEER_MAX_REQUEST || offset > psize || len > psize - offset) {
 		peer_close(p, "protocol violation: block %u+%u outside piece %u", offset, len, piece);
 		return -1;
 	}
 	evbuffer_drain(in, 13);
 	bool asked = peer_reqs_remove(p, piece, offset, len);
-	uint8_t *dest = torrent_block_dest(t, piece, offset, len);
+	uint8_t *dest = p->ops->block_dest(p->owner, piece, offset, len);
 	if (dest != NULL)
 		evbuffer_remove(in, dest, len);
 	else
@@ -999,15 +1121,15 @@ peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t 
 	uint64_t now = dp_now_ms();
 	p->downloaded += len;
 	bw_meter_add(&p->down_meter, len, now);
-	bw_bucket_consume(&p->e->down_bucket, len);
-	bw_bucket_consume(&t->down_bucket, len);
+	bw_bucket_consume(p->env->down_bucket, len);
+	bw_bucket_consume(sw->down_bucket, len);
 	task_progress(p->task, len, 0);
 	if (asked) {
 		p->last_block_ms = now;
 		p->snubbed = false;
 	}
 	if (dest != NULL)
-		torrent_block_done(t, p, piece, offset, len);   /* may close peers, even p */
+		p->ops->block_done(p->owner, p, piece, offset, len);   /* may close peers, even p */
 	if (p->dead)
 		return -1;
 	if (!p->peer_choking || p->nallowed_fast > 0)
@@ -1046,7 +1168,7 @@ peer_read_input(struct peer *p)
 				break;
 			if (peer_on_piece(p, in, hdr, mlen) < 0)
 				return;
-			if (!bw_bucket_open(&p->e->down_bucket) || !bw_bucket_open(&p->t->down_bucket)) {
+			if (!bw_bucket_open(p->env->down_bucket) || !bw_bucket_open(p->sw->down_bucket)) {
 				p->read_throttled = true;
 				peer_update_reading(p);
 			}
@@ -1154,9 +1276,9 @@ peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd, s
 static size_t
 peer_read_chunk(struct peer *p)
 {
-	uint64_t allow = bw_bucket_available(&p->e->down_bucket);
-	if (p->t != NULL)
-		allow = DP_MIN(allow, bw_bucket_available(&p->t->down_bucket));
+	uint64_t allow = bw_bucket_available(p->env->down_bucket);
+	if (p->sw != NULL)
+		allow = DP_MIN(allow, bw_bucket_available(p->sw->down_bucket));
 	return (size_t)DP_MAX(DP_MIN(allow, (uint64_t)PEER_READ_CHUNK), (uint64_t)PEER_READ_MIN);
 }
 

@@ -1,5 +1,7 @@
 /* peer.h: one peer connection: bufferevent, handshake, message dispatch through wire.h, the
- * request pipeline, serving requests, keep-alive, idle and snub detection. Loop thread only. */
+ * request pipeline, serving requests, keep-alive, idle and snub detection. A peer reports to its
+ * owner through the operations table it was given and reads what it needs of its torrent from a
+ * peer_swarm the owner keeps current: it knows neither torrents nor the session. Loop thread. */
 #ifndef DP_ENGINE_INTERNAL
 #error "peer.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -15,10 +17,12 @@
 #include "picker.h"
 #include "wire.h"
 
-struct engine;
-struct torrent;
 struct bufferevent;
+struct disk_pool;
 struct dp_task;
+struct event_base;
+struct peer;
+struct peer_ext;
 
 #define PEER_KEEPALIVE_MS (120u * 1000u)
 #define PEER_IDLE_MS (180u * 1000u)
@@ -28,6 +32,92 @@ struct dp_task;
 #define PEER_MAX_QUEUE 500u
 #define PEER_MAX_INCOMING_REQUESTS 2048u
 #define PEER_OUTPUT_HIGH (1u << 20)     /* stop serving blocks above this much queued output */
+
+/* What the torrent does, as far as its peers care. */
+enum peer_mode {
+	PEER_MODE_IDLE,              /* stopped, checking, fetching the metadata: no blocks */
+	PEER_MODE_DOWNLOAD,
+	PEER_MODE_SEED,
+	PEER_MODE_ERROR              /* nothing more is read from disk */
+};
+
+/* What the session lends every peer; it outlives them all. */
+struct peer_env {
+	struct event_base *base;
+	uint8_t peer_id[20];                /* ours */
+	int listen_port;                    /* ours, advertised; <= 0: not listening */
+	struct bw_bucket *down_bucket, *up_bucket;   /* the global limits */
+	int *connections;                   /* open peer sockets: peer.c counts its own */
+	struct disk_pool *disk;             /* for the words of a disk wait */
+	const uint64_t *disk_write_bound;
+	const struct peer_ext *const *exts; /* the BEP 10 extension table (peer_ext.h) */
+	size_t nexts;
+};
+
+/* The torrent a peer serves, as data its owner keeps current (the metadata of a magnet arrives
+ * later, a recheck replaces the picker). */
+struct peer_swarm {
+	uint8_t info_hash[20];
+	int torrent_id;                     /* for the task table */
+	const char *name;
+	uint32_t piece_count;               /* 0 until the metadata is known */
+	uint32_t piece_length;
+	uint64_t total_size;
+	const struct dp_bitfield *have;     /* our verified pieces */
+	struct picker *pk;
+	struct bw_bucket *down_bucket, *up_bucket;   /* the torrent's limits */
+};
+
+/* A reference to piece data the owner lends for serving: the evbuffer holding a block gives it
+ * back with ref->unref(ref) once the block is sent (or dropped), perhaps after the peer is gone. */
+struct peer_piece_ref {
+	void (*unref)(struct peer_piece_ref *ref);
+};
+
+struct peer_piece {
+	const uint8_t *data;
+	uint32_t length;
+	struct peer_piece_ref *ref;         /* one reference, taken for the caller */
+};
+
+/*
+ * How a peer reports to its owner; owner is the argument it was given. A peer waiting for the
+ * handshake of an incoming connection belongs to the session (bury, attach, detach, adopt);
+ * once it belongs to a torrent every entry but adopt is used. Entries marked optional may be
+ * NULL.
+ */
+struct peer_ops {
+	/* Joins / leaves the owner's set (outgoing: at peer_connect; incoming: at peer_accept and
+	 * peer_adopt). detach runs while closing. */
+	void (*attach)(void *owner, struct peer *p);
+	void (*detach)(void *owner, struct peer *p);
+	/* Closed: free it (peer_free) outside the current callback. */
+	void (*bury)(void *owner, struct peer *p);
+	/* Incoming: its handshake names info_hash. Hand it to that torrent (peer_adopt) and return
+	 * 0, or -1 with why (the peer closes with it). */
+	int (*adopt)(void *owner, struct peer *p, const uint8_t info_hash[20], char *why,
+	    size_t whylen);
+
+	enum peer_mode (*mode)(void *owner);
+	/* A block arrived: where len bytes at offset of piece go, or NULL when not wanted (the peer
+	 * drains it). block_done then records it; it may close peers, p too. */
+	uint8_t *(*block_dest)(void *owner, uint32_t piece, uint32_t offset, uint32_t len);
+	void (*block_done)(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
+	    uint32_t len);
+	/* Piece data for serving with a reference taken (given back through out->ref), or false
+	 * while it is being read from disk. */
+	bool (*cache_get)(void *owner, uint32_t piece, struct peer_piece *out);
+	/* The peer became interested: it may get a free upload slot at once. */
+	void (*interested)(void *owner, struct peer *p);
+	/* len bytes of blocks were queued to p: the owner's totals and meters. */
+	void (*uploaded)(void *owner, struct peer *p, uint32_t len, uint64_t now_ms);
+	/* Another peer of the owner with this id whose handshake is done, or NULL. */
+	struct peer *(*find_peer_id)(void *owner, const struct peer *p, const uint8_t id[20]);
+	/* We dialled ourselves: never dial that address again. */
+	void (*self_connected)(void *owner, struct peer *p);
+	/* BEP 5 PORT: the peer's DHT port (optional). */
+	void (*on_port)(void *owner, struct peer *p, uint16_t port);
+};
 
 struct peer_request {           /* a block we asked for */
 	uint32_t piece, offset, length;
@@ -39,9 +129,11 @@ struct peer_in_request {        /* a block the peer asked for */
 };
 
 struct peer {
-	struct engine *e;
-	struct torrent *t;            /* NULL until an incoming handshake names the torrent */
-	struct peer *next, *prev;     /* in t->peers, e->pending or e->graveyard */
+	const struct peer_env *env;
+	const struct peer_ops *ops;
+	void *owner;                  /* ops' argument */
+	const struct peer_swarm *sw;  /* NULL until an incoming handshake names the torrent */
+	struct peer *next, *prev;     /* in the owner's set */
 	struct bufferevent *bev;
 	struct dp_task *task;
 
@@ -52,7 +144,7 @@ struct peer {
 	bool connected;               /* TCP is up */
 	bool handshake_sent, handshake_done;
 	bool dead;                    /* closed; waiting to be freed */
-	bool counted;                 /* counted in e->connections */
+	bool counted;                 /* counted in env->connections */
 
 	uint8_t peer_id[20];
 	char client[64];
@@ -66,6 +158,10 @@ struct peer {
 	uint64_t choked_since_ms;      /* when it last choked us (the handshake counts as a choke) */
 
 	struct dp_bitfield has;       /* empty until a bitfield / have-all / have */
+	uint8_t *early_bits;          /* BITFIELD and HAVEs before the piece count is known */
+	size_t early_bits_len;
+	uint32_t *early_haves;
+	size_t nearly_haves, early_haves_cap;
 	bool has_all;                 /* have-all or a complete bitfield: counted as a seed */
 	bool bitfield_received;
 
@@ -91,13 +187,29 @@ struct peer {
 	int hashfails;
 };
 
-/* Outgoing connection for torrent t. Returns NULL (and logs) when the socket can't be made. */
-struct peer *peer_connect(struct torrent *t, const struct sockaddr *sa, socklen_t len);
-/* An accepted socket; it waits in e->pending for the handshake. */
-struct peer *peer_accept(struct engine *e, int fd, const struct sockaddr *sa, socklen_t len);
+/* Outgoing connection for the torrent sw describes; ops->attach runs before connecting. NULL
+ * (logged) when the socket can't be made. */
+struct peer *peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner,
+    const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len);
+/* An accepted socket; owner (the session) keeps it until its handshake: ops->adopt. */
+struct peer *peer_accept(const struct peer_env *env, const struct peer_ops *ops, void *owner,
+    int fd, const struct sockaddr *sa, socklen_t len);
+/* From adopt: the peer now belongs to the torrent sw describes (ops->attach runs). */
+void peer_adopt(struct peer *p, const struct peer_ops *ops, void *owner,
+    const struct peer_swarm *sw);
+void *peer_owner(const struct peer *p);
 /* Closes the connection (logged with reason), gives back its requests, buries it. */
 void peer_close(struct peer *p, const char *fmt, ...) DP_PRINTF(2, 3);
 void peer_free(struct peer *p);
+/* The swarm's metadata arrived (piece_count set): the BITFIELD and HAVEs it sent before are
+ * applied. false when that closed it (they did not fit). */
+bool peer_pieces_known(struct peer *p);
+
+/* For extensions: the peer's id for extension name (0: it does not take it), sending one
+ * message under that id, and how much output waits (a slow reader gets rejects). */
+uint8_t peer_ext_id(const struct peer *p, const char *name);
+void peer_send_extended(struct peer *p, uint8_t remote_id, const void *payload, size_t len);
+size_t peer_output_queued(const struct peer *p);
 
 /* Torrent-driven actions. */
 void peer_send_have(struct peer *p, uint32_t piece);

@@ -17,6 +17,7 @@
 
 #include "disk.h"
 #include "engine_private.h"
+#include "extensions.h"
 #include "log.h"
 #include "metainfo.h"
 #include "net.h"
@@ -45,6 +46,23 @@ session_random(struct engine *e)
 }
 
 /* ---- torrents ---- */
+
+struct torrent *
+session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
+    const struct engine_add_opts *opts, char *err, size_t errlen)
+{
+	struct torrent *t = torrent_new(&e->torrent_env, e->next_torrent_id + 1, mi, save_dir,
+	    opts, err, errlen);
+	if (t == NULL)
+		return NULL;
+	e->next_torrent_id = t->id;
+	if (e->torrents_tail)
+		e->torrents_tail->next = t;
+	else
+		e->torrents = t;
+	e->torrents_tail = t;
+	return t;
+}
 
 struct torrent *
 session_find_torrent(struct engine *e, int id)
@@ -222,6 +240,169 @@ session_check_disk_pressure(struct engine *e)
 	}
 }
 
+/* ---- what torrents report (torrent_ops) ---- */
+
+static void
+session_torrent_emit(void *arg, int torrent_id, enum engine_event ev)
+{
+	session_emit(arg, torrent_id, ev);
+}
+
+static void
+session_torrent_ban(void *arg, const struct sockaddr *sa, const char *why)
+{
+	session_ban(arg, sa, why);
+}
+
+static bool
+session_torrent_refused(void *arg, const struct sockaddr *sa)
+{
+	return session_is_self(arg, sa) || session_is_banned(arg, sa);
+}
+
+static bool
+session_torrent_may_connect(void *arg)
+{
+	struct engine *e = arg;
+	return !e->shutting_down && e->connections < e->set.max_connections;
+}
+
+static void
+session_torrent_disk_pressure(void *arg)
+{
+	session_check_disk_pressure(arg);
+}
+
+static void
+session_torrent_transferred(void *arg, uint64_t down, uint64_t up, uint64_t now_ms)
+{
+	struct engine *e = arg;
+	if (down > 0) {
+		e->downloaded += down;
+		bw_meter_add(&e->down_meter, down, now_ms);
+	}
+	if (up > 0) {
+		e->uploaded += up;
+		bw_meter_add(&e->up_meter, up, now_ms);
+	}
+}
+
+static uint32_t
+session_torrent_random(void *arg)
+{
+	return session_random(arg);
+}
+
+/* Out of the running set into the dying list, where it waits for its disk jobs. */
+static void
+session_torrent_removed(void *arg, struct torrent *t)
+{
+	struct engine *e = arg;
+	struct torrent **pp = &e->torrents, *prev = NULL;
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			if (e->torrents_tail == t)
+				e->torrents_tail = prev;
+			break;
+		}
+	}
+	t->next = e->dying;
+	e->dying = t;
+}
+
+static void
+session_torrent_freed(void *arg, struct torrent *t)
+{
+	struct engine *e = arg;
+	for (struct torrent **pp = &e->dying; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+}
+
+static void
+session_torrent_bury_peer(void *arg, struct peer *p)
+{
+	session_bury_peer(arg, p);
+}
+
+static const struct torrent_ops session_torrent_ops = {
+	.emit = session_torrent_emit,
+	.ban = session_torrent_ban,
+	.refused = session_torrent_refused,
+	.may_connect = session_torrent_may_connect,
+	.disk_pressure = session_torrent_disk_pressure,
+	.transferred = session_torrent_transferred,
+	.random = session_torrent_random,
+	.removed = session_torrent_removed,
+	.freed = session_torrent_freed,
+	.bury_peer = session_torrent_bury_peer,
+};
+
+/* ---- incoming peers until their handshake (peer_ops) ---- */
+
+static void
+session_pending_attach(void *owner, struct peer *p)
+{
+	struct engine *e = owner;
+	p->prev = NULL;
+	p->next = e->pending;
+	if (e->pending)
+		e->pending->prev = p;
+	e->pending = p;
+}
+
+static void
+session_pending_detach(void *owner, struct peer *p)
+{
+	struct engine *e = owner;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		e->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->next = p->prev = NULL;
+}
+
+static void
+session_pending_bury(void *owner, struct peer *p)
+{
+	session_bury_peer(owner, p);
+}
+
+/* Its handshake named info_hash: the torrent takes it, if it runs and has room. */
+static int
+session_pending_adopt(void *owner, struct peer *p, const uint8_t info_hash[20], char *why,
+    size_t whylen)
+{
+	struct engine *e = owner;
+	struct torrent *t = session_find_by_hash(e, info_hash);
+	if (t == NULL || !torrent_is_active(t)) {
+		char hex[41];
+		dp_hex_encode(info_hash, 20, hex);
+		snprintf(why, whylen, "no active torrent with info hash %s", hex);
+		return -1;
+	}
+	if (t->npeers >= torrent_peer_limit(t) || e->connections > e->set.max_connections) {
+		snprintf(why, whylen, "connection limit reached");
+		return -1;
+	}
+	session_pending_detach(e, p);
+	torrent_adopt_peer(t, p);
+	return 0;
+}
+
+static const struct peer_ops session_pending_ops = {
+	.attach = session_pending_attach,
+	.detach = session_pending_detach,
+	.bury = session_pending_bury,
+	.adopt = session_pending_adopt,
+};
+
 /* ---- listener ---- */
 
 static void
@@ -242,7 +423,7 @@ session_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 		log_debug("refused %s: %d connections (the limit)", a, e->connections);
 		evutil_closesocket(fd);
 	} else {
-		peer_accept(e, fd, sa, (socklen_t)len);
+		peer_accept(&e->peer_env, &session_pending_ops, e, fd, sa, (socklen_t)len);
 		task_progress(e->listener_task, 0, 0);
 	}
 	task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
@@ -464,6 +645,31 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_end(e->timer_task);
 }
 
+/* What torrents and peers may see of the session, once it is set up. */
+static void
+session_lend(struct engine *e)
+{
+	struct peer_env *pe = &e->peer_env;
+	pe->base = e->base;
+	memcpy(pe->peer_id, e->peer_id, 20);
+	pe->listen_port = e->listen_port;
+	pe->down_bucket = &e->down_bucket;
+	pe->up_bucket = &e->up_bucket;
+	pe->connections = &e->connections;
+	pe->disk = e->disk;
+	pe->disk_write_bound = &e->set.disk_write_bound;
+	pe->exts = extensions_table;
+	pe->nexts = extensions_count;
+	struct torrent_env *te = &e->torrent_env;
+	te->base = e->base;
+	te->dns = e->dns;
+	te->disk = e->disk;
+	te->set = &e->set;
+	te->peers = pe;
+	te->ops = &session_torrent_ops;
+	te->arg = e;
+}
+
 int
 session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
     char *err, size_t errlen)
@@ -522,6 +728,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 		log_info("listening on port %d", e->listen_port);
 	}
+	session_lend(e);
 	return 0;
 }
 

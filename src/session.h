@@ -12,31 +12,22 @@
 #include <sys/socket.h>
 
 #include "engine.h"
+#include "session_settings.h"
 
 struct engine;               /* engine_private.h */
 struct event_base;
 struct torrent;
 struct peer;
-
-struct session_settings {
-	char download_dir[1024];
-	int listen_port;              /* 0: an ephemeral port; -1: do not listen */
-	bool listen_ipv6;
-	int max_connections;          /* all torrents */
-	int max_peers_per_torrent;
-	int upload_slots;             /* per torrent */
-	uint64_t down_limit, up_limit;/* bytes/s, 0 unlimited */
-	int disk_threads;
-	uint64_t disk_write_bound;    /* pending write bytes before peers stop reading */
-	int max_open_files;
-	int piece_cache;              /* pieces kept in each torrent's read cache */
-	int numwant;
-};
+struct metainfo;
 
 int session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
     char *err, size_t errlen);
 void session_cleanup(struct engine *e);
 
+/* A new torrent in the session's set (stopped), numbered next; NULL with err when the torrent
+ * can't be set up (then mi is still the caller's). */
+struct torrent *session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
+    const struct engine_add_opts *opts, char *err, size_t errlen);
 struct torrent *session_find_torrent(struct engine *e, int id);
 struct torrent *session_find_by_hash(struct engine *e, const uint8_t info_hash[20]);
 void session_emit(struct engine *e, int torrent_id, enum engine_event ev);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,17 @@
 
 #include "choker.h"
 #include "disk.h"
-#include "engine_private.h"
 #include "log.h"
-#include "metadata_fetch.h"
 #include "metainfo.h"
 #include "net.h"
 #include "peer.h"
+#include "peer_ext.h"
 #include "picker.h"
-#include "session.h"
+#include "session_settings.h"
 #include "storage.h"
 #include "task.h"
 #include "torrent.h"
 #include "tracker.h"
-#include "ut_pex.h"
 #include "util.h"
 
 #define TORRENT_MAX_KNOWN 4000
@@ -51,18 +50,49 @@ static void torrent_delete_done(struct disk_job *job, void *arg);
 static void torrent_probe_done(struct disk_job *job, void *arg);
 static void torrent_begin_transfer(struct torrent *t);
 static void torrent_sync_done(struct disk_job *job, void *arg);
+static const struct peer_ops torrent_peer_ops;
+
+/* Its peers read the torrent through t->swarm: refreshed whenever the metainfo or the picker
+ * is replaced. */
+static void
+torrent_sync_swarm(struct torrent *t)
+{
+	struct peer_swarm *sw = &t->swarm;
+	memcpy(sw->info_hash, t->mi->info_hash, 20);
+	sw->torrent_id = t->id;
+	sw->name = t->mi->name;
+	sw->piece_count = t->mi->piece_count;
+	sw->piece_length = t->mi->piece_length;
+	sw->total_size = t->mi->total_size;
+	sw->have = &t->have;
+	sw->pk = t->pk;
+	sw->down_bucket = &t->down_bucket;
+	sw->up_bucket = &t->up_bucket;
+}
+
+static void
+torrent_emit(struct torrent *t, enum engine_event ev)
+{
+	t->env->ops->emit(t->env->arg, t->id, ev);
+}
+
+static uint32_t
+torrent_random(struct torrent *t)
+{
+	return t->env->ops->random(t->env->arg);
+}
 
 static void
 torrent_fill_request(void *arg, struct tracker_request *req)
 {
 	struct torrent *t = arg;
-	memcpy(req->peer_id, t->e->peer_id, 20);
-	req->port = (uint16_t)(t->e->listen_port > 0 ? t->e->listen_port : 0);
+	memcpy(req->peer_id, t->env->peers->peer_id, 20);
+	req->port = (uint16_t)(t->env->peers->listen_port > 0 ? t->env->peers->listen_port : 0);
 	req->uploaded = t->uploaded;
 	req->downloaded = t->downloaded;
 	/* Without the metadata nothing is known; 0 would make us a seed (libtorrent sends 16 KiB). */
 	req->left = t->md != NULL ? 16384 : torrent_left(t);
-	req->numwant = t->e->set.numwant;
+	req->numwant = t->env->set->numwant;
 }
 
 static void
@@ -76,7 +106,7 @@ torrent_got_peers(void *arg, const struct tracker_peer *peers, size_t n)
 }
 
 struct torrent *
-torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
+torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
 {
 	/* t->save_dir is what resume files and moves use: it must be the storage's path, whole. */
@@ -86,18 +116,18 @@ torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
 		return NULL;
 	}
 	struct torrent *t = xcalloc(1, sizeof *t);
-	t->e = e;
-	t->id = ++e->next_torrent_id;
+	t->env = env;
+	t->id = id;
 	t->mi = mi;
 	snprintf(t->save_dir, sizeof t->save_dir, "%s", save_dir);
-	t->st = storage_new(mi, save_dir, e->set.max_open_files);
+	t->st = storage_new(mi, save_dir, env->set->max_open_files);
 	if (t->st == NULL) {
 		snprintf(err, errlen, "%s: can't set up storage in %s", mi->name, save_dir);
 		free(t);
 		return NULL;
 	}
-	t->rng = session_random(e) | 1;
-	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, session_random(e));
+	t->rng = torrent_random(t) | 1;
+	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, torrent_random(t));
 	bitfield_init(&t->have, mi->piece_count);
 	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
 	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
@@ -116,7 +146,7 @@ torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
 		torrent_set_sequential(t, true);
 	if (mi->tier_count > 0) {
 		struct tracker_callbacks cb = { torrent_fill_request, torrent_got_peers, t };
-		t->ts = tracker_set_new(e->base, e->dns, NULL, mi->tiers, mi->tier_count,
+		t->ts = tracker_set_new(env->base, env->dns, NULL, mi->tiers, mi->tier_count,
 		    mi->info_hash, t->id, mi->name, &cb);
 	}
 	if (opts != NULL && opts->skip_check) {
@@ -126,11 +156,7 @@ torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
 		t->have_bytes = mi->total_size;
 		t->checked = true;
 	}
-	if (e->torrents_tail)
-		e->torrents_tail->next = t;
-	else
-		e->torrents = t;
-	e->torrents_tail = t;
+	torrent_sync_swarm(t);
 	return t;
 }
 
@@ -189,7 +215,7 @@ torrent_update_task(struct torrent *t)
 		break;
 	case ENGINE_TORRENT_METADATA:
 		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata (%.0f%%) from %d peer%s",
-		    100.0 * metadata_fetch_progress(t->md), t->npeers, t->npeers == 1 ? "" : "s");
+		    100.0 * t->metadata_progress, t->npeers, t->npeers == 1 ? "" : "s");
 		break;
 	case ENGINE_TORRENT_DOWNLOADING:
 		if (t->npeers == 0)
@@ -295,7 +321,7 @@ torrent_job_submit(struct torrent *t, struct torrent_job *tj, disk_done_fn done)
 {
 	tj->job.done = done;
 	t->disk_jobs++;
-	disk_pool_submit(t->e->disk, &tj->job);
+	disk_pool_submit(t->env->disk, &tj->job);
 }
 
 /* ---- completion, verification ---- */
@@ -324,7 +350,7 @@ torrent_on_complete(struct torrent *t)
 		p = next;
 	}
 	torrent_update_task(t);
-	session_emit(t->e, t->id, ENGINE_EVENT_COMPLETED);
+	torrent_emit(t, ENGINE_EVENT_COMPLETED);
 }
 
 void
@@ -369,7 +395,7 @@ torrent_strike(struct torrent *t, const struct sockaddr_storage *addr, bool alon
 		char why[128];
 		snprintf(why, sizeof why, "%s", alone ? "sent a whole piece that failed the hash check" :
 		    "contributed to 3 pieces that failed the hash check");
-		session_ban(t->e, (const struct sockaddr *)addr, why);
+		t->env->ops->ban(t->env->arg, (const struct sockaddr *)addr, why);
 	} else {
 		log_info("%s: peer %s: strike %d (a piece it helped with failed the hash check)",
 		    t->mi->name, a, s->count);
@@ -384,7 +410,7 @@ torrent_smartban_verdict(const struct sockaddr_storage *addr, bool guilty, void 
 	char a[64];
 	sockaddr_format((const struct sockaddr *)addr, a, sizeof a);
 	if (guilty)
-		session_ban(t->e, (const struct sockaddr *)addr,
+		t->env->ops->ban(t->env->arg, (const struct sockaddr *)addr,
 		    "sent a corrupt block (found when the piece passed)");
 	else
 		log_info("%s: peer %s: cleared (its blocks of a failed piece were right)",
@@ -436,13 +462,14 @@ torrent_write_done(struct disk_job *job, void *arg)
 	free(pb->block_from);
 	free(pb);
 	free(tj);
-	session_check_disk_pressure(t->e);
+	t->env->ops->disk_pressure(t->env->arg);
 	torrent_maybe_free(t);
 }
 
-uint8_t *
-torrent_block_dest(struct torrent *t, uint32_t piece, uint32_t offset, uint32_t len)
+static uint8_t *
+torrent_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t len)
 {
+	struct torrent *t = owner;
 	if (t->state != ENGINE_TORRENT_DOWNLOADING || piece >= t->mi->piece_count ||
 	    bitfield_get(&t->have, piece))
 		return NULL;
@@ -466,11 +493,10 @@ torrent_block_dest(struct torrent *t, uint32_t piece, uint32_t offset, uint32_t 
 	return pb->data + offset;
 }
 
-void
-torrent_block_done(struct torrent *t, struct peer *p, uint32_t piece, uint32_t offset,
-    uint32_t len)
+static void
+torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset, uint32_t len)
 {
-	struct engine *e = t->e;
+	struct torrent *t = owner;
 	struct piece_buf *pb = t->partial[piece];
 	const void *cancel[TORRENT_MAX_CANCEL];
 	size_t ncancel = 0;
@@ -481,9 +507,8 @@ torrent_block_done(struct torrent *t, struct peer *p, uint32_t piece, uint32_t o
 		return;
 	uint64_t now = dp_now_ms();
 	t->downloaded += len;
-	e->downloaded += len;
 	bw_meter_add(&t->down_meter, len, now);
-	bw_meter_add(&e->down_meter, len, now);
+	t->env->ops->transferred(t->env->arg, len, 0, now);
 	uint8_t who = SMARTBAN_NONE;
 	for (uint8_t i = 0; i < pb->ncontrib; i++)
 		if (sockaddr_equal((struct sockaddr *)&pb->contrib[i], (struct sockaddr *)&p->addr,
@@ -506,18 +531,25 @@ torrent_block_done(struct torrent *t, struct peer *p, uint32_t piece, uint32_t o
 	tj->pb = pb;
 	tj->job.buf = pb->data;
 	torrent_job_submit(t, tj, torrent_write_done);
-	session_check_disk_pressure(e);
+	t->env->ops->disk_pressure(t->env->arg);
 }
 
 /* ---- read cache ---- */
 
-void
+static void
 torrent_cache_unref(struct cache_piece *c)
 {
 	if (--c->refs > 0)
 		return;
 	free(c->data);
 	free(c);
+}
+
+static void
+torrent_cache_ref_unref(struct peer_piece_ref *ref)
+{
+	torrent_cache_unref((struct cache_piece *)(void *)((char *)ref -
+	    offsetof(struct cache_piece, ref)));
 }
 
 static void
@@ -574,7 +606,7 @@ torrent_read_done(struct disk_job *job, void *arg)
 	torrent_maybe_free(t);
 }
 
-struct cache_piece *
+static struct cache_piece *
 torrent_cache_get(struct torrent *t, uint32_t piece)
 {
 	struct cache_piece **pp, *c;
@@ -596,12 +628,13 @@ torrent_cache_get(struct torrent *t, uint32_t piece)
 	c->t = t;
 	c->piece = piece;
 	c->length = metainfo_piece_size(t->mi, piece);
+	c->ref.unref = torrent_cache_ref_unref;
 	c->refs = 1;
 	c->loading = c->cached = true;
 	c->next = t->cache;
 	t->cache = c;
 	t->ncache++;
-	torrent_cache_evict(t, t->e->set.piece_cache > 0 ? t->e->set.piece_cache : 32);
+	torrent_cache_evict(t, t->env->set->piece_cache > 0 ? t->env->set->piece_cache : 32);
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_READ, piece);
 	tj->c = c;
 	torrent_job_submit(t, tj, torrent_read_done);
@@ -639,7 +672,7 @@ torrent_check_done_cb(struct disk_job *job, void *arg)
 static void
 torrent_check_issue(struct torrent *t)
 {
-	uint32_t window = (uint32_t)disk_pool_threads(t->e->disk) * 2;
+	uint32_t window = (uint32_t)disk_pool_threads(t->env->disk) * 2;
 	while (t->check_inflight < window && t->check_next < t->mi->piece_count) {
 		uint32_t piece = t->check_next++;
 		struct torrent_job *tj = torrent_job_new(t, DISK_OP_HASH_PIECE, piece);
@@ -651,7 +684,7 @@ torrent_check_issue(struct torrent *t)
 		t->checked = true;
 		log_info("%s: checked: %u of %u pieces verified", t->mi->name, t->have.count,
 		    t->mi->piece_count);
-		session_emit(t->e, t->id, ENGINE_EVENT_CHECKED);
+		torrent_emit(t, ENGINE_EVENT_CHECKED);
 		torrent_begin_transfer(t);
 		return;
 	}
@@ -771,7 +804,7 @@ torrent_stop(struct torrent *t, bool user)
 		t->check_inflight = 0;
 	torrent_update_task(t);
 	if (user)
-		session_emit(t->e, t->id, ENGINE_EVENT_STOPPED);
+		torrent_emit(t, ENGINE_EVENT_STOPPED);
 }
 
 void
@@ -790,7 +823,7 @@ torrent_set_error(struct torrent *t, const char *fmt, ...)
 	if (was_checking)
 		t->checked = false;
 	torrent_update_task(t);
-	session_emit(t->e, t->id, ENGINE_EVENT_ERROR);
+	torrent_emit(t, ENGINE_EVENT_ERROR);
 }
 
 void
@@ -803,7 +836,8 @@ torrent_recheck(struct torrent *t)
 	/* A fresh picker forgets what it had; priorities and sequential are set again. */
 	picker_free(t->pk);
 	t->pk = picker_new(t->mi->piece_count, t->mi->piece_length, t->mi->total_size,
-	    session_random(t->e));
+	    torrent_random(t));
+	torrent_sync_swarm(t);
 	for (size_t i = 0; i < t->mi->file_count; i++)
 		torrent_file_priority(t, i, (enum engine_prio)t->file_prio[i]);
 	picker_set_sequential(t->pk, t->sequential);
@@ -829,26 +863,66 @@ torrent_recheck(struct torrent *t)
 	torrent_update_task(t);
 }
 
+int
+torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t errlen)
+{
+	struct storage *st = storage_new(mi, t->save_dir, t->env->set->max_open_files);
+	if (st == NULL) {
+		snprintf(err, errlen, "%s: can't set up storage in %s", t->mi->name, t->save_dir);
+		return -1;
+	}
+	struct metainfo *old = t->mi;
+	/* The magnet's trackers and web seeds stay with the torrent. */
+	mi->tiers = old->tiers;
+	mi->tier_count = old->tier_count;
+	old->tiers = NULL;
+	old->tier_count = 0;
+	if (mi->webseed_count == 0) {
+		mi->webseeds = old->webseeds;
+		mi->webseed_count = old->webseed_count;
+		old->webseeds = NULL;
+		old->webseed_count = 0;
+	}
+	storage_free(t->st);
+	t->st = st;
+	t->mi = mi;
+	picker_free(t->pk);
+	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, torrent_random(t));
+	picker_set_sequential(t->pk, t->sequential);
+	bitfield_free(&t->have);
+	bitfield_init(&t->have, mi->piece_count);
+	t->have_bytes = 0;
+	free(t->partial);
+	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
+	t->npartial = 0;
+	free(t->file_prio);
+	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
+	for (size_t i = 0; i < mi->file_count; i++)
+		t->file_prio[i] = ENGINE_PRIO_NORMAL;
+	t->checked = false;
+	torrent_sync_swarm(t);
+	task_rename(t->task, "torrent %s", mi->name);
+	metainfo_free(old);
+	/* What the peers said they have before the piece count was known applies now. */
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		if (p->handshake_done && !p->dead)
+			peer_pieces_known(p);
+		p = next;
+	}
+	return 0;
+}
+
 void
 torrent_remove(struct torrent *t, bool delete_data)
 {
-	struct engine *e = t->e;
 	torrent_stop(t, false);
 	t->removing = true;
 	t->delete_data = delete_data;
-	/* Unlink from the session now; it frees itself when its jobs are done. */
-	struct torrent **pp = &e->torrents, *prev = NULL;
-	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			if (e->torrents_tail == t)
-				e->torrents_tail = prev;
-			break;
-		}
-	}
-	t->next = e->dying;
-	e->dying = t;
-	session_emit(e, t->id, ENGINE_EVENT_REMOVED);
+	/* Out of the session's set now; it frees itself when its jobs are done. */
+	t->env->ops->removed(t->env->arg, t);
+	torrent_emit(t, ENGINE_EVENT_REMOVED);
 	torrent_maybe_free(t);
 }
 
@@ -867,13 +941,7 @@ torrent_maybe_free(struct torrent *t)
 		torrent_job_submit(t, tj, torrent_delete_done);
 		return;
 	}
-	struct engine *e = t->e;
-	for (struct torrent **pp = &e->dying; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			break;
-		}
-	}
+	t->env->ops->freed(t->env->arg, t);
 	torrent_free(t);
 }
 
@@ -895,11 +963,12 @@ void
 torrent_free(struct torrent *t)
 {
 	t->freeing = true;
-	metadata_fetch_free(t->md);
-	t->md = NULL;
 	torrent_close_peers(t, "torrent removed");
-	ut_pex_state_free(t->pex);
-	t->pex = NULL;
+	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
+	const struct peer_env *pe = t->env->peers;
+	for (size_t i = 0; i < pe->nexts; i++)
+		if (pe->exts[i]->on_free != NULL)
+			pe->exts[i]->on_free(t);
 	if (t->ts != NULL)
 		tracker_set_free(t->ts);
 	while (t->cache != NULL) {
@@ -940,7 +1009,7 @@ torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t l
 {
 	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
 		return;
-	if (session_is_self(t->e, sa) || session_is_banned(t->e, sa))
+	if (t->env->ops->refused(t->env->arg, sa))
 		return;
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	if (sin->sin_port == 0)
@@ -960,21 +1029,21 @@ torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t l
 	k->len = len;
 }
 
-static int
+int
 torrent_peer_limit(const struct torrent *t)
 {
-	return t->max_peers > 0 ? t->max_peers : t->e->set.max_peers_per_torrent;
+	return t->max_peers > 0 ? t->max_peers : t->env->set->max_peers_per_torrent;
 }
 
 void
 torrent_connect_peers(struct torrent *t, uint64_t now)
 {
-	struct engine *e = t->e;
+	const struct torrent_env *env = t->env;
 	int started = 0;
-	if (!torrent_wants_peers(t) || e->shutting_down)
+	if (!torrent_wants_peers(t) || !env->ops->may_connect(env->arg))
 		return;
 	for (size_t i = 0; i < t->nknown && started < TORRENT_CONNECTS_PER_TICK; i++) {
-		if (t->npeers >= torrent_peer_limit(t) || e->connections >= e->set.max_connections)
+		if (t->npeers >= torrent_peer_limit(t) || !env->ops->may_connect(env->arg))
 			return;
 		struct known_peer *k = &t->known[i];
 		if (k->connected || k->next_try_ms > now || k->fails >= 1000)
@@ -982,8 +1051,7 @@ torrent_connect_peers(struct torrent *t, uint64_t now)
 		/* Seeds have nothing for each other: redialling one every 10 s only gets closed. */
 		if (k->seed && t->state == ENGINE_TORRENT_SEEDING)
 			continue;
-		if (session_is_banned(e, (struct sockaddr *)&k->addr) ||
-		    session_is_self(e, (struct sockaddr *)&k->addr))
+		if (env->ops->refused(env->arg, (struct sockaddr *)&k->addr))
 			continue;
 		/* An incoming connection from the same address and port counts as connected. */
 		bool dup = false;
@@ -995,14 +1063,15 @@ torrent_connect_peers(struct torrent *t, uint64_t now)
 		k->connected = true;
 		k->next_try_ms = now + 1000;
 		started++;
-		peer_connect(t, (struct sockaddr *)&k->addr, k->len);
+		peer_connect(env->peers, &torrent_peer_ops, t, &t->swarm, (struct sockaddr *)&k->addr,
+		    k->len);
 	}
 }
 
-void
-torrent_attach_peer(struct torrent *t, struct peer *p)
+static void
+torrent_attach_peer(void *owner, struct peer *p)
 {
-	p->t = t;
+	struct torrent *t = owner;
 	p->prev = NULL;
 	p->next = t->peers;
 	if (t->peers)
@@ -1011,9 +1080,10 @@ torrent_attach_peer(struct torrent *t, struct peer *p)
 	t->npeers++;
 }
 
-void
-torrent_detach_peer(struct torrent *t, struct peer *p)
+static void
+torrent_detach_peer(void *owner, struct peer *p)
 {
+	struct torrent *t = owner;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -1045,12 +1115,13 @@ torrent_detach_peer(struct torrent *t, struct peer *p)
 static int
 torrent_slots(const struct torrent *t)
 {
-	return t->upload_slots > 0 ? t->upload_slots : t->e->set.upload_slots;
+	return t->upload_slots > 0 ? t->upload_slots : t->env->set->upload_slots;
 }
 
-void
-torrent_peer_interested(struct torrent *t, struct peer *p)
+static void
+torrent_peer_interested(void *owner, struct peer *p)
 {
+	struct torrent *t = owner;
 	/* Fill a free slot at once instead of waiting up to 10 s for the next round. */
 	if (!p->am_choking)
 		return;
@@ -1061,6 +1132,94 @@ torrent_peer_interested(struct torrent *t, struct peer *p)
 	if (unchoked < torrent_slots(t))
 		peer_set_choke(p, false);
 }
+
+void
+torrent_adopt_peer(struct torrent *t, struct peer *p)
+{
+	peer_adopt(p, &torrent_peer_ops, t, &t->swarm);
+}
+
+/* ---- what its peers ask of it (peer_ops) ---- */
+
+static void
+torrent_peer_bury(void *owner, struct peer *p)
+{
+	struct torrent *t = owner;
+	t->env->ops->bury_peer(t->env->arg, p);
+}
+
+static enum peer_mode
+torrent_peer_mode(void *owner)
+{
+	const struct torrent *t = owner;
+	switch (t->state) {
+	case ENGINE_TORRENT_DOWNLOADING:
+		return PEER_MODE_DOWNLOAD;
+	case ENGINE_TORRENT_SEEDING:
+		return PEER_MODE_SEED;
+	case ENGINE_TORRENT_ERROR:
+		return PEER_MODE_ERROR;
+	default:
+		return PEER_MODE_IDLE;
+	}
+}
+
+static bool
+torrent_peer_cache_get(void *owner, uint32_t piece, struct peer_piece *out)
+{
+	struct cache_piece *c = torrent_cache_get(owner, piece);
+	if (c == NULL)
+		return false;
+	c->refs++;
+	out->data = c->data;
+	out->length = c->length;
+	out->ref = &c->ref;
+	return true;
+}
+
+static void
+torrent_peer_uploaded(void *owner, struct peer *p, uint32_t len, uint64_t now_ms)
+{
+	struct torrent *t = owner;
+	(void)p;
+	t->uploaded += len;
+	bw_meter_add(&t->up_meter, len, now_ms);
+	t->env->ops->transferred(t->env->arg, 0, len, now_ms);
+}
+
+static struct peer *
+torrent_peer_find_id(void *owner, const struct peer *p, const uint8_t id[20])
+{
+	struct torrent *t = owner;
+	for (struct peer *q = t->peers; q != NULL; q = q->next)
+		if (q != p && q->handshake_done && memcmp(q->peer_id, id, 20) == 0)
+			return q;
+	return NULL;
+}
+
+static void
+torrent_peer_self_connected(void *owner, struct peer *p)
+{
+	struct torrent *t = owner;
+	for (size_t i = 0; i < t->nknown; i++)
+		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, (struct sockaddr *)&p->addr,
+		    true))
+			t->known[i].fails = 1000;
+}
+
+static const struct peer_ops torrent_peer_ops = {
+	.attach = torrent_attach_peer,
+	.detach = torrent_detach_peer,
+	.bury = torrent_peer_bury,
+	.mode = torrent_peer_mode,
+	.block_dest = torrent_block_dest,
+	.block_done = torrent_block_done,
+	.cache_get = torrent_peer_cache_get,
+	.interested = torrent_peer_interested,
+	.uploaded = torrent_peer_uploaded,
+	.find_peer_id = torrent_peer_find_id,
+	.self_connected = torrent_peer_self_connected,
+};
 
 static void
 torrent_choke_round(struct torrent *t, uint64_t now_ms, bool optimistic)
@@ -1103,8 +1262,9 @@ torrent_refill(struct torrent *t, uint64_t now_ms)
 {
 	bw_bucket_refill(&t->down_bucket, now_ms);
 	bw_bucket_refill(&t->up_bucket, now_ms);
-	bool down_open = bw_bucket_open(&t->down_bucket) && bw_bucket_open(&t->e->down_bucket);
-	bool up_open = bw_bucket_open(&t->up_bucket) && bw_bucket_open(&t->e->up_bucket);
+	bool down_open = bw_bucket_open(&t->down_bucket) &&
+	    bw_bucket_open(t->env->peers->down_bucket);
+	bool up_open = bw_bucket_open(&t->up_bucket) && bw_bucket_open(t->env->peers->up_bucket);
 	struct peer *p = t->peers;
 	while (p != NULL) {
 		struct peer *next = p->next;
@@ -1145,9 +1305,11 @@ torrent_tick(struct torrent *t, uint64_t now)
 			}
 		}
 	}
-	if (t->md != NULL)
-		metadata_fetch_tick(t->md, now);
-	ut_pex_tick(t, now);
+	/* The metadata fetch and PEX tick with it. */
+	const struct peer_env *pe = t->env->peers;
+	for (size_t i = 0; i < pe->nexts; i++)
+		if (pe->exts[i]->on_tick != NULL)
+			pe->exts[i]->on_tick(t, now);
 	torrent_update_task(t);
 }
 
@@ -1208,7 +1370,7 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	out->have_size = t->have_bytes;
 	out->progress = out->wanted_size ? (double)(out->wanted_size - out->left) /
 	    (double)out->wanted_size : t->md != NULL ? 0.0 : 1.0;
-	out->metadata_progress = metadata_fetch_progress(t->md);
+	out->metadata_progress = t->md != NULL ? t->metadata_progress : 1.0;
 	out->check_progress = mi->piece_count ? (double)t->check_done / mi->piece_count : 1.0;
 	out->piece_length = mi->piece_length;
 	out->pieces_have = t->have.count;

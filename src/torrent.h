@@ -1,5 +1,7 @@
 /* torrent.h: one torrent's state machine (checking, downloading, seeding, stopped, error), its
- * peers, piece assembly buffers, read cache, choking rounds, trackers and disk jobs. */
+ * peers, piece assembly buffers, read cache, choking rounds, trackers and disk jobs. A torrent
+ * reports to its session through the torrent_ops it was given and owns its peers (it answers
+ * their peer_ops); it does not know the session. */
 #ifndef DP_ENGINE_INTERNAL
 #error "torrent.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -13,11 +15,15 @@
 #include "bandwidth.h"
 #include "bitfield.h"
 #include "engine.h"
+#include "peer.h"
 #include "smartban.h"
 
-struct engine;
+struct disk_pool;
+struct event_base;
+struct evdns_base;
 struct peer;
 struct metainfo;
+struct session_settings;
 struct storage;
 struct picker;
 struct tracker_set;
@@ -40,6 +46,7 @@ struct piece_buf {
 
 /* A piece read from disk for serving; shared by reference with peers' output buffers. */
 struct cache_piece {
+	struct peer_piece_ref ref;               /* what peers give back (torrent_cache_unref) */
 	struct torrent *t;
 	uint32_t piece;
 	uint8_t *data;
@@ -64,14 +71,48 @@ struct strike {
 	int count;
 };
 
+/* How a torrent reports to its session (session.c's table). */
+struct torrent_ops {
+	void (*emit)(void *arg, int torrent_id, enum engine_event ev);
+	/* Bans sa for why (its connections close, in every torrent). */
+	void (*ban)(void *arg, const struct sockaddr *sa, const char *why);
+	/* Never to be dialled or learnt: banned, or our own listening address. */
+	bool (*refused)(void *arg, const struct sockaddr *sa);
+	/* Room for one more connection (the global limit; not while shutting down). */
+	bool (*may_connect)(void *arg);
+	/* Piece writes were queued or finished: the session weighs disk backpressure. */
+	void (*disk_pressure)(void *arg);
+	/* Bytes of blocks received (verified or not) and sent: the global totals and meters. */
+	void (*transferred)(void *arg, uint64_t down, uint64_t up, uint64_t now_ms);
+	uint32_t (*random)(void *arg);
+	/* torrent_remove: t leaves the session's set for the dying list; torrent_free follows
+	 * freed (once its disk jobs and stopped announces are done). */
+	void (*removed)(void *arg, struct torrent *t);
+	void (*freed)(void *arg, struct torrent *t);
+	/* A closed peer: freed outside the current callback (peer_ops.bury). */
+	void (*bury_peer)(void *arg, struct peer *p);
+};
+
+/* What the session lends every torrent; it outlives them all. */
+struct torrent_env {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct disk_pool *disk;
+	const struct session_settings *set;      /* read when used: they change at run time */
+	const struct peer_env *peers;            /* lent on to its peers */
+	const struct torrent_ops *ops;
+	void *arg;
+};
+
 struct torrent {
-	struct engine *e;
+	const struct torrent_env *env;
 	int id;
 	struct torrent *next;
 	struct dp_task *task;
 
 	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */
 	struct metadata_fetch *md;     /* a magnet's info dictionary being fetched; NULL once known */
+	double metadata_progress;      /* 0..1 of it while fetching (metadata_fetch.c keeps it) */
 	struct ut_pex_state *pex;      /* BEP 11: what each peer was told (ut_pex.c), lazily made */
 	struct storage *st;
 	struct picker *pk;
@@ -88,6 +129,7 @@ struct torrent {
 
 	struct peer *peers;
 	int npeers;
+	struct peer_swarm swarm;       /* what its peers read of it (torrent_sync_swarm) */
 	struct known_peer *known;
 	size_t nknown, known_cap;
 	struct strike *strikes;
@@ -121,8 +163,10 @@ struct torrent {
 	size_t piece_pool_bytes;
 };
 
-struct torrent *torrent_new(struct engine *e, struct metainfo *mi, const char *save_dir,
-    const struct engine_add_opts *opts, char *err, size_t errlen);
+/* A stopped torrent numbered id on mi (the torrent owns mi from now); NULL with err when it
+ * can't be set up (mi is still the caller's then). */
+struct torrent *torrent_new(const struct torrent_env *env, int id, struct metainfo *mi,
+    const char *save_dir, const struct engine_add_opts *opts, char *err, size_t errlen);
 void torrent_start(struct torrent *t);
 /* Stops peers and trackers (stopped announce). */
 void torrent_stop(struct torrent *t, bool user);
@@ -134,6 +178,11 @@ void torrent_recheck(struct torrent *t);
 void torrent_sync(struct torrent *t);
 /* Puts the torrent into the error state with msg (its peers are closed). */
 void torrent_set_error(struct torrent *t, const char *fmt, ...) DP_PRINTF(2, 3);
+/* A magnet's verified info dictionary, parsed: mi (whose info-hash the caller checked)
+ * replaces the placeholder, keeping its trackers and web seeds; storage, picker and pieces start
+ * afresh and the peers' early BITFIELD/HAVEs apply. The state is the caller's to change. 0, or
+ * -1 with err (then mi is still the caller's). */
+int torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t errlen);
 
 void torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len);
 void torrent_tick(struct torrent *t, uint64_t now_ms);
@@ -145,21 +194,11 @@ bool torrent_is_seeding(const struct torrent *t);
 bool torrent_wants_peers(const struct torrent *t);
 uint64_t torrent_left(const struct torrent *t);
 uint64_t torrent_wanted(const struct torrent *t);
+/* Connections it may hold: its own limit, else the session's. */
+int torrent_peer_limit(const struct torrent *t);
+/* An incoming peer whose handshake named this torrent joins it (peer_adopt). */
+void torrent_adopt_peer(struct torrent *t, struct peer *p);
 
-/* Peer hooks. */
-void torrent_attach_peer(struct torrent *t, struct peer *p);
-void torrent_detach_peer(struct torrent *t, struct peer *p);
-/* A block arrived: the peer reads it from its input buffer into the assembly buffer. Returns
- * a pointer where len bytes at offset go, or NULL when the block is not wanted (then the peer
- * drains it). torrent_block_done then records it. */
-uint8_t *torrent_block_dest(struct torrent *t, uint32_t piece, uint32_t offset, uint32_t len);
-/* The peer became interested: it may get a free upload slot right away. */
-void torrent_peer_interested(struct torrent *t, struct peer *p);
-void torrent_block_done(struct torrent *t, struct peer *p, uint32_t piece, uint32_t offset,
-    uint32_t len);
-/* Cached piece data for serving, or NULL; a NULL starts loading it. */
-struct cache_piece *torrent_cache_get(struct torrent *t, uint32_t piece);
-void torrent_cache_unref(struct cache_piece *c);
 void torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio);
 void torrent_set_sequential(struct torrent *t, bool on);
 void torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out);

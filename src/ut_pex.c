@@ -7,21 +7,19 @@
 #include <string.h>
 #include <netinet/in.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include "bencode.h"
 #include "log.h"
 #include "metainfo.h"
 #include "net.h"
 #include "peer.h"
-#include "session.h"
+#include "peer_ext.h"
 #include "task.h"
 #include "torrent.h"
 #include "ut_pex.h"
 #include "wire.h"
 
 #define UT_PEX_MIN_RECV_GAP_MS (20u * 1000u)   /* faster senders are ignored */
+#define UT_PEX_NAME "ut_pex"                   /* BEP 11's key in the handshake's "m" */
 
 static const struct be_limits ut_pex_limits = {
 	.max_depth = 4,
@@ -180,7 +178,8 @@ struct ut_pex_state {
 	size_t n, cap;
 };
 
-bool
+/* BEP 27: no peer exchange for private torrents. */
+static bool
 ut_pex_allowed(const struct torrent *t)
 {
 	return !t->mi->is_private;
@@ -210,11 +209,12 @@ ut_pex_find(struct torrent *t, const struct peer *p, bool create)
 	return pp;
 }
 
-void
-ut_pex_peer_message(struct peer *p, const uint8_t *payload, size_t len)
+/* A message with our ut_pex id: known peers are added (private torrents ignore it). */
+static void
+ut_pex_on_message(void *owner, struct peer *p, const uint8_t *payload, size_t len)
 {
-	struct torrent *t = p->t;
-	if (t == NULL || !ut_pex_allowed(t))
+	struct torrent *t = owner;
+	if (!ut_pex_allowed(t))
 		return;
 	uint64_t now = dp_now_ms();
 	struct pex_peer *pp = ut_pex_find(t, p, true);
@@ -311,16 +311,18 @@ ut_pex_send(struct torrent *t, struct pex_peer *pp, const struct ut_pex_peer *cu
 	struct dp_buf b;
 	dp_buf_init(&b);
 	ut_pex_build(&b, added, na, dropped, nd);
-	wire_put_extended(bufferevent_get_output(p->bev), p->exth.ut_pex, b.data, b.len);
-	p->last_send_ms = now;
+	peer_send_extended(p, peer_ext_id(p, UT_PEX_NAME), b.data, b.len);
 	task_progress(p->task, 0, b.len);
 	dp_buf_free(&b);
 	(void)t;
 }
 
-void
-ut_pex_tick(struct torrent *t, uint64_t now)
+/* Once a second: every UT_PEX_INTERVAL_MS each peer that speaks ut_pex hears which peers were
+ * added and dropped since it was last told. */
+static void
+ut_pex_on_tick(void *owner, uint64_t now)
 {
+	struct torrent *t = owner;
 	if (!ut_pex_allowed(t) || !torrent_is_active(t))
 		return;
 	/* Who is connected now, as we would advertise them. */
@@ -328,7 +330,7 @@ ut_pex_tick(struct torrent *t, uint64_t now)
 	size_t ncur = 0;
 	bool due = false;
 	for (struct peer *q = t->peers; q != NULL; q = q->next) {
-		if (q->dead || !q->handshake_done || q->exth.ut_pex == 0)
+		if (q->dead || !q->handshake_done || peer_ext_id(q, UT_PEX_NAME) == 0)
 			continue;
 		struct pex_peer *pp = ut_pex_find(t, q, true);
 		/* The first message goes a few seconds after the handshake, then once a minute. */
@@ -345,7 +347,7 @@ ut_pex_tick(struct torrent *t, uint64_t now)
 			ncur++;
 	for (size_t i = 0; t->pex != NULL && i < t->pex->n; i++) {
 		struct pex_peer *pp = &t->pex->peers[i];
-		if (pp->p->dead || pp->p->exth.ut_pex == 0 || pp->sent_ms == 0 ||
+		if (pp->p->dead || peer_ext_id(pp->p, UT_PEX_NAME) == 0 || pp->sent_ms == 0 ||
 		    now - pp->sent_ms < UT_PEX_INTERVAL_MS)
 			continue;
 		ut_pex_send(t, pp, cur, ncur, now);
@@ -353,11 +355,11 @@ ut_pex_tick(struct torrent *t, uint64_t now)
 	free(cur);
 }
 
-void
-ut_pex_peer_gone(struct peer *p)
+static void
+ut_pex_on_gone(void *owner, struct peer *p)
 {
-	struct torrent *t = p->t;
-	if (t == NULL || t->pex == NULL)
+	struct torrent *t = owner;
+	if (t->pex == NULL)
 		return;
 	struct ut_pex_state *s = t->pex;
 	for (size_t i = 0; i < s->n; i++) {
@@ -369,9 +371,12 @@ ut_pex_peer_gone(struct peer *p)
 	}
 }
 
-void
-ut_pex_state_free(struct ut_pex_state *s)
+static void
+ut_pex_on_free(void *owner)
 {
+	struct torrent *t = owner;
+	struct ut_pex_state *s = t->pex;
+	t->pex = NULL;
 	if (s == NULL)
 		return;
 	for (size_t i = 0; i < s->n; i++)
@@ -379,3 +384,21 @@ ut_pex_state_free(struct ut_pex_state *s)
 	free(s->peers);
 	free(s);
 }
+
+static bool
+ut_pex_offer(void *owner, struct peer *p, struct wire_ext_handshake *h)
+{
+	(void)p;
+	(void)h;
+	return ut_pex_allowed(owner);
+}
+
+const struct peer_ext ut_pex_ext = {
+	.name = UT_PEX_NAME,
+	.local_id = UT_PEX_LOCAL_ID,
+	.offer = ut_pex_offer,
+	.on_message = ut_pex_on_message,
+	.on_gone = ut_pex_on_gone,
+	.on_tick = ut_pex_on_tick,
+	.on_free = ut_pex_on_free,
+};

@@ -50,18 +50,12 @@ void ut_pex_build(struct dp_buf *out, const struct ut_pex_peer *added, size_t na
     const struct ut_pex_peer *dropped, size_t ndropped);
 
 /* ---- the engine side ---- */
-struct peer;
-struct torrent;
+struct peer_ext;
 struct ut_pex_state;
 
-/* True when PEX may run for t (not private). */
-bool ut_pex_allowed(const struct torrent *t);
-/* An EXTENDED message with our ut_pex id: known peers are added (private torrents ignore it). */
-void ut_pex_peer_message(struct peer *p, const uint8_t *payload, size_t len);
-/* Once a second from torrent_tick: every UT_PEX_INTERVAL_MS each peer that speaks ut_pex hears
- * which peers were added and dropped since it was last told. */
-void ut_pex_tick(struct torrent *t, uint64_t now_ms);
-void ut_pex_peer_gone(struct peer *p);
-void ut_pex_state_free(struct ut_pex_state *s);
+/* The ut_pex entry of the extension table (extensions.c): learning peers from PEX messages and,
+ * once a minute, telling each peer that speaks it who was added and dropped; its state lives in
+ * the torrent (t->pex). */
+extern const struct peer_ext ut_pex_ext;
 
 #endif

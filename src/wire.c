@@ -456,6 +456,51 @@ wire_put_extended(struct evbuffer *ev, uint8_t ext_id, const void *payload, size
 	return len == 0 ? 0 : evbuffer_add(ev, payload, len);
 }
 
+uint8_t
+wire_ext_id(const struct wire_ext_handshake *h, const char *name)
+{
+	for (size_t i = 0; i < h->nm && i < WIRE_EXT_MAX; i++)
+		if (strcmp(h->m[i].name, name) == 0)
+			return h->m[i].id;
+	return 0;
+}
+
+/* Lists name (len bytes, no NUL among them) in sorted place; bencoded keys sort as raw bytes,
+ * which is strcmp's order for NUL-free names. */
+static bool
+wire_ext_put(struct wire_ext_handshake *h, const char *name, size_t len, uint8_t id)
+{
+	if (len == 0 || len >= WIRE_EXT_NAME_MAX || memchr(name, '\0', len) != NULL)
+		return false;
+	char key[WIRE_EXT_NAME_MAX];
+	memcpy(key, name, len);
+	key[len] = '\0';
+	size_t at = 0;
+	for (; at < h->nm; at++) {
+		int c = strcmp(h->m[at].name, key);
+		if (c == 0) {
+			h->m[at].id = id;
+			return true;
+		}
+		if (c > 0)
+			break;
+	}
+	if (h->nm >= WIRE_EXT_MAX)
+		return false;
+	memmove(&h->m[at + 1], &h->m[at], (h->nm - at) * sizeof h->m[0]);
+	memset(&h->m[at], 0, sizeof h->m[at]);
+	memcpy(h->m[at].name, key, len + 1);
+	h->m[at].id = id;
+	h->nm++;
+	return true;
+}
+
+bool
+wire_ext_set(struct wire_ext_handshake *h, const char *name, uint8_t id)
+{
+	return wire_ext_put(h, name, strlen(name), id);
+}
+
 void
 wire_build_ext_handshake(struct dp_buf *out, const struct wire_ext_handshake *h)
 {
@@ -463,10 +508,10 @@ wire_build_ext_handshake(struct dp_buf *out, const struct wire_ext_handshake *h)
 	be_enc_dict_begin(out);
 	be_enc_cstr(out, "m");
 	be_enc_dict_begin(out);
-	be_enc_cstr(out, "ut_metadata");
-	be_enc_int(out, h->ut_metadata);
-	be_enc_cstr(out, "ut_pex");
-	be_enc_int(out, h->ut_pex);
+	for (size_t i = 0; i < h->nm && i < WIRE_EXT_MAX; i++) {   /* kept sorted by wire_ext_set */
+		be_enc_cstr(out, h->m[i].name);
+		be_enc_int(out, h->m[i].id);
+	}
 	be_enc_end(out);
 	if (h->metadata_size != 0 && h->metadata_size <= INT64_MAX) {
 		be_enc_cstr(out, "metadata_size");
@@ -589,11 +634,21 @@ wire_parse_ext_handshake(const uint8_t *payload, size_t len, struct wire_ext_han
 		return -1;
 	}
 	const struct be_node *m = be_dict_get_type(root, "m", BE_DICT);
-	if (m != NULL) {
-		if (wire_ext_int(m, "ut_metadata", 0, 255, &v))
-			out->ut_metadata = (uint8_t)v;
-		if (wire_ext_int(m, "ut_pex", 0, 255, &v))
-			out->ut_pex = (uint8_t)v;
+	for (size_t i = 0; m != NULL && i < m->v.dict.n && out->nm < WIRE_EXT_MAX; i++) {
+		const struct be_entry *en = &m->v.dict.entries[i];
+		if (en->value->type != BE_INT || en->value->v.i < 0 || en->value->v.i > 255)
+			continue;
+		/* A repeated name keeps its first id, as a lookup by name would. */
+		char key[WIRE_EXT_NAME_MAX];
+		if (en->key_len >= sizeof key || memchr(en->key, '\0', en->key_len) != NULL)
+			continue;
+		memcpy(key, en->key, en->key_len);
+		key[en->key_len] = '\0';
+		bool seen = false;
+		for (size_t k = 0; k < out->nm && !seen; k++)
+			seen = strcmp(out->m[k].name, key) == 0;
+		if (!seen)
+			wire_ext_put(out, en->key, en->key_len, (uint8_t)en->value->v.i);
 	}
 	if (wire_ext_int(root, "p", 1, 65535, &v))
 		out->port = (uint16_t)v;

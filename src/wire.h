@@ -139,9 +139,17 @@ int wire_put_suggest(struct evbuffer *ev, uint32_t index);
 int wire_put_extended(struct evbuffer *ev, uint8_t ext_id, const void *payload, size_t len);
 
 /* BEP 10 extension handshake (the bencoded payload of EXTENDED with ext_id 0). */
+#define WIRE_EXT_MAX 16           /* "m" entries kept from one handshake; later ones are dropped */
+#define WIRE_EXT_NAME_MAX 32      /* longest extension name kept, with its NUL */
+
+struct wire_ext_entry {
+	char name[WIRE_EXT_NAME_MAX]; /* "ut_metadata", "ut_pex", ... */
+	uint8_t id;                   /* the id messages of it carry; 0 = disabled */
+};
+
 struct wire_ext_handshake {
-	uint8_t ut_metadata;      /* "m" ids; 0 = not supported / disabled */
-	uint8_t ut_pex;
+	struct wire_ext_entry m[WIRE_EXT_MAX];   /* "m", sorted by name, names unique */
+	uint8_t nm;
 	uint16_t port;            /* "p": the peer's listen port; 0 = absent */
 	char client[64];          /* "v": client name and version; "" = absent (truncated, made
 	                           * printable on parse) */
@@ -152,11 +160,18 @@ struct wire_ext_handshake {
 	bool upload_only;         /* "upload_only" (BEP 21) */
 };
 
-/* Appends the bencoded dictionary for h to out; fields at 0/"" are left out, and "m" always
- * lists both extensions (0 disables one). */
+/* The id h gives extension name; 0 when it lists it as disabled or not at all. */
+uint8_t wire_ext_id(const struct wire_ext_handshake *h, const char *name);
+/* Lists name with id in h (replacing its id when listed). false when name is empty or too long
+ * or h holds WIRE_EXT_MAX names already. */
+bool wire_ext_set(struct wire_ext_handshake *h, const char *name, uint8_t id);
+
+/* Appends the bencoded dictionary for h to out; fields at 0/"" are left out, "m" always (with
+ * every listed name, disabled ones at 0). */
 void wire_build_ext_handshake(struct dp_buf *out, const struct wire_ext_handshake *h);
-/* Parses a handshake payload; unknown keys and extension names are ignored, values of the
- * wrong type or range are ignored too. 0, or -1 with err filled when the payload is not a
+/* Parses a handshake payload; unknown keys are ignored, "m" names are kept (up to
+ * WIRE_EXT_MAX, the first of a repeated name) whatever they are; values of the wrong type or
+ * range, and names too long or holding a NUL, are ignored. 0, or -1 with err filled when the payload is not a
  * bencoded dictionary. */
 int wire_parse_ext_handshake(const uint8_t *payload, size_t len, struct wire_ext_handshake *out,
     char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /* fuzz_engine.h: a loopback engine in a temporary download directory for fuzz targets that drive
- * the whole engine (peer streams, RPC requests); the directory is removed when the run exits. */
+ * the whole engine (RPC requests); the directory is removed when the run exits. */
 #ifndef DP_FUZZ_ENGINE_H
 #define DP_FUZZ_ENGINE_H
 

@@ -515,8 +515,8 @@ START_TEST(test_ext_handshake_round_trip)
 	char err[160];
 
 	dp_buf_init(&b);
-	h.ut_metadata = 3;
-	h.ut_pex = 1;
+	ck_assert(wire_ext_set(&h, "ut_pex", 1));
+	ck_assert(wire_ext_set(&h, "ut_metadata", 3));
 	wire_build_ext_handshake(&b, &h);
 	ck_assert_str_eq((const char *)b.data, "d1:md11:ut_metadatai3e6:ut_pexi1eee");
 	dp_buf_free(&b);
@@ -531,8 +531,8 @@ START_TEST(test_ext_handshake_round_trip)
 	dp_buf_init(&b);
 	wire_build_ext_handshake(&b, &h);
 	ck_assert_int_eq(wire_parse_ext_handshake(b.data, b.len, &p, err, sizeof err), 0);
-	ck_assert_uint_eq(p.ut_metadata, 3);
-	ck_assert_uint_eq(p.ut_pex, 1);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 3);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_pex"), 1);
 	ck_assert_uint_eq(p.port, 51413);
 	ck_assert_str_eq(p.client, "downpour 0.1.0");
 	ck_assert_uint_eq(p.yourip_len, 4);
@@ -555,8 +555,8 @@ START_TEST(test_ext_handshake_round_trip)
 	    "i1247e4:reqqi500e11:upload_onlyi0e1:v18:libtorrent 2.0.8.06:yourip4:\x7f\0\0\1e";
 	ck_assert_int_eq(wire_parse_ext_handshake((const uint8_t *)lt, sizeof lt - 1, &p, err,
 	    sizeof err), 0);
-	ck_assert_uint_eq(p.ut_metadata, 2);
-	ck_assert_uint_eq(p.ut_pex, 1);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 2);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_pex"), 1);
 	ck_assert_uint_eq(p.port, 0);
 	ck_assert_uint_eq(p.reqq, 500);
 	ck_assert_uint_eq(p.metadata_size, 1247);
@@ -570,7 +570,7 @@ START_TEST(test_ext_handshake_round_trip)
 	    "peerlab-libtorrent/2.0.8.06:yourip4:\x7f\x00\x00\x01" "e";
 	ck_assert_int_eq(wire_parse_ext_handshake((const uint8_t *)lt_real, sizeof lt_real - 1, &p,
 	    err, sizeof err), 0);
-	ck_assert_uint_eq(p.ut_metadata, 0);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 0);
 	ck_assert_uint_eq(p.reqq, 20000);
 	ck_assert(p.upload_only);
 	ck_assert_str_eq(p.client, "peerlab-libtorrent/2.0.8.0");
@@ -579,7 +579,7 @@ START_TEST(test_ext_handshake_round_trip)
 	    "1:v12:aria2/1.36.0e";
 	ck_assert_int_eq(wire_parse_ext_handshake((const uint8_t *)aria2_real,
 	    sizeof aria2_real - 1, &p, err, sizeof err), 0);
-	ck_assert_uint_eq(p.ut_metadata, 9);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 9);
 	ck_assert_uint_eq(p.metadata_size, 401);
 	ck_assert_uint_eq(p.port, 46661);
 	ck_assert_str_eq(p.client, "aria2/1.36.0");
@@ -610,20 +610,20 @@ START_TEST(test_ext_handshake_garbage)
 	/* Wrong types and ranges are ignored field by field. */
 	static const char wrong[] = "d1:mli1ee1:p5:hello4:reqqi-3e1:vi7e6:yourip5:abcdee";
 	parse_ext(wrong, sizeof wrong - 1, &p);
-	ck_assert_uint_eq(p.ut_metadata, 0);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 0);
 	ck_assert_uint_eq(p.port, 0);
 	ck_assert_uint_eq(p.reqq, 0);
 	ck_assert_str_eq(p.client, "");
 	ck_assert_uint_eq(p.yourip_len, 0);
 	static const char range[] = "d1:md11:ut_metadatai256e6:ut_pexi-1e3:xyzi9ee1:pi65536ee";
 	parse_ext(range, sizeof range - 1, &p);
-	ck_assert_uint_eq(p.ut_metadata, 0);
-	ck_assert_uint_eq(p.ut_pex, 0);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 0);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_pex"), 0);
 	ck_assert_uint_eq(p.port, 0);
 	/* 0 in "m" disables an extension. */
 	static const char off[] = "d1:md11:ut_metadatai0e6:ut_pexi0eee";
 	parse_ext(off, sizeof off - 1, &p);
-	ck_assert_uint_eq(p.ut_metadata, 0);
+	ck_assert_uint_eq(wire_ext_id(&p, "ut_metadata"), 0);
 	/* A client name is made safe to show: control bytes and bad UTF-8 become '?'. */
 	static const char ctl[] = "d1:v12:a\x1b[2Jb\xff\xc2\xb5T\x00ze";
 	parse_ext(ctl, sizeof ctl - 1, &p);

@@ -1,0 +1,24 @@
+/* session_settings.h: the settings a session runs with (the session keeps them; torrents and
+ * peers read the ones they need through what the session lends them). Data only. */
+#ifndef DP_SESSION_SETTINGS_H
+#define DP_SESSION_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct session_settings {
+	char download_dir[1024];
+	int listen_port;              /* 0: an ephemeral port; -1: do not listen */
+	bool listen_ipv6;
+	int max_connections;          /* all torrents */
+	int max_peers_per_torrent;
+	int upload_slots;             /* per torrent */
+	uint64_t down_limit, up_limit;/* bytes/s, 0 unlimited */
+	int disk_threads;
+	uint64_t disk_write_bound;    /* pending write bytes before peers stop reading */
+	int max_open_files;
+	int piece_cache;              /* pieces kept in each torrent's read cache */
+	int numwant;
+};
+
+#endif
