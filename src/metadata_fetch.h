@@ -40,7 +40,7 @@ const char *metadata_fetch_uri(const struct metadata_fetch *md);
 int metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *err,
     size_t errlen);
 
-/* The ut_metadata entry of the extension table (extensions.c): serving our info dictionary,
+/* The ut_metadata entry of the extension table (session.c): serving our info dictionary,
  * fetching a magnet's; its tick and its end go with the torrent's. */
 extern const struct peer_ext metadata_fetch_ext;
 

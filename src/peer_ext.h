@@ -1,5 +1,5 @@
 /* peer_ext.h: one entry of the BEP 10 extension table: the name and id we advertise and the hooks
- * peer.c calls by id. peer.c knows no extension by name; extensions.c lists the engine's. */
+ * peer.c calls by id. peer.c knows no extension by name; session.c lists the engine's. */
 #ifndef DP_PEER_EXT_H
 #define DP_PEER_EXT_H
 

@@ -17,17 +17,19 @@
 
 #include "disk.h"
 #include "engine_private.h"
-#include "extensions.h"
 #include "log.h"
+#include "metadata_fetch.h"
 #include "metainfo.h"
 #include "net.h"
 #include "peer.h"
+#include "peer_ext.h"
 #include "peer_id.h"
 #include "session.h"
 #include "session_store.h"
 #include "task.h"
 #include "torrent.h"
 #include "udp_socket.h"
+#include "ut_pex.h"
 #include "util.h"
 
 #define SESSION_HEALTH_US 250000u
@@ -645,6 +647,13 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_end(e->timer_task);
 }
 
+/* The BEP 10 extensions our peers speak, one entry each (peer_ext.h; local ids must differ):
+ * lt_donthave or ut_holepunch would be one line here and their own file. */
+static const struct peer_ext *const session_extensions[] = {
+	&metadata_fetch_ext,         /* BEP 9 ut_metadata, local id 2 */
+	&ut_pex_ext,                 /* BEP 11 ut_pex, local id 1 */
+};
+
 /* What torrents and peers may see of the session, once it is set up. */
 static void
 session_lend(struct engine *e)
@@ -658,8 +667,8 @@ session_lend(struct engine *e)
 	pe->connections = &e->connections;
 	pe->disk = e->disk;
 	pe->disk_write_bound = &e->set.disk_write_bound;
-	pe->exts = extensions_table;
-	pe->nexts = extensions_count;
+	pe->exts = session_extensions;
+	pe->nexts = DP_ARRAY_LEN(session_extensions);
 	struct torrent_env *te = &e->torrent_env;
 	te->base = e->base;
 	te->dns = e->dns;

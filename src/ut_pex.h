@@ -53,7 +53,7 @@ void ut_pex_build(struct dp_buf *out, const struct ut_pex_peer *added, size_t na
 struct peer_ext;
 struct ut_pex_state;
 
-/* The ut_pex entry of the extension table (extensions.c): learning peers from PEX messages and,
+/* The ut_pex entry of the extension table (session.c): learning peers from PEX messages and,
  * once a minute, telling each peer that speaks it who was added and dropped; its state lives in
  * the torrent (t->pex). */
 extern const struct peer_ext ut_pex_ext;
