@@ -1,5 +1,8 @@
 /* peer_ext.h: one entry of the BEP 10 extension table: the name and id we advertise and the hooks
  * peer.c calls by id. peer.c knows no extension by name; session.c lists the engine's. */
+#ifndef DP_ENGINE_INTERNAL
+#error "peer_ext.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_PEER_EXT_H
 #define DP_PEER_EXT_H
 

@@ -1,5 +1,8 @@
 /* session_settings.h: the settings a session runs with (the session keeps them; torrents and
  * peers read the ones they need through what the session lends them). Data only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "session_settings.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_SESSION_SETTINGS_H
 #define DP_SESSION_SETTINGS_H
 
