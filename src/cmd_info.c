@@ -132,6 +132,8 @@ cmd_info_json_metainfo(const struct metainfo *mi)
 		json_object_set_new(jf, "path", cmd_info_json_text(f->path));
 		json_object_set_new(jf, "length", json_integer((json_int_t)f->length));
 		json_object_set_new(jf, "pad", json_boolean(f->pad));
+		if (f->symlink)
+			json_object_set_new(jf, "symlink", cmd_info_json_text(f->symlink_target));
 		json_array_append_new(files, jf);
 	}
 	json_object_set_new(o, "files", files);
@@ -245,6 +247,11 @@ cmd_info_print_metainfo(const struct metainfo *mi)
 		cmd_info_print_text(f->path);
 		dp_format_size(f->length, size, sizeof size);
 		printf(" (%s)", size);
+		if (f->symlink) {
+			fputs(" [symbolic link to ", stdout);
+			cmd_info_print_text(f->symlink_target);
+			fputs(", not created]", stdout);
+		}
 		if (strcmp(f->path, f->display_path) != 0) {
 			fputs(" [named in the torrent: ", stdout);
 			cmd_info_print_text(f->display_path);

@@ -246,6 +246,7 @@ metainfo_free(struct metainfo *mi)
 	for (size_t i = 0; i < mi->file_count; i++) {
 		free(mi->files[i].path);
 		free(mi->files[i].display_path);
+		free(mi->files[i].symlink_target);
 	}
 	free(mi->files);
 	for (size_t i = 0; i < mi->tier_count; i++) {
@@ -574,16 +575,22 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 			    mi_a_type(f->type));
 			return false;
 		}
+		/* A BEP 47 symbolic link (attr 'l') holds no data: its length is 0 whatever it
+		 * says, and it may say nothing, as libtorrent reads it. */
+		bool is_link = mi_attr_has(f, 'l');
 		const struct be_node *len = be_dict_get(f, "length");
-		if (len == NULL || len->type != BE_INT) {
+		int64_t length = 0;
+		if (!is_link && (len == NULL || len->type != BE_INT)) {
 			dp_fail(err, errlen, "file %zu: 'length' is %s", i,
 			    len == NULL ? "missing" : "not an integer");
 			return false;
 		}
-		if (len->v.i < 0) {
+		if (!is_link && len->v.i < 0) {
 			dp_fail(err, errlen, "file %zu: negative length %" PRId64, i, len->v.i);
 			return false;
 		}
+		if (!is_link)
+			length = len->v.i;
 		const struct be_node *path = be_dict_get(f, "path.utf-8");
 		if (!mi_path_list_ok(path))
 			path = NULL;
@@ -592,17 +599,18 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 				path = NULL;
 		if (path == NULL)
 			path = be_dict_get(f, "path");
-		if (path == NULL && mi_attr_has(f, 'p')) {
+		if ((path == NULL || (path->type == BE_LIST && path->v.list.n == 0)) &&
+		    mi_attr_has(f, 'p')) {
 			/* A pad file is never written: it needs no name (BEP 47 allows leaving it
-			 * out; libtorrent does too). */
-			if ((uint64_t)len->v.i > (uint64_t)INT64_MAX - offset) {
+			 * out, or empty; libtorrent does too). */
+			if ((uint64_t)length > (uint64_t)INT64_MAX - offset) {
 				dp_fail(err, errlen, "total size overflows");
 				return false;
 			}
 			struct mi_file *mf = &mi->files[mi->file_count++];
-			mf->path = xasprintf(".pad/%" PRId64, len->v.i);
+			mf->path = xasprintf(".pad/%" PRId64, length);
 			mf->display_path = xstrdup(mf->path);
-			mf->length = (uint64_t)len->v.i;
+			mf->length = (uint64_t)length;
 			mf->offset = offset;
 			mf->pad = true;
 			offset += mf->length;
@@ -616,16 +624,22 @@ mi_parse_files(struct metainfo *mi, const struct be_node *files, char *err, size
 			dp_fail(err, errlen, "file %zu: 'path' is not a non-empty list of strings", i);
 			return false;
 		}
-		if ((uint64_t)len->v.i > (uint64_t)INT64_MAX - offset) {
+		if ((uint64_t)length > (uint64_t)INT64_MAX - offset) {
 			dp_fail(err, errlen, "total size overflows");
 			return false;
 		}
 		struct mi_file *mf = &mi->files[mi->file_count++];
 		mf->path = mi_sanitize_path(path);
 		mf->display_path = mi_join_display(path);
-		mf->length = (uint64_t)len->v.i;
+		mf->length = (uint64_t)length;
 		mf->offset = offset;
 		mf->pad = mi_attr_has(f, 'p') || mi_bitcomet_pad(path);
+		/* Without a target it is an empty file, as in libtorrent. */
+		const struct be_node *target = be_dict_get(f, "symlink path");
+		if (is_link && mi_path_list_ok(target)) {
+			mf->symlink = true;
+			mf->symlink_target = mi_join_display(target);
+		}
 		offset += mf->length;
 	}
 	mi->total_size = offset;

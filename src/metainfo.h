@@ -14,6 +14,10 @@ struct mi_file {
 	uint64_t length;
 	uint64_t offset;     /* where the file starts in the torrent's byte stream */
 	bool pad;            /* BEP 47 pad file (attr contains 'p'): never written to disk */
+	/* BEP 47 symbolic link (attr 'l' with a 'symlink path'): length 0, never created on disk
+	 * (a link a torrent chose could point anywhere); the target as the torrent names it. */
+	bool symlink;
+	char *symlink_target;
 	/* BEP 52, when the torrent has v2 data (zero for empty and pad files): the merkle root of
 	 * the file's 16 KiB leaves, and whether the hashes of its pieces are known (a file of one
 	 * piece: always; longer ones: when the torrent carried the file's piece layer). */

@@ -488,7 +488,7 @@ storage_create_empty_files(struct storage *st, char *err, size_t errlen)
 	if (done)
 		return 0;
 	for (size_t i = 0; i < st->mi->file_count; i++) {
-		if (st->mi->files[i].length != 0 || st->mi->files[i].pad)
+		if (st->mi->files[i].length != 0 || st->mi->files[i].pad || st->mi->files[i].symlink)
 			continue;
 		int fd = storage_open_fd(st, i, true, err, errlen);
 		if (fd < 0)
@@ -802,7 +802,7 @@ storage_delete_files(struct storage *st, char *err, size_t errlen)
 	int rc = 0;
 	storage_close_all(st);
 	for (size_t i = 0; i < mi->file_count; i++) {
-		if (mi->files[i].pad)
+		if (mi->files[i].pad || mi->files[i].symlink)
 			continue;
 		/* Through the same no-symlink walk as writes: a folder swapped for a link must not
 		 * point the unlink at someone else's file of the same name. */

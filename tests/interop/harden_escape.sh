@@ -97,17 +97,13 @@ shows "$W/daemon.err" "\\x1b" "the daemon's stderr"
 shows "$W/mon-log.out" "\\x1b" "monitor log"
 
 # downpour get: a torrent whose name and tracker URL carry the same, the tracker unreachable.
-/usr/bin/python3 - "$W" <<'PY' || fail "making the torrent"
-import hashlib, sys
+/usr/bin/python3 - "$W" "$(dirname "$0")" <<'PY' || fail "making the torrent"
+import sys
 w = sys.argv[1]
-def be(x):
-    if isinstance(x, int): return b"i%de" % x
-    if isinstance(x, str): x = x.encode()
-    if isinstance(x, bytes): return b"%d:" % len(x) + x
-    if isinstance(x, list): return b"l" + b"".join(be(i) for i in x) + b"e"
-    return b"d" + b"".join(be(k) + be(x[k]) for k in sorted(x)) + b"e"
+sys.path.insert(0, sys.argv[2])
+from benc import be, pieces as pieces_of
 data = b"x" * 40000
-pieces = b"".join(hashlib.sha1(data[i:i + 16384]).digest() for i in range(0, len(data), 16384))
+pieces = pieces_of(data, 16384)
 evil = "\x1b]0;pwned\x07\u009b2J\ndownpour: error: forged "
 info = {"name": "n" + evil, "piece length": 16384, "length": len(data), "pieces": pieces}
 open(w + "/evil.torrent", "wb").write(be({"announce": "http://127.0.0.1:1/a" + evil + "x", "info": info}))

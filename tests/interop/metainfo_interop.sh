@@ -1,7 +1,9 @@
 #!/bin/bash
 # metainfo_interop.sh: torrents made by mktorrent and transmission-create load in `downpour info`
 # with libtorrent's info-hash and file list; torrents made by `downpour create` load in libtorrent
-# and transmission-show with the same info-hash and file list, and their pieces verify.
+# and transmission-show with the same info-hash and file list, and their pieces verify; inputs
+# libtorrent accepts (a trailing line end, BEP 47 links without a length, pad files without a path)
+# load with libtorrent's view of them.
 # usage: tests/interop/metainfo_interop.sh PATH/TO/downpour   (exit 0 = pass)
 set -u
 
@@ -47,7 +49,7 @@ print("%s\t%d\t%d" % (ti.info_hash(), 1 if ti.priv() else 0, ti.piece_length()))
 multi = fs.num_files() > 1 or "/" in fs.file_path(0) or "\\" in fs.file_path(0)
 for i in range(fs.num_files()):
     p = fs.file_path(i).replace("\\", "/")
-    if multi:
+    if multi and not (fs.file_flags(i) & fs.flag_pad_file and p.startswith(".pad/")):
         p = p.split("/", 1)[1]
     print("%s\t%d" % (p, fs.file_size(i)))
 EOF
@@ -177,6 +179,43 @@ timeout $T "$DP" create -s 32K -o dp_like_mk.torrent "$D/single.bin" >/dev/null
 timeout $T mktorrent -l 15 -o mk_like.torrent "$D/single.bin" >/dev/null 2>&1
 same "downpour create and mktorrent give the same info-hash for the same file" \
     "$(lt_view mk_like.torrent | sed -n 1p | cut -f1)" "$(lt_view dp_like_mk.torrent | sed -n 1p | cut -f1)"
+
+# ---- torrents libtorrent accepts that downpour refused (issue 11, finding 12) ----
+# A line end after the final 'e', BEP 47 links with no 'length' (or one libtorrent ignores), pad
+# files with no or an empty 'path': the same hash and the same file list (links and pads as
+# libtorrent names and sizes them).
+timeout $T $PY - "$TMP" "$HERE" <<'EOF'
+import sys
+out = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from benc import be, pieces as pieces_of
+pl = 16384
+def pieces(data):
+    return pieces_of(data, pl)
+data = b"a" * 20000
+single = {"name": "x", "piece length": pl, "length": len(data), "pieces": pieces(data)}
+open(out + "/lt_trailing_nl.torrent", "wb").write(be({"info": single}) + b"\n")
+for name, link in (("nolen", {}), ("len500", {"length": 500})):
+    files = [{"length": len(data), "path": ["a"]},
+             dict({"attr": "l", "symlink path": ["a"], "path": ["link"]}, **link)]
+    info = {"name": "d", "piece length": pl, "pieces": pieces(data), "files": files}
+    open(out + "/lt_symlink_%s.torrent" % name, "wb").write(be({"info": info}))
+padded = b"a" * 100 + b"\0" * (pl - 100) + b"b" * 100
+for name, pad in (("nopath", {}), ("emptypath", {"path": []})):
+    files = [{"length": 100, "path": ["a"]}, dict({"attr": "p", "length": pl - 100}, **pad),
+             {"length": 100, "path": ["b"]}]
+    info = {"name": "d", "piece length": pl, "pieces": pieces(padded), "files": files}
+    open(out + "/lt_pad_%s.torrent" % name, "wb").write(be({"info": info}))
+EOF
+for t in lt_trailing_nl lt_symlink_nolen lt_symlink_len500 lt_pad_nopath lt_pad_emptypath; do
+	same "downpour info reads $t.torrent like libtorrent" "$(lt_view $t.torrent 2>&1)" \
+	    "$(dp_view $t.torrent 2>&1)"
+done
+if timeout $T "$DP" info --json lt_symlink_nolen.torrent | grep -q '"symlink": "a"'; then
+	ok "the link's target is kept (info --json)"
+else
+	bad "no symlink target in info --json"
+fi
 
 # ---- exit statuses ----
 status() { timeout $T "$DP" "$@" >/dev/null 2>&1; echo $?; }

@@ -216,6 +216,63 @@ START_TEST(test_validation)
 }
 END_TEST
 
+/* Torrents libtorrent loads that downpour refused (issue 11, finding 12), loaded the same way. */
+START_TEST(test_libtorrent_accepts)
+{
+	char err[256] = "";
+	/* A line end after the final 'e'. */
+	struct metainfo *mi = parse("d4:infod6:lengthi50e4:name1:x" PL64 P1 "ee\n", err,
+	    sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	metainfo_free(mi);
+	/* BEP 47 symbolic links: no 'length', or one that is ignored; without a target, an empty
+	 * regular file. */
+	static const char *const links[] = {
+		"d4:attr1:l4:pathl4:linke12:symlink pathl1:aee",
+		"d4:attr1:l6:lengthi500e4:pathl4:linke12:symlink pathl1:aee",
+		"d4:attr2:lx6:length1:x4:pathl4:linke12:symlink pathl3:dir1:aee",
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(links); i++) {
+		char *files = xasprintf("d6:lengthi50e4:pathl1:aee%s", links[i]);
+		mi = parse_files(files, err, sizeof err);
+		free(files);
+		ck_assert_msg(mi != NULL, "link %zu: %s", i, err);
+		ck_assert_uint_eq(mi->file_count, 2);
+		ck_assert_uint_eq(mi->total_size, 50);
+		ck_assert_str_eq(mi->files[1].path, "link");
+		ck_assert_uint_eq(mi->files[1].length, 0);
+		ck_assert(mi->files[1].symlink && !mi->files[1].pad);
+		ck_assert_str_eq(mi->files[1].symlink_target, i == 2 ? "dir/a" : "a");
+		metainfo_free(mi);
+	}
+	mi = parse_files("d6:lengthi50e4:pathl1:aeed4:attr1:l4:pathl4:linkee", err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	ck_assert(!mi->files[1].symlink && mi->files[1].length == 0);
+	metainfo_free(mi);
+	/* Pad files without a path, or with an empty one: named .pad/LENGTH as libtorrent does. */
+	static const char *const pads[] = { "d4:attr1:p6:lengthi14ee",
+		"d4:attr1:p6:lengthi14e4:pathlee" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(pads); i++) {
+		char *files = xasprintf("d6:lengthi50e4:pathl1:aee%s", pads[i]);
+		mi = parse_files(files, err, sizeof err);
+		free(files);
+		ck_assert_msg(mi != NULL, "pad %zu: %s", i, err);
+		ck_assert_uint_eq(mi->total_size, 64);
+		ck_assert(mi->files[1].pad);
+		ck_assert_str_eq(mi->files[1].path, ".pad/14");
+		metainfo_free(mi);
+	}
+	/* What libtorrent refuses stays refused: a file that is no pad needs its path, and a pad
+	 * its length. */
+	ck_assert_ptr_null(parse_files("d6:lengthi50e4:pathl1:aeed4:attr1:x6:lengthi14ee", err,
+	    sizeof err));
+	ck_assert_msg(strstr(err, "'path' is missing") != NULL, "%s", err);
+	ck_assert_ptr_null(parse_files("d6:lengthi50e4:pathl1:aeed4:attr1:p4:pathl1:pee", err,
+	    sizeof err));
+	ck_assert_msg(strstr(err, "'length' is missing") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_v2_and_hybrid)
 {
 	/* The v2 parts have their own suite (check_metainfo_v2.c); here: what v1 callers see. */
@@ -462,6 +519,7 @@ metainfo_suite(void)
 	tcase_add_test(tc, test_unsorted_and_bare_info);
 	tcase_add_test(tc, test_multi_file);
 	tcase_add_test(tc, test_validation);
+	tcase_add_test(tc, test_libtorrent_accepts);
 	tcase_add_test(tc, test_v2_and_hybrid);
 	tcase_add_test(tc, test_sanitize_component);
 	tcase_add_test(tc, test_paths_in_torrent);

@@ -718,6 +718,31 @@ START_TEST(test_symlinks_not_followed)
 }
 END_TEST
 
+START_TEST(test_symlink_entry_not_created)
+{
+	/* A BEP 47 link entry is never made on disk (its target is the torrent's choice), while
+	 * an empty regular file is; a delete with data leaves whatever is at the link's name. */
+	const struct tfile f[] = { { "a", 10, false }, { "link", 0, false }, { "empty", 0, false } };
+	struct metainfo *mi = mi_build("L", true, f, 3, 16);
+	mi->files[1].symlink = true;
+	struct storage *st = storage_new(mi, tmpdir, 4);
+	char err[256] = "";
+	uint8_t buf[10] = { 1 };
+	ck_assert_int_eq(storage_write(st, 0, buf, sizeof buf, err, sizeof err), 0);
+	ck_assert(path_exists("%s/%s", tmpdir, "L/a"));
+	ck_assert(path_exists("%s/%s", tmpdir, "L/empty"));
+	ck_assert(!path_exists("%s/%s", tmpdir, "L/link"));
+	char p[512];
+	snprintf(p, sizeof p, "%s/L/link", tmpdir);
+	put_keep(p);
+	ck_assert_int_eq(storage_delete_files(st, err, sizeof err), 0);
+	ck_assert(still_keep(p));
+	ck_assert(!path_exists("%s/%s", tmpdir, "L/a"));
+	storage_free(st);
+	mi_destroy(mi);
+}
+END_TEST
+
 START_TEST(test_fifo_refused)
 {
 	/* A FIFO planted where a file of the torrent belongs (a shared download directory): every
@@ -815,6 +840,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_symlinks_not_followed);
 	tcase_add_test(tc, test_readahead_harmless);
 	tcase_add_test(tc, test_fifo_refused);
+	tcase_add_test(tc, test_symlink_entry_not_created);
 	suite_add_tcase(s, tc);
 	return s;
 }
