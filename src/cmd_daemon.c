@@ -22,6 +22,7 @@
 #include "log.h"
 #include "monitor_server.h"
 #include "rpc.h"
+#include "session_store.h"
 #include "stopsig.h"
 #include "util.h"
 
@@ -346,7 +347,7 @@ cmd_daemon_run(int argc, char **argv)
 	d.e = engine_new(d.base, &d.cfg, err, sizeof err);
 	if (d.e == NULL)
 		goto fail;
-	if (engine_session_open(d.e, d.cfg.session_dir, &d.cfg, err, sizeof err) < 0)
+	if (session_store_open(d.e, d.cfg.session_dir, &d.cfg, err, sizeof err) < 0)
 		goto fail;
 
 	/*

@@ -23,7 +23,6 @@
 #include "peer.h"
 #include "picker.h"
 #include "session.h"
-#include "session_store.h"
 #include "storage.h"
 #include "task.h"
 #include "torrent.h"
@@ -76,6 +75,23 @@ engine_torrent(struct engine *e, int id, char *err, size_t errlen)
 	return t;
 }
 
+/* Asks the policy whether a torrent asked to run starts now (no policy: it does). */
+static bool
+engine_admit(struct engine *e, int id)
+{
+	return e->policy == NULL || e->policy->admit(e->policy_arg, id);
+}
+
+int
+engine_set_policy(struct engine *e, const struct engine_policy *p, void *arg)
+{
+	if (p != NULL && e->policy != NULL)
+		return -1;
+	e->policy = p;
+	e->policy_arg = p != NULL ? arg : NULL;
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 struct engine *
@@ -120,8 +136,8 @@ engine_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 			log_warn("shutdown: deadline passed with trackers or disk jobs still busy");
 		e->shutdown_done = true;
 		event_del(e->shutdown_timer);
-		if (e->store != NULL)
-			store_flush(e->store);
+		if (e->policy != NULL)
+			e->policy->flush(e->policy_arg);
 		if (e->shutdown_cb != NULL) {
 			void (*cb)(void *) = e->shutdown_cb;
 			e->shutdown_cb = NULL;
@@ -148,8 +164,8 @@ engine_shutdown(struct engine *e, unsigned deadline_ms, void (*done)(void *arg),
 	e->shutdown_arg = arg;
 	e->shutdown_deadline_ms = dp_now_ms() + deadline_ms + 500;
 	log_info("shutting down");
-	if (e->store != NULL)
-		store_shutdown_begin(e->store);
+	if (e->policy != NULL)
+		e->policy->shutdown_begin(e->policy_arg);
 	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
 		torrent_stop(t, false);
 		/* Make verified data durable before we go. */
@@ -185,8 +201,11 @@ engine_free(struct engine *e)
 		e->shutdown_cb = engine_free_done, e->shutdown_arg = e;
 	if (!e->shutdown_done)
 		event_base_dispatch(e->base);
-	store_free(e->store);
-	e->store = NULL;
+	if (e->policy != NULL) {
+		const struct engine_policy *p = e->policy;
+		e->policy = NULL;
+		p->free(e->policy_arg);
+	}
 	session_cleanup(e);
 	engine_settings_free(e);
 	free(e);
@@ -241,7 +260,7 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 	    dir);
 	session_emit(e, t->id, ENGINE_EVENT_ADDED);
 	/* With a session directory the queue decides whether it runs now. */
-	if ((opts == NULL || !opts->paused) && (e->store == NULL || store_admit(e->store, t)))
+	if ((opts == NULL || !opts->paused) && engine_admit(e, t->id))
 		torrent_start(t);
 	return 0;
 }
@@ -319,7 +338,7 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 	    m->peer_count == 1 ? "" : "s", dir);
 	magnet_free(m);
 	session_emit(e, t->id, ENGINE_EVENT_ADDED);
-	if ((opts == NULL || !opts->paused) && (e->store == NULL || store_admit(e->store, t)))
+	if ((opts == NULL || !opts->paused) && engine_admit(e, t->id))
 		torrent_start(t);
 	return 0;
 }
@@ -332,7 +351,7 @@ engine_torrent_start(struct engine *e, int id, char *err, size_t errlen)
 	struct torrent *t = engine_torrent(e, id, err, errlen);
 	if (t == NULL)
 		return -1;
-	if (e->store == NULL || store_admit(e->store, t))
+	if (engine_admit(e, t->id))
 		torrent_start(t);
 	return 0;
 }
@@ -492,6 +511,30 @@ engine_peer_disconnect(struct engine *e, int id, const char *addr_port, bool ban
 }
 
 /* ---- snapshots ---- */
+
+int
+engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out)
+{
+	memset(out, 0, sizeof *out);
+	struct torrent *t = session_find_torrent(e, id);
+	if (t == NULL)
+		return -1;
+	if (t->md == NULL) {
+		if (t->mi->has_creation_date)
+			out->date_created = t->mi->creation_date;
+		if (t->mi->created_by != NULL)
+			snprintf(out->creator, sizeof out->creator, "%s", t->mi->created_by);
+	}
+	if (e->policy != NULL)
+		e->policy->get_times(e->policy_arg, id, out);
+	return 0;
+}
+
+uint64_t
+engine_hash_count(struct engine *e)
+{
+	return disk_pool_hash_count(e->disk);
+}
 
 int
 engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out)

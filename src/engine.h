@@ -344,19 +344,10 @@ struct engine_global_stats {
 };
 void engine_global(struct engine *e, struct engine_global_stats *out);
 
-/* ---- the session directory (session_store.c): persistence, queueing, seeding limits ---- */
+/* ---- settings, and what the policy keeps: queue order, seeding limits, times ----
+ * A policy (engine_policy.h) plugs in once; the session directory is the one there is
+ * (session_store.h, which the TUI and the daemon open after engine_new). */
 
-/*
- * Loads every torrent saved in dir (torrents/ and resume/, created if missing) and from then on
- * keeps their resume files up to date, queues torrents over the configured limits, stops seeds
- * at their limits, moves finished data to completed_dir and runs the hooks; watch_dir is
- * watched. cfg (NULL: the engine's settings) is applied as engine_apply_config does, then the
- * run-time changes kept in dir/settings.conf over it. The UI and the daemon call it once after
- * engine_new; `downpour get` does not. Taking the session's lock is the caller's job
- * (lockfile.h). 0 or -1 with err.
- */
-int engine_session_open(struct engine *e, const char *dir, const struct dp_config *cfg,
-    char *err, size_t errlen);
 /* SIGHUP: every key of cfg that applies without a restart (limits, download_dir, queue and
  * seeding limits, completed_dir, hooks, watch_dir, ...) except those changed at run time by
  * engine_session_set_setting; keys that need a restart are named in the log. */
@@ -389,7 +380,7 @@ int engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int6
  * settings_key_allowed() accepts, value its text as config_set takes it. It is applied now and
  * wins over the configuration file and the command line from then on, also on SIGHUP
  * (engine_apply_config); with a session directory it is kept in its settings.conf (written on
- * the session's writer thread) and applied again by engine_session_open. Returns 0, 1 without a
+ * the session's writer thread) and applied again when the session directory opens. Returns 0, 1 without a
  * session directory (applied, not kept), or -1 with err for a key or value the configuration
  * refuses (nothing changes).
  */
@@ -405,6 +396,44 @@ struct engine_torrent_times {
 	char creator[128];             /* the metainfo's "created by", "" = none */
 };
 int engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out);
+/* ---- the policy: the seedbox layer plugs in here ----
+ * One registered set of callbacks the engine calls through (admit, events, settings, shutdown,
+ * flush, free, and the per-torrent facts only the policy keeps); the engine never names the
+ * policy. The session directory (session_store.h) is the policy today. Every callback runs on
+ * the loop thread; arg is what engine_set_policy() was given. */
+struct engine_policy {
+	/* A torrent is asked to run (the user's start, an add that is not paused): true = start it
+	 * now; false = the policy keeps it stopped for now (queued, or busy with it). */
+	bool (*admit)(void *arg, int torrent_id);
+	/* Every engine event, synchronously where it happens (the torrent may be half-way through
+	 * a state change), before the front end's event callback sees it from the loop. */
+	void (*on_event)(void *arg, int torrent_id, enum engine_event ev);
+	/* The live settings changed (engine_config_get has them); save: the run-time changes to
+	 * keep changed too. */
+	void (*settings_changed)(void *arg, bool save);
+	/* engine_shutdown begins (before the torrents stop). */
+	void (*shutdown_begin)(void *arg);
+	/* The engine is quiet during shutdown: persist everything now (it may wait for writes). */
+	void (*flush)(void *arg);
+	/* engine_free: the policy lets go of everything; the engine calls it no more. */
+	void (*free)(void *arg);
+
+	/* What only the policy keeps, for engine.h's calls of the same names (engine_queue.c).
+	 * The engine answers "needs a session directory" while no policy is registered. */
+	int (*queue_move)(void *arg, int torrent_id, enum engine_queue_where where, char *err,
+	    size_t errlen);
+	int (*queue_position)(void *arg, int torrent_id);
+	int (*set_seed_limits)(void *arg, int torrent_id, double ratio, int64_t seconds,
+	    char *err, size_t errlen);
+	int (*get_seed_limits)(void *arg, int torrent_id, double *ratio, int64_t *seconds);
+	/* Fills the counters the policy keeps (seconds downloading and seeding, start date). */
+	void (*get_times)(void *arg, int torrent_id, struct engine_torrent_times *out);
+};
+
+/* Registers p (kept by pointer, with arg) as the engine's one policy; NULL unregisters. -1 when
+ * one is registered already. */
+int engine_set_policy(struct engine *e, const struct engine_policy *p, void *arg);
+
 /* Pieces hashed by the disk pool so far (tests check that a restart rehashes nothing). */
 uint64_t engine_hash_count(struct engine *e);
 

@@ -23,7 +23,7 @@ struct disk_pool;
 struct disk_job;
 struct torrent;
 struct peer;
-struct store;
+struct engine_policy;
 struct udp_socket;
 
 struct ban {
@@ -77,7 +77,8 @@ struct engine {
 	void (*event_cb)(struct engine *, int, enum engine_event, void *);
 	void *event_arg;
 
-	struct store *store;           /* the session directory (session_store.c), or NULL */
+	const struct engine_policy *policy; /* the registered policy (engine_policy.h), or NULL */
+	void *policy_arg;
 	struct engine_settings *settings; /* live settings (engine_settings.c); set fills from it */
 
 	/* shutdown */

@@ -11,7 +11,6 @@
 #include "engine.h"
 #include "engine_private.h"
 #include "log.h"
-#include "session_store.h"
 #include "settings_file.h"
 #include "settings_table.h"
 #include "util.h"
@@ -130,8 +129,8 @@ engine_settings_commit(struct engine *e, struct dp_config *next, bool save, char
 	for (int a = 0; a < SETTING_APPLY_COUNT; a++)
 		if (run[a] && engine_settings_appliers[a] != NULL)
 			engine_settings_appliers[a](e);
-	if (e->store != NULL && (run[SETTING_APPLY_STORE] || save))
-		store_settings_changed(e->store, save);
+	if (e->policy != NULL && (run[SETTING_APPLY_STORE] || save))
+		e->policy->settings_changed(e->policy_arg, save);
 	return 0;
 }
 
@@ -280,9 +279,9 @@ engine_session_set_setting(struct engine *e, const char *key, const char *value,
 	if (engine_settings_keep(e, key, value, &changed, err, errlen) < 0)
 		return -1;
 	if (changed)
-		log_info("settings: %s set to \"%s\"%s", key, value, e->store != NULL ?
+		log_info("settings: %s set to \"%s\"%s", key, value, e->policy != NULL ?
 		    " (kept in the session directory's " SETTINGS_FILE_NAME ")" : "");
-	return e->store != NULL ? 0 : 1;
+	return e->policy != NULL ? 0 : 1;
 }
 
 void
@@ -335,7 +334,7 @@ int
 engine_get_queue_limits(struct engine *e, struct engine_queue_limits *out)
 {
 	engine_settings_queue_limits(&e->settings->live, out);
-	if (e->store != NULL)
+	if (e->policy != NULL)
 		return 0;
 	memset(out, 0, sizeof *out);
 	return -1;

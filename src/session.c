@@ -25,7 +25,6 @@
 #include "peer_ext.h"
 #include "peer_id.h"
 #include "session.h"
-#include "session_store.h"
 #include "task.h"
 #include "torrent.h"
 #include "udp_socket.h"
@@ -109,8 +108,8 @@ session_deliver_event(evutil_socket_t fd, short what, void *arg)
 void
 session_emit(struct engine *e, int torrent_id, enum engine_event ev)
 {
-	if (e->store != NULL)
-		store_on_event(e->store, torrent_id, ev);
+	if (e->policy != NULL)
+		e->policy->on_event(e->policy_arg, torrent_id, ev);
 	if (e->event_cb == NULL)
 		return;
 	/* Delivered from the loop, never from inside the command or callback that caused it. */

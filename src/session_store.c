@@ -122,6 +122,8 @@ struct store_move {
 
 static void store_save(struct store *s, struct store_item *it, struct torrent *t, bool force);
 static void store_queue_pass(struct store *s);
+static bool store_admit(struct store *s, struct torrent *t);
+static void store_free(void *arg);
 
 /* ---- helpers ---- */
 
@@ -1233,7 +1235,8 @@ store_queue_pass(struct store *s)
 	free(ts);
 }
 
-bool
+/* The user (or an add) asks t to run: true = start it now, false = it was queued. */
+static bool
 store_admit(struct store *s, struct torrent *t)
 {
 	struct store_item *it = store_find(s, t->id);
@@ -1354,9 +1357,20 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- events ---- */
 
-void
-store_on_event(struct store *s, int torrent_id, enum engine_event ev)
+static bool
+store_policy_admit(void *arg, int torrent_id)
 {
+	struct store *s = arg;
+	struct torrent *t = session_find_torrent(s->e, torrent_id);
+	return t == NULL || store_admit(s, t);
+}
+
+/* ---- events ---- */
+
+static void
+store_on_event(void *arg, int torrent_id, enum engine_event ev)
+{
+	struct store *s = arg;
 	struct store_item *it = store_find(s, torrent_id);
 	struct torrent *t = session_find_torrent(s->e, torrent_id);
 	switch (ev) {
@@ -1568,9 +1582,10 @@ store_load_settings(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-void
-store_settings_changed(struct store *s, bool save)
+static void
+store_settings_changed(void *arg, bool save)
 {
+	struct store *s = arg;
 	store_apply_settings(s, engine_settings_live(s->e));
 	if (!s->shutting_down)
 		store_set_watch(s, engine_settings_live(s->e)->watch_dir);
@@ -1584,9 +1599,10 @@ store_settings_changed(struct store *s, bool save)
 
 /* ---- life cycle ---- */
 
-void
-store_shutdown_begin(struct store *s)
+static void
+store_shutdown_begin(void *arg)
 {
+	struct store *s = arg;
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
@@ -1605,9 +1621,10 @@ store_shutdown_begin(struct store *s)
 	s->watch = NULL;
 }
 
-void
-store_flush(struct store *s)
+static void
+store_flush(void *arg)
 {
+	struct store *s = arg;
 	if (s->settings_dirty)
 		store_save_settings(s);
 	resume_writer_drain(s->writer);
@@ -1632,9 +1649,10 @@ store_flush(struct store *s)
 	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
 }
 
-void
-store_free(struct store *s)
+static void
+store_free(void *arg)
 {
+	struct store *s = arg;
 	if (s == NULL)
 		return;
 	store_shutdown_begin(s);
@@ -1662,13 +1680,17 @@ store_free(struct store *s)
 	free(s);
 }
 
-/* ---- engine.h: the session directory and queue commands ---- */
+/* ---- what only the policy keeps: queue order, seeding limits, times ---- */
+
+/* ---- what only the policy keeps: queue order, seeding limits, times ---- */
+
+static const struct engine_policy store_policy;
 
 int
-engine_session_open(struct engine *e, const char *dir, const struct dp_config *cfg, char *err,
+session_store_open(struct engine *e, const char *dir, const struct dp_config *cfg, char *err,
     size_t errlen)
 {
-	if (e->store != NULL) {
+	if (e->policy != NULL) {
 		snprintf(err, errlen, "a session directory is already open");
 		return -1;
 	}
@@ -1697,9 +1719,10 @@ engine_session_open(struct engine *e, const char *dir, const struct dp_config *c
 	if (store_load_settings(s, err, errlen) < 0)
 		goto fail;
 	store_apply_settings(s, engine_settings_live(e));
-	e->store = s;
+	/* Registered first: the torrents it adds go through its admit and events. */
+	engine_set_policy(e, &store_policy, s);
 	if (store_load_all(s, err, errlen) < 0) {
-		e->store = NULL;
+		engine_set_policy(e, NULL, NULL);
 		goto fail;
 	}
 	struct timeval tv = { STORE_TICK_MS / 1000, (STORE_TICK_MS % 1000) * 1000 };
@@ -1713,15 +1736,10 @@ fail:
 	return -1;
 }
 
-int
-engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char *err,
-    size_t errlen)
+static int
+store_queue_move(void *arg, int id, enum engine_queue_where where, char *err, size_t errlen)
 {
-	struct store *s = e->store;
-	if (s == NULL) {
-		snprintf(err, errlen, "queueing needs a session directory");
-		return -1;
-	}
+	struct store *s = arg;
 	struct store_item *it = store_find(s, id);
 	if (it == NULL || it->removed) {
 		snprintf(err, errlen, "no torrent with id %d", id);
@@ -1748,24 +1766,19 @@ engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char 
 	return 0;
 }
 
-int
-engine_queue_position(struct engine *e, int id)
+static int
+store_queue_position(void *arg, int id)
 {
-	if (e->store == NULL)
-		return -1;
-	struct store_item *it = store_find(e->store, id);
-	return it != NULL ? store_position(e->store, it) : -1;
+	struct store *s = arg;
+	struct store_item *it = store_find(s, id);
+	return it != NULL ? store_position(s, it) : -1;
 }
 
-int
-engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t seconds,
-    char *err, size_t errlen)
+static int
+store_set_seed_limits(void *arg, int id, double ratio, int64_t seconds, char *err,
+    size_t errlen)
 {
-	if (e->store == NULL) {
-		snprintf(err, errlen, "seeding limits need a session directory");
-		return -1;
-	}
-	struct store_item *it = store_find(e->store, id);
+	struct store_item *it = store_find(arg, id);
 	if (it == NULL) {
 		snprintf(err, errlen, "no torrent with id %d", id);
 		return -1;
@@ -1775,10 +1788,10 @@ engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t s
 	return 0;
 }
 
-int
-engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t *seconds)
+static int
+store_get_seed_limits(void *arg, int id, double *ratio, int64_t *seconds)
 {
-	struct store_item *it = e->store != NULL ? store_find(e->store, id) : NULL;
+	struct store_item *it = store_find(arg, id);
 	if (it == NULL)
 		return -1;
 	*ratio = it->seed_ratio_milli < 0 ? -1.0 : (double)it->seed_ratio_milli / 1000.0;
@@ -1786,28 +1799,14 @@ engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t 
 	return 0;
 }
 
-uint64_t
-engine_hash_count(struct engine *e)
+static void
+store_get_times(void *arg, int id, struct engine_torrent_times *out)
 {
-	return disk_pool_hash_count(e->disk);
-}
-
-int
-engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *out)
-{
-	memset(out, 0, sizeof *out);
-	struct torrent *t = session_find_torrent(e, id);
-	if (t == NULL)
-		return -1;
-	if (t->md == NULL) {
-		if (t->mi->has_creation_date)
-			out->date_created = t->mi->creation_date;
-		if (t->mi->created_by != NULL)
-			snprintf(out->creator, sizeof out->creator, "%s", t->mi->created_by);
-	}
-	struct store_item *it = e->store != NULL ? store_find(e->store, id) : NULL;
-	if (it == NULL)
-		return 0;
+	struct store *s = arg;
+	struct store_item *it = store_find(s, id);
+	struct torrent *t = session_find_torrent(s->e, id);
+	if (it == NULL || t == NULL)
+		return;
 	store_note_active(it, t);
 	uint64_t now = dp_now_ms();
 	out->seconds_downloading = it->downloading_s + (it->downloading_since_ms != 0 ?
@@ -1815,5 +1814,22 @@ engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_times *
 	out->seconds_seeding = it->seeding_s + (it->seeding_since_ms != 0 ?
 	    (int64_t)((now - it->seeding_since_ms) / 1000) : 0);
 	out->start_date = it->start_date;
-	return 0;
 }
+
+static const struct engine_policy store_policy = {
+	.admit = store_policy_admit,
+	.on_event = store_on_event,
+	.settings_changed = store_settings_changed,
+	.shutdown_begin = store_shutdown_begin,
+	.flush = store_flush,
+	.free = store_free,
+	.queue_move = store_queue_move,
+	.queue_position = store_queue_position,
+	.set_seed_limits = store_set_seed_limits,
+	.get_seed_limits = store_get_seed_limits,
+	.get_times = store_get_times,
+};
+
+/* ---- session_store.h ---- */
+
+

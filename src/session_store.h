@@ -1,31 +1,26 @@
-/* session_store.h: the session directory (torrents/ with a metainfo copy per torrent, resume/
- * with one resume file each), loading every torrent at start, saving resume data through the
- * writer thread, queueing, seeding limits, moving on completion and hooks. The engine reaches it
- * through these calls; the public side is in engine.h (engine_session_open and friends). */
-#ifndef DP_ENGINE_INTERNAL
-#error "session_store.h is internal to the engine: front ends include engine.h (see Makefile.am)"
-#endif
+/* session_store.h: the seedbox policy's entry: a session directory (torrents/ with a metainfo
+ * copy per torrent, resume/ with one resume file each, settings.conf) opened on an engine, which
+ * it then joins as the engine's policy (engine_policy.h): loading every torrent at start, saving
+ * resume data through the writer thread, queueing, seeding limits, moving on completion, hooks
+ * and the watch directory. The programs that host an engine (the TUI, the daemon) call it. */
 #ifndef DP_SESSION_STORE_H
 #define DP_SESSION_STORE_H
 
-#include <stdbool.h>
+#include <stddef.h>
 
-#include "engine.h"
+struct dp_config;
+struct engine;
 
-struct store;
-struct torrent;
-
-/* From session_emit, synchronously (the torrent may be half-way through a state change). */
-void store_on_event(struct store *s, int torrent_id, enum engine_event ev);
-/* The user (or an add) asks t to run: true = start it now, false = it was queued. */
-bool store_admit(struct store *s, struct torrent *t);
-/* engine_shutdown begins: remember what was running, stop timers and the watch directory. */
-void store_shutdown_begin(struct store *s);
-/* The live settings changed (engine_settings.c): queue and seeding limits, hooks, directories;
- * save: the run-time changes to keep changed too, write settings.conf. */
-void store_settings_changed(struct store *s, bool save);
-/* The engine is quiet: write every resume file now (waits for the writes). */
-void store_flush(struct store *s);
-void store_free(struct store *s);
+/*
+ * Loads every torrent saved in dir (torrents/ and resume/, created if missing) and from then on
+ * keeps their resume files up to date, queues torrents over the configured limits, stops seeds
+ * at their limits, moves finished data to completed_dir and runs the hooks; watch_dir is
+ * watched. The UI and the daemon call it once after engine_new; `downpour get` does not.
+ * Taking the session's lock is the caller's job (lockfile.h). cfg (NULL: the engine's settings
+ * as they are) is applied as engine_apply_config does, then settings.conf's run-time changes.
+ * 0, or -1 with err (a session directory is open already, a directory can't be created).
+ */
+int session_store_open(struct engine *e, const char *dir, const struct dp_config *cfg,
+    char *err, size_t errlen);
 
 #endif

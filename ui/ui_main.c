@@ -18,6 +18,7 @@
 #include "dp_config.h"
 #include "lockfile.h"
 #include "log.h"
+#include "session_store.h"
 #include "util.h"
 #include "demo.h"
 #include "engine.h"
@@ -212,7 +213,7 @@ ui_main_run(int argc, char **argv)
 	}
 	struct engine *e = engine_new(base, &cfg, err, sizeof err);
 	if (e != NULL && dm == NULL &&
-	    engine_session_open(e, cfg.session_dir, &cfg, err, sizeof err) != 0) {
+	    session_store_open(e, cfg.session_dir, &cfg, err, sizeof err) != 0) {
 		engine_free(e);
 		e = NULL;
 	}

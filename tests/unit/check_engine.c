@@ -19,6 +19,7 @@
 #include "bandwidth.h"
 #include "engine.h"
 #include "session.h"
+#include "session_store.h"
 #include "suites.h"
 #include "task.h"
 #include "test_helpers.h"
@@ -416,7 +417,7 @@ START_TEST(test_task_refs_after_churn)
 	unsigned port = ntohs(sin.sin_port);
 	size_t held_before = task_held_count();
 	struct engine *e = th_engine_loopback(base, ddir, 2);
-	ck_assert_msg(engine_session_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
 	int ids[3];
 	for (int i = 0; i < 3; i++) {
 		char *uri = xasprintf("magnet:?xt=urn:btih:%02x%038x&tr=http://127.0.0.1:%u/a%d"

@@ -21,6 +21,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "rpc.h"
+#include "session_store.h"
 #include "suites.h"
 #include "task.h"
 #include "test_helpers.h"
@@ -859,7 +860,7 @@ START_TEST(test_magnet_queue)
 {
 	char *sdir = xasprintf("%s/session-mq", tmpdir);
 	char err[256];
-	ck_assert_msg(engine_session_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(session_store_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
 	struct rpc_handler *h = rpc_handler_new(eng, NULL);
 	json_t *j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"seed-queue-size\":1,"
 	    "\"seed-queue-enabled\":true,\"download-queue-size\":5,"
@@ -900,7 +901,7 @@ START_TEST(test_session_persist)
 {
 	char *sdir = xasprintf("%s/session", tmpdir);
 	char err[256];
-	ck_assert_msg(engine_session_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(session_store_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
 	struct rpc_handler *h = rpc_handler_new(eng, NULL);
 	char *req = xasprintf("{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down\":300,"
 	    "\"speed-limit-down-enabled\":true,\"peer-limit-global\":40,\"download-queue-size\":2,"
@@ -940,7 +941,7 @@ START_TEST(test_session_persist)
 	cfg.disk_threads = 1;
 	eng = engine_new(base, &cfg, err, sizeof err);
 	ck_assert_msg(eng != NULL, "%s", err);
-	ck_assert_msg(engine_session_open(eng, sdir, &cfg, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(session_store_open(eng, sdir, &cfg, err, sizeof err) == 0, "%s", err);
 	struct engine_global_stats g;
 	engine_global(eng, &g);
 	ck_assert_uint_eq(g.down_limit, 300000);

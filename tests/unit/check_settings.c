@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "resume.h"
 #include "rpc.h"
+#include "session_store.h"
 #include "settings_file.h"
 #include "suites.h"
 #include "task.h"
@@ -178,7 +179,7 @@ START_TEST(test_sighup_and_rpc_agree)
 	struct engine *e = th_engine_loopback(base, dir, 1);
 	char *sdir = xasprintf("%s/session", dir);
 	char *path = xasprintf("%s/%s", sdir, SETTINGS_FILE_NAME);
-	ck_assert_msg(engine_session_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
 	struct rpc_handler *h = rpc_handler_new(e, NULL);
 	struct engine_global_stats g;
 
@@ -236,7 +237,7 @@ START_TEST(test_sighup_and_rpc_agree)
 
 	/* A restart with the same file: the same limits. */
 	e = th_engine_loopback(base, dir, 1);
-	ck_assert_msg(engine_session_open(e, sdir, &cfg, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(session_store_open(e, sdir, &cfg, err, sizeof err) == 0, "%s", err);
 	engine_global(e, &g);
 	ck_assert_uint_eq(g.down_limit, 400000);
 	ck_assert_uint_eq(g.up_limit, 50000);

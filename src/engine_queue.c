@@ -1,0 +1,40 @@
+/* engine_queue.c: engine.h's queue and seeding-limit calls. The queue order and each torrent's
+ * seeding limits are the policy's (engine_policy.h): these ask it, and say what is missing when
+ * no policy (no session directory) is registered. */
+#include "config.h"
+
+#include "engine.h"
+#include "engine_private.h"
+#include "util.h"
+
+int
+engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char *err,
+    size_t errlen)
+{
+	if (e->policy == NULL)
+		return dp_fail(err, errlen, "queueing needs a session directory");
+	return e->policy->queue_move(e->policy_arg, id, where, err, errlen);
+}
+
+int
+engine_queue_position(struct engine *e, int id)
+{
+	return e->policy != NULL ? e->policy->queue_position(e->policy_arg, id) : -1;
+}
+
+int
+engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t seconds,
+    char *err, size_t errlen)
+{
+	if (e->policy == NULL)
+		return dp_fail(err, errlen, "seeding limits need a session directory");
+	return e->policy->set_seed_limits(e->policy_arg, id, ratio, seconds, err, errlen);
+}
+
+int
+engine_torrent_get_seed_limits(struct engine *e, int id, double *ratio, int64_t *seconds)
+{
+	if (e->policy == NULL)
+		return -1;
+	return e->policy->get_seed_limits(e->policy_arg, id, ratio, seconds);
+}
