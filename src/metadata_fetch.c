@@ -103,7 +103,7 @@ metadata_fetch_new(struct torrent *t)
 }
 
 static void
-md_reset_pieces(struct metadata_fetch *md)
+metadata_fetch_reset_pieces(struct metadata_fetch *md)
 {
 	ut_metadata_buf_free(&md->buf);
 	free(md->pieces);
@@ -119,7 +119,7 @@ metadata_fetch_free(struct metadata_fetch *md)
 {
 	if (md == NULL)
 		return;
-	md_reset_pieces(md);
+	metadata_fetch_reset_pieces(md);
 	free(md->peers);
 	free(md->uri);
 	if (md->task != NULL)
@@ -154,7 +154,7 @@ metadata_fetch_uri(const struct metadata_fetch *md)
 /* ---- peers ---- */
 
 static struct md_peer *
-md_peer_find(struct metadata_fetch *md, const struct peer *p, bool create)
+metadata_fetch_peer_find(struct metadata_fetch *md, const struct peer *p, bool create)
 {
 	for (size_t i = 0; i < md->npeers; i++)
 		if (md->peers[i].p == p)
@@ -173,25 +173,26 @@ md_peer_find(struct metadata_fetch *md, const struct peer *p, bool create)
 
 /* True when p offers ut_metadata of a usable size (or has not said which size). */
 static bool
-md_peer_offers(const struct peer *p)
+metadata_fetch_peer_offers(const struct peer *p)
 {
 	return !p->dead && p->handshake_done && peer_ext_id(p, MD_NAME) != 0 &&
 	    p->exth.metadata_size <= UT_METADATA_MAX_SIZE;
 }
 
 static void
-md_send(struct peer *p, const struct dp_buf *b)
+metadata_fetch_send(struct peer *p, const struct dp_buf *b)
 {
 	peer_send_extended(p, peer_ext_id(p, MD_NAME), b->data, b->len);
 }
 
 static void
-md_send_request(struct metadata_fetch *md, struct md_peer *mp, uint32_t piece, uint64_t now)
+metadata_fetch_send_request(struct metadata_fetch *md, struct md_peer *mp, uint32_t piece,
+    uint64_t now)
 {
 	struct dp_buf b;
 	dp_buf_init(&b);
 	ut_metadata_build_request(&b, piece);
-	md_send(mp->p, &b);
+	metadata_fetch_send(mp->p, &b);
 	dp_buf_free(&b);
 	mp->outstanding++;
 	if (md->pieces != NULL && piece < md->buf.pieces) {
@@ -204,26 +205,26 @@ md_send_request(struct metadata_fetch *md, struct md_peer *mp, uint32_t piece, u
 
 /* The torrent shows how far the fetch is (torrent.h: metadata_progress). */
 static void
-md_publish_progress(struct metadata_fetch *md)
+metadata_fetch_publish_progress(struct metadata_fetch *md)
 {
 	md->t->metadata_progress = metadata_fetch_progress(md);
 }
 
 /* The metadata has this many bytes: set up the pieces. */
 static bool
-md_set_size(struct metadata_fetch *md, uint64_t size)
+metadata_fetch_set_size(struct metadata_fetch *md, uint64_t size)
 {
 	if (!ut_metadata_buf_init(&md->buf, size))
 		return false;
 	md->pieces = xcalloc(md->buf.pieces, sizeof *md->pieces);
-	md_publish_progress(md);
+	metadata_fetch_publish_progress(md);
 	log_info("%s: metadata is %llu bytes (%u piece%s)", md->t->mi->name,
 	    (unsigned long long)size, md->buf.pieces, md->buf.pieces == 1 ? "" : "s");
 	return true;
 }
 
 static void
-md_update_task(struct metadata_fetch *md)
+metadata_fetch_update_task(struct metadata_fetch *md)
 {
 	struct torrent *t = md->t;
 	if (md->task == NULL)
@@ -258,8 +259,8 @@ md_update_task(struct metadata_fetch *md)
 	task_set_deadline(md->task, 0);
 	int offering = 0, waiting = 0;
 	for (struct peer *p = t->peers; p != NULL; p = p->next) {
-		struct md_peer *mp = md_peer_find(md, p, false);
-		if (!md_peer_offers(p) || (mp != NULL && mp->bad))
+		struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
+		if (!metadata_fetch_peer_offers(p) || (mp != NULL && mp->bad))
 			continue;
 		offering++;
 		if (mp != NULL && mp->retry_ms > dp_now_ms())
@@ -276,7 +277,7 @@ md_update_task(struct metadata_fetch *md)
 
 /* Asks peers for the pieces nobody is fetching. */
 static void
-md_request_more(struct metadata_fetch *md)
+metadata_fetch_request_more(struct metadata_fetch *md)
 {
 	struct torrent *t = md->t;
 	uint64_t now = dp_now_ms();
@@ -285,9 +286,9 @@ md_request_more(struct metadata_fetch *md)
 	if (md->buf.size == 0) {
 		/* The first peer that names a size sets it; a wrong one fails the hash check later. */
 		for (struct peer *p = t->peers; p != NULL && md->buf.size == 0; p = p->next) {
-			struct md_peer *mp = md_peer_find(md, p, false);
-			if (md_peer_offers(p) && p->exth.metadata_size > 0 && (mp == NULL || !mp->bad))
-				md_set_size(md, p->exth.metadata_size);
+			struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
+			if (metadata_fetch_peer_offers(p) && p->exth.metadata_size > 0 && (mp == NULL || !mp->bad))
+				metadata_fetch_set_size(md, p->exth.metadata_size);
 		}
 	}
 	if (md->buf.size == 0) {
@@ -295,14 +296,14 @@ md_request_more(struct metadata_fetch *md)
 		if (md->probe != NULL)
 			return;
 		for (struct peer *p = t->peers; p != NULL; p = p->next) {
-			if (!md_peer_offers(p))
+			if (!metadata_fetch_peer_offers(p))
 				continue;
-			struct md_peer *mp = md_peer_find(md, p, true);
+			struct md_peer *mp = metadata_fetch_peer_find(md, p, true);
 			if (mp->bad || mp->retry_ms > now)
 				continue;
 			md->probe = p;
 			md->probe_sent_ms = now;
-			md_send_request(md, mp, 0, now);
+			metadata_fetch_send_request(md, mp, 0, now);
 			return;
 		}
 		return;
@@ -313,11 +314,11 @@ md_request_more(struct metadata_fetch *md)
 		/* The least busy peer that offers a blob of our size. */
 		struct md_peer *best = NULL;
 		for (struct peer *p = t->peers; p != NULL; p = p->next) {
-			if (!md_peer_offers(p))
+			if (!metadata_fetch_peer_offers(p))
 				continue;
 			if (p->exth.metadata_size != 0 && p->exth.metadata_size != md->buf.size)
 				continue;
-			struct md_peer *mp = md_peer_find(md, p, true);
+			struct md_peer *mp = metadata_fetch_peer_find(md, p, true);
 			if (mp->bad || mp->retry_ms > now || mp->outstanding >= MD_PER_PEER)
 				continue;
 			if (best == NULL || mp->outstanding < best->outstanding)
@@ -325,12 +326,12 @@ md_request_more(struct metadata_fetch *md)
 		}
 		if (best == NULL)
 			break;
-		md_send_request(md, best, i, now);
+		metadata_fetch_send_request(md, best, i, now);
 	}
 }
 
 static void
-md_forget_requests_of(struct metadata_fetch *md, struct peer *p)
+metadata_fetch_forget_requests_of(struct metadata_fetch *md, struct peer *p)
 {
 	for (uint32_t i = 0; md->pieces != NULL && i < md->buf.pieces; i++) {
 		if (md->pieces[i].state == MD_REQUESTED && md->pieces[i].from == p) {
@@ -340,7 +341,7 @@ md_forget_requests_of(struct metadata_fetch *md, struct peer *p)
 	}
 	if (md->probe == p)
 		md->probe = NULL;
-	struct md_peer *mp = md_peer_find(md, p, false);
+	struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
 	if (mp != NULL)
 		mp->outstanding = 0;
 }
@@ -353,7 +354,7 @@ metadata_fetch_tick(struct metadata_fetch *md, uint64_t now)
 			struct md_piece *pc = &md->pieces[i];
 			if (pc->state != MD_REQUESTED || now - pc->sent_ms < MD_REQUEST_TIMEOUT_MS)
 				continue;
-			struct md_peer *mp = md_peer_find(md, pc->from, false);
+			struct md_peer *mp = metadata_fetch_peer_find(md, pc->from, false);
 			log_info("%s: metadata piece %u from %s timed out", md->t->mi->name, i,
 			    pc->from->addr_str);
 			if (mp != NULL) {
@@ -365,7 +366,7 @@ metadata_fetch_tick(struct metadata_fetch *md, uint64_t now)
 			pc->from = NULL;
 		}
 		if (md->probe != NULL && now - md->probe_sent_ms >= MD_REQUEST_TIMEOUT_MS) {
-			struct md_peer *mp = md_peer_find(md, md->probe, false);
+			struct md_peer *mp = metadata_fetch_peer_find(md, md->probe, false);
 			log_info("%s: metadata piece 0 from %s timed out", md->t->mi->name,
 			    md->probe->addr_str);
 			if (mp != NULL) {
@@ -374,16 +375,29 @@ metadata_fetch_tick(struct metadata_fetch *md, uint64_t now)
 			}
 			md->probe = NULL;
 		}
-		md_request_more(md);
+		metadata_fetch_request_more(md);
 	}
-	md_update_task(md);
+	metadata_fetch_update_task(md);
 }
 
 /* ---- installing the info dictionary ---- */
 
+/* The verified blob could not become the torrent's metainfo: the pieces are dropped, the task
+ * fails with reason (a fresh one waits for a restart) and the torrent goes into error with what. */
+static void
+metadata_fetch_give_up(struct metadata_fetch *md, const char *reason, const char *what)
+{
+	struct torrent *t = md->t;
+	metadata_fetch_reset_pieces(md);
+	task_fail(md->task, "%s", reason);
+	task_release(&md->task);
+	md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
+	torrent_set_error(t, "%s", what);
+}
+
 /* The verified info dictionary becomes the torrent's metainfo; md is freed. */
 static void
-md_install(struct metadata_fetch *md)
+metadata_fetch_install(struct metadata_fetch *md)
 {
 	struct torrent *t = md->t;
 	/* Supplied by a .torrent file, a stopped or queued magnet stays stopped or queued. */
@@ -398,11 +412,10 @@ md_install(struct metadata_fetch *md)
 	}
 	if (mi == NULL) {
 		/* The info-hash names exactly these bytes: no peer can send anything better. */
-		md_reset_pieces(md);
-		task_fail(md->task, "the metadata is not a valid info dictionary: %s", why);
-		task_release(&md->task);
-		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
-		torrent_set_error(t, "metadata: %s", why);
+		char reason[300], what[300];
+		snprintf(reason, sizeof reason, "the metadata is not a valid info dictionary: %s", why);
+		snprintf(what, sizeof what, "metadata: %s", why);
+		metadata_fetch_give_up(md, reason, what);
 		return;
 	}
 	/* Installed first: a storage failure leaves the fetch as it was. */
@@ -411,11 +424,7 @@ md_install(struct metadata_fetch *md)
 	if (torrent_set_metainfo(t, mi, err, sizeof err) < 0) {
 		t->md = md;
 		metainfo_free(mi);
-		md_reset_pieces(md);
-		task_fail(md->task, "%s", err);
-		task_release(&md->task);
-		md->task = task_new(DP_TASK_KIND_METADATA, t->id, "metadata %s", t->mi->name);
-		torrent_set_error(t, "%s", err);
+		metadata_fetch_give_up(md, err, err);
 		return;
 	}
 	uint64_t took = dp_now_ms() - md->started_ms;
@@ -488,12 +497,12 @@ metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *
 	}
 	log_info("%s: metadata supplied by a torrent file; the fetch from peers ends",
 	    t->mi->name);
-	md_reset_pieces(md);
+	metadata_fetch_reset_pieces(md);
 	md->buf = b;
 	md->pieces = xcalloc(b.pieces, sizeof *md->pieces);
 	for (uint32_t i = 0; i < b.pieces; i++)
 		md->pieces[i].state = MD_HAVE;
-	md_install(md);
+	metadata_fetch_install(md);
 	if (t->md != NULL) {
 		snprintf(err, errlen, "%s", t->error[0] != '\0' ? t->error :
 		    "the metadata could not be installed");
@@ -505,7 +514,7 @@ metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *
 /* ---- messages ---- */
 
 static void
-md_serve(struct torrent *t, struct peer *p, uint32_t piece)
+metadata_fetch_serve(struct torrent *t, struct peer *p, uint32_t piece)
 {
 	struct dp_buf b;
 	dp_buf_init(&b);
@@ -523,26 +532,26 @@ md_serve(struct torrent *t, struct peer *p, uint32_t piece)
 	} else {
 		ut_metadata_build_reject(&b, piece);
 	}
-	md_send(p, &b);
+	metadata_fetch_send(p, &b);
 	task_progress(p->task, 0, b.len);
 	dp_buf_free(&b);
 }
 
 static void
-md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_msg *m)
+metadata_fetch_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_msg *m)
 {
-	struct md_peer *mp = md_peer_find(md, p, false);
+	struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
 	bool asked = false;
 	if (md->probe == p && m->piece == 0) {
 		md->probe = NULL;
 		asked = true;
 		if (mp != NULL && mp->outstanding > 0)
 			mp->outstanding--;
-		if (md->buf.size == 0 && !md_set_size(md, m->total_size))
+		if (md->buf.size == 0 && !metadata_fetch_set_size(md, m->total_size))
 			return;
 		/* Piece 0 may be on its way from another peer too: that request is moot now. */
 		if (md->pieces[0].state == MD_REQUESTED && md->pieces[0].from != p) {
-			struct md_peer *q = md_peer_find(md, md->pieces[0].from, false);
+			struct md_peer *q = metadata_fetch_peer_find(md, md->pieces[0].from, false);
 			if (q != NULL && q->outstanding > 0)
 				q->outstanding--;
 		}
@@ -572,12 +581,12 @@ md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_m
 	}
 	md->pieces[m->piece].state = MD_HAVE;
 	md->pieces[m->piece].from = p;
-	md_publish_progress(md);
+	metadata_fetch_publish_progress(md);
 	task_progress(md->task, m->data_len, 0);
 	if (!ut_metadata_buf_complete(&md->buf))
 		return;
 	if (ut_metadata_buf_verify(&md->buf, md->t->mi->info_hash)) {
-		md_install(md);
+		metadata_fetch_install(md);
 		return;
 	}
 	/* Someone lied (or the size was wrong): the senders are not asked again, start over. A
@@ -587,13 +596,13 @@ md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_m
 	    md->t->mi->name, md->hash_failures);
 	struct peer *only = md->pieces[0].from;
 	for (uint32_t i = 0; i < md->buf.pieces; i++) {
-		struct md_peer *q = md_peer_find(md, md->pieces[i].from, false);
+		struct md_peer *q = metadata_fetch_peer_find(md, md->pieces[i].from, false);
 		if (q != NULL)
 			q->bad = true;
 		if (md->pieces[i].from != only)
 			only = NULL;
 	}
-	md_reset_pieces(md);
+	metadata_fetch_reset_pieces(md);
 	if (only != NULL)   /* closes it too */
 		md->t->env->ops->ban(md->t->env->arg, (struct sockaddr *)&only->addr,
 		    "sent metadata that failed the hash check");
@@ -603,7 +612,7 @@ md_on_data(struct metadata_fetch *md, struct peer *p, const struct ut_metadata_m
 
 /* We offer it to every peer: we serve our info dictionary, and fetch it for a magnet. */
 static bool
-md_ext_offer(void *owner, struct peer *p, struct wire_ext_handshake *h)
+metadata_fetch_ext_offer(void *owner, struct peer *p, struct wire_ext_handshake *h)
 {
 	const struct torrent *t = owner;
 	(void)p;
@@ -615,7 +624,7 @@ md_ext_offer(void *owner, struct peer *p, struct wire_ext_handshake *h)
 /* A message with our ut_metadata id: answers requests (data when we have the info dictionary,
  * else reject) and collects data/rejects while fetching. May close p. */
 static void
-md_ext_message(void *owner, struct peer *p, const uint8_t *payload, size_t len)
+metadata_fetch_ext_message(void *owner, struct peer *p, const uint8_t *payload, size_t len)
 {
 	struct torrent *t = owner;
 	struct ut_metadata_msg m;
@@ -629,17 +638,17 @@ md_ext_message(void *owner, struct peer *p, const uint8_t *payload, size_t len)
 	case UT_METADATA_REQUEST:
 		/* Without its extension id we have no way to answer. */
 		if (peer_ext_id(p, MD_NAME) != 0)
-			md_serve(t, p, m.piece);
+			metadata_fetch_serve(t, p, m.piece);
 		break;
 	case UT_METADATA_DATA:
 		if (md != NULL)
-			md_on_data(md, p, &m);
+			metadata_fetch_on_data(md, p, &m);
 		break;
 	case UT_METADATA_REJECT:
 		if (md != NULL) {
-			struct md_peer *mp = md_peer_find(md, p, false);
+			struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
 			log_debug("peer %s: rejected metadata piece %u", p->addr_str, m.piece);
-			md_forget_requests_of(md, p);
+			metadata_fetch_forget_requests_of(md, p);
 			if (mp != NULL)
 				mp->retry_ms = dp_now_ms() + MD_REJECT_BACKOFF_MS;
 		}
@@ -647,14 +656,14 @@ md_ext_message(void *owner, struct peer *p, const uint8_t *payload, size_t len)
 	}
 	/* md may be gone (installed) now. */
 	if (t->md != NULL && !p->dead) {
-		md_request_more(t->md);
-		md_update_task(t->md);
+		metadata_fetch_request_more(t->md);
+		metadata_fetch_update_task(t->md);
 	}
 }
 
 /* The peer's extension handshake: ask it for pieces if it offers them. */
 static void
-md_ext_handshake(void *owner, struct peer *p)
+metadata_fetch_ext_handshake(void *owner, struct peer *p)
 {
 	struct torrent *t = owner;
 	if (t->md == NULL)
@@ -666,21 +675,21 @@ md_ext_handshake(void *owner, struct peer *p)
 			    p->addr_str, (unsigned long long)p->exth.metadata_size,
 			    UT_METADATA_MAX_SIZE >> 20);
 		/* A second handshake may take the extension back. */
-		md_forget_requests_of(md, p);
+		metadata_fetch_forget_requests_of(md, p);
 	}
-	md_request_more(md);
-	md_update_task(md);
+	metadata_fetch_request_more(md);
+	metadata_fetch_update_task(md);
 }
 
 /* The peer is closing: its requests go back to the pool. */
 static void
-md_ext_gone(void *owner, struct peer *p)
+metadata_fetch_ext_gone(void *owner, struct peer *p)
 {
 	struct torrent *t = owner;
 	struct metadata_fetch *md = t->md;
 	if (md == NULL)
 		return;
-	md_forget_requests_of(md, p);
+	metadata_fetch_forget_requests_of(md, p);
 	for (uint32_t i = 0; md->pieces != NULL && i < md->buf.pieces; i++)
 		if (md->pieces[i].from == p)
 			md->pieces[i].from = NULL;
@@ -693,7 +702,7 @@ md_ext_gone(void *owner, struct peer *p)
 }
 
 static void
-md_ext_tick(void *owner, uint64_t now_ms)
+metadata_fetch_ext_tick(void *owner, uint64_t now_ms)
 {
 	struct torrent *t = owner;
 	if (t->md != NULL)
@@ -701,7 +710,7 @@ md_ext_tick(void *owner, uint64_t now_ms)
 }
 
 static void
-md_ext_free(void *owner)
+metadata_fetch_ext_free(void *owner)
 {
 	struct torrent *t = owner;
 	metadata_fetch_free(t->md);
@@ -711,10 +720,10 @@ md_ext_free(void *owner)
 const struct peer_ext metadata_fetch_ext = {
 	.name = MD_NAME,
 	.local_id = UT_METADATA_LOCAL_ID,
-	.offer = md_ext_offer,
-	.on_handshake = md_ext_handshake,
-	.on_message = md_ext_message,
-	.on_gone = md_ext_gone,
-	.on_tick = md_ext_tick,
-	.on_free = md_ext_free,
+	.offer = metadata_fetch_ext_offer,
+	.on_handshake = metadata_fetch_ext_handshake,
+	.on_message = metadata_fetch_ext_message,
+	.on_gone = metadata_fetch_ext_gone,
+	.on_tick = metadata_fetch_ext_tick,
+	.on_free = metadata_fetch_ext_free,
 };

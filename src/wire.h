@@ -171,8 +171,8 @@ bool wire_ext_set(struct wire_ext_handshake *h, const char *name, uint8_t id);
 void wire_build_ext_handshake(struct dp_buf *out, const struct wire_ext_handshake *h);
 /* Parses a handshake payload; unknown keys are ignored, "m" names are kept (up to
  * WIRE_EXT_MAX, the first of a repeated name) whatever they are; values of the wrong type or
- * range, and names too long or holding a NUL, are ignored. 0, or -1 with err filled when the payload is not a
- * bencoded dictionary. */
+ * range, and names too long or holding a NUL, are ignored. 0, or -1 with err filled when the
+ * payload is not a bencoded dictionary. */
 int wire_parse_ext_handshake(const uint8_t *payload, size_t len, struct wire_ext_handshake *out,
     char *err, size_t errlen);
 
