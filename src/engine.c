@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "announce_sched.h"
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
@@ -394,11 +395,11 @@ engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen)
 	struct torrent *t = engine_torrent(e, id, err, errlen);
 	if (t == NULL)
 		return -1;
-	if (t->ts == NULL)
+	if (t->announce == NULL)
 		return dp_fail(err, errlen, "%s has no trackers", t->mi->name);
 	if (!torrent_is_active(t))
 		return dp_fail(err, errlen, "%s is not running", t->mi->name);
-	tracker_set_reannounce(t->ts);
+	announce_sched_reannounce(t->announce);
 	return 0;
 }
 
@@ -681,7 +682,7 @@ engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 {
 	struct torrent *t = session_find_torrent(e, id);
 	*out = NULL;
-	if (t == NULL || t->ts == NULL)
+	if (t == NULL || t->announce == NULL)
 		return 0;
 	size_t cap = 0;
 	for (size_t i = 0; i < t->mi->tier_count; i++)
@@ -689,7 +690,7 @@ engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 	if (cap == 0)
 		return 0;
 	struct tracker_info *info = xcalloc(cap, sizeof *info);
-	size_t n = tracker_set_info(t->ts, info, cap);
+	size_t n = announce_sched_info(t->announce, info, cap);
 	if (n > 0) {
 		struct engine_tracker_info *a = xcalloc(n, sizeof *a);
 		for (size_t i = 0; i < n; i++) {

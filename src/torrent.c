@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "announce_sched.h"
 #include "choker.h"
 #include "disk.h"
 #include "log.h"
@@ -145,9 +146,9 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	if (opts != NULL && opts->sequential)
 		torrent_set_sequential(t, true);
 	if (mi->tier_count > 0) {
-		struct tracker_callbacks cb = { torrent_fill_request, torrent_got_peers, t };
-		t->ts = tracker_set_new(env->base, env->dns, NULL, mi->tiers, mi->tier_count,
-		    mi->info_hash, t->id, mi->name, &cb);
+		struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t };
+		t->announce = announce_sched_new(env->base, env->dns, NULL, mi->tiers,
+		    mi->tier_count, mi->info_hash, t->id, mi->name, &cb);
 	}
 	if (opts != NULL && opts->skip_check) {
 		bitfield_set_all(&t->have);
@@ -336,8 +337,8 @@ torrent_on_complete(struct torrent *t)
 	torrent_piece_pool_free(t);
 	log_info("%s: download complete (%u piece%s)", t->mi->name, t->have.count,
 	    t->have.count == 1 ? "" : "s");
-	if (t->ts != NULL && t->have.count == t->mi->piece_count)
-		tracker_set_completed(t->ts);
+	if (t->announce != NULL && t->have.count == t->mi->piece_count)
+		announce_sched_completed(t->announce);
 	torrent_sync(t);
 	/* Seeds have nothing for each other. */
 	struct peer *p = t->peers;
@@ -713,8 +714,8 @@ torrent_begin_transfer(struct torrent *t)
 		    ENGINE_TORRENT_DOWNLOADING;
 	if (t->state == ENGINE_TORRENT_SEEDING && t->completed_date == 0)
 		t->completed_date = dp_wall_time();
-	if (t->ts != NULL) {
-		tracker_set_start(t->ts);
+	if (t->announce != NULL) {
+		announce_sched_start(t->announce);
 		t->announced = true;
 	}
 	torrent_update_task(t);
@@ -791,10 +792,11 @@ torrent_stop(struct torrent *t, bool user)
 	if (t->state == ENGINE_TORRENT_STOPPED && !t->announced)
 		return;
 	torrent_close_peers(t, user ? "torrent stopped" : "shutting down");
-	if (t->ts != NULL && t->announced && !t->tracker_stopping) {
+	if (t->announce != NULL && t->announced && !t->tracker_stopping) {
 		t->tracker_stopping = true;
 		t->announced = false;
-		tracker_set_stop(t->ts, TORRENT_STOP_DEADLINE_MS, torrent_tracker_stopped, t);
+		announce_sched_stop(t->announce, TORRENT_STOP_DEADLINE_MS, torrent_tracker_stopped,
+		    t);
 	}
 	if (t->state != ENGINE_TORRENT_ERROR)
 		t->state = ENGINE_TORRENT_STOPPED;
@@ -969,8 +971,8 @@ torrent_free(struct torrent *t)
 	for (size_t i = 0; i < pe->nexts; i++)
 		if (pe->exts[i]->on_free != NULL)
 			pe->exts[i]->on_free(t);
-	if (t->ts != NULL)
-		tracker_set_free(t->ts);
+	if (t->announce != NULL)
+		announce_sched_free(t->announce);
 	while (t->cache != NULL) {
 		struct cache_piece *c = t->cache;
 		t->cache = c->next;
@@ -1398,9 +1400,9 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 			out->peers_receiving++;
 	}
 	out->peers_known = (int)t->nknown;
-	if (t->ts != NULL) {
+	if (t->announce != NULL) {
 		struct tracker_info info[16];
-		size_t n = tracker_set_info(t->ts, info, DP_ARRAY_LEN(info));
+		size_t n = announce_sched_info(t->announce, info, DP_ARRAY_LEN(info));
 		size_t ok = 0;
 		const char *lasterr = NULL;
 		for (size_t i = 0; i < n; i++) {

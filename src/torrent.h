@@ -26,7 +26,7 @@ struct metainfo;
 struct session_settings;
 struct storage;
 struct picker;
-struct tracker_set;
+struct announce_sched;
 struct dp_task;
 struct metadata_fetch;
 struct ut_pex_state;
@@ -116,7 +116,7 @@ struct torrent {
 	struct ut_pex_state *pex;      /* BEP 11: what each peer was told (ut_pex.c), lazily made */
 	struct storage *st;
 	struct picker *pk;
-	struct tracker_set *ts;
+	struct announce_sched *announce;
 	char save_dir[1024];
 
 	enum engine_torrent_state state;

@@ -67,46 +67,4 @@ int tracker_udp_parse(const uint8_t *pkt, size_t len, uint32_t transaction_id, i
     size_t errlen);
 void tracker_response_clear(struct tracker_response *r);
 
-/* The trackers of one torrent. */
-struct tracker_set;
-
-struct tracker_callbacks {
-	/* Fills uploaded/downloaded/left/port/peer_id for the next announce. */
-	void (*fill_request)(void *arg, struct tracker_request *req);
-	/* Peers from any tracker. */
-	void (*got_peers)(void *arg, const struct tracker_peer *peers, size_t n);
-	void *arg;
-};
-
-enum tracker_status { TRACKER_IDLE, TRACKER_DNS, TRACKER_CONNECTING, TRACKER_ANNOUNCING,
-	TRACKER_OK, TRACKER_ERROR };
-
-struct tracker_info {           /* one row of the trackers tab */
-	char url[512];
-	int tier;
-	enum tracker_status status;
-	char last_error[256];
-	char last_warning[256];
-	int64_t last_announce;      /* wall seconds, 0 = never */
-	int64_t next_announce;
-	int seeders, leechers, downloaded;  /* -1 unknown */
-	size_t last_peer_count;
-};
-
-struct tracker_set *tracker_set_new(struct event_base *base, struct evdns_base *dns,
-    struct ssl_ctx_st *ssl_ctx, const struct mi_tier *tiers, size_t tier_count,
-    const uint8_t info_hash[20], int torrent_id, const char *torrent_name,
-    const struct tracker_callbacks *cb);
-/* Announces started and then at the tracker's interval. */
-void tracker_set_start(struct tracker_set *ts);
-void tracker_set_completed(struct tracker_set *ts);
-/* Announce now (user asked, or we need peers), respecting min interval. */
-void tracker_set_reannounce(struct tracker_set *ts);
-/* Sends stopped to trackers that had been announced to, with a deadline; done(arg) runs when
- * every one answered or the deadline passed. */
-void tracker_set_stop(struct tracker_set *ts, unsigned deadline_ms, void (*done)(void *), void *arg);
-void tracker_set_free(struct tracker_set *ts);
-size_t tracker_set_info(const struct tracker_set *ts, struct tracker_info *out, size_t max);
-const char *tracker_status_name(enum tracker_status s);
-
 #endif

@@ -1,4 +1,4 @@
-/* tracker_probe.c: announces one info-hash to one tracker URL with tracker_set (the engine's
+/* tracker_probe.c: announces one info-hash to one tracker URL with announce_sched (the engine's
  * code path), prints what came back as KEY=value lines, then sends stopped unless --stay.
  * Used by tracker_opentracker.sh against a real tracker on 127.0.0.1. */
 #include "config.h"
@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "announce_sched.h"
 #include "log.h"
 #include "task.h"
 #include "tracker.h"
@@ -21,7 +22,7 @@
 
 struct probe {
 	struct event_base *base;
-	struct tracker_set *ts;
+	struct announce_sched *as;
 	uint16_t port;
 	uint8_t peer_id[20];
 	int want_port;                  /* 0 = any */
@@ -75,7 +76,7 @@ probe_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe *p = arg;
 	struct tracker_info info;
-	if (tracker_set_info(p->ts, &info, 1) == 1 &&
+	if (announce_sched_info(p->as, &info, 1) == 1 &&
 	    (info.status == TRACKER_OK || info.status == TRACKER_ERROR) && info.last_announce > 0)
 		event_base_loopbreak(p->base);
 }
@@ -117,19 +118,19 @@ main(int argc, char **argv)
 	tracker_tunables.http_timeout_ms = 5000;
 	char *urls[] = { argv[1] };
 	struct mi_tier tier = { urls, 1 };
-	struct tracker_callbacks cb = { probe_fill, probe_peers, &p };
-	p.ts = tracker_set_new(p.base, dns, NULL, &tier, 1, ih, 1, "probe", &cb);
+	struct announce_callbacks cb = { probe_fill, probe_peers, &p };
+	p.as = announce_sched_new(p.base, dns, NULL, &tier, 1, ih, 1, "probe", &cb);
 	struct event *tick = event_new(p.base, -1, EV_PERSIST, probe_tick, &p);
 	struct timeval tv = { 0, 50000 }, limit = { 15, 0 };
 	event_add(tick, &tv);
-	tracker_set_start(p.ts);
+	announce_sched_start(p.as);
 	event_base_loopexit(p.base, &limit);
 	event_base_dispatch(p.base);
 	event_free(tick);
 
 	struct tracker_info info;
 	int rc = 0;
-	tracker_set_info(p.ts, &info, 1);
+	announce_sched_info(p.as, &info, 1);
 	printf("STATUS=%s\nPEERS=%zu\nSEEDERS=%d\nLEECHERS=%d\nDOWNLOADED=%d\n",
 	    tracker_status_name(info.status), p.peers, info.seeders, info.leechers, info.downloaded);
 	if (info.status != TRACKER_OK) {
@@ -141,7 +142,7 @@ main(int argc, char **argv)
 		rc = 1;
 	}
 	if (!stay && rc == 0) {
-		tracker_set_stop(p.ts, 5000, probe_stopped, &p);
+		announce_sched_stop(p.as, 5000, probe_stopped, &p);
 		limit.tv_sec = 8;
 		event_base_loopexit(p.base, &limit);
 		event_base_dispatch(p.base);
@@ -149,7 +150,7 @@ main(int argc, char **argv)
 		if (!p.stopped)
 			rc = 1;
 	}
-	tracker_set_free(p.ts);
+	announce_sched_free(p.as);
 	evdns_base_free(dns, 0);
 	event_base_free(p.base);
 	task_registry_clear();

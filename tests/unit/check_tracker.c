@@ -1,5 +1,6 @@
-/* check_tracker.c: tracker URL building, HTTP/UDP reply parsing, tier ordering, and tracker sets
- * run on a loop against an in-process HTTP server and UDP responder on 127.0.0.1. */
+/* check_tracker.c: tracker URL building, HTTP/UDP reply parsing, tier ordering, and the
+ * announce schedule run on a loop against an in-process HTTP server and UDP responder on
+ * 127.0.0.1. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
+#include "announce_sched.h"
 #include "task.h"
 #include "tracker.h"
 #include "tracker_private.h"
@@ -509,7 +511,7 @@ struct lab {
 	bool stop_done;
 	struct event *tick;
 	bool (*until)(struct lab *);
-	struct tracker_set *ts;
+	struct announce_sched *as;
 	SSL_CTX *ssl;
 };
 
@@ -705,7 +707,7 @@ lab_init(struct lab *lab)
 static void
 lab_free(struct lab *lab)
 {
-	tracker_set_free(lab->ts);
+	announce_sched_free(lab->as);
 	if (lab->ssl != NULL)
 		SSL_CTX_free(lab->ssl);
 	event_free(lab->tick);
@@ -732,13 +734,13 @@ lab_run(struct lab *lab, bool (*until)(struct lab *), double seconds)
 	return until(lab);
 }
 
-static struct tracker_set *
+static struct announce_sched *
 lab_set(struct lab *lab, struct mi_tier *tiers, size_t n)
 {
 	static const uint8_t ih[20] = "IIIIIIIIIIIIIIIIIIII";
-	struct tracker_callbacks cb = { lab_fill, lab_peers, lab };
-	lab->ts = tracker_set_new(lab->base, lab->dns, lab->ssl, tiers, n, ih, 7, "test", &cb);
-	return lab->ts;
+	struct announce_callbacks cb = { lab_fill, lab_peers, lab };
+	lab->as = announce_sched_new(lab->base, lab->dns, lab->ssl, tiers, n, ih, 7, "test", &cb);
+	return lab->as;
 }
 
 static void
@@ -787,8 +789,8 @@ START_TEST(test_loop_http)
 	snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", lab.http_port);
 	char *urls[] = { url };
 	struct mi_tier tier = { urls, 1 };
-	struct tracker_set *ts = lab_set(&lab, &tier, 1);
-	tracker_set_start(ts);
+	struct announce_sched *as = lab_set(&lab, &tier, 1);
+	announce_sched_start(as);
 	const struct dp_task *t = find_task("tracker http://127.0.0.1");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->kind, DP_TASK_KIND_TRACKER);
@@ -816,7 +818,7 @@ START_TEST(test_loop_http)
 	ck_assert_uint_le(t->deadline_us, dp_now_us() + 1500000);
 
 	struct tracker_info info[4];
-	ck_assert_uint_eq(tracker_set_info(ts, info, 4), 1);
+	ck_assert_uint_eq(announce_sched_info(as, info, 4), 1);
 	ck_assert_str_eq(info[0].url, url);
 	ck_assert_int_eq(info[0].seeders, 3);
 	ck_assert_int_eq(info[0].leechers, 4);
@@ -825,7 +827,7 @@ START_TEST(test_loop_http)
 	ck_assert_str_eq(info[0].last_error, "");
 	ck_assert(info[0].last_announce > 0);
 
-	tracker_set_stop(ts, 2000, lab_stopped, &lab);
+	announce_sched_stop(as, 2000, lab_stopped, &lab);
 	ck_assert(lab_run(&lab, until_stop_done, 3.0));
 	ck_assert_int_eq(lab.http_stopped, 1);
 	lab_free(&lab);
@@ -836,7 +838,7 @@ static bool
 until_udp_scraped(struct lab *lab)
 {
 	struct tracker_info info;
-	return lab->peers_got > 0 && tracker_set_info(lab->ts, &info, 1) == 1 &&
+	return lab->peers_got > 0 && announce_sched_info(lab->as, &info, 1) == 1 &&
 	    info.status == TRACKER_OK && info.downloaded >= 0;
 }
 
@@ -849,9 +851,9 @@ START_TEST(test_loop_udp_retransmit)
 	snprintf(url, sizeof url, "udp://127.0.0.1:%u/announce", lab.udp_port);
 	char *urls[] = { url };
 	struct mi_tier tier = { urls, 1 };
-	struct tracker_set *ts = lab_set(&lab, &tier, 1);
+	struct announce_sched *as = lab_set(&lab, &tier, 1);
 	uint64_t start = dp_now_us();
-	tracker_set_start(ts);
+	announce_sched_start(as);
 	ck_assert(lab_run(&lab, until_udp_scraped, 3.0));
 	/* One retransmission after the 150 ms base. */
 	ck_assert_uint_ge(dp_now_us() - start, 140000);
@@ -860,7 +862,7 @@ START_TEST(test_loop_udp_retransmit)
 	ck_assert_int_eq(lab.peer_port, 6883);
 
 	struct tracker_info info[2];
-	ck_assert_uint_eq(tracker_set_info(ts, info, 2), 1);
+	ck_assert_uint_eq(announce_sched_info(as, info, 2), 1);
 	ck_assert_int_eq(info[0].seeders, 3);
 	ck_assert_int_eq(info[0].leechers, 2);
 	ck_assert_int_eq(info[0].downloaded, 12);       /* from the scrape */
@@ -868,7 +870,7 @@ START_TEST(test_loop_udp_retransmit)
 	ck_assert_int_eq(lab.udp_scrapes, 1);
 
 	/* stopped reuses the connection id (no second connect). */
-	tracker_set_stop(ts, 2000, lab_stopped, &lab);
+	announce_sched_stop(as, 2000, lab_stopped, &lab);
 	ck_assert(lab_run(&lab, until_stop_done, 3.0));
 	ck_assert_int_eq(lab.udp_stopped, 1);
 	ck_assert_int_eq(lab.udp_connects, 1);
@@ -880,7 +882,7 @@ static bool
 until_any_error(struct lab *lab)
 {
 	struct tracker_info info[4];
-	size_t n = tracker_set_info(lab->ts, info, 4);
+	size_t n = announce_sched_info(lab->as, info, 4);
 	for (size_t i = 0; i < n; i++)
 		if (info[i].last_error[0] != '\0')
 			return true;
@@ -891,7 +893,7 @@ static bool
 until_errors(struct lab *lab)
 {
 	struct tracker_info info[8];
-	size_t n = tracker_set_info(lab->ts, info, 8);
+	size_t n = announce_sched_info(lab->as, info, 8);
 	int errors = 0;
 	for (size_t i = 0; i < n; i++)
 		errors += info[i].last_error[0] != '\0';
@@ -937,12 +939,12 @@ START_TEST(test_loop_errors_and_tiers)
 	char *t4[] = { refused };
 	char *t5[] = { tls };
 	struct mi_tier tiers[] = { { t0, 2 }, { t1, 1 }, { t2, 1 }, { t3, 2 }, { t4, 1 }, { t5, 1 } };
-	struct tracker_set *ts = lab_set(&lab, tiers, 6);
-	tracker_set_start(ts);
+	struct announce_sched *as = lab_set(&lab, tiers, 6);
+	announce_sched_start(as);
 	ck_assert(lab_run(&lab, until_errors, 5.0));
 
 	struct tracker_info info[8];
-	size_t n = tracker_set_info(ts, info, 8);
+	size_t n = announce_sched_info(as, info, 8);
 	ck_assert_uint_eq(n, 8);
 	const struct tracker_info *i;
 	i = info_for(info, n, "/fail");
@@ -972,7 +974,7 @@ START_TEST(test_loop_errors_and_tiers)
 	ck_assert(seen_failed);
 
 	/* Only the tracker that accepted started is owed a stopped. */
-	tracker_set_stop(ts, 1000, lab_stopped, &lab);
+	announce_sched_stop(as, 1000, lab_stopped, &lab);
 	ck_assert(lab_run(&lab, until_stop_done, 2.0));
 	ck_assert_int_eq(lab.http_stopped, 1);
 	lab_free(&lab);
@@ -998,11 +1000,11 @@ START_TEST(test_loop_stopped_task_outlives_linger)
 	char *t0[] = { refused, refused2 };
 	struct mi_tier tiers[] = { { t0, 2 } };
 	size_t held_before = task_held_count();
-	struct tracker_set *ts = lab_set(&lab, tiers, 1);
+	struct announce_sched *as = lab_set(&lab, tiers, 1);
 	ck_assert_uint_eq(task_held_count(), held_before + 2);
-	tracker_set_start(ts);
+	announce_sched_start(as);
 	ck_assert(lab_run(&lab, until_any_error, 5.0));
-	tracker_set_stop(ts, 1000, lab_stopped, &lab);
+	announce_sched_stop(as, 1000, lab_stopped, &lab);
 	ck_assert(lab_run(&lab, until_stop_done, 2.0));
 
 	/* Both ways the registry frees finished tasks: the linger passing, and the cap. */
@@ -1025,10 +1027,10 @@ START_TEST(test_loop_stopped_task_outlives_linger)
 	ck_assert_uint_ge(stopped, 1);
 
 	/* Starting again and removing read each tracker's task: clean under ASan and valgrind. */
-	tracker_set_start(ts);
+	announce_sched_start(as);
 	ck_assert(lab_run(&lab, until_any_error, 5.0));
-	tracker_set_free(ts);
-	lab.ts = NULL;
+	announce_sched_free(as);
+	lab.as = NULL;
 	/* Every reference the set took was given back. */
 	ck_assert_uint_eq(task_held_count(), held_before);
 	lab_free(&lab);
