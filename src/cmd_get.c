@@ -108,6 +108,22 @@ cmd_get_signal_cb(int sig, void *arg)
 	engine_task_cb_end(NULL);
 }
 
+/* The torrent has all it wants: stop and exit 0, or seed on with --seed. */
+static void
+cmd_get_completed(struct cmd_get_state *g, const char *what)
+{
+	g->completed = true;
+	cmd_get_print_progress(g, true);
+	if (!g->seed_after) {
+		fprintf(stdout, "%s\n", what);
+		fflush(stdout);
+		cmd_get_stop(g);
+	} else {
+		fprintf(stdout, "%s; seeding until interrupted\n", what);
+		fflush(stdout);
+	}
+}
+
 static void
 cmd_get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 {
@@ -118,22 +134,19 @@ cmd_get_event_cb(struct engine *e, int id, enum engine_event ev, void *arg)
 	struct engine_torrent_stats st;
 	switch (ev) {
 	case ENGINE_EVENT_CHECKED:
-		if (engine_torrent_get(g->e, g->id, &st) == 0 && g->seed_cmd &&
-		    st.pieces_have < st.pieces_total)
+		if (engine_torrent_get(g->e, g->id, &st) != 0)
+			break;
+		if (g->seed_cmd && st.pieces_have < st.pieces_total)
 			cmd_error("%s: only %u of %u pieces verified; seeding what is there", st.name,
 			    st.pieces_have, st.pieces_total);
+		/* The data was all there: the check completed it, and no COMPLETED follows (that
+		 * event is for a download finishing). get's contract is still to exit 0. */
+		if (!g->seed_cmd && !g->completed && st.wanted_size > 0 && st.left == 0)
+			cmd_get_completed(g, "already complete (verified)");
 		break;
 	case ENGINE_EVENT_COMPLETED:
-		g->completed = true;
-		cmd_get_print_progress(g, true);
-		if (!g->seed_after) {
-			fprintf(stdout, "download complete\n");
-			fflush(stdout);
-			cmd_get_stop(g);
-		} else {
-			fprintf(stdout, "download complete; seeding until interrupted\n");
-			fflush(stdout);
-		}
+		if (!g->completed)
+			cmd_get_completed(g, "download complete");
 		break;
 	case ENGINE_EVENT_ERROR:
 		if (engine_torrent_get(g->e, g->id, &st) == 0)
