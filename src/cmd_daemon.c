@@ -123,6 +123,13 @@ cmd_daemon_stop(struct cmd_daemon_state *d, const char *why)
 	engine_shutdown(d->e, CMD_DAEMON_STOP_DEADLINE_MS, cmd_daemon_stopped, d);
 }
 
+/* The RPC's session-close. */
+static void
+cmd_daemon_rpc_close(void *arg)
+{
+	cmd_daemon_stop(arg, "session-close");
+}
+
 /* SIGHUP: new limits, directories and hooks from the file; the log file is reopened. */
 static void
 cmd_daemon_reload(struct cmd_daemon_state *d)
@@ -361,6 +368,8 @@ cmd_daemon_run(int argc, char **argv)
 	if (d.cfg.rpc.enabled) {
 		struct rpc_options ro;
 		rpc_options_from_config(&ro, &d.cfg);
+		ro.on_close = cmd_daemon_rpc_close;
+		ro.close_arg = &d;
 		if ((d.rpc = rpc_server_new(d.base, d.e, &ro, err, sizeof err)) == NULL)
 			goto fail;
 	}

@@ -12,8 +12,8 @@
 
 #include "log.h"
 
-/* Fixed, not a configuration key: "-DP0100-" for downpour 0.1.0 (Azureus style). */
-#define DP_PEER_ID_PREFIX "-DP0100-"
+/* Fixed, not a configuration key: "-DW0100-" for downpour 0.1.0 (Azureus style). */
+#define DP_PEER_ID_PREFIX "-DW0100-"
 
 /* One `action = "key";` line of the keys group; the UI validates the values. */
 struct dp_config_key {

@@ -10,9 +10,10 @@
 #include <stdint.h>
 
 #define PEER_ID_LEN 20
-/* Our Azureus-style prefix: "-DP", then major, minor, patch and a build tag ("0"), each one
+/* Our Azureus-style prefix: "-DW" (in neither libtorrent's nor Transmission's client table;
+ * "-DP" is Propagate Data Client's there), then major, minor, patch and a build tag ("0"), each one
  * character (0-9, A-Z for 10-35), then "-"; keep it in step with the package version. */
-#define PEER_ID_PREFIX "-DP0100-"
+#define PEER_ID_PREFIX "-DW0100-"
 
 /* PEER_ID_PREFIX followed by 12 random printable characters. */
 void peer_id_generate(uint8_t out[PEER_ID_LEN]);

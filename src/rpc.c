@@ -51,6 +51,8 @@ struct rpc_server {
 	char **whitelist;
 	size_t whitelist_count;
 	char session_id[49];
+	void (*on_close)(void *arg);   /* session-close */
+	void *close_arg;
 	struct rpc_conn *conns;
 	struct rpc_pending *pending;   /* requests whose answer waits for the disk pool */
 	uint64_t requests;
@@ -454,6 +456,27 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 
 /* ---- life cycle ---- */
 
+static void
+rpc_server_close_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+	(void)fd;
+	(void)what;
+	s->on_close(s->close_arg);
+}
+
+/* session-close: the program stops from the next loop pass, so the answer is queued first. */
+static void
+rpc_server_close_cb(void *arg)
+{
+	struct rpc_server *s = arg;
+	struct timeval now = { 0, 0 };
+	if (event_base_once(s->base, -1, EV_TIMEOUT, rpc_server_close_now, s, &now) < 0) {
+		log_error("rpc: session-close: can't schedule the stop; stopping now");
+		s->on_close(s->close_arg);
+	}
+}
+
 struct rpc_server *
 rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_options *opts,
     char *err, size_t errlen)
@@ -513,6 +536,11 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	else
 		s->port = opts->port;
 	s->handler = rpc_handler_new(e, opts->config_dir);
+	if (opts->on_close != NULL) {
+		s->on_close = opts->on_close;
+		s->close_arg = opts->close_arg;
+		rpc_handler_set_close_cb(s->handler, rpc_server_close_cb, s);
+	}
 	s->task = engine_task_new(s->e, ENGINE_TASK_KIND_RPC, 0, "rpc server %s%s%s:%d",
 	    strchr(s->bind, ':') ? "[" : "", s->bind, strchr(s->bind, ':') ? "]" : "", s->port);
 	engine_task_idle(s->task, ENGINE_TASK_READ_WAIT, "waiting for RPC requests");

@@ -23,6 +23,10 @@ struct rpc_options {
 	size_t host_whitelist_count;
 	size_t max_body;                /* 0 = RPC_DEFAULT_MAX_BODY */
 	const char *config_dir;         /* shown as config-dir by session-get; may be NULL */
+	/* session-close: stops the program around the engine (on the loop, after the answer is
+	 * queued); NULL refuses session-close. */
+	void (*on_close)(void *arg);
+	void *close_arg;
 };
 
 /* Fills o from cfg->rpc (pointers into cfg, which must outlive the server). */
@@ -35,6 +39,8 @@ void rpc_handler_free(struct rpc_handler *h);
 /* Sandboxed handlers refuse request arguments that name local paths (download-dir, filename
  * paths, delete-local-data, free-space): for fuzzing. */
 void rpc_handler_set_sandbox(struct rpc_handler *h, bool on);
+/* What session-close runs (NULL: refused). */
+void rpc_handler_set_close_cb(struct rpc_handler *h, void (*cb)(void *arg), void *arg);
 /*
  * One request body (Transmission's {method, arguments, tag} or JSON-RPC 2.0) in; the response
  * body out, a NUL-terminated string the caller frees. Never fails: bad input gets an error

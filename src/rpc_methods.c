@@ -20,11 +20,10 @@
 
 #define RPC_MAX_IDS 100000      /* entries in an "ids" list */
 
-/* ---- argument access: exact key, else the same key ignoring case, '-' and '_' (so JSON-RPC's
- * snake_case names reach the same code) ---- */
+/* ---- argument access (rpc_private.h) ---- */
 
-static bool
-key_same(const char *a, const char *b)
+bool
+rpc_key_same(const char *a, const char *b)
 {
 	for (;;) {
 		while (*a == '-' || *a == '_')
@@ -39,24 +38,24 @@ key_same(const char *a, const char *b)
 	}
 }
 
-static json_t *
-arg_get(json_t *args, const char *name)
+json_t *
+rpc_arg_get(json_t *args, const char *name)
 {
 	json_t *v = json_object_get(args, name);
 	if (v != NULL)
 		return v;
 	const char *key;
 	json_object_foreach(args, key, v)
-		if (key_same(key, name))
+		if (rpc_key_same(key, name))
 			return v;
 	return NULL;
 }
 
 /* Reads an optional boolean (JSON true/false, or 0/1 as older clients send). 1 if present. */
-static int
-arg_bool(json_t *args, const char *name, bool *out, char *err, size_t errlen)
+int
+rpc_arg_bool(json_t *args, const char *name, bool *out, char *err, size_t errlen)
 {
-	json_t *v = arg_get(args, name);
+	json_t *v = rpc_arg_get(args, name);
 	if (v == NULL)
 		return 0;
 	if (json_is_boolean(v))
@@ -68,11 +67,11 @@ arg_bool(json_t *args, const char *name, bool *out, char *err, size_t errlen)
 	return 1;
 }
 
-static int
-arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out, char *err,
+int
+rpc_arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out, char *err,
     size_t errlen)
 {
-	json_t *v = arg_get(args, name);
+	json_t *v = rpc_arg_get(args, name);
 	if (v == NULL)
 		return 0;
 	int64_t n;
@@ -89,10 +88,10 @@ arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out, 
 	return 1;
 }
 
-static int
-arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen)
+int
+rpc_arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen)
 {
-	json_t *v = arg_get(args, name);
+	json_t *v = rpc_arg_get(args, name);
 	if (v == NULL)
 		return 0;
 	if (!json_is_number(v))
@@ -101,10 +100,10 @@ arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen)
 	return 1;
 }
 
-static int
-arg_string(json_t *args, const char *name, const char **out, char *err, size_t errlen)
+int
+rpc_arg_string(json_t *args, const char *name, const char **out, char *err, size_t errlen)
 {
-	json_t *v = arg_get(args, name);
+	json_t *v = rpc_arg_get(args, name);
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
@@ -188,7 +187,7 @@ ids_resolve(json_t *args, const struct engine_torrent_stats *all, size_t nall, s
     char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
-	json_t *v = arg_get(args, "ids");
+	json_t *v = rpc_arg_get(args, "ids");
 	if (v == NULL) {
 		for (size_t i = 0; i < nall; i++)
 			ids_add(s, all[i].id);
@@ -265,336 +264,6 @@ handler_note_torrents(struct rpc_handler *h, const struct engine_torrent_stats *
 	for (size_t i = 0; i < n; i++)
 		h->known[i] = all[i].id;
 	h->known_count = n;
-}
-
-/* ---- session ---- */
-
-/* Whether torrent-add starts torrents by default: the session's start_paused. */
-static bool
-rpc_start_added(struct rpc_handler *h)
-{
-	struct dp_config c;
-	engine_config_get(h->e, &c);
-	bool start = !c.start_paused;
-	config_free(&c);
-	return start;
-}
-
-double
-rpc_session_seed_ratio(struct rpc_handler *h)
-{
-	struct dp_config c;
-	engine_config_get(h->e, &c);
-	/* Transmission's default stands in while none is configured. */
-	double r = c.seed_ratio_limit > 0 ? c.seed_ratio_limit : 2.0;
-	config_free(&c);
-	return r;
-}
-
-/*
- * Transmission keeps a limit and its on/off switch apart (speed-limit-down and
- * speed-limit-down-enabled), and so does the settings table: the value's key (0 = none) and
- * KEY_enabled. A client sees the limit on when both say so.
- */
-enum rpc_unit { RPC_UNIT_KBPS, RPC_UNIT_COUNT, RPC_UNIT_RATIO };
-
-struct rpc_switched {
-	const char *value_arg, *flag_arg;   /* session-get/set names */
-	const char *key, *flag_key;         /* settings table keys */
-	enum rpc_unit unit;
-	double shown;                       /* Transmission's default, shown while the value is 0 */
-	bool needs_session;                 /* queueing needs a session directory */
-};
-
-static const struct rpc_switched rpc_switched[] = {
-	{ "speed-limit-down", "speed-limit-down-enabled", "download_rate_limit",
-	    "download_rate_limit_enabled", RPC_UNIT_KBPS, 0, false },
-	{ "speed-limit-up", "speed-limit-up-enabled", "upload_rate_limit",
-	    "upload_rate_limit_enabled", RPC_UNIT_KBPS, 0, false },
-	{ "download-queue-size", "download-queue-enabled", "max_active_downloads",
-	    "max_active_downloads_enabled", RPC_UNIT_COUNT, 5, true },
-	{ "seed-queue-size", "seed-queue-enabled", "max_active_seeds", "max_active_seeds_enabled",
-	    RPC_UNIT_COUNT, 10, true },
-	{ "seedRatioLimit", "seedRatioLimited", "seed_ratio_limit", "seed_ratio_limit_enabled",
-	    RPC_UNIT_RATIO, 2.0, true },
-};
-
-/* Transmission's limit unit is kB/s, k = 1000. */
-#define RPC_MAX_KBPS (INT64_MAX / 1000)
-
-/* The value in the client's unit as it sees it, and whether it sees it on. */
-static double
-rpc_switched_shown(const struct rpc_switched *p, const struct dp_config *c, bool have_session,
-    bool *on)
-{
-	double v = 0, flag = 0;
-	config_get_number(c, p->key, &v);
-	config_get_number(c, p->flag_key, &flag);
-	*on = flag != 0 && v > 0 && (have_session || !p->needs_session);
-	if (p->unit == RPC_UNIT_KBPS)
-		return (double)(((uint64_t)v + 999) / 1000);
-	return v > 0 ? v : p->shown;
-}
-
-static json_t *
-session_object(struct rpc_handler *h)
-{
-	struct engine_global_stats g;
-	engine_global(h->e, &g);
-	json_t *o = json_object();
-	json_object_set_new(o, "alt-speed-down", json_integer(0));
-	json_object_set_new(o, "alt-speed-enabled", json_false());
-	json_object_set_new(o, "alt-speed-time-begin", json_integer(540));
-	json_object_set_new(o, "alt-speed-time-day", json_integer(127));
-	json_object_set_new(o, "alt-speed-time-enabled", json_false());
-	json_object_set_new(o, "alt-speed-time-end", json_integer(1020));
-	json_object_set_new(o, "alt-speed-up", json_integer(0));
-	json_object_set_new(o, "blocklist-enabled", json_false());
-	json_object_set_new(o, "blocklist-size", json_integer(0));
-	json_object_set_new(o, "blocklist-url", json_string(""));
-	json_object_set_new(o, "config-dir", json_string(h->config_dir ? h->config_dir : ""));
-	json_object_set_new(o, "dht-enabled", json_false());
-	json_object_set_new(o, "download-dir", json_string(g.download_dir));
-	json_object_set_new(o, "download-dir-free-space", json_integer((json_int_t)DP_MIN(
-	    g.free_space, (uint64_t)INT64_MAX)));
-	json_object_set_new(o, "encryption", json_string("tolerated"));
-	json_object_set_new(o, "idle-seeding-limit", json_integer(30));
-	json_object_set_new(o, "idle-seeding-limit-enabled", json_false());
-	json_object_set_new(o, "incomplete-dir", json_string(g.download_dir));
-	json_object_set_new(o, "incomplete-dir-enabled", json_false());
-	json_object_set_new(o, "lpd-enabled", json_false());
-	json_object_set_new(o, "peer-limit-global", json_integer(g.max_connections));
-	json_object_set_new(o, "peer-limit-per-torrent", json_integer(g.max_peers_per_torrent));
-	json_object_set_new(o, "peer-port", json_integer(g.listen_port));
-	json_object_set_new(o, "peer-port-random-on-start", json_false());
-	json_object_set_new(o, "pex-enabled", json_false());
-	json_object_set_new(o, "port-forwarding-enabled", json_false());
-	json_object_set_new(o, "queue-stalled-enabled", json_false());
-	json_object_set_new(o, "queue-stalled-minutes", json_integer(30));
-	json_object_set_new(o, "rename-partial-files", json_false());
-	json_object_set_new(o, "rpc-version", json_integer(RPC_VERSION));
-	json_object_set_new(o, "rpc-version-minimum", json_integer(RPC_VERSION_MIN));
-	json_object_set_new(o, "rpc-version-semver", json_string("5.3.0"));
-	json_object_set_new(o, "script-torrent-done-enabled", json_false());
-	json_object_set_new(o, "script-torrent-done-filename", json_string(""));
-	/* Limits and their switches from the live settings: what SIGHUP loaded is what shows. */
-	struct dp_config c;
-	struct engine_queue_limits q;
-	engine_config_get(h->e, &c);
-	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
-	for (size_t i = 0; i < DP_ARRAY_LEN(rpc_switched); i++) {
-		const struct rpc_switched *p = &rpc_switched[i];
-		bool on;
-		double v = rpc_switched_shown(p, &c, have_session, &on);
-		json_object_set_new(o, p->value_arg, p->unit == RPC_UNIT_RATIO ? json_real(v) :
-		    json_integer((json_int_t)v));
-		json_object_set_new(o, p->flag_arg, json_boolean(on));
-	}
-	json_object_set_new(o, "start-added-torrents", json_boolean(!c.start_paused));
-	config_free(&c);
-	json_object_set_new(o, "trash-original-torrent-files", json_false());
-	json_object_set_new(o, "units", json_pack("{s:[s,s,s,s], s:i, s:[s,s,s,s], s:i, "
-	    "s:[s,s,s,s], s:i}",
-	    "speed-units", "kB/s", "MB/s", "GB/s", "TB/s", "speed-bytes", 1000,
-	    "size-units", "kB", "MB", "GB", "TB", "size-bytes", 1000,
-	    "memory-units", "KiB", "MiB", "GiB", "TiB", "memory-bytes", 1024));
-	json_object_set_new(o, "utp-enabled", json_false());
-	json_object_set_new(o, "version", json_string("downpour " PACKAGE_VERSION));
-	return o;
-}
-
-static int
-method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
-{
-	json_t *fields = arg_get(args, "fields");
-	if (fields != NULL && !json_is_array(fields))
-		return dp_fail(err, errlen, "argument 'fields' must be a list of names");
-	json_t *all = session_object(h);
-	if (fields == NULL || json_array_size(fields) == 0) {
-		json_object_update(out, all);
-	} else {
-		size_t i;
-		json_t *f;
-		json_array_foreach(fields, i, f) {
-			if (!json_is_string(f))
-				continue;
-			const char *key;
-			json_t *v;
-			json_object_foreach(all, key, v)
-				if (key_same(key, json_string_value(f)))
-					json_object_set(out, key, v);
-		}
-	}
-	json_decref(all);
-	return 0;
-}
-
-/* A change session-set makes: a settings table key and its text. */
-struct rpc_change {
-	const char *key;
-	char value[1100];
-};
-
-#define RPC_MAX_CHANGES 16
-
-static void rpc_change_add(struct rpc_change *ch, size_t *n, const char *key, const char *fmt,
-    ...) DP_PRINTF(4, 5);
-
-static void
-rpc_change_add(struct rpc_change *ch, size_t *n, const char *key, const char *fmt, ...)
-{
-	if (*n >= RPC_MAX_CHANGES)
-		return;    /* cannot happen: session-set names fewer keys */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ch[*n].value, sizeof ch[*n].value, fmt, ap);
-	va_end(ap);
-	ch[*n].key = key;
-	(*n)++;
-}
-
-/* A value/switch pair: what the client sent, over what it saw. 1 if either was sent. */
-static int
-rpc_switched_parse(const struct rpc_switched *p, json_t *args, const struct dp_config *c,
-    bool have_session, struct rpc_change *ch, size_t *n, char *err, size_t errlen)
-{
-	int64_t iv = 0;
-	double dv = 0;
-	bool flag = false;
-	int got_v = p->unit == RPC_UNIT_RATIO ? arg_real(args, p->value_arg, &dv, err, errlen) :
-	    arg_int(args, p->value_arg, p->unit == RPC_UNIT_KBPS ? 0 : 1,
-	    p->unit == RPC_UNIT_KBPS ? RPC_MAX_KBPS : 100000, &iv, err, errlen);
-	int got_f = got_v < 0 ? -1 : arg_bool(args, p->flag_arg, &flag, err, errlen);
-	if (got_v < 0 || got_f < 0)
-		return -1;
-	if (got_v == 0 && got_f == 0)
-		return 0;
-	if (p->needs_session && !have_session)
-		return dp_fail(err, errlen, "queueing and seeding limits need a session directory");
-	if (p->unit == RPC_UNIT_RATIO && got_v && (dv < 0 || dv > 1e6))
-		return dp_fail(err, errlen, "%s must be between 0 and 1000000", p->value_arg);
-	double cur = 0, cur_flag = 0;
-	config_get_number(c, p->key, &cur);
-	config_get_number(c, p->flag_key, &cur_flag);
-	bool seen_on;
-	rpc_switched_shown(p, c, have_session, &seen_on);
-	bool on = got_f ? flag : seen_on;
-	/* A value sent alone does not switch on a limit the client saw off. A limit switched on
-	 * without a value takes the value the client saw (Transmission's default while unset). */
-	double v = got_v ? (p->unit == RPC_UNIT_KBPS ? (double)iv * 1000 :
-	    p->unit == RPC_UNIT_COUNT ? (double)iv : dv) : cur > 0 || !on ? cur : p->shown;
-	if (got_v || v != cur) {
-		if (p->unit == RPC_UNIT_RATIO)
-			rpc_change_add(ch, n, p->key, "%.17g", v);
-		else if (p->unit == RPC_UNIT_KBPS && got_v)
-			rpc_change_add(ch, n, p->key, "%" PRId64, iv * 1000);
-		else
-			rpc_change_add(ch, n, p->key, "%.0f", v);
-	}
-	if (got_f || on != (cur_flag != 0))
-		rpc_change_add(ch, n, p->flag_key, "%s", on ? "true" : "false");
-	return 1;
-}
-
-static int
-method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
-{
-	(void)out;
-	struct engine_global_stats g;
-	engine_global(h->e, &g);
-	struct engine_queue_limits q;
-	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
-	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = false;
-	const char *dir = NULL;
-	/* Read and check everything first, so that a bad argument changes nothing. */
-	if (arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
-	    arg_int(args, "peer-limit-per-torrent", 1, 65535, &peers_torrent, err, errlen) < 0 ||
-	    arg_int(args, "peer-port", 0, 65535, &port, err, errlen) < 0 ||
-	    arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
-	    arg_string(args, "download-dir", &dir, err, errlen) < 0)
-		return -1;
-	if (port >= 0 && port != g.listen_port)
-		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
-		    "restart (it is %d)", g.listen_port);
-	if (dir != NULL && h->sandbox)
-		return dp_fail(err, errlen, "download-dir is not accepted here");
-
-	struct rpc_change ch[RPC_MAX_CHANGES];
-	size_t n = 0;
-	/* First, so that the one change the engine may still refuse (a path too long for it)
-	 * comes before any other is made. */
-	if (dir != NULL)
-		rpc_change_add(ch, &n, "download_dir", "%s", dir);
-	struct dp_config c;
-	engine_config_get(h->e, &c);
-	int rc = 0;
-	for (size_t i = 0; i < DP_ARRAY_LEN(rpc_switched) && rc >= 0; i++)
-		rc = rpc_switched_parse(&rpc_switched[i], args, &c, have_session, ch, &n, err,
-		    errlen);
-	config_free(&c);
-	if (rc < 0)
-		return -1;
-	if (peers_global > 0)
-		rpc_change_add(ch, &n, "max_connections_global", "%" PRId64, peers_global);
-	if (peers_torrent > 0)
-		rpc_change_add(ch, &n, "max_connections_per_torrent", "%" PRId64, peers_torrent);
-	if (arg_get(args, "start-added-torrents") != NULL)
-		rpc_change_add(ch, &n, "start_paused", "%s", start_added ? "false" : "true");
-	for (size_t i = 0; i < n; i++) {
-		struct dp_config v;
-		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);
-		config_free(&v);
-		if (bad < 0)
-			return -1;
-	}
-	/* Kept in the session directory's settings.conf (not when sandboxed: fuzzing). */
-	for (size_t i = 0; i < n; i++)
-		if ((h->sandbox ? engine_set_setting(h->e, ch[i].key, ch[i].value, err, errlen) :
-		    engine_session_set_setting(h->e, ch[i].key, ch[i].value, err, errlen)) < 0)
-			return -1;
-	return 0;
-}
-
-static json_t *
-stats_object(uint64_t up, uint64_t down, int64_t secs, int files_added)
-{
-	return json_pack("{s:I, s:I, s:i, s:i, s:I}", "uploadedBytes", (json_int_t)up,
-	    "downloadedBytes", (json_int_t)down, "filesAdded", files_added, "sessionCount", 1,
-	    "secondsActive", (json_int_t)secs);
-}
-
-static int
-method_session_stats(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
-{
-	(void)args;
-	(void)err;
-	(void)errlen;
-	struct engine_global_stats g;
-	engine_global(h->e, &g);
-	struct engine_torrent_stats *all;
-	size_t n = engine_torrents(h->e, &all);
-	int active = 0, paused = 0, files = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (all[i].state == ENGINE_TORRENT_STOPPED || all[i].state == ENGINE_TORRENT_ERROR)
-			paused++;
-		else
-			active++;
-		files += (int)all[i].file_count;
-	}
-	free(all);
-	int64_t secs = dp_wall_time() - h->started;
-	json_object_set_new(out, "activeTorrentCount", json_integer(active));
-	json_object_set_new(out, "pausedTorrentCount", json_integer(paused));
-	json_object_set_new(out, "torrentCount", json_integer((json_int_t)n));
-	json_object_set_new(out, "downloadSpeed", json_integer((json_int_t)g.down_rate));
-	json_object_set_new(out, "uploadSpeed", json_integer((json_int_t)g.up_rate));
-	/* Totals are not kept across runs: cumulative equals this session. */
-	json_object_set_new(out, "current-stats", stats_object(g.uploaded, g.downloaded, secs,
-	    files));
-	json_object_set_new(out, "cumulative-stats", stats_object(g.uploaded, g.downloaded, secs,
-	    files));
-	return 0;
 }
 
 /* ---- filesystem work off the loop thread: a method that needs it builds a call, whose work
@@ -697,7 +366,7 @@ static int
 method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	const char *path = NULL;
-	if (arg_string(args, "path", &path, err, errlen) <= 0)
+	if (rpc_arg_string(args, "path", &path, err, errlen) <= 0)
 		return path == NULL && err[0] == '\0' ?
 		    dp_fail(err, errlen, "argument 'path' is required") : -1;
 	if (h->sandbox)
@@ -712,11 +381,11 @@ method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, s
 static int
 method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
-	json_t *fields = arg_get(args, "fields");
+	json_t *fields = rpc_arg_get(args, "fields");
 	const char *format = "objects";
 	if (fields != NULL && !json_is_array(fields))
 		return dp_fail(err, errlen, "argument 'fields' must be a list of names");
-	if (arg_string(args, "format", &format, err, errlen) < 0)
+	if (rpc_arg_string(args, "format", &format, err, errlen) < 0)
 		return -1;
 	bool table = strcmp(format, "table") == 0;
 	if (!table && strcmp(format, "objects") != 0)
@@ -732,7 +401,7 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			else if (json_is_string(f)) {
 				/* JSON-RPC clients spell fields in snake_case. */
 				for (size_t k = 0; rpc_field_name_at(k) != NULL; k++)
-					if (key_same(rpc_field_name_at(k), json_string_value(f))) {
+					if (rpc_key_same(rpc_field_name_at(k), json_string_value(f))) {
 						json_array_append_new(names,
 						    json_string(rpc_field_name_at(k)));
 						break;
@@ -780,7 +449,7 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		for (size_t i = 0; i < h->removed_count; i++)
 			json_array_append_new(removed, json_integer(h->removed[i].id));
 		json_object_set_new(out, "removed", removed);
-	} else if (arg_get(args, "ids") == NULL) {
+	} else if (rpc_arg_get(args, "ids") == NULL) {
 		handler_note_torrents(h, all, nall);
 	}
 	free(ids.ids);
@@ -794,7 +463,7 @@ static int
 file_list(json_t *args, const char *name, size_t nfiles, bool **sel, bool *present, char *err,
     size_t errlen)
 {
-	json_t *v = arg_get(args, name);
+	json_t *v = rpc_arg_get(args, name);
 	*present = false;
 	*sel = NULL;
 	if (v == NULL)
@@ -867,14 +536,14 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	bool down_on = false, up_on = false, seq = false;
 	double ratio = 0;
 	int has_down_on, has_up_on, has_seq, has_ratio;
-	if (arg_int(args, "downloadLimit", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
-	    arg_int(args, "uploadLimit", 0, RPC_MAX_KBPS, &up, err, errlen) < 0 ||
-	    (has_down_on = arg_bool(args, "downloadLimited", &down_on, err, errlen)) < 0 ||
-	    (has_up_on = arg_bool(args, "uploadLimited", &up_on, err, errlen)) < 0 ||
-	    arg_int(args, "peer-limit", 0, 65535, &peers, err, errlen) < 0 ||
-	    (has_seq = arg_bool(args, "sequentialDownload", &seq, err, errlen)) < 0 ||
-	    (has_ratio = arg_real(args, "seedRatioLimit", &ratio, err, errlen)) < 0 ||
-	    arg_int(args, "seedRatioMode", 0, 2, &ratio_mode, err, errlen) < 0)
+	if (rpc_arg_int(args, "downloadLimit", 0, RPC_MAX_KBPS, &down, err, errlen) < 0 ||
+	    rpc_arg_int(args, "uploadLimit", 0, RPC_MAX_KBPS, &up, err, errlen) < 0 ||
+	    (has_down_on = rpc_arg_bool(args, "downloadLimited", &down_on, err, errlen)) < 0 ||
+	    (has_up_on = rpc_arg_bool(args, "uploadLimited", &up_on, err, errlen)) < 0 ||
+	    rpc_arg_int(args, "peer-limit", 0, 65535, &peers, err, errlen) < 0 ||
+	    (has_seq = rpc_arg_bool(args, "sequentialDownload", &seq, err, errlen)) < 0 ||
+	    (has_ratio = rpc_arg_real(args, "seedRatioLimit", &ratio, err, errlen)) < 0 ||
+	    rpc_arg_int(args, "seedRatioMode", 0, 2, &ratio_mode, err, errlen) < 0)
 		return -1;
 	if (has_ratio && (ratio < 0 || ratio > 1e6))
 		return dp_fail(err, errlen, "seedRatioLimit must be between 0 and 1000000");
@@ -882,7 +551,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	static const char *const lists[] = { "files-wanted", "files-unwanted", "priority-high",
 		"priority-normal", "priority-low" };
 	for (size_t i = 0; i < DP_ARRAY_LEN(lists); i++) {
-		json_t *v = arg_get(args, lists[i]);
+		json_t *v = rpc_arg_get(args, lists[i]);
 		if (v != NULL && !json_is_array(v))
 			return dp_fail(err, errlen, "argument '%s' must be a list of file numbers",
 			    lists[i]);
@@ -941,7 +610,7 @@ rpc_torrent_action(struct rpc_handler *h, json_t *args, enum rpc_torrent_action 
     size_t errlen)
 {
 	bool del = false;
-	if (act == ACT_REMOVE && arg_bool(args, "delete-local-data", &del, err, errlen) < 0)
+	if (act == ACT_REMOVE && rpc_arg_bool(args, "delete-local-data", &del, err, errlen) < 0)
 		return -1;
 	if (del && h->sandbox)
 		return dp_fail(err, errlen, "delete-local-data is not accepted here");
@@ -1054,7 +723,7 @@ rpc_torrent_add_opts(json_t *args, struct engine_add_opts *opts)
 	const char *dir = NULL;
 	char ignore[64];
 	memset(opts, 0, sizeof *opts);
-	(void)arg_string(args, "download-dir", &dir, ignore, sizeof ignore);
+	(void)rpc_arg_string(args, "download-dir", &dir, ignore, sizeof ignore);
 	opts->save_dir = dir;
 	opts->paused = true;
 }
@@ -1099,13 +768,13 @@ static int
 method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
 	const char *metainfo = NULL, *filename = NULL, *dir = NULL;
-	bool paused = !rpc_start_added(h);
+	bool paused = !rpc_session_start_added(h);
 	int64_t peer_limit = -1;
-	if (arg_string(args, "metainfo", &metainfo, err, errlen) < 0 ||
-	    arg_string(args, "filename", &filename, err, errlen) < 0 ||
-	    arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
-	    arg_bool(args, "paused", &paused, err, errlen) < 0 ||
-	    arg_int(args, "peer-limit", 0, 65535, &peer_limit, err, errlen) < 0)
+	if (rpc_arg_string(args, "metainfo", &metainfo, err, errlen) < 0 ||
+	    rpc_arg_string(args, "filename", &filename, err, errlen) < 0 ||
+	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
+	    rpc_arg_bool(args, "paused", &paused, err, errlen) < 0 ||
+	    rpc_arg_int(args, "peer-limit", 0, 65535, &peer_limit, err, errlen) < 0)
 		return -1;
 	if (metainfo == NULL && filename == NULL)
 		return dp_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
@@ -1199,9 +868,11 @@ static const struct {
 	const char *name;
 	rpc_method_fn fn;
 } methods[] = {
-	{ "session-get", method_session_get },
-	{ "session-set", method_session_set },
-	{ "session-stats", method_session_stats },
+	{ "session-get", rpc_method_session_get },
+	{ "session-set", rpc_method_session_set },
+	{ "session-stats", rpc_method_session_stats },
+	{ "session-close", rpc_method_session_close },
+	{ "port-test", rpc_method_port_test },
 	{ "free-space", method_free_space },
 	{ "torrent-get", method_torrent_get },
 	{ "torrent-set", method_torrent_set },
@@ -1222,7 +893,7 @@ static rpc_method_fn
 method_find(const char *name)
 {
 	for (size_t i = 0; i < DP_ARRAY_LEN(methods); i++)
-		if (key_same(methods[i].name, name))
+		if (rpc_key_same(methods[i].name, name))
 			return methods[i].fn;
 	return NULL;
 }
@@ -1262,6 +933,13 @@ void
 rpc_handler_set_sandbox(struct rpc_handler *h, bool on)
 {
 	h->sandbox = on;
+}
+
+void
+rpc_handler_set_close_cb(struct rpc_handler *h, void (*cb)(void *arg), void *arg)
+{
+	h->close_cb = cb;
+	h->close_arg = arg;
 }
 
 /* camelCase and kebab-case keys to snake_case, for JSON-RPC 2.0 answers. */

@@ -27,8 +27,16 @@ enum { RPC_STAT_OK = 0, RPC_STAT_TRACKER_WARNING = 1, RPC_STAT_TRACKER_ERROR = 2
 	RPC_STAT_LOCAL_ERROR = 3 };
 
 #define RPC_RECENT_S 60                 /* "recently-active" window */
-#define RPC_VERSION 17                  /* the spec revision we follow (Transmission 4.0) */
+/* The protocol of Transmission 4.0 (rpc-version 17, semver 5.3.0). session-get's "version"
+ * starts with that release's number, which Sonarr and Radarr parse (they refuse below 2.40),
+ * and names downpour's own version in the parentheses where Transmission puts its commit. */
+#define RPC_VERSION 17
 #define RPC_VERSION_MIN 14
+#define RPC_VERSION_SEMVER "5.3.0"
+#define RPC_VERSION_STRING "4.0.0 (downpour " PACKAGE_VERSION ")"
+
+/* Transmission's limit unit is kB/s, k = 1000. */
+#define RPC_MAX_KBPS (INT64_MAX / 1000)
 
 struct rpc_removed {
 	int id;
@@ -49,6 +57,8 @@ struct rpc_handler {
 	bool async;                     /* the running request may defer */
 	struct rpc_call *deferred;      /* set by a method that deferred (returns RPC_DEFER) */
 	struct rpc_call *calls;         /* submitted, answer not yet sent */
+	void (*close_cb)(void *arg);    /* session-close; NULL: refused */
+	void *close_arg;
 };
 
 /* A method's return value when its answer waits for a disk pool job (h->deferred). */
@@ -57,6 +67,31 @@ struct rpc_handler {
 /* A method: reads args (an object, never NULL), fills out (an object), or returns -1 with err. */
 typedef int (*rpc_method_fn)(struct rpc_handler *h, json_t *args, json_t *out, char *err,
     size_t errlen);
+
+/* Request arguments: the exact key, else the same key ignoring case, '-' and '_' (JSON-RPC's
+ * snake_case reaches the same code). Each reader returns 0 when absent, 1 when read, -1 with
+ * err for a wrong type or range. */
+bool rpc_key_same(const char *a, const char *b);
+json_t *rpc_arg_get(json_t *args, const char *name);
+int rpc_arg_bool(json_t *args, const char *name, bool *out, char *err, size_t errlen);
+int rpc_arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_t *out,
+    char *err, size_t errlen);
+int rpc_arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen);
+int rpc_arg_string(json_t *args, const char *name, const char **out, char *err, size_t errlen);
+
+/* rpc_session.c's methods. */
+int rpc_method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen);
+int rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen);
+int rpc_method_session_stats(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen);
+int rpc_method_session_close(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen);
+int rpc_method_port_test(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen);
+/* Whether torrent-add starts torrents by default: the session's start_paused. */
+bool rpc_session_start_added(struct rpc_handler *h);
 
 /* The global seed ratio a client sees: the configured one, or Transmission's default 2.0 while
  * none is (the limit may be switched off). */

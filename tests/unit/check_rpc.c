@@ -188,9 +188,79 @@ START_TEST(test_session_get)
 	    "\"peer-port\"]}}");
 	a = json_object_get(j, "arguments");
 	ck_assert_uint_eq(json_object_size(a), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(a, "version")), "downpour "
-	    PACKAGE_VERSION);
+	/* Sonarr and Radarr take the first number not in parentheses and refuse below 2.40. */
+	const char *ver = json_string_value(json_object_get(a, "version"));
+	ck_assert_ptr_nonnull(ver);
+	ck_assert_double_ge(strtod(ver, NULL), 2.40);
+	ck_assert(strstr(ver, "(downpour " PACKAGE_VERSION ")") != NULL);
 	json_decref(j);
+	j = call(h, "{\"method\":\"session-get\"}");
+	a = json_object_get(j, "arguments");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "rpc-version")), 17);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "rpc-version-minimum")), 14);
+	json_decref(j);
+	rpc_handler_free(h);
+}
+END_TEST
+
+/* Settings downpour does not have answer an error when a client changes them, and success
+ * when it sends back the value it was shown; nothing changes either way. */
+START_TEST(test_session_set_refuses)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	static const char *const refused[] = {
+		"\"rename-partial-files\":true", "\"incomplete-dir-enabled\":true",
+		"\"port-forwarding-enabled\":true", "\"script-torrent-done-enabled\":true",
+		"\"script-torrent-done-filename\":\"/bin/true\"", "\"pex-enabled\":false",
+		"\"queue-stalled-enabled\":true", "\"trash-original-torrent-files\":true",
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(refused); i++) {
+		char req[256];
+		snprintf(req, sizeof req, "{\"method\":\"session-set\",\"arguments\":{"
+		    "\"peer-limit-global\":61,%s}}", refused[i]);
+		json_t *j = call(h, req);
+		ck_assert_msg(strstr(result_of(j), "cannot be changed") != NULL, "%s: %s",
+		    refused[i], result_of(j));
+		json_decref(j);
+	}
+	struct engine_global_stats g;
+	engine_global(eng, &g);
+	ck_assert_int_ne(g.max_connections, 61);      /* nothing of a refused request applies */
+	json_t *j = call(h, "{\"method\":\"session-set\",\"arguments\":{"
+	    "\"rename-partial-files\":false,\"pex-enabled\":true,\"peer-limit-global\":61}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	engine_global(eng, &g);
+	ck_assert_int_eq(g.max_connections, 61);
+
+	/* port-test cannot be answered from here and says so; session-close needs a daemon. */
+	j = call(h, "{\"method\":\"port-test\"}");
+	ck_assert(strstr(result_of(j), "cannot test") != NULL);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-close\"}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	rpc_handler_free(h);
+}
+END_TEST
+
+static int session_closed;
+
+static void
+close_cb(void *arg)
+{
+	(void)arg;
+	session_closed++;
+}
+
+START_TEST(test_session_close)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	rpc_handler_set_close_cb(h, close_cb, NULL);
+	json_t *j = call(h, "{\"method\":\"session-close\"}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	ck_assert_int_eq(session_closed, 1);
 	rpc_handler_free(h);
 }
 END_TEST
@@ -1004,6 +1074,8 @@ rpc_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_session_get);
 	tcase_add_test(tc, test_session_set);
+	tcase_add_test(tc, test_session_set_refuses);
+	tcase_add_test(tc, test_session_close);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_torrent_lifecycle);
 	tcase_add_test(tc, test_jsonrpc);

@@ -90,7 +90,7 @@ START_TEST(test_handshake_round_trip)
 	char err[160];
 
 	memset(ih, 0xaa, sizeof ih);
-	memcpy(pid, "-DP0100-abcdefghijkl", 20);
+	memcpy(pid, "-DW0100-abcdefghijkl", 20);
 	wire_build_handshake(hs, ih, pid, true, true, true);
 	ck_assert_int_eq(hs[0], 19);
 	ck_assert(memcmp(hs + 1, "BitTorrent protocol", 19) == 0);
@@ -694,7 +694,8 @@ START_TEST(test_peer_id_names)
 		{ "-lt0D80-abcdefghijkl", "libTorrent (Rakshasa) 0.13.8" },
 		{ "-LT2080-abcdefghijkl", "libtorrent (Rasterbar) 2.0.8" },
 		{ "-LT1215-abcdefghijkl", "libtorrent (Rasterbar) 1.2.1.5" },
-		{ "-DP0100-abcdefghijkl", "downpour 0.1.0" },
+		{ "-DW0100-abcdefghijkl", "downpour 0.1.0" },
+		{ "-DP0100-abcdefghijkl", "Propagate Data Client 0.1.0.0" },
 		{ "-qB4630-abcdefghijkl", "qBittorrent 4.6.3" },
 		{ "-DE13F0-abcdefghijkl", "Deluge 1.3.15" },
 		{ "-AZ5770-abcdefghijkl", "Azureus/Vuze 5.7.7.0" },

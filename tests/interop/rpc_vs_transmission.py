@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+# rpc_vs_transmission.py TR_RPC_PORT DP_RPC_PORT: the same requests to a transmission-daemon and
+# to a downpour daemon on loopback, each answer checked where the behaviour is Transmission's
+# (and where downpour differs on purpose, that it says so). Prints one line per check; exit 1 if
+# any failed. The daemons are started and stopped by rpc_vs_transmission.sh.
+import re
+import sys
+
+from trpc import Rpc
+
+tr = Rpc(int(sys.argv[1]))
+dp = Rpc(int(sys.argv[2]))
+failed = []
+
+
+def check(name, cond, detail=""):
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, (": " + detail) if detail else ""))
+    if not cond:
+        failed.append(name)
+
+
+def sonarr_version(s):
+    """The number Sonarr's and Radarr's TransmissionBase takes from session-get's version: the
+    first run of digits and dots not preceded by '(' and not followed by ')'."""
+    m = re.search(r"(?<![(\d.])[\d.]+(?![)\d.])", s)
+    return tuple(int(x) for x in m.group(0).split(".") if x) if m else None
+
+
+# ---- version: both pass the *arr apps' check (>= 2.40), both speak rpc-version >= 15 ----
+for name, c in (("transmission", tr), ("downpour", dp)):
+    s = c.ok("session-get")
+    v = sonarr_version(s["version"])
+    check("%s version %r parses as >= 2.40" % (name, s["version"]), v is not None and v >= (2, 40))
+    check("%s rpc-version %s >= 15" % (name, s.get("rpc-version")), s.get("rpc-version", 0) >= 15)
+check("downpour names itself in version", "downpour" in dp.ok("session-get")["version"])
+
+# ---- session-set: what Transmission accepts, downpour applies or refuses; never a silent no ----
+for key, value in (("rename-partial-files", True), ("incomplete-dir-enabled", True),
+                   ("trash-original-torrent-files", True)):
+    res, _ = dp.call("session-set", {key: value})
+    after = dp.ok("session-get").get(key)
+    check("downpour session-set %s=%s is applied or refused" % (key, value),
+          (res == "success" and after == value) or (res != "success" and after != value),
+          "result %r, reads back %r" % (res, after))
+
+# ---- port-test: transmission asks an outside server; downpour says it cannot test ----
+res, a = dp.call("port-test")
+check("downpour port-test answers honestly", res != "success" and "cannot test" in res, res)
+
+if failed:
+    print("FAILED: %d check(s): %s" % (len(failed), ", ".join(failed)))
+    sys.exit(1)
+print("all checks passed")

@@ -1,0 +1,41 @@
+#!/bin/bash
+# rpc_vs_transmission.sh: a transmission-daemon 3.00 and a downpour daemon side by side on
+# loopback; rpc_vs_transmission.py sends both the same requests and checks the answers where the
+# behaviour is Transmission's; then session-close stops each of them. $1 = the downpour binary.
+set -u
+. "$(dirname "$0")/swarm_lib.sh"
+sl_init rpc_vs_transmission "${1:-}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+mkdir -p "$SL_W/tr-dl" "$SL_W/dp-dl"
+sl_transmission_start tr "$SL_W/tr-dl"
+TR_PID=$SL_TR_PID
+DP_RPC=$(sl_free_port)
+DP_PORT=$(sl_free_port)
+cat >"$SL_W/dp.conf" <<CONF
+listen_address = "127.0.0.1";
+listen_port = $DP_PORT;
+download_dir = "$SL_W/dp-dl";
+session_dir = "$SL_W/dp-session";
+CONF
+sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc --rpc-port "$DP_RPC"
+DP_PID=$SL_BG_PID
+SL_WAIT_PID=$DP_PID sl_wait 20 "downpour RPC" sl_listening "$DP_RPC"
+
+/usr/bin/python3 "$HERE/rpc_vs_transmission.py" "$SL_TR_RPC" "$DP_RPC" >"$SL_W/compare.log" 2>&1
+RC=$?
+cat "$SL_W/compare.log"
+[ $RC = 0 ] || sl_fail "the RPC answers differ (above)"
+
+# session-close: each daemon answers, then exits on its own (bounded).
+for pair in "tr:$SL_TR_RPC:$TR_PID" "dp:$DP_RPC:$DP_PID"; do
+	IFS=: read -r name port pid <<<"$pair"
+	/usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from trpc import Rpc; Rpc(int(sys.argv[2])).ok("session-close")' \
+	    "$HERE" "$port" || sl_fail "$name: session-close was not answered with success"
+	for _ in $(seq 1 100); do sl_alive "$pid" || break; sleep 0.1; done
+	sl_alive "$pid" && sl_fail "$name still runs 10 s after session-close"
+	wait "$pid"; rc=$?
+	[ "$rc" = 0 ] || sl_fail "$name exited with status $rc after session-close"
+	sl_say "$name: session-close answered, exited 0"
+done
+echo "PASS rpc_vs_transmission"
