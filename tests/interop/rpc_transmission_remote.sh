@@ -111,7 +111,7 @@ sleep 0.3
 
 # session info and stats
 S=$("${TR[@]}" -si)
-echo "$S" | grep -q "Daemon version: downpour" || fail "-si version"
+echo "$S" | grep -q "Daemon version: 4.0.0 (downpour " || fail "-si version"
 echo "$S" | grep -q "Listenport: $LP" || fail "-si port"
 echo "$S" | grep -q "Download directory: $W/dl" || fail "-si download dir"
 ST=$("${TR[@]}" -st)
