@@ -47,6 +47,7 @@ struct dp_config {
 	bool upload_rate_limit_enabled;
 	const char *peer_id_prefix;     /* always DP_PEER_ID_PREFIX */
 	bool dht, lsd, upnp, pex;       /* not built yet: false by default */
+	bool port_mapping;              /* UPnP IGD and NAT-PMP for the listening port */
 
 	/* disk */
 	int disk_threads;               /* 0 = one per CPU */

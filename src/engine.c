@@ -22,6 +22,7 @@
 #include "metainfo.h"
 #include "net.h"
 #include "peer.h"
+#include "portmap.h"
 #include "picker.h"
 #include "session.h"
 #include "storage.h"
@@ -112,6 +113,9 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 		free(e);
 		return NULL;
 	}
+	if (engine_settings_live(e)->port_mapping && e->listen_port > 0)
+		e->portmap = portmap_new(base, (uint16_t)e->listen_port,
+		    e->udp4 != NULL || e->udp6 != NULL, NULL);
 	return e;
 }
 
@@ -179,6 +183,8 @@ engine_shutdown(struct engine *e, unsigned deadline_ms, void (*done)(void *arg),
 		evconnlistener_disable(e->listener4);
 	if (e->listener6)
 		evconnlistener_disable(e->listener6);
+	/* the gateways unmap meanwhile, on the port mapping thread */
+	portmap_stop(e->portmap);
 	e->shutdown_timer = event_new(e->base, -1, EV_PERSIST, engine_shutdown_poll, e);
 	struct timeval tv = { 0, ENGINE_SHUTDOWN_POLL_MS * 1000 };
 	event_add(e->shutdown_timer, &tv);
@@ -207,6 +213,8 @@ engine_free(struct engine *e)
 		e->policy = NULL;
 		p->free(e->policy_arg);
 	}
+	portmap_free(e->portmap);
+	e->portmap = NULL;
 	session_cleanup(e);
 	engine_settings_free(e);
 	free(e);

@@ -45,6 +45,7 @@ struct engine {
 	/* The UDP sockets on the listener's port number (uTP and the DHT share them); NULL when
 	 * that family has no TCP listener or the port's UDP number could not be bound. */
 	struct udp_socket *udp4, *udp6;
+	struct portmap *portmap;      /* port_mapping = true: UPnP/NAT-PMP for listen_port */
 	struct dp_task *timer_task;
 	struct event *health_timer;   /* 250 ms: loop lag */
 	uint64_t health_expected_us;

@@ -52,12 +52,15 @@ const struct setting_def settings_table[] = {
 	    SETTING_REMOTE, "Upload limit in bytes per second, 0 = unlimited."),
 	S(NULL, "upload_rate_limit_enabled", SETTING_BOOL, upload_rate_limit_enabled, 0, 0, "true",
 	    RATES, SETTING_REMOTE, "false keeps upload_rate_limit but does not apply it."),
+	S(NULL, "port_mapping", SETTING_BOOL, port_mapping, 0, 0, "false", RESTART, 0,
+	    "Ask the home router to forward listen_port (TCP and UDP) with UPnP IGD and NAT-PMP, "
+	    "renewing the mappings and removing them at exit."),
 	S(NULL, "dht", SETTING_BOOL, dht, 0, 0, "false", RESTART, 0,
 	    "The DHT (not built yet: stays off)."),
 	S(NULL, "lsd", SETTING_BOOL, lsd, 0, 0, "false", RESTART, 0,
 	    "Local service discovery (not built yet: stays off)."),
 	S(NULL, "upnp", SETTING_BOOL, upnp, 0, 0, "false", RESTART, 0,
-	    "UPnP port mapping (not built yet: stays off)."),
+	    "Not read: the key is kept for old files; port_mapping switches UPnP and NAT-PMP on."),
 	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "false", RESTART, 0,
 	    "Not read yet: peer exchange (ut_pex) is always on; the key is kept for old files."),
 

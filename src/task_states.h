@@ -36,6 +36,7 @@
 	X(HOOK, "hook")         \
 	X(SESSION, "session")   \
 	X(METADATA, "metadata") \
-	X(UTP, "utp")
+	X(UTP, "utp")           \
+	X(PORTMAP, "portmap")
 
 #endif

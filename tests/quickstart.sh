@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 mode=${1:-run}
 
 build_pkgs="build-essential autoconf automake pkg-config libncurses-dev libevent-dev libssl-dev
-  libconfig-dev libjansson-dev check"
+  libconfig-dev libjansson-dev check libminiupnpc-dev libnatpmp-dev"
 test_pkgs="clang libclang-rt-14-dev valgrind tmux opentracker aria2 transmission-cli
-  transmission-daemon python3-libtorrent mktorrent socat iproute2 util-linux"
+  transmission-daemon python3-libtorrent mktorrent socat iproute2 util-linux miniupnpd
+  miniupnpd-nftables nftables"
 
 case $mode in
 run) want=$build_pkgs ;;
