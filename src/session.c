@@ -48,6 +48,16 @@ session_random(struct engine *e)
 
 /* ---- torrents ---- */
 
+/* A removed torrent of this info-hash whose data is still to be deleted. */
+static bool
+session_dying_deletes(struct engine *e, const uint8_t info_hash[20])
+{
+	for (struct torrent *d = e->dying; d != NULL; d = d->next)
+		if (d->deleting_data && memcmp(d->mi->info_hash, info_hash, 20) == 0)
+			return true;
+	return false;
+}
+
 struct torrent *
 session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
@@ -57,6 +67,12 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 	if (t == NULL)
 		return NULL;
 	e->next_torrent_id = t->id;
+	/* Removed with its data and added again at once (a re-grab): the earlier copy's DELETE is
+	 * still to run, and would remove what this copy finds or writes. Its disk jobs wait. */
+	if (session_dying_deletes(e, mi->info_hash)) {
+		t->data_gated = true;
+		log_info("%s: waiting for the data of its earlier copy to be deleted", mi->name);
+	}
 	if (e->torrents_tail)
 		e->torrents_tail->next = t;
 	else
@@ -322,6 +338,10 @@ session_torrent_freed(void *arg, struct torrent *t)
 			break;
 		}
 	}
+	/* Its data is gone: a copy added meanwhile may touch the files now. */
+	struct torrent *again = session_find_by_hash(e, t->mi->info_hash);
+	if (again != NULL && again->data_gated && !session_dying_deletes(e, t->mi->info_hash))
+		torrent_open_data_gate(again);
 }
 
 static void

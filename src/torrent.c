@@ -40,6 +40,7 @@
 struct torrent_job {
 	struct disk_job job;
 	struct torrent *t;
+	struct torrent_job *gated_next;   /* while held back by data_gated */
 	uint32_t gen;                 /* check generation, so a restarted check ignores old jobs */
 	struct piece_buf *pb;         /* WRITE_PIECE */
 	struct cache_piece *c;        /* READ */
@@ -322,7 +323,33 @@ torrent_job_submit(struct torrent *t, struct torrent_job *tj, disk_done_fn done)
 {
 	tj->job.done = done;
 	t->disk_jobs++;
+	if (t->data_gated) {
+		/* The earlier copy's DELETE must not remove what this one probes or writes. */
+		tj->gated_next = NULL;
+		if (t->gated_tail != NULL)
+			t->gated_tail->gated_next = tj;
+		else
+			t->gated = tj;
+		t->gated_tail = tj;
+		return;
+	}
 	disk_pool_submit(t->env->disk, &tj->job);
+}
+
+void
+torrent_open_data_gate(struct torrent *t)
+{
+	if (!t->data_gated)
+		return;
+	t->data_gated = false;
+	log_info("%s: the earlier copy's data is deleted; going on", t->mi->name);
+	struct torrent_job *tj = t->gated;
+	t->gated = t->gated_tail = NULL;
+	while (tj != NULL) {
+		struct torrent_job *next = tj->gated_next;
+		disk_pool_submit(t->env->disk, &tj->job);
+		tj = next;
+	}
 }
 
 /* ---- completion, verification ---- */
@@ -922,6 +949,9 @@ torrent_remove(struct torrent *t, bool delete_data)
 	torrent_stop(t, false);
 	t->removing = true;
 	t->delete_data = delete_data;
+	t->deleting_data = delete_data;
+	/* Removed before the earlier copy's deletion ended: what it held back may run now. */
+	torrent_open_data_gate(t);
 	/* Out of the session's set now; it frees itself when its jobs are done. */
 	t->env->ops->removed(t->env->arg, t);
 	torrent_emit(t, ENGINE_EVENT_REMOVED);
@@ -957,6 +987,7 @@ torrent_delete_done(struct disk_job *job, void *arg)
 		log_error("%s: deleting data: %s", t->mi->name, job->errmsg);
 	else
 		log_info("%s: data deleted", t->mi->name);
+	t->deleting_data = false;
 	free(tj);
 	torrent_maybe_free(t);
 }
@@ -965,6 +996,13 @@ void
 torrent_free(struct torrent *t)
 {
 	t->freeing = true;
+	/* Jobs still held back never reached the pool (freed at shutdown): nothing completes them. */
+	while (t->gated != NULL) {
+		struct torrent_job *tj = t->gated;
+		t->gated = tj->gated_next;
+		free(tj);
+	}
+	t->gated_tail = NULL;
 	torrent_close_peers(t, "torrent removed");
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
 	const struct peer_env *pe = t->env->peers;

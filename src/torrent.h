@@ -159,6 +159,11 @@ struct torrent {
 	int disk_jobs;                           /* in flight; the torrent is freed after 0 */
 	bool removing, freeing;
 	bool delete_data;
+	bool deleting_data;                      /* removed with its data, not yet deleted */
+	/* Added again while an earlier copy's data is still being deleted: its disk jobs wait
+	 * here (in order) until that deletion is done (torrent_open_data_gate). */
+	bool data_gated;
+	struct torrent_job *gated, *gated_tail;
 	void *piece_pool;                        /* freed piece buffers kept for reuse */
 	size_t piece_pool_bytes;
 };
@@ -173,6 +178,8 @@ void torrent_stop(struct torrent *t, bool user);
 /* Stops and frees once its disk jobs are done; with delete_data removes its files. */
 void torrent_remove(struct torrent *t, bool delete_data);
 void torrent_free(struct torrent *t);
+/* The earlier copy's data is deleted: the jobs held back (data_gated) go to the disk pool. */
+void torrent_open_data_gate(struct torrent *t);
 void torrent_recheck(struct torrent *t);
 /* fsync the torrent's files on the disk pool. */
 void torrent_sync(struct torrent *t);

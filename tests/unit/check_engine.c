@@ -386,6 +386,69 @@ START_TEST(test_api_errors)
 }
 END_TEST
 
+/* Holds a disk worker until the test lets it go (engine_run_blocking). */
+static int readd_gate, readd_held;
+static void
+readd_hold_work(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&readd_held, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&readd_gate, __ATOMIC_ACQUIRE))
+		usleep(1000);
+}
+static void
+readd_hold_done(void *arg)
+{
+	(void)arg;
+}
+
+/* Removed with its data and added again at once (a re-grab): the earlier copy's deletion waits
+ * for its disk jobs, so it ran after the new copy had probed the files: the new copy went on
+ * seeding data that was then deleted (or, after a download, its file vanished). The new copy's
+ * disk work now waits for that deletion. Both workers are held so the order is the bad one. */
+START_TEST(test_readd_while_deleting)
+{
+	struct event_base *base = event_base_new();
+	char dir[128], err[256], path[192];
+	snprintf(dir, sizeof dir, "%s/readd", tmpdir);
+	snprintf(path, sizeof path, "%s/payload.bin", dir);
+	th_file_write(dir, "payload.bin", payload, T_SIZE);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct th_events w = { .base = base };
+	struct engine *e = th_engine_loopback(base, dir, 2);
+	engine_set_event_cb(e, th_events_cb, &w);
+	int id, id2;
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id, err, sizeof err), 0);
+	RUN_UNTIL(base, w.checked > 0, 10);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+
+	readd_gate = readd_held = 0;
+	engine_run_blocking(e, "hold", readd_hold_work, readd_hold_done, NULL);
+	engine_run_blocking(e, "hold", readd_hold_work, readd_hold_done, NULL);
+	RUN_UNTIL(base, __atomic_load_n(&readd_held, __ATOMIC_ACQUIRE) == 2, 5);
+	/* The old copy has disk jobs queued (a recheck), so its deletion is submitted after them;
+	 * the new copy's first job is queued before that. */
+	ck_assert_int_eq(engine_torrent_recheck(e, id, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_remove(e, id, true, err, sizeof err), 0);
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id2, err, sizeof err), 0);
+	__atomic_store_n(&readd_gate, 1, __ATOMIC_RELEASE);
+	RUN_UNTIL(base, access(path, F_OK) != 0 && engine_torrent_get(e, id2, &st) == 0 &&
+	    st.state != ENGINE_TORRENT_CHECKING, 10);
+	th_loop_run(base, 200);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(engine_torrent_get(e, id2, &st), 0);
+	/* It found nothing (the data is gone) and wants it all. */
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+	ck_assert_uint_eq(st.pieces_have, 0);
+	engine_free(e);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 static bool
 trackers_failed(struct engine *e, int id)
 {
@@ -479,6 +542,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_disk_error_isolated);
 	tcase_add_test(tc, test_api_errors);
 	tcase_add_test(tc, test_task_refs_after_churn);
+	tcase_add_test(tc, test_readd_while_deleting);
 	suite_add_tcase(s, tc);
 	return s;
 }
