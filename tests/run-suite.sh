@@ -64,7 +64,7 @@ stage_asan() {
 	fi
 	make -C build-asan -s -j"$jobs" downpour tests/unit/unit_tests >>"$logdir/asan-build.log" 2>&1 ||
 		{ fail "asan build" "$logdir/asan-build.log"; return; }
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	CK_TIMEOUT_MULTIPLIER=4 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		build-asan/tests/unit/unit_tests >"$log" 2>&1
 	count_check "unit-asan" "$log" $?
 }
