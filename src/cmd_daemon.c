@@ -35,6 +35,7 @@ struct cmd_daemon_state {
 	char *config_path;             /* NULL: the default path */
 	/* command-line overrides, applied again on every reload */
 	const char *opt_session, *opt_download, *opt_watch, *opt_port;
+	const char *opt_encryption, *opt_utp;
 	const char *opt_rpc, *opt_rpc_bind, *opt_rpc_port;
 	const char *opt_rpc_user, *opt_rpc_pass;   /* --rpc-auth USER:PASS, split in place */
 	struct rpc_server *rpc;
@@ -87,6 +88,8 @@ cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *
 		{ "download_dir", d->opt_download, "--download-dir" },
 		{ "watch_dir", d->opt_watch, "--watch-dir" },
 		{ "listen_port", d->opt_port, "--port" },
+		{ "encryption", d->opt_encryption, "--encryption" },
+		{ "utp", d->opt_utp, "--no-utp" },
 		/* password before user name and enabled last: each step is validated */
 		{ "rpc.password", d->opt_rpc_pass, "--rpc-auth" },
 		{ "rpc.username", d->opt_rpc_user, "--rpc-auth" },
@@ -245,6 +248,8 @@ cmd_daemon_run(int argc, char **argv)
 		{ "rpc-bind", required_argument, NULL, 'B' },
 		{ "rpc-port", required_argument, NULL, 'P' },
 		{ "rpc-auth", required_argument, NULL, 'A' },
+		{ "encryption", required_argument, NULL, 'E' },
+		{ "no-utp", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -261,6 +266,8 @@ cmd_daemon_run(int argc, char **argv)
 		case 'w': d.opt_watch = optarg; break;
 		case 'p': d.opt_port = optarg; break;
 		case 'c': d.config_path = optarg; break;
+		case 'E': d.opt_encryption = optarg; break;
+		case 'U': d.opt_utp = "false"; break;
 		/* The --rpc-* options imply --rpc. */
 		case 'R': d.opt_rpc = "true"; break;
 		case 'B': d.opt_rpc_bind = optarg, d.opt_rpc = "true"; break;
@@ -425,8 +432,8 @@ out:
 const struct dp_command cmd_daemon_entry = {
 	.name = "daemon",
 	.usage = "daemon [--foreground] [--session DIR] [--download-dir DIR] [--watch-dir DIR]\n"
-	    "                       [--port N] [--config FILE] [--rpc [--rpc-bind ADDR]\n"
-	    "                       [--rpc-port N] [--rpc-auth USER:PASS]]",
+	    "                       [--port N] [--config FILE] [--encryption MODE] [--no-utp]\n"
+	    "                       [--rpc [--rpc-bind ADDR] [--rpc-port N] [--rpc-auth USER:PASS]]",
 	.summary = "run headless on the session directory (detached unless --foreground)",
 	.help = "Runs the engine without a terminal on the session directory. The options\n"
 	    "override the configuration file's keys named in parentheses.\n"
@@ -436,6 +443,8 @@ const struct dp_command cmd_daemon_entry = {
 	    "  -w, --watch-dir DIR      add .torrent and .magnet files written here (watch_dir)\n"
 	    "  -p, --port N             listen for peers on port N (listen_port)\n"
 	    "  -c, --config FILE        read FILE instead of the default configuration file\n"
+	    "  --encryption MODE        required, preferred or tolerated (encryption)\n"
+	    "  --no-utp                 TCP only, no uTP connections (utp = false)\n"
 	    "  --rpc                    serve the Transmission RPC (rpc.enabled)\n"
 	    "  --rpc-bind ADDR          on this address (rpc.bind); implies --rpc\n"
 	    "  --rpc-port N             on this port (rpc.port); implies --rpc\n"

@@ -169,10 +169,13 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		{ "port", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "peer", required_argument, NULL, 'P' },
+		{ "encryption", required_argument, NULL, 'E' },
+		{ "no-utp", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *outdir = ".", *config_path = NULL, *port = NULL;
+	const char *outdir = ".", *config_path = NULL, *port = NULL, *encryption = NULL;
+	bool no_utp = false;
 	const char **peers = xcalloc((size_t)argc + 1, sizeof *peers);
 	size_t npeers = 0;
 	bool seed_after = seed_cmd;
@@ -192,6 +195,8 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		case 'p': port = optarg; break;
 		case 'c': config_path = optarg; break;
 		case 'P': peers[npeers++] = optarg; break;
+		case 'E': encryption = optarg; break;
+		case 'U': no_utp = true; break;
 		case 'h':
 			free(peers);
 			return cmd_print_help(self);
@@ -225,6 +230,14 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 	}
 	if (port != NULL && config_set(&cfg, "listen_port", port, err, sizeof err) < 0) {
 		cmd_error("--port: %s", err);
+		config_free(&cfg);
+		free(peers);
+		return DP_EXIT_USAGE;
+	}
+	if ((encryption != NULL &&
+	    config_set(&cfg, "encryption", encryption, err, sizeof err) < 0) ||
+	    (no_utp && config_set(&cfg, "utp", "false", err, sizeof err) < 0)) {
+		cmd_error("%s: %s", no_utp && encryption == NULL ? "--no-utp" : "--encryption", err);
 		config_free(&cfg);
 		free(peers);
 		return DP_EXIT_USAGE;
@@ -329,12 +342,14 @@ cmd_get_run_seed(int argc, char **argv)
 	"  -p, --port N        listen for peers on port N (default 6881; 0: the system picks)\n" \
 	"  -c, --config FILE   read settings from FILE (default: built-in defaults, no file)\n" \
 	"  --peer ADDR:PORT    connect to this peer directly (repeatable)\n" \
+	"  --encryption MODE   required, preferred (default) or tolerated (MSE/PE)\n" \
+	"  --no-utp            TCP only: no uTP connections\n" \
 	"SIGINT and SIGTERM stop cleanly.\n"
 
 const struct dp_command cmd_get_entry = {
 	.name = "get",
 	.usage = "get [-o DIR] [--seed] [--port N] [--config FILE] [--peer ADDR:PORT]... "
-	    "FILE.torrent|MAGNET",
+	    "[--encryption MODE] [--no-utp] FILE.torrent|MAGNET",
 	.summary = "download a torrent (and optionally keep seeding it)",
 	.help = "Downloads the torrent, verifying every piece; exits 0 when it is complete.\n"
 	    CMD_GET_HELP_OUTPUT
@@ -345,7 +360,8 @@ const struct dp_command cmd_get_entry = {
 
 const struct dp_command cmd_seed_entry = {
 	.name = "seed",
-	.usage = "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... FILE.torrent",
+	.usage = "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... "
+	    "[--encryption MODE] [--no-utp] FILE.torrent",
 	.summary = "verify existing data and seed it until interrupted",
 	.help = "Verifies the data in DIR and seeds what verifies until interrupted (exit 0).\n"
 	    CMD_GET_HELP_OUTPUT CMD_GET_HELP_COMMON,

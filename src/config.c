@@ -138,6 +138,7 @@ config_scalar_size(enum setting_type t)
 	case SETTING_BOOL: return sizeof(bool);
 	case SETTING_FLOAT: return sizeof(double);
 	case SETTING_LEVEL: return sizeof(enum dp_log_level);
+	case SETTING_CHOICE: return sizeof(int);
 	default: return 0;
 	}
 }
@@ -297,6 +298,20 @@ config_store_string(struct dp_config *cfg, const struct setting_def *k, const ch
 	case SETTING_STR:
 		v = xstrdup(s);
 		break;
+	case SETTING_CHOICE: {
+		for (int i = 0; k->choices[i] != NULL; i++) {
+			if (strcmp(s, k->choices[i]) == 0) {
+				*FIELD(cfg, k, int) = i;
+				return 0;
+			}
+		}
+		char names[256] = "";
+		for (int i = 0; k->choices[i] != NULL; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+			    i > 0 ? ", " : "", k->choices[i]);
+		dp_fail(err, errlen, "'%s' is none of %s", s, names);
+		return -1;
+	}
 	case SETTING_LEVEL: {
 		int level = log_level_parse(s);
 		if (level < 0) {
@@ -813,6 +828,16 @@ config_validate(const struct dp_config *cfg, char *err, size_t errlen)
 				return -1;
 			}
 			continue;
+		case SETTING_CHOICE: {
+			int choice = *FIELD(cfg, k, int), n = 0;
+			while (k->choices[n] != NULL)
+				n++;
+			if (choice < 0 || choice >= n) {
+				dp_fail(err, errlen, "%s: bad choice %d", full, choice);
+				return -1;
+			}
+			continue;
+		}
 		case SETTING_LEVEL: {
 			int level = (int)*FIELD(cfg, k, enum dp_log_level);
 			if (level < 0 || level >= DP_LOG_LEVEL_COUNT) {
@@ -937,6 +962,9 @@ config_print_key(FILE *f, const struct dp_config *cfg, const struct setting_def 
 		break;
 	case SETTING_LEVEL:
 		config_print_string(f, log_level_name(*FIELD(cfg, k, enum dp_log_level)));
+		break;
+	case SETTING_CHOICE:
+		config_print_string(f, k->choices[*FIELD(cfg, k, int)]);
 		break;
 	case SETTING_STRLIST: {
 		char **list = *FIELD(cfg, k, char **);

@@ -28,6 +28,22 @@ struct dp_config_key {
  * NULL when unset. Paths are absolute after loading ("~/" is expanded). Sizes and rates are
  * bytes (per second), 0 meaning unlimited where said.
  */
+/* encryption = ...: one list gives the enum, the names the settings table takes (and the RPC's
+ * "encryption" field, whose values are Transmission's) and the order the engine reads them in. */
+#define DP_ENCRYPTIONS(X)                                                       \
+	X(TOLERATED, "tolerated")     /* plaintext first; encrypted accepted */ \
+	X(PREFERRED, "preferred")     /* encrypted first; plaintext accepted */ \
+	X(REQUIRED, "required")       /* encrypted only, both ways */
+
+enum dp_encryption {
+#define X(name, str) DP_ENCRYPTION_##name,
+	DP_ENCRYPTIONS(X)
+#undef X
+	DP_ENCRYPTION_COUNT
+};
+/* The names in enum order, NULL-terminated (a SETTING_CHOICE list). */
+extern const char *const dp_encryption_names[];
+
 struct dp_config {
 	/* paths */
 	char *download_dir;             /* where new torrents are saved */
@@ -48,6 +64,8 @@ struct dp_config {
 	const char *peer_id_prefix;     /* always DP_PEER_ID_PREFIX */
 	bool dht, lsd, upnp, pex;       /* not built yet: false by default */
 	bool port_mapping;              /* UPnP IGD and NAT-PMP for the listening port */
+	int encryption;                 /* enum dp_encryption */
+	bool utp;                       /* uTP (BEP 29) beside TCP */
 
 	/* disk */
 	int disk_threads;               /* 0 = one per CPU */

@@ -98,7 +98,6 @@ static const struct rpc_fixed rpc_fixed[] = {
 	{ "blocklist-enabled", "downpour has no blocklist yet" },
 	{ "blocklist-url", "downpour has no blocklist yet" },
 	{ "dht-enabled", "the DHT is not switched on by the RPC (the configuration's dht key)" },
-	{ "encryption", "downpour does not encrypt connections yet" },
 	{ "idle-seeding-limit", "idle seeding limits are not built yet" },
 	{ "idle-seeding-limit-enabled", "idle seeding limits are not built yet" },
 	{ "incomplete-dir", "downpour has no incomplete directory: data is written in place and "
@@ -118,7 +117,6 @@ static const struct rpc_fixed rpc_fixed[] = {
 	{ "script-torrent-done-filename", "hooks are set in the configuration file only "
 	    "(completion_hook): a remote client must not choose what downpour runs" },
 	{ "trash-original-torrent-files", "downpour does not delete the .torrent files it adds" },
-	{ "utp-enabled", "uTP is not switched by the RPC" },
 };
 
 static json_t *
@@ -142,7 +140,6 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "download-dir", json_string(g.download_dir));
 	json_object_set_new(o, "download-dir-free-space", json_integer((json_int_t)DP_MIN(
 	    g.free_space, (uint64_t)INT64_MAX)));
-	json_object_set_new(o, "encryption", json_string("none"));
 	json_object_set_new(o, "idle-seeding-limit", json_integer(30));
 	json_object_set_new(o, "idle-seeding-limit-enabled", json_false());
 	json_object_set_new(o, "incomplete-dir", json_string(g.download_dir));
@@ -176,6 +173,9 @@ session_object(struct rpc_handler *h)
 		json_object_set_new(o, p->flag_arg, json_boolean(on));
 	}
 	json_object_set_new(o, "start-added-torrents", json_boolean(!c.start_paused));
+	/* Transmission's encryption values are the settings table's names. */
+	json_object_set_new(o, "encryption", json_string(dp_encryption_names[c.encryption]));
+	json_object_set_new(o, "utp-enabled", json_boolean(c.utp));
 	config_free(&c);
 	json_object_set_new(o, "trash-original-torrent-files", json_false());
 	json_object_set_new(o, "units", json_pack("{s:[s,s,s,s], s:i, s:[s,s,s,s], s:i, "
@@ -183,7 +183,6 @@ session_object(struct rpc_handler *h)
 	    "speed-units", "kB/s", "MB/s", "GB/s", "TB/s", "speed-bytes", 1000,
 	    "size-units", "kB", "MB", "GB", "TB", "size-bytes", 1000,
 	    "memory-units", "KiB", "MiB", "GiB", "TiB", "memory-bytes", 1024));
-	json_object_set_new(o, "utp-enabled", json_false());
 	json_object_set_new(o, "version", json_string(RPC_VERSION_STRING));
 	return o;
 }
@@ -244,7 +243,7 @@ struct rpc_change {
 	char value[1100];
 };
 
-#define RPC_MAX_CHANGES 16
+#define RPC_MAX_CHANGES 20
 
 static void rpc_change_add(struct rpc_change *ch, size_t *n, const char *key, const char *fmt,
     ...) DP_PRINTF(4, 5);
@@ -314,14 +313,16 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	struct engine_queue_limits q;
 	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = false;
-	const char *dir = NULL;
+	bool start_added = false, utp = false;
+	const char *dir = NULL, *encryption = NULL;
 	/* Read and check everything first, so that a bad argument changes nothing. */
 	if (rpc_arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
 	    rpc_arg_int(args, "peer-limit-per-torrent", 1, 65535, &peers_torrent, err, errlen) < 0 ||
 	    rpc_arg_int(args, "peer-port", 0, 65535, &port, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
-	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0)
+	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
+	    rpc_arg_string(args, "encryption", &encryption, err, errlen) < 0 ||
+	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0)
 		return -1;
 	if (port >= 0 && port != g.listen_port)
 		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
@@ -352,6 +353,10 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		rpc_change_add(ch, &n, "max_connections_per_torrent", "%" PRId64, peers_torrent);
 	if (rpc_arg_get(args, "start-added-torrents") != NULL)
 		rpc_change_add(ch, &n, "start_paused", "%s", start_added ? "false" : "true");
+	if (encryption != NULL)
+		rpc_change_add(ch, &n, "encryption", "%s", encryption);
+	if (rpc_arg_get(args, "utp-enabled") != NULL)
+		rpc_change_add(ch, &n, "utp", "%s", utp ? "true" : "false");
 	for (size_t i = 0; i < n; i++) {
 		struct dp_config v;
 		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);

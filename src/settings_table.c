@@ -11,7 +11,18 @@
 #include "util.h"
 
 #define S(g, n, t, field, lo, hi, d, how, fl, h) \
-	{ g, n, t, offsetof(struct dp_config, field), lo, hi, d, SETTING_APPLY_##how, fl, h }
+	{ g, n, t, offsetof(struct dp_config, field), lo, hi, d, SETTING_APPLY_##how, fl, h, NULL }
+/* One of the names in list (stored as its index). */
+#define SC(g, n, field, list, d, how, fl, h) \
+	{ g, n, SETTING_CHOICE, offsetof(struct dp_config, field), 0, 0, d, SETTING_APPLY_##how, \
+	  fl, h, list }
+
+const char *const dp_encryption_names[] = {
+#define X(name, str) str,
+	DP_ENCRYPTIONS(X)
+#undef X
+	NULL
+};
 
 /*
  * A value that a client switches on and off separately (Transmission's speed-limit-down and
@@ -55,6 +66,12 @@ const struct setting_def settings_table[] = {
 	S(NULL, "port_mapping", SETTING_BOOL, port_mapping, 0, 0, "false", RESTART, 0,
 	    "Ask the home router to forward listen_port (TCP and UDP) with UPnP IGD and NAT-PMP, "
 	    "renewing the mappings and removing them at exit."),
+	SC(NULL, "encryption", encryption, dp_encryption_names, "preferred", TRANSPORT,
+	    SETTING_REMOTE, "Peer encryption (MSE/PE, RC4): \"required\" refuses plaintext both "
+	    "ways, \"preferred\" tries encrypted first and accepts both, \"tolerated\" tries "
+	    "plaintext first and accepts both."),
+	S(NULL, "utp", SETTING_BOOL, utp, 0, 0, "true", TRANSPORT, SETTING_REMOTE,
+	    "uTP (BEP 29) connections on the listening port's UDP number, beside TCP."),
 	S(NULL, "dht", SETTING_BOOL, dht, 0, 0, "false", RESTART, 0,
 	    "The DHT (not built yet: stays off)."),
 	S(NULL, "lsd", SETTING_BOOL, lsd, 0, 0, "false", RESTART, 0,
@@ -200,6 +217,7 @@ settings_table_type_name(enum setting_type t)
 	case SETTING_FLOAT: return "number";
 	case SETTING_LEVEL: return "log level";
 	case SETTING_STRLIST: return "list of strings";
+	case SETTING_CHOICE: return "one of";
 	}
 	return "?";
 }
@@ -227,6 +245,8 @@ settings_table_print(FILE *f)
 		    d->type == SETTING_FLOAT)
 			fprintf(f, d->max == INT64_MAX ? " %" PRId64 ".." : " %" PRId64 "..%" PRId64,
 			    d->min, d->max);
+		for (size_t c = 0; d->type == SETTING_CHOICE && d->choices[c] != NULL; c++)
+			fprintf(f, "%s%s", c > 0 ? ", " : " ", d->choices[c]);
 		fprintf(f, "), default %s%s%s; applies %s\n", d->def != NULL ? "\"" : "",
 		    d->def != NULL ? d->def : "computed", d->def != NULL ? "\"" : "",
 		    settings_table_when(d));

@@ -22,6 +22,7 @@ enum setting_type {
 	SETTING_FLOAT,      /* double within [min, max] */
 	SETTING_LEVEL,      /* enum dp_log_level, by name */
 	SETTING_STRLIST,    /* char ** with a size_t count right after it */
+	SETTING_CHOICE,     /* int: the index of one of the names in choices */
 };
 
 /* How a changed value reaches a running engine (engine_settings.c has one function per way). */
@@ -32,6 +33,7 @@ enum setting_apply {
 	SETTING_APPLY_PEERS,         /* connection limits and upload slots */
 	SETTING_APPLY_DOWNLOAD_DIR,  /* where new torrents go */
 	SETTING_APPLY_STORE,         /* the session directory: queue, seeding limits, hooks, dirs */
+	SETTING_APPLY_TRANSPORT,     /* encryption policy and uTP of new connections */
 	SETTING_APPLY_COUNT
 };
 
@@ -53,6 +55,7 @@ struct setting_def {
 	enum setting_apply apply;
 	unsigned flags;
 	const char *help;            /* one line: what it does, its unit, what 0 or "" means */
+	const char *const *choices;  /* SETTING_CHOICE: the names, NULL-terminated */
 };
 
 extern const struct setting_def settings_table[];

@@ -28,10 +28,10 @@
 
 enum transport_known { TRANSPORT_UNKNOWN, TRANSPORT_WORKS, TRANSPORT_FAILS };
 enum transport_enc_mem {
-	TRANSPORT_ENC_MEM_UNKNOWN,
-	TRANSPORT_ENC_MEM_WORKS,        /* MSE got through */
-	TRANSPORT_ENC_MEM_PLAIN_ONLY,   /* MSE failed, plaintext is what it speaks */
-	TRANSPORT_ENC_MEM_NEEDS_ENC,    /* plaintext was cut before the handshake */
+	TRANSPORT_MEMENC_UNKNOWN,
+	TRANSPORT_MEMENC_WORKS,        /* MSE got through */
+	TRANSPORT_MEMENC_PLAIN_ONLY,   /* MSE failed, plaintext is what it speaks */
+	TRANSPORT_MEMENC_NEEDS_ENC,    /* plaintext was cut before the handshake */
 };
 
 struct transport_mem {
@@ -86,27 +86,6 @@ struct transport_conn {
 	char why[200];
 	char doing[64];
 };
-
-static const char *const transport_enc_names[] = {
-#define X(name, str, desc) str,
-	TRANSPORT_ENCRYPTIONS(X)
-#undef X
-};
-
-const char *
-transport_encryption_name(enum transport_encryption e)
-{
-	return (unsigned)e < TRANSPORT_ENC_COUNT ? transport_enc_names[e] : "?";
-}
-
-int
-transport_encryption_parse(const char *name)
-{
-	for (int i = 0; i < TRANSPORT_ENC_COUNT; i++)
-		if (strcmp(name, transport_enc_names[i]) == 0)
-			return i;
-	return -1;
-}
 
 const char *
 transport_info_name(const struct transport_info *info)
@@ -311,12 +290,12 @@ transport_mse_failed(struct transport_conn *c, const char *why)
 	struct transport *tr = c->tr;
 	if (c->result != NULL || c->failed)
 		return;         /* decided already: this is the stream closing with it */
-	if (c->outgoing && !c->retried_plain && tr->set.encryption != TRANSPORT_ENC_REQUIRED) {
+	if (c->outgoing && !c->retried_plain && tr->set.encryption != DP_ENCRYPTION_REQUIRED) {
 		/* Once, in plaintext, over what connected. */
 		log_debug("peer %s: encryption handshake failed (%s): retrying in plaintext", c->name,
 		    why);
 		transport_mem_set(tr, (struct sockaddr *)&c->addr, -1, -1,
-		    TRANSPORT_ENC_MEM_PLAIN_ONLY);
+		    TRANSPORT_MEMENC_PLAIN_ONLY);
 		tr->st.plaintext_fallbacks++;
 		bool utp = c->raw_utp;
 		bufferevent_free(c->mse);
@@ -346,7 +325,7 @@ transport_mse_done(void *arg, struct bufferevent *bev, bool ok, uint32_t selecte
 	c->info.encrypted = selected == MSE_CRYPTO_RC4;
 	if (c->outgoing)
 		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, -1,
-		    TRANSPORT_ENC_MEM_WORKS);
+		    TRANSPORT_MEMENC_WORKS);
 	transport_finish(c, c->mse, NULL);
 }
 
@@ -370,12 +349,12 @@ transport_start_mse(struct transport_conn *c)
 		memcpy(p.skey, c->info_hash, 20);
 		/* Preferred and required offer RC4 alone: a peer offered both picks plaintext
 		 * (libtorrent does by default), which hides nothing. */
-		p.crypto = tr->set.encryption == TRANSPORT_ENC_TOLERATED ?
+		p.crypto = tr->set.encryption == DP_ENCRYPTION_TOLERATED ?
 		    MSE_CRYPTO_RC4 | MSE_CRYPTO_PLAIN : MSE_CRYPTO_RC4;
 	} else {
-		p.crypto = tr->set.encryption == TRANSPORT_ENC_REQUIRED ? MSE_CRYPTO_RC4 :
+		p.crypto = tr->set.encryption == DP_ENCRYPTION_REQUIRED ? MSE_CRYPTO_RC4 :
 		    MSE_CRYPTO_RC4 | MSE_CRYPTO_PLAIN;
-		p.prefer_plain = tr->set.encryption == TRANSPORT_ENC_TOLERATED;
+		p.prefer_plain = tr->set.encryption == DP_ENCRYPTION_TOLERATED;
 	}
 	snprintf(c->doing, sizeof c->doing, "encryption handshake over %s",
 	    c->raw_utp ? "uTP" : "TCP");
@@ -553,14 +532,14 @@ transport_connect(struct transport *tr, const struct sockaddr *sa, socklen_t len
 	if (m == NULL)
 		m = &none;
 	switch (tr->set.encryption) {
-	case TRANSPORT_ENC_REQUIRED:
+	case DP_ENCRYPTION_REQUIRED:
 		c->encrypt = true;
 		break;
-	case TRANSPORT_ENC_PREFERRED:
-		c->encrypt = m->enc != TRANSPORT_ENC_MEM_PLAIN_ONLY;
+	case DP_ENCRYPTION_PREFERRED:
+		c->encrypt = m->enc != TRANSPORT_MEMENC_PLAIN_ONLY;
 		break;
 	default:
-		c->encrypt = m->enc == TRANSPORT_ENC_MEM_NEEDS_ENC;
+		c->encrypt = m->enc == TRANSPORT_MEMENC_NEEDS_ENC;
 		break;
 	}
 	bool utp_ok = tr->set.utp && tr->utp != NULL && m->utp != TRANSPORT_FAILS;
@@ -590,7 +569,7 @@ transport_sniff_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	if (plain == 1) {
-		if (c->tr->set.encryption == TRANSPORT_ENC_REQUIRED) {
+		if (c->tr->set.encryption == DP_ENCRYPTION_REQUIRED) {
 			c->tr->st.refused_plaintext++;
 			transport_finish(c, NULL, "plaintext refused: encryption is required");
 			return;
@@ -650,8 +629,8 @@ transport_outcome(struct transport *tr, const struct sockaddr *sa,
 {
 	if (info->incoming)
 		return;
-	if (!handshake_ok && !info->mse && tr->set.encryption == TRANSPORT_ENC_TOLERATED)
-		transport_mem_set(tr, sa, -1, -1, TRANSPORT_ENC_MEM_NEEDS_ENC);
+	if (!handshake_ok && !info->mse && tr->set.encryption == DP_ENCRYPTION_TOLERATED)
+		transport_mem_set(tr, sa, -1, -1, TRANSPORT_MEMENC_NEEDS_ENC);
 }
 
 /* ---- the module ---- */

@@ -13,30 +13,16 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dp_config.h"
+
 struct bufferevent;
 struct event_base;
 struct udp_socket;
 struct transport;
 struct transport_conn;
 
-#define TRANSPORT_ENCRYPTIONS(X)                                                 \
-	X(TOLERATED, "tolerated", "plaintext first, encrypted accepted")          \
-	X(PREFERRED, "preferred", "encrypted first, plaintext accepted")          \
-	X(REQUIRED, "required", "encrypted only, both ways")
-
-enum transport_encryption {
-#define X(name, str, desc) TRANSPORT_ENC_##name,
-	TRANSPORT_ENCRYPTIONS(X)
-#undef X
-	TRANSPORT_ENC_COUNT
-};
-
-const char *transport_encryption_name(enum transport_encryption e);
-/* -1 when the name is none of them. */
-int transport_encryption_parse(const char *name);
-
 struct transport_settings {
-	enum transport_encryption encryption;
+	enum dp_encryption encryption;   /* dp_config.h */
 	bool utp;                      /* dial and accept uTP */
 };
 

@@ -38,6 +38,8 @@ const struct dp_command ui_entry = {
 	    "  --config FILE      read FILE instead of the default configuration file\n"
 	    "  --session DIR      keep the session (resume files) in DIR instead of session_dir\n"
 	    "  --peer ADDR:PORT   connect the torrents given to this peer at once (repeatable)\n"
+	    "  --encryption MODE  required, preferred or tolerated (the encryption key)\n"
+	    "  --no-utp           TCP only, no uTP connections (utp = false)\n"
 	    "  --ascii            draw with ASCII characters only\n"
 	    "  --no-color         bold, reverse and underline instead of colours (also NO_COLOR)\n"
 	    "  --demo             a 24 MiB torrent from two local seeders (~25 s), on 127.0.0.1\n",
@@ -95,7 +97,8 @@ ui_main_bench(const char *arg)
 static int
 ui_main_run(int argc, char **argv)
 {
-	const char *config_path = NULL, *session = NULL, *peers[16];
+	const char *config_path = NULL, *session = NULL, *peers[16], *encryption = NULL;
+	bool no_utp = false;
 	size_t npeers = 0;
 	bool demo = false, force_ascii = false, no_color = false;
 	int first_arg = argc;
@@ -111,6 +114,10 @@ ui_main_run(int argc, char **argv)
 			config_path = argv[++i];
 		} else if (strcmp(a, "--session") == 0 && has_value) {
 			session = argv[++i];
+		} else if (strcmp(a, "--encryption") == 0 && has_value) {
+			encryption = argv[++i];
+		} else if (strcmp(a, "--no-utp") == 0) {
+			no_utp = true;
 		} else if (strcmp(a, "--peer") == 0 && has_value) {
 			if (npeers == DP_ARRAY_LEN(peers)) {
 				fprintf(stderr, "downpour: at most %zu --peer options\n", DP_ARRAY_LEN(peers));
@@ -130,6 +137,7 @@ ui_main_run(int argc, char **argv)
 			break;
 		} else if (!has_value && (strcmp(a, "--config") == 0 ||
 		    strcmp(a, "--session") == 0 || strcmp(a, "--peer") == 0 ||
+		    strcmp(a, "--encryption") == 0 ||
 		    strcmp(a, "--bench-list") == 0)) {
 			fprintf(stderr, "downpour: option '%s' needs a value\n", a);
 			ui_main_usage(stderr);
@@ -165,6 +173,14 @@ ui_main_run(int argc, char **argv)
 		}
 	} else if (session != NULL && config_set(&cfg, "session_dir", session, err, sizeof err) != 0) {
 		fprintf(stderr, "downpour: --session: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	if ((encryption != NULL &&
+	    config_set(&cfg, "encryption", encryption, err, sizeof err) != 0) ||
+	    (no_utp && config_set(&cfg, "utp", "false", err, sizeof err) != 0)) {
+		fprintf(stderr, "downpour: %s: %s\n", encryption != NULL ? "--encryption" : "--no-utp",
+		    err);
 		config_free(&cfg);
 		return 2;
 	}

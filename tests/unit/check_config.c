@@ -177,6 +177,16 @@ START_TEST(test_overrides_from_file)
 	ck_assert_int_eq(config_set(&c, "hook_shell", "maybe", err, sizeof err), -1);
 	ck_assert_int_eq(config_set(&c, "download_dir", "relative/dir", err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "absolute"));
+	/* A choice takes one of its names, and says which they are. */
+	ck_assert_int_eq(c.encryption, DP_ENCRYPTION_PREFERRED);
+	ck_assert_int_eq(config_set(&c, "encryption", "required", err, sizeof err), 0);
+	ck_assert_int_eq(c.encryption, DP_ENCRYPTION_REQUIRED);
+	ck_assert_int_eq(config_set(&c, "encryption", "always", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "none of tolerated, preferred, required"));
+	ck_assert_int_eq(c.encryption, DP_ENCRYPTION_REQUIRED);
+	ck_assert(c.utp);
+	ck_assert_int_eq(config_set(&c, "utp", "false", err, sizeof err), 0);
+	ck_assert(!c.utp);
 	config_free(&c);
 	unlink(path);
 }
@@ -532,7 +542,8 @@ START_TEST(test_print_round_trip)
 	    "seed_time_limit = 5000000000L;\n"
 	    "completion_hook = \"echo \\\"done\\\" \\\\ ok\";\n"
 	    "rpc = { enabled = true; username = \"me\"; password = \"pw\"; bind = \"::1\"; };\n"
-	    "keys = { quit = \"Q\"; };\n";
+	    "keys = { quit = \"Q\"; };\n"
+	    "encryption = \"tolerated\";\n";
 	ck_assert_msg(config_load_string(text, "rt.conf", &c, err, sizeof err) == 0, "%s", err);
 	char *out = NULL;
 	size_t len;
@@ -549,6 +560,7 @@ START_TEST(test_print_round_trip)
 	ck_assert_str_eq(again.rpc.bind, "::1");
 	ck_assert_uint_eq(again.key_count, 1);
 	ck_assert_str_eq(again.keys[0].key, "Q");
+	ck_assert_int_eq(again.encryption, DP_ENCRYPTION_TOLERATED);
 	free(out);
 
 	/* Without secrets the password is not shown. */

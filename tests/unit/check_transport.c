@@ -142,7 +142,7 @@ tt_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, 
 }
 
 static void
-tt_node_open(struct tt_node *n, struct event_base *base, enum transport_encryption enc,
+tt_node_open(struct tt_node *n, struct event_base *base, enum dp_encryption enc,
     bool tcp, bool utp)
 {
 	memset(n, 0, sizeof *n);
@@ -217,8 +217,8 @@ START_TEST(test_transport_encrypted_race)
 {
 	struct event_base *base = event_base_new();
 	struct tt_node a, b;
-	tt_node_open(&a, base, TRANSPORT_ENC_PREFERRED, true, true);
-	tt_node_open(&b, base, TRANSPORT_ENC_PREFERRED, true, true);
+	tt_node_open(&a, base, DP_ENCRYPTION_PREFERRED, true, true);
+	tt_node_open(&b, base, DP_ENCRYPTION_PREFERRED, true, true);
 	struct tt_end e = { 0 };
 	tt_exchange(&a, &b, &e);
 	ck_assert_msg(!e.failed, "%s", e.why);
@@ -237,8 +237,8 @@ START_TEST(test_transport_utp_when_tcp_closed)
 {
 	struct event_base *base = event_base_new();
 	struct tt_node a, b;
-	tt_node_open(&a, base, TRANSPORT_ENC_REQUIRED, true, true);
-	tt_node_open(&b, base, TRANSPORT_ENC_REQUIRED, false, true);     /* no TCP listener */
+	tt_node_open(&a, base, DP_ENCRYPTION_REQUIRED, true, true);
+	tt_node_open(&b, base, DP_ENCRYPTION_REQUIRED, false, true);     /* no TCP listener */
 	struct tt_end e = { 0 };
 	tt_exchange(&a, &b, &e);
 	ck_assert_msg(!e.failed, "%s", e.why);
@@ -258,8 +258,8 @@ START_TEST(test_transport_plaintext_and_required)
 	struct event_base *base = event_base_new();
 	struct tt_node a, b;
 	/* Tolerated to preferred: plaintext TCP, the socket's own bufferevent. */
-	tt_node_open(&a, base, TRANSPORT_ENC_TOLERATED, true, false);
-	tt_node_open(&b, base, TRANSPORT_ENC_PREFERRED, true, false);
+	tt_node_open(&a, base, DP_ENCRYPTION_TOLERATED, true, false);
+	tt_node_open(&b, base, DP_ENCRYPTION_PREFERRED, true, false);
 	struct tt_end e = { 0 };
 	tt_exchange(&a, &b, &e);
 	ck_assert_msg(!e.failed, "%s", e.why);
@@ -270,7 +270,7 @@ START_TEST(test_transport_plaintext_and_required)
 	dp_buf_free(&e.got);
 	tt_node_close(&b);
 	/* Tolerated to required: the plaintext greeting is refused... */
-	tt_node_open(&b, base, TRANSPORT_ENC_REQUIRED, true, false);
+	tt_node_open(&b, base, DP_ENCRYPTION_REQUIRED, true, false);
 	memset(&e, 0, sizeof e);
 	tt_dial(&a, &b, &e);
 	ck_assert(!e.failed);      /* TCP connected; the refusal comes as a close */
@@ -304,8 +304,8 @@ START_TEST(test_transport_plaintext_retry)
 {
 	struct event_base *base = event_base_new();
 	struct tt_node a, b;
-	tt_node_open(&a, base, TRANSPORT_ENC_PREFERRED, true, false);
-	tt_node_open(&b, base, TRANSPORT_ENC_PREFERRED, true, false);
+	tt_node_open(&a, base, DP_ENCRYPTION_PREFERRED, true, false);
+	tt_node_open(&b, base, DP_ENCRYPTION_PREFERRED, true, false);
 	b.plain_only = true;
 	struct tt_end e = { 0 };
 	tt_exchange(&a, &b, &e);
@@ -318,7 +318,7 @@ START_TEST(test_transport_plaintext_retry)
 	dp_buf_free(&e.got);
 	/* Required: no plaintext retry, the attempt fails. */
 	tt_node_close(&a);
-	tt_node_open(&a, base, TRANSPORT_ENC_REQUIRED, true, false);
+	tt_node_open(&a, base, DP_ENCRYPTION_REQUIRED, true, false);
 	memset(&e, 0, sizeof e);
 	tt_exchange(&a, &b, &e);
 	ck_assert(e.failed);
@@ -336,8 +336,8 @@ START_TEST(test_transport_unknown_torrent)
 {
 	struct event_base *base = event_base_new();
 	struct tt_node a, b;
-	tt_node_open(&a, base, TRANSPORT_ENC_REQUIRED, true, false);
-	tt_node_open(&b, base, TRANSPORT_ENC_PREFERRED, true, false);
+	tt_node_open(&a, base, DP_ENCRYPTION_REQUIRED, true, false);
+	tt_node_open(&b, base, DP_ENCRYPTION_PREFERRED, true, false);
 	transport_remove_torrent(b.tr, tt_hash);
 	struct tt_end e = { 0 };
 	tt_exchange(&a, &b, &e);
@@ -354,11 +354,6 @@ END_TEST
 
 START_TEST(test_transport_names)
 {
-	ck_assert_int_eq(transport_encryption_parse("required"), TRANSPORT_ENC_REQUIRED);
-	ck_assert_int_eq(transport_encryption_parse("preferred"), TRANSPORT_ENC_PREFERRED);
-	ck_assert_int_eq(transport_encryption_parse("tolerated"), TRANSPORT_ENC_TOLERATED);
-	ck_assert_int_eq(transport_encryption_parse("always"), -1);
-	ck_assert_str_eq(transport_encryption_name(TRANSPORT_ENC_PREFERRED), "preferred");
 	struct transport_info i = { .utp = false, .encrypted = false };
 	ck_assert_str_eq(transport_info_name(&i), "TCP");
 	i.encrypted = i.mse = true;
