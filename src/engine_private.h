@@ -25,6 +25,7 @@ struct torrent;
 struct peer;
 struct engine_policy;
 struct udp_socket;
+struct transport;
 
 struct ban {
 	struct sockaddr_storage addr; /* port 0 = every port of the address */
@@ -46,6 +47,7 @@ struct engine {
 	 * that family has no TCP listener or the port's UDP number could not be bound. */
 	struct udp_socket *udp4, *udp6;
 	struct portmap *portmap;      /* port_mapping = true: UPnP/NAT-PMP for listen_port */
+	struct transport *transport;  /* how peer connections are made (TCP/uTP, MSE) */
 	struct dp_task *timer_task;
 	struct event *health_timer;   /* 250 ms: loop lag */
 	uint64_t health_expected_us;

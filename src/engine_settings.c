@@ -13,6 +13,7 @@
 #include "log.h"
 #include "settings_file.h"
 #include "settings_table.h"
+#include "transport.h"
 #include "util.h"
 
 /* Not settings: fixed by the engine (they were session_default_settings' extras). */
@@ -90,11 +91,24 @@ engine_settings_apply_download_dir(struct engine *e)
 	e->free_space_at_ms = 0;
 }
 
+static void
+engine_settings_apply_transport(struct engine *e)
+{
+	const struct dp_config *c = &e->settings->live;
+	e->set.encryption = c->encryption;
+	e->set.utp = c->utp;
+	struct transport_settings ts = { .encryption = (enum dp_encryption)c->encryption,
+		.utp = c->utp };
+	if (e->transport != NULL)
+		transport_set(e->transport, &ts);
+}
+
 /* SETTING_APPLY_STORE is the session directory's: engine_settings_commit tells it. */
 static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine *e) = {
 	[SETTING_APPLY_RATES] = engine_settings_apply_rates,
 	[SETTING_APPLY_PEERS] = engine_settings_apply_peers,
 	[SETTING_APPLY_DOWNLOAD_DIR] = engine_settings_apply_download_dir,
+	[SETTING_APPLY_TRANSPORT] = engine_settings_apply_transport,
 };
 
 /* What the engine cannot hold although the table allows it. */
@@ -179,6 +193,8 @@ engine_settings_init(struct engine *e, const struct dp_config *cfg, struct sessi
 	set->max_open_files = c->open_files;
 	set->piece_cache = ENGINE_PIECE_CACHE;
 	set->numwant = ENGINE_NUMWANT;
+	set->encryption = c->encryption;
+	set->utp = c->utp;
 	e->listen_address = xstrdup(c->listen_address);
 	return 0;
 }

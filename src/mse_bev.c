@@ -24,6 +24,7 @@ struct mse_bev {
 	void *done_arg;
 	struct event *notify;               /* runs done_fn outside the filter's callbacks */
 	bool notified;
+	uint64_t *heard;
 	char why[160];
 };
 
@@ -52,15 +53,18 @@ mse_bev_crypt(struct mse_rc4 *rc4, struct evbuffer *src, struct evbuffer *dst, s
 		int nv = evbuffer_reserve_space(dst, (ev_ssize_t)k, out, 2);
 		if (nv < 1)
 			return;
-		/* The reservation may come in two pieces. */
+		/* The reservation may come in two pieces; only those written are committed (an
+		 * unused one would commit its whole length of garbage). */
 		size_t done = 0;
-		for (int i = 0; i < nv && done < k; i++) {
-			size_t part = DP_MIN(out[i].iov_len, k - done);
-			mse_rc4_crypt(rc4, (const uint8_t *)in.iov_base + done, out[i].iov_base, part);
-			out[i].iov_len = part;
+		int used = 0;
+		for (; used < nv && done < k; used++) {
+			size_t part = DP_MIN(out[used].iov_len, k - done);
+			mse_rc4_crypt(rc4, (const uint8_t *)in.iov_base + done, out[used].iov_base,
+			    part);
+			out[used].iov_len = part;
 			done += part;
 		}
-		evbuffer_commit_space(dst, out, nv);
+		evbuffer_commit_space(dst, out, used);
 		evbuffer_drain(src, k);
 		n -= k;
 	}
@@ -94,6 +98,8 @@ mse_bev_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 		dp_buf_init(&out);
 		size_t used = 0;
 		enum mse_status st = mse_hs_feed(m->hs, v.iov_base, v.iov_len, &used, &out);
+		if (m->heard != NULL)
+			*m->heard += used;
 		if (out.len > 0)
 			bufferevent_write(m->under, out.data, out.len);
 		dp_buf_free(&out);
@@ -158,10 +164,11 @@ mse_bev_free_ctx(void *arg)
 
 struct bufferevent *
 mse_bev_new(struct bufferevent *under, const struct mse_params *p, mse_bev_done_fn done,
-    void *arg)
+    void *arg, uint64_t *heard)
 {
 	struct mse_bev *m = xcalloc(1, sizeof *m);
 	m->under = under;
+	m->heard = heard;
 	m->done_fn = done;
 	m->done_arg = arg;
 	m->notify = event_new(bufferevent_get_base(under), -1, 0, mse_bev_notify_cb, m);
@@ -173,8 +180,11 @@ mse_bev_new(struct bufferevent *under, const struct mse_params *p, mse_bev_done_
 		mse_bev_free_ctx(m);
 		return NULL;
 	}
-	m->bev = bufferevent_filter_new(under, mse_bev_in, mse_bev_out, BEV_OPT_CLOSE_ON_FREE,
-	    mse_bev_free_ctx, m);
+	/* Deferred callbacks: a filter runs its user's write callback from inside a write to its
+	 * output, and a peer serving blocks would re-enter itself between a block's header and
+	 * its data. */
+	m->bev = bufferevent_filter_new(under, mse_bev_in, mse_bev_out,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, mse_bev_free_ctx, m);
 	if (m->bev == NULL) {
 		dp_buf_free(&out);
 		mse_bev_free_ctx(m);

@@ -20,8 +20,10 @@ typedef void (*mse_bev_done_fn)(void *arg, struct bufferevent *bev, bool ok, uin
     const char *why);
 
 /* The filter over under (which it frees with itself). The initiator's first bytes leave at
- * once; bytes already in under's input are read. The user's writes wait for the handshake. */
+ * once; bytes already in under's input are read. The user's writes wait for the handshake.
+ * *heard (may be NULL) counts the bytes the peer sent during the handshake: a peer that closes
+ * without a word refused the transport, not the encryption. */
 struct bufferevent *mse_bev_new(struct bufferevent *under, const struct mse_params *p,
-    mse_bev_done_fn done, void *arg);
+    mse_bev_done_fn done, void *arg, uint64_t *heard);
 
 #endif

@@ -50,6 +50,7 @@ static void peer_read_cb(struct bufferevent *bev, void *arg);
 static void peer_write_cb(struct bufferevent *bev, void *arg);
 static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
 static void peer_read_input(struct peer *p);
+static void peer_send_handshake(struct peer *p);
 static struct peer_request *peer_req_at(struct peer *p, uint32_t i);
 
 /* What the owner's torrent does; a peer that belongs to none yet is idle. */
@@ -105,29 +106,72 @@ peer_setup_bev(struct peer *p)
 	bufferevent_setwatermark(p->bev, EV_WRITE, PEER_OUTPUT_HIGH / 2, 0);
 }
 
+/* The peer's task names its transport once it is known ("peer ADDR NAME (uTP+RC4)"). */
+static void
+peer_name_task(struct peer *p)
+{
+	const char *name = p->sw != NULL ? p->sw->name : "(incoming)";
+	if (p->connected)
+		task_rename(p->task, "peer %s %s (%s)", p->addr_str, name,
+		    transport_info_name(&p->tinfo));
+	else
+		task_rename(p->task, "peer %s %s", p->addr_str, name);
+}
+
+/* Connected: the outgoing side speaks first. */
+static void
+peer_on_connected(struct peer *p)
+{
+	p->connected = true;
+	p->started_ms = p->last_recv_ms = dp_now_ms();
+	if (!p->incoming)
+		peer_send_handshake(p);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
+	task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
+}
+
+/* The transport made the connection (TCP or uTP, encrypted or not), or could not. */
+static void
+peer_transport_cb(void *arg, struct bufferevent *bev, const struct transport_info *info,
+    const char *why)
+{
+	struct peer *p = arg;
+	struct dp_task *task = p->task;
+	task_cb_begin(task);
+	p->tconn = NULL;
+	if (bev == NULL) {
+		peer_close(p, "%s", why);
+	} else {
+		p->bev = bev;
+		p->tinfo = *info;
+		peer_setup_bev(p);
+		p->connected = true;
+		peer_name_task(p);
+		log_debug("peer %s: connected over %s", p->addr_str, transport_info_name(info));
+		peer_on_connected(p);
+	}
+	task_cb_end(task);
+}
+
 struct peer *
 peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner,
     const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len)
 {
 	struct peer *p = peer_alloc(env, ops, owner, sa, len, false, sw->torrent_id, sw->name);
 	p->sw = sw;
-	p->bev = bufferevent_socket_new(env->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (p->bev == NULL) {
-		log_warn("peer %s: can't create a socket: %s", p->addr_str, strerror(errno));
-		task_fail(p->task, "can't create a socket");
-		peer_free(p);
-		return NULL;
-	}
-	peer_setup_bev(p);
 	p->counted = true;
 	(*env->connections)++;
 	ops->attach(owner, p);
-	task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting to %s", p->addr_str);
 	task_set_deadline(p->task, dp_now_us() + PEER_CONNECT_MS * 1000ull);
-	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&p->addr, (int)p->addrlen) < 0) {
-		peer_close(p, "connect failed: %s", strerror(errno));
+	char err[160];
+	p->tconn = transport_connect(env->transport, (struct sockaddr *)&p->addr, p->addrlen,
+	    sw->info_hash, peer_transport_cb, p, err, sizeof err);
+	if (p->tconn == NULL) {
+		peer_close(p, "connect failed: %s", err);
 		return NULL;
 	}
+	task_wait(p->task, DP_TASK_CONNECT_WAIT, "%s", transport_conn_doing(p->tconn));
 	return p;
 }
 
@@ -135,21 +179,32 @@ struct peer *
 peer_accept(const struct peer_env *env, const struct peer_ops *ops, void *owner, int fd,
     const struct sockaddr *sa, socklen_t len)
 {
-	struct peer *p = peer_alloc(env, ops, owner, sa, len, true, 0, "(incoming)");
-	p->bev = bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (p->bev == NULL) {
-		log_warn("peer %s: can't set up the accepted socket", p->addr_str);
+	struct bufferevent *raw = bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (raw == NULL) {
+		char a[64];
+		sockaddr_format(sa, a, sizeof a);
+		log_warn("peer %s: can't set up the accepted socket", a);
 		evutil_closesocket(fd);
-		task_fail(p->task, "can't set up the socket");
-		peer_free(p);
 		return NULL;
 	}
-	peer_setup_bev(p);
-	p->connected = true;
+	return peer_accept_stream(env, ops, owner, raw, sa, len, false);
+}
+
+struct peer *
+peer_accept_stream(const struct peer_env *env, const struct peer_ops *ops, void *owner,
+    struct bufferevent *raw, const struct sockaddr *sa, socklen_t len, bool utp)
+{
+	struct peer *p = peer_alloc(env, ops, owner, sa, len, true, 0, "(incoming)");
 	p->counted = true;
 	(*env->connections)++;
 	ops->attach(owner, p);
-	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	/* Its first bytes say plaintext or MSE; the stream comes back through the callback. */
+	p->tconn = transport_accept(env->transport, raw, sa, len, utp, peer_transport_cb, p);
+	if (p->tconn == NULL) {
+		bufferevent_free(raw);
+		peer_close(p, "can't set up the connection");
+		return NULL;
+	}
 	task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
 	return p;
@@ -163,7 +218,7 @@ peer_adopt(struct peer *p, const struct peer_ops *ops, void *owner, const struct
 	p->sw = sw;
 	ops->attach(owner, p);
 	p->task->torrent_id = sw->torrent_id;
-	task_rename(p->task, "peer %s %s", p->addr_str, sw->name);
+	peer_name_task(p);
 }
 
 void *
@@ -200,6 +255,15 @@ peer_close(struct peer *p, const char *fmt, ...)
 	if (p->bev != NULL) {
 		bufferevent_disable(p->bev, EV_READ | EV_WRITE);
 		bufferevent_setcb(p->bev, NULL, NULL, NULL, NULL);
+	}
+	if (p->tconn != NULL) {
+		transport_cancel(p->tconn);
+		p->tconn = NULL;
+	} else if (p->connected) {
+		/* What worked at this address (a plaintext one cut before the handshake is tried
+		 * encrypted next time when the policy allows). */
+		transport_outcome(p->env->transport, (struct sockaddr *)&p->addr, &p->tinfo,
+		    p->handshake_done);
 	}
 	if (p->counted) {
 		(*p->env->connections)--;
@@ -301,7 +365,11 @@ peer_update_task(struct peer *p)
 	uint64_t quiet = (now - p->last_recv_ms) / 1000;
 	char why[96];
 	if (!p->connected) {
-		task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting to %s", p->addr_str);
+		if (p->incoming)
+			task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
+		else
+			task_wait(p->task, DP_TASK_CONNECT_WAIT, "%s", p->tconn != NULL ?
+			    transport_conn_doing(p->tconn) : "connecting");
 	} else if (!p->handshake_done) {
 		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	} else if (p->disk_paused) {
@@ -1219,6 +1287,10 @@ static ssize_t
 peer_read_socket(struct peer *p, size_t max)
 {
 	struct evbuffer *in = bufferevent_get_input(p->bev);
+	/* Plaintext TCP only: a filter (MSE) answers with its stream's socket, whose bytes are
+	 * still encrypted; a uTP stream has none. */
+	if (bufferevent_get_underlying(p->bev) != NULL)
+		return 0;
 	evutil_socket_t fd = bufferevent_getfd(p->bev);
 	if (fd < 0)
 		return 0;
@@ -1331,14 +1403,8 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct peer *p = arg;
 	struct dp_task *task = p->task;
 	task_cb_begin(task);
-	if (what & BEV_EVENT_CONNECTED) {
-		p->connected = true;
-		p->started_ms = p->last_recv_ms = dp_now_ms();
-		peer_send_handshake(p);
-		bufferevent_enable(bev, EV_READ | EV_WRITE);
-		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
-		task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
-	} else if (what & BEV_EVENT_EOF) {
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
 		peer_close(p, p->connected ? "peer closed the connection" : "connection refused");
 	} else if (what & BEV_EVENT_ERROR) {
 		int err = EVUTIL_SOCKET_ERROR();
@@ -1376,8 +1442,14 @@ peer_tick(struct peer *p, uint64_t now)
 	if (p->dead)
 		return;
 	if (!p->connected) {
-		if (now - p->started_ms > PEER_CONNECT_MS)
-			peer_close(p, "connect timed out after %u s", PEER_CONNECT_MS / 1000);
+		/* An incoming stream still being sniffed (or in MSE) is waiting for a handshake. */
+		uint64_t limit = p->incoming ? PEER_HANDSHAKE_MS : PEER_CONNECT_MS;
+		if (now - p->started_ms > limit)
+			peer_close(p, "%s after %llu s", p->incoming ? "no handshake" :
+			    "connect timed out", (unsigned long long)limit / 1000);
+		else if (p->tconn != NULL && !p->incoming)
+			task_wait(p->task, DP_TASK_CONNECT_WAIT, "%s",
+			    transport_conn_doing(p->tconn));
 		return;
 	}
 	if (!p->handshake_done) {

@@ -15,6 +15,7 @@
 #include "bandwidth.h"
 #include "bitfield.h"
 #include "picker.h"
+#include "transport.h"
 #include "wire.h"
 
 struct bufferevent;
@@ -52,6 +53,7 @@ struct peer_env {
 	const uint64_t *disk_write_bound;
 	const struct peer_ext *const *exts; /* the BEP 10 extension table (peer_ext.h) */
 	size_t nexts;
+	struct transport *transport;        /* makes and accepts connections (TCP/uTP, MSE) */
 };
 
 /* The torrent a peer serves, as data its owner keeps current (the metadata of a magnet arrives
@@ -134,14 +136,16 @@ struct peer {
 	void *owner;                  /* ops' argument */
 	const struct peer_swarm *sw;  /* NULL until an incoming handshake names the torrent */
 	struct peer *next, *prev;     /* in the owner's set */
-	struct bufferevent *bev;
+	struct bufferevent *bev;      /* NULL until the transport delivers the stream */
+	struct transport_conn *tconn; /* the connection being made, until then */
+	struct transport_info tinfo;  /* what it turned out to be: TCP or uTP, encrypted or not */
 	struct dp_task *task;
 
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char addr_str[64];
 	bool incoming;
-	bool connected;               /* TCP is up */
+	bool connected;               /* the transport delivered the stream (bev is set) */
 	bool handshake_sent, handshake_done;
 	bool dead;                    /* closed; waiting to be freed */
 	bool counted;                 /* counted in env->connections */
@@ -194,6 +198,9 @@ struct peer *peer_connect(const struct peer_env *env, const struct peer_ops *ops
 /* An accepted socket; owner (the session) keeps it until its handshake: ops->adopt. */
 struct peer *peer_accept(const struct peer_env *env, const struct peer_ops *ops, void *owner,
     int fd, const struct sockaddr *sa, socklen_t len);
+/* The same for a stream already made (an incoming uTP connection: utp true); it takes raw. */
+struct peer *peer_accept_stream(const struct peer_env *env, const struct peer_ops *ops,
+    void *owner, struct bufferevent *raw, const struct sockaddr *sa, socklen_t len, bool utp);
 /* From adopt: the peer now belongs to the torrent sw describes (ops->attach runs). */
 void peer_adopt(struct peer *p, const struct peer_ops *ops, void *owner,
     const struct peer_swarm *sw);

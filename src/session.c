@@ -27,6 +27,7 @@
 #include "session.h"
 #include "task.h"
 #include "torrent.h"
+#include "transport.h"
 #include "udp_socket.h"
 #include "ut_pex.h"
 #include "util.h"
@@ -73,6 +74,8 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 		t->data_gated = true;
 		log_info("%s: waiting for the data of its earlier copy to be deleted", mi->name);
 	}
+	if (e->transport != NULL)
+		transport_add_torrent(e->transport, mi->info_hash);
 	if (e->torrents_tail)
 		e->torrents_tail->next = t;
 	else
@@ -315,6 +318,8 @@ static void
 session_torrent_removed(void *arg, struct torrent *t)
 {
 	struct engine *e = arg;
+	if (e->transport != NULL)
+		transport_remove_torrent(e->transport, t->mi->info_hash);
 	struct torrent **pp = &e->torrents, *prev = NULL;
 	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
 		if (*pp == t) {
@@ -449,6 +454,28 @@ session_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	}
 	task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 	task_cb_end(e->listener_task);
+}
+
+/* An incoming uTP connection: the same limits as an accepted TCP socket. */
+static bool
+session_utp_incoming(void *arg, struct bufferevent *raw, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct engine *e = arg;
+	char a[64];
+	sockaddr_format(sa, a, sizeof a);
+	if (e->shutting_down)
+		return false;
+	if (session_is_banned(e, sa)) {
+		log_debug("refused uTP %s: banned", a);
+		return false;
+	}
+	if (e->connections >= e->set.max_connections) {
+		log_debug("refused uTP %s: %d connections (the limit)", a, e->connections);
+		return false;
+	}
+	peer_accept_stream(&e->peer_env, &session_pending_ops, e, raw, sa, len, true);
+	return true;
 }
 
 static void
@@ -688,6 +715,7 @@ session_lend(struct engine *e)
 	pe->disk_write_bound = &e->set.disk_write_bound;
 	pe->exts = session_extensions;
 	pe->nexts = DP_ARRAY_LEN(session_extensions);
+	pe->transport = e->transport;
 	struct torrent_env *te = &e->torrent_env;
 	te->base = e->base;
 	te->dns = e->dns;
@@ -756,6 +784,9 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 		log_info("listening on port %d", e->listen_port);
 	}
+	struct transport_settings ts = { .encryption = (enum dp_encryption)set->encryption,
+		.utp = set->utp };
+	e->transport = transport_new(base, e->udp4, e->udp6, &ts, session_utp_incoming, e);
 	session_lend(e);
 	return 0;
 }
@@ -780,6 +811,10 @@ session_cleanup(struct engine *e)
 	while (e->pending != NULL)
 		peer_close(e->pending, "shutting down");
 	session_reap_cb(-1, 0, e);
+	/* Its uTP connections live on the UDP sockets: it goes first. */
+	transport_free(e->transport);
+	e->transport = NULL;
+	e->peer_env.transport = NULL;
 	session_unlisten(e);
 	if (e->listener_task)
 		task_done(e->listener_task, "closed");

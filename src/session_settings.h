@@ -22,6 +22,8 @@ struct session_settings {
 	int max_open_files;
 	int piece_cache;              /* pieces kept in each torrent's read cache */
 	int numwant;
+	int encryption;               /* enum dp_encryption (dp_config.h) */
+	bool utp;
 };
 
 #endif

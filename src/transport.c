@@ -71,12 +71,14 @@ struct transport_conn {
 	/* dialling */
 	struct bufferevent *tcp, *utp;
 	bool tcp_tried, utp_tried;
+	bool tcp_failed, utp_failed;        /* in this attempt (a race's loser did not fail) */
 	char tcp_err[96], utp_err[96];
 	/* connected */
 	struct bufferevent *raw;            /* the stream that won, until MSE wraps it */
 	bool raw_utp;
 	bool encrypt;
 	struct bufferevent *mse;            /* the MSE filter (owns raw) */
+	uint64_t heard;                     /* bytes the peer sent during the MSE handshake */
 	bool retried_plain;
 	/* the end */
 	struct event *deliver_ev;
@@ -284,12 +286,42 @@ transport_finish(struct transport_conn *c, struct bufferevent *bev, const char *
 
 static void transport_dial(struct transport_conn *c, bool tcp, bool utp);
 
+/* A transport the address may still be tried over in this attempt. */
+static bool
+transport_other_ok(struct transport_conn *c, bool utp)
+{
+	struct transport *tr = c->tr;
+	struct transport_mem *m = transport_mem_get(tr, (struct sockaddr *)&c->addr, false);
+	if (utp)
+		return !c->utp_failed && tr->set.utp && tr->utp != NULL &&
+		    (m == NULL || m->utp != TRANSPORT_FAILS);
+	return !c->tcp_failed && (m == NULL || m->tcp != TRANSPORT_FAILS);
+}
+
 static void
 transport_mse_failed(struct transport_conn *c, const char *why)
 {
 	struct transport *tr = c->tr;
 	if (c->result != NULL || c->failed)
 		return;         /* decided already: this is the stream closing with it */
+	bool utp = c->raw_utp;
+	if (c->outgoing && c->heard == 0 && transport_other_ok(c, !utp)) {
+		/* Closed without a word: that transport is refused here (a uTP-only peer closes
+		 * TCP at once), not the encryption. The other one, still encrypted. */
+		log_debug("peer %s: %s closed during the encryption handshake (%s): trying %s",
+		    c->name, utp ? "uTP" : "TCP", why, utp ? "TCP" : "uTP");
+		transport_mem_set(tr, (struct sockaddr *)&c->addr, utp ? -1 : TRANSPORT_FAILS,
+		    utp ? TRANSPORT_FAILS : -1, -1);
+		if (utp)
+			c->utp_failed = true;
+		else
+			c->tcp_failed = true;
+		bufferevent_free(c->mse);
+		c->mse = c->raw = NULL;
+		c->heard = 0;
+		transport_dial(c, utp, !utp);
+		return;
+	}
 	if (c->outgoing && !c->retried_plain && tr->set.encryption != DP_ENCRYPTION_REQUIRED) {
 		/* Once, in plaintext, over what connected. */
 		log_debug("peer %s: encryption handshake failed (%s): retrying in plaintext", c->name,
@@ -297,11 +329,12 @@ transport_mse_failed(struct transport_conn *c, const char *why)
 		transport_mem_set(tr, (struct sockaddr *)&c->addr, -1, -1,
 		    TRANSPORT_MEMENC_PLAIN_ONLY);
 		tr->st.plaintext_fallbacks++;
-		bool utp = c->raw_utp;
 		bufferevent_free(c->mse);
 		c->mse = c->raw = NULL;
 		c->retried_plain = true;
 		c->encrypt = false;
+		/* The dial again: what was tried is tried again. */
+		c->tcp_tried = c->utp_tried = false;
 		transport_dial(c, !utp, utp);
 		return;
 	}
@@ -359,7 +392,7 @@ transport_start_mse(struct transport_conn *c)
 	snprintf(c->doing, sizeof c->doing, "encryption handshake over %s",
 	    c->raw_utp ? "uTP" : "TCP");
 	bufferevent_setcb(c->raw, NULL, NULL, NULL, NULL);
-	c->mse = mse_bev_new(c->raw, &p, transport_mse_done, c);
+	c->mse = mse_bev_new(c->raw, &p, transport_mse_done, c, &c->heard);
 	if (c->mse == NULL) {
 		transport_finish(c, NULL, "can't set up the encryption handshake");
 		return;
@@ -419,7 +452,8 @@ transport_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->result != NULL || c->failed)
 		return;
 	if (what & BEV_EVENT_CONNECTED) {
-		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, TRANSPORT_WORKS, -1, -1);
+		/* Connected is not yet "works": a uTP-only peer accepts TCP and closes it. The
+		 * handshake decides (transport_outcome). */
 		c->tcp = NULL;
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 		transport_connected(c, bev, false);
@@ -431,6 +465,7 @@ transport_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, TRANSPORT_FAILS, -1, -1);
 		bufferevent_free(bev);
 		c->tcp = NULL;
+		c->tcp_failed = true;
 		transport_dial_failed(c);
 	}
 }
@@ -442,7 +477,6 @@ transport_utp_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->result != NULL || c->failed)
 		return;
 	if (what & BEV_EVENT_CONNECTED) {
-		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, TRANSPORT_WORKS, -1);
 		c->utp = NULL;
 		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 		transport_connected(c, bev, true);
@@ -454,6 +488,7 @@ transport_utp_event_cb(struct bufferevent *bev, short what, void *arg)
 		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, TRANSPORT_FAILS, -1);
 		bufferevent_free(bev);
 		c->utp = NULL;
+		c->utp_failed = true;
 		transport_dial_failed(c);
 	}
 }
@@ -543,12 +578,12 @@ transport_connect(struct transport *tr, const struct sockaddr *sa, socklen_t len
 		break;
 	}
 	bool utp_ok = tr->set.utp && tr->utp != NULL && m->utp != TRANSPORT_FAILS;
-	bool tcp_ok = !(m->tcp == TRANSPORT_FAILS && m->utp == TRANSPORT_WORKS);
-	/* What worked here before goes alone (the other stays the fallback); else both race
-	 * and the first to connect wins. */
-	if (utp_ok && m->utp == TRANSPORT_WORKS)
+	bool tcp_ok = true;
+	/* What worked here before goes alone, and what failed waits: the other stays the
+	 * fallback (transport_dial_failed). Else both race and the first to connect wins. */
+	if (utp_ok && (m->utp == TRANSPORT_WORKS || m->tcp == TRANSPORT_FAILS))
 		tcp_ok = false;
-	else if (tcp_ok && m->tcp == TRANSPORT_WORKS)
+	else if (m->tcp == TRANSPORT_WORKS)
 		utp_ok = false;
 	transport_dial(c, tcp_ok, utp_ok);
 	return c;
@@ -629,7 +664,19 @@ transport_outcome(struct transport *tr, const struct sockaddr *sa,
 {
 	if (info->incoming)
 		return;
-	if (!handshake_ok && !info->mse && tr->set.encryption == DP_ENCRYPTION_TOLERATED)
+	int works = handshake_ok ? TRANSPORT_WORKS : TRANSPORT_FAILS;
+	if (handshake_ok) {
+		transport_mem_set(tr, sa, info->utp ? -1 : works, info->utp ? works : -1, -1);
+		return;
+	}
+	/* Cut before the handshake: next time the other transport goes first when it may, and
+	 * under "tolerated" encryption is tried (the peer may refuse plaintext). */
+	struct transport_mem *m = transport_mem_get(tr, sa, false);
+	bool other = info->utp ? (m == NULL || m->tcp != TRANSPORT_FAILS) :
+	    (tr->set.utp && tr->utp != NULL && (m == NULL || m->utp != TRANSPORT_FAILS));
+	if (other)
+		transport_mem_set(tr, sa, info->utp ? -1 : works, info->utp ? works : -1, -1);
+	if (!info->mse && tr->set.encryption == DP_ENCRYPTION_TOLERATED)
 		transport_mem_set(tr, sa, -1, -1, TRANSPORT_MEMENC_NEEDS_ENC);
 }
 

@@ -72,6 +72,26 @@ def settings(port, tracker_alerts=True):
     }
 
 
+# Settings a test may not change: everything stays on loopback, without discovery.
+_FIXED = ("listen_interfaces", "outgoing_interfaces", "enable_dht", "enable_lsd",
+          "enable_upnp", "enable_natpmp")
+
+
+def apply_sets(prog, s, sets):
+    """--set NAME=VALUE (repeatable) onto the settings dict s: booleans, integers or strings,
+    e.g. enable_incoming_tcp=false (uTP only) or in_enc_policy=0 and allowed_enc_level=2
+    (encrypted, RC4, only). Exits on a setting that would leave loopback."""
+    for kv in sets:
+        k, sep, v = kv.partition("=")
+        if not sep or not k:
+            sys.exit("%s: --set wants NAME=VALUE, not %s" % (prog, kv))
+        if k in _FIXED:
+            sys.exit("%s: refusing to change %s" % (prog, k))
+        s[k] = {"true": True, "false": False}.get(
+            v.lower(), int(v) if v.lstrip("-").isdigit() else v)
+    return s
+
+
 def set_flags(p):
     """add_torrent_params flags: no DHT, LSD or PEX for this torrent; started, not queued."""
     p.flags = (p.flags | lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd

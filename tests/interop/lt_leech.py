@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """lt_leech.py: a libtorrent (python3-libtorrent) leecher on 127.0.0.1 for the swarm tests.
 
-  lt_leech.py TORRENT SAVE_DIR --port P [--connect ADDR:PORT]... [--timeout S]
+  lt_leech.py TORRENT SAVE_DIR --port P [--connect ADDR:PORT]... [--timeout S] [--set NAME=VALUE]...
 
 Downloads into SAVE_DIR (peers from the torrent's loopback trackers and --connect), exits 0
 once every piece is downloaded and hash-checked, 1 on an error, 3 on a timeout. Prints the wall
-time. DHT, LSD, UPnP, NAT-PMP, PEX, uTP and the default plugins are off.
+time. DHT, LSD, UPnP, NAT-PMP, PEX, uTP and the default plugins are off (--set changes uTP,
+TCP or encryption settings).
 """
 import argparse
 import os
@@ -23,6 +24,8 @@ def main():
     ap.add_argument("save_dir")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--connect", action="append", default=[])
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a libtorrent setting (repeatable), e.g. enable_incoming_tcp=false")
     ap.add_argument("--timeout", type=float, default=300)
     a = ap.parse_args()
     lc.install_stop_signals()
@@ -31,7 +34,7 @@ def main():
     lc.check_trackers("lt_leech", [t.url for t in ti.trackers()])
     dials = lc.parse_dials("lt_leech", a.connect)
 
-    ses = lt.session(lc.settings(a.port), 0)
+    ses = lt.session(lc.apply_sets("lt_leech", lc.settings(a.port), a.set), 0)
     os.makedirs(a.save_dir, exist_ok=True)
     p = lt.add_torrent_params()
     p.ti = ti

@@ -2,13 +2,14 @@
 """lt_seed.py: a libtorrent (python3-libtorrent) seeder on 127.0.0.1 for the swarm tests.
 
   lt_seed.py TORRENT SAVE_DIR --port P [--ready-file F] [--no-tracker] [--connect ADDR:PORT]...
-             [--upload-limit BYTES_PER_S]
+             [--upload-limit BYTES_PER_S] [--set NAME=VALUE]...
 
 Hash-checks SAVE_DIR (the directory holding the torrent's top-level name), then seeds until
 SIGTERM/SIGINT. Writes the port into --ready-file once it is seeding and (unless --no-tracker)
 a tracker has answered an announce. --connect dials a loopback peer (retried every second).
 Exits 1 when the data is incomplete or libtorrent reports an error. DHT, LSD, UPnP, NAT-PMP,
-PEX, uTP and the default plugins are off; trackers and peers must be loopback.
+PEX, uTP and the default plugins are off (--set changes uTP, TCP or encryption settings);
+trackers and peers must be loopback.
 """
 import argparse
 import sys
@@ -27,6 +28,8 @@ def main():
     ap.add_argument("--ready-file")
     ap.add_argument("--no-tracker", action="store_true")
     ap.add_argument("--connect", action="append", default=[])
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a libtorrent setting (repeatable), e.g. enable_incoming_tcp=false")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--upload-limit", type=int, default=0)
     a = ap.parse_args()
@@ -42,6 +45,7 @@ def main():
         "max_allowed_in_request_queue": 20000,
         "upload_rate_limit": a.upload_limit,
     })
+    lc.apply_sets("lt_seed", s, a.set)
     ses = lt.session(s, 0)
     if a.upload_limit:
         # libtorrent exempts local peers from rate limits: put every address in the global class

@@ -233,6 +233,55 @@ START_TEST(test_transport_encrypted_race)
 }
 END_TEST
 
+/* Megabytes both ways through RC4 (and over uTP): byte for byte, whatever the chunking. */
+static void
+tt_bulk(bool tcp)
+{
+	struct event_base *base = event_base_new();
+	struct tt_node a, b;
+	tt_node_open(&a, base, DP_ENCRYPTION_REQUIRED, true, !tcp);
+	tt_node_open(&b, base, DP_ENCRYPTION_REQUIRED, tcp, !tcp);
+	struct tt_end e = { 0 };
+	tt_exchange(&a, &b, &e);
+	ck_assert_msg(!e.failed, "%s", e.why);
+	ck_assert(e.info.encrypted && e.info.utp == !tcp);
+	size_t n = 6u << 20;
+	uint8_t *ab = xmalloc(n), *ba = xmalloc(n);
+	for (size_t i = 0; i < n; i++) {
+		ab[i] = (uint8_t)(i * 31 + (i >> 13));
+		ba[i] = (uint8_t)(i * 17 + (i >> 11));
+	}
+	/* Written in uneven pieces, some by reference (as blocks are served). */
+	for (size_t off = 0; off < n;) {
+		size_t k = DP_MIN(n - off, (size_t)(1000 + off % 70000));
+		if ((off / 7) % 2)
+			evbuffer_add_reference(bufferevent_get_output(e.bev), ab + off, k, NULL, NULL);
+		else
+			bufferevent_write(e.bev, ab + off, k);
+		bufferevent_write(b.in.bev, ba + off, k);
+		off += k;
+	}
+	RUN_UNTIL(base, b.in.got.len >= strlen(TT_HELLO) + n && e.got.len >= 5 + n, 60);
+	ck_assert_uint_eq(b.in.got.len, strlen(TT_HELLO) + n);
+	ck_assert_uint_eq(e.got.len, 5 + n);
+	ck_assert(memcmp(b.in.got.data + strlen(TT_HELLO), ab, n) == 0);
+	ck_assert(memcmp(e.got.data + 5, ba, n) == 0);
+	free(ab);
+	free(ba);
+	tt_end_reset(&e);
+	dp_buf_free(&e.got);
+	tt_node_close(&a);
+	tt_node_close(&b);
+	event_base_free(base);
+}
+
+START_TEST(test_transport_bulk_rc4)
+{
+	tt_bulk(true);
+	tt_bulk(false);
+}
+END_TEST
+
 START_TEST(test_transport_utp_when_tcp_closed)
 {
 	struct event_base *base = event_base_new();
@@ -369,6 +418,7 @@ transport_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_transport_names);
 	tcase_add_test(tc, test_transport_encrypted_race);
+	tcase_add_test(tc, test_transport_bulk_rc4);
 	tcase_add_test(tc, test_transport_utp_when_tcp_closed);
 	tcase_add_test(tc, test_transport_plaintext_and_required);
 	tcase_add_test(tc, test_transport_plaintext_retry);
