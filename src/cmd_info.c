@@ -345,7 +345,7 @@ cmd_info_run(int argc, char **argv)
 			cmd_info_print_magnet(m);
 		magnet_free(m);
 	} else {
-		struct metainfo *mi = metainfo_load_flags(target, MI_V2_ONLY_OK, err, sizeof err);
+		struct metainfo *mi = metainfo_load(target, err, sizeof err);
 		if (mi == NULL) {
 			cmd_error("%s", err);
 			return DP_EXIT_USAGE;

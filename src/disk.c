@@ -15,6 +15,8 @@
 
 #include "disk.h"
 #include "log.h"
+#include "merkle.h"
+#include "metainfo.h"
 #include "storage.h"
 #include "task.h"
 #include "util.h"
@@ -35,6 +37,9 @@ struct disk_scratch {
 	uint8_t *buf;
 	size_t len;
 	EVP_MD_CTX *md;
+	struct merkle_hasher *mh;       /* v2 pieces */
+	uint8_t *leaves;                /* their leaf hashes */
+	size_t leaves_cap;              /* in hashes */
 };
 
 struct disk_worker {
@@ -98,7 +103,76 @@ disk_scratch_free(struct disk_scratch *sc)
 {
 	free(sc->buf);
 	EVP_MD_CTX_free(sc->md);
+	merkle_hasher_free(sc->mh);
+	free(sc->leaves);
 	memset(sc, 0, sizeof *sc);
+}
+
+void
+disk_job_expect(struct disk_job *job, const struct metainfo *mi, uint32_t piece)
+{
+	job->skip_v1 = !mi->has_v1;
+	if (mi->has_v1)
+		memcpy(job->expected, mi->piece_hashes + 20 * (size_t)piece, 20);
+	const uint8_t *v2 = metainfo_piece_hash_v2(mi, piece);
+	job->check_v2 = v2 != NULL && metainfo_piece_v2_span(mi, piece, &job->v2_len,
+	    &job->v2_width);
+	if (job->check_v2)
+		memcpy(job->expected_v2, v2, 32);
+}
+
+/* Room for the leaf hashes of a v2 piece (the width bounds their count). */
+static void
+disk_scratch_leaves(struct disk_scratch *sc, uint64_t width)
+{
+	if (sc->mh == NULL)
+		sc->mh = merkle_hasher_new();
+	if (sc->leaves_cap < width) {
+		free(sc->leaves);
+		sc->leaves = xcalloc((size_t)width, MERKLE_HASH);
+		sc->leaves_cap = (size_t)width;
+	}
+}
+
+/* Leaf hashes of data that starts at byte at of the piece (a multiple of 16 KiB). */
+static void
+disk_hash_leaves(struct disk_scratch *sc, const struct disk_job *job, uint32_t at,
+    const uint8_t *data, uint32_t n)
+{
+	for (uint32_t off = 0; off < n && at + off < job->v2_len; off += MERKLE_BLOCK) {
+		uint32_t len = DP_MIN(DP_MIN(MERKLE_BLOCK, n - off), job->v2_len - (at + off));
+		merkle_sha256(sc->mh, data + off, len,
+		    sc->leaves + (size_t)(at + off) / MERKLE_BLOCK * MERKLE_HASH);
+	}
+}
+
+/* The leaves hashed so far, up to the piece's root, compared with what the torrent says. */
+static bool
+disk_v2_matches(struct disk_scratch *sc, const struct disk_job *job)
+{
+	uint8_t root[MERKLE_HASH];
+	uint64_t n = ((uint64_t)job->v2_len + MERKLE_BLOCK - 1) / MERKLE_BLOCK;
+	merkle_root(sc->mh, sc->leaves, n, job->v2_width, 0, sc->leaves, root);
+	return memcmp(root, job->expected_v2, MERKLE_HASH) == 0;
+}
+
+/* WRITE_PIECE: the received piece against both of its hashes. */
+static bool
+disk_piece_ok(struct disk_scratch *sc, const struct disk_job *job)
+{
+	if (!job->skip_v1) {
+		uint8_t digest[20];
+		disk_sha1(job->buf, job->length, digest);
+		if (memcmp(digest, job->expected, 20) != 0)
+			return false;
+	}
+	if (!job->check_v2)
+		return !job->skip_v1;     /* nothing to check it by: not accepted */
+	if (job->v2_len > job->length || job->v2_width > (1u << 24))
+		return false;
+	disk_scratch_leaves(sc, job->v2_width);
+	disk_hash_leaves(sc, job, 0, job->buf, job->v2_len);
+	return disk_v2_matches(sc, job);
 }
 
 /* Reads [offset, offset+length) chunk by chunk and hashes it. Returns 0 or -errno. */
@@ -119,13 +193,19 @@ disk_hash_from_disk(struct disk_job *job, struct disk_scratch *sc, uint8_t diges
 		    job->piece);
 		return -EIO;
 	}
+	if (job->check_v2)
+		disk_scratch_leaves(sc, job->v2_width);
+	/* The chunks are whole leaves (DISK_HASH_CHUNK is a multiple of 16 KiB). */
 	for (uint32_t done = 0; done < job->length;) {
 		uint32_t n = DP_MIN(job->length - done, (uint32_t)sc->len);
 		int rc = storage_read(job->storage, job->offset + done, sc->buf, n, job->errmsg,
 		    sizeof job->errmsg);
 		if (rc < 0)
 			return rc;
-		EVP_DigestUpdate(sc->md, sc->buf, n);
+		if (!job->skip_v1)
+			EVP_DigestUpdate(sc->md, sc->buf, n);
+		if (job->check_v2)
+			disk_hash_leaves(sc, job, done, sc->buf, n);
 		done += n;
 	}
 	unsigned int outlen = 20;
@@ -141,9 +221,8 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 	int rc;
 	switch (job->op) {
 	case DISK_OP_WRITE_PIECE:
-		disk_sha1(job->buf, job->length, digest);
+		job->hash_ok = disk_piece_ok(sc, job);
 		__atomic_add_fetch(&pool->hash_count, 1, __ATOMIC_RELAXED);
-		job->hash_ok = memcmp(digest, job->expected, 20) == 0;
 		if (!job->hash_ok)
 			break;
 		rc = storage_write(job->storage, job->offset, job->buf, job->length, job->errmsg,
@@ -173,7 +252,9 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 			break;
 		}
 		__atomic_add_fetch(&pool->hash_count, 1, __ATOMIC_RELAXED);
-		job->hash_ok = memcmp(digest, job->expected, 20) == 0;
+		job->hash_ok = (job->skip_v1 || memcmp(digest, job->expected, 20) == 0) &&
+		    (job->check_v2 ? job->v2_len <= job->length && disk_v2_matches(sc, job) :
+		    !job->skip_v1);
 		break;
 	case DISK_OP_SYNC:
 		rc = storage_sync(job->storage, job->errmsg, sizeof job->errmsg);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct metainfo;
 struct storage;
 struct dp_task;
 
@@ -38,7 +39,14 @@ struct disk_job {
 	uint32_t length;
 	uint8_t *buf;              /* WRITE: the piece; READ: allocated by the pool if NULL.
 	                              The submitter owns and frees it after completion. */
-	uint8_t expected[20];
+	uint8_t expected[20];      /* SHA-1 of the piece (v1), unless skip_v1 */
+	/* BEP 52 (check_v2): the merkle root over the piece's first v2_len bytes (16 KiB leaves,
+	 * v2_width of them, zeros past the data) must be expected_v2; a hybrid checks both.
+	 * disk_job_expect fills these and expected from the torrent's metainfo. */
+	bool check_v2, skip_v1;
+	uint8_t expected_v2[32];
+	uint32_t v2_len;
+	uint64_t v2_width;
 	const char *path;          /* FREE_SPACE: the directory (the submitter's until done) */
 	/* CALL: runs on a worker thread and touches only what the job (or arg) owns; it reports
 	 * failure in error and errmsg. what names the work for its task ("reading x.torrent"),
@@ -73,6 +81,11 @@ size_t disk_pool_pending_jobs(const struct disk_pool *pool);
 int disk_pool_threads(const struct disk_pool *pool);
 /* Number of SHA-1 computations done so far (tests count rehashing). */
 uint64_t disk_pool_hash_count(const struct disk_pool *pool);
+
+/* The hashes WRITE_PIECE and HASH_PIECE check piece against: SHA-1 (v1), merkle root (v2), or
+ * both (hybrid); a v2 piece whose hash is not known yet is checked by SHA-1 alone when there is
+ * one, else it can only fail. */
+void disk_job_expect(struct disk_job *job, const struct metainfo *mi, uint32_t piece);
 
 /* SHA-1 with OpenSSL EVP (any thread). */
 void disk_sha1(const uint8_t *data, size_t len, uint8_t out[20]);

@@ -13,6 +13,7 @@
 
 #include "bencode.h"
 #include "log.h"
+#include "merkle.h"
 #include "metainfo.h"
 #include "metainfo_private.h"
 #include "util.h"
@@ -728,7 +729,7 @@ mi_parse_v1(struct metainfo *mi, const struct be_node *info, char *err, size_t e
 
 /* Everything that lives inside the info dictionary. */
 static struct metainfo *
-mi_parse_info_node(const struct be_node *info, unsigned flags, char *err, size_t errlen)
+mi_parse_info_node(const struct be_node *info, char *err, size_t errlen)
 {
 	if (info->type != BE_DICT) {
 		dp_fail(err, errlen, "'info' is %s, not a dictionary", mi_a_type(info->type));
@@ -744,10 +745,6 @@ mi_parse_info_node(const struct be_node *info, unsigned flags, char *err, size_t
 	bool v2 = version != NULL && version->v.i == 2;
 	bool v1 = !v2 || be_dict_get(info, "pieces") != NULL || be_dict_get(info, "length") !=
 	    NULL || be_dict_get(info, "files") != NULL;
-	if (v2 && !v1 && (flags & MI_V2_ONLY_OK) == 0) {
-		dp_fail(err, errlen, "BitTorrent v2-only torrents are not supported yet");
-		return NULL;
-	}
 
 	const struct be_node *pl = be_dict_get(info, "piece length");
 	if (pl == NULL) {
@@ -830,12 +827,6 @@ fail:
 struct metainfo *
 metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
-	return metainfo_parse_flags(buf, len, 0, err, errlen);
-}
-
-struct metainfo *
-metainfo_parse_flags(const uint8_t *buf, size_t len, unsigned flags, char *err, size_t errlen)
-{
 	struct be_error berr = { 0 };
 	/* A line feed or blanks after the dictionary (an editor's, a script's) are no reason to
 	 * refuse a torrent; other trailing bytes still are. */
@@ -858,7 +849,7 @@ metainfo_parse_flags(const uint8_t *buf, size_t len, unsigned flags, char *err, 
 		dp_fail(err, errlen, "not a torrent file: 'info' is missing");
 		goto out;
 	}
-	mi = mi_parse_info_node(info, flags, err, errlen);
+	mi = mi_parse_info_node(info, err, errlen);
 	if (mi == NULL)
 		goto out;
 	if (mi->has_v2 && !metainfo_v2_parse_layers(mi, be_dict_get(root, "piece layers"), err,
@@ -889,32 +880,19 @@ out:
 struct metainfo *
 metainfo_parse_info(const uint8_t *info, size_t len, char *err, size_t errlen)
 {
-	return metainfo_parse_info_flags(info, len, 0, err, errlen);
-}
-
-struct metainfo *
-metainfo_parse_info_flags(const uint8_t *info, size_t len, unsigned flags, char *err,
-    size_t errlen)
-{
 	struct be_error berr = { 0 };
 	struct be_node *root = be_decode(info, len, &be_default_limits, &berr);
 	if (root == NULL) {
 		dp_fail(err, errlen, "bad info dictionary: %s at byte %zu", berr.msg, berr.offset);
 		return NULL;
 	}
-	struct metainfo *mi = mi_parse_info_node(root, flags, err, errlen);
+	struct metainfo *mi = mi_parse_info_node(root, err, errlen);
 	be_free(root);
 	return mi;
 }
 
 struct metainfo *
 metainfo_load(const char *path, char *err, size_t errlen)
-{
-	return metainfo_load_flags(path, 0, err, errlen);
-}
-
-struct metainfo *
-metainfo_load_flags(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -927,7 +905,7 @@ metainfo_load_flags(const char *path, unsigned flags, char *err, size_t errlen)
 		return NULL;
 	}
 	char reason[256] = "";
-	struct metainfo *mi = metainfo_parse_flags(buf, len, flags, reason, sizeof reason);
+	struct metainfo *mi = metainfo_parse(buf, len, reason, sizeof reason);
 	free(buf);
 	if (mi == NULL)
 		dp_fail(err, errlen, "%s: %s", path, reason);
@@ -970,4 +948,29 @@ metainfo_piece_size(const struct metainfo *mi, uint32_t piece)
 		return mi->piece_length;
 	uint64_t rest = mi->total_size - (uint64_t)piece * mi->piece_length;
 	return (uint32_t)rest;
+}
+
+bool
+metainfo_piece_v2_span(const struct metainfo *mi, uint32_t piece, uint32_t *data_len,
+    uint64_t *width)
+{
+	if (mi->piece_hashes_v2 == NULL || piece >= mi->piece_count)
+		return false;
+	uint64_t start = (uint64_t)piece * mi->piece_length;
+	size_t i = metainfo_file_at(mi, start);
+	if (i >= mi->file_count || mi->files[i].pad)
+		return false;
+	const struct mi_file *f = &mi->files[i];
+	*data_len = (uint32_t)DP_MIN((uint64_t)mi->piece_length, f->offset + f->length - start);
+	*width = merkle_piece_width(f->length, mi->piece_length);
+	return true;
+}
+
+bool
+metainfo_v2_layers_known(const struct metainfo *mi)
+{
+	for (size_t i = 0; i < mi->file_count; i++)
+		if (!mi->files[i].pad && mi->files[i].length > 0 && !mi->files[i].layer_known)
+			return false;
+	return true;
 }

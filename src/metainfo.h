@@ -68,27 +68,24 @@ struct metainfo {
 	size_t info_len;
 };
 
-/* MI_V2_ONLY_OK: accept torrents without v1 data (the engine cannot download them yet: without
- * it they are refused with a reason). */
-enum { MI_V2_ONLY_OK = 1 };
-
 /* Parses a whole .torrent file. On error returns NULL and writes a one-line reason to err. */
 struct metainfo *metainfo_parse(const uint8_t *buf, size_t len, char *err, size_t errlen);
-struct metainfo *metainfo_parse_flags(const uint8_t *buf, size_t len, unsigned flags, char *err,
-    size_t errlen);
 /* Parses a bare info dictionary (from ut_metadata); trackers may be added by the caller. */
 struct metainfo *metainfo_parse_info(const uint8_t *info, size_t len, char *err, size_t errlen);
-struct metainfo *metainfo_parse_info_flags(const uint8_t *info, size_t len, unsigned flags,
-    char *err, size_t errlen);
 /* Reads and parses a file; the reason names the file on error. */
 struct metainfo *metainfo_load(const char *path, char *err, size_t errlen);
-struct metainfo *metainfo_load_flags(const char *path, unsigned flags, char *err, size_t errlen);
 void metainfo_free(struct metainfo *mi);
 
 /* The file holding stream offset off (pad files included; empty files never), or file_count. */
 size_t metainfo_file_at(const struct metainfo *mi, uint64_t off);
 /* v2: the expected merkle root of piece (32 bytes), NULL when not known (or no v2 data). */
 const uint8_t *metainfo_piece_hash_v2(const struct metainfo *mi, uint32_t piece);
+/* v2: how many bytes of piece are file data (the rest is padding) and the width of its merkle
+ * subtree (merkle_piece_width of its file); false when piece holds no file data. */
+bool metainfo_piece_v2_span(const struct metainfo *mi, uint32_t piece, uint32_t *data_len,
+    uint64_t *width);
+/* v2: every file's piece hashes are known (a torrent file with all its piece layers). */
+bool metainfo_v2_layers_known(const struct metainfo *mi);
 
 /* Size of piece i (the last one is usually shorter). */
 uint32_t metainfo_piece_size(const struct metainfo *mi, uint32_t piece);

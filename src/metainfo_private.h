@@ -14,8 +14,8 @@ struct metainfo;
  * Reads info's 'file tree' into mi (piece_length, checked for v2, name and display_name set). With v1 data
  * already in mi (a hybrid: has_v1), checks that both views list the same files (paths, sizes,
  * and offsets, pad files aside) and gives each v1 file its pieces root; else builds mi's file
- * list with a pad file after each file that does not end on a piece boundary (but the last),
- * total_size and multi_file. v1_multi: the info dictionary has a v1 'files' list. Paths are
+ * list with a pad file after each file that does not end on a piece boundary (the last too, as
+ * libtorrent: the last piece is whole on the wire), total_size and multi_file. v1_multi: the info dictionary has a v1 'files' list. Paths are
  * sanitised but not yet made distinct. Returns false with a reason in err.
  */
 bool metainfo_v2_parse_tree(struct metainfo *mi, const struct be_node *info, bool v1_multi,

@@ -189,12 +189,13 @@ mi2_set_file(struct mi_file *mf, const struct mi2_file *f, const char *path, uin
 		memcpy(mf->pieces_root, f->root, MERKLE_HASH);
 }
 
-/* A v2-only torrent's file list: the tree's files with pad files between them. */
+/* A v2-only torrent's file list: the tree's files with pad files between them and after the
+ * last, so that every file starts and ends on a piece boundary. */
 static void
 mi2_build_files(struct metainfo *mi, const struct mi2_walk *w, const uint64_t *offsets,
     uint64_t end, bool single)
 {
-	mi->files = xcalloc(2 * w->count, sizeof *mi->files);
+	mi->files = xcalloc(2 * w->count + 1, sizeof *mi->files);
 	uint64_t at = 0;
 	for (size_t i = 0; i < w->count; i++) {
 		const struct mi2_file *f = &w->files[i];
@@ -212,7 +213,18 @@ mi2_build_files(struct metainfo *mi, const struct mi2_walk *w, const uint64_t *o
 		free(path);
 		at = offsets[i] + f->length;
 	}
-	mi->total_size = end;
+	/* The last file is padded too, as libtorrent does: its last piece is a whole piece on the
+	 * wire (peers ask for blocks of it by that size). */
+	uint64_t aligned = mi2_align(end, mi->piece_length);
+	if (aligned > at) {
+		struct mi_file *pad = &mi->files[mi->file_count++];
+		pad->path = xasprintf(".pad/%" PRIu64, aligned - at);
+		pad->display_path = xstrdup(pad->path);
+		pad->length = aligned - at;
+		pad->offset = at;
+		pad->pad = true;
+	}
+	mi->total_size = aligned;
 }
 
 /* A hybrid: the v1 files (pad files aside) must be the tree's files, in order, with the same

@@ -232,6 +232,8 @@ peer_send_handshake(struct peer *p)
 {
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
 	wire_build_handshake(hs, p->sw->info_hash, p->env->peer_id, true, true, false);
+	if (p->sw->v2)
+		hs[20 + WIRE_RESERVED_V2_BYTE] |= WIRE_RESERVED_V2_BIT;
 	bufferevent_write(p->bev, hs, sizeof hs);
 	p->handshake_sent = true;
 	p->last_send_ms = dp_now_ms();

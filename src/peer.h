@@ -60,6 +60,7 @@ struct peer_env {
  * later, a recheck replaces the picker). */
 struct peer_swarm {
 	uint8_t info_hash[20];
+	bool v2;                            /* a v2-only torrent: the handshake says so (BEP 52) */
 	int torrent_id;                     /* for the task table */
 	const char *name;
 	uint32_t piece_count;               /* 0 until the metadata is known */

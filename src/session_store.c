@@ -843,7 +843,7 @@ store_check_issue(struct store_check *c)
 		cj->job.piece = piece;
 		cj->job.offset = (uint64_t)piece * c->mi->piece_length;
 		cj->job.length = metainfo_piece_size(c->mi, piece);
-		memcpy(cj->job.expected, c->mi->piece_hashes + 20 * (size_t)piece, 20);
+		disk_job_expect(&cj->job, c->mi, piece);
 		cj->job.done = store_check_done;
 		cj->job.arg = cj;
 		c->inflight++;

@@ -61,6 +61,7 @@ torrent_sync_swarm(struct torrent *t)
 {
 	struct peer_swarm *sw = &t->swarm;
 	memcpy(sw->info_hash, t->mi->info_hash, 20);
+	sw->v2 = !t->mi->has_v1;
 	sw->torrent_id = t->id;
 	sw->name = t->mi->name;
 	sw->piece_count = t->mi->piece_count;
@@ -115,6 +116,13 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	if (strlen(save_dir) >= sizeof ((struct torrent *)NULL)->save_dir) {
 		snprintf(err, errlen, "%s: the download directory's path is too long (%zu bytes)",
 		    mi->name, strlen(save_dir));
+		return NULL;
+	}
+	/* A v2-only torrent can verify a piece only by its piece layer: without one (a torrent
+	 * file that leaves layers out) the hashes would have to come from peers. */
+	if (!mi->has_v1 && !metainfo_v2_layers_known(mi)) {
+		snprintf(err, errlen, "%s: this BitTorrent v2 torrent lacks piece layers, and getting "
+		    "them from peers (hash requests) is not built yet", mi->name);
 		return NULL;
 	}
 	struct torrent *t = xcalloc(1, sizeof *t);
@@ -313,7 +321,7 @@ torrent_job_new(struct torrent *t, enum disk_op op, uint32_t piece)
 	tj->job.piece = piece;
 	tj->job.offset = (uint64_t)piece * t->mi->piece_length;
 	tj->job.length = metainfo_piece_size(t->mi, piece);
-	memcpy(tj->job.expected, t->mi->piece_hashes + 20 * (size_t)piece, 20);
+	disk_job_expect(&tj->job, t->mi, piece);
 	tj->job.arg = tj;
 	return tj;
 }

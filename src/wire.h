@@ -28,6 +28,8 @@ struct evbuffer;
 #define WIRE_RESERVED_FAST_BIT 0x04  /* BEP 6 Fast extension */
 #define WIRE_RESERVED_DHT_BYTE 7
 #define WIRE_RESERVED_DHT_BIT 0x01   /* BEP 5 DHT (PORT message) */
+#define WIRE_RESERVED_V2_BYTE 7
+#define WIRE_RESERVED_V2_BIT 0x10    /* BEP 52: the peer speaks BitTorrent v2 */
 
 struct wire_handshake {
 	uint8_t reserved[8];

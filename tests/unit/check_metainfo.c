@@ -277,16 +277,16 @@ START_TEST(test_v2_and_hybrid)
 {
 	/* The v2 parts have their own suite (check_metainfo_v2.c); here: what v1 callers see. */
 	char err[256];
-	/* v2-only: refused by plain metainfo_parse (the engine cannot download it yet) */
+	/* v2-only: loads (the engine refuses it only without piece layers) */
 	const char *v2 = "d4:infod9:file treed1:ad0:d6:lengthi5e11:pieces root32:"
 	    "0123456789abcdef0123456789abcdefeee12:meta versioni2e4:name1:a"
 	    "12:piece lengthi16384eee";
 	struct metainfo *mi = parse(v2, err, sizeof err);
-	ck_assert_ptr_null(mi);
-	ck_assert_str_eq(err, "BitTorrent v2-only torrents are not supported yet");
-	mi = metainfo_parse_flags((const uint8_t *)v2, strlen(v2), MI_V2_ONLY_OK, err, sizeof err);
 	ck_assert_msg(mi != NULL, "%s", err);
 	ck_assert(mi->has_v2 && !mi->has_v1 && !mi->hybrid);
+	ck_assert_uint_eq(mi->total_size, 16384);     /* the file and its tail pad */
+	ck_assert_uint_eq(mi->file_count, 2);
+	ck_assert(mi->files[1].pad);
 	metainfo_free(mi);
 	/* meta version 2 with v1 keys but no pieces: a broken hybrid, not a v2-only torrent */
 	assert_refused("d4:infod12:meta versioni2e6:lengthi5e4:name1:a"

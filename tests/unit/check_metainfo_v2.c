@@ -10,10 +10,16 @@
 #include <sys/stat.h>
 #include <check.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+
 #include "bencode.h"
+#include "disk.h"
 #include "merkle.h"
 #include "metainfo.h"
+#include "storage.h"
 #include "suites.h"
+#include "task.h"
 #include "test_helpers.h"
 #include "torrent_create.h"
 
@@ -84,7 +90,7 @@ built_free(struct built *b)
 static struct metainfo *
 parse_any(const uint8_t *data, size_t len, char *err, size_t errlen)
 {
-	return metainfo_parse_flags(data, len, MI_V2_ONLY_OK, err, errlen);
+	return metainfo_parse(data, len, err, errlen);
 }
 
 /* The v2 view every caller relies on: files aligned, hashes of each piece known and right. */
@@ -119,9 +125,6 @@ START_TEST(test_v2_only_multi)
 	put_tree();
 	struct built b;
 	build("top", TC_FORMAT_V2, 32768, &b);
-	/* refused where v2-only is not asked for */
-	ck_assert_ptr_null(metainfo_parse(b.buf.data, b.buf.len, err, sizeof err));
-	ck_assert_str_eq(err, "BitTorrent v2-only torrents are not supported yet");
 	struct metainfo *mi = parse_any(b.buf.data, b.buf.len, err, sizeof err);
 	ck_assert_msg(mi != NULL, "%s", err);
 	ck_assert(!mi->has_v1 && !mi->hybrid && mi->multi_file);
@@ -132,11 +135,11 @@ START_TEST(test_v2_only_multi)
 	SHA256(mi->info_raw, mi->info_len, sha);
 	ck_assert_mem_eq(sha, b.ih2, 32);
 	check_v2_view(mi, &b);
-	/* files in tree order, a pad file after each unaligned one but the last */
+	/* files in tree order, a pad file after each unaligned one, the last too (as libtorrent) */
 	const char *want[] = { "a/deep/one.bin", NULL, "a/two.bin", "b.bin", "empty", NULL,
-		"z.bin", NULL, "z_copy.bin" };
+		"z.bin", NULL, "z_copy.bin", NULL };
 	const uint64_t lens[] = { 100003, 131072 - 100003, 32768, 1, 0, 32767, 70000,
-		98304 - 70000, 70000 };
+		98304 - 70000, 70000, 98304 - 70000 };
 	ck_assert_uint_eq(mi->file_count, DP_ARRAY_LEN(want));
 	for (size_t i = 0; i < mi->file_count; i++) {
 		ck_assert_uint_eq(mi->files[i].length, lens[i]);
@@ -144,7 +147,7 @@ START_TEST(test_v2_only_multi)
 		if (want[i] != NULL)
 			ck_assert_str_eq(mi->files[i].path, want[i]);
 	}
-	ck_assert_uint_eq(mi->total_size, 131072 + 32768 + 32768 + 98304 + 70000);
+	ck_assert_uint_eq(mi->total_size, 131072 + 32768 + 32768 + 98304 + 98304);
 	/* the roots are the files' own */
 	ck_assert_mem_eq(mi->files[0].pieces_root, b.h.roots + 0 * 32, 32);
 	ck_assert_mem_eq(mi->files[8].pieces_root, mi->files[6].pieces_root, 32);
@@ -158,8 +161,7 @@ START_TEST(test_v2_only_multi)
 
 	/* A bare info dictionary (ut_metadata) has no piece layers: long files are unknown. */
 	mi = parse_any(b.buf.data, b.buf.len, err, sizeof err);
-	struct metainfo *bare = metainfo_parse_info_flags(mi->info_raw, mi->info_len,
-	    MI_V2_ONLY_OK, err, sizeof err);
+	struct metainfo *bare = metainfo_parse_info(mi->info_raw, mi->info_len, err, sizeof err);
 	ck_assert_msg(bare != NULL, "%s", err);
 	ck_assert(!bare->files[0].layer_known);          /* 100003 bytes: 4 pieces */
 	ck_assert(bare->files[2].layer_known);           /* exactly one piece */
@@ -206,10 +208,11 @@ START_TEST(test_single_file)
 		struct metainfo *mi = parse_any(b.buf.data, b.buf.len, err, sizeof err);
 		ck_assert_msg(mi != NULL, "%s", err);
 		ck_assert(!mi->multi_file);
-		ck_assert_uint_eq(mi->file_count, 1);     /* a single file is never padded */
+		/* a hybrid's single file is not padded (v1 has no room for it); v2-only is */
+		ck_assert_uint_eq(mi->file_count, fmt == TC_FORMAT_V2 ? 2 : 1);
 		ck_assert_str_eq(mi->name, "one.iso");
 		ck_assert_str_eq(mi->files[0].path, "one.iso");
-		ck_assert_uint_eq(mi->total_size, 50000);
+		ck_assert_uint_eq(mi->total_size, fmt == TC_FORMAT_V2 ? 65536 : 50000);
 		ck_assert_uint_eq(mi->piece_count, 4);
 		check_v2_view(mi, &b);
 		metainfo_free(mi);
@@ -454,6 +457,97 @@ START_TEST(test_tree_shapes)
 }
 END_TEST
 
+struct v2_jobs {
+	int done, ok;
+};
+
+static void
+v2_job_done(struct disk_job *job, void *arg)
+{
+	struct v2_jobs *r = arg;
+	r->done++;
+	r->ok += job->hash_ok && job->error == 0;
+}
+
+/* Runs one job of op on piece through a pool and returns whether its hashes matched. */
+static bool
+v2_run_job(struct event_base *base, struct disk_pool *pool, struct storage *st,
+    const struct metainfo *mi, enum disk_op op, uint32_t piece, uint8_t *buf)
+{
+	struct disk_job job = { 0 };
+	struct v2_jobs r = { 0 };
+	job.op = op;
+	job.storage = st;
+	job.torrent_id = 1;
+	job.piece = piece;
+	job.offset = (uint64_t)piece * mi->piece_length;
+	job.length = metainfo_piece_size(mi, piece);
+	job.buf = buf;
+	disk_job_expect(&job, mi, piece);
+	job.done = v2_job_done;
+	job.arg = &r;
+	disk_pool_submit(pool, &job);
+	uint64_t deadline = dp_now_ms() + 10000;
+	while (r.done == 0 && dp_now_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert_int_eq(r.done, 1);
+	return r.ok == 1;
+}
+
+/* The disk pool checks v2 pieces by their merkle roots (hybrids by both hashes): every piece of
+ * the data verifies, a changed byte fails its piece, a wrong buffer is not written. */
+START_TEST(test_disk_checks_v2)
+{
+	char err[256];
+	put_tree();
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	struct event_base *base = event_base_new();
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	for (int fmt = TC_FORMAT_V2; fmt <= TC_FORMAT_HYBRID; fmt++) {
+		struct built b;
+		build("top", (enum tc_format)fmt, 16384, &b);
+		struct metainfo *mi = parse_any(b.buf.data, b.buf.len, err, sizeof err);
+		ck_assert_msg(mi != NULL, "%s", err);
+		struct storage *st = storage_new(mi, tmpdir, 8);
+		ck_assert_ptr_nonnull(st);
+		for (uint32_t p = 0; p < mi->piece_count; p++)
+			ck_assert_msg(v2_run_job(base, pool, st, mi, DISK_OP_HASH_PIECE, p, NULL),
+			    "format %d piece %u", fmt, p);
+		/* z.bin starts a piece (files are aligned): change its first byte */
+		size_t zi = 0;
+		while (strcmp(mi->files[zi].path, "z.bin") != 0)
+			zi++;
+		uint32_t zp = (uint32_t)(mi->files[zi].offset / mi->piece_length);
+		char *zpath = xasprintf("%s/top/z.bin", tmpdir);
+		FILE *f = fopen(zpath, "r+b");
+		ck_assert_ptr_nonnull(f);
+		int c = fgetc(f);
+		ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0);
+		fputc(c ^ 1, f);
+		ck_assert_int_eq(fclose(f), 0);
+		ck_assert(!v2_run_job(base, pool, st, mi, DISK_OP_HASH_PIECE, zp, NULL));
+		ck_assert(v2_run_job(base, pool, st, mi, DISK_OP_HASH_PIECE, zp + 1, NULL));
+		/* and back */
+		f = fopen(zpath, "r+b");
+		fputc(c, f);
+		ck_assert_int_eq(fclose(f), 0);
+		ck_assert(v2_run_job(base, pool, st, mi, DISK_OP_HASH_PIECE, zp, NULL));
+		free(zpath);
+		/* a received piece of the wrong data is refused before it is written */
+		uint8_t *junk = xcalloc(1, mi->piece_length);
+		ck_assert(!v2_run_job(base, pool, st, mi, DISK_OP_WRITE_PIECE, zp, junk));
+		free(junk);
+		ck_assert(v2_run_job(base, pool, st, mi, DISK_OP_HASH_PIECE, zp, NULL));
+		storage_free(st);
+		metainfo_free(mi);
+		built_free(&b);
+	}
+	disk_pool_free(pool);
+	event_base_free(base);
+	task_registry_clear();
+}
+END_TEST
+
 Suite *
 metainfo_v2_suite(void)
 {
@@ -466,6 +560,7 @@ metainfo_v2_suite(void)
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_tree_shapes);
+	tcase_add_test(tc, test_disk_checks_v2);
 	suite_add_tcase(s, tc);
 	return s;
 }
