@@ -74,6 +74,8 @@ engine_torrent(struct engine *e, int id, char *err, size_t errlen)
 	struct torrent *t = session_find_torrent(e, id);
 	if (t == NULL)
 		dp_fail(err, errlen, "no torrent with id %d", id);
+	else
+		torrent_touch(t);    /* a command changes what clients show */
 	return t;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "bandwidth.h"
+#include "changes.h"
 #include "engine.h"
 #include "peer.h"
 #include "session.h"
@@ -56,6 +57,7 @@ struct engine {
 	struct event *reap_event;     /* frees closed peers outside their callbacks */
 
 	struct torrent *torrents, *torrents_tail;
+	struct change_list changes;   /* torrents by last change, for recently-active */
 	struct torrent *dying;        /* removed, waiting for disk jobs and stopped announces */
 	int next_torrent_id;
 

@@ -5,7 +5,19 @@
 
 #include "engine.h"
 #include "engine_private.h"
+#include "session.h"
+#include "torrent.h"
 #include "util.h"
+
+/* A change clients show (queue position, limits): recently-active lists it. */
+static int
+engine_queue_touched(struct engine *e, int id, int rc)
+{
+	struct torrent *t = rc == 0 ? session_find_torrent(e, id) : NULL;
+	if (t != NULL)
+		torrent_touch(t);
+	return rc;
+}
 
 int
 engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char *err,
@@ -13,7 +25,8 @@ engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char 
 {
 	if (e->policy == NULL)
 		return dp_fail(err, errlen, "queueing needs a session directory");
-	return e->policy->queue_move(e->policy_arg, id, where, err, errlen);
+	return engine_queue_touched(e, id, e->policy->queue_move(e->policy_arg, id, where, err,
+	    errlen));
 }
 
 int
@@ -28,7 +41,8 @@ engine_torrent_set_seed_limits(struct engine *e, int id, double ratio, int64_t s
 {
 	if (e->policy == NULL)
 		return dp_fail(err, errlen, "seeding limits need a session directory");
-	return e->policy->set_seed_limits(e->policy_arg, id, ratio, seconds, err, errlen);
+	return engine_queue_touched(e, id, e->policy->set_seed_limits(e->policy_arg, id, ratio,
+	    seconds, err, errlen));
 }
 
 int

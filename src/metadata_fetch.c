@@ -451,7 +451,7 @@ metadata_fetch_install(struct metadata_fetch *md)
 	}
 	if (!running)
 		return;
-	t->state = ENGINE_TORRENT_STOPPED;
+	torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 	torrent_start(t);
 	struct peer *p = t->peers;
 	while (p != NULL) {

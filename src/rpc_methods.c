@@ -114,58 +114,45 @@ rpc_arg_string(json_t *args, const char *name, const char **out, char *err, size
 
 /* ---- torrent ids ---- */
 
-struct rpc_ids {
-	int *ids;
+/* The torrents a request names, as snapshots in id order (the engine's order): every torrent,
+ * the ids and hashes listed, or those changed recently (then also the ids removed). Only the
+ * named torrents are copied. */
+struct rpc_sel {
+	struct engine_torrent_stats *st;
 	size_t n;
 	bool recent;               /* "recently-active": also report "removed" */
+	int *removed;
+	size_t nremoved;
 };
 
-static bool
-ids_has(const struct rpc_ids *s, int id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->ids[i] == id)
-			return true;
-	return false;
-}
-
-static void
-ids_add(struct rpc_ids *s, int id)
-{
-	if (id <= 0 || ids_has(s, id))
-		return;
-	s->ids = xreallocarray(s->ids, s->n + 1, sizeof *s->ids);
-	s->ids[s->n++] = id;
-}
-
-/* A hash string or number from "ids" to torrent ids present in all. */
 static int
-ids_add_one(struct rpc_ids *s, json_t *v, const struct engine_torrent_stats *all, size_t nall,
-    char *err, size_t errlen)
+rpc_id_cmp(const void *a, const void *b)
 {
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* A number, a numeric string (some clients send those) or a 40-digit hash; 0 = no torrent. */
+static int
+rpc_sel_one(struct rpc_handler *h, json_t *v, int *id, char *err, size_t errlen)
+{
+	*id = 0;
 	if (json_is_integer(v)) {
-		json_int_t id = json_integer_value(v);
-		for (size_t i = 0; i < nall; i++)
-			if (all[i].id == id)
-				ids_add(s, all[i].id);
+		json_int_t n = json_integer_value(v);
+		*id = n > 0 && n <= INT32_MAX ? (int)n : 0;
 		return 0;
 	}
 	if (json_is_string(v)) {
 		const char *str = json_string_value(v);
 		if (strlen(str) == 40) {
-			for (size_t i = 0; i < nall; i++)
-				if (strcasecmp(all[i].info_hash_hex, str) == 0)
-					ids_add(s, all[i].id);
+			*id = engine_torrent_id_by_hash(h->e, str);
 			return 0;
 		}
-		/* Some clients send numbers as strings. */
 		char *end;
 		errno = 0;
-		long id = strtol(str, &end, 10);
+		long n = strtol(str, &end, 10);
 		if (*str != '\0' && *end == '\0' && errno == 0) {
-			for (size_t i = 0; i < nall; i++)
-				if (all[i].id == id)
-					ids_add(s, all[i].id);
+			*id = n > 0 && n <= INT32_MAX ? (int)n : 0;
 			return 0;
 		}
 	}
@@ -173,97 +160,59 @@ ids_add_one(struct rpc_ids *s, json_t *v, const struct engine_torrent_stats *all
 	    "of them, or \"recently-active\")");
 }
 
-static bool
-rpc_torrent_recently_active(const struct engine_torrent_stats *st, int64_t now)
+static void
+rpc_sel_free(struct rpc_sel *s)
 {
-	return st->down_rate > 0 || st->up_rate > 0 || st->state == ENGINE_TORRENT_CHECKING ||
-	    now - st->added_date < RPC_RECENT_S ||
-	    (st->completed_date > 0 && now - st->completed_date < RPC_RECENT_S);
+	free(s->st);
+	free(s->removed);
+	memset(s, 0, sizeof *s);
 }
 
-/* Resolves args.ids against the torrents in all (absent = every torrent). */
 static int
-ids_resolve(json_t *args, const struct engine_torrent_stats *all, size_t nall, struct rpc_ids *s,
-    char *err, size_t errlen)
+rpc_select(struct rpc_handler *h, json_t *args, struct rpc_sel *s, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
 	json_t *v = rpc_arg_get(args, "ids");
 	if (v == NULL) {
-		for (size_t i = 0; i < nall; i++)
-			ids_add(s, all[i].id);
+		s->n = engine_torrents(h->e, &s->st);
 		return 0;
 	}
+	int *ids = NULL;
+	size_t n = 0;
 	if (json_is_string(v) && strcmp(json_string_value(v), "recently-active") == 0) {
-		int64_t now = dp_wall_time();
 		s->recent = true;
-		for (size_t i = 0; i < nall; i++)
-			if (rpc_torrent_recently_active(&all[i], now))
-				ids_add(s, all[i].id);
-		return 0;
-	}
-	if (json_is_array(v)) {
+		n = engine_torrents_changed(h->e, RPC_RECENT_S, &ids, &s->removed, &s->nremoved);
+	} else if (json_is_array(v)) {
 		if (json_array_size(v) > RPC_MAX_IDS)
 			return dp_fail(err, errlen, "too many ids (at most %d)", RPC_MAX_IDS);
+		ids = xcalloc(json_array_size(v) + 1, sizeof *ids);
 		size_t i;
 		json_t *x;
 		json_array_foreach(v, i, x) {
-			if (ids_add_one(s, x, all, nall, err, errlen) < 0) {
-				free(s->ids);
-				memset(s, 0, sizeof *s);
+			if (rpc_sel_one(h, x, &ids[n], err, errlen) < 0) {
+				free(ids);
 				return -1;
 			}
+			if (ids[n] > 0)
+				n++;
 		}
-		return 0;
-	}
-	if (ids_add_one(s, v, all, nall, err, errlen) < 0)
-		return -1;
-	return 0;
-}
-
-/* Snapshot plus ids in one step: the usual start of a torrent method. */
-static int
-rpc_torrents_select(struct rpc_handler *h, json_t *args, struct engine_torrent_stats **all,
-    size_t *nall, struct rpc_ids *ids, char *err, size_t errlen)
-{
-	*nall = engine_torrents(h->e, all);
-	if (ids_resolve(args, *all, *nall, ids, err, errlen) < 0) {
-		free(*all);
-		*all = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* Remembers torrents that disappeared, for "recently-active" answers. */
-static void
-handler_note_torrents(struct rpc_handler *h, const struct engine_torrent_stats *all, size_t n)
-{
-	int64_t now = dp_wall_time();
-	for (size_t i = 0; i < h->known_count; i++) {
-		bool present = false;
-		for (size_t k = 0; k < n && !present; k++)
-			present = all[k].id == h->known[i];
-		if (!present) {
-			if (h->removed_count == h->removed_cap) {
-				h->removed_cap = h->removed_cap ? h->removed_cap * 2 : 8;
-				h->removed = xreallocarray(h->removed, h->removed_cap,
-				    sizeof *h->removed);
-			}
-			h->removed[h->removed_count].id = h->known[i];
-			h->removed[h->removed_count++].when = now;
+	} else {
+		ids = xcalloc(1, sizeof *ids);
+		if (rpc_sel_one(h, v, &ids[0], err, errlen) < 0) {
+			free(ids);
+			return -1;
 		}
+		n = ids[0] > 0;
 	}
-	/* Forget removals older than the window. */
-	size_t k = 0;
-	for (size_t i = 0; i < h->removed_count; i++)
-		if (now - h->removed[i].when < RPC_RECENT_S)
-			h->removed[k++] = h->removed[i];
-	h->removed_count = k;
-	free(h->known);
-	h->known = n ? xcalloc(n, sizeof *h->known) : NULL;
+	if (n > 0)
+		qsort(ids, n, sizeof *ids, rpc_id_cmp);
+	s->st = n ? xcalloc(n, sizeof *s->st) : NULL;
 	for (size_t i = 0; i < n; i++)
-		h->known[i] = all[i].id;
-	h->known_count = n;
+		if ((i == 0 || ids[i] != ids[i - 1]) &&
+		    engine_torrent_get(h->e, ids[i], &s->st[s->n]) == 0)
+			s->n++;
+	free(ids);
+	return 0;
 }
 
 /* ---- filesystem work off the loop thread: a method that needs it builds a call, whose work
@@ -413,20 +362,16 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			json_array_append_new(names, json_string(rpc_field_name_at(k)));
 	}
 
-	struct engine_torrent_stats *all;
-	size_t nall;
-	struct rpc_ids ids;
-	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0) {
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0) {
 		json_decref(names);
 		return -1;
 	}
 	json_t *list = json_array();
 	if (table)
 		json_array_append(list, names);
-	for (size_t i = 0; i < nall; i++) {
-		if (!ids_has(&ids, all[i].id))
-			continue;
-		struct rpc_torrent_view *v = rpc_view_new(h, &all[i], i);
+	for (size_t i = 0; i < sel.n; i++) {
+		struct rpc_torrent_view *v = rpc_view_new(h, &sel.st[i]);
 		json_t *row = table ? json_array() : json_object();
 		size_t k;
 		json_t *f;
@@ -443,17 +388,13 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		rpc_view_free(v);
 	}
 	json_object_set_new(out, "torrents", list);
-	if (ids.recent) {
-		handler_note_torrents(h, all, nall);
+	if (sel.recent) {
 		json_t *removed = json_array();
-		for (size_t i = 0; i < h->removed_count; i++)
-			json_array_append_new(removed, json_integer(h->removed[i].id));
+		for (size_t i = 0; i < sel.nremoved; i++)
+			json_array_append_new(removed, json_integer(sel.removed[i]));
 		json_object_set_new(out, "removed", removed);
-	} else if (rpc_arg_get(args, "ids") == NULL) {
-		handler_note_torrents(h, all, nall);
 	}
-	free(ids.ids);
-	free(all);
+	rpc_sel_free(&sel);
 	json_decref(names);
 	return 0;
 }
@@ -556,16 +497,12 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			return dp_fail(err, errlen, "argument '%s' must be a list of file numbers",
 			    lists[i]);
 	}
-	struct engine_torrent_stats *all;
-	size_t nall;
-	struct rpc_ids ids;
-	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0)
 		return -1;
 	int rc = 0;
-	for (size_t i = 0; i < nall && rc == 0; i++) {
-		const struct engine_torrent_stats *st = &all[i];
-		if (!ids_has(&ids, st->id))
-			continue;
+	for (size_t i = 0; i < sel.n && rc == 0; i++) {
+		const struct engine_torrent_stats *st = &sel.st[i];
 		rc = apply_file_args(h, st->id, args, err, errlen);
 		if (rc == 0 && (down >= 0 || up >= 0 || has_down_on || has_up_on)) {
 			uint64_t d = st->down_limit, u = st->up_limit;
@@ -598,8 +535,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			rc = engine_torrent_set_seed_limits(h->e, st->id, r, secs, err, errlen);
 		}
 	}
-	free(ids.ids);
-	free(all);
+	rpc_sel_free(&sel);
 	return rc;
 }
 
@@ -614,14 +550,12 @@ rpc_torrent_action(struct rpc_handler *h, json_t *args, enum rpc_torrent_action 
 		return -1;
 	if (del && h->sandbox)
 		return dp_fail(err, errlen, "delete-local-data is not accepted here");
-	struct engine_torrent_stats *all;
-	size_t nall;
-	struct rpc_ids ids;
-	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0)
 		return -1;
 	int rc = 0;
-	for (size_t i = 0; i < ids.n && rc == 0; i++) {
-		int id = ids.ids[i];
+	for (size_t i = 0; i < sel.n && rc == 0; i++) {
+		int id = sel.st[i].id;
 		switch (act) {
 		case ACT_START:
 			rc = engine_torrent_start(h->e, id, err, errlen);
@@ -644,8 +578,7 @@ rpc_torrent_action(struct rpc_handler *h, json_t *args, enum rpc_torrent_action 
 			break;
 		}
 	}
-	free(ids.ids);
-	free(all);
+	rpc_sel_free(&sel);
 	return rc;
 }
 
@@ -818,21 +751,17 @@ static int
 rpc_queue_move(struct rpc_handler *h, json_t *args, enum engine_queue_where how, char *err,
     size_t errlen)
 {
-	struct engine_torrent_stats *all;
-	size_t nall;
-	struct rpc_ids ids;
-	if (rpc_torrents_select(h, args, &all, &nall, &ids, err, errlen) < 0)
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0)
 		return -1;
 	int rc = 0;
 	/* Keep the relative order of the moved torrents: walk so each lands after the last. */
 	bool reverse = how == ENGINE_QUEUE_TOP || how == ENGINE_QUEUE_DOWN;
-	for (size_t k = 0; k < nall && rc == 0; k++) {
-		size_t i = reverse ? nall - 1 - k : k;
-		if (ids_has(&ids, all[i].id))
-			rc = engine_queue_move(h->e, all[i].id, how, err, errlen);
+	for (size_t k = 0; k < sel.n && rc == 0; k++) {
+		size_t i = reverse ? sel.n - 1 - k : k;
+		rc = engine_queue_move(h->e, sel.st[i].id, how, err, errlen);
 	}
-	free(ids.ids);
-	free(all);
+	rpc_sel_free(&sel);
 	return rc;
 }
 
@@ -924,8 +853,6 @@ rpc_handler_free(struct rpc_handler *h)
 		c->cb(NULL, c->method, c->cb_arg);
 	}
 	free(h->config_dir);
-	free(h->known);
-	free(h->removed);
 	free(h);
 }
 

@@ -38,21 +38,11 @@ enum { RPC_STAT_OK = 0, RPC_STAT_TRACKER_WARNING = 1, RPC_STAT_TRACKER_ERROR = 2
 /* Transmission's limit unit is kB/s, k = 1000. */
 #define RPC_MAX_KBPS (INT64_MAX / 1000)
 
-struct rpc_removed {
-	int id;
-	int64_t when;
-};
-
 struct rpc_handler {
 	struct engine *e;
 	char *config_dir;
 	bool sandbox;
 	int64_t started;                /* wall seconds, for session-stats */
-	/* ids seen by the last torrent list and those that vanished since (recently-active) */
-	int *known;
-	size_t known_count;
-	struct rpc_removed *removed;
-	size_t removed_count, removed_cap;
 	/* requests waiting for filesystem work on the disk pool (rpc_handler_run_async) */
 	bool async;                     /* the running request may defer */
 	struct rpc_call *deferred;      /* set by a method that deferred (returns RPC_DEFER) */
@@ -106,8 +96,7 @@ const char *rpc_field_name_at(size_t i);
 /* One torrent as torrent-get sees it: its stats plus files, peers, trackers and pieces, each
  * copied from the engine the first time a field needs them. */
 struct rpc_torrent_view;
-struct rpc_torrent_view *rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st,
-    size_t queue_pos);
+struct rpc_torrent_view *rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st);
 /* The value of field `name`: a new reference, or NULL for a name we do not know. */
 json_t *rpc_view_field(struct rpc_torrent_view *v, const char *name);
 void rpc_view_free(struct rpc_torrent_view *v);

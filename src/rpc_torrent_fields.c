@@ -13,7 +13,6 @@
 struct rpc_torrent_view {
 	struct rpc_handler *h;
 	struct engine_torrent_stats st;
-	size_t queue_pos;
 	bool have_files, have_peers, have_trackers, have_pieces;
 	struct engine_file_info *files;
 	size_t nfiles;
@@ -100,12 +99,11 @@ view_times(struct rpc_torrent_view *v)
 }
 
 struct rpc_torrent_view *
-rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st, size_t queue_pos)
+rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st)
 {
 	struct rpc_torrent_view *v = xcalloc(1, sizeof *v);
 	v->h = h;
 	v->st = *st;
-	v->queue_pos = queue_pos;
 	return v;
 }
 
@@ -449,8 +447,9 @@ RPC_FIELD(f_priorities)
 RPC_FIELD(f_mime) { (void)v; return json_string("application/octet-stream"); }
 RPC_FIELD(f_queue_position)
 {
+	/* Without a session directory there is no queue: the order added stands in. */
 	int pos = engine_queue_position(v->h->e, v->st.id);
-	return rpc_json_u64(pos >= 0 ? (uint64_t)pos : v->queue_pos);
+	return json_integer(pos >= 0 ? pos : v->st.id - 1);
 }
 
 /* Transmission's seedRatioMode: 0 the global limit, 1 the torrent's own, 2 unlimited. */

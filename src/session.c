@@ -320,6 +320,9 @@ session_torrent_removed(void *arg, struct torrent *t)
 	struct engine *e = arg;
 	if (e->transport != NULL)
 		transport_remove_torrent(e->transport, t->mi->info_hash);
+	/* Gone for recently-active: listed among the removed from now on. */
+	changes_unlink(&e->changes, &t->chg);
+	changes_note_removed(&e->changes, t->id, dp_now_ms());
 	struct torrent **pp = &e->torrents, *prev = NULL;
 	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
 		if (*pp == t) {
@@ -724,6 +727,7 @@ session_lend(struct engine *e)
 	te->peers = pe;
 	te->ops = &session_torrent_ops;
 	te->arg = e;
+	te->changes = &e->changes;
 }
 
 int
@@ -732,6 +736,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 {
 	e->base = base;
 	e->set = *set;
+	changes_init(&e->changes);
 	peer_id_generate(e->peer_id);
 	if (RAND_bytes((unsigned char *)&e->rng, sizeof e->rng) != 1 || e->rng == 0)
 		e->rng = (uint32_t)dp_now_us() | 1;
@@ -808,6 +813,7 @@ session_cleanup(struct engine *e)
 		e->dying = t->next;
 		torrent_free(t);
 	}
+	changes_free(&e->changes);
 	while (e->pending != NULL)
 		peer_close(e->pending, "shutting down");
 	session_reap_cb(-1, 0, e);

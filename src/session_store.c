@@ -694,7 +694,7 @@ store_move_done(struct resume_job *job, void *arg)
 				t->st = st;
 				snprintf(t->save_dir, sizeof t->save_dir, "%s", m->to_dir);
 				log_info("%s: moved to %s", t->mi->name, m->to_dir);
-				t->state = ENGINE_TORRENT_STOPPED;
+				torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 				if (it->want_running && store_admit(s, t))
 					torrent_start(t);
 			}
@@ -747,7 +747,7 @@ store_completed(struct store *s, struct store_item *it, struct torrent *t)
 	    !it->moving) {
 		it->moving = it->move_waiting = true;
 		torrent_stop(t, false);
-		t->state = ENGINE_TORRENT_QUEUED;
+		torrent_set_state(t, ENGINE_TORRENT_QUEUED);
 		task_wait(t->task, DP_TASK_DISK_WAIT, "moving to %s", s->completed_dir);
 		if (t->disk_jobs == 0)
 			store_move_begin(s, it, t);
@@ -791,7 +791,7 @@ store_check_finish(struct store_check *c)
 			picker_set_have(t->pk, p);
 		}
 		t->checked = true;
-		t->state = ENGINE_TORRENT_STOPPED;
+		torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 		log_info("%s: rechecked %u piece%s of changed files: %u good; %u of %u pieces "
 		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
 		    t->mi->piece_count);
@@ -1039,7 +1039,7 @@ store_load_one(struct store *s, struct store_entry *en)
 	if (en->r.error != NULL)
 		c->error = xstrdup(en->r.error);   /* set again once the recheck is done */
 	it->checking = true;
-	t->state = ENGINE_TORRENT_CHECKING;
+	torrent_set_state(t, ENGINE_TORRENT_CHECKING);
 	t->check_gen++;
 	c->gen = t->check_gen;
 	task_wait(t->task, DP_TASK_DISK_WAIT, "rechecking %u piece%s of changed files", nr,
@@ -1206,7 +1206,7 @@ store_queue_pass(struct store *s)
 		    t->state == ENGINE_TORRENT_ERROR)
 			continue;
 		if (t->state == ENGINE_TORRENT_STOPPED && !store_item_active(t))
-			t->state = ENGINE_TORRENT_QUEUED;
+			torrent_set_state(t, ENGINE_TORRENT_QUEUED);
 		v[k].id = it->id;
 		v[k].download = !store_is_complete(t);
 		v[k].active = store_item_active(t);
@@ -1224,7 +1224,7 @@ store_queue_pass(struct store *s)
 			log_info("%s: queued (over the limit of active %s)", t->mi->name,
 			    v[i].download ? "downloads" : "seeds");
 			torrent_stop(t, false);
-			t->state = ENGINE_TORRENT_QUEUED;
+			torrent_set_state(t, ENGINE_TORRENT_QUEUED);
 			task_idle(t->task, DP_TASK_QUEUED, "queued");
 		} else if (t->state == ENGINE_TORRENT_QUEUED) {
 			task_idle(t->task, DP_TASK_QUEUED, "queued: position %d",
@@ -1247,7 +1247,7 @@ store_admit(struct store *s, struct torrent *t)
 		return false;
 	if (s->loading || s->shutting_down) {
 		if (!s->shutting_down)
-			t->state = ENGINE_TORRENT_QUEUED;
+			torrent_set_state(t, ENGINE_TORRENT_QUEUED);
 		return false;
 	}
 	bool download = !store_is_complete(t);
@@ -1265,7 +1265,7 @@ store_admit(struct store *s, struct torrent *t)
 	if (t->state != ENGINE_TORRENT_QUEUED)
 		log_info("%s: queued (%d active %s)", t->mi->name, active,
 		    download ? "downloads" : "seeds");
-	t->state = ENGINE_TORRENT_QUEUED;
+	torrent_set_state(t, ENGINE_TORRENT_QUEUED);
 	task_idle(t->task, DP_TASK_QUEUED, "queued");
 	return false;
 }

@@ -128,6 +128,7 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	struct torrent *t = xcalloc(1, sizeof *t);
 	t->env = env;
 	t->id = id;
+	t->chg.id = id;
 	t->mi = mi;
 	snprintf(t->save_dir, sizeof t->save_dir, "%s", save_dir);
 	t->st = storage_new(mi, save_dir, env->set->max_open_files);
@@ -149,7 +150,7 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	bw_meter_init(&t->down_meter);
 	bw_meter_init(&t->up_meter);
 	t->added_date = dp_wall_time();
-	t->state = ENGINE_TORRENT_STOPPED;
+	torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 	t->task = task_new(DP_TASK_KIND_TORRENT, t->id, "torrent %s", mi->name);
 	task_idle(t->task, DP_TASK_QUEUED, "stopped");
 	if (opts != NULL && opts->sequential)
@@ -367,7 +368,7 @@ torrent_on_complete(struct torrent *t)
 {
 	if (t->state != ENGINE_TORRENT_DOWNLOADING)
 		return;
-	t->state = ENGINE_TORRENT_SEEDING;
+	torrent_set_state(t, ENGINE_TORRENT_SEEDING);
 	t->completed_date = dp_wall_time();
 	torrent_piece_pool_free(t);
 	log_info("%s: download complete (%u piece%s)", t->mi->name, t->have.count,
@@ -545,6 +546,7 @@ torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
 	t->downloaded += len;
 	bw_meter_add(&t->down_meter, len, now);
 	t->env->ops->transferred(t->env->arg, len, 0, now);
+	torrent_touch(t);
 	uint8_t who = SMARTBAN_NONE;
 	for (uint8_t i = 0; i < pb->ncontrib; i++)
 		if (sockaddr_equal((struct sockaddr *)&pb->contrib[i], (struct sockaddr *)&p->addr,
@@ -730,7 +732,7 @@ torrent_check_issue(struct torrent *t)
 static void
 torrent_start_check(struct torrent *t)
 {
-	t->state = ENGINE_TORRENT_CHECKING;
+	torrent_set_state(t, ENGINE_TORRENT_CHECKING);
 	t->check_gen++;
 	t->check_next = t->check_done = t->check_inflight = 0;
 	log_info("%s: checking existing data", t->mi->name);
@@ -743,10 +745,10 @@ static void
 torrent_begin_transfer(struct torrent *t)
 {
 	if (t->md != NULL)
-		t->state = ENGINE_TORRENT_METADATA;
+		torrent_set_state(t, ENGINE_TORRENT_METADATA);
 	else
-		t->state = picker_complete(t->pk) ? ENGINE_TORRENT_SEEDING :
-		    ENGINE_TORRENT_DOWNLOADING;
+		torrent_set_state(t, picker_complete(t->pk) ? ENGINE_TORRENT_SEEDING :
+		    ENGINE_TORRENT_DOWNLOADING);
 	if (t->state == ENGINE_TORRENT_SEEDING && t->completed_date == 0)
 		t->completed_date = dp_wall_time();
 	if (t->announce != NULL) {
@@ -755,6 +757,22 @@ torrent_begin_transfer(struct torrent *t)
 	}
 	torrent_update_task(t);
 	torrent_connect_peers(t, dp_now_ms());
+}
+
+void
+torrent_set_state(struct torrent *t, enum engine_torrent_state s)
+{
+	if (t->state != s) {
+		t->state = s;
+		torrent_touch(t);
+	}
+}
+
+void
+torrent_touch(struct torrent *t)
+{
+	if (t->env->changes != NULL && !t->removing && !t->freeing)
+		changes_touch(t->env->changes, &t->chg, dp_now_ms());
 }
 
 void
@@ -775,7 +793,7 @@ torrent_start(struct torrent *t)
 	}
 	/* Whether there is anything to check costs a stat() per file: a worker finds out, and
 	 * the torrent shows as checking meanwhile. */
-	t->state = ENGINE_TORRENT_CHECKING;
+	torrent_set_state(t, ENGINE_TORRENT_CHECKING);
 	t->check_gen++;
 	t->check_next = t->check_done = t->check_inflight = 0;
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_PROBE, 0);
@@ -834,7 +852,7 @@ torrent_stop(struct torrent *t, bool user)
 		    t);
 	}
 	if (t->state != ENGINE_TORRENT_ERROR)
-		t->state = ENGINE_TORRENT_STOPPED;
+		torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 	torrent_piece_pool_free(t);
 	t->check_gen++;   /* checking jobs in flight are ignored */
 	if (t->state == ENGINE_TORRENT_STOPPED && !t->checked)
@@ -856,7 +874,7 @@ torrent_set_error(struct torrent *t, const char *fmt, ...)
 	log_error("%s: %s", t->mi->name, t->error);
 	bool was_checking = t->state == ENGINE_TORRENT_CHECKING;
 	torrent_stop(t, false);
-	t->state = ENGINE_TORRENT_ERROR;
+	torrent_set_state(t, ENGINE_TORRENT_ERROR);
 	if (was_checking)
 		t->checked = false;
 	torrent_update_task(t);
@@ -892,10 +910,10 @@ torrent_recheck(struct torrent *t)
 	t->checked = false;
 	t->error[0] = '\0';
 	if (was_active || t->state == ENGINE_TORRENT_ERROR) {
-		t->state = ENGINE_TORRENT_STOPPED;
+		torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 		torrent_start_check(t);
 	} else {
-		t->state = ENGINE_TORRENT_STOPPED;
+		torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 	}
 	torrent_update_task(t);
 }
@@ -1011,6 +1029,8 @@ torrent_free(struct torrent *t)
 		free(tj);
 	}
 	t->gated_tail = NULL;
+	if (t->env->changes != NULL)
+		changes_unlink(t->env->changes, &t->chg);
 	torrent_close_peers(t, "torrent removed");
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
 	const struct peer_env *pe = t->env->peers;
@@ -1126,6 +1146,7 @@ torrent_attach_peer(void *owner, struct peer *p)
 		t->peers->prev = p;
 	t->peers = p;
 	t->npeers++;
+	torrent_touch(t);
 }
 
 static void
@@ -1139,6 +1160,7 @@ torrent_detach_peer(void *owner, struct peer *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	t->npeers--;
+	torrent_touch(t);
 	if (p->incoming)
 		return;
 	uint64_t now = dp_now_ms();
@@ -1233,6 +1255,7 @@ torrent_peer_uploaded(void *owner, struct peer *p, uint32_t len, uint64_t now_ms
 	t->uploaded += len;
 	bw_meter_add(&t->up_meter, len, now_ms);
 	t->env->ops->transferred(t->env->arg, 0, len, now_ms);
+	torrent_touch(t);
 }
 
 static struct peer *
@@ -1385,7 +1408,7 @@ torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio)
 		picker_set_priority(t->pk, k, (enum picker_prio)pp[k]);
 	free(pp);
 	if (t->state == ENGINE_TORRENT_SEEDING && !picker_complete(t->pk))
-		t->state = ENGINE_TORRENT_DOWNLOADING;
+		torrent_set_state(t, ENGINE_TORRENT_DOWNLOADING);
 	if (t->state == ENGINE_TORRENT_DOWNLOADING && picker_complete(t->pk))
 		torrent_on_complete(t);
 	for (struct peer *p = t->peers; p != NULL; p = p->next)

@@ -14,6 +14,7 @@
 
 #include "bandwidth.h"
 #include "bitfield.h"
+#include "changes.h"
 #include "engine.h"
 #include "peer.h"
 #include "smartban.h"
@@ -102,6 +103,7 @@ struct torrent_env {
 	const struct peer_env *peers;            /* lent on to its peers */
 	const struct torrent_ops *ops;
 	void *arg;
+	struct change_list *changes;             /* torrents touch it on every change */
 };
 
 struct torrent {
@@ -119,7 +121,8 @@ struct torrent {
 	struct announce_sched *announce;
 	char save_dir[1024];
 
-	enum engine_torrent_state state;
+	enum engine_torrent_state state;         /* changed by torrent_set_state */
+	struct change_node chg;                  /* when it last changed (recently-active) */
 	char error[256];
 	struct dp_bitfield have;                 /* verified pieces */
 	uint64_t have_bytes;
@@ -173,6 +176,10 @@ struct torrent {
 struct torrent *torrent_new(const struct torrent_env *env, int id, struct metainfo *mi,
     const char *save_dir, const struct engine_add_opts *opts, char *err, size_t errlen);
 void torrent_start(struct torrent *t);
+/* The state changes (and the torrent counts as changed, for recently-active). */
+void torrent_set_state(struct torrent *t, enum engine_torrent_state s);
+/* Something a client shows changed (a transfer, a peer, a setting): O(1). */
+void torrent_touch(struct torrent *t);
 /* Stops peers and trackers (stopped announce). */
 void torrent_stop(struct torrent *t, bool user);
 /* Stops and frees once its disk jobs are done; with delete_data removes its files. */

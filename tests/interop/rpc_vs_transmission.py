@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-# rpc_vs_transmission.py TR_RPC_PORT DP_RPC_PORT: the same requests to a transmission-daemon and
+# rpc_vs_transmission.py TR_RPC_PORT DP_RPC_PORT TORRENT...: the same requests to a transmission-daemon and
 # to a downpour daemon on loopback, each answer checked where the behaviour is Transmission's
 # (and where downpour differs on purpose, that it says so). Prints one line per check; exit 1 if
 # any failed. The daemons are started and stopped by rpc_vs_transmission.sh.
+import base64
 import re
+import subprocess
 import sys
+import time
 
 from trpc import Rpc
 
@@ -46,6 +49,49 @@ for key, value in (("rename-partial-files", True), ("incomplete-dir-enabled", Tr
 # ---- port-test: transmission asks an outside server; downpour says it cannot test ----
 res, a = dp.call("port-test")
 check("downpour port-test answers honestly", res != "success" and "cannot test" in res, res)
+
+# ---- recently-active: what changed in the last 60 s, and what was removed ----
+torrents = sys.argv[3:5]
+ids = {}
+for name, c in (("transmission", tr), ("downpour", dp)):
+    ids[name] = []
+    for path in torrents:
+        meta = base64.b64encode(open(path, "rb").read()).decode()
+        a = c.ok("torrent-add", {"metainfo": meta, "paused": True})
+        ids[name].append(a["torrent-added"]["id"])
+print("waiting 62 s for every torrent to be inactive for longer than the 60 s window")
+time.sleep(62)
+
+
+def recent(c):
+    a = c.ok("torrent-get", {"ids": "recently-active", "fields": ["id", "status"]})
+    return sorted(t["id"] for t in a["torrents"]), sorted(a.get("removed", []))
+
+
+for name, c in (("transmission", tr), ("downpour", dp)):
+    got, removed = recent(c)
+    check("%s: nothing recently active after 62 s idle" % name, got == [] and removed == [],
+          "torrents %r removed %r" % (got, removed))
+    first, second = ids[name]
+    c.ok("torrent-start", {"ids": [first]})
+    time.sleep(1)
+    got, removed = recent(c)
+    check("%s: a started torrent is recently active, the other not" % name, got == [first],
+          "torrents %r (started %d)" % (got, first))
+    c.ok("torrent-stop", {"ids": [first]})
+    got, _ = recent(c)
+    check("%s: stopped, it is still listed (its state changed)" % name, first in got, repr(got))
+    c.ok("torrent-remove", {"ids": [second]})
+    got, removed = recent(c)
+    check("%s: the removed torrent is in removed" % name, removed == [second] and second not in got,
+          "torrents %r removed %r" % (got, removed))
+    # transmission-remote's -t active is recently-active.
+    port = c.url.split(":")[2].split("/")[0]
+    out = subprocess.run(["transmission-remote", "127.0.0.1:" + port, "-t", "active", "-l"],
+                         capture_output=True, text=True, timeout=30).stdout
+    rows = [l.split()[0].rstrip("*") for l in out.splitlines()[1:-1]]
+    check("%s: transmission-remote -t active -l lists the changed torrent only" % name,
+          rows == [str(first)], "%r" % rows)
 
 if failed:
     print("FAILED: %d check(s): %s" % (len(failed), ", ".join(failed)))

@@ -7,7 +7,13 @@ set -u
 sl_init rpc_vs_transmission "${1:-}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-mkdir -p "$SL_W/tr-dl" "$SL_W/dp-dl"
+mkdir -p "$SL_W/tr-dl" "$SL_W/dp-dl" "$SL_W/src"
+# Two torrents whose data nobody has (they stay stopped or look for peers).
+for n in 1 2; do
+	sl_make_file "$SL_W/src/data$n.bin" $((300000 + n))
+	"$DP" create -o "$SL_W/t$n.torrent" -s 32768 "$SL_W/src/data$n.bin" >/dev/null ||
+	    sl_fail "downpour create t$n"
+done
 sl_transmission_start tr "$SL_W/tr-dl"
 TR_PID=$SL_TR_PID
 DP_RPC=$(sl_free_port)
@@ -22,7 +28,8 @@ sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc
 DP_PID=$SL_BG_PID
 SL_WAIT_PID=$DP_PID sl_wait 20 "downpour RPC" sl_listening "$DP_RPC"
 
-/usr/bin/python3 "$HERE/rpc_vs_transmission.py" "$SL_TR_RPC" "$DP_RPC" >"$SL_W/compare.log" 2>&1
+timeout 300 /usr/bin/python3 "$HERE/rpc_vs_transmission.py" "$SL_TR_RPC" "$DP_RPC" \
+    "$SL_W/t1.torrent" "$SL_W/t2.torrent" >"$SL_W/compare.log" 2>&1
 RC=$?
 cat "$SL_W/compare.log"
 [ $RC = 0 ] || sl_fail "the RPC answers differ (above)"

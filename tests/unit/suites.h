@@ -40,7 +40,8 @@
 	X(mse) \
 	X(utp) \
 	X(escape) \
-	X(transport)
+	X(transport) \
+	X(changes)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
