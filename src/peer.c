@@ -475,11 +475,19 @@ peer_reqs_clear(struct peer *p)
 	p->reqs_head = 0;
 }
 
+/* Requests we gave up may still be answered, in flight or by a peer that ignores CANCEL. */
+static void
+peer_allow_late(struct peer *p, uint32_t n)
+{
+	p->late_allowed = DP_MIN(p->late_allowed + n, 2 * PEER_MAX_QUEUE);
+}
+
 static void
 peer_abandon_requests(struct peer *p)
 {
 	if (p->sw != NULL && p->sw->pk != NULL && p->nreqs > 0)
 		picker_peer_abandon_all(p->sw->pk, p);
+	peer_allow_late(p, p->nreqs);
 	peer_reqs_clear(p);
 }
 
@@ -538,6 +546,7 @@ peer_cancel_block(struct peer *p, uint32_t piece, uint32_t offset, uint32_t leng
 {
 	if (p->dead || !peer_reqs_remove(p, piece, offset, length))
 		return;
+	peer_allow_late(p, 1);
 	wire_put_cancel(bufferevent_get_output(p->bev), piece, offset, length);
 }
 
@@ -1166,6 +1175,38 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
 	}
 }
 
+/* A block that matches no outstanding request: dropped before any piece buffer is made or
+ * touched (one peer sending a block of every piece grew a 1 GiB torrent's buffers to 1 GiB, and
+ * unaligned ones corrupted pieces an honest seeder was filling, which got it banned). Counted;
+ * past the late answers we allow, PEER_MAX_UNREQUESTED of them close the peer as hostile. */
+static int
+peer_drop_unrequested(struct peer *p, struct evbuffer *in, uint32_t piece, uint32_t offset,
+    uint32_t len)
+{
+	evbuffer_drain(in, len);
+	bw_bucket_consume(p->env->down_bucket, len);
+	bw_bucket_consume(p->sw->down_bucket, len);
+	task_progress(p->task, len, 0);
+	p->unrequested++;
+	p->unrequested_bytes += len;
+	if (p->late_allowed > 0) {
+		p->late_allowed--;
+		return 0;
+	}
+	if (p->hostile_blocks++ == 0)
+		log_info("peer %s (%s): block %u+%u of piece %u was never asked for: dropped",
+		    p->addr_str, p->client, offset, len, piece);
+	if (p->hostile_blocks < PEER_MAX_UNREQUESTED)
+		return 0;
+	char why[128];
+	snprintf(why, sizeof why, "sent %u blocks (%llu bytes) it was never asked for",
+	    p->hostile_blocks, (unsigned long long)p->unrequested_bytes);
+	if (p->ops->hostile != NULL)
+		p->ops->hostile(p->owner, p, why);   /* may close p */
+	peer_close(p, "%s", why);
+	return -1;
+}
+
 /* A PIECE message: read the block straight from the input buffer into the assembly buffer. */
 static int
 peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t mlen)
@@ -1182,7 +1223,8 @@ peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t 
 		return -1;
 	}
 	evbuffer_drain(in, 13);
-	bool asked = peer_reqs_remove(p, piece, offset, len);
+	if (!peer_reqs_remove(p, piece, offset, len))
+		return peer_drop_unrequested(p, in, piece, offset, len);
 	uint8_t *dest = p->ops->block_dest(p->owner, piece, offset, len);
 	if (dest != NULL)
 		evbuffer_remove(in, dest, len);
@@ -1194,10 +1236,8 @@ peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t 
 	bw_bucket_consume(p->env->down_bucket, len);
 	bw_bucket_consume(sw->down_bucket, len);
 	task_progress(p->task, len, 0);
-	if (asked) {
-		p->last_block_ms = now;
-		p->snubbed = false;
-	}
+	p->last_block_ms = now;
+	p->snubbed = false;
 	if (dest != NULL)
 		p->ops->block_done(p->owner, p, piece, offset, len);   /* may close peers, even p */
 	if (p->dead)

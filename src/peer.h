@@ -33,6 +33,9 @@ struct peer_ext;
 #define PEER_MAX_QUEUE 500u
 #define PEER_MAX_INCOMING_REQUESTS 2048u
 #define PEER_OUTPUT_HIGH (1u << 20)     /* stop serving blocks above this much queued output */
+/* Blocks we never asked for (beyond the late answers to requests we gave up) a peer may send
+ * before it is closed and reported as hostile (ops->hostile). */
+#define PEER_MAX_UNREQUESTED 8u
 
 /* What the torrent does, as far as its peers care. */
 enum peer_mode {
@@ -120,6 +123,9 @@ struct peer_ops {
 	void (*self_connected)(void *owner, struct peer *p);
 	/* BEP 5 PORT: the peer's DHT port (optional). */
 	void (*on_port)(void *owner, struct peer *p, uint16_t port);
+	/* It broke the protocol on purpose (sent blocks nobody asked for): the owner scores it
+	 * before it closes (optional). */
+	void (*hostile)(void *owner, struct peer *p, const char *why);
 };
 
 struct peer_request {           /* a block we asked for */
@@ -173,6 +179,11 @@ struct peer {
 	struct peer_request *reqs;    /* our outstanding requests, oldest first */
 	uint32_t nreqs, reqs_cap, reqs_head;
 	uint32_t queue_target;
+	/* Blocks that matched no outstanding request: dropped unread. Requests we cancelled or gave
+	 * up may still be answered (late_allowed of them); beyond that each one is hostile. */
+	uint32_t late_allowed;
+	uint32_t unrequested, hostile_blocks;
+	uint64_t unrequested_bytes;
 
 	struct peer_in_request *inreqs;  /* its requests, in arrival order */
 	uint32_t ninreqs, inreqs_cap, inreqs_head;

@@ -1278,6 +1278,14 @@ torrent_peer_self_connected(void *owner, struct peer *p)
 			t->known[i].fails = 1000;
 }
 
+/* A peer that sent blocks nobody asked for is banned: no reason to trust anything else it sends. */
+static void
+torrent_peer_hostile(void *owner, struct peer *p, const char *why)
+{
+	struct torrent *t = owner;
+	t->env->ops->ban(t->env->arg, (const struct sockaddr *)&p->addr, why);
+}
+
 static const struct peer_ops torrent_peer_ops = {
 	.attach = torrent_attach_peer,
 	.detach = torrent_detach_peer,
@@ -1290,6 +1298,7 @@ static const struct peer_ops torrent_peer_ops = {
 	.uploaded = torrent_peer_uploaded,
 	.find_peer_id = torrent_peer_find_id,
 	.self_connected = torrent_peer_self_connected,
+	.hostile = torrent_peer_hostile,
 };
 
 static void

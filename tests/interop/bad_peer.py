@@ -22,29 +22,10 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benc import bdecode  # noqa: E402
+
 PSTR = b"BitTorrent protocol"
-
-
-def bdecode(b, i=0):
-    c = b[i:i + 1]
-    if c == b"i":
-        j = b.index(b"e", i)
-        return int(b[i + 1:j]), j + 1
-    if c in (b"l", b"d"):
-        i += 1
-        out = [] if c == b"l" else {}
-        while b[i:i + 1] != b"e":
-            if c == b"l":
-                v, i = bdecode(b, i)
-                out.append(v)
-            else:
-                k, i = bdecode(b, i)
-                v, i = bdecode(b, i)
-                out[k] = v
-        return out, i + 1
-    j = b.index(b":", i)
-    n = int(b[i:j])
-    return b[j + 1:j + 1 + n], j + 1 + n
 
 
 class Torrent:

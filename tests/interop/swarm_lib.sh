@@ -4,6 +4,9 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # SL_* variables are set here for the scripts that source this
 
+# DP_ASAN=1 runs the ASan build (lib.sh swaps the script's .../build/downpour argument).
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
 SL_PIDS=()
 SL_NAMES=()
 SL_W=
@@ -385,38 +388,10 @@ sl_aria2_args() {
 
 # sl_retrack TORRENT URL OUT: a copy of TORRENT whose only tracker is URL (same info hash).
 sl_retrack() {
-	/usr/bin/python3 - "$@" <<'PY' || sl_fail "can't rewrite the tracker of $1"
+	/usr/bin/python3 - "$SL_DIR" "$@" <<'PY' || sl_fail "can't rewrite the tracker of $1"
 import sys
-
-def dec(b, i):
-    c = b[i:i + 1]
-    if c == b"i":
-        j = b.index(b"e", i)
-        return int(b[i + 1:j]), j + 1
-    if c == b"l" or c == b"d":
-        i += 1
-        out = [] if c == b"l" else {}
-        while b[i:i + 1] != b"e":
-            if c == b"l":
-                v, i = dec(b, i)
-                out.append(v)
-            else:
-                k, i = dec(b, i)
-                v, i = dec(b, i)
-                out[k] = v
-        return out, i + 1
-    j = b.index(b":", i)
-    n = int(b[i:j])
-    return b[j + 1:j + 1 + n], j + 1 + n
-
-def enc(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, list):
-        return b"l" + b"".join(enc(x) for x in v) + b"e"
-    return b"d" + b"".join(enc(k) + enc(v[k]) for k in sorted(v)) + b"e"
+sys.path.insert(0, sys.argv.pop(1))
+from benc import bdecode as dec, be as enc
 
 src, url, out = sys.argv[1:4]
 raw = open(src, "rb").read()

@@ -1,0 +1,120 @@
+#!/bin/bash
+# hostile_peers.sh: downpour against hostile peers (hostile_peer.py) in real downloads from a
+# libtorrent seeder on loopback (issue 11, findings 1-4). Each part must end with the download
+# byte-identical, only the attacker banned (never the seeder), and downpour's peak RSS bounded
+# (VmHWM, printed).
+#  1. unrequested: a peer that we never unchoke sends one unaligned block of every piece, in a
+#     loop, that nobody asked for; first alone, then beside the seeder. Before: piece buffers for
+#     every piece (RSS grew by the torrent's size) and corrupt pieces that got the honest seeder
+#     banned (the download stalled).
+# $1 = the downpour binary.
+set -u
+. "$(dirname "$0")/swarm_lib.sh"
+sl_init hostile_peers "${1:-}"
+sl_need_lt
+HP_PY=$SL_DIR/hostile_peer.py
+# The plain build stays under 96 MiB; ASan's quarantine keeps freed piece buffers a while.
+RSS_LIMIT_KB=$((96 * 1024))
+[ "${DP_ASAN:-0}" = 1 ] && RSS_LIMIT_KB=$((384 * 1024))
+
+# hp_peak_rss PID VAR: raises VAR to PID's peak RSS (VmHWM, KiB) if that is higher.
+hp_peak_rss() {
+	local kb
+	kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$kb" ] && [ "$kb" -gt "${!2}" ] && printf -v "$2" '%s' "$kb"
+	return 0
+}
+
+# hp_get NAME TORRENT OUT SECS ARGS...: `downpour get` in the background, its peak RSS (VmHWM)
+# sampled until it exits into $HP_RSS_KB; fails unless it completes in time.
+hp_get() {
+	local name=$1 torrent=$2 out=$3 secs=$4 pid rc end
+	shift 4
+	sl_dp_conf "$SL_W/$name.conf"
+	printf '%s\n' "${HP_EXTRA_CONF:-}" >>"$SL_W/$name.conf"
+	mkdir -p "$out"
+	"$DP" get --config "$SL_W/$name.conf" -o "$out" --port "${HP_PORT:-$(sl_free_port)}" "$@" \
+	    "$torrent" >"$SL_W/$name.log" 2>&1 &
+	pid=$!
+	HP_GET_PID=$pid
+	HP_RSS_KB=0
+	end=$((SECONDS + secs))
+	while sl_alive "$pid" && [ $SECONDS -lt $end ]; do
+		hp_peak_rss "$pid" HP_RSS_KB
+		sleep 0.2
+	done
+	if sl_alive "$pid"; then
+		sl_stop "$pid" 5
+		sl_fail "downpour get ($name) did not finish in ${secs}s (peak RSS $((HP_RSS_KB / 1024)) MiB)"
+	fi
+	wait "$pid"
+	rc=$?
+	[ $rc -eq 0 ] || sl_fail "downpour get ($name) exited $rc"
+	grep -q "download complete" "$SL_W/$name.log" || sl_fail "downpour get ($name): no completion line"
+}
+
+SIZE=$((128 * 1048576 + 4321))
+mkdir -p "$SL_W/src"
+sl_make_file "$SL_W/src/payload.bin" $SIZE
+"$DP" create -o "$SL_W/t.torrent" -s 1048576 "$SL_W/src/payload.bin" >"$SL_W/create.log" 2>&1 ||
+    sl_fail "downpour create"
+LT_PORT=$(sl_free_port)
+sl_bg lt-seed "$SL_W/lt-seed.log" /usr/bin/python3 "$SL_DIR/lt_seed.py" "$SL_W/t.torrent" \
+    "$SL_W/src" --port "$LT_PORT" --no-tracker --ready-file "$SL_W/lt-seed.ready" \
+    --upload-limit 33554432
+LT_PID=$SL_BG_PID
+SL_WAIT_PID=$LT_PID sl_wait 120 "the libtorrent seeder" test -f "$SL_W/lt-seed.ready"
+sl_say "libtorrent seeder on :$LT_PORT (32 MiB/s), 128 MiB in 1 MiB pieces"
+
+# ---- 1. unrequested blocks ----
+# 1a. The attacker alone for 8 s on a 512 MiB torrent of 16 KiB pieces (sparse zeros: only the
+# attacker has "data"): nothing it sends may grow downpour's memory.
+mkdir -p "$SL_W/zeros"
+truncate -s 512M "$SL_W/zeros/zeros.bin"
+"$DP" create -o "$SL_W/zeros.torrent" -s 16384 "$SL_W/zeros/zeros.bin" >>"$SL_W/create.log" 2>&1 ||
+    sl_fail "downpour create (zeros)"
+UP=$(sl_free_port)
+sl_bg unrequested "$SL_W/unrequested.log" /usr/bin/python3 "$HP_PY" unrequested \
+    "$SL_W/zeros.torrent" --port "$UP" --ready-file "$SL_W/unrequested.ready" --timeout 300
+U_PID=$SL_BG_PID
+SL_WAIT_PID=$U_PID sl_wait 20 "hostile_peer.py unrequested" test -f "$SL_W/unrequested.ready"
+sl_dp_conf "$SL_W/dp-alone.conf"
+"$DP" get --config "$SL_W/dp-alone.conf" -o "$SL_W/out-alone" --port "$(sl_free_port)" \
+    --peer "127.0.0.1:$UP" "$SL_W/zeros.torrent" >"$SL_W/dp-alone.log" 2>&1 &
+A_PID=$!
+ALONE_KB=0
+for _ in $(seq 1 40); do
+	hp_peak_rss "$A_PID" ALONE_KB
+	sleep 0.2
+done
+sl_stop "$A_PID" 10
+[ "$ALONE_KB" -le "$RSS_LIMIT_KB" ] ||
+    sl_fail "peak RSS $((ALONE_KB / 1024)) MiB with the attacker alone (limit $((RSS_LIMIT_KB / 1024)) MiB)"
+grep -q "banned 127.0.0.1:$UP: sent .* blocks .* never asked for" "$SL_W/dp-alone.log" ||
+    sl_fail "the peer sending unrequested blocks was not banned (alone; peak RSS $((ALONE_KB / 1024)) MiB)"
+sl_say "1a. the attacker alone for 8 s: banned, peak RSS $((ALONE_KB / 1024)) MiB"
+sl_stop "$U_PID" 10
+rm -rf "$SL_W/zeros" "$SL_W/out-alone"
+sl_bg unrequested2 "$SL_W/unrequested.log" /usr/bin/python3 "$HP_PY" unrequested "$SL_W/t.torrent" \
+    --port "$UP" --ready-file "$SL_W/unrequested2.ready" --timeout 300
+U_PID=$SL_BG_PID
+SL_WAIT_PID=$U_PID sl_wait 20 "hostile_peer.py unrequested" test -f "$SL_W/unrequested2.ready"
+# 1b. With the seeder: the unaligned blocks must not reach its pieces.
+hp_get dp-unrequested "$SL_W/t.torrent" "$SL_W/out1" 120 --peer "127.0.0.1:$UP" \
+    --peer "127.0.0.1:$LT_PORT"
+sl_same "$SL_W/src/payload.bin" "$SL_W/out1/payload.bin" || sl_fail "the copy differs (unrequested blocks)"
+sl_stop "$U_PID" 10
+grep -q "^hostile: unrequested " "$SL_W/unrequested.log" || sl_fail "hostile_peer.py printed no summary"
+UBLOCKS=$(sed -n 's/^hostile: unrequested .*blocks=\([0-9]*\).*/\1/p' "$SL_W/unrequested.log")
+[ "${UBLOCKS:-0}" -gt 0 ] || sl_fail "the hostile peer sent no block: nothing was tested"
+grep -q "banned 127.0.0.1:$UP: sent .* blocks .* never asked for" "$SL_W/dp-unrequested.log" ||
+    sl_fail "the peer sending unrequested blocks was not banned for it"
+grep -q "banned 127.0.0.1:$LT_PORT" "$SL_W/dp-unrequested.log" && sl_fail "the libtorrent seeder was banned"
+grep -q "failed the hash check" "$SL_W/dp-unrequested.log" && sl_fail "pieces failed: unrequested data reached them"
+[ "$HP_RSS_KB" -le "$RSS_LIMIT_KB" ] ||
+    sl_fail "peak RSS $((HP_RSS_KB / 1024)) MiB with unrequested blocks (limit $((RSS_LIMIT_KB / 1024)) MiB)"
+sl_say "1. unrequested: $UBLOCKS blocks sent, attacker banned, seeder kept, peak RSS $((HP_RSS_KB / 1024)) MiB"
+
+sl_stop "$LT_PID" 10 || sl_fail "libtorrent seeder exited $? on SIGTERM"
+echo "PASS hostile_peers: unrequested blocks dropped (peak RSS $((HP_RSS_KB / 1024)) MiB), attacker banned, seeder never"
+exit 0
