@@ -38,6 +38,7 @@ struct cmd_daemon_state {
 	const char *opt_encryption, *opt_utp;
 	const char *opt_rpc, *opt_rpc_bind, *opt_rpc_port;
 	const char *opt_rpc_user, *opt_rpc_pass;   /* --rpc-auth USER:PASS, split in place */
+	char *opt_dht_boot;            /* every --dht-bootstrap, comma-separated (free()) */
 	struct rpc_server *rpc;
 	struct monitor_server *monitor;
 	bool stopping;
@@ -96,6 +97,7 @@ cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *
 		{ "rpc.bind", d->opt_rpc_bind, "--rpc-bind" },
 		{ "rpc.port", d->opt_rpc_port, "--rpc-port" },
 		{ "rpc.enabled", d->opt_rpc, "--rpc" },
+		{ "dht_bootstrap", d->opt_dht_boot, "--dht-bootstrap" },
 	};
 	for (size_t i = 0; i < DP_ARRAY_LEN(over); i++) {
 		if (over[i].value == NULL)
@@ -250,6 +252,7 @@ cmd_daemon_run(int argc, char **argv)
 		{ "rpc-auth", required_argument, NULL, 'A' },
 		{ "encryption", required_argument, NULL, 'E' },
 		{ "no-utp", no_argument, NULL, 'U' },
+		{ "dht-bootstrap", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -284,15 +287,19 @@ cmd_daemon_run(int argc, char **argv)
 			d.opt_rpc = "true";
 			break;
 		}
+		case 'D': cmd_list_append(&d.opt_dht_boot, optarg); break;
 		case 'h':
+			free(d.opt_dht_boot);
 			return cmd_print_help(&cmd_daemon_entry);
 		default:
 			cmd_print_usage(stderr, &cmd_daemon_entry);
+			free(d.opt_dht_boot);
 			return DP_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		cmd_print_usage(stderr, &cmd_daemon_entry);
+		free(d.opt_dht_boot);
 		return DP_EXIT_USAGE;
 	}
 	char err[1200];
@@ -305,6 +312,7 @@ cmd_daemon_run(int argc, char **argv)
 	}
 	if (cmd_daemon_load_config(&d, &d.cfg, err, sizeof err) < 0) {
 		free(config_abs);
+		free(d.opt_dht_boot);
 		cmd_error("%s", err);
 		return DP_EXIT_USAGE;
 	}
@@ -312,6 +320,7 @@ cmd_daemon_run(int argc, char **argv)
 		cmd_error("%s", err);
 		config_free(&d.cfg);
 		free(config_abs);
+		free(d.opt_dht_boot);
 		return DP_EXIT_FAILURE;
 	}
 	char *lock_path = xasprintf("%s/lock", d.cfg.session_dir);
@@ -426,6 +435,7 @@ out:
 	free(pid_path);
 	free(log_path);
 	free(config_abs);
+	free(d.opt_dht_boot);
 	return rc;
 }
 
@@ -433,7 +443,8 @@ const struct dp_command cmd_daemon_entry = {
 	.name = "daemon",
 	.usage = "daemon [--foreground] [--session DIR] [--download-dir DIR] [--watch-dir DIR]\n"
 	    "                       [--port N] [--config FILE] [--encryption MODE] [--no-utp]\n"
-	    "                       [--rpc [--rpc-bind ADDR] [--rpc-port N] [--rpc-auth USER:PASS]]",
+	    "                       [--rpc [--rpc-bind ADDR] [--rpc-port N] [--rpc-auth USER:PASS]]\n"
+	    "                       [--dht-bootstrap ADDR:PORT]...",
 	.summary = "run headless on the session directory (detached unless --foreground)",
 	.help = "Runs the engine without a terminal on the session directory. The options\n"
 	    "override the configuration file's keys named in parentheses.\n"
@@ -449,6 +460,8 @@ const struct dp_command cmd_daemon_entry = {
 	    "  --rpc-bind ADDR          on this address (rpc.bind); implies --rpc\n"
 	    "  --rpc-port N             on this port (rpc.port); implies --rpc\n"
 	    "  --rpc-auth USER:PASS     require this user name and password; implies --rpc\n"
+	    "  --dht-bootstrap ADDR:PORT  join the DHT through this node (dht_bootstrap; repeat\n"
+	    "                           it for more)\n"
 	    "SIGHUP reloads the configuration, SIGTERM and SIGINT stop, SIGUSR1 logs the tasks.\n",
 	.run = cmd_daemon_run,
 };

@@ -171,11 +171,13 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		{ "peer", required_argument, NULL, 'P' },
 		{ "encryption", required_argument, NULL, 'E' },
 		{ "no-utp", no_argument, NULL, 'U' },
+		{ "dht-bootstrap", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outdir = ".", *config_path = NULL, *port = NULL, *encryption = NULL;
 	bool no_utp = false;
+	char *dht_boot = NULL;
 	const char **peers = xcalloc((size_t)argc + 1, sizeof *peers);
 	size_t npeers = 0;
 	bool seed_after = seed_cmd;
@@ -197,18 +199,22 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		case 'P': peers[npeers++] = optarg; break;
 		case 'E': encryption = optarg; break;
 		case 'U': no_utp = true; break;
+		case 'D': cmd_list_append(&dht_boot, optarg); break;
 		case 'h':
 			free(peers);
+			free(dht_boot);
 			return cmd_print_help(self);
 		default:
 			cmd_print_usage(stderr, self);
 			free(peers);
+			free(dht_boot);
 			return DP_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
 		cmd_print_usage(stderr, self);
 		free(peers);
+		free(dht_boot);
 		return DP_EXIT_USAGE;
 	}
 	const char *torrent_path = argv[optind];
@@ -220,6 +226,7 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		if (config_load(config_path, &cfg, err, sizeof err) < 0) {
 			cmd_error("%s", err);
 			free(peers);
+			free(dht_boot);
 			return DP_EXIT_USAGE;
 		}
 	} else {
@@ -232,6 +239,7 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		cmd_error("--port: %s", err);
 		config_free(&cfg);
 		free(peers);
+		free(dht_boot);
 		return DP_EXIT_USAGE;
 	}
 	if ((encryption != NULL &&
@@ -240,8 +248,18 @@ cmd_get_common(int argc, char **argv, bool seed_cmd)
 		cmd_error("%s: %s", no_utp && encryption == NULL ? "--no-utp" : "--encryption", err);
 		config_free(&cfg);
 		free(peers);
+		free(dht_boot);
 		return DP_EXIT_USAGE;
 	}
+	/* --dht-bootstrap replaces the configured (or built-in) bootstrap list. */
+	if (dht_boot != NULL && config_set(&cfg, "dht_bootstrap", dht_boot, err, sizeof err) < 0) {
+		cmd_error("--dht-bootstrap: %s", err);
+		config_free(&cfg);
+		free(peers);
+		free(dht_boot);
+		return DP_EXIT_USAGE;
+	}
+	free(dht_boot);
 	free(cfg.download_dir);
 	cfg.download_dir = xstrdup(outdir);
 
@@ -344,12 +362,14 @@ cmd_get_run_seed(int argc, char **argv)
 	"  --peer ADDR:PORT    connect to this peer directly (repeatable)\n" \
 	"  --encryption MODE   required, preferred (default) or tolerated (MSE/PE)\n" \
 	"  --no-utp            TCP only: no uTP connections\n" \
+	"  --dht-bootstrap ADDR:PORT  join the DHT through this node instead of the configured\n" \
+	"                      or built-in ones (repeatable)\n" \
 	"SIGINT and SIGTERM stop cleanly.\n"
 
 const struct dp_command cmd_get_entry = {
 	.name = "get",
 	.usage = "get [-o DIR] [--seed] [--port N] [--config FILE] [--peer ADDR:PORT]... "
-	    "[--encryption MODE] [--no-utp] FILE.torrent|MAGNET",
+	    "[--encryption MODE] [--no-utp]\n    [--dht-bootstrap ADDR:PORT]... FILE.torrent|MAGNET",
 	.summary = "download a torrent (and optionally keep seeding it)",
 	.help = "Downloads the torrent, verifying every piece; exits 0 when it is complete.\n"
 	    CMD_GET_HELP_OUTPUT
@@ -361,7 +381,7 @@ const struct dp_command cmd_get_entry = {
 const struct dp_command cmd_seed_entry = {
 	.name = "seed",
 	.usage = "seed [-o DIR] [--port N] [--config FILE] [--peer ADDR:PORT]... "
-	    "[--encryption MODE] [--no-utp] FILE.torrent",
+	    "[--encryption MODE] [--no-utp]\n    [--dht-bootstrap ADDR:PORT]... FILE.torrent",
 	.summary = "verify existing data and seed it until interrupted",
 	.help = "Verifies the data in DIR and seeds what verifies until interrupted (exit 0).\n"
 	    CMD_GET_HELP_OUTPUT CMD_GET_HELP_COMMON,

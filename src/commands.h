@@ -28,5 +28,8 @@ void cmd_error(const char *fmt, ...) DP_PRINTF(1, 2);
 void cmd_print_usage(FILE *f, const struct dp_command *c);
 /* --help: the usage and the help on stdout; returns DP_EXIT_OK. */
 int cmd_print_help(const struct dp_command *c);
+/* A repeatable option's values as config_set takes a list: item appended to *list with a
+ * comma (*list NULL at first; free() it). */
+void cmd_list_append(char **list, const char *item);
 
 #endif

@@ -144,7 +144,8 @@ dht_send_query(struct dht_family *f, enum krpc_method m, const struct sockaddr *
     size_t token_len, uint64_t now_ms)
 {
 	struct dht *d = f->d;
-	if (!dht_can_send(d, now_ms) || to->sa_family != f->af || sockaddr_port(to) == 0)
+	if (!dht_can_send(d, now_ms) || to->sa_family != f->af || sockaddr_port(to) == 0 ||
+	    (d->loopback_only && !sockaddr_is_loopback(to)))
 		return NULL;
 	uint16_t slot = d->free_rpcs[--d->nfree];
 	struct dht_rpc *r = &d->rpcs[slot];
@@ -484,6 +485,7 @@ dht_new(struct event_base *base, struct evdns_base *dns, struct disk_pool *pool,
 	if (cb != NULL)
 		d->cb = *cb;
 	d->peer_port = cfg != NULL ? cfg->peer_port : 0;
+	d->loopback_only = cfg != NULL && cfg->loopback_only;
 	memcpy(d->version, dht_version, sizeof d->version);
 	if (RAND_bytes((unsigned char *)&d->rng, sizeof d->rng) != 1 || d->rng == 0)
 		d->rng = dp_now_us() | 1;

@@ -43,8 +43,9 @@ struct dht;
 #define DHT_AMP_FACTOR 4u
 
 struct dht_callbacks {
-	/* Peers a lookup found for a registered info-hash (several calls per lookup). */
-	void (*got_peers)(void *arg, const uint8_t info_hash[DHT_ID_LEN],
+	/* Peers a lookup found for a registered info-hash (several calls per lookup); owner is
+	 * what dht_announce_add was given. */
+	void (*got_peers)(void *arg, void *owner, const uint8_t info_hash[DHT_ID_LEN],
 	    const struct krpc_peer *peers, size_t n);
 	void *arg;
 };
@@ -53,6 +54,9 @@ struct dht_config {
 	const char *const *bootstrap;  /* "host:port" / "[v6]:port" entries */
 	size_t nbootstrap;             /* 0: DHT_BUILTIN_BOOTSTRAP */
 	uint16_t peer_port;            /* announced to other nodes (our TCP port) */
+	/* The sockets are bound to a loopback address: only loopback nodes can be reached, so
+	 * other bootstrap entries are skipped (no DNS lookups) and no other address is sent to. */
+	bool loopback_only;
 };
 
 /* A node on u4 and/or u6 (either may be NULL, not both). It claims the datagrams that start
@@ -69,9 +73,10 @@ void dht_set_state_file(struct dht *d, const char *path);
 void dht_set_peer_port(struct dht *d, uint16_t port);
 
 /* Registers an info-hash: looked up and announced now and every DHT_ANNOUNCE_INTERVAL_MS.
- * torrent_id and name only label its tasks. Registering twice is harmless. */
+ * torrent_id and name label its tasks; owner comes back with the peers found (it must stay
+ * valid until dht_announce_remove). Registering twice is harmless. */
 void dht_announce_add(struct dht *d, const uint8_t info_hash[DHT_ID_LEN], int torrent_id,
-    const char *name);
+    const char *name, void *owner);
 /* Stops looking up and announcing it (a lookup in flight is abandoned). */
 void dht_announce_remove(struct dht *d, const uint8_t info_hash[DHT_ID_LEN]);
 /* Looks it up again now (the user asked, or the torrent needs peers), at most once a minute. */

@@ -77,10 +77,16 @@ dht_boot_start(struct dht *d, const struct dht_config *cfg)
 		list = cfg->bootstrap;
 		n = cfg->nbootstrap;
 	}
+	size_t skipped = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len;
-		if (sockaddr_parse(list[i], &ss, &len)) {
+		bool numeric = sockaddr_parse(list[i], &ss, &len);
+		if (d->loopback_only && (!numeric || !sockaddr_is_loopback((struct sockaddr *)&ss))) {
+			skipped++;
+			continue;
+		}
+		if (numeric) {
 			dht_boot_add_addr(d, (struct sockaddr *)&ss, len);
 			continue;
 		}
@@ -105,6 +111,9 @@ dht_boot_start(struct dht *d, const struct dht_config *cfg)
 			free(r);
 		}
 	}
+	if (skipped > 0)
+		log_info("dht: listening on loopback only: %zu bootstrap entr%s not on loopback "
+		    "skipped", skipped, skipped == 1 ? "y" : "ies");
 }
 
 void
@@ -130,6 +139,14 @@ dht_boot_has_seeds(const struct dht *d, int af)
 		if (d->boot[i].ss_family == af)
 			return true;
 	return false;
+}
+
+bool
+dht_boot_reachable(const struct dht_family *f)
+{
+	struct dht_table_counts c;
+	dht_table_count(&f->table, dp_now_ms(), &c);
+	return c.good + c.questionable > 0 || dht_boot_has_seeds(f->d, f->af);
 }
 
 void

@@ -78,6 +78,7 @@ struct dht {
 	struct dht_callbacks cb;
 	uint8_t id[DHT_ID_LEN];
 	uint16_t peer_port;
+	bool loopback_only;              /* see dht_config */
 	uint8_t version[4];
 	struct dht_family fam[2];        /* [0] IPv4, [1] IPv6 */
 	struct dht_tokens tokens;
@@ -157,6 +158,8 @@ size_t dht_search_registered(const struct dht *d);
 void dht_boot_start(struct dht *d, const struct dht_config *cfg);
 /* Each tick: a bootstrap lookup while a table is short, bucket refreshes, pings. */
 void dht_boot_tick(struct dht *d, uint64_t now_ms);
+/* Whether the family has anyone to ask: nodes in its table, or bootstrap addresses. */
+bool dht_boot_reachable(const struct dht_family *f);
 /* Seeds a bootstrap lookup with the bootstrap addresses and the saved nodes. */
 void dht_boot_seed(struct dht_family *f, struct dht_lookup *l);
 /* Saves the tables now (on the pool) when a state file is set. */

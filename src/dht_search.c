@@ -23,12 +23,15 @@ struct dht_entry {
 	uint8_t ih[DHT_ID_LEN];
 	int torrent_id;
 	char name[64];
+	void *owner;                     /* the registrant's, handed back with peers */
 	uint64_t due_ms;
 	size_t hpos;                     /* index in d->heap */
 	struct dht_search *search[2];    /* per family, while one runs */
 	struct dht_torrent_info info;
 	uint64_t started_ms;
 	uint64_t backoff_ms;             /* the next wait after a lookup that found nothing */
+	size_t round_nodes, round_peers; /* over the families' lookups of the current round */
+	bool starting;                   /* the round's lookups are being started */
 };
 
 struct dht_search {
@@ -132,7 +135,7 @@ dht_search_registered(const struct dht *d)
 
 void
 dht_announce_add(struct dht *d, const uint8_t info_hash[DHT_ID_LEN], int torrent_id,
-    const char *name)
+    const char *name, void *owner)
 {
 	bool found;
 	size_t pos = dht_entry_search(d, info_hash, &found);
@@ -146,6 +149,7 @@ dht_announce_add(struct dht *d, const uint8_t info_hash[DHT_ID_LEN], int torrent
 	struct dht_entry *e = xcalloc(1, sizeof *e);
 	memcpy(e->ih, info_hash, DHT_ID_LEN);
 	e->torrent_id = torrent_id;
+	e->owner = owner;
 	snprintf(e->name, sizeof e->name, "%s", name != NULL ? name : "");
 	e->due_ms = dp_now_ms();
 	e->backoff_ms = DHT_RETRY_MIN_MS;
@@ -200,6 +204,27 @@ dht_search_free(struct dht_search *s)
 	free(s);
 }
 
+/* Every family's lookup of a round ended: when to look again. Found nothing: soon, then less
+ * and less often up to the interval (a swarm that is just starting, a table still filling). */
+static void
+dht_entry_round_done(struct dht *d, struct dht_entry *e, uint64_t now_ms)
+{
+	uint64_t wait = DHT_ANNOUNCE_INTERVAL_MS;
+	if (e->round_nodes == 0 || e->round_peers == 0) {
+		uint64_t floor = e->round_nodes == 0 ? DHT_RETRY_MIN_MS : DHT_EMPTY_MIN_MS;
+		wait = DP_MIN(DP_MAX(e->backoff_ms, floor), (uint64_t)DHT_ANNOUNCE_INTERVAL_MS);
+		e->backoff_ms = DP_MIN(wait * 2, (uint64_t)DHT_ANNOUNCE_INTERVAL_MS);
+	} else {
+		e->backoff_ms = DHT_RETRY_MIN_MS;
+	}
+	/* dht_announce_now may have asked for an earlier round meanwhile */
+	if (e->due_ms > now_ms + wait || e->round_nodes == 0 || e->round_peers == 0 ||
+	    e->due_ms > now_ms) {
+		e->due_ms = now_ms + wait;
+		dht_heap_fix(d, e->hpos);
+	}
+}
+
 /* Done looking (and announcing): the entry learns how it went and when to look again. */
 static void
 dht_search_finish(struct dht_search *s, uint64_t now_ms)
@@ -210,24 +235,14 @@ dht_search_finish(struct dht_search *s, uint64_t now_ms)
 	dht_search_unlink(s);
 	struct dht_entry *e = s->e;
 	if (e != NULL) {
+		e->round_nodes += s->l.replied;
+		e->round_peers += s->peers_found;
 		e->info.searching = e->search[0] != NULL || e->search[1] != NULL;
-		e->info.nodes_last = s->l.replied;
-		e->info.peers_last = s->peers_found;
-		e->info.announced_last = s->ann_ok;
-		/* Found nothing: look again soon, then less and less often up to the interval
-		 * (a swarm that is just starting, or a table still filling up). */
-		uint64_t wait = DHT_ANNOUNCE_INTERVAL_MS;
-		if (s->l.replied == 0 || s->peers_found == 0) {
-			uint64_t floor = s->l.replied == 0 ? DHT_RETRY_MIN_MS : DHT_EMPTY_MIN_MS;
-			wait = DP_MIN(DP_MAX(e->backoff_ms, floor), (uint64_t)DHT_ANNOUNCE_INTERVAL_MS);
-			e->backoff_ms = DP_MIN(wait * 2, (uint64_t)DHT_ANNOUNCE_INTERVAL_MS);
-		} else {
-			e->backoff_ms = DHT_RETRY_MIN_MS;
-		}
-		if (e->due_ms < now_ms + wait || s->l.replied == 0 || s->peers_found == 0) {
-			e->due_ms = now_ms + wait;
-			dht_heap_fix(s->d, e->hpos);
-		}
+		e->info.nodes_last = e->round_nodes;
+		e->info.peers_last = e->round_peers;
+		e->info.announced_last += s->ann_ok;
+		if (!e->info.searching && !e->starting)
+			dht_entry_round_done(s->d, e, now_ms);
 	}
 	if (s->peers)
 		task_done(s->task, "%zu peers from %zu nodes (%zu asked), announced to %zu",
@@ -367,7 +382,7 @@ dht_search_peers(struct dht_search *s, const struct krpc_msg *m)
 	s->e->info.peers_last = DP_MAX(s->e->info.peers_last, s->peers_found);
 	struct dht *d = s->d;
 	if (d->cb.got_peers != NULL)
-		d->cb.got_peers(d->cb.arg, s->e->ih, m->values, m->nvalues);
+		d->cb.got_peers(d->cb.arg, s->e->owner, s->e->ih, m->values, m->nvalues);
 }
 
 void
@@ -479,15 +494,21 @@ dht_search_tick(struct dht *d, uint64_t now_ms)
 		dht_heap_fix(d, 0);
 		e->started_ms = now_ms;
 		e->info.last_lookup = dp_wall_time();
-		e->info.peers_last = 0;
+		e->info.peers_last = e->info.nodes_last = e->info.announced_last = 0;
+		e->round_nodes = e->round_peers = 0;
+		e->starting = true;
 		for (int i = 0; i < 2; i++) {
-			if (d->fam[i].u == NULL || e->search[i] != NULL)
+			/* A family with no node and no bootstrap address has nobody to ask. */
+			if (d->fam[i].u == NULL || e->search[i] != NULL || !dht_boot_reachable(&d->fam[i]))
 				continue;
 			struct dht_search *s = dht_search_start(&d->fam[i], e->ih, true, e, false, now_ms);
 			e->search[i] = s;
-			e->info.searching = true;
 			dht_search_pump(s, now_ms);        /* may end (and free) it at once */
 		}
+		e->starting = false;
+		e->info.searching = e->search[0] != NULL || e->search[1] != NULL;
+		if (!e->info.searching)
+			dht_entry_round_done(d, e, now_ms);
 	}
 }
 

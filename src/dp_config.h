@@ -62,7 +62,10 @@ struct dp_config {
 	uint64_t upload_rate_limit;     /* bytes/s, 0 = unlimited */
 	bool upload_rate_limit_enabled;
 	const char *peer_id_prefix;     /* always DP_PEER_ID_PREFIX */
-	bool dht, lsd, upnp, pex;       /* not built yet: false by default */
+	bool dht, lsd;                  /* BEP 5 DHT, BEP 14 local service discovery */
+	char **dht_bootstrap;           /* HOST:PORT entries; none: the built-in list */
+	size_t dht_bootstrap_count;
+	bool upnp, pex;                 /* not built yet: false by default */
 	bool port_mapping;              /* UPnP IGD and NAT-PMP for the listening port */
 	int encryption;                 /* enum dp_encryption */
 	bool utp;                       /* uTP (BEP 29) beside TCP */

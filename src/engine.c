@@ -12,6 +12,7 @@
 #include <event2/listener.h>
 
 #include "announce_sched.h"
+#include "discovery.h"
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
@@ -405,11 +406,14 @@ engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen)
 	struct torrent *t = engine_torrent(e, id, err, errlen);
 	if (t == NULL)
 		return -1;
-	if (t->announce == NULL)
+	if (t->announce == NULL && !t->discovering)
 		return dp_fail(err, errlen, "%s has no trackers", t->mi->name);
 	if (!torrent_is_active(t))
 		return dp_fail(err, errlen, "%s is not running", t->mi->name);
-	announce_sched_reannounce(t->announce);
+	if (t->announce != NULL)
+		announce_sched_reannounce(t->announce);
+	if (t->discovering)
+		discovery_reannounce(e->disc, t->mi->info_hash);
 	return 0;
 }
 
@@ -687,6 +691,36 @@ engine_tracker_status_name(enum engine_tracker_status s)
 	return "?";
 }
 
+int
+engine_torrent_dht(struct engine *e, int id, struct engine_tracker_info *out)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	struct dht_torrent_info info;
+	if (t == NULL || !discovery_dht_info(e->disc, t->mi->info_hash, &info))
+		return -1;
+	memset(out, 0, sizeof *out);
+	snprintf(out->url, sizeof out->url, "DHT");
+	out->tier = -1;
+	out->seeders = out->leechers = out->downloaded = -1;
+	out->last_announce = info.last_lookup;
+	out->next_announce = info.next_lookup;
+	out->last_peer_count = info.peers_last;
+	bool looked = !info.searching && info.last_lookup != 0;
+	if (info.searching)
+		out->status = ENGINE_TRACKER_ANNOUNCING;
+	else if (!looked)
+		out->status = ENGINE_TRACKER_IDLE;
+	else
+		out->status = info.nodes_last == 0 ? ENGINE_TRACKER_ERROR : ENGINE_TRACKER_OK;
+	if (looked && info.nodes_last == 0)
+		snprintf(out->last_error, sizeof out->last_error, "no DHT node answered");
+	else if (looked)
+		snprintf(out->last_warning, sizeof out->last_warning,
+		    "%zu peers from %zu nodes, announced to %zu", info.peers_last, info.nodes_last,
+		    info.announced_last);
+	return 0;
+}
+
 size_t
 engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 {
@@ -785,6 +819,8 @@ engine_global(struct engine *e, struct engine_global_stats *out)
 	out->disk_pending_jobs = disk_pool_pending_jobs(e->disk);
 	memcpy(out->peer_id, e->peer_id, 20);
 	out->peer_id[20] = '\0';
+	out->dht_nodes = discovery_dht_nodes(e->disc);
+	out->lsd = discovery_lsd_on(e->disc);
 }
 
 /* ---- blocking work for front ends ---- */

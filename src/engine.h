@@ -234,6 +234,10 @@ struct engine_tracker_info {    /* one row of the trackers tab */
 	size_t last_peer_count;
 };
 size_t engine_trackers(struct engine *e, int id, struct engine_tracker_info **out);
+/* The DHT's row for the trackers tab (url "DHT", tier -1; last_peer_count: peers the last
+ * lookup found; last_warning sums it up). -1 when the torrent is not in the DHT (the DHT is off,
+ * the torrent is private or not running). */
+int engine_torrent_dht(struct engine *e, int id, struct engine_tracker_info *out);
 
 struct engine_piece_map {
 	uint32_t count;
@@ -352,6 +356,8 @@ struct engine_global_stats {
 	uint64_t disk_pending_write_bytes;
 	size_t disk_pending_jobs;
 	char peer_id[21];
+	int dht_nodes;                 /* nodes in the DHT's routing tables; -1 when it is off */
+	bool lsd;                      /* local service discovery runs */
 };
 void engine_global(struct engine *e, struct engine_global_stats *out);
 

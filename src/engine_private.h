@@ -27,6 +27,7 @@ struct peer;
 struct engine_policy;
 struct udp_socket;
 struct transport;
+struct discovery;
 
 struct ban {
 	struct sockaddr_storage addr; /* port 0 = every port of the address */
@@ -49,6 +50,7 @@ struct engine {
 	struct udp_socket *udp4, *udp6;
 	struct portmap *portmap;      /* port_mapping = true: UPnP/NAT-PMP for listen_port */
 	struct transport *transport;  /* how peer connections are made (TCP/uTP, MSE) */
+	struct discovery *disc;       /* the DHT and LSD (discovery.h); NULL: both off */
 	struct dp_task *timer_task;
 	struct event *health_timer;   /* 250 ms: loop lag */
 	uint64_t health_expected_us;

@@ -130,6 +130,7 @@ lsd_parse(const uint8_t *buf, size_t len, struct lsd_msg *out, char *err, size_t
 
 struct lsd_entry {
 	uint8_t ih[20];
+	void *owner;
 	uint64_t due_ms;
 	struct lsd_entry *prev, *next;   /* by due time (every interval is the same: a FIFO) */
 };
@@ -300,12 +301,13 @@ lsd_handle(struct lsd *l, const uint8_t *buf, size_t len, const struct sockaddr 
 		((struct sockaddr_in6 *)&peer)->sin6_port = htons(m.port);
 	for (size_t i = 0; i < m.nhashes; i++) {
 		bool found;
-		lsd_search(l, m.hashes[i], &found);
+		size_t pos = lsd_search(l, m.hashes[i], &found);
 		if (!found)
 			continue;
 		l->st.peers++;
 		if (l->cb.got_peer != NULL)
-			l->cb.got_peer(l->cb.arg, m.hashes[i], (struct sockaddr *)&peer, fromlen);
+			l->cb.got_peer(l->cb.arg, l->entries[pos]->owner, m.hashes[i],
+			    (struct sockaddr *)&peer, fromlen);
 	}
 }
 
@@ -466,7 +468,7 @@ lsd_set_peer_port(struct lsd *l, uint16_t port)
 }
 
 void
-lsd_add(struct lsd *l, const uint8_t info_hash[20])
+lsd_add(struct lsd *l, const uint8_t info_hash[20], void *owner)
 {
 	bool found;
 	size_t pos = lsd_search(l, info_hash, &found);
@@ -478,6 +480,7 @@ lsd_add(struct lsd *l, const uint8_t info_hash[20])
 	}
 	struct lsd_entry *e = xcalloc(1, sizeof *e);
 	memcpy(e->ih, info_hash, 20);
+	e->owner = owner;
 	e->due_ms = dp_now_ms();
 	memmove(&l->entries[pos + 1], &l->entries[pos], (l->n - pos) * sizeof *l->entries);
 	l->entries[pos] = e;

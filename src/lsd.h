@@ -45,9 +45,10 @@ size_t lsd_build(char *out, size_t cap, const char *host, uint16_t port,
 int lsd_parse(const uint8_t *buf, size_t len, struct lsd_msg *out, char *err, size_t errlen);
 
 struct lsd_callbacks {
-	/* A host on the local network announced itself for a registered info-hash. */
-	void (*got_peer)(void *arg, const uint8_t info_hash[20], const struct sockaddr *addr,
-	    socklen_t addrlen);
+	/* A host on the local network announced itself for a registered info-hash; owner is
+	 * what lsd_add was given. */
+	void (*got_peer)(void *arg, void *owner, const uint8_t info_hash[20],
+	    const struct sockaddr *addr, socklen_t addrlen);
 	void *arg;
 };
 
@@ -57,8 +58,9 @@ struct lsd *lsd_new(struct event_base *base, uint16_t peer_port, const struct ls
     char *err, size_t errlen);
 void lsd_free(struct lsd *l);
 void lsd_set_peer_port(struct lsd *l, uint16_t port);
-/* Registers an info-hash (announced soon, then every LSD_INTERVAL_MS), or forgets it. */
-void lsd_add(struct lsd *l, const uint8_t info_hash[20]);
+/* Registers an info-hash (announced soon, then every LSD_INTERVAL_MS), or forgets it. owner
+ * comes back with the peers heard (valid until lsd_remove). */
+void lsd_add(struct lsd *l, const uint8_t info_hash[20], void *owner);
 void lsd_remove(struct lsd *l, const uint8_t info_hash[20]);
 
 struct lsd_stats {

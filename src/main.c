@@ -55,6 +55,14 @@ cmd_print_help(const struct dp_command *c)
 	return DP_EXIT_OK;
 }
 
+void
+cmd_list_append(char **list, const char *item)
+{
+	char *joined = *list == NULL ? xstrdup(item) : xasprintf("%s,%s", *list, item);
+	free(*list);
+	*list = joined;
+}
+
 static const struct dp_command *
 main_find(const char *name)
 {

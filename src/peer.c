@@ -227,11 +227,19 @@ peer_owner(const struct peer *p)
 	return p->owner;
 }
 
+/* BEP 5: we run a DHT node and the torrent is not private. */
+static bool
+peer_offers_dht(const struct peer *p)
+{
+	return p->env->dht_port > 0 && p->sw != NULL && !p->sw->is_private;
+}
+
 static void
 peer_send_handshake(struct peer *p)
 {
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
-	wire_build_handshake(hs, p->sw->info_hash, p->env->peer_id, true, true, false);
+	wire_build_handshake(hs, p->sw->info_hash, p->env->peer_id, true, true,
+	    peer_offers_dht(p));
 	if (p->sw->v2)
 		hs[20 + WIRE_RESERVED_V2_BYTE] |= WIRE_RESERVED_V2_BIT;
 	bufferevent_write(p->bev, hs, sizeof hs);
@@ -811,6 +819,8 @@ peer_send_intro(struct peer *p)
 	struct evbuffer *out = bufferevent_get_output(p->bev);
 	if (p->ext)
 		peer_send_ext_handshake(p);
+	if (p->dht && peer_offers_dht(p))
+		wire_put_port(out, (uint16_t)p->env->dht_port);
 	if (p->fast && have->count == have->nbits && have->nbits > 0)
 		wire_put_simple(out, WIRE_HAVE_ALL);
 	else if (p->fast && have->count == 0)
@@ -878,6 +888,7 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 	peer_id_client_name(hs.peer_id, p->client, sizeof p->client);
 	p->fast = hs.supports_fast;
 	p->ext = hs.supports_ext;
+	p->dht = hs.supports_dht;
 	p->handshake_done = true;
 	p->choked_since_ms = dp_now_ms();
 	memset(&p->lim, 0, sizeof p->lim);

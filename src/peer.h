@@ -57,6 +57,8 @@ struct peer_env {
 	const struct peer_ext *const *exts; /* the BEP 10 extension table (peer_ext.h) */
 	size_t nexts;
 	struct transport *transport;        /* makes and accepts connections (TCP/uTP, MSE) */
+	int dht_port;                       /* our DHT's UDP port (BEP 5: the handshake's bit and
+	                                       the PORT message); 0: no DHT */
 };
 
 /* The torrent a peer serves, as data its owner keeps current (the metadata of a magnet arrives
@@ -72,6 +74,7 @@ struct peer_swarm {
 	const struct dp_bitfield *have;     /* our verified pieces */
 	struct picker *pk;
 	struct bw_bucket *down_bucket, *up_bucket;   /* the torrent's limits */
+	bool is_private;                    /* BEP 27: no DHT port is offered to its peers */
 };
 
 /* A reference to piece data the owner lends for serving: the evbuffer holding a block gives it
@@ -160,6 +163,7 @@ struct peer {
 	uint8_t peer_id[20];
 	char client[64];
 	bool fast, ext;
+	bool dht;                     /* its handshake set the DHT bit (BEP 5) */
 	struct wire_ext_handshake exth;
 	struct wire_limits lim;
 

@@ -136,7 +136,7 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "blocklist-size", json_integer(0));
 	json_object_set_new(o, "blocklist-url", json_string(""));
 	json_object_set_new(o, "config-dir", json_string(h->config_dir ? h->config_dir : ""));
-	json_object_set_new(o, "dht-enabled", json_false());
+	json_object_set_new(o, "dht-enabled", json_boolean(g.dht_nodes >= 0));
 	json_object_set_new(o, "download-dir", json_string(g.download_dir));
 	json_object_set_new(o, "download-dir-free-space", json_integer((json_int_t)DP_MIN(
 	    g.free_space, (uint64_t)INT64_MAX)));
@@ -144,7 +144,7 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "idle-seeding-limit-enabled", json_false());
 	json_object_set_new(o, "incomplete-dir", json_string(g.download_dir));
 	json_object_set_new(o, "incomplete-dir-enabled", json_false());
-	json_object_set_new(o, "lpd-enabled", json_false());
+	json_object_set_new(o, "lpd-enabled", json_boolean(g.lsd));
 	json_object_set_new(o, "peer-limit-global", json_integer(g.max_connections));
 	json_object_set_new(o, "peer-limit-per-torrent", json_integer(g.max_peers_per_torrent));
 	json_object_set_new(o, "peer-port", json_integer(g.listen_port));

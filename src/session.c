@@ -15,7 +15,9 @@
 #include <event2/util.h>
 #include <openssl/rand.h>
 
+#include "discovery.h"
 #include "disk.h"
+#include "dp_config.h"
 #include "engine_private.h"
 #include "log.h"
 #include "metadata_fetch.h"
@@ -358,6 +360,53 @@ session_torrent_bury_peer(void *arg, struct peer *p)
 	session_bury_peer(arg, p);
 }
 
+/* A public torrent joins or leaves the DHT and LSD (torrent.c never asks for a private one). */
+static void
+session_torrent_discovery(void *arg, struct torrent *t, bool active)
+{
+	struct engine *e = arg;
+	if (active && !t->mi->is_private)
+		discovery_add(e->disc, t->mi->info_hash, t->id, t->mi->name, t);
+	else
+		discovery_remove(e->disc, t->mi->info_hash);
+}
+
+static void
+session_torrent_dht_port(void *arg, const struct sockaddr *peer, uint16_t port)
+{
+	struct engine *e = arg;
+	discovery_dht_port(e->disc, peer, port);
+}
+
+/* Peers from the DHT or LSD: known like a tracker's, dialled now while the torrent runs (owner
+ * is the torrent; it left discovery before it could be freed). */
+static void
+session_discovered_peers(void *arg, void *owner, const struct krpc_peer *peers, size_t n)
+{
+	struct torrent *t = owner;
+	(void)arg;
+	for (size_t i = 0; i < n; i++)
+		torrent_add_known_peer(t, (const struct sockaddr *)&peers[i].addr, peers[i].addrlen);
+	if (torrent_is_active(t))
+		torrent_connect_peers(t, dp_now_ms());
+}
+
+static void
+session_discovery_start(struct engine *e)
+{
+	const struct dp_config *c = engine_settings_live(e);
+	struct discovery_config dc = {
+		.dht = c->dht,
+		.lsd = c->lsd,
+		.dht_bootstrap = (const char *const *)c->dht_bootstrap,
+		.dht_bootstrap_count = c->dht_bootstrap_count,
+		.listen_address = e->listen_address,
+		.listen_port = e->listen_port,
+	};
+	e->disc = discovery_new(e->base, e->dns, e->disk, e->udp4, e->udp6, &dc,
+	    session_discovered_peers, e);
+}
+
 static const struct torrent_ops session_torrent_ops = {
 	.emit = session_torrent_emit,
 	.ban = session_torrent_ban,
@@ -369,6 +418,8 @@ static const struct torrent_ops session_torrent_ops = {
 	.removed = session_torrent_removed,
 	.freed = session_torrent_freed,
 	.bury_peer = session_torrent_bury_peer,
+	.discovery = session_torrent_discovery,
+	.dht_port = session_torrent_dht_port,
 };
 
 /* ---- incoming peers until their handshake (peer_ops) ---- */
@@ -719,6 +770,7 @@ session_lend(struct engine *e)
 	pe->exts = session_extensions;
 	pe->nexts = DP_ARRAY_LEN(session_extensions);
 	pe->transport = e->transport;
+	pe->dht_port = discovery_dht_port_number(e->disc);
 	struct torrent_env *te = &e->torrent_env;
 	te->base = e->base;
 	te->dns = e->dns;
@@ -788,6 +840,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		    e->listen_port);
 		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 		log_info("listening on port %d", e->listen_port);
+		session_discovery_start(e);
 	}
 	struct transport_settings ts = { .encryption = (enum dp_encryption)set->encryption,
 		.utp = set->utp };
@@ -799,6 +852,10 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 void
 session_cleanup(struct engine *e)
 {
+	/* The DHT saves its table on the pool and leaves the UDP sockets before they close. */
+	discovery_free(e->disc);
+	e->disc = NULL;
+	e->peer_env.dht_port = 0;
 	/* Completions still reference their torrents: drain the pool first. */
 	if (e->disk != NULL)
 		disk_pool_free(e->disk);

@@ -18,6 +18,7 @@
 #include "bencode.h"
 #include "disk.h"
 #include "dp_config.h"
+#include "discovery.h"
 #include "engine_private.h"
 #include "hooks.h"
 #include "log.h"
@@ -1730,6 +1731,8 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	task_idle(s->task, DP_TASK_TIMER_WAIT, "session %s", dir);
 	store_queue_pass(s);
 	store_set_watch(s, engine_settings_live(e)->watch_dir);
+	/* The DHT keeps its node table here too, for the next start. */
+	discovery_set_session_dir(e->disc, dir);
 	return 0;
 fail:
 	store_free(s);

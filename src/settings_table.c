@@ -72,10 +72,15 @@ const struct setting_def settings_table[] = {
 	    "plaintext first and accepts both."),
 	S(NULL, "utp", SETTING_BOOL, utp, 0, 0, "true", TRANSPORT, SETTING_REMOTE,
 	    "uTP (BEP 29) connections on the listening port's UDP number, beside TCP."),
-	S(NULL, "dht", SETTING_BOOL, dht, 0, 0, "false", RESTART, 0,
-	    "The DHT (not built yet: stays off)."),
-	S(NULL, "lsd", SETTING_BOOL, lsd, 0, 0, "false", RESTART, 0,
-	    "Local service discovery (not built yet: stays off)."),
+	S(NULL, "dht", SETTING_BOOL, dht, 0, 0, "true", RESTART, 0,
+	    "The Mainline DHT (BEP 5): find and announce peers of public torrents without a "
+	    "tracker, on the UDP port of listen_port. Never for private torrents."),
+	S(NULL, "dht_bootstrap", SETTING_STRLIST, dht_bootstrap, 0, 0, "", RESTART, 0,
+	    "DHT nodes to join through, HOST:PORT or [IPv6]:PORT; [] = the built-in list "
+	    "(router.bittorrent.com:6881 and others). --dht-bootstrap replaces it."),
+	S(NULL, "lsd", SETTING_BOOL, lsd, 0, 0, "true", RESTART, 0,
+	    "Local service discovery (BEP 14): announce public torrents by multicast on the local "
+	    "network and find peers there (off while listen_address is a loopback address)."),
 	S(NULL, "upnp", SETTING_BOOL, upnp, 0, 0, "false", RESTART, 0,
 	    "Not read: the key is kept for old files; port_mapping switches UPnP and NAT-PMP on."),
 	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "false", RESTART, 0,

@@ -71,6 +71,7 @@ torrent_sync_swarm(struct torrent *t)
 	sw->pk = t->pk;
 	sw->down_bucket = &t->down_bucket;
 	sw->up_bucket = &t->up_bucket;
+	sw->is_private = t->mi->is_private;
 }
 
 static void
@@ -741,6 +742,17 @@ torrent_start_check(struct torrent *t)
 
 /* ---- starting and stopping ---- */
 
+/* Joins or leaves the DHT and LSD: only public torrents ever join (BEP 27). */
+static void
+torrent_set_discovery(struct torrent *t, bool on)
+{
+	on = on && !t->mi->is_private;
+	if (on == t->discovering || t->env->ops->discovery == NULL)
+		return;
+	t->discovering = on;
+	t->env->ops->discovery(t->env->arg, t, on);
+}
+
 static void
 torrent_begin_transfer(struct torrent *t)
 {
@@ -755,6 +767,7 @@ torrent_begin_transfer(struct torrent *t)
 		announce_sched_start(t->announce);
 		t->announced = true;
 	}
+	torrent_set_discovery(t, true);
 	torrent_update_task(t);
 	torrent_connect_peers(t, dp_now_ms());
 }
@@ -845,6 +858,7 @@ torrent_stop(struct torrent *t, bool user)
 	if (t->state == ENGINE_TORRENT_STOPPED && !t->announced)
 		return;
 	torrent_close_peers(t, user ? "torrent stopped" : "shutting down");
+	torrent_set_discovery(t, false);
 	if (t->announce != NULL && t->announced && !t->tracker_stopping) {
 		t->tracker_stopping = true;
 		t->announced = false;
@@ -958,6 +972,9 @@ torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t e
 	torrent_sync_swarm(t);
 	task_rename(t->task, "torrent %s", mi->name);
 	metainfo_free(old);
+	/* A magnet's torrent that turns out private leaves the DHT and LSD at once. */
+	if (mi->is_private)
+		torrent_set_discovery(t, false);
 	/* What the peers said they have before the piece count was known applies now. */
 	struct peer *p = t->peers;
 	while (p != NULL) {
@@ -1032,6 +1049,7 @@ torrent_free(struct torrent *t)
 	if (t->env->changes != NULL)
 		changes_unlink(t->env->changes, &t->chg);
 	torrent_close_peers(t, "torrent removed");
+	torrent_set_discovery(t, false);
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
 	const struct peer_env *pe = t->env->peers;
 	for (size_t i = 0; i < pe->nexts; i++)
@@ -1286,6 +1304,15 @@ torrent_peer_hostile(void *owner, struct peer *p, const char *why)
 	t->env->ops->ban(t->env->arg, (const struct sockaddr *)&p->addr, why);
 }
 
+static void
+torrent_peer_on_port(void *owner, struct peer *p, uint16_t port)
+{
+	struct torrent *t = owner;
+	/* A private torrent's peers stay out of the DHT too. */
+	if (!t->mi->is_private && t->env->ops->dht_port != NULL)
+		t->env->ops->dht_port(t->env->arg, (struct sockaddr *)&p->addr, port);
+}
+
 static const struct peer_ops torrent_peer_ops = {
 	.attach = torrent_attach_peer,
 	.detach = torrent_detach_peer,
@@ -1299,6 +1326,7 @@ static const struct peer_ops torrent_peer_ops = {
 	.find_peer_id = torrent_peer_find_id,
 	.self_connected = torrent_peer_self_connected,
 	.hostile = torrent_peer_hostile,
+	.on_port = torrent_peer_on_port,
 };
 
 static void

@@ -92,6 +92,11 @@ struct torrent_ops {
 	void (*freed)(void *arg, struct torrent *t);
 	/* A closed peer: freed outside the current callback (peer_ops.bury). */
 	void (*bury_peer)(void *arg, struct peer *p);
+	/* A public torrent starts (active) or stops looking for peers beyond its trackers: the
+	 * DHT and LSD. Never called for a private one (BEP 27). Optional. */
+	void (*discovery)(void *arg, struct torrent *t, bool active);
+	/* A peer's DHT port (BEP 5 PORT message). Optional. */
+	void (*dht_port)(void *arg, const struct sockaddr *peer, uint16_t port);
 };
 
 /* What the session lends every torrent; it outlives them all. */
@@ -158,6 +163,7 @@ struct torrent {
 	uint32_t rng;
 	uint64_t last_choke_ms, last_optimistic_ms;
 	bool announced;                          /* trackers were told started */
+	bool discovering;                        /* in the DHT and LSD (torrent_ops.discovery) */
 	bool tracker_stopping;                   /* waiting for the stopped announces */
 	int disk_jobs;                           /* in flight; the torrent is freed after 0 */
 	bool removing, freeing;

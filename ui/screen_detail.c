@@ -491,13 +491,15 @@ detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
 
 /* ---- trackers ---- */
 
-enum { TC_URL, TC_TIER, TC_STATUS, TC_LAST, TC_NEXT, TC_SEEDS, TC_LEECH, TC_ERROR, TC_COUNT };
+enum { TC_URL, TC_TIER, TC_STATUS, TC_LAST, TC_NEXT, TC_PEERS, TC_SEEDS, TC_LEECH, TC_ERROR,
+	TC_COUNT };
 static const struct table_col detail_tracker_cols[TC_COUNT] = {
 	[TC_URL] = { "URL", 20, 0, TW_LEFT, 0 },
 	[TC_TIER] = { "Tier", 4, 4, TW_RIGHT, 3 },
 	[TC_STATUS] = { "Status", 10, 10, TW_LEFT, 0 },
 	[TC_LAST] = { "Last", 8, 8, TW_RIGHT, 4 },
 	[TC_NEXT] = { "Next", 8, 8, TW_RIGHT, 1 },
+	[TC_PEERS] = { "Peers", 5, 5, TW_RIGHT, 2 },
 	[TC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 2 },
 	[TC_LEECH] = { "Leech", 5, 5, TW_RIGHT, 2 },
 	[TC_ERROR] = { "Last error", 12, 30, TW_LEFT, 5 },
@@ -512,7 +514,8 @@ detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_
 	(void)ui;
 	switch (col) {
 	case TC_URL: snprintf(out, outlen, "%s", t->url); break;
-	case TC_TIER: snprintf(out, outlen, "%d", t->tier); break;
+	case TC_TIER: snprintf(out, outlen, t->tier >= 0 ? "%d" : "-", t->tier); break;
+	case TC_PEERS: snprintf(out, outlen, "%zu", t->last_peer_count); break;
 	case TC_STATUS:
 		snprintf(out, outlen, "%s", engine_tracker_status_name(t->status));
 		if (t->status == ENGINE_TRACKER_ERROR)
@@ -664,8 +667,14 @@ detail_draw(struct ui *ui, int y, int h)
 		v.cell = detail_file_cell;
 		d->page = draw_table(ui, &v, y, h);
 		break;
-	case DT_TRACKERS:
+	case DT_TRACKERS: {
 		d->ntrackers = engine_trackers(ui->engine, d->id, &d->trackers);
+		/* the DHT as one more row: peers found, last and next lookup */
+		struct engine_tracker_info dht;
+		if (engine_torrent_dht(ui->engine, d->id, &dht) == 0) {
+			d->trackers = xreallocarray(d->trackers, d->ntrackers + 1, sizeof *d->trackers);
+			d->trackers[d->ntrackers++] = dht;
+		}
 		d->st[DT_TRACKERS].count = (int)d->ntrackers;
 		v.cols = detail_tracker_cols;
 		v.ncols = TC_COUNT;
@@ -675,6 +684,7 @@ detail_draw(struct ui *ui, int y, int h)
 			draw_text(y + 2, 1, COLS - 1, "no trackers (direct peers only)", TW_LEFT,
 			    theme_attr(TH_DIM));
 		break;
+	}
 	case DT_PIECES:
 		detail_draw_pieces(ui, d, y, h);
 		return;

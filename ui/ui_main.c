@@ -40,6 +40,8 @@ const struct dp_command ui_entry = {
 	    "  --peer ADDR:PORT   connect the torrents given to this peer at once (repeatable)\n"
 	    "  --encryption MODE  required, preferred or tolerated (the encryption key)\n"
 	    "  --no-utp           TCP only, no uTP connections (utp = false)\n"
+	    "  --dht-bootstrap ADDR:PORT  join the DHT through this node instead of dht_bootstrap\n"
+	    "                     (repeatable)\n"
 	    "  --ascii            draw with ASCII characters only\n"
 	    "  --no-color         bold, reverse and underline instead of colours (also NO_COLOR)\n"
 	    "  --demo             a 24 MiB torrent from two local seeders (~25 s), on 127.0.0.1\n",
@@ -98,8 +100,9 @@ static int
 ui_main_run(int argc, char **argv)
 {
 	const char *config_path = NULL, *session = NULL, *peers[16], *encryption = NULL;
+	const char *boots[16];
 	bool no_utp = false;
-	size_t npeers = 0;
+	size_t npeers = 0, nboots = 0;
 	bool demo = false, force_ascii = false, no_color = false;
 	int first_arg = argc;
 	setlocale(LC_ALL, "");
@@ -124,6 +127,13 @@ ui_main_run(int argc, char **argv)
 				return 2;
 			}
 			peers[npeers++] = argv[++i];
+		} else if (strcmp(a, "--dht-bootstrap") == 0 && has_value) {
+			if (nboots == DP_ARRAY_LEN(boots)) {
+				fprintf(stderr, "downpour: at most %zu --dht-bootstrap options\n",
+				    DP_ARRAY_LEN(boots));
+				return 2;
+			}
+			boots[nboots++] = argv[++i];
 		} else if (strcmp(a, "--bench-list") == 0 && has_value) {
 			return ui_main_bench(argv[i + 1]);
 		} else if (strcmp(a, "--demo") == 0) {
@@ -137,7 +147,7 @@ ui_main_run(int argc, char **argv)
 			break;
 		} else if (!has_value && (strcmp(a, "--config") == 0 ||
 		    strcmp(a, "--session") == 0 || strcmp(a, "--peer") == 0 ||
-		    strcmp(a, "--encryption") == 0 ||
+		    strcmp(a, "--encryption") == 0 || strcmp(a, "--dht-bootstrap") == 0 ||
 		    strcmp(a, "--bench-list") == 0)) {
 			fprintf(stderr, "downpour: option '%s' needs a value\n", a);
 			ui_main_usage(stderr);
@@ -184,6 +194,18 @@ ui_main_run(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	/* --dht-bootstrap replaces the configured (or built-in) bootstrap list. */
+	char *dht_boot = NULL;
+	for (size_t i = 0; i < nboots; i++)
+		cmd_list_append(&dht_boot, boots[i]);
+	if (dht_boot != NULL && config_set(&cfg, "dht_bootstrap", dht_boot, err, sizeof err) != 0) {
+		fprintf(stderr, "downpour: --dht-bootstrap: %s\n", err);
+		demo_cleanup(dm);
+		config_free(&cfg);
+		free(dht_boot);
+		return 2;
+	}
+	free(dht_boot);
 
 	/* ASCII when asked, or when the locale cannot show UTF-8 */
 	const char *cs = nl_langinfo(CODESET);

@@ -1,5 +1,5 @@
 /* widget_status.c: the status bar: global rates with their limits and a rate-history sparkline,
- * connections, listening port, free space in the download directory. */
+ * connections, listening port, DHT nodes, free space in the download directory. */
 #include "config.h"
 
 #include <curses.h>
@@ -16,11 +16,11 @@
 /* The bar's pieces in display order; the narrower the terminal, the fewer are shown, dropped
  * from the highest priority number down (rates always stay). Rates sit right-aligned in a fixed
  * field so the sparklines beside them do not move as the numbers change. */
-enum { SB_DOWN, SB_DOWN_SPARK, SB_UP, SB_UP_SPARK, SB_CONN, SB_PORT, SB_FREE, SB_TORRENTS,
-	SB_COUNT };
+enum { SB_DOWN, SB_DOWN_SPARK, SB_UP, SB_UP_SPARK, SB_CONN, SB_DHT, SB_PORT, SB_FREE,
+	SB_TORRENTS, SB_COUNT };
 static const int status_priority[SB_COUNT] = {
 	[SB_DOWN] = 0, [SB_UP] = 0, [SB_CONN] = 1, [SB_FREE] = 2, [SB_DOWN_SPARK] = 3,
-	[SB_UP_SPARK] = 3, [SB_TORRENTS] = 4, [SB_PORT] = 5,
+	[SB_UP_SPARK] = 3, [SB_TORRENTS] = 4, [SB_DHT] = 4, [SB_PORT] = 5,
 };
 #define STATUS_SPARK_CELLS 12
 #define STATUS_RATE_CELLS 10
@@ -62,6 +62,10 @@ status_draw(struct ui *ui, int y)
 	    text[SB_UP_SPARK], sizeof text[SB_UP_SPARK]);
 	snprintf(text[SB_CONN], sizeof text[SB_CONN], "conn %d/%d", g->connections,
 	    g->max_connections);
+	/* the DHT's node count; nothing when the DHT is off */
+	text[SB_DHT][0] = '\0';
+	if (g->dht_nodes >= 0)
+		snprintf(text[SB_DHT], sizeof text[SB_DHT], "DHT %d", g->dht_nodes);
 	if (g->listen_port > 0)
 		snprintf(text[SB_PORT], sizeof text[SB_PORT], "port %d", g->listen_port);
 	else
@@ -80,7 +84,7 @@ status_draw(struct ui *ui, int y)
 	}
 	for (int prio = 0; prio <= 5; prio++) {
 		for (int i = 0; i < SB_COUNT; i++) {
-			if (status_priority[i] != prio)
+			if (status_priority[i] != prio || text[i][0] == '\0')
 				continue;
 			if (used + width[i] + 2 <= COLS || prio == 0) {
 				shown[i] = true;

@@ -24,9 +24,14 @@ fi
 torrent=$data/payload.bin.torrent
 trap '"$lab" stop-all >/dev/null 2>&1 || true' EXIT
 out=$(mktemp)
+# On loopback like the lab's seeders: the DHT then reaches loopback nodes only and LSD stays off.
+conf=$(mktemp)
+printf 'listen_address = "127.0.0.1";\n' >"$conf"
 "$lab" compare "$torrent" libtorrent ${clients[@]+"${clients[@]}"} \
-	"cmd@downpour:$dp get --encryption tolerated -o {out} --port {port} {torrent}" \
-	"cmd@downpour-rc4:$dp get -o {out} --port {port} {torrent}" --runs "$runs" | tee "$out"
+	"cmd@downpour:$dp get --config $conf --encryption tolerated -o {out} --port {port} {torrent}" \
+	"cmd@downpour-rc4:$dp get --config $conf -o {out} --port {port} {torrent}" --runs "$runs" |
+	tee "$out"
+rm -f "$conf"
 raw=$(ls -t /tmp/peerlab/results/compare-*.tsv | head -n 1)
 /usr/bin/python3 - "$raw" <<'PY'
 import csv, statistics, sys

@@ -16,6 +16,7 @@ cat >"$tmp/idle.conf" <<CONF
 download_dir = "$tmp/dl";
 session_dir = "$tmp/session";
 listen_port = 0;
+listen_address = "127.0.0.1";
 CONF
 $T new-session -d -x 120 -y 40 "env LANG=C.UTF-8 '$dp' --config '$tmp/idle.conf'; sleep 5" || exit 1
 pid=""

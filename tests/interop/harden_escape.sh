@@ -108,7 +108,10 @@ evil = "\x1b]0;pwned\x07\u009b2J\ndownpour: error: forged "
 info = {"name": "n" + evil, "piece length": 16384, "length": len(data), "pieces": pieces}
 open(w + "/evil.torrent", "wb").write(be({"announce": "http://127.0.0.1:1/a" + evil + "x", "info": info}))
 PY
-"$DP" get -o "$W/dl" --port "$(free_port)" "$W/evil.torrent" >"$W/get.out" 2>"$W/get.err" &
+# Loopback only: with the DHT on by default, a client listening everywhere would reach out.
+printf 'listen_address = "127.0.0.1";\n' >"$W/lo.conf"
+"$DP" get --config "$W/lo.conf" -o "$W/dl" --port "$(free_port)" "$W/evil.torrent" \
+    >"$W/get.out" 2>"$W/get.err" &
 GPID=$!
 sleep 6
 stop_pid "$GPID"

@@ -13,6 +13,24 @@ SL_W=
 SL_NAME=
 SL_T0=$SECONDS
 
+# sl_netns SCRIPT ARGS...: runs the calling script again inside a network namespace of its own
+# with only loopback up (multicast routed on it), unless it already is: DHT and LSD tests must
+# not reach the real network whatever a client decides to send. Call it first: sl_netns "$0" "$@".
+sl_netns() {
+	if [ -n "${SL_IN_NETNS:-}" ]; then
+		ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo &&
+		    ip -6 route add ff15::/16 dev lo && return 0
+		echo "FAIL $(basename "$1" .sh): cannot set up loopback in the namespace" >&2
+		exit 1
+	fi
+	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
+		echo "FAIL $(basename "$1" .sh): needs root, unshare (util-linux) and ip (iproute2)" \
+		    "for a network namespace of its own" >&2
+		exit 1
+	fi
+	SL_IN_NETNS=1 exec unshare -n -- "$@"
+}
+
 # sl_init NAME DOWNPOUR: the temp dir ($SL_W), the cleanup trap, $DP as an absolute path.
 sl_init() {
 	SL_NAME=$1

@@ -48,9 +48,11 @@ static struct event_base *base;
 static struct node nodes[SWARM];
 
 static void
-got_peers(void *arg, const uint8_t info_hash[20], const struct krpc_peer *peers, size_t n)
+got_peers(void *arg, void *owner, const uint8_t info_hash[20], const struct krpc_peer *peers,
+    size_t n)
 {
 	struct found *f = arg;
+	ck_assert_ptr_eq(owner, f);
 	if (memcmp(info_hash, f->ih, 20) != 0)
 		return;
 	f->calls++;
@@ -77,7 +79,7 @@ node_start(struct node *n, const char *boot, uint16_t peer_port, struct disk_poo
 	ck_assert_msg(n->u != NULL, "udp_socket_new: %s", err);
 	snprintf(n->boot, sizeof n->boot, "%s", boot);
 	const char *list[1] = { n->boot };
-	struct dht_config cfg = { list, 1, peer_port };
+	struct dht_config cfg = { list, 1, peer_port, true };
 	struct dht_callbacks cb = { got_peers, &n->found };
 	n->d = dht_new(base, NULL, pool, n->u, NULL, &cfg, &cb, err, sizeof err);
 	ck_assert_msg(n->d != NULL, "dht_new: %s", err);
@@ -146,7 +148,7 @@ START_TEST(test_announce_and_find)
 {
 	uint8_t ih[20];
 	memset(ih, 0xa7, 20);
-	dht_announce_add(nodes[3].d, ih, 1, "test");
+	dht_announce_add(nodes[3].d, ih, 1, "test", &nodes[3].found);
 	RUN_UNTIL(base, lookup_done(&nodes[3], ih), 20);
 	struct dht_torrent_info info;
 	ck_assert(dht_torrent_info(nodes[3].d, ih, &info));
@@ -155,7 +157,7 @@ START_TEST(test_announce_and_find)
 	ck_assert_int_gt(info.next_lookup, info.last_lookup);
 
 	memcpy(nodes[9].found.ih, ih, 20);
-	dht_announce_add(nodes[9].d, ih, 2, "test");
+	dht_announce_add(nodes[9].d, ih, 2, "test", &nodes[9].found);
 	RUN_UNTIL(base, nodes[9].found.nports > 0 && lookup_done(&nodes[9], ih), 20);
 	bool seen = false;
 	for (size_t i = 0; i < nodes[9].found.nports; i++)
