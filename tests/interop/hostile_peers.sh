@@ -16,6 +16,15 @@ HP_PY=$SL_DIR/hostile_peer.py
 # The plain build stays under 96 MiB; ASan's quarantine keeps freed piece buffers a while.
 RSS_LIMIT_KB=$((96 * 1024))
 [ "${DP_ASAN:-0}" = 1 ] && RSS_LIMIT_KB=$((384 * 1024))
+# hostile_peer.py speaks plaintext TCP only: downpour tries that first.
+HP_CONF='encryption = "tolerated";
+utp = false;'
+
+# hp_conf FILE: a loopback downpour configuration for these tests.
+hp_conf() {
+	sl_dp_conf "$1"
+	printf '%s\n%s\n' "$HP_CONF" "${HP_EXTRA_CONF:-}" >>"$1"
+}
 
 # hp_peak_rss PID VAR: raises VAR to PID's peak RSS (VmHWM, KiB) if that is higher.
 hp_peak_rss() {
@@ -30,8 +39,7 @@ hp_peak_rss() {
 hp_get() {
 	local name=$1 torrent=$2 out=$3 secs=$4 pid rc end
 	shift 4
-	sl_dp_conf "$SL_W/$name.conf"
-	printf '%s\n' "${HP_EXTRA_CONF:-}" >>"$SL_W/$name.conf"
+	hp_conf "$SL_W/$name.conf"
 	mkdir -p "$out"
 	"$DP" get --config "$SL_W/$name.conf" -o "$out" --port "${HP_PORT:-$(sl_free_port)}" "$@" \
 	    "$torrent" >"$SL_W/$name.log" 2>&1 &
@@ -78,7 +86,7 @@ sl_bg unrequested "$SL_W/unrequested.log" /usr/bin/python3 "$HP_PY" unrequested 
     "$SL_W/zeros.torrent" --port "$UP" --ready-file "$SL_W/unrequested.ready" --timeout 300
 U_PID=$SL_BG_PID
 SL_WAIT_PID=$U_PID sl_wait 20 "hostile_peer.py unrequested" test -f "$SL_W/unrequested.ready"
-sl_dp_conf "$SL_W/dp-alone.conf"
+hp_conf "$SL_W/dp-alone.conf"
 "$DP" get --config "$SL_W/dp-alone.conf" -o "$SL_W/out-alone" --port "$(sl_free_port)" \
     --peer "127.0.0.1:$UP" "$SL_W/zeros.torrent" >"$SL_W/dp-alone.log" 2>&1 &
 A_PID=$!
