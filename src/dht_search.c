@@ -32,6 +32,7 @@ struct dht_entry {
 	uint64_t backoff_ms;             /* the next wait after a lookup that found nothing */
 	size_t round_nodes, round_peers; /* over the families' lookups of the current round */
 	bool starting;                   /* the round's lookups are being started */
+	bool peers_logged;               /* the round's first peers were logged */
 };
 
 struct dht_search {
@@ -367,6 +368,7 @@ dht_search_peers(struct dht_search *s, const struct krpc_msg *m)
 {
 	if (m->nvalues == 0 || s->e == NULL)
 		return;
+	size_t before = s->peers_found;
 	for (size_t i = 0; i < m->nvalues; i++) {
 		uint8_t a[18];
 		size_t alen = krpc_compact_addr((const struct sockaddr *)&m->values[i].addr, a);
@@ -380,6 +382,13 @@ dht_search_peers(struct dht_search *s, const struct krpc_msg *m)
 		s->peers_found++;
 	}
 	s->e->info.peers_last = DP_MAX(s->e->info.peers_last, s->peers_found);
+	/* The first peers of a round are worth a line: how long a lookup takes to be useful. */
+	if (before == 0 && s->peers_found > 0 && !s->e->peers_logged) {
+		s->e->peers_logged = true;
+		log_info("dht: %s: first peers %llu ms into the lookup (%zu from %zu nodes)",
+		    s->e->name, (unsigned long long)(dp_now_ms() - s->e->started_ms), s->peers_found,
+		    s->l.replied);
+	}
 	struct dht *d = s->d;
 	if (d->cb.got_peers != NULL)
 		d->cb.got_peers(d->cb.arg, s->e->owner, s->e->ih, m->values, m->nvalues);
@@ -496,6 +505,7 @@ dht_search_tick(struct dht *d, uint64_t now_ms)
 		e->info.last_lookup = dp_wall_time();
 		e->info.peers_last = e->info.nodes_last = e->info.announced_last = 0;
 		e->round_nodes = e->round_peers = 0;
+		e->peers_logged = false;
 		e->starting = true;
 		for (int i = 0; i < 2; i++) {
 			/* A family with no node and no bootstrap address has nobody to ask. */
