@@ -318,6 +318,8 @@ void engine_loop_health(struct engine *e, struct engine_loop_health *out);
  * wait macros record the caller's function and line as where it parked.
  */
 struct engine_task;
+/* e: the engine whose registry it joins; NULL where there is none at hand (tests): every engine
+ * of the process shares one registry today. */
 struct engine_task *engine_task_new(struct engine *e, enum engine_task_kind kind, int torrent_id,
     const char *fmt, ...) DP_PRINTF(4, 5);
 void engine_task_rename(struct engine_task *t, const char *fmt, ...) DP_PRINTF(2, 3);
@@ -340,6 +342,8 @@ void engine_task_cb_begin(struct engine_task *t);
 void engine_task_cb_end(struct engine_task *t);
 /* Work that moved something forward: bytes in and out (spinning is cycles without progress). */
 void engine_task_progress(struct engine_task *t, uint64_t in, uint64_t out);
+/* When the wait should end (monotonic microseconds; 0 = none), shown with the task. */
+void engine_task_set_deadline(struct engine_task *t, uint64_t deadline_us);
 
 /* Log lines with seq > after (see log_copy_since). */
 size_t engine_log_since(struct engine *e, uint64_t after, struct dp_log_line *out, size_t max);
@@ -416,8 +420,9 @@ int engine_torrent_get_times(struct engine *e, int id, struct engine_torrent_tim
 /* ---- the policy: the seedbox layer plugs in here ----
  * One registered set of callbacks the engine calls through (admit, events, settings, shutdown,
  * flush, free, and the per-torrent facts only the policy keeps); the engine never names the
- * policy. The session directory (session_store.h) is the policy today. Every callback runs on
- * the loop thread; arg is what engine_set_policy() was given. */
+ * policy. The session directory (session_store.h) is the policy today; what a policy may ask
+ * of the engine beyond this header is in engine_policy.h. Every callback runs on the loop
+ * thread; arg is what engine_set_policy() was given. */
 struct engine_policy {
 	/* A torrent is asked to run (the user's start, an add that is not paused): true = start it
 	 * now; false = the policy keeps it stopped for now (queued, or busy with it). */

@@ -190,3 +190,9 @@ engine_task_progress(struct engine_task *t, uint64_t in, uint64_t out)
 {
 	task_progress(engine_tasks_dp(t), in, out);
 }
+
+void
+engine_task_set_deadline(struct engine_task *t, uint64_t deadline_us)
+{
+	task_set_deadline(engine_tasks_dp(t), deadline_us);
+}

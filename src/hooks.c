@@ -14,9 +14,9 @@
 
 #include <event2/event.h>
 
+#include "engine.h"
 #include "hooks.h"
 #include "log.h"
-#include "task.h"
 #include "util.h"
 
 #define HOOK_POLL_MS 50
@@ -31,7 +31,7 @@ struct hook {
 	int fd;                    /* read end of its stdout+stderr */
 	struct event *read_ev;
 	struct event *poll_ev;
-	struct dp_task *task;
+	struct engine_task *task;
 	char *label;
 	struct dp_buf line;        /* a partial output line */
 	unsigned lines_logged;
@@ -42,15 +42,17 @@ struct hook {
 };
 
 struct hooks {
+	struct engine *e;
 	struct event_base *base;
 	struct hook *list;
 	size_t running;
 };
 
 struct hooks *
-hooks_new(struct event_base *base)
+hooks_new(struct engine *e, struct event_base *base)
 {
 	struct hooks *h = xcalloc(1, sizeof *h);
+	h->e = e;
 	h->base = base;
 	return h;
 }
@@ -151,7 +153,7 @@ hook_free(struct hook *k)
 		close(k->fd);
 	dp_buf_free(&k->line);
 	free(k->label);
-	task_release(&k->task);
+	engine_task_release(&k->task);
 	free(k);
 }
 
@@ -166,16 +168,17 @@ hook_maybe_finish(struct hook *k)
 	int st = k->status;
 	if (k->killed || k->termed) {
 		log_error("%s: killed after its timeout", k->label);
-		task_fail(k->task, "timed out, killed");
+		engine_task_fail(k->task, "timed out, killed");
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		log_info("%s: exited with status 0", k->label);
-		task_done(k->task, "exit status 0");
+		engine_task_done(k->task, "exit status 0");
 	} else if (WIFEXITED(st)) {
 		log_warn("%s: exited with status %d", k->label, WEXITSTATUS(st));
-		task_fail(k->task, "exit status %d", WEXITSTATUS(st));
+		engine_task_fail(k->task, "exit status %d", WEXITSTATUS(st));
 	} else {
 		log_warn("%s: killed by signal %d", k->label, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-		task_fail(k->task, "killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		engine_task_fail(k->task, "killed by signal %d",
+		    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	}
 	hook_free(k);
 }
@@ -185,11 +188,11 @@ hook_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook *k = arg;
 	(void)what;
-	task_cb_begin(k->task);
+	engine_task_cb_begin(k->task);
 	char buf[4096];
 	ssize_t n = read(fd, buf, sizeof buf);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-		task_cb_end(k->task);
+		engine_task_cb_end(k->task);
 		return;
 	}
 	if (n <= 0) {
@@ -197,11 +200,11 @@ hook_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_warn("%s: reading its output: %s", k->label, strerror(errno));
 		k->eof = true;
 		event_del(k->read_ev);
-		task_cb_end(k->task);
+		engine_task_cb_end(k->task);
 		hook_maybe_finish(k);
 		return;
 	}
-	task_progress(k->task, (uint64_t)n, 0);
+	engine_task_progress(k->task, (uint64_t)n, 0);
 	dp_buf_add(&k->line, buf, (size_t)n);
 	/* Log whole lines; keep the tail, but never more than a screenful. */
 	size_t start = 0;
@@ -217,7 +220,7 @@ hook_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	memmove(k->line.data, k->line.data + start, k->line.len - start);
 	k->line.len -= start;
-	task_cb_end(k->task);
+	engine_task_cb_end(k->task);
 }
 
 static void
@@ -226,7 +229,7 @@ hook_poll_cb(evutil_socket_t fd, short what, void *arg)
 	struct hook *k = arg;
 	(void)fd;
 	(void)what;
-	task_cb_begin(k->task);
+	engine_task_cb_begin(k->task);
 	if (!k->exited) {
 		pid_t r = waitpid(k->pid, &k->status, WNOHANG);
 		if (r == k->pid) {
@@ -243,8 +246,8 @@ hook_poll_cb(evutil_socket_t fd, short what, void *arg)
 		k->kill_ms = now + HOOK_KILL_GRACE_MS;
 		log_warn("%s: still running after its timeout: SIGTERM", k->label);
 		kill(-k->pid, SIGTERM);
-		task_wait(k->task, DP_TASK_TIMER_WAIT, "timed out, waiting %d ms after SIGTERM",
-		    HOOK_KILL_GRACE_MS);
+		engine_task_wait(k->task, ENGINE_TASK_TIMER_WAIT,
+		    "timed out, waiting %d ms after SIGTERM", HOOK_KILL_GRACE_MS);
 	} else if (!k->exited && k->termed && !k->killed && now >= k->kill_ms) {
 		k->killed = true;
 		kill(-k->pid, SIGKILL);
@@ -259,12 +262,12 @@ hook_poll_cb(evutil_socket_t fd, short what, void *arg)
 			event_del(k->read_ev);
 		}
 		if (!k->eof) {
-			task_cb_end(k->task);
+			engine_task_cb_end(k->task);
 			return;
 		}
 		event_del(k->poll_ev);
 	}
-	task_cb_end(k->task);
+	engine_task_cb_end(k->task);
 	hook_maybe_finish(k);
 }
 
@@ -361,10 +364,11 @@ hooks_run(struct hooks *h, const char *cmd, bool shell, int timeout_s,
 	dp_buf_init(&k->line);
 	k->deadline_ms = dp_now_ms() + (uint64_t)(timeout_s > 0 ? timeout_s : 1) * 1000;
 	evutil_make_socket_nonblocking(k->fd);
-	k->task = task_new(DP_TASK_KIND_HOOK, torrent_id, "%s", label);
-	task_set_deadline(k->task, dp_now_us() + (uint64_t)(timeout_s > 0 ? timeout_s : 1) *
-	    1000000u);
-	task_wait(k->task, DP_TASK_READ_WAIT, "running %s (PID %ld)", argv[0], (long)pid);
+	k->task = engine_task_new(h->e, ENGINE_TASK_KIND_HOOK, torrent_id, "%s", label);
+	engine_task_set_deadline(k->task,
+	    dp_now_us() + (uint64_t)(timeout_s > 0 ? timeout_s : 1) * 1000000u);
+	engine_task_wait(k->task, ENGINE_TASK_READ_WAIT, "running %s (PID %ld)", argv[0],
+	    (long)pid);
 	k->read_ev = event_new(h->base, k->fd, EV_READ | EV_PERSIST, hook_read_cb, k);
 	k->poll_ev = event_new(h->base, -1, EV_PERSIST, hook_poll_cb, k);
 	k->next = h->list;
@@ -379,7 +383,7 @@ hooks_run(struct hooks *h, const char *cmd, bool shell, int timeout_s,
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		task_fail(k->task, "can't watch the hook");
+		engine_task_fail(k->task, "can't watch the hook");
 		hook_free(k);
 		snprintf(err, errlen, "can't set up events for the hook");
 		return -1;

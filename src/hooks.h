@@ -7,10 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct engine;
 struct event_base;
 struct hooks;
 
-struct hooks *hooks_new(struct event_base *base);
+struct hooks *hooks_new(struct engine *e, struct event_base *base);
 /*
  * Starts cmd: split into words (quotes and backslashes as in the shell, no expansions) and run
  * with execvp, or given to /bin/sh -c when shell is set. env holds "NAME=value" strings added

@@ -1,6 +1,9 @@
 /* portmap.h: port mapping on the home gateway (UPnP IGD and NAT-PMP) for the listening port:
  * discovery, mapping and renewal on a worker thread of its own (the calls block), reported to
  * the loop, where each mapping is a task. Off unless port_mapping = true. Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "portmap.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_PORTMAP_H
 #define DP_PORTMAP_H
 

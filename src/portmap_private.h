@@ -1,5 +1,8 @@
 /* portmap_private.h: the blocking gateway calls portmap.c's worker makes (portmap_upnp.c,
  * portmap_natpmp.c). Worker thread only; nothing here touches the loop. */
+#ifndef DP_ENGINE_INTERNAL
+#error "portmap_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_PORTMAP_PRIVATE_H
 #define DP_PORTMAP_PRIVATE_H
 

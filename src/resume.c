@@ -14,17 +14,26 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "bencode.h"
 #include "bitfield.h"
-#include "disk.h"
+#include "engine.h"
 #include "log.h"
 #include "resume.h"
-#include "task.h"
 #include "util.h"
 
 #define RESUME_MAX_FILES (1u << 20)
 #define RESUME_MAX_PIECES (1u << 24)
+
+/* The checksum over a resume file's body. */
+static void
+resume_sha1(const uint8_t *data, size_t len, uint8_t out[20])
+{
+	unsigned int n = 0;
+	if (EVP_Digest(data, len, out, &n, EVP_sha1(), NULL) != 1 || n != 20)
+		memset(out, 0, 20);     /* matches no stored checksum: the file reads as damaged */
+}
 
 void
 resume_init(struct resume *r)
@@ -104,7 +113,7 @@ resume_encode(const struct resume *r, struct dp_buf *out)
 	dp_buf_init(&body);
 	resume_encode_body(r, &body);
 	uint8_t sum[20];
-	disk_sha1(body.data, body.len, sum);
+	resume_sha1(body.data, body.len, sum);
 	be_enc_dict_begin(out);
 	be_enc_cstr(out, "body");
 	dp_buf_add(out, body.data, body.len);
@@ -168,7 +177,7 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		goto out;
 	}
 	uint8_t want[20];
-	disk_sha1(body->raw, body->raw_len, want);
+	resume_sha1(body->raw, body->raw_len, want);
 	if (memcmp(want, sum->v.str.s, 20) != 0) {
 		dp_fail(err, errlen, "checksum mismatch (the file is damaged)");
 		goto out;
@@ -443,6 +452,7 @@ resume_load(const char *path, const uint8_t info_hash[20], uint32_t piece_count,
 /* ---- the writer thread ---- */
 
 struct resume_writer {
+	struct engine *e;                        /* whose task registry shows the jobs */
 	struct event_base *base;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -589,21 +599,23 @@ resume_writer_show_locked(struct resume_writer *w)
 	struct resume_job *cur = w->current;
 	if (cur != NULL && cur->task != NULL) {
 		const char *phase = __atomic_load_n(&cur->phase, __ATOMIC_ACQUIRE);
-		if (cur->task->state == DP_TASK_QUEUED || phase != cur->shown_phase) {
+		if (!cur->shown_running || phase != cur->shown_phase) {
 			if (phase != NULL)
-				task_wait(cur->task, DP_TASK_DISK_WAIT, "%s: %s",
+				engine_task_wait(cur->task, ENGINE_TASK_DISK_WAIT, "%s: %s",
 				    resume_job_label(cur), phase);
 			else
-				task_wait(cur->task, DP_TASK_DISK_WAIT, "%s", resume_job_label(cur));
+				engine_task_wait(cur->task, ENGINE_TASK_DISK_WAIT, "%s",
+				    resume_job_label(cur));
 			cur->shown_phase = phase;
+			cur->shown_running = true;
 		}
 	}
 	if (w->shown_started != w->started) {
 		size_t ahead = cur != NULL ? 1 : 0;
 		for (struct resume_job *j = w->queue; j != NULL && ahead < 128; j = j->next, ahead++)
 			if (j->task != NULL)
-				task_wait(j->task, DP_TASK_QUEUED, "writer queue: %zu job%s ahead",
-				    ahead, ahead == 1 ? "" : "s");
+				engine_task_wait(j->task, ENGINE_TASK_QUEUED,
+				    "writer queue: %zu job%s ahead", ahead, ahead == 1 ? "" : "s");
 		w->shown_started = w->started;
 	}
 }
@@ -621,7 +633,7 @@ resume_writer_complete(struct resume_writer *w)
 		struct resume_job *job = list;
 		list = job->next;
 		w->pending--;
-		struct dp_task *t = job->task;
+		struct engine_task *t = job->task;
 		bool failed = job->error != 0;
 		char msg[sizeof job->errmsg + sizeof job->label + 8];
 		if (failed)
@@ -630,7 +642,7 @@ resume_writer_complete(struct resume_writer *w)
 		else
 			snprintf(msg, sizeof msg, "%s: done", resume_job_label(job));
 		job->task = NULL;
-		task_cb_begin(t);
+		engine_task_cb_begin(t);
 		/* done() may free the job: nothing below reads it. */
 		if (job->done != NULL)
 			job->done(job, job->arg);
@@ -638,12 +650,12 @@ resume_writer_complete(struct resume_writer *w)
 			resume_job_free(job);
 		if (t != NULL) {
 			if (failed)
-				task_fail(t, "%s", msg);
+				engine_task_fail(t, "%s", msg);
 			else
-				task_done(t, "%s", msg);
+				engine_task_done(t, "%s", msg);
 		}
-		task_cb_end(t);
-		task_release(&t);
+		engine_task_cb_end(t);
+		engine_task_release(&t);
 	}
 }
 
@@ -656,9 +668,10 @@ resume_writer_wake_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct resume_writer *
-resume_writer_new(struct event_base *base, char *err, size_t errlen)
+resume_writer_new(struct engine *e, struct event_base *base, char *err, size_t errlen)
 {
 	struct resume_writer *w = xcalloc(1, sizeof *w);
+	w->e = e;
 	w->base = base;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -688,14 +701,16 @@ resume_writer_submit(struct resume_writer *w, struct resume_job *job)
 	job->error = 0;
 	job->errmsg[0] = '\0';
 	job->phase = job->shown_phase = NULL;
+	job->shown_running = false;
 	job->writer = w;
-	job->task = task_new(DP_TASK_KIND_DISK, job->tag, "writer: %s", resume_job_label(job));
+	job->task = engine_task_new(w->e, ENGINE_TASK_KIND_DISK, job->tag, "writer: %s",
+	    resume_job_label(job));
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
 	size_t ahead = (w->current != NULL ? 1 : 0);
 	for (struct resume_job *j = w->queue; j != NULL; j = j->next)
 		ahead++;
-	task_wait(job->task, DP_TASK_QUEUED, "writer queue: %zu job%s ahead", ahead,
+	engine_task_wait(job->task, ENGINE_TASK_QUEUED, "writer queue: %zu job%s ahead", ahead,
 	    ahead == 1 ? "" : "s");
 	if (w->queue_tail)
 		w->queue_tail->next = job;

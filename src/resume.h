@@ -14,7 +14,8 @@
 #define RESUME_MAX_FILE_SIZE (64u << 20)
 
 struct event_base;
-struct dp_task;
+struct engine;
+struct engine_task;
 struct resume_writer;
 
 struct resume_file {
@@ -91,13 +92,17 @@ struct resume_job {
 	 * file" when empty), and the step the writer thread is in, shown after it ("fsync"). */
 	char label[128];
 	const char *phase;             /* a string literal; set with resume_job_set_phase */
-	struct dp_task *task;          /* the writer's (loop thread only) */
+	struct engine_task *task;      /* the writer's (loop thread only) */
 	const char *shown_phase;       /* the writer's (loop thread only) */
+	bool shown_running;            /* the writer's: its task left the queue's wait */
 	struct resume_writer *writer;  /* set by resume_writer_submit */
 	struct resume_job *next;
 };
 struct resume_writer;
-struct resume_writer *resume_writer_new(struct event_base *base, char *err, size_t errlen);
+/* A writer thread for one session directory; its jobs show as DISK tasks in e's registry (e may
+ * be NULL in tests: every engine shares the process's registry). */
+struct resume_writer *resume_writer_new(struct engine *e, struct event_base *base, char *err,
+    size_t errlen);
 void resume_writer_submit(struct resume_writer *w, struct resume_job *job);
 size_t resume_writer_pending(const struct resume_writer *w);
 /* Runs queued jobs to the end on the calling thread's behalf (waits), with their done(). */

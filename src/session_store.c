@@ -1,7 +1,9 @@
 /* session_store.c: the session directory and the seedbox rules around the engine: metainfo
  * copies and resume files (saved on change, debounced, periodically and at shutdown, on the
  * writer thread), loading with a recheck of only the pieces of changed files, queueing, seeding
- * limits, moving finished data, completion and error hooks, and the watch directory. */
+ * limits, moving finished data, completion and error hooks, and the watch directory. A policy
+ * of the engine (struct engine_policy): it sees the engine through engine.h and
+ * engine_policy.h only. */
 #include "config.h"
 
 #include <dirent.h>
@@ -15,25 +17,18 @@
 
 #include <event2/event.h>
 
-#include "bencode.h"
-#include "disk.h"
+#include "bitfield.h"
 #include "dp_config.h"
-#include "discovery.h"
-#include "engine_private.h"
+#include "engine.h"
+#include "engine_policy.h"
 #include "hooks.h"
 #include "log.h"
 #include "magnet.h"
-#include "metadata_fetch.h"
 #include "metainfo.h"
-#include "picker.h"
 #include "queue.h"
 #include "resume.h"
-#include "session.h"
 #include "session_store.h"
 #include "settings_file.h"
-#include "storage.h"
-#include "task.h"
-#include "torrent.h"
 #include "util.h"
 #include "watch.h"
 
@@ -44,7 +39,6 @@
 
 struct store_item {
 	int id;
-	uint8_t hash[20];
 	char hex[41];
 	bool want_running;            /* the user's wish: running (or queued) vs stopped */
 	int64_t seed_ratio_milli;     /* -1 = global */
@@ -61,7 +55,8 @@ struct store_item {
 	uint64_t last_save_ms;
 	bool saving, save_again;
 	bool removed;
-	bool checking;                /* our partial recheck of changed files is running */
+	bool checking;                /* the recheck of its changed files is running */
+	char *restore_error;          /* the error state it was saved in, set again after it */
 	bool moving;                  /* data on its way to completed_dir */
 	bool move_waiting;            /* stopped, waiting for its disk jobs to drain */
 	bool completed_pending, error_pending;
@@ -70,13 +65,14 @@ struct store_item {
 
 struct store {
 	struct engine *e;
+	struct event_base *base;
 	char *dir, *tdir, *rdir;
 	struct resume_writer *writer;     /* resume files and metainfo copies */
 	struct resume_writer *mover;      /* moving data to completed_dir */
 	struct hooks *hooks;
 	struct watch *watch;
 	struct event *timer;
-	struct dp_task *task;
+	struct engine_task *task;
 	struct store_item *items, *tail;  /* queue order */
 	bool loading, shutting_down;
 	uint64_t last_periodic_ms;
@@ -84,7 +80,7 @@ struct store {
 	int max_down, max_seed;
 	double seed_ratio;
 	int64_t seed_time;
-	char *completed_dir, *completion_hook, *error_hook;
+	char *completed_dir, *completion_hook, *error_hook, *watch_dir;
 	bool hook_shell, start_paused;
 	int hook_timeout;
 	/* settings.conf: the engine's run-time changes (engine_settings_kept), written when they
@@ -94,26 +90,6 @@ struct store {
 	bool settings_dirty;
 };
 
-/* A recheck of the pieces touching files that changed while we were not running. It owns its
- * metainfo and storage so the torrent may be removed meanwhile. */
-struct store_check {
-	struct store *s;
-	int id;
-	uint32_t gen;                 /* the torrent's check_gen when we began */
-	struct metainfo *mi;
-	struct storage *st;
-	uint32_t *pieces;
-	uint32_t n, next, inflight, good;
-	uint8_t *ok;                  /* per entry of pieces */
-	char *error;                  /* the error state saved in the resume file, NULL if none */
-};
-
-struct store_check_job {
-	struct disk_job job;
-	struct store_check *c;
-	uint32_t index;
-};
-
 struct store_move {
 	char **src, **dst;
 	size_t n;
@@ -121,9 +97,9 @@ struct store_move {
 	char *top;                    /* the torrent's folder (multi-file) or NULL */
 };
 
-static void store_save(struct store *s, struct store_item *it, struct torrent *t, bool force);
+static void store_save(struct store *s, struct store_item *it);
 static void store_queue_pass(struct store *s);
-static bool store_admit(struct store *s, struct torrent *t);
+static bool store_admit(struct store *s, struct store_item *it);
 static void store_free(void *arg);
 
 /* ---- helpers ---- */
@@ -166,6 +142,13 @@ store_append_item(struct store *s, struct store_item *it)
 	s->tail = it;
 }
 
+static void
+store_item_free(struct store_item *it)
+{
+	free(it->restore_error);
+	free(it);
+}
+
 static char *
 store_resume_path(struct store *s, const char *hex)
 {
@@ -195,43 +178,16 @@ store_mkdir(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static bool
-store_is_complete(const struct torrent *t)
-{
-	/* A magnet still fetching its metadata has no pieces, so none missing: it is still a
-	 * download (counted as a seed it was parked "over the limit of active seeds"). */
-	return t->md == NULL && t->checked && picker_complete(t->pk);
-}
-
+/* What a resume file would say, minus counters: a change means "save soon". engine_fp is the
+ * engine's part (engine_policy_torrent's persist_fp). */
 static uint64_t
-store_fnv(uint64_t h, const void *p, size_t n)
+store_fingerprint(const struct store_item *it, uint64_t engine_fp, int pos)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
-/* What a resume file would say, minus counters: a change means "save soon". */
-static uint64_t
-store_fingerprint(const struct store_item *it, const struct torrent *t, int pos)
-{
-	uint64_t h = 1469598103934665603ull;
-	int state = t->state == ENGINE_TORRENT_ERROR;
-	h = store_fnv(h, &state, sizeof state);
-	h = store_fnv(h, &t->have.count, sizeof t->have.count);
-	h = store_fnv(h, t->save_dir, strlen(t->save_dir));
-	h = store_fnv(h, t->file_prio, t->mi->file_count);
-	h = store_fnv(h, &t->sequential, sizeof t->sequential);
-	h = store_fnv(h, &t->down_bucket.rate, sizeof t->down_bucket.rate);
-	h = store_fnv(h, &t->up_bucket.rate, sizeof t->up_bucket.rate);
-	h = store_fnv(h, &t->max_peers, sizeof t->max_peers);
-	h = store_fnv(h, &t->upload_slots, sizeof t->upload_slots);
-	h = store_fnv(h, &t->completed_date, sizeof t->completed_date);
-	h = store_fnv(h, &it->want_running, sizeof it->want_running);
-	h = store_fnv(h, &it->seed_ratio_milli, sizeof it->seed_ratio_milli);
-	h = store_fnv(h, &it->seed_time_s, sizeof it->seed_time_s);
-	h = store_fnv(h, &pos, sizeof pos);
+	uint64_t h = engine_fp;
+	h = dp_fnv1a(h, &it->want_running, sizeof it->want_running);
+	h = dp_fnv1a(h, &it->seed_ratio_milli, sizeof it->seed_ratio_milli);
+	h = dp_fnv1a(h, &it->seed_time_s, sizeof it->seed_time_s);
+	h = dp_fnv1a(h, &pos, sizeof pos);
 	return h;
 }
 
@@ -247,57 +203,13 @@ store_position(struct store *s, const struct store_item *want)
 
 /* ---- saving ---- */
 
-/* A .torrent rebuilt from what the engine keeps: trackers, comment, web seeds, the info dict. */
-static uint8_t *
-store_encode_metainfo(const struct metainfo *mi, size_t *len)
-{
-	struct dp_buf b;
-	dp_buf_init(&b);
-	be_enc_dict_begin(&b);
-	if (mi->tier_count > 0 && mi->tiers[0].count > 0) {
-		be_enc_cstr(&b, "announce");
-		be_enc_cstr(&b, mi->tiers[0].urls[0]);
-		be_enc_cstr(&b, "announce-list");
-		be_enc_list_begin(&b);
-		for (size_t i = 0; i < mi->tier_count; i++) {
-			be_enc_list_begin(&b);
-			for (size_t j = 0; j < mi->tiers[i].count; j++)
-				be_enc_cstr(&b, mi->tiers[i].urls[j]);
-			be_enc_end(&b);
-		}
-		be_enc_end(&b);
-	}
-	if (mi->comment != NULL) {
-		be_enc_cstr(&b, "comment");
-		be_enc_cstr(&b, mi->comment);
-	}
-	if (mi->created_by != NULL) {
-		be_enc_cstr(&b, "created by");
-		be_enc_cstr(&b, mi->created_by);
-	}
-	if (mi->has_creation_date) {
-		be_enc_cstr(&b, "creation date");
-		be_enc_int(&b, mi->creation_date);
-	}
-	be_enc_cstr(&b, "info");
-	dp_buf_add(&b, mi->info_raw, mi->info_len);
-	if (mi->webseed_count > 0) {
-		be_enc_cstr(&b, "url-list");
-		be_enc_list_begin(&b);
-		for (size_t i = 0; i < mi->webseed_count; i++)
-			be_enc_cstr(&b, mi->webseeds[i]);
-		be_enc_end(&b);
-	}
-	be_enc_end(&b);
-	return dp_buf_steal(&b, len);
-}
-
-/* A torrent's name for task labels (a magnet without metadata may have none yet). */
+/* A torrent's name for labels and logs (a magnet without metadata: its info-hash). */
 static const char *
-store_torrent_name(const struct torrent *t)
+store_name(struct store *s, int id, struct engine_policy_names *n)
 {
-	return t->mi->name != NULL && t->mi->name[0] != '\0' ? t->mi->name :
-	    t->mi->info_hash_hex;
+	if (engine_policy_names(s->e, id, n) < 0)
+		snprintf(n->name, sizeof n->name, "torrent %d", id);
+	return n->name;
 }
 
 /* Files to unlink on the writer thread, after the jobs queued before (a removed torrent's
@@ -368,19 +280,25 @@ store_copy_done(struct resume_job *job, void *arg)
 
 /* The .torrent copy; a magnet's link file goes once the copy is written (with_magnet). */
 static void
-store_save_metainfo(struct store *s, const struct torrent *t, bool with_magnet)
+store_save_metainfo(struct store *s, const struct store_item *it, bool with_magnet)
 {
+	size_t len;
+	uint8_t *raw = engine_policy_torrent_file(s->e, it->id, &len);
+	if (raw == NULL)
+		return;
+	struct engine_policy_names n;
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
-	job->path = store_torrent_path(s, t->mi->info_hash_hex);
-	job->raw = store_encode_metainfo(t->mi, &job->raw_len);
+	job->path = store_torrent_path(s, it->hex);
+	job->raw = raw;
+	job->raw_len = len;
 	job->done = store_copy_done;
-	job->tag = t->id;
-	snprintf(job->label, sizeof job->label, "writing the torrent file of %s",
-	    store_torrent_name(t));
+	job->tag = it->id;
+	snprintf(job->label, sizeof job->label, "writing the torrent file of %.96s",
+	    store_name(s, it->id, &n));
 	if (with_magnet) {
 		struct store_unlink *u = xcalloc(1, sizeof *u);
-		u->paths[u->n++] = store_magnet_path(s, t->mi->info_hash_hex);
+		u->paths[u->n++] = store_magnet_path(s, it->hex);
 		job->work = store_unlink_work;
 		job->ctx = u;
 		job->done = store_unlink_done;
@@ -390,65 +308,69 @@ store_save_metainfo(struct store *s, const struct torrent *t, bool with_magnet)
 
 /* A magnet without its metadata yet: its link, so a restart adds it again. */
 static void
-store_save_magnet(struct store *s, const struct torrent *t, const char *uri)
+store_save_magnet(struct store *s, const struct store_item *it, const char *uri)
 {
+	struct engine_policy_names n;
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
-	job->path = store_magnet_path(s, t->mi->info_hash_hex);
+	job->path = store_magnet_path(s, it->hex);
 	job->raw = (uint8_t *)xasprintf("%s\n", uri);
 	job->raw_len = strlen((char *)job->raw);
 	job->done = store_copy_done;
-	job->tag = t->id;
-	snprintf(job->label, sizeof job->label, "writing the magnet link of %s",
-	    store_torrent_name(t));
+	job->tag = it->id;
+	snprintf(job->label, sizeof job->label, "writing the magnet link of %.96s",
+	    store_name(s, it->id, &n));
 	resume_writer_submit(s->writer, job);
 }
 
-/* The resume data of t as of now (the loop thread's view). */
+/* The resume data of a torrent as of now (the loop thread's view); NULL when it is gone. *have
+ * gets its verified pieces. */
 static struct resume_job *
-store_make_job(struct store *s, struct store_item *it, struct torrent *t)
+store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 {
-	const struct metainfo *mi = t->mi;
+	struct engine_resume_state rs;
+	if (engine_policy_resume_get(s->e, it->id, &rs) < 0)
+		return NULL;
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	struct resume *r = &job->resume;
 	resume_init(r);
-	memcpy(r->info_hash, mi->info_hash, 20);
-	r->piece_count = mi->piece_count;
+	memcpy(r->info_hash, rs.info_hash, 20);
+	r->piece_count = rs.piece_count;
 	/* Only what was verified counts; during a check the bitfield is still being built. */
-	r->pieces = xcalloc(bitfield_bytes(mi->piece_count) ? bitfield_bytes(mi->piece_count) : 1,
-	    1);
-	if (t->checked && t->state != ENGINE_TORRENT_CHECKING && !it->checking)
-		memcpy(r->pieces, t->have.bits, bitfield_bytes(mi->piece_count));
-	r->file_count = mi->file_count;
-	r->files = xcalloc(mi->file_count, sizeof *r->files);
-	job->file_paths = xcalloc(mi->file_count, sizeof *job->file_paths);
-	for (size_t i = 0; i < mi->file_count; i++) {
-		r->files[i].priority = t->file_prio[i];
-		if (!mi->files[i].pad)
-			job->file_paths[i] = storage_file_path(t->st, i);
-	}
-	r->uploaded = t->uploaded;
-	r->downloaded = t->downloaded;
-	r->added_date = t->added_date;
-	r->completed_date = t->completed_date;
+	r->pieces = rs.pieces;
+	rs.pieces = NULL;
+	if (it->checking)
+		memset(r->pieces, 0, bitfield_bytes(r->piece_count));
+	r->file_count = rs.file_count;
+	r->files = xcalloc(rs.file_count, sizeof *r->files);
+	for (size_t i = 0; i < rs.file_count; i++)
+		r->files[i].priority = rs.priorities[i];
+	job->file_paths = rs.paths;
+	rs.paths = NULL;
+	r->uploaded = rs.uploaded;
+	r->downloaded = rs.downloaded;
+	r->added_date = rs.added_date;
+	r->completed_date = rs.completed_date;
 	r->seeding_s = it->seeding_s;
 	r->downloading_s = it->downloading_s;
-	r->save_path = xstrdup(t->save_dir);
+	r->save_path = xstrdup(rs.save_dir);
 	r->running = it->want_running;
-	r->sequential = t->sequential;
-	r->down_limit = t->down_bucket.rate;
-	r->up_limit = t->up_bucket.rate;
-	r->max_peers = t->max_peers;
-	r->upload_slots = t->upload_slots;
+	r->sequential = rs.sequential;
+	r->down_limit = rs.down_limit;
+	r->up_limit = rs.up_limit;
+	r->max_peers = rs.max_peers;
+	r->upload_slots = rs.upload_slots;
 	r->seed_ratio_milli = it->seed_ratio_milli;
 	r->seed_time_s = it->seed_time_s;
 	r->queue_pos = store_position(s, it);
-	if (t->state == ENGINE_TORRENT_ERROR && t->error[0] != '\0')
-		r->error = xstrdup(t->error);
-	job->path = store_resume_path(s, mi->info_hash_hex);
+	if (rs.error[0] != '\0')
+		r->error = xstrdup(rs.error);
+	job->path = store_resume_path(s, it->hex);
 	/* Pieces claimed for the first time must be durable before the file says so. */
-	job->sync = t->have.count != it->synced_have;
-	job->tag = t->id;
+	job->sync = rs.have_pieces != it->synced_have;
+	job->tag = it->id;
+	*have = rs.have_pieces;
+	engine_policy_resume_free(&rs);
 	return job;
 }
 
@@ -464,66 +386,73 @@ store_save_done(struct resume_job *job, void *arg)
 		if (it->removed) {
 			store_forget_files(s, it->hex);
 			store_unlink_item(s, it);
-			free(it);
+			store_item_free(it);
 		} else if (it->save_again) {
 			it->save_again = false;
-			struct torrent *t = session_find_torrent(s->e, it->id);
-			if (t != NULL)
-				store_save(s, it, t, true);
+			store_save(s, it);
 		}
 	}
 	resume_job_free(job);
 }
 
 static void
-store_save(struct store *s, struct store_item *it, struct torrent *t, bool force)
+store_save(struct store *s, struct store_item *it)
 {
-	(void)force;
 	if (it->saving) {
 		it->save_again = true;
 		return;
 	}
-	struct resume_job *job = store_make_job(s, it, t);
+	struct engine_policy_torrent v;
+	uint32_t have;
+	if (engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP, &v) < 0)
+		return;
+	struct resume_job *job = store_make_job(s, it, &have);
+	if (job == NULL)
+		return;
 	if (job->sync)
-		it->synced_have = t->have.count;
-	it->saved_fp = store_fingerprint(it, t, store_position(s, it));
-	it->saved_up = t->uploaded;
-	it->saved_down = t->downloaded;
+		it->synced_have = have;
+	it->saved_fp = store_fingerprint(it, v.persist_fp, store_position(s, it));
+	it->saved_up = v.uploaded;
+	it->saved_down = v.downloaded;
 	it->last_save_ms = dp_now_ms();
 	it->saving = true;
 	job->done = store_save_done;
 	job->arg = s;
-	snprintf(job->label, sizeof job->label, "writing resume data for %s",
-	    store_torrent_name(t));
+	struct engine_policy_names n;
+	snprintf(job->label, sizeof job->label, "writing resume data for %.100s",
+	    store_name(s, it->id, &n));
 	resume_writer_submit(s->writer, job);
 }
 
 /* ---- hooks ---- */
 
 static void
-store_run_hook(struct store *s, struct torrent *t, const char *cmd, const char *event)
+store_run_hook(struct store *s, int id, const char *cmd, const char *event)
 {
 	if (cmd == NULL || cmd[0] == '\0')
 		return;
-	const struct metainfo *mi = t->mi;
+	struct engine_policy_names nm;
+	struct engine_torrent_stats st;
+	if (engine_policy_names(s->e, id, &nm) < 0 || engine_torrent_get(s->e, id, &st) < 0)
+		return;
 	char *env[12];
 	size_t n = 0;
 	env[n++] = xasprintf("DOWNPOUR_EVENT=%s", event);
-	env[n++] = xasprintf("DOWNPOUR_NAME=%s", mi->display_name ? mi->display_name : mi->name);
-	env[n++] = xasprintf("DOWNPOUR_HASH=%s", mi->info_hash_hex);
-	env[n++] = xasprintf("DOWNPOUR_DIR=%s", t->save_dir);
-	env[n++] = xasprintf("DOWNPOUR_PATH=%s/%s", t->save_dir, mi->name);
-	env[n++] = xasprintf("DOWNPOUR_ID=%d", t->id);
-	env[n++] = xasprintf("DOWNPOUR_SIZE=%llu", (unsigned long long)mi->total_size);
-	env[n++] = xasprintf("DOWNPOUR_FILES=%zu", mi->file_count);
-	env[n++] = xasprintf("DOWNPOUR_ERROR=%s", t->state == ENGINE_TORRENT_ERROR ? t->error : "");
-	env[n++] = xasprintf("DOWNPOUR_UPLOADED=%llu", (unsigned long long)t->uploaded);
-	env[n++] = xasprintf("DOWNPOUR_DOWNLOADED=%llu", (unsigned long long)t->downloaded);
+	env[n++] = xasprintf("DOWNPOUR_NAME=%s", nm.display_name);
+	env[n++] = xasprintf("DOWNPOUR_HASH=%s", nm.info_hash_hex);
+	env[n++] = xasprintf("DOWNPOUR_DIR=%s", nm.save_dir);
+	env[n++] = xasprintf("DOWNPOUR_PATH=%s/%s", nm.save_dir, nm.name);
+	env[n++] = xasprintf("DOWNPOUR_ID=%d", id);
+	env[n++] = xasprintf("DOWNPOUR_SIZE=%llu", (unsigned long long)st.total_size);
+	env[n++] = xasprintf("DOWNPOUR_FILES=%zu", st.file_count);
+	env[n++] = xasprintf("DOWNPOUR_ERROR=%s", st.state == ENGINE_TORRENT_ERROR ? st.error : "");
+	env[n++] = xasprintf("DOWNPOUR_UPLOADED=%llu", (unsigned long long)st.uploaded);
+	env[n++] = xasprintf("DOWNPOUR_DOWNLOADED=%llu", (unsigned long long)st.downloaded);
 	env[n] = NULL;
-	char label[200], err[256];
-	snprintf(label, sizeof label, "%s hook for %s", event, mi->name);
+	char label[300], err[256];
+	snprintf(label, sizeof label, "%s hook for %s", event, nm.name);
 	if (hooks_run(s->hooks, cmd, s->hook_shell, s->hook_timeout, (const char *const *)env,
-	    t->id, label, err, sizeof err) < 0)
+	    id, label, err, sizeof err) < 0)
 		log_error("%s: %s", label, err);
 	for (size_t i = 0; i < n; i++)
 		free(env[i]);
@@ -680,27 +609,21 @@ store_move_done(struct resume_job *job, void *arg)
 	struct store *s = arg;
 	struct store_move *m = job->ctx;
 	struct store_item *it = store_find(s, job->tag);
-	struct torrent *t = session_find_torrent(s->e, job->tag);
+	struct engine_policy_torrent v;
 	if (it != NULL)
 		it->moving = false;
-	if (t != NULL && it != NULL) {
+	if (it != NULL && engine_policy_torrent(s->e, it->id, 0, &v) == 0) {
+		char msg[700];
 		if (job->error != 0) {
-			torrent_set_error(t, "moving to %s: %s", m->to_dir, job->errmsg);
+			snprintf(msg, sizeof msg, "moving to %s: %s", m->to_dir, job->errmsg);
+			engine_policy_set_error(s->e, it->id, msg);
 		} else {
-			struct storage *st = storage_new(t->mi, m->to_dir, s->e->set.max_open_files);
-			if (st == NULL) {
-				torrent_set_error(t, "can't set up storage in %s", m->to_dir);
-			} else {
-				storage_free(t->st);
-				t->st = st;
-				snprintf(t->save_dir, sizeof t->save_dir, "%s", m->to_dir);
-				log_info("%s: moved to %s", t->mi->name, m->to_dir);
-				torrent_set_state(t, ENGINE_TORRENT_STOPPED);
-				if (it->want_running && store_admit(s, t))
-					torrent_start(t);
-			}
-			store_save(s, it, t, true);
-			store_run_hook(s, t, s->completion_hook, "completed");
+			if (engine_policy_relocate(s->e, it->id, m->to_dir, msg, sizeof msg) < 0)
+				engine_policy_set_error(s->e, it->id, msg);
+			else if (it->want_running && store_admit(s, it))
+				engine_policy_start(s->e, it->id);
+			store_save(s, it);
+			store_run_hook(s, it->id, s->completion_hook, "completed");
 		}
 	}
 	store_move_free(m);
@@ -708,242 +631,137 @@ store_move_done(struct resume_job *job, void *arg)
 }
 
 static void
-store_move_begin(struct store *s, struct store_item *it, struct torrent *t)
+store_move_begin(struct store *s, struct store_item *it)
 {
 	it->move_waiting = false;
-	storage_close_all(t->st);
+	struct engine_policy_names nm;
+	if (engine_policy_names(s->e, it->id, &nm) < 0)
+		return;
+	engine_policy_close_files(s->e, it->id);
 	struct store_move *m = xcalloc(1, sizeof *m);
-	m->from_dir = xstrdup(t->save_dir);
+	m->from_dir = xstrdup(nm.save_dir);
 	m->to_dir = xstrdup(s->completed_dir);
-	m->src = xcalloc(t->mi->file_count, sizeof *m->src);
-	m->dst = xcalloc(t->mi->file_count, sizeof *m->dst);
-	struct storage *to = storage_new(t->mi, m->to_dir, 1);
-	for (size_t i = 0; i < t->mi->file_count; i++) {
-		if (t->mi->files[i].pad)
-			continue;
-		m->src[m->n] = storage_file_path(t->st, i);
-		m->dst[m->n] = storage_file_path(to, i);
+	size_t nsrc, ndst;
+	char **src = engine_policy_file_paths(s->e, it->id, NULL, &nsrc);
+	char **dst = engine_policy_file_paths(s->e, it->id, m->to_dir, &ndst);
+	m->src = xcalloc(nsrc ? nsrc : 1, sizeof *m->src);
+	m->dst = xcalloc(nsrc ? nsrc : 1, sizeof *m->dst);
+	for (size_t i = 0; i < nsrc && i < ndst; i++) {
+		if (src[i] == NULL || dst[i] == NULL)
+			continue;   /* pad files */
+		m->src[m->n] = src[i];
+		m->dst[m->n] = dst[i];
+		src[i] = dst[i] = NULL;
 		m->n++;
 	}
-	storage_free(to);
-	log_info("%s: moving the data from %s to %s", t->mi->name, m->from_dir, m->to_dir);
+	engine_policy_paths_free(src, nsrc);
+	engine_policy_paths_free(dst, ndst);
+	log_info("%s: moving the data from %s to %s", nm.name, m->from_dir, m->to_dir);
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->work = store_move_work;
 	job->ctx = m;
-	job->tag = t->id;
+	job->tag = it->id;
 	job->done = store_move_done;
 	job->arg = s;
-	snprintf(job->label, sizeof job->label, "moving %s to %s", store_torrent_name(t),
-	    m->to_dir);
+	snprintf(job->label, sizeof job->label, "moving %.60s to %.55s", nm.name, m->to_dir);
 	resume_writer_submit(s->mover, job);
 }
 
 /* A download finished: move it if configured (then the hook runs), else run the hook now. */
 static void
-store_completed(struct store *s, struct store_item *it, struct torrent *t)
+store_completed(struct store *s, struct store_item *it)
 {
 	it->completed_pending = false;
-	if (s->completed_dir != NULL && strcmp(s->completed_dir, t->save_dir) != 0 &&
+	struct engine_policy_names nm;
+	if (engine_policy_names(s->e, it->id, &nm) < 0)
+		return;
+	if (s->completed_dir != NULL && strcmp(s->completed_dir, nm.save_dir) != 0 &&
 	    !it->moving) {
 		it->moving = it->move_waiting = true;
-		torrent_stop(t, false);
-		torrent_set_state(t, ENGINE_TORRENT_QUEUED);
-		task_wait(t->task, DP_TASK_DISK_WAIT, "moving to %s", s->completed_dir);
-		if (t->disk_jobs == 0)
-			store_move_begin(s, it, t);
+		engine_policy_stop(s->e, it->id);
+		char why[1100];
+		snprintf(why, sizeof why, "moving to %s", s->completed_dir);
+		engine_policy_set_queued(s->e, it->id, ENGINE_TASK_DISK_WAIT, false, why);
+		struct engine_policy_torrent v;
+		if (engine_policy_torrent(s->e, it->id, 0, &v) == 0 && v.disk_jobs == 0)
+			store_move_begin(s, it);
 		return;
 	}
-	store_save(s, it, t, true);
-	store_run_hook(s, t, s->completion_hook, "completed");
+	store_save(s, it);
+	store_run_hook(s, it->id, s->completion_hook, "completed");
 }
 
-/* ---- the partial recheck of changed files ---- */
-
-static void store_check_issue(struct store_check *c);
+/* ---- restoring from the last session ---- */
 
 /* A torrent saved in the error state stays there, with its message, until the user starts it
- * (torrent_start clears the error): it must not come back as downloading after a restart. The
- * error hook ran when the error happened; it does not run again for the restore. */
+ * (a start clears the error): it must not come back as downloading after a restart. The error
+ * hook ran when the error happened; it does not run again for the restore. */
 static void
-store_restore_error(struct store_item *it, struct torrent *t, const char *msg)
+store_restore_error(struct store *s, struct store_item *it, const char *msg)
 {
+	struct engine_policy_names nm;
 	log_warn("%s: still in the error state from the last session; start it once the cause "
-	    "is fixed", t->mi->name);
-	torrent_set_error(t, "%s", msg);
+	    "is fixed", store_name(s, it->id, &nm));
+	engine_policy_set_error(s->e, it->id, msg);
 	it->error_pending = false;
 }
 
+/* The recheck of the changed files' pieces is over (engine_policy_recheck). */
 static void
-store_check_finish(struct store_check *c)
+store_recheck_done(void *arg, int id, bool applied)
 {
-	struct store *s = c->s;
-	struct torrent *t = session_find_torrent(s->e, c->id);
-	struct store_item *it = store_find(s, c->id);
-	if (it != NULL)
-		it->checking = false;
-	if (t != NULL && t->check_gen == c->gen && t->state == ENGINE_TORRENT_CHECKING) {
-		for (uint32_t i = 0; i < c->n; i++) {
-			uint32_t p = c->pieces[i];
-			if (!c->ok[i] || bitfield_get(&t->have, p))
-				continue;
-			bitfield_set(&t->have, p);
-			t->have_bytes += metainfo_piece_size(t->mi, p);
-			picker_set_have(t->pk, p);
-		}
-		t->checked = true;
-		torrent_set_state(t, ENGINE_TORRENT_STOPPED);
-		log_info("%s: rechecked %u piece%s of changed files: %u good; %u of %u pieces "
-		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
-		    t->mi->piece_count);
-		session_emit(s->e, t->id, ENGINE_EVENT_CHECKED);
-		if (c->error != NULL && it != NULL)
-			store_restore_error(it, t, c->error);
-		if (it != NULL) {
-			store_save(s, it, t, true);
-			if (it->want_running && t->state != ENGINE_TORRENT_ERROR && store_admit(s, t))
-				torrent_start(t);
-		}
+	struct store *s = arg;
+	struct store_item *it = store_find(s, id);
+	if (it == NULL)
+		return;
+	it->checking = false;
+	char *error = it->restore_error;
+	it->restore_error = NULL;
+	if (applied) {
+		if (error != NULL)
+			store_restore_error(s, it, error);
+		store_save(s, it);
+		struct engine_policy_torrent v;
+		if (it->want_running && engine_policy_torrent(s->e, id, 0, &v) == 0 &&
+		    v.state != ENGINE_TORRENT_ERROR && store_admit(s, it))
+			engine_policy_start(s->e, id);
 	}
-	storage_free(c->st);
-	metainfo_free(c->mi);
-	free(c->pieces);
-	free(c->ok);
-	free(c->error);
-	free(c);
-}
-
-static void
-store_check_done(struct disk_job *job, void *arg)
-{
-	struct store_check_job *cj = arg;
-	struct store_check *c = cj->c;
-	c->inflight--;
-	if (job->error == 0 && job->hash_ok) {
-		c->ok[cj->index] = 1;
-		c->good++;
-	}
-	free(cj);
-	store_check_issue(c);
-}
-
-static void
-store_check_issue(struct store_check *c)
-{
-	struct disk_pool *pool = c->s->e->disk;
-	uint32_t window = (uint32_t)disk_pool_threads(pool) * 2;
-	while (c->inflight < window && c->next < c->n) {
-		uint32_t idx = c->next++;
-		uint32_t piece = c->pieces[idx];
-		struct store_check_job *cj = xcalloc(1, sizeof *cj);
-		cj->c = c;
-		cj->index = idx;
-		cj->job.op = DISK_OP_HASH_PIECE;
-		cj->job.storage = c->st;
-		cj->job.torrent_id = c->id;
-		cj->job.piece = piece;
-		cj->job.offset = (uint64_t)piece * c->mi->piece_length;
-		cj->job.length = metainfo_piece_size(c->mi, piece);
-		disk_job_expect(&cj->job, c->mi, piece);
-		cj->job.done = store_check_done;
-		cj->job.arg = cj;
-		c->inflight++;
-		disk_pool_submit(pool, &cj->job);
-	}
-	if (c->inflight == 0 && c->next >= c->n)
-		store_check_finish(c);
+	free(error);
 }
 
 /* ---- loading ---- */
 
-static void
-store_stat_path(const char *path, uint64_t *size, int64_t *mtime_ns)
-{
-	struct stat st;
-	*size = 0;
-	*mtime_ns = 0;
-	if (path == NULL || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return;
-	*size = (uint64_t)st.st_size;
-	*mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-}
-
-/* Trusts the resume file's pieces except those touching files changed since it was written;
- * those pieces are rechecked (returns the list). */
+/* Gives a torrent just added what its resume file saved; returns the pieces of changed files
+ * to recheck (*nrecheck of them). */
 static uint32_t *
-store_apply_resume(struct store *s, struct store_item *it, struct torrent *t,
-    const struct resume *r, uint32_t *nrecheck)
+store_apply_resume(struct store *s, struct store_item *it, const struct resume *r,
+    uint32_t *nrecheck)
 {
-	const struct metainfo *mi = t->mi;
-	uint32_t np = mi->piece_count;
-	uint8_t *dirty = xcalloc(np ? np : 1, 1);   /* 1 = recheck, 2 = can't be there */
-	size_t changed = 0;
-	for (size_t i = 0; i < mi->file_count; i++) {
-		const struct mi_file *f = &mi->files[i];
-		if (f->pad || f->length == 0)
-			continue;
-		char *path = storage_file_path(t->st, i);
-		uint64_t size;
-		int64_t mtime;
-		store_stat_path(path, &size, &mtime);
-		free(path);
-		if (size == r->files[i].size && mtime == r->files[i].mtime_ns)
-			continue;
-		changed++;
-		uint8_t mark = size == 0 ? 2 : 1;
-		uint32_t first = (uint32_t)(f->offset / mi->piece_length);
-		uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
-		for (uint32_t k = first; k <= last && k < np; k++)
-			if (dirty[k] < mark)
-				dirty[k] = mark;
+	struct engine_restore_file *files = xcalloc(r->file_count ? r->file_count : 1,
+	    sizeof *files);
+	for (size_t i = 0; i < r->file_count; i++) {
+		files[i].size = r->files[i].size;
+		files[i].mtime_ns = r->files[i].mtime_ns;
+		files[i].priority = r->files[i].priority;
 	}
-	struct dp_bitfield claimed;
-	bitfield_init(&claimed, np);
-	if (r->pieces != NULL)
-		bitfield_load(&claimed, r->pieces, bitfield_bytes(np));
-	uint32_t *recheck = NULL;
-	uint32_t nr = 0;
-	for (uint32_t k = 0; k < np; k++) {
-		if (dirty[k] == 1) {
-			if (nr % 256 == 0)
-				recheck = xreallocarray(recheck, nr + 256, sizeof *recheck);
-			recheck[nr++] = k;
-		} else if (dirty[k] == 0 && bitfield_get(&claimed, k)) {
-			bitfield_set(&t->have, k);
-			t->have_bytes += metainfo_piece_size(mi, k);
-			picker_set_have(t->pk, k);
-		}
-	}
-	bitfield_free(&claimed);
-	free(dirty);
-	if (changed > 0)
-		log_info("%s: %zu file%s changed since the last save: rechecking %u piece%s",
-		    mi->name, changed, changed == 1 ? "" : "s", nr, nr == 1 ? "" : "s");
-	for (size_t i = 0; i < mi->file_count; i++)
-		t->file_prio[i] = r->files[i].priority;
-	if (mi->file_count > 0)
-		torrent_file_priority(t, 0, (enum engine_prio)t->file_prio[0]);
-	torrent_set_sequential(t, r->sequential);
-	uint64_t now = dp_now_ms();
-	bw_bucket_set_rate(&t->down_bucket, r->down_limit, now);
-	bw_bucket_set_rate(&t->up_bucket, r->up_limit, now);
-	t->max_peers = (int)r->max_peers;
-	t->upload_slots = (int)r->upload_slots;
-	t->uploaded = r->uploaded;
-	t->downloaded = r->downloaded;
-	if (r->added_date > 0)
-		t->added_date = r->added_date;
-	t->completed_date = r->completed_date;
+	struct engine_restore er = {
+		.pieces = r->pieces, .files = files, .sequential = r->sequential,
+		.down_limit = r->down_limit, .up_limit = r->up_limit,
+		.max_peers = (int)r->max_peers, .upload_slots = (int)r->upload_slots,
+		.uploaded = r->uploaded, .downloaded = r->downloaded,
+		.added_date = r->added_date, .completed_date = r->completed_date,
+	};
+	uint32_t *recheck = engine_policy_restore(s->e, it->id, &er, nrecheck);
+	free(files);
 	it->seeding_s = r->seeding_s;
 	it->downloading_s = r->downloading_s;
 	it->seed_ratio_milli = r->seed_ratio_milli;
 	it->seed_time_s = r->seed_time_s;
 	it->want_running = r->running;
-	it->synced_have = t->have.count;
-	/* A magnet (no pieces yet) is checked once its metadata arrives. */
-	t->checked = t->md == NULL;
-	(void)s;
-	*nrecheck = nr;
+	struct engine_policy_torrent v;
+	if (engine_policy_torrent(s->e, it->id, 0, &v) == 0)
+		it->synced_have = v.have_pieces;
 	return recheck;
 }
 
@@ -986,23 +804,22 @@ store_load_one(struct store *s, struct store_entry *en)
 		log_error("session: %s: %s", en->path, err);
 		return;
 	}
-	struct torrent *t = session_find_torrent(s->e, id);
 	struct store_item *it = store_find(s, id);
-	if (t == NULL || it == NULL)
+	struct engine_policy_names nm;
+	if (it == NULL || engine_policy_names(s->e, id, &nm) < 0)
 		return;
 	if (!en->have_resume) {
 		if (en->uri != NULL)
 			log_warn("%s: no usable resume data (%s): fetching its metadata again",
-			    t->mi->name, en->why);
+			    nm.name, en->why);
 		else
-			log_warn("%s: no usable resume data (%s): checking the data", t->mi->name,
+			log_warn("%s: no usable resume data (%s): checking the data", nm.name,
 			    en->why);
 		it->want_running = true;
 		it->saved_fp = 0;
 		if (en->magnet_resume) {
 			/* What the user chose for the magnet still holds. */
-			if (en->r.added_date > 0)
-				t->added_date = en->r.added_date;
+			engine_policy_set_added_date(s->e, id, en->r.added_date);
 			it->want_running = en->r.running;
 			it->seed_ratio_milli = en->r.seed_ratio_milli;
 			it->seed_time_s = en->r.seed_time_s;
@@ -1010,42 +827,32 @@ store_load_one(struct store *s, struct store_entry *en)
 		return;
 	}
 	if (en->used_backup)
-		log_warn("%s: resume file unusable (%s): using the backup", t->mi->name, en->why);
+		log_warn("%s: resume file unusable (%s): using the backup", nm.name, en->why);
 	uint32_t nr = 0;
-	uint32_t *recheck = store_apply_resume(s, it, t, &en->r, &nr);
+	uint32_t *recheck = store_apply_resume(s, it, &en->r, &nr);
 	if (nr == 0) {
 		free(recheck);
 		if (en->r.error != NULL)
-			store_restore_error(it, t, en->r.error);
-		it->saved_fp = store_fingerprint(it, t, store_position(s, it));
+			store_restore_error(s, it, en->r.error);
+		struct engine_policy_torrent v;
+		if (engine_policy_torrent(s->e, id, ENGINE_POLICY_FP, &v) == 0)
+			it->saved_fp = store_fingerprint(it, v.persist_fp, store_position(s, it));
 		if (en->used_backup)
 			it->saved_fp = 0;   /* write a good main file again */
 		return;
 	}
+	/* The recheck owns its copy of the metainfo, so the torrent may be removed meanwhile. */
 	char why[256];
-	struct store_check *c = xcalloc(1, sizeof *c);
-	c->s = s;
-	c->id = id;
-	c->mi = metainfo_load(en->path, why, sizeof why);
-	if (c->mi == NULL) {
-		log_error("%s: %s", t->mi->name, why);
-		free(c);
+	struct metainfo *mi = metainfo_load(en->path, why, sizeof why);
+	if (mi == NULL) {
+		log_error("%s: %s", nm.name, why);
 		free(recheck);
 		return;
 	}
-	c->st = storage_new(c->mi, t->save_dir, 8);
-	c->pieces = recheck;
-	c->n = nr;
-	c->ok = xcalloc(nr, 1);
 	if (en->r.error != NULL)
-		c->error = xstrdup(en->r.error);   /* set again once the recheck is done */
+		it->restore_error = xstrdup(en->r.error);   /* set again once the recheck is done */
 	it->checking = true;
-	torrent_set_state(t, ENGINE_TORRENT_CHECKING);
-	t->check_gen++;
-	c->gen = t->check_gen;
-	task_wait(t->task, DP_TASK_DISK_WAIT, "rechecking %u piece%s of changed files", nr,
-	    nr == 1 ? "" : "s");
-	store_check_issue(c);
+	engine_policy_recheck(s->e, id, mi, recheck, nr, store_recheck_done, s);
 }
 
 static void
@@ -1175,17 +982,17 @@ store_load_all(struct store *s, char *err, size_t errlen)
 	if (loaded > 0)
 		log_info("session: %zu torrent%s loaded from %s (%llu pieces hashed so far)",
 		    loaded, loaded == 1 ? "" : "s", s->dir,
-		    (unsigned long long)disk_pool_hash_count(s->e->disk));
+		    (unsigned long long)engine_hash_count(s->e));
 	return 0;
 }
 
 /* ---- queueing and the periodic pass ---- */
 
 static bool
-store_item_active(const struct torrent *t)
+store_item_active(const struct engine_policy_torrent *v)
 {
-	return torrent_is_active(t) || t->state == ENGINE_TORRENT_CHECKING ||
-	    t->state == ENGINE_TORRENT_METADATA;
+	return v->active || v->state == ENGINE_TORRENT_CHECKING ||
+	    v->state == ENGINE_TORRENT_METADATA;
 }
 
 static void
@@ -1199,91 +1006,106 @@ store_queue_pass(struct store *s)
 	if (n == 0)
 		return;
 	struct queue_entry *v = xcalloc(n, sizeof *v);
-	struct torrent **ts = xcalloc(n, sizeof *ts);
+	struct store_item **its = xcalloc(n, sizeof *its);
 	size_t k = 0;
 	for (struct store_item *it = s->items; it != NULL; it = it->next) {
-		struct torrent *t = session_find_torrent(s->e, it->id);
-		if (t == NULL || !it->want_running || it->removed || t->removing ||
-		    t->state == ENGINE_TORRENT_ERROR)
+		struct engine_policy_torrent t;
+		if (!it->want_running || it->removed ||
+		    engine_policy_torrent(s->e, it->id, 0, &t) < 0 || t.removing ||
+		    t.state == ENGINE_TORRENT_ERROR)
 			continue;
-		if (t->state == ENGINE_TORRENT_STOPPED && !store_item_active(t))
-			torrent_set_state(t, ENGINE_TORRENT_QUEUED);
+		if (t.state == ENGINE_TORRENT_STOPPED && !store_item_active(&t)) {
+			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, NULL);
+			t.state = ENGINE_TORRENT_QUEUED;
+		}
 		v[k].id = it->id;
-		v[k].download = !store_is_complete(t);
-		v[k].active = store_item_active(t);
-		v[k].pinned = it->checking || it->moving || t->state == ENGINE_TORRENT_CHECKING;
-		ts[k] = t;
+		v[k].download = !t.complete;
+		v[k].active = store_item_active(&t);
+		v[k].pinned = it->checking || it->moving || t.state == ENGINE_TORRENT_CHECKING;
+		its[k] = it;
 		k++;
 	}
 	queue_plan(v, k, s->max_down, s->max_seed);
 	for (size_t i = 0; i < k; i++) {
-		struct torrent *t = ts[i];
+		struct store_item *it = its[i];
+		struct engine_policy_names nm;
+		struct engine_policy_torrent t;
 		if (v[i].action == QUEUE_START) {
-			log_info("%s: leaving the queue", t->mi->name);
-			torrent_start(t);
+			log_info("%s: leaving the queue", store_name(s, it->id, &nm));
+			engine_policy_start(s->e, it->id);
 		} else if (v[i].action == QUEUE_PARK) {
-			log_info("%s: queued (over the limit of active %s)", t->mi->name,
-			    v[i].download ? "downloads" : "seeds");
-			torrent_stop(t, false);
-			torrent_set_state(t, ENGINE_TORRENT_QUEUED);
-			task_idle(t->task, DP_TASK_QUEUED, "queued");
-		} else if (t->state == ENGINE_TORRENT_QUEUED) {
-			task_idle(t->task, DP_TASK_QUEUED, "queued: position %d",
-			    store_position(s, store_find(s, t->id)) + 1);
+			log_info("%s: queued (over the limit of active %s)",
+			    store_name(s, it->id, &nm), v[i].download ? "downloads" : "seeds");
+			engine_policy_stop(s->e, it->id);
+			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, "queued");
+		} else if (engine_policy_torrent(s->e, it->id, 0, &t) == 0 &&
+		    t.state == ENGINE_TORRENT_QUEUED) {
+			char why[64];
+			snprintf(why, sizeof why, "queued: position %d", store_position(s, it) + 1);
+			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, why);
 		}
 	}
 	free(v);
-	free(ts);
+	free(its);
 }
 
-/* The user (or an add) asks t to run: true = start it now, false = it was queued. */
 static bool
-store_admit(struct store *s, struct torrent *t)
+store_admit(struct store *s, struct store_item *it)
 {
-	struct store_item *it = store_find(s, t->id);
-	if (it == NULL)
+	struct engine_policy_torrent t;
+	if (engine_policy_torrent(s->e, it->id, 0, &t) < 0)
 		return true;
 	it->want_running = true;
 	if (it->moving || it->checking)
 		return false;
 	if (s->loading || s->shutting_down) {
 		if (!s->shutting_down)
-			torrent_set_state(t, ENGINE_TORRENT_QUEUED);
+			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, NULL);
 		return false;
 	}
-	bool download = !store_is_complete(t);
+	bool download = !t.complete;
 	int max = download ? s->max_down : s->max_seed;
 	if (max <= 0)
 		return true;
 	int active = 0;
 	for (struct store_item *x = s->items; x != NULL; x = x->next) {
-		struct torrent *o = x == it ? NULL : session_find_torrent(s->e, x->id);
-		if (o != NULL && store_item_active(o) && !store_is_complete(o) == download)
+		struct engine_policy_torrent o;
+		if (x != it && engine_policy_torrent(s->e, x->id, 0, &o) == 0 &&
+		    store_item_active(&o) && !o.complete == download)
 			active++;
 	}
 	if (active < max)
 		return true;
-	if (t->state != ENGINE_TORRENT_QUEUED)
-		log_info("%s: queued (%d active %s)", t->mi->name, active,
+	if (t.state != ENGINE_TORRENT_QUEUED) {
+		struct engine_policy_names nm;
+		log_info("%s: queued (%d active %s)", store_name(s, it->id, &nm), active,
 		    download ? "downloads" : "seeds");
-	torrent_set_state(t, ENGINE_TORRENT_QUEUED);
-	task_idle(t->task, DP_TASK_QUEUED, "queued");
+	}
+	engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, "queued");
 	return false;
+}
+
+/* A torrent is asked to run (engine_policy's admit): true = start it now. */
+static bool
+store_policy_admit(void *arg, int torrent_id)
+{
+	struct store *s = arg;
+	struct store_item *it = store_find(s, torrent_id);
+	return it == NULL || store_admit(s, it);
 }
 
 /* Notices a start (from the tick, or sooner when someone asks for the start date). */
 static void
-store_note_active(struct store_item *it, const struct torrent *t)
+store_note_active(struct store_item *it, bool active)
 {
-	bool active = torrent_is_active(t);
 	if (active && !it->was_active)
 		it->start_date = dp_wall_time();
 	it->was_active = active;
 }
 
 static void
-store_tick_item(struct store *s, struct store_item *it, struct torrent *t, uint64_t now,
-    bool periodic)
+store_tick_item(struct store *s, struct store_item *it, const struct engine_policy_torrent *t,
+    uint64_t now, bool periodic)
 {
 	/* Seeding time and limits. */
 	if (t->state == ENGINE_TORRENT_SEEDING) {
@@ -1292,12 +1114,15 @@ store_tick_item(struct store *s, struct store_item *it, struct torrent *t, uint6
 		it->seeding_since_ms = now - (it->seeding_since_ms != 0 ?
 		    (now - it->seeding_since_ms) % 1000 : 0);
 		char why[160];
-		if (queue_seed_limit_reached(it->seed_ratio_milli, it->seed_time_s, s->seed_ratio,
-		    s->seed_time, t->uploaded, t->downloaded, torrent_wanted(t), it->seeding_s, why,
+		struct engine_policy_torrent w;
+		if (engine_policy_torrent(s->e, it->id, ENGINE_POLICY_WANTED, &w) == 0 &&
+		    queue_seed_limit_reached(it->seed_ratio_milli, it->seed_time_s, s->seed_ratio,
+		    s->seed_time, t->uploaded, t->downloaded, w.wanted, it->seeding_s, why,
 		    sizeof why)) {
-			log_info("%s: stopped seeding: %s", t->mi->name, why);
+			struct engine_policy_names nm;
+			log_info("%s: stopped seeding: %s", store_name(s, it->id, &nm), why);
 			it->want_running = false;
-			torrent_stop(t, true);
+			engine_torrent_stop(s->e, it->id, NULL, 0);
 		}
 	} else {
 		it->seeding_since_ms = 0;
@@ -1310,23 +1135,27 @@ store_tick_item(struct store *s, struct store_item *it, struct torrent *t, uint6
 	} else {
 		it->downloading_since_ms = 0;
 	}
-	store_note_active(it, t);
+	store_note_active(it, t->active);
 	if (it->completed_pending && !it->moving)
-		store_completed(s, it, t);
-	if (it->move_waiting && t->disk_jobs == 0)
-		store_move_begin(s, it, t);
+		store_completed(s, it);
+	struct engine_policy_torrent cur;
+	if (it->move_waiting && engine_policy_torrent(s->e, it->id, 0, &cur) == 0 &&
+	    cur.disk_jobs == 0)
+		store_move_begin(s, it);
 	if (it->error_pending) {
 		it->error_pending = false;
-		if (t->state == ENGINE_TORRENT_ERROR)
-			store_run_hook(s, t, s->error_hook, "error");
+		if (engine_policy_torrent(s->e, it->id, 0, &cur) == 0 &&
+		    cur.state == ENGINE_TORRENT_ERROR)
+			store_run_hook(s, it->id, s->error_hook, "error");
 	}
-	if (it->checking || it->moving || t->state == ENGINE_TORRENT_CHECKING)
+	if (it->checking || it->moving || engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP,
+	    &cur) < 0 || cur.state == ENGINE_TORRENT_CHECKING)
 		return;
-	uint64_t fp = store_fingerprint(it, t, store_position(s, it));
+	uint64_t fp = store_fingerprint(it, cur.persist_fp, store_position(s, it));
 	bool changed = fp != it->saved_fp;
-	bool counters = t->uploaded != it->saved_up || t->downloaded != it->saved_down;
+	bool counters = cur.uploaded != it->saved_up || cur.downloaded != it->saved_down;
 	if ((changed && now - it->last_save_ms >= STORE_DEBOUNCE_MS) || (periodic && counters))
-		store_save(s, it, t, false);
+		store_save(s, it);
 }
 
 static void
@@ -1337,7 +1166,7 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->shutting_down)
 		return;
-	task_cb_begin(s->task);
+	engine_task_cb_begin(s->task);
 	uint64_t now = dp_now_ms();
 	bool periodic = now - s->last_periodic_ms >= STORE_PERIODIC_MS;
 	if (periodic)
@@ -1345,25 +1174,15 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct store_item *it = s->items;
 	while (it != NULL) {
 		struct store_item *next = it->next;
-		struct torrent *t = session_find_torrent(s->e, it->id);
-		if (t != NULL && !it->removed)
-			store_tick_item(s, it, t, now, periodic);
+		struct engine_policy_torrent t;
+		if (!it->removed && engine_policy_torrent(s->e, it->id, 0, &t) == 0)
+			store_tick_item(s, it, &t, now, periodic);
 		it = next;
 	}
 	store_queue_pass(s);
-	task_idle(s->task, DP_TASK_TIMER_WAIT, "session %s: %zu resume writes pending", s->dir,
-	    resume_writer_pending(s->writer));
-	task_cb_end(s->task);
-}
-
-/* ---- events ---- */
-
-static bool
-store_policy_admit(void *arg, int torrent_id)
-{
-	struct store *s = arg;
-	struct torrent *t = session_find_torrent(s->e, torrent_id);
-	return t == NULL || store_admit(s, t);
+	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending",
+	    s->dir, resume_writer_pending(s->writer));
+	engine_task_cb_end(s->task);
 }
 
 /* ---- events ---- */
@@ -1373,15 +1192,16 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 {
 	struct store *s = arg;
 	struct store_item *it = store_find(s, torrent_id);
-	struct torrent *t = session_find_torrent(s->e, torrent_id);
+	struct engine_policy_torrent t;
+	struct engine_policy_names nm;
 	switch (ev) {
 	case ENGINE_EVENT_ADDED:
-		if (it != NULL || t == NULL)
+		if (it != NULL || engine_policy_torrent(s->e, torrent_id, 0, &t) < 0 ||
+		    engine_policy_names(s->e, torrent_id, &nm) < 0)
 			break;
 		it = xcalloc(1, sizeof *it);
 		it->id = torrent_id;
-		memcpy(it->hash, t->mi->info_hash, 20);
-		memcpy(it->hex, t->mi->info_hash_hex, 41);
+		memcpy(it->hex, nm.info_hash_hex, sizeof it->hex);
 		it->seed_ratio_milli = -1;
 		it->seed_time_s = -1;
 		store_append_item(s, it);
@@ -1389,16 +1209,21 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 			break;
 		/* A magnet has no info dictionary to save until ut_metadata brings it: its
 		 * link is kept meanwhile. */
-		if (t->mi->info_raw != NULL)
-			store_save_metainfo(s, t, false);
-		else if (t->md != NULL && metadata_fetch_uri(t->md) != NULL)
-			store_save_magnet(s, t, metadata_fetch_uri(t->md));
+		if (t.has_info) {
+			store_save_metainfo(s, it, false);
+		} else {
+			char *uri = engine_policy_magnet_uri(s->e, torrent_id);
+			if (uri != NULL)
+				store_save_magnet(s, it, uri);
+			free(uri);
+		}
 		break;
 	case ENGINE_EVENT_METADATA:
-		if (it != NULL && t != NULL && t->mi->info_raw != NULL) {
-			store_save_metainfo(s, t, true);
+		if (it != NULL && engine_policy_torrent(s->e, torrent_id, 0, &t) == 0 &&
+		    t.has_info) {
+			store_save_metainfo(s, it, true);
 			/* The resume file too, so the two agree on pieces and files. */
-			store_save(s, it, t, true);
+			store_save(s, it);
 		}
 		break;
 	case ENGINE_EVENT_STOPPED:
@@ -1421,7 +1246,7 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 		if (!it->saving) {
 			store_forget_files(s, it->hex);
 			store_unlink_item(s, it);
-			free(it);
+			store_item_free(it);
 		}
 		break;
 	default:
@@ -1448,7 +1273,7 @@ store_watch_cb(struct watch *w, const struct watch_file *f, void *arg)
 	struct engine_add_opts opts = { 0 };
 	opts.paused = s->start_paused;
 	int id = 0, rc = -1;
-	if (s->shutting_down || s->e->shutting_down) {
+	if (s->shutting_down) {
 		/* Read while we were stopping: left as it is for the next start's scan. */
 		log_info("watch: %s left for the next start (shutting down)", f->path);
 		return;
@@ -1497,7 +1322,7 @@ store_set_watch(struct store *s, const char *dir)
 	if (dir == NULL)
 		return;
 	/* Created, checked and scanned on the disk pool; failures are logged from there. */
-	s->watch = watch_new(s->e->base, s->e->disk, dir, store_watch_cb, s);
+	s->watch = watch_new(s->e, s->base, dir, store_watch_cb, s);
 }
 
 /* ---- settings ---- */
@@ -1509,11 +1334,15 @@ store_set_str(char **dst, const char *src)
 	*dst = src != NULL && src[0] != '\0' ? xstrdup(src) : NULL;
 }
 
+/* The live settings the session directory follows (queue and seeding limits, hooks, dirs). */
 static void
-store_apply_settings(struct store *s, const struct dp_config *cfg)
+store_apply_settings(struct store *s)
 {
+	struct dp_config live;
+	const struct dp_config *cfg = &live;
+	engine_config_get(s->e, &live);
 	struct engine_queue_limits q;
-	engine_settings_queue_limits(cfg, &q);
+	engine_policy_queue_limits(s->e, &q);
 	s->max_down = q.max_active_downloads;
 	s->max_seed = q.max_active_seeds;
 	s->seed_ratio = q.seed_ratio;
@@ -1524,6 +1353,8 @@ store_apply_settings(struct store *s, const struct dp_config *cfg)
 	store_set_str(&s->error_hook, cfg->error_hook);
 	s->hook_shell = cfg->hook_shell;
 	s->hook_timeout = cfg->hook_timeout;
+	store_set_str(&s->watch_dir, cfg->watch_dir);
+	config_free(&live);
 }
 
 /* ---- run-time settings (settings.conf) ---- */
@@ -1545,7 +1376,7 @@ store_save_settings(struct store *s)
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->path = xstrdup(s->settings_path);
-	job->raw = (uint8_t *)settings_format(engine_settings_kept(s->e), &job->raw_len);
+	job->raw = (uint8_t *)settings_format(engine_policy_kept_settings(s->e), &job->raw_len);
 	job->done = store_settings_done;
 	snprintf(job->label, sizeof job->label, "writing %s", s->settings_path);
 	resume_writer_submit(s->writer, job);
@@ -1573,7 +1404,7 @@ store_load_settings(struct store *s, char *err, size_t errlen)
 	if (why[0] != '\0')
 		log_warn("session: %s: using the backup", why);
 	for (size_t i = 0; i < kept.n; i++)
-		if (engine_settings_keep(s->e, kept.keys[i], kept.values[i], NULL, bad,
+		if (engine_policy_keep_setting(s->e, kept.keys[i], kept.values[i], bad,
 		    sizeof bad) < 0)
 			log_error("%s: %s (ignored)", s->settings_path, bad);
 	if (kept.n > 0)
@@ -1587,9 +1418,13 @@ static void
 store_settings_changed(void *arg, bool save)
 {
 	struct store *s = arg;
-	store_apply_settings(s, engine_settings_live(s->e));
+	/* While it opens, it reads the settings once they are all in (and settings.conf is what
+	 * it is reading). */
+	if (s->loading)
+		return;
+	store_apply_settings(s);
 	if (!s->shutting_down)
-		store_set_watch(s, engine_settings_live(s->e)->watch_dir);
+		store_set_watch(s, s->watch_dir);
 	if (save) {
 		/* One write for the changes of one loop iteration. */
 		s->settings_dirty = true;
@@ -1632,13 +1467,16 @@ store_flush(void *arg)
 	resume_writer_drain(s->mover);
 	size_t n = 0;
 	for (struct store_item *it = s->items; it != NULL; it = it->next) {
-		struct torrent *t = session_find_torrent(s->e, it->id);
-		if (t == NULL || it->removed)
+		struct engine_policy_torrent t;
+		if (it->removed || engine_policy_torrent(s->e, it->id, 0, &t) < 0)
 			continue;
 		/* A check still running at exit: its pieces are claimed by the previous file. */
-		if (it->checking || t->state == ENGINE_TORRENT_CHECKING)
+		if (it->checking || t.state == ENGINE_TORRENT_CHECKING)
 			continue;
-		struct resume_job *job = store_make_job(s, it, t);
+		uint32_t have;
+		struct resume_job *job = store_make_job(s, it, &have);
+		if (job == NULL)
+			continue;
 		job->sync = true;
 		resume_job_run(job);
 		if (job->error != 0)
@@ -1664,14 +1502,15 @@ store_free(void *arg)
 		event_free(s->timer);
 	if (s->settings_ev != NULL)
 		event_free(s->settings_ev);
-	task_done(s->task, "closed");
-	task_release(&s->task);
+	engine_task_done(s->task, "closed");
+	engine_task_release(&s->task);
 	while (s->items != NULL) {
 		struct store_item *it = s->items;
 		s->items = it->next;
-		free(it);
+		store_item_free(it);
 	}
 	free(s->settings_path);
+	free(s->watch_dir);
 	free(s->completed_dir);
 	free(s->completion_hook);
 	free(s->error_hook);
@@ -1682,62 +1521,6 @@ store_free(void *arg)
 }
 
 /* ---- what only the policy keeps: queue order, seeding limits, times ---- */
-
-/* ---- what only the policy keeps: queue order, seeding limits, times ---- */
-
-static const struct engine_policy store_policy;
-
-int
-session_store_open(struct engine *e, const char *dir, const struct dp_config *cfg, char *err,
-    size_t errlen)
-{
-	if (e->policy != NULL) {
-		snprintf(err, errlen, "a session directory is already open");
-		return -1;
-	}
-	struct store *s = xcalloc(1, sizeof *s);
-	s->e = e;
-	s->dir = xstrdup(dir);
-	s->tdir = xasprintf("%s/torrents", dir);
-	s->rdir = xasprintf("%s/resume", dir);
-	s->settings_path = xasprintf("%s/%s", dir, SETTINGS_FILE_NAME);
-	if (cfg != NULL)
-		engine_settings_reconfigure(e, cfg);
-	s->hooks = hooks_new(e->base);
-	s->task = task_new(DP_TASK_KIND_SESSION, 0, "session %s", dir);
-	if (store_mkdir(dir, err, errlen) < 0 || store_mkdir(s->tdir, err, errlen) < 0 ||
-	    store_mkdir(s->rdir, err, errlen) < 0)
-		goto fail;
-	if ((s->writer = resume_writer_new(e->base, err, errlen)) == NULL ||
-	    (s->mover = resume_writer_new(e->base, err, errlen)) == NULL)
-		goto fail;
-	s->timer = event_new(e->base, -1, EV_PERSIST, store_timer_cb, s);
-	s->settings_ev = event_new(e->base, -1, 0, store_settings_cb, s);
-	if (s->timer == NULL || s->settings_ev == NULL) {
-		snprintf(err, errlen, "can't create the session timer");
-		goto fail;
-	}
-	if (store_load_settings(s, err, errlen) < 0)
-		goto fail;
-	store_apply_settings(s, engine_settings_live(e));
-	/* Registered first: the torrents it adds go through its admit and events. */
-	engine_set_policy(e, &store_policy, s);
-	if (store_load_all(s, err, errlen) < 0) {
-		engine_set_policy(e, NULL, NULL);
-		goto fail;
-	}
-	struct timeval tv = { STORE_TICK_MS / 1000, (STORE_TICK_MS % 1000) * 1000 };
-	event_add(s->timer, &tv);
-	task_idle(s->task, DP_TASK_TIMER_WAIT, "session %s", dir);
-	store_queue_pass(s);
-	store_set_watch(s, engine_settings_live(e)->watch_dir);
-	/* The DHT keeps its node table here too, for the next start. */
-	discovery_set_session_dir(e->disc, dir);
-	return 0;
-fail:
-	store_free(s);
-	return -1;
-}
 
 static int
 store_queue_move(void *arg, int id, enum engine_queue_where where, char *err, size_t errlen)
@@ -1807,10 +1590,10 @@ store_get_times(void *arg, int id, struct engine_torrent_times *out)
 {
 	struct store *s = arg;
 	struct store_item *it = store_find(s, id);
-	struct torrent *t = session_find_torrent(s->e, id);
-	if (it == NULL || t == NULL)
+	struct engine_policy_torrent t;
+	if (it == NULL || engine_policy_torrent(s->e, id, 0, &t) < 0)
 		return;
-	store_note_active(it, t);
+	store_note_active(it, t.active);
 	uint64_t now = dp_now_ms();
 	out->seconds_downloading = it->downloading_s + (it->downloading_since_ms != 0 ?
 	    (int64_t)((now - it->downloading_since_ms) / 1000) : 0);
@@ -1835,4 +1618,57 @@ static const struct engine_policy store_policy = {
 
 /* ---- session_store.h ---- */
 
-
+int
+session_store_open(struct engine *e, const char *dir, const struct dp_config *cfg, char *err,
+    size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	s->e = e;
+	s->base = engine_policy_base(e);
+	s->dir = xstrdup(dir);
+	s->tdir = xasprintf("%s/torrents", dir);
+	s->rdir = xasprintf("%s/resume", dir);
+	s->settings_path = xasprintf("%s/%s", dir, SETTINGS_FILE_NAME);
+	s->hooks = hooks_new(e, s->base);
+	s->task = engine_task_new(e, ENGINE_TASK_KIND_SESSION, 0, "session %s", dir);
+	/* Registered first: the torrents it adds go through its admit and events. It stays out
+	 * of the way until it has loaded (settings changes while it reads settings.conf). */
+	s->loading = true;
+	if (engine_set_policy(e, &store_policy, s) < 0) {
+		snprintf(err, errlen, "a session directory is already open");
+		s->loading = false;
+		goto fail;
+	}
+	if (cfg != NULL)
+		engine_apply_config(e, cfg);
+	if (store_mkdir(dir, err, errlen) < 0 || store_mkdir(s->tdir, err, errlen) < 0 ||
+	    store_mkdir(s->rdir, err, errlen) < 0)
+		goto unregister;
+	if ((s->writer = resume_writer_new(e, s->base, err, errlen)) == NULL ||
+	    (s->mover = resume_writer_new(e, s->base, err, errlen)) == NULL)
+		goto unregister;
+	s->timer = event_new(s->base, -1, EV_PERSIST, store_timer_cb, s);
+	s->settings_ev = event_new(s->base, -1, 0, store_settings_cb, s);
+	if (s->timer == NULL || s->settings_ev == NULL) {
+		snprintf(err, errlen, "can't create the session timer");
+		goto unregister;
+	}
+	if (store_load_settings(s, err, errlen) < 0)
+		goto unregister;
+	store_apply_settings(s);
+	if (store_load_all(s, err, errlen) < 0)
+		goto unregister;
+	struct timeval tv = { STORE_TICK_MS / 1000, (STORE_TICK_MS % 1000) * 1000 };
+	event_add(s->timer, &tv);
+	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s", dir);
+	store_queue_pass(s);
+	store_set_watch(s, s->watch_dir);
+	/* The engine keeps its own state there too (the DHT's node table), for the next start. */
+	engine_policy_session_dir(e, dir);
+	return 0;
+unregister:
+	engine_set_policy(e, NULL, NULL);
+fail:
+	store_free(s);
+	return -1;
+}

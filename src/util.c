@@ -219,6 +219,15 @@ dp_now_ms(void)
 	return dp_now_us() / 1000u;
 }
 
+uint64_t
+dp_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
 int64_t
 dp_wall_time(void)
 {

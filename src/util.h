@@ -48,6 +48,9 @@ uint8_t *dp_buf_steal(struct dp_buf *b, size_t *len);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void dp_hex_encode(const uint8_t *in, size_t n, char *out);
+/* 64-bit FNV-1a of n bytes continued from h (start with DP_FNV1A_INIT): change detection. */
+#define DP_FNV1A_INIT 1469598103934665603ull
+uint64_t dp_fnv1a(uint64_t h, const void *p, size_t n);
 /* Decodes exactly 2n hex digits (either case); false on any bad digit. */
 bool dp_hex_decode(const char *in, size_t n, uint8_t *out);
 /* The value of one hex digit (either case), or -1. */

@@ -15,10 +15,9 @@
 
 #include <event2/event.h>
 
-#include "disk.h"
+#include "engine.h"
 #include "log.h"
 #include "metainfo.h"
-#include "task.h"
 #include "util.h"
 #include "watch.h"
 
@@ -39,8 +38,9 @@ struct watch {
 	char *dir;
 	int fd;
 	struct event *ev;
-	struct dp_task *task;
-	struct disk_pool *pool;
+	struct engine_task *task;
+	bool failed;                    /* its task failed: the watch is inert */
+	struct engine *e;               /* runs its filesystem work (engine_run_blocking) */
 	watch_cb cb;
 	void *arg;
 	struct watch_busy *busy;
@@ -61,8 +61,9 @@ struct watch_result {
 
 /* One pool job: set the directory up, scan it, read files, or rename one. */
 struct watch_job {
-	struct disk_job job;
 	struct watch *w;
+	int error;                      /* the work's: 0 or an errno value */
+	char errmsg[256];
 	char what[160];
 	char *dir;                      /* the job's own copy */
 	int fd;
@@ -152,13 +153,13 @@ watch_read_one(struct watch_result *r)
 }
 
 static void
-watch_job_work(struct disk_job *job)
+watch_job_work(void *arg)
 {
-	struct watch_job *wj = (struct watch_job *)job;
+	struct watch_job *wj = arg;
 	if (wj->from != NULL) {
 		if (rename(wj->from, wj->to) < 0) {
-			job->error = errno;
-			snprintf(job->errmsg, sizeof job->errmsg, "can't rename %s to %s: %s",
+			wj->error = errno;
+			snprintf(wj->errmsg, sizeof wj->errmsg, "can't rename %s to %s: %s",
 			    wj->from, wj->to, strerror(errno));
 		}
 		return;
@@ -166,22 +167,22 @@ watch_job_work(struct disk_job *job)
 	if (wj->setup) {
 		struct stat st;
 		if (mkdir(wj->dir, 0755) < 0 && errno != EEXIST) {
-			job->error = errno;
-			snprintf(job->errmsg, sizeof job->errmsg, "can't create: %s",
+			wj->error = errno;
+			snprintf(wj->errmsg, sizeof wj->errmsg, "can't create: %s",
 			    strerror(errno));
 			return;
 		}
 		if (stat(wj->dir, &st) < 0)
-			job->error = errno;
+			wj->error = errno;
 		else if (!S_ISDIR(st.st_mode))
-			job->error = ENOTDIR;
-		if (job->error != 0) {
-			snprintf(job->errmsg, sizeof job->errmsg, "%s", strerror(job->error));
+			wj->error = ENOTDIR;
+		if (wj->error != 0) {
+			snprintf(wj->errmsg, sizeof wj->errmsg, "%s", strerror(wj->error));
 			return;
 		}
 		if (inotify_add_watch(wj->fd, wj->dir, WATCH_MASK) < 0) {
-			job->error = errno;
-			snprintf(job->errmsg, sizeof job->errmsg, "inotify_add_watch: %s",
+			wj->error = errno;
+			snprintf(wj->errmsg, sizeof wj->errmsg, "inotify_add_watch: %s",
 			    strerror(errno));
 			return;
 		}
@@ -191,8 +192,8 @@ watch_job_work(struct disk_job *job)
 		 * by an event, and the busy list keeps it from being handled twice. */
 		DIR *d = opendir(wj->dir);
 		if (d == NULL) {
-			job->error = errno;
-			snprintf(job->errmsg, sizeof job->errmsg, "can't scan: %s", strerror(errno));
+			wj->error = errno;
+			snprintf(wj->errmsg, sizeof wj->errmsg, "can't scan: %s", strerror(errno));
 			return;
 		}
 		for (struct dirent *de; (de = readdir(d)) != NULL;) {
@@ -213,17 +214,12 @@ watch_job_work(struct disk_job *job)
 
 /* ---- on the loop ---- */
 
-static void watch_job_done(struct disk_job *job, void *arg);
+static void watch_job_done(void *arg);
 
 static struct watch_job *
 watch_job_new(struct watch *w)
 {
 	struct watch_job *wj = xcalloc(1, sizeof *wj);
-	wj->job.op = DISK_OP_CALL;
-	wj->job.call = watch_job_work;
-	wj->job.what = wj->what;
-	wj->job.done = watch_job_done;
-	wj->job.arg = wj;
 	wj->w = w;
 	wj->dir = xstrdup(w->dir);
 	wj->fd = w->fd;
@@ -234,7 +230,7 @@ static void
 watch_job_submit(struct watch *w, struct watch_job *wj)
 {
 	w->jobs++;
-	disk_pool_submit(w->pool, &wj->job);
+	engine_run_blocking(w->e, wj->what, watch_job_work, watch_job_done, wj);
 }
 
 static void
@@ -263,7 +259,7 @@ watch_destroy(struct watch *w)
 		watch_busy_remove(w, w->busy);
 	if (w->fd >= 0)
 		close(w->fd);
-	task_release(&w->task);
+	engine_task_release(&w->task);
 	free(w->dir);
 	free(w);
 }
@@ -342,7 +338,7 @@ watch_deliver(struct watch *w, struct watch_job *wj, struct watch_result *r)
 }
 
 static void
-watch_job_done(struct disk_job *job, void *arg)
+watch_job_done(void *arg)
 {
 	struct watch_job *wj = arg;
 	struct watch *w = wj->w;
@@ -352,23 +348,26 @@ watch_job_done(struct disk_job *job, void *arg)
 			watch_destroy(w);
 		return;
 	}
-	task_cb_begin(w->task);
+	engine_task_cb_begin(w->task);
 	if (wj->from != NULL) {
-		if (job->error != 0)
-			log_error("watch: %s", job->errmsg);
+		if (wj->error != 0)
+			log_error("watch: %s", wj->errmsg);
 		struct watch_busy *b = watch_busy_find(w, wj->rename_name);
 		if (b != NULL)
 			watch_release(w, b);
-	} else if (job->error != 0) {
-		log_error("watch %s: %s%s", w->dir, job->errmsg, wj->setup ?
+	} else if (wj->error != 0) {
+		log_error("watch %s: %s%s", w->dir, wj->errmsg, wj->setup ?
 		    "; not watching it" : "");
-		if (wj->setup)
-			task_fail(w->task, "%s: %s", w->dir, job->errmsg);
+		if (wj->setup) {
+			engine_task_fail(w->task, "%s: %s", w->dir, wj->errmsg);
+			w->failed = true;
+		}
 	} else {
 		if (wj->setup) {
 			if (event_add(w->ev, NULL) < 0) {
 				log_error("watch %s: can't add the event; not watching it", w->dir);
-				task_fail(w->task, "%s: can't add the event", w->dir);
+				engine_task_fail(w->task, "%s: can't add the event", w->dir);
+				w->failed = true;
 			} else {
 				log_info("watching %s for .torrent and .magnet files", w->dir);
 			}
@@ -376,9 +375,9 @@ watch_job_done(struct disk_job *job, void *arg)
 		for (size_t i = 0; i < wj->n && !w->dead; i++)
 			watch_deliver(w, wj, &wj->res[i]);
 	}
-	if (!w->dead && w->task->state != DP_TASK_FAILED)
-		task_idle(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
-	task_cb_end(w->task);
+	if (!w->dead && !w->failed)
+		engine_task_idle(w->task, ENGINE_TASK_READ_WAIT, "watching %s", w->dir);
+	engine_task_cb_end(w->task);
 	watch_job_free(wj);
 	/* Counted until here: a callback that frees the watch must not destroy it under us. */
 	if (--w->jobs == 0 && w->dead)
@@ -405,7 +404,7 @@ watch_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 	(void)what;
-	task_cb_begin(w->task);
+	engine_task_cb_begin(w->task);
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	char **names = NULL;
 	size_t n = 0;
@@ -419,7 +418,7 @@ watch_read_cb(evutil_socket_t fd, short what, void *arg)
 				log_error("watch %s: read: %s", w->dir, strerror(errno));
 			break;
 		}
-		task_progress(w->task, (uint64_t)got, 0);
+		engine_task_progress(w->task, (uint64_t)got, 0);
 		for (char *p = buf; p < buf + got;) {
 			const struct inotify_event *ie = (const struct inotify_event *)p;
 			if (ie->mask & IN_Q_OVERFLOW) {
@@ -446,35 +445,37 @@ watch_read_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn("watch %s: events lost; scanning the directory", w->dir);
 		watch_scan(w, false);
 	}
-	task_idle(w->task, DP_TASK_READ_WAIT, "watching %s", w->dir);
-	task_cb_end(w->task);
+	engine_task_idle(w->task, ENGINE_TASK_READ_WAIT, "watching %s", w->dir);
+	engine_task_cb_end(w->task);
 }
 
 struct watch *
-watch_new(struct event_base *base, struct disk_pool *pool, const char *dir, watch_cb cb,
-    void *arg)
+watch_new(struct engine *e, struct event_base *base, const char *dir, watch_cb cb, void *arg)
 {
 	struct watch *w = xcalloc(1, sizeof *w);
 	w->dir = xstrdup(dir);
-	w->pool = pool;
+	w->e = e;
 	w->cb = cb;
 	w->arg = arg;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	w->task = task_new(DP_TASK_KIND_TIMER, 0, "watch %s", dir);
+	w->task = engine_task_new(e, ENGINE_TASK_KIND_TIMER, 0, "watch %s", dir);
 	if (w->fd < 0) {
 		log_error("watch %s: inotify_init1: %s; not watching it", dir, strerror(errno));
-		task_fail(w->task, "inotify_init1: %s", strerror(errno));
+		engine_task_fail(w->task, "inotify_init1: %s", strerror(errno));
+		w->failed = true;
 		w->dead = true;
 		return w;
 	}
 	w->ev = event_new(base, w->fd, EV_READ | EV_PERSIST, watch_read_cb, w);
 	if (w->ev == NULL) {
 		log_error("watch %s: can't create the event; not watching it", dir);
-		task_fail(w->task, "can't create the event");
+		engine_task_fail(w->task, "can't create the event");
+		w->failed = true;
 		w->dead = true;
 		return w;
 	}
-	task_wait(w->task, DP_TASK_DISK_WAIT, "setting up and scanning %s on the disk pool", dir);
+	engine_task_wait(w->task, ENGINE_TASK_DISK_WAIT,
+	    "setting up and scanning %s on the disk pool", dir);
 	watch_scan(w, true);
 	return w;
 }
@@ -493,8 +494,8 @@ watch_free(struct watch *w)
 	if (w->ev != NULL)
 		event_free(w->ev);
 	w->ev = NULL;
-	if (w->task->state != DP_TASK_FAILED)
-		task_done(w->task, "stopped watching");
+	if (!w->failed)
+		engine_task_done(w->task, "stopped watching");
 	w->dead = true;
 	if (w->jobs == 0)
 		watch_destroy(w);

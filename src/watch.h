@@ -1,6 +1,6 @@
 /* watch.h: the watch directory: inotify (IN_CLOSE_WRITE, IN_MOVED_TO) as a libevent event plus a
- * scan at start, handing each finished .torrent or .magnet file, read on the disk pool, to a
- * callback. */
+ * scan at start, handing each finished .torrent or .magnet file, read on the disk pool
+ * (engine_run_blocking), to a callback. */
 #ifndef DP_WATCH_H
 #define DP_WATCH_H
 
@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct engine;
 struct event_base;
-struct disk_pool;
 struct watch;
 
 /* A file picked up, read on a disk pool worker (regular files only; vanished ones are skipped). */
@@ -33,8 +33,8 @@ typedef void (*watch_cb)(struct watch *w, const struct watch_file *f, void *arg)
  * a failure (not a directory, no permission) is logged when that job completes and leaves the
  * watch inert. Every filesystem call (stat, readdir, reading, renaming) runs on the pool.
  */
-struct watch *watch_new(struct event_base *base, struct disk_pool *pool, const char *dir,
-    watch_cb cb, void *arg);
+struct watch *watch_new(struct engine *e, struct event_base *base, const char *dir, watch_cb cb,
+    void *arg);
 /* From the callback: rename the file to its path + suffix (".added", ".invalid") on the pool. */
 void watch_file_rename(struct watch *w, const struct watch_file *f, const char *suffix);
 const char *watch_dir(const struct watch *w);
