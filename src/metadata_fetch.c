@@ -23,6 +23,7 @@
 #define MD_REJECT_BACKOFF_MS (30u * 1000u)
 #define MD_TIMEOUT_BACKOFF_MS (20u * 1000u)
 #define MD_PER_PEER 4u                  /* requests outstanding at one peer */
+#define MD_MAX_SIZES 8u                 /* distinct advertised sizes counted; more are ignored */
 #define MD_NAME "ut_metadata"           /* BEP 9's key in the handshake's "m" */
 
 enum md_piece_state { MD_MISSING, MD_REQUESTED, MD_HAVE };
@@ -38,7 +39,18 @@ struct md_peer {
 	struct peer *p;
 	uint32_t outstanding;
 	uint64_t retry_ms;                  /* not asked again before this (reject, timeout) */
-	bool bad;                           /* sent pieces of metadata that failed the hash check */
+	bool bad;                           /* lied: metadata that failed the hash check, or data
+	                                     * for another size than it advertised */
+	bool rejected;                      /* refused a request: its size counts only when no peer
+	                                     * that never refused names one */
+};
+
+/* Votes for one advertised metadata size among the connected peers. */
+struct md_vote {
+	uint64_t size;
+	unsigned votes;                     /* peers naming it that never refused or lied */
+	unsigned weak;                      /* peers naming it that refused a request */
+	unsigned usable;                    /* voters we may ask now */
 };
 
 struct metadata_fetch {
@@ -275,6 +287,78 @@ metadata_fetch_update_task(struct metadata_fetch *md)
 		    offering, offering == 1 ? "" : "s", offering == 1 ? "s" : "", waiting);
 }
 
+/* Counts the sizes the connected peers advertise into v (at most MD_MAX_SIZES); returns how
+ * many. A peer that lied has no vote; one that refused us has a weak one. A peer's vote goes
+ * with it: nothing a peer said outlives its connection. */
+static size_t
+metadata_fetch_count_votes(struct metadata_fetch *md, uint64_t now, struct md_vote *v)
+{
+	size_t n = 0;
+	for (struct peer *p = md->t->peers; p != NULL; p = p->next) {
+		if (!metadata_fetch_peer_offers(p) || p->exth.metadata_size == 0)
+			continue;
+		const struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
+		if (mp != NULL && mp->bad)
+			continue;
+		size_t k = 0;
+		while (k < n && v[k].size != p->exth.metadata_size)
+			k++;
+		if (k == n) {
+			if (n == MD_MAX_SIZES)
+				continue;
+			memset(&v[n], 0, sizeof v[n]);
+			v[n++].size = p->exth.metadata_size;
+		}
+		if (mp != NULL && mp->rejected)
+			v[k].weak++;
+		else
+			v[k].votes++;
+		if (mp == NULL || (mp->retry_ms <= now && mp->outstanding < MD_PER_PEER))
+			v[k].usable++;
+	}
+	return n;
+}
+
+/* a beats b: more clean votes, then more votes at all, then more peers to ask now. */
+static bool
+metadata_fetch_vote_beats(const struct md_vote *a, const struct md_vote *b)
+{
+	if (a->votes != b->votes)
+		return a->votes > b->votes;
+	if (a->votes + a->weak != b->votes + b->weak)
+		return a->votes + a->weak > b->votes + b->weak;
+	return a->usable > b->usable;
+}
+
+/* The size to fetch is the one most peers agree on, not the first one heard: a peer that names
+ * a wrong size and then refuses (or leaves) kept a magnet at 0 % with an honest seeder there.
+ * When another size wins, what was fetched for the old one is dropped. */
+static void
+metadata_fetch_choose_size(struct metadata_fetch *md, uint64_t now)
+{
+	struct md_vote v[MD_MAX_SIZES], cur = { .size = md->buf.size };
+	size_t n = metadata_fetch_count_votes(md, now, v);
+	const struct md_vote *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].size == md->buf.size)
+			cur = v[i];
+		if (best == NULL || metadata_fetch_vote_beats(&v[i], best))
+			best = &v[i];
+	}
+	if (best == NULL || best->size == md->buf.size)
+		return;
+	if (md->buf.size != 0) {
+		if (!metadata_fetch_vote_beats(best, &cur))
+			return;
+		log_info("%s: metadata size %llu has %u+%u peers for it, %llu had %u+%u: fetching "
+		    "%llu bytes instead", md->t->mi->name, (unsigned long long)best->size,
+		    best->votes, best->weak, (unsigned long long)cur.size, cur.votes, cur.weak,
+		    (unsigned long long)best->size);
+		metadata_fetch_reset_pieces(md);
+	}
+	metadata_fetch_set_size(md, best->size);
+}
+
 /* Asks peers for the pieces nobody is fetching. */
 static void
 metadata_fetch_request_more(struct metadata_fetch *md)
@@ -283,14 +367,7 @@ metadata_fetch_request_more(struct metadata_fetch *md)
 	uint64_t now = dp_now_ms();
 	if (t->state != ENGINE_TORRENT_METADATA || t->md != md)
 		return;
-	if (md->buf.size == 0) {
-		/* The first peer that names a size sets it; a wrong one fails the hash check later. */
-		for (struct peer *p = t->peers; p != NULL && md->buf.size == 0; p = p->next) {
-			struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
-			if (metadata_fetch_peer_offers(p) && p->exth.metadata_size > 0 && (mp == NULL || !mp->bad))
-				metadata_fetch_set_size(md, p->exth.metadata_size);
-		}
-	}
+	metadata_fetch_choose_size(md, now);
 	if (md->buf.size == 0) {
 		/* Nobody said: ask one peer for piece 0, whose answer carries total_size. */
 		if (md->probe != NULL)
@@ -566,6 +643,12 @@ metadata_fetch_on_data(struct metadata_fetch *md, struct peer *p, const struct u
 		return;
 	}
 	char err[128];
+	if (mp != NULL && p->exth.metadata_size != 0 && m->total_size != p->exth.metadata_size) {
+		log_info("peer %s: advertised %llu bytes of metadata, sends pieces of %llu: its size "
+		    "no longer counts", p->addr_str, (unsigned long long)p->exth.metadata_size,
+		    (unsigned long long)m->total_size);
+		mp->bad = true;
+	}
 	if (m->total_size != md->buf.size ||
 	    ut_metadata_buf_put(&md->buf, m->piece, m->data, m->data_len, err, sizeof err) < 0) {
 		log_info("peer %s: metadata piece %u for a %llu-byte blob, we fetch %llu bytes",
@@ -649,8 +732,10 @@ metadata_fetch_ext_message(void *owner, struct peer *p, const uint8_t *payload, 
 			struct md_peer *mp = metadata_fetch_peer_find(md, p, false);
 			log_debug("peer %s: rejected metadata piece %u", p->addr_str, m.piece);
 			metadata_fetch_forget_requests_of(md, p);
-			if (mp != NULL)
+			if (mp != NULL) {
 				mp->retry_ms = dp_now_ms() + MD_REJECT_BACKOFF_MS;
+				mp->rejected = true;
+			}
 		}
 		break;
 	}

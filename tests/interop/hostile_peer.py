@@ -222,6 +222,8 @@ def mode_metaliar(a, info_hash, sizes):
                         st["requests"] += 1
                         send_ext(conn, their_id, bencode({"msg_type": 2, "piece": d[b"piece"]}))
                         st["rejects"] += 1
+                        print("hostile: metaliar: %s:%d: rejected a request for piece %d"
+                              % (addr + (d[b"piece"],)), flush=True)
         except (EOFError, OSError):
             pass
         finally:

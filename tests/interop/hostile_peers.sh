@@ -7,6 +7,9 @@
 #     loop, that nobody asked for; first alone, then beside the seeder. Before: piece buffers for
 #     every piece (RSS grew by the torrent's size) and corrupt pieces that got the honest seeder
 #     banned (the download stalled).
+#  2. metaliar: a peer that offers ut_metadata with a wrong size and refuses every request.
+#     Before: the first size heard was kept and peers naming another skipped: the magnet stayed at
+#     0 % with an honest seeder connected.
 # $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
@@ -34,17 +37,23 @@ hp_peak_rss() {
 	return 0
 }
 
-# hp_get NAME TORRENT OUT SECS ARGS...: `downpour get` in the background, its peak RSS (VmHWM)
-# sampled until it exits into $HP_RSS_KB; fails unless it completes in time.
-hp_get() {
-	local name=$1 torrent=$2 out=$3 secs=$4 pid rc end
-	shift 4
+# hp_start NAME TORRENT OUT ARGS...: `downpour get` in the background ($HP_GET_PID), on port
+# $HP_PORT when set.
+hp_start() {
+	local name=$1 torrent=$2 out=$3
+	shift 3
 	hp_conf "$SL_W/$name.conf"
 	mkdir -p "$out"
 	"$DP" get --config "$SL_W/$name.conf" -o "$out" --port "${HP_PORT:-$(sl_free_port)}" "$@" \
 	    "$torrent" >"$SL_W/$name.log" 2>&1 &
-	pid=$!
-	HP_GET_PID=$pid
+	HP_GET_PID=$!
+	HP_GET_NAME=$name
+}
+
+# hp_wait SECS: until the started `downpour get` completes, its peak RSS (VmHWM) sampled into
+# $HP_RSS_KB; fails unless it completes in time.
+hp_wait() {
+	local secs=$1 pid=$HP_GET_PID name=$HP_GET_NAME rc end
 	HP_RSS_KB=0
 	end=$((SECONDS + secs))
 	while sl_alive "$pid" && [ $SECONDS -lt $end ]; do
@@ -59,6 +68,14 @@ hp_get() {
 	rc=$?
 	[ $rc -eq 0 ] || sl_fail "downpour get ($name) exited $rc"
 	grep -q "download complete" "$SL_W/$name.log" || sl_fail "downpour get ($name): no completion line"
+}
+
+# hp_get NAME TORRENT OUT SECS ARGS...: hp_start, then hp_wait SECS.
+hp_get() {
+	local name=$1 torrent=$2 out=$3 secs=$4
+	shift 4
+	hp_start "$name" "$torrent" "$out" "$@"
+	hp_wait "$secs"
 }
 
 SIZE=$((128 * 1048576 + 4321))
@@ -124,5 +141,37 @@ grep -q "failed the hash check" "$SL_W/dp-unrequested.log" && sl_fail "pieces fa
 sl_say "1. unrequested: $UBLOCKS blocks sent, attacker banned, seeder kept, peak RSS $((HP_RSS_KB / 1024)) MiB"
 
 sl_stop "$LT_PID" 10 || sl_fail "libtorrent seeder exited $? on SIGTERM"
-echo "PASS hostile_peers: unrequested blocks dropped (peak RSS $((HP_RSS_KB / 1024)) MiB), attacker banned, seeder never"
+RSS1=$HP_RSS_KB
+
+# ---- 2. a metadata-size liar ----
+# It offers ut_metadata with a wrong size, refuses every request and stays 60 s. downpour hears
+# it first (the honest libtorrent seeder dials in only once the liar has refused): the magnet
+# must still complete from the seeder well before the liar leaves.
+HASH=$(sl_infohash "$SL_W/t.torrent")
+MP=$(sl_free_port)
+sl_bg metaliar "$SL_W/metaliar.log" /usr/bin/python3 "$HP_PY" metaliar "$HASH" --port "$MP" \
+    --size 123456 --leave-after 60 --ready-file "$SL_W/metaliar.ready" --timeout 300
+M_PID=$SL_BG_PID
+SL_WAIT_PID=$M_PID sl_wait 20 "hostile_peer.py metaliar" test -f "$SL_W/metaliar.ready"
+HP_PORT=$(sl_free_port)
+hp_start dp-magnet "magnet:?xt=urn:btih:$HASH" "$SL_W/out2" --peer "127.0.0.1:$MP"
+SL_WAIT_PID=$HP_GET_PID sl_wait 30 "downpour to ask the liar for metadata" \
+    grep -q "rejected a request" "$SL_W/metaliar.log"
+sl_bg lt-magnet "$SL_W/lt-magnet.log" /usr/bin/python3 "$SL_DIR/lt_magnet.py" seed \
+    "$SL_W/t.torrent" "$SL_W/src" --port "$(sl_free_port)" --connect "127.0.0.1:$HP_PORT" \
+    --timeout 300
+LTM_PID=$SL_BG_PID
+hp_wait 40
+HP_PORT=
+sl_same "$SL_W/src/payload.bin" "$SL_W/out2/payload.bin" || sl_fail "the copy differs (metadata liar)"
+grep -q "banned 127.0.0.1:.*libtorrent\|closed: banned" "$SL_W/dp-magnet.log" &&
+    sl_fail "a peer was banned in the magnet download"
+sl_alive "$M_PID" || sl_fail "the liar left before the download completed: it proved nothing"
+sl_stop "$M_PID" 10
+sl_stop "$LTM_PID" 10
+sl_say "2. metadata liar (123456 bytes, refusing): metadata from the seeder, 128 MiB identical," \
+    "peak RSS $((HP_RSS_KB / 1024)) MiB"
+
+echo "PASS hostile_peers: unrequested blocks dropped (peak RSS $((RSS1 / 1024)) MiB, attacker" \
+    "banned, seeder never); a metadata-size liar did not stall a magnet"
 exit 0

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """lt_magnet.py: libtorrent (python3-libtorrent) on 127.0.0.1 for the magnet (BEP 9) tests.
 
-  lt_magnet.py seed TORRENT SAVE_DIR --port P [--ready-file F]
+  lt_magnet.py seed TORRENT SAVE_DIR --port P [--ready-file F] [--connect ADDR:PORT]...
   lt_magnet.py fetch MAGNET SAVE_DIR --port P --connect ADDR:PORT... [--timeout S]
 
 seed: hash-checks SAVE_DIR and seeds until SIGTERM/SIGINT with libtorrent's default plugins,
-so ut_metadata serves the info dictionary; writes the port to --ready-file once seeding.
+so ut_metadata serves the info dictionary; writes the port to --ready-file once seeding, and
+dials the --connect peers (again every second while a connection is missing).
 fetch: adds the magnet link, dials the --connect peers, prints "lt_magnet: metadata received
 (N bytes) in S s" when ut_metadata has brought the info dictionary, exits 0 once every piece is
 downloaded and checked, 1 on an error, 3 on a timeout. DHT, LSD, UPnP, NAT-PMP and uTP are
@@ -24,6 +25,8 @@ import lt_common as lc
 def seed(a):
     ti = lt.torrent_info(a.source)
     lc.check_trackers("lt_magnet", [t.url for t in ti.trackers()])
+    dials = lc.parse_dials("lt_magnet", a.connect)
+    last_dial = 0.0
     ses = lt.session(lc.settings(a.port, tracker_alerts=False))
     p = lt.add_torrent_params()
     p.ti = ti
@@ -59,6 +62,9 @@ def seed(a):
             print("lt_magnet: seeding on 127.0.0.1:%d" % a.port, flush=True)
             if a.ready_file:
                 lc.write_ready(a.ready_file, a.port)
+        if ready and dials and time.monotonic() - last_dial >= 1.0:
+            last_dial = time.monotonic()
+            lc.dial_missing(h, dials)
     st = h.status()
     print("lt_magnet: uploaded %d bytes" % st.total_payload_upload, flush=True)
     ses.pause()
