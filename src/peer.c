@@ -24,6 +24,8 @@
 #include "peer_id.h"
 #include "task.h"
 #include "util.h"
+#include "v2_hashes.h"
+#include "wire_hash.h"
 
 #define PEER_MAX_SINGLE_READ (256u * 1024u)
 /* libevent 2.1's evbuffer_read takes at most 4 KiB per wakeup (EVBUFFER_MAX_READ), so a bulk
@@ -1073,13 +1075,53 @@ peer_pieces_known(struct peer *p)
 	return true;
 }
 
+/* BEP 52 hash request: answered from what the owner knows, else rejected. Hashes and rejects
+ * are not expected (we ask for none) and are dropped once checked. */
+static void
+peer_on_hash_message(struct peer *p, const struct wire_msg *m)
+{
+	char why[160];
+	struct wire_hash_req req;
+	if (m->raw_id == WIRE_HASH_REQUEST) {
+		if (wire_hash_parse_req(m->payload, m->payload_len, &req, why, sizeof why) < 0) {
+			peer_close(p, "%s", why);
+			return;
+		}
+		struct evbuffer *out = bufferevent_get_output(p->bev);
+		uint8_t *hashes = NULL;
+		uint32_t n = 0;
+		/* A peer with answers still unsent gets a reject, not more memory. */
+		if (p->ops->hash_answer != NULL && evbuffer_get_length(out) < PEER_OUTPUT_HIGH) {
+			hashes = xmalloc((size_t)V2_HASHES_MAX * 32);
+			n = p->ops->hash_answer(p->owner, &req, hashes);
+		}
+		if (n > 0)
+			wire_hash_put_hashes(out, &req, hashes, n);
+		else
+			wire_hash_put_req(out, WIRE_HASH_REJECT, &req);
+		log_debug("peer %s: hash request (layer %u, %u at %u, %u proof layers): %s", p->addr_str,
+		    req.base_layer, req.length, req.index, req.proof_layers,
+		    n > 0 ? "answered" : "rejected");
+		free(hashes);
+		p->last_send_ms = dp_now_ms();
+		return;
+	}
+	struct wire_hashes h;
+	if (wire_hash_parse_hashes(m->payload, m->payload_len, &h, why, sizeof why) < 0 &&
+	    wire_hash_parse_req(m->payload, m->payload_len, &req, why, sizeof why) < 0)
+		log_debug("peer %s: %s", p->addr_str, why);
+}
+
 static void
 peer_on_message(struct peer *p, const struct wire_msg *m)
 {
 	const struct peer_swarm *sw = p->sw;
 	switch (m->id) {
-	case WIRE_KEEPALIVE:
 	case WIRE_UNKNOWN:
+		if (m->raw_id >= WIRE_HASH_REQUEST && m->raw_id <= WIRE_HASH_REJECT)
+			peer_on_hash_message(p, m);
+		break;
+	case WIRE_KEEPALIVE:
 	case WIRE_SUGGEST:
 		break;
 	case WIRE_PORT:

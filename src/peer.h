@@ -24,6 +24,7 @@ struct dp_task;
 struct event_base;
 struct peer;
 struct peer_ext;
+struct wire_hash_req;
 
 #define PEER_KEEPALIVE_MS (120u * 1000u)
 #define PEER_IDLE_MS (180u * 1000u)
@@ -129,6 +130,9 @@ struct peer_ops {
 	/* It broke the protocol on purpose (sent blocks nobody asked for): the owner scores it
 	 * before it closes (optional). */
 	void (*hostile)(void *owner, struct peer *p, const char *why);
+	/* BEP 52 hash request: the hashes that answer it written to out (room for V2_HASHES_MAX
+	 * of 32 bytes), how many, 0 to reject (optional: NULL rejects every request). */
+	uint32_t (*hash_answer)(void *owner, const struct wire_hash_req *req, uint8_t *out);
 };
 
 struct peer_request {           /* a block we asked for */

@@ -29,6 +29,7 @@
 #include "torrent.h"
 #include "tracker.h"
 #include "util.h"
+#include "v2_hashes.h"
 
 #define TORRENT_MAX_KNOWN 4000
 #define TORRENT_CONNECTS_PER_TICK 16
@@ -1050,6 +1051,8 @@ torrent_free(struct torrent *t)
 		changes_unlink(t->env->changes, &t->chg);
 	torrent_close_peers(t, "torrent removed");
 	torrent_set_discovery(t, false);
+	v2_hashes_free(t->v2h);
+	t->v2h = NULL;
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
 	const struct peer_env *pe = t->env->peers;
 	for (size_t i = 0; i < pe->nexts; i++)
@@ -1313,7 +1316,20 @@ torrent_peer_on_port(void *owner, struct peer *p, uint16_t port)
 		t->env->ops->dht_port(t->env->arg, (struct sockaddr *)&p->addr, port);
 }
 
+/* A BEP 52 hash request: answered from the piece layers the torrent file carried. */
+static uint32_t
+torrent_peer_hash_answer(void *owner, const struct wire_hash_req *req, uint8_t *out)
+{
+	struct torrent *t = owner;
+	if (t->md != NULL || !t->mi->has_v2)
+		return 0;
+	if (t->v2h == NULL)
+		t->v2h = v2_hashes_new(t->mi);
+	return v2_hashes_answer(t->v2h, req, out);
+}
+
 static const struct peer_ops torrent_peer_ops = {
+	.hash_answer = torrent_peer_hash_answer,
 	.attach = torrent_attach_peer,
 	.detach = torrent_detach_peer,
 	.bury = torrent_peer_bury,

@@ -121,6 +121,7 @@ struct torrent {
 	struct metadata_fetch *md;     /* a magnet's info dictionary being fetched; NULL once known */
 	double metadata_progress;      /* 0..1 of it while fetching (metadata_fetch.c keeps it) */
 	struct ut_pex_state *pex;      /* BEP 11: what each peer was told (ut_pex.c), lazily made */
+	struct v2_hashes *v2h;         /* BEP 52 hash requests answered (v2_hashes.c), lazily made */
 	struct storage *st;
 	struct picker *pk;
 	struct announce_sched *announce;

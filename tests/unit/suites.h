@@ -17,6 +17,7 @@
 	X(metainfo) \
 	X(metainfo_v2) \
 	X(merkle) \
+	X(wire_hash) \
 	X(magnet) \
 	X(ui_widgets) \
 	X(ui_prompt) \
