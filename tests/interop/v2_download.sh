@@ -49,6 +49,13 @@ for fmt in v2 hybrid; do
 	[ ! -e "$SL_W/dp-$fmt/tree/.pad" ] || sl_fail "pad files were written ($fmt)"
 	grep -q "failed the hash check" "$SL_W/dp-get-$fmt.log" && sl_fail "a piece failed ($fmt)"
 	sl_say "libtorrent -> downpour, $fmt: $BYTES bytes identical in $SL_WALL s"
+	# Again on the finished copy: the data is checked from disk (merkle roots for v2) and found
+	# whole, without a peer.
+	timeout -k 5 60 "$DP" get --config "$SL_W/dp-get-$fmt.conf" -o "$SL_W/dp-$fmt" \
+	    --port "$(sl_free_port)" "$SL_W/lt-$fmt.torrent" >"$SL_W/dp-again-$fmt.log" 2>&1 ||
+	    sl_fail "downpour get on the finished $fmt copy exited $?"
+	grep -q "checked: \([0-9]*\) of \1 pieces verified" "$SL_W/dp-again-$fmt.log" ||
+	    sl_fail "the finished $fmt copy did not check whole: $(grep checked "$SL_W/dp-again-$fmt.log")"
 	sl_stop "$LT_PID" 10 || sl_fail "libtorrent seeder exited $? on SIGTERM"
 done
 
