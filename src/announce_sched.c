@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <event2/event.h>
 
@@ -25,6 +27,8 @@ struct announce_tracker {
 	struct announce_tier *tier;
 	char *url;
 	struct tracker_url u;
+	int family;                     /* the tracker's addresses we use: AF_UNSPEC (any), or one
+	                                   family when we announce once per family (BEP 7) */
 	bool valid;                     /* a URL we can talk to */
 	struct dp_task *task;
 	enum tracker_status status;     /* when nothing is in flight */
@@ -194,8 +198,8 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 		t->next_announce = 0;
 	}
 	if (t->u.scheme == TRACKER_SCHEME_UDP) {
-		t->udp_op = tracker_udp_start(as->base, as->dns, t->u.host, t->u.port, &t->udp, scrape,
-		    &req, task, announce_udp_done, t);
+		t->udp_op = tracker_udp_start(as->base, as->dns, t->u.host, t->u.port, t->family,
+		    &t->udp, scrape, &req, task, announce_udp_done, t);
 		if (t->udp_op == NULL)
 			announce_udp_done(t, NULL, "cannot start a UDP exchange");
 		return;
@@ -203,7 +207,7 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	char *url = scrape ? tracker_http_scrape_url(t->url, as->info_hash) :
 	    tracker_http_announce_url(t->url, &req);
 	t->http = tracker_http_fetch_start(as->base, as->dns, as->ssl_ctx, url,
-	    scrape ? "scrape" : "announce", task, announce_http_done, t);
+	    scrape ? "scrape" : "announce", t->family, task, announce_http_done, t);
 	free(url);
 	if (t->http == NULL)
 		announce_http_done(t, 0, NULL, 0, "cannot start an HTTP request");
@@ -438,10 +442,50 @@ announce_tier_timer_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_end(task);
 }
 
+/* A host given as an address: its family is the only one it can be reached on. */
+static bool
+announce_host_is_literal(const char *host)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
+}
+
+/* Sets up tracker t of tier for url, announced over family's addresses. */
+static void
+announce_tracker_init(struct announce_sched *as, struct announce_tier *tier,
+    struct announce_tracker *t, const char *url, int family)
+{
+	char err[200];
+	t->as = as;
+	t->tier = tier;
+	t->url = xstrdup(url);
+	t->family = family;
+	t->seeders = t->leechers = t->downloaded = -1;
+	t->interval = t->min_interval = -1;
+	t->status = TRACKER_IDLE;
+	t->task = task_new(DP_TASK_KIND_TRACKER, as->torrent_id, "tracker %s%s", t->url,
+	    family == AF_INET6 ? " (IPv6)" : "");
+	if (tracker_url_parse(t->url, &t->u, err, sizeof err) < 0) {
+		t->status = TRACKER_ERROR;
+		announce_copy(t->last_error, sizeof t->last_error, err);
+		log_warn("tracker %s: %s", t->url, err);
+		task_fail(t->task, "%s", err);
+	} else if (t->u.scheme == TRACKER_SCHEME_HTTPS && as->ssl_ctx == NULL) {
+		t->status = TRACKER_ERROR;
+		snprintf(t->last_error, sizeof t->last_error,
+		    "HTTPS is not available (no TLS context)");
+		log_warn("tracker %s: %s", t->url, t->last_error);
+		task_fail(t->task, "%s", t->last_error);
+	} else {
+		t->valid = true;
+		task_idle(t->task, DP_TASK_QUEUED, "not started");
+	}
+}
+
 struct announce_sched *
 announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_ctx_st *ssl_ctx,
     const struct mi_tier *tiers, size_t tier_count, const uint8_t info_hash[20], int torrent_id,
-    const char *torrent_name, const struct announce_callbacks *cb)
+    const char *torrent_name, unsigned families, const struct announce_callbacks *cb)
 {
 	struct announce_sched *as = xcalloc(1, sizeof *as);
 	as->base = base;
@@ -453,51 +497,53 @@ announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_c
 	if (cb != NULL)
 		as->cb = *cb;
 	as->key = tracker_random32();
+	/* BEP 7: reachable over both families, every named tracker is announced to once per
+	 * family, each lane its own tiers with its own schedule (the same key lets the tracker
+	 * tell it is one client). A tracker given as an address has one family anyway. */
+	bool ipv6 = (families & ANNOUNCE_IPV6) != 0;
+	bool only6 = families == ANNOUNCE_IPV6;
+	size_t lanes = ipv6 && !only6 ? 2 : 1;
 	for (size_t i = 0; i < tier_count; i++)
 		as->count += tiers[i].count;
-	as->trackers = xcalloc(as->count ? as->count : 1, sizeof *as->trackers);
-	as->tiers = xcalloc(tier_count ? tier_count : 1, sizeof *as->tiers);
+	as->trackers = xcalloc(as->count ? lanes * as->count : 1, sizeof *as->trackers);
+	as->tiers = xcalloc(tier_count ? lanes * tier_count : 1, sizeof *as->tiers);
 	as->stop_timer = evtimer_new(base, announce_stop_deadline_cb, as);
 	size_t k = 0;
-	for (size_t i = 0; i < tier_count; i++) {
-		struct announce_tier *tier = &as->tiers[as->tier_count];
-		if (tiers[i].count == 0)
-			continue;
-		as->tier_count++;
-		tier->as = as;
-		tier->index = (int)as->tier_count - 1;
-		tier->n = tiers[i].count;
-		tier->order = xcalloc(tier->n, sizeof *tier->order);
-		tier->timer = evtimer_new(base, announce_tier_timer_cb, tier);
-		for (size_t j = 0; j < tier->n; j++, k++) {
-			struct announce_tracker *t = &as->trackers[k];
-			char err[200];
-			tier->order[j] = k;
-			t->as = as;
-			t->tier = tier;
-			t->url = xstrdup(tiers[i].urls[j]);
-			t->seeders = t->leechers = t->downloaded = -1;
-			t->interval = t->min_interval = -1;
-			t->status = TRACKER_IDLE;
-			t->task = task_new(DP_TASK_KIND_TRACKER, torrent_id, "tracker %s", t->url);
-			if (tracker_url_parse(t->url, &t->u, err, sizeof err) < 0) {
-				t->status = TRACKER_ERROR;
-				announce_copy(t->last_error, sizeof t->last_error, err);
-				log_warn("tracker %s: %s", t->url, err);
-				task_fail(t->task, "%s", err);
-			} else if (t->u.scheme == TRACKER_SCHEME_HTTPS && ssl_ctx == NULL) {
-				t->status = TRACKER_ERROR;
-				snprintf(t->last_error, sizeof t->last_error,
-				    "HTTPS is not available (no TLS context)");
-				log_warn("tracker %s: %s", t->url, t->last_error);
-				task_fail(t->task, "%s", t->last_error);
-			} else {
-				t->valid = true;
-				task_idle(t->task, DP_TASK_QUEUED, "not started");
+	for (size_t lane = 0; lane < lanes; lane++) {
+		for (size_t i = 0; i < tier_count; i++) {
+			size_t n = 0;
+			for (size_t j = 0; j < tiers[i].count; j++) {
+				struct tracker_url u;
+				char err[200];
+				bool literal = tracker_url_parse(tiers[i].urls[j], &u, err, sizeof err) == 0 &&
+				    announce_host_is_literal(u.host);
+				n += lane == 0 || !literal;
+				(void)err;
 			}
+			if (n == 0)
+				continue;
+			struct announce_tier *tier = &as->tiers[as->tier_count];
+			as->tier_count++;
+			tier->as = as;
+			tier->index = (int)as->tier_count - 1;
+			tier->n = 0;
+			tier->order = xcalloc(n, sizeof *tier->order);
+			tier->timer = evtimer_new(base, announce_tier_timer_cb, tier);
+			for (size_t j = 0; j < tiers[i].count; j++) {
+				struct tracker_url u;
+				char err[200];
+				bool literal = tracker_url_parse(tiers[i].urls[j], &u, err, sizeof err) == 0 &&
+				    announce_host_is_literal(u.host);
+				if (lane == 1 && literal)
+					continue;
+				int family = !ipv6 || literal ? AF_UNSPEC :
+				    only6 || lane == 1 ? AF_INET6 : AF_INET;
+				announce_tracker_init(as, tier, &as->trackers[k], tiers[i].urls[j], family);
+				tier->order[tier->n++] = k++;
+			}
+			/* BEP 12: the order within a tier is random, then kept by promotion. */
+			tracker_tier_shuffle(tier->order, tier->n, announce_rand_cb, NULL);
 		}
-		/* BEP 12: the order within a tier is random, then kept by promotion. */
-		tracker_tier_shuffle(tier->order, tier->n, announce_rand_cb, NULL);
 	}
 	as->count = k;
 	if (as->stop_timer == NULL)
@@ -680,6 +726,12 @@ announce_live_status(const struct announce_tracker *t)
 }
 
 size_t
+announce_sched_rows(const struct announce_sched *as)
+{
+	return as->count;
+}
+
+size_t
 announce_sched_info(const struct announce_sched *as, struct tracker_info *out, size_t max)
 {
 	size_t n = 0;
@@ -691,6 +743,7 @@ announce_sched_info(const struct announce_sched *as, struct tracker_info *out, s
 			memset(r, 0, sizeof *r);
 			announce_copy(r->url, sizeof r->url, t->url);
 			r->tier = tier->index;
+			r->ipv6 = t->family == AF_INET6;
 			r->status = announce_live_status(t);
 			announce_copy(r->last_error, sizeof r->last_error, t->last_error);
 			announce_copy(r->last_warning, sizeof r->last_warning, t->last_warning);

@@ -42,12 +42,20 @@ struct tracker_info {           /* one row of the trackers tab */
 	int64_t next_announce;
 	int seeders, leechers, downloaded;  /* -1 unknown */
 	size_t last_peer_count;
+	bool ipv6;                  /* the announces over IPv6 of a named tracker (BEP 7) */
 };
 
+/* The address families peers can reach us on (BEP 7): with both, a named tracker is announced
+ * to over each (its IPv6 announces are rows of their own); with IPv6 alone, over IPv6; with
+ * IPv4 alone (or 0), over whatever the name resolves to, IPv4 first. */
+#define ANNOUNCE_IPV4 1u
+#define ANNOUNCE_IPV6 2u
 struct announce_sched *announce_sched_new(struct event_base *base, struct evdns_base *dns,
     struct ssl_ctx_st *ssl_ctx, const struct mi_tier *tiers, size_t tier_count,
-    const uint8_t info_hash[20], int torrent_id, const char *torrent_name,
+    const uint8_t info_hash[20], int torrent_id, const char *torrent_name, unsigned families,
     const struct announce_callbacks *cb);
+/* Rows announce_sched_info can return. */
+size_t announce_sched_rows(const struct announce_sched *as);
 /* Announces started and then at the tracker's interval. */
 void announce_sched_start(struct announce_sched *as);
 void announce_sched_completed(struct announce_sched *as);

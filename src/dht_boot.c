@@ -105,7 +105,7 @@ dht_boot_start(struct dht *d, const struct dht_config *cfg)
 		r->next = d->resolving;
 		d->resolving = r;
 		r->req = tracker_resolve_start(d->base, d->dns, r->name, (uint16_t)port, SOCK_DGRAM,
-		    dht_boot_resolved, r);
+		    AF_UNSPEC, dht_boot_resolved, r);
 		if (r->req == NULL) {
 			d->resolving = r->next;
 			free(r);

@@ -728,9 +728,7 @@ engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 	*out = NULL;
 	if (t == NULL || t->announce == NULL)
 		return 0;
-	size_t cap = 0;
-	for (size_t i = 0; i < t->mi->tier_count; i++)
-		cap += t->mi->tiers[i].count;
+	size_t cap = announce_sched_rows(t->announce);
 	if (cap == 0)
 		return 0;
 	struct tracker_info *info = xcalloc(cap, sizeof *info);
@@ -750,6 +748,7 @@ engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 			a[i].leechers = info[i].leechers;
 			a[i].downloaded = info[i].downloaded;
 			a[i].last_peer_count = info[i].last_peer_count;
+			a[i].ipv6 = info[i].ipv6;
 		}
 		*out = a;
 	}

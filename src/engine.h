@@ -232,6 +232,8 @@ struct engine_tracker_info {    /* one row of the trackers tab */
 	int64_t next_announce;
 	int seeders, leechers, downloaded;  /* -1 unknown */
 	size_t last_peer_count;
+	bool ipv6;                  /* a named tracker's announces over IPv6 (BEP 7): the same URL
+	                               as its IPv4 row */
 };
 size_t engine_trackers(struct engine *e, int id, struct engine_tracker_info **out);
 /* The DHT's row for the trackers tab (url "DHT", tier -1; last_peer_count: peers the last

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <ifaddrs.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -81,4 +82,22 @@ sockaddr_is_loopback(const struct sockaddr *sa)
 			return a->s6_addr[12] == 127;
 	}
 	return false;
+}
+
+bool
+net_host_has_ipv6(void)
+{
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	bool found = false;
+	for (struct ifaddrs *i = ifs; i != NULL && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET6)
+			continue;
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		found = !IN6_IS_ADDR_LOOPBACK(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
+		    !IN6_IS_ADDR_V4MAPPED(a) && !IN6_IS_ADDR_UNSPECIFIED(a);
+	}
+	freeifaddrs(ifs);
+	return found;
 }

@@ -16,5 +16,8 @@ bool sockaddr_parse(const char *s, struct sockaddr_storage *out, socklen_t *len)
 uint16_t sockaddr_port(const struct sockaddr *sa);
 bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port);
 bool sockaddr_is_loopback(const struct sockaddr *sa);
+/* The host has an IPv6 address others could reach: neither loopback, link-local nor an IPv4
+ * mapping (getifaddrs; false when it fails). */
+bool net_host_has_ipv6(void);
 
 #endif

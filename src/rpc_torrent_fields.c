@@ -311,6 +311,8 @@ RPC_FIELD(f_magnet_link)
 	url_escape(&b, v->st.name);
 	view_trackers(v);
 	for (size_t i = 0; i < v->ntrackers; i++) {
+		if (v->trackers[i].ipv6)
+			continue;
 		dp_buf_add_str(&b, "&tr=");
 		url_escape(&b, v->trackers[i].url);
 	}
@@ -496,6 +498,8 @@ RPC_FIELD(f_trackers)
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->ntrackers; i++) {
 		char host[256];
+		if (v->trackers[i].ipv6)
+			continue;       /* the same URL, announced to over IPv6 too (BEP 7) */
 		url_host(v->trackers[i].url, host, sizeof host);
 		json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s, s:i}", "announce",
 		    v->trackers[i].url, "id", (int)i, "scrape", "", "sitename", host,

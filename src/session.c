@@ -15,6 +15,7 @@
 #include <event2/util.h>
 #include <openssl/rand.h>
 
+#include "announce_sched.h"
 #include "discovery.h"
 #include "disk.h"
 #include "dp_config.h"
@@ -754,6 +755,22 @@ static const struct peer_ext *const session_extensions[] = {
 	&ut_pex_ext,                 /* BEP 11 ut_pex, local id 1 */
 };
 
+/* BEP 7: trackers hear from us over IPv6 too when we listen on IPv6 and peers can reach us
+ * there: on loopback ::1 (loopback swarms), elsewhere when the host has an address beyond
+ * link-local. */
+static bool
+session_ipv6_reachable(struct engine *e)
+{
+	if (e->listener6 == NULL)
+		return false;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(evconnlistener_get_fd(e->listener6), (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_is_loopback((struct sockaddr *)&ss))
+		return true;
+	return net_host_has_ipv6();
+}
+
 /* What torrents and peers may see of the session, once it is set up. */
 static void
 session_lend(struct engine *e)
@@ -779,6 +796,8 @@ session_lend(struct engine *e)
 	te->peers = pe;
 	te->ops = &session_torrent_ops;
 	te->arg = e;
+	te->tracker_families = (e->listener4 != NULL ? ANNOUNCE_IPV4 : 0) |
+	    (session_ipv6_reachable(e) ? ANNOUNCE_IPV6 : 0);
 	te->changes = &e->changes;
 }
 

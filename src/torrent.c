@@ -160,7 +160,7 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	if (mi->tier_count > 0) {
 		struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t };
 		t->announce = announce_sched_new(env->base, env->dns, NULL, mi->tiers,
-		    mi->tier_count, mi->info_hash, t->id, mi->name, &cb);
+		    mi->tier_count, mi->info_hash, t->id, mi->name, env->tracker_families, &cb);
 	}
 	if (opts != NULL && opts->skip_check) {
 		bitfield_set_all(&t->have);

@@ -109,6 +109,7 @@ struct torrent_env {
 	const struct torrent_ops *ops;
 	void *arg;
 	struct change_list *changes;             /* torrents touch it on every change */
+	unsigned tracker_families;               /* ANNOUNCE_IPV4/6: where peers reach us (BEP 7) */
 };
 
 struct torrent {

@@ -105,7 +105,7 @@ tracker_resolve_done(int result, struct evutil_addrinfo *ai, void *arg)
 
 struct tracker_resolve *
 tracker_resolve_start(struct event_base *base, struct evdns_base *dns, const char *host,
-    uint16_t port, int socktype, tracker_resolve_cb cb, void *arg)
+    uint16_t port, int socktype, int family, tracker_resolve_cb cb, void *arg)
 {
 	struct tracker_resolve *r = xcalloc(1, sizeof *r);
 	struct evutil_addrinfo hints;
@@ -119,7 +119,7 @@ tracker_resolve_start(struct event_base *base, struct evdns_base *dns, const cha
 		return NULL;
 	}
 	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
+	hints.ai_family = family;
 	hints.ai_socktype = socktype;
 	hints.ai_protocol = socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
@@ -160,6 +160,7 @@ struct tracker_http_fetch {
 	SSL_CTX *ssl_ctx;
 	char *url;
 	const char *what;
+	int family;                     /* of the tracker's addresses we use (AF_UNSPEC: any) */
 	struct dp_task *task;
 	struct tracker_url u;
 	int redirects;
@@ -542,17 +543,18 @@ tracker_http_begin(struct tracker_http_fetch *f)
 	evtimer_add(f->timer, &tv);
 	task_wait(f->task, DP_TASK_DNS_WAIT, "resolving %s", f->u.host);
 	f->res = tracker_resolve_start(f->base, f->dns, f->u.host, f->u.port, SOCK_STREAM,
-	    tracker_http_resolved, f);
+	    f->family, tracker_http_resolved, f);
 	if (f->res == NULL)
 		tracker_http_fail(f, "cannot start resolving %s", f->u.host);
 }
 
 struct tracker_http_fetch *
 tracker_http_fetch_start(struct event_base *base, struct evdns_base *dns,
-    struct ssl_ctx_st *ssl_ctx, const char *url, const char *what, struct dp_task *task,
-    tracker_http_cb cb, void *arg)
+    struct ssl_ctx_st *ssl_ctx, const char *url, const char *what, int family,
+    struct dp_task *task, tracker_http_cb cb, void *arg)
 {
 	struct tracker_http_fetch *f = xcalloc(1, sizeof *f);
+	f->family = family;
 	f->base = base;
 	f->dns = dns;
 	f->ssl_ctx = ssl_ctx;

@@ -59,13 +59,14 @@ unsigned tracker_retry_delay(unsigned fails);
 unsigned tracker_reannounce_wait(int64_t since_last_s, int min_interval);
 
 /* Name resolution through evdns (never blocking). The callback always runs later from the
- * loop, exactly once unless cancelled; err is non-NULL on failure. */
+ * loop, exactly once unless cancelled; err is non-NULL on failure. family AF_INET or AF_INET6
+ * takes only addresses of that family (BEP 7 announces once per family); AF_UNSPEC takes
+ * either, IPv4 first. */
 struct tracker_resolve;
 typedef void (*tracker_resolve_cb)(void *arg, const struct sockaddr *sa, socklen_t salen,
     const char *err);
 struct tracker_resolve *tracker_resolve_start(struct event_base *base, struct evdns_base *dns,
-    const char *host,
-    uint16_t port, int socktype, tracker_resolve_cb cb, void *arg);
+    const char *host, uint16_t port, int socktype, int family, tracker_resolve_cb cb, void *arg);
 void tracker_resolve_cancel(struct tracker_resolve *r);
 
 /* One HTTP(S) GET with redirects, a size limit and a timeout. The callback always runs later
@@ -76,7 +77,7 @@ typedef void (*tracker_http_cb)(void *arg, int status, const uint8_t *body, size
     const char *err);
 struct tracker_http_fetch *tracker_http_fetch_start(struct event_base *base,
     struct evdns_base *dns, struct ssl_ctx_st *ssl_ctx, const char *url, const char *what,
-    struct dp_task *task, tracker_http_cb cb, void *arg);
+    int family, struct dp_task *task, tracker_http_cb cb, void *arg);
 void tracker_http_fetch_cancel(struct tracker_http_fetch *f);
 
 /* One UDP tracker exchange (connect if needed, then announce or scrape). */
@@ -87,7 +88,7 @@ struct tracker_udp_conn {
 struct tracker_udp_op;
 typedef void (*tracker_udp_cb)(void *arg, const struct tracker_response *resp, const char *err);
 struct tracker_udp_op *tracker_udp_start(struct event_base *base, struct evdns_base *dns,
-    const char *host, uint16_t port, struct tracker_udp_conn *conn, bool scrape,
+    const char *host, uint16_t port, int family, struct tracker_udp_conn *conn, bool scrape,
     const struct tracker_request *req, struct dp_task *task, tracker_udp_cb cb, void *arg);
 void tracker_udp_cancel(struct tracker_udp_op *op);
 

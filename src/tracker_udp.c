@@ -305,8 +305,8 @@ out:
 
 struct tracker_udp_op *
 tracker_udp_start(struct event_base *base, struct evdns_base *dns, const char *host,
-    uint16_t port, struct tracker_udp_conn *conn, bool scrape, const struct tracker_request *req,
-    struct dp_task *task, tracker_udp_cb cb, void *arg)
+    uint16_t port, int family, struct tracker_udp_conn *conn, bool scrape,
+    const struct tracker_request *req, struct dp_task *task, tracker_udp_cb cb, void *arg)
 {
 	struct tracker_udp_op *op = xcalloc(1, sizeof *op);
 	op->base = base;
@@ -330,7 +330,8 @@ tracker_udp_start(struct event_base *base, struct evdns_base *dns, const char *h
 		return NULL;
 	}
 	task_wait(task, DP_TASK_DNS_WAIT, "resolving %s", host);
-	op->res = tracker_resolve_start(base, dns, host, port, SOCK_DGRAM, tracker_udp_resolved, op);
+	op->res = tracker_resolve_start(base, dns, host, port, SOCK_DGRAM, family,
+	    tracker_udp_resolved, op);
 	if (op->res == NULL)
 		tracker_udp_fail(op, "cannot start resolving %s", host);
 	return op;

@@ -513,7 +513,7 @@ detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_
 	int64_t now = dp_wall_time();
 	(void)ui;
 	switch (col) {
-	case TC_URL: snprintf(out, outlen, "%s", t->url); break;
+	case TC_URL: snprintf(out, outlen, "%s%s", t->url, t->ipv6 ? " (IPv6)" : ""); break;
 	case TC_TIER: snprintf(out, outlen, t->tier >= 0 ? "%d" : "-", t->tier); break;
 	case TC_PEERS: snprintf(out, outlen, "%zu", t->last_peer_count); break;
 	case TC_STATUS:

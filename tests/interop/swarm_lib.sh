@@ -14,8 +14,9 @@ SL_NAME=
 SL_T0=$SECONDS
 
 # sl_netns SCRIPT ARGS...: runs the calling script again inside a network namespace of its own
-# with only loopback up (multicast routed on it), unless it already is: DHT and LSD tests must
-# not reach the real network whatever a client decides to send. Call it first: sl_netns "$0" "$@".
+# with only loopback up (multicast routed on it), and a mount namespace (a test may bind-mount its
+# own /etc/hosts), unless it already is: DHT, LSD and IPv6 tracker tests must not reach the real
+# network whatever a client decides to send. Call it first: sl_netns "$0" "$@".
 sl_netns() {
 	if [ -n "${SL_IN_NETNS:-}" ]; then
 		ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo &&
@@ -28,7 +29,7 @@ sl_netns() {
 		    "for a network namespace of its own" >&2
 		exit 1
 	fi
-	SL_IN_NETNS=1 exec unshare -n -- "$@"
+	SL_IN_NETNS=1 exec unshare -n -m -- "$@"
 }
 
 # sl_init NAME DOWNPOUR: the temp dir ($SL_W), the cleanup trap, $DP as an absolute path.

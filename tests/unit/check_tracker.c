@@ -513,6 +513,9 @@ struct lab {
 	bool (*until)(struct lab *);
 	struct announce_sched *as;
 	SSL_CTX *ssl;
+	bool ipv6;                      /* the schedule announces over IPv6 too (BEP 7) */
+	int http_v4, http_v6;           /* announces by the family they came over */
+	char http_keys[2][16];          /* the key of the first IPv4 and IPv6 announce */
 };
 
 static void
@@ -533,6 +536,17 @@ lab_http_cb(struct evhttp_request *req, void *arg)
 		ck_assert_str_eq(evhttp_find_header(&q, "compact"), "1");
 		ck_assert_str_eq(evhttp_find_header(&q, "port"), "6881");
 		lab->http_announces++;
+		char *peer = NULL;
+		ev_uint16_t pport;
+		evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &pport);
+		bool v6 = peer != NULL && strchr(peer, ':') != NULL;
+		const char *key = evhttp_find_header(&q, "key");
+		if ((v6 ? lab->http_v6 : lab->http_v4) == 0 && key != NULL)
+			snprintf(lab->http_keys[v6], sizeof lab->http_keys[v6], "%s", key);
+		if (v6)
+			lab->http_v6++;
+		else
+			lab->http_v4++;
 		if (lab->http_announces == 1)
 			lab->http_first_us = dp_now_us();
 		if (lab->http_announces == 2) {
@@ -739,7 +753,8 @@ lab_set(struct lab *lab, struct mi_tier *tiers, size_t n)
 {
 	static const uint8_t ih[20] = "IIIIIIIIIIIIIIIIIIII";
 	struct announce_callbacks cb = { lab_fill, lab_peers, lab };
-	lab->as = announce_sched_new(lab->base, lab->dns, lab->ssl, tiers, n, ih, 7, "test", &cb);
+	lab->as = announce_sched_new(lab->base, lab->dns, lab->ssl, tiers, n, ih, 7, "test",
+	    lab->ipv6 ? ANNOUNCE_IPV4 | ANNOUNCE_IPV6 : 0, &cb);
 	return lab->as;
 }
 
@@ -1037,6 +1052,55 @@ START_TEST(test_loop_stopped_task_outlives_linger)
 }
 END_TEST
 
+/* BEP 7: with an IPv6 address of our own a named tracker hears from us over each family, with
+ * one key; its IPv6 announces are a row of their own; a tracker given as an address gets one
+ * lane only. */
+static bool
+until_both_families(struct lab *lab)
+{
+	return lab->http_v4 >= 1 && lab->http_v6 >= 1;
+}
+
+START_TEST(test_announce_ipv6_lane)
+{
+	struct lab lab;
+	lab_init(&lab);
+	struct evhttp_bound_socket *bs6 = evhttp_bind_socket_with_handle(lab.http, "::1",
+	    lab.http_port);
+	ck_assert_msg(bs6 != NULL, "no IPv6 loopback to bind the test tracker on");
+	char hosts[] = "/tmp/dp-check-hosts.XXXXXX";
+	int fd = mkstemp(hosts);
+	ck_assert_int_ge(fd, 0);
+	const char *names = "127.0.0.1 dual.test\n::1 dual.test\n";
+	ck_assert_int_eq(write(fd, names, strlen(names)), (ssize_t)strlen(names));
+	close(fd);
+	ck_assert_int_eq(evdns_base_load_hosts(lab.dns, hosts), 0);
+	unlink(hosts);
+	char url[2][128];
+	snprintf(url[0], sizeof url[0], "http://dual.test:%u/announce", (unsigned)lab.http_port);
+	snprintf(url[1], sizeof url[1], "http://127.0.0.1:%u/announce", (unsigned)lab.http_port);
+	char *u0[1] = { url[0] }, *u1[1] = { url[1] };
+	struct mi_tier tiers[2] = { { u0, 1 }, { u1, 1 } };
+	lab.ipv6 = true;
+	struct announce_sched *as = lab_set(&lab, tiers, 2);
+	ck_assert_uint_eq(announce_sched_rows(as), 3);
+	announce_sched_start(as);
+	ck_assert(lab_run(&lab, until_both_families, 10));
+	ck_assert_str_eq(lab.http_keys[0], lab.http_keys[1]);
+	struct tracker_info info[4];
+	size_t n = announce_sched_info(as, info, 4);
+	ck_assert_uint_eq(n, 3);
+	size_t v6rows = 0;
+	for (size_t i = 0; i < n; i++)
+		if (info[i].ipv6) {
+			v6rows++;
+			ck_assert_str_eq(info[i].url, url[0]);
+		}
+	ck_assert_uint_eq(v6rows, 1);
+	lab_free(&lab);
+}
+END_TEST
+
 Suite *
 tracker_suite(void)
 {
@@ -1060,6 +1124,7 @@ tracker_suite(void)
 	tcase_add_test(tc, test_loop_udp_retransmit);
 	tcase_add_test(tc, test_loop_errors_and_tiers);
 	tcase_add_test(tc, test_loop_stopped_task_outlives_linger);
+	tcase_add_test(tc, test_announce_ipv6_lane);
 	suite_add_tcase(s, tc);
 	return s;
 }
