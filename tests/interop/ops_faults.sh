@@ -37,10 +37,13 @@ for f in big small; do
 done
 opentracker -i 127.0.0.1 -p "$TP" -P "$TP" -d "$W/trk" -w whitelist.txt >"$W/tracker.log" 2>&1 &
 PIDS+=($!)
-# Seeders limited to 1 MB/s so the download takes a few seconds and can be interrupted.
-printf 'listen_address = "127.0.0.1";\nupload_rate_limit = 1000000;\n' > "$W/seed.conf"
+# Seeders limited to 1 MB/s so the download takes a few seconds and can be interrupted; small's
+# to 100 kB/s, so that it is still downloading (5 s) when big joins the queue behind it (at
+# 1 MB/s it was done in 0.5 s, sometimes before the script had copied big in).
+printf 'listen_address = "127.0.0.1";\nupload_rate_limit = 1000000;\n' > "$W/seed-big.conf"
+printf 'listen_address = "127.0.0.1";\nupload_rate_limit = 100000;\n' > "$W/seed-small.conf"
 for f in big small; do
-	"$DP" seed --config "$W/seed.conf" -o "$W/seed" --port "$(free_port)" "$W/$f.torrent" \
+	"$DP" seed --config "$W/seed-$f.conf" -o "$W/seed" --port "$(free_port)" "$W/$f.torrent" \
 	    >"$W/seed-$f.out" 2>&1 &
 	PIDS+=($!)
 done
@@ -113,7 +116,7 @@ start_daemon "$W/dl"
 cp "$W/big.torrent" "$W/watch/"
 wait_log "big.bin: checked" 20 || fail "seed data not checked"
 mkdir -p "$W/leech"
-timeout 60 "$DP" get --config "$W/seed.conf" -o "$W/leech" --port "$(free_port)" \
+timeout 60 "$DP" get --config "$W/seed-big.conf" -o "$W/leech" --port "$(free_port)" \
     --peer "127.0.0.1:$DPORT" "$W/big.torrent" >"$W/leech.out" 2>&1 || fail "leecher failed"
 wait_log "big.bin: stopped seeding: seed ratio" 10 || fail "seeding did not stop at the ratio"
 stop_pid "$(daemon_pid)"
