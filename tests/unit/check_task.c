@@ -342,7 +342,13 @@ START_TEST(test_task_slow_ranking_and_aging)
 		ck_assert_uint_ne(h.slowest[i].task_id, t[0]->id);
 		ck_assert_uint_ne(h.slowest[i].task_id, t[1]->id);
 	}
-	ck_assert_uint_eq(h.slowest[1].task_id, t[9]->id);
+	/* The next slowest is the top-level callback measured longest: t[9] (46 ms) unless a busy
+	 * machine overslept t[8]'s 41 ms past it (it did, in a distcheck run). */
+	int longest = 1;
+	for (int i = 2; i < 10; i++)
+		if (t[i]->cb_wall_us > t[longest]->cb_wall_us)
+			longest = i;
+	ck_assert_uint_eq(h.slowest[1].task_id, t[longest]->id);
 	/* Still there within the minute, gone after it. */
 	uint64_t now = dp_now_us();
 	task_health_tick(now + 30000000, now + 30000000);
