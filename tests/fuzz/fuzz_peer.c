@@ -4,7 +4,8 @@
  * socketpair into peer.c's dispatch (piece fast path, bitfields, requests, Fast messages, the
  * BEP 10 table with the real ut_metadata and ut_pex codecs behind it). The first byte picks the
  * handshake's reserved bits and the swarm's mode (downloading, seeding, a magnet whose metadata
- * arrives halfway, rate limits). Each input runs a bounded number of loop turns, then checks that
+ * arrives halfway, rate limits, a DHT port). The stream comes through a real transport (the
+ * plaintext handshake sniffed, as for an accepted socket). Each input runs a bounded number of loop turns, then checks that
  * every connection was closed and buried and every lent piece reference came back. */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include "peer.h"
 #include "peer_ext.h"
 #include "picker.h"
+#include "transport.h"
 #include "ut_metadata.h"
 #include "ut_pex.h"
 #include "util.h"
@@ -44,6 +46,7 @@
 #define FZ_F_SEED 0x08u         /* we have every piece and seed */
 #define FZ_F_MAGNET 0x10u       /* the piece count is unknown until half the input is in */
 #define FZ_F_LIMITS 0x20u       /* global and torrent rate limits */
+#define FZ_F_DHT 0x40u          /* we run a DHT: the handshake's bit and our PORT message */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,6 +69,7 @@ struct fuzz_swarm {
 };
 
 static struct event_base *base;
+static struct transport *transport;   /* sniffs the stream: a plaintext handshake here */
 static struct fuzz_swarm fz;
 static const uint8_t fuzz_hash[20] = "fuzz-info-hash-00001";
 
@@ -360,6 +364,8 @@ fuzz_setup(uint8_t flags)
 	fz.env.connections = &fz.connections;
 	fz.env.exts = fuzz_exts;
 	fz.env.nexts = DP_ARRAY_LEN(fuzz_exts);
+	fz.env.transport = transport;
+	fz.env.dht_port = flags & FZ_F_DHT ? 6881 : 0;
 	memset(&fz.sw, 0, sizeof fz.sw);
 	memcpy(fz.sw.info_hash, fuzz_hash, 20);
 	fz.sw.torrent_id = 1;
@@ -420,10 +426,17 @@ fuzz_install_metadata(void)
 	}
 }
 
-/* Lets the loop close what is still open (EOF on its next read), bounded. */
+/* Lets the loop close what is still open (EOF on its next read), bounded. The limits are lifted
+ * first: a peer waiting for rate tokens would read its EOF only after them. */
 static void
 fuzz_drain(void)
 {
+	uint64_t now = dp_now_ms();
+	bw_bucket_set_rate(&fz.gdown, 0, now);
+	bw_bucket_set_rate(&fz.gup, 0, now);
+	bw_bucket_set_rate(&fz.tdown, 0, now);
+	bw_bucket_set_rate(&fz.tup, 0, now);
+	fuzz_refill(1);
 	for (int i = 0; i < FZ_DRAIN_ROUNDS && fz.connections > 0; i++) {
 		struct timeval tv = { 0, FZ_DRAIN_US };
 		event_base_loopexit(base, &tv);
@@ -450,6 +463,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		base = event_base_new();
 		if (base == NULL)
 			abort();
+		/* Plaintext TCP only: no UDP sockets, so no uTP. */
+		struct transport_settings ts = { .encryption = DP_ENCRYPTION_TOLERATED, .utp = false };
+		transport = transport_new(base, NULL, NULL, &ts, NULL, NULL);
+		if (transport == NULL)
+			abort();
+		transport_add_torrent(transport, fuzz_hash);
 	}
 	if (size < 1 || size > FZ_MAX_INPUT)
 		return 0;
