@@ -15,6 +15,7 @@
 #include "task.h"
 #include "announce_sched.h"
 #include "tracker.h"
+#include "tracker_hosts.h"
 #include "tracker_private.h"
 #include "util.h"
 
@@ -47,6 +48,8 @@ struct announce_tracker {
 	struct tracker_udp_op *udp_op;
 	bool op_scrape;
 	enum tracker_event op_event;
+	uint64_t op_start_us;           /* monotonic: when the op in flight was sent */
+	char host_key[280];             /* "udp://host:port", its row in tracker_hosts */
 };
 
 struct announce_tier {
@@ -190,6 +193,7 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	req.tracker_id = t->tracker_id[0] ? t->tracker_id : NULL;
 	t->op_scrape = scrape;
 	t->op_event = ev;
+	t->op_start_us = dp_now_us();
 	struct dp_task *task = announce_task(t);
 	if (!scrape) {
 		log_debug("tracker %s: announce (%s)", t->url, announce_event_name(ev));
@@ -329,6 +333,8 @@ announce_op_done(struct announce_tracker *t, struct tracker_response *r, const c
 		snprintf(msg, sizeof msg, "tracker refused: %s", r->failure);
 		err = msg;
 	}
+	tracker_hosts_note(as->cb.hosts, t->host_key, t->op_scrape, err == NULL,
+	    dp_now_us() - t->op_start_us);
 	if (t->op_event == TRACKER_EVENT_STOPPED) {
 		if (err != NULL)
 			log_warn("tracker %s: stopped announce failed: %s", t->url, err);
@@ -479,6 +485,11 @@ announce_tracker_init(struct announce_sched *as, struct announce_tier *tier,
 	} else {
 		t->valid = true;
 		task_idle(t->task, DP_TASK_QUEUED, "not started");
+		bool v6 = strchr(t->u.host, ':') != NULL;
+		snprintf(t->host_key, sizeof t->host_key, "%s://%s%s%s:%u",
+		    t->u.scheme == TRACKER_SCHEME_UDP ? "udp" :
+		    t->u.scheme == TRACKER_SCHEME_HTTPS ? "https" : "http",
+		    v6 ? "[" : "", t->u.host, v6 ? "]" : "", (unsigned)t->u.port);
 	}
 }
 

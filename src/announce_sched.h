@@ -15,6 +15,7 @@
 struct event_base;
 struct evdns_base;
 struct ssl_ctx_st;
+struct tracker_hosts;
 
 /* The schedule of one torrent's trackers. */
 struct announce_sched;
@@ -26,6 +27,8 @@ struct announce_callbacks {
 	/* Peers from any tracker. */
 	void (*got_peers)(void *arg, const struct tracker_peer *peers, size_t n);
 	void *arg;
+	/* Where each announce's and scrape's outcome is counted per tracker (may be NULL). */
+	struct tracker_hosts *hosts;
 };
 
 /* A tracker as the schedule last saw it: the trackers tab and the torrent's status read it. */

@@ -103,6 +103,7 @@ struct dp_config {
 		char *password;
 		char **host_whitelist;
 		size_t host_whitelist_count;
+		char *web_root;         /* NULL: Transmission's installed web client */
 	} rpc;
 
 	struct {

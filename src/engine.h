@@ -187,6 +187,9 @@ size_t engine_torrents_changed(struct engine *e, unsigned window_s, int **ids, i
     size_t *nremoved);
 /* The id of the torrent whose info-hash is hex (40 hex digits, either case); 0 if none. */
 int engine_torrent_id_by_hash(struct engine *e, const char *hex);
+/* Torrents per state (indexed by enum engine_torrent_state): counts kept as states change,
+ * so reading them costs nothing per torrent (/metrics). */
+void engine_torrent_state_counts(struct engine *e, size_t out[ENGINE_TORRENT_STATE_COUNT]);
 /* Every torrent, in the order added. Returns the count; *out is NULL when 0. */
 size_t engine_torrents(struct engine *e, struct engine_torrent_stats **out);
 
@@ -240,6 +243,19 @@ size_t engine_trackers(struct engine *e, int id, struct engine_tracker_info **ou
  * lookup found; last_warning sums it up). -1 when the torrent is not in the DHT (the DHT is off,
  * the torrent is private or not running). */
 int engine_torrent_dht(struct engine *e, int id, struct engine_tracker_info *out);
+
+/* Announce and scrape outcomes per tracker ("udp://host:port"), summed over every torrent since
+ * the start (/metrics). */
+struct engine_tracker_host {
+	char host[280];
+	uint64_t announces_ok, announces_failed;   /* a failure: unreachable, or refused */
+	uint64_t scrapes_ok, scrapes_failed;
+	uint64_t latency_sum_us, latency_count;    /* announces, from sending to the end */
+	uint64_t last_latency_us;
+};
+/* Every tracker seen so far (at most 1024 by name, the rest as "other"); *out freed by the
+ * caller. */
+size_t engine_tracker_hosts(struct engine *e, struct engine_tracker_host **out);
 
 struct engine_piece_map {
 	uint32_t count;
@@ -311,6 +327,9 @@ struct engine_loop_health {
 	size_t spinning_count;
 };
 void engine_loop_health(struct engine *e, struct engine_loop_health *out);
+/* Tasks per state (indexed by enum engine_task_state), finished ones until they are freed:
+ * counts kept as tasks change state (/metrics). */
+void engine_task_state_counts(struct engine *e, size_t out[ENGINE_TASK_STATE_COUNT]);
 
 /*
  * A front end's own activity (an RPC connection, a monitor client, a hook) as a task beside the

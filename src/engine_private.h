@@ -60,6 +60,8 @@ struct engine {
 
 	struct torrent *torrents, *torrents_tail;
 	struct change_list changes;   /* torrents by last change, for recently-active */
+	size_t torrent_states[ENGINE_TORRENT_STATE_COUNT];   /* torrents per state, kept */
+	struct tracker_hosts *tracker_hosts;  /* announce outcomes per tracker (/metrics) */
 	struct torrent *dying;        /* removed, waiting for disk jobs and stopped announces */
 	int next_torrent_id;
 

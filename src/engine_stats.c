@@ -1,5 +1,6 @@
 /* engine_stats.c: engine.h's aggregate queries for remote front ends (the RPC, /metrics): what
- * changed recently (recently-active), read from the change list without visiting the rest. */
+ * changed recently (recently-active), read from the change list without visiting the rest, and
+ * counts kept as things change (torrents and tasks per state). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include "engine.h"
 #include "engine_private.h"
 #include "session.h"
+#include "task.h"
 #include "torrent.h"
+#include "tracker_hosts.h"
 #include "util.h"
 
 size_t
@@ -30,4 +33,27 @@ engine_torrent_id_by_hash(struct engine *e, const char *hex)
 		return 0;
 	struct torrent *t = session_find_by_hash(e, hash);
 	return t != NULL ? t->id : 0;
+}
+
+void
+engine_torrent_state_counts(struct engine *e, size_t out[ENGINE_TORRENT_STATE_COUNT])
+{
+	for (size_t i = 0; i < ENGINE_TORRENT_STATE_COUNT; i++)
+		out[i] = e->torrent_states[i];
+}
+
+void
+engine_task_state_counts(struct engine *e, size_t out[ENGINE_TASK_STATE_COUNT])
+{
+	(void)e;
+	size_t n[DP_TASK_STATE_COUNT];
+	task_state_counts(n);
+	for (size_t i = 0; i < ENGINE_TASK_STATE_COUNT; i++)
+		out[i] = n[i];
+}
+
+size_t
+engine_tracker_hosts(struct engine *e, struct engine_tracker_host **out)
+{
+	return tracker_hosts_copy(e->tracker_hosts, out);
 }

@@ -1,5 +1,7 @@
 /* rpc.c: the RPC's HTTP side: an evhttp server on /transmission/rpc with Transmission's
- * session-id handshake, Basic authentication, a Host whitelist, body limits, one task per client. */
+ * session-id handshake, Basic authentication, a Host whitelist, body limits, one task per client;
+ * it routes /transmission/web/ to the web client's files and /metrics to Prometheus' text, behind
+ * the same authentication and Host check. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -44,6 +46,7 @@ struct rpc_server {
 	struct engine *e;
 	struct evhttp *http;
 	struct rpc_handler *handler;
+	struct rpc_web *web;               /* /transmission/web/ */
 	struct engine_task *task;          /* the listener */
 	char bind[64];
 	int port;
@@ -145,6 +148,7 @@ rpc_options_from_config(struct rpc_options *o, const struct dp_config *cfg)
 	o->host_whitelist = cfg->rpc.host_whitelist;
 	o->host_whitelist_count = cfg->rpc.host_whitelist_count;
 	o->config_dir = cfg->session_dir;
+	o->web_root = cfg->rpc.web_root;
 }
 
 /* ---- checks ---- */
@@ -319,12 +323,45 @@ rpc_reply_html(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn
 	free(body);
 }
 
-static bool
-rpc_path_ok(const char *uri)
+enum rpc_route { RPC_ROUTE_NONE, RPC_ROUTE_RPC, RPC_ROUTE_WEB, RPC_ROUTE_WEB_HOME,
+	RPC_ROUTE_METRICS };
+
+#define RPC_WEB_PREFIX "/transmission/web/"
+
+/* What a request's path asks for; *rest is what follows /transmission/web/. */
+static enum rpc_route
+rpc_route_of(const char *uri, const char **rest)
 {
 	size_t n = strcspn(uri, "?#");
-	return (n == 17 && strncmp(uri, "/transmission/rpc", 17) == 0) ||
-	    (n == 18 && strncmp(uri, "/transmission/rpc/", 18) == 0);
+	*rest = NULL;
+	if ((n == 17 && strncmp(uri, "/transmission/rpc", 17) == 0) ||
+	    (n == 18 && strncmp(uri, "/transmission/rpc/", 18) == 0))
+		return RPC_ROUTE_RPC;
+	if (n >= sizeof RPC_WEB_PREFIX - 1 && strncmp(uri, RPC_WEB_PREFIX,
+	    sizeof RPC_WEB_PREFIX - 1) == 0) {
+		*rest = uri + sizeof RPC_WEB_PREFIX - 1;
+		return RPC_ROUTE_WEB;
+	}
+	static const char *const home[] = { "/", "/transmission", "/transmission/",
+		"/transmission/web" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(home); i++)
+		if (n == strlen(home[i]) && strncmp(uri, home[i], n) == 0)
+			return RPC_ROUTE_WEB_HOME;
+	if (n == 8 && strncmp(uri, "/metrics", 8) == 0)
+		return RPC_ROUTE_METRICS;
+	return RPC_ROUTE_NONE;
+}
+
+/* Unlinks p from the requests waiting for an answer. */
+static void
+rpc_pending_take(struct rpc_server *s, struct rpc_pending *p)
+{
+	for (struct rpc_pending **pp = &s->pending; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
 }
 
 static bool
@@ -343,12 +380,7 @@ rpc_answer_cb(char *answer, const char *method, void *arg)
 	struct rpc_pending *p = arg;
 	struct rpc_server *s = p->srv;
 	struct rpc_conn *c = p->conn;
-	for (struct rpc_pending **pp = &s->pending; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
+	rpc_pending_take(s, p);
 	if (p->deferred && c != NULL)
 		engine_task_cb_begin(c->task);
 	if (c != NULL)
@@ -373,6 +405,87 @@ rpc_answer_cb(char *answer, const char *method, void *arg)
 	free(p);
 }
 
+/* A web client file (or why not), from rpc_web's disk pool completion. */
+static void
+rpc_web_answer_cb(void *arg, int code, const char *reason, const char *type, const uint8_t *body,
+    size_t len)
+{
+	struct rpc_pending *p = arg;
+	struct rpc_server *s = p->srv;
+	struct rpc_conn *c = p->conn;
+	if (code == 0) {
+		/* The server is being freed: nothing to answer, nobody to tell. */
+		free(p);
+		return;
+	}
+	rpc_pending_take(s, p);
+	if (c != NULL)
+		engine_task_cb_begin(c->task);
+	if (p->req != NULL) {
+		if (type != NULL) {
+			evhttp_add_header(evhttp_request_get_output_headers(p->req), "Cache-Control",
+			    "no-cache");
+			evhttp_add_header(evhttp_request_get_output_headers(p->req),
+			    "X-Content-Type-Options", "nosniff");
+			rpc_reply(s, p->req, c, code, reason, type, (const char *)body, len);
+		} else {
+			char *text = xasprintf("%.*s", (int)len, (const char *)body);
+			rpc_reply_html(s, p->req, c, code, reason, text);
+			free(text);
+		}
+	}
+	if (c != NULL) {
+		engine_task_idle(c->task, ENGINE_TASK_READ_WAIT,
+		    "idle connection: waiting for request %llu",
+		    (unsigned long long)c->requests + 1);
+		engine_task_cb_end(c->task);
+	}
+	free(p);
+}
+
+/* GET of the web client's files, the redirect to them, and /metrics. True if it answered now,
+ * false if the answer waits for the disk pool. */
+static bool
+rpc_serve_page(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c,
+    enum rpc_route route, const char *rest)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	if (route == RPC_ROUTE_WEB_HOME) {
+		evhttp_add_header(out, "Location", RPC_WEB_PREFIX);
+		rpc_reply_html(s, req, c, 301, "Moved Permanently",
+		    "The web client is on <a href=\"" RPC_WEB_PREFIX "\">" RPC_WEB_PREFIX "</a>.");
+		return true;
+	}
+	if (route == RPC_ROUTE_METRICS) {
+		size_t len;
+		char *text = rpc_metrics_text(s->e, &len);
+		evhttp_add_header(out, "Cache-Control", "no-cache");
+		rpc_reply(s, req, c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text,
+		    len);
+		free(text);
+		return true;
+	}
+	char *rel = rpc_web_path(rest);
+	if (rel == NULL) {
+		rpc_reply_html(s, req, c, 404, "Not Found", "No such file.");
+		return true;
+	}
+	struct rpc_pending *p = xcalloc(1, sizeof *p);
+	p->srv = s;
+	p->conn = c;
+	p->req = req;
+	p->deferred = true;
+	p->next = s->pending;
+	s->pending = p;
+	rpc_web_get(s->web, rel, rpc_web_answer_cb, p);
+	free(rel);
+	if (c != NULL)
+		engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
+		    "answering request %llu: reading a web client file on the disk pool",
+		    (unsigned long long)c->requests);
+	return false;
+}
+
 static void
 rpc_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -389,11 +502,16 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 	if (c != NULL)
 		engine_task_progress(c->task, in_len, 0);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *rest;
+	enum rpc_route route = uri != NULL ? rpc_route_of(uri, &rest) : RPC_ROUTE_NONE;
 
-	if (uri == NULL || !rpc_path_ok(uri)) {
-		rpc_reply_html(s, req, c, 404, "Not Found", "The RPC is served on /transmission/rpc.");
-	} else if (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET) {
+	if (route == RPC_ROUTE_NONE) {
+		rpc_reply_html(s, req, c, 404, "Not Found", "The RPC is served on /transmission/rpc, "
+		    "the web client on " RPC_WEB_PREFIX ", metrics on /metrics.");
+	} else if (route == RPC_ROUTE_RPC && cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET) {
 		rpc_reply_html(s, req, c, 405, "Method Not Allowed", "Use POST.");
+	} else if (route != RPC_ROUTE_RPC && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		rpc_reply_html(s, req, c, 405, "Method Not Allowed", "Use GET.");
 	} else if (!rpc_auth_ok(s, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Basic realm=\"downpour\"");
@@ -406,6 +524,15 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 		    "it to rpc.host_whitelist to allow it.");
 		log_warn("rpc: refused Host '%s'",
 		    evhttp_find_header(evhttp_request_get_input_headers(req), "Host"));
+	} else if (route != RPC_ROUTE_RPC) {
+		if (!rpc_serve_page(s, req, c, route, rest)) {
+			if (c != NULL)
+				engine_task_cb_end(c->task);
+			engine_task_idle(s->task, ENGINE_TASK_READ_WAIT,
+			    "waiting for RPC requests (%llu answered)",
+			    (unsigned long long)s->requests);
+			return;
+		}
 	} else {
 		const char *sid = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    RPC_SESSION_ID_HEADER);
@@ -536,6 +663,7 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	else
 		s->port = opts->port;
 	s->handler = rpc_handler_new(e, opts->config_dir);
+	s->web = rpc_web_new(e, opts->web_root);
 	if (opts->on_close != NULL) {
 		s->on_close = opts->on_close;
 		s->close_arg = opts->close_arg;
@@ -573,6 +701,7 @@ rpc_server_free(struct rpc_server *s)
 		    (unsigned long long)s->requests, s->requests == 1 ? "" : "s");
 	engine_task_release(&s->task);
 	rpc_handler_free(s->handler);
+	rpc_web_free(s->web);
 	if (s->password != NULL)
 		OPENSSL_cleanse(s->password, strlen(s->password));
 	free(s->username);

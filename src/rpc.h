@@ -1,5 +1,6 @@
 /* rpc.h: the Transmission-compatible RPC: an evhttp server on /transmission/rpc with the
- * session-id handshake, Basic authentication and a Host whitelist, and the JSON handler behind it. */
+ * session-id handshake, Basic authentication and a Host whitelist, and the JSON handler behind it;
+ * the same server has the web client on /transmission/web/ and Prometheus metrics on /metrics. */
 #ifndef DP_RPC_H
 #define DP_RPC_H
 
@@ -23,6 +24,7 @@ struct rpc_options {
 	size_t host_whitelist_count;
 	size_t max_body;                /* 0 = RPC_DEFAULT_MAX_BODY */
 	const char *config_dir;         /* shown as config-dir by session-get; may be NULL */
+	const char *web_root;           /* /transmission/web/; NULL: Transmission's, installed */
 	/* session-close: stops the program around the engine (on the loop, after the answer is
 	 * queued); NULL refuses session-close. */
 	void (*on_close)(void *arg);

@@ -101,4 +101,26 @@ struct rpc_torrent_view *rpc_view_new(struct rpc_handler *h, const struct engine
 json_t *rpc_view_field(struct rpc_torrent_view *v, const char *name);
 void rpc_view_free(struct rpc_torrent_view *v);
 
+/* ---- the HTTP server's other pages (rpc.c routes to them) ---- */
+
+/* rpc_web.c: the web client's files. An answer: code 0 when the server went away first
+ * (nothing to send), else an HTTP status, its reason, the content type (NULL: text/html for an
+ * error page) and the body. */
+typedef void (*rpc_web_reply_fn)(void *arg, int code, const char *reason, const char *type,
+    const uint8_t *body, size_t len);
+struct rpc_web;
+/* root: the directory served; NULL or "": Transmission's web client as installed. */
+struct rpc_web *rpc_web_new(struct engine *e, const char *root);
+/* Jobs still on the disk pool answer with code 0 now. */
+void rpc_web_free(struct rpc_web *w);
+/* The path after /transmission/web/ as the request has it: a relative path inside the root
+ * (decoded, index.html for a directory), or NULL when it could leave the root or names a
+ * hidden file. */
+char *rpc_web_path(const char *raw);
+/* Reads rel (from rpc_web_path) on the disk pool; cb answers on the loop. */
+void rpc_web_get(struct rpc_web *w, const char *rel, rpc_web_reply_fn cb, void *arg);
+
+/* rpc_metrics.c: the Prometheus text; *len its length. */
+char *rpc_metrics_text(struct engine *e, size_t *len);
+
 #endif

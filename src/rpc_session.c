@@ -53,9 +53,9 @@ struct rpc_switched {
 
 static const struct rpc_switched rpc_switched[] = {
 	{ "speed-limit-down", "speed-limit-down-enabled", "download_rate_limit",
-	    "download_rate_limit_enabled", RPC_UNIT_KBPS, 0, false },
+	    "download_rate_limit_enabled", RPC_UNIT_KBPS, 100, false },
 	{ "speed-limit-up", "speed-limit-up-enabled", "upload_rate_limit",
-	    "upload_rate_limit_enabled", RPC_UNIT_KBPS, 0, false },
+	    "upload_rate_limit_enabled", RPC_UNIT_KBPS, 100, false },
 	{ "download-queue-size", "download-queue-enabled", "max_active_downloads",
 	    "max_active_downloads_enabled", RPC_UNIT_COUNT, 5, true },
 	{ "seed-queue-size", "seed-queue-enabled", "max_active_seeds", "max_active_seeds_enabled",
@@ -75,7 +75,7 @@ rpc_switched_shown(const struct rpc_switched *p, const struct dp_config *c, bool
 	config_get_number(c, p->flag_key, &flag);
 	*on = flag != 0 && v > 0 && (have_session || !p->needs_session);
 	if (p->unit == RPC_UNIT_KBPS)
-		return (double)(((uint64_t)v + 999) / 1000);
+		return v > 0 ? (double)(((uint64_t)v + 999) / 1000) : p->shown;
 	return v > 0 ? v : p->shown;
 }
 
@@ -289,8 +289,9 @@ rpc_switched_parse(const struct rpc_switched *p, json_t *args, const struct dp_c
 	bool on = got_f ? flag : seen_on;
 	/* A value sent alone does not switch on a limit the client saw off. A limit switched on
 	 * without a value takes the value the client saw (Transmission's default while unset). */
+	double shown = p->unit == RPC_UNIT_KBPS ? p->shown * 1000 : p->shown;
 	double v = got_v ? (p->unit == RPC_UNIT_KBPS ? (double)iv * 1000 :
-	    p->unit == RPC_UNIT_COUNT ? (double)iv : dv) : cur > 0 || !on ? cur : p->shown;
+	    p->unit == RPC_UNIT_COUNT ? (double)iv : dv) : cur > 0 || !on ? cur : shown;
 	if (got_v || v != cur) {
 		if (p->unit == RPC_UNIT_RATIO)
 			rpc_change_add(ch, n, p->key, "%.17g", v);

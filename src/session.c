@@ -30,6 +30,7 @@
 #include "session.h"
 #include "task.h"
 #include "torrent.h"
+#include "tracker_hosts.h"
 #include "transport.h"
 #include "udp_socket.h"
 #include "ut_pex.h"
@@ -84,6 +85,8 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 	else
 		e->torrents = t;
 	e->torrents_tail = t;
+	t->counted = true;
+	e->torrent_states[t->state]++;
 	return t;
 }
 
@@ -325,6 +328,9 @@ session_torrent_removed(void *arg, struct torrent *t)
 		transport_remove_torrent(e->transport, t->mi->info_hash);
 	/* Gone for recently-active: listed among the removed from now on. */
 	changes_unlink(&e->changes, &t->chg);
+	if (t->counted)
+		e->torrent_states[t->state]--;
+	t->counted = false;
 	changes_note_removed(&e->changes, t->id, dp_now_ms());
 	struct torrent **pp = &e->torrents, *prev = NULL;
 	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
@@ -799,6 +805,8 @@ session_lend(struct engine *e)
 	te->tracker_families = (e->listener4 != NULL ? ANNOUNCE_IPV4 : 0) |
 	    (session_ipv6_reachable(e) ? ANNOUNCE_IPV6 : 0);
 	te->changes = &e->changes;
+	te->state_counts = e->torrent_states;
+	te->tracker_hosts = e->tracker_hosts;
 }
 
 int
@@ -808,6 +816,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	e->base = base;
 	e->set = *set;
 	changes_init(&e->changes);
+	e->tracker_hosts = tracker_hosts_new();
 	peer_id_generate(e->peer_id);
 	if (RAND_bytes((unsigned char *)&e->rng, sizeof e->rng) != 1 || e->rng == 0)
 		e->rng = (uint32_t)dp_now_us() | 1;
@@ -890,6 +899,8 @@ session_cleanup(struct engine *e)
 		torrent_free(t);
 	}
 	changes_free(&e->changes);
+	tracker_hosts_free(e->tracker_hosts);
+	e->tracker_hosts = NULL;
 	while (e->pending != NULL)
 		peer_close(e->pending, "shutting down");
 	session_reap_cb(-1, 0, e);

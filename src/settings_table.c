@@ -146,6 +146,9 @@ const struct setting_def settings_table[] = {
 	S("rpc", "host_whitelist", SETTING_STRLIST, rpc.host_whitelist, 0, 0,
 	    "localhost,127.0.0.1,::1", RESTART, 0,
 	    "Accepted Host: headers (protects against DNS rebinding)."),
+	S("rpc", "web_root", SETTING_OPT_PATH, rpc.web_root, 0, 0, "", RESTART, 0,
+	    "The web client served at /transmission/web/; \"\" = Transmission's own as installed "
+	    "(/usr/share/transmission/public_html or /usr/share/transmission/web)."),
 
 	/* terminal interface */
 	S("ui", "refresh_ms", SETTING_INT, ui.refresh_ms, 50, 60000, "1000", PROGRAM, 0,

@@ -108,6 +108,15 @@ task_check(const struct dp_task *t, const char *func)
 #endif
 }
 
+/* Tasks in the registry per state, kept as states change (/metrics reads them, never a walk). */
+static size_t task_state_count[DP_TASK_STATE_COUNT];
+
+void
+task_state_counts(size_t out[DP_TASK_STATE_COUNT])
+{
+	memcpy(out, task_state_count, sizeof task_state_count);
+}
+
 struct dp_task *
 task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
 {
@@ -123,6 +132,7 @@ task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
 	dp_vformat_escaped(t->name, sizeof t->name, fmt, ap);
 	va_end(ap);
 	t->state = DP_TASK_READY;
+	task_state_count[DP_TASK_READY]++;
 	t->created_us = t->state_since_us = dp_now_us();
 	t->prev = task_tail;
 	if (task_tail)
@@ -194,6 +204,8 @@ task_set_state(struct dp_task *t, enum dp_task_state state, const char *func, co
     int line, const char *fmt, va_list ap)
 {
 	if (t->state != state) {
+		task_state_count[t->state]--;
+		task_state_count[state]++;
 		t->state = state;
 		t->state_since_us = dp_now_us();
 	}
@@ -281,6 +293,7 @@ task_unlink_free(struct dp_task *t)
 {
 	if (t->refs > 0)
 		task_held--;
+	task_state_count[t->state]--;
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -500,6 +513,7 @@ task_registry_clear(void)
 	while (task_head != NULL)
 		task_unlink_free(task_head);
 	task_held = 0;
+	memset(task_state_count, 0, sizeof task_state_count);
 	memset(&health, 0, sizeof health);
 	health_lag_window_start = health_last_sample_us = 0;
 	health_cycles_total = health_cycles_at_sample = 0;

@@ -158,7 +158,8 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	if (opts != NULL && opts->sequential)
 		torrent_set_sequential(t, true);
 	if (mi->tier_count > 0) {
-		struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t };
+		struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t,
+			env->tracker_hosts };
 		t->announce = announce_sched_new(env->base, env->dns, NULL, mi->tiers,
 		    mi->tier_count, mi->info_hash, t->id, mi->name, env->tracker_families, &cb);
 	}
@@ -777,6 +778,10 @@ void
 torrent_set_state(struct torrent *t, enum engine_torrent_state s)
 {
 	if (t->state != s) {
+		if (t->env->state_counts != NULL && t->counted) {
+			t->env->state_counts[t->state]--;
+			t->env->state_counts[s]++;
+		}
 		t->state = s;
 		torrent_touch(t);
 	}

@@ -110,6 +110,10 @@ struct torrent_env {
 	void *arg;
 	struct change_list *changes;             /* torrents touch it on every change */
 	unsigned tracker_families;               /* ANNOUNCE_IPV4/6: where peers reach us (BEP 7) */
+	/* Torrents of the session per state, kept by torrent_set_state (the session counts a
+	 * torrent in when it joins, out when it is removed). */
+	size_t *state_counts;
+	struct tracker_hosts *tracker_hosts;     /* announce outcomes per tracker */
 };
 
 struct torrent {
@@ -130,6 +134,7 @@ struct torrent {
 
 	enum engine_torrent_state state;         /* changed by torrent_set_state */
 	struct change_node chg;                  /* when it last changed (recently-active) */
+	bool counted;                            /* in env->state_counts (in the session's set) */
 	char error[256];
 	struct dp_bitfield have;                 /* verified pieces */
 	uint64_t have_bytes;

@@ -46,6 +46,14 @@ for key, value in (("rename-partial-files", True), ("incomplete-dir-enabled", Tr
           (res == "success" and after == value) or (res != "success" and after != value),
           "result %r, reads back %r" % (res, after))
 
+# ---- a limit switched on alone reads back on, with its value (issue 18) ----
+for name, c in (("transmission", tr), ("downpour", dp)):
+    c.ok("session-set", {"speed-limit-up-enabled": True})
+    a = c.ok("session-get")
+    check("%s: speed-limit-up-enabled alone reads back on (limit %s kB/s)" % (name, a.get("speed-limit-up")),
+          a.get("speed-limit-up-enabled") is True and a.get("speed-limit-up", 0) > 0)
+    c.ok("session-set", {"speed-limit-up-enabled": False})
+
 # ---- port-test: transmission asks an outside server; downpour says it cannot test ----
 res, a = dp.call("port-test")
 check("downpour port-test answers honestly", res != "success" and "cannot test" in res, res)

@@ -118,7 +118,7 @@ main(int argc, char **argv)
 	tracker_tunables.http_timeout_ms = 5000;
 	char *urls[] = { argv[1] };
 	struct mi_tier tier = { urls, 1 };
-	struct announce_callbacks cb = { probe_fill, probe_peers, &p };
+	struct announce_callbacks cb = { probe_fill, probe_peers, &p, NULL };
 	p.as = announce_sched_new(p.base, dns, NULL, &tier, 1, ih, 1, "probe", 0, &cb);
 	struct event *tick = event_new(p.base, -1, EV_PERSIST, probe_tick, &p);
 	struct timeval tv = { 0, 50000 }, limit = { 15, 0 };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <check.h>
 #include <jansson.h>
 #include <event2/buffer.h>
@@ -21,6 +22,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "rpc.h"
+#include "rpc_private.h"
 #include "session_store.h"
 #include "suites.h"
 #include "task.h"
@@ -199,6 +201,91 @@ START_TEST(test_session_get)
 	ck_assert_int_eq(json_integer_value(json_object_get(a, "rpc-version")), 17);
 	ck_assert_int_eq(json_integer_value(json_object_get(a, "rpc-version-minimum")), 14);
 	json_decref(j);
+	rpc_handler_free(h);
+}
+END_TEST
+
+/* Issue 18: a limit switched on alone (its value never set) reads back on, with Transmission's
+ * default of 100 kB/s, and applies; the web client's checkbox flipped back off. */
+START_TEST(test_limit_enabled_alone)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	json_t *j = call(h, "{\"method\":\"session-get\"}");
+	json_t *a = json_object_get(j, "arguments");
+	ck_assert(json_is_false(json_object_get(a, "speed-limit-down-enabled")));
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "speed-limit-down")), 100);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down-enabled\":true}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-get\"}");
+	a = json_object_get(j, "arguments");
+	ck_assert(json_is_true(json_object_get(a, "speed-limit-down-enabled")));
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "speed-limit-down")), 100);
+	json_decref(j);
+	struct engine_global_stats g;
+	engine_global(eng, &g);
+	ck_assert_uint_eq(g.down_limit, 100000);
+	rpc_handler_free(h);
+}
+END_TEST
+
+/* The web client's paths: inside the root or refused. */
+START_TEST(test_web_path)
+{
+	static const struct {
+		const char *raw, *want;   /* want NULL: refused */
+	} cases[] = {
+		{ "", "index.html" },
+		{ "javascript/transmission.js?_=1", "javascript/transmission.js" },
+		{ "style/", "style/index.html" },
+		{ "a%20b.png", "a b.png" },
+		{ "..", NULL }, { "../x", NULL }, { "a/../../x", NULL }, { "%2e%2e/x", NULL },
+		{ "./x", NULL }, { ".hidden", NULL }, { "a//b", NULL }, { "/etc/passwd", NULL },
+		{ "%2Fetc", NULL }, { "a%00b", NULL }, { "a%5c..%5cb", NULL }, { "a%0ab", NULL },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(cases); i++) {
+		char *got = rpc_web_path(cases[i].raw);
+		if (cases[i].want == NULL)
+			ck_assert_msg(got == NULL, "%s: accepted as %s", cases[i].raw, got);
+		else
+			ck_assert_msg(got != NULL && strcmp(got, cases[i].want) == 0, "%s: %s",
+			    cases[i].raw, got ? got : "(refused)");
+		free(got);
+	}
+}
+END_TEST
+
+/* /metrics: Prometheus' text format, every sample line NAME{LABELS} VALUE, torrent states from
+ * the kept counts. */
+START_TEST(test_metrics_text)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	char *b64 = make_torrent_b64("metrics");
+	char req[4096];
+	snprintf(req, sizeof req, "{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":"
+	    "\"%s\",\"paused\":true}}", b64);
+	free(b64);
+	json_decref(call(h, req));
+	size_t len;
+	char *text = rpc_metrics_text(eng, &len);
+	ck_assert_uint_eq(strlen(text), len);
+	ck_assert(strstr(text, "\ndownpour_torrents{state=\"stopped\"} 1\n") != NULL);
+	ck_assert(strstr(text, "\ndownpour_torrents{state=\"downloading\"} 0\n") != NULL);
+	ck_assert(strstr(text, "# TYPE downpour_loop_lag_seconds gauge\n") != NULL);
+	for (char *line = text; *line != '\0';) {
+		char *end = strchr(line, '\n');
+		ck_assert_ptr_nonnull(end);
+		if (line[0] != '#') {
+			char *sp = memchr(line, ' ', (size_t)(end - line));
+			ck_assert_ptr_nonnull(sp);
+			char *num_end;
+			strtod(sp + 1, &num_end);
+			ck_assert_msg(num_end == end, "%.*s", (int)(end - line), line);
+		}
+		line = end + 1;
+	}
+	free(text);
 	rpc_handler_free(h);
 }
 END_TEST
@@ -695,10 +782,10 @@ http_done(struct evhttp_request *req, void *arg)
 	r->body[n] = '\0';
 }
 
-/* One POST; headers is "Name: value" lines, each ending in \n. */
+/* One request; headers is "Name: value" lines, each ending in \n. */
 static void
-http_post(int port, const char *path, const char *headers, const char *body, size_t len,
-    struct http_result *r)
+http_request(enum evhttp_cmd_type cmd, int port, const char *path, const char *headers,
+    const char *body, size_t len, struct http_result *r)
 {
 	memset(r, 0, sizeof *r);
 	struct evhttp_connection *c = evhttp_connection_base_new(base, NULL, "127.0.0.1",
@@ -719,11 +806,18 @@ http_post(int port, const char *path, const char *headers, const char *body, siz
 		p = nl + 1;
 	}
 	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	ck_assert_int_eq(evhttp_make_request(c, req, EVHTTP_REQ_POST, path), 0);
+	ck_assert_int_eq(evhttp_make_request(c, req, cmd, path), 0);
 	for (int i = 0; i < 100 && !r->done; i++)
 		spin(20);
 	ck_assert(r->done);
 	evhttp_connection_free(c);
+}
+
+static void
+http_post(int port, const char *path, const char *headers, const char *body, size_t len,
+    struct http_result *r)
+{
+	http_request(EVHTTP_REQ_POST, port, path, headers, body, len, r);
 }
 
 START_TEST(test_http)
@@ -785,8 +879,11 @@ START_TEST(test_http)
 	ck_assert_int_eq(r.code, 413);
 	free(r.body);
 	free(huge);
-	http_post(port, "/transmission/web/", hdr, req, strlen(req), &r);
+	http_post(port, "/transmission/nope", hdr, req, strlen(req), &r);
 	ck_assert_int_eq(r.code, 404);
+	free(r.body);
+	http_post(port, "/transmission/web/", hdr, req, strlen(req), &r);
+	ck_assert_int_eq(r.code, 405);          /* the web client's files are GET only */
 	free(r.body);
 	http_post(port, "/transmission/rpc", hdr, "{nope", 5, &r);
 	ck_assert_int_eq(r.code, 200);
@@ -808,6 +905,63 @@ START_TEST(test_http)
 	free(tasks);
 	ck_assert_int_eq(servers, 1);
 	ck_assert_int_ge(clients, 1);
+	rpc_server_free(s);
+}
+END_TEST
+
+/* The web client from rpc.web_root, read on the disk pool: files with their types, the redirect
+ * to it, nothing outside it (a link out is refused), and the same credentials as the RPC. */
+START_TEST(test_http_web)
+{
+	char root[128], path[256];
+	snprintf(root, sizeof root, "%s/web", tmpdir);
+	snprintf(path, sizeof path, "%s/sub", root);
+	th_file_write(root, "index.html", "<html>hi</html>", 15);
+	th_file_write(path, "app.js", "var x;", 6);
+	th_file_write(tmpdir, "secret.txt", "secret", 6);
+	snprintf(path, sizeof path, "%s/secret.txt", tmpdir);
+	char link[256];
+	snprintf(link, sizeof link, "%s/out.txt", root);
+	ck_assert_int_eq(symlink(path, link), 0);
+	struct rpc_options o;
+	memset(&o, 0, sizeof o);
+	o.bind = "127.0.0.1";
+	o.username = "u";
+	o.password = "p";
+	o.web_root = root;
+	char err[256];
+	struct rpc_server *s = rpc_server_new(base, eng, &o, err, sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+	int port = rpc_server_port(s);
+	const char *auth = "Authorization: Basic dTpw\n";      /* u:p */
+	struct http_result r;
+	http_request(EVHTTP_REQ_GET, port, "/transmission/web/", NULL, "", 0, &r);
+	ck_assert_int_eq(r.code, 401);
+	free(r.body);
+	http_request(EVHTTP_REQ_GET, port, "/transmission/web/", auth, "", 0, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.body, "<html>hi</html>");
+	free(r.body);
+	http_request(EVHTTP_REQ_GET, port, "/transmission/web/sub/app.js?x=1", auth, "", 0, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.body, "var x;");
+	free(r.body);
+	http_request(EVHTTP_REQ_GET, port, "/", auth, "", 0, &r);
+	ck_assert_int_eq(r.code, 301);
+	free(r.body);
+	static const char *const refused[] = { "/transmission/web/out.txt",
+		"/transmission/web/%2e%2e/secret.txt", "/transmission/web/nothing.html",
+		"/transmission/web/sub" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(refused); i++) {
+		http_request(EVHTTP_REQ_GET, port, refused[i], auth, "", 0, &r);
+		ck_assert_msg(r.code == 404 || r.code == 403, "%s: %d", refused[i], r.code);
+		ck_assert_msg(strstr(r.body, "secret") == NULL, "%s", refused[i]);
+		free(r.body);
+	}
+	http_request(EVHTTP_REQ_GET, port, "/metrics", auth, "", 0, &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(strstr(r.body, "downpour_torrents{state=\"stopped\"}") != NULL);
+	free(r.body);
 	rpc_server_free(s);
 }
 END_TEST
@@ -1075,6 +1229,10 @@ rpc_suite(void)
 	tcase_add_test(tc, test_session_get);
 	tcase_add_test(tc, test_session_set);
 	tcase_add_test(tc, test_session_set_refuses);
+	tcase_add_test(tc, test_limit_enabled_alone);
+	tcase_add_test(tc, test_web_path);
+	tcase_add_test(tc, test_http_web);
+	tcase_add_test(tc, test_metrics_text);
 	tcase_add_test(tc, test_session_close);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_torrent_lifecycle);

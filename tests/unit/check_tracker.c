@@ -752,7 +752,7 @@ static struct announce_sched *
 lab_set(struct lab *lab, struct mi_tier *tiers, size_t n)
 {
 	static const uint8_t ih[20] = "IIIIIIIIIIIIIIIIIIII";
-	struct announce_callbacks cb = { lab_fill, lab_peers, lab };
+	struct announce_callbacks cb = { lab_fill, lab_peers, lab, NULL };
 	lab->as = announce_sched_new(lab->base, lab->dns, lab->ssl, tiers, n, ih, 7, "test",
 	    lab->ipv6 ? ANNOUNCE_IPV4 | ANNOUNCE_IPV6 : 0, &cb);
 	return lab->as;

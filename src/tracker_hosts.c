@@ -1,0 +1,101 @@
+/* tracker_hosts.c: per-tracker announce figures (tracker_hosts.h): open addressing on an FNV-1a
+ * hash of the name, rows in insertion order for a stable /metrics. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracker_hosts.h"
+#include "util.h"
+
+#define TRACKER_HOSTS_SLOTS (TRACKER_HOSTS_MAX * 2)   /* a power of two, half full at most */
+
+struct tracker_hosts {
+	struct engine_tracker_host rows[TRACKER_HOSTS_MAX + 1];   /* + "other" */
+	size_t count;
+	int slot[TRACKER_HOSTS_SLOTS];      /* row + 1, 0 = empty */
+	bool have_other;
+};
+
+struct tracker_hosts *
+tracker_hosts_new(void)
+{
+	return xcalloc(1, sizeof(struct tracker_hosts));
+}
+
+void
+tracker_hosts_free(struct tracker_hosts *h)
+{
+	free(h);
+}
+
+static uint32_t
+tracker_hosts_hash(const char *s)
+{
+	uint32_t x = 2166136261u;
+	for (; *s != '\0'; s++)
+		x = (x ^ (uint8_t)*s) * 16777619u;
+	return x;
+}
+
+static struct engine_tracker_host *
+tracker_hosts_row(struct tracker_hosts *h, const char *host)
+{
+	uint32_t i = tracker_hosts_hash(host) & (TRACKER_HOSTS_SLOTS - 1);
+	for (;; i = (i + 1) & (TRACKER_HOSTS_SLOTS - 1)) {
+		int r = h->slot[i];
+		if (r == 0)
+			break;
+		if (strcmp(h->rows[r - 1].host, host) == 0)
+			return &h->rows[r - 1];
+	}
+	if (h->count == TRACKER_HOSTS_MAX) {
+		/* Past the bound every new name shares one row. */
+		struct engine_tracker_host *o = &h->rows[TRACKER_HOSTS_MAX];
+		if (!h->have_other) {
+			snprintf(o->host, sizeof o->host, "other");
+			h->have_other = true;
+		}
+		return o;
+	}
+	struct engine_tracker_host *row = &h->rows[h->count];
+	snprintf(row->host, sizeof row->host, "%s", host);
+	h->slot[i] = (int)++h->count;
+	return row;
+}
+
+void
+tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool ok,
+    uint64_t latency_us)
+{
+	if (h == NULL)
+		return;
+	struct engine_tracker_host *r = tracker_hosts_row(h, host);
+	if (scrape) {
+		if (ok)
+			r->scrapes_ok++;
+		else
+			r->scrapes_failed++;
+		return;
+	}
+	if (ok)
+		r->announces_ok++;
+	else
+		r->announces_failed++;
+	r->latency_sum_us += latency_us;
+	r->latency_count++;
+	r->last_latency_us = latency_us;
+}
+
+size_t
+tracker_hosts_copy(const struct tracker_hosts *h, struct engine_tracker_host **out)
+{
+	size_t n = h->count + (h->have_other ? 1 : 0);
+	*out = n ? xcalloc(n, sizeof **out) : NULL;
+	if (h->count > 0)
+		memcpy(*out, h->rows, h->count * sizeof **out);
+	if (h->have_other)
+		(*out)[h->count] = h->rows[TRACKER_HOSTS_MAX];
+	return n;
+}

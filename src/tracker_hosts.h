@@ -1,0 +1,28 @@
+/* tracker_hosts.h: announce and scrape outcomes per tracker ("udp://host:port"), summed over
+ * every torrent: successes, failures and announce latency for /metrics. A hash table bounded to
+ * TRACKER_HOSTS_MAX names (the rest count under "other"); O(1) per outcome. */
+#ifndef DP_ENGINE_INTERNAL
+#error "tracker_hosts.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
+#ifndef DP_TRACKER_HOSTS_H
+#define DP_TRACKER_HOSTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#define TRACKER_HOSTS_MAX 1024
+
+struct tracker_hosts;
+
+struct tracker_hosts *tracker_hosts_new(void);
+void tracker_hosts_free(struct tracker_hosts *h);
+/* One announce (or scrape) to host ended: ok or not, after latency_us. */
+void tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool ok,
+    uint64_t latency_us);
+/* A copy of every row (engine_tracker_hosts); the caller frees *out. */
+size_t tracker_hosts_copy(const struct tracker_hosts *h, struct engine_tracker_host **out);
+
+#endif
