@@ -3,6 +3,7 @@
  * counts kept as things change (torrents and tasks per state). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,5 +56,21 @@ engine_task_state_counts(struct engine *e, size_t out[ENGINE_TASK_STATE_COUNT])
 size_t
 engine_tracker_hosts(struct engine *e, struct engine_tracker_host **out)
 {
-	return tracker_hosts_copy(e->tracker_hosts, out);
+	const struct tracker_host_row *rows, *other;
+	size_t n = tracker_hosts_rows(e->tracker_hosts, &rows, &other);
+	size_t total = n + (other != NULL);
+	*out = total ? xcalloc(total, sizeof **out) : NULL;
+	for (size_t i = 0; i < total; i++) {
+		const struct tracker_host_row *r = i < n ? &rows[i] : other;
+		struct engine_tracker_host *o = &(*out)[i];
+		snprintf(o->host, sizeof o->host, "%s", r->host);
+		o->announces_ok = r->announces_ok;
+		o->announces_failed = r->announces_failed;
+		o->scrapes_ok = r->scrapes_ok;
+		o->scrapes_failed = r->scrapes_failed;
+		o->latency_sum_us = r->latency_sum_us;
+		o->latency_count = r->latency_count;
+		o->last_latency_us = r->last_latency_us;
+	}
+	return total;
 }

@@ -12,7 +12,7 @@
 #define TRACKER_HOSTS_SLOTS (TRACKER_HOSTS_MAX * 2)   /* a power of two, half full at most */
 
 struct tracker_hosts {
-	struct engine_tracker_host rows[TRACKER_HOSTS_MAX + 1];   /* + "other" */
+	struct tracker_host_row rows[TRACKER_HOSTS_MAX + 1];   /* + "other" */
 	size_t count;
 	int slot[TRACKER_HOSTS_SLOTS];      /* row + 1, 0 = empty */
 	bool have_other;
@@ -39,7 +39,7 @@ tracker_hosts_hash(const char *s)
 	return x;
 }
 
-static struct engine_tracker_host *
+static struct tracker_host_row *
 tracker_hosts_row(struct tracker_hosts *h, const char *host)
 {
 	uint32_t i = tracker_hosts_hash(host) & (TRACKER_HOSTS_SLOTS - 1);
@@ -52,14 +52,14 @@ tracker_hosts_row(struct tracker_hosts *h, const char *host)
 	}
 	if (h->count == TRACKER_HOSTS_MAX) {
 		/* Past the bound every new name shares one row. */
-		struct engine_tracker_host *o = &h->rows[TRACKER_HOSTS_MAX];
+		struct tracker_host_row *o = &h->rows[TRACKER_HOSTS_MAX];
 		if (!h->have_other) {
 			snprintf(o->host, sizeof o->host, "other");
 			h->have_other = true;
 		}
 		return o;
 	}
-	struct engine_tracker_host *row = &h->rows[h->count];
+	struct tracker_host_row *row = &h->rows[h->count];
 	snprintf(row->host, sizeof row->host, "%s", host);
 	h->slot[i] = (int)++h->count;
 	return row;
@@ -71,7 +71,7 @@ tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool 
 {
 	if (h == NULL)
 		return;
-	struct engine_tracker_host *r = tracker_hosts_row(h, host);
+	struct tracker_host_row *r = tracker_hosts_row(h, host);
 	if (scrape) {
 		if (ok)
 			r->scrapes_ok++;
@@ -89,13 +89,10 @@ tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool 
 }
 
 size_t
-tracker_hosts_copy(const struct tracker_hosts *h, struct engine_tracker_host **out)
+tracker_hosts_rows(const struct tracker_hosts *h, const struct tracker_host_row **rows,
+    const struct tracker_host_row **other)
 {
-	size_t n = h->count + (h->have_other ? 1 : 0);
-	*out = n ? xcalloc(n, sizeof **out) : NULL;
-	if (h->count > 0)
-		memcpy(*out, h->rows, h->count * sizeof **out);
-	if (h->have_other)
-		(*out)[h->count] = h->rows[TRACKER_HOSTS_MAX];
-	return n;
+	*rows = h->rows;
+	*other = h->have_other ? &h->rows[TRACKER_HOSTS_MAX] : NULL;
+	return h->count;
 }

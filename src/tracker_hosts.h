@@ -11,18 +11,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
-
 #define TRACKER_HOSTS_MAX 1024
 
 struct tracker_hosts;
+
+/* One tracker's figures since the start (engine_tracker_hosts copies them out). */
+struct tracker_host_row {
+	char host[280];
+	uint64_t announces_ok, announces_failed;
+	uint64_t scrapes_ok, scrapes_failed;
+	uint64_t latency_sum_us, latency_count;
+	uint64_t last_latency_us;
+};
 
 struct tracker_hosts *tracker_hosts_new(void);
 void tracker_hosts_free(struct tracker_hosts *h);
 /* One announce (or scrape) to host ended: ok or not, after latency_us. */
 void tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool ok,
     uint64_t latency_us);
-/* A copy of every row (engine_tracker_hosts); the caller frees *out. */
-size_t tracker_hosts_copy(const struct tracker_hosts *h, struct engine_tracker_host **out);
+/* The rows in the order first seen ("other" last); valid until the next note. */
+size_t tracker_hosts_rows(const struct tracker_hosts *h, const struct tracker_host_row **rows,
+    const struct tracker_host_row **other);
 
 #endif
