@@ -240,9 +240,9 @@ static void
 peer_send_handshake(struct peer *p)
 {
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
-	wire_build_handshake(hs, p->sw->info_hash, p->env->peer_id, true, true,
-	    peer_offers_dht(p));
-	if (p->sw->v2)
+	wire_build_handshake(hs, p->hs_hash_set ? p->hs_hash : p->sw->info_hash, p->env->peer_id,
+	    true, true, peer_offers_dht(p));
+	if (p->sw->v2 || p->hs_v2)
 		hs[20 + WIRE_RESERVED_V2_BYTE] |= WIRE_RESERVED_V2_BIT;
 	bufferevent_write(p->bev, hs, sizeof hs);
 	p->handshake_sent = true;
@@ -863,8 +863,12 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 			peer_close(p, "%s", why);
 			return -1;
 		}
+		memcpy(p->hs_hash, hs.info_hash, 20);
+		p->hs_hash_set = true;
+		p->hs_v2 = p->sw->hash_v2 != NULL && memcmp(hs.info_hash, p->sw->hash_v2, 20) == 0;
 		peer_send_handshake(p);
-	} else if (memcmp(hs.info_hash, p->sw->info_hash, 20) != 0) {
+	} else if (memcmp(hs.info_hash, p->sw->info_hash, 20) != 0 &&
+	    (p->sw->hash_v2 == NULL || memcmp(hs.info_hash, p->sw->hash_v2, 20) != 0)) {
 		peer_close(p, "handshake for another torrent");
 		return -1;
 	}

@@ -67,6 +67,8 @@ struct peer_env {
 struct peer_swarm {
 	uint8_t info_hash[20];
 	bool v2;                            /* a v2-only torrent: the handshake says so (BEP 52) */
+	const uint8_t *hash_v2;             /* a hybrid: its v2 info-hash (first 20 bytes), by
+	                                       which peers of the v2 swarm name it; else NULL */
 	int torrent_id;                     /* for the task table */
 	const char *name;
 	uint32_t piece_count;               /* 0 until the metadata is known */
@@ -165,6 +167,10 @@ struct peer {
 	bool counted;                 /* counted in env->connections */
 
 	uint8_t peer_id[20];
+	/* The info-hash our handshake names: the swarm's, or for a hybrid whichever of its two the
+	 * peer named (an incoming v2 peer gets the v2 one back, with the v2 bit). */
+	uint8_t hs_hash[20];
+	bool hs_hash_set, hs_v2;
 	char client[64];
 	bool fast, ext;
 	bool dht;                     /* its handshake set the DHT bit (BEP 5) */

@@ -103,7 +103,8 @@ struct torrent *
 session_find_by_hash(struct engine *e, const uint8_t info_hash[20])
 {
 	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
-		if (memcmp(t->mi->info_hash, info_hash, 20) == 0)
+		if (memcmp(t->mi->info_hash, info_hash, 20) == 0 ||
+		    (t->mi->hybrid && memcmp(t->mi->info_hash_v2, info_hash, 20) == 0))
 			return t;
 	return NULL;
 }

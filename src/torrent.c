@@ -63,6 +63,7 @@ torrent_sync_swarm(struct torrent *t)
 	struct peer_swarm *sw = &t->swarm;
 	memcpy(sw->info_hash, t->mi->info_hash, 20);
 	sw->v2 = !t->mi->has_v1;
+	sw->hash_v2 = t->mi->hybrid ? t->mi->info_hash_v2 : NULL;
 	sw->torrent_id = t->id;
 	sw->name = t->mi->name;
 	sw->piece_count = t->mi->piece_count;

@@ -6,7 +6,8 @@
 # hybrid and a v2-only torrent made by `downpour create`, and libtorrent leechers download them
 # byte-identical; last, libtorrent joins the v2-only one by a magnet link (btmh) alone: the info
 # dictionary comes by ut_metadata and the piece layers by BEP 52 hash requests that downpour
-# answers. $1 = the downpour binary.
+# answers; and a hybrid seeded by downpour is joined by its v2 info-hash too. $1 = the downpour
+# binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
 SL_DP_LOG_LEVEL=debug   # the seed logs each hash request it answers
@@ -73,6 +74,17 @@ for fmt in hybrid v2; do
 	sl_same "$SL_W/src/tree" "$SL_W/lt-out-$fmt/tree" || sl_fail "libtorrent's $fmt copy differs"
 	sl_say "downpour -> libtorrent, $fmt: identical in $((SECONDS - T0)) s"
 	[ $fmt = v2 ] && break
+	# A hybrid is in both swarms: a peer that knows only its v2 info-hash (a btmh magnet) names
+	# it by that hash, and downpour answers with the same hash.
+	"$DP" info --json "$SL_W/dp-hybrid.torrent" >"$SL_W/info-hybrid-dp.json" || sl_fail "info"
+	H2=$(/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])' \
+	    <"$SL_W/info-hybrid-dp.json")
+	timeout -k 5 120 /usr/bin/python3 "$SL_DIR/lt_magnet.py" fetch "magnet:?xt=urn:btmh:1220$H2" \
+	    "$SL_W/lt-magnet-hybrid" --port "$(sl_free_port)" \
+	    --connect "127.0.0.1:$SL_DP_SEED_PORT" --timeout 100 >"$SL_W/lt-magnet-hybrid.log" 2>&1 ||
+	    sl_fail "libtorrent could not join the hybrid by its v2 info-hash ($?)"
+	sl_same "$SL_W/src/tree" "$SL_W/lt-magnet-hybrid/tree" || sl_fail "hybrid magnet copy differs"
+	sl_say "downpour -> libtorrent, hybrid joined by its v2 info-hash: identical"
 	sl_stop "$SL_DP_SEED_PID" 10 || sl_fail "downpour seed exited $? on SIGTERM"
 done
 
