@@ -103,21 +103,8 @@ dht_heap_fix(struct dht *d, size_t i)
 static size_t
 dht_entry_search(const struct dht *d, const uint8_t ih[DHT_ID_LEN], bool *found)
 {
-	size_t lo = 0, hi = d->nentries;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(d->entries[mid]->ih, ih, DHT_ID_LEN);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	/* an entry begins with its info-hash */
+	return dp_search_key20((void *const *)d->entries, d->nentries, ih, found);
 }
 
 static struct dht_entry *

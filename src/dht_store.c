@@ -51,21 +51,8 @@ dht_store_free(struct dht_store *s)
 static size_t
 dht_store_search(const struct dht_store *s, const uint8_t ih[DHT_ID_LEN], bool *found)
 {
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(s->entries[mid]->info_hash, ih, DHT_ID_LEN);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	/* an entry begins with its info-hash */
+	return dp_search_key20((void *const *)s->entries, s->n, ih, found);
 }
 
 static void

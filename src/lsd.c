@@ -171,21 +171,8 @@ lsd_update_task(struct lsd *l)
 static size_t
 lsd_search(const struct lsd *l, const uint8_t ih[20], bool *found)
 {
-	size_t lo = 0, hi = l->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(l->entries[mid]->ih, ih, 20);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	/* an entry begins with its info-hash */
+	return dp_search_key20((void *const *)l->entries, l->n, ih, found);
 }
 
 static void

@@ -373,3 +373,23 @@ dp_fail(char *err, size_t errlen, const char *fmt, ...)
 	}
 	return -1;
 }
+
+size_t
+dp_search_key20(void *const *items, size_t n, const uint8_t key[20], bool *found)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(items[mid], key, 20);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}

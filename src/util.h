@@ -87,6 +87,10 @@ void dp_format_size(uint64_t bytes, char *out, size_t outlen);
 /* Parses "16K", "4MiB", "1048576" into bytes; false if malformed. */
 bool dp_parse_size(const char *s, uint64_t *out);
 
+/* Binary search in an array of n pointers to structs that begin with a 20-byte key (an
+ * info-hash), sorted by it: the index of key, or where it would go (*found false). */
+size_t dp_search_key20(void *const *items, size_t n, const uint8_t key[20], bool *found);
+
 /* Number of online CPUs, at least 1. */
 int dp_cpu_count(void);
 

@@ -19,15 +19,8 @@ import subprocess
 import sys
 import time
 
-
-def enc(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, list):
-        return b"l" + b"".join(enc(x) for x in v) + b"e"
-    return b"d" + b"".join(enc(k) + enc(v[k]) for k in sorted(v)) + b"e"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from bcodec import bencode  # noqa: E402
 
 
 def magnet(dp, boot, ih, outdir, runs):
@@ -96,7 +89,7 @@ def load(pid, port, rate, secs, nsock):
         if i == 2:
             a[b"info_hash"] = os.urandom(20)
         q = [b"ping", b"find_node", b"get_peers"][i]
-        queries.append(enc({b"t": b"bq", b"y": b"q", b"q": q, b"a": a}))
+        queries.append(bencode({b"t": b"bq", b"y": b"q", b"q": q, b"a": a}))
     # Idle baseline first: the node's timers cost something with no traffic at all.
     c0, w0 = cpu_ticks(pid), time.monotonic()
     time.sleep(3)

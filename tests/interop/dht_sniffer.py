@@ -17,17 +17,7 @@ import struct
 import sys
 
 import lt_common as lc
-from bad_peer import bdecode
-
-
-def bencode(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, list):
-        return b"l" + b"".join(bencode(x) for x in v) + b"e"
-    return b"d" + b"".join(bencode(k) + bencode(v[k]) for k in sorted(v)) + b"e"
+from bcodec import bdecode, bencode
 
 
 def lsd_socket(family, group):

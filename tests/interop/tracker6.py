@@ -13,17 +13,10 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lt_common as lc
+from bcodec import bencode
 
 PEERS = {}          # info_hash -> {(family, addr, port): peer_id}
 LOCK = threading.Lock()
-
-
-def enc(v):
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    return b"d" + b"".join(enc(k) + enc(v[k]) for k in sorted(v)) + b"e"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -53,7 +46,7 @@ class Handler(BaseHTTPRequestHandler):
                           for (fa, a, pt) in swarm if fa == 4 and (fa, a, pt) != me)
             p6 = b"".join(socket.inet_pton(socket.AF_INET6, a) + pt.to_bytes(2, "big")
                           for (fa, a, pt) in swarm if fa == 6 and (fa, a, pt) != me)
-        body = enc({b"interval": 30, b"peers": p4, b"peers6": p6})
+        body = bencode({b"interval": 30, b"peers": p4, b"peers6": p6})
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
