@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
-from bcodec import bencode  # noqa: E402
+from benc import be as bencode  # noqa: E402
 
 
 def magnet(dp, boot, ih, outdir, runs):

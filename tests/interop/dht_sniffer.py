@@ -17,7 +17,7 @@ import struct
 import sys
 
 import lt_common as lc
-from bcodec import bdecode, bencode
+from benc import bdecode, be as bencode
 
 
 def lsd_socket(family, group):

@@ -13,7 +13,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lt_common as lc
-from bcodec import bencode
+from benc import be as bencode
 
 PEERS = {}          # info_hash -> {(family, addr, port): peer_id}
 LOCK = threading.Lock()
