@@ -37,7 +37,13 @@ struct announce_tracker {
 	char last_warning[256];
 	int64_t last_announce, next_announce;
 	uint64_t last_announce_ms;      /* monotonic, for min interval */
-	int64_t last_scrape;
+	int64_t last_scrape;            /* when the last scrape was sent (wall seconds) */
+	int64_t last_scrape_end;        /* when its answer or failure came, 0 = none yet */
+	bool last_scrape_ok;
+	char last_scrape_error[256];
+	int64_t last_announce_start;
+	bool last_error_refused;        /* last_error is the tracker's failure reason */
+	char *scrape_url;               /* BEP 48, NULL when the URL has no scrape */
 	int seeders, leechers, downloaded;
 	size_t last_peer_count;
 	int interval, min_interval;
@@ -195,7 +201,10 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	t->op_event = ev;
 	t->op_start_us = dp_now_us();
 	struct dp_task *task = announce_task(t);
+	if (scrape)
+		t->last_scrape = dp_wall_time();
 	if (!scrape) {
+		t->last_announce_start = dp_wall_time();
 		log_debug("tracker %s: announce (%s)", t->url, announce_event_name(ev));
 		t->last_announce = dp_wall_time();
 		t->last_announce_ms = dp_now_ms();
@@ -314,7 +323,6 @@ announce_accepted(struct announce_tracker *t, struct tracker_response *r)
 	bool counts_unknown = r->complete < 0 || r->incomplete < 0 || r->downloaded < 0;
 	if (counts_unknown && dp_wall_time() - t->last_scrape >= tracker_tunables.scrape_every_s &&
 	    delay > 0 && announce_can_scrape(t)) {
-		t->last_scrape = dp_wall_time();
 		announce_start_op(t, TRACKER_EVENT_NONE, true);
 	} else {
 		announce_wait_next(t);
@@ -329,10 +337,13 @@ announce_op_done(struct announce_tracker *t, struct tracker_response *r, const c
 {
 	struct announce_sched *as = t->as;
 	char msg[300];
-	if (err == NULL && r->failure[0]) {
+	bool refused = err == NULL && r->failure[0];
+	if (refused) {
 		snprintf(msg, sizeof msg, "tracker refused: %s", r->failure);
 		err = msg;
 	}
+	if (!t->op_scrape)
+		t->last_error_refused = refused;
 	tracker_hosts_note(as->cb.hosts, t->host_key, t->op_scrape, err == NULL,
 	    dp_now_us() - t->op_start_us);
 	if (t->op_event == TRACKER_EVENT_STOPPED) {
@@ -342,6 +353,9 @@ announce_op_done(struct announce_tracker *t, struct tracker_response *r, const c
 		return;
 	}
 	if (t->op_scrape) {
+		t->last_scrape_end = dp_wall_time();
+		t->last_scrape_ok = err == NULL;
+		announce_copy(t->last_scrape_error, sizeof t->last_scrape_error, err ? err : "");
 		if (err != NULL) {
 			log_debug("tracker %s: scrape failed: %s", t->url, err);
 		} else {
@@ -485,6 +499,9 @@ announce_tracker_init(struct announce_sched *as, struct announce_tier *tier,
 	} else {
 		t->valid = true;
 		task_idle(t->task, DP_TASK_QUEUED, "not started");
+		/* What clients show as its scrape: UDP scrapes at the announce address. */
+		t->scrape_url = t->u.scheme == TRACKER_SCHEME_UDP ? xstrdup(t->url) :
+		    tracker_scrape_url(t->url);
 		bool v6 = strchr(t->u.host, ':') != NULL;
 		snprintf(t->host_key, sizeof t->host_key, "%s://%s%s%s:%u",
 		    t->u.scheme == TRACKER_SCHEME_UDP ? "udp" :
@@ -707,6 +724,7 @@ announce_sched_free(struct announce_sched *as)
 			task_done(t->task, "removed");
 		task_release(&t->task);
 		free(t->url);
+		free(t->scrape_url);
 	}
 	for (size_t i = 0; i < as->tier_count; i++) {
 		if (as->tiers[i].timer != NULL)
@@ -764,6 +782,15 @@ announce_sched_info(const struct announce_sched *as, struct tracker_info *out, s
 			r->leechers = t->leechers;
 			r->downloaded = t->downloaded;
 			r->last_peer_count = t->last_peer_count;
+			r->last_announce_start = t->last_announce_start;
+			r->last_error_refused = t->last_error_refused && t->last_error[0] != '\0';
+			announce_copy(r->scrape_url, sizeof r->scrape_url,
+			    t->scrape_url != NULL ? t->scrape_url : "");
+			r->last_scrape_start = t->last_scrape;
+			r->last_scrape_end = t->last_scrape_end;
+			r->last_scrape_ok = t->last_scrape_ok;
+			announce_copy(r->last_scrape_error, sizeof r->last_scrape_error,
+			    t->last_scrape_error);
 		}
 	}
 	return n;

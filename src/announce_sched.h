@@ -46,6 +46,16 @@ struct tracker_info {           /* one row of the trackers tab */
 	int seeders, leechers, downloaded;  /* -1 unknown */
 	size_t last_peer_count;
 	bool ipv6;                  /* the announces over IPv6 of a named tracker (BEP 7) */
+	/* the last announce: when it was sent, and whether its error is the tracker's own answer
+	 * (a failure reason) rather than the tracker not being reached */
+	int64_t last_announce_start;
+	bool last_error_refused;
+	/* scrapes (BEP 48): the URL asked ("" when the announce URL has none), the last one's
+	 * start and end (wall seconds, 0 = never), whether it worked and why not */
+	char scrape_url[512];
+	int64_t last_scrape_start, last_scrape_end;
+	bool last_scrape_ok;
+	char last_scrape_error[256];
 };
 
 /* The address families peers can reach us on (BEP 7): with both, a named tracker is announced

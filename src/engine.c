@@ -749,6 +749,14 @@ engine_trackers(struct engine *e, int id, struct engine_tracker_info **out)
 			a[i].downloaded = info[i].downloaded;
 			a[i].last_peer_count = info[i].last_peer_count;
 			a[i].ipv6 = info[i].ipv6;
+			a[i].last_announce_start = info[i].last_announce_start;
+			a[i].last_error_refused = info[i].last_error_refused;
+			snprintf(a[i].scrape_url, sizeof a[i].scrape_url, "%s", info[i].scrape_url);
+			a[i].last_scrape_start = info[i].last_scrape_start;
+			a[i].last_scrape_end = info[i].last_scrape_end;
+			a[i].last_scrape_ok = info[i].last_scrape_ok;
+			snprintf(a[i].last_scrape_error, sizeof a[i].last_scrape_error, "%s",
+			    info[i].last_scrape_error);
 		}
 		*out = a;
 	}

@@ -237,6 +237,16 @@ struct engine_tracker_info {    /* one row of the trackers tab */
 	size_t last_peer_count;
 	bool ipv6;                  /* a named tracker's announces over IPv6 (BEP 7): the same URL
 	                               as its IPv4 row */
+	/* the last announce: when it was sent, and whether its error is the tracker's own answer
+	 * (a failure reason) rather than the tracker not being reached */
+	int64_t last_announce_start;
+	bool last_error_refused;
+	/* scrapes (BEP 48): the URL asked ("" when the announce URL has none), the last one's
+	 * start and end (wall seconds, 0 = never), whether it worked and why not */
+	char scrape_url[512];
+	int64_t last_scrape_start, last_scrape_end;
+	bool last_scrape_ok;
+	char last_scrape_error[256];
 };
 size_t engine_trackers(struct engine *e, int id, struct engine_tracker_info **out);
 /* The DHT's row for the trackers tab (url "DHT", tier -1; last_peer_count: peers the last

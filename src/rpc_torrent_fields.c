@@ -207,22 +207,57 @@ RPC_FIELD(f_downloaded_ever) { return rpc_json_u64(v->st.downloaded); }
 RPC_FIELD(f_download_limit) { return rpc_json_kbps(v->st.down_limit); }
 RPC_FIELD(f_download_limited) { return json_boolean(v->st.down_limit > 0); }
 
+#define RPC_REFUSED_PREFIX "tracker refused: "
+
+/*
+ * Transmission's error and its text: 3 for the torrent's own error; 2 when its only tracker
+ * answered with a failure reason (with several, a dead one among them is common and not the
+ * torrent's error); 1 when a tracker answered with a warning. A tracker that cannot be reached
+ * is no error of the torrent: trackerStats says so.
+ */
+static int
+rpc_error_of(struct rpc_torrent_view *v, const char **text)
+{
+	*text = "";
+	if (v->st.state == ENGINE_TORRENT_ERROR) {
+		*text = v->st.error;
+		return RPC_STAT_LOCAL_ERROR;
+	}
+	view_trackers(v);
+	size_t named = 0;
+	const struct engine_tracker_info *only = NULL;
+	for (size_t i = 0; i < v->ntrackers; i++) {
+		if (v->trackers[i].ipv6)
+			continue;
+		named++;
+		only = &v->trackers[i];
+	}
+	if (named == 1 && only->last_error_refused) {
+		*text = only->last_error;
+		if (strncmp(*text, RPC_REFUSED_PREFIX, sizeof RPC_REFUSED_PREFIX - 1) == 0)
+			*text += sizeof RPC_REFUSED_PREFIX - 1;
+		return RPC_STAT_TRACKER_ERROR;
+	}
+	for (size_t i = 0; i < v->ntrackers; i++) {
+		if (v->trackers[i].last_warning[0] != '\0') {
+			*text = v->trackers[i].last_warning;
+			return RPC_STAT_TRACKER_WARNING;
+		}
+	}
+	return RPC_STAT_OK;
+}
+
 RPC_FIELD(f_error)
 {
-	if (v->st.state == ENGINE_TORRENT_ERROR)
-		return json_integer(RPC_STAT_LOCAL_ERROR);
-	if (strncmp(v->st.tracker_status, "error", 5) == 0)
-		return json_integer(RPC_STAT_TRACKER_ERROR);
-	return json_integer(RPC_STAT_OK);
+	const char *text;
+	return json_integer(rpc_error_of(v, &text));
 }
 
 RPC_FIELD(f_error_string)
 {
-	if (v->st.state == ENGINE_TORRENT_ERROR)
-		return json_string(v->st.error);
-	if (strncmp(v->st.tracker_status, "error: ", 7) == 0)
-		return json_string(v->st.tracker_status + 7);
-	return json_string("");
+	const char *text;
+	rpc_error_of(v, &text);
+	return json_string(text);
 }
 
 RPC_FIELD(f_eta)
@@ -295,11 +330,10 @@ RPC_FIELD(f_is_finished)
 	    sizeof why));
 }
 RPC_FIELD(f_is_private) { return json_boolean(v->st.is_private); }
-RPC_FIELD(f_is_stalled)
-{
-	return json_boolean(v->st.state == ENGINE_TORRENT_DOWNLOADING && v->st.down_rate == 0 &&
-	    v->st.peers_connected == 0);
-}
+/* Transmission calls a torrent stalled when the queue's stalled detection (queue-stalled-enabled,
+ * which downpour does not have and reports off) finds it idle too long: never here. A download
+ * without peers is not stalled in Transmission either. */
+RPC_FIELD(f_is_stalled) { (void)v; return json_false(); }
 RPC_FIELD(f_labels) { (void)v; return json_array(); }
 RPC_FIELD(f_left_until_done) { return rpc_json_u64(v->st.left); }
 
@@ -502,8 +536,8 @@ RPC_FIELD(f_trackers)
 			continue;       /* the same URL, announced to over IPv6 too (BEP 7) */
 		url_host(v->trackers[i].url, host, sizeof host);
 		json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s, s:i}", "announce",
-		    v->trackers[i].url, "id", (int)i, "scrape", "", "sitename", host,
-		    "tier", v->trackers[i].tier));
+		    v->trackers[i].url, "id", (int)i, "scrape", v->trackers[i].scrape_url,
+		    "sitename", host, "tier", v->trackers[i].tier));
 	}
 	return a;
 }
@@ -533,8 +567,11 @@ RPC_FIELD(f_tracker_stats)
 	for (size_t i = 0; i < v->ntrackers; i++) {
 		const struct engine_tracker_info *t = &v->trackers[i];
 		char host[256];
+		if (t->ipv6)
+			continue;       /* listed once, as trackers lists it */
 		url_host(t->url, host, sizeof host);
 		bool announced = t->last_announce > 0 || t->status == ENGINE_TRACKER_ERROR;
+		bool scraped = t->last_scrape_end > 0;
 		bool ok = t->status != ENGINE_TRACKER_ERROR && t->last_error[0] == '\0';
 		const char *result = !ok ? t->last_error : t->last_warning[0] ? t->last_warning :
 		    announced ? "Success" : "";
@@ -544,26 +581,27 @@ RPC_FIELD(f_tracker_stats)
 		    json_integer(rpc_tracker_announce_state(t)));
 		json_object_set_new(o, "downloadCount", json_integer(t->downloaded));
 		json_object_set_new(o, "hasAnnounced", json_boolean(announced));
-		json_object_set_new(o, "hasScraped", json_boolean(t->seeders >= 0));
+		json_object_set_new(o, "hasScraped", json_boolean(scraped));
 		json_object_set_new(o, "host", json_string(host));
 		json_object_set_new(o, "sitename", json_string(host));
 		json_object_set_new(o, "id", json_integer((json_int_t)i));
 		json_object_set_new(o, "isBackup", json_false());
 		json_object_set_new(o, "lastAnnouncePeerCount", rpc_json_u64(t->last_peer_count));
 		json_object_set_new(o, "lastAnnounceResult", json_string(result));
-		json_object_set_new(o, "lastAnnounceStartTime", json_integer(t->last_announce));
+		json_object_set_new(o, "lastAnnounceStartTime", json_integer(t->last_announce_start));
 		json_object_set_new(o, "lastAnnounceSucceeded", json_boolean(announced && ok));
 		json_object_set_new(o, "lastAnnounceTime", json_integer(t->last_announce));
 		json_object_set_new(o, "lastAnnounceTimedOut", json_false());
-		json_object_set_new(o, "lastScrapeResult", json_string(""));
-		json_object_set_new(o, "lastScrapeStartTime", json_integer(0));
-		json_object_set_new(o, "lastScrapeSucceeded", json_boolean(t->seeders >= 0));
-		json_object_set_new(o, "lastScrapeTime", json_integer(t->last_announce));
+		json_object_set_new(o, "lastScrapeResult", json_string(t->last_scrape_error));
+		json_object_set_new(o, "lastScrapeStartTime", json_integer(t->last_scrape_start));
+		json_object_set_new(o, "lastScrapeSucceeded", json_boolean(scraped &&
+		    t->last_scrape_ok));
+		json_object_set_new(o, "lastScrapeTime", json_integer(t->last_scrape_end));
 		json_object_set_new(o, "lastScrapeTimedOut", json_false());
 		json_object_set_new(o, "leecherCount", json_integer(t->leechers));
 		json_object_set_new(o, "nextAnnounceTime", json_integer(t->next_announce));
 		json_object_set_new(o, "nextScrapeTime", json_integer(0));
-		json_object_set_new(o, "scrape", json_string(""));
+		json_object_set_new(o, "scrape", json_string(t->scrape_url));
 		json_object_set_new(o, "scrapeState", json_integer(0));
 		json_object_set_new(o, "seederCount", json_integer(t->seeders));
 		json_object_set_new(o, "tier", json_integer(t->tier));

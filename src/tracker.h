@@ -50,6 +50,9 @@ struct tracker_request {
 char *tracker_http_announce_url(const char *announce, const struct tracker_request *req);
 /* The scrape URL per convention (announce -> scrape), or NULL when it has none. */
 char *tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20]);
+/* The scrape URL of an HTTP announce URL without the info-hash (BEP 48: "announce" at the start
+ * of the last path segment becomes "scrape"), as clients show it; NULL when it has none. */
+char *tracker_scrape_url(const char *announce);
 int tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_response *out,
     char *err, size_t errlen);
 int tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_hash[20],

@@ -120,33 +120,42 @@ tracker_http_announce_url(const char *announce, const struct tracker_request *re
 }
 
 char *
-tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20])
+tracker_scrape_url(const char *announce)
 {
 	size_t len = strcspn(announce, "?#");
 	const char *slash = NULL;
 	for (size_t i = 0; i < len; i++)
 		if (announce[i] == '/')
 			slash = announce + i;
-	/* The slash must be in the path, not one of the two after the scheme. */
 	const char *hier = strstr(announce, "://");
 	if (slash == NULL || hier == NULL || slash < hier + 3 ||
 	    strncmp(slash + 1, "announce", 8) != 0)
 		return NULL;
+	size_t rest = strcspn(slash + 9, "#");
+	return xasprintf("%.*sscrape%.*s", (int)(slash + 1 - announce), announce, (int)rest,
+	    slash + 9);
+}
+
+char *
+tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20])
+{
+	char *base = tracker_scrape_url(announce);
+	if (base == NULL)
+		return NULL;
 	struct dp_buf b;
 	dp_buf_init(&b);
-	dp_buf_add(&b, announce, (size_t)(slash + 1 - announce));
-	dp_buf_add_str(&b, "scrape");
-	/* Keep what follows "announce" ("announce.php" -> "scrape.php") and any query. */
-	size_t rest = strcspn(slash + 9, "#");
-	dp_buf_add(&b, slash + 9, rest);
-	const char *built = (const char *)b.data;
-	if (strchr(built, '?') == NULL)
+	dp_buf_add_str(&b, base);
+	size_t n = strlen(base);
+	/* Keep any query ("announce.php?x=1" -> "scrape.php?x=1&info_hash=..."). */
+	if (strchr(base, '?') == NULL)
 		dp_buf_add_str(&b, "?");
-	else if (built[b.len - 1] != '?' && built[b.len - 1] != '&')
+	else if (base[n - 1] != '?' && base[n - 1] != '&')
 		dp_buf_add_str(&b, "&");
+	free(base);
 	char *ih = tracker_url_escape(info_hash, 20);
 	dp_buf_printf(&b, "info_hash=%s", ih);
 	free(ih);
+	size_t len;
 	return (char *)dp_buf_steal(&b, &len);
 }
 

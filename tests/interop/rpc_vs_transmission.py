@@ -58,6 +58,67 @@ for name, c in (("transmission", tr), ("downpour", dp)):
 res, a = dp.call("port-test")
 check("downpour port-test answers honestly", res != "success" and "cannot test" in res, res)
 
+# ---- trackers: errors as Transmission reports them, scrape URLs, scrape failures ----
+def add(c, path):
+    meta = base64.b64encode(open(path, "rb").read()).decode()
+    return c.ok("torrent-add", {"metainfo": meta})["torrent-added"]["id"]
+
+
+tids = {}
+for name, c in (("transmission", tr), ("downpour", dp)):
+    tids[name] = [add(c, p) for p in sys.argv[5:8]]
+FIELDS = ["id", "error", "errorString", "trackers", "trackerStats"]
+
+
+def tstate(c, tid):
+    return c.torrents(FIELDS, [tid])["torrents"][0]
+
+
+for name, c in (("transmission", tr), ("downpour", dp)):
+    refused, dead, noscrape = tids[name]
+    try:
+        st = None
+        end = time.time() + 40
+        while time.time() < end:
+            st = tstate(c, refused)
+            if st["error"] != 0:
+                break
+            time.sleep(0.5)
+        check("%s: the only tracker's failure reason is error 2" % name,
+              st["error"] == 2 and "not authorized" in st["errorString"],
+              "%r %r" % (st["error"], st["errorString"]))
+        check("%s: its trackers[].scrape is the BEP 48 URL" % name,
+              st["trackers"][0]["scrape"].endswith("/scrape"), st["trackers"][0]["scrape"])
+        check("%s: trackerStats[].scrape too" % name,
+              st["trackerStats"][0]["scrape"] == st["trackers"][0]["scrape"])
+        end = time.time() + 40
+        while time.time() < end:
+            st = tstate(c, dead)
+            if st["trackerStats"][0]["lastAnnounceResult"]:
+                break
+            time.sleep(0.5)
+        ts0 = st["trackerStats"][0]
+        check("%s: an unreachable tracker is no torrent error (error %d)" % (name, st["error"]),
+              st["error"] == 0 and st["errorString"] == "")
+        check("%s: trackerStats says the announce failed: %r" % (name, ts0["lastAnnounceResult"]),
+              not ts0["lastAnnounceSucceeded"] and ts0["lastAnnounceResult"] != "")
+    except Exception as e:
+        check("%s: tracker checks ran" % name, False, e)
+
+# A tracker whose /scrape is 404: downpour reports the scrape as failed, not as a success.
+end = time.time() + 40
+st = None
+while time.time() < end:
+    st = tstate(dp, tids["downpour"][2])["trackerStats"][0]
+    if st["hasScraped"]:
+        break
+    time.sleep(0.5)
+check("downpour: a 404 scrape is a failed scrape (%r)" % st["lastScrapeResult"],
+      st["hasScraped"] and not st["lastScrapeSucceeded"] and "404" in st["lastScrapeResult"]
+      and st["lastScrapeTime"] >= st["lastScrapeStartTime"] > 0)
+for name, c in (("transmission", tr), ("downpour", dp)):
+    c.ok("torrent-remove", {"ids": tids[name]})
+
 # ---- recently-active: what changed in the last 60 s, and what was removed ----
 torrents = sys.argv[3:5]
 ids = {}

@@ -14,6 +14,20 @@ for n in 1 2; do
 	"$DP" create -o "$SL_W/t$n.torrent" -s 32768 "$SL_W/src/data$n.bin" >/dev/null ||
 	    sl_fail "downpour create t$n"
 done
+# Trackers: opentracker refusing a hash it does not list (a failure reason), a port where
+# nothing listens, and one that announces without counts and has no /scrape.
+sl_tracker_start
+DEAD_PORT=$(sl_free_port)
+NOSCRAPE_PORT=$(sl_free_port)
+sl_bg noscrape "$SL_W/noscrape.log" /usr/bin/python3 "$(dirname "$0")/tracker_no_scrape.py" "$NOSCRAPE_PORT"
+SL_WAIT_PID=$SL_BG_PID sl_wait 10 "the no-scrape tracker" sl_listening "$NOSCRAPE_PORT"
+for pair in "refused:$SL_ANNOUNCE_HTTP" "dead:http://127.0.0.1:$DEAD_PORT/announce" \
+    "noscrape:http://127.0.0.1:$NOSCRAPE_PORT/announce"; do
+	name=${pair%%:*} url=${pair#*:}
+	sl_make_file "$SL_W/src/$name.bin" 100000
+	"$DP" create -o "$SL_W/$name.torrent" -s 32768 -t "$url" "$SL_W/src/$name.bin" >/dev/null ||
+	    sl_fail "downpour create $name"
+done
 sl_transmission_start tr "$SL_W/tr-dl"
 TR_PID=$SL_TR_PID
 DP_RPC=$(sl_free_port)
@@ -29,7 +43,8 @@ DP_PID=$SL_BG_PID
 SL_WAIT_PID=$DP_PID sl_wait 20 "downpour RPC" sl_listening "$DP_RPC"
 
 timeout 300 /usr/bin/python3 "$HERE/rpc_vs_transmission.py" "$SL_TR_RPC" "$DP_RPC" \
-    "$SL_W/t1.torrent" "$SL_W/t2.torrent" >"$SL_W/compare.log" 2>&1
+    "$SL_W/t1.torrent" "$SL_W/t2.torrent" "$SL_W/refused.torrent" "$SL_W/dead.torrent" \
+    "$SL_W/noscrape.torrent" >"$SL_W/compare.log" 2>&1
 RC=$?
 cat "$SL_W/compare.log"
 [ $RC = 0 ] || sl_fail "the RPC answers differ (above)"
