@@ -30,6 +30,7 @@
 #include "task.h"
 #include "torrent.h"
 #include "tracker.h"
+#include "transport.h"
 #include "util.h"
 
 #define ENGINE_SHUTDOWN_POLL_MS 50
@@ -602,6 +603,11 @@ engine_peers(struct engine *e, int id, struct engine_peer_info **out)
 		pi->seed = p->has_all;
 		pi->optimistic = p->optimistic;
 		pi->handshake_done = p->handshake_done;
+		pi->utp = p->tinfo.utp;
+		pi->encrypted = p->tinfo.encrypted;
+		if (p->connected)
+			snprintf(pi->transport, sizeof pi->transport, "%s",
+			    transport_info_name(&p->tinfo));
 		pi->progress = p->has_all ? 1.0 : t->mi->piece_count ?
 		    (double)p->has.count / t->mi->piece_count : 0.0;
 		pi->down_rate = peer_down_rate(p);

@@ -200,6 +200,8 @@ struct engine_peer_info {
 	bool peer_choking, peer_interested;    /* it chokes us / it wants our data */
 	bool snubbed, incoming, fast_ext, ext_protocol, seed, optimistic;
 	bool handshake_done;
+	bool utp, encrypted;           /* over uTP (else TCP); RC4 (MSE/PE) */
+	char transport[12];            /* "TCP", "uTP", "TCP+RC4", "uTP+RC4" ("" while connecting) */
 	double progress;               /* its pieces / total */
 	uint64_t down_rate, up_rate;   /* bytes/s */
 	uint64_t downloaded, uploaded; /* payload bytes */

@@ -401,8 +401,12 @@ RPC_FIELD(f_peers)
 			flags[k++] = 'K';
 		if (!p->am_choking && !p->peer_interested)
 			flags[k++] = '?';
+		if (p->encrypted)
+			flags[k++] = 'E';
 		if (p->incoming)
 			flags[k++] = 'I';
+		if (p->utp)
+			flags[k++] = 'T';
 		flags[k] = '\0';
 		json_t *o = json_pack("{s:s, s:i, s:s, s:b, s:b, s:b, s:b, s:s, s:b, s:b, s:b, s:b, "
 		    "s:b, s:f, s:o, s:o, s:o, s:o}",
@@ -410,7 +414,8 @@ RPC_FIELD(f_peers)
 		    "clientIsChoked", p->peer_choking, "clientIsInterested", p->am_interested,
 		    "peerIsChoked", p->am_choking, "peerIsInterested", p->peer_interested,
 		    "flagStr", flags, "isDownloadingFrom", downloading, "isUploadingTo", uploading,
-		    "isEncrypted", 0, "isIncoming", p->incoming, "isUTP", 0, "progress", p->progress,
+		    "isEncrypted", p->encrypted, "isIncoming", p->incoming, "isUTP", p->utp,
+		    "progress", p->progress,
 		    "rateToClient", rpc_json_u64(p->down_rate), "rateToPeer",
 		    rpc_json_u64(p->up_rate), "bytes_to_client", rpc_json_u64(p->downloaded),
 		    "bytes_to_peer", rpc_json_u64(p->uploaded));

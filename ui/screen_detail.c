@@ -185,10 +185,12 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 
 /* ---- peers ---- */
 
-enum { PC_ADDR, PC_CLIENT, PC_FLAGS, PC_PROGRESS, PC_DOWN, PC_UP, PC_REQ, PC_TIME, PC_COUNT };
+enum { PC_ADDR, PC_CLIENT, PC_VIA, PC_FLAGS, PC_PROGRESS, PC_DOWN, PC_UP, PC_REQ, PC_TIME,
+	PC_COUNT };
 static const struct table_col detail_peer_cols[PC_COUNT] = {
 	[PC_ADDR] = { "Address", 21, 24, TW_LEFT, 0 },
 	[PC_CLIENT] = { "Client", 10, 0, TW_LEFT, 0 },
+	[PC_VIA] = { "Via", 7, 7, TW_LEFT, 2 },
 	[PC_FLAGS] = { "Flags", 9, 9, TW_LEFT, 0 },
 	[PC_PROGRESS] = { "Have", 6, 6, TW_RIGHT, 1 },
 	[PC_DOWN] = { "Down", 11, 11, TW_RIGHT, 0 },
@@ -221,6 +223,10 @@ detail_peer_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t o
 	case PC_CLIENT:
 		snprintf(out, outlen, "%s", p->client[0] ? p->client :
 		    p->handshake_done ? "unknown" : "(connecting)");
+		break;
+	case PC_VIA:
+		/* TCP or uTP, and RC4 when MSE/PE encrypts it. */
+		snprintf(out, outlen, "%s", p->transport[0] ? p->transport : "-");
 		break;
 	case PC_FLAGS:
 		detail_peer_flags(p, out, outlen);
@@ -257,6 +263,7 @@ detail_peer_compare(const void *pa, const void *pb)
 	int c = 0;
 	switch (detail_peer_sort_col) {
 	case PC_CLIENT: c = strcmp(a->client, b->client); break;
+	case PC_VIA: c = strcmp(a->transport, b->transport); break;
 	case PC_FLAGS: c = DETAIL_CMP(a->peer_choking, b->peer_choking); break;
 	case PC_PROGRESS: c = DETAIL_CMP(a->progress, b->progress); break;
 	case PC_DOWN: c = DETAIL_CMP(a->down_rate, b->down_rate); break;

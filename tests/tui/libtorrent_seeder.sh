@@ -1,6 +1,7 @@
 #!/bin/bash
 # libtorrent_seeder.sh: the TUI downloading from a real libtorrent seeder (python3-libtorrent):
-# the list shows it downloading, the peers tab names the seeder's client (libtorrent), the row
+# the list shows it downloading, the peers tab names the seeder's client (libtorrent) and the
+# transport (TCP+RC4: encryption is preferred by default), the row
 # reaches 100 %, the data is byte-identical, and q quits. Loopback only, every wait bounded.
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
@@ -47,6 +48,8 @@ $T send-keys -t 0 Enter
 sleep 0.5
 $T send-keys -t 0 Tab
 wait_for '127\.0\.0\.1:'"$port"'.*libtorrent' 40 || fail "the peers tab does not name the libtorrent seeder"
+# encryption = preferred (the default) and a seeder that speaks MSE: TCP with RC4, shown per peer.
+wait_for '127\.0\.0\.1:'"$port"'.*libtorrent.*TCP\+RC4' 10 || fail "the peers tab does not show TCP+RC4"
 $T send-keys -t 0 Escape
 wait_for 'payload\.bin +seeding.*100%' 120 || fail "the download did not reach 100 %"
 cmp -s "$tmp/seed/payload.bin" "$tmp/dl/payload.bin" || fail "downloaded data differs"
