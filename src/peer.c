@@ -126,8 +126,13 @@ peer_on_connected(struct peer *p)
 {
 	p->connected = true;
 	p->started_ms = p->last_recv_ms = dp_now_ms();
-	if (!p->incoming)
+	if (p->tinfo.ia_sent) {
+		/* It went as MSE's initial payload. */
+		p->handshake_sent = true;
+		p->last_send_ms = p->started_ms;
+	} else if (!p->incoming) {
 		peer_send_handshake(p);
+	}
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	task_set_deadline(p->task, dp_now_us() + PEER_HANDSHAKE_MS * 1000ull);
@@ -167,8 +172,10 @@ peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner
 	ops->attach(owner, p);
 	task_set_deadline(p->task, dp_now_us() + PEER_CONNECT_MS * 1000ull);
 	char err[160];
+	uint8_t hs[WIRE_HANDSHAKE_LEN];
+	wire_build_handshake(hs, sw->info_hash, env->peer_id, true, true, false);
 	p->tconn = transport_connect(env->transport, (struct sockaddr *)&p->addr, p->addrlen,
-	    sw->info_hash, peer_transport_cb, p, err, sizeof err);
+	    sw->info_hash, hs, sizeof hs, peer_transport_cb, p, err, sizeof err);
 	if (p->tconn == NULL) {
 		peer_close(p, "connect failed: %s", err);
 		return NULL;

@@ -66,6 +66,8 @@ struct transport_conn {
 	socklen_t addrlen;
 	char name[64];
 	uint8_t info_hash[20];
+	uint8_t *ia;                        /* the caller's first words, for MSE's initial payload */
+	size_t ia_len;
 	transport_cb cb;
 	void *arg;
 	/* dialling */
@@ -223,6 +225,7 @@ transport_conn_release(struct transport_conn *c)
 		bufferevent_free(c->raw);
 	if (c->deliver_ev != NULL)
 		event_free(c->deliver_ev);
+	free(c->ia);
 	free(c);
 }
 
@@ -356,6 +359,7 @@ transport_mse_done(void *arg, struct bufferevent *bev, bool ok, uint32_t selecte
 	}
 	c->info.mse = true;
 	c->info.encrypted = selected == MSE_CRYPTO_RC4;
+	c->info.ia_sent = c->outgoing && c->ia_len > 0;
 	if (c->outgoing)
 		transport_mem_set(c->tr, (struct sockaddr *)&c->addr, -1, -1,
 		    TRANSPORT_MEMENC_WORKS);
@@ -384,6 +388,8 @@ transport_start_mse(struct transport_conn *c)
 		 * (libtorrent does by default), which hides nothing. */
 		p.crypto = tr->set.encryption == DP_ENCRYPTION_TOLERATED ?
 		    MSE_CRYPTO_RC4 | MSE_CRYPTO_PLAIN : MSE_CRYPTO_RC4;
+		p.ia = c->ia;
+		p.ia_len = c->ia_len;
 	} else {
 		p.crypto = tr->set.encryption == DP_ENCRYPTION_REQUIRED ? MSE_CRYPTO_RC4 :
 		    MSE_CRYPTO_RC4 | MSE_CRYPTO_PLAIN;
@@ -550,7 +556,8 @@ transport_conn_new(struct transport *tr, const struct sockaddr *sa, socklen_t le
 
 struct transport_conn *
 transport_connect(struct transport *tr, const struct sockaddr *sa, socklen_t len,
-    const uint8_t info_hash[20], transport_cb cb, void *arg, char *err, size_t errlen)
+    const uint8_t info_hash[20], const uint8_t *ia, size_t ia_len, transport_cb cb, void *arg,
+    char *err, size_t errlen)
 {
 	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
 		dp_fail(err, errlen, "address family %d is not IP", sa->sa_family);
@@ -563,6 +570,10 @@ transport_connect(struct transport *tr, const struct sockaddr *sa, socklen_t len
 	}
 	c->outgoing = true;
 	memcpy(c->info_hash, info_hash, 20);
+	if (ia != NULL && ia_len > 0) {
+		c->ia_len = DP_MIN(ia_len, (size_t)MSE_IA_MAX);
+		c->ia = xmemdup(ia, c->ia_len);
+	}
 	struct transport_mem none = { 0 }, *m = transport_mem_get(tr, sa, false);
 	if (m == NULL)
 		m = &none;

@@ -50,6 +50,7 @@ struct transport_info {
 	bool encrypted;              /* RC4 */
 	bool mse;                    /* an MSE handshake (plaintext may have been selected) */
 	bool incoming;
+	bool ia_sent;                /* the initial payload went with the MSE handshake */
 };
 /* "TCP", "uTP", "TCP+RC4", "uTP+RC4" (the peers tab and the monitor). */
 const char *transport_info_name(const struct transport_info *info);
@@ -60,11 +61,14 @@ const char *transport_info_name(const struct transport_info *info);
 typedef void (*transport_cb)(void *arg, struct bufferevent *bev, const struct transport_info *info,
     const char *why);
 
-/* An outgoing connection for the torrent info_hash. NULL (why in err) when nothing could even
- * be tried. */
+/* An outgoing connection for the torrent info_hash. ia (may be NULL) is what the caller will
+ * say first (its BitTorrent handshake): an MSE handshake carries it as its initial payload, so
+ * it arrives before the peer answers (transmission-daemon over uTP ignores messages that come
+ * glued to our handshake otherwise); info->ia_sent says when it went. NULL (why in err) when
+ * nothing could even be tried. */
 struct transport_conn *transport_connect(struct transport *tr, const struct sockaddr *sa,
-    socklen_t len, const uint8_t info_hash[20], transport_cb cb, void *arg, char *err,
-    size_t errlen);
+    socklen_t len, const uint8_t info_hash[20], const uint8_t *ia, size_t ia_len,
+    transport_cb cb, void *arg, char *err, size_t errlen);
 /* An incoming stream: an accepted TCP socket's bufferevent or a uTP one from the incoming
  * callback (utp says which); its first bytes tell plaintext from MSE. */
 struct transport_conn *transport_accept(struct transport *tr, struct bufferevent *raw,

@@ -36,10 +36,18 @@
 #define UTP_PATH_MTU_MAX 1500u
 #define UTP_PROBE_STOP 16u            /* the search ends when floor and ceiling are this close */
 #define UTP_REASON_MS 250u
+/* Pacing: a window never leaves in one burst. At most this many packets back to back, the rest
+ * at twice the window's rate (cwnd per round trip): a receiver on the default 208 KiB socket
+ * buffer overflows on a 150 KiB burst, and libtorrent 2.0 then stops answering on that
+ * connection altogether (seen on loopback: a dead stream until it reconnects). */
+#define UTP_PACE_BURST 16u
+#define UTP_PACE_TICK_US 1000u
 
 static void utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+
 static void utp_conn_u_read_cb(struct bufferevent *bev, void *arg);
 static void utp_conn_u_write_cb(struct bufferevent *bev, void *arg);
+static void utp_conn_pace_cb(evutil_socket_t fd, short what, void *arg);
 
 static struct bufferevent *
 utp_conn_user(const struct utp_conn *c)
@@ -132,6 +140,7 @@ utp_conn_new(struct utp_engine *eng, struct udp_socket *sock, const struct socka
 	bufferevent_setwatermark(c->u, EV_READ, 0, UTP_SEND_BUFFER);
 	bufferevent_enable(c->u, EV_READ | EV_WRITE);
 	c->timer = evtimer_new(eng->base, utp_conn_timer_cb, c);
+	c->pace_timer = evtimer_new(eng->base, utp_conn_pace_cb, c);
 	uint32_t overhead = (sa->sa_family == AF_INET6 ? 48u : 28u) + UTP_HEADER_LEN;
 	c->mss = c->mss_floor = UTP_PATH_MTU_SAFE - overhead;
 	c->mss_ceiling = UTP_PATH_MTU_MAX - overhead;
@@ -283,6 +292,34 @@ utp_conn_tell_user(struct utp_conn *c, short what, int err)
 	bufferevent_trigger_event(user, what, 0);
 }
 
+static void
+utp_conn_pace_refill(struct utp_conn *c, uint64_t now)
+{
+	uint64_t burst = (uint64_t)UTP_PACE_BURST * (c->mss + UTP_HEADER_LEN);
+	uint64_t rtt = DP_MAX(c->have_rtt ? c->rtt_us : 100000u, 100u);
+	uint64_t dt = now - c->pace_last_us;
+	c->pace_last_us = now;
+	/* Twice cwnd per round trip: pacing spreads a window, it must not be what limits it. */
+	uint64_t add = (uint64_t)c->cc.cwnd * 2 * DP_MIN(dt, 10000000ull) / rtt;
+	c->pace_tokens = DP_MIN(c->pace_tokens + add, burst);
+}
+
+/* Whether a packet of len bytes may leave now; else the pacing timer is armed. */
+static bool
+utp_conn_pace_take(struct utp_conn *c, uint32_t len)
+{
+	uint64_t need = len + UTP_HEADER_LEN;
+	if (c->pace_tokens >= need) {
+		c->pace_tokens -= need;
+		return true;
+	}
+	if (!evtimer_pending(c->pace_timer, NULL)) {
+		struct timeval tv = { 0, UTP_PACE_TICK_US };
+		evtimer_add(c->pace_timer, &tv);
+	}
+	return false;
+}
+
 /* Resends what was declared lost, oldest first, within the window. */
 static void
 utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
@@ -296,6 +333,8 @@ utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
 			c->cwnd_limited = true;
 			return;
 		}
+		if (!utp_conn_pace_take(c, p->len))
+			return;
 		p->need_resend = false;
 		c->in_flight += p->len;
 		utp_conn_transmit(c, p, now);
@@ -333,6 +372,8 @@ utp_conn_send_new(struct utp_conn *c, uint32_t wnd, uint64_t now)
 			c->cwnd_limited = c->cc.cwnd <= c->peer_wnd;
 			break;
 		}
+		if (!utp_conn_pace_take(c, size))
+			break;
 		c->probe_zero_window = false;
 		struct utp_out_pkt *p = utp_conn_new_pkt(c, UTP_ST_DATA, size);
 		evbuffer_remove(in, p->buf + UTP_HEADER_LEN, size);
@@ -385,6 +426,7 @@ utp_conn_flush(struct utp_conn *c)
 	uint64_t now = dp_now_us();
 	if (c->state == UTP_CONNECTED || c->state == UTP_CLOSING) {
 		uint32_t wnd = DP_MIN(c->cc.cwnd, c->peer_wnd);
+		utp_conn_pace_refill(c, now);
 		c->cwnd_limited = false;
 		utp_conn_resend(c, wnd, now);
 		if (!c->fin_sent)
@@ -691,6 +733,8 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		utp_conn_reset(c, ETIMEDOUT);
 		goto out;
 	}
+	log_debug("%s: retransmission timeout %u (%u packets out, cwnd %u B, peer window %u B, "
+	    "rtt %u ms)", c->name, c->timeouts_in_row, n, c->cc.cwnd, c->peer_wnd, c->rtt_us / 1000);
 	ledbat_on_timeout(&c->cc);
 	for (uint16_t i = 1; i <= n; i++) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
@@ -737,6 +781,16 @@ utp_conn_tick(struct utp_conn *c, uint64_t now)
 		utp_conn_update_task(c, now / 1000);
 }
 
+static void
+utp_conn_pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct utp_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state != UTP_DEAD)
+		utp_engine_queue(c->eng, c);
+}
+
 /* ---- the pair's callbacks ---- */
 
 static void
@@ -774,6 +828,8 @@ utp_conn_free(struct utp_conn *c)
 	task_release(&c->task);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->pace_timer != NULL)
+		event_free(c->pace_timer);
 	for (size_t i = 0; i < UTP_SEND_RING; i++)
 		free(c->out[i]);
 	for (size_t i = 0; i < UTP_RECV_RING; i++)

@@ -63,7 +63,9 @@ utp_packet_parse(const uint8_t *d, size_t len, struct utp_header *h, size_t *pay
 		if (len - pos < elen)
 			return false;
 		if (ext == UTP_EXT_SACK) {
-			if (elen < 4 || elen % 4 != 0)
+			/* BEP 29 says a multiple of 4, but libtorrent sends any length (23 bytes seen):
+			 * refusing those dropped its ACKs and stalled the stream. */
+			if (elen == 0)
 				return false;
 			h->sack_len = elen < UTP_SACK_MAX ? elen : UTP_SACK_MAX;
 			memcpy(h->sack, d + pos, h->sack_len);

@@ -64,6 +64,9 @@ struct utp_conn {
 	uint16_t recv_id, send_id;
 	struct bufferevent *u;             /* ours; the user's end is its pair partner */
 	struct event *timer;
+	struct event *pace_timer;          /* sends the rest of a window spread out */
+	uint64_t pace_tokens;              /* bytes that may leave at once now */
+	uint64_t pace_last_us;
 
 	/* sending */
 	uint16_t seq_nr;                   /* the next sequence number */

@@ -330,7 +330,7 @@ sl_need_lt() {
 
 # sl_transmission_conf DIR PEERPORT RPCPORT DOWNLOAD_DIR: settings of a loopback-only
 # transmission-daemon (no DHT/LPD/PEX/uTP/port mapping, RPC on loopback, no encryption
-# preference).
+# preference). SL_TR_ENCRYPTION=2 requires encryption, SL_TR_UTP=true turns uTP on.
 sl_transmission_conf() {
 	mkdir -p "$1"
 	cat >"$1/settings.json" <<EOF
@@ -350,7 +350,7 @@ sl_transmission_conf() {
   "dht-enabled": false,
   "lpd-enabled": false,
   "pex-enabled": false,
-  "utp-enabled": false,
+  "utp-enabled": ${SL_TR_UTP:-false},
   "blocklist-enabled": false,
   "download-dir": "$4",
   "incomplete-dir-enabled": false,
@@ -365,7 +365,7 @@ sl_transmission_conf() {
   "idle-seeding-limit-enabled": false,
   "peer-limit-global": 200,
   "peer-limit-per-torrent": 50,
-  "encryption": 0,
+  "encryption": ${SL_TR_ENCRYPTION:-0},
   "message-level": 2,
   "start-added-torrents": true,
   "umask": 18

@@ -191,7 +191,7 @@ tt_dial(struct tt_node *a, struct tt_node *b, struct tt_end *out)
 	char err[128];
 	dp_buf_init(&out->got);
 	ck_assert_ptr_nonnull(transport_connect(a->tr, (struct sockaddr *)&to, sizeof to, tt_hash,
-	    tt_done, out, err, sizeof err));
+	    NULL, 0, tt_done, out, err, sizeof err));
 	RUN_UNTIL(a->base, out->done, 15);
 	ck_assert(out->done);
 }

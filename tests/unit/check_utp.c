@@ -67,14 +67,20 @@ START_TEST(test_utp_packet_rejects)
 	ck_assert(!utp_packet_looks_like((const uint8_t *)"d1:ad2:id20:", 12));
 	buf[0] = 0x21;
 	ck_assert(!utp_packet_looks_like(buf, UTP_HEADER_LEN - 1));
-	/* An extension chain running past the end, and a selective ACK of 3 bytes. */
+	/* An extension chain running past the end, and an empty selective ACK. */
 	buf[1] = 2;
 	buf[20] = 0;
 	buf[21] = 10;
 	ck_assert(!utp_packet_parse(buf, 25, &h, &off));
 	buf[1] = UTP_EXT_SACK;
-	buf[21] = 3;
+	buf[21] = 0;
 	ck_assert(!utp_packet_parse(buf, 30, &h, &off));
+	/* A selective ACK of 23 bytes, as libtorrent sends (BEP 29 wants a multiple of 4): taken. */
+	buf[21] = 23;
+	buf[22] = 0x01;
+	ck_assert(utp_packet_parse(buf, 20 + 2 + 23, &h, &off));
+	ck_assert_uint_eq(h.sack_len, 23);
+	ck_assert(utp_packet_sack_has(&h, (uint16_t)(h.ack + 2)));
 	/* An unknown extension (type 2, 8 bytes) is skipped. */
 	buf[1] = 2;
 	buf[21] = 8;
