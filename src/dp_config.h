@@ -56,6 +56,7 @@ struct dp_config {
 	char *listen_address;           /* numeric IPv4 or IPv6 address */
 	int max_connections_global;
 	int max_connections_per_torrent;
+	int max_peers_per_address;      /* connections of one torrent to one IP (IPv6: one /64) */
 	int upload_slots;               /* unchoked peers per torrent */
 	uint64_t download_rate_limit;   /* bytes/s, 0 = unlimited */
 	bool download_rate_limit_enabled;  /* false: kept, not applied (RPC's on/off switch) */

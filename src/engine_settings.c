@@ -79,6 +79,7 @@ engine_settings_apply_peers(struct engine *e)
 	const struct dp_config *c = &e->settings->live;
 	e->set.max_connections = c->max_connections_global;
 	e->set.max_peers_per_torrent = c->max_connections_per_torrent;
+	e->set.max_peers_per_address = c->max_peers_per_address;
 	e->set.upload_slots = c->upload_slots;
 }
 
@@ -185,6 +186,7 @@ engine_settings_init(struct engine *e, const struct dp_config *cfg, struct sessi
 	set->listen_ipv6 = true;
 	set->max_connections = c->max_connections_global;
 	set->max_peers_per_torrent = c->max_connections_per_torrent;
+	set->max_peers_per_address = c->max_peers_per_address;
 	set->upload_slots = c->upload_slots;
 	set->down_limit = engine_settings_down_limit(c);
 	set->up_limit = engine_settings_up_limit(c);

@@ -69,6 +69,35 @@ sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_por
 	return false;
 }
 
+/* The IPv4 address of sa (mapped ones too) into out; false for IPv6 proper. */
+static bool
+sockaddr_ipv4_of(const struct sockaddr *sa, uint32_t *out)
+{
+	if (sa->sa_family == AF_INET) {
+		*out = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+		return true;
+	}
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(a)) {
+		memcpy(out, a->s6_addr + 12, 4);
+		return true;
+	}
+	return false;
+}
+
+bool
+sockaddr_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint32_t va = 0, vb = 0;
+	bool a4 = sockaddr_ipv4_of(a, &va), b4 = sockaddr_ipv4_of(b, &vb);
+	if (a4 || b4)
+		return a4 && b4 && va == vb;
+	if (a->sa_family != AF_INET6 || b->sa_family != AF_INET6)
+		return false;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
+}
+
 bool
 sockaddr_is_loopback(const struct sockaddr *sa)
 {

@@ -19,5 +19,8 @@ bool sockaddr_is_loopback(const struct sockaddr *sa);
 /* The host has an IPv6 address others could reach: neither loopback, link-local nor an IPv4
  * mapping (getifaddrs; false when it fails). */
 bool net_host_has_ipv6(void);
+/* The same host for connection limits: the same IPv4 address, or the same IPv6 /64 (one
+ * subscriber's prefix); an IPv4-mapped IPv6 address is its IPv4 one. */
+bool sockaddr_same_host(const struct sockaddr *a, const struct sockaddr *b);
 
 #endif

@@ -475,10 +475,12 @@ session_pending_adopt(void *owner, struct peer *p, const uint8_t info_hash[20], 
 		snprintf(why, whylen, "no active torrent with info hash %s", hex);
 		return -1;
 	}
-	if (t->npeers >= torrent_peer_limit(t) || e->connections > e->set.max_connections) {
+	if (e->connections > e->set.max_connections) {
 		snprintf(why, whylen, "connection limit reached");
 		return -1;
 	}
+	if (torrent_admit_peer(t, p, why, whylen) < 0)
+		return -1;
 	session_pending_detach(e, p);
 	torrent_adopt_peer(t, p);
 	return 0;

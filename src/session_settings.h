@@ -15,6 +15,7 @@ struct session_settings {
 	bool listen_ipv6;
 	int max_connections;          /* all torrents */
 	int max_peers_per_torrent;
+	int max_peers_per_address;    /* per torrent; IPv6 addresses count by /64 */
 	int upload_slots;             /* per torrent */
 	uint64_t down_limit, up_limit;/* bytes/s, 0 unlimited */
 	int disk_threads;

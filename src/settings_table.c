@@ -52,6 +52,9 @@ const struct setting_def settings_table[] = {
 	S(NULL, "max_connections_per_torrent", SETTING_INT, max_connections_per_torrent, 1, 65535,
 	    "80", PEERS, SETTING_REMOTE,
 	    "Peer connections per torrent (at most max_connections_global)."),
+	S(NULL, "max_peers_per_address", SETTING_INT, max_peers_per_address, 1, 65535, "2", PEERS,
+	    SETTING_REMOTE, "Connections of one torrent to one IP address (IPv6: one /64), so one "
+	    "host cannot take every slot; tests with several peers on 127.0.0.1 raise it."),
 	S(NULL, "upload_slots", SETTING_INT, upload_slots, 1, 1000, "8", PEERS, SETTING_REMOTE,
 	    "Peers unchoked (uploaded to) at once per torrent."),
 	S(NULL, "download_rate_limit", SETTING_SIZE, download_rate_limit, 0, INT64_MAX, "0", RATES,

@@ -36,6 +36,8 @@
 #define TORRENT_MAX_CANCEL 16
 #define TORRENT_STOP_DEADLINE_MS 3000
 #define TORRENT_STRIKES_TO_BAN 3
+#define TORRENT_EVICT_GRACE_MS 10000u      /* a new peer is never evicted sooner */
+#define TORRENT_USEFUL_MS 60000u           /* a block within this keeps a peer useful */
 
 /* A disk job and what it was for. */
 struct torrent_job {
@@ -1130,6 +1132,72 @@ torrent_peer_limit(const struct torrent *t)
 	return t->max_peers > 0 ? t->max_peers : t->env->set->max_peers_per_torrent;
 }
 
+static int
+torrent_host_limit(const struct torrent *t)
+{
+	return DP_MAX(t->env->set->max_peers_per_address, 1);
+}
+
+/* Connections of t to sa's host (sockaddr_same_host), not counting except. Bounded by the
+ * torrent's peer limit. */
+static int
+torrent_peers_at_host(const struct torrent *t, const struct sockaddr *sa, const struct peer *except)
+{
+	int n = 0;
+	for (const struct peer *p = t->peers; p != NULL; p = p->next)
+		if (p != except && !p->dead && sockaddr_same_host((const struct sockaddr *)&p->addr, sa))
+			n++;
+	return n;
+}
+
+/* Gives nothing and takes nothing: past its first TORRENT_EVICT_GRACE_MS, no block from it for
+ * a minute, and not unchoked by us while it wants data. Half-open and handshaking connections
+ * have their own timeouts. */
+static bool
+torrent_peer_useless(const struct peer *p, uint64_t now_us)
+{
+	if (p->dead || !p->handshake_done ||
+	    now_us - p->connected_us < TORRENT_EVICT_GRACE_MS * 1000ull)
+		return false;
+	uint64_t now_ms = now_us / 1000;
+	if (p->downloaded > 0 && now_ms - p->last_block_ms < TORRENT_USEFUL_MS)
+		return false;
+	return !(p->peer_interested && !p->am_choking);
+}
+
+int
+torrent_admit_peer(struct torrent *t, const struct peer *p, char *why, size_t whylen)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&p->addr;
+	int at_host = torrent_peers_at_host(t, sa, p);
+	if (at_host >= torrent_host_limit(t))
+		return dp_fail(why, whylen, "%d connection%s to that address already "
+		    "(max_peers_per_address)", at_host, at_host == 1 ? "" : "s");
+	if (t->npeers < torrent_peer_limit(t))
+		return 0;
+	/* Full: a newcomer may be better than a peer that proved useless; that one makes room.
+	 * Among those, one from a crowded address goes first, then the oldest. */
+	uint64_t now_us = dp_now_us();
+	struct peer *victim = NULL;
+	int victim_crowd = 0;
+	for (struct peer *q = t->peers; q != NULL; q = q->next) {
+		if (!torrent_peer_useless(q, now_us))
+			continue;
+		int crowd = torrent_peers_at_host(t, (const struct sockaddr *)&q->addr, NULL);
+		if (victim == NULL || crowd > victim_crowd ||
+		    (crowd == victim_crowd && q->connected_us < victim->connected_us)) {
+			victim = q;
+			victim_crowd = crowd;
+		}
+	}
+	if (victim == NULL)
+		return dp_fail(why, whylen, "connection limit reached");
+	peer_close(victim, "evicted: no use to us for %llu s and %s knocked while the torrent "
+	    "was full", (unsigned long long)((now_us - victim->connected_us) / 1000000u),
+	    p->addr_str);
+	return 0;
+}
+
 void
 torrent_connect_peers(struct torrent *t, uint64_t now)
 {
@@ -1148,12 +1216,18 @@ torrent_connect_peers(struct torrent *t, uint64_t now)
 			continue;
 		if (env->ops->refused(env->arg, (struct sockaddr *)&k->addr))
 			continue;
-		/* An incoming connection from the same address and port counts as connected. */
+		/* An incoming connection from the same address and port counts as connected; an
+		 * address at max_peers_per_address gets no more. */
 		bool dup = false;
-		for (struct peer *p = t->peers; p != NULL && !dup; p = p->next)
+		int at_host = 0;
+		for (struct peer *p = t->peers; p != NULL && !dup; p = p->next) {
 			dup = sockaddr_equal((struct sockaddr *)&p->addr, (struct sockaddr *)&k->addr,
 			    true);
-		if (dup)
+			if (!p->dead && sockaddr_same_host((struct sockaddr *)&p->addr,
+			    (struct sockaddr *)&k->addr))
+				at_host++;
+		}
+		if (dup || at_host >= torrent_host_limit(t))
 			continue;
 		k->connected = true;
 		k->next_try_ms = now + 1000;

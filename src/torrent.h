@@ -223,6 +223,10 @@ uint64_t torrent_left(const struct torrent *t);
 uint64_t torrent_wanted(const struct torrent *t);
 /* Connections it may hold: its own limit, else the session's. */
 int torrent_peer_limit(const struct torrent *t);
+/* Whether p (incoming, its handshake naming t) may join: one address gets at most
+ * max_peers_per_address connections, and a full torrent makes room by closing a peer that gave
+ * nothing and took nothing past its grace time. 0, or -1 with why. */
+int torrent_admit_peer(struct torrent *t, const struct peer *p, char *why, size_t whylen);
 /* An incoming peer whose handshake named this torrent joins it (peer_adopt). */
 void torrent_adopt_peer(struct torrent *t, struct peer *p);
 

@@ -292,6 +292,9 @@ demo_prepare(const char *self, struct dp_config *cfg, char *err, size_t errlen)
 		goto fail;
 	if (config_set(cfg, "listen_address", "127.0.0.1", err, errlen) != 0)
 		goto fail;
+	/* Every demo peer is on 127.0.0.1. */
+	if (config_set(cfg, "max_peers_per_address", "16", err, errlen) != 0)
+		goto fail;
 	return d;
 fail:
 	demo_cleanup(d);

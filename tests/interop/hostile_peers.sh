@@ -10,6 +10,8 @@
 #  2. metaliar: a peer that offers ut_metadata with a wrong size and refuses every request.
 #     Before: the first size heard was kept and peers naming another skipped: the magnet stayed at
 #     0 % with an honest seeder connected.
+#  3. flood: idle handshaked connections from a few hosts. Before: 80 from one address filled the
+#     torrent's peer limit and the seeder was refused: the download sat at 0 %.
 # $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
@@ -19,14 +21,20 @@ HP_PY=$SL_DIR/hostile_peer.py
 # The plain build stays under 96 MiB; ASan's quarantine keeps freed piece buffers a while.
 RSS_LIMIT_KB=$((96 * 1024))
 [ "${DP_ASAN:-0}" = 1 ] && RSS_LIMIT_KB=$((384 * 1024))
-# hostile_peer.py speaks plaintext TCP only: downpour tries that first.
-HP_CONF='encryption = "tolerated";
-utp = false;'
-
-# hp_conf FILE: a loopback downpour configuration for these tests.
+# hp_conf FILE: a loopback downpour configuration for these tests: plaintext TCP first
+# (hostile_peer.py speaks nothing else), $HP_HOST_CAP connections per address (default 16: the
+# seeder and the attackers are all on 127.0.0.x), then $HP_EXTRA_CONF.
 hp_conf() {
-	sl_dp_conf "$1"
-	printf '%s\n%s\n' "$HP_CONF" "${HP_EXTRA_CONF:-}" >>"$1"
+	cat >"$1" <<CONF
+listen_address = "127.0.0.1";
+download_dir = "$SL_W";
+session_dir = "$SL_W/dp-session";
+log_level = "${SL_DP_LOG_LEVEL:-info}";
+encryption = "tolerated";
+utp = false;
+max_peers_per_address = ${HP_HOST_CAP:-16};
+${HP_EXTRA_CONF:-}
+CONF
 }
 
 # hp_peak_rss PID VAR: raises VAR to PID's peak RSS (VmHWM, KiB) if that is higher.
@@ -172,6 +180,48 @@ sl_stop "$LTM_PID" 10
 sl_say "2. metadata liar (123456 bytes, refusing): metadata from the seeder, 128 MiB identical," \
     "peak RSS $((HP_RSS_KB / 1024)) MiB"
 
+RSS2=$HP_RSS_KB
+
+# ---- 3. one address takes every slot ----
+# The default of 2 connections per address and a torrent limit of 8: five hosts (127.0.0.2-6)
+# open 20 idle handshaked connections each, then the seeder dials in from 127.0.0.1. Each host
+# gets 2 (the torrent is full at 8); the seeder is let in by evicting one idle connection once
+# its grace time is over, and the download completes.
+HP_PORT=$(sl_free_port)
+HP_HOST_CAP=2 HP_EXTRA_CONF='max_connections_per_torrent = 8;' \
+    hp_start dp-flood "$SL_W/t.torrent" "$SL_W/out3"
+SL_WAIT_PID=$HP_GET_PID sl_wait 20 "downpour get to listen" grep -q "listening on port" "$SL_W/dp-flood.log"
+F_PIDS=()
+for h in 2 3 4 5 6; do
+	sl_bg flood$h "$SL_W/flood$h.log" /usr/bin/python3 "$HP_PY" flood "$SL_W/t.torrent" \
+	    --connect "127.0.0.1:$HP_PORT" --bind "127.0.0.$h" --count 20 \
+	    --ready-file "$SL_W/flood$h.ready" --timeout 300
+	F_PIDS+=("$SL_BG_PID")
+	SL_WAIT_PID=$SL_BG_PID sl_wait 60 "flood from 127.0.0.$h" test -f "$SL_W/flood$h.ready"
+done
+OPEN=0
+for h in 2 3 4 5 6; do
+	n=$(sed -n 's/^hostile: flood-connected open=\([0-9]*\).*/\1/p' "$SL_W/flood$h.log")
+	[ "${n:-99}" -le 2 ] || sl_fail "127.0.0.$h got ${n:-?} connections (max_peers_per_address 2)"
+	OPEN=$((OPEN + n))
+done
+[ "$OPEN" -le 8 ] || sl_fail "$OPEN flood connections accepted (the torrent's limit is 8)"
+sl_bg lt-seed3 "$SL_W/lt-seed3.log" /usr/bin/python3 "$SL_DIR/lt_seed.py" "$SL_W/t.torrent" \
+    "$SL_W/src" --port "$(sl_free_port)" --no-tracker --connect "127.0.0.1:$HP_PORT" \
+    --upload-limit 33554432
+LT3_PID=$SL_BG_PID
+hp_wait 60
+HP_PORT=
+sl_same "$SL_W/src/payload.bin" "$SL_W/out3/payload.bin" || sl_fail "the copy differs (flood)"
+grep -q "closed: evicted: no use to us" "$SL_W/dp-flood.log" || sl_fail "no idle connection was evicted"
+grep -q "banned" "$SL_W/dp-flood.log" && sl_fail "a peer was banned in the flood test"
+for p in "${F_PIDS[@]}"; do sl_stop "$p" 10; done
+sl_stop "$LT3_PID" 10
+sl_say "3. flood: 100 connections from 5 hosts, $OPEN accepted (2 each, 8 in all), one evicted for" \
+    "the seeder; identical, peak RSS $((HP_RSS_KB / 1024)) MiB"
+
 echo "PASS hostile_peers: unrequested blocks dropped (peak RSS $((RSS1 / 1024)) MiB, attacker" \
-    "banned, seeder never); a metadata-size liar did not stall a magnet"
+    "banned, seeder never); a metadata-size liar did not stall a magnet (peak RSS" \
+    "$((RSS2 / 1024)) MiB); a connection flood took no more than its share (peak RSS" \
+    "$((HP_RSS_KB / 1024)) MiB)"
 exit 0

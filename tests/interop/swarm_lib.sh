@@ -275,13 +275,15 @@ sl_same_nonempty() {
 	[ $n -gt 0 ] || return 1
 }
 
-# sl_dp_conf FILE: a downpour configuration bound to loopback with its state in the temp dir.
+# sl_dp_conf FILE: a downpour configuration bound to loopback with its state in the temp dir
+# (every peer is on 127.0.0.1: several connections to one address are allowed).
 sl_dp_conf() {
 	cat >"$1" <<CONF
 listen_address = "127.0.0.1";
 download_dir = "$SL_W";
 session_dir = "$SL_W/dp-session";
 log_level = "${SL_DP_LOG_LEVEL:-info}";
+max_peers_per_address = 16;
 CONF
 }
 

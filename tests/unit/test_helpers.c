@@ -116,6 +116,7 @@ th_engine_loopback(struct event_base *base, const char *dir, int disk_threads)
 	free(cfg.download_dir);
 	cfg.download_dir = xstrdup(dir);
 	cfg.disk_threads = disk_threads;
+	cfg.max_peers_per_address = 16;   /* every peer of these tests is on 127.0.0.1 */
 	struct engine *e = engine_new(base, &cfg, err, sizeof err);
 	config_free(&cfg);
 	ck_assert_msg(e != NULL, "engine_new: %s", err);
