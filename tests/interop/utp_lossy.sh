@@ -1,0 +1,114 @@
+#!/bin/bash
+# utp_lossy.sh: uTP under loss and delay. Two network namespaces joined by a link that delays
+# every packet 50 ms each way and drops 1 % each way (tc netem when the kernel has it, else
+# netem_wire.py over TUN devices: this kernel lacks sch_netem). downpour seeds in one, downloads
+# in the other, once over TCP (--no-utp) and once over uTP (TCP to the seeder refused by nft);
+# both complete byte-identical. Prints both rates and their ratio (figures, not assertions).
+# Root: ip netns, nft. usage: tests/interop/utp_lossy.sh PATH/TO/downpour
+set -u
+. "$(dirname "$0")/swarm_lib.sh"
+sl_init utp_lossy "${1:-}"
+[ "$(id -u)" -eq 0 ] || sl_fail "needs root (ip netns, nft)"
+sl_need ip iproute2
+sl_need nft nftables
+SIZE_MIB=${DP_LOSSY_MIB:-24}
+DELAY_MS=${DP_LOSSY_DELAY_MS:-50}
+LOSS=${DP_LOSSY_LOSS:-1}
+NA=dpla$$
+NB=dplb$$
+NETNS_MADE=
+
+lossy_cleanup() {
+	[ -n "$NETNS_MADE" ] && { ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null; }
+	sl_cleanup
+}
+trap lossy_cleanup EXIT
+
+ip netns add "$NA" && ip netns add "$NB" || sl_fail "ip netns add"
+NETNS_MADE=1
+for n in "$NA" "$NB"; do
+	ip -n "$n" link set lo up || sl_fail "lo up in $n"
+done
+if ip -n "$NA" link add va type veth peer name vb netns "$NB" 2>/dev/null &&
+    ip netns exec "$NA" tc qdisc add dev va root netem delay "${DELAY_MS}ms" loss "${LOSS}%" \
+    2>/dev/null; then
+	ip netns exec "$NB" tc qdisc add dev vb root netem delay "${DELAY_MS}ms" loss "${LOSS}%" ||
+	    sl_fail "tc netem on vb"
+	A_DEV=va
+	B_DEV=vb
+	LINK="tc netem"
+else
+	# No sch_netem in this kernel: the same link in user space.
+	ip -n "$NA" link del va 2>/dev/null
+	for n in "$NA" "$NB"; do
+		ip -n "$n" tuntap add dev tw0 mode tun || sl_fail "tuntap in $n"
+	done
+	A_DEV=tw0
+	B_DEV=tw0
+	sl_bg wire "$SL_W/wire.log" /usr/bin/python3 "$SL_DIR/netem_wire.py" "$NA" tw0 "$NB" tw0 \
+	    --delay-ms "$DELAY_MS" --loss "$LOSS" --ready-file "$SL_W/wire.ready"
+	WIRE_PID=$SL_BG_PID
+	SL_WAIT_PID=$WIRE_PID sl_wait 10 "the wire" test -s "$SL_W/wire.ready"
+	LINK="netem_wire.py (no sch_netem in this kernel)"
+fi
+ip -n "$NA" addr add 10.201.0.1/24 dev "$A_DEV" && ip -n "$NA" link set "$A_DEV" up &&
+    ip -n "$NB" addr add 10.201.0.2/24 dev "$B_DEV" && ip -n "$NB" link set "$B_DEV" up ||
+    sl_fail "addresses on the link"
+sl_say "link: ${DELAY_MS} ms each way, ${LOSS} % loss each way ($LINK)"
+
+mkdir -p "$SL_W/src"
+sl_make_file "$SL_W/src/payload.bin" $((SIZE_MIB * 1048576 + 99))
+"$DP" create -o "$SL_W/p.torrent" -s 262144 "$SL_W/src/payload.bin" >"$SL_W/create.log" 2>&1 ||
+    sl_fail "downpour create"
+conf() {
+	cat >"$1" <<CONF
+listen_address = "0.0.0.0";
+download_dir = "$SL_W";
+session_dir = "$2";
+log_level = "debug";
+CONF
+}
+conf "$SL_W/seed.conf" "$SL_W/seed-session"
+PORT=$(sl_free_port)
+sl_bg seed "$SL_W/seed.log" ip netns exec "$NB" "$DP" seed --config "$SL_W/seed.conf" \
+    -o "$SL_W/src" --port "$PORT" "$SL_W/p.torrent"
+SEED_PID=$SL_BG_PID
+SL_WAIT_PID=$SEED_PID sl_wait 60 "the seed to verify its data" \
+    grep -q "checked: .* pieces verified" "$SL_W/seed.log"
+
+# get NAME OPTIONS...: downloads in namespace A; the wall time lands in $WALL.
+get() {
+	local name=$1 t0 rc
+	shift
+	conf "$SL_W/$name.conf" "$SL_W/$name-session"
+	mkdir -p "$SL_W/$name"
+	t0=$(date +%s.%N)
+	timeout -k 5 300 ip netns exec "$NA" "$DP" get --config "$SL_W/$name.conf" -o "$SL_W/$name" \
+	    --port "$(sl_free_port)" --peer "10.201.0.2:$PORT" "$@" "$SL_W/p.torrent" \
+	    >"$SL_W/$name.log" 2>&1
+	rc=$?
+	WALL=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	[ $rc -eq 0 ] || sl_fail "downpour get over $name exited $rc"
+	sl_same "$SL_W/src/payload.bin" "$SL_W/$name/payload.bin" || sl_fail "the copy over $name differs"
+}
+
+get tcp --no-utp
+grep -q "connected over TCP" "$SL_W/tcp.log" || sl_fail "the TCP run did not use TCP"
+TCP_WALL=$WALL
+sl_say "TCP: $SIZE_MIB MiB byte-identical in $TCP_WALL s"
+
+ip netns exec "$NB" nft add table inet lossy &&
+    ip netns exec "$NB" nft 'add chain inet lossy input { type filter hook input priority 0; }' &&
+    ip netns exec "$NB" nft add rule inet lossy input tcp dport "$PORT" reject with tcp reset ||
+    sl_fail "nft: can't refuse TCP to the seeder"
+get utp
+grep -q "10.201.0.2:$PORT: connected over uTP" "$SL_W/utp.log" || sl_fail "the uTP run did not use uTP"
+UTP_WALL=$WALL
+sl_say "uTP: $SIZE_MIB MiB byte-identical in $UTP_WALL s ($(grep -c 'retransmission timeout' \
+    "$SL_W/seed.log") retransmission timeouts at the seed)"
+sl_stop "$SEED_PID" 10 || sl_fail "the seed exited $? on SIGTERM"
+[ -n "${WIRE_PID:-}" ] && { sl_stop "$WIRE_PID" 5; tail -n 1 "$SL_W/wire.log"; }
+awk -v s="$SIZE_MIB" -v t="$TCP_WALL" -v u="$UTP_WALL" 'BEGIN {
+	printf "rates: TCP %.2f MiB/s, uTP %.2f MiB/s, uTP/TCP %.2f\n", s / t, s / u, t / u }'
+echo "PASS utp_lossy: $SIZE_MIB MiB over TCP and over uTP, ${DELAY_MS} ms each way, ${LOSS} % loss"
+exit 0
