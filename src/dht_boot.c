@@ -15,7 +15,6 @@
 #include "disk.h"
 #include "log.h"
 #include "net.h"
-#include "resume.h"
 #include "tracker_private.h"
 #include "util.h"
 
@@ -242,7 +241,7 @@ dht_save_call(struct disk_job *job)
 {
 	struct dht_save_job *sj = (struct dht_save_job *)job;
 	char err[256];
-	if (resume_write_file(sj->path, sj->data, sj->len, err, sizeof err) < 0) {
+	if (dp_write_file_atomic(sj->path, sj->data, sj->len, NULL, NULL, err, sizeof err) < 0) {
 		job->error = errno != 0 ? errno : EIO;
 		snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
 	}

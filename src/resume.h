@@ -55,8 +55,8 @@ void resume_encode(const struct resume *r, struct dp_buf *out);
 int resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err,
     size_t errlen);
 
-/* Writes data to path atomically: path.tmp, fsync, path -> path.bak, path.tmp -> path, fsync of
- * the directory. Returns 0, or -1 with err naming the file and the call. Any thread. */
+/* Writes a session file atomically, keeping the previous copy as .bak (dp_write_file_atomic).
+ * Returns 0, or -1 with err naming the file and the call. Any thread. */
 int resume_write_file(const char *path, const uint8_t *data, size_t len, char *err,
     size_t errlen);
 /*

@@ -393,3 +393,98 @@ dp_search_key20(void *const *items, size_t n, const uint8_t key[20], bool *found
 	*found = false;
 	return lo;
 }
+
+/* ---- writing a file atomically ---- */
+
+static int
+util_fsync_dir(const char *path, char *err, size_t errlen)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, strlen(dir) + 1, ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: can't sync the directory: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+int
+dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
+    void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen)
+{
+	if (step != NULL)
+		step(arg, "write");
+	char *tmp = xasprintf("%s.tmp", path);
+	char *bak = xasprintf("%s.bak", path);
+	int rc = -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: can't create: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (step != NULL)
+		step(arg, "fsync of the new copy");
+	if (fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	/* The current copy becomes the backup through a hard link, so path never goes missing
+	 * for a reader; where links are not supported, a rename (then only .bak exists until the
+	 * next rename, and a loader falls back to it). */
+	if (step != NULL)
+		step(arg, "rename");
+	if (unlink(bak) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: can't replace the backup: %s", bak, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (link(path, bak) < 0 && errno != ENOENT &&
+	    (rename(path, bak) < 0 && errno != ENOENT)) {
+		snprintf(err, errlen, "%s: can't keep the backup: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (step != NULL)
+		step(arg, "fsync of the folder");
+	rc = util_fsync_dir(path, err, errlen);
+out:
+	free(tmp);
+	free(bak);
+	return rc;
+}

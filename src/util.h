@@ -81,6 +81,12 @@ int dp_open_regular(int dirfd, const char *path, int flags, mode_t mode);
 /* Reads a whole regular file (up to max bytes) through dp_open_regular. Returns 0, or -1 with
  * errno set (EFBIG when too big, EISDIR or DP_ENOTREG when not a regular file). */
 int dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Writes data to path atomically: path.tmp, fsync, path -> path.bak, path.tmp -> path, fsync of
+ * the directory. step (may be NULL) is told each step as it begins ("fsync of the new copy", a
+ * string literal), so a stuck one can be shown. Returns 0, or -1 with err naming the file and
+ * the call. Any thread. */
+int dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
+    void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen);
 
 /* Formats a byte count as "1.5 MiB" into out. */
 void dp_format_size(uint64_t bytes, char *out, size_t outlen);

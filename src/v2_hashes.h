@@ -1,6 +1,9 @@
 /* v2_hashes.h: a torrent's answers to BEP 52 hash requests: the piece-layer runs of its files
  * with their proofs up to each file's root, from trees built once per file on first request.
  * Loop thread only. */
+#ifndef DP_ENGINE_INTERNAL
+#error "v2_hashes.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_V2_HASHES_H
 #define DP_V2_HASHES_H
 

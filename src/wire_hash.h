@@ -1,6 +1,9 @@
 /* wire_hash.h: the BitTorrent v2 hash messages (BEP 52): hash request (21), hashes (22) and hash
  * reject (23), parsed from a message's payload with strict limits and built into an evbuffer.
  * No sockets, no torrent: peer.c hands the payload of a message wire.c left unknown. */
+#ifndef DP_ENGINE_INTERNAL
+#error "wire_hash.h is internal to the engine: front ends include engine.h (see Makefile.am)"
+#endif
 #ifndef DP_WIRE_HASH_H
 #define DP_WIRE_HASH_H
 
