@@ -434,6 +434,36 @@ engine_torrent_set_file_priority(struct engine *e, int id, size_t file, enum eng
 }
 
 int
+engine_torrent_set_file_wanted(struct engine *e, int id, size_t file, bool wanted, char *err,
+    size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	if (file >= t->mi->file_count)
+		return dp_fail(err, errlen, "%s has no file %zu", t->mi->name, file);
+	enum engine_prio p = wanted ? (enum engine_prio)t->file_level[file] : ENGINE_PRIO_SKIP;
+	if (t->file_prio[file] != (uint8_t)p)
+		torrent_file_priority(t, file, p);
+	return 0;
+}
+
+int
+engine_torrent_set_file_level(struct engine *e, int id, size_t file, enum engine_prio level,
+    char *err, size_t errlen)
+{
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	if (file >= t->mi->file_count)
+		return dp_fail(err, errlen, "%s has no file %zu", t->mi->name, file);
+	if (level < ENGINE_PRIO_LOW || level > ENGINE_PRIO_HIGH)
+		return dp_fail(err, errlen, "bad priority level %d", (int)level);
+	torrent_file_level(t, file, level);
+	return 0;
+}
+
+int
 engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, size_t errlen)
 {
 	struct torrent *t = engine_torrent(e, id, err, errlen);
@@ -638,6 +668,7 @@ engine_files(struct engine *e, int id, struct engine_file_info **out)
 		a[i].display_path = xstrdup(f->display_path ? f->display_path : f->path);
 		a[i].size = f->length;
 		a[i].priority = (enum engine_prio)t->file_prio[i];
+		a[i].level = (enum engine_prio)t->file_level[i];
 		a[i].pad = f->pad;
 		if (f->length == 0)
 			continue;

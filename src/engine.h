@@ -88,6 +88,13 @@ enum engine_prio { ENGINE_PRIO_SKIP = 0, ENGINE_PRIO_LOW = 1, ENGINE_PRIO_NORMAL
 const char *engine_prio_name(enum engine_prio p);
 int engine_torrent_set_file_priority(struct engine *e, int id, size_t file, enum engine_prio prio,
     char *err, size_t errlen);
+/* Transmission keeps wanted and priority apart: a skipped file keeps its level (low, normal,
+ * high) for when it is wanted again, and its level can change while it is skipped. Setting a
+ * priority other than skip above sets the level and wants the file. */
+int engine_torrent_set_file_wanted(struct engine *e, int id, size_t file, bool wanted,
+    char *err, size_t errlen);
+int engine_torrent_set_file_level(struct engine *e, int id, size_t file, enum engine_prio level,
+    char *err, size_t errlen);
 int engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, size_t errlen);
 /* Bytes per second; 0 = unlimited. */
 int engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
@@ -218,6 +225,7 @@ struct engine_file_info {
 	uint64_t size;
 	uint64_t done;                 /* bytes of verified pieces that overlap the file */
 	enum engine_prio priority;
+	enum engine_prio level;        /* its priority when wanted (kept while skipped) */
 	bool pad;
 };
 size_t engine_files(struct engine *e, int id, struct engine_file_info **out);

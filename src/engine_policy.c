@@ -182,7 +182,7 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 	out->priorities = xcalloc(mi->file_count ? mi->file_count : 1, 1);
 	out->paths = xcalloc(mi->file_count ? mi->file_count : 1, sizeof *out->paths);
 	for (size_t i = 0; i < mi->file_count; i++) {
-		out->priorities[i] = t->file_prio[i];
+		out->priorities[i] = (uint8_t)(t->file_prio[i] | t->file_level[i] << 2);
 		if (!mi->files[i].pad)
 			out->paths[i] = storage_file_path(t->st, i);
 	}

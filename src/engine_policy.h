@@ -66,6 +66,10 @@ char *engine_policy_magnet_uri(struct engine *e, int id);
 
 /* ---- what a resume file records ---- */
 
+/* A file's byte in priorities[]: its priority (skip included) and the level it keeps. */
+#define ENGINE_POLICY_PRIO(v) ((enum engine_prio)((v) & 3))
+#define ENGINE_POLICY_LEVEL(v) ((enum engine_prio)(((v) >> 2) & 3))
+
 struct engine_resume_state {
 	uint8_t info_hash[20];
 	uint32_t piece_count;
@@ -73,7 +77,9 @@ struct engine_resume_state {
 	                                  data is being checked */
 	uint32_t have_pieces;
 	size_t file_count;
-	uint8_t *priorities;           /* per file, enum engine_prio */
+	/* per file: enum engine_prio in the low 2 bits, the priority it has when wanted (what a
+	 * skipped file keeps, ENGINE_POLICY_LEVEL) in the next 2 */
+	uint8_t *priorities;
 	char **paths;                  /* per file, where it is on disk; NULL for pad files */
 	uint64_t uploaded, downloaded;
 	int64_t added_date, completed_date;

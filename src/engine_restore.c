@@ -109,8 +109,14 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	if (changed > 0)
 		log_info("%s: %zu file%s changed since the last save: rechecking %u piece%s",
 		    mi->name, changed, changed == 1 ? "" : "s", nr, nr == 1 ? "" : "s");
-	for (size_t i = 0; i < mi->file_count; i++)
-		t->file_prio[i] = r->files[i].priority;
+	for (size_t i = 0; i < mi->file_count; i++) {
+		uint8_t v = r->files[i].priority;
+		t->file_prio[i] = ENGINE_POLICY_PRIO(v);
+		/* Files saved before levels were kept: a skipped one comes back normal. */
+		enum engine_prio level = ENGINE_POLICY_LEVEL(v);
+		t->file_level[i] = level != ENGINE_PRIO_SKIP ? level : t->file_prio[i] !=
+		    ENGINE_PRIO_SKIP ? t->file_prio[i] : ENGINE_PRIO_NORMAL;
+	}
 	if (mi->file_count > 0)
 		torrent_file_priority(t, 0, (enum engine_prio)t->file_prio[0]);
 	torrent_set_sequential(t, r->sequential);

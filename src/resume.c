@@ -230,7 +230,7 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		}
 		int64_t size = f->v.list.items[0]->v.i, mtime = f->v.list.items[1]->v.i;
 		int64_t prio = f->v.list.items[2]->v.i;
-		if (size < 0 || mtime < 0 || prio < 0 || prio > 3) {
+		if (size < 0 || mtime < 0 || prio < 0 || prio > 15) {
 			dp_fail(err, errlen, "file %zu: size, mtime or priority out of range", i);
 			goto out;
 		}

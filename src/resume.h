@@ -21,7 +21,8 @@ struct resume_writer;
 struct resume_file {
 	uint64_t size;                 /* on disk when the pieces were synced; 0 = missing */
 	int64_t mtime_ns;              /* 0 = missing */
-	uint8_t priority;              /* enum engine_prio */
+	uint8_t priority;              /* enum engine_prio, and the level a skipped file keeps
+	                                  times 4 (engine_policy.h's ENGINE_POLICY_LEVEL) */
 };
 
 struct resume {

@@ -433,13 +433,16 @@ file_list(json_t *args, const char *name, size_t nfiles, bool **sel, bool *prese
 	return 0;
 }
 
-/* Applies files-wanted/-unwanted and priority-* to torrent id. Priorities of skipped files stay
- * skipped (the engine keeps one value per file: skip or a priority). */
+/* Applies files-wanted/-unwanted and priority-* to torrent id. As in Transmission, priority and
+ * wanted are apart: a priority given to a skipped file is kept for when it is wanted again, and
+ * unwanting a file keeps its priority. */
 static int
 apply_file_args(struct rpc_handler *h, int id, json_t *args, char *err, size_t errlen)
 {
 	static const char *const names[] = { "files-wanted", "files-unwanted", "priority-high",
 		"priority-normal", "priority-low" };
+	static const enum engine_prio levels[] = { ENGINE_PRIO_HIGH, ENGINE_PRIO_NORMAL,
+		ENGINE_PRIO_LOW };
 	struct engine_file_info *files;
 	size_t nfiles = engine_files(h->e, id, &files);
 	bool *sel[5] = { NULL };
@@ -448,20 +451,14 @@ apply_file_args(struct rpc_handler *h, int id, json_t *args, char *err, size_t e
 	for (size_t k = 0; k < 5 && rc == 0; k++)
 		rc = file_list(args, names[k], nfiles, &sel[k], &present[k], err, errlen);
 	for (size_t i = 0; i < nfiles && rc == 0; i++) {
-		enum engine_prio p = files[i].priority, was = p;
-		if (present[2] && sel[2][i] && p != ENGINE_PRIO_SKIP)
-			p = ENGINE_PRIO_HIGH;
-		if (present[3] && sel[3][i] && p != ENGINE_PRIO_SKIP)
-			p = ENGINE_PRIO_NORMAL;
-		if (present[4] && sel[4][i] && p != ENGINE_PRIO_SKIP)
-			p = ENGINE_PRIO_LOW;
-		if (present[1] && sel[1][i])
-			p = ENGINE_PRIO_SKIP;
-		if (present[0] && sel[0][i] && p == ENGINE_PRIO_SKIP)
-			p = present[2] && sel[2][i] ? ENGINE_PRIO_HIGH :
-			    present[4] && sel[4][i] ? ENGINE_PRIO_LOW : ENGINE_PRIO_NORMAL;
-		if (p != was)
-			rc = engine_torrent_set_file_priority(h->e, id, i, p, err, errlen);
+		for (size_t k = 0; k < 3 && rc == 0; k++)
+			if (present[2 + k] && sel[2 + k][i] && files[i].level != levels[k])
+				rc = engine_torrent_set_file_level(h->e, id, i, levels[k], err, errlen);
+		bool wanted = files[i].priority != ENGINE_PRIO_SKIP;
+		if (rc == 0 && present[1] && sel[1][i] && wanted)
+			rc = engine_torrent_set_file_wanted(h->e, id, i, false, err, errlen);
+		else if (rc == 0 && present[0] && sel[0][i] && !wanted)
+			rc = engine_torrent_set_file_wanted(h->e, id, i, true, err, errlen);
 	}
 	for (size_t k = 0; k < 5; k++)
 		free(sel[k]);

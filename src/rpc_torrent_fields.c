@@ -299,7 +299,7 @@ RPC_FIELD(f_file_stats)
 		const struct engine_file_info *f = &v->files[i];
 		json_array_append_new(a, json_pack("{s:o, s:b, s:i}", "bytesCompleted",
 		    rpc_json_u64(f->done), "wanted", f->priority != ENGINE_PRIO_SKIP, "priority",
-		    prio_to_rpc(f->priority)));
+		    prio_to_rpc(f->level)));
 	}
 	return a;
 }
@@ -481,7 +481,7 @@ RPC_FIELD(f_priorities)
 	view_files(v);
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->nfiles; i++)
-		json_array_append_new(a, json_integer(prio_to_rpc(v->files[i].priority)));
+		json_array_append_new(a, json_integer(prio_to_rpc(v->files[i].level)));
 	return a;
 }
 

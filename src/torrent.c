@@ -147,8 +147,9 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	bitfield_init(&t->have, mi->piece_count);
 	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
 	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
+	t->file_level = xcalloc(mi->file_count ? mi->file_count : 1, 1);
 	for (size_t i = 0; i < mi->file_count; i++)
-		t->file_prio[i] = ENGINE_PRIO_NORMAL;
+		t->file_prio[i] = t->file_level[i] = ENGINE_PRIO_NORMAL;
 	uint64_t now = dp_now_ms();
 	bw_bucket_init(&t->down_bucket, 0, now);
 	bw_bucket_init(&t->up_bucket, 0, now);
@@ -974,9 +975,11 @@ torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t e
 	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
 	t->npartial = 0;
 	free(t->file_prio);
+	free(t->file_level);
 	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
+	t->file_level = xcalloc(mi->file_count ? mi->file_count : 1, 1);
 	for (size_t i = 0; i < mi->file_count; i++)
-		t->file_prio[i] = ENGINE_PRIO_NORMAL;
+		t->file_prio[i] = t->file_level[i] = ENGINE_PRIO_NORMAL;
 	t->checked = false;
 	torrent_sync_swarm(t);
 	task_rename(t->task, "torrent %s", mi->name);
@@ -1093,6 +1096,7 @@ torrent_free(struct torrent *t)
 	free(t->strikes);
 	smartban_free(&t->smartban);
 	free(t->file_prio);
+	free(t->file_level);
 	task_done(t->task, "removed");
 	task_release(&t->task);
 	metainfo_free(t->mi);
@@ -1523,8 +1527,11 @@ void
 torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio)
 {
 	const struct metainfo *mi = t->mi;
-	if (file < mi->file_count)
+	if (file < mi->file_count) {
 		t->file_prio[file] = (uint8_t)prio;
+		if (prio != ENGINE_PRIO_SKIP)
+			t->file_level[file] = (uint8_t)prio;
+	}
 	/* A piece takes the highest priority of the files it overlaps. */
 	uint8_t *pp = xcalloc(mi->piece_count ? mi->piece_count : 1, 1);
 	for (size_t i = 0; i < mi->file_count; i++) {
@@ -1546,6 +1553,16 @@ torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio)
 		torrent_on_complete(t);
 	for (struct peer *p = t->peers; p != NULL; p = p->next)
 		peer_update_interest(p);
+}
+
+void
+torrent_file_level(struct torrent *t, size_t file, enum engine_prio level)
+{
+	if (file >= t->mi->file_count || level == ENGINE_PRIO_SKIP)
+		return;
+	t->file_level[file] = (uint8_t)level;
+	if (t->file_prio[file] != ENGINE_PRIO_SKIP && t->file_prio[file] != (uint8_t)level)
+		torrent_file_priority(t, file, level);
 }
 
 void

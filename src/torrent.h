@@ -139,6 +139,9 @@ struct torrent {
 	struct dp_bitfield have;                 /* verified pieces */
 	uint64_t have_bytes;
 	uint8_t *file_prio;                      /* enum engine_prio per file */
+	/* per file, the priority it has when wanted (low, normal, high): a skipped file keeps it,
+	 * as Transmission keeps priority and wanted apart */
+	uint8_t *file_level;
 	bool sequential;
 	bool stop_requested;
 
@@ -231,6 +234,8 @@ int torrent_admit_peer(struct torrent *t, const struct peer *p, char *why, size_
 void torrent_adopt_peer(struct torrent *t, struct peer *p);
 
 void torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio);
+/* The priority file has while wanted (low, normal or high); a skipped file stays skipped. */
+void torrent_file_level(struct torrent *t, size_t file, enum engine_prio level);
 void torrent_set_sequential(struct torrent *t, bool on);
 void torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out);
 

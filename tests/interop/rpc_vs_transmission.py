@@ -17,7 +17,7 @@ failed = []
 
 
 def check(name, cond, detail=""):
-    print("%s %s%s" % ("ok  " if cond else "FAIL", name, (": " + detail) if detail else ""))
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, (": " + str(detail)) if detail else ""), flush=True)
     if not cond:
         failed.append(name)
 
@@ -119,8 +119,25 @@ check("downpour: a 404 scrape is a failed scrape (%r)" % st["lastScrapeResult"],
 for name, c in (("transmission", tr), ("downpour", dp)):
     c.ok("torrent-remove", {"ids": tids[name]})
 
+# ---- files: wanted and priority are apart (issue 18) ----
+for name, c in (("transmission", tr), ("downpour", dp)):
+    tid = c.ok("torrent-add", {"metainfo": base64.b64encode(open(sys.argv[8], "rb").read()).decode(),
+                               "paused": True})["torrent-added"]["id"]
+
+    def fs():
+        return [(f["wanted"], f["priority"]) for f in
+                c.torrents(["fileStats"], [tid])["torrents"][0]["fileStats"]]
+    c.ok("torrent-set", {"ids": [tid], "priority-high": [0]})
+    c.ok("torrent-set", {"ids": [tid], "files-unwanted": [0]})
+    check("%s: unwanting a high file keeps it high" % name, fs()[0] == (False, 1), fs())
+    c.ok("torrent-set", {"ids": [tid], "priority-low": [0]})
+    check("%s: a skipped file's priority can change" % name, fs()[0] == (False, -1), fs())
+    c.ok("torrent-set", {"ids": [tid], "files-wanted": [0]})
+    check("%s: wanted again, it has the priority it was given" % name, fs()[0] == (True, -1), fs())
+    c.ok("torrent-remove", {"ids": [tid]})
+
 # ---- recently-active: what changed in the last 60 s, and what was removed ----
-torrents = sys.argv[3:5]
+torrents = sys.argv[3:5]  # t1, t2
 ids = {}
 for name, c in (("transmission", tr), ("downpour", dp)):
     ids[name] = []

@@ -14,6 +14,11 @@ for n in 1 2; do
 	"$DP" create -o "$SL_W/t$n.torrent" -s 32768 "$SL_W/src/data$n.bin" >/dev/null ||
 	    sl_fail "downpour create t$n"
 done
+# A two-file torrent for wanted and priority.
+mkdir -p "$SL_W/src/pair"
+sl_make_file "$SL_W/src/pair/a.bin" 70000
+sl_make_file "$SL_W/src/pair/b.bin" 90000
+"$DP" create -o "$SL_W/pair.torrent" -s 32768 "$SL_W/src/pair" >/dev/null || sl_fail "create pair"
 # Trackers: opentracker refusing a hash it does not list (a failure reason), a port where
 # nothing listens, and one that announces without counts and has no /scrape.
 sl_tracker_start
@@ -44,7 +49,7 @@ SL_WAIT_PID=$DP_PID sl_wait 20 "downpour RPC" sl_listening "$DP_RPC"
 
 timeout 300 /usr/bin/python3 "$HERE/rpc_vs_transmission.py" "$SL_TR_RPC" "$DP_RPC" \
     "$SL_W/t1.torrent" "$SL_W/t2.torrent" "$SL_W/refused.torrent" "$SL_W/dead.torrent" \
-    "$SL_W/noscrape.torrent" >"$SL_W/compare.log" 2>&1
+    "$SL_W/noscrape.torrent" "$SL_W/pair.torrent" >"$SL_W/compare.log" 2>&1
 RC=$?
 cat "$SL_W/compare.log"
 [ $RC = 0 ] || sl_fail "the RPC answers differ (above)"

@@ -219,7 +219,7 @@ START_TEST(test_corrupt_refused)
 	    sizeof err), -1);
 	ck_assert_msg(strstr(err, "'pieces'") != NULL, "%s", err);
 	ck_assert_int_eq(decode_patched("i1000ei1700000000123456789ei2e",
-	    "i1000ei1700000000123456789ei9e", true, err, sizeof err), -1);
+	    "i1000ei170000000012345678ei16e", true, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, "file 0") != NULL, "%s", err);
 	ck_assert_int_eq(decode_patched("9:save-path9:/srv/data", "9:save-patx9:/srv/data", true,
 	    err, sizeof err), -1);

@@ -1144,6 +1144,11 @@ START_TEST(test_session_persist)
 	free(req);
 	ck_assert_str_eq(result_of(j), "success");
 	json_decref(j);
+	/* A high file unwanted keeps "high" across the restart (issue 18). */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"priority-high\":[1]}}");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"files-unwanted\":[1]}}");
+	json_decref(j);
 	spin(2600);
 	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"secondsDownloading\","
 	    "\"startDate\",\"status\"]}}");
@@ -1181,6 +1186,11 @@ START_TEST(test_session_persist)
 	json_t *a = json_object_get(j, "arguments");
 	ck_assert(json_is_false(json_object_get(a, "start-added-torrents")));
 	ck_assert_int_eq(json_integer_value(json_object_get(a, "speed-limit-down")), 300);
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"fileStats\"]}}");
+	json_t *fs1 = json_array_get(json_object_get(first_torrent(j), "fileStats"), 1);
+	ck_assert(json_is_false(json_object_get(fs1, "wanted")));
+	ck_assert_int_eq(json_integer_value(json_object_get(fs1, "priority")), 1);
 	json_decref(j);
 	/* The seconds downloaded so far came back with the resume file. */
 	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"secondsDownloading\"]}}");
