@@ -276,7 +276,8 @@ sl_same_nonempty() {
 }
 
 # sl_dp_conf FILE: a downpour configuration bound to loopback with its state in the temp dir
-# (every peer is on 127.0.0.1: several connections to one address are allowed).
+# (every peer is on 127.0.0.1: several connections to one address are allowed); a script adds
+# lines of its own in SL_DP_EXTRA_CONF.
 sl_dp_conf() {
 	cat >"$1" <<CONF
 listen_address = "127.0.0.1";
@@ -284,6 +285,7 @@ download_dir = "$SL_W";
 session_dir = "$SL_W/dp-session";
 log_level = "${SL_DP_LOG_LEVEL:-info}";
 max_peers_per_address = 16;
+${SL_DP_EXTRA_CONF:-}
 CONF
 }
 
