@@ -72,6 +72,10 @@ tc_scan_add_file(struct tc_scan *sc, const char *path, const char *rel, const st
 	f->length = (uint64_t)st->st_size;
 	f->offset = t->total;
 	f->pad = false;
+	/* libtorrent marks a file 'x' from lstat: a symbolic link (whose own mode is 0777) counts
+	 * as executable too, and the info-hashes must match what it computes for the folder. */
+	struct stat lst;
+	f->exec = lstat(path, &lst) == 0 && (lst.st_mode & S_IXUSR) != 0;
 	if (t->total + f->length < t->total) {
 		dp_fail(sc->err, sc->errlen, "%s: total size overflows", path);
 		return TC_ERR_INPUT;

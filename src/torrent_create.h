@@ -26,6 +26,7 @@ struct tc_file {
 	uint64_t length;
 	uint64_t offset;   /* where the file starts in the torrent's byte stream */
 	bool pad;          /* BEP 47 pad file (zeros) inserted by torrent_create_align */
+	bool exec;         /* BEP 47 attr 'x': executable by its owner (lstat, as libtorrent) */
 };
 
 struct tc_tree {

@@ -26,6 +26,17 @@ tce_encode_path(struct dp_buf *b, const char *rel)
 	be_enc_end(b);
 }
 
+/* BEP 47 attributes as libtorrent writes them: "p" for pad files, "x" for executables; no key
+ * for other files. */
+static void
+tce_encode_attr(struct dp_buf *out, const struct tc_file *f)
+{
+	if (!f->pad && !f->exec)
+		return;
+	be_enc_cstr(out, "attr");
+	be_enc_cstr(out, f->pad ? "p" : "x");
+}
+
 /* The v1 'files' list; a hybrid's pad files carry attr "p" (BEP 47). */
 static void
 tce_encode_files(struct dp_buf *out, const struct tc_tree *t, bool with_pads)
@@ -37,10 +48,7 @@ tce_encode_files(struct dp_buf *out, const struct tc_tree *t, bool with_pads)
 		if (f->pad && !with_pads)
 			continue;
 		be_enc_dict_begin(out);
-		if (f->pad) {
-			be_enc_cstr(out, "attr");
-			be_enc_cstr(out, "p");
-		}
+		tce_encode_attr(out, f);
 		be_enc_cstr(out, "length");
 		be_enc_int(out, (int64_t)f->length);
 		be_enc_cstr(out, "path");
@@ -50,13 +58,14 @@ tce_encode_files(struct dp_buf *out, const struct tc_tree *t, bool with_pads)
 	be_enc_end(out);
 }
 
-/* One file's leaf in the file tree: {"": {length, pieces root}}. */
+/* One file's leaf in the file tree: {"": {attr, length, pieces root}}. */
 static void
 tce_encode_leaf(struct dp_buf *out, const struct tc_file *f, const uint8_t *root)
 {
 	be_enc_dict_begin(out);
 	be_enc_str(out, "", 0);
 	be_enc_dict_begin(out);
+	tce_encode_attr(out, f);
 	be_enc_cstr(out, "length");
 	be_enc_int(out, (int64_t)f->length);
 	if (f->length > 0) {
@@ -207,6 +216,8 @@ torrent_create_encode(const struct tc_tree *t, uint32_t piece_length, enum tc_fo
 	be_enc_cstr(out, "info");
 	size_t info_start = out->len;
 	be_enc_dict_begin(out);
+	if (v1 && !t->multi_file)   /* the v1 view's file; "attr" sorts before every other key */
+		tce_encode_attr(out, &t->files[0]);
 	if (v2)
 		tce_encode_tree(out, t, hashes->roots);
 	if (v1 && t->multi_file)

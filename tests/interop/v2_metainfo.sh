@@ -120,6 +120,9 @@ printf 'x' >"$D/tree/.hidden"
 printf 'unicode' >"$D/tree/sub/é ü.txt"
 head -c 777777 /dev/urandom >"$D/single.bin"
 head -c 5000 /dev/urandom >"$D/small.bin"
+# Executables get attr "x" (BEP 47) in libtorrent's torrents, so they change the info-hashes:
+# one in a folder, an empty one, and a single-file torrent of one.
+chmod 755 "$D/tree/sub/deeper/odd.bin" "$D/tree/a/empty" "$D/small.bin"
 cd "$TMP" || exit 1
 
 # ---- made by downpour: libtorrent's hashes, and the data verifies ----
@@ -146,6 +149,22 @@ for src in tree single.bin small.bin; do
 		done
 	done
 done
+
+# the executables are marked in every format
+timeout $T "$DP" create --format hybrid -s 16384 -o x.torrent "$D/tree" >/dev/null 2>&1
+timeout $T "$DP" create -s 16384 -o x1.torrent "$D/small.bin" >/dev/null 2>&1
+marks=$(timeout $T $PY - x.torrent x1.torrent <<'EOF'
+import sys, libtorrent as lt
+out = []
+for f in sys.argv[1:]:
+    fs = lt.torrent_info(f).files()
+    out += [fs.file_path(i) for i in range(fs.num_files())
+            if fs.file_flags(i) & fs.flag_executable]
+print(" ".join(sorted(out)))
+EOF
+)
+same "executable files carry attr x (v1 list, v2 tree, single file)" \
+    "small.bin tree/a/empty tree/sub/deeper/odd.bin" "$marks"
 
 # downpour's default piece size and the printed hashes
 timeout $T "$DP" create --format hybrid -o dflt.torrent "$D/tree" >dflt.out 2>&1
