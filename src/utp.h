@@ -44,7 +44,7 @@ struct bufferevent *utp_connect(struct utp_engine *u, const struct sockaddr *sa,
 
 struct utp_engine_stats {
 	uint64_t connections;      /* open now */
-	uint64_t packets_in, packets_out, resent, timeouts;
+	uint64_t packets_in, packets_out, resent, timeouts, losses;
 	uint64_t bytes_in, bytes_out;   /* payload */
 	uint64_t resets_sent, refused;
 };

@@ -30,6 +30,7 @@
 #define UTP_MAX_TIMEOUTS 8u           /* consecutive, with backoff: about a minute */
 #define UTP_CLOSE_LINGER_US (20ull * 1000000u)
 #define UTP_DUP_ACKS 3u
+#define UTP_RACK_SCAN 256u            /* oldest packets RACK looks at per ACK */
 /* Packet sizes: start where every IPv6 path (and nearly every IPv4 one) carries a packet
  * (1280-byte IP packets), probe up to an Ethernet MTU (1500) in halves. */
 #define UTP_PATH_MTU_SAFE 1280u
@@ -471,6 +472,8 @@ static uint32_t
 utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, uint64_t now)
 {
 	uint32_t len = p->len;
+	if (p->sent_us > c->rack_sent_us)
+		c->rack_sent_us = p->sent_us;
 	if (p->transmissions == 1 && now >= p->sent_us)
 		utp_conn_rtt_sample(c, (uint32_t)DP_MIN(now - p->sent_us, (uint64_t)UINT32_MAX));
 	if (!p->need_resend)
@@ -548,6 +551,19 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 			}
 		}
 	}
+	/* RACK (RFC 8985, simplified): a packet sent a reordering window before one that got
+	 * through is lost, retransmissions included (the rules above never see a resent packet
+	 * lost again, which left only the timeout, at 500 ms and a window of one). */
+	if (progress && c->have_rtt) {
+		uint64_t reo = DP_MAX((uint64_t)c->rtt_us / 4, 1000u);
+		uint16_t n = (uint16_t)DP_MIN((uint32_t)utp_conn_outstanding(c), UTP_RACK_SCAN);
+		for (uint16_t i = 1; i <= n; i++) {
+			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
+			if (p != NULL && !p->need_resend && p->transmissions > 0 &&
+			    p->sent_us + reo < c->rack_sent_us)
+				congestion |= utp_conn_lost(c, p);
+		}
+	}
 	if (c->dup_acks >= UTP_DUP_ACKS) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
 		if (p != NULL && p->transmissions > 0)
@@ -556,6 +572,8 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 	}
 	if (congestion)
 		ledbat_on_loss(&c->cc, now, c->have_rtt ? c->rtt_us : UTP_RTO_INITIAL_MS * 1000u);
+	if (congestion)
+		c->eng->st.losses++;
 	if (bytes > 0)
 		ledbat_on_ack(&c->cc, bytes, c->cwnd_limited);
 	if (progress) {

@@ -86,8 +86,9 @@ ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited)
 		int64_t off = (int64_t)LEDBAT_TARGET_US - (int64_t)q;
 		if (off < -(int64_t)LEDBAT_TARGET_US)
 			off = -(int64_t)LEDBAT_TARGET_US;
-		/* RFC 6817: cwnd += GAIN * off_target * bytes_acked * MSS / (TARGET * cwnd) */
-		int64_t delta = (int64_t)LEDBAT_GAIN * off * (int64_t)bytes * l->mss /
+		/* RFC 6817: cwnd += GAIN * off_target * bytes_acked * MSS / (TARGET * cwnd), with
+		 * GAIN * MSS = LEDBAT_GAIN_BYTES */
+		int64_t delta = (int64_t)LEDBAT_GAIN_BYTES * off * (int64_t)bytes /
 		    ((int64_t)LEDBAT_TARGET_US * l->cwnd);
 		if (delta > 0 && !cwnd_limited)
 			delta = 0;
@@ -107,7 +108,9 @@ ledbat_on_loss(struct ledbat *l, uint64_t now_us, uint32_t rtt_us)
 		return;
 	l->last_decrease_us = now_us;
 	l->losses++;
-	l->cwnd /= 2;
+	bool queued = ledbat_queuing_us(l) >= LEDBAT_TARGET_US / 4;
+	l->cwnd = (uint32_t)((uint64_t)l->cwnd *
+	    (queued ? LEDBAT_LOSS_KEEP_QUEUED : LEDBAT_LOSS_KEEP_RANDOM) / 10);
 	if (l->cwnd < ledbat_min_cwnd(l))
 		l->cwnd = ledbat_min_cwnd(l);
 	l->ssthresh = l->cwnd;

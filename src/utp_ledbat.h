@@ -14,8 +14,15 @@
 #define LEDBAT_BASE_HISTORY 10u      /* one-minute minima kept (RFC 6817 BASE_HISTORY) */
 #define LEDBAT_CURRENT_FILTER 4u     /* current delay: the least of the last samples */
 #define LEDBAT_MIN_CWND 2u           /* packets */
-/* Window growth per round trip at zero queuing delay, in packets (RFC 6817's GAIN): TCP's. */
-#define LEDBAT_GAIN 1u
+/* Window growth per round trip at zero queuing delay, in bytes: libutp's and libtorrent's
+ * (MAX_CWND_INCREASE_BYTES_PER_RTT, gain_factor), two packets, where RFC 6817 allows one. */
+#define LEDBAT_GAIN_BYTES 3000u
+/* What a loss leaves of the window: half (BEP 29, RFC 6817) when our own queue is building (the
+ * loss is congestion we cause); CUBIC's 0.7 when the queue is near empty (a loss on a path we do
+ * not fill: the delay signal is what LEDBAT yields to, and halving at every random loss caps the
+ * window at Reno's sqrt(1.5/p) packets). In tenths. */
+#define LEDBAT_LOSS_KEEP_QUEUED 5u
+#define LEDBAT_LOSS_KEEP_RANDOM 7u
 
 struct ledbat {
 	uint32_t cwnd;                   /* bytes allowed in flight */
@@ -40,7 +47,8 @@ uint32_t ledbat_queuing_us(const struct ledbat *l);
 /* bytes newly acknowledged; cwnd_limited: the window, not the application, held sending back
  * (a window nobody fills must not grow). */
 void ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited);
-/* A packet was lost (three duplicate or selective ACKs past it): halve, once per rtt. */
+/* A packet was lost (duplicate or selective ACKs past it, or packets sent after it acked):
+ * shrink (see LEDBAT_LOSS_KEEP_*), once per rtt. */
 void ledbat_on_loss(struct ledbat *l, uint64_t now_us, uint32_t rtt_us);
 /* The retransmission timer expired: one packet, slow start up to half the old window. */
 void ledbat_on_timeout(struct ledbat *l);

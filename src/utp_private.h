@@ -83,6 +83,7 @@ struct utp_conn {
 	uint32_t rtt_us, rtt_var_us, rto_ms;
 	bool have_rtt;
 	uint32_t timeouts_in_row;
+	uint64_t rack_sent_us;             /* the latest send time among acknowledged packets */
 	bool fin_sent;
 	uint16_t fin_seq;
 	struct ledbat cc;

@@ -2,8 +2,10 @@
 # utp_lossy.sh: uTP under loss and delay. Two network namespaces joined by a link that delays
 # every packet 50 ms each way and drops 1 % each way (tc netem when the kernel has it, else
 # netem_wire.py over TUN devices: this kernel lacks sch_netem). downpour seeds in one, downloads
-# in the other, once over TCP (--no-utp) and once over uTP (TCP to the seeder refused by nft);
-# both complete byte-identical. Prints both rates and their ratio (figures, not assertions).
+# in the other over TCP (--no-utp) with the kernel's congestion control and with CUBIC, and over
+# uTP (TCP to the seeder refused by nft); all complete byte-identical. Prints the rates and
+# their ratios (figures, not assertions). LEDBAT halves (or keeps 0.7 of) its window at a loss,
+# as BEP 29 and RFC 6817 ask; BBR ignores random loss, CUBIC is in between.
 # Root: ip netns, nft. usage: tests/interop/utp_lossy.sh PATH/TO/downpour
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
@@ -92,10 +94,18 @@ get() {
 	sl_same "$SL_W/src/payload.bin" "$SL_W/$name/payload.bin" || sl_fail "the copy over $name differs"
 }
 
+CC=$(ip netns exec "$NB" sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo default)
 get tcp --no-utp
 grep -q "connected over TCP" "$SL_W/tcp.log" || sl_fail "the TCP run did not use TCP"
 TCP_WALL=$WALL
-sl_say "TCP: $SIZE_MIB MiB byte-identical in $TCP_WALL s"
+sl_say "TCP ($CC): $SIZE_MIB MiB byte-identical in $TCP_WALL s"
+CUBIC_WALL=
+if [ "$CC" != cubic ] && ip netns exec "$NB" sysctl -qw net.ipv4.tcp_congestion_control=cubic \
+    2>/dev/null; then
+	get tcp-cubic --no-utp
+	CUBIC_WALL=$WALL
+	sl_say "TCP (cubic): $SIZE_MIB MiB byte-identical in $CUBIC_WALL s"
+fi
 
 ip netns exec "$NB" nft add table inet lossy &&
     ip netns exec "$NB" nft 'add chain inet lossy input { type filter hook input priority 0; }' &&
@@ -108,7 +118,10 @@ sl_say "uTP: $SIZE_MIB MiB byte-identical in $UTP_WALL s ($(grep -c 'retransmiss
     "$SL_W/seed.log") retransmission timeouts at the seed)"
 sl_stop "$SEED_PID" 10 || sl_fail "the seed exited $? on SIGTERM"
 [ -n "${WIRE_PID:-}" ] && { sl_stop "$WIRE_PID" 5; tail -n 1 "$SL_W/wire.log"; }
-awk -v s="$SIZE_MIB" -v t="$TCP_WALL" -v u="$UTP_WALL" 'BEGIN {
-	printf "rates: TCP %.2f MiB/s, uTP %.2f MiB/s, uTP/TCP %.2f\n", s / t, s / u, t / u }'
+awk -v s="$SIZE_MIB" -v t="$TCP_WALL" -v c="${CUBIC_WALL:-0}" -v u="$UTP_WALL" -v cc="$CC" 'BEGIN {
+	printf "rates: TCP (%s) %.2f MiB/s, uTP %.2f MiB/s, uTP/TCP %.2f", cc, s / t, s / u, t / u
+	if (c > 0)
+		printf "; TCP (cubic) %.2f MiB/s, uTP/cubic %.2f", s / c, c / u
+	printf "\n" }'
 echo "PASS utp_lossy: $SIZE_MIB MiB over TCP and over uTP, ${DELAY_MS} ms each way, ${LOSS} % loss"
 exit 0

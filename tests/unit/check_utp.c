@@ -115,12 +115,13 @@ START_TEST(test_ledbat_window)
 	uint32_t before = l.cwnd;
 	ledbat_on_ack(&l, 4000, true);
 	ck_assert_uint_gt(l.cwnd, before);       /* 80 ms < 100 ms: still grows a little */
+	ck_assert_uint_le(l.cwnd, before + 3000 * 20 / 100 + 1);   /* at most a fifth of the gain */
 	for (int i = 0; i < 4; i++)
 		ledbat_delay_sample(&l, 5000 + 190000, now);
 	before = l.cwnd;
 	ledbat_on_ack(&l, 4000, true);
 	ck_assert_uint_lt(l.cwnd, before);
-	/* A loss halves, once per round trip. */
+	/* A loss with our queue building halves, once per round trip. */
 	l.cwnd = 100000;
 	ledbat_on_loss(&l, now, 50000);
 	ck_assert_uint_eq(l.cwnd, 50000);
@@ -128,6 +129,14 @@ START_TEST(test_ledbat_window)
 	ck_assert_uint_eq(l.cwnd, 50000);
 	ledbat_on_loss(&l, now + 60000, 50000);
 	ck_assert_uint_eq(l.cwnd, 25000);
+	/* With the queue near empty it keeps 0.7 (a loss we did not cause). */
+	struct ledbat r;
+	ledbat_init(&r, 1000, 1u << 20, now);
+	for (int i = 0; i < 4; i++)
+		ledbat_delay_sample(&r, 5000, now);
+	r.cwnd = 100000;
+	ledbat_on_loss(&r, now, 50000);
+	ck_assert_uint_eq(r.cwnd, 70000);
 	/* A timeout: one packet, slow start to half. */
 	ledbat_on_timeout(&l);
 	ck_assert_uint_eq(l.cwnd, 1000);
