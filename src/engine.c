@@ -474,6 +474,28 @@ engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, size
 }
 
 int
+engine_torrent_set_labels(struct engine *e, int id, const char *labels, char *err, size_t errlen)
+{
+	size_t n = strlen(labels);
+	if (n >= ENGINE_LABELS_MAX)
+		return dp_fail(err, errlen, "labels are too long (at most %d bytes in all)",
+		    ENGINE_LABELS_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)labels[i];
+		if (c < 0x20 || c == 0x7f)
+			return dp_fail(err, errlen, "a label has a control character");
+		if (c == ',' && (i == 0 || labels[i - 1] == ',' || i + 1 == n))
+			return dp_fail(err, errlen, "a label is empty");
+	}
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	free(t->labels);
+	t->labels = n > 0 ? xstrdup(labels) : NULL;
+	return 0;
+}
+
+int
 engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
     char *err, size_t errlen)
 {

@@ -96,6 +96,11 @@ int engine_torrent_set_file_wanted(struct engine *e, int id, size_t file, bool w
 int engine_torrent_set_file_level(struct engine *e, int id, size_t file, enum engine_prio level,
     char *err, size_t errlen);
 int engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, size_t errlen);
+/* The torrent's labels (ENGINE_LABELS_MAX: joined by ',', "" = none); kept in the session
+ * directory with the torrent. Refused with err when one is empty or has a control character,
+ * or they are too long. */
+int engine_torrent_set_labels(struct engine *e, int id, const char *labels, char *err,
+    size_t errlen);
 /* Bytes per second; 0 = unlimited. */
 int engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
     char *err, size_t errlen);
@@ -149,6 +154,10 @@ enum engine_torrent_state {
 };
 const char *engine_torrent_state_name(enum engine_torrent_state s);
 
+/* Labels, joined by ',': each non-empty, without ',' or control characters, at most
+ * ENGINE_LABELS_MAX - 1 bytes in all. */
+#define ENGINE_LABELS_MAX 256
+
 struct engine_torrent_stats {
 	int id;
 	char name[256];
@@ -180,6 +189,7 @@ struct engine_torrent_stats {
 	bool is_private;
 	char comment[512];
 	double metadata_progress;      /* 0..1 of a magnet's info dictionary; 1 once it is known */
+	char labels[ENGINE_LABELS_MAX]; /* the user's labels, joined by ',' ("" = none) */
 };
 
 int engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out);

@@ -48,6 +48,9 @@ engine_policy_fingerprint(const struct torrent *t)
 	h = dp_fnv1a(h, &t->have.count, sizeof t->have.count);
 	h = dp_fnv1a(h, t->save_dir, strlen(t->save_dir));
 	h = dp_fnv1a(h, t->file_prio, t->mi->file_count);
+	h = dp_fnv1a(h, t->file_level, t->mi->file_count);
+	if (t->labels != NULL)
+		h = dp_fnv1a(h, t->labels, strlen(t->labels));
 	h = dp_fnv1a(h, &t->sequential, sizeof t->sequential);
 	h = dp_fnv1a(h, &t->down_bucket.rate, sizeof t->down_bucket.rate);
 	h = dp_fnv1a(h, &t->up_bucket.rate, sizeof t->up_bucket.rate);
@@ -198,6 +201,7 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 	out->upload_slots = t->upload_slots;
 	if (t->state == ENGINE_TORRENT_ERROR)
 		snprintf(out->error, sizeof out->error, "%s", t->error);
+	snprintf(out->labels, sizeof out->labels, "%s", t->labels != NULL ? t->labels : "");
 	return 0;
 }
 

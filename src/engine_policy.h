@@ -88,6 +88,7 @@ struct engine_resume_state {
 	uint64_t down_limit, up_limit;
 	int max_peers, upload_slots;
 	char error[256];               /* "" unless in the error state */
+	char labels[ENGINE_LABELS_MAX];   /* "" = none */
 };
 int engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *out);
 void engine_policy_resume_free(struct engine_resume_state *r);
@@ -106,6 +107,7 @@ struct engine_restore {
 	uint64_t uploaded, downloaded;
 	int64_t added_date;            /* 0 keeps the torrent's */
 	int64_t completed_date;
+	const char *labels;            /* NULL or "": none */
 };
 /*
  * A torrent just added stopped takes what its resume file saved, and trusts the file's pieces

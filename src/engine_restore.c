@@ -130,6 +130,8 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	if (r->added_date > 0)
 		t->added_date = r->added_date;
 	t->completed_date = r->completed_date;
+	free(t->labels);
+	t->labels = r->labels != NULL && r->labels[0] != '\0' ? xstrdup(r->labels) : NULL;
 	/* A magnet (no pieces yet) is checked once its metadata arrives. */
 	t->checked = t->md == NULL;
 	*n = nr;

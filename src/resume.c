@@ -50,6 +50,7 @@ resume_clear(struct resume *r)
 	free(r->files);
 	free(r->save_path);
 	free(r->error);
+	free(r->labels);
 	resume_init(r);
 }
 
@@ -88,6 +89,10 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 	be_enc_end(b);
 	be_enc_cstr(b, "info-hash");
 	be_enc_str(b, r->info_hash, 20);
+	if (r->labels != NULL) {
+		be_enc_cstr(b, "labels");
+		be_enc_cstr(b, r->labels);
+	}
 	resume_enc_kv_int(b, "max-peers", r->max_peers);
 	resume_enc_kv_int(b, "piece-count", r->piece_count);
 	be_enc_cstr(b, "pieces");
@@ -286,6 +291,15 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 			goto out;
 		}
 		out->error = be_strdup(n);
+	}
+	n = be_dict_get(body, "labels");
+	if (n != NULL) {
+		if (n->type != BE_STR || n->v.str.len >= 256 ||
+		    memchr(n->v.str.s, '\0', n->v.str.len) != NULL) {
+			dp_fail(err, errlen, "malformed 'labels'");
+			goto out;
+		}
+		out->labels = be_strdup(n);
 	}
 	rc = 0;
 out:

@@ -44,6 +44,7 @@ struct resume {
 	int64_t seed_time_s;           /* -1 = the global limit, 0 = none */
 	int64_t queue_pos;
 	char *error;                   /* the error state's message, NULL when none */
+	char *labels;                  /* joined by ',', NULL when none */
 };
 
 void resume_init(struct resume *r);

@@ -466,6 +466,70 @@ apply_file_args(struct rpc_handler *h, int id, json_t *args, char *err, size_t e
 	return rc;
 }
 
+/* bandwidthPriority: downpour does not weigh bandwidth between torrents, so only normal (0) is
+ * accepted; a client is not told "success" for a priority that changes nothing. */
+static int
+rpc_bandwidth_priority_arg(json_t *args, char *err, size_t errlen)
+{
+	int64_t p = 0;
+	if (rpc_arg_int(args, "bandwidthPriority", -1, 1, &p, err, errlen) < 0)
+		return -1;
+	if (p != 0)
+		return dp_fail(err, errlen, "bandwidthPriority cannot be set: downpour does not "
+		    "share bandwidth between torrents by priority (only 0, normal)");
+	return 0;
+}
+
+/* "labels": a list of strings, joined as the engine keeps them (*out NULL when absent): each
+ * trimmed of spaces, non-empty, without ',' (as Transmission refuses), duplicates dropped. */
+static int
+rpc_labels_arg(json_t *args, char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	json_t *v = rpc_arg_get(args, "labels");
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return dp_fail(err, errlen, "argument 'labels' must be a list of strings");
+	struct dp_buf b;
+	dp_buf_init(&b);
+	size_t i;
+	json_t *x;
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x)) {
+			dp_buf_free(&b);
+			return dp_fail(err, errlen, "argument 'labels' must be a list of strings");
+		}
+		const char *s = json_string_value(x);
+		size_t n = json_string_length(x);
+		while (n > 0 && (*s == ' ' || *s == '\t'))
+			s++, n--;
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n == 0 || memchr(s, ',', n) != NULL || memchr(s, '\0', n) != NULL) {
+			dp_buf_free(&b);
+			return dp_fail(err, errlen, "labels cannot be empty or contain ','");
+		}
+		/* Already there? (whole names between commas) */
+		bool dup = false;
+		const char *have = (const char *)b.data;
+		for (size_t k = 0; k < b.len && !dup;) {
+			size_t m = strcspn(have + k, ",");
+			dup = m == n && memcmp(have + k, s, n) == 0;
+			k += m + 1;
+		}
+		if (dup)
+			continue;
+		if (b.len > 0)
+			dp_buf_add(&b, ",", 1);
+		dp_buf_add(&b, s, n);
+	}
+	dp_buf_add(&b, "", 1);
+	size_t len;
+	*out = (char *)dp_buf_steal(&b, &len);
+	return 1;
+}
+
 static int
 method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
 {
@@ -494,13 +558,21 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			return dp_fail(err, errlen, "argument '%s' must be a list of file numbers",
 			    lists[i]);
 	}
-	struct rpc_sel sel;
-	if (rpc_select(h, args, &sel, err, errlen) < 0)
+	char *labels;
+	if (rpc_bandwidth_priority_arg(args, err, errlen) < 0 ||
+	    rpc_labels_arg(args, &labels, err, errlen) < 0)
 		return -1;
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0) {
+		free(labels);
+		return -1;
+	}
 	int rc = 0;
 	for (size_t i = 0; i < sel.n && rc == 0; i++) {
 		const struct engine_torrent_stats *st = &sel.st[i];
 		rc = apply_file_args(h, st->id, args, err, errlen);
+		if (rc == 0 && labels != NULL)
+			rc = engine_torrent_set_labels(h->e, st->id, labels, err, errlen);
 		if (rc == 0 && (down >= 0 || up >= 0 || has_down_on || has_up_on)) {
 			uint64_t d = st->down_limit, u = st->up_limit;
 			if (down >= 0 && (!has_down_on || down_on))
@@ -533,6 +605,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		}
 	}
 	rpc_sel_free(&sel);
+	free(labels);
 	return rc;
 }
 
@@ -632,6 +705,12 @@ rpc_torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, cons
 	rc = apply_file_args(h, id, args, err, errlen);
 	if (rc == 0 && peer_limit >= 0)
 		rc = engine_torrent_set_limits(h->e, id, (int)peer_limit, 0, err, errlen);
+	char *labels = NULL;
+	if (rc == 0)
+		rc = rpc_labels_arg(args, &labels, err, errlen) < 0 ? -1 : 0;
+	if (rc == 0 && labels != NULL)
+		rc = engine_torrent_set_labels(h->e, id, labels, err, errlen);
+	free(labels);
 	if (rc < 0) {
 		char ignore[128];
 		(void)engine_torrent_remove(h->e, id, false, ignore, sizeof ignore);
@@ -708,6 +787,12 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		return -1;
 	if (metainfo == NULL && filename == NULL)
 		return dp_fail(err, errlen, "torrent-add needs 'metainfo' or 'filename'");
+	/* Refused before anything is added. */
+	char *labels;
+	if (rpc_labels_arg(args, &labels, err, errlen) < 0 ||
+	    rpc_bandwidth_priority_arg(args, err, errlen) < 0)
+		return -1;
+	free(labels);
 	if (dir != NULL && h->sandbox)
 		return dp_fail(err, errlen, "download-dir is not accepted here");
 	if (dir != NULL && dir[0] != '/')

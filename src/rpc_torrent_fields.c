@@ -334,7 +334,18 @@ RPC_FIELD(f_is_private) { return json_boolean(v->st.is_private); }
  * which downpour does not have and reports off) finds it idle too long: never here. A download
  * without peers is not stalled in Transmission either. */
 RPC_FIELD(f_is_stalled) { (void)v; return json_false(); }
-RPC_FIELD(f_labels) { (void)v; return json_array(); }
+RPC_FIELD(f_labels)
+{
+	json_t *a = json_array();
+	for (const char *p = v->st.labels; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(a, json_stringn(p, n));
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return a;
+}
 RPC_FIELD(f_left_until_done) { return rpc_json_u64(v->st.left); }
 
 RPC_FIELD(f_magnet_link)

@@ -1097,6 +1097,7 @@ torrent_free(struct torrent *t)
 	smartban_free(&t->smartban);
 	free(t->file_prio);
 	free(t->file_level);
+	free(t->labels);
 	task_done(t->task, "removed");
 	task_release(&t->task);
 	metainfo_free(t->mi);
@@ -1583,6 +1584,7 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	out->id = t->id;
 	snprintf(out->name, sizeof out->name, "%s", mi->display_name ? mi->display_name : mi->name);
 	snprintf(out->info_hash_hex, sizeof out->info_hash_hex, "%s", mi->info_hash_hex);
+	snprintf(out->labels, sizeof out->labels, "%s", t->labels != NULL ? t->labels : "");
 	out->state = t->state;
 	snprintf(out->error, sizeof out->error, "%s", t->error);
 	out->total_size = mi->total_size;

@@ -142,6 +142,7 @@ struct torrent {
 	/* per file, the priority it has when wanted (low, normal, high): a skipped file keeps it,
 	 * as Transmission keeps priority and wanted apart */
 	uint8_t *file_level;
+	char *labels;                            /* joined by ',', NULL = none (engine.h) */
 	bool sequential;
 	bool stop_requested;
 

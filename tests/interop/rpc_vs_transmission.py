@@ -134,6 +134,12 @@ for name, c in (("transmission", tr), ("downpour", dp)):
     check("%s: a skipped file's priority can change" % name, fs()[0] == (False, -1), fs())
     c.ok("torrent-set", {"ids": [tid], "files-wanted": [0]})
     check("%s: wanted again, it has the priority it was given" % name, fs()[0] == (True, -1), fs())
+    # Labels (rpc-version 16): set, read back, a comma refused.
+    c.ok("torrent-set", {"ids": [tid], "labels": ["tv", "hd"]})
+    got = c.torrents(["labels"], [tid])["torrents"][0].get("labels")
+    check("%s: labels read back" % name, got == ["tv", "hd"], got)
+    res, _ = c.call("torrent-set", {"ids": [tid], "labels": ["a,b"]})
+    check("%s: a label with a comma is refused (%s)" % (name, res), res != "success")
     c.ok("torrent-remove", {"ids": [tid]})
 
 # ---- recently-active: what changed in the last 60 s, and what was removed ----

@@ -1144,6 +1144,20 @@ START_TEST(test_session_persist)
 	free(req);
 	ck_assert_str_eq(result_of(j), "success");
 	json_decref(j);
+	/* Labels are kept with the torrent; a comma or an empty label is refused. */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"labels\":[\" tv \",\"hd\","
+	    "\"tv\"]}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"labels\":[\"a,b\"]}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"labels\":[\"\"]}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"bandwidthPriority\":1}}");
+	ck_assert(strstr(result_of(j), "bandwidthPriority") != NULL);
+	json_decref(j);
 	/* A high file unwanted keeps "high" across the restart (issue 18). */
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"priority-high\":[1]}}");
 	json_decref(j);
@@ -1191,6 +1205,12 @@ START_TEST(test_session_persist)
 	json_t *fs1 = json_array_get(json_object_get(first_torrent(j), "fileStats"), 1);
 	ck_assert(json_is_false(json_object_get(fs1, "wanted")));
 	ck_assert_int_eq(json_integer_value(json_object_get(fs1, "priority")), 1);
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"labels\"]}}");
+	json_t *lb = json_object_get(first_torrent(j), "labels");
+	ck_assert_uint_eq(json_array_size(lb), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(lb, 0)), "tv");
+	ck_assert_str_eq(json_string_value(json_array_get(lb, 1)), "hd");
 	json_decref(j);
 	/* The seconds downloaded so far came back with the resume file. */
 	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"secondsDownloading\"]}}");
