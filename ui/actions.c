@@ -92,53 +92,43 @@ actions_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, cons
 	char err[256];
 	size_t ok = 0;
 	for (size_t i = 0; i < n; i++) {
-		int rc = -1;
 		err[0] = '\0';
 		const struct engine_torrent_stats *t = ui_torrent(ui, ids[i]);
+		struct client_cmd cmd = { .torrent = ids[i], .text = text };
 		switch (a) {
-		case UI_ACTION_START: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_STOP: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_PAUSE_ALL: rc = engine_torrent_stop(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_RESUME_ALL: rc = engine_torrent_start(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_REMOVE:
-			rc = engine_torrent_remove(ui->engine, ids[i], false, err, sizeof err);
-			break;
-		case UI_ACTION_REMOVE_DATA:
-			rc = engine_torrent_remove(ui->engine, ids[i], true, err, sizeof err);
-			break;
-		case UI_ACTION_RECHECK: rc = engine_torrent_recheck(ui->engine, ids[i], err, sizeof err); break;
-		case UI_ACTION_REANNOUNCE:
-			rc = engine_torrent_reannounce(ui->engine, ids[i], err, sizeof err);
-			break;
+		case UI_ACTION_START:
+		case UI_ACTION_RESUME_ALL: cmd.kind = CLIENT_CMD_START; break;
+		case UI_ACTION_STOP:
+		case UI_ACTION_PAUSE_ALL: cmd.kind = CLIENT_CMD_STOP; break;
+		case UI_ACTION_REMOVE: cmd.kind = CLIENT_CMD_REMOVE; break;
+		case UI_ACTION_REMOVE_DATA: cmd.kind = CLIENT_CMD_REMOVE_DATA; break;
+		case UI_ACTION_RECHECK: cmd.kind = CLIENT_CMD_RECHECK; break;
+		case UI_ACTION_REANNOUNCE: cmd.kind = CLIENT_CMD_REANNOUNCE; break;
 		case UI_ACTION_SEQUENTIAL:
-			rc = engine_torrent_set_sequential(ui->engine, ids[i], t ? !t->sequential : true,
-			    err, sizeof err);
+			cmd.kind = CLIENT_CMD_SEQUENTIAL;
+			cmd.on = t ? !t->sequential : true;
 			break;
-		case UI_ACTION_PEER_ADD:
-			rc = engine_torrent_add_peer(ui->engine, ids[i], text, err, sizeof err);
-			break;
+		case UI_ACTION_PEER_ADD: cmd.kind = CLIENT_CMD_ADD_PEER; break;
 		case UI_ACTION_QUEUE_UP:
 		case UI_ACTION_QUEUE_DOWN:
 		case UI_ACTION_QUEUE_TOP:
-		case UI_ACTION_QUEUE_BOTTOM: {
-			enum engine_queue_where w = a == UI_ACTION_QUEUE_UP ? ENGINE_QUEUE_UP :
+		case UI_ACTION_QUEUE_BOTTOM:
+			cmd.kind = CLIENT_CMD_QUEUE_MOVE;
+			cmd.where = a == UI_ACTION_QUEUE_UP ? ENGINE_QUEUE_UP :
 			    a == UI_ACTION_QUEUE_DOWN ? ENGINE_QUEUE_DOWN :
 			    a == UI_ACTION_QUEUE_TOP ? ENGINE_QUEUE_TOP : ENGINE_QUEUE_BOTTOM;
-			rc = engine_queue_move(ui->engine, ids[i], w, err, sizeof err);
 			break;
-		}
-		case UI_ACTION_LIMIT_TORRENT: {
-			uint64_t d, u;
-			if (!actions_parse_limits(text, &d, &u)) {
+		case UI_ACTION_LIMIT_TORRENT:
+			if (!actions_parse_limits(text, &cmd.down, &cmd.up)) {
 				ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
 				return;
 			}
-			rc = engine_torrent_set_rate_limits(ui->engine, ids[i], d, u, err, sizeof err);
+			cmd.kind = CLIENT_CMD_TORRENT_LIMITS;
 			break;
-		}
 		default:
 			return;
 		}
+		int rc = client_command(ui->client, &cmd, NULL, err, sizeof err);
 		if (rc != 0) {
 			char done[64] = "";
 			if (ok > 0)
@@ -283,8 +273,12 @@ actions_global_limits_done(struct ui *ui, const char *text, void *arg)
 		ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
 		return;
 	}
-	engine_set_rate_limits(ui->engine, down, up);
-	ui_message(ui, false, "global limits set");
+	struct client_cmd cmd = { .kind = CLIENT_CMD_GLOBAL_LIMITS, .down = down, .up = up };
+	char err[256] = "";
+	if (client_command(ui->client, &cmd, NULL, err, sizeof err) != 0)
+		ui_message(ui, true, "cannot set the global limits: %s", err[0] ? err : "failed");
+	else
+		ui_message(ui, false, "global limits set");
 	ui_fetch(ui, true);
 }
 

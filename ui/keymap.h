@@ -26,7 +26,8 @@ enum {
 	X(SCREEN_BLOCKED, "screen_blocked", "3", KCTX_GLOBAL, "blocked tasks and loop health") \
 	X(SCREEN_LOG, "screen_log", "4", KCTX_GLOBAL, "log")                                \
 	X(HELP, "help", "? F1", KCTX_GLOBAL, "this help")                                   \
-	X(QUIT, "quit", "q", KCTX_GLOBAL, "quit (asks when transfers are active)")           \
+	X(QUIT, "quit", "q", KCTX_GLOBAL, "quit (asks when transfers are active); attached: leave, the daemon runs on") \
+	X(STOP_DAEMON, "stop_daemon", "Q", KCTX_GLOBAL, "stop the daemon (attached to one; asks first)") \
 	X(UP, "up", "k up", KCTX_GLOBAL, "move up")                                         \
 	X(DOWN, "down", "j down", KCTX_GLOBAL, "move down")                                 \
 	X(LEFT, "left", "h left", KCTX_GLOBAL, "previous tab / collapse folder")            \

@@ -117,7 +117,7 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	struct engine_loop_health hl;
 	char lag[32], lagmax[32], line[1024], d[32], name[160], entry[200];
 	const char *sep = tw_ascii() ? " | " : " \xc2\xb7 ";
-	engine_loop_health(ui->engine, &hl);
+	client_loop_health(ui->client, &hl);
 	fmt_duration_us(hl.lag_us, lag, sizeof lag);
 	fmt_duration_us(hl.lag_max_us, lagmax, sizeof lagmax);
 	snprintf(line, sizeof line, " Loop lag %s, max %s in 1 min%s%" PRIu64 " callbacks/s%s"
@@ -177,7 +177,7 @@ blocked_draw(struct ui *ui, int y, int h)
 	free(b->tasks);
 	free(b->rows);
 	b->tasks = NULL;
-	b->ntasks = engine_tasks(ui->engine, &b->tasks);
+	b->ntasks = client_tasks(ui->client, &b->tasks);
 	b->rows = xcalloc(b->ntasks ? b->ntasks : 1, sizeof *b->rows);
 	b->nrows = 0;
 	y = blocked_draw_health(ui, b, y, ymax);

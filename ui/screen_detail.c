@@ -125,7 +125,7 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 	snprintf(v, sizeof v, "%s%s", engine_torrent_state_name(t->state),
 	    t->sequential ? " (sequential)" : "");
 	detail_kv(&y, ymax, "state", v, 0);
-	int qpos = engine_queue_position(ui->engine, t->id);
+	int qpos = client_queue_position(ui->client, t->id);
 	if (qpos >= 0) {
 		snprintf(v, sizeof v, "%d (K/J move it up/down, { } to the top/bottom)", qpos + 1);
 		detail_kv(&y, ymax, "queue position", v, 0);
@@ -477,6 +477,7 @@ detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
 	char err[256] = "";
 	size_t changed = 0;
 	size_t plen = strlen(r->path);
+	size_t *which = xcalloc(d->nfiles ? d->nfiles : 1, sizeof *which);
 	for (size_t fi = 0; fi < d->nfiles; fi++) {
 		const struct engine_file_info *f = &d->files[fi];
 		const char *path = f->display_path ? f->display_path : f->path;
@@ -484,12 +485,16 @@ detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
 			continue;
 		if (r->dir ? strncmp(path, r->path, plen) != 0 || path[plen] != '/' : fi != r->first)
 			continue;
-		if (engine_torrent_set_file_priority(ui->engine, d->id, fi, (enum engine_prio)next, err,
-		    sizeof err) != 0) {
-			ui_message(ui, true, "priority of %s: %s", path, err[0] ? err : "failed");
-			return;
-		}
-		changed++;
+		which[changed++] = fi;
+	}
+	/* a folder's files in one command: one message to a daemon, not one per file */
+	struct client_cmd cmd = { .kind = CLIENT_CMD_FILE_PRIORITY, .torrent = d->id,
+		.prio = (enum engine_prio)next, .files = which, .nfiles = changed };
+	int rc = client_command(ui->client, &cmd, NULL, err, sizeof err);
+	free(which);
+	if (rc != 0) {
+		ui_message(ui, true, "priority of %s: %s", r->name, err[0] ? err : "failed");
+		return;
 	}
 	ui_message(ui, false, "%s: priority %s (%zu file%s)", r->name,
 	    engine_prio_name((enum engine_prio)next), changed, changed == 1 ? "" : "s");
@@ -559,7 +564,7 @@ static void
 detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 {
 	struct engine_piece_map m = { 0 };
-	if (engine_pieces(ui->engine, d->id, &m) != 0 || m.count == 0) {
+	if (client_pieces(ui->client, d->id, &m) != 0 || m.count == 0) {
 		draw_text(y, 1, COLS - 1, "no piece information (metadata not known yet)", TW_LEFT, 0);
 		engine_piece_map_free(&m);
 		return;
@@ -652,7 +657,7 @@ detail_draw(struct ui *ui, int y, int h)
 		detail_draw_info(ui, t, y, h);
 		return;
 	case DT_PEERS:
-		d->npeers = engine_peers(ui->engine, d->id, &d->peers);
+		d->npeers = client_peers(ui->client, d->id, &d->peers);
 		detail_sort_peers(d, sel_addr);
 		d->st[DT_PEERS].count = (int)d->npeers;
 		v.cols = detail_peer_cols;
@@ -666,7 +671,7 @@ detail_draw(struct ui *ui, int y, int h)
 			draw_text(y + 2, 1, COLS - 1, "no peers connected", TW_LEFT, theme_attr(TH_DIM));
 		break;
 	case DT_FILES:
-		d->nfiles = engine_files(ui->engine, d->id, &d->files);
+		d->nfiles = client_files(ui->client, d->id, &d->files);
 		detail_build_tree(d);
 		d->st[DT_FILES].count = (int)d->nrows;
 		v.cols = detail_file_cols;
@@ -675,13 +680,8 @@ detail_draw(struct ui *ui, int y, int h)
 		d->page = draw_table(ui, &v, y, h);
 		break;
 	case DT_TRACKERS: {
-		d->ntrackers = engine_trackers(ui->engine, d->id, &d->trackers);
-		/* the DHT as one more row: peers found, last and next lookup */
-		struct engine_tracker_info dht;
-		if (engine_torrent_dht(ui->engine, d->id, &dht) == 0) {
-			d->trackers = xreallocarray(d->trackers, d->ntrackers + 1, sizeof *d->trackers);
-			d->trackers[d->ntrackers++] = dht;
-		}
+		/* the DHT's row comes last: peers found, last and next lookup */
+		d->ntrackers = client_trackers(ui->client, d->id, &d->trackers);
 		d->st[DT_TRACKERS].count = (int)d->ntrackers;
 		v.cols = detail_tracker_cols;
 		v.ncols = TC_COUNT;
@@ -719,7 +719,9 @@ detail_peer_action(struct ui *ui, struct detail_state *d, bool ban)
 		if (colon != NULL && (addr[0] != '[' || (colon > addr && colon[-1] == ']')))
 			*colon = '\0';
 	}
-	if (engine_peer_disconnect(ui->engine, d->id, addr, ban, err, sizeof err) != 0)
+	struct client_cmd cmd = { .kind = CLIENT_CMD_PEER_DISCONNECT, .torrent = d->id, .text = addr,
+		.on = ban };
+	if (client_command(ui->client, &cmd, NULL, err, sizeof err) != 0)
 		ui_message(ui, true, "%s %s: %s", ban ? "ban" : "disconnect", addr, err[0] ? err : "failed");
 	else
 		ui_message(ui, false, "%s %s", ban ? "banned" : "disconnected", addr);

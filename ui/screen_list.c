@@ -295,18 +295,10 @@ list_add_done(struct ui *ui, const char *text, void *arg)
 	int id = 0, rc;
 	if (text == NULL || text[0] == '\0')
 		return;
-	struct engine_add_opts opts = { 0 };
-	if (strncmp(text, "magnet:", 7) == 0) {
-		rc = engine_add_magnet(ui->engine, text, &opts, &id, err, sizeof err);
-	} else {
-		char path[1100];
-		const char *home = getenv("HOME");
-		if (text[0] == '~' && text[1] == '/' && home != NULL)
-			snprintf(path, sizeof path, "%s%s", home, text + 1);
-		else
-			snprintf(path, sizeof path, "%s", text);
-		rc = engine_add_torrent_file(ui->engine, path, &opts, &id, err, sizeof err);
-	}
+	/* a file name is the engine's to read: the daemon's file system when attached */
+	struct client_cmd cmd = { .kind = strncmp(text, "magnet:", 7) == 0 ? CLIENT_CMD_ADD_MAGNET :
+	    CLIENT_CMD_ADD_FILE, .text = text, .cwd = ui->cwd };
+	rc = client_command(ui->client, &cmd, &id, err, sizeof err);
 	if (rc != 0)
 		ui_message(ui, true, "cannot add %.200s: %s", text, err[0] ? err : "failed");
 	else
@@ -411,12 +403,13 @@ screen_list_synthetic(struct ui *ui, size_t n)
 		"archlinux-2024.05.01-x86_64.iso",
 		"\xf0\x9f\x8e\xb5 music collection", "big_buck_bunny_1080p.mp4",
 	};
-	free(ui->torrents);
-	ui->torrents = xcalloc(n ? n : 1, sizeof *ui->torrents);
+	free(ui->synthetic);
+	ui->synthetic = xcalloc(n ? n : 1, sizeof *ui->synthetic);
+	ui->torrents = ui->synthetic;
 	ui->ntorrents = n;
 	uint64_t seed = 12345;
 	for (size_t i = 0; i < n; i++) {
-		struct engine_torrent_stats *t = &ui->torrents[i];
+		struct engine_torrent_stats *t = &ui->synthetic[i];
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		t->id = (int)i + 1;
 		snprintf(t->name, sizeof t->name, "%s #%zu", names[i % DP_ARRAY_LEN(names)], i);

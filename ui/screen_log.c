@@ -48,7 +48,7 @@ screen_log_fetch(struct ui *ui, struct log_state *l)
 {
 	struct dp_log_line buf[256];
 	size_t got;
-	while ((got = engine_log_since(ui->engine, l->last_seq, buf, DP_ARRAY_LEN(buf))) > 0) {
+	while ((got = client_log_since(ui->client, l->last_seq, buf, DP_ARRAY_LEN(buf))) > 0) {
 		if (l->n + got > SCREEN_LOG_KEEP) {
 			size_t drop = l->n + got - SCREEN_LOG_KEEP;
 			if (drop > l->n)

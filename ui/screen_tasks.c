@@ -104,7 +104,7 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 	free(t->tasks);
 	free(t->rows);
 	t->tasks = NULL;
-	t->ntasks = engine_tasks(ui->engine, &t->tasks);
+	t->ntasks = client_tasks(ui->client, &t->tasks);
 	t->rows = xcalloc(t->ntasks ? t->ntasks : 1, sizeof *t->rows);
 	t->nrows = 0;
 	t->nfinished = t->nfailed = 0;

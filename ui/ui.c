@@ -1,4 +1,4 @@
-/* ui.c: the UI on the engine's loop: terminal input as a read event on fd 0, SIGWINCH and HUP
+/* ui.c: the UI on the loop (its engine's, or its own when attached to a daemon): terminal input as a read event on fd 0, SIGWINCH and HUP
  * as signal events, INT and TERM through stopsig, a redraw timer; the frame (title, screen,
  * status, prompt) and the keys every screen shares. Curses diffs each frame, so only changed
  * cells reach the tty. */
@@ -110,6 +110,25 @@ ui_quit_answer(struct ui *ui, const char *text, void *arg)
 }
 
 static void
+ui_stop_daemon_answer(struct ui *ui, const char *text, void *arg)
+{
+	(void)arg;
+	char err[256] = "";
+	if (text == NULL || (text[0] != 'y' && text[0] != 'Y')) {
+		ui_message(ui, false, "the daemon keeps running");
+		return;
+	}
+	struct client_cmd cmd = { .kind = CLIENT_CMD_STOP_DAEMON };
+	if (client_command(ui->client, &cmd, NULL, err, sizeof err) != 0) {
+		ui_message(ui, true, "cannot stop the daemon: %s", err[0] ? err : "failed");
+		return;
+	}
+	snprintf(ui->exit_message, sizeof ui->exit_message,
+	    "the daemon is stopping (telling trackers, syncing files)");
+	ui->quit_requested = true;
+}
+
+static void
 ui_dispatch(struct ui *ui, int code)
 {
 	if (ui->prompt.active) {
@@ -139,6 +158,11 @@ ui_dispatch(struct ui *ui, int code)
 		clearok(curscr, TRUE);
 		return;
 	case UI_ACTION_QUIT:
+		/* leaving an attached UI stops nothing: no question to ask */
+		if (ui->client != NULL && client_attached(ui->client)) {
+			ui->quit_requested = true;
+			return;
+		}
 		ui_fetch(ui, true);
 		if (ui_transfers_active(ui))
 			prompt_confirm(ui, "Transfers are active. Quit? (y/n)", ui_quit_answer, NULL);
@@ -147,6 +171,14 @@ ui_dispatch(struct ui *ui, int code)
 		return;
 	case UI_ACTION_LIMIT_GLOBAL:
 		actions_global_limits(ui);
+		return;
+	case UI_ACTION_STOP_DAEMON:
+		if (ui->client == NULL || !client_attached(ui->client)) {
+			ui_message(ui, true, "not attached to a daemon (q quits)");
+			return;
+		}
+		prompt_confirm(ui, "Stop the DAEMON? Every transfer stops; q leaves it running. (y/n)",
+		    ui_stop_daemon_answer, NULL);
 		return;
 	default:
 		break;
@@ -181,10 +213,25 @@ struct ui_loop {
 	struct event *ev_input, *ev_winch, *ev_hup, *ev_timer;
 	struct stopsig *stop_sig;      /* INT and TERM: a second one ends the process at once */
 	bool done;
+	bool lost;                     /* the daemon went out of reach */
 };
 
 static void
 ui_begin_quit(struct ui_loop *l);
+
+/* An attached UI whose daemon is gone has nothing left to show: it leaves, saying why. */
+static bool
+ui_check_lost(struct ui_loop *l)
+{
+	const char *why = client_lost(l->ui.client);
+	if (why == NULL || l->lost)
+		return l->lost;
+	l->lost = true;
+	snprintf(l->ui.exit_message, sizeof l->ui.exit_message, "%s", why);
+	event_del(l->ev_input);
+	event_base_loopexit(l->ui.base, NULL);
+	return true;
+}
 
 static void
 ui_after_input(struct ui_loop *l)
@@ -192,6 +239,7 @@ ui_after_input(struct ui_loop *l)
 	if (l->ui.quit_requested && !l->ui.stopping)
 		ui_begin_quit(l);
 	ui_draw(&l->ui);
+	ui_check_lost(l);
 }
 
 static void
@@ -255,8 +303,11 @@ ui_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct ui_loop *l = arg;
 	(void)fd;
 	(void)what;
+	if (ui_check_lost(l))
+		return;
 	ui_fetch(&l->ui, true);
 	ui_draw(&l->ui);
+	ui_check_lost(l);
 }
 
 static void
@@ -271,18 +322,24 @@ static void
 ui_begin_quit(struct ui_loop *l)
 {
 	l->ui.stopping = true;
-	ui_message(&l->ui, false, "stopping: telling trackers and syncing files...");
+	if (client_attached(l->ui.client))
+		ui_message(&l->ui, false, "leaving; the daemon keeps running");
+	else
+		ui_message(&l->ui, false, "stopping: telling trackers and syncing files...");
 	event_del(l->ev_input);
-	engine_shutdown(l->ui.engine, 5000, ui_engine_stopped, l);
+	client_leave(l->ui.client, ui_engine_stopped, l);
 }
 
 int
-ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_options *opt)
+ui_loop_run(struct event_base *base, struct client *client, const struct ui_options *opt,
+    char *exit_message, size_t exit_len)
 {
 	struct ui_loop *l = xcalloc(1, sizeof *l);
 	struct ui *ui = &l->ui;
 	ui->base = base;
-	ui->engine = engine;
+	ui->client = client;
+	if (getcwd(ui->cwd, sizeof ui->cwd) == NULL)
+		ui->cwd[0] = '\0';
 	ui->refresh_ms = opt->refresh_ms > 0 ? opt->refresh_ms : 1000;
 	ui->blocked_threshold_s = opt->blocked_threshold_s > 0 ? opt->blocked_threshold_s : 5;
 	ui->screen = SCREEN_LIST;
@@ -329,11 +386,12 @@ ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_opti
 	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
-	int rc = l->done ? 0 : -1;
+	int rc = l->done && !l->lost ? 0 : -1;
+	if (exit_message != NULL && exit_len > 0)
+		snprintf(exit_message, exit_len, "%s", ui->exit_message);
 	for (int s = 0; s < SCREEN_COUNT; s++)
 		if (ui_screens[s]->free != NULL)
 			ui_screens[s]->free(ui);
-	free(ui->torrents);
 	free(l);
 	return rc;
 }
@@ -357,7 +415,7 @@ ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols)
 	for (int i = 0; i < frames; i++) {
 		/* rates change every frame, so every frame re-sorts and redraws real content */
 		for (size_t k = 0; k < ui.ntorrents; k++)
-			ui.torrents[k].down_rate = (ui.torrents[k].down_rate * 7 + (uint64_t)i * 131) % 9000000;
+			ui.synthetic[k].down_rate = (ui.synthetic[k].down_rate * 7 + (uint64_t)i * 131) % 9000000;
 		ui_draw(&ui);
 		if (i % 2 == 1)
 			ui_dispatch(&ui, 'j');
@@ -368,6 +426,6 @@ ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols)
 	for (int s = 0; s < SCREEN_COUNT; s++)
 		if (ui_screens[s]->free != NULL)
 			ui_screens[s]->free(&ui);
-	free(ui.torrents);
+	free(ui.synthetic);
 	return frames > 0 ? (double)(t1 - t0) / frames : 0;
 }

@@ -9,7 +9,7 @@
 #include "commands.h"
 
 struct event_base;
-struct engine;
+struct client;
 
 /* The UI as the binary's command without a name: its usage and options for `downpour --help`;
  * run() takes the whole command line and returns when the user quits, with an exit status. */
@@ -18,14 +18,18 @@ extern const struct dp_command ui_entry;
  * or a magnet link. main.c asks before reporting an unknown command. */
 bool ui_wants_args(int argc, char **argv);
 
-/* The loop (ui.c): runs curses on base until the user quits and the engine has stopped. */
+/* The loop (ui.c): runs curses on base until the user quits and the client has left (an engine
+ * in process stops; a daemon keeps running). Returns 0, or -1 when the terminal could not be
+ * set up or an attached daemon went away (client_lost says why); exit_message gets what to say
+ * on the terminal afterwards ("" for nothing). */
 struct ui_options {
 	int refresh_ms;
 	int blocked_threshold_s;
 	bool colors;
 	char message[256];      /* shown on the bottom line at the start */
 };
-int ui_loop_run(struct event_base *base, struct engine *engine, const struct ui_options *opt);
+int ui_loop_run(struct event_base *base, struct client *client, const struct ui_options *opt,
+    char *exit_message, size_t exit_len);
 /* Draws the list of n synthetic torrents `frames` times into a terminal writing to out;
  * returns the mean microseconds per frame (the benchmark). */
 double ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "session_store.h"
 #include "util.h"
+#include "client.h"
 #include "demo.h"
 #include "engine.h"
 #include "keymap.h"
@@ -294,8 +295,11 @@ ui_main_run(int argc, char **argv)
 		    "Enter opens it, Tab switches tabs, 2 tasks, 3 blocked, q quits");
 	}
 
-	if (ui_loop_run(base, e, &opt) != 0)
+	struct client *client = client_local_new(e);
+	char exit_message[256] = "";
+	if (ui_loop_run(base, client, &opt, exit_message, sizeof exit_message) != 0)
 		status = 1;
+	client_free(client);
 	engine_free(e);
 	lockfile_release(lock);
 	event_base_free(base);

@@ -29,15 +29,12 @@ void
 ui_fetch(struct ui *ui, bool force)
 {
 	uint64_t now = dp_now_ms();
-	if (ui->engine == NULL)
+	if (ui->client == NULL)
 		return;
 	if (!force && now - ui->fetched_ms < (uint64_t)ui->refresh_ms / 2)
 		return;
 	ui->fetched_ms = now;
-	free(ui->torrents);
-	ui->torrents = NULL;
-	ui->ntorrents = engine_torrents(ui->engine, &ui->torrents);
-	engine_global(ui->engine, &ui->global);
+	ui->ntorrents = client_snapshot(ui->client, &ui->torrents, &ui->global);
 	if (now - ui->sampled_ms >= 1000) {
 		ui->sampled_ms = now;
 		spark_push(&ui->down_hist, ui->global.down_rate);

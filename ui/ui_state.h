@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "client.h"
 #include "engine.h"
 #include "util.h"
 #include "widgets.h"
@@ -24,7 +25,8 @@ struct help_state;
 
 struct ui {
 	struct event_base *base;
-	struct engine *engine;           /* NULL in the synthetic benchmark */
+	struct client *client;           /* the engine, here or a daemon's; NULL in the benchmark */
+	char cwd[1024];                  /* where relative paths typed in prompts start */
 	int rows, cols;
 	int page;                        /* rows of the current table, for ^d/^u */
 	enum ui_screen_id screen, back_screen;
@@ -32,8 +34,10 @@ struct ui {
 	int refresh_ms;
 	int blocked_threshold_s;
 
-	/* snapshots, refreshed at most every refresh interval or after a command */
-	struct engine_torrent_stats *torrents;
+	/* snapshots, refreshed at most every refresh interval or after a command; the torrents
+	 * are the client's (client_snapshot) */
+	const struct engine_torrent_stats *torrents;
+	struct engine_torrent_stats *synthetic;   /* the benchmark's rows (ui->torrents), owned */
 	size_t ntorrents;
 	struct engine_global_stats global;
 	uint64_t fetched_ms;
@@ -42,6 +46,7 @@ struct ui {
 
 	char message[256];
 	bool message_error;
+	char exit_message[256];          /* said on the terminal after leaving */
 	uint64_t message_ms;
 	struct ui_prompt prompt;
 

@@ -1,14 +1,12 @@
 /* widget_prompt.c: the bottom line: the one-line editor (text entry with UTF-8 cursor movement,
- * file-name completion on Tab, y/n questions, live updates for the incremental search) and,
+ * file-name completion on Tab (client_complete_path), y/n questions, live updates for the incremental search) and,
  * while no prompt is open, the latest status message or the key hint. */
 #include "config.h"
 
 #include <curses.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "util.h"
 #include "draw.h"
@@ -154,82 +152,6 @@ prompt_edit(struct ui_prompt *p, int code)
 	return true;
 }
 
-int
-prompt_complete_path(char *buf, size_t buflen, char *hint, size_t hintlen)
-{
-	char dir[1024], base[1024];
-	const char *home = getenv("HOME");
-	if (hint != NULL && hintlen > 0)
-		hint[0] = '\0';
-	/* "~/" expands to the home directory */
-	if (buf[0] == '~' && buf[1] == '/' && home != NULL) {
-		char tmp[1024];
-		snprintf(tmp, sizeof tmp, "%s%s", home, buf + 1);
-		snprintf(buf, buflen, "%s", tmp);
-	}
-	const char *slash = strrchr(buf, '/');
-	if (slash == NULL) {
-		snprintf(dir, sizeof dir, ".");
-		snprintf(base, sizeof base, "%s", buf);
-	} else {
-		size_t dl = (size_t)(slash - buf);
-		snprintf(dir, sizeof dir, "%.*s", (int)(dl == 0 ? 1 : dl), dl == 0 ? "/" : buf);
-		snprintf(base, sizeof base, "%s", slash + 1);
-	}
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	size_t blen = strlen(base);
-	char common[1024] = "";
-	bool common_set = false, only_is_dir = false;
-	int matches = 0;
-	size_t hpos = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (strncmp(de->d_name, base, blen) != 0)
-			continue;
-		/* hidden files only when asked for */
-		if (de->d_name[0] == '.' && blen == 0)
-			continue;
-		matches++;
-		if (!common_set) {
-			snprintf(common, sizeof common, "%s", de->d_name);
-			common_set = true;
-		} else {
-			size_t i = 0;
-			while (common[i] != '\0' && common[i] == de->d_name[i])
-				i++;
-			common[i] = '\0';
-		}
-		char full[2048];
-		struct stat st;
-		snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
-		bool is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
-		only_is_dir = is_dir;
-		if (hint != NULL && hpos + strlen(de->d_name) + 3 < hintlen) {
-			int n = snprintf(hint + hpos, hintlen - hpos, "%s%s%s", hpos ? " " : "", de->d_name,
-			    is_dir ? "/" : "");
-			if (n > 0)
-				hpos += (size_t)n;
-		}
-	}
-	closedir(d);
-	if (matches == 0)
-		return 0;
-	/* replace the base name with the completion */
-	size_t keep = slash == NULL ? 0 : (size_t)(slash - buf) + 1;
-	char out[2048];
-	snprintf(out, sizeof out, "%.*s%s%s", (int)keep, buf, common,
-	    matches == 1 && only_is_dir ? "/" : "");
-	if (strlen(out) < buflen)
-		snprintf(buf, buflen, "%s", out);
-	if (matches == 1 && hint != NULL && hintlen > 0)
-		hint[0] = '\0';
-	return matches;
-}
-
 void
 prompt_key(struct ui *ui, int code)
 {
@@ -259,7 +181,9 @@ prompt_key(struct ui *ui, int code)
 	}
 	if (code == '\t') {
 		if (p->paths) {
-			int n = prompt_complete_path(p->buf, sizeof p->buf, p->hint, sizeof p->hint);
+			/* names where the engine runs: the daemon's file system when attached */
+			int n = ui->client == NULL ? 0 : client_complete_path(ui->client, ui->cwd, p->buf,
+			    sizeof p->buf, p->hint, sizeof p->hint);
 			p->len = p->cur = strlen(p->buf);
 			if (n == 0)
 				snprintf(p->hint, sizeof p->hint, "(no match)");

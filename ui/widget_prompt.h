@@ -18,9 +18,6 @@ void prompt_confirm(struct ui *ui, const char *question, prompt_done_fn done, vo
 void prompt_key(struct ui *ui, int code);
 /* Draws row y: the open prompt with its cursor, else the recent message or the key hint. */
 void prompt_draw(struct ui *ui, int y);
-/* Completes a path in place (pure, for tests): returns how many candidates matched; with more
- * than one, the common prefix is filled in and up to hintlen bytes of names go to hint. */
-int prompt_complete_path(char *buf, size_t buflen, char *hint, size_t hintlen);
 /* Edits a line buffer (pure, for tests): returns false when the key is not an edit. */
 bool prompt_edit(struct ui_prompt *p, int code);
 

@@ -13,6 +13,7 @@
 
 #include <curses.h>
 
+#include "path_complete.h"
 #include "screens.h"
 #include "ui_state.h"
 #include "widget_prompt.h"
@@ -287,25 +288,34 @@ START_TEST(test_complete_unique_and_common_prefix)
 	char buf[1024], hint[256];
 	/* one match: the whole name */
 	snprintf(buf, sizeof buf, "%s/b", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/beta.torrent");
 	ck_assert_str_eq(hint, "");
 	/* two matches: the common prefix, and both names in the hint (a folder with a slash) */
 	snprintf(buf, sizeof buf, "%s/al", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 2);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 2);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/alp");
 	ck_assert_ptr_nonnull(strstr(hint, "alpha.torrent"));
 	ck_assert_ptr_nonnull(strstr(hint, "alpine/"));
 	/* a single folder gets its slash, so the next Tab goes inside */
 	snprintf(buf, sizeof buf, "%s/alpi", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/alpine/");
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/alpine/inner.torrent");
 	/* UTF-8 names complete byte-exactly */
 	snprintf(buf, sizeof buf, "%s/\xe6\x97\xa5", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/\xe6\x97\xa5\xe6\x9c\xac.torrent");
+	/* a relative path is looked up under the folder given (an attached UI's own folder, sent
+	 * to the daemon) and stays relative */
+	snprintf(buf, sizeof buf, "alpine/in");
+	ck_assert_int_eq(path_complete(tmpdir, buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_str_eq(buf, "alpine/inner.torrent");
+	char *full = path_resolve(tmpdir, buf);
+	ck_assert_int_eq(strncmp(full, tmpdir, strlen(tmpdir)), 0);
+	ck_assert_str_eq(full + strlen(tmpdir), "/alpine/inner.torrent");
+	free(full);
 }
 END_TEST
 
@@ -314,24 +324,24 @@ START_TEST(test_complete_hidden_missing_and_home)
 	char buf[1024], hint[256];
 	/* an empty name lists the visible entries only */
 	snprintf(buf, sizeof buf, "%s/", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 4);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 4);
 	ck_assert_ptr_null(strstr(hint, ".hidden"));
 	/* a leading dot asks for hidden ones */
 	snprintf(buf, sizeof buf, "%s/.h", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/.hidden.torrent");
 	/* no match: the text is left as typed */
 	snprintf(buf, sizeof buf, "%s/zzz", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 0);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 0);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/zzz");
 	/* a folder that does not exist */
 	snprintf(buf, sizeof buf, "%s/nope/a", tmpdir);
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 0);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 0);
 	/* ~/ is the home folder */
 	char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 	ck_assert_int_eq(setenv("HOME", tmpdir, 1), 0);
 	snprintf(buf, sizeof buf, "~/be");
-	ck_assert_int_eq(prompt_complete_path(buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
 	ck_assert_str_eq(buf + strlen(tmpdir), "/beta.torrent");
 	ck_assert_int_eq(strncmp(buf, tmpdir, strlen(tmpdir)), 0);
 	if (old_home != NULL)
@@ -344,12 +354,12 @@ START_TEST(test_complete_hidden_missing_and_home)
 	int n = snprintf(small, sizeof small, "%s/b", tmpdir);
 	ck_assert_int_lt(n, (int)sizeof small);
 	size_t need = strlen(tmpdir) + strlen("/beta.torrent") + 1;
-	ck_assert_int_eq(prompt_complete_path(small, need - 1, NULL, 0), 1);
+	ck_assert_int_eq(path_complete(NULL, small, need - 1, NULL, 0), 1);
 	ck_assert_str_eq(small + strlen(tmpdir), "/b");
 	/* a tiny hint buffer is never overrun */
 	char tiny[8];
 	snprintf(buf, sizeof buf, "%s/", tmpdir);
-	prompt_complete_path(buf, sizeof buf, tiny, sizeof tiny);
+	path_complete(NULL, buf, sizeof buf, tiny, sizeof tiny);
 	ck_assert_uint_lt(strlen(tiny), sizeof tiny);
 }
 END_TEST

@@ -1,0 +1,132 @@
+/* client.h: the engine client API the terminal UI talks to: the engine.h snapshots and commands
+ * it uses, behind one handle that is either the engine of this process (client_local.c) or a
+ * daemon reached over the session's Unix socket (client_remote.c), so every screen works the
+ * same in both. Types are engine.h's, and so are the ownership rules: what a call hands out is
+ * the caller's, except the torrent list, which stays the client's (see client_snapshot). */
+#ifndef DP_CLIENT_H
+#define DP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+struct client;
+
+/* The commands, one list for the enum, the protocol's names and the messages. */
+#define CLIENT_COMMANDS(X)                        \
+	X(START, "start")                         \
+	X(STOP, "stop")                           \
+	X(REMOVE, "remove")                       \
+	X(REMOVE_DATA, "remove-data")             \
+	X(RECHECK, "recheck")                     \
+	X(REANNOUNCE, "reannounce")               \
+	X(SEQUENTIAL, "sequential")               \
+	X(ADD_PEER, "add-peer")                   \
+	X(QUEUE_MOVE, "queue-move")               \
+	X(TORRENT_LIMITS, "torrent-limits")       \
+	X(GLOBAL_LIMITS, "global-limits")         \
+	X(FILE_PRIORITY, "file-priority")         \
+	X(PEER_DISCONNECT, "peer-disconnect")     \
+	X(ADD_FILE, "add-file")                   \
+	X(ADD_MAGNET, "add-magnet")               \
+	X(STOP_DAEMON, "stop-daemon")
+
+enum client_cmd_kind {
+#define X(name, str) CLIENT_CMD_##name,
+	CLIENT_COMMANDS(X)
+#undef X
+	CLIENT_CMD_COUNT
+};
+const char *client_cmd_name(enum client_cmd_kind k);
+/* The kind named s, or CLIENT_CMD_COUNT. */
+enum client_cmd_kind client_cmd_find(const char *s);
+
+/* One command; the fields a kind does not use are ignored. */
+struct client_cmd {
+	enum client_cmd_kind kind;
+	int torrent;                   /* per-torrent commands */
+	const char *text;              /* ADD_PEER, PEER_DISCONNECT: ADDR[:PORT]; ADD_FILE: a path
+	                                  (relative to cwd, "~/" for the home directory);
+	                                  ADD_MAGNET: the link */
+	const char *cwd;               /* ADD_FILE: where a relative path starts (NULL: ".") */
+	bool on;                       /* SEQUENTIAL: on; PEER_DISCONNECT: ban the address */
+	uint64_t down, up;             /* TORRENT_LIMITS, GLOBAL_LIMITS: bytes/s, 0 = none */
+	enum engine_queue_where where; /* QUEUE_MOVE */
+	enum engine_prio prio;         /* FILE_PRIORITY: to each of files[0..nfiles) */
+	const size_t *files;
+	size_t nfiles;
+};
+/* Runs a command: 0, or -1 with the reason in err. ADD_FILE and ADD_MAGNET set *id_out (may be
+ * NULL) to the torrent, also when it was there already (then -1, "already added"). */
+int client_command(struct client *c, const struct client_cmd *cmd, int *id_out, char *err,
+    size_t errlen);
+
+/*
+ * The torrent list and the global figures. *torrents stays the client's: it is valid until the
+ * next client_snapshot or client_free (a daemon's list is kept up to date from what changed,
+ * not copied whole each time). Returns the count.
+ */
+size_t client_snapshot(struct client *c, const struct engine_torrent_stats **torrents,
+    struct engine_global_stats *global);
+/* 0-based position in the queue, -1 without a session directory or for an unknown id. */
+int client_queue_position(struct client *c, int id);
+/* As engine_peers, engine_files (free with engine_files_free), engine_pieces (free with
+ * engine_piece_map_free): the caller's copies. */
+size_t client_peers(struct client *c, int id, struct engine_peer_info **out);
+size_t client_files(struct client *c, int id, struct engine_file_info **out);
+int client_pieces(struct client *c, int id, struct engine_piece_map *out);
+/* engine_trackers, then the DHT's row (engine_torrent_dht) when the torrent is in the DHT. */
+size_t client_trackers(struct client *c, int id, struct engine_tracker_info **out);
+/* engine_tasks; where_func, where_file and the names are valid until client_free. */
+size_t client_tasks(struct client *c, struct engine_task_info **out);
+void client_loop_health(struct client *c, struct engine_loop_health *out);
+size_t client_log_since(struct client *c, uint64_t after, struct dp_log_line *out, size_t max);
+/*
+ * Tab completion of a path where the engine runs (the daemon's file system): completes buf in
+ * place and returns how many names matched; with more than one, the common prefix is filled in
+ * and up to hintlen bytes of names go to hint. A relative path starts at cwd (NULL: ".").
+ */
+int client_complete_path(struct client *c, const char *cwd, char *buf, size_t buflen, char *hint,
+    size_t hintlen);
+
+/* Whether the engine is a daemon's (leaving does not stop it; STOP_DAEMON does). */
+bool client_attached(const struct client *c);
+/* Why the daemon is out of reach (it stopped, the socket broke, it stopped answering); NULL
+ * while all is well, and always in process. Every call fails quietly once this is set. */
+const char *client_lost(const struct client *c);
+/* Leaving: in process, the engine stops (trackers told, files synced; done(arg) runs on the
+ * loop when it has); attached, the connection closes and done(arg) runs at once. */
+void client_leave(struct client *c, void (*done)(void *arg), void *arg);
+void client_free(struct client *c);
+
+/* The engine of this process, on its loop (client_local.c). */
+struct client *client_local_new(struct engine *e);
+
+/* ---- what the two implementations fill in (client.c dispatches) ---- */
+struct client_ops {
+	int (*command)(struct client *c, const struct client_cmd *cmd, int *id_out, char *err,
+	    size_t errlen);
+	size_t (*snapshot)(struct client *c, const struct engine_torrent_stats **torrents,
+	    struct engine_global_stats *global);
+	int (*queue_position)(struct client *c, int id);
+	size_t (*peers)(struct client *c, int id, struct engine_peer_info **out);
+	size_t (*files)(struct client *c, int id, struct engine_file_info **out);
+	int (*pieces)(struct client *c, int id, struct engine_piece_map *out);
+	size_t (*trackers)(struct client *c, int id, struct engine_tracker_info **out);
+	size_t (*tasks)(struct client *c, struct engine_task_info **out);
+	void (*loop_health)(struct client *c, struct engine_loop_health *out);
+	size_t (*log_since)(struct client *c, uint64_t after, struct dp_log_line *out, size_t max);
+	int (*complete_path)(struct client *c, const char *cwd, char *buf, size_t buflen,
+	    char *hint, size_t hintlen);
+	void (*leave)(struct client *c, void (*done)(void *arg), void *arg);
+	void (*free)(struct client *c);
+};
+struct client {
+	const struct client_ops *ops;
+	bool attached;
+	char lost[256];                /* "" while reachable */
+};
+
+#endif

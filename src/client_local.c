@@ -1,0 +1,208 @@
+/* client_local.c: the engine client API on the engine of this process (the UI and the engine
+ * share the loop), and the one place that turns a client command into engine.h calls: the
+ * attach server (attach_server.c) runs a remote UI's commands through it too. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "client_local.h"
+#include "path_complete.h"
+#include "util.h"
+
+struct client_local {
+	struct client c;               /* first: the handle the UI holds */
+	struct engine *e;
+	struct engine_torrent_stats *torrents;   /* the last snapshot, freed at the next */
+};
+
+static struct client_local *
+client_local_of(struct client *c)
+{
+	return (struct client_local *)c;
+}
+
+int
+client_local_run(struct engine *e, const struct client_cmd *cmd, int *id_out, char *err,
+    size_t errlen)
+{
+	int id = cmd->torrent, rc = -1;
+	struct engine_add_opts ao = { 0 };
+	switch (cmd->kind) {
+	case CLIENT_CMD_START: return engine_torrent_start(e, id, err, errlen);
+	case CLIENT_CMD_STOP: return engine_torrent_stop(e, id, err, errlen);
+	case CLIENT_CMD_REMOVE: return engine_torrent_remove(e, id, false, err, errlen);
+	case CLIENT_CMD_REMOVE_DATA: return engine_torrent_remove(e, id, true, err, errlen);
+	case CLIENT_CMD_RECHECK: return engine_torrent_recheck(e, id, err, errlen);
+	case CLIENT_CMD_REANNOUNCE: return engine_torrent_reannounce(e, id, err, errlen);
+	case CLIENT_CMD_SEQUENTIAL: return engine_torrent_set_sequential(e, id, cmd->on, err, errlen);
+	case CLIENT_CMD_QUEUE_MOVE: return engine_queue_move(e, id, cmd->where, err, errlen);
+	case CLIENT_CMD_TORRENT_LIMITS:
+		return engine_torrent_set_rate_limits(e, id, cmd->down, cmd->up, err, errlen);
+	case CLIENT_CMD_GLOBAL_LIMITS:
+		engine_set_rate_limits(e, cmd->down, cmd->up);
+		return 0;
+	case CLIENT_CMD_FILE_PRIORITY:
+		for (size_t i = 0; i < cmd->nfiles; i++)
+			if (engine_torrent_set_file_priority(e, id, cmd->files[i], cmd->prio, err,
+			    errlen) != 0)
+				return -1;
+		return 0;
+	case CLIENT_CMD_ADD_PEER:
+	case CLIENT_CMD_PEER_DISCONNECT:
+		if (cmd->text == NULL || cmd->text[0] == '\0')
+			return dp_fail(err, errlen, "no address given");
+		return cmd->kind == CLIENT_CMD_ADD_PEER ?
+		    engine_torrent_add_peer(e, id, cmd->text, err, errlen) :
+		    engine_peer_disconnect(e, id, cmd->text, cmd->on, err, errlen);
+	case CLIENT_CMD_ADD_MAGNET:
+		if (cmd->text == NULL)
+			return dp_fail(err, errlen, "no magnet link given");
+		rc = engine_add_magnet(e, cmd->text, &ao, &id, err, errlen);
+		break;
+	case CLIENT_CMD_ADD_FILE: {
+		if (cmd->text == NULL || cmd->text[0] == '\0')
+			return dp_fail(err, errlen, "no file given");
+		char *path = path_resolve(cmd->cwd, cmd->text);
+		rc = engine_add_torrent_file(e, path, &ao, &id, err, errlen);
+		free(path);
+		break;
+	}
+	case CLIENT_CMD_STOP_DAEMON:
+		return dp_fail(err, errlen, "not attached to a daemon (q quits)");
+	default:
+		return dp_fail(err, errlen, "unknown command");
+	}
+	if (id_out != NULL)
+		*id_out = id > 0 ? id : 0;
+	return rc;
+}
+
+static int
+client_local_command(struct client *c, const struct client_cmd *cmd, int *id_out, char *err,
+    size_t errlen)
+{
+	return client_local_run(client_local_of(c)->e, cmd, id_out, err, errlen);
+}
+
+static size_t
+client_local_snapshot(struct client *c, const struct engine_torrent_stats **torrents,
+    struct engine_global_stats *global)
+{
+	struct client_local *l = client_local_of(c);
+	free(l->torrents);
+	size_t n = engine_torrents(l->e, &l->torrents);
+	engine_global(l->e, global);
+	*torrents = l->torrents;
+	return n;
+}
+
+static int
+client_local_queue_position(struct client *c, int id)
+{
+	return engine_queue_position(client_local_of(c)->e, id);
+}
+
+static size_t
+client_local_peers(struct client *c, int id, struct engine_peer_info **out)
+{
+	return engine_peers(client_local_of(c)->e, id, out);
+}
+
+static size_t
+client_local_files(struct client *c, int id, struct engine_file_info **out)
+{
+	return engine_files(client_local_of(c)->e, id, out);
+}
+
+static int
+client_local_pieces(struct client *c, int id, struct engine_piece_map *out)
+{
+	return engine_pieces(client_local_of(c)->e, id, out);
+}
+
+size_t
+client_local_trackers(struct engine *e, int id, struct engine_tracker_info **out)
+{
+	size_t n = engine_trackers(e, id, out);
+	/* the DHT as one more row: peers found, last and next lookup */
+	struct engine_tracker_info dht;
+	if (engine_torrent_dht(e, id, &dht) == 0) {
+		*out = xreallocarray(*out, n + 1, sizeof **out);
+		(*out)[n++] = dht;
+	}
+	return n;
+}
+
+static size_t
+client_local_trackers_op(struct client *c, int id, struct engine_tracker_info **out)
+{
+	return client_local_trackers(client_local_of(c)->e, id, out);
+}
+
+static size_t
+client_local_tasks(struct client *c, struct engine_task_info **out)
+{
+	return engine_tasks(client_local_of(c)->e, out);
+}
+
+static void
+client_local_loop_health(struct client *c, struct engine_loop_health *out)
+{
+	engine_loop_health(client_local_of(c)->e, out);
+}
+
+static size_t
+client_local_log_since(struct client *c, uint64_t after, struct dp_log_line *out, size_t max)
+{
+	return engine_log_since(client_local_of(c)->e, after, out, max);
+}
+
+static int
+client_local_complete_path(struct client *c, const char *cwd, char *buf, size_t buflen,
+    char *hint, size_t hintlen)
+{
+	(void)c;
+	return path_complete(cwd, buf, buflen, hint, hintlen);
+}
+
+static void
+client_local_leave(struct client *c, void (*done)(void *arg), void *arg)
+{
+	engine_shutdown(client_local_of(c)->e, 5000, done, arg);
+}
+
+static void
+client_local_free(struct client *c)
+{
+	struct client_local *l = client_local_of(c);
+	free(l->torrents);
+	free(l);
+}
+
+static const struct client_ops client_local_ops = {
+	.command = client_local_command,
+	.snapshot = client_local_snapshot,
+	.queue_position = client_local_queue_position,
+	.peers = client_local_peers,
+	.files = client_local_files,
+	.pieces = client_local_pieces,
+	.trackers = client_local_trackers_op,
+	.tasks = client_local_tasks,
+	.loop_health = client_local_loop_health,
+	.log_since = client_local_log_since,
+	.complete_path = client_local_complete_path,
+	.leave = client_local_leave,
+	.free = client_local_free,
+};
+
+struct client *
+client_local_new(struct engine *e)
+{
+	struct client_local *l = xcalloc(1, sizeof *l);
+	l->c.ops = &client_local_ops;
+	l->e = e;
+	return &l->c;
+}

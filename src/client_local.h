@@ -1,0 +1,17 @@
+/* client_local.h: what the in-process client shares with the attach server, which answers an
+ * attached UI with the same engine.h calls (client_local.c). */
+#ifndef DP_CLIENT_LOCAL_H
+#define DP_CLIENT_LOCAL_H
+
+#include <stddef.h>
+
+#include "client.h"
+#include "engine.h"
+
+/* Runs a client command on e (ADD_FILE reads the file here: the caller is on the loop). */
+int client_local_run(struct engine *e, const struct client_cmd *cmd, int *id_out, char *err,
+    size_t errlen);
+/* engine_trackers and the DHT's row after them. */
+size_t client_local_trackers(struct engine *e, int id, struct engine_tracker_info **out);
+
+#endif
