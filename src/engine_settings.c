@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "engine_private.h"
 #include "log.h"
+#include "portmap.h"
 #include "settings_file.h"
 #include "settings_table.h"
 #include "transport.h"
@@ -104,12 +105,26 @@ engine_settings_apply_transport(struct engine *e)
 		transport_set(e->transport, &ts);
 }
 
+/* Port mapping switched on or off while running: the mapper starts (or maps again) or removes
+ * its mappings; a listening port is needed, and nothing starts once shutting down. */
+static void
+engine_settings_apply_portmap(struct engine *e)
+{
+	bool on = e->settings->live.port_mapping;
+	if (e->portmap != NULL)
+		portmap_set_enabled(e->portmap, on);
+	else if (on && e->listen_port > 0 && !e->shutting_down)
+		e->portmap = portmap_new(e->base, (uint16_t)e->listen_port,
+		    e->udp4 != NULL || e->udp6 != NULL, NULL);
+}
+
 /* SETTING_APPLY_STORE is the session directory's: engine_settings_commit tells it. */
 static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine *e) = {
 	[SETTING_APPLY_RATES] = engine_settings_apply_rates,
 	[SETTING_APPLY_PEERS] = engine_settings_apply_peers,
 	[SETTING_APPLY_DOWNLOAD_DIR] = engine_settings_apply_download_dir,
 	[SETTING_APPLY_TRANSPORT] = engine_settings_apply_transport,
+	[SETTING_APPLY_PORTMAP] = engine_settings_apply_portmap,
 };
 
 /* What the engine cannot hold although the table allows it. */

@@ -56,6 +56,9 @@ struct portmap {
 	pthread_cond_t wake;         /* loop -> worker: stop (monotonic clock) */
 	pthread_cond_t done;         /* worker -> portmap_free: finished */
 	bool stop, finished, orphaned;
+	/* port_mapping switched off at run time: the worker removes the mappings and waits to be
+	 * switched on again (portmap_set_enabled); under the lock */
+	bool disabled, unmapped;
 	uint16_t port;
 	struct portmap_options opt;
 	struct pm_map maps[PM_MAX_MAPS];
@@ -224,9 +227,10 @@ portmap_run_natpmp(struct portmap *pm, unsigned backoff_s, bool *failed)
 	return next_s;
 }
 
-/* At stop: every mapping in place is removed from its gateway (bounded waits). */
+/* At stop, or switched off: every mapping in place is removed from its gateway (bounded
+ * waits); why says which. */
 static void
-portmap_unmap_all(struct portmap *pm)
+portmap_unmap_all(struct portmap *pm, const char *why_stop)
 {
 	for (unsigned i = 0; i < pm->nmaps; i++) {
 		struct pm_map *m = &pm->maps[i];
@@ -234,7 +238,7 @@ portmap_unmap_all(struct portmap *pm)
 		bool mapped = m->mapped;
 		pthread_mutex_unlock(&pm->lock);
 		if (!mapped) {
-			portmap_set(pm, m, PM_REMOVED, 0, "stopped (nothing was mapped)");
+			portmap_set(pm, m, PM_REMOVED, 0, "%s (nothing was mapped)", why_stop);
 			continue;
 		}
 		char why[200] = "", gw[64], ip[46];
@@ -251,8 +255,8 @@ portmap_unmap_all(struct portmap *pm)
 			portmap_set(pm, m, PM_REMOVED, 0, "%s %u removed from the %s gateway",
 			    portmap_l4(m), pm->port, portmap_proto_names[m->proto]);
 		else
-			portmap_set(pm, m, PM_REMOVED, 0, "stopped; the mapping stays until its lease "
-			    "ends: %s", why);
+			portmap_set(pm, m, PM_REMOVED, 0, "%s; the mapping stays until its lease "
+			    "ends: %s", why_stop, why);
 	}
 }
 
@@ -272,6 +276,17 @@ portmap_worker(void *arg)
 	struct portmap *pm = arg;
 	pthread_mutex_lock(&pm->lock);
 	while (!pm->stop) {
+		if (pm->disabled) {
+			if (!pm->unmapped) {
+				pthread_mutex_unlock(&pm->lock);
+				portmap_unmap_all(pm, "switched off");
+				pthread_mutex_lock(&pm->lock);
+				pm->unmapped = true;
+			} else {
+				pthread_cond_wait(&pm->wake, &pm->lock);
+			}
+			continue;
+		}
 		uint64_t now = dp_now_ms(), next = UINT64_MAX;
 		for (int p = 0; p < PM_PROTOS && !pm->stop; p++) {
 			if (pm->due[p] <= now) {
@@ -301,9 +316,11 @@ portmap_worker(void *arg)
 		}
 		pthread_cond_timedwait(&pm->wake, &pm->lock, &ts);
 	}
+	bool unmapped = pm->unmapped;
 	pthread_mutex_unlock(&pm->lock);
 
-	portmap_unmap_all(pm);
+	if (!unmapped)
+		portmap_unmap_all(pm, "stopped");
 
 	pthread_mutex_lock(&pm->lock);
 	pm->finished = true;
@@ -319,6 +336,17 @@ portmap_worker(void *arg)
 }
 
 /* ---- loop side ---- */
+
+static void
+portmap_task_new(struct portmap *pm, struct pm_map *m)
+{
+	if (m->task != NULL)
+		return;
+	m->task = task_new(DP_TASK_KIND_PORTMAP, 0, "portmap %s %s %u",
+	    portmap_proto_names[m->proto], portmap_l4(m), pm->port);
+	task_wait(m->task, DP_TASK_QUEUED, "waiting for the port mapping thread");
+	m->ever_shown = false;
+}
 
 /* The worker's news: each changed mapping's task, a log line when its state changes. */
 static void
@@ -342,6 +370,10 @@ portmap_report(struct portmap *pm)
 		const struct pm_map *s = &snap[i];
 		if (s->state == PM_MAPPED)
 			pm->status.mapped++;
+		/* Switched off and on again before the removal was reported: the removal ended
+		 * the old task, the new round gets a new one. */
+		if (changed[i] && s->state != PM_REMOVED)
+			portmap_task_new(pm, m);
 		if (!changed[i] || m->task == NULL)
 			continue;
 		task_cb_begin(m->task);
@@ -391,6 +423,14 @@ portmap_report_cb(evutil_socket_t fd, short what, void *arg)
 	portmap_report(arg);
 }
 
+/* A task for each mapping that has none (at start, and switched on again). */
+static void
+portmap_new_tasks(struct portmap *pm)
+{
+	for (unsigned i = 0; i < pm->nmaps; i++)
+		portmap_task_new(pm, &pm->maps[i]);
+}
+
 struct portmap *
 portmap_new(struct event_base *base, uint16_t port, bool udp, const struct portmap_options *opt)
 {
@@ -414,11 +454,9 @@ portmap_new(struct event_base *base, uint16_t port, bool udp, const struct portm
 			struct pm_map *m = &pm->maps[pm->nmaps++];
 			m->proto = (enum pm_proto)p;
 			m->udp = u == 1;
-			m->task = task_new(DP_TASK_KIND_PORTMAP, 0, "portmap %s %s %u",
-			    portmap_proto_names[p], portmap_l4(m), port);
-			task_wait(m->task, DP_TASK_QUEUED, "waiting for the port mapping thread");
 		}
 	}
+	portmap_new_tasks(pm);
 	pm->status.total = pm->nmaps;
 	pthread_mutex_init(&pm->lock, NULL);
 	pthread_condattr_t ca;
@@ -451,6 +489,34 @@ portmap_stop(struct portmap *pm)
 	pm->stop = true;
 	pthread_cond_signal(&pm->wake);
 	pthread_mutex_unlock(&pm->lock);
+}
+
+void
+portmap_set_enabled(struct portmap *pm, bool on)
+{
+	if (pm == NULL || !pm->started)
+		return;
+	pthread_mutex_lock(&pm->lock);
+	bool was_on = !pm->disabled;
+	if (on && !was_on) {
+		/* Mapped anew from the first round on: a gateway found before may be gone. */
+		pm->disabled = false;
+		pm->unmapped = false;
+		for (int p = 0; p < PM_PROTOS; p++) {
+			pm->due[p] = 0;
+			pm->backoff_s[p] = pm->opt.retry_s;
+		}
+	} else if (!on && was_on) {
+		pm->disabled = true;
+	}
+	pthread_cond_signal(&pm->wake);
+	pthread_mutex_unlock(&pm->lock);
+	if (on == was_on)
+		return;
+	if (on)
+		portmap_new_tasks(pm);
+	log_info("port mapping: switched %s (port %u)", on ? "on" : "off, removing the mappings",
+	    pm->port);
 }
 
 void

@@ -29,6 +29,9 @@ struct portmap_options {
  */
 struct portmap *portmap_new(struct event_base *base, uint16_t port, bool udp,
     const struct portmap_options *opt);
+/* Switched off at run time (port_mapping = false): the worker removes the mappings and waits;
+ * switched on again, it maps anew with fresh tasks. Non-blocking. */
+void portmap_set_enabled(struct portmap *pm, bool on);
 /* Asks the worker to remove the mappings (non-blocking); portmap_free waits for it. */
 void portmap_stop(struct portmap *pm);
 /* Stops, waits a bounded time (5 s) for the mappings to be removed, frees. NULL is fine. */

@@ -108,7 +108,6 @@ static const struct rpc_fixed rpc_fixed[] = {
 	    "configuration's lsd key)" },
 	{ "pex-enabled", "peer exchange is always on" },
 	{ "peer-port-random-on-start", "downpour does not pick a random port on start" },
-	{ "port-forwarding-enabled", "downpour has no UPnP or NAT-PMP port mapping" },
 	{ "queue-stalled-enabled", "downpour does not take stalled torrents out of the queue" },
 	{ "queue-stalled-minutes", "downpour does not take stalled torrents out of the queue" },
 	{ "rename-partial-files", "downpour writes files under their final names" },
@@ -150,7 +149,6 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "peer-port", json_integer(g.listen_port));
 	json_object_set_new(o, "peer-port-random-on-start", json_false());
 	json_object_set_new(o, "pex-enabled", json_true());
-	json_object_set_new(o, "port-forwarding-enabled", json_false());
 	json_object_set_new(o, "queue-stalled-enabled", json_false());
 	json_object_set_new(o, "queue-stalled-minutes", json_integer(30));
 	json_object_set_new(o, "rename-partial-files", json_false());
@@ -176,6 +174,7 @@ session_object(struct rpc_handler *h)
 	/* Transmission's encryption values are the settings table's names. */
 	json_object_set_new(o, "encryption", json_string(dp_encryption_names[c.encryption]));
 	json_object_set_new(o, "utp-enabled", json_boolean(c.utp));
+	json_object_set_new(o, "port-forwarding-enabled", json_boolean(c.port_mapping));
 	config_free(&c);
 	json_object_set_new(o, "trash-original-torrent-files", json_false());
 	json_object_set_new(o, "units", json_pack("{s:[s,s,s,s], s:i, s:[s,s,s,s], s:i, "
@@ -314,7 +313,7 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	struct engine_queue_limits q;
 	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = false, utp = false;
+	bool start_added = false, utp = false, portmap = false;
 	const char *dir = NULL, *encryption = NULL;
 	/* Read and check everything first, so that a bad argument changes nothing. */
 	if (rpc_arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
@@ -323,7 +322,8 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	    rpc_arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
 	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
 	    rpc_arg_string(args, "encryption", &encryption, err, errlen) < 0 ||
-	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0)
+	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0 ||
+	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0)
 		return -1;
 	if (port >= 0 && port != g.listen_port)
 		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
@@ -358,6 +358,8 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		rpc_change_add(ch, &n, "encryption", "%s", encryption);
 	if (rpc_arg_get(args, "utp-enabled") != NULL)
 		rpc_change_add(ch, &n, "utp", "%s", utp ? "true" : "false");
+	if (rpc_arg_get(args, "port-forwarding-enabled") != NULL)
+		rpc_change_add(ch, &n, "port_mapping", "%s", portmap ? "true" : "false");
 	for (size_t i = 0; i < n; i++) {
 		struct dp_config v;
 		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);

@@ -66,9 +66,9 @@ const struct setting_def settings_table[] = {
 	    SETTING_REMOTE, "Upload limit in bytes per second, 0 = unlimited."),
 	S(NULL, "upload_rate_limit_enabled", SETTING_BOOL, upload_rate_limit_enabled, 0, 0, "true",
 	    RATES, SETTING_REMOTE, "false keeps upload_rate_limit but does not apply it."),
-	S(NULL, "port_mapping", SETTING_BOOL, port_mapping, 0, 0, "false", RESTART, 0,
+	S(NULL, "port_mapping", SETTING_BOOL, port_mapping, 0, 0, "false", PORTMAP, SETTING_REMOTE,
 	    "Ask the home router to forward listen_port (TCP and UDP) with UPnP IGD and NAT-PMP, "
-	    "renewing the mappings and removing them at exit."),
+	    "renewing the mappings and removing them at exit or when switched off (IPv4 only)."),
 	SC(NULL, "encryption", encryption, dp_encryption_names, "preferred", TRANSPORT,
 	    SETTING_REMOTE, "Peer encryption (MSE/PE, RC4): \"required\" refuses plaintext both "
 	    "ways, \"preferred\" tries encrypted first and accepts both, \"tolerated\" tries "

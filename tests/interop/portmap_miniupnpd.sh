@@ -6,7 +6,8 @@
 # each mapping's task fails with the reason and the daemon runs on; with miniupnpd the four
 # mappings (UPnP and NAT-PMP, TCP and UDP) are reported mapped on their tasks and in the log,
 # miniupnpd's nftables DNAT rules forward the port to the client, and after SIGTERM the rules
-# are gone. Needs root, ip (iproute2), nft (nftables) and miniupnpd. $1 = the downpour binary.
+# are gone; switched off and on at run time through the RPC's port-forwarding-enabled, the
+# mapper removes its rules and maps again while the daemon runs. Needs root, ip (iproute2), nft (nftables) and miniupnpd. $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/../lib.sh"
 DP=${1:?usage: portmap_miniupnpd.sh PATH/TO/downpour}
@@ -184,4 +185,39 @@ fi
 grep -q "port mapping (UPnP TCP $PORT): TCP $PORT removed from the UPnP gateway" \
     "$W/daemon2.log" || fail "no removal logged"
 echo "ok   after SIGTERM the gateway has no rule for port $PORT left"
-echo "4 passed, 0 failed"
+# ---- switched on and off at run time through the RPC ----
+sed -i 's/^port_mapping = true;/port_mapping = false;/' "$W/d.conf"
+RPCPORT=9199
+rpc() { ip netns exec "$CLI" timeout 20 /usr/bin/python3 "$(dirname "$0")/rpc_call.py" "$RPCPORT" "$@"; }
+fwd_shown() { rpc session-get '{"fields":["port-forwarding-enabled"]}' | grep -o '"port-forwarding-enabled": [a-z]*'; }
+dnat_rules() { ip netns exec "$GW" nft list chain inet dppm dppm_pre | grep -c "dport $PORT dnat"; }
+ip netns exec "$CLI" "$DP" daemon --foreground --config "$W/d.conf" --rpc-port $RPCPORT \
+    >"$W/daemon3.log" 2>&1 &
+DPID=$!
+PIDS+=("$DPID")
+for _ in $(seq 1 50); do rpc session-get >/dev/null 2>&1 && break; sleep 0.1; done
+[ "$(fwd_shown)" = '"port-forwarding-enabled": false' ] || fail "session-get: $(fwd_shown)"
+[ -z "$(portmap_rows)" ] || fail "port mapping is off, yet: $(portmap_rows)"
+rpc session-set '{"port-forwarding-enabled": true}' >/dev/null || fail "session-set true refused"
+wait_rules() {
+	for _ in $(seq 1 80); do [ "$(dnat_rules)" = "$1" ] && return 0; sleep 0.25; done
+	return 1
+}
+wait_rules 2 || fail "switched on: no DNAT rules for TCP and UDP: $(portmap_rows)"
+[ "$(fwd_shown)" = '"port-forwarding-enabled": true' ] || fail "session-get after on: $(fwd_shown)"
+echo "ok   port-forwarding-enabled switched on by the RPC: the mapper starts, the gateway forwards the port"
+rpc session-set '{"port-forwarding-enabled": false}' >/dev/null || fail "session-set false refused"
+wait_rules 0 || fail "switched off: the rules stay: $(ip netns exec "$GW" nft list chain inet dppm dppm_pre)"
+grep -q "port mapping: switched off" "$W/daemon3.log" || fail "no log line for switching off"
+[ "$(fwd_shown)" = '"port-forwarding-enabled": false' ] || fail "session-get after off: $(fwd_shown)"
+kill -0 "$DPID" 2>/dev/null || fail "the daemon died"
+echo "ok   switched off at run time: the mappings are removed while the daemon runs"
+rpc session-set '{"port-forwarding-enabled": true}' >/dev/null || fail "session-set true (again) refused"
+wait_rules 2 || fail "switched on again: no DNAT rules: $(portmap_rows)"
+rows=$(portmap_rows)
+[ "$(echo "$rows" | grep -c "mapped by")" = 4 ] || fail "switched on again: tasks $rows"
+grep -q "port_mapping = \"true\"" "$W/sess/settings.conf" || fail "settings.conf does not keep it"
+stop_pid "$DPID" 15
+wait_rules 0 || fail "rules left after exit"
+echo "ok   switched on again: four tasks mapped anew; settings.conf keeps the setting; removed at exit"
+echo "7 passed, 0 failed"

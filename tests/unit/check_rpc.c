@@ -297,7 +297,7 @@ START_TEST(test_session_set_refuses)
 	struct rpc_handler *h = rpc_handler_new(eng, NULL);
 	static const char *const refused[] = {
 		"\"rename-partial-files\":true", "\"incomplete-dir-enabled\":true",
-		"\"port-forwarding-enabled\":true", "\"script-torrent-done-enabled\":true",
+		"\"script-torrent-done-enabled\":true",
 		"\"script-torrent-done-filename\":\"/bin/true\"", "\"pex-enabled\":false",
 		"\"queue-stalled-enabled\":true", "\"trash-original-torrent-files\":true",
 	};
@@ -319,6 +319,22 @@ START_TEST(test_session_set_refuses)
 	json_decref(j);
 	engine_global(eng, &g);
 	ck_assert_int_eq(g.max_connections, 61);
+
+	/* Port forwarding is a real setting now: shown from port_mapping and set through it
+	 * (switched on only in tests/interop/portmap_miniupnpd.sh: it talks to gateways). */
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{"
+	    "\"port-forwarding-enabled\":\"yes\"}}");
+	ck_assert(strstr(result_of(j), "port-forwarding-enabled") != NULL);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{"
+	    "\"port-forwarding-enabled\":false}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-get\",\"arguments\":{\"fields\":["
+	    "\"port-forwarding-enabled\"]}}");
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "arguments"),
+	    "port-forwarding-enabled")));
+	json_decref(j);
 
 	/* port-test cannot be answered from here and says so; session-close needs a daemon. */
 	j = call(h, "{\"method\":\"port-test\"}");
