@@ -161,6 +161,15 @@ peer_transport_cb(void *arg, struct bufferevent *bev, const struct transport_inf
 	task_cb_end(task);
 }
 
+/* An outgoing connection the transport is still making: dialling is a CONNECT_WAIT, the
+ * encryption handshake on a connected socket waits for the peer's bytes (READ_WAIT). */
+static void
+peer_wait_transport(struct peer *p)
+{
+	task_wait(p->task, transport_conn_awaits_peer(p->tconn) ? DP_TASK_READ_WAIT :
+	    DP_TASK_CONNECT_WAIT, "%s", transport_conn_doing(p->tconn));
+}
+
 struct peer *
 peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner,
     const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len)
@@ -180,7 +189,7 @@ peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner
 		peer_close(p, "connect failed: %s", err);
 		return NULL;
 	}
-	task_wait(p->task, DP_TASK_CONNECT_WAIT, "%s", transport_conn_doing(p->tconn));
+	peer_wait_transport(p);
 	return p;
 }
 
@@ -386,9 +395,10 @@ peer_update_task(struct peer *p)
 	if (!p->connected) {
 		if (p->incoming)
 			task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
+		else if (p->tconn != NULL)
+			peer_wait_transport(p);
 		else
-			task_wait(p->task, DP_TASK_CONNECT_WAIT, "%s", p->tconn != NULL ?
-			    transport_conn_doing(p->tconn) : "connecting");
+			task_wait(p->task, DP_TASK_CONNECT_WAIT, "connecting");
 	} else if (!p->handshake_done) {
 		task_wait(p->task, DP_TASK_READ_WAIT, "waiting for handshake");
 	} else if (p->disk_paused) {
@@ -1554,8 +1564,7 @@ peer_tick(struct peer *p, uint64_t now)
 			peer_close(p, "%s after %llu s", p->incoming ? "no handshake" :
 			    "connect timed out", (unsigned long long)limit / 1000);
 		else if (p->tconn != NULL && !p->incoming)
-			task_wait(p->task, DP_TASK_CONNECT_WAIT, "%s",
-			    transport_conn_doing(p->tconn));
+			peer_wait_transport(p);
 		return;
 	}
 	if (!p->handshake_done) {

@@ -669,6 +669,12 @@ transport_conn_doing(const struct transport_conn *c)
 	return c->doing;
 }
 
+bool
+transport_conn_awaits_peer(const struct transport_conn *c)
+{
+	return c->mse != NULL || c->info.incoming;
+}
+
 void
 transport_outcome(struct transport *tr, const struct sockaddr *sa,
     const struct transport_info *info, bool handshake_ok)

@@ -78,6 +78,9 @@ void transport_cancel(struct transport_conn *c);
 /* What the connection is trying now, for the peer's task ("uTP and TCP", "encryption
  * handshake over TCP"). */
 const char *transport_conn_doing(const struct transport_conn *c);
+/* The socket is up and what is left is the peer's answer (the encryption handshake, or the first
+ * bytes of an incoming stream): a READ_WAIT for the monitor, not a CONNECT_WAIT. */
+bool transport_conn_awaits_peer(const struct transport_conn *c);
 
 /* The BitTorrent handshake over a connection this module made got through (ok) or the peer
  * closed before it: the memory per address learns (a plaintext connection cut before the

@@ -137,18 +137,28 @@ stage_fuzz() {
 # reported in a fixed order with each script's time, so the suite's time stays visible.
 script_jobs=${DP_SCRIPT_JOBS:-$((jobs < 2 ? jobs : 2))}
 
-# run_script NAME LOG ENV... -- CMD...: runs one script in the background pool; its exit status
-# and wall seconds land in LOG.rc and LOG.secs.
+# run_script LOG CMD...: runs one script in the background pool, in a network namespace of its
+# own with only loopback up: test traffic must never leave the machine (the DHT, LSD and
+# trackers now reach out by default), and scripts running side by side cannot take each other's
+# ports. Its exit status and wall seconds land in LOG.rc and LOG.secs.
 run_script() {
 	local log=$1 start
 	shift
 	while [ "$(jobs -rp | wc -l)" -ge "$script_jobs" ]; do wait -n; done
 	(
 		start=$(date +%s)
-		"$@" >"$log" 2>&1
+		unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@" >"$log" 2>&1
 		echo $? >"$log.rc"
 		echo $(($(date +%s) - start)) >"$log.secs"
 	) &
+}
+
+# The script stages need unshare -n and ip (root): without them they fail, as CI must not skip.
+scripts_can_run() {
+	if ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null; then
+		fail "$1 (needs unshare -n and ip, as root, to keep test traffic on loopback)"
+		return 1
+	fi
 }
 
 # script_result NAME LOG [REPORTS_DIR]: pass or fail NAME from its LOG.rc (and no sanitizer
@@ -169,6 +179,7 @@ script_result() {
 # Every executable script in these folders is one test: exit 0 passes.
 stage_scripts() {
 	local dir=$1 t name names=() logs=()
+	scripts_can_run "$dir" || return
 	for t in "$top"/tests/"$dir"/*.sh; do
 		[ -x "$t" ] || continue
 		name=$dir/$(basename "$t" .sh)
@@ -190,6 +201,7 @@ asan_scripts="interop/ops_rpc_churn interop/ops_daemon interop/ops_faults intero
 stage_asan_scripts() {
 	local s name logs=() reports=() names=()
 	[ -x build-asan/downpour ] || { fail "asan scripts (build-asan/downpour not built)"; return; }
+	scripts_can_run "asan scripts" || return
 	for s in $asan_scripts; do
 		name=asan_${s//\//_}
 		names+=("$s (ASan+UBSan)")
