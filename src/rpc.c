@@ -509,8 +509,11 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 		rpc_reply_html(s, req, c, 404, "Not Found", "The RPC is served on /transmission/rpc, "
 		    "the web client on " RPC_WEB_PREFIX ", metrics on /metrics.");
 	} else if (route == RPC_ROUTE_RPC && cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET) {
+		/* RFC 9110: a 405 names the methods the resource takes */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST, GET");
 		rpc_reply_html(s, req, c, 405, "Method Not Allowed", "Use POST.");
 	} else if (route != RPC_ROUTE_RPC && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		rpc_reply_html(s, req, c, 405, "Method Not Allowed", "Use GET.");
 	} else if (!rpc_auth_ok(s, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",

@@ -97,9 +97,11 @@ for body, needle in ((b"{not json", "invalid JSON"), (b"[1,2]", "no method"),
     check(code == 200, "%r: HTTP %d" % (body, code))
     res = json.loads(out)["result"]
     check(res != "success" and needle in res, "%r: result %r" % (body, res))
-# wrong path
-code, _, _ = post(req, H, "http://127.0.0.1:%d/transmission/web/" % port)
+# wrong path: 404; the web client's pages take GET only: a POST there gets 405 and Allow
+code, _, _ = post(req, H, "http://127.0.0.1:%d/transmission/nothing" % port)
 check(code == 404, "wrong path: %d" % code)
+code, h, _ = post(req, H, "http://127.0.0.1:%d/transmission/web/" % port)
+check(code == 405 and "GET" in h.get("Allow", ""), "POST to the web client: %d %r" % (code, h))
 # JSON-RPC 2.0
 code, _, out = post(b'{"jsonrpc":"2.0","method":"session_get","params":{"fields":["version"]},"id":9}', H)
 j = json.loads(out)
