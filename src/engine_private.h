@@ -59,6 +59,9 @@ struct engine {
 	struct event *reap_event;     /* frees closed peers outside their callbacks */
 
 	struct torrent *torrents, *torrents_tail;
+	/* the same torrents by id (ascending: ids only grow), for O(log n) lookups by id */
+	struct torrent **by_id;
+	size_t nby_id, cap_by_id;
 	struct change_list changes;   /* torrents by last change, for recently-active */
 	size_t torrent_states[ENGINE_TORRENT_STATE_COUNT];   /* torrents per state, kept */
 	struct tracker_hosts *tracker_hosts;  /* announce outcomes per tracker (/metrics) */

@@ -26,6 +26,12 @@ engine_torrents_changed(struct engine *e, unsigned window_s, int **ids, int **re
 	return changes_since(&e->changes, since, ids);
 }
 
+size_t
+engine_torrent_ids(struct engine *e, int **ids)
+{
+	return session_torrent_ids(e, ids);
+}
+
 int
 engine_torrent_id_by_hash(struct engine *e, const char *hex)
 {

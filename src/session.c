@@ -62,6 +62,36 @@ session_dying_deletes(struct engine *e, const uint8_t info_hash[20])
 			return true;
 	return false;
 }
+/* ---- the index by id: ids grow, so a new torrent goes last (found by search all the same) ---- */
+
+static size_t session_index_find(const struct engine *e, int id, bool *found);
+
+static void
+session_index_add(struct engine *e, struct torrent *t)
+{
+	bool found;
+	size_t i = session_index_find(e, t->id, &found);
+	if (found)
+		return;
+	if (e->nby_id == e->cap_by_id) {
+		e->cap_by_id = e->cap_by_id ? e->cap_by_id * 2 : 64;
+		e->by_id = xreallocarray(e->by_id, e->cap_by_id, sizeof *e->by_id);
+	}
+	memmove(e->by_id + i + 1, e->by_id + i, (e->nby_id - i) * sizeof *e->by_id);
+	e->by_id[i] = t;
+	e->nby_id++;
+}
+
+static void
+session_index_remove(struct engine *e, struct torrent *t)
+{
+	bool found;
+	size_t i = session_index_find(e, t->id, &found);
+	if (!found || e->by_id[i] != t)
+		return;
+	memmove(e->by_id + i, e->by_id + i + 1, (e->nby_id - i - 1) * sizeof *e->by_id);
+	e->nby_id--;
+}
 
 struct torrent *
 session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
@@ -85,18 +115,46 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 	else
 		e->torrents = t;
 	e->torrents_tail = t;
+	session_index_add(e, t);
 	t->counted = true;
 	e->torrent_states[t->state]++;
 	return t;
 }
 
+/* Where id is, or would go, in the index by id (binary search). */
+static size_t
+session_index_find(const struct engine *e, int id, bool *found)
+{
+	size_t lo = 0, hi = e->nby_id;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->by_id[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < e->nby_id && e->by_id[lo]->id == id;
+	return lo;
+}
+
 struct torrent *
 session_find_torrent(struct engine *e, int id)
 {
-	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
-		if (t->id == id)
-			return t;
-	return NULL;
+	bool found;
+	size_t i = session_index_find(e, id, &found);
+	return found ? e->by_id[i] : NULL;
+}
+
+size_t
+session_torrent_ids(struct engine *e, int **ids)
+{
+	*ids = NULL;
+	if (e->nby_id == 0)
+		return 0;
+	*ids = xcalloc(e->nby_id, sizeof **ids);
+	for (size_t i = 0; i < e->nby_id; i++)
+		(*ids)[i] = e->by_id[i]->id;
+	return e->nby_id;
 }
 
 struct torrent *
@@ -333,6 +391,7 @@ session_torrent_removed(void *arg, struct torrent *t)
 		e->torrent_states[t->state]--;
 	t->counted = false;
 	changes_note_removed(&e->changes, t->id, dp_now_ms());
+	session_index_remove(e, t);
 	struct torrent **pp = &e->torrents, *prev = NULL;
 	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
 		if (*pp == t) {
@@ -891,6 +950,9 @@ session_cleanup(struct engine *e)
 	if (e->disk != NULL)
 		disk_pool_free(e->disk);
 	e->disk = NULL;
+	free(e->by_id);
+	e->by_id = NULL;
+	e->nby_id = e->cap_by_id = 0;
 	while (e->torrents != NULL) {
 		struct torrent *t = e->torrents;
 		e->torrents = t->next;

@@ -29,6 +29,8 @@ void session_cleanup(struct engine *e);
 struct torrent *session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen);
 struct torrent *session_find_torrent(struct engine *e, int id);
+/* Every torrent's id, ascending (*ids freed by the caller; NULL when 0). */
+size_t session_torrent_ids(struct engine *e, int **ids);
 struct torrent *session_find_by_hash(struct engine *e, const uint8_t info_hash[20]);
 void session_emit(struct engine *e, int torrent_id, enum engine_event ev);
 

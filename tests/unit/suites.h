@@ -42,7 +42,8 @@
 	X(utp) \
 	X(escape) \
 	X(transport) \
-	X(changes)
+	X(changes) \
+	X(attach)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)

@@ -1,0 +1,88 @@
+/* fuzz_attach.c: libFuzzer target for the attach protocol's decoders: a byte stream cut into
+ * frames, each body decoded, its request fields (op, id, the command) and every record type
+ * read from each dictionary in it, as the daemon and an attached UI read what the other sent. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach_proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const struct attach_record *const fuzz_attach_records[] = {
+	&attach_torrent_static, &attach_torrent_dynamic, &attach_global_rec, &attach_peer_rec,
+	&attach_file_static, &attach_file_dynamic, &attach_tracker_rec, &attach_task_static,
+	&attach_task_dynamic, &attach_health_rec, &attach_slow_rec,
+};
+
+/* Every record type from one dictionary, into a buffer big enough for any of them. */
+static void
+fuzz_attach_records_of(const struct be_node *dict)
+{
+	static union {
+		struct engine_torrent_stats t;
+		struct engine_global_stats g;
+		struct engine_peer_info p;
+		struct engine_file_info f;
+		struct engine_tracker_info tr;
+		struct engine_task_info ti;
+		struct engine_loop_health h;
+	} u;
+	char err[128];
+	for (size_t i = 0; i < DP_ARRAY_LEN(fuzz_attach_records); i++) {
+		memset(&u, 0, sizeof u);
+		attach_decode_record(dict, fuzz_attach_records[i], &u, err, sizeof err);
+		attach_record_free(fuzz_attach_records[i], &u);
+	}
+}
+
+static void
+fuzz_attach_walk(const struct be_node *n, int depth)
+{
+	if (depth > 4)
+		return;
+	if (n->type == BE_DICT) {
+		fuzz_attach_records_of(n);
+		for (size_t i = 0; i < n->v.dict.n; i++)
+			fuzz_attach_walk(n->v.dict.entries[i].value, depth + 1);
+	} else if (n->type == BE_LIST) {
+		for (size_t i = 0; i < n->v.list.n; i++)
+			fuzz_attach_walk(n->v.list.items[i], depth + 1);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t at = 0;
+	char err[256];
+	static struct attach_cmd cmd;
+	while (at < size) {
+		size_t len;
+		if (attach_frame_peek(data + at, size - at, ATTACH_MAX_REQUEST, &len) != 1 ||
+		    len > size - at - ATTACH_FRAME_HEADER)
+			break;
+		const uint8_t *body = data + at + ATTACH_FRAME_HEADER;
+		at += ATTACH_FRAME_HEADER + len;
+		struct be_node *n = attach_decode_body(body, len, err, sizeof err);
+		if (n == NULL)
+			continue;
+		(void)attach_op_find(be_dict_get(n, "op"));
+		int64_t id;
+		(void)attach_get_int(n, "id", &id);
+		char s[64];
+		(void)attach_get_str(n, "err", s, sizeof s);
+		if (attach_decode_cmd(be_dict_get(n, "cmd"), &cmd, err, sizeof err)) {
+			/* what the daemon would run is within its bounds */
+			if (cmd.cmd.text != NULL && strlen(cmd.cmd.text) >= ATTACH_CMD_TEXT_MAX)
+				abort();
+			if ((unsigned)cmd.cmd.kind >= CLIENT_CMD_COUNT)
+				abort();
+		}
+		attach_cmd_free(&cmd);
+		fuzz_attach_walk(n, 0);
+		be_free(n);
+	}
+	return 0;
+}

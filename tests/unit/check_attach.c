@@ -1,0 +1,420 @@
+/* check_attach.c: the attach protocol (frames, records, commands: round trips and hostile input)
+ * and the per-client delta table (rows sent once, only the part that changed, keys that left). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <check.h>
+
+#include "attach_delta.h"
+#include "attach_proto.h"
+#include "suites.h"
+
+/* ---- frames ---- */
+
+START_TEST(test_frame_header)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	size_t at = attach_frame_begin(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "id");
+	be_enc_int(&b, 7);
+	be_enc_end(&b);
+	attach_frame_end(&b, at);
+	size_t len = 0;
+	ck_assert_int_eq(attach_frame_peek(b.data, 3, 100, &len), 0);      /* header not in yet */
+	ck_assert_int_eq(attach_frame_peek(b.data, b.len, 100, &len), 1);
+	ck_assert_uint_eq(len, b.len - ATTACH_FRAME_HEADER);
+	ck_assert_int_eq(attach_frame_peek(b.data, b.len, len - 1, &len), -1);   /* over the bound */
+	static const uint8_t zero[4] = { 0 }, huge[4] = { 0xff, 0xff, 0xff, 0xff };
+	ck_assert_int_eq(attach_frame_peek(zero, 4, 100, &len), -1);
+	ck_assert_int_eq(attach_frame_peek(huge, 4, ATTACH_MAX_REPLY, &len), -1);
+	char err[128];
+	struct be_node *n = attach_decode_body(b.data + 4, b.len - 4, err, sizeof err);
+	ck_assert_ptr_nonnull(n);
+	int64_t id = 0;
+	ck_assert(attach_get_int(n, "id", &id));
+	ck_assert_int_eq(id, 7);
+	be_free(n);
+	/* not a dictionary, truncated, nested past the depth bound: refused with a reason */
+	ck_assert_ptr_null(attach_decode_body((const uint8_t *)"i5e", 3, err, sizeof err));
+	ck_assert_ptr_null(attach_decode_body((const uint8_t *)"d2:id", 5, err, sizeof err));
+	ck_assert_ptr_null(attach_decode_body((const uint8_t *)"dlllllllllllllleeeeeeeeeeeeeeee",
+	    31, err, sizeof err));
+	dp_buf_free(&b);
+}
+END_TEST
+
+/* ---- records ---- */
+
+/* Every field of the struct is in the tables, but for the gaps listed: a struct field added
+ * without a line in its table leaves a gap of its size (padding is under 8 bytes). */
+static void
+check_attach_covered(const struct attach_record *a, const struct attach_record *b,
+    size_t size, const size_t *skip_off, const size_t *skip_size, size_t nskip)
+{
+	size_t n = a->n + (b != NULL ? b->n : 0) + nskip;
+	size_t (*spans)[2] = calloc(n, sizeof *spans);
+	size_t k = 0;
+	for (size_t i = 0; i < a->n; i++, k++) {
+		spans[k][0] = a->fields[i].off;
+		spans[k][1] = a->fields[i].size;
+	}
+	for (size_t i = 0; b != NULL && i < b->n; i++, k++) {
+		spans[k][0] = b->fields[i].off;
+		spans[k][1] = b->fields[i].size;
+	}
+	for (size_t i = 0; i < nskip; i++, k++) {
+		spans[k][0] = skip_off[i];
+		spans[k][1] = skip_size[i];
+	}
+	for (size_t i = 1; i < n; i++)      /* insertion sort by offset */
+		for (size_t j = i; j > 0 && spans[j - 1][0] > spans[j][0]; j--) {
+			size_t t0 = spans[j][0], t1 = spans[j][1];
+			spans[j][0] = spans[j - 1][0];
+			spans[j][1] = spans[j - 1][1];
+			spans[j - 1][0] = t0;
+			spans[j - 1][1] = t1;
+		}
+	size_t end = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(spans[i][0] >= end, "%s: fields overlap at %zu", a->name, spans[i][0]);
+		ck_assert_msg(spans[i][0] - end < 8, "%s: bytes %zu..%zu are in no field", a->name,
+		    end, spans[i][0]);
+		end = spans[i][0] + spans[i][1];
+	}
+	ck_assert_msg(size - end < 8, "%s: bytes from %zu are in no field", a->name, end);
+	free(spans);
+}
+
+#define OFFSZ(st, m) offsetof(st, m)
+#define SZ(st, m) sizeof(((st *)0)->m)
+
+START_TEST(test_tables_cover_structs)
+{
+	typedef struct engine_torrent_stats TS;
+	size_t to[] = { OFFSZ(TS, id) }, ts[] = { SZ(TS, id) };
+	check_attach_covered(&attach_torrent_static, &attach_torrent_dynamic, sizeof(TS), to, ts, 1);
+	check_attach_covered(&attach_global_rec, NULL, sizeof(struct engine_global_stats), NULL,
+	    NULL, 0);
+	check_attach_covered(&attach_peer_rec, NULL, sizeof(struct engine_peer_info), NULL, NULL,
+	    0);
+	check_attach_covered(&attach_file_static, &attach_file_dynamic,
+	    sizeof(struct engine_file_info), NULL, NULL, 0);
+	check_attach_covered(&attach_tracker_rec, NULL, sizeof(struct engine_tracker_info), NULL,
+	    NULL, 0);
+	typedef struct engine_task_info TI;
+	/* the id is the row's key, where it parked goes as strings, the names come from enums */
+	size_t ko[] = { OFFSZ(TI, id), OFFSZ(TI, where_func), OFFSZ(TI, where_file),
+		OFFSZ(TI, state_name), OFFSZ(TI, kind_name) };
+	size_t ks[] = { SZ(TI, id), SZ(TI, where_func), SZ(TI, where_file), SZ(TI, state_name),
+		SZ(TI, kind_name) };
+	check_attach_covered(&attach_task_static, &attach_task_dynamic, sizeof(TI), ko, ks, 5);
+	typedef struct engine_loop_health LH;
+	size_t ho[] = { OFFSZ(LH, slowest), OFFSZ(LH, slowest_count) };
+	size_t hs[] = { SZ(LH, slowest), SZ(LH, slowest_count) };
+	check_attach_covered(&attach_health_rec, NULL, sizeof(LH), ho, hs, 2);
+	check_attach_covered(&attach_slow_rec, NULL, sizeof(struct engine_slow_callback), NULL,
+	    NULL, 0);
+}
+END_TEST
+
+static struct be_node *
+check_attach_encode(const struct attach_record *r, const void *obj, struct dp_buf *b)
+{
+	b->len = 0;
+	attach_encode_record(b, r, obj);
+	struct be_error be;
+	struct be_node *n = be_decode(b->data, b->len, NULL, &be);
+	ck_assert_msg(n != NULL, "%s", be.msg);
+	return n;
+}
+
+START_TEST(test_torrent_round_trip)
+{
+	struct engine_torrent_stats a, z;
+	memset(&a, 0, sizeof a);
+	snprintf(a.name, sizeof a.name, "ubuntu \xc3\xa9.iso");
+	snprintf(a.info_hash_hex, sizeof a.info_hash_hex, "%040d", 7);
+	snprintf(a.labels, sizeof a.labels, "tv,hd");
+	a.state = ENGINE_TORRENT_SEEDING;
+	a.progress = 0.25;
+	a.ratio = -1;
+	a.eta_s = -1;
+	a.total_size = UINT64_MAX;          /* wraps negative on the wire, back on decoding */
+	a.piece_length = 1u << 20;
+	a.file_count = 3;
+	a.down_rate = 12345;
+	a.sequential = true;
+	a.peers_connected = -5;
+	a.added_date = 1700000000;
+	struct dp_buf b;
+	dp_buf_init(&b);
+	memset(&z, 0, sizeof z);
+	char err[128];
+	struct be_node *s = check_attach_encode(&attach_torrent_static, &a, &b);
+	ck_assert(attach_decode_record(s, &attach_torrent_static, &z, err, sizeof err));
+	be_free(s);
+	struct be_node *d = check_attach_encode(&attach_torrent_dynamic, &a, &b);
+	ck_assert(attach_decode_record(d, &attach_torrent_dynamic, &z, err, sizeof err));
+	be_free(d);
+	ck_assert_int_eq(memcmp(&a, &z, sizeof a), 0);
+	/* zero values stay off the wire: an idle row is small */
+	memset(&a, 0, sizeof a);
+	b.len = 0;
+	attach_encode_record(&b, &attach_torrent_dynamic, &a);
+	ck_assert_uint_eq(b.len, 2);
+	dp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_file_strdup_round_trip)
+{
+	struct engine_file_info a = { .path = (char *)"a/b.mkv", .display_path = (char *)"a/b.mkv",
+		.size = 5, .done = 2, .priority = ENGINE_PRIO_HIGH, .level = ENGINE_PRIO_HIGH };
+	struct engine_file_info z = { 0 };
+	struct dp_buf b;
+	dp_buf_init(&b);
+	char err[128];
+	for (int pass = 0; pass < 2; pass++) {     /* the second decode frees the first strings */
+		struct be_node *s = check_attach_encode(&attach_file_static, &a, &b);
+		ck_assert(attach_decode_record(s, &attach_file_static, &z, err, sizeof err));
+		be_free(s);
+		struct be_node *d = check_attach_encode(&attach_file_dynamic, &a, &b);
+		ck_assert(attach_decode_record(d, &attach_file_dynamic, &z, err, sizeof err));
+		be_free(d);
+	}
+	ck_assert_str_eq(z.path, "a/b.mkv");
+	ck_assert_uint_eq(z.done, 2);
+	ck_assert_int_eq(z.priority, ENGINE_PRIO_HIGH);
+	ck_assert_int_eq(z.level, ENGINE_PRIO_HIGH);
+	attach_record_free(&attach_file_static, &z);
+	ck_assert_ptr_null(z.path);
+	dp_buf_free(&b);
+}
+END_TEST
+
+static bool
+check_attach_decode_text(const char *text, const struct attach_record *r, void *obj, char *err,
+    size_t errlen)
+{
+	struct be_error be;
+	struct be_node *n = be_decode((const uint8_t *)text, strlen(text), NULL, &be);
+	ck_assert_msg(n != NULL, "%s: %s", text, be.msg);
+	bool ok = attach_decode_record(n, r, obj, err, errlen);
+	be_free(n);
+	return ok;
+}
+
+START_TEST(test_hostile_records)
+{
+	struct engine_torrent_stats t;
+	struct engine_peer_info p;
+	struct engine_file_info f = { 0 };
+	char err[128];
+	/* an enum past its list, a bool of 2, an int32 past its range, a string for an int */
+	ck_assert(!check_attach_decode_text("d2:sti99ee", &attach_torrent_dynamic, &t, err,
+	    sizeof err));
+	ck_assert(strstr(err, "'st'") != NULL);
+	ck_assert(!check_attach_decode_text("d2:sti-1ee", &attach_torrent_dynamic, &t, err,
+	    sizeof err));
+	ck_assert(!check_attach_decode_text("d2:sqi2ee", &attach_torrent_dynamic, &t, err,
+	    sizeof err));
+	ck_assert(!check_attach_decode_text("d2:pci4294967296ee", &attach_torrent_dynamic, &t, err,
+	    sizeof err));
+	ck_assert(!check_attach_decode_text("d2:dr1:xe", &attach_torrent_dynamic, &t, err,
+	    sizeof err));
+	ck_assert(!check_attach_decode_text("d2:nai1ee", &attach_torrent_static, &t, err,
+	    sizeof err));
+	ck_assert(!check_attach_decode_text("le", &attach_peer_rec, &p, err, sizeof err));
+	/* a path with a NUL in it is refused, never cut (it would name another file) */
+	struct be_error be;
+	struct be_node *nul = be_decode((const uint8_t *)"d2:pt3:a\0be", 11, NULL, &be);
+	ck_assert_ptr_nonnull(nul);
+	ck_assert(!attach_decode_record(nul, &attach_file_static, &f, err, sizeof err));
+	be_free(nul);
+	attach_record_free(&attach_file_static, &f);
+	/* a name longer than its field is cut to fit, NUL-terminated; unknown keys are skipped */
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "na");
+	char big[600];
+	memset(big, 'x', sizeof big);
+	be_enc_str(&b, big, sizeof big);
+	be_enc_cstr(&b, "zz");
+	be_enc_int(&b, 1);
+	be_enc_end(&b);
+	dp_buf_add(&b, "", 1);
+	ck_assert(check_attach_decode_text((const char *)b.data, &attach_torrent_static, &t, err,
+	    sizeof err));
+	ck_assert_uint_eq(strlen(t.name), sizeof t.name - 1);
+	dp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_cmd_round_trip_and_hostile)
+{
+	size_t files[] = { 0, 4, 9 };
+	struct client_cmd c = { .kind = CLIENT_CMD_FILE_PRIORITY, .torrent = 12,
+		.prio = ENGINE_PRIO_LOW, .files = files, .nfiles = 3, .text = "x", .cwd = "/home/u" };
+	struct dp_buf b;
+	dp_buf_init(&b);
+	attach_encode_cmd(&b, &c);
+	struct be_error be;
+	struct be_node *n = be_decode(b.data, b.len, NULL, &be);
+	ck_assert_ptr_nonnull(n);
+	struct attach_cmd *ac = calloc(1, sizeof *ac);
+	char err[128];
+	ck_assert(attach_decode_cmd(n, ac, err, sizeof err));
+	ck_assert_int_eq(ac->cmd.kind, CLIENT_CMD_FILE_PRIORITY);
+	ck_assert_int_eq(ac->cmd.torrent, 12);
+	ck_assert_int_eq(ac->cmd.prio, ENGINE_PRIO_LOW);
+	ck_assert_uint_eq(ac->cmd.nfiles, 3);
+	ck_assert_uint_eq(ac->cmd.files[2], 9);
+	ck_assert_str_eq(ac->cmd.cwd, "/home/u");
+	ck_assert_str_eq(ac->cmd.text, "x");
+	attach_cmd_free(ac);
+	be_free(n);
+	static const char *const bad[] = {
+		"d1:k7:unknowne",                       /* not a command */
+		"de",                                   /* no kind */
+		"d1:k5:start1:ti-1ee",                  /* a negative torrent */
+		"d1:k13:file-priority2:pri4ee",         /* a priority past HIGH */
+		"d1:k10:queue-move2:whi9ee",            /* a place past BOTTOM */
+		"d1:k5:start2:oni2ee",                  /* on is 0 or 1 */
+		"d2:fli-1e1:k13:file-prioritye",        /* files is a list */
+		"d2:flli-1ee1:k13:file-prioritye",      /* of indexes >= 0 */
+		"d1:k8:add-file2:tx3:a\0be",            /* a NUL in a path */
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(bad); i++) {
+		size_t len = strlen(bad[i]);
+		if (i == DP_ARRAY_LEN(bad) - 1)
+			len = 24;
+		n = be_decode((const uint8_t *)bad[i], len, NULL, &be);
+		ck_assert_msg(n != NULL, "%s: %s", bad[i], be.msg);
+		ck_assert_msg(!attach_decode_cmd(n, ac, err, sizeof err), "accepted %s", bad[i]);
+		attach_cmd_free(ac);
+		be_free(n);
+	}
+	free(ac);
+	dp_buf_free(&b);
+}
+END_TEST
+
+/* ---- the delta table ---- */
+
+static void
+check_attach_part(struct dp_buf *p, int64_t v)
+{
+	p->len = 0;
+	be_enc_int(p, v);
+}
+
+START_TEST(test_delta_rows)
+{
+	struct attach_delta d;
+	attach_delta_init(&d);
+	struct dp_buf st, dy, out;
+	dp_buf_init(&st);
+	dp_buf_init(&dy);
+	dp_buf_init(&out);
+	check_attach_part(&st, 1);
+	check_attach_part(&dy, 2);
+	attach_delta_begin(&d);
+	ck_assert_int_eq(attach_delta_row(&d, 5, &st, &dy, true, &out), ATTACH_ROW_SENT);
+	/* a new row carries both parts and its key */
+	out.len = 0;
+	attach_delta_begin(&d);
+	ck_assert_int_eq(attach_delta_row(&d, 5, &st, &dy, true, &out), ATTACH_ROW_SAME);
+	ck_assert_uint_eq(out.len, 0);
+	check_attach_part(&dy, 3);
+	ck_assert_int_eq(attach_delta_row(&d, 5, &st, &dy, true, &out), ATTACH_ROW_SENT);
+	out.len > 0 ? dp_buf_add(&out, "", 1) : (void)0;
+	ck_assert_str_eq((const char *)out.data, "d1:di3e1:ki5ee");    /* only "d" changed */
+	/* no room: held, and still due next time */
+	out.len = 0;
+	check_attach_part(&dy, 4);
+	ck_assert_int_eq(attach_delta_row(&d, 5, &st, &dy, false, &out), ATTACH_ROW_HELD);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_int_eq(attach_delta_row(&d, 5, &st, &dy, true, &out), ATTACH_ROW_SENT);
+	/* a key not seen in a pass is gone, once */
+	attach_delta_begin(&d);
+	ck_assert_int_eq(attach_delta_row(&d, 6, &st, &dy, true, &out), ATTACH_ROW_SENT);
+	out.len = 0;
+	ck_assert_uint_eq(attach_delta_gone(&d, &out), 1);
+	dp_buf_add(&out, "", 1);
+	ck_assert_str_eq((const char *)out.data, "i5e");
+	ck_assert_ptr_null(attach_delta_find(&d, 5));
+	attach_delta_begin(&d);
+	ck_assert_ptr_nonnull(attach_delta_seen(&d, 6));
+	ck_assert_ptr_null(attach_delta_seen(&d, 5));
+	out.len = 0;
+	ck_assert_uint_eq(attach_delta_gone(&d, &out), 0);
+	attach_delta_free(&d);
+	dp_buf_free(&st);
+	dp_buf_free(&dy);
+	dp_buf_free(&out);
+}
+END_TEST
+
+/* Many inserts and removals (the table grows and shifts back) agree with a plain array. */
+START_TEST(test_delta_table_churn)
+{
+	enum { KEYS = 5000 };
+	struct attach_delta d;
+	attach_delta_init(&d);
+	bool *in = calloc(KEYS, sizeof *in);
+	struct dp_buf p, out;
+	dp_buf_init(&p);
+	dp_buf_init(&out);
+	check_attach_part(&p, 1);
+	unsigned seed = 12345;
+	for (int round = 0; round < 40000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		uint64_t k = (seed >> 8) % KEYS;
+		if ((seed >> 4) & 1) {
+			out.len = 0;
+			attach_delta_row(&d, k, NULL, &p, true, &out);
+			in[k] = true;
+		} else {
+			attach_delta_remove(&d, k);
+			in[k] = false;
+		}
+	}
+	size_t count = 0;
+	for (uint64_t k = 0; k < KEYS; k++) {
+		ck_assert_int_eq(attach_delta_find(&d, k) != NULL, in[k]);
+		count += in[k];
+	}
+	ck_assert_uint_eq(d.n, count);
+	/* a sweep in slices meets every key */
+	size_t cursor = 0, seen = 0;
+	uint64_t buf[64];
+	for (size_t i = 0; i < d.cap / 64 + 1; i++)
+		seen += attach_delta_keys(&d, &cursor, buf, DP_ARRAY_LEN(buf));
+	ck_assert_uint_ge(seen, count);
+	free(in);
+	attach_delta_free(&d);
+	dp_buf_free(&p);
+	dp_buf_free(&out);
+}
+END_TEST
+
+Suite *
+attach_suite(void)
+{
+	Suite *s = suite_create("attach");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_frame_header);
+	tcase_add_test(tc, test_tables_cover_structs);
+	tcase_add_test(tc, test_torrent_round_trip);
+	tcase_add_test(tc, test_file_strdup_round_trip);
+	tcase_add_test(tc, test_hostile_records);
+	tcase_add_test(tc, test_cmd_round_trip_and_hostile);
+	tcase_add_test(tc, test_delta_rows);
+	tcase_add_test(tc, test_delta_table_churn);
+	suite_add_tcase(s, tc);
+	return s;
+}
