@@ -3,6 +3,7 @@
 
   lt_magnet.py seed TORRENT SAVE_DIR --port P [--ready-file F] [--connect ADDR:PORT]...
   lt_magnet.py fetch MAGNET SAVE_DIR --port P --connect ADDR:PORT... [--timeout S]
+  either takes [--set NAME=VALUE]... (libtorrent session settings, as lt_leech.py)
 
 seed: hash-checks SAVE_DIR and seeds until SIGTERM/SIGINT with libtorrent's default plugins,
 so ut_metadata serves the info dictionary; writes the port to --ready-file once seeding, and
@@ -27,7 +28,7 @@ def seed(a):
     lc.check_trackers("lt_magnet", [t.url for t in ti.trackers()])
     dials = lc.parse_dials("lt_magnet", a.connect)
     last_dial = 0.0
-    ses = lt.session(lc.settings(a.port, tracker_alerts=False))
+    ses = lt.session(lc.apply_sets("lt_magnet", lc.settings(a.port, tracker_alerts=False), a.set))
     p = lt.add_torrent_params()
     p.ti = ti
     p.save_path = a.save_dir
@@ -81,7 +82,7 @@ def fetch(a):
     p.save_path = a.save_dir
     lc.set_flags(p)
     os.makedirs(a.save_dir, exist_ok=True)
-    ses = lt.session(lc.settings(a.port, tracker_alerts=False))
+    ses = lt.session(lc.apply_sets("lt_magnet", lc.settings(a.port, tracker_alerts=False), a.set))
     h = ses.add_torrent(p)
     t0 = time.monotonic()
     last_dial = 0.0
@@ -140,6 +141,8 @@ def main():
     ap.add_argument("--ready-file")
     ap.add_argument("--connect", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a libtorrent session setting")
     a = ap.parse_args()
     lc.install_stop_signals()
     return seed(a) if a.mode == "seed" else fetch(a)

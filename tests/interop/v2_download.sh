@@ -75,13 +75,19 @@ for fmt in hybrid v2; do
 	sl_say "downpour -> libtorrent, $fmt: identical in $((SECONDS - T0)) s"
 	[ $fmt = v2 ] && break
 	# A hybrid is in both swarms: a peer that knows only its v2 info-hash (a btmh magnet) names
-	# it by that hash, and downpour answers with the same hash.
+	# it by that hash, and downpour answers with the same hash. libtorrent 2.0.8 (Debian's) calls a
+	# hybrid inconsistent (error 217) when a file's piece layer arrives after one of its pieces
+	# passed SHA-1 but before the piece's blocks were flushed (have_piece then meant flushed;
+	# fixed in 2.0.11, libtorrent commit 7f691246a): about one run in four failed so. One disk
+	# thread, hashing included, finishes a piece's writes before its hash, which closes that
+	# window; every piece is still checked by both hashes.
 	"$DP" info --json "$SL_W/dp-hybrid.torrent" >"$SL_W/info-hybrid-dp.json" || sl_fail "info"
 	H2=$(/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])' \
 	    <"$SL_W/info-hybrid-dp.json")
 	timeout -k 5 120 /usr/bin/python3 "$SL_DIR/lt_magnet.py" fetch "magnet:?xt=urn:btmh:1220$H2" \
-	    "$SL_W/lt-magnet-hybrid" --port "$(sl_free_port)" \
-	    --connect "127.0.0.1:$SL_DP_SEED_PORT" --timeout 100 >"$SL_W/lt-magnet-hybrid.log" 2>&1 ||
+	    "$SL_W/lt-magnet-hybrid" --port "$(sl_free_port)" --set aio_threads=1 \
+	    --set hashing_threads=0 --connect "127.0.0.1:$SL_DP_SEED_PORT" --timeout 100 \
+	    >"$SL_W/lt-magnet-hybrid.log" 2>&1 ||
 	    sl_fail "libtorrent could not join the hybrid by its v2 info-hash ($?)"
 	sl_same "$SL_W/src/tree" "$SL_W/lt-magnet-hybrid/tree" || sl_fail "hybrid magnet copy differs"
 	sl_say "downpour -> libtorrent, hybrid joined by its v2 info-hash: identical"
