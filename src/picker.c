@@ -941,6 +941,18 @@ picker_block_received(struct picker *p, uint32_t piece, uint32_t offset, uint32_
 	return true;
 }
 
+bool
+picker_block_have(const struct picker *p, uint32_t piece, uint32_t offset)
+{
+	if (piece >= p->piece_count)
+		return false;
+	if (p->state[piece] & PS_HAVE)
+		return true;
+	const struct partial *part = picker_partial_get(p, piece);
+	uint32_t b = offset / DP_BLOCK_SIZE;
+	return part != NULL && b < part->nblocks && part->blocks[b].state == BLK_RECEIVED;
+}
+
 void
 picker_block_abandoned(struct picker *p, uint32_t piece, uint32_t offset, const void *peer)
 {

@@ -72,6 +72,9 @@ size_t picker_pick_from(struct picker *p, const uint32_t *pieces, size_t npieces
 bool picker_block_received(struct picker *p, uint32_t piece, uint32_t offset, uint32_t length,
     const void *peer, const void **cancel_peers, size_t max_cancel, size_t *ncancel,
     bool *piece_complete);
+/* The block already arrived (a late endgame duplicate, or a peer past the cancel list): its
+ * bytes must not overwrite the ones in the piece buffer. */
+bool picker_block_have(const struct picker *p, uint32_t piece, uint32_t offset);
 /* A request will not be answered (choke, reject, timeout, disconnect). */
 void picker_block_abandoned(struct picker *p, uint32_t piece, uint32_t offset, const void *peer);
 /* Abandons every outstanding request of a peer (it disconnected or choked us). */

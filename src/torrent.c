@@ -531,7 +531,10 @@ torrent_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t len)
 		t->partial[piece] = pb;
 		t->npartial++;
 	}
-	if (pb->writing)
+	/* A block already here (endgame: the cancel came too late, or went to the first 16 only)
+	 * is dropped: a second copy must not overwrite the bytes the piece's check will judge,
+	 * and smart-ban credits the first sender. */
+	if (pb->writing || picker_block_have(t->pk, piece, offset))
 		return NULL;
 	(void)len;
 	return pb->data + offset;

@@ -369,6 +369,10 @@ START_TEST(test_endgame_cancels)
 	ck_assert_uint_eq(nc, 1);
 	ck_assert(cancel[0] == &peer_b || cancel[0] == &peer_c);
 	ck_assert(done);
+	/* b's late copy of a block already here: known as had, so it is not written again. */
+	ck_assert(picker_block_have(p, 1, B));
+	ck_assert(!picker_block_have(p, 0, 0));
+	ck_assert(!picker_block_have(p, 9, 0));
 	ck_assert(!picker_block_received(p, 1, B, B, &peer_b, cancel, 4, &nc, &done));
 
 	/* b disconnects: piece 0's blocks are still requested from a, endgame holds. */
