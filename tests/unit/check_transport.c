@@ -153,15 +153,25 @@ tt_node_open(struct tt_node *n, struct event_base *base, enum dp_encryption enc,
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	char err[256];
-	n->udp = udp_socket_new(base, (struct sockaddr *)&sin, sizeof sin, err, sizeof err);
-	ck_assert_msg(n->udp != NULL, "%s", err);
-	n->port = udp_socket_port(n->udp);
-	if (tcp) {
+	/* The TCP listener takes the UDP socket's port number, which another process may hold:
+	 * a few fresh UDP ports before giving up. */
+	for (int attempt = 0; attempt < 20; attempt++) {
+		sin.sin_port = 0;
+		n->udp = udp_socket_new(base, (struct sockaddr *)&sin, sizeof sin, err, sizeof err);
+		ck_assert_msg(n->udp != NULL, "%s", err);
+		n->port = udp_socket_port(n->udp);
+		if (!tcp)
+			break;
 		sin.sin_port = htons((uint16_t)n->port);
 		n->lis = evconnlistener_new_bind(base, tt_accept_cb, n, LEV_OPT_CLOSE_ON_FREE |
 		    LEV_OPT_REUSEABLE, 16, (struct sockaddr *)&sin, sizeof sin);
-		ck_assert_ptr_nonnull(n->lis);
+		if (n->lis != NULL)
+			break;
+		udp_socket_free(n->udp);
+		n->udp = NULL;
 	}
+	ck_assert_ptr_nonnull(n->udp);
+	ck_assert(!tcp || n->lis != NULL);
 	struct transport_settings set = { .encryption = enc, .utp = utp };
 	n->tr = transport_new(base, n->udp, NULL, &set, tt_incoming_utp, n);
 	transport_add_torrent(n->tr, tt_hash);
