@@ -104,54 +104,14 @@ engine_policy_names(struct engine *e, int id, struct engine_policy_names *out)
 	return 0;
 }
 
-/* A .torrent rebuilt from what the engine keeps: trackers, comment, web seeds, the info dict. */
+/* A .torrent rebuilt from what the engine keeps (piece layers included: a v2-only copy without
+ * them would be refused at the next start). */
 uint8_t *
 engine_policy_torrent_file(struct engine *e, int id, size_t *len)
 {
 	struct torrent *t = session_find_torrent(e, id);
 	*len = 0;
-	if (t == NULL || t->mi->info_raw == NULL)
-		return NULL;
-	const struct metainfo *mi = t->mi;
-	struct dp_buf b;
-	dp_buf_init(&b);
-	be_enc_dict_begin(&b);
-	if (mi->tier_count > 0 && mi->tiers[0].count > 0) {
-		be_enc_cstr(&b, "announce");
-		be_enc_cstr(&b, mi->tiers[0].urls[0]);
-		be_enc_cstr(&b, "announce-list");
-		be_enc_list_begin(&b);
-		for (size_t i = 0; i < mi->tier_count; i++) {
-			be_enc_list_begin(&b);
-			for (size_t j = 0; j < mi->tiers[i].count; j++)
-				be_enc_cstr(&b, mi->tiers[i].urls[j]);
-			be_enc_end(&b);
-		}
-		be_enc_end(&b);
-	}
-	if (mi->comment != NULL) {
-		be_enc_cstr(&b, "comment");
-		be_enc_cstr(&b, mi->comment);
-	}
-	if (mi->created_by != NULL) {
-		be_enc_cstr(&b, "created by");
-		be_enc_cstr(&b, mi->created_by);
-	}
-	if (mi->has_creation_date) {
-		be_enc_cstr(&b, "creation date");
-		be_enc_int(&b, mi->creation_date);
-	}
-	be_enc_cstr(&b, "info");
-	dp_buf_add(&b, mi->info_raw, mi->info_len);
-	if (mi->webseed_count > 0) {
-		be_enc_cstr(&b, "url-list");
-		be_enc_list_begin(&b);
-		for (size_t i = 0; i < mi->webseed_count; i++)
-			be_enc_cstr(&b, mi->webseeds[i]);
-		be_enc_end(&b);
-	}
-	be_enc_end(&b);
-	return dp_buf_steal(&b, len);
+	return t != NULL ? metainfo_encode(t->mi, len) : NULL;
 }
 
 char *

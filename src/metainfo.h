@@ -87,6 +87,20 @@ bool metainfo_piece_v2_span(const struct metainfo *mi, uint32_t piece, uint32_t 
 /* v2: every file's piece hashes are known (a torrent file with all its piece layers). */
 bool metainfo_v2_layers_known(const struct metainfo *mi);
 
+/* One file's entry in BEP 52 'piece layers': its pieces root and count piece hashes. */
+struct mi_layer {
+	const uint8_t *root;
+	const uint8_t *hashes;
+	uint64_t count;
+};
+struct dp_buf;
+/* Writes the 'piece layers' key and dictionary: sorted by root (layers is reordered), a layer
+ * shared by files with the same content once. */
+void metainfo_encode_layers(struct dp_buf *out, struct mi_layer *layers, size_t n);
+/* The torrent as a .torrent file (trackers, comment, creator, date, the info dictionary as it
+ * came, the piece layers it knows, web seeds); NULL without an info dictionary. */
+uint8_t *metainfo_encode(const struct metainfo *mi, size_t *len);
+
 /* Size of piece i (the last one is usually shorter). */
 uint32_t metainfo_piece_size(const struct metainfo *mi, uint32_t piece);
 

@@ -8,6 +8,7 @@
 
 #include "bencode.h"
 #include "merkle.h"
+#include "metainfo.h"
 #include "torrent_create.h"
 
 static void
@@ -143,37 +144,24 @@ tce_encode_tree(struct dp_buf *out, const struct tc_tree *t, const uint8_t *root
 	be_enc_end(out);
 }
 
-static int
-tce_root_cmp(const void *a, const void *b)
-{
-	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, MERKLE_HASH);
-}
-
-/* 'piece layers': for each distinct file longer than one piece, root -> its piece hashes. */
+/* 'piece layers': for each file longer than one piece, root -> its piece hashes. */
 static void
 tce_encode_layers(struct dp_buf *out, const struct tc_tree *t, uint32_t piece_length,
     const struct tc_hashes *h)
 {
-	const uint8_t **keys = xcalloc(t->count + 1, sizeof *keys);
+	struct mi_layer *layers = xcalloc(t->count + 1, sizeof *layers);
 	size_t n = 0;
-	for (size_t i = 0; i < t->count; i++)
-		if (!t->files[i].pad && t->files[i].length > piece_length)
-			keys[n++] = h->roots + i * MERKLE_HASH;
-	qsort(keys, n, sizeof *keys, tce_root_cmp);
-	be_enc_cstr(out, "piece layers");
-	be_enc_dict_begin(out);
-	for (size_t k = 0; k < n; k++) {
-		if (k > 0 && memcmp(keys[k], keys[k - 1], MERKLE_HASH) == 0)
-			continue;    /* files with the same content share one layer */
-		size_t i = (size_t)(keys[k] - h->roots) / MERKLE_HASH;
+	for (size_t i = 0; i < t->count; i++) {
 		const struct tc_file *f = &t->files[i];
-		uint64_t first = f->offset / piece_length;
-		uint64_t count = (f->length + piece_length - 1) / piece_length;
-		be_enc_str(out, keys[k], MERKLE_HASH);
-		be_enc_str(out, h->v2 + first * MERKLE_HASH, (size_t)count * MERKLE_HASH);
+		if (f->pad || f->length <= piece_length)
+			continue;
+		layers[n].root = h->roots + i * MERKLE_HASH;
+		layers[n].hashes = h->v2 + (f->offset / piece_length) * MERKLE_HASH;
+		layers[n].count = (f->length + piece_length - 1) / piece_length;
+		n++;
 	}
-	be_enc_end(out);
-	free(keys);
+	metainfo_encode_layers(out, layers, n);
+	free(layers);
 }
 
 void

@@ -174,6 +174,51 @@ START_TEST(test_v2_only_multi)
 }
 END_TEST
 
+/* The session's copy of a torrent (metainfo_encode) keeps the piece layers: a v2-only copy
+ * without them is refused by the engine at the next start. Byte-identical to the original
+ * here, since torrent_create writes the same canonical keys. */
+START_TEST(test_encode_keeps_layers)
+{
+	char err[256];
+	put_tree();
+	enum tc_format fmts[] = { TC_FORMAT_V2, TC_FORMAT_HYBRID };
+	for (size_t k = 0; k < DP_ARRAY_LEN(fmts); k++) {
+		struct built b;
+		build("top", fmts[k], 32768, &b);
+		struct metainfo *mi = parse_any(b.buf.data, b.buf.len, err, sizeof err);
+		ck_assert_msg(mi != NULL, "%s", err);
+		size_t len;
+		uint8_t *copy = metainfo_encode(mi, &len);
+		ck_assert_ptr_nonnull(copy);
+		ck_assert(memmem(copy, len, "12:piece layers", 15) != NULL);
+		ck_assert_uint_eq(len, b.buf.len);
+		ck_assert_mem_eq(copy, b.buf.data, len);
+		struct metainfo *again = parse_any(copy, len, err, sizeof err);
+		ck_assert_msg(again != NULL, "%s", err);
+		ck_assert(metainfo_v2_layers_known(again));
+		ck_assert_mem_eq(again->info_hash, mi->info_hash, 20);
+		check_v2_view(again, &b);
+		metainfo_free(again);
+		free(copy);
+
+		/* From ut_metadata (no layers known): no 'piece layers' is written. */
+		struct metainfo *bare = metainfo_parse_info(mi->info_raw, mi->info_len, err,
+		    sizeof err);
+		ck_assert_msg(bare != NULL, "%s", err);
+		copy = metainfo_encode(bare, &len);
+		ck_assert(memmem(copy, len, "piece layers", 12) == NULL);
+		again = parse_any(copy, len, err, sizeof err);
+		ck_assert_msg(again != NULL, "%s", err);
+		ck_assert(!metainfo_v2_layers_known(again));
+		metainfo_free(again);
+		free(copy);
+		metainfo_free(bare);
+		metainfo_free(mi);
+		built_free(&b);
+	}
+}
+END_TEST
+
 START_TEST(test_hybrid_multi)
 {
 	char err[256];
@@ -557,6 +602,7 @@ metainfo_v2_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_v2_only_multi);
 	tcase_add_test(tc, test_hybrid_multi);
+	tcase_add_test(tc, test_encode_keeps_layers);
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_tree_shapes);
