@@ -27,6 +27,7 @@ struct client;
 	X(QUEUE_MOVE, "queue-move")               \
 	X(TORRENT_LIMITS, "torrent-limits")       \
 	X(GLOBAL_LIMITS, "global-limits")         \
+	X(ALT_SPEED, "alt-speed")                 \
 	X(FILE_PRIORITY, "file-priority")         \
 	X(PEER_DISCONNECT, "peer-disconnect")     \
 	X(ADD_FILE, "add-file")                   \
@@ -51,7 +52,8 @@ struct client_cmd {
 	                                  (relative to cwd, "~/" for the home directory);
 	                                  ADD_MAGNET: the link */
 	const char *cwd;               /* ADD_FILE: where a relative path starts (NULL: ".") */
-	bool on;                       /* SEQUENTIAL: on; PEER_DISCONNECT: ban the address */
+	bool on;                       /* SEQUENTIAL: on; PEER_DISCONNECT: ban the address;
+	                                  ALT_SPEED: the alternative limits in force (kept) */
 	uint64_t down, up;             /* TORRENT_LIMITS, GLOBAL_LIMITS: bytes/s, 0 = none */
 	enum engine_queue_where where; /* QUEUE_MOVE */
 	enum engine_prio prio;         /* FILE_PRIORITY: to each of files[0..nfiles) */

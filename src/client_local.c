@@ -44,6 +44,10 @@ client_local_run(struct engine *e, const struct client_cmd *cmd, int *id_out, ch
 	case CLIENT_CMD_GLOBAL_LIMITS:
 		engine_set_rate_limits(e, cmd->down, cmd->up);
 		return 0;
+	case CLIENT_CMD_ALT_SPEED:
+		/* kept in settings.conf, as the RPC's alt-speed-enabled is */
+		return engine_session_set_setting(e, "alt_speed_enabled", cmd->on ? "true" : "false",
+		    err, errlen) < 0 ? -1 : 0;
 	case CLIENT_CMD_FILE_PRIORITY:
 		for (size_t i = 0; i < cmd->nfiles; i++)
 			if (engine_torrent_set_file_priority(e, id, cmd->files[i], cmd->prio, err,

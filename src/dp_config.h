@@ -62,6 +62,14 @@ struct dp_config {
 	bool download_rate_limit_enabled;  /* false: kept, not applied (RPC's on/off switch) */
 	uint64_t upload_rate_limit;     /* bytes/s, 0 = unlimited */
 	bool upload_rate_limit_enabled;
+	/* alternative limits ("turtle mode"): while on they replace the two above; the schedule
+	 * switches them on at begin and off at end (minutes of the day) on the days of the mask
+	 * (bit 0 Sunday ... bit 6 Saturday), as Transmission's alt-speed-time-* do */
+	uint64_t alt_speed_down, alt_speed_up;   /* bytes/s, 0 = unlimited */
+	bool alt_speed_enabled;
+	bool alt_speed_time_enabled;
+	int alt_speed_time_begin, alt_speed_time_end;
+	int alt_speed_time_day;
 	const char *peer_id_prefix;     /* always DP_PEER_ID_PREFIX */
 	bool dht, lsd;                  /* BEP 5 DHT, BEP 14 local service discovery */
 	char **dht_bootstrap;           /* HOST:PORT entries; none: the built-in list */

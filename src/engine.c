@@ -13,6 +13,7 @@
 
 #include "announce_sched.h"
 #include "discovery.h"
+#include "alt_speed.h"
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
@@ -117,6 +118,7 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 		free(e);
 		return NULL;
 	}
+	e->alt_speed = alt_speed_start(e);
 	if (engine_settings_live(e)->port_mapping && e->listen_port > 0)
 		e->portmap = portmap_new(base, (uint16_t)e->listen_port,
 		    e->udp4 != NULL || e->udp6 != NULL, NULL);
@@ -219,6 +221,7 @@ engine_free(struct engine *e)
 	}
 	portmap_free(e->portmap);
 	e->portmap = NULL;
+	alt_speed_stop(&e->alt_speed);
 	session_cleanup(e);
 	engine_settings_free(e);
 	free(e);
@@ -869,6 +872,7 @@ engine_global(struct engine *e, struct engine_global_stats *out)
 	out->uploaded = e->uploaded;
 	out->down_limit = e->down_bucket.rate;
 	out->up_limit = e->up_bucket.rate;
+	out->alt_speed = engine_settings_live(e)->alt_speed_enabled;
 	out->connections = e->connections;
 	out->max_connections = e->set.max_connections;
 	out->max_peers_per_torrent = e->set.max_peers_per_torrent;

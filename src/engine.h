@@ -406,6 +406,7 @@ struct engine_global_stats {
 	uint64_t down_rate, up_rate;
 	uint64_t downloaded, uploaded;
 	uint64_t down_limit, up_limit; /* 0 unlimited */
+	bool alt_speed;                /* the alternative limits ("turtle mode") are in force */
 	int connections, max_connections, max_peers_per_torrent, upload_slots;
 	int listen_port;               /* 0 when not listening */
 	int torrents, torrents_active;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alt_speed.h"
 #include "dp_config.h"
 #include "engine.h"
 #include "engine_private.h"
@@ -49,15 +50,20 @@ engine_settings_queue_limits(const struct dp_config *c, struct engine_queue_limi
 	out->start_paused = c->start_paused;
 }
 
+/* The limits in force: the alternative ones while they are on. */
 static uint64_t
 engine_settings_down_limit(const struct dp_config *c)
 {
+	if (c->alt_speed_enabled)
+		return c->alt_speed_down;
 	return c->download_rate_limit_enabled ? c->download_rate_limit : 0;
 }
 
 static uint64_t
 engine_settings_up_limit(const struct dp_config *c)
 {
+	if (c->alt_speed_enabled)
+		return c->alt_speed_up;
 	return c->upload_rate_limit_enabled ? c->upload_rate_limit : 0;
 }
 
@@ -118,6 +124,12 @@ engine_settings_apply_portmap(struct engine *e)
 		    e->udp4 != NULL || e->udp6 != NULL, NULL);
 }
 
+static void
+engine_settings_apply_alt_schedule(struct engine *e)
+{
+	alt_speed_poke(e->alt_speed);
+}
+
 /* SETTING_APPLY_STORE is the session directory's: engine_settings_commit tells it. */
 static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine *e) = {
 	[SETTING_APPLY_RATES] = engine_settings_apply_rates,
@@ -125,6 +137,7 @@ static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine
 	[SETTING_APPLY_DOWNLOAD_DIR] = engine_settings_apply_download_dir,
 	[SETTING_APPLY_TRANSPORT] = engine_settings_apply_transport,
 	[SETTING_APPLY_PORTMAP] = engine_settings_apply_portmap,
+	[SETTING_APPLY_ALT_SCHEDULE] = engine_settings_apply_alt_schedule,
 };
 
 /* What the engine cannot hold although the table allows it. */

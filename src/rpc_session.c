@@ -79,6 +79,25 @@ rpc_switched_shown(const struct rpc_switched *p, const struct dp_config *c, bool
 	return v > 0 ? v : p->shown;
 }
 
+/* Settings that map one to one onto a key of the table (Transmission name, key, unit). */
+enum rpc_plain_type { RPC_PLAIN_BOOL, RPC_PLAIN_INT, RPC_PLAIN_KBPS };
+
+struct rpc_plain {
+	const char *arg, *key;
+	enum rpc_plain_type type;
+	int64_t min, max;                   /* RPC_PLAIN_INT */
+};
+
+static const struct rpc_plain rpc_plain[] = {
+	{ "alt-speed-down", "alt_speed_down", RPC_PLAIN_KBPS, 0, RPC_MAX_KBPS },
+	{ "alt-speed-up", "alt_speed_up", RPC_PLAIN_KBPS, 0, RPC_MAX_KBPS },
+	{ "alt-speed-enabled", "alt_speed_enabled", RPC_PLAIN_BOOL, 0, 0 },
+	{ "alt-speed-time-enabled", "alt_speed_time_enabled", RPC_PLAIN_BOOL, 0, 0 },
+	{ "alt-speed-time-begin", "alt_speed_time_begin", RPC_PLAIN_INT, 0, 1439 },
+	{ "alt-speed-time-end", "alt_speed_time_end", RPC_PLAIN_INT, 0, 1439 },
+	{ "alt-speed-time-day", "alt_speed_time_day", RPC_PLAIN_INT, 0, 127 },
+};
+
 /* What session-get reports for a setting downpour does not have (or not built yet), and why
  * session-set refuses to change it: a client is never told "success" for a change that does
  * nothing. Sending the value shown is accepted (clients send back what they read). */
@@ -88,13 +107,6 @@ struct rpc_fixed {
 };
 
 static const struct rpc_fixed rpc_fixed[] = {
-	{ "alt-speed-down", "alternative speed limits are not built yet" },
-	{ "alt-speed-enabled", "alternative speed limits are not built yet" },
-	{ "alt-speed-time-begin", "alternative speed limits are not built yet" },
-	{ "alt-speed-time-day", "alternative speed limits are not built yet" },
-	{ "alt-speed-time-enabled", "alternative speed limits are not built yet" },
-	{ "alt-speed-time-end", "alternative speed limits are not built yet" },
-	{ "alt-speed-up", "alternative speed limits are not built yet" },
 	{ "blocklist-enabled", "downpour has no blocklist yet" },
 	{ "blocklist-url", "downpour has no blocklist yet" },
 	{ "dht-enabled", "the DHT is not switched on by the RPC (the configuration's dht key)" },
@@ -124,13 +136,6 @@ session_object(struct rpc_handler *h)
 	struct engine_global_stats g;
 	engine_global(h->e, &g);
 	json_t *o = json_object();
-	json_object_set_new(o, "alt-speed-down", json_integer(0));
-	json_object_set_new(o, "alt-speed-enabled", json_false());
-	json_object_set_new(o, "alt-speed-time-begin", json_integer(540));
-	json_object_set_new(o, "alt-speed-time-day", json_integer(127));
-	json_object_set_new(o, "alt-speed-time-enabled", json_false());
-	json_object_set_new(o, "alt-speed-time-end", json_integer(1020));
-	json_object_set_new(o, "alt-speed-up", json_integer(0));
 	json_object_set_new(o, "blocklist-enabled", json_false());
 	json_object_set_new(o, "blocklist-size", json_integer(0));
 	json_object_set_new(o, "blocklist-url", json_string(""));
@@ -171,6 +176,14 @@ session_object(struct rpc_handler *h)
 		json_object_set_new(o, p->flag_arg, json_boolean(on));
 	}
 	json_object_set_new(o, "start-added-torrents", json_boolean(!c.start_paused));
+	for (size_t i = 0; i < DP_ARRAY_LEN(rpc_plain); i++) {
+		const struct rpc_plain *p = &rpc_plain[i];
+		double v = 0;
+		config_get_number(&c, p->key, &v);
+		json_object_set_new(o, p->arg, p->type == RPC_PLAIN_BOOL ? json_boolean(v != 0) :
+		    p->type == RPC_PLAIN_KBPS ? json_integer((json_int_t)(((uint64_t)v + 999) /
+		    1000)) : json_integer((json_int_t)v));
+	}
 	/* Transmission's encryption values are the settings table's names. */
 	json_object_set_new(o, "encryption", json_string(dp_encryption_names[c.encryption]));
 	json_object_set_new(o, "utp-enabled", json_boolean(c.utp));
@@ -242,7 +255,7 @@ struct rpc_change {
 	char value[1100];
 };
 
-#define RPC_MAX_CHANGES 20
+#define RPC_MAX_CHANGES 32
 
 static void rpc_change_add(struct rpc_change *ch, size_t *n, const char *key, const char *fmt,
     ...) DP_PRINTF(4, 5);
@@ -348,6 +361,22 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	config_free(&c);
 	if (rc < 0)
 		return -1;
+	for (size_t i = 0; i < DP_ARRAY_LEN(rpc_plain); i++) {
+		const struct rpc_plain *p = &rpc_plain[i];
+		bool b;
+		int64_t v;
+		int got = p->type == RPC_PLAIN_BOOL ? rpc_arg_bool(args, p->arg, &b, err, errlen) :
+		    rpc_arg_int(args, p->arg, p->min, p->max, &v, err, errlen);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			continue;
+		if (p->type == RPC_PLAIN_BOOL)
+			rpc_change_add(ch, &n, p->key, "%s", b ? "true" : "false");
+		else
+			rpc_change_add(ch, &n, p->key, "%" PRId64, p->type == RPC_PLAIN_KBPS ?
+			    v * 1000 : v);
+	}
 	if (peers_global > 0)
 		rpc_change_add(ch, &n, "max_connections_global", "%" PRId64, peers_global);
 	if (peers_torrent > 0)

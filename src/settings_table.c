@@ -66,6 +66,24 @@ const struct setting_def settings_table[] = {
 	    SETTING_REMOTE, "Upload limit in bytes per second, 0 = unlimited."),
 	S(NULL, "upload_rate_limit_enabled", SETTING_BOOL, upload_rate_limit_enabled, 0, 0, "true",
 	    RATES, SETTING_REMOTE, "false keeps upload_rate_limit but does not apply it."),
+	S(NULL, "alt_speed_down", SETTING_SIZE, alt_speed_down, 0, INT64_MAX, "50K", RATES,
+	    SETTING_REMOTE, "Alternative download limit (\"turtle mode\") in bytes per second, "
+	    "0 = unlimited."),
+	S(NULL, "alt_speed_up", SETTING_SIZE, alt_speed_up, 0, INT64_MAX, "50K", RATES,
+	    SETTING_REMOTE, "Alternative upload limit in bytes per second, 0 = unlimited."),
+	S(NULL, "alt_speed_enabled", SETTING_BOOL, alt_speed_enabled, 0, 0, "false", RATES,
+	    SETTING_REMOTE, "true: the alternative limits replace the normal ones."),
+	S(NULL, "alt_speed_time_begin", SETTING_INT, alt_speed_time_begin, 0, 1439, "540",
+	    ALT_SCHEDULE, SETTING_REMOTE,
+	    "When the schedule switches them on: minutes after midnight (local)."),
+	S(NULL, "alt_speed_time_end", SETTING_INT, alt_speed_time_end, 0, 1439, "1020",
+	    ALT_SCHEDULE, SETTING_REMOTE, "When the schedule switches them off: minutes after "
+	    "midnight (local); not after begin: the next day (equal: a whole day)."),
+	S(NULL, "alt_speed_time_day", SETTING_INT, alt_speed_time_day, 0, 127, "127",
+	    ALT_SCHEDULE, SETTING_REMOTE, "The schedule's days: 1 Sunday, 2 Monday, 4 Tuesday, "
+	    "... 64 Saturday; 127 every day."),
+	S(NULL, "alt_speed_time_enabled", SETTING_BOOL, alt_speed_time_enabled, 0, 0, "false",
+	    ALT_SCHEDULE, SETTING_REMOTE, "Switch the alternative limits on and off on a schedule."),
 	S(NULL, "port_mapping", SETTING_BOOL, port_mapping, 0, 0, "false", PORTMAP, SETTING_REMOTE,
 	    "Ask the home router to forward listen_port (TCP and UDP) with UPnP IGD and NAT-PMP, "
 	    "renewing the mappings and removing them at exit or when switched off (IPv4 only)."),

@@ -35,6 +35,7 @@ enum setting_apply {
 	SETTING_APPLY_STORE,         /* the session directory: queue, seeding limits, hooks, dirs */
 	SETTING_APPLY_TRANSPORT,     /* encryption policy and uTP of new connections */
 	SETTING_APPLY_PORTMAP,       /* the UPnP / NAT-PMP mapper starts or stops */
+	SETTING_APPLY_ALT_SCHEDULE,  /* the alternative limits' schedule looks again at once */
 	SETTING_APPLY_COUNT
 };
 

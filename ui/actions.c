@@ -293,6 +293,28 @@ actions_global_limits(struct ui *ui)
 	prompt_open(ui, label, "", false, actions_global_limits_done, NULL, NULL);
 }
 
+void
+actions_alt_speed(struct ui *ui)
+{
+	bool on = !ui->global.alt_speed;
+	struct client_cmd cmd = { .kind = CLIENT_CMD_ALT_SPEED, .on = on };
+	char err[256] = "";
+	if (client_command(ui->client, &cmd, NULL, err, sizeof err) != 0) {
+		ui_message(ui, true, "cannot switch the alternative limits: %s",
+		    err[0] ? err : "failed");
+		ui_fetch(ui, true);
+	} else {
+		ui_fetch(ui, true);
+		char d[32] = "none", u[32] = "none";
+		if (ui->global.down_limit)
+			fmt_rate(ui->global.down_limit, d, sizeof d);
+		if (ui->global.up_limit)
+			fmt_rate(ui->global.up_limit, u, sizeof u);
+		ui_message(ui, false, "alternative limits (turtle mode) %s: limits now %s / %s",
+		    on ? "on" : "off", d, u);
+	}
+}
+
 /* Reads "DOWN UP" rates ("2M 500K", "0 0"); one value sets both. */
 bool
 actions_parse_limits(const char *text, uint64_t *down, uint64_t *up)

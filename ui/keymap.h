@@ -62,6 +62,7 @@ enum {
 	X(REANNOUNCE, "reannounce", "r", KCTX_TORRENT, "announce to the trackers now")      \
 	X(LIMIT_TORRENT, "limit_torrent", "b", KCTX_TORRENT, "set the torrent's rate limits") \
 	X(LIMIT_GLOBAL, "limit_global", "B", KCTX_GLOBAL, "set the global rate limits")     \
+	X(ALT_SPEED, "alt_speed", "T", KCTX_GLOBAL, "alternative limits (turtle mode) on / off") \
 	X(SEQUENTIAL, "sequential", "z", KCTX_TORRENT, "toggle sequential download")        \
 	X(PEER_ADD, "peer_add", "A", KCTX_TORRENT, "connect the torrent to a peer (ADDR:PORT)") \
 	X(QUEUE_UP, "queue_up", "K", KCTX_TORRENT, "move the torrent(s) up the queue")       \

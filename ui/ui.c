@@ -172,6 +172,9 @@ ui_dispatch(struct ui *ui, int code)
 	case UI_ACTION_LIMIT_GLOBAL:
 		actions_global_limits(ui);
 		return;
+	case UI_ACTION_ALT_SPEED:
+		actions_alt_speed(ui);
+		return;
 	case UI_ACTION_STOP_DAEMON:
 		if (ui->client == NULL || !client_attached(ui->client)) {
 			ui_message(ui, true, "not attached to a daemon (q quits)");

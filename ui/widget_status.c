@@ -1,5 +1,5 @@
 /* widget_status.c: the status bar: global rates with their limits and a rate-history sparkline,
- * connections, listening port, DHT nodes, free space in the download directory. */
+ * "turtle" while the alternative limits are in force, connections, listening port, DHT nodes, free space in the download directory. */
 #include "config.h"
 
 #include <curses.h>
@@ -16,10 +16,11 @@
 /* The bar's pieces in display order; the narrower the terminal, the fewer are shown, dropped
  * from the highest priority number down (rates always stay). Rates sit right-aligned in a fixed
  * field so the sparklines beside them do not move as the numbers change. */
-enum { SB_DOWN, SB_DOWN_SPARK, SB_UP, SB_UP_SPARK, SB_CONN, SB_DHT, SB_PORT, SB_FREE,
+enum { SB_DOWN, SB_DOWN_SPARK, SB_UP, SB_UP_SPARK, SB_ALT, SB_CONN, SB_DHT, SB_PORT, SB_FREE,
 	SB_TORRENTS, SB_COUNT };
+/* "turtle" stays with the rates: it says why they are capped */
 static const int status_priority[SB_COUNT] = {
-	[SB_DOWN] = 0, [SB_UP] = 0, [SB_CONN] = 1, [SB_FREE] = 2, [SB_DOWN_SPARK] = 3,
+	[SB_DOWN] = 0, [SB_UP] = 0, [SB_ALT] = 0, [SB_CONN] = 1, [SB_FREE] = 2, [SB_DOWN_SPARK] = 3,
 	[SB_UP_SPARK] = 3, [SB_TORRENTS] = 4, [SB_DHT] = 4, [SB_PORT] = 5,
 };
 #define STATUS_SPARK_CELLS 12
@@ -60,6 +61,7 @@ status_draw(struct ui *ui, int y)
 	    text[SB_DOWN_SPARK], sizeof text[SB_DOWN_SPARK]);
 	sparkline_render(ui->up_hist.v, ui->up_hist.n, STATUS_SPARK_CELLS, g->up_limit,
 	    text[SB_UP_SPARK], sizeof text[SB_UP_SPARK]);
+	snprintf(text[SB_ALT], sizeof text[SB_ALT], "%s", g->alt_speed ? "turtle" : "");
 	snprintf(text[SB_CONN], sizeof text[SB_CONN], "conn %d/%d", g->connections,
 	    g->max_connections);
 	/* the DHT's node count; nothing when the DHT is off */

@@ -54,6 +54,44 @@ for name, c in (("transmission", tr), ("downpour", dp)):
           a.get("speed-limit-up-enabled") is True and a.get("speed-limit-up", 0) > 0)
     c.ok("session-set", {"speed-limit-up-enabled": False})
 
+# ---- alternative speed limits: set, switched on and off, read back ----
+for name, c in (("transmission", tr), ("downpour", dp)):
+    c.ok("session-set", {"alt-speed-down": 33, "alt-speed-up": 11, "alt-speed-enabled": True,
+                         "alt-speed-time-begin": 60, "alt-speed-time-end": 120,
+                         "alt-speed-time-day": 62})
+    a = c.ok("session-get")
+    got = [a.get(k) for k in ("alt-speed-down", "alt-speed-up", "alt-speed-enabled",
+                              "alt-speed-time-begin", "alt-speed-time-end", "alt-speed-time-day")]
+    check("%s: alt-speed settings read back" % name, got == [33, 11, True, 60, 120, 62], got)
+    c.ok("session-set", {"alt-speed-enabled": False})
+    check("%s: alt-speed switched off" % name, c.ok("session-get")["alt-speed-enabled"] is False)
+
+# ---- the schedule: switched on with a window around now, the limits come on at once; the
+# window moved away, they go off; begin == end is a whole day in Transmission ----
+def alt_after(c, args, want):
+    c.ok("session-set", args)
+    got = None
+    for _ in range(30):
+        got = c.ok("session-get")["alt-speed-enabled"]
+        if got == want:
+            break
+        time.sleep(0.1)
+    return got
+
+
+lt = time.localtime()
+now_min = lt.tm_hour * 60 + lt.tm_min
+for name, c in (("transmission", tr), ("downpour", dp)):
+    for args, want in (
+            ({"alt-speed-time-begin": (now_min + 1439) % 1440, "alt-speed-time-end": (now_min + 3) % 1440,
+              "alt-speed-time-day": 127, "alt-speed-time-enabled": True}, True),
+            ({"alt-speed-time-begin": (now_min + 10) % 1440, "alt-speed-time-end": (now_min + 20) % 1440}, False),
+            ({"alt-speed-time-begin": (now_min + 10) % 1440, "alt-speed-time-end": (now_min + 10) % 1440}, True),
+            ({"alt-speed-time-day": 0}, False)):
+        got = alt_after(c, args, want)
+        check("%s: schedule %s -> alt-speed-enabled %s" % (name, args, want), got is want, got)
+    c.ok("session-set", {"alt-speed-time-enabled": False, "alt-speed-enabled": False})
+
 # ---- port-test: transmission asks an outside server; downpour says it cannot test ----
 res, a = dp.call("port-test")
 check("downpour port-test answers honestly", res != "success" and "cannot test" in res, res)

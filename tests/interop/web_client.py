@@ -112,6 +112,19 @@ try:
           b.js("return [$('#speed-limit-down-enabled').prop('checked'), $('#speed-limit-down').val()];")
           == [True, "123"])
 
+    # The turtle button switches the alternative limits on and off, in downpour too.
+    b.js("$('#prefs-dialog').dialog('close');")
+    for want in (True, False):
+        b.click("#turtle-button")
+        try:
+            b.wait("alt-speed-enabled %s" % want,
+                   lambda: rpc.ok("session-get")["alt-speed-enabled"] is want, 8)
+            check("the turtle button switches the alternative limits %s" % ("on" if want else "off"),
+                  True)
+        except Exception as e:
+            check("the turtle button switches the alternative limits %s" % ("on" if want else "off"),
+                  False, e)
+
     # A 409 is Transmission's session-id handshake (the page retries with the id): not an error.
     errors = [m for lvl, m in b.console() if lvl == "SEVERE" and "(Conflict)" not in m]
     check("no JavaScript errors on the page", not errors, errors[:5])

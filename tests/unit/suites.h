@@ -43,7 +43,8 @@
 	X(escape) \
 	X(transport) \
 	X(changes) \
-	X(attach)
+	X(attach) \
+	X(alt_speed)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)

@@ -104,19 +104,25 @@ th_torrent_single(const char *name, const uint8_t *data, uint32_t size, uint32_t
 	return dp_buf_steal(&b, len);
 }
 
+void
+th_config_loopback(struct dp_config *cfg, const char *dir, int disk_threads)
+{
+	config_defaults(cfg);
+	free(cfg->listen_address);
+	cfg->listen_address = xstrdup("127.0.0.1");
+	cfg->listen_port = 0;
+	free(cfg->download_dir);
+	cfg->download_dir = xstrdup(dir);
+	cfg->disk_threads = disk_threads;
+	cfg->max_peers_per_address = 16;   /* every peer of these tests is on 127.0.0.1 */
+}
+
 struct engine *
 th_engine_loopback(struct event_base *base, const char *dir, int disk_threads)
 {
 	struct dp_config cfg;
 	char err[256];
-	config_defaults(&cfg);
-	free(cfg.listen_address);
-	cfg.listen_address = xstrdup("127.0.0.1");
-	cfg.listen_port = 0;
-	free(cfg.download_dir);
-	cfg.download_dir = xstrdup(dir);
-	cfg.disk_threads = disk_threads;
-	cfg.max_peers_per_address = 16;   /* every peer of these tests is on 127.0.0.1 */
+	th_config_loopback(&cfg, dir, disk_threads);
 	struct engine *e = engine_new(base, &cfg, err, sizeof err);
 	config_free(&cfg);
 	ck_assert_msg(e != NULL, "engine_new: %s", err);

@@ -29,6 +29,9 @@ void th_file_random(const char *dir, const char *rel, size_t len, unsigned seed)
 uint8_t *th_torrent_single(const char *name, const uint8_t *data, uint32_t size,
     uint32_t piece_len, size_t *len);
 
+/* The defaults with th_engine_loopback's changes, for a test that changes more (config_free). */
+struct dp_config;
+void th_config_loopback(struct dp_config *cfg, const char *dir, int disk_threads);
 /* An engine on base listening on 127.0.0.1 (a port the kernel picks), saving into dir, with
  * disk_threads disk workers. Fails the test when engine_new does. */
 struct engine *th_engine_loopback(struct event_base *base, const char *dir, int disk_threads);
