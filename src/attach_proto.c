@@ -159,6 +159,7 @@ static const struct attach_field attach_torrent_dynamic_f[] = {
 
 #define ST struct engine_global_stats
 static const struct attach_field attach_global_f[] = {
+	F("alt", ATTACH_BOOL, ST, alt_speed),
 	F("cn", ATTACH_INT, ST, connections),
 	F("dd", ATTACH_CHARS, ST, download_dir),
 	F("dl", ATTACH_UINT, ST, downloaded),
