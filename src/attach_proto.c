@@ -94,8 +94,9 @@ attach_decode_body(const uint8_t *body, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	if (n->type != BE_DICT) {
+		enum be_type t = n->type;
 		be_free(n);
-		dp_fail(err, errlen, "a message is a %s, not a dictionary", be_type_name(n->type));
+		dp_fail(err, errlen, "a message is a %s, not a dictionary", be_type_name(t));
 		return NULL;
 	}
 	return n;

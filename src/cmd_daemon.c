@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "lockfile.h"
 #include "log.h"
+#include "attach_server.h"
 #include "monitor_server.h"
 #include "rpc.h"
 #include "session_store.h"
@@ -41,6 +42,7 @@ struct cmd_daemon_state {
 	char *opt_dht_boot;            /* every --dht-bootstrap, comma-separated (free()) */
 	struct rpc_server *rpc;
 	struct monitor_server *monitor;
+	struct attach_server *attach;  /* `downpour attach` UIs */
 	bool stopping;
 	int exit_status;
 	struct stopsig *stop_sig;      /* INT and TERM: the second one ends the process at once */
@@ -133,6 +135,13 @@ static void
 cmd_daemon_rpc_close(void *arg)
 {
 	cmd_daemon_stop(arg, "session-close");
+}
+
+/* Q in an attached UI (after it asked). */
+static void
+cmd_daemon_attach_stop(void *arg)
+{
+	cmd_daemon_stop(arg, "an attached UI");
 }
 
 /* SIGHUP: new limits, directories and hooks from the file; the log file is reopened. */
@@ -381,6 +390,9 @@ cmd_daemon_run(int argc, char **argv)
 	if ((d.monitor = monitor_server_new(d.base, d.e, d.cfg.session_dir, err,
 	    sizeof err)) == NULL)
 		goto fail;
+	if ((d.attach = attach_server_new(d.base, d.e, d.cfg.session_dir, cmd_daemon_attach_stop,
+	    &d, err, sizeof err)) == NULL)
+		goto fail;
 	if (d.cfg.rpc.enabled) {
 		struct rpc_options ro;
 		rpc_options_from_config(&ro, &d.cfg);
@@ -403,6 +415,8 @@ cmd_daemon_run(int argc, char **argv)
 
 	rpc_server_free(d.rpc);
 	d.rpc = NULL;
+	attach_server_free(d.attach);
+	d.attach = NULL;
 	monitor_server_free(d.monitor);
 	d.monitor = NULL;
 	engine_free(d.e);
@@ -420,6 +434,7 @@ fail:
 	}
 out:
 	rpc_server_free(d.rpc);
+	attach_server_free(d.attach);
 	monitor_server_free(d.monitor);
 	if (d.e != NULL)
 		engine_free(d.e);

@@ -20,7 +20,7 @@ struct dp_command {
 
 /* One per src/cmd_*.c file (cmd_get.c has get and seed). */
 extern const struct dp_command cmd_info_entry, cmd_create_entry, cmd_config_entry,
-    cmd_get_entry, cmd_seed_entry, cmd_daemon_entry, cmd_monitor_entry;
+    cmd_get_entry, cmd_seed_entry, cmd_daemon_entry, cmd_monitor_entry, cmd_attach_entry;
 
 /* Prints "downpour: " + message + newline on stderr. */
 void cmd_error(const char *fmt, ...) DP_PRINTF(1, 2);

@@ -24,6 +24,7 @@ static const struct dp_command *const main_commands[] = {
 	&cmd_seed_entry,
 	&cmd_daemon_entry,
 	&cmd_monitor_entry,
+	&cmd_attach_entry,
 };
 
 void

@@ -526,30 +526,24 @@ monitor_clear_stale(const char *path, const struct sockaddr_un *sun, char *err, 
 	return 0;
 }
 
-struct monitor_server *
-monitor_server_new(struct event_base *base, struct engine *e, const char *session_dir,
-    char *err, size_t errlen)
+int
+monitor_listen_socket(const char *path, char *err, size_t errlen)
 {
-	char *path = monitor_socket_path(session_dir);
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
 		snprintf(err, errlen, "%s: path too long for a Unix socket (%zu bytes at most)", path,
 		    sizeof sun.sun_path - 1);
-		free(path);
-		return NULL;
+		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (monitor_clear_stale(path, &sun, err, errlen) < 0) {
-		free(path);
-		return NULL;
-	}
+	if (monitor_clear_stale(path, &sun, err, errlen) < 0)
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "monitor: socket: %s", strerror(errno));
-		free(path);
-		return NULL;
+		snprintf(err, errlen, "%s: socket: %s", path, strerror(errno));
+		return -1;
 	}
 	/* fchmod before bind makes the file 0600 from the start on Linux; chmod after is the
 	 * portable guarantee. */
@@ -560,6 +554,27 @@ monitor_server_new(struct event_base *base, struct engine *e, const char *sessio
 		snprintf(err, errlen, "%s: can't listen: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+bool
+monitor_peer_is_us(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred &&
+	    cred.uid == geteuid();
+}
+
+struct monitor_server *
+monitor_server_new(struct event_base *base, struct engine *e, const char *session_dir,
+    char *err, size_t errlen)
+{
+	char *path = monitor_socket_path(session_dir);
+	int fd = monitor_listen_socket(path, err, errlen);
+	if (fd < 0) {
 		free(path);
 		return NULL;
 	}

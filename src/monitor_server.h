@@ -3,6 +3,7 @@
 #ifndef DP_MONITOR_SERVER_H
 #define DP_MONITOR_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -22,6 +23,14 @@ struct engine;
 
 /* "<session_dir>/monitor.sock" (a new string). */
 char *monitor_socket_path(const char *session_dir);
+
+/* Listens on the Unix socket at path, mode 0600 from the start, replacing a stale one no process
+ * answers on (the monitor's and the attach socket): the descriptor, non-blocking, or -1 with
+ * err. */
+int monitor_listen_socket(const char *path, char *err, size_t errlen);
+/* Whether the process at the other end of a Unix socket runs as our user (SO_PEERCRED): the
+ * socket's mode keeps others out already; this holds where the mode is not honoured. */
+bool monitor_peer_is_us(int fd);
 
 struct monitor_server;
 /* Listens on the session's socket (replacing a stale one no process answers on). */

@@ -17,6 +17,9 @@ extern const struct dp_command ui_entry;
 /* Whether argv (argv[0] = "downpour") is for the UI: no arguments, an option, an existing file
  * or a magnet link. main.c asks before reporting an unknown command. */
 bool ui_wants_args(int argc, char **argv);
+/* `downpour attach [options]`: the UI on the daemon of the session (cmd_attach.c's entry); the
+ * UI's options apply. Exit status 1 when no daemon answers there. */
+int ui_attach_main(int argc, char **argv);
 
 /* The loop (ui.c): runs curses on base until the user quits and the client has left (an engine
  * in process stops; a daemon keeps running). Returns 0, or -1 when the terminal could not be

@@ -21,6 +21,7 @@
 #include "session_store.h"
 #include "util.h"
 #include "client.h"
+#include "client_remote.h"
 #include "demo.h"
 #include "engine.h"
 #include "keymap.h"
@@ -28,6 +29,7 @@
 #include "widgets.h"
 
 static int ui_main_run(int argc, char **argv);
+static int ui_main_start(int argc, char **argv, bool attach_only);
 
 const struct dp_command ui_entry = {
 	.name = NULL,
@@ -99,6 +101,49 @@ ui_main_bench(const char *arg)
 
 static int
 ui_main_run(int argc, char **argv)
+{
+	return ui_main_start(argc, argv, false);
+}
+
+int
+ui_attach_main(int argc, char **argv)
+{
+	return ui_main_start(argc, argv, true);
+}
+
+/* The UI on a daemon's engine: torrents given on the command line are added there (relative
+ * paths from here), and leaving closes the connection only. */
+static int
+ui_main_attached(struct event_base *base, struct client *client, struct dp_config *cfg,
+    struct ui_options *opt, int argc, char **argv, int first_arg)
+{
+	char cwd[4096], err[512];
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		cwd[0] = '\0';
+	snprintf(opt->message, sizeof opt->message, "attached to the daemon (PID %ld) on %.120s: "
+	    "q leaves it running, Q stops it", client_remote_pid(client), cfg->session_dir);
+	for (int i = first_arg; i < argc; i++) {
+		bool magnet = strncmp(argv[i], "magnet:", 7) == 0;
+		struct client_cmd cmd = { .kind = magnet ? CLIENT_CMD_ADD_MAGNET : CLIENT_CMD_ADD_FILE,
+			.text = argv[i], .cwd = cwd[0] != '\0' ? cwd : NULL };
+		if (client_command(client, &cmd, NULL, err, sizeof err) != 0)
+			snprintf(opt->message, sizeof opt->message, "cannot add %.100s: %.140s", argv[i],
+			    err);
+	}
+	char exit_message[256] = "";
+	int status = ui_loop_run(base, client, opt, exit_message, sizeof exit_message) != 0 ? 1 : 0;
+	if (exit_message[0] != '\0')
+		fprintf(stderr, "downpour: %s\n", exit_message);
+	client_free(client);
+	event_base_free(base);
+	config_free(cfg);
+	return status;
+}
+
+/* The UI on the engine of this process, or (attach_only, or when a daemon holds the session)
+ * on the daemon's over its attach socket. */
+static int
+ui_main_start(int argc, char **argv, bool attach_only)
 {
 	const char *config_path = NULL, *session = NULL, *peers[16], *encryption = NULL;
 	const char *boots[16];
@@ -236,20 +281,38 @@ ui_main_run(int argc, char **argv)
 		return 1;
 	}
 	log_set_stderr(false);
-	/* The session directory (not for the demo): one instance at a time, torrents restored. */
+	struct ui_options opt = {
+		.refresh_ms = cfg.ui.refresh_ms,
+		.blocked_threshold_s = cfg.ui.blocked_threshold_s,
+		.colors = cfg.ui.colors && !no_color && getenv("NO_COLOR") == NULL,
+	};
+	struct client *client = NULL;
+	/* The session directory (not for the demo): one instance at a time, torrents restored; a
+	 * session a daemon holds is shown by attaching to it. */
 	struct lockfile *lock = NULL;
-	if (dm == NULL) {
+	if (attach_only && dm == NULL) {
+		client = client_remote_new(cfg.session_dir, err, sizeof err);
+	} else if (dm == NULL) {
 		char *lock_path = xasprintf("%s/lock", cfg.session_dir);
 		pid_t holder;
 		lock = lockfile_acquire(lock_path, &holder, err, sizeof err);
 		free(lock_path);
-		if (lock == NULL) {
-			fprintf(stderr, "downpour: %s\n", err);
-			event_base_free(base);
-			config_free(&cfg);
-			return 1;
+		if (lock == NULL && holder > 0) {
+			char aerr[512];
+			client = client_remote_new(cfg.session_dir, aerr, sizeof aerr);
+			if (client == NULL)
+				fprintf(stderr, "downpour: %s\n", aerr);
 		}
 	}
+	if ((attach_only || lock == NULL) && dm == NULL && client == NULL) {
+		fprintf(stderr, "downpour: %s\n", err);
+		event_base_free(base);
+		config_free(&cfg);
+		return 1;
+	}
+	if (client != NULL)
+		return ui_main_attached(base, client, &cfg, &opt, argc, argv, first_arg);
+
 	struct engine *e = engine_new(base, &cfg, err, sizeof err);
 	if (e != NULL && dm == NULL &&
 	    session_store_open(e, cfg.session_dir, &cfg, err, sizeof err) != 0) {
@@ -265,11 +328,6 @@ ui_main_run(int argc, char **argv)
 		return 1;
 	}
 
-	struct ui_options opt = {
-		.refresh_ms = cfg.ui.refresh_ms,
-		.blocked_threshold_s = cfg.ui.blocked_threshold_s,
-		.colors = cfg.ui.colors && !no_color && getenv("NO_COLOR") == NULL,
-	};
 	int status = 0;
 	/* torrents from the command line, then the peers given for them */
 	for (int i = first_arg; i < argc; i++) {
@@ -295,7 +353,7 @@ ui_main_run(int argc, char **argv)
 		    "Enter opens it, Tab switches tabs, 2 tasks, 3 blocked, q quits");
 	}
 
-	struct client *client = client_local_new(e);
+	client = client_local_new(e);
 	char exit_message[256] = "";
 	if (ui_loop_run(base, client, &opt, exit_message, sizeof exit_message) != 0)
 		status = 1;

@@ -1,12 +1,15 @@
 /* fuzz_attach.c: libFuzzer target for the attach protocol's decoders: a byte stream cut into
  * frames, each body decoded, its request fields (op, id, the command) and every record type
- * read from each dictionary in it, as the daemon and an attached UI read what the other sent. */
+ * read from each dictionary in it, as the daemon and an attached UI read what the other sent;
+ * each frame is also applied as a torrent-list answer to a UI's copy of the list, which must
+ * stay sorted by id with no duplicates. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "attach_proto.h"
+#include "client_remote.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t at = 0;
 	char err[256];
 	static struct attach_cmd cmd;
+	struct client *ui = client_remote_new_offline();
 	while (at < size) {
 		size_t len;
 		if (attach_frame_peek(data + at, size - at, ATTACH_MAX_REQUEST, &len) != 1 ||
@@ -82,7 +86,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		attach_cmd_free(&cmd);
 		fuzz_attach_walk(n, 0);
+		bool more;
+		if (!client_remote_apply_list(ui, n, &more)) {
+			client_free(ui);
+			ui = client_remote_new_offline();
+		}
+		const struct engine_torrent_stats *ts;
+		struct engine_global_stats g;
+		size_t k = client_snapshot(ui, &ts, &g);     /* no daemon: the copy as it is */
+		for (size_t i = 1; i < k; i++)
+			if (ts[i - 1].id >= ts[i].id)
+				abort();
 		be_free(n);
 	}
+	client_free(ui);
 	return 0;
 }

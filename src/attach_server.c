@@ -1,0 +1,677 @@
+/* attach_server.c: the daemon's side of `downpour attach`: accepts UIs of our user on the
+ * session's attach socket, answers their requests from engine.h (the torrent list and the tasks
+ * as deltas against what each UI was last sent, the detail tabs whole), runs their commands
+ * through client_local_run, and drops a UI that breaks the protocol or stops reading. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "attach_delta.h"
+#include "attach_proto.h"
+#include "attach_server.h"
+#include "client_local.h"
+#include "log.h"
+#include "monitor_server.h"
+#include "path_complete.h"
+#include "util.h"
+
+#define ATTACH_MAX_CLIENTS 16
+/* New torrent rows per answer: a first screen of 10,000 comes in a few answers, each a short
+ * callback, so the loop serves peers in between. */
+#define ATTACH_LIST_SLICE 2000
+/* Known rows re-read per answer although nothing marked them changed (a slow sweep). */
+#define ATTACH_SWEEP 64
+#define ATTACH_LOG_MAX 256
+
+struct attach_client {
+	struct attach_server *s;
+	struct bufferevent *bev;
+	struct engine_task *task;
+	bool hello;
+	bool listed;                   /* has had a torrent list (else the next one resets) */
+	bool tasks_listed;
+	uint64_t last_list_ms;
+	size_t sweep;
+	struct attach_delta torrents, tasks;
+	uint64_t requests;
+	struct attach_client *next;
+};
+
+struct attach_server {
+	struct event_base *base;
+	struct engine *e;
+	struct evconnlistener *listener;
+	char *path;
+	struct engine_task *task;
+	struct attach_client *clients;
+	int nclients;
+	void (*stop_daemon)(void *arg);
+	void *stop_arg;
+};
+
+static void
+attach_client_free(struct attach_client *c, const char *why)
+{
+	struct attach_server *s = c->s;
+	for (struct attach_client **pp = &s->clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	s->nclients--;
+	engine_task_done(c->task, "%s after %llu request%s", why, (unsigned long long)c->requests,
+	    c->requests == 1 ? "" : "s");
+	engine_task_release(&c->task);
+	bufferevent_free(c->bev);
+	attach_delta_free(&c->torrents);
+	attach_delta_free(&c->tasks);
+	free(c);
+}
+
+/* ---- answers ---- */
+
+static void
+attach_reply_begin(struct dp_buf *out, int64_t id)
+{
+	be_enc_dict_begin(out);
+	be_enc_cstr(out, "id");
+	be_enc_int(out, id);
+}
+
+static void
+attach_reply_error(struct dp_buf *out, int64_t id, const char *msg)
+{
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "err");
+	be_enc_cstr(out, msg);
+	be_enc_end(out);
+}
+
+static bool
+attach_req_torrent(const struct be_node *req, int *id)
+{
+	int64_t t;
+	if (!attach_get_int(req, "t", &t) || t <= 0 || t > INT32_MAX)
+		return false;
+	*id = (int)t;
+	return true;
+}
+
+/* Whether a torrent's row changes without the engine marking it (rates decay, peers come). */
+static bool
+attach_torrent_hot(const struct engine_torrent_stats *t)
+{
+	return t->down_rate != 0 || t->up_rate != 0 || t->peers_connected != 0 ||
+	    t->state == ENGINE_TORRENT_CHECKING || t->eta_s > 0;
+}
+
+/*
+ * The torrent list: rows for the torrents the UI lacks (ATTACH_LIST_SLICE at most, then "more"),
+ * for those the engine marked changed since its last request, those still active, and a slow
+ * sweep; each sent only when its bytes differ from what the UI has. Costs one lookup per
+ * torrent plus the stats of those rows, never a copy of every torrent's stats.
+ */
+static void
+attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	struct engine *e = c->s->e;
+	int64_t reset = 0;
+	attach_get_int(req, "reset", &reset);
+	bool resetting = reset != 0 || !c->listed;
+	if (resetting) {
+		attach_delta_clear(&c->torrents);
+		c->listed = true;
+	}
+	uint64_t now = dp_now_ms();
+	if (!resetting && c->last_list_ms != 0) {
+		unsigned window = (unsigned)((now - c->last_list_ms) / 1000 + 2);
+		int *changed, *removed;
+		size_t nremoved;
+		size_t n = engine_torrents_changed(e, window, &changed, &removed, &nremoved);
+		for (size_t i = 0; i < n; i++) {
+			struct attach_delta_slot *sl = attach_delta_find(&c->torrents,
+			    (uint64_t)changed[i]);
+			if (sl != NULL)
+				sl->hot = true;
+		}
+		free(changed);
+		free(removed);
+	}
+	c->last_list_ms = now;
+
+	int *ids;
+	size_t n = engine_torrent_ids(e, &ids);
+	struct dp_buf rows, st, dy;
+	dp_buf_init(&rows);
+	dp_buf_init(&st);
+	dp_buf_init(&dy);
+	attach_delta_begin(&c->torrents);
+	size_t fresh = 0, sweep_from = n > 0 ? c->sweep % n : 0;
+	bool more = false;
+	c->sweep += ATTACH_SWEEP;
+	struct engine_torrent_stats *ts = xmalloc(sizeof *ts);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = (uint64_t)ids[i];
+		struct attach_delta_slot *sl = attach_delta_seen(&c->torrents, key);
+		bool swept = (i + n - sweep_from) % n < ATTACH_SWEEP;
+		if (sl != NULL && !sl->hot && !swept)
+			continue;
+		if (sl == NULL && fresh >= ATTACH_LIST_SLICE) {
+			more = true;
+			continue;
+		}
+		if (engine_torrent_get(e, ids[i], ts) != 0)
+			continue;
+		st.len = dy.len = 0;
+		attach_encode_record(&st, &attach_torrent_static, ts);
+		attach_encode_record(&dy, &attach_torrent_dynamic, ts);
+		attach_delta_row(&c->torrents, key, &st, &dy, true, &rows);
+		if (sl == NULL)
+			fresh++;
+		if ((sl = attach_delta_find(&c->torrents, key)) != NULL)
+			sl->hot = attach_torrent_hot(ts);
+	}
+	free(ts);
+	free(ids);
+
+	struct engine_global_stats g;
+	engine_global(e, &g);
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "g");
+	attach_encode_record(out, &attach_global_rec, &g);
+	be_enc_cstr(out, "gone");
+	be_enc_list_begin(out);
+	attach_delta_gone(&c->torrents, out);
+	be_enc_end(out);
+	if (more) {
+		be_enc_cstr(out, "more");
+		be_enc_int(out, 1);
+	}
+	if (resetting) {
+		be_enc_cstr(out, "reset");
+		be_enc_int(out, 1);
+	}
+	be_enc_cstr(out, "rows");
+	be_enc_list_begin(out);
+	dp_buf_add(out, rows.data, rows.len);
+	be_enc_end(out);
+	be_enc_end(out);
+	dp_buf_free(&rows);
+	dp_buf_free(&st);
+	dp_buf_free(&dy);
+}
+
+/* Tasks: a delta like the torrent list. Times go as instants (rounded to 10 ms), so a task that
+ * only waits is sent once. */
+static void
+attach_answer_tasks(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	int64_t reset = 0;
+	attach_get_int(req, "reset", &reset);
+	bool resetting = reset != 0 || !c->tasks_listed;
+	if (resetting) {
+		attach_delta_clear(&c->tasks);
+		c->tasks_listed = true;
+	}
+	struct engine_task_info *tasks;
+	size_t n = engine_tasks(c->s->e, &tasks);
+	uint64_t now = dp_now_us();
+	struct dp_buf rows, st, dy;
+	dp_buf_init(&rows);
+	dp_buf_init(&st);
+	dp_buf_init(&dy);
+	attach_delta_begin(&c->tasks);
+	for (size_t i = 0; i < n; i++) {
+		struct engine_task_info *t = &tasks[i];
+		t->age_us = (now > t->age_us ? now - t->age_us : 0) / 10000 * 10000;
+		t->waited_us = (now > t->waited_us ? now - t->waited_us : 0) / 10000 * 10000;
+		st.len = dy.len = 0;
+		attach_encode_record(&st, &attach_task_static, t);
+		attach_encode_record(&dy, &attach_task_dynamic, t);
+		/* where it parked, beside the record's fields (the decoder interns them) */
+		if (t->where_func != NULL && dy.len > 0) {
+			dy.len--;
+			be_enc_cstr(&dy, "wf");
+			be_enc_cstr(&dy, t->where_func);
+			be_enc_cstr(&dy, "wn");
+			be_enc_cstr(&dy, t->where_file != NULL ? t->where_file : "?");
+			be_enc_end(&dy);
+		}
+		attach_delta_row(&c->tasks, t->id, &st, &dy, true, &rows);
+	}
+	free(tasks);
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "gone");
+	be_enc_list_begin(out);
+	attach_delta_gone(&c->tasks, out);
+	be_enc_end(out);
+	be_enc_cstr(out, "now");
+	be_enc_int(out, (int64_t)now);
+	if (resetting) {
+		be_enc_cstr(out, "reset");
+		be_enc_int(out, 1);
+	}
+	be_enc_cstr(out, "rows");
+	be_enc_list_begin(out);
+	dp_buf_add(out, rows.data, rows.len);
+	be_enc_end(out);
+	be_enc_end(out);
+	dp_buf_free(&rows);
+	dp_buf_free(&st);
+	dp_buf_free(&dy);
+}
+
+/* Peers, files, trackers of one torrent: the whole list (the tab in view, one torrent). */
+static void
+attach_answer_rows(struct attach_client *c, enum attach_op op, const struct be_node *req,
+    int64_t id, struct dp_buf *out)
+{
+	struct engine *e = c->s->e;
+	int t;
+	if (!attach_req_torrent(req, &t)) {
+		attach_reply_error(out, id, "no torrent given");
+		return;
+	}
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "rows");
+	be_enc_list_begin(out);
+	if (op == ATTACH_OP_PEERS) {
+		struct engine_peer_info *p;
+		size_t n = engine_peers(e, t, &p);
+		for (size_t i = 0; i < n; i++)
+			attach_encode_record(out, &attach_peer_rec, &p[i]);
+		free(p);
+	} else if (op == ATTACH_OP_FILES) {
+		struct engine_file_info *f;
+		size_t n = engine_files(e, t, &f);
+		for (size_t i = 0; i < n && out->len < ATTACH_MAX_REPLY / 2; i++) {
+			be_enc_dict_begin(out);
+			be_enc_cstr(out, "d");
+			attach_encode_record(out, &attach_file_dynamic, &f[i]);
+			be_enc_cstr(out, "s");
+			attach_encode_record(out, &attach_file_static, &f[i]);
+			be_enc_end(out);
+		}
+		engine_files_free(f, n);
+	} else {
+		struct engine_tracker_info *tr;
+		size_t n = client_local_trackers(e, t, &tr);
+		for (size_t i = 0; i < n; i++)
+			attach_encode_record(out, &attach_tracker_rec, &tr[i]);
+		free(tr);
+	}
+	be_enc_end(out);
+	be_enc_end(out);
+}
+
+static void
+attach_answer_pieces(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	int t;
+	struct engine_piece_map m;
+	if (!attach_req_torrent(req, &t) || engine_pieces(c->s->e, t, &m) != 0) {
+		attach_reply_error(out, id, "no such torrent");
+		return;
+	}
+	/* a map past the reply's bound is cut (the tab draws what it has) */
+	uint32_t count = DP_MIN(m.count, (uint32_t)(ATTACH_MAX_REPLY / 4));
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "av");
+	uint8_t *av = xmalloc((size_t)count * 2 + 1);
+	for (uint32_t i = 0; i < count; i++) {
+		av[2 * i] = (uint8_t)(m.availability[i] >> 8);
+		av[2 * i + 1] = (uint8_t)m.availability[i];
+	}
+	be_enc_str(out, av, (size_t)count * 2);
+	free(av);
+	be_enc_cstr(out, "st");
+	be_enc_str(out, m.state, count);
+	be_enc_end(out);
+	engine_piece_map_free(&m);
+}
+
+static void
+attach_answer_health(struct attach_client *c, int64_t id, struct dp_buf *out)
+{
+	struct engine_loop_health h;
+	engine_loop_health(c->s->e, &h);
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "h");
+	attach_encode_record(out, &attach_health_rec, &h);
+	be_enc_cstr(out, "sl");
+	be_enc_list_begin(out);
+	for (size_t i = 0; i < h.slowest_count && i < ENGINE_SLOW_CALLBACKS; i++)
+		attach_encode_record(out, &attach_slow_rec, &h.slowest[i]);
+	be_enc_end(out);
+	be_enc_end(out);
+}
+
+static void
+attach_answer_log(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	int64_t after = 0, max = 0;
+	attach_get_int(req, "after", &after);
+	attach_get_int(req, "max", &max);
+	max = max < 1 ? 1 : max > ATTACH_LOG_MAX ? ATTACH_LOG_MAX : max;
+	struct dp_log_line *lines = xcalloc((size_t)max, sizeof *lines);
+	size_t n = engine_log_since(c->s->e, after < 0 ? 0 : (uint64_t)after, lines, (size_t)max);
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "rows");
+	be_enc_list_begin(out);
+	for (size_t i = 0; i < n; i++) {
+		be_enc_dict_begin(out);
+		be_enc_cstr(out, "l");
+		be_enc_int(out, lines[i].level);
+		be_enc_cstr(out, "s");
+		be_enc_int(out, (int64_t)lines[i].seq);
+		be_enc_cstr(out, "w");
+		be_enc_int(out, lines[i].when);
+		be_enc_cstr(out, "x");
+		be_enc_str(out, lines[i].text, strnlen(lines[i].text, sizeof lines[i].text));
+		be_enc_end(out);
+	}
+	be_enc_end(out);
+	be_enc_end(out);
+	free(lines);
+}
+
+static void
+attach_answer_command(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	struct attach_cmd *ac = xmalloc(sizeof *ac);
+	char err[512];
+	int tid = 0;
+	int rc;
+	if (!attach_decode_cmd(be_dict_get(req, "cmd"), ac, err, sizeof err)) {
+		rc = -1;
+	} else if (ac->cmd.kind == CLIENT_CMD_STOP_DAEMON) {
+		log_info("attach: a UI asked the daemon to stop");
+		rc = 0;
+		c->s->stop_daemon(c->s->stop_arg);
+	} else {
+		rc = client_local_run(c->s->e, &ac->cmd, &tid, err, sizeof err);
+	}
+	attach_cmd_free(ac);
+	free(ac);
+	if (rc != 0 && tid <= 0) {
+		attach_reply_error(out, id, err);
+		return;
+	}
+	attach_reply_begin(out, id);
+	if (rc != 0) {      /* already added: the id, and why it is an error */
+		be_enc_cstr(out, "err");
+		be_enc_cstr(out, err);
+	}
+	be_enc_cstr(out, "tid");
+	be_enc_int(out, tid);
+	be_enc_end(out);
+}
+
+static void
+attach_answer_complete(const struct be_node *req, int64_t id, struct dp_buf *out)
+{
+	char cwd[ATTACH_CMD_TEXT_MAX], buf[ATTACH_CMD_TEXT_MAX], hint[1024];
+	bool has_cwd = attach_get_str(req, "cw", cwd, sizeof cwd);
+	if (!attach_get_str(req, "b", buf, sizeof buf)) {
+		attach_reply_error(out, id, "nothing to complete");
+		return;
+	}
+	int n = path_complete(has_cwd ? cwd : NULL, buf, sizeof buf, hint, sizeof hint);
+	attach_reply_begin(out, id);
+	be_enc_cstr(out, "b");
+	be_enc_cstr(out, buf);
+	be_enc_cstr(out, "h");
+	be_enc_cstr(out, hint);
+	be_enc_cstr(out, "n");
+	be_enc_int(out, n);
+	be_enc_end(out);
+}
+
+/* One request to its answer (a frame in out). False: close once the answer is out. */
+static bool
+attach_answer(struct attach_client *c, const struct be_node *req, struct dp_buf *out)
+{
+	int64_t id = 0;
+	attach_get_int(req, "id", &id);
+	enum attach_op op = attach_op_find(be_dict_get(req, "op"));
+	size_t at = attach_frame_begin(out);
+	bool keep = true;
+	if (!c->hello && op != ATTACH_OP_HELLO) {
+		attach_reply_error(out, id, "say hello first");
+		keep = false;
+	} else {
+		switch (op) {
+		case ATTACH_OP_HELLO: {
+			int64_t v = 0;
+			if (!attach_get_int(req, "v", &v) || v != ATTACH_PROTO_VERSION) {
+				char msg[128];
+				snprintf(msg, sizeof msg, "this daemon speaks attach protocol version %d, "
+				    "the UI version %lld", ATTACH_PROTO_VERSION, (long long)v);
+				attach_reply_error(out, id, msg);
+				keep = false;
+				break;
+			}
+			c->hello = true;
+			attach_reply_begin(out, id);
+			be_enc_cstr(out, "pid");
+			be_enc_int(out, (int64_t)getpid());
+			be_enc_cstr(out, "v");
+			be_enc_int(out, ATTACH_PROTO_VERSION);
+			be_enc_end(out);
+			break;
+		}
+		case ATTACH_OP_LIST: attach_answer_list(c, req, id, out); break;
+		case ATTACH_OP_QUEUE_POS: {
+			int t = 0;
+			attach_reply_begin(out, id);
+			be_enc_cstr(out, "pos");
+			be_enc_int(out, attach_req_torrent(req, &t) ?
+			    engine_queue_position(c->s->e, t) : -1);
+			be_enc_end(out);
+			break;
+		}
+		case ATTACH_OP_PEERS:
+		case ATTACH_OP_FILES:
+		case ATTACH_OP_TRACKERS: attach_answer_rows(c, op, req, id, out); break;
+		case ATTACH_OP_PIECES: attach_answer_pieces(c, req, id, out); break;
+		case ATTACH_OP_TASKS: attach_answer_tasks(c, req, id, out); break;
+		case ATTACH_OP_HEALTH: attach_answer_health(c, id, out); break;
+		case ATTACH_OP_LOG: attach_answer_log(c, req, id, out); break;
+		case ATTACH_OP_COMMAND: attach_answer_command(c, req, id, out); break;
+		case ATTACH_OP_COMPLETE: attach_answer_complete(req, id, out); break;
+		default: attach_reply_error(out, id, "unknown request"); break;
+		}
+	}
+	if (out->len - at - ATTACH_FRAME_HEADER > ATTACH_MAX_REPLY) {
+		out->len = at + ATTACH_FRAME_HEADER;
+		attach_reply_error(out, id, "the answer is too large");
+	}
+	attach_frame_end(out, at);
+	return keep;
+}
+
+/* ---- connections ---- */
+
+static void
+attach_client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct attach_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *o = bufferevent_get_output(bev);
+	engine_task_cb_begin(c->task);
+	for (;;) {
+		uint8_t hdr[ATTACH_FRAME_HEADER];
+		size_t len, avail = evbuffer_get_length(in);
+		if (evbuffer_copyout(in, hdr, sizeof hdr) != (ev_ssize_t)sizeof hdr)
+			break;
+		int r = attach_frame_peek(hdr, sizeof hdr, ATTACH_MAX_REQUEST, &len);
+		if (r < 0) {
+			engine_task_cb_end(c->task);
+			log_warn("attach: a client sent a frame of a bad length; closing it");
+			attach_client_free(c, "bad frame");
+			return;
+		}
+		if (avail < sizeof hdr + len)
+			break;
+		evbuffer_drain(in, sizeof hdr);
+		uint8_t *body = xmalloc(len);
+		evbuffer_remove(in, body, len);
+		char err[256];
+		struct be_node *req = attach_decode_body(body, len, err, sizeof err);
+		if (req == NULL) {
+			free(body);
+			engine_task_cb_end(c->task);
+			log_warn("attach: a client sent a bad request (%s); closing it", err);
+			attach_client_free(c, "bad request");
+			return;
+		}
+		c->requests++;
+		struct dp_buf out;
+		dp_buf_init(&out);
+		bool keep = attach_answer(c, req, &out);
+		be_free(req);
+		free(body);
+		evbuffer_add(o, out.data, out.len);
+		engine_task_progress(c->task, len + sizeof hdr, out.len);
+		dp_buf_free(&out);
+		if (evbuffer_get_length(o) > ATTACH_MAX_OUTPUT) {
+			engine_task_cb_end(c->task);
+			log_warn("attach: a client does not read its answers (over %u MiB queued); "
+			    "dropping it", ATTACH_MAX_OUTPUT >> 20);
+			attach_client_free(c, "does not read its answers");
+			return;
+		}
+		if (!keep) {
+			bufferevent_disable(bev, EV_READ);
+			engine_task_wait(c->task, ENGINE_TASK_WRITE_WAIT,
+			    "sending the last answer before closing");
+			engine_task_cb_end(c->task);
+			return;
+		}
+	}
+	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for request %llu",
+	    (unsigned long long)c->requests + 1);
+	engine_task_cb_end(c->task);
+}
+
+static void
+attach_client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct attach_client *c = arg;
+	if (!(bufferevent_get_enabled(bev) & EV_READ))
+		attach_client_free(c, "refused");
+}
+
+static void
+attach_client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct attach_client *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		attach_client_free(c, "detached");
+	else if (what & BEV_EVENT_ERROR)
+		attach_client_free(c, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+attach_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct attach_server *s = arg;
+	(void)l;
+	(void)sa;
+	(void)salen;
+	engine_task_cb_begin(s->task);
+	if (!monitor_peer_is_us(fd) || s->nclients >= ATTACH_MAX_CLIENTS) {
+		log_warn("attach: refused a client (%s)", s->nclients >= ATTACH_MAX_CLIENTS ?
+		    "too many attached" : "another user");
+		evutil_closesocket(fd);
+		engine_task_cb_end(s->task);
+		return;
+	}
+	struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		log_error("attach: can't set up a client connection");
+		evutil_closesocket(fd);
+		engine_task_cb_end(s->task);
+		return;
+	}
+	struct attach_client *c = xcalloc(1, sizeof *c);
+	c->s = s;
+	c->bev = bev;
+	attach_delta_init(&c->torrents);
+	attach_delta_init(&c->tasks);
+	c->task = engine_task_new(s->e, ENGINE_TASK_KIND_UI, 0, "attached UI");
+	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for hello");
+	c->next = s->clients;
+	s->clients = c;
+	s->nclients++;
+	bufferevent_setcb(bev, attach_client_read_cb, attach_client_write_cb,
+	    attach_client_event_cb, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	engine_task_cb_end(s->task);
+	engine_task_idle(s->task, ENGINE_TASK_READ_WAIT, "waiting for UIs (%d attached)",
+	    s->nclients);
+}
+
+struct attach_server *
+attach_server_new(struct event_base *base, struct engine *e, const char *session_dir,
+    void (*stop_daemon)(void *arg), void *arg, char *err, size_t errlen)
+{
+	char *path = attach_socket_path(session_dir);
+	int fd = monitor_listen_socket(path, err, errlen);
+	if (fd < 0) {
+		free(path);
+		return NULL;
+	}
+	struct attach_server *s = xcalloc(1, sizeof *s);
+	s->base = base;
+	s->e = e;
+	s->path = path;
+	s->stop_daemon = stop_daemon;
+	s->stop_arg = arg;
+	s->listener = evconnlistener_new(base, attach_accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (s->listener == NULL) {
+		snprintf(err, errlen, "%s: can't watch the socket", path);
+		close(fd);
+		unlink(path);
+		free(path);
+		free(s);
+		return NULL;
+	}
+	s->task = engine_task_new(e, ENGINE_TASK_KIND_UI, 0, "attach server %s", path);
+	engine_task_idle(s->task, ENGINE_TASK_READ_WAIT, "waiting for UIs");
+	log_info("attach: listening on %s", path);
+	return s;
+}
+
+void
+attach_server_free(struct attach_server *s)
+{
+	if (s == NULL)
+		return;
+	while (s->clients != NULL)
+		attach_client_free(s->clients, "daemon stopped");
+	evconnlistener_free(s->listener);
+	if (unlink(s->path) < 0 && errno != ENOENT)
+		log_warn("attach: can't remove %s: %s", s->path, strerror(errno));
+	engine_task_done(s->task, "stopped");
+	engine_task_release(&s->task);
+	free(s->path);
+	free(s);
+}

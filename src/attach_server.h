@@ -1,0 +1,24 @@
+/* attach_server.h: the daemon's side of `downpour attach`: the session's attach socket (0600,
+ * our user only), one task per attached UI, requests answered from engine.h with only what
+ * changed since that UI's last request (attach_server.c; the protocol is attach_proto.h). */
+#ifndef DP_ATTACH_SERVER_H
+#define DP_ATTACH_SERVER_H
+
+#include <stddef.h>
+
+struct event_base;
+struct engine;
+struct attach_server;
+
+/* An attached UI's output not yet read past this drops it (never grows the daemon's memory). */
+#define ATTACH_MAX_OUTPUT (16u << 20)
+
+/* Listens on "<session_dir>/attach.sock". stop_daemon(arg) runs when a UI asks the daemon to
+ * stop (Q, after the UI asked the user). */
+struct attach_server *attach_server_new(struct event_base *base, struct engine *e,
+    const char *session_dir, void (*stop_daemon)(void *arg), void *arg, char *err,
+    size_t errlen);
+/* Closes every client and removes the socket file. */
+void attach_server_free(struct attach_server *s);
+
+#endif
