@@ -208,6 +208,7 @@ static const struct attach_field attach_peer_f[] = {
 	F("sb", ATTACH_BOOL, ST, snubbed),
 	F("sd", ATTACH_BOOL, ST, seed),
 	F("tp", ATTACH_CHARS, ST, transport),
+	F("ws", ATTACH_BOOL, ST, webseed),
 	F("ul", ATTACH_UINT, ST, uploaded),
 	F("ur", ATTACH_UINT, ST, up_rate),
 	F("ut", ATTACH_BOOL, ST, utp),

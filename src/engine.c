@@ -33,6 +33,7 @@
 #include "tracker.h"
 #include "transport.h"
 #include "util.h"
+#include "webseed.h"
 
 #define ENGINE_SHUTDOWN_POLL_MS 50
 
@@ -662,9 +663,10 @@ engine_peers(struct engine *e, int id, struct engine_peer_info **out)
 {
 	struct torrent *t = session_find_torrent(e, id);
 	*out = NULL;
-	if (t == NULL || t->npeers == 0)
+	size_t nws = t != NULL ? webseed_set_count(t->ws) : 0;
+	if (t == NULL || t->npeers + nws == 0)
 		return 0;
-	struct engine_peer_info *a = xcalloc((size_t)t->npeers, sizeof *a);
+	struct engine_peer_info *a = xcalloc((size_t)t->npeers + nws, sizeof *a);
 	size_t n = 0;
 	uint64_t now_us = dp_now_us();
 	for (struct peer *p = t->peers; p != NULL && n < (size_t)t->npeers; p = p->next) {
@@ -697,6 +699,23 @@ engine_peers(struct engine *e, int id, struct engine_peer_info **out)
 		pi->requests_in = p->ninreqs;
 		pi->queue_target = p->queue_target;
 		pi->connected_s = (int64_t)((now_us - p->connected_us) / 1000000u);
+	}
+	for (size_t i = 0; i < nws; i++) {
+		struct webseed_info wi;
+		webseed_set_info(t->ws, i, &wi);
+		struct engine_peer_info *pi = &a[n++];
+		pi->webseed = true;
+		snprintf(pi->addr, sizeof pi->addr, "%s", wi.url);
+		if (wi.disabled)
+			snprintf(pi->client, sizeof pi->client, "web seed, off: %s", wi.reason);
+		else
+			snprintf(pi->client, sizeof pi->client, "web seed");
+		snprintf(pi->transport, sizeof pi->transport, "HTTP");
+		pi->seed = true;
+		pi->progress = 1.0;
+		pi->am_interested = !wi.disabled;
+		pi->downloaded = wi.downloaded;
+		pi->requests_out = wi.inflight;
 	}
 	*out = a;
 	return n;

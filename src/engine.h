@@ -151,6 +151,9 @@ struct engine_peer_info {
 	uint32_t requests_in;          /* its requests we still have to answer */
 	uint32_t queue_target;         /* pipeline depth we aim for */
 	int64_t connected_s;           /* seconds connected */
+	/* A BEP 19 web seed: addr is its URL (cut to fit), client "web seed" or why it is
+	 * disabled, requests_out its pieces in flight; it is listed after the peers. */
+	bool webseed;
 };
 size_t engine_peers(struct engine *e, int id, struct engine_peer_info **out);
 

@@ -380,6 +380,8 @@ RPC_FIELD(f_peers)
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->npeers; i++) {
 		const struct engine_peer_info *p = &v->peers[i];
+		if (p->webseed)    /* Transmission lists those apart: webseeds */
+			continue;
 		char addr[64];
 		int port = 0;
 		const char *colon = strrchr(p->addr, ':');
@@ -651,8 +653,25 @@ RPC_FIELD(f_wanted)
 	return a;
 }
 
-RPC_FIELD(f_webseeds) { (void)v; return json_array(); }
-RPC_FIELD(f_webseeds_sending) { (void)v; return json_integer(0); }
+/* The web seeds the engine uses (HTTP and HTTPS of the url-list; a URL past 63 bytes is cut). */
+RPC_FIELD(f_webseeds)
+{
+	view_peers(v);
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->npeers; i++)
+		if (v->peers[i].webseed)
+			json_array_append_new(a, json_string(v->peers[i].addr));
+	return a;
+}
+
+RPC_FIELD(f_webseeds_sending)
+{
+	view_peers(v);
+	int n = 0;
+	for (size_t i = 0; i < v->npeers; i++)
+		n += v->peers[i].webseed && v->peers[i].requests_out > 0;
+	return json_integer(n);
+}
 
 #undef RPC_FIELD
 

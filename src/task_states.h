@@ -37,6 +37,7 @@
 	X(SESSION, "session")   \
 	X(METADATA, "metadata") \
 	X(UTP, "utp")           \
-	X(PORTMAP, "portmap")
+	X(PORTMAP, "portmap") \
+	X(WEBSEED, "webseed")
 
 #endif

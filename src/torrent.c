@@ -30,6 +30,7 @@
 #include "tracker.h"
 #include "util.h"
 #include "v2_hashes.h"
+#include "webseed.h"
 
 #define TORRENT_MAX_KNOWN 4000
 #define TORRENT_CONNECTS_PER_TICK 16
@@ -480,8 +481,12 @@ torrent_write_done(struct disk_job *job, void *arg)
 	} else if (!job->hash_ok) {
 		picker_piece_failed(t->pk, piece);
 		t->corrupt += job->length;
-		log_warn("%s: piece %u failed the hash check (%u peer%s contributed)", t->mi->name,
-		    piece, pb->ncontrib, pb->ncontrib == 1 ? "" : "s");
+		log_warn("%s: piece %u failed the hash check (%u peer%s contributed%s)", t->mi->name,
+		    piece, pb->ncontrib, pb->ncontrib == 1 ? "" : "s",
+		    pb->ws_mask != 0 ? ", and a web seed" : "");
+		/* A web seed serves what its server holds: data that fails once fails again. */
+		if (pb->ws_mask != 0)
+			webseed_set_piece_failed(t->ws, pb->ws_mask, piece);
 		/* Several senders: striking them all would ban an honest seeder that shared pieces
 		 * with a poisoner. Keep who sent which block; the verdict comes when it passes. */
 		if (pb->ncontrib > 1 && smartban_record_failure(&t->smartban, piece, pb->data,
@@ -541,23 +546,69 @@ torrent_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t len)
 	return pb->data + offset;
 }
 
-static void
-torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset, uint32_t len)
+/* A block from who (a peer or a web seed) landed in its piece buffer: counted, the other
+ * requesters of it (endgame) cancelled. False when the picker did not want it. */
+static bool
+torrent_block_arrived(struct torrent *t, const void *who, uint32_t piece, uint32_t offset,
+    uint32_t len, bool *complete)
 {
-	struct torrent *t = owner;
-	struct piece_buf *pb = t->partial[piece];
 	const void *cancel[TORRENT_MAX_CANCEL];
 	size_t ncancel = 0;
-	bool complete = false;
-	bool wanted = picker_block_received(t->pk, piece, offset, len, p, cancel,
-	    TORRENT_MAX_CANCEL, &ncancel, &complete);
-	if (!wanted)
-		return;
+	*complete = false;
+	if (!picker_block_received(t->pk, piece, offset, len, who, cancel, TORRENT_MAX_CANCEL,
+	    &ncancel, complete))
+		return false;
 	uint64_t now = dp_now_ms();
 	t->downloaded += len;
 	bw_meter_add(&t->down_meter, len, now);
 	t->env->ops->transferred(t->env->arg, len, 0, now);
 	torrent_touch(t);
+	/* A web seed's GET runs to its end; only peers take a CANCEL. */
+	for (size_t i = 0; i < ncancel; i++)
+		if (cancel[i] != who && !webseed_set_owns(t->ws, cancel[i]))
+			peer_cancel_block((struct peer *)(uintptr_t)cancel[i], piece, offset, len);
+	return true;
+}
+
+/* Every block of the piece is here: hashed and written on the disk pool. */
+static void
+torrent_piece_write(struct torrent *t, struct piece_buf *pb)
+{
+	pb->writing = true;
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_WRITE_PIECE, pb->piece);
+	tj->pb = pb;
+	tj->job.buf = pb->data;
+	torrent_job_submit(t, tj, torrent_write_done);
+	t->env->ops->disk_pressure(t->env->arg);
+}
+
+static void
+torrent_ws_block_done(void *owner, const void *seed, unsigned idx, uint32_t piece,
+    uint32_t offset, uint32_t len)
+{
+	struct torrent *t = owner;
+	struct piece_buf *pb = t->partial[piece];
+	bool complete;
+	if (!torrent_block_arrived(t, seed, piece, offset, len, &complete))
+		return;
+	pb->ws_mask |= 1u << idx;
+	if (complete)
+		torrent_piece_write(t, pb);
+}
+
+static const struct webseed_ops torrent_webseed_ops = {
+	.block_dest = torrent_block_dest,
+	.block_done = torrent_ws_block_done,
+};
+
+static void
+torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset, uint32_t len)
+{
+	struct torrent *t = owner;
+	struct piece_buf *pb = t->partial[piece];
+	bool complete;
+	if (!torrent_block_arrived(t, p, piece, offset, len, &complete))
+		return;
 	uint8_t who = SMARTBAN_NONE;
 	for (uint8_t i = 0; i < pb->ncontrib; i++)
 		if (sockaddr_equal((struct sockaddr *)&pb->contrib[i], (struct sockaddr *)&p->addr,
@@ -568,19 +619,8 @@ torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
 		pb->contrib[pb->ncontrib++] = p->addr;
 	}
 	pb->block_from[offset / DP_BLOCK_SIZE] = who;
-	for (size_t i = 0; i < ncancel; i++) {
-		struct peer *q = (struct peer *)(uintptr_t)cancel[i];
-		if (q != p)
-			peer_cancel_block(q, piece, offset, len);
-	}
-	if (!complete)
-		return;
-	pb->writing = true;
-	struct torrent_job *tj = torrent_job_new(t, DISK_OP_WRITE_PIECE, piece);
-	tj->pb = pb;
-	tj->job.buf = pb->data;
-	torrent_job_submit(t, tj, torrent_write_done);
-	t->env->ops->disk_pressure(t->env->arg);
+	if (complete)
+		torrent_piece_write(t, pb);
 }
 
 /* ---- read cache ---- */
@@ -876,6 +916,7 @@ torrent_close_peers(struct torrent *t, const char *why)
 {
 	while (t->peers != NULL)
 		peer_close(t->peers, "%s", why);
+	webseed_set_stop(t->ws);
 }
 
 void
@@ -1080,6 +1121,8 @@ torrent_free(struct torrent *t)
 	torrent_set_discovery(t, false);
 	v2_hashes_free(t->v2h);
 	t->v2h = NULL;
+	webseed_set_free(t->ws);
+	t->ws = NULL;
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
 	const struct peer_env *pe = t->env->peers;
 	for (size_t i = 0; i < pe->nexts; i++)
@@ -1531,6 +1574,28 @@ torrent_refill(struct torrent *t, uint64_t now_ms)
 	}
 }
 
+/* Web seeds work while it downloads; they are made once the metadata is known. */
+static void
+torrent_webseeds_tick(struct torrent *t, uint64_t now)
+{
+	if (t->state != ENGINE_TORRENT_DOWNLOADING || t->md != NULL || t->mi->webseed_count == 0)
+		return;
+	if (t->ws == NULL) {
+		struct webseed_env env = {
+			.base = t->env->base,
+			.dns = t->env->dns,
+			.mi = t->mi,
+			.sw = &t->swarm,
+			.global_down = t->env->peers->down_bucket,
+			.ops = &torrent_webseed_ops,
+			.owner = t,
+			.torrent_id = t->id,
+		};
+		t->ws = webseed_set_new(&env);
+	}
+	webseed_set_tick(t->ws, now);
+}
+
 void
 torrent_tick(struct torrent *t, uint64_t now)
 {
@@ -1558,6 +1623,7 @@ torrent_tick(struct torrent *t, uint64_t now)
 			}
 		}
 	}
+	torrent_webseeds_tick(t, now);
 	/* The metadata fetch and PEX tick with it. */
 	const struct peer_env *pe = t->env->peers;
 	for (size_t i = 0; i < pe->nexts; i++)

@@ -32,6 +32,7 @@ struct announce_sched;
 struct dp_task;
 struct metadata_fetch;
 struct ut_pex_state;
+struct webseed_set;
 
 #define TORRENT_MAX_CONTRIBUTORS 8
 
@@ -44,6 +45,7 @@ struct piece_buf {
 	uint8_t ncontrib;
 	uint8_t *block_from;                     /* per block: index into contrib */
 	bool writing;                            /* submitted to the disk pool */
+	uint32_t ws_mask;                        /* web seeds that sent blocks (bit = index) */
 };
 
 /* A piece read from disk for serving; shared by reference with peers' output buffers. */
@@ -133,6 +135,7 @@ struct torrent {
 	double metadata_progress;      /* 0..1 of it while fetching (metadata_fetch.c keeps it) */
 	struct ut_pex_state *pex;      /* BEP 11: what each peer was told (ut_pex.c), lazily made */
 	struct v2_hashes *v2h;         /* BEP 52 hash requests answered (v2_hashes.c), lazily made */
+	struct webseed_set *ws;        /* BEP 19 web seeds (webseed.c), made when it downloads */
 	struct storage *st;
 	struct picker *pk;
 	struct announce_sched *announce;

@@ -175,6 +175,10 @@ struct tracker_http_fetch {
 	enum evhttp_request_error req_error;
 	bool connect_failed;
 	int status;
+	/* A ranged GET (web seeds): bytes range_first.. of range_len (0: a whole reply, up to
+	 * TRACKER_MAX_BODY); max_body is what may come. */
+	uint64_t range_first, range_len;
+	size_t max_body;
 	struct dp_buf body;
 	char err[256];
 	tracker_http_cb cb;
@@ -368,7 +372,10 @@ tracker_http_done_cb(struct evhttp_request *req, void *arg)
 			}
 		}
 
-		if (f->have_req_error && f->req_error == EVREQ_HTTP_DATA_TOO_LONG)
+		if (f->have_req_error && f->req_error == EVREQ_HTTP_DATA_TOO_LONG && f->range_len > 0)
+			tracker_http_fail(f, "%s from %s: " TRACKER_HTTP_TOO_LONG " (%llu bytes)", f->what,
+			    f->u.host, (unsigned long long)f->range_len);
+		else if (f->have_req_error && f->req_error == EVREQ_HTTP_DATA_TOO_LONG)
 			tracker_http_fail(f, "%s reply from %s is larger than %u MiB", f->what,
 			    f->u.host, TRACKER_MAX_BODY >> 20);
 		else if (f->connect_failed)
@@ -397,9 +404,9 @@ tracker_http_done_cb(struct evhttp_request *req, void *arg)
 	}
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	if (len > TRACKER_MAX_BODY) {
-		tracker_http_fail(f, "%s reply from %s is larger than %u MiB", f->what, f->u.host,
-		    TRACKER_MAX_BODY >> 20);
+	if (len > f->max_body) {
+		tracker_http_fail(f, "%s reply from %s is larger than %zu bytes", f->what, f->u.host,
+		    f->max_body);
 	} else {
 		dp_buf_reserve(&f->body, len);
 		evbuffer_remove(in, f->body.data, len);
@@ -480,7 +487,7 @@ tracker_http_resolved(void *arg, const struct sockaddr *sa, socklen_t salen, con
 		.tv_usec = (tracker_tunables.http_timeout_ms % 1000) * 1000,
 	};
 	evhttp_connection_set_timeout_tv(f->conn, &tv);
-	evhttp_connection_set_max_body_size(f->conn, TRACKER_MAX_BODY);
+	evhttp_connection_set_max_body_size(f->conn, (ev_ssize_t)f->max_body);
 	evhttp_connection_set_max_headers_size(f->conn, 64 * 1024);
 	evhttp_connection_set_retries(f->conn, 0);
 	struct evhttp_request *req = evhttp_request_new(tracker_http_done_cb, f);
@@ -502,6 +509,12 @@ tracker_http_resolved(void *arg, const struct sockaddr *sa, socklen_t salen, con
 	evhttp_add_header(h, "User-Agent", PACKAGE_NAME "/" PACKAGE_VERSION);
 	evhttp_add_header(h, "Accept-Encoding", "identity");
 	evhttp_add_header(h, "Connection", "close");
+	if (f->range_len > 0) {
+		char range[64];
+		snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)f->range_first,
+		    (unsigned long long)(f->range_first + f->range_len - 1));
+		evhttp_add_header(h, "Range", range);
+	}
 	if (evhttp_make_request(f->conn, req, EVHTTP_REQ_GET, f->u.path) != 0) {
 		/* evhttp_make_request frees the request on failure. */
 		tracker_http_fail(f, "cannot send the %s request to %s", f->what, f->u.host);
@@ -553,7 +566,19 @@ tracker_http_fetch_start(struct event_base *base, struct evdns_base *dns,
     struct ssl_ctx_st *ssl_ctx, const char *url, const char *what, int family,
     struct dp_task *task, tracker_http_cb cb, void *arg)
 {
+	return tracker_http_fetch_range(base, dns, ssl_ctx, url, what, family, 0, 0, task, cb, arg);
+}
+
+struct tracker_http_fetch *
+tracker_http_fetch_range(struct event_base *base, struct evdns_base *dns,
+    struct ssl_ctx_st *ssl_ctx, const char *url, const char *what, int family, uint64_t first,
+    uint64_t len, struct dp_task *task, tracker_http_cb cb, void *arg)
+{
 	struct tracker_http_fetch *f = xcalloc(1, sizeof *f);
+	f->range_first = first;
+	f->range_len = len;
+	/* A server that ignores Range sends the whole file: no more than was asked is read. */
+	f->max_body = len > 0 ? (size_t)len : TRACKER_MAX_BODY;
 	f->family = family;
 	f->base = base;
 	f->dns = dns;

@@ -1,5 +1,5 @@
 /* tracker_private.h: what the tracker files share: URL splitting, tier ordering, the HTTP fetch
- * and UDP exchange on the loop, and tunables that tests shrink. Not for use outside tracker_*.c. */
+ * and UDP exchange on the loop (web seeds use the fetch too), and tunables that tests shrink. */
 #ifndef DP_ENGINE_INTERNAL
 #error "tracker_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -78,6 +78,14 @@ typedef void (*tracker_http_cb)(void *arg, int status, const uint8_t *body, size
 struct tracker_http_fetch *tracker_http_fetch_start(struct event_base *base,
     struct evdns_base *dns, struct ssl_ctx_st *ssl_ctx, const char *url, const char *what,
     int family, struct dp_task *task, tracker_http_cb cb, void *arg);
+/* The same GET for len bytes at first (a Range header; web seeds, BEP 19): the reply may hold no
+ * more than len bytes; a larger one fails with TRACKER_HTTP_TOO_LONG in err (a server that
+ * ignores Range and sends the whole file). status 206 is the range, 200 the whole resource. */
+#define TRACKER_HTTP_TOO_LONG "more data than the range asked for"
+struct tracker_http_fetch *tracker_http_fetch_range(struct event_base *base,
+    struct evdns_base *dns, struct ssl_ctx_st *ssl_ctx, const char *url, const char *what,
+    int family, uint64_t first, uint64_t len, struct dp_task *task, tracker_http_cb cb,
+    void *arg);
 void tracker_http_fetch_cancel(struct tracker_http_fetch *f);
 
 /* One UDP tracker exchange (connect if needed, then announce or scrape). */

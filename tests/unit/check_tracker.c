@@ -22,9 +22,11 @@
 #include <openssl/ssl.h>
 
 #include "announce_sched.h"
+#include "metainfo.h"
 #include "task.h"
 #include "tracker.h"
 #include "tracker_private.h"
+#include "webseed.h"
 #include "suites.h"
 
 static struct tracker_request
@@ -50,6 +52,38 @@ sample_request(void)
 	r.key = 0xdeadbeef;
 	return r;
 }
+
+/* BEP 19 URLs: a single file's URL is the file (a folder's URL gets the name), a multi-file
+ * torrent's is a folder holding name/path; every component percent-encoded from the torrent's
+ * own bytes. */
+START_TEST(test_webseed_urls)
+{
+	static const char multi[] = "d4:infod5:filesld6:lengthi5e4:pathl3:a b5:x%?.zeee"
+	    "4:name6:my dir12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+	static const char single[] = "d4:infod6:lengthi5e4:name7:f&g.bin12:piece lengthi16384e"
+	    "6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+	char err[256];
+	struct metainfo *mi = metainfo_parse((const uint8_t *)multi, sizeof multi - 1, err,
+	    sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	char *u = webseed_file_url("http://h:8080/pub", mi, 0);
+	ck_assert_str_eq(u, "http://h:8080/pub/my%20dir/a%20b/x%25%3F.z");
+	free(u);
+	u = webseed_file_url("http://h/pub/", mi, 0);
+	ck_assert_str_eq(u, "http://h/pub/my%20dir/a%20b/x%25%3F.z");
+	free(u);
+	metainfo_free(mi);
+	mi = metainfo_parse((const uint8_t *)single, sizeof single - 1, err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	u = webseed_file_url("http://h/files/other-name.bin", mi, 0);
+	ck_assert_str_eq(u, "http://h/files/other-name.bin");
+	free(u);
+	u = webseed_file_url("http://h/files/", mi, 0);
+	ck_assert_str_eq(u, "http://h/files/f%26g.bin");
+	free(u);
+	metainfo_free(mi);
+}
+END_TEST
 
 START_TEST(test_announce_url)
 {
@@ -1107,6 +1141,7 @@ tracker_suite(void)
 	Suite *s = suite_create("tracker");
 	TCase *tc = tcase_create("parse");
 	tcase_add_test(tc, test_announce_url);
+	tcase_add_test(tc, test_webseed_urls);
 	tcase_add_test(tc, test_scrape_url);
 	tcase_add_test(tc, test_parse_compact);
 	tcase_add_test(tc, test_parse_dict_peers);
