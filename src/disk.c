@@ -22,9 +22,6 @@
 #include "util.h"
 
 #define DISK_MAX_THREADS 64
-/* Completions run on the loop for at most this long per callback (at least DISK_SLICE_MIN). */
-#define DISK_SLICE_US 8000u
-#define DISK_SLICE_MIN 4u
 /* Queued tasks whose "N jobs ahead" is refreshed when workers take jobs: the head of the queue
  * is what the monitor cares about, and the walk must stay cheap. */
 #define DISK_REFRESH_QUEUED 128
@@ -68,7 +65,6 @@ struct disk_pool {
 
 	/* loop thread only */
 	uint64_t refreshed_seq;
-	uint64_t slices, slices_cut;    /* completion callbacks; those that left some for later */
 	size_t pending_jobs;
 	uint64_t pending_write_bytes;
 
@@ -235,6 +231,17 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 			job->error = -rc;
 		break;
 	case DISK_OP_READ:
+		if (job->want_refs) {
+			rc = storage_open_refs(job->storage, job->offset, job->length, job->refs,
+			    DISK_READ_REFS_MAX, &job->nrefs, job->errmsg, sizeof job->errmsg);
+			if (rc == 0)
+				break;
+			if (rc != -E2BIG) {
+				job->error = -rc;
+				break;
+			}
+			job->errmsg[0] = '\0';
+		}
 		if (job->buf == NULL)
 			job->buf = xmalloc(job->length);
 		rc = storage_read(job->storage, job->offset, job->buf, job->length, job->errmsg,
@@ -406,6 +413,11 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 			}
 			break;
 		case DISK_OP_READ:
+			if (job->nrefs > 0) {
+				snprintf(msg, sizeof msg, "piece %u opened for sending, %s", job->piece,
+				    size);
+				break;
+			}
 			snprintf(msg, sizeof msg, "piece %u read, %s", job->piece, size);
 			in = job->length;
 			break;
@@ -474,39 +486,12 @@ disk_pool_process(struct disk_pool *pool)
 	pool->done_head = pool->done_tail = NULL;
 	pthread_mutex_unlock(&pool->lock);
 
-	/* A slice at a time: thousands of completions (a session's probes) must not keep the
-	 * loop from signals, timers and the RPC. The rest go back to the front, in order. */
-	uint64_t start = dp_now_us();
-	size_t n = 0;
-	while (done != NULL && (n < DISK_SLICE_MIN || dp_now_us() - start < DISK_SLICE_US)) {
+	while (done != NULL) {
 		struct disk_job *next = done->next;
 		done->next = NULL;
 		disk_job_complete(pool, done);
 		done = next;
-		n++;
 	}
-	if (done != NULL) {
-		struct disk_job *last = done;
-		while (last->next != NULL)
-			last = last->next;
-		pthread_mutex_lock(&pool->lock);
-		last->next = pool->done_head;
-		if (pool->done_head == NULL)
-			pool->done_tail = last;
-		pool->done_head = done;
-		pthread_mutex_unlock(&pool->lock);
-		event_active(pool->wake, EV_READ, 0);
-	}
-	pool->slices++;
-	if (done != NULL)
-		pool->slices_cut++;
-}
-
-void
-disk_pool_slice_counts(const struct disk_pool *pool, uint64_t *slices, uint64_t *cut)
-{
-	*slices = pool->slices;
-	*cut = pool->slices_cut;
 }
 
 static void
@@ -569,6 +554,7 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	job->error = 0;
 	job->errmsg[0] = '\0';
 	job->hash_ok = false;
+	job->nrefs = 0;
 	job->free_bytes = 0;
 	job->total_bytes = 0;
 	if (job->op == DISK_OP_CALL && job->what == NULL)

@@ -10,6 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage.h"
+
+/* A READ with want_refs opens the range as this many file refs at most (one descriptor each);
+ * a range over more files is read into buf as usual. */
+#define DISK_READ_REFS_MAX 8
+
 struct event_base;
 struct metainfo;
 struct storage;
@@ -17,7 +23,7 @@ struct dp_task;
 
 enum disk_op {
 	DISK_OP_WRITE_PIECE,   /* SHA-1 buf against expected; only if it matches, write it */
-	DISK_OP_READ,          /* read [offset, offset+length) into buf */
+	DISK_OP_READ,          /* read [offset, offset+length) into buf (or open it: want_refs) */
 	DISK_OP_HASH_PIECE,    /* read the piece from disk and compare with expected (checking) */
 	DISK_OP_SYNC,          /* fsync the storage's files */
 	DISK_OP_DELETE,        /* close and unlink the storage's files, prune its empty folders */
@@ -47,6 +53,9 @@ struct disk_job {
 	uint8_t expected_v2[32];
 	uint32_t v2_len;
 	uint64_t v2_width;
+	/* READ: open the range for sending straight from its files (refs) instead of reading it,
+	 * when it spans at most DISK_READ_REFS_MAX files */
+	bool want_refs;
 	const char *path;          /* FREE_SPACE: the directory (the submitter's until done) */
 	/* CALL: runs on a worker thread and touches only what the job (or arg) owns; it reports
 	 * failure in error and errmsg. what names the work for its task ("reading x.torrent"),
@@ -59,6 +68,10 @@ struct disk_job {
 	int error;                 /* 0 or an errno value */
 	char errmsg[256];          /* names the file and the operation */
 	bool hash_ok;
+	/* READ with want_refs: nrefs > 0 when the range was opened (the submitter owns the
+	 * descriptors), else it was read into buf */
+	struct storage_file_ref refs[DISK_READ_REFS_MAX];
+	size_t nrefs;
 	uint64_t free_bytes;       /* FREE_SPACE */
 	uint64_t total_bytes;      /* FREE_SPACE: the filesystem's size */
 	/* owned by the pool: the job's task while it is queued or running (NULL once it completed,
@@ -75,9 +88,6 @@ void disk_pool_free(struct disk_pool *pool);
 /* Queues a job (registers a DISK or HASH task for it). A CALL job's task is named "disk "
  * followed by its what, and waits in DISK_WAIT with what as the reason while it runs. */
 void disk_pool_submit(struct disk_pool *pool, struct disk_job *job);
-/* Completion callbacks run so far, and how many of them stopped at their time budget with
- * completions left for the next (a test sees the slicing). */
-void disk_pool_slice_counts(const struct disk_pool *pool, uint64_t *slices, uint64_t *cut);
 /* Bytes of WRITE jobs queued or in progress: the backpressure signal. */
 uint64_t disk_pool_pending_write_bytes(const struct disk_pool *pool);
 size_t disk_pool_pending_jobs(const struct disk_pool *pool);

@@ -74,8 +74,7 @@ struct dp_config {
 	bool dht, lsd;                  /* BEP 5 DHT, BEP 14 local service discovery */
 	char **dht_bootstrap;           /* HOST:PORT entries; none: the built-in list */
 	size_t dht_bootstrap_count;
-	bool upnp;                      /* not read: port_mapping switches UPnP on */
-	bool pex;                       /* BEP 11 peer exchange for public torrents */
+	bool upnp, pex;                 /* not built yet: false by default */
 	bool port_mapping;              /* UPnP IGD and NAT-PMP for the listening port */
 	int encryption;                 /* enum dp_encryption */
 	bool utp;                       /* uTP (BEP 29) beside TCP */
@@ -114,8 +113,6 @@ struct dp_config {
 		char **host_whitelist;
 		size_t host_whitelist_count;
 		char *web_root;         /* NULL: Transmission's installed web client */
-		char **allowed_dirs;    /* beside download, completed and watch dirs: for RPC paths */
-		size_t allowed_dirs_count;
 	} rpc;
 
 	struct {

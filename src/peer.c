@@ -36,6 +36,12 @@
 #define PEER_READ_BUDGET (2u * 1024u * 1024u)
 #define PEER_READ_MIN 4096u
 #define PEER_MAX_REQUEST (128u * 1024u)    /* largest block a peer may ask us for */
+/* A plain socket's blocks go from the page cache by sendfile: serving writes them at once, up
+ * to this much per callback. libevent 2.1's evbuffer_add sizes the chain it appends after a
+ * file segment by the segment's offset in its file (a 16 MiB allocation for a 13-byte header
+ * 16 MiB into a file), so nothing is copied in right after one: block headers go by reference
+ * and a round that leaves a segment last ends with a keep-alive by reference. */
+#define PEER_SENDFILE_BUDGET (4u * 1024u * 1024u)
 #define PEER_ALLOWED_FAST_K 10u
 #define PEER_QUIET_S 15u      /* silence while we want data is named in the task's reason */
 /* Blocks stop at PEER_OUTPUT_HIGH, but rejects, metadata rejects and the like answer input one
@@ -53,6 +59,7 @@ static void peer_write_cb(struct bufferevent *bev, void *arg);
 static void peer_event_cb(struct bufferevent *bev, short what, void *arg);
 static void peer_read_input(struct peer *p);
 static void peer_send_handshake(struct peer *p);
+static bool peer_plain_socket(const struct peer *p);
 static struct peer_request *peer_req_at(struct peer *p, uint32_t i);
 
 /* What the owner's torrent does; a peer that belongs to none yet is idle. */
@@ -104,8 +111,11 @@ peer_setup_bev(struct peer *p)
 {
 	bufferevent_setcb(p->bev, peer_read_cb, peer_write_cb, peer_event_cb, p);
 	bufferevent_set_max_single_read(p->bev, PEER_MAX_SINGLE_READ);
-	/* The write callback runs when queued output drains below this: time to serve more. */
-	bufferevent_setwatermark(p->bev, EV_WRITE, PEER_OUTPUT_HIGH / 2, 0);
+	/* The write callback runs when queued output drains below this: time to serve more. A
+	 * plain socket's serving writes by itself (peer_flush_plain): called back after every
+	 * write libevent makes, it sends the rest and refills. */
+	bufferevent_setwatermark(p->bev, EV_WRITE, peer_plain_socket(p) ? PEER_OUTPUT_HIGH :
+	    PEER_OUTPUT_HIGH / 2, 0);
 }
 
 /* The peer's task names its transport once it is known ("peer ADDR NAME (uTP+RC4)"). */
@@ -676,6 +686,48 @@ peer_cache_cleanup(const void *data, size_t len, void *arg)
 	ref->unref(ref);
 }
 
+/* Plaintext TCP: the socket's own bufferevent, whose output libevent writes with sendfile where
+ * it holds file segments (a filter or uTP would read them into memory). */
+static bool
+peer_plain_socket(const struct peer *p)
+{
+	return !p->tinfo.utp && !p->tinfo.mse;
+}
+
+/* Queues [offset, offset+len) of a piece lent as file spans: segments of the files, zeros for
+ * pad files. Returns 0 or -1. */
+static int
+peer_add_spans(struct evbuffer *out, const struct peer_piece *c, uint32_t offset, uint32_t len)
+{
+	static const uint8_t zeros[16384];
+	uint32_t pos = 0, end = offset + len;
+	for (size_t i = 0; i < c->nspans && pos < end; pos += c->spans[i].length, i++) {
+		const struct peer_piece_span *s = &c->spans[i];
+		if (pos + s->length <= offset)
+			continue;
+		uint32_t from = DP_MAX(offset, pos), to = DP_MIN(end, pos + s->length);
+		if (s->seg != NULL) {
+			if (evbuffer_add_file_segment(out, s->seg, from - pos, to - from) < 0)
+				return -1;
+			continue;
+		}
+		for (uint32_t n; from < to; from += n) {
+			n = DP_MIN(to - from, (uint32_t)sizeof zeros);
+			if (evbuffer_add_reference(out, zeros, n, NULL, NULL) < 0)
+				return -1;
+		}
+	}
+	return pos >= end ? 0 : -1;
+}
+
+static void
+peer_header_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)(uintptr_t)data);
+}
+
 static bool
 peer_allowed_fast_for(struct peer *p, uint32_t piece)
 {
@@ -692,6 +744,56 @@ peer_allowed_fast_for(struct peer *p, uint32_t piece)
 	return false;
 }
 
+/* Writes a plain socket's queued output now, up to *budget bytes. libevent writes one file
+ * segment per wakeup (a sendfile, then the next header by writev): two loop turns a block.
+ * Stops at EAGAIN, an error or a file's end, which the bufferevent's own write then reports. */
+static void
+peer_flush_plain(struct peer *p, struct evbuffer *out, size_t *budget)
+{
+	evutil_socket_t fd = bufferevent_getfd(p->bev);
+	while (*budget > 0 && evbuffer_get_length(out) > 0) {
+		int n = evbuffer_write_atmost(out, fd, (ev_ssize_t)*budget);
+		if (n <= 0)
+			break;
+		*budget -= DP_MIN((size_t)n, *budget);
+	}
+}
+
+/* A block lent as file spans: its header by reference (see PEER_SENDFILE_BUDGET), then the
+ * segments of its files. Returns 0 or -1. */
+static int
+peer_add_file_block(struct evbuffer *out, const struct peer_piece *c,
+    const struct peer_in_request *r)
+{
+	uint8_t *h = xmalloc(WIRE_PIECE_HEADER_LEN);
+	wire_piece_header_encode(h, r->piece, r->offset, r->length);
+	if (evbuffer_add_reference(out, h, WIRE_PIECE_HEADER_LEN, peer_header_free, NULL) < 0) {
+		free(h);
+		return -1;
+	}
+	return peer_add_spans(out, c, r->offset, r->length);
+}
+
+/* A serving round of a plain socket ends: what is queued goes now. more: requests are left
+ * that this round could have served. */
+static void
+peer_serve_plain_end(struct peer *p, struct evbuffer *out, size_t *budget, bool ends_in_file,
+    bool more)
+{
+	peer_flush_plain(p, out, budget);
+	if (ends_in_file && evbuffer_get_length(out) > 0) {
+		/* Whatever is written next must not follow a file segment (see
+		 * PEER_SENDFILE_BUDGET): a keep-alive, by reference, ends the round. */
+		static const uint8_t keepalive[4];
+		evbuffer_add_reference(out, keepalive, sizeof keepalive, NULL, NULL);
+	}
+	/* All of it sent with requests left (the budget ran out): nothing queued will have the
+	 * bufferevent call us back, so ask for a turn of the loop. */
+	if (more && evbuffer_get_length(out) == 0)
+		bufferevent_trigger(p->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void
 peer_serve(struct peer *p)
 {
@@ -701,8 +803,12 @@ peer_serve(struct peer *p)
 	struct evbuffer *out = bufferevent_get_output(p->bev);
 	const struct peer_env *env = p->env;
 	uint64_t now = dp_now_ms();
+	bool plain = peer_plain_socket(p), ends_in_file = false;
+	size_t budget = PEER_SENDFILE_BUDGET;
 	p->write_throttled = false;
 	while (p->ninreqs > 0) {
+		if (plain && evbuffer_get_length(out) >= PEER_OUTPUT_HIGH)
+			peer_flush_plain(p, out, &budget);
 		if (evbuffer_get_length(out) >= PEER_OUTPUT_HIGH)
 			break;
 		if (!bw_bucket_open(env->up_bucket) || !bw_bucket_open(sw->up_bucket)) {
@@ -711,7 +817,9 @@ peer_serve(struct peer *p)
 		}
 		struct peer_in_request *r = &p->inreqs[p->inreqs_head];
 		struct peer_piece c;
-		if (!p->ops->cache_get(p->owner, r->piece, &c)) {
+		if (!p->ops->cache_get(p->owner, r->piece, plain, &c)) {
+			if (plain)
+				peer_serve_plain_end(p, out, &budget, ends_in_file, false);
 			if (peer_swarm_mode(p) == PEER_MODE_ERROR)
 				return;
 			task_wait(p->task, DP_TASK_DISK_WAIT, "reading piece %u from disk", r->piece);
@@ -723,10 +831,20 @@ peer_serve(struct peer *p)
 			peer_close(p, "request past the end of piece %u", r->piece);
 			return;
 		}
-		wire_put_piece_header(out, r->piece, r->offset, r->length);
-		if (evbuffer_add_reference(out, c.data + r->offset, r->length, peer_cache_cleanup,
-		    c.ref) < 0) {
+		int rc;
+		if (c.data != NULL) {
+			wire_put_piece_header(out, r->piece, r->offset, r->length);
+			rc = evbuffer_add_reference(out, c.data + r->offset, r->length,
+			    peer_cache_cleanup, c.ref);
+			if (rc < 0)
+				c.ref->unref(c.ref);
+		} else {
+			/* The file segments keep their descriptors open while queued. */
+			rc = peer_add_file_block(out, &c, r);
 			c.ref->unref(c.ref);
+		}
+		ends_in_file = c.data == NULL;
+		if (rc < 0) {
 			peer_close(p, "out of memory queueing a block");
 			return;
 		}
@@ -742,6 +860,9 @@ peer_serve(struct peer *p)
 	}
 	if (p->ninreqs == 0)
 		p->inreqs_head = 0;
+	if (plain)
+		peer_serve_plain_end(p, out, &budget, ends_in_file, p->ninreqs > 0 &&
+		    !p->write_throttled);
 	peer_update_task(p);
 }
 
@@ -1520,7 +1641,13 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct dp_task *task = p->task;
 	task_cb_begin(task);
 	(void)bev;
-	if (what & BEV_EVENT_EOF) {
+	if ((what & (BEV_EVENT_WRITING | BEV_EVENT_EOF)) == (BEV_EVENT_WRITING | BEV_EVENT_EOF) &&
+	    peer_plain_socket(p)) {
+		/* A socket write never returns 0: sendfile met the end of a file we were sending. */
+		if (p->ops->file_short != NULL)
+			p->ops->file_short(p->owner, p);
+		peer_close(p, "a file being sent ended early: it shrank after it was opened");
+	} else if (what & BEV_EVENT_EOF) {
 		peer_close(p, p->connected ? "peer closed the connection" : "connection refused");
 	} else if (what & BEV_EVENT_ERROR) {
 		int err = EVUTIL_SOCKET_ERROR();

@@ -86,8 +86,20 @@ struct peer_piece_ref {
 	void (*unref)(struct peer_piece_ref *ref);
 };
 
+/* Piece bytes lent as a part of one file (seg: sent from the page cache by sendfile, never
+ * copied through user space), or zeros (seg NULL: a pad file). */
+#define PEER_PIECE_SPANS_MAX 8
+struct evbuffer_file_segment;
+struct peer_piece_span {
+	struct evbuffer_file_segment *seg;
+	uint32_t length;
+};
+
+/* A piece lent for serving: its bytes (data), or the spans of its files in order (data NULL). */
 struct peer_piece {
 	const uint8_t *data;
+	const struct peer_piece_span *spans;
+	size_t nspans;
 	uint32_t length;
 	struct peer_piece_ref *ref;         /* one reference, taken for the caller */
 };
@@ -117,8 +129,12 @@ struct peer_ops {
 	void (*block_done)(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
 	    uint32_t len);
 	/* Piece data for serving with a reference taken (given back through out->ref), or false
-	 * while it is being read from disk. */
-	bool (*cache_get)(void *owner, uint32_t piece, struct peer_piece *out);
+	 * while it is being read from disk. from_file: p writes to a plain socket, so spans of
+	 * the files (sendfile) do; the owner may still lend data. */
+	bool (*cache_get)(void *owner, uint32_t piece, bool from_file, struct peer_piece *out);
+	/* Sending a block from a file met its end: the file shrank after it was opened
+	 * (optional; p closes after this). */
+	void (*file_short)(void *owner, struct peer *p);
 	/* The peer became interested: it may get a free upload slot at once. */
 	void (*interested)(void *owner, struct peer *p);
 	/* len bytes of blocks were queued to p: the owner's totals and meters. */

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +118,7 @@ static const struct rpc_fixed rpc_fixed[] = {
 	    "place and completed_dir (configuration file) moves finished downloads" },
 	{ "lpd-enabled", "local peer discovery is not switched on by the RPC (the "
 	    "configuration's lsd key)" },
+	{ "pex-enabled", "peer exchange is always on" },
 	{ "peer-port-random-on-start", "downpour does not pick a random port on start" },
 	{ "queue-stalled-enabled", "downpour does not take stalled torrents out of the queue" },
 	{ "queue-stalled-minutes", "downpour does not take stalled torrents out of the queue" },
@@ -153,7 +153,7 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "peer-limit-per-torrent", json_integer(g.max_peers_per_torrent));
 	json_object_set_new(o, "peer-port", json_integer(g.listen_port));
 	json_object_set_new(o, "peer-port-random-on-start", json_false());
-	json_object_set_new(o, "pex-enabled", json_boolean(g.pex));
+	json_object_set_new(o, "pex-enabled", json_true());
 	json_object_set_new(o, "queue-stalled-enabled", json_false());
 	json_object_set_new(o, "queue-stalled-minutes", json_integer(30));
 	json_object_set_new(o, "rename-partial-files", json_false());
@@ -326,7 +326,7 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	struct engine_queue_limits q;
 	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = false, utp = false, portmap = false, pex = false;
+	bool start_added = false, utp = false, portmap = false;
 	const char *dir = NULL, *encryption = NULL;
 	/* Read and check everything first, so that a bad argument changes nothing. */
 	if (rpc_arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
@@ -336,8 +336,7 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
 	    rpc_arg_string(args, "encryption", &encryption, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0 ||
-	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0 ||
-	    rpc_arg_bool(args, "pex-enabled", &pex, err, errlen) < 0)
+	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0)
 		return -1;
 	if (port >= 0 && port != g.listen_port)
 		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
@@ -346,25 +345,13 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		return dp_fail(err, errlen, "download-dir is not accepted here");
 	if (rpc_session_check_fixed(h, args, err, errlen) < 0)
 		return -1;
-	/* Under the directories a client may name (issue 11, finding 5), links resolved. This
-	 * realpath runs on the loop, unlike torrent-add's and free-space's: session-set answers
-	 * at once, and the directories are the daemon's own, configured ones. */
-	char real[PATH_MAX];
-	if (dir != NULL) {
-		struct rpc_roots roots;
-		rpc_roots_get(h->e, &roots);
-		int bad = rpc_roots_check(&roots, "download-dir", dir, real, sizeof real, err, errlen);
-		rpc_roots_free(&roots);
-		if (bad < 0)
-			return -1;
-	}
 
 	struct rpc_change ch[RPC_MAX_CHANGES];
 	size_t n = 0;
 	/* First, so that the one change the engine may still refuse (a path too long for it)
 	 * comes before any other is made. */
 	if (dir != NULL)
-		rpc_change_add(ch, &n, "download_dir", "%s", real);
+		rpc_change_add(ch, &n, "download_dir", "%s", dir);
 	struct dp_config c;
 	engine_config_get(h->e, &c);
 	int rc = 0;
@@ -402,8 +389,6 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		rpc_change_add(ch, &n, "utp", "%s", utp ? "true" : "false");
 	if (rpc_arg_get(args, "port-forwarding-enabled") != NULL)
 		rpc_change_add(ch, &n, "port_mapping", "%s", portmap ? "true" : "false");
-	if (rpc_arg_get(args, "pex-enabled") != NULL)
-		rpc_change_add(ch, &n, "pex", "%s", pex ? "true" : "false");
 	for (size_t i = 0; i < n; i++) {
 		struct dp_config v;
 		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);

@@ -19,7 +19,7 @@
 #include "discovery.h"
 #include "disk.h"
 #include "dp_config.h"
-#include "engine_state.h"
+#include "engine_private.h"
 #include "log.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
@@ -93,26 +93,6 @@ session_index_remove(struct engine *e, struct torrent *t)
 	e->nby_id--;
 }
 
-/* A hybrid answers to its v2 info-hash too; a magnet learns it with its metadata. */
-static void
-session_index_v2(struct engine *e, struct torrent *t)
-{
-	if (t->mi->hybrid && !t->v2_indexed) {
-		dp_idmap_put(&e->torrents_by_hash, dp_idmap_key20(t->mi->info_hash_v2), t);
-		t->v2_indexed = true;
-	}
-}
-
-static void
-session_unindex(struct engine *e, struct torrent *t)
-{
-	session_index_remove(e, t);
-	dp_idmap_del(&e->torrents_by_hash, dp_idmap_key20(t->mi->info_hash), t);
-	if (t->v2_indexed)
-		dp_idmap_del(&e->torrents_by_hash, dp_idmap_key20(t->mi->info_hash_v2), t);
-	t->v2_indexed = false;
-}
-
 struct torrent *
 session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
@@ -130,15 +110,12 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 	}
 	if (e->transport != NULL)
 		transport_add_torrent(e->transport, mi->info_hash);
-	t->prev = e->torrents_tail;
 	if (e->torrents_tail)
 		e->torrents_tail->next = t;
 	else
 		e->torrents = t;
 	e->torrents_tail = t;
 	session_index_add(e, t);
-	dp_idmap_put(&e->torrents_by_hash, dp_idmap_key20(mi->info_hash), t);
-	session_index_v2(e, t);
 	t->counted = true;
 	e->torrent_states[t->state]++;
 	return t;
@@ -183,14 +160,51 @@ session_torrent_ids(struct engine *e, int **ids)
 struct torrent *
 session_find_by_hash(struct engine *e, const uint8_t info_hash[20])
 {
-	size_t cursor = 0;
-	struct torrent *t;
-	/* The key is 8 bytes of the hash: the whole hash decides. */
-	while ((t = dp_idmap_next(&e->torrents_by_hash, dp_idmap_key20(info_hash), &cursor)))
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
 		if (memcmp(t->mi->info_hash, info_hash, 20) == 0 ||
 		    (t->mi->hybrid && memcmp(t->mi->info_hash_v2, info_hash, 20) == 0))
 			return t;
 	return NULL;
+}
+
+static void
+session_deliver_event(evutil_socket_t fd, short what, void *arg);
+
+struct session_event {
+	struct engine *e;
+	int torrent_id;
+	enum engine_event ev;
+};
+
+static void
+session_deliver_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_event *se = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(se->e->timer_task);
+	if (se->e->event_cb != NULL)
+		se->e->event_cb(se->e, se->torrent_id, se->ev, se->e->event_arg);
+	task_cb_end(se->e->timer_task);
+	free(se);
+}
+
+void
+session_emit(struct engine *e, int torrent_id, enum engine_event ev)
+{
+	if (e->policy != NULL)
+		e->policy->on_event(e->policy_arg, torrent_id, ev);
+	if (e->event_cb == NULL)
+		return;
+	/* Delivered from the loop, never from inside the command or callback that caused it. */
+	struct session_event *se = xcalloc(1, sizeof *se);
+	se->e = e;
+	se->torrent_id = torrent_id;
+	se->ev = ev;
+	if (event_base_once(e->base, -1, EV_TIMEOUT, session_deliver_event, se, NULL) < 0) {
+		log_error("can't queue the %s event", engine_event_name(ev));
+		free(se);
+	}
 }
 
 /* ---- bans, self ---- */
@@ -247,17 +261,9 @@ session_is_self(struct engine *e, const struct sockaddr *sa)
 		return false;
 	if (sockaddr_is_loopback(sa))
 		return true;
-	if (sa->sa_family == AF_INET &&
-	    ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY))
-		return true;
-	/* The address we listen on, when it is one (a PEX or tracker list may name it). */
-	struct sockaddr_storage own;
-	socklen_t len;
-	char buf[80];
-	snprintf(buf, sizeof buf, strchr(e->listen_address ? e->listen_address : "", ':') ?
-	    "[%s]:%d" : "%s:%d", e->listen_address ? e->listen_address : "", e->listen_port);
-	return e->listen_address != NULL && sockaddr_parse(buf, &own, &len) &&
-	    sockaddr_equal((const struct sockaddr *)&own, sa, false);
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return false;
 }
 
 /* ---- peers leaving ---- */
@@ -324,11 +330,7 @@ session_check_disk_pressure(struct engine *e)
 static void
 session_torrent_emit(void *arg, int torrent_id, enum engine_event ev)
 {
-	struct engine *e = arg;
-	struct torrent *t;
-	if (ev == ENGINE_EVENT_METADATA && (t = session_find_torrent(e, torrent_id)) != NULL)
-		session_index_v2(e, t);
-	e->emit(e, torrent_id, ev);
+	session_emit(arg, torrent_id, ev);
 }
 
 static void
@@ -389,16 +391,16 @@ session_torrent_removed(void *arg, struct torrent *t)
 		e->torrent_states[t->state]--;
 	t->counted = false;
 	changes_note_removed(&e->changes, t->id, dp_now_ms());
-	session_unindex(e, t);
-	if (t->prev != NULL)
-		t->prev->next = t->next;
-	else
-		e->torrents = t->next;
-	if (t->next != NULL)
-		t->next->prev = t->prev;
-	else
-		e->torrents_tail = t->prev;
-	t->prev = NULL;
+	session_index_remove(e, t);
+	struct torrent **pp = &e->torrents, *prev = NULL;
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			if (e->torrents_tail == t)
+				e->torrents_tail = prev;
+			break;
+		}
+	}
 	t->next = e->dying;
 	e->dying = t;
 }
@@ -457,8 +459,9 @@ session_discovered_peers(void *arg, void *owner, const struct krpc_peer *peers, 
 }
 
 static void
-session_discovery_start(struct engine *e, const struct dp_config *c)
+session_discovery_start(struct engine *e)
 {
+	const struct dp_config *c = engine_settings_live(e);
 	struct discovery_config dc = {
 		.dht = c->dht,
 		.lsd = c->lsd,
@@ -469,19 +472,6 @@ session_discovery_start(struct engine *e, const struct dp_config *c)
 	};
 	e->disc = discovery_new(e->base, e->dns, e->disk, e->udp4, e->udp6, &dc,
 	    session_discovered_peers, e);
-}
-
-/* After its check a torrent asks again: complete data takes a seed's slot, the rest a
- * download's (the policy decides; without one it runs). */
-static bool
-session_torrent_admit(void *arg, struct torrent *t)
-{
-	struct engine *e = arg;
-	if (e->admit(e, t->id))
-		return true;
-	if (t->state == ENGINE_TORRENT_CHECKING)
-		torrent_set_state(t, ENGINE_TORRENT_QUEUED);
-	return false;
 }
 
 static const struct torrent_ops session_torrent_ops = {
@@ -497,7 +487,6 @@ static const struct torrent_ops session_torrent_ops = {
 	.bury_peer = session_torrent_bury_peer,
 	.discovery = session_torrent_discovery,
 	.dht_port = session_torrent_dht_port,
-	.admit = session_torrent_admit,
 };
 
 /* ---- incoming peers until their handshake (peer_ops) ---- */
@@ -884,7 +873,6 @@ session_lend(struct engine *e)
 
 int
 session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
-    const struct dp_config *cfg,
     char *err, size_t errlen)
 {
 	e->base = base;
@@ -942,7 +930,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		    e->listen_port);
 		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 		log_info("listening on port %d", e->listen_port);
-		session_discovery_start(e, cfg);
+		session_discovery_start(e);
 	}
 	struct transport_settings ts = { .encryption = (enum dp_encryption)set->encryption,
 		.utp = set->utp };
@@ -970,8 +958,6 @@ session_cleanup(struct engine *e)
 		e->torrents = t->next;
 		torrent_free(t);
 	}
-	e->torrents_tail = NULL;
-	dp_idmap_free(&e->torrents_by_hash);
 	while (e->dying != NULL) {
 		struct torrent *t = e->dying;
 		e->dying = t->next;

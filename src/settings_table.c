@@ -104,9 +104,8 @@ const struct setting_def settings_table[] = {
 	    "network and find peers there (off while listen_address is a loopback address)."),
 	S(NULL, "upnp", SETTING_BOOL, upnp, 0, 0, "false", RESTART, 0,
 	    "Not read: the key is kept for old files; port_mapping switches UPnP and NAT-PMP on."),
-	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "true", PEERS, SETTING_REMOTE,
-	    "Peer exchange (BEP 11, ut_pex) with the peers of public torrents: learn peers from them "
-	    "(50 a message at most, 200 from one peer) and tell them ours. Never for private ones."),
+	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "false", RESTART, 0,
+	    "Not read yet: peer exchange (ut_pex) is always on; the key is kept for old files."),
 
 	/* disk */
 	S(NULL, "disk_threads", SETTING_INT, disk_threads, 0, 256, "0", RESTART, 0,
@@ -127,9 +126,8 @@ const struct setting_def settings_table[] = {
 	S(NULL, "max_active_seeds", SETTING_INT, max_active_seeds, 0, 100000, "10", STORE,
 	    SETTING_REMOTE, "Torrents seeding at the same time; the rest wait queued "
 	    "(0 = unlimited)."),
-	S(NULL, "max_active_seeds_enabled", SETTING_BOOL, max_active_seeds_enabled, 0, 0, "false",
-	    STORE, SETTING_REMOTE, "false keeps max_active_seeds but does not apply it (the "
-	    "default: a seed nobody asks for costs nothing, so a seedbox seeds everything)."),
+	S(NULL, "max_active_seeds_enabled", SETTING_BOOL, max_active_seeds_enabled, 0, 0, "true",
+	    STORE, SETTING_REMOTE, "false keeps max_active_seeds but does not apply it."),
 	S(NULL, "seed_ratio_limit", SETTING_FLOAT, seed_ratio_limit, 0, 1000000, "0", STORE,
 	    SETTING_REMOTE, "Stop seeding at this upload/download ratio (0 = seed forever)."),
 	S(NULL, "seed_ratio_limit_enabled", SETTING_BOOL, seed_ratio_limit_enabled, 0, 0, "true",
@@ -169,9 +167,6 @@ const struct setting_def settings_table[] = {
 	S("rpc", "host_whitelist", SETTING_STRLIST, rpc.host_whitelist, 0, 0,
 	    "localhost,127.0.0.1,::1", RESTART, 0,
 	    "Accepted Host: headers (protects against DNS rebinding)."),
-	S("rpc", "allowed_dirs", SETTING_STRLIST, rpc.allowed_dirs, 0, 0, "", RESTART, 0,
-	    "Directories beside download_dir, completed_dir and watch_dir under which RPC clients "
-	    "may name paths (download-dir, a .torrent's filename, free-space); others are refused."),
 	S("rpc", "web_root", SETTING_OPT_PATH, rpc.web_root, 0, 0, "", RESTART, 0,
 	    "The web client served at /transmission/web/; \"\" = Transmission's own as installed "
 	    "(/usr/share/transmission/public_html or /usr/share/transmission/web)."),

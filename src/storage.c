@@ -662,6 +662,80 @@ storage_read(struct storage *st, uint64_t offset, uint8_t *data, uint32_t len, c
 	return storage_io(st, offset, data, len, false, err, errlen);
 }
 
+/* One span's own descriptor, checked to hold the span. Returns 0 or -errno with err set. */
+static int
+storage_open_ref(struct storage *st, const struct storage_span *s, struct storage_file_ref *r,
+    char *err, size_t errlen)
+{
+	const char *path = st->files[s->file].path;
+	int rc = 0;
+	struct storage_fd *o = storage_acquire(st, s->file, false, &rc, err, errlen);
+	if (o == NULL)
+		return rc;
+	/* Our own descriptor: the cache may close its own while the bytes are still queued. */
+	r->fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
+	rc = r->fd < 0 ? -errno : 0;
+	storage_release(st, o);
+	struct stat sb;
+	if (rc == 0 && fstat(r->fd, &sb) != 0)
+		rc = -errno;
+	if (rc < 0) {
+		snprintf(err, errlen, "read %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if ((uint64_t)sb.st_size < s->file_offset + s->length) {
+		/* Where the pread would have met the end: the same error as reading. */
+		uint64_t at = DP_MAX((uint64_t)sb.st_size, s->file_offset);
+		snprintf(err, errlen, "read %s at offset %llu: file is shorter than expected", path,
+		    (unsigned long long)at);
+		return -ENODATA;
+	}
+	return 0;
+}
+
+int
+storage_open_refs(struct storage *st, uint64_t offset, uint32_t len, struct storage_file_ref *out,
+    size_t max, size_t *n, char *err, size_t errlen)
+{
+	struct storage_span spans[STORAGE_MAX_SPANS];
+	*n = 0;
+	if (offset > st->mi->total_size || len > st->mi->total_size - offset) {
+		snprintf(err, errlen, "read %s: range %llu+%u beyond the torrent's %llu bytes",
+		    st->mi->name, (unsigned long long)offset, len,
+		    (unsigned long long)st->mi->total_size);
+		return -EINVAL;
+	}
+	size_t ns = storage_map(st->mi, offset, len, spans, DP_MIN(max, (size_t)STORAGE_MAX_SPANS));
+	uint32_t mapped = ns > 0 ? spans[ns - 1].buf_offset + spans[ns - 1].length : 0;
+	if (mapped < len)
+		return -E2BIG;
+	for (size_t k = 0; k < ns; k++) {
+		out[k].fd = -1;
+		out[k].file_offset = spans[k].file_offset;
+		out[k].length = spans[k].length;
+		*n = k + 1;
+		if (st->mi->files[spans[k].file].pad)
+			continue;
+		int rc = storage_open_ref(st, &spans[k], &out[k], err, errlen);
+		if (rc < 0) {
+			storage_close_refs(out, *n);
+			*n = 0;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void
+storage_close_refs(struct storage_file_ref *refs, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (refs[k].fd >= 0)
+			close(refs[k].fd);
+		refs[k].fd = -1;
+	}
+}
+
 void
 storage_readahead(struct storage *st, uint64_t offset, uint64_t len)
 {

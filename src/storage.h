@@ -44,6 +44,19 @@ int storage_write(struct storage *st, uint64_t offset, const uint8_t *data, uint
     char *err, size_t errlen);
 int storage_read(struct storage *st, uint64_t offset, uint8_t *data, uint32_t len,
     char *err, size_t errlen);
+/* A piece's bytes in one file, for sending straight from the file (sendfile): fd is the
+ * caller's own descriptor (close it), -1 for a pad file's zeros. */
+struct storage_file_ref {
+	int fd;
+	uint64_t file_offset;
+	uint32_t length;
+};
+/* Opens [offset, offset+len) as at most max file refs (*n of them), checking that each file is
+ * still long enough: the errors of storage_read (a missing file, "file is shorter than
+ * expected"). -E2BIG when it needs more than max: read it instead. */
+int storage_open_refs(struct storage *st, uint64_t offset, uint32_t len,
+    struct storage_file_ref *out, size_t max, size_t *n, char *err, size_t errlen);
+void storage_close_refs(struct storage_file_ref *refs, size_t n);
 /* Asks the kernel to read ahead (posix_fadvise WILLNEED) for [offset, offset+len). */
 void storage_readahead(struct storage *st, uint64_t offset, uint64_t len);
 /* fsync every open file (before resume data says pieces are on disk). */

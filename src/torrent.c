@@ -55,7 +55,6 @@ static void torrent_maybe_free(struct torrent *t);
 static void torrent_delete_done(struct disk_job *job, void *arg);
 static void torrent_probe_done(struct disk_job *job, void *arg);
 static void torrent_begin_transfer(struct torrent *t);
-static void torrent_transfer_if_admitted(struct torrent *t);
 static void torrent_sync_done(struct disk_job *job, void *arg);
 static const struct peer_ops torrent_peer_ops;
 
@@ -631,6 +630,10 @@ torrent_cache_unref(struct cache_piece *c)
 	if (--c->refs > 0)
 		return;
 	free(c->data);
+	/* Queued blocks hold the segments (and their descriptors) until they are sent. */
+	for (size_t i = 0; i < c->nspans; i++)
+		if (c->spans[i].seg != NULL)
+			evbuffer_file_segment_free(c->spans[i].seg);
 	free(c);
 }
 
@@ -661,6 +664,34 @@ torrent_cache_evict(struct torrent *t, int keep)
 	}
 }
 
+/* The read job opened the piece's files: each descriptor goes to a file segment of libevent,
+ * which closes it when the cache and every queued block are done with it. */
+static int
+torrent_cache_take_refs(struct cache_piece *c, struct disk_job *job)
+{
+	_Static_assert(PEER_PIECE_SPANS_MAX >= DISK_READ_REFS_MAX, "a piece's spans fit");
+	int rc = 0;
+	for (size_t i = 0; i < job->nrefs; i++) {
+		struct storage_file_ref *r = &job->refs[i];
+		struct peer_piece_span *s = &c->spans[c->nspans];
+		s->seg = NULL;
+		s->length = r->length;
+		if (r->fd >= 0 && rc == 0) {
+			s->seg = evbuffer_file_segment_new(r->fd, (ev_off_t)r->file_offset,
+			    (ev_off_t)r->length, EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_MMAP |
+			    EVBUF_FS_DISABLE_LOCKING);
+			if (s->seg != NULL)
+				r->fd = -1;
+			else
+				rc = -1;
+		}
+		c->nspans++;
+	}
+	storage_close_refs(job->refs, job->nrefs);
+	job->nrefs = 0;
+	return rc;
+}
+
 static void
 torrent_read_done(struct disk_job *job, void *arg)
 {
@@ -670,6 +701,10 @@ torrent_read_done(struct disk_job *job, void *arg)
 	t->disk_jobs--;
 	c->loading = false;
 	c->data = job->buf;
+	if (job->nrefs > 0 && torrent_cache_take_refs(c, job) < 0 && job->error == 0) {
+		job->error = ENOMEM;
+		snprintf(job->errmsg, sizeof job->errmsg, "piece %u: out of memory", job->piece);
+	}
 	if (job->error != 0 && !t->removing) {
 		/* Remove the entry; serving peers would only wait forever. */
 		for (struct cache_piece **pp = &t->cache; *pp != NULL; pp = &(*pp)->next) {
@@ -696,11 +731,11 @@ torrent_read_done(struct disk_job *job, void *arg)
 }
 
 static struct cache_piece *
-torrent_cache_get(struct torrent *t, uint32_t piece)
+torrent_cache_get(struct torrent *t, uint32_t piece, bool files)
 {
 	struct cache_piece **pp, *c;
 	for (pp = &t->cache; (c = *pp) != NULL; pp = &c->next) {
-		if (c->piece != piece)
+		if (c->piece != piece || c->files != files)
 			continue;
 		if (c->loading)
 			return NULL;
@@ -716,6 +751,7 @@ torrent_cache_get(struct torrent *t, uint32_t piece)
 	c = xcalloc(1, sizeof *c);
 	c->t = t;
 	c->piece = piece;
+	c->files = files;
 	c->length = metainfo_piece_size(t->mi, piece);
 	c->ref.unref = torrent_cache_ref_unref;
 	c->refs = 1;
@@ -726,6 +762,7 @@ torrent_cache_get(struct torrent *t, uint32_t piece)
 	torrent_cache_evict(t, t->env->set->piece_cache > 0 ? t->env->set->piece_cache : 32);
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_READ, piece);
 	tj->c = c;
+	tj->job.want_refs = files;
 	torrent_job_submit(t, tj, torrent_read_done);
 	return NULL;
 }
@@ -774,7 +811,7 @@ torrent_check_issue(struct torrent *t)
 		log_info("%s: checked: %u of %u pieces verified", t->mi->name, t->have.count,
 		    t->mi->piece_count);
 		torrent_emit(t, ENGINE_EVENT_CHECKED);
-		torrent_transfer_if_admitted(t);
+		torrent_begin_transfer(t);
 		return;
 	}
 	torrent_update_task(t);
@@ -820,18 +857,6 @@ torrent_begin_transfer(struct torrent *t)
 	torrent_set_discovery(t, true);
 	torrent_update_task(t);
 	torrent_connect_peers(t, dp_now_ms());
-}
-
-/* The data is known now: a complete torrent seeds, another downloads, each in its own class
- * of the policy's queue (a complete one never waits for a download slot). */
-static void
-torrent_transfer_if_admitted(struct torrent *t)
-{
-	if (t->env->ops->admit != NULL && !t->env->ops->admit(t->env->arg, t)) {
-		torrent_update_task(t);
-		return;
-	}
-	torrent_begin_transfer(t);
 }
 
 void
@@ -896,7 +921,7 @@ torrent_probe_done(struct disk_job *job, void *arg)
 			torrent_start_check(t);
 		} else {
 			t->checked = true;
-			torrent_transfer_if_admitted(t);
+			torrent_begin_transfer(t);
 		}
 	}
 	free(tj);
@@ -1152,7 +1177,6 @@ torrent_free(struct torrent *t)
 		storage_free(t->st);
 	bitfield_free(&t->have);
 	free(t->known);
-	dp_idmap_free(&t->known_by_addr);
 	free(t->strikes);
 	smartban_free(&t->smartban);
 	free(t->file_prio);
@@ -1166,47 +1190,21 @@ torrent_free(struct torrent *t)
 
 /* ---- peers ---- */
 
-/* The known-peer set's key: family, address and port (what sockaddr_equal compares). */
-static uint64_t
-torrent_known_key(const struct sockaddr *sa)
-{
-	uint64_t h = DP_FNV1A_INIT;
-	uint16_t port = (uint16_t)sockaddr_port(sa);
-	h = dp_fnv1a(h, &sa->sa_family, sizeof sa->sa_family);
-	h = dp_fnv1a(h, &port, sizeof port);
-	if (sa->sa_family == AF_INET)
-		h = dp_fnv1a(h, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
-		h = dp_fnv1a(h, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	return h;
-}
-
-/* The known peer at this address and port, or NULL: O(1), whatever the list's length. */
-struct known_peer *
-torrent_find_known(struct torrent *t, const struct sockaddr *sa)
-{
-	size_t cursor = 0;
-	void *v;
-	while ((v = dp_idmap_next(&t->known_by_addr, torrent_known_key(sa), &cursor)) != NULL) {
-		struct known_peer *k = &t->known[(uintptr_t)v - 1];
-		if (sockaddr_equal((struct sockaddr *)&k->addr, sa, true))
-			return k;
-	}
-	return NULL;
-}
-
-bool
+void
 torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len)
 {
-	/* The cap first: a tracker's list of 200,000 peers past it costs nothing more. */
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return;
+	if (t->env->ops->refused(t->env->arg, sa))
+		return;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	if (sin->sin_port == 0)
+		return;
+	for (size_t i = 0; i < t->nknown; i++)
+		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, sa, true))
+			return;
 	if (t->nknown >= TORRENT_MAX_KNOWN)
-		return false;
-	/* Trackers, the DHT and PEX are outside input: what cannot be a peer (port 0, multicast,
-	 * broadcast), a banned address and our own listening address are never dialled. */
-	if (!sockaddr_is_dialable(sa) || t->env->ops->refused(t->env->arg, sa))
-		return false;
-	if (torrent_find_known(t, sa) != NULL)
-		return false;
+		return;
 	if (t->nknown == t->known_cap) {
 		t->known_cap = t->known_cap ? t->known_cap * 2 : 32;
 		t->known = xreallocarray(t->known, t->known_cap, sizeof *t->known);
@@ -1215,8 +1213,6 @@ torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t l
 	memset(k, 0, sizeof *k);
 	memcpy(&k->addr, sa, DP_MIN((size_t)len, sizeof k->addr));
 	k->len = len;
-	dp_idmap_put(&t->known_by_addr, torrent_known_key(sa), (void *)(uintptr_t)t->nknown);
-	return true;
 }
 
 int
@@ -1429,16 +1425,41 @@ torrent_peer_mode(void *owner)
 }
 
 static bool
-torrent_peer_cache_get(void *owner, uint32_t piece, struct peer_piece *out)
+torrent_peer_cache_get(void *owner, uint32_t piece, bool from_file, struct peer_piece *out)
 {
-	struct cache_piece *c = torrent_cache_get(owner, piece);
+	struct cache_piece *c = torrent_cache_get(owner, piece, from_file);
 	if (c == NULL)
 		return false;
 	c->refs++;
 	out->data = c->data;
+	out->spans = c->spans;
+	out->nspans = c->nspans;
 	out->length = c->length;
 	out->ref = &c->ref;
 	return true;
+}
+
+/* A file shrank under the pieces opened for sending: they go, so the next request opens its
+ * piece again and meets the end there, as a read would (the torrent's error). */
+static void
+torrent_peer_file_short(void *owner, struct peer *p)
+{
+	struct torrent *t = owner;
+	log_warn("%s: a file shrank while peer %s was sent a piece of it", t->mi->name,
+	    p->addr_str);
+	struct cache_piece **pp = &t->cache;
+	while (*pp != NULL) {
+		struct cache_piece *c = *pp;
+		if (c->loading || c->nspans == 0) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		c->cached = false;
+		c->t = NULL;
+		t->ncache--;
+		torrent_cache_unref(c);
+	}
 }
 
 static void
@@ -1466,9 +1487,10 @@ static void
 torrent_peer_self_connected(void *owner, struct peer *p)
 {
 	struct torrent *t = owner;
-	struct known_peer *k = torrent_find_known(t, (struct sockaddr *)&p->addr);
-	if (k != NULL)
-		k->fails = 1000;
+	for (size_t i = 0; i < t->nknown; i++)
+		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, (struct sockaddr *)&p->addr,
+		    true))
+			t->known[i].fails = 1000;
 }
 
 /* A peer that sent blocks nobody asked for is banned: no reason to trust anything else it sends. */
@@ -1509,6 +1531,7 @@ static const struct peer_ops torrent_peer_ops = {
 	.block_dest = torrent_block_dest,
 	.block_done = torrent_block_done,
 	.cache_get = torrent_peer_cache_get,
+	.file_short = torrent_peer_file_short,
 	.interested = torrent_peer_interested,
 	.uploaded = torrent_peer_uploaded,
 	.find_peer_id = torrent_peer_find_id,

@@ -413,13 +413,24 @@ wire_put_reject(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_t le
 	return wire_put_fixed(ev, WIRE_REJECT, f, 3, 0);
 }
 
+void
+wire_piece_header_encode(uint8_t out[WIRE_PIECE_HEADER_LEN], uint32_t index, uint32_t begin,
+    uint32_t block_len)
+{
+	wire_set32(out, 9 + block_len);
+	out[4] = WIRE_PIECE;
+	wire_set32(out + 5, index);
+	wire_set32(out + 9, begin);
+}
+
 int
 wire_put_piece_header(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_t block_len)
 {
-	uint32_t f[2] = { index, begin };
+	uint8_t h[WIRE_PIECE_HEADER_LEN];
 	if (block_len > UINT32_MAX - 9)
 		return -1;
-	return wire_put_fixed(ev, WIRE_PIECE, f, 2, block_len);
+	wire_piece_header_encode(h, index, begin, block_len);
+	return evbuffer_add(ev, h, sizeof h);
 }
 
 int

@@ -135,6 +135,10 @@ int wire_put_reject(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_
 /* The 13-byte header of a PIECE message; the caller appends block_len bytes of data next. */
 int wire_put_piece_header(struct evbuffer *ev, uint32_t index, uint32_t begin,
     uint32_t block_len);
+/* The same 13 bytes into out (for a block whose payload is queued by reference). */
+#define WIRE_PIECE_HEADER_LEN 13u
+void wire_piece_header_encode(uint8_t out[WIRE_PIECE_HEADER_LEN], uint32_t index, uint32_t begin,
+    uint32_t block_len);
 int wire_put_port(struct evbuffer *ev, uint16_t port);
 int wire_put_allowed_fast(struct evbuffer *ev, uint32_t index);
 int wire_put_suggest(struct evbuffer *ev, uint32_t index);

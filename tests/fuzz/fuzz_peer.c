@@ -161,12 +161,15 @@ fuzz_ref_unref(struct peer_piece_ref *ref)
 }
 
 static bool
-fuzz_cache_get(void *owner, uint32_t piece, struct peer_piece *out)
+fuzz_cache_get(void *owner, uint32_t piece, bool from_file, struct peer_piece *out)
 {
 	struct fuzz_swarm *s = owner;
+	(void)from_file;     /* data always: the fuzzer's peers have no socket */
 	if (piece >= FZ_PIECES)
 		abort();     /* peer.c queues only requests for pieces we have */
 	out->data = s->pieces[piece];
+	out->spans = NULL;
+	out->nspans = 0;
 	out->length = piece + 1 < FZ_PIECES ? FZ_PIECE : FZ_SIZE - (FZ_PIECES - 1) * FZ_PIECE;
 	out->ref = &s->ref;
 	s->refs++;

@@ -44,8 +44,7 @@
 	X(transport) \
 	X(changes) \
 	X(attach) \
-	X(alt_speed) \
-	X(idmap)
+	X(alt_speed)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
