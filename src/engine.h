@@ -101,6 +101,15 @@ int engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, 
  * or they are too long. */
 int engine_torrent_set_labels(struct engine *e, int id, const char *labels, char *err,
     size_t errlen);
+/* The torrent's trackers in Transmission's trackerList form: one announce URL a line, tiers
+ * apart by an empty line ("" = none). *out is the caller's to free. */
+int engine_torrent_tracker_list(struct engine *e, int id, char **out, char *err, size_t errlen);
+/* Replaces the torrent's trackers with a list in that form (http, https and udp URLs, at most
+ * 256, a repeated one dropped); a running torrent announces to the new list at once. Kept in
+ * the session directory. Refused with err, nothing changed, for a URL the announcer cannot
+ * use. */
+int engine_torrent_set_tracker_list(struct engine *e, int id, const char *text, char *err,
+    size_t errlen);
 /* Bytes per second; 0 = unlimited. */
 int engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
     char *err, size_t errlen);

@@ -51,6 +51,13 @@ engine_policy_fingerprint(const struct torrent *t)
 	h = dp_fnv1a(h, t->file_level, t->mi->file_count);
 	if (t->labels != NULL)
 		h = dp_fnv1a(h, t->labels, strlen(t->labels));
+	if (t->trackers_edited) {
+		for (size_t i = 0; i < t->mi->tier_count; i++)
+			for (size_t j = 0; j < t->mi->tiers[i].count; j++)
+				h = dp_fnv1a(h, t->mi->tiers[i].urls[j],
+				    strlen(t->mi->tiers[i].urls[j]) + 1);
+		h = dp_fnv1a(h, &t->mi->tier_count, sizeof t->mi->tier_count);
+	}
 	h = dp_fnv1a(h, &t->sequential, sizeof t->sequential);
 	h = dp_fnv1a(h, &t->down_bucket.rate, sizeof t->down_bucket.rate);
 	h = dp_fnv1a(h, &t->up_bucket.rate, sizeof t->up_bucket.rate);
@@ -162,6 +169,7 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 	if (t->state == ENGINE_TORRENT_ERROR)
 		snprintf(out->error, sizeof out->error, "%s", t->error);
 	snprintf(out->labels, sizeof out->labels, "%s", t->labels != NULL ? t->labels : "");
+	out->trackers = engine_trackers_kept(t);
 	return 0;
 }
 
@@ -171,6 +179,7 @@ engine_policy_resume_free(struct engine_resume_state *r)
 	engine_policy_paths_free(r->paths, r->file_count);
 	free(r->pieces);
 	free(r->priorities);
+	free(r->trackers);
 	memset(r, 0, sizeof *r);
 }
 

@@ -89,6 +89,7 @@ struct engine_resume_state {
 	int max_peers, upload_slots;
 	char error[256];               /* "" unless in the error state */
 	char labels[ENGINE_LABELS_MAX];   /* "" = none */
+	char *trackers;                /* the user's list (trackerList text), NULL: the metainfo's */
 };
 int engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *out);
 void engine_policy_resume_free(struct engine_resume_state *r);
@@ -108,6 +109,7 @@ struct engine_restore {
 	int64_t added_date;            /* 0 keeps the torrent's */
 	int64_t completed_date;
 	const char *labels;            /* NULL or "": none */
+	const char *trackers;          /* the user's list (trackerList text); NULL: the metainfo's */
 };
 /*
  * A torrent just added stopped takes what its resume file saved, and trusts the file's pieces

@@ -135,4 +135,11 @@ void engine_settings_reconfigure(struct engine *e, const struct dp_config *cfg);
 /* The queue and seeding limits in effect (a switched-off limit is 0, "none"). */
 void engine_settings_queue_limits(const struct dp_config *c, struct engine_queue_limits *out);
 
+/* engine_trackers.c: a list kept in the resume file put back (NULL: the metainfo's stays; one
+ * the announcer cannot use is logged and left), and the list to keep (NULL unless the user
+ * changed it; the caller frees it). */
+struct torrent;
+void engine_trackers_restore(struct torrent *t, const char *text);
+char *engine_trackers_kept(const struct torrent *t);
+
 #endif

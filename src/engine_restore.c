@@ -132,6 +132,7 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	t->completed_date = r->completed_date;
 	free(t->labels);
 	t->labels = r->labels != NULL && r->labels[0] != '\0' ? xstrdup(r->labels) : NULL;
+	engine_trackers_restore(t, r->trackers);
 	/* A magnet (no pieces yet) is checked once its metadata arrives. */
 	t->checked = t->md == NULL;
 	*n = nr;

@@ -25,6 +25,8 @@
 
 #define RESUME_MAX_FILES (1u << 20)
 #define RESUME_MAX_PIECES (1u << 24)
+/* tracker_list.h: 256 URLs of at most 511 bytes, their newlines and the tiers' */
+#define RESUME_TRACKERS_MAX (256 * 513)
 
 /* The checksum over a resume file's body. */
 static void
@@ -51,6 +53,7 @@ resume_clear(struct resume *r)
 	free(r->save_path);
 	free(r->error);
 	free(r->labels);
+	free(r->trackers);
 	resume_init(r);
 }
 
@@ -105,6 +108,10 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 	resume_enc_kv_int(b, "seed-time", r->seed_time_s);
 	resume_enc_kv_int(b, "seeding", r->seeding_s);
 	resume_enc_kv_int(b, "sequential", r->sequential);
+	if (r->trackers != NULL) {
+		be_enc_cstr(b, "trackers");
+		be_enc_cstr(b, r->trackers);
+	}
 	resume_enc_kv_int(b, "up-limit", (int64_t)r->up_limit);
 	resume_enc_kv_int(b, "upload-slots", r->upload_slots);
 	resume_enc_kv_int(b, "uploaded", (int64_t)r->uploaded);
@@ -300,6 +307,17 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 			goto out;
 		}
 		out->labels = be_strdup(n);
+	}
+	/* the user's tracker list: TRACKER_LIST_MAX URLs of TRACKER_LIST_URL_MAX bytes, checked
+	 * again when it is applied */
+	n = be_dict_get(body, "trackers");
+	if (n != NULL) {
+		if (n->type != BE_STR || n->v.str.len > RESUME_TRACKERS_MAX ||
+		    memchr(n->v.str.s, '\0', n->v.str.len) != NULL) {
+			dp_fail(err, errlen, "malformed 'trackers'");
+			goto out;
+		}
+		out->trackers = be_strdup(n);
 	}
 	rc = 0;
 out:

@@ -45,6 +45,8 @@ struct resume {
 	int64_t queue_pos;
 	char *error;                   /* the error state's message, NULL when none */
 	char *labels;                  /* joined by ',', NULL when none */
+	char *trackers;                /* the user's tracker list (trackerList text), NULL: the
+	                                  metainfo's */
 };
 
 void resume_init(struct resume *r);

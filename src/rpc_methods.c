@@ -560,6 +560,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	}
 	char *labels;
 	if (rpc_bandwidth_priority_arg(args, err, errlen) < 0 ||
+	    rpc_trackers_check(args, err, errlen) < 0 ||
 	    rpc_labels_arg(args, &labels, err, errlen) < 0)
 		return -1;
 	struct rpc_sel sel;
@@ -573,6 +574,8 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		rc = apply_file_args(h, st->id, args, err, errlen);
 		if (rc == 0 && labels != NULL)
 			rc = engine_torrent_set_labels(h->e, st->id, labels, err, errlen);
+		if (rc == 0)
+			rc = rpc_trackers_apply(h, st->id, args, err, errlen);
 		if (rc == 0 && (down >= 0 || up >= 0 || has_down_on || has_up_on)) {
 			uint64_t d = st->down_limit, u = st->up_limit;
 			if (down >= 0 && (!has_down_on || down_on))

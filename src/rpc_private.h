@@ -120,6 +120,12 @@ char *rpc_web_path(const char *raw);
 /* Reads rel (from rpc_web_path) on the disk pool; cb answers on the loop. */
 void rpc_web_get(struct rpc_web *w, const char *rel, rpc_web_reply_fn cb, void *arg);
 
+/* rpc_trackers.c: torrent-set's trackerAdd, trackerRemove, trackerReplace and trackerList:
+ * their types checked before any torrent is touched, then applied to one torrent (nothing to
+ * do without them). 0, or -1 with err. */
+int rpc_trackers_check(json_t *args, char *err, size_t errlen);
+int rpc_trackers_apply(struct rpc_handler *h, int id, json_t *args, char *err, size_t errlen);
+
 /* rpc_metrics.c: the Prometheus text; *len its length. */
 char *rpc_metrics_text(struct engine *e, size_t *len);
 

@@ -8,6 +8,7 @@
 
 #include "queue.h"
 #include "rpc_private.h"
+#include "tracker_list.h"
 #include "util.h"
 
 struct rpc_torrent_view {
@@ -553,11 +554,23 @@ RPC_FIELD(f_trackers)
 		if (v->trackers[i].ipv6)
 			continue;       /* the same URL, announced to over IPv6 too (BEP 7) */
 		url_host(v->trackers[i].url, host, sizeof host);
-		json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s, s:i}", "announce",
-		    v->trackers[i].url, "id", (int)i, "scrape", v->trackers[i].scrape_url,
-		    "sitename", host, "tier", v->trackers[i].tier));
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:s, s:i}", "announce",
+		    v->trackers[i].url, "id", (json_int_t)tracker_list_id(v->trackers[i].url),
+		    "scrape", v->trackers[i].scrape_url, "sitename", host, "tier",
+		    v->trackers[i].tier));
 	}
 	return a;
+}
+
+/* Transmission 4's text form: one URL a line, tiers apart by an empty line. */
+RPC_FIELD(f_tracker_list)
+{
+	char *text, err[64];
+	if (engine_torrent_tracker_list(v->h->e, v->st.id, &text, err, sizeof err) < 0)
+		return json_string("");
+	json_t *s = json_string(text);
+	free(text);
+	return s != NULL ? s : json_string("");
 }
 
 /* Transmission's tracker states: inactive, waiting, queued, active. */
@@ -602,7 +615,7 @@ RPC_FIELD(f_tracker_stats)
 		json_object_set_new(o, "hasScraped", json_boolean(scraped));
 		json_object_set_new(o, "host", json_string(host));
 		json_object_set_new(o, "sitename", json_string(host));
-		json_object_set_new(o, "id", json_integer((json_int_t)i));
+		json_object_set_new(o, "id", json_integer((json_int_t)tracker_list_id(t->url)));
 		json_object_set_new(o, "isBackup", json_false());
 		json_object_set_new(o, "lastAnnouncePeerCount", rpc_json_u64(t->last_peer_count));
 		json_object_set_new(o, "lastAnnounceResult", json_string(result));
@@ -743,6 +756,7 @@ static const struct {
 	{ "status", f_status },
 	{ "totalSize", f_total_size },
 	{ "trackers", f_trackers },
+	{ "trackerList", f_tracker_list },
 	{ "trackerStats", f_tracker_stats },
 	{ "uploadedEver", f_uploaded_ever },
 	{ "uploadLimit", f_upload_limit },

@@ -367,6 +367,8 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 		r->error = xstrdup(rs.error);
 	if (rs.labels[0] != '\0')
 		r->labels = xstrdup(rs.labels);
+	r->trackers = rs.trackers;       /* taken */
+	rs.trackers = NULL;
 	job->path = store_resume_path(s, it->hex);
 	/* Pieces claimed for the first time must be durable before the file says so. */
 	job->sync = rs.have_pieces != it->synced_have;
@@ -753,7 +755,7 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 		.max_peers = (int)r->max_peers, .upload_slots = (int)r->upload_slots,
 		.uploaded = r->uploaded, .downloaded = r->downloaded,
 		.added_date = r->added_date, .completed_date = r->completed_date,
-		.labels = r->labels,
+		.labels = r->labels, .trackers = r->trackers,
 	};
 	uint32_t *recheck = engine_policy_restore(s->e, it->id, &er, nrecheck);
 	free(files);

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "announce_sched.h"
+#include "tracker_list.h"
 #include "choker.h"
 #include "disk.h"
 #include "log.h"
@@ -52,6 +53,7 @@ struct torrent_job {
 
 static void torrent_check_issue(struct torrent *t);
 static void torrent_maybe_free(struct torrent *t);
+static void torrent_announce_new(struct torrent *t);
 static void torrent_delete_done(struct disk_job *job, void *arg);
 static void torrent_probe_done(struct disk_job *job, void *arg);
 static void torrent_begin_transfer(struct torrent *t);
@@ -162,12 +164,7 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	task_idle(t->task, DP_TASK_QUEUED, "stopped");
 	if (opts != NULL && opts->sequential)
 		torrent_set_sequential(t, true);
-	if (mi->tier_count > 0) {
-		struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t,
-			env->tracker_hosts };
-		t->announce = announce_sched_new(env->base, env->dns, NULL, mi->tiers,
-		    mi->tier_count, mi->info_hash, t->id, mi->name, env->tracker_families, &cb);
-	}
+	torrent_announce_new(t);
 	if (opts != NULL && opts->skip_check) {
 		bitfield_set_all(&t->have);
 		for (uint32_t i = 0; i < mi->piece_count; i++)
@@ -933,7 +930,50 @@ torrent_tracker_stopped(void *arg)
 {
 	struct torrent *t = arg;
 	t->tracker_stopping = false;
+	/* its own callback is the last thing the schedule does: freeing it here is safe */
+	if (t->announce_retired != NULL) {
+		announce_sched_free(t->announce_retired);
+		t->announce_retired = NULL;
+	}
 	torrent_maybe_free(t);
+}
+
+/* The announce schedule of the metainfo's tiers (none without trackers). */
+static void
+torrent_announce_new(struct torrent *t)
+{
+	const struct metainfo *mi = t->mi;
+	const struct torrent_env *env = t->env;
+	t->announce = NULL;
+	if (mi->tier_count == 0)
+		return;
+	struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t,
+		env->tracker_hosts };
+	t->announce = announce_sched_new(env->base, env->dns, NULL, mi->tiers, mi->tier_count,
+	    mi->info_hash, t->id, mi->name, env->tracker_families, &cb);
+}
+
+void
+torrent_set_trackers(struct torrent *t, struct mi_tier *tiers, size_t n)
+{
+	struct metainfo *mi = t->mi;
+	struct tracker_list old_list = { mi->tiers, mi->tier_count };
+	tracker_list_free(&old_list);
+	mi->tiers = tiers;
+	mi->tier_count = n;
+	t->trackers_edited = true;
+	struct announce_sched *old = t->announce;
+	if (old != NULL && t->tracker_stopping && t->announce_retired == NULL)
+		t->announce_retired = old;      /* its callback (torrent_tracker_stopped) frees it */
+	else if (old != NULL)
+		announce_sched_free(old);
+	torrent_announce_new(t);
+	if (t->announced) {
+		if (t->announce != NULL)
+			announce_sched_start(t->announce);
+		else
+			t->announced = false;
+	}
 }
 
 static void
@@ -1155,6 +1195,8 @@ torrent_free(struct torrent *t)
 			pe->exts[i]->on_free(t);
 	if (t->announce != NULL)
 		announce_sched_free(t->announce);
+	if (t->announce_retired != NULL)
+		announce_sched_free(t->announce_retired);
 	while (t->cache != NULL) {
 		struct cache_piece *c = t->cache;
 		t->cache = c->next;

@@ -24,6 +24,7 @@ struct event_base;
 struct evdns_base;
 struct peer;
 struct metainfo;
+struct mi_tier;
 struct session_settings;
 struct storage;
 struct picker;
@@ -136,6 +137,9 @@ struct torrent {
 	struct storage *st;
 	struct picker *pk;
 	struct announce_sched *announce;
+	/* the schedule the trackers were replaced under while it told them stopped: freed when
+	 * it has (torrent_set_trackers) */
+	struct announce_sched *announce_retired;
 	char save_dir[1024];
 
 	enum engine_torrent_state state;         /* changed by torrent_set_state */
@@ -182,6 +186,7 @@ struct torrent {
 	bool announced;                          /* trackers were told started */
 	bool discovering;                        /* in the DHT and LSD (torrent_ops.discovery) */
 	bool tracker_stopping;                   /* waiting for the stopped announces */
+	bool trackers_edited;                    /* the user's list, not the metainfo's: kept */
 	int disk_jobs;                           /* in flight; the torrent is freed after 0 */
 	bool removing, freeing;
 	bool delete_data;
@@ -220,6 +225,10 @@ void torrent_set_error(struct torrent *t, const char *fmt, ...) DP_PRINTF(2, 3);
  * afresh and the peers' early BITFIELD/HAVEs apply. The state is the caller's to change. 0, or
  * -1 with err (then mi is still the caller's). */
 int torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t errlen);
+/* The trackers become tiers[0..n) (taken; the URLs checked by the caller): a new announce
+ * schedule, started at once when the torrent runs (Transmission announces to an added tracker
+ * at once too); the old one is dropped, or kept until its stopped announces are done. */
+void torrent_set_trackers(struct torrent *t, struct mi_tier *tiers, size_t n);
 
 void torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len);
 void torrent_tick(struct torrent *t, uint64_t now_ms);

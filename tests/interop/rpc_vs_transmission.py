@@ -154,6 +154,43 @@ while time.time() < end:
 check("downpour: a 404 scrape is a failed scrape (%r)" % st["lastScrapeResult"],
       st["hasScraped"] and not st["lastScrapeSucceeded"] and "404" in st["lastScrapeResult"]
       and st["lastScrapeTime"] >= st["lastScrapeStartTime"] > 0)
+# A tracker added to a running torrent is announced to at once: opentracker's refusal of the
+# dead torrent's hash comes back from it.
+for name, c in (("transmission", tr), ("downpour", dp)):
+    refused, dead, noscrape = tids[name]
+    url = tstate(c, refused)["trackers"][0]["announce"]
+    c.ok("torrent-set", {"ids": [dead], "trackerAdd": [url]})
+    row = None
+    end = time.time() + 30
+    while time.time() < end:
+        rows = [r for r in tstate(c, dead)["trackerStats"] if r["announce"] == url]
+        row = rows[0] if rows else None
+        if row and "not authorized" in row["lastAnnounceResult"]:
+            break
+        time.sleep(0.5)
+    check("%s: a tracker added to a running torrent is announced to" % name,
+          row is not None and row["hasAnnounced"] and "not authorized" in row["lastAnnounceResult"],
+          row and row["lastAnnounceResult"])
+# Trackers replaced while the torrent's stopped announces are on their way (the no-scrape
+# tracker took its started), then started again: the new list is announced to. downpour only:
+# transmission-daemon 3.00 keeps the replaced tracker's last result ("Success") for a while.
+for name, c in (("downpour", dp),):
+    refused, dead, noscrape = tids[name]
+    url = tstate(c, refused)["trackers"][0]["announce"]
+    c.ok("torrent-stop", {"ids": [noscrape]})
+    c.ok("torrent-set", {"ids": [noscrape], "trackerList": url + "\n"})
+    c.ok("torrent-start", {"ids": [noscrape]})
+    row = None
+    end = time.time() + 30
+    while time.time() < end:
+        rows = tstate(c, noscrape)["trackerStats"]
+        row = rows[0] if len(rows) == 1 else None
+        if row and row["announce"] == url and "not authorized" in row["lastAnnounceResult"]:
+            break
+        time.sleep(0.5)
+    check("%s: trackers replaced while stopping, then started: the new one is announced to" % name,
+          row is not None and row["announce"] == url and "not authorized" in row["lastAnnounceResult"],
+          row and (row["announce"], row["lastAnnounceResult"]))
 for name, c in (("transmission", tr), ("downpour", dp)):
     c.ok("torrent-remove", {"ids": tids[name]})
 
@@ -178,6 +215,30 @@ for name, c in (("transmission", tr), ("downpour", dp)):
     check("%s: labels read back" % name, got == ["tv", "hd"], got)
     res, _ = c.call("torrent-set", {"ids": [tid], "labels": ["a,b"]})
     check("%s: a label with a comma is refused (%s)" % (name, res), res != "success")
+
+    # Trackers edited: trackerAdd gives each URL a tier of its own, a URL there already or not
+    # a tracker's is refused, trackerReplace and trackerRemove go by trackers[].id.
+    def tiers():
+        rows = c.torrents(["trackers"], [tid])["torrents"][0]["trackers"]
+        out = {}
+        for r in rows:
+            out.setdefault(r["tier"], []).append(r["announce"])
+        return [out[k] for k in sorted(out)]
+
+    def tracker_id(url):
+        rows = c.torrents(["trackers"], [tid])["torrents"][0]["trackers"]
+        return [r["id"] for r in rows if r["announce"] == url][0]
+    ta, tb, tc_ = "http://127.0.0.1:1/announce", "udp://127.0.0.1:2", "http://127.0.0.1:3/announce"
+    c.ok("torrent-set", {"ids": [tid], "trackerAdd": [ta, tb]})
+    check("%s: trackerAdd, a tier each" % name, tiers() == [[ta], [tb]], tiers())
+    res, _ = c.call("torrent-set", {"ids": [tid], "trackerAdd": [ta]})
+    check("%s: trackerAdd of a URL there already is refused (%s)" % (name, res), res != "success")
+    res, _ = c.call("torrent-set", {"ids": [tid], "trackerAdd": ["gopher://127.0.0.1:4/"]})
+    check("%s: trackerAdd of no tracker URL is refused (%s)" % (name, res), res != "success")
+    c.ok("torrent-set", {"ids": [tid], "trackerReplace": [tracker_id(ta), tc_]})
+    check("%s: trackerReplace keeps the tier" % name, tiers() == [[tc_], [tb]], tiers())
+    c.ok("torrent-set", {"ids": [tid], "trackerRemove": [tracker_id(tb)]})
+    check("%s: trackerRemove" % name, tiers() == [[tc_]], tiers())
     c.ok("torrent-remove", {"ids": [tid]})
 
 # ---- recently-active: what changed in the last 60 s, and what was removed ----

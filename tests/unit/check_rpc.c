@@ -1135,6 +1135,127 @@ START_TEST(test_magnet_queue)
 }
 END_TEST
 
+/* The tracker list of one torrent, as torrent-get's trackerList has it. */
+static char *
+tracker_list_of(struct rpc_handler *h)
+{
+	json_t *j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"trackerList\"]}}");
+	char *s = xstrdup(json_string_value(json_object_get(first_torrent(j), "trackerList")));
+	json_decref(j);
+	return s;
+}
+
+/* The id torrent-get's trackers gives the URL (-1 when it is not listed). */
+static json_int_t
+tracker_id_of(struct rpc_handler *h, const char *url)
+{
+	json_t *j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"trackers\"]}}");
+	json_t *a = json_object_get(first_torrent(j), "trackers"), *x;
+	json_int_t id = -1;
+	size_t i;
+	json_array_foreach(a, i, x)
+		if (strcmp(json_string_value(json_object_get(x, "announce")), url) == 0)
+			id = json_integer_value(json_object_get(x, "id"));
+	json_decref(j);
+	return id;
+}
+
+/* trackerAdd (a tier each, a URL there already refused), trackerRemove and trackerReplace by
+ * id, trackerList as text; a URL the announcer cannot use is refused and changes nothing. */
+START_TEST(test_tracker_edit)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	char *b64 = make_torrent_b64("tracked");
+	char *req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\"}}",
+	    b64);
+	free(b64);
+	json_t *j = call(h, req);
+	free(req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	char *s = tracker_list_of(h);
+	ck_assert_str_eq(s, "");
+	free(s);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerAdd\":["
+	    "\"http://127.0.0.1:1/announce\",\"udp://127.0.0.1:2\"]}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	s = tracker_list_of(h);
+	ck_assert_str_eq(s, "http://127.0.0.1:1/announce\n\nudp://127.0.0.1:2\n");
+	free(s);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerAdd\":["
+	    "\"udp://127.0.0.1:2\"]}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerAdd\":["
+	    "\"gopher://127.0.0.1:3/\"]}}");
+	ck_assert(strstr(result_of(j), "scheme") != NULL);
+	json_decref(j);
+	json_int_t id = tracker_id_of(h, "http://127.0.0.1:1/announce");
+	ck_assert_int_ge(id, 0);
+	req = xasprintf("{\"method\":\"torrent-set\",\"arguments\":{\"trackerReplace\":[%"
+	    JSON_INTEGER_FORMAT ",\"http://127.0.0.1:4/announce\"]}}", id);
+	j = call(h, req);
+	free(req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	s = tracker_list_of(h);
+	ck_assert_str_eq(s, "http://127.0.0.1:4/announce\n\nudp://127.0.0.1:2\n");
+	free(s);
+	/* The old id is gone; the replaced URL has an id of its own. */
+	req = xasprintf("{\"method\":\"torrent-set\",\"arguments\":{\"trackerRemove\":[%"
+	    JSON_INTEGER_FORMAT "]}}", id);
+	j = call(h, req);
+	free(req);
+	ck_assert(strstr(result_of(j), "no tracker has id") != NULL);
+	json_decref(j);
+	req = xasprintf("{\"method\":\"torrent-set\",\"arguments\":{\"trackerRemove\":[%"
+	    JSON_INTEGER_FORMAT "]}}", tracker_id_of(h, "udp://127.0.0.1:2"));
+	j = call(h, req);
+	free(req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	s = tracker_list_of(h);
+	ck_assert_str_eq(s, "http://127.0.0.1:4/announce\n");
+	free(s);
+	/* The whole list as text: tiers apart by empty lines, CR LF and spaces taken, a repeated
+	 * URL dropped. */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerList\":"
+	    "\" http://127.0.0.1:5/a\\r\\nhttp://127.0.0.1:6/a\\n\\n\\nudp://127.0.0.1:7\\n"
+	    "http://127.0.0.1:5/a\"}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	s = tracker_list_of(h);
+	ck_assert_str_eq(s, "http://127.0.0.1:5/a\nhttp://127.0.0.1:6/a\n\nudp://127.0.0.1:7\n");
+	free(s);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"trackers\"]}}");
+	json_t *tr = json_object_get(first_torrent(j), "trackers");
+	ck_assert_uint_eq(json_array_size(tr), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(tr, 2), "tier")), 1);
+	json_decref(j);
+	/* Refused whole: nothing changes. */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerList\":"
+	    "\"http://127.0.0.1:8/a\\nhttp://user@127.0.0.1:9/a\"}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerReplace\":[1]}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	s = tracker_list_of(h);
+	ck_assert_str_eq(s, "http://127.0.0.1:5/a\nhttp://127.0.0.1:6/a\n\nudp://127.0.0.1:7\n");
+	free(s);
+	/* An empty list: no trackers. */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerList\":\"\"}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"trackers\","
+	    "\"trackerStats\"]}}");
+	ck_assert_uint_eq(json_array_size(json_object_get(first_torrent(j), "trackers")), 0);
+	json_decref(j);
+	rpc_handler_free(h);
+}
+END_TEST
+
 /* session-set changes survive a restart (settings.conf) and a SIGHUP-style reload; the time
  * fields count with a session directory. */
 START_TEST(test_session_persist)
@@ -1173,6 +1294,11 @@ START_TEST(test_session_persist)
 	json_decref(j);
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"bandwidthPriority\":1}}");
 	ck_assert(strstr(result_of(j), "bandwidthPriority") != NULL);
+	json_decref(j);
+	/* The user's trackers are kept with the torrent. */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerList\":"
+	    "\"http://127.0.0.1:1/a\\n\\nudp://127.0.0.1:2\"}}");
+	ck_assert_str_eq(result_of(j), "success");
 	json_decref(j);
 	/* A high file unwanted keeps "high" across the restart (issue 18). */
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"priority-high\":[1]}}");
@@ -1228,6 +1354,9 @@ START_TEST(test_session_persist)
 	ck_assert_str_eq(json_string_value(json_array_get(lb, 0)), "tv");
 	ck_assert_str_eq(json_string_value(json_array_get(lb, 1)), "hd");
 	json_decref(j);
+	char *kept = tracker_list_of(h);
+	ck_assert_str_eq(kept, "http://127.0.0.1:1/a\n\nudp://127.0.0.1:2\n");
+	free(kept);
 	/* The seconds downloaded so far came back with the resume file. */
 	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"secondsDownloading\"]}}");
 	ck_assert_int_ge(json_integer_value(json_object_get(first_torrent(j),
@@ -1286,6 +1415,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_sandbox);
 	tcase_add_test(tc, test_async_fs);
 	tcase_add_test(tc, test_session_persist);
+	tcase_add_test(tc, test_tracker_edit);
 	tcase_add_test(tc, test_magnet_queue);
 	tcase_add_test(tc, test_stopped_seed_not_finished);
 	suite_add_tcase(s, tc);

@@ -44,7 +44,8 @@
 	X(transport) \
 	X(changes) \
 	X(attach) \
-	X(alt_speed)
+	X(alt_speed) \
+	X(tracker_list)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
