@@ -298,6 +298,9 @@ webseed_seed_state(struct webseed_seed *w)
 		task_wait(w->task, DP_TASK_TIMER_WAIT, "retrying after: %s", w->reason);
 	else
 		task_idle(w->task, DP_TASK_PEER_WAIT, "no piece to fetch");
+	/* The last GET's deadline is over; a retry's is when it comes. */
+	if (w->inflight == 0)
+		task_set_deadline(w->task, w->fails > 0 ? w->next_try_ms * 1000 : 0);
 }
 
 /* Every GET of r answered (inside the fetch's callback, which brackets the seed's task). */
@@ -323,7 +326,6 @@ webseed_req_finish(struct webseed_req *r)
 			w->next_try_ms = now + delay;
 			log_warn("%s: web seed %s: piece %u: %s (retrying in %llu s)", env->mi->name,
 			    w->url, r->piece, r->err, (unsigned long long)(delay / 1000));
-			task_set_deadline(w->task, dp_now_us() + delay * 1000);
 		}
 		snprintf(w->reason, sizeof w->reason, "%s", r->err);
 		webseed_req_drop(r);

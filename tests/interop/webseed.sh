@@ -5,8 +5,8 @@
 # space and a '%'), a hybrid one (pad files are zeros, never fetched), and a single file (the URL
 # is the file) from a server that answers its first requests 503 (retried with backoff). Then a
 # server that corrupts one byte and one that ignores Range (200 with the whole file) are both
-# disabled with their reasons, and the download finishes from a libtorrent seeder.
-# $1 = the downpour binary.
+# disabled with their reasons, and the download finishes from a libtorrent seeder. Last, in a
+# daemon, the seeds are tasks in the monitor and the RPC's webseeds. $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
 sl_init webseed "${1:-}"
@@ -81,6 +81,51 @@ grep -q "web seed http://127.0.0.1:$NORANGE/ disabled: the server ignores Range"
     "$SL_W/get-bad.log" || sl_fail "the web seed that ignores Range was not disabled"
 sl_stop "$LT_PID" 10
 sl_say "corrupt and range-less web seeds disabled with their reasons; libtorrent supplied the rest"
+
+# 4. A daemon: each web seed is a task in the monitor (the disabled one says why), the RPC lists
+# the seeds in webseeds and never among the peers.
+srv_start good2 "$SL_W/src"
+GOOD=$SRV_PORT
+"$DP" create -s 65536 -w "http://127.0.0.1:$GOOD/" -w "http://127.0.0.1:$NORANGE/" \
+    -o "$SL_W/d.torrent" "$SL_W/src/tree" >/dev/null 2>&1 || sl_fail "create d"
+RP=$(sl_free_port)
+mkdir -p "$SL_W/sess" "$SL_W/dl"
+cat >"$SL_W/d.conf" <<CONF
+session_dir = "$SL_W/sess";
+download_dir = "$SL_W/dl";
+listen_address = "127.0.0.1";
+listen_port = $(sl_free_port);
+dht = false;
+lsd = false;
+CONF
+sl_bg daemon "$SL_W/daemon.log" "$DP" daemon --foreground --config "$SL_W/d.conf" --rpc-port "$RP"
+DPID=$SL_BG_PID
+rpc() { /usr/bin/python3 "$SL_DIR/rpc_call.py" "$RP" "$@"; }
+rpc_up() { rpc session-get >/dev/null 2>&1; }
+SL_WAIT_PID=$DPID sl_wait 20 "the daemon's RPC" rpc_up
+M64=$(base64 -w0 "$SL_W/d.torrent")
+rpc torrent-add "{\"metainfo\": \"$M64\"}" >/dev/null || sl_fail "torrent-add"
+SL_WAIT_PID=$DPID sl_wait 60 "the daemon's download" sh -c \
+    "/usr/bin/python3 '$SL_DIR/rpc_call.py' $RP torrent-get '{\"fields\": [\"percentDone\"]}' |
+    grep -q '\"percentDone\": 1'"
+sl_same "$SL_W/src/tree" "$SL_W/dl/tree" || sl_fail "the daemon's copy differs"
+rpc torrent-get '{"fields": ["webseeds", "peers", "webseedsSendingToUs"]}' >"$SL_W/rpc.json" ||
+    sl_fail "torrent-get"
+/usr/bin/python3 - "$SL_W/rpc.json" "http://127.0.0.1:$GOOD/" "http://127.0.0.1:$NORANGE/" <<'PY' ||
+import json, sys
+t = json.load(open(sys.argv[1]))["arguments"]["torrents"][0]
+assert sorted(t["webseeds"]) == sorted(sys.argv[2:4]), t["webseeds"]
+assert not any(p["address"].startswith("http") for p in t["peers"]), t["peers"]
+assert t["webseedsSendingToUs"] == 0, t
+PY
+    sl_fail "the RPC's webseeds: $(cat "$SL_W/rpc.json")"
+timeout 20 "$DP" monitor --session "$SL_W/sess" ps >"$SL_W/ps.txt" 2>&1 || sl_fail "monitor ps"
+grep -q "webseed http://127.0.0.1:$GOOD/" "$SL_W/ps.txt" ||
+    sl_fail "no task for the web seed: $(cat "$SL_W/ps.txt")"
+grep "webseed http://127.0.0.1:$NORANGE/" "$SL_W/ps.txt" | grep -q "FAILED.*ignores Range" ||
+    sl_fail "the disabled web seed's task does not say why: $(grep webseed "$SL_W/ps.txt")"
+sl_stop "$DPID" 10 || sl_fail "daemon exited $? on SIGTERM"
+sl_say "daemon: web seeds are tasks (the disabled one with its reason) and the RPC's webseeds"
 echo "PASS webseed: multi-file (v1, hybrid) and single-file web seeds with retries; bad seeds" \
     "disabled with reasons"
 exit 0
