@@ -38,6 +38,9 @@ struct attach_client {
 	struct engine_task *task;
 	bool hello;
 	bool listed;                   /* has had a torrent list (else the next one resets) */
+	bool full;                     /* the next list answer walks every torrent */
+	int *hot;                      /* torrents whose rows change unmarked (rates, peers) */
+	size_t nhot, caphot;
 	bool tasks_listed;
 	uint64_t last_list_ms;
 	size_t sweep;
@@ -75,6 +78,7 @@ attach_client_free(struct attach_client *c, const char *why)
 	bufferevent_free(c->bev);
 	attach_delta_free(&c->torrents);
 	attach_delta_free(&c->tasks);
+	free(c->hot);
 	free(c);
 }
 
@@ -115,11 +119,71 @@ attach_torrent_hot(const struct engine_torrent_stats *t)
 	    t->state == ENGINE_TORRENT_CHECKING || t->eta_s > 0;
 }
 
+/* The rows of one answer being built: the buffers reused across rows. */
+struct attach_list_pass {
+	struct dp_buf rows, gone, st, dy;
+	struct engine_torrent_stats ts;
+	size_t fresh;
+	bool more;
+};
+
+/* One torrent's row: sent when its bytes differ from the UI's copy; one that is gone is named
+ * in "gone". Still-active rows go on the next hot list. */
+static void
+attach_list_row(struct attach_client *c, struct attach_list_pass *p, int id)
+{
+	uint64_t key = (uint64_t)id;
+	struct attach_delta_slot *sl = attach_delta_find(&c->torrents, key);
+	if (engine_torrent_get(c->s->e, id, &p->ts) != 0) {
+		if (sl != NULL) {
+			attach_delta_remove(&c->torrents, key);
+			be_enc_int(&p->gone, id);
+		}
+		return;
+	}
+	if (sl == NULL && p->fresh >= ATTACH_LIST_SLICE) {
+		p->more = true;
+		return;
+	}
+	p->st.len = p->dy.len = 0;
+	attach_encode_record(&p->st, &attach_torrent_static, &p->ts);
+	attach_encode_record(&p->dy, &attach_torrent_dynamic, &p->ts);
+	attach_delta_row(&c->torrents, key, &p->st, &p->dy, true, &p->rows);
+	if (sl == NULL)
+		p->fresh++;
+	if ((sl = attach_delta_find(&c->torrents, key)) != NULL && !sl->hot &&
+	    attach_torrent_hot(&p->ts)) {
+		sl->hot = true;
+		if (c->nhot == c->caphot) {
+			c->caphot = c->caphot ? c->caphot * 2 : 64;
+			c->hot = xreallocarray(c->hot, c->caphot, sizeof *c->hot);
+		}
+		c->hot[c->nhot++] = id;
+	}
+}
+
+/* Every torrent: those the UI lacks (ATTACH_LIST_SLICE at most, then "more"), and the keys it
+ * has that are gone. One lookup per torrent: only for the first screen and when the counts
+ * disagree. */
+static void
+attach_list_full(struct attach_client *c, struct attach_list_pass *p)
+{
+	int *ids;
+	size_t n = engine_torrent_ids(c->s->e, &ids);
+	attach_delta_begin(&c->torrents);
+	for (size_t i = 0; i < n; i++)
+		if (attach_delta_seen(&c->torrents, (uint64_t)ids[i]) == NULL)
+			attach_list_row(c, p, ids[i]);
+	free(ids);
+	attach_delta_gone(&c->torrents, &p->gone);
+}
+
 /*
- * The torrent list: rows for the torrents the UI lacks (ATTACH_LIST_SLICE at most, then "more"),
- * for those the engine marked changed since its last request, those still active, and a slow
- * sweep; each sent only when its bytes differ from what the UI has. Costs one lookup per
- * torrent plus the stats of those rows, never a copy of every torrent's stats.
+ * The torrent list as a delta: after the first screen, the rows of the torrents the engine
+ * marked changed (or removed) since this UI's last request, those still active, and a slow
+ * sweep, each sent only when its bytes differ from the UI's copy; so a refresh costs the
+ * changed torrents, not all of them. When the UI's count and the engine's disagree (a change
+ * older than the engine's memory of removals), a full pass puts it right.
  */
 static void
 attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t id,
@@ -131,70 +195,60 @@ attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t i
 	bool resetting = reset != 0 || !c->listed;
 	if (resetting) {
 		attach_delta_clear(&c->torrents);
+		c->nhot = 0;
 		c->listed = true;
+		c->full = true;
 	}
+	struct attach_list_pass *p = xcalloc(1, sizeof *p);
 	uint64_t now = dp_now_ms();
-	if (!resetting && c->last_list_ms != 0) {
+	if (!c->full) {
 		unsigned window = (unsigned)((now - c->last_list_ms) / 1000 + 2);
 		int *changed, *removed;
 		size_t nremoved;
 		size_t n = engine_torrents_changed(e, window, &changed, &removed, &nremoved);
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < nremoved; i++)
+			if (attach_delta_find(&c->torrents, (uint64_t)removed[i]) != NULL) {
+				attach_delta_remove(&c->torrents, (uint64_t)removed[i]);
+				be_enc_int(&p->gone, removed[i]);
+			}
+		/* the hot list is rebuilt by the rows below */
+		int *hot = c->hot;
+		size_t nhot = c->nhot;
+		c->hot = NULL;
+		c->nhot = c->caphot = 0;
+		for (size_t i = 0; i < nhot; i++) {
 			struct attach_delta_slot *sl = attach_delta_find(&c->torrents,
-			    (uint64_t)changed[i]);
+			    (uint64_t)hot[i]);
 			if (sl != NULL)
-				sl->hot = true;
+				sl->hot = false;
 		}
+		for (size_t i = 0; i < n; i++)
+			attach_list_row(c, p, changed[i]);
+		for (size_t i = 0; i < nhot; i++)
+			attach_list_row(c, p, hot[i]);
+		uint64_t sweep[ATTACH_SWEEP];
+		size_t ns = attach_delta_keys(&c->torrents, &c->sweep, sweep, ATTACH_SWEEP);
+		for (size_t i = 0; i < ns; i++)
+			attach_list_row(c, p, (int)sweep[i]);
+		free(hot);
 		free(changed);
 		free(removed);
 	}
 	c->last_list_ms = now;
-
-	int *ids;
-	size_t n = engine_torrent_ids(e, &ids);
-	struct dp_buf rows, st, dy;
-	dp_buf_init(&rows);
-	dp_buf_init(&st);
-	dp_buf_init(&dy);
-	attach_delta_begin(&c->torrents);
-	size_t fresh = 0, sweep_from = n > 0 ? c->sweep % n : 0;
-	bool more = false;
-	c->sweep += ATTACH_SWEEP;
-	struct engine_torrent_stats *ts = xmalloc(sizeof *ts);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t key = (uint64_t)ids[i];
-		struct attach_delta_slot *sl = attach_delta_seen(&c->torrents, key);
-		bool swept = (i + n - sweep_from) % n < ATTACH_SWEEP;
-		if (sl != NULL && !sl->hot && !swept)
-			continue;
-		if (sl == NULL && fresh >= ATTACH_LIST_SLICE) {
-			more = true;
-			continue;
-		}
-		if (engine_torrent_get(e, ids[i], ts) != 0)
-			continue;
-		st.len = dy.len = 0;
-		attach_encode_record(&st, &attach_torrent_static, ts);
-		attach_encode_record(&dy, &attach_torrent_dynamic, ts);
-		attach_delta_row(&c->torrents, key, &st, &dy, true, &rows);
-		if (sl == NULL)
-			fresh++;
-		if ((sl = attach_delta_find(&c->torrents, key)) != NULL)
-			sl->hot = attach_torrent_hot(ts);
-	}
-	free(ts);
-	free(ids);
-
 	struct engine_global_stats g;
 	engine_global(e, &g);
+	if (c->full || (size_t)g.torrents != c->torrents.n)
+		attach_list_full(c, p);
+	c->full = p->more;
+
 	attach_reply_begin(out, id);
 	be_enc_cstr(out, "g");
 	attach_encode_record(out, &attach_global_rec, &g);
 	be_enc_cstr(out, "gone");
 	be_enc_list_begin(out);
-	attach_delta_gone(&c->torrents, out);
+	dp_buf_add(out, p->gone.data, p->gone.len);
 	be_enc_end(out);
-	if (more) {
+	if (p->more) {
 		be_enc_cstr(out, "more");
 		be_enc_int(out, 1);
 	}
@@ -204,12 +258,14 @@ attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t i
 	}
 	be_enc_cstr(out, "rows");
 	be_enc_list_begin(out);
-	dp_buf_add(out, rows.data, rows.len);
+	dp_buf_add(out, p->rows.data, p->rows.len);
 	be_enc_end(out);
 	be_enc_end(out);
-	dp_buf_free(&rows);
-	dp_buf_free(&st);
-	dp_buf_free(&dy);
+	dp_buf_free(&p->rows);
+	dp_buf_free(&p->gone);
+	dp_buf_free(&p->st);
+	dp_buf_free(&p->dy);
+	free(p);
 }
 
 /* Tasks: a delta like the torrent list. Times go as instants (rounded to 10 ms), so a task that

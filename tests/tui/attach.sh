@@ -23,6 +23,12 @@ cleanup() {
 }
 . "$(dirname "$0")/tui_lib.sh"
 keys() { $T send-keys -t "${win:-0}" "$@"; }
+# a new tmux server after the last is gone (a new one while the old one exits fails)
+tmux_reset() {
+	$T kill-server 2>/dev/null
+	for ((w = 0; w < 50; w++)); do $T has-session 2>/dev/null || break; sleep 0.1; done
+	sleep 0.3
+}
 
 mkdir -p "$tmp/payload" "$tmp/dl" "$tmp/session"
 for n in seeded wanted added; do
@@ -50,7 +56,7 @@ start_daemon() {
 $T new-session -d -x 140 -y 36 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' attach --config '$tmp/d.conf'; echo EXIT=\$? ; sleep 60" || fail "tmux"
 wait_for 'EXIT=1' 40 || fail "attach with no daemon did not exit 1"
 screen | grep -q 'no daemon runs on the session' || fail "attach with no daemon: no clear message"
-$T kill-server 2>/dev/null
+tmux_reset
 
 start_daemon
 [ "$(stat -c %a "$tmp/session/attach.sock")" = 600 ] || fail "the attach socket is not 0600"
@@ -81,7 +87,7 @@ wait_for 'EXIT=0' 40 || fail "q did not leave with status 0"
 kill -0 "$daemon" 2>/dev/null || fail "leaving the UI stopped the daemon"
 
 # a plain downpour on the held session attaches; a second UI attaches at the same time
-$T kill-server 2>/dev/null
+tmux_reset
 $T new-session -d -x 140 -y 36 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' --config '$tmp/d.conf'; echo EXIT=\$?; sleep 60" || fail "tmux"
 $T new-window -t 1 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' attach --config '$tmp/d.conf'; echo EXIT=\$?; sleep 60" || fail "tmux window"
 win=0 wait_for 'attached to the daemon' 40 || win=0 fail "plain downpour did not attach"
@@ -107,7 +113,7 @@ win=0 screen | grep -q 'daemon closed the connection' || win=0 fail "no message 
 win=1 wait_for 'EXIT=1' 40 || win=1 fail "the second UI did not exit 1 when the daemon died"
 
 # Q with y stops a daemon (its process ends; the UI says so and exits 0)
-$T kill-server 2>/dev/null
+tmux_reset
 start_daemon
 $T new-session -d -x 140 -y 36 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' attach --config '$tmp/d.conf'; echo EXIT=\$?; sleep 60" || fail "tmux"
 wait_for 'seeded\.bin' 40 || fail "no list after the daemon restarted"

@@ -2,13 +2,20 @@
  * and the per-client delta table (rows sent once, only the part that changed, keys that left). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <check.h>
 
 #include "attach_delta.h"
 #include "attach_proto.h"
+#include "attach_server.h"
+#include "log.h"
 #include "suites.h"
+#include "test_helpers.h"
 
 /* ---- frames ---- */
 
@@ -402,6 +409,136 @@ START_TEST(test_delta_table_churn)
 }
 END_TEST
 
+/* ---- the server ---- */
+
+static int
+check_attach_connect(const char *dir)
+{
+	char *path = attach_socket_path(dir);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	free(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	return fd;
+}
+
+static void
+check_attach_send(int fd, const char *body)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	size_t at = attach_frame_begin(&b);
+	dp_buf_add_str(&b, body);
+	attach_frame_end(&b, at);
+	ssize_t n = send(fd, b.data, b.len, MSG_NOSIGNAL);
+	ck_assert_msg(n == (ssize_t)b.len || (n < 0 && (errno == EPIPE || errno == ECONNRESET)), "send: %s",
+	    strerror(errno));
+	dp_buf_free(&b);
+}
+
+/* Whether a task whose name starts with prefix finished with a reason that has needle in it. */
+static bool
+check_attach_finished(struct engine *e, const char *prefix, const char *needle)
+{
+	struct engine_task_info *t;
+	size_t n = engine_tasks(e, &t);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (strncmp(t[i].name, prefix, strlen(prefix)) == 0 && t[i].finished_us != 0 &&
+		    strstr(t[i].reason, needle) != NULL)
+			found = true;
+	}
+	free(t);
+	return found;
+}
+
+/* Reads what is there without waiting; 0 at EOF, -1 when nothing is there yet. */
+static ssize_t
+check_attach_drain(int fd, struct dp_buf *got)
+{
+	uint8_t buf[65536];
+	ssize_t total = -1;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0)
+			return total;
+		if (n == 0)
+			return 0;
+		dp_buf_add(got, buf, (size_t)n);
+		total = total < 0 ? n : total + n;
+	}
+}
+
+static void
+check_attach_stop(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* A UI that asks and never reads is dropped at the output bound; the daemon's memory stays put.
+ * A hello of another version is answered with the reason and closed; so is a request before
+ * hello. */
+START_TEST(test_server_drops_silent_client)
+{
+	char dir[256];
+	th_tmpdir_make(dir, sizeof dir, "attach");
+	struct event_base *base = event_base_new();
+	struct engine *e = th_engine_loopback(base, dir, 1);
+	bool stopped = false;
+	char err[256];
+	struct attach_server *s = attach_server_new(base, e, dir, check_attach_stop, &stopped, err,
+	    sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+	/* log lines make each "log" answer ~60 KiB */
+	for (int i = 0; i < 300; i++)
+		log_info("check_attach filler line %d %0200d", i, 0);
+
+	/* another version: the reason, then EOF */
+	int fd = check_attach_connect(dir);
+	check_attach_send(fd, "d2:idi1e2:op5:hello1:vi99ee");
+	struct dp_buf got;
+	dp_buf_init(&got);
+	ssize_t r = -1;
+	RUN_UNTIL(base, (r = check_attach_drain(fd, &got)) == 0, 5);
+	ck_assert_int_eq(r, 0);
+	dp_buf_add(&got, "", 1);
+	ck_assert_msg(strstr((const char *)got.data + 4, "protocol version 1") != NULL, "%s",
+	    (const char *)got.data + 4);
+	close(fd);
+	/* a request before hello: refused and closed */
+	got.len = 0;
+	fd = check_attach_connect(dir);
+	check_attach_send(fd, "d2:idi1e2:op4:liste");
+	RUN_UNTIL(base, (r = check_attach_drain(fd, &got)) == 0, 5);
+	ck_assert_int_eq(r, 0);
+	dp_buf_add(&got, "", 1);
+	ck_assert(strstr((const char *)got.data + 4, "hello first") != NULL);
+	close(fd);
+
+	/* the silent UI: hello, then requests it never reads the answers of */
+	fd = check_attach_connect(dir);
+	check_attach_send(fd, "d2:idi1e2:op5:hello1:vi1ee");
+	/* in batches, the loop run between (a blocking send would wait for the loop forever) */
+	const char *dropped = "does not read its answers";
+	for (int i = 0; i < 600 && !check_attach_finished(e, "attached UI", dropped); i++) {
+		check_attach_send(fd, "d5:afteri0e2:idi2e3:maxi256e2:op3:loge");
+		if (i % 20 == 19)
+			th_loop_run(base, 20);
+	}
+	RUN_UNTIL(base, check_attach_finished(e, "attached UI", dropped), 20);
+	ck_assert(check_attach_finished(e, "attached UI", dropped));
+	ck_assert(!stopped);
+	close(fd);
+	dp_buf_free(&got);
+	attach_server_free(s);
+	engine_free(e);
+	event_base_free(base);
+	th_rm_rf(dir);
+}
+END_TEST
+
 Suite *
 attach_suite(void)
 {
@@ -416,5 +553,9 @@ attach_suite(void)
 	tcase_add_test(tc, test_delta_rows);
 	tcase_add_test(tc, test_delta_table_churn);
 	suite_add_tcase(s, tc);
+	TCase *srv = tcase_create("server");
+	tcase_set_timeout(srv, 60);
+	tcase_add_test(srv, test_server_drops_silent_client);
+	suite_add_tcase(s, srv);
 	return s;
 }
