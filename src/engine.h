@@ -443,6 +443,15 @@ void engine_apply_config(struct engine *e, const struct dp_config *cfg);
 
 enum engine_queue_where { ENGINE_QUEUE_TOP, ENGINE_QUEUE_UP, ENGINE_QUEUE_DOWN,
 	ENGINE_QUEUE_BOTTOM };
+/*
+ * Where the torrent's data lives (Transmission's torrent-set-location). move: its files go to
+ * dir (the torrent stops while they move on the session's mover thread, and runs again after
+ * if it ran; a failure puts every file back and the torrent in the error state with the
+ * reason); without move: it takes the data found in dir and checks it. Needs a session
+ * directory; answered at once, the move done later.
+ */
+int engine_torrent_set_location(struct engine *e, int id, const char *dir, bool move, char *err,
+    size_t errlen);
 /* Moves a torrent in the queue (needs a session directory); a freed slot goes to the first. */
 int engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char *err,
     size_t errlen);
@@ -517,6 +526,9 @@ struct engine_policy {
 	int (*get_seed_limits)(void *arg, int torrent_id, double *ratio, int64_t *seconds);
 	/* Fills the counters the policy keeps (seconds downloading and seeding, start date). */
 	void (*get_times)(void *arg, int torrent_id, struct engine_torrent_times *out);
+	/* engine_torrent_set_location (dir checked: absolute, not too long). */
+	int (*set_location)(void *arg, int torrent_id, const char *dir, bool move, char *err,
+	    size_t errlen);
 };
 
 /* Registers p (kept by pointer, with arg) as the engine's one policy; NULL unregisters. -1 when

@@ -1,7 +1,9 @@
-/* engine_queue.c: engine.h's queue and seeding-limit calls. The queue order and each torrent's
- * seeding limits are the policy's (engine_policy.h): these ask it, and say what is missing when
- * no policy (no session directory) is registered. */
+/* engine_queue.c: engine.h's queue, seeding-limit and data-location calls. The queue order,
+ * each torrent's seeding limits and moving its data are the policy's (engine_policy.h): these
+ * ask it, and say what is missing when no policy (no session directory) is registered. */
 #include "config.h"
+
+#include <string.h>
 
 #include "engine.h"
 #include "engine_private.h"
@@ -27,6 +29,23 @@ engine_queue_move(struct engine *e, int id, enum engine_queue_where where, char 
 		return dp_fail(err, errlen, "queueing needs a session directory");
 	return engine_queue_touched(e, id, e->policy->queue_move(e->policy_arg, id, where, err,
 	    errlen));
+}
+
+int
+engine_torrent_set_location(struct engine *e, int id, const char *dir, bool move, char *err,
+    size_t errlen)
+{
+	struct torrent *t = session_find_torrent(e, id);
+	if (t == NULL)
+		return dp_fail(err, errlen, "no torrent with id %d", id);
+	if (dir == NULL || dir[0] != '/')
+		return dp_fail(err, errlen, "the location must be an absolute path");
+	if (strlen(dir) >= sizeof t->save_dir)
+		return dp_fail(err, errlen, "the location's path is too long");
+	if (e->policy == NULL || e->policy->set_location == NULL)
+		return dp_fail(err, errlen, "moving data needs a session directory");
+	return engine_queue_touched(e, id, e->policy->set_location(e->policy_arg, id, dir, move,
+	    err, errlen));
 }
 
 int

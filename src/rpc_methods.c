@@ -691,6 +691,31 @@ method_torrent_remove(struct rpc_handler *h, json_t *args, json_t *out, char *er
 	return rpc_torrent_action(h, args, ACT_REMOVE, err, errlen);
 }
 
+/* torrent-set-location: location (absolute), move (default false: find the data there). */
+static int
+method_torrent_set_location(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen)
+{
+	(void)out;
+	const char *dir = NULL;
+	bool move = false;
+	if (rpc_arg_string(args, "location", &dir, err, errlen) <= 0)
+		return dir == NULL && err[0] == '\0' ?
+		    dp_fail(err, errlen, "argument 'location' is required") : -1;
+	if (rpc_arg_bool(args, "move", &move, err, errlen) < 0)
+		return -1;
+	if (h->sandbox)
+		return dp_fail(err, errlen, "torrent-set-location is not accepted here");
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < sel.n && rc == 0; i++)
+		rc = engine_torrent_set_location(h->e, sel.st[i].id, dir, move, err, errlen);
+	rpc_sel_free(&sel);
+	return rc;
+}
+
 /* torrent-add once the engine has (or refused) the torrent: file wants, peer limit, start. */
 static int
 rpc_torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const char *why,
@@ -897,6 +922,7 @@ static const struct {
 	{ "torrent-verify", method_torrent_verify },
 	{ "torrent-reannounce", method_torrent_reannounce },
 	{ "torrent-remove", method_torrent_remove },
+	{ "torrent-set-location", method_torrent_set_location },
 	{ "queue-move-top", method_queue_top },
 	{ "queue-move-up", method_queue_up },
 	{ "queue-move-down", method_queue_down },

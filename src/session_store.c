@@ -1,9 +1,9 @@
 /* session_store.c: the session directory and the seedbox rules around the engine: metainfo
  * copies and resume files (saved on change, debounced, periodically and at shutdown, on the
  * writer thread), loading with a recheck of only the pieces of changed files, queueing, seeding
- * limits, moving finished data, completion and error hooks, and the watch directory. A policy
- * of the engine (struct engine_policy): it sees the engine through engine.h and
- * engine_policy.h only. */
+ * limits, moving finished data (and torrent-set-location's moves), completion and error hooks,
+ * and the watch directory. A policy of the engine (struct engine_policy): it sees the engine
+ * through engine.h and engine_policy.h only. */
 #include "config.h"
 
 #include <dirent.h>
@@ -57,8 +57,10 @@ struct store_item {
 	bool removed;
 	bool checking;                /* the recheck of its changed files is running */
 	char *restore_error;          /* the error state it was saved in, set again after it */
-	bool moving;                  /* data on its way to completed_dir */
+	bool moving;                  /* data on its way to completed_dir or move_to */
 	bool move_waiting;            /* stopped, waiting for its disk jobs to drain */
+	char *move_to;                /* torrent-set-location's folder; NULL: completed_dir */
+	bool move_find;               /* ... without moving: take the data there and check it */
 	bool completed_pending, error_pending;
 	struct store_item *next;
 };
@@ -95,6 +97,8 @@ struct store_move {
 	size_t n;
 	char *from_dir, *to_dir;
 	char *top;                    /* the torrent's folder (multi-file) or NULL */
+	bool completed;               /* to completed_dir: the completion hook runs after */
+	bool find;                    /* nothing moves: the torrent checks the data at to_dir */
 };
 
 static void store_save(struct store *s, struct store_item *it);
@@ -146,6 +150,7 @@ static void
 store_item_free(struct store_item *it)
 {
 	free(it->restore_error);
+	free(it->move_to);
 	free(it);
 }
 
@@ -622,12 +627,18 @@ store_move_done(struct resume_job *job, void *arg)
 			snprintf(msg, sizeof msg, "moving to %s: %s", m->to_dir, job->errmsg);
 			engine_policy_set_error(s->e, it->id, msg);
 		} else {
-			if (engine_policy_relocate(s->e, it->id, m->to_dir, msg, sizeof msg) < 0)
+			if (engine_policy_relocate(s->e, it->id, m->to_dir, msg, sizeof msg) < 0) {
 				engine_policy_set_error(s->e, it->id, msg);
-			else if (it->want_running && store_admit(s, it))
-				engine_policy_start(s->e, it->id);
+			} else {
+				/* found there, not moved: what is there is checked (at the start) */
+				if (m->find)
+					engine_torrent_recheck(s->e, it->id, NULL, 0);
+				if (it->want_running && store_admit(s, it))
+					engine_policy_start(s->e, it->id);
+			}
 			store_save(s, it);
-			store_run_hook(s, it->id, s->completion_hook, "completed");
+			if (m->completed)
+				store_run_hook(s, it->id, s->completion_hook, "completed");
 		}
 	}
 	store_move_free(m);
@@ -644,10 +655,12 @@ store_move_begin(struct store *s, struct store_item *it)
 	engine_policy_close_files(s->e, it->id);
 	struct store_move *m = xcalloc(1, sizeof *m);
 	m->from_dir = xstrdup(nm.save_dir);
-	m->to_dir = xstrdup(s->completed_dir);
-	size_t nsrc, ndst;
-	char **src = engine_policy_file_paths(s->e, it->id, NULL, &nsrc);
-	char **dst = engine_policy_file_paths(s->e, it->id, m->to_dir, &ndst);
+	m->to_dir = xstrdup(it->move_to != NULL ? it->move_to : s->completed_dir);
+	m->completed = it->move_to == NULL;
+	m->find = it->move_find;
+	size_t nsrc = 0, ndst = 0;
+	char **src = m->find ? NULL : engine_policy_file_paths(s->e, it->id, NULL, &nsrc);
+	char **dst = m->find ? NULL : engine_policy_file_paths(s->e, it->id, m->to_dir, &ndst);
 	m->src = xcalloc(nsrc ? nsrc : 1, sizeof *m->src);
 	m->dst = xcalloc(nsrc ? nsrc : 1, sizeof *m->dst);
 	for (size_t i = 0; i < nsrc && i < ndst; i++) {
@@ -660,7 +673,10 @@ store_move_begin(struct store *s, struct store_item *it)
 	}
 	engine_policy_paths_free(src, nsrc);
 	engine_policy_paths_free(dst, ndst);
-	log_info("%s: moving the data from %s to %s", nm.name, m->from_dir, m->to_dir);
+	if (m->find)
+		log_info("%s: looking for the data in %s", nm.name, m->to_dir);
+	else
+		log_info("%s: moving the data from %s to %s", nm.name, m->from_dir, m->to_dir);
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->work = store_move_work;
@@ -683,6 +699,9 @@ store_completed(struct store *s, struct store_item *it)
 	if (s->completed_dir != NULL && strcmp(s->completed_dir, nm.save_dir) != 0 &&
 	    !it->moving) {
 		it->moving = it->move_waiting = true;
+		free(it->move_to);
+		it->move_to = NULL;
+		it->move_find = false;
 		engine_policy_stop(s->e, it->id);
 		char why[1100];
 		snprintf(why, sizeof why, "moving to %s", s->completed_dir);
@@ -694,6 +713,35 @@ store_completed(struct store *s, struct store_item *it)
 	}
 	store_save(s, it);
 	store_run_hook(s, it->id, s->completion_hook, "completed");
+}
+
+/* torrent-set-location: as a finished download's move, to dir, without the completion hook;
+ * without move, nothing moves and the data found in dir is checked. */
+static int
+store_set_location(void *arg, int id, const char *dir, bool move, char *err, size_t errlen)
+{
+	struct store *s = arg;
+	struct store_item *it = store_find(s, id);
+	struct engine_policy_names nm;
+	if (it == NULL || engine_policy_names(s->e, id, &nm) < 0)
+		return dp_fail(err, errlen, "no torrent with id %d", id);
+	if (it->moving || it->checking)
+		return dp_fail(err, errlen, "%s: its data is being moved or checked; try again after",
+		    nm.name);
+	if (move && strcmp(dir, nm.save_dir) == 0)
+		return 0;
+	it->moving = it->move_waiting = true;
+	free(it->move_to);
+	it->move_to = xstrdup(dir);
+	it->move_find = !move;
+	engine_policy_stop(s->e, id);
+	char why[1100];
+	snprintf(why, sizeof why, "%s %s", move ? "moving to" : "looking for its data in", dir);
+	engine_policy_set_queued(s->e, id, ENGINE_TASK_DISK_WAIT, false, why);
+	struct engine_policy_torrent v;
+	if (engine_policy_torrent(s->e, id, 0, &v) == 0 && v.disk_jobs == 0)
+		store_move_begin(s, it);
+	return 0;
 }
 
 /* ---- restoring from the last session ---- */
@@ -1619,6 +1667,7 @@ static const struct engine_policy store_policy = {
 	.set_seed_limits = store_set_seed_limits,
 	.get_seed_limits = store_get_seed_limits,
 	.get_times = store_get_times,
+	.set_location = store_set_location,
 };
 
 /* ---- session_store.h ---- */

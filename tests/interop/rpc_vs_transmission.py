@@ -239,6 +239,20 @@ for name, c in (("transmission", tr), ("downpour", dp)):
     check("%s: trackerReplace keeps the tier" % name, tiers() == [[tc_], [tb]], tiers())
     c.ok("torrent-set", {"ids": [tid], "trackerRemove": [tracker_id(tb)]})
     check("%s: trackerRemove" % name, tiers() == [[tc_]], tiers())
+
+    # torrent-set-location: a relative path is refused; a move changes downloadDir.
+    res, _ = c.call("torrent-set-location", {"ids": [tid], "location": "rel/dir", "move": True})
+    check("%s: torrent-set-location refuses a relative path (%s)" % (name, res), res != "success")
+    where = c.torrents(["downloadDir"], [tid])["torrents"][0]["downloadDir"].rstrip("/") + "-moved"
+    c.ok("torrent-set-location", {"ids": [tid], "location": where, "move": True})
+    got = None
+    end = time.time() + 15
+    while time.time() < end:
+        got = c.torrents(["downloadDir"], [tid])["torrents"][0]["downloadDir"]
+        if got == where:
+            break
+        time.sleep(0.2)
+    check("%s: torrent-set-location moves it (downloadDir %s)" % (name, got), got == where)
     c.ok("torrent-remove", {"ids": [tid]})
 
 # ---- recently-active: what changed in the last 60 s, and what was removed ----
