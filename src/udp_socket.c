@@ -328,6 +328,44 @@ udp_socket_send(struct udp_socket *u, const void *data, size_t len, const struct
 	return -1;
 }
 
+size_t
+udp_socket_send_batch(struct udp_socket *u, const struct udp_dgram *d, size_t n,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	struct mmsghdr msgs[UDP_SOCKET_BATCH_MAX];
+	struct iovec iov[UDP_SOCKET_BATCH_MAX];
+	n = DP_MIN(n, (size_t)UDP_SOCKET_BATCH_MAX);
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)d[i].data;
+		iov[i].iov_len = d[i].len;
+		memset(&msgs[i], 0, sizeof msgs[i]);
+		msgs[i].msg_hdr.msg_name = (void *)to;
+		msgs[i].msg_hdr.msg_namelen = tolen;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	size_t sent = 0;
+	while (sent < n) {
+		int r = sendmmsg(u->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* The first of the rest failed: send it alone, which counts and logs why, and
+			 * go on with the others. */
+			udp_socket_send(u, d[sent].data, d[sent].len, to, tolen);
+			sent++;
+			continue;
+		}
+		for (int i = 0; i < r; i++) {
+			u->st.out_dgrams++;
+			u->st.out_bytes += msgs[sent + (size_t)i].msg_len;
+			task_progress(u->task, 0, msgs[sent + (size_t)i].msg_len);
+		}
+		sent += (size_t)r;
+	}
+	return sent;
+}
+
 int
 udp_socket_send_fragmentable(struct udp_socket *u, const void *data, size_t len,
     const struct sockaddr *to, socklen_t tolen)

@@ -34,6 +34,15 @@ void udp_socket_remove_handler(struct udp_socket *u, udp_handler_fn fn, void *ar
  * datagram is dropped and counted, as a router would: senders treat it as loss. */
 int udp_socket_send(struct udp_socket *u, const void *data, size_t len,
     const struct sockaddr *to, socklen_t tolen);
+/* Several datagrams to one address in one system call (sendmmsg); returns how many left (the
+ * rest were dropped and counted, as udp_socket_send's EAGAIN). n at most UDP_SOCKET_BATCH_MAX. */
+struct udp_dgram {
+	const void *data;
+	size_t len;
+};
+#define UDP_SOCKET_BATCH_MAX 64u
+size_t udp_socket_send_batch(struct udp_socket *u, const struct udp_dgram *d, size_t n,
+    const struct sockaddr *to, socklen_t tolen);
 /* The same, but the kernel may fragment it: datagrams normally leave with Don't Fragment set
  * (uTP probes the path MTU with them); a lost probe must still get through when resent. */
 int udp_socket_send_fragmentable(struct udp_socket *u, const void *data, size_t len,

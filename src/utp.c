@@ -126,10 +126,13 @@ utp_engine_queue(struct utp_engine *eng, struct utp_conn *c)
 	if (c->queued)
 		return;
 	c->queued = true;
+	bool first = eng->flush_head == NULL;
 	c->fnext = eng->flush_head;
 	eng->flush_head = c;
-	/* After the current callback (the whole batch of datagrams): one ACK per batch. */
-	event_active(eng->flush_ev, EV_TIMEOUT, 0);
+	/* After the current callback (the whole batch of datagrams): one ACK per batch. The
+	 * event is activated once per batch, not per connection (it takes the base's lock). */
+	if (first)
+		event_active(eng->flush_ev, EV_TIMEOUT, 0);
 }
 
 static void

@@ -171,20 +171,38 @@ utp_conn_new(struct utp_engine *eng, struct udp_socket *sock, const struct socka
 /* ---- sending ---- */
 
 static void
-utp_conn_arm(struct utp_conn *c, bool restart)
+utp_conn_arm(struct utp_conn *c, bool restart, uint64_t now)
 {
 	if (c->state == UTP_DEAD || c->timer == NULL)
 		return;
 	bool want = c->state == UTP_SYN_SENT || utp_conn_outstanding(c) > 0 ||
 	    (evbuffer_get_length(bufferevent_get_input(c->u)) > 0 && c->in_flight == 0);
 	if (!want) {
-		evtimer_del(c->timer);
-		return;
+		c->rto_at_us = 0;
+		return;        /* a pending event finds nothing due and lapses */
 	}
-	if (!restart && evtimer_pending(c->timer, NULL))
+	if (!restart && c->rto_at_us != 0)
 		return;
-	struct timeval tv = { c->rto_ms / 1000, (c->rto_ms % 1000) * 1000 };
-	evtimer_add(c->timer, &tv);
+	/* The deadline moves with every ACK; the event is added again only when none is pending
+	 * or the pending one is due after the deadline (a backed-off timeout, then an RTO that a
+	 * fresh sample shortened); one due earlier sees the new deadline and waits the rest. */
+	c->rto_at_us = now + (uint64_t)c->rto_ms * 1000u;
+	if (!evtimer_pending(c->timer, NULL) || c->rto_ev_at_us > c->rto_at_us) {
+		struct timeval tv = { c->rto_ms / 1000, (c->rto_ms % 1000) * 1000 };
+		evtimer_add(c->timer, &tv);
+		c->rto_ev_at_us = c->rto_at_us;
+	}
+}
+
+/* Sends the flush's batch of data packets in one system call. */
+static void
+utp_conn_send_batch(struct utp_conn *c)
+{
+	if (c->nbatch == 0)
+		return;
+	c->eng->st.packets_out += udp_socket_send_batch(c->sock, c->batch, c->nbatch,
+	    (struct sockaddr *)&c->addr, c->addrlen);
+	c->nbatch = 0;
 }
 
 /* Writes the header (timestamps, window and ack fresh at every transmission) and sends. */
@@ -209,6 +227,17 @@ utp_conn_transmit(struct utp_conn *c, struct utp_out_pkt *p, uint64_t now)
 	}
 	size_t n = UTP_HEADER_LEN + p->len;
 	int r;
+	if (p->type == UTP_ST_DATA && !p->probe) {
+		/* Sent at the end of the flush with the others (sendmmsg). */
+		c->batch[c->nbatch].data = p->buf;
+		c->batch[c->nbatch].len = n;
+		if (++c->nbatch == UDP_SOCKET_BATCH_MAX)
+			utp_conn_send_batch(c);
+		c->packets_out++;
+		c->ack_due = false;
+		return 0;
+	}
+	utp_conn_send_batch(c);    /* what was batched leaves first: order holds */
 	if (p->probe && p->transmissions > 1)
 		/* A probe larger than the path: let it go in fragments, or it never arrives. */
 		r = udp_socket_send_fragmentable(c->sock, p->buf, n, (struct sockaddr *)&c->addr,
@@ -247,6 +276,7 @@ utp_conn_send_state(struct utp_conn *c, uint64_t now)
 	}
 	uint8_t buf[UTP_HEADER_LEN + 2 + UTP_SACK_MAX];
 	size_t n = utp_packet_write(&h, buf);
+	utp_conn_send_batch(c);
 	utp_engine_send(c->eng, c, buf, n);
 	c->packets_out++;
 	c->ack_due = c->sack_due = false;
@@ -268,8 +298,9 @@ void
 utp_conn_send_syn(struct utp_conn *c)
 {
 	struct utp_out_pkt *p = utp_conn_new_pkt(c, UTP_ST_SYN, 0);
-	utp_conn_transmit(c, p, dp_now_us());
-	utp_conn_arm(c, true);
+	uint64_t now = dp_now_us();
+	utp_conn_transmit(c, p, now);
+	utp_conn_arm(c, true, now);
 }
 
 void
@@ -326,7 +357,7 @@ static void
 utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
 {
 	uint16_t n = utp_conn_outstanding(c);
-	for (uint16_t i = 1; i <= n; i++) {
+	for (uint16_t i = 1; i <= n && c->nresend > 0; i++) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
 		if (p == NULL || !p->need_resend)
 			continue;
@@ -337,6 +368,7 @@ utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
 		if (!utp_conn_pace_take(c, p->len))
 			return;
 		p->need_resend = false;
+		c->nresend--;
 		c->in_flight += p->len;
 		utp_conn_transmit(c, p, now);
 	}
@@ -438,7 +470,8 @@ utp_conn_flush(struct utp_conn *c)
 	}
 	if (c->ack_due || c->sack_due)
 		utp_conn_send_state(c, now);
-	utp_conn_arm(c, false);
+	utp_conn_send_batch(c);
+	utp_conn_arm(c, false, now);
 	uint64_t now_ms = now / 1000;
 	if (now_ms - c->reason_ms >= UTP_REASON_MS)
 		utp_conn_update_task(c, now_ms);
@@ -478,6 +511,8 @@ utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, uint64_t now)
 		utp_conn_rtt_sample(c, (uint32_t)DP_MIN(now - p->sent_us, (uint64_t)UINT32_MAX));
 	if (!p->need_resend)
 		c->in_flight -= DP_MIN(c->in_flight, len);
+	else
+		c->nresend--;
 	if (p->probe) {
 		c->probing = false;
 		if (len > c->mss_floor) {
@@ -498,6 +533,7 @@ utp_conn_lost(struct utp_conn *c, struct utp_out_pkt *p)
 	if (p->need_resend)
 		return false;
 	p->need_resend = true;
+	c->nresend++;
 	c->in_flight -= DP_MIN(c->in_flight, p->len);
 	if (p->probe) {
 		/* Larger than the path, most likely: not a sign of congestion. */
@@ -544,7 +580,9 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 					progress = true;
 				}
 				after++;
-			} else if (p != NULL && after >= UTP_DUP_ACKS) {
+			} else if (p != NULL && after >= UTP_DUP_ACKS && p->transmissions == 1) {
+				/* A resent packet is judged by RACK: the packets acknowledged after it
+				 * here left before the resend and say nothing of it. */
 				congestion |= utp_conn_lost(c, p);
 			} else if (p == NULL && i >= 2) {
 				after++;          /* acknowledged by an earlier mask */
@@ -559,14 +597,18 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 		uint16_t n = (uint16_t)DP_MIN((uint32_t)utp_conn_outstanding(c), UTP_RACK_SCAN);
 		for (uint16_t i = 1; i <= n; i++) {
 			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
-			if (p != NULL && !p->need_resend && p->transmissions > 0 &&
-			    p->sent_us + reo < c->rack_sent_us)
+			if (p == NULL || p->need_resend || p->transmissions == 0)
+				continue;
+			if (p->sent_us + reo < c->rack_sent_us)
 				congestion |= utp_conn_lost(c, p);
+			else if (p->transmissions == 1)
+				break;     /* sent in order: the later ones are later still */
 		}
 	}
 	if (c->dup_acks >= UTP_DUP_ACKS) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
-		if (p != NULL && p->transmissions > 0)
+		/* Once: the duplicates keep coming for a round trip after the resend. */
+		if (p != NULL && p->transmissions == 1)
 			congestion |= utp_conn_lost(c, p);
 		c->dup_acks = 0;
 	}
@@ -578,7 +620,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 		ledbat_on_ack(&c->cc, bytes, c->cwnd_limited);
 	if (progress) {
 		c->timeouts_in_row = 0;
-		utp_conn_arm(c, true);
+		utp_conn_arm(c, true, now);
 	}
 	if (c->fin_sent && (uint16_t)(c->acked - c->fin_seq) < 0x8000u && c->state == UTP_CLOSING)
 		c->state = UTP_DEAD;
@@ -664,18 +706,18 @@ utp_conn_packet(struct utp_conn *c, const struct utp_header *h, const uint8_t *p
 {
 	if (c->state == UTP_DEAD)
 		return;
-	struct dp_task *task = task_hold(c->task);
-	task_cb_begin(task);
+	/* No callback bracket per packet: the UDP socket's read callback is the one running, and
+	 * two clock reads per packet cost more than the packet's own work. */
 	uint64_t now = dp_now_us();
 	c->packets_in++;
 	c->last_recv_us = now;
 	if (h->type == UTP_ST_RESET) {
 		utp_conn_reset(c, c->state == UTP_SYN_SENT ? ECONNREFUSED : ECONNRESET);
-		goto out;
+		return;
 	}
 	if (c->state == UTP_SYN_SENT) {
 		if (h->type != UTP_ST_STATE && h->type != UTP_ST_DATA)
-			goto out;
+			return;
 		/* The acceptor's STATE carries the sequence number of its first data packet. */
 		c->ack_nr = (uint16_t)(h->type == UTP_ST_STATE ? h->seq - 1 : h->seq - 1);
 		c->state = UTP_CONNECTED;
@@ -693,9 +735,6 @@ utp_conn_packet(struct utp_conn *c, const struct utp_header *h, const uint8_t *p
 	if (h->type == UTP_ST_DATA || h->type == UTP_ST_FIN)
 		utp_conn_receive(c, h, payload, len);
 	utp_engine_queue(c->eng, c);
-out:
-	task_cb_end(task);
-	task_release(&task);
 }
 
 void
@@ -720,11 +759,20 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct utp_conn *c = arg;
 	(void)fd;
 	(void)what;
-	if (c->state == UTP_DEAD)
+	if (c->state == UTP_DEAD || c->rto_at_us == 0)
 		return;
+	uint64_t now = dp_now_us();
+	if (now < c->rto_at_us) {
+		/* ACKs moved the deadline: wait the rest. */
+		uint64_t left = c->rto_at_us - now;
+		struct timeval tv = { (time_t)(left / 1000000u), (suseconds_t)(left % 1000000u) };
+		evtimer_add(c->timer, &tv);
+		c->rto_ev_at_us = c->rto_at_us;
+		return;
+	}
+	c->rto_at_us = 0;
 	struct dp_task *task = task_hold(c->task);
 	task_cb_begin(task);
-	uint64_t now = dp_now_us();
 	if (c->state == UTP_SYN_SENT) {
 		if (++c->timeouts_in_row >= UTP_SYN_TRIES) {
 			utp_conn_reset(c, ETIMEDOUT);
@@ -733,7 +781,7 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
 			if (p != NULL)
 				utp_conn_transmit(c, p, now);
-			utp_conn_arm(c, true);
+			utp_conn_arm(c, true, now);
 			utp_conn_update_task(c, now / 1000);
 		}
 		goto out;
@@ -763,7 +811,7 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	c->rto_ms = DP_MIN(c->rto_ms * 2, UTP_RTO_MAX_MS);
 	utp_conn_update_task(c, now / 1000);
 	utp_engine_queue(c->eng, c);
-	utp_conn_arm(c, true);
+	utp_conn_arm(c, true, now);
 out:
 	task_cb_end(task);
 	task_release(&task);

@@ -13,6 +13,7 @@
 #include "utp.h"
 #include "utp_ledbat.h"
 #include "utp_packet.h"
+#include "udp_socket.h"
 
 struct event;
 struct dp_task;
@@ -84,6 +85,13 @@ struct utp_conn {
 	bool have_rtt;
 	uint32_t timeouts_in_row;
 	uint64_t rack_sent_us;             /* the latest send time among acknowledged packets */
+	uint32_t nresend;                  /* packets marked need_resend */
+	uint64_t rto_at_us;                /* when the retransmission timer is due (0: off); the
+	                                    * event fires no earlier and checks (no re-arm per ACK) */
+	uint64_t rto_ev_at_us;             /* when the pending timer event fires */
+	/* data packets a flush sends together (sendmmsg) */
+	struct udp_dgram batch[UDP_SOCKET_BATCH_MAX];
+	size_t nbatch;
 	bool fin_sent;
 	uint16_t fin_seq;
 	struct ledbat cc;
