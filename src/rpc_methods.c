@@ -480,6 +480,24 @@ rpc_bandwidth_priority_arg(json_t *args, char *err, size_t errlen)
 	return 0;
 }
 
+/* seedIdleMode and seedIdleLimit: downpour has no idle seeding limit, so a torrent's own one
+ * (mode 1, or a limit other than the 0 torrent-get shows) is refused with the reason; the
+ * global mode (0) and none (2) are what it does. Sonarr and Radarr send these after an add:
+ * a success here would claim a limit that never stops anything. */
+static int
+rpc_seed_idle_arg(json_t *args, char *err, size_t errlen)
+{
+	int64_t mode = 0, limit = 0;
+	if (rpc_arg_int(args, "seedIdleMode", 0, 2, &mode, err, errlen) < 0 ||
+	    rpc_arg_int(args, "seedIdleLimit", 0, INT32_MAX, &limit, err, errlen) < 0)
+		return -1;
+	if (mode == 1 || limit != 0)
+		return dp_fail(err, errlen, "seedIdleMode/seedIdleLimit cannot be set: downpour has "
+		    "no idle seeding limit (seedRatioLimit and the global seed time limit stop "
+		    "seeding)");
+	return 0;
+}
+
 /* "labels": a list of strings, joined as the engine keeps them (*out NULL when absent): each
  * trimmed of spaces, non-empty, without ',' (as Transmission refuses), duplicates dropped. */
 static int
@@ -560,6 +578,7 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	}
 	char *labels;
 	if (rpc_bandwidth_priority_arg(args, err, errlen) < 0 ||
+	    rpc_seed_idle_arg(args, err, errlen) < 0 ||
 	    rpc_trackers_check(args, err, errlen) < 0 ||
 	    rpc_labels_arg(args, &labels, err, errlen) < 0)
 		return -1;

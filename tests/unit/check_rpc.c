@@ -1386,6 +1386,14 @@ START_TEST(test_session_persist)
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"bandwidthPriority\":1}}");
 	ck_assert(strstr(result_of(j), "bandwidthPriority") != NULL);
 	json_decref(j);
+	/* No idle seeding limit: a torrent's own is refused, none or the global one accepted. */
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"seedIdleMode\":1,"
+	    "\"seedIdleLimit\":30}}");
+	ck_assert(strstr(result_of(j), "idle seeding limit") != NULL);
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"seedIdleMode\":2}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
 	/* The user's trackers are kept with the torrent. */
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"trackerList\":"
 	    "\"http://127.0.0.1:1/a\\n\\nudp://127.0.0.1:2\"}}");
