@@ -65,6 +65,7 @@ struct engine {
 	struct change_list changes;   /* torrents by last change, for recently-active */
 	size_t torrent_states[ENGINE_TORRENT_STATE_COUNT];   /* torrents per state, kept */
 	struct tracker_hosts *tracker_hosts;  /* announce outcomes per tracker (/metrics) */
+	struct ssl_ctx_st *ssl_ctx;   /* TLS for HTTPS trackers and web seeds; NULL: none */
 	struct alt_speed_sched *alt_speed;    /* the alternative limits' schedule */
 	struct torrent *dying;        /* removed, waiting for disk jobs and stopped announces */
 	int next_torrent_id;

@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "announce_sched.h"
 #include "discovery.h"
@@ -869,6 +870,25 @@ session_lend(struct engine *e)
 	te->changes = &e->changes;
 	te->state_counts = e->torrent_states;
 	te->tracker_hosts = e->tracker_hosts;
+	te->ssl_ctx = e->ssl_ctx;
+}
+
+/* The client side of TLS for HTTPS trackers and web seeds: the system's trust store (OpenSSL's
+ * default paths, SSL_CERT_FILE and SSL_CERT_DIR included); each connection checks the name. */
+static struct ssl_ctx_st *
+session_tls_new(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		log_warn("TLS is not available (SSL_CTX_new failed): HTTPS trackers and web seeds "
+		    "will fail");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+		log_warn("TLS: the system's certificates could not be loaded; HTTPS servers will "
+		    "not be trusted");
+	return ctx;
 }
 
 int
@@ -879,6 +899,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	e->set = *set;
 	changes_init(&e->changes);
 	e->tracker_hosts = tracker_hosts_new();
+	e->ssl_ctx = session_tls_new();
 	peer_id_generate(e->peer_id);
 	if (RAND_bytes((unsigned char *)&e->rng, sizeof e->rng) != 1 || e->rng == 0)
 		e->rng = (uint32_t)dp_now_us() | 1;
@@ -966,6 +987,9 @@ session_cleanup(struct engine *e)
 	changes_free(&e->changes);
 	tracker_hosts_free(e->tracker_hosts);
 	e->tracker_hosts = NULL;
+	SSL_CTX_free(e->ssl_ctx);    /* every fetch went with its torrent */
+	e->ssl_ctx = NULL;
+	e->torrent_env.ssl_ctx = NULL;
 	while (e->pending != NULL)
 		peer_close(e->pending, "shutting down");
 	session_reap_cb(-1, 0, e);

@@ -949,7 +949,7 @@ torrent_announce_new(struct torrent *t)
 		return;
 	struct announce_callbacks cb = { torrent_fill_request, torrent_got_peers, t,
 		env->tracker_hosts };
-	t->announce = announce_sched_new(env->base, env->dns, NULL, mi->tiers, mi->tier_count,
+	t->announce = announce_sched_new(env->base, env->dns, env->ssl_ctx, mi->tiers, mi->tier_count,
 	    mi->info_hash, t->id, mi->name, env->tracker_families, &cb);
 }
 
@@ -1649,6 +1649,7 @@ torrent_webseeds_tick(struct torrent *t, uint64_t now)
 		struct webseed_env env = {
 			.base = t->env->base,
 			.dns = t->env->dns,
+			.ssl_ctx = t->env->ssl_ctx,
 			.mi = t->mi,
 			.sw = &t->swarm,
 			.global_down = t->env->peers->down_bucket,

@@ -33,6 +33,7 @@ struct dp_task;
 struct metadata_fetch;
 struct ut_pex_state;
 struct webseed_set;
+struct ssl_ctx_st;
 
 #define TORRENT_MAX_CONTRIBUTORS 8
 
@@ -120,6 +121,7 @@ struct torrent_env {
 	 * torrent in when it joins, out when it is removed). */
 	size_t *state_counts;
 	struct tracker_hosts *tracker_hosts;     /* announce outcomes per tracker */
+	struct ssl_ctx_st *ssl_ctx;              /* TLS for HTTPS trackers and web seeds, or NULL */
 };
 
 struct torrent {

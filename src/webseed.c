@@ -412,7 +412,7 @@ webseed_request(struct webseed_seed *w)
 		size_t fi = metainfo_file_at(mi, (uint64_t)r->piece * mi->piece_length + r->offset +
 		    p->at);
 		char *url = webseed_file_url(w->url, mi, fi);
-		p->fetch = tracker_http_fetch_range(env->base, env->dns, NULL, url, "web seed",
+		p->fetch = tracker_http_fetch_range(env->base, env->dns, env->ssl_ctx, url, "web seed",
 		    AF_UNSPEC, p->first, p->len, w->task, webseed_part_done, p);
 		free(url);
 		if (p->fetch == NULL) {

@@ -18,6 +18,7 @@ struct event_base;
 struct evdns_base;
 struct metainfo;
 struct peer_swarm;
+struct ssl_ctx_st;
 
 #define WEBSEED_MAX 32              /* seeds used per torrent (a piece keeps a mask of them) */
 
@@ -32,6 +33,7 @@ struct webseed_ops {
 struct webseed_env {
 	struct event_base *base;
 	struct evdns_base *dns;
+	struct ssl_ctx_st *ssl_ctx;         /* for https:// seeds; NULL: they fail with the reason */
 	const struct metainfo *mi;
 	const struct peer_swarm *sw;        /* its picker and rate limits, kept current */
 	struct bw_bucket *global_down;      /* the session's download limit */

@@ -3,18 +3,19 @@
 single ranges), for the web seed (BEP 19) tests.
 
   range_server.py ROOT --port-file F [--corrupt REL:OFFSET]... [--ignore-range]
-                  [--fail-first N] [--log F]
+                  [--fail-first N] [--tls CERT:KEY] [--log F]
 
 Serves the files under ROOT (GET and HEAD; paths percent-decoded, never outside ROOT). A Range
 of bytes=A-B gets 206 with Content-Range; no Range gets 200 with the whole file. --corrupt flips
 the byte at OFFSET of file REL in what is sent (the file on disk stays as it is). --ignore-range
 answers every request with 200 and the whole file. --fail-first N answers the first N requests
-with 503 (retries must follow). Writes the port it listens on to --port-file; runs until SIGTERM.
+with 503 (retries must follow). --tls serves HTTPS with that certificate and key. Writes the port it listens on to --port-file; runs until SIGTERM.
 Each request is logged as one line: method, path, range, status.
 """
 import argparse
 import os
 import signal
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -97,10 +98,16 @@ def main():
     ap.add_argument("--corrupt", action="append", default=[], metavar="REL:OFFSET")
     ap.add_argument("--ignore-range", action="store_true")
     ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--tls", metavar="CERT:KEY")
     ap.add_argument("--log", default="/dev/null")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if a.tls:
+        cert, _, key = a.tls.partition(":")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.root = os.path.realpath(a.root)
     srv.corrupt = {}
     for c in a.corrupt:

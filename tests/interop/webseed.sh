@@ -3,7 +3,8 @@
 # requests, 206) serves a folder; `downpour get` downloads byte-identical from the url-list alone:
 # a multi-file torrent (the URL is the folder: name/path, percent-encoded; a file name with a
 # space and a '%'), a hybrid one (pad files are zeros, never fetched), and a single file (the URL
-# is the file) from a server that answers its first requests 503 (retried with backoff). Then a
+# is the file) from a server that answers its first requests 503 (retried with backoff); and the
+# multi-file one over HTTPS (the test's own certificate, trusted via SSL_CERT_FILE). Then a
 # server that corrupts one byte and one that ignores Range (200 with the whole file) are both
 # disabled with their reasons, and the download finishes from a libtorrent seeder. Last, in a
 # daemon, the seeds are tasks in the monitor and the RPC's webseeds. $1 = the downpour binary.
@@ -11,6 +12,7 @@ set -u
 . "$(dirname "$0")/swarm_lib.sh"
 sl_init webseed "${1:-}"
 sl_need_lt
+sl_need openssl openssl openssl
 
 mkdir -p "$SL_W/src" "$SL_W/one"
 sl_make_tree "$SL_W/src/tree" 30 20261203
@@ -47,6 +49,19 @@ for fmt in v1 hybrid; do
 	sl_say "web seed -> downpour, multi-file $fmt: $BYTES bytes identical in $SL_WALL s ($N GETs)"
 done
 sl_stop "$GOOD" 5
+
+# 1b. HTTPS: the server's certificate (for 127.0.0.1) is trusted through SSL_CERT_FILE.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$SL_W/key.pem" -out "$SL_W/cert.pem" \
+    >/dev/null 2>&1 || sl_fail "openssl req (a test certificate)"
+srv_start tls "$SL_W/src" --tls "$SL_W/cert.pem:$SL_W/key.pem"
+"$DP" create -s 65536 -w "https://127.0.0.1:$SRV_PORT/" -o "$SL_W/multi-tls.torrent" \
+    "$SL_W/src/tree" >/dev/null 2>&1 || sl_fail "create tls"
+SSL_CERT_FILE="$SL_W/cert.pem" sl_dp_get get-tls "$SL_W/multi-tls.torrent" "$SL_W/out-tls" 120
+sl_same "$SL_W/src/tree" "$SL_W/out-tls/tree" || sl_fail "the HTTPS web seed copy differs"
+grep -q ' 206$' "$SL_W/srv-tls.log" || sl_fail "no ranged GET over HTTPS"
+sl_say "HTTPS web seed -> downpour: identical in $SL_WALL s"
+sl_stop "$SRV_PID" 5
 
 # 2. Single file: the URL is the file; the server's first three answers are 503.
 srv_start flaky "$SL_W/one" --fail-first 3
