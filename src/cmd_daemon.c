@@ -29,6 +29,10 @@
 
 #define CMD_DAEMON_STOP_DEADLINE_MS 3000
 
+/* USER:PASS from the environment when no option gives it (not seen in ps). */
+#define CMD_DAEMON_AUTH_ENV "DOWNPOUR_RPC_AUTH"
+#define CMD_DAEMON_AUTH_MAX 1024
+
 struct cmd_daemon_state {
 	struct event_base *base;
 	struct engine *e;
@@ -38,7 +42,8 @@ struct cmd_daemon_state {
 	const char *opt_session, *opt_download, *opt_watch, *opt_port;
 	const char *opt_encryption, *opt_utp;
 	const char *opt_rpc, *opt_rpc_bind, *opt_rpc_port;
-	const char *opt_rpc_user, *opt_rpc_pass;   /* --rpc-auth USER:PASS, split in place */
+	/* --rpc-auth USER:PASS (split in place), --rpc-auth-file or DOWNPOUR_RPC_AUTH */
+	const char *opt_rpc_user, *opt_rpc_pass;
 	char *opt_dht_boot;            /* every --dht-bootstrap, comma-separated (free()) */
 	struct rpc_server *rpc;
 	struct monitor_server *monitor;
@@ -245,6 +250,59 @@ cmd_daemon_free_signals(struct cmd_daemon_state *d)
 			event_free(evs[i]);
 }
 
+/* A copy of n bytes of credentials that lives as long as the process (the options point into
+ * it, as they point into argv). */
+static char *
+cmd_daemon_auth_keep(const char *s, size_t n)
+{
+	static char kept[CMD_DAEMON_AUTH_MAX + 1];
+	n = DP_MIN(n, sizeof kept - 1);
+	memcpy(kept, s, n);
+	kept[n] = '\0';
+	return kept;
+}
+
+/* USER:PASS (s, split in place) as the RPC's credentials; what: where it came from. */
+static int
+cmd_daemon_auth_split(struct cmd_daemon_state *d, char *s, const char *what)
+{
+	char *colon = strchr(s, ':');
+	if (colon == NULL || colon == s || colon[1] == '\0') {
+		cmd_error("%s wants USER:PASSWORD", what);
+		return -1;
+	}
+	*colon = '\0';
+	d->opt_rpc_user = s;
+	d->opt_rpc_pass = colon + 1;
+	d->opt_rpc = "true";
+	return 0;
+}
+
+/* The first line of path (USER:PASS), kept; NULL with the reason said. A file others may read
+ * is used, with a warning: the point of the file is that they cannot. */
+static char *
+cmd_daemon_auth_read(const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	struct stat st;
+	if (dp_read_file(path, CMD_DAEMON_AUTH_MAX, &buf, &len) < 0) {
+		cmd_error("--rpc-auth-file %s: %s", path, errno == EFBIG ? "longer than 1 KiB" :
+		    strerror(errno));
+		return NULL;
+	}
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		fprintf(stderr, "downpour: warning: --rpc-auth-file %s can be read by other users "
+		    "(chmod 600 it)\n", path);
+	size_t n = 0;
+	while (n < len && buf[n] != '\n' && buf[n] != '\r' && buf[n] != '\0')
+		n++;
+	char *line = cmd_daemon_auth_keep((const char *)buf, n);
+	explicit_bzero(buf, len);
+	free(buf);
+	return line;
+}
+
 static int
 cmd_daemon_run(int argc, char **argv)
 {
@@ -259,6 +317,7 @@ cmd_daemon_run(int argc, char **argv)
 		{ "rpc-bind", required_argument, NULL, 'B' },
 		{ "rpc-port", required_argument, NULL, 'P' },
 		{ "rpc-auth", required_argument, NULL, 'A' },
+		{ "rpc-auth-file", required_argument, NULL, 'F' },
 		{ "encryption", required_argument, NULL, 'E' },
 		{ "no-utp", no_argument, NULL, 'U' },
 		{ "dht-bootstrap", required_argument, NULL, 'D' },
@@ -284,16 +343,14 @@ cmd_daemon_run(int argc, char **argv)
 		case 'R': d.opt_rpc = "true"; break;
 		case 'B': d.opt_rpc_bind = optarg, d.opt_rpc = "true"; break;
 		case 'P': d.opt_rpc_port = optarg, d.opt_rpc = "true"; break;
-		case 'A': {
-			char *colon = strchr(optarg, ':');
-			if (colon == NULL || colon == optarg || colon[1] == '\0') {
-				cmd_error("--rpc-auth wants USER:PASSWORD");
+		case 'A':
+			if (cmd_daemon_auth_split(&d, optarg, "--rpc-auth") < 0)
 				return DP_EXIT_USAGE;
-			}
-			*colon = '\0';
-			d.opt_rpc_user = optarg;
-			d.opt_rpc_pass = colon + 1;
-			d.opt_rpc = "true";
+			break;
+		case 'F': {
+			char *line = cmd_daemon_auth_read(optarg);
+			if (line == NULL || cmd_daemon_auth_split(&d, line, "--rpc-auth-file") < 0)
+				return DP_EXIT_USAGE;
 			break;
 		}
 		case 'D': cmd_list_append(&d.opt_dht_boot, optarg); break;
@@ -311,6 +368,15 @@ cmd_daemon_run(int argc, char **argv)
 		free(d.opt_dht_boot);
 		return DP_EXIT_USAGE;
 	}
+	/* The environment's credentials when no option gave any; taken out of the environment
+	 * so that hooks (child processes) do not inherit them. */
+	const char *env_auth = getenv(CMD_DAEMON_AUTH_ENV);
+	if (env_auth != NULL && d.opt_rpc_user == NULL) {
+		char *copy = cmd_daemon_auth_keep(env_auth, strlen(env_auth));
+		if (cmd_daemon_auth_split(&d, copy, CMD_DAEMON_AUTH_ENV) < 0)
+			return DP_EXIT_USAGE;
+	}
+	unsetenv(CMD_DAEMON_AUTH_ENV);
 	char err[1200];
 	/* The daemon runs in "/": a relative --config must still name the same file on SIGHUP. */
 	char *config_abs = NULL;
@@ -458,7 +524,8 @@ const struct dp_command cmd_daemon_entry = {
 	.name = "daemon",
 	.usage = "daemon [--foreground] [--session DIR] [--download-dir DIR] [--watch-dir DIR]\n"
 	    "                       [--port N] [--config FILE] [--encryption MODE] [--no-utp]\n"
-	    "                       [--rpc [--rpc-bind ADDR] [--rpc-port N] [--rpc-auth USER:PASS]]\n"
+	    "                       [--rpc [--rpc-bind ADDR] [--rpc-port N] [--rpc-auth USER:PASS]\n"
+	    "                       [--rpc-auth-file FILE]]\n"
 	    "                       [--dht-bootstrap ADDR:PORT]...",
 	.summary = "run headless on the session directory (detached unless --foreground)",
 	.help = "Runs the engine without a terminal on the session directory. The options\n"
@@ -474,7 +541,10 @@ const struct dp_command cmd_daemon_entry = {
 	    "  --rpc                    serve the Transmission RPC (rpc.enabled)\n"
 	    "  --rpc-bind ADDR          on this address (rpc.bind); implies --rpc\n"
 	    "  --rpc-port N             on this port (rpc.port); implies --rpc\n"
-	    "  --rpc-auth USER:PASS     require this user name and password; implies --rpc\n"
+	    "  --rpc-auth USER:PASS     require this user name and password; implies --rpc (any\n"
+	    "                           user of this machine sees it in ps: prefer the next two)\n"
+	    "  --rpc-auth-file FILE     the same, from the first line of FILE (mode 0600)\n"
+	    "  (DOWNPOUR_RPC_AUTH=USER:PASS in the environment does the same)\n"
 	    "  --dht-bootstrap ADDR:PORT  join the DHT through this node (dht_bootstrap; repeat\n"
 	    "                           it for more)\n"
 	    "SIGHUP reloads the configuration, SIGTERM and SIGINT stop, SIGUSR1 logs the tasks.\n",
