@@ -691,6 +691,7 @@ engine_peers(struct engine *e, int id, struct engine_peer_info **out)
 		pi->progress = 1.0;
 		pi->am_interested = !wi.disabled;
 		pi->downloaded = wi.downloaded;
+		pi->down_rate = wi.down_rate;
 		pi->requests_out = wi.inflight;
 	}
 	*out = a;

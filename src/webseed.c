@@ -56,6 +56,7 @@ struct webseed_seed {
 	uint64_t next_try_ms;
 	unsigned inflight;
 	uint64_t downloaded;
+	struct bw_meter meter;          /* its download rate, as a peer's */
 	struct webseed_req *reqs;
 };
 
@@ -149,6 +150,7 @@ webseed_set_new(const struct webseed_env *env)
 		w->set = s;
 		w->idx = (unsigned)s->n++;
 		w->url = xstrdup(mi->webseeds[i]);
+		bw_meter_init(&w->meter);
 		w->task = task_new(DP_TASK_KIND_WEBSEED, env->torrent_id, "webseed %.60s %.24s",
 		    w->url, mi->name);
 		task_idle(w->task, DP_TASK_PEER_WAIT, "waiting for the torrent to download");
@@ -349,6 +351,7 @@ webseed_req_finish(struct webseed_req *r)
 		env->ops->block_done(env->owner, w, w->idx, r->piece, off, blen);
 	}
 	w->downloaded += r->len;
+	bw_meter_add(&w->meter, r->len, dp_now_ms());
 	task_progress(w->task, r->len, 0);
 	webseed_req_free(r);
 	/* The next piece at once, not at the next tick: a tick per three pieces is slow. */
@@ -471,9 +474,10 @@ webseed_set_count(const struct webseed_set *s)
 }
 
 void
-webseed_set_info(const struct webseed_set *s, size_t i, struct webseed_info *out)
+webseed_set_info(struct webseed_set *s, size_t i, struct webseed_info *out)
 {
-	const struct webseed_seed *w = &s->seeds[i];
+	struct webseed_seed *w = &s->seeds[i];
+	out->down_rate = bw_meter_rate(&w->meter, dp_now_ms());
 	out->url = w->url;
 	out->disabled = w->disabled;
 	out->reason = w->reason;

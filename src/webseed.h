@@ -49,6 +49,7 @@ struct webseed_info {
 	const char *reason;                 /* why disabled, or the last failure; "" when none */
 	unsigned inflight;
 	uint64_t downloaded;                /* bytes delivered */
+	uint64_t down_rate;                 /* bytes/s */
 };
 
 /* The seeds of env->mi's url-list (HTTP and HTTPS only, at most WEBSEED_MAX); NULL when none. */
@@ -63,7 +64,7 @@ void webseed_set_piece_failed(struct webseed_set *s, uint32_t mask, uint32_t pie
 /* who (a requester the picker names) is one of these seeds. */
 bool webseed_set_owns(const struct webseed_set *s, const void *who);
 size_t webseed_set_count(const struct webseed_set *s);
-void webseed_set_info(const struct webseed_set *s, size_t i, struct webseed_info *out);
+void webseed_set_info(struct webseed_set *s, size_t i, struct webseed_info *out);
 
 /* The URL of len bytes of file `file` for a seed at base (BEP 19): base itself for a single
  * file (base/name when it ends in '/'), base/name/path for multi-file torrents; components are

@@ -713,6 +713,12 @@ detail_peer_action(struct ui *ui, struct detail_state *d, bool ban)
 	}
 	char addr[64];
 	snprintf(addr, sizeof addr, "%s", d->peers[sel].addr);
+	if (d->peers[sel].webseed) {
+		/* Not a connection: the torrent's url-list names it, and a bad one disables itself. */
+		ui_message(ui, true, "%s is a web seed: it cannot be %s", addr,
+		    ban ? "banned" : "disconnected");
+		return;
+	}
 	if (ban) {
 		/* the address without its port, so every port of that host is refused */
 		char *colon = strrchr(addr, ':');
