@@ -54,6 +54,7 @@ struct dp_config {
 	/* network */
 	int listen_port;                /* 0..65535; 0 lets the system choose */
 	char *listen_address;           /* numeric IPv4 or IPv6 address */
+	bool listen_ipv6;               /* an IPv4 listen_address: the same port on IPv6 too */
 	int max_connections_global;
 	int max_connections_per_torrent;
 	int max_peers_per_address;      /* connections of one torrent to one IP (IPv6: one /64) */

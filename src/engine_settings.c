@@ -211,7 +211,7 @@ engine_settings_init(struct engine *e, const struct dp_config *cfg, struct sessi
 	memset(set, 0, sizeof *set);
 	snprintf(set->download_dir, sizeof set->download_dir, "%s", c->download_dir);
 	set->listen_port = c->listen_port;
-	set->listen_ipv6 = true;
+	set->listen_ipv6 = c->listen_ipv6;
 	set->max_connections = c->max_connections_global;
 	set->max_peers_per_torrent = c->max_connections_per_torrent;
 	set->max_peers_per_address = c->max_peers_per_address;

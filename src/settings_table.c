@@ -46,7 +46,11 @@ const struct setting_def settings_table[] = {
 	    "TCP port for incoming peer connections (0 lets the system pick one)."),
 	S(NULL, "listen_address", SETTING_ADDR, listen_address, 0, 0, "0.0.0.0", RESTART, 0,
 	    "Numeric IPv4 or IPv6 address to listen on (\"0.0.0.0\" = every IPv4 address, "
-	    "\"::\" = IPv6)."),
+	    "\"::\" = every IPv6 address and no IPv4); see listen_ipv6."),
+	S(NULL, "listen_ipv6", SETTING_BOOL, listen_ipv6, 0, 0, "true", RESTART, 0,
+	    "With an IPv4 listen_address, listen on the same port over IPv6 too: on every IPv6 "
+	    "address for \"0.0.0.0\", on ::1 for a 127.x address, nowhere for another address. "
+	    "false: IPv4 only."),
 	S(NULL, "max_connections_global", SETTING_INT, max_connections_global, 1, 65535, "500",
 	    PEERS, SETTING_REMOTE, "Peer connections in total, all torrents together."),
 	S(NULL, "max_connections_per_torrent", SETTING_INT, max_connections_per_torrent, 1, 65535,

@@ -445,7 +445,7 @@ START_TEST(test_sample_matches_table)
 			continue;
 		}
 		char name[64];
-		ck_assert_msg(sscanf(line, "%63[a-z_]", name) == 1, "sample: '%.*s'", (int)n, line);
+		ck_assert_msg(sscanf(line, "%63[a-z0-9_]", name) == 1, "sample: '%.*s'", (int)n, line);
 		if (strstr(line, "= {") != NULL) {
 			snprintf(group, sizeof group, "%s", name);
 			comment[0] = '\0';

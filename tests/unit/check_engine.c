@@ -21,6 +21,7 @@
 #include "bandwidth.h"
 #include "dp_config.h"
 #include "engine.h"
+#include "engine_private.h"
 #include "session.h"
 #include "session_store.h"
 #include "suites.h"
@@ -792,12 +793,41 @@ START_TEST(test_unwanted_blocks_dropped)
 }
 END_TEST
 
+/* listen_ipv6 = false: "0.0.0.0" listens on IPv4 alone (it also took [::] whatever the
+ * configuration said). */
+START_TEST(test_listen_ipv4_only)
+{
+	char dir[64];
+	th_tmpdir_make(dir, sizeof dir, "l4");
+	evthread_use_pthreads();
+	struct event_base *base = event_base_new();
+	struct dp_config cfg;
+	char err[256];
+	th_config_loopback(&cfg, dir, 1);
+	free(cfg.listen_address);
+	cfg.listen_address = xstrdup("0.0.0.0");
+	cfg.listen_ipv6 = false;
+	cfg.dht = cfg.lsd = false;
+	struct engine *e = engine_new(base, &cfg, err, sizeof err);
+	ck_assert_msg(e != NULL, "%s", err);
+	ck_assert_ptr_nonnull(e->listener4);
+	ck_assert_ptr_null(e->listener6);
+	ck_assert_ptr_null(e->udp6);
+	engine_free(e);
+	config_free(&cfg);
+	event_base_free(base);
+	th_rm_rf(dir);
+	task_registry_clear();
+}
+END_TEST
+
 Suite *
 engine_suite(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *tc = tcase_create("bandwidth");
 	tcase_add_test(tc, test_meter_rate);
+	tcase_add_test(tc, test_listen_ipv4_only);
 	tcase_add_test(tc, test_meter_young);
 	tcase_add_test(tc, test_bucket);
 	tcase_add_test(tc, test_bucket_slow_rate);
