@@ -3,8 +3,8 @@
 # every packet 50 ms each way and drops 1 % each way (tc netem when the kernel has it, else
 # netem_wire.py over TUN devices: this kernel lacks sch_netem). downpour seeds in one, downloads
 # in the other over TCP (--no-utp) with the kernel's congestion control and with CUBIC, and over
-# uTP (TCP to the seeder refused by nft); all complete byte-identical. Prints the rates and
-# their ratios (figures, not assertions). LEDBAT halves (or keeps 0.7 of) its window at a loss,
+# uTP (every TCP packet in the seeder's namespace refused by nft, both ways); all complete
+# byte-identical. Prints the rates and their ratios (figures, not assertions). LEDBAT halves (or keeps 0.7 of) its window at a loss,
 # as BEP 29 and RFC 6817 ask; BBR ignores random loss, CUBIC is in between.
 # Root: ip netns, nft. usage: tests/interop/utp_lossy.sh PATH/TO/downpour
 set -u
@@ -107,12 +107,20 @@ if [ "$CC" != cubic ] && ip netns exec "$NB" sysctl -qw net.ipv4.tcp_congestion_
 	sl_say "TCP (cubic): $SIZE_MIB MiB byte-identical in $CUBIC_WALL s"
 fi
 
+# No TCP at all in the seed's namespace, either way: the seed otherwise dials the leecher's TCP
+# port itself (its IPv6 link-local address, from the extension handshake) and keeps that
+# connection over the uTP one as a duplicate, and the "uTP" figure is TCP's.
 ip netns exec "$NB" nft add table inet lossy &&
     ip netns exec "$NB" nft 'add chain inet lossy input { type filter hook input priority 0; }' &&
-    ip netns exec "$NB" nft add rule inet lossy input tcp dport "$PORT" reject with tcp reset ||
-    sl_fail "nft: can't refuse TCP to the seeder"
+    ip netns exec "$NB" nft 'add chain inet lossy output { type filter hook output priority 0; }' &&
+    ip netns exec "$NB" nft add rule inet lossy input meta l4proto tcp reject with tcp reset &&
+    ip netns exec "$NB" nft add rule inet lossy output meta l4proto tcp reject with tcp reset ||
+    sl_fail "nft: can't refuse TCP in the seeder's namespace"
+SEED_TCP=$(grep -c "connected over TCP" "$SL_W/seed.log")
 get utp
 grep -q "10.201.0.2:$PORT: connected over uTP" "$SL_W/utp.log" || sl_fail "the uTP run did not use uTP"
+[ "$(grep -c "connected over TCP" "$SL_W/seed.log")" -eq "$SEED_TCP" ] ||
+    sl_fail "the seed made a TCP connection during the uTP run"
 UTP_WALL=$WALL
 sl_say "uTP: $SIZE_MIB MiB byte-identical in $UTP_WALL s ($(grep -c 'retransmission timeout' \
     "$SL_W/seed.log") retransmission timeouts at the seed)"
