@@ -3,8 +3,10 @@
 # holding N small complete torrents (default 1000; one 16 KiB file each, from its watch dir):
 # the time from starting `downpour attach` in a tmux pane until the pane shows the list of all
 # N, then over SECONDS (default 30) with the UI idle on the list: the daemon's CPU with the UI
-# attached and without, the UI's CPU, the requests and the bytes the daemon sent per refresh and
-# its CPU inside them (from its "attached UI" task: `downpour monitor where`).
+# attached and without, the UI's CPU, the requests and the bytes the daemon sent per refresh, the
+# thread CPU its answers took (measured around each answer) and the task's callback time
+# (wall time scaled to the loop's CPU: inflated on a busy machine), from its "attached UI" task
+# (`downpour monitor where`).
 # usage: tests/bench/ui_attach.sh [build/downpour] [N] [SECONDS]
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
@@ -15,6 +17,7 @@ T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-attach-bench.XXXXXX")
 daemon=""
 cleanup() {
+	[ -n "${first_ms:-}" ] || tail -n 5 "$tmp/daemon.log" 2>/dev/null
 	$T kill-server 2>/dev/null
 	if [ -n "$daemon" ]; then
 		kill "$daemon" 2>/dev/null
@@ -71,8 +74,9 @@ alone_ms=$(cpu_ms "$d0" "$d1")
 
 t0=$(date +%s%N)
 $T new-session -d -x 200 -y 50 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' attach --config '$tmp/d.conf'; sleep 5" || exit 1
-first_ms=""
+first_ms=
 for ((w = 0; w < 2400; w++)); do
+	$T has-session 2>/dev/null || break
 	# the header counts every torrent once the whole list is in
 	if $T capture-pane -p -t 0 | grep -q "Torrents: $n shown of $n"; then
 		first_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -80,7 +84,7 @@ for ((w = 0; w < 2400; w++)); do
 	fi
 	sleep 0.05
 done
-ui=$(pgrep -x -P "$($T display-message -p -t 0 '#{pane_pid}')" downpour || true)
+ui=$(pgrep -P "$($T display-message -p -t 0 '#{pane_pid}')" || true)
 sleep 3
 task_figures() {
 	local id
@@ -88,20 +92,22 @@ task_figures() {
 	"$dp" monitor --config "$tmp/d.conf" where "$id" | awk '
 		/cycles:/ { cpu = $4 }
 		/bytes:/ { out = $4 }
-		/waits for:/ { for (i = 1; i <= NF; i++) if ($i == "request") req = $(i + 1) }
-		END { print req, out, cpu }'
+		/waits for:/ { for (i = 1; i <= NF; i++) {
+			if ($i == "request") req = $(i + 1)
+			if ($i == "us" && $(i + 1) == "CPU)") ans = $(i - 1) } }
+		END { print req, out, cpu, ans }'
 }
-read -r r0 b0 c0 < <(task_figures)
+read -r r0 b0 c0 a0 < <(task_figures)
 d0=$(ticks "$daemon")
 u0=$(ticks "$ui")
 sleep "$secs"
 d1=$(ticks "$daemon")
 u1=$(ticks "$ui")
-read -r r1 b1 c1 < <(task_figures)
+read -r r1 b1 c1 a1 < <(task_figures)
 reqs=$((r1 - r0))
 [ "$reqs" -gt 0 ] || reqs=1
 echo "torrents=$n first_screen_ms=${first_ms:-none} idle_seconds=$secs"
 echo "daemon_cpu_ms_alone=$alone_ms daemon_cpu_ms_attached=$(cpu_ms "$d0" "$d1") ui_cpu_ms=$(cpu_ms "$u0" "$u1")"
-awk -v r="$reqs" -v b="$((b1 - b0))" -v c0="$c0" -v c1="$c1" 'BEGIN {
-	printf "requests=%d bytes_per_request=%.0f daemon_cpu_us_per_request=%.0f\n", r, b / r,
-	    (c1 - c0) * 1000 / r }'
+awk -v r="$reqs" -v b="$((b1 - b0))" -v c0="$c0" -v c1="$c1" -v a="$((a1 - a0))" 'BEGIN {
+	printf "requests=%d bytes_per_request=%.0f answer_cpu_us_per_request=%.0f", r, b / r, a / r
+	printf " callback_wall_cpu_us_per_request=%.0f\n", (c1 - c0) * 1000 / r }'
