@@ -183,12 +183,20 @@ cmd_daemon_dump_tasks(struct cmd_daemon_state *d)
 	log_info("SIGUSR1: %zu tasks; loop lag %llu us (max %llu us), %llu callbacks/s", n,
 	    (unsigned long long)h.lag_us, (unsigned long long)h.lag_max_us,
 	    (unsigned long long)h.callbacks_per_sec);
+	size_t done = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct engine_task_info *ti = &tasks[i];
+		/* as `monitor ps`: finished DONE tasks (one per piece written) are only counted */
+		if (ti->state == ENGINE_TASK_DONE) {
+			done++;
+			continue;
+		}
 		log_info("task %llu %-8s %-10s %6.1fs %s: %s", (unsigned long long)ti->id,
 		    ti->kind_name, ti->state_name, (double)ti->waited_us / 1e6,
 		    ti->name, ti->reason);
 	}
+	if (done > 0)
+		log_info("SIGUSR1: %zu finished tasks not listed", done);
 	free(tasks);
 	log_info("SIGUSR1: pieces hashed since start: %llu",
 	    (unsigned long long)engine_hash_count(d->e));

@@ -36,7 +36,9 @@ static bool
 cmd_monitor_command_ok(int argc, char **argv)
 {
 	const char *c = argv[0];
-	if (strcmp(c, "ps") == 0 || strcmp(c, "help") == 0)
+	if (strcmp(c, "ps") == 0)
+		return argc == 1 || (argc == 2 && strcmp(argv[1], "all") == 0);
+	if (strcmp(c, "help") == 0)
 		return argc == 1;
 	if (strcmp(c, "blocked") == 0 || strcmp(c, "log") == 0)
 		return argc == 1 || (argc == 2 && cmd_monitor_all_digits(argv[1]));
@@ -263,7 +265,7 @@ cmd_monitor_run(int argc, char **argv)
 const struct dp_command cmd_monitor_entry = {
 	.name = "monitor",
 	.usage = "monitor [--session DIR] [--config FILE] "
-	    "[ps | blocked [SECS] | where ID | log [N] | help]",
+	    "[ps [all] | blocked [SECS] | where ID | log [N] | help]",
 	.summary = "show a running daemon's tasks: what each one waits for, and where",
 	.help = "Asks the daemon running on the session about its tasks; `help` lists what each\n"
 	    "command prints. Without a command it reads commands from standard input (a prompt\n"

@@ -146,14 +146,24 @@ monitor_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+/* Every task; DONE ones (a line per piece written, each lingering a while) only with all.
+ * FAILED ones stay: a failure is worth seeing. */
 static int
-monitor_cmd_ps(struct engine *e, struct dp_buf *out)
+monitor_cmd_ps(struct engine *e, bool all, struct dp_buf *out)
 {
 	struct engine_task_info *tasks;
-	size_t n = engine_tasks(e, &tasks);
+	size_t n = engine_tasks(e, &tasks), done = 0;
 	monitor_task_header(out);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (!all && tasks[i].state == ENGINE_TASK_DONE) {
+			done++;
+			continue;
+		}
 		monitor_task_line(out, &tasks[i]);
+	}
+	if (done > 0)
+		dp_buf_printf(out, "# %zu finished task%s hidden (`ps all` lists them)\n", done,
+		    done == 1 ? "" : "s");
 	free(tasks);
 	return 0;
 }
@@ -287,7 +297,8 @@ monitor_cmd_log(struct engine *e, uint64_t want, struct dp_buf *out)
 }
 
 static const char monitor_help[] =
-    "ps              every task: id, state, kind, time in that state, callbacks, name, reason\n"
+    "ps [all]        every task: id, state, kind, time in that state, callbacks, name, reason\n"
+    "                (finished DONE tasks only with all)\n"
     "blocked [SECS]  loop health, then waiting tasks (at least SECS), longest wait first\n"
     "where ID        where task ID parked (function, file, line) and what it waits for\n"
     "log [N]         the last N log lines (default 50)\n"
@@ -309,9 +320,9 @@ monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
 		return monitor_fail(out, "too many arguments to '%s' (try 'help')", cmd);
 	uint64_t n = 0;
 	if (strcmp(cmd, "ps") == 0) {
-		if (arg != NULL)
-			return monitor_fail(out, "ps takes no arguments");
-		return monitor_cmd_ps(e, out);
+		if (arg != NULL && strcmp(arg, "all") != 0)
+			return monitor_fail(out, "ps takes no argument but 'all'");
+		return monitor_cmd_ps(e, arg != NULL, out);
 	}
 	if (strcmp(cmd, "blocked") == 0) {
 		if (arg != NULL && !monitor_parse_u64(arg, &n))

@@ -54,8 +54,10 @@ PEER=$(grep -E '^ *[0-9]+ .* peer .*127\.0\.0\.1:[0-9]+' "$W/ps.txt" | head -1)
 echo "$PEER" | grep -qE '^ *[0-9]+  [A-Z_]+ ' || fail "ps line does not start with id and state: $PEER"
 echo "$PEER" | grep -qE '[0-9.]+(ms|s|m[0-9]+s)' || fail "ps line has no wait time: $PEER"
 ID=$(echo "$PEER" | awk '{ print $1 }')
-# Every task line starts with its id and holds a state name.
-awk 'NR > 1 && !/^ *[0-9]+  [A-Z_]+ /{ bad = 1 } END { exit bad }' "$W/ps.txt" || fail "ps format"
+# Every task line starts with its id and holds a state name ('#' lines are notes: the count of
+# finished tasks hidden).
+awk 'NR > 1 && !/^#/ && !/^ *[0-9]+  [A-Z_]+ /{ bad = 1 } END { exit bad }' "$W/ps.txt" || fail "ps format"
+grep -q ' DONE ' "$W/ps.txt" && fail "ps lists finished DONE tasks: $(grep ' DONE ' "$W/ps.txt" | head -3)"
 
 M blocked >"$W/blocked.txt" || fail "blocked exit"
 grep -q "^# loop: lag" "$W/blocked.txt" || fail "blocked has no loop health"

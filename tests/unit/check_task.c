@@ -548,6 +548,20 @@ START_TEST(test_task_idle_hidden_from_blocked)
 			break;
 	}
 	ck_assert_uint_eq(hidden, hidden_before - 2);
+	/* ps hides the finished DONE task, says so, and `ps all` lists it. */
+	out.len = 0;
+	ck_assert_int_eq(monitor_run_command(e, "ps", &out), 0);
+	dp_buf_add_str(&out, "");
+	text = (const char *)out.data;
+	ck_assert_msg(strstr(text, "stopped-one") == NULL, "DONE task listed:\n%s", text);
+	ck_assert_msg(strstr(text, "finished task") != NULL, "no hidden count:\n%s", text);
+	out.len = 0;
+	ck_assert_int_eq(monitor_run_command(e, "ps all", &out), 0);
+	dp_buf_add_str(&out, "");
+	text = (const char *)out.data;
+	ck_assert_msg(strstr(text, "stopped-one") != NULL, "ps all lacks it:\n%s", text);
+	out.len = 0;
+	ck_assert_int_eq(monitor_run_command(e, "ps some", &out), -1);
 	dp_buf_free(&out);
 	engine_free(e);
 	event_base_free(base);
