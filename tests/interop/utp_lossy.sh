@@ -4,8 +4,9 @@
 # netem_wire.py over TUN devices: this kernel lacks sch_netem). downpour seeds in one, downloads
 # in the other over TCP (--no-utp) with the kernel's congestion control and with CUBIC, and over
 # uTP (every TCP packet in the seeder's namespace refused by nft, both ways); all complete
-# byte-identical. Prints the rates and their ratios (figures, not assertions). LEDBAT halves (or keeps 0.7 of) its window at a loss,
-# as BEP 29 and RFC 6817 ask; BBR ignores random loss, CUBIC is in between.
+# byte-identical. Prints the rates and their ratios (figures, not assertions). LEDBAT halves
+# (or keeps 0.7 of) its window at a loss, as BEP 29 and RFC 6817 ask; BBR ignores random loss,
+# CUBIC is in between.
 # Root: ip netns, nft. usage: tests/interop/utp_lossy.sh PATH/TO/downpour
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
