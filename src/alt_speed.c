@@ -10,7 +10,6 @@
 
 #include "alt_speed.h"
 #include "dp_config.h"
-#include "engine_private.h"
 #include "log.h"
 #include "task.h"
 #include "util.h"
@@ -19,7 +18,7 @@
 #define ALT_SPEED_DAY_MIN 1440
 
 struct alt_speed_sched {
-	struct engine *e;
+	struct alt_speed_host host;
 	struct event *timer;
 	struct dp_task *task;
 	int last;                  /* inside at the last look: 1, 0, or -1 (not looked yet) */
@@ -46,7 +45,7 @@ alt_speed_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	task_cb_begin(s->task);
-	const struct dp_config *c = engine_settings_live(s->e);
+	const struct dp_config *c = s->host.live(s->host.arg);
 	if (!c->alt_speed_time_enabled) {
 		s->last = -1;
 		task_idle(s->task, DP_TASK_TIMER_WAIT, "the schedule is off");
@@ -62,8 +61,8 @@ alt_speed_tick_cb(evutil_socket_t fd, short what, void *arg)
 				char err[200];
 				log_info("alternative speed limits %s by the schedule",
 				    in ? "on" : "off");
-				if (engine_settings_keep(s->e, "alt_speed_enabled", in ? "true" :
-				    "false", NULL, err, sizeof err) < 0)
+				if (s->host.keep(s->host.arg, "alt_speed_enabled",
+				    in ? "true" : "false", err, sizeof err) < 0)
 					log_warn("alternative speed schedule: %s", err);
 			}
 		}
@@ -74,13 +73,13 @@ alt_speed_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct alt_speed_sched *
-alt_speed_start(struct engine *e)
+alt_speed_start(const struct alt_speed_host *host)
 {
 	struct alt_speed_sched *s = xcalloc(1, sizeof *s);
-	s->e = e;
+	s->host = *host;
 	s->last = -1;
 	s->task = task_new(DP_TASK_KIND_TIMER, 0, "alternative speed schedule");
-	s->timer = event_new(e->base, -1, EV_PERSIST, alt_speed_tick_cb, s);
+	s->timer = event_new(host->base, -1, EV_PERSIST, alt_speed_tick_cb, s);
 	struct timeval tv = { ALT_SPEED_TICK_S, 0 };
 	if (s->timer == NULL || event_add(s->timer, &tv) < 0)
 		log_error("alternative speed schedule: cannot start its timer");

@@ -102,6 +102,19 @@ engine_set_policy(struct engine *e, const struct engine_policy *p, void *arg)
 
 /* ---- life cycle ---- */
 
+/* What the alternative speed schedule reads and changes (alt_speed.h). */
+static const struct dp_config *
+engine_alt_speed_live(void *arg)
+{
+	return engine_settings_live(arg);
+}
+
+static int
+engine_alt_speed_keep(void *arg, const char *key, const char *value, char *err, size_t errlen)
+{
+	return engine_settings_keep(arg, key, value, NULL, err, errlen);
+}
+
 struct engine *
 engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size_t errlen)
 {
@@ -119,7 +132,9 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 		free(e);
 		return NULL;
 	}
-	e->alt_speed = alt_speed_start(e);
+	struct alt_speed_host ash = { .base = base, .live = engine_alt_speed_live,
+		.keep = engine_alt_speed_keep, .arg = e };
+	e->alt_speed = alt_speed_start(&ash);
 	if (engine_settings_live(e)->port_mapping && e->listen_port > 0)
 		e->portmap = portmap_new(base, (uint16_t)e->listen_port,
 		    e->udp4 != NULL || e->udp6 != NULL, NULL);
