@@ -75,7 +75,8 @@ struct dp_config {
 	bool dht, lsd;                  /* BEP 5 DHT, BEP 14 local service discovery */
 	char **dht_bootstrap;           /* HOST:PORT entries; none: the built-in list */
 	size_t dht_bootstrap_count;
-	bool upnp, pex;                 /* not built yet: false by default */
+	bool upnp;                      /* not read: port_mapping switches UPnP on */
+	bool pex;                       /* BEP 11 peer exchange for public torrents */
 	bool port_mapping;              /* UPnP IGD and NAT-PMP for the listening port */
 	int encryption;                 /* enum dp_encryption */
 	bool utp;                       /* uTP (BEP 29) beside TCP */

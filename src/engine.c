@@ -554,6 +554,9 @@ engine_torrent_add_peer(struct engine *e, int id, const char *addr_port, char *e
 		return dp_fail(err, errlen, "bad peer address '%s' (want ADDR:PORT)", addr_port);
 	if (session_is_self(e, (struct sockaddr *)&ss))
 		return dp_fail(err, errlen, "%s is our own listening address", addr_port);
+	if (!sockaddr_is_dialable((struct sockaddr *)&ss))
+		return dp_fail(err, errlen, "%s cannot be a peer (port 0, unspecified, multicast or "
+		    "broadcast)", addr_port);
 	torrent_add_known_peer(t, (struct sockaddr *)&ss, len);
 	torrent_connect_peers(t, dp_now_ms());
 	return 0;
@@ -927,6 +930,7 @@ engine_global(struct engine *e, struct engine_global_stats *out)
 	out->peer_id[20] = '\0';
 	out->dht_nodes = discovery_dht_nodes(e->disc);
 	out->lsd = discovery_lsd_on(e->disc);
+	out->pex = e->set.pex;
 }
 
 /* ---- blocking work for front ends ---- */

@@ -429,6 +429,7 @@ struct engine_global_stats {
 	char peer_id[21];
 	int dht_nodes;                 /* nodes in the DHT's routing tables; -1 when it is off */
 	bool lsd;                      /* local service discovery runs */
+	bool pex;                      /* peer exchange (the pex setting) */
 };
 void engine_global(struct engine *e, struct engine_global_stats *out);
 

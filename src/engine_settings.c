@@ -88,6 +88,7 @@ engine_settings_apply_peers(struct engine *e)
 	e->set.max_peers_per_torrent = c->max_connections_per_torrent;
 	e->set.max_peers_per_address = c->max_peers_per_address;
 	e->set.upload_slots = c->upload_slots;
+	e->set.pex = c->pex;
 }
 
 static void
@@ -216,6 +217,7 @@ engine_settings_init(struct engine *e, const struct dp_config *cfg, struct sessi
 	set->max_peers_per_torrent = c->max_connections_per_torrent;
 	set->max_peers_per_address = c->max_peers_per_address;
 	set->upload_slots = c->upload_slots;
+	set->pex = c->pex;
 	set->down_limit = engine_settings_down_limit(c);
 	set->up_limit = engine_settings_up_limit(c);
 	set->disk_threads = c->disk_threads;

@@ -99,6 +99,20 @@ sockaddr_same_host(const struct sockaddr *a, const struct sockaddr *b)
 }
 
 bool
+sockaddr_is_dialable(const struct sockaddr *sa)
+{
+	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || sockaddr_port(sa) == 0)
+		return false;
+	uint32_t v4 = 0;
+	if (sockaddr_ipv4_of(sa, &v4)) {
+		uint32_t top = ntohl(v4) >> 24;
+		return top != 0 && top < 224;
+	}
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_MULTICAST(a);
+}
+
+bool
 sockaddr_is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)

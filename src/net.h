@@ -22,5 +22,8 @@ bool net_host_has_ipv6(void);
 /* The same host for connection limits: the same IPv4 address, or the same IPv6 /64 (one
  * subscriber's prefix); an IPv4-mapped IPv6 address is its IPv4 one. */
 bool sockaddr_same_host(const struct sockaddr *a, const struct sockaddr *b);
+/* Could be a peer: IPv4 or IPv6 with a port, not unspecified (0.0.0.0/8, ::), multicast, the
+ * reserved 240.0.0.0/4 or broadcast. Loopback is fine (tests, local clients). */
+bool sockaddr_is_dialable(const struct sockaddr *sa);
 
 #endif

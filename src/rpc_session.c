@@ -118,7 +118,6 @@ static const struct rpc_fixed rpc_fixed[] = {
 	    "place and completed_dir (configuration file) moves finished downloads" },
 	{ "lpd-enabled", "local peer discovery is not switched on by the RPC (the "
 	    "configuration's lsd key)" },
-	{ "pex-enabled", "peer exchange is always on" },
 	{ "peer-port-random-on-start", "downpour does not pick a random port on start" },
 	{ "queue-stalled-enabled", "downpour does not take stalled torrents out of the queue" },
 	{ "queue-stalled-minutes", "downpour does not take stalled torrents out of the queue" },
@@ -153,7 +152,7 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "peer-limit-per-torrent", json_integer(g.max_peers_per_torrent));
 	json_object_set_new(o, "peer-port", json_integer(g.listen_port));
 	json_object_set_new(o, "peer-port-random-on-start", json_false());
-	json_object_set_new(o, "pex-enabled", json_true());
+	json_object_set_new(o, "pex-enabled", json_boolean(g.pex));
 	json_object_set_new(o, "queue-stalled-enabled", json_false());
 	json_object_set_new(o, "queue-stalled-minutes", json_integer(30));
 	json_object_set_new(o, "rename-partial-files", json_false());
@@ -326,7 +325,7 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	struct engine_queue_limits q;
 	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
-	bool start_added = false, utp = false, portmap = false;
+	bool start_added = false, utp = false, portmap = false, pex = false;
 	const char *dir = NULL, *encryption = NULL;
 	/* Read and check everything first, so that a bad argument changes nothing. */
 	if (rpc_arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
@@ -336,7 +335,8 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
 	    rpc_arg_string(args, "encryption", &encryption, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0 ||
-	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0)
+	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0 ||
+	    rpc_arg_bool(args, "pex-enabled", &pex, err, errlen) < 0)
 		return -1;
 	if (port >= 0 && port != g.listen_port)
 		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
@@ -389,6 +389,8 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		rpc_change_add(ch, &n, "utp", "%s", utp ? "true" : "false");
 	if (rpc_arg_get(args, "port-forwarding-enabled") != NULL)
 		rpc_change_add(ch, &n, "port_mapping", "%s", portmap ? "true" : "false");
+	if (rpc_arg_get(args, "pex-enabled") != NULL)
+		rpc_change_add(ch, &n, "pex", "%s", pex ? "true" : "false");
 	for (size_t i = 0; i < n; i++) {
 		struct dp_config v;
 		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);

@@ -262,9 +262,17 @@ session_is_self(struct engine *e, const struct sockaddr *sa)
 		return false;
 	if (sockaddr_is_loopback(sa))
 		return true;
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
-	return false;
+	if (sa->sa_family == AF_INET &&
+	    ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY))
+		return true;
+	/* The address we listen on, when it is one (a PEX or tracker list may name it). */
+	struct sockaddr_storage own;
+	socklen_t len;
+	char buf[80];
+	snprintf(buf, sizeof buf, strchr(e->listen_address ? e->listen_address : "", ':') ?
+	    "[%s]:%d" : "%s:%d", e->listen_address ? e->listen_address : "", e->listen_port);
+	return e->listen_address != NULL && sockaddr_parse(buf, &own, &len) &&
+	    sockaddr_equal((const struct sockaddr *)&own, sa, false);
 }
 
 /* ---- peers leaving ---- */

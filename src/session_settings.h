@@ -17,6 +17,7 @@ struct session_settings {
 	int max_peers_per_torrent;
 	int max_peers_per_address;    /* per torrent; IPv6 addresses count by /64 */
 	int upload_slots;             /* per torrent */
+	bool pex;                     /* BEP 11 for public torrents: new handshakes and messages */
 	uint64_t down_limit, up_limit;/* bytes/s, 0 unlimited */
 	int disk_threads;
 	uint64_t disk_write_bound;    /* pending write bytes before peers stop reading */

@@ -108,8 +108,9 @@ const struct setting_def settings_table[] = {
 	    "network and find peers there (off while listen_address is a loopback address)."),
 	S(NULL, "upnp", SETTING_BOOL, upnp, 0, 0, "false", RESTART, 0,
 	    "Not read: the key is kept for old files; port_mapping switches UPnP and NAT-PMP on."),
-	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "false", RESTART, 0,
-	    "Not read yet: peer exchange (ut_pex) is always on; the key is kept for old files."),
+	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "true", PEERS, SETTING_REMOTE,
+	    "Peer exchange (BEP 11, ut_pex) with the peers of public torrents: learn peers from them "
+	    "(50 a message at most, 200 from one peer) and tell them ours. Never for private ones."),
 
 	/* disk */
 	S(NULL, "disk_threads", SETTING_INT, disk_threads, 0, 256, "0", RESTART, 0,

@@ -1232,21 +1232,18 @@ torrent_free(struct torrent *t)
 
 /* ---- peers ---- */
 
-void
+bool
 torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len)
 {
-	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
-		return;
-	if (t->env->ops->refused(t->env->arg, sa))
-		return;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	if (sin->sin_port == 0)
-		return;
+	/* Trackers, the DHT and PEX are outside input: what cannot be a peer (port 0, multicast,
+	 * broadcast), a banned address and our own listening address are never dialled. */
+	if (!sockaddr_is_dialable(sa) || t->env->ops->refused(t->env->arg, sa))
+		return false;
 	for (size_t i = 0; i < t->nknown; i++)
 		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, sa, true))
-			return;
+			return false;
 	if (t->nknown >= TORRENT_MAX_KNOWN)
-		return;
+		return false;
 	if (t->nknown == t->known_cap) {
 		t->known_cap = t->known_cap ? t->known_cap * 2 : 32;
 		t->known = xreallocarray(t->known, t->known_cap, sizeof *t->known);
@@ -1255,6 +1252,7 @@ torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t l
 	memset(k, 0, sizeof *k);
 	memcpy(&k->addr, sa, DP_MIN((size_t)len, sizeof k->addr));
 	k->len = len;
+	return true;
 }
 
 int

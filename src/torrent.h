@@ -232,7 +232,9 @@ int torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size
  * at once too); the old one is dropped, or kept until its stopped announces are done. */
 void torrent_set_trackers(struct torrent *t, struct mi_tier *tiers, size_t n);
 
-void torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len);
+/* Remembers an address to dial; false when it was dropped (not dialable: sockaddr_is_dialable,
+ * banned, ours, already known, or the list is full). */
+bool torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len);
 void torrent_tick(struct torrent *t, uint64_t now_ms);
 /* Opens connections to known peers up to the limits. */
 void torrent_connect_peers(struct torrent *t, uint64_t now_ms);

@@ -12,6 +12,8 @@
 #     0 % with an honest seeder connected.
 #  3. flood: idle handshaked connections from a few hosts. Before: 80 from one address filled the
 #     torrent's peer limit and the seeder was refused: the download sat at 0 %.
+#  4. pex: PEX messages of 200 addresses, some that cannot be peers, in a quick series; and
+#     pex = false. Before: the key was not read, every address was taken and dialled.
 # $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
@@ -186,9 +188,7 @@ RSS2=$HP_RSS_KB
 # The default of 2 connections per address and a torrent limit of 8: five hosts (127.0.0.2-6)
 # open 20 idle handshaked connections each, then the seeder dials in from 127.0.0.1. Each host
 # gets 2 (the torrent is full at 8); the seeder, dialling in after the idle ones' 10 s grace, is
-# let in by evicting one of them, and the download completes. (Dialled sooner, it is refused:
-# libtorrent tries a refused peer 3 times, max_failcount, a second apart here, and then never
-# again, so the test must not race the grace.)
+# let in by evicting one of them, and the download completes.
 HP_PORT=$(sl_free_port)
 HP_HOST_CAP=2 HP_EXTRA_CONF='max_connections_per_torrent = 8;' \
     hp_start dp-flood "$SL_W/t.torrent" "$SL_W/out3"
@@ -224,8 +224,65 @@ sl_stop "$LT3_PID" 10
 sl_say "3. flood: 100 connections from 5 hosts, $OPEN accepted (2 each, 8 in all), one evicted for" \
     "the seeder; identical, peak RSS $((HP_RSS_KB / 1024)) MiB"
 
+RSS3=$HP_RSS_KB
+
+# ---- 4. PEX floods and addresses that cannot be peers ----
+# A peer sends 10 PEX messages of 200 addresses, 0.2 s apart: port 0, multicast, broadcast,
+# 0.0.0.0, downpour's own listening address, and 194 ports on 127.0.0.3 where it counts the
+# connections it gets. One message is heeded (the rest come too soon), and of it 50 addresses;
+# none that cannot be a peer is dialled. With pex = false downpour does not even offer ut_pex.
+sl_bg lt-seed4 "$SL_W/lt-seed4.log" /usr/bin/python3 "$SL_DIR/lt_seed.py" "$SL_W/t.torrent" \
+    "$SL_W/src" --port "$LT_PORT" --no-tracker --ready-file "$SL_W/lt-seed4.ready" \
+    --upload-limit 16777216
+LT4_PID=$SL_BG_PID
+SL_WAIT_PID=$LT4_PID sl_wait 120 "the libtorrent seeder (part 4)" test -f "$SL_W/lt-seed4.ready"
+for mode in on off; do
+	PP=$(sl_free_port)
+	HP_PORT=$(sl_free_port)
+	OWN=$HP_PORT
+	sl_bg pex-$mode "$SL_W/pex-$mode.log" /usr/bin/python3 "$HP_PY" pex "$SL_W/t.torrent" \
+	    --port "$PP" --self-addr "127.0.0.1:$HP_PORT" --messages 10 --gap 0.2 \
+	    --ready-file "$SL_W/pex-$mode.ready" --timeout 300
+	P_PID=$SL_BG_PID
+	SL_WAIT_PID=$P_PID sl_wait 20 "hostile_peer.py pex" test -f "$SL_W/pex-$mode.ready"
+	extra=
+	[ $mode = off ] && extra='pex = false;'
+	# 300 per address: only the PEX caps may limit what is dialled on 127.0.0.3.
+	SL_DP_LOG_LEVEL=debug HP_HOST_CAP=300 HP_EXTRA_CONF=$extra \
+	    hp_start dp-pex-$mode "$SL_W/t.torrent" "$SL_W/out4$mode" --peer "127.0.0.1:$PP" \
+	    --peer "127.0.0.1:$LT_PORT"
+	hp_wait 60
+	HP_PORT=
+	sleep 1
+	sl_stop "$P_PID" 10
+	sl_same "$SL_W/src/payload.bin" "$SL_W/out4$mode/payload.bin" || sl_fail "the copy differs (pex $mode)"
+	rm -rf "$SL_W/out4$mode"
+	sum=$(grep "^hostile: pex " "$SL_W/pex-$mode.log") || sl_fail "hostile_peer.py pex printed no summary"
+	offered=$(echo "$sum" | sed -n 's/.* offered_pex=\([0-9]*\).*/\1/p')
+	msgs=$(echo "$sum" | sed -n 's/.* messages=\([0-9]*\).*/\1/p')
+	dialled=$(echo "$sum" | sed -n 's/.* dialled_ports=\([0-9]*\).*/\1/p')
+	if [ $mode = off ]; then
+		[ "$offered" = 0 ] || sl_fail "pex = false, yet downpour offered ut_pex ($sum)"
+		[ "$dialled" = 0 ] || sl_fail "pex = false, yet $dialled PEX addresses were dialled"
+		sl_say "4b. pex = false: ut_pex not offered, nothing dialled; identical"
+		continue
+	fi
+	[ "$offered" = 1 ] && [ "$msgs" -ge 5 ] || sl_fail "the PEX attack did not run ($sum)"
+	[ "$dialled" -le 50 ] || sl_fail "$dialled PEX addresses dialled (50 a message at most)"
+	[ "$dialled" -gt 0 ] || sl_fail "no PEX address dialled: peer exchange does not work"
+	for bad in "127.0.0.3:0" "224.0.0.1" "239.255.255.250" "255.255.255.255" "0.0.0.0:" \
+	    "peer 127.0.0.1:$OWN:"; do
+		grep -q "$bad" "$SL_W/dp-pex-$mode.log" && sl_fail "downpour dialled $bad (from PEX)"
+	done
+	grep -q "banned" "$SL_W/dp-pex-$mode.log" && sl_fail "a peer was banned in the PEX test"
+	sl_say "4a. PEX: $msgs messages of 200 addresses, $dialled dialled (none that cannot be a" \
+	    "peer); identical, peak RSS $((HP_RSS_KB / 1024)) MiB"
+done
+sl_stop "$LT4_PID" 10
+
 echo "PASS hostile_peers: unrequested blocks dropped (peak RSS $((RSS1 / 1024)) MiB, attacker" \
     "banned, seeder never); a metadata-size liar did not stall a magnet (peak RSS" \
     "$((RSS2 / 1024)) MiB); a connection flood took no more than its share (peak RSS" \
+    "$((RSS3 / 1024)) MiB); PEX floods were capped and pex = false honoured (peak RSS" \
     "$((HP_RSS_KB / 1024)) MiB)"
 exit 0

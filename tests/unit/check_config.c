@@ -45,7 +45,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.disk_threads, 0);
 	ck_assert_uint_eq(c.disk_write_queue_bytes, 64u << 20);
 	ck_assert_str_eq(c.peer_id_prefix, "-DW0100-");
-	ck_assert(c.dht && c.lsd && !c.upnp && !c.pex);
+	ck_assert(c.dht && c.lsd && !c.upnp && c.pex);
 	ck_assert_uint_eq(c.dht_bootstrap_count, 0);
 	ck_assert(!c.rpc.enabled);
 	ck_assert_int_eq(c.rpc.port, 9091);

@@ -298,7 +298,8 @@ START_TEST(test_session_set_refuses)
 	static const char *const refused[] = {
 		"\"rename-partial-files\":true", "\"incomplete-dir-enabled\":true",
 		"\"script-torrent-done-enabled\":true",
-		"\"script-torrent-done-filename\":\"/bin/true\"", "\"pex-enabled\":false",
+		"\"script-torrent-done-filename\":\"/bin/true\"",
+		"\"peer-port-random-on-start\":true",
 		"\"queue-stalled-enabled\":true", "\"trash-original-torrent-files\":true",
 	};
 	for (size_t i = 0; i < DP_ARRAY_LEN(refused); i++) {
@@ -319,6 +320,22 @@ START_TEST(test_session_set_refuses)
 	json_decref(j);
 	engine_global(eng, &g);
 	ck_assert_int_eq(g.max_connections, 61);
+
+	/* Peer exchange is the pex key (issue 11, finding 4: it was always on and session-set
+	 * refused to switch it off). */
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"pex-enabled\":false}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	engine_global(eng, &g);
+	ck_assert(!g.pex);
+	j = call(h, "{\"method\":\"session-get\",\"arguments\":{\"fields\":[\"pex-enabled\"]}}");
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "arguments"), "pex-enabled")));
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"pex-enabled\":true}}");
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	engine_global(eng, &g);
+	ck_assert(g.pex);
 
 	/* Port forwarding is a real setting now: shown from port_mapping and set through it
 	 * (switched on only in tests/interop/portmap_miniupnpd.sh: it talks to gateways). */

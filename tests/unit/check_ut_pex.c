@@ -15,6 +15,7 @@
 
 #include "bencode.h"
 #include "engine.h"
+#include "net.h"
 #include "suites.h"
 #include "task.h"
 #include "test_helpers.h"
@@ -245,6 +246,45 @@ pex_run(bool private_, int expect_known)
 	event_base_free(base);
 }
 
+/* What PEX, trackers and the DHT hand us is dialled only when it can be a peer. */
+START_TEST(test_addresses_dialable)
+{
+	static const struct { const char *a; bool ok; } cases[] = {
+		{ "10.1.2.3:6881", true }, { "127.0.0.1:51413", true }, { "[2001:db8::1]:6881", true },
+		{ "[::1]:6881", true }, { "0.0.0.0:6881", false },
+		{ "0.1.2.3:6881", false }, { "224.0.0.1:6881", false },
+		{ "239.255.255.250:1900", false }, { "240.0.0.1:6881", false },
+		{ "255.255.255.255:6881", false }, { "[::]:6881", false }, { "[ff02::1]:6881", false },
+		{ "[::ffff:224.0.0.1]:6881", false }, { "[::ffff:10.0.0.1]:6881", true },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(cases); i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		ck_assert_msg(sockaddr_parse(cases[i].a, &ss, &len), "%s", cases[i].a);
+		ck_assert_msg(sockaddr_is_dialable((struct sockaddr *)&ss) == cases[i].ok, "%s",
+		    cases[i].a);
+	}
+	struct sockaddr_in port0 = { .sin_family = AF_INET, .sin_port = 0 };
+	port0.sin_addr.s_addr = htonl(0x0a010203);
+	ck_assert(!sockaddr_is_dialable((struct sockaddr *)&port0));
+	/* One host for connection limits: an IPv4 address (mapped too), an IPv6 /64. */
+	static const struct { const char *a, *b; bool same; } hosts[] = {
+		{ "10.0.0.1:1", "10.0.0.1:2", true }, { "10.0.0.1:1", "10.0.0.2:1", false },
+		{ "10.0.0.1:1", "[::ffff:10.0.0.1]:2", true },
+		{ "[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff::9]:2", true },
+		{ "[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:1", false },
+		{ "[2001:db8::1]:1", "10.0.0.1:1", false },
+	};
+	for (size_t i = 0; i < DP_ARRAY_LEN(hosts); i++) {
+		struct sockaddr_storage x, y;
+		socklen_t lx, ly;
+		ck_assert(sockaddr_parse(hosts[i].a, &x, &lx) && sockaddr_parse(hosts[i].b, &y, &ly));
+		ck_assert_msg(sockaddr_same_host((struct sockaddr *)&x, (struct sockaddr *)&y) ==
+		    hosts[i].same, "%s %s", hosts[i].a, hosts[i].b);
+	}
+}
+END_TEST
+
 START_TEST(test_pex_public)
 {
 	pex_run(false, 2);
@@ -264,6 +304,7 @@ ut_pex_suite(void)
 	TCase *tc = tcase_create("codec");
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_parse_edges);
+	tcase_add_test(tc, test_addresses_dialable);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("engines");
 	tcase_add_checked_fixture(tc, pex_setup, pex_teardown);
