@@ -115,6 +115,8 @@ struct dp_config {
 		char **host_whitelist;
 		size_t host_whitelist_count;
 		char *web_root;         /* NULL: Transmission's installed web client */
+		char **allowed_dirs;    /* beside download, completed and watch dirs: for RPC paths */
+		size_t allowed_dirs_count;
 	} rpc;
 
 	struct {

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,8 @@ struct rpc_call {
 	void *cb_arg;
 	/* the method's own */
 	char *path;
+	char *dir;                      /* torrent-add's download-dir, resolved by the work */
+	struct rpc_roots roots;         /* where paths may lie (rpc_paths.c) */
 	uint8_t *data;
 	size_t len;
 	uint64_t free_bytes, total_bytes;  /* free-space */
@@ -263,6 +266,8 @@ rpc_call_free(struct rpc_call *c)
 	json_decref(c->req);
 	json_decref(c->result);
 	free(c->path);
+	free(c->dir);
+	rpc_roots_free(&c->roots);
 	free(c->data);
 	free(c);
 }
@@ -289,7 +294,13 @@ static void
 rpc_statvfs_work(struct rpc_call *c)
 {
 	struct statvfs vfs;
-	if (statvfs(c->path, &vfs) < 0) {
+	char real[PATH_MAX];
+	if (rpc_roots_check(&c->roots, "path", c->path, real, sizeof real, c->errmsg,
+	    sizeof c->errmsg) < 0) {
+		c->error = EACCES;
+		return;
+	}
+	if (statvfs(real, &vfs) < 0) {
 		c->error = errno;
 		snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->path, strerror(errno));
 		return;
@@ -321,6 +332,7 @@ method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, s
 	if (h->sandbox)
 		return dp_fail(err, errlen, "free-space is not accepted here");
 	struct rpc_call *c = rpc_call_new(rpc_statvfs_work, rpc_free_space_finish, path);
+	rpc_roots_get(h->e, &c->roots);
 	snprintf(c->what, sizeof c->what, "rpc free-space: statvfs %s", path);
 	return rpc_call_start(h, c, args, out, err, errlen);
 }
@@ -772,52 +784,101 @@ rpc_torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, cons
 	return 0;
 }
 
-/* Paused first, so file wants apply before any piece is picked. */
+/* Paused first, so file wants apply before any piece is picked; save_dir is download-dir as
+ * checked and resolved (rpc_roots_check), NULL for the default. */
 static void
-rpc_torrent_add_opts(json_t *args, struct engine_add_opts *opts)
+rpc_torrent_add_opts(const char *save_dir, struct engine_add_opts *opts)
 {
-	const char *dir = NULL;
-	char ignore[64];
 	memset(opts, 0, sizeof *opts);
-	(void)rpc_arg_string(args, "download-dir", &dir, ignore, sizeof ignore);
-	opts->save_dir = dir;
+	opts->save_dir = save_dir;
 	opts->paused = true;
 }
 
-/* On a worker: the .torrent named by filename. */
+/* On a worker: download-dir and the .torrent named by filename must lie under the allowed
+ * directories (a local user must not make the daemon write into ~/.ssh or read /etc/shadow);
+ * then the file is read, and what is not a torrent is refused without quoting a byte of it. */
 static void
-rpc_torrent_add_read_work(struct rpc_call *c)
+rpc_torrent_add_work(struct rpc_call *c)
 {
-	if (dp_read_file(c->path, DP_MAX_TORRENT_FILE_SIZE, &c->data, &c->len) == 0)
+	char real[PATH_MAX];
+	if (c->dir != NULL) {
+		if (rpc_roots_check(&c->roots, "download-dir", c->dir, real, sizeof real, c->errmsg,
+		    sizeof c->errmsg) < 0) {
+			c->error = EACCES;
+			return;
+		}
+		free(c->dir);
+		c->dir = xstrdup(real);
+	}
+	if (c->path[0] == '\0')
 		return;
-	c->error = errno;
-	if (errno == EFBIG)
-		snprintf(c->errmsg, sizeof c->errmsg, "%s: larger than the %u MiB limit for "
-		    "torrent files", c->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
-	else
-		snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->path, dp_strerror(errno));
+	if (rpc_roots_check(&c->roots, "filename", c->path, real, sizeof real, c->errmsg,
+	    sizeof c->errmsg) < 0) {
+		c->error = EACCES;
+		return;
+	}
+	if (dp_read_file(real, DP_MAX_TORRENT_FILE_SIZE, &c->data, &c->len) < 0) {
+		c->error = errno;
+		if (errno == EFBIG)
+			snprintf(c->errmsg, sizeof c->errmsg, "%s: larger than the %u MiB limit for "
+			    "torrent files", c->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
+		else
+			snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->path, dp_strerror(errno));
+		return;
+	}
+	char ignore[256];
+	struct metainfo *mi = metainfo_parse(c->data, c->len, ignore, sizeof ignore);
+	if (mi == NULL) {
+		c->error = EINVAL;
+		snprintf(c->errmsg, sizeof c->errmsg, "%s: not a torrent file", c->path);
+		return;
+	}
+	metainfo_free(mi);
+}
+
+/* Adds what args name (metainfo or a magnet link), or data read from filename. */
+static int
+rpc_torrent_add_source(struct rpc_handler *h, json_t *args, const char *save_dir,
+    const struct rpc_call *c, int *id, char *why, size_t whylen)
+{
+	const char *metainfo = NULL, *filename = NULL;
+	char ignore[64];
+	(void)rpc_arg_string(args, "metainfo", &metainfo, ignore, sizeof ignore);
+	(void)rpc_arg_string(args, "filename", &filename, ignore, sizeof ignore);
+	struct engine_add_opts opts;
+	rpc_torrent_add_opts(save_dir, &opts);
+	if (c != NULL && c->data != NULL) {
+		char reason[400] = "";
+		int rc = engine_add_torrent_data(h->e, c->data, c->len, &opts, id, reason,
+		    sizeof reason);
+		if (rc < 0)
+			snprintf(why, whylen, "%s%s%s", *id > 0 ? "" : c->path, *id > 0 ? "" : ": ",
+			    reason);
+		return rc;
+	}
+	if (metainfo != NULL) {
+		size_t len;
+		unsigned char *bytes = rpc_base64_decode(metainfo, strlen(metainfo), &len);
+		if (bytes == NULL)
+			return dp_fail(why, whylen, "metainfo is not valid base64");
+		int rc = engine_add_torrent_data(h->e, bytes, len, &opts, id, why, whylen);
+		free(bytes);
+		return rc;
+	}
+	return engine_add_magnet(h->e, filename, &opts, id, why, whylen);
 }
 
 static int
-rpc_torrent_add_read_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+rpc_torrent_add_work_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
 {
-	struct rpc_handler *h = c->h;
-	struct engine_add_opts opts;
-	rpc_torrent_add_opts(c->args, &opts);
 	int id = 0, rc = -1;
 	char why[512] = "";
-	if (c->error != 0) {
+	if (c->error != 0)
 		snprintf(why, sizeof why, "%s", c->errmsg);
-	} else {
-		char reason[400] = "";
-		rc = engine_add_torrent_data(h->e, c->data, c->len, &opts, &id, reason,
-		    sizeof reason);
-		if (rc < 0)
-			snprintf(why, sizeof why, "%s%s%s", id > 0 ? "" : c->path, id > 0 ? "" : ": ",
-			    reason);
-	}
-	return rpc_torrent_add_finish(h, c->args, rc, id, why, c->paused, c->peer_limit, out, err,
-	    errlen);
+	else
+		rc = rpc_torrent_add_source(c->h, c->args, c->dir, c, &id, why, sizeof why);
+	return rpc_torrent_add_finish(c->h, c->args, rc, id, why, c->paused, c->peer_limit, out,
+	    err, errlen);
 }
 
 static int
@@ -844,35 +905,29 @@ method_torrent_add(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		return dp_fail(err, errlen, "download-dir is not accepted here");
 	if (dir != NULL && dir[0] != '/')
 		return dp_fail(err, errlen, "download-dir must be an absolute path");
-	struct engine_add_opts opts;
-	rpc_torrent_add_opts(args, &opts);
-	int id = 0, rc;
-	char why[512] = "";
-	if (metainfo != NULL) {
-		size_t len;
-		unsigned char *bytes = rpc_base64_decode(metainfo, strlen(metainfo), &len);
-		if (bytes == NULL)
-			return dp_fail(err, errlen, "metainfo is not valid base64");
-		rc = engine_add_torrent_data(h->e, bytes, len, &opts, &id, why, sizeof why);
-		free(bytes);
-	} else if (strncasecmp(filename, "magnet:", 7) == 0) {
-		rc = engine_add_magnet(h->e, filename, &opts, &id, why, sizeof why);
-	} else if (strncasecmp(filename, "http://", 7) == 0 ||
-	    strncasecmp(filename, "https://", 8) == 0) {
+	bool from_file = metainfo == NULL && strncasecmp(filename, "magnet:", 7) != 0;
+	if (from_file && (strncasecmp(filename, "http://", 7) == 0 ||
+	    strncasecmp(filename, "https://", 8) == 0))
 		return dp_fail(err, errlen, "adding by URL is not supported: download the .torrent "
 		    "and send it as metainfo");
-	} else {
-		if (h->sandbox)
-			return dp_fail(err, errlen, "filename paths are not accepted here");
-		/* The file is read on the disk pool: a slow or hung filesystem must not stall
-		 * the loop. */
-		struct rpc_call *c = rpc_call_new(rpc_torrent_add_read_work,
-		    rpc_torrent_add_read_finish, filename);
+	if (from_file && h->sandbox)
+		return dp_fail(err, errlen, "filename paths are not accepted here");
+	if (dir != NULL || from_file) {
+		/* Paths are checked and the file read on the disk pool: a slow or hung
+		 * filesystem must not stall the loop. */
+		struct rpc_call *c = rpc_call_new(rpc_torrent_add_work, rpc_torrent_add_work_finish,
+		    from_file ? filename : "");
+		c->dir = dir != NULL ? xstrdup(dir) : NULL;
+		rpc_roots_get(h->e, &c->roots);
 		c->paused = paused;
 		c->peer_limit = peer_limit;
-		snprintf(c->what, sizeof c->what, "rpc torrent-add: reading %s", filename);
+		snprintf(c->what, sizeof c->what, "rpc torrent-add: %s %s", from_file ? "reading" :
+		    "checking", from_file ? filename : dir);
 		return rpc_call_start(h, c, args, out, err, errlen);
 	}
+	int id = 0;
+	char why[512] = "";
+	int rc = rpc_torrent_add_source(h, args, NULL, NULL, &id, why, sizeof why);
 	return rpc_torrent_add_finish(h, args, rc, id, why, paused, peer_limit, out, err, errlen);
 }
 

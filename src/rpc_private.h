@@ -69,6 +69,20 @@ int rpc_arg_int(json_t *args, const char *name, int64_t min, int64_t max, int64_
 int rpc_arg_real(json_t *args, const char *name, double *out, char *err, size_t errlen);
 int rpc_arg_string(json_t *args, const char *name, const char **out, char *err, size_t errlen);
 
+/* rpc_paths.c: the directories a client may name (download_dir, completed_dir, watch_dir,
+ * rpc.allowed_dirs), copied on the loop so that the check can run on the disk pool. */
+struct rpc_roots {
+	char **dir;
+	size_t n;
+};
+void rpc_roots_get(struct engine *e, struct rpc_roots *r);
+void rpc_roots_free(struct rpc_roots *r);
+/* 0 with path resolved (links followed, dots gone) into resolved when that lies under one of
+ * r's directories; -1 with err naming what (the argument) and path, never its content.
+ * Touches the filesystem (realpath). */
+int rpc_roots_check(const struct rpc_roots *r, const char *what, const char *path, char *resolved,
+    size_t rlen, char *err, size_t errlen);
+
 /* rpc_session.c's methods. */
 int rpc_method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err,
     size_t errlen);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,13 +346,25 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		return dp_fail(err, errlen, "download-dir is not accepted here");
 	if (rpc_session_check_fixed(h, args, err, errlen) < 0)
 		return -1;
+	/* Under the directories a client may name (issue 11, finding 5), links resolved. This
+	 * realpath runs on the loop, unlike torrent-add's and free-space's: session-set answers
+	 * at once, and the directories are the daemon's own, configured ones. */
+	char real[PATH_MAX];
+	if (dir != NULL) {
+		struct rpc_roots roots;
+		rpc_roots_get(h->e, &roots);
+		int bad = rpc_roots_check(&roots, "download-dir", dir, real, sizeof real, err, errlen);
+		rpc_roots_free(&roots);
+		if (bad < 0)
+			return -1;
+	}
 
 	struct rpc_change ch[RPC_MAX_CHANGES];
 	size_t n = 0;
 	/* First, so that the one change the engine may still refuse (a path too long for it)
 	 * comes before any other is made. */
 	if (dir != NULL)
-		rpc_change_add(ch, &n, "download_dir", "%s", dir);
+		rpc_change_add(ch, &n, "download_dir", "%s", real);
 	struct dp_config c;
 	engine_config_get(h->e, &c);
 	int rc = 0;

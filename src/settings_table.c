@@ -172,6 +172,9 @@ const struct setting_def settings_table[] = {
 	S("rpc", "host_whitelist", SETTING_STRLIST, rpc.host_whitelist, 0, 0,
 	    "localhost,127.0.0.1,::1", RESTART, 0,
 	    "Accepted Host: headers (protects against DNS rebinding)."),
+	S("rpc", "allowed_dirs", SETTING_STRLIST, rpc.allowed_dirs, 0, 0, "", RESTART, 0,
+	    "Directories beside download_dir, completed_dir and watch_dir under which RPC clients "
+	    "may name paths (download-dir, a .torrent's filename, free-space); others are refused."),
 	S("rpc", "web_root", SETTING_OPT_PATH, rpc.web_root, 0, 0, "", RESTART, 0,
 	    "The web client served at /transmission/web/; \"\" = Transmission's own as installed "
 	    "(/usr/share/transmission/public_html or /usr/share/transmission/web)."),

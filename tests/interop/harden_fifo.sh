@@ -43,7 +43,8 @@ head -c 300000 /dev/urandom > "$W/data/M/b.bin"
 head -c 200000 /dev/urandom > "$W/ok/ok.bin"
 "$DP" create -o "$W/m.torrent" -s 32768 "$W/data/M" >/dev/null 2>&1 || fail "create m"
 "$DP" create -o "$W/ok.torrent" -s 32768 "$W/ok/ok.bin" >/dev/null 2>&1 || fail "create ok"
-printf 'listen_address = "127.0.0.1";\n' > "$W/d.conf"
+# The .torrent files and dl2 are in $W: RPC paths must lie under an allowed directory.
+printf 'listen_address = "127.0.0.1";\nrpc = { allowed_dirs = ["%s"]; };\n' "$W" > "$W/d.conf"
 "$DP" daemon --config "$W/d.conf" --session "$W/s" --download-dir "$W/dl" \
     --watch-dir "$W/watch" --port "$(free_port)" --rpc-port "$RP" 2>"$W/daemon.err" ||
     fail "daemon start: $(cat "$W/daemon.err")"

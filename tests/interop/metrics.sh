@@ -26,6 +26,8 @@ listen_address = "127.0.0.1";
 listen_port = $DP_PORT;
 download_dir = "$SL_W/dl";
 session_dir = "$SL_W/dp-session";
+# torrent-add names $SL_W/src as download-dir: RPC paths must lie under an allowed directory.
+rpc = { allowed_dirs = ["$SL_W"]; };
 CONF
 sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc \
     --rpc-port "$DP_RPC" --rpc-auth "prom:s3cret"

@@ -61,6 +61,8 @@ cat > "$W/d.conf" <<CONF
 listen_address = "127.0.0.1";
 download_dir = "$W/dl";
 max_active_downloads = 5;
+# The .torrent files and the other download directories are in $W (RPC paths are confined).
+rpc = { allowed_dirs = ["$W"]; };
 CONF
 chmod 644 "$W/d.conf"
 rpc() { /usr/bin/python3 "$(dirname "$0")/rpc_call.py" "$RP" "$@"; }

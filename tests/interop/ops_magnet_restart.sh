@@ -84,8 +84,10 @@ head -c 300000 /dev/urandom > "$W/other/third.bin"
 "$DP" create -o "$W/x.torrent" -s 32768 "$W/other/third.bin" >/dev/null 2>>"$W/create.log" || fail "create x"
 hash_of() { "$DP" info --json "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["info_hash"])'; }
 HASH=$(hash_of "$W/t.torrent"); OHASH=$(hash_of "$W/o.torrent"); XHASH=$(hash_of "$W/x.torrent")
+# o.torrent and dl2 are in $W: RPC paths must lie under an allowed directory.
 cat > "$W/d.conf" <<CONF
 listen_address = "127.0.0.1";
+rpc = { allowed_dirs = ["$W"]; };
 CONF
 
 # Run 1: the magnet first (id 1, from the watch dir), then a .torrent (id 2, over the RPC).

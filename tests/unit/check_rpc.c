@@ -469,7 +469,10 @@ START_TEST(test_bad_requests)
 	j = call(h, "{\"method\":\"torrent-stop\",\"arguments\":{\"ids\":[999]}}");
 	ck_assert_str_eq(result_of(j), "success");
 	json_decref(j);
-	j = call(h, "{\"method\":\"free-space\",\"arguments\":{\"path\":\"/tmp\"}}");
+	char fsreq[256];
+	snprintf(fsreq, sizeof fsreq, "{\"method\":\"free-space\",\"arguments\":{\"path\":"
+	    "\"%s\"}}", tmpdir);
+	j = call(h, fsreq);
 	ck_assert_str_eq(result_of(j), "success");
 	ck_assert_int_gt(json_integer_value(json_object_get(json_object_get(j, "arguments"),
 	    "size-bytes")), 0);
@@ -781,6 +784,90 @@ START_TEST(test_sandbox)
 		    result_of(j));
 		json_decref(j);
 	}
+	rpc_handler_free(h);
+}
+END_TEST
+
+/* Issue 11, findings 5 and 6: a client names only paths under the download, completed and
+ * watch directories (here the download directory, tmpdir), links resolved, and a file that is
+ * not a torrent is refused without quoting it. */
+START_TEST(test_paths_confined)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	char *outside = xasprintf("%s-outside", tmpdir);
+	ck_assert_int_eq(mkdir(outside, 0755), 0);
+	char *link = xasprintf("%s/link", tmpdir);
+	ck_assert_int_eq(symlink(outside, link), 0);
+	th_file_write(outside, "x.torrent", "d4:infoi1ee", 11);
+	th_file_write(tmpdir, "secret.txt", "rosebud: the sled", 17);
+	char *b64 = make_torrent_b64("confined");
+	const char *const dirs[] = { "/root/.ssh", "/tmp", "%s-outside", "%s/link",
+		"%s/link/deeper", "%s/new/../../x", "%s/../x", "/", "relative" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(dirs); i++) {
+		char dir[256], req[4096];
+		snprintf(dir, sizeof dir, dirs[i], tmpdir);
+		snprintf(req, sizeof req, "{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":"
+		    "\"%s\",\"download-dir\":\"%s\",\"paused\":true}}", b64, dir);
+		json_t *j = call(h, req);
+		ck_assert_msg(strcmp(result_of(j), "success") != 0, "torrent-add to %s", dir);
+		json_decref(j);
+		snprintf(req, sizeof req, "{\"method\":\"session-set\",\"arguments\":{"
+		    "\"download-dir\":\"%s\"}}", dir);
+		j = call(h, req);
+		ck_assert_msg(strcmp(result_of(j), "success") != 0, "session-set to %s", dir);
+		json_decref(j);
+		snprintf(req, sizeof req, "{\"method\":\"free-space\",\"arguments\":{"
+		    "\"path\":\"%s\"}}", dir);
+		j = call(h, req);
+		ck_assert_msg(strcmp(result_of(j), "success") != 0, "free-space of %s", dir);
+		json_decref(j);
+	}
+	struct engine_global_stats g;
+	engine_global(eng, &g);
+	ck_assert_str_eq(g.download_dir, tmpdir);
+	json_t *j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"id\"]}}");
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "arguments"),
+	    "torrents")), 0);
+	json_decref(j);
+
+	/* Files: outside (also through the link) refused; inside, no byte of a non-torrent. */
+	const char *const files[] = { "/etc/hostname", "%s-outside/x.torrent",
+		"%s/link/x.torrent" };
+	for (size_t i = 0; i < DP_ARRAY_LEN(files); i++) {
+		char path[256], req[512];
+		snprintf(path, sizeof path, files[i], tmpdir);
+		snprintf(req, sizeof req, "{\"method\":\"torrent-add\",\"arguments\":{"
+		    "\"filename\":\"%s\"}}", path);
+		j = call(h, req);
+		ck_assert_msg(strstr(result_of(j), "outside the directories") != NULL, "%s: %s", path,
+		    result_of(j));
+		json_decref(j);
+	}
+	char req[512];
+	snprintf(req, sizeof req, "{\"method\":\"torrent-add\",\"arguments\":{\"filename\":"
+	    "\"%s/secret.txt\"}}", tmpdir);
+	j = call(h, req);
+	ck_assert_msg(strstr(result_of(j), "not a torrent file") != NULL, "%s", result_of(j));
+	ck_assert_msg(strstr(result_of(j), "0x72") == NULL && strstr(result_of(j), "byte") == NULL,
+	    "%s", result_of(j));
+	json_decref(j);
+
+	/* Inside is fine, a directory still to be made included. */
+	snprintf(req, sizeof req, "{\"method\":\"free-space\",\"arguments\":{\"path\":"
+	    "\"%s//.\"}}", tmpdir);
+	j = call(h, req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	char *ok = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\","
+	    "\"download-dir\":\"%s/./sub//dir\",\"paused\":true}}", b64, tmpdir);
+	j = call(h, ok);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	free(ok);
+	free(b64);
+	free(link);
+	th_rm_rf(outside);
+	free(outside);
 	rpc_handler_free(h);
 }
 END_TEST
@@ -1529,6 +1616,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_torrent_lifecycle);
 	tcase_add_test(tc, test_jsonrpc);
 	tcase_add_test(tc, test_sandbox);
+	tcase_add_test(tc, test_paths_confined);
 	tcase_add_test(tc, test_async_fs);
 	tcase_add_test(tc, test_session_persist);
 	tcase_add_test(tc, test_tracker_edit);
