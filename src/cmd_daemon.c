@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <openssl/crypto.h>
 
 #include "commands.h"
 #include "daemon.h"
@@ -23,6 +25,7 @@
 #include "attach_server.h"
 #include "monitor_server.h"
 #include "rpc.h"
+#include "rpc_credentials.h"
 #include "session_store.h"
 #include "stopsig.h"
 #include "util.h"
@@ -44,6 +47,7 @@ struct cmd_daemon_state {
 	const char *opt_rpc, *opt_rpc_bind, *opt_rpc_port;
 	/* --rpc-auth USER:PASS (split in place), --rpc-auth-file or DOWNPOUR_RPC_AUTH */
 	const char *opt_rpc_user, *opt_rpc_pass;
+	const char *opt_rpc_noauth;                /* --rpc-no-auth: "false" */
 	char *opt_dht_boot;            /* every --dht-bootstrap, comma-separated (free()) */
 	struct rpc_server *rpc;
 	struct monitor_server *monitor;
@@ -104,6 +108,7 @@ cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *
 		{ "rpc.bind", d->opt_rpc_bind, "--rpc-bind" },
 		{ "rpc.port", d->opt_rpc_port, "--rpc-port" },
 		{ "rpc.enabled", d->opt_rpc, "--rpc" },
+		{ "rpc.authentication", d->opt_rpc_noauth, "--rpc-no-auth" },
 		{ "dht_bootstrap", d->opt_dht_boot, "--dht-bootstrap" },
 	};
 	for (size_t i = 0; i < DP_ARRAY_LEN(over); i++) {
@@ -115,6 +120,34 @@ cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* rpc.authentication (issue 11, finding 5): without a configured user name the RPC uses the
+ * session directory's generated credentials, never runs open unless the configuration says
+ * so, and then says so at every start. ro gets the strings (*user, *pass: free them). */
+static int
+cmd_daemon_rpc_auth(const struct dp_config *c, struct rpc_options *ro, char **user, char **pass,
+    char *err, size_t errlen)
+{
+	*user = *pass = NULL;
+	if (c->rpc.username != NULL && c->rpc.username[0] != '\0')
+		return 0;
+	if (!c->rpc.authentication) {
+		log_warn("rpc: authentication is off (rpc.authentication = false): every local user "
+		    "can control this daemon and have it write files as this user");
+		return 0;
+	}
+	char path[PATH_MAX];
+	bool created;
+	if (rpc_credentials_load(c->session_dir, user, pass, path, sizeof path, &created, err,
+	    errlen) < 0)
+		return -1;
+	log_info("rpc: %s user name and password in %s (user '%s'; only this user may read it)",
+	    created ? "no credentials configured: a new" : "no credentials configured: the",
+	    path, *user);
+	ro->username = *user;
+	ro->password = *pass;
 	return 0;
 }
 
@@ -326,6 +359,7 @@ cmd_daemon_run(int argc, char **argv)
 		{ "rpc-port", required_argument, NULL, 'P' },
 		{ "rpc-auth", required_argument, NULL, 'A' },
 		{ "rpc-auth-file", required_argument, NULL, 'F' },
+		{ "rpc-no-auth", no_argument, NULL, 'N' },
 		{ "encryption", required_argument, NULL, 'E' },
 		{ "no-utp", no_argument, NULL, 'U' },
 		{ "dht-bootstrap", required_argument, NULL, 'D' },
@@ -351,6 +385,7 @@ cmd_daemon_run(int argc, char **argv)
 		case 'R': d.opt_rpc = "true"; break;
 		case 'B': d.opt_rpc_bind = optarg, d.opt_rpc = "true"; break;
 		case 'P': d.opt_rpc_port = optarg, d.opt_rpc = "true"; break;
+		case 'N': d.opt_rpc_noauth = "false", d.opt_rpc = "true"; break;
 		case 'A':
 			if (cmd_daemon_auth_split(&d, optarg, "--rpc-auth") < 0)
 				return DP_EXIT_USAGE;
@@ -469,10 +504,18 @@ cmd_daemon_run(int argc, char **argv)
 		goto fail;
 	if (d.cfg.rpc.enabled) {
 		struct rpc_options ro;
+		char *user, *pass;
 		rpc_options_from_config(&ro, &d.cfg);
 		ro.on_close = cmd_daemon_rpc_close;
 		ro.close_arg = &d;
-		if ((d.rpc = rpc_server_new(d.base, d.e, &ro, err, sizeof err)) == NULL)
+		if (cmd_daemon_rpc_auth(&d.cfg, &ro, &user, &pass, err, sizeof err) < 0)
+			goto fail;
+		d.rpc = rpc_server_new(d.base, d.e, &ro, err, sizeof err);
+		free(user);
+		if (pass != NULL)
+			OPENSSL_cleanse(pass, strlen(pass));
+		free(pass);
+		if (d.rpc == NULL)
 			goto fail;
 	}
 
@@ -553,6 +596,9 @@ const struct dp_command cmd_daemon_entry = {
 	    "                           user of this machine sees it in ps: prefer the next two)\n"
 	    "  --rpc-auth-file FILE     the same, from the first line of FILE (mode 0600)\n"
 	    "  (DOWNPOUR_RPC_AUTH=USER:PASS in the environment does the same)\n"
+	    "  --rpc-no-auth            no authentication (rpc.authentication = false; without\n"
+	    "                           a user name the RPC uses SESSION/rpc-credentials); implies\n"
+	    "                           --rpc\n"
 	    "  --dht-bootstrap ADDR:PORT  join the DHT through this node (dht_bootstrap; repeat\n"
 	    "                           it for more)\n"
 	    "SIGHUP reloads the configuration, SIGTERM and SIGINT stop, SIGUSR1 logs the tasks.\n",

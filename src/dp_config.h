@@ -112,6 +112,7 @@ struct dp_config {
 		int port;
 		char *username;         /* "" = no authentication (loopback bind only) */
 		char *password;
+		bool authentication;    /* false: no username means no authentication */
 		char **host_whitelist;
 		size_t host_whitelist_count;
 		char *web_root;         /* NULL: Transmission's installed web client */

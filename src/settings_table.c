@@ -169,6 +169,9 @@ const struct setting_def settings_table[] = {
 	    "Basic authentication; \"\" = none (allowed on a loopback address only)."),
 	S("rpc", "password", SETTING_STR, rpc.password, 0, 0, "", RESTART, SETTING_SECRET,
 	    "The password that goes with username."),
+	S("rpc", "authentication", SETTING_BOOL, rpc.authentication, 0, 0, "true", RESTART, 0,
+	    "With no username: true uses SESSION/rpc-credentials (user 'downpour', a random "
+	    "password made once, mode 0600); false serves every local user (warned at each start)."),
 	S("rpc", "host_whitelist", SETTING_STRLIST, rpc.host_whitelist, 0, 0,
 	    "localhost,127.0.0.1,::1", RESTART, 0,
 	    "Accepted Host: headers (protects against DNS rebinding)."),

@@ -221,7 +221,7 @@ with open(os.path.join(W, "d.conf"), "w") as f:
 daemon = spawn([DP, "daemon", "--foreground", "--config", os.path.join(W, "d.conf"),
                 "--session", SESS, "--download-dir", os.path.join(W, "dl"),
                 "--watch-dir", os.path.join(W, "watch"), "--port", str(DPORT),
-                "--rpc", "--rpc-bind", "127.0.0.1", "--rpc-port", str(RPORT)], "daemon.out")
+                "--rpc", "--rpc-no-auth", "--rpc-bind", "127.0.0.1", "--rpc-port", str(RPORT)], "daemon.out")
 DPID = daemon.pid
 RPC_URL = "http://127.0.0.1:%d/transmission/rpc" % RPORT
 sid = [""]

@@ -52,7 +52,7 @@ RP=$(free_port)
 mkdir -p "$W/s" "$W/dl"
 printf 'listen_address = "127.0.0.1";\nlog_level = "debug";\n' > "$W/d.conf"
 "$DP" daemon --foreground --config "$W/d.conf" --session "$W/s" --download-dir "$W/dl" \
-    --port "$(free_port)" --rpc-port "$RP" >"$W/daemon.out" 2>"$W/daemon.err" &
+    --port "$(free_port)" --rpc-no-auth --rpc-port "$RP" >"$W/daemon.out" 2>"$W/daemon.err" &
 DPID=$!
 wait_log "daemon running" 10 "$W/s/downpour.log" || fail "daemon start: $(cat "$W/daemon.err")"
 

@@ -33,7 +33,7 @@ download_rate_limit = "2MiB";
 CONF
 RP=$(free_port)
 # The torrent goes in through the RPC (transmission-remote), the data comes from a downpour seed.
-"$DP" daemon --foreground --config "$W/d.conf" --rpc-port "$RP" >"$W/daemon.log" 2>&1 &
+"$DP" daemon --foreground --config "$W/d.conf" --rpc-no-auth --rpc-port "$RP" >"$W/daemon.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do [ -S "$W/sess/monitor.sock" ] && break; sleep 0.1; done
 [ -S "$W/sess/monitor.sock" ] || fail "no monitor socket"

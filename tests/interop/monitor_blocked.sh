@@ -71,7 +71,7 @@ listen_port = $LPA;
 dht = false;
 lsd = false;
 CONF
-"$DP" daemon --foreground --config "$W/a.conf" --rpc-port "$RPA" >"$W/daemon_a.log" 2>&1 &
+"$DP" daemon --foreground --config "$W/a.conf" --rpc-no-auth --rpc-port "$RPA" >"$W/daemon_a.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do transmission-remote "127.0.0.1:$RPA" -l >/dev/null 2>&1 && break; sleep 0.1; done
 for n in http udp mute slow; do

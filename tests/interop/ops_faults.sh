@@ -54,7 +54,7 @@ error_hook = "sh -c 'env | grep ^DOWNPOUR_ > $W/error.env'";
 CONF
 start_daemon() {
 	"$DP" daemon --config "$W/d.conf" --session "$W/s" --download-dir "$1" \
-	    --watch-dir "$W/watch" --port "$DPORT" --rpc-port "$RP" 2>>"$W/daemon.err" ||
+	    --watch-dir "$W/watch" --port "$DPORT" --rpc-no-auth --rpc-port "$RP" 2>>"$W/daemon.err" ||
 	    fail "daemon start"
 }
 

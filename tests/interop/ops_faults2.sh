@@ -73,7 +73,7 @@ field() {
 }
 start_daemon() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	    "$W/downpour" daemon --config "$W/d.conf" --session "$W/s" --port "$DPORT" --rpc-port "$RP" \
+	    "$W/downpour" daemon --config "$W/d.conf" --session "$W/s" --port "$DPORT" --rpc-no-auth --rpc-port "$RP" \
 	    2>>"$W/daemon.err" || fail "daemon start: $(cat "$W/daemon.err")"
 }
 add() {   # add NAME DIR -> prints the id

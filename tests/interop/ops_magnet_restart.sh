@@ -60,7 +60,7 @@ print(int(v) if isinstance(v, float) and v.is_integer() else v)' "$2"
 start_daemon() {
 	LOG0=$(( $(cat "$W/s/downpour.log" 2>/dev/null | wc -l) + 1 ))
 	"$DP" daemon --foreground --config "$W/d.conf" --session "$W/s" --download-dir "$W/dl" \
-	    --watch-dir "$W/watch" --port "$DPORT" --rpc --rpc-port "$RP" >"$W/daemon$1.log" 2>&1 &
+	    --watch-dir "$W/watch" --port "$DPORT" --rpc --rpc-no-auth --rpc-port "$RP" >"$W/daemon$1.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 1 50); do rpc session-get '{}' >/dev/null 2>&1 && return 0; sleep 0.1; done
 	fail "daemon run $1: the RPC does not answer"

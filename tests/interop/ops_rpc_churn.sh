@@ -32,7 +32,7 @@ for i in 1 2 3 4; do
 done
 printf 'listen_address = "127.0.0.1";\nmax_active_downloads = 2;\n' > "$W/d.conf"
 "$DP" daemon --config "$W/d.conf" --session "$W/s" --download-dir "$W/dl" --port "$DPORT" \
-    --rpc-port "$RP" 2>>"$W/daemon.err" || fail "daemon start"
+    --rpc-no-auth --rpc-port "$RP" 2>>"$W/daemon.err" || fail "daemon start"
 wait_file "$W/s/downpour.pid" || fail "no pid file"
 PID=$(daemon_pid)
 

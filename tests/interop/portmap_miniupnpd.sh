@@ -191,7 +191,7 @@ RPCPORT=9199
 rpc() { ip netns exec "$CLI" timeout 20 /usr/bin/python3 "$(dirname "$0")/rpc_call.py" "$RPCPORT" "$@"; }
 fwd_shown() { rpc session-get '{"fields":["port-forwarding-enabled"]}' | grep -o '"port-forwarding-enabled": [a-z]*'; }
 dnat_rules() { ip netns exec "$GW" nft list chain inet dppm dppm_pre | grep -c "dport $PORT dnat"; }
-ip netns exec "$CLI" "$DP" daemon --foreground --config "$W/d.conf" --rpc-port $RPCPORT \
+ip netns exec "$CLI" "$DP" daemon --foreground --config "$W/d.conf" --rpc-no-auth --rpc-port $RPCPORT \
     >"$W/daemon3.log" 2>&1 &
 DPID=$!
 PIDS+=("$DPID")

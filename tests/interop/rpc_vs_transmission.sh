@@ -43,7 +43,7 @@ listen_port = $DP_PORT;
 download_dir = "$SL_W/dp-dl";
 session_dir = "$SL_W/dp-session";
 CONF
-sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc --rpc-port "$DP_RPC"
+sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc --rpc-no-auth --rpc-port "$DP_RPC"
 DP_PID=$SL_BG_PID
 SL_WAIT_PID=$DP_PID sl_wait 20 "downpour RPC" sl_listening "$DP_RPC"
 

@@ -28,7 +28,7 @@ session_dir = "$SL_W/dp-session";
 # torrent-add names $SL_W/src as download-dir: RPC paths must lie under an allowed directory.
 rpc = { allowed_dirs = ["$SL_W"]; };
 CONF
-sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc --rpc-port "$DP_RPC"
+sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc --rpc-no-auth --rpc-port "$DP_RPC"
 DP_PID=$SL_BG_PID
 SL_WAIT_PID=$DP_PID sl_wait 20 "downpour RPC" sl_listening "$DP_RPC"
 rpc() { /usr/bin/python3 "$HERE/rpc_call.py" "$DP_RPC" "$@" >>"$SL_W/rpc.log" || sl_fail "rpc $*"; }
