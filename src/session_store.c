@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,42 +470,80 @@ store_run_hook(struct store *s, int id, const char *cmd, const char *event)
 
 /* ---- moving finished data ---- */
 
+/* The directory that is to hold rel's last component under root, made where missing and
+ * walked with O_NOFOLLOW at each step, as the storage does: a link planted in completed_dir
+ * would aim the move at another user's directory (issue 11, finding 9). The fd, with *name
+ * pointing into rel; -1 with err. */
 static int
-store_mkdirs_for(const char *file, char *err, size_t errlen)
+store_move_open_parent(const char *root, const char *rel, const char **name, char *err,
+    size_t errlen)
 {
-	char *p = xstrdup(file);
-	for (char *q = p + 1; *q != '\0'; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "%s: can't create: %s", p, strerror(errno));
-			free(p);
+	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT) {
+		/* The destination itself (completed_dir, a new location) is made as named. */
+		char *p = xstrdup(root);
+		for (char *q = p + 1;; q++) {
+			if (*q != '/' && *q != '\0')
+				continue;
+			char c = *q;
+			*q = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				break;
+			*q = c;
+			if (c == '\0')
+				break;
+		}
+		free(p);
+		dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dfd < 0) {
+		snprintf(err, errlen, "%s: %s", root, strerror(errno));
+		return -1;
+	}
+	const char *comp = rel;
+	for (const char *sl; (sl = strchr(comp, '/')) != NULL; comp = sl + 1) {
+		char part[NAME_MAX + 1];
+		snprintf(part, sizeof part, "%.*s", (int)DP_MIN((size_t)(sl - comp), (size_t)NAME_MAX),
+		    comp);
+		if (mkdirat(dfd, part, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s/%.*s: can't create: %s", root, (int)(sl - rel), rel,
+			    strerror(errno));
+			close(dfd);
 			return -1;
 		}
-		*q = '/';
+		int nfd = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			int e = errno;
+			snprintf(err, errlen, "%s/%.*s: %s", root, (int)(sl - rel), rel,
+			    e == ELOOP || e == ENOTDIR ? "a symbolic link or not a directory; not "
+			    "moving through it" : strerror(e));
+			close(dfd);
+			return -1;
+		}
+		close(dfd);
+		dfd = nfd;
 	}
-	free(p);
-	return 0;
+	*name = comp;
+	return dfd;
 }
 
-/* Copies across filesystems: data, fsync, then the caller unlinks the source. */
+/* Copies across filesystems into a new file (O_EXCL: never over an existing file or through a
+ * link at its name): data, fsync; then the caller unlinks the source. */
 static int
-store_copy_file(const char *src, const char *dst, char *err, size_t errlen)
+store_copy_file(const char *src, int dfd, const char *name, const char *dst, char *err,
+    size_t errlen)
 {
 	FILE *in = fopen(src, "rbe");
 	if (in == NULL) {
 		snprintf(err, errlen, "%s: %s", src, strerror(errno));
 		return -1;
 	}
-	/* Never through a link planted at the destination's name: it would aim the copy (and the
-	 * truncation) at someone else's file. */
-	int ofd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int ofd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	FILE *out = ofd >= 0 ? fdopen(ofd, "wb") : NULL;
 	if (out == NULL) {
 		int e = errno;
-		snprintf(err, errlen, "%s: %s", dst, e == ELOOP ?
-		    "a symbolic link; not copying through it" : strerror(e));
+		snprintf(err, errlen, "%s: %s", dst, e == EEXIST ? "exists; not replacing it" :
+		    strerror(e));
 		if (ofd >= 0)
 			close(ofd);
 		fclose(in);
@@ -535,8 +574,29 @@ store_copy_file(const char *src, const char *dst, char *err, size_t errlen)
 		rc = -1;
 	}
 	if (rc < 0)
-		unlink(dst);
+		unlinkat(dfd, name, 0);
 	return rc;
+}
+
+/* Moves src to name in dfd, never replacing what is there (a file of the same name, or a
+ * link): rename with RENAME_NOREPLACE, or a hard link and unlink where the filesystem lacks
+ * it. 0, or -1 with errno (EXDEV: another filesystem). */
+static int
+store_move_noreplace(const char *src, int dfd, const char *name)
+{
+	if (renameat2(AT_FDCWD, src, dfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(AT_FDCWD, src, dfd, name, 0) < 0)
+		return -1;
+	if (unlink(src) < 0) {
+		int e = errno;
+		unlinkat(dfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 /* Worker thread: every file moved (rename, or copy when across filesystems) or none. */
@@ -551,20 +611,35 @@ store_move_work(struct resume_job *job)
 		struct stat st;
 		if (stat(m->src[i], &st) < 0 && errno == ENOENT)
 			continue;   /* a skipped file never written */
-		if (store_mkdirs_for(m->dst[i], job->errmsg, sizeof job->errmsg) < 0)
+		size_t tl = strlen(m->to_dir);
+		if (strncmp(m->dst[i], m->to_dir, tl) != 0 || m->dst[i][tl] != '/') {
+			snprintf(job->errmsg, sizeof job->errmsg, "%s: not under %s", m->dst[i],
+			    m->to_dir);
+			break;
+		}
+		const char *name;
+		int dfd = store_move_open_parent(m->to_dir, m->dst[i] + tl + 1, &name, job->errmsg,
+		    sizeof job->errmsg);
+		if (dfd < 0)
 			break;
 		resume_job_set_phase(job, "rename");
-		if (rename(m->src[i], m->dst[i]) == 0) {
+		if (store_move_noreplace(m->src[i], dfd, name) == 0) {
 			moved[i] = true;
+			close(dfd);
 			continue;
 		}
 		if (errno != EXDEV) {
-			snprintf(job->errmsg, sizeof job->errmsg, "%s: rename: %s", m->src[i],
+			snprintf(job->errmsg, sizeof job->errmsg, "%s: %s", errno == EEXIST ?
+			    m->dst[i] : m->src[i], errno == EEXIST ? "exists; not replacing it" :
 			    strerror(errno));
+			close(dfd);
 			break;
 		}
 		resume_job_set_phase(job, "copy and fsync (another filesystem)");
-		if (store_copy_file(m->src[i], m->dst[i], job->errmsg, sizeof job->errmsg) < 0)
+		int rc = store_copy_file(m->src[i], dfd, name, m->dst[i], job->errmsg,
+		    sizeof job->errmsg);
+		close(dfd);
+		if (rc < 0)
 			break;
 		copied[i] = true;
 	}
