@@ -737,12 +737,21 @@ method_torrent_set_location(struct rpc_handler *h, json_t *args, json_t *out, ch
 		return -1;
 	if (h->sandbox)
 		return dp_fail(err, errlen, "torrent-set-location is not accepted here");
+	/* Under the directories a client may name (issue 11, finding 5), links resolved; on the
+	 * loop like session-set's download-dir (the engine's move itself runs on the pool). */
+	char real[PATH_MAX];
+	struct rpc_roots roots;
+	rpc_roots_get(h->e, &roots);
+	int bad = rpc_roots_check(&roots, "location", dir, real, sizeof real, err, errlen);
+	rpc_roots_free(&roots);
+	if (bad < 0)
+		return -1;
 	struct rpc_sel sel;
 	if (rpc_select(h, args, &sel, err, errlen) < 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < sel.n && rc == 0; i++)
-		rc = engine_torrent_set_location(h->e, sel.st[i].id, dir, move, err, errlen);
+		rc = engine_torrent_set_location(h->e, sel.st[i].id, real, move, err, errlen);
 	rpc_sel_free(&sel);
 	return rc;
 }

@@ -42,6 +42,8 @@ listen_address = "127.0.0.1";
 listen_port = $DP_PORT;
 download_dir = "$SL_W/dp-dl";
 session_dir = "$SL_W/dp-session";
+# torrent-set-location moves to a sibling of dp-dl: RPC paths must lie under an allowed directory.
+rpc = { allowed_dirs = ["$SL_W"]; };
 CONF
 sl_bg dp "$SL_W/dp.log" "$DP" daemon --foreground --config "$SL_W/dp.conf" --rpc --rpc-no-auth --rpc-port "$DP_RPC"
 DP_PID=$SL_BG_PID

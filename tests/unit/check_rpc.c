@@ -821,6 +821,11 @@ START_TEST(test_paths_confined)
 		j = call(h, req);
 		ck_assert_msg(strcmp(result_of(j), "success") != 0, "free-space of %s", dir);
 		json_decref(j);
+		snprintf(req, sizeof req, "{\"method\":\"torrent-set-location\",\"arguments\":{"
+		    "\"location\":\"%s\",\"move\":true}}", dir);
+		j = call(h, req);
+		ck_assert_msg(strcmp(result_of(j), "success") != 0, "torrent-set-location to %s", dir);
+		json_decref(j);
 	}
 	struct engine_global_stats g;
 	engine_global(eng, &g);
