@@ -63,7 +63,12 @@ for ((w = 0; w < 1200; w++)); do
 	[ "$(find "$tmp/session/resume" -name '*.resume' 2>/dev/null | wc -l)" -ge "$n" ] && break
 	sleep 0.5
 done
-sleep 5
+# settled: the daemon answers its monitor (loading and checking done), bounded
+for ((w = 0; w < 120; w++)); do
+	"$dp" monitor --config "$tmp/d.conf" ps >/dev/null 2>&1 && break
+	sleep 1
+done
+sleep 10
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 cpu_ms() { echo $(( ($2 - $1) * 1000 / hz )); }
@@ -84,6 +89,11 @@ for ((w = 0; w < 2400; w++)); do
 	fi
 	sleep 0.05
 done
+if [ -z "$first_ms" ]; then
+	echo "torrents=$n first_screen_ms=none: the UI did not show the whole list"
+	$T capture-pane -p -t 0 2>/dev/null | tail -n 3
+	exit 1
+fi
 ui=$(pgrep -P "$($T display-message -p -t 0 '#{pane_pid}')" || true)
 sleep 3
 task_figures() {
