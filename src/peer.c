@@ -746,16 +746,29 @@ peer_allowed_fast_for(struct peer *p, uint32_t piece)
 
 /* Writes a plain socket's queued output now, up to *budget bytes. libevent writes one file
  * segment per wakeup (a sendfile, then the next header by writev): two loop turns a block.
- * Stops at EAGAIN, an error or a file's end, which the bufferevent's own write then reports. */
+ * Stops at EAGAIN, an error or a file's end, which the bufferevent's own write then reports
+ * (a real error or end is met again there). */
 static void
 peer_flush_plain(struct peer *p, struct evbuffer *out, size_t *budget)
 {
 	evutil_socket_t fd = bufferevent_getfd(p->bev);
+	/* A socket bufferevent keeps its output's start frozen except around its own writes. */
+	if (evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
 	while (*budget > 0 && evbuffer_get_length(out) > 0) {
 		int n = evbuffer_write_atmost(out, fd, (ev_ssize_t)*budget);
 		if (n <= 0)
 			break;
 		*budget -= DP_MIN((size_t)n, *budget);
+	}
+	evbuffer_freeze(out, 1);
+	/* Left over: the socket may be full now while its write event is already due in this
+	 * turn of the loop, and libevent would meet EAGAIN in sendfile, which it reports as 0,
+	 * and take that for the end of the stream. Rearming the event drops it from this turn. */
+	if (evbuffer_get_length(out) > 0 && (bufferevent_get_enabled(p->bev) & EV_WRITE)) {
+		bufferevent_disable(p->bev, EV_WRITE);
+		bufferevent_enable(p->bev, EV_WRITE);
 	}
 }
 
