@@ -341,6 +341,8 @@ static bool
 utp_conn_pace_take(struct utp_conn *c, uint32_t len)
 {
 	uint64_t need = len + UTP_HEADER_LEN;
+	if (c->in_flight == 0)
+		return true;     /* nothing out to burst with: the ACK clock must not wait on a rate */
 	if (c->pace_tokens >= need) {
 		c->pace_tokens -= need;
 		return true;
@@ -499,16 +501,24 @@ utp_conn_rtt_sample(struct utp_conn *c, uint32_t sample)
 	c->rto_ms = DP_MAX(rto, UTP_RTO_MIN_MS);
 }
 
+/* The newest packet one ACK covers: the round trip is sampled from it alone. */
+struct utp_ack_newest {
+	uint64_t sent_us;
+	bool clean;                /* sent once and never declared lost */
+};
+
 /* One packet acknowledged: its bytes leave the flight; an MTU probe that made it raises the
  * floor. Returns the payload bytes. */
 static uint32_t
-utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, uint64_t now)
+utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, struct utp_ack_newest *nw)
 {
 	uint32_t len = p->len;
 	if (p->sent_us > c->rack_sent_us)
 		c->rack_sent_us = p->sent_us;
-	if (p->transmissions == 1 && now >= p->sent_us)
-		utp_conn_rtt_sample(c, (uint32_t)DP_MIN(now - p->sent_us, (uint64_t)UINT32_MAX));
+	if (p->sent_us >= nw->sent_us) {
+		nw->sent_us = p->sent_us;
+		nw->clean = p->transmissions == 1 && !p->need_resend;
+	}
 	if (!p->need_resend)
 		c->in_flight -= DP_MIN(c->in_flight, len);
 	else
@@ -552,11 +562,13 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 	uint16_t adv = (uint16_t)(h->ack - c->acked);
 	uint32_t bytes = 0;
 	bool progress = false;
+	uint64_t rack_before = c->rack_sent_us;
+	struct utp_ack_newest newest = { 0, false };
 	if (adv >= 1 && adv <= outstanding) {
 		for (uint16_t i = 1; i <= adv; i++) {
 			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
 			if (p != NULL)
-				bytes += utp_conn_acked_pkt(c, p, now);
+				bytes += utp_conn_acked_pkt(c, p, &newest);
 		}
 		c->acked = h->ack;
 		c->dup_acks = 0;
@@ -576,7 +588,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 			struct utp_out_pkt *p = c->out[seq & UTP_SEND_MASK];
 			if (i >= 2 && utp_packet_sack_has(h, seq)) {
 				if (p != NULL) {
-					bytes += utp_conn_acked_pkt(c, p, now);
+					bytes += utp_conn_acked_pkt(c, p, &newest);
 					progress = true;
 				}
 				after++;
@@ -589,6 +601,16 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 			}
 		}
 	}
+	/* One round-trip sample per ACK, from the newest packet it covers (RACK's, with Karn's
+	 * rule): only when that packet went once, was not declared lost, and nothing sent after it
+	 * had been acknowledged before. Any other packet's ACK was held back by a hole or left
+	 * the selective ACK's reach: after a receiver paused, packets it held were acknowledged
+	 * seconds after they left, one per ACK as the holes before them were resent, and those
+	 * ages taken as samples grew the estimate to tens of seconds; pacing (cwnd per round
+	 * trip) then let a packet out every few hundred ms and the stream stalled. */
+	if (newest.sent_us != 0 && newest.clean && newest.sent_us >= rack_before &&
+	    now >= newest.sent_us)
+		utp_conn_rtt_sample(c, (uint32_t)DP_MIN(now - newest.sent_us, (uint64_t)UINT32_MAX));
 	/* RACK (RFC 8985, simplified): a packet sent a reordering window before one that got
 	 * through is lost, retransmissions included (the rules above never see a resent packet
 	 * lost again, which left only the timeout, at 500 ms and a window of one). */

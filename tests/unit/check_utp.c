@@ -1,6 +1,7 @@
 /* check_utp.c: uTP: the packet codec (header, extension chain, selective ACK), LEDBAT's window
  * arithmetic, and two engines on loopback: connect, a transfer both ways byte for byte (also
- * with datagrams dropped in flight), FIN as EOF, a refused SYN as ECONNREFUSED. */
+ * with datagrams dropped in flight, and with a receiver that pauses), FIN as EOF, a refused
+ * SYN as ECONNREFUSED. */
 #include "config.h"
 
 #include <check.h>
@@ -21,6 +22,7 @@
 #include "utp.h"
 #include "utp_ledbat.h"
 #include "utp_packet.h"
+#include "utp_private.h"
 
 START_TEST(test_utp_packet_roundtrip)
 {
@@ -168,6 +170,21 @@ struct side {
 	unsigned seen;
 	unsigned dropped;
 	bool refuse;
+	/* A receiver that stops being scheduled for a while (a loaded machine, SIGSTOP): from
+	 * datagram freeze_at on, the first freeze_drop datagrams that arrive are lost, the next
+	 * freeze_keep wait in the socket buffer and are read freeze_ms later, the rest is lost;
+	 * freeze_times such pauses, one every freeze_every datagrams. */
+	unsigned freeze_at, freeze_every, freeze_times, freeze_ms, freeze_drop, freeze_keep;
+	unsigned frozen_seen;
+	bool frozen;
+	struct event *thaw_ev;
+	struct held_dgram {
+		size_t len;
+		struct sockaddr_storage from;
+		socklen_t fromlen;
+		uint8_t data[1500];
+	} *held;
+	unsigned nheld;
 };
 
 static void
@@ -211,16 +228,49 @@ side_accept(void *arg, struct bufferevent *bev, const struct sockaddr *sa, sockl
 	return true;
 }
 
+static void
+side_thaw_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct side *s = arg;
+	(void)fd;
+	(void)what;
+	s->frozen = false;
+	for (unsigned i = 0; i < s->nheld; i++)
+		utp_engine_datagram(s->eng, s->held[i].data, s->held[i].len,
+		    (struct sockaddr *)&s->held[i].from, s->held[i].fromlen);
+	s->nheld = 0;
+}
+
 static bool
 side_dropper(void *arg, const uint8_t *data, size_t len, const struct sockaddr *from,
     socklen_t fromlen)
 {
 	struct side *s = arg;
-	(void)from;
-	(void)fromlen;
-	if (s->drop_every == 0 || !utp_packet_looks_like(data, len))
+	if ((s->drop_every == 0 && s->freeze_at == 0) || !utp_packet_looks_like(data, len))
 		return false;
-	if (++s->seen % s->drop_every == 0) {
+	s->seen++;
+	if (s->freeze_times > 0 && s->seen == s->freeze_at) {
+		s->freeze_times--;
+		s->freeze_at += s->freeze_every;
+		s->frozen = true;
+		s->frozen_seen = 0;
+		struct timeval tv = { s->freeze_ms / 1000, (s->freeze_ms % 1000) * 1000 };
+		evtimer_add(s->thaw_ev, &tv);
+	}
+	if (s->frozen) {
+		if (++s->frozen_seen > s->freeze_drop && s->nheld < s->freeze_keep &&
+		    len <= sizeof s->held[0].data) {
+			struct held_dgram *h = &s->held[s->nheld++];
+			memcpy(h->data, data, len);
+			h->len = len;
+			memcpy(&h->from, from, DP_MIN((size_t)fromlen, sizeof h->from));
+			h->fromlen = fromlen;
+		} else {
+			s->dropped++;
+		}
+		return true;
+	}
+	if (s->drop_every > 0 && s->seen % s->drop_every == 0) {
 		s->dropped++;
 		return true;
 	}
@@ -241,6 +291,7 @@ side_open(struct side *s, struct event_base *base)
 	s->udp = udp_socket_new(base, (struct sockaddr *)&sin, sizeof sin, err, sizeof err);
 	ck_assert_msg(s->udp != NULL, "%s", err);
 	udp_socket_add_handler(s->udp, side_dropper, s);
+	s->thaw_ev = evtimer_new(base, side_thaw_cb, s);
 	s->eng = utp_engine_new(base, side_accept, s);
 	ck_assert_ptr_nonnull(s->eng);
 	utp_engine_add_socket(s->eng, s->udp);
@@ -254,6 +305,8 @@ side_close(struct side *s)
 	utp_engine_free(s->eng);
 	udp_socket_free(s->udp);
 	dp_buf_free(&s->got);
+	event_free(s->thaw_ev);
+	free(s->held);
 	/* libevent finishes freeing bufferevents from the loop. */
 	th_loop_run(s->base, 10);
 }
@@ -338,6 +391,69 @@ START_TEST(test_utp_transfer_lossy)
 }
 END_TEST
 
+/* The smoothed round trip of a's connection, sampled while the loop runs. */
+struct rtt_watch {
+	struct utp_engine *eng;
+	struct event *ev;
+	uint32_t max_us;
+};
+
+static void
+rtt_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rtt_watch *w = arg;
+	(void)fd;
+	(void)what;
+	if (w->eng->all != NULL && w->eng->all->have_rtt)
+		w->max_us = DP_MAX(w->max_us, w->eng->all->rtt_us);
+}
+
+START_TEST(test_utp_receiver_pauses)
+{
+	/* The CI stall of a libtorrent leecher at 3 %: its process paused while a window of
+	 * hundreds of packets was in flight; what its socket held was acknowledged long after it
+	 * was sent (behind holes resent after a timeout, beyond a selective ACK's reach). Taken as
+	 * round-trip samples those delays grew the estimate to seconds, pacing (cwnd per round
+	 * trip) let one packet out every few hundred ms, which made the next samples longer still:
+	 * the stream crawled at a few hundred bytes a second. The estimate must stay near the
+	 * path's (loopback) plus the pause, and the transfer complete. */
+	const size_t size = 16u << 20;
+	struct event_base *base = event_base_new();
+	struct side a, b;
+	side_open(&a, base);
+	side_open(&b, base);
+	b.freeze_at = 3000;
+	b.freeze_every = 3000;
+	b.freeze_times = 2;
+	b.freeze_ms = 800;
+	b.freeze_drop = 300;
+	b.freeze_keep = 300;
+	b.held = xcalloc(b.freeze_keep, sizeof *b.held);
+	side_connect(&a, &b);
+	RUN_UNTIL(base, a.connected && b.bev != NULL, 10);
+	ck_assert(a.connected);
+	ck_assert_ptr_nonnull(b.bev);
+	struct rtt_watch w = { .eng = a.eng };
+	w.ev = event_new(base, -1, EV_PERSIST, rtt_watch_cb, &w);
+	struct timeval tv = { 0, 5000 };
+	event_add(w.ev, &tv);
+	uint8_t *ab = pattern(size, 3);
+	bufferevent_write(a.bev, ab, size);
+	RUN_UNTIL(base, b.got.len >= size, 60);
+	event_free(w.ev);
+	ck_assert_uint_eq(b.freeze_times, 0);
+	ck_assert_uint_gt(b.dropped, 0);
+	ck_assert_uint_eq(b.got.len, size);
+	ck_assert(memcmp(b.got.data, ab, size) == 0);
+	ck_assert_msg(w.max_us < 2u * b.freeze_ms * 1000u,
+	    "smoothed rtt reached %u ms with %u ms pauses", w.max_us / 1000, b.freeze_ms);
+	free(ab);
+	side_close(&a);
+	side_close(&b);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_utp_refused)
 {
 	struct event_base *base = event_base_new();
@@ -370,6 +486,7 @@ utp_suite(void)
 	tcase_add_test(tc, test_ledbat_window);
 	tcase_add_test(tc, test_utp_transfer);
 	tcase_add_test(tc, test_utp_transfer_lossy);
+	tcase_add_test(tc, test_utp_receiver_pauses);
 	tcase_add_test(tc, test_utp_refused);
 	suite_add_tcase(s, tc);
 	return s;
