@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,10 +99,24 @@ main_tune_malloc(void)
 #endif
 }
 
+/* Every peer, RPC client and open file is a descriptor: at the usual soft limit of 1024, 1,100
+ * idle connections to the RPC port made every accept fail and resume saves fail with EMFILE
+ * (issue 11, finding 7). The soft limit goes up to the hard one, which needs no privilege. */
+static void
+main_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	main_tune_malloc();
+	main_raise_fd_limit();
 	if (argc < 2 && isatty(0) && isatty(1))
 		return ui_entry.run(argc, argv);
 	if (argc < 2) {

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -59,7 +60,20 @@ struct rpc_server {
 	struct rpc_conn *conns;
 	struct rpc_pending *pending;   /* requests whose answer waits for the disk pool */
 	uint64_t requests;
+	/* accept failing (out of descriptors): the listener pauses instead of spinning */
+	struct evconnlistener *listener;
+	struct event *accept_resume;
+	uint64_t accept_logged_ms;
+	unsigned accept_failures;      /* since the last log line */
+	struct rpc_server *next_server;
 };
+
+/* The servers of this process (one in the daemon), for the listener's error callback: libevent
+ * hands it evhttp's argument, not ours. Loop thread only. */
+static struct rpc_server *rpc_servers;
+
+#define RPC_ACCEPT_PAUSE_MS 1000
+#define RPC_ACCEPT_LOG_MS 10000
 
 /* A request being answered: the handler may answer later, from a disk pool completion. */
 struct rpc_pending {
@@ -607,6 +621,44 @@ rpc_server_close_cb(void *arg)
 	}
 }
 
+static void
+rpc_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(s->listener);
+}
+
+/* accept failed (EMFILE, ENFILE, ENOBUFS): 1,100 idle connections sent the daemon into an
+ * accept-error loop (80-94 % CPU, 5 million log lines in 45 s; issue 11, finding 7). The
+ * listener pauses a second, and one line per 10 s says how often it failed. */
+static void
+rpc_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct rpc_server *s = rpc_servers;
+	while (s != NULL && s->listener != l)
+		s = s->next_server;
+	if (s == NULL)
+		return;
+	uint64_t now = dp_now_ms();
+	s->accept_failures++;
+	if (s->accept_logged_ms == 0 || now - s->accept_logged_ms >= RPC_ACCEPT_LOG_MS) {
+		log_warn("rpc: accept failed: %s (%u time%s since the last report); pausing new "
+		    "connections for %d ms", evutil_socket_error_to_string(err), s->accept_failures,
+		    s->accept_failures == 1 ? "" : "s", RPC_ACCEPT_PAUSE_MS);
+		s->accept_logged_ms = now;
+		s->accept_failures = 0;
+	}
+	if (s->accept_resume == NULL)
+		return;
+	evconnlistener_disable(l);
+	struct timeval tv = { RPC_ACCEPT_PAUSE_MS / 1000, (RPC_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	evtimer_add(s->accept_resume, &tv);
+}
+
 struct rpc_server *
 rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_options *opts,
     char *err, size_t errlen)
@@ -658,6 +710,11 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 		rpc_server_free(s);
 		return NULL;
 	}
+	s->listener = evhttp_bound_socket_get_listener(sock);
+	s->accept_resume = evtimer_new(base, rpc_accept_resume_cb, s);
+	evconnlistener_set_error_cb(s->listener, rpc_accept_error_cb);
+	s->next_server = rpc_servers;
+	rpc_servers = s;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
@@ -686,6 +743,14 @@ rpc_server_free(struct rpc_server *s)
 {
 	if (s == NULL)
 		return;
+	for (struct rpc_server **pp = &rpc_servers; *pp != NULL; pp = &(*pp)->next_server) {
+		if (*pp == s) {
+			*pp = s->next_server;
+			break;
+		}
+	}
+	if (s->accept_resume != NULL)
+		event_free(s->accept_resume);
 	if (s->http != NULL)
 		evhttp_free(s->http);   /* may run rpc_conn_closed for open connections */
 	for (struct rpc_pending *p = s->pending; p != NULL; p = p->next) {
