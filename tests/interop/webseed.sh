@@ -113,7 +113,7 @@ listen_port = $(sl_free_port);
 dht = false;
 lsd = false;
 CONF
-sl_bg daemon "$SL_W/daemon.log" "$DP" daemon --foreground --config "$SL_W/d.conf" --rpc-port "$RP"
+sl_bg daemon "$SL_W/daemon.log" "$DP" daemon --foreground --config "$SL_W/d.conf" --rpc-no-auth --rpc-port "$RP"
 DPID=$SL_BG_PID
 rpc() { /usr/bin/python3 "$SL_DIR/rpc_call.py" "$RP" "$@"; }
 rpc_up() { rpc session-get >/dev/null 2>&1; }
