@@ -22,6 +22,9 @@
 #include "util.h"
 
 #define DISK_MAX_THREADS 64
+/* Completions run on the loop for at most this long per callback (at least DISK_SLICE_MIN). */
+#define DISK_SLICE_US 8000u
+#define DISK_SLICE_MIN 4u
 /* Queued tasks whose "N jobs ahead" is refreshed when workers take jobs: the head of the queue
  * is what the monitor cares about, and the walk must stay cheap. */
 #define DISK_REFRESH_QUEUED 128
@@ -65,6 +68,7 @@ struct disk_pool {
 
 	/* loop thread only */
 	uint64_t refreshed_seq;
+	uint64_t slices, slices_cut;    /* completion callbacks; those that left some for later */
 	size_t pending_jobs;
 	uint64_t pending_write_bytes;
 
@@ -486,12 +490,39 @@ disk_pool_process(struct disk_pool *pool)
 	pool->done_head = pool->done_tail = NULL;
 	pthread_mutex_unlock(&pool->lock);
 
-	while (done != NULL) {
+	/* A slice at a time: thousands of completions (a session's probes) must not keep the
+	 * loop from signals, timers and the RPC. The rest go back to the front, in order. */
+	uint64_t start = dp_now_us();
+	size_t n = 0;
+	while (done != NULL && (n < DISK_SLICE_MIN || dp_now_us() - start < DISK_SLICE_US)) {
 		struct disk_job *next = done->next;
 		done->next = NULL;
 		disk_job_complete(pool, done);
 		done = next;
+		n++;
 	}
+	if (done != NULL) {
+		struct disk_job *last = done;
+		while (last->next != NULL)
+			last = last->next;
+		pthread_mutex_lock(&pool->lock);
+		last->next = pool->done_head;
+		if (pool->done_head == NULL)
+			pool->done_tail = last;
+		pool->done_head = done;
+		pthread_mutex_unlock(&pool->lock);
+		event_active(pool->wake, EV_READ, 0);
+	}
+	pool->slices++;
+	if (done != NULL)
+		pool->slices_cut++;
+}
+
+void
+disk_pool_slice_counts(const struct disk_pool *pool, uint64_t *slices, uint64_t *cut)
+{
+	*slices = pool->slices;
+	*cut = pool->slices_cut;
 }
 
 static void

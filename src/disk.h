@@ -88,6 +88,9 @@ void disk_pool_free(struct disk_pool *pool);
 /* Queues a job (registers a DISK or HASH task for it). A CALL job's task is named "disk "
  * followed by its what, and waits in DISK_WAIT with what as the reason while it runs. */
 void disk_pool_submit(struct disk_pool *pool, struct disk_job *job);
+/* Completion callbacks run so far, and how many of them stopped at their time budget with
+ * completions left for the next (a test sees the slicing). */
+void disk_pool_slice_counts(const struct disk_pool *pool, uint64_t *slices, uint64_t *cut);
 /* Bytes of WRITE jobs queued or in progress: the backpressure signal. */
 uint64_t disk_pool_pending_write_bytes(const struct disk_pool *pool);
 size_t disk_pool_pending_jobs(const struct disk_pool *pool);

@@ -12,6 +12,7 @@
 
 #include "bandwidth.h"
 #include "changes.h"
+#include "idmap.h"
 #include "engine.h"
 #include "peer.h"
 #include "session.h"
@@ -62,6 +63,7 @@ struct engine {
 	/* the same torrents by id (ascending: ids only grow), for O(log n) lookups by id */
 	struct torrent **by_id;
 	size_t nby_id, cap_by_id;
+	struct dp_idmap torrents_by_hash;    /* info-hash key (v1; a hybrid's v2 too) -> torrent */
 	struct change_list changes;   /* torrents by last change, for recently-active */
 	size_t torrent_states[ENGINE_TORRENT_STATE_COUNT];   /* torrents per state, kept */
 	struct tracker_hosts *tracker_hosts;  /* announce outcomes per tracker (/metrics) */

@@ -12,11 +12,12 @@ queue_plan_class(struct queue_entry *v, size_t n, bool download, int max)
 	size_t changed = 0;
 	int active = 0;
 	for (size_t i = 0; i < n; i++)
-		if (v[i].download == download && v[i].active)
+		if (v[i].download == download && v[i].active && !v[i].unchecked)
 			active++;
 	if (max <= 0) {
 		for (size_t i = 0; i < n; i++) {
-			if (v[i].download == download && !v[i].active && !v[i].pinned) {
+			if (v[i].download == download && !v[i].active && !v[i].pinned &&
+			    !v[i].unchecked) {
 				v[i].action = QUEUE_START;
 				changed++;
 			}
@@ -25,14 +26,14 @@ queue_plan_class(struct queue_entry *v, size_t n, bool download, int max)
 	}
 	/* Over the limit: park from the back of the queue, never a pinned one. */
 	for (size_t i = n; i-- > 0 && active > max;) {
-		if (v[i].download != download || !v[i].active || v[i].pinned)
+		if (v[i].download != download || !v[i].active || v[i].pinned || v[i].unchecked)
 			continue;
 		v[i].action = QUEUE_PARK;
 		active--;
 		changed++;
 	}
 	for (size_t i = 0; i < n && active < max; i++) {
-		if (v[i].download != download || v[i].active || v[i].pinned)
+		if (v[i].download != download || v[i].active || v[i].pinned || v[i].unchecked)
 			continue;
 		v[i].action = QUEUE_START;
 		active++;
@@ -44,9 +45,16 @@ queue_plan_class(struct queue_entry *v, size_t n, bool download, int max)
 size_t
 queue_plan(struct queue_entry *v, size_t n, int max_down, int max_seed)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t changed = 0;
+	for (size_t i = 0; i < n; i++) {
 		v[i].action = QUEUE_KEEP;
-	return queue_plan_class(v, n, true, max_down) + queue_plan_class(v, n, false, max_seed);
+		if (v[i].unchecked && !v[i].active && !v[i].pinned) {
+			v[i].action = QUEUE_START;
+			changed++;
+		}
+	}
+	return changed + queue_plan_class(v, n, true, max_down) +
+	    queue_plan_class(v, n, false, max_seed);
 }
 
 bool

@@ -15,6 +15,8 @@ struct queue_entry {
 	bool active;            /* running now (downloading, seeding, checking) */
 	bool pinned;            /* must stay as it is (checking, moving): counts if active */
 	enum queue_action action;   /* output */
+	bool unchecked;         /* data not looked at yet: starts at once to be checked, in no
+	                         * class (once checked it comes back as a download or a seed) */
 };
 
 /*
@@ -22,6 +24,7 @@ struct queue_entry {
  * Queued entries start, in order, while fewer than max_down downloads (max_seed seeds) are
  * active; when more are active than allowed (a lowered limit), the last ones in queue order
  * are parked. Active entries are never swapped for earlier queued ones. 0 = unlimited.
+ * Unchecked entries take no slot: they start (a check) whatever the limits.
  * Returns how many entries got an action other than QUEUE_KEEP.
  */
 size_t queue_plan(struct queue_entry *v, size_t n, int max_down, int max_seed);

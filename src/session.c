@@ -94,6 +94,26 @@ session_index_remove(struct engine *e, struct torrent *t)
 	e->nby_id--;
 }
 
+/* A hybrid answers to its v2 info-hash too; a magnet learns it with its metadata. */
+static void
+session_index_v2(struct engine *e, struct torrent *t)
+{
+	if (t->mi->hybrid && !t->v2_indexed) {
+		dp_idmap_put(&e->torrents_by_hash, dp_idmap_key20(t->mi->info_hash_v2), t);
+		t->v2_indexed = true;
+	}
+}
+
+static void
+session_unindex(struct engine *e, struct torrent *t)
+{
+	session_index_remove(e, t);
+	dp_idmap_del(&e->torrents_by_hash, dp_idmap_key20(t->mi->info_hash), t);
+	if (t->v2_indexed)
+		dp_idmap_del(&e->torrents_by_hash, dp_idmap_key20(t->mi->info_hash_v2), t);
+	t->v2_indexed = false;
+}
+
 struct torrent *
 session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
@@ -111,12 +131,15 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 	}
 	if (e->transport != NULL)
 		transport_add_torrent(e->transport, mi->info_hash);
+	t->prev = e->torrents_tail;
 	if (e->torrents_tail)
 		e->torrents_tail->next = t;
 	else
 		e->torrents = t;
 	e->torrents_tail = t;
 	session_index_add(e, t);
+	dp_idmap_put(&e->torrents_by_hash, dp_idmap_key20(mi->info_hash), t);
+	session_index_v2(e, t);
 	t->counted = true;
 	e->torrent_states[t->state]++;
 	return t;
@@ -161,7 +184,10 @@ session_torrent_ids(struct engine *e, int **ids)
 struct torrent *
 session_find_by_hash(struct engine *e, const uint8_t info_hash[20])
 {
-	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+	size_t cursor = 0;
+	struct torrent *t;
+	/* The key is 8 bytes of the hash: the whole hash decides. */
+	while ((t = dp_idmap_next(&e->torrents_by_hash, dp_idmap_key20(info_hash), &cursor)))
 		if (memcmp(t->mi->info_hash, info_hash, 20) == 0 ||
 		    (t->mi->hybrid && memcmp(t->mi->info_hash_v2, info_hash, 20) == 0))
 			return t;
@@ -193,6 +219,9 @@ session_deliver_event(evutil_socket_t fd, short what, void *arg)
 void
 session_emit(struct engine *e, int torrent_id, enum engine_event ev)
 {
+	struct torrent *t;
+	if (ev == ENGINE_EVENT_METADATA && (t = session_find_torrent(e, torrent_id)) != NULL)
+		session_index_v2(e, t);
 	if (e->policy != NULL)
 		e->policy->on_event(e->policy_arg, torrent_id, ev);
 	if (e->event_cb == NULL)
@@ -400,16 +429,16 @@ session_torrent_removed(void *arg, struct torrent *t)
 		e->torrent_states[t->state]--;
 	t->counted = false;
 	changes_note_removed(&e->changes, t->id, dp_now_ms());
-	session_index_remove(e, t);
-	struct torrent **pp = &e->torrents, *prev = NULL;
-	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			if (e->torrents_tail == t)
-				e->torrents_tail = prev;
-			break;
-		}
-	}
+	session_unindex(e, t);
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		e->torrents = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	else
+		e->torrents_tail = t->prev;
+	t->prev = NULL;
 	t->next = e->dying;
 	e->dying = t;
 }
@@ -483,6 +512,19 @@ session_discovery_start(struct engine *e)
 	    session_discovered_peers, e);
 }
 
+/* After its check a torrent asks again: complete data takes a seed's slot, the rest a
+ * download's (the policy decides; without one it runs). */
+static bool
+session_torrent_admit(void *arg, struct torrent *t)
+{
+	struct engine *e = arg;
+	if (e->policy == NULL || e->policy->admit(e->policy_arg, t->id))
+		return true;
+	if (t->state == ENGINE_TORRENT_CHECKING)
+		torrent_set_state(t, ENGINE_TORRENT_QUEUED);
+	return false;
+}
+
 static const struct torrent_ops session_torrent_ops = {
 	.emit = session_torrent_emit,
 	.ban = session_torrent_ban,
@@ -496,6 +538,7 @@ static const struct torrent_ops session_torrent_ops = {
 	.bury_peer = session_torrent_bury_peer,
 	.discovery = session_torrent_discovery,
 	.dht_port = session_torrent_dht_port,
+	.admit = session_torrent_admit,
 };
 
 /* ---- incoming peers until their handshake (peer_ops) ---- */
@@ -987,6 +1030,8 @@ session_cleanup(struct engine *e)
 		e->torrents = t->next;
 		torrent_free(t);
 	}
+	e->torrents_tail = NULL;
+	dp_idmap_free(&e->torrents_by_hash);
 	while (e->dying != NULL) {
 		struct torrent *t = e->dying;
 		e->dying = t->next;

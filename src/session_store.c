@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "engine_policy.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "log.h"
 #include "magnet.h"
 #include "metainfo.h"
@@ -37,6 +38,8 @@
 #define STORE_DEBOUNCE_MS 2000        /* at most one save per torrent in this time */
 #define STORE_PERIODIC_MS 300000      /* counters and seeding time, even without changes */
 #define STORE_HOOK_WAIT_MS 1000       /* at exit, for hooks still running */
+#define STORE_SLICE_US 8000u          /* queue starts per callback: at most this long ... */
+#define STORE_SLICE_MIN 8u            /* ... and at least this many */
 
 struct store_item {
 	int id;
@@ -63,7 +66,8 @@ struct store_item {
 	char *move_to;                /* torrent-set-location's folder; NULL: completed_dir */
 	bool move_find;               /* ... without moving: take the data there and check it */
 	bool completed_pending, error_pending;
-	struct store_item *next;
+	int pos;                      /* queue position, valid unless s->pos_dirty */
+	struct store_item *next, *prev;
 };
 
 struct store {
@@ -75,8 +79,13 @@ struct store {
 	struct hooks *hooks;
 	struct watch *watch;
 	struct event *timer;
+	struct event *queue_ev;           /* the rest of a queue pass cut at its time budget */
 	struct engine_task *task;
 	struct store_item *items, *tail;  /* queue order */
+	struct dp_idmap by_id;            /* id -> item */
+	int nitems;
+	bool pos_dirty;                   /* an item left or moved: positions renumbered on use */
+	bool queue_again;                 /* the last queue pass stopped at its time budget */
 	bool loading, shutting_down;
 	uint64_t last_periodic_ms;
 	/* from the engine's live settings (store_settings_changed) */
@@ -112,47 +121,71 @@ static void store_free(void *arg);
 static struct store_item *
 store_find(struct store *s, int id)
 {
-	for (struct store_item *it = s->items; it != NULL; it = it->next)
-		if (it->id == id)
-			return it;
-	return NULL;
+	return id > 0 ? dp_idmap_get(&s->by_id, (uint64_t)id) : NULL;
 }
 
+/* Out of the queue order (it stays findable by id until store_forget_item). */
 static void
 store_unlink_item(struct store *s, struct store_item *it)
 {
-	struct store_item *prev = NULL;
-	for (struct store_item *x = s->items; x != NULL; prev = x, x = x->next) {
-		if (x != it)
-			continue;
-		if (prev)
-			prev->next = it->next;
-		else
-			s->items = it->next;
-		if (s->tail == it)
-			s->tail = prev;
-		it->next = NULL;
-		return;
-	}
+	if (it->prev != NULL)
+		it->prev->next = it->next;
+	else
+		s->items = it->next;
+	if (it->next != NULL)
+		it->next->prev = it->prev;
+	else
+		s->tail = it->prev;
+	if (it->next != NULL)
+		s->pos_dirty = true;   /* those after it moved up */
+	it->next = it->prev = NULL;
+	s->nitems--;
+}
+
+/* Into the queue order before `before` (NULL: at the end). */
+static void
+store_insert_item(struct store *s, struct store_item *it, struct store_item *before)
+{
+	it->next = before;
+	it->prev = before != NULL ? before->prev : s->tail;
+	if (it->prev != NULL)
+		it->prev->next = it;
+	else
+		s->items = it;
+	if (before != NULL)
+		before->prev = it;
+	else
+		s->tail = it;
+	if (before != NULL)
+		s->pos_dirty = true;
+	else
+		it->pos = s->nitems;
+	s->nitems++;
 }
 
 static void
 store_append_item(struct store *s, struct store_item *it)
 {
-	it->next = NULL;
-	if (s->tail)
-		s->tail->next = it;
-	else
-		s->items = it;
-	s->tail = it;
+	store_insert_item(s, it, NULL);
 }
 
 static void
 store_item_free(struct store_item *it)
 {
+	if (it == NULL)
+		return;
 	free(it->restore_error);
 	free(it->move_to);
 	free(it);
+}
+
+/* A removed torrent's item leaves for good. */
+static void
+store_forget_item(struct store *s, struct store_item *it)
+{
+	store_unlink_item(s, it);
+	dp_idmap_del(&s->by_id, (uint64_t)it->id, it);
+	store_item_free(it);
 }
 
 static char *
@@ -197,14 +230,17 @@ store_fingerprint(const struct store_item *it, uint64_t engine_fp, int pos)
 	return h;
 }
 
+/* Positions are kept; after a removal or a move one walk renumbers them, on first use. */
 static int
 store_position(struct store *s, const struct store_item *want)
 {
-	int pos = 0;
-	for (struct store_item *it = s->items; it != NULL; it = it->next, pos++)
-		if (it == want)
-			return pos;
-	return -1;
+	if (s->pos_dirty) {
+		int pos = 0;
+		for (struct store_item *it = s->items; it != NULL; it = it->next)
+			it->pos = pos++;
+		s->pos_dirty = false;
+	}
+	return want->pos;
 }
 
 /* ---- saving ---- */
@@ -395,8 +431,7 @@ store_save_done(struct resume_job *job, void *arg)
 		it->saving = false;
 		if (it->removed) {
 			store_forget_files(s, it->hex);
-			store_unlink_item(s, it);
-			store_item_free(it);
+			store_forget_item(s, it);
 		} else if (it->save_again) {
 			it->save_again = false;
 			store_save(s, it);
@@ -1123,20 +1158,27 @@ store_item_active(const struct engine_policy_torrent *v)
 	    v->state == ENGINE_TORRENT_METADATA;
 }
 
+/* Which slot an active torrent holds: a download's (downloading, fetching metadata) or a
+ * seed's; a check holds none. */
+static bool
+store_item_class_download(const struct engine_policy_torrent *v)
+{
+	return v->state == ENGINE_TORRENT_DOWNLOADING || v->state == ENGINE_TORRENT_METADATA;
+}
+
 static void
 store_queue_pass(struct store *s)
 {
 	if (s->loading || s->shutting_down)
 		return;
-	size_t n = 0;
-	for (struct store_item *it = s->items; it != NULL; it = it->next)
-		n++;
+	s->queue_again = false;
+	size_t n = (size_t)s->nitems;
 	if (n == 0)
 		return;
 	struct queue_entry *v = xcalloc(n, sizeof *v);
 	struct store_item **its = xcalloc(n, sizeof *its);
 	size_t k = 0;
-	for (struct store_item *it = s->items; it != NULL; it = it->next) {
+	for (struct store_item *it = s->items; it != NULL && k < n; it = it->next) {
 		struct engine_policy_torrent t;
 		if (!it->want_running || it->removed ||
 		    engine_policy_torrent(s->e, it->id, 0, &t) < 0 || t.removing ||
@@ -1147,17 +1189,31 @@ store_queue_pass(struct store *s)
 			t.state = ENGINE_TORRENT_QUEUED;
 		}
 		v[k].id = it->id;
-		v[k].download = !t.complete;
-		v[k].active = store_item_active(&t);
+		/* An active torrent holds the slot of what it does; a queued one waits for the
+		 * slot of what its data says (unknown: it is checked first, in no class). */
+		v[k].active = t.active;
+		v[k].download = t.active ? store_item_class_download(&t) : !t.complete;
+		v[k].unchecked = !t.checked && !t.active;
 		v[k].pinned = it->checking || it->moving || t.state == ENGINE_TORRENT_CHECKING;
 		its[k] = it;
 		k++;
 	}
 	queue_plan(v, k, s->max_down, s->max_seed);
+	/* Starting thousands (a restart, a limit lifted) is done a slice at a time: the next
+	 * pass follows at once, after the loop served what is waiting. */
+	uint64_t start_us = dp_now_us();
+	size_t acted = 0;
 	for (size_t i = 0; i < k; i++) {
 		struct store_item *it = its[i];
 		struct engine_policy_names nm;
 		struct engine_policy_torrent t;
+		if (v[i].action != QUEUE_KEEP && acted >= STORE_SLICE_MIN &&
+		    dp_now_us() - start_us >= STORE_SLICE_US) {
+			s->queue_again = true;
+			break;
+		}
+		if (v[i].action != QUEUE_KEEP)
+			acted++;
 		if (v[i].action == QUEUE_START) {
 			log_info("%s: leaving the queue", store_name(s, it->id, &nm));
 			engine_policy_start(s->e, it->id);
@@ -1175,6 +1231,21 @@ store_queue_pass(struct store *s)
 	}
 	free(v);
 	free(its);
+	if (s->queue_again)
+		event_active(s->queue_ev, EV_TIMEOUT, 0);
+}
+
+static void
+store_queue_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->shutting_down || !s->queue_again)
+		return;
+	engine_task_cb_begin(s->task);
+	store_queue_pass(s);
+	engine_task_cb_end(s->task);
 }
 
 static bool
@@ -1191,22 +1262,26 @@ store_admit(struct store *s, struct store_item *it)
 			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, NULL);
 		return false;
 	}
+	/* Data not looked at yet: the check takes no slot, and the torrent asks again once it
+	 * knows whether it downloads or seeds (a complete one never takes a download's slot). */
+	if (!t.checked)
+		return true;
 	bool download = !t.complete;
 	int max = download ? s->max_down : s->max_seed;
 	if (max <= 0)
 		return true;
-	int active = 0;
-	for (struct store_item *x = s->items; x != NULL; x = x->next) {
-		struct engine_policy_torrent o;
-		if (x != it && engine_policy_torrent(s->e, x->id, 0, &o) == 0 &&
-		    store_item_active(&o) && !o.complete == download)
-			active++;
-	}
-	if (active < max)
+	/* The engine keeps torrents per state: no walk over the others. */
+	size_t counts[ENGINE_TORRENT_STATE_COUNT];
+	engine_torrent_state_counts(s->e, counts);
+	size_t active = download ? counts[ENGINE_TORRENT_DOWNLOADING] +
+	    counts[ENGINE_TORRENT_METADATA] : counts[ENGINE_TORRENT_SEEDING];
+	if (t.active && active > 0 && store_item_class_download(&t) == download)
+		active--;      /* itself */
+	if (active < (size_t)max)
 		return true;
 	if (t.state != ENGINE_TORRENT_QUEUED) {
 		struct engine_policy_names nm;
-		log_info("%s: queued (%d active %s)", store_name(s, it->id, &nm), active,
+		log_info("%s: queued (%zu active %s)", store_name(s, it->id, &nm), active,
 		    download ? "downloads" : "seeds");
 	}
 	engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, "queued");
@@ -1333,6 +1408,7 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 		it->seed_ratio_milli = -1;
 		it->seed_time_s = -1;
 		store_append_item(s, it);
+		dp_idmap_put(&s->by_id, (uint64_t)it->id, it);
 		if (s->loading)
 			break;
 		/* A magnet has no info dictionary to save until ut_metadata brings it: its
@@ -1373,8 +1449,7 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 		it->removed = true;
 		if (!it->saving) {
 			store_forget_files(s, it->hex);
-			store_unlink_item(s, it);
-			store_item_free(it);
+			store_forget_item(s, it);
 		}
 		break;
 	default:
@@ -1581,6 +1656,8 @@ store_shutdown_begin(void *arg)
 	}
 	if (s->timer != NULL)
 		event_del(s->timer);
+	if (s->queue_ev != NULL)
+		event_del(s->queue_ev);
 	watch_free(s->watch);
 	s->watch = NULL;
 }
@@ -1628,6 +1705,8 @@ store_free(void *arg)
 	hooks_free(s->hooks, STORE_HOOK_WAIT_MS);
 	if (s->timer != NULL)
 		event_free(s->timer);
+	if (s->queue_ev != NULL)
+		event_free(s->queue_ev);
 	if (s->settings_ev != NULL)
 		event_free(s->settings_ev);
 	engine_task_done(s->task, "closed");
@@ -1637,6 +1716,7 @@ store_free(void *arg)
 		s->items = it->next;
 		store_item_free(it);
 	}
+	dp_idmap_free(&s->by_id);
 	free(s->settings_path);
 	free(s->watch_dir);
 	free(s->completed_dir);
@@ -1659,23 +1739,19 @@ store_queue_move(void *arg, int id, enum engine_queue_where where, char *err, si
 		snprintf(err, errlen, "no torrent with id %d", id);
 		return -1;
 	}
-	int pos = store_position(s, it);
-	store_unlink_item(s, it);
-	struct store_item **pp = &s->items;
-	int target = 0;
+	/* Neighbours by link: O(1) whatever the queue's length. */
+	struct store_item *before = NULL;
 	switch (where) {
-	case ENGINE_QUEUE_TOP: target = 0; break;
-	case ENGINE_QUEUE_UP: target = pos > 0 ? pos - 1 : 0; break;
-	case ENGINE_QUEUE_DOWN: target = pos + 1; break;
-	case ENGINE_QUEUE_BOTTOM: target = 1 << 30; break;
+	case ENGINE_QUEUE_TOP: before = s->items; break;
+	case ENGINE_QUEUE_UP: before = it->prev != NULL ? it->prev : it; break;
+	case ENGINE_QUEUE_DOWN: before = it->next != NULL ? it->next->next : NULL; break;
+	case ENGINE_QUEUE_BOTTOM: before = NULL; break;
 	}
-	for (int i = 0; i < target && *pp != NULL; i++)
-		pp = &(*pp)->next;
-	it->next = *pp;
-	*pp = it;
-	s->tail = NULL;
-	for (struct store_item *x = s->items; x != NULL; x = x->next)
-		s->tail = x;
+	if (before == it || (where == ENGINE_QUEUE_DOWN && it->next == NULL))
+		return 0;
+	store_unlink_item(s, it);
+	store_insert_item(s, it, before);
+	s->pos_dirty = true;
 	store_queue_pass(s);
 	return 0;
 }
@@ -1778,7 +1854,8 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 		goto unregister;
 	s->timer = event_new(s->base, -1, EV_PERSIST, store_timer_cb, s);
 	s->settings_ev = event_new(s->base, -1, 0, store_settings_cb, s);
-	if (s->timer == NULL || s->settings_ev == NULL) {
+	s->queue_ev = event_new(s->base, -1, 0, store_queue_cb, s);
+	if (s->timer == NULL || s->settings_ev == NULL || s->queue_ev == NULL) {
 		snprintf(err, errlen, "can't create the session timer");
 		goto unregister;
 	}

@@ -131,8 +131,9 @@ const struct setting_def settings_table[] = {
 	S(NULL, "max_active_seeds", SETTING_INT, max_active_seeds, 0, 100000, "10", STORE,
 	    SETTING_REMOTE, "Torrents seeding at the same time; the rest wait queued "
 	    "(0 = unlimited)."),
-	S(NULL, "max_active_seeds_enabled", SETTING_BOOL, max_active_seeds_enabled, 0, 0, "true",
-	    STORE, SETTING_REMOTE, "false keeps max_active_seeds but does not apply it."),
+	S(NULL, "max_active_seeds_enabled", SETTING_BOOL, max_active_seeds_enabled, 0, 0, "false",
+	    STORE, SETTING_REMOTE, "false keeps max_active_seeds but does not apply it (the "
+	    "default: a seed nobody asks for costs nothing, so a seedbox seeds everything)."),
 	S(NULL, "seed_ratio_limit", SETTING_FLOAT, seed_ratio_limit, 0, 1000000, "0", STORE,
 	    SETTING_REMOTE, "Stop seeding at this upload/download ratio (0 = seed forever)."),
 	S(NULL, "seed_ratio_limit_enabled", SETTING_BOOL, seed_ratio_limit_enabled, 0, 0, "true",

@@ -57,6 +57,7 @@ static void torrent_announce_new(struct torrent *t);
 static void torrent_delete_done(struct disk_job *job, void *arg);
 static void torrent_probe_done(struct disk_job *job, void *arg);
 static void torrent_begin_transfer(struct torrent *t);
+static void torrent_transfer_if_admitted(struct torrent *t);
 static void torrent_sync_done(struct disk_job *job, void *arg);
 static const struct peer_ops torrent_peer_ops;
 
@@ -808,7 +809,7 @@ torrent_check_issue(struct torrent *t)
 		log_info("%s: checked: %u of %u pieces verified", t->mi->name, t->have.count,
 		    t->mi->piece_count);
 		torrent_emit(t, ENGINE_EVENT_CHECKED);
-		torrent_begin_transfer(t);
+		torrent_transfer_if_admitted(t);
 		return;
 	}
 	torrent_update_task(t);
@@ -854,6 +855,18 @@ torrent_begin_transfer(struct torrent *t)
 	torrent_set_discovery(t, true);
 	torrent_update_task(t);
 	torrent_connect_peers(t, dp_now_ms());
+}
+
+/* The data is known now: a complete torrent seeds, another downloads, each in its own class
+ * of the policy's queue (a complete one never waits for a download slot). */
+static void
+torrent_transfer_if_admitted(struct torrent *t)
+{
+	if (t->env->ops->admit != NULL && !t->env->ops->admit(t->env->arg, t)) {
+		torrent_update_task(t);
+		return;
+	}
+	torrent_begin_transfer(t);
 }
 
 void
@@ -918,7 +931,7 @@ torrent_probe_done(struct disk_job *job, void *arg)
 			torrent_start_check(t);
 		} else {
 			t->checked = true;
-			torrent_begin_transfer(t);
+			torrent_transfer_if_admitted(t);
 		}
 	}
 	free(tj);
@@ -1219,6 +1232,7 @@ torrent_free(struct torrent *t)
 		storage_free(t->st);
 	bitfield_free(&t->have);
 	free(t->known);
+	dp_idmap_free(&t->known_by_addr);
 	free(t->strikes);
 	smartban_free(&t->smartban);
 	free(t->file_prio);
@@ -1232,17 +1246,46 @@ torrent_free(struct torrent *t)
 
 /* ---- peers ---- */
 
+/* The known-peer set's key: family, address and port (what sockaddr_equal compares). */
+static uint64_t
+torrent_known_key(const struct sockaddr *sa)
+{
+	uint64_t h = DP_FNV1A_INIT;
+	uint16_t port = (uint16_t)sockaddr_port(sa);
+	h = dp_fnv1a(h, &sa->sa_family, sizeof sa->sa_family);
+	h = dp_fnv1a(h, &port, sizeof port);
+	if (sa->sa_family == AF_INET)
+		h = dp_fnv1a(h, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		h = dp_fnv1a(h, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	return h;
+}
+
+/* The known peer at this address and port, or NULL: O(1), whatever the list's length. */
+struct known_peer *
+torrent_find_known(struct torrent *t, const struct sockaddr *sa)
+{
+	size_t cursor = 0;
+	void *v;
+	while ((v = dp_idmap_next(&t->known_by_addr, torrent_known_key(sa), &cursor)) != NULL) {
+		struct known_peer *k = &t->known[(uintptr_t)v - 1];
+		if (sockaddr_equal((struct sockaddr *)&k->addr, sa, true))
+			return k;
+	}
+	return NULL;
+}
+
 bool
 torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len)
 {
+	/* The cap first: a tracker's list of 200,000 peers past it costs nothing more. */
+	if (t->nknown >= TORRENT_MAX_KNOWN)
+		return false;
 	/* Trackers, the DHT and PEX are outside input: what cannot be a peer (port 0, multicast,
 	 * broadcast), a banned address and our own listening address are never dialled. */
 	if (!sockaddr_is_dialable(sa) || t->env->ops->refused(t->env->arg, sa))
 		return false;
-	for (size_t i = 0; i < t->nknown; i++)
-		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, sa, true))
-			return false;
-	if (t->nknown >= TORRENT_MAX_KNOWN)
+	if (torrent_find_known(t, sa) != NULL)
 		return false;
 	if (t->nknown == t->known_cap) {
 		t->known_cap = t->known_cap ? t->known_cap * 2 : 32;
@@ -1252,6 +1295,7 @@ torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t l
 	memset(k, 0, sizeof *k);
 	memcpy(&k->addr, sa, DP_MIN((size_t)len, sizeof k->addr));
 	k->len = len;
+	dp_idmap_put(&t->known_by_addr, torrent_known_key(sa), (void *)(uintptr_t)t->nknown);
 	return true;
 }
 
@@ -1527,10 +1571,9 @@ static void
 torrent_peer_self_connected(void *owner, struct peer *p)
 {
 	struct torrent *t = owner;
-	for (size_t i = 0; i < t->nknown; i++)
-		if (sockaddr_equal((struct sockaddr *)&t->known[i].addr, (struct sockaddr *)&p->addr,
-		    true))
-			t->known[i].fails = 1000;
+	struct known_peer *k = torrent_find_known(t, (struct sockaddr *)&p->addr);
+	if (k != NULL)
+		k->fails = 1000;
 }
 
 /* A peer that sent blocks nobody asked for is banned: no reason to trust anything else it sends. */

@@ -15,6 +15,7 @@
 #include "bandwidth.h"
 #include "bitfield.h"
 #include "changes.h"
+#include "idmap.h"
 #include "engine.h"
 #include "peer.h"
 #include "smartban.h"
@@ -104,6 +105,9 @@ struct torrent_ops {
 	void (*discovery)(void *arg, struct torrent *t, bool active);
 	/* A peer's DHT port (BEP 5 PORT message). Optional. */
 	void (*dht_port)(void *arg, const struct sockaddr *peer, uint16_t port);
+	/* Its data is known (checked): may it download or seed now? False: the policy queued it
+	 * (its state is no longer CHECKING). Optional (then it may). */
+	bool (*admit)(void *arg, struct torrent *t);
 };
 
 /* What the session lends every torrent; it outlives them all. */
@@ -128,6 +132,8 @@ struct torrent {
 	const struct torrent_env *env;
 	int id;
 	struct torrent *next;
+	struct torrent *prev;          /* in the session's running set (O(1) removal) */
+	bool v2_indexed;               /* the session indexes its v2 info-hash too */
 	struct dp_task *task;
 
 	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */
@@ -163,6 +169,7 @@ struct torrent {
 	struct peer_swarm swarm;       /* what its peers read of it (torrent_sync_swarm) */
 	struct known_peer *known;
 	size_t nknown, known_cap;
+	struct dp_idmap known_by_addr;           /* address and port -> index + 1 in known */
 	struct strike *strikes;
 	size_t nstrikes;
 	struct smartban smartban;                /* failed mixed pieces awaiting a verdict */
@@ -235,6 +242,8 @@ void torrent_set_trackers(struct torrent *t, struct mi_tier *tiers, size_t n);
 /* Remembers an address to dial; false when it was dropped (not dialable: sockaddr_is_dialable,
  * banned, ours, already known, or the list is full). */
 bool torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t len);
+/* The known peer at this address and port, or NULL (a hash lookup). */
+struct known_peer *torrent_find_known(struct torrent *t, const struct sockaddr *sa);
 void torrent_tick(struct torrent *t, uint64_t now_ms);
 /* Opens connections to known peers up to the limits. */
 void torrent_connect_peers(struct torrent *t, uint64_t now_ms);

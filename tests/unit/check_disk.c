@@ -685,6 +685,74 @@ START_TEST(test_call)
 }
 END_TEST
 
+/* Completions come back in slices with a time budget: 400 completions of 200 us each (80 ms
+ * in all) are not run by one callback, and an event made ready by the first one runs before
+ * the last (a signal or the RPC waiting meanwhile is served). */
+struct slice_ctx {
+	int done;
+	int done_when_probe_ran;
+	struct event *probe;
+};
+
+static void
+slice_work(struct disk_job *job)
+{
+	(void)job;
+}
+
+static void
+slice_done(struct disk_job *job, void *arg)
+{
+	struct slice_ctx *c = arg;
+	(void)job;
+	uint64_t until = dp_now_us() + 200;
+	while (dp_now_us() < until)
+		;
+	if (c->done++ == 0)
+		event_active(c->probe, EV_TIMEOUT, 0);
+}
+
+static void
+slice_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slice_ctx *c = arg;
+	(void)fd;
+	(void)what;
+	c->done_when_probe_ran = c->done;
+}
+
+START_TEST(test_completions_in_slices)
+{
+	enum { N = 400 };
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	ck_assert_ptr_nonnull(pool);
+	struct slice_ctx c = { .done_when_probe_ran = -1 };
+	c.probe = event_new(base, -1, 0, slice_probe_cb, &c);
+	struct disk_job *jobs = xcalloc(N, sizeof *jobs);
+	for (int i = 0; i < N; i++) {
+		jobs[i].op = DISK_OP_CALL;
+		jobs[i].call = slice_work;
+		jobs[i].done = slice_done;
+		jobs[i].arg = &c;
+		disk_pool_submit(pool, &jobs[i]);
+	}
+	/* The workers finish these empty calls at once, before the loop looks: one batch
+	 * waits for it. */
+	usleep(100000);
+	uint64_t s0, cut0, s1, cut1;
+	disk_pool_slice_counts(pool, &s0, &cut0);
+	run_until(&c.done, N, 10000);
+	ck_assert_int_eq(c.done, N);
+	disk_pool_slice_counts(pool, &s1, &cut1);
+	ck_assert_uint_ge(cut1 - cut0, 2);
+	ck_assert_int_gt(c.done_when_probe_ran, 0);
+	ck_assert_int_lt(c.done_when_probe_ran, N);
+	disk_pool_free(pool);
+	event_free(c.probe);
+	free(jobs);
+}
+END_TEST
+
 /* Pages of path's [off, off+len) held in the page cache. */
 static size_t
 resident_pages(const char *path, off_t off, size_t len)
@@ -778,6 +846,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_write_direct_and_buffered);
 	tcase_add_test(tc, test_call);
+	tcase_add_test(tc, test_completions_in_slices);
 	suite_add_tcase(s, tc);
 	return s;
 }

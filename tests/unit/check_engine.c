@@ -22,6 +22,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "engine_private.h"
+#include "metainfo.h"
 #include "session.h"
 #include "session_store.h"
 #include "suites.h"
@@ -623,6 +624,154 @@ START_TEST(test_task_refs_after_churn)
 }
 END_TEST
 
+/* ---- scale: indexes, counted queues, known peers ---- */
+
+static enum engine_torrent_state
+state_of(struct engine *e, int id)
+{
+	struct engine_torrent_stats st;
+	return engine_torrent_get(e, id, &st) == 0 ? st.state : ENGINE_TORRENT_STATE_COUNT;
+}
+
+/* Complete torrents are classified by their data before they queue: with one download slot
+ * (taken) they seed at once instead of waiting "queued" as downloads; an incomplete one
+ * checked after the slot was taken queues. Torrents are found by id and info-hash through
+ * the indexes before and after a removal, and the kept state counts match the states. */
+START_TEST(test_scale_classify_and_index)
+{
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/cls-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/cls-data", tmpdir);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(engine_session_set_setting(e, "max_active_downloads", "1", err,
+	    sizeof err) == 0, "%s", err);
+	/* Two incomplete (no data), then three complete (data in place). */
+	const char *names[5] = { "in0.bin", "in1.bin", "c0.bin", "c1.bin", "c2.bin" };
+	int ids[5];
+	uint8_t hashes[5][20];
+	for (int i = 0; i < 5; i++) {
+		uint8_t *data = xmalloc(T_PIECE);
+		for (uint32_t k = 0; k < T_PIECE; k++)
+			data[k] = (uint8_t)(payload[k] ^ (uint8_t)(i * 37 + 1));
+		if (i >= 2)
+			th_file_write(ddir, names[i], data, T_PIECE);
+		size_t len;
+		uint8_t *tor = th_torrent_single(names[i], data, T_PIECE, T_PIECE, &len);
+		ck_assert_msg(engine_add_torrent_data(e, tor, len, NULL, &ids[i], err,
+		    sizeof err) == 0, "%s", err);
+		free(tor);
+		free(data);
+		/* The first download holds its slot before the next is checked. */
+		if (i == 0) {
+			RUN_UNTIL(base, state_of(e, ids[0]) == ENGINE_TORRENT_DOWNLOADING, 10);
+			ck_assert_int_eq(state_of(e, ids[0]), ENGINE_TORRENT_DOWNLOADING);
+		}
+	}
+	RUN_UNTIL(base, state_of(e, ids[2]) == ENGINE_TORRENT_SEEDING &&
+	    state_of(e, ids[3]) == ENGINE_TORRENT_SEEDING &&
+	    state_of(e, ids[4]) == ENGINE_TORRENT_SEEDING &&
+	    state_of(e, ids[1]) == ENGINE_TORRENT_QUEUED, 10);
+	ck_assert_int_eq(state_of(e, ids[0]), ENGINE_TORRENT_DOWNLOADING);
+	ck_assert_int_eq(state_of(e, ids[1]), ENGINE_TORRENT_QUEUED);
+	for (int i = 2; i < 5; i++)
+		ck_assert_int_eq(state_of(e, ids[i]), ENGINE_TORRENT_SEEDING);
+	size_t counts[ENGINE_TORRENT_STATE_COUNT];
+	engine_torrent_state_counts(e, counts);
+	ck_assert_uint_eq(counts[ENGINE_TORRENT_DOWNLOADING], 1);
+	ck_assert_uint_eq(counts[ENGINE_TORRENT_QUEUED], 1);
+	ck_assert_uint_eq(counts[ENGINE_TORRENT_SEEDING], 3);
+	/* The indexes: by id and by info-hash, and gone after a removal. */
+	for (int i = 0; i < 5; i++) {
+		struct torrent *t = session_find_torrent(e, ids[i]);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_int_eq(t->id, ids[i]);
+		memcpy(hashes[i], t->mi->info_hash, 20);
+		ck_assert_ptr_eq(session_find_by_hash(e, hashes[i]), t);
+	}
+	ck_assert_ptr_null(session_find_torrent(e, 0));
+	ck_assert_ptr_null(session_find_torrent(e, ids[4] + 1));
+	ck_assert_int_eq(engine_torrent_remove(e, ids[2], false, err, sizeof err), 0);
+	ck_assert_ptr_null(session_find_torrent(e, ids[2]));
+	ck_assert_ptr_null(session_find_by_hash(e, hashes[2]));
+	for (int i = 0; i < 5; i++)
+		if (i != 2)
+			ck_assert_ptr_eq(session_find_by_hash(e, hashes[i]),
+			    session_find_torrent(e, ids[i]));
+	engine_torrent_state_counts(e, counts);
+	ck_assert_uint_eq(counts[ENGINE_TORRENT_SEEDING], 2);
+	/* The download's slot freed: the queued one starts. */
+	ck_assert_int_eq(engine_torrent_stop(e, ids[0], err, sizeof err), 0);
+	RUN_UNTIL(base, state_of(e, ids[1]) == ENGINE_TORRENT_DOWNLOADING, 10);
+	ck_assert_int_eq(state_of(e, ids[1]), ENGINE_TORRENT_DOWNLOADING);
+	/* Added again after the removal: a new id, found by its hash. */
+	th_loop_run(base, 100);
+	engine_free(e);
+	event_base_free(base);
+}
+END_TEST
+
+/* Known peers: duplicates are found by address and port (not by walking the list), a second
+ * port of an address is another peer, and past the cap nothing more is kept. */
+START_TEST(test_known_peers_set)
+{
+	struct event_base *base = event_base_new();
+	char err[256], ddir[128];
+	snprintf(ddir, sizeof ddir, "%s/known-data", tmpdir);
+	struct engine *e = th_engine_loopback(base, ddir, 1);
+	size_t len;
+	uint8_t *tor = make_torrent(&len);
+	struct engine_add_opts opts = { .paused = true };
+	int id;
+	ck_assert_msg(engine_add_torrent_data(e, tor, len, &opts, &id, err, sizeof err) == 0,
+	    "%s", err);
+	free(tor);
+	struct torrent *t = session_find_torrent(e, id);
+	ck_assert_ptr_nonnull(t);
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t i = 0; i < 300; i++) {
+			struct sockaddr_in sin = { .sin_family = AF_INET,
+			    .sin_addr.s_addr = htonl(0x0a000000u + i), .sin_port = htons(6881) };
+			torrent_add_known_peer(t, (struct sockaddr *)&sin, sizeof sin);
+		}
+	}
+	ck_assert_uint_eq(t->nknown, 300);
+	struct sockaddr_in other = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000005u),
+	    .sin_port = htons(6882) };
+	ck_assert_ptr_null(torrent_find_known(t, (struct sockaddr *)&other));
+	torrent_add_known_peer(t, (struct sockaddr *)&other, sizeof other);
+	ck_assert_uint_eq(t->nknown, 301);
+	struct known_peer *k = torrent_find_known(t, (struct sockaddr *)&other);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(ntohs(((struct sockaddr_in *)&k->addr)->sin_port), 6882);
+	struct sockaddr_in6 six = { .sin6_family = AF_INET6, .sin6_port = htons(6881) };
+	six.sin6_addr.s6_addr[0] = 0x20;
+	six.sin6_addr.s6_addr[15] = 1;
+	torrent_add_known_peer(t, (struct sockaddr *)&six, sizeof six);
+	torrent_add_known_peer(t, (struct sockaddr *)&six, sizeof six);
+	ck_assert_uint_eq(t->nknown, 302);
+	/* A tracker's list far past the cap: the cap holds. */
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+		    .sin_addr.s_addr = htonl(0x0b000000u + i), .sin_port = htons(6881) };
+		torrent_add_known_peer(t, (struct sockaddr *)&sin, sizeof sin);
+	}
+	size_t capped = t->nknown;
+	ck_assert_uint_lt(capped, 20000);
+	ck_assert_uint_gt(capped, 302);
+	struct sockaddr_in last = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(0x0b000000u + 19999), .sin_port = htons(6881) };
+	ck_assert_ptr_null(torrent_find_known(t, (struct sockaddr *)&last));
+	/* Every kept one is found at its own entry. */
+	for (size_t i = 0; i < t->nknown; i++)
+		ck_assert_ptr_eq(torrent_find_known(t, (struct sockaddr *)&t->known[i].addr),
+		    &t->known[i]);
+	engine_free(e);
+	event_base_free(base);
+}
+END_TEST
+
 /* ---- a scripted remote seeder on a raw socket ---- */
 
 /* The leecher dials it; it answers the handshake with have-all and unchoke, then serves the
@@ -842,6 +991,8 @@ engine_suite(void)
 	tcase_add_test(tc, test_disk_error_isolated);
 	tcase_add_test(tc, test_api_errors);
 	tcase_add_test(tc, test_task_refs_after_churn);
+	tcase_add_test(tc, test_scale_classify_and_index);
+	tcase_add_test(tc, test_known_peers_set);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	suite_add_tcase(s, tc);

@@ -444,9 +444,9 @@ START_TEST(test_queue_plan)
 {
 	/* Two downloads allowed: the first two queued ones start, in order. */
 	struct queue_entry v[] = {
-		{ 1, true, false, false, 0 }, { 2, true, false, false, 0 },
-		{ 3, true, false, false, 0 }, { 4, false, false, false, 0 },
-		{ 5, false, false, false, 0 },
+		{ 1, true, false, false, 0, false }, { 2, true, false, false, 0, false },
+		{ 3, true, false, false, 0, false }, { 4, false, false, false, 0, false },
+		{ 5, false, false, false, 0, false },
 	};
 	ck_assert_uint_eq(queue_plan(v, 5, 2, 1), 3);
 	ck_assert_int_eq(v[0].action, QUEUE_START);
@@ -456,20 +456,35 @@ START_TEST(test_queue_plan)
 	ck_assert_int_eq(v[4].action, QUEUE_KEEP);
 	/* Active ones are not swapped for an earlier queued one. */
 	struct queue_entry w[] = {
-		{ 1, true, false, false, 0 }, { 2, true, true, false, 0 }, { 3, true, true, false, 0 },
+		{ 1, true, false, false, 0, false }, { 2, true, true, false, 0, false }, { 3, true, true, false, 0, false },
 	};
 	ck_assert_uint_eq(queue_plan(w, 3, 2, 0), 0);
 	/* A lowered limit parks from the back, never a pinned (checking) one. */
 	struct queue_entry x[] = {
-		{ 1, true, true, false, 0 }, { 2, true, true, false, 0 }, { 3, true, true, true, 0 },
+		{ 1, true, true, false, 0, false }, { 2, true, true, false, 0, false }, { 3, true, true, true, 0, false },
 	};
 	ck_assert_uint_eq(queue_plan(x, 3, 2, 0), 1);
 	ck_assert_int_eq(x[0].action, QUEUE_KEEP);
 	ck_assert_int_eq(x[1].action, QUEUE_PARK);
 	ck_assert_int_eq(x[2].action, QUEUE_KEEP);
 	/* 0 = unlimited: everything starts. */
-	struct queue_entry y[] = { { 1, true, false, false, 0 }, { 2, false, false, false, 0 } };
+	struct queue_entry y[] = { { 1, true, false, false, 0, false }, { 2, false, false, false, 0, false } };
 	ck_assert_uint_eq(queue_plan(y, 2, 0, 0), 2);
+	/* Unchecked torrents take no slot: with one download slot taken and no seed slot left,
+	 * both still start (to be checked), and they do not count against the queued download
+	 * behind them; a checking one (pinned) counts in no class either. */
+	struct queue_entry z[] = {
+		{ 1, true, true, false, 0, false }, { 2, true, false, false, 0, true },
+		{ 3, true, false, false, 0, true }, { 4, true, false, false, 0, false },
+		{ 5, false, true, false, 0, false }, { 6, true, false, true, 0, false },
+	};
+	ck_assert_uint_eq(queue_plan(z, 6, 2, 1), 3);
+	ck_assert_int_eq(z[0].action, QUEUE_KEEP);
+	ck_assert_int_eq(z[1].action, QUEUE_START);
+	ck_assert_int_eq(z[2].action, QUEUE_START);
+	ck_assert_int_eq(z[3].action, QUEUE_START);
+	ck_assert_int_eq(z[4].action, QUEUE_KEEP);
+	ck_assert_int_eq(z[5].action, QUEUE_KEEP);
 }
 END_TEST
 

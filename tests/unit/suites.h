@@ -45,7 +45,8 @@
 	X(changes) \
 	X(attach) \
 	X(alt_speed) \
-	X(tracker_list)
+	X(tracker_list) \
+	X(idmap)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)

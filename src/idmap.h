@@ -1,0 +1,36 @@
+/* idmap.h: an open-addressing hash multimap from 64-bit keys to pointers, for the O(1)
+ * lookups of things there can be many of (torrents by id and info-hash, known peers). */
+#ifndef DP_IDMAP_H
+#define DP_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dp_idmap_slot {
+	uint64_t key;
+	void *val;                /* NULL = free slot */
+};
+
+struct dp_idmap {
+	struct dp_idmap_slot *slots;
+	size_t cap;               /* a power of two, or 0 before the first put */
+	size_t count;
+};
+
+void dp_idmap_init(struct dp_idmap *m);
+void dp_idmap_free(struct dp_idmap *m);
+/* Adds the pair (key, val); val must not be NULL. A key may map to several values. */
+void dp_idmap_put(struct dp_idmap *m, uint64_t key, void *val);
+/* Removes the pair (key, val); false if it was not there. */
+bool dp_idmap_del(struct dp_idmap *m, uint64_t key, const void *val);
+/* The first value of key, or NULL. */
+void *dp_idmap_get(const struct dp_idmap *m, uint64_t key);
+/* The values of key one by one (*cursor = 0 to begin); NULL after the last. The map must not
+ * change between calls. */
+void *dp_idmap_next(const struct dp_idmap *m, uint64_t key, size_t *cursor);
+
+/* A key from the first 8 bytes of a 20-byte hash (already uniform). */
+uint64_t dp_idmap_key20(const uint8_t hash[20]);
+
+#endif

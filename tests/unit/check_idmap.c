@@ -1,0 +1,115 @@
+/* check_idmap.c: the hash multimap behind the O(1) lookups (torrents by id and info-hash, known
+ * peers): puts, gets, deletes against a plain array as the reference, duplicates, growth. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <check.h>
+
+#include "idmap.h"
+#include "suites.h"
+#include "util.h"
+
+/* Random puts and deletes of 4,000 pairs over 500 keys (many values per key, so probe runs
+ * are long and deletions shift them); after each step every lookup agrees with the array. */
+START_TEST(test_idmap_against_array)
+{
+	enum { PAIRS = 4000, KEYS = 500 };
+	struct dp_idmap m;
+	dp_idmap_init(&m);
+	uint64_t *key = xcalloc(PAIRS, sizeof *key);
+	bool *in = xcalloc(PAIRS, sizeof *in);
+	size_t count = 0;
+	uint32_t x = 12345;
+	for (int step = 0; step < 20000; step++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		size_t i = x % PAIRS;
+		void *val = (void *)(uintptr_t)(i + 1);
+		if (in[i]) {
+			ck_assert(dp_idmap_del(&m, key[i], val));
+			ck_assert(!dp_idmap_del(&m, key[i], val));
+			in[i] = false;
+			count--;
+		} else {
+			key[i] = (x >> 8) % KEYS;
+			dp_idmap_put(&m, key[i], val);
+			in[i] = true;
+			count++;
+		}
+		ck_assert_uint_eq(m.count, count);
+		if (step % 1000 != 999)
+			continue;
+		for (size_t j = 0; j < PAIRS; j++) {
+			/* Each pair is found among its key's values exactly as often as it is in. */
+			size_t cursor = 0, seen = 0;
+			void *v;
+			for (uint64_t k = key[j]; (v = dp_idmap_next(&m, k, &cursor)) != NULL;)
+				seen += v == (void *)(uintptr_t)(j + 1);
+			ck_assert_uint_eq(seen, in[j] ? 1 : 0);
+		}
+	}
+	free(key);
+	free(in);
+	dp_idmap_free(&m);
+}
+END_TEST
+
+/* Sequential ids (how torrents are numbered): 10,000 in, every other one out, the rest found,
+ * an absent key gives NULL, and the table stays at most half full. */
+START_TEST(test_idmap_sequential_ids)
+{
+	struct dp_idmap m;
+	dp_idmap_init(&m);
+	ck_assert_ptr_null(dp_idmap_get(&m, 1));
+	ck_assert(!dp_idmap_del(&m, 1, (void *)1));
+	for (uintptr_t id = 1; id <= 10000; id++)
+		dp_idmap_put(&m, id, (void *)(id * 16));
+	for (uintptr_t id = 2; id <= 10000; id += 2)
+		ck_assert(dp_idmap_del(&m, id, (void *)(id * 16)));
+	for (uintptr_t id = 1; id <= 10000; id++) {
+		void *want = id % 2 ? (void *)(id * 16) : NULL;
+		ck_assert_ptr_eq(dp_idmap_get(&m, id), want);
+	}
+	ck_assert_ptr_null(dp_idmap_get(&m, 10001));
+	ck_assert_uint_eq(m.count, 5000);
+	ck_assert_uint_ge(m.cap, 2 * m.count);
+	dp_idmap_free(&m);
+	ck_assert_uint_eq(m.count, 0);
+}
+END_TEST
+
+/* An info-hash's key is its first 8 bytes: two hashes that share them share the key, so the
+ * caller compares whole hashes over the key's values. */
+START_TEST(test_idmap_key20)
+{
+	uint8_t a[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, b[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 10 };
+	uint8_t c[20] = { 1, 2, 3, 4, 5, 6, 7, 9 };
+	ck_assert(dp_idmap_key20(a) == dp_idmap_key20(b));
+	ck_assert(dp_idmap_key20(a) != dp_idmap_key20(c));
+	struct dp_idmap m;
+	dp_idmap_init(&m);
+	dp_idmap_put(&m, dp_idmap_key20(a), a);
+	dp_idmap_put(&m, dp_idmap_key20(b), b);
+	size_t cursor = 0, n = 0;
+	void *v;
+	while ((v = dp_idmap_next(&m, dp_idmap_key20(a), &cursor)) != NULL)
+		n += v == a || v == b;
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_null(dp_idmap_get(&m, dp_idmap_key20(c)));
+	dp_idmap_free(&m);
+}
+END_TEST
+
+Suite *
+idmap_suite(void)
+{
+	Suite *s = suite_create("idmap");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_idmap_against_array);
+	tcase_add_test(tc, test_idmap_sequential_ids);
+	tcase_add_test(tc, test_idmap_key20);
+	suite_add_tcase(s, tc);
+	return s;
+}
