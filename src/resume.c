@@ -337,10 +337,13 @@ resume_write_step(void *arg, const char *what)
 }
 
 /* job (may be NULL) shows each step in its task. */
-static int
+int
 resume_write_file_job(struct resume_job *job, const char *path, const uint8_t *data, size_t len,
     char *err, size_t errlen)
 {
+	if (job != NULL && job->batch)
+		return dp_write_file_atomic_batch(path, data, len, resume_write_step, job, err,
+		    errlen);
 	return dp_write_file_atomic(path, data, len, job != NULL ? resume_write_step : NULL, job,
 	    err, errlen);
 }
@@ -418,6 +421,7 @@ struct resume_writer {
 	struct resume_job *current;              /* the job the thread holds */
 	uint64_t started, shown_started;         /* jobs taken; as last shown by the loop */
 	bool quit;
+	bool batch;                              /* jobs taken from now on are batch jobs */
 	struct event *wake;
 };
 
@@ -510,6 +514,8 @@ resume_writer_main(void *arg)
 		if (w->queue == NULL)
 			w->queue_tail = NULL;
 		job->next = NULL;
+		if (w->batch)
+			job->batch = true;
 		w->busy = true;
 		w->current = job;
 		w->started++;
@@ -689,6 +695,14 @@ resume_writer_drain(struct resume_writer *w)
 		pthread_cond_wait(&w->cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 	resume_writer_complete(w);
+}
+
+void
+resume_writer_batch(struct resume_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->batch = true;
+	pthread_mutex_unlock(&w->lock);
 }
 
 void

@@ -82,6 +82,8 @@ struct resume_job {
 	char *path;                    /* the resume file */
 	char **file_paths;             /* resume.file_count entries; NULL for pad files */
 	bool sync;                     /* fsync the files first (the bitfield changed) */
+	bool batch;                    /* written without fsyncs: the submitter syncs the
+	                                * filesystem at the end (dp_sync_fs) */
 	struct resume resume;
 	uint8_t *raw;                  /* when set: written as is instead of the resume */
 	size_t raw_len;
@@ -111,10 +113,17 @@ void resume_writer_submit(struct resume_writer *w, struct resume_job *job);
 size_t resume_writer_pending(const struct resume_writer *w);
 /* Runs queued jobs to the end on the calling thread's behalf (waits), with their done(). */
 void resume_writer_drain(struct resume_writer *w);
+/* From now on the jobs the thread takes are batch jobs (job->batch): at shutdown, thousands of
+ * queued writes cost one dp_sync_fs at the end instead of two fsyncs each. */
+void resume_writer_batch(struct resume_writer *w);
 void resume_writer_free(struct resume_writer *w);
 void resume_job_free(struct resume_job *job);
 /* The job's work, exposed for the writer's shutdown path and tests (any thread). */
 void resume_job_run(struct resume_job *job);
+/* resume_write_file on behalf of job (may be NULL): each step shows in its task, and a batch
+ * job writes without fsyncs. */
+int resume_write_file_job(struct resume_job *job, const char *path, const uint8_t *data,
+    size_t len, char *err, size_t errlen);
 /* The writer thread (or work()) enters a step; the loop shows it in the job's task reason, so
  * a stuck fsync is seen as a long DISK_WAIT naming it. phase must be a string literal. */
 void resume_job_set_phase(struct resume_job *job, const char *phase);

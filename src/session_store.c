@@ -1668,6 +1668,10 @@ store_flush(void *arg)
 	struct store *s = arg;
 	if (s->settings_dirty)
 		store_save_settings(s);
+	/* What is still queued and the last saves below are written without fsyncs of their
+	 * own; one sync of the filesystem at the end makes them all durable (10,000 torrents:
+	 * one sync instead of 20,000 fsyncs). */
+	resume_writer_batch(s->writer);
 	resume_writer_drain(s->writer);
 	resume_writer_drain(s->mover);
 	size_t n = 0;
@@ -1682,7 +1686,10 @@ store_flush(void *arg)
 		struct resume_job *job = store_make_job(s, it, &have);
 		if (job == NULL)
 			continue;
-		job->sync = true;
+		/* Pieces claimed since the last synced save: their data first (the rest was made
+		 * durable before an earlier file said so). */
+		job->sync = have != it->synced_have;
+		job->batch = true;
 		resume_job_run(job);
 		if (job->error != 0)
 			log_error("session: saving resume data: %s", job->errmsg);
@@ -1690,6 +1697,9 @@ store_flush(void *arg)
 			n++;
 		resume_job_free(job);
 	}
+	char err[600];
+	if (dp_sync_fs(s->dir, err, sizeof err) < 0)
+		log_error("session: %s", err);
 	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
 }
 

@@ -399,6 +399,7 @@ torrent_on_complete(struct torrent *t)
 void
 torrent_sync(struct torrent *t)
 {
+	t->unsynced = false;
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_SYNC, 0);
 	tj->job.length = 0;
 	tj->job.offset = 0;
@@ -573,6 +574,7 @@ torrent_piece_write(struct torrent *t, struct piece_buf *pb)
 {
 	pb->writing = true;
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_WRITE_PIECE, pb->piece);
+	t->unsynced = true;
 	tj->pb = pb;
 	tj->job.buf = pb->data;
 	torrent_job_submit(t, tj, torrent_write_done);

@@ -134,6 +134,7 @@ struct torrent {
 	struct torrent *next;
 	struct torrent *prev;          /* in the session's running set (O(1) removal) */
 	bool v2_indexed;               /* the session indexes its v2 info-hash too */
+	bool unsynced;                 /* pieces written since the last torrent_sync */
 	struct dp_task *task;
 
 	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */

@@ -419,8 +419,39 @@ util_fsync_dir(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+static int util_write_atomic(const char *path, const uint8_t *data, size_t len, bool durable,
+    void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen);
+
 int
 dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
+    void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen)
+{
+	return util_write_atomic(path, data, len, true, step, arg, err, errlen);
+}
+
+int
+dp_write_file_atomic_batch(const char *path, const uint8_t *data, size_t len,
+    void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen)
+{
+	return util_write_atomic(path, data, len, false, step, arg, err, errlen);
+}
+
+int
+dp_sync_fs(const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0) {
+		snprintf(err, errlen, "%s: can't sync its filesystem: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+util_write_atomic(const char *path, const uint8_t *data, size_t len, bool durable,
     void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen)
 {
 	if (step != NULL)
@@ -446,9 +477,9 @@ dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 		}
 		off += (size_t)n;
 	}
-	if (step != NULL)
+	if (step != NULL && durable)
 		step(arg, "fsync of the new copy");
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -480,9 +511,9 @@ dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 		unlink(tmp);
 		goto out;
 	}
-	if (step != NULL)
+	if (step != NULL && durable)
 		step(arg, "fsync of the folder");
-	rc = util_fsync_dir(path, err, errlen);
+	rc = durable ? util_fsync_dir(path, err, errlen) : 0;
 out:
 	free(tmp);
 	free(bak);

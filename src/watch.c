@@ -1,6 +1,8 @@
 /* watch.c: the watch directory: an inotify descriptor read by a libevent event; only files that
  * were closed after writing or moved in are picked up, so half-written files are never added.
- * Setting up, scanning, reading and renaming run on the disk pool, never on the loop thread. */
+ * Setting up, scanning, reading and renaming run on the disk pool, never on the loop thread;
+ * what was read is handed to the callback in slices with a time budget (10,000 files dropped
+ * at once never hold the loop). */
 #include "config.h"
 
 #include <dirent.h>
@@ -16,6 +18,7 @@
 #include <event2/event.h>
 
 #include "engine.h"
+#include "idmap.h"
 #include "log.h"
 #include "metainfo.h"
 #include "util.h"
@@ -24,6 +27,7 @@
 #define WATCH_FRESH_S 5                 /* younger files found by a scan may be half-written */
 #define WATCH_MAX_MAGNET (64u * 1024u)
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR)
+#define WATCH_SLICE_US 8000u            /* files handed over per callback: at most this long */
 
 /* A name being read or renamed: a second job for it would add it twice or rename it away
  * under the first. An event for it meanwhile is remembered (again) and read afterwards. */
@@ -31,7 +35,8 @@ struct watch_busy {
 	char *name;
 	bool renaming;
 	bool again;
-	struct watch_busy *next;
+	uint64_t key;                   /* in busy_by_name */
+	struct watch_busy *next, *prev;
 };
 
 struct watch {
@@ -44,8 +49,14 @@ struct watch {
 	watch_cb cb;
 	void *arg;
 	struct watch_busy *busy;
-	size_t jobs;                    /* on the pool */
+	struct dp_idmap busy_by_name;   /* name hash -> busy entry: no walk per inotify event */
+	size_t jobs;                    /* on the pool, or read and still being handed over */
 	bool dead;                      /* freed while jobs were on the pool */
+	/* Read jobs whose files are handed to cb a slice at a time, in order. */
+	struct watch_job *deliver_head, *deliver_tail;
+	size_t deliver_next;            /* the head's next result */
+	bool delivering;
+	struct event *deliver_ev;
 };
 
 struct watch_result {
@@ -74,6 +85,7 @@ struct watch_job {
 	struct watch_result *res;
 	char *from, *to;                /* a rename */
 	char *rename_name;
+	struct watch_job *next;         /* in the delivery queue */
 };
 
 static bool
@@ -91,10 +103,19 @@ watch_name_wanted(const char *name)
 	return watch_ends_with(name, ".torrent") || watch_ends_with(name, ".magnet");
 }
 
+static uint64_t
+watch_name_key(const char *name)
+{
+	return dp_fnv1a(DP_FNV1A_INIT, name, strlen(name));
+}
+
 static struct watch_busy *
 watch_busy_find(struct watch *w, const char *name)
 {
-	for (struct watch_busy *b = w->busy; b != NULL; b = b->next)
+	size_t cursor = 0;
+	struct watch_busy *b;
+	uint64_t key = watch_name_key(name);
+	while ((b = dp_idmap_next(&w->busy_by_name, key, &cursor)) != NULL)
 		if (strcmp(b->name, name) == 0)
 			return b;
 	return NULL;
@@ -105,20 +126,25 @@ watch_busy_add(struct watch *w, const char *name)
 {
 	struct watch_busy *b = xcalloc(1, sizeof *b);
 	b->name = xstrdup(name);
+	b->key = watch_name_key(name);
 	b->next = w->busy;
+	if (w->busy != NULL)
+		w->busy->prev = b;
 	w->busy = b;
+	dp_idmap_put(&w->busy_by_name, b->key, b);
 	return b;
 }
 
 static void
 watch_busy_remove(struct watch *w, struct watch_busy *b)
 {
-	for (struct watch_busy **pp = &w->busy; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == b) {
-			*pp = b->next;
-			break;
-		}
-	}
+	if (b->prev != NULL)
+		b->prev->next = b->next;
+	else
+		w->busy = b->next;
+	if (b->next != NULL)
+		b->next->prev = b->prev;
+	dp_idmap_del(&w->busy_by_name, b->key, b);
 	free(b->name);
 	free(b);
 }
@@ -257,6 +283,9 @@ watch_destroy(struct watch *w)
 {
 	while (w->busy != NULL)
 		watch_busy_remove(w, w->busy);
+	dp_idmap_free(&w->busy_by_name);
+	if (w->deliver_ev != NULL)
+		event_free(w->deliver_ev);
 	if (w->fd >= 0)
 		close(w->fd);
 	engine_task_release(&w->task);
@@ -337,6 +366,64 @@ watch_deliver(struct watch *w, struct watch_job *wj, struct watch_result *r)
 		watch_release(w, b);
 }
 
+/* A read job handed over to the end (or dropped: the watch was freed). */
+static void
+watch_deliver_finish(struct watch *w)
+{
+	struct watch_job *wj = w->deliver_head;
+	w->deliver_head = wj->next;
+	if (w->deliver_head == NULL)
+		w->deliver_tail = NULL;
+	w->deliver_next = 0;
+	watch_job_free(wj);
+	w->jobs--;
+}
+
+/* Hands read files to the callback for at most WATCH_SLICE_US; the rest follows from the loop
+ * (deliver_ev), after what else is waiting. */
+static void
+watch_deliver_slice(struct watch *w)
+{
+	uint64_t start = dp_now_us();
+	size_t done = 0;
+	w->delivering = true;
+	while (w->deliver_head != NULL && !w->dead) {
+		struct watch_job *wj = w->deliver_head;
+		if (w->deliver_next >= wj->n) {
+			watch_deliver_finish(w);
+			continue;
+		}
+		if (done > 0 && dp_now_us() - start >= WATCH_SLICE_US)
+			break;
+		watch_deliver(w, wj, &wj->res[w->deliver_next++]);
+		done++;
+	}
+	w->delivering = false;
+	if (w->dead) {
+		while (w->deliver_head != NULL)
+			watch_deliver_finish(w);
+	} else if (w->deliver_head != NULL) {
+		engine_task_wait(w->task, ENGINE_TASK_READY, "adding what was read: %zu of %zu "
+		    "files", w->deliver_next, w->deliver_head->n);
+		event_active(w->deliver_ev, EV_TIMEOUT, 0);
+	}
+}
+
+static void
+watch_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	(void)fd;
+	(void)what;
+	engine_task_cb_begin(w->task);
+	watch_deliver_slice(w);
+	if (!w->dead && !w->failed && w->deliver_head == NULL)
+		engine_task_idle(w->task, ENGINE_TASK_READ_WAIT, "watching %s", w->dir);
+	engine_task_cb_end(w->task);
+	if (w->dead && w->jobs == 0)
+		watch_destroy(w);
+}
+
 static void
 watch_job_done(void *arg)
 {
@@ -372,15 +459,28 @@ watch_job_done(void *arg)
 				log_info("watching %s for .torrent and .magnet files", w->dir);
 			}
 		}
-		for (size_t i = 0; i < wj->n && !w->dead; i++)
-			watch_deliver(w, wj, &wj->res[i]);
+		if (wj->n > 0) {
+			/* Counted in jobs until handed over to the end. */
+			wj->next = NULL;
+			if (w->deliver_tail != NULL)
+				w->deliver_tail->next = wj;
+			else
+				w->deliver_head = wj;
+			w->deliver_tail = wj;
+			wj = NULL;
+			if (!w->delivering)
+				watch_deliver_slice(w);
+		}
 	}
-	if (!w->dead && !w->failed)
+	if (!w->dead && !w->failed && w->deliver_head == NULL)
 		engine_task_idle(w->task, ENGINE_TASK_READ_WAIT, "watching %s", w->dir);
 	engine_task_cb_end(w->task);
-	watch_job_free(wj);
+	if (wj != NULL) {
+		watch_job_free(wj);
+		w->jobs--;
+	}
 	/* Counted until here: a callback that frees the watch must not destroy it under us. */
-	if (--w->jobs == 0 && w->dead)
+	if (w->jobs == 0 && w->dead)
 		watch_destroy(w);
 }
 
@@ -467,7 +567,8 @@ watch_new(struct engine *e, struct event_base *base, const char *dir, watch_cb c
 		return w;
 	}
 	w->ev = event_new(base, w->fd, EV_READ | EV_PERSIST, watch_read_cb, w);
-	if (w->ev == NULL) {
+	w->deliver_ev = event_new(base, -1, 0, watch_deliver_cb, w);
+	if (w->ev == NULL || w->deliver_ev == NULL) {
 		log_error("watch %s: can't create the event; not watching it", dir);
 		engine_task_fail(w->task, "can't create the event");
 		w->failed = true;
@@ -497,6 +598,13 @@ watch_free(struct watch *w)
 	if (!w->failed)
 		engine_task_done(w->task, "stopped watching");
 	w->dead = true;
+	/* Read but not handed over: left on disk for the next start's scan. */
+	if (!w->delivering) {
+		if (w->deliver_ev != NULL)
+			event_del(w->deliver_ev);
+		while (w->deliver_head != NULL)
+			watch_deliver_finish(w);
+	}
 	if (w->jobs == 0)
 		watch_destroy(w);
 }

@@ -440,6 +440,76 @@ START_TEST(test_writer_thread)
 }
 END_TEST
 
+/* A shutdown's batch: after resume_writer_batch the jobs the thread takes are batch jobs
+ * (written without fsyncs of their own), the files hold what was written with the previous
+ * copy as .bak, and one dp_sync_fs makes them durable; a sync of a missing folder fails. */
+static bool batch_seen[4];
+
+static void
+batch_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	batch_seen[job->tag] = job->batch;
+	resume_job_free(job);
+}
+
+START_TEST(test_writer_batch)
+{
+	char dir[] = "/tmp/dp-check-resume-b.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	struct event_base *base = event_base_new();
+	char err[256];
+	struct resume_writer *w = resume_writer_new(NULL, base, err, sizeof err);
+	ck_assert_ptr_nonnull(w);
+	char *path = xasprintf("%s/x.resume", dir);
+	for (int i = 0; i < 4; i++) {
+		if (i == 2) {
+			resume_writer_drain(w);
+			resume_writer_batch(w);
+		}
+		struct resume_job *job = xcalloc(1, sizeof *job);
+		sample(&job->resume);
+		job->resume.uploaded = (uint64_t)i + 100;
+		job->path = xstrdup(path);
+		job->tag = i;
+		job->done = batch_done;
+		resume_writer_submit(w, job);
+	}
+	resume_writer_drain(w);
+	ck_assert(!batch_seen[0] && !batch_seen[1]);
+	ck_assert(batch_seen[2] && batch_seen[3]);
+	ck_assert_int_eq(dp_sync_fs(dir, err, sizeof err), 0);
+	struct resume got, r;
+	sample(&r);
+	bool used_backup;
+	char why[512];
+	ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+	    sizeof why), 0);
+	ck_assert(!used_backup);
+	ck_assert_uint_eq(got.uploaded, 103);
+	resume_clear(&got);
+	char *bak = xasprintf("%s.bak", path);
+	unlink(path);
+	ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+	    sizeof why), 0);
+	ck_assert(used_backup);
+	ck_assert_uint_eq(got.uploaded, 102);
+	resume_clear(&got);
+	resume_clear(&r);
+	char *missing = xasprintf("%s/none", dir);
+	ck_assert_int_eq(dp_sync_fs(missing, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "none"));
+	resume_writer_free(w);
+	event_base_free(base);
+	unlink(bak);
+	rmdir(dir);
+	free(missing);
+	free(bak);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_queue_plan)
 {
 	/* Two downloads allowed: the first two queued ones start, in order. */
@@ -544,6 +614,7 @@ resume_suite(void)
 	tcase_add_test(tc, test_writer_thread);
 	tcase_add_test(tc, test_writer_task);
 	tcase_add_test(tc, test_queue_plan);
+	tcase_add_test(tc, test_writer_batch);
 	tcase_add_test(tc, test_seed_limits);
 	tcase_add_test(tc, test_hook_split);
 	suite_add_tcase(s, tc);
