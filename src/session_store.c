@@ -1310,6 +1310,7 @@ static void
 store_tick_item(struct store *s, struct store_item *it, const struct engine_policy_torrent *t,
     uint64_t now, bool periodic)
 {
+	bool same = true;      /* *t (with its fingerprint) still describes the torrent */
 	/* Seeding time and limits. */
 	if (t->state == ENGINE_TORRENT_SEEDING) {
 		if (it->seeding_since_ms != 0)
@@ -1318,7 +1319,11 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 		    (now - it->seeding_since_ms) % 1000 : 0);
 		char why[160];
 		struct engine_policy_torrent w;
-		if (engine_policy_torrent(s->e, it->id, ENGINE_POLICY_WANTED, &w) == 0 &&
+		/* Most seeds have no limit at all: no look at their files then. */
+		bool limited = (it->seed_ratio_milli < 0 ? s->seed_ratio > 0 :
+		    it->seed_ratio_milli > 0) || (it->seed_time_s < 0 ? s->seed_time > 0 :
+		    it->seed_time_s > 0);
+		if (limited && engine_policy_torrent(s->e, it->id, ENGINE_POLICY_WANTED, &w) == 0 &&
 		    queue_seed_limit_reached(it->seed_ratio_milli, it->seed_time_s, s->seed_ratio,
 		    s->seed_time, t->uploaded, t->downloaded, w.wanted, it->seeding_s, why,
 		    sizeof why)) {
@@ -1326,6 +1331,7 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 			log_info("%s: stopped seeding: %s", store_name(s, it->id, &nm), why);
 			it->want_running = false;
 			engine_torrent_stop(s->e, it->id, NULL, 0);
+			same = false;
 		}
 	} else {
 		it->seeding_since_ms = 0;
@@ -1339,20 +1345,26 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 		it->downloading_since_ms = 0;
 	}
 	store_note_active(it, t->active);
-	if (it->completed_pending && !it->moving)
+	if (it->completed_pending && !it->moving) {
 		store_completed(s, it);
+		same = false;
+	}
 	struct engine_policy_torrent cur;
 	if (it->move_waiting && engine_policy_torrent(s->e, it->id, 0, &cur) == 0 &&
-	    cur.disk_jobs == 0)
+	    cur.disk_jobs == 0) {
 		store_move_begin(s, it);
+		same = false;
+	}
 	if (it->error_pending) {
 		it->error_pending = false;
 		if (engine_policy_torrent(s->e, it->id, 0, &cur) == 0 &&
 		    cur.state == ENGINE_TORRENT_ERROR)
 			store_run_hook(s, it->id, s->error_hook, "error");
 	}
-	if (it->checking || it->moving || engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP,
-	    &cur) < 0 || cur.state == ENGINE_TORRENT_CHECKING)
+	if (same)
+		cur = *t;
+	if (it->checking || it->moving || (!same && engine_policy_torrent(s->e, it->id,
+	    ENGINE_POLICY_FP, &cur) < 0) || cur.state == ENGINE_TORRENT_CHECKING)
 		return;
 	uint64_t fp = store_fingerprint(it, cur.persist_fp, store_position(s, it));
 	bool changed = fp != it->saved_fp;
@@ -1378,7 +1390,7 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 	while (it != NULL) {
 		struct store_item *next = it->next;
 		struct engine_policy_torrent t;
-		if (!it->removed && engine_policy_torrent(s->e, it->id, 0, &t) == 0)
+		if (!it->removed && engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP, &t) == 0)
 			store_tick_item(s, it, &t, now, periodic);
 		it = next;
 	}
