@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 #define STORE_HOOK_WAIT_MS 1000       /* at exit, for hooks still running */
 #define STORE_SLICE_US 8000u          /* queue starts per callback: at most this long ... */
 #define STORE_SLICE_MIN 8u            /* ... and at least this many */
+#define STORE_FLUSH_THREADS 3         /* with the loop's own: the last saves at exit */
 
 struct store_item {
 	int id;
@@ -1657,6 +1659,9 @@ store_shutdown_begin(void *arg)
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
+	/* From now on the writer's queue goes without fsyncs of its own: store_flush ends with
+	 * one sync of the filesystem. */
+	resume_writer_batch(s->writer);
 	/* A last count of seeding time before the torrents stop. */
 	uint64_t now = dp_now_ms();
 	for (struct store_item *it = s->items; it != NULL; it = it->next) {
@@ -1674,6 +1679,25 @@ store_shutdown_begin(void *arg)
 	s->watch = NULL;
 }
 
+/* The last saves at exit, shared by the flush's threads. */
+struct store_flush_run {
+	struct resume_job **jobs;
+	size_t n;
+	size_t next;                  /* taken with an atomic add */
+};
+
+static void *
+store_flush_thread(void *arg)
+{
+	struct store_flush_run *run = arg;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&run->next, 1, __ATOMIC_RELAXED);
+		if (i >= run->n)
+			return NULL;
+		resume_job_run(run->jobs[i]);
+	}
+}
+
 static void
 store_flush(void *arg)
 {
@@ -1686,7 +1710,9 @@ store_flush(void *arg)
 	resume_writer_batch(s->writer);
 	resume_writer_drain(s->writer);
 	resume_writer_drain(s->mover);
-	size_t n = 0;
+	/* The views are taken here, on the loop; the files are written by a few threads at once
+	 * (replacing 10,000 files is metadata work the filesystem does in parallel). */
+	struct store_flush_run run = { .jobs = xcalloc((size_t)s->nitems + 1, sizeof *run.jobs) };
 	for (struct store_item *it = s->items; it != NULL; it = it->next) {
 		struct engine_policy_torrent t;
 		if (it->removed || engine_policy_torrent(s->e, it->id, 0, &t) < 0)
@@ -1702,13 +1728,29 @@ store_flush(void *arg)
 		 * durable before an earlier file said so). */
 		job->sync = have != it->synced_have;
 		job->batch = true;
-		resume_job_run(job);
-		if (job->error != 0)
-			log_error("session: saving resume data: %s", job->errmsg);
+		if (run.n < (size_t)s->nitems + 1)
+			run.jobs[run.n++] = job;
+		else
+			resume_job_free(job);
+	}
+	pthread_t th[STORE_FLUSH_THREADS];
+	int started = 0;
+	if (run.n > 64)
+		for (; started < STORE_FLUSH_THREADS; started++)
+			if (pthread_create(&th[started], NULL, store_flush_thread, &run) != 0)
+				break;
+	store_flush_thread(&run);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	size_t n = 0;
+	for (size_t i = 0; i < run.n; i++) {
+		if (run.jobs[i]->error != 0)
+			log_error("session: saving resume data: %s", run.jobs[i]->errmsg);
 		else
 			n++;
-		resume_job_free(job);
+		resume_job_free(run.jobs[i]);
 	}
+	free(run.jobs);
 	char err[600];
 	if (dp_sync_fs(s->dir, err, sizeof err) < 0)
 		log_error("session: %s", err);
