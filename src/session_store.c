@@ -88,6 +88,9 @@ struct store {
 	int nitems;
 	bool pos_dirty;                   /* an item left or moved: positions renumbered on use */
 	bool queue_again;                 /* the last queue pass stopped at its time budget */
+	uint64_t save_deadline_us;        /* the tick's saves stop here ... */
+	bool saves_cut;                   /* ... and some were left for the next tick */
+	bool periodic_pending;            /* a periodic save pass not yet run to the end */
 	bool loading, shutting_down;
 	uint64_t last_periodic_ms;
 	/* from the engine's live settings (store_settings_changed) */
@@ -1371,8 +1374,15 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 	uint64_t fp = store_fingerprint(it, cur.persist_fp, store_position(s, it));
 	bool changed = fp != it->saved_fp;
 	bool counters = cur.uploaded != it->saved_up || cur.downloaded != it->saved_down;
-	if ((changed && now - it->last_save_ms >= STORE_DEBOUNCE_MS) || (periodic && counters))
+	if ((changed && now - it->last_save_ms >= STORE_DEBOUNCE_MS) || (periodic && counters)) {
+		/* 10,000 torrents just added all want their first save: a slice per tick, the
+		 * rest on the next ones (they stay changed; a periodic pass is redone). */
+		if (dp_now_us() >= s->save_deadline_us) {
+			s->saves_cut = true;
+			return;
+		}
 		store_save(s, it);
+	}
 }
 
 static void
@@ -1385,9 +1395,13 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	engine_task_cb_begin(s->task);
 	uint64_t now = dp_now_ms();
-	bool periodic = now - s->last_periodic_ms >= STORE_PERIODIC_MS;
-	if (periodic)
+	if (now - s->last_periodic_ms >= STORE_PERIODIC_MS) {
 		s->last_periodic_ms = now;
+		s->periodic_pending = true;
+	}
+	bool periodic = s->periodic_pending;
+	s->save_deadline_us = dp_now_us() + STORE_SLICE_US;
+	s->saves_cut = false;
 	struct store_item *it = s->items;
 	while (it != NULL) {
 		struct store_item *next = it->next;
@@ -1396,6 +1410,8 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 			store_tick_item(s, it, &t, now, periodic);
 		it = next;
 	}
+	if (!s->saves_cut)
+		s->periodic_pending = false;
 	store_queue_pass(s);
 	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending",
 	    s->dir, resume_writer_pending(s->writer));
