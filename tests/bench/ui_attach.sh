@@ -64,7 +64,7 @@ for ((w = 0; w < 1200; w++)); do
 	sleep 0.5
 done
 # settled: the daemon answers its monitor (loading and checking done), bounded
-for ((w = 0; w < 120; w++)); do
+for ((w = 0; w < 30; w++)); do
 	"$dp" monitor --config "$tmp/d.conf" ps >/dev/null 2>&1 && break
 	sleep 1
 done
