@@ -37,39 +37,43 @@
 
 #define ENGINE_SHUTDOWN_POLL_MS 50
 
-static const char *const event_names[] = {
-#define X(name, str) str,
-	ENGINE_EVENTS(X)
-#undef X
-};
-static const char *const state_names[] = {
-#define X(name, str) str,
-	ENGINE_TORRENT_STATES(X)
-#undef X
+struct engine_event_note {
+	struct engine *e;
+	int torrent_id;
+	enum engine_event ev;
 };
 
-const char *
-engine_event_name(enum engine_event ev)
+static void
+engine_deliver_event(evutil_socket_t fd, short what, void *arg)
 {
-	return (unsigned)ev < ENGINE_EVENT_COUNT ? event_names[ev] : "?";
+	struct engine_event_note *se = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(se->e->timer_task);
+	if (se->e->event_cb != NULL)
+		se->e->event_cb(se->e, se->torrent_id, se->ev, se->e->event_arg);
+	task_cb_end(se->e->timer_task);
+	free(se);
 }
 
-const char *
-engine_torrent_state_name(enum engine_torrent_state s)
+/* The session's events (through e->emit) and the API's own: the policy hears them where they
+ * happen, the front end from the loop. */
+void
+engine_emit(struct engine *e, int torrent_id, enum engine_event ev)
 {
-	return (unsigned)s < ENGINE_TORRENT_STATE_COUNT ? state_names[s] : "?";
-}
-
-const char *
-engine_prio_name(enum engine_prio p)
-{
-	switch (p) {
-	case ENGINE_PRIO_SKIP: return "skip";
-	case ENGINE_PRIO_LOW: return "low";
-	case ENGINE_PRIO_NORMAL: return "normal";
-	case ENGINE_PRIO_HIGH: return "high";
+	if (e->policy != NULL)
+		e->policy->on_event(e->policy_arg, torrent_id, ev);
+	if (e->event_cb == NULL)
+		return;
+	/* Delivered from the loop, never from inside the command or callback that caused it. */
+	struct engine_event_note *se = xcalloc(1, sizeof *se);
+	se->e = e;
+	se->torrent_id = torrent_id;
+	se->ev = ev;
+	if (event_base_once(e->base, -1, EV_TIMEOUT, engine_deliver_event, se, NULL) < 0) {
+		log_error("can't queue the %s event", engine_event_name(ev));
+		free(se);
 	}
-	return "?";
 }
 
 static struct torrent *
@@ -123,10 +127,12 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
 	struct engine *e = xcalloc(1, sizeof *e);
+	e->emit = engine_emit;
+	e->admit = engine_admit;
 	struct session_settings set;
 	/* cfg (or the settings table's defaults) becomes the live settings. */
 	if (engine_settings_init(e, cfg, &set, err, errlen) < 0 ||
-	    session_init(e, base, &set, err, errlen) < 0) {
+	    session_init(e, base, &set, engine_settings_live(e), err, errlen) < 0) {
 		session_cleanup(e);
 		engine_settings_free(e);
 		free(e);
@@ -291,7 +297,7 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 		*id_out = t->id;
 	log_info("added %s (%s, %u pieces) in %s", mi->name, mi->info_hash_hex, mi->piece_count,
 	    dir);
-	session_emit(e, t->id, ENGINE_EVENT_ADDED);
+	engine_emit(e, t->id, ENGINE_EVENT_ADDED);
 	/* With a session directory the queue decides whether it runs now. */
 	if ((opts == NULL || !opts->paused) && engine_admit(e, t->id))
 		torrent_start(t);
@@ -370,7 +376,7 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 	    mi->info_hash_hex, m->tracker_count, m->tracker_count == 1 ? "" : "s", m->peer_count,
 	    m->peer_count == 1 ? "" : "s", dir);
 	magnet_free(m);
-	session_emit(e, t->id, ENGINE_EVENT_ADDED);
+	engine_emit(e, t->id, ENGINE_EVENT_ADDED);
 	if ((opts == NULL || !opts->paused) && engine_admit(e, t->id))
 		torrent_start(t);
 	return 0;

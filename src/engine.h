@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "engine_types.h"
 #include "task_states.h"
 #include "util.h"
 
@@ -35,35 +36,12 @@ void engine_shutdown(struct engine *e, unsigned deadline_ms, void (*done)(void *
  * deadline) to finish it, so call it from outside the loop's callbacks. */
 void engine_free(struct engine *e);
 
-/* Events the caller may want to react to (the headless get exits on COMPLETED). */
-#define ENGINE_EVENTS(X)                \
-	X(ADDED, "added")               \
-	X(CHECKED, "checked")           \
-	X(COMPLETED, "completed")       \
-	X(STOPPED, "stopped")           \
-	X(ERROR, "error")               \
-	X(REMOVED, "removed")           \
-	X(METADATA, "metadata received")
-
-enum engine_event {
-#define X(name, str) ENGINE_EVENT_##name,
-	ENGINE_EVENTS(X)
-#undef X
-	ENGINE_EVENT_COUNT
-};
-const char *engine_event_name(enum engine_event ev);
 /* One callback (NULL clears); runs on the loop, never re-entrantly from inside a command. */
 void engine_set_event_cb(struct engine *e,
     void (*cb)(struct engine *e, int torrent_id, enum engine_event ev, void *arg), void *arg);
 
 /* ---- commands: 0 on success, -1 with a one-line reason in err (err may be NULL) ---- */
 
-struct engine_add_opts {
-	const char *save_dir;      /* NULL: the configured download directory */
-	bool paused;               /* add stopped */
-	bool sequential;
-	bool skip_check;           /* trust existing data without hashing (tests) */
-};
 
 /* Adds from a .torrent file, its bytes, or a magnet link. *id_out gets the torrent id (> 0).
  * Adding a torrent already present fails with "already added" and sets *id_out to it; when
@@ -83,9 +61,6 @@ int engine_torrent_remove(struct engine *e, int id, bool delete_data, char *err,
 int engine_torrent_recheck(struct engine *e, int id, char *err, size_t errlen);
 int engine_torrent_reannounce(struct engine *e, int id, char *err, size_t errlen);
 
-enum engine_prio { ENGINE_PRIO_SKIP = 0, ENGINE_PRIO_LOW = 1, ENGINE_PRIO_NORMAL = 2,
-	ENGINE_PRIO_HIGH = 3 };
-const char *engine_prio_name(enum engine_prio p);
 int engine_torrent_set_file_priority(struct engine *e, int id, size_t file, enum engine_prio prio,
     char *err, size_t errlen);
 /* Transmission keeps wanted and priority apart: a skipped file keeps its level (low, normal,
@@ -146,60 +121,7 @@ void engine_config_get(struct engine *e, struct dp_config *out);
 
 /* ---- snapshots: copies the caller owns; arrays are freed with free() unless noted ---- */
 
-#define ENGINE_TORRENT_STATES(X)                 \
-	X(STOPPED, "stopped")                    \
-	X(QUEUED, "queued")                      \
-	X(CHECKING, "checking")                  \
-	X(METADATA, "fetching metadata")         \
-	X(DOWNLOADING, "downloading")            \
-	X(SEEDING, "seeding")                    \
-	X(ERROR, "error")
 
-enum engine_torrent_state {
-#define X(name, str) ENGINE_TORRENT_##name,
-	ENGINE_TORRENT_STATES(X)
-#undef X
-	ENGINE_TORRENT_STATE_COUNT
-};
-const char *engine_torrent_state_name(enum engine_torrent_state s);
-
-/* Labels, joined by ',': each non-empty, without ',' or control characters, at most
- * ENGINE_LABELS_MAX - 1 bytes in all. */
-#define ENGINE_LABELS_MAX 256
-
-struct engine_torrent_stats {
-	int id;
-	char name[256];
-	char info_hash_hex[41];
-	enum engine_torrent_state state;
-	char error[256];               /* non-empty in ENGINE_TORRENT_ERROR */
-	double progress;               /* 0..1 of the wanted (non-skipped) bytes */
-	double check_progress;         /* 0..1 while CHECKING */
-	uint64_t total_size;           /* the torrent's bytes */
-	uint64_t wanted_size;          /* bytes of non-skipped files */
-	uint64_t have_size;            /* verified bytes */
-	uint64_t left;                 /* wanted bytes not yet verified */
-	uint32_t piece_length;
-	uint32_t pieces_have, pieces_total;
-	size_t file_count;
-	uint64_t down_rate, up_rate;   /* bytes/s, sliding window */
-	uint64_t downloaded, uploaded; /* payload bytes this session */
-	uint64_t corrupt_bytes;        /* discarded by hash failures */
-	double ratio;                  /* uploaded / max(downloaded, have); -1 when undefined */
-	int64_t eta_s;                 /* -1 unknown */
-	int peers_connected, peers_known, seeds_connected;
-	int peers_sending, peers_receiving;
-	char tracker_status[128];      /* e.g. "ok (3 trackers)", "error: connection refused" */
-	char save_path[1024];
-	int64_t added_date, completed_date;  /* wall seconds, 0 = never */
-	uint64_t down_limit, up_limit; /* bytes/s, 0 unlimited */
-	int max_peers, upload_slots;
-	bool sequential;
-	bool is_private;
-	char comment[512];
-	double metadata_progress;      /* 0..1 of a magnet's info dictionary; 1 once it is known */
-	char labels[ENGINE_LABELS_MAX]; /* the user's labels, joined by ',' ("" = none) */
-};
 
 int engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out);
 /*

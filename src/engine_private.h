@@ -1,5 +1,5 @@
-/* engine_private.h: the engine's state (struct engine): the loop, the disk pool, settings, the
- * listeners, the torrent set, global limits, bans and shutdown. Only engine files include it. */
+/* engine_private.h: what the engine's own files share above the session: the live settings
+ * (engine_settings.c) and, through engine_state.h, the state. Only engine files include it. */
 #ifndef DP_ENGINE_INTERNAL
 #error "engine_private.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -10,101 +10,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "bandwidth.h"
-#include "changes.h"
-#include "idmap.h"
 #include "engine.h"
-#include "peer.h"
+#include "engine_state.h"
 #include "session.h"
 #include "torrent.h"
 
-struct event;
-struct evconnlistener;
-struct evdns_base;
-struct disk_pool;
-struct disk_job;
-struct torrent;
-struct peer;
-struct engine_policy;
-struct udp_socket;
-struct transport;
-struct discovery;
-
-struct ban {
-	struct sockaddr_storage addr; /* port 0 = every port of the address */
-};
-
-struct engine {
-	struct event_base *base;
-	struct evdns_base *dns;
-	struct disk_pool *disk;
-	struct session_settings set;
-	uint8_t peer_id[20];
-	uint32_t rng;
-
-	struct evconnlistener *listener4, *listener6;
-	char *listen_address;         /* numeric, NULL = every IPv4 address */
-	int listen_port;
-	struct dp_task *listener_task;
-	/* The UDP sockets on the listener's port number (uTP and the DHT share them); NULL when
-	 * that family has no TCP listener or the port's UDP number could not be bound. */
-	struct udp_socket *udp4, *udp6;
-	struct portmap *portmap;      /* port_mapping = true: UPnP/NAT-PMP for listen_port */
-	struct transport *transport;  /* how peer connections are made (TCP/uTP, MSE) */
-	struct discovery *disc;       /* the DHT and LSD (discovery.h); NULL: both off */
-	struct dp_task *timer_task;
-	struct event *health_timer;   /* 250 ms: loop lag */
-	uint64_t health_expected_us;
-	struct event *tick_timer;     /* 100 ms: rate buckets, connects, timeouts, choking */
-	uint64_t tick_count;
-	struct event *reap_event;     /* frees closed peers outside their callbacks */
-
-	struct torrent *torrents, *torrents_tail;
-	/* the same torrents by id (ascending: ids only grow), for O(log n) lookups by id */
-	struct torrent **by_id;
-	size_t nby_id, cap_by_id;
-	struct dp_idmap torrents_by_hash;    /* info-hash key (v1; a hybrid's v2 too) -> torrent */
-	struct change_list changes;   /* torrents by last change, for recently-active */
-	size_t torrent_states[ENGINE_TORRENT_STATE_COUNT];   /* torrents per state, kept */
-	struct tracker_hosts *tracker_hosts;  /* announce outcomes per tracker (/metrics) */
-	struct ssl_ctx_st *ssl_ctx;   /* TLS for HTTPS trackers and web seeds; NULL: none */
-	struct alt_speed_sched *alt_speed;    /* the alternative limits' schedule */
-	struct torrent *dying;        /* removed, waiting for disk jobs and stopped announces */
-	int next_torrent_id;
-
-	struct peer *pending;         /* incoming, handshake not yet received */
-	struct peer *graveyard;       /* closed, freed by reap_event */
-	int connections;              /* every open peer socket */
-	struct peer_env peer_env;     /* what peers are lent (session_init fills it) */
-	struct torrent_env torrent_env;   /* what torrents are lent */
-
-	struct bw_bucket down_bucket, up_bucket;
-	struct bw_meter down_meter, up_meter;
-	uint64_t downloaded, uploaded;
-	bool disk_throttled;          /* pending writes over the bound: peers stopped reading */
-
-	struct ban *bans;
-	size_t ban_count;
-
-	uint64_t free_space;
-	uint64_t free_space_at_ms;
-	struct disk_job *free_space_job;   /* statvfs in flight on the disk pool */
-
-	void (*event_cb)(struct engine *, int, enum engine_event, void *);
-	void *event_arg;
-
-	const struct engine_policy *policy; /* the registered policy (engine_policy.h), or NULL */
-	void *policy_arg;
-	struct engine_settings *settings; /* live settings (engine_settings.c); set fills from it */
-
-	/* shutdown */
-	bool shutting_down, shutdown_done;
-	int stops_pending;
-	struct event *shutdown_timer;
-	uint64_t shutdown_deadline_ms;
-	void (*shutdown_cb)(void *);
-	void *shutdown_arg;
-};
 
 /*
  * engine_settings.c: the settings the engine runs with, one struct dp_config described by
@@ -114,6 +24,10 @@ struct engine {
  */
 struct dp_config;
 struct settings;
+
+/* Hands an event to the policy at once and to the front end's callback from the loop; the
+ * session reaches it through e->emit. */
+void engine_emit(struct engine *e, int torrent_id, enum engine_event ev);
 
 /* engine_new: copies cfg (NULL: the table's defaults) and fills what session_init takes.
  * 0, or -1 with err for a value the engine cannot hold. */

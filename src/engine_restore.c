@@ -167,7 +167,7 @@ engine_restore_finish(struct engine_restore_check *c)
 		log_info("%s: rechecked %u piece%s of changed files: %u good; %u of %u pieces "
 		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
 		    t->mi->piece_count);
-		session_emit(e, t->id, ENGINE_EVENT_CHECKED);
+		engine_emit(e, t->id, ENGINE_EVENT_CHECKED);
 	}
 	if (c->done != NULL && e->policy == c->policy && e->policy != NULL)
 		c->done(c->arg, c->id, applied);

@@ -20,7 +20,7 @@
 #include "discovery.h"
 #include "disk.h"
 #include "dp_config.h"
-#include "engine_private.h"
+#include "engine_state.h"
 #include "log.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
@@ -194,49 +194,6 @@ session_find_by_hash(struct engine *e, const uint8_t info_hash[20])
 	return NULL;
 }
 
-static void
-session_deliver_event(evutil_socket_t fd, short what, void *arg);
-
-struct session_event {
-	struct engine *e;
-	int torrent_id;
-	enum engine_event ev;
-};
-
-static void
-session_deliver_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct session_event *se = arg;
-	(void)fd;
-	(void)what;
-	task_cb_begin(se->e->timer_task);
-	if (se->e->event_cb != NULL)
-		se->e->event_cb(se->e, se->torrent_id, se->ev, se->e->event_arg);
-	task_cb_end(se->e->timer_task);
-	free(se);
-}
-
-void
-session_emit(struct engine *e, int torrent_id, enum engine_event ev)
-{
-	struct torrent *t;
-	if (ev == ENGINE_EVENT_METADATA && (t = session_find_torrent(e, torrent_id)) != NULL)
-		session_index_v2(e, t);
-	if (e->policy != NULL)
-		e->policy->on_event(e->policy_arg, torrent_id, ev);
-	if (e->event_cb == NULL)
-		return;
-	/* Delivered from the loop, never from inside the command or callback that caused it. */
-	struct session_event *se = xcalloc(1, sizeof *se);
-	se->e = e;
-	se->torrent_id = torrent_id;
-	se->ev = ev;
-	if (event_base_once(e->base, -1, EV_TIMEOUT, session_deliver_event, se, NULL) < 0) {
-		log_error("can't queue the %s event", engine_event_name(ev));
-		free(se);
-	}
-}
-
 /* ---- bans, self ---- */
 
 bool
@@ -368,7 +325,11 @@ session_check_disk_pressure(struct engine *e)
 static void
 session_torrent_emit(void *arg, int torrent_id, enum engine_event ev)
 {
-	session_emit(arg, torrent_id, ev);
+	struct engine *e = arg;
+	struct torrent *t;
+	if (ev == ENGINE_EVENT_METADATA && (t = session_find_torrent(e, torrent_id)) != NULL)
+		session_index_v2(e, t);
+	e->emit(e, torrent_id, ev);
 }
 
 static void
@@ -497,9 +458,8 @@ session_discovered_peers(void *arg, void *owner, const struct krpc_peer *peers, 
 }
 
 static void
-session_discovery_start(struct engine *e)
+session_discovery_start(struct engine *e, const struct dp_config *c)
 {
-	const struct dp_config *c = engine_settings_live(e);
 	struct discovery_config dc = {
 		.dht = c->dht,
 		.lsd = c->lsd,
@@ -518,7 +478,7 @@ static bool
 session_torrent_admit(void *arg, struct torrent *t)
 {
 	struct engine *e = arg;
-	if (e->policy == NULL || e->policy->admit(e->policy_arg, t->id))
+	if (e->admit(e, t->id))
 		return true;
 	if (t->state == ENGINE_TORRENT_CHECKING)
 		torrent_set_state(t, ENGINE_TORRENT_QUEUED);
@@ -950,6 +910,7 @@ session_tls_new(void)
 
 int
 session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
+    const struct dp_config *cfg,
     char *err, size_t errlen)
 {
 	e->base = base;
@@ -1008,7 +969,7 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		    e->listen_port);
 		task_idle(e->listener_task, DP_TASK_READ_WAIT, "listening on port %d", e->listen_port);
 		log_info("listening on port %d", e->listen_port);
-		session_discovery_start(e);
+		session_discovery_start(e, cfg);
 	}
 	struct transport_settings ts = { .encryption = (enum dp_encryption)set->encryption,
 		.utp = set->utp };

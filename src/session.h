@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "engine.h"
+#include "engine_types.h"
 #include "session_settings.h"
 
 struct engine;               /* engine_private.h */
@@ -19,9 +19,11 @@ struct event_base;
 struct torrent;
 struct peer;
 struct metainfo;
+struct dp_config;
 
+/* cfg: the settings the engine starts with (the DHT's and LSD's). */
 int session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
-    char *err, size_t errlen);
+    const struct dp_config *cfg, char *err, size_t errlen);
 void session_cleanup(struct engine *e);
 
 /* A new torrent in the session's set (stopped), numbered next; NULL with err when the torrent
@@ -32,7 +34,6 @@ struct torrent *session_find_torrent(struct engine *e, int id);
 /* Every torrent's id, ascending (*ids freed by the caller; NULL when 0). */
 size_t session_torrent_ids(struct engine *e, int **ids);
 struct torrent *session_find_by_hash(struct engine *e, const uint8_t info_hash[20]);
-void session_emit(struct engine *e, int torrent_id, enum engine_event ev);
 
 bool session_is_banned(struct engine *e, const struct sockaddr *sa);
 void session_ban(struct engine *e, const struct sockaddr *sa, const char *why);

@@ -15,8 +15,8 @@
 #include "bandwidth.h"
 #include "bitfield.h"
 #include "changes.h"
+#include "engine_types.h"
 #include "idmap.h"
-#include "engine.h"
 #include "peer.h"
 #include "smartban.h"
 
