@@ -46,9 +46,16 @@ dht = false;
 lsd = false;
 CONF
 start_daemon() {
+	# a daemon killed with -9 leaves its socket file: only a connection shows the new one is up
+	rm -f "$tmp/session/attach.sock"
 	"$dp" daemon --foreground --config "$tmp/d.conf" >"$tmp/daemon.log" 2>&1 &
 	daemon=$!
-	for ((i = 0; i < 80; i++)); do [ -S "$tmp/session/attach.sock" ] && break; sleep 0.1; done
+	for ((i = 0; i < 80; i++)); do
+		[ -S "$tmp/session/attach.sock" ] && /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])' \
+		    "$tmp/session/attach.sock" 2>/dev/null && break
+		sleep 0.1
+	done
 	[ -S "$tmp/session/attach.sock" ] || fail "the daemon's attach socket did not appear"
 }
 
