@@ -19,7 +19,10 @@ SL_T0=$SECONDS
 # network whatever a client decides to send. Call it first: sl_netns "$0" "$@".
 sl_netns() {
 	if [ -n "${SL_IN_NETNS:-}" ]; then
-		ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo &&
+		# Multicast goes out on loopback from 10.213.0.1 (on lo, this namespace only): from a
+		# 127/8 address the kernel sends it as 0.0.0.0, which is no peer address to dial.
+		ip link set lo up multicast on && ip addr add 10.213.0.1/32 dev lo &&
+		    ip route add 224.0.0.0/4 dev lo src 10.213.0.1 &&
 		    ip -6 route add ff15::/16 dev lo && return 0
 		echo "FAIL $(basename "$1" .sh): cannot set up loopback in the namespace" >&2
 		exit 1
