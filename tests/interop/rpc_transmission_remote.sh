@@ -35,7 +35,7 @@ download_dir = "$W/dl";
 listen_address = "127.0.0.1";
 listen_port = $LP;
 CONF
-"$DP" daemon --foreground --config "$W/d.conf" --rpc --rpc-port "$RP" >"$W/daemon.log" 2>&1 &
+"$DP" daemon --foreground --config "$W/d.conf" --rpc --rpc-no-auth --rpc-port "$RP" >"$W/daemon.log" 2>&1 &
 PIDS+=($!)
 TR=(transmission-remote "127.0.0.1:$RP")
 for _ in $(seq 1 50); do "${TR[@]}" -l >/dev/null 2>&1 && break; sleep 0.1; done
