@@ -128,7 +128,7 @@ fuzz_one() {
 }
 
 stage_fuzz() {
-	local secs=${DP_FUZZ_SECONDS:-15}
+	local secs=${DP_FUZZ_SECONDS:-10}
 	if ! command -v clang >/dev/null; then fail "fuzz (clang not installed)"; return; fi
 	if ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null; then
 		fail "fuzz (needs unshare -n and ip, as root, to keep fuzzed traffic on loopback)"
