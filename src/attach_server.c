@@ -17,6 +17,7 @@
 
 #include "attach_delta.h"
 #include "attach_proto.h"
+#include "accept_backoff.h"
 #include "attach_server.h"
 #include "client_local.h"
 #include "log.h"
@@ -24,7 +25,9 @@
 #include "path_complete.h"
 #include "util.h"
 
-#define ATTACH_MAX_CLIENTS 16
+/* A UI says hello at once; a connection that has not within this long is not a UI. */
+#define ATTACH_HELLO_S 10
+#define ATTACH_FLOOD_LOG_MS 10000
 /* New torrent rows per answer: a first screen of 10,000 comes in a few answers, each a short
  * callback, so the loop serves peers in between. */
 #define ATTACH_LIST_SLICE 2000
@@ -38,6 +41,7 @@ struct attach_client {
 	struct bufferevent *bev;
 	struct engine_task *task;
 	bool hello;
+	struct event *hello_deadline;
 	bool listed;                   /* has had a torrent list (else the next one resets) */
 	bool full;                     /* the next list answer walks every torrent */
 	int *hot;                      /* torrents whose rows change unmarked (rates, peers) */
@@ -58,7 +62,9 @@ struct attach_server {
 	char *path;
 	struct engine_task *task;
 	struct attach_client *clients;
-	int nclients;
+	int nclients, max_clients;
+	uint64_t flood_logged_ms;
+	unsigned refused, evicted, silent;   /* since the last log line */
 	void (*stop_daemon)(void *arg);
 	void *stop_arg;
 };
@@ -74,6 +80,7 @@ attach_client_free(struct attach_client *c, const char *why)
 		}
 	}
 	s->nclients--;
+	event_free(c->hello_deadline);
 	engine_task_done(c->task, "%s after %llu request%s", why, (unsigned long long)c->requests,
 	    c->requests == 1 ? "" : "s");
 	engine_task_release(&c->task);
@@ -525,6 +532,7 @@ attach_answer(struct attach_client *c, const struct be_node *req, struct dp_buf 
 				break;
 			}
 			c->hello = true;
+			evtimer_del(c->hello_deadline);
 			attach_reply_begin(out, id);
 			be_enc_cstr(out, "pid");
 			be_enc_int(out, (int64_t)getpid());
@@ -649,6 +657,35 @@ attach_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		attach_client_free(c, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
+/* One line per interval for the clients refused or closed: a flood of connections must not
+ * become a flood of log lines (issue 11, finding 7). */
+static void
+attach_flood_log(struct attach_server *s)
+{
+	uint64_t now = dp_now_ms();
+	if ((s->flood_logged_ms != 0 && now - s->flood_logged_ms < ATTACH_FLOOD_LOG_MS) ||
+	    (s->refused == 0 && s->evicted == 0 && s->silent == 0))
+		return;
+	log_warn("attach: refused %u client%s (another user, or %d attached: monitor_max_clients), "
+	    "closed %u not yet greeted to make room and %u that sent no hello in %d s, in the "
+	    "last %d s", s->refused, s->refused == 1 ? "" : "s", s->max_clients, s->evicted,
+	    s->silent, ATTACH_HELLO_S, ATTACH_FLOOD_LOG_MS / 1000);
+	s->flood_logged_ms = now;
+	s->refused = s->evicted = s->silent = 0;
+}
+
+static void
+attach_hello_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct attach_client *c = arg;
+	struct attach_server *s = c->s;
+	(void)fd;
+	(void)what;
+	s->silent++;
+	attach_client_free(c, "no hello");
+	attach_flood_log(s);
+}
+
 static void
 attach_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
@@ -658,9 +695,21 @@ attach_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	(void)sa;
 	(void)salen;
 	engine_task_cb_begin(s->task);
-	if (!monitor_peer_is_us(fd) || s->nclients >= ATTACH_MAX_CLIENTS) {
-		log_warn("attach: refused a client (%s)", s->nclients >= ATTACH_MAX_CLIENTS ?
-		    "too many attached" : "another user");
+	bool us = monitor_peer_is_us(fd);
+	if (us && s->nclients >= s->max_clients) {
+		/* A connection that never said hello makes room; attached UIs are never dropped. */
+		struct attach_client *old = NULL;
+		for (struct attach_client *x = s->clients; x != NULL; x = x->next)
+			if (!x->hello)
+				old = x;   /* the list is newest first: the last one is the oldest */
+		if (old != NULL) {
+			s->evicted++;
+			attach_client_free(old, "closed to make room for a new client");
+		}
+	}
+	if (!us || s->nclients >= s->max_clients) {
+		s->refused++;
+		attach_flood_log(s);
 		evutil_closesocket(fd);
 		engine_task_cb_end(s->task);
 		return;
@@ -679,6 +728,9 @@ attach_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	attach_delta_init(&c->tasks);
 	c->task = engine_task_new(s->e, ENGINE_TASK_KIND_UI, 0, "attached UI");
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for hello");
+	c->hello_deadline = evtimer_new(s->base, attach_hello_deadline_cb, c);
+	struct timeval tv = { ATTACH_HELLO_S, 0 };
+	evtimer_add(c->hello_deadline, &tv);
 	c->next = s->clients;
 	s->clients = c;
 	s->nclients++;
@@ -706,6 +758,7 @@ attach_server_new(struct event_base *base, struct engine *e, const char *session
 	s->path = path;
 	s->stop_daemon = stop_daemon;
 	s->stop_arg = arg;
+	s->max_clients = accept_cap_from_fd_limit(0, MONITOR_CLIENTS_FLOOR, MONITOR_CLIENTS_CEILING);
 	s->listener = evconnlistener_new(base, attach_accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (s->listener == NULL) {
 		snprintf(err, errlen, "%s: can't watch the socket", path);
@@ -717,8 +770,16 @@ attach_server_new(struct event_base *base, struct engine *e, const char *session
 	}
 	s->task = engine_task_new(e, ENGINE_TASK_KIND_UI, 0, "attach server %s", path);
 	engine_task_idle(s->task, ENGINE_TASK_READ_WAIT, "waiting for UIs");
+	accept_backoff_watch(base, s->listener, "attach");
 	log_info("attach: listening on %s", path);
 	return s;
+}
+
+void
+attach_server_set_max_clients(struct attach_server *s, int max_clients)
+{
+	s->max_clients = accept_cap_from_fd_limit(max_clients, MONITOR_CLIENTS_FLOOR,
+	    MONITOR_CLIENTS_CEILING);
 }
 
 void
@@ -728,6 +789,7 @@ attach_server_free(struct attach_server *s)
 		return;
 	while (s->clients != NULL)
 		attach_client_free(s->clients, "daemon stopped");
+	accept_backoff_forget(s->listener);
 	evconnlistener_free(s->listener);
 	if (unlink(s->path) < 0 && errno != ENOENT)
 		log_warn("attach: can't remove %s: %s", s->path, strerror(errno));

@@ -18,6 +18,9 @@ struct attach_server;
 struct attach_server *attach_server_new(struct event_base *base, struct engine *e,
     const char *session_dir, void (*stop_daemon)(void *arg), void *arg, char *err,
     size_t errlen);
+/* Clients at most, as monitor_server_set_max_clients (monitor_max_clients); past it a
+ * connection that has not said hello makes room, an attached UI never. */
+void attach_server_set_max_clients(struct attach_server *s, int max_clients);
 /* Closes every client and removes the socket file. */
 void attach_server_free(struct attach_server *s);
 

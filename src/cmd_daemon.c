@@ -502,6 +502,8 @@ cmd_daemon_run(int argc, char **argv)
 	if ((d.attach = attach_server_new(d.base, d.e, d.cfg.session_dir, cmd_daemon_attach_stop,
 	    &d, err, sizeof err)) == NULL)
 		goto fail;
+	monitor_server_set_max_clients(d.monitor, d.cfg.monitor_max_clients);
+	attach_server_set_max_clients(d.attach, d.cfg.monitor_max_clients);
 	if (d.cfg.rpc.enabled) {
 		struct rpc_options ro;
 		char *user, *pass;

@@ -102,6 +102,8 @@ struct dp_config {
 	bool hook_shell;                /* run hooks with /bin/sh -c instead of execv */
 	int hook_timeout;               /* seconds before a hook is killed */
 
+	int monitor_max_clients;        /* monitor.sock and attach.sock each; 0: from the fd limit */
+
 	/* logging */
 	char *log_file;                 /* NULL: no log file */
 	enum dp_log_level log_level;
@@ -118,6 +120,8 @@ struct dp_config {
 		char *web_root;         /* NULL: Transmission's installed web client */
 		char **allowed_dirs;    /* beside download, completed and watch dirs: for RPC paths */
 		size_t allowed_dirs_count;
+		int max_connections;    /* 0: a share of the descriptor limit */
+		int request_timeout;    /* seconds a client has to send a whole request */
 	} rpc;
 
 	struct {

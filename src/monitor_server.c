@@ -17,13 +17,17 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "accept_backoff.h"
 #include "engine.h"
 #include "log.h"
 #include "monitor_server.h"
 #include "util.h"
 
-#define MONITOR_MAX_CLIENTS 16
 #define MONITOR_IDLE_S 600        /* an idle interactive client is closed after this */
+/* A command line must be whole this long after its first byte: `downpour monitor` sends whole
+ * lines, so a partial one that lingers is a slow client holding a slot. */
+#define MONITOR_LINE_S 10
+#define MONITOR_FLOOD_LOG_MS 10000
 #define MONITOR_LOG_DEFAULT 50
 #define MONITOR_LOG_MAX 1000
 /* A client that sends commands but never reads the answers ('log 1000' is ~100 KiB each) is
@@ -35,6 +39,8 @@ struct monitor_client {
 	struct bufferevent *bev;
 	struct engine_task *task;
 	uint64_t commands;
+	uint64_t active_ms;            /* the last command or the connection */
+	struct event *line_deadline;   /* armed while a partial line waits */
 	struct monitor_client *next;
 };
 
@@ -45,7 +51,9 @@ struct monitor_server {
 	char *path;
 	struct engine_task *task;
 	struct monitor_client *clients;
-	int nclients;
+	int nclients, max_clients;
+	uint64_t flood_logged_ms;
+	unsigned evicted, slow;        /* since the last log line */
 };
 
 char *
@@ -361,6 +369,7 @@ monitor_client_free(struct monitor_client *c, const char *why)
 		}
 	}
 	m->nclients--;
+	event_free(c->line_deadline);
 	engine_task_done(c->task, "%s after %llu command%s", why, (unsigned long long)c->commands,
 	    c->commands == 1 ? "" : "s");
 	engine_task_release(&c->task);
@@ -392,12 +401,42 @@ monitor_client_answer(struct monitor_client *c, int rc, const struct dp_buf *tex
 	engine_task_progress(c->task, 0, text->len);
 }
 
+/* One line per interval for the clients the cap and the line deadline closed. */
+static void
+monitor_flood_log(struct monitor_server *m)
+{
+	uint64_t now = dp_now_ms();
+	if ((m->flood_logged_ms != 0 && now - m->flood_logged_ms < MONITOR_FLOOD_LOG_MS) ||
+	    (m->evicted == 0 && m->slow == 0))
+		return;
+	log_warn("monitor: closed %u client%s idle longest to stay within %d (monitor_max_clients) "
+	    "and %u that left a command line unfinished for %d s, in the last %d s", m->evicted,
+	    m->evicted == 1 ? "" : "s", m->max_clients, m->slow, MONITOR_LINE_S,
+	    MONITOR_FLOOD_LOG_MS / 1000);
+	m->flood_logged_ms = now;
+	m->evicted = 0;
+	m->slow = 0;
+}
+
+static void
+monitor_line_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor_client *c = arg;
+	struct monitor_server *m = c->m;
+	(void)fd;
+	(void)what;
+	m->slow++;
+	monitor_client_free(c, "command line unfinished");
+	monitor_flood_log(m);
+}
+
 static void
 monitor_client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct monitor_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	engine_task_cb_begin(c->task);
+	c->active_ms = dp_now_ms();
 	for (;;) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_ANY);
@@ -435,6 +474,12 @@ monitor_client_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
+	if (evbuffer_get_length(in) == 0) {
+		evtimer_del(c->line_deadline);
+	} else if (!evtimer_pending(c->line_deadline, NULL)) {
+		struct timeval tv = { MONITOR_LINE_S, 0 };
+		evtimer_add(c->line_deadline, &tv);
+	}
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for command %llu",
 	    (unsigned long long)c->commands + 1);
 	engine_task_cb_end(c->task);
@@ -471,7 +516,21 @@ monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	(void)sa;
 	(void)salen;
 	engine_task_cb_begin(m->task);
-	if (m->nclients >= MONITOR_MAX_CLIENTS) {
+	if (m->nclients >= m->max_clients) {
+		/* The client idle longest makes room (a few dozen at most to look at): idle
+		 * connections from a flood must not lock the user out of their own daemon. */
+		struct monitor_client *old = NULL;
+		for (struct monitor_client *x = m->clients; x != NULL; x = x->next)
+			if ((bufferevent_get_enabled(x->bev) & EV_READ) &&
+			    (old == NULL || x->active_ms < old->active_ms))
+				old = x;
+		if (old != NULL) {
+			m->evicted++;
+			monitor_client_free(old, "closed to make room for a new client");
+			monitor_flood_log(m);
+		}
+	}
+	if (m->nclients >= m->max_clients) {
 		static const char busy[] = "ERR too many monitor clients\n.\n";
 		if (write(fd, busy, sizeof busy - 1) < 0)
 			log_debug("monitor: can't tell a client we are busy: %s", strerror(errno));
@@ -490,6 +549,8 @@ monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	c->m = m;
 	c->bev = bev;
 	c->task = engine_task_new(m->e, ENGINE_TASK_KIND_UI, 0, "monitor client");
+	c->active_ms = dp_now_ms();
+	c->line_deadline = evtimer_new(m->base, monitor_line_deadline_cb, c);
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for command 1");
 	c->next = m->clients;
 	m->clients = c;
@@ -593,6 +654,7 @@ monitor_server_new(struct event_base *base, struct engine *e, const char *sessio
 	m->base = base;
 	m->e = e;
 	m->path = path;
+	m->max_clients = accept_cap_from_fd_limit(0, MONITOR_CLIENTS_FLOOR, MONITOR_CLIENTS_CEILING);
 	m->listener = evconnlistener_new(base, monitor_accept_cb, m, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (m->listener == NULL) {
 		snprintf(err, errlen, "%s: can't watch the socket", path);
@@ -602,10 +664,18 @@ monitor_server_new(struct event_base *base, struct engine *e, const char *sessio
 		free(m);
 		return NULL;
 	}
+	accept_backoff_watch(base, m->listener, "monitor");
 	m->task = engine_task_new(m->e, ENGINE_TASK_KIND_UI, 0, "monitor server %s", path);
 	engine_task_idle(m->task, ENGINE_TASK_READ_WAIT, "waiting for monitor clients");
 	log_info("monitor: listening on %s", path);
 	return m;
+}
+
+void
+monitor_server_set_max_clients(struct monitor_server *m, int max_clients)
+{
+	m->max_clients = accept_cap_from_fd_limit(max_clients, MONITOR_CLIENTS_FLOOR,
+	    MONITOR_CLIENTS_CEILING);
 }
 
 void
@@ -615,6 +685,7 @@ monitor_server_free(struct monitor_server *m)
 		return;
 	while (m->clients != NULL)
 		monitor_client_free(m->clients, "server stopped");
+	accept_backoff_forget(m->listener);
 	evconnlistener_free(m->listener);
 	if (unlink(m->path) < 0 && errno != ENOENT)
 		log_warn("monitor: can't remove %s: %s", m->path, strerror(errno));

@@ -36,6 +36,11 @@ struct monitor_server;
 /* Listens on the session's socket (replacing a stale one no process answers on). */
 struct monitor_server *monitor_server_new(struct event_base *base, struct engine *e,
     const char *session_dir, char *err, size_t errlen);
+/* Clients at most (monitor_max_clients); 0 = an eighth of the descriptor limit, within
+ * MONITOR_CLIENTS_FLOOR..CEILING (also the default). Past it the client idle longest goes. */
+#define MONITOR_CLIENTS_FLOOR 16
+#define MONITOR_CLIENTS_CEILING 64
+void monitor_server_set_max_clients(struct monitor_server *m, int max_clients);
 /* Closes every client and removes the socket file. */
 void monitor_server_free(struct monitor_server *m);
 

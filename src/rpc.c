@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -21,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "accept_backoff.h"
 #include "dp_config.h"
 #include "log.h"
 #include "rpc.h"
@@ -31,6 +34,10 @@
 #define RPC_SESSION_ID_HEADER "X-Transmission-Session-Id"
 #define RPC_TIMEOUT_S 60
 #define RPC_MAX_HEADERS 16384
+/* Connections: a share of the descriptor limit, within these bounds (rpc.max_connections). */
+#define RPC_CONNS_FLOOR 16
+#define RPC_CONNS_CEILING 512
+#define RPC_FLOOD_LOG_MS 10000
 
 /* One client connection, as a task between and during its requests. */
 struct rpc_conn {
@@ -39,8 +46,15 @@ struct rpc_conn {
 	struct engine_task *task;
 	char peer[80];                 /* "127.0.0.1:50123" */
 	uint64_t requests;
+	/* Waiting for a request: it must arrive whole (headers and body) before the deadline.
+	 * evhttp's own timeout restarts at every byte, so a client sending a header byte every
+	 * 50 s (slowloris) held its connection for good. */
+	struct event *deadline;
+	bool waiting;                  /* in srv->waiting, deadline armed */
+	TAILQ_ENTRY(rpc_conn) wait_link;
 	struct rpc_conn *next;
 };
+TAILQ_HEAD(rpc_conn_queue, rpc_conn);
 
 struct rpc_server {
 	struct event_base *base;
@@ -62,18 +76,17 @@ struct rpc_server {
 	uint64_t requests;
 	/* accept failing (out of descriptors): the listener pauses instead of spinning */
 	struct evconnlistener *listener;
-	struct event *accept_resume;
-	uint64_t accept_logged_ms;
-	unsigned accept_failures;      /* since the last log line */
-	struct rpc_server *next_server;
+	/* Connections as they are accepted: evhttp makes their bufferevents through
+	 * rpc_bev_new_cb; rpc_adopt_cb finds each one's connection once evhttp has set it up. */
+	struct bufferevent **adopt;
+	size_t nadopt, adopt_cap;
+	struct event *adopt_ev;
+	int nconns, max_conns;
+	int request_timeout_s;
+	struct rpc_conn_queue waiting; /* by how long they have waited for a request, oldest first */
+	uint64_t flood_logged_ms;
+	unsigned evicted, timed_out;   /* since the last log line */
 };
-
-/* The servers of this process (one in the daemon), for the listener's error callback: libevent
- * hands it evhttp's argument, not ours. Loop thread only. */
-static struct rpc_server *rpc_servers;
-
-#define RPC_ACCEPT_PAUSE_MS 1000
-#define RPC_ACCEPT_LOG_MS 10000
 
 /* A request being answered: the handler may answer later, from a disk pool completion. */
 struct rpc_pending {
@@ -163,6 +176,8 @@ rpc_options_from_config(struct rpc_options *o, const struct dp_config *cfg)
 	o->host_whitelist_count = cfg->rpc.host_whitelist_count;
 	o->config_dir = cfg->session_dir;
 	o->web_root = cfg->rpc.web_root;
+	o->max_connections = cfg->rpc.max_connections;
+	o->request_timeout_s = cfg->rpc.request_timeout;
 }
 
 /* ---- checks ---- */
@@ -254,6 +269,79 @@ rpc_host_ok(struct rpc_server *s, struct evhttp_request *req)
 
 /* ---- connections ---- */
 
+/* A connection's end, once it is off s->conns. */
+static void
+rpc_conn_free(struct rpc_conn *c, const char *why)
+{
+	struct rpc_server *s = c->srv;
+	if (c->waiting)
+		TAILQ_REMOVE(&s->waiting, c, wait_link);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	s->nconns--;
+	engine_task_done(c->task, "%s after %llu request%s", why, (unsigned long long)c->requests,
+	    c->requests == 1 ? "" : "s");
+	engine_task_release(&c->task);
+	free(c);
+}
+
+/* One line per interval for what the caps and deadlines closed: a flood must not become a flood
+ * of log lines (issue 11, finding 7). */
+static void
+rpc_flood_log(struct rpc_server *s)
+{
+	uint64_t now = dp_now_ms();
+	if (s->flood_logged_ms != 0 && now - s->flood_logged_ms < RPC_FLOOD_LOG_MS)
+		return;
+	if (s->evicted == 0 && s->timed_out == 0)
+		return;
+	log_warn("rpc: closed %u connection%s waiting longest for a request to stay within %d "
+	    "connections (rpc.max_connections), and %u that sent no whole request within %d s "
+	    "(rpc.request_timeout), in the last %d s", s->evicted, s->evicted == 1 ? "" : "s",
+	    s->max_conns, s->timed_out, s->request_timeout_s, RPC_FLOOD_LOG_MS / 1000);
+	s->flood_logged_ms = now;
+	s->evicted = 0;
+	s->timed_out = 0;
+}
+
+static void
+rpc_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_conn *c = arg;
+	struct rpc_server *s = c->srv;
+	(void)fd;
+	(void)what;
+	s->timed_out++;
+	rpc_flood_log(s);
+	/* Runs rpc_conn_closed, which frees c. */
+	evhttp_connection_free(c->evcon);
+}
+
+/* The connection waits for its next request from now: the request must be whole in time, and
+ * until it is the connection is the first to go when the cap is reached. */
+static void
+rpc_conn_wait(struct rpc_conn *c)
+{
+	struct rpc_server *s = c->srv;
+	if (c->waiting)
+		TAILQ_REMOVE(&s->waiting, c, wait_link);
+	TAILQ_INSERT_TAIL(&s->waiting, c, wait_link);
+	c->waiting = true;
+	struct timeval tv = { s->request_timeout_s, 0 };
+	evtimer_add(c->deadline, &tv);
+}
+
+/* A request arrived whole: it is being answered, neither timed nor evicted. */
+static void
+rpc_conn_busy(struct rpc_conn *c)
+{
+	if (!c->waiting)
+		return;
+	TAILQ_REMOVE(&c->srv->waiting, c, wait_link);
+	c->waiting = false;
+	evtimer_del(c->deadline);
+}
+
 static void
 rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
@@ -272,18 +360,12 @@ rpc_conn_closed(struct evhttp_connection *evcon, void *arg)
 			break;
 		}
 	}
-	engine_task_done(c->task, "connection closed after %llu request%s",
-	    (unsigned long long)c->requests, c->requests == 1 ? "" : "s");
-	engine_task_release(&c->task);
-	free(c);
+	rpc_conn_free(c, "connection closed");
 }
 
 static struct rpc_conn *
-rpc_conn_get(struct rpc_server *s, struct evhttp_request *req)
+rpc_conn_of(struct rpc_server *s, struct evhttp_connection *evcon)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	if (evcon == NULL)
-		return NULL;
 	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next)
 		if (c->evcon == evcon)
 			return c;
@@ -297,10 +379,73 @@ rpc_conn_get(struct rpc_server *s, struct evhttp_request *req)
 	    addr != NULL ? addr : "?", addr != NULL && strchr(addr, ':') ? "]" : "",
 	    (unsigned)port);
 	c->task = engine_task_new(s->e, ENGINE_TASK_KIND_RPC, 0, "rpc client %s", c->peer);
+	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "idle connection: waiting for request 1");
+	c->deadline = evtimer_new(s->base, rpc_conn_deadline_cb, c);
 	c->next = s->conns;
 	s->conns = c;
+	s->nconns++;
 	evhttp_connection_set_closecb(evcon, rpc_conn_closed, c);
 	return c;
+}
+
+static struct rpc_conn *
+rpc_conn_get(struct rpc_server *s, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	return evcon != NULL ? rpc_conn_of(s, evcon) : NULL;
+}
+
+/* evhttp makes each accepted connection's bufferevent here. We keep a reference so it stays
+ * readable until rpc_adopt_cb, on this loop pass, finds the connection evhttp made around it
+ * (its callbacks' argument). */
+static struct bufferevent *
+rpc_bev_new_cb(struct event_base *base, void *arg)
+{
+	struct rpc_server *s = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return NULL;   /* evhttp makes its own; that connection is found at its request */
+	if (s->nadopt == s->adopt_cap) {
+		s->adopt_cap = s->adopt_cap ? 2 * s->adopt_cap : 16;
+		s->adopt = xrealloc(s->adopt, s->adopt_cap * sizeof *s->adopt);
+	}
+	bufferevent_incref(bev);
+	s->adopt[s->nadopt++] = bev;
+	event_active(s->adopt_ev, EV_TIMEOUT, 0);
+	return bev;
+}
+
+/* The connections just accepted: each gets its task and its request deadline; past the cap the
+ * ones waiting longest for a request make room, so a flood of idle or slow connections cannot
+ * lock a real client out (issue 11, finding 7). */
+static void
+rpc_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < s->nadopt; i++) {
+		struct bufferevent *bev = s->adopt[i];
+		bufferevent_data_cb readcb = NULL, writecb = NULL;
+		bufferevent_event_cb eventcb = NULL;
+		void *cbarg = NULL;
+		bufferevent_getcb(bev, &readcb, &writecb, &eventcb, &cbarg);
+		/* Freed by evhttp already: its callbacks are cleared. */
+		struct evhttp_connection *evcon = eventcb != NULL ? cbarg : NULL;
+		if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
+			struct rpc_conn *c = rpc_conn_of(s, evcon);
+			if (c->requests == 0 && !c->waiting)
+				rpc_conn_wait(c);
+		}
+		bufferevent_decref(bev);
+	}
+	s->nadopt = 0;
+	while (s->nconns > s->max_conns && !TAILQ_EMPTY(&s->waiting)) {
+		struct rpc_conn *old = TAILQ_FIRST(&s->waiting);
+		s->evicted++;
+		evhttp_connection_free(old->evcon);   /* runs rpc_conn_closed */
+	}
+	rpc_flood_log(s);
 }
 
 /* ---- requests ---- */
@@ -322,8 +467,10 @@ rpc_reply(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, 
 	}
 	if (len > 0 && evbuffer_add(buf, body, len) < 0)
 		log_error("rpc: can't buffer an answer of %zu bytes", len);
-	if (c != NULL)
+	if (c != NULL) {
 		engine_task_progress(c->task, 0, len);
+		rpc_conn_wait(c);
+	}
 	evhttp_send_reply(req, code, reason, buf);
 	evbuffer_free(buf);
 }
@@ -508,6 +655,7 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 	if (c != NULL) {
 		engine_task_cb_begin(c->task);
 		c->requests++;
+		rpc_conn_busy(c);
 	}
 	s->requests++;
 	const char *uri = evhttp_request_get_uri(req);
@@ -621,44 +769,6 @@ rpc_server_close_cb(void *arg)
 	}
 }
 
-static void
-rpc_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct rpc_server *s = arg;
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(s->listener);
-}
-
-/* accept failed (EMFILE, ENFILE, ENOBUFS): 1,100 idle connections sent the daemon into an
- * accept-error loop (80-94 % CPU, 5 million log lines in 45 s; issue 11, finding 7). The
- * listener pauses a second, and one line per 10 s says how often it failed. */
-static void
-rpc_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	(void)arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	struct rpc_server *s = rpc_servers;
-	while (s != NULL && s->listener != l)
-		s = s->next_server;
-	if (s == NULL)
-		return;
-	uint64_t now = dp_now_ms();
-	s->accept_failures++;
-	if (s->accept_logged_ms == 0 || now - s->accept_logged_ms >= RPC_ACCEPT_LOG_MS) {
-		log_warn("rpc: accept failed: %s (%u time%s since the last report); pausing new "
-		    "connections for %d ms", evutil_socket_error_to_string(err), s->accept_failures,
-		    s->accept_failures == 1 ? "" : "s", RPC_ACCEPT_PAUSE_MS);
-		s->accept_logged_ms = now;
-		s->accept_failures = 0;
-	}
-	if (s->accept_resume == NULL)
-		return;
-	evconnlistener_disable(l);
-	struct timeval tv = { RPC_ACCEPT_PAUSE_MS / 1000, (RPC_ACCEPT_PAUSE_MS % 1000) * 1000 };
-	evtimer_add(s->accept_resume, &tv);
-}
-
 struct rpc_server *
 rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_options *opts,
     char *err, size_t errlen)
@@ -677,6 +787,11 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	struct rpc_server *s = xcalloc(1, sizeof *s);
 	s->base = base;
 	s->e = e;
+	TAILQ_INIT(&s->waiting);
+	s->max_conns = accept_cap_from_fd_limit(opts->max_connections, RPC_CONNS_FLOOR,
+	    RPC_CONNS_CEILING);
+	s->request_timeout_s = opts->request_timeout_s > 0 ? opts->request_timeout_s :
+	    RPC_DEFAULT_REQUEST_TIMEOUT_S;
 	snprintf(s->bind, sizeof s->bind, "%s", bind);
 	if (auth) {
 		s->username = xstrdup(opts->username);
@@ -702,6 +817,8 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(s->http, rpc_request_cb, s);
+	s->adopt_ev = event_new(base, -1, 0, rpc_adopt_cb, s);
+	evhttp_set_bevcb(s->http, rpc_bev_new_cb, s);
 	struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(s->http, s->bind,
 	    (ev_uint16_t)opts->port);
 	if (sock == NULL) {
@@ -711,10 +828,7 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 		return NULL;
 	}
 	s->listener = evhttp_bound_socket_get_listener(sock);
-	s->accept_resume = evtimer_new(base, rpc_accept_resume_cb, s);
-	evconnlistener_set_error_cb(s->listener, rpc_accept_error_cb);
-	s->next_server = rpc_servers;
-	rpc_servers = s;
+	accept_backoff_watch(base, s->listener, "rpc");
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
@@ -743,16 +857,15 @@ rpc_server_free(struct rpc_server *s)
 {
 	if (s == NULL)
 		return;
-	for (struct rpc_server **pp = &rpc_servers; *pp != NULL; pp = &(*pp)->next_server) {
-		if (*pp == s) {
-			*pp = s->next_server;
-			break;
-		}
-	}
-	if (s->accept_resume != NULL)
-		event_free(s->accept_resume);
+	if (s->listener != NULL)
+		accept_backoff_forget(s->listener);
 	if (s->http != NULL)
 		evhttp_free(s->http);   /* may run rpc_conn_closed for open connections */
+	for (size_t i = 0; i < s->nadopt; i++)
+		bufferevent_decref(s->adopt[i]);
+	free(s->adopt);
+	if (s->adopt_ev != NULL)
+		event_free(s->adopt_ev);
 	for (struct rpc_pending *p = s->pending; p != NULL; p = p->next) {
 		p->conn = NULL;
 		p->req = NULL;
@@ -760,9 +873,7 @@ rpc_server_free(struct rpc_server *s)
 	while (s->conns != NULL) {
 		struct rpc_conn *c = s->conns;
 		s->conns = c->next;
-		engine_task_done(c->task, "server stopped");
-		engine_task_release(&c->task);
-		free(c);
+		rpc_conn_free(c, "server stopped");
 	}
 	if (s->task != NULL)
 		engine_task_done(s->task, "stopped after %llu request%s",

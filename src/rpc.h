@@ -14,6 +14,7 @@ struct dp_config;
 #define RPC_DEFAULT_PORT 9091
 #define RPC_DEFAULT_BIND "127.0.0.1"
 #define RPC_DEFAULT_MAX_BODY (16u * 1024 * 1024)   /* a base64 .torrent of ~12 MiB */
+#define RPC_DEFAULT_REQUEST_TIMEOUT_S 60
 
 struct rpc_options {
 	const char *bind;               /* numeric address; NULL = RPC_DEFAULT_BIND */
@@ -23,6 +24,8 @@ struct rpc_options {
 	char *const *host_whitelist;    /* names allowed in Host besides localhost and IPs */
 	size_t host_whitelist_count;
 	size_t max_body;                /* 0 = RPC_DEFAULT_MAX_BODY */
+	int max_connections;            /* 0 = a share of the descriptor limit */
+	int request_timeout_s;          /* 0 = RPC_DEFAULT_REQUEST_TIMEOUT_S */
 	const char *config_dir;         /* shown as config-dir by session-get; may be NULL */
 	const char *web_root;           /* /transmission/web/; NULL: Transmission's, installed */
 	/* session-close: stops the program around the engine (on the loop, after the answer is

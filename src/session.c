@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "accept_backoff.h"
 #include "announce_sched.h"
 #include "discovery.h"
 #include "disk.h"
@@ -613,17 +614,6 @@ session_utp_incoming(void *arg, struct bufferevent *raw, const struct sockaddr *
 	return true;
 }
 
-static void
-session_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct engine *e = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	(void)l;
-	task_cb_begin(e->listener_task);
-	log_warn("listener: accept failed: %s", evutil_socket_error_to_string(err));
-	task_cb_end(e->listener_task);
-}
-
 static struct evconnlistener *
 session_listen_on(struct engine *e, struct sockaddr *sa, socklen_t len, char *err, size_t errlen)
 {
@@ -639,7 +629,8 @@ session_listen_on(struct engine *e, struct sockaddr *sa, socklen_t len, char *er
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return NULL;
 	}
-	evconnlistener_set_error_cb(l, session_accept_error_cb);
+	/* Out of descriptors, a failing accept pauses the listener instead of spinning. */
+	accept_backoff_watch(e->base, l, "listener");
 	return l;
 }
 
@@ -674,6 +665,7 @@ session_listen(struct engine *e, const char *address, char *err, size_t errlen)
 	socklen_t blen = sizeof bound;
 	if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&bound, &blen) < 0) {
 		snprintf(err, errlen, "getsockname on the listener: %s", strerror(errno));
+		accept_backoff_forget(l);
 		evconnlistener_free(l);
 		return -1;
 	}
@@ -706,10 +698,14 @@ session_listen(struct engine *e, const char *address, char *err, size_t errlen)
 static void
 session_unlisten(struct engine *e)
 {
-	if (e->listener4)
+	if (e->listener4) {
+		accept_backoff_forget(e->listener4);
 		evconnlistener_free(e->listener4);
-	if (e->listener6)
+	}
+	if (e->listener6) {
+		accept_backoff_forget(e->listener6);
 		evconnlistener_free(e->listener6);
+	}
 	e->listener4 = e->listener6 = NULL;
 	udp_socket_free(e->udp4);
 	udp_socket_free(e->udp6);

@@ -160,6 +160,10 @@ const struct setting_def settings_table[] = {
 	    "error, warn, info or debug."),
 
 	/* remote control */
+	S(NULL, "monitor_max_clients", SETTING_INT, monitor_max_clients, 0, 65536, "0", RESTART, 0,
+	    "Clients of the monitor socket, and of the attach socket, at most each; past it the one "
+	    "idle longest (attach: not yet greeted) is closed. 0 = an eighth of the descriptor "
+	    "limit, 16 to 64."),
 	S("rpc", "enabled", SETTING_BOOL, rpc.enabled, 0, 0, "false", RESTART, 0,
 	    "Serve the Transmission-compatible RPC (the daemon)."),
 	S("rpc", "bind", SETTING_ADDR, rpc.bind, 0, 0, "127.0.0.1", RESTART, 0,
@@ -179,6 +183,12 @@ const struct setting_def settings_table[] = {
 	S("rpc", "allowed_dirs", SETTING_STRLIST, rpc.allowed_dirs, 0, 0, "", RESTART, 0,
 	    "Directories beside download_dir, completed_dir and watch_dir under which RPC clients "
 	    "may name paths (download-dir, a .torrent's filename, free-space); others are refused."),
+	S("rpc", "max_connections", SETTING_INT, rpc.max_connections, 0, 65536, "0", RESTART, 0,
+	    "Open RPC connections at most; past it the one waiting longest for a request is closed. "
+	    "0 = an eighth of the descriptor limit, 16 to 512."),
+	S("rpc", "request_timeout", SETTING_INT, rpc.request_timeout, 1, 3600, "60", RESTART, 0,
+	    "Seconds an RPC connection has to send a whole request (headers and body) once it is "
+	    "open or answered; slower ones are closed."),
 	S("rpc", "web_root", SETTING_OPT_PATH, rpc.web_root, 0, 0, "", RESTART, 0,
 	    "The web client served at /transmission/web/; \"\" = Transmission's own as installed "
 	    "(/usr/share/transmission/public_html or /usr/share/transmission/web)."),
