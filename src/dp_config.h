@@ -94,6 +94,8 @@ struct dp_config {
 	double seed_ratio_limit;        /* 0 = seed forever */
 	bool seed_ratio_limit_enabled;
 	int64_t seed_time_limit;        /* seconds, 0 = no limit */
+	int seed_idle_limit;            /* minutes without a transfer before a seed stops */
+	bool seed_idle_limit_enabled;
 	bool start_paused;              /* torrents added from watch_dir start paused */
 
 	/* hooks */

@@ -522,6 +522,27 @@ engine_torrent_set_labels(struct engine *e, int id, const char *labels, char *er
 }
 
 int
+engine_torrent_set_seed_idle(struct engine *e, int id, int mode, int limit_min, char *err,
+    size_t errlen)
+{
+	if (mode > ENGINE_IDLE_UNLIMITED)
+		return dp_fail(err, errlen, "seedIdleMode must be 0 (global), 1 (single) or 2 "
+		    "(unlimited)");
+	if (limit_min > ENGINE_IDLE_LIMIT_MAX)
+		return dp_fail(err, errlen, "the idle seeding limit is at most %d minutes",
+		    ENGINE_IDLE_LIMIT_MAX);
+	struct torrent *t = engine_torrent(e, id, err, errlen);
+	if (t == NULL)
+		return -1;
+	if (mode >= 0)
+		t->idle.mode = mode;
+	if (limit_min >= 0)
+		t->idle.limit_min = limit_min;
+	torrent_idle_changed(t);
+	return 0;
+}
+
+int
 engine_torrent_set_rate_limits(struct engine *e, int id, uint64_t down_bps, uint64_t up_bps,
     char *err, size_t errlen)
 {

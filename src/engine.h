@@ -76,6 +76,11 @@ int engine_torrent_set_sequential(struct engine *e, int id, bool on, char *err, 
  * or they are too long. */
 int engine_torrent_set_labels(struct engine *e, int id, const char *labels, char *err,
     size_t errlen);
+/* Transmission's idle seeding limit: mode (enum engine_idle_mode; < 0 keeps it) and the torrent's
+ * own limit in minutes, 0..ENGINE_IDLE_LIMIT_MAX (< 0 keeps it), which mode SINGLE applies; kept in
+ * the session directory. A seed that moves no data for that long stops as a user's stop would. */
+int engine_torrent_set_seed_idle(struct engine *e, int id, int mode, int limit_min, char *err,
+    size_t errlen);
 /* The torrent's trackers in Transmission's trackerList form: one announce URL a line, tiers
  * apart by an empty line ("" = none). *out is the caller's to free. */
 int engine_torrent_tracker_list(struct engine *e, int id, char **out, char *err, size_t errlen);

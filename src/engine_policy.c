@@ -59,6 +59,8 @@ engine_policy_fingerprint(const struct torrent *t)
 		h = dp_fnv1a(h, &t->mi->tier_count, sizeof t->mi->tier_count);
 	}
 	h = dp_fnv1a(h, &t->sequential, sizeof t->sequential);
+	h = dp_fnv1a(h, &t->idle.mode, sizeof t->idle.mode);
+	h = dp_fnv1a(h, &t->idle.limit_min, sizeof t->idle.limit_min);
 	h = dp_fnv1a(h, &t->down_bucket.rate, sizeof t->down_bucket.rate);
 	h = dp_fnv1a(h, &t->up_bucket.rate, sizeof t->up_bucket.rate);
 	h = dp_fnv1a(h, &t->max_peers, sizeof t->max_peers);
@@ -170,6 +172,8 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 		snprintf(out->error, sizeof out->error, "%s", t->error);
 	snprintf(out->labels, sizeof out->labels, "%s", t->labels != NULL ? t->labels : "");
 	out->trackers = engine_trackers_kept(t);
+	out->idle_mode = t->idle.mode;
+	out->idle_limit = t->idle.limit_min;
 	return 0;
 }
 

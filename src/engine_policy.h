@@ -90,6 +90,7 @@ struct engine_resume_state {
 	char error[256];               /* "" unless in the error state */
 	char labels[ENGINE_LABELS_MAX];   /* "" = none */
 	char *trackers;                /* the user's list (trackerList text), NULL: the metainfo's */
+	int idle_mode, idle_limit;     /* the idle seeding limit: enum engine_idle_mode, minutes */
 };
 int engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *out);
 void engine_policy_resume_free(struct engine_resume_state *r);
@@ -110,6 +111,8 @@ struct engine_restore {
 	int64_t completed_date;
 	const char *labels;            /* NULL or "": none */
 	const char *trackers;          /* the user's list (trackerList text); NULL: the metainfo's */
+	int idle_mode;                 /* enum engine_idle_mode */
+	int idle_limit;                /* minutes; < 0 keeps the torrent's (the session's) */
 };
 /*
  * A torrent just added stopped takes what its resume file saved, and trusts the file's pieces

@@ -133,6 +133,10 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	free(t->labels);
 	t->labels = r->labels != NULL && r->labels[0] != '\0' ? xstrdup(r->labels) : NULL;
 	engine_trackers_restore(t, r->trackers);
+	if (r->idle_mode >= ENGINE_IDLE_GLOBAL && r->idle_mode <= ENGINE_IDLE_UNLIMITED)
+		t->idle.mode = r->idle_mode;
+	if (r->idle_limit >= 0 && r->idle_limit <= ENGINE_IDLE_LIMIT_MAX)
+		t->idle.limit_min = r->idle_limit;
 	/* A magnet (no pieces yet) is checked once its metadata arrives. */
 	t->checked = t->md == NULL;
 	*n = nr;

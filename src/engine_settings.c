@@ -15,6 +15,7 @@
 #include "portmap.h"
 #include "settings_file.h"
 #include "settings_table.h"
+#include "torrent.h"
 #include "transport.h"
 #include "util.h"
 
@@ -131,6 +132,19 @@ engine_settings_apply_alt_schedule(struct engine *e)
 	alt_speed_poke(e->alt_speed);
 }
 
+/* The session's idle seeding limit changed: the torrents that follow it set their timers again
+ * (a walk over the torrents, once per change of the setting). */
+static void
+engine_settings_apply_seed_idle(struct engine *e)
+{
+	const struct dp_config *c = &e->settings->live;
+	e->set.seed_idle_minutes = c->seed_idle_limit;
+	e->set.seed_idle_enabled = c->seed_idle_limit_enabled;
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
+		if (t->idle.mode == ENGINE_IDLE_GLOBAL)
+			torrent_idle_changed(t);
+}
+
 /* SETTING_APPLY_STORE is the session directory's: engine_settings_commit tells it. */
 static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine *e) = {
 	[SETTING_APPLY_RATES] = engine_settings_apply_rates,
@@ -139,6 +153,7 @@ static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine
 	[SETTING_APPLY_TRANSPORT] = engine_settings_apply_transport,
 	[SETTING_APPLY_PORTMAP] = engine_settings_apply_portmap,
 	[SETTING_APPLY_ALT_SCHEDULE] = engine_settings_apply_alt_schedule,
+	[SETTING_APPLY_SEED_IDLE] = engine_settings_apply_seed_idle,
 };
 
 /* What the engine cannot hold although the table allows it. */
@@ -227,6 +242,8 @@ engine_settings_init(struct engine *e, const struct dp_config *cfg, struct sessi
 	set->numwant = ENGINE_NUMWANT;
 	set->encryption = c->encryption;
 	set->utp = c->utp;
+	set->seed_idle_minutes = c->seed_idle_limit;
+	set->seed_idle_enabled = c->seed_idle_limit_enabled;
 	e->listen_address = xstrdup(c->listen_address);
 	return 0;
 }

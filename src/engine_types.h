@@ -59,6 +59,11 @@ const char *engine_torrent_state_name(enum engine_torrent_state s);
  * ENGINE_LABELS_MAX - 1 bytes in all. */
 #define ENGINE_LABELS_MAX 256
 
+/* Transmission's idle seeding limit modes (seedIdleMode): the session's limit, the torrent's
+ * own, none. A seed that moved no data for the limit's minutes stops. */
+enum engine_idle_mode { ENGINE_IDLE_GLOBAL = 0, ENGINE_IDLE_SINGLE = 1, ENGINE_IDLE_UNLIMITED = 2 };
+#define ENGINE_IDLE_LIMIT_MAX 65535    /* minutes (Transmission keeps them in 16 bits) */
+
 struct engine_torrent_stats {
 	int id;
 	char name[256];
@@ -91,6 +96,11 @@ struct engine_torrent_stats {
 	char comment[512];
 	double metadata_progress;      /* 0..1 of a magnet's info dictionary; 1 once it is known */
 	char labels[ENGINE_LABELS_MAX]; /* the user's labels, joined by ',' ("" = none) */
+	int seed_idle_mode;            /* enum engine_idle_mode */
+	int seed_idle_limit;           /* its own idle limit in minutes (used in mode SINGLE) */
+	int64_t activity_date;         /* wall seconds data last moved (0 = not this run) */
+	int64_t idle_stop_date;        /* wall seconds it stops if nothing moves; 0 = no limit */
+	bool idle_stopped;             /* the idle seeding limit stopped it (isFinished) */
 };
 
 #endif

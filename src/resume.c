@@ -43,6 +43,7 @@ resume_init(struct resume *r)
 	memset(r, 0, sizeof *r);
 	r->seed_ratio_milli = -1;
 	r->seed_time_s = -1;
+	r->seed_idle_limit = -1;
 }
 
 void
@@ -104,6 +105,8 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 	resume_enc_kv_int(b, "running", r->running);
 	be_enc_cstr(b, "save-path");
 	be_enc_cstr(b, r->save_path != NULL ? r->save_path : "");
+	resume_enc_kv_int(b, "seed-idle-limit", r->seed_idle_limit);
+	resume_enc_kv_int(b, "seed-idle-mode", r->seed_idle_mode);
 	resume_enc_kv_int(b, "seed-ratio", r->seed_ratio_milli);
 	resume_enc_kv_int(b, "seed-time", r->seed_time_s);
 	resume_enc_kv_int(b, "seeding", r->seeding_s);
@@ -286,9 +289,16 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 		goto out;
 	}
 	out->save_path = be_strdup(n);
-	/* Added after version 1 files were written: absent means 0. */
+	/* Added after version 1 files were written: absent means 0 (the idle limit: -1). */
 	if (be_dict_get(body, "downloading") != NULL &&
 	    resume_get_int(body, "downloading", 0, INT64_MAX, &out->downloading_s, err,
+	    errlen) < 0)
+		goto out;
+	if (be_dict_get(body, "seed-idle-mode") != NULL &&
+	    resume_get_int(body, "seed-idle-mode", 0, 2, &out->seed_idle_mode, err, errlen) < 0)
+		goto out;
+	if (be_dict_get(body, "seed-idle-limit") != NULL &&
+	    resume_get_int(body, "seed-idle-limit", -1, 65535, &out->seed_idle_limit, err,
 	    errlen) < 0)
 		goto out;
 	n = be_dict_get(body, "error");

@@ -42,6 +42,8 @@ struct resume {
 	int64_t max_peers, upload_slots;   /* 0 = the global value */
 	int64_t seed_ratio_milli;      /* -1 = the global limit, 0 = none, else ratio * 1000 */
 	int64_t seed_time_s;           /* -1 = the global limit, 0 = none */
+	int64_t seed_idle_mode;        /* enum engine_idle_mode (optional in the file: 0) */
+	int64_t seed_idle_limit;       /* minutes (optional: -1, the session's at load) */
 	int64_t queue_pos;
 	char *error;                   /* the error state's message, NULL when none */
 	char *labels;                  /* joined by ',', NULL when none */

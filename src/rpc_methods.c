@@ -492,21 +492,16 @@ rpc_bandwidth_priority_arg(json_t *args, char *err, size_t errlen)
 	return 0;
 }
 
-/* seedIdleMode and seedIdleLimit: downpour has no idle seeding limit, so a torrent's own one
- * (mode 1, or a limit other than the 0 torrent-get shows) is refused with the reason; the
- * global mode (0) and none (2) are what it does. Sonarr and Radarr send these after an add:
- * a success here would claim a limit that never stops anything. */
+/* seedIdleMode (0 the session's idle limit, 1 the torrent's, 2 none) and seedIdleLimit
+ * (minutes): as Transmission, two settings; a limit sent alone changes the limit, not the mode.
+ * -1 in *mode / *limit: not sent. */
 static int
-rpc_seed_idle_arg(json_t *args, char *err, size_t errlen)
+rpc_seed_idle_arg(json_t *args, int64_t *mode, int64_t *limit, char *err, size_t errlen)
 {
-	int64_t mode = 0, limit = 0;
-	if (rpc_arg_int(args, "seedIdleMode", 0, 2, &mode, err, errlen) < 0 ||
-	    rpc_arg_int(args, "seedIdleLimit", 0, INT32_MAX, &limit, err, errlen) < 0)
+	*mode = *limit = -1;
+	if (rpc_arg_int(args, "seedIdleMode", 0, 2, mode, err, errlen) < 0 ||
+	    rpc_arg_int(args, "seedIdleLimit", 0, ENGINE_IDLE_LIMIT_MAX, limit, err, errlen) < 0)
 		return -1;
-	if (mode == 1 || limit != 0)
-		return dp_fail(err, errlen, "seedIdleMode/seedIdleLimit cannot be set: downpour has "
-		    "no idle seeding limit (seedRatioLimit and the global seed time limit stop "
-		    "seeding)");
 	return 0;
 }
 
@@ -589,8 +584,9 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			    lists[i]);
 	}
 	char *labels;
+	int64_t idle_mode, idle_limit;
 	if (rpc_bandwidth_priority_arg(args, err, errlen) < 0 ||
-	    rpc_seed_idle_arg(args, err, errlen) < 0 ||
+	    rpc_seed_idle_arg(args, &idle_mode, &idle_limit, err, errlen) < 0 ||
 	    rpc_trackers_check(args, err, errlen) < 0 ||
 	    rpc_labels_arg(args, &labels, err, errlen) < 0)
 		return -1;
@@ -624,6 +620,9 @@ method_torrent_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 			    errlen);
 		if (rc == 0 && has_seq)
 			rc = engine_torrent_set_sequential(h->e, st->id, seq, err, errlen);
+		if (rc == 0 && (idle_mode >= 0 || idle_limit >= 0))
+			rc = engine_torrent_set_seed_idle(h->e, st->id, (int)idle_mode,
+			    (int)idle_limit, err, errlen);
 		if (rc == 0 && (has_ratio || ratio_mode >= 0)) {
 			/* Transmission's modes: 0 the global limit, 1 this torrent's, 2 none. A
 			 * limit without a mode is the torrent's own (mode 1). */

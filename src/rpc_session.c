@@ -63,6 +63,8 @@ static const struct rpc_switched rpc_switched[] = {
 	    RPC_UNIT_COUNT, 10, true },
 	{ "seedRatioLimit", "seedRatioLimited", "seed_ratio_limit", "seed_ratio_limit_enabled",
 	    RPC_UNIT_RATIO, 2.0, true },
+	{ "idle-seeding-limit", "idle-seeding-limit-enabled", "seed_idle_limit",
+	    "seed_idle_limit_enabled", RPC_UNIT_COUNT, 30, false },
 };
 
 
@@ -111,8 +113,6 @@ static const struct rpc_fixed rpc_fixed[] = {
 	{ "blocklist-enabled", "downpour has no blocklist yet" },
 	{ "blocklist-url", "downpour has no blocklist yet" },
 	{ "dht-enabled", "the DHT is not switched on by the RPC (the configuration's dht key)" },
-	{ "idle-seeding-limit", "idle seeding limits are not built yet" },
-	{ "idle-seeding-limit-enabled", "idle seeding limits are not built yet" },
 	{ "incomplete-dir", "downpour has no incomplete directory: data is written in place and "
 	    "completed_dir (configuration file) moves finished downloads" },
 	{ "incomplete-dir-enabled", "downpour has no incomplete directory: data is written in "
@@ -144,8 +144,6 @@ session_object(struct rpc_handler *h)
 	json_object_set_new(o, "download-dir", json_string(g.download_dir));
 	json_object_set_new(o, "download-dir-free-space", json_integer((json_int_t)DP_MIN(
 	    g.free_space, (uint64_t)INT64_MAX)));
-	json_object_set_new(o, "idle-seeding-limit", json_integer(30));
-	json_object_set_new(o, "idle-seeding-limit-enabled", json_false());
 	json_object_set_new(o, "incomplete-dir", json_string(g.download_dir));
 	json_object_set_new(o, "incomplete-dir-enabled", json_false());
 	json_object_set_new(o, "lpd-enabled", json_boolean(g.lsd));

@@ -174,10 +174,11 @@ url_escape(struct dp_buf *b, const char *s)
 
 RPC_FIELD(f_activity_date)
 {
-	/* The engine keeps no per-torrent activity time; "now" while data moves. */
-	if (v->st.down_rate > 0 || v->st.up_rate > 0 || v->st.state == ENGINE_TORRENT_CHECKING)
+	/* When data last moved this run; before any, the last date known. */
+	if (v->st.state == ENGINE_TORRENT_CHECKING)
 		return json_integer(dp_wall_time());
-	return json_integer(DP_MAX(v->st.added_date, v->st.completed_date));
+	return json_integer(DP_MAX(v->st.activity_date, DP_MAX(v->st.added_date,
+	    v->st.completed_date)));
 }
 RPC_FIELD(f_added_date) { return json_integer(v->st.added_date); }
 RPC_FIELD(f_bandwidth_priority) { (void)v; return json_integer(0); }
@@ -317,6 +318,8 @@ RPC_FIELD(f_is_finished)
 	 * "Stopped"). */
 	if (v->st.left != 0 || v->st.state != ENGINE_TORRENT_STOPPED || v->st.pieces_total == 0)
 		return json_false();
+	if (v->st.idle_stopped)
+		return json_true();
 	double ratio;
 	int64_t secs;
 	struct engine_queue_limits q;
@@ -538,8 +541,8 @@ RPC_FIELD(f_recheck_progress)
 {
 	return json_real(v->st.state == ENGINE_TORRENT_CHECKING ? v->st.check_progress : 0.0);
 }
-RPC_FIELD(f_seed_idle_limit) { (void)v; return json_integer(0); }
-RPC_FIELD(f_seed_idle_mode) { (void)v; return json_integer(0); }
+RPC_FIELD(f_seed_idle_limit) { return json_integer(v->st.seed_idle_limit); }
+RPC_FIELD(f_seed_idle_mode) { return json_integer(v->st.seed_idle_mode); }
 RPC_FIELD(f_sequential) { return json_boolean(v->st.sequential); }
 RPC_FIELD(f_size_when_done) { return rpc_json_u64(v->st.wanted_size); }
 RPC_FIELD(f_status) { return json_integer(rpc_status_of(&v->st)); }

@@ -26,6 +26,8 @@ struct session_settings {
 	int numwant;
 	int encryption;               /* enum dp_encryption (dp_config.h) */
 	bool utp;
+	int seed_idle_minutes;        /* the idle seeding limit of torrents in mode GLOBAL ... */
+	bool seed_idle_enabled;       /* ... when on; also a new torrent's own limit */
 };
 
 #endif

@@ -414,6 +414,8 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 		r->error = xstrdup(rs.error);
 	if (rs.labels[0] != '\0')
 		r->labels = xstrdup(rs.labels);
+	r->seed_idle_mode = rs.idle_mode;
+	r->seed_idle_limit = rs.idle_limit;
 	r->trackers = rs.trackers;       /* taken */
 	rs.trackers = NULL;
 	job->path = store_resume_path(s, it->hex);
@@ -919,6 +921,7 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 		.uploaded = r->uploaded, .downloaded = r->downloaded,
 		.added_date = r->added_date, .completed_date = r->completed_date,
 		.labels = r->labels, .trackers = r->trackers,
+		.idle_mode = (int)r->seed_idle_mode, .idle_limit = (int)r->seed_idle_limit,
 	};
 	uint32_t *recheck = engine_policy_restore(s->e, it->id, &er, nrecheck);
 	free(files);

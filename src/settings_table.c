@@ -140,6 +140,11 @@ const struct setting_def settings_table[] = {
 	    STORE, SETTING_REMOTE, "false keeps seed_ratio_limit but does not apply it."),
 	S(NULL, "seed_time_limit", SETTING_INT64, seed_time_limit, 0, INT64_C(1) << 40, "0", STORE,
 	    SETTING_REMOTE, "Stop seeding after this many seconds (0 = no limit)."),
+	S(NULL, "seed_idle_limit", SETTING_INT, seed_idle_limit, 1, 65535, "30", SEED_IDLE,
+	    SETTING_REMOTE, "Stop seeding a torrent that uploaded nothing for this many minutes "
+	    "(Transmission's idle seeding limit; a torrent may have its own)."),
+	S(NULL, "seed_idle_limit_enabled", SETTING_BOOL, seed_idle_limit_enabled, 0, 0, "false",
+	    SEED_IDLE, SETTING_REMOTE, "false keeps seed_idle_limit but does not apply it."),
 	S(NULL, "start_paused", SETTING_BOOL, start_paused, 0, 0, "false", STORE, SETTING_REMOTE,
 	    "Torrents added from watch_dir or the RPC start paused."),
 

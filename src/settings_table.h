@@ -36,6 +36,7 @@ enum setting_apply {
 	SETTING_APPLY_TRANSPORT,     /* encryption policy and uTP of new connections */
 	SETTING_APPLY_PORTMAP,       /* the UPnP / NAT-PMP mapper starts or stops */
 	SETTING_APPLY_ALT_SCHEDULE,  /* the alternative limits' schedule looks again at once */
+	SETTING_APPLY_SEED_IDLE,     /* seeds under the session's idle limit set their timers */
 	SETTING_APPLY_COUNT
 };
 

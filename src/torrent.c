@@ -117,6 +117,23 @@ torrent_got_peers(void *arg, const struct tracker_peer *peers, size_t n)
 		torrent_connect_peers(t, dp_now_ms());
 }
 
+/* The idle seeding limit passed (seed_idle.c): it stops as a user's stop, so it stays stopped. */
+static void
+torrent_idle_expired(void *arg, int limit_min)
+{
+	struct torrent *t = arg;
+	log_info("%s: stopped seeding: nothing moved for %d minute%s (idle seeding limit)",
+	    t->mi->name, limit_min, limit_min == 1 ? "" : "s");
+	torrent_stop(t, true);
+}
+
+void
+torrent_idle_changed(struct torrent *t)
+{
+	seed_idle_arm(&t->idle, t->state == ENGINE_TORRENT_SEEDING && !t->removing);
+	torrent_touch(t);
+}
+
 struct torrent *
 torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
@@ -160,6 +177,7 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	bw_meter_init(&t->down_meter);
 	bw_meter_init(&t->up_meter);
 	t->added_date = dp_wall_time();
+	seed_idle_init(&t->idle, env->base, env->set, torrent_idle_expired, t);
 	torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 	t->task = task_new(DP_TASK_KIND_TORRENT, t->id, "torrent %s", mi->name);
 	task_idle(t->task, DP_TASK_QUEUED, "stopped");
@@ -558,6 +576,7 @@ torrent_block_arrived(struct torrent *t, const void *who, uint32_t piece, uint32
 		return false;
 	uint64_t now = dp_now_ms();
 	t->downloaded += len;
+	seed_idle_activity(&t->idle, now);
 	bw_meter_add(&t->down_meter, len, now);
 	t->env->ops->transferred(t->env->arg, len, 0, now);
 	torrent_touch(t);
@@ -881,6 +900,7 @@ torrent_set_state(struct torrent *t, enum engine_torrent_state s)
 		}
 		t->state = s;
 		torrent_touch(t);
+		seed_idle_arm(&t->idle, s == ENGINE_TORRENT_SEEDING);
 	}
 }
 
@@ -897,6 +917,7 @@ torrent_start(struct torrent *t)
 	if (t->removing || t->state == ENGINE_TORRENT_CHECKING || torrent_is_active(t))
 		return;
 	t->error[0] = '\0';
+	seed_idle_started(&t->idle, dp_now_ms());
 	for (size_t i = 0; i < t->nknown; i++) {
 		t->known[i].next_try_ms = 0;
 		if (t->known[i].fails < 1000)
@@ -1201,6 +1222,7 @@ torrent_free(struct torrent *t)
 	torrent_set_discovery(t, false);
 	v2_hashes_free(t->v2h);
 	t->v2h = NULL;
+	seed_idle_free(&t->idle);
 	webseed_set_free(t->ws);
 	t->ws = NULL;
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
@@ -1554,6 +1576,7 @@ torrent_peer_uploaded(void *owner, struct peer *p, uint32_t len, uint64_t now_ms
 	struct torrent *t = owner;
 	(void)p;
 	t->uploaded += len;
+	seed_idle_activity(&t->idle, now_ms);
 	bw_meter_add(&t->up_meter, len, now_ms);
 	t->env->ops->transferred(t->env->arg, 0, len, now_ms);
 	torrent_touch(t);
@@ -1804,6 +1827,11 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	snprintf(out->name, sizeof out->name, "%s", mi->display_name ? mi->display_name : mi->name);
 	snprintf(out->info_hash_hex, sizeof out->info_hash_hex, "%s", mi->info_hash_hex);
 	snprintf(out->labels, sizeof out->labels, "%s", t->labels != NULL ? t->labels : "");
+	out->seed_idle_mode = t->idle.mode;
+	out->seed_idle_limit = t->idle.limit_min;
+	out->activity_date = t->idle.activity_date;
+	out->idle_stop_date = seed_idle_stop_date(&t->idle);
+	out->idle_stopped = t->idle.stopped;
 	out->state = t->state;
 	snprintf(out->error, sizeof out->error, "%s", t->error);
 	out->total_size = mi->total_size;

@@ -18,6 +18,7 @@
 #include "engine_types.h"
 #include "idmap.h"
 #include "peer.h"
+#include "seed_idle.h"
 #include "smartban.h"
 
 struct disk_pool;
@@ -207,6 +208,7 @@ struct torrent {
 	struct torrent_job *gated, *gated_tail;
 	void *piece_pool;                        /* freed piece buffers kept for reuse */
 	size_t piece_pool_bytes;
+	struct seed_idle idle;                   /* the idle seeding limit (seed_idle.c) */
 };
 
 /* A stopped torrent numbered id on mi (the torrent owns mi from now); NULL with err when it
@@ -267,6 +269,8 @@ void torrent_file_priority(struct torrent *t, size_t file, enum engine_prio prio
 /* The priority file has while wanted (low, normal or high); a skipped file stays skipped. */
 void torrent_file_level(struct torrent *t, size_t file, enum engine_prio level);
 void torrent_set_sequential(struct torrent *t, bool on);
+/* Its idle seeding limit changed (t->idle, or the session's): the deadline is set again. */
+void torrent_idle_changed(struct torrent *t);
 void torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out);
 
 #endif

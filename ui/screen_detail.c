@@ -115,6 +115,30 @@ detail_kv(int *y, int ymax, const char *key, const char *value, int attr)
 	(*y)++;
 }
 
+/* The idle seeding limit: whose, how long, and when it stops a seed that moves nothing. */
+static void
+detail_idle_limit(const struct engine_torrent_stats *t, char *v, size_t vlen)
+{
+	char when[64];
+	int n;
+	if (t->seed_idle_mode == ENGINE_IDLE_UNLIMITED)
+		n = snprintf(v, vlen, "none");
+	else if (t->seed_idle_mode == ENGINE_IDLE_SINGLE)
+		n = snprintf(v, vlen, "its own, %d min without a transfer", t->seed_idle_limit);
+	else
+		n = snprintf(v, vlen, "the session's");
+	if (n < 0 || (size_t)n >= vlen)
+		return;
+	if (t->idle_stopped) {
+		snprintf(v + n, vlen - (size_t)n, " (reached: stopped seeding)");
+	} else if (t->idle_stop_date > 0) {
+		fmt_date(t->idle_stop_date, when, sizeof when);
+		snprintf(v + n, vlen - (size_t)n, " (stops at %s unless data moves)", when);
+	} else if (t->seed_idle_mode == ENGINE_IDLE_GLOBAL) {
+		snprintf(v + n, vlen - (size_t)n, " (off, or not seeding now)");
+	}
+}
+
 static void
 detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int h)
 {
@@ -168,6 +192,8 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 	snprintf(v, sizeof v, "down %s, up %s, peers %d, upload slots %d", a, b, t->max_peers,
 	    t->upload_slots);
 	detail_kv(&y, ymax, "limits", v, 0);
+	detail_idle_limit(t, v, sizeof v);
+	detail_kv(&y, ymax, "idle limit", v, t->idle_stopped ? theme_attr(TH_WARN) : 0);
 	snprintf(v, sizeof v, "%d connected of %d known, %d seed%s, %d sending, %d receiving",
 	    t->peers_connected, t->peers_known, t->seeds_connected,
 	    t->seeds_connected == 1 ? "" : "s", t->peers_sending,

@@ -878,6 +878,61 @@ raw_mangle_first(struct raw_seed *rs, uint32_t piece, uint32_t offset, uint32_t 
 	return 1;
 }
 
+/* The idle seeding limit (Transmission's): a seed in mode SINGLE with a limit of 0 minutes
+ * stops as soon as its timer fires, as a user's stop (STOPPED event) and marked idle-stopped;
+ * in mode UNLIMITED, or GLOBAL with the session's limit off, it keeps seeding; started again,
+ * the mark goes. (The 1-minute limit against a real peer is tests/interop/seed_idle.sh.) */
+START_TEST(test_seed_idle_limit)
+{
+	struct event_base *base = event_base_new();
+	char sdir[128], err[256];
+	snprintf(sdir, sizeof sdir, "%s/seedidle", tmpdir);
+	th_file_write(sdir, "payload.bin", payload, T_SIZE);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct th_events ws = { .base = base };
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	struct engine_add_opts trust = { .skip_check = true };
+	int sid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, &trust, &sid, err, sizeof err),
+	    0);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_int_eq(st.seed_idle_mode, ENGINE_IDLE_GLOBAL);
+	ck_assert_int_eq(st.seed_idle_limit, 30);        /* the session's, as Transmission */
+	ck_assert_int_eq(engine_torrent_start(seed, sid, err, sizeof err), 0);
+	RUN_UNTIL(base, state_of(seed, sid) == ENGINE_TORRENT_SEEDING, 10);
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_int_eq(st.idle_stop_date, 0);          /* the session's limit is off */
+	ck_assert_int_eq(engine_torrent_set_seed_idle(seed, sid, 3, -1, err, sizeof err), -1);
+	ck_assert_int_eq(engine_torrent_set_seed_idle(seed, sid, -1, 65536, err, sizeof err), -1);
+	ck_assert_int_eq(engine_torrent_set_seed_idle(seed, sid, ENGINE_IDLE_UNLIMITED, 0, err,
+	    sizeof err), 0);
+	RUN_UNTIL(base, false, 1);
+	ck_assert_int_eq(state_of(seed, sid), ENGINE_TORRENT_SEEDING);
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert_int_eq(st.idle_stop_date, 0);
+	ck_assert_int_eq(engine_torrent_set_seed_idle(seed, sid, ENGINE_IDLE_SINGLE, -1, err,
+	    sizeof err), 0);
+	RUN_UNTIL(base, state_of(seed, sid) == ENGINE_TORRENT_STOPPED, 5);
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert(st.idle_stopped);
+	ck_assert_int_eq(st.seed_idle_limit, 0);
+	/* A limit in the future shows when it would stop. */
+	ck_assert_int_eq(engine_torrent_set_seed_idle(seed, sid, -1, 10, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_start(seed, sid, err, sizeof err), 0);
+	RUN_UNTIL(base, state_of(seed, sid) == ENGINE_TORRENT_SEEDING, 10);
+	ck_assert_int_eq(engine_torrent_get(seed, sid, &st), 0);
+	ck_assert(!st.idle_stopped);
+	ck_assert_int_ge(st.idle_stop_date, dp_wall_time() + 590);
+	ck_assert_int_le(st.idle_stop_date, dp_wall_time() + 601);
+	engine_free(seed);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* DESIGN.md: a block is accepted only when wanted, else dropped before any buffer is touched.
  * Before 782fadd a duplicate of a block already received overwrote it (the piece then failed
  * the hash check and its only recorded sender, the honest one, was banned: swarm_corrupt_peer
@@ -998,6 +1053,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_known_peers_set);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
+	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1495,12 +1495,19 @@ START_TEST(test_session_persist)
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"bandwidthPriority\":1}}");
 	ck_assert(strstr(result_of(j), "bandwidthPriority") != NULL);
 	json_decref(j);
-	/* No idle seeding limit: a torrent's own is refused, none or the global one accepted. */
+	/* The idle seeding limit: a torrent's own, kept with it; out of range refused. */
 	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"seedIdleMode\":1,"
-	    "\"seedIdleLimit\":30}}");
-	ck_assert(strstr(result_of(j), "idle seeding limit") != NULL);
+	    "\"seedIdleLimit\":17}}");
+	ck_assert_str_eq(result_of(j), "success");
 	json_decref(j);
-	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"seedIdleMode\":2}}");
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"seedIdleMode\":3}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-set\",\"arguments\":{\"seedIdleLimit\":65536}}");
+	ck_assert_str_ne(result_of(j), "success");
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-set\",\"arguments\":{\"idle-seeding-limit\":9,"
+	    "\"idle-seeding-limit-enabled\":true}}");
 	ck_assert_str_eq(result_of(j), "success");
 	json_decref(j);
 	/* The user's trackers are kept with the torrent. */
@@ -1561,6 +1568,17 @@ START_TEST(test_session_persist)
 	ck_assert_uint_eq(json_array_size(lb), 2);
 	ck_assert_str_eq(json_string_value(json_array_get(lb, 0)), "tv");
 	ck_assert_str_eq(json_string_value(json_array_get(lb, 1)), "hd");
+	json_decref(j);
+	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"seedIdleMode\","
+	    "\"seedIdleLimit\"]}}");
+	ck_assert_int_eq(json_integer_value(json_object_get(first_torrent(j), "seedIdleMode")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(first_torrent(j), "seedIdleLimit")),
+	    17);
+	json_decref(j);
+	j = call(h, "{\"method\":\"session-get\"}");
+	a = json_object_get(j, "arguments");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "idle-seeding-limit")), 9);
+	ck_assert(json_is_true(json_object_get(a, "idle-seeding-limit-enabled")));
 	json_decref(j);
 	char *kept = tracker_list_of(h);
 	ck_assert_str_eq(kept, "http://127.0.0.1:1/a\n\nudp://127.0.0.1:2\n");
