@@ -3,6 +3,7 @@
  * on the disk pool with the policy's own copy of the metainfo, so the torrent may go meanwhile. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,10 @@ struct engine_restore_job {
 
 static void engine_restore_issue(struct engine_restore_check *c);
 
+/* In the list of pieces to recheck, the top bit marks a piece the resume file said was verified:
+ * one of those that fails is data lost since the last save, which the torrent must say. */
+#define ENGINE_RESTORE_CLAIMED (1u << 31)
+
 static void
 engine_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns)
 {
@@ -68,6 +73,8 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	uint32_t np = mi->piece_count;
 	uint8_t *dirty = xcalloc(np ? np : 1, 1);   /* 1 = recheck, 2 = can't be there */
 	size_t changed = 0;
+	const char *gone = NULL;                    /* the first file missing since the save */
+	size_t ngone = 0;
 	for (size_t i = 0; i < mi->file_count; i++) {
 		const struct mi_file *f = &mi->files[i];
 		if (f->pad || f->length == 0)
@@ -81,30 +88,40 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 			continue;
 		changed++;
 		uint8_t mark = size == 0 ? 2 : 1;
+		if (size == 0 && r->files[i].size > 0) {
+			/* It was there at the save: missing or emptied since (issue 11, finding 10). */
+			if (gone == NULL)
+				gone = f->display_path != NULL ? f->display_path : f->path;
+			ngone++;
+		}
 		uint32_t first = (uint32_t)(f->offset / mi->piece_length);
 		uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
 		for (uint32_t k = first; k <= last && k < np; k++)
 			if (dirty[k] < mark)
 				dirty[k] = mark;
 	}
-	struct dp_bitfield claimed;
-	bitfield_init(&claimed, np);
+	struct dp_bitfield claimed_bf;
+	bitfield_init(&claimed_bf, np);
 	if (r->pieces != NULL)
-		bitfield_load(&claimed, r->pieces, bitfield_bytes(np));
+		bitfield_load(&claimed_bf, r->pieces, bitfield_bytes(np));
 	uint32_t *recheck = NULL;
-	uint32_t nr = 0;
+	uint32_t nr = 0, lost = 0;
 	for (uint32_t k = 0; k < np; k++) {
+		bool claimed = bitfield_get(&claimed_bf, k);
+		if (dirty[k] == 2 && claimed)
+			lost++;
 		if (dirty[k] == 1) {
 			if (nr % 256 == 0)
 				recheck = xreallocarray(recheck, nr + 256, sizeof *recheck);
-			recheck[nr++] = k;
-		} else if (dirty[k] == 0 && bitfield_get(&claimed, k)) {
+			recheck[nr++] = k | (claimed && np <= ENGINE_RESTORE_CLAIMED ?
+			    ENGINE_RESTORE_CLAIMED : 0);
+		} else if (dirty[k] == 0 && claimed) {
 			bitfield_set(&t->have, k);
 			t->have_bytes += metainfo_piece_size(mi, k);
 			picker_set_have(t->pk, k);
 		}
 	}
-	bitfield_free(&claimed);
+	bitfield_free(&claimed_bf);
 	free(dirty);
 	if (changed > 0)
 		log_info("%s: %zu file%s changed since the last save: rechecking %u piece%s",
@@ -139,6 +156,17 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 		t->idle.limit_min = r->idle_limit;
 	/* A magnet (no pieces yet) is checked once its metadata arrives. */
 	t->checked = t->md == NULL;
+	if (lost > 0) {
+		/* Seeding on as if complete hid it until a peer asked (issue 11, finding 10); the
+		 * error state says it, and starting downloads what is missing. */
+		char more[48] = "";
+		if (ngone > 1)
+			snprintf(more, sizeof more, " (and %zu more)", ngone - 1);
+		torrent_set_error(t, "data missing: %s%s is gone or empty since the last save, %u "
+		    "verified piece%s lost; start the torrent to download %s again",
+		    gone != NULL ? gone : "a file", more, lost, lost == 1 ? "" : "s",
+		    lost == 1 ? "it" : "them");
+	}
 	*n = nr;
 	return recheck;
 }
@@ -158,8 +186,11 @@ engine_restore_finish(struct engine_restore_check *c)
 	struct torrent *t = session_find_torrent(e, c->id);
 	bool applied = t != NULL && t->check_gen == c->gen && t->state == ENGINE_TORRENT_CHECKING;
 	if (applied) {
+		uint32_t lost = 0;
 		for (uint32_t i = 0; i < c->n; i++) {
-			uint32_t p = c->pieces[i];
+			uint32_t p = c->pieces[i] & ~ENGINE_RESTORE_CLAIMED;
+			if (!c->ok[i] && (c->pieces[i] & ENGINE_RESTORE_CLAIMED))
+				lost++;
 			if (!c->ok[i] || bitfield_get(&t->have, p))
 				continue;
 			bitfield_set(&t->have, p);
@@ -172,6 +203,11 @@ engine_restore_finish(struct engine_restore_check *c)
 		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
 		    t->mi->piece_count);
 		engine_emit(e, t->id, ENGINE_EVENT_CHECKED);
+		if (lost > 0)
+			torrent_set_error(t, "data changed: %u verified piece%s no longer match%s "
+			    "after files changed since the last save; start the torrent to download "
+			    "%s again", lost, lost == 1 ? "" : "s", lost == 1 ? "es" : "",
+			    lost == 1 ? "it" : "them");
 	}
 	if (c->done != NULL && e->policy == c->policy && e->policy != NULL)
 		c->done(c->arg, c->id, applied);
@@ -203,7 +239,7 @@ engine_restore_issue(struct engine_restore_check *c)
 	uint32_t window = (uint32_t)disk_pool_threads(pool) * 2;
 	while (c->inflight < window && c->next < c->n) {
 		uint32_t idx = c->next++;
-		uint32_t piece = c->pieces[idx];
+		uint32_t piece = c->pieces[idx] & ~ENGINE_RESTORE_CLAIMED;
 		struct engine_restore_job *rj = xcalloc(1, sizeof *rj);
 		rj->c = c;
 		rj->index = idx;

@@ -711,6 +711,55 @@ torrent_cache_take_refs(struct cache_piece *c, struct disk_job *job)
 	return rc;
 }
 
+static void torrent_rebuild_picker(struct torrent *t);
+
+/* A piece we claimed could not be read (its file deleted, truncated, unreadable): the pieces of
+ * the file the error names (or of every file the piece touches, when it names none) are no longer
+ * claimed, so `start` downloads them instead of seeding as if complete (issue 11, finding 10). */
+static void
+torrent_lose_file_pieces(struct torrent *t, uint32_t piece, const char *errmsg)
+{
+	const struct metainfo *mi = t->mi;
+	uint64_t from = (uint64_t)piece * mi->piece_length;
+	uint64_t to = from + metainfo_piece_size(mi, piece);
+	bool named = false;
+	uint8_t *hit = xcalloc(mi->file_count ? mi->file_count : 1, 1);
+	for (size_t i = 0; i < mi->file_count; i++) {
+		const struct mi_file *f = &mi->files[i];
+		if (f->pad || f->length == 0 || f->offset >= to || f->offset + f->length <= from)
+			continue;
+		hit[i] = 1;
+		char *path = storage_file_path(t->st, i);
+		const char *at = path != NULL ? strstr(errmsg, path) : NULL;
+		if (at != NULL && (at[strlen(path)] == ' ' || at[strlen(path)] == ':')) {
+			hit[i] = 2;
+			named = true;
+		}
+		free(path);
+	}
+	uint32_t lost = 0;
+	for (size_t i = 0; i < mi->file_count; i++) {
+		if (hit[i] == 0 || (named && hit[i] != 2))
+			continue;
+		const struct mi_file *f = &mi->files[i];
+		uint32_t first = (uint32_t)(f->offset / mi->piece_length);
+		uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
+		for (uint32_t k = first; k <= last && k < mi->piece_count; k++) {
+			if (!bitfield_get(&t->have, k))
+				continue;
+			bitfield_clear(&t->have, k);
+			t->have_bytes -= metainfo_piece_size(mi, k);
+			lost++;
+		}
+	}
+	free(hit);
+	if (lost == 0)
+		return;
+	torrent_rebuild_picker(t);
+	log_warn("%s: %u piece%s no longer claimed after a failed read", mi->name, lost,
+	    lost == 1 ? "" : "s");
+}
+
 static void
 torrent_read_done(struct disk_job *job, void *arg)
 {
@@ -736,6 +785,7 @@ torrent_read_done(struct disk_job *job, void *arg)
 			}
 		}
 		torrent_set_error(t, "%s", job->errmsg);
+		torrent_lose_file_pieces(t, job->piece, job->errmsg);
 	} else if (!t->removing) {
 		struct peer *p = t->peers;
 		while (p != NULL) {
@@ -1063,22 +1113,21 @@ torrent_set_error(struct torrent *t, const char *fmt, ...)
 	torrent_emit(t, ENGINE_EVENT_ERROR);
 }
 
-void
-torrent_recheck(struct torrent *t)
+/* A fresh picker that knows only t->have (the picker cannot forget a piece): priorities and
+ * sequential are set again, partial pieces not being written are dropped with their blocks. */
+static void
+torrent_rebuild_picker(struct torrent *t)
 {
-	bool was_active = torrent_is_active(t) || t->state == ENGINE_TORRENT_CHECKING;
-	torrent_close_peers(t, "rechecking");
-	bitfield_clear_all(&t->have);
-	t->have_bytes = 0;
-	/* A fresh picker forgets what it had; priorities and sequential are set again. */
 	picker_free(t->pk);
 	t->pk = picker_new(t->mi->piece_count, t->mi->piece_length, t->mi->total_size,
 	    torrent_random(t));
 	torrent_sync_swarm(t);
+	for (uint32_t k = 0; k < t->mi->piece_count; k++)
+		if (bitfield_get(&t->have, k))
+			picker_set_have(t->pk, k);
 	for (size_t i = 0; i < t->mi->file_count; i++)
 		torrent_file_priority(t, i, (enum engine_prio)t->file_prio[i]);
 	picker_set_sequential(t->pk, t->sequential);
-	/* Partial pieces are kept only if not being written; their blocks are forgotten. */
 	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
 		struct piece_buf *pb = t->partial[i];
 		if (pb != NULL && !pb->writing) {
@@ -1089,6 +1138,16 @@ torrent_recheck(struct torrent *t)
 			t->npartial--;
 		}
 	}
+}
+
+void
+torrent_recheck(struct torrent *t)
+{
+	bool was_active = torrent_is_active(t) || t->state == ENGINE_TORRENT_CHECKING;
+	torrent_close_peers(t, "rechecking");
+	bitfield_clear_all(&t->have);
+	t->have_bytes = 0;
+	torrent_rebuild_picker(t);
 	t->checked = false;
 	t->error[0] = '\0';
 	if (was_active || t->state == ENGINE_TORRENT_ERROR) {

@@ -45,9 +45,15 @@ end = start + seconds
 for name in ("rpc", "monitor"):
     for _ in range(slow):
         s = dial(name)
-        if s is not None:
+        if s is None:
+            continue
+        entry = [s, name, time.monotonic(), None]
+        slows.append(entry)
+        try:
             s.send(b"POST /transmission/rpc HTTP/1.1\r\nX-Slow: " if name == "rpc" else b"p")
-            slows.append([s, name, time.monotonic(), None])
+        except OSError:
+            entry[3] = 0.0   # refused at once (a full server): closed, not held
+            s.close()
 next_byte = time.monotonic() + 1
 while time.monotonic() < end:
     for name in targets:
