@@ -141,7 +141,12 @@ mg_parse_btmh(struct magnet *m, const char *h, char *err, size_t errlen)
 		    h);
 		return false;
 	}
+	if (m->btmh != NULL && memcmp(m->info_hash_v2, digest + 2, 32) != 0) {
+		dp_fail(err, errlen, "the magnet link names two different v2 info-hashes");
+		return false;
+	}
 	if (m->btmh == NULL) {
+		memcpy(m->info_hash_v2, digest + 2, 32);
 		m->btmh = xstrdup(h);
 		for (char *p = m->btmh; *p != '\0'; p++)
 			if (*p >= 'A' && *p <= 'F')
@@ -301,13 +306,15 @@ magnet_parse(const char *uri, char *err, size_t errlen)
 		}
 		p = amp ? amp + 1 : end;
 	}
-	if (!m->has_btih) {
-		if (m->btmh != NULL)
-			dp_fail(err, errlen, "BitTorrent v2-only magnet links are not supported yet");
-		else
-			dp_fail(err, errlen, "the magnet link has no BitTorrent info-hash "
-			    "(xt=urn:btih:...)");
+	if (!m->has_btih && m->btmh == NULL) {
+		dp_fail(err, errlen, "the magnet link has no BitTorrent info-hash "
+		    "(xt=urn:btih:... or xt=urn:btmh:1220...)");
 		goto fail;
+	}
+	if (!m->has_btih) {
+		/* v2-only: the swarm goes by the v2 info-hash's first 20 bytes (BEP 52). */
+		memcpy(m->info_hash, m->info_hash_v2, 20);
+		dp_hex_encode(m->info_hash, 20, m->info_hash_hex);
 	}
 	return m;
 fail:

@@ -10,7 +10,10 @@ struct magnet {
 	uint8_t info_hash[20];
 	char info_hash_hex[41];
 	bool has_btih;
-	char *btmh;              /* a v2 multihash (urn:btmh:), noted but not used; NULL if absent */
+	/* uint8_t info_hash[20] above: btih, or for a v2-only link (btmh alone) the v2
+	 * info-hash cut to 20 bytes, as the handshake, trackers and the DHT name it. */
+	char *btmh;              /* the v2 multihash (urn:btmh:) in lower-case hex; NULL if absent */
+	uint8_t info_hash_v2[32];   /* its SHA-256 digest, when btmh is set */
 	char *display_name;      /* dn, NULL if absent */
 	char **trackers;         /* every tr, in order */
 	size_t tracker_count;
@@ -20,7 +23,7 @@ struct magnet {
 	size_t peer_count;
 };
 
-/* NULL and a one-line reason on error. A magnet with only btmh is refused (v2-only). */
+/* NULL and a one-line reason on error. A link needs btih, btmh (BitTorrent v2) or both. */
 struct magnet *magnet_parse(const char *uri, char *err, size_t errlen);
 void magnet_free(struct magnet *m);
 /* True when s looks like a magnet link (so callers can choose magnet vs file). */

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "magnet.h"
+#include "merkle.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
 #include "peer.h"
@@ -75,6 +76,14 @@ metadata_placeholder_metainfo(const struct magnet *m)
 	struct metainfo *mi = xcalloc(1, sizeof *mi);
 	memcpy(mi->info_hash, m->info_hash, 20);
 	dp_hex_encode(m->info_hash, 20, mi->info_hash_hex);
+	/* Which hashes the link names: the info dictionary must match each (and a v2-only swarm
+	 * is greeted with the v2 bit). */
+	mi->has_v1 = m->has_btih;
+	if (m->btmh != NULL) {
+		mi->has_v2 = true;
+		memcpy(mi->info_hash_v2, m->info_hash_v2, 32);
+		dp_hex_encode(m->info_hash_v2, 32, mi->info_hash_v2_hex);
+	}
 	if (m->display_name != NULL && m->display_name[0] != '\0') {
 		mi->name = metainfo_sanitize_component(m->display_name, strlen(m->display_name));
 		mi->display_name = xstrdup(m->display_name);
@@ -459,6 +468,24 @@ metadata_fetch_tick(struct metadata_fetch *md, uint64_t now)
 
 /* ---- installing the info dictionary ---- */
 
+/* The whole blob hashes to what the magnet named: SHA-1 for btih, SHA-256 for btmh (a hybrid
+ * link names both, and both must match). */
+static bool
+metadata_fetch_verify(const struct metainfo *placeholder, const struct ut_metadata_buf *b)
+{
+	if (!ut_metadata_buf_complete(b))
+		return false;
+	if (placeholder->has_v1 && !ut_metadata_buf_verify(b, placeholder->info_hash))
+		return false;
+	if (placeholder->has_v2) {
+		uint8_t digest[32];
+		merkle_sha256(NULL, b->data, (size_t)b->size, digest);
+		if (memcmp(digest, placeholder->info_hash_v2, 32) != 0)
+			return false;
+	}
+	return placeholder->has_v1 || placeholder->has_v2;
+}
+
 /* The verified blob could not become the torrent's metainfo: the pieces are dropped, the task
  * fails with reason (a fresh one waits for a restart) and the torrent goes into error with what. */
 static void
@@ -482,7 +509,9 @@ metadata_fetch_install(struct metadata_fetch *md)
 	char why[256] = "";
 	struct metainfo *mi = metainfo_parse_info(md->buf.data, (size_t)md->buf.size, why,
 	    sizeof why);
-	if (mi != NULL && memcmp(mi->info_hash, t->mi->info_hash, 20) != 0) {
+	if (mi != NULL && (memcmp(mi->info_hash, t->mi->info_hash, 20) != 0 ||
+	    (t->mi->has_v2 && (!mi->has_v2 ||
+	    memcmp(mi->info_hash_v2, t->mi->info_hash_v2, 32) != 0)))) {
 		snprintf(why, sizeof why, "the parsed dictionary hashes differently");
 		metainfo_free(mi);
 		mi = NULL;
@@ -566,7 +595,7 @@ metadata_fetch_supply(struct torrent *t, const uint8_t *info, size_t len, char *
 			return -1;
 		}
 	}
-	if (!ut_metadata_buf_verify(&b, t->mi->info_hash)) {
+	if (!metadata_fetch_verify(t->mi, &b)) {
 		ut_metadata_buf_free(&b);
 		snprintf(err, errlen, "%s: the info dictionary does not match the info-hash %s",
 		    t->mi->name, t->mi->info_hash_hex);
@@ -668,7 +697,7 @@ metadata_fetch_on_data(struct metadata_fetch *md, struct peer *p, const struct u
 	task_progress(md->task, m->data_len, 0);
 	if (!ut_metadata_buf_complete(&md->buf))
 		return;
-	if (ut_metadata_buf_verify(&md->buf, md->t->mi->info_hash)) {
+	if (metadata_fetch_verify(md->t->mi, &md->buf)) {
 		metadata_fetch_install(md);
 		return;
 	}

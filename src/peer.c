@@ -182,7 +182,7 @@ peer_wait_transport(struct peer *p)
 
 struct peer *
 peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner,
-    const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len)
+    const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len, bool by_v2)
 {
 	struct peer *p = peer_alloc(env, ops, owner, sa, len, false, sw->torrent_id, sw->name);
 	p->sw = sw;
@@ -190,11 +190,17 @@ peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner
 	(*env->connections)++;
 	ops->attach(owner, p);
 	task_set_deadline(p->task, dp_now_us() + PEER_CONNECT_MS * 1000ull);
+	/* The hash names the swarm in the handshake and keys the encryption (MSE's SKEY). */
+	if (by_v2 && sw->hash_v2 != NULL) {
+		memcpy(p->hs_hash, sw->hash_v2, 20);
+		p->hs_hash_set = p->hs_v2 = true;
+	}
+	const uint8_t *ih = p->hs_hash_set ? p->hs_hash : sw->info_hash;
 	char err[160];
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
-	wire_build_handshake(hs, sw->info_hash, env->peer_id, true, true, false);
+	wire_build_handshake(hs, ih, env->peer_id, true, true, false);
 	p->tconn = transport_connect(env->transport, (struct sockaddr *)&p->addr, p->addrlen,
-	    sw->info_hash, hs, sizeof hs, peer_transport_cb, p, err, sizeof err);
+	    ih, hs, sizeof hs, peer_transport_cb, p, err, sizeof err);
 	if (p->tconn == NULL) {
 		peer_close(p, "connect failed: %s", err);
 		return NULL;
@@ -358,6 +364,15 @@ peer_send_extended(struct peer *p, uint8_t remote_id, const void *payload, size_
 	if (p->dead)
 		return;
 	wire_put_extended(bufferevent_get_output(p->bev), remote_id, payload, len);
+	p->last_send_ms = dp_now_ms();
+}
+
+void
+peer_send_hash_request(struct peer *p, const struct wire_hash_req *r)
+{
+	if (p->dead || p->bev == NULL)
+		return;
+	wire_hash_put_req(bufferevent_get_output(p->bev), WIRE_HASH_REQUEST, r);
 	p->last_send_ms = dp_now_ms();
 }
 
@@ -538,7 +553,7 @@ void
 peer_fill_requests(struct peer *p)
 {
 	const struct peer_swarm *sw = p->sw;
-	if (p->dead || !p->handshake_done || sw == NULL || sw->pk == NULL ||
+	if (p->dead || !p->handshake_done || sw == NULL || sw->pk == NULL || sw->hold ||
 	    peer_swarm_mode(p) != PEER_MODE_DOWNLOAD || !p->am_interested)
 		return;
 	uint32_t maxq = PEER_MAX_QUEUE;
@@ -1231,7 +1246,7 @@ peer_pieces_known(struct peer *p)
 }
 
 /* BEP 52 hash request: answered from what the owner knows, else rejected. Hashes and rejects
- * are not expected (we ask for none) and are dropped once checked. */
+ * go to the owner, which knows what it asked for. */
 static void
 peer_on_hash_message(struct peer *p, const struct wire_msg *m)
 {
@@ -1262,9 +1277,17 @@ peer_on_hash_message(struct peer *p, const struct wire_msg *m)
 		return;
 	}
 	struct wire_hashes h;
-	if (wire_hash_parse_hashes(m->payload, m->payload_len, &h, why, sizeof why) < 0 &&
-	    wire_hash_parse_req(m->payload, m->payload_len, &req, why, sizeof why) < 0)
-		log_debug("peer %s: %s", p->addr_str, why);
+	if (m->raw_id == WIRE_HASHES) {
+		if (wire_hash_parse_hashes(m->payload, m->payload_len, &h, why, sizeof why) < 0)
+			log_info("peer %s: %s; dropped", p->addr_str, why);
+		else if (p->ops->hash_reply != NULL)
+			p->ops->hash_reply(p->owner, p, &h, NULL);
+		return;
+	}
+	if (wire_hash_parse_req(m->payload, m->payload_len, &req, why, sizeof why) < 0)
+		log_info("peer %s: %s; dropped", p->addr_str, why);
+	else if (p->ops->hash_reply != NULL)
+		p->ops->hash_reply(p->owner, p, NULL, &req);
 }
 
 static void

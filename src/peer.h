@@ -25,6 +25,7 @@ struct event_base;
 struct peer;
 struct peer_ext;
 struct wire_hash_req;
+struct wire_hashes;
 
 #define PEER_KEEPALIVE_MS (120u * 1000u)
 #define PEER_IDLE_MS (180u * 1000u)
@@ -78,6 +79,8 @@ struct peer_swarm {
 	struct picker *pk;
 	struct bw_bucket *down_bucket, *up_bucket;   /* the torrent's limits */
 	bool is_private;                    /* BEP 27: no DHT port is offered to its peers */
+	bool hold;                          /* no block is requested: a v2-only torrent whose piece
+	                                       layers are still being fetched could verify none */
 };
 
 /* A reference to piece data the owner lends for serving: the evbuffer holding a block gives it
@@ -151,6 +154,10 @@ struct peer_ops {
 	/* BEP 52 hash request: the hashes that answer it written to out (room for V2_HASHES_MAX
 	 * of 32 bytes), how many, 0 to reject (optional: NULL rejects every request). */
 	uint32_t (*hash_answer)(void *owner, const struct wire_hash_req *req, uint8_t *out);
+	/* BEP 52 hashes (h) or hash reject (rejected) for one of our hash requests, parsed but
+	 * not checked (optional; NULL drops them). May close p. */
+	void (*hash_reply)(void *owner, struct peer *p, const struct wire_hashes *h,
+	    const struct wire_hash_req *rejected);
 };
 
 struct peer_request {           /* a block we asked for */
@@ -233,10 +240,11 @@ struct peer {
 	int hashfails;
 };
 
-/* Outgoing connection for the torrent sw describes; ops->attach runs before connecting. NULL
- * (logged) when the socket can't be made. */
+/* Outgoing connection for the torrent sw describes; ops->attach runs before connecting. by_v2:
+ * a hybrid's connection names its v2 info-hash (the v2 swarm, where hash requests are allowed).
+ * NULL (logged) when the socket can't be made. */
 struct peer *peer_connect(const struct peer_env *env, const struct peer_ops *ops, void *owner,
-    const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len);
+    const struct peer_swarm *sw, const struct sockaddr *sa, socklen_t len, bool by_v2);
 /* An accepted socket; owner (the session) keeps it until its handshake: ops->adopt. */
 struct peer *peer_accept(const struct peer_env *env, const struct peer_ops *ops, void *owner,
     int fd, const struct sockaddr *sa, socklen_t len);
@@ -258,6 +266,8 @@ bool peer_pieces_known(struct peer *p);
  * message under that id, and how much output waits (a slow reader gets rejects). */
 uint8_t peer_ext_id(const struct peer *p, const char *name);
 void peer_send_extended(struct peer *p, uint8_t remote_id, const void *payload, size_t len);
+/* A BEP 52 hash request (the answer comes through ops->hash_reply). */
+void peer_send_hash_request(struct peer *p, const struct wire_hash_req *r);
 size_t peer_output_queued(const struct peer *p);
 
 /* Torrent-driven actions. */

@@ -31,6 +31,7 @@
 #include "tracker.h"
 #include "util.h"
 #include "v2_hashes.h"
+#include "v2_layers.h"
 #include "webseed.h"
 
 #define TORRENT_MAX_KNOWN 4000
@@ -61,6 +62,19 @@ static void torrent_transfer_if_admitted(struct torrent *t);
 static void torrent_sync_done(struct disk_job *job, void *arg);
 static const struct peer_ops torrent_peer_ops;
 
+/* The fetch of the piece layers t->mi lacks (none: t->v2l stays NULL). */
+static void
+torrent_v2_layers_begin(struct torrent *t)
+{
+	struct v2_layers_env env = {
+		.mi = t->mi,
+		.peers = &t->peers,
+		.npeers = &t->npeers,
+		.torrent_id = t->id,
+	};
+	t->v2l = v2_layers_new(&env);
+}
+
 /* Its peers read the torrent through t->swarm: refreshed whenever the metainfo or the picker
  * is replaced. */
 static void
@@ -68,8 +82,11 @@ torrent_sync_swarm(struct torrent *t)
 {
 	struct peer_swarm *sw = &t->swarm;
 	memcpy(sw->info_hash, t->mi->info_hash, 20);
-	sw->v2 = !t->mi->has_v1;
-	sw->hash_v2 = t->mi->hybrid ? t->mi->info_hash_v2 : NULL;
+	sw->v2 = t->mi->has_v2 && !t->mi->has_v1;
+	/* A v2-only piece can be verified only by its layer; a hybrid's by its SHA-1 too. */
+	sw->hold = t->v2l != NULL && !t->mi->has_v1;
+	/* A hybrid, or a magnet naming both hashes (its info dictionary will be a hybrid's). */
+	sw->hash_v2 = t->mi->has_v1 && t->mi->has_v2 ? t->mi->info_hash_v2 : NULL;
 	sw->torrent_id = t->id;
 	sw->name = t->mi->name;
 	sw->piece_count = t->mi->piece_count;
@@ -144,13 +161,6 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 		    mi->name, strlen(save_dir));
 		return NULL;
 	}
-	/* A v2-only torrent can verify a piece only by its piece layer: without one (a torrent
-	 * file that leaves layers out) the hashes would have to come from peers. */
-	if (!mi->has_v1 && !metainfo_v2_layers_known(mi)) {
-		snprintf(err, errlen, "%s: this BitTorrent v2 torrent lacks piece layers, and getting "
-		    "them from peers (hash requests) is not built yet", mi->name);
-		return NULL;
-	}
 	struct torrent *t = xcalloc(1, sizeof *t);
 	t->env = env;
 	t->id = id;
@@ -191,6 +201,8 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 		t->have_bytes = mi->total_size;
 		t->checked = true;
 	}
+	/* Piece layers the torrent file left out come from peers (hash requests). */
+	torrent_v2_layers_begin(t);
 	torrent_sync_swarm(t);
 	return t;
 }
@@ -1076,6 +1088,7 @@ torrent_stop(struct torrent *t, bool user)
 	if (t->state == ENGINE_TORRENT_STOPPED && !t->announced)
 		return;
 	torrent_close_peers(t, user ? "torrent stopped" : "shutting down");
+	v2_layers_pause(t->v2l, user ? "torrent stopped" : "shutting down");
 	torrent_set_discovery(t, false);
 	if (t->announce != NULL && t->announced && !t->tracker_stopping) {
 		t->tracker_stopping = true;
@@ -1198,6 +1211,11 @@ torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t e
 	for (size_t i = 0; i < mi->file_count; i++)
 		t->file_prio[i] = t->file_level[i] = ENGINE_PRIO_NORMAL;
 	t->checked = false;
+	/* An info dictionary never carries piece layers: a v2 magnet asks peers for them. */
+	v2_layers_free(t->v2l);
+	v2_hashes_free(t->v2h);
+	t->v2h = NULL;
+	torrent_v2_layers_begin(t);
 	torrent_sync_swarm(t);
 	task_rename(t->task, "torrent %s", mi->name);
 	metainfo_free(old);
@@ -1282,6 +1300,8 @@ torrent_free(struct torrent *t)
 	v2_hashes_free(t->v2h);
 	t->v2h = NULL;
 	seed_idle_free(&t->idle);
+	v2_layers_free(t->v2l);
+	t->v2l = NULL;
 	webseed_set_free(t->ws);
 	t->ws = NULL;
 	/* The extensions' state in it (the metadata fetch, PEX) goes with it. */
@@ -1488,8 +1508,13 @@ torrent_connect_peers(struct torrent *t, uint64_t now)
 		k->connected = true;
 		k->next_try_ms = now + 1000;
 		started++;
+		/* Peers answer hash requests only on a connection of the v2 swarm: a hybrid whose
+		 * layers are missing dials by its v2 info-hash, every other try by the v1 one (a
+		 * v1-only peer does not know the v2 hash and closes). */
+		bool by_v2 = t->swarm.hash_v2 != NULL && k->fails % 2 == 0 &&
+		    (t->v2l != NULL || t->md != NULL);
 		peer_connect(env->peers, &torrent_peer_ops, t, &t->swarm, (struct sockaddr *)&k->addr,
-		    k->len);
+		    k->len, by_v2);
 	}
 }
 
@@ -1518,6 +1543,7 @@ torrent_detach_peer(void *owner, struct peer *p)
 		p->next->prev = p->prev;
 	t->npeers--;
 	torrent_touch(t);
+	v2_layers_peer_gone(t->v2l, p);
 	if (p->incoming)
 		return;
 	uint64_t now = dp_now_ms();
@@ -1689,8 +1715,45 @@ torrent_peer_hash_answer(void *owner, const struct wire_hash_req *req, uint8_t *
 	return v2_hashes_answer(t->v2h, req, out);
 }
 
+/* Every piece layer is in: pieces can be verified, so blocks are asked for, and the session
+ * saves the torrent file again (with its layers) as when the metadata arrived. */
+static void
+torrent_v2_layers_complete(struct torrent *t)
+{
+	v2_layers_free(t->v2l);
+	t->v2l = NULL;
+	v2_hashes_free(t->v2h);     /* rebuilt with the new layers on the next request */
+	t->v2h = NULL;
+	torrent_sync_swarm(t);
+	torrent_emit(t, ENGINE_EVENT_METADATA);
+	struct peer *p = t->peers;
+	while (p != NULL) {
+		struct peer *next = p->next;
+		peer_update_interest(p);
+		peer_fill_requests(p);
+		p = next;
+	}
+}
+
+/* The answer to one of our hash requests, or its refusal. */
+static void
+torrent_peer_hash_reply(void *owner, struct peer *p, const struct wire_hashes *h,
+    const struct wire_hash_req *rejected)
+{
+	struct torrent *t = owner;
+	if (t->v2l == NULL)
+		return;
+	if (h != NULL)
+		v2_layers_on_hashes(t->v2l, p, h);
+	else
+		v2_layers_on_reject(t->v2l, p, rejected);
+	if (v2_layers_done(t->v2l))
+		torrent_v2_layers_complete(t);
+}
+
 static const struct peer_ops torrent_peer_ops = {
 	.hash_answer = torrent_peer_hash_answer,
+	.hash_reply = torrent_peer_hash_reply,
 	.attach = torrent_attach_peer,
 	.detach = torrent_detach_peer,
 	.bury = torrent_peer_bury,
@@ -1768,7 +1831,8 @@ torrent_refill(struct torrent *t, uint64_t now_ms)
 static void
 torrent_webseeds_tick(struct torrent *t, uint64_t now)
 {
-	if (t->state != ENGINE_TORRENT_DOWNLOADING || t->md != NULL || t->mi->webseed_count == 0)
+	if (t->state != ENGINE_TORRENT_DOWNLOADING || t->md != NULL || t->mi->webseed_count == 0 ||
+	    t->swarm.hold)
 		return;
 	if (t->ws == NULL) {
 		struct webseed_env env = {
@@ -1814,6 +1878,8 @@ torrent_tick(struct torrent *t, uint64_t now)
 			}
 		}
 	}
+	if (t->v2l != NULL)
+		v2_layers_tick(t->v2l, torrent_is_active(t) && t->md == NULL, now);
 	torrent_webseeds_tick(t, now);
 	/* The metadata fetch and PEX tick with it. */
 	const struct peer_env *pe = t->env->peers;

@@ -130,7 +130,8 @@ v2_hashes_answer(struct v2_hashes *vh, const struct wire_hash_req *req, uint8_t 
 	const uint8_t *level = t;
 	for (uint64_t lw = w; lw > level_w; lw /= 2)
 		level += lw * MERKLE_HASH;
-	for (unsigned k = 0; k < req->proof_layers && run + k < height; k++) {
+	uint32_t uncles = wire_hash_uncles(req);
+	for (unsigned k = 0; k < uncles && run + k < height; k++) {
 		memcpy(out + (size_t)n * MERKLE_HASH, level + (pos ^ 1) * MERKLE_HASH, MERKLE_HASH);
 		n++;
 		level += level_w * MERKLE_HASH;

@@ -22,8 +22,8 @@ void v2_hashes_free(struct v2_hashes *vh);
 
 /*
  * The answer to req: the run of req->length piece-layer hashes of the file whose pieces root is
- * req->root (hashes of padding past its last piece included), then up to req->proof_layers
- * uncle hashes towards the root. Writes them to out (room for V2_HASHES_MAX) and returns how
+ * req->root (hashes of padding past its last piece included), then the uncle hashes its proof
+ * layers reach (wire_hash_uncles), stopping below the root. Writes them to out (room for V2_HASHES_MAX) and returns how
  * many; 0 when it cannot answer (unknown root, a base layer other than the pieces', a file of
  * one piece, a run outside the tree): the peer gets a hash reject.
  */

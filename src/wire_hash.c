@@ -49,6 +49,15 @@ wire_hash_header(const uint8_t *payload, size_t len, struct wire_hash_req *out, 
 	return 0;
 }
 
+uint32_t
+wire_hash_uncles(const struct wire_hash_req *r)
+{
+	uint32_t run = 0;
+	while (run < 32 && (1u << run) < r->length)
+		run++;
+	return r->proof_layers + 1 > run ? r->proof_layers + 1 - run : 0;
+}
+
 int
 wire_hash_parse_req(const uint8_t *payload, size_t len, struct wire_hash_req *out, char *err,
     size_t errlen)
@@ -69,7 +78,7 @@ wire_hash_parse_hashes(const uint8_t *payload, size_t len, struct wire_hashes *o
 	if (rest % 32 != 0)
 		return dp_fail(err, errlen, "hashes message carries %zu bytes, not whole hashes", rest);
 	uint64_t n = rest / 32;
-	if (n < out->req.length || n - out->req.length > out->req.proof_layers)
+	if (n < out->req.length || n - out->req.length > wire_hash_uncles(&out->req))
 		return dp_fail(err, errlen, "hashes message carries %llu hashes for a run of %u with "
 		    "%u proof layers", (unsigned long long)n, out->req.length,
 		    out->req.proof_layers);

@@ -28,7 +28,10 @@ struct wire_hash_req {
 	uint32_t base_layer;              /* 0: the 16 KiB leaves; log2(piece / 16 KiB): pieces */
 	uint32_t index;                   /* first node of the run, a multiple of length */
 	uint32_t length;                  /* nodes in the run: a power of two, at most 8192 */
-	uint32_t proof_layers;            /* uncle hashes wanted above the run */
+	uint32_t proof_layers;            /* layers above the base the proof reaches, counted
+	                                     from the base as libtorrent does: the run's own
+	                                     subtree covers log2(length) of them, the rest are
+	                                     uncles (wire_hash_uncles) */
 };
 
 struct wire_hashes {
@@ -38,9 +41,13 @@ struct wire_hashes {
 	uint32_t count;                   /* hashes in all: length + uncles */
 };
 
+/* Uncle hashes a full answer to r carries: proof_layers + 1 - log2(length), or 0 (libtorrent
+ * sends exactly these and refuses an answer with another count; a server stops at the root). */
+uint32_t wire_hash_uncles(const struct wire_hash_req *r);
+
 /*
  * Parses the payload (after the id byte) of a HASH_REQUEST or HASH_REJECT (exactly 48 bytes)
- * or of HASHES (48 + 32 * n, at least length hashes and at most proof_layers more). Checks what
+ * or of HASHES (48 + 32 * n, at least length hashes and at most wire_hash_uncles more). Checks what
  * every message must satisfy: length a power of two in 1..8192, index a multiple of it,
  * base_layer and proof_layers at most 62. 0, or -1 with a reason in err.
  */

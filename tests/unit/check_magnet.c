@@ -89,7 +89,19 @@ START_TEST(test_hybrid_btmh)
 	ck_assert_msg(m != NULL, "%s", err);
 	ck_assert_str_eq(m->btmh, BTMH);
 	ck_assert_str_eq(m->info_hash_hex, HASH_HEX);
+	ck_assert_uint_eq(m->info_hash_v2[0], 0xca);
 	magnet_free(m);
+	/* v2-only: the swarm's 20-byte id is the v2 hash cut short; a second btmh must agree */
+	m = magnet_parse("magnet:?xt=urn:btmh:" BTMH, err, sizeof err);
+	ck_assert_msg(m != NULL, "%s", err);
+	ck_assert(!m->has_btih);
+	ck_assert_mem_eq(m->info_hash, m->info_hash_v2, 20);
+	ck_assert_uint_eq(strlen(m->info_hash_hex), 40);
+	ck_assert_int_eq(strncmp(m->info_hash_hex, BTMH + 4, 40), 0);
+	magnet_free(m);
+	m = magnet_parse("magnet:?xt=urn:btmh:" BTMH "&xt=urn:btmh:1220"
+	    "0000000000000000000000000000000000000000000000000000000000000000", err, sizeof err);
+	ck_assert_ptr_null(m);
 	/* the same btih twice is fine (hex and base32 forms agree) */
 	m = magnet_parse("magnet:?xt=urn:btih:" HASH_HEX "&xt.1=urn:btih:" HASH_B32, err,
 	    sizeof err);
@@ -104,7 +116,6 @@ START_TEST(test_refusals)
 	assert_refused("magnet:", "not a magnet link");
 	assert_refused("magnet:?dn=foo&tr=http://127.0.0.1/", "no BitTorrent info-hash");
 	assert_refused("magnet:?xt=urn:ed2k:31d6cfe0d16ae931b73c59d7e0c089c0", "no BitTorrent");
-	assert_refused("magnet:?xt=urn:btmh:" BTMH, "v2-only");
 	assert_refused("magnet:?xt=urn:btmh:1220abcd&xt=urn:btih:" HASH_HEX, "btmh");
 	assert_refused("magnet:?xt=urn:btih:" HASH_HEX "0", "41 characters");
 	assert_refused("magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88", "39 characters");

@@ -10,6 +10,8 @@
 #include "merkle.h"
 #include "suites.h"
 #include "util.h"
+#include "v2_layers.h"
+#include "wire_hash.h"
 
 static uint8_t *
 mk_data(size_t len, unsigned seed)
@@ -170,6 +172,171 @@ START_TEST(test_verify_run)
 }
 END_TEST
 
+/* ---- hand-built trees: every node written out with OpenSSL's SHA256, no merkle.c ---- */
+
+#define HB_MAX 16                       /* widest tree built here */
+
+struct hb_tree {
+	uint8_t node[6][HB_MAX][32];        /* node[level][index]; level 0: the base layer */
+	unsigned height;                    /* root at node[height][0] */
+};
+
+/* n base hashes (arbitrary bytes, never zero), padded to a power of two with pad (BEP 52: zero
+ * leaves, or at the piece layer the root of a piece of zero leaves), hashed up by pairs. */
+static void
+hb_build(struct hb_tree *t, unsigned n, const uint8_t pad[32], unsigned seed)
+{
+	unsigned w = 1;
+	while (w < n)
+		w *= 2;
+	memset(t, 0, sizeof *t);
+	for (unsigned i = 0; i < w; i++) {
+		if (i < n) {
+			for (unsigned b = 0; b < 32; b++)
+				t->node[0][i][b] = (uint8_t)(seed * 31 + i * 7 + b + 1);
+		} else {
+			memcpy(t->node[0][i], pad, 32);
+		}
+	}
+	t->height = 0;
+	for (unsigned lw = w; lw > 1; lw /= 2) {
+		unsigned k = ++t->height;
+		for (unsigned i = 0; i < lw / 2; i++) {
+			uint8_t both[64];
+			memcpy(both, t->node[k - 1][2 * i], 32);
+			memcpy(both + 32, t->node[k - 1][2 * i + 1], 32);
+			SHA256(both, 64, t->node[k][i]);
+		}
+	}
+}
+
+/* The uncles of the run of 2^r base nodes at index idx, lowest first: height - r of them. */
+static unsigned
+hb_proof(const struct hb_tree *t, unsigned r, unsigned idx, uint8_t *out)
+{
+	unsigned n = 0;
+	for (unsigned k = r; k < t->height; k++, n++)
+		memcpy(out + n * 32, t->node[k][(idx >> k) ^ 1], 32);
+	return n;
+}
+
+/* Trees of odd leaf counts padded with zero leaves: the root matches merkle_root, and every
+ * aligned run of every length proves with its uncles; a changed uncle, a missing one, another
+ * index or a run of padding with a changed pad hash does not. */
+START_TEST(test_hand_built_leaf_trees)
+{
+	const unsigned counts[] = { 1, 2, 3, 5, 6, 7, 9, 13, 16 };
+	uint8_t zero[32] = { 0 }, got[32], scratch[HB_MAX * 32], proof[6 * 32];
+	struct merkle_hasher *h = merkle_hasher_new();
+	struct hb_tree t;
+	for (size_t c = 0; c < DP_ARRAY_LEN(counts); c++) {
+		unsigned n = counts[c];
+		hb_build(&t, n, zero, n);
+		unsigned w = 1u << t.height;
+		const uint8_t *root = t.node[t.height][0];
+		merkle_root(h, &t.node[0][0][0], n, w, 0, scratch, got);
+		ck_assert_msg(memcmp(got, root, 32) == 0, "root of %u leaves", n);
+		for (unsigned r = 0; r <= t.height; r++) {
+			unsigned len = 1u << r;
+			for (unsigned idx = 0; idx < w; idx += len) {
+				unsigned np = hb_proof(&t, r, idx, proof);
+				const uint8_t *run = t.node[0][idx];
+				ck_assert_msg(merkle_verify_run(h, run, len, idx, proof, np, root),
+				    "%u leaves: run of %u at %u", n, len, idx);
+				if (np > 0) {
+					ck_assert(!merkle_verify_run(h, run, len, idx, proof, np - 1, root));
+					proof[(np - 1) * 32 + 5] ^= 0x40;
+					ck_assert(!merkle_verify_run(h, run, len, idx, proof, np, root));
+					proof[(np - 1) * 32 + 5] ^= 0x40;
+				}
+				/* elsewhere (unless the run there is the same bytes: zero padding) */
+				unsigned other = (idx + len) % w;
+				if (len < w && memcmp(run, t.node[0][other], (size_t)len * 32) != 0)
+					ck_assert(!merkle_verify_run(h, run, len, other, proof, np, root));
+			}
+		}
+		/* a run that covers padding: the zero leaves must be zero */
+		if (n < w) {
+			uint8_t run[HB_MAX * 32];
+			memcpy(run, t.node[0][0], (size_t)w * 32);
+			run[(w - 1) * 32] = 1;
+			ck_assert(!merkle_verify_run(h, run, w, 0, NULL, 0, root));
+		}
+	}
+	merkle_hasher_free(h);
+}
+END_TEST
+
+/* At the piece layer the padding is the root of a piece of zero leaves (here 4 leaves: level
+ * 2); merkle_root_from_layer and an answer built by hand for each of v2_layers' requests agree
+ * with the hand-built root, and v2_layers_verify refuses every altered answer. */
+START_TEST(test_hand_built_piece_layers)
+{
+	uint8_t z[3][32], both[64];
+	memset(z[0], 0, 32);
+	for (unsigned k = 1; k < 3; k++) {
+		memcpy(both, z[k - 1], 32);
+		memcpy(both + 32, z[k - 1], 32);
+		SHA256(both, 64, z[k]);
+	}
+	uint8_t pad[32];
+	merkle_pad(NULL, 2, pad);
+	ck_assert_mem_eq(pad, z[2], 32);
+	const unsigned counts[] = { 2, 3, 5, 7, 11, 16 };
+	struct merkle_hasher *h = merkle_hasher_new();
+	struct hb_tree t;
+	uint8_t scratch[HB_MAX * 32], got[32], msg[(HB_MAX + 6) * 32];
+	for (size_t c = 0; c < DP_ARRAY_LEN(counts); c++) {
+		unsigned n = counts[c];
+		hb_build(&t, n, z[2], 100 + n);
+		const uint8_t *root = t.node[t.height][0];
+		/* 4 leaves a piece: 64 KiB pieces */
+		merkle_root_from_layer(h, &t.node[0][0][0], n, 4 * MERKLE_BLOCK, scratch, got);
+		ck_assert_msg(memcmp(got, root, 32) == 0, "layer of %u pieces", n);
+		struct wire_hash_req req;
+		v2_layers_request_for(root, n, 2, 0, &req);
+		ck_assert_uint_eq(req.base_layer, 2);
+		ck_assert_uint_eq(req.length, 1u << t.height);   /* the padded layer, whole */
+		ck_assert_uint_eq(wire_hash_uncles(&req), 0);
+		struct wire_hashes ans = { .req = req, .hashes = msg, .count = req.length };
+		memcpy(msg, t.node[0][0], (size_t)req.length * 32);
+		ck_assert_msg(v2_layers_verify(h, &req, n, &ans), "layer of %u pieces", n);
+		/* a run of 2 at each aligned index, with its uncles up to the root */
+		for (unsigned idx = 0; idx < n; idx += 2) {
+			struct wire_hash_req r2 = req;
+			r2.index = idx;
+			r2.length = 2;
+			ck_assert_uint_eq(wire_hash_uncles(&r2), t.height - 1);
+			memcpy(msg, t.node[0][idx], 64);
+			unsigned np = hb_proof(&t, 1, idx, msg + 64);
+			struct wire_hashes a2 = { .req = r2, .hashes = msg, .count = 2 + np };
+			ck_assert_msg(v2_layers_verify(h, &r2, n, &a2), "%u pieces, run at %u", n, idx);
+			a2.count--;                                  /* an uncle short */
+			ck_assert(!v2_layers_verify(h, &r2, n, &a2));
+			a2.count++;
+			a2.req.index ^= 2;                           /* answers another request */
+			ck_assert(!v2_layers_verify(h, &r2, n, &a2));
+			a2.req.index ^= 2;
+			if (np > 0) {
+				msg[64 + 3] ^= 1;                    /* a false uncle */
+				ck_assert(!v2_layers_verify(h, &r2, n, &a2));
+				msg[64 + 3] ^= 1;
+			}
+			msg[5] ^= 1;                                 /* a false piece hash */
+			ck_assert(!v2_layers_verify(h, &r2, n, &a2));
+			msg[5] ^= 1;
+		}
+		/* a false pad hash past the last piece is refused even before the proof */
+		if (n < req.length) {
+			memcpy(msg, t.node[0][0], (size_t)req.length * 32);
+			msg[(req.length - 1) * 32 + 7] ^= 1;
+			ck_assert(!v2_layers_verify(h, &req, n, &ans));
+		}
+	}
+	merkle_hasher_free(h);
+}
+END_TEST
+
 Suite *
 merkle_suite(void)
 {
@@ -179,6 +346,8 @@ merkle_suite(void)
 	tcase_add_test(tc, test_pads_and_pow2);
 	tcase_add_test(tc, test_file_roots_match_reference);
 	tcase_add_test(tc, test_verify_run);
+	tcase_add_test(tc, test_hand_built_leaf_trees);
+	tcase_add_test(tc, test_hand_built_piece_layers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,7 +35,8 @@ payload_of(struct evbuffer *ev, uint8_t *out, size_t cap, uint8_t *id)
 START_TEST(test_round_trip_and_limits)
 {
 	char err[160];
-	struct wire_hash_req r = { .base_layer = 2, .index = 64, .length = 32, .proof_layers = 5 };
+	/* a run of 2^5 with proof layers up to 9 above the base: at most 5 uncles */
+	struct wire_hash_req r = { .base_layer = 2, .index = 64, .length = 32, .proof_layers = 9 };
 	memset(r.root, 0xab, 32);
 	struct evbuffer *ev = evbuffer_new();
 	uint8_t buf[64 + 40 * 32], id;
@@ -118,17 +119,26 @@ START_TEST(test_answers_verify)
 	ck_assert_uint_eq(v2_hashes_answer(vh, &r, out), 16);
 	ck_assert(merkle_verify_run(h, out, 16, 0, NULL, 0, big->pieces_root));
 	ck_assert_mem_eq(out, mi->piece_hashes_v2, 10 * 32);
-	/* a run of 4 at index 4 and its two uncles; at most as many uncles as asked */
+	/* a run of 4 at index 4 and its two uncles; proof layers count from the base (as
+	 * libtorrent's): 2 of them lie inside the run's subtree, so 2 reach one uncle */
 	r.index = 4;
 	r.length = 4;
 	ck_assert_uint_eq(v2_hashes_answer(vh, &r, out), 6);
 	ck_assert(merkle_verify_run(h, out, 4, 4, out + 4 * 32, 2, big->pieces_root));
-	r.proof_layers = 1;
+	r.proof_layers = 2;
 	ck_assert_uint_eq(v2_hashes_answer(vh, &r, out), 5);
+	r.proof_layers = 1;
+	ck_assert_uint_eq(v2_hashes_answer(vh, &r, out), 4);
+	/* one node: as many uncles as the proof layers reach, the root's child's sibling last */
+	r.index = 3;
+	r.length = 1;
+	r.proof_layers = 3;
+	ck_assert_uint_eq(v2_hashes_answer(vh, &r, out), 5);
+	ck_assert(merkle_verify_run(h, out, 1, 3, out + 32, 4, big->pieces_root));
 	/* the pad nodes past the last piece are served too */
 	r.index = 8;
 	r.length = 8;
-	r.proof_layers = 1;
+	r.proof_layers = 3;
 	ck_assert_uint_eq(v2_hashes_answer(vh, &r, out), 9);
 	ck_assert(merkle_verify_run(h, out, 8, 8, out + 8 * 32, 1, big->pieces_root));
 	/* what is not answered: leaves, a run past the tree, an unknown root, a one-piece file */
