@@ -985,7 +985,11 @@ torrent_start(struct torrent *t)
 		if (t->known[i].fails < 1000)
 			t->known[i].fails = 0;
 	}
-	if (t->checked || t->md != NULL) {
+	/* A v2-only piece has no hash but its layer's: data on disk is checked once the layers
+	 * are in (torrent_v2_layers_complete), not now, when no piece could pass. */
+	if (!t->checked && t->md == NULL && t->v2l != NULL && !t->mi->has_v1)
+		t->v2_check_deferred = true;
+	if (t->checked || t->md != NULL || t->v2_check_deferred) {
 		t->checked = true;
 		torrent_begin_transfer(t);
 		return;
@@ -1726,6 +1730,20 @@ torrent_v2_layers_complete(struct torrent *t)
 	t->v2h = NULL;
 	torrent_sync_swarm(t);
 	torrent_emit(t, ENGINE_EVENT_METADATA);
+	/* The check put off for the layers: data already on disk is verified now (a stat per
+	 * file, as when a magnet's metadata arrives). */
+	bool deferred = t->v2_check_deferred;
+	t->v2_check_deferred = false;
+	for (size_t i = 0; deferred && t->have.count == 0 && i < t->mi->file_count; i++) {
+		uint64_t size;
+		int64_t mtime;
+		if (!t->mi->files[i].pad && storage_file_stat(t->st, i, &size, &mtime) == 0 &&
+		    size > 0) {
+			log_info("%s: piece layers in: checking the data already on disk", t->mi->name);
+			torrent_recheck(t);
+			return;
+		}
+	}
 	struct peer *p = t->peers;
 	while (p != NULL) {
 		struct peer *next = p->next;

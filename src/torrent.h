@@ -144,6 +144,7 @@ struct torrent {
 	struct ut_pex_state *pex;      /* BEP 11: what each peer was told (ut_pex.c), lazily made */
 	struct v2_hashes *v2h;         /* BEP 52 hash requests answered (v2_hashes.c), lazily made */
 	struct v2_layers *v2l;         /* piece layers being fetched from peers (v2_layers.c) */
+	bool v2_check_deferred;        /* started without checking its data: v2-only, no layers */
 	struct webseed_set *ws;        /* BEP 19 web seeds (webseed.c), made when it downloads */
 	struct storage *st;
 	struct picker *pk;

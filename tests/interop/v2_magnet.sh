@@ -86,6 +86,21 @@ for fmt in v2 hybrid; do
 	NL=$(grep -c "piece layer of '.*' verified" "$LOG")
 	sl_say "libtorrent -> downpour by $fmt magnet: $NL piece layers verified, data identical" \
 	    "in $SL_WALL s"
+	# Again by the magnet onto the finished copy: once the metadata (and for v2-only the layers,
+	# without which no piece could pass) is in, the data on disk is checked and found whole.
+	LOG=$SL_W/dp-again-$fmt.log
+	timeout -k 5 120 "$DP" get --config "$SL_W/dp-get-$fmt.conf" -o "$SL_W/dp-$fmt" \
+	    --port "$(sl_free_port)" --peer "127.0.0.1:$LT_PORT" "$MAGNET" >"$LOG" 2>&1 ||
+	    sl_fail "downpour get by $fmt magnet onto the finished copy exited $?"
+	grep -q "checked: \([0-9]*\) of \1 pieces verified" "$LOG" ||
+	    sl_fail "$fmt: the finished copy did not check whole: $(grep checked: "$LOG")"
+	grep -q "checked: 0 of" "$LOG" && sl_fail "$fmt: checked before the layers could verify"
+	if [ $fmt = v2 ]; then
+		grep -q "piece layers in: checking the data already on disk" "$LOG" ||
+		    sl_fail "v2: the check did not wait for the piece layers"
+	fi
+	sl_same "$SL_W/src/tree" "$SL_W/dp-$fmt/tree" || sl_fail "the rechecked $fmt copy differs"
+	sl_say "by $fmt magnet onto the finished copy: checked whole once the hashes were known"
 
 	# 2. A daemon from its watch directory: the session's .torrent gets the layers.
 	S=$SL_W/sess-$fmt
