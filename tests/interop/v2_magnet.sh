@@ -6,7 +6,9 @@
 # dictionary by ut_metadata, the piece layers by hash requests whose answers it checks against
 # each file's pieces root, then the data, byte-identical, no piece failing. A daemon does the same
 # from its watch directory (the seeder as x.pe), and the .torrent it saves in its session
-# directory carries the piece layers, equal to libtorrent's. $1 = the downpour binary.
+# directory carries the piece layers, equal to libtorrent's. Beside peers that refuse, lie
+# (v2_hash_peer.py) or stay silent, the layers still come from the seeder. A second get onto a
+# finished copy checks it once the layers are in. $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
 sl_init v2_magnet "${1:-}"
@@ -65,6 +67,7 @@ print("%d piece layers" % len(got))
 EOF
 }
 
+HP_PIDS=()
 for fmt in v2 hybrid; do
 	lt_make $fmt "$SL_W/lt-$fmt.torrent"
 	LT_PORT=$(sl_free_port)
@@ -101,6 +104,37 @@ for fmt in v2 hybrid; do
 	fi
 	sl_same "$SL_W/src/tree" "$SL_W/dp-$fmt/tree" || sl_fail "the rechecked $fmt copy differs"
 	sl_say "by $fmt magnet onto the finished copy: checked whole once the hashes were known"
+
+	# 3 (v2-only). Beside the seeder, three peers that claim every piece: one refuses each
+	# hash request, one answers with random hashes, one never answers. Their runs go to the
+	# seeder (after a refusal at once, after the silence when the request times out), the liar
+	# is closed, and no piece is taken before its layer is verified.
+	if [ $fmt = v2 ]; then
+		H2=$("$DP" info --json "$SL_W/lt-v2.torrent" | /usr/bin/python3 -c \
+		    'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])') || sl_fail "info"
+		BAD=()
+		for mode in reject lie silent; do
+			P=$(sl_free_port)
+			sl_bg hp-$mode "$SL_W/hp-$mode.log" /usr/bin/python3 "$SL_DIR/v2_hash_peer.py" \
+			    $mode "$H2" --port "$P" --ready-file "$SL_W/hp-$mode.ready" --timeout 300
+			SL_WAIT_PID=$SL_BG_PID sl_wait 30 "the $mode peer" test -f "$SL_W/hp-$mode.ready"
+			BAD+=(--peer "127.0.0.1:$P")
+			HP_PIDS+=("$SL_BG_PID")
+		done
+		SL_DP_EXTRA_CONF='encryption = "tolerated";' sl_dp_get dp-bad "$MAGNET" \
+		    "$SL_W/dp-bad" 180 "${BAD[@]}" --peer "127.0.0.1:$LT_PORT"
+		sl_same "$SL_W/src/tree" "$SL_W/dp-bad/tree" || sl_fail "the copy beside bad peers differs"
+		LOG=$SL_W/dp-bad.log
+		grep -q "every piece layer is verified" "$LOG" || sl_fail "bad peers: no layers"
+		grep -q "refused the hash request" "$LOG" || sl_fail "the rejecting peer was never asked"
+		grep -q "that fail their merkle proof" "$LOG" || sl_fail "the liar was never caught"
+		grep -q "did not answer the hash request" "$LOG" || sl_fail "no hash request timed out"
+		grep -q "failed the hash check" "$LOG" && sl_fail "bad peers: a piece failed"
+		for pid in "${HP_PIDS[@]}"; do sl_stop "$pid" 10; done
+		sl_say "beside a refusing, a lying and a silent peer: $(grep -c 'refused the hash' "$LOG")" \
+		    "refusals, $(grep -c 'fail their merkle proof' "$LOG") lies caught," \
+		    "$(grep -c 'did not answer the hash' "$LOG") timeouts; identical in $SL_WALL s"
+	fi
 
 	# 2. A daemon from its watch directory: the session's .torrent gets the layers.
 	S=$SL_W/sess-$fmt
