@@ -81,6 +81,17 @@ int engine_torrent_set_labels(struct engine *e, int id, const char *labels, char
  * the session directory. A seed that moves no data for that long stops as a user's stop would. */
 int engine_torrent_set_seed_idle(struct engine *e, int id, int mode, int limit_min, char *err,
     size_t errlen);
+/*
+ * torrent-rename-path (Transmission's): the file or folder at path (as torrent-get's file names
+ * have it: the torrent's name, or NAME/folder/file) takes the name `name` (one component: not
+ * empty, '.', '..', with no '/' or control character, not a name the torrent has beside it),
+ * in the torrent (kept in the session directory) and on disk (nothing there yet is fine). A
+ * running torrent stops while its disk jobs finish and the rename runs on the disk pool, and
+ * runs again after. -1 with err when refused at once; else done(arg, NULL or why it failed)
+ * follows on the loop.
+ */
+int engine_torrent_rename_path(struct engine *e, int id, const char *path, const char *name,
+    void (*done)(void *arg, const char *err), void *arg, char *err, size_t errlen);
 /* The torrent's trackers in Transmission's trackerList form: one announce URL a line, tiers
  * apart by an empty line ("" = none). *out is the caller's to free. */
 int engine_torrent_tracker_list(struct engine *e, int id, char **out, char *err, size_t errlen);

@@ -60,6 +60,8 @@ engine_policy_fingerprint(const struct torrent *t)
 	}
 	h = dp_fnv1a(h, &t->sequential, sizeof t->sequential);
 	h = dp_fnv1a(h, &t->idle.mode, sizeof t->idle.mode);
+	h = dp_fnv1a(h, &t->renamed, sizeof t->renamed);
+	h = dp_fnv1a(h, t->mi->name, strlen(t->mi->name));
 	h = dp_fnv1a(h, &t->idle.limit_min, sizeof t->idle.limit_min);
 	h = dp_fnv1a(h, &t->down_bucket.rate, sizeof t->down_bucket.rate);
 	h = dp_fnv1a(h, &t->up_bucket.rate, sizeof t->up_bucket.rate);
@@ -174,6 +176,12 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 	out->trackers = engine_trackers_kept(t);
 	out->idle_mode = t->idle.mode;
 	out->idle_limit = t->idle.limit_min;
+	if (t->renamed) {
+		out->names = xcalloc(mi->file_count + 1, sizeof *out->names);
+		out->names[0] = xstrdup(mi->name);
+		for (size_t i = 0; i < mi->file_count; i++)
+			out->names[i + 1] = xstrdup(mi->files[i].path);
+	}
 	return 0;
 }
 
@@ -181,6 +189,8 @@ void
 engine_policy_resume_free(struct engine_resume_state *r)
 {
 	engine_policy_paths_free(r->paths, r->file_count);
+	if (r->names != NULL)
+		engine_policy_paths_free(r->names, r->file_count + 1);
 	free(r->pieces);
 	free(r->priorities);
 	free(r->trackers);

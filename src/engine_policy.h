@@ -91,6 +91,9 @@ struct engine_resume_state {
 	char labels[ENGINE_LABELS_MAX];   /* "" = none */
 	char *trackers;                /* the user's list (trackerList text), NULL: the metainfo's */
 	int idle_mode, idle_limit;     /* the idle seeding limit: enum engine_idle_mode, minutes */
+	/* torrent-rename-path's names: the torrent's, then each file's path (file_count + 1);
+	 * NULL when never renamed */
+	char **names;
 };
 int engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *out);
 void engine_policy_resume_free(struct engine_resume_state *r);
@@ -113,6 +116,7 @@ struct engine_restore {
 	const char *trackers;          /* the user's list (trackerList text); NULL: the metainfo's */
 	int idle_mode;                 /* enum engine_idle_mode */
 	int idle_limit;                /* minutes; < 0 keeps the torrent's (the session's) */
+	char *const *names;            /* as engine_resume_state's (checked here); NULL: none */
 };
 /*
  * A torrent just added stopped takes what its resume file saved, and trusts the file's pieces

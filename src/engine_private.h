@@ -59,4 +59,9 @@ struct torrent;
 void engine_trackers_restore(struct torrent *t, const char *text);
 char *engine_trackers_kept(const struct torrent *t);
 
+/* engine_rename.c: torrent-rename-path's names from the resume file put back on a stopped
+ * torrent just added (names: its name, then each file's path); names that are not safe relative
+ * paths are logged and left. */
+void engine_rename_restore(struct engine *e, struct torrent *t, char *const *names);
+
 #endif

@@ -69,6 +69,8 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	*n = 0;
 	if (t == NULL)
 		return NULL;
+	if (r->names != NULL)
+		engine_rename_restore(e, t, r->names);
 	const struct metainfo *mi = t->mi;
 	uint32_t np = mi->piece_count;
 	uint8_t *dirty = xcalloc(np ? np : 1, 1);   /* 1 = recheck, 2 = can't be there */

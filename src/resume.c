@@ -55,6 +55,10 @@ resume_clear(struct resume *r)
 	free(r->error);
 	free(r->labels);
 	free(r->trackers);
+	if (r->names != NULL)
+		for (size_t i = 0; i <= r->file_count; i++)
+			free(r->names[i]);
+	free(r->names);
 	resume_init(r);
 }
 
@@ -98,6 +102,13 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 		be_enc_cstr(b, r->labels);
 	}
 	resume_enc_kv_int(b, "max-peers", r->max_peers);
+	if (r->names != NULL) {
+		be_enc_cstr(b, "names");
+		be_enc_list_begin(b);
+		for (size_t i = 0; i <= r->file_count; i++)
+			be_enc_cstr(b, r->names[i]);
+		be_enc_end(b);
+	}
 	resume_enc_kv_int(b, "piece-count", r->piece_count);
 	be_enc_cstr(b, "pieces");
 	be_enc_str(b, r->pieces, r->pieces != NULL ? bitfield_bytes(r->piece_count) : 0);
@@ -308,6 +319,24 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 			goto out;
 		}
 		out->error = be_strdup(n);
+	}
+	/* torrent-rename-path's names: checked again (safe relative paths) where applied */
+	n = be_dict_get(body, "names");
+	if (n != NULL) {
+		if (n->type != BE_LIST || n->v.list.n != out->file_count + 1) {
+			dp_fail(err, errlen, "malformed 'names' (want the name and one path a file)");
+			goto out;
+		}
+		out->names = xcalloc(out->file_count + 1, sizeof *out->names);
+		for (size_t i = 0; i <= out->file_count; i++) {
+			const struct be_node *x = n->v.list.items[i];
+			if (x->type != BE_STR || x->v.str.len == 0 || x->v.str.len >= 4096 ||
+			    memchr(x->v.str.s, '\0', x->v.str.len) != NULL) {
+				dp_fail(err, errlen, "malformed 'names' entry %zu", i);
+				goto out;
+			}
+			out->names[i] = be_strdup(x);
+		}
 	}
 	n = be_dict_get(body, "labels");
 	if (n != NULL) {

@@ -44,6 +44,9 @@ struct resume {
 	int64_t seed_time_s;           /* -1 = the global limit, 0 = none */
 	int64_t seed_idle_mode;        /* enum engine_idle_mode (optional in the file: 0) */
 	int64_t seed_idle_limit;       /* minutes (optional: -1, the session's at load) */
+	/* torrent-rename-path's names (optional): the torrent's name, then each file's path, '/'
+	 * separated (file_count + 1 of them); NULL: the metainfo's */
+	char **names;
 	int64_t queue_pos;
 	char *error;                   /* the error state's message, NULL when none */
 	char *labels;                  /* joined by ',', NULL when none */

@@ -224,7 +224,9 @@ struct rpc_call;
 typedef int (*rpc_call_finish_fn)(struct rpc_call *c, json_t *out, char *err, size_t errlen);
 
 struct rpc_call {
-	void (*work)(struct rpc_call *c);  /* on a worker: touches only the call */
+	/* on a worker: touches only the call; NULL: the engine answers through a callback of its
+	 * own (torrent-rename-path), which ends in rpc_call_done */
+	void (*work)(struct rpc_call *c);
 	int error;                      /* the work's: 0 or an errno value */
 	char errmsg[256];               /* names the file and the operation */
 	struct rpc_handler *h;          /* NULL once the handler is gone: nobody to answer */
@@ -755,6 +757,68 @@ method_torrent_set_location(struct rpc_handler *h, json_t *args, json_t *out, ch
 	return rc;
 }
 
+/* The engine's rename is done (on the loop, after the method deferred): the answer goes. */
+static void rpc_call_done(void *arg);
+
+static void
+rpc_rename_done(void *arg, const char *why)
+{
+	struct rpc_call *c = arg;
+	if (why != NULL) {
+		c->error = EIO;
+		snprintf(c->errmsg, sizeof c->errmsg, "%s", why);
+	}
+	rpc_call_done(c);
+}
+
+static int
+rpc_rename_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+{
+	(void)out;
+	return c->error != 0 ? dp_fail(err, errlen, "%s", c->errmsg) : 0;
+}
+
+/* torrent-rename-path: one torrent, path (a file or folder as torrent-get names it) and name
+ * (its new last component). Answered with id, path and name as Transmission does, once the
+ * rename is done on disk. */
+static int
+method_torrent_rename_path(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen)
+{
+	const char *path = NULL, *name = NULL;
+	if (rpc_arg_string(args, "path", &path, err, errlen) < 0 ||
+	    rpc_arg_string(args, "name", &name, err, errlen) < 0)
+		return -1;
+	if (path == NULL || name == NULL)
+		return dp_fail(err, errlen, "torrent-rename-path needs 'path' and 'name'");
+	if (json_string_length(rpc_arg_get(args, "path")) != strlen(path) ||
+	    json_string_length(rpc_arg_get(args, "name")) != strlen(name))
+		return dp_fail(err, errlen, "invalid name: it has a NUL character");
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0)
+		return -1;
+	int id = sel.n == 1 ? sel.st[0].id : 0;
+	rpc_sel_free(&sel);
+	if (id == 0)
+		return dp_fail(err, errlen, "torrent-rename-path requires 1 torrent");
+	json_object_set_new(out, "id", json_integer(id));
+	json_object_set_new(out, "path", json_string(path));
+	json_object_set_new(out, "name", json_string(name));
+	/* The answer waits for the rename on disk: only the daemon's server can wait. */
+	if (h->sandbox || !h->async)
+		return dp_fail(err, errlen, "torrent-rename-path is not accepted here");
+	struct rpc_call *c = rpc_call_new(NULL, rpc_rename_finish, path);
+	if (engine_torrent_rename_path(h->e, id, path, name, rpc_rename_done, c, err,
+	    errlen) < 0) {
+		rpc_call_free(c);
+		return -1;
+	}
+	c->args = json_incref(args);
+	c->h = h;
+	h->deferred = c;
+	return RPC_DEFER;
+}
+
 /* torrent-add once the engine has (or refused) the torrent: file wants, peer limit, start. */
 static int
 rpc_torrent_add_finish(struct rpc_handler *h, json_t *args, int rc, int id, const char *why,
@@ -1005,6 +1069,7 @@ static const struct {
 	{ "torrent-reannounce", method_torrent_reannounce },
 	{ "torrent-remove", method_torrent_remove },
 	{ "torrent-set-location", method_torrent_set_location },
+	{ "torrent-rename-path", method_torrent_rename_path },
 	{ "queue-move-top", method_queue_top },
 	{ "queue-move-up", method_queue_up },
 	{ "queue-move-down", method_queue_down },
@@ -1266,7 +1331,8 @@ rpc_run(struct rpc_handler *h, const char *body, size_t len, bool async, rpc_ans
 		c->cb_arg = arg;
 		c->next = h->calls;
 		h->calls = c;
-		engine_run_blocking(h->e, c->what, rpc_call_work, rpc_call_done, c);
+		if (c->work != NULL)
+			engine_run_blocking(h->e, c->what, rpc_call_work, rpc_call_done, c);
 		return;
 	}
 	answer = answer_result(req, json_string_value(method), rc, result, err, sizeof err);

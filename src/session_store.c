@@ -416,6 +416,8 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 		r->labels = xstrdup(rs.labels);
 	r->seed_idle_mode = rs.idle_mode;
 	r->seed_idle_limit = rs.idle_limit;
+	r->names = rs.names;             /* taken */
+	rs.names = NULL;
 	r->trackers = rs.trackers;       /* taken */
 	rs.trackers = NULL;
 	job->path = store_resume_path(s, it->hex);
@@ -922,6 +924,7 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 		.added_date = r->added_date, .completed_date = r->completed_date,
 		.labels = r->labels, .trackers = r->trackers,
 		.idle_mode = (int)r->seed_idle_mode, .idle_limit = (int)r->seed_idle_limit,
+		.names = r->names,
 	};
 	uint32_t *recheck = engine_policy_restore(s->e, it->id, &er, nrecheck);
 	free(files);

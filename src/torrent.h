@@ -211,6 +211,7 @@ struct torrent {
 	void *piece_pool;                        /* freed piece buffers kept for reuse */
 	size_t piece_pool_bytes;
 	struct seed_idle idle;                   /* the idle seeding limit (seed_idle.c) */
+	bool renamed;                            /* torrent-rename-path changed its names */
 };
 
 /* A stopped torrent numbered id on mi (the torrent owns mi from now); NULL with err when it

@@ -5,47 +5,19 @@
 # seeds B under the same session limit. A libtorrent leecher, rate-limited, downloads A meanwhile:
 # A must stop a minute after its last upload, not a minute after its start; B stops a minute
 # after its start in both daemons; C keeps seeding. Every wait is bounded. Exit 1 on a failure.
-import base64
 import os
 import subprocess
 import sys
 import time
 
-from trpc import Rpc
+from trpc import Checks, Rpc, add_started as add, field_of as get, wait_for as wait
 
 dp = Rpc(int(sys.argv[1]))
 tr = Rpc(int(sys.argv[2]))
 peer_port, data_dir, leech_dir = int(sys.argv[3]), sys.argv[4], sys.argv[5]
 paths = dict(zip("ABC", sys.argv[6:9]))
 here = os.path.dirname(os.path.abspath(__file__))
-failed = []
-
-
-def check(name, cond, detail=""):
-    print("%s %s%s" % ("ok  " if cond else "FAIL", name, (": " + str(detail)) if detail else ""),
-          flush=True)
-    if not cond:
-        failed.append(name)
-
-
-def add(c, path, ddir):
-    meta = base64.b64encode(open(path, "rb").read()).decode()
-    a = c.ok("torrent-add", {"metainfo": meta, "download-dir": ddir, "paused": False})
-    return (a.get("torrent-added") or a.get("torrent-duplicate"))["id"]
-
-
-def get(c, tid, fields):
-    return c.torrents(fields, [tid])["torrents"][0]
-
-
-def wait(what, cond, secs):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.5)
-    print("FAIL timed out after %d s waiting for %s" % (secs, what), flush=True)
-    sys.exit(1)
+check = Checks()
 
 
 SEEDING = 6
@@ -124,4 +96,4 @@ check("B: isFinished in both", get(dp, ids["B"], ["isFinished"])["isFinished"] i
       get(tr, tr_b, ["isFinished"])["isFinished"] is True)
 c = get(dp, ids["C"], ["status", "isFinished"])
 check("C (seedIdleMode 2) still seeds", c == {"status": SEEDING, "isFinished": False}, c)
-sys.exit(1 if failed else 0)
+sys.exit(1 if check.failed else 0)

@@ -3,6 +3,8 @@
 # timeouts. Used against downpour and transmission-daemon alike.
 import base64
 import json
+import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -57,3 +59,39 @@ class Rpc:
         if ids is not None:
             args["ids"] = ids
         return self.ok("torrent-get", args)
+
+
+class Checks:
+    """check(name, cond, detail): prints one ok/FAIL line; failed lists the names that failed."""
+
+    def __init__(self):
+        self.failed = []
+
+    def __call__(self, name, cond, detail=""):
+        print("%s %s%s" % ("ok  " if cond else "FAIL", name, (": " + str(detail)) if detail else ""),
+              flush=True)
+        if not cond:
+            self.failed.append(name)
+
+
+def wait_for(what, cond, secs, step=0.3):
+    """Polls cond() every step seconds; after secs prints a FAIL line and exits 1."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(step)
+    print("FAIL timed out after %d s waiting for %s" % (secs, what), flush=True)
+    sys.exit(1)
+
+
+def add_started(c, path, ddir):
+    """torrent-add of the .torrent at path into ddir, started; returns its id."""
+    meta = base64.b64encode(open(path, "rb").read()).decode()
+    a = c.ok("torrent-add", {"metainfo": meta, "download-dir": ddir, "paused": False})
+    return (a.get("torrent-added") or a.get("torrent-duplicate"))["id"]
+
+
+def field_of(c, tid, fields):
+    """One torrent's fields (torrent-get)."""
+    return c.torrents(fields, [tid])["torrents"][0]

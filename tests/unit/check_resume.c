@@ -51,6 +51,12 @@ sample(struct resume *r)
 	r->seed_time_s = -1;
 	r->queue_pos = 3;
 	r->error = xstrdup("No space left on device");
+	r->seed_idle_mode = 1;
+	r->seed_idle_limit = 45;
+	r->names = xcalloc(3, sizeof *r->names);
+	r->names[0] = xstrdup("renamed");
+	r->names[1] = xstrdup("x.bin");
+	r->names[2] = xstrdup("sub2/b.bin");
 }
 
 static struct dp_buf
@@ -89,6 +95,11 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(r.seed_time_s, -1);
 	ck_assert_int_eq(r.queue_pos, 3);
 	ck_assert_str_eq(r.error, "No space left on device");
+	ck_assert_int_eq(r.seed_idle_mode, 1);
+	ck_assert_int_eq(r.seed_idle_limit, 45);
+	ck_assert_ptr_nonnull(r.names);
+	ck_assert_str_eq(r.names[0], "renamed");
+	ck_assert_str_eq(r.names[2], "sub2/b.bin");
 	/* Encoding the decoded value gives the same bytes. */
 	struct dp_buf again;
 	dp_buf_init(&again);
@@ -119,6 +130,17 @@ START_TEST(test_error_optional)
 	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
 	ck_assert_ptr_null(r.error);
 	ck_assert(r.running);
+	/* Names only when renamed. */
+	ck_assert_ptr_nonnull(r.names);
+	for (size_t i = 0; i <= r.file_count; i++)
+		free(r.names[i]);
+	free(r.names);
+	r.names = NULL;
+	struct dp_buf nb;
+	dp_buf_init(&nb);
+	resume_encode(&r, &nb);
+	ck_assert(memmem(nb.data, nb.len, "5:names", 7) == NULL);
+	dp_buf_free(&nb);
 	resume_clear(&r);
 	dp_buf_free(&b);
 
