@@ -158,7 +158,10 @@ cmd_info_json_magnet(const struct magnet *m)
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("magnet"));
 	json_object_set_new(o, "name", cmd_info_json_text(m->display_name));
-	json_object_set_new(o, "info_hash", json_string(m->info_hash_hex));
+	/* info_hash is the v1 (SHA-1) hash: a v2-only link has none (its swarm id is the v2 hash
+	 * cut to 20 bytes, which btmh holds whole). */
+	json_object_set_new(o, "info_hash", m->has_btih ? json_string(m->info_hash_hex) :
+	    json_null());
 	json_object_set_new(o, "btmh", m->btmh ? json_string(m->btmh) : json_null());
 	static const char *const absent[] = { "piece_length", "piece_count", "total_size", "private",
 		"files", "comment", "created_by", "creation_date" };
@@ -266,7 +269,8 @@ cmd_info_print_magnet(const struct magnet *m)
 {
 	printf("MAGNET LINK\n\n");
 	cmd_info_print_field("Name:", m->display_name ? m->display_name : "(not given)");
-	cmd_info_print_field("Hash:", m->info_hash_hex);
+	if (m->has_btih)
+		cmd_info_print_field("Hash:", m->info_hash_hex);
 	if (m->btmh != NULL)
 		cmd_info_print_field("v2 hash:", m->btmh);
 	printf("\nTRACKERS\n\n");

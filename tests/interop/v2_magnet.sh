@@ -8,7 +8,8 @@
 # from its watch directory (the seeder as x.pe), and the .torrent it saves in its session
 # directory carries the piece layers, equal to libtorrent's. Beside peers that refuse, lie
 # (v2_hash_peer.py) or stay silent, the layers still come from the seeder. A second get onto a
-# finished copy checks it once the layers are in. $1 = the downpour binary.
+# finished copy checks it once the layers are in, and libtorrent's torrent files with their
+# layers cut out download the same way. $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
 sl_init v2_magnet "${1:-}"
@@ -105,6 +106,21 @@ for fmt in v2 hybrid; do
 	sl_same "$SL_W/src/tree" "$SL_W/dp-$fmt/tree" || sl_fail "the rechecked $fmt copy differs"
 	sl_say "by $fmt magnet onto the finished copy: checked whole once the hashes were known"
 
+	# 4. libtorrent's torrent file with its piece layers cut out: they come from the seeder.
+	/usr/bin/python3 - "$SL_W/lt-$fmt.torrent" "$SL_W/bare-$fmt.torrent" <<'EOF' ||
+import sys, libtorrent as lt
+t = lt.bdecode(open(sys.argv[1], "rb").read())
+del t[b"piece layers"]
+open(sys.argv[2], "wb").write(lt.bencode(t))
+EOF
+	    sl_fail "could not strip the piece layers"
+	sl_dp_get dp-bare-$fmt "$SL_W/bare-$fmt.torrent" "$SL_W/dp-bare-$fmt" 180 \
+	    --peer "127.0.0.1:$LT_PORT"
+	sl_same "$SL_W/src/tree" "$SL_W/dp-bare-$fmt/tree" || sl_fail "the copy from bare-$fmt differs"
+	grep -q "every piece layer is verified" "$SL_W/dp-bare-$fmt.log" ||
+	    sl_fail "bare-$fmt: the layers never came"
+	sl_say "libtorrent -> downpour, $fmt torrent file without piece layers: identical"
+
 	# 3 (v2-only). Beside the seeder, three peers that claim every piece: one refuses each
 	# hash request, one answers with random hashes, one never answers. Their runs go to the
 	# seeder (after a refusal at once, after the silence when the request times out), the liar
@@ -112,6 +128,12 @@ for fmt in v2 hybrid; do
 	if [ $fmt = v2 ]; then
 		H2=$("$DP" info --json "$SL_W/lt-v2.torrent" | /usr/bin/python3 -c \
 		    'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])') || sl_fail "info"
+		# A v2-only link has no v1 info-hash to show.
+		"$DP" info --json "$MAGNET" | /usr/bin/python3 -c '
+import json, sys
+i = json.load(sys.stdin)
+sys.exit(0 if i["info_hash"] is None and i["btmh"] == "1220" + sys.argv[1] else 1)' "$H2" ||
+		    sl_fail "info of the v2 magnet: $("$DP" info --json "$MAGNET")"
 		BAD=()
 		for mode in reject lie silent; do
 			P=$(sl_free_port)
