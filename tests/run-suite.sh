@@ -227,7 +227,8 @@ stage_scripts() {
 # (issue 17). A script fails on its exit status or on any sanitizer report it leaves.
 asan_scripts="interop/ops_rpc_churn interop/ops_daemon interop/ops_faults interop/magnet_libtorrent
   interop/swarm_corrupt_peer interop/rpc_transmission_remote interop/harden_fifo
-  interop/harden_escape interop/hostile_peers interop/harden_rpc_auth interop/harden_move"
+  interop/harden_escape interop/hostile_peers interop/harden_rpc_auth interop/harden_move
+  interop/v2_magnet"
 stage_asan_scripts() {
 	local s name logs=() reports=() names=()
 	[ -x build-asan/downpour ] || { fail "asan scripts (build-asan/downpour not built)"; return; }
