@@ -362,14 +362,24 @@ engine_add_magnet(struct engine *e, const char *uri, const struct engine_add_opt
 	}
 	t->md = metadata_fetch_new(t);
 	metadata_fetch_set_uri(t->md, uri);
+	struct dp_buf hints;
+	dp_buf_init(&hints);
 	for (size_t i = 0; i < m->peer_count; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len;
-		if (sockaddr_parse(m->peers[i], &ss, &len))
+		if (sockaddr_parse(m->peers[i], &ss, &len)) {
 			torrent_add_known_peer(t, (struct sockaddr *)&ss, len);
-		else
+			char a[64];
+			sockaddr_format((struct sockaddr *)&ss, a, sizeof a);
+			if (i < TORRENT_MAGNET_PEERS_MAX)
+				dp_buf_printf(&hints, "%s\n", a);
+		} else {
 			log_warn("%s: magnet peer '%s' is not ADDR:PORT; ignored", mi->name, m->peers[i]);
+		}
 	}
+	if (hints.len > 0)
+		t->magnet_peers = xasprintf("%.*s", (int)hints.len, (const char *)hints.data);
+	dp_buf_free(&hints);
 	if (id_out != NULL)
 		*id_out = t->id;
 	log_info("added magnet %s (%s, %zu tracker%s, %zu peer%s) in %s", mi->name,

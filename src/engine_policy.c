@@ -174,6 +174,7 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 		snprintf(out->error, sizeof out->error, "%s", t->error);
 	snprintf(out->labels, sizeof out->labels, "%s", t->labels != NULL ? t->labels : "");
 	out->trackers = engine_trackers_kept(t);
+	out->peers = t->magnet_peers != NULL ? xstrdup(t->magnet_peers) : NULL;
 	out->idle_mode = t->idle.mode;
 	out->idle_limit = t->idle.limit_min;
 	if (t->renamed) {
@@ -194,6 +195,7 @@ engine_policy_resume_free(struct engine_resume_state *r)
 	free(r->pieces);
 	free(r->priorities);
 	free(r->trackers);
+	free(r->peers);
 	memset(r, 0, sizeof *r);
 }
 

@@ -90,6 +90,7 @@ struct engine_resume_state {
 	char error[256];               /* "" unless in the error state */
 	char labels[ENGINE_LABELS_MAX];   /* "" = none */
 	char *trackers;                /* the user's list (trackerList text), NULL: the metainfo's */
+	char *peers;                   /* the magnet's x.pe peers, "ADDR:PORT" lines; NULL: none */
 	int idle_mode, idle_limit;     /* the idle seeding limit: enum engine_idle_mode, minutes */
 	/* torrent-rename-path's names: the torrent's, then each file's path (file_count + 1);
 	 * NULL when never renamed */
@@ -114,6 +115,7 @@ struct engine_restore {
 	int64_t completed_date;
 	const char *labels;            /* NULL or "": none */
 	const char *trackers;          /* the user's list (trackerList text); NULL: the metainfo's */
+	const char *peers;             /* the magnet's x.pe peers, "ADDR:PORT" lines; NULL: none */
 	int idle_mode;                 /* enum engine_idle_mode */
 	int idle_limit;                /* minutes; < 0 keeps the torrent's (the session's) */
 	char *const *names;            /* as engine_resume_state's (checked here); NULL: none */

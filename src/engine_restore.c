@@ -15,6 +15,7 @@
 #include "engine_private.h"
 #include "log.h"
 #include "metainfo.h"
+#include "net.h"
 #include "picker.h"
 #include "session.h"
 #include "storage.h"
@@ -60,6 +61,32 @@ engine_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns)
 		return;
 	*size = (uint64_t)st.st_size;
 	*mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+/* The magnet's x.pe peers, as the resume file kept them: known peers again, and kept for the
+ * next save. Each line is checked as any address from outside. */
+static void
+engine_restore_peers(struct torrent *t, const char *peers)
+{
+	if (peers == NULL || peers[0] == '\0' || t->magnet_peers != NULL)
+		return;
+	t->magnet_peers = xstrdup(peers);
+	size_t n = 0;
+	for (const char *p = peers; *p != '\0' && n < TORRENT_MAGNET_PEERS_MAX; n++) {
+		size_t len = strcspn(p, "\n");
+		char a[80];
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (len < sizeof a) {
+			memcpy(a, p, len);
+			a[len] = '\0';
+			if (sockaddr_parse(a, &ss, &sl))
+				torrent_add_known_peer(t, (struct sockaddr *)&ss, sl);
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
 }
 
 uint32_t *
@@ -152,6 +179,7 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	free(t->labels);
 	t->labels = r->labels != NULL && r->labels[0] != '\0' ? xstrdup(r->labels) : NULL;
 	engine_trackers_restore(t, r->trackers);
+	engine_restore_peers(t, r->peers);
 	if (r->idle_mode >= ENGINE_IDLE_GLOBAL && r->idle_mode <= ENGINE_IDLE_UNLIMITED)
 		t->idle.mode = r->idle_mode;
 	if (r->idle_limit >= 0 && r->idle_limit <= ENGINE_IDLE_LIMIT_MAX)

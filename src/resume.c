@@ -27,6 +27,7 @@
 #define RESUME_MAX_PIECES (1u << 24)
 /* tracker_list.h: 256 URLs of at most 511 bytes, their newlines and the tiers' */
 #define RESUME_TRACKERS_MAX (256 * 513)
+#define RESUME_PEERS_MAX (64 * 1024)
 
 /* The checksum over a resume file's body. */
 static void
@@ -59,6 +60,7 @@ resume_clear(struct resume *r)
 		for (size_t i = 0; i <= r->file_count; i++)
 			free(r->names[i]);
 	free(r->names);
+	free(r->peers);
 	resume_init(r);
 }
 
@@ -108,6 +110,10 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 		for (size_t i = 0; i <= r->file_count; i++)
 			be_enc_cstr(b, r->names[i]);
 		be_enc_end(b);
+	}
+	if (r->peers != NULL) {
+		be_enc_cstr(b, "peers");
+		be_enc_cstr(b, r->peers);
 	}
 	resume_enc_kv_int(b, "piece-count", r->piece_count);
 	be_enc_cstr(b, "pieces");
@@ -357,6 +363,16 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 			goto out;
 		}
 		out->trackers = be_strdup(n);
+	}
+	/* a magnet's x.pe peers: lines of ADDR:PORT, each parsed again when applied */
+	n = be_dict_get(body, "peers");
+	if (n != NULL) {
+		if (n->type != BE_STR || n->v.str.len > RESUME_PEERS_MAX ||
+		    memchr(n->v.str.s, '\0', n->v.str.len) != NULL) {
+			dp_fail(err, errlen, "malformed 'peers'");
+			goto out;
+		}
+		out->peers = be_strdup(n);
 	}
 	rc = 0;
 out:

@@ -52,6 +52,7 @@ struct resume {
 	char *labels;                  /* joined by ',', NULL when none */
 	char *trackers;                /* the user's tracker list (trackerList text), NULL: the
 	                                  metainfo's */
+	char *peers;                   /* the magnet's x.pe peers, "ADDR:PORT" lines; NULL: none */
 };
 
 void resume_init(struct resume *r);

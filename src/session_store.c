@@ -420,6 +420,8 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 	rs.names = NULL;
 	r->trackers = rs.trackers;       /* taken */
 	rs.trackers = NULL;
+	r->peers = rs.peers;             /* taken */
+	rs.peers = NULL;
 	job->path = store_resume_path(s, it->hex);
 	/* Pieces claimed for the first time must be durable before the file says so. */
 	job->sync = rs.have_pieces != it->synced_have;
@@ -922,7 +924,7 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 		.max_peers = (int)r->max_peers, .upload_slots = (int)r->upload_slots,
 		.uploaded = r->uploaded, .downloaded = r->downloaded,
 		.added_date = r->added_date, .completed_date = r->completed_date,
-		.labels = r->labels, .trackers = r->trackers,
+		.labels = r->labels, .trackers = r->trackers, .peers = r->peers,
 		.idle_mode = (int)r->seed_idle_mode, .idle_limit = (int)r->seed_idle_limit,
 		.names = r->names,
 	};

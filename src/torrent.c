@@ -1345,6 +1345,7 @@ torrent_free(struct torrent *t)
 	free(t->file_prio);
 	free(t->file_level);
 	free(t->labels);
+	free(t->magnet_peers);
 	task_done(t->task, "removed");
 	task_release(&t->task);
 	metainfo_free(t->mi);

@@ -129,6 +129,9 @@ struct torrent_env {
 	struct ssl_ctx_st *ssl_ctx;              /* TLS for HTTPS trackers and web seeds, or NULL */
 };
 
+/* The x.pe peers of a magnet kept with it (torrent.magnet_peers), at most. */
+#define TORRENT_MAGNET_PEERS_MAX 200
+
 struct torrent {
 	const struct torrent_env *env;
 	int id;
@@ -165,6 +168,9 @@ struct torrent {
 	 * as Transmission keeps priority and wanted apart */
 	uint8_t *file_level;
 	char *labels;                            /* joined by ',', NULL = none (engine.h) */
+	/* The x.pe peers of the magnet it was added as ("ADDR:PORT" lines), NULL = none: kept
+	 * in the resume file, so a restart after the metadata still knows them (issue 11, 14). */
+	char *magnet_peers;
 	bool sequential;
 	bool stop_requested;
 

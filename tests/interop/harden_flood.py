@@ -25,6 +25,17 @@ targets = {
 }
 
 
+def readable(socks):
+    """The sockets of socks with something to read (or closed); poll, as select() stops at
+    descriptor 1024."""
+    p = select.poll()
+    by_fd = {}
+    for s in socks:
+        by_fd[s.fileno()] = s
+        p.register(s, select.POLLIN)
+    return [by_fd[fd] for fd, _ in p.poll(0)]
+
+
 def dial(name):
     fam, addr = targets[name]
     s = socket.socket(fam, socket.SOCK_STREAM)
@@ -59,8 +70,7 @@ while time.monotonic() < end:
     for name in targets:
         socks = pool[name]
         # Reopen what the daemon closed, a slice per pass so the loop stays bounded.
-        readable = select.select(socks, [], [], 0)[0] if socks else []
-        for s in readable:
+        for s in readable(socks):
             try:
                 data = s.recv(4096)
             except OSError:
@@ -75,8 +85,7 @@ while time.monotonic() < end:
     live = [x for x in slows if x[3] is None]
     for x in live:
         try:
-            r = select.select([x[0]], [], [], 0)[0]
-            if r and not x[0].recv(4096):
+            if readable([x[0]]) and not x[0].recv(4096):
                 raise OSError("closed")
             if time.monotonic() >= next_byte:
                 x[0].send(b"a" if x[1] == "rpc" else b"s")

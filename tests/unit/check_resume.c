@@ -150,6 +150,42 @@ START_TEST(test_error_optional)
 }
 END_TEST
 
+/* A magnet's x.pe peers are kept (issue 11, finding 14): optional, in key order, round-trip;
+ * a value that is not a string or holds a NUL is refused. */
+START_TEST(test_magnet_peers)
+{
+	struct resume r;
+	sample(&r);
+	r.peers = xstrdup("127.0.0.1:6881\n[::1]:51413\n");
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	resume_clear(&r);
+	char err[256];
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
+	ck_assert_str_eq(r.peers, "127.0.0.1:6881\n[::1]:51413\n");
+	struct dp_buf again;
+	dp_buf_init(&again);
+	resume_encode(&r, &again);
+	ck_assert_uint_eq(again.len, b.len);
+	ck_assert_mem_eq(again.data, b.data, b.len);
+	dp_buf_free(&again);
+	resume_clear(&r);
+	dp_buf_free(&b);
+
+	sample(&r);
+	r.peers = xstrdup("1.2.3.4:5");
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	resume_clear(&r);
+	uint8_t *at = memmem(b.data, b.len, "5:peers9:1.2.3.4:5", 18);
+	ck_assert_ptr_nonnull(at);
+	at[12] = '\0';   /* a NUL inside: refused, whatever the checksum says */
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), -1);
+	dp_buf_free(&b);
+}
+END_TEST
+
 /* A magnet's resume file, written before its metadata arrived: no pieces and no files. Files
  * without pieces (or pieces without files) stay refused. */
 START_TEST(test_magnet_resume)
@@ -631,6 +667,7 @@ resume_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_error_optional);
 	tcase_add_test(tc, test_magnet_resume);
+	tcase_add_test(tc, test_magnet_peers);
 	tcase_add_test(tc, test_corrupt_refused);
 	tcase_add_test(tc, test_write_and_backup);
 	tcase_add_test(tc, test_writer_thread);
