@@ -59,6 +59,10 @@ struct engine {
 	uint64_t health_expected_us;
 	struct event *tick_timer;     /* 100 ms: rate buckets, connects, timeouts, choking */
 	uint64_t tick_count;
+	/* The torrents the tick visits: those with peers or work (torrent_quiet false); a quiet
+	 * one leaves after its tick and comes back when woken (torrent_ops.wake). */
+	struct torrent *ticking;
+	size_t nticking;
 	struct event *reap_event;     /* frees closed peers outside their callbacks */
 
 	struct torrent *torrents, *torrents_tail;

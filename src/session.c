@@ -67,6 +67,7 @@ session_dying_deletes(struct engine *e, const uint8_t info_hash[20])
 /* ---- the index by id: ids grow, so a new torrent goes last (found by search all the same) ---- */
 
 static size_t session_index_find(const struct engine *e, int id, bool *found);
+static void session_torrent_wake(void *arg, struct torrent *t);
 
 static void
 session_index_add(struct engine *e, struct torrent *t)
@@ -143,6 +144,7 @@ session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
 	session_index_v2(e, t);
 	t->counted = true;
 	e->torrent_states[t->state]++;
+	session_torrent_wake(e, t);     /* one tick, then it leaves if quiet */
 	return t;
 }
 
@@ -378,11 +380,44 @@ session_torrent_random(void *arg)
 	return session_random(arg);
 }
 
+/* Into the set the tick visits (O(1)). */
+static void
+session_torrent_wake(void *arg, struct torrent *t)
+{
+	struct engine *e = arg;
+	if (t->ticking)
+		return;
+	t->ticking = true;
+	t->tick_prev = NULL;
+	t->tick_next = e->ticking;
+	if (e->ticking != NULL)
+		e->ticking->tick_prev = t;
+	e->ticking = t;
+	e->nticking++;
+}
+
+static void
+session_tick_unlink(struct engine *e, struct torrent *t)
+{
+	if (!t->ticking)
+		return;
+	if (t->tick_prev != NULL)
+		t->tick_prev->tick_next = t->tick_next;
+	else
+		e->ticking = t->tick_next;
+	if (t->tick_next != NULL)
+		t->tick_next->tick_prev = t->tick_prev;
+	t->tick_next = t->tick_prev = NULL;
+	t->ticking = false;
+	e->nticking--;
+}
+
 /* Out of the running set into the dying list, where it waits for its disk jobs. */
 static void
 session_torrent_removed(void *arg, struct torrent *t)
 {
 	struct engine *e = arg;
+	session_tick_unlink(e, t);
 	if (e->transport != NULL)
 		transport_remove_torrent(e->transport, t->mi->info_hash);
 	/* Gone for recently-active: listed among the removed from now on. */
@@ -500,6 +535,7 @@ static const struct torrent_ops session_torrent_ops = {
 	.discovery = session_torrent_discovery,
 	.dht_port = session_torrent_dht_port,
 	.admit = session_torrent_admit,
+	.wake = session_torrent_wake,
 };
 
 /* ---- incoming peers until their handshake (peer_ops) ---- */
@@ -806,15 +842,22 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = dp_now_ms();
 	bw_bucket_refill(&e->down_bucket, now);
 	bw_bucket_refill(&e->up_bucket, now);
-	/* Each torrent ticks once a second, a tenth of them (by id) per tick: 10,000 torrents
-	 * are ten callbacks of 1,000, not one of 10,000. Buckets without peers wait: the next
-	 * refill adds what the time since allows. */
+	/* Only torrents with peers or work are visited (e->ticking; a torrent with a peer is never
+	 * quiet): 10,000 idle seeds cost nothing. Each ticks once a second, a tenth of them (by
+	 * id) per tick. Buckets without peers wait: the next refill adds what the time since
+	 * allows. */
 	unsigned phase = (unsigned)(++e->tick_count % (1000 / SESSION_TICK_MS));
-	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
+	struct torrent *t = e->ticking;
+	while (t != NULL) {
+		struct torrent *next = t->tick_next;
 		if (t->peers != NULL)
 			torrent_refill(t, now);
-		if ((unsigned)t->id % (1000 / SESSION_TICK_MS) == phase)
+		if ((unsigned)t->id % (1000 / SESSION_TICK_MS) == phase) {
 			torrent_tick(t, now);
+			if (torrent_quiet(t))
+				session_tick_unlink(e, t);
+		}
+		t = next;
 	}
 	if (phase == 0) {
 		struct peer *p = e->pending;
@@ -826,7 +869,8 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 		session_refresh_free_space(e, now);
 		session_check_disk_pressure(e);
 	}
-	task_idle(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick)");
+	task_idle(e->timer_task, DP_TASK_TIMER_WAIT, "session timers (250 ms health, 100 ms tick: "
+	    "%zu torrents with work)", e->nticking);
 	task_cb_end(e->timer_task);
 }
 

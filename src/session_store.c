@@ -42,6 +42,7 @@
 #define STORE_SLICE_US 8000u          /* queue starts per callback: at most this long ... */
 #define STORE_SLICE_MIN 8u            /* ... and at least this many */
 #define STORE_FLUSH_THREADS 3         /* with the loop's own: the last saves at exit */
+#define STORE_QUEUE_MIN_MS 250        /* queue passes at most this often (a burst: one pass) */
 
 struct store_item {
 	int id;
@@ -69,7 +70,12 @@ struct store_item {
 	bool move_find;               /* ... without moving: take the data there and check it */
 	bool completed_pending, error_pending;
 	int pos;                      /* queue position, valid unless s->pos_dirty */
+	enum engine_torrent_state seen_state;   /* at its last look: a change replans the queue */
+	struct event *limit_ev;       /* its seeding-time limit falls due (made when one applies) */
+	struct store *s;              /* for limit_ev's callback */
+	bool on_dirty;                /* on s->dirty: looked at on the next tick */
 	struct store_item *next, *prev;
+	struct store_item *dnext, *dprev;   /* s->dirty */
 };
 
 struct store {
@@ -84,13 +90,23 @@ struct store {
 	struct event *queue_ev;           /* the rest of a queue pass cut at its time budget */
 	struct engine_task *task;
 	struct store_item *items, *tail;  /* queue order */
+	/* What the per-second tick looks at: torrents the engine marked changed since the last
+	 * tick (engine_torrents_changed), an event, a deadline (limit_ev), or one still waiting
+	 * (a debounced save, a move, a check). Idle torrents are on no list and cost nothing. */
+	struct store_item *dirty, *dirty_tail;   /* oldest first */
+	size_t ndirty;
+	struct event *more_ev;            /* the next slice of a look cut at its time budget */
+	uint64_t changes_ms;              /* the engine's changes were read up to here */
+	bool queue_dirty;                 /* something the queue plan depends on changed */
+	uint64_t queue_ms;                /* the last queue pass */
+	int *sweep_ids;                   /* the periodic pass over every torrent, in slices */
+	size_t sweep_n, sweep_next;
 	struct dp_idmap by_id;            /* id -> item */
 	int nitems;
 	bool pos_dirty;                   /* an item left or moved: positions renumbered on use */
 	bool queue_again;                 /* the last queue pass stopped at its time budget */
 	uint64_t save_deadline_us;        /* the tick's saves stop here ... */
 	bool saves_cut;                   /* ... and some were left for the next tick */
-	bool periodic_pending;            /* a periodic save pass not yet run to the end */
 	bool loading, shutting_down;
 	uint64_t last_periodic_ms;
 	/* from the engine's live settings (store_settings_changed) */
@@ -179,15 +195,53 @@ store_item_free(struct store_item *it)
 {
 	if (it == NULL)
 		return;
+	if (it->limit_ev != NULL)
+		event_free(it->limit_ev);
 	free(it->restore_error);
 	free(it->move_to);
 	free(it);
+}
+
+/* The next tick looks at it (O(1); once however often it is marked). */
+static void
+store_mark(struct store *s, struct store_item *it)
+{
+	if (it->on_dirty || it->removed)
+		return;
+	it->on_dirty = true;
+	it->dnext = NULL;
+	it->dprev = s->dirty_tail;
+	if (s->dirty_tail != NULL)
+		s->dirty_tail->dnext = it;
+	else
+		s->dirty = it;
+	s->dirty_tail = it;
+	s->ndirty++;
+}
+
+static void
+store_unmark(struct store *s, struct store_item *it)
+{
+	if (!it->on_dirty)
+		return;
+	if (it->dprev != NULL)
+		it->dprev->dnext = it->dnext;
+	else
+		s->dirty = it->dnext;
+	if (it->dnext != NULL)
+		it->dnext->dprev = it->dprev;
+	else
+		s->dirty_tail = it->dprev;
+	it->dnext = it->dprev = NULL;
+	it->on_dirty = false;
+	s->ndirty--;
 }
 
 /* A removed torrent's item leaves for good. */
 static void
 store_forget_item(struct store *s, struct store_item *it)
 {
+	store_unmark(s, it);
 	store_unlink_item(s, it);
 	dp_idmap_del(&s->by_id, (uint64_t)it->id, it);
 	store_item_free(it);
@@ -233,6 +287,13 @@ store_fingerprint(const struct store_item *it, uint64_t engine_fp, int pos)
 	h = dp_fnv1a(h, &it->seed_time_s, sizeof it->seed_time_s);
 	h = dp_fnv1a(h, &pos, sizeof pos);
 	return h;
+}
+
+/* Seconds counted so far plus those of the current stretch (since_ms 0: none running). */
+static int64_t
+store_seconds(int64_t counted, uint64_t since_ms, uint64_t now)
+{
+	return counted + (since_ms != 0 && now > since_ms ? (int64_t)((now - since_ms) / 1000) : 0);
 }
 
 /* Positions are kept; after a removal or a move one walk renumbers them, on first use. */
@@ -398,8 +459,10 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 	r->downloaded = rs.downloaded;
 	r->added_date = rs.added_date;
 	r->completed_date = rs.completed_date;
-	r->seeding_s = it->seeding_s;
-	r->downloading_s = it->downloading_s;
+	/* An idle seed is looked at only when it changes: its current stretch counts too. */
+	uint64_t now = dp_now_ms();
+	r->seeding_s = store_seconds(it->seeding_s, it->seeding_since_ms, now);
+	r->downloading_s = store_seconds(it->downloading_s, it->downloading_since_ms, now);
 	r->save_path = xstrdup(rs.save_dir);
 	r->running = it->want_running;
 	r->sequential = rs.sequential;
@@ -740,8 +803,10 @@ store_move_done(struct resume_job *job, void *arg)
 	struct store_move *m = job->ctx;
 	struct store_item *it = store_find(s, job->tag);
 	struct engine_policy_torrent v;
-	if (it != NULL)
+	if (it != NULL) {
 		it->moving = false;
+		store_mark(s, it);
+	}
 	if (it != NULL && engine_policy_torrent(s->e, it->id, 0, &v) == 0) {
 		char msg[700];
 		if (job->error != 0) {
@@ -889,6 +954,7 @@ store_recheck_done(void *arg, int id, bool applied)
 	if (it == NULL)
 		return;
 	it->checking = false;
+	store_mark(s, it);
 	char *error = it->restore_error;
 	it->restore_error = NULL;
 	if (applied) {
@@ -1185,6 +1251,8 @@ store_queue_pass(struct store *s)
 	if (s->loading || s->shutting_down)
 		return;
 	s->queue_again = false;
+	s->queue_dirty = false;
+	s->queue_ms = dp_now_ms();
 	size_t n = (size_t)s->nitems;
 	if (n == 0)
 		return;
@@ -1248,13 +1316,31 @@ store_queue_pass(struct store *s)
 		event_active(s->queue_ev, EV_TIMEOUT, 0);
 }
 
+/* Something the plan depends on changed (an event, a command, a setting): a pass soon, at most
+ * one per STORE_QUEUE_MIN_MS however many changes come (a pass reads every torrent). */
+static void
+store_queue_soon(struct store *s)
+{
+	if (s->queue_ev == NULL || s->shutting_down)
+		return;
+	s->queue_dirty = true;
+	uint64_t since = dp_now_ms() - s->queue_ms;
+	if (since >= STORE_QUEUE_MIN_MS) {
+		event_active(s->queue_ev, EV_TIMEOUT, 0);
+	} else if (!event_pending(s->queue_ev, EV_TIMEOUT, NULL)) {
+		uint64_t wait = STORE_QUEUE_MIN_MS - since;
+		struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+		event_add(s->queue_ev, &tv);
+	}
+}
+
 static void
 store_queue_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store *s = arg;
 	(void)fd;
 	(void)what;
-	if (s->shutting_down || !s->queue_again)
+	if (s->shutting_down || (!s->queue_again && !s->queue_dirty))
 		return;
 	engine_task_cb_begin(s->task);
 	store_queue_pass(s);
@@ -1320,10 +1406,47 @@ store_note_active(struct store_item *it, bool active)
 }
 
 static void
+store_limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_item *it = arg;
+	(void)fd;
+	(void)what;
+	store_mark(it->s, it);
+}
+
+/* A seed with a seeding-time limit is looked at again when the limit falls due (a ratio limit
+ * is reached only by uploading, which marks it changed). */
+static void
+store_limit_arm(struct store *s, struct store_item *it, bool seeding)
+{
+	int64_t limit = it->seed_time_s < 0 ? s->seed_time : it->seed_time_s;
+	if (!seeding || limit <= 0) {
+		if (it->limit_ev != NULL)
+			event_del(it->limit_ev);
+		return;
+	}
+	if (it->limit_ev == NULL) {
+		it->s = s;
+		it->limit_ev = evtimer_new(s->base, store_limit_cb, it);
+		if (it->limit_ev == NULL)
+			return;
+	}
+	int64_t left = limit - it->seeding_s;
+	struct timeval tv = { (time_t)(left > 1 ? left : 1), 0 };
+	event_add(it->limit_ev, &tv);
+}
+
+/* One look at a torrent that changed; true: look again on the next tick (a save held back by
+ * the debounce or the tick's budget, a move or a check under way). */
+static bool
 store_tick_item(struct store *s, struct store_item *it, const struct engine_policy_torrent *t,
-    uint64_t now, bool periodic)
+    uint64_t now)
 {
 	bool same = true;      /* *t (with its fingerprint) still describes the torrent */
+	if (t->state != it->seen_state) {
+		it->seen_state = t->state;
+		store_queue_soon(s);
+	}
 	/* Seeding time and limits. */
 	if (t->state == ENGINE_TORRENT_SEEDING) {
 		if (it->seeding_since_ms != 0)
@@ -1346,8 +1469,12 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 			engine_torrent_stop(s->e, it->id, NULL, 0);
 			same = false;
 		}
+		store_limit_arm(s, it, same);
 	} else {
+		/* Looked at within a tick of the change: the stretch up to now counts. */
+		it->seeding_s = store_seconds(it->seeding_s, it->seeding_since_ms, now);
 		it->seeding_since_ms = 0;
+		store_limit_arm(s, it, false);
 	}
 	if (t->state == ENGINE_TORRENT_DOWNLOADING) {
 		if (it->downloading_since_ms != 0)
@@ -1355,6 +1482,7 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 		it->downloading_since_ms = now - (it->downloading_since_ms != 0 ?
 		    (now - it->downloading_since_ms) % 1000 : 0);
 	} else {
+		it->downloading_s = store_seconds(it->downloading_s, it->downloading_since_ms, now);
 		it->downloading_since_ms = 0;
 	}
 	store_note_active(it, t->active);
@@ -1377,20 +1505,110 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 	if (same)
 		cur = *t;
 	if (it->checking || it->moving || (!same && engine_policy_torrent(s->e, it->id,
-	    ENGINE_POLICY_FP, &cur) < 0) || cur.state == ENGINE_TORRENT_CHECKING)
-		return;
+	    ENGINE_POLICY_FP, &cur) < 0))
+		return true;
+	if (cur.state == ENGINE_TORRENT_CHECKING || it->move_waiting ||
+	    (it->completed_pending && it->moving))
+		return true;
 	uint64_t fp = store_fingerprint(it, cur.persist_fp, store_position(s, it));
-	bool changed = fp != it->saved_fp;
-	bool counters = cur.uploaded != it->saved_up || cur.downloaded != it->saved_down;
-	if ((changed && now - it->last_save_ms >= STORE_DEBOUNCE_MS) || (periodic && counters)) {
-		/* 10,000 torrents just added all want their first save: a slice per tick, the
-		 * rest on the next ones (they stay changed; a periodic pass is redone). */
-		if (dp_now_us() >= s->save_deadline_us) {
-			s->saves_cut = true;
-			return;
-		}
-		store_save(s, it);
+	if (fp == it->saved_fp)
+		return false;
+	if (now - it->last_save_ms < STORE_DEBOUNCE_MS)
+		return true;
+	/* 10,000 torrents just added all want their first save: a slice per tick, the rest on
+	 * the next ones (they stay marked). */
+	if (dp_now_us() >= s->save_deadline_us) {
+		s->saves_cut = true;
+		return true;
 	}
+	store_save(s, it);
+	return false;
+}
+
+/* The periodic pass: counters and seeding time of every torrent that moved data since its
+ * last save, once per STORE_PERIODIC_MS, a slice per tick (the ids are taken at its start). */
+static void
+store_sweep(struct store *s, uint64_t now)
+{
+	if (s->sweep_ids == NULL && now - s->last_periodic_ms >= STORE_PERIODIC_MS) {
+		s->last_periodic_ms = now;
+		s->sweep_ids = xcalloc(s->nitems > 0 ? (size_t)s->nitems : 1, sizeof *s->sweep_ids);
+		s->sweep_n = s->sweep_next = 0;
+		for (struct store_item *it = s->items; it != NULL; it = it->next)
+			s->sweep_ids[s->sweep_n++] = it->id;
+	}
+	while (s->sweep_ids != NULL && s->sweep_next < s->sweep_n) {
+		if (dp_now_us() >= s->save_deadline_us)
+			return;
+		struct store_item *it = store_find(s, s->sweep_ids[s->sweep_next++]);
+		struct engine_policy_torrent t;
+		if (it == NULL || it->removed || it->checking || it->moving ||
+		    engine_policy_torrent(s->e, it->id, 0, &t) < 0 ||
+		    t.state == ENGINE_TORRENT_CHECKING)
+			continue;
+		if (t.uploaded != it->saved_up || t.downloaded != it->saved_down)
+			store_save(s, it);
+	}
+	free(s->sweep_ids);
+	s->sweep_ids = NULL;
+}
+
+/* Looks at the torrents that changed: a slice of STORE_SLICE_US at most; what is left (10,000
+ * torrents just added all want their first save) follows in the next slice, 10 ms later. */
+static void
+store_look(struct store *s)
+{
+	uint64_t now = dp_now_ms();
+	/* What changed since the last tick, as the engine stamps it (state, transfer, peers, any
+	 * command): only those are read; 10,000 idle seeds cost nothing here. */
+	int *ids = NULL, *gone = NULL;
+	size_t ngone = 0;
+	unsigned window = (unsigned)((now - s->changes_ms) / 1000) + 2;
+	size_t n = engine_torrents_changed(s->e, window, &ids, &gone, &ngone);
+	s->changes_ms = now;
+	for (size_t i = 0; i < n; i++) {
+		struct store_item *it = store_find(s, ids[i]);
+		if (it != NULL)
+			store_mark(s, it);
+	}
+	free(ids);
+	free(gone);
+	s->save_deadline_us = dp_now_us() + STORE_SLICE_US;
+	s->saves_cut = false;
+	/* Each one marked now once, oldest first; one to look at again goes to the end. */
+	size_t todo = s->ndirty;
+	while (todo-- > 0 && s->dirty != NULL && !s->saves_cut) {
+		struct store_item *it = s->dirty;
+		struct engine_policy_torrent t;
+		bool again = !it->removed &&
+		    engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP, &t) == 0 &&
+		    store_tick_item(s, it, &t, now);
+		store_unmark(s, it);
+		if (again)
+			store_mark(s, it);
+		if (dp_now_us() >= s->save_deadline_us)
+			s->saves_cut = true;
+	}
+	store_sweep(s, now);
+	if (s->saves_cut || (s->sweep_ids != NULL && s->sweep_next < s->sweep_n)) {
+		struct timeval tv = { 0, 10000 };
+		event_add(s->more_ev, &tv);
+	}
+}
+
+static void
+store_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->shutting_down)
+		return;
+	engine_task_cb_begin(s->task);
+	store_look(s);
+	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending, "
+	    "%zu torrents to look at", s->dir, resume_writer_pending(s->writer), s->ndirty);
+	engine_task_cb_end(s->task);
 }
 
 static void
@@ -1402,27 +1620,9 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->shutting_down)
 		return;
 	engine_task_cb_begin(s->task);
-	uint64_t now = dp_now_ms();
-	if (now - s->last_periodic_ms >= STORE_PERIODIC_MS) {
-		s->last_periodic_ms = now;
-		s->periodic_pending = true;
-	}
-	bool periodic = s->periodic_pending;
-	s->save_deadline_us = dp_now_us() + STORE_SLICE_US;
-	s->saves_cut = false;
-	struct store_item *it = s->items;
-	while (it != NULL) {
-		struct store_item *next = it->next;
-		struct engine_policy_torrent t;
-		if (!it->removed && engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP, &t) == 0)
-			store_tick_item(s, it, &t, now, periodic);
-		it = next;
-	}
-	if (!s->saves_cut)
-		s->periodic_pending = false;
-	store_queue_pass(s);
-	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending",
-	    s->dir, resume_writer_pending(s->writer));
+	store_look(s);
+	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending, "
+	    "%zu torrents to look at", s->dir, resume_writer_pending(s->writer), s->ndirty);
 	engine_task_cb_end(s->task);
 }
 
@@ -1493,6 +1693,9 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 	default:
 		break;
 	}
+	if (it != NULL && ev != ENGINE_EVENT_REMOVED)
+		store_mark(s, it);
+	store_queue_soon(s);
 	if (s->timer != NULL && !s->shutting_down && ev != ENGINE_EVENT_ADDED)
 		event_active(s->timer, EV_TIMEOUT, 0);
 }
@@ -1663,6 +1866,8 @@ store_settings_changed(void *arg, bool save)
 	 * it is reading). */
 	if (s->loading)
 		return;
+	double ratio = s->seed_ratio;
+	int64_t seed_time = s->seed_time;
 	store_apply_settings(s);
 	if (!s->shutting_down)
 		store_set_watch(s, s->watch_dir);
@@ -1671,7 +1876,11 @@ store_settings_changed(void *arg, bool save)
 		s->settings_dirty = true;
 		event_active(s->settings_ev, EV_TIMEOUT, 0);
 	}
-	store_queue_pass(s);
+	/* New global seeding limits: every torrent is looked at once (a user's change, rare). */
+	if (ratio != s->seed_ratio || seed_time != s->seed_time)
+		for (struct store_item *it = s->items; it != NULL; it = it->next)
+			store_mark(s, it);
+	store_queue_soon(s);
 }
 
 /* ---- life cycle ---- */
@@ -1699,6 +1908,8 @@ store_shutdown_begin(void *arg)
 		event_del(s->timer);
 	if (s->queue_ev != NULL)
 		event_del(s->queue_ev);
+	if (s->more_ev != NULL)
+		event_del(s->more_ev);
 	watch_free(s->watch);
 	s->watch = NULL;
 }
@@ -1795,10 +2006,13 @@ store_free(void *arg)
 		event_free(s->timer);
 	if (s->queue_ev != NULL)
 		event_free(s->queue_ev);
+	if (s->more_ev != NULL)
+		event_free(s->more_ev);
 	if (s->settings_ev != NULL)
 		event_free(s->settings_ev);
 	engine_task_done(s->task, "closed");
 	engine_task_release(&s->task);
+	free(s->sweep_ids);
 	while (s->items != NULL) {
 		struct store_item *it = s->items;
 		s->items = it->next;
@@ -1840,7 +2054,7 @@ store_queue_move(void *arg, int id, enum engine_queue_where where, char *err, si
 	store_unlink_item(s, it);
 	store_insert_item(s, it, before);
 	s->pos_dirty = true;
-	store_queue_pass(s);
+	store_queue_soon(s);
 	return 0;
 }
 
@@ -1863,6 +2077,7 @@ store_set_seed_limits(void *arg, int id, double ratio, int64_t seconds, char *er
 	}
 	it->seed_ratio_milli = ratio < 0 ? -1 : (int64_t)(ratio * 1000 + 0.5);
 	it->seed_time_s = seconds < 0 ? -1 : seconds;
+	store_mark(arg, it);      /* the new limit may be reached already */
 	return 0;
 }
 
@@ -1943,7 +2158,9 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	s->timer = event_new(s->base, -1, EV_PERSIST, store_timer_cb, s);
 	s->settings_ev = event_new(s->base, -1, 0, store_settings_cb, s);
 	s->queue_ev = event_new(s->base, -1, 0, store_queue_cb, s);
-	if (s->timer == NULL || s->settings_ev == NULL || s->queue_ev == NULL) {
+	s->more_ev = event_new(s->base, -1, 0, store_more_cb, s);
+	if (s->timer == NULL || s->settings_ev == NULL || s->queue_ev == NULL ||
+	    s->more_ev == NULL) {
 		snprintf(err, errlen, "can't create the session timer");
 		goto unregister;
 	}
@@ -1952,6 +2169,7 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	store_apply_settings(s);
 	if (store_load_all(s, err, errlen) < 0)
 		goto unregister;
+	s->last_periodic_ms = dp_now_ms();
 	struct timeval tv = { STORE_TICK_MS / 1000, (STORE_TICK_MS % 1000) * 1000 };
 	event_add(s->timer, &tv);
 	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s", dir);

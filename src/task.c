@@ -52,6 +52,12 @@ static int cb_depth;
  * with it. A callback that blocks still shows in full as a slow callback. */
 static uint64_t cb_outer_wall_us, cpu_sample_thread_us;
 
+/* Tasks that ran a callback since the last health sample (and those found spinning in it), and
+ * finished tasks oldest first: the sample reads these, not the registry. */
+static struct dp_task *task_act_head;
+static struct dp_task *task_fin_head, *task_fin_tail;
+static size_t task_fin_count;
+
 static struct dp_loop_health health;
 static uint64_t health_lag_window_start, health_last_sample_us, health_cycles_total,
     health_cycles_at_sample;
@@ -282,6 +288,17 @@ task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func, co
 	va_end(ap);
 	t->deadline_us = 0;
 	t->finished_us = dp_now_us();
+	if (!t->on_fin) {
+		t->on_fin = true;
+		t->fin_next = NULL;
+		t->fin_prev = task_fin_tail;
+		if (task_fin_tail != NULL)
+			task_fin_tail->fin_next = t;
+		else
+			task_fin_head = t;
+		task_fin_tail = t;
+		task_fin_count++;
+	}
 	/* A callback still on the stack must not touch it after it is freed. */
 	for (int i = 0; i < cb_depth; i++)
 		if (cb_stack[i] == t)
@@ -294,6 +311,18 @@ task_unlink_free(struct dp_task *t)
 	if (t->refs > 0)
 		task_held--;
 	task_state_count[t->state]--;
+	/* Freed only by the health sample after it emptied the active list, or by a clear. */
+	if (t->on_fin) {
+		if (t->fin_prev != NULL)
+			t->fin_prev->fin_next = t->fin_next;
+		else
+			task_fin_head = t->fin_next;
+		if (t->fin_next != NULL)
+			t->fin_next->fin_prev = t->fin_prev;
+		else
+			task_fin_tail = t->fin_prev;
+		task_fin_count--;
+	}
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -335,6 +364,11 @@ task_cb_begin(struct dp_task *t)
 	health_cycles_total++;
 	if (t != NULL && t->finished_us == 0)
 		t->cycles++;
+	if (t != NULL && !t->on_act) {
+		t->on_act = true;
+		t->act_next = task_act_head;
+		task_act_head = t;
+	}
 }
 
 static void
@@ -390,7 +424,8 @@ task_sample_cpu(void)
 	uint64_t wall = cb_outer_wall_us;
 	cpu_sample_thread_us = cpu_now;
 	cb_outer_wall_us = 0;
-	for (struct dp_task *t = task_head; t != NULL; t = t->next) {
+	/* Only tasks that ran a callback have pending time. */
+	for (struct dp_task *t = task_act_head; t != NULL; t = t->act_next) {
 		if (t->cpu_pending_us == 0)
 			continue;
 		t->cpu_us += cpu >= wall ? t->cpu_pending_us : t->cpu_pending_us * cpu / wall;
@@ -467,34 +502,43 @@ task_health_tick(uint64_t expected_us, uint64_t now_us)
 	health_cycles_at_sample = health_cycles_total;
 	task_sample_cpu();
 
-	size_t spinning = 0, finished = 0;
-	struct dp_task *t = task_head;
+	/* Spinning: only a task that ran callbacks since the last sample can be (one that was
+	 * stays on the list, so the next sample clears it when it stopped). A task off the list
+	 * ran nothing since it was last sampled: its sample counts are current. */
+	size_t spinning = 0;
+	struct dp_task *t = task_act_head;
+	task_act_head = NULL;
 	while (t != NULL) {
-		struct dp_task *next = t->next;
-		if (t->finished_us != 0) {
-			/* A held task stays however long ago it finished: its holder may read it. */
-			if (t->refs > 0)
-				;
-			else if (now_us - t->finished_us > TASK_LINGER_US)
-				task_unlink_free(t);
-			else
-				finished++;
-			t = next;
-			continue;
+		struct dp_task *next = t->act_next;
+		t->act_next = NULL;
+		t->on_act = false;
+		if (t->finished_us == 0) {
+			uint64_t rate = (t->cycles - t->sample_cycles) * 1000000u / elapsed;
+			t->spinning = rate >= TASK_SPIN_CYCLES_PER_SEC &&
+			    t->progress == t->sample_progress;
+			spinning += t->spinning;
+			t->sample_cycles = t->cycles;
+			t->sample_progress = t->progress;
+			if (t->spinning) {
+				t->on_act = true;
+				t->act_next = task_act_head;
+				task_act_head = t;
+			}
 		}
-		uint64_t rate = (t->cycles - t->sample_cycles) * 1000000u / elapsed;
-		t->spinning = rate >= TASK_SPIN_CYCLES_PER_SEC && t->progress == t->sample_progress;
-		spinning += t->spinning;
-		t->sample_cycles = t->cycles;
-		t->sample_progress = t->progress;
 		t = next;
 	}
-	/* Over the bound, the oldest (the list is in creation order) go first; held ones stay. */
-	for (t = task_head; t != NULL && finished > TASK_LINGER_MAX;) {
-		struct dp_task *next = t->next;
-		if (t->finished_us != 0 && t->refs == 0) {
+	/* Finished tasks linger TASK_LINGER_US, at most TASK_LINGER_MAX of them (the oldest go
+	 * first); a held one stays however long ago it finished: its holder may read it. */
+	size_t held = 0;
+	for (t = task_fin_head; t != NULL;) {
+		struct dp_task *next = t->fin_next;
+		if (t->refs > 0) {
+			held++;
+		} else if (now_us - t->finished_us > TASK_LINGER_US ||
+		    task_fin_count - held > TASK_LINGER_MAX) {
 			task_unlink_free(t);
-			finished--;
+		} else {
+			break;
 		}
 		t = next;
 	}
@@ -512,6 +556,7 @@ task_registry_clear(void)
 {
 	while (task_head != NULL)
 		task_unlink_free(task_head);
+	task_act_head = NULL;
 	task_held = 0;
 	memset(task_state_count, 0, sizeof task_state_count);
 	memset(&health, 0, sizeof health);

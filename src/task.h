@@ -63,6 +63,11 @@ struct dp_task {
 	uint32_t refs;             /* holders (see the ownership rule above) */
 	uint32_t magic;            /* TASK_MAGIC while allocated; poisoned when freed */
 	struct dp_task *next, *prev;
+	/* the health sample reads only tasks that ran (or spun) since the last one, and frees
+	 * finished ones from a list in the order they finished: never a walk over every task */
+	struct dp_task *act_next;
+	struct dp_task *fin_next, *fin_prev;
+	bool on_act, on_fin;
 };
 
 const char *task_state_name(enum dp_task_state s);

@@ -963,6 +963,31 @@ torrent_set_state(struct torrent *t, enum engine_torrent_state s)
 		t->state = s;
 		torrent_touch(t);
 		seed_idle_arm(&t->idle, s == ENGINE_TORRENT_SEEDING);
+		torrent_wake(t);
+	}
+}
+
+void
+torrent_wake(struct torrent *t)
+{
+	if (!t->ticking && t->env->ops->wake != NULL && !t->removing && !t->freeing)
+		t->env->ops->wake(t->env->arg, t);
+}
+
+bool
+torrent_quiet(const struct torrent *t)
+{
+	if (t->peers != NULL || t->md != NULL || t->ws != NULL)
+		return false;
+	switch (t->state) {
+	case ENGINE_TORRENT_STOPPED:
+	case ENGINE_TORRENT_QUEUED:
+	case ENGINE_TORRENT_ERROR:
+		return true;
+	case ENGINE_TORRENT_SEEDING:
+		return t->nknown == 0;
+	default:
+		return false;
 	}
 }
 
@@ -1404,6 +1429,7 @@ torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, socklen_t l
 	memcpy(&k->addr, sa, DP_MIN((size_t)len, sizeof k->addr));
 	k->len = len;
 	dp_idmap_put(&t->known_by_addr, torrent_known_key(sa), (void *)(uintptr_t)t->nknown);
+	torrent_wake(t);      /* someone to dial */
 	return true;
 }
 
@@ -1534,6 +1560,7 @@ torrent_attach_peer(void *owner, struct peer *p)
 	t->peers = p;
 	t->npeers++;
 	torrent_touch(t);
+	torrent_wake(t);
 }
 
 static void

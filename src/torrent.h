@@ -109,6 +109,9 @@ struct torrent_ops {
 	/* Its data is known (checked): may it download or seed now? False: the policy queued it
 	 * (its state is no longer CHECKING). Optional (then it may). */
 	bool (*admit)(void *arg, struct torrent *t);
+	/* t has work for the per-second tick again (a peer, a known address, a new state) after
+	 * torrent_quiet said it had none: the session ticks it until it is quiet. Optional. */
+	void (*wake)(void *arg, struct torrent *t);
 };
 
 /* What the session lends every torrent; it outlives them all. */
@@ -137,6 +140,8 @@ struct torrent {
 	int id;
 	struct torrent *next;
 	struct torrent *prev;          /* in the session's running set (O(1) removal) */
+	struct torrent *tick_next, *tick_prev;   /* the session's set of torrents it ticks */
+	bool ticking;
 	bool v2_indexed;               /* the session indexes its v2 info-hash too */
 	bool unsynced;                 /* pieces written since the last torrent_sync */
 	struct dp_task *task;
@@ -229,6 +234,8 @@ void torrent_start(struct torrent *t);
 void torrent_set_state(struct torrent *t, enum engine_torrent_state s);
 /* Something a client shows changed (a transfer, a peer, a setting): O(1). */
 void torrent_touch(struct torrent *t);
+/* It has work for the session's tick again (see torrent_ops.wake). */
+void torrent_wake(struct torrent *t);
 /* Stops peers and trackers (stopped announce). */
 void torrent_stop(struct torrent *t, bool user);
 /* Stops and frees once its disk jobs are done; with delete_data removes its files. */
@@ -257,6 +264,9 @@ bool torrent_add_known_peer(struct torrent *t, const struct sockaddr *sa, sockle
 /* The known peer at this address and port, or NULL (a hash lookup). */
 struct known_peer *torrent_find_known(struct torrent *t, const struct sockaddr *sa);
 void torrent_tick(struct torrent *t, uint64_t now_ms);
+/* Its tick would do nothing (no peers, nobody to dial, no metadata or web seed to fetch, not
+ * checking or downloading) until an event wakes it (torrent_ops.wake). */
+bool torrent_quiet(const struct torrent *t);
 /* Opens connections to known peers up to the limits. */
 void torrent_connect_peers(struct torrent *t, uint64_t now_ms);
 void torrent_refill(struct torrent *t, uint64_t now_ms);

@@ -17,7 +17,9 @@
 # usage: tests/bench/scale.sh [N (10000)]   (from the repository top)
 # env: DP_BIN=path/to/downpour (default build/downpour), SCALE_PHASE_SECS (600), SCALE_PEERS
 #      (1000), SCALE_PHASES (all: "watch stop restart idle get rpc-add swarm"), SCALE_KEEP=1 keeps
-#      the work directory. Everything listens on 127.0.0.1; every process is stopped by PID.
+#      the work directory, SCALE_REUSE=DIR runs on a work directory kept before (its torrents and
+#      the s-watch session; use with SCALE_PHASES="restart idle get" to skip the watch phase).
+#      Everything listens on 127.0.0.1; every process is stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-10000}
@@ -25,7 +27,13 @@ dp=${DP_BIN:-$PWD/build/downpour}
 case $dp in /*) ;; *) dp=$PWD/$dp ;; esac
 [ -x "$dp" ] || { echo "scale.sh: no downpour at $dp: build it first" >&2; exit 1; }
 command -v opentracker >/dev/null || { echo "scale.sh: opentracker is not installed" >&2; exit 1; }
-W=$(mktemp -d /tmp/dp-scale.XXXXXX)
+if [ -n "${SCALE_REUSE:-}" ]; then
+	W=$SCALE_REUSE
+	[ -d "$W/s-watch" ] || { echo "scale.sh: $W has no kept s-watch session" >&2; exit 1; }
+	SCALE_KEEP=1
+else
+	W=$(mktemp -d /tmp/dp-scale.XXXXXX)
+fi
 chmod 755 "$W"
 cleanup() { if [ "${SCALE_KEEP:-0}" = 1 ]; then echo "scale.sh: kept $W" >&2; else rm -rf "$W"; fi; }
 trap cleanup EXIT

@@ -488,14 +488,22 @@ EMPTY_RSS = 0
 
 def main():
     say("scale.sh: %d torrents, %s, phases: %s" % (N, DP, " ".join(PHASES)))
-    tport = free_port()
-    tracker = "http://127.0.0.1:%d/announce" % tport
-    t0 = time.time()
-    hashes = make_torrents(N, tracker, os.path.join(W, "data"), os.path.join(W, "torrents"))
-    os.makedirs(os.path.join(W, "trk"), exist_ok=True)
-    with open(os.path.join(W, "trk", "whitelist.txt"), "w") as f:
-        f.write("\n".join(hashes) + "\n")
-    say("made %d torrents in %.1f s" % (N, time.time() - t0))
+    reuse = os.environ.get("SCALE_REUSE")
+    if reuse:
+        # The kept torrents name their tracker's port: the tracker listens there again.
+        with open(os.path.join(W, "torrents", "f00000.bin.torrent"), "rb") as f:
+            tport = int(re.search(rb"127\.0\.0\.1:(\d+)/announce", f.read()).group(1))
+        tracker = "http://127.0.0.1:%d/announce" % tport
+        say("reusing %s" % W)
+    else:
+        tport = free_port()
+        tracker = "http://127.0.0.1:%d/announce" % tport
+        t0 = time.time()
+        hashes = make_torrents(N, tracker, os.path.join(W, "data"), os.path.join(W, "torrents"))
+        os.makedirs(os.path.join(W, "trk"), exist_ok=True)
+        with open(os.path.join(W, "trk", "whitelist.txt"), "w") as f:
+            f.write("\n".join(hashes) + "\n")
+        say("made %d torrents in %.1f s" % (N, time.time() - t0))
     trk = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(tport), "-P", str(tport),
                             "-d", os.path.join(W, "trk"), "-w", "whitelist.txt"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -503,6 +511,8 @@ def main():
     try:
         if "watch" in PHASES:
             d = phase_watch(tracker)
+        elif reuse:
+            d = Daemon("s-watch", watch=True)
         if d is not None and "stop" in PHASES:
             phase_stop(d)
         if d is not None and "restart" in PHASES:

@@ -58,9 +58,11 @@ lsd = false;
 CONF
 "$dp" daemon --foreground --config "$tmp/d.conf" >"$tmp/daemon.log" 2>&1 &
 daemon=$!
-# loaded: every torrent has its resume file (bounded: 10 minutes)
+# loaded: every torrent has its copy in the session (bounded: 10 minutes). Not its resume file:
+# at 10,000 the writer's fsyncs take minutes on a shared disk, and the figures below are the
+# loop's answers, measured around each answer
 for ((w = 0; w < 1200; w++)); do
-	[ "$(find "$tmp/session/resume" -name '*.resume' 2>/dev/null | wc -l)" -ge "$n" ] && break
+	[ "$(find "$tmp/session/torrents" -name '*.torrent' 2>/dev/null | wc -l)" -ge "$n" ] && break
 	sleep 0.5
 done
 # settled: the daemon answers its monitor (loading and checking done), bounded

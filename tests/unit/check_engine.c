@@ -715,6 +715,53 @@ START_TEST(test_scale_classify_and_index)
 }
 END_TEST
 
+/* The tick visits only torrents with work: idle seeds leave its set after one tick, a known
+ * address to dial brings one back, and a stopped one with nobody to dial leaves again. */
+START_TEST(test_idle_torrents_not_ticked)
+{
+	struct event_base *base = event_base_new();
+	char err[256], ddir[128];
+	snprintf(ddir, sizeof ddir, "%s/tick-data", tmpdir);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	int ids[3];
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "tick%d.bin", i);
+		uint8_t *data = xmalloc(T_PIECE);
+		for (uint32_t k = 0; k < T_PIECE; k++)
+			data[k] = (uint8_t)(payload[k] ^ (uint8_t)(i * 11 + 3));
+		th_file_write(ddir, name, data, T_PIECE);
+		size_t len;
+		uint8_t *tor = th_torrent_single(name, data, T_PIECE, T_PIECE, &len);
+		ck_assert_msg(engine_add_torrent_data(e, tor, len, NULL, &ids[i], err,
+		    sizeof err) == 0, "%s", err);
+		free(tor);
+		free(data);
+	}
+	RUN_UNTIL(base, state_of(e, ids[0]) == ENGINE_TORRENT_SEEDING &&
+	    state_of(e, ids[1]) == ENGINE_TORRENT_SEEDING &&
+	    state_of(e, ids[2]) == ENGINE_TORRENT_SEEDING, 10);
+	RUN_UNTIL(base, e->nticking == 0, 5);
+	ck_assert_uint_eq(e->nticking, 0);
+	struct torrent *t = session_find_torrent(e, ids[1]);
+	ck_assert(!t->ticking);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000001u),
+	    .sin_port = htons(6881) };
+	ck_assert(torrent_add_known_peer(t, (struct sockaddr *)&sin, sizeof sin));
+	ck_assert(t->ticking);
+	ck_assert_uint_eq(e->nticking, 1);
+	/* Seeding with someone to dial: it stays in the set over its ticks. */
+	th_loop_run(base, 1500);
+	ck_assert(t->ticking);
+	ck_assert_int_eq(engine_torrent_stop(e, ids[1], err, sizeof err), 0);
+	RUN_UNTIL(base, e->nticking == 0, 5);
+	ck_assert(!t->ticking);
+	ck_assert_uint_eq(e->nticking, 0);
+	engine_free(e);
+	event_base_free(base);
+}
+END_TEST
+
 /* Known peers: duplicates are found by address and port (not by walking the list), a second
  * port of an address is another peer, and past the cap nothing more is kept. */
 START_TEST(test_known_peers_set)
@@ -1051,6 +1098,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_task_refs_after_churn);
 	tcase_add_test(tc, test_scale_classify_and_index);
 	tcase_add_test(tc, test_known_peers_set);
+	tcase_add_test(tc, test_idle_torrents_not_ticked);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_seed_idle_limit);

@@ -216,6 +216,43 @@ START_TEST(test_task_registry_iteration)
 }
 END_TEST
 
+/* Finished tasks are freed in the order they finished (the sample reads a list of them, not
+ * the registry): one created first but finished last outlives the others, and one still held
+ * neither goes nor keeps those behind it. */
+START_TEST(test_task_finished_in_finish_order)
+{
+	task_registry_clear();
+	struct dp_task *old = task_new(DP_TASK_KIND_HOOK, 0, "created first");
+	struct dp_task *held = task_new(DP_TASK_KIND_HOOK, 0, "held");
+	struct dp_task *young = task_new(DP_TASK_KIND_HOOK, 0, "created last");
+	uint64_t oldid = old->id, heldid = held->id, youngid = young->id;
+	struct dp_task *keep = task_hold(held);
+	uint64_t t0 = dp_now_us();
+	task_done(held, "done");
+	task_done(young, "done");
+	task_release(&held);
+	task_release(&young);
+	task_health_tick(t0, t0);
+	/* old finishes 8 s later than the others */
+	struct dp_task *o = old;
+	task_done(old, "done");
+	old->finished_us = t0 + 8000000;
+	task_release(&o);
+	task_health_tick(t0 + 11000000, t0 + 11000000);
+	ck_assert_ptr_null(task_find(youngid));
+	ck_assert_ptr_eq(task_find(heldid), keep);
+	ck_assert_ptr_nonnull(task_find(oldid));
+	task_health_tick(t0 + 19000000, t0 + 19000000);
+	ck_assert_ptr_null(task_find(oldid));
+	ck_assert_ptr_eq(task_find(heldid), keep);
+	task_release(&keep);
+	task_health_tick(t0 + 30000000, t0 + 30000000);
+	ck_assert_ptr_null(task_find(heldid));
+	ck_assert_uint_eq(task_count(), 0);
+	task_registry_clear();
+}
+END_TEST
+
 START_TEST(test_task_finished_linger_then_vanish)
 {
 	task_registry_clear();
@@ -618,6 +655,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_registry_iteration);
 	tcase_add_test(ts, test_task_finished_linger_then_vanish);
 	tcase_add_test(ts, test_task_finished_bounded);
+	tcase_add_test(ts, test_task_finished_in_finish_order);
 	tcase_add_test(ts, test_task_lag);
 	tcase_add_test(ts, test_task_slow_ranking_and_aging);
 	tcase_add_test(ts, test_task_spin_flag);
