@@ -159,14 +159,31 @@ sys.exit(0 if i["info_hash"] is None and i["btmh"] == "1220" + sys.argv[1] else 
 	fi
 
 	# 2. A daemon from its watch directory: the session's .torrent gets the layers.
+	# For v2-only a silent peer is in the link too: while its requests wait out their 20 s, the
+	# fetch is a task the monitor shows with what it waits for.
 	S=$SL_W/sess-$fmt
 	mkdir -p "$S/watch" "$S/dl"
-	sl_dp_conf "$S/d.conf"
+	XPE=
+	if [ $fmt = v2 ]; then
+		P=$(sl_free_port)
+		sl_bg hp-silent-d "$SL_W/hp-silent-d.log" /usr/bin/python3 "$SL_DIR/v2_hash_peer.py" \
+		    silent "$H2" --port "$P" --ready-file "$SL_W/hp-silent-d.ready" --timeout 300
+		HP_PIDS+=("$SL_BG_PID")
+		SL_WAIT_PID=$SL_BG_PID sl_wait 30 "the silent peer" test -f "$SL_W/hp-silent-d.ready"
+		XPE="&x.pe=127.0.0.1:$P"
+	fi
+	SL_DP_EXTRA_CONF='encryption = "tolerated";' sl_dp_conf "$S/d.conf"
 	sl_bg daemon-$fmt "$S/daemon.log" "$DP" daemon --foreground --config "$S/d.conf" \
 	    --session "$S/s" --download-dir "$S/dl" --watch-dir "$S/watch" --port "$(sl_free_port)"
 	D_PID=$SL_BG_PID
-	magnet_of "$SL_W/lt-$fmt.torrent" "127.0.0.1:$LT_PORT" >"$S/watch/m.tmp"
+	echo "$(magnet_of "$SL_W/lt-$fmt.torrent" "127.0.0.1:$LT_PORT")$XPE" >"$S/watch/m.tmp"
 	mv "$S/watch/m.tmp" "$S/watch/m.magnet"
+	if [ $fmt = v2 ]; then
+		SL_WAIT_PID=$D_PID sl_wait 30 "the piece-layer task in the monitor" sh -c \
+		    "timeout 10 \"$DP\" monitor --session \"$S/s\" ps >\"$S/ps.out\" 2>&1 &&
+		    grep -q 'waiting for the piece layer of file' \"$S/ps.out\""
+		sl_say "the monitor shows: $(grep -o 'piece layers.*' "$S/ps.out" | head -n 1 | cut -c1-150)"
+	fi
 	SL_WAIT_PID=$D_PID sl_wait 180 "the daemon's $fmt download" \
 	    grep -q "download complete" "$S/s/downpour.log"
 	sl_same "$SL_W/src/tree" "$S/dl/tree" || sl_fail "the daemon's $fmt copy differs"
