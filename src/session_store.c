@@ -1030,6 +1030,35 @@ store_entry_cmp(const void *a, const void *b)
 	return strcmp(x->hex, y->hex);
 }
 
+/* A .torrent of the session directory that no longer loads stays listed, in the error state
+ * with the reason, so the user sees it and can remove it (issue 11, finding 15; it used to
+ * vanish with one log line): the magnet of its info-hash (the file's name), stopped. Starting
+ * it fetches the metadata from peers, which writes a good .torrent again. */
+static void
+store_keep_unusable(struct store *s, struct store_entry *en)
+{
+	char *uri = xasprintf("magnet:?xt=urn:btih:%s", en->hex);
+	struct engine_add_opts opts = { 0 };
+	opts.paused = true;
+	int id = 0;
+	char err[512];
+	if (engine_add_magnet(s->e, uri, &opts, &id, err, sizeof err) == 0) {
+		/* The reason without the path it starts with: the message names the file. */
+		const char *why = en->why[0] != '\0' ? en->why : "does not load";
+		size_t pl = strlen(en->path);
+		if (strncmp(why, en->path, pl) == 0 && strncmp(why + pl, ": ", 2) == 0)
+			why += pl + 2;
+		char msg[256];
+		snprintf(msg, sizeof msg, "session file torrents/%s.torrent unusable (%.100s): "
+		    "remove the torrent and add it again, or start it to fetch its metadata",
+		    en->hex, why);
+		engine_policy_set_error(s->e, id, msg);
+	} else {
+		log_error("session: %s: can't list it in the error state: %s", en->path, err);
+	}
+	free(uri);
+}
+
 static void
 store_load_one(struct store *s, struct store_entry *en)
 {
@@ -1044,6 +1073,8 @@ store_load_one(struct store *s, struct store_entry *en)
 	    engine_add_torrent_file(s->e, en->path, &opts, &id, err, sizeof err);
 	if (rc < 0) {
 		log_error("session: %s: %s", en->path, err);
+		if (en->uri == NULL)
+			store_keep_unusable(s, en);
 		return;
 	}
 	struct store_item *it = store_find(s, id);
