@@ -1,6 +1,7 @@
 /* v2_layers.c: fetching missing BEP 52 piece layers: the runs of 512 piece hashes each file needs,
- * which peer is asked for which (a few at a time, timeouts, rejects and backoff), answers checked
- * by their merkle proof against the file's pieces root, and the task that says what we wait for. */
+ * which peer is asked for which (a few at a time, a slow peer's runs moved to another, timeouts,
+ * rejects and backoff), answers checked by their merkle proof against the file's pieces root, and
+ * the task that says what we wait for. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include "wire_hash.h"
 
 #define VL_TIMEOUT_MS (20u * 1000u)      /* an unanswered request goes to another peer */
+#define VL_HEDGE_MS (3u * 1000u)         /* ... this soon when another peer could answer it: the
+                                            download waits for every layer (v2-only) */
 #define VL_PEER_BACKOFF_MS (30u * 1000u) /* a peer that refused or timed out rests this long */
 #define VL_MAX_BACKOFF_MS (60u * 1000u)  /* the longest a run waits after repeated failures */
 #define VL_PER_PEER 8u                   /* requests outstanding at one peer */
@@ -309,6 +312,20 @@ v2_layers_update_task(struct v2_layers *vl)
 	    *vl->env.npeers);
 }
 
+/* A peer other than slow that could take a request now. */
+static bool
+v2_layers_other_peer(struct v2_layers *vl, const struct peer *slow, uint64_t now)
+{
+	for (struct peer *p = *vl->env.peers; p != NULL; p = p->next) {
+		if (p == slow || !v2_layers_peer_usable(p))
+			continue;
+		const struct vl_peer *vp = v2_layers_peer(vl, p, false);
+		if (vp == NULL || (vp->retry_ms <= now && vp->outstanding < VL_PER_PEER))
+			return true;
+	}
+	return false;
+}
+
 void
 v2_layers_tick(struct v2_layers *vl, bool active, uint64_t now)
 {
@@ -317,11 +334,16 @@ v2_layers_tick(struct v2_layers *vl, bool active, uint64_t now)
 	vl->active = active;
 	for (size_t i = 0; i < vl->nruns; i++) {
 		struct vl_run *r = &vl->runs[i];
-		if (r->state != VL_ASKED || now - r->sent_ms < VL_TIMEOUT_MS)
+		if (r->state != VL_ASKED || now - r->sent_ms < VL_HEDGE_MS)
 			continue;
-		log_info("%s: %s did not answer the hash request for '%s' in %u s",
+		bool other = v2_layers_other_peer(vl, r->from, now);
+		if (now - r->sent_ms < VL_TIMEOUT_MS && !other)
+			continue;
+		/* A late answer is then unsolicited and dropped. */
+		log_info("%s: %s did not answer the hash request for '%s' in %llu s%s",
 		    vl->env.mi->name, r->from->addr_str, vl->env.mi->files[r->file].path,
-		    VL_TIMEOUT_MS / 1000);
+		    (unsigned long long)((now - r->sent_ms) / 1000),
+		    other ? "; another peer is asked" : "");
 		v2_layers_run_failed(vl, r, now);
 	}
 	v2_layers_request_more(vl, now);

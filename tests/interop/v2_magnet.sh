@@ -123,8 +123,8 @@ EOF
 
 	# 3 (v2-only). Beside the seeder, three peers that claim every piece: one refuses each
 	# hash request, one answers with random hashes, one never answers. Their runs go to the
-	# seeder (after a refusal at once, after the silence when the request times out), the liar
-	# is closed, and no piece is taken before its layer is verified.
+	# seeder (after a refusal at once, from the silent one after 3 s: another peer could answer),
+	# the liar is closed, and no piece is taken before its layer is verified.
 	if [ $fmt = v2 ]; then
 		H2=$("$DP" info --json "$SL_W/lt-v2.torrent" | /usr/bin/python3 -c \
 		    'import json, sys; print(json.load(sys.stdin)["info_hash_v2"])') || sl_fail "info"
@@ -159,8 +159,8 @@ sys.exit(0 if i["info_hash"] is None and i["btmh"] == "1220" + sys.argv[1] else 
 	fi
 
 	# 2. A daemon from its watch directory: the session's .torrent gets the layers.
-	# For v2-only a silent peer is in the link too: while its requests wait out their 20 s, the
-	# fetch is a task the monitor shows with what it waits for.
+	# For v2-only a silent peer is in the link too: for the 3 s before its requests move to the
+	# seeder, the fetch is a task the monitor shows with what it waits for.
 	S=$SL_W/sess-$fmt
 	mkdir -p "$S/watch" "$S/dl"
 	XPE=
