@@ -260,7 +260,7 @@ engine_set_event_cb(struct engine *e,
 
 /* ---- adding ---- */
 
-static int
+int
 engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_add_opts *opts,
     int *id_out, char *err, size_t errlen)
 {

@@ -233,6 +233,13 @@ engine_policy_set_queued(struct engine *e, int id, enum engine_task_state state,
 		task_wait(t->task, (enum dp_task_state)state, "%s", reason);
 }
 
+int
+engine_policy_add_metainfo(struct engine *e, struct metainfo *mi,
+    const struct engine_add_opts *opts, int *id_out, char *err, size_t errlen)
+{
+	return engine_add_metainfo(e, mi, opts, id_out, err, errlen);
+}
+
 void
 engine_policy_set_error(struct engine *e, int id, const char *msg)
 {

@@ -23,6 +23,11 @@ struct event_base *engine_policy_base(struct engine *e);
  * node table), saved for the next start. */
 void engine_policy_session_dir(struct engine *e, const char *dir);
 
+/* Adds a torrent from a metainfo the policy parsed off the loop (taken over, freed on failure),
+ * as engine_add_torrent_file does from its file. */
+int engine_policy_add_metainfo(struct engine *e, struct metainfo *mi,
+    const struct engine_add_opts *opts, int *id_out, char *err, size_t errlen);
+
 /* ---- a torrent as the policy's decisions see it ---- */
 
 enum {

@@ -28,6 +28,10 @@ struct settings;
 /* Hands an event to the policy at once and to the front end's callback from the loop; the
  * session reaches it through e->emit. */
 void engine_emit(struct engine *e, int torrent_id, enum engine_event ev);
+/* Adds a parsed torrent (mi taken over, freed on failure): engine_add_torrent_file's and
+ * engine_policy_add_metainfo's common part. */
+int engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_add_opts *opts,
+    int *id_out, char *err, size_t errlen);
 
 /* engine_new: copies cfg (NULL: the table's defaults) and fills what session_init takes.
  * 0, or -1 with err for a value the engine cannot hold. */

@@ -107,7 +107,9 @@ struct store {
 	bool queue_again;                 /* the last queue pass stopped at its time budget */
 	uint64_t save_deadline_us;        /* the tick's saves stop here ... */
 	bool saves_cut;                   /* ... and some were left for the next tick */
-	bool loading, shutting_down;
+	bool loading, shutting_down;      /* loading: inside a slice of the load (adding) */
+	bool load_pending;                /* the session's torrents are still being read or added */
+	struct store_load *load;
 	uint64_t last_periodic_ms;
 	/* from the engine's live settings (store_settings_changed) */
 	int max_down, max_seed;
@@ -136,6 +138,8 @@ static void store_save(struct store *s, struct store_item *it);
 static void store_queue_pass(struct store *s);
 static bool store_admit(struct store *s, struct store_item *it);
 static void store_free(void *arg);
+static void store_set_watch(struct store *s, const char *dir);
+static void store_load_end(struct store *s, bool finished);
 
 /* ---- helpers ---- */
 
@@ -1009,6 +1013,7 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 
 struct store_entry {
 	char *path;
+	struct metainfo *mi;          /* parsed on the writer thread; taken by the add */
 	char *uri;                    /* a magnet still fetching its metadata: its link */
 	char hex[41];
 	bool mi_ok;                   /* a .torrent that loads */
@@ -1068,8 +1073,11 @@ store_load_one(struct store *s, struct store_entry *en)
 	if ((en->have_resume || en->magnet_resume) && en->r.save_path[0] != '\0')
 		opts.save_dir = en->r.save_path;
 	int id = 0;
+	struct metainfo *mi = en->mi;
+	en->mi = NULL;
 	int rc = en->uri != NULL ?
-	    engine_add_magnet(s->e, en->uri, &opts, &id, err, sizeof err) :
+	    engine_add_magnet(s->e, en->uri, &opts, &id, err, sizeof err) : mi != NULL ?
+	    engine_policy_add_metainfo(s->e, mi, &opts, &id, err, sizeof err) :
 	    engine_add_torrent_file(s->e, en->path, &opts, &id, err, sizeof err);
 	if (rc < 0) {
 		log_error("session: %s: %s", en->path, err);
@@ -1116,7 +1124,7 @@ store_load_one(struct store *s, struct store_entry *en)
 	}
 	/* The recheck owns its copy of the metainfo, so the torrent may be removed meanwhile. */
 	char why[256];
-	struct metainfo *mi = metainfo_load(en->path, why, sizeof why);
+	mi = metainfo_load(en->path, why, sizeof why);
 	if (mi == NULL) {
 		log_error("%s: %s", nm.name, why);
 		free(recheck);
@@ -1133,6 +1141,8 @@ store_drop_entry(struct store_entry *en)
 {
 	free(en->path);
 	en->path = NULL;
+	metainfo_free(en->mi);
+	en->mi = NULL;
 }
 
 /*
@@ -1186,22 +1196,54 @@ skip:
 	store_drop_entry(en);
 }
 
-static int
-store_load_all(struct store *s, char *err, size_t errlen)
+/* The session's torrents: read and parsed on the writer thread (10,000 .torrent and resume
+ * files), then added on the loop in slices of STORE_SLICE_US, so the RPC answers and signals
+ * are served while they come in. */
+struct store_load {
+	struct store *s;
+	struct store_entry *v;
+	size_t n, next, loaded;
+	bool reading;                 /* the read job is on the writer thread */
+	struct event *ev;             /* the next slice of adds */
+	uint64_t started_ms;
+	char err[300];
+};
+
+static void
+store_entry_clear(struct store_entry *en)
 {
+	resume_clear(&en->r);
+	metainfo_free(en->mi);
+	en->mi = NULL;
+	free(en->path);
+	en->path = NULL;
+	free(en->uri);
+	en->uri = NULL;
+}
+
+/* The writer thread: the directory, every .torrent parsed and its resume file read, then the
+ * queue order. Touches nothing of the store but its (fixed) paths. */
+static void
+store_load_read(struct resume_job *job)
+{
+	struct store_load *L = job->ctx;
+	struct store *s = L->s;
 	DIR *d = opendir(s->tdir);
 	if (d == NULL) {
-		snprintf(err, errlen, "%s: %s", s->tdir, strerror(errno));
-		return -1;
+		snprintf(L->err, sizeof L->err, "%s: %s", s->tdir, strerror(errno));
+		return;
 	}
 	struct store_entry *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 		if (len < 47 || strcmp(de->d_name + 40, len == 48 ? ".torrent" : ".magnet") != 0)
 			continue;
-		v = xreallocarray(v, n + 1, sizeof *v);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
 		struct store_entry *en = &v[n++];
 		memset(en, 0, sizeof *en);
 		memcpy(en->hex, de->d_name, 40);
@@ -1231,7 +1273,7 @@ store_load_all(struct store *s, char *err, size_t errlen)
 			    sizeof why2) == 0;
 		}
 		free(rp);
-		metainfo_free(mi);
+		en->mi = mi;
 	}
 	/* Then the links of magnets, which give way to a usable .torrent of the same hash. */
 	for (size_t i = 0; i < n; i++)
@@ -1239,23 +1281,123 @@ store_load_all(struct store *s, char *err, size_t errlen)
 			store_read_magnet(s, v, n, &v[i]);
 	if (n > 1)
 		qsort(v, n, sizeof *v, store_entry_cmp);
+	L->v = v;
+	L->n = n;
+}
+
+static void
+store_load_end(struct store *s, bool finished)
+{
+	struct store_load *L = s->load;
+	s->load = NULL;
+	s->load_pending = false;
+	if (L == NULL)
+		return;
+	if (finished && L->loaded > 0)
+		log_info("session: %zu torrent%s loaded from %s in %llu ms (%llu pieces hashed so "
+		    "far)", L->loaded, L->loaded == 1 ? "" : "s", s->dir,
+		    (unsigned long long)(dp_now_ms() - L->started_ms),
+		    (unsigned long long)engine_hash_count(s->e));
+	for (size_t i = L->next; i < L->n; i++)
+		store_entry_clear(&L->v[i]);
+	if (L->ev != NULL)
+		event_free(L->ev);
+	free(L->v);
+	free(L);
+	if (finished && !s->shutting_down) {
+		store_queue_pass(s);
+		store_set_watch(s, s->watch_dir);
+	}
+}
+
+static void
+store_load_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_load *L = arg;
+	struct store *s = L->s;
+	(void)fd;
+	(void)what;
+	if (s->shutting_down) {
+		store_load_end(s, false);
+		return;
+	}
+	engine_task_cb_begin(s->task);
+	uint64_t start = dp_now_us();
+	size_t done = 0;
 	s->loading = true;
-	size_t loaded = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].path != NULL) {
-			store_load_one(s, &v[i]);
-			loaded++;
+	while (L->next < L->n &&
+	    (done < STORE_SLICE_MIN || dp_now_us() - start < STORE_SLICE_US)) {
+		struct store_entry *en = &L->v[L->next++];
+		if (en->path != NULL) {
+			store_load_one(s, en);
+			L->loaded++;
 		}
-		resume_clear(&v[i].r);
-		free(v[i].path);
-		free(v[i].uri);
+		store_entry_clear(en);
+		done++;
 	}
 	s->loading = false;
-	free(v);
-	if (loaded > 0)
-		log_info("session: %zu torrent%s loaded from %s (%llu pieces hashed so far)",
-		    loaded, loaded == 1 ? "" : "s", s->dir,
-		    (unsigned long long)engine_hash_count(s->e));
+	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: loading: %zu of %zu "
+	    "torrents added", s->dir, L->next, L->n);
+	if (L->next < L->n) {
+		/* A zero timeout, not event_active: the loop polls its sockets in between. */
+		struct timeval tv = { 0, 0 };
+		event_add(L->ev, &tv);
+		engine_task_cb_end(s->task);
+		return;
+	}
+	store_load_end(s, true);
+	engine_task_cb_end(s->task);
+}
+
+static void
+store_load_read_done(struct resume_job *job, void *arg)
+{
+	struct store *s = arg;
+	struct store_load *L = job->ctx;
+	resume_job_free(job);
+	L->reading = false;
+	if (L->err[0] != '\0')
+		log_error("session: loading the torrents: %s", L->err);
+	if (s->shutting_down) {
+		store_load_end(s, false);
+		return;
+	}
+	struct timeval tv = { 0, 0 };
+	event_add(L->ev, &tv);
+}
+
+static int
+store_load_begin(struct store *s, char *err, size_t errlen)
+{
+	DIR *d = opendir(s->tdir);
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s", s->tdir, strerror(errno));
+		return -1;
+	}
+	closedir(d);
+	struct store_load *L = xcalloc(1, sizeof *L);
+	L->s = s;
+	L->started_ms = dp_now_ms();
+	L->ev = evtimer_new(s->base, store_load_slice_cb, L);
+	if (L->ev == NULL) {
+		free(L);
+		snprintf(err, errlen, "can't create the session's load event");
+		return -1;
+	}
+	s->load = L;
+	s->load_pending = true;
+	L->reading = true;
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->work = store_load_read;
+	job->ctx = L;
+	job->done = store_load_read_done;
+	job->arg = s;
+	snprintf(job->label, sizeof job->label, "reading the session's torrents in %.90s",
+	    s->dir);
+	engine_task_idle(s->task, ENGINE_TASK_DISK_WAIT, "session %s: reading its torrents",
+	    s->dir);
+	resume_writer_submit(s->writer, job);
 	return 0;
 }
 
@@ -1279,7 +1421,7 @@ store_item_class_download(const struct engine_policy_torrent *v)
 static void
 store_queue_pass(struct store *s)
 {
-	if (s->loading || s->shutting_down)
+	if (s->loading || s->load_pending || s->shutting_down)
 		return;
 	s->queue_again = false;
 	s->queue_dirty = false;
@@ -1900,7 +2042,7 @@ store_settings_changed(void *arg, bool save)
 	double ratio = s->seed_ratio;
 	int64_t seed_time = s->seed_time;
 	store_apply_settings(s);
-	if (!s->shutting_down)
+	if (!s->shutting_down && !s->load_pending)
 		store_set_watch(s, s->watch_dir);
 	if (save) {
 		/* One write for the changes of one loop iteration. */
@@ -1923,6 +2065,10 @@ store_shutdown_begin(void *arg)
 	if (s->shutting_down)
 		return;
 	s->shutting_down = true;
+	/* Torrents not added yet stay on disk for the next start (a read still running ends in
+	 * its done callback). */
+	if (s->load != NULL && !s->load->reading)
+		store_load_end(s, false);
 	/* From now on the writer's queue goes without fsyncs of its own: store_flush ends with
 	 * one sync of the filesystem. */
 	resume_writer_batch(s->writer);
@@ -2198,14 +2344,13 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	if (store_load_settings(s, err, errlen) < 0)
 		goto unregister;
 	store_apply_settings(s);
-	if (store_load_all(s, err, errlen) < 0)
+	if (store_load_begin(s, err, errlen) < 0)
 		goto unregister;
+	s->loading = false;       /* from now on only inside a slice of adds */
 	s->last_periodic_ms = dp_now_ms();
 	struct timeval tv = { STORE_TICK_MS / 1000, (STORE_TICK_MS % 1000) * 1000 };
 	event_add(s->timer, &tv);
-	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s", dir);
-	store_queue_pass(s);
-	store_set_watch(s, s->watch_dir);
+	/* The queue's first pass and the watch directory follow the load (store_load_end). */
 	/* The engine keeps its own state there too (the DHT's node table), for the next start. */
 	engine_policy_session_dir(e, dir);
 	return 0;

@@ -762,6 +762,68 @@ START_TEST(test_idle_torrents_not_ticked)
 }
 END_TEST
 
+static size_t
+seeding_count(struct engine *e)
+{
+	size_t counts[ENGINE_TORRENT_STATE_COUNT];
+	engine_torrent_state_counts(e, counts);
+	return counts[ENGINE_TORRENT_SEEDING];
+}
+
+/* A restart reads the session's torrents on the writer thread and adds them in slices: the
+ * open returns before any is added (the loop serves the RPC meanwhile), then every one comes
+ * back seeding, in its queue order, and no piece is hashed again. */
+START_TEST(test_session_load_in_slices)
+{
+	enum { N = 60 };
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/load-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/load-data", tmpdir);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	int ids[N];
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "load%02d.bin", i);
+		uint8_t *data = xmalloc(T_PIECE);
+		for (uint32_t k = 0; k < T_PIECE; k++)
+			data[k] = (uint8_t)(payload[k] ^ (uint8_t)(i * 7 + 5));
+		th_file_write(ddir, name, data, T_PIECE);
+		size_t len;
+		uint8_t *tor = th_torrent_single(name, data, T_PIECE, T_PIECE, &len);
+		ck_assert_msg(engine_add_torrent_data(e, tor, len, NULL, &ids[i], err,
+		    sizeof err) == 0, "%s", err);
+		free(tor);
+		free(data);
+	}
+	RUN_UNTIL(base, seeding_count(e) == N, 20);
+	ck_assert_uint_eq(seeding_count(e), N);
+	/* the last of them moved to the top of the queue: it comes back first */
+	ck_assert_int_eq(engine_queue_move(e, ids[N - 1], ENGINE_QUEUE_TOP, err, sizeof err), 0);
+	th_loop_run(base, 300);
+	engine_free(e);
+	e = th_engine_loopback(base, ddir, 2);
+	uint64_t hashed = engine_hash_count(e);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	int *got = NULL;
+	ck_assert_uint_eq(engine_torrent_ids(e, &got), 0);
+	free(got);
+	RUN_UNTIL(base, seeding_count(e) == N, 20);
+	ck_assert_uint_eq(seeding_count(e), N);
+	ck_assert_uint_eq(engine_hash_count(e), hashed);
+	size_t n = engine_torrent_ids(e, &got);
+	ck_assert_uint_eq(n, N);
+	ck_assert_int_eq(engine_queue_position(e, got[0]), 0);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, got[0], &st), 0);
+	ck_assert_str_eq(st.name, "load59.bin");
+	free(got);
+	engine_free(e);
+	event_base_free(base);
+}
+END_TEST
+
 /* Known peers: duplicates are found by address and port (not by walking the list), a second
  * port of an address is another peer, and past the cap nothing more is kept. */
 START_TEST(test_known_peers_set)
@@ -1099,6 +1161,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_scale_classify_and_index);
 	tcase_add_test(tc, test_known_peers_set);
 	tcase_add_test(tc, test_idle_torrents_not_ticked);
+	tcase_add_test(tc, test_session_load_in_slices);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_seed_idle_limit);
