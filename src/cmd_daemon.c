@@ -86,6 +86,37 @@ cmd_daemon_mkdirs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The session directory holds the RPC's credentials, resume files, the log and copies of every
+ * torrent: others have no business in it. A directory made before (0755 by hand, by an older
+ * version) or a log file made 0644 is tightened when it is ours, warned about when it is not.
+ * What was done goes to note (logged once the log is open).
+ */
+static void
+cmd_daemon_tighten(const char *dir, const char *log_path, char *note, size_t notelen)
+{
+	const char *paths[] = { dir, log_path };
+	note[0] = '\0';
+	for (size_t i = 0; i < DP_ARRAY_LEN(paths); i++) {
+		struct stat st;
+		size_t used = strlen(note);
+		if (paths[i] == NULL || stat(paths[i], &st) < 0 || (st.st_mode & 077) == 0)
+			continue;
+		mode_t want = st.st_mode & 0700;
+		if (st.st_uid != geteuid())
+			snprintf(note + used, notelen - used, "%s%s is mode %04o and not ours (uid %ld): "
+			    "others may read it", used ? "; " : "", paths[i],
+			    (unsigned)(st.st_mode & 07777), (long)st.st_uid);
+		else if (chmod(paths[i], want) < 0)
+			snprintf(note + used, notelen - used, "%s%s is mode %04o: can't make it %04o: %s",
+			    used ? "; " : "", paths[i], (unsigned)(st.st_mode & 07777), (unsigned)want,
+			    strerror(errno));
+		else
+			snprintf(note + used, notelen - used, "%s%s was mode %04o, now %04o", used ?
+			    "; " : "", paths[i], (unsigned)(st.st_mode & 07777), (unsigned)want);
+	}
+}
+
 /* Loads the config file and applies the command line on top; the same on start and SIGHUP. */
 static int
 cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *err, size_t errlen)
@@ -445,6 +476,9 @@ cmd_daemon_run(int argc, char **argv)
 	char *pid_path = xasprintf("%s/downpour.pid", d.cfg.session_dir);
 	char *log_path = d.cfg.log_file != NULL ? xstrdup(d.cfg.log_file) :
 	    xasprintf("%s/downpour.log", d.cfg.session_dir);
+	char perm_note[1200];
+	cmd_daemon_tighten(d.cfg.session_dir, d.cfg.log_file == NULL ? log_path : NULL, perm_note,
+	    sizeof perm_note);
 	struct lockfile *lock = NULL;
 	int notify = -1, rc = DP_EXIT_FAILURE;
 	bool pid_written = false;
@@ -473,6 +507,8 @@ cmd_daemon_run(int argc, char **argv)
 	}
 	log_set_stderr(foreground);
 	log_set_level(d.cfg.log_level);
+	if (perm_note[0] != '\0')
+		log_warn("session: others could read it: %s", perm_note);
 	if (daemon_write_pidfile(pid_path, err, sizeof err) < 0)
 		goto fail;
 	pid_written = true;

@@ -118,7 +118,7 @@ daemon_redirect_stdio(const char *log_path, char *err, size_t errlen)
 		return -1;
 	}
 	const char *out_path = log_path != NULL ? log_path : "/dev/null";
-	int out = open(out_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	int out = open(out_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
 	if (out < 0) {
 		snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
 		close(in);
@@ -144,8 +144,11 @@ int
 daemon_write_pidfile(const char *path, char *err, size_t errlen)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		free(tmp);
 		return -1;

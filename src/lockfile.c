@@ -59,7 +59,7 @@ lockfile_acquire(const char *path, pid_t *holder, char *err, size_t errlen)
 		*q = '/';
 	}
 	free(dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: can't open the lock file: %s", path, strerror(errno));
 		return NULL;

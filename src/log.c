@@ -3,12 +3,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "escape.h"
 #include "log.h"
@@ -63,9 +65,14 @@ log_open_file(const char *path)
 {
 	FILE *f = NULL;
 	if (path != NULL) {
-		f = fopen(path, "ae");
-		if (f == NULL)
+		/* 0600: the log names torrents, paths and peers (a user-made file keeps its mode). */
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		f = fd >= 0 ? fdopen(fd, "a") : NULL;
+		if (f == NULL) {
+			if (fd >= 0)
+				close(fd);
 			return -1;
+		}
 		setvbuf(f, NULL, _IOLBF, 0);
 	}
 	pthread_mutex_lock(&log_lock);
