@@ -205,12 +205,9 @@ rpc_secret_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, la) == 0;
 }
 
-static bool
-rpc_auth_ok(struct rpc_server *s, struct evhttp_request *req)
+bool
+rpc_basic_auth_matches(const char *h, const char *username, const char *password)
 {
-	if (s->username == NULL)
-		return true;
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
 		return false;
 	h += 6;
@@ -225,8 +222,8 @@ rpc_auth_ok(struct rpc_server *s, struct evhttp_request *req)
 	if (colon != NULL && strlen(plain) == len) {
 		*colon = '\0';
 		/* Evaluate both so the time does not tell which one was wrong. */
-		bool u = rpc_secret_equal(plain, s->username);
-		bool p = rpc_secret_equal(colon + 1, s->password);
+		bool u = rpc_secret_equal(plain, username);
+		bool p = rpc_secret_equal(colon + 1, password);
 		ok = u && p;
 	}
 	OPENSSL_cleanse(plain, len);
@@ -234,11 +231,18 @@ rpc_auth_ok(struct rpc_server *s, struct evhttp_request *req)
 	return ok;
 }
 
-/* Host header check against DNS rebinding: numeric addresses, localhost and the whitelist. */
 static bool
-rpc_host_ok(struct rpc_server *s, struct evhttp_request *req)
+rpc_auth_ok(struct rpc_server *s, struct evhttp_request *req)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	if (s->username == NULL)
+		return true;
+	return rpc_basic_auth_matches(evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization"), s->username, s->password);
+}
+
+bool
+rpc_host_allowed(const char *h, char *const *whitelist, size_t whitelist_count)
+{
 	if (h == NULL)
 		return true;   /* HTTP/1.0 without Host: not a browser, so not a rebinding attack */
 	char host[256];
@@ -261,10 +265,18 @@ rpc_host_ok(struct rpc_server *s, struct evhttp_request *req)
 	unsigned char addr[16];
 	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
 		return true;
-	for (size_t i = 0; i < s->whitelist_count; i++)
-		if (fnmatch(s->whitelist[i], host, FNM_CASEFOLD) == 0)
+	for (size_t i = 0; i < whitelist_count; i++)
+		if (fnmatch(whitelist[i], host, FNM_CASEFOLD) == 0)
 			return true;
 	return false;
+}
+
+/* Host header check against DNS rebinding: numeric addresses, localhost and the whitelist. */
+static bool
+rpc_host_ok(struct rpc_server *s, struct evhttp_request *req)
+{
+	return rpc_host_allowed(evhttp_find_header(evhttp_request_get_input_headers(req), "Host"),
+	    s->whitelist, s->whitelist_count);
 }
 
 /* ---- connections ---- */
@@ -484,13 +496,9 @@ rpc_reply_html(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn
 	free(body);
 }
 
-enum rpc_route { RPC_ROUTE_NONE, RPC_ROUTE_RPC, RPC_ROUTE_WEB, RPC_ROUTE_WEB_HOME,
-	RPC_ROUTE_METRICS };
-
 #define RPC_WEB_PREFIX "/transmission/web/"
 
-/* What a request's path asks for; *rest is what follows /transmission/web/. */
-static enum rpc_route
+enum rpc_route
 rpc_route_of(const char *uri, const char **rest)
 {
 	size_t n = strcspn(uri, "?#");

@@ -131,6 +131,19 @@ void rpc_web_free(struct rpc_web *w);
  * (decoded, index.html for a directory), or NULL when it could leave the root or names a
  * hidden file. */
 char *rpc_web_path(const char *raw);
+
+/* The HTTP side's checks of what a client sent, pure for the fuzz target (fuzz_rpc_http). */
+/* An Authorization header (may be NULL) carrying Basic username:password; constant time for
+ * equal lengths. */
+bool rpc_basic_auth_matches(const char *authorization, const char *username,
+    const char *password);
+/* A Host header (NULL: HTTP/1.0, allowed) naming localhost, a numeric address or a name the
+ * whitelist's patterns match: the DNS rebinding check. */
+bool rpc_host_allowed(const char *host, char *const *whitelist, size_t whitelist_count);
+enum rpc_route { RPC_ROUTE_NONE, RPC_ROUTE_RPC, RPC_ROUTE_WEB, RPC_ROUTE_WEB_HOME,
+	RPC_ROUTE_METRICS };
+/* What a request's path asks for; *rest is what follows /transmission/web/ (else NULL). */
+enum rpc_route rpc_route_of(const char *uri, const char **rest);
 /* Reads rel (from rpc_web_path) on the disk pool; cb answers on the loop. */
 void rpc_web_get(struct rpc_web *w, const char *rel, rpc_web_reply_fn cb, void *arg);
 

@@ -332,24 +332,23 @@ tracker_http_error_text(enum evhttp_request_error e)
 	}
 }
 
-/* Resolves a Location header against the URL that sent it. */
-static char *
-tracker_http_resolve_location(const struct tracker_http_fetch *f, const char *loc)
+char *
+tracker_http_resolve_location(const struct tracker_url *u, const char *loc)
 {
-	const char *scheme = f->u.scheme == TRACKER_SCHEME_HTTPS ? "https" : "http";
-	bool v6 = strchr(f->u.host, ':') != NULL;
+	const char *scheme = u->scheme == TRACKER_SCHEME_HTTPS ? "https" : "http";
+	bool v6 = strchr(u->host, ':') != NULL;
 	if (strstr(loc, "://") != NULL)
 		return xstrdup(loc);
 	if (loc[0] == '/' && loc[1] == '/')
 		return xasprintf("%s:%s", scheme, loc);
 	if (loc[0] == '/')
-		return xasprintf("%s://%s%s%s:%u%s", scheme, v6 ? "[" : "", f->u.host, v6 ? "]" : "",
-		    (unsigned)f->u.port, loc);
-	size_t dir = strcspn(f->u.path, "?");
-	while (dir > 0 && f->u.path[dir - 1] != '/')
+		return xasprintf("%s://%s%s%s:%u%s", scheme, v6 ? "[" : "", u->host, v6 ? "]" : "",
+		    (unsigned)u->port, loc);
+	size_t dir = strcspn(u->path, "?");
+	while (dir > 0 && u->path[dir - 1] != '/')
 		dir--;
-	return xasprintf("%s://%s%s%s:%u%.*s%s", scheme, v6 ? "[" : "", f->u.host, v6 ? "]" : "",
-	    (unsigned)f->u.port, (int)dir, f->u.path, loc);
+	return xasprintf("%s://%s%s%s:%u%.*s%s", scheme, v6 ? "[" : "", u->host, v6 ? "]" : "",
+	    (unsigned)u->port, (int)dir, u->path, loc);
 }
 
 static void
@@ -396,7 +395,7 @@ tracker_http_done_cb(struct evhttp_request *req, void *arg)
 			tracker_http_fail(f, "too many redirects (last to %.120s)", loc);
 		} else {
 			f->redirects++;
-			f->redirect_to = tracker_http_resolve_location(f, loc);
+			f->redirect_to = tracker_http_resolve_location(&f->u, loc);
 			event_active(f->finish_ev, EV_TIMEOUT, 1);
 		}
 		task_cb_end(f->task);

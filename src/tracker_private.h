@@ -44,6 +44,9 @@ struct tracker_url {
 	char path[1024];                /* path and query, at least "/" */
 };
 int tracker_url_parse(const char *url, struct tracker_url *out, char *err, size_t errlen);
+/* A redirect's Location header (absolute, scheme-relative, absolute path or relative path)
+ * resolved against the URL that sent it: a new string, parsed again before it is followed. */
+char *tracker_http_resolve_location(const struct tracker_url *u, const char *loc);
 /* Percent-encodes n bytes (everything but unreserved characters) onto a new string. */
 char *tracker_url_escape(const uint8_t *p, size_t n);
 
