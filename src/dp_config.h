@@ -95,6 +95,9 @@ struct dp_config {
 	bool seed_ratio_limit_enabled;
 	int64_t seed_time_limit;        /* seconds, 0 = no limit */
 	int seed_idle_limit;            /* minutes without a transfer before a seed stops */
+	bool blocklist_enabled;
+	char *blocklist_file;           /* NULL: SESSION/blocklist */
+	char *blocklist_url;            /* NULL: none */
 	bool seed_idle_limit_enabled;
 	bool start_paused;              /* torrents added from watch_dir start paused */
 

@@ -141,6 +141,7 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 	struct alt_speed_host ash = { .base = base, .live = engine_alt_speed_live,
 		.keep = engine_alt_speed_keep, .arg = e };
 	e->alt_speed = alt_speed_start(&ash);
+	engine_blocklist_reload(e);
 	if (engine_settings_live(e)->port_mapping && e->listen_port > 0)
 		e->portmap = portmap_new(base, (uint16_t)e->listen_port,
 		    e->udp4 != NULL || e->udp6 != NULL, NULL);
@@ -246,6 +247,7 @@ engine_free(struct engine *e)
 	e->portmap = NULL;
 	alt_speed_stop(&e->alt_speed);
 	session_cleanup(e);
+	engine_blocklist_free(e);
 	engine_settings_free(e);
 	free(e);
 }

@@ -371,6 +371,24 @@ struct engine_global_stats {
 };
 void engine_global(struct engine *e, struct engine_global_stats *out);
 
+/*
+ * The IP filter (the blocklist setting): ranges from blocklist_file (or SESSION/blocklist), in the
+ * P2P, DAT or CIDR formats (no gzip), applied to every connection in and out. refused_*:
+ * connections (and addresses to dial) turned away since the start.
+ */
+struct engine_blocklist_info {
+	bool enabled;
+	size_t ranges;                 /* after merging */
+	size_t rules;                  /* lines read as ranges */
+	uint64_t refused_in, refused_out;
+	char source[1024];             /* the file or URL of the list in force; "" = none */
+};
+void engine_blocklist_get(struct engine *e, struct engine_blocklist_info *out);
+/* Downloads blocklist_url (http:// only) with libevent's client, parses and keeps it on the
+ * disk pool: done(arg, NULL or why, rules read) on the loop; -1 with err when it cannot start. */
+int engine_blocklist_update(struct engine *e, void (*done)(void *arg, const char *err,
+    size_t rules), void *arg, char *err, size_t errlen);
+
 /* ---- settings, and what the policy keeps: queue order, seeding limits, times ----
  * A policy (engine_policy.h) plugs in once; the session directory is the one there is
  * (session_store.h, which the TUI and the daemon open after engine_new). */

@@ -34,6 +34,7 @@ void
 engine_policy_session_dir(struct engine *e, const char *dir)
 {
 	discovery_set_session_dir(e->disc, dir);
+	engine_blocklist_session_dir(e, dir);
 }
 
 /* ---- views ---- */

@@ -63,6 +63,13 @@ struct torrent;
 void engine_trackers_restore(struct torrent *t, const char *text);
 char *engine_trackers_kept(const struct torrent *t);
 
+/* engine_blocklist.c: the IP filter read again (blocklist, blocklist_file or blocklist_url changed;
+ * off: dropped), where a list is kept without blocklist_file, and the end. The list in force is
+ * e->ip_filter, which session.c asks for every connection in and out. */
+void engine_blocklist_reload(struct engine *e);
+void engine_blocklist_session_dir(struct engine *e, const char *dir);
+void engine_blocklist_free(struct engine *e);
+
 /* engine_rename.c: torrent-rename-path's names from the resume file put back on a stopped
  * torrent just added (names: its name, then each file's path); names that are not safe relative
  * paths are logged and left. */

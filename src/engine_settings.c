@@ -154,6 +154,7 @@ static void (*const engine_settings_appliers[SETTING_APPLY_COUNT])(struct engine
 	[SETTING_APPLY_PORTMAP] = engine_settings_apply_portmap,
 	[SETTING_APPLY_ALT_SCHEDULE] = engine_settings_apply_alt_schedule,
 	[SETTING_APPLY_SEED_IDLE] = engine_settings_apply_seed_idle,
+	[SETTING_APPLY_BLOCKLIST] = engine_blocklist_reload,
 };
 
 /* What the engine cannot hold although the table allows it. */

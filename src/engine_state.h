@@ -91,6 +91,9 @@ struct engine {
 
 	struct ban *bans;
 	size_t ban_count;
+	struct engine_blocklist *blocklist;   /* the IP filter's loading (engine_blocklist.c) */
+	const struct blocklist *ip_filter;    /* the ranges in force; NULL: none */
+	uint64_t filtered_in, filtered_out;   /* connections and dials it refused */
 
 	uint64_t free_space;
 	uint64_t free_space_at_ms;

@@ -188,6 +188,12 @@ monitor_cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 	dp_buf_printf(out, "# loop: lag %s (max %s in the last minute), %llu callbacks/s, "
 	    "%zu spinning\n", lag, lagmax, (unsigned long long)h.callbacks_per_sec,
 	    h.spinning_count);
+	struct engine_blocklist_info bl;
+	engine_blocklist_get(e, &bl);
+	if (bl.enabled)
+		dp_buf_printf(out, "# blocklist: %zu ranges, refused %llu connections in, %llu "
+		    "addresses out\n", bl.ranges, (unsigned long long)bl.refused_in,
+		    (unsigned long long)bl.refused_out);
 	for (size_t i = 0; i < h.slowest_count && i < 3; i++) {
 		char d[32];
 		monitor_format_duration(h.slowest[i].duration_us, d, sizeof d);

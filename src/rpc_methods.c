@@ -760,6 +760,16 @@ method_torrent_set_location(struct rpc_handler *h, json_t *args, json_t *out, ch
 /* The engine's rename is done (on the loop, after the method deferred): the answer goes. */
 static void rpc_call_done(void *arg);
 
+/* A call whose answer comes from an engine callback (which ends in rpc_call_done). */
+static int
+rpc_call_defer(struct rpc_handler *h, struct rpc_call *c, json_t *args)
+{
+	c->args = json_incref(args);
+	c->h = h;
+	h->deferred = c;
+	return RPC_DEFER;
+}
+
 static void
 rpc_rename_done(void *arg, const char *why)
 {
@@ -813,10 +823,46 @@ method_torrent_rename_path(struct rpc_handler *h, json_t *args, json_t *out, cha
 		rpc_call_free(c);
 		return -1;
 	}
-	c->args = json_incref(args);
-	c->h = h;
-	h->deferred = c;
-	return RPC_DEFER;
+	return rpc_call_defer(h, c, args);
+}
+
+/* blocklist-update: the download is parsed and in force (or failed). */
+static void
+rpc_blocklist_done(void *arg, const char *why, size_t rules)
+{
+	struct rpc_call *c = arg;
+	if (why != NULL) {
+		c->error = EIO;
+		snprintf(c->errmsg, sizeof c->errmsg, "%s", why);
+	}
+	c->free_bytes = rules;
+	rpc_call_done(c);
+}
+
+static int
+rpc_blocklist_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+{
+	if (c->error != 0)
+		return dp_fail(err, errlen, "%s", c->errmsg);
+	json_object_set_new(out, "blocklist-size", json_integer((json_int_t)c->free_bytes));
+	return 0;
+}
+
+/* blocklist-update: fetches blocklist-url (on the loop, libevent's client) and answers with
+ * the new list's size once it is parsed and in force. */
+static int
+method_blocklist_update(struct rpc_handler *h, json_t *args, json_t *out, char *err,
+    size_t errlen)
+{
+	(void)out;
+	if (h->sandbox || !h->async)
+		return dp_fail(err, errlen, "blocklist-update is not accepted here");
+	struct rpc_call *c = rpc_call_new(NULL, rpc_blocklist_finish, "blocklist");
+	if (engine_blocklist_update(h->e, rpc_blocklist_done, c, err, errlen) < 0) {
+		rpc_call_free(c);
+		return -1;
+	}
+	return rpc_call_defer(h, c, args);
 }
 
 /* torrent-add once the engine has (or refused) the torrent: file wants, peer limit, start. */
@@ -1070,6 +1116,7 @@ static const struct {
 	{ "torrent-remove", method_torrent_remove },
 	{ "torrent-set-location", method_torrent_set_location },
 	{ "torrent-rename-path", method_torrent_rename_path },
+	{ "blocklist-update", method_blocklist_update },
 	{ "queue-move-top", method_queue_top },
 	{ "queue-move-up", method_queue_up },
 	{ "queue-move-down", method_queue_down },

@@ -85,6 +85,15 @@ rpc_metrics_text(struct engine *e, size_t *len)
 	    "Payload bytes received since the start.", g.downloaded);
 	rpc_metrics_counter(&b, "downpour_uploaded_bytes_total",
 	    "Payload bytes sent since the start.", g.uploaded);
+	struct engine_blocklist_info bl;
+	engine_blocklist_get(e, &bl);
+	rpc_metrics_gauge(&b, "downpour_blocklist_ranges",
+	    "Address ranges in the blocklist in force (merged), 0 = none.", (double)bl.ranges);
+	rpc_metrics_head(&b, "downpour_blocklist_refused_total", "counter",
+	    "Connections (in) and peer addresses to dial (out) the blocklist refused.");
+	dp_buf_printf(&b, "downpour_blocklist_refused_total{direction=\"in\"} %" PRIu64 "\n"
+	    "downpour_blocklist_refused_total{direction=\"out\"} %" PRIu64 "\n", bl.refused_in,
+	    bl.refused_out);
 	rpc_metrics_gauge(&b, "downpour_download_rate_bytes",
 	    "Download rate in bytes per second (sliding window).", (double)g.down_rate);
 	rpc_metrics_gauge(&b, "downpour_upload_rate_bytes",

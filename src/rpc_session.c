@@ -99,6 +99,7 @@ static const struct rpc_plain rpc_plain[] = {
 	{ "alt-speed-time-begin", "alt_speed_time_begin", RPC_PLAIN_INT, 0, 1439 },
 	{ "alt-speed-time-end", "alt_speed_time_end", RPC_PLAIN_INT, 0, 1439 },
 	{ "alt-speed-time-day", "alt_speed_time_day", RPC_PLAIN_INT, 0, 127 },
+	{ "blocklist-enabled", "blocklist", RPC_PLAIN_BOOL, 0, 0 },
 };
 
 /* What session-get reports for a setting downpour does not have (or not built yet), and why
@@ -110,8 +111,6 @@ struct rpc_fixed {
 };
 
 static const struct rpc_fixed rpc_fixed[] = {
-	{ "blocklist-enabled", "downpour has no blocklist yet" },
-	{ "blocklist-url", "downpour has no blocklist yet" },
 	{ "dht-enabled", "the DHT is not switched on by the RPC (the configuration's dht key)" },
 	{ "incomplete-dir", "downpour has no incomplete directory: data is written in place and "
 	    "completed_dir (configuration file) moves finished downloads" },
@@ -136,9 +135,10 @@ session_object(struct rpc_handler *h)
 	struct engine_global_stats g;
 	engine_global(h->e, &g);
 	json_t *o = json_object();
-	json_object_set_new(o, "blocklist-enabled", json_false());
-	json_object_set_new(o, "blocklist-size", json_integer(0));
-	json_object_set_new(o, "blocklist-url", json_string(""));
+	struct engine_blocklist_info bl;
+	engine_blocklist_get(h->e, &bl);
+	json_object_set_new(o, "blocklist-enabled", json_boolean(bl.enabled));
+	json_object_set_new(o, "blocklist-size", json_integer((json_int_t)bl.rules));
 	json_object_set_new(o, "config-dir", json_string(h->config_dir ? h->config_dir : ""));
 	json_object_set_new(o, "dht-enabled", json_boolean(g.dht_nodes >= 0));
 	json_object_set_new(o, "download-dir", json_string(g.download_dir));
@@ -185,6 +185,8 @@ session_object(struct rpc_handler *h)
 	/* Transmission's encryption values are the settings table's names. */
 	json_object_set_new(o, "encryption", json_string(dp_encryption_names[c.encryption]));
 	json_object_set_new(o, "utp-enabled", json_boolean(c.utp));
+	json_object_set_new(o, "blocklist-url", json_string(c.blocklist_url != NULL ?
+	    c.blocklist_url : ""));
 	json_object_set_new(o, "port-forwarding-enabled", json_boolean(c.port_mapping));
 	config_free(&c);
 	json_object_set_new(o, "trash-original-torrent-files", json_false());
@@ -325,7 +327,7 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
 	int64_t peers_global = 0, peers_torrent = 0, port = -1;
 	bool start_added = false, utp = false, portmap = false, pex = false;
-	const char *dir = NULL, *encryption = NULL;
+	const char *dir = NULL, *encryption = NULL, *bl_url = NULL;
 	/* Read and check everything first, so that a bad argument changes nothing. */
 	if (rpc_arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
 	    rpc_arg_int(args, "peer-limit-per-torrent", 1, 65535, &peers_torrent, err, errlen) < 0 ||
@@ -335,8 +337,12 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 	    rpc_arg_string(args, "encryption", &encryption, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0 ||
-	    rpc_arg_bool(args, "pex-enabled", &pex, err, errlen) < 0)
+	    rpc_arg_bool(args, "pex-enabled", &pex, err, errlen) < 0 ||
+	    rpc_arg_string(args, "blocklist-url", &bl_url, err, errlen) < 0)
 		return -1;
+	if (bl_url != NULL && bl_url[0] != '\0' && strncmp(bl_url, "http://", 7) != 0)
+		return dp_fail(err, errlen, "blocklist-url must be an http:// URL (downpour fetches "
+		    "no https and reads no gzip)");
 	if (port >= 0 && port != g.listen_port)
 		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
 		    "restart (it is %d)", g.listen_port);
@@ -402,6 +408,8 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		rpc_change_add(ch, &n, "port_mapping", "%s", portmap ? "true" : "false");
 	if (rpc_arg_get(args, "pex-enabled") != NULL)
 		rpc_change_add(ch, &n, "pex", "%s", pex ? "true" : "false");
+	if (bl_url != NULL)
+		rpc_change_add(ch, &n, "blocklist_url", "%s", bl_url);
 	for (size_t i = 0; i < n; i++) {
 		struct dp_config v;
 		int bad = settings_value(ch[i].key, ch[i].value, &v, err, errlen);

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "accept_backoff.h"
+#include "blocklist.h"
 #include "announce_sched.h"
 #include "discovery.h"
 #include "disk.h"
@@ -197,7 +198,20 @@ session_find_by_hash(struct engine *e, const uint8_t info_hash[20])
 	return NULL;
 }
 
-/* ---- bans, self ---- */
+/* ---- bans, self, the IP filter ---- */
+
+/* In the blocklist (engine_blocklist.c keeps e->ip_filter): refused, and counted. */
+static bool
+session_filtered(struct engine *e, const struct sockaddr *sa, bool incoming)
+{
+	if (e->ip_filter == NULL || !blocklist_has_addr(e->ip_filter, sa))
+		return false;
+	if (incoming)
+		e->filtered_in++;
+	else
+		e->filtered_out++;
+	return true;
+}
 
 bool
 session_is_banned(struct engine *e, const struct sockaddr *sa)
@@ -344,7 +358,8 @@ session_torrent_ban(void *arg, const struct sockaddr *sa, const char *why)
 static bool
 session_torrent_refused(void *arg, const struct sockaddr *sa)
 {
-	return session_is_self(arg, sa) || session_is_banned(arg, sa);
+	return session_is_self(arg, sa) || session_is_banned(arg, sa) ||
+	    session_filtered(arg, sa, false);
 }
 
 static bool
@@ -617,6 +632,9 @@ session_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	} else if (session_is_banned(e, sa)) {
 		log_debug("refused %s: banned", a);
 		evutil_closesocket(fd);
+	} else if (session_filtered(e, sa, true)) {
+		log_debug("refused %s: in the blocklist", a);
+		evutil_closesocket(fd);
 	} else if (e->connections >= e->set.max_connections) {
 		log_debug("refused %s: %d connections (the limit)", a, e->connections);
 		evutil_closesocket(fd);
@@ -640,6 +658,10 @@ session_utp_incoming(void *arg, struct bufferevent *raw, const struct sockaddr *
 		return false;
 	if (session_is_banned(e, sa)) {
 		log_debug("refused uTP %s: banned", a);
+		return false;
+	}
+	if (session_filtered(e, sa, true)) {
+		log_debug("refused uTP %s: in the blocklist", a);
 		return false;
 	}
 	if (e->connections >= e->set.max_connections) {

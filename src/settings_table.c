@@ -111,6 +111,14 @@ const struct setting_def settings_table[] = {
 	S(NULL, "pex", SETTING_BOOL, pex, 0, 0, "true", PEERS, SETTING_REMOTE,
 	    "Peer exchange (BEP 11, ut_pex) with the peers of public torrents: learn peers from them "
 	    "(50 a message at most, 200 from one peer) and tell them ours. Never for private ones."),
+	S(NULL, "blocklist", SETTING_BOOL, blocklist_enabled, 0, 0, "false", BLOCKLIST,
+	    SETTING_REMOTE, "Refuse connections to and from the IPv4 ranges of blocklist_file "
+	    "(P2P 'name:1.2.3.4-1.2.3.255', DAT '1.2.3.4 - 1.2.3.255 , 000 , name' or CIDR lines)."),
+	S(NULL, "blocklist_file", SETTING_OPT_PATH, blocklist_file, 0, 0, "", BLOCKLIST, 0,
+	    "The blocklist read at start and kept by blocklist-update; \"\" = SESSION/blocklist. "
+	    "Not compressed (no gzip)."),
+	S(NULL, "blocklist_url", SETTING_OPT_STR, blocklist_url, 0, 0, "", BLOCKLIST, SETTING_REMOTE,
+	    "An http:// URL the RPC's blocklist-update downloads into blocklist_file; \"\" = none."),
 
 	/* disk */
 	S(NULL, "disk_threads", SETTING_INT, disk_threads, 0, 256, "0", RESTART, 0,

@@ -37,6 +37,7 @@ enum setting_apply {
 	SETTING_APPLY_PORTMAP,       /* the UPnP / NAT-PMP mapper starts or stops */
 	SETTING_APPLY_ALT_SCHEDULE,  /* the alternative limits' schedule looks again at once */
 	SETTING_APPLY_SEED_IDLE,     /* seeds under the session's idle limit set their timers */
+	SETTING_APPLY_BLOCKLIST,     /* the IP filter is read again (or dropped) */
 	SETTING_APPLY_COUNT
 };
 

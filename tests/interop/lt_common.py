@@ -53,17 +53,19 @@ def parse_dials(prog, connect):
     return dials
 
 
-def settings(port, tracker_alerts=True):
-    """Session settings: listen and connect on 127.0.0.1 only, DHT, LSD, UPnP, NAT-PMP and
-    uTP off, several connections per IP (every peer is 127.0.0.1)."""
+def settings(port, tracker_alerts=True, address="127.0.0.1"):
+    """Session settings: listen and connect on 127.0.0.1 (or another loopback address) only,
+    DHT, LSD, UPnP, NAT-PMP and uTP off, several connections per IP (every peer is 127.0.0.1)."""
+    if not is_loopback(address):
+        sys.exit("lt_common: refusing the non-loopback address %s" % address)
     mask = (lt.alert.category_t.error_notification
             | lt.alert.category_t.status_notification
             | lt.alert.category_t.peer_notification)
     if tracker_alerts:
         mask |= lt.alert.category_t.tracker_notification
     return {
-        "listen_interfaces": "127.0.0.1:%d" % port,
-        "outgoing_interfaces": "127.0.0.1",
+        "listen_interfaces": "%s:%d" % (address, port),
+        "outgoing_interfaces": address,
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
         "enable_incoming_utp": False, "enable_outgoing_utp": False,
         "allow_multiple_connections_per_ip": True,

@@ -25,6 +25,8 @@ def main():
     ap.add_argument("torrent")
     ap.add_argument("save_dir")
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--address", default="127.0.0.1",
+                    help="a loopback address to listen and connect from (127.0.0.2: a second host)")
     ap.add_argument("--ready-file")
     ap.add_argument("--no-tracker", action="store_true")
     ap.add_argument("--connect", action="append", default=[])
@@ -40,7 +42,7 @@ def main():
     dials = lc.parse_dials("lt_seed", a.connect)
 
     s = lt.high_performance_seed()
-    s.update(lc.settings(a.port))
+    s.update(lc.settings(a.port, address=a.address))
     s.update({
         "max_allowed_in_request_queue": 20000,
         "upload_rate_limit": a.upload_limit,
@@ -94,7 +96,7 @@ def main():
             h.force_reannounce()
         if st.is_seeding and announced and not ready:
             ready = True
-            print("lt_seed: seeding on 127.0.0.1:%d" % a.port, flush=True)
+            print("lt_seed: seeding on %s:%d" % (a.address, a.port), flush=True)
             if a.ready_file:
                 lc.write_ready(a.ready_file, a.port)
         if ready and dials and time.monotonic() - last_dial >= 1.0:

@@ -9,6 +9,7 @@
 
 #define DP_SUITES(X) \
 	X(bencode) \
+	X(blocklist) \
 	X(picker) \
 	X(choker) \
 	X(storage) \
