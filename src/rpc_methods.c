@@ -120,6 +120,7 @@ rpc_arg_string(json_t *args, const char *name, const char **out, char *err, size
  * named torrents are copied. */
 struct rpc_sel {
 	struct engine_torrent_stats *st;
+	int *ids;                  /* instead of st (rpc_select_ids): each read when used */
 	size_t n;
 	bool recent;               /* "recently-active": also report "removed" */
 	int *removed;
@@ -165,17 +166,24 @@ static void
 rpc_sel_free(struct rpc_sel *s)
 {
 	free(s->st);
+	free(s->ids);
 	free(s->removed);
 	memset(s, 0, sizeof *s);
 }
 
+/* The torrents "ids" names, with their stats (st) or, ids_only, their ids (torrent-get reads
+ * each torrent's stats as it writes its row: 10,000 copies of the stats at once cost 27 MB). */
 static int
-rpc_select(struct rpc_handler *h, json_t *args, struct rpc_sel *s, char *err, size_t errlen)
+rpc_select_how(struct rpc_handler *h, json_t *args, struct rpc_sel *s, bool ids_only, char *err,
+    size_t errlen)
 {
 	memset(s, 0, sizeof *s);
 	json_t *v = rpc_arg_get(args, "ids");
 	if (v == NULL) {
-		s->n = engine_torrents(h->e, &s->st);
+		if (ids_only)
+			s->n = engine_torrent_ids(h->e, &s->ids);
+		else
+			s->n = engine_torrents(h->e, &s->st);
 		return 0;
 	}
 	int *ids = NULL;
@@ -207,6 +215,13 @@ rpc_select(struct rpc_handler *h, json_t *args, struct rpc_sel *s, char *err, si
 	}
 	if (n > 0)
 		qsort(ids, n, sizeof *ids, rpc_id_cmp);
+	if (ids_only) {
+		for (size_t i = 0; i < n; i++)
+			if (i == 0 || ids[i] != ids[i - 1])
+				ids[s->n++] = ids[i];
+		s->ids = ids;
+		return 0;
+	}
 	s->st = n ? xcalloc(n, sizeof *s->st) : NULL;
 	for (size_t i = 0; i < n; i++)
 		if ((i == 0 || ids[i] != ids[i - 1]) &&
@@ -214,6 +229,12 @@ rpc_select(struct rpc_handler *h, json_t *args, struct rpc_sel *s, char *err, si
 			s->n++;
 	free(ids);
 	return 0;
+}
+
+static int
+rpc_select(struct rpc_handler *h, json_t *args, struct rpc_sel *s, char *err, size_t errlen)
+{
+	return rpc_select_how(h, args, s, false, err, errlen);
 }
 
 /* ---- filesystem work off the loop thread: a method that needs it builds a call, whose work
@@ -377,30 +398,39 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 	}
 
 	struct rpc_sel sel;
-	if (rpc_select(h, args, &sel, err, errlen) < 0) {
+	if (rpc_select_how(h, args, &sel, true, err, errlen) < 0) {
 		json_decref(names);
 		return -1;
 	}
+	/* Each name looked up once, not once per torrent. */
+	size_t nf = json_array_size(names);
+	int *fi = xcalloc(nf ? nf : 1, sizeof *fi);
+	for (size_t k = 0; k < nf; k++)
+		fi[k] = rpc_field_index(json_string_value(json_array_get(names, k)));
 	json_t *list = json_array();
 	if (table)
 		json_array_append(list, names);
+	struct engine_torrent_stats *st = xmalloc(sizeof *st);
 	for (size_t i = 0; i < sel.n; i++) {
-		struct rpc_torrent_view *v = rpc_view_new(h, &sel.st[i]);
+		if (engine_torrent_get(h->e, sel.ids[i], st) < 0)
+			continue;      /* gone meanwhile */
+		struct rpc_torrent_view *v = rpc_view_new(h, st);
 		json_t *row = table ? json_array() : json_object();
-		size_t k;
-		json_t *f;
-		json_array_foreach(names, k, f) {
-			json_t *val = rpc_view_field(v, json_string_value(f));
+		for (size_t k = 0; k < nf; k++) {
+			json_t *val = rpc_view_field_at(v, fi[k]);
 			if (val == NULL)
 				val = json_null();
 			if (table)
 				json_array_append_new(row, val);
 			else
-				json_object_set_new(row, json_string_value(f), val);
+				json_object_set_new_nocheck(row,
+				    json_string_value(json_array_get(names, k)), val);
 		}
 		json_array_append_new(list, row);
 		rpc_view_free(v);
 	}
+	free(st);
+	free(fi);
 	json_object_set_new(out, "torrents", list);
 	if (sel.recent) {
 		json_t *removed = json_array();

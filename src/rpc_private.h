@@ -113,6 +113,10 @@ struct rpc_torrent_view;
 struct rpc_torrent_view *rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st);
 /* The value of field `name`: a new reference, or NULL for a name we do not know. */
 json_t *rpc_view_field(struct rpc_torrent_view *v, const char *name);
+/* A field's place in the table (-1: unknown), looked up once for many torrents, and its value
+ * by that place. */
+int rpc_field_index(const char *name);
+json_t *rpc_view_field_at(struct rpc_torrent_view *v, int index);
 void rpc_view_free(struct rpc_torrent_view *v);
 
 /* ---- the HTTP server's other pages (rpc.c routes to them) ---- */

@@ -791,6 +791,21 @@ rpc_field_known(const char *name)
 	return field_find(name) != NULL;
 }
 
+int
+rpc_field_index(const char *name)
+{
+	for (size_t i = 0; i < DP_ARRAY_LEN(fields); i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+json_t *
+rpc_view_field_at(struct rpc_torrent_view *v, int index)
+{
+	return index >= 0 && (size_t)index < DP_ARRAY_LEN(fields) ? fields[index].fn(v) : NULL;
+}
+
 json_t *
 rpc_view_field(struct rpc_torrent_view *v, const char *name)
 {
