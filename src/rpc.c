@@ -86,6 +86,9 @@ struct rpc_server {
 	struct rpc_conn_queue waiting; /* by how long they have waited for a request, oldest first */
 	uint64_t flood_logged_ms;
 	unsigned evicted, timed_out;   /* since the last log line */
+	/* refused requests (credentials, Host): one line per interval, as for the flood */
+	uint64_t refused_logged_ms;
+	unsigned refused_auth, refused_host;
 };
 
 /* A request being answered: the handler may answer later, from a disk pool completion. */
@@ -314,6 +317,30 @@ rpc_flood_log(struct rpc_server *s)
 	s->flood_logged_ms = now;
 	s->evicted = 0;
 	s->timed_out = 0;
+}
+
+/* A request refused for its credentials or Host: a client guessing passwords in a loop must not
+ * write a log line per guess. The first is logged at once, the rest counted per interval. */
+static void
+rpc_refused_log(struct rpc_server *s, bool auth, const char *host)
+{
+	uint64_t now = dp_now_ms();
+	if (auth)
+		s->refused_auth++;
+	else
+		s->refused_host++;
+	if (s->refused_logged_ms != 0 && now - s->refused_logged_ms < RPC_FLOOD_LOG_MS)
+		return;
+	if (s->refused_auth + s->refused_host == 1)
+		log_warn("rpc: refused a request %s%s%s", auth ? "with wrong or missing credentials" :
+		    "for Host '", auth ? "" : host != NULL ? host : "", auth ? "" : "'");
+	else
+		log_warn("rpc: refused %u request%s with wrong or missing credentials and %u for "
+		    "a Host not allowed (last: '%s') in the last %d s", s->refused_auth,
+		    s->refused_auth == 1 ? "" : "s", s->refused_host, host != NULL ? host : "",
+		    RPC_FLOOD_LOG_MS / 1000);
+	s->refused_logged_ms = now;
+	s->refused_auth = s->refused_host = 0;
 }
 
 static void
@@ -690,12 +717,12 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 		    "Basic realm=\"downpour\"");
 		rpc_reply_html(s, req, c, 401, "Unauthorized",
 		    "Unauthorized User: wrong or missing user name and password.");
-		log_warn("rpc: refused a request with wrong or missing credentials");
+		rpc_refused_log(s, true, NULL);
 	} else if (!rpc_host_ok(s, req)) {
 		rpc_reply_html(s, req, c, 421, "Misdirected Request",
 		    "This server does not answer for that Host name (DNS rebinding protection); add "
 		    "it to rpc.host_whitelist to allow it.");
-		log_warn("rpc: refused Host '%s'",
+		rpc_refused_log(s, false,
 		    evhttp_find_header(evhttp_request_get_input_headers(req), "Host"));
 	} else if (route != RPC_ROUTE_RPC) {
 		if (!rpc_serve_page(s, req, c, route, rest)) {

@@ -2,8 +2,9 @@
 # harden_rpc_auth.sh: the RPC on a shared machine (issue 11, finding 5). A daemon started with
 # --rpc and no credentials makes a random password once, keeps it in SESSION/rpc-credentials
 # (0600) and asks for it: another local user (nobody) gets 401 and cannot read the file; the
-# file's credentials work, and the same ones after a restart; a readable credentials file stops
-# the start. Only --rpc-no-auth (rpc.authentication = false) serves everyone, with a warning,
+# file's credentials work, and the same ones after a restart; 300 guessed passwords are refused
+# with at most 3 log lines (finding 7: one line per guess before); a readable credentials file
+# stops the start. Only --rpc-no-auth (rpc.authentication = false) serves everyone, with a warning,
 # and even then nobody's download-dir outside the configured directories is refused and nothing
 # is written there. Before: no password, and nobody replaced a file of root's.
 # $1 = the downpour binary.
@@ -72,6 +73,21 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$C" >/dev/null 2>&1 &
     fail "nobody can read $C"
 DP_RPC_CREDENTIALS=$C rpc session-get >/dev/null || fail "the file's credentials are refused"
 FIRST=$(cat "$C")
+# 300 wrong passwords in a loop: all refused, and a few log lines, not one per guess.
+R0=$(grep -c "rpc: refused" "$W/daemon.log")
+/usr/bin/python3 - "$RP" <<'PY' || fail "a guessed password was not refused"
+import base64, http.client, sys
+for i in range(300):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+    auth = base64.b64encode(b"downpour:guess%d" % i).decode()
+    c.request("POST", "/transmission/rpc", body="{}", headers={"Authorization": "Basic " + auth})
+    if c.getresponse().status != 401:
+        sys.exit(1)
+    c.close()
+PY
+R1=$(grep -c "rpc: refused" "$W/daemon.log")
+[ $((R1 - R0)) -le 3 ] || fail "$((R1 - R0)) log lines for 300 refused requests"
+DP_RPC_CREDENTIALS=$C rpc session-get >/dev/null || fail "the credentials are refused after the guesses"
 stop
 
 # 2. A restart keeps them; a file others may read stops the start.
