@@ -228,7 +228,7 @@ stage_scripts() {
 asan_scripts="interop/ops_rpc_churn interop/ops_daemon interop/ops_faults interop/magnet_libtorrent
   interop/swarm_corrupt_peer interop/rpc_transmission_remote interop/harden_fifo
   interop/harden_escape interop/hostile_peers interop/harden_rpc_auth interop/harden_move
-  interop/v2_magnet"
+  interop/v2_magnet interop/harden_rpc_flood interop/harden_missing_data"
 stage_asan_scripts() {
 	local s name logs=() reports=() names=()
 	[ -x build-asan/downpour ] || { fail "asan scripts (build-asan/downpour not built)"; return; }
