@@ -105,9 +105,10 @@ utp_conn_update_task(struct utp_conn *c, uint64_t now_ms)
 			    c->mss);
 		else
 			task_wait(c->task, DP_TASK_READ_WAIT,
-			    "cwnd %u KiB, rtt %u ms, queuing %u ms, packets %u B, %llu resent",
-			    c->cc.cwnd / 1024, c->rtt_us / 1000, ledbat_queuing_us(&c->cc) / 1000, c->mss,
-			    (unsigned long long)c->resent);
+			    "cwnd %u KiB, rtt %u ms, queuing %u ms, packets %u B, %llu resent, "
+			    "window cut %u times (%u losses random)", c->cc.cwnd / 1024, c->rtt_us / 1000,
+			    ledbat_queuing_us(&c->cc) / 1000, c->mss, (unsigned long long)c->resent,
+			    c->cc.losses, c->cc.random_losses);
 		break;
 	case UTP_CLOSING:
 		task_wait(c->task, DP_TASK_WRITE_WAIT, "closing: %s", c->fin_sent ?
@@ -536,12 +537,14 @@ utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, struct utp_ack_new
 	return len;
 }
 
-/* Declares a packet lost: out of flight, to be resent. True when it counts as congestion. */
-static bool
-utp_conn_lost(struct utp_conn *c, struct utp_out_pkt *p)
+/* Declares a packet lost: out of flight, to be resent. Returns the bytes that count toward
+ * congestion control (none for an MTU probe or a packet already declared); *sent_us becomes
+ * the latest send time among those. */
+static uint32_t
+utp_conn_lost(struct utp_conn *c, struct utp_out_pkt *p, uint64_t *sent_us)
 {
 	if (p->need_resend)
-		return false;
+		return 0;
 	p->need_resend = true;
 	c->nresend++;
 	c->in_flight -= DP_MIN(c->in_flight, p->len);
@@ -550,9 +553,10 @@ utp_conn_lost(struct utp_conn *c, struct utp_out_pkt *p)
 		c->probing = false;
 		if (p->len - 1 < c->mss_ceiling)
 			c->mss_ceiling = p->len - 1;
-		return false;
+		return 0;
 	}
-	return true;
+	*sent_us = DP_MAX(*sent_us, p->sent_us);
+	return DP_MAX(p->len, 1u);
 }
 
 static void
@@ -576,7 +580,8 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 	} else if (adv == 0 && pure_ack && outstanding > 0) {
 		c->dup_acks++;
 	}
-	bool congestion = false;
+	uint32_t lost = 0;
+	uint64_t lost_sent_us = 0;
 	outstanding = utp_conn_outstanding(c);
 	if (h->sack_len > 0 && outstanding > 1) {
 		/* Walk down from the newest packet the mask covers: a packet still missing with
@@ -595,7 +600,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 			} else if (p != NULL && after >= UTP_DUP_ACKS && p->transmissions == 1) {
 				/* A resent packet is judged by RACK: the packets acknowledged after it
 				 * here left before the resend and say nothing of it. */
-				congestion |= utp_conn_lost(c, p);
+				lost += utp_conn_lost(c, p, &lost_sent_us);
 			} else if (p == NULL && i >= 2) {
 				after++;          /* acknowledged by an earlier mask */
 			}
@@ -622,7 +627,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 			if (p == NULL || p->need_resend || p->transmissions == 0)
 				continue;
 			if (p->sent_us + reo < c->rack_sent_us)
-				congestion |= utp_conn_lost(c, p);
+				lost += utp_conn_lost(c, p, &lost_sent_us);
 			else if (p->transmissions == 1)
 				break;     /* sent in order: the later ones are later still */
 		}
@@ -631,13 +636,18 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
 		/* Once: the duplicates keep coming for a round trip after the resend. */
 		if (p != NULL && p->transmissions == 1)
-			congestion |= utp_conn_lost(c, p);
+			lost += utp_conn_lost(c, p, &lost_sent_us);
 		c->dup_acks = 0;
 	}
-	if (congestion)
-		ledbat_on_loss(&c->cc, now, c->have_rtt ? c->rtt_us : UTP_RTO_INITIAL_MS * 1000u);
-	if (congestion)
-		c->eng->st.losses++;
+	if (lost > 0) {
+		uint32_t before = c->cc.cwnd;
+		if (ledbat_on_loss(&c->cc, lost, lost_sent_us, now))
+			c->eng->st.losses++;
+		if (c->cc.cwnd < before)
+			log_debug("%s: congestion loss: window %u -> %u B, queuing %u ms, loss rate %.1f %%",
+			    c->name, before, c->cc.cwnd, ledbat_queuing_us(&c->cc) / 1000,
+			    c->cc.loss_rate * 100.0 / 65536);
+	}
 	if (bytes > 0)
 		ledbat_on_ack(&c->cc, bytes, c->cwnd_limited);
 	if (progress) {
@@ -823,11 +833,12 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_debug("%s: retransmission timeout %u (%u packets out, cwnd %u B, peer window %u B, "
 	    "rtt %u ms)", c->name, c->timeouts_in_row, n, c->cc.cwnd, c->peer_wnd, c->rtt_us / 1000);
-	ledbat_on_timeout(&c->cc);
+	ledbat_on_timeout(&c->cc, now);
+	uint64_t lost_sent_us = 0;
 	for (uint16_t i = 1; i <= n; i++) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
 		if (p != NULL)
-			utp_conn_lost(c, p);
+			utp_conn_lost(c, p, &lost_sent_us);
 	}
 	c->in_flight = 0;
 	c->rto_ms = DP_MIN(c->rto_ms * 2, UTP_RTO_MAX_MS);

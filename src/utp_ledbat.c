@@ -70,9 +70,25 @@ ledbat_queuing_us(const struct ledbat *l)
 	return ledbat_before(cur, base) ? 0 : cur - base;
 }
 
+/* The loss rate's moving average: bytes delivered (lost false) or lost move it toward 0 or 1
+ * by their share of LEDBAT_LOSS_AVG packets. */
+static void
+ledbat_loss_rate_add(struct ledbat *l, uint32_t bytes, bool lost)
+{
+	uint64_t span = (uint64_t)LEDBAT_LOSS_AVG * l->mss;
+	uint64_t step = bytes >= span ? 65536u : (uint64_t)bytes * 65536u / span;
+	uint64_t toward = lost ? 65536u - l->loss_rate : l->loss_rate;
+	uint32_t d = (uint32_t)(toward * step / 65536u);
+	if (lost)
+		l->loss_rate += d;
+	else
+		l->loss_rate -= d;
+}
+
 void
 ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited)
 {
+	ledbat_loss_rate_add(l, bytes, false);
 	uint32_t q = ledbat_queuing_us(l);
 	if (l->slow_start) {
 		/* Out of slow start once the queue builds toward the target or the threshold is met. */
@@ -101,26 +117,34 @@ ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited)
 		l->cwnd = ledbat_min_cwnd(l);
 }
 
-void
-ledbat_on_loss(struct ledbat *l, uint64_t now_us, uint32_t rtt_us)
+bool
+ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t now_us)
 {
-	if (l->last_decrease_us != 0 && now_us - l->last_decrease_us < rtt_us)
-		return;
+	ledbat_loss_rate_add(l, lost_bytes, true);
+	uint32_t q = ledbat_queuing_us(l);
+	if (q < LEDBAT_RANDOM_QUEUE_US && l->loss_rate < LEDBAT_RANDOM_RATE_MAX) {
+		l->random_losses++;
+		return false;
+	}
+	if (l->last_decrease_us != 0 && sent_us < l->last_decrease_us)
+		return true;
 	l->last_decrease_us = now_us;
 	l->losses++;
-	bool queued = ledbat_queuing_us(l) >= LEDBAT_TARGET_US / 4;
+	bool queued = q >= LEDBAT_TARGET_US / 4;
 	l->cwnd = (uint32_t)((uint64_t)l->cwnd *
 	    (queued ? LEDBAT_LOSS_KEEP_QUEUED : LEDBAT_LOSS_KEEP_RANDOM) / 10);
 	if (l->cwnd < ledbat_min_cwnd(l))
 		l->cwnd = ledbat_min_cwnd(l);
 	l->ssthresh = l->cwnd;
 	l->slow_start = false;
+	return true;
 }
 
 void
-ledbat_on_timeout(struct ledbat *l)
+ledbat_on_timeout(struct ledbat *l, uint64_t now_us)
 {
 	l->timeouts++;
+	l->last_decrease_us = now_us;
 	l->ssthresh = l->cwnd / 2 > ledbat_min_cwnd(l) ? l->cwnd / 2 : ledbat_min_cwnd(l);
 	l->cwnd = l->mss;
 	l->slow_start = true;

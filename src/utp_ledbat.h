@@ -1,6 +1,7 @@
 /* utp_ledbat.h: LEDBAT congestion control (RFC 6817) for one uTP connection: base and current
  * one-way delay, the window driven toward a 100 ms queuing-delay target, slow start, halving on
- * loss at most once a round trip, one packet after a timeout. Pure arithmetic, unit-tested. */
+ * congestion loss at most once a round trip (random loss told apart), one packet after a
+ * timeout. Pure arithmetic, unit-tested. */
 #ifndef DP_ENGINE_INTERNAL
 #error "utp_ledbat.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -23,6 +24,16 @@
  * window at Reno's sqrt(1.5/p) packets). In tenths. */
 #define LEDBAT_LOSS_KEEP_QUEUED 5u
 #define LEDBAT_LOSS_KEEP_RANDOM 7u
+/* A loss is random (the path's, not congestion: no cut at all) when the queue it would come
+ * from is absent, under a tenth of the target, and losses stay rare: under 3 % of the bytes
+ * sent, averaged over about LEDBAT_LOSS_AVG packets. A congested bottleneck shows one or the
+ * other: a drop-tail queue fills (delay) before it drops; a policer or a queue too short to
+ * see drops at the rate the window overshoots by. Without this, 1 % random loss on a 100 ms
+ * path held the window near 30 packets (0.33 MiB/s) on a path TCP (BBR) filled at 5 MiB/s;
+ * TCP Veno and BBRv2 tell random loss apart the same two ways. Rates in 1/65536. */
+#define LEDBAT_RANDOM_QUEUE_US (LEDBAT_TARGET_US / 10)
+#define LEDBAT_RANDOM_RATE_MAX (65536u * 3 / 100)
+#define LEDBAT_LOSS_AVG 256u
 
 struct ledbat {
 	uint32_t cwnd;                   /* bytes allowed in flight */
@@ -35,8 +46,9 @@ struct ledbat {
 	uint64_t base_minute_us;         /* when the newest base bucket started */
 	uint32_t cur[LEDBAT_CURRENT_FILTER];
 	uint32_t ncur, icur;
-	uint64_t last_decrease_us;
-	uint32_t losses, timeouts;       /* counted for the task's reason */
+	uint64_t last_decrease_us;       /* the last cut or timeout (0: none yet) */
+	uint32_t loss_rate;              /* lost share of the bytes sent lately, in 1/65536 */
+	uint32_t losses, random_losses, timeouts;   /* counted for the task's reason */
 };
 
 void ledbat_init(struct ledbat *l, uint32_t mss, uint32_t max_cwnd, uint64_t now_us);
@@ -47,11 +59,16 @@ uint32_t ledbat_queuing_us(const struct ledbat *l);
 /* bytes newly acknowledged; cwnd_limited: the window, not the application, held sending back
  * (a window nobody fills must not grow). */
 void ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited);
-/* A packet was lost (duplicate or selective ACKs past it, or packets sent after it acked):
- * shrink (see LEDBAT_LOSS_KEEP_*), once per rtt. */
-void ledbat_on_loss(struct ledbat *l, uint64_t now_us, uint32_t rtt_us);
+/* lost_bytes were declared lost by one ACK (duplicate or selective ACKs past them, or packets
+ * sent after them acked), the latest of them sent at sent_us: congestion shrinks the window
+ * (see LEDBAT_LOSS_KEEP_*) once per episode: packets sent before the last cut (or timeout) were
+ * sent by the window that cut already paid for, so their losses cut no more (at most once a
+ * round trip, as RFC 6817 and libtorrent's loss_seq_nr; a time rule cut a burst 905 -> 633 ->
+ * 444 -> 311 kB, once per rtt while its holes were resent). A random loss (LEDBAT_RANDOM_*)
+ * leaves the window. Returns true when it counted as congestion. */
+bool ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t now_us);
 /* The retransmission timer expired: one packet, slow start up to half the old window. */
-void ledbat_on_timeout(struct ledbat *l);
+void ledbat_on_timeout(struct ledbat *l, uint64_t now_us);
 /* The packet size changed (path MTU): the window keeps its byte size within the bounds. */
 void ledbat_set_mss(struct ledbat *l, uint32_t mss);
 

@@ -123,27 +123,66 @@ START_TEST(test_ledbat_window)
 	before = l.cwnd;
 	ledbat_on_ack(&l, 4000, true);
 	ck_assert_uint_lt(l.cwnd, before);
-	/* A loss with our queue building halves, once per round trip. */
+	/* A loss with our queue building halves, once per episode: losses of packets sent
+	 * before the cut cost nothing more, however late they are found (a burst's holes). */
 	l.cwnd = 100000;
-	ledbat_on_loss(&l, now, 50000);
+	ck_assert(ledbat_on_loss(&l, 1000, now - 50000, now));
 	ck_assert_uint_eq(l.cwnd, 50000);
-	ledbat_on_loss(&l, now + 10000, 50000);
+	ck_assert(ledbat_on_loss(&l, 1000, now - 1, now + 10000));
 	ck_assert_uint_eq(l.cwnd, 50000);
-	ledbat_on_loss(&l, now + 60000, 50000);
+	ck_assert(ledbat_on_loss(&l, 1000, now - 1, now + 250000));   /* found late: same window */
+	ck_assert_uint_eq(l.cwnd, 50000);
+	ck_assert(ledbat_on_loss(&l, 1000, now + 5000, now + 60000));  /* sent after the cut */
 	ck_assert_uint_eq(l.cwnd, 25000);
-	/* With the queue near empty it keeps 0.7 (a loss we did not cause). */
+	/* A timeout is a cut too: what was sent before it is not cut for again. */
+	ledbat_on_timeout(&l, now + 300000);
+	ck_assert_uint_eq(l.cwnd, 1000);
+	ck_assert_uint_eq(l.ssthresh, 12500);
+	ck_assert(l.slow_start);
+	l.cwnd = 8000;
+	ck_assert(ledbat_on_loss(&l, 1000, now + 299000, now + 400000));
+	ck_assert_uint_eq(l.cwnd, 8000);
+	/* With no queue and losses rare the loss is the path's: the window and slow start stay. */
 	struct ledbat r;
 	ledbat_init(&r, 1000, 1u << 20, now);
 	for (int i = 0; i < 4; i++)
 		ledbat_delay_sample(&r, 5000, now);
 	r.cwnd = 100000;
-	ledbat_on_loss(&r, now, 50000);
+	for (int i = 0; i < 10; i++) {
+		ledbat_on_ack(&r, 99000, false);     /* 1 % of the bytes lost */
+		ck_assert(!ledbat_on_loss(&r, 1000, now + i * 1000u, now + i * 1000u + 500));
+	}
+	ck_assert_uint_eq(r.cwnd, 100000);
+	ck_assert(r.slow_start);
+	ck_assert_uint_eq(r.random_losses, 10);
+	ck_assert_uint_eq(r.losses, 0);
+	ck_assert_uint_lt(r.loss_rate, LEDBAT_RANDOM_RATE_MAX);
+	/* Losses past 3 % with the queue still empty (a policer, a queue too short to show):
+	 * congestion, 0.7 kept (the queue is near empty). */
+	int n = 0;
+	while (!ledbat_on_loss(&r, 1000, now + 100000 + n, now + 100000 + n) && n < 100) {
+		ledbat_on_ack(&r, 9000, false);      /* 10 % lost */
+		n++;
+	}
+	ck_assert_int_lt(n, 100);
+	ck_assert_uint_ge(r.loss_rate, LEDBAT_RANDOM_RATE_MAX);
 	ck_assert_uint_eq(r.cwnd, 70000);
-	/* A timeout: one packet, slow start to half. */
-	ledbat_on_timeout(&l);
-	ck_assert_uint_eq(l.cwnd, 1000);
-	ck_assert_uint_eq(l.ssthresh, 12500);
-	ck_assert(l.slow_start);
+	ck_assert(!r.slow_start);
+	ck_assert_uint_eq(r.losses, 1);
+	/* The average forgets: after some hundreds of packets delivered a loss is random again. */
+	for (int i = 0; i < 1000; i++)
+		ledbat_on_ack(&r, 1000, false);
+	ck_assert(!ledbat_on_loss(&r, 1000, now + 500000, now + 600000));
+	ck_assert_uint_eq(r.cwnd, 70000);
+	/* The same rare loss with our queue at a tenth of the target or more is congestion. */
+	struct ledbat d;
+	ledbat_init(&d, 1000, 1u << 20, now);
+	ledbat_delay_sample(&d, 5000, now);
+	for (int i = 0; i < 4; i++)
+		ledbat_delay_sample(&d, 5000 + LEDBAT_RANDOM_QUEUE_US, now);
+	d.cwnd = 100000;
+	ck_assert(ledbat_on_loss(&d, 1000, now, now + 1000));
+	ck_assert_uint_eq(d.cwnd, 70000);
 	/* The base delay follows a clock that wraps (the difference of two 32-bit clocks). */
 	struct ledbat w;
 	ledbat_init(&w, 1000, 1u << 20, now);
