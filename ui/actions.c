@@ -3,15 +3,21 @@
  * failure with the engine's reason; removing and stopping everything ask first. */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 #include "actions.h"
 #include "ui_state.h"
 #include "widget_prompt.h"
 #include "widgets.h"
+
+static const char actions_limits_help[] = "rate limits: expected DOWN [UP] like '1.5M 500K' "
+    "(one value: download only; 0 = unlimited)";
 
 struct actions_pending {
 	enum ui_action action;
@@ -119,8 +125,9 @@ actions_run_each(struct ui *ui, enum ui_action a, const int *ids, size_t n, cons
 			    a == UI_ACTION_QUEUE_TOP ? ENGINE_QUEUE_TOP : ENGINE_QUEUE_BOTTOM;
 			break;
 		case UI_ACTION_LIMIT_TORRENT:
+			cmd.up = t != NULL ? t->up_limit : 0;
 			if (!actions_parse_limits(text, &cmd.down, &cmd.up)) {
-				ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
+				ui_message(ui, true, "%s", actions_limits_help);
 				return;
 			}
 			cmd.kind = CLIENT_CMD_TORRENT_LIMITS;
@@ -221,7 +228,7 @@ actions_torrent(struct ui *ui, enum ui_action a, const int *ids, size_t n)
 			fmt_rate(t->down_limit, d, sizeof d);
 		if (t != NULL && t->up_limit)
 			fmt_rate(t->up_limit, u, sizeof u);
-		snprintf(q, sizeof q, "limits now %s / %s; DOWN UP for %zu torrent%s (0 = none):", d, u,
+		snprintf(q, sizeof q, "limits now %s / %s; DOWN [UP] for %zu torrent%s (0 = none):", d, u,
 		    n, n == 1 ? "" : "s");
 		prompt_open(ui, q, "", false, actions_pending_answer, NULL, actions_pending_new(a, ids, n));
 		return true;
@@ -266,11 +273,11 @@ static void
 actions_global_limits_done(struct ui *ui, const char *text, void *arg)
 {
 	(void)arg;
-	uint64_t down, up;
+	uint64_t down, up = ui->global.up_limit;
 	if (text == NULL)
 		return;
 	if (!actions_parse_limits(text, &down, &up)) {
-		ui_message(ui, true, "rate limits: expected DOWN UP like '2M 500K' (0 = unlimited)");
+		ui_message(ui, true, "%s", actions_limits_help);
 		return;
 	}
 	struct client_cmd cmd = { .kind = CLIENT_CMD_GLOBAL_LIMITS, .down = down, .up = up };
@@ -288,7 +295,7 @@ actions_global_limits(struct ui *ui)
 	char label[128], d[32], u[32];
 	fmt_rate(ui->global.down_limit, d, sizeof d);
 	fmt_rate(ui->global.up_limit, u, sizeof u);
-	snprintf(label, sizeof label, "global limits now %s / %s; DOWN UP (0 = none):",
+	snprintf(label, sizeof label, "global limits now %s / %s; DOWN [UP] (0 = none):",
 	    ui->global.down_limit ? d : "none", ui->global.up_limit ? u : "none");
 	prompt_open(ui, label, "", false, actions_global_limits_done, NULL, NULL);
 }
@@ -315,19 +322,43 @@ actions_alt_speed(struct ui *ui)
 	}
 }
 
-/* Reads "DOWN UP" rates ("2M 500K", "0 0"); one value sets both. */
+/* A rate as people type it: "1.5M", "500K", "2MiB", "300k/s", "0"; K, M, G, T are 1024s. */
+static bool
+actions_parse_rate(const char *s, uint64_t *out)
+{
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno != 0 || end == s || v < 0)
+		return false;
+	double mult = 1;
+	const char *units = "KMGT";
+	const char *u = *end != '\0' ? strchr(units, toupper((unsigned char)*end)) : NULL;
+	if (u != NULL) {
+		mult = (double)(1ull << (10 * (u - units + 1)));
+		end++;
+	}
+	if (strcasecmp(end, "") != 0 && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0 &&
+	    strcasecmp(end, "/s") != 0 && strcasecmp(end, "B/s") != 0 &&
+	    strcasecmp(end, "iB/s") != 0)
+		return false;
+	v *= mult;
+	if (v >= 1.8e19)
+		return false;
+	*out = (uint64_t)(v + 0.5);
+	return true;
+}
+
+/* Reads "DOWN [UP]" rates ("1.5M 500K", "0 0"): one value sets the download limit only (*up
+ * is left as the caller set it: the limit in force). */
 bool
 actions_parse_limits(const char *text, uint64_t *down, uint64_t *up)
 {
-	char a[64], b[64];
-	int n = sscanf(text, "%63s %63s", a, b);
-	if (n < 1)
+	char a[64], b[64], extra[2];
+	int n = sscanf(text, "%63s %63s %1s", a, b, extra);
+	if (n < 1 || n > 2 || !actions_parse_rate(a, down))
 		return false;
-	if (!dp_parse_size(a, down))
-		return false;
-	if (n == 1) {
-		*up = *down;
-		return true;
-	}
-	return dp_parse_size(b, up);
+	return n == 1 || actions_parse_rate(b, up);
 }

@@ -21,7 +21,8 @@ bool actions_all(struct ui *ui, enum ui_action a);
 void actions_global_limits(struct ui *ui);
 /* Switches the alternative limits ("turtle mode") over, as the RPC's alt-speed-enabled. */
 void actions_alt_speed(struct ui *ui);
-/* Reads "DOWN UP" rate limits ("2M 500K"; one value sets both; 0 = unlimited). */
+/* Reads "DOWN [UP]" rate limits ("1.5M 500K"; decimals; one value sets the download limit and
+ * leaves *up as the caller set it; 0 = unlimited). */
 bool actions_parse_limits(const char *text, uint64_t *down, uint64_t *up);
 
 #endif

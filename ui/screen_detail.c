@@ -552,7 +552,8 @@ detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_
 	(void)ui;
 	switch (col) {
 	case TC_URL: snprintf(out, outlen, "%s%s", t->url, t->ipv6 ? " (IPv6)" : ""); break;
-	case TC_TIER: snprintf(out, outlen, t->tier >= 0 ? "%d" : "-", t->tier); break;
+	/* from 1, as `downpour info` and Transmission's clients count them */
+	case TC_TIER: snprintf(out, outlen, t->tier >= 0 ? "%d" : "-", t->tier + 1); break;
 	case TC_PEERS: snprintf(out, outlen, "%zu", t->last_peer_count); break;
 	case TC_STATUS:
 		snprintf(out, outlen, "%s", engine_tracker_status_name(t->status));

@@ -38,8 +38,9 @@ static const struct table_col list_cols[LC_COUNT] = {
 
 enum list_filter { LF_ALL, LF_DOWNLOADING, LF_SEEDING, LF_PAUSED, LF_CHECKING, LF_ERROR,
 	LF_COUNT };
+/* As the states are named ("stopped", not "paused": the filter said one, the rows the other). */
 static const char *const list_filter_names[LF_COUNT] = { "all", "downloading", "seeding",
-	"paused", "checking", "error" };
+	"stopped", "checking", "error" };
 
 struct list_state {
 	struct table_state st;
@@ -287,14 +288,24 @@ list_targets(struct ui *ui, int **ids)
 
 /* ---- adding ---- */
 
+/* The `m` prompt's argument: a bare info-hash is taken for a link there. */
+static char list_magnet_prompt;
+
 static void
 list_add_done(struct ui *ui, const char *text, void *arg)
 {
-	(void)arg;
 	char err[256] = "";
 	int id = 0, rc;
 	if (text == NULL || text[0] == '\0')
 		return;
+	/* `m` takes a whole link or a bare info-hash (40 hex or 32 base32 characters) */
+	char link[128];
+	size_t n = strlen(text);
+	if (arg == &list_magnet_prompt && (n == 40 || n == 32) && strspn(text, "0123456789abcdefABCDEF"
+	    "ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ") == n) {
+		snprintf(link, sizeof link, "magnet:?xt=urn:btih:%s", text);
+		text = link;
+	}
 	/* a file name is the engine's to read: the daemon's file system when attached */
 	struct client_cmd cmd = { .kind = strncmp(text, "magnet:", 7) == 0 ? CLIENT_CMD_ADD_MAGNET :
 	    CLIENT_CMD_ADD_FILE, .text = text, .cwd = ui->cwd };
@@ -368,8 +379,9 @@ list_action(struct ui *ui, enum ui_action a)
 		    NULL, NULL);
 		return true;
 	case UI_ACTION_ADD_MAGNET:
-		prompt_open(ui, "add magnet link:", "magnet:?xt=urn:btih:", false, list_add_done, NULL,
-		    NULL);
+		/* empty: a pasted link used to follow a pre-filled "magnet:?xt=urn:btih:" */
+		prompt_open(ui, "add magnet link (or info-hash):", "", false, list_add_done, NULL,
+		    &list_magnet_prompt);
 		return true;
 	case UI_ACTION_PAUSE_ALL:
 	case UI_ACTION_RESUME_ALL:

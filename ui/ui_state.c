@@ -56,9 +56,8 @@ ui_transfers_active(const struct ui *ui)
 {
 	for (size_t i = 0; i < ui->ntorrents; i++) {
 		const struct engine_torrent_stats *t = &ui->torrents[i];
-		if (t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_CHECKING ||
-		    t->state == ENGINE_TORRENT_METADATA ||
-		    (t->state == ENGINE_TORRENT_SEEDING && t->peers_connected > 0))
+		/* data moving or being checked; a download without peers moves nothing */
+		if (t->state == ENGINE_TORRENT_CHECKING || t->down_rate > 0 || t->up_rate > 0)
 			return true;
 	}
 	return false;

@@ -25,7 +25,7 @@ $T send-keys -t 0 '>'; sleep 0.5; $T send-keys -t 0 '>'; sleep 1.2
 screen | grep -q 'Waited▼' || fail "blocked view: a sort key moved the arrow"
 # at 100 columns the global-limits prompt keeps its "(0 = none)" (it was cut at half the line)
 $T resize-window -t 0 -x 100 -y 30; sleep 1.2
-$T send-keys -t 0 1 B; wait_for 'DOWN UP \(0 = none\):' 20 || fail "the limits prompt is cut"
+$T send-keys -t 0 1 B; wait_for 'DOWN \[UP\] \(0 = none\):' 20 || fail "the limits prompt is cut"
 $T send-keys -t 0 Escape; sleep 0.3
 # the log's selected line is wrapped whole: the "added" line (hash, pieces, directory) is wider
 # than 80 cells and its continuation row starts under the text
