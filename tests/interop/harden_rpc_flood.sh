@@ -2,15 +2,16 @@
 # harden_rpc_flood.sh: idle connections flooding the RPC port (issue 11, finding 7). The daemon
 # raises its soft descriptor limit to the hard one at start; with the hard limit too low for the
 # flood, failing accepts pause the listener instead of spinning: a few log lines, not thousands,
-# and the RPC answers again once the flood is gone. Then, under the usual limit of 1024, 1,100
-# idle connections each to the RPC, the monitor and the attach socket (reopened as the daemon
-# closes them) and slowloris clients on the RPC and the monitor: the caps close the connections
-# waiting longest, the request and line deadlines close the slow ones, a real RPC client and
-# `downpour monitor` are answered meanwhile, the daemon's CPU stays under half a core and its log
-# under 20 lines. Prints the daemon's CPU seconds during the floods (figures). Before: the soft
-# limit stayed and the accept loop spun; then the RPC took connections until the descriptors ran
-# out (a real client was not answered), the monitor refused everyone past 16 idle connections,
-# and a client sending a header byte a second kept its connection for good.
+# and the RPC answers again once the flood is gone; the peer port's listener does the same.
+# Then, under the usual limit of 1024, 1,100 idle connections each to the RPC, the monitor and
+# the attach socket (reopened as the daemon closes them) and slowloris clients on the RPC and the
+# monitor: the caps close the connections waiting longest, the request and line deadlines close
+# the slow ones, a real RPC client and `downpour monitor` are answered meanwhile, the daemon's
+# CPU stays under half a core and its log under 20 lines. Prints the daemon's CPU seconds during
+# the floods (figures). Before: the soft limit stayed and the accept loop spun; then the peer
+# listener logged every failed accept (409,567 lines in 5 s), the RPC took connections until
+# the descriptors ran out (a real client was not answered), the monitor refused everyone past
+# 16 idle connections, and a client sending a header byte a second kept its connection for good.
 # $1 = the downpour binary.
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -34,18 +35,19 @@ fail() {
 command -v prlimit >/dev/null || fail "prlimit is missing"
 printf 'listen_address = "127.0.0.1";\n' >"$W/d.conf"
 RP=$(free_port)
+PP=$(free_port)
 rpc() { /usr/bin/python3 "$HERE/rpc_call.py" "$RP" "$@"; }
 start() {   # start SOFT HARD
 	: >"$W/daemon.log"
 	prlimit --nofile="$1:$2" "$DP" daemon --foreground --config "$W/d.conf" --session "$W/s" \
-	    --download-dir "$W/dl" --port "$(free_port)" --rpc-no-auth --rpc-port "$RP" \
+	    --download-dir "$W/dl" --port "$PP" --rpc-no-auth --rpc-port "$RP" \
 	    >"$W/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 100); do rpc session-get >/dev/null 2>&1 && return 0; sleep 0.1; done
 	fail "the daemon's RPC does not answer"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-flood() {   # flood N: N idle connections held until killed
+flood() {   # flood N [PORT]: N idle connections (to the RPC port) held until killed
 	/usr/bin/python3 -c '
 import socket, sys, time
 socks = []
@@ -58,7 +60,7 @@ for _ in range(int(sys.argv[2])):
     except OSError:
         s.close()
 print("flood: %d connected" % len(socks), flush=True)
-time.sleep(300)' "$RP" "$1" >"$W/flood.log" 2>&1 &
+time.sleep(300)' "${2:-$RP}" "$1" >"$W/flood.log" 2>&1 &
 	FPID=$!
 	for _ in $(seq 1 300); do grep -q connected "$W/flood.log" && return 0; sleep 0.1; done
 	fail "the flood did not connect"
@@ -89,6 +91,20 @@ for _ in $(seq 1 50); do rpc session-get >/dev/null 2>&1 && { OK=1; break; }; sl
 [ -n "$OK" ] || fail "the RPC does not answer after the flood"
 kill -0 "$DPID" || fail "the daemon died"
 CPU2="$(( T1 - T0 ))/$(getconf CLK_TCK)"
+stop_pid "$DPID"; DPID=
+
+# 2b. The same against the peer port: its listener pauses too (it logged every failed accept).
+start 100 100
+flood 300 "$PP"
+T0=$(cpu_ticks "$DPID")
+sleep 5
+T1=$(cpu_ticks "$DPID")
+PLINES=$(grep -c "listener: accept failed" "$W/daemon.log")
+[ "$PLINES" -ge 1 ] || fail "no accept failure on the peer port logged: the flood did not reach the limit"
+[ "$PLINES" -le 3 ] || fail "$PLINES log lines about the peer port's accept in 5 s"
+stop_pid "$FPID"; FPID=
+kill -0 "$DPID" || fail "the daemon died"
+CPUP="$(( T1 - T0 ))/$(getconf CLK_TCK)"
 stop_pid "$DPID"; DPID=
 
 # 3. The usual limit of 1024: 1,100 idle connections each to the RPC, the monitor and the attach
@@ -145,6 +161,6 @@ awk '$1 == "slow" && $2 == "monitor" && ($3 < 9 || $3 > 13) { bad++ } END { exit
 [ "$(grep -c '^slow' "$W/slow.out")" -ge 40 ] || fail "the slowloris clients did not connect"
 rpc session-get >/dev/null || fail "the RPC does not answer after the floods"
 echo "PASS: harden_rpc_flood (soft limit raised to 4096; at a hard 100: $LINES accept log" \
-    "line(s) in 5 s, daemon CPU $CPU2 s; at 1024: 3 x 1,100 idle + 40 slowloris for 30 s:" \
+    "line(s) in 5 s, daemon CPU $CPU2 s; peer port: $PLINES line(s), CPU $CPUP s; at 1024: 3 x 1,100 idle + 40 slowloris for 30 s:" \
     "$LINES3 log lines, daemon CPU $TICKS/$HZ s over 10 s, real clients answered; slowloris" \
     "closed at the 3 s and 10 s deadlines)"
