@@ -1770,21 +1770,6 @@ store_look(struct store *s)
 }
 
 static void
-store_more_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct store *s = arg;
-	(void)fd;
-	(void)what;
-	if (s->shutting_down)
-		return;
-	engine_task_cb_begin(s->task);
-	store_look(s);
-	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending, "
-	    "%zu torrents to look at", s->dir, resume_writer_pending(s->writer), s->ndirty);
-	engine_task_cb_end(s->task);
-}
-
-static void
 store_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store *s = arg;
@@ -2335,7 +2320,7 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	s->timer = event_new(s->base, -1, EV_PERSIST, store_timer_cb, s);
 	s->settings_ev = event_new(s->base, -1, 0, store_settings_cb, s);
 	s->queue_ev = event_new(s->base, -1, 0, store_queue_cb, s);
-	s->more_ev = event_new(s->base, -1, 0, store_more_cb, s);
+	s->more_ev = event_new(s->base, -1, 0, store_timer_cb, s);   /* a look's next slice */
 	if (s->timer == NULL || s->settings_ev == NULL || s->queue_ev == NULL ||
 	    s->more_ev == NULL) {
 		snprintf(err, errlen, "can't create the session timer");

@@ -715,6 +715,26 @@ START_TEST(test_scale_classify_and_index)
 }
 END_TEST
 
+/* A one-piece torrent whose data is in ddir (its bytes: payload ^ salt), added and started;
+ * returns its id. */
+static int
+add_complete(struct engine *e, const char *ddir, const char *name, uint8_t salt)
+{
+	char err[256];
+	int id = 0;
+	uint8_t *data = xmalloc(T_PIECE);
+	for (uint32_t k = 0; k < T_PIECE; k++)
+		data[k] = (uint8_t)(payload[k] ^ salt);
+	th_file_write(ddir, name, data, T_PIECE);
+	size_t len;
+	uint8_t *tor = th_torrent_single(name, data, T_PIECE, T_PIECE, &len);
+	ck_assert_msg(engine_add_torrent_data(e, tor, len, NULL, &id, err, sizeof err) == 0, "%s",
+	    err);
+	free(tor);
+	free(data);
+	return id;
+}
+
 /* The tick visits only torrents with work: idle seeds leave its set after one tick, a known
  * address to dial brings one back, and a stopped one with nobody to dial leaves again. */
 START_TEST(test_idle_torrents_not_ticked)
@@ -727,16 +747,7 @@ START_TEST(test_idle_torrents_not_ticked)
 	for (int i = 0; i < 3; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "tick%d.bin", i);
-		uint8_t *data = xmalloc(T_PIECE);
-		for (uint32_t k = 0; k < T_PIECE; k++)
-			data[k] = (uint8_t)(payload[k] ^ (uint8_t)(i * 11 + 3));
-		th_file_write(ddir, name, data, T_PIECE);
-		size_t len;
-		uint8_t *tor = th_torrent_single(name, data, T_PIECE, T_PIECE, &len);
-		ck_assert_msg(engine_add_torrent_data(e, tor, len, NULL, &ids[i], err,
-		    sizeof err) == 0, "%s", err);
-		free(tor);
-		free(data);
+		ids[i] = add_complete(e, ddir, name, (uint8_t)(i * 11 + 3));
 	}
 	RUN_UNTIL(base, state_of(e, ids[0]) == ENGINE_TORRENT_SEEDING &&
 	    state_of(e, ids[1]) == ENGINE_TORRENT_SEEDING &&
@@ -786,16 +797,7 @@ START_TEST(test_session_load_in_slices)
 	for (int i = 0; i < N; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "load%02d.bin", i);
-		uint8_t *data = xmalloc(T_PIECE);
-		for (uint32_t k = 0; k < T_PIECE; k++)
-			data[k] = (uint8_t)(payload[k] ^ (uint8_t)(i * 7 + 5));
-		th_file_write(ddir, name, data, T_PIECE);
-		size_t len;
-		uint8_t *tor = th_torrent_single(name, data, T_PIECE, T_PIECE, &len);
-		ck_assert_msg(engine_add_torrent_data(e, tor, len, NULL, &ids[i], err,
-		    sizeof err) == 0, "%s", err);
-		free(tor);
-		free(data);
+		ids[i] = add_complete(e, ddir, name, (uint8_t)(i * 7 + 5));
 	}
 	RUN_UNTIL(base, seeding_count(e) == N, 20);
 	ck_assert_uint_eq(seeding_count(e), N);
