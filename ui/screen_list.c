@@ -111,7 +111,7 @@ list_compare(const void *pa, const void *pb)
 	const struct engine_torrent_stats *b = &list_sort_base[*(const size_t *)pb];
 	int c = 0;
 	switch (list_sort_col) {
-	case LC_NAME: c = strcmp(a->name, b->name); break;
+	case LC_NAME: c = text_casecmp(a->name, b->name); break;
 	case LC_STATE: c = LIST_CMP(a->state, b->state); break;
 	case LC_PROGRESS: c = LIST_CMP(a->progress, b->progress); break;
 	case LC_SIZE: c = LIST_CMP(a->wanted_size, b->wanted_size); break;

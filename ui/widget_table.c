@@ -5,7 +5,9 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
+#include "escape.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -158,19 +160,47 @@ table_clear_marks(struct table_state *t)
 	t->nmarks = 0;
 }
 
+#define TEXT_FOLD_MAX 512       /* code points of a name looked at (names are shorter) */
+
+/* s as lower-case code points (an invalid byte stands for itself, above any code point). */
+static size_t
+text_fold(const char *s, long *out, size_t max)
+{
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p != '\0' && n < max) {
+		long cp;
+		size_t len = dp_utf8_decode(p, &cp);
+		out[n++] = cp < 0 ? 0x110000 + *p : (long)towlower((wint_t)cp);
+		p += len;
+	}
+	return n;
+}
+
 bool
 text_matches(const char *haystack, const char *needle)
 {
-	size_t n = strlen(needle);
-	if (n == 0)
+	if (needle[0] == '\0')
 		return true;
-	for (const char *h = haystack; *h != '\0'; h++) {
-		size_t i = 0;
-		while (i < n && h[i] != '\0' &&
-		    tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
-			i++;
-		if (i == n)
+	long h[TEXT_FOLD_MAX], nd[TEXT_FOLD_MAX];
+	size_t hn = text_fold(haystack, h, TEXT_FOLD_MAX);
+	size_t nn = text_fold(needle, nd, TEXT_FOLD_MAX);
+	for (size_t i = 0; i + nn <= hn; i++)
+		if (memcmp(h + i, nd, nn * sizeof *nd) == 0)
 			return true;
-	}
 	return false;
+}
+
+int
+text_casecmp(const char *a, const char *b)
+{
+	long x[TEXT_FOLD_MAX], y[TEXT_FOLD_MAX];
+	size_t xn = text_fold(a, x, TEXT_FOLD_MAX);
+	size_t yn = text_fold(b, y, TEXT_FOLD_MAX);
+	for (size_t i = 0; i < xn && i < yn; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	if (xn != yn)
+		return xn < yn ? -1 : 1;
+	return strcmp(a, b);
 }

@@ -106,8 +106,11 @@ bool table_is_marked(const struct table_state *t, uint64_t id);
 void table_toggle_mark(struct table_state *t, uint64_t id);
 void table_clear_marks(struct table_state *t);
 
-/* Case-insensitive substring match for the incremental search (ASCII folding). */
+/* Case-insensitive substring match for the incremental search: code points folded to lower
+ * case in the locale (towlower), so "/ünï" finds "Ünïcödé"; invalid bytes match themselves. */
 bool text_matches(const char *haystack, const char *needle);
+/* Compares two names ignoring case the same way (then byte order, so the order is total). */
+int text_casecmp(const char *a, const char *b);
 
 /* ---- the one-line editor's state (widget_prompt.h edits and draws it) ---- */
 

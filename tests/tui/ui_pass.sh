@@ -1,7 +1,7 @@
 #!/bin/bash
 # ui_pass.sh: items of issue 13's TUI pass, each failing before its fix: `m` opens an empty
 # prompt (a pasted link followed a pre-filled "magnet:?xt=urn:btih:") and takes a bare
-# info-hash; the state filter says "stopped" as the rows do (it said "paused"); `B` takes a
+# info-hash; /ünï finds "Ünïcödé" (the search folded ASCII only); the state filter says "stopped" as the rows do (it said "paused"); `B` takes a
 # decimal rate ("1.5M" was refused) and one value sets the download limit only (it set both);
 # the trackers tab counts tiers from 1 as `downpour info` does (it counted from 0); `q` with a
 # download that has no peers and moves nothing quits at once (it asked "Transfers are active").
@@ -40,6 +40,8 @@ mkdir -p "$tmp/dl" "$tmp/session" "$tmp/src"
 head -c 300000 /dev/urandom >"$tmp/src/nopeers.bin"
 "$dp" create -o "$tmp/t.torrent" -t "http://127.0.0.1:$P1/announce" \
     -t "http://127.0.0.1:$P2/announce" "$tmp/src/nopeers.bin" >/dev/null || fail "create"
+head -c 100000 /dev/urandom >"$tmp/src/Ünïcödé.bin"
+"$dp" create -o "$tmp/u.torrent" "$tmp/src/Ünïcödé.bin" >/dev/null || fail "create Ünïcödé"
 cat >"$tmp/ui.conf" <<CONF
 download_dir = "$tmp/dl";
 session_dir = "$tmp/session";
@@ -49,7 +51,7 @@ dht = false;
 lsd = false;
 upload_rate_limit = "100K";
 CONF
-$T new-session -d -x 160 -y 32 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' --config '$tmp/ui.conf' '$tmp/t.torrent'" ||
+$T new-session -d -x 160 -y 32 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' --config '$tmp/ui.conf' '$tmp/t.torrent' '$tmp/u.torrent'" ||
     fail "tmux"
 wait_for 'nopeers\.bin.*downloading' 80 || fail "the torrent does not download"
 
@@ -59,6 +61,18 @@ wait_for 'add magnet link' 40 || fail "m opens no prompt"
 screen | grep 'add magnet link' | grep -q 'magnet:?' && fail "the magnet prompt is pre-filled"
 keys Escape
 echo "ok   m opens an empty prompt"
+
+# /ünï finds Ünïcödé (case folded beyond ASCII) and hides the other.
+keys /
+wait_for '^ */' 40 || fail "/ opens no search prompt"
+keys -l 'ünï'
+keys Enter
+wait_for 'Ünïcödé\.bin' 40 || fail "the search for ünï does not show Ünïcödé.bin"
+screen | grep -q 'nopeers\.bin' && fail "the search for ünï still shows nopeers.bin"
+keys /
+keys BSpace BSpace BSpace Enter
+wait_for 'nopeers\.bin' 40 || fail "the search is not cleared"
+echo "ok   /ünï finds Ünïcödé"
 
 # f: all, downloading, seeding, then the stopped ones, named so.
 keys f f f

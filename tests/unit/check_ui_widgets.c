@@ -289,6 +289,19 @@ START_TEST(test_scroll_and_marks)
 	ck_assert(text_matches("debian", ""));
 	ck_assert(!text_matches("debian", "ubuntu"));
 	ck_assert(!text_matches("deb", "debian"));
+	/* Non-ASCII letters fold too (issue 13: "/ünï" missed "Ünïcödé"), and names sort
+	 * ignoring case ("alpha" before "Beta" before "gamma"). */
+	char *was = strdup(setlocale(LC_CTYPE, NULL));
+	ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
+	ck_assert(text_matches("Ünïcödé album", "ünï"));
+	ck_assert(text_matches("ünïcödé", "ÜNÏCÖDÉ"));
+	ck_assert(!text_matches("Ünïcödé", "uni"));
+	ck_assert(text_matches("a\xff\xfe" "b", "\xff\xfe"));    /* invalid bytes match themselves */
+	ck_assert_int_lt(text_casecmp("alpha", "Beta"), 0);
+	ck_assert_int_lt(text_casecmp("Beta", "gamma"), 0);
+	ck_assert_int_ne(text_casecmp("Abc", "abc"), 0);          /* total: case breaks the tie */
+	setlocale(LC_CTYPE, was);
+	free(was);
 }
 END_TEST
 
