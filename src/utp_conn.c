@@ -833,7 +833,9 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_debug("%s: retransmission timeout %u (%u packets out, cwnd %u B, peer window %u B, "
 	    "rtt %u ms)", c->name, c->timeouts_in_row, n, c->cc.cwnd, c->peer_wnd, c->rtt_us / 1000);
-	ledbat_on_timeout(&c->cc, now);
+	/* Everything in flight is declared lost below and counts toward the loss rate: a window's
+	 * tail of a few packets may be chance, a whole window unanswered for an RTO is not. */
+	ledbat_on_timeout(&c->cc, DP_MAX(c->in_flight, c->mss), c->timeouts_in_row > 1, now);
 	uint64_t lost_sent_us = 0;
 	for (uint16_t i = 1; i <= n; i++) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];

@@ -96,7 +96,15 @@ ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited)
 			l->slow_start = false;
 			l->ssthresh = l->cwnd;
 		} else if (cwnd_limited) {
-			l->cwnd += bytes;
+			/* Limited slow start (RFC 3742) past LEDBAT_SS_LIMIT packets: random losses no
+			 * longer end slow start, so only a queue or a burst of drops does, and a window
+			 * doubled from 700 to 1400 packets lost nearly all of a round at once (then
+			 * cut after cut down to 40 kB). */
+			uint64_t limit = (uint64_t)LEDBAT_SS_LIMIT * l->mss;
+			uint64_t add = bytes;
+			if (l->cwnd > limit)
+				add = (uint64_t)bytes * (limit / 2) / l->cwnd;
+			l->cwnd += (uint32_t)add;     /* at most bytes: no overflow past max_cwnd */
 		}
 	} else {
 		int64_t off = (int64_t)LEDBAT_TARGET_US - (int64_t)q;
@@ -141,11 +149,22 @@ ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t
 }
 
 void
-ledbat_on_timeout(struct ledbat *l, uint64_t now_us)
+ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t now_us)
 {
+	ledbat_loss_rate_add(l, lost_bytes, true);
+	bool random = !again && ledbat_queuing_us(l) < LEDBAT_RANDOM_QUEUE_US &&
+	    l->loss_rate < LEDBAT_RANDOM_RATE_MAX;
 	l->timeouts++;
 	l->last_decrease_us = now_us;
-	l->ssthresh = l->cwnd / 2 > ledbat_min_cwnd(l) ? l->cwnd / 2 : ledbat_min_cwnd(l);
+	if (random) {
+		/* The path lost the tail of a window (nothing sent after it came back to tell):
+		 * one packet as after any timeout, but slow start back to where the window was. */
+		l->random_losses++;
+		if (l->cwnd > l->ssthresh)
+			l->ssthresh = l->cwnd;
+	} else {
+		l->ssthresh = l->cwnd / 2 > ledbat_min_cwnd(l) ? l->cwnd / 2 : ledbat_min_cwnd(l);
+	}
 	l->cwnd = l->mss;
 	l->slow_start = true;
 }

@@ -34,6 +34,9 @@
 #define LEDBAT_RANDOM_QUEUE_US (LEDBAT_TARGET_US / 10)
 #define LEDBAT_RANDOM_RATE_MAX (65536u * 3 / 100)
 #define LEDBAT_LOSS_AVG 256u
+/* Slow start past this many packets of window grows half of it per round trip at most
+ * (RFC 3742's max_ssthresh), not the whole window. */
+#define LEDBAT_SS_LIMIT 100u
 
 struct ledbat {
 	uint32_t cwnd;                   /* bytes allowed in flight */
@@ -67,8 +70,13 @@ void ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited);
  * 444 -> 311 kB, once per rtt while its holes were resent). A random loss (LEDBAT_RANDOM_*)
  * leaves the window. Returns true when it counted as congestion. */
 bool ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t now_us);
-/* The retransmission timer expired: one packet, slow start up to half the old window. */
-void ledbat_on_timeout(struct ledbat *l, uint64_t now_us);
+/* The retransmission timer expired with lost_bytes in flight (again: the previous one did
+ * too): one packet, slow start up to half the old window; for a first timeout that looks
+ * random (LEDBAT_RANDOM_*, those bytes counted: a few packets of a window's tail lost, found by
+ * the timer because too few followed them) up to the old window: early in a connection a tail
+ * loss of 4 packets set the threshold to 3 kB, and the window then crept up 3 kB per round
+ * trip for seconds. A whole large window unanswered lifts the loss rate past the bound. */
+void ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t now_us);
 /* The packet size changed (path MTU): the window keeps its byte size within the bounds. */
 void ledbat_set_mss(struct ledbat *l, uint32_t mss);
 

@@ -103,6 +103,14 @@ START_TEST(test_ledbat_window)
 	ledbat_delay_sample(&l, 5000, now);
 	ledbat_on_ack(&l, 2000, true);
 	ck_assert_uint_eq(l.cwnd, 4000);
+	/* Past LEDBAT_SS_LIMIT packets slow start adds half that per window, not a window. */
+	struct ledbat s;
+	ledbat_init(&s, 1000, 1u << 22, now);
+	ledbat_delay_sample(&s, 5000, now);
+	s.cwnd = 400000;
+	ledbat_on_ack(&s, 400000, true);
+	ck_assert(s.slow_start);
+	ck_assert_uint_eq(s.cwnd, 400000 + LEDBAT_SS_LIMIT * 1000 / 2);
 	/* Not limited by the window: no growth. */
 	ledbat_on_ack(&l, 2000, false);
 	ck_assert_uint_eq(l.cwnd, 4000);
@@ -135,7 +143,7 @@ START_TEST(test_ledbat_window)
 	ck_assert(ledbat_on_loss(&l, 1000, now + 5000, now + 60000));  /* sent after the cut */
 	ck_assert_uint_eq(l.cwnd, 25000);
 	/* A timeout is a cut too: what was sent before it is not cut for again. */
-	ledbat_on_timeout(&l, now + 300000);
+	ledbat_on_timeout(&l, 1000, false, now + 300000);
 	ck_assert_uint_eq(l.cwnd, 1000);
 	ck_assert_uint_eq(l.ssthresh, 12500);
 	ck_assert(l.slow_start);
@@ -174,6 +182,34 @@ START_TEST(test_ledbat_window)
 		ledbat_on_ack(&r, 1000, false);
 	ck_assert(!ledbat_on_loss(&r, 1000, now + 500000, now + 600000));
 	ck_assert_uint_eq(r.cwnd, 70000);
+	/* A first timeout that looks random (no queue, losses rare): one packet, and slow start
+	 * back to the old window; still in the first slow start, the threshold stays open. */
+	struct ledbat t;
+	ledbat_init(&t, 1000, 1u << 20, now);
+	for (int i = 0; i < 4; i++)
+		ledbat_delay_sample(&t, 5000, now);
+	t.cwnd = 6000;
+	ledbat_on_timeout(&t, 1000, false, now);
+	ck_assert_uint_eq(t.cwnd, 1000);
+	ck_assert(t.slow_start);
+	ck_assert_uint_eq(t.ssthresh, 1u << 20);
+	ck_assert_uint_eq(t.random_losses, 1);
+	t.slow_start = false;
+	t.ssthresh = 20000;
+	t.cwnd = 40000;
+	ledbat_on_timeout(&t, 1000, false, now + 1000000);
+	ck_assert_uint_eq(t.ssthresh, 40000);
+	/* A whole window unanswered is no tail loss: half. */
+	t.cwnd = 400000;
+	t.loss_rate = 0;
+	ledbat_on_timeout(&t, 400000, false, now + 1500000);
+	ck_assert_uint_eq(t.ssthresh, 200000);
+	/* A timeout again in a row is trouble, not chance: half. */
+	t.loss_rate = 0;
+	t.cwnd = 40000;
+	ledbat_on_timeout(&t, 1000, true, now + 2000000);
+	ck_assert_uint_eq(t.ssthresh, 20000);
+	ck_assert_uint_eq(t.cwnd, 1000);
 	/* The same rare loss with our queue at a tenth of the target or more is congestion. */
 	struct ledbat d;
 	ledbat_init(&d, 1000, 1u << 20, now);
