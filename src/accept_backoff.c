@@ -112,6 +112,12 @@ accept_backoff_forget(struct evconnlistener *l)
 	free(b);
 }
 
+bool
+accept_deadline_late(uint64_t armed_ms, uint64_t period_ms)
+{
+	return dp_now_ms() > armed_ms + period_ms + 1000;
+}
+
 int
 accept_cap_from_fd_limit(int configured, int floor, int ceiling)
 {

@@ -3,6 +3,9 @@
 #ifndef DP_ACCEPT_BACKOFF_H
 #define DP_ACCEPT_BACKOFF_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct event_base;
 struct evconnlistener;
 
@@ -14,6 +17,11 @@ struct evconnlistener;
  * how often it failed. Loop thread only; accept_backoff_forget before l is freed. */
 void accept_backoff_watch(struct event_base *base, struct evconnlistener *l, const char *what);
 void accept_backoff_forget(struct evconnlistener *l);
+
+/* A client's deadline that fires more than a second after it was due: the loop was busy (a
+ * load of thousands of torrents), so the client's bytes may be waiting unread behind the timer.
+ * Such a deadline is given one more period instead of closing the client. */
+bool accept_deadline_late(uint64_t armed_ms, uint64_t period_ms);
 
 /* A default cap for one kind of local connection: a share of the soft descriptor limit (1/8),
  * at least `floor`, at most `ceiling`; `configured` > 0 wins. */

@@ -42,6 +42,8 @@ struct attach_client {
 	struct engine_task *task;
 	bool hello;
 	struct event *hello_deadline;
+	uint64_t hello_armed_ms;
+	bool hello_extended;           /* the deadline came late once and was given another */
 	bool listed;                   /* has had a torrent list (else the next one resets) */
 	bool full;                     /* the next list answer walks every torrent */
 	int *hot;                      /* torrents whose rows change unmarked (rates, peers) */
@@ -681,6 +683,12 @@ attach_hello_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct attach_server *s = c->s;
 	(void)fd;
 	(void)what;
+	if (!c->hello_extended && accept_deadline_late(c->hello_armed_ms, ATTACH_HELLO_S * 1000)) {
+		c->hello_extended = true;
+		struct timeval tv = { ATTACH_HELLO_S, 0 };
+		evtimer_add(c->hello_deadline, &tv);
+		return;
+	}
 	s->silent++;
 	attach_client_free(c, "no hello");
 	attach_flood_log(s);
@@ -729,6 +737,7 @@ attach_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	c->task = engine_task_new(s->e, ENGINE_TASK_KIND_UI, 0, "attached UI");
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for hello");
 	c->hello_deadline = evtimer_new(s->base, attach_hello_deadline_cb, c);
+	c->hello_armed_ms = dp_now_ms();
 	struct timeval tv = { ATTACH_HELLO_S, 0 };
 	evtimer_add(c->hello_deadline, &tv);
 	c->next = s->clients;

@@ -41,6 +41,8 @@ struct monitor_client {
 	uint64_t commands;
 	uint64_t active_ms;            /* the last command or the connection */
 	struct event *line_deadline;   /* armed while a partial line waits */
+	uint64_t line_armed_ms;
+	bool line_extended;            /* the deadline came late once and was given another */
 	struct monitor_client *next;
 };
 
@@ -431,6 +433,12 @@ monitor_line_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct monitor_server *m = c->m;
 	(void)fd;
 	(void)what;
+	if (!c->line_extended && accept_deadline_late(c->line_armed_ms, MONITOR_LINE_S * 1000)) {
+		c->line_extended = true;
+		struct timeval tv = { MONITOR_LINE_S, 0 };
+		evtimer_add(c->line_deadline, &tv);
+		return;
+	}
 	m->slow++;
 	monitor_client_free(c, "command line unfinished");
 	monitor_flood_log(m);
@@ -483,6 +491,8 @@ monitor_client_read_cb(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(in) == 0) {
 		evtimer_del(c->line_deadline);
 	} else if (!evtimer_pending(c->line_deadline, NULL)) {
+		c->line_armed_ms = dp_now_ms();
+		c->line_extended = false;
 		struct timeval tv = { MONITOR_LINE_S, 0 };
 		evtimer_add(c->line_deadline, &tv);
 	}

@@ -50,6 +50,8 @@ struct rpc_conn {
 	 * evhttp's own timeout restarts at every byte, so a client sending a header byte every
 	 * 50 s (slowloris) held its connection for good. */
 	struct event *deadline;
+	uint64_t armed_ms;
+	bool extended;                 /* the deadline came late once and was given another */
 	bool waiting;                  /* in srv->waiting, deadline armed */
 	TAILQ_ENTRY(rpc_conn) wait_link;
 	struct rpc_conn *next;
@@ -350,6 +352,13 @@ rpc_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct rpc_server *s = c->srv;
 	(void)fd;
 	(void)what;
+	uint64_t period = (uint64_t)s->request_timeout_s * 1000;
+	if (!c->extended && accept_deadline_late(c->armed_ms, period)) {
+		c->extended = true;
+		struct timeval tv = { s->request_timeout_s, 0 };
+		evtimer_add(c->deadline, &tv);
+		return;
+	}
 	s->timed_out++;
 	rpc_flood_log(s);
 	/* Runs rpc_conn_closed, which frees c. */
@@ -366,6 +375,8 @@ rpc_conn_wait(struct rpc_conn *c)
 		TAILQ_REMOVE(&s->waiting, c, wait_link);
 	TAILQ_INSERT_TAIL(&s->waiting, c, wait_link);
 	c->waiting = true;
+	c->armed_ms = dp_now_ms();
+	c->extended = false;
 	struct timeval tv = { s->request_timeout_s, 0 };
 	evtimer_add(c->deadline, &tv);
 }
