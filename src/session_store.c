@@ -42,6 +42,7 @@
 #define STORE_SLICE_US 8000u          /* queue starts per callback: at most this long ... */
 #define STORE_SLICE_MIN 8u            /* ... and at least this many */
 #define STORE_FLUSH_THREADS 3         /* with the loop's own: the last saves at exit */
+#define STORE_WRITER_BACKLOG 64      /* saves handed on while the writer has fewer queued */
 #define STORE_QUEUE_MIN_MS 250        /* queue passes at most this often (a burst: one pass) */
 
 struct store_item {
@@ -107,6 +108,7 @@ struct store {
 	bool queue_again;                 /* the last queue pass stopped at its time budget */
 	uint64_t save_deadline_us;        /* the tick's saves stop here ... */
 	bool saves_cut;                   /* ... and some were left for the next tick */
+	bool backlog_cut;                 /* ... because the writer is behind, not the clock */
 	bool loading, shutting_down;      /* loading: inside a slice of the load (adding) */
 	bool load_pending;                /* the session's torrents are still being read or added */
 	struct store_load *load;
@@ -1688,10 +1690,15 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
 		return false;
 	if (now - it->last_save_ms < STORE_DEBOUNCE_MS)
 		return true;
-	/* 10,000 torrents just added all want their first save: a slice per tick, the rest on
-	 * the next ones (they stay marked). */
+	/* 10,000 torrents just added all want their first save: a slice at a time, the rest on
+	 * the next ones (they stay marked); and no faster than the writer writes them (a queue of
+	 * thousands would be written twice at a shutdown: by the writer and by the flush). */
 	if (dp_now_us() >= s->save_deadline_us) {
 		s->saves_cut = true;
+		return true;
+	}
+	if (resume_writer_pending(s->writer) >= STORE_WRITER_BACKLOG) {
+		s->saves_cut = s->backlog_cut = true;
 		return true;
 	}
 	store_save(s, it);
@@ -1713,6 +1720,10 @@ store_sweep(struct store *s, uint64_t now)
 	while (s->sweep_ids != NULL && s->sweep_next < s->sweep_n) {
 		if (dp_now_us() >= s->save_deadline_us)
 			return;
+		if (resume_writer_pending(s->writer) >= STORE_WRITER_BACKLOG) {
+			s->backlog_cut = true;
+			return;
+		}
 		struct store_item *it = store_find(s, s->sweep_ids[s->sweep_next++]);
 		struct engine_policy_torrent t;
 		if (it == NULL || it->removed || it->checking || it->moving ||
@@ -1747,7 +1758,7 @@ store_look(struct store *s)
 	free(ids);
 	free(gone);
 	s->save_deadline_us = dp_now_us() + STORE_SLICE_US;
-	s->saves_cut = false;
+	s->saves_cut = s->backlog_cut = false;
 	/* Each one marked now once, oldest first; one to look at again goes to the end. */
 	size_t todo = s->ndirty;
 	while (todo-- > 0 && s->dirty != NULL && !s->saves_cut) {
@@ -1764,7 +1775,8 @@ store_look(struct store *s)
 	}
 	store_sweep(s, now);
 	if (s->saves_cut || (s->sweep_ids != NULL && s->sweep_next < s->sweep_n)) {
-		struct timeval tv = { 0, 10000 };
+		/* the clock: the next slice soon; the writer: when it may have caught up */
+		struct timeval tv = { 0, s->backlog_cut ? 100000 : 10000 };
 		event_add(s->more_ev, &tv);
 	}
 }
