@@ -165,8 +165,14 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 	fmt_size(t->piece_length, a, sizeof a);
 	snprintf(v, sizeof v, "%u of %u, %s each", t->pieces_have, t->pieces_total, a);
 	detail_kv(&y, ymax, "pieces", v, 0);
-	fmt_size(t->have_size, a, sizeof a);
-	snprintf(v, sizeof v, "%s (%.1f%%)", a, t->progress * 100);
+	/* of what is wanted, as the list's Done and Size; verified bytes of skipped files apart */
+	fmt_size(t->wanted_size > t->left ? t->wanted_size - t->left : 0, a, sizeof a);
+	fmt_size(t->wanted_size, b, sizeof b);
+	int hn = snprintf(v, sizeof v, "%s of %s wanted (%.1f%%)", a, b, t->progress * 100);
+	if (t->wanted_size < t->total_size && hn > 0 && (size_t)hn < sizeof v) {
+		fmt_size(t->have_size, c, sizeof c);
+		snprintf(v + hn, sizeof v - (size_t)hn, "; %s verified with skipped files", c);
+	}
 	detail_kv(&y, ymax, "have", v, 0);
 	fmt_size(t->downloaded, a, sizeof a);
 	fmt_size(t->uploaded, b, sizeof b);
