@@ -793,12 +793,29 @@ detail_action(struct ui *ui, enum ui_action a)
 	case UI_ACTION_RIGHT:
 	case UI_ACTION_OPEN:
 		if (d->tab == DT_FILES && d->st[DT_FILES].sel >= 0 &&
-		    (size_t)d->st[DT_FILES].sel < d->nrows && d->rows[d->st[DT_FILES].sel].dir) {
-			const char *path = d->rows[d->st[DT_FILES].sel].path;
-			bool collapse = a == UI_ACTION_LEFT ? true : a == UI_ACTION_RIGHT ? false :
-			    !detail_is_collapsed(d, path);
-			detail_toggle_collapsed(d, path, collapse);
-			return true;
+		    (size_t)d->st[DT_FILES].sel < d->nrows) {
+			int sel = d->st[DT_FILES].sel;
+			const struct file_row *r = &d->rows[sel];
+			const char *path = r->path;
+			/* An open folder closes; on a file or a closed folder, h goes up to the
+			 * folder holding it (it used to switch tabs); at the top it stays. */
+			if (r->dir && !(a == UI_ACTION_LEFT && detail_is_collapsed(d, path))) {
+				bool collapse = a == UI_ACTION_LEFT ? true : a == UI_ACTION_RIGHT ?
+				    false : !detail_is_collapsed(d, path);
+				detail_toggle_collapsed(d, path, collapse);
+				return true;
+			}
+			if (a == UI_ACTION_LEFT) {
+				for (int i = sel - 1; i >= 0; i--) {
+					if (d->rows[i].dir && d->rows[i].depth < r->depth) {
+						d->st[DT_FILES].sel = i;
+						break;
+					}
+				}
+				return true;
+			}
+			if (r->dir)
+				return true;
 		}
 		if (a == UI_ACTION_LEFT)
 			d->tab = (d->tab + DT_COUNT - 1) % DT_COUNT;
