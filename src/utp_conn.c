@@ -506,6 +506,8 @@ utp_conn_rtt_sample(struct utp_conn *c, uint32_t sample)
 struct utp_ack_newest {
 	uint64_t sent_us;
 	bool clean;                /* sent once and never declared lost */
+	bool spurious;             /* some packet declared lost arrived from its one transmission */
+	bool resent;               /* some packet arrived from a retransmission */
 };
 
 /* One packet acknowledged: its bytes leave the flight; an MTU probe that made it raises the
@@ -520,6 +522,12 @@ utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, struct utp_ack_new
 		nw->sent_us = p->sent_us;
 		nw->clean = p->transmissions == 1 && !p->need_resend;
 	}
+	if (p->need_resend && p->transmissions == 1) {
+		nw->spurious = true;       /* declared lost, yet its only transmission arrived */
+		c->false_losses++;
+	}
+	else if (p->transmissions > 1)
+		nw->resent = true;
 	if (!p->need_resend)
 		c->in_flight -= DP_MIN(c->in_flight, len);
 	else
@@ -567,7 +575,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 	uint32_t bytes = 0;
 	bool progress = false;
 	uint64_t rack_before = c->rack_sent_us;
-	struct utp_ack_newest newest = { 0, false };
+	struct utp_ack_newest newest = { 0, false, false, false };
 	if (adv >= 1 && adv <= outstanding) {
 		for (uint16_t i = 1; i <= adv; i++) {
 			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
@@ -638,6 +646,23 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 		if (p != NULL && p->transmissions == 1)
 			lost += utp_conn_lost(c, p, &lost_sent_us);
 		c->dup_acks = 0;
+	}
+	if (newest.spurious && !newest.resent && ledbat_undo_timeout(&c->cc)) {
+		/* The timeout was spurious (late ACKs): what it declared lost and has not resent
+		 * goes back in flight; RACK finds again whatever of it is really lost. */
+		uint16_t n = utp_conn_outstanding(c);
+		for (uint16_t i = 1; i <= n; i++) {
+			struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
+			if (p == NULL || !p->need_resend || p->transmissions != 1)
+				continue;
+			p->need_resend = false;
+			c->nresend--;
+			c->in_flight += p->len;
+		}
+		log_debug("%s: the retransmission timeout was spurious: window %u B again", c->name,
+		    c->cc.cwnd);
+	} else if (newest.resent) {
+		ledbat_timeout_genuine(&c->cc);
 	}
 	if (lost > 0) {
 		uint32_t before = c->cc.cwnd;
@@ -923,9 +948,17 @@ void
 utp_conn_free(struct utp_conn *c)
 {
 	if (c->task != NULL && c->task->finished_us == 0)
-		task_done(c->task, "closed: %llu bytes in, %llu out, %llu resent",
+		task_done(c->task, "closed: %llu bytes in, %llu out, %llu resent, %llu packets "
+		    "declared lost that arrived, %u timeouts (%u spurious)",
 		    (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
-		    (unsigned long long)c->resent);
+		    (unsigned long long)c->resent, (unsigned long long)c->false_losses,
+		    c->cc.timeouts, c->cc.spurious_timeouts);
+	if (c->bytes_out > 0)
+		log_debug("%s: closed: %llu bytes out, %llu resent, %llu packets declared lost that "
+		    "arrived, window cut %u times, %u losses random, %u timeouts (%u spurious)",
+		    c->name, (unsigned long long)c->bytes_out, (unsigned long long)c->resent,
+		    (unsigned long long)c->false_losses, c->cc.losses, c->cc.random_losses,
+		    c->cc.timeouts, c->cc.spurious_timeouts);
 	task_release(&c->task);
 	if (c->timer != NULL)
 		event_free(c->timer);

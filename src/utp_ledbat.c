@@ -137,6 +137,7 @@ ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t
 	if (l->last_decrease_us != 0 && sent_us < l->last_decrease_us)
 		return true;
 	l->last_decrease_us = now_us;
+	l->undo_valid = false;
 	l->losses++;
 	bool queued = q >= LEDBAT_TARGET_US / 4;
 	l->cwnd = (uint32_t)((uint64_t)l->cwnd *
@@ -154,6 +155,10 @@ ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t no
 	ledbat_loss_rate_add(l, lost_bytes, true);
 	bool random = !again && ledbat_queuing_us(l) < LEDBAT_RANDOM_QUEUE_US &&
 	    l->loss_rate < LEDBAT_RANDOM_RATE_MAX;
+	l->undo_valid = !again;
+	l->undo_cwnd = l->cwnd;
+	l->undo_ssthresh = l->ssthresh;
+	l->undo_slow_start = l->slow_start;
 	l->timeouts++;
 	l->last_decrease_us = now_us;
 	if (random) {
@@ -167,6 +172,26 @@ ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t no
 	}
 	l->cwnd = l->mss;
 	l->slow_start = true;
+}
+
+bool
+ledbat_undo_timeout(struct ledbat *l)
+{
+	if (!l->undo_valid)
+		return false;
+	l->undo_valid = false;
+	l->spurious_timeouts++;
+	if (l->undo_cwnd > l->cwnd)
+		l->cwnd = l->undo_cwnd;
+	l->ssthresh = l->undo_ssthresh;
+	l->slow_start = l->undo_slow_start;
+	return true;
+}
+
+void
+ledbat_timeout_genuine(struct ledbat *l)
+{
+	l->undo_valid = false;
 }
 
 void

@@ -52,6 +52,10 @@ struct ledbat {
 	uint64_t last_decrease_us;       /* the last cut or timeout (0: none yet) */
 	uint32_t loss_rate;              /* lost share of the bytes sent lately, in 1/65536 */
 	uint32_t losses, random_losses, timeouts;   /* counted for the task's reason */
+	/* The window before the last timeout, while it may still prove spurious. */
+	bool undo_valid, undo_slow_start;
+	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t spurious_timeouts;
 };
 
 void ledbat_init(struct ledbat *l, uint32_t mss, uint32_t max_cwnd, uint64_t now_us);
@@ -77,6 +81,12 @@ bool ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uin
  * loss of 4 packets set the threshold to 3 kB, and the window then crept up 3 kB per round
  * trip for seconds. A whole large window unanswered lifts the loss rate past the bound. */
 void ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t now_us);
+/* The last timeout was spurious (a packet it declared lost was acknowledged without having been
+ * resent: the ACKs were late, nothing was lost): the window before it comes back (Eifel,
+ * RFC 3522). Only once per timeout; a cut since then or ledbat_timeout_genuine forgets it. */
+bool ledbat_undo_timeout(struct ledbat *l);
+/* A packet resent after the timeout was acknowledged first: the timeout was real. */
+void ledbat_timeout_genuine(struct ledbat *l);
 /* The packet size changed (path MTU): the window keeps its byte size within the bounds. */
 void ledbat_set_mss(struct ledbat *l, uint32_t mss);
 

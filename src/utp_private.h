@@ -109,6 +109,7 @@ struct utp_conn {
 
 	uint64_t created_us, last_recv_us, closing_since_us;
 	uint64_t bytes_in, bytes_out, packets_in, packets_out, resent;
+	uint64_t false_losses;             /* declared lost, acknowledged from the one sending */
 	int error;                         /* errno for the user's end when it failed */
 	bool user_told;                    /* CONNECTED (or the failure) was reported */
 };

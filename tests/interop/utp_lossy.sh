@@ -187,6 +187,13 @@ if [ -n "$REF" ]; then
 	    sl_fail "the libtorrent -> downpour run had another peer than libtorrent"
 	sl_stop "$LT_SEED_PID" 10
 fi
+# Drops besides the wire's own, per namespace: UDP receive buffers, and UDP sends the device's
+# queue refused (SndbufErrors: a qdisc drop is silent to a socket without IP_RECVERR).
+for n in "$NA" "$NB"; do
+	ip netns exec "$n" awk -v ns="$n" '$1 == "Udp:" && $2 ~ /^[0-9]/ {
+		printf "drops in %s: UDP receive buffers %d, sends dropped at the device %d\n", ns, $6, $7
+	}' /proc/net/snmp
+done
 [ -n "$WIRE_PID" ] && { sl_stop "$WIRE_PID" 5; tail -n 1 "$SL_W/wire.log"; }
 awk -v s="$SIZE_MIB" -v t="$TCP_WALL" -v c="${CUBIC_WALL:-0}" -v u="$UTP_WALL" -v cc="$CC" 'BEGIN {
 	printf "rates: TCP (%s) %.2f MiB/s, uTP %.2f MiB/s, uTP/TCP %.2f", cc, s / t, s / u, t / u

@@ -210,6 +210,21 @@ START_TEST(test_ledbat_window)
 	ledbat_on_timeout(&t, 1000, true, now + 2000000);
 	ck_assert_uint_eq(t.ssthresh, 20000);
 	ck_assert_uint_eq(t.cwnd, 1000);
+	/* A spurious timeout (late ACKs) gives the window back, once; a genuine one does not. */
+	t.cwnd = 50000;
+	t.ssthresh = 30000;
+	t.slow_start = false;
+	ledbat_on_timeout(&t, 1000, false, now + 3000000);
+	ck_assert_uint_eq(t.cwnd, 1000);
+	ck_assert(ledbat_undo_timeout(&t));
+	ck_assert_uint_eq(t.cwnd, 50000);
+	ck_assert_uint_eq(t.ssthresh, 30000);
+	ck_assert(!t.slow_start);
+	ck_assert(!ledbat_undo_timeout(&t));
+	ledbat_on_timeout(&t, 1000, false, now + 4000000);
+	ledbat_timeout_genuine(&t);
+	ck_assert(!ledbat_undo_timeout(&t));
+	ck_assert_uint_eq(t.cwnd, 1000);
 	/* The same rare loss with our queue at a tenth of the target or more is congestion. */
 	struct ledbat d;
 	ledbat_init(&d, 1000, 1u << 20, now);
