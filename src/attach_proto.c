@@ -150,6 +150,7 @@ static const struct attach_field attach_torrent_dynamic_f[] = {
 	F("pr", ATTACH_DOUBLE, ST, progress),
 	F("prc", ATTACH_INT, ST, peers_receiving),
 	F("ps", ATTACH_INT, ST, peers_sending),
+	F("qp", ATTACH_INT, ST, queue_position),
 	F("ra", ATTACH_DOUBLE, ST, ratio),
 	F("sc", ATTACH_INT, ST, seeds_connected),
 	F("sq", ATTACH_BOOL, ST, sequential),

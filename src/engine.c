@@ -673,6 +673,7 @@ engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *out)
 	if (t == NULL)
 		return -1;
 	torrent_fill_stats(t, out);
+	out->queue_position = e->policy != NULL ? e->policy->queue_position(e->policy_arg, id) : -1;
 	return 0;
 }
 
@@ -687,8 +688,12 @@ engine_torrents(struct engine *e, struct engine_torrent_stats **out)
 		return 0;
 	*out = xcalloc(n, sizeof **out);
 	size_t i = 0;
-	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
-		torrent_fill_stats(t, &(*out)[i++]);
+	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
+		torrent_fill_stats(t, &(*out)[i]);
+		/* O(1) each: the policy keeps positions (renumbered once after a move) */
+		(*out)[i++].queue_position = e->policy != NULL ?
+		    e->policy->queue_position(e->policy_arg, t->id) : -1;
+	}
 	return n;
 }
 

@@ -101,6 +101,7 @@ struct engine_torrent_stats {
 	int64_t activity_date;         /* wall seconds data last moved (0 = not this run) */
 	int64_t idle_stop_date;        /* wall seconds it stops if nothing moves; 0 = no limit */
 	bool idle_stopped;             /* the idle seeding limit stopped it (isFinished) */
+	int queue_position;            /* 0-based, the session directory's queue; -1 without one */
 };
 
 #endif

@@ -16,7 +16,7 @@
 #include "widget_prompt.h"
 
 enum list_col { LC_NUM, LC_NAME, LC_STATE, LC_PROGRESS, LC_SIZE, LC_DONE, LC_DOWN, LC_UP,
-	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_TRACKER, LC_COUNT };
+	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_QUEUE, LC_TRACKER, LC_COUNT };
 
 /* Narrow terminals drop columns from the highest priority number down: at 80 cells the list keeps
  * #, name, state, progress, down, ETA and up; at 200 everything shows. */
@@ -33,6 +33,7 @@ static const struct table_col list_cols[LC_COUNT] = {
 	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 3 },
 	[LC_PEERS] = { "Peers", 7, 7, TW_RIGHT, 6 },
 	[LC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 9 },
+	[LC_QUEUE] = { "Queue", 6, 6, TW_RIGHT, 6 },    /* where K/J/{/} move it */
 	[LC_TRACKER] = { "Tracker", 14, 18, TW_LEFT, 10 },
 };
 
@@ -130,6 +131,8 @@ list_compare(const void *pa, const void *pb)
 	case LC_ETA: c = LIST_CMP((uint64_t)list_eta(a), (uint64_t)list_eta(b)); break; /* - last */
 	case LC_PEERS: c = LIST_CMP(a->peers_connected, b->peers_connected); break;
 	case LC_SEEDS: c = LIST_CMP(a->seeds_connected, b->seeds_connected); break;
+	case LC_QUEUE: c = LIST_CMP((unsigned)a->queue_position, (unsigned)b->queue_position);
+		break;                /* none (-1) last */
 	case LC_TRACKER: c = strcmp(a->tracker_status, b->tracker_status); break;
 	default: break;
 	}
@@ -227,6 +230,9 @@ list_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 		break;
 	case LC_PEERS: snprintf(out, outlen, "%d/%d", t->peers_connected, t->peers_known); break;
 	case LC_SEEDS: snprintf(out, outlen, "%d", t->seeds_connected); break;
+	case LC_QUEUE:
+		snprintf(out, outlen, t->queue_position >= 0 ? "%d" : "-", t->queue_position + 1);
+		break;
 	case LC_TRACKER:
 		snprintf(out, outlen, "%s", t->state == ENGINE_TORRENT_ERROR && t->error[0] ?
 		    t->error : t->tracker_status);
@@ -256,7 +262,12 @@ list_draw(struct ui *ui, int y, int h)
 	if (l->search[0] != '\0' && n > 0 && (size_t)n < sizeof info)
 		n += snprintf(info + n, sizeof info - (size_t)n, "   search: %s", l->search);
 	if (l->st.nmarks > 0 && n > 0 && (size_t)n < sizeof info)
-		snprintf(info + n, sizeof info - (size_t)n, "   marked: %zu", l->st.nmarks);
+		n += snprintf(info + n, sizeof info - (size_t)n, "   marked: %zu", l->st.nmarks);
+	/* the sort key, also when its column is too wide to show */
+	if (n > 0 && (size_t)n < sizeof info && l->st.sort_col >= 0 && l->st.sort_col < LC_COUNT)
+		snprintf(info + n, sizeof info - (size_t)n, "   sort: %s %s",
+		    list_cols[l->st.sort_col].title, l->st.sort_desc ? (tw_ascii() ? "v" : "▼") :
+		    (tw_ascii() ? "^" : "▲"));
 	draw_text(y, 0, COLS, info, TW_LEFT, 0);
 	if (ui->ntorrents == 0) {
 		char add[32];
@@ -438,6 +449,7 @@ screen_list_synthetic(struct ui *ui, size_t n)
 		t->total_size = t->wanted_size = (seed >> 10) % (8ull << 30);
 		t->have_size = (uint64_t)(t->progress * (double)t->wanted_size);
 		t->left = t->wanted_size - t->have_size;
+		t->queue_position = (int)i;
 		t->down_rate = (seed >> 40) % 5000000;
 		t->up_rate = (seed >> 44) % 1000000;
 		t->ratio = (double)((seed >> 30) % 300) / 100.0;
