@@ -624,6 +624,17 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 	if (newest.sent_us != 0 && newest.clean && newest.sent_us >= rack_before &&
 	    now >= newest.sent_us)
 		utp_conn_rtt_sample(c, (uint32_t)DP_MIN(now - newest.sent_us, (uint64_t)UINT32_MAX));
+	/* A resent hole lost again: this ACK still stops before it with selective ACKs past it,
+	 * and a round trip and a quarter (plus the variance) passed since it went. RACK cannot
+	 * see it when what was sent after the resend lies beyond the selective ACK's 256-packet
+	 * reach (windows of 700 packets), and the timer then declared the whole window lost:
+	 * 300-400 packets that had arrived, counted as losses (cut after cut). */
+	if (c->have_rtt && h->ack == c->acked && h->sack_len > 0 && utp_conn_outstanding(c) > 0) {
+		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
+		uint64_t wait = (uint64_t)c->rtt_us * 5 / 4 + c->rtt_var_us;
+		if (p != NULL && p->transmissions > 1 && !p->need_resend && now > p->sent_us + wait)
+			lost += utp_conn_lost(c, p, &lost_sent_us);
+	}
 	/* RACK (RFC 8985, simplified): a packet sent a reordering window before one that got
 	 * through is lost, retransmissions included (the rules above never see a resent packet
 	 * lost again, which left only the timeout, at 500 ms and a window of one). */
