@@ -24,6 +24,21 @@ tw_ascii(void)
 	return tw_ascii_mode;
 }
 
+/* --ascii draws Latin letters U+00C0..U+017F as their base letter ("Ünïcödé" reads "Unicode",
+ * not "?n?c?d?"); everything else beyond ASCII is '?'. */
+static const char tw_latin_fold[] =
+    "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty"
+    "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlL"
+    "lLlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+
+static char
+tw_ascii_fallback(long cp)
+{
+	if (cp >= 0xc0 && cp < 0xc0 + (long)(sizeof tw_latin_fold - 1))
+		return tw_latin_fold[cp - 0xc0];
+	return '?';
+}
+
 /* Cells of one decoded character and whether it is drawn as-is (else as '?'). */
 static int
 tw_char_cells(long cp, bool *as_is)
@@ -87,8 +102,9 @@ tw_copy(const char *s, int cells, char *out, size_t outlen, size_t *pos, bool *c
 			*cut = true;
 			break;
 		}
+		char fb = tw_ascii_fallback(cp);
 		bool ok = as_is ? tw_put(out, outlen, pos, (const char *)p, len)
-		                : tw_put(out, outlen, pos, "?", 1);
+		                : tw_put(out, outlen, pos, &fb, 1);
 		if (!ok) {
 			*cut = true;
 			break;
