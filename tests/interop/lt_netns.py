@@ -32,11 +32,9 @@ def main():
         sys.exit("lt_netns: %s is not on the test link %s" % (addr, LINK))
     base_settings = lc.settings
 
-    def settings(port, tracker_alerts=True):
-        s = base_settings(port, tracker_alerts)
-        s["listen_interfaces"] = "%s:%d" % (addr, port)
-        s["outgoing_interfaces"] = addr
-        return s
+    def settings(port, tracker_alerts=True, address=None):
+        # lt_common checks the address with is_loopback, which is on_link here.
+        return base_settings(port, tracker_alerts, address=addr)
 
     lc.settings = settings
     lc.is_loopback = on_link     # peers and trackers: on the test link only
