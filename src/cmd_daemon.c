@@ -14,7 +14,6 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <openssl/crypto.h>
 
 #include "commands.h"
 #include "daemon.h"
@@ -25,7 +24,6 @@
 #include "attach_server.h"
 #include "monitor_server.h"
 #include "rpc.h"
-#include "rpc_credentials.h"
 #include "session_store.h"
 #include "stopsig.h"
 #include "util.h"
@@ -151,34 +149,6 @@ cmd_daemon_load_config(struct cmd_daemon_state *d, struct dp_config *out, char *
 			return -1;
 		}
 	}
-	return 0;
-}
-
-/* rpc.authentication (issue 11, finding 5): without a configured user name the RPC uses the
- * session directory's generated credentials, never runs open unless the configuration says
- * so, and then says so at every start. ro gets the strings (*user, *pass: free them). */
-static int
-cmd_daemon_rpc_auth(const struct dp_config *c, struct rpc_options *ro, char **user, char **pass,
-    char *err, size_t errlen)
-{
-	*user = *pass = NULL;
-	if (c->rpc.username != NULL && c->rpc.username[0] != '\0')
-		return 0;
-	if (!c->rpc.authentication) {
-		log_warn("rpc: authentication is off (rpc.authentication = false): every local user "
-		    "can control this daemon and have it write files as this user");
-		return 0;
-	}
-	char path[PATH_MAX];
-	bool created;
-	if (rpc_credentials_load(c->session_dir, user, pass, path, sizeof path, &created, err,
-	    errlen) < 0)
-		return -1;
-	log_info("rpc: %s user name and password in %s (user '%s'; only this user may read it)",
-	    created ? "no credentials configured: a new" : "no credentials configured: the",
-	    path, *user);
-	ro->username = *user;
-	ro->password = *pass;
 	return 0;
 }
 
@@ -541,18 +511,9 @@ cmd_daemon_run(int argc, char **argv)
 	monitor_server_set_max_clients(d.monitor, d.cfg.monitor_max_clients);
 	attach_server_set_max_clients(d.attach, d.cfg.monitor_max_clients);
 	if (d.cfg.rpc.enabled) {
-		struct rpc_options ro;
-		char *user, *pass;
-		rpc_options_from_config(&ro, &d.cfg);
-		ro.on_close = cmd_daemon_rpc_close;
-		ro.close_arg = &d;
-		if (cmd_daemon_rpc_auth(&d.cfg, &ro, &user, &pass, err, sizeof err) < 0)
-			goto fail;
-		d.rpc = rpc_server_new(d.base, d.e, &ro, err, sizeof err);
-		free(user);
-		if (pass != NULL)
-			OPENSSL_cleanse(pass, strlen(pass));
-		free(pass);
+		char cred_path[PATH_MAX];
+		d.rpc = rpc_server_start(d.base, d.e, &d.cfg, cmd_daemon_rpc_close, &d, cred_path,
+		    sizeof cred_path, err, sizeof err);
 		if (d.rpc == NULL)
 			goto fail;
 	}

@@ -70,6 +70,15 @@ struct rpc_server;
 struct rpc_server *rpc_server_new(struct event_base *base, struct engine *e,
     const struct rpc_options *opts, char *err, size_t errlen);
 void rpc_server_free(struct rpc_server *s);
+
+/* The server the configuration asks for (cfg->rpc; the caller checks rpc.enabled), with its
+ * authentication rule: the configured user name and password, else SESSION/rpc-credentials
+ * (made once; cred_path receives its name, "" when not used), else none when
+ * rpc.authentication is false (a warning in the log). on_close may be NULL (session-close
+ * refused). NULL with err when the credentials or the listening socket fail. */
+struct rpc_server *rpc_server_start(struct event_base *base, struct engine *e,
+    const struct dp_config *cfg, void (*on_close)(void *arg), void *close_arg,
+    char *cred_path, size_t cred_pathlen, char *err, size_t errlen);
 /* The bound port (useful with port 0) and the current X-Transmission-Session-Id. */
 int rpc_server_port(const struct rpc_server *s);
 const char *rpc_server_session_id(const struct rpc_server *s);

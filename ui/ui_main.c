@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <langinfo.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "dp_config.h"
 #include "lockfile.h"
 #include "log.h"
+#include "rpc.h"
 #include "session_store.h"
 #include "util.h"
 #include "client.h"
@@ -353,11 +355,34 @@ ui_main_start(int argc, char **argv, bool attach_only)
 		    "Enter opens it, Tab switches tabs, 2 tasks, 3 blocked, q quits");
 	}
 
+	/* rpc.enabled: the UI serves Sonarr/Radarr and Transmission's front ends too, under the
+	 * daemon's authentication rule; session-close is refused (q quits). A port in use is said
+	 * on the bottom line and the UI runs on without it. */
+	struct rpc_server *rpc = NULL;
+	if (dm == NULL && cfg.rpc.enabled) {
+		char cred_path[PATH_MAX], rerr[300];
+		rpc = rpc_server_start(base, e, &cfg, NULL, NULL, cred_path, sizeof cred_path, rerr,
+		    sizeof rerr);
+		if (rpc == NULL) {
+			log_error("rpc: not started: %s", rerr);
+			if (opt.message[0] == '\0')
+				snprintf(opt.message, sizeof opt.message, "RPC not started: %.200s", rerr);
+		} else {
+			log_info("rpc: serving on %s port %d", cfg.rpc.bind ? cfg.rpc.bind : RPC_DEFAULT_BIND,
+			    rpc_server_port(rpc));
+			if (opt.message[0] == '\0')
+				snprintf(opt.message, sizeof opt.message, "RPC on %s:%d%s%.180s",
+				    cfg.rpc.bind ? cfg.rpc.bind : RPC_DEFAULT_BIND, rpc_server_port(rpc),
+				    cred_path[0] ? ", credentials in " : "", cred_path);
+		}
+	}
+
 	client = client_local_new(e);
 	char exit_message[256] = "";
 	if (ui_loop_run(base, client, &opt, exit_message, sizeof exit_message) != 0)
 		status = 1;
 	client_free(client);
+	rpc_server_free(rpc);
 	engine_free(e);
 	lockfile_release(lock);
 	event_base_free(base);
