@@ -1,10 +1,12 @@
 #!/bin/bash
-# attach.sh: the terminal UI attached to a daemon (issue 12). A daemon seeds one torrent and
-# waits for peers on another; `downpour attach` lists both, shows the daemon's tasks (its own
+# attach.sh: the terminal UI attached to a daemon (issue 12). A daemon seeds one torrent, waits
+# for peers on another and downloads a third from a libtorrent seeder (python3-libtorrent, rate
+# limited); `downpour attach` lists them with the download's progress moving, shows the daemon's tasks (its own
 # "attached UI" task among them), stops one with p, adds a third with a, and q leaves with the
 # daemon running; a plain `downpour` on the held session attaches too, beside a second UI at the
 # same time, and sees the stopped torrent and the added one; Q asks before stopping the daemon,
-# and a daemon killed under an attached UI makes it exit 1 with a message. With no daemon,
+# and a daemon killed under an attached UI makes it exit 1 with a message; after the first q the
+# daemon goes on downloading to a byte-identical copy. With no daemon,
 # `downpour attach` exits 1 and says so. Loopback only, every wait bounded.
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
@@ -12,8 +14,14 @@ sock="dp-tui-attach-$$"
 T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-attach.XXXXXX")
 daemon=""
+lt_pid=""
 cleanup() {
 	$T kill-server 2>/dev/null
+	if [ -n "$lt_pid" ] && kill -0 "$lt_pid" 2>/dev/null; then
+		kill "$lt_pid" 2>/dev/null
+		for ((w = 0; w < 50; w++)); do kill -0 "$lt_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$lt_pid" 2>/dev/null
+	fi
 	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
 		kill "$daemon" 2>/dev/null
 		for ((w = 0; w < 100; w++)); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
@@ -22,6 +30,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 . "$(dirname "$0")/tui_lib.sh"
+. "$(dirname "$0")/../lib.sh"
+/usr/bin/python3 -c 'import libtorrent' 2>/dev/null || fail "python3-libtorrent is not installed"
 keys() { $T send-keys -t "${win:-0}" "$@"; }
 # a new tmux server after the last is gone (a new one while the old one exits fails)
 tmux_reset() {
@@ -30,7 +40,11 @@ tmux_reset() {
 	sleep 0.3
 }
 
-mkdir -p "$tmp/payload" "$tmp/dl" "$tmp/session"
+mkdir -p "$tmp/payload" "$tmp/dl" "$tmp/session" "$tmp/lt"
+head -c 6000000 /dev/urandom >"$tmp/lt/ltwant.bin"
+"$dp" create -o "$tmp/ltwant.torrent" -t http://127.0.0.1:1/announce "$tmp/lt/ltwant.bin" \
+    >/dev/null || fail "downpour create"
+dport=$(free_port)
 for n in seeded wanted added; do
 	head -c 300000 /dev/urandom >"$tmp/payload/$n.bin"
 	"$dp" create -o "$tmp/$n.torrent" -t http://127.0.0.1:1/announce "$tmp/payload/$n.bin" \
@@ -41,7 +55,7 @@ cat >"$tmp/d.conf" <<CONF
 download_dir = "$tmp/dl";
 session_dir = "$tmp/session";
 listen_address = "127.0.0.1";
-listen_port = 0;
+listen_port = $dport;
 dht = false;
 lsd = false;
 CONF
@@ -68,10 +82,22 @@ tmux_reset
 start_daemon
 [ "$(stat -c %a "$tmp/session/attach.sock")" = 600 ] || fail "the attach socket is not 0600"
 # torrents go in through the daemon's watch-free way: an attached UI's command line
-$T new-session -d -x 140 -y 36 "cd '$tmp' && env LANG=C.UTF-8 TERM=xterm-256color '$dp' attach --config '$tmp/d.conf' seeded.torrent wanted.torrent; echo EXIT=\$?; sleep 60" || fail "tmux"
+$T new-session -d -x 140 -y 36 "cd '$tmp' && env LANG=C.UTF-8 TERM=xterm-256color '$dp' attach --config '$tmp/d.conf' seeded.torrent wanted.torrent ltwant.torrent; echo EXIT=\$?; sleep 60" || fail "tmux"
 wait_for 'attached to the daemon \(PID [0-9]+\)' 40 || fail "no 'attached' message"
 wait_for 'seeded\.bin +seeding' 80 || fail "the seeded torrent is not listed as seeding"
 wait_for 'wanted\.bin +downloading' 40 || fail "the wanted torrent is not listed as downloading"
+# a libtorrent seeder dials the daemon at 300 kB/s: 6 MB take about 20 s, progress visible
+/usr/bin/python3 "$(dirname "$0")/../interop/lt_seed.py" "$tmp/ltwant.torrent" "$tmp/lt" \
+    --port "$(free_port)" --no-tracker --upload-limit 300000 --connect "127.0.0.1:$dport" \
+    --ready-file "$tmp/lt.ready" --timeout 180 >"$tmp/lt.log" 2>&1 &
+lt_pid=$!
+lt_pct() { screen | grep -oE 'ltwant\.bin +downloading.* ([0-9]+(\.[0-9])?)%' | head -n 1 |
+    grep -oE '[0-9]+(\.[0-9])?%' | tail -n 1 | tr -d '%' | cut -d. -f1; }
+wait_for 'ltwant\.bin +downloading.* ([1-9][0-9]?|[0-9][1-9])(\.[0-9])?%' 60 ||
+    { cat "$tmp/lt.log"; fail "the libtorrent download shows no progress"; }
+p1=$(lt_pct)
+for ((w = 0; w < 40; w++)); do p2=$(lt_pct); [ -n "$p2" ] && [ "$p2" -gt "${p1:-0}" ] && break; sleep 0.25; done
+[ -n "$p2" ] && [ "$p2" -gt "${p1:-0}" ] || fail "the download's progress did not move ($p1 -> $p2)"
 
 # the tasks screen shows the daemon's tasks, this UI among them
 keys 2
@@ -81,7 +107,7 @@ keys 1
 wait_for 'wanted\.bin +downloading' 20 || fail "back to the list"
 
 # p stops the selected (second) torrent; a adds the third by a path relative to the UI
-keys G p
+keys G k p
 wait_for 'wanted\.bin +stopped' 40 || fail "p did not stop the torrent on the daemon"
 keys a
 wait_for 'add torrent file or magnet' 20 || fail "no add prompt"
@@ -92,6 +118,12 @@ wait_for 'added\.bin' 40 || fail "the added torrent is not listed"
 keys q
 wait_for 'EXIT=0' 40 || fail "q did not leave with status 0"
 kill -0 "$daemon" 2>/dev/null || fail "leaving the UI stopped the daemon"
+# still downloading without a UI: it was not done when q left, it completes now
+[ -f "$tmp/dl/ltwant.bin" ] && cmp -s "$tmp/lt/ltwant.bin" "$tmp/dl/ltwant.bin" &&
+    fail "the libtorrent download was complete before q: the test says nothing"
+for ((w = 0; w < 120; w++)); do cmp -s "$tmp/lt/ltwant.bin" "$tmp/dl/ltwant.bin" && break; sleep 0.5; done
+cmp -s "$tmp/lt/ltwant.bin" "$tmp/dl/ltwant.bin" ||
+    fail "the daemon did not finish the download after the UI left"
 
 # a plain downpour on the held session attaches; a second UI attaches at the same time
 tmux_reset
@@ -102,7 +134,7 @@ win=0 wait_for 'wanted\.bin +stopped' 40 || win=0 fail "the reattached UI does n
 win=0 wait_for 'added\.bin' 20 || win=0 fail "the reattached UI lacks the added torrent"
 win=1 wait_for 'seeded\.bin +seeding' 40 || win=1 fail "the second UI does not list the torrents"
 # s on the second UI starts it again; the first sees it
-win=1 keys G k s
+win=1 keys G k k s
 win=0 wait_for 'wanted\.bin +downloading' 40 || win=0 fail "a start from the second UI did not show on the first"
 # Q asks first; n keeps the daemon
 win=1 keys Q
