@@ -3,7 +3,9 @@
 # (Debian's transmission-common), served by downpour on /transmission/web/, driven in headless
 # Chromium: it loads, lists both torrents, a stop and a start clicked on the page reach downpour
 # and show on the page within one refresh, the download limit's checkbox stays on and the limit
-# applies, and the page logs no JavaScript error. Exit 1 on any failed check.
+# applies, the turtle button works, a file unchecked in the inspector keeps its priority, the
+# inspector's trackers tab shows the tracker's seeder
+# count, and the page logs no JavaScript error. Exit 1 on any failed check.
 import os
 import sys
 import time
@@ -124,6 +126,73 @@ try:
         except Exception as e:
             check("the turtle button switches the alternative limits %s" % ("on" if want else "off"),
                   False, e)
+
+    # The inspector's files tab: b.bin made high priority on the page, then unchecked there,
+    # keeps its priority (issue 18: files-unwanted reset it to normal), in downpour and on the
+    # page after a refresh.
+    k = b.js("""var rows = document.querySelectorAll('#torrent_list > li');
+        for (var i = 0; i < rows.length; i++)
+            if (rows[i].querySelector('.torrent_name') &&
+                rows[i].querySelector('.torrent_name').textContent == arguments[0])
+                return i + 1;
+        return 0;""", dl_name)
+    b.click("#torrent_list > li:nth-child(%d) .torrent_name" % k)
+    if not b.js("return $('#torrent_inspector').is(':visible');"):
+        b.click("#toolbar-inspector")
+    b.click("#inspector-tab-files")
+    FILE_ROW = """var rows = $('#inspector_file_list li');
+        for (var i = 0; i < rows.length; i++)
+            if ($(rows[i]).find('.inspector_torrent_file_list_entry_name').text() == 'b.bin')
+                return i;
+        return -1;"""
+    b.wait("b.bin in the files tab", lambda: b.js(FILE_ROW) >= 0, 20)
+    i = b.js(FILE_ROW)
+
+    def dp_file():
+        t = [t for t in rpc.torrents(["name", "files", "fileStats"])["torrents"]
+             if t["name"] == dl_name][0]
+        j = [n for n, f in enumerate(t["files"]) if f["name"].endswith("b.bin")][0]
+        return t["fileStats"][j]
+    b.js("$($('#inspector_file_list li')[arguments[0]]).find('.file-priority-radiobox .high')"
+         ".click();", i)
+    try:
+        b.wait("high priority in downpour", lambda: dp_file()["priority"] == 1, 10)
+        b.js("$($('#inspector_file_list li')[arguments[0]]).find('.file_wanted_control')"
+             ".prop('checked', false).change();", i)
+        b.wait("b.bin unwanted in downpour", lambda: dp_file()["wanted"] is False, 10)
+        check("unchecking a file on the page keeps its high priority in downpour",
+              dp_file()["priority"] == 1, dp_file())
+    except Exception as e:
+        check("unchecking a file on the page keeps its high priority in downpour", False,
+              "%s %s" % (e, dp_file()))
+    time.sleep(6)   # a refresh of the inspector
+    i = b.js(FILE_ROW)
+    check("after a refresh the page shows b.bin unchecked and still high",
+          b.js("var r = $($('#inspector_file_list li')[arguments[0]]);"
+               "return [r.find('.file_wanted_control').prop('checked'),"
+               " r.find('.file-priority-radiobox .high').hasClass('selected')];", i)
+          == [False, True])
+
+    # The inspector's trackers tab shows the tracker's counts for the seeding torrent (issue 18:
+    # trackerStats' counts were empty); downpour itself is the seeder opentracker counts.
+    k = b.js("""var rows = document.querySelectorAll('#torrent_list > li');
+        for (var i = 0; i < rows.length; i++)
+            if (rows[i].querySelector('.torrent_name') &&
+                rows[i].querySelector('.torrent_name').textContent == arguments[0])
+                return i + 1;
+        return 0;""", seed_name)
+    b.click("#torrent_list > li:nth-child(%d) .torrent_name" % k)
+    if not b.js("return $('#torrent_inspector').is(':visible');"):
+        b.click("#toolbar-inspector")
+    b.click("#inspector-tab-trackers")
+    TRACKERS = "return $('#inspector_trackers_list').text();"
+    try:
+        b.wait("the trackers tab to count a seeder",
+               lambda: __import__("re").search(r"Seeders:\s*[1-9]", b.js(TRACKERS) or ""), 40)
+        check("the inspector's trackers tab shows the tracker's seeder count", True)
+    except Exception as e:
+        check("the inspector's trackers tab shows the tracker's seeder count", False,
+              (b.js(TRACKERS) or "")[:300])
 
     # A 409 is Transmission's session-id handshake (the page retries with the id): not an error.
     errors = [m for lvl, m in b.console() if lvl == "SEVERE" and "(Conflict)" not in m]

@@ -13,10 +13,17 @@ sl_need chromedriver chromium-driver
 sl_need_lt
 
 mkdir -p "$SL_W/src" "$SL_W/dl"
-sl_make_file "$SL_W/src/moving.bin" $((6 * 1048576 + 5))
+# two files: the inspector's files tab lets the page change a file only in a multi-file torrent
+mkdir -p "$SL_W/src/moving"
+sl_make_file "$SL_W/src/moving/a.bin" $((6 * 1048576 + 5))
+sl_make_file "$SL_W/src/moving/b.bin" $((1048576 + 3))
 sl_make_file "$SL_W/src/seeded.bin" $((1048576 + 7))
-"$DP" create -o "$SL_W/moving.torrent" -s 65536 "$SL_W/src/moving.bin" >/dev/null || sl_fail "create"
-"$DP" create -o "$SL_W/seeded.torrent" -s 65536 "$SL_W/src/seeded.bin" >/dev/null || sl_fail "create"
+"$DP" create -o "$SL_W/moving.torrent" -s 65536 "$SL_W/src/moving" >/dev/null || sl_fail "create"
+# the seeded torrent announces to opentracker: the inspector's trackers tab shows its counts
+sl_tracker_start
+"$DP" create -o "$SL_W/seeded.torrent" -s 65536 -t "$SL_ANNOUNCE_HTTP" "$SL_W/src/seeded.bin" \
+    >/dev/null || sl_fail "create"
+sl_tracker_allow "$SL_W/seeded.torrent"
 
 DP_RPC=$(sl_free_port)
 DP_PORT=$(sl_free_port)
@@ -42,7 +49,7 @@ LT_PORT=$(sl_free_port)
 sl_bg lt-seed "$SL_W/lt-seed.log" /usr/bin/python3 "$HERE/lt_seed.py" "$SL_W/moving.torrent" \
     "$SL_W/src" --port "$LT_PORT" --no-tracker --upload-limit 40000 --connect "127.0.0.1:$DP_PORT"
 
-timeout 400 /usr/bin/python3 "$HERE/web_client.py" "$DP_RPC" moving.bin seeded.bin "$SL_W" \
+timeout 400 /usr/bin/python3 "$HERE/web_client.py" "$DP_RPC" moving seeded.bin "$SL_W" \
     >"$SL_W/web.log" 2>&1
 RC=$?
 cat "$SL_W/web.log"
