@@ -430,7 +430,7 @@ client_remote_pieces(struct client *c, int id, struct engine_piece_map *out)
 	out->availability = xcalloc(out->count + 1, sizeof *out->availability);
 	for (uint32_t i = 0; i < out->count; i++) {
 		uint8_t s = (uint8_t)st->v.str.s[i];
-		out->state[i] = s <= 2 ? s : 0;
+		out->state[i] = s <= 3 ? s : 0;
 		out->availability[i] = (uint16_t)((uint8_t)av->v.str.s[2 * i] << 8 |
 		    (uint8_t)av->v.str.s[2 * i + 1]);
 	}

@@ -922,7 +922,7 @@ engine_pieces(struct engine *e, int id, struct engine_piece_map *out)
 	out->availability = xcalloc(n ? n : 1, sizeof *out->availability);
 	for (uint32_t i = 0; i < n; i++) {
 		out->state[i] = bitfield_get(&t->have, i) ? 2 :
-		    (uint8_t)picker_piece_state(t->pk, i);
+		    picker_priority(t->pk, i) == PRIO_SKIP ? 3 : (uint8_t)picker_piece_state(t->pk, i);
 		uint32_t av = picker_availability(t->pk, i);
 		out->availability[i] = (uint16_t)DP_MIN(av, 65535u);
 	}

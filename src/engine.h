@@ -242,7 +242,8 @@ size_t engine_tracker_hosts(struct engine *e, struct engine_tracker_host **out);
 
 struct engine_piece_map {
 	uint32_t count;
-	uint8_t *state;                /* per piece: 0 missing, 1 downloading, 2 have */
+	uint8_t *state;                /* per piece: 0 missing, 1 downloading, 2 have, 3 skipped
+	                                * (missing, every file in it unwanted) */
 	uint16_t *availability;        /* per piece: connected peers that have it (saturating) */
 };
 int engine_pieces(struct engine *e, int id, struct engine_piece_map *out);

@@ -189,12 +189,12 @@ RPC_FIELD(f_corrupt_ever) { return rpc_json_u64(v->st.corrupt_bytes); }
 
 RPC_FIELD(f_desired_available)
 {
-	/* Bytes of missing pieces that connected peers have. */
+	/* Bytes of missing wanted pieces that connected peers have. */
 	view_pieces(v);
 	uint64_t sum = 0;
 	if (v->pieces_ok) {
 		for (uint32_t i = 0; i < v->pieces.count; i++) {
-			if (v->pieces.state[i] == 2 || v->pieces.availability[i] == 0)
+			if (v->pieces.state[i] >= 2 || v->pieces.availability[i] == 0)   /* have, skipped */
 				continue;
 			sum += i + 1 == v->pieces.count && v->st.total_size % v->st.piece_length ?
 			    v->st.total_size % v->st.piece_length : v->st.piece_length;

@@ -593,6 +593,9 @@ detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_
 
 /* ---- pieces ---- */
 
+/* A piece of skipped files: a dashed line (ASCII '-'), apart from every missing glyph. */
+#define DETAIL_SKIPPED_GLYPH(ascii) ((ascii) ? "-" : "\xe2\x95\x8c")
+
 static void
 detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 {
@@ -604,10 +607,11 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 	}
 	bool ascii = tw_ascii();
 	char legend[256];
-	snprintf(legend, sizeof legend, "%u piece%s  %s have  %s downloading  missing, peers "
-	    "with it: %s 0 %s 1 %s 2-3 %s 4+", m.count, m.count == 1 ? "" : "s", ascii ? "#" : "\xe2\x96\x88",
-	    ascii ? "*" : "\xe2\x96\x9e", ascii ? "." : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91",
-	    ascii ? "2" : "\xe2\x96\x92", ascii ? "4" : "\xe2\x96\x93");
+	snprintf(legend, sizeof legend, "%u piece%s  %s have  %s downloading  %s skipped  missing, "
+	    "peers with it: %s 0 %s 1 %s 2-3 %s 4+", m.count, m.count == 1 ? "" : "s",
+	    ascii ? "#" : "\xe2\x96\x88", ascii ? "*" : "\xe2\x96\x9e", DETAIL_SKIPPED_GLYPH(ascii),
+	    ascii ? "." : "\xc2\xb7", ascii ? "1" : "\xe2\x96\x91", ascii ? "2" : "\xe2\x96\x92",
+	    ascii ? "4" : "\xe2\x96\x93");
 	draw_text(y, 1, COLS - 1, legend, TW_LEFT, theme_attr(TH_DIM));
 	int w = COLS - 2, rows = h - 2;
 	if (w < 1 || rows < 1) {
@@ -621,11 +625,12 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 	size_t ncells = (m.count + per - 1) / per;
 	for (size_t c = 0; c < ncells; c++) {
 		size_t from = c * per, to = DP_MIN(from + per, (size_t)m.count);
-		size_t have = 0, dl = 0;
+		size_t have = 0, dl = 0, skipped = 0;
 		unsigned avail = 65535;
 		for (size_t p = from; p < to; p++) {
 			have += m.state[p] == 2;
 			dl += m.state[p] == 1;
+			skipped += m.state[p] == 3;
 			if (m.availability != NULL && m.state[p] == 0 && m.availability[p] < avail)
 				avail = m.availability[p];
 		}
@@ -637,6 +642,10 @@ detail_draw_pieces(struct ui *ui, struct detail_state *d, int y, int h)
 		} else if (dl > 0) {
 			ch = ascii ? "*" : "\xe2\x96\x9e";
 			attr = theme_attr(TH_PIECE_DL);
+		} else if (have + skipped == to - from) {
+			/* nothing left in the cell that is wanted: the user skipped those files */
+			ch = DETAIL_SKIPPED_GLYPH(ascii);
+			attr = theme_attr(TH_DIM);
 		} else {
 			if (avail == 65535)
 				avail = 0;
