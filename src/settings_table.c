@@ -178,7 +178,9 @@ const struct setting_def settings_table[] = {
 	    "idle longest (attach: not yet greeted) is closed. 0 = an eighth of the descriptor "
 	    "limit, 16 to 64."),
 	S("rpc", "enabled", SETTING_BOOL, rpc.enabled, 0, 0, "false", RESTART, 0,
-	    "Serve the Transmission-compatible RPC (the daemon)."),
+	    "Serve the Transmission-compatible RPC: the daemon, and the terminal UI with its own "
+	    "engine (so Sonarr/Radarr reach a downpour run in tmux; session-close is refused "
+	    "there: q quits)."),
 	S("rpc", "bind", SETTING_ADDR, rpc.bind, 0, 0, "127.0.0.1", RESTART, 0,
 	    "Numeric address to listen on. A non-loopback address needs a username and password."),
 	S("rpc", "port", SETTING_INT, rpc.port, 1, 65535, "9091", RESTART, 0,
