@@ -35,6 +35,12 @@
  * page cache and SHA-1, instead of copying a whole piece first. */
 #define DISK_HASH_CHUNK (128u * 1024u)
 
+/* Jobs waiting for a worker, in order. */
+struct disk_queue {
+	struct disk_job *head, *tail;
+	size_t len;
+};
+
 /* A worker's own buffers, reused from job to job. */
 struct disk_scratch {
 	uint8_t *buf;
@@ -59,9 +65,13 @@ struct disk_pool {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct disk_job *queue_head, *queue_tail;   /* waiting for a worker */
-	size_t queue_len;
+	/* Hash checks wait apart from the rest, so a download's writes and a seed's reads never
+	 * queue behind the pieces of every torrent checking at once (disk_pool_pick_locked). */
+	struct disk_queue jobs;                     /* waiting for a worker */
+	struct disk_queue checks;                   /* DISK_OP_HASH_PIECE waiting for a worker */
 	size_t running;                             /* jobs workers are doing */
+	size_t running_checks;                      /* of which hash checks */
+	bool took_check;                            /* the last job a worker took was one */
 	struct disk_job *done_head, *done_tail;     /* waiting for the loop */
 	uint64_t started_seq;                       /* jobs taken by workers so far */
 	bool stopping;
@@ -303,6 +313,52 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 }
 
 static void
+disk_queue_push(struct disk_queue *q, struct disk_job *job)
+{
+	job->next = NULL;
+	if (q->tail)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+	q->len++;
+}
+
+static struct disk_job *
+disk_queue_pop(struct disk_queue *q)
+{
+	struct disk_job *job = q->head;
+	if (job == NULL)
+		return NULL;
+	q->head = job->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	q->len--;
+	job->next = NULL;
+	return job;
+}
+
+/* The next job for a free worker. Other work goes first, but while it waits one hash check at
+ * a time, queued before it, still runs, and a single worker alternates, so neither side starves
+ * the other: a check keeps every worker busy only when nothing else waits. */
+static struct disk_job *
+disk_pool_pick_locked(struct disk_pool *pool)
+{
+	struct disk_queue *q = &pool->jobs;
+	if (pool->checks.head != NULL && (pool->jobs.head == NULL ||
+	    (pool->running_checks == 0 && !pool->took_check &&
+	    pool->checks.head->queued_us < pool->jobs.head->queued_us)))
+		q = &pool->checks;
+	struct disk_job *job = disk_queue_pop(q);
+	if (job != NULL) {
+		pool->took_check = q == &pool->checks;
+		if (pool->took_check)
+			pool->running_checks++;
+	}
+	return job;
+}
+
+static void
 disk_done_push_locked(struct disk_pool *pool, struct disk_job *job)
 {
 	job->next = NULL;
@@ -322,16 +378,11 @@ disk_worker_main(void *arg)
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
-		while (pool->queue_head == NULL && !pool->stopping)
+		while (pool->jobs.head == NULL && pool->checks.head == NULL && !pool->stopping)
 			pthread_cond_wait(&pool->cond, &pool->lock);
-		struct disk_job *job = pool->queue_head;
+		struct disk_job *job = disk_pool_pick_locked(pool);
 		if (job == NULL)
 			break;
-		pool->queue_head = job->next;
-		if (pool->queue_head == NULL)
-			pool->queue_tail = NULL;
-		pool->queue_len--;
-		job->next = NULL;
 		w->current = job;
 		pool->running++;
 		pool->started_seq++;
@@ -344,6 +395,8 @@ disk_worker_main(void *arg)
 		pthread_mutex_lock(&pool->lock);
 		w->current = NULL;
 		pool->running--;
+		if (job->op == DISK_OP_HASH_PIECE)
+			pool->running_checks--;
 		disk_done_push_locked(pool, job);
 		pthread_mutex_unlock(&pool->lock);
 		event_active(pool->wake, EV_READ, 0);
@@ -479,8 +532,14 @@ disk_pool_process(struct disk_pool *pool)
 			disk_task_mark_running(job);
 	}
 	if (pool->refreshed_seq != pool->started_seq) {
+		/* Checks wait behind the other jobs (roughly: one of them may go first). */
 		size_t ahead = pool->running, k = 0;
-		for (struct disk_job *j = pool->queue_head; j != NULL && k < DISK_REFRESH_QUEUED;
+		for (struct disk_job *j = pool->jobs.head; j != NULL && k < DISK_REFRESH_QUEUED;
+		    j = j->next, ahead++, k++)
+			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
+			    ahead == 1 ? "" : "s");
+		ahead = pool->running + pool->jobs.len;
+		for (struct disk_job *j = pool->checks.head; j != NULL && k < DISK_REFRESH_QUEUED;
 		    j = j->next, ahead++, k++)
 			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
 			    ahead == 1 ? "" : "s");
@@ -627,13 +686,9 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 		return;
 	}
 	/* Jobs in progress are ahead too: a free worker would have taken this one at once. */
-	size_t ahead = pool->queue_len + pool->running;
-	if (pool->queue_tail)
-		pool->queue_tail->next = job;
-	else
-		pool->queue_head = job;
-	pool->queue_tail = job;
-	pool->queue_len++;
+	bool check = job->op == DISK_OP_HASH_PIECE;
+	size_t ahead = pool->jobs.len + pool->running + (check ? pool->checks.len : 0);
+	disk_queue_push(check ? &pool->checks : &pool->jobs, job);
 	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
 	task_wait(job->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,

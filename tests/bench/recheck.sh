@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # recheck.sh: benchmark (prints figures, asserts nothing): a full hash check of one file through
-# the disk worker pool (tests/bench/bench_recheck) against `sha1sum` of the same file.
+# the disk worker pool (tests/bench/bench_recheck) against `sha1sum` and `openssl sha1` (one core,
+# OpenSSL's SHA-1 as downpour uses it) of the same file, in the same run.
 # usage: tests/bench/recheck.sh [SIZE_MIB (1024)] [RUNS (3)]   (from anywhere; BUILD=dir to pick
 #        the build directory, default ./build; THREADS=n for the pool, default: all CPUs)
 set -euo pipefail
@@ -17,6 +18,7 @@ make -s -C "$build" tests/bench/bench_recheck downpour >/dev/null 2>&1 || die "b
 bench=$build/tests/bench/bench_recheck
 
 command -v /usr/bin/time >/dev/null || die "/usr/bin/time is needed (apt-get install time)"
+command -v openssl >/dev/null || die "openssl is needed (apt-get install openssl)"
 mkdir -p "$work"
 data=$work/payload-${size}m.bin
 torrent=$data.torrent
@@ -59,6 +61,7 @@ printf "%-6s %-12s %8s %9s %8s\n" cache tool wall_s MiB/s cpu_s
 for mode in $cache_modes; do
 	: >"$work/dp.txt"
 	: >"$work/sha.txt"
+	: >"$work/ossl.txt"
 	[ "$mode" = warm ] && cat "$data" >/dev/null
 	for _ in $(seq "$runs"); do
 		[ "$mode" = cold ] && drop_cache
@@ -66,19 +69,27 @@ for mode in $cache_modes; do
 			die "bench_recheck failed (see its output: $bench -t $threads $torrent $(dirname "$data"))"
 		[ "$mode" = cold ] && drop_cache
 		time_cmd sha1sum "$data" >>"$work/sha.txt" || die "sha1sum failed"
+		[ "$mode" = cold ] && drop_cache
+		time_cmd openssl sha1 "$data" >>"$work/ossl.txt" || die "openssl sha1 failed"
 	done
 	dp_wall=$(awk '{ print $1 }' "$work/dp.txt" | median)
 	dp_cpu=$(awk '{ print $2 }' "$work/dp.txt" | median)
 	sha_wall=$(awk '{ print $1 }' "$work/sha.txt" | median)
 	sha_cpu=$(awk '{ print $2 }' "$work/sha.txt" | median)
-	awk -v m="$mode" -v s="$size" -v dw="$dp_wall" -v dc="$dp_cpu" -v sw="$sha_wall" -v sc="$sha_cpu" '
+	ossl_wall=$(awk '{ print $1 }' "$work/ossl.txt" | median)
+	ossl_cpu=$(awk '{ print $2 }' "$work/ossl.txt" | median)
+	awk -v m="$mode" -v s="$size" -v dw="$dp_wall" -v dc="$dp_cpu" -v sw="$sha_wall" -v sc="$sha_cpu" \
+	    -v ow="$ossl_wall" -v oc="$ossl_cpu" '
 	function rate(w) { return w > 0 ? s / w : 0 }
 	BEGIN {
 		printf "%-6s %-12s %8.2f %9.1f %8.2f\n", m, "downpour", dw, rate(dw), dc
 		printf "%-6s %-12s %8.2f %9.1f %8.2f\n", m, "sha1sum", sw, rate(sw), sc
+		printf "%-6s %-12s %8.2f %9.1f %8.2f\n", m, "openssl-sha1", ow, rate(ow), oc
 		rw = sw > 0 ? dw / sw : 0
 		rc = sc > 0 ? dc / sc : 0
 		printf "%-6s ratio downpour/sha1sum: wall %.2f (below 1 = faster), cpu %.2f\n", m, rw, rc
+		printf "%-6s speed-up over one core of openssl sha1 (its wall / ours): %.2fx\n", m, \
+		    (dw > 0 ? ow / dw : 0)
 	}'
 done
 [ "$cache_modes" = warm ] && echo "note: page cache could not be dropped: warm-cache figures only"

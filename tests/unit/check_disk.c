@@ -443,6 +443,81 @@ START_TEST(test_task_states)
 }
 END_TEST
 
+/* Hash checks wait behind other work: a write (here a call) queued after a torrent's whole check
+ * window goes before all but at most one of its checks, and the checks still all run. */
+struct order {
+	int n;
+	int urgent_at;
+	const struct disk_job *urgent;
+};
+
+static void
+order_done_cb(struct disk_job *job, void *arg)
+{
+	struct order *o = arg;
+	o->n++;
+	if (job == o->urgent)
+		o->urgent_at = o->n;
+}
+
+static void
+order_call(struct disk_job *job)
+{
+	(void)job;
+}
+
+START_TEST(test_checks_yield_to_other_work)
+{
+	enum { N = 6 };
+	uint8_t *data = data_make(N);
+	mi = mi_make(N, data);
+	st = storage_new(mi, tmpdir, 4);
+	ck_assert_int_eq(pipe(blocking_pipe), 0);
+	struct disk_pool *pool = disk_pool_new(base, 1);
+	struct order o = { 0 };
+	struct result unused = { 0 };
+	struct disk_job *blocked = job_new(DISK_OP_CALL, 0, NULL, &unused);
+	blocked->storage = NULL;
+	blocked->call = blocking_call;
+	blocked->done = order_done_cb;
+	blocked->arg = &o;
+	disk_pool_submit(pool, blocked);
+	struct disk_job *checks[N];
+	for (int i = 0; i < N; i++) {
+		checks[i] = job_new(DISK_OP_HASH_PIECE, (uint32_t)i, NULL, &unused);
+		checks[i]->done = order_done_cb;
+		checks[i]->arg = &o;
+		disk_pool_submit(pool, checks[i]);
+	}
+	struct disk_job *urgent = job_new(DISK_OP_CALL, 0, NULL, &unused);
+	urgent->storage = NULL;
+	urgent->call = order_call;
+	urgent->done = order_done_cb;
+	urgent->arg = &o;
+	o.urgent = urgent;
+	disk_pool_submit(pool, urgent);
+	ck_assert_str_eq(job_task(urgent)->reason, "disk queue: 1 job ahead");
+	ck_assert_str_eq(job_task(checks[0])->reason, "disk queue: 1 job ahead");
+
+	ck_assert_int_eq(write(blocking_pipe[1], "x", 1), 1);
+	run_until(&o.n, N + 2, 5000);
+	ck_assert_int_eq(o.n, N + 2);
+	/* The blocked call, at most one check, then the call queued last. */
+	ck_assert_int_le(o.urgent_at, 3);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(checks[i]->error, 0);
+		ck_assert_int_eq(job_task(checks[i])->state, DP_TASK_DONE);
+		free(checks[i]);
+	}
+	disk_pool_free(pool);
+	close(blocking_pipe[0]);
+	close(blocking_pipe[1]);
+	free(blocked);
+	free(urgent);
+	free(data);
+}
+END_TEST
+
 struct resubmit {
 	struct disk_pool *pool;
 	struct result *r;
@@ -840,6 +915,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_hash_check);
 	tcase_add_test(tc, test_many_jobs_loop_thread);
 	tcase_add_test(tc, test_task_states);
+	tcase_add_test(tc, test_checks_yield_to_other_work);
 	tcase_add_test(tc, test_free_in_flight);
 	tcase_add_test(tc, test_delete_files);
 	tcase_add_test(tc, test_free_space);

@@ -550,6 +550,70 @@ START_TEST(test_readd_while_deleting)
 }
 END_TEST
 
+/* A check keeps its window of pieces in flight; stopped mid-check, the jobs still queued are
+ * ignored when they complete (not counted, not freed under them), a new check counts every
+ * piece exactly once, and a torrent removed mid-check waits for its jobs before it is freed. */
+START_TEST(test_check_in_flight_accounting)
+{
+	struct event_base *base = event_base_new();
+	char dir[128], err[256];
+	snprintf(dir, sizeof dir, "%s/inflight", tmpdir);
+	th_file_write(dir, "payload.bin", payload, T_SIZE);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct th_events w = { .base = base };
+	struct engine *e = th_engine_loopback(base, dir, 2);
+	engine_set_event_cb(e, th_events_cb, &w);
+	int id;
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id, err, sizeof err), 0);
+	RUN_UNTIL(base, w.checked > 0, 10);
+	struct torrent *t = session_find_torrent(e, id);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(t->check_done, T_PIECES);
+
+	/* Both workers held: the recheck's window stays queued. */
+	readd_gate = readd_held = 0;
+	engine_run_blocking(e, "hold", readd_hold_work, readd_hold_done, NULL);
+	engine_run_blocking(e, "hold", readd_hold_work, readd_hold_done, NULL);
+	RUN_UNTIL(base, __atomic_load_n(&readd_held, __ATOMIC_ACQUIRE) == 2, 5);
+	ck_assert_int_eq(engine_torrent_recheck(e, id, err, sizeof err), 0);
+	ck_assert_int_eq(t->state, ENGINE_TORRENT_CHECKING);
+	ck_assert_uint_eq(t->check_inflight, 4);   /* 2 x 2 workers */
+	ck_assert_uint_eq(t->check_next, 4);
+	ck_assert_int_eq(t->disk_jobs, 4);
+
+	/* Stopped mid-check, then started: the old window completes first and is ignored. */
+	ck_assert_int_eq(engine_torrent_stop(e, id, err, sizeof err), 0);
+	ck_assert_uint_eq(t->check_inflight, 0);
+	ck_assert_int_eq(engine_torrent_start(e, id, err, sizeof err), 0);
+	__atomic_store_n(&readd_gate, 1, __ATOMIC_RELEASE);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(e, id, &st) == 0 && st.state == ENGINE_TORRENT_SEEDING,
+	    10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	ck_assert_uint_eq(st.pieces_have, T_PIECES);
+	ck_assert_uint_eq(t->check_done, T_PIECES);
+	ck_assert_uint_eq(t->check_next, T_PIECES);
+	ck_assert_uint_eq(t->check_inflight, 0);
+	ck_assert_int_eq(t->disk_jobs, 0);
+
+	/* Removed mid-check with its window queued: freed once the jobs are back, no sooner. */
+	readd_gate = readd_held = 0;
+	engine_run_blocking(e, "hold", readd_hold_work, readd_hold_done, NULL);
+	engine_run_blocking(e, "hold", readd_hold_work, readd_hold_done, NULL);
+	RUN_UNTIL(base, __atomic_load_n(&readd_held, __ATOMIC_ACQUIRE) == 2, 5);
+	ck_assert_int_eq(engine_torrent_recheck(e, id, err, sizeof err), 0);
+	ck_assert_int_eq(t->disk_jobs, 4);
+	ck_assert_int_eq(engine_torrent_remove(e, id, false, err, sizeof err), 0);
+	__atomic_store_n(&readd_gate, 1, __ATOMIC_RELEASE);
+	th_loop_run(base, 300);
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), -1);
+	engine_free(e);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 static bool
 trackers_failed(struct engine *e, int id)
 {
@@ -1165,6 +1229,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_idle_torrents_not_ticked);
 	tcase_add_test(tc, test_session_load_in_slices);
 	tcase_add_test(tc, test_readd_while_deleting);
+	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
