@@ -129,6 +129,7 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 	struct engine *e = xcalloc(1, sizeof *e);
 	e->emit = engine_emit;
 	e->admit = engine_admit;
+	e->started_s = dp_wall_time();
 	struct session_settings set;
 	/* cfg (or the settings table's defaults) becomes the live settings. */
 	if (engine_settings_init(e, cfg, &set, err, errlen) < 0 ||
@@ -300,6 +301,8 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 	log_info("added %s (%s, %u pieces) in %s", mi->name, mi->info_hash_hex, mi->piece_count,
 	    dir);
 	engine_emit(e, t->id, ENGINE_EVENT_ADDED);
+	if (opts == NULL || !opts->restored)
+		e->files_added += t->mi->file_count;
 	/* With a session directory the queue decides whether it runs now. */
 	if ((opts == NULL || !opts->paused) && engine_admit(e, t->id))
 		torrent_start(t);
@@ -953,6 +956,16 @@ engine_global(struct engine *e, struct engine_global_stats *out)
 	out->up_rate = bw_meter_rate(&e->up_meter, now);
 	out->downloaded = e->downloaded;
 	out->uploaded = e->uploaded;
+	int64_t secs = dp_wall_time() - e->started_s;
+	out->current = (struct engine_totals){ .uploaded = e->uploaded,
+		.downloaded = e->downloaded, .files_added = e->files_added,
+		.seconds_active = secs > 0 ? secs : 0, .session_count = 1 };
+	const struct engine_totals *b = &e->totals_before;
+	out->cumulative = (struct engine_totals){ .uploaded = b->uploaded + e->uploaded,
+		.downloaded = b->downloaded + e->downloaded,
+		.files_added = b->files_added + e->files_added,
+		.seconds_active = b->seconds_active + out->current.seconds_active,
+		.session_count = b->session_count + 1 };
 	out->down_limit = e->down_bucket.rate;
 	out->up_limit = e->up_bucket.rate;
 	out->alt_speed = engine_settings_live(e)->alt_speed_enabled;

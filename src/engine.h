@@ -355,7 +355,8 @@ size_t engine_log_since(struct engine *e, uint64_t after, struct dp_log_line *ou
 
 struct engine_global_stats {
 	uint64_t down_rate, up_rate;
-	uint64_t downloaded, uploaded;
+	uint64_t downloaded, uploaded;  /* this run */
+	struct engine_totals current, cumulative;
 	uint64_t down_limit, up_limit; /* 0 unlimited */
 	bool alt_speed;                /* the alternative limits ("turtle mode") are in force */
 	int connections, max_connections, max_peers_per_torrent, upload_slots;

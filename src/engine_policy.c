@@ -203,6 +203,12 @@ engine_policy_resume_free(struct engine_resume_state *r)
 /* ---- running ---- */
 
 void
+engine_policy_set_totals(struct engine *e, const struct engine_totals *before)
+{
+	e->totals_before = *before;
+}
+
+void
 engine_policy_start(struct engine *e, int id)
 {
 	struct torrent *t = session_find_torrent(e, id);

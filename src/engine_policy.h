@@ -28,6 +28,10 @@ void engine_policy_session_dir(struct engine *e, const char *dir);
 int engine_policy_add_metainfo(struct engine *e, struct metainfo *mi,
     const struct engine_add_opts *opts, int *id_out, char *err, size_t errlen);
 
+/* The totals of the session directory's earlier runs (SESSION/stats): engine_global's
+ * cumulative figures are these plus this run's. */
+void engine_policy_set_totals(struct engine *e, const struct engine_totals *before);
+
 /* ---- a torrent as the policy's decisions see it ---- */
 
 enum {

@@ -171,8 +171,8 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	bw_bucket_set_rate(&t->up_bucket, r->up_limit, now);
 	t->max_peers = r->max_peers;
 	t->upload_slots = r->upload_slots;
-	t->uploaded = r->uploaded;
-	t->downloaded = r->downloaded;
+	t->uploaded = t->restored_up = r->uploaded;
+	t->downloaded = t->restored_down = r->downloaded;
 	if (r->added_date > 0)
 		t->added_date = r->added_date;
 	t->completed_date = r->completed_date;

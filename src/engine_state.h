@@ -43,6 +43,9 @@ struct engine {
 	struct session_settings set;
 	uint8_t peer_id[20];
 	uint32_t rng;
+	int64_t started_s;            /* wall clock at engine_new: this run's seconds active */
+	uint64_t files_added;         /* this run's (engine_totals) */
+	struct engine_totals totals_before;   /* earlier runs' (engine_policy_set_totals) */
 
 	struct evconnlistener *listener4, *listener6;
 	char *listen_address;         /* numeric, NULL = every IPv4 address */

@@ -32,6 +32,16 @@ struct engine_add_opts {
 	bool paused;               /* add stopped */
 	bool sequential;
 	bool skip_check;           /* trust existing data without hashing (tests) */
+	bool restored;             /* from the session directory: not counted as files added */
+};
+
+/* Transmission's session-stats: what this run did, and the sum over every run of the session
+ * directory (kept in SESSION/stats; without a session directory the same as this run). */
+struct engine_totals {
+	uint64_t uploaded, downloaded;  /* payload bytes */
+	uint64_t files_added;           /* files of the torrents added (not restored) */
+	int64_t seconds_active;         /* seconds the engine ran */
+	uint64_t session_count;         /* runs, this one included */
 };
 
 enum engine_prio { ENGINE_PRIO_SKIP = 0, ENGINE_PRIO_LOW = 1, ENGINE_PRIO_NORMAL = 2,
@@ -80,7 +90,8 @@ struct engine_torrent_stats {
 	uint32_t pieces_have, pieces_total;
 	size_t file_count;
 	uint64_t down_rate, up_rate;   /* bytes/s, sliding window */
-	uint64_t downloaded, uploaded; /* payload bytes this session */
+	uint64_t downloaded, uploaded; /* payload bytes, all time (kept in the resume file) */
+	uint64_t session_downloaded, session_uploaded;   /* ... of them since this run began */
 	uint64_t corrupt_bytes;        /* discarded by hash failures */
 	double ratio;                  /* uploaded / max(downloaded, have); -1 when undefined */
 	int64_t eta_s;                 /* -1 unknown */

@@ -1170,7 +1170,6 @@ rpc_handler_new(struct engine *e, const char *config_dir)
 	struct rpc_handler *h = xcalloc(1, sizeof *h);
 	h->e = e;
 	h->config_dir = config_dir != NULL ? xstrdup(config_dir) : NULL;
-	h->started = dp_wall_time();
 	return h;
 }
 

@@ -42,7 +42,6 @@ struct rpc_handler {
 	struct engine *e;
 	char *config_dir;
 	bool sandbox;
-	int64_t started;                /* wall seconds, for session-stats */
 	/* requests waiting for filesystem work on the disk pool (rpc_handler_run_async) */
 	bool async;                     /* the running request may defer */
 	struct rpc_call *deferred;      /* set by a method that deferred (returns RPC_DEFER) */

@@ -426,11 +426,12 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 }
 
 static json_t *
-stats_object(uint64_t up, uint64_t down, int64_t secs, int files_added)
+stats_object(const struct engine_totals *t)
 {
-	return json_pack("{s:I, s:I, s:i, s:i, s:I}", "uploadedBytes", (json_int_t)up,
-	    "downloadedBytes", (json_int_t)down, "filesAdded", files_added, "sessionCount", 1,
-	    "secondsActive", (json_int_t)secs);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "uploadedBytes", (json_int_t)t->uploaded,
+	    "downloadedBytes", (json_int_t)t->downloaded, "filesAdded",
+	    (json_int_t)t->files_added, "sessionCount", (json_int_t)t->session_count,
+	    "secondsActive", (json_int_t)t->seconds_active);
 }
 
 int
@@ -443,26 +444,22 @@ rpc_method_session_stats(struct rpc_handler *h, json_t *args, json_t *out, char 
 	engine_global(h->e, &g);
 	struct engine_torrent_stats *all;
 	size_t n = engine_torrents(h->e, &all);
-	int active = 0, paused = 0, files = 0;
+	int active = 0, paused = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (all[i].state == ENGINE_TORRENT_STOPPED || all[i].state == ENGINE_TORRENT_ERROR)
 			paused++;
 		else
 			active++;
-		files += (int)all[i].file_count;
 	}
 	free(all);
-	int64_t secs = dp_wall_time() - h->started;
 	json_object_set_new(out, "activeTorrentCount", json_integer(active));
 	json_object_set_new(out, "pausedTorrentCount", json_integer(paused));
 	json_object_set_new(out, "torrentCount", json_integer((json_int_t)n));
 	json_object_set_new(out, "downloadSpeed", json_integer((json_int_t)g.down_rate));
 	json_object_set_new(out, "uploadSpeed", json_integer((json_int_t)g.up_rate));
-	/* Totals are not kept across runs: cumulative equals this session. */
-	json_object_set_new(out, "current-stats", stats_object(g.uploaded, g.downloaded, secs,
-	    files));
-	json_object_set_new(out, "cumulative-stats", stats_object(g.uploaded, g.downloaded, secs,
-	    files));
+	/* This run, and every run of the session directory (SESSION/stats). */
+	json_object_set_new(out, "current-stats", stats_object(&g.current));
+	json_object_set_new(out, "cumulative-stats", stats_object(&g.cumulative));
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include "queue.h"
 #include "resume.h"
 #include "session_store.h"
+#include "session_stats.h"
 #include "settings_file.h"
 #include "util.h"
 #include "watch.h"
@@ -123,6 +124,7 @@ struct store {
 	/* settings.conf: the engine's run-time changes (engine_settings_kept), written when they
 	 * change */
 	char *settings_path;
+	char *stats_path;                 /* SESSION/stats: cumulative session-stats */
 	struct event *settings_ev;        /* one write for the changes of one loop iteration */
 	bool settings_dirty;
 };
@@ -138,6 +140,7 @@ struct store_move {
 
 static void store_save(struct store *s, struct store_item *it);
 static void store_queue_pass(struct store *s);
+static void store_save_stats(struct store *s, bool now);
 static bool store_admit(struct store *s, struct store_item *it);
 static void store_free(void *arg);
 static void store_set_watch(struct store *s, const char *dir);
@@ -1072,6 +1075,7 @@ store_load_one(struct store *s, struct store_entry *en)
 	char err[512];
 	struct engine_add_opts opts = { 0 };
 	opts.paused = true;
+	opts.restored = true;
 	if ((en->have_resume || en->magnet_resume) && en->r.save_path[0] != '\0')
 		opts.save_dir = en->r.save_path;
 	int id = 0;
@@ -1712,6 +1716,7 @@ store_sweep(struct store *s, uint64_t now)
 {
 	if (s->sweep_ids == NULL && now - s->last_periodic_ms >= STORE_PERIODIC_MS) {
 		s->last_periodic_ms = now;
+		store_save_stats(s, false);
 		s->sweep_ids = xcalloc(s->nitems > 0 ? (size_t)s->nitems : 1, sizeof *s->sweep_ids);
 		s->sweep_n = s->sweep_next = 0;
 		for (struct store_item *it = s->items; it != NULL; it = it->next)
@@ -1982,6 +1987,51 @@ store_settings_done(struct resume_job *job, void *arg)
 	resume_job_free(job);
 }
 
+static void
+store_stats_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	if (job->error != 0)
+		log_error("session: saving the cumulative statistics: %s", job->errmsg);
+	resume_job_free(job);
+}
+
+/* The totals of every run so far, this one included (engine_global's cumulative figures):
+ * at open (the run counts even if it crashes), with the periodic pass and at shutdown. */
+static void
+store_save_stats(struct store *s, bool now)
+{
+	struct engine_global_stats g;
+	engine_global(s->e, &g);
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->path = xstrdup(s->stats_path);
+	job->raw = (uint8_t *)session_stats_format(&g.cumulative, &job->raw_len);
+	job->done = store_stats_done;
+	snprintf(job->label, sizeof job->label, "writing %s", s->stats_path);
+	if (!now) {
+		resume_writer_submit(s->writer, job);
+		return;
+	}
+	char err[600];
+	if (resume_write_file(job->path, job->raw, job->raw_len, err, sizeof err) < 0)
+		log_error("session: saving the cumulative statistics: %s", err);
+	resume_job_free(job);
+}
+
+/* Earlier runs' totals: a damaged file (and backup) costs the history, not the start. */
+static void
+store_load_stats(struct store *s)
+{
+	struct engine_totals before;
+	char err[700];
+	if (session_stats_load(s->stats_path, &before, err, sizeof err) < 0) {
+		log_error("session: cumulative statistics start again from zero: %s", err);
+		memset(&before, 0, sizeof before);
+	}
+	engine_policy_set_totals(s->e, &before);
+}
+
 /* Written atomically on the writer thread; jobs run in order, so the last one wins. */
 static void
 store_save_settings(struct store *s)
@@ -2163,6 +2213,7 @@ store_flush(void *arg)
 	char err[600];
 	if (dp_sync_fs(s->dir, err, sizeof err) < 0)
 		log_error("session: %s", err);
+	store_save_stats(s, true);
 	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
 }
 
@@ -2194,6 +2245,7 @@ store_free(void *arg)
 	}
 	dp_idmap_free(&s->by_id);
 	free(s->settings_path);
+	free(s->stats_path);
 	free(s->watch_dir);
 	free(s->completed_dir);
 	free(s->completion_hook);
@@ -2311,6 +2363,7 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	s->tdir = xasprintf("%s/torrents", dir);
 	s->rdir = xasprintf("%s/resume", dir);
 	s->settings_path = xasprintf("%s/%s", dir, SETTINGS_FILE_NAME);
+	s->stats_path = xasprintf("%s/%s", dir, SESSION_STATS_FILE_NAME);
 	s->hooks = hooks_new(e, s->base);
 	s->task = engine_task_new(e, ENGINE_TASK_KIND_SESSION, 0, "session %s", dir);
 	/* Registered first: the torrents it adds go through its admit and events. It stays out
@@ -2341,6 +2394,8 @@ session_store_open(struct engine *e, const char *dir, const struct dp_config *cf
 	if (store_load_settings(s, err, errlen) < 0)
 		goto unregister;
 	store_apply_settings(s);
+	store_load_stats(s);
+	store_save_stats(s, false);
 	if (store_load_begin(s, err, errlen) < 0)
 		goto unregister;
 	s->loading = false;       /* from now on only inside a slice of adds */

@@ -2023,6 +2023,8 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	out->up_rate = torrent_is_active(t) ? bw_meter_rate(&t->up_meter, now) : 0;
 	out->downloaded = t->downloaded;
 	out->uploaded = t->uploaded;
+	out->session_downloaded = t->downloaded - DP_MIN(t->downloaded, t->restored_down);
+	out->session_uploaded = t->uploaded - DP_MIN(t->uploaded, t->restored_up);
 	out->corrupt_bytes = t->corrupt;
 	uint64_t base = DP_MAX(t->downloaded, t->have_bytes);
 	out->ratio = base ? (double)t->uploaded / (double)base : -1.0;

@@ -203,6 +203,7 @@ struct torrent {
 	struct bw_bucket down_bucket, up_bucket;
 	struct bw_meter down_meter, up_meter;
 	uint64_t downloaded, uploaded, corrupt;
+	uint64_t restored_down, restored_up;   /* the resume file's totals: earlier runs' */
 	int max_peers, upload_slots;
 	int64_t added_date, completed_date;
 	uint32_t rng;

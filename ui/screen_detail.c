@@ -174,11 +174,16 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 		snprintf(v + hn, sizeof v - (size_t)hn, "; %s verified with skipped files", c);
 	}
 	detail_kv(&y, ymax, "have", v, 0);
+	/* The resume file keeps the totals across runs: this run's share apart. */
+	fmt_size(t->session_downloaded, a, sizeof a);
+	fmt_size(t->session_uploaded, b, sizeof b);
+	snprintf(v, sizeof v, "down %s, up %s", a, b);
+	detail_kv(&y, ymax, "this session", v, 0);
 	fmt_size(t->downloaded, a, sizeof a);
 	fmt_size(t->uploaded, b, sizeof b);
 	fmt_ratio(t->ratio, c, sizeof c);
 	snprintf(v, sizeof v, "down %s, up %s, ratio %s", a, b, c);
-	detail_kv(&y, ymax, "this session", v, 0);
+	detail_kv(&y, ymax, "all time", v, 0);
 	if (t->corrupt_bytes) {
 		fmt_size(t->corrupt_bytes, a, sizeof a);
 		detail_kv(&y, ymax, "corrupt", a, theme_attr(TH_WARN));
