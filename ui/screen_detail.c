@@ -543,7 +543,7 @@ detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
 enum { TC_URL, TC_TIER, TC_STATUS, TC_LAST, TC_NEXT, TC_PEERS, TC_SEEDS, TC_LEECH, TC_ERROR,
 	TC_COUNT };
 static const struct table_col detail_tracker_cols[TC_COUNT] = {
-	[TC_URL] = { "URL", 20, 0, TW_LEFT, 0 },
+	[TC_URL] = { "URL", 20, 48, TW_LEFT, 0 },   /* the error takes the rest: it was cut at 30 */
 	[TC_TIER] = { "Tier", 4, 4, TW_RIGHT, 3 },
 	[TC_STATUS] = { "Status", 10, 10, TW_LEFT, 0 },
 	[TC_LAST] = { "Last", 8, 8, TW_RIGHT, 4 },
@@ -551,7 +551,7 @@ static const struct table_col detail_tracker_cols[TC_COUNT] = {
 	[TC_PEERS] = { "Peers", 5, 5, TW_RIGHT, 2 },
 	[TC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 2 },
 	[TC_LEECH] = { "Leech", 5, 5, TW_RIGHT, 2 },
-	[TC_ERROR] = { "Last error", 12, 30, TW_LEFT, 5 },
+	[TC_ERROR] = { "Last error", 12, 0, TW_LEFT, 5, 30 },
 };
 
 static void

@@ -18,19 +18,20 @@
 enum list_col { LC_NUM, LC_NAME, LC_STATE, LC_PROGRESS, LC_SIZE, LC_DONE, LC_DOWN, LC_UP,
 	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_QUEUE, LC_TRACKER, LC_COUNT };
 
-/* Narrow terminals drop columns from the highest priority number down: at 80 cells the list keeps
- * #, name, state, progress, down, ETA and up; at 200 everything shows. */
+/* Narrow terminals drop columns from the highest priority number down until the name has 24
+ * cells: at 80 cells the list keeps #, name (26 cells), state, progress, down and up, ETA from
+ * 86; at 200 everything shows. */
 static const struct table_col list_cols[LC_COUNT] = {
 	[LC_NUM] = { "#", 3, 4, TW_RIGHT, 0 },
-	[LC_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
+	[LC_NAME] = { "Name", 16, 0, TW_LEFT, 0, 24 },   /* names first: columns go before it is cut */
 	[LC_STATE] = { "State", 11, 11, TW_LEFT, 1 },
 	[LC_PROGRESS] = { "Progress", 10, 14, TW_LEFT, 0 },
 	[LC_SIZE] = { "Size", 9, 9, TW_RIGHT, 5 },
 	[LC_DONE] = { "Done", 9, 9, TW_RIGHT, 8 },
 	[LC_DOWN] = { "Down", 10, 10, TW_RIGHT, 2 },   /* "1023 KiB/s" is the widest rate */
-	[LC_UP] = { "Up", 10, 10, TW_RIGHT, 4 },
+	[LC_UP] = { "Up", 10, 10, TW_RIGHT, 3 },       /* a seedbox watches its upload */
 	[LC_RATIO] = { "Ratio", 5, 5, TW_RIGHT, 7 },
-	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 3 },
+	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 4 },
 	[LC_PEERS] = { "Peers", 7, 7, TW_RIGHT, 6 },
 	[LC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 9 },
 	[LC_QUEUE] = { "Queue", 6, 6, TW_RIGHT, 6 },    /* where K/J/{/} move it */

@@ -26,7 +26,8 @@ table_layout(const struct table_col *cols, int ncols, int total, int *widths)
 		for (int i = 0; i < ncols; i++) {
 			if (!shown[i])
 				continue;
-			need += (cols[i].max == 0 || i == flex) ? cols[i].min : cols[i].max;
+			need += i == flex ? DP_MAX(cols[i].min, cols[i].want) :
+			    cols[i].max == 0 ? cols[i].min : cols[i].max;
 			count++;
 		}
 		need += count > 0 ? count - 1 : 0;
@@ -53,8 +54,12 @@ table_layout(const struct table_col *cols, int ncols, int total, int *widths)
 	}
 	used += count > 0 ? count - 1 : 0;
 	if (used < total) {
-		if (flex >= 0 && shown[flex])
-			widths[flex] += total - used;
+		int taker = flex >= 0 && shown[flex] ? flex : -1;
+		for (int i = 0; i < ncols && taker < 0; i++)
+			if (shown[i] && cols[i].priority == 0)
+				taker = i;
+		if (taker >= 0)
+			widths[taker] += total - used;
 	} else if (used > total) {
 		/* Only columns with priority 0 remain: squeeze from the right. */
 		int over = used - total;

@@ -78,11 +78,15 @@ struct table_col {
 	int max;            /* wants this many cells; 0 = flexible (takes what is left) */
 	enum tw_align align;
 	int priority;       /* lower numbers survive when the screen is too narrow; 0 = always */
+	int want;           /* flexible column: the width it gets before optional columns show
+	                     * (names get the slack first); 0 = its min */
 };
 
 /* Gives each column its width in cells for a screen `total` cells wide, one space between
- * columns. Columns that do not fit are dropped (width 0), highest priority number first; the
- * flexible column takes the remainder. Returns the number of columns shown. */
+ * columns. Columns that do not fit are dropped (width 0), highest priority number first, until
+ * the flexible column has its `want`; the flexible column takes the remainder (when it was
+ * dropped, the first column that is always shown takes it). Returns the number of columns
+ * shown. */
 int table_layout(const struct table_col *cols, int ncols, int total, int *widths);
 
 struct table_state {

@@ -230,10 +230,10 @@ END_TEST
 START_TEST(test_layout)
 {
 	struct table_col cols[] = {
-		{ "#", 3, 3, TW_RIGHT, 0 },
-		{ "Name", 10, 0, TW_LEFT, 0 },
-		{ "Size", 8, 8, TW_RIGHT, 2 },
-		{ "Ratio", 5, 5, TW_RIGHT, 3 },
+		{ "#", 3, 3, TW_RIGHT, 0, 0 },
+		{ "Name", 10, 0, TW_LEFT, 0, 0 },
+		{ "Size", 8, 8, TW_RIGHT, 2, 0 },
+		{ "Ratio", 5, 5, TW_RIGHT, 3, 0 },
 	};
 	int w[4];
 	/* wide: everything shown, the name takes the rest: 100 - 3 - 8 - 5 - 3 spaces */
@@ -254,6 +254,40 @@ START_TEST(test_layout)
 	/* narrower than the must-have columns: squeezed, never wider than the screen */
 	ck_assert_int_eq(table_layout(cols, 4, 8, w), 2);
 	ck_assert_int_le(w[0] + w[1] + 1, 8);
+}
+END_TEST
+
+/* Names get the slack first: with want 20 the ratio goes where, at min 10, it stayed; and a
+ * flexible column dropped leaves the slack to the first column always shown. */
+START_TEST(test_layout_want)
+{
+	struct table_col cols[] = {
+		{ "#", 3, 3, TW_RIGHT, 0, 0 },
+		{ "Name", 10, 0, TW_LEFT, 0, 20 },
+		{ "Size", 8, 8, TW_RIGHT, 2, 0 },
+		{ "Ratio", 5, 5, TW_RIGHT, 3, 0 },
+	};
+	int w[4];
+	/* 3+20+8+5+3 = 39 wanted: at 35 the ratio goes and the name has 35-3-8-2 = 22 */
+	ck_assert_int_eq(table_layout(cols, 4, 35, w), 3);
+	ck_assert_int_eq(w[3], 0);
+	ck_assert_int_eq(w[1], 22);
+	/* at 39 everything shows, the name at 20 */
+	ck_assert_int_eq(table_layout(cols, 4, 39, w), 4);
+	ck_assert_int_eq(w[1], 20);
+	struct table_col tr[] = {
+		{ "URL", 10, 20, TW_LEFT, 0, 0 },
+		{ "Status", 6, 6, TW_LEFT, 0, 0 },
+		{ "Error", 8, 0, TW_LEFT, 5, 12 },
+	};
+	/* wide: the URL at its max, the error takes the rest */
+	ck_assert_int_eq(table_layout(tr, 3, 100, w), 3);
+	ck_assert_int_eq(w[0], 20);
+	ck_assert_int_eq(w[2], 100 - 20 - 6 - 2);
+	/* narrow: the error dropped, the URL takes the slack */
+	ck_assert_int_eq(table_layout(tr, 3, 36, w), 2);
+	ck_assert_int_eq(w[2], 0);
+	ck_assert_int_eq(w[0], 36 - 6 - 1);
 }
 END_TEST
 
@@ -445,6 +479,7 @@ ui_widgets_suite(void)
 	tcase_add_test(tc, test_sparkline);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_layout);
+	tcase_add_test(tc, test_layout_want);
 	tcase_add_test(tc, test_scroll_and_marks);
 	suite_add_tcase(s, tc);
 	TCase *tk = tcase_create("keymap");
