@@ -1,5 +1,7 @@
 /* bench_recheck.c: times a full hash check of a torrent's data through the disk worker pool,
- * keeping 2x threads jobs in flight as the engine does; prints KEY=value figures. */
+ * keeping 2x threads jobs in flight as the engine does; prints KEY=value figures. With -w MS, a
+ * no-op job (standing in for a download's write) is queued every MS ms during the check, and how
+ * long it waited for a worker is printed: checks must not starve other work. */
 #include "config.h"
 
 #include <errno.h>
@@ -24,6 +26,10 @@ struct bench {
 	const struct metainfo *mi;
 	uint32_t next_piece;
 	uint32_t finished, ok, errors;
+	struct disk_job probe;          /* -w: the job standing in for other work */
+	bool probe_busy;
+	uint32_t probes;
+	uint64_t probe_sum_us, probe_max_us;
 };
 
 static void bench_submit(struct bench *b, struct disk_job *job);
@@ -75,6 +81,41 @@ bench_tick_cb(evutil_socket_t fd, short what, void *arg)
 	task_health_tick(now, now);
 }
 
+static void
+bench_probe_work(struct disk_job *job)
+{
+	(void)job;
+}
+
+static void
+bench_probe_done_cb(struct disk_job *job, void *arg)
+{
+	struct bench *b = arg;
+	uint64_t waited = dp_now_us() - job->queued_us;
+	b->probe_busy = false;
+	b->probes++;
+	b->probe_sum_us += waited;
+	b->probe_max_us = DP_MAX(b->probe_max_us, waited);
+}
+
+static void
+bench_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench *b = arg;
+	(void)fd;
+	(void)what;
+	if (b->probe_busy || b->finished == b->mi->piece_count)
+		return;
+	memset(&b->probe, 0, sizeof b->probe);
+	b->probe.op = DISK_OP_CALL;
+	b->probe.what = "bench probe";
+	b->probe.call = bench_probe_work;
+	b->probe.done = bench_probe_done_cb;
+	b->probe.arg = b;
+	b->probe_busy = true;
+	disk_pool_submit(b->pool, &b->probe);
+}
+
 static double
 bench_cpu_seconds(void)
 {
@@ -88,19 +129,21 @@ bench_cpu_seconds(void)
 static void
 bench_usage(void)
 {
-	fprintf(stderr, "usage: bench_recheck [-t THREADS] [-q JOBS_IN_FLIGHT] TORRENT SAVE_DIR\n");
+	fprintf(stderr, "usage: bench_recheck [-t THREADS] [-q JOBS_IN_FLIGHT] [-w PROBE_MS] TORRENT "
+	    "SAVE_DIR\n");
 	exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-	int threads = dp_cpu_count(), inflight = 0, c;
+	int threads = dp_cpu_count(), inflight = 0, probe_ms = 0, c;
 	char err[256];
-	while ((c = getopt(argc, argv, "t:q:")) != -1) {
+	while ((c = getopt(argc, argv, "t:q:w:")) != -1) {
 		switch (c) {
 		case 't': threads = atoi(optarg); break;
 		case 'q': inflight = atoi(optarg); break;
+		case 'w': probe_ms = atoi(optarg); break;
 		default: bench_usage();
 		}
 	}
@@ -134,6 +177,10 @@ main(int argc, char **argv)
 	struct event *tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, NULL);
 	struct timeval tv = { 1, 0 };
 	event_add(tick, &tv);
+	struct event *probe = event_new(b.base, -1, EV_PERSIST, bench_probe_cb, &b);
+	struct timeval ptv = { probe_ms / 1000, (probe_ms % 1000) * 1000 };
+	if (probe_ms > 0)
+		event_add(probe, &ptv);
 
 	struct disk_job *jobs = xcalloc((size_t)inflight, sizeof *jobs);
 	double cpu0 = bench_cpu_seconds();
@@ -150,8 +197,12 @@ main(int argc, char **argv)
 	    mi->piece_count, b.ok, b.errors, mi->piece_length / 1024, threads, inflight,
 	    (unsigned long long)disk_pool_hash_count(b.pool));
 	printf("wall_s=%.3f mib_s=%.1f cpu_s=%.3f\n", wall, wall > 0 ? mib / wall : 0.0, cpu);
+	if (probe_ms > 0)
+		printf("probes=%u probe_wait_avg_ms=%.2f probe_wait_max_ms=%.2f\n", b.probes,
+		    b.probes > 0 ? b.probe_sum_us / 1e3 / b.probes : 0.0, b.probe_max_us / 1e3);
 
 	disk_pool_free(b.pool);
+	event_free(probe);
 	event_free(tick);
 	storage_free(b.st);
 	event_base_free(b.base);

@@ -92,5 +92,10 @@ for mode in $cache_modes; do
 		    (dw > 0 ? ow / dw : 0)
 	}'
 done
+# Other work during checks: 16 torrents' windows in flight (2 x threads pieces each), a no-op job
+# (a download's write) queued every 5 ms; how long it waited for a worker.
+cat "$data" >/dev/null
+echo "warm, $((32 * threads)) checks in flight, other work every 5 ms: $("$bench" -t "$threads" \
+    -q $((32 * threads)) -w 5 "$torrent" "$(dirname "$data")" | grep '^probes=')"
 [ "$cache_modes" = warm ] && echo "note: page cache could not be dropped: warm-cache figures only"
 exit 0
