@@ -16,7 +16,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256] = "";
 	struct magnet *m = magnet_parse(uri, err, sizeof err);
 	if (m != NULL) {
-		if (!m->has_btih || strlen(m->info_hash_hex) != 40)
+		/* btih, btmh (a v2-only link, since 6e562f1) or both; the swarm id always in hex */
+		if ((!m->has_btih && m->btmh == NULL) || strlen(m->info_hash_hex) != 40)
+			abort();
+		if (m->btmh != NULL && strlen(m->btmh) != 68)   /* 1220 and 64 hex digits */
 			abort();
 		for (size_t i = 0; i < m->tracker_count; i++)
 			if (m->trackers[i][0] == '\0')
