@@ -214,7 +214,12 @@ kill -0 "$DPID" 2>/dev/null || fail "the daemon died"
 echo "ok   switched off at run time: the mappings are removed while the daemon runs"
 rpc session-set '{"port-forwarding-enabled": true}' >/dev/null || fail "session-set true (again) refused"
 wait_rules 2 || fail "switched on again: no DNAT rules: $(portmap_rows)"
-rows=$(portmap_rows)
+# the DNAT rules come from UPnP; the NAT-PMP tasks may still be asking: wait for all four
+for _ in $(seq 1 60); do
+	rows=$(portmap_rows)
+	[ "$(echo "$rows" | grep -c "mapped by")" = 4 ] && break
+	sleep 0.5
+done
 [ "$(echo "$rows" | grep -c "mapped by")" = 4 ] || fail "switched on again: tasks $rows"
 grep -q "port_mapping = \"true\"" "$W/sess/settings.conf" || fail "settings.conf does not keep it"
 stop_pid "$DPID" 15
