@@ -246,6 +246,9 @@ torrent_left(const struct torrent *t)
 	return sum;
 }
 
+/* A download with peers and no block for this long is stalled (the blocked views show it). */
+#define TORRENT_STALL_MS 20000
+
 static void
 torrent_update_task(struct torrent *t)
 {
@@ -264,14 +267,24 @@ torrent_update_task(struct torrent *t)
 		task_wait(t->task, DP_TASK_PEER_WAIT, "fetching metadata (%.0f%%) from %d peer%s",
 		    100.0 * t->metadata_progress, t->npeers, t->npeers == 1 ? "" : "s");
 		break;
-	case ENGINE_TORRENT_DOWNLOADING:
+	case ENGINE_TORRENT_DOWNLOADING: {
+		/* Blocks arriving: a healthy download waits for more by design (the blocked view
+		 * listed it for as long as it ran). Nothing for TORRENT_STALL_MS is a stall, timed
+		 * from when it was seen. */
+		uint64_t quiet = dp_now_ms() - DP_MIN(dp_now_ms(), t->recv_ms);
 		if (t->npeers == 0)
 			task_wait(t->task, DP_TASK_PEER_WAIT, "no peers (%zu known)", t->nknown);
+		else if (quiet >= TORRENT_STALL_MS)
+			task_wait(t->task, DP_TASK_PEER_WAIT,
+			    "no data from %d peer%s for %llu s, %u/%u pieces", t->npeers,
+			    t->npeers == 1 ? "" : "s", (unsigned long long)(quiet / 1000),
+			    t->have.count, t->mi->piece_count);
 		else
-			task_wait(t->task, DP_TASK_READ_WAIT,
+			task_idle(t->task, DP_TASK_READ_WAIT,
 			    "downloading from %d peer%s, %u/%u pieces", t->npeers,
 			    t->npeers == 1 ? "" : "s", t->have.count, t->mi->piece_count);
 		break;
+	}
 	case ENGINE_TORRENT_SEEDING:
 		task_idle(t->task, DP_TASK_READ_WAIT, "seeding to %d peer%s", t->npeers,
 		    t->npeers == 1 ? "" : "s");
@@ -588,6 +601,7 @@ torrent_block_arrived(struct torrent *t, const void *who, uint32_t piece, uint32
 		return false;
 	uint64_t now = dp_now_ms();
 	t->downloaded += len;
+	t->recv_ms = now;
 	seed_idle_activity(&t->idle, now);
 	bw_meter_add(&t->down_meter, len, now);
 	t->env->ops->transferred(t->env->arg, len, 0, now);
@@ -961,6 +975,8 @@ torrent_set_state(struct torrent *t, enum engine_torrent_state s)
 			t->env->state_counts[s]++;
 		}
 		t->state = s;
+		if (s == ENGINE_TORRENT_DOWNLOADING)
+			t->recv_ms = dp_now_ms();
 		torrent_touch(t);
 		seed_idle_arm(&t->idle, s == ENGINE_TORRENT_SEEDING);
 		torrent_wake(t);

@@ -204,6 +204,7 @@ struct torrent {
 	struct bw_meter down_meter, up_meter;
 	uint64_t downloaded, uploaded, corrupt;
 	uint64_t restored_down, restored_up;   /* the resume file's totals: earlier runs' */
+	uint64_t recv_ms;             /* the last block that arrived, or the download's start */
 	int max_peers, upload_slots;
 	int64_t added_date, completed_date;
 	uint32_t rng;
