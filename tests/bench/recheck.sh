@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # recheck.sh: benchmark (prints figures, asserts nothing): a full hash check of one file through
 # the disk worker pool (tests/bench/bench_recheck) against `sha1sum` and `openssl sha1` (one core,
-# OpenSSL's SHA-1 as downpour uses it) of the same file, in the same run.
+# OpenSSL's SHA-1 as downpour uses it) of the same file, and libtorrent's own check of it
+# (tests/bench/lt_check.py, python3-libtorrent, the same number of threads), in the same run.
 # usage: tests/bench/recheck.sh [SIZE_MIB (1024)] [RUNS (3)]   (from anywhere; BUILD=dir to pick
 #        the build directory, default ./build; THREADS=n for the pool, default: all CPUs)
 set -euo pipefail
@@ -47,6 +48,18 @@ drop_cache() {
 }
 if drop_cache; then cache_modes="cold warm"; else cache_modes="warm"; fi
 
+# libtorrent's check: "wall_s cpu_s", the wall from the add to the end of the check (Python's
+# start excluded), the CPU of the whole process.
+lt=
+/usr/bin/python3 -c 'import libtorrent' 2>/dev/null && lt=1 ||
+    echo "note: python3-libtorrent is missing: no libtorrent figures" >&2
+lt_check() {
+	local out
+	out=$( { /usr/bin/time -f "TIME %e %U %S" /usr/bin/python3 "$top/tests/bench/lt_check.py" \
+	    "$torrent" "$(dirname "$data")" "$threads"; } 2>&1 ) || return 1
+	echo "$out" | awk '/^CHECK/ { w = $2 } /^TIME/ { c = $3 + $4 } END { printf "%s %.2f\n", w, c }'
+}
+
 # Runs "$@", prints "wall_s cpu_s" (CPU = user + sys of the command and its threads).
 time_cmd() {
 	local out
@@ -62,6 +75,7 @@ for mode in $cache_modes; do
 	: >"$work/dp.txt"
 	: >"$work/sha.txt"
 	: >"$work/ossl.txt"
+	: >"$work/lt.txt"
 	[ "$mode" = warm ] && cat "$data" >/dev/null
 	for _ in $(seq "$runs"); do
 		[ "$mode" = cold ] && drop_cache
@@ -71,6 +85,10 @@ for mode in $cache_modes; do
 		time_cmd sha1sum "$data" >>"$work/sha.txt" || die "sha1sum failed"
 		[ "$mode" = cold ] && drop_cache
 		time_cmd openssl sha1 "$data" >>"$work/ossl.txt" || die "openssl sha1 failed"
+		if [ -n "$lt" ]; then
+			[ "$mode" = cold ] && drop_cache
+			lt_check >>"$work/lt.txt" || die "libtorrent's check failed ($top/tests/bench/lt_check.py)"
+		fi
 	done
 	dp_wall=$(awk '{ print $1 }' "$work/dp.txt" | median)
 	dp_cpu=$(awk '{ print $2 }' "$work/dp.txt" | median)
@@ -78,8 +96,13 @@ for mode in $cache_modes; do
 	sha_cpu=$(awk '{ print $2 }' "$work/sha.txt" | median)
 	ossl_wall=$(awk '{ print $1 }' "$work/ossl.txt" | median)
 	ossl_cpu=$(awk '{ print $2 }' "$work/ossl.txt" | median)
+	lt_wall=0 lt_cpu=0
+	if [ -n "$lt" ]; then
+		lt_wall=$(awk '{ print $1 }' "$work/lt.txt" | median)
+		lt_cpu=$(awk '{ print $2 }' "$work/lt.txt" | median)
+	fi
 	awk -v m="$mode" -v s="$size" -v dw="$dp_wall" -v dc="$dp_cpu" -v sw="$sha_wall" -v sc="$sha_cpu" \
-	    -v ow="$ossl_wall" -v oc="$ossl_cpu" '
+	    -v ow="$ossl_wall" -v oc="$ossl_cpu" -v lw="$lt_wall" -v lc="$lt_cpu" '
 	function rate(w) { return w > 0 ? s / w : 0 }
 	BEGIN {
 		printf "%-6s %-12s %8.2f %9.1f %8.2f\n", m, "downpour", dw, rate(dw), dc
@@ -90,6 +113,11 @@ for mode in $cache_modes; do
 		printf "%-6s ratio downpour/sha1sum: wall %.2f (below 1 = faster), cpu %.2f\n", m, rw, rc
 		printf "%-6s speed-up over one core of openssl sha1 (its wall / ours): %.2fx\n", m, \
 		    (dw > 0 ? ow / dw : 0)
+		if (lw > 0) {
+			printf "%-6s %-12s %8.2f %9.1f %8.2f  (CPU with Python start)\n", m, "libtorrent", \
+			    lw, rate(lw), lc
+			printf "%-6s ratio downpour/libtorrent: wall %.2f (below 1 = faster)\n", m, dw / lw
+		}
 	}'
 done
 # Other work during checks: 16 torrents' windows in flight (2 x threads pieces each), a no-op job
