@@ -48,7 +48,9 @@ $T send-keys -t 0 Enter; wait_for 'this session +down 0 B, up 1\.[0-9]+ MiB' 20 
 screen | grep -qE 'all time +down 0 B, up 1\.[0-9]+ MiB' || fail "run 1: no 'all time' row"
 quit 1
 
-# run 2: the same session directory, nothing moved yet
+# run 2: the same session directory, nothing moved yet (a tmux server of its own: the first
+# one may still be going away)
+T="tmux -L ${sock}-2"
 $T new-session -d -x 160 -y 40 "env LANG=C.UTF-8 TERM=xterm-256color '$dp' --config '$tmp/ui.conf'; echo EXIT=\$? > '$tmp/exit2'; sleep 30" || fail "tmux (2)"
 wait_for 'totals\.bin +seeding' 60 || fail "run 2: the torrent does not seed"
 $T send-keys -t 0 Enter; wait_for 'all time +down 0 B, up 1\.[0-9]+ MiB' 20 ||
