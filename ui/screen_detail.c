@@ -596,6 +596,30 @@ detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_
 	}
 }
 
+/* The peers' flag legend under the table, wrapped after its commas so that it is whole on
+ * narrow screens too (it was cut below 200 cells): on the last lines before `bottom`, at most
+ * max_lines of them. Returns the lines it takes; draws them when draw is set. */
+static int
+detail_flag_legend(int bottom, int max_lines, bool draw)
+{
+	static const char *const parts[] = { "flags: D/d download unchoked/choked,",
+		"U/u upload unchoked/choked,", "K unchoked not interested,", "S snubbed,",
+		"I incoming,", "O optimistic,", "E ext,", "F fast,", "s seed" };
+	char lines[4][256];
+	int n = 0;
+	lines[0][0] = '\0';
+	for (size_t i = 0; i < DP_ARRAY_LEN(parts); i++) {
+		size_t len = strlen(lines[n]);
+		if (len > 0 && len + 1 + strlen(parts[i]) > (size_t)DP_MAX(COLS, 1) && n + 1 < 4)
+			lines[++n][0] = '\0', len = 0;
+		snprintf(lines[n] + len, sizeof lines[n] - len, "%s%s", len > 0 ? " " : "", parts[i]);
+	}
+	int count = DP_MAX(1, DP_MIN(n + 1, max_lines));
+	for (int i = 0; draw && i < count; i++)
+		draw_text(bottom - count + i, 0, COLS, lines[i], TW_LEFT, theme_attr(TH_DIM));
+	return count;
+}
+
 /* ---- pieces ---- */
 
 /* A piece of skipped files: a dashed line (ASCII '-'), apart from every missing glyph. */
@@ -710,10 +734,9 @@ detail_draw(struct ui *ui, int y, int h)
 		v.cols = detail_peer_cols;
 		v.ncols = PC_COUNT;
 		v.cell = detail_peer_cell;
-		d->page = draw_table(ui, &v, y, h - 1);
-		draw_text(y + h - 1, 0, COLS, "flags: D/d download unchoked/choked, U/u upload "
-		    "unchoked/choked, K unchoked not interested, S snubbed, I incoming, O optimistic, "
-		    "E ext, F fast, s seed", TW_LEFT, theme_attr(TH_DIM));
+		int legend_lines = detail_flag_legend(y + h, h / 3, false);
+		d->page = draw_table(ui, &v, y, h - legend_lines);
+		detail_flag_legend(y + h, h / 3, true);
 		if (d->npeers == 0)
 			draw_text(y + 2, 1, COLS - 1, "no peers connected", TW_LEFT, theme_attr(TH_DIM));
 		break;
