@@ -25,7 +25,13 @@ fail() {
 }
 
 command -v opentracker >/dev/null || { echo "FAIL: opentracker is not installed"; exit 1; }
+# Three distinct ports: free_port can hand out a port it gave a moment ago (the full suite once
+# saw the seeder refused "Address already in use" beside opentracker).
 TP=$(free_port); SP=$(free_port); DPORT=$(free_port)
+for _ in 1 2 3 4 5 6 7 8; do
+	[ "$SP" != "$TP" ] && [ "$DPORT" != "$TP" ] && [ "$DPORT" != "$SP" ] && break
+	SP=$(free_port); DPORT=$(free_port)
+done
 mkdir -p "$W/seed" "$W/dl" "$W/done" "$W/watch" "$W/s"
 head -c 3000000 /dev/urandom > "$W/seed/payload.bin"
 "$DP" create -o "$W/t.torrent" -s 32768 -t "http://127.0.0.1:$TP/announce" "$W/seed/payload.bin" \
