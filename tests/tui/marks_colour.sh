@@ -9,14 +9,11 @@ dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-marks-$$"
 T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-marks.XXXXXX")
-ui_pid() { $T list-panes -t 0 -F '#{pane_pid}' 2>/dev/null | head -n 1; }
 cleanup() {
-	local p w
+	local p
 	p=$(ui_pid)
 	$T kill-server 2>/dev/null
-	if [ -n "$p" ]; then
-		for ((w = 0; w < 100; w++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	fi
+	ui_wait_gone "$p"
 	rm -rf "$tmp"
 }
 . "$(dirname "$0")/tui_lib.sh"

@@ -7,14 +7,11 @@ dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-legend-$$"
 T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-legend.XXXXXX")
-ui_pid() { $T list-panes -t 0 -F '#{pane_pid}' 2>/dev/null | head -n 1; }
 stop_ui() {
-	local p w
+	local p
 	p=$(ui_pid)
 	$T kill-server 2>/dev/null
-	if [ -n "$p" ]; then
-		for ((w = 0; w < 100; w++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	fi
+	ui_wait_gone "$p"
 }
 cleanup() { stop_ui; rm -rf "$tmp"; }
 . "$(dirname "$0")/tui_lib.sh"

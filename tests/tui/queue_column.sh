@@ -8,16 +8,6 @@ dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-qcol-$$"
 T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-qcol.XXXXXX")
-ui_pid() { $T list-panes -t 0 -F '#{pane_pid}' 2>/dev/null | head -n 1; }
-ui_wait_gone() {
-	local p=$1 w
-	[ -n "$p" ] || return 0
-	for ((w = 0; w < 100; w++)); do
-		kill -0 "$p" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	return 1
-}
 cleanup() {
 	local p
 	p=$(ui_pid)
