@@ -737,9 +737,7 @@ START_TEST(test_call)
 	ck_assert_str_eq(job_task(&ok.job)->name, "disk reading a.torrent");
 	ck_assert_int_eq(job_task(&ok.job)->kind, DP_TASK_KIND_DISK);
 	/* Held on the worker: the loop sees the task running, the work as its reason. */
-	uint64_t deadline = dp_now_ms() + 5000;
-	while (job_task(&ok.job)->state != DP_TASK_DISK_WAIT && dp_now_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	RUN_UNTIL(base, job_task(&ok.job)->state == DP_TASK_DISK_WAIT, 30);
 	ck_assert_int_eq(job_task(&ok.job)->state, DP_TASK_DISK_WAIT);
 	ck_assert_str_eq(job_task(&ok.job)->reason, "reading a.torrent");
 	ck_assert_int_eq(r.count, 0);

@@ -19,6 +19,7 @@
 #include "resume.h"
 #include "suites.h"
 #include "task.h"
+#include "test_helpers.h"
 #include "util.h"
 
 static void
@@ -415,20 +416,15 @@ START_TEST(test_writer_task)
 	ck_assert_int_eq(tasks[0]->torrent_id, 1);
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_QUEUED);
 	/* Generous bounds: valgrind runs the writer thread slowly; the loops end when done. */
-	uint64_t deadline = dp_now_ms() + 30000;
-	while ((tasks[0]->state != DP_TASK_DISK_WAIT ||
-	    strcmp(tasks[0]->reason, "writing resume data for T1: fsync") != 0) &&
-	    dp_now_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	RUN_UNTIL(base, tasks[0]->state == DP_TASK_DISK_WAIT &&
+	    strcmp(tasks[0]->reason, "writing resume data for T1: fsync") == 0, 30);
 	ck_assert_int_eq(tasks[0]->state, DP_TASK_DISK_WAIT);
 	ck_assert_str_eq(tasks[0]->reason, "writing resume data for T1: fsync");
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_QUEUED);
 	ck_assert_str_eq(tasks[1]->reason, "writer queue: 1 job ahead");
 	ck_assert_int_eq(writer_done_count, 0);
 	__atomic_store_n(&writer_gate, 1, __ATOMIC_RELEASE);
-	deadline = dp_now_ms() + 30000;
-	while (writer_done_count < 2 && dp_now_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	RUN_UNTIL(base, writer_done_count >= 2, 30);
 	ck_assert_int_eq(writer_done_count, 2);
 	ck_assert_int_eq(tasks[0]->state, DP_TASK_DONE);
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_FAILED);
