@@ -107,6 +107,7 @@ struct store {
 	int nitems;
 	bool pos_dirty;                   /* an item left or moved: positions renumbered on use */
 	bool queue_again;                 /* the last queue pass stopped at its time budget */
+	struct store_qpass *qpass;        /* the queue pass under way (store_queue_pass) */
 	uint64_t save_deadline_us;        /* the tick's saves stop here ... */
 	bool saves_cut;                   /* ... and some were left for the next tick */
 	bool backlog_cut;                 /* ... because the writer is behind, not the clock */
@@ -140,6 +141,7 @@ struct store_move {
 
 static void store_save(struct store *s, struct store_item *it);
 static void store_queue_pass(struct store *s);
+static void store_queue_soon(struct store *s);
 static void store_save_stats(struct store *s, bool now);
 static bool store_admit(struct store *s, struct store_item *it);
 static void store_free(void *arg);
@@ -1424,75 +1426,153 @@ store_item_class_download(const struct engine_policy_torrent *v)
 	return v->state == ENGINE_TORRENT_DOWNLOADING || v->state == ENGINE_TORRENT_METADATA;
 }
 
+/* What the plan needs to know of one torrent; false: it takes no part (stopped by its user,
+ * removed, in error). A stopped one the user wants running becomes queued on the way. */
+static bool
+store_queue_read(struct store *s, struct store_item *it, struct queue_entry *q,
+    enum engine_torrent_state *state)
+{
+	struct engine_policy_torrent t;
+	if (!it->want_running || it->removed ||
+	    engine_policy_torrent(s->e, it->id, 0, &t) < 0 || t.removing ||
+	    t.state == ENGINE_TORRENT_ERROR)
+		return false;
+	if (t.state == ENGINE_TORRENT_STOPPED && !store_item_active(&t)) {
+		engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, NULL);
+		t.state = ENGINE_TORRENT_QUEUED;
+	}
+	memset(q, 0, sizeof *q);
+	q->id = it->id;
+	/* An active torrent holds the slot of what it does; a queued one waits for the slot of
+	 * what its data says (unknown: it is checked first, in no class). */
+	q->active = t.active;
+	q->download = t.active ? store_item_class_download(&t) : !t.complete;
+	q->unchecked = !t.checked && !t.active;
+	q->pinned = it->checking || it->moving || t.state == ENGINE_TORRENT_CHECKING;
+	*state = t.state;
+	return true;
+}
+
+/*
+ * A queue pass runs in three steps, each in slices of STORE_SLICE_US with the loop polling in
+ * between (10,000 torrents at a restart: reading them all, or starting them all, is far more
+ * than one callback may take): read every wanted torrent in queue order (the ids are taken at
+ * the start), plan (queue_plan, pure), act. An action is taken only if the torrent is still
+ * as it was read (a user's stop or a removal meanwhile wins); a change meanwhile makes the next
+ * pass follow this one.
+ */
+struct store_qpass {
+	int *ids;                     /* queue order at the start of the pass */
+	size_t n, next;               /* read up to next */
+	struct queue_entry *v;        /* what was read, k of them */
+	size_t k;
+	bool planned;
+	size_t act;                   /* acted up to here */
+};
+
+static void
+store_qpass_free(struct store *s)
+{
+	struct store_qpass *q = s->qpass;
+	if (q == NULL)
+		return;
+	free(q->ids);
+	free(q->v);
+	free(q);
+	s->qpass = NULL;
+}
+
+/* The next slice of a pass: at once, but after the loop polled (a zero timeout, not
+ * event_active, which runs it in the same iteration: a chain of slices was a 2-4 s stall). */
+static void
+store_queue_next_slice(struct store *s)
+{
+	struct timeval tv = { 0, 0 };
+	s->queue_again = true;
+	event_add(s->queue_ev, &tv);
+}
+
+static void
+store_queue_act(struct store *s, const struct queue_entry *q)
+{
+	struct store_item *it = store_find(s, q->id);
+	struct queue_entry now;
+	enum engine_torrent_state state;
+	struct engine_policy_names nm;
+	if (it == NULL || !store_queue_read(s, it, &now, &state))
+		return;
+	if (q->action == QUEUE_START) {
+		if (now.active || now.pinned)
+			return;
+		log_info("%s: leaving the queue", store_name(s, it->id, &nm));
+		engine_policy_start(s->e, it->id);
+	} else if (q->action == QUEUE_PARK) {
+		if (!now.active || now.pinned)
+			return;
+		log_info("%s: queued (over the limit of active %s)",
+		    store_name(s, it->id, &nm), q->download ? "downloads" : "seeds");
+		engine_policy_stop(s->e, it->id);
+		engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, "queued");
+	} else if (state == ENGINE_TORRENT_QUEUED) {
+		char why[64];
+		snprintf(why, sizeof why, "queued: position %d", store_position(s, it) + 1);
+		engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, why);
+	}
+}
+
 static void
 store_queue_pass(struct store *s)
 {
 	if (s->loading || s->load_pending || s->shutting_down)
 		return;
 	s->queue_again = false;
-	s->queue_dirty = false;
-	s->queue_ms = dp_now_ms();
-	size_t n = (size_t)s->nitems;
-	if (n == 0)
-		return;
-	struct queue_entry *v = xcalloc(n, sizeof *v);
-	struct store_item **its = xcalloc(n, sizeof *its);
-	size_t k = 0;
-	for (struct store_item *it = s->items; it != NULL && k < n; it = it->next) {
-		struct engine_policy_torrent t;
-		if (!it->want_running || it->removed ||
-		    engine_policy_torrent(s->e, it->id, 0, &t) < 0 || t.removing ||
-		    t.state == ENGINE_TORRENT_ERROR)
-			continue;
-		if (t.state == ENGINE_TORRENT_STOPPED && !store_item_active(&t)) {
-			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, NULL);
-			t.state = ENGINE_TORRENT_QUEUED;
-		}
-		v[k].id = it->id;
-		/* An active torrent holds the slot of what it does; a queued one waits for the
-		 * slot of what its data says (unknown: it is checked first, in no class). */
-		v[k].active = t.active;
-		v[k].download = t.active ? store_item_class_download(&t) : !t.complete;
-		v[k].unchecked = !t.checked && !t.active;
-		v[k].pinned = it->checking || it->moving || t.state == ENGINE_TORRENT_CHECKING;
-		its[k] = it;
-		k++;
+	struct store_qpass *q = s->qpass;
+	if (q == NULL) {
+		s->queue_dirty = false;
+		s->queue_ms = dp_now_ms();
+		if (s->nitems == 0)
+			return;
+		q = s->qpass = xcalloc(1, sizeof *q);
+		q->ids = xcalloc((size_t)s->nitems, sizeof *q->ids);
+		for (struct store_item *it = s->items; it != NULL && q->n < (size_t)s->nitems;
+		    it = it->next)
+			q->ids[q->n++] = it->id;
+		q->v = xcalloc(q->n, sizeof *q->v);
 	}
-	queue_plan(v, k, s->max_down, s->max_seed);
-	/* Starting thousands (a restart, a limit lifted) is done a slice at a time: the next
-	 * pass follows at once, after the loop served what is waiting. */
 	uint64_t start_us = dp_now_us();
-	size_t acted = 0;
-	for (size_t i = 0; i < k; i++) {
-		struct store_item *it = its[i];
-		struct engine_policy_names nm;
-		struct engine_policy_torrent t;
-		if (v[i].action != QUEUE_KEEP && acted >= STORE_SLICE_MIN &&
-		    dp_now_us() - start_us >= STORE_SLICE_US) {
-			s->queue_again = true;
-			break;
+	size_t done = 0;
+	while (q->next < q->n) {
+		if (done >= STORE_SLICE_MIN * 16 && dp_now_us() - start_us >= STORE_SLICE_US) {
+			store_queue_next_slice(s);
+			return;
 		}
-		if (v[i].action != QUEUE_KEEP)
-			acted++;
-		if (v[i].action == QUEUE_START) {
-			log_info("%s: leaving the queue", store_name(s, it->id, &nm));
-			engine_policy_start(s->e, it->id);
-		} else if (v[i].action == QUEUE_PARK) {
-			log_info("%s: queued (over the limit of active %s)",
-			    store_name(s, it->id, &nm), v[i].download ? "downloads" : "seeds");
-			engine_policy_stop(s->e, it->id);
-			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, "queued");
-		} else if (engine_policy_torrent(s->e, it->id, 0, &t) == 0 &&
-		    t.state == ENGINE_TORRENT_QUEUED) {
-			char why[64];
-			snprintf(why, sizeof why, "queued: position %d", store_position(s, it) + 1);
-			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, why);
-		}
+		struct store_item *it = store_find(s, q->ids[q->next++]);
+		enum engine_torrent_state state;
+		if (it != NULL && store_queue_read(s, it, &q->v[q->k], &state))
+			q->k++;
+		done++;
 	}
-	free(v);
-	free(its);
-	if (s->queue_again)
-		event_active(s->queue_ev, EV_TIMEOUT, 0);
+	if (!q->planned) {
+		queue_plan(q->v, q->k, s->max_down, s->max_seed);
+		q->planned = true;
+	}
+	/* Starting thousands (a restart, a limit lifted) is done a slice at a time. */
+	size_t acted = 0;
+	while (q->act < q->k) {
+		const struct queue_entry *e = &q->v[q->act];
+		if (e->action != QUEUE_KEEP && acted >= STORE_SLICE_MIN &&
+		    dp_now_us() - start_us >= STORE_SLICE_US) {
+			store_queue_next_slice(s);
+			return;
+		}
+		if (e->action != QUEUE_KEEP)
+			acted++;
+		store_queue_act(s, e);
+		q->act++;
+	}
+	store_qpass_free(s);
+	if (s->queue_dirty)
+		store_queue_soon(s);
 }
 
 /* Something the plan depends on changed (an event, a command, a setting): a pass soon, at most
@@ -1503,9 +1583,12 @@ store_queue_soon(struct store *s)
 	if (s->queue_ev == NULL || s->shutting_down)
 		return;
 	s->queue_dirty = true;
+	if (s->qpass != NULL)
+		return;       /* the pass under way is followed by another (store_queue_pass) */
 	uint64_t since = dp_now_ms() - s->queue_ms;
 	if (since >= STORE_QUEUE_MIN_MS) {
-		event_active(s->queue_ev, EV_TIMEOUT, 0);
+		struct timeval tv = { 0, 0 };
+		event_add(s->queue_ev, &tv);
 	} else if (!event_pending(s->queue_ev, EV_TIMEOUT, NULL)) {
 		uint64_t wait = STORE_QUEUE_MIN_MS - since;
 		struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
@@ -2237,6 +2320,7 @@ store_free(void *arg)
 		event_free(s->settings_ev);
 	engine_task_done(s->task, "closed");
 	engine_task_release(&s->task);
+	store_qpass_free(s);
 	free(s->sweep_ids);
 	while (s->items != NULL) {
 		struct store_item *it = s->items;
