@@ -510,6 +510,17 @@ announce_tracker_init(struct announce_sched *as, struct announce_tier *tier,
 	}
 }
 
+/* Whether a tracker has an entry in this lane: every one in the first, only those named by a
+ * host (not an address, which has one family) in the second. */
+static bool
+announce_lane_wants(const char *url, size_t lane)
+{
+	struct tracker_url u;
+	char err[200];
+	return lane == 0 || tracker_url_parse(url, &u, err, sizeof err) < 0 ||
+	    !announce_host_is_literal(u.host);
+}
+
 struct announce_sched *
 announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_ctx_st *ssl_ctx,
     const struct mi_tier *tiers, size_t tier_count, const uint8_t info_hash[20], int torrent_id,
@@ -531,23 +542,27 @@ announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_c
 	bool ipv6 = (families & ANNOUNCE_IPV6) != 0;
 	bool only6 = families == ANNOUNCE_IPV6;
 	size_t lanes = ipv6 && !only6 ? 2 : 1;
-	for (size_t i = 0; i < tier_count; i++)
-		as->count += tiers[i].count;
-	as->trackers = xcalloc(as->count ? lanes * as->count : 1, sizeof *as->trackers);
-	as->tiers = xcalloc(tier_count ? lanes * tier_count : 1, sizeof *as->tiers);
+	/* Exactly the entries used (one is 2.6 KiB: an address given as a literal has no second
+	 * lane, and 10,000 torrents on one such tracker paid for 10,000 unused ones). */
+	size_t ntrackers = 0, ntiers = 0;
+	for (size_t lane = 0; lane < lanes; lane++) {
+		for (size_t i = 0; i < tier_count; i++) {
+			size_t n = 0;
+			for (size_t j = 0; j < tiers[i].count; j++)
+				n += announce_lane_wants(tiers[i].urls[j], lane);
+			ntrackers += n;
+			ntiers += n > 0;
+		}
+	}
+	as->trackers = xcalloc(ntrackers ? ntrackers : 1, sizeof *as->trackers);
+	as->tiers = xcalloc(ntiers ? ntiers : 1, sizeof *as->tiers);
 	as->stop_timer = evtimer_new(base, announce_stop_deadline_cb, as);
 	size_t k = 0;
 	for (size_t lane = 0; lane < lanes; lane++) {
 		for (size_t i = 0; i < tier_count; i++) {
 			size_t n = 0;
-			for (size_t j = 0; j < tiers[i].count; j++) {
-				struct tracker_url u;
-				char err[200];
-				bool literal = tracker_url_parse(tiers[i].urls[j], &u, err, sizeof err) == 0 &&
-				    announce_host_is_literal(u.host);
-				n += lane == 0 || !literal;
-				(void)err;
-			}
+			for (size_t j = 0; j < tiers[i].count; j++)
+				n += announce_lane_wants(tiers[i].urls[j], lane);
 			if (n == 0)
 				continue;
 			struct announce_tier *tier = &as->tiers[as->tier_count];

@@ -300,14 +300,15 @@ engine_policy_relocate(struct engine *e, int id, const char *dir, char *err, siz
 	struct torrent *t = session_find_torrent(e, id);
 	if (t == NULL)
 		return dp_fail(err, errlen, "no torrent with id %d", id);
-	if (strlen(dir) >= sizeof t->save_dir)
+	if (strlen(dir) >= TORRENT_SAVE_DIR_MAX)
 		return dp_fail(err, errlen, "%s: the path is too long", dir);
 	struct storage *st = storage_new(t->mi, dir, e->set.max_open_files);
 	if (st == NULL)
 		return dp_fail(err, errlen, "can't set up storage in %s", dir);
 	storage_free(t->st);
 	t->st = st;
-	snprintf(t->save_dir, sizeof t->save_dir, "%s", dir);
+	free(t->save_dir);
+	t->save_dir = xstrdup(dir);
 	log_info("%s: moved to %s", t->mi->name, dir);
 	torrent_set_state(t, ENGINE_TORRENT_STOPPED);
 	return 0;

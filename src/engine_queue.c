@@ -40,7 +40,7 @@ engine_torrent_set_location(struct engine *e, int id, const char *dir, bool move
 		return dp_fail(err, errlen, "no torrent with id %d", id);
 	if (dir == NULL || dir[0] != '/')
 		return dp_fail(err, errlen, "the location must be an absolute path");
-	if (strlen(dir) >= sizeof t->save_dir)
+	if (strlen(dir) >= TORRENT_SAVE_DIR_MAX)
 		return dp_fail(err, errlen, "the location's path is too long");
 	if (e->policy == NULL || e->policy->set_location == NULL)
 		return dp_fail(err, errlen, "moving data needs a session directory");

@@ -156,7 +156,7 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
     const struct engine_add_opts *opts, char *err, size_t errlen)
 {
 	/* t->save_dir is what resume files and moves use: it must be the storage's path, whole. */
-	if (strlen(save_dir) >= sizeof ((struct torrent *)NULL)->save_dir) {
+	if (strlen(save_dir) >= TORRENT_SAVE_DIR_MAX) {
 		snprintf(err, errlen, "%s: the download directory's path is too long (%zu bytes)",
 		    mi->name, strlen(save_dir));
 		return NULL;
@@ -166,10 +166,11 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	t->id = id;
 	t->chg.id = id;
 	t->mi = mi;
-	snprintf(t->save_dir, sizeof t->save_dir, "%s", save_dir);
+	t->save_dir = xstrdup(save_dir);
 	t->st = storage_new(mi, save_dir, env->set->max_open_files);
 	if (t->st == NULL) {
 		snprintf(err, errlen, "%s: can't set up storage in %s", mi->name, save_dir);
+		free(t->save_dir);
 		free(t);
 		return NULL;
 	}
@@ -1387,6 +1388,7 @@ torrent_free(struct torrent *t)
 	free(t->file_level);
 	free(t->labels);
 	free(t->magnet_peers);
+	free(t->save_dir);
 	task_done(t->task, "removed");
 	task_release(&t->task);
 	metainfo_free(t->mi);

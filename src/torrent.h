@@ -135,6 +135,10 @@ struct torrent_env {
 /* The x.pe peers of a magnet kept with it (torrent.magnet_peers), at most. */
 #define TORRENT_MAGNET_PEERS_MAX 200
 
+/* The longest download directory a torrent takes, with its NUL (what engine_resume_state and
+ * engine_policy_names carry). */
+#define TORRENT_SAVE_DIR_MAX 1024
+
 struct torrent {
 	const struct torrent_env *env;
 	int id;
@@ -160,7 +164,7 @@ struct torrent {
 	/* the schedule the trackers were replaced under while it told them stopped: freed when
 	 * it has (torrent_set_trackers) */
 	struct announce_sched *announce_retired;
-	char save_dir[1024];
+	char *save_dir;                          /* shorter than TORRENT_SAVE_DIR_MAX */
 
 	enum engine_torrent_state state;         /* changed by torrent_set_state */
 	struct change_node chg;                  /* when it last changed (recently-active) */
