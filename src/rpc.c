@@ -500,9 +500,20 @@ rpc_adopt_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- requests ---- */
 
+/* evbuffer_add_reference's cleanup: an answer handed over by rpc_reply_take. */
 static void
-rpc_reply(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, int code,
-    const char *reason, const char *type, const char *body, size_t len)
+rpc_reply_free_cb(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/* Sends body (len bytes, may be NULL when 0); own: body is malloc'd and goes with the reply
+ * (no copy of a reply of megabytes), else it is copied. */
+static void
+rpc_reply_how(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, int code,
+    const char *reason, const char *type, const char *body, size_t len, bool own)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	evhttp_add_header(out, "Server", "downpour/" PACKAGE_VERSION);
@@ -513,16 +524,34 @@ rpc_reply(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, 
 	if (buf == NULL) {
 		log_error("rpc: out of memory for an answer");
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		if (own)
+			free((void *)body);
 		return;
 	}
-	if (len > 0 && evbuffer_add(buf, body, len) < 0)
-		log_error("rpc: can't buffer an answer of %zu bytes", len);
+	if (own && len > 0) {
+		if (evbuffer_add_reference(buf, body, len, rpc_reply_free_cb, NULL) < 0) {
+			log_error("rpc: can't buffer an answer of %zu bytes", len);
+			free((void *)body);
+		}
+	} else {
+		if (len > 0 && evbuffer_add(buf, body, len) < 0)
+			log_error("rpc: can't buffer an answer of %zu bytes", len);
+		if (own)
+			free((void *)body);
+	}
 	if (c != NULL) {
 		engine_task_progress(c->task, 0, len);
 		rpc_conn_wait(c);
 	}
 	evhttp_send_reply(req, code, reason, buf);
 	evbuffer_free(buf);
+}
+
+static void
+rpc_reply(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *c, int code,
+    const char *reason, const char *type, const char *body, size_t len)
+{
+	rpc_reply_how(s, req, c, code, reason, type, body, len, false);
 }
 
 static void
@@ -594,15 +623,18 @@ rpc_answer_cb(char *answer, const char *method, void *arg)
 		engine_task_rename(c->task, "rpc client %s %.40s", c->peer, method);
 	if (answer == NULL || p->req == NULL) {
 		log_debug("rpc: %s: the client went away before the answer", method);
+		free(answer);
 	} else {
-		log_debug("rpc: %s (%zu bytes in, %zu out)", method, p->in_len, strlen(answer));
-		if (answer[0] == '\0')
+		size_t len = strlen(answer);
+		log_debug("rpc: %s (%zu bytes in, %zu out)", method, p->in_len, len);
+		if (len == 0) {
 			rpc_reply(s, p->req, c, 204, "No Content", NULL, NULL, 0);
-		else
-			rpc_reply(s, p->req, c, 200, "OK", "application/json; charset=UTF-8",
-			    answer, strlen(answer));
+			free(answer);
+		} else {
+			rpc_reply_how(s, p->req, c, 200, "OK", "application/json; charset=UTF-8",
+			    answer, len, true);
+		}
 	}
-	free(answer);
 	if (p->deferred && c != NULL) {
 		engine_task_idle(c->task, ENGINE_TASK_READ_WAIT,
 		    "idle connection: waiting for request %llu",

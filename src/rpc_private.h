@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "rpc.h"
+#include "rpc_json.h"
 
 /* Transmission's status codes (torrent-get "status"). */
 enum rpc_status {
@@ -48,6 +49,10 @@ struct rpc_handler {
 	struct rpc_call *calls;         /* submitted, answer not yet sent */
 	void (*close_cb)(void *arg);    /* session-close; NULL: refused */
 	void *close_arg;
+	/* the running request */
+	bool snake;                     /* JSON-RPC 2.0: the answer's keys in snake_case */
+	struct dp_buf raw;              /* torrent-get's "torrents" as JSON text (has_raw) */
+	bool has_raw;
 };
 
 /* A method's return value when its answer waits for a disk pool job (h->deferred). */
@@ -106,16 +111,17 @@ bool rpc_field_known(const char *name);
 /* The i-th known field name, NULL past the end (torrent-get without "fields"). */
 const char *rpc_field_name_at(size_t i);
 
-/* One torrent as torrent-get sees it: its stats plus files, peers, trackers and pieces, each
- * copied from the engine the first time a field needs them. */
+/* One torrent as torrent-get sees it: its stats (the caller's, kept until rpc_view_free) plus
+ * files, peers, trackers and pieces, each copied from the engine the first time a field needs
+ * them. */
 struct rpc_torrent_view;
 struct rpc_torrent_view *rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st);
 /* The value of field `name`: a new reference, or NULL for a name we do not know. */
 json_t *rpc_view_field(struct rpc_torrent_view *v, const char *name);
 /* A field's place in the table (-1: unknown), looked up once for many torrents, and its value
- * by that place. */
+ * by that place written to w (null for an unknown place). */
 int rpc_field_index(const char *name);
-json_t *rpc_view_field_at(struct rpc_torrent_view *v, int index);
+void rpc_view_write_at(struct rpc_torrent_view *v, int index, struct rpc_jw *w);
 void rpc_view_free(struct rpc_torrent_view *v);
 
 /* ---- the HTTP server's other pages (rpc.c routes to them) ---- */

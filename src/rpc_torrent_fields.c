@@ -13,7 +13,7 @@
 
 struct rpc_torrent_view {
 	struct rpc_handler *h;
-	struct engine_torrent_stats st;
+	const struct engine_torrent_stats *st;   /* the caller's, for the view's life */
 	bool have_files, have_peers, have_trackers, have_pieces;
 	struct engine_file_info *files;
 	size_t nfiles;
@@ -27,7 +27,7 @@ struct rpc_torrent_view {
 	struct engine_torrent_times times;
 };
 
-typedef json_t *(*rpc_field_fn)(struct rpc_torrent_view *v);
+typedef void (*rpc_field_fn)(struct rpc_torrent_view *v, struct rpc_jw *w);
 
 int
 rpc_status_of(const struct engine_torrent_stats *st)
@@ -58,7 +58,7 @@ static void
 view_files(struct rpc_torrent_view *v)
 {
 	if (!v->have_files) {
-		v->nfiles = engine_files(v->h->e, v->st.id, &v->files);
+		v->nfiles = engine_files(v->h->e, v->st->id, &v->files);
 		v->have_files = true;
 	}
 }
@@ -67,7 +67,7 @@ static void
 view_peers(struct rpc_torrent_view *v)
 {
 	if (!v->have_peers) {
-		v->npeers = engine_peers(v->h->e, v->st.id, &v->peers);
+		v->npeers = engine_peers(v->h->e, v->st->id, &v->peers);
 		v->have_peers = true;
 	}
 }
@@ -76,7 +76,7 @@ static void
 view_trackers(struct rpc_torrent_view *v)
 {
 	if (!v->have_trackers) {
-		v->ntrackers = engine_trackers(v->h->e, v->st.id, &v->trackers);
+		v->ntrackers = engine_trackers(v->h->e, v->st->id, &v->trackers);
 		v->have_trackers = true;
 	}
 }
@@ -85,7 +85,7 @@ static void
 view_pieces(struct rpc_torrent_view *v)
 {
 	if (!v->have_pieces) {
-		v->pieces_ok = engine_pieces(v->h->e, v->st.id, &v->pieces) == 0;
+		v->pieces_ok = engine_pieces(v->h->e, v->st->id, &v->pieces) == 0;
 		v->have_pieces = true;
 	}
 }
@@ -94,7 +94,7 @@ static void
 view_times(struct rpc_torrent_view *v)
 {
 	if (!v->have_times) {
-		engine_torrent_get_times(v->h->e, v->st.id, &v->times);
+		engine_torrent_get_times(v->h->e, v->st->id, &v->times);
 		v->have_times = true;
 	}
 }
@@ -104,7 +104,7 @@ rpc_view_new(struct rpc_handler *h, const struct engine_torrent_stats *st)
 {
 	struct rpc_torrent_view *v = xcalloc(1, sizeof *v);
 	v->h = h;
-	v->st = *st;
+	v->st = st;
 	return v;
 }
 
@@ -130,10 +130,10 @@ rpc_json_u64(uint64_t n)
 }
 
 /* Transmission's speed unit for limits: kB/s with k = 1000. */
-static json_t *
-rpc_json_kbps(uint64_t bps)
+static void
+rpc_field_kbps(struct rpc_jw *w, uint64_t bps)
 {
-	return rpc_json_u64((bps + 999) / 1000);
+	rpc_jw_u64(w, (bps + 999) / 1000);
 }
 
 static int
@@ -170,22 +170,24 @@ url_escape(struct dp_buf *b, const char *s)
 
 /* ---- the fields ---- */
 
-#define RPC_FIELD(fname) static json_t *fname(struct rpc_torrent_view *v)
+#define RPC_FIELD(fname) static void fname(struct rpc_torrent_view *v, struct rpc_jw *w)
 
 RPC_FIELD(f_activity_date)
 {
 	/* When data last moved this run; before any, the last date known. */
-	if (v->st.state == ENGINE_TORRENT_CHECKING)
-		return json_integer(dp_wall_time());
-	return json_integer(DP_MAX(v->st.activity_date, DP_MAX(v->st.added_date,
-	    v->st.completed_date)));
+	if (v->st->state == ENGINE_TORRENT_CHECKING) {
+		rpc_jw_int(w, dp_wall_time());
+		return;
+	}
+	rpc_jw_int(w, DP_MAX(v->st->activity_date, DP_MAX(v->st->added_date,
+	    v->st->completed_date)));
 }
-RPC_FIELD(f_added_date) { return json_integer(v->st.added_date); }
-RPC_FIELD(f_bandwidth_priority) { (void)v; return json_integer(0); }
-RPC_FIELD(f_comment) { return json_string(v->st.comment); }
-RPC_FIELD(f_creator) { view_times(v); return json_string(v->times.creator); }
-RPC_FIELD(f_date_created) { view_times(v); return json_integer(v->times.date_created); }
-RPC_FIELD(f_corrupt_ever) { return rpc_json_u64(v->st.corrupt_bytes); }
+RPC_FIELD(f_added_date) { rpc_jw_int(w, v->st->added_date); }
+RPC_FIELD(f_bandwidth_priority) { (void)v; rpc_jw_int(w, 0); }
+RPC_FIELD(f_comment) { rpc_jw_str(w, v->st->comment); }
+RPC_FIELD(f_creator) { view_times(v); rpc_jw_str(w, v->times.creator); }
+RPC_FIELD(f_date_created) { view_times(v); rpc_jw_int(w, v->times.date_created); }
+RPC_FIELD(f_corrupt_ever) { rpc_jw_u64(w, v->st->corrupt_bytes); }
 
 RPC_FIELD(f_desired_available)
 {
@@ -196,18 +198,18 @@ RPC_FIELD(f_desired_available)
 		for (uint32_t i = 0; i < v->pieces.count; i++) {
 			if (v->pieces.state[i] >= 2 || v->pieces.availability[i] == 0)   /* have, skipped */
 				continue;
-			sum += i + 1 == v->pieces.count && v->st.total_size % v->st.piece_length ?
-			    v->st.total_size % v->st.piece_length : v->st.piece_length;
+			sum += i + 1 == v->pieces.count && v->st->total_size % v->st->piece_length ?
+			    v->st->total_size % v->st->piece_length : v->st->piece_length;
 		}
 	}
-	return rpc_json_u64(DP_MIN(sum, v->st.left));
+	rpc_jw_u64(w, DP_MIN(sum, v->st->left));
 }
 
-RPC_FIELD(f_done_date) { return json_integer(v->st.completed_date); }
-RPC_FIELD(f_download_dir) { return json_string(v->st.save_path); }
-RPC_FIELD(f_downloaded_ever) { return rpc_json_u64(v->st.downloaded); }
-RPC_FIELD(f_download_limit) { return rpc_json_kbps(v->st.down_limit); }
-RPC_FIELD(f_download_limited) { return json_boolean(v->st.down_limit > 0); }
+RPC_FIELD(f_done_date) { rpc_jw_int(w, v->st->completed_date); }
+RPC_FIELD(f_download_dir) { rpc_jw_str(w, v->st->save_path); }
+RPC_FIELD(f_downloaded_ever) { rpc_jw_u64(w, v->st->downloaded); }
+RPC_FIELD(f_download_limit) { rpc_field_kbps(w, v->st->down_limit); }
+RPC_FIELD(f_download_limited) { rpc_jw_bool(w, v->st->down_limit > 0); }
 
 #define RPC_REFUSED_PREFIX "tracker refused: "
 
@@ -221,8 +223,8 @@ static int
 rpc_error_of(struct rpc_torrent_view *v, const char **text)
 {
 	*text = "";
-	if (v->st.state == ENGINE_TORRENT_ERROR) {
-		*text = v->st.error;
+	if (v->st->state == ENGINE_TORRENT_ERROR) {
+		*text = v->st->error;
 		return RPC_STAT_LOCAL_ERROR;
 	}
 	view_trackers(v);
@@ -252,14 +254,14 @@ rpc_error_of(struct rpc_torrent_view *v, const char **text)
 RPC_FIELD(f_error)
 {
 	const char *text;
-	return json_integer(rpc_error_of(v, &text));
+	rpc_jw_int(w, rpc_error_of(v, &text));
 }
 
 RPC_FIELD(f_error_string)
 {
 	const char *text;
 	rpc_error_of(v, &text);
-	return json_string(text);
+	rpc_jw_str(w, text);
 }
 
 RPC_FIELD(f_eta)
@@ -267,15 +269,19 @@ RPC_FIELD(f_eta)
 	/* -1: not available (done or not running), -2: unknown (no download rate yet, or a
 	 * magnet whose size is not known: transmission-remote prints "Done" for -1 with nothing
 	 * left, as Transmission's -2 gives "Unknown"). */
-	if (v->st.state == ENGINE_TORRENT_METADATA)
-		return json_integer(-2);
-	if (v->st.left == 0 || (v->st.state != ENGINE_TORRENT_DOWNLOADING &&
-	    v->st.state != ENGINE_TORRENT_METADATA))
-		return json_integer(-1);
-	return json_integer(v->st.eta_s >= 0 ? v->st.eta_s : -2);
+	if (v->st->state == ENGINE_TORRENT_METADATA) {
+		rpc_jw_int(w, -2);
+		return;
+	}
+	if (v->st->left == 0 || (v->st->state != ENGINE_TORRENT_DOWNLOADING &&
+	    v->st->state != ENGINE_TORRENT_METADATA)) {
+		rpc_jw_int(w, -1);
+		return;
+	}
+	rpc_jw_int(w, v->st->eta_s >= 0 ? v->st->eta_s : -2);
 }
-RPC_FIELD(f_eta_idle) { (void)v; return json_integer(-1); }
-RPC_FIELD(f_file_count) { return rpc_json_u64(v->st.file_count); }
+RPC_FIELD(f_eta_idle) { (void)v; rpc_jw_int(w, -1); }
+RPC_FIELD(f_file_count) { rpc_jw_u64(w, v->st->file_count); }
 
 RPC_FIELD(f_files)
 {
@@ -284,13 +290,13 @@ RPC_FIELD(f_files)
 	for (size_t i = 0; i < v->nfiles; i++) {
 		const struct engine_file_info *f = &v->files[i];
 		/* Transmission names a multi-file torrent's files "folder/path". */
-		char *name = v->nfiles > 1 ? xasprintf("%s/%s", v->st.name, f->display_path) :
+		char *name = v->nfiles > 1 ? xasprintf("%s/%s", v->st->name, f->display_path) :
 		    xstrdup(f->display_path);
 		json_array_append_new(a, json_pack("{s:o, s:o, s:s}", "bytesCompleted",
 		    rpc_json_u64(f->done), "length", rpc_json_u64(f->size), "name", name));
 		free(name);
 	}
-	return a;
+	rpc_jw_json(w, a);
 }
 
 RPC_FIELD(f_file_stats)
@@ -303,61 +309,68 @@ RPC_FIELD(f_file_stats)
 		    rpc_json_u64(f->done), "wanted", f->priority != ENGINE_PRIO_SKIP, "priority",
 		    prio_to_rpc(f->level)));
 	}
-	return a;
+	rpc_jw_json(w, a);
 }
 
-RPC_FIELD(f_hash_string) { return json_string(v->st.info_hash_hex); }
-RPC_FIELD(f_have_unchecked) { (void)v; return json_integer(0); }
-RPC_FIELD(f_have_valid) { return rpc_json_u64(v->st.have_size); }
-RPC_FIELD(f_honors_session_limits) { (void)v; return json_true(); }
-RPC_FIELD(f_id) { return json_integer(v->st.id); }
+RPC_FIELD(f_hash_string) { rpc_jw_str(w, v->st->info_hash_hex); }
+RPC_FIELD(f_have_unchecked) { (void)v; rpc_jw_int(w, 0); }
+RPC_FIELD(f_have_valid) { rpc_jw_u64(w, v->st->have_size); }
+RPC_FIELD(f_honors_session_limits) { (void)v; rpc_jw_bool(w, true); }
+RPC_FIELD(f_id) { rpc_jw_int(w, v->st->id); }
 RPC_FIELD(f_is_finished)
 {
 	/* Transmission's meaning: stopped because a seeding limit was met. A seed stopped by hand
 	 * is not finished (transmission-remote -l said "Finished" where Transmission says
 	 * "Stopped"). */
-	if (v->st.left != 0 || v->st.state != ENGINE_TORRENT_STOPPED || v->st.pieces_total == 0)
-		return json_false();
-	if (v->st.idle_stopped)
-		return json_true();
+	if (v->st->left != 0 || v->st->state != ENGINE_TORRENT_STOPPED ||
+	    v->st->pieces_total == 0) {
+		rpc_jw_bool(w, false);
+		return;
+	}
+	if (v->st->idle_stopped) {
+		rpc_jw_bool(w, true);
+		return;
+	}
 	double ratio;
 	int64_t secs;
 	struct engine_queue_limits q;
-	if (engine_torrent_get_seed_limits(v->h->e, v->st.id, &ratio, &secs) != 0 ||
-	    engine_get_queue_limits(v->h->e, &q) != 0)
-		return json_false();
+	if (engine_torrent_get_seed_limits(v->h->e, v->st->id, &ratio, &secs) != 0 ||
+	    engine_get_queue_limits(v->h->e, &q) != 0) {
+		rpc_jw_bool(w, false);
+		return;
+	}
 	view_times(v);
 	char why[160];
 	int64_t milli = ratio < 0 ? -1 : (int64_t)(ratio * 1000.0 + 0.5);
-	return json_boolean(queue_seed_limit_reached(milli, secs, q.seed_ratio, q.seed_time_s,
-	    v->st.uploaded, v->st.downloaded, v->st.wanted_size, v->times.seconds_seeding, why,
+	rpc_jw_bool(w, queue_seed_limit_reached(milli, secs, q.seed_ratio, q.seed_time_s,
+	    v->st->uploaded, v->st->downloaded, v->st->wanted_size, v->times.seconds_seeding, why,
 	    sizeof why));
 }
-RPC_FIELD(f_is_private) { return json_boolean(v->st.is_private); }
+RPC_FIELD(f_is_private) { rpc_jw_bool(w, v->st->is_private); }
 /* Transmission calls a torrent stalled when the queue's stalled detection (queue-stalled-enabled,
  * which downpour does not have and reports off) finds it idle too long: never here. A download
  * without peers is not stalled in Transmission either. */
-RPC_FIELD(f_is_stalled) { (void)v; return json_false(); }
+RPC_FIELD(f_is_stalled) { (void)v; rpc_jw_bool(w, false); }
 RPC_FIELD(f_labels)
 {
-	json_t *a = json_array();
-	for (const char *p = v->st.labels; *p != '\0';) {
+	rpc_jw_array(w);
+	for (const char *p = v->st->labels; *p != '\0';) {
 		size_t n = strcspn(p, ",");
-		json_array_append_new(a, json_stringn(p, n));
+		rpc_jw_strn(w, p, n);
 		p += n;
 		if (*p == ',')
 			p++;
 	}
-	return a;
+	rpc_jw_end(w);
 }
-RPC_FIELD(f_left_until_done) { return rpc_json_u64(v->st.left); }
+RPC_FIELD(f_left_until_done) { rpc_jw_u64(w, v->st->left); }
 
 RPC_FIELD(f_magnet_link)
 {
 	struct dp_buf b;
 	dp_buf_init(&b);
-	dp_buf_printf(&b, "magnet:?xt=urn:btih:%s&dn=", v->st.info_hash_hex);
-	url_escape(&b, v->st.name);
+	dp_buf_printf(&b, "magnet:?xt=urn:btih:%s&dn=", v->st->info_hash_hex);
+	url_escape(&b, v->st->name);
 	view_trackers(v);
 	for (size_t i = 0; i < v->ntrackers; i++) {
 		if (v->trackers[i].ipv6)
@@ -365,18 +378,17 @@ RPC_FIELD(f_magnet_link)
 		dp_buf_add_str(&b, "&tr=");
 		url_escape(&b, v->trackers[i].url);
 	}
-	json_t *s = json_stringn((const char *)b.data, b.len);
+	rpc_jw_strn(w, (const char *)b.data, b.len);
 	dp_buf_free(&b);
-	return s;
 }
 
-RPC_FIELD(f_manual_announce_time) { (void)v; return json_integer(-1); }
-RPC_FIELD(f_max_connected_peers) { return json_integer(v->st.max_peers); }
+RPC_FIELD(f_manual_announce_time) { (void)v; rpc_jw_int(w, -1); }
+RPC_FIELD(f_max_connected_peers) { rpc_jw_int(w, v->st->max_peers); }
 RPC_FIELD(f_metadata_percent)
 {
-	return json_real(v->st.metadata_progress);
+	rpc_jw_real(w, v->st->metadata_progress);
 }
-RPC_FIELD(f_name) { return json_string(v->st.name); }
+RPC_FIELD(f_name) { rpc_jw_str(w, v->st->name); }
 
 RPC_FIELD(f_peers)
 {
@@ -438,10 +450,10 @@ RPC_FIELD(f_peers)
 		    "bytes_to_peer", rpc_json_u64(p->uploaded));
 		json_array_append_new(a, o);
 	}
-	return a;
+	rpc_jw_json(w, a);
 }
 
-RPC_FIELD(f_peers_connected) { return json_integer(v->st.peers_connected); }
+RPC_FIELD(f_peers_connected) { rpc_jw_int(w, v->st->peers_connected); }
 
 RPC_FIELD(f_peers_from)
 {
@@ -456,41 +468,50 @@ RPC_FIELD(f_peers_from)
 			outgoing++;
 	}
 	/* Outgoing connections come from trackers or addresses the user gave. */
-	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "fromCache", 0, "fromDht", 0,
-	    "fromIncoming", incoming, "fromLpd", 0, "fromLtep", 0, "fromPex", 0, "fromTracker",
-	    outgoing);
+	const struct {
+		const char *key;
+		int n;
+	} from[] = { { "fromCache", 0 }, { "fromDht", 0 }, { "fromIncoming", incoming },
+		{ "fromLpd", 0 }, { "fromLtep", 0 }, { "fromPex", 0 }, { "fromTracker", outgoing } };
+	rpc_jw_object(w);
+	for (size_t i = 0; i < DP_ARRAY_LEN(from); i++) {
+		rpc_jw_key(w, from[i].key);
+		rpc_jw_int(w, from[i].n);
+	}
+	rpc_jw_end(w);
 }
 
-RPC_FIELD(f_peers_getting_from_us) { return json_integer(v->st.peers_receiving); }
-RPC_FIELD(f_peers_sending_to_us) { return json_integer(v->st.peers_sending); }
+RPC_FIELD(f_peers_getting_from_us) { rpc_jw_int(w, v->st->peers_receiving); }
+RPC_FIELD(f_peers_sending_to_us) { rpc_jw_int(w, v->st->peers_sending); }
 RPC_FIELD(f_percent_complete)
 {
-	return json_real(v->st.total_size ? (double)v->st.have_size / (double)v->st.total_size :
+	rpc_jw_real(w, v->st->total_size ? (double)v->st->have_size / (double)v->st->total_size :
 	    0.0);
 }
-RPC_FIELD(f_percent_done) { return json_real(v->st.progress); }
-RPC_FIELD(f_piece_count) { return json_integer(v->st.pieces_total); }
+RPC_FIELD(f_percent_done) { rpc_jw_real(w, v->st->progress); }
+RPC_FIELD(f_piece_count) { rpc_jw_int(w, v->st->pieces_total); }
 RPC_FIELD(f_piece_size)
 {
 	/* A magnet without its metadata has no pieces yet: 0, as Transmission says ("None"). */
-	return json_integer(v->st.pieces_total > 0 ? v->st.piece_length : 0);
+	rpc_jw_int(w, v->st->pieces_total > 0 ? v->st->piece_length : 0);
 }
 
 RPC_FIELD(f_pieces)
 {
 	view_pieces(v);
-	if (!v->pieces_ok)
-		return json_string("");
+	if (!v->pieces_ok) {
+		rpc_jw_str(w, "");
+		return;
+	}
 	size_t nbytes = (v->pieces.count + 7) / 8;
 	unsigned char *bits = xcalloc(nbytes ? nbytes : 1, 1);
 	for (uint32_t i = 0; i < v->pieces.count; i++)
 		if (v->pieces.state[i] == 2)
 			bits[i / 8] |= (unsigned char)(0x80 >> (i % 8));
 	char *b64 = rpc_base64_encode(bits, nbytes);
-	json_t *s = json_string(b64);
+	rpc_jw_str(w, b64);
 	free(b64);
 	free(bits);
-	return s;
 }
 
 RPC_FIELD(f_priorities)
@@ -499,15 +520,15 @@ RPC_FIELD(f_priorities)
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->nfiles; i++)
 		json_array_append_new(a, json_integer(prio_to_rpc(v->files[i].level)));
-	return a;
+	rpc_jw_json(w, a);
 }
 
-RPC_FIELD(f_mime) { (void)v; return json_string("application/octet-stream"); }
+RPC_FIELD(f_mime) { (void)v; rpc_jw_str(w, "application/octet-stream"); }
 RPC_FIELD(f_queue_position)
 {
 	/* Without a session directory there is no queue: the order added stands in. */
-	int pos = engine_queue_position(v->h->e, v->st.id);
-	return json_integer(pos >= 0 ? pos : v->st.id - 1);
+	int pos = engine_queue_position(v->h->e, v->st->id);
+	rpc_jw_int(w, pos >= 0 ? pos : v->st->id - 1);
 }
 
 /* Transmission's seedRatioMode: 0 the global limit, 1 the torrent's own, 2 unlimited. */
@@ -515,7 +536,7 @@ static int
 seed_ratio_mode(struct rpc_torrent_view *v, double *own)
 {
 	int64_t secs;
-	if (engine_torrent_get_seed_limits(v->h->e, v->st.id, own, &secs) < 0 || *own < 0)
+	if (engine_torrent_get_seed_limits(v->h->e, v->st->id, own, &secs) < 0 || *own < 0)
 		return 0;
 	return *own == 0 ? 2 : 1;
 }
@@ -523,30 +544,32 @@ seed_ratio_mode(struct rpc_torrent_view *v, double *own)
 RPC_FIELD(f_seed_ratio_mode)
 {
 	double own;
-	return json_integer(seed_ratio_mode(v, &own));
+	rpc_jw_int(w, seed_ratio_mode(v, &own));
 }
 
 RPC_FIELD(f_seed_ratio_limit)
 {
 	double own;
-	if (seed_ratio_mode(v, &own) == 1)
-		return json_real(own);
+	if (seed_ratio_mode(v, &own) == 1) {
+		rpc_jw_real(w, own);
+		return;
+	}
 	struct engine_queue_limits q;
 	engine_get_queue_limits(v->h->e, &q);
-	return json_real(q.seed_ratio > 0 ? q.seed_ratio : rpc_session_seed_ratio(v->h));
+	rpc_jw_real(w, q.seed_ratio > 0 ? q.seed_ratio : rpc_session_seed_ratio(v->h));
 }
-RPC_FIELD(f_rate_download) { return rpc_json_u64(v->st.down_rate); }
-RPC_FIELD(f_rate_upload) { return rpc_json_u64(v->st.up_rate); }
+RPC_FIELD(f_rate_download) { rpc_jw_u64(w, v->st->down_rate); }
+RPC_FIELD(f_rate_upload) { rpc_jw_u64(w, v->st->up_rate); }
 RPC_FIELD(f_recheck_progress)
 {
-	return json_real(v->st.state == ENGINE_TORRENT_CHECKING ? v->st.check_progress : 0.0);
+	rpc_jw_real(w, v->st->state == ENGINE_TORRENT_CHECKING ? v->st->check_progress : 0.0);
 }
-RPC_FIELD(f_seed_idle_limit) { return json_integer(v->st.seed_idle_limit); }
-RPC_FIELD(f_seed_idle_mode) { return json_integer(v->st.seed_idle_mode); }
-RPC_FIELD(f_sequential) { return json_boolean(v->st.sequential); }
-RPC_FIELD(f_size_when_done) { return rpc_json_u64(v->st.wanted_size); }
-RPC_FIELD(f_status) { return json_integer(rpc_status_of(&v->st)); }
-RPC_FIELD(f_total_size) { return rpc_json_u64(v->st.total_size); }
+RPC_FIELD(f_seed_idle_limit) { rpc_jw_int(w, v->st->seed_idle_limit); }
+RPC_FIELD(f_seed_idle_mode) { rpc_jw_int(w, v->st->seed_idle_mode); }
+RPC_FIELD(f_sequential) { rpc_jw_bool(w, v->st->sequential); }
+RPC_FIELD(f_size_when_done) { rpc_jw_u64(w, v->st->wanted_size); }
+RPC_FIELD(f_status) { rpc_jw_int(w, rpc_status_of(v->st)); }
+RPC_FIELD(f_total_size) { rpc_jw_u64(w, v->st->total_size); }
 
 RPC_FIELD(f_trackers)
 {
@@ -562,18 +585,19 @@ RPC_FIELD(f_trackers)
 		    "scrape", v->trackers[i].scrape_url, "sitename", host, "tier",
 		    v->trackers[i].tier));
 	}
-	return a;
+	rpc_jw_json(w, a);
 }
 
 /* Transmission 4's text form: one URL a line, tiers apart by an empty line. */
 RPC_FIELD(f_tracker_list)
 {
 	char *text, err[64];
-	if (engine_torrent_tracker_list(v->h->e, v->st.id, &text, err, sizeof err) < 0)
-		return json_string("");
-	json_t *s = json_string(text);
+	if (engine_torrent_tracker_list(v->h->e, v->st->id, &text, err, sizeof err) < 0) {
+		rpc_jw_str(w, "");
+		return;
+	}
+	rpc_jw_str(w, text);
 	free(text);
-	return s != NULL ? s : json_string("");
 }
 
 /* Transmission's tracker states: inactive, waiting, queued, active. */
@@ -641,23 +665,23 @@ RPC_FIELD(f_tracker_stats)
 		json_object_set_new(o, "tier", json_integer(t->tier));
 		json_array_append_new(a, o);
 	}
-	return a;
+	rpc_jw_json(w, a);
 }
 
 RPC_FIELD(f_seconds_downloading)
 {
 	view_times(v);
-	return json_integer(v->times.seconds_downloading);
+	rpc_jw_int(w, v->times.seconds_downloading);
 }
-RPC_FIELD(f_seconds_seeding) { view_times(v); return json_integer(v->times.seconds_seeding); }
-RPC_FIELD(f_start_date) { view_times(v); return json_integer(v->times.start_date); }
-RPC_FIELD(f_uploaded_ever) { return rpc_json_u64(v->st.uploaded); }
-RPC_FIELD(f_upload_limit) { return rpc_json_kbps(v->st.up_limit); }
-RPC_FIELD(f_upload_limited) { return json_boolean(v->st.up_limit > 0); }
+RPC_FIELD(f_seconds_seeding) { view_times(v); rpc_jw_int(w, v->times.seconds_seeding); }
+RPC_FIELD(f_start_date) { view_times(v); rpc_jw_int(w, v->times.start_date); }
+RPC_FIELD(f_uploaded_ever) { rpc_jw_u64(w, v->st->uploaded); }
+RPC_FIELD(f_upload_limit) { rpc_field_kbps(w, v->st->up_limit); }
+RPC_FIELD(f_upload_limited) { rpc_jw_bool(w, v->st->up_limit > 0); }
 RPC_FIELD(f_upload_ratio)
 {
 	/* Transmission: -1 = not available. */
-	return json_real(v->st.ratio >= 0 ? v->st.ratio : -1.0);
+	rpc_jw_real(w, v->st->ratio >= 0 ? v->st->ratio : -1.0);
 }
 
 RPC_FIELD(f_wanted)
@@ -666,7 +690,7 @@ RPC_FIELD(f_wanted)
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->nfiles; i++)
 		json_array_append_new(a, json_integer(v->files[i].priority != ENGINE_PRIO_SKIP));
-	return a;
+	rpc_jw_json(w, a);
 }
 
 /* The web seeds the engine uses (HTTP and HTTPS of the url-list; a URL past 63 bytes is cut). */
@@ -677,7 +701,7 @@ RPC_FIELD(f_webseeds)
 	for (size_t i = 0; i < v->npeers; i++)
 		if (v->peers[i].webseed)
 			json_array_append_new(a, json_string(v->peers[i].addr));
-	return a;
+	rpc_jw_json(w, a);
 }
 
 RPC_FIELD(f_webseeds_sending)
@@ -686,7 +710,7 @@ RPC_FIELD(f_webseeds_sending)
 	int n = 0;
 	for (size_t i = 0; i < v->npeers; i++)
 		n += v->peers[i].webseed && v->peers[i].requests_out > 0;
-	return json_integer(n);
+	rpc_jw_int(w, n);
 }
 
 #undef RPC_FIELD
@@ -800,15 +824,23 @@ rpc_field_index(const char *name)
 	return -1;
 }
 
-json_t *
-rpc_view_field_at(struct rpc_torrent_view *v, int index)
+void
+rpc_view_write_at(struct rpc_torrent_view *v, int index, struct rpc_jw *w)
 {
-	return index >= 0 && (size_t)index < DP_ARRAY_LEN(fields) ? fields[index].fn(v) : NULL;
+	if (index >= 0 && (size_t)index < DP_ARRAY_LEN(fields))
+		fields[index].fn(v, w);
+	else
+		rpc_jw_null(w);
 }
 
 json_t *
 rpc_view_field(struct rpc_torrent_view *v, const char *name)
 {
-	rpc_field_fn fn = field_find(name);
-	return fn != NULL ? fn(v) : NULL;
+	int index = rpc_field_index(name);
+	if (index < 0)
+		return NULL;
+	struct rpc_jw w;
+	rpc_jw_tree(&w);
+	fields[index].fn(v, &w);
+	return rpc_jw_root(&w);
 }

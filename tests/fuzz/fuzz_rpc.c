@@ -1,5 +1,6 @@
 /* fuzz_rpc.c: libFuzzer target for the RPC's JSON side (rpc_handler_run) against a real engine,
- * sandboxed so no request names local paths; plus the base64 codec round trip. */
+ * sandboxed so no request names local paths; plus the base64 codec round trip and the JSON
+ * writer's strings (any bytes give a string jansson reads back). */
 #include "config.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "engine.h"
 #include "fuzz_engine.h"
 #include "rpc.h"
+#include "rpc_json.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,6 +61,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(b64);
 	back = rpc_base64_decode((const char *)data, size, &n);
 	free(back);
+
+	/* The writer's string of any bytes is one JSON string; bytes that are UTF-8 (no NUL)
+	 * come back as they were. */
+	struct dp_buf jb;
+	dp_buf_init(&jb);
+	rpc_json_string(&jb, (const char *)data, size);
+	json_t *js = json_loadb((const char *)jb.data, jb.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    NULL);
+	if (!json_is_string(js))
+		abort();
+	json_t *same = json_stringn((const char *)data, size);
+	if (same != NULL && !json_equal(same, js))
+		abort();
+	json_decref(same);
+	json_decref(js);
+	dp_buf_free(&jb);
 
 	/* Let started torrents and timers run a little, and keep the set small. */
 	event_base_loop(base, EVLOOP_NONBLOCK);

@@ -28,6 +28,7 @@
 	X(resume) \
 	X(engine) \
 	X(rpc) \
+	X(rpc_json) \
 	X(ut_metadata) \
 	X(ut_pex) \
 	X(settings) \
