@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "dp_config.h"
+#include "columns.h"
 #include "keymap.h"
 #include "settings_table.h"
 
@@ -96,6 +97,11 @@ cmd_config_run(int argc, char **argv)
 	keymap_init();
 	if (config_check_keys(&cfg, keymap_bind, err, sizeof err) != 0) {
 		cmd_error("%s", err);
+		goto done;
+	}
+	struct ui_col_set columns[UCS_COUNT];
+	if (ui_columns_from_config(&cfg, columns, err, sizeof err) != 0) {
+		cmd_error("%s: %s", cfg.source ? cfg.source : "--set", err);
 		goto done;
 	}
 	config_print(stdout, &cfg, secrets);

@@ -134,6 +134,10 @@ struct dp_config {
 		int blocked_threshold_s;  /* a task waiting longer shows in the blocked view */
 		bool ascii;               /* draw with ASCII only */
 		bool colors;
+		/* each table screen's columns, in order: "name,size,done" (ui/columns.c checks the
+		 * names: they are the interface's) */
+		char *list_columns, *peers_columns, *trackers_columns, *files_columns,
+		    *tasks_columns;
 	} ui;
 
 	struct dp_config_key *keys;     /* rebindings, in file order */

@@ -217,6 +217,32 @@ const struct setting_def settings_table[] = {
 	    "Draw with ASCII characters only (for terminals without Unicode line drawing)."),
 	S("ui", "colors", SETTING_BOOL, ui.colors, 0, 0, "true", PROGRAM, 0,
 	    "Use colours when the terminal has them."),
+	S("ui", "list_columns", SETTING_STR, ui.list_columns, 0, 0,
+	    "num,name,state,progress,size,done,down,up,ratio,eta,peers,seeds,queue,tracker",
+	    PROGRAM, 0,
+	    "The torrent list's columns, in order, separated by commas (the default "
+	    "lists every one; name is required). The C key's chooser changes them and keeps its "
+	    "choice in $XDG_STATE_HOME/downpour/ui-columns until this value changes."),
+	S("ui", "peers_columns", SETTING_STR, ui.peers_columns, 0, 0,
+	    "address,client,via,flags,have,down,up,requests,connected", PROGRAM, 0,
+	    "The detail's peers tab columns, in order, separated by commas (the default "
+	    "lists every one; address is required). The C key's chooser changes them and keeps its "
+	    "choice in $XDG_STATE_HOME/downpour/ui-columns until this value changes."),
+	S("ui", "trackers_columns", SETTING_STR, ui.trackers_columns, 0, 0,
+	    "url,tier,status,last,next,peers,seeds,leechers,error", PROGRAM, 0,
+	    "The detail's trackers tab columns, in order, separated by commas (the default "
+	    "lists every one; url is required). The C key's chooser changes them and keeps its "
+	    "choice in $XDG_STATE_HOME/downpour/ui-columns until this value changes."),
+	S("ui", "files_columns", SETTING_STR, ui.files_columns, 0, 0,
+	    "name,size,progress,priority", PROGRAM, 0,
+	    "The detail's files tab columns, in order, separated by commas (the default "
+	    "lists every one; name is required). The C key's chooser changes them and keeps its "
+	    "choice in $XDG_STATE_HOME/downpour/ui-columns until this value changes."),
+	S("ui", "tasks_columns", SETTING_STR, ui.tasks_columns, 0, 0,
+	    "id,kind,state,waited,cycles,cpu,deadline,name,torrent", PROGRAM, 0,
+	    "The task monitor's columns, in order, separated by commas (the default "
+	    "lists every one; name is required). The C key's chooser changes them and keeps its "
+	    "choice in $XDG_STATE_HOME/downpour/ui-columns until this value changes."),
 };
 
 const size_t settings_table_count = DP_ARRAY_LEN(settings_table);

@@ -36,24 +36,35 @@ draw_fill(int y, int x, int attr)
 int
 draw_table(struct ui *ui, const struct draw_table_view *v, int y, int h)
 {
-	int widths[32];
-	int ncols = DP_MIN(v->ncols, (int)DP_ARRAY_LEN(widths));
-	table_layout(v->cols, ncols, COLS, widths);
+	/* the chosen columns in their order; layout and drawing see only those */
+	int ids[UI_COLS_MAX], widths[UI_COLS_MAX], ncols = 0;
+	struct table_col shown[UI_COLS_MAX] = { { 0 } };
+	int total = DP_MIN(v->set != NULL ? v->set->n : v->ncols, UI_COLS_MAX);
+	for (int i = 0; i < total; i++) {
+		int id = v->set != NULL ? v->set->ids[i] : i;
+		if (id < 0 || id >= v->ncols)
+			continue;
+		ids[ncols] = id;
+		shown[ncols++] = v->cols[id];
+	}
+	table_layout(shown, ncols, COLS, widths);
 	int page = DP_MAX(1, h - 1);
 	table_set_count(v->st, v->st->count, page);
 
 	/* header, with the sort column and its direction */
 	draw_fill(y, 0, theme_attr(TH_HEADER));
 	int x = 0;
+	v->st->sort_shown = false;
 	for (int c = 0; c < ncols; c++) {
 		if (widths[c] == 0)
 			continue;
 		char title[64];
-		bool sorted = c == v->st->sort_col;
-		snprintf(title, sizeof title, "%s%s", v->cols[c].title,
+		bool sorted = ids[c] == v->st->sort_col;
+		v->st->sort_shown |= sorted;
+		snprintf(title, sizeof title, "%s%s", shown[c].title,
 		    !sorted ? "" : tw_ascii() ? (v->st->sort_desc ? "v" : "^") :
 		    (v->st->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2"));
-		draw_text(y, x, widths[c], title, v->cols[c].align,
+		draw_text(y, x, widths[c], title, shown[c].align,
 		    theme_attr(sorted ? TH_HEADER_SORT : TH_HEADER));
 		x += widths[c] + 1;
 	}
@@ -79,10 +90,10 @@ draw_table(struct ui *ui, const struct draw_table_view *v, int y, int h)
 			char cell[1024];
 			int attr = base;
 			cell[0] = '\0';
-			v->cell(ui, v->arg, row, c, cell, sizeof cell, &attr);
+			v->cell(ui, v->arg, row, ids[c], cell, sizeof cell, &attr);
 			if (sel)
 				attr = base;
-			draw_text(ry, x, widths[c], cell, v->cols[c].align, attr);
+			draw_text(ry, x, widths[c], cell, shown[c].align, attr);
 			if (x + widths[c] < COLS && (sel || marked))
 				draw_text(ry, x + widths[c], 1, " ", TW_LEFT, base);
 			x += widths[c] + 1;
@@ -91,8 +102,21 @@ draw_table(struct ui *ui, const struct draw_table_view *v, int y, int h)
 	return page;
 }
 
+void
+draw_sort_note(const struct table_col *cols, int ncols, const struct table_state *st, char *out,
+    size_t outlen)
+{
+	if (st->sort_col < 0 || st->sort_col >= ncols) {
+		snprintf(out, outlen, "%s", "");
+		return;
+	}
+	snprintf(out, outlen, "sort: %s %s", cols[st->sort_col].title, st->sort_desc ?
+	    (tw_ascii() ? "v" : "\xe2\x96\xbc") : (tw_ascii() ? "^" : "\xe2\x96\xb2"));
+}
+
 bool
-draw_table_action(struct table_state *st, int ncols, enum ui_action a, int page)
+draw_table_action(struct table_state *st, const struct ui_col_set *set, int ncols,
+    enum ui_action a, int page)
 {
 	switch (a) {
 	case UI_ACTION_UP:
@@ -120,10 +144,10 @@ draw_table_action(struct table_state *st, int ncols, enum ui_action a, int page)
 		table_move(st, -page, page);
 		return true;
 	case UI_ACTION_SORT_NEXT:
-		st->sort_col = (st->sort_col + 1) % ncols;
+		st->sort_col = ui_columns_sort_step(set, ncols, st->sort_col, 1);
 		return true;
 	case UI_ACTION_SORT_PREV:
-		st->sort_col = (st->sort_col + ncols - 1) % ncols;
+		st->sort_col = ui_columns_sort_step(set, ncols, st->sort_col, -1);
 		return true;
 	case UI_ACTION_SORT_REVERSE:
 		st->sort_desc = !st->sort_desc;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "columns.h"
 #include "keymap.h"
 #include "widgets.h"
 
@@ -19,10 +20,11 @@ void draw_fill(int y, int x, int attr);
 
 /* A table header and rows: the caller provides a cell callback. */
 struct draw_table_view {
-	const struct table_col *cols;
+	const struct table_col *cols;   /* every column, by id */
 	int ncols;
+	const struct ui_col_set *set;   /* the ids shown, in order (the user's choice); NULL: all */
 	struct table_state *st;
-	/* writes column `col` of row `row` into out; *attr may be changed for that cell */
+	/* writes column id `col` of row `row` into out; *attr may be changed for that cell */
 	void (*cell)(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr);
 	/* the attribute of a whole row (e.g. error rows in red), may be NULL */
 	int (*row_attr)(struct ui *ui, void *arg, int row);
@@ -30,9 +32,15 @@ struct draw_table_view {
 	uint64_t (*row_id)(struct ui *ui, void *arg, int row);
 	void *arg;
 };
-/* Draws header + visible rows in lines [y, y + h); returns the page size (rows shown). */
+/* Draws header + visible rows in lines [y, y + h); returns the page size (rows shown). Sets
+ * st->sort_shown: whether the sort column is on screen (it may be hidden or too wide). */
 int draw_table(struct ui *ui, const struct draw_table_view *v, int y, int h);
-/* Handles movement/sort actions on a table; true when the action was one. page = visible rows. */
-bool draw_table_action(struct table_state *st, int ncols, enum ui_action a, int page);
+/* Handles movement/sort actions on a table; true when the action was one. page = visible rows.
+ * The sort keys step through the shown columns in their order, then the hidden ones. */
+bool draw_table_action(struct table_state *st, const struct ui_col_set *set, int ncols,
+    enum ui_action a, int page);
+/* "sort: Name ▲" (ASCII: "^"/"v") for the info lines. */
+void draw_sort_note(const struct table_col *cols, int ncols, const struct table_state *st,
+    char *out, size_t outlen);
 
 #endif

@@ -396,6 +396,7 @@ keymap_help(void (*line)(void *arg, const char *section, const char *keys, const
 		{ KCTX_TASKS, "Task monitor" },
 		{ KCTX_BLOCKED, "Blocked view" },
 		{ KCTX_LOG, "Log" },
+		{ KCTX_CHOOSER, "Column chooser (Enter, Esc or C closes it and keeps the choice)" },
 	};
 	for (size_t s = 0; s < DP_ARRAY_LEN(sections); s++) {
 		line(arg, sections[s].title, NULL, NULL);

@@ -17,6 +17,7 @@ enum {
 	KCTX_BLOCKED = 1 << 6,
 	KCTX_LOG = 1 << 7,
 	KCTX_TORRENT = 1 << 8,    /* list or detail: commands on the selected torrent(s) */
+	KCTX_CHOOSER = 1 << 9,    /* the column chooser, while it is open */
 };
 
 /* name (for the config), default keys (space separated), context, help text */
@@ -78,6 +79,11 @@ enum {
 	X(THRESHOLD_DOWN, "threshold_down", "-", KCTX_BLOCKED, "lower the blocked threshold") \
 	X(FOLLOW, "follow", "F", KCTX_LOG, "follow the newest lines")                       \
 	X(SHOW_FINISHED, "show_finished", "F", KCTX_TASKS, "show / hide finished tasks (DONE, FAILED)") \
+	X(COLUMNS, "columns", "C", KCTX_LIST | KCTX_DETAIL | KCTX_TASKS | KCTX_CHOOSER, "choose the columns shown and their order (kept)") \
+	X(COLUMN_TOGGLE, "column_toggle", "space", KCTX_CHOOSER, "show / hide the column") \
+	X(COLUMN_UP, "column_up", "K", KCTX_CHOOSER, "move the column up (left on screen)") \
+	X(COLUMN_DOWN, "column_down", "J", KCTX_CHOOSER, "move the column down (right on screen)") \
+	X(COLUMN_RESET, "column_reset", "r", KCTX_CHOOSER, "back to the configured columns") \
 	X(REDRAW, "redraw", "^l", KCTX_GLOBAL, "redraw the screen")
 
 enum ui_action {

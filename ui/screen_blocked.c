@@ -244,7 +244,7 @@ blocked_action(struct ui *ui, enum ui_action a)
 	case UI_ACTION_SORT_REVERSE:
 		return true;     /* always longest first */
 	default:
-		return draw_table_action(&b->st, BC_COUNT, a, b->page);
+		return draw_table_action(&b->st, NULL, BC_COUNT, a, b->page);
 	}
 }
 

@@ -9,10 +9,12 @@
 
 #include "util.h"
 #include "actions.h"
+#include "columns.h"
 #include "draw.h"
 #include "screens.h"
 #include "theme.h"
 #include "ui_state.h"
+#include "widget_chooser.h"
 
 enum detail_tab { DT_INFO, DT_PEERS, DT_FILES, DT_TRACKERS, DT_PIECES, DT_COUNT };
 static const char *const detail_tab_names[DT_COUNT] = { "Info", "Peers", "Files", "Trackers",
@@ -221,20 +223,6 @@ detail_draw_info(struct ui *ui, const struct engine_torrent_stats *t, int y, int
 }
 
 /* ---- peers ---- */
-
-enum { PC_ADDR, PC_CLIENT, PC_VIA, PC_FLAGS, PC_PROGRESS, PC_DOWN, PC_UP, PC_REQ, PC_TIME,
-	PC_COUNT };
-static const struct table_col detail_peer_cols[PC_COUNT] = {
-	[PC_ADDR] = { "Address", 21, 24, TW_LEFT, 0 },
-	[PC_CLIENT] = { "Client", 10, 0, TW_LEFT, 0 },
-	[PC_VIA] = { "Via", 7, 7, TW_LEFT, 2 },
-	[PC_FLAGS] = { "Flags", 9, 9, TW_LEFT, 0 },
-	[PC_PROGRESS] = { "Have", 6, 6, TW_RIGHT, 1 },
-	[PC_DOWN] = { "Down", 11, 11, TW_RIGHT, 0 },
-	[PC_UP] = { "Up", 11, 11, TW_RIGHT, 2 },
-	[PC_REQ] = { "Req out/in", 10, 10, TW_RIGHT, 3 },
-	[PC_TIME] = { "Conn", 7, 7, TW_RIGHT, 4 },
-};
 
 /* D/d: we download (unchoked / choked but interested); U/u: it downloads from us (unchoked /
  * interested but choked); S snubbed, I incoming, O optimistic unchoke, E extension protocol,
@@ -458,14 +446,6 @@ detail_build_tree(struct detail_state *d)
 	}
 }
 
-enum { FC_NAME, FC_SIZE, FC_PROGRESS, FC_PRIO, FC_COUNT };
-static const struct table_col detail_file_cols[FC_COUNT] = {
-	[FC_NAME] = { "Name", 16, 0, TW_LEFT, 0 },
-	[FC_SIZE] = { "Size", 9, 9, TW_RIGHT, 1 },
-	[FC_PROGRESS] = { "Progress", 12, 14, TW_LEFT, 0 },
-	[FC_PRIO] = { "Priority", 8, 8, TW_LEFT, 0 },
-};
-
 static void
 detail_file_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
@@ -539,20 +519,6 @@ detail_set_priority(struct ui *ui, struct detail_state *d, enum ui_action a)
 }
 
 /* ---- trackers ---- */
-
-enum { TC_URL, TC_TIER, TC_STATUS, TC_LAST, TC_NEXT, TC_PEERS, TC_SEEDS, TC_LEECH, TC_ERROR,
-	TC_COUNT };
-static const struct table_col detail_tracker_cols[TC_COUNT] = {
-	[TC_URL] = { "URL", 20, 48, TW_LEFT, 0 },   /* the error takes the rest: it was cut at 30 */
-	[TC_TIER] = { "Tier", 4, 4, TW_RIGHT, 3 },
-	[TC_STATUS] = { "Status", 10, 10, TW_LEFT, 0 },
-	[TC_LAST] = { "Last", 8, 8, TW_RIGHT, 4 },
-	[TC_NEXT] = { "Next", 8, 8, TW_RIGHT, 1 },
-	[TC_PEERS] = { "Peers", 5, 5, TW_RIGHT, 2 },
-	[TC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 2 },
-	[TC_LEECH] = { "Leech", 5, 5, TW_RIGHT, 2 },
-	[TC_ERROR] = { "Last error", 12, 0, TW_LEFT, 5, 30 },
-};
 
 static void
 detail_tracker_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
@@ -731,12 +697,21 @@ detail_draw(struct ui *ui, int y, int h)
 		d->npeers = client_peers(ui->client, d->id, &d->peers);
 		detail_sort_peers(d, sel_addr);
 		d->st[DT_PEERS].count = (int)d->npeers;
-		v.cols = detail_peer_cols;
+		v.cols = ui_columns_def(UCS_PEERS)->cols;
 		v.ncols = PC_COUNT;
+		v.set = &ui->columns[UCS_PEERS];
 		v.cell = detail_peer_cell;
 		int legend_lines = detail_flag_legend(y + h, h / 3, false);
 		d->page = draw_table(ui, &v, y, h - legend_lines);
 		detail_flag_legend(y + h, h / 3, true);
+		if (!d->st[DT_PEERS].sort_shown) {
+			/* sorted by a hidden (or too wide) column: say which, right of the tabs */
+			char sort[64];
+			draw_sort_note(v.cols, PC_COUNT, &d->st[DT_PEERS], sort, sizeof sort);
+			int w = tw_width(sort) + 1;
+			draw_text(y - 1, DP_MAX(0, COLS - w), DP_MIN(w, COLS), sort, TW_LEFT,
+			    theme_attr(TH_HEADER_SORT));
+		}
 		if (d->npeers == 0)
 			draw_text(y + 2, 1, COLS - 1, "no peers connected", TW_LEFT, theme_attr(TH_DIM));
 		break;
@@ -744,8 +719,9 @@ detail_draw(struct ui *ui, int y, int h)
 		d->nfiles = client_files(ui->client, d->id, &d->files);
 		detail_build_tree(d);
 		d->st[DT_FILES].count = (int)d->nrows;
-		v.cols = detail_file_cols;
+		v.cols = ui_columns_def(UCS_FILES)->cols;
 		v.ncols = FC_COUNT;
+		v.set = &ui->columns[UCS_FILES];
 		v.cell = detail_file_cell;
 		d->page = draw_table(ui, &v, y, h);
 		break;
@@ -753,8 +729,9 @@ detail_draw(struct ui *ui, int y, int h)
 		/* the DHT's row comes last: peers found, last and next lookup */
 		d->ntrackers = client_trackers(ui->client, d->id, &d->trackers);
 		d->st[DT_TRACKERS].count = (int)d->ntrackers;
-		v.cols = detail_tracker_cols;
+		v.cols = ui_columns_def(UCS_TRACKERS)->cols;
 		v.ncols = TC_COUNT;
+		v.set = &ui->columns[UCS_TRACKERS];
 		v.cell = detail_tracker_cell;
 		d->page = draw_table(ui, &v, y, h);
 		if (d->ntrackers == 0)
@@ -809,6 +786,14 @@ detail_action(struct ui *ui, enum ui_action a)
 	struct detail_state *d = detail_get(ui);
 	int page = DP_MAX(1, d->page);
 	switch (a) {
+	case UI_ACTION_COLUMNS:
+		if (d->tab == DT_PEERS || d->tab == DT_FILES || d->tab == DT_TRACKERS)
+			chooser_open(ui, d->tab == DT_PEERS ? UCS_PEERS : d->tab == DT_FILES ?
+			    UCS_FILES : UCS_TRACKERS);
+		else
+			ui_message(ui, true, "the %s tab has no columns to choose",
+			    detail_tab_names[d->tab]);
+		return true;
 	case UI_ACTION_NEXT_TAB:
 		d->tab = (d->tab + 1) % DT_COUNT;
 		return true;
@@ -863,11 +848,12 @@ detail_action(struct ui *ui, enum ui_action a)
 		break;
 	}
 	/* only the peers sort (the files are a tree, the trackers in tier order) */
-	if (d->tab == DT_PEERS && draw_table_action(&d->st[DT_PEERS], PC_COUNT, a, page))
+	if (d->tab == DT_PEERS &&
+	    draw_table_action(&d->st[DT_PEERS], &ui->columns[UCS_PEERS], PC_COUNT, a, page))
 		return true;
 	if (d->tab != DT_INFO && d->tab != DT_PIECES &&
 	    a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE &&
-	    draw_table_action(&d->st[d->tab], 1, a, page))
+	    draw_table_action(&d->st[d->tab], NULL, 1, a, page))
 		return true;
 	int id = d->id;
 	return actions_torrent(ui, a, &id, 1);

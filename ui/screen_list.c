@@ -9,34 +9,13 @@
 
 #include "util.h"
 #include "actions.h"
+#include "columns.h"
 #include "draw.h"
 #include "screens.h"
 #include "theme.h"
 #include "ui_state.h"
+#include "widget_chooser.h"
 #include "widget_prompt.h"
-
-enum list_col { LC_NUM, LC_NAME, LC_STATE, LC_PROGRESS, LC_SIZE, LC_DONE, LC_DOWN, LC_UP,
-	LC_RATIO, LC_ETA, LC_PEERS, LC_SEEDS, LC_QUEUE, LC_TRACKER, LC_COUNT };
-
-/* Narrow terminals drop columns from the highest priority number down until the name has 24
- * cells: at 80 cells the list keeps #, name (26 cells), state, progress, down and up, ETA from
- * 86; at 200 everything shows. */
-static const struct table_col list_cols[LC_COUNT] = {
-	[LC_NUM] = { "#", 3, 4, TW_RIGHT, 0 },
-	[LC_NAME] = { "Name", 16, 0, TW_LEFT, 0, 24 },   /* names first: columns go before it is cut */
-	[LC_STATE] = { "State", 11, 11, TW_LEFT, 1 },
-	[LC_PROGRESS] = { "Progress", 10, 14, TW_LEFT, 0 },
-	[LC_SIZE] = { "Size", 9, 9, TW_RIGHT, 5 },
-	[LC_DONE] = { "Done", 9, 9, TW_RIGHT, 8 },
-	[LC_DOWN] = { "Down", 10, 10, TW_RIGHT, 2 },   /* "1023 KiB/s" is the widest rate */
-	[LC_UP] = { "Up", 10, 10, TW_RIGHT, 3 },       /* a seedbox watches its upload */
-	[LC_RATIO] = { "Ratio", 5, 5, TW_RIGHT, 7 },
-	[LC_ETA] = { "ETA", 6, 6, TW_RIGHT, 4 },
-	[LC_PEERS] = { "Peers", 7, 7, TW_RIGHT, 6 },
-	[LC_SEEDS] = { "Seeds", 5, 5, TW_RIGHT, 9 },
-	[LC_QUEUE] = { "Queue", 6, 6, TW_RIGHT, 6 },    /* where K/J/{/} move it */
-	[LC_TRACKER] = { "Tracker", 14, 18, TW_LEFT, 10 },
-};
 
 enum list_filter { LF_ALL, LF_DOWNLOADING, LF_SEEDING, LF_PAUSED, LF_CHECKING, LF_ERROR,
 	LF_COUNT };
@@ -60,7 +39,7 @@ list_get(struct ui *ui)
 	if (ui->list == NULL) {
 		ui->list = xcalloc(1, sizeof *ui->list);
 		ui->list->st.sel = -1;
-		ui->list->st.sort_col = LC_NUM;
+		ui->list->st.sort_col = LI_NUM;
 		ui->list->removals = ui->removals;
 	}
 	/* marked torrents were removed (from here or from their detail): the marks go with them */
@@ -121,20 +100,20 @@ list_compare(const void *pa, const void *pb)
 	const struct engine_torrent_stats *b = &list_sort_base[*(const size_t *)pb];
 	int c = 0;
 	switch (list_sort_col) {
-	case LC_NAME: c = text_casecmp(a->name, b->name); break;
-	case LC_STATE: c = LIST_CMP(a->state, b->state); break;
-	case LC_PROGRESS: c = LIST_CMP(a->progress, b->progress); break;
-	case LC_SIZE: c = LIST_CMP(a->wanted_size, b->wanted_size); break;
-	case LC_DONE: c = LIST_CMP(list_done(a), list_done(b)); break;
-	case LC_DOWN: c = LIST_CMP(a->down_rate, b->down_rate); break;
-	case LC_UP: c = LIST_CMP(a->up_rate, b->up_rate); break;
-	case LC_RATIO: c = LIST_CMP(a->ratio, b->ratio); break;
-	case LC_ETA: c = LIST_CMP((uint64_t)list_eta(a), (uint64_t)list_eta(b)); break; /* - last */
-	case LC_PEERS: c = LIST_CMP(a->peers_connected, b->peers_connected); break;
-	case LC_SEEDS: c = LIST_CMP(a->seeds_connected, b->seeds_connected); break;
-	case LC_QUEUE: c = LIST_CMP((unsigned)a->queue_position, (unsigned)b->queue_position);
+	case LI_NAME: c = text_casecmp(a->name, b->name); break;
+	case LI_STATE: c = LIST_CMP(a->state, b->state); break;
+	case LI_PROGRESS: c = LIST_CMP(a->progress, b->progress); break;
+	case LI_SIZE: c = LIST_CMP(a->wanted_size, b->wanted_size); break;
+	case LI_DONE: c = LIST_CMP(list_done(a), list_done(b)); break;
+	case LI_DOWN: c = LIST_CMP(a->down_rate, b->down_rate); break;
+	case LI_UP: c = LIST_CMP(a->up_rate, b->up_rate); break;
+	case LI_RATIO: c = LIST_CMP(a->ratio, b->ratio); break;
+	case LI_ETA: c = LIST_CMP((uint64_t)list_eta(a), (uint64_t)list_eta(b)); break; /* - last */
+	case LI_PEERS: c = LIST_CMP(a->peers_connected, b->peers_connected); break;
+	case LI_SEEDS: c = LIST_CMP(a->seeds_connected, b->seeds_connected); break;
+	case LI_QUEUE: c = LIST_CMP((unsigned)a->queue_position, (unsigned)b->queue_position);
 		break;                /* none (-1) last */
-	case LC_TRACKER: c = strcmp(a->tracker_status, b->tracker_status); break;
+	case LI_TRACKER: c = strcmp(a->tracker_status, b->tracker_status); break;
 	default: break;
 	}
 	if (c == 0)
@@ -195,16 +174,16 @@ list_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 	const struct engine_torrent_stats *t = &ui->torrents[l->rows[row]];
 	char a[64], b[64];
 	switch (col) {
-	case LC_NUM: snprintf(out, outlen, "%d", t->id); break;
-	case LC_NAME: snprintf(out, outlen, "%s", t->name); break;
-	case LC_STATE:
+	case LI_NUM: snprintf(out, outlen, "%d", t->id); break;
+	case LI_NAME: snprintf(out, outlen, "%s", t->name); break;
+	case LI_STATE:
 		snprintf(out, outlen, "%s", t->state == ENGINE_TORRENT_METADATA ? "metadata" :
 		    engine_torrent_state_name(t->state));
 		*attr = list_state_attr(t->state);
 		break;
-	case LC_PROGRESS: {
+	case LI_PROGRESS: {
 		double f = t->state == ENGINE_TORRENT_CHECKING ? t->check_progress : t->progress;
-		int w = DP_MAX(1, list_cols[LC_PROGRESS].max - 5);
+		int w = DP_MAX(1, ui_columns_def(UCS_LIST)->cols[LI_PROGRESS].max - 5);
 		bar_render(f, w, a, sizeof a);
 		int pct = (int)(f * 100);
 		if (f >= 1.0)
@@ -213,28 +192,28 @@ list_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, 
 		*attr = theme_attr(f >= 1.0 ? TH_SEEDING : TH_BAR_DONE);
 		break;
 	}
-	case LC_SIZE: fmt_size(t->wanted_size, out, outlen); break;
-	case LC_DONE: fmt_size(list_done(t), out, outlen); break;
-	case LC_DOWN:
+	case LI_SIZE: fmt_size(t->wanted_size, out, outlen); break;
+	case LI_DONE: fmt_size(list_done(t), out, outlen); break;
+	case LI_DOWN:
 		fmt_rate(t->down_rate, out, outlen);
 		if (t->down_rate)
 			*attr = theme_attr(TH_DOWN);
 		break;
-	case LC_UP:
+	case LI_UP:
 		fmt_rate(t->up_rate, out, outlen);
 		if (t->up_rate)
 			*attr = theme_attr(TH_UP);
 		break;
-	case LC_RATIO: fmt_ratio(t->ratio, out, outlen); break;
-	case LC_ETA:
+	case LI_RATIO: fmt_ratio(t->ratio, out, outlen); break;
+	case LI_ETA:
 		fmt_eta(list_eta(t), out, outlen);
 		break;
-	case LC_PEERS: snprintf(out, outlen, "%d/%d", t->peers_connected, t->peers_known); break;
-	case LC_SEEDS: snprintf(out, outlen, "%d", t->seeds_connected); break;
-	case LC_QUEUE:
+	case LI_PEERS: snprintf(out, outlen, "%d/%d", t->peers_connected, t->peers_known); break;
+	case LI_SEEDS: snprintf(out, outlen, "%d", t->seeds_connected); break;
+	case LI_QUEUE:
 		snprintf(out, outlen, t->queue_position >= 0 ? "%d" : "-", t->queue_position + 1);
 		break;
-	case LC_TRACKER:
+	case LI_TRACKER:
 		snprintf(out, outlen, "%s", t->state == ENGINE_TORRENT_ERROR && t->error[0] ?
 		    t->error : t->tracker_status);
 		if (strncmp(t->tracker_status, "error", 5) == 0)
@@ -264,11 +243,11 @@ list_draw(struct ui *ui, int y, int h)
 		n += snprintf(info + n, sizeof info - (size_t)n, "   search: %s", l->search);
 	if (l->st.nmarks > 0 && n > 0 && (size_t)n < sizeof info)
 		n += snprintf(info + n, sizeof info - (size_t)n, "   marked: %zu", l->st.nmarks);
-	/* the sort key, also when its column is too wide to show */
-	if (n > 0 && (size_t)n < sizeof info && l->st.sort_col >= 0 && l->st.sort_col < LC_COUNT)
-		snprintf(info + n, sizeof info - (size_t)n, "   sort: %s %s",
-		    list_cols[l->st.sort_col].title, l->st.sort_desc ? (tw_ascii() ? "v" : "▼") :
-		    (tw_ascii() ? "^" : "▲"));
+	/* the sort key, also when its column is hidden or too wide to show */
+	char sort[64];
+	draw_sort_note(ui_columns_def(UCS_LIST)->cols, LI_COUNT, &l->st, sort, sizeof sort);
+	if (n > 0 && (size_t)n < sizeof info && sort[0] != '\0')
+		snprintf(info + n, sizeof info - (size_t)n, "   %s", sort);
 	draw_text(y, 0, COLS, info, TW_LEFT, 0);
 	if (ui->ntorrents == 0) {
 		char add[32];
@@ -280,7 +259,8 @@ list_draw(struct ui *ui, int y, int h)
 		return;
 	}
 	struct draw_table_view v = {
-		.cols = list_cols, .ncols = LC_COUNT, .st = &l->st, .cell = list_cell,
+		.cols = ui_columns_def(UCS_LIST)->cols, .ncols = LI_COUNT,
+		.set = &ui->columns[UCS_LIST], .st = &l->st, .cell = list_cell,
 		.row_id = list_row_id, .arg = l,
 	};
 	l->page = draw_table(ui, &v, y + 1, h - 1);
@@ -362,9 +342,12 @@ list_action(struct ui *ui, enum ui_action a)
 	struct list_state *l = list_get(ui);
 	int *ids = NULL;
 	size_t n;
-	if (draw_table_action(&l->st, LC_COUNT, a, l->page))
+	if (draw_table_action(&l->st, &ui->columns[UCS_LIST], LI_COUNT, a, l->page))
 		return true;
 	switch (a) {
+	case UI_ACTION_COLUMNS:
+		chooser_open(ui, UCS_LIST);
+		return true;
 	case UI_ACTION_OPEN:
 	case UI_ACTION_RIGHT:
 		if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows)

@@ -206,7 +206,7 @@ screen_log_action(struct ui *ui, enum ui_action a)
 	default:
 		break;
 	}
-	if (draw_table_action(&l->st, 1, a, l->page)) {
+	if (draw_table_action(&l->st, NULL, 1, a, l->page)) {
 		l->follow = a == UI_ACTION_BOTTOM;
 		return true;
 	}

@@ -11,27 +11,13 @@
 #include <string.h>
 
 #include "util.h"
+#include "columns.h"
 #include "draw.h"
 #include "screens.h"
 #include "theme.h"
 #include "ui_state.h"
+#include "widget_chooser.h"
 #include "widget_prompt.h"
-
-enum { TK_ID, TK_KIND, TK_STATE, TK_WAITED, TK_CYCLES, TK_CPU, TK_DEADLINE, TK_NAME,
-	TK_TORRENT, TK_COUNT };
-/* The name starts with the kind ("peer 10.0.0.2:51413 ubuntu.iso") and usually the torrent, so
- * those columns drop first; at 80 cells: ID, state, waited, CPU, deadline and a 30-cell name. */
-static const struct table_col tasks_cols[TK_COUNT] = {
-	[TK_ID] = { "ID", 5, 6, TW_RIGHT, 0 },
-	[TK_KIND] = { "Kind", 8, 8, TW_LEFT, 6 },
-	[TK_STATE] = { "State", 12, 12, TW_LEFT, 0 },
-	[TK_WAITED] = { "Waited", 7, 7, TW_RIGHT, 0 },
-	[TK_CYCLES] = { "Cycles", 8, 8, TW_RIGHT, 4 },
-	[TK_CPU] = { "CPU", 8, 8, TW_RIGHT, 2 },
-	[TK_DEADLINE] = { "Deadline", 8, 8, TW_RIGHT, 3 },
-	[TK_NAME] = { "Name", 28, 0, TW_LEFT, 0 },
-	[TK_TORRENT] = { "Torrent", 4, 24, TW_LEFT, 5 },
-};
 
 struct tasks_state {
 	struct table_state st;
@@ -313,6 +299,10 @@ tasks_draw(struct ui *ui, int y, int h)
 		tasks_append(info, sizeof info, &pos, "   torrent: #%d", t->torrent);
 	if (t->search[0])
 		tasks_append(info, sizeof info, &pos, "   search: %s", t->search);
+	/* the sort key, also when its column is hidden or too wide to show */
+	char sort[64];
+	draw_sort_note(ui_columns_def(UCS_TASKS)->cols, TK_COUNT, &t->st, sort, sizeof sort);
+	tasks_append(info, sizeof info, &pos, "   %s", sort);
 	draw_text(y, 0, COLS, info, TW_LEFT, 0);
 	info[0] = ' ';
 	screen_tasks_kind_summary(t->kind_count, tw_ascii(), info + 1, sizeof info - 1);
@@ -321,8 +311,8 @@ tasks_draw(struct ui *ui, int y, int h)
 		tasks_draw_where(ui, t, y + 2, h - 2);
 		return;
 	}
-	struct draw_table_view v = { .cols = tasks_cols, .ncols = TK_COUNT, .st = &t->st,
-		.cell = tasks_cell, .arg = t };
+	struct draw_table_view v = { .cols = ui_columns_def(UCS_TASKS)->cols, .ncols = TK_COUNT,
+		.set = &ui->columns[UCS_TASKS], .st = &t->st, .cell = tasks_cell, .arg = t };
 	t->page = draw_table(ui, &v, y + 2, h - 2);
 	ui->page = t->page;
 }
@@ -355,9 +345,12 @@ tasks_action(struct ui *ui, enum ui_action a)
 		}
 		return false;
 	}
-	if (draw_table_action(&t->st, TK_COUNT, a, t->page))
+	if (draw_table_action(&t->st, &ui->columns[UCS_TASKS], TK_COUNT, a, t->page))
 		return true;
 	switch (a) {
+	case UI_ACTION_COLUMNS:
+		chooser_open(ui, UCS_TASKS);
+		return true;
 	case UI_ACTION_OPEN:
 		if (t->st.sel >= 0 && (size_t)t->st.sel < t->nrows)
 			t->detail_id = t->tasks[t->rows[t->st.sel]].id;

@@ -23,6 +23,7 @@
 #include "theme.h"
 #include "ui.h"
 #include "ui_state.h"
+#include "widget_chooser.h"
 #include "widget_prompt.h"
 #include "widget_status.h"
 
@@ -82,6 +83,7 @@ ui_draw(struct ui *ui)
 	ui_draw_title(ui);
 	const struct ui_screen *s = ui_screens[ui->screen];
 	s->draw(ui, 1, LINES - 3);
+	chooser_draw(ui, 1, LINES - 3);
 	status_draw(ui, LINES - 2);
 	prompt_draw(ui, LINES - 1);
 	if (ui->prompt.active)
@@ -133,6 +135,10 @@ ui_dispatch(struct ui *ui, int code)
 {
 	if (ui->prompt.active) {
 		prompt_key(ui, code);
+		return;
+	}
+	if (ui->chooser != NULL) {
+		chooser_key(ui, code);
 		return;
 	}
 	enum ui_action a;
@@ -207,6 +213,21 @@ ui_key_code(int rc, wint_t wch)
 	if (wch == 127 || wch == 8)
 		return UI_KEY_FN | KEY_BACKSPACE;
 	return (int)wch;
+}
+
+/* Each table's columns: the configured and the starting ones from the options, else all. */
+static void
+ui_init_columns(struct ui *ui, const struct ui_options *opt)
+{
+	for (int s = 0; s < UCS_COUNT; s++) {
+		ui_columns_default((enum ui_cols_screen)s, &ui->columns_conf[s]);
+		if (opt != NULL && opt->columns_conf != NULL)
+			ui->columns_conf[s] = opt->columns_conf[s];
+		ui->columns[s] = opt != NULL && opt->columns != NULL ? opt->columns[s] :
+		    ui->columns_conf[s];
+	}
+	snprintf(ui->columns_file, sizeof ui->columns_file, "%s",
+	    opt != NULL && opt->columns_file != NULL ? opt->columns_file : "");
 }
 
 /* ---- loop integration ---- */
@@ -347,6 +368,7 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 	ui->blocked_threshold_s = opt->blocked_threshold_s > 0 ? opt->blocked_threshold_s : 5;
 	ui->screen = SCREEN_LIST;
 	ui->back_screen = SCREEN_LIST;
+	ui_init_columns(ui, opt);
 	if (opt->message[0] != '\0')
 		ui_message(ui, false, "%s", opt->message);
 
@@ -395,6 +417,7 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 	for (int s = 0; s < SCREEN_COUNT; s++)
 		if (ui_screens[s]->free != NULL)
 			ui_screens[s]->free(ui);
+	chooser_free(ui);
 	free(l);
 	return rc;
 }
@@ -413,6 +436,7 @@ ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols)
 	ui.refresh_ms = 1000;
 	ui.blocked_threshold_s = 5;
 	ui.screen = SCREEN_LIST;
+	ui_init_columns(&ui, NULL);
 	screen_list_synthetic(&ui, n);
 	uint64_t t0 = dp_now_us();
 	for (int i = 0; i < frames; i++) {

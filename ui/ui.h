@@ -10,6 +10,7 @@
 
 struct event_base;
 struct client;
+struct ui_col_set;
 
 /* The UI as the binary's command without a name: its usage and options for `downpour --help`;
  * run() takes the whole command line and returns when the user quits, with an exit status. */
@@ -30,6 +31,10 @@ struct ui_options {
 	int blocked_threshold_s;
 	bool colors;
 	char message[256];      /* shown on the bottom line at the start */
+	/* each table screen's columns (columns.h, UCS_COUNT of them): as configured, and shown
+	 * at the start (a saved choice); NULL: every column */
+	const struct ui_col_set *columns_conf, *columns;
+	const char *columns_file;   /* where the chooser keeps its choice; NULL: not kept */
 };
 int ui_loop_run(struct event_base *base, struct client *client, const struct ui_options *opt,
     char *exit_message, size_t exit_len);

@@ -24,6 +24,7 @@
 #include "util.h"
 #include "client.h"
 #include "client_remote.h"
+#include "columns.h"
 #include "demo.h"
 #include "engine.h"
 #include "keymap.h"
@@ -268,6 +269,30 @@ ui_main_start(int argc, char **argv, bool attach_only)
 			return 2;
 		}
 	}
+	/* the columns each table shows: the config's lists (bad names stop here, as bad key
+	 * bindings do), replaced by the chooser's choice when the config still says what it
+	 * said then */
+	struct ui_col_set columns_conf[UCS_COUNT], columns[UCS_COUNT];
+	if (ui_columns_from_config(&cfg, columns_conf, err, sizeof err) != 0) {
+		fprintf(stderr, "downpour: %s: %s\n", cfg.source ? cfg.source : "--set", err);
+		demo_cleanup(dm);
+		config_free(&cfg);
+		return 2;
+	}
+	char columns_file[1024] = "", columns_warning[256] = "";
+	struct ui_columns_saved saved;
+	memset(&saved, 0, sizeof saved);
+	char *cpath = ui_columns_file_path();
+	if (cpath != NULL && strlen(cpath) < sizeof columns_file) {
+		snprintf(columns_file, sizeof columns_file, "%s", cpath);
+		char cerr[600];
+		/* a damaged file costs the saved choice, not the start */
+		if (ui_columns_saved_load(columns_file, &saved, cerr, sizeof cerr) != 0)
+			snprintf(columns_warning, sizeof columns_warning,
+			    "saved columns ignored: %.200s", cerr);
+	}
+	free(cpath);
+	ui_columns_resolve(columns_conf, &saved, columns);
 
 	if (evthread_use_pthreads() != 0) {
 		fprintf(stderr, "downpour: libevent has no thread support\n");
@@ -287,7 +312,14 @@ ui_main_start(int argc, char **argv, bool attach_only)
 		.refresh_ms = cfg.ui.refresh_ms,
 		.blocked_threshold_s = cfg.ui.blocked_threshold_s,
 		.colors = cfg.ui.colors && !no_color && getenv("NO_COLOR") == NULL,
+		.columns_conf = columns_conf,
+		.columns = columns,
+		.columns_file = columns_file[0] != '\0' ? columns_file : NULL,
 	};
+	if (columns_warning[0] != '\0') {
+		log_warn("ui: %s", columns_warning);
+		snprintf(opt.message, sizeof opt.message, "%s", columns_warning);
+	}
 	struct client *client = NULL;
 	/* The session directory (not for the demo): one instance at a time, torrents restored; a
 	 * session a daemon holds is shown by attaching to it. */

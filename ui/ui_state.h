@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "client.h"
+#include "columns.h"
 #include "engine.h"
 #include "util.h"
 #include "widgets.h"
@@ -22,6 +23,7 @@ struct tasks_state;
 struct blocked_state;
 struct log_state;
 struct help_state;
+struct ui_chooser;
 
 struct ui {
 	struct event_base *base;
@@ -55,6 +57,12 @@ struct ui {
 	 * when it changes). */
 	int detail_torrent;
 	unsigned removals;
+
+	/* Each table screen's columns: the configured ones (the chooser's reset) and the ones
+	 * shown; the chooser keeps its choice in columns_file ("": not kept, the benchmark). */
+	struct ui_col_set columns_conf[UCS_COUNT], columns[UCS_COUNT];
+	char columns_file[1024];
+	struct ui_chooser *chooser;      /* the open column chooser, NULL when closed */
 
 	struct list_state *list;
 	struct detail_state *detail;

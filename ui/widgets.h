@@ -80,6 +80,7 @@ struct table_col {
 	int priority;       /* lower numbers survive when the screen is too narrow; 0 = always */
 	int want;           /* flexible column: the width it gets before optional columns show
 	                     * (names get the slack first); 0 = its min */
+	const char *key;    /* its name in the config's column lists (columns.h) */
 };
 
 /* Gives each column its width in cells for a screen `total` cells wide, one space between
@@ -93,8 +94,9 @@ struct table_state {
 	int count;          /* rows */
 	int sel;            /* selected row, -1 when empty */
 	int top;            /* first visible row */
-	int sort_col;
+	int sort_col;       /* a column id: shown or not, it stays the sort key */
 	bool sort_desc;
+	bool sort_shown;    /* the sort column was on screen in the last frame */
 	/* marked rows (multi-select), by the caller's stable row id */
 	uint64_t *marks;
 	size_t nmarks, capmarks;

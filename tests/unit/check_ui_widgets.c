@@ -230,10 +230,10 @@ END_TEST
 START_TEST(test_layout)
 {
 	struct table_col cols[] = {
-		{ "#", 3, 3, TW_RIGHT, 0, 0 },
-		{ "Name", 10, 0, TW_LEFT, 0, 0 },
-		{ "Size", 8, 8, TW_RIGHT, 2, 0 },
-		{ "Ratio", 5, 5, TW_RIGHT, 3, 0 },
+		{ "#", 3, 3, TW_RIGHT, 0, 0, NULL },
+		{ "Name", 10, 0, TW_LEFT, 0, 0, NULL },
+		{ "Size", 8, 8, TW_RIGHT, 2, 0, NULL },
+		{ "Ratio", 5, 5, TW_RIGHT, 3, 0, NULL },
 	};
 	int w[4];
 	/* wide: everything shown, the name takes the rest: 100 - 3 - 8 - 5 - 3 spaces */
@@ -262,10 +262,10 @@ END_TEST
 START_TEST(test_layout_want)
 {
 	struct table_col cols[] = {
-		{ "#", 3, 3, TW_RIGHT, 0, 0 },
-		{ "Name", 10, 0, TW_LEFT, 0, 20 },
-		{ "Size", 8, 8, TW_RIGHT, 2, 0 },
-		{ "Ratio", 5, 5, TW_RIGHT, 3, 0 },
+		{ "#", 3, 3, TW_RIGHT, 0, 0, NULL },
+		{ "Name", 10, 0, TW_LEFT, 0, 20, NULL },
+		{ "Size", 8, 8, TW_RIGHT, 2, 0, NULL },
+		{ "Ratio", 5, 5, TW_RIGHT, 3, 0, NULL },
 	};
 	int w[4];
 	/* 3+20+8+5+3 = 39 wanted: at 35 the ratio goes and the name has 35-3-8-2 = 22 */
@@ -276,9 +276,9 @@ START_TEST(test_layout_want)
 	ck_assert_int_eq(table_layout(cols, 4, 39, w), 4);
 	ck_assert_int_eq(w[1], 20);
 	struct table_col tr[] = {
-		{ "URL", 10, 20, TW_LEFT, 0, 0 },
-		{ "Status", 6, 6, TW_LEFT, 0, 0 },
-		{ "Error", 8, 0, TW_LEFT, 5, 12 },
+		{ "URL", 10, 20, TW_LEFT, 0, 0, NULL },
+		{ "Status", 6, 6, TW_LEFT, 0, 0, NULL },
+		{ "Error", 8, 0, TW_LEFT, 5, 12, NULL },
 	};
 	/* wide: the URL at its max, the error takes the rest */
 	ck_assert_int_eq(table_layout(tr, 3, 100, w), 3);

@@ -22,6 +22,7 @@
 	X(magnet) \
 	X(ui_widgets) \
 	X(ui_prompt) \
+	X(ui_columns) \
 	X(config) \
 	X(create) \
 	X(tracker) \
