@@ -1,5 +1,6 @@
 /* draw.c: drawing primitives on the curses screen: text fitted to a number of display cells,
- * filled rows, and the table view (header with the sort column, rows, selection and marks). */
+ * filled rows, and the table view (the chosen columns in their order, header with the sort
+ * column, rows, selection and marks). */
 #include "config.h"
 
 #include <curses.h>

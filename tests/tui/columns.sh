@@ -2,20 +2,31 @@
 # columns.sh: configurable columns per screen (issue 13): ui.list_columns = "name,size,num" shows
 # those three in that order; a bad list is refused at load naming the key and the allowed
 # names; the chooser (C) hides Size, shows Queue and moves it first, and the header follows;
-# after a restart the choice is still there (kept on the UI's side, in $XDG_STATE_HOME); a
-# later edit of the config's list wins over it; the tasks screen takes its own list; the sort
-# key of a hidden column is still named. At 120 and 80 cells. Loopback only, waits bounded.
+# after a restart the choice is still there (kept on the UI's side, in $XDG_STATE_HOME), and
+# attached to a daemon too, where the chooser keeps a new one; a later edit of the config's list
+# wins over it; the tasks screen takes its own list; the sort key of a hidden column is still
+# named. At 120 and 80 cells. Loopback only, every wait bounded.
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-cols-$$"
 T="tmux -L $sock"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dp-tui-cols.XXXXXX")
+daemon=""
 cleanup() {
 	local p
 	p=$(ui_pid)
 	$T kill-server 2>/dev/null
 	ui_wait_gone "$p"
+	stop_daemon
 	rm -rf "$tmp"
+}
+stop_daemon() {
+	local w
+	[ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null || return 0
+	kill "$daemon" 2>/dev/null
+	for ((w = 0; w < 100; w++)); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$daemon" 2>/dev/null
+	daemon=""
 }
 . "$(dirname "$0")/tui_lib.sh"
 keys() { $T send-keys -t 0 "$@"; }
@@ -141,6 +152,36 @@ in_order "$h" Queue Name '#' || fail "after a restart the header is not Queue, N
 grep -qE 'Size|State' <<<"$h" && fail "after a restart: $h"
 echo "ok   the choice survived a restart (80 cells): $(tr -s ' ' <<<"$h")"
 quit
+
+# attached to a daemon: the same choice (it is the UI's), and the chooser keeps a new one there
+"$dp" daemon --foreground --config "$tmp/ui.conf" >"$tmp/daemon.log" 2>&1 &
+daemon=$!
+rm -f "$tmp/session/attach.sock"
+for ((i = 0; i < 80; i++)); do
+	[ -S "$tmp/session/attach.sock" ] && /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])' \
+	    "$tmp/session/attach.sock" 2>/dev/null && break
+	sleep 0.1
+done
+[ -S "$tmp/session/attach.sock" ] || fail "the daemon's attach socket did not appear"
+$T new-session -d -x 120 -y 30 "env XDG_STATE_HOME='$tmp/state' LANG=C.UTF-8 \
+TERM=xterm-256color '$dp' attach --config '$tmp/ui.conf'; echo EXIT=\$?; sleep 30" || fail "tmux"
+wait_for 'attached to the daemon' 40 || fail "attach did not attach"
+wait_for 'a\.bin' 40 || fail "the attached UI lists no torrent"
+h=$(header)
+in_order "$h" Queue Name '#' || fail "attached: the header is not Queue, Name, #: $h"
+keys C
+wait_for 'Columns: Torrent list' 20 || fail "C opens no chooser when attached"
+keys j j Space Enter
+wait_for 'columns: queue,name \(kept in ' 20 || fail "attached: the choice is not kept"
+h=$(header)
+grep -q '#' <<<"$h" && fail "attached: # still shown: $h"
+grep -qx 'list.columns = queue,name' "$tmp/state/downpour/ui-columns" ||
+    fail "attached: the columns file does not have the new choice"
+quit
+kill -0 "$daemon" 2>/dev/null || fail "leaving the attached UI stopped the daemon"
+stop_daemon
+echo "ok   attached to a daemon: the UI's choice applies and the chooser keeps a new one"
 
 # a later edit of the config's list wins over the older choice
 conf "name,down"
