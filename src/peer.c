@@ -110,7 +110,10 @@ static void
 peer_setup_bev(struct peer *p)
 {
 	bufferevent_setcb(p->bev, peer_read_cb, peer_write_cb, peer_event_cb, p);
-	bufferevent_set_max_single_read(p->bev, PEER_MAX_SINGLE_READ);
+	/* A plain socket's bytes are read by peer_read_cb (blocks straight into their piece
+	 * buffers): libevent's own read on each wakeup takes no more than a block header. */
+	bufferevent_set_max_single_read(p->bev, peer_plain_socket(p) ? WIRE_PIECE_HEADER_LEN :
+	    PEER_MAX_SINGLE_READ);
 	/* The write callback runs when queued output drains below this: time to serve more. A
 	 * plain socket's serving writes by itself (peer_flush_plain): called back after every
 	 * write libevent makes, it sends the rest and refills. */
@@ -292,6 +295,10 @@ peer_close(struct peer *p, const char *fmt, ...)
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
 	p->dead = true;
+	if (p->rx_dest != NULL && p->ops->block_abort != NULL)
+		p->ops->block_abort(p->owner, p->rx_piece, p->rx_offset);
+	p->rx_dest = NULL;
+	p->rx_len = 0;
 	if (p->handshake_done)
 		log_info("peer %s (%s): closed: %s", p->addr_str, p->client, reason);
 	else
@@ -1411,13 +1418,8 @@ peer_on_message(struct peer *p, const struct wire_msg *m)
  * unaligned ones corrupted pieces an honest seeder was filling, which got it banned). Counted;
  * past the late answers we allow, PEER_MAX_UNREQUESTED of them close the peer as hostile. */
 static int
-peer_drop_unrequested(struct peer *p, struct evbuffer *in, uint32_t piece, uint32_t offset,
-    uint32_t len)
+peer_drop_unrequested(struct peer *p, uint32_t piece, uint32_t offset, uint32_t len)
 {
-	evbuffer_drain(in, len);
-	bw_bucket_consume(p->env->down_bucket, len);
-	bw_bucket_consume(p->sw->down_bucket, len);
-	task_progress(p->task, len, 0);
 	p->unrequested++;
 	p->unrequested_bytes += len;
 	if (p->late_allowed > 0) {
@@ -1438,7 +1440,55 @@ peer_drop_unrequested(struct peer *p, struct evbuffer *in, uint32_t piece, uint3
 	return -1;
 }
 
-/* A PIECE message: read the block straight from the input buffer into the assembly buffer. */
+/* The payload of a PIECE message arrived up to rx_got + n: counted against the rate limits as it
+ * comes; the whole block is recorded. Returns -1 when p closed. */
+static int
+peer_rx_advance(struct peer *p, size_t n)
+{
+	const struct peer_swarm *sw = p->sw;
+	uint64_t now = dp_now_ms();
+	bw_bucket_consume(p->env->down_bucket, n);
+	bw_bucket_consume(sw->down_bucket, n);
+	task_progress(p->task, n, 0);
+	if (p->rx_wanted) {
+		p->downloaded += n;
+		bw_meter_add(&p->down_meter, n, now);
+	}
+	p->rx_got += (uint32_t)n;
+	if (p->rx_got < p->rx_len)
+		return 0;
+	uint8_t *dest = p->rx_dest;
+	uint32_t piece = p->rx_piece, offset = p->rx_offset, len = p->rx_len;
+	bool wanted = p->rx_wanted;
+	p->rx_dest = NULL;
+	p->rx_len = 0;
+	p->rx_blocks = true;
+	if (!wanted)
+		return 0;
+	p->last_block_ms = now;
+	p->snubbed = false;
+	if (dest != NULL)
+		p->ops->block_done(p->owner, p, piece, offset, len);   /* may close peers, even p */
+	if (p->dead)
+		return -1;
+	if (!p->peer_choking || p->nallowed_fast > 0)
+		peer_fill_requests(p);
+	return 0;
+}
+
+/* Past the rate limit: no more reading until the buckets refill. */
+static void
+peer_check_down_bucket(struct peer *p)
+{
+	if (!p->dead && !p->read_throttled && (!bw_bucket_open(p->env->down_bucket) ||
+	    !bw_bucket_open(p->sw->down_bucket))) {
+		p->read_throttled = true;
+		peer_update_reading(p);
+	}
+}
+
+/* A PIECE message's header: checked, and where its payload goes is settled before any of it is
+ * read (peer_rx_advance takes it from there). */
 static int
 peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t mlen)
 {
@@ -1454,27 +1504,30 @@ peer_on_piece(struct peer *p, struct evbuffer *in, const uint8_t *hdr, uint32_t 
 		return -1;
 	}
 	evbuffer_drain(in, 13);
-	if (!peer_reqs_remove(p, piece, offset, len))
-		return peer_drop_unrequested(p, in, piece, offset, len);
-	uint8_t *dest = p->ops->block_dest(p->owner, piece, offset, len);
-	if (dest != NULL)
-		evbuffer_remove(in, dest, len);
+	p->rx_piece = piece;
+	p->rx_offset = offset;
+	p->rx_len = len;
+	p->rx_got = 0;
+	p->rx_dest = NULL;
+	p->rx_wanted = peer_reqs_remove(p, piece, offset, len);
+	if (!p->rx_wanted)
+		return peer_drop_unrequested(p, piece, offset, len);
+	p->rx_dest = p->ops->block_dest(p->owner, piece, offset, len);
+	return 0;
+}
+
+/* The part of the arriving block the input buffer holds goes to its place. */
+static int
+peer_rx_take(struct peer *p, struct evbuffer *in)
+{
+	size_t n = DP_MIN(evbuffer_get_length(in), (size_t)(p->rx_len - p->rx_got));
+	if (p->rx_dest != NULL)
+		evbuffer_remove(in, p->rx_dest + p->rx_got, n);
 	else
-		evbuffer_drain(in, len);
-	uint64_t now = dp_now_ms();
-	p->downloaded += len;
-	bw_meter_add(&p->down_meter, len, now);
-	bw_bucket_consume(p->env->down_bucket, len);
-	bw_bucket_consume(sw->down_bucket, len);
-	task_progress(p->task, len, 0);
-	p->last_block_ms = now;
-	p->snubbed = false;
-	if (dest != NULL)
-		p->ops->block_done(p->owner, p, piece, offset, len);   /* may close peers, even p */
-	if (p->dead)
+		evbuffer_drain(in, n);
+	if (peer_rx_advance(p, n) < 0)
 		return -1;
-	if (!p->peer_choking || p->nallowed_fast > 0)
-		peer_fill_requests(p);
+	peer_check_down_bucket(p);
 	return 0;
 }
 
@@ -1494,6 +1547,12 @@ peer_read_input(struct peer *p)
 				return;
 			continue;
 		}
+		if (p->rx_len != 0) {
+			/* Bytes already read: taken even when paused, so the block can complete. */
+			if (avail == 0 || peer_rx_take(p, in) < 0)
+				break;
+			continue;
+		}
 		if (p->read_throttled || p->disk_paused || avail < 4)
 			break;
 		uint8_t hdr[13];
@@ -1505,16 +1564,14 @@ peer_read_input(struct peer *p)
 				peer_close(p, "protocol violation: %u-byte piece message", mlen);
 				return;
 			}
-			if (avail < 4 + (size_t)mlen || hlen < 13)
+			if (hlen < 13)
 				break;
 			if (peer_on_piece(p, in, hdr, mlen) < 0)
 				return;
-			if (!bw_bucket_open(p->env->down_bucket) || !bw_bucket_open(p->sw->down_bucket)) {
-				p->read_throttled = true;
-				peer_update_reading(p);
-			}
 			continue;
 		}
+		if (hlen >= 5)
+			p->rx_blocks = false;
 		struct wire_msg m;
 		size_t consumed = 0;
 		char err[160];
@@ -1551,31 +1608,43 @@ peer_read_input(struct peer *p)
 	}
 }
 
-/* Reads what the socket holds (up to max bytes) into the input buffer, straight from the kernel.
- * Returns the bytes read, 0 when the socket has nothing now, -1 when the peer is closed. */
-static ssize_t peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd,
-    size_t max);
+/* Blocks a read may take straight into their piece buffers beyond the one arriving: a readv per
+ * 16 KiB block costs a TCP window update each on loopback (the ACK path was a quarter of the
+ * leecher's CPU), so one read lays out the blocks asked for next, in the order asked. */
+#define PEER_RX_AHEAD 8
+
+/* A block the next read expects: its header lands in hdr and is checked before the payload
+ * read into dest (claimed through block_dest) counts. */
+struct peer_rx_slot {
+	struct peer_request req;
+	uint8_t hdr[WIRE_PIECE_HEADER_LEN];
+	uint8_t *dest;
+};
 
 static ssize_t
-peer_read_socket(struct peer *p, size_t max)
+peer_readv(struct peer *p, evutil_socket_t fd, struct iovec *iov, int niov)
 {
-	struct evbuffer *in = bufferevent_get_input(p->bev);
-	/* Plaintext TCP only: a filter (MSE) answers with its stream's socket, whose bytes are
-	 * still encrypted; a uTP stream has none. */
-	if (bufferevent_get_underlying(p->bev) != NULL)
-		return 0;
-	evutil_socket_t fd = bufferevent_getfd(p->bev);
-	if (fd < 0)
-		return 0;
-	/* A socket bufferevent keeps its input's end frozen except around its own reads. */
-	evbuffer_unfreeze(in, 0);
-	ssize_t n = peer_read_socket_into(p, in, fd, max);
-	evbuffer_freeze(in, 0);
+	ssize_t n;
+	do
+		n = readv(fd, iov, niov);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		peer_close(p, "socket error: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		peer_close(p, "peer closed the connection");
+		return -1;
+	}
 	return n;
 }
 
+/* Reads what the socket holds (up to max bytes) into the input buffer, straight from the kernel.
+ * Returns the bytes read, 0 when the socket has nothing now, -1 when the peer is closed. */
 static ssize_t
-peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd, size_t max)
+peer_read_buffered(struct peer *p, struct evbuffer *in, evutil_socket_t fd, size_t max)
 {
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
@@ -1590,20 +1659,9 @@ peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd, s
 		iov[i].iov_len = DP_MIN(vec[i].iov_len, max - room);
 		room += iov[i].iov_len;
 	}
-	ssize_t n;
-	do
-		n = readv(fd, iov, nvec);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		peer_close(p, "socket error: %s", strerror(errno));
-		return -1;
-	}
-	if (n == 0) {
-		peer_close(p, "peer closed the connection");
-		return -1;
-	}
+	ssize_t n = peer_readv(p, fd, iov, nvec);
+	if (n <= 0)
+		return n;
 	size_t left = (size_t)n;
 	for (int i = 0; i < nvec; i++) {
 		vec[i].iov_len = DP_MIN(iov[i].iov_len, left);
@@ -1613,6 +1671,130 @@ peer_read_socket_into(struct peer *p, struct evbuffer *in, evutil_socket_t fd, s
 		peer_close(p, "internal error: cannot commit a %zd-byte socket read", n);
 		return -1;
 	}
+	return n;
+}
+
+/* Whether slot's header is the PIECE message it expects. */
+static bool
+peer_rx_slot_matches(const struct peer_rx_slot *sl)
+{
+	const struct peer_request *r = &sl->req;
+	return peer_be32(sl->hdr) == 9 + r->length && sl->hdr[4] == WIRE_PIECE &&
+	    peer_be32(sl->hdr + 5) == r->piece && peer_be32(sl->hdr + 9) == r->offset;
+}
+
+/* A read laid out in stream order: the rest of the arriving block into place, then for each block
+ * asked for next its header and its payload in place, then the next header. The first header
+ * that is not the expected block (another message, blocks out of order) and all after it go to
+ * the input buffer as read; what landed in that block's place is not counted, and someone's
+ * copy of it writes over it later. */
+static ssize_t
+peer_read_direct(struct peer *p, struct evbuffer *in, evutil_socket_t fd, size_t max)
+{
+	struct peer_rx_slot slots[PEER_RX_AHEAD];
+	struct iovec iov[2 + 2 * PEER_RX_AHEAD];
+	uint8_t tail[WIRE_PIECE_HEADER_LEN];
+	int niov = 0, nslots = 0;
+	size_t direct = 0, planned = 0;
+	if (p->rx_len != 0) {
+		direct = DP_MIN(max, (size_t)(p->rx_len - p->rx_got));
+		iov[niov].iov_base = p->rx_dest + p->rx_got;
+		iov[niov++].iov_len = direct;
+		planned = direct;
+	}
+	/* Only a read that reaches the end of the arriving block can see the next header. */
+	bool ahead = p->rx_len == 0 || direct == (size_t)(p->rx_len - p->rx_got);
+	for (uint32_t i = 0; ahead && i < p->nreqs && nslots < PEER_RX_AHEAD; i++) {
+		const struct peer_request *r = peer_req_at(p, i);
+		if (planned + WIRE_PIECE_HEADER_LEN + r->length > max)
+			break;
+		uint8_t *dest = p->ops->block_dest(p->owner, r->piece, r->offset, r->length);
+		if (dest == NULL)
+			break;
+		struct peer_rx_slot *sl = &slots[nslots++];
+		sl->req = *r;
+		sl->dest = dest;
+		iov[niov].iov_base = sl->hdr;
+		iov[niov++].iov_len = sizeof sl->hdr;
+		iov[niov].iov_base = dest;
+		iov[niov++].iov_len = r->length;
+		planned += WIRE_PIECE_HEADER_LEN + r->length;
+	}
+	size_t ntail = ahead ? DP_MIN(max - planned, sizeof tail) : 0;
+	if (ntail > 0) {
+		iov[niov].iov_base = tail;
+		iov[niov++].iov_len = ntail;
+	}
+	ssize_t n = peer_readv(p, fd, iov, niov);
+	size_t left = n > 0 ? (size_t)n : 0;
+	int k = 0;
+	bool spill = false;
+	/* The arriving block first: completing it may close p (block_done). */
+	size_t take = DP_MIN(left, direct);
+	left -= take;
+	if (take > 0 && peer_rx_advance(p, take) < 0)
+		goto out;
+	for (; k < nslots && left > 0 && !p->dead; k++) {
+		struct peer_rx_slot *sl = &slots[k];
+		size_t h = DP_MIN(left, sizeof sl->hdr);
+		size_t pay = DP_MIN(left - h, (size_t)sl->req.length);
+		if (spill || h < sizeof sl->hdr || !peer_rx_slot_matches(sl) ||
+		    !peer_reqs_remove(p, sl->req.piece, sl->req.offset, sl->req.length)) {
+			/* Not the block expected: the bytes go through the input buffer. */
+			spill = true;
+			p->ops->block_abort(p->owner, sl->req.piece, sl->req.offset);
+			if (evbuffer_add(in, sl->hdr, h) < 0 || evbuffer_add(in, sl->dest, pay) < 0) {
+				peer_close(p, "out of memory for a %zu-byte socket read", (size_t)n);
+				k++;
+				goto out;
+			}
+			left -= h + pay;
+			continue;
+		}
+		left -= h + pay;
+		p->rx_piece = sl->req.piece;
+		p->rx_offset = sl->req.offset;
+		p->rx_len = sl->req.length;
+		p->rx_got = 0;
+		p->rx_dest = sl->dest;
+		p->rx_wanted = true;
+		if (pay > 0 && peer_rx_advance(p, pay) < 0) {
+			k++;
+			goto out;
+		}
+	}
+	if (left > 0 && !p->dead && evbuffer_add(in, tail, left) < 0)
+		peer_close(p, "out of memory for a %zu-byte socket read", (size_t)n);
+out:
+	/* Blocks the read did not reach (or p closed) give their places back. */
+	for (; k < nslots; k++)
+		p->ops->block_abort(p->owner, slots[k].req.piece, slots[k].req.offset);
+	if (p->dead)
+		return -1;
+	peer_check_down_bucket(p);
+	return n;
+}
+
+/* Reads what the socket holds (up to max bytes). While blocks stream in and the input buffer is
+ * empty, they are read straight into their piece buffers (peer_read_direct). Returns the bytes
+ * read, 0 when the socket has nothing now, -1 when the peer is closed. */
+static ssize_t
+peer_read_socket(struct peer *p, size_t max)
+{
+	struct evbuffer *in = bufferevent_get_input(p->bev);
+	/* Plaintext TCP only: a filter (MSE) answers with its stream's socket, whose bytes are
+	 * still encrypted; a uTP stream has none. */
+	if (bufferevent_get_underlying(p->bev) != NULL)
+		return 0;
+	evutil_socket_t fd = bufferevent_getfd(p->bev);
+	if (fd < 0)
+		return 0;
+	bool direct = evbuffer_get_length(in) == 0 && p->ops->block_abort != NULL &&
+	    (p->rx_len != 0 ? p->rx_dest != NULL : p->rx_blocks);
+	/* A socket bufferevent keeps its input's end frozen except around its own reads. */
+	evbuffer_unfreeze(in, 0);
+	ssize_t n = direct ? peer_read_direct(p, in, fd, max) : peer_read_buffered(p, in, fd, max);
+	evbuffer_freeze(in, 0);
 	return n;
 }
 

@@ -126,11 +126,14 @@ struct peer_ops {
 	    size_t whylen);
 
 	enum peer_mode (*mode)(void *owner);
-	/* A block arrived: where len bytes at offset of piece go, or NULL when not wanted (the peer
-	 * drains it). block_done then records it; it may close peers, p too. */
+	/* A requested block's header arrived: where its len bytes at offset of piece go, or NULL
+	 * when not wanted (the peer drains them). The payload is read into place as it arrives, so
+	 * the range is the peer's until block_done records it (it may close peers, p too) or
+	 * block_abort (optional) gives it back unfinished (p closed mid-block). */
 	uint8_t *(*block_dest)(void *owner, uint32_t piece, uint32_t offset, uint32_t len);
 	void (*block_done)(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
 	    uint32_t len);
+	void (*block_abort)(void *owner, uint32_t piece, uint32_t offset);
 	/* Piece data for serving with a reference taken (given back through out->ref), or false
 	 * while it is being read from disk. from_file: p writes to a plain socket, so spans of
 	 * the files (sendfile) do; the owner may still lend data. */
@@ -221,6 +224,14 @@ struct peer {
 	uint32_t late_allowed;
 	uint32_t unrequested, hostile_blocks;
 	uint64_t unrequested_bytes;
+
+	/* The PIECE whose payload is arriving (rx_len 0: none): read into rx_dest as it comes,
+	 * straight from a plain socket, else out of the input buffer; drained when rx_dest is
+	 * NULL. rx_wanted: it matched a request (counted as downloaded). rx_blocks: the last
+	 * message was a PIECE, so socket reads stop at the next header (peer_read_tail). */
+	uint8_t *rx_dest;
+	uint32_t rx_piece, rx_offset, rx_len, rx_got;
+	bool rx_wanted, rx_blocks;
 
 	struct peer_in_request *inreqs;  /* its requests, in arrival order */
 	uint32_t ninreqs, inreqs_cap, inreqs_head;

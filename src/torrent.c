@@ -574,18 +574,53 @@ torrent_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t len)
 		pb->data = torrent_piece_alloc(t, metainfo_piece_size(t->mi, piece));
 		uint32_t nblocks = (metainfo_piece_size(t->mi, piece) + DP_BLOCK_SIZE - 1) /
 		    DP_BLOCK_SIZE;
-		pb->block_from = xmalloc(nblocks);
+		pb->block_from = xmalloc(2 * (size_t)nblocks);
 		memset(pb->block_from, SMARTBAN_NONE, nblocks);
+		pb->busy = pb->block_from + nblocks;
+		memset(pb->busy, 0, nblocks);
 		t->partial[piece] = pb;
 		t->npartial++;
 	}
 	/* A block already here (endgame: the cancel came too late, or went to the first 16 only)
 	 * is dropped: a second copy must not overwrite the bytes the piece's check will judge,
 	 * and smart-ban credits the first sender. */
-	if (pb->writing || picker_block_have(t->pk, piece, offset))
+	if (pb->writing || pb->busy[offset / DP_BLOCK_SIZE] ||
+	    picker_block_have(t->pk, piece, offset))
 		return NULL;
 	(void)len;
 	return pb->data + offset;
+}
+
+/* A peer's block is read into place as it arrives: the range is its own until done or abort,
+ * and nobody else's copy may write there meanwhile (torrent_block_dest drops them). */
+static uint8_t *
+torrent_peer_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t len)
+{
+	struct torrent *t = owner;
+	uint8_t *dest = torrent_block_dest(owner, piece, offset, len);
+	if (dest != NULL) {
+		struct piece_buf *pb = t->partial[piece];
+		pb->busy[offset / DP_BLOCK_SIZE] = 1;
+		pb->nbusy++;
+	}
+	return dest;
+}
+
+static void
+torrent_block_release(struct torrent *t, uint32_t piece, uint32_t offset)
+{
+	struct piece_buf *pb = piece < t->mi->piece_count ? t->partial[piece] : NULL;
+	if (pb != NULL && pb->busy[offset / DP_BLOCK_SIZE]) {
+		pb->busy[offset / DP_BLOCK_SIZE] = 0;
+		pb->nbusy--;
+	}
+}
+
+/* The peer closed before its block was whole: someone else fills the range. */
+static void
+torrent_block_abort(void *owner, uint32_t piece, uint32_t offset)
+{
+	torrent_block_release(owner, piece, offset);
 }
 
 /* A block from who (a peer or a web seed) landed in its piece buffer: counted, the other
@@ -650,6 +685,7 @@ static void
 torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset, uint32_t len)
 {
 	struct torrent *t = owner;
+	torrent_block_release(t, piece, offset);
 	struct piece_buf *pb = t->partial[piece];
 	bool complete;
 	if (!torrent_block_arrived(t, p, piece, offset, len, &complete))
@@ -1189,7 +1225,16 @@ torrent_rebuild_picker(struct torrent *t)
 	picker_set_sequential(t->pk, t->sequential);
 	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
 		struct piece_buf *pb = t->partial[i];
-		if (pb != NULL && !pb->writing) {
+		if (pb != NULL && !pb->writing && pb->nbusy > 0) {
+			/* A peer is reading a block into it: kept, its other blocks forgotten (the new
+			 * picker asks for them again and they are written over). */
+			uint32_t nblocks = (metainfo_piece_size(t->mi, i) + DP_BLOCK_SIZE - 1) /
+			    DP_BLOCK_SIZE;
+			memset(pb->block_from, SMARTBAN_NONE, nblocks);
+			pb->ncontrib = 0;
+			pb->ws_mask = 0;
+			pb->received = 0;
+		} else if (pb != NULL && !pb->writing) {
 			torrent_piece_release(t, pb->data, metainfo_piece_size(t->mi, pb->piece));
 			free(pb->block_from);
 			free(pb);
@@ -1822,8 +1867,9 @@ static const struct peer_ops torrent_peer_ops = {
 	.detach = torrent_detach_peer,
 	.bury = torrent_peer_bury,
 	.mode = torrent_peer_mode,
-	.block_dest = torrent_block_dest,
+	.block_dest = torrent_peer_block_dest,
 	.block_done = torrent_block_done,
+	.block_abort = torrent_block_abort,
 	.cache_get = torrent_peer_cache_get,
 	.file_short = torrent_peer_file_short,
 	.interested = torrent_peer_interested,

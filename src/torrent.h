@@ -46,7 +46,11 @@ struct piece_buf {
 	uint32_t received;                       /* bytes */
 	struct sockaddr_storage contrib[TORRENT_MAX_CONTRIBUTORS];   /* who sent blocks */
 	uint8_t ncontrib;
-	uint8_t *block_from;                     /* per block: index into contrib */
+	uint8_t *block_from;                     /* per block: index into contrib; then per block
+	                                          * (busy = block_from + blocks): a peer is
+	                                          * reading it into place (peer_ops.block_dest) */
+	uint8_t *busy;
+	uint32_t nbusy;
 	bool writing;                            /* submitted to the disk pool */
 	uint32_t ws_mask;                        /* web seeds that sent blocks (bit = index) */
 };
