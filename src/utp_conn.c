@@ -43,6 +43,14 @@
  * connection altogether (seen on loopback: a dead stream until it reconnects). */
 #define UTP_PACE_BURST 16u
 #define UTP_PACE_TICK_US 1000u
+/* Tail-loss probe (RFC 8985's TLP): packets out and no ACK that moves for two round trips, the
+ * newest packet goes again; its ACK (a selective one past a lost tail) lets RACK find what is
+ * lost. Before, the 500 ms timer found it and declared the whole window lost, 500-1000
+ * packets at large windows, most of which had arrived: the loss rate then read 30-90 % and
+ * every later loss cut the window. One packet out waits longer: libutp holds an ACK up to
+ * 100 ms (DELAYED_ACK_TIME_THRESHOLD). */
+#define UTP_TLP_MIN_US 10000u
+#define UTP_TLP_DELACK_US 100000u
 
 static void utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -171,6 +179,38 @@ utp_conn_new(struct utp_engine *eng, struct udp_socket *sock, const struct socka
 
 /* ---- sending ---- */
 
+/* The timer event serves the probe and the timeout: it is added again only when none is
+ * pending or the pending one is due after the earlier deadline (a backed-off timeout, then an
+ * RTO that a fresh sample shortened); one due earlier sees the deadlines and waits the rest. */
+static void
+utp_conn_timer_schedule(struct utp_conn *c, uint64_t now)
+{
+	uint64_t due = c->rto_at_us;
+	if (c->tlp_at_us != 0 && c->tlp_at_us < due)
+		due = c->tlp_at_us;
+	if (due == 0 || (evtimer_pending(c->timer, NULL) && c->rto_ev_at_us <= due))
+		return;
+	uint64_t left = due > now ? due - now : 0;
+	struct timeval tv = { (time_t)(left / 1000000u), (suseconds_t)(left % 1000000u) };
+	evtimer_add(c->timer, &tv);
+	c->rto_ev_at_us = due;
+}
+
+/* When the tail-loss probe is due, counted from now (0: none: no round trip known yet, a
+ * probe already sent in this silence, timeouts running, or the timeout comes first). */
+static uint64_t
+utp_conn_tlp_due(const struct utp_conn *c, uint64_t now)
+{
+	uint16_t n = utp_conn_outstanding(c);
+	if ((c->state != UTP_CONNECTED && c->state != UTP_CLOSING) || n == 0 || !c->have_rtt ||
+	    c->tlp_sent || c->timeouts_in_row > 0)
+		return 0;
+	uint64_t pto = n == 1 ? (uint64_t)c->rtt_us * 3 / 2 + UTP_TLP_DELACK_US :
+	    2ull * c->rtt_us;
+	pto = DP_MAX(pto, (uint64_t)UTP_TLP_MIN_US);
+	return pto < (uint64_t)c->rto_ms * 1000u ? now + pto : 0;
+}
+
 static void
 utp_conn_arm(struct utp_conn *c, bool restart, uint64_t now)
 {
@@ -179,20 +219,15 @@ utp_conn_arm(struct utp_conn *c, bool restart, uint64_t now)
 	bool want = c->state == UTP_SYN_SENT || utp_conn_outstanding(c) > 0 ||
 	    (evbuffer_get_length(bufferevent_get_input(c->u)) > 0 && c->in_flight == 0);
 	if (!want) {
-		c->rto_at_us = 0;
+		c->rto_at_us = c->tlp_at_us = 0;
 		return;        /* a pending event finds nothing due and lapses */
 	}
 	if (!restart && c->rto_at_us != 0)
 		return;
-	/* The deadline moves with every ACK; the event is added again only when none is pending
-	 * or the pending one is due after the deadline (a backed-off timeout, then an RTO that a
-	 * fresh sample shortened); one due earlier sees the new deadline and waits the rest. */
+	/* The deadlines move with every ACK that moves (no event re-added per ACK). */
 	c->rto_at_us = now + (uint64_t)c->rto_ms * 1000u;
-	if (!evtimer_pending(c->timer, NULL) || c->rto_ev_at_us > c->rto_at_us) {
-		struct timeval tv = { c->rto_ms / 1000, (c->rto_ms % 1000) * 1000 };
-		evtimer_add(c->timer, &tv);
-		c->rto_ev_at_us = c->rto_at_us;
-	}
+	c->tlp_at_us = utp_conn_tlp_due(c, now);
+	utp_conn_timer_schedule(c, now);
 }
 
 /* Sends the flush's batch of data packets in one system call. */
@@ -355,16 +390,20 @@ utp_conn_pace_take(struct utp_conn *c, uint32_t len)
 	return false;
 }
 
-/* Resends what was declared lost, oldest first, within the window. */
+/* Resends what was declared lost, oldest first, within the congestion window only: the
+ * receiver's window keeps room for them (new data leaves it, see utp_conn_send_new), and the
+ * receiver's window shrinks by what it holds past a hole, so gating a hole's resend on it
+ * waits for the very data that cannot move until the hole is filled. The oldest packet goes
+ * even past cwnd: everything the receiver holds waits on it. */
 static void
-utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
+utp_conn_resend(struct utp_conn *c, uint64_t now)
 {
 	uint16_t n = utp_conn_outstanding(c);
 	for (uint16_t i = 1; i <= n && c->nresend > 0; i++) {
 		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
 		if (p == NULL || !p->need_resend)
 			continue;
-		if (c->in_flight > 0 && c->in_flight + p->len > wnd) {
+		if (i > 1 && c->in_flight > 0 && c->in_flight + p->len > c->cc.cwnd) {
 			c->cwnd_limited = true;
 			return;
 		}
@@ -372,14 +411,20 @@ utp_conn_resend(struct utp_conn *c, uint32_t wnd, uint64_t now)
 			return;
 		p->need_resend = false;
 		c->nresend--;
+		c->resend_bytes -= DP_MIN(c->resend_bytes, p->len);
 		c->in_flight += p->len;
 		utp_conn_transmit(c, p, now);
 	}
 }
 
-/* New data from the writer's buffer, in packets of mss bytes (one probe at a time larger). */
+/* New data from the writer's buffer, in packets of mss bytes (one probe at a time larger).
+ * The receiver's window (what its buffer has left, the packets it holds out of order taken
+ * off) bounds everything between its ack_nr and our newest packet: what is in flight, and
+ * the holes declared lost and still to resend. libtorrent (utp_stream.cpp) drops any packet
+ * that does not fit its buffer, a hole's resend too ("not honoring our advertised window"):
+ * new data must never take the room a hole will need. */
 static void
-utp_conn_send_new(struct utp_conn *c, uint32_t wnd, uint64_t now)
+utp_conn_send_new(struct utp_conn *c, uint64_t now)
 {
 	struct evbuffer *in = bufferevent_get_input(c->u);
 	for (;;) {
@@ -404,8 +449,10 @@ utp_conn_send_new(struct utp_conn *c, uint32_t wnd, uint64_t now)
 			size = probe_size;
 			probe = true;
 		}
-		if (c->in_flight + size > wnd && !(c->in_flight == 0 && c->probe_zero_window)) {
-			c->cwnd_limited = c->cc.cwnd <= c->peer_wnd;
+		bool over_cwnd = c->in_flight + size > c->cc.cwnd;
+		bool over_peer = (uint64_t)c->in_flight + c->resend_bytes + size > c->peer_wnd;
+		if ((over_cwnd || over_peer) && !(c->in_flight == 0 && c->probe_zero_window)) {
+			c->cwnd_limited = over_cwnd && c->cc.cwnd <= c->peer_wnd;
 			break;
 		}
 		if (!utp_conn_pace_take(c, size))
@@ -461,12 +508,11 @@ utp_conn_flush(struct utp_conn *c)
 	task_cb_begin(task);
 	uint64_t now = dp_now_us();
 	if (c->state == UTP_CONNECTED || c->state == UTP_CLOSING) {
-		uint32_t wnd = DP_MIN(c->cc.cwnd, c->peer_wnd);
 		utp_conn_pace_refill(c, now);
 		c->cwnd_limited = false;
-		utp_conn_resend(c, wnd, now);
+		utp_conn_resend(c, now);
 		if (!c->fin_sent)
-			utp_conn_send_new(c, wnd, now);
+			utp_conn_send_new(c, now);
 		if (c->state == UTP_CLOSING && !c->fin_sent &&
 		    evbuffer_get_length(bufferevent_get_input(c->u)) == 0)
 			utp_conn_send_fin(c, now);
@@ -528,10 +574,12 @@ utp_conn_acked_pkt(struct utp_conn *c, struct utp_out_pkt *p, struct utp_ack_new
 	}
 	else if (p->transmissions > 1)
 		nw->resent = true;
-	if (!p->need_resend)
+	if (!p->need_resend) {
 		c->in_flight -= DP_MIN(c->in_flight, len);
-	else
+	} else {
 		c->nresend--;
+		c->resend_bytes -= DP_MIN(c->resend_bytes, len);
+	}
 	if (p->probe) {
 		c->probing = false;
 		if (len > c->mss_floor) {
@@ -555,6 +603,7 @@ utp_conn_lost(struct utp_conn *c, struct utp_out_pkt *p, uint64_t *sent_us)
 		return 0;
 	p->need_resend = true;
 	c->nresend++;
+	c->resend_bytes += p->len;
 	c->in_flight -= DP_MIN(c->in_flight, p->len);
 	if (p->probe) {
 		/* Larger than the path, most likely: not a sign of congestion. */
@@ -668,6 +717,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 				continue;
 			p->need_resend = false;
 			c->nresend--;
+			c->resend_bytes -= DP_MIN(c->resend_bytes, p->len);
 			c->in_flight += p->len;
 		}
 		log_debug("%s: the retransmission timeout was spurious: window %u B again", c->name,
@@ -688,6 +738,7 @@ utp_conn_process_ack(struct utp_conn *c, const struct utp_header *h, bool pure_a
 		ledbat_on_ack(&c->cc, bytes, c->cwnd_limited);
 	if (progress) {
 		c->timeouts_in_row = 0;
+		c->tlp_sent = false;
 		utp_conn_arm(c, true, now);
 	}
 	if (c->fin_sent && (uint16_t)(c->acked - c->fin_seq) < 0x8000u && c->state == UTP_CLOSING)
@@ -821,6 +872,37 @@ utp_conn_reset(struct utp_conn *c, int err)
 
 /* ---- timers ---- */
 
+/* The tail-loss probe: the newest packet not declared lost goes again (packets waiting to be
+ * resent are a probe of their own: none then). When the oldest packet is a resend that is a
+ * round trip and a quarter old, it is the one lost (again) and goes instead: the receiver's
+ * window closes behind a hole, nothing else can leave, and no ACK comes to find it. */
+static void
+utp_conn_tail_probe(struct utp_conn *c, uint64_t now)
+{
+	c->tlp_sent = true;
+	if (c->nresend > 0)
+		return;
+	struct utp_out_pkt *first = c->out[(uint16_t)(c->acked + 1) & UTP_SEND_MASK];
+	if (first != NULL && first->transmissions > 1 && !first->need_resend &&
+	    now > first->sent_us + (uint64_t)c->rtt_us * 5 / 4 + c->rtt_var_us) {
+		uint64_t sent = 0;
+		if (utp_conn_lost(c, first, &sent) > 0)
+			ledbat_on_loss(&c->cc, first->len, sent, now);
+		c->tail_probes++;
+		utp_engine_queue(c->eng, c);
+		return;
+	}
+	for (uint16_t i = utp_conn_outstanding(c); i >= 1; i--) {
+		struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & UTP_SEND_MASK];
+		if (p == NULL || p->need_resend)
+			continue;
+		c->tail_probes++;
+		utp_conn_transmit(c, p, now);
+		utp_conn_send_batch(c);
+		return;
+	}
+}
+
 static void
 utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -830,15 +912,18 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->state == UTP_DEAD || c->rto_at_us == 0)
 		return;
 	uint64_t now = dp_now_us();
-	if (now < c->rto_at_us) {
-		/* ACKs moved the deadline: wait the rest. */
-		uint64_t left = c->rto_at_us - now;
-		struct timeval tv = { (time_t)(left / 1000000u), (suseconds_t)(left % 1000000u) };
-		evtimer_add(c->timer, &tv);
-		c->rto_ev_at_us = c->rto_at_us;
+	if (c->tlp_at_us != 0 && now >= c->tlp_at_us && now < c->rto_at_us) {
+		c->tlp_at_us = 0;
+		utp_conn_tail_probe(c, now);
+		utp_conn_timer_schedule(c, now);
 		return;
 	}
-	c->rto_at_us = 0;
+	if (now < c->rto_at_us) {
+		/* ACKs moved the deadline: wait the rest. */
+		utp_conn_timer_schedule(c, now);
+		return;
+	}
+	c->rto_at_us = c->tlp_at_us = 0;
 	struct dp_task *task = task_hold(c->task);
 	task_cb_begin(task);
 	if (c->state == UTP_SYN_SENT) {
@@ -960,16 +1045,17 @@ utp_conn_free(struct utp_conn *c)
 {
 	if (c->task != NULL && c->task->finished_us == 0)
 		task_done(c->task, "closed: %llu bytes in, %llu out, %llu resent, %llu packets "
-		    "declared lost that arrived, %u timeouts (%u spurious)",
+		    "declared lost that arrived, %llu tail probes, %u timeouts (%u spurious)",
 		    (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
 		    (unsigned long long)c->resent, (unsigned long long)c->false_losses,
-		    c->cc.timeouts, c->cc.spurious_timeouts);
+		    (unsigned long long)c->tail_probes, c->cc.timeouts, c->cc.spurious_timeouts);
 	if (c->bytes_out > 0)
 		log_debug("%s: closed: %llu bytes out, %llu resent, %llu packets declared lost that "
-		    "arrived, window cut %u times, %u losses random, %u timeouts (%u spurious)",
-		    c->name, (unsigned long long)c->bytes_out, (unsigned long long)c->resent,
-		    (unsigned long long)c->false_losses, c->cc.losses, c->cc.random_losses,
-		    c->cc.timeouts, c->cc.spurious_timeouts);
+		    "arrived, window cut %u times, %u losses random, %llu tail probes, %u timeouts "
+		    "(%u spurious)", c->name, (unsigned long long)c->bytes_out,
+		    (unsigned long long)c->resent, (unsigned long long)c->false_losses, c->cc.losses,
+		    c->cc.random_losses, (unsigned long long)c->tail_probes, c->cc.timeouts,
+		    c->cc.spurious_timeouts);
 	task_release(&c->task);
 	if (c->timer != NULL)
 		event_free(c->timer);

@@ -152,9 +152,17 @@ ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t
 void
 ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t now_us)
 {
+	uint32_t rate = l->loss_rate;
 	ledbat_loss_rate_add(l, lost_bytes, true);
 	bool random = !again && ledbat_queuing_us(l) < LEDBAT_RANDOM_QUEUE_US &&
 	    l->loss_rate < LEDBAT_RANDOM_RATE_MAX;
+	/* The whole flight judges this timeout; the average keeps one packet of it, what the
+	 * timer proves lost. The rest is judged as its ACKs come: kept whole, a 1000-packet
+	 * window (most of which had arrived) held the average at 30-90 % for a hundred round
+	 * trips and every random loss after it cut (15 cuts, 424 kB down to 17 kB, seen at 1 %
+	 * loss and 50 ms). */
+	l->loss_rate = rate;
+	ledbat_loss_rate_add(l, lost_bytes < l->mss ? lost_bytes : l->mss, true);
 	l->undo_valid = !again;
 	l->undo_cwnd = l->cwnd;
 	l->undo_ssthresh = l->ssthresh;

@@ -79,7 +79,8 @@ bool ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uin
  * random (LEDBAT_RANDOM_*, those bytes counted: a few packets of a window's tail lost, found by
  * the timer because too few followed them) up to the old window: early in a connection a tail
  * loss of 4 packets set the threshold to 3 kB, and the window then crept up 3 kB per round
- * trip for seconds. A whole large window unanswered lifts the loss rate past the bound. */
+ * trip for seconds. A whole large window unanswered lifts the loss rate past the bound for
+ * that decision; the average keeps one packet of it. */
 void ledbat_on_timeout(struct ledbat *l, uint32_t lost_bytes, bool again, uint64_t now_us);
 /* The last timeout was spurious (a packet it declared lost was acknowledged without having been
  * resent: the ACKs were late, nothing was lost): the window before it comes back (Eifel,

@@ -21,9 +21,13 @@ enum utp_type {
 #define UTP_VERSION 1u
 #define UTP_HEADER_LEN 20u
 #define UTP_EXT_SACK 1u
-/* Selective-ACK bytes read at most (8 per byte: 256 packets past ack_nr + 1); a longer mask is
- * cut there, which only forgets acks (the sender resends, nothing breaks). */
-#define UTP_SACK_MAX 32u
+/* Selective-ACK bytes read and written at most (8 per byte: 1024 packets past ack_nr + 1); a
+ * longer mask is cut there, which only forgets acks (the sender resends, nothing breaks).
+ * Windows reach 500-1000 packets on a 100 ms path: a 32-byte mask (256 packets, what libutp
+ * sends) left the rest of the window unacknowledged behind a hole, where neither selective
+ * ACKs nor RACK could tell what arrived. libtorrent sends and reads masks as long as its
+ * reorder buffer; libutp reads any length. */
+#define UTP_SACK_MAX 128u
 
 struct utp_header {
 	uint8_t type;

@@ -86,9 +86,12 @@ struct utp_conn {
 	uint32_t timeouts_in_row;
 	uint64_t rack_sent_us;             /* the latest send time among acknowledged packets */
 	uint32_t nresend;                  /* packets marked need_resend */
+	uint32_t resend_bytes;             /* their payload: room the receiver keeps for them */
 	uint64_t rto_at_us;                /* when the retransmission timer is due (0: off); the
 	                                    * event fires no earlier and checks (no re-arm per ACK) */
 	uint64_t rto_ev_at_us;             /* when the pending timer event fires */
+	uint64_t tlp_at_us;                /* when the tail-loss probe is due (0: none armed) */
+	bool tlp_sent;                     /* probed since the last ACK that moved */
 	/* data packets a flush sends together (sendmmsg) */
 	struct udp_dgram batch[UDP_SOCKET_BATCH_MAX];
 	size_t nbatch;
@@ -110,6 +113,7 @@ struct utp_conn {
 	uint64_t created_us, last_recv_us, closing_since_us;
 	uint64_t bytes_in, bytes_out, packets_in, packets_out, resent;
 	uint64_t false_losses;             /* declared lost, acknowledged from the one sending */
+	uint64_t tail_probes;
 	int error;                         /* errno for the user's end when it failed */
 	bool user_told;                    /* CONNECTED (or the failure) was reported */
 };

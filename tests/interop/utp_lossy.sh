@@ -9,6 +9,8 @@
 # judged by: TCP through the same wire without loss (and the wire's own CPU, so the wire is
 # known not to be the limit), and uTP libtorrent -> libtorrent, libtorrent -> downpour and
 # downpour -> libtorrent (lt_netns.py: libtorrent bound to the link's addresses).
+# DP_LOSSY_DPLT=N runs only uTP downpour -> libtorrent, N times (a rare collapse is found by
+# repeating it), each with the seed's account of its connection (timeouts, cuts, resends).
 # Root: ip netns, nft. usage: tests/interop/utp_lossy.sh PATH/TO/downpour
 set -u
 . "$(dirname "$0")/swarm_lib.sh"
@@ -20,7 +22,9 @@ SIZE_MIB=${DP_LOSSY_MIB:-24}
 DELAY_MS=${DP_LOSSY_DELAY_MS:-50}
 LOSS=${DP_LOSSY_LOSS:-1}
 REF=${DP_LOSSY_REF:-}
-[ -n "$REF" ] && sl_need_lt
+DPLT=${DP_LOSSY_DPLT:-}
+[ -n "$REF" ] && [ -n "$DPLT" ] && sl_fail "DP_LOSSY_REF and DP_LOSSY_DPLT are separate modes"
+[ -n "$REF$DPLT" ] && sl_need_lt
 NA=dpla$$
 NB=dplb$$
 NETNS_MADE=
@@ -132,6 +136,9 @@ get() {
 }
 
 CC=$(ip netns exec "$NB" sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo default)
+TCP_WALL=0
+CUBIC_WALL=
+[ -n "$DPLT" ] || {
 if [ -n "$REF" ]; then
 	# The wire's own ceiling: TCP through it without loss.
 	get tcp-noloss dp "$PORT" --no-utp
@@ -141,13 +148,13 @@ get tcp dp "$PORT" --no-utp
 grep -q "connected over TCP" "$SL_W/tcp.log" || sl_fail "the TCP run did not use TCP"
 TCP_WALL=$WALL
 sl_say "TCP ($CC): $SIZE_MIB MiB byte-identical in $TCP_WALL s"
-CUBIC_WALL=
 if [ "$CC" != cubic ] && ip netns exec "$NB" sysctl -qw net.ipv4.tcp_congestion_control=cubic \
     2>/dev/null; then
 	get tcp-cubic dp "$PORT" --no-utp
 	CUBIC_WALL=$WALL
 	sl_say "TCP (cubic): $SIZE_MIB MiB byte-identical in $CUBIC_WALL s"
 fi
+}
 
 # No TCP at all in the seed's namespace, either way: the seed otherwise dials the leecher's TCP
 # port itself (its IPv6 link-local address, from the extension handshake) and keeps that
@@ -159,6 +166,23 @@ ip netns exec "$NB" nft add table inet lossy &&
     ip netns exec "$NB" nft add rule inet lossy output meta l4proto tcp reject with tcp reset ||
     sl_fail "nft: can't refuse TCP in the seeder's namespace"
 SEED_TCP=$(grep -c "connected over TCP" "$SL_W/seed.log")
+if [ -n "$DPLT" ]; then
+	for ((i = 1; i <= DPLT; i++)); do
+		get "utp-dp-lt$i" lt "$PORT" "${LT_UTP[@]}"
+		# The seed's account of this run's connection (its debug lines until now; FIN
+		# resends to the leecher that has gone come later and are not counted).
+		c=$(grep -oE "utp 10\.201\.0\.1:[0-9]+ \(incoming\)" "$SL_W/seed.log" | tail -n 1)
+		awk -v c="$c" 'index($0, c) {
+			if ($0 ~ /retransmission timeout/) t++
+			if ($0 ~ /congestion loss/) k++
+			if ($0 ~ /timeout was spurious/) s++
+		} END { printf "  seed: %d retransmission timeouts (%d spurious), %d cuts\n", t, s, k }' \
+		    "$SL_W/seed.log"
+	done
+	sl_stop "$SEED_PID" 10 || sl_fail "the seed exited $? on SIGTERM"
+	echo "PASS utp_lossy: downpour -> libtorrent over uTP $DPLT times, ${DELAY_MS} ms each way, ${LOSS} % loss"
+	exit 0
+fi
 get utp dp "$PORT"
 grep -q "10.201.0.2:$PORT: connected over uTP" "$SL_W/utp.log" || sl_fail "the uTP run did not use uTP"
 [ "$(grep -c "connected over TCP" "$SL_W/seed.log")" -eq "$SEED_TCP" ] ||

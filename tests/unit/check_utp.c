@@ -204,6 +204,14 @@ START_TEST(test_ledbat_window)
 	t.loss_rate = 0;
 	ledbat_on_timeout(&t, 400000, false, now + 1500000);
 	ck_assert_uint_eq(t.ssthresh, 200000);
+	/* ... but the average keeps one packet of it: most of such a window had arrived, and a
+	 * random loss after it is random again (kept whole, the average read 30-90 % and every
+	 * later loss cut, 15 times in a row). */
+	ck_assert_uint_lt(t.loss_rate, LEDBAT_RANDOM_RATE_MAX);
+	t.slow_start = false;
+	t.cwnd = t.ssthresh = 200000;
+	ck_assert(!ledbat_on_loss(&t, 1000, now + 1600000, now + 1700000));
+	ck_assert_uint_eq(t.cwnd, 200000);
 	/* A timeout again in a row is trouble, not chance: half. */
 	t.loss_rate = 0;
 	t.cwnd = 40000;

@@ -43,6 +43,7 @@
 	X(udp_socket) \
 	X(mse) \
 	X(utp) \
+	X(utp_recovery) \
 	X(escape) \
 	X(transport) \
 	X(changes) \
