@@ -799,12 +799,13 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 			rpc_handler_run_async(s->handler, body, in_len, rpc_answer_cb, p);
 			free(body);
 			if (rpc_pending_find(s, p)) {
-				/* The answer waits for the filesystem (on the disk pool). */
+				/* The answer waits for the filesystem (on the disk pool) or for
+				 * torrent-get's slices. */
 				p->deferred = true;
 				if (c != NULL) {
 					engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
-					    "answering request %llu: waiting for the disk pool",
-					    (unsigned long long)c->requests);
+					    "answering request %llu: waiting for the disk pool or "
+					    "the answer's slices", (unsigned long long)c->requests);
 					engine_task_cb_end(c->task);
 				}
 				engine_task_idle(s->task, ENGINE_TASK_READ_WAIT,
@@ -915,6 +916,7 @@ rpc_server_new(struct event_base *base, struct engine *e, const struct rpc_optio
 	else
 		s->port = opts->port;
 	s->handler = rpc_handler_new(e, opts->config_dir);
+	rpc_handler_set_base(s->handler, base);
 	s->web = rpc_web_new(e, opts->web_root);
 	if (opts->on_close != NULL) {
 		s->on_close = opts->on_close;

@@ -41,6 +41,9 @@ void rpc_options_from_config(struct rpc_options *o, const struct dp_config *cfg)
 struct rpc_handler;
 struct rpc_handler *rpc_handler_new(struct engine *e, const char *config_dir);
 void rpc_handler_free(struct rpc_handler *h);
+/* The loop rpc_handler_run_async's answers run on: with it, torrent-get of many torrents
+ * builds its answer in slices across loop turns instead of in one long callback. */
+void rpc_handler_set_base(struct rpc_handler *h, struct event_base *base);
 /* Sandboxed handlers refuse request arguments that name local paths (download-dir, filename
  * paths, delete-local-data, free-space): for fuzzing. */
 void rpc_handler_set_sandbox(struct rpc_handler *h, bool on);

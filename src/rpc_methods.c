@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include <event2/event.h>
+
 #include "dp_config.h"
 #include "log.h"
 #include "metainfo.h"
@@ -242,6 +244,9 @@ rpc_select(struct rpc_handler *h, json_t *args, struct rpc_sel *s, char *err, si
  * loop; rpc_handler_run runs both on the calling thread ---- */
 
 struct rpc_call;
+struct rpc_get;
+static void rpc_get_free(struct rpc_get *g);
+static void rpc_call_done(void *arg);
 typedef int (*rpc_call_finish_fn)(struct rpc_call *c, json_t *out, char *err, size_t errlen);
 
 struct rpc_call {
@@ -264,6 +269,7 @@ struct rpc_call {
 	char *path;
 	char *dir;                      /* torrent-add's download-dir, resolved by the work */
 	struct rpc_roots roots;         /* where paths may lie (rpc_paths.c) */
+	struct rpc_get *get;            /* torrent-get in slices: its rows so far */
 	uint8_t *data;
 	size_t len;
 	uint64_t free_bytes, total_bytes;  /* free-space */
@@ -291,6 +297,7 @@ rpc_call_free(struct rpc_call *c)
 	free(c->path);
 	free(c->dir);
 	rpc_roots_free(&c->roots);
+	rpc_get_free(c->get);
 	free(c->data);
 	free(c);
 }
@@ -362,15 +369,112 @@ method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, s
 
 /* ---- torrents ---- */
 
+/* A sliced torrent-get's rows are all written: "removed" is in out already. */
+static int
+rpc_get_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+{
+	(void)c;
+	(void)out;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
 /* The answer's start, before the rows in h->raw (answer_with_raw completes it): the rows are
  * written once, in the buffer that is sent. */
 static void
-rpc_raw_begin(struct rpc_handler *h, size_t expect)
+rpc_raw_begin(struct dp_buf *raw, bool jsonrpc, size_t expect)
 {
-	dp_buf_free(&h->raw);
-	dp_buf_reserve(&h->raw, expect + 128);
-	dp_buf_add_str(&h->raw, h->snake ? "{\"jsonrpc\":\"2.0\",\"result\":{\"torrents\":" :
+	dp_buf_reserve(raw, expect + 128);
+	dp_buf_add_str(raw, jsonrpc ? "{\"jsonrpc\":\"2.0\",\"result\":{\"torrents\":" :
 	    "{\"result\":\"success\",\"arguments\":{\"torrents\":");
+}
+
+/* A torrent-get's rows being written: all at once, or in slices (rpc_get_slice_cb). */
+struct rpc_get {
+	int *ids;                       /* the torrents named, in id order */
+	size_t n, pos;                  /* how many; the next to write */
+	json_t *names;                  /* the fields */
+	int *fi;                        /* their places in the field table */
+	size_t nf;
+	bool table;
+	struct engine_torrent_stats *st;
+	struct dp_buf raw;              /* the answer so far */
+	struct rpc_jw w;                /* writes into raw */
+	/* in slices */
+	struct event *ev;
+	struct engine_task *task;
+};
+
+static void
+rpc_get_free(struct rpc_get *g)
+{
+	if (g == NULL)
+		return;
+	if (g->ev != NULL)
+		event_free(g->ev);
+	if (g->task != NULL) {
+		engine_task_done(g->task, "%zu of %zu rows", g->pos, g->n);
+		engine_task_release(&g->task);
+	}
+	free(g->ids);
+	free(g->fi);
+	free(g->st);
+	json_decref(g->names);
+	dp_buf_free(&g->raw);
+	free(g);
+}
+
+/* Rows from g->pos on, until all are written or until_us (monotonic; 0: no limit) passes;
+ * the clock is read every few rows. A torrent removed meanwhile is left out. */
+static void
+rpc_get_rows(struct rpc_handler *h, struct rpc_get *g, uint64_t until_us)
+{
+	for (size_t done = 0; g->pos < g->n; done++) {
+		if (until_us != 0 && done > 0 && ((h->slice_rows != 0 && done >= h->slice_rows) ||
+		    (done % 16 == 0 && dp_now_us() >= until_us)))
+			return;
+		if (engine_torrent_get(h->e, g->ids[g->pos++], g->st) < 0)
+			continue;      /* gone meanwhile */
+		struct rpc_torrent_view *v = rpc_view_new(h, g->st);
+		if (g->table)
+			rpc_jw_array(&g->w);
+		else
+			rpc_jw_object(&g->w);
+		for (size_t k = 0; k < g->nf; k++) {
+			if (!g->table)
+				rpc_jw_key(&g->w, json_string_value(json_array_get(g->names, k)));
+			rpc_view_write_at(v, g->fi[k], &g->w);
+		}
+		rpc_jw_end(&g->w);
+		rpc_view_free(v);
+	}
+}
+
+/* One slice of a torrent-get's rows; the next follows on a zero timeout, so the loop polls
+ * between slices (event_active would run it in the same turn). The answer goes once all rows
+ * are written; a client that left meanwhile gets none (rpc.c), and the handler's end frees
+ * the call (rpc_handler_free). */
+static void
+rpc_get_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_call *c = arg;
+	struct rpc_get *g = c->get;
+	(void)fd;
+	(void)what;
+	engine_task_cb_begin(g->task);
+	size_t before = g->raw.len;
+	rpc_get_rows(c->h, g, dp_now_us() + RPC_GET_SLICE_US);
+	engine_task_progress(g->task, 0, g->raw.len - before);
+	if (g->pos < g->n) {
+		engine_task_wait(g->task, ENGINE_TASK_READY, "rows %zu of %zu", g->pos, g->n);
+		event_add(g->ev, &(struct timeval){ 0, 0 });
+		engine_task_cb_end(g->task);
+		return;
+	}
+	rpc_jw_end(&g->w);
+	engine_task_cb_end(g->task);
+	rpc_call_done(c);
 }
 
 static int
@@ -413,48 +517,54 @@ method_torrent_get(struct rpc_handler *h, json_t *args, json_t *out, char *err, 
 		json_decref(names);
 		return -1;
 	}
-	/* Each name looked up once, not once per torrent. */
-	size_t nf = json_array_size(names);
-	int *fi = xcalloc(nf ? nf : 1, sizeof *fi);
-	for (size_t k = 0; k < nf; k++)
-		fi[k] = rpc_field_index(json_string_value(json_array_get(names, k)));
-	/* The rows go straight to JSON text (a json_t per value, then json_dumps, was most of the
-	 * time at 10,000 torrents); the answer puts that text first in its arguments. */
-	struct rpc_jw w;
-	rpc_raw_begin(h, sel.n * 256);
-	rpc_jw_text(&w, &h->raw, h->snake, 1);
-	rpc_jw_array(&w);
-	if (table)
-		rpc_jw_json(&w, json_incref(names));
-	struct engine_torrent_stats *st = xmalloc(sizeof *st);
-	for (size_t i = 0; i < sel.n; i++) {
-		if (engine_torrent_get(h->e, sel.ids[i], st) < 0)
-			continue;      /* gone meanwhile */
-		struct rpc_torrent_view *v = rpc_view_new(h, st);
-		if (table)
-			rpc_jw_array(&w);
-		else
-			rpc_jw_object(&w);
-		for (size_t k = 0; k < nf; k++) {
-			if (!table)
-				rpc_jw_key(&w, json_string_value(json_array_get(names, k)));
-			rpc_view_write_at(v, fi[k], &w);
-		}
-		rpc_jw_end(&w);
-		rpc_view_free(v);
-	}
-	rpc_jw_end(&w);
-	h->has_raw = true;
-	free(st);
-	free(fi);
 	if (sel.recent) {
 		json_t *removed = json_array();
 		for (size_t i = 0; i < sel.nremoved; i++)
 			json_array_append_new(removed, json_integer(sel.removed[i]));
 		json_object_set_new(out, "removed", removed);
 	}
+	/* The rows go straight to JSON text (a json_t per value, then json_dumps, was most of the
+	 * time at 10,000 torrents), after the answer's start: the text is the answer sent. */
+	struct rpc_get *g = xcalloc(1, sizeof *g);
+	g->ids = sel.ids;
+	g->n = sel.n;
+	sel.ids = NULL;
 	rpc_sel_free(&sel);
-	json_decref(names);
+	g->table = table;
+	g->names = names;
+	/* Each name looked up once, not once per torrent. */
+	g->nf = json_array_size(names);
+	g->fi = xcalloc(g->nf ? g->nf : 1, sizeof *g->fi);
+	for (size_t k = 0; k < g->nf; k++)
+		g->fi[k] = rpc_field_index(json_string_value(json_array_get(names, k)));
+	rpc_raw_begin(&g->raw, h->snake, g->n * 256);
+	rpc_jw_text(&g->w, &g->raw, h->snake, 1);
+	rpc_jw_array(&g->w);
+	if (table)
+		rpc_jw_json(&g->w, json_incref(names));
+	g->st = xmalloc(sizeof *g->st);
+	if (h->async && h->base != NULL && g->n > h->slice_min) {
+		/* Many torrents: rows in slices across loop turns, the answer when all are written. */
+		struct rpc_call *c = xcalloc(1, sizeof *c);
+		c->get = g;
+		c->finish = rpc_get_finish;
+		c->h = h;
+		c->args = json_incref(args);
+		g->task = engine_task_new(h->e, ENGINE_TASK_KIND_RPC, 0, "rpc torrent-get of %zu "
+		    "torrents", g->n);
+		g->ev = event_new(h->base, -1, 0, rpc_get_slice_cb, c);
+		engine_task_wait(g->task, ENGINE_TASK_READY, "rows 0 of %zu", g->n);
+		event_add(g->ev, &(struct timeval){ 0, 0 });
+		h->deferred = c;
+		return RPC_DEFER;
+	}
+	rpc_get_rows(h, g, 0);
+	rpc_jw_end(&g->w);
+	dp_buf_free(&h->raw);
+	h->raw = g->raw;
+	dp_buf_init(&g->raw);
+	h->has_raw = true;
+	rpc_get_free(g);
 	return 0;
 }
 
@@ -1186,6 +1296,7 @@ rpc_handler_new(struct engine *e, const char *config_dir)
 {
 	struct rpc_handler *h = xcalloc(1, sizeof *h);
 	h->e = e;
+	h->slice_min = RPC_GET_SLICE_MIN;
 	h->config_dir = config_dir != NULL ? xstrdup(config_dir) : NULL;
 	return h;
 }
@@ -1202,10 +1313,26 @@ rpc_handler_free(struct rpc_handler *h)
 		h->calls = c->next;
 		c->h = NULL;
 		c->cb(NULL, c->method, c->cb_arg);
+		/* A torrent-get in slices has no completion to come: its event goes with it. */
+		if (c->get != NULL)
+			rpc_call_free(c);
 	}
 	dp_buf_free(&h->raw);
 	free(h->config_dir);
 	free(h);
+}
+
+void
+rpc_handler_set_base(struct rpc_handler *h, struct event_base *base)
+{
+	h->base = base;
+}
+
+void
+rpc_handler_set_slices(struct rpc_handler *h, size_t min_torrents, size_t max_rows)
+{
+	h->slice_min = min_torrents;
+	h->slice_rows = max_rows;
 }
 
 void
@@ -1302,24 +1429,19 @@ answer_with_raw(bool jsonrpc, json_t *id, json_t *tag, json_t *result, struct dp
 	return (char *)dp_buf_steal(raw, NULL);
 }
 
-/* The answer to a method's outcome; takes result (and the handler's raw text, if any). */
+/* The answer to a method's outcome; takes result and raw's text (NULL: none; else the answer's
+ * start and torrent-get's rows, rpc_raw_begin). */
 static char *
-answer_result(struct rpc_handler *h, json_t *req, const char *method, int rc, json_t *result,
+answer_result(struct dp_buf *raw, json_t *req, const char *method, int rc, json_t *result,
     char *err, size_t errlen)
 {
 	bool jsonrpc;
 	json_t *id, *tag;
 	request_envelope(req, &jsonrpc, &id, &tag);
-	bool raw = h != NULL && h->has_raw;
-	if (h != NULL)
-		h->has_raw = false;
-	if (rc >= 0 && raw && (!jsonrpc || id != NULL)) {
-		char *a = answer_with_raw(jsonrpc, id, tag, result, &h->raw);
-		dp_buf_free(&h->raw);
-		return a;
-	}
-	if (h != NULL)
-		dp_buf_free(&h->raw);
+	if (rc >= 0 && raw != NULL && (!jsonrpc || id != NULL))
+		return answer_with_raw(jsonrpc, id, tag, result, raw);
+	if (raw != NULL)
+		dp_buf_free(raw);
 	if (rc < 0) {
 		json_decref(result);
 		if (err[0] == '\0')
@@ -1363,7 +1485,8 @@ rpc_call_done(void *arg)
 		}
 		char err[512] = "";
 		int rc = c->finish(c, c->result, err, sizeof err);
-		char *answer = answer_result(NULL, c->req, c->method, rc, c->result, err, sizeof err);
+		char *answer = answer_result(c->get != NULL ? &c->get->raw : NULL, c->req, c->method,
+		    rc, c->result, err, sizeof err);
 		c->result = NULL;
 		c->cb(answer, c->method, c->cb_arg);
 	}
@@ -1436,7 +1559,10 @@ rpc_run(struct rpc_handler *h, const char *body, size_t len, bool async, rpc_ans
 			engine_run_blocking(h->e, c->what, rpc_call_work, rpc_call_done, c);
 		return;
 	}
-	answer = answer_result(h, req, json_string_value(method), rc, result, err, sizeof err);
+	answer = answer_result(h->has_raw ? &h->raw : NULL, req, json_string_value(method), rc,
+	    result, err, sizeof err);
+	h->has_raw = false;
+	dp_buf_free(&h->raw);
 out:
 	json_decref(req);
 	cb(answer, name, arg);

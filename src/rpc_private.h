@@ -49,11 +49,21 @@ struct rpc_handler {
 	struct rpc_call *calls;         /* submitted, answer not yet sent */
 	void (*close_cb)(void *arg);    /* session-close; NULL: refused */
 	void *close_arg;
+	struct event_base *base;        /* NULL: no slices (rpc_handler_set_base) */
+	size_t slice_min;               /* torrent-get of more torrents goes in slices */
+	size_t slice_rows;              /* rows per slice at most (0: the time budget only) */
 	/* the running request */
 	bool snake;                     /* JSON-RPC 2.0: the answer's keys in snake_case */
 	struct dp_buf raw;              /* torrent-get's "torrents" as JSON text (has_raw) */
 	bool has_raw;
 };
+
+/* torrent-get of more than RPC_GET_SLICE_MIN torrents (through rpc_handler_run_async, with an
+ * event base) writes its rows in slices of at most RPC_GET_SLICE_US of the loop each. */
+#define RPC_GET_SLICE_MIN 500
+#define RPC_GET_SLICE_US 10000
+/* Tests: slices past min_torrents, of at most max_rows rows (0: the time budget only). */
+void rpc_handler_set_slices(struct rpc_handler *h, size_t min_torrents, size_t max_rows);
 
 /* A method's return value when its answer waits for a disk pool job (h->deferred). */
 #define RPC_DEFER 1

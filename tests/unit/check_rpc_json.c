@@ -2,7 +2,8 @@
  * json_dumps gives for the same values (strings with quotes, controls and any script, reals,
  * integers at their limits, snake_case keys), bytes that are not UTF-8 become U+FFFD, and
  * torrent-get's answer for torrents with awkward names equals the answer built the old way (a
- * jansson tree of every field, then json_dumps), in both formats and over JSON-RPC 2.0. */
+ * jansson tree of every field, then json_dumps), in both formats and over JSON-RPC 2.0, also
+ * when it is written in slices across loop turns. */
 #include "config.h"
 
 #include <math.h>
@@ -350,6 +351,107 @@ START_TEST(test_torrent_get_names)
 }
 END_TEST
 
+/* ---- torrent-get in slices ---- */
+
+struct slice_answer {
+	char *answer;
+	bool called;
+};
+
+static void
+slice_answer_cb(char *answer, const char *method, void *arg)
+{
+	struct slice_answer *a = arg;
+	(void)method;
+	a->answer = answer;
+	a->called = true;
+}
+
+/* Runs the loop until both (b may be NULL) have their answer, at most 10 s. */
+static void
+slice_wait(struct slice_answer *a, struct slice_answer *b)
+{
+	uint64_t end = dp_now_ms() + 10000;
+	while ((!a->called || (b != NULL && !b->called)) && dp_now_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert(a->called);
+	ck_assert(b == NULL || b->called);
+}
+
+static size_t
+rows_in(const char *answer)
+{
+	json_t *j = json_loads(answer, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", answer);
+	json_t *r = json_object_get(j, "arguments");
+	if (r == NULL)
+		r = json_object_get(j, "result");
+	size_t n = json_array_size(json_object_get(r, "torrents"));
+	json_decref(j);
+	return n;
+}
+
+/* Two requests at once, each in slices of two rows: the same bytes as in one go; a torrent
+ * removed during the build is left out; a handler freed during the build answers nothing and
+ * leaks nothing. */
+START_TEST(test_torrent_get_slices)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	add_awkward_torrents(h);
+	rpc_handler_set_base(h, base);
+	rpc_handler_set_slices(h, 2, 2);
+	const char *req_a = "{\"method\":\"torrent-get\",\"arguments\":{\"ids\":"
+	    "\"recently-active\"},\"tag\":[1,{\"x\":\"y\"}]}";
+	const char *req_b = "{\"jsonrpc\":\"2.0\",\"method\":\"torrent_get\",\"params\":"
+	    "{\"format\":\"table\",\"fields\":[\"id\",\"name\",\"tracker_stats\"]},\"id\":9}";
+	/* In one go: rpc_handler_run does not slice. */
+	char *want_a = rpc_handler_run(h, req_a, strlen(req_a), NULL, 0);
+	char *want_b = rpc_handler_run(h, req_b, strlen(req_b), NULL, 0);
+	ck_assert_uint_eq(rows_in(want_a), DP_ARRAY_LEN(awkward));
+	ck_assert_uint_eq(rows_in(want_b), DP_ARRAY_LEN(awkward) + 1);   /* + the names */
+
+	struct slice_answer a = { NULL, false }, b = { NULL, false };
+	rpc_handler_run_async(h, req_a, strlen(req_a), slice_answer_cb, &a);
+	rpc_handler_run_async(h, req_b, strlen(req_b), slice_answer_cb, &b);
+	ck_assert(!a.called && !b.called);          /* deferred to the slices */
+	/* One loop turn writes one slice of each: neither is done yet. */
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert(!a.called && !b.called);
+	slice_wait(&a, &b);
+	ck_assert_str_eq(a.answer, want_a);
+	ck_assert_str_eq(b.answer, want_b);
+	free(a.answer);
+	free(b.answer);
+	free(want_a);
+	free(want_b);
+
+	/* The last torrent removed after the first slice. */
+	int *ids = NULL;
+	size_t n = engine_torrent_ids(eng, &ids);
+	ck_assert_uint_ge(n, 4);
+	struct slice_answer c = { NULL, false };
+	rpc_handler_run_async(h, req_a, strlen(req_a), slice_answer_cb, &c);
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert(!c.called);
+	char err[256];
+	ck_assert_int_eq(engine_torrent_remove(eng, ids[n - 1], false, err, sizeof err), 0);
+	slice_wait(&c, NULL);
+	ck_assert_uint_eq(rows_in(c.answer), n - 1);
+	free(c.answer);
+	free(ids);
+
+	/* The handler goes while a build is under way: no answer, nothing left behind. */
+	struct slice_answer d = { NULL, false };
+	rpc_handler_run_async(h, req_b, strlen(req_b), slice_answer_cb, &d);
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert(!d.called);
+	rpc_handler_free(h);
+	ck_assert(d.called);
+	ck_assert_ptr_null(d.answer);
+	th_loop_run(base, 50);
+}
+END_TEST
+
 Suite *
 rpc_json_suite(void)
 {
@@ -364,6 +466,7 @@ rpc_json_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_torrent_get_same_as_tree);
 	tcase_add_test(tc, test_torrent_get_names);
+	tcase_add_test(tc, test_torrent_get_slices);
 	suite_add_tcase(s, tc);
 	return s;
 }
