@@ -162,10 +162,11 @@ stage_fuzz() {
 	done
 }
 
-# Scripts run DP_SCRIPT_JOBS at a time (default: one per core, at most 2): each is independent
+# Scripts run DP_SCRIPT_JOBS at a time (default 3: most of a script's time is spent waiting on
+# its peers' timers, and two at a time left the suite near CI's 30 minutes): each is independent
 # (its own temp dir, free ports, a private tmux server) and bounded by `timeout`. Results are
 # reported in a fixed order with each script's time, so the suite's time stays visible.
-script_jobs=${DP_SCRIPT_JOBS:-$((jobs < 2 ? jobs : 2))}
+script_jobs=${DP_SCRIPT_JOBS:-3}
 
 # run_script LOG CMD...: runs one script in the background pool, in a network namespace of its
 # own with only loopback up: test traffic must never leave the machine (the DHT, LSD and
@@ -206,48 +207,66 @@ script_result() {
 	fi
 }
 
-# Every executable script in these folders is one test: exit 0 passes.
-stage_scripts() {
-	local dir=$1 t name names=() logs=()
-	scripts_can_run "$dir" || return
+# The script stages (interop, asan-scripts, tui) share one pool: no stage waits for the last
+# long script of the one before. The ASan scripts, the longest, start first. Each script is one
+# test: exit 0 passes (and, for the ASan runs, no sanitizer report).
+script_names=()
+script_logs=()
+script_reports=()
+
+queue_dir() {
+	local dir=$1 t name
 	for t in "$top"/tests/"$dir"/*.sh; do
 		[ -x "$t" ] || continue
 		name=$dir/$(basename "$t" .sh)
-		names+=("$name")
-		logs+=("$logdir/${name//\//_}.log")
-		rm -f "${logs[-1]}.rc" "${logs[-1]}.secs"
-		run_script "${logs[-1]}" timeout 600 "$t" "$top/build/downpour"
+		script_names+=("$name")
+		script_logs+=("$logdir/${name//\//_}.log")
+		script_reports+=("")
+		rm -f "${script_logs[-1]}.rc" "${script_logs[-1]}.secs"
+		run_script "${script_logs[-1]}" timeout 600 "$t" "$top/build/downpour"
 	done
-	wait
-	for i in "${!names[@]}"; do script_result "${names[$i]}" "${logs[$i]}"; done
 }
 
 # The scripts that exercise most of the engine's life cycles, run against the ASan+UBSan build
 # (tests/lib.sh's DP_ASAN switch): the unit tests alone did not catch a freed task still in use
 # (issue 17). A script fails on its exit status or on any sanitizer report it leaves.
-asan_scripts="interop/ops_rpc_churn interop/ops_daemon interop/ops_faults interop/magnet_libtorrent
-  interop/swarm_corrupt_peer interop/rpc_transmission_remote interop/harden_fifo
-  interop/harden_escape interop/hostile_peers interop/harden_rpc_auth interop/harden_move
-  interop/v2_magnet interop/harden_rpc_flood interop/harden_missing_data"
-stage_asan_scripts() {
-	local s name logs=() reports=() names=()
-	[ -x build-asan/downpour ] || { fail "asan scripts (build-asan/downpour not built)"; return; }
-	scripts_can_run "asan scripts" || return
+asan_scripts="interop/hostile_peers interop/harden_rpc_flood interop/ops_rpc_churn
+  interop/ops_faults interop/v2_magnet interop/swarm_corrupt_peer interop/magnet_libtorrent
+  interop/harden_missing_data interop/rpc_transmission_remote interop/ops_daemon
+  interop/harden_fifo interop/harden_escape interop/harden_move interop/harden_rpc_auth"
+queue_asan() {
+	local s name
+	if [ ! -x build-asan/downpour ]; then
+		fail "asan scripts (build-asan/downpour not built)"
+		return
+	fi
 	for s in $asan_scripts; do
 		name=asan_${s//\//_}
-		names+=("$s (ASan+UBSan)")
-		logs+=("$logdir/$name.log")
-		reports+=("$logdir/$name.reports")
-		rm -rf "${reports[-1]}" "${logs[-1]}.rc" "${logs[-1]}.secs" && mkdir -p "${reports[-1]}"
-		run_script "${logs[-1]}" env DP_ASAN=1 DP_ASAN_LOGS="${reports[-1]}" timeout 900 \
-			"$top/tests/$s.sh" "$top/build/downpour"
+		script_names+=("$s (ASan+UBSan)")
+		script_logs+=("$logdir/$name.log")
+		script_reports+=("$logdir/$name.reports")
+		rm -rf "${script_reports[-1]}" "${script_logs[-1]}.rc" "${script_logs[-1]}.secs"
+		mkdir -p "${script_reports[-1]}"
+		run_script "${script_logs[-1]}" env DP_ASAN=1 DP_ASAN_LOGS="${script_reports[-1]}" \
+			timeout 900 "$top/tests/$s.sh" "$top/build/downpour"
 	done
-	wait
-	for i in "${!names[@]}"; do script_result "${names[$i]}" "${logs[$i]}" "${reports[$i]}"; done
 }
 
+stage_scripts() {
+	local want=" $* " i
+	scripts_can_run "scripts" || return
+	[[ $want == *" asan-scripts "* ]] && queue_asan
+	[[ $want == *" interop "* ]] && queue_dir interop
+	[[ $want == *" tui "* ]] && queue_dir tui
+	wait
+	for i in "${!script_names[@]}"; do
+		script_result "${script_names[$i]}" "${script_logs[$i]}" "${script_reports[$i]}"
+	done
+}
+
+# The tarball builds and its unit tests compile; they are not run again (the unit stage did).
 stage_distcheck() {
-	if make -C build -s distcheck >"$logdir/distcheck.log" 2>&1; then
+	if make -C build -s -j"$jobs" distcheck TESTS= >"$logdir/distcheck.log" 2>&1; then
 		pass "make distcheck"
 	else
 		fail "make distcheck" "$logdir/distcheck.log"
@@ -256,20 +275,33 @@ stage_distcheck() {
 }
 
 only=${DP_STAGES:-lint unit asan valgrind fuzz interop asan-scripts tui distcheck}
+scripts_done=false
+suite_start=$(date +%s)
 for s in $only; do
+	case $s in
+	interop | asan-scripts | tui)
+		$scripts_done && continue
+		scripts_done=true
+		# shellcheck disable=SC2046
+		set -- $(for x in $only; do case $x in interop | asan-scripts | tui) echo "$x" ;; esac; done)
+		s="scripts ($*)"
+		;;
+	esac
 	echo "== $s"
+	stage_start=$(date +%s)
 	case $s in
 	lint) stage_lint ;;
 	unit) stage_unit ;;
 	asan) stage_asan ;;
 	valgrind) stage_valgrind ;;
 	fuzz) stage_fuzz ;;
-	interop) stage_scripts interop ;;
-	asan-scripts) stage_asan_scripts ;;
-	tui) stage_scripts tui ;;
+	scripts*) stage_scripts "$@" ;;
 	distcheck) stage_distcheck ;;
+	*) fail "unknown stage $s" ;;
 	esac
+	echo "== $s took $(($(date +%s) - stage_start)) s"
 done
+echo "== run-suite took $(($(date +%s) - suite_start)) s"
 
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed:"
