@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,15 @@ cmd_daemon_run(int argc, char **argv)
 	log_set_level(d.cfg.log_level);
 	if (perm_note[0] != '\0')
 		log_warn("session: others could read it: %s", perm_note);
+	/* From the PID file on, a script may signal us (logrotate's postrotate sends SIGHUP):
+	 * SIGHUP and SIGUSR1 wait blocked until their handlers exist instead of killing a daemon
+	 * still loading its session. Threads started meanwhile inherit the mask, so the loop
+	 * thread is the one that takes them. */
+	sigset_t early;
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &early, NULL);
 	if (daemon_write_pidfile(pid_path, err, sizeof err) < 0)
 		goto fail;
 	pid_written = true;
@@ -522,6 +532,7 @@ cmd_daemon_run(int argc, char **argv)
 		snprintf(err, sizeof err, "can't set up signal handling");
 		goto fail;
 	}
+	pthread_sigmask(SIG_UNBLOCK, &early, NULL);
 	log_info("downpour %s daemon running (PID %ld), session %s", PACKAGE_VERSION,
 	    (long)getpid(), d.cfg.session_dir);
 	daemon_ready(notify, 0, NULL);
