@@ -57,6 +57,37 @@ queue_plan(struct queue_entry *v, size_t n, int max_down, int max_seed)
 	    queue_plan_class(v, n, false, max_seed);
 }
 
+static bool
+queue_class_needs_plan(size_t active, bool starved, size_t queued, int max)
+{
+	if (max > 0 && active > (size_t)max)
+		return true;          /* over the limit: park */
+	return queued > 0 && !starved && (max <= 0 || active < (size_t)max);
+}
+
+bool
+queue_needs_plan(const struct queue_counts *c, int max_down, int max_seed)
+{
+	return c->unchecked ||
+	    queue_class_needs_plan(c->active_down, c->starved_down, c->queued, max_down) ||
+	    queue_class_needs_plan(c->active_seed, c->starved_seed, c->queued, max_seed);
+}
+
+void
+queue_plan_starved(const struct queue_entry *v, size_t n, bool *starved_down,
+    bool *starved_seed)
+{
+	*starved_down = *starved_seed = true;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].active || v[i].pinned || v[i].unchecked || v[i].action == QUEUE_START)
+			continue;
+		if (v[i].download)
+			*starved_down = false;
+		else
+			*starved_seed = false;
+	}
+}
+
 bool
 queue_seed_limit_reached(int64_t ratio_milli, int64_t time_s, double global_ratio,
     int64_t global_time, uint64_t uploaded, uint64_t downloaded, uint64_t size,

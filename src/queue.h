@@ -30,6 +30,26 @@ struct queue_entry {
 size_t queue_plan(struct queue_entry *v, size_t n, int max_down, int max_seed);
 
 /*
+ * Between full plans, a pass needs only the torrents that changed (refreshed by the caller) and
+ * kept counts: a full plan (reading every torrent) is due only when it could act. Counts of
+ * active torrents come from the engine's per-state counts; starved_* say the last full plan
+ * left no queued candidate of the class, and stay so until a changed torrent is one.
+ */
+struct queue_counts {
+	size_t active_down, active_seed;    /* torrents holding a download's / a seed's slot */
+	size_t queued;                      /* torrents waiting in the queue */
+	bool starved_down, starved_seed;
+	bool unchecked;                     /* a changed torrent waits with its data unchecked */
+};
+
+/* true: a full plan could start or park something (queue_plan's rule, from the counts). */
+bool queue_needs_plan(const struct queue_counts *c, int max_down, int max_seed);
+
+/* After queue_plan: whether no queued candidate of each class is left waiting. */
+void queue_plan_starved(const struct queue_entry *v, size_t n, bool *starved_down,
+    bool *starved_seed);
+
+/*
  * Seeding limits: ratio_milli and time_s are the torrent's own (-1 = use the global one, 0 =
  * none), global_ratio (0 = none) and global_time (0 = none) the session's. ratio is
  * uploaded / max(downloaded, size). Returns true when seeding should stop; why gets the reason.

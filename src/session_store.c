@@ -72,10 +72,10 @@ struct store_item {
 	bool move_find;               /* ... without moving: take the data there and check it */
 	bool completed_pending, error_pending;
 	int pos;                      /* queue position, valid unless s->pos_dirty */
-	enum engine_torrent_state seen_state;   /* at its last look: a change replans the queue */
 	struct event *limit_ev;       /* its seeding-time limit falls due (made when one applies) */
 	struct store *s;              /* for limit_ev's callback */
 	bool on_dirty;                /* on s->dirty: looked at on the next tick */
+	bool on_qstale;               /* on s->qstale: the next queue pass reads it */
 	struct store_item *next, *prev;
 	struct store_item *dnext, *dprev;   /* s->dirty */
 };
@@ -108,6 +108,13 @@ struct store {
 	bool pos_dirty;                   /* an item left or moved: positions renumbered on use */
 	bool queue_again;                 /* the last queue pass stopped at its time budget */
 	struct store_qpass *qpass;        /* the queue pass under way (store_queue_pass) */
+	/* Between full passes a pass reads only the torrents that changed (qstale) and decides
+	 * from kept counts whether a full one could act (queue_needs_plan). */
+	bool queue_full;                  /* a full pass is due (a setting, a move, a removal) */
+	int *qstale;
+	size_t nqstale, qstale_cap;
+	bool starved_down, starved_seed;  /* the last full pass left no queued one of the class */
+	unsigned long long queue_reads;   /* torrents read by queue passes (a test's measure) */
 	uint64_t save_deadline_us;        /* the tick's saves stop here ... */
 	bool saves_cut;                   /* ... and some were left for the next tick */
 	bool backlog_cut;                 /* ... because the writer is behind, not the clock */
@@ -142,6 +149,10 @@ struct store_move {
 static void store_save(struct store *s, struct store_item *it);
 static void store_queue_pass(struct store *s);
 static void store_queue_soon(struct store *s);
+static void store_queue_item_soon(struct store *s, struct store_item *it);
+static void store_queue_schedule(struct store *s);
+static void store_qstale_clear(struct store *s);
+static bool store_queue_changed(struct store *s);
 static void store_save_stats(struct store *s, bool now);
 static bool store_admit(struct store *s, struct store_item *it);
 static void store_free(void *arg);
@@ -1313,6 +1324,7 @@ store_load_end(struct store *s, bool finished)
 	free(L->v);
 	free(L);
 	if (finished && !s->shutting_down) {
+		s->queue_full = true;
 		store_queue_pass(s);
 		store_set_watch(s, s->watch_dir);
 	}
@@ -1366,6 +1378,9 @@ store_load_read_done(struct resume_job *job, void *arg)
 	L->reading = false;
 	if (L->err[0] != '\0')
 		log_error("session: loading the torrents: %s", L->err);
+	else if (L->n > 0)
+		log_info("session: %zu session files read in %llu ms", L->n,
+		    (unsigned long long)(dp_now_ms() - L->started_ms));
 	if (s->shutting_down) {
 		store_load_end(s, false);
 		return;
@@ -1506,6 +1521,15 @@ store_queue_act(struct store *s, const struct queue_entry *q)
 			return;
 		log_info("%s: leaving the queue", store_name(s, it->id, &nm));
 		engine_policy_start(s->e, it->id);
+		/* Refused (its slot was taken meanwhile): still waiting, so its class is not
+		 * starved and a freed slot brings a full pass. */
+		if (store_queue_read(s, it, &now, &state) && !now.active &&
+		    state == ENGINE_TORRENT_QUEUED) {
+			if (now.download)
+				s->starved_down = false;
+			else
+				s->starved_seed = false;
+		}
 	} else if (q->action == QUEUE_PARK) {
 		if (!now.active || now.pinned)
 			return;
@@ -1520,6 +1544,75 @@ store_queue_act(struct store *s, const struct queue_entry *q)
 	}
 }
 
+/* A torrent changed (its state, a command, a look): the next pass reads it. */
+static void
+store_qstale_add(struct store *s, struct store_item *it)
+{
+	if (it->on_qstale)
+		return;
+	if (s->nqstale == s->qstale_cap) {
+		s->qstale_cap = s->qstale_cap ? s->qstale_cap * 2 : 64;
+		s->qstale = xreallocarray(s->qstale, s->qstale_cap, sizeof *s->qstale);
+	}
+	s->qstale[s->nqstale++] = it->id;
+	it->on_qstale = true;
+}
+
+static void
+store_qstale_clear(struct store *s)
+{
+	for (size_t i = 0; i < s->nqstale; i++) {
+		struct store_item *it = store_find(s, s->qstale[i]);
+		if (it != NULL)
+			it->on_qstale = false;
+	}
+	s->nqstale = 0;
+}
+
+/*
+ * A pass between full ones: the torrents that changed are read (a stopped one its user wants
+ * running becomes queued; a queued one gets its position), then the engine's counts per state
+ * say whether a full pass could start or park anything. true: nothing to do. 10,000 idle seeds
+ * and a change of one cost one read, not 10,000.
+ */
+static bool
+store_queue_changed(struct store *s)
+{
+	struct queue_counts c = { .starved_down = s->starved_down,
+	    .starved_seed = s->starved_seed };
+	for (size_t i = 0; i < s->nqstale; i++) {
+		struct store_item *it = store_find(s, s->qstale[i]);
+		struct queue_entry q;
+		enum engine_torrent_state state;
+		if (it == NULL)
+			continue;
+		it->on_qstale = false;
+		s->queue_reads++;
+		if (!store_queue_read(s, it, &q, &state) || q.active || q.pinned)
+			continue;
+		if (q.unchecked)
+			c.unchecked = true;
+		else if (q.download)
+			c.starved_down = false;
+		else
+			c.starved_seed = false;
+		if (state == ENGINE_TORRENT_QUEUED) {
+			char why[64];
+			snprintf(why, sizeof why, "queued: position %d", store_position(s, it) + 1);
+			engine_policy_set_queued(s->e, it->id, ENGINE_TASK_QUEUED, true, why);
+		}
+	}
+	s->nqstale = 0;
+	s->starved_down = c.starved_down;
+	s->starved_seed = c.starved_seed;
+	size_t counts[ENGINE_TORRENT_STATE_COUNT];
+	engine_torrent_state_counts(s->e, counts);
+	c.active_down = counts[ENGINE_TORRENT_DOWNLOADING] + counts[ENGINE_TORRENT_METADATA];
+	c.active_seed = counts[ENGINE_TORRENT_SEEDING];
+	c.queued = counts[ENGINE_TORRENT_QUEUED];
+	return !queue_needs_plan(&c, s->max_down, s->max_seed);
+}
+
 static void
 store_queue_pass(struct store *s)
 {
@@ -1530,6 +1623,10 @@ store_queue_pass(struct store *s)
 	if (q == NULL) {
 		s->queue_dirty = false;
 		s->queue_ms = dp_now_ms();
+		if (!s->queue_full && store_queue_changed(s))
+			return;       /* nothing a full pass could do */
+		s->queue_full = false;
+		store_qstale_clear(s);
 		if (s->nitems == 0)
 			return;
 		q = s->qpass = xcalloc(1, sizeof *q);
@@ -1548,12 +1645,14 @@ store_queue_pass(struct store *s)
 		}
 		struct store_item *it = store_find(s, q->ids[q->next++]);
 		enum engine_torrent_state state;
+		s->queue_reads++;
 		if (it != NULL && store_queue_read(s, it, &q->v[q->k], &state))
 			q->k++;
 		done++;
 	}
 	if (!q->planned) {
 		queue_plan(q->v, q->k, s->max_down, s->max_seed);
+		queue_plan_starved(q->v, q->k, &s->starved_down, &s->starved_seed);
 		q->planned = true;
 	}
 	/* Starting thousands (a restart, a limit lifted) is done a slice at a time. */
@@ -1572,13 +1671,34 @@ store_queue_pass(struct store *s)
 	}
 	store_qpass_free(s);
 	if (s->queue_dirty)
-		store_queue_soon(s);
+		store_queue_schedule(s);
 }
 
 /* Something the plan depends on changed (an event, a command, a setting): a pass soon, at most
  * one per STORE_QUEUE_MIN_MS however many changes come (a pass reads every torrent). */
 static void
 store_queue_soon(struct store *s)
+{
+	s->queue_full = true;
+	store_queue_schedule(s);
+}
+
+unsigned long long
+session_store_queue_reads(const void *store)
+{
+	return ((const struct store *)store)->queue_reads;
+}
+
+/* it changed: the next pass reads it (and goes through every torrent only if it could act). */
+static void
+store_queue_item_soon(struct store *s, struct store_item *it)
+{
+	store_qstale_add(s, it);
+	store_queue_schedule(s);
+}
+
+static void
+store_queue_schedule(struct store *s)
 {
 	if (s->queue_ev == NULL || s->shutting_down)
 		return;
@@ -1705,10 +1825,9 @@ store_tick_item(struct store *s, struct store_item *it, const struct engine_poli
     uint64_t now)
 {
 	bool same = true;      /* *t (with its fingerprint) still describes the torrent */
-	if (t->state != it->seen_state) {
-		it->seen_state = t->state;
-		store_queue_soon(s);
-	}
+	/* Whatever changed (its state, a class with new priorities, the end of a move or a
+	 * check), the next queue pass reads it. */
+	store_queue_item_soon(s, it);
 	/* Seeding time and limits. */
 	if (t->state == ENGINE_TORRENT_SEEDING) {
 		if (it->seeding_since_ms != 0)
@@ -1951,9 +2070,12 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 	default:
 		break;
 	}
-	if (it != NULL && ev != ENGINE_EVENT_REMOVED)
+	if (it != NULL && ev != ENGINE_EVENT_REMOVED) {
 		store_mark(s, it);
-	store_queue_soon(s);
+		store_queue_item_soon(s, it);
+	} else {
+		store_queue_soon(s);      /* a removal moves the positions of those behind */
+	}
 	if (s->timer != NULL && !s->shutting_down && ev != ENGINE_EVENT_ADDED)
 		event_active(s->timer, EV_TIMEOUT, 0);
 }
@@ -2321,6 +2443,7 @@ store_free(void *arg)
 	engine_task_done(s->task, "closed");
 	engine_task_release(&s->task);
 	store_qpass_free(s);
+	free(s->qstale);
 	free(s->sweep_ids);
 	while (s->items != NULL) {
 		struct store_item *it = s->items;

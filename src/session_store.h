@@ -23,4 +23,8 @@ struct engine;
 int session_store_open(struct engine *e, const char *dir, const struct dp_config *cfg,
     char *err, size_t errlen);
 
+/* Torrents read by the store's queue passes so far (store: the engine's policy argument); a
+ * test's measure that a pass costs what changed, not every torrent. */
+unsigned long long session_store_queue_reads(const void *store);
+
 #endif

@@ -890,6 +890,85 @@ START_TEST(test_session_load_in_slices)
 }
 END_TEST
 
+/* The queue passes' reads once nothing has changed for 3 s (at most 20 s). */
+static unsigned long long
+queue_reads_settled(struct engine *e, struct event_base *base)
+{
+	unsigned long long last = session_store_queue_reads(e->policy_arg);
+	int quiet = 0;
+	for (int i = 0; i < 20 && quiet < 3; i++) {
+		th_loop_run(base, 1000);
+		unsigned long long now = session_store_queue_reads(e->policy_arg);
+		quiet = now == last ? quiet + 1 : 0;
+		last = now;
+	}
+	return last;
+}
+
+/* Queue passes cost what changed (issue 10): with 40 seeds and nothing queued, a stop and a
+ * start of one is read by the passes that follow, not all 40; a lowered seed limit (a setting)
+ * is a full pass that parks from the back of the queue; a stop of an active seed then starts
+ * the first queued one from the kept counts; the limit lifted starts them all again. */
+START_TEST(test_queue_pass_reads_changed)
+{
+	enum { N = 40 };
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/qpass-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/qpass-data", tmpdir);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	int ids[N];
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "qpass%02d.bin", i);
+		ids[i] = add_complete(e, ddir, name, (uint8_t)(i * 5 + 9));
+	}
+	RUN_UNTIL(base, seeding_count(e) == N, 20);
+	ck_assert_uint_eq(seeding_count(e), N);
+	/* past their first saves (each is looked at again until its debounce allows it, and a
+	 * look reads what changed in the last 2 s) */
+	unsigned long long r0 = queue_reads_settled(e, base);
+	ck_assert_int_eq(engine_torrent_stop(e, ids[7], err, sizeof err), 0);
+	th_loop_run(base, 1200);
+	ck_assert_int_eq(engine_torrent_start(e, ids[7], err, sizeof err), 0);
+	RUN_UNTIL(base, seeding_count(e) == N, 10);
+	unsigned long long r1 = queue_reads_settled(e, base);
+	ck_assert_uint_eq(seeding_count(e), N);
+	ck_assert_msg(r1 - r0 < N / 4, "%llu torrents read for one change", r1 - r0);
+	/* A lowered limit: every torrent read once, the last 30 in queue order parked. */
+	ck_assert_msg(engine_session_set_setting(e, "max_active_seeds", "10", err, sizeof err) ==
+	    0, "%s", err);
+	ck_assert_msg(engine_session_set_setting(e, "max_active_seeds_enabled", "true", err,
+	    sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, seeding_count(e) == 10, 10);
+	th_loop_run(base, 1500);
+	ck_assert_uint_eq(seeding_count(e), 10);
+	ck_assert_uint_ge(session_store_queue_reads(e->policy_arg) - r1, N);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, ids[9], &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	ck_assert_int_eq(engine_torrent_get(e, ids[10], &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_QUEUED);
+	/* A user's stop frees a slot: the first queued one (ids[10]) takes it. */
+	ck_assert_int_eq(engine_torrent_stop(e, ids[0], err, sizeof err), 0);
+	RUN_UNTIL(base, engine_torrent_get(e, ids[10], &st) == 0 &&
+	    st.state == ENGINE_TORRENT_SEEDING, 10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	th_loop_run(base, 1500);
+	ck_assert_uint_eq(seeding_count(e), 10);
+	ck_assert_int_eq(engine_torrent_get(e, ids[11], &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_QUEUED);
+	/* Lifted: all but the stopped one seed. */
+	ck_assert_msg(engine_session_set_setting(e, "max_active_seeds_enabled", "false", err,
+	    sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, seeding_count(e) == N - 1, 10);
+	ck_assert_uint_eq(seeding_count(e), N - 1);
+	engine_free(e);
+	event_base_free(base);
+}
+END_TEST
+
 /* Known peers: duplicates are found by address and port (not by walking the list), a second
  * port of an address is another peer, and past the cap nothing more is kept. */
 START_TEST(test_known_peers_set)
@@ -1228,6 +1307,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_known_peers_set);
 	tcase_add_test(tc, test_idle_torrents_not_ticked);
 	tcase_add_test(tc, test_session_load_in_slices);
+	tcase_add_test(tc, test_queue_pass_reads_changed);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);

@@ -564,6 +564,48 @@ START_TEST(test_writer_batch)
 }
 END_TEST
 
+/* The kept counts say when a full plan could act (issue 10: no pass reads every torrent for
+ * nothing). */
+START_TEST(test_queue_needs_plan)
+{
+	struct queue_counts c = { .active_down = 2, .active_seed = 10, .queued = 0 };
+	/* nothing queued, no class over its limit */
+	ck_assert(!queue_needs_plan(&c, 5, 0));
+	ck_assert(!queue_needs_plan(&c, 2, 10));
+	/* over a limit: park */
+	ck_assert(queue_needs_plan(&c, 1, 0));
+	ck_assert(queue_needs_plan(&c, 5, 9));
+	/* queued ones and a free slot of a class that may have one */
+	c.queued = 3;
+	ck_assert(queue_needs_plan(&c, 5, 10));
+	ck_assert(queue_needs_plan(&c, 2, 0));
+	/* ... unless the last full plan left none of that class */
+	c.starved_down = true;
+	ck_assert(!queue_needs_plan(&c, 5, 10));
+	c.starved_seed = true;
+	ck_assert(!queue_needs_plan(&c, 5, 0));
+	/* every slot taken: the queued ones wait */
+	c.starved_down = c.starved_seed = false;
+	ck_assert(!queue_needs_plan(&c, 2, 10));
+	/* a changed torrent with unchecked data: it starts whatever the limits */
+	c.unchecked = true;
+	ck_assert(queue_needs_plan(&c, 2, 10));
+	/* After a plan: a class is starved when none of it is left waiting. */
+	struct queue_entry v[] = {
+		{ 1, true, false, false, 0, false }, { 2, true, false, false, 0, false },
+		{ 3, false, true, false, 0, false }, { 4, false, false, true, 0, false },
+	};
+	queue_plan(v, 4, 1, 0);
+	bool sd, ss;
+	queue_plan_starved(v, 4, &sd, &ss);
+	ck_assert(!sd);        /* entry 2 waits for the one download slot */
+	ck_assert(ss);         /* the seeds are active or pinned */
+	queue_plan(v, 4, 0, 0);
+	queue_plan_starved(v, 4, &sd, &ss);
+	ck_assert(sd);
+}
+END_TEST
+
 START_TEST(test_queue_plan)
 {
 	/* Two downloads allowed: the first two queued ones start, in order. */
@@ -669,6 +711,7 @@ resume_suite(void)
 	tcase_add_test(tc, test_writer_thread);
 	tcase_add_test(tc, test_writer_task);
 	tcase_add_test(tc, test_queue_plan);
+	tcase_add_test(tc, test_queue_needs_plan);
 	tcase_add_test(tc, test_writer_batch);
 	tcase_add_test(tc, test_seed_limits);
 	tcase_add_test(tc, test_hook_split);
