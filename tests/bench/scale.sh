@@ -9,7 +9,8 @@
 #   restart  start on the same session: time until the RPC lists N torrents none of which is
 #            checking, pieces hashed (0 expected), worst callback
 #   idle     30 s: daemon CPU, RSS, bytes per torrent (RSS over the empty daemon's, per torrent)
-#   get      torrent-get of every torrent with the list fields: median of 5 (ms, bytes)
+#   get      torrent-get of every torrent with the list fields: median of 5 (ms, bytes), the
+#            slowest callback of a torrent-get (the loop time it cost)
 #   rpc-add  N torrents added through torrent-add on a fresh daemon (4 clients): time, worst
 #            callback
 #   swarm    SCALE_PEERS light peers (handshake, bitfield, interested, one request a second)

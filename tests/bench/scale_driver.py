@@ -187,9 +187,11 @@ def dur_us(s):
 
 
 class HealthSampler:
-    """Samples loop health every period s in a thread; keeps lags and the worst callback."""
-    def __init__(self, d, period=2.0):
+    """Samples loop health every period s in a thread; keeps lags and the worst callback (of a
+    task whose name has match, when given)."""
+    def __init__(self, d, period=2.0, match=None):
         self.d, self.period, self.lags, self.worst = d, period, [], (0, "")
+        self.match = match
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -200,7 +202,7 @@ class HealthSampler:
             return
         self.lags.append(h[0])
         for us, name in h[2]:
-            if us > self.worst[0]:
+            if us > self.worst[0] and (self.match is None or self.match in name):
                 self.worst = (us, name)
 
     def run(self):
@@ -330,6 +332,7 @@ def phase_get(d):
               "sizeWhenDone", "leftUntilDone", "eta", "peersConnected", "uploadRatio",
               "queuePosition", "error", "errorString", "addedDate", "labels"]
     times, size = [], 0
+    sampler = HealthSampler(d, match="torrent-get")
     for _ in range(5):
         t0 = time.time()
         a, size = d.rpc("torrent-get", {"fields": fields})
@@ -339,9 +342,12 @@ def phase_get(d):
         t0 = time.time()
         d.rpc("torrent-get", {"fields": fields, "ids": "recently-active"})
         ra.append(time.time() - t0)
+    sampler.done()
     record("get", torrents=len(a["arguments"]["torrents"]),
            median="%.1f ms" % (statistics.median(times) * 1000), bytes=size,
-           recently_active="%.1f ms" % (statistics.median(ra) * 1000))
+           recently_active="%.1f ms" % (statistics.median(ra) * 1000),
+           worst_callback="%s (%s)" % (fmt_ms(sampler.worst[0]), sampler.worst[1][:50])
+           if sampler.worst[0] else "none of torrent-get among the loop's 3 slowest")
 
 
 def phase_rpc_add():
