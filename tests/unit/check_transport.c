@@ -42,7 +42,8 @@ struct tt_node {
 	struct evconnlistener *lis;
 	int port;
 	bool plain_only;                /* no MSE: a peer that closes on anything but plaintext */
-	struct tt_end in;               /* the last incoming connection */
+	struct tt_end in;               /* the last incoming connection, or the one that got in */
+	struct tt_end extra;            /* an incoming one while `in` holds a connection */
 	struct transport_conn *pending;
 };
 
@@ -92,12 +93,23 @@ tt_end_reset(struct tt_end *e)
 	dp_buf_init(&e->got);
 }
 
+/* An incoming connection's outcome lands in `in` unless `in` already holds one that got in:
+ * when the dialler races TCP and uTP both may reach us, and the loser, failing after the
+ * winner got in, must not replace it (under load it did, and the race test failed). */
+static void
+tt_in_done(void *arg, struct bufferevent *bev, const struct transport_info *info, const char *why)
+{
+	struct tt_node *n = arg;
+	struct tt_end *e = n->in.done && !n->in.failed ? &n->extra : &n->in;
+	tt_end_reset(e);
+	tt_done(e, bev, info, why);
+}
+
 static bool
 tt_incoming_utp(void *arg, struct bufferevent *raw, const struct sockaddr *sa, socklen_t len)
 {
 	struct tt_node *n = arg;
-	tt_end_reset(&n->in);
-	n->pending = transport_accept(n->tr, raw, sa, len, true, tt_done, &n->in);
+	n->pending = transport_accept(n->tr, raw, sa, len, true, tt_in_done, n);
 	return n->pending != NULL;
 }
 
@@ -137,8 +149,7 @@ tt_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, 
 		bufferevent_enable(raw, EV_READ | EV_WRITE);
 		return;
 	}
-	tt_end_reset(&n->in);
-	n->pending = transport_accept(n->tr, raw, sa, (socklen_t)len, false, tt_done, &n->in);
+	n->pending = transport_accept(n->tr, raw, sa, (socklen_t)len, false, tt_in_done, n);
 }
 
 static void
@@ -148,6 +159,7 @@ tt_node_open(struct tt_node *n, struct event_base *base, enum dp_encryption enc,
 	memset(n, 0, sizeof *n);
 	n->base = base;
 	dp_buf_init(&n->in.got);
+	dp_buf_init(&n->extra.got);
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
@@ -182,6 +194,8 @@ tt_node_close(struct tt_node *n)
 {
 	tt_end_reset(&n->in);
 	dp_buf_free(&n->in.got);
+	tt_end_reset(&n->extra);
+	dp_buf_free(&n->extra.got);
 	if (n->lis != NULL)
 		evconnlistener_free(n->lis);
 	transport_free(n->tr);
