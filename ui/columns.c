@@ -51,7 +51,7 @@ static const struct table_col columns_peers[PC_COUNT] = {
 static const struct table_col columns_trackers[TC_COUNT] = {
 	/* the error takes the rest: it was cut at 30 */
 	[TC_URL] = { "URL", 20, 48, TW_LEFT, 0, 0, "url" },
-	[TC_TIER] = { "Tier", 4, 5, TW_RIGHT, 3, 0, "tier" },   /* room for its sort arrow */
+	[TC_TIER] = { "Tier", 4, 4, TW_RIGHT, 3, 0, "tier" },
 	[TC_STATUS] = { "Status", 10, 10, TW_LEFT, 0, 0, "status" },
 	[TC_LAST] = { "Last", 8, 8, TW_RIGHT, 4, 0, "last" },
 	[TC_NEXT] = { "Next", 8, 8, TW_RIGHT, 1, 0, "next" },

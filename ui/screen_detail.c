@@ -59,8 +59,6 @@ detail_get(struct ui *ui)
 		ui->detail = xcalloc(1, sizeof *ui->detail);
 		for (int i = 0; i < DT_COUNT; i++)
 			ui->detail->st[i].sel = -1;
-		/* the trackers come in tier order: the header's arrow says so (it was on URL) */
-		ui->detail->st[DT_TRACKERS].sort_col = TC_TIER;
 	}
 	/* another torrent opened (ui_open_detail): its tabs start at the top */
 	struct detail_state *d = ui->detail;
