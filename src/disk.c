@@ -108,6 +108,7 @@ disk_op_verb(enum disk_op op)
 	case DISK_OP_FREE_SPACE: return "free space";
 	case DISK_OP_PROBE: return "probe";
 	case DISK_OP_CALL: return "call";
+	case DISK_OP_HASH_PART: return "hash";
 	}
 	return "?";
 }
@@ -170,10 +171,112 @@ disk_v2_matches(struct disk_scratch *sc, const struct disk_job *job)
 	return memcmp(root, job->expected_v2, MERKLE_HASH) == 0;
 }
 
+struct disk_piece_hash {
+	/* what it was made for: a job expecting other hashes (a v2 piece's root learnt since)
+	 * hashes the whole piece instead */
+	bool v1, v2;
+	uint32_t v2_len;
+	uint64_t v2_width;
+	EVP_MD_CTX *md;                 /* SHA-1 so far (v1) */
+	struct merkle_hasher *mh;       /* v2: the piece's leaves, v2_width of them */
+	uint8_t *leaves;
+	uint32_t done;                  /* bytes hashed from the piece's start */
+};
+
+struct disk_piece_hash *
+disk_piece_hash_new(const struct disk_job *job)
+{
+	struct disk_piece_hash *ph = xcalloc(1, sizeof *ph);
+	ph->v1 = !job->skip_v1;
+	/* Out of bounds (disk_piece_ok refuses such a piece): no leaves kept. */
+	ph->v2 = job->check_v2 && job->v2_len <= job->length && job->v2_width <= (1u << 24);
+	ph->v2_len = job->v2_len;
+	ph->v2_width = job->v2_width;
+	if (ph->v1 && ((ph->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ph->md, EVP_sha1(), NULL) != 1)) {
+		disk_piece_hash_free(ph);
+		return NULL;
+	}
+	if (ph->v2) {
+		ph->mh = merkle_hasher_new();
+		ph->leaves = xcalloc((size_t)ph->v2_width, MERKLE_HASH);
+	}
+	return ph;
+}
+
+void
+disk_piece_hash_free(struct disk_piece_hash *ph)
+{
+	if (ph == NULL)
+		return;
+	EVP_MD_CTX_free(ph->md);
+	merkle_hasher_free(ph->mh);
+	free(ph->leaves);
+	free(ph);
+}
+
+uint32_t
+disk_piece_hash_done(const struct disk_piece_hash *ph)
+{
+	return ph->done;
+}
+
+/* Whether ph was made for the hashes job checks. */
+static bool
+disk_piece_hash_fits(const struct disk_piece_hash *ph, const struct disk_job *job)
+{
+	bool v2 = job->check_v2 && job->v2_len <= job->length && job->v2_width <= (1u << 24);
+	return ph->v1 == !job->skip_v1 && ph->v2 == v2 &&
+	    (!v2 || (ph->v2_len == job->v2_len && ph->v2_width == job->v2_width));
+}
+
+/* Worker: ph extended over job->buf up to byte to of the piece (leaves stay whole: it moves
+ * by 16 KiB blocks, and to the piece's end last). */
+static void
+disk_piece_hash_update(struct disk_piece_hash *ph, const struct disk_job *job, uint32_t to)
+{
+	uint32_t from = ph->done;
+	if (to <= from || to > job->length)
+		return;
+	if (ph->v1)
+		EVP_DigestUpdate(ph->md, job->buf + from, to - from);
+	for (uint32_t at = from; ph->v2 && at < to && at < ph->v2_len; at += MERKLE_BLOCK) {
+		uint32_t len = DP_MIN(DP_MIN(MERKLE_BLOCK, to - at), ph->v2_len - at);
+		merkle_sha256(ph->mh, job->buf + at, len,
+		    ph->leaves + (size_t)(at / MERKLE_BLOCK) * MERKLE_HASH);
+	}
+	ph->done = to;
+}
+
+/* Worker: the rest of the piece hashed, then both hashes compared, as disk_piece_ok does. */
+static bool
+disk_piece_hash_check(struct disk_piece_hash *ph, const struct disk_job *job)
+{
+	disk_piece_hash_update(ph, job, job->length);
+	if (ph->v1) {
+		uint8_t digest[20];
+		unsigned int outlen = 20;
+		if (EVP_DigestFinal_ex(ph->md, digest, &outlen) != 1 ||
+		    memcmp(digest, job->expected, 20) != 0)
+			return false;
+	}
+	if (!job->check_v2)
+		return ph->v1;
+	if (!ph->v2)
+		return false;
+	uint8_t root[MERKLE_HASH];
+	uint64_t n = ((uint64_t)ph->v2_len + MERKLE_BLOCK - 1) / MERKLE_BLOCK;
+	merkle_root(ph->mh, ph->leaves, n, ph->v2_width, 0, ph->leaves, root);
+	return memcmp(root, job->expected_v2, MERKLE_HASH) == 0;
+}
+
 /* WRITE_PIECE: the received piece against both of its hashes. */
 static bool
 disk_piece_ok(struct disk_scratch *sc, const struct disk_job *job)
 {
+	/* Hashed as it arrived: only the rest is hashed now. */
+	if (job->ph != NULL && job->ph->done <= job->length && disk_piece_hash_fits(job->ph, job))
+		return disk_piece_hash_check(job->ph, job);
 	if (!job->skip_v1) {
 		uint8_t digest[20];
 		disk_sha1(job->buf, job->length, digest);
@@ -309,6 +412,10 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 	case DISK_OP_CALL:
 		job->call(job);
 		break;
+	case DISK_OP_HASH_PART:
+		if (job->ph != NULL)
+			disk_piece_hash_update(job->ph, job, job->hash_to);
+		break;
 	}
 }
 
@@ -438,6 +545,10 @@ disk_task_mark_running(struct disk_job *job)
 	case DISK_OP_CALL:
 		task_wait(job->task, DP_TASK_DISK_WAIT, "%s", job->what);
 		break;
+	case DISK_OP_HASH_PART:
+		task_wait(job->task, DP_TASK_DISK_WAIT, "hashing piece %u as it arrives, up to %u",
+		    job->piece, job->hash_to);
+		break;
 	}
 }
 
@@ -500,6 +611,9 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 			break;
 		case DISK_OP_CALL:
 			snprintf(msg, sizeof msg, "%s: done", job->what);
+			break;
+		case DISK_OP_HASH_PART:
+			snprintf(msg, sizeof msg, "piece %u hashed up to %u", job->piece, job->hash_to);
 			break;
 		}
 	}
@@ -661,8 +775,8 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s torrent %d",
 		    disk_op_verb(job->op), job->torrent_id);
 	else
-		job->task = task_new(job->op == DISK_OP_HASH_PIECE ? DP_TASK_KIND_HASH :
-		    DP_TASK_KIND_DISK, job->torrent_id, "disk %s piece %u torrent %d",
+		job->task = task_new(job->op == DISK_OP_HASH_PIECE || job->op == DISK_OP_HASH_PART ?
+		    DP_TASK_KIND_HASH : DP_TASK_KIND_DISK, job->torrent_id, "disk %s piece %u torrent %d",
 		    disk_op_verb(job->op), job->piece, job->torrent_id);
 
 	job->task_id = job->task->id;

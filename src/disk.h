@@ -30,7 +30,13 @@ enum disk_op {
 	DISK_OP_FREE_SPACE,    /* statvfs(path): bytes free for unprivileged users (no storage) */
 	DISK_OP_PROBE,         /* hash_ok = any of the storage's files exists with data */
 	DISK_OP_CALL,          /* call(job) on a worker: any blocking filesystem work (no storage) */
+	DISK_OP_HASH_PART,     /* extend ph over buf up to hash_to (no storage touched) */
 };
+
+/* A piece hashed while its blocks arrive: HASH_PART jobs extend it over the piece's in-order
+ * prefix, and the WRITE_PIECE job given it hashes only what is left before its check. One job
+ * at a time may hold it; the submitter owns it and frees it. */
+struct disk_piece_hash;
 
 struct disk_job;
 typedef void (*disk_done_fn)(struct disk_job *job, void *arg);
@@ -56,6 +62,10 @@ struct disk_job {
 	/* READ: open the range for sending straight from its files (refs) instead of reading it,
 	 * when it spans at most DISK_READ_REFS_MAX files */
 	bool want_refs;
+	/* HASH_PART (required) and WRITE_PIECE (optional): the piece's hash so far, and for
+	 * HASH_PART the byte of the piece to hash up to (a multiple of 16 KiB: whole v2 leaves) */
+	struct disk_piece_hash *ph;
+	uint32_t hash_to;
 	const char *path;          /* FREE_SPACE: the directory (the submitter's until done) */
 	/* CALL: runs on a worker thread and touches only what the job (or arg) owns; it reports
 	 * failure in error and errmsg. what names the work for its task ("reading x.torrent"),
@@ -102,6 +112,13 @@ uint64_t disk_pool_hash_count(const struct disk_pool *pool);
  * both (hybrid); a v2 piece whose hash is not known yet is checked by SHA-1 alone when there is
  * one, else it can only fail. */
 void disk_job_expect(struct disk_job *job, const struct metainfo *mi, uint32_t piece);
+
+/* A fresh hash for the piece job expects (disk_job_expect filled it); NULL when OpenSSL has no
+ * memory (the write then hashes the whole piece). */
+struct disk_piece_hash *disk_piece_hash_new(const struct disk_job *job);
+void disk_piece_hash_free(struct disk_piece_hash *ph);
+/* Bytes of the piece hashed so far (not while a job holds ph). */
+uint32_t disk_piece_hash_done(const struct disk_piece_hash *ph);
 
 /* SHA-1 with OpenSSL EVP (any thread). */
 void disk_sha1(const uint8_t *data, size_t len, uint8_t out[20]);

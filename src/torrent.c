@@ -41,6 +41,13 @@
 #define TORRENT_STRIKES_TO_BAN 3
 #define TORRENT_EVICT_GRACE_MS 10000u      /* a new peer is never evicted sooner */
 #define TORRENT_USEFUL_MS 60000u           /* a block within this keeps a peer useful */
+/* A piece's blocks (piece_buf.busy): a peer reads one into place, or it landed. */
+#define TORRENT_BLOCK_CLAIMED 1
+#define TORRENT_BLOCK_LANDED 2
+/* The in-order prefix of a piece goes to the hasher in steps of at least this much (a quarter of
+ * a smaller piece, a block at least): a job per block would cost more in queueing than it
+ * saves; the write hashes the rest. */
+#define TORRENT_HASH_STEP (256u * 1024u)
 
 /* A disk job and what it was for. */
 struct torrent_job {
@@ -551,6 +558,7 @@ torrent_write_done(struct disk_job *job, void *arg)
 			torrent_on_complete(t);
 	}
 	torrent_piece_release(t, pb->data, metainfo_piece_size(t->mi, pb->piece));
+	disk_piece_hash_free(pb->ph);
 	free(pb->block_from);
 	free(pb);
 	free(tj);
@@ -600,7 +608,7 @@ torrent_peer_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t l
 	uint8_t *dest = torrent_block_dest(owner, piece, offset, len);
 	if (dest != NULL) {
 		struct piece_buf *pb = t->partial[piece];
-		pb->busy[offset / DP_BLOCK_SIZE] = 1;
+		pb->busy[offset / DP_BLOCK_SIZE] = TORRENT_BLOCK_CLAIMED;
 		pb->nbusy++;
 	}
 	return dest;
@@ -610,7 +618,7 @@ static void
 torrent_block_release(struct torrent *t, uint32_t piece, uint32_t offset)
 {
 	struct piece_buf *pb = piece < t->mi->piece_count ? t->partial[piece] : NULL;
-	if (pb != NULL && pb->busy[offset / DP_BLOCK_SIZE]) {
+	if (pb != NULL && pb->busy[offset / DP_BLOCK_SIZE] == TORRENT_BLOCK_CLAIMED) {
 		pb->busy[offset / DP_BLOCK_SIZE] = 0;
 		pb->nbusy--;
 	}
@@ -649,17 +657,82 @@ torrent_block_arrived(struct torrent *t, const void *who, uint32_t piece, uint32
 	return true;
 }
 
-/* Every block of the piece is here: hashed and written on the disk pool. */
+/* Every block of the piece is here: checked (what was not hashed yet is hashed now) and written
+ * on the disk pool; after the hash job holding the piece's hash, if one runs. */
 static void
 torrent_piece_write(struct torrent *t, struct piece_buf *pb)
 {
 	pb->writing = true;
+	if (pb->hashing) {
+		pb->write_wanted = true;
+		return;
+	}
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_WRITE_PIECE, pb->piece);
 	t->unsynced = true;
 	tj->pb = pb;
 	tj->job.buf = pb->data;
+	tj->job.ph = pb->ph;
 	torrent_job_submit(t, tj, torrent_write_done);
 	t->env->ops->disk_pressure(t->env->arg);
+}
+
+static void torrent_hash_done(struct disk_job *job, void *arg);
+
+/* Blocks landed: the piece's in-order prefix goes to a worker's hash once it grew by a step, so
+ * when the last block lands little is left to hash. Landed blocks are never written again
+ * (torrent_block_dest), so the hash covers the bytes the write checks. */
+static void
+torrent_hash_advance(struct torrent *t, struct piece_buf *pb)
+{
+	if (pb->hashing || pb->writing)
+		return;
+	uint32_t psize = metainfo_piece_size(t->mi, pb->piece), end = pb->hashed_to;
+	while (end < psize && pb->busy[end / DP_BLOCK_SIZE] == TORRENT_BLOCK_LANDED)
+		end += DP_MIN(DP_BLOCK_SIZE, psize - end);
+	/* The whole piece: its write hashes the rest. */
+	uint32_t step = DP_MAX(DP_BLOCK_SIZE, DP_MIN(TORRENT_HASH_STEP, psize / 4));
+	if (end >= psize || end - pb->hashed_to < step)
+		return;
+	struct torrent_job *tj = torrent_job_new(t, DISK_OP_HASH_PART, pb->piece);
+	/* A v2 piece whose root is not known yet: nothing to hash it by before the write. */
+	if ((tj->job.skip_v1 && !tj->job.check_v2) ||
+	    (pb->ph == NULL && (pb->ph = disk_piece_hash_new(&tj->job)) == NULL)) {
+		free(tj);
+		return;
+	}
+	tj->pb = pb;
+	tj->job.buf = pb->data;
+	tj->job.ph = pb->ph;
+	tj->job.hash_to = end;
+	pb->hashing = true;
+	torrent_job_submit(t, tj, torrent_hash_done);
+}
+
+static void
+torrent_hash_done(struct disk_job *job, void *arg)
+{
+	struct torrent_job *tj = arg;
+	struct torrent *t = tj->t;
+	struct piece_buf *pb = tj->pb;
+	t->disk_jobs--;
+	pb->hashing = false;
+	if (pb->rehash) {
+		disk_piece_hash_free(pb->ph);
+		pb->ph = NULL;
+		pb->hashed_to = 0;
+		pb->rehash = false;
+	} else {
+		t->hashed_early += job->hash_to - pb->hashed_to;
+		pb->hashed_to = job->hash_to;
+	}
+	free(tj);
+	if (pb->write_wanted) {
+		pb->write_wanted = false;
+		torrent_piece_write(t, pb);
+	} else if (!t->removing && !t->freeing) {
+		torrent_hash_advance(t, pb);
+	}
+	torrent_maybe_free(t);
 }
 
 static void
@@ -672,8 +745,11 @@ torrent_ws_block_done(void *owner, const void *seed, unsigned idx, uint32_t piec
 	if (!torrent_block_arrived(t, seed, piece, offset, len, &complete))
 		return;
 	pb->ws_mask |= 1u << idx;
+	pb->busy[offset / DP_BLOCK_SIZE] = TORRENT_BLOCK_LANDED;
 	if (complete)
 		torrent_piece_write(t, pb);
+	else
+		torrent_hash_advance(t, pb);
 }
 
 static const struct webseed_ops torrent_webseed_ops = {
@@ -700,8 +776,11 @@ torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
 		pb->contrib[pb->ncontrib++] = p->addr;
 	}
 	pb->block_from[offset / DP_BLOCK_SIZE] = who;
+	pb->busy[offset / DP_BLOCK_SIZE] = TORRENT_BLOCK_LANDED;
 	if (complete)
 		torrent_piece_write(t, pb);
+	else
+		torrent_hash_advance(t, pb);
 }
 
 /* ---- read cache ---- */
@@ -1225,17 +1304,29 @@ torrent_rebuild_picker(struct torrent *t)
 	picker_set_sequential(t->pk, t->sequential);
 	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
 		struct piece_buf *pb = t->partial[i];
-		if (pb != NULL && !pb->writing && pb->nbusy > 0) {
-			/* A peer is reading a block into it: kept, its other blocks forgotten (the new
-			 * picker asks for them again and they are written over). */
+		if (pb != NULL && !pb->writing && (pb->nbusy > 0 || pb->hashing)) {
+			/* A peer is reading a block into it, or a worker hashing it: kept, its other
+			 * blocks forgotten (the new picker asks for them again and they are written
+			 * over), and its hash started again. */
 			uint32_t nblocks = (metainfo_piece_size(t->mi, i) + DP_BLOCK_SIZE - 1) /
 			    DP_BLOCK_SIZE;
 			memset(pb->block_from, SMARTBAN_NONE, nblocks);
+			for (uint32_t b = 0; b < nblocks; b++)
+				if (pb->busy[b] == TORRENT_BLOCK_LANDED)
+					pb->busy[b] = 0;
 			pb->ncontrib = 0;
 			pb->ws_mask = 0;
 			pb->received = 0;
+			if (pb->hashing) {
+				pb->rehash = true;
+			} else {
+				disk_piece_hash_free(pb->ph);
+				pb->ph = NULL;
+				pb->hashed_to = 0;
+			}
 		} else if (pb != NULL && !pb->writing) {
 			torrent_piece_release(t, pb->data, metainfo_piece_size(t->mi, pb->piece));
+			disk_piece_hash_free(pb->ph);
 			free(pb->block_from);
 			free(pb);
 			t->partial[i] = NULL;
@@ -1415,6 +1506,7 @@ torrent_free(struct torrent *t)
 	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
 		if (t->partial[i] != NULL) {
 			free(t->partial[i]->data);
+			disk_piece_hash_free(t->partial[i]->ph);
 			free(t->partial[i]->block_from);
 			free(t->partial[i]);
 		}

@@ -49,8 +49,14 @@ struct piece_buf {
 	uint8_t *block_from;                     /* per block: index into contrib; then per block
 	                                          * (busy = block_from + blocks): a peer is
 	                                          * reading it into place (peer_ops.block_dest) */
-	uint8_t *busy;
-	uint32_t nbusy;
+	uint8_t *busy;                           /* TORRENT_BLOCK_*: claimed, landed */
+	uint32_t nbusy;                          /* blocks claimed */
+	/* Hashed as its blocks land, in order (torrent_hash_advance): the hash so far, the
+	 * prefix given to it, a HASH_PART job holding it, the write waiting for that job, and
+	 * a picker rebuild while it ran (the hash covers blocks that may be written over). */
+	struct disk_piece_hash *ph;
+	uint32_t hashed_to;
+	bool hashing, write_wanted, rehash;
 	bool writing;                            /* submitted to the disk pool */
 	uint32_t ws_mask;                        /* web seeds that sent blocks (bit = index) */
 };
@@ -199,6 +205,7 @@ struct torrent {
 
 	struct piece_buf **partial;              /* by piece index, NULL when not in progress */
 	uint32_t npartial;
+	uint64_t hashed_early;                   /* bytes hashed before their piece was whole */
 	struct cache_piece *cache;               /* read cache, most recent first */
 	int ncache;
 

@@ -898,6 +898,102 @@ START_TEST(test_write_direct_and_buffered)
 }
 END_TEST
 
+/* A job for [offset, offset + 4 blocks) of the storage as one piece, expecting data's SHA-1. */
+static struct disk_job *
+job_span(enum disk_op op, uint64_t offset, uint8_t *buf, const uint8_t *data,
+    struct result *r)
+{
+	struct disk_job *j = job_new(op, 0, buf, r);
+	j->offset = offset;
+	j->length = 4 * PIECE;
+	disk_sha1(data, 4 * PIECE, j->expected);
+	return j;
+}
+
+/* Runs a HASH_PART job extending ph up to to. */
+static void
+hash_part(struct disk_pool *pool, struct disk_piece_hash *ph, uint8_t *buf, const uint8_t *data,
+    uint32_t to, struct result *r)
+{
+	struct disk_job *j = job_span(DISK_OP_HASH_PART, 0, buf, data, r);
+	j->ph = ph;
+	j->hash_to = to;
+	int want = r->count + 1;
+	disk_pool_submit(pool, j);
+	run_until(&r->count, want, 5000);
+	ck_assert_int_eq(r->count, want);
+	ck_assert_int_eq(j->error, 0);
+	ck_assert_int_eq(job_task(j)->kind, DP_TASK_KIND_HASH);
+	free(j);
+}
+
+/* A piece hashed while it arrives (HASH_PART over its in-order prefix as it grows, then the
+ * write hashes the rest) is written when right, refused before writing when a block is wrong,
+ * in the part hashed early or in the rest. */
+START_TEST(test_write_hashed_as_it_arrives)
+{
+	uint8_t *data = data_make(16);
+	mi = mi_make(16, data);
+	st = storage_new(mi, tmpdir, 8);
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	struct result r = { 0 };
+	char err[256];
+	uint8_t *back = xmalloc(4 * PIECE);
+
+	/* Right: blocks 0, then 2 and 1 (the prefix grows to three blocks), then 3. */
+	uint8_t *buf = xmemdup(data, 4 * PIECE);
+	struct disk_job *tmpl = job_span(DISK_OP_WRITE_PIECE, 0, buf, data, &r);
+	struct disk_piece_hash *ph = disk_piece_hash_new(tmpl);
+	ck_assert_ptr_nonnull(ph);
+	hash_part(pool, ph, buf, data, PIECE, &r);
+	ck_assert_uint_eq(disk_piece_hash_done(ph), PIECE);
+	hash_part(pool, ph, buf, data, 3 * PIECE, &r);
+	ck_assert_uint_eq(disk_piece_hash_done(ph), 3 * PIECE);
+	tmpl->ph = ph;
+	int want = r.count + 1;
+	disk_pool_submit(pool, tmpl);
+	run_until(&r.count, want, 5000);
+	ck_assert(tmpl->hash_ok);
+	ck_assert_int_eq(tmpl->error, 0);
+	ck_assert_uint_eq(disk_piece_hash_done(ph), 4 * PIECE);
+	ck_assert_int_eq(storage_read(st, 0, back, 4 * PIECE, err, sizeof err), 0);
+	ck_assert_mem_eq(back, data, 4 * PIECE);
+	disk_piece_hash_free(ph);
+	free(tmpl);
+	free(buf);
+
+	/* Wrong: a block hashed early (block 1), or one hashed by the write (block 3). */
+	for (uint32_t bad = 1; bad <= 3; bad += 2) {
+		uint64_t at = (uint64_t)bad * 4 * PIECE;     /* a region not written yet */
+		const uint8_t *want_data = data + at;
+		buf = xmemdup(want_data, 4 * PIECE);
+		buf[bad * PIECE + 77] ^= 0x40;
+		tmpl = job_span(DISK_OP_WRITE_PIECE, at, buf, want_data, &r);
+		ph = disk_piece_hash_new(tmpl);
+		hash_part(pool, ph, buf, want_data, 2 * PIECE, &r);
+		tmpl->ph = ph;
+		want = r.count + 1;
+		disk_pool_submit(pool, tmpl);
+		run_until(&r.count, want, 5000);
+		ck_assert_msg(!tmpl->hash_ok, "a wrong block %u passed", bad);
+		ck_assert_int_eq(tmpl->error, 0);
+		/* Not written: a hole (zeros) or no file yet. */
+		memset(back, 0xff, 1000);
+		int rc = storage_read(st, at + 4 * PIECE - 1000, back, 1000, err, sizeof err);
+		ck_assert_msg(rc == 0 || rc == -ENOENT, "%s", err);
+		for (size_t i = 0; rc == 0 && i < 1000; i++)
+			ck_assert_uint_eq(back[i], 0);
+		disk_piece_hash_free(ph);
+		free(tmpl);
+		free(buf);
+	}
+	ck_assert_uint_eq(disk_pool_hash_count(pool), 3);
+	disk_pool_free(pool);
+	free(back);
+	free(data);
+}
+END_TEST
+
 Suite *
 disk_suite(void)
 {
@@ -919,6 +1015,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_free_space);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_write_direct_and_buffered);
+	tcase_add_test(tc, test_write_hashed_as_it_arrives);
 	tcase_add_test(tc, test_call);
 	tcase_add_test(tc, test_completions_in_slices);
 	suite_add_tcase(s, tc);

@@ -516,12 +516,14 @@ v2_job_done(struct disk_job *job, void *arg)
 	event_base_loopbreak(r->base);
 }
 
-/* Runs one job of op on piece through a pool and returns whether its hashes matched. */
+/* Runs one job of op on piece through a pool (with ph and hash_to: a piece hashed as it
+ * arrives) and returns whether its hashes matched. */
 static bool
-v2_run_job(struct event_base *base, struct disk_pool *pool, struct storage *st,
-    const struct metainfo *mi, enum disk_op op, uint32_t piece, uint8_t *buf)
+v2_run_job_ph(struct event_base *base, struct disk_pool *pool, struct storage *st,
+    const struct metainfo *mi, enum disk_op op, uint32_t piece, uint8_t *buf,
+    struct disk_piece_hash *ph, uint32_t hash_to)
 {
-	struct disk_job job = { 0 };
+	struct disk_job job = { .ph = ph, .hash_to = hash_to };
 	struct v2_jobs r = { .base = base };
 	job.op = op;
 	job.storage = st;
@@ -540,6 +542,87 @@ v2_run_job(struct event_base *base, struct disk_pool *pool, struct storage *st,
 	ck_assert_int_eq(r.done, 1);
 	return r.ok == 1;
 }
+
+static bool
+v2_run_job(struct event_base *base, struct disk_pool *pool, struct storage *st,
+    const struct metainfo *mi, enum disk_op op, uint32_t piece, uint8_t *buf)
+{
+	return v2_run_job_ph(base, pool, st, mi, op, piece, buf, NULL, 0);
+}
+
+/* A fresh hash for piece of mi (what torrent.c makes for a piece being downloaded). */
+static struct disk_piece_hash *
+v2_piece_hash(const struct metainfo *mi, uint32_t piece)
+{
+	struct disk_job job = { .length = metainfo_piece_size(mi, piece) };
+	disk_job_expect(&job, mi, piece);
+	struct disk_piece_hash *ph = disk_piece_hash_new(&job);
+	ck_assert_ptr_nonnull(ph);
+	return ph;
+}
+
+/* v2 and hybrid pieces hashed as they arrive (the first leaf early, the rest by the write): every
+ * piece passes and is written, the short last ones of files too; a wrong byte in the leaf hashed
+ * early or in the rest fails the piece before it is written. */
+START_TEST(test_disk_hash_as_it_arrives_v2)
+{
+	char err[256];
+	put_tree();
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	struct event_base *base = event_base_new();
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	for (int fmt = TC_FORMAT_V2; fmt <= TC_FORMAT_HYBRID; fmt++) {
+		struct built b;
+		build("top", (enum tc_format)fmt, 65536, &b);
+		struct metainfo *mi = parse_any(b.buf.data, b.buf.len, err, sizeof err);
+		ck_assert_msg(mi != NULL, "%s", err);
+		struct storage *st = storage_new(mi, tmpdir, 8);
+		ck_assert_ptr_nonnull(st);
+		int early = 0;
+		for (uint32_t p = 0; p < mi->piece_count; p++) {
+			uint32_t len = metainfo_piece_size(mi, p);
+			uint8_t *buf = xmalloc(len);
+			ck_assert_int_eq(storage_read(st, (uint64_t)p * mi->piece_length, buf, len, err,
+			    sizeof err), 0);
+			struct disk_piece_hash *ph = v2_piece_hash(mi, p);
+			if (len > 16384) {
+				early++;
+				v2_run_job_ph(base, pool, st, mi, DISK_OP_HASH_PART, p, buf, ph, 16384);
+				ck_assert_uint_eq(disk_piece_hash_done(ph), 16384);
+			}
+			ck_assert_msg(v2_run_job_ph(base, pool, st, mi, DISK_OP_WRITE_PIECE, p, buf, ph,
+			    0), "format %d piece %u", fmt, p);
+			ck_assert_uint_eq(disk_piece_hash_done(ph), len);
+			disk_piece_hash_free(ph);
+			/* the last byte the v2 root covers (past it: the padding of a file's last
+			 * piece, which only a hybrid's SHA-1 covers) */
+			struct disk_job ex = { .length = len };
+			disk_job_expect(&ex, mi, p);
+			ck_assert(ex.check_v2);
+			uint32_t last = ex.v2_len - 1;
+			for (uint32_t at = 0; last >= 16384 && at <= last; at += last) {
+				buf[at] ^= 1;
+				ph = v2_piece_hash(mi, p);
+				v2_run_job_ph(base, pool, st, mi, DISK_OP_HASH_PART, p, buf, ph, 16384);
+				ck_assert_msg(!v2_run_job_ph(base, pool, st, mi, DISK_OP_WRITE_PIECE, p,
+				    buf, ph, 0), "format %d piece %u: byte %u changed", fmt, p, at);
+				disk_piece_hash_free(ph);
+				buf[at] ^= 1;
+				/* not written: the piece on disk still checks */
+				ck_assert(v2_run_job(base, pool, st, mi, DISK_OP_HASH_PIECE, p, NULL));
+			}
+			free(buf);
+		}
+		ck_assert_int_gt(early, 2);
+		storage_free(st);
+		metainfo_free(mi);
+		built_free(&b);
+	}
+	disk_pool_free(pool);
+	event_base_free(base);
+	task_registry_clear();
+}
+END_TEST
 
 /* The disk pool checks v2 pieces by their merkle roots (hybrids by both hashes): every piece of
  * the data verifies, a changed byte fails its piece, a wrong buffer is not written. */
@@ -609,6 +692,7 @@ metainfo_v2_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_tree_shapes);
 	tcase_add_test(tc, test_disk_checks_v2);
+	tcase_add_test(tc, test_disk_hash_as_it_arrives_v2);
 	suite_add_tcase(s, tc);
 	return s;
 }
