@@ -889,6 +889,8 @@ utp_conn_tail_probe(struct utp_conn *c, uint64_t now)
 		if (utp_conn_lost(c, first, &sent) > 0)
 			ledbat_on_loss(&c->cc, first->len, sent, now);
 		c->tail_probes++;
+		log_debug("%s: tail-loss probe: resend %u lost again (%u packets out)", c->name,
+		    first->seq, utp_conn_outstanding(c));
 		utp_engine_queue(c->eng, c);
 		return;
 	}
@@ -897,6 +899,8 @@ utp_conn_tail_probe(struct utp_conn *c, uint64_t now)
 		if (p == NULL || p->need_resend)
 			continue;
 		c->tail_probes++;
+		log_debug("%s: tail-loss probe: packet %u again (%u packets out)", c->name, p->seq,
+		    utp_conn_outstanding(c));
 		utp_conn_transmit(c, p, now);
 		utp_conn_send_batch(c);
 		return;
@@ -912,20 +916,21 @@ utp_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->state == UTP_DEAD || c->rto_at_us == 0)
 		return;
 	uint64_t now = dp_now_us();
-	if (c->tlp_at_us != 0 && now >= c->tlp_at_us && now < c->rto_at_us) {
+	bool probe_due = c->tlp_at_us != 0 && now >= c->tlp_at_us;
+	if (now < c->rto_at_us && !probe_due) {
+		/* ACKs moved the deadlines: wait the rest. */
+		utp_conn_timer_schedule(c, now);
+		return;
+	}
+	struct dp_task *task = task_hold(c->task);
+	task_cb_begin(task);
+	if (now < c->rto_at_us) {
 		c->tlp_at_us = 0;
 		utp_conn_tail_probe(c, now);
 		utp_conn_timer_schedule(c, now);
-		return;
-	}
-	if (now < c->rto_at_us) {
-		/* ACKs moved the deadline: wait the rest. */
-		utp_conn_timer_schedule(c, now);
-		return;
+		goto out;
 	}
 	c->rto_at_us = c->tlp_at_us = 0;
-	struct dp_task *task = task_hold(c->task);
-	task_cb_begin(task);
 	if (c->state == UTP_SYN_SENT) {
 		if (++c->timeouts_in_row >= UTP_SYN_TRIES) {
 			utp_conn_reset(c, ETIMEDOUT);

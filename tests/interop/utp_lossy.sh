@@ -169,15 +169,17 @@ SEED_TCP=$(grep -c "connected over TCP" "$SL_W/seed.log")
 if [ -n "$DPLT" ]; then
 	for ((i = 1; i <= DPLT; i++)); do
 		get "utp-dp-lt$i" lt "$PORT" "${LT_UTP[@]}"
-		# The seed's account of this run's connection (its debug lines until now; FIN
-		# resends to the leecher that has gone come later and are not counted).
+		# The seed's account of this run's connection (its debug lines until now; a
+		# timeout with one packet out is most often the FIN to the leecher that has gone).
 		c=$(grep -oE "utp 10\.201\.0\.1:[0-9]+ \(incoming\)" "$SL_W/seed.log" | tail -n 1)
 		awk -v c="$c" 'index($0, c) {
-			if ($0 ~ /retransmission timeout/) t++
+			if ($0 ~ /retransmission timeout [0-9]+ \(1 packets/) f++
+			else if ($0 ~ /retransmission timeout/) t++
 			if ($0 ~ /congestion loss/) k++
 			if ($0 ~ /timeout was spurious/) s++
-		} END { printf "  seed: %d retransmission timeouts (%d spurious), %d cuts\n", t, s, k }' \
-		    "$SL_W/seed.log"
+			if ($0 ~ /tail-loss probe/) p++
+		} END { printf "  seed: %d retransmission timeouts (%d spurious) and %d with one " \
+		    "packet out, %d tail probes, %d cuts\n", t, s, f, p, k }' "$SL_W/seed.log"
 	done
 	sl_stop "$SEED_PID" 10 || sl_fail "the seed exited $? on SIGTERM"
 	echo "PASS utp_lossy: downpour -> libtorrent over uTP $DPLT times, ${DELAY_MS} ms each way, ${LOSS} % loss"
