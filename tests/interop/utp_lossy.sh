@@ -55,6 +55,20 @@ wire_start() {
 	SL_WAIT_PID=$WIRE_PID sl_wait 10 "the wire" test -s "$SL_W/wire.ready"
 }
 
+# Drops besides the wire's own, per namespace: UDP receive buffers, and UDP sends the device's
+# queue refused (SndbufErrors: a qdisc drop is silent to a socket without IP_RECVERR); then the
+# wire's own count.
+lossy_drops() {
+	local n
+	for n in "$NA" "$NB"; do
+		ip netns exec "$n" awk -v ns="$n" '$1 == "Udp:" && $2 ~ /^[0-9]/ {
+			printf "drops in %s: UDP receive buffers %d, sends dropped at the device %d\n",
+			    ns, $6, $7
+		}' /proc/net/snmp
+	done
+	[ -n "$WIRE_PID" ] && { sl_stop "$WIRE_PID" 5; tail -n 1 "$SL_W/wire.log"; }
+}
+
 ip netns add "$NA" && ip netns add "$NB" || sl_fail "ip netns add"
 NETNS_MADE=1
 for n in "$NA" "$NB"; do
@@ -182,6 +196,7 @@ if [ -n "$DPLT" ]; then
 		    "packet out, %d tail probes, %d cuts\n", t, s, f, p, k }' "$SL_W/seed.log"
 	done
 	sl_stop "$SEED_PID" 10 || sl_fail "the seed exited $? on SIGTERM"
+	lossy_drops
 	echo "PASS utp_lossy: downpour -> libtorrent over uTP $DPLT times, ${DELAY_MS} ms each way, ${LOSS} % loss"
 	exit 0
 fi
@@ -213,14 +228,7 @@ if [ -n "$REF" ]; then
 	    sl_fail "the libtorrent -> downpour run had another peer than libtorrent"
 	sl_stop "$LT_SEED_PID" 10
 fi
-# Drops besides the wire's own, per namespace: UDP receive buffers, and UDP sends the device's
-# queue refused (SndbufErrors: a qdisc drop is silent to a socket without IP_RECVERR).
-for n in "$NA" "$NB"; do
-	ip netns exec "$n" awk -v ns="$n" '$1 == "Udp:" && $2 ~ /^[0-9]/ {
-		printf "drops in %s: UDP receive buffers %d, sends dropped at the device %d\n", ns, $6, $7
-	}' /proc/net/snmp
-done
-[ -n "$WIRE_PID" ] && { sl_stop "$WIRE_PID" 5; tail -n 1 "$SL_W/wire.log"; }
+lossy_drops
 awk -v s="$SIZE_MIB" -v t="$TCP_WALL" -v c="${CUBIC_WALL:-0}" -v u="$UTP_WALL" -v cc="$CC" 'BEGIN {
 	printf "rates: TCP (%s) %.2f MiB/s, uTP %.2f MiB/s, uTP/TCP %.2f", cc, s / t, s / u, t / u
 	if (c > 0)
