@@ -170,6 +170,10 @@ url_escape(struct dp_buf *b, const char *s)
 
 /* ---- the fields ---- */
 
+/* Outside text (a name or URL from the .torrent, a peer's client name) may not be UTF-8: the
+ * nested fields' jansson values take it through rpc_json_text, as json_pack's "s" refused it
+ * and the whole file, peer or tracker went missing from the list. */
+
 #define RPC_FIELD(fname) static void fname(struct rpc_torrent_view *v, struct rpc_jw *w)
 
 RPC_FIELD(f_activity_date)
@@ -292,8 +296,9 @@ RPC_FIELD(f_files)
 		/* Transmission names a multi-file torrent's files "folder/path". */
 		char *name = v->nfiles > 1 ? xasprintf("%s/%s", v->st->name, f->display_path) :
 		    xstrdup(f->display_path);
-		json_array_append_new(a, json_pack("{s:o, s:o, s:s}", "bytesCompleted",
-		    rpc_json_u64(f->done), "length", rpc_json_u64(f->size), "name", name));
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o}", "bytesCompleted",
+		    rpc_json_u64(f->done), "length", rpc_json_u64(f->size), "name",
+		    rpc_json_text(name)));
 		free(name);
 	}
 	rpc_jw_json(w, a);
@@ -437,9 +442,9 @@ RPC_FIELD(f_peers)
 		if (p->utp)
 			flags[k++] = 'T';
 		flags[k] = '\0';
-		json_t *o = json_pack("{s:s, s:i, s:s, s:b, s:b, s:b, s:b, s:s, s:b, s:b, s:b, s:b, "
+		json_t *o = json_pack("{s:s, s:i, s:o, s:b, s:b, s:b, s:b, s:s, s:b, s:b, s:b, s:b, "
 		    "s:b, s:f, s:o, s:o, s:o, s:o}",
-		    "address", addr, "port", port, "clientName", p->client,
+		    "address", addr, "port", port, "clientName", rpc_json_text(p->client),
 		    "clientIsChoked", p->peer_choking, "clientIsInterested", p->am_interested,
 		    "peerIsChoked", p->am_choking, "peerIsInterested", p->peer_interested,
 		    "flagStr", flags, "isDownloadingFrom", downloading, "isUploadingTo", uploading,
@@ -472,7 +477,8 @@ RPC_FIELD(f_peers_from)
 		const char *key;
 		int n;
 	} from[] = { { "fromCache", 0 }, { "fromDht", 0 }, { "fromIncoming", incoming },
-		{ "fromLpd", 0 }, { "fromLtep", 0 }, { "fromPex", 0 }, { "fromTracker", outgoing } };
+		{ "fromLpd", 0 }, { "fromLtep", 0 }, { "fromPex", 0 },
+		{ "fromTracker", outgoing } };
 	rpc_jw_object(w);
 	for (size_t i = 0; i < DP_ARRAY_LEN(from); i++) {
 		rpc_jw_key(w, from[i].key);
@@ -580,10 +586,11 @@ RPC_FIELD(f_trackers)
 		if (v->trackers[i].ipv6)
 			continue;       /* the same URL, announced to over IPv6 too (BEP 7) */
 		url_host(v->trackers[i].url, host, sizeof host);
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:s, s:i}", "announce",
-		    v->trackers[i].url, "id", (json_int_t)tracker_list_id(v->trackers[i].url),
-		    "scrape", v->trackers[i].scrape_url, "sitename", host, "tier",
-		    v->trackers[i].tier));
+		json_array_append_new(a, json_pack("{s:o, s:I, s:o, s:o, s:i}", "announce",
+		    rpc_json_text(v->trackers[i].url), "id",
+		    (json_int_t)tracker_list_id(v->trackers[i].url), "scrape",
+		    rpc_json_text(v->trackers[i].scrape_url), "sitename", rpc_json_text(host),
+		    "tier", v->trackers[i].tier));
 	}
 	rpc_jw_json(w, a);
 }
@@ -634,23 +641,23 @@ RPC_FIELD(f_tracker_stats)
 		const char *result = !ok ? t->last_error : t->last_warning[0] ? t->last_warning :
 		    announced ? "Success" : "";
 		json_t *o = json_object();
-		json_object_set_new(o, "announce", json_string(t->url));
+		json_object_set_new(o, "announce", rpc_json_text(t->url));
 		json_object_set_new(o, "announceState",
 		    json_integer(rpc_tracker_announce_state(t)));
 		json_object_set_new(o, "downloadCount", json_integer(t->downloaded));
 		json_object_set_new(o, "hasAnnounced", json_boolean(announced));
 		json_object_set_new(o, "hasScraped", json_boolean(scraped));
-		json_object_set_new(o, "host", json_string(host));
-		json_object_set_new(o, "sitename", json_string(host));
+		json_object_set_new(o, "host", rpc_json_text(host));
+		json_object_set_new(o, "sitename", rpc_json_text(host));
 		json_object_set_new(o, "id", json_integer((json_int_t)tracker_list_id(t->url)));
 		json_object_set_new(o, "isBackup", json_false());
 		json_object_set_new(o, "lastAnnouncePeerCount", rpc_json_u64(t->last_peer_count));
-		json_object_set_new(o, "lastAnnounceResult", json_string(result));
+		json_object_set_new(o, "lastAnnounceResult", rpc_json_text(result));
 		json_object_set_new(o, "lastAnnounceStartTime", json_integer(t->last_announce_start));
 		json_object_set_new(o, "lastAnnounceSucceeded", json_boolean(announced && ok));
 		json_object_set_new(o, "lastAnnounceTime", json_integer(t->last_announce));
 		json_object_set_new(o, "lastAnnounceTimedOut", json_false());
-		json_object_set_new(o, "lastScrapeResult", json_string(t->last_scrape_error));
+		json_object_set_new(o, "lastScrapeResult", rpc_json_text(t->last_scrape_error));
 		json_object_set_new(o, "lastScrapeStartTime", json_integer(t->last_scrape_start));
 		json_object_set_new(o, "lastScrapeSucceeded", json_boolean(scraped &&
 		    t->last_scrape_ok));
@@ -659,7 +666,7 @@ RPC_FIELD(f_tracker_stats)
 		json_object_set_new(o, "leecherCount", json_integer(t->leechers));
 		json_object_set_new(o, "nextAnnounceTime", json_integer(t->next_announce));
 		json_object_set_new(o, "nextScrapeTime", json_integer(0));
-		json_object_set_new(o, "scrape", json_string(t->scrape_url));
+		json_object_set_new(o, "scrape", rpc_json_text(t->scrape_url));
 		json_object_set_new(o, "scrapeState", json_integer(0));
 		json_object_set_new(o, "seederCount", json_integer(t->seeders));
 		json_object_set_new(o, "tier", json_integer(t->tier));
@@ -700,7 +707,7 @@ RPC_FIELD(f_webseeds)
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->npeers; i++)
 		if (v->peers[i].webseed)
-			json_array_append_new(a, json_string(v->peers[i].addr));
+			json_array_append_new(a, rpc_json_text(v->peers[i].addr));
 	rpc_jw_json(w, a);
 }
 

@@ -15,6 +15,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bencode.h"
+#include "disk.h"
 #include "engine.h"
 #include "rpc.h"
 #include "rpc_json.h"
@@ -351,6 +353,75 @@ START_TEST(test_torrent_get_names)
 }
 END_TEST
 
+/* A multi-file torrent whose name and announce URL are not UTF-8: its files and trackers are
+ * all listed, with U+FFFD for the bad bytes (json_pack refused them and dropped the entry). */
+START_TEST(test_not_utf8_nested)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	uint8_t data[3000];
+	memset(data, 'y', sizeof data);
+	uint8_t sha[20];
+	disk_sha1(data, sizeof data, sha);
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "announce");
+	be_enc_cstr(&b, "http://127.0.0.1:1/\xff/announce");
+	be_enc_cstr(&b, "info");
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "files");
+	be_enc_list_begin(&b);
+	for (int i = 0; i < 2; i++) {
+		be_enc_dict_begin(&b);
+		be_enc_cstr(&b, "length");
+		be_enc_int(&b, 1500);
+		be_enc_cstr(&b, "path");
+		be_enc_list_begin(&b);
+		be_enc_cstr(&b, i == 0 ? "a.bin" : "b.bin");
+		be_enc_end(&b);
+		be_enc_end(&b);
+	}
+	be_enc_end(&b);
+	be_enc_cstr(&b, "name");
+	be_enc_cstr(&b, "dir \xe9t\xe9");
+	be_enc_cstr(&b, "piece length");
+	be_enc_int(&b, 16384);
+	be_enc_cstr(&b, "pieces");
+	be_enc_str(&b, sha, 20);
+	be_enc_end(&b);
+	be_enc_end(&b);
+	char *b64 = rpc_base64_encode(b.data, b.len);
+	dp_buf_free(&b);
+	char *req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\","
+	    "\"paused\":true}}", b64);
+	char *ans = rpc_handler_run(h, req, strlen(req), NULL, 0);
+	ck_assert_msg(strstr(ans, "\"name\":\"dir \xef\xbf\xbdt\xef\xbf\xbd\"") != NULL, "%s", ans);
+	free(ans);
+	free(req);
+	free(b64);
+	const char *get = "{\"method\":\"torrent-get\",\"arguments\":{\"fields\":[\"files\","
+	    "\"trackers\",\"trackerStats\"]}}";
+	ans = rpc_handler_run(h, get, strlen(get), NULL, 0);
+	json_t *j = json_loads(ans, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", ans);
+	json_t *t = json_array_get(json_object_get(json_object_get(j, "arguments"), "torrents"), 0);
+	json_t *files = json_object_get(t, "files");
+	ck_assert_uint_eq(json_array_size(files), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(files, 1), "name")),
+	    "dir \xef\xbf\xbdt\xef\xbf\xbd/b.bin");
+	const char *url = "http://127.0.0.1:1/\xef\xbf\xbd/announce";
+	ck_assert_uint_eq(json_array_size(json_object_get(t, "trackers")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(t,
+	    "trackers"), 0), "announce")), url);
+	ck_assert_uint_eq(json_array_size(json_object_get(t, "trackerStats")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(t,
+	    "trackerStats"), 0), "announce")), url);
+	json_decref(j);
+	free(ans);
+	rpc_handler_free(h);
+}
+END_TEST
+
 /* ---- torrent-get in slices ---- */
 
 struct slice_answer {
@@ -467,6 +538,7 @@ rpc_json_suite(void)
 	tcase_add_test(tc, test_torrent_get_same_as_tree);
 	tcase_add_test(tc, test_torrent_get_names);
 	tcase_add_test(tc, test_torrent_get_slices);
+	tcase_add_test(tc, test_not_utf8_nested);
 	suite_add_tcase(s, tc);
 	return s;
 }
