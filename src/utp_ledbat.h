@@ -71,7 +71,8 @@ void ledbat_on_ack(struct ledbat *l, uint32_t bytes, bool cwnd_limited);
  * (see LEDBAT_LOSS_KEEP_*) once per episode: packets sent before the last cut (or timeout) were
  * sent by the window that cut already paid for, so their losses cut no more (at most once a
  * round trip, as RFC 6817 and libtorrent's loss_seq_nr; a time rule cut a burst 905 -> 633 ->
- * 444 -> 311 kB, once per rtt while its holes were resent). A random loss (LEDBAT_RANDOM_*)
+ * 444 -> 311 kB, once per rtt while its holes were resent), and count in the loss average no
+ * more; a cut leaves the average at half the random bound. A random loss (LEDBAT_RANDOM_*)
  * leaves the window. Returns true when it counted as congestion. */
 bool ledbat_on_loss(struct ledbat *l, uint32_t lost_bytes, uint64_t sent_us, uint64_t now_us);
 /* The retransmission timer expired with lost_bytes in flight (again: the previous one did

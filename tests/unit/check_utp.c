@@ -173,15 +173,35 @@ START_TEST(test_ledbat_window)
 		n++;
 	}
 	ck_assert_int_lt(n, 100);
-	ck_assert_uint_ge(r.loss_rate, LEDBAT_RANDOM_RATE_MAX);
 	ck_assert_uint_eq(r.cwnd, 70000);
 	ck_assert(!r.slow_start);
 	ck_assert_uint_eq(r.losses, 1);
+	/* The cut answers the episode: the average starts again under the bound, and late losses
+	 * of that episode (sent before the cut) add nothing to it; a random loss after it is
+	 * random (kept, a burst held the average past 3 % and every later loss cut, 20 times). */
+	ck_assert_uint_lt(r.loss_rate, LEDBAT_RANDOM_RATE_MAX);
+	uint32_t rate = r.loss_rate;
+	for (int i = 0; i < 20; i++)
+		ck_assert(!ledbat_on_loss(&r, 1000, now + 100000, now + 200000 + i));
+	ck_assert_uint_eq(r.loss_rate, rate);
+	ck_assert_uint_eq(r.cwnd, 70000);
+	ledbat_on_ack(&r, 99000, false);
+	ck_assert(!ledbat_on_loss(&r, 1000, now + 300000, now + 400000));
+	ck_assert_uint_eq(r.cwnd, 70000);
+	/* Losses that go on at 10 % lift it past the bound again: the next episode cuts. */
+	n = 0;
+	while (!ledbat_on_loss(&r, 1000, now + 400000 + n, now + 400000 + n) && n < 100) {
+		ledbat_on_ack(&r, 9000, false);
+		n++;
+	}
+	ck_assert_int_lt(n, 100);
+	ck_assert_uint_eq(r.cwnd, 49000);
+	ck_assert_uint_eq(r.losses, 2);
 	/* The average forgets: after some hundreds of packets delivered a loss is random again. */
 	for (int i = 0; i < 1000; i++)
 		ledbat_on_ack(&r, 1000, false);
 	ck_assert(!ledbat_on_loss(&r, 1000, now + 500000, now + 600000));
-	ck_assert_uint_eq(r.cwnd, 70000);
+	ck_assert_uint_eq(r.cwnd, 49000);
 	/* A first timeout that looks random (no queue, losses rare): one packet, and slow start
 	 * back to the old window; still in the first slow start, the threshold stays open. */
 	struct ledbat t;
