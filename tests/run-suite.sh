@@ -11,6 +11,11 @@ failed=0
 failures=()
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
+# The TUI keeps the user's column choice in $XDG_STATE_HOME: the suite's runs keep theirs in a
+# directory of their own, so a choice saved on this machine changes no test's screen and no
+# test writes into the user's home.
+export XDG_STATE_HOME=$top/build/test-state
+rm -rf "$XDG_STATE_HOME" && mkdir -p "$XDG_STATE_HOME"
 
 pass() { passed=$((passed + 1)); echo "PASS: $1"; }
 fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1 (log: ${2:-})"; }
