@@ -195,6 +195,7 @@ static const struct attach_field attach_global_f[] = {
 	F("pid", ATTACH_CHARS, ST, peer_id),
 	F("ta", ATTACH_INT, ST, torrents_active),
 	F("to", ATTACH_INT, ST, torrents),
+	F("ts", ATTACH_INT, ST, torrents_stopped),
 	F("ul", ATTACH_UINT, ST, uploaded),
 	F("uli", ATTACH_UINT, ST, up_limit),
 	F("ur", ATTACH_UINT, ST, up_rate),

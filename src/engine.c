@@ -980,6 +980,8 @@ engine_global(struct engine *e, struct engine_global_stats *out)
 	out->torrents_active = (int)(e->torrent_states[ENGINE_TORRENT_DOWNLOADING] +
 	    e->torrent_states[ENGINE_TORRENT_SEEDING] + e->torrent_states[ENGINE_TORRENT_METADATA] +
 	    e->torrent_states[ENGINE_TORRENT_CHECKING]);
+	out->torrents_stopped = (int)(e->torrent_states[ENGINE_TORRENT_STOPPED] +
+	    e->torrent_states[ENGINE_TORRENT_ERROR]);
 	out->free_space = e->free_space;
 	snprintf(out->download_dir, sizeof out->download_dir, "%s", e->set.download_dir);
 	out->disk_pending_write_bytes = disk_pool_pending_write_bytes(e->disk);

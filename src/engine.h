@@ -362,6 +362,7 @@ struct engine_global_stats {
 	int connections, max_connections, max_peers_per_torrent, upload_slots;
 	int listen_port;               /* 0 when not listening */
 	int torrents, torrents_active;
+	int torrents_stopped;           /* stopped or in error (Transmission's "paused") */
 	uint64_t free_space;           /* bytes free in the download dir (refreshed every few s) */
 	char download_dir[1024];
 	uint64_t disk_pending_write_bytes;

@@ -490,6 +490,18 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+/* session-stats' three torrent counts. */
+static void
+stats_counts(struct rpc_handler *h, int total, int active, int paused)
+{
+	json_t *j = call(h, "{\"method\":\"session-stats\"}");
+	json_t *a = json_object_get(j, "arguments");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "torrentCount")), total);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "activeTorrentCount")), active);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "pausedTorrentCount")), paused);
+	json_decref(j);
+}
+
 START_TEST(test_torrent_lifecycle)
 {
 	struct rpc_handler *h = rpc_handler_new(eng, NULL);
@@ -592,6 +604,7 @@ START_TEST(test_torrent_lifecycle)
 		json_decref(j);
 	}
 	ck_assert_int_eq(status, 4);
+	stats_counts(h, 1, 1, 0);
 	/* recently-active: just added, so listed. */
 	j = call(h, "{\"method\":\"torrent-get\",\"arguments\":{\"ids\":\"recently-active\","
 	    "\"fields\":[\"id\"]}}");
@@ -608,6 +621,7 @@ START_TEST(test_torrent_lifecycle)
 	j = call(h, buf);
 	ck_assert_int_eq(json_integer_value(json_object_get(first_torrent(j), "status")), 0);
 	json_decref(j);
+	stats_counts(h, 1, 0, 1);
 
 	snprintf(buf, sizeof buf, "{\"method\":\"torrent-remove\",\"arguments\":{\"ids\":%d,"
 	    "\"delete-local-data\":false}}", id);
