@@ -149,10 +149,6 @@ int engine_torrent_get(struct engine *e, int id, struct engine_torrent_stats *ou
  */
 size_t engine_torrents_changed(struct engine *e, unsigned window_s, int **ids, int **removed,
     size_t *nremoved);
-/* The same from a point in time: changed at or after since_ms (dp_now_ms's clock), for a
- * reader that remembers when it last looked and must not read again what it saw then. */
-size_t engine_torrents_changed_since(struct engine *e, uint64_t since_ms, int **ids,
-    int **removed, size_t *nremoved);
 /* Every torrent's id, ascending (the order added); no stats copied, so it costs little with
  * 10,000 torrents. Returns the count; *ids is freed by the caller (NULL when empty). */
 size_t engine_torrent_ids(struct engine *e, int **ids);

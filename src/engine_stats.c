@@ -21,16 +21,9 @@ engine_torrents_changed(struct engine *e, unsigned window_s, int **ids, int **re
     size_t *nremoved)
 {
 	uint64_t now = dp_now_ms(), span = (uint64_t)window_s * 1000;
-	return engine_torrents_changed_since(e, now > span ? now - span : 0, ids, removed,
-	    nremoved);
-}
-
-size_t
-engine_torrents_changed_since(struct engine *e, uint64_t since_ms, int **ids, int **removed,
-    size_t *nremoved)
-{
-	*nremoved = changes_removed_since(&e->changes, since_ms, removed);
-	return changes_since(&e->changes, since_ms, ids);
+	uint64_t since = now > span ? now - span : 0;
+	*nremoved = changes_removed_since(&e->changes, since, removed);
+	return changes_since(&e->changes, since, ids);
 }
 
 size_t

@@ -1954,10 +1954,8 @@ store_look(struct store *s)
 	 * command): only those are read; 10,000 idle seeds cost nothing here. */
 	int *ids = NULL, *gone = NULL;
 	size_t ngone = 0;
-	/* From the last look's own time on (a change in that same millisecond is read again):
-	 * a window in whole seconds with a margin read a burst of changes just before the last
-	 * look once more, so one change after 40 new seeds cost 40 reads. */
-	size_t n = engine_torrents_changed_since(s->e, s->changes_ms, &ids, &gone, &ngone);
+	unsigned window = (unsigned)((now - s->changes_ms) / 1000) + 2;
+	size_t n = engine_torrents_changed(s->e, window, &ids, &gone, &ngone);
 	s->changes_ms = now;
 	for (size_t i = 0; i < n; i++) {
 		struct store_item *it = store_find(s, ids[i]);

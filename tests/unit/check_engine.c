@@ -928,13 +928,20 @@ START_TEST(test_queue_pass_reads_changed)
 	ck_assert_uint_eq(seeding_count(e), N);
 	/* past their first saves (each is looked at again until its debounce allows it, and a
 	 * look reads what changed in the last 2 s) */
-	unsigned long long r0 = queue_reads_settled(e, base);
-	ck_assert_int_eq(engine_torrent_stop(e, ids[7], err, sizeof err), 0);
-	th_loop_run(base, 1200);
-	ck_assert_int_eq(engine_torrent_start(e, ids[7], err, sizeof err), 0);
-	RUN_UNTIL(base, seeding_count(e) == N, 10);
-	unsigned long long r1 = queue_reads_settled(e, base);
-	ck_assert_uint_eq(seeding_count(e), N);
+	unsigned long long r0 = queue_reads_settled(e, base), r1 = r0;
+	/* Two rounds: the first look after the starts may read them all again (a look reaches
+	 * back 2 s before the previous one, for a torrent that changed before the store knew it);
+	 * the second round reads only what changed. */
+	for (int round = 0; round < 2; round++) {
+		r0 = r1;
+		int id = ids[7 + round];
+		ck_assert_int_eq(engine_torrent_stop(e, id, err, sizeof err), 0);
+		th_loop_run(base, 1200);
+		ck_assert_int_eq(engine_torrent_start(e, id, err, sizeof err), 0);
+		RUN_UNTIL(base, seeding_count(e) == N, 10);
+		r1 = queue_reads_settled(e, base);
+		ck_assert_uint_eq(seeding_count(e), N);
+	}
 	ck_assert_msg(r1 - r0 < N / 4, "%llu torrents read for one change", r1 - r0);
 	/* A lowered limit: every torrent read once, the last 30 in queue order parked. */
 	ck_assert_msg(engine_session_set_setting(e, "max_active_seeds", "10", err, sizeof err) ==
