@@ -113,7 +113,19 @@ ls "$W"/s/resume/*.resume >/dev/null 2>&1 || fail "no resume file"
 # Restart in the foreground: the torrent is back, seeding from done/, nothing rehashed (only
 # this run's lines of the log count).
 L0=$(($(wc -l <"$W/s/downpour.log") + 1))
-fg_log() { tail -n "+$L0" "$W/s/downpour.log"; }
+run_log() { tail -n "+$L0" "$W/s/downpour.log"; }
+# restored PID WHAT: the session loads after the loop starts, so the task table is asked for
+# again (SIGUSR1) until the torrent is listed; it must be seeding with nothing rehashed.
+restored() {
+	for _ in $(seq 1 30); do
+		run_log | grep -q "torrent 1 seeding payload.bin 100.0%" && break
+		kill -USR1 "$1"
+		sleep 1
+	done
+	run_log | grep -q "torrent 1 seeding payload.bin 100.0%" || fail "$2: not seeding at 100%"
+	H=$(run_log | grep -o 'pieces hashed since start: [0-9]*' | tail -1)
+	[ "$H" = "pieces hashed since start: 0" ] || fail "$2 rehashed: $H"
+}
 "$DP" daemon --foreground --config "$W/d.conf" --session "$W/s" --port "$DPORT" \
     >"$W/fg.log" 2>&1 &
 FG=$!
@@ -122,15 +134,7 @@ FG=$!
 for _ in $(seq 1 300); do [ -f "$W/s/downpour.pid" ] && break; sleep 0.1; done
 kill -USR1 "$FG"
 LOG0=$L0 wait_log "SIGUSR1: pieces hashed" 30 || fail "no task table after an early SIGUSR1"
-# The session loads after the loop starts: dump again until the torrent is listed.
-for _ in $(seq 1 30); do
-	fg_log | grep -q "torrent 1 seeding payload.bin 100.0%" && break
-	kill -USR1 "$FG"
-	sleep 1
-done
-fg_log | grep -q "torrent 1 seeding payload.bin 100.0%" || fail "restored torrent is not seeding at 100%"
-H=$(fg_log | grep -o 'pieces hashed since start: [0-9]*' | tail -1)
-[ "$H" = "pieces hashed since start: 0" ] || fail "restart rehashed: $H"
+restored "$FG" "foreground restart"
 kill -TERM "$FG"
 wait_gone "$FG" 10 || fail "foreground daemon did not stop"
 wait "$FG"; RC=$?
@@ -145,14 +149,7 @@ L0=$(($(wc -l <"$W/s/downpour.log") + 1))
 PID=$(daemon_pid)
 LOG0=$L0 wait_log "resume file unusable (.*): using the backup" 30 ||
 	fail "backup not used or not logged"
-for _ in $(seq 1 30); do
-	fg_log | grep -q "torrent 1 seeding payload.bin 100.0%" && break
-	kill -USR1 "$PID"
-	sleep 1
-done
-fg_log | grep -q "torrent 1 seeding payload.bin 100.0%" || fail "backup restart: not seeding"
-H=$(fg_log | grep -o 'pieces hashed since start: [0-9]*' | tail -1)
-[ "$H" = "pieces hashed since start: 0" ] || fail "backup restart rehashed: $H"
+restored "$PID" "backup restart"
 kill -TERM "$PID"
 wait_gone "$PID" 10 || fail "daemon 3 did not stop"
 echo "PASS: ops_daemon"
