@@ -150,7 +150,8 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 	size_t nbytes = bitfield_bytes(mi->piece_count);
 	out->pieces = xcalloc(nbytes ? nbytes : 1, 1);
 	/* Only what was verified counts; during a check the bitfield is still being built. */
-	if (t->checked && t->state != ENGINE_TORRENT_CHECKING)
+	out->checked = t->checked && t->state != ENGINE_TORRENT_CHECKING;
+	if (out->checked)
 		memcpy(out->pieces, t->have.bits, nbytes);
 	out->have_pieces = t->have.count;
 	out->file_count = mi->file_count;

@@ -85,6 +85,7 @@ struct engine_resume_state {
 	uint8_t *pieces;               /* verified pieces, wire-order bitfield; all clear while its
 	                                  data is being checked */
 	uint32_t have_pieces;
+	bool checked;                  /* its data was looked at (a check ended; not checking) */
 	size_t file_count;
 	/* per file: enum engine_prio in the low 2 bits, the priority it has when wanted (what a
 	 * skipped file keeps, ENGINE_POLICY_LEVEL) in the next 2 */
@@ -115,6 +116,8 @@ struct engine_restore_file {
 };
 struct engine_restore {
 	const uint8_t *pieces;         /* the pieces the file says were verified; NULL: none */
+	bool unchecked;                /* the data was never looked at: pieces and files are not
+	                                  trusted, the next start checks it */
 	const struct engine_restore_file *files;   /* one per file of the torrent */
 	bool sequential;
 	uint64_t down_limit, up_limit;

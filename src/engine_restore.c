@@ -104,7 +104,8 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	size_t changed = 0;
 	const char *gone = NULL;                    /* the first file missing since the save */
 	size_t ngone = 0;
-	for (size_t i = 0; i < mi->file_count; i++) {
+	/* A file saved before the first check ended claims nothing: the start checks it all. */
+	for (size_t i = 0; i < mi->file_count && !r->unchecked; i++) {
 		const struct mi_file *f = &mi->files[i];
 		if (f->pad || f->length == 0)
 			continue;
@@ -131,7 +132,7 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	}
 	struct dp_bitfield claimed_bf;
 	bitfield_init(&claimed_bf, np);
-	if (r->pieces != NULL)
+	if (r->pieces != NULL && !r->unchecked)
 		bitfield_load(&claimed_bf, r->pieces, bitfield_bytes(np));
 	uint32_t *recheck = NULL;
 	uint32_t nr = 0, lost = 0;
@@ -185,7 +186,7 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	if (r->idle_limit >= 0 && r->idle_limit <= ENGINE_IDLE_LIMIT_MAX)
 		t->idle.limit_min = r->idle_limit;
 	/* A magnet (no pieces yet) is checked once its metadata arrives. */
-	t->checked = t->md == NULL;
+	t->checked = t->md == NULL && !r->unchecked;
 	if (lost > 0) {
 		/* Seeding on as if complete hid it until a peer asked (issue 11, finding 10); the
 		 * error state says it, and starting downloads what is missing. */

@@ -132,6 +132,8 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 		be_enc_cstr(b, "trackers");
 		be_enc_cstr(b, r->trackers);
 	}
+	if (r->unchecked)
+		resume_enc_kv_int(b, "unchecked", 1);
 	resume_enc_kv_int(b, "up-limit", (int64_t)r->up_limit);
 	resume_enc_kv_int(b, "upload-slots", r->upload_slots);
 	resume_enc_kv_int(b, "uploaded", (int64_t)r->uploaded);
@@ -311,6 +313,11 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 	    resume_get_int(body, "downloading", 0, INT64_MAX, &out->downloading_s, err,
 	    errlen) < 0)
 		goto out;
+	if (be_dict_get(body, "unchecked") != NULL) {
+		if (resume_get_int(body, "unchecked", 0, 1, &v, err, errlen) < 0)
+			goto out;
+		out->unchecked = v != 0;
+	}
 	if (be_dict_get(body, "seed-idle-mode") != NULL &&
 	    resume_get_int(body, "seed-idle-mode", 0, 2, &out->seed_idle_mode, err, errlen) < 0)
 		goto out;

@@ -37,6 +37,9 @@ struct resume {
 	int64_t downloading_s;         /* seconds spent downloading (optional in the file) */
 	char *save_path;
 	bool running;                  /* the user's wish: started (running, queued) or stopped */
+	/* Its data was never looked at (saved before its first check ended, or during a
+	 * recheck): no piece is claimed and the next start checks the data (optional: 0) */
+	bool unchecked;
 	bool sequential;
 	uint64_t down_limit, up_limit; /* bytes/s, 0 = unlimited */
 	int64_t max_peers, upload_slots;   /* 0 = the global value */

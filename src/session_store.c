@@ -471,6 +471,8 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 	rs.pieces = NULL;
 	if (it->checking)
 		memset(r->pieces, 0, bitfield_bytes(r->piece_count));
+	/* Saved before its data was looked at: the next start checks it, not trusts "none". */
+	r->unchecked = !rs.checked;
 	r->file_count = rs.file_count;
 	r->files = xcalloc(rs.file_count, sizeof *r->files);
 	for (size_t i = 0; i < rs.file_count; i++)
@@ -1007,7 +1009,8 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 		files[i].priority = r->files[i].priority;
 	}
 	struct engine_restore er = {
-		.pieces = r->pieces, .files = files, .sequential = r->sequential,
+		.pieces = r->pieces, .unchecked = r->unchecked, .files = files,
+		.sequential = r->sequential,
 		.down_limit = r->down_limit, .up_limit = r->up_limit,
 		.max_peers = (int)r->max_peers, .upload_slots = (int)r->upload_slots,
 		.uploaded = r->uploaded, .downloaded = r->downloaded,
@@ -1128,6 +1131,9 @@ store_load_one(struct store *s, struct store_entry *en)
 	}
 	if (en->used_backup)
 		log_warn("%s: resume file unusable (%s): using the backup", nm.name, en->why);
+	if (en->r.unchecked)
+		log_info("%s: its data was not checked before the last stop: it is checked when it "
+		    "starts", nm.name);
 	uint32_t nr = 0;
 	uint32_t *recheck = store_apply_resume(s, it, &en->r, &nr);
 	if (nr == 0) {
@@ -2377,17 +2383,23 @@ store_flush(void *arg)
 	/* The views are taken here, on the loop; the files are written by a few threads at once
 	 * (replacing 10,000 files is metadata work the filesystem does in parallel). */
 	struct store_flush_run run = { .jobs = xcalloc((size_t)s->nitems + 1, sizeof *run.jobs) };
+	size_t cut = 0, unchecked = 0;
 	for (struct store_item *it = s->items; it != NULL; it = it->next) {
 		struct engine_policy_torrent t;
 		if (it->removed || engine_policy_torrent(s->e, it->id, 0, &t) < 0)
 			continue;
-		/* A check still running at exit: its pieces are claimed by the previous file. */
-		if (it->checking || t.state == ENGINE_TORRENT_CHECKING)
+		/* A check still running at exit: its pieces are claimed by the previous file (none
+		 * when it is the first check: the next start checks again). */
+		if (it->checking || t.state == ENGINE_TORRENT_CHECKING) {
+			cut++;
 			continue;
+		}
 		uint32_t have;
 		struct resume_job *job = store_make_job(s, it, &have);
 		if (job == NULL)
 			continue;
+		if (job->resume.unchecked && t.has_info)
+			unchecked++;
 		/* Pieces claimed since the last synced save: their data first (the rest was made
 		 * durable before an earlier file said so). */
 		job->sync = have != it->synced_have;
@@ -2420,6 +2432,10 @@ store_flush(void *arg)
 		log_error("session: %s", err);
 	store_save_stats(s, true);
 	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
+	if (cut > 0 || unchecked > 0)
+		log_info("session: %zu torrent%s not checked yet and %zu check%s cut short: their "
+		    "data is checked at the next start (a recheck's previous pieces stand)",
+		    unchecked, unchecked == 1 ? "" : "s", cut, cut == 1 ? "" : "s");
 }
 
 static void

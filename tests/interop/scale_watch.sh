@@ -3,7 +3,8 @@
 # directory at once (issue 10): during the adds every RPC session-get is answered within 5 s,
 # and SIGTERM once half of them are listed ends the daemon within 30 s with exit 0; the restart
 # lists every torrent that was added, each seeding (complete data: none waits for a download
-# slot), none of them hashed.
+# slot), none hashed but those whose first check the SIGTERM overtook (the stop says how many:
+# their resume files say "not checked", not "no piece", so they are checked, not downloaded).
 # The bounds are liveness (the old loop did not answer for minutes), not speed figures: those
 # are tests/bench/scale.sh's. $1 = the downpour binary.
 set -u

@@ -890,6 +890,62 @@ START_TEST(test_session_load_in_slices)
 }
 END_TEST
 
+static size_t
+listed_count(struct engine *e)
+{
+	int *ids = NULL;
+	size_t n = engine_torrent_ids(e, &ids);
+	free(ids);
+	return n;
+}
+
+/* A torrent added stopped, its data in place but never looked at, comes back from a restart
+ * still unchecked: starting it checks the data and seeds. (Its resume file said "no piece",
+ * which the restart trusted: it came back as a download of everything already on disk; the
+ * same for torrents whose first check a shutdown overtook, scale_watch.sh.) */
+START_TEST(test_unchecked_survives_restart)
+{
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/unchecked-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/unchecked-data", tmpdir);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	uint8_t *data = xmalloc(T_PIECE);
+	for (uint32_t k = 0; k < T_PIECE; k++)
+		data[k] = (uint8_t)(payload[k] ^ 0x5a);
+	th_file_write(ddir, "unchecked.bin", data, T_PIECE);
+	size_t len;
+	uint8_t *tor = th_torrent_single("unchecked.bin", data, T_PIECE, T_PIECE, &len);
+	free(data);
+	struct engine_add_opts opts = { .paused = true };
+	int id = 0;
+	ck_assert_msg(engine_add_torrent_data(e, tor, len, &opts, &id, err, sizeof err) == 0,
+	    "%s", err);
+	free(tor);
+	th_loop_run(base, 1500);      /* its first save, the debounce past */
+	engine_free(e);
+	e = th_engine_loopback(base, ddir, 2);
+	uint64_t hashed = engine_hash_count(e);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	int *got = NULL;
+	RUN_UNTIL(base, listed_count(e) == 1, 10);
+	ck_assert_uint_eq(engine_torrent_ids(e, &got), 1);
+	id = got[0];
+	free(got);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_STOPPED);
+	ck_assert_int_eq(engine_torrent_start(e, id, err, sizeof err), 0);
+	RUN_UNTIL(base, engine_torrent_get(e, id, &st) == 0 && st.state == ENGINE_TORRENT_SEEDING,
+	    10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	ck_assert_uint_eq(engine_hash_count(e) - hashed, 1);
+	engine_free(e);
+	event_base_free(base);
+}
+END_TEST
+
 /* The queue passes' reads once nothing has changed for 3 s (at most 20 s). */
 static unsigned long long
 queue_reads_settled(struct engine *e, struct event_base *base)
@@ -1404,6 +1460,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_idle_torrents_not_ticked);
 	tcase_add_test(tc, test_session_load_in_slices);
 	tcase_add_test(tc, test_queue_pass_reads_changed);
+	tcase_add_test(tc, test_unchecked_survives_restart);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);

@@ -151,6 +151,34 @@ START_TEST(test_error_optional)
 }
 END_TEST
 
+/* "Never checked" is kept (a file saved before the first check ended must not claim "no
+ * piece" as if looked at): optional, absent = checked, round-trips, only 0 or 1. */
+START_TEST(test_unchecked_optional)
+{
+	struct resume r;
+	sample(&r);
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	ck_assert(memmem(b.data, b.len, "9:unchecked", 11) == NULL);
+	r.unchecked = true;
+	struct dp_buf u;
+	dp_buf_init(&u);
+	resume_encode(&r, &u);
+	resume_clear(&r);
+	ck_assert(memmem(u.data, u.len, "9:uncheckedi1e", 14) != NULL);
+	char err[256];
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
+	ck_assert(!r.unchecked);
+	resume_clear(&r);
+	ck_assert_int_eq(resume_decode(u.data, u.len, &r, err, sizeof err), 0);
+	ck_assert(r.unchecked);
+	resume_clear(&r);
+	dp_buf_free(&b);
+	dp_buf_free(&u);
+}
+END_TEST
+
 /* A magnet's x.pe peers are kept (issue 11, finding 14): optional, in key order, round-trip;
  * a value that is not a string or holds a NUL is refused. */
 START_TEST(test_magnet_peers)
@@ -704,6 +732,7 @@ resume_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_error_optional);
+	tcase_add_test(tc, test_unchecked_optional);
 	tcase_add_test(tc, test_magnet_resume);
 	tcase_add_test(tc, test_magnet_peers);
 	tcase_add_test(tc, test_corrupt_refused);
