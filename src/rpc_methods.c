@@ -269,6 +269,8 @@ struct rpc_call {
 	char *path;
 	char *dir;                      /* torrent-add's download-dir, resolved by the work */
 	struct rpc_roots roots;         /* where paths may lie (rpc_paths.c) */
+	char arg[32];                   /* the argument path came in (rpc_path_check_then) */
+	rpc_path_then_fn then;          /* the method's rest, given path resolved (in dir) */
 	struct rpc_get *get;            /* torrent-get in slices: its rows so far */
 	uint8_t *data;
 	size_t len;
@@ -364,6 +366,43 @@ method_free_space(struct rpc_handler *h, json_t *args, json_t *out, char *err, s
 	struct rpc_call *c = rpc_call_new(rpc_statvfs_work, rpc_free_space_finish, path);
 	rpc_roots_get(h->e, &c->roots);
 	snprintf(c->what, sizeof c->what, "rpc free-space: statvfs %s", path);
+	return rpc_call_start(h, c, args, out, err, errlen);
+}
+
+/* ---- a directory a client named: checked on the disk pool, the method done on the loop ---- */
+
+/* realpath can wait for as long as a slow or hung mount does: here, never on the loop. */
+static void
+rpc_path_check_work(struct rpc_call *c)
+{
+	char real[PATH_MAX];
+	if (rpc_roots_check(&c->roots, c->arg, c->path, real, sizeof real, c->errmsg,
+	    sizeof c->errmsg) < 0) {
+		c->error = EACCES;
+		return;
+	}
+	c->dir = xstrdup(real);
+}
+
+static int
+rpc_path_check_finish(struct rpc_call *c, json_t *out, char *err, size_t errlen)
+{
+	if (c->error != 0)
+		return dp_fail(err, errlen, "%s", c->errmsg);
+	return c->then(c->h, c->args, c->dir, out, err, errlen);
+}
+
+int
+rpc_path_check_then(struct rpc_handler *h, json_t *args, const char *method, const char *arg,
+    const char *path, rpc_path_then_fn then, json_t *out, char *err, size_t errlen)
+{
+	if (path[0] != '/')
+		return dp_fail(err, errlen, "%s must be an absolute path", arg);
+	struct rpc_call *c = rpc_call_new(rpc_path_check_work, rpc_path_check_finish, path);
+	rpc_roots_get(h->e, &c->roots);
+	snprintf(c->arg, sizeof c->arg, "%s", arg);
+	c->then = then;
+	snprintf(c->what, sizeof c->what, "rpc %s: checking %s %s", method, arg, path);
 	return rpc_call_start(h, c, args, out, err, errlen);
 }
 
@@ -878,6 +917,26 @@ method_torrent_remove(struct rpc_handler *h, json_t *args, json_t *out, char *er
 	return rpc_torrent_action(h, args, ACT_REMOVE, err, errlen);
 }
 
+/* torrent-set-location once location is checked: the torrents selected now (some may have
+ * gone while the check ran) go there. */
+static int
+rpc_set_location_then(struct rpc_handler *h, json_t *args, const char *real, json_t *out,
+    char *err, size_t errlen)
+{
+	(void)out;
+	bool move = false;
+	if (rpc_arg_bool(args, "move", &move, err, errlen) < 0)
+		return -1;
+	struct rpc_sel sel;
+	if (rpc_select(h, args, &sel, err, errlen) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < sel.n && rc == 0; i++)
+		rc = engine_torrent_set_location(h->e, sel.st[i].id, real, move, err, errlen);
+	rpc_sel_free(&sel);
+	return rc;
+}
+
 /* torrent-set-location: location (absolute), move (default false: find the data there). */
 static int
 method_torrent_set_location(struct rpc_handler *h, json_t *args, json_t *out, char *err,
@@ -893,23 +952,15 @@ method_torrent_set_location(struct rpc_handler *h, json_t *args, json_t *out, ch
 		return -1;
 	if (h->sandbox)
 		return dp_fail(err, errlen, "torrent-set-location is not accepted here");
-	/* Under the directories a client may name (issue 11, finding 5), links resolved; on the
-	 * loop like session-set's download-dir (the engine's move itself runs on the pool). */
-	char real[PATH_MAX];
-	struct rpc_roots roots;
-	rpc_roots_get(h->e, &roots);
-	int bad = rpc_roots_check(&roots, "location", dir, real, sizeof real, err, errlen);
-	rpc_roots_free(&roots);
-	if (bad < 0)
-		return -1;
+	/* A bad selection is refused before the filesystem is asked anything. */
 	struct rpc_sel sel;
 	if (rpc_select(h, args, &sel, err, errlen) < 0)
 		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < sel.n && rc == 0; i++)
-		rc = engine_torrent_set_location(h->e, sel.st[i].id, real, move, err, errlen);
 	rpc_sel_free(&sel);
-	return rc;
+	/* Under the directories a client may name (issue 11, finding 5), links resolved: on the
+	 * disk pool, and so is the engine's move itself. */
+	return rpc_path_check_then(h, args, "torrent-set-location", "location", dir,
+	    rpc_set_location_then, out, err, errlen);
 }
 
 /* The engine's rename is done (on the loop, after the method deferred): the answer goes. */

@@ -97,6 +97,17 @@ void rpc_roots_free(struct rpc_roots *r);
 int rpc_roots_check(const struct rpc_roots *r, const char *what, const char *path, char *resolved,
     size_t rlen, char *err, size_t errlen);
 
+/* The rest of a method once the directory a client named is checked: resolved is where it
+ * leads (links followed), under the allowed directories. Returns as a method does. */
+typedef int (*rpc_path_then_fn)(struct rpc_handler *h, json_t *args, const char *resolved,
+    json_t *out, char *err, size_t errlen);
+/* Checks path (the argument arg of method) with rpc_roots_check on the disk pool, never on the
+ * loop (a slow or hung mount), then runs then on the loop and answers: RPC_DEFER. Without
+ * rpc_handler_run_async both run at once on the calling thread. A refused path answers its
+ * error and then never runs. */
+int rpc_path_check_then(struct rpc_handler *h, json_t *args, const char *method, const char *arg,
+    const char *path, rpc_path_then_fn then, json_t *out, char *err, size_t errlen);
+
 /* rpc_session.c's methods. */
 int rpc_method_session_get(struct rpc_handler *h, json_t *args, json_t *out, char *err,
     size_t errlen);

@@ -317,58 +317,31 @@ rpc_switched_parse(const struct rpc_switched *p, json_t *args, const struct dp_c
 	return 1;
 }
 
-int
-rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+/* What session-set changes: the settings table's keys and their new values, each checked by
+ * the table. real_dir: download-dir as rpc_roots_check resolved it (NULL: not changed). */
+static int
+rpc_session_set_changes(struct rpc_handler *h, json_t *args, const char *real_dir,
+    struct rpc_change *ch, size_t *np, char *err, size_t errlen)
 {
-	(void)out;
-	struct engine_global_stats g;
-	engine_global(h->e, &g);
 	struct engine_queue_limits q;
 	bool have_session = engine_get_queue_limits(h->e, &q) == 0;
-	int64_t peers_global = 0, peers_torrent = 0, port = -1;
+	int64_t peers_global = 0, peers_torrent = 0;
 	bool start_added = false, utp = false, portmap = false, pex = false;
-	const char *dir = NULL, *encryption = NULL, *bl_url = NULL;
-	/* Read and check everything first, so that a bad argument changes nothing. */
+	const char *encryption = NULL, *bl_url = NULL;
 	if (rpc_arg_int(args, "peer-limit-global", 1, 65535, &peers_global, err, errlen) < 0 ||
 	    rpc_arg_int(args, "peer-limit-per-torrent", 1, 65535, &peers_torrent, err, errlen) < 0 ||
-	    rpc_arg_int(args, "peer-port", 0, 65535, &port, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "start-added-torrents", &start_added, err, errlen) < 0 ||
-	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
 	    rpc_arg_string(args, "encryption", &encryption, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "utp-enabled", &utp, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "port-forwarding-enabled", &portmap, err, errlen) < 0 ||
 	    rpc_arg_bool(args, "pex-enabled", &pex, err, errlen) < 0 ||
 	    rpc_arg_string(args, "blocklist-url", &bl_url, err, errlen) < 0)
 		return -1;
-	if (bl_url != NULL && bl_url[0] != '\0' && strncmp(bl_url, "http://", 7) != 0)
-		return dp_fail(err, errlen, "blocklist-url must be an http:// URL (downpour fetches "
-		    "no https and reads no gzip)");
-	if (port >= 0 && port != g.listen_port)
-		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
-		    "restart (it is %d)", g.listen_port);
-	if (dir != NULL && h->sandbox)
-		return dp_fail(err, errlen, "download-dir is not accepted here");
-	if (rpc_session_check_fixed(h, args, err, errlen) < 0)
-		return -1;
-	/* Under the directories a client may name (issue 11, finding 5), links resolved. This
-	 * realpath runs on the loop, unlike torrent-add's and free-space's: session-set answers
-	 * at once, and the directories are the daemon's own, configured ones. */
-	char real[PATH_MAX];
-	if (dir != NULL) {
-		struct rpc_roots roots;
-		rpc_roots_get(h->e, &roots);
-		int bad = rpc_roots_check(&roots, "download-dir", dir, real, sizeof real, err, errlen);
-		rpc_roots_free(&roots);
-		if (bad < 0)
-			return -1;
-	}
-
-	struct rpc_change ch[RPC_MAX_CHANGES];
 	size_t n = 0;
 	/* First, so that the one change the engine may still refuse (a path too long for it)
 	 * comes before any other is made. */
-	if (dir != NULL)
-		rpc_change_add(ch, &n, "download_dir", "%s", real);
+	if (real_dir != NULL)
+		rpc_change_add(ch, &n, "download_dir", "%s", real_dir);
 	struct dp_config c;
 	engine_config_get(h->e, &c);
 	int rc = 0;
@@ -417,12 +390,62 @@ rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *e
 		if (bad < 0)
 			return -1;
 	}
+	*np = n;
+	return 0;
+}
+
+/* Makes session-set's changes: checked first, so that a bad argument changes nothing. */
+static int
+rpc_session_set_apply(struct rpc_handler *h, json_t *args, const char *real_dir, json_t *out,
+    char *err, size_t errlen)
+{
+	(void)out;
+	struct rpc_change ch[RPC_MAX_CHANGES];
+	size_t n = 0;
+	if (rpc_session_set_changes(h, args, real_dir, ch, &n, err, errlen) < 0)
+		return -1;
 	/* Kept in the session directory's settings.conf (not when sandboxed: fuzzing). */
 	for (size_t i = 0; i < n; i++)
 		if ((h->sandbox ? engine_set_setting(h->e, ch[i].key, ch[i].value, err, errlen) :
 		    engine_session_set_setting(h->e, ch[i].key, ch[i].value, err, errlen)) < 0)
 			return -1;
 	return 0;
+}
+
+int
+rpc_method_session_set(struct rpc_handler *h, json_t *args, json_t *out, char *err, size_t errlen)
+{
+	struct engine_global_stats g;
+	engine_global(h->e, &g);
+	int64_t port = -1;
+	const char *dir = NULL, *bl_url = NULL;
+	/* Read and check everything first, so that a bad argument changes nothing. */
+	if (rpc_arg_int(args, "peer-port", 0, 65535, &port, err, errlen) < 0 ||
+	    rpc_arg_string(args, "download-dir", &dir, err, errlen) < 0 ||
+	    rpc_arg_string(args, "blocklist-url", &bl_url, err, errlen) < 0)
+		return -1;
+	if (bl_url != NULL && bl_url[0] != '\0' && strncmp(bl_url, "http://", 7) != 0)
+		return dp_fail(err, errlen, "blocklist-url must be an http:// URL (downpour fetches "
+		    "no https and reads no gzip)");
+	if (port >= 0 && port != g.listen_port)
+		return dp_fail(err, errlen, "peer-port: the listening port changes only with a "
+		    "restart (it is %d)", g.listen_port);
+	if (dir != NULL && h->sandbox)
+		return dp_fail(err, errlen, "download-dir is not accepted here");
+	if (rpc_session_check_fixed(h, args, err, errlen) < 0)
+		return -1;
+	struct rpc_change ch[RPC_MAX_CHANGES];
+	size_t n = 0;
+	if (dir == NULL)
+		return rpc_session_set_apply(h, args, NULL, out, err, errlen);
+	/* The other arguments are checked before the filesystem is asked anything; they are
+	 * read again once download-dir is, against the settings as they are then. */
+	if (rpc_session_set_changes(h, args, NULL, ch, &n, err, errlen) < 0)
+		return -1;
+	/* Under the directories a client may name (issue 11, finding 5), links resolved: on the
+	 * disk pool, like torrent-add's and free-space's, and the answer waits for it. */
+	return rpc_path_check_then(h, args, "session-set", "download-dir", dir,
+	    rpc_session_set_apply, out, err, errlen);
 }
 
 static json_t *

@@ -791,6 +791,100 @@ START_TEST(test_async_fs)
 }
 END_TEST
 
+/* The download-dir of session-set and the location of torrent-set-location are checked on the
+ * disk pool (realpath waits as long as a hung mount does), the answer deferred until then: a link
+ * out of the allowed directories is still refused there and changes nothing; inside, the change
+ * is made when the answer comes. A bad other argument is refused at once, with no job. */
+static bool wait_location(struct rpc_handler *h, const char *dir, double want);
+
+START_TEST(test_async_paths)
+{
+	char *sdir = xasprintf("%s/session", tmpdir);
+	char err[256];
+	ck_assert_msg(session_store_open(eng, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	free(sdir);
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	struct async_answer a = { 0 };
+	char *outside = xasprintf("%s-away", tmpdir), *link = xasprintf("%s/away", tmpdir);
+	ck_assert_int_eq(mkdir(outside, 0755), 0);
+	ck_assert_int_eq(symlink(outside, link), 0);
+	char *b64 = make_torrent_b64("moves");
+	char *req = xasprintf("{\"method\":\"torrent-add\",\"arguments\":{\"metainfo\":\"%s\","
+	    "\"paused\":true}}", b64);
+	json_t *j = call(h, req);
+	ck_assert_str_eq(result_of(j), "success");
+	json_decref(j);
+	free(req);
+
+	/* Through the link: refused by the job, nothing changed. */
+	req = xasprintf("{\"method\":\"session-set\",\"arguments\":{\"download-dir\":\"%s/sub\","
+	    "\"speed-limit-up\":77}}", link);
+	char *name = xasprintf("disk rpc session-set: checking download-dir %s/sub", link);
+	j = call_async(h, req, &a, name);
+	ck_assert_msg(strstr(result_of(j), "outside the directories") != NULL, "%s", a.answer);
+	json_decref(j);
+	free(req);
+	free(name);
+	struct engine_global_stats g;
+	engine_global(eng, &g);
+	ck_assert_str_eq(g.download_dir, tmpdir);
+	ck_assert_int_ne(g.up_limit, 77000);
+	req = xasprintf("{\"method\":\"torrent-set-location\",\"arguments\":{\"location\":\"%s\"}}",
+	    link);
+	name = xasprintf("disk rpc torrent-set-location: checking location %s", link);
+	j = call_async(h, req, &a, name);
+	ck_assert_msg(strstr(result_of(j), "outside the directories") != NULL, "%s", a.answer);
+	json_decref(j);
+	free(req);
+	free(name);
+	ck_assert(wait_location(h, tmpdir, 0.0));
+
+	/* Inside: made once checked, the path as resolved. */
+	req = xasprintf("{\"method\":\"session-set\",\"arguments\":{\"download-dir\":"
+	    "\"%s/./new//dir\",\"speed-limit-up\":77}}", tmpdir);
+	name = xasprintf("disk rpc session-set: checking download-dir %s/./new//dir", tmpdir);
+	j = call_async(h, req, &a, name);
+	ck_assert_msg(strcmp(result_of(j), "success") == 0, "%s", a.answer);
+	json_decref(j);
+	free(req);
+	free(name);
+	engine_global(eng, &g);
+	char *want = xasprintf("%s/new/dir", tmpdir);
+	ck_assert_str_eq(g.download_dir, want);
+	free(want);
+	req = xasprintf("{\"method\":\"torrent-set-location\",\"arguments\":{\"location\":"
+	    "\"%s/new/dir/there\"}}", tmpdir);
+	name = xasprintf("disk rpc torrent-set-location: checking location %s/new/dir/there",
+	    tmpdir);
+	j = call_async(h, req, &a, name);
+	ck_assert_msg(strcmp(result_of(j), "success") == 0, "%s", a.answer);
+	json_decref(j);
+	free(req);
+	free(name);
+	want = xasprintf("%s/new/dir/there", tmpdir);
+	ck_assert(wait_location(h, want, 0.0));
+	free(want);
+
+	/* A bad argument beside download-dir: the answer at once. */
+	req = xasprintf("{\"method\":\"session-set\",\"arguments\":{\"download-dir\":\"%s\","
+	    "\"peer-limit-global\":-5}}", tmpdir);
+	a.count = 0;
+	rpc_handler_run_async(h, req, strlen(req), async_answer_cb, &a);
+	ck_assert_int_eq(a.count, 1);
+	ck_assert_ptr_nonnull(strstr(a.answer, "peer-limit-global"));
+	free(req);
+	engine_global(eng, &g);
+	ck_assert_str_ne(g.download_dir, tmpdir);
+
+	rpc_handler_free(h);
+	th_rm_rf(outside);
+	free(outside);
+	free(link);
+	free(b64);
+	free(a.answer);
+}
+END_TEST
+
 START_TEST(test_sandbox)
 {
 	struct rpc_handler *h = rpc_handler_new(eng, NULL);
@@ -1667,6 +1761,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_sandbox);
 	tcase_add_test(tc, test_paths_confined);
 	tcase_add_test(tc, test_async_fs);
+	tcase_add_test(tc, test_async_paths);
 	tcase_add_test(tc, test_session_persist);
 	tcase_add_test(tc, test_tracker_edit);
 	tcase_add_test(tc, test_set_location);
