@@ -1,0 +1,334 @@
+/* store_save.c: the session store's saves on the writer thread: metainfo copies, magnet links,
+ * resume files and the removal of a torrent's files; and the last saves at exit (the flush). */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bitfield.h"
+#include "engine.h"
+#include "engine_policy.h"
+#include "log.h"
+#include "resume.h"
+#include "store_private.h"
+#include "util.h"
+
+/* ---- saving ---- */
+
+/* Files to unlink on the writer thread, after the jobs queued before (a removed torrent's
+ * copies, or a magnet's link once its .torrent is written). */
+struct store_unlink {
+	char *paths[5];
+	size_t n;
+};
+
+static void
+store_unlink_work(struct resume_job *job)
+{
+	struct store_unlink *u = job->ctx;
+	/* A .torrent to write first (job->raw): the link goes only once the copy is safe. */
+	if (job->raw != NULL && resume_write_file(job->path, job->raw, job->raw_len, job->errmsg,
+	    sizeof job->errmsg) < 0) {
+		job->error = errno ? errno : EIO;
+		return;
+	}
+	for (size_t i = 0; i < u->n; i++) {
+		resume_job_set_phase(job, "unlink");
+		if (unlink(u->paths[i]) < 0 && errno != ENOENT) {
+			job->error = errno;
+			snprintf(job->errmsg, sizeof job->errmsg, "%s: can't remove: %s", u->paths[i],
+			    strerror(errno));
+		}
+	}
+}
+
+static void
+store_unlink_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	struct store_unlink *u = job->ctx;
+	if (job->error != 0)
+		log_error("session: %s", job->errmsg);
+	for (size_t i = 0; i < u->n; i++)
+		free(u->paths[i]);
+	free(u);
+	resume_job_free(job);
+}
+
+void
+store_forget_files(struct store *s, const char *hex)
+{
+	struct store_unlink *u = xcalloc(1, sizeof *u);
+	u->paths[u->n++] = store_resume_path(s, hex);
+	u->paths[u->n++] = xasprintf("%s.bak", u->paths[0]);
+	u->paths[u->n++] = store_torrent_path(s, hex);
+	u->paths[u->n++] = store_magnet_path(s, hex);
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->work = store_unlink_work;
+	job->ctx = u;
+	job->done = store_unlink_done;
+	snprintf(job->label, sizeof job->label, "removing the session files of %s", hex);
+	resume_writer_submit(s->writer, job);
+}
+
+static void
+store_copy_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	if (job->error != 0)
+		log_error("session: saving the torrent file: %s", job->errmsg);
+	resume_job_free(job);
+}
+
+/* The .torrent copy; a magnet's link file goes once the copy is written (with_magnet). */
+void
+store_save_metainfo(struct store *s, const struct store_item *it, bool with_magnet)
+{
+	size_t len;
+	uint8_t *raw = engine_policy_torrent_file(s->e, it->id, &len);
+	if (raw == NULL)
+		return;
+	struct engine_policy_names n;
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->path = store_torrent_path(s, it->hex);
+	job->raw = raw;
+	job->raw_len = len;
+	job->done = store_copy_done;
+	job->tag = it->id;
+	snprintf(job->label, sizeof job->label, "writing the torrent file of %.96s",
+	    store_name(s, it->id, &n));
+	if (with_magnet) {
+		struct store_unlink *u = xcalloc(1, sizeof *u);
+		u->paths[u->n++] = store_magnet_path(s, it->hex);
+		job->work = store_unlink_work;
+		job->ctx = u;
+		job->done = store_unlink_done;
+	}
+	resume_writer_submit(s->writer, job);
+}
+
+/* A magnet without its metadata yet: its link, so a restart adds it again. */
+void
+store_save_magnet(struct store *s, const struct store_item *it, const char *uri)
+{
+	struct engine_policy_names n;
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->path = store_magnet_path(s, it->hex);
+	job->raw = (uint8_t *)xasprintf("%s\n", uri);
+	job->raw_len = strlen((char *)job->raw);
+	job->done = store_copy_done;
+	job->tag = it->id;
+	snprintf(job->label, sizeof job->label, "writing the magnet link of %.96s",
+	    store_name(s, it->id, &n));
+	resume_writer_submit(s->writer, job);
+}
+
+/* The resume data of a torrent as of now (the loop thread's view); NULL when it is gone. *have
+ * gets its verified pieces. */
+static struct resume_job *
+store_make_job(struct store *s, struct store_item *it, uint32_t *have)
+{
+	struct engine_resume_state rs;
+	if (engine_policy_resume_get(s->e, it->id, &rs) < 0)
+		return NULL;
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	struct resume *r = &job->resume;
+	resume_init(r);
+	memcpy(r->info_hash, rs.info_hash, 20);
+	r->piece_count = rs.piece_count;
+	/* Only what was verified counts; during a check the bitfield is still being built. */
+	r->pieces = rs.pieces;
+	rs.pieces = NULL;
+	if (it->checking)
+		memset(r->pieces, 0, bitfield_bytes(r->piece_count));
+	/* Saved before its data was looked at: the next start checks it, not trusts "none". */
+	r->unchecked = !rs.checked;
+	r->file_count = rs.file_count;
+	r->files = xcalloc(rs.file_count, sizeof *r->files);
+	for (size_t i = 0; i < rs.file_count; i++)
+		r->files[i].priority = rs.priorities[i];
+	job->file_paths = rs.paths;
+	rs.paths = NULL;
+	r->uploaded = rs.uploaded;
+	r->downloaded = rs.downloaded;
+	r->added_date = rs.added_date;
+	r->completed_date = rs.completed_date;
+	/* An idle seed is looked at only when it changes: its current stretch counts too. */
+	uint64_t now = dp_now_ms();
+	r->seeding_s = store_seconds(it->seeding_s, it->seeding_since_ms, now);
+	r->downloading_s = store_seconds(it->downloading_s, it->downloading_since_ms, now);
+	r->save_path = xstrdup(rs.save_dir);
+	r->running = it->want_running;
+	r->sequential = rs.sequential;
+	r->down_limit = rs.down_limit;
+	r->up_limit = rs.up_limit;
+	r->max_peers = rs.max_peers;
+	r->upload_slots = rs.upload_slots;
+	r->seed_ratio_milli = it->seed_ratio_milli;
+	r->seed_time_s = it->seed_time_s;
+	r->queue_pos = store_position(s, it);
+	if (rs.error[0] != '\0')
+		r->error = xstrdup(rs.error);
+	if (rs.labels[0] != '\0')
+		r->labels = xstrdup(rs.labels);
+	r->seed_idle_mode = rs.idle_mode;
+	r->seed_idle_limit = rs.idle_limit;
+	r->names = rs.names;             /* taken */
+	rs.names = NULL;
+	r->trackers = rs.trackers;       /* taken */
+	rs.trackers = NULL;
+	r->peers = rs.peers;             /* taken */
+	rs.peers = NULL;
+	job->path = store_resume_path(s, it->hex);
+	/* Pieces claimed for the first time must be durable before the file says so. */
+	job->sync = rs.have_pieces != it->synced_have;
+	job->tag = it->id;
+	*have = rs.have_pieces;
+	engine_policy_resume_free(&rs);
+	return job;
+}
+
+static void
+store_save_done(struct resume_job *job, void *arg)
+{
+	struct store *s = arg;
+	struct store_item *it = store_find(s, job->tag);
+	if (job->error != 0)
+		log_error("session: saving resume data: %s", job->errmsg);
+	if (it != NULL) {
+		it->saving = false;
+		if (it->removed) {
+			store_forget_files(s, it->hex);
+			store_forget_item(s, it);
+		} else if (it->save_again) {
+			it->save_again = false;
+			store_save(s, it);
+		}
+	}
+	resume_job_free(job);
+}
+
+void
+store_save(struct store *s, struct store_item *it)
+{
+	if (it->saving) {
+		it->save_again = true;
+		return;
+	}
+	struct engine_policy_torrent v;
+	uint32_t have;
+	if (engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP, &v) < 0)
+		return;
+	struct resume_job *job = store_make_job(s, it, &have);
+	if (job == NULL)
+		return;
+	if (job->sync)
+		it->synced_have = have;
+	it->saved_fp = store_fingerprint(it, v.persist_fp, store_position(s, it));
+	it->saved_up = v.uploaded;
+	it->saved_down = v.downloaded;
+	it->last_save_ms = dp_now_ms();
+	it->saving = true;
+	job->done = store_save_done;
+	job->arg = s;
+	struct engine_policy_names n;
+	snprintf(job->label, sizeof job->label, "writing resume data for %.100s",
+	    store_name(s, it->id, &n));
+	resume_writer_submit(s->writer, job);
+}
+
+/* The last saves at exit, shared by the flush's threads. */
+struct store_flush_run {
+	struct resume_job **jobs;
+	size_t n;
+	size_t next;                  /* taken with an atomic add */
+};
+
+static void *
+store_flush_thread(void *arg)
+{
+	struct store_flush_run *run = arg;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&run->next, 1, __ATOMIC_RELAXED);
+		if (i >= run->n)
+			return NULL;
+		resume_job_run(run->jobs[i]);
+	}
+}
+
+void
+store_flush(void *arg)
+{
+	struct store *s = arg;
+	if (s->settings_dirty)
+		store_save_settings(s);
+	/* What is still queued and the last saves below are written without fsyncs of their
+	 * own; one sync of the filesystem at the end makes them all durable (10,000 torrents:
+	 * one sync instead of 20,000 fsyncs). */
+	resume_writer_batch(s->writer);
+	resume_writer_drain(s->writer);
+	resume_writer_drain(s->mover);
+	/* The views are taken here, on the loop; the files are written by a few threads at once
+	 * (replacing 10,000 files is metadata work the filesystem does in parallel). */
+	struct store_flush_run run = { .jobs = xcalloc((size_t)s->nitems + 1, sizeof *run.jobs) };
+	size_t cut = 0, unchecked = 0;
+	for (struct store_item *it = s->items; it != NULL; it = it->next) {
+		struct engine_policy_torrent t;
+		if (it->removed || engine_policy_torrent(s->e, it->id, 0, &t) < 0)
+			continue;
+		/* A check still running at exit: its pieces are claimed by the previous file (none
+		 * when it is the first check: the next start checks again). */
+		if (it->checking || t.state == ENGINE_TORRENT_CHECKING) {
+			cut++;
+			continue;
+		}
+		uint32_t have;
+		struct resume_job *job = store_make_job(s, it, &have);
+		if (job == NULL)
+			continue;
+		if (job->resume.unchecked && t.has_info)
+			unchecked++;
+		/* Pieces claimed since the last synced save: their data first (the rest was made
+		 * durable before an earlier file said so). */
+		job->sync = have != it->synced_have;
+		job->batch = true;
+		if (run.n < (size_t)s->nitems + 1)
+			run.jobs[run.n++] = job;
+		else
+			resume_job_free(job);
+	}
+	pthread_t th[STORE_FLUSH_THREADS];
+	int started = 0;
+	if (run.n > 64)
+		for (; started < STORE_FLUSH_THREADS; started++)
+			if (pthread_create(&th[started], NULL, store_flush_thread, &run) != 0)
+				break;
+	store_flush_thread(&run);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	size_t n = 0;
+	for (size_t i = 0; i < run.n; i++) {
+		if (run.jobs[i]->error != 0)
+			log_error("session: saving resume data: %s", run.jobs[i]->errmsg);
+		else
+			n++;
+		resume_job_free(run.jobs[i]);
+	}
+	free(run.jobs);
+	char err[600];
+	if (dp_sync_fs(s->dir, err, sizeof err) < 0)
+		log_error("session: %s", err);
+	store_save_stats(s, true);
+	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
+	if (cut > 0 || unchecked > 0)
+		log_info("session: %zu torrent%s not checked yet and %zu check%s cut short: their "
+		    "data is checked at the next start (a recheck's previous pieces stand)",
+		    unchecked, unchecked == 1 ? "" : "s", cut, cut == 1 ? "" : "s");
+}
