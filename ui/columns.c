@@ -122,6 +122,16 @@ columns_allowed(const struct ui_columns_def *d, char *out, size_t outlen)
 }
 
 int
+ui_columns_find(enum ui_cols_screen s, const char *name, size_t len)
+{
+	const struct ui_columns_def *d = ui_columns_def(s);
+	for (int i = 0; i < d->ncols; i++)
+		if (strlen(d->cols[i].key) == len && strncasecmp(d->cols[i].key, name, len) == 0)
+			return i;
+	return -1;
+}
+
+int
 ui_columns_parse(enum ui_cols_screen s, const char *text, struct ui_col_set *out, char *err,
     size_t errlen)
 {
@@ -153,11 +163,7 @@ ui_columns_parse(enum ui_cols_screen s, const char *text, struct ui_col_set *out
 			dp_fail(err, errlen, "an empty entry (two commas, or one at an end)");
 			return -1;
 		}
-		int id = -1;
-		for (int i = 0; i < d->ncols && id < 0; i++)
-			if (strlen(d->cols[i].key) == b - a &&
-			    strncasecmp(d->cols[i].key, p + a, b - a) == 0)
-				id = i;
+		int id = ui_columns_find(s, p + a, b - a);
 		if (id < 0) {
 			char name[25], shown[100];
 			/* hostile text: printed escaped and cut */

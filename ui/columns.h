@@ -70,6 +70,9 @@ bool ui_columns_has(const struct ui_col_set *set, int id);
  * order, then the hidden ones (a hidden column stays a sort key), round. */
 int ui_columns_sort_step(const struct ui_col_set *set, int ncols, int cur, int delta);
 
+/* A column's id by its name (case-insensitive), or -1. */
+int ui_columns_find(enum ui_cols_screen s, const char *name, size_t len);
+
 /* The config's lists (ui.list_columns, ...) checked and parsed into out[UCS_COUNT]: 0, or -1
  * with "ui.NAME_columns: why" in err. The column names are the interface's, so `downpour config`
  * and the interface call this, as they check the key bindings. */
@@ -84,26 +87,37 @@ const char *ui_columns_config_text(const struct dp_config *cfg, enum ui_cols_scr
 /* $XDG_STATE_HOME/downpour/ui-columns (~/.local/state/...); a new string, NULL without HOME. */
 char *ui_columns_file_path(void);
 
+/* A table's sort key as the sort keys (< > I) left it; set: chosen (else the screen's own). */
+struct ui_sort_key {
+	bool set;
+	int col;                        /* a column id of the screen */
+	bool desc;
+};
+
 /* What the file keeps per screen: the choice, and the configured list it was made over. A
  * choice applies while the config still says that list: editing the key in the config file
- * (the later decision) wins over an older choice. */
+ * (the later decision) wins over an older choice. The sort key applies whatever the list. */
 struct ui_columns_saved {
 	bool set[UCS_COUNT];
 	struct ui_col_set cols[UCS_COUNT];
 	struct ui_col_set base[UCS_COUNT];
+	struct ui_sort_key sort[UCS_COUNT];
 };
 
-/* Parses the file's text (hostile: bounded, strict; `SCREEN.columns = LIST` and
- * `SCREEN.base = LIST` lines, # comments). 0, or -1 with "LINE: why" in err (nothing taken). */
+/* Parses the file's text (hostile: bounded, strict; `SCREEN.columns = LIST`,
+ * `SCREEN.base = LIST` and `SCREEN.sort = COLUMN asc|desc` lines, # comments). 0, or -1 with
+ * "LINE: why" in err (nothing taken). */
 int ui_columns_saved_parse(const char *text, size_t len, struct ui_columns_saved *out, char *err,
     size_t errlen);
 /* Reads path; a missing file is no choice (0). -1 with "PATH: why". */
 int ui_columns_saved_load(const char *path, struct ui_columns_saved *out, char *err,
     size_t errlen);
 /* The file's text for cur against the configured lists: a line pair for each screen whose
- * columns differ from the configured ones. */
+ * columns differ from the configured ones, and a line for each sort key set (sort may be
+ * NULL: none). */
 void ui_columns_saved_format(const struct ui_col_set cur[UCS_COUNT],
-    const struct ui_col_set conf[UCS_COUNT], char *out, size_t outlen);
+    const struct ui_col_set conf[UCS_COUNT], const struct ui_sort_key sort[UCS_COUNT],
+    char *out, size_t outlen);
 /* Writes the text to path atomically (a temporary file renamed over it; its directory made,
  * 0700). No fsync: a keypress on the loop must not wait for the disk, and the rename leaves the
  * old file or the new one. 0, or -1 with "PATH: why". */

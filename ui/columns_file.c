@@ -1,6 +1,7 @@
-/* columns_file.c: the column chooser's choice kept across restarts on the UI's side
- * ($XDG_STATE_HOME/downpour/ui-columns, also when attached to a daemon): its strict parse (the
- * file is outside input), its text, the atomic write, and which columns apply at start. */
+/* columns_file.c: the column chooser's choice and the tables' sort keys kept across restarts on
+ * the UI's side ($XDG_STATE_HOME/downpour/ui-columns, also when attached to a daemon): its strict
+ * parse (the file is outside input), its text, the atomic write, and which columns apply at
+ * start. */
 #include "config.h"
 
 #include <errno.h>
@@ -111,8 +112,22 @@ ui_columns_saved_parse(const char *text, size_t len, struct ui_columns_saved *ou
 				goto done;
 			}
 			have_base[s] = true;
+		} else if (flen == 4 && strncmp(field, "sort", 4) == 0) {
+			/* COLUMN asc|desc */
+			const char *sp = strchr(value, ' ');
+			int id = sp != NULL ? ui_columns_find((enum ui_cols_screen)s, value,
+			    (size_t)(sp - value)) : -1;
+			if (sv->sort[s].set) {
+				dp_fail(err, errlen, "%u: sort twice", lineno);
+				goto done;
+			}
+			if (id < 0 || (strcmp(sp + 1, "asc") != 0 && strcmp(sp + 1, "desc") != 0)) {
+				dp_fail(err, errlen, "%u: not 'SCREEN.sort = COLUMN asc|desc'", lineno);
+				goto done;
+			}
+			sv->sort[s] = (struct ui_sort_key){ true, id, sp[1] == 'd' };
 		} else {
-			dp_fail(err, errlen, "%u: unknown field (columns or base)", lineno);
+			dp_fail(err, errlen, "%u: unknown field (columns, base or sort)", lineno);
 			goto done;
 		}
 	}
@@ -154,11 +169,12 @@ ui_columns_saved_load(const char *path, struct ui_columns_saved *out, char *err,
 
 void
 ui_columns_saved_format(const struct ui_col_set cur[UCS_COUNT],
-    const struct ui_col_set conf[UCS_COUNT], char *out, size_t outlen)
+    const struct ui_col_set conf[UCS_COUNT], const struct ui_sort_key sort[UCS_COUNT],
+    char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "# downpour: the terminal UI's columns as its chooser (C) left "
 	    "them; a screen's\n# columns apply while the config's ui.SCREEN_columns still says its "
-	    "base.\n");
+	    "base.\n# The tables' sort keys as < > and I left them.\n");
 	if (n < 0 || (size_t)n >= outlen)
 		return;
 	size_t pos = (size_t)n;
@@ -171,6 +187,16 @@ ui_columns_saved_format(const struct ui_col_set cur[UCS_COUNT],
 		ui_columns_format((enum ui_cols_screen)s, &conf[s], base, sizeof base);
 		n = snprintf(out + pos, outlen - pos, "%s.columns = %s\n%s.base = %s\n", name, list,
 		    name, base);
+		if (n < 0 || (size_t)n >= outlen - pos)
+			return;
+		pos += (size_t)n;
+	}
+	for (int s = 0; sort != NULL && s < UCS_COUNT; s++) {
+		const struct ui_columns_def *d = ui_columns_def((enum ui_cols_screen)s);
+		if (!sort[s].set || sort[s].col < 0 || sort[s].col >= d->ncols)
+			continue;
+		n = snprintf(out + pos, outlen - pos, "%s.sort = %s %s\n", d->name,
+		    d->cols[sort[s].col].key, sort[s].desc ? "desc" : "asc");
 		if (n < 0 || (size_t)n >= outlen - pos)
 			return;
 		pos += (size_t)n;

@@ -59,6 +59,7 @@ detail_get(struct ui *ui)
 		ui->detail = xcalloc(1, sizeof *ui->detail);
 		for (int i = 0; i < DT_COUNT; i++)
 			ui->detail->st[i].sel = -1;
+		ui_sort_apply(ui, UCS_PEERS, &ui->detail->st[DT_PEERS]);
 	}
 	/* another torrent opened (ui_open_detail): its tabs start at the top */
 	struct detail_state *d = ui->detail;
@@ -850,7 +851,7 @@ detail_action(struct ui *ui, enum ui_action a)
 	/* only the peers sort (the files are a tree, the trackers in tier order) */
 	if (d->tab == DT_PEERS &&
 	    draw_table_action(&d->st[DT_PEERS], &ui->columns[UCS_PEERS], PC_COUNT, a, page))
-		return true;
+		return ui_sort_action(ui, UCS_PEERS, &d->st[DT_PEERS], a);
 	if (d->tab != DT_INFO && d->tab != DT_PIECES &&
 	    a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE &&
 	    draw_table_action(&d->st[d->tab], NULL, 1, a, page))

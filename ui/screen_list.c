@@ -40,6 +40,7 @@ list_get(struct ui *ui)
 		ui->list = xcalloc(1, sizeof *ui->list);
 		ui->list->st.sel = -1;
 		ui->list->st.sort_col = LI_NUM;
+		ui_sort_apply(ui, UCS_LIST, &ui->list->st);
 		ui->list->removals = ui->removals;
 	}
 	/* marked torrents were removed (from here or from their detail): the marks go with them */
@@ -343,7 +344,7 @@ list_action(struct ui *ui, enum ui_action a)
 	int *ids = NULL;
 	size_t n;
 	if (draw_table_action(&l->st, &ui->columns[UCS_LIST], LI_COUNT, a, l->page))
-		return true;
+		return ui_sort_action(ui, UCS_LIST, &l->st, a);
 	switch (a) {
 	case UI_ACTION_COLUMNS:
 		chooser_open(ui, UCS_LIST);

@@ -43,6 +43,7 @@ tasks_get(struct ui *ui)
 		ui->tasks = xcalloc(1, sizeof *ui->tasks);
 		ui->tasks->st.sel = -1;
 		ui->tasks->kind = -1;
+		ui_sort_apply(ui, UCS_TASKS, &ui->tasks->st);
 	}
 	return ui->tasks;
 }
@@ -346,7 +347,7 @@ tasks_action(struct ui *ui, enum ui_action a)
 		return false;
 	}
 	if (draw_table_action(&t->st, &ui->columns[UCS_TASKS], TK_COUNT, a, t->page))
-		return true;
+		return ui_sort_action(ui, UCS_TASKS, &t->st, a);
 	switch (a) {
 	case UI_ACTION_COLUMNS:
 		chooser_open(ui, UCS_TASKS);

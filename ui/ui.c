@@ -228,6 +228,9 @@ ui_init_columns(struct ui *ui, const struct ui_options *opt)
 	}
 	snprintf(ui->columns_file, sizeof ui->columns_file, "%s",
 	    opt != NULL && opt->columns_file != NULL ? opt->columns_file : "");
+	for (int s = 0; s < UCS_COUNT; s++)
+		if (opt != NULL && opt->sort != NULL && opt->sort[s].set)
+			ui->sort[s] = opt->sort[s];
 }
 
 /* ---- loop integration ---- */

@@ -11,6 +11,7 @@
 struct event_base;
 struct client;
 struct ui_col_set;
+struct ui_sort_key;
 
 /* The UI as the binary's command without a name: its usage and options for `downpour --help`;
  * run() takes the whole command line and returns when the user quits, with an exit status. */
@@ -35,6 +36,7 @@ struct ui_options {
 	 * at the start (a saved choice); NULL: every column */
 	const struct ui_col_set *columns_conf, *columns;
 	const char *columns_file;   /* where the chooser keeps its choice; NULL: not kept */
+	const struct ui_sort_key *sort;   /* each table's saved sort key (UCS_COUNT); NULL: none */
 };
 int ui_loop_run(struct event_base *base, struct client *client, const struct ui_options *opt,
     char *exit_message, size_t exit_len);

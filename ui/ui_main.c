@@ -315,6 +315,7 @@ ui_main_start(int argc, char **argv, bool attach_only)
 		.columns_conf = columns_conf,
 		.columns = columns,
 		.columns_file = columns_file[0] != '\0' ? columns_file : NULL,
+		.sort = saved.sort,
 	};
 	if (columns_warning[0] != '\0') {
 		log_warn("ui: %s", columns_warning);

@@ -62,6 +62,8 @@ struct ui {
 	 * shown; the chooser keeps its choice in columns_file ("": not kept, the benchmark). */
 	struct ui_col_set columns_conf[UCS_COUNT], columns[UCS_COUNT];
 	char columns_file[1024];
+	/* each table's sort key as last chosen, kept in columns_file with the columns */
+	struct ui_sort_key sort[UCS_COUNT];
 	struct ui_chooser *chooser;      /* the open column chooser, NULL when closed */
 
 	struct list_state *list;

@@ -73,6 +73,40 @@ chooser_free(struct ui *ui)
 	ui->chooser = NULL;
 }
 
+/* Writes the columns and the sort keys to the columns file (ui->columns_file set). */
+static int
+chooser_keep(struct ui *ui, char *err, size_t errlen)
+{
+	char *text = xmalloc(8192);
+	ui_columns_saved_format(ui->columns, ui->columns_conf, ui->sort, text, 8192);
+	int rc = ui_columns_saved_store(ui->columns_file, text, err, errlen);
+	free(text);
+	return rc;
+}
+
+void
+ui_sort_apply(struct ui *ui, enum ui_cols_screen s, struct table_state *st)
+{
+	if (ui->sort[s].set && ui->sort[s].col >= 0 && ui->sort[s].col < ui_columns_def(s)->ncols) {
+		st->sort_col = ui->sort[s].col;
+		st->sort_desc = ui->sort[s].desc;
+	}
+}
+
+bool
+ui_sort_action(struct ui *ui, enum ui_cols_screen s, const struct table_state *st,
+    enum ui_action a)
+{
+	if (a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE)
+		return true;
+	ui->sort[s] = (struct ui_sort_key){ true, st->sort_col, st->sort_desc };
+	char err[512];
+	/* no message when kept: the header shows the new key; one when it could not be */
+	if (ui->columns_file[0] != '\0' && chooser_keep(ui, err, sizeof err) != 0)
+		ui_message(ui, true, "sort not kept: %s", err);
+	return true;
+}
+
 /* Closes the chooser; a changed choice is written to the columns file for the next start. */
 static void
 chooser_close(struct ui *ui)
@@ -90,10 +124,7 @@ chooser_close(struct ui *ui)
 		ui_message(ui, false, "columns: %s (not kept: no columns file)", list);
 		return;
 	}
-	char *text = xmalloc(8192);
-	ui_columns_saved_format(ui->columns, ui->columns_conf, text, 8192);
-	int rc = ui_columns_saved_store(ui->columns_file, text, err, sizeof err);
-	free(text);
+	int rc = chooser_keep(ui, err, sizeof err);
 	if (rc != 0)
 		ui_message(ui, true, "columns not kept: %s", err);
 	else

@@ -54,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	char *text = malloc(16384);
-	ui_columns_saved_format(cur, base, text, 16384);
+	ui_columns_saved_format(cur, base, sv.sort, text, 16384);
 	if (ui_columns_saved_parse(text, strlen(text), &back, err, sizeof err) != 0)
 		abort();
 	for (int s = 0; s < UCS_COUNT; s++) {
@@ -62,6 +62,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (back.set[s] != differs ||
 		    (differs && (!ui_columns_equal(&back.cols[s], &cur[s]) ||
 		    !ui_columns_equal(&back.base[s], &base[s]))))
+			abort();
+		if (back.sort[s].set != sv.sort[s].set || (sv.sort[s].set &&
+		    (back.sort[s].col != sv.sort[s].col || back.sort[s].desc != sv.sort[s].desc)))
 			abort();
 	}
 	free(text);

@@ -5,7 +5,8 @@
 # after a restart the choice is still there (kept on the UI's side, in $XDG_STATE_HOME), and
 # attached to a daemon too, where the chooser keeps a new one; a later edit of the config's list
 # wins over it; the tasks screen takes its own list; the sort key of a hidden column is still
-# named. At 120 and 80 cells. Loopback only, every wait bounded.
+# named, and the sort key survives a restart as the columns do. At 120 and 80 cells. Loopback
+# only, every wait bounded.
 set -u
 dp=$(readlink -f "${1:-build/downpour}")
 sock="dp-tui-cols-$$"
@@ -133,7 +134,11 @@ for _ in $(seq 1 16); do
 	sleep 0.2
 done
 screen | grep -q 'sort: Progress' || fail "the sort never reached the hidden Progress column"
-echo "ok   sorted by the hidden Progress column, named in the header"
+keys I
+wait_for 'sort: Progress ▼' 20 || fail "I did not reverse the sort"
+grep -qx 'list.sort = progress desc' "$tmp/state/downpour/ui-columns" ||
+    fail "the sort key is not in the columns file"
+echo "ok   sorted by the hidden Progress column, named in the header, kept in the file"
 
 # the tasks screen has its own list
 keys 2
@@ -150,7 +155,8 @@ start 80
 h=$(header)
 in_order "$h" Queue Name '#' || fail "after a restart the header is not Queue, Name, #: $h"
 grep -qE 'Size|State' <<<"$h" && fail "after a restart: $h"
-echo "ok   the choice survived a restart (80 cells): $(tr -s ' ' <<<"$h")"
+screen | grep -q 'sort: Progress ▼' || fail "the sort key did not survive the restart"
+echo "ok   the choice and the sort key survived a restart (80 cells): $(tr -s ' ' <<<"$h")"
 quit
 
 # attached to a daemon: the same choice (it is the UI's), and the chooser keeps a new one there

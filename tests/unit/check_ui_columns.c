@@ -156,13 +156,25 @@ START_TEST(test_saved_round_trip)
 	    sizeof err), 0);
 	ck_assert_int_eq(ui_columns_parse(UCS_PEERS, "down,address", &cur[UCS_PEERS], err,
 	    sizeof err), 0);
-	ui_columns_saved_format(cur, conf, text, sizeof text);
+	struct ui_sort_key sort[UCS_COUNT] = { { false, 0, false } };
+	sort[UCS_TASKS] = (struct ui_sort_key){ true, TK_WAITED, true };
+	sort[UCS_LIST] = (struct ui_sort_key){ true, LI_ETA, false };
+	ui_columns_saved_format(cur, conf, sort, text, sizeof text);
 	ck_assert_ptr_nonnull(strstr(text, "list.columns = queue,name,up\n"));
-	ck_assert_ptr_null(strstr(text, "tasks."));       /* unchanged screens are not kept */
+	ck_assert_ptr_nonnull(strstr(text, "tasks.sort = waited desc\n"));
+	ck_assert_ptr_nonnull(strstr(text, "list.sort = eta asc\n"));
+	ck_assert_ptr_null(strstr(text, "peers.sort"));
+	ck_assert_ptr_null(strstr(text, "tasks.columns"));   /* unchanged columns are not kept */
 	struct ui_columns_saved sv;
 	ck_assert_msg(ui_columns_saved_parse(text, strlen(text), &sv, err, sizeof err) == 0, "%s",
 	    err);
 	ck_assert(sv.set[UCS_LIST] && sv.set[UCS_PEERS] && !sv.set[UCS_TASKS]);
+	/* the sort keys come back, whatever the columns */
+	ck_assert(sv.sort[UCS_TASKS].set && sv.sort[UCS_TASKS].col == TK_WAITED &&
+	    sv.sort[UCS_TASKS].desc);
+	ck_assert(sv.sort[UCS_LIST].set && sv.sort[UCS_LIST].col == LI_ETA &&
+	    !sv.sort[UCS_LIST].desc);
+	ck_assert(!sv.sort[UCS_PEERS].set);
 	ui_columns_resolve(conf, &sv, out);
 	for (int s = 0; s < UCS_COUNT; s++)
 		ck_assert(ui_columns_equal(&out[s], &cur[s]));
@@ -206,6 +218,11 @@ START_TEST(test_saved_strict)
 		"list.columns = size\nlist.base = name\n",             /* required missing */
 		"list.columns = name\nlist.base = \n",
 		"garbage\n",
+		"list.sort = eta\n",                                  /* no direction */
+		"list.sort = eta up\n",
+		"list.sort = bogus asc\n",                            /* unknown column */
+		"list.sort = eta asc\nlist.sort = name desc\n",      /* twice */
+		"list.sort =  eta asc\n",
 	};
 	struct ui_columns_saved sv;
 	char err[512];
@@ -219,9 +236,11 @@ START_TEST(test_saved_strict)
 	big[19999] = '\0';
 	ck_assert_int_eq(ui_columns_saved_parse(big, strlen(big), &sv, err, sizeof err), -1);
 	free(big);
-	const char *ok = "# comment\n\nlist.columns = name\nlist.base = name,size\n";
+	const char *ok = "# comment\n\nlist.columns = name\nlist.base = name,size\n"
+	    "peers.sort = DOWN desc\n";
 	ck_assert_msg(ui_columns_saved_parse(ok, strlen(ok), &sv, err, sizeof err) == 0, "%s", err);
 	ck_assert_int_eq(sv.base[UCS_LIST].n, 2);
+	ck_assert(sv.sort[UCS_PEERS].set && sv.sort[UCS_PEERS].col == PC_DOWN);
 }
 END_TEST
 
