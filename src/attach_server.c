@@ -1,7 +1,8 @@
 /* attach_server.c: the daemon's side of `downpour attach`: accepts UIs of our user on the
  * session's attach socket, answers their requests from engine.h (the torrent list and the tasks
  * as deltas against what each UI was last sent, the detail tabs whole), runs their commands
- * through client_local_run, and drops a UI that breaks the protocol or stops reading. */
+ * through client_local_run, completes paths on the disk pool, and drops a UI that breaks the
+ * protocol or stops reading. */
 #include "config.h"
 
 #include <errno.h>
@@ -35,6 +36,11 @@
  * engine marks every change but a tracker's status text; each row costs ~5 us). */
 #define ATTACH_SWEEP 16
 #define ATTACH_LOG_MAX 256
+/* What a client may send while its Tab completion runs on the disk pool (a UI sends nothing:
+ * it waits for the answer); past it the client is dropped. */
+#define ATTACH_WAITING_INPUT_MAX (4 * (ATTACH_MAX_REQUEST + ATTACH_FRAME_HEADER))
+
+struct attach_complete_job;
 
 struct attach_client {
 	struct attach_server *s;
@@ -54,7 +60,19 @@ struct attach_client {
 	struct attach_delta torrents, tasks;
 	uint64_t requests;
 	uint64_t answer_cpu_us;        /* thread CPU spent answering (the figures of ui_attach.sh) */
+	/* a Tab completion on the disk pool: the requests after it wait, so answers keep order */
+	struct attach_complete_job *busy;
 	struct attach_client *next;
+};
+
+/* One Tab completion: the folder is read on the disk pool (a slow or hung mount must not stop
+ * the loop), the answer goes out on the loop. */
+struct attach_complete_job {
+	struct attach_client *c;       /* NULL once the client is gone: nobody to answer */
+	int64_t id;
+	bool has_cwd;
+	char cwd[ATTACH_CMD_TEXT_MAX], buf[ATTACH_CMD_TEXT_MAX], hint[1024];
+	int n;
 };
 
 struct attach_server {
@@ -82,6 +100,8 @@ attach_client_free(struct attach_client *c, const char *why)
 		}
 	}
 	s->nclients--;
+	if (c->busy != NULL)
+		c->busy->c = NULL;
 	event_free(c->hello_deadline);
 	engine_task_done(c->task, "%s after %llu request%s", why, (unsigned long long)c->requests,
 	    c->requests == 1 ? "" : "s");
@@ -489,24 +509,62 @@ attach_answer_command(struct attach_client *c, const struct be_node *req, int64_
 	be_enc_end(out);
 }
 
+/* Worker thread: touches only the job. */
 static void
-attach_answer_complete(const struct be_node *req, int64_t id, struct dp_buf *out)
+attach_complete_work(void *arg)
 {
-	char cwd[ATTACH_CMD_TEXT_MAX], buf[ATTACH_CMD_TEXT_MAX], hint[1024];
-	bool has_cwd = attach_get_str(req, "cw", cwd, sizeof cwd);
-	if (!attach_get_str(req, "b", buf, sizeof buf)) {
+	struct attach_complete_job *j = arg;
+	j->n = path_complete(j->has_cwd ? j->cwd : NULL, j->buf, sizeof j->buf, j->hint,
+	    sizeof j->hint);
+}
+
+static void attach_client_serve(struct attach_client *c);
+
+/* Loop thread: the completion's answer, then the requests that came while it ran. */
+static void
+attach_complete_done(void *arg)
+{
+	struct attach_complete_job *j = arg;
+	struct attach_client *c = j->c;
+	if (c != NULL) {
+		c->busy = NULL;
+		struct dp_buf out;
+		dp_buf_init(&out);
+		size_t at = attach_frame_begin(&out);
+		attach_reply_begin(&out, j->id);
+		be_enc_cstr(&out, "b");
+		be_enc_cstr(&out, j->buf);
+		be_enc_cstr(&out, "h");
+		be_enc_cstr(&out, j->hint);
+		be_enc_cstr(&out, "n");
+		be_enc_int(&out, j->n);
+		be_enc_end(&out);
+		attach_frame_end(&out, at);
+		evbuffer_add(bufferevent_get_output(c->bev), out.data, out.len);
+		engine_task_progress(c->task, 0, out.len);
+		dp_buf_free(&out);
+		attach_client_serve(c);
+	}
+	free(j);
+}
+
+/* Sends the folder's reading to the disk pool: c answers nothing more until it is done. */
+static void
+attach_answer_complete(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	struct attach_complete_job *j = xcalloc(1, sizeof *j);
+	if (!attach_get_str(req, "b", j->buf, sizeof j->buf)) {
+		free(j);
 		attach_reply_error(out, id, "nothing to complete");
 		return;
 	}
-	int n = path_complete(has_cwd ? cwd : NULL, buf, sizeof buf, hint, sizeof hint);
-	attach_reply_begin(out, id);
-	be_enc_cstr(out, "b");
-	be_enc_cstr(out, buf);
-	be_enc_cstr(out, "h");
-	be_enc_cstr(out, hint);
-	be_enc_cstr(out, "n");
-	be_enc_int(out, n);
-	be_enc_end(out);
+	j->has_cwd = attach_get_str(req, "cw", j->cwd, sizeof j->cwd);
+	j->c = c;
+	j->id = id;
+	c->busy = j;
+	engine_run_blocking(c->s->e, "attach: Tab completion of a path", attach_complete_work,
+	    attach_complete_done, j);
 }
 
 /* One request to its answer (a frame in out). False: close once the answer is out. */
@@ -561,9 +619,13 @@ attach_answer(struct attach_client *c, const struct be_node *req, struct dp_buf 
 		case ATTACH_OP_HEALTH: attach_answer_health(c, id, out); break;
 		case ATTACH_OP_LOG: attach_answer_log(c, req, id, out); break;
 		case ATTACH_OP_COMMAND: attach_answer_command(c, req, id, out); break;
-		case ATTACH_OP_COMPLETE: attach_answer_complete(req, id, out); break;
+		case ATTACH_OP_COMPLETE: attach_answer_complete(c, req, id, out); break;
 		default: attach_reply_error(out, id, "unknown request"); break;
 		}
+	}
+	if (c->busy != NULL) {
+		out->len = at;       /* answered when the disk pool is done (attach_complete_done) */
+		return keep;
 	}
 	if (out->len - at - ATTACH_FRAME_HEADER > ATTACH_MAX_REPLY) {
 		out->len = at + ATTACH_FRAME_HEADER;
@@ -575,14 +637,29 @@ attach_answer(struct attach_client *c, const struct be_node *req, struct dp_buf 
 
 /* ---- connections ---- */
 
+/* Answers the whole requests that are in, in order, until one waits for the disk pool (its
+ * answer then comes first). May free c. */
 static void
-attach_client_read_cb(struct bufferevent *bev, void *arg)
+attach_client_serve(struct attach_client *c)
 {
-	struct attach_client *c = arg;
+	struct bufferevent *bev = c->bev;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *o = bufferevent_get_output(bev);
 	engine_task_cb_begin(c->task);
 	for (;;) {
+		if (c->busy != NULL) {
+			if (evbuffer_get_length(in) > ATTACH_WAITING_INPUT_MAX) {
+				engine_task_cb_end(c->task);
+				log_warn("attach: a client sent over %u KiB while its completion ran; "
+				    "dropping it", ATTACH_WAITING_INPUT_MAX >> 10);
+				attach_client_free(c, "sent too much while waiting");
+				return;
+			}
+			engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
+			    "Tab completion: reading a folder on the disk pool");
+			engine_task_cb_end(c->task);
+			return;
+		}
 		uint8_t hdr[ATTACH_FRAME_HEADER];
 		size_t len, avail = evbuffer_get_length(in);
 		if (evbuffer_copyout(in, hdr, sizeof hdr) != (ev_ssize_t)sizeof hdr)
@@ -638,6 +715,13 @@ attach_client_read_cb(struct bufferevent *bev, void *arg)
 	    "waiting for request %llu (answers so far: %llu us CPU)",
 	    (unsigned long long)c->requests + 1, (unsigned long long)c->answer_cpu_us);
 	engine_task_cb_end(c->task);
+}
+
+static void
+attach_client_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	attach_client_serve(arg);
 }
 
 static void

@@ -87,8 +87,9 @@ void client_loop_health(struct client *c, struct engine_loop_health *out);
 size_t client_log_since(struct client *c, uint64_t after, struct dp_log_line *out, size_t max);
 /*
  * Tab completion of a path where the engine runs (the daemon's file system): completes buf in
- * place and returns how many names matched; with more than one, the common prefix is filled in
- * and up to hintlen bytes of names go to hint. A relative path starts at cwd (NULL: ".").
+ * place and returns how many names matched (-1: the folder has too many names to read, the hint
+ * says so); with more than one, the common prefix is filled in and up to hintlen bytes of names
+ * go to hint. A relative path starts at cwd (NULL: ".").
  */
 int client_complete_path(struct client *c, const char *cwd, char *buf, size_t buflen, char *hint,
     size_t hintlen);

@@ -622,7 +622,8 @@ client_remote_complete_path(struct client *c, const char *cwd, char *buf, size_t
 	struct be_node *n = client_remote_call(r, &b, at, &body);
 	dp_buf_free(&b);
 	int64_t k = 0;
-	if (n != NULL && attach_get_int(n, "n", &k) && k >= 0 && k <= INT32_MAX) {
+	/* -1: the folder has too many names to complete from (the hint says so) */
+	if (n != NULL && attach_get_int(n, "n", &k) && k >= -1 && k <= INT32_MAX) {
 		attach_get_str(n, "b", buf, buflen);
 		if (hint != NULL && hintlen > 0)
 			attach_get_str(n, "h", hint, hintlen);

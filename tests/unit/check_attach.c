@@ -1,8 +1,10 @@
-/* check_attach.c: the attach protocol (frames, records, commands: round trips and hostile input)
- * and the per-client delta table (rows sent once, only the part that changed, keys that left). */
+/* check_attach.c: the attach protocol (frames, records, commands: round trips and hostile input),
+ * the per-client delta table (rows sent once, only the part that changed, keys that left) and
+ * the server (dropping bad clients, Tab completion on the disk pool). */
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +16,7 @@
 #include "attach_proto.h"
 #include "attach_server.h"
 #include "log.h"
+#include "path_complete.h"
 #include "suites.h"
 #include "test_helpers.h"
 
@@ -539,6 +542,157 @@ START_TEST(test_server_drops_silent_client)
 }
 END_TEST
 
+/* How many whole frames got holds (what arrived so far, read without waiting from fd). */
+static size_t
+check_attach_frames(int fd, struct dp_buf *got)
+{
+	check_attach_drain(fd, got);
+	size_t k = 0, pos = 0, len;
+	while (got->len - pos >= ATTACH_FRAME_HEADER &&
+	    attach_frame_peek(got->data + pos, ATTACH_FRAME_HEADER, ATTACH_MAX_REPLY, &len) == 1 &&
+	    got->len - pos - ATTACH_FRAME_HEADER >= len) {
+		k++;
+		pos += ATTACH_FRAME_HEADER + len;
+	}
+	return k;
+}
+
+/* The i-th frame of got, decoded (it points into got: be_free it before got changes). */
+static struct be_node *
+check_attach_frame(const struct dp_buf *got, size_t i)
+{
+	size_t pos = 0, len = 0;
+	for (size_t k = 0; k <= i; k++) {
+		pos += k == 0 ? 0 : ATTACH_FRAME_HEADER + len;
+		ck_assert_int_eq(attach_frame_peek(got->data + pos, ATTACH_FRAME_HEADER,
+		    ATTACH_MAX_REPLY, &len), 1);
+	}
+	char err[256];
+	struct be_node *n = attach_decode_body(got->data + pos + ATTACH_FRAME_HEADER, len, err,
+	    sizeof err);
+	ck_assert_msg(n != NULL, "%s", err);
+	return n;
+}
+
+/* The one disk worker held until released (bounded: 20 s). */
+static atomic_bool check_attach_release;
+static atomic_int check_attach_blockers;
+
+static void
+check_attach_block_work(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 4000 && !atomic_load(&check_attach_release); i++)
+		usleep(5000);
+}
+
+static void
+check_attach_block_done(void *arg)
+{
+	(void)arg;
+	atomic_fetch_sub(&check_attach_blockers, 1);
+}
+
+static void
+check_attach_block(struct engine *e)
+{
+	atomic_store(&check_attach_release, false);
+	atomic_fetch_add(&check_attach_blockers, 1);
+	engine_run_blocking(e, "check_attach: holding the worker", check_attach_block_work,
+	    check_attach_block_done, NULL);
+}
+
+/* The state and reason of the first unfinished task named name. */
+static bool
+check_attach_task_state(struct engine *e, const char *name, const char *state, const char *why)
+{
+	struct engine_task_info *t;
+	size_t n = engine_tasks(e, &t);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++)
+		if (strcmp(t[i].name, name) == 0 && t[i].finished_us == 0)
+			found = strcmp(t[i].state_name, state) == 0 && strstr(t[i].reason, why) != NULL;
+	free(t);
+	return found;
+}
+
+/* Tab completion reads the folder on the disk pool: while the pool is busy the loop answers
+ * other clients, the completing client's later requests wait so that answers keep their order,
+ * and the answer comes once the folder is read. A client that leaves meanwhile is not answered
+ * (nor touched: ASan). */
+START_TEST(test_server_completes_on_pool)
+{
+	char dir[256];
+	th_tmpdir_make(dir, sizeof dir, "attach");
+	th_file_write(dir, "one.torrent", "x", 1);
+	struct event_base *base = event_base_new();
+	struct engine *e = th_engine_loopback(base, dir, 1);
+	bool stopped = false;
+	char err[256];
+	struct attach_server *s = attach_server_new(base, e, dir, check_attach_stop, &stopped, err,
+	    sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+
+	check_attach_block(e);
+	int fd = check_attach_connect(dir), other = check_attach_connect(dir);
+	char req[512];
+	snprintf(req, sizeof req, "d1:b%zu:%s/on2:idi2e2:op8:completee", strlen(dir) + 3, dir);
+	check_attach_send(fd, "d2:idi1e2:op5:hello1:vi1ee");
+	check_attach_send(fd, req);
+	check_attach_send(fd, "d2:idi3e2:op6:healthe");
+	struct dp_buf got, got2;
+	dp_buf_init(&got);
+	dp_buf_init(&got2);
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 1, 10);
+	ck_assert_uint_eq(check_attach_frames(fd, &got), 1);
+	/* the worker is held: the completion waits, and the health request behind it */
+	ck_assert(check_attach_task_state(e, "attached UI", "DISK_WAIT", "Tab completion"));
+	/* meanwhile the loop serves another UI */
+	check_attach_send(other, "d2:idi1e2:op5:hello1:vi1ee");
+	RUN_UNTIL(base, check_attach_frames(other, &got2) >= 1, 10);
+	ck_assert_uint_eq(check_attach_frames(other, &got2), 1);
+	ck_assert_uint_eq(check_attach_frames(fd, &got), 1);
+	atomic_store(&check_attach_release, true);
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 3, 10);
+	ck_assert_uint_eq(check_attach_frames(fd, &got), 3);
+	int64_t id;
+	char b[512];
+	for (size_t i = 0; i < 3; i++) {
+		struct be_node *n = check_attach_frame(&got, i);
+		ck_assert(attach_get_int(n, "id", &id));
+		ck_assert_int_eq(id, (int64_t)i + 1);
+		if (i == 1) {
+			ck_assert(attach_get_str(n, "b", b, sizeof b));
+			ck_assert_str_eq(b + strlen(dir), "/one.torrent");
+			ck_assert(attach_get_int(n, "n", &id));
+			ck_assert_int_eq(id, 1);
+		}
+		be_free(n);
+	}
+	RUN_UNTIL(base, atomic_load(&check_attach_blockers) == 0, 10);
+
+	/* leaving while the completion waits for the worker */
+	check_attach_block(e);
+	check_attach_send(other, req);
+	RUN_UNTIL(base, check_attach_task_state(e, "attached UI", "DISK_WAIT", "Tab completion"),
+	    10);
+	close(other);
+	RUN_UNTIL(base, check_attach_finished(e, "attached UI", "detached"), 10);
+	ck_assert(check_attach_finished(e, "attached UI", "detached"));
+	atomic_store(&check_attach_release, true);
+	RUN_UNTIL(base, atomic_load(&check_attach_blockers) == 0, 10);
+	th_loop_run(base, 50);
+	ck_assert(!stopped);
+	close(fd);
+	dp_buf_free(&got);
+	dp_buf_free(&got2);
+	attach_server_free(s);
+	engine_free(e);
+	event_base_free(base);
+	th_rm_rf(dir);
+}
+END_TEST
+
 Suite *
 attach_suite(void)
 {
@@ -556,6 +710,7 @@ attach_suite(void)
 	TCase *srv = tcase_create("server");
 	tcase_set_timeout(srv, 60);
 	tcase_add_test(srv, test_server_drops_silent_client);
+	tcase_add_test(srv, test_server_completes_on_pool);
 	suite_add_tcase(s, srv);
 	return s;
 }

@@ -274,7 +274,7 @@ static void
 complete_teardown(void)
 {
 	static const char *const names[] = { "alpha.torrent", "beta.torrent", ".hidden.torrent",
-		"\xe6\x97\xa5\xe6\x9c\xac.torrent", "alpine/inner.torrent", "alpine" };
+		"\xe6\x97\xa5\xe6\x9c\xac.torrent", "alpine/inner.torrent", "alpine", "gamma" };
 	char path[512];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
@@ -364,6 +364,39 @@ START_TEST(test_complete_hidden_missing_and_home)
 }
 END_TEST
 
+/* A folder is read up to a bound of names (the daemon reads it on a disk worker, which a folder
+ * of millions must not hold): past it nothing is completed and the hint says why; a link to a
+ * folder completes as a folder. */
+START_TEST(test_complete_bounded)
+{
+	char buf[1024], hint[256];
+	/* five names, "." and "..": seven read */
+	snprintf(buf, sizeof buf, "%s/al", tmpdir);
+	ck_assert_int_eq(path_complete_bounded(NULL, buf, sizeof buf, hint, sizeof hint, 7), 2);
+	ck_assert_str_eq(buf + strlen(tmpdir), "/alp");
+	snprintf(buf, sizeof buf, "%s/al", tmpdir);
+	ck_assert_int_eq(path_complete_bounded(NULL, buf, sizeof buf, hint, sizeof hint, 6), -1);
+	ck_assert_str_eq(buf + strlen(tmpdir), "/al");
+	ck_assert_str_eq(hint, "(more than 6 names here: not completed)");
+	char tiny[8];
+	ck_assert_int_eq(path_complete_bounded(NULL, buf, sizeof buf, tiny, sizeof tiny, 3), -1);
+	ck_assert_uint_lt(strlen(tiny), sizeof tiny);
+	/* a link to a folder: readdir says "link", the slash comes from what it leads to */
+	char link[512];
+	snprintf(link, sizeof link, "%s/gamma", tmpdir);
+	ck_assert_int_eq(symlink("alpine", link), 0);
+	snprintf(buf, sizeof buf, "%s/g", tmpdir);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 1);
+	ck_assert_str_eq(buf + strlen(tmpdir), "/gamma/");
+	/* and in the hint when there are several */
+	snprintf(buf, sizeof buf, "%s/", tmpdir);
+	ck_assert_int_eq(path_complete(NULL, buf, sizeof buf, hint, sizeof hint), 5);
+	ck_assert_ptr_nonnull(strstr(hint, "gamma/"));
+	ck_assert_ptr_nonnull(strstr(hint, "beta.torrent"));
+	ck_assert_ptr_null(strstr(hint, "beta.torrent/"));
+}
+END_TEST
+
 START_TEST(test_tasks_kind_summary)
 {
 	size_t counts[ENGINE_TASK_KIND_COUNT] = { 0 };
@@ -399,6 +432,7 @@ ui_prompt_suite(void)
 	tcase_add_checked_fixture(tp, complete_setup, complete_teardown);
 	tcase_add_test(tp, test_complete_unique_and_common_prefix);
 	tcase_add_test(tp, test_complete_hidden_missing_and_home);
+	tcase_add_test(tp, test_complete_bounded);
 	suite_add_tcase(s, tp);
 	return s;
 }
