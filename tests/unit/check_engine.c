@@ -890,15 +890,6 @@ START_TEST(test_session_load_in_slices)
 }
 END_TEST
 
-static size_t
-listed_count(struct engine *e)
-{
-	int *ids = NULL;
-	size_t n = engine_torrent_ids(e, &ids);
-	free(ids);
-	return n;
-}
-
 /* A torrent added stopped, its data in place but never looked at, comes back from a restart
  * still unchecked: starting it checks the data and seeds. (Its resume file said "no piece",
  * which the restart trusted: it came back as a download of everything already on disk; the
@@ -929,7 +920,7 @@ START_TEST(test_unchecked_survives_restart)
 	uint64_t hashed = engine_hash_count(e);
 	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
 	int *got = NULL;
-	RUN_UNTIL(base, listed_count(e) == 1, 10);
+	RUN_UNTIL(base, th_torrent_count(e) == 1, 10);
 	ck_assert_uint_eq(engine_torrent_ids(e, &got), 1);
 	id = got[0];
 	free(got);

@@ -132,15 +132,6 @@ result_of(json_t *j)
 	return json_is_string(r) ? json_string_value(r) : "(none)";
 }
 
-static size_t
-torrents_in(struct engine *e)
-{
-	int *ids = NULL;
-	size_t n = engine_torrent_ids(e, &ids);
-	free(ids);
-	return n;
-}
-
 static json_t *
 first_torrent(json_t *j)
 {
@@ -1660,8 +1651,8 @@ START_TEST(test_session_persist)
 	ck_assert_msg(eng != NULL, "%s", err);
 	ck_assert_msg(session_store_open(eng, sdir, &cfg, err, sizeof err) == 0, "%s", err);
 	/* The session's torrents are read on the writer thread and added in slices. */
-	RUN_UNTIL(base, torrents_in(eng) >= 1, 10);
-	ck_assert_uint_ge(torrents_in(eng), 1);
+	RUN_UNTIL(base, th_torrent_count(eng) >= 1, 10);
+	ck_assert_uint_ge(th_torrent_count(eng), 1);
 	struct engine_global_stats g;
 	engine_global(eng, &g);
 	ck_assert_uint_eq(g.down_limit, 300000);

@@ -129,6 +129,15 @@ th_engine_loopback(struct event_base *base, const char *dir, int disk_threads)
 	return e;
 }
 
+size_t
+th_torrent_count(struct engine *e)
+{
+	int *ids = NULL;
+	size_t n = engine_torrent_ids(e, &ids);
+	free(ids);
+	return n;
+}
+
 void
 th_engine_addr(struct engine *e, char *out, size_t len)
 {

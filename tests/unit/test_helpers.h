@@ -35,6 +35,8 @@ void th_config_loopback(struct dp_config *cfg, const char *dir, int disk_threads
 /* An engine on base listening on 127.0.0.1 (a port the kernel picks), saving into dir, with
  * disk_threads disk workers. Fails the test when engine_new does. */
 struct engine *th_engine_loopback(struct event_base *base, const char *dir, int disk_threads);
+/* How many torrents e lists. */
+size_t th_torrent_count(struct engine *e);
 
 /* Writes "127.0.0.1:PORT" of e's listener into out. */
 void th_engine_addr(struct engine *e, char *out, size_t len);
