@@ -293,6 +293,40 @@ struct engine_task_info {
 	uint64_t waited_us;            /* in the current state */
 };
 size_t engine_tasks(struct engine *e, struct engine_task_info **out);
+/* One task by id (O(1)); -1 when there is none (finished long ago, or never existed). */
+int engine_task_get(struct engine *e, uint64_t id, struct engine_task_info *out);
+
+/*
+ * The registry read in slices (10,000 torrents make 20,000 tasks: one copy of all of them was
+ * a 40-230 ms callback). A walk visits the tasks in creation order, a step at a time, each step
+ * until the end or until its time budget passes; between steps it holds the task it resumes
+ * at, so tasks that come and go meanwhile never break it (those created meanwhile are visited
+ * too). What a filter leaves out is counted, not copied.
+ */
+enum engine_task_walk_filter {
+	ENGINE_TASK_WALK_ALL,
+	ENGINE_TASK_WALK_NOT_DONE,     /* DONE ones counted (done_skipped), not visited */
+	/* blocked ones waiting at least min_wait_us, and spinning ones; idle ones waiting that
+	 * long are counted (idle_skipped) */
+	ENGINE_TASK_WALK_BLOCKED,
+};
+struct engine_task_walk_counts {
+	size_t seen;                   /* tasks looked at, visited or not */
+	size_t visited;
+	size_t done_skipped;
+	size_t idle_skipped;
+};
+typedef void (*engine_task_visit_fn)(const struct engine_task_info *ti, void *arg);
+struct engine_task_walk;
+struct engine_task_walk *engine_task_walk_new(struct engine *e, enum engine_task_walk_filter f,
+    uint64_t min_wait_us);
+/* Visits tasks from where the last step stopped until the end (true) or until budget_us has
+ * passed (false; 0: no budget). */
+bool engine_task_walk_step(struct engine_task_walk *w, uint64_t budget_us,
+    engine_task_visit_fn fn, void *arg);
+void engine_task_walk_counts(const struct engine_task_walk *w,
+    struct engine_task_walk_counts *out);
+void engine_task_walk_free(struct engine_task_walk **wp);
 
 #define ENGINE_SLOW_CALLBACKS 8
 struct engine_slow_callback {

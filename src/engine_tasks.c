@@ -42,18 +42,27 @@ engine_task_kind_name(enum engine_task_kind k)
 	return task_kind_name((enum dp_task_kind)k);
 }
 
+/* Copies of the registry's strings: the arrays have the same size (a plain copy, no printf:
+ * a snapshot copies 20,000 of them). */
+_Static_assert(sizeof ((struct engine_task_info *)0)->name == sizeof ((struct dp_task *)0)->name,
+    "task name sizes differ");
+_Static_assert(sizeof ((struct engine_task_info *)0)->reason ==
+    sizeof ((struct dp_task *)0)->reason, "task reason sizes differ");
+
 static void
 engine_tasks_copy(const struct dp_task *t, uint64_t now, struct engine_task_info *out)
 {
 	out->id = t->id;
 	out->kind = (enum engine_task_kind)t->kind;
-	snprintf(out->name, sizeof out->name, "%s", t->name);
+	memcpy(out->name, t->name, sizeof out->name);
+	out->name[sizeof out->name - 1] = '\0';
 	out->torrent_id = t->torrent_id;
 	out->state = (enum engine_task_state)t->state;
 	out->where_func = t->where_func;
 	out->where_file = t->where_file;
 	out->where_line = t->where_line;
-	snprintf(out->reason, sizeof out->reason, "%s", t->reason);
+	memcpy(out->reason, t->reason, sizeof out->reason);
+	out->reason[sizeof out->reason - 1] = '\0';
 	out->idle = t->idle;
 	out->blocked = task_is_blocked(t);
 	out->spinning = t->spinning;
@@ -78,13 +87,130 @@ engine_tasks(struct engine *e, struct engine_task_info **out)
 	*out = NULL;
 	if (n == 0)
 		return 0;
-	struct engine_task_info *a = xcalloc(n, sizeof *a);
+	struct engine_task_info *a = xmalloc(n * sizeof *a);
 	uint64_t now = dp_now_us();
 	size_t i = 0;
 	for (struct dp_task *t = task_first(); t != NULL && i < n; t = task_next(t))
 		engine_tasks_copy(t, now, &a[i++]);
 	*out = a;
 	return i;
+}
+
+int
+engine_task_get(struct engine *e, uint64_t id, struct engine_task_info *out)
+{
+	(void)e;
+	const struct dp_task *t = task_find(id);
+	if (t == NULL)
+		return -1;
+	engine_tasks_copy(t, dp_now_us(), out);
+	return 0;
+}
+
+/* ---- the registry in slices ---- */
+
+/* The clock is read every this many tasks looked at (a look is ~50 ns, a copy ~100 ns). */
+#define ENGINE_TASK_WALK_CLOCK_EVERY 64
+
+struct engine_task_walk {
+	enum engine_task_walk_filter filter;
+	uint64_t min_wait_us;
+	struct dp_task *at;            /* held: the next task to look at; NULL at the end */
+	bool started, ended;
+	struct engine_task_walk_counts counts;
+};
+
+struct engine_task_walk *
+engine_task_walk_new(struct engine *e, enum engine_task_walk_filter f, uint64_t min_wait_us)
+{
+	(void)e;
+	struct engine_task_walk *w = xcalloc(1, sizeof *w);
+	w->filter = f;
+	w->min_wait_us = min_wait_us;
+	return w;
+}
+
+/* What the filter does with t: visit it (true), or count it and pass (false). */
+static bool
+engine_task_walk_keeps(struct engine_task_walk *w, const struct dp_task *t, uint64_t now)
+{
+	switch (w->filter) {
+	case ENGINE_TASK_WALK_NOT_DONE:
+		if (t->state == DP_TASK_DONE) {
+			w->counts.done_skipped++;
+			return false;
+		}
+		return true;
+	case ENGINE_TASK_WALK_BLOCKED: {
+		bool spinning = t->spinning && t->finished_us == 0;
+		bool long_wait = now - t->state_since_us >= w->min_wait_us;
+		if (spinning || (long_wait && task_is_blocked(t)))
+			return true;
+		if (t->idle && t->finished_us == 0 && long_wait)
+			w->counts.idle_skipped++;
+		return false;
+	}
+	case ENGINE_TASK_WALK_ALL:
+	default:
+		return true;
+	}
+}
+
+bool
+engine_task_walk_step(struct engine_task_walk *w, uint64_t budget_us, engine_task_visit_fn fn,
+    void *arg)
+{
+	if (w->ended)
+		return true;
+	struct dp_task *t;
+	if (!w->started) {
+		w->started = true;
+		t = task_first();
+	} else {
+		/* The held cursor is still in the registry: a held task is never freed. */
+		t = w->at;
+	}
+	struct dp_task *held = w->at;
+	w->at = NULL;
+	uint64_t start = dp_now_us(), now = start;
+	struct engine_task_info info;
+	for (size_t looked = 0; t != NULL; looked++) {
+		if (budget_us != 0 && looked > 0 && looked % ENGINE_TASK_WALK_CLOCK_EVERY == 0) {
+			now = dp_now_us();
+			if (now - start >= budget_us) {
+				w->at = task_hold(t);
+				task_release(&held);
+				return false;
+			}
+		}
+		w->counts.seen++;
+		if (engine_task_walk_keeps(w, t, now)) {
+			engine_tasks_copy(t, now, &info);
+			w->counts.visited++;
+			fn(&info, arg);
+		}
+		t = task_next(t);
+	}
+	task_release(&held);
+	w->ended = true;
+	return true;
+}
+
+void
+engine_task_walk_counts(const struct engine_task_walk *w, struct engine_task_walk_counts *out)
+{
+	*out = w->counts;
+}
+
+void
+engine_task_walk_free(struct engine_task_walk **wp)
+{
+	struct engine_task_walk *w = *wp;
+	if (w == NULL)
+		return;
+	*wp = NULL;
+	task_release(&w->at);
+	free(w);
 }
 
 void

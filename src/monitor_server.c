@@ -33,6 +33,12 @@
 /* A client that sends commands but never reads the answers ('log 1000' is ~100 KiB each) is
  * closed at this much unread output rather than growing our memory. */
 #define MONITOR_MAX_OUTPUT (4u << 20)
+/* ps and blocked read every task (20,000 at 10,000 torrents): the server runs them a slice of
+ * at most this long per callback, answering between them nothing else from that client. */
+#define MONITOR_SLICE_US 4000
+
+/* Command lines queued behind a command answered in slices, at most. */
+#define MONITOR_MAX_WAITING (64 << 10)
 
 struct monitor_client {
 	struct monitor_server *m;
@@ -43,6 +49,9 @@ struct monitor_client {
 	struct event *line_deadline;   /* armed while a partial line waits */
 	uint64_t line_armed_ms;
 	bool line_extended;            /* the deadline came late once and was given another */
+	/* a command answered in slices: the lines after it wait in the input until it ends */
+	struct monitor_cmd *cmd;
+	struct event *slice_ev;
 	struct monitor_client *next;
 };
 
@@ -56,6 +65,7 @@ struct monitor_server {
 	int nclients, max_clients;
 	uint64_t flood_logged_ms;
 	unsigned evicted, slow;        /* since the last log line */
+	uint64_t slice_us;             /* a slice of ps or blocked at most (MONITOR_SLICE_US) */
 };
 
 char *
@@ -156,30 +166,64 @@ monitor_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-/* Every task; DONE ones (a line per piece written, each lingering a while) only with all.
- * FAILED ones stay: a failure is worth seeing. */
-static int
-monitor_cmd_ps(struct engine *e, bool all, struct dp_buf *out)
+/* ---- ps and blocked: the registry read in slices ---- */
+
+enum monitor_cmd_kind { MONITOR_CMD_PS, MONITOR_CMD_BLOCKED };
+
+struct monitor_cmd {
+	enum monitor_cmd_kind kind;
+	char name[16];                 /* for the client's task: what it answers */
+	struct engine_task_walk *walk;
+	struct dp_buf *out;            /* where ps's lines go (the step's) */
+	struct engine_task_info *found;   /* blocked: the tasks it lists */
+	size_t nfound, capfound;
+};
+
+static void
+monitor_cmd_free(struct monitor_cmd *cmd)
 {
-	struct engine_task_info *tasks;
-	size_t n = engine_tasks(e, &tasks), done = 0;
-	monitor_task_header(out);
-	for (size_t i = 0; i < n; i++) {
-		if (!all && tasks[i].state == ENGINE_TASK_DONE) {
-			done++;
-			continue;
-		}
-		monitor_task_line(out, &tasks[i]);
-	}
-	if (done > 0)
-		dp_buf_printf(out, "# %zu finished task%s hidden (`ps all` lists them)\n", done,
-		    done == 1 ? "" : "s");
-	free(tasks);
-	return 0;
+	if (cmd == NULL)
+		return;
+	engine_task_walk_free(&cmd->walk);
+	free(cmd->found);
+	free(cmd);
 }
 
-static int
-monitor_cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
+static void
+monitor_ps_visit(const struct engine_task_info *ti, void *arg)
+{
+	struct monitor_cmd *cmd = arg;
+	monitor_task_line(cmd->out, ti);
+}
+
+static void
+monitor_blocked_visit(const struct engine_task_info *ti, void *arg)
+{
+	struct monitor_cmd *cmd = arg;
+	if (cmd->nfound == cmd->capfound) {
+		cmd->capfound = cmd->capfound ? cmd->capfound * 2 : 64;
+		cmd->found = xreallocarray(cmd->found, cmd->capfound, sizeof *cmd->found);
+	}
+	cmd->found[cmd->nfound++] = *ti;
+}
+
+/* Every task; DONE ones (a line per piece written, each lingering a while) only with all.
+ * FAILED ones stay: a failure is worth seeing. */
+static struct monitor_cmd *
+monitor_ps_start(struct engine *e, bool all, struct dp_buf *out)
+{
+	struct monitor_cmd *cmd = xcalloc(1, sizeof *cmd);
+	cmd->kind = MONITOR_CMD_PS;
+	snprintf(cmd->name, sizeof cmd->name, "ps%s", all ? " all" : "");
+	cmd->walk = engine_task_walk_new(e, all ? ENGINE_TASK_WALK_ALL : ENGINE_TASK_WALK_NOT_DONE,
+	    0);
+	monitor_task_header(out);
+	return cmd;
+}
+
+/* Loop health first (what it was when asked), then the waiting tasks found by the walk. */
+static struct monitor_cmd *
+monitor_blocked_start(struct engine *e, uint64_t min_s, struct dp_buf *out)
 {
 	struct engine_loop_health h;
 	engine_loop_health(e, &h);
@@ -202,52 +246,70 @@ monitor_cmd_blocked(struct engine *e, uint64_t min_s, struct dp_buf *out)
 		dp_buf_printf(out, "# slow callback: %s in task %llu %s\n", d,
 		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
 	}
-	struct engine_task_info *tasks;
-	size_t n = engine_tasks(e, &tasks);
-	/* Spinning tasks by name: each is a bug to chase, and it may not be waiting at all. */
-	for (size_t i = 0; i < n; i++)
-		if (tasks[i].spinning && tasks[i].finished_us == 0)
-			dp_buf_printf(out, "# spinning: task %llu %s (callbacks without progress)\n",
-			    (unsigned long long)tasks[i].id, tasks[i].name);
+	struct monitor_cmd *cmd = xcalloc(1, sizeof *cmd);
+	cmd->kind = MONITOR_CMD_BLOCKED;
+	snprintf(cmd->name, sizeof cmd->name, "blocked");
 	/* Waits that are idle by design (a listener, a stopped torrent, a tracker sleeping until
-	 * its next announce) are not stuck: counted, not listed. */
-	size_t k = 0, hidden = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool spinning = tasks[i].spinning && tasks[i].finished_us == 0;
-		bool long_wait = tasks[i].waited_us >= min_s * 1000000;
-		if (spinning || (tasks[i].blocked && long_wait))
-			tasks[k++] = tasks[i];
-		else if (tasks[i].idle && tasks[i].finished_us == 0 && long_wait)
-			hidden++;
-	}
+	 * its next announce) are not stuck: the walk counts them instead of copying them. */
+	cmd->walk = engine_task_walk_new(e, ENGINE_TASK_WALK_BLOCKED,
+	    min_s > UINT64_MAX / 1000000 ? UINT64_MAX : min_s * 1000000);
+	return cmd;
+}
+
+static void
+monitor_blocked_end(struct monitor_cmd *cmd, struct dp_buf *out)
+{
+	struct engine_task_walk_counts wc;
+	engine_task_walk_counts(cmd->walk, &wc);
+	/* Spinning tasks by name: each is a bug to chase, and it may not be waiting at all. */
+	for (size_t i = 0; i < cmd->nfound; i++)
+		if (cmd->found[i].spinning && cmd->found[i].finished_us == 0)
+			dp_buf_printf(out, "# spinning: task %llu %s (callbacks without progress)\n",
+			    (unsigned long long)cmd->found[i].id, cmd->found[i].name);
 	dp_buf_printf(out, "# %zu idle task%s hidden (waiting by design; `ps` lists them)\n",
-	    hidden, hidden == 1 ? "" : "s");
-	qsort(tasks, k, sizeof *tasks, monitor_task_cmp_waited);
+	    wc.idle_skipped, wc.idle_skipped == 1 ? "" : "s");
+	qsort(cmd->found, cmd->nfound, sizeof *cmd->found, monitor_task_cmp_waited);
 	monitor_task_header(out);
-	for (size_t i = 0; i < k; i++) {
-		monitor_task_line(out, &tasks[i]);
-		if (tasks[i].spinning)
+	for (size_t i = 0; i < cmd->nfound; i++) {
+		monitor_task_line(out, &cmd->found[i]);
+		if (cmd->found[i].spinning)
 			dp_buf_add_str(out, "#   ^ spinning: callbacks without progress\n");
 	}
-	free(tasks);
-	return 0;
+}
+
+/* One slice (budget_us; 0: to the end); the text it adds goes to out. True when done. */
+static bool
+monitor_cmd_step(struct monitor_cmd *cmd, uint64_t budget_us, struct dp_buf *out)
+{
+	bool ended;
+	cmd->out = out;
+	if (cmd->kind == MONITOR_CMD_PS)
+		ended = engine_task_walk_step(cmd->walk, budget_us, monitor_ps_visit, cmd);
+	else
+		ended = engine_task_walk_step(cmd->walk, budget_us, monitor_blocked_visit, cmd);
+	cmd->out = NULL;
+	if (!ended)
+		return false;
+	struct engine_task_walk_counts wc;
+	engine_task_walk_counts(cmd->walk, &wc);
+	if (cmd->kind == MONITOR_CMD_PS) {
+		if (wc.done_skipped > 0)
+			dp_buf_printf(out, "# %zu finished task%s hidden (`ps all` lists them)\n",
+			    wc.done_skipped, wc.done_skipped == 1 ? "" : "s");
+	} else {
+		monitor_blocked_end(cmd, out);
+	}
+	return true;
 }
 
 static int
 monitor_cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
 {
-	struct engine_task_info *tasks;
-	size_t n = engine_tasks(e, &tasks);
-	const struct engine_task_info *ti = NULL;
-	for (size_t i = 0; i < n && ti == NULL; i++)
-		if (tasks[i].id == id)
-			ti = &tasks[i];
-	if (ti == NULL) {
-		free(tasks);
+	struct engine_task_info info;
+	if (engine_task_get(e, id, &info) < 0)
 		return monitor_fail(out, "no task %llu (finished long ago, or never existed)",
 		    (unsigned long long)id);
-	}
-	const struct engine_task_info *t = ti;
+	const struct engine_task_info *t = &info, *ti = &info;
 	char waited[32], age[32];
 	monitor_format_duration(ti->waited_us, waited, sizeof waited);
 	monitor_format_duration(ti->age_us, age, sizeof age);
@@ -277,7 +339,6 @@ monitor_cmd_where(struct engine *e, uint64_t id, struct dp_buf *out)
 	dp_buf_printf(out, "  bytes:     %llu in, %llu out\n", (unsigned long long)t->bytes_in,
 	    (unsigned long long)t->bytes_out);
 	dp_buf_printf(out, "  age:       %s\n", age);
-	free(tasks);
 	return 0;
 }
 
@@ -321,8 +382,11 @@ static const char monitor_help[] =
     "help            this list\n"
     "quit            close the connection\n";
 
-int
-monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
+/* A command line: -1 with an error in out, 0 answered in out, 1 when *cmdp is a command to
+ * finish in slices (monitor_cmd_step), with the start of its answer in out. */
+static int
+monitor_cmd_start(struct engine *e, const char *line, struct dp_buf *out,
+    struct monitor_cmd **cmdp)
 {
 	char buf[MONITOR_MAX_LINE];
 	snprintf(buf, sizeof buf, "%s", line);
@@ -330,6 +394,7 @@ monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
 	char *cmd = strtok_r(buf, " \t\r\n", &save);
 	char *arg = cmd != NULL ? strtok_r(NULL, " \t\r\n", &save) : NULL;
 	char *extra = arg != NULL ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+	*cmdp = NULL;
 	if (cmd == NULL)
 		return 0;
 	if (extra != NULL)
@@ -338,12 +403,14 @@ monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
 	if (strcmp(cmd, "ps") == 0) {
 		if (arg != NULL && strcmp(arg, "all") != 0)
 			return monitor_fail(out, "ps takes no argument but 'all'");
-		return monitor_cmd_ps(e, arg != NULL, out);
+		*cmdp = monitor_ps_start(e, arg != NULL, out);
+		return 1;
 	}
 	if (strcmp(cmd, "blocked") == 0) {
 		if (arg != NULL && !monitor_parse_u64(arg, &n))
 			return monitor_fail(out, "blocked: '%s' is not a number of seconds", arg);
-		return monitor_cmd_blocked(e, n, out);
+		*cmdp = monitor_blocked_start(e, n, out);
+		return 1;
 	}
 	if (strcmp(cmd, "where") == 0) {
 		if (!monitor_parse_u64(arg, &n))
@@ -364,6 +431,19 @@ monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
 	return monitor_fail(out, "unknown command '%.60s' (try 'help')", cmd);
 }
 
+int
+monitor_run_command(struct engine *e, const char *line, struct dp_buf *out)
+{
+	struct monitor_cmd *cmd;
+	int rc = monitor_cmd_start(e, line, out, &cmd);
+	if (rc != 1)
+		return rc;
+	while (!monitor_cmd_step(cmd, 0, out))
+		;
+	monitor_cmd_free(cmd);
+	return 0;
+}
+
 /* ---- clients ---- */
 
 static void
@@ -378,6 +458,8 @@ monitor_client_free(struct monitor_client *c, const char *why)
 	}
 	m->nclients--;
 	event_free(c->line_deadline);
+	event_free(c->slice_ev);
+	monitor_cmd_free(c->cmd);
 	engine_task_done(c->task, "%s after %llu command%s", why, (unsigned long long)c->commands,
 	    c->commands == 1 ? "" : "s");
 	engine_task_release(&c->task);
@@ -385,7 +467,29 @@ monitor_client_free(struct monitor_client *c, const char *why)
 	free(c);
 }
 
-/* Writes an answer: the text (dot-stuffed), an error line, then the end marker. */
+/* Answer text, dot-stuffed (a line starting with '.' gets another): whole runs between such
+ * lines go in one piece (ps at 10,000 torrents is 20,000 lines). A last line without its
+ * newline gets one. */
+static void
+monitor_client_text(struct monitor_client *c, const struct dp_buf *text)
+{
+	struct evbuffer *o = bufferevent_get_output(c->bev);
+	const char *p = (const char *)text->data, *end = p + text->len;
+	while (p < end) {
+		if (*p == '.')
+			evbuffer_add(o, ".", 1);
+		const char *dot = p + 1 < end ? memmem(p + 1, (size_t)(end - p - 1), "\n.", 2) : NULL;
+		const char *stop = dot != NULL ? dot + 1 : end;
+		evbuffer_add(o, p, (size_t)(stop - p));
+		p = stop;
+	}
+	if (text->len > 0 && text->data[text->len - 1] != '\n')
+		evbuffer_add(o, "\n", 1);
+	engine_task_progress(c->task, 0, text->len);
+}
+
+/* Ends an answer: the error line for a failed command (text is the error), or the end marker
+ * after the text. */
 static void
 monitor_client_answer(struct monitor_client *c, int rc, const struct dp_buf *text)
 {
@@ -393,20 +497,11 @@ monitor_client_answer(struct monitor_client *c, int rc, const struct dp_buf *tex
 	if (rc < 0) {
 		evbuffer_add_printf(o, "%s%.*s\n", MONITOR_ERR, (int)text->len,
 		    (const char *)text->data);
+		engine_task_progress(c->task, 0, text->len);
 	} else {
-		const char *p = (const char *)text->data, *end = p + text->len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-			if (n > 0 && p[0] == '.')
-				evbuffer_add(o, ".", 1);
-			evbuffer_add(o, p, n);
-			evbuffer_add(o, "\n", 1);
-			p += n + (nl != NULL ? 1 : 0);
-		}
+		monitor_client_text(c, text);
 	}
 	evbuffer_add_printf(o, "%s\n", MONITOR_END);
-	engine_task_progress(c->task, 0, text->len);
 }
 
 /* One line per interval for the clients the cap and the line deadline closed. */
@@ -444,14 +539,29 @@ monitor_line_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	monitor_flood_log(m);
 }
 
-static void
-monitor_client_read_cb(struct bufferevent *bev, void *arg)
+/* Closes a client that does not read its answers; true when it did. */
+static bool
+monitor_client_check_output(struct monitor_client *c)
 {
-	struct monitor_client *c = arg;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= MONITOR_MAX_OUTPUT)
+		return false;
+	engine_task_cb_end(c->task);
+	log_warn("monitor: a client does not read its answers (over %u MiB queued)",
+	    MONITOR_MAX_OUTPUT >> 20);
+	monitor_client_free(c, "does not read its answers");
+	return true;
+}
+
+/* Runs the client's command lines, inside a callback of its task; a command answered in slices
+ * stops it until its last slice (monitor_client_slice_cb). Ends the callback; true when it
+ * freed the client. */
+static bool
+monitor_client_serve(struct monitor_client *c)
+{
+	struct bufferevent *bev = c->bev;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	engine_task_cb_begin(c->task);
 	c->active_ms = dp_now_ms();
-	for (;;) {
+	while (c->cmd == NULL) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_ANY);
 		if (line == NULL) {
@@ -459,7 +569,7 @@ monitor_client_read_cb(struct bufferevent *bev, void *arg)
 				engine_task_cb_end(c->task);
 				log_warn("monitor: a client sent a line over %d bytes", MONITOR_MAX_LINE);
 				monitor_client_free(c, "line too long");
-				return;
+				return true;
 			}
 			break;
 		}
@@ -468,25 +578,44 @@ monitor_client_read_cb(struct bufferevent *bev, void *arg)
 		bool quit = strcmp(line, "quit") == 0 || strcmp(line, "exit") == 0;
 		struct dp_buf text;
 		dp_buf_init(&text);
-		int rc = quit ? 0 : monitor_run_command(c->m->e, line, &text);
+		int rc = quit ? 0 : monitor_cmd_start(c->m->e, line, &text, &c->cmd);
 		free(line);
+		if (rc == 1) {
+			/* The first slice now; the rest on zero timeouts, so the loop polls between. */
+			bool ended = monitor_cmd_step(c->cmd, c->m->slice_us, &text);
+			if (ended) {
+				monitor_cmd_free(c->cmd);
+				c->cmd = NULL;
+				rc = 0;
+			} else {
+				monitor_client_text(c, &text);
+				dp_buf_free(&text);
+				event_add(c->slice_ev, &(struct timeval){ 0, 0 });
+				engine_task_wait(c->task, ENGINE_TASK_SLICE_WAIT,
+				    "answering command %llu (%s) in slices",
+				    (unsigned long long)c->commands, c->cmd->name);
+				if (monitor_client_check_output(c))
+					return true;
+				engine_task_cb_end(c->task);
+				return false;
+			}
+		}
 		monitor_client_answer(c, rc, &text);
 		dp_buf_free(&text);
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > MONITOR_MAX_OUTPUT) {
-			engine_task_cb_end(c->task);
-			log_warn("monitor: a client does not read its answers (over %u MiB queued)",
-			    MONITOR_MAX_OUTPUT >> 20);
-			monitor_client_free(c, "does not read its answers");
-			return;
-		}
+		if (monitor_client_check_output(c))
+			return true;
 		if (quit) {
 			/* Close once the end marker is out. */
 			bufferevent_disable(bev, EV_READ);
 			engine_task_wait(c->task, ENGINE_TASK_WRITE_WAIT,
 			    "sending the last answer before closing");
 			engine_task_cb_end(c->task);
-			return;
+			return false;
 		}
+	}
+	if (c->cmd != NULL) {
+		engine_task_cb_end(c->task);
+		return false;
 	}
 	if (evbuffer_get_length(in) == 0) {
 		evtimer_del(c->line_deadline);
@@ -499,6 +628,54 @@ monitor_client_read_cb(struct bufferevent *bev, void *arg)
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for command %llu",
 	    (unsigned long long)c->commands + 1);
 	engine_task_cb_end(c->task);
+	return false;
+}
+
+static void
+monitor_client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct monitor_client *c = arg;
+	/* Lines that come during a command in slices wait for its end, up to a bound. */
+	if (c->cmd != NULL) {
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > MONITOR_MAX_WAITING) {
+			log_warn("monitor: a client sent over %d KiB of commands during one answer",
+			    MONITOR_MAX_WAITING >> 10);
+			monitor_client_free(c, "too many commands at once");
+		}
+		return;
+	}
+	engine_task_cb_begin(c->task);
+	monitor_client_serve(c);
+}
+
+/* The next slice of a command (ps, blocked); at its end the lines that came meanwhile. */
+static void
+monitor_client_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor_client *c = arg;
+	(void)fd;
+	(void)what;
+	engine_task_cb_begin(c->task);
+	struct dp_buf text;
+	dp_buf_init(&text);
+	bool ended = monitor_cmd_step(c->cmd, c->m->slice_us, &text);
+	if (!ended) {
+		monitor_client_text(c, &text);
+		dp_buf_free(&text);
+		event_add(c->slice_ev, &(struct timeval){ 0, 0 });
+		engine_task_wait(c->task, ENGINE_TASK_SLICE_WAIT, "answering command %llu (%s) in "
+		    "slices", (unsigned long long)c->commands, c->cmd->name);
+		if (!monitor_client_check_output(c))
+			engine_task_cb_end(c->task);
+		return;
+	}
+	monitor_cmd_free(c->cmd);
+	c->cmd = NULL;
+	monitor_client_answer(c, 0, &text);
+	dp_buf_free(&text);
+	if (monitor_client_check_output(c))
+		return;
+	monitor_client_serve(c);
 }
 
 static void
@@ -567,6 +744,7 @@ monitor_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	c->task = engine_task_new(m->e, ENGINE_TASK_KIND_UI, 0, "monitor client");
 	c->active_ms = dp_now_ms();
 	c->line_deadline = evtimer_new(m->base, monitor_line_deadline_cb, c);
+	c->slice_ev = evtimer_new(m->base, monitor_client_slice_cb, c);
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for command 1");
 	c->next = m->clients;
 	m->clients = c;
@@ -671,6 +849,7 @@ monitor_server_new(struct event_base *base, struct engine *e, const char *sessio
 	m->e = e;
 	m->path = path;
 	m->max_clients = accept_cap_from_fd_limit(0, MONITOR_CLIENTS_FLOOR, MONITOR_CLIENTS_CEILING);
+	m->slice_us = MONITOR_SLICE_US;
 	m->listener = evconnlistener_new(base, monitor_accept_cb, m, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (m->listener == NULL) {
 		snprintf(err, errlen, "%s: can't watch the socket", path);
@@ -692,6 +871,12 @@ monitor_server_set_max_clients(struct monitor_server *m, int max_clients)
 {
 	m->max_clients = accept_cap_from_fd_limit(max_clients, MONITOR_CLIENTS_FLOOR,
 	    MONITOR_CLIENTS_CEILING);
+}
+
+void
+monitor_server_set_slice_us(struct monitor_server *m, uint64_t us)
+{
+	m->slice_us = us > 0 ? us : MONITOR_SLICE_US;
 }
 
 void

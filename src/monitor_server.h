@@ -41,6 +41,9 @@ struct monitor_server *monitor_server_new(struct event_base *base, struct engine
 #define MONITOR_CLIENTS_FLOOR 16
 #define MONITOR_CLIENTS_CEILING 64
 void monitor_server_set_max_clients(struct monitor_server *m, int max_clients);
+/* ps and blocked read the registry in slices of at most us each (tests: 1 makes a slice of
+ * each 64 tasks; 0: the default). */
+void monitor_server_set_slice_us(struct monitor_server *m, uint64_t us);
 /* Closes every client and removes the socket file. */
 void monitor_server_free(struct monitor_server *m);
 

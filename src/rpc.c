@@ -803,9 +803,11 @@ rpc_request_cb(struct evhttp_request *req, void *arg)
 				 * torrent-get's slices. */
 				p->deferred = true;
 				if (c != NULL) {
-					engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
-					    "answering request %llu: waiting for the disk pool or "
-					    "the answer's slices", (unsigned long long)c->requests);
+					char why[192];
+					enum engine_task_state st = rpc_handler_answer_wait(
+					    s->handler, p, why, sizeof why);
+					engine_task_wait(c->task, st, "answering request %llu: "
+					    "waiting for %s", (unsigned long long)c->requests, why);
 					engine_task_cb_end(c->task);
 				}
 				engine_task_idle(s->task, ENGINE_TASK_READ_WAIT,

@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine.h"
+
 struct event_base;
-struct engine;
 struct dp_config;
 
 #define RPC_DEFAULT_PORT 9091
@@ -67,6 +68,11 @@ typedef void (*rpc_answer_fn)(char *answer, const char *method, void *arg);
  */
 void rpc_handler_run_async(struct rpc_handler *h, const char *body, size_t len,
     rpc_answer_fn cb, void *arg);
+/* What a deferred answer (arg as given to rpc_handler_run_async) waits for, as a task state
+ * and a reason in why: torrent-get's rows written in slices (SLICE_WAIT), the disk pool, a
+ * download. */
+enum engine_task_state rpc_handler_answer_wait(const struct rpc_handler *h, const void *arg,
+    char *why, size_t len);
 
 /* The HTTP server. */
 struct rpc_server;

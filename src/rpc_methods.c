@@ -1626,6 +1626,33 @@ rpc_handler_run_async(struct rpc_handler *h, const char *body, size_t len, rpc_a
 	rpc_run(h, body, len, true, cb, arg);
 }
 
+enum engine_task_state
+rpc_handler_answer_wait(const struct rpc_handler *h, const void *arg, char *why, size_t len)
+{
+	const struct rpc_call *c = h->calls;
+	while (c != NULL && c->cb_arg != arg)
+		c = c->next;
+	if (c == NULL) {
+		snprintf(why, len, "its answer");
+		return ENGINE_TASK_READY;
+	}
+	if (c->get != NULL) {
+		snprintf(why, len, "torrent-get's %zu rows, written in slices across loop turns "
+		    "(task 'rpc torrent-get of %zu torrents')", c->get->n, c->get->n);
+		return ENGINE_TASK_SLICE_WAIT;
+	}
+	if (c->work != NULL) {
+		snprintf(why, len, "the disk pool: %s", c->what);
+		return ENGINE_TASK_DISK_WAIT;
+	}
+	if (strcmp(c->method, "blocklist-update") == 0) {
+		snprintf(why, len, "blocklist-update: the list's download and parse");
+		return ENGINE_TASK_READ_WAIT;
+	}
+	snprintf(why, len, "%s: the engine's work on disk", c->method);
+	return ENGINE_TASK_DISK_WAIT;
+}
+
 struct rpc_sync_answer {
 	char *answer;
 	char *method_out;

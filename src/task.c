@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "idmap.h"
 #include "task.h"
 
 /* Debug and ASan builds poison freed tasks and keep them a while, so a stale pointer fails
@@ -37,6 +38,8 @@
 static struct dp_task *task_head, *task_tail;
 static size_t task_total, task_held;
 static uint64_t task_next_id = 1;
+/* Tasks by id: `where ID`, the UI's selection and a walk's cursor find one without a walk. */
+static struct dp_idmap task_by_id;
 #ifdef TASK_POISON
 static struct dp_task *task_quarantine[TASK_QUARANTINE];
 static size_t task_quarantine_next;
@@ -147,6 +150,7 @@ task_new(enum dp_task_kind kind, int torrent_id, const char *fmt, ...)
 		task_head = t;
 	task_tail = t;
 	task_total++;
+	dp_idmap_put(&task_by_id, t->id, t);
 	return t;
 }
 
@@ -332,6 +336,7 @@ task_unlink_free(struct dp_task *t)
 	else
 		task_tail = t->prev;
 	task_total--;
+	dp_idmap_del(&task_by_id, t->id, t);
 #ifdef TASK_POISON
 	/* Poisoned and parked: a stale holder's next task_* call aborts naming the task, and ASan
 	 * reports any direct read; the memory is reused only TASK_QUARANTINE frees later. */
@@ -463,10 +468,7 @@ task_next(struct dp_task *t)
 struct dp_task *
 task_find(uint64_t id)
 {
-	for (struct dp_task *t = task_head; t != NULL; t = t->next)
-		if (t->id == id)
-			return t;
-	return NULL;
+	return dp_idmap_get(&task_by_id, id);
 }
 
 size_t
@@ -557,6 +559,8 @@ task_registry_clear(void)
 	while (task_head != NULL)
 		task_unlink_free(task_head);
 	task_act_head = NULL;
+	dp_idmap_free(&task_by_id);
+	dp_idmap_init(&task_by_id);
 	task_held = 0;
 	memset(task_state_count, 0, sizeof task_state_count);
 	memset(&health, 0, sizeof health);

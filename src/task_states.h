@@ -8,6 +8,7 @@
 #define DP_TASK_STATES(X)                                              \
 	X(RUNNING, "running a callback")                                   \
 	X(READY, "ready to run")                                           \
+	X(SLICE_WAIT, "working in slices: waits for the loop's next turn") \
 	X(READ_WAIT, "waiting for data to arrive")                         \
 	X(WRITE_WAIT, "waiting for the socket to accept data")             \
 	X(CONNECT_WAIT, "waiting for a connection to complete")            \

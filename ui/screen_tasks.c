@@ -137,7 +137,8 @@ tasks_state_attr(const struct engine_task_info *i)
 	case ENGINE_TASK_FAILED: return theme_attr(TH_ERROR);
 	case ENGINE_TASK_DONE: return theme_attr(TH_DIM);
 	case ENGINE_TASK_RUNNING:
-	case ENGINE_TASK_READY: return theme_attr(TH_DOWN);
+	case ENGINE_TASK_READY:
+	case ENGINE_TASK_SLICE_WAIT: return theme_attr(TH_DOWN);   /* working, a slice a turn */
 	case ENGINE_TASK_DISK_WAIT:
 	case ENGINE_TASK_RATE_WAIT: return theme_attr(TH_WARN);
 	default: return 0;

@@ -485,10 +485,16 @@ START_TEST(test_torrent_get_slices)
 	rpc_handler_run_async(h, req_a, strlen(req_a), slice_answer_cb, &a);
 	rpc_handler_run_async(h, req_b, strlen(req_b), slice_answer_cb, &b);
 	ck_assert(!a.called && !b.called);          /* deferred to the slices */
+	/* what the connection's task says it waits for (rpc.c): the rows in slices */
+	char why[192];
+	ck_assert_int_eq(rpc_handler_answer_wait(h, &a, why, sizeof why), ENGINE_TASK_SLICE_WAIT);
+	ck_assert_msg(strstr(why, "torrent-get's ") != NULL && strstr(why, "in slices") != NULL,
+	    "%s", why);
 	/* One loop turn writes one slice of each: neither is done yet. */
 	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	ck_assert(!a.called && !b.called);
 	slice_wait(&a, &b);
+	ck_assert_int_eq(rpc_handler_answer_wait(h, &a, why, sizeof why), ENGINE_TASK_READY);
 	ck_assert_str_eq(a.answer, want_a);
 	ck_assert_str_eq(b.answer, want_b);
 	free(a.answer);

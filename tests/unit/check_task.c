@@ -9,6 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "engine.h"
@@ -648,6 +653,233 @@ START_TEST(test_task_hold_release)
 }
 END_TEST
 
+/* ---- the registry read in slices (engine_task_walk, the monitor's ps and blocked) ---- */
+
+struct walk_seen {
+	uint64_t ids[4096];
+	size_t n;
+};
+
+static void
+walk_record(const struct engine_task_info *ti, void *arg)
+{
+	struct walk_seen *w = arg;
+	if (w->n < DP_ARRAY_LEN(w->ids))
+		w->ids[w->n++] = ti->id;
+}
+
+/* A walk with a tiny budget takes many steps, visits every task once in creation order, holds
+ * the task it resumes at (so one finished and let go meanwhile is still there), visits tasks
+ * created meanwhile, and its filters count what they leave out. */
+START_TEST(test_task_walk_in_slices)
+{
+	task_registry_clear();
+	enum { N = 1000 };
+	static struct dp_task *t[N];
+	size_t idle = 0, blocked = 0, done = 0;
+	for (int i = 0; i < N; i++) {
+		t[i] = task_new(DP_TASK_KIND_TORRENT, i + 1, "torrent %d", i);
+		if (i % 10 == 0) {
+			task_wait(t[i], DP_TASK_READ_WAIT, "waiting for a block");
+			blocked++;
+		} else if (i % 10 == 1) {
+			task_done(t[i], "ended");
+			done++;
+		} else {
+			task_idle(t[i], DP_TASK_TIMER_WAIT, "the next announce");
+			idle++;
+		}
+	}
+	struct walk_seen *seen = xcalloc(1, sizeof *seen);
+	struct engine_task_walk *w = engine_task_walk_new(NULL, ENGINE_TASK_WALK_ALL, 0);
+	size_t steps = 0;
+	struct dp_task *late = NULL;
+	uint64_t gone_id = 0;
+	int gone = -1;
+	while (!engine_task_walk_step(w, 1, walk_record, seen)) {
+		steps++;
+		ck_assert_uint_lt(steps, N);
+		/* the next task to visit is held by the walk besides its creator */
+		struct dp_task *next = task_find(seen->ids[seen->n - 1] + 1);
+		ck_assert_ptr_nonnull(next);
+		ck_assert_uint_eq(next->refs, 2);
+		if (steps == 1) {
+			late = task_new(DP_TASK_KIND_RPC, 0, "created meanwhile");
+			/* the next one ends and its creator lets go: the walk still visits it */
+			gone_id = next->id;
+			for (int i = 0; i < N; i++)
+				if (t[i] == next) {
+					gone = i;
+					task_done(t[i], "ended meanwhile");
+					task_release(&t[i]);
+				}
+			ck_assert_uint_eq(next->refs, 1);
+		}
+	}
+	ck_assert_uint_gt(steps, 2);
+	ck_assert_uint_eq(seen->n, N + 1);
+	for (size_t i = 1; i < seen->n; i++)
+		ck_assert_uint_gt(seen->ids[i], seen->ids[i - 1]);
+	ck_assert_uint_eq(seen->ids[seen->n - 1], late->id);
+	bool found = false;
+	for (size_t i = 0; i < seen->n; i++)
+		found = found || seen->ids[i] == gone_id;
+	ck_assert(found);
+	/* the walk let go of it: nobody holds it now */
+	ck_assert_uint_eq(task_find(gone_id)->refs, 0);
+	struct engine_task_walk_counts wc;
+	engine_task_walk_counts(w, &wc);
+	ck_assert_uint_eq(wc.seen, N + 1);
+	ck_assert_uint_eq(wc.visited, N + 1);
+	engine_task_walk_free(&w);
+	ck_assert_ptr_null(w);
+
+	/* NOT_DONE counts the finished ones (one more ended above) without visiting them */
+	seen->n = 0;
+	w = engine_task_walk_new(NULL, ENGINE_TASK_WALK_NOT_DONE, 0);
+	while (!engine_task_walk_step(w, 1, walk_record, seen))
+		;
+	engine_task_walk_counts(w, &wc);
+	engine_task_walk_free(&w);
+	ck_assert_int_ge(gone, 0);
+	size_t done_now = done + (gone % 10 == 1 ? 0 : 1);
+	ck_assert_uint_eq(wc.done_skipped, done_now);
+	ck_assert_uint_eq(seen->n, N + 1 - done_now);
+
+	/* BLOCKED visits the blocked ones and counts the idle ones */
+	seen->n = 0;
+	w = engine_task_walk_new(NULL, ENGINE_TASK_WALK_BLOCKED, 0);
+	ck_assert(engine_task_walk_step(w, 0, walk_record, seen));
+	engine_task_walk_counts(w, &wc);
+	engine_task_walk_free(&w);
+	size_t idle_now = idle - (gone % 10 >= 2 ? 1 : 0);
+	size_t blocked_now = blocked - (gone % 10 == 0 ? 1 : 0);
+	ck_assert_uint_eq(wc.idle_skipped, idle_now);
+	ck_assert_uint_eq(seen->n, blocked_now);
+
+	/* a walk freed half way gives back the task it held */
+	w = engine_task_walk_new(NULL, ENGINE_TASK_WALK_ALL, 0);
+	seen->n = 0;
+	ck_assert(!engine_task_walk_step(w, 1, walk_record, seen));
+	struct dp_task *held = task_find(seen->ids[seen->n - 1] + 1);
+	uint32_t refs = held->refs;
+	engine_task_walk_free(&w);
+	ck_assert_uint_eq(held->refs, refs - 1);
+	free(seen);
+	task_registry_clear();
+}
+END_TEST
+
+struct monitor_probe {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct dp_buf got;
+	int ends;                      /* answers ended ("." lines) */
+	int want;
+};
+
+static void
+monitor_probe_read(struct bufferevent *bev, void *arg)
+{
+	struct monitor_probe *p = arg;
+	char *line;
+	size_t len;
+	while ((line = evbuffer_readln(bufferevent_get_input(bev), &len, EVBUFFER_EOL_LF)) != NULL) {
+		dp_buf_add(&p->got, line, len);
+		dp_buf_add(&p->got, "\n", 1);
+		if (strcmp(line, ".") == 0 && ++p->ends == p->want)
+			event_base_loopbreak(p->base);
+		free(line);
+	}
+}
+
+/* ps and blocked over the socket in slices of 64 tasks: the answers are whole and in order (ps
+ * lists every task once, blocked its one stuck task), a command sent during a slice waits its
+ * turn, and the client's task ran many callbacks and said it answered in slices meanwhile. */
+START_TEST(test_task_monitor_ps_in_slices)
+{
+	char dir[64];
+	th_tmpdir_make(dir, sizeof dir, "task");
+	struct event_base *base = event_base_new();
+	struct engine *e = th_engine_loopback(base, dir, 0);
+	char err[256];
+	struct monitor_server *m = monitor_server_new(base, e, dir, err, sizeof err);
+	ck_assert_msg(m != NULL, "%s", err);
+	monitor_server_set_slice_us(m, 1);
+	enum { N = 3000 };
+	static struct dp_task *t[N];
+	for (int i = 0; i < N; i++) {
+		t[i] = task_new(DP_TASK_KIND_TRACKER, 0, "tracker %d", i);
+		task_idle(t[i], DP_TASK_TIMER_WAIT, "the next announce");
+	}
+	struct dp_task *stuck = task_new(DP_TASK_KIND_PEER, 0, "peer 127.0.0.1:9 stuck");
+	task_wait(stuck, DP_TASK_READ_WAIT, "waiting for handshake");
+
+	char *path = monitor_socket_path(dir);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	struct monitor_probe p = { .base = base, .want = 3 };
+	dp_buf_init(&p.got);
+	p.bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ck_assert_int_eq(bufferevent_socket_connect(p.bev, (struct sockaddr *)&sun, sizeof sun), 0);
+	bufferevent_setcb(p.bev, monitor_probe_read, NULL, NULL, &p);
+	bufferevent_enable(p.bev, EV_READ | EV_WRITE);
+	bufferevent_write(p.bev, "ps\nblocked 0\nwhere 1\n", 21);
+	struct timeval limit = { 30, 0 };
+	event_base_loopexit(base, &limit);
+	event_base_dispatch(base);
+	ck_assert_int_eq(p.ends, 3);
+	dp_buf_add_str(&p.got, "");
+	char *text = (char *)p.got.data;
+	/* ps: every tracker once, before the first end marker */
+	char *end1 = strstr(text, "\n.\n");
+	ck_assert_ptr_nonnull(end1);
+	*end1 = '\0';
+	size_t trackers = 0;
+	for (char *l = strstr(text, "TIMER_WAIT   tracker"); l != NULL;
+	    l = strstr(l + 1, "TIMER_WAIT   tracker"))
+		trackers++;
+	ck_assert_uint_eq(trackers, N);
+	ck_assert_ptr_nonnull(strstr(text, "peer 127.0.0.1:9 stuck -- waiting for handshake"));
+	/* the monitor client itself, between two slices of this answer when the walk reached it */
+	ck_assert_msg(strstr(text, "SLICE_WAIT   ui") != NULL && strstr(text,
+	    "monitor client -- answering command 1 (ps) in slices") != NULL, "ps:\n%.2000s", text);
+	/* blocked: the stuck peer, the trackers counted as idle */
+	char *blocked = end1 + 3;
+	char *end2 = strstr(blocked, "\n.\n");
+	ck_assert_ptr_nonnull(end2);
+	*end2 = '\0';
+	ck_assert_msg(strstr(blocked, "READ_WAIT    peer") != NULL, "blocked:\n%s", blocked);
+	ck_assert_msg(strstr(blocked, "TIMER_WAIT") == NULL, "blocked:\n%s", blocked);
+	size_t hidden = 0;
+	for (const char *l = blocked; l != NULL && sscanf(l, "# %zu idle task", &hidden) != 1;
+	    l = strchr(l, '\n') != NULL ? strchr(l, '\n') + 1 : NULL)
+		;
+	ck_assert_uint_ge(hidden, N);
+	ck_assert_ptr_nonnull(strstr(end2 + 3, "task 1 ("));
+
+	/* the client's task: many callbacks, its answer in slices said so */
+	struct engine_task_info *all;
+	size_t n = engine_tasks(e, &all);
+	const struct engine_task_info *client = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(all[i].name, "monitor client") == 0)
+			client = &all[i];
+	ck_assert_ptr_nonnull(client);
+	ck_assert_uint_gt(client->cycles, N / 64);
+	free(all);
+
+	bufferevent_free(p.bev);
+	dp_buf_free(&p.got);
+	free(path);
+	monitor_server_free(m);
+	engine_free(e);
+	event_base_free(base);
+	task_registry_clear();
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -670,6 +902,8 @@ task_suite(void)
 	tcase_add_test(ts, test_task_monitor_blocked);
 	tcase_add_test(ts, test_task_idle_hidden_from_blocked);
 	tcase_add_test(ts, test_task_hold_release);
+	tcase_add_test(ts, test_task_walk_in_slices);
+	tcase_add_test(ts, test_task_monitor_ps_in_slices);
 	suite_add_tcase(s, ts);
 	return s;
 }
