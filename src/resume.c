@@ -28,6 +28,10 @@
 /* tracker_list.h: 256 URLs of at most 511 bytes, their newlines and the tiers' */
 #define RESUME_TRACKERS_MAX (256 * 513)
 #define RESUME_PEERS_MAX (64 * 1024)
+/* Jobs the writer thread takes at once (written together, one sync for all), and filesystems
+ * one batch syncs (the data of the rest is fsynced file by file). */
+#define RESUME_WRITER_BATCH 256
+#define RESUME_SYNC_MAX 8
 
 /* The checksum over a resume file's body. */
 static void
@@ -393,9 +397,135 @@ out:
 
 /* A step of an atomic write, shown in its job's task (a string literal). */
 static void
-resume_write_step(void *arg, const char *what)
+resume_write_step(struct resume_job *job, const char *what)
 {
-	resume_job_set_phase(arg, what);
+	if (job != NULL)
+		resume_job_set_phase(job, what);
+}
+
+/* The directory path is in, fsynced (a rename in it made durable). */
+static int
+resume_fsync_dir(const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0 || fsync(fd) < 0) {
+		dp_fail(err, errlen, "%s: can't sync the directory: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+/*
+ * A session file is replaced without freeing a block or an inode (issue 10: on a filesystem
+ * mounted with discard, each unlink of the old backup waited for a discard; 10,000 files cost
+ * seconds at shutdown). The new copy is written over the backup's inode (path.bak), then the
+ * two names are exchanged (renameat2 RENAME_EXCHANGE): path holds the new copy, path.bak the
+ * previous one. At every moment one of the two names holds a complete copy that was durable
+ * before (the previous write ended with an fsync or a sync of the filesystem), and the loader
+ * tells a torn one by its checksum. Where the filesystem cannot exchange names, the old way:
+ * the current copy becomes .bak by a hard link, the new one is renamed over path.
+ */
+
+/* Writes data over path.bak's inode (a new file when there is none, or when it is not ours
+ * alone: a hard link left by the old way's crash); durable: and fdatasyncs it. *dev gets the
+ * filesystem it is on. */
+static int
+resume_copy_write(const char *path, const uint8_t *data, size_t len, bool durable,
+    struct resume_job *job, dev_t *dev, char *err, size_t errlen)
+{
+	resume_write_step(job, "write");
+	char *bak = xasprintf("%s.bak", path);
+	int rc = -1;
+	int fd = open(bak, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		close(fd);
+		fd = -1;
+		if (unlink(bak) == 0 || errno == ENOENT)
+			fd = open(bak, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		st.st_size = 0;
+	}
+	if (fd < 0) {
+		dp_fail(err, errlen, "%s: can't create: %s", bak, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = pwrite(fd, data + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			dp_fail(err, errlen, "%s: write: %s", bak, strerror(errno));
+			goto close;
+		}
+		off += (size_t)n;
+	}
+	if (st.st_size > (off_t)len && ftruncate(fd, (off_t)len) < 0) {
+		dp_fail(err, errlen, "%s: truncate: %s", bak, strerror(errno));
+		goto close;
+	}
+	if (durable) {
+		resume_write_step(job, "fsync of the new copy");
+		if (fdatasync(fd) < 0) {
+			dp_fail(err, errlen, "%s: fsync: %s", bak, strerror(errno));
+			goto close;
+		}
+	}
+	if (fstat(fd, &st) < 0) {
+		dp_fail(err, errlen, "%s: stat: %s", bak, strerror(errno));
+		goto close;
+	}
+	*dev = st.st_dev;
+	rc = 0;
+close:
+	if (close(fd) < 0 && rc == 0)
+		rc = dp_fail(err, errlen, "%s: close: %s", bak, strerror(errno));
+out:
+	free(bak);
+	return rc;
+}
+
+/* The new copy (in path.bak) takes path's name and path's copy becomes the backup. */
+static int
+resume_copy_commit(const char *path, bool durable, struct resume_job *job, char *err,
+    size_t errlen)
+{
+	resume_write_step(job, "rename");
+	char *bak = xasprintf("%s.bak", path);
+	int rc = 0;
+	if (renameat2(AT_FDCWD, bak, AT_FDCWD, path, RENAME_EXCHANGE) < 0) {
+		if (errno == ENOENT) {
+			/* No copy yet: the first one, without a backup. */
+			if (rename(bak, path) < 0)
+				rc = dp_fail(err, errlen, "%s: rename: %s", path, strerror(errno));
+		} else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+			/* No exchange here: the current copy is linked as the backup, the new one
+			 * renamed over it (a reader never finds path missing). */
+			char *tmp = xasprintf("%s.tmp", path);
+			if (rename(bak, tmp) < 0 ||
+			    (link(path, bak) < 0 && errno != ENOENT &&
+			    rename(path, bak) < 0 && errno != ENOENT) ||
+			    rename(tmp, path) < 0)
+				rc = dp_fail(err, errlen, "%s: rename: %s", path, strerror(errno));
+			free(tmp);
+		} else {
+			rc = dp_fail(err, errlen, "%s: exchange with the new copy: %s", path,
+			    strerror(errno));
+		}
+	}
+	free(bak);
+	if (rc == 0 && durable) {
+		resume_write_step(job, "fsync of the folder");
+		rc = resume_fsync_dir(path, err, errlen);
+	}
+	return rc;
 }
 
 /* job (may be NULL) shows each step in its task. */
@@ -403,11 +533,11 @@ int
 resume_write_file_job(struct resume_job *job, const char *path, const uint8_t *data, size_t len,
     char *err, size_t errlen)
 {
-	if (job != NULL && job->batch)
-		return dp_write_file_atomic_batch(path, data, len, resume_write_step, job, err,
-		    errlen);
-	return dp_write_file_atomic(path, data, len, job != NULL ? resume_write_step : NULL, job,
-	    err, errlen);
+	bool durable = job == NULL || !job->batch;
+	dev_t dev;
+	if (resume_copy_write(path, data, len, durable, job, &dev, err, errlen) < 0)
+		return -1;
+	return resume_copy_commit(path, durable, job, err, errlen);
 }
 
 int
@@ -479,8 +609,9 @@ struct resume_writer {
 	struct resume_job *queue, *queue_tail;   /* waiting for the thread */
 	struct resume_job *done, *done_tail;     /* finished, for the loop */
 	size_t pending;                          /* submitted, done() not yet run (loop side) */
-	bool busy;                               /* the thread holds a job */
-	struct resume_job *current;              /* the job the thread holds */
+	bool busy;                               /* the thread holds jobs */
+	struct resume_job *current[RESUME_WRITER_BATCH];   /* the jobs the thread holds */
+	size_t ncurrent;
 	uint64_t started, shown_started;         /* jobs taken; as last shown by the loop */
 	bool quit;
 	bool batch;                              /* jobs taken from now on are batch jobs */
@@ -502,23 +633,45 @@ resume_job_free(struct resume_job *job)
 	free(job);
 }
 
-void
-resume_job_run(struct resume_job *job)
+/* Filesystems to sync once for a batch: each kept by a descriptor on it. */
+struct resume_fsset {
+	size_t n;
+	dev_t dev[RESUME_SYNC_MAX];
+	int fd[RESUME_SYNC_MAX];
+};
+
+/* fd's filesystem joins the set; false when the set is full (the caller syncs fd itself). */
+static bool
+resume_fsset_add(struct resume_fsset *set, int fd, dev_t dev)
 {
-	if (job->work != NULL) {
-		job->work(job);
-		return;
-	}
-	if (job->raw != NULL) {
-		char err[512];
-		if (resume_write_file_job(job, job->path, job->raw, job->raw_len, err,
-		    sizeof err) < 0) {
-			job->error = errno ? errno : EIO;
-			snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
-		}
-		return;
-	}
-	resume_job_set_phase(job, job->sync ? "fsync" : "stat");
+	for (size_t i = 0; i < set->n; i++)
+		if (set->dev[i] == dev)
+			return true;
+	if (set->n == RESUME_SYNC_MAX)
+		return false;
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d < 0)
+		return false;
+	set->dev[set->n] = dev;
+	set->fd[set->n++] = d;
+	return true;
+}
+
+static void
+resume_fsset_close(struct resume_fsset *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		close(set->fd[i]);
+	set->n = 0;
+}
+
+/* The torrent's files: size and mtime of each into the resume, after an fsync when the job
+ * claims new pieces (job->sync). With a set, a file's filesystem joins it instead, to be
+ * synced once for the batch before any of its resume files is in place. */
+static int
+resume_job_files(struct resume_job *job, struct resume_fsset *set)
+{
+	resume_job_set_phase(job, job->sync && set == NULL ? "fsync" : "stat");
 	for (size_t i = 0; job->file_paths != NULL && i < job->resume.file_count; i++) {
 		const char *p = job->file_paths[i];
 		struct resume_file *rf = &job->resume.files[i];
@@ -536,63 +689,246 @@ resume_job_run(struct resume_job *job)
 				continue;
 			job->error = errno;
 			snprintf(job->errmsg, sizeof job->errmsg, "%s: open: %s", p, strerror(errno));
-			return;
+			return -1;
 		}
 		struct stat st;
-		if ((job->sync && fsync(fd) < 0) || fstat(fd, &st) < 0) {
+		bool each = job->sync && (set == NULL || (fstat(fd, &st) == 0 &&
+		    !resume_fsset_add(set, fd, st.st_dev)));
+		if ((each && fsync(fd) < 0) || fstat(fd, &st) < 0) {
 			job->error = errno;
 			snprintf(job->errmsg, sizeof job->errmsg, "%s: %s: %s", p,
-			    job->sync ? "fsync" : "stat", strerror(errno));
+			    each ? "fsync" : "stat", strerror(errno));
 			close(fd);
-			return;
+			return -1;
 		}
 		close(fd);
 		rf->size = (uint64_t)st.st_size;
 		rf->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	}
+	return 0;
+}
+
+static void
+resume_job_failed(struct resume_job *job, const char *err)
+{
+	if (job->error != 0)
+		return;
+	job->error = errno ? errno : EIO;
+	snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
+}
+
+void
+resume_job_run(struct resume_job *job)
+{
+	if (job->work != NULL) {
+		job->work(job);
+		return;
+	}
+	char err[512];
+	if (job->raw != NULL) {
+		if (resume_write_file_job(job, job->path, job->raw, job->raw_len, err,
+		    sizeof err) < 0)
+			resume_job_failed(job, err);
+		return;
+	}
+	if (resume_job_files(job, NULL) < 0)
+		return;
 	struct dp_buf b;
 	dp_buf_init(&b);
 	resume_encode(&job->resume, &b);
-	char err[512];
-	if (resume_write_file_job(job, job->path, b.data, b.len, err, sizeof err) < 0) {
-		job->error = errno ? errno : EIO;
-		snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
-	}
+	if (resume_write_file_job(job, job->path, b.data, b.len, err, sizeof err) < 0)
+		resume_job_failed(job, err);
 	dp_buf_free(&b);
+}
+
+/* A folder of a batch's files (its index in dirs/fds; fds[i] < 0 when it does not open),
+ * fsynced once after their renames. */
+static size_t
+resume_dir_index(const char *path, char ***dirs, int **fds, size_t *n)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*dirs)[i], dir) == 0) {
+			free(dir);
+			return i;
+		}
+	}
+	*dirs = xreallocarray(*dirs, *n + 1, sizeof **dirs);
+	*fds = xreallocarray(*fds, *n + 1, sizeof **fds);
+	(*dirs)[*n] = dir;
+	(*fds)[*n] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return (*n)++;
+}
+
+/*
+ * Jobs that queued up while the thread was busy, written together (issue 10: 10,000 torrents
+ * added at once each cost an fsync of their data, one of the new copy and one of the folder).
+ * The guarantee stays: pieces a resume file claims are durable before the file is in place.
+ * 1. each job's data files are stat'ed and the new copies written, nothing synced yet;
+ * 2. one syncfs of each filesystem involved: the claimed data (jobs with sync) and the copies;
+ * 3. the new copies take their names; 4. one fsync of each folder; then done() for all.
+ * A job that fails in 1 fails alone; a failed sync fails every job that needed it, before
+ * any of their copies is in place.
+ */
+static void
+resume_writer_run_batch(struct resume_job **jobs, size_t n)
+{
+	struct resume_fsset fs = { 0 };
+	char **dirs = NULL;
+	int *dfds = NULL;
+	size_t ndirs = 0;
+	int *dir_of = xcalloc(n, sizeof *dir_of);
+	char err[512];
+	for (size_t i = 0; i < n; i++) {
+		struct resume_job *job = jobs[i];
+		dir_of[i] = -1;
+		struct dp_buf b;
+		dp_buf_init(&b);
+		const uint8_t *bytes = job->raw;
+		size_t len = job->raw_len;
+		if (job->raw == NULL) {
+			if (resume_job_files(job, &fs) < 0)
+				continue;
+			resume_encode(&job->resume, &b);
+			bytes = b.data;
+			len = b.len;
+		}
+		dev_t dev;
+		int rc = resume_copy_write(job->path, bytes, len, false, job, &dev, err, sizeof err);
+		dp_buf_free(&b);
+		if (rc < 0) {
+			resume_job_failed(job, err);
+			continue;
+		}
+		size_t d = resume_dir_index(job->path, &dirs, &dfds, &ndirs);
+		if (dfds[d] < 0) {
+			snprintf(err, sizeof err, "%s: can't open the folder", dirs[d]);
+			resume_job_failed(job, err);
+			continue;
+		}
+		dir_of[i] = (int)d;
+		if (!resume_fsset_add(&fs, dfds[d], dev) && syncfs(dfds[d]) < 0) {
+			snprintf(err, sizeof err, "%s: can't sync its filesystem: %s", dirs[d],
+			    strerror(errno));
+			resume_job_failed(job, err);
+		}
+	}
+	/* The claimed data and the new copies, durable before any copy takes its name. */
+	char sync_err[512] = "";
+	int sync_errno = 0;
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i]->error == 0)
+			resume_job_set_phase(jobs[i], "sync of the filesystem");
+	for (size_t k = 0; k < fs.n; k++) {
+		if (syncfs(fs.fd[k]) < 0 && sync_errno == 0) {
+			sync_errno = errno;
+			snprintf(sync_err, sizeof sync_err, "syncing the filesystem of the session "
+			    "files and the data they claim: %s", strerror(errno));
+		}
+	}
+	resume_fsset_close(&fs);
+	for (size_t i = 0; i < n; i++) {
+		struct resume_job *job = jobs[i];
+		if (job->error != 0)
+			continue;
+		if (sync_errno != 0) {
+			/* Not in place; and the new copy is no backup of anything. */
+			char *bak = xasprintf("%s.bak", job->path);
+			if (truncate(bak, 0) < 0)
+				log_warn("%s: can't empty the unsynced copy: %s", bak, strerror(errno));
+			free(bak);
+			errno = sync_errno;
+			resume_job_failed(job, sync_err);
+			continue;
+		}
+		if (resume_copy_commit(job->path, false, job, err, sizeof err) < 0)
+			resume_job_failed(job, err);
+		else
+			resume_job_set_phase(job, "fsync of the folder");
+	}
+	for (size_t d = 0; d < ndirs; d++) {
+		if (dfds[d] < 0)
+			continue;
+		if (fsync(dfds[d]) < 0) {
+			int e = errno;
+			snprintf(err, sizeof err, "%s: can't sync the directory: %s", dirs[d],
+			    strerror(e));
+			for (size_t i = 0; i < n; i++) {
+				if (dir_of[i] == (int)d && jobs[i]->error == 0) {
+					errno = e;
+					resume_job_failed(jobs[i], err);
+				}
+			}
+		}
+		close(dfds[d]);
+	}
+	for (size_t d = 0; d < ndirs; d++)
+		free(dirs[d]);
+	free(dirs);
+	free(dfds);
+	free(dir_of);
+}
+
+/* A batch writes each file once: a second save of one waits for the next batch. */
+static bool
+resume_writer_has_path(struct resume_job *const *run, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (run[i]->path != NULL && path != NULL && strcmp(run[i]->path, path) == 0)
+			return true;
+	return false;
 }
 
 static void *
 resume_writer_main(void *arg)
 {
 	struct resume_writer *w = arg;
+	struct resume_job *run[RESUME_WRITER_BATCH];
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (w->queue == NULL && !w->quit)
 			pthread_cond_wait(&w->cond, &w->lock);
 		if (w->queue == NULL && w->quit)
 			break;
-		struct resume_job *job = w->queue;
-		w->queue = job->next;
+		/* The jobs queued meanwhile, as far as the next work(): written together. */
+		size_t n = 0;
+		do {
+			struct resume_job *job = w->queue;
+			w->queue = job->next;
+			job->next = NULL;
+			if (w->batch)
+				job->batch = true;
+			run[n++] = job;
+		} while (n < RESUME_WRITER_BATCH && w->queue != NULL && run[0]->work == NULL &&
+		    w->queue->work == NULL && !resume_writer_has_path(run, n, w->queue->path));
 		if (w->queue == NULL)
 			w->queue_tail = NULL;
-		job->next = NULL;
-		if (w->batch)
-			job->batch = true;
 		w->busy = true;
-		w->current = job;
-		w->started++;
+		memcpy(w->current, run, n * sizeof *run);
+		w->ncurrent = n;
+		w->started += n;
 		pthread_mutex_unlock(&w->lock);
-		/* Lets the loop show the job's task as running. */
+		/* Lets the loop show the jobs' tasks as running. */
 		event_active(w->wake, EV_READ, 0);
-		resume_job_run(job);
+		/* Shutdown's jobs write without syncs of their own (the flush syncs once). */
+		if (n == 1 || run[0]->batch)
+			for (size_t i = 0; i < n; i++)
+				resume_job_run(run[i]);
+		else
+			resume_writer_run_batch(run, n);
 		pthread_mutex_lock(&w->lock);
 		w->busy = false;
-		w->current = NULL;
-		if (w->done_tail)
-			w->done_tail->next = job;
-		else
-			w->done = job;
-		w->done_tail = job;
+		w->ncurrent = 0;
+		for (size_t i = 0; i < n; i++) {
+			run[i]->batched = n;
+			if (w->done_tail)
+				w->done_tail->next = run[i];
+			else
+				w->done = run[i];
+			w->done_tail = run[i];
+		}
 		pthread_cond_broadcast(&w->cond);
 		event_active(w->wake, EV_READ, 0);
 	}
@@ -614,26 +950,28 @@ resume_job_label(const struct resume_job *job)
 	return job->label[0] != '\0' ? job->label : "writing a session file";
 }
 
-/* Loop thread, lock held: the running job's task shows its step; queued ones their place. */
+/* Loop thread, lock held: the running jobs' tasks show their step; queued ones their place. */
 static void
 resume_writer_show_locked(struct resume_writer *w)
 {
-	struct resume_job *cur = w->current;
-	if (cur != NULL && cur->task != NULL) {
+	for (size_t i = 0; i < w->ncurrent; i++) {
+		struct resume_job *cur = w->current[i];
+		if (cur->task == NULL)
+			continue;
 		const char *phase = __atomic_load_n(&cur->phase, __ATOMIC_ACQUIRE);
-		if (!cur->shown_running || phase != cur->shown_phase) {
-			if (phase != NULL)
-				engine_task_wait(cur->task, ENGINE_TASK_DISK_WAIT, "%s: %s",
-				    resume_job_label(cur), phase);
-			else
-				engine_task_wait(cur->task, ENGINE_TASK_DISK_WAIT, "%s",
-				    resume_job_label(cur));
-			cur->shown_phase = phase;
-			cur->shown_running = true;
-		}
+		if (cur->shown_running && phase == cur->shown_phase)
+			continue;
+		if (phase != NULL)
+			engine_task_wait(cur->task, ENGINE_TASK_DISK_WAIT, "%s: %s",
+			    resume_job_label(cur), phase);
+		else
+			engine_task_wait(cur->task, ENGINE_TASK_DISK_WAIT, "%s",
+			    resume_job_label(cur));
+		cur->shown_phase = phase;
+		cur->shown_running = true;
 	}
 	if (w->shown_started != w->started) {
-		size_t ahead = cur != NULL ? 1 : 0;
+		size_t ahead = w->ncurrent;
 		for (struct resume_job *j = w->queue; j != NULL && ahead < 128; j = j->next, ahead++)
 			if (j->task != NULL)
 				engine_task_wait(j->task, ENGINE_TASK_QUEUED,
@@ -729,7 +1067,7 @@ resume_writer_submit(struct resume_writer *w, struct resume_job *job)
 	    resume_job_label(job));
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
-	size_t ahead = (w->current != NULL ? 1 : 0);
+	size_t ahead = w->ncurrent;
 	for (struct resume_job *j = w->queue; j != NULL; j = j->next)
 		ahead++;
 	engine_task_wait(job->task, ENGINE_TASK_QUEUED, "writer queue: %zu job%s ahead", ahead,

@@ -84,8 +84,10 @@ int resume_load(const char *path, const uint8_t info_hash[20], uint32_t piece_co
 /*
  * The writer thread. A job first fsyncs each of the torrent's files that exists (when sync is
  * set: the pieces the resume file claims are made durable before it says so), records their
- * size and mtime in resume.files, then encodes and writes the file atomically. done() runs on
- * the loop thread.
+ * size and mtime in resume.files, then encodes and writes the file atomically. Jobs that queue
+ * up while the thread is busy are written together: one syncfs of each filesystem involved
+ * (the claimed data and the new copies) before any copy takes its name, one fsync of each
+ * folder after. done() runs on the loop thread, once the file is durable.
  */
 struct resume_job {
 	char *path;                    /* the resume file */
@@ -100,6 +102,7 @@ struct resume_job {
 	void *ctx;                     /* for work() and done(); the submitter frees it */
 	int tag;                       /* the submitter's (a torrent id) */
 	int error;                     /* results: 0 or an errno value */
+	size_t batched;                /* result: how many jobs the thread wrote together */
 	char errmsg[512];
 	void (*done)(struct resume_job *job, void *arg);
 	void *arg;

@@ -78,8 +78,9 @@ const char *dp_strerror(int e);
  * errno set. */
 int dp_open_regular(int dirfd, const char *path, int flags, mode_t mode);
 
-/* Reads a whole regular file (up to max bytes) through dp_open_regular. Returns 0, or -1 with
- * errno set (EFBIG when too big, EISDIR or DP_ENOTREG when not a regular file). */
+/* Reads a whole regular file (up to max bytes; opened as dp_open_regular does, so a FIFO never
+ * blocks it) into a buffer with a NUL after its *len bytes. Returns 0, or -1 with errno set
+ * (EFBIG when too big, EISDIR or DP_ENOTREG when not a regular file). */
 int dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Writes data to path atomically: path.tmp, fsync, path -> path.bak, path.tmp -> path, fsync of
  * the directory. step (may be NULL) is told each step as it begins ("fsync of the new copy", a

@@ -371,7 +371,7 @@ START_TEST(test_write_and_backup)
 	/* An unwritable directory is reported with the file name. */
 	char *bad = xasprintf("%s/nodir/y.resume", dir);
 	ck_assert_int_eq(resume_write_file(bad, one.data, one.len, err, sizeof err), -1);
-	ck_assert(strstr(err, "y.resume.tmp") != NULL);
+	ck_assert_msg(strstr(err, "y.resume") != NULL, "%s", err);
 	free(bad);
 	resume_clear(&r);
 	dp_buf_free(&one);
@@ -592,6 +592,151 @@ START_TEST(test_writer_batch)
 }
 END_TEST
 
+/* Jobs queued while the writer is busy are written together (issue 10: one sync for many
+ * files): every file holds its own save with the previous copy as .bak, a second save of one
+ * file waits for the next batch, a job whose folder is missing fails alone. */
+static int batches_done, batches_failed;
+static size_t batches_max;
+
+static void
+batches_job_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	if (job->error != 0)
+		batches_failed++;
+	else
+		batches_done++;
+	if (job->batched > batches_max)
+		batches_max = job->batched;
+	resume_job_free(job);
+}
+
+static struct resume_job *
+batches_job(const char *dir, int i, uint64_t uploaded, const char *data)
+{
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	sample(&job->resume);
+	job->resume.uploaded = uploaded;
+	job->path = xasprintf("%s/%d.resume", dir, i);
+	job->file_paths = xcalloc(2, sizeof *job->file_paths);
+	job->file_paths[0] = xstrdup(data);
+	job->file_paths[1] = xasprintf("%s/missing.bin", dir);
+	job->sync = true;
+	job->tag = i;
+	job->done = batches_job_done;
+	return job;
+}
+
+START_TEST(test_writer_batches)
+{
+	char dir[] = "/tmp/dp-check-resume-m.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	struct event_base *base = event_base_new();
+	char err[256];
+	struct resume_writer *w = resume_writer_new(NULL, base, err, sizeof err);
+	ck_assert_ptr_nonnull(w);
+	char *data = xasprintf("%s/data.bin", dir);
+	FILE *f = fopen(data, "w");
+	fputs("0123456789", f);
+	fclose(f);
+	batches_done = batches_failed = 0;
+	batches_max = 0;
+	for (int round = 0; round < 2; round++) {
+		/* The thread held by a job, so the saves queue up behind it. */
+		writer_gate = 0;
+		struct resume_job *gate = xcalloc(1, sizeof *gate);
+		resume_init(&gate->resume);
+		gate->work = writer_stuck_work;
+		gate->done = batches_job_done;
+		resume_writer_submit(w, gate);
+		for (int i = 0; i < 20; i++)
+			resume_writer_submit(w, batches_job(dir, i, (uint64_t)(round * 100 + i), data));
+		/* the same file again: its own batch, after the first */
+		resume_writer_submit(w, batches_job(dir, 3, (uint64_t)(round * 100 + 50), data));
+		/* a folder that is not there */
+		struct resume_job *bad = batches_job(dir, 99, 1, data);
+		free(bad->path);
+		bad->path = xasprintf("%s/nodir/x.resume", dir);
+		resume_writer_submit(w, bad);
+		__atomic_store_n(&writer_gate, 1, __ATOMIC_RELEASE);
+		resume_writer_drain(w);
+	}
+	ck_assert_int_eq(batches_failed, 2);
+	ck_assert_int_eq(batches_done, 2 * (1 + 21));
+	ck_assert_msg(batches_max >= 20, "largest batch %zu", batches_max);
+	struct resume r;
+	sample(&r);
+	for (int i = 0; i < 20; i++) {
+		struct resume got;
+		bool used_backup;
+		char why[512];
+		char *path = xasprintf("%s/%d.resume", dir, i);
+		ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+		    sizeof why), 0);
+		ck_assert(!used_backup);
+		ck_assert_uint_eq(got.uploaded, i == 3 ? 150 : 100 + (uint64_t)i);
+		ck_assert_uint_eq(got.files[0].size, 10);
+		resume_clear(&got);
+		/* the backup: the save before */
+		char *bak = xasprintf("%s.bak", path);
+		ck_assert_int_eq(rename(bak, path), 0);
+		ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+		    sizeof why), 0);
+		ck_assert_uint_eq(got.uploaded, i == 3 ? 100 + 3 : (uint64_t)i);
+		resume_clear(&got);
+		unlink(path);
+		free(bak);
+		free(path);
+	}
+	resume_clear(&r);
+	resume_writer_free(w);
+	event_base_free(base);
+	unlink(data);
+	free(data);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* A backup that is a hard link of the file (a crash in the middle of the old way of writing)
+ * is not written through: the file gets the new copy, the backup keeps the old one. */
+START_TEST(test_write_linked_backup)
+{
+	char dir[] = "/tmp/dp-check-resume-l.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *path = xasprintf("%s/x.resume", dir);
+	char *bak = xasprintf("%s.bak", path);
+	char err[256];
+	ck_assert_int_eq(resume_write_file(path, (const uint8_t *)"old", 3, err, sizeof err), 0);
+	ck_assert_int_eq(access(bak, F_OK), -1);
+	ck_assert_int_eq(link(path, bak), 0);
+	ck_assert_int_eq(resume_write_file(path, (const uint8_t *)"newer", 5, err, sizeof err), 0);
+	uint8_t *buf;
+	size_t len;
+	ck_assert_int_eq(dp_read_file(path, 100, &buf, &len), 0);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_str_eq((char *)buf, "newer");
+	free(buf);
+	ck_assert_int_eq(dp_read_file(bak, 100, &buf, &len), 0);
+	ck_assert_str_eq((char *)buf, "old");
+	free(buf);
+	/* a shorter copy over a longer backup leaves nothing of the longer one */
+	ck_assert_int_eq(resume_write_file(path, (const uint8_t *)"ab", 2, err, sizeof err), 0);
+	ck_assert_int_eq(dp_read_file(path, 100, &buf, &len), 0);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_str_eq((char *)buf, "ab");
+	free(buf);
+	ck_assert_int_eq(dp_read_file(bak, 100, &buf, &len), 0);
+	ck_assert_str_eq((char *)buf, "newer");
+	free(buf);
+	unlink(path);
+	unlink(bak);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(path);
+	free(bak);
+}
+END_TEST
+
 /* The kept counts say when a full plan could act (issue 10: no pass reads every torrent for
  * nothing). */
 START_TEST(test_queue_needs_plan)
@@ -742,6 +887,8 @@ resume_suite(void)
 	tcase_add_test(tc, test_queue_plan);
 	tcase_add_test(tc, test_queue_needs_plan);
 	tcase_add_test(tc, test_writer_batch);
+	tcase_add_test(tc, test_writer_batches);
+	tcase_add_test(tc, test_write_linked_backup);
 	tcase_add_test(tc, test_seed_limits);
 	tcase_add_test(tc, test_hook_split);
 	suite_add_tcase(s, tc);
