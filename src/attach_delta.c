@@ -1,6 +1,5 @@
-/* attach_delta.c: the keys an attached UI knows, with hashes of what it was sent: an
- * open-addressing table (linear probing, deletion by shifting back, so no tombstones pile up as
- * peers and tasks come and go). */
+/* attach_delta.c: the keys an attached UI knows, with hashes of what it was sent: one record a
+ * key, found through an idmap (idmap.c: the project's one hash table of 64-bit keys). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -13,74 +12,43 @@ void
 attach_delta_init(struct attach_delta *d)
 {
 	memset(d, 0, sizeof *d);
+	dp_idmap_init(&d->by_key);
 }
 
-void
-attach_delta_free(struct attach_delta *d)
+size_t
+attach_delta_count(const struct attach_delta *d)
 {
-	free(d->slots);
-	memset(d, 0, sizeof *d);
+	return d->by_key.count;
 }
 
 void
 attach_delta_clear(struct attach_delta *d)
 {
-	if (d->slots != NULL)
-		memset(d->slots, 0, d->cap * sizeof *d->slots);
-	d->n = 0;
+	for (size_t i = 0; i < dp_idmap_slots(&d->by_key); i++)
+		free(dp_idmap_slot(&d->by_key, i, NULL));
+	dp_idmap_free(&d->by_key);
+	dp_idmap_init(&d->by_key);
 }
 
-static size_t
-attach_delta_home(const struct attach_delta *d, uint64_t key)
+void
+attach_delta_free(struct attach_delta *d)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (d->cap - 1);
+	attach_delta_clear(d);
+	memset(d, 0, sizeof *d);
 }
 
 struct attach_delta_slot *
 attach_delta_find(const struct attach_delta *d, uint64_t key)
 {
-	if (d->cap == 0)
-		return NULL;
-	for (size_t i = attach_delta_home(d, key); ; i = (i + 1) & (d->cap - 1)) {
-		struct attach_delta_slot *s = &d->slots[i];
-		if (!s->used)
-			return NULL;
-		if (s->key == key)
-			return s;
-	}
-}
-
-static void
-attach_delta_grow(struct attach_delta *d)
-{
-	struct attach_delta_slot *old = d->slots;
-	size_t oldcap = d->cap;
-	d->cap = oldcap ? oldcap * 2 : 64;
-	d->slots = xcalloc(d->cap, sizeof *d->slots);
-	for (size_t i = 0; i < oldcap; i++) {
-		if (!old[i].used)
-			continue;
-		size_t j = attach_delta_home(d, old[i].key);
-		while (d->slots[j].used)
-			j = (j + 1) & (d->cap - 1);
-		d->slots[j] = old[i];
-	}
-	free(old);
+	return dp_idmap_get(&d->by_key, key);
 }
 
 static struct attach_delta_slot *
 attach_delta_insert(struct attach_delta *d, uint64_t key)
 {
-	if ((d->n + 1) * 2 > d->cap)
-		attach_delta_grow(d);
-	size_t i = attach_delta_home(d, key);
-	while (d->slots[i].used)
-		i = (i + 1) & (d->cap - 1);
-	struct attach_delta_slot *s = &d->slots[i];
-	memset(s, 0, sizeof *s);
-	s->used = true;
+	struct attach_delta_slot *s = xcalloc(1, sizeof *s);
 	s->key = key;
-	d->n++;
+	dp_idmap_put(&d->by_key, key, s);
 	return s;
 }
 
@@ -90,20 +58,8 @@ attach_delta_remove(struct attach_delta *d, uint64_t key)
 	struct attach_delta_slot *s = attach_delta_find(d, key);
 	if (s == NULL)
 		return;
-	size_t i = (size_t)(s - d->slots);
-	d->slots[i].used = false;
-	d->n--;
-	/* shift back the entries of the run after it that may live nearer their home */
-	for (size_t j = (i + 1) & (d->cap - 1); d->slots[j].used; j = (j + 1) & (d->cap - 1)) {
-		size_t h = attach_delta_home(d, d->slots[j].key);
-		/* j's entry may move to i when its home is not in (i, j] (cyclically) */
-		bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-		if (stays)
-			continue;
-		d->slots[i] = d->slots[j];
-		d->slots[j].used = false;
-		i = j;
-	}
+	dp_idmap_del(&d->by_key, key, s);
+	free(s);
 }
 
 struct attach_delta_slot *
@@ -165,20 +121,23 @@ attach_delta_row(struct attach_delta *d, uint64_t key, const struct dp_buf *st,
 size_t
 attach_delta_gone(struct attach_delta *d, struct dp_buf *out)
 {
-	uint64_t *gone = NULL;
+	struct attach_delta_slot **gone = NULL;
 	size_t n = 0, cap = 0;
-	for (size_t i = 0; i < d->cap; i++) {
-		if (!d->slots[i].used || d->slots[i].mark == d->pass)
+	for (size_t i = 0; i < dp_idmap_slots(&d->by_key); i++) {
+		struct attach_delta_slot *s = dp_idmap_slot(&d->by_key, i, NULL);
+		if (s == NULL || s->mark == d->pass)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			gone = xreallocarray(gone, cap, sizeof *gone);
 		}
-		gone[n++] = d->slots[i].key;
+		gone[n++] = s;
 	}
+	/* Removed after the walk: a removal moves other records between slots. */
 	for (size_t i = 0; i < n; i++) {
-		be_enc_int(out, (int64_t)gone[i]);
-		attach_delta_remove(d, gone[i]);
+		be_enc_int(out, (int64_t)gone[i]->key);
+		dp_idmap_del(&d->by_key, gone[i]->key, gone[i]);
+		free(gone[i]);
 	}
 	free(gone);
 	return n;
@@ -187,13 +146,11 @@ attach_delta_gone(struct attach_delta *d, struct dp_buf *out)
 size_t
 attach_delta_keys(const struct attach_delta *d, size_t *cursor, uint64_t *out, size_t max)
 {
-	size_t n = 0;
-	if (d->cap == 0)
-		return 0;
-	for (size_t seen = 0; seen < d->cap && n < max; seen++) {
-		size_t i = (*cursor)++ & (d->cap - 1);
-		if (d->slots[i].used)
-			out[n++] = d->slots[i].key;
+	size_t n = 0, slots = dp_idmap_slots(&d->by_key);
+	for (size_t seen = 0; seen < slots && n < max; seen++) {
+		uint64_t key;
+		if (dp_idmap_slot(&d->by_key, (*cursor)++, &key) != NULL)
+			out[n++] = key;
 	}
 	return n;
 }

@@ -8,23 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "idmap.h"
 #include "util.h"
 
+/* What the client has of one key. */
 struct attach_delta_slot {
 	uint64_t key;
 	uint64_t hs, hd;          /* hashes of the parts sent: "s" (static) and "d" (dynamic) */
 	uint32_t mark;            /* the pass that last saw the key */
-	bool used;
 	bool hot;                 /* the caller's flag (the torrent list: changes without notice) */
 };
 
 struct attach_delta {
-	struct attach_delta_slot *slots;   /* open addressing, power-of-two size, half full */
-	size_t cap, n;
+	struct dp_idmap by_key;   /* key -> its struct attach_delta_slot (one each) */
 	uint32_t pass;
 };
 
 void attach_delta_init(struct attach_delta *d);
+/* How many keys the client has. */
+size_t attach_delta_count(const struct attach_delta *d);
 void attach_delta_free(struct attach_delta *d);
 /* Forgets every key (the client is told to reset its copy). */
 void attach_delta_clear(struct attach_delta *d);
@@ -48,7 +50,8 @@ enum attach_row attach_delta_row(struct attach_delta *d, uint64_t key, const str
 /* The keys not seen since attach_delta_begin: written to out as bencoded integers, and
  * forgotten. Returns how many. */
 size_t attach_delta_gone(struct attach_delta *d, struct dp_buf *out);
-/* Up to max keys from *cursor on, going round (a slow sweep over every key). */
+/* Up to max keys from *cursor on, going round (a slow sweep over every key: the table's slots
+ * are dp_idmap_slots(&d->by_key), so a sweep of that many slots meets each key). */
 size_t attach_delta_keys(const struct attach_delta *d, size_t *cursor, uint64_t *out, size_t max);
 
 #endif

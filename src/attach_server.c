@@ -268,7 +268,7 @@ attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t i
 	c->last_list_ms = now;
 	struct engine_global_stats g;
 	engine_global(e, &g);
-	if (c->full || (size_t)g.torrents != c->torrents.n)
+	if (c->full || (size_t)g.torrents != attach_delta_count(&c->torrents))
 		attach_list_full(c, p);
 	c->full = p->more;
 

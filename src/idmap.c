@@ -121,6 +121,23 @@ dp_idmap_get(const struct dp_idmap *m, uint64_t key)
 	return dp_idmap_next(m, key, &cursor);
 }
 
+size_t
+dp_idmap_slots(const struct dp_idmap *m)
+{
+	return m->cap;
+}
+
+void *
+dp_idmap_slot(const struct dp_idmap *m, size_t i, uint64_t *key)
+{
+	if (m->cap == 0)
+		return NULL;
+	const struct dp_idmap_slot *s = &m->slots[i & (m->cap - 1)];
+	if (s->val != NULL && key != NULL)
+		*key = s->key;
+	return s->val;
+}
+
 uint64_t
 dp_idmap_key20(const uint8_t hash[20])
 {

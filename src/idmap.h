@@ -1,5 +1,6 @@
 /* idmap.h: an open-addressing hash multimap from 64-bit keys to pointers, for the O(1)
- * lookups of things there can be many of (torrents by id and info-hash, known peers). */
+ * lookups of things there can be many of (torrents by id and info-hash, known peers, the rows
+ * an attached UI has). */
 #ifndef DP_IDMAP_H
 #define DP_IDMAP_H
 
@@ -29,6 +30,12 @@ void *dp_idmap_get(const struct dp_idmap *m, uint64_t key);
 /* The values of key one by one (*cursor = 0 to begin); NULL after the last. The map must not
  * change between calls. */
 void *dp_idmap_next(const struct dp_idmap *m, uint64_t key, size_t *cursor);
+
+/* Every pair, slot by slot: the table's slots (0 when empty), and the value in slot i (taken
+ * modulo the slots, so a cursor may go round) with its key, or NULL for a free slot. A walk
+ * sees each pair once if the map does not change during it. */
+size_t dp_idmap_slots(const struct dp_idmap *m);
+void *dp_idmap_slot(const struct dp_idmap *m, size_t i, uint64_t *key);
 
 /* A key from the first 8 bytes of a 20-byte hash (already uniform). */
 uint64_t dp_idmap_key20(const uint8_t hash[20]);

@@ -398,13 +398,30 @@ START_TEST(test_delta_table_churn)
 		ck_assert_int_eq(attach_delta_find(&d, k) != NULL, in[k]);
 		count += in[k];
 	}
-	ck_assert_uint_eq(d.n, count);
+	ck_assert_uint_eq(attach_delta_count(&d), count);
 	/* a sweep in slices meets every key */
 	size_t cursor = 0, seen = 0;
 	uint64_t buf[64];
-	for (size_t i = 0; i < d.cap / 64 + 1; i++)
-		seen += attach_delta_keys(&d, &cursor, buf, DP_ARRAY_LEN(buf));
+	bool *met = calloc(KEYS, sizeof *met);
+	for (size_t i = 0; i < dp_idmap_slots(&d.by_key) / 64 + 1; i++) {
+		size_t got = attach_delta_keys(&d, &cursor, buf, DP_ARRAY_LEN(buf));
+		for (size_t j = 0; j < got; j++) {
+			ck_assert(buf[j] < KEYS && in[buf[j]]);
+			met[buf[j]] = true;
+		}
+		seen += got;
+	}
 	ck_assert_uint_ge(seen, count);
+	for (uint64_t k = 0; k < KEYS; k++)
+		ck_assert_int_eq(met[k], in[k]);
+	/* cleared: no key left, and the table is used again */
+	attach_delta_clear(&d);
+	ck_assert_uint_eq(attach_delta_count(&d), 0);
+	ck_assert_ptr_null(attach_delta_find(&d, 7));
+	out.len = 0;
+	ck_assert_int_eq(attach_delta_row(&d, 7, NULL, &p, true, &out), ATTACH_ROW_SENT);
+	ck_assert_ptr_nonnull(attach_delta_find(&d, 7));
+	free(met);
 	free(in);
 	attach_delta_free(&d);
 	dp_buf_free(&p);

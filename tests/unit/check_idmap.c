@@ -82,6 +82,41 @@ END_TEST
 
 /* An info-hash's key is its first 8 bytes: two hashes that share them share the key, so the
  * caller compares whole hashes over the key's values. */
+/* A walk over the slots meets every pair once, with its key; slot numbers go round. */
+START_TEST(test_idmap_slots_walk)
+{
+	enum { N = 3000 };
+	struct dp_idmap m;
+	dp_idmap_init(&m);
+	ck_assert_uint_eq(dp_idmap_slots(&m), 0);
+	ck_assert_ptr_null(dp_idmap_slot(&m, 5, NULL));
+	uint8_t *met = xcalloc(N, 1);
+	for (size_t i = 0; i < N; i++)
+		dp_idmap_put(&m, i * 7, (void *)(uintptr_t)(i + 1));
+	for (size_t i = 0; i < N; i += 3)
+		ck_assert(dp_idmap_del(&m, i * 7, (void *)(uintptr_t)(i + 1)));
+	size_t slots = dp_idmap_slots(&m), pairs = 0;
+	ck_assert_uint_ge(slots, 2 * m.count);
+	for (size_t i = 0; i < slots; i++) {
+		uint64_t key = UINT64_MAX;
+		void *v = dp_idmap_slot(&m, i, &key);
+		if (v == NULL)
+			continue;
+		size_t at = (size_t)(uintptr_t)v - 1;
+		ck_assert_uint_eq(key, at * 7);
+		ck_assert_uint_ne(at % 3, 0);
+		ck_assert_uint_eq(met[at]++, 0);
+		pairs++;
+		/* slot i and slot i + slots are the same */
+		ck_assert_ptr_eq(dp_idmap_slot(&m, i + slots, NULL), v);
+	}
+	ck_assert_uint_eq(pairs, m.count);
+	ck_assert_uint_eq(pairs, N - (N + 2) / 3);
+	free(met);
+	dp_idmap_free(&m);
+}
+END_TEST
+
 START_TEST(test_idmap_key20)
 {
 	uint8_t a[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, b[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 10 };
@@ -110,6 +145,7 @@ idmap_suite(void)
 	tcase_add_test(tc, test_idmap_against_array);
 	tcase_add_test(tc, test_idmap_sequential_ids);
 	tcase_add_test(tc, test_idmap_key20);
+	tcase_add_test(tc, test_idmap_slots_walk);
 	suite_add_tcase(s, tc);
 	return s;
 }
