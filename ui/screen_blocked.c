@@ -16,11 +16,11 @@
 
 enum { BC_WAITED, BC_STATE, BC_NAME, BC_REASON, BC_WHERE, BC_COUNT };
 static const struct table_col blocked_cols[BC_COUNT] = {
-	[BC_WAITED] = { "Waited", 7, 8, TW_RIGHT, 0 },
-	[BC_STATE] = { "State", 12, 12, TW_LEFT, 0 },
-	[BC_NAME] = { "Task", 16, 44, TW_LEFT, 0 },
-	[BC_REASON] = { "Waiting for", 16, 0, TW_LEFT, 0 },
-	[BC_WHERE] = { "Where", 12, 36, TW_LEFT, 1 },
+	[BC_WAITED] = { "Waited", 7, 8, TW_RIGHT, 0, 0, NULL },
+	[BC_STATE] = { "State", 12, 12, TW_LEFT, 0, 0, NULL },
+	[BC_NAME] = { "Task", 16, 44, TW_LEFT, 0, 0, NULL },
+	[BC_REASON] = { "Waiting for", 16, 0, TW_LEFT, 0, 0, NULL },
+	[BC_WHERE] = { "Where", 12, 36, TW_LEFT, 1, 0, NULL },
 };
 
 struct blocked_state {
