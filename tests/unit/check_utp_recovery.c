@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,12 +427,22 @@ START_TEST(test_utp_tail_loss_probe)
 	/* Four packets' worth, every first transmission lost. */
 	r->drop_first_all = true;
 	uint8_t *tail = rx_pattern(4 * c->mss, 9);
+	/* A probe is due after two round trips only when that is before the timeout: on loopback
+	 * a round trip is well under a millisecond, but under valgrind on a loaded machine it was
+	 * measured at hundreds (CI: no probe, and nothing wrong with it). */
+	bool probe_due = 2ull * c->rtt_us < (uint64_t)c->rto_ms * 1000u / 2u;
 	tx_send_all(&t, r, tail, 4 * c->mss, 10);
 	ck_assert(memcmp(r->got.data + (64u << 10), tail, 4 * c->mss) == 0);
 	ck_assert_uint_ge(r->dropped, 4);
-	ck_assert_uint_ge(c->tail_probes, 1);
-	ck_assert_msg(c->cc.timeouts == 0, "the retransmission timer found the tail (%u timeouts)",
-	    c->cc.timeouts);
+	if (probe_due || getenv("DP_UNDER_VALGRIND") == NULL) {
+		ck_assert_uint_ge(c->tail_probes, 1);
+		ck_assert_msg(c->cc.timeouts == 0, "the retransmission timer found the tail (%u "
+		    "timeouts)", c->cc.timeouts);
+	} else {
+		fprintf(stderr, "test_utp_tail_loss_probe: round trip %u us against a %u ms timeout "
+		    "under valgrind: the probe is not due first, only the data is checked\n",
+		    c->rtt_us, c->rto_ms);
+	}
 	free(d);
 	free(tail);
 	tx_close(&t);
