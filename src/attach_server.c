@@ -637,6 +637,16 @@ attach_answer(struct attach_client *c, const struct be_node *req, struct dp_buf 
 
 /* ---- connections ---- */
 
+/* Ends the callback begun in attach_client_serve and the client, with a log line (what it did)
+ * and its task's reason (why). */
+static void
+attach_client_drop(struct attach_client *c, const char *why, const char *what)
+{
+	engine_task_cb_end(c->task);
+	log_warn("attach: a client %s; dropping it", what);
+	attach_client_free(c, why);
+}
+
 /* Answers the whole requests that are in, in order, until one waits for the disk pool (its
  * answer then comes first). May free c. */
 static void
@@ -645,14 +655,14 @@ attach_client_serve(struct attach_client *c)
 	struct bufferevent *bev = c->bev;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *o = bufferevent_get_output(bev);
+	char line[320];
 	engine_task_cb_begin(c->task);
 	for (;;) {
 		if (c->busy != NULL) {
 			if (evbuffer_get_length(in) > ATTACH_WAITING_INPUT_MAX) {
-				engine_task_cb_end(c->task);
-				log_warn("attach: a client sent over %u KiB while its completion ran; "
-				    "dropping it", ATTACH_WAITING_INPUT_MAX >> 10);
-				attach_client_free(c, "sent too much while waiting");
+				snprintf(line, sizeof line, "sent over %u KiB while its completion "
+				    "ran", ATTACH_WAITING_INPUT_MAX >> 10);
+				attach_client_drop(c, "sent too much while waiting", line);
 				return;
 			}
 			engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
@@ -666,9 +676,7 @@ attach_client_serve(struct attach_client *c)
 			break;
 		int r = attach_frame_peek(hdr, sizeof hdr, ATTACH_MAX_REQUEST, &len);
 		if (r < 0) {
-			engine_task_cb_end(c->task);
-			log_warn("attach: a client sent a frame of a bad length; closing it");
-			attach_client_free(c, "bad frame");
+			attach_client_drop(c, "bad frame", "sent a frame of a bad length");
 			return;
 		}
 		if (avail < sizeof hdr + len)
@@ -680,9 +688,8 @@ attach_client_serve(struct attach_client *c)
 		struct be_node *req = attach_decode_body(body, len, err, sizeof err);
 		if (req == NULL) {
 			free(body);
-			engine_task_cb_end(c->task);
-			log_warn("attach: a client sent a bad request (%s); closing it", err);
-			attach_client_free(c, "bad request");
+			snprintf(line, sizeof line, "sent a bad request (%s)", err);
+			attach_client_drop(c, "bad request", line);
 			return;
 		}
 		c->requests++;
@@ -697,10 +704,9 @@ attach_client_serve(struct attach_client *c)
 		engine_task_progress(c->task, len + sizeof hdr, out.len);
 		dp_buf_free(&out);
 		if (evbuffer_get_length(o) > ATTACH_MAX_OUTPUT) {
-			engine_task_cb_end(c->task);
-			log_warn("attach: a client does not read its answers (over %u MiB queued); "
-			    "dropping it", ATTACH_MAX_OUTPUT >> 20);
-			attach_client_free(c, "does not read its answers");
+			snprintf(line, sizeof line, "does not read its answers (over %u MiB queued)",
+			    ATTACH_MAX_OUTPUT >> 20);
+			attach_client_drop(c, "does not read its answers", line);
 			return;
 		}
 		if (!keep) {

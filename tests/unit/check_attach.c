@@ -497,20 +497,45 @@ check_attach_stop(void *arg)
 	*(bool *)arg = true;
 }
 
+/* The server tests' daemon side: an engine with one disk worker and its attach server. */
+static struct {
+	char dir[256];
+	struct event_base *base;
+	struct engine *e;
+	struct attach_server *s;
+	bool stopped;
+} server;
+
+static void
+check_attach_srv_setup(void)
+{
+	th_tmpdir_make(server.dir, sizeof server.dir, "attach");
+	server.base = event_base_new();
+	server.e = th_engine_loopback(server.base, server.dir, 1);
+	server.stopped = false;
+	char err[256];
+	server.s = attach_server_new(server.base, server.e, server.dir, check_attach_stop, &server.stopped, err,
+	    sizeof err);
+	ck_assert_msg(server.s != NULL, "%s", err);
+}
+
+static void
+check_attach_srv_teardown(void)
+{
+	attach_server_free(server.s);
+	engine_free(server.e);
+	event_base_free(server.base);
+	th_rm_rf(server.dir);
+}
+
 /* A UI that asks and never reads is dropped at the output bound; the daemon's memory stays put.
  * A hello of another version is answered with the reason and closed; so is a request before
  * hello. */
 START_TEST(test_server_drops_silent_client)
 {
-	char dir[256];
-	th_tmpdir_make(dir, sizeof dir, "attach");
-	struct event_base *base = event_base_new();
-	struct engine *e = th_engine_loopback(base, dir, 1);
-	bool stopped = false;
-	char err[256];
-	struct attach_server *s = attach_server_new(base, e, dir, check_attach_stop, &stopped, err,
-	    sizeof err);
-	ck_assert_msg(s != NULL, "%s", err);
+	const char *dir = server.dir;
+	struct event_base *base = server.base;
+	struct engine *e = server.e;
 	/* log lines make each "log" answer ~60 KiB */
 	for (int i = 0; i < 300; i++)
 		log_info("check_attach filler line %d %0200d", i, 0);
@@ -549,13 +574,9 @@ START_TEST(test_server_drops_silent_client)
 	}
 	RUN_UNTIL(base, check_attach_finished(e, "attached UI", dropped), 20);
 	ck_assert(check_attach_finished(e, "attached UI", dropped));
-	ck_assert(!stopped);
+	ck_assert(!server.stopped);
 	close(fd);
 	dp_buf_free(&got);
-	attach_server_free(s);
-	engine_free(e);
-	event_base_free(base);
-	th_rm_rf(dir);
 }
 END_TEST
 
@@ -639,16 +660,10 @@ check_attach_task_state(struct engine *e, const char *name, const char *state, c
  * (nor touched: ASan). */
 START_TEST(test_server_completes_on_pool)
 {
-	char dir[256];
-	th_tmpdir_make(dir, sizeof dir, "attach");
+	const char *dir = server.dir;
+	struct event_base *base = server.base;
+	struct engine *e = server.e;
 	th_file_write(dir, "one.torrent", "x", 1);
-	struct event_base *base = event_base_new();
-	struct engine *e = th_engine_loopback(base, dir, 1);
-	bool stopped = false;
-	char err[256];
-	struct attach_server *s = attach_server_new(base, e, dir, check_attach_stop, &stopped, err,
-	    sizeof err);
-	ck_assert_msg(s != NULL, "%s", err);
 
 	check_attach_block(e);
 	int fd = check_attach_connect(dir), other = check_attach_connect(dir);
@@ -699,14 +714,10 @@ START_TEST(test_server_completes_on_pool)
 	atomic_store(&check_attach_release, true);
 	RUN_UNTIL(base, atomic_load(&check_attach_blockers) == 0, 10);
 	th_loop_run(base, 50);
-	ck_assert(!stopped);
+	ck_assert(!server.stopped);
 	close(fd);
 	dp_buf_free(&got);
 	dp_buf_free(&got2);
-	attach_server_free(s);
-	engine_free(e);
-	event_base_free(base);
-	th_rm_rf(dir);
 }
 END_TEST
 
@@ -726,6 +737,7 @@ attach_suite(void)
 	suite_add_tcase(s, tc);
 	TCase *srv = tcase_create("server");
 	tcase_set_timeout(srv, 60);
+	tcase_add_checked_fixture(srv, check_attach_srv_setup, check_attach_srv_teardown);
 	tcase_add_test(srv, test_server_drops_silent_client);
 	tcase_add_test(srv, test_server_completes_on_pool);
 	suite_add_tcase(s, srv);
