@@ -22,6 +22,7 @@
  * while a worker was using it) is closed by the last user. */
 struct storage_fd {
 	int fd;
+	int dfd;                        /* the same file opened with O_DIRECT, or -1 (writes) */
 	bool writable;
 	int refs;
 	bool detached;
@@ -49,6 +50,17 @@ struct storage {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct storage_file *lru_head, *lru_tail;   /* most recently used first */
 static int open_count;                              /* cached descriptors */
+
+/* Closes a descriptor no one uses any more (path for the log). */
+static void
+storage_fd_close(struct storage_fd *o, const char *path)
+{
+	if (close(o->fd) != 0)
+		log_warn("close %s: %s", path, strerror(errno));
+	if (o->dfd >= 0 && close(o->dfd) != 0)
+		log_warn("close %s (O_DIRECT): %s", path, strerror(errno));
+	free(o);
+}
 
 static void
 storage_lock(struct storage *st)
@@ -191,13 +203,11 @@ storage_uncache_locked(struct storage *st, struct storage_file *f)
 		return;
 	storage_lru_unlink(st, f);
 	f->ofd = NULL;
-	open_count--;
+	open_count -= o->dfd >= 0 ? 2 : 1;
 	if (o->writable)
 		f->unsynced = true;   /* storage_sync opens it again for the fsync */
 	if (o->refs == 0) {
-		if (close(o->fd) != 0)
-			log_warn("close %s: %s", f->path, strerror(errno));
-		free(o);
+		storage_fd_close(o, f->path);
 	} else {
 		o->detached = true;
 	}
@@ -454,6 +464,7 @@ storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, si
 	storage_uncache_locked(st, f);
 	o = xcalloc(1, sizeof *o);
 	o->fd = fd;
+	o->dfd = -1;
 	o->writable = write;
 	o->refs = 1;
 	f->ofd = o;
@@ -465,16 +476,50 @@ storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, si
 }
 
 static void
-storage_release(struct storage *st, struct storage_fd *o)
+storage_release(struct storage *st, struct storage_fd *o, size_t i)
 {
 	storage_lock(st);
 	o->refs--;
 	bool close_now = o->detached && o->refs == 0;
 	storage_unlock(st);
-	if (close_now) {
-		close(o->fd);
-		free(o);
+	if (close_now)
+		storage_fd_close(o, st->files[i].path);
+}
+
+/* The O_DIRECT descriptor of file i, whose cached descriptor is o: opened with its first direct
+ * write and kept beside o (an open and a close of /proc/self/fd/N for every piece cost a path
+ * lookup each). It counts against the cache's bound while o is cached, and may push other files'
+ * descriptors out. Returns it, or -errno. */
+static int
+storage_direct_fd(struct storage *st, struct storage_fd *o, size_t i)
+{
+	storage_lock(st);
+	int dfd = o->dfd;
+	storage_unlock(st);
+	if (dfd >= 0)
+		return dfd;
+	/* The same file as the cached descriptor, reopened through it (no path lookup). */
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
+	do
+		dfd = open(proc, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	while (dfd < 0 && errno == EINTR);
+	if (dfd < 0)
+		return -errno;
+	storage_lock(st);
+	if (o->dfd < 0) {
+		o->dfd = dfd;
+		if (!o->detached) {
+			open_count++;
+			storage_evict_locked(st, &st->files[i]);
+		}
+		dfd = -1;
 	}
+	int keep = o->dfd;
+	storage_unlock(st);
+	if (dfd >= 0)
+		close(dfd);     /* another worker's came first */
+	return keep;
 }
 
 /* Empty files cover no bytes, so no write reaches them: create them with the first write. */
@@ -538,22 +583,15 @@ storage_write_span(struct storage *st, struct storage_fd *o, const struct storag
 	    (uintptr_t)p % STORAGE_DIRECT_ALIGN == 0 && s->file_offset % STORAGE_DIRECT_ALIGN == 0)
 		direct = s->length & ~(STORAGE_DIRECT_ALIGN - 1);
 	if (direct > 0) {
-		/* The same file as the cached descriptor, reopened through it (no path lookup). */
-		char proc[64];
-		int dfd;
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
-		do
-			dfd = open(proc, O_WRONLY | O_DIRECT | O_CLOEXEC);
-		while (dfd < 0 && errno == EINTR);
+		int dfd = storage_direct_fd(st, o, s->file);
 		if (dfd < 0) {
 			/* The buffered descriptor still works: use it (for good when the filesystem
 			 * refuses O_DIRECT or there is no /proc). */
-			if (errno == EINVAL || errno == ENOENT)
+			if (dfd == -EINVAL || dfd == -ENOENT)
 				__atomic_store_n(&st->no_direct, true, __ATOMIC_RELAXED);
 			direct = 0;
 		} else {
 			int rc = storage_pwrite_all(dfd, p, direct, s->file_offset, path, err, errlen);
-			close(dfd);
 			if (rc == -EINVAL) {
 				/* Alignment the device wants is stricter than ours. */
 				__atomic_store_n(&st->no_direct, true, __ATOMIC_RELAXED);
@@ -637,7 +675,7 @@ storage_io(struct storage *st, uint64_t offset, uint8_t *data, uint32_t len, boo
 			else
 				rc = storage_pread_all(o->fd, p, s->length, s->file_offset,
 				    st->files[s->file].path, err, errlen);
-			storage_release(st, o);
+			storage_release(st, o, s->file);
 			if (rc < 0)
 				return rc;
 		}
@@ -675,7 +713,7 @@ storage_open_ref(struct storage *st, const struct storage_span *s, struct storag
 	/* Our own descriptor: the cache may close its own while the bytes are still queued. */
 	r->fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
 	rc = r->fd < 0 ? -errno : 0;
-	storage_release(st, o);
+	storage_release(st, o, s->file);
 	struct stat sb;
 	if (rc == 0 && fstat(r->fd, &sb) != 0)
 		rc = -errno;
@@ -757,7 +795,7 @@ storage_readahead(struct storage *st, uint64_t offset, uint64_t len)
 				continue;
 			posix_fadvise(o->fd, (off_t)spans[k].file_offset, (off_t)spans[k].length,
 			    POSIX_FADV_WILLNEED);
-			storage_release(st, o);
+			storage_release(st, o, spans[k].file);
 		}
 		uint64_t mapped = spans[n - 1].buf_offset + (uint64_t)spans[n - 1].length;
 		offset += mapped;
@@ -791,7 +829,7 @@ storage_sync(struct storage *st, char *err, size_t errlen)
 			rc = -errno;
 			snprintf(err, errlen, "fsync %s: %s", st->files[idx[k]].path, strerror(errno));
 		}
-		storage_release(st, list[k]);
+		storage_release(st, list[k], idx[k]);
 	}
 	/* Files written, then evicted from the cache by other files: open again for the fsync. A
 	 * file gone meanwhile (moved or deleted with its torrent) has nothing left to sync. */

@@ -505,6 +505,48 @@ START_TEST(test_cache_bound_global)
 }
 END_TEST
 
+/* Aligned pieces go to the disk through an O_DIRECT descriptor kept beside the file's cached one
+ * (it was opened and closed for every piece): after the first write the file holds two
+ * descriptors and later pieces open none; the data reads back; close_all closes both. Where the
+ * filesystem refuses O_DIRECT the buffered descriptor writes alone. */
+START_TEST(test_direct_fd_kept)
+{
+	enum { PIECE = 16384, NPIECES = 8 };
+	struct tfile f = { .path = "d.bin", .length = PIECE * NPIECES, .pad = false };
+	struct metainfo *mi = mi_build("d.bin", false, &f, 1, PIECE);
+	struct storage *st = storage_new(mi, tmpdir, 8);
+	char err[256], probe[128];
+	uint8_t *data = NULL, back[PIECE];
+	ck_assert_int_eq(posix_memalign((void **)&data, STORAGE_DIRECT_ALIGN, PIECE), 0);
+	snprintf(probe, sizeof probe, "%s/probe", tmpdir);
+	int pfd = open(probe, O_CREAT | O_WRONLY | O_DIRECT, 0600);
+	bool direct = pfd >= 0;
+	if (pfd >= 0)
+		close(pfd);
+	int base = count_fds();
+	for (int i = 0; i < NPIECES; i++) {
+		fill_pattern(data, PIECE, (uint64_t)i * PIECE);
+		ck_assert_int_eq(storage_write(st, (uint64_t)i * PIECE, data, PIECE, err, sizeof err),
+		    0);
+		ck_assert_int_eq(count_fds() - base, (direct ? 2 : 1));
+		ck_assert_int_eq(storage_open_count(), (direct ? 2 : 1));
+	}
+	for (int i = 0; i < NPIECES; i++) {
+		fill_pattern(data, PIECE, (uint64_t)i * PIECE);
+		ck_assert_int_eq(storage_read(st, (uint64_t)i * PIECE, back, PIECE, err, sizeof err),
+		    0);
+		ck_assert_mem_eq(back, data, PIECE);
+	}
+	ck_assert_int_eq(storage_sync(st, err, sizeof err), 0);
+	storage_close_all(st);
+	ck_assert_int_eq(count_fds() - base, 0);
+	ck_assert_int_eq(storage_open_count(), 0);
+	storage_free(st);
+	free(data);
+	mi_destroy(mi);
+}
+END_TEST
+
 struct hammer_arg {
 	struct storage *st;
 	const struct metainfo *mi;
@@ -835,6 +877,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_write_errors);
 	tcase_add_test(tc, test_cache_bound);
 	tcase_add_test(tc, test_cache_bound_global);
+	tcase_add_test(tc, test_direct_fd_kept);
 	tcase_add_test(tc, test_cache_threads);
 	tcase_add_test(tc, test_delete_files);
 	tcase_add_test(tc, test_symlinks_not_followed);
