@@ -30,9 +30,15 @@
 #define PEER_MAX_SINGLE_READ (256u * 1024u)
 /* libevent 2.1's evbuffer_read takes at most 4 KiB per wakeup (EVBUFFER_MAX_READ), so a bulk
  * transfer cost an epoll_wait, an ioctl and a readv per 4 KiB. After libevent's read the read
- * callback drains the socket itself in chunks this large, up to a budget per callback so one
- * fast peer cannot starve the others. */
+ * callback drains the socket itself, into the input buffer in chunks this large, up to a budget
+ * per callback so one fast peer cannot starve the others. */
 #define PEER_READ_CHUNK (128u * 1024u)
+/* Blocks a read may take straight into their piece buffers beyond the one arriving: a readv per
+ * 16 KiB block costs a TCP window update each on loopback (the ACK path was a quarter of the
+ * leecher's CPU), so one read lays out the blocks asked for next, in the order asked. The bytes
+ * land in piece buffers, not in the input buffer, so a direct read may be larger. */
+#define PEER_RX_AHEAD 32
+#define PEER_READ_DIRECT (PEER_RX_AHEAD * (DP_BLOCK_SIZE + WIRE_PIECE_HEADER_LEN))
 #define PEER_READ_BUDGET (2u * 1024u * 1024u)
 #define PEER_READ_MIN 4096u
 #define PEER_MAX_REQUEST (128u * 1024u)    /* largest block a peer may ask us for */
@@ -1608,11 +1614,6 @@ peer_read_input(struct peer *p)
 	}
 }
 
-/* Blocks a read may take straight into their piece buffers beyond the one arriving: a readv per
- * 16 KiB block costs a TCP window update each on loopback (the ACK path was a quarter of the
- * leecher's CPU), so one read lays out the blocks asked for next, in the order asked. */
-#define PEER_RX_AHEAD 8
-
 /* A block the next read expects: its header lands in hdr and is checked before the payload
  * read into dest (claimed through block_dest) counts. */
 struct peer_rx_slot {
@@ -1648,6 +1649,7 @@ peer_read_buffered(struct peer *p, struct evbuffer *in, evutil_socket_t fd, size
 {
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
+	max = DP_MIN(max, (size_t)PEER_READ_CHUNK);
 	int nvec = evbuffer_reserve_space(in, (ev_ssize_t)max, vec, 2);
 	if (nvec <= 0) {
 		peer_close(p, "out of memory for a %zu-byte socket read", max);
@@ -1806,7 +1808,7 @@ peer_read_chunk(struct peer *p)
 	uint64_t allow = bw_bucket_available(p->env->down_bucket);
 	if (p->sw != NULL)
 		allow = DP_MIN(allow, bw_bucket_available(p->sw->down_bucket));
-	return (size_t)DP_MAX(DP_MIN(allow, (uint64_t)PEER_READ_CHUNK), (uint64_t)PEER_READ_MIN);
+	return (size_t)DP_MAX(DP_MIN(allow, (uint64_t)PEER_READ_DIRECT), (uint64_t)PEER_READ_MIN);
 }
 
 /* ---- callbacks ---- */

@@ -4,10 +4,13 @@
 # path that may avoid user-space copies), libtorrent -> libtorrent for reference, and one core's
 # `openssl sha1` over the same file, each in every run; per run and as medians: wall, MiB/s, CPU
 # seconds per GiB of the leecher and of the seeder (during the transfer), and the ratios of the
-# wall time and of the leecher's CPU to that SHA-1 time (the leecher must hash every byte).
+# wall time and of the leecher's CPU to that SHA-1 time (the leecher must hash every byte); also
+# TCP segments and the leecher's context switches per MiB, which the machine's load moves little.
+# It runs in a network namespace of its own, so the segments counted are the transfer's.
 # usage: tests/bench/d2d.sh [SIZE_MIB (1024)] [RUNS (3)]   (from the repository top)
 # env: DP_BIN=path/to/downpour (default build/downpour; measure an optimised, non-debug build),
-#      D2D_LT=0 skips the libtorrent reference.
+#      D2D_LT=0 skips the libtorrent reference, D2D_PERF=DIR records each downpour leecher and
+#      the seeder during it with `perf record -g` into DIR (CPU figures then include perf's).
 set -u
 cd "$(dirname "$0")/../.."
 size=${1:-1024}
@@ -15,6 +18,7 @@ runs=${2:-3}
 dp=${DP_BIN:-$PWD/build/downpour}
 case $dp in /*) ;; *) dp=$PWD/$dp ;; esac
 . tests/interop/swarm_lib.sh
+sl_netns "$PWD/tests/bench/d2d.sh" "$@"
 sl_init bench-d2d "$dp"
 sl_need openssl openssl
 with_lt=${D2D_LT:-1}
@@ -66,25 +70,42 @@ sha1_run() {
 	    >"$SL_W/sha1.out" 2>&1 || sl_fail "openssl sha1"
 	t1=$(date +%s.%N)
 	read -r u s <"$SL_W/time"
-	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0\n",
+	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0\n",
 	    b - a, u + s }' >>"$SL_W/results"
 }
 
+# tcp_segs: TCP segments sent in this namespace so far (both directions of loopback).
+tcp_segs() {
+	awk '$1 == "Tcp:" && $12 ~ /^[0-9]+$/ { print $12 }' /proc/net/snmp
+}
+
 # leech NAME KIND SEED_PID SEED_PORT: the leecher (kind lt or dp) runs to completion; its wall,
-# leecher CPU and seeder CPU (seconds) go to $SL_W/results as "NAME wall MiB/s lcpu scpu".
+# leecher CPU and seeder CPU (seconds), TCP segments and the leecher's context switches go to
+# $SL_W/results as "NAME wall lcpu scpu segs cs".
 leech() {
-	local name=$1 kind=$2 spid=$3 sport=$4 t0 t1 s0 s1 rc u s
+	local name=$1 kind=$2 spid=$3 sport=$4 t0 t1 s0 s1 g0 g1 rc u s w c
 	rm -rf "$SL_W/out" "$SL_W/leech-session"
 	mkdir -p "$SL_W/out"
 	sync
 	s0=$(cpu_of "$spid")
+	g0=$(tcp_segs)
 	t0=$(date +%s.%N)
 	if [ "$kind" = lt ]; then
-		/usr/bin/time -o "$SL_W/time" -f "%U %S" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
 		    "$SL_W/p.torrent" "$SL_W/out" --port "$(sl_free_port)" \
 		    --connect "127.0.0.1:$sport" --timeout 900 >"$SL_W/$kind-leech.log" 2>&1
 	else
-		/usr/bin/time -o "$SL_W/time" -f "%U %S" timeout -k 5 900 "$DP" get \
+		if [ -n "${D2D_PERF:-}" ]; then
+			mkdir -p "$D2D_PERF"
+			perf_n=$((perf_n + 1))
+			perf record -q -g -o "$D2D_PERF/seed-$perf_n.data" -p "$spid" \
+			    >/dev/null 2>&1 &
+			perf_pid=$!
+			set -- perf record -q -g -o "$D2D_PERF/leech-$perf_n.data" --
+		else
+			set --
+		fi
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c" "$@" timeout -k 5 900 "$DP" get \
 		    --config "$SL_W/leech.conf" -o "$SL_W/out" --port "$(sl_free_port)" \
 		    --encryption tolerated --no-utp --peer "127.0.0.1:$sport" "$SL_W/p.torrent" \
 		    >"$SL_W/$kind-leech.log" 2>&1
@@ -92,11 +113,19 @@ leech() {
 	rc=$?
 	t1=$(date +%s.%N)
 	s1=$(cpu_of "$spid")
+	g1=$(tcp_segs)
+	if [ -n "${perf_pid:-}" ]; then
+		kill -INT "$perf_pid"
+		wait "$perf_pid"
+		perf_pid=
+	fi
 	[ $rc -eq 0 ] || sl_fail "$name: the leecher exited $rc"
 	cmp -s "$SL_W/src/payload.bin" "$SL_W/out/payload.bin" || sl_fail "$name: the copy differs"
-	read -r u s <"$SL_W/time"
+	read -r u s w c <"$SL_W/time"
 	awk -v n="$name" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v s0="$s0" -v s1="$s1" \
-	    'BEGIN { printf "%s %.3f %.3f %.3f\n", n, b - a, u + s, s1 - s0 }' >>"$SL_W/results"
+	    -v g="$((g1 - g0))" -v cs="$((w + c))" \
+	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d\n", n, b - a, u + s, s1 - s0, g, cs }' \
+	    >>"$SL_W/results"
 }
 
 # report LABEL ROWS...: medians of the rows named; per GiB and against sha1 of the same runs.
@@ -107,30 +136,35 @@ report() {
 			t = a[i]; a[i] = a[j]; a[j] = t }
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
-	{ k = $1; n[k]++; w[k, n[k]] = $2; l[k, n[k]] = $3; s[k, n[k]] = $4 }
+	{ k = $1; n[k]++; w[k, n[k]] = $2; l[k, n[k]] = $3; s[k, n[k]] = $4; sg[k, n[k]] = $5
+	  c[k, n[k]] = $6 }
 	END {
 		g = m / 1024
 		for (k in n) {
-			for (i = 1; i <= n[k]; i++) { x[i] = w[k, i]; y[i] = l[k, i]; z[i] = s[k, i] }
+			for (i = 1; i <= n[k]; i++) { x[i] = w[k, i]; y[i] = l[k, i]; z[i] = s[k, i]
+				q[i] = sg[k, i]; v[i] = c[k, i] }
 			W[k] = med(x, n[k]); L[k] = med(y, n[k]); S[k] = med(z, n[k])
+			G[k] = med(q, n[k]); C[k] = med(v, n[k])
 		}
-		printf "%-22s %7s %8s %9s %9s %10s %10s\n", label, "wall s", "MiB/s",
-		    "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1"
-		printf "%-22s %7.2f %8.1f %9.2f %9s %10s %10s\n", "openssl sha1 (1 core)",
-		    W["sha1"], m / W["sha1"], L["sha1"] / g, "-", "1.00", "1.00"
+		printf "%-22s %7s %8s %9s %9s %10s %10s %8s %7s\n", label, "wall s", "MiB/s",
+		    "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1", "segs/MiB", "cs/MiB"
+		printf "%-22s %7.2f %8.1f %9.2f %9s %10s %10s %8s %7s\n", "openssl sha1 (1 core)",
+		    W["sha1"], m / W["sha1"], L["sha1"] / g, "-", "1.00", "1.00", "-", "-"
 		split("dp lt", order, " ")
 		for (o = 1; o <= 2; o++) {
 			k = order[o]
 			if (!(k in n)) continue
-			printf "%-22s %7.2f %8.1f %9.2f %9.2f %10.2f %10s\n",
+			printf "%-22s %7.2f %8.1f %9.2f %9.2f %10.2f %10s %8.1f %7.1f\n",
 			    k == "dp" ? "downpour -> downpour" : "libtorrent -> libtorr.",
 			    W[k], m / W[k], L[k] / g, S[k] / g, W[k] / W["sha1"],
-			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-")
+			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-"), G[k] / m, C[k] / m
 		}
 	}' "${@:2}"
 }
 
 : >"$SL_W/results"
+perf_n=0
+perf_pid=
 for ((r = 1; r <= runs; r++)); do
 	sha1_run
 	leech dp dp "$DP_SEED" "$DP_PORT"
