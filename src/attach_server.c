@@ -1,8 +1,8 @@
 /* attach_server.c: the daemon's side of `downpour attach`: accepts UIs of our user on the
  * session's attach socket, answers their requests from engine.h (the torrent list and the tasks
  * as deltas against what each UI was last sent, the detail tabs whole), runs their commands
- * through client_local_run, completes paths on the disk pool, and drops a UI that breaks the
- * protocol or stops reading. */
+ * through client_local_run (what touches the file system, Tab completion and reading a
+ * .torrent, on the disk pool), and drops a UI that breaks the protocol or stops reading. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "attach_server.h"
 #include "client_local.h"
 #include "log.h"
+#include "metainfo.h"
 #include "monitor_server.h"
 #include "path_complete.h"
 #include "util.h"
@@ -36,11 +37,11 @@
  * engine marks every change but a tracker's status text; each row costs ~5 us). */
 #define ATTACH_SWEEP 16
 #define ATTACH_LOG_MAX 256
-/* What a client may send while its Tab completion runs on the disk pool (a UI sends nothing:
+/* What a client may send while an answer of its waits for the disk pool (a UI sends nothing:
  * it waits for the answer); past it the client is dropped. */
 #define ATTACH_WAITING_INPUT_MAX (4 * (ATTACH_MAX_REQUEST + ATTACH_FRAME_HEADER))
 
-struct attach_complete_job;
+struct attach_job;
 
 struct attach_client {
 	struct attach_server *s;
@@ -60,19 +61,29 @@ struct attach_client {
 	struct attach_delta torrents, tasks;
 	uint64_t requests;
 	uint64_t answer_cpu_us;        /* thread CPU spent answering (the figures of ui_attach.sh) */
-	/* a Tab completion on the disk pool: the requests after it wait, so answers keep order */
-	struct attach_complete_job *busy;
+	/* a request whose answer waits for the disk pool: the requests after it wait too, so
+	 * answers keep their order */
+	struct attach_job *busy;
 	struct attach_client *next;
 };
 
-/* One Tab completion: the folder is read on the disk pool (a slow or hung mount must not stop
- * the loop), the answer goes out on the loop. */
-struct attach_complete_job {
+/* A request that touches the file system (Tab completion, reading the .torrent a UI names): its
+ * work runs on the disk pool, so a slow or hung mount never stops the loop, and its answer is
+ * written on the loop when the work is done. */
+struct attach_job {
 	struct attach_client *c;       /* NULL once the client is gone: nobody to answer */
 	int64_t id;
+	void (*work)(struct attach_job *j);                      /* a worker: touches only j */
+	void (*answer)(struct attach_job *j, struct dp_buf *out);   /* the loop: c is there */
+	/* Tab completion */
 	bool has_cwd;
 	char cwd[ATTACH_CMD_TEXT_MAX], buf[ATTACH_CMD_TEXT_MAX], hint[1024];
 	int n;
+	/* adding a .torrent file: its path, then its bytes or why they could not be read */
+	char *path;
+	uint8_t *data;
+	size_t len;
+	char err[512];
 };
 
 struct attach_server {
@@ -476,25 +487,11 @@ attach_answer_log(struct attach_client *c, const struct be_node *req, int64_t id
 	free(lines);
 }
 
+/* A command's answer: the error alone, or the torrent (an ADD's, also one already there) with
+ * the error when there is one. */
 static void
-attach_answer_command(struct attach_client *c, const struct be_node *req, int64_t id,
-    struct dp_buf *out)
+attach_reply_command(struct dp_buf *out, int64_t id, int rc, int tid, const char *err)
 {
-	struct attach_cmd *ac = xmalloc(sizeof *ac);
-	char err[512];
-	int tid = 0;
-	int rc;
-	if (!attach_decode_cmd(be_dict_get(req, "cmd"), ac, err, sizeof err)) {
-		rc = -1;
-	} else if (ac->cmd.kind == CLIENT_CMD_STOP_DAEMON) {
-		log_info("attach: a UI asked the daemon to stop");
-		rc = 0;
-		c->s->stop_daemon(c->s->stop_arg);
-	} else {
-		rc = client_local_run(c->s->e, &ac->cmd, &tid, err, sizeof err);
-	}
-	attach_cmd_free(ac);
-	free(ac);
 	if (rc != 0 && tid <= 0) {
 		attach_reply_error(out, id, err);
 		return;
@@ -509,62 +506,149 @@ attach_answer_command(struct attach_client *c, const struct be_node *req, int64_
 	be_enc_end(out);
 }
 
-/* Worker thread: touches only the job. */
-static void
-attach_complete_work(void *arg)
-{
-	struct attach_complete_job *j = arg;
-	j->n = path_complete(j->has_cwd ? j->cwd : NULL, j->buf, sizeof j->buf, j->hint,
-	    sizeof j->hint);
-}
+/* ---- answers that wait for the disk pool ---- */
 
 static void attach_client_serve(struct attach_client *c);
 
-/* Loop thread: the completion's answer, then the requests that came while it ran. */
 static void
-attach_complete_done(void *arg)
+attach_job_work(void *arg)
 {
-	struct attach_complete_job *j = arg;
+	struct attach_job *j = arg;
+	j->work(j);
+}
+
+/* Loop thread: the job's answer, then the requests that came while it ran. */
+static void
+attach_job_done(void *arg)
+{
+	struct attach_job *j = arg;
 	struct attach_client *c = j->c;
 	if (c != NULL) {
 		c->busy = NULL;
 		struct dp_buf out;
 		dp_buf_init(&out);
 		size_t at = attach_frame_begin(&out);
-		attach_reply_begin(&out, j->id);
-		be_enc_cstr(&out, "b");
-		be_enc_cstr(&out, j->buf);
-		be_enc_cstr(&out, "h");
-		be_enc_cstr(&out, j->hint);
-		be_enc_cstr(&out, "n");
-		be_enc_int(&out, j->n);
-		be_enc_end(&out);
+		j->answer(j, &out);
 		attach_frame_end(&out, at);
 		evbuffer_add(bufferevent_get_output(c->bev), out.data, out.len);
 		engine_task_progress(c->task, 0, out.len);
 		dp_buf_free(&out);
 		attach_client_serve(c);
 	}
+	free(j->path);
+	free(j->data);
 	free(j);
 }
 
-/* Sends the folder's reading to the disk pool: c answers nothing more until it is done. */
+/* Sends j's work to the disk pool: c answers nothing more until it is done. */
+static void
+attach_job_start(struct attach_client *c, struct attach_job *j, int64_t id, const char *what)
+{
+	j->c = c;
+	j->id = id;
+	c->busy = j;
+	engine_run_blocking(c->s->e, what, attach_job_work, attach_job_done, j);
+}
+
+static void
+attach_complete_work(struct attach_job *j)
+{
+	j->n = path_complete(j->has_cwd ? j->cwd : NULL, j->buf, sizeof j->buf, j->hint,
+	    sizeof j->hint);
+}
+
+static void
+attach_complete_answer(struct attach_job *j, struct dp_buf *out)
+{
+	attach_reply_begin(out, j->id);
+	be_enc_cstr(out, "b");
+	be_enc_cstr(out, j->buf);
+	be_enc_cstr(out, "h");
+	be_enc_cstr(out, j->hint);
+	be_enc_cstr(out, "n");
+	be_enc_int(out, j->n);
+	be_enc_end(out);
+}
+
 static void
 attach_answer_complete(struct attach_client *c, const struct be_node *req, int64_t id,
     struct dp_buf *out)
 {
-	struct attach_complete_job *j = xcalloc(1, sizeof *j);
+	struct attach_job *j = xcalloc(1, sizeof *j);
 	if (!attach_get_str(req, "b", j->buf, sizeof j->buf)) {
 		free(j);
 		attach_reply_error(out, id, "nothing to complete");
 		return;
 	}
 	j->has_cwd = attach_get_str(req, "cw", j->cwd, sizeof j->cwd);
-	j->c = c;
-	j->id = id;
-	c->busy = j;
-	engine_run_blocking(c->s->e, "attach: Tab completion of a path", attach_complete_work,
-	    attach_complete_done, j);
+	j->work = attach_complete_work;
+	j->answer = attach_complete_answer;
+	attach_job_start(c, j, id, "attach: Tab completion of a path");
+}
+
+/* The .torrent a UI named, read as engine_add_torrent_file reads it, but on a worker. */
+static void
+attach_add_file_work(struct attach_job *j)
+{
+	if (dp_read_file(j->path, DP_MAX_TORRENT_FILE_SIZE, &j->data, &j->len) == 0)
+		return;
+	if (errno == EFBIG)
+		snprintf(j->err, sizeof j->err, "%s: larger than the %u MiB limit for torrent files",
+		    j->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
+	else
+		snprintf(j->err, sizeof j->err, "%s: %s", j->path, dp_strerror(errno));
+}
+
+static void
+attach_add_file_answer(struct attach_job *j, struct dp_buf *out)
+{
+	char err[512] = "";
+	int tid = 0, rc = -1;
+	if (j->data == NULL) {
+		snprintf(err, sizeof err, "%s", j->err);
+	} else {
+		struct engine_add_opts ao = { 0 };
+		char why[400] = "";
+		rc = engine_add_torrent_data(j->c->s->e, j->data, j->len, &ao, &tid, why, sizeof why);
+		/* not added: the file named, as engine_add_torrent_file says it */
+		if (rc != 0)
+			snprintf(err, sizeof err, "%s%s%s", tid > 0 ? "" : j->path, tid > 0 ? "" : ": ",
+			    why);
+	}
+	attach_reply_command(out, j->id, rc, tid > 0 ? tid : 0, err);
+}
+
+static void
+attach_answer_command(struct attach_client *c, const struct be_node *req, int64_t id,
+    struct dp_buf *out)
+{
+	struct attach_cmd *ac = xmalloc(sizeof *ac);
+	char err[512];
+	int tid = 0;
+	int rc;
+	if (!attach_decode_cmd(be_dict_get(req, "cmd"), ac, err, sizeof err)) {
+		rc = -1;
+	} else if (ac->cmd.kind == CLIENT_CMD_ADD_FILE && ac->cmd.text != NULL &&
+	    ac->cmd.text[0] != '\0') {
+		/* the file is read on the disk pool; the torrent is added when it is there */
+		struct attach_job *j = xcalloc(1, sizeof *j);
+		j->path = path_resolve(ac->cmd.cwd, ac->cmd.text);
+		j->work = attach_add_file_work;
+		j->answer = attach_add_file_answer;
+		attach_cmd_free(ac);
+		free(ac);
+		attach_job_start(c, j, id, "attach: reading a .torrent file");
+		return;
+	} else if (ac->cmd.kind == CLIENT_CMD_STOP_DAEMON) {
+		log_info("attach: a UI asked the daemon to stop");
+		rc = 0;
+		c->s->stop_daemon(c->s->stop_arg);
+	} else {
+		rc = client_local_run(c->s->e, &ac->cmd, &tid, err, sizeof err);
+	}
+	attach_cmd_free(ac);
+	free(ac);
+	attach_reply_command(out, id, rc, tid, err);
 }
 
 /* One request to its answer (a frame in out). False: close once the answer is out. */
@@ -660,13 +744,14 @@ attach_client_serve(struct attach_client *c)
 	for (;;) {
 		if (c->busy != NULL) {
 			if (evbuffer_get_length(in) > ATTACH_WAITING_INPUT_MAX) {
-				snprintf(line, sizeof line, "sent over %u KiB while its completion "
-				    "ran", ATTACH_WAITING_INPUT_MAX >> 10);
+				snprintf(line, sizeof line, "sent over %u KiB while an answer waited "
+				    "for the disk pool", ATTACH_WAITING_INPUT_MAX >> 10);
 				attach_client_drop(c, "sent too much while waiting", line);
 				return;
 			}
-			engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT,
-			    "Tab completion: reading a folder on the disk pool");
+			engine_task_wait(c->task, ENGINE_TASK_DISK_WAIT, "request %lld: %s on the "
+			    "disk pool", (long long)c->busy->id, c->busy->work == attach_complete_work ?
+			    "Tab completion reads a folder" : "reading a .torrent file");
 			engine_task_cb_end(c->task);
 			return;
 		}

@@ -15,6 +15,7 @@
 #include "attach_delta.h"
 #include "attach_proto.h"
 #include "attach_server.h"
+#include "client.h"
 #include "log.h"
 #include "path_complete.h"
 #include "suites.h"
@@ -721,6 +722,84 @@ START_TEST(test_server_completes_on_pool)
 }
 END_TEST
 
+/* A command request (its "cmd" dictionary from attach_encode_cmd) as text for
+ * check_attach_send. */
+static char *
+check_attach_cmd_request(const struct client_cmd *cmd, int64_t id)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	be_enc_dict_begin(&b);
+	be_enc_cstr(&b, "cmd");
+	attach_encode_cmd(&b, cmd);
+	be_enc_cstr(&b, "id");
+	be_enc_int(&b, id);
+	be_enc_cstr(&b, "op");
+	be_enc_cstr(&b, attach_op_name(ATTACH_OP_COMMAND));
+	be_enc_end(&b);
+	dp_buf_add(&b, "", 1);
+	return (char *)b.data;
+}
+
+/* Adding a .torrent a UI names reads it on the disk pool, like Tab completion: the answer (the
+ * new torrent's id) comes when the worker has read it, the torrent is there then; a file that
+ * is not there is answered with its path and why. */
+START_TEST(test_server_adds_file_on_pool)
+{
+	const char *dir = server.dir;
+	struct event_base *base = server.base;
+	struct engine *e = server.e;
+	uint8_t data[1000] = { 1, 2, 3 };
+	size_t len;
+	uint8_t *t = th_torrent_single("named", data, sizeof data, 16384, &len);
+	th_file_write(dir, "named.torrent", t, len);
+	free(t);
+	check_attach_block(e);
+	int fd = check_attach_connect(dir);
+	struct client_cmd cmd = { .kind = CLIENT_CMD_ADD_FILE, .text = "named.torrent",
+		.cwd = dir };
+	char *req = check_attach_cmd_request(&cmd, 2);
+	check_attach_send(fd, "d2:idi1e2:op5:hello1:vi1ee");
+	check_attach_send(fd, req);
+	free(req);
+	cmd.text = "missing.torrent";
+	req = check_attach_cmd_request(&cmd, 3);
+	check_attach_send(fd, req);
+	free(req);
+	struct dp_buf got;
+	dp_buf_init(&got);
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 1 &&
+	    check_attach_task_state(e, "attached UI", "DISK_WAIT", "reading a .torrent file"), 10);
+	ck_assert(check_attach_task_state(e, "attached UI", "DISK_WAIT",
+	    "request 2: reading a .torrent file"));
+	ck_assert_uint_eq(check_attach_frames(fd, &got), 1);
+	ck_assert_uint_eq(th_torrent_count(e), 0);
+	atomic_store(&check_attach_release, true);
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 3, 10);
+	ck_assert_uint_eq(check_attach_frames(fd, &got), 3);
+	ck_assert_uint_eq(th_torrent_count(e), 1);
+	struct be_node *n = check_attach_frame(&got, 1);
+	int64_t v;
+	ck_assert(attach_get_int(n, "id", &v));
+	ck_assert_int_eq(v, 2);
+	ck_assert(attach_get_int(n, "tid", &v));
+	ck_assert_int_gt(v, 0);
+	ck_assert(!attach_get_int(n, "err", &v));
+	be_free(n);
+	n = check_attach_frame(&got, 2);
+	ck_assert(attach_get_int(n, "id", &v));
+	ck_assert_int_eq(v, 3);
+	char err[512], want[512];
+	ck_assert(attach_get_str(n, "err", err, sizeof err));
+	snprintf(want, sizeof want, "%s/missing.torrent: ", dir);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	be_free(n);
+	RUN_UNTIL(base, atomic_load(&check_attach_blockers) == 0, 10);
+	close(fd);
+	dp_buf_free(&got);
+}
+END_TEST
+
 Suite *
 attach_suite(void)
 {
@@ -740,6 +819,7 @@ attach_suite(void)
 	tcase_add_checked_fixture(srv, check_attach_srv_setup, check_attach_srv_teardown);
 	tcase_add_test(srv, test_server_drops_silent_client);
 	tcase_add_test(srv, test_server_completes_on_pool);
+	tcase_add_test(srv, test_server_adds_file_on_pool);
 	suite_add_tcase(s, srv);
 	return s;
 }
