@@ -21,6 +21,9 @@ struct attach_server *attach_server_new(struct event_base *base, struct engine *
 /* Clients at most, as monitor_server_set_max_clients (monitor_max_clients); past it a
  * connection that has not said hello makes room, an attached UI never. */
 void attach_server_set_max_clients(struct attach_server *s, int max_clients);
+/* The tasks answer reads the registry in slices of at most us each (tests: 1 makes a slice of
+ * each 64 tasks; 0: the default). */
+void attach_server_set_tasks_slice_us(struct attach_server *s, uint64_t us);
 /* Closes every client and removes the socket file. */
 void attach_server_free(struct attach_server *s);
 

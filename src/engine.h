@@ -291,6 +291,10 @@ struct engine_task_info {
 	const char *kind_name;
 	uint64_t age_us;               /* since created */
 	uint64_t waited_us;            /* in the current state */
+	/* the same as instants (monotonic): they do not move while a task only waits, so a copy
+	 * sent again can tell it did not change (attach) */
+	uint64_t created_us;
+	uint64_t state_since_us;
 };
 size_t engine_tasks(struct engine *e, struct engine_task_info **out);
 /* One task by id (O(1)); -1 when there is none (finished long ago, or never existed). */

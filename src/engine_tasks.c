@@ -77,6 +77,8 @@ engine_tasks_copy(const struct dp_task *t, uint64_t now, struct engine_task_info
 	out->kind_name = task_kind_name(t->kind);
 	out->age_us = now - t->created_us;
 	out->waited_us = now - t->state_since_us;
+	out->created_us = t->created_us;
+	out->state_since_us = t->state_since_us;
 }
 
 size_t

@@ -116,12 +116,14 @@ START_TEST(test_tables_cover_structs)
 	check_attach_covered(&attach_tracker_rec, NULL, sizeof(struct engine_tracker_info), NULL,
 	    NULL, 0);
 	typedef struct engine_task_info TI;
-	/* the id is the row's key, where it parked goes as strings, the names come from enums */
+	/* the id is the row's key, where it parked goes as strings, the names come from enums,
+	 * the instants go in age_us and waited_us */
 	size_t ko[] = { OFFSZ(TI, id), OFFSZ(TI, where_func), OFFSZ(TI, where_file),
-		OFFSZ(TI, state_name), OFFSZ(TI, kind_name) };
+		OFFSZ(TI, state_name), OFFSZ(TI, kind_name), OFFSZ(TI, created_us),
+		OFFSZ(TI, state_since_us) };
 	size_t ks[] = { SZ(TI, id), SZ(TI, where_func), SZ(TI, where_file), SZ(TI, state_name),
-		SZ(TI, kind_name) };
-	check_attach_covered(&attach_task_static, &attach_task_dynamic, sizeof(TI), ko, ks, 5);
+		SZ(TI, kind_name), SZ(TI, created_us), SZ(TI, state_since_us) };
+	check_attach_covered(&attach_task_static, &attach_task_dynamic, sizeof(TI), ko, ks, 7);
 	typedef struct engine_loop_health LH;
 	size_t ho[] = { OFFSZ(LH, slowest), OFFSZ(LH, slowest_count) };
 	size_t hs[] = { SZ(LH, slowest), SZ(LH, slowest_count) };
@@ -800,6 +802,64 @@ START_TEST(test_server_adds_file_on_pool)
 }
 END_TEST
 
+/* The tasks answer in slices of 64 tasks: the requests behind it wait and the answers keep
+ * their order, the client's task says it answers in slices meanwhile, every task comes in the
+ * first answer, and a second answer sends none of the tasks that only waited (their times go
+ * as instants, which the copy's duration does not move). */
+START_TEST(test_server_tasks_in_slices)
+{
+	const char *dir = server.dir;
+	struct event_base *base = server.base;
+	struct engine *e = server.e;
+	attach_server_set_tasks_slice_us(server.s, 1);
+	enum { N = 3000 };
+	struct engine_task *t[N];
+	for (int i = 0; i < N; i++) {
+		t[i] = engine_task_new(e, ENGINE_TASK_KIND_TRACKER, 0, "check_attach tracker %d", i);
+		engine_task_idle(t[i], ENGINE_TASK_TIMER_WAIT, "the next announce");
+	}
+	int fd = check_attach_connect(dir);
+	check_attach_send(fd, "d2:idi1e2:op5:hello1:vi1ee");
+	check_attach_send(fd, "d2:idi2e2:op5:taskse");
+	check_attach_send(fd, "d2:idi3e2:op6:healthe");
+	struct dp_buf got;
+	dp_buf_init(&got);
+	RUN_UNTIL(base, check_attach_task_state(e, "attached UI", "SLICE_WAIT", "in slices"), 10);
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 3, 20);
+	ck_assert_uint_eq(check_attach_frames(fd, &got), 3);
+	for (size_t i = 0; i < 3; i++) {
+		struct be_node *n = check_attach_frame(&got, i);
+		int64_t id = 0;
+		ck_assert(attach_get_int(n, "id", &id));
+		ck_assert_int_eq(id, (int64_t)i + 1);
+		if (i == 1) {
+			const struct be_node *rows = be_dict_get_type(n, "rows", BE_LIST);
+			ck_assert_ptr_nonnull(rows);
+			ck_assert_uint_gt(rows->v.list.n, N);
+		}
+		be_free(n);
+	}
+	/* again, a moment later: the waiting trackers are not sent again */
+	usleep(20000);
+	dp_buf_free(&got);
+	dp_buf_init(&got);
+	check_attach_send(fd, "d2:idi4e2:op5:taskse");
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 1, 20);
+	struct be_node *n = check_attach_frame(&got, 0);
+	const struct be_node *rows = be_dict_get_type(n, "rows", BE_LIST);
+	ck_assert_ptr_nonnull(rows);
+	ck_assert_msg(rows->v.list.n < 20, "%zu rows sent again", rows->v.list.n);
+	be_free(n);
+	dp_buf_free(&got);
+	close(fd);
+	for (int i = 0; i < N; i++) {
+		engine_task_done(t[i], "test over");
+		engine_task_release(&t[i]);
+	}
+	th_loop_run(base, 50);
+}
+END_TEST
+
 Suite *
 attach_suite(void)
 {
@@ -819,6 +879,7 @@ attach_suite(void)
 	tcase_add_checked_fixture(srv, check_attach_srv_setup, check_attach_srv_teardown);
 	tcase_add_test(srv, test_server_drops_silent_client);
 	tcase_add_test(srv, test_server_completes_on_pool);
+	tcase_add_test(srv, test_server_tasks_in_slices);
 	tcase_add_test(srv, test_server_adds_file_on_pool);
 	suite_add_tcase(s, srv);
 	return s;
