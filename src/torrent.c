@@ -184,7 +184,6 @@ torrent_new(const struct torrent_env *env, int id, struct metainfo *mi, const ch
 	t->rng = torrent_random(t) | 1;
 	t->pk = picker_new(mi->piece_count, mi->piece_length, mi->total_size, torrent_random(t));
 	bitfield_init(&t->have, mi->piece_count);
-	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
 	t->file_prio = xcalloc(mi->file_count ? mi->file_count : 1, 1);
 	t->file_level = xcalloc(mi->file_count ? mi->file_count : 1, 1);
 	for (size_t i = 0; i < mi->file_count; i++)
@@ -512,6 +511,26 @@ torrent_smartban_verdict(const struct sockaddr_storage *addr, bool guilty, void 
 		    t->mi->name, a);
 }
 
+/* A piece in progress (NULL: none). The array of them exists only while one does: 8 bytes a
+ * piece for each of 10,000 idle seeds was most of their memory for large torrents. */
+static struct piece_buf *
+torrent_partial(const struct torrent *t, uint32_t piece)
+{
+	return t->partial != NULL ? t->partial[piece] : NULL;
+}
+
+/* One piece in progress fewer; the array goes with the last. */
+static void
+torrent_partial_gone(struct torrent *t)
+{
+	if (t->npartial > 0)
+		t->npartial--;
+	if (t->npartial == 0) {
+		free(t->partial);
+		t->partial = NULL;
+	}
+}
+
 static void
 torrent_write_done(struct disk_job *job, void *arg)
 {
@@ -521,7 +540,7 @@ torrent_write_done(struct disk_job *job, void *arg)
 	uint32_t piece = job->piece;
 	t->disk_jobs--;
 	t->partial[piece] = NULL;
-	t->npartial--;
+	torrent_partial_gone(t);
 	if (t->removing) {
 		/* nothing to record */
 	} else if (job->error != 0) {
@@ -573,10 +592,12 @@ torrent_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t len)
 	if (t->state != ENGINE_TORRENT_DOWNLOADING || piece >= t->mi->piece_count ||
 	    bitfield_get(&t->have, piece))
 		return NULL;
-	struct piece_buf *pb = t->partial[piece];
+	struct piece_buf *pb = torrent_partial(t, piece);
 	if (pb == NULL) {
 		if (picker_piece_state(t->pk, piece) == 2)
 			return NULL;
+		if (t->partial == NULL)
+			t->partial = xcalloc(t->mi->piece_count, sizeof *t->partial);
 		pb = xcalloc(1, sizeof *pb);
 		pb->piece = piece;
 		pb->data = torrent_piece_alloc(t, metainfo_piece_size(t->mi, piece));
@@ -617,7 +638,7 @@ torrent_peer_block_dest(void *owner, uint32_t piece, uint32_t offset, uint32_t l
 static void
 torrent_block_release(struct torrent *t, uint32_t piece, uint32_t offset)
 {
-	struct piece_buf *pb = piece < t->mi->piece_count ? t->partial[piece] : NULL;
+	struct piece_buf *pb = piece < t->mi->piece_count ? torrent_partial(t, piece) : NULL;
 	if (pb != NULL && pb->busy[offset / DP_BLOCK_SIZE] == TORRENT_BLOCK_CLAIMED) {
 		pb->busy[offset / DP_BLOCK_SIZE] = 0;
 		pb->nbusy--;
@@ -740,7 +761,7 @@ torrent_ws_block_done(void *owner, const void *seed, unsigned idx, uint32_t piec
     uint32_t offset, uint32_t len)
 {
 	struct torrent *t = owner;
-	struct piece_buf *pb = t->partial[piece];
+	struct piece_buf *pb = torrent_partial(t, piece);
 	bool complete;
 	if (!torrent_block_arrived(t, seed, piece, offset, len, &complete))
 		return;
@@ -762,7 +783,7 @@ torrent_block_done(void *owner, struct peer *p, uint32_t piece, uint32_t offset,
 {
 	struct torrent *t = owner;
 	torrent_block_release(t, piece, offset);
-	struct piece_buf *pb = t->partial[piece];
+	struct piece_buf *pb = torrent_partial(t, piece);
 	bool complete;
 	if (!torrent_block_arrived(t, p, piece, offset, len, &complete))
 		return;
@@ -1302,7 +1323,7 @@ torrent_rebuild_picker(struct torrent *t)
 	for (size_t i = 0; i < t->mi->file_count; i++)
 		torrent_file_priority(t, i, (enum engine_prio)t->file_prio[i]);
 	picker_set_sequential(t->pk, t->sequential);
-	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
+	for (uint32_t i = 0; t->partial != NULL && i < t->mi->piece_count; i++) {
 		struct piece_buf *pb = t->partial[i];
 		if (pb != NULL && !pb->writing && (pb->nbusy > 0 || pb->hashing)) {
 			/* A peer is reading a block into it, or a worker hashing it: kept, its other
@@ -1333,6 +1354,8 @@ torrent_rebuild_picker(struct torrent *t)
 			t->npartial--;
 		}
 	}
+	if (t->partial != NULL && t->npartial == 0)
+		torrent_partial_gone(t);
 }
 
 void
@@ -1384,7 +1407,7 @@ torrent_set_metainfo(struct torrent *t, struct metainfo *mi, char *err, size_t e
 	bitfield_init(&t->have, mi->piece_count);
 	t->have_bytes = 0;
 	free(t->partial);
-	t->partial = xcalloc(mi->piece_count ? mi->piece_count : 1, sizeof *t->partial);
+	t->partial = NULL;
 	t->npartial = 0;
 	free(t->file_prio);
 	free(t->file_level);
@@ -1503,7 +1526,7 @@ torrent_free(struct torrent *t)
 		torrent_cache_unref(c);
 	}
 	torrent_piece_pool_free(t);
-	for (uint32_t i = 0; i < t->mi->piece_count; i++) {
+	for (uint32_t i = 0; t->partial != NULL && i < t->mi->piece_count; i++) {
 		if (t->partial[i] != NULL) {
 			free(t->partial[i]->data);
 			disk_piece_hash_free(t->partial[i]->ph);

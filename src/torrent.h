@@ -203,7 +203,8 @@ struct torrent {
 	size_t nstrikes;
 	struct smartban smartban;                /* failed mixed pieces awaiting a verdict */
 
-	struct piece_buf **partial;              /* by piece index, NULL when not in progress */
+	struct piece_buf **partial;              /* by piece index, NULL when not in progress;
+	                                          * the array NULL while no piece is */
 	uint32_t npartial;
 	uint64_t hashed_early;                   /* bytes hashed before their piece was whole */
 	struct cache_piece *cache;               /* read cache, most recent first */
