@@ -298,8 +298,9 @@ engine_add_metainfo(struct engine *e, struct metainfo *mi, const struct engine_a
 	}
 	if (id_out != NULL)
 		*id_out = t->id;
-	log_info("added %s (%s, %u pieces) in %s", mi->name, mi->info_hash_hex, mi->piece_count,
-	    dir);
+	/* A restart's 10,000 are one line of the session's ("N torrents loaded"). */
+	log_msg(opts != NULL && opts->restored ? DP_LOG_DEBUG : DP_LOG_INFO, "added %s (%s, %u "
+	    "pieces) in %s", mi->name, mi->info_hash_hex, mi->piece_count, dir);
 	engine_emit(e, t->id, ENGINE_EVENT_ADDED);
 	if (opts == NULL || !opts->restored)
 		e->files_added += t->mi->file_count;
