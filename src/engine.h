@@ -297,6 +297,9 @@ struct engine_task_info {
 	uint64_t state_since_us;
 };
 size_t engine_tasks(struct engine *e, struct engine_task_info **out);
+/* Tasks in the registry, those blocked and those idle by design (unfinished): counts kept as
+ * tasks change, never a walk. */
+void engine_task_wait_counts(struct engine *e, size_t *tasks, size_t *blocked, size_t *idle);
 /* One task by id (O(1)); -1 when there is none (finished long ago, or never existed). */
 int engine_task_get(struct engine *e, uint64_t id, struct engine_task_info *out);
 

@@ -98,6 +98,14 @@ engine_tasks(struct engine *e, struct engine_task_info **out)
 	return i;
 }
 
+void
+engine_task_wait_counts(struct engine *e, size_t *tasks, size_t *blocked, size_t *idle)
+{
+	(void)e;
+	*tasks = task_count();
+	task_wait_counts(blocked, idle);
+}
+
 int
 engine_task_get(struct engine *e, uint64_t id, struct engine_task_info *out)
 {

@@ -177,6 +177,7 @@ struct monitor_cmd {
 	struct dp_buf *out;            /* where ps's lines go (the step's) */
 	struct engine_task_info *found;   /* blocked: the tasks it lists */
 	size_t nfound, capfound;
+	size_t idle_counted;           /* blocked without a walk (NULL walk): the kept idle count */
 };
 
 static void
@@ -246,9 +247,19 @@ monitor_blocked_start(struct engine *e, uint64_t min_s, struct dp_buf *out)
 		dp_buf_printf(out, "# slow callback: %s in task %llu %s\n", d,
 		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
 	}
+	size_t ntasks, nblocked, nidle;
+	engine_task_wait_counts(e, &ntasks, &nblocked, &nidle);
+	dp_buf_printf(out, "# tasks: %zu, %zu blocked, %zu idle by design\n", ntasks, nblocked,
+	    nidle);
 	struct monitor_cmd *cmd = xcalloc(1, sizeof *cmd);
 	cmd->kind = MONITOR_CMD_BLOCKED;
 	snprintf(cmd->name, sizeof cmd->name, "blocked");
+	/* Nothing blocked, nothing spinning, every wait wanted: the kept counts are the answer
+	 * (at 10,000 idle seeds, no walk over 20,000 tasks). */
+	if (min_s == 0 && nblocked == 0 && h.spinning_count == 0) {
+		cmd->idle_counted = nidle;
+		return cmd;
+	}
 	/* Waits that are idle by design (a listener, a stopped torrent, a tracker sleeping until
 	 * its next announce) are not stuck: the walk counts them instead of copying them. */
 	cmd->walk = engine_task_walk_new(e, ENGINE_TASK_WALK_BLOCKED,
@@ -259,8 +270,9 @@ monitor_blocked_start(struct engine *e, uint64_t min_s, struct dp_buf *out)
 static void
 monitor_blocked_end(struct monitor_cmd *cmd, struct dp_buf *out)
 {
-	struct engine_task_walk_counts wc;
-	engine_task_walk_counts(cmd->walk, &wc);
+	struct engine_task_walk_counts wc = { .idle_skipped = cmd->idle_counted };
+	if (cmd->walk != NULL)
+		engine_task_walk_counts(cmd->walk, &wc);
 	/* Spinning tasks by name: each is a bug to chase, and it may not be waiting at all. */
 	for (size_t i = 0; i < cmd->nfound; i++)
 		if (cmd->found[i].spinning && cmd->found[i].finished_us == 0)
@@ -283,6 +295,10 @@ monitor_cmd_step(struct monitor_cmd *cmd, uint64_t budget_us, struct dp_buf *out
 {
 	bool ended;
 	cmd->out = out;
+	if (cmd->walk == NULL) {
+		monitor_blocked_end(cmd, out);
+		return true;
+	}
 	if (cmd->kind == MONITOR_CMD_PS)
 		ended = engine_task_walk_step(cmd->walk, budget_us, monitor_ps_visit, cmd);
 	else

@@ -73,6 +73,8 @@ struct dp_task {
 const char *task_state_name(enum dp_task_state s);
 /* Tasks in the registry per state (finished ones until they are freed): kept, not counted. */
 void task_state_counts(size_t out[DP_TASK_STATE_COUNT]);
+/* Unfinished tasks that are blocked (task_is_blocked) and idle by design: kept, not counted. */
+void task_wait_counts(size_t *blocked, size_t *idle);
 const char *task_state_description(enum dp_task_state s);
 const char *task_kind_name(enum dp_task_kind k);
 

@@ -655,6 +655,70 @@ END_TEST
 
 /* ---- the registry read in slices (engine_task_walk, the monitor's ps and blocked) ---- */
 
+/* The kept counts of blocked and idle tasks agree with a count over the registry through every
+ * kind of change: a wait, an idle wait, a wait again, a finish, a release while unfinished, and
+ * the health sample freeing finished ones. */
+static void
+check_task_counts_agree(void)
+{
+	size_t blocked = 0, idle = 0, kb, ki;
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t)) {
+		blocked += task_is_blocked(t);
+		idle += t->idle && t->finished_us == 0;
+	}
+	task_wait_counts(&kb, &ki);
+	ck_assert_uint_eq(kb, blocked);
+	ck_assert_uint_eq(ki, idle);
+}
+
+START_TEST(test_task_wait_counts_kept)
+{
+	task_registry_clear();
+	struct dp_task *t[40];
+	for (int i = 0; i < 40; i++) {
+		t[i] = task_new(DP_TASK_KIND_PEER, 0, "peer %d", i);
+		check_task_counts_agree();
+	}
+	for (int i = 0; i < 40; i++) {
+		if (i % 3 == 0)
+			task_wait(t[i], DP_TASK_READ_WAIT, "a block");
+		else if (i % 3 == 1)
+			task_idle(t[i], DP_TASK_TIMER_WAIT, "the next announce");
+		check_task_counts_agree();
+	}
+	size_t kb, ki;
+	task_wait_counts(&kb, &ki);
+	ck_assert_uint_eq(kb, 14);
+	ck_assert_uint_eq(ki, 13);
+	for (int i = 0; i < 40; i++) {
+		if (i % 4 == 0)
+			task_idle(t[i], DP_TASK_QUEUED, "stopped");      /* blocked or not, idle now */
+		else if (i % 4 == 1)
+			task_wait(t[i], DP_TASK_DISK_WAIT, "the disk");  /* idle or not, blocked now */
+		else if (i % 4 == 2)
+			task_done(t[i], "ended");
+		check_task_counts_agree();
+	}
+	/* released unfinished: ended by its last holder */
+	for (int i = 3; i < 40; i += 4) {
+		task_release(&t[i]);
+		check_task_counts_agree();
+	}
+	/* the sample frees the finished ones nobody holds, after they lingered */
+	for (int i = 2; i < 40; i += 4)
+		task_release(&t[i]);
+	uint64_t later = dp_now_us() + TASK_LINGER_US + 2000000;
+	task_health_tick(later, later);
+	check_task_counts_agree();
+	task_wait_counts(&kb, &ki);
+	ck_assert_uint_eq(kb, 10);
+	ck_assert_uint_eq(ki, 10);
+	task_registry_clear();
+	task_wait_counts(&kb, &ki);
+	ck_assert_uint_eq(kb + ki, 0);
+}
+END_TEST
+
 struct walk_seen {
 	uint64_t ids[4096];
 	size_t n;
@@ -856,6 +920,14 @@ START_TEST(test_task_monitor_ps_in_slices)
 	    l = strchr(l, '\n') != NULL ? strchr(l, '\n') + 1 : NULL)
 		;
 	ck_assert_uint_ge(hidden, N);
+	size_t ntasks = 0, nblocked = 0, nidle = 0;
+	const char *tl = strstr(blocked, "# tasks: ");
+	ck_assert_ptr_nonnull(tl);
+	ck_assert_int_eq(sscanf(tl, "# tasks: %zu, %zu blocked, %zu idle", &ntasks, &nblocked,
+	    &nidle), 3);
+	ck_assert_uint_gt(ntasks, N);
+	ck_assert_uint_ge(nblocked, 1);
+	ck_assert_uint_eq(nidle, hidden);
 	ck_assert_ptr_nonnull(strstr(end2 + 3, "task 1 ("));
 
 	/* the client's task: many callbacks, its answer in slices said so */
@@ -903,6 +975,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_idle_hidden_from_blocked);
 	tcase_add_test(ts, test_task_hold_release);
 	tcase_add_test(ts, test_task_walk_in_slices);
+	tcase_add_test(ts, test_task_wait_counts_kept);
 	tcase_add_test(ts, test_task_monitor_ps_in_slices);
 	suite_add_tcase(s, ts);
 	return s;
