@@ -403,25 +403,6 @@ resume_write_step(struct resume_job *job, const char *what)
 		resume_job_set_phase(job, what);
 }
 
-/* The directory path is in, fsynced (a rename in it made durable). */
-static int
-resume_fsync_dir(const char *path, char *err, size_t errlen)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
-	    xstrndup(path, (size_t)(slash - path));
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-	if (fd < 0 || fsync(fd) < 0) {
-		dp_fail(err, errlen, "%s: can't sync the directory: %s", dir, strerror(errno));
-		rc = -1;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 /*
  * A session file is replaced without freeing a block or an inode (issue 10: on a filesystem
  * mounted with discard, each unlink of the old backup waited for a discard; 10,000 files cost
@@ -523,7 +504,7 @@ resume_copy_commit(const char *path, bool durable, struct resume_job *job, char 
 	free(bak);
 	if (rc == 0 && durable) {
 		resume_write_step(job, "fsync of the folder");
-		rc = resume_fsync_dir(path, err, errlen);
+		rc = dp_fsync_dir(path, err, errlen);
 	}
 	return rc;
 }
@@ -746,9 +727,7 @@ resume_job_run(struct resume_job *job)
 static size_t
 resume_dir_index(const char *path, char ***dirs, int **fds, size_t *n)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
-	    xstrndup(path, (size_t)(slash - path));
+	char *dir = dp_dirname(path);
 	for (size_t i = 0; i < *n; i++) {
 		if (strcmp((*dirs)[i], dir) == 0) {
 			free(dir);

@@ -249,8 +249,9 @@ dp_strerror(int e)
 	return e == DP_ENOTREG ? "not a regular file" : strerror(e);
 }
 
-int
-dp_open_regular(int dirfd, const char *path, int flags, mode_t mode)
+/* dp_open_regular, with the fstat it made in *st; O_NONBLOCK is left set when flags has it. */
+static int
+util_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct stat *st)
 {
 	int fd;
 	do
@@ -258,12 +259,11 @@ dp_open_regular(int dirfd, const char *path, int flags, mode_t mode)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -1;
-	struct stat st;
 	int e = 0;
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, st) != 0)
 		e = errno;
-	else if (!S_ISREG(st.st_mode))
-		e = S_ISDIR(st.st_mode) ? EISDIR : DP_ENOTREG;
+	else if (!S_ISREG(st->st_mode))
+		e = S_ISDIR(st->st_mode) ? EISDIR : DP_ENOTREG;
 	else if ((flags & O_NONBLOCK) == 0 &&
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
 		e = errno;
@@ -276,28 +276,25 @@ dp_open_regular(int dirfd, const char *path, int flags, mode_t mode)
 }
 
 int
+dp_open_regular(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct stat st;
+	return util_open_regular(dirfd, path, flags, mode, &st);
+}
+
+int
 dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
 	/* Four calls for a small file (issue 10: a restart reads 20,000 of them): open, fstat for
 	 * the size, one read of it and a byte more to see the end, close. O_NONBLOCK stays: it
 	 * changes nothing for a regular file and kept the open from waiting on a FIFO. */
-	int fd;
-	do
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
+	struct stat st;
+	int fd = util_open_regular(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, 0, &st);
 	if (fd < 0)
 		return -1;
-	struct stat st;
-	int e = 0;
-	if (fstat(fd, &st) != 0)
-		e = errno;
-	else if (!S_ISREG(st.st_mode))
-		e = S_ISDIR(st.st_mode) ? EISDIR : DP_ENOTREG;
-	else if ((uint64_t)st.st_size > max)
-		e = EFBIG;
-	if (e != 0) {
+	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		errno = e;
+		errno = EFBIG;
 		return -1;
 	}
 	struct dp_buf b;
@@ -419,17 +416,18 @@ dp_search_key20(void *const *items, size_t n, const uint8_t key[20], bool *found
 
 /* ---- writing a file atomically ---- */
 
-static int
-util_fsync_dir(const char *path, char *err, size_t errlen)
+char *
+dp_dirname(const char *path)
 {
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	else
-		snprintf(dir, strlen(dir) + 1, ".");
+	const char *slash = strrchr(path, '/');
+	return slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+}
+
+int
+dp_fsync_dir(const char *path, char *err, size_t errlen)
+{
+	char *dir = dp_dirname(path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = 0;
 	if (fd < 0 || fsync(fd) < 0) {
@@ -536,7 +534,7 @@ util_write_atomic(const char *path, const uint8_t *data, size_t len, bool durabl
 	}
 	if (step != NULL && durable)
 		step(arg, "fsync of the folder");
-	rc = durable ? util_fsync_dir(path, err, errlen) : 0;
+	rc = durable ? dp_fsync_dir(path, err, errlen) : 0;
 out:
 	free(tmp);
 	free(bak);

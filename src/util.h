@@ -93,6 +93,10 @@ int dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
  * Until then a crash may leave path empty, never its .bak. */
 int dp_write_file_atomic_batch(const char *path, const uint8_t *data, size_t len,
     void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen);
+/* The folder path is in (a new string: "." without a slash, "/" at the root). */
+char *dp_dirname(const char *path);
+/* fsync of the folder path is in (a rename in it made durable). 0, or -1 with err. */
+int dp_fsync_dir(const char *path, char *err, size_t errlen);
 /* syncfs(2) of the filesystem dir is on. 0, or -1 with err. */
 int dp_sync_fs(const char *dir, char *err, size_t errlen);
 

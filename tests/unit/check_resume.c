@@ -465,32 +465,50 @@ START_TEST(test_writer_task)
 }
 END_TEST
 
-START_TEST(test_writer_thread)
+/* A writer on a new event base, and a 10-byte data file in dir (its path returned). */
+static char *
+writer_open(const char *dir, struct event_base **base, struct resume_writer **w)
 {
-	char dir[] = "/tmp/dp-check-resume-w.XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
-	struct event_base *base = event_base_new();
+	*base = event_base_new();
 	char err[256];
-	struct resume_writer *w = resume_writer_new(NULL, base, err, sizeof err);
-	ck_assert_ptr_nonnull(w);
+	*w = resume_writer_new(NULL, *base, err, sizeof err);
+	ck_assert_ptr_nonnull(*w);
 	char *data = xasprintf("%s/data.bin", dir);
 	FILE *f = fopen(data, "w");
 	fputs("0123456789", f);
 	fclose(f);
+	return data;
+}
+
+/* A save of dir/NAME claiming new pieces of data (synced first) and of a file not there. */
+static struct resume_job *
+writer_sync_job(const char *dir, const char *name, uint64_t uploaded, const char *data,
+    void (*done)(struct resume_job *, void *))
+{
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	sample(&job->resume);
+	job->resume.uploaded = uploaded;
+	job->path = xasprintf("%s/%s", dir, name);
+	job->file_paths = xcalloc(2, sizeof *job->file_paths);
+	job->file_paths[0] = xstrdup(data);
+	job->file_paths[1] = xasprintf("%s/missing.bin", dir);
+	job->sync = true;
+	job->done = done;
+	return job;
+}
+
+START_TEST(test_writer_thread)
+{
+	char dir[] = "/tmp/dp-check-resume-w.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct event_base *base;
+	struct resume_writer *w;
+	char *data = writer_open(dir, &base, &w);
 	writer_done_count = 0;
-	for (int i = 0; i < 3; i++) {
-		struct resume_job *job = xcalloc(1, sizeof *job);
-		sample(&job->resume);
-		job->resume.uploaded = (uint64_t)i;
-		job->path = xasprintf("%s/x.resume", dir);
-		job->file_paths = xcalloc(2, sizeof *job->file_paths);
-		job->file_paths[0] = xstrdup(data);
-		job->file_paths[1] = xasprintf("%s/missing.bin", dir);
-		job->sync = true;
-		job->done = writer_done;
-		resume_writer_submit(w, job);
-	}
+	for (int i = 0; i < 3; i++)
+		resume_writer_submit(w, writer_sync_job(dir, "x.resume", (uint64_t)i, data,
+		    writer_done));
 	ck_assert_uint_eq(resume_writer_pending(w), 3);
 	resume_writer_drain(w);
 	ck_assert_int_eq(writer_done_count, 3);
@@ -614,16 +632,10 @@ batches_job_done(struct resume_job *job, void *arg)
 static struct resume_job *
 batches_job(const char *dir, int i, uint64_t uploaded, const char *data)
 {
-	struct resume_job *job = xcalloc(1, sizeof *job);
-	sample(&job->resume);
-	job->resume.uploaded = uploaded;
-	job->path = xasprintf("%s/%d.resume", dir, i);
-	job->file_paths = xcalloc(2, sizeof *job->file_paths);
-	job->file_paths[0] = xstrdup(data);
-	job->file_paths[1] = xasprintf("%s/missing.bin", dir);
-	job->sync = true;
+	char name[32];
+	snprintf(name, sizeof name, "%d.resume", i);
+	struct resume_job *job = writer_sync_job(dir, name, uploaded, data, batches_job_done);
 	job->tag = i;
-	job->done = batches_job_done;
 	return job;
 }
 
@@ -631,15 +643,9 @@ START_TEST(test_writer_batches)
 {
 	char dir[] = "/tmp/dp-check-resume-m.XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(evthread_use_pthreads(), 0);
-	struct event_base *base = event_base_new();
-	char err[256];
-	struct resume_writer *w = resume_writer_new(NULL, base, err, sizeof err);
-	ck_assert_ptr_nonnull(w);
-	char *data = xasprintf("%s/data.bin", dir);
-	FILE *f = fopen(data, "w");
-	fputs("0123456789", f);
-	fclose(f);
+	struct event_base *base;
+	struct resume_writer *w;
+	char *data = writer_open(dir, &base, &w);
 	batches_done = batches_failed = 0;
 	batches_max = 0;
 	for (int round = 0; round < 2; round++) {
