@@ -241,7 +241,24 @@ struct ui_loop {
 	struct stopsig *stop_sig;      /* INT and TERM: a second one ends the process at once */
 	bool done;
 	bool lost;                     /* the daemon went out of reach */
+	/* the UI's own callbacks as a task: in process, a slow screen (10,000 rows to fetch and
+	 * sort) shows among the loop's slowest callbacks instead of only as lag */
+	struct engine_task *task;
 };
+
+static void
+ui_cb_begin(struct ui_loop *l)
+{
+	engine_task_cb_begin(l->task);
+}
+
+static void
+ui_cb_end(struct ui_loop *l)
+{
+	engine_task_idle(l->task, ENGINE_TASK_READ_WAIT, "keys, and the next refresh of %s",
+	    ui_screens[l->ui.screen]->title);
+	engine_task_cb_end(l->task);
+}
 
 static void
 ui_begin_quit(struct ui_loop *l);
@@ -277,6 +294,7 @@ ui_input_cb(evutil_socket_t fd, short what, void *arg)
 	int rc, n = 0;
 	(void)fd;
 	(void)what;
+	ui_cb_begin(l);
 	/* Bounded: a paste cannot keep the loop from the engine for long. */
 	while (n < 512 && (rc = get_wch(&wch)) != ERR) {
 		n++;
@@ -293,6 +311,7 @@ ui_input_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	ui_after_input(l);
+	ui_cb_end(l);
 }
 
 static void
@@ -305,7 +324,9 @@ ui_winch_cb(evutil_socket_t sig, short what, void *arg)
 	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
 		resizeterm(ws.ws_row, ws.ws_col);
 	clearok(curscr, TRUE);
+	ui_cb_begin(l);
 	ui_draw(&l->ui);
+	ui_cb_end(l);
 }
 
 static void
@@ -315,7 +336,9 @@ ui_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("ui: signal %d, stopping", (int)sig);
 	l->ui.quit_requested = true;
+	ui_cb_begin(l);
 	ui_after_input(l);
+	ui_cb_end(l);
 }
 
 static void
@@ -332,9 +355,11 @@ ui_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ui_check_lost(l))
 		return;
+	ui_cb_begin(l);
 	ui_fetch(&l->ui, true);
 	ui_draw(&l->ui);
 	ui_check_lost(l);
+	ui_cb_end(l);
 }
 
 static void
@@ -389,6 +414,8 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 	set_escdelay(25);
 	theme_init(opt->colors);
 
+	l->task = engine_task_new(NULL, ENGINE_TASK_KIND_UI, 0, "terminal UI%s",
+	    client_attached(client) ? " (attached)" : "");
 	l->ev_input = event_new(base, 0, EV_READ | EV_PERSIST, ui_input_cb, l);
 	l->ev_winch = evsignal_new(base, SIGWINCH, ui_winch_cb, l);
 	l->stop_sig = stopsig_new(base, ui_stop_signal_cb, l, NULL);
@@ -403,12 +430,16 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 		fprintf(stderr, "downpour: cannot register the UI's events with the loop\n");
 		l->done = true;
 	} else {
+		ui_cb_begin(l);
 		ui_fetch(ui, true);
 		ui_draw(ui);
+		ui_cb_end(l);
 		if (event_base_dispatch(base) < 0)
 			log_error("ui: event loop failed");
 		endwin();
 	}
+	engine_task_done(l->task, "closed");
+	engine_task_release(&l->task);
 	stopsig_free(l->stop_sig);
 	struct event *evs[] = { l->ev_input, l->ev_winch, l->ev_hup, l->ev_timer };
 	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
