@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "dp_config.h"
+#include "escape.h"
 #include "log.h"
 #include "metainfo.h"
 #include "rpc_private.h"
@@ -1553,8 +1554,13 @@ rpc_run(struct rpc_handler *h, const char *body, size_t len, bool async, rpc_ans
 	char name[64] = "?";
 	json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
+		/* jansson's text quotes the request near the error, cut at a byte: half a UTF-8
+		 * character there made a message no JSON string holds, and the answer lost its
+		 * "result" (fuzz_rpc). Escaped, it is always a string. */
+		char near[400];
+		dp_escape(jerr.text, near, sizeof near);
 		snprintf(err, sizeof err, "invalid JSON (line %d, column %d): %s", jerr.line,
-		    jerr.column, jerr.text);
+		    jerr.column, near);
 		cb(answer_legacy(err, NULL, NULL), name, arg);
 		return;
 	}

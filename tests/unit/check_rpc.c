@@ -205,6 +205,24 @@ START_TEST(test_session_get)
 }
 END_TEST
 
+/* A request that is not JSON gets a result naming the error, whatever bytes jansson quotes
+ * from it: a backslash before a two-byte UTF-8 character made jansson's text end in half of it,
+ * and the answer came back without "result" (found by fuzz_rpc). */
+START_TEST(test_bad_json_answered)
+{
+	struct rpc_handler *h = rpc_handler_new(eng, NULL);
+	static const char *const bad[] = { "{nope", "{\"a\":\"\\\xc3\xa9\"}",
+	    "{\"method\":\"x\",\"arguments\":{\"a\":\"a\\\xd8\x9d\xdd\xd3\"}}" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *j = call(h, bad[i]);
+		ck_assert_msg(strstr(result_of(j), "invalid JSON") != NULL, "%s: %s", bad[i],
+		    result_of(j));
+		json_decref(j);
+	}
+	rpc_handler_free(h);
+}
+END_TEST
+
 /* Issue 18: a limit switched on alone (its value never set) reads back on, with Transmission's
  * default of 100 kB/s, and applies; the web client's checkbox flipped back off. */
 START_TEST(test_limit_enabled_alone)
@@ -1739,6 +1757,7 @@ rpc_suite(void)
 	tcase_add_checked_fixture(tc, rpc_setup, rpc_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_session_get);
+	tcase_add_test(tc, test_bad_json_answered);
 	tcase_add_test(tc, test_session_set);
 	tcase_add_test(tc, test_session_set_refuses);
 	tcase_add_test(tc, test_limit_enabled_alone);
