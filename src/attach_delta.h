@@ -16,7 +16,6 @@ struct attach_delta_slot {
 	uint64_t key;
 	uint64_t hs, hd;          /* hashes of the parts sent: "s" (static) and "d" (dynamic) */
 	uint32_t mark;            /* the pass that last saw the key */
-	bool hot;                 /* the caller's flag (the torrent list: changes without notice) */
 };
 
 struct attach_delta {

@@ -20,6 +20,7 @@
 #include "attach_proto.h"
 #include "accept_backoff.h"
 #include "attach_server.h"
+#include "client_follow.h"
 #include "client_local.h"
 #include "log.h"
 #include "metainfo.h"
@@ -30,9 +31,10 @@
 /* A UI says hello at once; a connection that has not within this long is not a UI. */
 #define ATTACH_HELLO_S 10
 #define ATTACH_FLOOD_LOG_MS 10000
-/* New torrent rows per answer: a first screen of 10,000 comes in a few answers, each a short
- * callback, so the loop serves peers in between. */
-#define ATTACH_LIST_SLICE 2000
+/* New torrent rows are read for at most this long per answer (a row costs ~15-40 us): a first
+ * screen of 10,000 comes in several answers, each a short callback, so the loop serves peers
+ * in between and the UI draws what it has. */
+#define ATTACH_LIST_SLICE_US 6000
 /* Known rows re-read per answer although nothing marked them changed (a slow sweep: the
  * engine marks every change but a tracker's status text; each row costs ~5 us). */
 #define ATTACH_SWEEP 16
@@ -57,10 +59,8 @@ struct attach_client {
 	bool hello_extended;           /* the deadline came late once and was given another */
 	bool listed;                   /* has had a torrent list (else the next one resets) */
 	bool full;                     /* the next list answer walks every torrent */
-	int *hot;                      /* torrents whose rows change unmarked (rates, peers) */
-	size_t nhot, caphot;
+	struct client_follow follow;   /* what changed since the last list answer */
 	bool tasks_listed;
-	uint64_t last_list_ms;
 	size_t sweep;
 	struct attach_delta torrents, tasks;
 	uint64_t requests;
@@ -151,7 +151,7 @@ attach_client_free(struct attach_client *c, const char *why)
 	bufferevent_free(c->bev);
 	attach_delta_free(&c->torrents);
 	attach_delta_free(&c->tasks);
-	free(c->hot);
+	client_follow_free(&c->follow);
 	free(c);
 }
 
@@ -184,24 +184,23 @@ attach_req_torrent(const struct be_node *req, int *id)
 	return true;
 }
 
-/* Whether a torrent's row changes without the engine marking it (rates decay, peers come). */
-static bool
-attach_torrent_hot(const struct engine_torrent_stats *t)
-{
-	return t->down_rate != 0 || t->up_rate != 0 || t->peers_connected != 0 ||
-	    t->state == ENGINE_TORRENT_CHECKING || t->eta_s > 0;
-}
-
 /* The rows of one answer being built: the buffers reused across rows. */
 struct attach_list_pass {
 	struct dp_buf rows, gone, st, dy;
 	struct engine_torrent_stats ts;
-	size_t fresh;
-	bool more;
+	uint64_t t0_us;                /* the answer's start: rows stop at ATTACH_LIST_SLICE_US */
+	bool more;                     /* rows the UI lacks were left for the next answer */
+	bool deferred;                 /* known rows were left for the next answer */
 };
 
+static bool
+attach_list_over(const struct attach_list_pass *p)
+{
+	return dp_now_us() - p->t0_us >= ATTACH_LIST_SLICE_US;
+}
+
 /* One torrent's row: sent when its bytes differ from the UI's copy; one that is gone is named
- * in "gone". Still-active rows go on the next hot list. */
+ * in "gone". Still-active rows stay hot (client_follow). */
 static void
 attach_list_row(struct attach_client *c, struct attach_list_pass *p, int id)
 {
@@ -212,9 +211,10 @@ attach_list_row(struct attach_client *c, struct attach_list_pass *p, int id)
 			attach_delta_remove(&c->torrents, key);
 			be_enc_int(&p->gone, id);
 		}
+		client_follow_forget(&c->follow, id);
 		return;
 	}
-	if (sl == NULL && p->fresh >= ATTACH_LIST_SLICE) {
+	if (sl == NULL && (p->more || attach_list_over(p))) {
 		p->more = true;
 		return;
 	}
@@ -222,20 +222,10 @@ attach_list_row(struct attach_client *c, struct attach_list_pass *p, int id)
 	attach_encode_record(&p->st, &attach_torrent_static, &p->ts);
 	attach_encode_record(&p->dy, &attach_torrent_dynamic, &p->ts);
 	attach_delta_row(&c->torrents, key, &p->st, &p->dy, true, &p->rows);
-	if (sl == NULL)
-		p->fresh++;
-	if ((sl = attach_delta_find(&c->torrents, key)) != NULL && !sl->hot &&
-	    attach_torrent_hot(&p->ts)) {
-		sl->hot = true;
-		if (c->nhot == c->caphot) {
-			c->caphot = c->caphot ? c->caphot * 2 : 64;
-			c->hot = xreallocarray(c->hot, c->caphot, sizeof *c->hot);
-		}
-		c->hot[c->nhot++] = id;
-	}
+	client_follow_note(&c->follow, &p->ts);
 }
 
-/* Every torrent: those the UI lacks (ATTACH_LIST_SLICE at most, then "more"), and the keys it
+/* Every torrent: those the UI lacks (for ATTACH_LIST_SLICE_US at most, then "more"), and the keys it
  * has that are gone. One lookup per torrent: only for the first screen and when the counts
  * disagree. */
 static void
@@ -268,46 +258,37 @@ attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t i
 	bool resetting = reset != 0 || !c->listed;
 	if (resetting) {
 		attach_delta_clear(&c->torrents);
-		c->nhot = 0;
+		client_follow_reset(&c->follow);
 		c->listed = true;
 		c->full = true;
 	}
 	struct attach_list_pass *p = xcalloc(1, sizeof *p);
-	uint64_t now = dp_now_ms();
+	p->t0_us = dp_now_us();
 	if (!c->full) {
-		unsigned window = (unsigned)((now - c->last_list_ms) / 1000 + 2);
-		int *changed, *removed;
+		int *due, *removed;
 		size_t nremoved;
-		size_t n = engine_torrents_changed(e, window, &changed, &removed, &nremoved);
+		size_t n = client_follow_due(&c->follow, e, &due, &removed, &nremoved);
 		for (size_t i = 0; i < nremoved; i++)
 			if (attach_delta_find(&c->torrents, (uint64_t)removed[i]) != NULL) {
 				attach_delta_remove(&c->torrents, (uint64_t)removed[i]);
 				be_enc_int(&p->gone, removed[i]);
 			}
-		/* the hot list is rebuilt by the rows below */
-		int *hot = c->hot;
-		size_t nhot = c->nhot;
-		c->hot = NULL;
-		c->nhot = c->caphot = 0;
-		for (size_t i = 0; i < nhot; i++) {
-			struct attach_delta_slot *sl = attach_delta_find(&c->torrents,
-			    (uint64_t)hot[i]);
-			if (sl != NULL)
-				sl->hot = false;
+		/* past the slice, the rest waits for the next answer (asked for at once) */
+		for (size_t i = 0; i < n; i++) {
+			if (p->deferred || (i % 16 == 15 && attach_list_over(p))) {
+				client_follow_defer(&c->follow, due[i]);
+				p->deferred = true;
+				continue;
+			}
+			attach_list_row(c, p, due[i]);
 		}
-		for (size_t i = 0; i < n; i++)
-			attach_list_row(c, p, changed[i]);
-		for (size_t i = 0; i < nhot; i++)
-			attach_list_row(c, p, hot[i]);
 		uint64_t sweep[ATTACH_SWEEP];
 		size_t ns = attach_delta_keys(&c->torrents, &c->sweep, sweep, ATTACH_SWEEP);
 		for (size_t i = 0; i < ns; i++)
 			attach_list_row(c, p, (int)sweep[i]);
-		free(hot);
-		free(changed);
+		free(due);
 		free(removed);
 	}
-	c->last_list_ms = now;
 	struct engine_global_stats g;
 	engine_global(e, &g);
 	if (c->full || (size_t)g.torrents != attach_delta_count(&c->torrents))
@@ -321,7 +302,7 @@ attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t i
 	be_enc_list_begin(out);
 	dp_buf_add(out, p->gone.data, p->gone.len);
 	be_enc_end(out);
-	if (p->more) {
+	if (p->more || p->deferred) {
 		be_enc_cstr(out, "more");
 		be_enc_int(out, 1);
 	}
@@ -1016,6 +997,7 @@ attach_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	c->bev = bev;
 	attach_delta_init(&c->torrents);
 	attach_delta_init(&c->tasks);
+	client_follow_init(&c->follow);
 	c->task = engine_task_new(s->e, ENGINE_TASK_KIND_UI, 0, "attached UI");
 	engine_task_idle(c->task, ENGINE_TASK_READ_WAIT, "waiting for hello");
 	c->hello_deadline = evtimer_new(s->base, attach_hello_deadline_cb, c);

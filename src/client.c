@@ -53,6 +53,12 @@ client_snapshot(struct client *c, const struct engine_torrent_stats **torrents,
 	return c->ops->snapshot(c, torrents, global);
 }
 
+bool
+client_list_partial(struct client *c)
+{
+	return c->lost[0] == '\0' && c->ops->list_partial(c);
+}
+
 int
 client_queue_position(struct client *c, int id)
 {

@@ -8,14 +8,30 @@
 #include <string.h>
 
 #include "client.h"
+#include "client_follow.h"
 #include "client_local.h"
+#include "client_rows.h"
 #include "path_complete.h"
 #include "util.h"
+
+/* The torrent list is read a slice of at most this long per snapshot (10,000 rows take about
+ * 150 ms): the UI draws what it has and asks again at once (client_list_partial). */
+#define CLIENT_LOCAL_SLICE_US 6000
+/* Rows re-read per refresh although nothing marked them changed (a slow sweep: the engine
+ * marks every change but a tracker's status text). */
+#define CLIENT_LOCAL_SWEEP 16
 
 struct client_local {
 	struct client c;               /* first: the handle the UI holds */
 	struct engine *e;
-	struct engine_torrent_stats *torrents;   /* the last snapshot, freed at the next */
+	/* the torrent list, kept: a refresh reads the torrents that changed, not all of them */
+	struct client_rows rows;
+	struct client_follow follow;
+	bool listed;                   /* the first full list was asked for */
+	int *todo;                     /* ids still to read, from todo_at on */
+	size_t ntodo, todo_at;
+	size_t sweep;
+	uint64_t slice_us;             /* CLIENT_LOCAL_SLICE_US but in tests */
 };
 
 static struct client_local *
@@ -91,16 +107,114 @@ client_local_command(struct client *c, const struct client_cmd *cmd, int *id_out
 	return client_local_run(client_local_of(c)->e, cmd, id_out, err, errlen);
 }
 
+/* Reads the row of id into the kept list (drops it when the torrent is gone). */
+static void
+client_local_read(struct client_local *l, int id)
+{
+	struct engine_torrent_stats ts;
+	if (engine_torrent_get(l->e, id, &ts) != 0) {
+		client_rows_remove(&l->rows, id);
+		client_follow_forget(&l->follow, id);
+		return;
+	}
+	bool fresh;
+	*client_rows_get(&l->rows, id, &fresh) = ts;
+	client_follow_note(&l->follow, &ts);
+}
+
+static void
+client_local_todo_set(struct client_local *l, int *ids, size_t n)
+{
+	free(l->todo);
+	l->todo = ids;
+	l->ntodo = n;
+	l->todo_at = 0;
+}
+
+/* The rows the kept list lacks or has too many of, when its count and the engine's disagree
+ * (a change older than the engine's memory of removals): those gone dropped, the missing ones
+ * to read. A walk over the ids only, no rows copied. */
+static void
+client_local_resync(struct client_local *l)
+{
+	int *ids;
+	size_t n = engine_torrent_ids(l->e, &ids), nmissing = 0;
+	struct dp_idmap there;
+	dp_idmap_init(&there);
+	for (size_t i = 0; i < n; i++) {
+		dp_idmap_put(&there, (uint64_t)ids[i], &there);
+		if (client_rows_find(&l->rows, ids[i]) == NULL)
+			ids[nmissing++] = ids[i];
+	}
+	/* from the end: a removal moves the last row, already looked at, into the gap */
+	for (size_t i = l->rows.n; i > 0; i--) {
+		int id = l->rows.v[i - 1].id;
+		if (dp_idmap_get(&there, (uint64_t)id) == NULL) {
+			client_rows_remove(&l->rows, id);
+			client_follow_forget(&l->follow, id);
+		}
+	}
+	dp_idmap_free(&there);
+	client_local_todo_set(l, ids, nmissing);
+}
+
+/* What to read at this refresh: the first time every torrent, then what changed and the hot
+ * rows, a few rows of the sweep, and what is missing if the counts disagree. */
+static void
+client_local_plan(struct client_local *l, const struct engine_global_stats *g)
+{
+	if (!l->listed) {
+		l->listed = true;
+		client_follow_reset(&l->follow);
+		int *ids;
+		size_t n = engine_torrent_ids(l->e, &ids);
+		client_local_todo_set(l, ids, n);
+		return;
+	}
+	if ((size_t)g->torrents != l->rows.n) {
+		client_local_resync(l);
+		if (l->ntodo > 0)
+			return;
+	}
+	int *ids, *removed;
+	size_t nremoved;
+	size_t n = client_follow_due(&l->follow, l->e, &ids, &removed, &nremoved);
+	for (size_t i = 0; i < nremoved; i++)
+		client_rows_remove(&l->rows, removed[i]);
+	free(removed);
+	size_t ns = DP_MIN((size_t)CLIENT_LOCAL_SWEEP, l->rows.n);
+	if (ns > 0) {
+		ids = xreallocarray(ids, n + ns, sizeof *ids);
+		for (size_t i = 0; i < ns; i++)
+			ids[n++] = l->rows.v[l->sweep++ % l->rows.n].id;
+	}
+	client_local_todo_set(l, ids, n);
+}
+
 static size_t
 client_local_snapshot(struct client *c, const struct engine_torrent_stats **torrents,
     struct engine_global_stats *global)
 {
 	struct client_local *l = client_local_of(c);
-	free(l->torrents);
-	size_t n = engine_torrents(l->e, &l->torrents);
+	uint64_t t0 = dp_now_us();
 	engine_global(l->e, global);
-	*torrents = l->torrents;
-	return n;
+	if (l->todo_at >= l->ntodo)
+		client_local_plan(l, global);
+	/* a slice: the clock read every few rows (a row costs ~15 us) */
+	while (l->todo_at < l->ntodo) {
+		client_local_read(l, l->todo[l->todo_at++]);
+		if (l->todo_at % 16 == 0 && dp_now_us() - t0 >= l->slice_us)
+			break;
+	}
+	*torrents = l->rows.n > 0 ? l->rows.v : NULL;
+	return l->rows.n;
+}
+
+static bool
+client_local_list_partial(struct client *c)
+{
+	struct client_local *l = client_local_of(c);
+	return l->todo_at < l->ntodo;
 }
 
 static int
@@ -182,13 +296,16 @@ static void
 client_local_free(struct client *c)
 {
 	struct client_local *l = client_local_of(c);
-	free(l->torrents);
+	client_rows_free(&l->rows);
+	client_follow_free(&l->follow);
+	free(l->todo);
 	free(l);
 }
 
 static const struct client_ops client_local_ops = {
 	.command = client_local_command,
 	.snapshot = client_local_snapshot,
+	.list_partial = client_local_list_partial,
 	.queue_position = client_local_queue_position,
 	.peers = client_local_peers,
 	.files = client_local_files,
@@ -208,5 +325,14 @@ client_local_new(struct engine *e)
 	struct client_local *l = xcalloc(1, sizeof *l);
 	l->c.ops = &client_local_ops;
 	l->e = e;
+	l->slice_us = CLIENT_LOCAL_SLICE_US;
+	client_rows_init(&l->rows);
+	client_follow_init(&l->follow);
 	return &l->c;
+}
+
+void
+client_local_set_slice_us(struct client *c, uint64_t us)
+{
+	client_local_of(c)->slice_us = us > 0 ? us : CLIENT_LOCAL_SLICE_US;
 }

@@ -4,6 +4,7 @@
 #define DP_CLIENT_LOCAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "client.h"
 #include "engine.h"
@@ -13,5 +14,8 @@ int client_local_run(struct engine *e, const struct client_cmd *cmd, int *id_out
     size_t errlen);
 /* engine_trackers and the DHT's row after them. */
 size_t client_local_trackers(struct engine *e, int id, struct engine_tracker_info **out);
+
+/* The time one snapshot reads rows for (CLIENT_LOCAL_SLICE_US; 0: that), for the tests. */
+void client_local_set_slice_us(struct client *c, uint64_t us);
 
 #endif

@@ -17,19 +17,19 @@
 #include "attach_proto.h"
 #include "client.h"
 #include "client_remote.h"
+#include "client_rows.h"
 #include "log.h"
 #include "util.h"
 
 #define ATTACH_REPLY_TIMEOUT_MS 15000
-#define ATTACH_LIST_ROUNDS 64          /* "more" answers followed in one snapshot at most */
 
 struct client_remote {
 	struct client c;               /* first: the handle the UI holds */
 	int fd;
 	int64_t next_id;
 	long pid;
-	struct engine_torrent_stats *torrents;   /* by id, ascending */
-	size_t n, cap;
+	struct client_rows rows;       /* the torrent list */
+	bool more;                     /* the daemon has more of it to send (client_list_partial) */
 	struct engine_global_stats global;
 	struct engine_task_info *tasks;          /* by id; age_us, waited_us hold instants */
 	size_t ntasks, captasks;
@@ -158,6 +158,18 @@ client_remote_call(struct client_remote *r, struct dp_buf *b, size_t at, uint8_t
 	return n;
 }
 
+/* A request with no fields but its op (the list, the tasks, the loop's health). */
+static struct be_node *
+client_remote_call_op(struct client_remote *r, enum attach_op op, uint8_t **body)
+{
+	struct dp_buf b;
+	dp_buf_init(&b);
+	size_t at = client_remote_begin(r, &b, op);
+	struct be_node *n = client_remote_call(r, &b, at, body);
+	dp_buf_free(&b);
+	return n;
+}
+
 /* A request about one torrent with no other fields. */
 static struct be_node *
 client_remote_call_torrent(struct client_remote *r, enum attach_op op, int id, uint8_t **body)
@@ -190,21 +202,6 @@ client_remote_rows(const struct be_node *n)
 
 /* ---- the torrent list ---- */
 
-static size_t
-client_remote_find(const struct client_remote *r, int id, bool *found)
-{
-	size_t lo = 0, hi = r->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->torrents[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = lo < r->n && r->torrents[lo].id == id;
-	return lo;
-}
-
 static bool
 client_remote_apply_row(struct client_remote *r, const struct be_node *row, char *err,
     size_t errlen)
@@ -215,23 +212,15 @@ client_remote_apply_row(struct client_remote *r, const struct be_node *row, char
 		return false;
 	}
 	const struct be_node *s = be_dict_get(row, "s"), *d = be_dict_get(row, "d");
-	bool found;
-	size_t i = client_remote_find(r, (int)k, &found);
-	if (!found) {
+	struct engine_torrent_stats *t = client_rows_find(&r->rows, (int)k);
+	if (t == NULL) {
 		if (s == NULL || d == NULL) {
 			dp_fail(err, errlen, "a new torrent row without all its parts");
 			return false;
 		}
-		if (r->n == r->cap) {
-			r->cap = r->cap ? r->cap * 2 : 64;
-			r->torrents = xreallocarray(r->torrents, r->cap, sizeof *r->torrents);
-		}
-		memmove(r->torrents + i + 1, r->torrents + i, (r->n - i) * sizeof *r->torrents);
-		memset(&r->torrents[i], 0, sizeof r->torrents[i]);
-		r->torrents[i].id = (int)k;
-		r->n++;
+		bool fresh;
+		t = client_rows_get(&r->rows, (int)k, &fresh);
 	}
-	struct engine_torrent_stats *t = &r->torrents[i];
 	if ((s != NULL && !attach_decode_record(s, &attach_torrent_static, t, err, errlen)) ||
 	    (d != NULL && !attach_decode_record(d, &attach_torrent_dynamic, t, err, errlen)))
 		return false;
@@ -244,14 +233,8 @@ client_remote_forget(struct client_remote *r, const struct be_node *gone)
 {
 	for (size_t g = 0; gone != NULL && g < gone->v.list.n; g++) {
 		const struct be_node *k = gone->v.list.items[g];
-		bool found;
-		if (k->type != BE_INT || k->v.i <= 0 || k->v.i > INT32_MAX)
-			continue;
-		size_t i = client_remote_find(r, (int)k->v.i, &found);
-		if (!found)
-			continue;
-		memmove(r->torrents + i, r->torrents + i + 1, (r->n - i - 1) * sizeof *r->torrents);
-		r->n--;
+		if (k->type == BE_INT && k->v.i > 0 && k->v.i <= INT32_MAX)
+			client_rows_remove(&r->rows, (int)k->v.i);
 	}
 }
 
@@ -264,7 +247,7 @@ client_remote_apply_list(struct client *c, const struct be_node *n, bool *more)
 	int64_t v = 0;
 	*more = attach_get_int(n, "more", &v) && v != 0;
 	if (attach_get_int(n, "reset", &v) && v != 0)
-		r->n = 0;
+		client_rows_clear(&r->rows);
 	const struct be_node *g = be_dict_get(n, "g");
 	if (g != NULL && !attach_decode_record(g, &attach_global_rec, &r->global, err, sizeof err))
 		goto bad;
@@ -275,36 +258,35 @@ client_remote_apply_list(struct client *c, const struct be_node *n, bool *more)
 			goto bad;
 	return true;
 bad:
-	r->n = 0;
+	client_rows_clear(&r->rows);
 	client_remote_lose(r, "the daemon sent a bad torrent list: %s", err);
 	return false;
 }
 
+/* One list request: the daemon answers with what changed, or with the next part of a first
+ * list (then "more": the UI draws what it has and asks again at once, client_list_partial). */
 static size_t
 client_remote_snapshot(struct client *c, const struct engine_torrent_stats **torrents,
     struct engine_global_stats *global)
 {
 	struct client_remote *r = client_remote_of(c);
-	bool more = true;
-	r->stats.list_bytes = 0;
-	for (int round = 0; more && round < ATTACH_LIST_ROUNDS; round++) {
-		struct dp_buf b;
-		dp_buf_init(&b);
-		size_t at = client_remote_begin(r, &b, ATTACH_OP_LIST);
-		uint8_t *body;
-		struct be_node *n = client_remote_call(r, &b, at, &body);
-		dp_buf_free(&b);
-		if (n == NULL)
-			break;
-		r->stats.list_bytes += r->stats.last_reply_bytes;
-		bool ok = client_remote_apply_list(c, n, &more);
+	uint8_t *body;
+	struct be_node *n = client_remote_call_op(r, ATTACH_OP_LIST, &body);
+	r->more = false;
+	if (n != NULL) {
+		r->stats.list_bytes = r->stats.last_reply_bytes;
+		client_remote_apply_list(c, n, &r->more);
 		client_remote_done(n, body);
-		if (!ok)
-			break;
 	}
-	*torrents = r->n > 0 ? r->torrents : NULL;
+	*torrents = r->rows.n > 0 ? r->rows.v : NULL;
 	*global = r->global;
-	return r->n;
+	return r->rows.n;
+}
+
+static bool
+client_remote_list_partial(struct client *c)
+{
+	return client_remote_of(c)->more;
 }
 
 /* ---- the other calls ---- */
@@ -498,12 +480,8 @@ static size_t
 client_remote_tasks(struct client *c, struct engine_task_info **out)
 {
 	struct client_remote *r = client_remote_of(c);
-	struct dp_buf b;
-	dp_buf_init(&b);
-	size_t at = client_remote_begin(r, &b, ATTACH_OP_TASKS);
 	uint8_t *body;
-	struct be_node *n = client_remote_call(r, &b, at, &body);
-	dp_buf_free(&b);
+	struct be_node *n = client_remote_call_op(r, ATTACH_OP_TASKS, &body);
 	if (n == NULL)
 		return 0;
 	char err[256] = "";
@@ -552,12 +530,8 @@ static void
 client_remote_loop_health(struct client *c, struct engine_loop_health *out)
 {
 	struct client_remote *r = client_remote_of(c);
-	struct dp_buf b;
-	dp_buf_init(&b);
-	size_t at = client_remote_begin(r, &b, ATTACH_OP_HEALTH);
 	uint8_t *body;
-	struct be_node *n = client_remote_call(r, &b, at, &body);
-	dp_buf_free(&b);
+	struct be_node *n = client_remote_call_op(r, ATTACH_OP_HEALTH, &body);
 	char err[256];
 	if (n != NULL && attach_decode_record(be_dict_get(n, "h"), &attach_health_rec, out, err,
 	    sizeof err)) {
@@ -650,7 +624,7 @@ client_remote_free(struct client *c)
 	struct client_remote *r = client_remote_of(c);
 	if (r->fd >= 0)
 		close(r->fd);
-	free(r->torrents);
+	client_rows_free(&r->rows);
 	free(r->tasks);
 	attach_intern_free(&r->intern);
 	free(r);
@@ -659,6 +633,7 @@ client_remote_free(struct client *c)
 static const struct client_ops client_remote_ops = {
 	.command = client_remote_command,
 	.snapshot = client_remote_snapshot,
+	.list_partial = client_remote_list_partial,
 	.queue_position = client_remote_queue_position,
 	.peers = client_remote_peers,
 	.files = client_remote_files,
@@ -676,6 +651,7 @@ struct client *
 client_remote_new_offline(void)
 {
 	struct client_remote *r = xcalloc(1, sizeof *r);
+	client_rows_init(&r->rows);
 	r->c.ops = &client_remote_ops;
 	r->c.attached = true;
 	r->fd = -1;
@@ -706,6 +682,7 @@ client_remote_new(const char *session_dir, char *err, size_t errlen)
 	}
 	free(path);
 	struct client_remote *r = xcalloc(1, sizeof *r);
+	client_rows_init(&r->rows);
 	r->c.ops = &client_remote_ops;
 	r->c.attached = true;
 	r->fd = fd;

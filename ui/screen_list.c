@@ -240,6 +240,10 @@ list_draw(struct ui *ui, int y, int h)
 	char info[512];
 	int n = snprintf(info, sizeof info, " Torrents: %zu shown of %zu   filter: %s",
 	    l->nrows, ui->ntorrents, list_filter_names[l->filter]);
+	/* a first list of many torrents comes in parts: say so until all are in */
+	if (ui->list_partial && n > 0 && (size_t)n < sizeof info)
+		n += snprintf(info + n, sizeof info - (size_t)n, "   reading the list: %zu of %d",
+		    ui->ntorrents, ui->global.torrents);
 	if (l->search[0] != '\0' && n > 0 && (size_t)n < sizeof info)
 		n += snprintf(info + n, sizeof info - (size_t)n, "   search: %s", l->search);
 	if (l->st.nmarks > 0 && n > 0 && (size_t)n < sizeof info)

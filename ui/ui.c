@@ -238,6 +238,7 @@ ui_init_columns(struct ui *ui, const struct ui_options *opt)
 struct ui_loop {
 	struct ui ui;
 	struct event *ev_input, *ev_winch, *ev_hup, *ev_timer;
+	struct event *ev_more;         /* the next part of a list being read, at once */
 	struct stopsig *stop_sig;      /* INT and TERM: a second one ends the process at once */
 	bool done;
 	bool lost;                     /* the daemon went out of reach */
@@ -252,11 +253,21 @@ ui_cb_begin(struct ui_loop *l)
 	engine_task_cb_begin(l->task);
 }
 
+/* Ends a callback; while the torrent list is still being read, its next slice comes in a
+ * callback of its own, right after what else the loop has to do. */
 static void
 ui_cb_end(struct ui_loop *l)
 {
-	engine_task_idle(l->task, ENGINE_TASK_READ_WAIT, "keys, and the next refresh of %s",
-	    ui_screens[l->ui.screen]->title);
+	if (l->ui.list_partial && !l->ui.stopping && l->ev_more != NULL &&
+	    !evtimer_pending(l->ev_more, NULL)) {
+		struct timeval now = { 0, 0 };
+		evtimer_add(l->ev_more, &now);
+		engine_task_wait(l->task, ENGINE_TASK_SLICE_WAIT, "reading the torrent list "
+		    "(%zu of %d)", l->ui.ntorrents, l->ui.global.torrents);
+	} else {
+		engine_task_idle(l->task, ENGINE_TASK_READ_WAIT, "keys, and the next refresh of %s",
+		    ui_screens[l->ui.screen]->title);
+	}
 	engine_task_cb_end(l->task);
 }
 
@@ -363,6 +374,12 @@ ui_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+ui_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ui_timer_cb(fd, what, arg);
+}
+
+static void
 ui_engine_stopped(void *arg)
 {
 	struct ui_loop *l = arg;
@@ -421,9 +438,10 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 	l->stop_sig = stopsig_new(base, ui_stop_signal_cb, l, NULL);
 	l->ev_hup = evsignal_new(base, SIGHUP, ui_signal_cb, l);
 	l->ev_timer = event_new(base, -1, EV_PERSIST, ui_timer_cb, l);
+	l->ev_more = evtimer_new(base, ui_more_cb, l);
 	struct timeval tv = { ui->refresh_ms / 1000, (ui->refresh_ms % 1000) * 1000 };
 	if (l->ev_input == NULL || l->ev_winch == NULL || l->stop_sig == NULL ||
-	    l->ev_hup == NULL || l->ev_timer == NULL || event_add(l->ev_input, NULL) != 0 ||
+	    l->ev_hup == NULL || l->ev_timer == NULL || l->ev_more == NULL || event_add(l->ev_input, NULL) != 0 ||
 	    event_add(l->ev_winch, NULL) != 0 || event_add(l->ev_hup, NULL) != 0 ||
 	    event_add(l->ev_timer, &tv) != 0) {
 		endwin();
@@ -441,7 +459,7 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 	engine_task_done(l->task, "closed");
 	engine_task_release(&l->task);
 	stopsig_free(l->stop_sig);
-	struct event *evs[] = { l->ev_input, l->ev_winch, l->ev_hup, l->ev_timer };
+	struct event *evs[] = { l->ev_input, l->ev_winch, l->ev_hup, l->ev_timer, l->ev_more };
 	for (size_t i = 0; i < DP_ARRAY_LEN(evs); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);

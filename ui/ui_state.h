@@ -41,6 +41,7 @@ struct ui {
 	const struct engine_torrent_stats *torrents;
 	struct engine_torrent_stats *synthetic;   /* the benchmark's rows (ui->torrents), owned */
 	size_t ntorrents;
+	bool list_partial;               /* the client is still reading the list (client_list_partial) */
 	struct engine_global_stats global;
 	uint64_t fetched_ms;
 	struct spark_history down_hist, up_hist;

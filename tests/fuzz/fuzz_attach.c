@@ -2,7 +2,7 @@
  * frames, each body decoded, its request fields (op, id, the command) and every record type
  * read from each dictionary in it, as the daemon and an attached UI read what the other sent;
  * each frame is also applied as a torrent-list answer to a UI's copy of the list, which must
- * stay sorted by id with no duplicates. */
+ * keep each id once. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -18,6 +18,13 @@ static const struct attach_record *const fuzz_attach_records[] = {
 	&attach_file_static, &attach_file_dynamic, &attach_tracker_rec, &attach_task_static,
 	&attach_task_dynamic, &attach_health_rec, &attach_slow_rec,
 };
+
+static int
+fuzz_attach_cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
+}
 
 /* Every record type from one dictionary, into a buffer big enough for any of them. */
 static void
@@ -94,9 +101,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct engine_torrent_stats *ts;
 		struct engine_global_stats g;
 		size_t k = client_snapshot(ui, &ts, &g);     /* no daemon: the copy as it is */
-		for (size_t i = 1; i < k; i++)
-			if (ts[i - 1].id >= ts[i].id)
+		/* the kept rows: each id once, none but positive */
+		int *ids = k > 0 ? xcalloc(k, sizeof *ids) : NULL;
+		for (size_t i = 0; i < k; i++) {
+			if (ts[i].id <= 0)
 				abort();
+			ids[i] = ts[i].id;
+		}
+		if (k > 1)
+			qsort(ids, k, sizeof *ids, fuzz_attach_cmp_int);
+		for (size_t i = 1; i < k; i++)
+			if (ids[i - 1] == ids[i])
+				abort();
+		free(ids);
 		be_free(n);
 	}
 	client_free(ui);

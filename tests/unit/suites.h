@@ -47,6 +47,7 @@
 	X(escape) \
 	X(transport) \
 	X(changes) \
+	X(client) \
 	X(attach) \
 	X(alt_speed) \
 	X(tracker_list) \

@@ -1,0 +1,191 @@
+/* check_client.c: the torrent list the clients keep (client_rows: lookups through removals that
+ * move rows), and the in-process client following an engine: the first list read in slices,
+ * then only what changed (a stop, a removal, an addition) at each refresh. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <check.h>
+#include <event2/event.h>
+
+#include "client.h"
+#include "client_local.h"
+#include "client_rows.h"
+#include "engine.h"
+#include "suites.h"
+#include "test_helpers.h"
+#include "util.h"
+
+START_TEST(test_rows_find_after_moves)
+{
+	struct client_rows r;
+	client_rows_init(&r);
+	bool fresh;
+	for (int id = 1; id <= 100; id++) {
+		struct engine_torrent_stats *t = client_rows_get(&r, id, &fresh);
+		ck_assert(fresh);
+		t->progress = id / 100.0;
+	}
+	ck_assert_ptr_eq(client_rows_get(&r, 7, &fresh), client_rows_find(&r, 7));
+	ck_assert(!fresh);
+	/* removals from the front, the middle and the end: each moves the last row */
+	ck_assert(client_rows_remove(&r, 1));
+	ck_assert(client_rows_remove(&r, 50));
+	ck_assert(client_rows_remove(&r, 100));
+	ck_assert(!client_rows_remove(&r, 50));
+	ck_assert_uint_eq(r.n, 97);
+	for (int id = 1; id <= 100; id++) {
+		const struct engine_torrent_stats *t = client_rows_find(&r, id);
+		if (id == 1 || id == 50 || id == 100) {
+			ck_assert_ptr_null(t);
+			continue;
+		}
+		ck_assert_ptr_nonnull(t);
+		ck_assert_int_eq(t->id, id);
+		ck_assert(t->progress > id / 100.0 - 1e-9 && t->progress < id / 100.0 + 1e-9);
+	}
+	client_rows_clear(&r);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_ptr_null(client_rows_find(&r, 2));
+	client_rows_free(&r);
+}
+END_TEST
+
+static struct {
+	char dir[256];
+	struct event_base *base;
+	struct engine *e;
+} cl;
+
+static void
+check_client_setup(void)
+{
+	th_tmpdir_make(cl.dir, sizeof cl.dir, "client");
+	cl.base = event_base_new();
+	cl.e = th_engine_loopback(cl.base, cl.dir, 1);
+}
+
+static void
+check_client_teardown(void)
+{
+	engine_free(cl.e);
+	event_base_free(cl.base);
+	th_rm_rf(cl.dir);
+}
+
+static int
+check_client_add(int i)
+{
+	char name[32], err[256];
+	uint8_t data[64];
+	memset(data, i, sizeof data);
+	snprintf(name, sizeof name, "c%03d.bin", i);
+	size_t len;
+	uint8_t *tor = th_torrent_single(name, data, sizeof data, 16384, &len);
+	int id = 0;
+	ck_assert_msg(engine_add_torrent_data(cl.e, tor, len, NULL, &id, err, sizeof err) == 0, "%s",
+	    err);
+	free(tor);
+	return id;
+}
+
+static const struct engine_torrent_stats *
+check_client_row(const struct engine_torrent_stats *ts, size_t n, int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ts[i].id == id)
+			return &ts[i];
+	return NULL;
+}
+
+/* Snapshots until the list is whole (bounded); returns the count. */
+static size_t
+check_client_whole(struct client *c, const struct engine_torrent_stats **ts, int *rounds)
+{
+	struct engine_global_stats g;
+	size_t n = 0;
+	*rounds = 0;
+	do {
+		n = client_snapshot(c, ts, &g);
+		(*rounds)++;
+	} while (client_list_partial(c) && *rounds < 1000);
+	return n;
+}
+
+#define CHECK_CLIENT_N 40
+
+START_TEST(test_local_first_list_in_slices)
+{
+	int ids[CHECK_CLIENT_N];
+	for (int i = 0; i < CHECK_CLIENT_N; i++)
+		ids[i] = check_client_add(i);
+	struct client *c = client_local_new(cl.e);
+	/* a budget no slice can meet: a slice is then the 16 rows read between clock reads */
+	client_local_set_slice_us(c, 1);
+	const struct engine_torrent_stats *ts;
+	struct engine_global_stats g;
+	size_t n = client_snapshot(c, &ts, &g);
+	ck_assert_uint_eq(n, 16);
+	ck_assert(client_list_partial(c));
+	ck_assert_int_eq(g.torrents, CHECK_CLIENT_N);
+	int rounds;
+	n = check_client_whole(c, &ts, &rounds);
+	ck_assert_uint_eq(n, CHECK_CLIENT_N);
+	ck_assert_int_ge(rounds, 2);
+	for (int i = 0; i < CHECK_CLIENT_N; i++) {
+		const struct engine_torrent_stats *t = check_client_row(ts, n, ids[i]);
+		ck_assert_ptr_nonnull(t);
+		char name[32];
+		snprintf(name, sizeof name, "c%03d.bin", i);
+		ck_assert_str_eq(t->name, name);
+	}
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_local_follows_changes)
+{
+	int a = check_client_add(1), b = check_client_add(2), d = check_client_add(3);
+	struct client *c = client_local_new(cl.e);
+	const struct engine_torrent_stats *ts;
+	int rounds;
+	size_t n = check_client_whole(c, &ts, &rounds);
+	ck_assert_uint_eq(n, 3);
+	char err[256];
+	/* a stop is marked on the torrent: the next refresh re-reads that row */
+	ck_assert_msg(engine_torrent_stop(cl.e, b, err, sizeof err) == 0, "%s", err);
+	n = check_client_whole(c, &ts, &rounds);
+	ck_assert_int_eq(check_client_row(ts, n, b)->state, ENGINE_TORRENT_STOPPED);
+	/* a removal drops the row, an addition brings one */
+	ck_assert_msg(engine_torrent_remove(cl.e, a, false, err, sizeof err) == 0, "%s", err);
+	int e2 = check_client_add(4);
+	n = check_client_whole(c, &ts, &rounds);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_null(check_client_row(ts, n, a));
+	ck_assert_ptr_nonnull(check_client_row(ts, n, d));
+	ck_assert_str_eq(check_client_row(ts, n, e2)->name, "c004.bin");
+	ck_assert_int_eq(check_client_row(ts, n, b)->state, ENGINE_TORRENT_STOPPED);
+	/* started again: re-read though the refresh comes much later than the last */
+	ck_assert_msg(engine_torrent_start(cl.e, b, err, sizeof err) == 0, "%s", err);
+	th_loop_run(cl.base, 100);
+	n = check_client_whole(c, &ts, &rounds);
+	ck_assert_int_ne(check_client_row(ts, n, b)->state, ENGINE_TORRENT_STOPPED);
+	client_free(c);
+}
+END_TEST
+
+Suite *
+client_suite(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("rows");
+	tcase_add_test(tc, test_rows_find_after_moves);
+	suite_add_tcase(s, tc);
+	TCase *lo = tcase_create("local");
+	tcase_add_checked_fixture(lo, check_client_setup, check_client_teardown);
+	tcase_add_test(lo, test_local_first_list_in_slices);
+	tcase_add_test(lo, test_local_follows_changes);
+	suite_add_tcase(s, lo);
+	return s;
+}
