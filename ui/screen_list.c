@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "util.h"
 #include "actions.h"
 #include "columns.h"
@@ -23,12 +24,36 @@ enum list_filter { LF_ALL, LF_DOWNLOADING, LF_SEEDING, LF_PAUSED, LF_CHECKING, L
 static const char *const list_filter_names[LF_COUNT] = { "all", "downloading", "seeding",
 	"stopped", "checking", "error" };
 
+/* A torrent's name folded once, for the search and the Name sort: folding 10,000 names on
+ * every draw (twice per comparison when sorting) cost more than the rest of the screen. */
+struct list_name {
+	uint64_t hash;           /* of the name it was folded from */
+	struct text_key *key;
+};
+
+/* A row shown: where its torrent is in ui->torrents, and its id when built (a client's rows
+ * move when one goes, so the selection is found again by id). */
+struct list_row {
+	size_t at;
+	int id;
+};
+
 struct list_state {
 	struct table_state st;
 	enum list_filter filter;
 	char search[256];
-	size_t *rows;            /* indices into ui->torrents after filter and sort */
+	struct list_row *rows;   /* after filter and sort */
 	size_t nrows, caprows;
+	const struct text_key **keys;   /* each torrent's folded name, by index in ui->torrents */
+	size_t capkeys;
+	struct dp_idmap names;   /* id -> struct list_name */
+	/* what the rows were last built from: a draw with the same skips the rebuild */
+	bool built;
+	uint64_t built_fetch;
+	enum list_filter built_filter;
+	char built_search[256];
+	int built_sort_col;
+	bool built_sort_desc;
 	int page;
 	unsigned removals;       /* ui->removals when the marks were last valid */
 };
@@ -38,6 +63,7 @@ list_get(struct ui *ui)
 {
 	if (ui->list == NULL) {
 		ui->list = xcalloc(1, sizeof *ui->list);
+		dp_idmap_init(&ui->list->names);
 		ui->list->st.sel = -1;
 		ui->list->st.sort_col = LI_NUM;
 		ui_sort_apply(ui, UCS_LIST, &ui->list->st);
@@ -74,6 +100,7 @@ list_filter_match(enum list_filter f, const struct engine_torrent_stats *t)
 
 /* qsort has no context argument: the sort key lives here for the duration of one sort. */
 static const struct engine_torrent_stats *list_sort_base;
+static const struct text_key *const *list_sort_keys;
 static int list_sort_col;
 static bool list_sort_desc;
 
@@ -97,11 +124,16 @@ list_done(const struct engine_torrent_stats *t)
 static int
 list_compare(const void *pa, const void *pb)
 {
-	const struct engine_torrent_stats *a = &list_sort_base[*(const size_t *)pa];
-	const struct engine_torrent_stats *b = &list_sort_base[*(const size_t *)pb];
+	size_t ia = ((const struct list_row *)pa)->at, ib = ((const struct list_row *)pb)->at;
+	const struct engine_torrent_stats *a = &list_sort_base[ia];
+	const struct engine_torrent_stats *b = &list_sort_base[ib];
 	int c = 0;
 	switch (list_sort_col) {
-	case LI_NAME: c = text_casecmp(a->name, b->name); break;
+	case LI_NAME:
+		c = text_key_cmp(list_sort_keys[ia], list_sort_keys[ib]);
+		if (c == 0)
+			c = strcmp(a->name, b->name);
+		break;
 	case LI_STATE: c = LIST_CMP(a->state, b->state); break;
 	case LI_PROGRESS: c = LIST_CMP(a->progress, b->progress); break;
 	case LI_SIZE: c = LIST_CMP(a->wanted_size, b->wanted_size); break;
@@ -122,32 +154,96 @@ list_compare(const void *pa, const void *pb)
 	return list_sort_desc ? -c : c;
 }
 
-/* Rebuilds the visible rows, keeping the selection on the same torrent. */
+static void
+list_names_free(struct list_state *l)
+{
+	for (size_t i = 0; i < dp_idmap_slots(&l->names); i++) {
+		struct list_name *nm = dp_idmap_slot(&l->names, i, NULL);
+		if (nm != NULL) {
+			free(nm->key);
+			free(nm);
+		}
+	}
+	dp_idmap_free(&l->names);
+	dp_idmap_init(&l->names);
+}
+
+/* t's folded name, folded again only when the name changed (a magnet's name arrives). */
+static const struct text_key *
+list_name_key(struct list_state *l, const struct engine_torrent_stats *t)
+{
+	uint64_t h = dp_fnv1a(DP_FNV1A_INIT, t->name, strnlen(t->name, sizeof t->name));
+	struct list_name *nm = dp_idmap_get(&l->names, (uint64_t)t->id);
+	if (nm == NULL) {
+		nm = xcalloc(1, sizeof *nm);
+		dp_idmap_put(&l->names, (uint64_t)t->id, nm);
+	} else if (nm->hash == h) {
+		return nm->key;
+	}
+	free(nm->key);
+	nm->key = text_key_new(t->name);
+	nm->hash = h;
+	return nm->key;
+}
+
+/* Whether the rows are built from what is there now (the same fetch, filter, search, sort). */
+static bool
+list_built_current(const struct ui *ui, const struct list_state *l)
+{
+	return l->built && l->built_fetch == ui->fetches && l->built_filter == l->filter &&
+	    l->built_sort_col == l->st.sort_col && l->built_sort_desc == l->st.sort_desc &&
+	    strcmp(l->built_search, l->search) == 0;
+}
+
+/* Rebuilds the visible rows, keeping the selection on the same torrent; a draw with nothing new
+ * (a key that moves the selection) keeps them. */
 static void
 list_rebuild(struct ui *ui, struct list_state *l)
 {
+	if (list_built_current(ui, l))
+		return;
+	l->built = true;
+	l->built_fetch = ui->fetches;
+	l->built_filter = l->filter;
+	l->built_sort_col = l->st.sort_col;
+	l->built_sort_desc = l->st.sort_desc;
+	snprintf(l->built_search, sizeof l->built_search, "%s", l->search);
 	int sel_id = -1;
-	if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows && l->rows[l->st.sel] < ui->ntorrents)
-		sel_id = ui->torrents[l->rows[l->st.sel]].id;
+	if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows)
+		sel_id = l->rows[l->st.sel].id;
 	if (l->caprows < ui->ntorrents) {
 		l->caprows = ui->ntorrents;
 		l->rows = xreallocarray(l->rows, l->caprows, sizeof *l->rows);
 	}
+	if (l->capkeys < ui->ntorrents) {
+		l->capkeys = ui->ntorrents;
+		l->keys = xreallocarray(l->keys, l->capkeys, sizeof *l->keys);
+	}
+	/* names of torrents gone pile up: dropped all at once now and then */
+	if (l->names.count > 2 * ui->ntorrents + 64)
+		list_names_free(l);
+	/* the folded names only when a search or the Name sort needs them */
+	struct text_key *needle = l->search[0] != '\0' ? text_key_new(l->search) : NULL;
+	bool keyed = needle != NULL || l->st.sort_col == LI_NAME;
 	l->nrows = 0;
 	for (size_t i = 0; i < ui->ntorrents; i++) {
 		const struct engine_torrent_stats *t = &ui->torrents[i];
-		if (list_filter_match(l->filter, t) && text_matches(t->name, l->search))
-			l->rows[l->nrows++] = i;
+		l->keys[i] = keyed ? list_name_key(l, t) : NULL;
+		if (list_filter_match(l->filter, t) && (needle == NULL ||
+		    text_key_has(l->keys[i], needle)))
+			l->rows[l->nrows++] = (struct list_row){ .at = i, .id = t->id };
 	}
+	free(needle);
 	list_sort_base = ui->torrents;
+	list_sort_keys = l->keys;
 	list_sort_col = l->st.sort_col;
 	list_sort_desc = l->st.sort_desc;
 	if (l->nrows > 1)
 		qsort(l->rows, l->nrows, sizeof *l->rows, list_compare);
 	if (sel_id >= 0 && (l->st.sel < 0 || (size_t)l->st.sel >= l->nrows ||
-	    ui->torrents[l->rows[l->st.sel]].id != sel_id)) {
+	    l->rows[l->st.sel].id != sel_id)) {
 		for (size_t r = 0; r < l->nrows; r++)
-			if (ui->torrents[l->rows[r]].id == sel_id)
+			if (l->rows[r].id == sel_id)
 				l->st.sel = (int)r;
 	}
 	l->st.count = (int)l->nrows;
@@ -172,7 +268,7 @@ static void
 list_cell(struct ui *ui, void *arg, int row, int col, char *out, size_t outlen, int *attr)
 {
 	struct list_state *l = arg;
-	const struct engine_torrent_stats *t = &ui->torrents[l->rows[row]];
+	const struct engine_torrent_stats *t = &ui->torrents[l->rows[row].at];
 	char a[64], b[64];
 	switch (col) {
 	case LI_NUM: snprintf(out, outlen, "%d", t->id); break;
@@ -229,7 +325,7 @@ static uint64_t
 list_row_id(struct ui *ui, void *arg, int row)
 {
 	struct list_state *l = arg;
-	return (uint64_t)ui->torrents[l->rows[row]].id;
+	return (uint64_t)l->rows[row].id;
 }
 
 static void
@@ -287,7 +383,7 @@ list_targets(struct ui *ui, int **ids)
 	if (l->st.sel < 0 || (size_t)l->st.sel >= l->nrows)
 		return 0;
 	*ids = xcalloc(1, sizeof **ids);
-	(*ids)[0] = ui->torrents[l->rows[l->st.sel]].id;
+	(*ids)[0] = l->rows[l->st.sel].id;
 	return 1;
 }
 
@@ -356,7 +452,7 @@ list_action(struct ui *ui, enum ui_action a)
 	case UI_ACTION_OPEN:
 	case UI_ACTION_RIGHT:
 		if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows)
-			ui_open_detail(ui, ui->torrents[l->rows[l->st.sel]].id);
+			ui_open_detail(ui, l->rows[l->st.sel].id);
 		return true;
 	case UI_ACTION_FILTER:
 		l->filter = (l->filter + 1) % LF_COUNT;
@@ -375,7 +471,7 @@ list_action(struct ui *ui, enum ui_action a)
 		return false;
 	case UI_ACTION_MARK:
 		if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows) {
-			table_toggle_mark(&l->st, (uint64_t)ui->torrents[l->rows[l->st.sel]].id);
+			table_toggle_mark(&l->st, (uint64_t)l->rows[l->st.sel].id);
 			table_move(&l->st, 1, l->page);
 		}
 		return true;
@@ -409,6 +505,9 @@ list_free(struct ui *ui)
 	if (ui->list == NULL)
 		return;
 	table_state_free(&ui->list->st);
+	list_names_free(ui->list);
+	dp_idmap_free(&ui->list->names);
+	free(ui->list->keys);
 	free(ui->list->rows);
 	free(ui->list);
 	ui->list = NULL;

@@ -495,6 +495,7 @@ ui_bench_list(size_t n, int frames, FILE *out, int rows, int cols)
 		/* rates change every frame, so every frame re-sorts and redraws real content */
 		for (size_t k = 0; k < ui.ntorrents; k++)
 			ui.synthetic[k].down_rate = (ui.synthetic[k].down_rate * 7 + (uint64_t)i * 131) % 9000000;
+		ui.fetches++;
 		ui_draw(&ui);
 		if (i % 2 == 1)
 			ui_dispatch(&ui, 'j');

@@ -36,6 +36,7 @@ ui_fetch(struct ui *ui, bool force)
 	ui->fetched_ms = now;
 	ui->ntorrents = client_snapshot(ui->client, &ui->torrents, &ui->global);
 	ui->list_partial = client_list_partial(ui->client);
+	ui->fetches++;
 	if (now - ui->sampled_ms >= 1000) {
 		ui->sampled_ms = now;
 		spark_push(&ui->down_hist, ui->global.down_rate);

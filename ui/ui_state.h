@@ -44,6 +44,7 @@ struct ui {
 	bool list_partial;               /* the client is still reading the list (client_list_partial) */
 	struct engine_global_stats global;
 	uint64_t fetched_ms;
+	uint64_t fetches;                /* snapshots taken: what a screen's rows were built from */
 	struct spark_history down_hist, up_hist;
 	uint64_t sampled_ms;
 

@@ -182,30 +182,53 @@ text_fold(const char *s, long *out, size_t max)
 	return n;
 }
 
-bool
-text_matches(const char *haystack, const char *needle)
+struct text_key *
+text_key_new(const char *s)
 {
-	if (needle[0] == '\0')
-		return true;
-	long h[TEXT_FOLD_MAX], nd[TEXT_FOLD_MAX];
-	size_t hn = text_fold(haystack, h, TEXT_FOLD_MAX);
-	size_t nn = text_fold(needle, nd, TEXT_FOLD_MAX);
-	for (size_t i = 0; i + nn <= hn; i++)
-		if (memcmp(h + i, nd, nn * sizeof *nd) == 0)
+	long tmp[TEXT_FOLD_MAX];
+	size_t n = text_fold(s, tmp, TEXT_FOLD_MAX);
+	struct text_key *k = xmalloc(sizeof *k + n * sizeof *k->cp);
+	k->n = n;
+	memcpy(k->cp, tmp, n * sizeof *k->cp);
+	return k;
+}
+
+bool
+text_key_has(const struct text_key *h, const struct text_key *needle)
+{
+	for (size_t i = 0; i + needle->n <= h->n; i++)
+		if (memcmp(h->cp + i, needle->cp, needle->n * sizeof *needle->cp) == 0)
 			return true;
 	return false;
 }
 
 int
+text_key_cmp(const struct text_key *a, const struct text_key *b)
+{
+	for (size_t i = 0; i < a->n && i < b->n; i++)
+		if (a->cp[i] != b->cp[i])
+			return a->cp[i] < b->cp[i] ? -1 : 1;
+	return a->n == b->n ? 0 : a->n < b->n ? -1 : 1;
+}
+
+bool
+text_matches(const char *haystack, const char *needle)
+{
+	if (needle[0] == '\0')
+		return true;
+	struct text_key *h = text_key_new(haystack), *nd = text_key_new(needle);
+	bool found = text_key_has(h, nd);
+	free(h);
+	free(nd);
+	return found;
+}
+
+int
 text_casecmp(const char *a, const char *b)
 {
-	long x[TEXT_FOLD_MAX], y[TEXT_FOLD_MAX];
-	size_t xn = text_fold(a, x, TEXT_FOLD_MAX);
-	size_t yn = text_fold(b, y, TEXT_FOLD_MAX);
-	for (size_t i = 0; i < xn && i < yn; i++)
-		if (x[i] != y[i])
-			return x[i] < y[i] ? -1 : 1;
-	if (xn != yn)
-		return xn < yn ? -1 : 1;
-	return strcmp(a, b);
+	struct text_key *x = text_key_new(a), *y = text_key_new(b);
+	int c = text_key_cmp(x, y);
+	free(x);
+	free(y);
+	return c != 0 ? c : strcmp(a, b);
 }

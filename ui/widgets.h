@@ -117,6 +117,16 @@ void table_clear_marks(struct table_state *t);
 bool text_matches(const char *haystack, const char *needle);
 /* Compares two names ignoring case the same way (then byte order, so the order is total). */
 int text_casecmp(const char *a, const char *b);
+/* A name folded once (its code points in lower case, as the two above fold them), for a table
+ * that matches or sorts many rows on every draw: free() it. */
+struct text_key {
+	size_t n;
+	long cp[];
+};
+struct text_key *text_key_new(const char *s);
+/* Whether needle is in h; how a and b compare (before the byte order text_casecmp adds). */
+bool text_key_has(const struct text_key *h, const struct text_key *needle);
+int text_key_cmp(const struct text_key *a, const struct text_key *b);
 
 /* ---- the one-line editor's state (widget_prompt.h edits and draws it) ---- */
 

@@ -31,3 +31,11 @@ ui_wait_gone() {
 	done
 	return 1
 }
+
+# The UI keeps the sort keys and columns chosen under $XDG_STATE_HOME: each test keeps them in
+# its own folder ($tmp, or $out), never in the home directory, where one test's sort key changed
+# what the next test saw.
+tui_state_dir=${tmp:-${out:-}}
+if [ -n "$tui_state_dir" ]; then
+	export XDG_STATE_HOME="$tui_state_dir/state"
+fi

@@ -334,6 +334,20 @@ START_TEST(test_scroll_and_marks)
 	ck_assert_int_lt(text_casecmp("alpha", "Beta"), 0);
 	ck_assert_int_lt(text_casecmp("Beta", "gamma"), 0);
 	ck_assert_int_ne(text_casecmp("Abc", "abc"), 0);          /* total: case breaks the tie */
+	/* folded once (the torrent list's names): the same matches and order */
+	struct text_key *k = text_key_new("Ünïcödé album"), *n = text_key_new("ÜNÏ");
+	struct text_key *e = text_key_new(""), *u = text_key_new("uni");
+	struct text_key *a = text_key_new("Abc"), *b = text_key_new("abc"), *g = text_key_new("ab");
+	ck_assert(text_key_has(k, n));
+	ck_assert(text_key_has(k, e));
+	ck_assert(!text_key_has(k, u));
+	ck_assert(!text_key_has(n, k));
+	ck_assert_int_eq(text_key_cmp(a, b), 0);                  /* the caller breaks the tie */
+	ck_assert_int_gt(text_key_cmp(a, g), 0);                  /* a prefix first */
+	ck_assert_int_lt(text_key_cmp(g, k), 0);
+	struct text_key *all[] = { k, n, e, u, a, b, g };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		free(all[i]);
 	setlocale(LC_CTYPE, was);
 	free(was);
 }
