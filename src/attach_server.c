@@ -114,6 +114,7 @@ struct attach_server {
 	void (*stop_daemon)(void *arg);
 	void *stop_arg;
 	uint64_t tasks_slice_us;       /* ATTACH_TASKS_SLICE_US but in tests */
+	uint64_t list_slice_us;        /* ATTACH_LIST_SLICE_US but in tests */
 };
 
 static void
@@ -188,7 +189,8 @@ attach_req_torrent(const struct be_node *req, int *id)
 struct attach_list_pass {
 	struct dp_buf rows, gone, st, dy;
 	struct engine_torrent_stats ts;
-	uint64_t t0_us;                /* the answer's start: rows stop at ATTACH_LIST_SLICE_US */
+	uint64_t t0_us, budget_us;     /* the answer's start, and how long it may read rows */
+	size_t fresh;                  /* rows the UI lacked, sent in this answer */
 	bool more;                     /* rows the UI lacks were left for the next answer */
 	bool deferred;                 /* known rows were left for the next answer */
 };
@@ -196,7 +198,7 @@ struct attach_list_pass {
 static bool
 attach_list_over(const struct attach_list_pass *p)
 {
-	return dp_now_us() - p->t0_us >= ATTACH_LIST_SLICE_US;
+	return dp_now_us() - p->t0_us >= p->budget_us;
 }
 
 /* One torrent's row: sent when its bytes differ from the UI's copy; one that is gone is named
@@ -214,7 +216,8 @@ attach_list_row(struct attach_client *c, struct attach_list_pass *p, int id)
 		client_follow_forget(&c->follow, id);
 		return;
 	}
-	if (sl == NULL && (p->more || attach_list_over(p))) {
+	/* 16 at least: an answer always brings some, however slow the loop */
+	if (sl == NULL && (p->more || (p->fresh >= 16 && attach_list_over(p)))) {
 		p->more = true;
 		return;
 	}
@@ -222,6 +225,8 @@ attach_list_row(struct attach_client *c, struct attach_list_pass *p, int id)
 	attach_encode_record(&p->st, &attach_torrent_static, &p->ts);
 	attach_encode_record(&p->dy, &attach_torrent_dynamic, &p->ts);
 	attach_delta_row(&c->torrents, key, &p->st, &p->dy, true, &p->rows);
+	if (sl == NULL)
+		p->fresh++;
 	client_follow_note(&c->follow, &p->ts);
 }
 
@@ -264,6 +269,7 @@ attach_answer_list(struct attach_client *c, const struct be_node *req, int64_t i
 	}
 	struct attach_list_pass *p = xcalloc(1, sizeof *p);
 	p->t0_us = dp_now_us();
+	p->budget_us = c->s->list_slice_us;
 	if (!c->full) {
 		int *due, *removed;
 		size_t nremoved;
@@ -1033,6 +1039,7 @@ attach_server_new(struct event_base *base, struct engine *e, const char *session
 	s->stop_arg = arg;
 	s->max_clients = accept_cap_from_fd_limit(0, MONITOR_CLIENTS_FLOOR, MONITOR_CLIENTS_CEILING);
 	s->tasks_slice_us = ATTACH_TASKS_SLICE_US;
+	s->list_slice_us = ATTACH_LIST_SLICE_US;
 	s->listener = evconnlistener_new(base, attach_accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (s->listener == NULL) {
 		snprintf(err, errlen, "%s: can't watch the socket", path);
@@ -1053,6 +1060,12 @@ void
 attach_server_set_tasks_slice_us(struct attach_server *s, uint64_t us)
 {
 	s->tasks_slice_us = us > 0 ? us : ATTACH_TASKS_SLICE_US;
+}
+
+void
+attach_server_set_list_slice_us(struct attach_server *s, uint64_t us)
+{
+	s->list_slice_us = us > 0 ? us : ATTACH_LIST_SLICE_US;
 }
 
 void

@@ -24,6 +24,9 @@ void attach_server_set_max_clients(struct attach_server *s, int max_clients);
 /* The tasks answer reads the registry in slices of at most us each (tests: 1 makes a slice of
  * each 64 tasks; 0: the default). */
 void attach_server_set_tasks_slice_us(struct attach_server *s, uint64_t us);
+/* A list answer reads rows for at most us (tests: 1 makes an answer of 16 new rows; 0: the
+ * default). */
+void attach_server_set_list_slice_us(struct attach_server *s, uint64_t us);
 /* Closes every client and removes the socket file. */
 void attach_server_free(struct attach_server *s);
 

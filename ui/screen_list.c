@@ -337,7 +337,8 @@ list_draw(struct ui *ui, int y, int h)
 	int n = snprintf(info, sizeof info, " Torrents: %zu shown of %zu   filter: %s",
 	    l->nrows, ui->ntorrents, list_filter_names[l->filter]);
 	/* a first list of many torrents comes in parts: say so until all are in */
-	if (ui->list_partial && n > 0 && (size_t)n < sizeof info)
+	if (ui->list_partial && ui->ntorrents < (size_t)DP_MAX(ui->global.torrents, 0) && n > 0 &&
+	    (size_t)n < sizeof info)
 		n += snprintf(info + n, sizeof info - (size_t)n, "   reading the list: %zu of %d",
 		    ui->ntorrents, ui->global.torrents);
 	if (l->search[0] != '\0' && n > 0 && (size_t)n < sizeof info)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -860,6 +861,80 @@ START_TEST(test_server_tasks_in_slices)
 }
 END_TEST
 
+/* The first torrent list comes in answers of 16 new rows when each may read rows for 1 us:
+ * each but the last says "more", each row comes once, and all 40 are there at the end; a
+ * request after that sends none again. */
+START_TEST(test_server_list_in_slices)
+{
+	const char *dir = server.dir;
+	struct event_base *base = server.base;
+	struct engine *e = server.e;
+	attach_server_set_list_slice_us(server.s, 1);
+	enum { N = 40 };
+	char err[256];
+	for (int i = 0; i < N; i++) {
+		uint8_t data[64];
+		memset(data, i, sizeof data);
+		char name[32];
+		snprintf(name, sizeof name, "s%02d.bin", i);
+		size_t len;
+		uint8_t *t = th_torrent_single(name, data, sizeof data, 16384, &len);
+		int id;
+		ck_assert_msg(engine_add_torrent_data(e, t, len, NULL, &id, err, sizeof err) == 0,
+		    "%s", err);
+		free(t);
+	}
+	int fd = check_attach_connect(dir);
+	check_attach_send(fd, "d2:idi1e2:op5:hello1:vi1ee");
+	struct dp_buf got;
+	dp_buf_init(&got);
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 1, 10);
+	bool seen[N + 1] = { false };
+	size_t total = 0, answers = 0;
+	bool more = true;
+	for (int req = 2; more && req < 2 + 3 * N; req++) {
+		char line[64];
+		snprintf(line, sizeof line, "d2:idi%de2:op4:liste", req);
+		dp_buf_free(&got);
+		dp_buf_init(&got);
+		check_attach_send(fd, line);
+		RUN_UNTIL(base, check_attach_frames(fd, &got) >= 1, 10);
+		struct be_node *n = check_attach_frame(&got, 0);
+		int64_t v = 0;
+		more = attach_get_int(n, "more", &v) && v != 0;
+		const struct be_node *rows = be_dict_get_type(n, "rows", BE_LIST);
+		ck_assert_ptr_nonnull(rows);
+		if (more)
+			ck_assert_uint_eq(rows->v.list.n, 16);
+		for (size_t i = 0; i < rows->v.list.n; i++) {
+			int64_t k = 0;
+			ck_assert(attach_get_int(rows->v.list.items[i], "k", &k));
+			ck_assert(k >= 1 && k <= N);
+			ck_assert_msg(!seen[k], "row %lld sent twice", (long long)k);
+			seen[k] = true;
+			total++;
+		}
+		answers++;
+		be_free(n);
+	}
+	ck_assert(!more);
+	ck_assert_uint_eq(total, N);
+	ck_assert_uint_ge(answers, 3);
+	/* whole: the next answer has only what changed since (nothing but the sweep's same rows) */
+	dp_buf_free(&got);
+	dp_buf_init(&got);
+	check_attach_send(fd, "d2:idi999e2:op4:liste");
+	RUN_UNTIL(base, check_attach_frames(fd, &got) >= 1, 10);
+	struct be_node *n = check_attach_frame(&got, 0);
+	const struct be_node *rows = be_dict_get_type(n, "rows", BE_LIST);
+	ck_assert_ptr_nonnull(rows);
+	ck_assert_msg(rows->v.list.n < N, "%zu rows sent again", rows->v.list.n);
+	be_free(n);
+	dp_buf_free(&got);
+	close(fd);
+}
+END_TEST
+
 Suite *
 attach_suite(void)
 {
@@ -880,6 +955,7 @@ attach_suite(void)
 	tcase_add_test(srv, test_server_drops_silent_client);
 	tcase_add_test(srv, test_server_completes_on_pool);
 	tcase_add_test(srv, test_server_tasks_in_slices);
+	tcase_add_test(srv, test_server_list_in_slices);
 	tcase_add_test(srv, test_server_adds_file_on_pool);
 	suite_add_tcase(s, srv);
 	return s;
