@@ -22,6 +22,7 @@
 #include "peer.h"
 #include "peer_ext.h"
 #include "peer_id.h"
+#include "peer_splice.h"
 #include "task.h"
 #include "util.h"
 #include "v2_hashes.h"
@@ -67,6 +68,7 @@ static void peer_read_input(struct peer *p);
 static void peer_send_handshake(struct peer *p);
 static bool peer_plain_socket(const struct peer *p);
 static struct peer_request *peer_req_at(struct peer *p, uint32_t i);
+static void peer_splice_drop(struct peer *p);
 
 /* What the owner's torrent does; a peer that belongs to none yet is idle. */
 static enum peer_mode
@@ -313,6 +315,7 @@ peer_close(struct peer *p, const char *fmt, ...)
 		bufferevent_disable(p->bev, EV_READ | EV_WRITE);
 		bufferevent_setcb(p->bev, NULL, NULL, NULL, NULL);
 	}
+	peer_splice_drop(p);
 	if (p->tconn != NULL) {
 		transport_cancel(p->tconn);
 		p->tconn = NULL;
@@ -353,6 +356,7 @@ peer_close(struct peer *p, const char *fmt, ...)
 void
 peer_free(struct peer *p)
 {
+	peer_splice_drop(p);
 	if (p->bev != NULL)
 		bufferevent_free(p->bev);
 	bitfield_free(&p->has);
@@ -392,7 +396,8 @@ peer_send_hash_request(struct peer *p, const struct wire_hash_req *r)
 size_t
 peer_output_queued(const struct peer *p)
 {
-	return p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) : 0;
+	size_t piped = p->splice != NULL ? p->splice->queued : 0;
+	return p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) + piped : 0;
 }
 
 uint64_t
@@ -451,9 +456,10 @@ peer_update_task(struct peer *p)
 	} else if (p->write_throttled) {
 		peer_format_limit(p, false, why, sizeof why);
 		task_wait(p->task, DP_TASK_RATE_WAIT, "%s", why);
-	} else if (evbuffer_get_length(bufferevent_get_output(p->bev)) >= PEER_OUTPUT_HIGH) {
+	} else if (peer_output_queued(p) >= PEER_OUTPUT_HIGH || (p->splice != NULL &&
+	    p->splice->queued > 0 && p->ninreqs > 0)) {
 		task_wait(p->task, DP_TASK_WRITE_WAIT, "%zu KiB queued to send",
-		    evbuffer_get_length(bufferevent_get_output(p->bev)) / 1024);
+		    peer_output_queued(p) / 1024);
 	} else if (quiet >= PEER_QUIET_S && (p->nreqs > 0 || p->am_interested)) {
 		/* We want data and nothing comes: say so before the idle timeout closes it. */
 		task_wait(p->task, DP_TASK_READ_WAIT, "peer sent nothing for %llu s (%s; "
@@ -678,6 +684,9 @@ peer_set_choke(struct peer *p, bool choke)
 	if (choke) {
 		p->unchoked_since_us = 0;
 		p->optimistic = false;
+		/* A choked peer's pipe (two descriptors) goes once empty; serving opens another. */
+		if (p->splice != NULL && p->splice->queued == 0)
+			peer_splice_drop(p);
 		/* BEP 6: queued requests are rejected explicitly; without it they are dropped. */
 		for (uint32_t i = 0; i < p->ninreqs; i++) {
 			struct peer_in_request *r = &p->inreqs[(p->inreqs_head + i) % p->inreqs_cap];
@@ -722,30 +731,21 @@ peer_plain_socket(const struct peer *p)
 	return !p->tinfo.utp && !p->tinfo.mse;
 }
 
-/* Queues [offset, offset+len) of a piece lent as file spans: segments of the files, zeros for
- * pad files. Returns 0 or -1. */
+/* One part of a block lent as file spans into out: a segment of its file, or zeros (a pad
+ * file). 0 or -1. */
 static int
-peer_add_spans(struct evbuffer *out, const struct peer_piece *c, uint32_t offset, uint32_t len)
+peer_add_part(void *arg, const struct peer_piece_span *s, uint32_t at, uint32_t n)
 {
 	static const uint8_t zeros[16384];
-	uint32_t pos = 0, end = offset + len;
-	for (size_t i = 0; i < c->nspans && pos < end; pos += c->spans[i].length, i++) {
-		const struct peer_piece_span *s = &c->spans[i];
-		if (pos + s->length <= offset)
-			continue;
-		uint32_t from = DP_MAX(offset, pos), to = DP_MIN(end, pos + s->length);
-		if (s->seg != NULL) {
-			if (evbuffer_add_file_segment(out, s->seg, from - pos, to - from) < 0)
-				return -1;
-			continue;
-		}
-		for (uint32_t n; from < to; from += n) {
-			n = DP_MIN(to - from, (uint32_t)sizeof zeros);
-			if (evbuffer_add_reference(out, zeros, n, NULL, NULL) < 0)
-				return -1;
-		}
+	struct evbuffer *out = arg;
+	if (s->seg != NULL)
+		return evbuffer_add_file_segment(out, s->seg, at, n);
+	for (uint32_t k; n > 0; n -= k) {
+		k = DP_MIN(n, (uint32_t)sizeof zeros);
+		if (evbuffer_add_reference(out, zeros, k, NULL, NULL) < 0)
+			return -1;
 	}
-	return pos >= end ? 0 : -1;
+	return 0;
 }
 
 static void
@@ -812,7 +812,7 @@ peer_add_file_block(struct evbuffer *out, const struct peer_piece *c,
 		free(h);
 		return -1;
 	}
-	return peer_add_spans(out, c, r->offset, r->length);
+	return peer_piece_walk(c, r->offset, r->length, peer_add_part, out);
 }
 
 /* A serving round of a plain socket ends: what is queued goes now. more: requests are left
@@ -835,12 +835,214 @@ peer_serve_plain_end(struct peer *p, struct evbuffer *out, size_t *budget, bool 
 		    BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* A block was queued: the peer's and owner's counts, the rate buckets, the task's progress;
+ * the request leaves the queue. */
+static void
+peer_served(struct peer *p, const struct peer_in_request *r, uint64_t now)
+{
+	p->uploaded += r->length;
+	bw_meter_add(&p->up_meter, r->length, now);
+	p->ops->uploaded(p->owner, p, r->length, now);
+	bw_bucket_consume(p->env->up_bucket, r->length);
+	bw_bucket_consume(p->sw->up_bucket, r->length);
+	task_progress(p->task, 0, r->length);
+	p->inreqs_head = (p->inreqs_head + 1) % p->inreqs_cap;
+	p->ninreqs--;
+	p->last_send_ms = now;
+}
+
+/* Sending a block from a file met the file's end: it shrank after it was opened. */
+static void
+peer_close_file_short(struct peer *p)
+{
+	if (p->ops->file_short != NULL)
+		p->ops->file_short(p->owner, p);
+	peer_close(p, "a file being sent ended early: it shrank after it was opened");
+}
+
+/* The pipe goes (the peer closes, or is choked with nothing in it). */
+static void
+peer_splice_drop(struct peer *p)
+{
+	if (p->splice_ev != NULL) {
+		event_free(p->splice_ev);
+		p->splice_ev = NULL;
+	}
+	if (p->splice != NULL) {
+		peer_splice_close(p->splice);
+		free(p->splice);
+		p->splice = NULL;
+	}
+}
+
+static void peer_splice_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Whether p's blocks go through a pipe: a plain socket whose pipe could be opened (once; a
+ * failure leaves libevent's path for the connection). */
+static bool
+peer_splice_ready(struct peer *p)
+{
+	if (p->splice != NULL)
+		return true;
+	if (p->splice_failed || !peer_plain_socket(p))
+		return false;
+	struct peer_splice *ps = xmalloc(sizeof *ps);
+	peer_splice_init(ps);
+	if (peer_splice_open(ps) < 0) {
+		log_debug("peer %s: blocks go by sendfile: no pipe (%s)", p->addr_str,
+		    strerror(errno));
+		free(ps);
+		p->splice_failed = true;
+		return false;
+	}
+	p->splice = ps;
+	p->splice_ev = event_new(bufferevent_get_base(p->bev), bufferevent_getfd(p->bev), EV_WRITE,
+	    peer_splice_cb, p);
+	return true;
+}
+
+/* Moves the pipe's bytes to the socket, up to *budget. While some stay, the bufferevent's
+ * writes are off and splice_ev waits for room; once none stay they are on again. Returns -1
+ * when p closed. */
+static int
+peer_splice_flush(struct peer *p, size_t *budget)
+{
+	struct peer_splice *ps = p->splice;
+	int fd = bufferevent_getfd(p->bev);
+	while (ps->queued > 0 && *budget > 0) {
+		ssize_t n = peer_splice_send(ps, fd, *budget);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			peer_close(p, "socket error: %s", n < 0 ? strerror(errno) : "nothing sent");
+			return -1;
+		}
+		*budget -= DP_MIN((size_t)n, *budget);
+	}
+	if (ps->queued > 0) {
+		bufferevent_disable(p->bev, EV_WRITE);
+		event_add(p->splice_ev, NULL);
+	} else if (!(bufferevent_get_enabled(p->bev) & EV_WRITE)) {
+		bufferevent_enable(p->bev, EV_WRITE);
+	}
+	return 0;
+}
+
+/* The socket has room for the pipe's bytes: send them, then serve more. */
+static void
+peer_splice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	(void)fd;
+	(void)what;
+	struct dp_task *task = p->task;
+	task_cb_begin(task);
+	if (!p->dead) {
+		size_t budget = PEER_SENDFILE_BUDGET;
+		if (peer_splice_flush(p, &budget) == 0) {
+			peer_serve(p);
+			if (!p->dead)
+				peer_update_task(p);
+		}
+	}
+	task_cb_end(task);
+}
+
+/* Serving through the pipe: what was queued before goes first (the pipe's bytes, then the
+ * bufferevent's), then the next batch of blocks goes into the pipe and on to the socket, until
+ * the socket is full, the budget is spent, the rate limits close or a piece is not read yet. */
+static void
+peer_serve_spliced(struct peer *p)
+{
+	const struct peer_swarm *sw = p->sw;
+	const struct peer_env *env = p->env;
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+	uint64_t now = dp_now_ms();
+	size_t budget = PEER_SENDFILE_BUDGET;
+	bool reading = false;
+	uint32_t reading_piece = 0;
+	for (;;) {
+		if (peer_splice_flush(p, &budget) < 0)
+			return;
+		if (p->splice->queued > 0)
+			break;
+		peer_flush_plain(p, out, &budget);
+		if (evbuffer_get_length(out) > 0 || budget == 0 || reading ||
+		    p->write_throttled || p->ninreqs == 0)
+			break;
+		bool added = false;
+		while (p->ninreqs > 0) {
+			if (!bw_bucket_open(env->up_bucket) || !bw_bucket_open(sw->up_bucket)) {
+				p->write_throttled = true;
+				break;
+			}
+			struct peer_in_request *r = &p->inreqs[p->inreqs_head];
+			struct peer_piece c;
+			if (!p->ops->cache_get(p->owner, r->piece, true, &c)) {
+				if (peer_swarm_mode(p) == PEER_MODE_ERROR)
+					return;
+				reading = true;
+				reading_piece = r->piece;
+				break;
+			}
+			if (r->offset + (uint64_t)r->length > c.length) {
+				/* Validated on arrival against the piece size: cannot happen. */
+				c.ref->unref(c.ref);
+				peer_close(p, "request past the end of piece %u", r->piece);
+				return;
+			}
+			if (!peer_splice_fits(p->splice, &c, r->offset, r->length)) {
+				c.ref->unref(c.ref);
+				if (p->splice->used > 0)
+					break;
+				/* An empty pipe takes any block (PEER_SPLICE_MIN_SLOTS). */
+				peer_close(p, "a block of %u bytes does not fit an empty pipe",
+				    r->length);
+				return;
+			}
+			uint8_t h[WIRE_PIECE_HEADER_LEN];
+			wire_piece_header_encode(h, r->piece, r->offset, r->length);
+			int rc = peer_splice_add(p->splice, h, sizeof h, &c, r->offset, r->length);
+			c.ref->unref(c.ref);
+			if (rc < 0) {
+				if (errno == ENODATA)
+					peer_close_file_short(p);
+				else
+					peer_close(p, "queueing a block in a pipe: %s", strerror(errno));
+				return;
+			}
+			peer_served(p, r, now);
+			added = true;
+		}
+		if (p->ninreqs == 0)
+			p->inreqs_head = 0;
+		if (!added)
+			break;
+	}
+	if (reading) {
+		task_wait(p->task, DP_TASK_DISK_WAIT, "reading piece %u from disk", reading_piece);
+		return;
+	}
+	/* The budget ran out with everything sent and requests left: nothing queued will call
+	 * us back, so ask for a turn of the loop. */
+	if (p->ninreqs > 0 && !p->write_throttled && p->splice->queued == 0 &&
+	    evbuffer_get_length(out) == 0)
+		bufferevent_trigger(p->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+	peer_update_task(p);
+}
+
 void
 peer_serve(struct peer *p)
 {
 	const struct peer_swarm *sw = p->sw;
 	if (p->dead || sw == NULL || p->ninreqs == 0)
 		return;
+	if (peer_splice_ready(p)) {
+		p->write_throttled = false;
+		peer_serve_spliced(p);
+		return;
+	}
 	struct evbuffer *out = bufferevent_get_output(p->bev);
 	const struct peer_env *env = p->env;
 	uint64_t now = dp_now_ms();
@@ -889,15 +1091,7 @@ peer_serve(struct peer *p)
 			peer_close(p, "out of memory queueing a block");
 			return;
 		}
-		p->uploaded += r->length;
-		bw_meter_add(&p->up_meter, r->length, now);
-		p->ops->uploaded(p->owner, p, r->length, now);
-		bw_bucket_consume(env->up_bucket, r->length);
-		bw_bucket_consume(sw->up_bucket, r->length);
-		task_progress(p->task, 0, r->length);
-		p->inreqs_head = (p->inreqs_head + 1) % p->inreqs_cap;
-		p->ninreqs--;
-		p->last_send_ms = now;
+		peer_served(p, r, now);
 	}
 	if (p->ninreqs == 0)
 		p->inreqs_head = 0;
@@ -1864,9 +2058,7 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & (BEV_EVENT_WRITING | BEV_EVENT_EOF)) == (BEV_EVENT_WRITING | BEV_EVENT_EOF) &&
 	    peer_plain_socket(p)) {
 		/* A socket write never returns 0: sendfile met the end of a file we were sending. */
-		if (p->ops->file_short != NULL)
-			p->ops->file_short(p->owner, p);
-		peer_close(p, "a file being sent ended early: it shrank after it was opened");
+		peer_close_file_short(p);
 	} else if (what & BEV_EVENT_EOF) {
 		peer_close(p, p->connected ? "peer closed the connection" : "connection refused");
 	} else if (what & BEV_EVENT_ERROR) {

@@ -14,6 +14,7 @@
 
 #include "bandwidth.h"
 #include "bitfield.h"
+#include "peer_piece.h"
 #include "picker.h"
 #include "transport.h"
 #include "wire.h"
@@ -24,6 +25,8 @@ struct dp_task;
 struct event_base;
 struct peer;
 struct peer_ext;
+struct peer_splice;
+struct event;
 struct wire_hash_req;
 struct wire_hashes;
 
@@ -81,30 +84,6 @@ struct peer_swarm {
 	bool is_private;                    /* BEP 27: no DHT port is offered to its peers */
 	bool hold;                          /* no block is requested: a v2-only torrent whose piece
 	                                       layers are still being fetched could verify none */
-};
-
-/* A reference to piece data the owner lends for serving: the evbuffer holding a block gives it
- * back with ref->unref(ref) once the block is sent (or dropped), perhaps after the peer is gone. */
-struct peer_piece_ref {
-	void (*unref)(struct peer_piece_ref *ref);
-};
-
-/* Piece bytes lent as a part of one file (seg: sent from the page cache by sendfile, never
- * copied through user space), or zeros (seg NULL: a pad file). */
-#define PEER_PIECE_SPANS_MAX 8
-struct evbuffer_file_segment;
-struct peer_piece_span {
-	struct evbuffer_file_segment *seg;
-	uint32_t length;
-};
-
-/* A piece lent for serving: its bytes (data), or the spans of its files in order (data NULL). */
-struct peer_piece {
-	const uint8_t *data;
-	const struct peer_piece_span *spans;
-	size_t nspans;
-	uint32_t length;
-	struct peer_piece_ref *ref;         /* one reference, taken for the caller */
 };
 
 /*
@@ -244,6 +223,15 @@ struct peer {
 	uint64_t connected_us;
 	uint64_t last_recv_ms, last_send_ms, last_block_ms, started_ms;
 	uint64_t task_updated_ms;
+
+	/* A plain socket's blocks gathered in a pipe (peer_splice.h), opened when it is first
+	 * served; NULL: none, or none to be had (splice_failed), and libevent sends them. While
+	 * the pipe holds bytes the bufferevent does not write (its EV_WRITE is off) and splice_ev
+	 * waits for the socket; blocks go into the pipe only when the bufferevent's output is
+	 * empty, so the stream keeps the order things were queued in. */
+	struct peer_splice *splice;
+	struct event *splice_ev;
+	bool splice_failed;
 
 	bool read_throttled;          /* RATE_WAIT for download */
 	bool write_throttled;         /* RATE_WAIT for upload */

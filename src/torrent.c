@@ -857,15 +857,19 @@ torrent_cache_take_refs(struct cache_piece *c, struct disk_job *job)
 		struct storage_file_ref *r = &job->refs[i];
 		struct peer_piece_span *s = &c->spans[c->nspans];
 		s->seg = NULL;
+		s->fd = -1;
+		s->offset = r->file_offset;
 		s->length = r->length;
 		if (r->fd >= 0 && rc == 0) {
 			s->seg = evbuffer_file_segment_new(r->fd, (ev_off_t)r->file_offset,
 			    (ev_off_t)r->length, EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_MMAP |
 			    EVBUF_FS_DISABLE_LOCKING);
-			if (s->seg != NULL)
+			if (s->seg != NULL) {
+				s->fd = r->fd;
 				r->fd = -1;
-			else
+			} else {
 				rc = -1;
+			}
 		}
 		c->nspans++;
 	}

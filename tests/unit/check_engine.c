@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "engine_private.h"
 #include "metainfo.h"
+#include "peer_splice.h"
 #include "session.h"
 #include "session_store.h"
 #include "suites.h"
@@ -286,12 +287,17 @@ plain_engine(struct event_base *base, const char *dir)
 	return e;
 }
 
-/* Plaintext peers get their blocks straight from the seeder's file (sendfile: the cache holds
- * spans of the file, no piece read into memory), byte-identical. A file that shrinks under the
- * seeder (some pieces already opened for sending, the others not) stops the torrent with the
- * error a read meets, and the copy never completes. */
+/* Plaintext peers get their blocks straight from the seeder's file (the cache holds spans of
+ * the file, no piece read into memory), byte-identical: run 0 through a pipe (splice), run 1
+ * by libevent's sendfile (DOWNPOUR_NO_SPLICE, as when no pipe can be had). A file that shrinks
+ * under the seeder (some pieces already opened for sending, the others not) stops the torrent
+ * with the error a read meets, and the copy never completes. */
 START_TEST(test_seed_from_files)
 {
+	if (_i == 1)
+		ck_assert_int_eq(setenv("DOWNPOUR_NO_SPLICE", "1", 1), 0);
+	else
+		ck_assert_int_eq(unsetenv("DOWNPOUR_NO_SPLICE"), 0);
 	struct event_base *base = event_base_new();
 	char sdir[128], ldir[128], l2dir[128], path[160], err[256], peer[64];
 	snprintf(sdir, sizeof sdir, "%s/fseed", tmpdir);
@@ -313,8 +319,14 @@ START_TEST(test_seed_from_files)
 	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
 	th_engine_addr(seed, peer, sizeof peer);
 	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	uint64_t piped = peer_splice_sent_total();
 	RUN_UNTIL(base, wl.completed > 0, 20);
 	ck_assert_int_eq(wl.completed, 1);
+	piped = peer_splice_sent_total() - piped;
+	if (_i == 0)
+		ck_assert_uint_ge(piped, T_SIZE);
+	else
+		ck_assert_uint_eq(piped, 0);
 	int nfiles, nbytes;
 	cache_kinds(session_find_torrent(seed, sid), &nfiles, &nbytes);
 	ck_assert_int_gt(nfiles, 0);
@@ -343,6 +355,7 @@ START_TEST(test_seed_from_files)
 	engine_free(seed);
 	free(tor);
 	event_base_free(base);
+	unsetenv("DOWNPOUR_NO_SPLICE");
 }
 END_TEST
 
@@ -1441,7 +1454,7 @@ engine_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_seed_to_leech);
-	tcase_add_test(tc, test_seed_from_files);
+	tcase_add_loop_test(tc, test_seed_from_files, 0, 2);
 	tcase_add_test(tc, test_bad_seeder_banned);
 	tcase_add_test(tc, test_disk_error_isolated);
 	tcase_add_test(tc, test_api_errors);

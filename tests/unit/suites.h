@@ -15,6 +15,7 @@
 	X(storage) \
 	X(disk) \
 	X(wire) \
+	X(peer_splice) \
 	X(metainfo) \
 	X(metainfo_v2) \
 	X(merkle) \

@@ -1,0 +1,214 @@
+/* peer_splice.c: PIECE blocks for a plaintext TCP socket batched through a pipe. libevent sends
+ * a file segment by one sendfile and the header before it by one writev, so each 16 KiB block
+ * cost two pushes through TCP (and, on loopback, the receiver's processing of each); here each
+ * block costs a write of its header and a splice of its pages into the pipe, and one splice
+ * moves the batch to the socket: one TCP push for about ten blocks. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "peer_splice.h"
+#include "util.h"
+
+/* 64 pages: about ten blocks a batch. Pipes this size count against the user's pipe pages
+ * (fs/pipe-user-pages-soft, 16384 by default); past that the kernel refuses the size and the
+ * peer keeps libevent's path. */
+#define PEER_SPLICE_PIPE_SIZE (256u * 1024u)
+#define PEER_SPLICE_PAGE 4096u
+/* An empty pipe takes any block a peer may ask for (128 KiB: 32 pages, one more at each of up
+ * to 8 files' starts and at the header: 49 buffers at most); a smaller one is not used. */
+#define PEER_SPLICE_MIN_SLOTS 64u
+
+static uint64_t peer_splice_sent;
+
+uint64_t
+peer_splice_sent_total(void)
+{
+	return peer_splice_sent;
+}
+
+void
+peer_splice_init(struct peer_splice *ps)
+{
+	ps->rd = ps->wr = -1;
+	ps->queued = 0;
+	ps->slots = ps->used = 0;
+}
+
+bool
+peer_splice_is_open(const struct peer_splice *ps)
+{
+	return ps->rd >= 0;
+}
+
+int
+peer_splice_open(struct peer_splice *ps)
+{
+	if (getenv("DOWNPOUR_NO_SPLICE") != NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int fds[2];
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	/* A refused size (the user's pipe pages spent) leaves the default, which may still do. */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, (int)PEER_SPLICE_PIPE_SIZE);
+	int size = fcntl(fds[1], F_GETPIPE_SZ);
+	if (size < 0 || (unsigned)size / PEER_SPLICE_PAGE < PEER_SPLICE_MIN_SLOTS) {
+		int e = size < 0 ? errno : ENOBUFS;
+		close(fds[0]);
+		close(fds[1]);
+		errno = e;
+		return -1;
+	}
+	ps->rd = fds[0];
+	ps->wr = fds[1];
+	ps->queued = 0;
+	ps->slots = (unsigned)size / PEER_SPLICE_PAGE;
+	ps->used = 0;
+	return 0;
+}
+
+void
+peer_splice_close(struct peer_splice *ps)
+{
+	if (ps->rd >= 0)
+		close(ps->rd);
+	if (ps->wr >= 0)
+		close(ps->wr);
+	peer_splice_init(ps);
+}
+
+/* Buffers n bytes may take: a page each, one more where they start inside a page (file pages),
+ * or where a write cannot fill the buffer a splice left last. */
+static unsigned
+peer_splice_slots_for(uint64_t start, uint64_t n)
+{
+	if (n == 0)
+		return 0;
+	return (unsigned)((start % PEER_SPLICE_PAGE + n + PEER_SPLICE_PAGE - 1) / PEER_SPLICE_PAGE)
+	    + 1;
+}
+
+/* Adds the buffers a part of a file span may take to *(unsigned *)arg. */
+static int
+peer_splice_count_part(void *arg, const struct peer_piece_span *s, uint32_t at, uint32_t n)
+{
+	*(unsigned *)arg += peer_splice_slots_for(s->seg != NULL ? s->offset + at : 0, n);
+	return 0;
+}
+
+/* The buffers [offset, offset+len) of c may take. */
+static unsigned
+peer_splice_need(const struct peer_piece *c, uint32_t offset, uint32_t len)
+{
+	if (c->data != NULL)
+		return peer_splice_slots_for(0, len);
+	unsigned need = 0;
+	(void)peer_piece_walk(c, offset, len, peer_splice_count_part, &need);
+	return need;
+}
+
+bool
+peer_splice_fits(const struct peer_splice *ps, const struct peer_piece *c, uint32_t offset,
+    uint32_t len)
+{
+	/* The header takes a buffer of its own after a file's pages. */
+	return ps->used + 1 + peer_splice_need(c, offset, len) <= ps->slots;
+}
+
+/* Writes n bytes into the pipe. 0 or -1 (errno; EAGAIN would mean the count of buffers was
+ * wrong). */
+static int
+peer_splice_write(struct peer_splice *ps, const uint8_t *b, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(ps->wr, b, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		b += w;
+		n -= (size_t)w;
+		ps->queued += (size_t)w;
+	}
+	return 0;
+}
+
+/* Splices n bytes of fd at off into the pipe: the page cache's pages, no copy. */
+static int
+peer_splice_file(struct peer_splice *ps, int fd, uint64_t off, size_t n)
+{
+	while (n > 0) {
+		loff_t o = (loff_t)off;
+		ssize_t m = splice(fd, &o, ps->wr, NULL, n, SPLICE_F_NONBLOCK);
+		if (m < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (m == 0) {
+			errno = ENODATA;
+			return -1;
+		}
+		off += (uint64_t)m;
+		n -= (size_t)m;
+		ps->queued += (size_t)m;
+	}
+	return 0;
+}
+
+/* One part of a block into the pipe: its file's pages, or zeros (a pad file). */
+static int
+peer_splice_add_part(void *arg, const struct peer_piece_span *s, uint32_t at, uint32_t n)
+{
+	static const uint8_t zeros[16384];
+	struct peer_splice *ps = arg;
+	if (s->seg != NULL)
+		return peer_splice_file(ps, s->fd, s->offset + at, n);
+	for (uint32_t k; n > 0; n -= k) {
+		k = DP_MIN(n, (uint32_t)sizeof zeros);
+		if (peer_splice_write(ps, zeros, k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+peer_splice_add(struct peer_splice *ps, const uint8_t *hdr, size_t hlen,
+    const struct peer_piece *c, uint32_t offset, uint32_t len)
+{
+	ps->used += 1 + peer_splice_need(c, offset, len);
+	if (peer_splice_write(ps, hdr, hlen) < 0)
+		return -1;
+	if (c->data != NULL)
+		return peer_splice_write(ps, c->data + offset, len);
+	errno = 0;
+	if (peer_piece_walk(c, offset, len, peer_splice_add_part, ps) == 0)
+		return 0;
+	/* Nothing failed with an errno: the spans end before the block (lent short). */
+	if (errno == 0)
+		errno = ENODATA;
+	return -1;
+}
+
+ssize_t
+peer_splice_send(struct peer_splice *ps, int sock, size_t max)
+{
+	size_t n = DP_MIN(max, ps->queued);
+	ssize_t m;
+	do
+		m = splice(ps->rd, NULL, sock, NULL, n, SPLICE_F_NONBLOCK);
+	while (m < 0 && errno == EINTR);
+	if (m <= 0)
+		return m;
+	ps->queued -= (size_t)m;
+	peer_splice_sent += (uint64_t)m;
+	if (ps->queued == 0)
+		ps->used = 0;
+	return m;
+}

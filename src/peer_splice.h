@@ -1,0 +1,42 @@
+/* peer_splice.h: PIECE blocks for a plaintext TCP socket batched through a pipe: headers and
+ * page-cache pages gathered in the pipe, then moved to the socket together. */
+#ifndef DP_PEER_SPLICE_H
+#define DP_PEER_SPLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "peer_piece.h"
+
+/* A pipe and what it holds. Zeroed with rd = wr = -1 it is closed. */
+struct peer_splice {
+	int rd, wr;
+	size_t queued;        /* bytes in the pipe, not yet on the socket */
+	unsigned slots;       /* the pipe's buffers (one a page, or one a write) */
+	unsigned used;        /* buffers the blocks queued since it was last empty may take */
+};
+
+void peer_splice_init(struct peer_splice *ps);
+/* Opens the pipe. -1 (errno; ENOSYS when DOWNPOUR_NO_SPLICE is set in the environment) when
+ * there is none or it is too small for a block: the caller keeps libevent's path. */
+int peer_splice_open(struct peer_splice *ps);
+void peer_splice_close(struct peer_splice *ps);
+bool peer_splice_is_open(const struct peer_splice *ps);
+/* Whether the header and [offset, offset+len) of c surely fit in the pipe now. */
+bool peer_splice_fits(const struct peer_splice *ps, const struct peer_piece *c, uint32_t offset,
+    uint32_t len);
+/* Queues hlen bytes of header, then [offset, offset+len) of c: its bytes by copy, its file spans
+ * by reference to the page cache, pad files as zeros. The pipe keeps the pages, so c's reference
+ * may go once this returns. 0, or -1 with errno: ENODATA when a file ended before the span (it
+ * shrank after it was opened); the pipe then holds part of a block and only closing is left. */
+int peer_splice_add(struct peer_splice *ps, const uint8_t *hdr, size_t hlen,
+    const struct peer_piece *c, uint32_t offset, uint32_t len);
+/* Moves up to max queued bytes to the socket: the count moved, or -1 with errno (EAGAIN: the
+ * socket is full). */
+ssize_t peer_splice_send(struct peer_splice *ps, int sock, size_t max);
+/* Bytes every pipe of the process moved to sockets so far. */
+uint64_t peer_splice_sent_total(void);
+
+#endif
