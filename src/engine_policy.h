@@ -113,7 +113,15 @@ struct engine_restore_file {
 	uint64_t size;                 /* as saved: a file whose size or mtime differs changed */
 	int64_t mtime_ns;
 	uint8_t priority;
+	/* What the caller already saw on disk (engine_policy_restore_stat, off the loop) at
+	 * seen_path; used when the torrent keeps the file there. NULL: looked at by the restore. */
+	char *seen_path;
+	uint64_t seen_size;
+	int64_t seen_mtime_ns;
 };
+/* A file as the restore compares it: size and mtime of a regular file, else 0 and 0 (lstat;
+ * callable from any thread). */
+void engine_policy_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns);
 struct engine_restore {
 	const uint8_t *pieces;         /* the pieces the file says were verified; NULL: none */
 	bool unchecked;                /* the data was never looked at: pieces and files are not

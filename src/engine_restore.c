@@ -51,8 +51,8 @@ static void engine_restore_issue(struct engine_restore_check *c);
  * one of those that fails is data lost since the last save, which the torrent must say. */
 #define ENGINE_RESTORE_CLAIMED (1u << 31)
 
-static void
-engine_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns)
+void
+engine_policy_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns)
 {
 	struct stat st;
 	*size = 0;
@@ -110,9 +110,15 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 		if (f->pad || f->length == 0)
 			continue;
 		char *path = storage_file_path(t->st, i);
+		const struct engine_restore_file *rf = &r->files[i];
 		uint64_t size;
 		int64_t mtime;
-		engine_restore_stat(path, &size, &mtime);
+		if (rf->seen_path != NULL && path != NULL && strcmp(rf->seen_path, path) == 0) {
+			size = rf->seen_size;
+			mtime = rf->seen_mtime_ns;
+		} else {
+			engine_policy_restore_stat(path, &size, &mtime);
+		}
 		free(path);
 		if (size == r->files[i].size && mtime == r->files[i].mtime_ns)
 			continue;

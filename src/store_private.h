@@ -124,14 +124,20 @@ struct store {
 	bool settings_dirty;
 };
 
-/* The session's torrents: read and parsed on the writer thread (10,000 .torrent and resume
- * files), then added on the loop in slices of STORE_SLICE_US, so the RPC answers and signals
- * are served while they come in. */
+/* The session's torrents: read and parsed on the writer thread in batches (10,000 .torrent and
+ * resume files), each added on the loop in slices of STORE_SLICE_US while the reader reads the
+ * next, so the RPC answers and signals are served while they come in; the queue order the resume
+ * files saved is put back once all are in. */
 struct store_load {
 	struct store *s;
-	struct store_entry *v;
-	size_t n, next, loaded;
-	bool reading;                 /* the read job is on the writer thread */
+	char **names;                 /* the session files, sorted: the reader's (first batch) */
+	size_t nnames, nread;         /* nread: handed to the reader so far */
+	struct store_entry *v;        /* read, waiting to be added: v[next, n) */
+	size_t n, next, cap, loaded;
+	struct store_load_pos *pos;   /* the ones added, with their saved queue positions */
+	size_t npos, pos_cap;
+	bool reading;                 /* a read job is on the writer thread */
+	bool read_all;
 	struct event *ev;             /* the next slice of adds */
 	uint64_t started_ms;
 	char err[300];
