@@ -239,6 +239,7 @@ struct ui_loop {
 	struct ui ui;
 	struct event *ev_input, *ev_winch, *ev_hup, *ev_timer;
 	struct event *ev_more;         /* the next part of a list being read, at once */
+	uint64_t partial_drawn_ms;     /* the last draw while the list was being read */
 	struct stopsig *stop_sig;      /* INT and TERM: a second one ends the process at once */
 	bool done;
 	bool lost;                     /* the daemon went out of reach */
@@ -358,25 +359,42 @@ ui_stop_signal_cb(int sig, void *arg)
 	ui_signal_cb(sig, 0, arg);
 }
 
+/* The next slice of a list being read (slice) or the refresh. While the list is being read the
+ * screen is drawn again at most every UI_PARTIAL_DRAW_MS: each draw of a changing screen is
+ * terminal output, written on the loop, and a busy terminal (tmux on a loaded machine) blocks
+ * the write for tens of ms. */
+#define UI_PARTIAL_DRAW_MS 250
+
 static void
-ui_timer_cb(evutil_socket_t fd, short what, void *arg)
+ui_refresh(struct ui_loop *l, bool slice)
 {
-	struct ui_loop *l = arg;
-	(void)fd;
-	(void)what;
 	if (ui_check_lost(l))
 		return;
 	ui_cb_begin(l);
 	ui_fetch(&l->ui, true);
-	ui_draw(&l->ui);
+	uint64_t now = dp_now_ms();
+	if (!slice || !l->ui.list_partial || now - l->partial_drawn_ms >= UI_PARTIAL_DRAW_MS) {
+		l->partial_drawn_ms = now;
+		ui_draw(&l->ui);
+	}
 	ui_check_lost(l);
 	ui_cb_end(l);
 }
 
 static void
+ui_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ui_refresh(arg, false);
+}
+
+static void
 ui_more_cb(evutil_socket_t fd, short what, void *arg)
 {
-	ui_timer_cb(fd, what, arg);
+	(void)fd;
+	(void)what;
+	ui_refresh(arg, true);
 }
 
 static void
