@@ -23,7 +23,7 @@ store_name_is_magnet(const char *name)
 }
 
 static void
-store_watch_cb(struct watch *w, const struct watch_file *f, void *arg)
+store_watch_cb(struct watch *w, struct watch_file *f, void *arg)
 {
 	struct store *s = arg;
 	char err[512];
@@ -46,8 +46,14 @@ store_watch_cb(struct watch *w, const struct watch_file *f, void *arg)
 		rc = engine_add_magnet(s->e, uri, &opts, &id, err, sizeof err);
 		free(uri);
 	} else {
+		/* Parsed on the pool (watch.c); the engine takes it, added or not. */
 		char why[400];
-		rc = engine_add_torrent_data(s->e, f->data, f->len, &opts, &id, why, sizeof why);
+		struct metainfo *mi = f->mi;
+		f->mi = NULL;
+		if (mi != NULL)
+			rc = engine_policy_add_metainfo(s->e, mi, &opts, &id, why, sizeof why);
+		else
+			snprintf(why, sizeof why, "not a torrent file");
 		if (rc < 0)
 			snprintf(err, sizeof err, "%s%s%s", id > 0 ? "" : f->path, id > 0 ? "" : ": ",
 			    why);

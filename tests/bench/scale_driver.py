@@ -192,6 +192,7 @@ class HealthSampler:
     def __init__(self, d, period=2.0, match=None):
         self.d, self.period, self.lags, self.worst = d, period, [], (0, "")
         self.match = match
+        self.by_task = {}     # the worst callback of each task name seen among the slowest
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -204,6 +205,11 @@ class HealthSampler:
         for us, name in h[2]:
             if us > self.worst[0] and (self.match is None or self.match in name):
                 self.worst = (us, name)
+            self.by_task[name] = max(us, self.by_task.get(name, 0))
+
+    def worst_of(self, prefix):
+        """The worst callback of the tasks whose name starts with prefix (0: none seen)."""
+        return max([us for name, us in self.by_task.items() if name.startswith(prefix)] or [0])
 
     def run(self):
         while not self.stop_ev.wait(self.period):
@@ -268,7 +274,8 @@ def phase_watch(tracker):
     record("watch", added="%d/%d" % (listed, N),
            time="%.1f s" % took + ("" if listed >= N else " (phase limit)"),
            rpc_worst="%.2f s" % worst_rpc, worst_callback="%s (%s)" % (fmt_ms(sampler.worst[0]),
-                                                                       sampler.worst[1][:50]))
+                                                                       sampler.worst[1][:50]),
+           watch_task_worst=fmt_ms(sampler.worst_of("watch ")))
     return d
 
 

@@ -52,7 +52,8 @@
 	X(attach) \
 	X(alt_speed) \
 	X(tracker_list) \
-	X(idmap)
+	X(idmap) \
+	X(watch)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
