@@ -27,6 +27,7 @@
 #include "rpc.h"
 #include "session_store.h"
 #include "stopsig.h"
+#include "task_dump.h"
 #include "util.h"
 
 #define CMD_DAEMON_STOP_DEADLINE_MS 3000
@@ -55,6 +56,7 @@ struct cmd_daemon_state {
 	int exit_status;
 	struct stopsig *stop_sig;      /* INT and TERM: the second one ends the process at once */
 	struct event *sig_hup, *sig_usr1;
+	struct task_dump *dump;        /* SIGUSR1's, while it is gathered in slices */
 };
 
 /* mkdir -p with mode 0700 for the parts we create. */
@@ -207,42 +209,24 @@ cmd_daemon_reload(struct cmd_daemon_state *d)
 	    "the built-in defaults");
 }
 
-/* SIGUSR1: the task table, one line per task, into the log. */
+/* A SIGUSR1 dump is gathered: another may start. */
+static void
+cmd_daemon_dump_ended(void *arg)
+{
+	struct cmd_daemon_state *d = arg;
+	d->dump = NULL;
+}
+
+/* SIGUSR1: the task table, one line per task, and every torrent's state into the log, read in
+ * slices and written on the disk pool (task_dump.c). */
 static void
 cmd_daemon_dump_tasks(struct cmd_daemon_state *d)
 {
-	struct engine_task_info *tasks;
-	size_t n = engine_tasks(d->e, &tasks);
-	struct engine_loop_health h;
-	engine_loop_health(d->e, &h);
-	log_info("SIGUSR1: %zu tasks; loop lag %llu us (max %llu us), %llu callbacks/s", n,
-	    (unsigned long long)h.lag_us, (unsigned long long)h.lag_max_us,
-	    (unsigned long long)h.callbacks_per_sec);
-	size_t done = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct engine_task_info *ti = &tasks[i];
-		/* as `monitor ps`: finished DONE tasks (one per piece written) are only counted */
-		if (ti->state == ENGINE_TASK_DONE) {
-			done++;
-			continue;
-		}
-		log_info("task %llu %-8s %-10s %6.1fs %s: %s", (unsigned long long)ti->id,
-		    ti->kind_name, ti->state_name, (double)ti->waited_us / 1e6,
-		    ti->name, ti->reason);
+	if (d->dump != NULL) {
+		log_info("SIGUSR1: a task table is being gathered already; it comes first");
+		return;
 	}
-	if (done > 0)
-		log_info("SIGUSR1: %zu finished tasks not listed", done);
-	free(tasks);
-	log_info("SIGUSR1: pieces hashed since start: %llu",
-	    (unsigned long long)engine_hash_count(d->e));
-	struct engine_torrent_stats *ts;
-	size_t nt = engine_torrents(d->e, &ts);
-	for (size_t i = 0; i < nt; i++)
-		log_info("torrent %d %s %s %.1f%% %u/%u pieces%s%s", ts[i].id,
-		    engine_torrent_state_name(ts[i].state), ts[i].name, ts[i].progress * 100,
-		    ts[i].pieces_have, ts[i].pieces_total, ts[i].error[0] ? " error: " : "",
-		    ts[i].error);
-	free(ts);
+	d->dump = task_dump_start(d->e, 0, cmd_daemon_dump_ended, d);
 }
 
 static void
@@ -546,6 +530,8 @@ cmd_daemon_run(int argc, char **argv)
 	d.attach = NULL;
 	monitor_server_free(d.monitor);
 	d.monitor = NULL;
+	task_dump_free(d.dump);
+	d.dump = NULL;
 	engine_free(d.e);
 	d.e = NULL;
 	log_info("stopped");
@@ -563,6 +549,7 @@ out:
 	rpc_server_free(d.rpc);
 	attach_server_free(d.attach);
 	monitor_server_free(d.monitor);
+	task_dump_free(d.dump);
 	if (d.e != NULL)
 		engine_free(d.e);
 	cmd_daemon_free_signals(&d);

@@ -335,6 +335,24 @@ void engine_task_walk_counts(const struct engine_task_walk *w,
     struct engine_task_walk_counts *out);
 void engine_task_walk_free(struct engine_task_walk **wp);
 
+/*
+ * Work a front end does on the loop a slice at a time (a walk of the registry, 10,000 torrents'
+ * rows): step(arg, budget_us) does about budget_us of it and returns true when all is done. The
+ * first slice runs at once, in the caller's callback; each of the others in a loop turn of its
+ * own (a zero timeout: the loop polls between them), inside a callback of task, which waits in
+ * SLICE_WAIT meanwhile with reason what ("what" is copied). After the last slice, done(arg) runs
+ * and the run is over (its handle freed): one slice enough, and done runs before this returns
+ * NULL. A run still under way at the owner's end is stopped with engine_sliced_cancel (no more
+ * slices, no done), before engine_free.
+ */
+struct engine_task;
+struct engine_sliced;
+typedef bool (*engine_slice_fn)(void *arg, uint64_t budget_us);
+struct engine_sliced *engine_run_sliced(struct engine *e, struct engine_task *task,
+    uint64_t budget_us, engine_slice_fn step, void (*done)(void *arg), void *arg,
+    const char *what);
+void engine_sliced_cancel(struct engine_sliced **sp);
+
 #define ENGINE_SLOW_CALLBACKS 8
 struct engine_slow_callback {
 	uint64_t task_id;

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "engine.h"
+#include "engine_state.h"
 #include "task.h"
 #include "util.h"
 
@@ -221,6 +224,80 @@ engine_task_walk_free(struct engine_task_walk **wp)
 	*wp = NULL;
 	task_release(&w->at);
 	free(w);
+}
+
+/* ---- front ends' work in slices ---- */
+
+struct engine_sliced {
+	struct engine_task *task;
+	uint64_t budget_us;
+	engine_slice_fn step;
+	void (*done)(void *arg);
+	void *arg;
+	struct event *ev;
+	char what[sizeof ((struct dp_task *)0)->reason];
+};
+
+static void
+engine_sliced_free(struct engine_sliced *s)
+{
+	event_free(s->ev);
+	free(s);
+}
+
+/* One slice; false when the run is over (done ran, s is freed). */
+static bool
+engine_sliced_step(struct engine_sliced *s)
+{
+	if (s->step(s->arg, s->budget_us)) {
+		void (*done)(void *) = s->done;
+		void *arg = s->arg;
+		engine_sliced_free(s);
+		done(arg);
+		return false;
+	}
+	event_add(s->ev, &(struct timeval){ 0, 0 });
+	engine_task_wait(s->task, ENGINE_TASK_SLICE_WAIT, "%s", s->what);
+	return true;
+}
+
+static void
+engine_sliced_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine_sliced *s = arg;
+	struct engine_task *task = s->task;
+	(void)fd;
+	(void)what;
+	/* The task is the owner's: done may finish it, never free it under us (held). */
+	engine_task_cb_begin(task);
+	engine_sliced_step(s);
+	engine_task_cb_end(task);
+}
+
+struct engine_sliced *
+engine_run_sliced(struct engine *e, struct engine_task *task, uint64_t budget_us,
+    engine_slice_fn step, void (*done)(void *arg), void *arg, const char *what)
+{
+	struct engine_sliced *s = xcalloc(1, sizeof *s);
+	s->task = task;
+	s->budget_us = budget_us;
+	s->step = step;
+	s->done = done;
+	s->arg = arg;
+	snprintf(s->what, sizeof s->what, "%s", what);
+	s->ev = event_new(e->base, -1, 0, engine_sliced_cb, s);
+	if (s->ev == NULL)
+		abort();        /* out of memory, as xmalloc */
+	return engine_sliced_step(s) ? s : NULL;
+}
+
+void
+engine_sliced_cancel(struct engine_sliced **sp)
+{
+	if (*sp == NULL)
+		return;
+	engine_sliced_free(*sp);
+	*sp = NULL;
 }
 
 void

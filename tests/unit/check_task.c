@@ -17,9 +17,11 @@
 #include <event2/event.h>
 
 #include "engine.h"
+#include "log.h"
 #include "monitor_server.h"
 #include "suites.h"
 #include "task.h"
+#include "task_dump.h"
 #include "test_helpers.h"
 #include "util.h"
 
@@ -952,6 +954,137 @@ START_TEST(test_task_monitor_ps_in_slices)
 }
 END_TEST
 
+/* ---- the SIGUSR1 dump (task_dump.c) ---- */
+
+struct dump_probe {
+	struct event *ev;
+	uint64_t turns;                /* loop turns (a zero timeout re-armed) */
+	int ended;
+	uint64_t ended_turn;
+};
+
+static void
+dump_probe_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct dump_probe *p = arg;
+	(void)fd;
+	(void)what;
+	p->turns++;
+	event_add(p->ev, &(struct timeval){ 0, 0 });
+}
+
+static void
+dump_probe_ended(void *arg)
+{
+	struct dump_probe *p = arg;
+	p->ended++;
+	p->ended_turn = p->turns;
+}
+
+/* The log's lines after seq (the ring keeps 2,048): how many contain needle. */
+static size_t
+dump_log_count(uint64_t after, const char *needle)
+{
+	static struct dp_log_line lines[2048];
+	size_t n = log_copy_since(after, lines, 2048), hits = 0;
+	for (size_t i = 0; i < n; i++)
+		hits += strstr(lines[i].text, needle) != NULL;
+	return hits;
+}
+
+static uint64_t
+dump_log_last(void)
+{
+	struct dp_log_line l[1];
+	return log_copy_since(0, l, 1) == 1 ? l[0].seq : 0;
+}
+
+static struct dp_task *
+dump_find_task(const char *name)
+{
+	struct dp_task *found = NULL;
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		if (strcmp(t->name, name) == 0)
+			found = t;
+	return found;
+}
+
+/* 1,000 tasks and a torrent, slices of 1 us: the dump's task waits in SLICE_WAIT between
+ * slices that each run in a loop turn of their own, ended() comes once, and the log gets every
+ * task, the hash count and the torrent (written on the pool). Given up midway (the daemon
+ * stopping): no ended(), nothing written. A small registry at the default budget: at once. */
+START_TEST(test_task_dump_in_slices)
+{
+	char dir[64];
+	th_tmpdir_make(dir, sizeof dir, "task");
+	struct event_base *base = event_base_new();
+	struct engine *e = th_engine_loopback(base, dir, 1);
+	uint8_t data[100] = { 1 };
+	size_t len;
+	uint8_t *t = th_torrent_single("dumped", data, sizeof data, 16384, &len);
+	struct engine_add_opts opts = { .paused = true };
+	char err[256];
+	int id = 0;
+	ck_assert_int_eq(engine_add_torrent_data(e, t, len, &opts, &id, err, sizeof err), 0);
+	free(t);
+	enum { N = 1000 };
+	static struct dp_task *tr[N];
+	for (int i = 0; i < N; i++) {
+		tr[i] = task_new(DP_TASK_KIND_TRACKER, 0, "tracker %d", i);
+		task_idle(tr[i], DP_TASK_TIMER_WAIT, "the next announce");
+	}
+	struct dump_probe p = { 0 };
+	p.ev = event_new(base, -1, 0, dump_probe_turn, &p);
+	event_add(p.ev, &(struct timeval){ 0, 0 });
+	th_loop_run(base, 20);
+
+	uint64_t seq = dump_log_last();
+	struct task_dump *d = task_dump_start(e, 1, dump_probe_ended, &p);
+	ck_assert_ptr_nonnull(d);
+	uint64_t started = p.turns;
+	struct dp_task *dt = dump_find_task("SIGUSR1: the task table to the log");
+	ck_assert_ptr_nonnull(dt);
+	ck_assert_int_eq(dt->state, DP_TASK_SLICE_WAIT);
+	RUN_UNTIL(base, p.ended == 1, 20);
+	ck_assert_int_eq(p.ended, 1);
+	/* the walk reads the clock every 64 tasks: over 10 slices, each in a turn of its own */
+	ck_assert_uint_ge(p.ended_turn - started, 10);
+	RUN_UNTIL(base, dump_log_count(seq, "torrent ") >= 1, 20);
+	ck_assert_uint_eq(dump_log_count(seq, "tracker  TIMER_WAIT"), N);
+	ck_assert_uint_eq(dump_log_count(seq, "SIGUSR1: pieces hashed since start: 0"), 1);
+	char want[64];
+	snprintf(want, sizeof want, "torrent %d stopped dumped", id);
+	ck_assert_msg(dump_log_count(seq, want) == 1, "no '%s' in the log", want);
+	ck_assert_uint_eq(dump_log_count(seq, "SIGUSR1: 1"), 1);
+
+	/* given up midway */
+	seq = dump_log_last();
+	d = task_dump_start(e, 1, dump_probe_ended, &p);
+	ck_assert_ptr_nonnull(d);
+	task_dump_free(d);
+	th_loop_run(base, 200);
+	ck_assert_int_eq(p.ended, 1);
+	ck_assert_uint_eq(dump_log_count(seq, "SIGUSR1"), 0);
+
+	/* at once */
+	for (int i = 0; i < N; i++) {
+		task_done(tr[i], "stopped");
+		task_release(&tr[i]);
+	}
+	seq = dump_log_last();
+	ck_assert_ptr_null(task_dump_start(e, 0, dump_probe_ended, &p));
+	RUN_UNTIL(base, dump_log_count(seq, "torrent ") >= 1, 20);
+	ck_assert_uint_eq(dump_log_count(seq, "SIGUSR1: pieces hashed since start: 0"), 1);
+	ck_assert_int_eq(p.ended, 1);
+
+	event_free(p.ev);
+	engine_free(e);
+	event_base_free(base);
+	task_registry_clear();
+	th_rm_rf(dir);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -977,6 +1110,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_walk_in_slices);
 	tcase_add_test(ts, test_task_wait_counts_kept);
 	tcase_add_test(ts, test_task_monitor_ps_in_slices);
+	tcase_add_test(ts, test_task_dump_in_slices);
 	suite_add_tcase(s, ts);
 	return s;
 }
