@@ -14,6 +14,9 @@ int client_local_run(struct engine *e, const struct client_cmd *cmd, int *id_out
     size_t errlen);
 /* engine_trackers and the DHT's row after them. */
 size_t client_local_trackers(struct engine *e, int id, struct engine_tracker_info **out);
+/* Tests: the in-process client reads the registry for client_tasks in slices of at most us
+ * (0: the default). */
+void client_local_set_tasks_slice_us(struct client *c, uint64_t us);
 
 /* The time one snapshot reads rows for (CLIENT_LOCAL_SLICE_US; 0: that), for the tests. */
 void client_local_set_slice_us(struct client *c, uint64_t us);

@@ -16,6 +16,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "client.h"
+#include "client_local.h"
 #include "engine.h"
 #include "log.h"
 #include "monitor_server.h"
@@ -1085,6 +1087,80 @@ START_TEST(test_task_dump_in_slices)
 }
 END_TEST
 
+/* The in-process UI's client_tasks: 1,000 tasks read in slices of 1 us, each slice a loop turn
+ * of its own with the client's task in SLICE_WAIT; the call hands out the last whole copy (none
+ * before the first is read), its waits brought up to now; a task created after a read is in the
+ * next. A small registry is read at once. */
+START_TEST(test_task_client_local_in_slices)
+{
+	char dir[64];
+	th_tmpdir_make(dir, sizeof dir, "task");
+	struct event_base *base = event_base_new();
+	struct engine *e = th_engine_loopback(base, dir, 0);
+	struct client *c = client_local_new(e);
+	/* small: at once */
+	struct engine_task_info *got = NULL;
+	size_t n = client_tasks(c, &got);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_lt(n, 100);
+	free(got);
+	enum { N = 1000 };
+	static struct dp_task *tr[N];
+	for (int i = 0; i < N; i++) {
+		tr[i] = task_new(DP_TASK_KIND_TRACKER, 0, "tracker %d", i);
+		task_idle(tr[i], DP_TASK_TIMER_WAIT, "the next announce");
+	}
+	client_local_set_tasks_slice_us(c, 1);
+	struct dump_probe p = { 0 };
+	p.ev = event_new(base, -1, 0, dump_probe_turn, &p);
+	event_add(p.ev, &(struct timeval){ 0, 0 });
+	/* the last copy (small), and the next one started */
+	size_t small = n;
+	n = client_tasks(c, &got);
+	ck_assert_uint_eq(n, small);
+	free(got);
+	struct dp_task *ct = dump_find_task("terminal UI: the registry for the task screens");
+	ck_assert_ptr_nonnull(ct);
+	ck_assert_int_eq(ct->state, DP_TASK_SLICE_WAIT);
+	uint64_t started = p.turns;
+	RUN_UNTIL(base, ct->state != DP_TASK_SLICE_WAIT, 20);
+	ck_assert_int_eq(ct->state, DP_TASK_READ_WAIT);
+	ck_assert_uint_ge(p.turns - started, 10);
+	struct dp_task *late = task_new(DP_TASK_KIND_PEER, 0, "peer created after the read");
+	usleep(20000);
+	n = client_tasks(c, &got);
+	ck_assert_uint_ge(n, small + N);
+	size_t trackers = 0;
+	bool late_seen = false;
+	for (size_t i = 0; i < n; i++) {
+		trackers += strncmp(got[i].name, "tracker ", 8) == 0;
+		late_seen |= strcmp(got[i].name, "peer created after the read") == 0;
+		if (strcmp(got[i].name, "tracker 0") == 0)
+			ck_assert_uint_ge(got[i].waited_us, 20000);   /* up to now, not to the copy */
+	}
+	free(got);
+	ck_assert_uint_eq(trackers, N);
+	ck_assert(!late_seen);
+	RUN_UNTIL(base, ct->state != DP_TASK_SLICE_WAIT, 20);
+	n = client_tasks(c, &got);
+	late_seen = false;
+	for (size_t i = 0; i < n; i++)
+		late_seen |= strcmp(got[i].name, "peer created after the read") == 0;
+	free(got);
+	ck_assert(late_seen);
+	/* a read under way at the end is stopped with the client */
+	client_free(c);
+	task_release(&late);
+	for (int i = 0; i < N; i++)
+		task_release(&tr[i]);
+	event_free(p.ev);
+	engine_free(e);
+	event_base_free(base);
+	task_registry_clear();
+	th_rm_rf(dir);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -1111,6 +1187,7 @@ task_suite(void)
 	tcase_add_test(ts, test_task_wait_counts_kept);
 	tcase_add_test(ts, test_task_monitor_ps_in_slices);
 	tcase_add_test(ts, test_task_dump_in_slices);
+	tcase_add_test(ts, test_task_client_local_in_slices);
 	suite_add_tcase(s, ts);
 	return s;
 }
