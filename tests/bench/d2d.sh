@@ -5,12 +5,14 @@
 # `openssl sha1` over the same file, each in every run; per run and as medians: wall, MiB/s, CPU
 # seconds per GiB of the leecher and of the seeder (during the transfer), and the ratios of the
 # wall time and of the leecher's CPU to that SHA-1 time (the leecher must hash every byte); also
-# TCP segments and the leecher's context switches per MiB, which the machine's load moves little.
+# TCP segments, the leecher's context switches and its page faults (first touches of its heap)
+# per MiB, which the machine's load moves little.
 # It runs in a network namespace of its own, so the segments counted are the transfer's.
 # usage: tests/bench/d2d.sh [SIZE_MIB (1024)] [RUNS (3)]   (from the repository top)
 # env: DP_BIN=path/to/downpour (default build/downpour; measure an optimised, non-debug build),
 #      D2D_LT=0 skips the libtorrent reference, D2D_PERF=DIR records each downpour leecher and
-#      the seeder during it with `perf record -g` into DIR (CPU figures then include perf's).
+#      the seeder during it with `perf record -g` into DIR (CPU figures then include perf's),
+#      DOWNPOUR_NO_SPLICE=1 has the seeder send by libevent's sendfile instead of its pipes.
 set -u
 cd "$(dirname "$0")/../.."
 size=${1:-1024}
@@ -70,7 +72,7 @@ sha1_run() {
 	    >"$SL_W/sha1.out" 2>&1 || sl_fail "openssl sha1"
 	t1=$(date +%s.%N)
 	read -r u s <"$SL_W/time"
-	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0\n",
+	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0 0\n",
 	    b - a, u + s }' >>"$SL_W/results"
 }
 
@@ -80,8 +82,8 @@ tcp_segs() {
 }
 
 # leech NAME KIND SEED_PID SEED_PORT: the leecher (kind lt or dp) runs to completion; its wall,
-# leecher CPU and seeder CPU (seconds), TCP segments and the leecher's context switches go to
-# $SL_W/results as "NAME wall lcpu scpu segs cs".
+# leecher CPU and seeder CPU (seconds), TCP segments, the leecher's context switches and minor
+# page faults go to $SL_W/results as "NAME wall lcpu scpu segs cs faults".
 leech() {
 	local name=$1 kind=$2 spid=$3 sport=$4 t0 t1 s0 s1 g0 g1 rc u s w c
 	rm -rf "$SL_W/out" "$SL_W/leech-session"
@@ -91,7 +93,7 @@ leech() {
 	g0=$(tcp_segs)
 	t0=$(date +%s.%N)
 	if [ "$kind" = lt ]; then
-		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
 		    "$SL_W/p.torrent" "$SL_W/out" --port "$(sl_free_port)" \
 		    --connect "127.0.0.1:$sport" --timeout 900 >"$SL_W/$kind-leech.log" 2>&1
 	else
@@ -105,7 +107,7 @@ leech() {
 		else
 			set --
 		fi
-		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c" "$@" timeout -k 5 900 "$DP" get \
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" "$@" timeout -k 5 900 "$DP" get \
 		    --config "$SL_W/leech.conf" -o "$SL_W/out" --port "$(sl_free_port)" \
 		    --encryption tolerated --no-utp --peer "127.0.0.1:$sport" "$SL_W/p.torrent" \
 		    >"$SL_W/$kind-leech.log" 2>&1
@@ -121,10 +123,10 @@ leech() {
 	fi
 	[ $rc -eq 0 ] || sl_fail "$name: the leecher exited $rc"
 	cmp -s "$SL_W/src/payload.bin" "$SL_W/out/payload.bin" || sl_fail "$name: the copy differs"
-	read -r u s w c <"$SL_W/time"
+	read -r u s w c f <"$SL_W/time"
 	awk -v n="$name" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v s0="$s0" -v s1="$s1" \
-	    -v g="$((g1 - g0))" -v cs="$((w + c))" \
-	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d\n", n, b - a, u + s, s1 - s0, g, cs }' \
+	    -v g="$((g1 - g0))" -v cs="$((w + c))" -v f="$f" \
+	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d %d\n", n, b - a, u + s, s1 - s0, g, cs, f }' \
 	    >>"$SL_W/results"
 }
 
@@ -137,27 +139,29 @@ report() {
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	{ k = $1; n[k]++; w[k, n[k]] = $2; l[k, n[k]] = $3; s[k, n[k]] = $4; sg[k, n[k]] = $5
-	  c[k, n[k]] = $6 }
+	  c[k, n[k]] = $6; pf[k, n[k]] = $7 }
 	END {
 		g = m / 1024
 		for (k in n) {
 			for (i = 1; i <= n[k]; i++) { x[i] = w[k, i]; y[i] = l[k, i]; z[i] = s[k, i]
-				q[i] = sg[k, i]; v[i] = c[k, i] }
+				q[i] = sg[k, i]; v[i] = c[k, i]; y2[i] = pf[k, i] }
 			W[k] = med(x, n[k]); L[k] = med(y, n[k]); S[k] = med(z, n[k])
-			G[k] = med(q, n[k]); C[k] = med(v, n[k])
+			G[k] = med(q, n[k]); C[k] = med(v, n[k]); F[k] = med(y2, n[k])
 		}
-		printf "%-22s %7s %8s %9s %9s %10s %10s %8s %7s\n", label, "wall s", "MiB/s",
-		    "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1", "segs/MiB", "cs/MiB"
-		printf "%-22s %7.2f %8.1f %9.2f %9s %10s %10s %8s %7s\n", "openssl sha1 (1 core)",
-		    W["sha1"], m / W["sha1"], L["sha1"] / g, "-", "1.00", "1.00", "-", "-"
+		printf "%-22s %7s %8s %9s %9s %10s %10s %8s %7s %8s\n", label, "wall s", "MiB/s",
+		    "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1", "segs/MiB", "cs/MiB",
+		    "flt/MiB"
+		printf "%-22s %7.2f %8.1f %9.2f %9s %10s %10s %8s %7s %8s\n", "openssl sha1 (1 core)",
+		    W["sha1"], m / W["sha1"], L["sha1"] / g, "-", "1.00", "1.00", "-", "-", "-"
 		split("dp lt", order, " ")
 		for (o = 1; o <= 2; o++) {
 			k = order[o]
 			if (!(k in n)) continue
-			printf "%-22s %7.2f %8.1f %9.2f %9.2f %10.2f %10s %8.1f %7.1f\n",
+			printf "%-22s %7.2f %8.1f %9.2f %9.2f %10.2f %10s %8.1f %7.1f %8.1f\n",
 			    k == "dp" ? "downpour -> downpour" : "libtorrent -> libtorr.",
 			    W[k], m / W[k], L[k] / g, S[k] / g, W[k] / W["sha1"],
-			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-"), G[k] / m, C[k] / m
+			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-"), G[k] / m, C[k] / m,
+			    F[k] / m
 		}
 	}' "${@:2}"
 }
