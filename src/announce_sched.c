@@ -3,6 +3,7 @@
  * retry backoff), scrapes, one task per tracker for the monitor, and rows for the trackers tab. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,31 +24,35 @@
 
 struct announce_tier;
 
+/* One tracker of one torrent: 10,000 torrents on one tracker hold 10,000 of these, so what is
+ * rare (errors, warnings, a tracker id) is allocated when it comes, and the URL's parts kept are
+ * only what an announce needs (the HTTP side parses the URL itself). */
 struct announce_tracker {
 	struct announce_sched *as;
 	struct announce_tier *tier;
 	char *url;
-	struct tracker_url u;
+	char *host;                     /* the URL's host, without IPv6 brackets (valid ones) */
+	enum tracker_scheme scheme;
+	uint16_t port;
 	int family;                     /* the tracker's addresses we use: AF_UNSPEC (any), or one
 	                                   family when we announce once per family (BEP 7) */
 	bool valid;                     /* a URL we can talk to */
 	struct dp_task *task;
 	enum tracker_status status;     /* when nothing is in flight */
-	char last_error[256];
-	char last_warning[256];
+	char *last_error;               /* NULL: none (as last_warning, last_scrape_error) */
+	char *last_warning;
 	int64_t last_announce, next_announce;
 	uint64_t last_announce_ms;      /* monotonic, for min interval */
 	int64_t last_scrape;            /* when the last scrape was sent (wall seconds) */
 	int64_t last_scrape_end;        /* when its answer or failure came, 0 = none yet */
 	bool last_scrape_ok;
-	char last_scrape_error[256];
+	char *last_scrape_error;
 	int64_t last_announce_start;
 	bool last_error_refused;        /* last_error is the tracker's failure reason */
-	char *scrape_url;               /* BEP 48, NULL when the URL has no scrape */
 	int seeders, leechers, downloaded;
 	size_t last_peer_count;
 	int interval, min_interval;
-	char tracker_id[128];
+	char *tracker_id;               /* the tracker's, sent back; NULL: none */
 	bool started;                   /* accepted a started: it is owed a stopped */
 	struct tracker_udp_conn udp;
 	struct tracker_http_fetch *http;
@@ -55,7 +60,6 @@ struct announce_tracker {
 	bool op_scrape;
 	enum tracker_event op_event;
 	uint64_t op_start_us;           /* monotonic: when the op in flight was sent */
-	char host_key[280];             /* "udp://host:port", its row in tracker_hosts */
 };
 
 struct announce_tier {
@@ -124,20 +128,104 @@ announce_event_name(enum tracker_event e)
 	}
 }
 
-/* Copies a string into a fixed field, cutting it when it does not fit. */
+/* Copies a string into a fixed field, cutting it when it does not fit (NULL: ""). */
 static void
 announce_copy(char *dst, size_t size, const char *src)
 {
-	size_t n = DP_MIN(strlen(src), size - 1);
-	memcpy(dst, src, n);
+	size_t n = src != NULL ? DP_MIN(strlen(src), size - 1) : 0;
+	if (n > 0)
+		memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* Keeps a message (cut at max bytes, as the rows show it) or none (NULL or ""). */
+static void
+announce_set(char **dst, const char *src, size_t max)
+{
+	char *v = src != NULL && src[0] != '\0' ? xstrndup(src, max) : NULL;
+	free(*dst);
+	*dst = v;
+}
+
+#define ANNOUNCE_MSG_MAX 255            /* a row's last_error and the like hold this much */
+
+/* ---- the announce key and tier shuffles: unpredictable to others, cheap per torrent ---- */
+
+/* SipHash-2-4 of one 64-bit word under the 128-bit key k. */
+#define ANNOUNCE_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define ANNOUNCE_SIPROUND \
+	do { \
+		v0 += v1; v1 = ANNOUNCE_ROTL(v1, 13); v1 ^= v0; v0 = ANNOUNCE_ROTL(v0, 32); \
+		v2 += v3; v3 = ANNOUNCE_ROTL(v3, 16); v3 ^= v2; \
+		v0 += v3; v3 = ANNOUNCE_ROTL(v3, 21); v3 ^= v0; \
+		v2 += v1; v1 = ANNOUNCE_ROTL(v1, 17); v1 ^= v2; v2 = ANNOUNCE_ROTL(v2, 32); \
+	} while (0)
+
+static uint64_t
+announce_siphash(const uint64_t k[2], uint64_t m)
+{
+	uint64_t v0 = k[0] ^ 0x736f6d6570736575ull, v1 = k[1] ^ 0x646f72616e646f6dull;
+	uint64_t v2 = k[0] ^ 0x6c7967656e657261ull, v3 = k[1] ^ 0x7465646279746573ull;
+	uint64_t b = (uint64_t)8 << 56;
+	v3 ^= m;
+	ANNOUNCE_SIPROUND;
+	ANNOUNCE_SIPROUND;
+	v0 ^= m;
+	v3 ^= b;
+	ANNOUNCE_SIPROUND;
+	ANNOUNCE_SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	ANNOUNCE_SIPROUND;
+	ANNOUNCE_SIPROUND;
+	ANNOUNCE_SIPROUND;
+	ANNOUNCE_SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t announce_rand_key[2];
+static uint64_t announce_rand_next;
+static pthread_once_t announce_rand_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t announce_rand_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+announce_rand_seed(void)
+{
+	for (size_t i = 0; i < 2; i++)
+		announce_rand_key[i] = (uint64_t)tracker_random32() << 32 | tracker_random32();
+}
+
+/*
+ * 32 random bits for an announce key or a shuffle: a keyed hash (SipHash) of a counter under a
+ * key drawn once from the system CSPRNG, so others cannot predict one from those they see (the
+ * key is what lets a tracker trust an announce from a changed address), at a fraction of a
+ * RAND_bytes per torrent (10,000 at a restart).
+ */
+static uint32_t
+announce_rand32(void)
+{
+	pthread_once(&announce_rand_once, announce_rand_seed);
+	pthread_mutex_lock(&announce_rand_lock);
+	uint64_t n = announce_rand_next++;
+	pthread_mutex_unlock(&announce_rand_lock);
+	return (uint32_t)announce_siphash(announce_rand_key, n);
 }
 
 static uint32_t
 announce_rand_cb(void *arg)
 {
 	(void)arg;
-	return tracker_random32();
+	return announce_rand32();
+}
+
+/* The tracker's row in tracker_hosts: "udp://host:port". */
+static void
+announce_host_key(const struct announce_tracker *t, char *out, size_t size)
+{
+	bool v6 = strchr(t->host, ':') != NULL;
+	snprintf(out, size, "%s://%s%s%s:%u", t->scheme == TRACKER_SCHEME_UDP ? "udp" :
+	    t->scheme == TRACKER_SCHEME_HTTPS ? "https" : "http", v6 ? "[" : "", t->host,
+	    v6 ? "]" : "", (unsigned)t->port);
 }
 
 static bool
@@ -167,11 +255,19 @@ announce_cancel_op(struct announce_tracker *t)
 	t->udp_op = NULL;
 }
 
+static void announce_tier_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The tier's timer is made when first needed: a torrent that never starts has none. */
 static void
 announce_tier_schedule(struct announce_tier *tier, unsigned delay_s)
 {
 	struct timeval tv = { .tv_sec = delay_s, .tv_usec = 0 };
-	evtimer_add(tier->timer, &tv);
+	if (tier->timer == NULL)
+		tier->timer = evtimer_new(tier->as->base, announce_tier_timer_cb, tier);
+	if (tier->timer != NULL)
+		evtimer_add(tier->timer, &tv);
+	else
+		log_error("announce schedule for %s: cannot create a timer", tier->as->name);
 	struct announce_tracker *t = &tier->as->trackers[tier->order[tier->cur]];
 	t->next_announce = dp_wall_time() + delay_s;
 }
@@ -196,7 +292,7 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	req.key = as->key;
 	if (ev == TRACKER_EVENT_STOPPED)
 		req.numwant = 0;
-	req.tracker_id = t->tracker_id[0] ? t->tracker_id : NULL;
+	req.tracker_id = t->tracker_id;
 	t->op_scrape = scrape;
 	t->op_event = ev;
 	t->op_start_us = dp_now_us();
@@ -210,8 +306,8 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 		t->last_announce_ms = dp_now_ms();
 		t->next_announce = 0;
 	}
-	if (t->u.scheme == TRACKER_SCHEME_UDP) {
-		t->udp_op = tracker_udp_start(as->base, as->dns, t->u.host, t->u.port, t->family,
+	if (t->scheme == TRACKER_SCHEME_UDP) {
+		t->udp_op = tracker_udp_start(as->base, as->dns, t->host, t->port, t->family,
 		    &t->udp, scrape, &req, task, announce_udp_done, t);
 		if (t->udp_op == NULL)
 			announce_udp_done(t, NULL, "cannot start a UDP exchange");
@@ -229,7 +325,7 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 static bool
 announce_can_scrape(const struct announce_tracker *t)
 {
-	if (t->u.scheme == TRACKER_SCHEME_UDP)
+	if (t->scheme == TRACKER_SCHEME_UDP)
 		return true;
 	char *s = tracker_http_scrape_url(t->url, t->as->info_hash);
 	free(s);
@@ -256,7 +352,7 @@ announce_tier_failed(struct announce_tier *tier, struct announce_tracker *t, con
 {
 	struct announce_sched *as = tier->as;
 	t->status = TRACKER_ERROR;
-	announce_copy(t->last_error, sizeof t->last_error, err);
+	announce_set(&t->last_error, err, ANNOUNCE_MSG_MAX);
 	log_warn("tracker %s: %s", t->url, err);
 	task_fail(announce_task(t), "%s", err);
 	for (tier->cur++; tier->cur < tier->n; tier->cur++)
@@ -280,7 +376,7 @@ announce_tier_failed(struct announce_tier *tier, struct announce_tracker *t, con
 		task_set_deadline(announce_task(t), 0);
 	}
 	task_wait(announce_task(first), DP_TASK_TIMER_WAIT, "a retry (back-off %u s) after: %.80s",
-	    delay, first->last_error[0] ? first->last_error : err);
+	    delay, first->last_error != NULL ? first->last_error : err);
 	task_set_deadline(announce_task(first), dp_now_us() + (uint64_t)delay * 1000000ull);
 }
 
@@ -289,11 +385,11 @@ announce_accepted(struct announce_tracker *t, struct tracker_response *r)
 {
 	struct announce_sched *as = t->as;
 	struct announce_tier *tier = t->tier;
-	announce_copy(t->last_warning, sizeof t->last_warning, r->warning);
+	announce_set(&t->last_warning, r->warning, ANNOUNCE_MSG_MAX);
 	if (r->warning[0])
 		log_warn("tracker %s: warning: %s", t->url, r->warning);
 	if (r->tracker_id[0])
-		announce_copy(t->tracker_id, sizeof t->tracker_id, r->tracker_id);
+		announce_set(&t->tracker_id, r->tracker_id, 127);
 	t->interval = r->interval;
 	t->min_interval = r->min_interval;
 	if (r->complete >= 0)
@@ -304,7 +400,7 @@ announce_accepted(struct announce_tracker *t, struct tracker_response *r)
 		t->downloaded = r->downloaded;
 	t->last_peer_count = r->peer_count;
 	t->status = TRACKER_OK;
-	t->last_error[0] = '\0';
+	announce_set(&t->last_error, NULL, 0);
 	log_debug("tracker %s: %zu peers, interval %d, seeders %d, leechers %d", t->url,
 	    r->peer_count, r->interval, r->complete, r->incomplete);
 	if (t->op_event == TRACKER_EVENT_STARTED)
@@ -344,8 +440,12 @@ announce_op_done(struct announce_tracker *t, struct tracker_response *r, const c
 	}
 	if (!t->op_scrape)
 		t->last_error_refused = refused;
-	tracker_hosts_note(as->cb.hosts, t->host_key, t->op_scrape, err == NULL,
-	    dp_now_us() - t->op_start_us);
+	if (as->cb.hosts != NULL) {
+		char key[300];
+		announce_host_key(t, key, sizeof key);
+		tracker_hosts_note(as->cb.hosts, key, t->op_scrape, err == NULL,
+		    dp_now_us() - t->op_start_us);
+	}
 	if (t->op_event == TRACKER_EVENT_STOPPED) {
 		if (err != NULL)
 			log_warn("tracker %s: stopped announce failed: %s", t->url, err);
@@ -355,7 +455,7 @@ announce_op_done(struct announce_tracker *t, struct tracker_response *r, const c
 	if (t->op_scrape) {
 		t->last_scrape_end = dp_wall_time();
 		t->last_scrape_ok = err == NULL;
-		announce_copy(t->last_scrape_error, sizeof t->last_scrape_error, err ? err : "");
+		announce_set(&t->last_scrape_error, err, ANNOUNCE_MSG_MAX);
 		if (err != NULL) {
 			log_debug("tracker %s: scrape failed: %s", t->url, err);
 		} else {
@@ -430,7 +530,8 @@ announce_tier_send(struct announce_tier *tier)
 	struct announce_sched *as = tier->as;
 	if (!as->running || as->stopping)
 		return;
-	evtimer_del(tier->timer);
+	if (tier->timer != NULL)
+		evtimer_del(tier->timer);
 	while (tier->cur < tier->n && !as->trackers[tier->order[tier->cur]].valid)
 		tier->cur++;
 	if (tier->cur == tier->n) {
@@ -470,55 +571,74 @@ announce_host_is_literal(const char *host)
 	return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
 }
 
-/* Sets up tracker t of tier for url, announced over family's addresses. */
+/* A URL of the metainfo's tiers, parsed once for both lanes. */
+struct announce_url {
+	const char *url;
+	bool ok;                        /* parsed */
+	bool literal;                   /* its host is an address: one family, one lane */
+	enum tracker_scheme scheme;
+	uint16_t port;
+	char *host;
+	char *err;                      /* why it does not parse */
+};
+
+static void
+announce_url_parse(struct announce_url *pu, const char *url)
+{
+	struct tracker_url u;
+	char err[200];
+	pu->url = url;
+	if (tracker_url_parse(url, &u, err, sizeof err) < 0) {
+		pu->err = xstrdup(err);
+		return;
+	}
+	pu->ok = true;
+	pu->literal = announce_host_is_literal(u.host);
+	pu->scheme = u.scheme;
+	pu->port = u.port;
+	pu->host = xstrdup(u.host);
+}
+
+/* Sets up tracker t of tier for the URL pu, announced over family's addresses. */
 static void
 announce_tracker_init(struct announce_sched *as, struct announce_tier *tier,
-    struct announce_tracker *t, const char *url, int family)
+    struct announce_tracker *t, const struct announce_url *pu, int family)
 {
-	char err[200];
 	t->as = as;
 	t->tier = tier;
-	t->url = xstrdup(url);
+	t->url = xstrdup(pu->url);
 	t->family = family;
 	t->seeders = t->leechers = t->downloaded = -1;
 	t->interval = t->min_interval = -1;
 	t->status = TRACKER_IDLE;
 	t->task = task_new(DP_TASK_KIND_TRACKER, as->torrent_id, "tracker %s%s", t->url,
 	    family == AF_INET6 ? " (IPv6)" : "");
-	if (tracker_url_parse(t->url, &t->u, err, sizeof err) < 0) {
+	if (!pu->ok) {
 		t->status = TRACKER_ERROR;
-		announce_copy(t->last_error, sizeof t->last_error, err);
-		log_warn("tracker %s: %s", t->url, err);
-		task_fail(t->task, "%s", err);
-	} else if (t->u.scheme == TRACKER_SCHEME_HTTPS && as->ssl_ctx == NULL) {
+		announce_set(&t->last_error, pu->err, ANNOUNCE_MSG_MAX);
+		log_warn("tracker %s: %s", t->url, pu->err);
+		task_fail(t->task, "%s", pu->err);
+	} else if (pu->scheme == TRACKER_SCHEME_HTTPS && as->ssl_ctx == NULL) {
 		t->status = TRACKER_ERROR;
-		snprintf(t->last_error, sizeof t->last_error,
-		    "HTTPS is not available (no TLS context)");
+		announce_set(&t->last_error, "HTTPS is not available (no TLS context)",
+		    ANNOUNCE_MSG_MAX);
 		log_warn("tracker %s: %s", t->url, t->last_error);
 		task_fail(t->task, "%s", t->last_error);
 	} else {
 		t->valid = true;
+		t->scheme = pu->scheme;
+		t->port = pu->port;
+		t->host = xstrdup(pu->host);
 		task_idle(t->task, DP_TASK_QUEUED, "not started");
-		/* What clients show as its scrape: UDP scrapes at the announce address. */
-		t->scrape_url = t->u.scheme == TRACKER_SCHEME_UDP ? xstrdup(t->url) :
-		    tracker_scrape_url(t->url);
-		bool v6 = strchr(t->u.host, ':') != NULL;
-		snprintf(t->host_key, sizeof t->host_key, "%s://%s%s%s:%u",
-		    t->u.scheme == TRACKER_SCHEME_UDP ? "udp" :
-		    t->u.scheme == TRACKER_SCHEME_HTTPS ? "https" : "http",
-		    v6 ? "[" : "", t->u.host, v6 ? "]" : "", (unsigned)t->u.port);
 	}
 }
 
 /* Whether a tracker has an entry in this lane: every one in the first, only those named by a
  * host (not an address, which has one family) in the second. */
 static bool
-announce_lane_wants(const char *url, size_t lane)
+announce_lane_wants(const struct announce_url *pu, size_t lane)
 {
-	struct tracker_url u;
-	char err[200];
-	return lane == 0 || tracker_url_parse(url, &u, err, sizeof err) < 0 ||
-	    !announce_host_is_literal(u.host);
+	return lane == 0 || !pu->ok || !pu->literal;
 }
 
 struct announce_sched *
@@ -535,34 +655,39 @@ announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_c
 	as->name = xstrdup(torrent_name ? torrent_name : "");
 	if (cb != NULL)
 		as->cb = *cb;
-	as->key = tracker_random32();
+	as->key = announce_rand32();
 	/* BEP 7: reachable over both families, every named tracker is announced to once per
 	 * family, each lane its own tiers with its own schedule (the same key lets the tracker
 	 * tell it is one client). A tracker given as an address has one family anyway. */
 	bool ipv6 = (families & ANNOUNCE_IPV6) != 0;
 	bool only6 = families == ANNOUNCE_IPV6;
 	size_t lanes = ipv6 && !only6 ? 2 : 1;
-	/* Exactly the entries used (one is 2.6 KiB: an address given as a literal has no second
-	 * lane, and 10,000 torrents on one such tracker paid for 10,000 unused ones). */
+	size_t nurls = 0;
+	for (size_t i = 0; i < tier_count; i++)
+		nurls += tiers[i].count;
+	struct announce_url *urls = xcalloc(nurls ? nurls : 1, sizeof *urls);
+	for (size_t i = 0, k = 0; i < tier_count; i++)
+		for (size_t j = 0; j < tiers[i].count; j++)
+			announce_url_parse(&urls[k++], tiers[i].urls[j]);
+	/* Exactly the entries used: an address given as a literal has no second lane. */
 	size_t ntrackers = 0, ntiers = 0;
 	for (size_t lane = 0; lane < lanes; lane++) {
-		for (size_t i = 0; i < tier_count; i++) {
+		for (size_t i = 0, k = 0; i < tier_count; i++) {
 			size_t n = 0;
 			for (size_t j = 0; j < tiers[i].count; j++)
-				n += announce_lane_wants(tiers[i].urls[j], lane);
+				n += announce_lane_wants(&urls[k++], lane);
 			ntrackers += n;
 			ntiers += n > 0;
 		}
 	}
 	as->trackers = xcalloc(ntrackers ? ntrackers : 1, sizeof *as->trackers);
 	as->tiers = xcalloc(ntiers ? ntiers : 1, sizeof *as->tiers);
-	as->stop_timer = evtimer_new(base, announce_stop_deadline_cb, as);
 	size_t k = 0;
 	for (size_t lane = 0; lane < lanes; lane++) {
-		for (size_t i = 0; i < tier_count; i++) {
+		for (size_t i = 0, u0 = 0; i < tier_count; u0 += tiers[i].count, i++) {
 			size_t n = 0;
 			for (size_t j = 0; j < tiers[i].count; j++)
-				n += announce_lane_wants(tiers[i].urls[j], lane);
+				n += announce_lane_wants(&urls[u0 + j], lane);
 			if (n == 0)
 				continue;
 			struct announce_tier *tier = &as->tiers[as->tier_count];
@@ -571,17 +696,13 @@ announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_c
 			tier->index = (int)as->tier_count - 1;
 			tier->n = 0;
 			tier->order = xcalloc(n, sizeof *tier->order);
-			tier->timer = evtimer_new(base, announce_tier_timer_cb, tier);
 			for (size_t j = 0; j < tiers[i].count; j++) {
-				struct tracker_url u;
-				char err[200];
-				bool literal = tracker_url_parse(tiers[i].urls[j], &u, err, sizeof err) == 0 &&
-				    announce_host_is_literal(u.host);
-				if (lane == 1 && literal)
+				const struct announce_url *pu = &urls[u0 + j];
+				if (!announce_lane_wants(pu, lane))
 					continue;
-				int family = !ipv6 || literal ? AF_UNSPEC :
+				int family = !ipv6 || (pu->ok && pu->literal) ? AF_UNSPEC :
 				    only6 || lane == 1 ? AF_INET6 : AF_INET;
-				announce_tracker_init(as, tier, &as->trackers[k], tiers[i].urls[j], family);
+				announce_tracker_init(as, tier, &as->trackers[k], pu, family);
 				tier->order[tier->n++] = k++;
 			}
 			/* BEP 12: the order within a tier is random, then kept by promotion. */
@@ -589,8 +710,11 @@ announce_sched_new(struct event_base *base, struct evdns_base *dns, struct ssl_c
 		}
 	}
 	as->count = k;
-	if (as->stop_timer == NULL)
-		log_error("announce schedule for %s: cannot create a timer", as->name);
+	for (size_t i = 0; i < nurls; i++) {
+		free(urls[i].host);
+		free(urls[i].err);
+	}
+	free(urls);
 	return as;
 }
 
@@ -702,7 +826,8 @@ announce_sched_stop(struct announce_sched *as, unsigned deadline_ms, void (*done
 	as->stop_arg = arg;
 	as->stop_pending = 0;
 	for (size_t i = 0; i < as->tier_count; i++)
-		evtimer_del(as->tiers[i].timer);
+		if (as->tiers[i].timer != NULL)
+			evtimer_del(as->tiers[i].timer);
 	for (size_t i = 0; i < as->count; i++) {
 		struct announce_tracker *t = &as->trackers[i];
 		announce_cancel_op(t);
@@ -716,6 +841,8 @@ announce_sched_stop(struct announce_sched *as, unsigned deadline_ms, void (*done
 		}
 	}
 	/* The deadline, or at once (from the loop) when nothing needed a stopped. */
+	if (as->stop_timer == NULL)
+		as->stop_timer = evtimer_new(as->base, announce_stop_deadline_cb, as);
 	if (as->stop_timer == NULL) {
 		log_error("announce schedule for %s: no stop timer", as->name);
 		return;
@@ -739,7 +866,11 @@ announce_sched_free(struct announce_sched *as)
 			task_done(t->task, "removed");
 		task_release(&t->task);
 		free(t->url);
-		free(t->scrape_url);
+		free(t->host);
+		free(t->last_error);
+		free(t->last_warning);
+		free(t->last_scrape_error);
+		free(t->tracker_id);
 	}
 	for (size_t i = 0; i < as->tier_count; i++) {
 		if (as->tiers[i].timer != NULL)
@@ -798,9 +929,15 @@ announce_sched_info(const struct announce_sched *as, struct tracker_info *out, s
 			r->downloaded = t->downloaded;
 			r->last_peer_count = t->last_peer_count;
 			r->last_announce_start = t->last_announce_start;
-			r->last_error_refused = t->last_error_refused && t->last_error[0] != '\0';
-			announce_copy(r->scrape_url, sizeof r->scrape_url,
-			    t->scrape_url != NULL ? t->scrape_url : "");
+			r->last_error_refused = t->last_error_refused && t->last_error != NULL;
+			/* What clients show as its scrape: UDP scrapes at the announce address. */
+			if (t->valid && t->scheme == TRACKER_SCHEME_UDP) {
+				announce_copy(r->scrape_url, sizeof r->scrape_url, t->url);
+			} else if (t->valid) {
+				char *su = tracker_scrape_url(t->url);
+				announce_copy(r->scrape_url, sizeof r->scrape_url, su);
+				free(su);
+			}
 			r->last_scrape_start = t->last_scrape;
 			r->last_scrape_end = t->last_scrape_end;
 			r->last_scrape_ok = t->last_scrape_ok;
@@ -809,4 +946,34 @@ announce_sched_info(const struct announce_sched *as, struct tracker_info *out, s
 		}
 	}
 	return n;
+}
+
+/* What the torrent's status says of its trackers, read off the schedule (torrent_fill_stats runs
+ * for every torrent of a torrent-get: no rows are filled for it). The rows as
+ * announce_sched_info orders them, at most ANNOUNCE_STATUS_ROWS. */
+void
+announce_sched_status(const struct announce_sched *as, char *out, size_t size)
+{
+	size_t n = 0, ok = 0;
+	const struct announce_tracker *first = NULL, *err = NULL;
+	for (size_t i = 0; i < as->tier_count && n < ANNOUNCE_STATUS_ROWS; i++) {
+		const struct announce_tier *tier = &as->tiers[i];
+		for (size_t j = 0; j < tier->n && n < ANNOUNCE_STATUS_ROWS; j++, n++) {
+			const struct announce_tracker *t = &as->trackers[tier->order[j]];
+			enum tracker_status st = announce_live_status(t);
+			if (first == NULL)
+				first = t;
+			if (st == TRACKER_OK)
+				ok++;
+			else if (st == TRACKER_ERROR && err == NULL)
+				err = t;
+		}
+	}
+	if (ok > 0)
+		snprintf(out, size, "ok (%zu of %zu)", ok, n);
+	else if (err != NULL)
+		snprintf(out, size, "error: %.*s", ANNOUNCE_MSG_MAX,
+		    err->last_error != NULL ? err->last_error : "");
+	else if (first != NULL)
+		snprintf(out, size, "%s", tracker_status_name(announce_live_status(first)));
 }

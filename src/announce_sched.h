@@ -80,6 +80,10 @@ void announce_sched_stop(struct announce_sched *as, unsigned deadline_ms, void (
     void *arg);
 void announce_sched_free(struct announce_sched *as);
 size_t announce_sched_info(const struct announce_sched *as, struct tracker_info *out, size_t max);
+/* The trackers in a word for the torrent's status, as its first ANNOUNCE_STATUS_ROWS rows say:
+ * "ok (N of M)", "error: ...", or the first one's status; nothing written without trackers. */
+#define ANNOUNCE_STATUS_ROWS 16
+void announce_sched_status(const struct announce_sched *as, char *out, size_t size);
 const char *tracker_status_name(enum tracker_status s);
 
 #endif

@@ -2225,24 +2225,7 @@ torrent_fill_stats(struct torrent *t, struct engine_torrent_stats *out)
 	}
 	out->peers_known = (int)t->nknown;
 	if (t->announce != NULL) {
-		struct tracker_info info[16];
-		size_t n = announce_sched_info(t->announce, info, DP_ARRAY_LEN(info));
-		size_t ok = 0;
-		const char *lasterr = NULL;
-		for (size_t i = 0; i < n; i++) {
-			if (info[i].status == TRACKER_OK)
-				ok++;
-			else if (info[i].status == TRACKER_ERROR && lasterr == NULL)
-				lasterr = info[i].last_error;
-		}
-		if (ok > 0)
-			snprintf(out->tracker_status, sizeof out->tracker_status, "ok (%zu of %zu)", ok,
-			    n);
-		else if (lasterr != NULL)
-			snprintf(out->tracker_status, sizeof out->tracker_status, "error: %s", lasterr);
-		else if (n > 0)
-			snprintf(out->tracker_status, sizeof out->tracker_status, "%s",
-			    tracker_status_name(info[0].status));
+		announce_sched_status(t->announce, out->tracker_status, sizeof out->tracker_status);
 	} else {
 		snprintf(out->tracker_status, sizeof out->tracker_status, "no trackers");
 	}

@@ -958,6 +958,33 @@ info_for(const struct tracker_info *info, size_t n, const char *part)
 	return NULL;
 }
 
+/* The status word without any row filled: the first error in tier order when none works, the
+ * first tracker's state otherwise, nothing without trackers. */
+START_TEST(test_status_word)
+{
+	struct lab lab;
+	lab_init(&lab);
+	char *t0[] = { (char *)"wss://t.example/announce" };
+	char *t1[] = { (char *)"http://127.0.0.1:9/announce" };
+	struct mi_tier bad[] = { { t0, 1 }, { t1, 1 } };
+	char word[300] = "unchanged";
+	struct announce_sched *as = lab_set(&lab, bad, 2);
+	announce_sched_status(as, word, sizeof word);
+	ck_assert_str_eq(word, "error: unsupported tracker URL scheme 'wss'");
+	announce_sched_free(as);
+	struct mi_tier idle[] = { { t1, 1 } };
+	as = lab_set(&lab, idle, 1);
+	announce_sched_status(as, word, sizeof word);
+	ck_assert_str_eq(word, "idle");
+	announce_sched_free(as);
+	snprintf(word, sizeof word, "unchanged");
+	as = lab_set(&lab, NULL, 0);
+	announce_sched_status(as, word, sizeof word);
+	ck_assert_str_eq(word, "unchanged");
+	lab_free(&lab);
+}
+END_TEST
+
 START_TEST(test_loop_errors_and_tiers)
 {
 	struct lab lab;
@@ -1015,6 +1042,10 @@ START_TEST(test_loop_errors_and_tiers)
 	ck_assert_int_eq(info[4].tier, 3);
 	ck_assert_int_eq(info[4].status, TRACKER_OK);
 	ck_assert_int_eq(lab.peer_port, 6882);
+	/* The torrent's status reads the schedule directly: the same words as the rows give. */
+	char word[300] = "";
+	announce_sched_status(as, word, sizeof word);
+	ck_assert_str_eq(word, "ok (1 of 8)");
 	/* The failed trackers' attempts show as FAILED tasks with the error. */
 	bool seen_failed = false;
 	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
@@ -1158,6 +1189,7 @@ tracker_suite(void)
 	tcase_add_test(tc, test_loop_http);
 	tcase_add_test(tc, test_loop_udp_retransmit);
 	tcase_add_test(tc, test_loop_errors_and_tiers);
+	tcase_add_test(tc, test_status_word);
 	tcase_add_test(tc, test_loop_stopped_task_outlives_linger);
 	tcase_add_test(tc, test_announce_ipv6_lane);
 	suite_add_tcase(s, tc);
