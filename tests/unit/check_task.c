@@ -959,28 +959,17 @@ END_TEST
 /* ---- the SIGUSR1 dump (task_dump.c) ---- */
 
 struct dump_probe {
-	struct event *ev;
-	uint64_t turns;                /* loop turns (a zero timeout re-armed) */
+	struct th_turns turns;
 	int ended;
 	uint64_t ended_turn;
 };
-
-static void
-dump_probe_turn(evutil_socket_t fd, short what, void *arg)
-{
-	struct dump_probe *p = arg;
-	(void)fd;
-	(void)what;
-	p->turns++;
-	event_add(p->ev, &(struct timeval){ 0, 0 });
-}
 
 static void
 dump_probe_ended(void *arg)
 {
 	struct dump_probe *p = arg;
 	p->ended++;
-	p->ended_turn = p->turns;
+	p->ended_turn = p->turns.n;
 }
 
 /* The log's lines after seq (the ring keeps 2,048): how many contain needle. */
@@ -1036,14 +1025,13 @@ START_TEST(test_task_dump_in_slices)
 		task_idle(tr[i], DP_TASK_TIMER_WAIT, "the next announce");
 	}
 	struct dump_probe p = { 0 };
-	p.ev = event_new(base, -1, 0, dump_probe_turn, &p);
-	event_add(p.ev, &(struct timeval){ 0, 0 });
+	th_turns_start(&p.turns, base);
 	th_loop_run(base, 20);
 
 	uint64_t seq = dump_log_last();
 	struct task_dump *d = task_dump_start(e, 1, dump_probe_ended, &p);
 	ck_assert_ptr_nonnull(d);
-	uint64_t started = p.turns;
+	uint64_t started = p.turns.n;
 	struct dp_task *dt = dump_find_task("SIGUSR1: the task table to the log");
 	ck_assert_ptr_nonnull(dt);
 	ck_assert_int_eq(dt->state, DP_TASK_SLICE_WAIT);
@@ -1079,7 +1067,7 @@ START_TEST(test_task_dump_in_slices)
 	ck_assert_uint_eq(dump_log_count(seq, "SIGUSR1: pieces hashed since start: 0"), 1);
 	ck_assert_int_eq(p.ended, 1);
 
-	event_free(p.ev);
+	th_turns_stop(&p.turns);
 	engine_free(e);
 	event_base_free(base);
 	task_registry_clear();
@@ -1112,8 +1100,7 @@ START_TEST(test_task_client_local_in_slices)
 	}
 	client_local_set_tasks_slice_us(c, 1);
 	struct dump_probe p = { 0 };
-	p.ev = event_new(base, -1, 0, dump_probe_turn, &p);
-	event_add(p.ev, &(struct timeval){ 0, 0 });
+	th_turns_start(&p.turns, base);
 	/* the last copy (small), and the next one started */
 	size_t small = n;
 	n = client_tasks(c, &got);
@@ -1122,10 +1109,10 @@ START_TEST(test_task_client_local_in_slices)
 	struct dp_task *ct = dump_find_task("terminal UI: the registry for the task screens");
 	ck_assert_ptr_nonnull(ct);
 	ck_assert_int_eq(ct->state, DP_TASK_SLICE_WAIT);
-	uint64_t started = p.turns;
+	uint64_t started = p.turns.n;
 	RUN_UNTIL(base, ct->state != DP_TASK_SLICE_WAIT, 20);
 	ck_assert_int_eq(ct->state, DP_TASK_READ_WAIT);
-	ck_assert_uint_ge(p.turns - started, 10);
+	ck_assert_uint_ge(p.turns.n - started, 10);
 	struct dp_task *late = task_new(DP_TASK_KIND_PEER, 0, "peer created after the read");
 	usleep(20000);
 	n = client_tasks(c, &got);
@@ -1153,7 +1140,7 @@ START_TEST(test_task_client_local_in_slices)
 	task_release(&late);
 	for (int i = 0; i < N; i++)
 		task_release(&tr[i]);
-	event_free(p.ev);
+	th_turns_stop(&p.turns);
 	engine_free(e);
 	event_base_free(base);
 	task_registry_clear();

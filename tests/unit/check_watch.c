@@ -23,8 +23,7 @@
 #define CHECK_WATCH_FILES 400
 
 struct check_watch {
-	struct event *probe;
-	uint64_t turns;                /* loop turns seen by the probe */
+	struct th_turns turns;
 	uint64_t last_turn;            /* the turn of the last file handed over */
 	size_t files, same_turn, parsed, taken, errors;
 	char bad_msg[300];
@@ -33,25 +32,13 @@ struct check_watch {
 	struct watch *free_at_5;       /* freed from the callback of the 5th file */
 };
 
-/* A zero timeout that re-arms itself: it runs once a loop turn (EV_PERSIST does not repeat a
- * zero timeout). */
-static void
-check_watch_probe(evutil_socket_t fd, short what, void *arg)
-{
-	struct check_watch *cw = arg;
-	(void)fd;
-	(void)what;
-	cw->turns++;
-	event_add(cw->probe, &(struct timeval){ 0, 0 });
-}
-
 static void
 check_watch_cb(struct watch *w, struct watch_file *f, void *arg)
 {
 	struct check_watch *cw = arg;
-	if (cw->files > 0 && cw->last_turn == cw->turns)
+	if (cw->files > 0 && cw->last_turn == cw->turns.n)
 		cw->same_turn++;
-	cw->last_turn = cw->turns;
+	cw->last_turn = cw->turns.n;
 	cw->files++;
 	if (cw->free_at_5 != NULL && cw->files == 5) {
 		watch_free(cw->free_at_5);
@@ -97,6 +84,23 @@ check_watch_exists(const char *dir, const char *name)
 	return stat(path, &st) == 0;
 }
 
+/* t0.torrent .. t{n-1}.torrent in dir, of torrents w0 .. w{n-1}. */
+static void
+check_watch_write(const char *dir, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t data[100];
+		memset(data, (int)i, sizeof data);
+		char name[64], tname[64];
+		snprintf(tname, sizeof tname, "w%u", i);
+		size_t len;
+		uint8_t *t = th_torrent_single(tname, data, sizeof data, 16384, &len);
+		snprintf(name, sizeof name, "t%u.torrent", i);
+		th_file_write(dir, name, t, len);
+		free(t);
+	}
+}
+
 static size_t
 check_watch_count(const char *dir, const char *suffix)
 {
@@ -123,23 +127,11 @@ START_TEST(test_watch_in_slices)
 	struct event_base *base = event_base_new();
 	struct engine *e = th_engine_loopback(base, dir, 1);
 	struct check_watch cw = { 0 };
-	struct event *probe = event_new(base, -1, 0, check_watch_probe, &cw);
-	cw.probe = probe;
-	event_add(probe, &(struct timeval){ 0, 0 });
+	th_turns_start(&cw.turns, base);
 	struct watch *w = watch_new(e, base, wdir, check_watch_cb, &cw);
 	watch_set_slice_us(w, 1);
 	th_loop_run(base, 200);        /* set up and scanned (an empty folder) */
-	for (unsigned i = 0; i < CHECK_WATCH_FILES; i++) {
-		uint8_t data[100];
-		memset(data, (int)i, sizeof data);
-		char name[64], tname[64];
-		snprintf(tname, sizeof tname, "w%u", i);
-		size_t len;
-		uint8_t *t = th_torrent_single(tname, data, sizeof data, 16384, &len);
-		snprintf(name, sizeof name, "t%u.torrent", i);
-		th_file_write(staging, name, t, len);
-		free(t);
-	}
+	check_watch_write(staging, CHECK_WATCH_FILES);
 	th_file_write(staging, "bad.torrent", "d4:infoi1ee", 11);
 	for (unsigned i = 0; i <= CHECK_WATCH_FILES; i++) {
 		char name[64], from[400], to[400];
@@ -168,7 +160,7 @@ START_TEST(test_watch_in_slices)
 	ck_assert_uint_eq(cw.same_turn, 0);
 	watch_free(w);
 	th_loop_run(base, 100);
-	event_free(probe);
+	th_turns_stop(&cw.turns);
 	engine_free(e);
 	event_base_free(base);
 	th_rm_rf(dir);
@@ -184,22 +176,11 @@ START_TEST(test_watch_freed_midway)
 	th_tmpdir_make(dir, sizeof dir, "watch");
 	snprintf(wdir, sizeof wdir, "%s/watch", dir);
 	ck_assert_int_eq(mkdir(wdir, 0755), 0);
-	for (unsigned i = 0; i < 50; i++) {
-		uint8_t data[10] = { (uint8_t)i };
-		char name[64], tname[64];
-		snprintf(tname, sizeof tname, "w%u", i);
-		size_t len;
-		uint8_t *t = th_torrent_single(tname, data, sizeof data, 16384, &len);
-		snprintf(name, sizeof name, "t%u.torrent", i);
-		th_file_write(wdir, name, t, len);
-		free(t);
-	}
+	check_watch_write(wdir, 50);
 	struct event_base *base = event_base_new();
 	struct engine *e = th_engine_loopback(base, dir, 1);
 	struct check_watch cw = { 0 };
-	struct event *probe = event_new(base, -1, 0, check_watch_probe, &cw);
-	cw.probe = probe;
-	event_add(probe, &(struct timeval){ 0, 0 });
+	th_turns_start(&cw.turns, base);
 	struct watch *w = watch_new(e, base, wdir, check_watch_cb, &cw);
 	watch_set_slice_us(w, 1);
 	cw.free_at_5 = w;
@@ -210,7 +191,7 @@ START_TEST(test_watch_freed_midway)
 	ck_assert_ptr_null(cw.free_at_5);
 	/* the 4 handed over before are renamed (or being renamed), the rest left as they were */
 	ck_assert_uint_ge(check_watch_count(wdir, ""), 50 - 4);
-	event_free(probe);
+	th_turns_stop(&cw.turns);
 	engine_free(e);
 	event_base_free(base);
 	th_rm_rf(dir);

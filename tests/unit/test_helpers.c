@@ -172,3 +172,29 @@ th_loop_run(struct event_base *base, unsigned ms)
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
 }
+
+static void
+th_turns_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct th_turns *t = arg;
+	(void)fd;
+	(void)what;
+	t->n++;
+	event_add(t->ev, &(struct timeval){ 0, 0 });
+}
+
+void
+th_turns_start(struct th_turns *t, struct event_base *base)
+{
+	t->n = 0;
+	t->ev = event_new(base, -1, 0, th_turns_cb, t);
+	ck_assert_ptr_nonnull(t->ev);
+	event_add(t->ev, &(struct timeval){ 0, 0 });
+}
+
+void
+th_turns_stop(struct th_turns *t)
+{
+	event_free(t->ev);
+	t->ev = NULL;
+}

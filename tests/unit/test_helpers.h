@@ -52,6 +52,15 @@ void th_events_cb(struct engine *e, int id, enum engine_event ev, void *arg);
 /* Runs base's loop for about ms milliseconds. */
 void th_loop_run(struct event_base *base, unsigned ms);
 
+/* Counts the turns of a loop (a zero timeout that re-arms itself: EV_PERSIST does not repeat a
+ * zero timeout), so a test can tell that work in slices let the loop turn between them. */
+struct th_turns {
+	struct event *ev;
+	uint64_t n;
+};
+void th_turns_start(struct th_turns *t, struct event_base *base);
+void th_turns_stop(struct th_turns *t);
+
 /* Runs the loop in steps of 50 ms until cond holds or seconds pass. */
 #define RUN_UNTIL(base, cond, seconds)                                                  \
 	do {                                                                            \
