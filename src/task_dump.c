@@ -17,6 +17,16 @@
 #define TASK_DUMP_SLICE_US 4000
 /* The clock is read every this many torrents (a row is a few microseconds). */
 #define TASK_DUMP_CLOCK_EVERY 16
+/* The text is kept in pieces of about this size: one buffer of 4 MB grown by doubling copied
+ * megabytes in one slice (a 10 ms slice of a 4 ms budget). */
+#define TASK_DUMP_PIECE (64u << 10)
+
+/* The lines gathered, in pieces, each line ended with a NUL. */
+struct task_dump_text {
+	struct dp_buf *pieces;
+	size_t n, cap;
+	size_t bytes;
+};
 
 struct task_dump {
 	struct engine *e;
@@ -29,10 +39,21 @@ struct task_dump {
 	size_t nids, pos;
 	size_t torrents;
 	struct engine_torrent_stats *st;
-	struct dp_buf text;            /* the lines so far */
+	struct task_dump_text *text;   /* the lines so far */
 	void (*ended)(void *arg);
 	void *arg;
 };
+
+static void
+task_dump_text_free(struct task_dump_text *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		dp_buf_free(&t->pieces[i]);
+	free(t->pieces);
+	free(t);
+}
 
 /* ---- on a worker: the text into the log ---- */
 
@@ -41,20 +62,20 @@ struct task_dump {
 static void
 task_dump_write_work(void *arg)
 {
-	struct dp_buf *text = arg;
-	const char *p = (const char *)text->data, *end = p + text->len;
-	while (p < end) {
-		log_info("%s", p);
-		p += strlen(p) + 1;
+	struct task_dump_text *t = arg;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *p = (const char *)t->pieces[i].data, *end = p + t->pieces[i].len;
+		while (p < end) {
+			log_info("%s", p);
+			p += strlen(p) + 1;
+		}
 	}
 }
 
 static void
 task_dump_write_done(void *arg)
 {
-	struct dp_buf *text = arg;
-	dp_buf_free(text);
-	free(text);
+	task_dump_text_free(arg);
 }
 
 /* ---- on the loop ---- */
@@ -68,7 +89,7 @@ task_dump_free(struct task_dump *d)
 	engine_task_walk_free(&d->walk);
 	free(d->ids);
 	free(d->st);
-	dp_buf_free(&d->text);
+	task_dump_text_free(d->text);
 	if (d->task != NULL) {
 		engine_task_done(d->task, "given up: the daemon is stopping");
 		engine_task_release(&d->task);
@@ -86,7 +107,20 @@ task_dump_line(struct task_dump *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *line = xvasprintf(fmt, ap);
 	va_end(ap);
-	dp_buf_add(&d->text, line, strlen(line) + 1);
+	struct task_dump_text *t = d->text;
+	size_t n = strlen(line) + 1;
+	/* a new piece when the line does not fit (dp_buf keeps a byte for its own NUL) */
+	if (t->n == 0 || t->pieces[t->n - 1].len + n + 1 > t->pieces[t->n - 1].cap) {
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 16;
+			t->pieces = xreallocarray(t->pieces, t->cap, sizeof *t->pieces);
+		}
+		dp_buf_init(&t->pieces[t->n]);
+		dp_buf_reserve(&t->pieces[t->n], TASK_DUMP_PIECE - 1);
+		t->n++;
+	}
+	dp_buf_add(&t->pieces[t->n - 1], line, n);
+	t->bytes += n;
 	free(line);
 }
 
@@ -144,11 +178,10 @@ task_dump_done(void *arg)
 {
 	struct task_dump *d = arg;
 	d->run = NULL;
-	struct dp_buf *text = xmalloc(sizeof *text);
-	*text = d->text;
-	dp_buf_init(&d->text);
+	struct task_dump_text *text = d->text;
+	d->text = NULL;
 	engine_task_done(d->task, "%zu bytes of %zu torrents and the tasks, written to the log on "
-	    "the disk pool", text->len, d->torrents);
+	    "the disk pool", text->bytes, d->torrents);
 	engine_task_release(&d->task);
 	engine_run_blocking(d->e, "SIGUSR1: writing the task table to the log",
 	    task_dump_write_work, task_dump_write_done, text);
@@ -167,7 +200,7 @@ task_dump_start(struct engine *e, uint64_t slice_us, void (*ended)(void *arg), v
 	d->e = e;
 	d->ended = ended;
 	d->arg = arg;
-	dp_buf_init(&d->text);
+	d->text = xcalloc(1, sizeof *d->text);
 	d->task = engine_task_new(e, ENGINE_TASK_KIND_SESSION, 0, "SIGUSR1: the task table to "
 	    "the log");
 	/* Counts kept by the registry: no walk for the first line. */
