@@ -501,16 +501,29 @@ store_load_list(struct store_load *L)
 	return 0;
 }
 
-/* One batch of the session's torrents: names[from, to) read on the writer thread while the
- * loop adds the batch before it. */
+/* One batch of the session's torrents: names[from, to) read on a writer thread while the
+ * loop adds the batches before it. */
 struct store_load_batch {
 	struct store_load *L;
+	bool first;                   /* lists the directory, then chooses its own end */
+	bool on_writer;               /* on s->writer (else s->mover) */
 	size_t from, to;
 	struct store_entry *v;
 	size_t n;
 };
 
-/* The writer thread: (the first time) the directory, then a batch of .torrent files parsed,
+/* Where the batch that starts at from ends: a magnet's link and the .torrent of its hash stay
+ * in one batch. */
+static size_t
+store_load_batch_end(const struct store_load *L, size_t from)
+{
+	size_t to = DP_MIN(from + STORE_LOAD_BATCH, L->nnames);
+	while (to > 0 && to < L->nnames && strncmp(L->names[to - 1], L->names[to], 40) == 0)
+		to++;
+	return to;
+}
+
+/* A writer thread: (the first time) the directory, then a batch of .torrent files parsed,
  * their resume files read, their files looked at, and the magnets' links. Touches nothing of the
  * store but its (fixed) paths, and of the load only the names, which it alone writes (in the
  * first batch, before the loop reads them). */
@@ -520,14 +533,12 @@ store_load_read(struct resume_job *job)
 	struct store_load_batch *b = job->ctx;
 	struct store_load *L = b->L;
 	struct store *s = L->s;
-	if (b->from == 0 && store_load_list(L) < 0)
-		return;
-	size_t to = DP_MIN(b->from + STORE_LOAD_BATCH, L->nnames);
-	/* A magnet's link and the .torrent of its hash stay in one batch. */
-	while (to < L->nnames && strncmp(L->names[to - 1], L->names[to], 40) == 0)
-		to++;
-	b->to = to;
-	b->n = to - b->from;
+	if (b->first) {
+		if (store_load_list(L) < 0)
+			return;
+		b->to = store_load_batch_end(L, 0);
+	}
+	b->n = b->to - b->from;
 	b->v = xcalloc(b->n ? b->n : 1, sizeof *b->v);
 	for (size_t i = 0; i < b->n; i++) {
 		struct store_entry *en = &b->v[i];
@@ -581,17 +592,35 @@ store_load_end(struct store *s, bool finished)
 }
 
 static void store_load_read_done(struct resume_job *job, void *arg);
+static void store_load_submit(struct store *s, struct store_load *L,
+    struct store_load_batch *b);
 
 /* The next batch to the reader, unless it is busy, done, or far enough ahead of the adds (what
  * waits to be added stays bounded). */
 static void
 store_load_read_more(struct store *s, struct store_load *L)
 {
-	if (L->reading || L->read_all || L->n - L->next >= STORE_LOAD_AHEAD)
-		return;
-	struct store_load_batch *b = xcalloc(1, sizeof *b);
-	b->L = L;
-	b->from = L->nread;
+	/* Until the first batch has listed the directory, it alone; then a batch on each of the
+	 * store's two writer threads (the saves of the few torrents a load rechecks queue behind a
+	 * batch; nothing is moved before the load ends). */
+	while (!L->read_all && L->n - L->next < STORE_LOAD_AHEAD &&
+	    L->nreading < (L->listed ? 2u : 1u)) {
+		struct store_load_batch *b = xcalloc(1, sizeof *b);
+		b->L = L;
+		b->first = !L->listed;
+		b->from = L->nread;
+		if (L->listed) {
+			b->to = store_load_batch_end(L, b->from);
+			L->nread = b->to;
+			L->read_all = L->nread >= L->nnames;
+		}
+		store_load_submit(s, L, b);
+	}
+}
+
+static void
+store_load_submit(struct store *s, struct store_load *L, struct store_load_batch *b)
+{
 	struct resume_job *job = xcalloc(1, sizeof *job);
 	resume_init(&job->resume);
 	job->work = store_load_read;
@@ -601,7 +630,13 @@ store_load_read_more(struct store *s, struct store_load *L)
 	snprintf(job->label, sizeof job->label, "reading the session's torrents in %.90s",
 	    s->dir);
 	L->reading = true;
-	resume_writer_submit(s->writer, job);
+	/* The two threads in turn: a writer thread has one job at a time. */
+	struct resume_writer *w = !L->writer_busy ? s->writer : s->mover;
+	b->on_writer = w == s->writer;
+	if (b->on_writer)
+		L->writer_busy = true;
+	L->nreading++;
+	resume_writer_submit(w, job);
 }
 
 static void
@@ -660,22 +695,29 @@ store_load_read_done(struct resume_job *job, void *arg)
 	struct store_load_batch *b = job->ctx;
 	struct store_load *L = b->L;
 	resume_job_free(job);
-	L->reading = false;
+	L->nreading--;
+	L->reading = L->nreading > 0;
+	if (b->on_writer)
+		L->writer_busy = false;
 	if (s->shutting_down) {
 		store_load_batch_free(b);
-		store_load_end(s, false);
+		if (!L->reading)
+			store_load_end(s, false);
 		return;
 	}
-	if (L->err[0] != '\0') {
-		log_error("session: loading the torrents: %s", L->err);
-		L->read_all = true;
-	} else {
-		L->nread = b->to;
-		L->read_all = L->nread >= L->nnames;
-		if (L->read_all && L->nnames > 0)
-			log_info("session: %zu session files read in %llu ms", L->nnames,
-			    (unsigned long long)(dp_now_ms() - L->started_ms));
+	if (b->first) {
+		L->listed = true;
+		if (L->err[0] != '\0') {
+			log_error("session: loading the torrents: %s", L->err);
+			L->read_all = true;
+		} else {
+			L->nread = b->to;
+			L->read_all = L->nread >= L->nnames;
+		}
 	}
+	if (L->read_all && !L->reading && L->nnames > 0 && L->err[0] == '\0')
+		log_info("session: %zu session files read in %llu ms", L->nnames,
+		    (unsigned long long)(dp_now_ms() - L->started_ms));
 	/* The batch joins what waits to be added (the added ones leave the array first). */
 	if (L->next > 0) {
 		memmove(L->v, L->v + L->next, (L->n - L->next) * sizeof *L->v);

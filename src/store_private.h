@@ -124,7 +124,7 @@ struct store {
 	bool settings_dirty;
 };
 
-/* The session's torrents: read and parsed on the writer thread in batches (10,000 .torrent and
+/* The session's torrents: read and parsed on the store's two writer threads in batches (10,000 .torrent and
  * resume files), each added on the loop in slices of STORE_SLICE_US while the reader reads the
  * next, so the RPC answers and signals are served while they come in; the queue order the resume
  * files saved is put back once all are in. */
@@ -136,8 +136,11 @@ struct store_load {
 	size_t n, next, cap, loaded;
 	struct store_load_pos *pos;   /* the ones added, with their saved queue positions */
 	size_t npos, pos_cap;
-	bool reading;                 /* a read job is on the writer thread */
-	bool read_all;
+	bool reading;                 /* a read job is on a writer thread (nreading of them) */
+	unsigned nreading;
+	bool writer_busy;             /* one of them on s->writer (the other: s->mover) */
+	bool listed;                  /* the first batch listed the directory */
+	bool read_all;                /* every batch handed to a reader */
 	struct event *ev;             /* the next slice of adds */
 	uint64_t started_ms;
 	char err[300];
