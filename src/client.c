@@ -59,6 +59,12 @@ client_list_partial(struct client *c)
 	return c->lost[0] == '\0' && c->ops->list_partial(c);
 }
 
+const struct engine_torrent_stats *
+client_torrent(struct client *c, int id)
+{
+	return c->lost[0] != '\0' ? NULL : c->ops->torrent(c, id);
+}
+
 int
 client_queue_position(struct client *c, int id)
 {

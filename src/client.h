@@ -75,6 +75,9 @@ size_t client_snapshot(struct client *c, const struct engine_torrent_stats **tor
 /* Whether the list handed out is still being read (a first list of 10,000 torrents comes in
  * slices, each a short callback): the UI draws what it has and asks again at once. */
 bool client_list_partial(struct client *c);
+/* The row of torrent id in the list client_snapshot handed out (valid as long as it is), or
+ * NULL: a lookup, not a walk over 10,000 rows. */
+const struct engine_torrent_stats *client_torrent(struct client *c, int id);
 /* 0-based position in the queue, -1 without a session directory or for an unknown id. */
 int client_queue_position(struct client *c, int id);
 /* As engine_peers, engine_files (free with engine_files_free), engine_pieces (free with
@@ -117,6 +120,7 @@ struct client_ops {
 	size_t (*snapshot)(struct client *c, const struct engine_torrent_stats **torrents,
 	    struct engine_global_stats *global);
 	bool (*list_partial)(struct client *c);
+	const struct engine_torrent_stats *(*torrent)(struct client *c, int id);
 	int (*queue_position)(struct client *c, int id);
 	size_t (*peers)(struct client *c, int id, struct engine_peer_info **out);
 	size_t (*files)(struct client *c, int id, struct engine_file_info **out);

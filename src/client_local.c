@@ -227,6 +227,12 @@ client_local_list_partial(struct client *c)
 	return l->todo_at < l->ntodo;
 }
 
+static const struct engine_torrent_stats *
+client_local_torrent(struct client *c, int id)
+{
+	return client_rows_find(&client_local_of(c)->rows, id);
+}
+
 static int
 client_local_queue_position(struct client *c, int id)
 {
@@ -386,6 +392,7 @@ static const struct client_ops client_local_ops = {
 	.command = client_local_command,
 	.snapshot = client_local_snapshot,
 	.list_partial = client_local_list_partial,
+	.torrent = client_local_torrent,
 	.queue_position = client_local_queue_position,
 	.peers = client_local_peers,
 	.files = client_local_files,

@@ -289,6 +289,12 @@ client_remote_list_partial(struct client *c)
 	return client_remote_of(c)->more;
 }
 
+static const struct engine_torrent_stats *
+client_remote_torrent(struct client *c, int id)
+{
+	return client_rows_find(&client_remote_of(c)->rows, id);
+}
+
 /* ---- the other calls ---- */
 
 static int
@@ -634,6 +640,7 @@ static const struct client_ops client_remote_ops = {
 	.command = client_remote_command,
 	.snapshot = client_remote_snapshot,
 	.list_partial = client_remote_list_partial,
+	.torrent = client_remote_torrent,
 	.queue_position = client_remote_queue_position,
 	.peers = client_remote_peers,
 	.files = client_remote_files,

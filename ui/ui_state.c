@@ -47,6 +47,9 @@ ui_fetch(struct ui *ui, bool force)
 const struct engine_torrent_stats *
 ui_torrent(const struct ui *ui, int id)
 {
+	/* the client's index (the Tasks screen asks once per row shown, 10,000 torrents behind) */
+	if (ui->client != NULL)
+		return client_torrent(ui->client, id);
 	for (size_t i = 0; i < ui->ntorrents; i++)
 		if (ui->torrents[i].id == id)
 			return &ui->torrents[i];

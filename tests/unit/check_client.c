@@ -166,6 +166,9 @@ START_TEST(test_local_follows_changes)
 	ck_assert_ptr_nonnull(check_client_row(ts, n, d));
 	ck_assert_str_eq(check_client_row(ts, n, e2)->name, "c004.bin");
 	ck_assert_int_eq(check_client_row(ts, n, b)->state, ENGINE_TORRENT_STOPPED);
+	/* the lookup by id the UI uses finds the same rows */
+	ck_assert_ptr_null(client_torrent(c, a));
+	ck_assert_ptr_eq(client_torrent(c, e2), check_client_row(ts, n, e2));
 	/* started again: re-read though the refresh comes much later than the last */
 	ck_assert_msg(engine_torrent_start(cl.e, b, err, sizeof err) == 0, "%s", err);
 	th_loop_run(cl.base, 100);
