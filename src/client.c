@@ -100,7 +100,7 @@ client_trackers(struct client *c, int id, struct engine_tracker_info **out)
 }
 
 size_t
-client_tasks(struct client *c, struct engine_task_info **out)
+client_tasks(struct client *c, const struct engine_task_info **out)
 {
 	*out = NULL;
 	return c->lost[0] != '\0' ? 0 : c->ops->tasks(c, out);

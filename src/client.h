@@ -87,8 +87,11 @@ size_t client_files(struct client *c, int id, struct engine_file_info **out);
 int client_pieces(struct client *c, int id, struct engine_piece_map *out);
 /* engine_trackers, then the DHT's row (engine_torrent_dht) when the torrent is in the DHT. */
 size_t client_trackers(struct client *c, int id, struct engine_tracker_info **out);
-/* engine_tasks; where_func, where_file and the names are valid until client_free. */
-size_t client_tasks(struct client *c, struct engine_task_info **out);
+/* The registry as engine_tasks copies it, but *out stays the client's (as the torrent list):
+ * valid until the next client_tasks or client_free (in process, 20,000 tasks handed out as a new
+ * copy at every refresh were 8 MB copied in the UI's callback). where_func, where_file and the
+ * names are valid until client_free. */
+size_t client_tasks(struct client *c, const struct engine_task_info **out);
 void client_loop_health(struct client *c, struct engine_loop_health *out);
 size_t client_log_since(struct client *c, uint64_t after, struct dp_log_line *out, size_t max);
 /*
@@ -126,7 +129,7 @@ struct client_ops {
 	size_t (*files)(struct client *c, int id, struct engine_file_info **out);
 	int (*pieces)(struct client *c, int id, struct engine_piece_map *out);
 	size_t (*trackers)(struct client *c, int id, struct engine_tracker_info **out);
-	size_t (*tasks)(struct client *c, struct engine_task_info **out);
+	size_t (*tasks)(struct client *c, const struct engine_task_info **out);
 	void (*loop_health)(struct client *c, struct engine_loop_health *out);
 	size_t (*log_since)(struct client *c, uint64_t after, struct dp_log_line *out, size_t max);
 	int (*complete_path)(struct client *c, const char *cwd, char *buf, size_t buflen,

@@ -40,7 +40,7 @@ struct client_local {
 	struct engine_task_walk *walk;
 	struct engine_sliced *run;
 	struct engine_task_info *tasks, *reading;
-	size_t ntasks, nreading, capreading;
+	size_t ntasks, nreading, captasks, capreading;
 	uint64_t tasks_slice_us;
 };
 
@@ -301,11 +301,16 @@ client_local_tasks_done(void *arg)
 	struct client_local *l = arg;
 	l->run = NULL;
 	engine_task_walk_free(&l->walk);
-	free(l->tasks);
+	/* The two arrays trade places and keep their room: 8 MB grown anew at every read was
+	 * megabytes copied and page faults in a slice. */
+	struct engine_task_info *old = l->tasks;
+	size_t oldcap = l->captasks;
 	l->tasks = l->reading;
 	l->ntasks = l->nreading;
-	l->reading = NULL;
-	l->nreading = l->capreading = 0;
+	l->captasks = l->capreading;
+	l->reading = old;
+	l->capreading = oldcap;
+	l->nreading = 0;
 	engine_task_idle(l->task, ENGINE_TASK_READ_WAIT, "%zu tasks read; the next at the next "
 	    "refresh of the Tasks or Blocked screen", l->ntasks);
 }
@@ -314,10 +319,11 @@ client_local_tasks_done(void *arg)
  * The last whole copy of the registry, its times brought up to now, and the next copy started
  * (as an attached UI's are read by the attach server, a few milliseconds a loop turn: the UI
  * shares the loop with the engine). A small registry is read at once; a large one shows what
- * the last refresh read.
+ * the last refresh read. The copy handed out is not written again before the next call: the
+ * read that call starts writes into the other array.
  */
 static size_t
-client_local_tasks(struct client *c, struct engine_task_info **out)
+client_local_tasks(struct client *c, const struct engine_task_info **out)
 {
 	struct client_local *l = client_local_of(c);
 	if (l->run == NULL) {
@@ -330,13 +336,12 @@ client_local_tasks(struct client *c, struct engine_task_info **out)
 	if (l->ntasks == 0)
 		return 0;
 	uint64_t now = dp_now_us();
-	*out = xmalloc(l->ntasks * sizeof **out);
-	memcpy(*out, l->tasks, l->ntasks * sizeof **out);
 	for (size_t i = 0; i < l->ntasks; i++) {
-		struct engine_task_info *t = &(*out)[i];
+		struct engine_task_info *t = &l->tasks[i];
 		t->age_us = now - t->created_us;
 		t->waited_us = now - t->state_since_us;
 	}
+	*out = l->tasks;
 	return l->ntasks;
 }
 

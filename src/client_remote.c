@@ -33,6 +33,8 @@ struct client_remote {
 	struct engine_global_stats global;
 	struct engine_task_info *tasks;          /* by id; age_us, waited_us hold instants */
 	size_t ntasks, captasks;
+	struct engine_task_info *shown;          /* what client_tasks handed out (durations) */
+	size_t capshown;
 	bool tasks_reset;
 	struct attach_intern intern;
 	struct client_remote_stats stats;
@@ -483,7 +485,7 @@ client_remote_apply_task(struct client_remote *r, const struct be_node *row, cha
 }
 
 static size_t
-client_remote_tasks(struct client *c, struct engine_task_info **out)
+client_remote_tasks(struct client *c, const struct engine_task_info **out)
 {
 	struct client_remote *r = client_remote_of(c);
 	uint8_t *body;
@@ -520,15 +522,19 @@ client_remote_tasks(struct client *c, struct engine_task_info **out)
 		return 0;
 	/* the instants back to durations, the names from the enums */
 	uint64_t now = dp_now_us();
-	*out = xcalloc(r->ntasks, sizeof **out);
+	if (r->capshown < r->ntasks) {
+		r->capshown = r->ntasks;
+		r->shown = xreallocarray(r->shown, r->capshown, sizeof *r->shown);
+	}
 	for (size_t i = 0; i < r->ntasks; i++) {
-		struct engine_task_info *t = &(*out)[i];
+		struct engine_task_info *t = &r->shown[i];
 		*t = r->tasks[i];
 		t->age_us = now > t->age_us ? now - t->age_us : 0;
 		t->waited_us = now > t->waited_us ? now - t->waited_us : 0;
 		t->state_name = engine_task_state_name(t->state);
 		t->kind_name = engine_task_kind_name(t->kind);
 	}
+	*out = r->shown;
 	return r->ntasks;
 }
 
@@ -632,6 +638,7 @@ client_remote_free(struct client *c)
 		close(r->fd);
 	client_rows_free(&r->rows);
 	free(r->tasks);
+	free(r->shown);
 	attach_intern_free(&r->intern);
 	free(r);
 }

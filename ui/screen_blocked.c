@@ -25,7 +25,7 @@ static const struct table_col blocked_cols[BC_COUNT] = {
 
 struct blocked_state {
 	struct table_state st;
-	struct engine_task_info *tasks;
+	const struct engine_task_info *tasks;   /* the client's (client_tasks) */
 	size_t ntasks;
 	size_t *rows;
 	size_t nrows;
@@ -174,7 +174,6 @@ blocked_draw(struct ui *ui, int y, int h)
 	char line[512];
 	int ymax = y + h;
 
-	free(b->tasks);
 	free(b->rows);
 	b->tasks = NULL;
 	b->ntasks = client_tasks(ui->client, &b->tasks);
@@ -254,7 +253,6 @@ blocked_free(struct ui *ui)
 	if (ui->blocked == NULL)
 		return;
 	table_state_free(&ui->blocked->st);
-	free(ui->blocked->tasks);
 	free(ui->blocked->rows);
 	free(ui->blocked);
 	ui->blocked = NULL;

@@ -21,7 +21,7 @@
 
 struct tasks_state {
 	struct table_state st;
-	struct engine_task_info *tasks;
+	const struct engine_task_info *tasks;   /* the client's (client_tasks) */
 	size_t ntasks;
 	size_t *rows;
 	size_t nrows;
@@ -88,7 +88,6 @@ tasks_fetch(struct ui *ui, struct tasks_state *t)
 	uint64_t sel_id = 0;
 	if (t->st.sel >= 0 && (size_t)t->st.sel < t->nrows)
 		sel_id = t->tasks[t->rows[t->st.sel]].id;
-	free(t->tasks);
 	free(t->rows);
 	t->tasks = NULL;
 	t->ntasks = client_tasks(ui->client, &t->tasks);
@@ -396,7 +395,6 @@ tasks_free(struct ui *ui)
 	if (ui->tasks == NULL)
 		return;
 	table_state_free(&ui->tasks->st);
-	free(ui->tasks->tasks);
 	free(ui->tasks->rows);
 	free(ui->tasks);
 	ui->tasks = NULL;
