@@ -208,6 +208,7 @@ store_load_order(struct store *s, struct store_load *L)
 	s->pos_dirty = true;
 	free(a);
 }
+
 /* A .torrent of the session directory that no longer loads stays listed, in the error state
  * with the reason, so the user sees it and can remove it (issue 11, finding 15; it used to
  * vanish with one log line): the magnet of its info-hash (the file's name), stopped. Starting
@@ -317,7 +318,6 @@ store_load_one(struct store *s, struct store_load *L, struct store_entry *en)
 	it->checking = true;
 	engine_policy_recheck(s->e, id, mi, recheck, nr, store_recheck_done, s);
 }
-
 
 static void
 store_drop_entry(struct store_entry *en)
