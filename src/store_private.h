@@ -141,6 +141,7 @@ struct store_load {
 	bool writer_busy;             /* one of them on s->writer (the other: s->mover) */
 	bool listed;                  /* the first batch listed the directory */
 	bool read_all;                /* every batch handed to a reader */
+	bool ordered;                 /* all in, the saved queue order put back */
 	struct event *ev;             /* the next slice of adds */
 	uint64_t started_ms;
 	char err[300];
