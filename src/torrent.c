@@ -24,6 +24,7 @@
 #include "peer.h"
 #include "peer_ext.h"
 #include "picker.h"
+#include "piece_mem.h"
 #include "session_settings.h"
 #include "storage.h"
 #include "task.h"
@@ -307,7 +308,7 @@ torrent_update_task(struct torrent *t)
 /* ---- disk jobs ---- */
 
 /* Piece buffers are page-aligned, so the disk writes them without copying them into the page
- * cache (storage.h). Freed ones wait in a pool for the next pieces, up to this many bytes per
+ * cache (storage.h); they come from piece_mem.h's arenas. Freed ones wait in a pool for the next pieces, up to this many bytes per
  * torrent: fresh memory costs a page fault per 4 KiB, and aligned allocations that come and go
  * fragment the heap (a 1 GiB download peaked at 358 MiB RSS without the pool). */
 #define TORRENT_PIECE_POOL (32u << 20)
@@ -329,10 +330,7 @@ torrent_piece_alloc(struct torrent *t, size_t len)
 			return (uint8_t *)(void *)m;
 		}
 	}
-	void *p = NULL;
-	if (posix_memalign(&p, STORAGE_DIRECT_ALIGN, len) != 0)
-		return xmalloc(len);   /* still fine, written through the page cache */
-	return p;
+	return piece_mem_alloc(len);
 }
 
 static void
@@ -344,7 +342,7 @@ torrent_piece_release(struct torrent *t, uint8_t *data, size_t len)
 	 * finished torrents held 1.4 GiB of pooled buffers in the soak benchmark). */
 	if (t->freeing || t->state != ENGINE_TORRENT_DOWNLOADING ||
 	    len < sizeof(struct piece_mem) || t->piece_pool_bytes + len > TORRENT_PIECE_POOL) {
-		free(data);
+		piece_mem_free(data, len);
 		return;
 	}
 	struct piece_mem *m = (struct piece_mem *)(void *)data;
@@ -360,7 +358,7 @@ torrent_piece_pool_free(struct torrent *t)
 	struct piece_mem *m = t->piece_pool;
 	while (m != NULL) {
 		struct piece_mem *next = m->next;
-		free(m);
+		piece_mem_free((uint8_t *)(void *)m, m->len);
 		m = next;
 	}
 	t->piece_pool = NULL;
@@ -1532,7 +1530,7 @@ torrent_free(struct torrent *t)
 	torrent_piece_pool_free(t);
 	for (uint32_t i = 0; t->partial != NULL && i < t->mi->piece_count; i++) {
 		if (t->partial[i] != NULL) {
-			free(t->partial[i]->data);
+			piece_mem_free(t->partial[i]->data, metainfo_piece_size(t->mi, i));
 			disk_piece_hash_free(t->partial[i]->ph);
 			free(t->partial[i]->block_from);
 			free(t->partial[i]);

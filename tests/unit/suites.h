@@ -53,7 +53,8 @@
 	X(alt_speed) \
 	X(tracker_list) \
 	X(idmap) \
-	X(watch)
+	X(watch) \
+	X(piece_mem)
 
 #define DP_SUITE_DECLARE(name) Suite *name##_suite(void);
 DP_SUITES(DP_SUITE_DECLARE)
