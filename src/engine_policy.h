@@ -119,6 +119,11 @@ struct engine_restore_file {
 	uint64_t seen_size;
 	int64_t seen_mtime_ns;
 };
+/* Keeps the next n ids for a restart's torrents and returns the one before them (0 at start):
+ * each asks for that plus its saved queue position + 1 (engine_add_opts.id), so ids keep the
+ * queue order across restarts although the torrents come back in reading order; a torrent
+ * added meanwhile takes an id after them. */
+int engine_policy_reserve_ids(struct engine *e, int n);
 /* A file as the restore compares it: size and mtime of a regular file, else 0 and 0 (lstat;
  * callable from any thread). */
 void engine_policy_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns);

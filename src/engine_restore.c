@@ -3,6 +3,7 @@
  * on the disk pool with the policy's own copy of the metainfo, so the torrent may go meanwhile. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,18 @@ static void engine_restore_issue(struct engine_restore_check *c);
 /* In the list of pieces to recheck, the top bit marks a piece the resume file said was verified:
  * one of those that fails is data lost since the last save, which the torrent must say. */
 #define ENGINE_RESTORE_CLAIMED (1u << 31)
+
+int
+engine_policy_reserve_ids(struct engine *e, int n)
+{
+	int base = e->next_torrent_id;
+	if (n <= 0 || n > INT_MAX / 2 - base)
+		return base;
+	e->reserved_ids_from = base + 1;
+	e->reserved_ids_to = base + n;
+	e->next_torrent_id = base + n;
+	return base;
+}
 
 void
 engine_policy_restore_stat(const char *path, uint64_t *size, int64_t *mtime_ns)

@@ -80,6 +80,7 @@ struct engine {
 	struct alt_speed_sched *alt_speed;    /* the alternative limits' schedule */
 	struct torrent *dying;        /* removed, waiting for disk jobs and stopped announces */
 	int next_torrent_id;
+	int reserved_ids_from, reserved_ids_to;   /* kept for a restart's torrents (queue order) */
 
 	struct peer *pending;         /* incoming, handshake not yet received */
 	struct peer *graveyard;       /* closed, freed by reap_event */

@@ -33,6 +33,8 @@ struct engine_add_opts {
 	bool sequential;
 	bool skip_check;           /* trust existing data without hashing (tests) */
 	bool restored;             /* from the session directory: not counted as files added */
+	int id;                    /* the id wanted, in the range engine_policy_reserve_ids kept for
+	                            * a restart; 0 (or taken): the next one */
 };
 
 /* Transmission's session-stats: what this run did, and the sum over every run of the session

@@ -121,11 +121,18 @@ struct torrent *
 session_new_torrent(struct engine *e, struct metainfo *mi, const char *save_dir,
     const struct engine_add_opts *opts, char *err, size_t errlen)
 {
-	struct torrent *t = torrent_new(&e->torrent_env, e->next_torrent_id + 1, mi, save_dir,
-	    opts, err, errlen);
+	/* A wanted id is taken only from the range a restart kept and only while free, so no id
+	 * is ever given twice in a run. */
+	int id = e->next_torrent_id + 1;
+	if (opts != NULL && opts->id >= e->reserved_ids_from && opts->id <= e->reserved_ids_to &&
+	    opts->id > 0 &&
+	    session_find_torrent(e, opts->id) == NULL)
+		id = opts->id;
+	struct torrent *t = torrent_new(&e->torrent_env, id, mi, save_dir, opts, err, errlen);
 	if (t == NULL)
 		return NULL;
-	e->next_torrent_id = t->id;
+	if (t->id > e->next_torrent_id)
+		e->next_torrent_id = t->id;
 	/* Removed with its data and added again at once (a re-grab): the earlier copy's DELETE is
 	 * still to run, and would remove what this copy finds or writes. Its disk jobs wait. */
 	if (session_dying_deletes(e, mi->info_hash)) {

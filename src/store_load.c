@@ -250,6 +250,13 @@ store_load_one(struct store *s, struct store_load *L, struct store_entry *en)
 	opts.restored = true;
 	if ((en->have_resume || en->magnet_resume) && en->r.save_path[0] != '\0')
 		opts.save_dir = en->r.save_path;
+	/* Its id from its saved queue position: ids keep the queue order across restarts. */
+	int64_t pos = en->r.queue_pos;
+	if ((en->have_resume || en->magnet_resume) && pos >= 0 && pos < L->id_count &&
+	    !(L->id_asked[pos / 8] & (1u << (pos % 8)))) {
+		L->id_asked[pos / 8] |= (uint8_t)(1u << (pos % 8));
+		opts.id = L->id_base + (int)pos + 1;
+	}
 	int id = 0;
 	struct metainfo *mi = en->mi;
 	en->mi = NULL;
@@ -581,6 +588,7 @@ store_load_end(struct store *s, bool finished)
 	for (size_t i = 0; i < L->nnames; i++)
 		free(L->names[i]);
 	free(L->names);
+	free(L->id_asked);
 	free(L->pos);
 	if (L->ev != NULL)
 		event_free(L->ev);
@@ -591,6 +599,21 @@ store_load_end(struct store *s, bool finished)
 		store_queue_pass(s);
 		store_set_watch(s, s->watch_dir);
 	}
+}
+
+/* One id kept per torrent listed (a link and a .torrent of one hash are one). */
+static void
+store_load_keep_ids(struct store *s, struct store_load *L)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < L->nnames; i++)
+		if (i == 0 || strncmp(L->names[i - 1], L->names[i], 40) != 0)
+			n++;
+	if (n == 0 || n > INT32_MAX / 4)
+		return;
+	L->id_base = engine_policy_reserve_ids(s->e, (int)n);
+	L->id_count = (int)n;
+	L->id_asked = xcalloc(n / 8 + 1, 1);
 }
 
 static void store_load_read_done(struct resume_job *job, void *arg);
@@ -722,6 +745,7 @@ store_load_read_done(struct resume_job *job, void *arg)
 		} else {
 			L->nread = b->to;
 			L->read_all = L->nread >= L->nnames;
+			store_load_keep_ids(s, L);
 		}
 	}
 	if (L->read_all && !L->reading && L->nnames > 0 && L->err[0] == '\0')

@@ -144,6 +144,10 @@ struct store_load {
 	bool ordered;                 /* all in, the saved queue order put back */
 	struct event *ev;             /* the next slice of adds */
 	uint64_t started_ms;
+	/* The ids kept for them (engine_policy_reserve_ids): id_base + saved position + 1, each
+	 * asked for once (id_asked: a bit per position). */
+	int id_base, id_count;
+	uint8_t *id_asked;
 	char err[300];
 };
 

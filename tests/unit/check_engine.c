@@ -894,12 +894,13 @@ START_TEST(test_session_load_in_slices)
 	size_t n = engine_torrent_ids(e, &got);
 	ck_assert_uint_eq(n, N);
 	/* They are added as they are read; the queue order is the saved one: load59 first, then
-	 * load00 ... load58. */
+	 * load00 ... load58, and the ids follow it (scripts name torrents by id across restarts). */
 	for (size_t i = 0; i < n; i++) {
 		struct engine_torrent_stats st;
 		ck_assert_int_eq(engine_torrent_get(e, got[i], &st), 0);
 		int k = atoi(st.name + 4);
 		ck_assert_int_eq(engine_queue_position(e, got[i]), k == N - 1 ? 0 : k + 1);
+		ck_assert_int_eq(got[i], (k == N - 1 ? 0 : k + 1) + 1);
 	}
 	free(got);
 	engine_free(e);
