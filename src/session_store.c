@@ -48,7 +48,7 @@ store_name(struct store *s, int id, struct engine_policy_names *n)
 }
 
 /* Out of the queue order (it stays findable by id until store_forget_item). */
-static void
+void
 store_unlink_item(struct store *s, struct store_item *it)
 {
 	if (it->prev != NULL)
@@ -66,7 +66,7 @@ store_unlink_item(struct store *s, struct store_item *it)
 }
 
 /* Into the queue order before `before` (NULL: at the end). */
-static void
+void
 store_insert_item(struct store *s, struct store_item *it, struct store_item *before)
 {
 	it->next = before;

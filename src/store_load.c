@@ -164,7 +164,8 @@ store_load_note(struct store_load *L, int id, const struct store_entry *en)
 /*
  * Once every torrent is in: the queue order the resume files saved (their position, then the
  * info-hash), the torrents added meanwhile by the user after them in their order. One sort of
- * the added ones and one relink of the list, in a callback of its own (a few milliseconds for
+ * the added ones, each unlinked, then linked in order before the first of the others, in a
+ * callback of its own (a few milliseconds for
  * 10,000; the queue's first pass follows in the next).
  */
 static void
@@ -176,37 +177,21 @@ store_load_order(struct store *s, struct store_load *L)
 	/* Marks the loaded ones (pos -1), then moves them, in order, in front of the others. */
 	for (struct store_item *it = s->items; it != NULL; it = it->next)
 		it->pos = 0;
-	struct store_item *head = NULL, *tail = NULL;
 	for (size_t i = 0; i < L->npos; i++) {
 		struct store_item *it = store_find(s, L->pos[i].id);
-		if (it == NULL || it->removed || it->pos < 0)
+		if (it == NULL || it->removed || it->pos < 0) {
+			L->pos[i].id = 0;
 			continue;
+		}
 		it->pos = -1;
-		/* out of the list */
-		if (it->prev != NULL)
-			it->prev->next = it->next;
-		else
-			s->items = it->next;
-		if (it->next != NULL)
-			it->next->prev = it->prev;
-		else
-			s->tail = it->prev;
-		/* onto the new head's end */
-		it->prev = tail;
-		it->next = NULL;
-		if (tail != NULL)
-			tail->next = it;
-		else
-			head = it;
-		tail = it;
+		store_unlink_item(s, it);
 	}
-	if (head != NULL) {
-		tail->next = s->items;
-		if (s->items != NULL)
-			s->items->prev = tail;
-		else
-			s->tail = tail;
-		s->items = head;
+	/* Each before the first of the others, in order: the loaded ones lead. */
+	struct store_item *first_other = s->items;
+	for (size_t i = 0; i < L->npos; i++) {
+		struct store_item *it = L->pos[i].id != 0 ? store_find(s, L->pos[i].id) : NULL;
+		if (it != NULL)
+			store_insert_item(s, it, first_other);
 	}
 	s->pos_dirty = true;
 }

@@ -153,6 +153,9 @@ struct store_load {
 
 /* session_store.c: the items (queue order, the tick's list), paths and fingerprints */
 struct store_item *store_find(struct store *s, int id);
+/* Out of the queue order (still found by id), and into it before `before` (NULL: last). */
+void store_unlink_item(struct store *s, struct store_item *it);
+void store_insert_item(struct store *s, struct store_item *it, struct store_item *before);
 /* A torrent's name for labels and logs (a magnet without metadata: its info-hash). */
 const char *store_name(struct store *s, int id, struct engine_policy_names *n);
 /* The next tick looks at it (O(1); once however often it is marked). */
