@@ -53,6 +53,7 @@ struct cmd_daemon_state {
 	struct monitor_server *monitor;
 	struct attach_server *attach;  /* `downpour attach` UIs */
 	bool stopping;
+	uint64_t stop_us;               /* when the stop began (dp_now_us) */
 	int exit_status;
 	struct stopsig *stop_sig;      /* INT and TERM: the second one ends the process at once */
 	struct event *sig_hup, *sig_usr1;
@@ -168,8 +169,25 @@ cmd_daemon_stop(struct cmd_daemon_state *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	d->stop_us = dp_now_us();
 	log_info("%s: stopping", why);
 	engine_shutdown(d->e, CMD_DAEMON_STOP_DEADLINE_MS, cmd_daemon_stopped, d);
+}
+
+/* The slowest callback of the stop (a loop that must keep answering while 10,000 torrents
+ * stop and save): the figure tests/bench/scale.sh reports. */
+static void
+cmd_daemon_log_stop_health(struct cmd_daemon_state *d)
+{
+	struct engine_loop_health h;
+	engine_loop_health(d->e, &h);
+	for (size_t i = 0; i < h.slowest_count; i++)
+		if (h.slowest[i].when_us >= d->stop_us) {
+			log_info("stop: slowest callback %.1f ms in %s",
+			    (double)h.slowest[i].duration_us / 1000.0, h.slowest[i].task_name);
+			return;
+		}
+	log_info("stop: no callback among the loop's slowest of the last minute");
 }
 
 /* The RPC's session-close. */
@@ -532,6 +550,7 @@ cmd_daemon_run(int argc, char **argv)
 	d.monitor = NULL;
 	task_dump_free(d.dump);
 	d.dump = NULL;
+	cmd_daemon_log_stop_health(&d);
 	engine_free(d.e);
 	d.e = NULL;
 	log_info("stopped");

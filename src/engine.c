@@ -158,6 +158,19 @@ engine_quiet(struct engine *e)
 	return e->dying == NULL && disk_pool_pending_jobs(e->disk) == 0;
 }
 
+/* The policy's last saves are written: the shutdown is over. */
+static void
+engine_shutdown_flushed(void *arg)
+{
+	struct engine *e = arg;
+	e->shutdown_done = true;
+	if (e->shutdown_cb != NULL) {
+		void (*cb)(void *) = e->shutdown_cb;
+		e->shutdown_cb = NULL;
+		cb(e->shutdown_arg);
+	}
+}
+
 static void
 engine_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -169,15 +182,11 @@ engine_shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	if (engine_quiet(e) || late) {
 		if (late && !engine_quiet(e))
 			log_warn("shutdown: deadline passed with trackers or disk jobs still busy");
-		e->shutdown_done = true;
 		event_del(e->shutdown_timer);
 		if (e->policy != NULL)
-			e->policy->flush(e->policy_arg);
-		if (e->shutdown_cb != NULL) {
-			void (*cb)(void *) = e->shutdown_cb;
-			e->shutdown_cb = NULL;
-			cb(e->shutdown_arg);
-		}
+			e->policy->flush(e->policy_arg, engine_shutdown_flushed, e);
+		else
+			engine_shutdown_flushed(e);
 	}
 	task_cb_end(e->timer_task);
 }

@@ -530,8 +530,9 @@ struct engine_policy {
 	void (*settings_changed)(void *arg, bool save);
 	/* engine_shutdown begins (before the torrents stop). */
 	void (*shutdown_begin)(void *arg);
-	/* The engine is quiet during shutdown: persist everything now (it may wait for writes). */
-	void (*flush)(void *arg);
+	/* The engine is quiet during shutdown: persist everything, in slices and on threads (the
+	 * loop keeps answering), then done(done_arg) on the loop (maybe before flush returns). */
+	void (*flush)(void *arg, void (*done)(void *done_arg), void *done_arg);
 	/* engine_free: the policy lets go of everything; the engine calls it no more. */
 	void (*free)(void *arg);
 

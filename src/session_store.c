@@ -330,6 +330,7 @@ store_free(void *arg)
 	if (s == NULL)
 		return;
 	store_shutdown_begin(s);
+	store_flush_finish_now(s);
 	resume_writer_free(s->writer);
 	resume_writer_free(s->mover);
 	hooks_free(s->hooks, STORE_HOOK_WAIT_MS);

@@ -29,7 +29,8 @@ struct watch;
 #define STORE_HOOK_WAIT_MS 1000       /* at exit, for hooks still running */
 #define STORE_SLICE_US 8000u          /* queue starts per callback: at most this long ... */
 #define STORE_SLICE_MIN 8u            /* ... and at least this many */
-#define STORE_FLUSH_THREADS 3         /* with the loop's own: the last saves at exit */
+#define STORE_FLUSH_THREADS 3         /* with the writer's own: the last saves at exit */
+#define STORE_FLUSH_POLL_MS 5         /* the loop looks this often for the last saves' end */
 #define STORE_WRITER_BACKLOG 64      /* saves handed on while the writer has fewer queued */
 #define STORE_QUEUE_MIN_MS 250        /* queue passes at most this often (a burst: one pass) */
 
@@ -122,6 +123,7 @@ struct store {
 	char *stats_path;                 /* SESSION/stats: cumulative session-stats */
 	struct event *settings_ev;        /* one write for the changes of one loop iteration */
 	bool settings_dirty;
+	struct store_flush_run *flush;    /* the last saves at exit, under way */
 };
 
 /* The session's torrents: read and parsed on the store's two writer threads in batches (10,000 .torrent and
@@ -178,7 +180,9 @@ void store_forget_files(struct store *s, const char *hex);
 void store_save_metainfo(struct store *s, const struct store_item *it, bool with_magnet);
 void store_save_magnet(struct store *s, const struct store_item *it, const char *uri);
 void store_save(struct store *s, struct store_item *it);
-void store_flush(void *arg);
+/* The last saves at exit in slices, then done(done_arg) on the loop (maybe before it returns). */
+void store_flush(void *arg, void (*done)(void *arg), void *done_arg);
+void store_flush_finish_now(struct store *s);
 
 /* store_move.c: finished data and the hooks */
 void store_run_hook(struct store *s, int id, const char *cmd, const char *event);

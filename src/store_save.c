@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "bitfield.h"
 #include "engine.h"
 #include "engine_policy.h"
@@ -244,11 +246,27 @@ store_save(struct store *s, struct store_item *it)
 	resume_writer_submit(s->writer, job);
 }
 
-/* The last saves at exit, shared by the flush's threads. */
+/* The last saves at exit. The views are taken on the loop in slices of STORE_SLICE_US (10,000
+ * torrents' resume states are 200 ms of work), the files written by a few threads at once
+ * (replacing 10,000 files is metadata work the filesystem does in parallel) while the loop goes
+ * on answering; a timer sees them end. */
 struct store_flush_run {
+	struct store *s;
+	void (*done)(void *arg);
+	void *done_arg;
+	int *ids;                     /* the torrents to save, in queue order */
+	size_t nids, at;              /* ... and the next one to take a view of */
+	size_t cut, unchecked;
 	struct resume_job **jobs;
 	size_t n;
-	size_t next;                  /* taken with an atomic add */
+	size_t next;                  /* the next job to write: taken with an atomic add */
+	struct engine_sliced *views;  /* the slices taking the views */
+	pthread_t writer;             /* runs the writes, then one sync of the filesystem */
+	bool writing;                 /* writer started */
+	int finished;                 /* atomic: the writer thread is through */
+	struct event *poll;           /* the loop looks for finished */
+	int sync_rc;
+	char sync_err[600];
 };
 
 static void *
@@ -263,8 +281,142 @@ store_flush_thread(void *arg)
 	}
 }
 
+/* The writes (with helpers when there are many), then the sync that makes them durable. */
+static void
+store_flush_write(struct store_flush_run *run)
+{
+	pthread_t th[STORE_FLUSH_THREADS];
+	int started = 0;
+	if (run->n > 64)
+		for (; started < STORE_FLUSH_THREADS; started++)
+			if (pthread_create(&th[started], NULL, store_flush_thread, run) != 0)
+				break;
+	store_flush_thread(run);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	run->sync_rc = dp_sync_fs(run->s->dir, run->sync_err, sizeof run->sync_err);
+}
+
+static void *
+store_flush_writer(void *arg)
+{
+	struct store_flush_run *run = arg;
+	store_flush_write(run);
+	__atomic_store_n(&run->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* On the loop once everything is written: the counts, then the engine's shutdown goes on. */
+static void
+store_flush_end(struct store_flush_run *run)
+{
+	struct store *s = run->s;
+	size_t n = 0;
+	for (size_t i = 0; i < run->n; i++) {
+		if (run->jobs[i]->error != 0)
+			log_error("session: saving resume data: %s", run->jobs[i]->errmsg);
+		else
+			n++;
+		resume_job_free(run->jobs[i]);
+	}
+	if (run->sync_rc < 0)
+		log_error("session: %s", run->sync_err);
+	store_save_stats(s, true);
+	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
+	if (run->cut > 0 || run->unchecked > 0)
+		log_info("session: %zu torrent%s not checked yet and %zu check%s cut short: their "
+		    "data is checked at the next start (a recheck's previous pieces stand)",
+		    run->unchecked, run->unchecked == 1 ? "" : "s", run->cut,
+		    run->cut == 1 ? "" : "s");
+	void (*done)(void *) = run->done;
+	void *done_arg = run->done_arg;
+	s->flush = NULL;
+	if (run->poll != NULL)
+		event_free(run->poll);
+	free(run->jobs);
+	free(run->ids);
+	free(run);
+	engine_task_wait(s->task, ENGINE_TASK_TIMER_WAIT, "session saved");
+	if (done != NULL)
+		done(done_arg);
+}
+
+static void
+store_flush_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_flush_run *run = arg;
+	struct engine_task *task = run->s->task;
+	(void)fd;
+	(void)what;
+	if (!__atomic_load_n(&run->finished, __ATOMIC_ACQUIRE))
+		return;
+	engine_task_cb_begin(task);
+	event_del(run->poll);
+	pthread_join(run->writer, NULL);
+	run->writing = false;
+	store_flush_end(run);
+	engine_task_cb_end(task);
+}
+
+/* One slice of views: false while torrents are left. */
+static bool
+store_flush_views(void *arg, uint64_t budget_us)
+{
+	struct store_flush_run *run = arg;
+	struct store *s = run->s;
+	uint64_t until = budget_us > 0 ? dp_now_us() + budget_us : UINT64_MAX;
+	while (run->at < run->nids) {
+		struct store_item *it = store_find(s, run->ids[run->at++]);
+		struct engine_policy_torrent t;
+		if (it == NULL || it->removed || engine_policy_torrent(s->e, it->id, 0, &t) < 0)
+			continue;
+		/* A check still running at exit: its pieces are claimed by the previous file (none
+		 * when it is the first check: the next start checks again). */
+		if (it->checking || t.state == ENGINE_TORRENT_CHECKING) {
+			run->cut++;
+			continue;
+		}
+		uint32_t have;
+		struct resume_job *job = store_make_job(s, it, &have);
+		if (job == NULL)
+			continue;
+		if (job->resume.unchecked && t.has_info)
+			run->unchecked++;
+		/* Pieces claimed since the last synced save: their data first (the rest was made
+		 * durable before an earlier file said so). */
+		job->sync = have != it->synced_have;
+		job->batch = true;
+		run->jobs[run->n++] = job;
+		if ((run->n & 31) == 0 && dp_now_us() >= until)
+			break;
+	}
+	return run->at >= run->nids;
+}
+
+/* The views are taken: write them, on a thread when there are many. */
+static void
+store_flush_views_done(void *arg)
+{
+	struct store_flush_run *run = arg;
+	struct store *s = run->s;
+	run->views = NULL;
+	if (run->n > 64) {
+		run->poll = event_new(s->base, -1, EV_PERSIST, store_flush_poll, run);
+		if (run->poll != NULL &&
+		    pthread_create(&run->writer, NULL, store_flush_writer, run) == 0) {
+			run->writing = true;
+			engine_task_wait(s->task, ENGINE_TASK_DISK_WAIT,
+			    "writing the resume data of %zu torrents", run->n);
+			event_add(run->poll, &(struct timeval){ 0, STORE_FLUSH_POLL_MS * 1000 });
+			return;
+		}
+	}
+	store_flush_write(run);
+	store_flush_end(run);
+}
+
 void
-store_flush(void *arg)
+store_flush(void *arg, void (*done)(void *arg), void *done_arg)
 {
 	struct store *s = arg;
 	if (s->settings_dirty)
@@ -275,60 +427,41 @@ store_flush(void *arg)
 	resume_writer_batch(s->writer);
 	resume_writer_drain(s->writer);
 	resume_writer_drain(s->mover);
-	/* The views are taken here, on the loop; the files are written by a few threads at once
-	 * (replacing 10,000 files is metadata work the filesystem does in parallel). */
-	struct store_flush_run run = { .jobs = xcalloc((size_t)s->nitems + 1, sizeof *run.jobs) };
-	size_t cut = 0, unchecked = 0;
-	for (struct store_item *it = s->items; it != NULL; it = it->next) {
-		struct engine_policy_torrent t;
-		if (it->removed || engine_policy_torrent(s->e, it->id, 0, &t) < 0)
-			continue;
-		/* A check still running at exit: its pieces are claimed by the previous file (none
-		 * when it is the first check: the next start checks again). */
-		if (it->checking || t.state == ENGINE_TORRENT_CHECKING) {
-			cut++;
-			continue;
-		}
-		uint32_t have;
-		struct resume_job *job = store_make_job(s, it, &have);
-		if (job == NULL)
-			continue;
-		if (job->resume.unchecked && t.has_info)
-			unchecked++;
-		/* Pieces claimed since the last synced save: their data first (the rest was made
-		 * durable before an earlier file said so). */
-		job->sync = have != it->synced_have;
-		job->batch = true;
-		if (run.n < (size_t)s->nitems + 1)
-			run.jobs[run.n++] = job;
-		else
-			resume_job_free(job);
+	struct store_flush_run *run = xcalloc(1, sizeof *run);
+	run->s = s;
+	run->done = done;
+	run->done_arg = done_arg;
+	/* By id, not by item: a torrent removed between two slices is skipped, not followed. */
+	run->ids = xcalloc((size_t)s->nitems + 1, sizeof *run->ids);
+	for (struct store_item *it = s->items; it != NULL && run->nids < (size_t)s->nitems;
+	    it = it->next)
+		run->ids[run->nids++] = it->id;
+	run->jobs = xcalloc(run->nids + 1, sizeof *run->jobs);
+	s->flush = run;
+	/* NULL: all done in the first slice (run is gone). */
+	struct engine_sliced *views = engine_run_sliced(s->e, s->task, STORE_SLICE_US,
+	    store_flush_views, store_flush_views_done, run, "taking the resume data of every torrent");
+	if (views != NULL)
+		run->views = views;
+}
+
+/* store_free with a flush under way (an engine freed before its shutdown finished): the rest
+ * is saved here, at once, without its done. */
+void
+store_flush_finish_now(struct store *s)
+{
+	struct store_flush_run *run = s->flush;
+	if (run == NULL)
+		return;
+	engine_sliced_cancel(&run->views);
+	if (run->writing) {
+		pthread_join(run->writer, NULL);
+		run->writing = false;
+	} else {
+		while (!store_flush_views(run, 0))
+			;
+		store_flush_write(run);
 	}
-	pthread_t th[STORE_FLUSH_THREADS];
-	int started = 0;
-	if (run.n > 64)
-		for (; started < STORE_FLUSH_THREADS; started++)
-			if (pthread_create(&th[started], NULL, store_flush_thread, &run) != 0)
-				break;
-	store_flush_thread(&run);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	size_t n = 0;
-	for (size_t i = 0; i < run.n; i++) {
-		if (run.jobs[i]->error != 0)
-			log_error("session: saving resume data: %s", run.jobs[i]->errmsg);
-		else
-			n++;
-		resume_job_free(run.jobs[i]);
-	}
-	free(run.jobs);
-	char err[600];
-	if (dp_sync_fs(s->dir, err, sizeof err) < 0)
-		log_error("session: %s", err);
-	store_save_stats(s, true);
-	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
-	if (cut > 0 || unchecked > 0)
-		log_info("session: %zu torrent%s not checked yet and %zu check%s cut short: their "
-		    "data is checked at the next start (a recheck's previous pieces stand)",
-		    unchecked, unchecked == 1 ? "" : "s", cut, cut == 1 ? "" : "s");
+	run->done = NULL;
+	store_flush_end(run);
 }

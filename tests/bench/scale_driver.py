@@ -281,7 +281,17 @@ def phase_watch(tracker):
 
 def phase_stop(d, label="stop"):
     took = d.stop()
-    record(label, shutdown="%.2f s" % took if took is not None else "killed after %d s" % PHASE_SECS)
+    worst = "?"
+    try:
+        with open(os.path.join(d.sdir, "downpour.log"), "rb") as f:
+            f.seek(max(0, os.path.getsize(f.name) - (1 << 20)))
+            tail = f.read().decode("utf-8", "replace")
+        found = re.findall(r"stop: (slowest callback [\d.]+ ms in .*|no callback.*)", tail)
+        worst = found[-1] if found else "?"
+    except OSError:
+        pass
+    record(label, shutdown="%.2f s" % took if took is not None else "killed after %d s" % PHASE_SECS,
+           worst=worst)
 
 
 def phase_restart(d):
