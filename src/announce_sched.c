@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "task.h"
 #include "announce_sched.h"
 #include "tracker.h"
+#include "tracker_gate.h"
 #include "tracker_hosts.h"
 #include "tracker_private.h"
 #include "util.h"
@@ -60,6 +62,8 @@ struct announce_tracker {
 	bool op_scrape;
 	enum tracker_event op_event;
 	uint64_t op_start_us;           /* monotonic: when the op in flight was sent */
+	struct tracker_gate_wait gate;  /* its place at the tracker's request slots */
+	int host_row;                   /* its row in cb.hosts: -2 not looked up, -1 none */
 };
 
 struct announce_tier {
@@ -228,10 +232,11 @@ announce_host_key(const struct announce_tracker *t, char *out, size_t size)
 	    v6 ? "]" : "", (unsigned)t->port);
 }
 
+/* An op in flight, or waiting for a request slot to send one. */
 static bool
 announce_busy(const struct announce_tracker *t)
 {
-	return t->http != NULL || t->udp_op != NULL;
+	return t->http != NULL || t->udp_op != NULL || t->gate.queued;
 }
 
 /* A live task for the tracker. A finished one (failed attempt, stop) is released to linger in
@@ -249,6 +254,7 @@ announce_task(struct announce_tracker *t)
 static void
 announce_cancel_op(struct announce_tracker *t)
 {
+	tracker_gate_leave(&t->gate);
 	tracker_http_fetch_cancel(t->http);
 	t->http = NULL;
 	tracker_udp_cancel(t->udp_op);
@@ -276,11 +282,13 @@ static void announce_http_done(void *arg, int status, const uint8_t *body, size_
     const char *err);
 static void announce_udp_done(void *arg, const struct tracker_response *resp, const char *err);
 
-/* Starts an announce or scrape on t; its result arrives in tracker_*_done. */
+/* Sends the op set up by announce_start_op; its result arrives in announce_*_done. */
 static void
-announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape)
+announce_send_op(struct announce_tracker *t)
 {
 	struct announce_sched *as = t->as;
+	enum tracker_event ev = t->op_event;
+	bool scrape = t->op_scrape;
 	struct tracker_request req;
 	memset(&req, 0, sizeof req);
 	memcpy(req.info_hash, as->info_hash, 20);
@@ -293,8 +301,6 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	if (ev == TRACKER_EVENT_STOPPED)
 		req.numwant = 0;
 	req.tracker_id = t->tracker_id;
-	t->op_scrape = scrape;
-	t->op_event = ev;
 	t->op_start_us = dp_now_us();
 	struct dp_task *task = announce_task(t);
 	if (scrape)
@@ -322,6 +328,47 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 		announce_http_done(t, 0, NULL, 0, "cannot start an HTTP request");
 }
 
+static void
+announce_gate_go(struct tracker_gate_wait *w)
+{
+	struct announce_tracker *t = (struct announce_tracker *)(void *)((char *)w -
+	    offsetof(struct announce_tracker, gate));
+	announce_send_op(t);
+}
+
+/*
+ * Starts an announce or scrape on t once the tracker has a request slot free: thousands of
+ * torrents on one tracker (a restart) ask it TRACKER_GATE_HTTP at a time, and their later
+ * announces keep the spacing the slots gave them. A stopped skips the queue: it has a short
+ * deadline (shutdown) and asks for no peers.
+ */
+static void
+announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape)
+{
+	struct announce_sched *as = t->as;
+	t->op_scrape = scrape;
+	t->op_event = ev;
+	struct tracker_gate *g = tracker_hosts_gate(as->cb.hosts);
+	if (g == NULL || ev == TRACKER_EVENT_STOPPED) {
+		announce_send_op(t);
+		return;
+	}
+	char key[300];
+	announce_host_key(t, key, sizeof key);
+	if (t->host_row == -2)
+		t->host_row = tracker_hosts_index(as->cb.hosts, key);
+	unsigned limit = t->scheme == TRACKER_SCHEME_UDP ? TRACKER_GATE_UDP : TRACKER_GATE_HTTP;
+	size_t ahead;
+	if (tracker_gate_enter(g, t->host_row, limit, &t->gate, announce_gate_go, &ahead)) {
+		announce_send_op(t);
+		return;
+	}
+	struct dp_task *task = announce_task(t);
+	task_idle(task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s: %zu ahead",
+	    key, ahead);
+	task_set_deadline(task, 0);
+}
+
 static bool
 announce_can_scrape(const struct announce_tracker *t)
 {
@@ -346,6 +393,15 @@ announce_wait_next(struct announce_tracker *t)
 	task_set_deadline(announce_task(t), dp_now_us() + (uint64_t)left * 1000000ull);
 }
 
+/* d plus up to d / part more, at random: torrents that failed or started together do not stay
+ * in step (a dead tracker's 10,000 torrents would otherwise all retry in the same second). */
+static unsigned
+announce_jitter(unsigned d, unsigned part)
+{
+	unsigned span = d / part;
+	return span > 0 ? d + announce_rand32() % (span + 1) : d;
+}
+
 /* The current tracker of the tier failed: try the next one now, or back off. */
 static void
 announce_tier_failed(struct announce_tier *tier, struct announce_tracker *t, const char *err)
@@ -367,7 +423,7 @@ announce_tier_failed(struct announce_tier *tier, struct announce_tracker *t, con
 	}
 	tier->cur = 0;
 	tier->fails++;
-	unsigned delay = tracker_retry_delay(tier->fails);
+	unsigned delay = announce_jitter(tracker_retry_delay(tier->fails), 4);
 	announce_tier_schedule(tier, delay);
 	struct announce_tracker *first = &as->trackers[tier->order[0]];
 	if (first != t) {
@@ -413,6 +469,10 @@ announce_accepted(struct announce_tracker *t, struct tracker_response *r)
 	tier->cur = 0;
 	tier->fails = 0;
 	unsigned delay = tracker_next_delay(r->interval, r->min_interval);
+	/* The first interval is stretched by up to a tenth at random, so the torrents a restart
+	 * started together come back spread over it (never sooner than the tracker asked). */
+	if (t->op_event == TRACKER_EVENT_STARTED)
+		delay = announce_jitter(delay, 10);
 	if (tier->completed_pending && t->started)
 		delay = 0;
 	announce_tier_schedule(tier, delay);
@@ -481,6 +541,7 @@ announce_http_done(void *arg, int status, const uint8_t *body, size_t len, const
 	struct tracker_response r;
 	char perr[256];
 	t->http = NULL;
+	tracker_gate_leave(&t->gate);
 	memset(&r, 0, sizeof r);
 	tracker_response_clear(&r);
 	if (err != NULL) {
@@ -517,6 +578,7 @@ announce_udp_done(void *arg, const struct tracker_response *resp, const char *er
 	struct announce_tracker *t = arg;
 	struct tracker_response r = resp ? *resp : (struct tracker_response){ 0 };
 	t->udp_op = NULL;
+	tracker_gate_leave(&t->gate);
 	if (resp == NULL)
 		tracker_response_clear(&r);
 	/* The peers stay owned by the UDP side; we only read them. */
@@ -611,6 +673,8 @@ announce_tracker_init(struct announce_sched *as, struct announce_tier *tier,
 	t->seeders = t->leechers = t->downloaded = -1;
 	t->interval = t->min_interval = -1;
 	t->status = TRACKER_IDLE;
+	t->host_row = -2;
+	t->gate.row = -1;
 	t->task = task_new(DP_TASK_KIND_TRACKER, as->torrent_id, "tracker %s%s", t->url,
 	    family == AF_INET6 ? " (IPv6)" : "");
 	if (!pu->ok) {
@@ -888,7 +952,7 @@ announce_sched_free(struct announce_sched *as)
 static enum tracker_status
 announce_live_status(const struct announce_tracker *t)
 {
-	if (!announce_busy(t) || t->task == NULL)
+	if (!announce_busy(t) || t->gate.queued || t->task == NULL)
 		return t->status;
 	switch (t->task->state) {
 	case DP_TASK_DNS_WAIT:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracker_gate.h"
 #include "tracker_hosts.h"
 #include "util.h"
 
@@ -16,17 +17,23 @@ struct tracker_hosts {
 	size_t count;
 	int slot[TRACKER_HOSTS_SLOTS];      /* row + 1, 0 = empty */
 	bool have_other;
+	struct tracker_gate *gate;          /* request slots, one row per tracker row */
 };
 
 struct tracker_hosts *
 tracker_hosts_new(void)
 {
-	return xcalloc(1, sizeof(struct tracker_hosts));
+	struct tracker_hosts *h = xcalloc(1, sizeof(struct tracker_hosts));
+	h->gate = tracker_gate_new(TRACKER_HOSTS_MAX);
+	return h;
 }
 
 void
 tracker_hosts_free(struct tracker_hosts *h)
 {
+	if (h == NULL)
+		return;
+	tracker_gate_free(h->gate);
 	free(h);
 }
 
@@ -39,8 +46,8 @@ tracker_hosts_hash(const char *s)
 	return x;
 }
 
-static struct tracker_host_row *
-tracker_hosts_row(struct tracker_hosts *h, const char *host)
+int
+tracker_hosts_index(struct tracker_hosts *h, const char *host)
 {
 	uint32_t i = tracker_hosts_hash(host) & (TRACKER_HOSTS_SLOTS - 1);
 	for (;; i = (i + 1) & (TRACKER_HOSTS_SLOTS - 1)) {
@@ -48,21 +55,35 @@ tracker_hosts_row(struct tracker_hosts *h, const char *host)
 		if (r == 0)
 			break;
 		if (strcmp(h->rows[r - 1].host, host) == 0)
-			return &h->rows[r - 1];
+			return r - 1;
 	}
-	if (h->count == TRACKER_HOSTS_MAX) {
-		/* Past the bound every new name shares one row. */
-		struct tracker_host_row *o = &h->rows[TRACKER_HOSTS_MAX];
-		if (!h->have_other) {
-			snprintf(o->host, sizeof o->host, "other");
-			h->have_other = true;
-		}
-		return o;
-	}
+	if (h->count == TRACKER_HOSTS_MAX)
+		return -1;
 	struct tracker_host_row *row = &h->rows[h->count];
 	snprintf(row->host, sizeof row->host, "%s", host);
 	h->slot[i] = (int)++h->count;
-	return row;
+	return (int)h->count - 1;
+}
+
+static struct tracker_host_row *
+tracker_hosts_row(struct tracker_hosts *h, const char *host)
+{
+	int r = tracker_hosts_index(h, host);
+	if (r >= 0)
+		return &h->rows[r];
+	/* Past the bound every new name shares one row. */
+	struct tracker_host_row *o = &h->rows[TRACKER_HOSTS_MAX];
+	if (!h->have_other) {
+		snprintf(o->host, sizeof o->host, "other");
+		h->have_other = true;
+	}
+	return o;
+}
+
+struct tracker_gate *
+tracker_hosts_gate(struct tracker_hosts *h)
+{
+	return h != NULL ? h->gate : NULL;
 }
 
 void

@@ -1,6 +1,7 @@
 /* tracker_hosts.h: announce and scrape outcomes per tracker ("udp://host:port"), summed over
  * every torrent: successes, failures and announce latency for /metrics. A hash table bounded to
- * TRACKER_HOSTS_MAX names (the rest count under "other"); O(1) per outcome. */
+ * TRACKER_HOSTS_MAX names (the rest count under "other"); O(1) per outcome. Each row also has
+ * its request slots (tracker_gate.h), which the table owns. */
 #ifndef DP_ENGINE_INTERNAL
 #error "tracker_hosts.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -14,6 +15,7 @@
 #define TRACKER_HOSTS_MAX 1024
 
 struct tracker_hosts;
+struct tracker_gate;
 
 /* One tracker's figures since the start (engine_tracker_hosts copies them out). */
 struct tracker_host_row {
@@ -29,6 +31,10 @@ void tracker_hosts_free(struct tracker_hosts *h);
 /* One announce (or scrape) to host ended: ok or not, after latency_us. */
 void tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool ok,
     uint64_t latency_us);
+/* The row of a tracker ("http://host:port"), added when new; -1 past TRACKER_HOSTS_MAX. */
+int tracker_hosts_index(struct tracker_hosts *h, const char *host);
+/* The request slots of the rows (NULL for a NULL table). */
+struct tracker_gate *tracker_hosts_gate(struct tracker_hosts *h);
 /* The rows in the order first seen ("other" last); valid until the next note. */
 size_t tracker_hosts_rows(const struct tracker_hosts *h, const struct tracker_host_row **rows,
     const struct tracker_host_row **other);

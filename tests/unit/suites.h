@@ -52,6 +52,7 @@
 	X(attach) \
 	X(alt_speed) \
 	X(tracker_list) \
+	X(tracker_gate) \
 	X(idmap) \
 	X(watch) \
 	X(piece_mem)
