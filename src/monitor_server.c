@@ -280,7 +280,8 @@ monitor_blocked_end(struct monitor_cmd *cmd, struct dp_buf *out)
 			    (unsigned long long)cmd->found[i].id, cmd->found[i].name);
 	dp_buf_printf(out, "# %zu idle task%s hidden (waiting by design; `ps` lists them)\n",
 	    wc.idle_skipped, wc.idle_skipped == 1 ? "" : "s");
-	qsort(cmd->found, cmd->nfound, sizeof *cmd->found, monitor_task_cmp_waited);
+	if (cmd->nfound > 1)   /* none found: found is NULL, which qsort may not take */
+		qsort(cmd->found, cmd->nfound, sizeof *cmd->found, monitor_task_cmp_waited);
 	monitor_task_header(out);
 	for (size_t i = 0; i < cmd->nfound; i++) {
 		monitor_task_line(out, &cmd->found[i]);
