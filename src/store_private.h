@@ -30,7 +30,6 @@ struct watch;
 #define STORE_SLICE_US 8000u          /* queue starts per callback: at most this long ... */
 #define STORE_SLICE_MIN 8u            /* ... and at least this many */
 #define STORE_FLUSH_THREADS 3         /* with the writer's own: the last saves at exit */
-#define STORE_FLUSH_POLL_MS 5         /* the loop looks this often for the last saves' end */
 #define STORE_WRITER_BACKLOG 64      /* saves handed on while the writer has fewer queued */
 #define STORE_QUEUE_MIN_MS 250        /* queue passes at most this often (a burst: one pass) */
 

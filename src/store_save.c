@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "bitfield.h"
 #include "engine.h"
 #include "engine_policy.h"
@@ -249,7 +247,7 @@ store_save(struct store *s, struct store_item *it)
 /* The last saves at exit. The views are taken on the loop in slices of STORE_SLICE_US (10,000
  * torrents' resume states are 200 ms of work), the files written by a few threads at once
  * (replacing 10,000 files is metadata work the filesystem does in parallel) while the loop goes
- * on answering; a timer sees them end. */
+ * on answering: one job of the store's writer thread, whose done() comes back on the loop. */
 struct store_flush_run {
 	struct store *s;
 	void (*done)(void *arg);
@@ -261,10 +259,7 @@ struct store_flush_run {
 	size_t n;
 	size_t next;                  /* the next job to write: taken with an atomic add */
 	struct engine_sliced *views;  /* the slices taking the views */
-	pthread_t writer;             /* runs the writes, then one sync of the filesystem */
-	bool writing;                 /* writer started */
-	int finished;                 /* atomic: the writer thread is through */
-	struct event *poll;           /* the loop looks for finished */
+	bool writing;                 /* the writes are a job of s->writer */
 	int sync_rc;
 	char sync_err[600];
 };
@@ -297,15 +292,6 @@ store_flush_write(struct store_flush_run *run)
 	run->sync_rc = dp_sync_fs(run->s->dir, run->sync_err, sizeof run->sync_err);
 }
 
-static void *
-store_flush_writer(void *arg)
-{
-	struct store_flush_run *run = arg;
-	store_flush_write(run);
-	__atomic_store_n(&run->finished, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /* On the loop once everything is written: the counts, then the engine's shutdown goes on. */
 static void
 store_flush_end(struct store_flush_run *run)
@@ -331,8 +317,6 @@ store_flush_end(struct store_flush_run *run)
 	void (*done)(void *) = run->done;
 	void *done_arg = run->done_arg;
 	s->flush = NULL;
-	if (run->poll != NULL)
-		event_free(run->poll);
 	free(run->jobs);
 	free(run->ids);
 	free(run);
@@ -342,20 +326,19 @@ store_flush_end(struct store_flush_run *run)
 }
 
 static void
-store_flush_poll(evutil_socket_t fd, short what, void *arg)
+store_flush_job_work(struct resume_job *job)
 {
-	struct store_flush_run *run = arg;
-	struct engine_task *task = run->s->task;
-	(void)fd;
-	(void)what;
-	if (!__atomic_load_n(&run->finished, __ATOMIC_ACQUIRE))
-		return;
-	engine_task_cb_begin(task);
-	event_del(run->poll);
-	pthread_join(run->writer, NULL);
+	store_flush_write(job->ctx);
+}
+
+static void
+store_flush_job_done(struct resume_job *job, void *arg)
+{
+	struct store_flush_run *run = job->ctx;
+	(void)arg;
+	resume_job_free(job);
 	run->writing = false;
 	store_flush_end(run);
-	engine_task_cb_end(task);
 }
 
 /* One slice of views: false while torrents are left. */
@@ -401,15 +384,17 @@ store_flush_views_done(void *arg)
 	struct store *s = run->s;
 	run->views = NULL;
 	if (run->n > 64) {
-		run->poll = event_new(s->base, -1, EV_PERSIST, store_flush_poll, run);
-		if (run->poll != NULL &&
-		    pthread_create(&run->writer, NULL, store_flush_writer, run) == 0) {
-			run->writing = true;
-			engine_task_wait(s->task, ENGINE_TASK_DISK_WAIT,
-			    "writing the resume data of %zu torrents", run->n);
-			event_add(run->poll, &(struct timeval){ 0, STORE_FLUSH_POLL_MS * 1000 });
-			return;
-		}
+		struct resume_job *job = xcalloc(1, sizeof *job);
+		resume_init(&job->resume);
+		job->work = store_flush_job_work;
+		job->ctx = run;
+		job->done = store_flush_job_done;
+		snprintf(job->label, sizeof job->label, "writing the resume data of %zu torrents", run->n);
+		run->writing = true;
+		engine_task_wait(s->task, ENGINE_TASK_DISK_WAIT,
+		    "writing the resume data of %zu torrents", run->n);
+		resume_writer_submit(s->writer, job);
+		return;
 	}
 	store_flush_write(run);
 	store_flush_end(run);
@@ -454,14 +439,13 @@ store_flush_finish_now(struct store *s)
 	if (run == NULL)
 		return;
 	engine_sliced_cancel(&run->views);
-	if (run->writing) {
-		pthread_join(run->writer, NULL);
-		run->writing = false;
-	} else {
-		while (!store_flush_views(run, 0))
-			;
-		store_flush_write(run);
-	}
 	run->done = NULL;
+	if (run->writing) {
+		resume_writer_drain(s->writer);   /* its done() ends the run */
+		return;
+	}
+	while (!store_flush_views(run, 0))
+		;
+	store_flush_write(run);
 	store_flush_end(run);
 }
