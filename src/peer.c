@@ -895,9 +895,17 @@ peer_splice_ready(struct peer *p)
 		p->splice_failed = true;
 		return false;
 	}
+	struct event *ev = event_new(bufferevent_get_base(p->bev), bufferevent_getfd(p->bev),
+	    EV_WRITE, peer_splice_cb, p);
+	if (ev == NULL) {
+		log_debug("peer %s: blocks go by sendfile: no event for the pipe", p->addr_str);
+		peer_splice_close(ps);
+		free(ps);
+		p->splice_failed = true;
+		return false;
+	}
 	p->splice = ps;
-	p->splice_ev = event_new(bufferevent_get_base(p->bev), bufferevent_getfd(p->bev), EV_WRITE,
-	    peer_splice_cb, p);
+	p->splice_ev = ev;
 	return true;
 }
 
