@@ -16,7 +16,12 @@ struct dp_idmap_slot {
 struct dp_idmap {
 	struct dp_idmap_slot *slots;
 	size_t cap;               /* a power of two, or 0 before the first put */
-	size_t count;
+	size_t count;             /* pairs in both tables */
+	/* A large table grows a few slots per put or delete, not in one go (a 64k-pair rehash is
+	 * tens of ms of one callback): the previous table, read-only but for deletions, whose
+	 * slots from old_start on are moved into slots one by one; old_done of them are. */
+	struct dp_idmap_slot *old;
+	size_t old_cap, old_start, old_done;
 };
 
 void dp_idmap_init(struct dp_idmap *m);
@@ -31,9 +36,10 @@ void *dp_idmap_get(const struct dp_idmap *m, uint64_t key);
  * change between calls. */
 void *dp_idmap_next(const struct dp_idmap *m, uint64_t key, size_t *cursor);
 
-/* Every pair, slot by slot: the table's slots (0 when empty), and the value in slot i (taken
- * modulo the slots, so a cursor may go round) with its key, or NULL for a free slot. A walk
- * sees each pair once if the map does not change during it. */
+/* Every pair, slot by slot: the number of slots (those of the table and of the one it is
+ * growing out of; 0 when empty), and the value in slot i (taken modulo the slots, so a cursor
+ * may go round) with its key, or NULL for a free slot. A walk sees each pair once if the map
+ * does not change during it. */
 size_t dp_idmap_slots(const struct dp_idmap *m);
 void *dp_idmap_slot(const struct dp_idmap *m, size_t i, uint64_t *key);
 

@@ -117,6 +117,84 @@ START_TEST(test_idmap_slots_walk)
 }
 END_TEST
 
+/* Lookup of every pair against the array: each is found among its key's values exactly as
+ * often as it is in. */
+static void
+idmap_check_all(const struct dp_idmap *m, const uint64_t *key, const bool *in, size_t pairs)
+{
+	for (size_t j = 0; j < pairs; j++) {
+		size_t cursor = 0, seen = 0;
+		void *v;
+		while ((v = dp_idmap_next(m, key[j], &cursor)) != NULL)
+			seen += v == (void *)(uintptr_t)(j + 1);
+		ck_assert_uint_eq(seen, in[j] ? 1 : 0);
+	}
+}
+
+/* A large table grows in steps: while pairs are still in the table it grows out of, puts,
+ * deletes (of pairs in either table), lookups of keys whose values are split between the two,
+ * and a walk over the slots all agree with the array; each put or delete moves a bounded
+ * number of old slots, and the old table is gone before the next growth. */
+START_TEST(test_idmap_grows_in_steps)
+{
+	enum { PAIRS = 24000, KEYS = 3000 };
+	struct dp_idmap m;
+	dp_idmap_init(&m);
+	uint64_t *key = xcalloc(PAIRS, sizeof *key);
+	bool *in = xcalloc(PAIRS, sizeof *in);
+	size_t count = 0, checks = 0, growths = 0;
+	uint32_t x = 777;
+	for (int step = 0; step < 60000; step++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		/* mostly puts, so the table keeps growing through several steps */
+		size_t i = x % PAIRS;
+		void *val = (void *)(uintptr_t)(i + 1);
+		size_t cap = m.cap, done = m.old_done;
+		bool was_old = m.old != NULL;
+		if (in[i] && x % 4 == 0) {
+			ck_assert(dp_idmap_del(&m, key[i], val));
+			in[i] = false;
+			count--;
+		} else if (!in[i]) {
+			key[i] = (x >> 8) % KEYS;
+			dp_idmap_put(&m, key[i], val);
+			in[i] = true;
+			count++;
+		} else {
+			continue;
+		}
+		ck_assert_uint_eq(m.count, count);
+		ck_assert_uint_ge(m.cap, 2 * m.count);
+		if (m.cap != cap && cap >= 1024) {
+			/* a growth of a large table moves nothing yet, the one before is over */
+			ck_assert(!was_old);
+			ck_assert_ptr_nonnull(m.old);
+			ck_assert_uint_eq(m.old_done, 0);
+			growths++;
+		} else if (was_old && m.old != NULL) {
+			ck_assert_uint_le(m.old_done - done, 64);
+		}
+		if (m.old == NULL || step % 53 != 0)
+			continue;
+		idmap_check_all(&m, key, in, PAIRS);
+		size_t slots = dp_idmap_slots(&m), pairs = 0;
+		ck_assert_uint_eq(slots, m.cap + m.old_cap);
+		for (size_t s = 0; s < slots; s++)
+			pairs += dp_idmap_slot(&m, s, NULL) != NULL;
+		ck_assert_uint_eq(pairs, count);
+		checks++;
+	}
+	ck_assert_uint_ge(growths, 3);
+	ck_assert_uint_ge(checks, 5);
+	idmap_check_all(&m, key, in, PAIRS);
+	free(key);
+	free(in);
+	dp_idmap_free(&m);
+}
+END_TEST
+
 START_TEST(test_idmap_key20)
 {
 	uint8_t a[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, b[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 10 };
@@ -146,6 +224,7 @@ idmap_suite(void)
 	tcase_add_test(tc, test_idmap_sequential_ids);
 	tcase_add_test(tc, test_idmap_key20);
 	tcase_add_test(tc, test_idmap_slots_walk);
+	tcase_add_test(tc, test_idmap_grows_in_steps);
 	suite_add_tcase(s, tc);
 	return s;
 }
