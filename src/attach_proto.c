@@ -312,10 +312,14 @@ static const struct attach_field attach_health_f[] = {
 
 #define ST struct engine_slow_callback
 static const struct attach_field attach_slow_f[] = {
+	F("cm", ATTACH_BOOL, ST, cpu_measured),
+	F("cpu", ATTACH_UINT, ST, cpu_us),
 	F("du", ATTACH_UINT, ST, duration_us),
 	F("nm", ATTACH_CHARS, ST, task_name),
+	F("pr", ATTACH_UINT, ST, preempted),
 	F("ti", ATTACH_UINT, ST, task_id),
 	F("wh", ATTACH_UINT, ST, when_us),
+	F("wt", ATTACH_UINT, ST, waits),
 };
 #undef ST
 

@@ -545,6 +545,12 @@ attach_answer_health(struct attach_client *c, int64_t id, struct dp_buf *out)
 	for (size_t i = 0; i < h.slowest_count && i < ENGINE_SLOW_CALLBACKS; i++)
 		attach_encode_record(out, &attach_slow_rec, &h.slowest[i]);
 	be_enc_end(out);
+	/* most CPU first (a UI of before ignores the key) */
+	be_enc_cstr(out, "hv");
+	be_enc_list_begin(out);
+	for (size_t i = 0; i < h.heaviest_count && i < ENGINE_SLOW_CALLBACKS; i++)
+		attach_encode_record(out, &attach_slow_rec, &h.heaviest[i]);
+	be_enc_end(out);
 	be_enc_end(out);
 }
 

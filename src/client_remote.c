@@ -538,6 +538,19 @@ client_remote_tasks(struct client *c, const struct engine_task_info **out)
 	return r->ntasks;
 }
 
+/* A list of slow callbacks from the health answer (NULL: none); the entries that decode. */
+static size_t
+client_remote_slow_list(const struct be_node *sl, struct engine_slow_callback *out)
+{
+	char err[256];
+	size_t n = 0;
+	for (size_t i = 0; sl != NULL && i < sl->v.list.n && n < ENGINE_SLOW_CALLBACKS; i++)
+		if (attach_decode_record(sl->v.list.items[i], &attach_slow_rec, &out[n], err,
+		    sizeof err))
+			n++;
+	return n;
+}
+
 static void
 client_remote_loop_health(struct client *c, struct engine_loop_health *out)
 {
@@ -547,11 +560,11 @@ client_remote_loop_health(struct client *c, struct engine_loop_health *out)
 	char err[256];
 	if (n != NULL && attach_decode_record(be_dict_get(n, "h"), &attach_health_rec, out, err,
 	    sizeof err)) {
-		const struct be_node *sl = be_dict_get_type(n, "sl", BE_LIST);
-		for (size_t i = 0; sl != NULL && i < sl->v.list.n && i < ENGINE_SLOW_CALLBACKS; i++)
-			if (attach_decode_record(sl->v.list.items[i], &attach_slow_rec,
-			    &out->slowest[out->slowest_count], err, sizeof err))
-				out->slowest_count++;
+		out->slowest_count = client_remote_slow_list(be_dict_get_type(n, "sl", BE_LIST),
+		    out->slowest);
+		/* absent from a daemon of before: no list by CPU */
+		out->heaviest_count = client_remote_slow_list(be_dict_get_type(n, "hv", BE_LIST),
+		    out->heaviest);
 	}
 	client_remote_done(n, body);
 }

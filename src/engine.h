@@ -357,8 +357,14 @@ void engine_sliced_cancel(struct engine_sliced **sp);
 struct engine_slow_callback {
 	uint64_t task_id;
 	char task_name[96];
-	uint64_t duration_us;
+	uint64_t duration_us;          /* wall time */
 	uint64_t when_us;
+	/* the callback's own thread CPU time (at most its wall time); the thread's context switches
+	 * meanwhile: preempted by the scheduler, and waits (it slept or blocked in a system call).
+	 * cpu_measured is false from a daemon that did not send them (an older one, attached). */
+	bool cpu_measured;
+	uint64_t cpu_us;
+	uint32_t preempted, waits;
 };
 struct engine_loop_health {
 	uint64_t lag_us;               /* latest */
@@ -367,6 +373,10 @@ struct engine_loop_health {
 	/* recent (last minute), slowest first */
 	struct engine_slow_callback slowest[ENGINE_SLOW_CALLBACKS];
 	size_t slowest_count;
+	/* recent (last minute), most CPU first: what a wall-time spike from being descheduled
+	 * is not */
+	struct engine_slow_callback heaviest[ENGINE_SLOW_CALLBACKS];
+	size_t heaviest_count;
 	size_t spinning_count;
 };
 void engine_loop_health(struct engine *e, struct engine_loop_health *out);

@@ -300,6 +300,24 @@ engine_sliced_cancel(struct engine_sliced **sp)
 	*sp = NULL;
 }
 
+static size_t
+engine_tasks_slow_copy(struct engine_slow_callback *out, const struct dp_slow_callback *in,
+    size_t n)
+{
+	n = DP_MIN(n, (size_t)ENGINE_SLOW_CALLBACKS);
+	for (size_t i = 0; i < n; i++) {
+		out[i].task_id = in[i].task_id;
+		snprintf(out[i].task_name, sizeof out[i].task_name, "%s", in[i].task_name);
+		out[i].duration_us = in[i].duration_us;
+		out[i].when_us = in[i].when_us;
+		out[i].cpu_measured = true;
+		out[i].cpu_us = in[i].cpu_us;
+		out[i].preempted = in[i].preempted;
+		out[i].waits = in[i].waits;
+	}
+	return n;
+}
+
 void
 engine_loop_health(struct engine *e, struct engine_loop_health *out)
 {
@@ -310,14 +328,8 @@ engine_loop_health(struct engine *e, struct engine_loop_health *out)
 	out->lag_us = h.lag_us;
 	out->lag_max_us = h.lag_max_us;
 	out->callbacks_per_sec = h.callbacks_per_sec;
-	out->slowest_count = DP_MIN(h.slowest_count, (size_t)ENGINE_SLOW_CALLBACKS);
-	for (size_t i = 0; i < out->slowest_count; i++) {
-		out->slowest[i].task_id = h.slowest[i].task_id;
-		snprintf(out->slowest[i].task_name, sizeof out->slowest[i].task_name, "%s",
-		    h.slowest[i].task_name);
-		out->slowest[i].duration_us = h.slowest[i].duration_us;
-		out->slowest[i].when_us = h.slowest[i].when_us;
-	}
+	out->slowest_count = engine_tasks_slow_copy(out->slowest, h.slowest, h.slowest_count);
+	out->heaviest_count = engine_tasks_slow_copy(out->heaviest, h.heaviest, h.heaviest_count);
 	out->spinning_count = h.spinning_count;
 }
 

@@ -132,8 +132,14 @@ size_t task_count(void);
 struct dp_slow_callback {
 	uint64_t task_id;
 	char task_name[96];
-	uint64_t duration_us;
+	uint64_t duration_us;          /* wall time */
 	uint64_t when_us;
+	/* The callback's own thread CPU time (never above its wall time; see task.c for how it is
+	 * read without a system call per callback) and the thread's context switches meanwhile:
+	 * preempted (involuntary: the wall time beyond the CPU was the scheduler's) and waits
+	 * (voluntary: it slept or blocked in a system call). */
+	uint64_t cpu_us;
+	uint32_t preempted, waits;
 };
 #define DP_SLOW_CALLBACKS 8
 struct dp_loop_health {
@@ -142,6 +148,10 @@ struct dp_loop_health {
 	uint64_t callbacks_per_sec;
 	struct dp_slow_callback slowest[DP_SLOW_CALLBACKS];  /* recent (last minute), slowest first */
 	size_t slowest_count;
+	/* recent (last minute), most CPU first: a wall-time spike from being descheduled is not
+	 * a long callback, and these are the ones that are */
+	struct dp_slow_callback heaviest[DP_SLOW_CALLBACKS];
+	size_t heaviest_count;
 	size_t spinning_count;
 };
 void task_health_tick(uint64_t expected_us, uint64_t now_us);

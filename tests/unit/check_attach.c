@@ -126,9 +126,11 @@ START_TEST(test_tables_cover_structs)
 		SZ(TI, kind_name), SZ(TI, created_us), SZ(TI, state_since_us) };
 	check_attach_covered(&attach_task_static, &attach_task_dynamic, sizeof(TI), ko, ks, 7);
 	typedef struct engine_loop_health LH;
-	size_t ho[] = { OFFSZ(LH, slowest), OFFSZ(LH, slowest_count) };
-	size_t hs[] = { SZ(LH, slowest), SZ(LH, slowest_count) };
-	check_attach_covered(&attach_health_rec, NULL, sizeof(LH), ho, hs, 2);
+	size_t ho[] = { OFFSZ(LH, slowest), OFFSZ(LH, slowest_count), OFFSZ(LH, heaviest),
+		OFFSZ(LH, heaviest_count) };
+	size_t hs[] = { SZ(LH, slowest), SZ(LH, slowest_count), SZ(LH, heaviest),
+		SZ(LH, heaviest_count) };
+	check_attach_covered(&attach_health_rec, NULL, sizeof(LH), ho, hs, 4);
 	check_attach_covered(&attach_slow_rec, NULL, sizeof(struct engine_slow_callback), NULL,
 	    NULL, 0);
 }

@@ -1,5 +1,6 @@
 /* check_task.c: the task registry's callback accounting: cycles, wall time inside callbacks, CPU
- * converted at the health sample (never above the wall time), nesting, slow callbacks; states,
+ * converted at the health sample (never above the wall time), nesting, slow callbacks with their
+ * own CPU time and the list by CPU; states,
  * where a task parked, lag, slow-callback ranking and aging, spinning, lingering, clearing. */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -111,6 +113,85 @@ START_TEST(test_task_cb_nested_and_finished)
 	task_health_tick(now, now);
 	ck_assert_uint_le(outer->cpu_us, outer->cb_wall_us);
 	ck_assert_uint_ge(outer->cpu_us, 3500);
+	task_registry_clear();
+}
+END_TEST
+
+/* A slow callback carries its own CPU time: one that burns 30 ms of CPU shows that CPU (its wall
+ * time is at least as long, however busy the machine); one that sleeps 30 ms shows the wall time
+ * and next to no CPU, and it slept (a voluntary switch). The list by CPU puts the burner first
+ * whichever of the two took longer on the clock. */
+START_TEST(test_task_slow_callback_cpu)
+{
+	task_registry_clear();
+	struct dp_task *burner = task_new(DP_TASK_KIND_PEER, 1, "burner");
+	struct dp_task *sleeper = task_new(DP_TASK_KIND_DISK, 0, "sleeper");
+	struct timespec ts = { 0, 30 * 1000 * 1000 };
+	task_cb_begin(sleeper);
+	nanosleep(&ts, NULL);
+	task_cb_end(sleeper);
+	task_cb_begin(burner);
+	burn_cpu(30000);
+	task_cb_end(burner);
+	struct dp_loop_health h;
+	task_health_get(&h);
+	ck_assert_uint_eq(h.slowest_count, 2);
+	ck_assert_uint_eq(h.heaviest_count, 2);
+	const struct dp_slow_callback *b = NULL, *z = NULL;
+	for (size_t i = 0; i < h.slowest_count; i++) {
+		if (h.slowest[i].task_id == burner->id)
+			b = &h.slowest[i];
+		if (h.slowest[i].task_id == sleeper->id)
+			z = &h.slowest[i];
+	}
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(z);
+	/* the burner: all of its 30 ms of CPU, never more than its wall time */
+	ck_assert_uint_ge(b->cpu_us, 29000);
+	ck_assert_uint_le(b->cpu_us, b->duration_us);
+	/* the sleeper: the wall time it slept, next to no CPU */
+	ck_assert_uint_ge(z->duration_us, 30000);
+	ck_assert_uint_lt(z->cpu_us, 10000);
+	ck_assert_uint_lt(z->cpu_us * 3, z->duration_us);
+#ifdef RUSAGE_THREAD
+	ck_assert_uint_ge(z->waits, 1);
+#endif
+	/* most CPU first: the burner, then the sleeper */
+	ck_assert_uint_eq(h.heaviest[0].task_id, burner->id);
+	ck_assert_uint_eq(h.heaviest[1].task_id, sleeper->id);
+	ck_assert_uint_ge(h.heaviest[0].cpu_us, h.heaviest[1].cpu_us);
+	/* both lists age out together */
+	uint64_t later = dp_now_us() + 61u * 1000000u;
+	task_health_tick(later, later);
+	task_health_get(&h);
+	ck_assert_uint_eq(h.slowest_count, 0);
+	ck_assert_uint_eq(h.heaviest_count, 0);
+	task_registry_clear();
+}
+END_TEST
+
+/* The CPU list keeps the 8 callbacks with the most CPU even when slower (by the clock) sleeping
+ * ones fill the list by wall time: a sleep never pushes a burner out of it. */
+START_TEST(test_task_heaviest_not_displaced_by_sleep)
+{
+	task_registry_clear();
+	struct dp_task *burner = task_new(DP_TASK_KIND_PEER, 1, "burner");
+	struct dp_task *sleeper = task_new(DP_TASK_KIND_DISK, 0, "sleeper");
+	task_cb_begin(burner);
+	burn_cpu(5000);
+	task_cb_end(burner);
+	struct timespec ts = { 0, 8 * 1000 * 1000 };
+	for (int i = 0; i < DP_SLOW_CALLBACKS + 2; i++) {
+		task_cb_begin(sleeper);
+		nanosleep(&ts, NULL);
+		task_cb_end(sleeper);
+	}
+	struct dp_loop_health h;
+	task_health_get(&h);
+	ck_assert_uint_eq(h.heaviest[0].task_id, burner->id);
+	ck_assert_uint_ge(h.heaviest[0].cpu_us, 4500);
+	for (size_t i = 1; i < h.heaviest_count; i++)
+		ck_assert_uint_ge(h.heaviest[i - 1].cpu_us, h.heaviest[i].cpu_us);
 	task_registry_clear();
 }
 END_TEST
@@ -1166,6 +1247,8 @@ task_suite(void)
 	tcase_add_test(tc, test_task_cb_cpu_converted_at_sample);
 	tcase_add_test(tc, test_task_cb_sleep_is_not_cpu);
 	tcase_add_test(tc, test_task_cb_nested_and_finished);
+	tcase_add_test(tc, test_task_slow_callback_cpu);
+	tcase_add_test(tc, test_task_heaviest_not_displaced_by_sleep);
 	suite_add_tcase(s, tc);
 	TCase *ts = tcase_create("states and health");
 	tcase_add_test(ts, test_task_names);
