@@ -149,13 +149,12 @@ engine_new(struct event_base *base, const struct dp_config *cfg, char *err, size
 	return e;
 }
 
+/* Polled every few ms while shutting down: counts kept by torrent.c, no walk over torrents. */
 static bool
 engine_quiet(struct engine *e)
 {
-	for (struct torrent *t = e->torrents; t != NULL; t = t->next)
-		if (t->tracker_stopping || t->disk_jobs > 0)
-			return false;
-	return e->dying == NULL && disk_pool_pending_jobs(e->disk) == 0;
+	return e->torrent_busy.tracker_stopping == 0 && e->torrent_busy.disk_jobs == 0 &&
+	    e->dying == NULL && disk_pool_pending_jobs(e->disk) == 0;
 }
 
 /* The policy's last saves are written: the shutdown is over. */

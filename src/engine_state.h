@@ -87,6 +87,7 @@ struct engine {
 	int connections;              /* every open peer socket */
 	struct peer_env peer_env;     /* what peers are lent (session_init fills it) */
 	struct torrent_env torrent_env;   /* what torrents are lent */
+	struct torrent_busy torrent_busy; /* what the shutdown waits for (torrent.c keeps it) */
 
 	struct bw_bucket down_bucket, up_bucket;
 	struct bw_meter down_meter, up_meter;

@@ -955,6 +955,7 @@ session_lend(struct engine *e)
 	    (session_ipv6_reachable(e) ? ANNOUNCE_IPV6 : 0);
 	te->changes = &e->changes;
 	te->state_counts = e->torrent_states;
+	te->busy = &e->torrent_busy;
 	te->tracker_hosts = e->tracker_hosts;
 	te->ssl_ctx = e->ssl_ctx;
 }

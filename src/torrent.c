@@ -365,6 +365,27 @@ torrent_piece_pool_free(struct torrent *t)
 	t->piece_pool_bytes = 0;
 }
 
+/* t->disk_jobs changes by d, and the session's sum with it (what the shutdown waits for). */
+static void
+torrent_disk_jobs_add(struct torrent *t, int d)
+{
+	t->disk_jobs += d;
+	if (t->env->busy == NULL)
+		return;
+	if (d >= 0)
+		t->env->busy->disk_jobs += (size_t)d;
+	else
+		t->env->busy->disk_jobs -= (size_t)-d;
+}
+
+static void
+torrent_set_tracker_stopping(struct torrent *t, bool on)
+{
+	if (t->tracker_stopping != on && t->env->busy != NULL)
+		t->env->busy->tracker_stopping += on ? 1 : (size_t)-1;
+	t->tracker_stopping = on;
+}
+
 static struct torrent_job *
 torrent_job_new(struct torrent *t, enum disk_op op, uint32_t piece)
 {
@@ -385,7 +406,7 @@ static void
 torrent_job_submit(struct torrent *t, struct torrent_job *tj, disk_done_fn done)
 {
 	tj->job.done = done;
-	t->disk_jobs++;
+	torrent_disk_jobs_add(t, 1);
 	if (t->data_gated) {
 		/* The earlier copy's DELETE must not remove what this one probes or writes. */
 		tj->gated_next = NULL;
@@ -459,7 +480,7 @@ torrent_sync_done(struct disk_job *job, void *arg)
 {
 	struct torrent_job *tj = arg;
 	struct torrent *t = tj->t;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	if (job->error != 0 && !t->removing)
 		torrent_set_error(t, "%s", job->errmsg);
 	free(tj);
@@ -536,7 +557,7 @@ torrent_write_done(struct disk_job *job, void *arg)
 	struct torrent *t = tj->t;
 	struct piece_buf *pb = tj->pb;
 	uint32_t piece = job->piece;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	t->partial[piece] = NULL;
 	torrent_partial_gone(t);
 	if (t->removing) {
@@ -733,7 +754,7 @@ torrent_hash_done(struct disk_job *job, void *arg)
 	struct torrent_job *tj = arg;
 	struct torrent *t = tj->t;
 	struct piece_buf *pb = tj->pb;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	pb->hashing = false;
 	if (pb->rehash) {
 		disk_piece_hash_free(pb->ph);
@@ -931,7 +952,7 @@ torrent_read_done(struct disk_job *job, void *arg)
 	struct torrent_job *tj = arg;
 	struct torrent *t = tj->t;
 	struct cache_piece *c = tj->c;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	c->loading = false;
 	c->data = job->buf;
 	if (job->nrefs > 0 && torrent_cache_take_refs(c, job) < 0 && job->error == 0) {
@@ -1010,7 +1031,7 @@ torrent_check_done_cb(struct disk_job *job, void *arg)
 	struct torrent *t = tj->t;
 	bool current = tj->gen == t->check_gen && t->state == ENGINE_TORRENT_CHECKING &&
 	    !t->removing;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	if (current) {
 		t->check_inflight--;
 		t->check_done++;
@@ -1194,7 +1215,7 @@ torrent_probe_done(struct disk_job *job, void *arg)
 	struct torrent *t = tj->t;
 	bool current = tj->gen == t->check_gen && t->state == ENGINE_TORRENT_CHECKING &&
 	    !t->removing;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	if (current) {
 		if (job->hash_ok) {
 			torrent_start_check(t);
@@ -1211,7 +1232,7 @@ static void
 torrent_tracker_stopped(void *arg)
 {
 	struct torrent *t = arg;
-	t->tracker_stopping = false;
+	torrent_set_tracker_stopping(t, false);
 	/* its own callback is the last thing the schedule does: freeing it here is safe */
 	if (t->announce_retired != NULL) {
 		announce_sched_free(t->announce_retired);
@@ -1275,7 +1296,7 @@ torrent_stop(struct torrent *t, bool user)
 	v2_layers_pause(t->v2l, user ? "torrent stopped" : "shutting down");
 	torrent_set_discovery(t, false);
 	if (t->announce != NULL && t->announced && !t->tracker_stopping) {
-		t->tracker_stopping = true;
+		torrent_set_tracker_stopping(t, true);
 		t->announced = false;
 		announce_sched_stop(t->announce, TORRENT_STOP_DEADLINE_MS, torrent_tracker_stopped,
 		    t);
@@ -1479,7 +1500,7 @@ torrent_delete_done(struct disk_job *job, void *arg)
 {
 	struct torrent_job *tj = arg;
 	struct torrent *t = tj->t;
-	t->disk_jobs--;
+	torrent_disk_jobs_add(t, -1);
 	if (job->error != 0)
 		log_error("%s: deleting data: %s", t->mi->name, job->errmsg);
 	else
@@ -1493,6 +1514,10 @@ void
 torrent_free(struct torrent *t)
 {
 	t->freeing = true;
+	/* What it still counted (jobs held back below, a stop past its deadline) goes with it. */
+	if (t->disk_jobs > 0)
+		torrent_disk_jobs_add(t, -t->disk_jobs);
+	torrent_set_tracker_stopping(t, false);
 	/* Jobs still held back never reached the pool (freed at shutdown): nothing completes them. */
 	while (t->gated != NULL) {
 		struct torrent_job *tj = t->gated;

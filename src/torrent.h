@@ -125,6 +125,12 @@ struct torrent_ops {
 };
 
 /* What the session lends every torrent; it outlives them all. */
+/* The session's counts of what a shutdown waits for (torrent_env.busy; may be NULL). */
+struct torrent_busy {
+	size_t tracker_stopping;        /* torrents with tracker_stopping set */
+	size_t disk_jobs;               /* the sum of their disk_jobs */
+};
+
 struct torrent_env {
 	struct event_base *base;
 	struct evdns_base *dns;
@@ -138,6 +144,9 @@ struct torrent_env {
 	/* Torrents of the session per state, kept by torrent_set_state (the session counts a
 	 * torrent in when it joins, out when it is removed). */
 	size_t *state_counts;
+	/* What the shutdown waits for, kept by torrent.c as it changes (no walk over torrents):
+	 * torrents waiting for their stopped announces, disk jobs in flight over all torrents. */
+	struct torrent_busy *busy;
 	struct tracker_hosts *tracker_hosts;     /* announce outcomes per tracker */
 	struct ssl_ctx_st *ssl_ctx;              /* TLS for HTTPS trackers and web seeds, or NULL */
 };

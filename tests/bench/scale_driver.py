@@ -279,8 +279,34 @@ def phase_watch(tracker):
     return d
 
 
+TRACKER_PORT = [0]
+
+
+def tracker_conns():
+    """Our TCP connections to the tracker now (not TIME-WAIT): its load during a phase."""
+    if not TRACKER_PORT[0]:
+        return 0
+    try:
+        out = subprocess.run(["ss", "-Htn", "state", "connected", "exclude", "time-wait",
+                              "( dport = :%d )" % TRACKER_PORT[0]], capture_output=True,
+                             text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return len(out.splitlines())
+
+
 def phase_stop(d, label="stop"):
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], tracker_conns())
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     took = d.stop()
+    done.set()
+    sampler.join(10)
     worst = "?"
     try:
         with open(os.path.join(d.sdir, "downpour.log"), "rb") as f:
@@ -291,7 +317,7 @@ def phase_stop(d, label="stop"):
     except OSError:
         pass
     record(label, shutdown="%.2f s" % took if took is not None else "killed after %d s" % PHASE_SECS,
-           worst=worst)
+           worst=worst, tracker_conns_peak=peak[0])
 
 
 def phase_restart(d):
@@ -527,6 +553,7 @@ def main():
         with open(os.path.join(W, "trk", "whitelist.txt"), "w") as f:
             f.write("\n".join(hashes) + "\n")
         say("made %d torrents in %.1f s" % (N, time.time() - t0))
+    TRACKER_PORT[0] = tport
     trk = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(tport), "-P", str(tport),
                             "-d", os.path.join(W, "trk"), "-w", "whitelist.txt"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -594,6 +594,7 @@ START_TEST(test_check_in_flight_accounting)
 	ck_assert_uint_eq(t->check_inflight, 4);   /* 2 x 2 workers */
 	ck_assert_uint_eq(t->check_next, 4);
 	ck_assert_int_eq(t->disk_jobs, 4);
+	ck_assert_uint_eq(e->torrent_busy.disk_jobs, 4);   /* the shutdown's count, kept */
 
 	/* Stopped mid-check, then started: the old window completes first and is ignored. */
 	ck_assert_int_eq(engine_torrent_stop(e, id, err, sizeof err), 0);
@@ -609,6 +610,7 @@ START_TEST(test_check_in_flight_accounting)
 	ck_assert_uint_eq(t->check_next, T_PIECES);
 	ck_assert_uint_eq(t->check_inflight, 0);
 	ck_assert_int_eq(t->disk_jobs, 0);
+	ck_assert_uint_eq(e->torrent_busy.disk_jobs, 0);
 
 	/* Removed mid-check with its window queued: freed once the jobs are back, no sooner. */
 	readd_gate = readd_held = 0;
@@ -621,8 +623,54 @@ START_TEST(test_check_in_flight_accounting)
 	__atomic_store_n(&readd_gate, 1, __ATOMIC_RELEASE);
 	th_loop_run(base, 300);
 	ck_assert_int_eq(engine_torrent_get(e, id, &st), -1);
+	RUN_UNTIL(base, e->torrent_busy.disk_jobs == 0 && e->dying == NULL, 5);
+	ck_assert_uint_eq(e->torrent_busy.disk_jobs, 0);
+	ck_assert_ptr_null(e->dying);
 	engine_free(e);
 	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+/* The shutdown waits on counts kept as torrents change, not on a walk over every torrent: a
+ * torrent stopped while announced counts as waiting for its stopped announces until they end
+ * (here at once: its tracker never accepted a started, so it is owed none), removed ones too. */
+START_TEST(test_shutdown_busy_counts)
+{
+	struct event_base *base = event_base_new();
+	char err[256], ddir[128];
+	snprintf(ddir, sizeof ddir, "%s/busy-data", tmpdir);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sin;
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_eq(listen(s, 8), 0);     /* accepts into the backlog, never answers */
+	unsigned port = ntohs(sin.sin_port);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	int ids[3];
+	for (int i = 0; i < 3; i++) {
+		char *uri = xasprintf("magnet:?xt=urn:btih:%02x%038x&tr=http://127.0.0.1:%u/announce",
+		    0xb0 + i, i, port);
+		ck_assert_msg(engine_add_magnet(e, uri, NULL, &ids[i], err, sizeof err) == 0, "%s",
+		    err);
+		free(uri);
+	}
+	th_loop_run(base, 50);
+	ck_assert_uint_eq(e->torrent_busy.tracker_stopping, 0);
+	ck_assert_int_eq(engine_torrent_stop(e, ids[0], err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_stop(e, ids[1], err, sizeof err), 0);
+	ck_assert_uint_eq(e->torrent_busy.tracker_stopping, 2);
+	ck_assert_int_eq(engine_torrent_stop(e, ids[1], err, sizeof err), 0);   /* again: once */
+	ck_assert_uint_eq(e->torrent_busy.tracker_stopping, 2);
+	ck_assert_int_eq(engine_torrent_remove(e, ids[2], false, err, sizeof err), 0);
+	ck_assert_uint_eq(e->torrent_busy.tracker_stopping, 3);
+	RUN_UNTIL(base, e->torrent_busy.tracker_stopping == 0, 5);
+	ck_assert_uint_eq(e->torrent_busy.tracker_stopping, 0);
+	ck_assert_uint_eq(e->torrent_busy.disk_jobs, 0);
+	ck_assert_int_eq(engine_torrent_get(e, ids[2], &(struct engine_torrent_stats){ 0 }), -1);
+	engine_free(e);
+	close(s);
 	event_base_free(base);
 }
 END_TEST
@@ -1472,6 +1520,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_unchecked_survives_restart);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_check_in_flight_accounting);
+	tcase_add_test(tc, test_shutdown_busy_counts);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_blocks_out_of_order);
 	tcase_add_test(tc, test_seed_idle_limit);
