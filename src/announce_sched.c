@@ -339,8 +339,9 @@ announce_gate_go(struct tracker_gate_wait *w)
 /*
  * Starts an announce or scrape on t once the tracker has a request slot free: thousands of
  * torrents on one tracker (a restart) ask it TRACKER_GATE_HTTP at a time, and their later
- * announces keep the spacing the slots gave them. A stopped skips the queue: it has a short
- * deadline (shutdown) and asks for no peers.
+ * announces keep the spacing the slots gave them. A stopped goes ahead of the others, with more
+ * slots (a shutdown's thousands have a short deadline), yet never all at once; what has not
+ * gone by the deadline is dropped (announce_stop_deadline_cb).
  */
 static void
 announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape)
@@ -349,7 +350,7 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	t->op_scrape = scrape;
 	t->op_event = ev;
 	struct tracker_gate *g = tracker_hosts_gate(as->cb.hosts);
-	if (g == NULL || ev == TRACKER_EVENT_STOPPED) {
+	if (g == NULL) {
 		announce_send_op(t);
 		return;
 	}
@@ -357,13 +358,26 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	announce_host_key(t, key, sizeof key);
 	if (t->host_row == -2)
 		t->host_row = tracker_hosts_index(as->cb.hosts, key);
-	unsigned limit = t->scheme == TRACKER_SCHEME_UDP ? TRACKER_GATE_UDP : TRACKER_GATE_HTTP;
+	bool udp = t->scheme == TRACKER_SCHEME_UDP;
 	size_t ahead;
-	if (tracker_gate_enter(g, t->host_row, limit, &t->gate, announce_gate_go, &ahead)) {
+	bool now;
+	if (ev == TRACKER_EVENT_STOPPED)
+		now = tracker_gate_enter_first(g, t->host_row, udp ? TRACKER_GATE_STOP_UDP :
+		    TRACKER_GATE_STOP_HTTP, &t->gate, announce_gate_go, &ahead);
+	else
+		now = tracker_gate_enter(g, t->host_row, udp ? TRACKER_GATE_UDP : TRACKER_GATE_HTTP,
+		    &t->gate, announce_gate_go, &ahead);
+	if (now) {
 		announce_send_op(t);
 		return;
 	}
 	struct dp_task *task = announce_task(t);
+	if (ev == TRACKER_EVENT_STOPPED) {
+		/* Its deadline is the stop's (announce_sched_stop sets the task's). */
+		task_idle(task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s to send "
+		    "stopped: %zu stopped ahead", key, ahead);
+		return;
+	}
 	task_idle(task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s: %zu ahead",
 	    key, ahead);
 	task_set_deadline(task, 0);
@@ -870,10 +884,17 @@ announce_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < as->count; i++) {
 		struct announce_tracker *t = &as->trackers[i];
 		if (announce_busy(t)) {
+			bool unsent = t->gate.queued;
 			announce_cancel_op(t);
-			log_warn("tracker %s: no reply to stopped before the deadline", t->url);
+			/* A shutdown drops thousands at once: one line per tracker with the count. */
+			char key[300];
+			announce_host_key(t, key, sizeof key);
+			tracker_hosts_stop_dropped(as->cb.hosts, as->base, key, unsent);
+			if (as->cb.hosts == NULL)
+				log_warn("tracker %s: no reply to stopped before the deadline", t->url);
 			t->started = false;
-			task_done(announce_task(t), "stopped (no reply before the deadline)");
+			task_done(announce_task(t), unsent ? "stopped (not sent: no request slot to "
+			    "the tracker before the deadline)" : "stopped (no reply before the deadline)");
 		}
 	}
 	as->stop_pending = 0;
@@ -899,6 +920,9 @@ announce_sched_stop(struct announce_sched *as, unsigned deadline_ms, void (*done
 		if (t->valid && t->started) {
 			as->stop_pending++;
 			announce_start_op(t, TRACKER_EVENT_STOPPED, false);
+			if (t->gate.queued)
+				task_set_deadline(announce_task(t), dp_now_us() +
+				    (uint64_t)deadline_ms * 1000u);
 		} else if (t->valid) {
 			t->status = TRACKER_IDLE;
 			task_done(announce_task(t), "stopped");

@@ -1,6 +1,8 @@
 /* tracker_gate.c: per-tracker request slots and the FIFO waiting for them (tracker_gate.h). A
- * freed slot goes to the first waiting; handing slots out runs as a loop, not a recursion, since
- * a request can fail (and give its slot back) inside its own go(). */
+ * freed slot goes to the first waiting, urgent ones (stopped announces) at the head of the queue
+ * before the others; handing slots out runs as a loop, not a recursion, since a request can fail
+ * (and give its slot back) inside its own go(). Each request carries its own limit: it goes
+ * while fewer than that are in flight. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -9,9 +11,9 @@
 #include "util.h"
 
 struct tracker_gate_row {
-	size_t in_flight, waiting;
-	unsigned limit;
+	size_t in_flight, waiting, urgent_waiting;
 	struct tracker_gate_wait *head, *tail;
+	struct tracker_gate_wait *urgent_tail;  /* the last urgent one (they come first), or NULL */
 	bool granting;                  /* tracker_gate_grant is running for this row */
 };
 
@@ -41,6 +43,10 @@ tracker_gate_free(struct tracker_gate *g)
 static void
 tracker_gate_unlink(struct tracker_gate_row *r, struct tracker_gate_wait *w)
 {
+	if (w == r->urgent_tail)
+		r->urgent_tail = w->prev;       /* urgent too, or NULL: they are the queue's head */
+	if (w->urgent)
+		r->urgent_waiting--;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -61,7 +67,7 @@ tracker_gate_grant(struct tracker_gate_row *r)
 	if (r->granting)
 		return;         /* the loop below, further up the stack, carries on */
 	r->granting = true;
-	while (r->head != NULL && r->in_flight < r->limit) {
+	while (r->head != NULL && r->in_flight < r->head->limit) {
 		struct tracker_gate_wait *w = r->head;
 		tracker_gate_unlink(r, w);
 		w->holding = true;
@@ -71,8 +77,8 @@ tracker_gate_grant(struct tracker_gate_row *r)
 	r->granting = false;
 }
 
-bool
-tracker_gate_enter(struct tracker_gate *g, int row, unsigned limit,
+static bool
+tracker_gate_join(struct tracker_gate *g, int row, unsigned limit, bool urgent,
     struct tracker_gate_wait *w, void (*go)(struct tracker_gate_wait *w), size_t *ahead)
 {
 	tracker_gate_leave(w);
@@ -80,28 +86,55 @@ tracker_gate_enter(struct tracker_gate *g, int row, unsigned limit,
 	w->gate = g;
 	w->row = row;
 	w->go = go;
+	w->limit = limit;
+	w->urgent = urgent;
 	if (g == NULL || row < 0 || (size_t)row >= g->count || limit == 0) {
 		w->row = -1;    /* no gate: past the table's bound, or none given */
 		return true;
 	}
 	struct tracker_gate_row *r = &g->rows[row];
-	r->limit = limit;
-	if (r->head == NULL && r->in_flight < limit) {
+	/* Nobody it would overtake is waiting, and a slot is free for it. */
+	bool first = urgent ? r->urgent_tail == NULL : r->head == NULL;
+	if (first && r->in_flight < limit) {
 		r->in_flight++;
 		w->holding = true;
 		return true;
 	}
-	*ahead = r->waiting;
-	w->prev = r->tail;
-	w->next = NULL;
-	if (r->tail != NULL)
-		r->tail->next = w;
+	/* After the last of its kind: urgent ones after the urgent (the queue's head), the others
+	 * at the tail. */
+	struct tracker_gate_wait *after = urgent ? r->urgent_tail : r->tail;
+	*ahead = urgent ? r->urgent_waiting : r->waiting;
+	w->prev = after;
+	w->next = after != NULL ? after->next : r->head;
+	if (w->prev != NULL)
+		w->prev->next = w;
 	else
 		r->head = w;
-	r->tail = w;
+	if (w->next != NULL)
+		w->next->prev = w;
+	else
+		r->tail = w;
+	if (urgent) {
+		r->urgent_tail = w;
+		r->urgent_waiting++;
+	}
 	w->queued = true;
 	r->waiting++;
 	return false;
+}
+
+bool
+tracker_gate_enter(struct tracker_gate *g, int row, unsigned limit,
+    struct tracker_gate_wait *w, void (*go)(struct tracker_gate_wait *w), size_t *ahead)
+{
+	return tracker_gate_join(g, row, limit, false, w, go, ahead);
+}
+
+bool
+tracker_gate_enter_first(struct tracker_gate *g, int row, unsigned limit,
+    struct tracker_gate_wait *w, void (*go)(struct tracker_gate_wait *w), size_t *ahead)
+{
+	return tracker_gate_join(g, row, limit, true, w, go, ahead);
 }
 
 void

@@ -13,6 +13,11 @@
 
 #define TRACKER_GATE_HTTP 8             /* requests in flight to one HTTP(S) tracker */
 #define TRACKER_GATE_UDP 32             /* to one UDP tracker (a request is two datagrams) */
+/* Stopped announces (a shutdown's thousands, each with a short deadline) go ahead of the others
+ * and may fill more slots, so that 10,000 of them end within seconds yet a tracker never sees
+ * them all at once. */
+#define TRACKER_GATE_STOP_HTTP 32
+#define TRACKER_GATE_STOP_UDP 64
 
 struct tracker_gate;
 
@@ -22,6 +27,8 @@ struct tracker_gate_wait {
 	struct tracker_gate_wait *prev, *next;
 	struct tracker_gate *gate;
 	int row;                        /* the tracker's row, -1: none */
+	unsigned limit;                 /* it goes while fewer than this are in flight */
+	bool urgent;                    /* queued ahead of the others (tracker_gate_enter_first) */
 	bool queued, holding;
 	void (*go)(struct tracker_gate_wait *w);   /* a queued request got its slot */
 };
@@ -31,6 +38,10 @@ void tracker_gate_free(struct tracker_gate *g);
 /* Asks for a slot to tracker row (limit in flight): true when it is held now (send at once),
  * false when w waits in the queue with *ahead before it (w->go runs when it is its turn). */
 bool tracker_gate_enter(struct tracker_gate *g, int row, unsigned limit,
+    struct tracker_gate_wait *w, void (*go)(struct tracker_gate_wait *w), size_t *ahead);
+/* The same for a request with a deadline (a stopped): it waits behind the other urgent ones
+ * only (*ahead counts those), first come first served among them. */
+bool tracker_gate_enter_first(struct tracker_gate *g, int row, unsigned limit,
     struct tracker_gate_wait *w, void (*go)(struct tracker_gate_wait *w), size_t *ahead);
 /* The request ended or was cancelled: gives its slot to the first waiting, or leaves the queue
  * (O(1)). Nothing when w is neither queued nor holding. */

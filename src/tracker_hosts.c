@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
+#include "log.h"
 #include "tracker_gate.h"
 #include "tracker_hosts.h"
 #include "util.h"
@@ -18,7 +21,13 @@ struct tracker_hosts {
 	int slot[TRACKER_HOSTS_SLOTS];      /* row + 1, 0 = empty */
 	bool have_other;
 	struct tracker_gate *gate;          /* request slots, one row per tracker row */
+	/* stopped announces dropped at their deadline since the last log line, per row */
+	uint32_t drop_unsent[TRACKER_HOSTS_MAX + 1], drop_unanswered[TRACKER_HOSTS_MAX + 1];
+	bool drops;
+	struct event *drop_timer;           /* made when first needed */
 };
+
+static void tracker_hosts_drop_log(struct tracker_hosts *h);
 
 struct tracker_hosts *
 tracker_hosts_new(void)
@@ -33,6 +42,9 @@ tracker_hosts_free(struct tracker_hosts *h)
 {
 	if (h == NULL)
 		return;
+	tracker_hosts_drop_log(h);
+	if (h->drop_timer != NULL)
+		event_free(h->drop_timer);
 	tracker_gate_free(h->gate);
 	free(h);
 }
@@ -107,6 +119,56 @@ tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool 
 	r->latency_sum_us += latency_us;
 	r->latency_count++;
 	r->last_latency_us = latency_us;
+}
+
+/* One line per tracker that had stopped announces dropped since the last time. */
+static void
+tracker_hosts_drop_log(struct tracker_hosts *h)
+{
+	if (!h->drops)
+		return;
+	h->drops = false;
+	for (size_t i = 0; i <= TRACKER_HOSTS_MAX; i++) {
+		if (h->drop_unsent[i] == 0 && h->drop_unanswered[i] == 0)
+			continue;
+		log_warn("tracker %s: %u stopped announce%s dropped at the deadline (%u never sent: "
+		    "waiting for a request slot, %u unanswered)", h->rows[i].host,
+		    h->drop_unsent[i] + h->drop_unanswered[i],
+		    h->drop_unsent[i] + h->drop_unanswered[i] == 1 ? "" : "s", h->drop_unsent[i],
+		    h->drop_unanswered[i]);
+		h->drop_unsent[i] = h->drop_unanswered[i] = 0;
+	}
+}
+
+static void
+tracker_hosts_drop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tracker_hosts_drop_log(arg);
+}
+
+void
+tracker_hosts_stop_dropped(struct tracker_hosts *h, struct event_base *base, const char *host,
+    bool unsent)
+{
+	if (h == NULL)
+		return;
+	struct tracker_host_row *r = tracker_hosts_row(h, host);
+	size_t i = (size_t)(r - h->rows);
+	r->stops_dropped++;
+	if (unsent)
+		h->drop_unsent[i]++;
+	else
+		h->drop_unanswered[i]++;
+	if (h->drops)
+		return;
+	h->drops = true;
+	if (h->drop_timer == NULL && base != NULL)
+		h->drop_timer = evtimer_new(base, tracker_hosts_drop_timer_cb, h);
+	struct timeval tv = { 1, 0 };
+	if (h->drop_timer == NULL || evtimer_add(h->drop_timer, &tv) < 0)
+		tracker_hosts_drop_log(h);      /* no timer: at once, one line per drop */
 }
 
 size_t

@@ -16,6 +16,7 @@
 
 struct tracker_hosts;
 struct tracker_gate;
+struct event_base;
 
 /* One tracker's figures since the start (engine_tracker_hosts copies them out). */
 struct tracker_host_row {
@@ -24,6 +25,7 @@ struct tracker_host_row {
 	uint64_t scrapes_ok, scrapes_failed;
 	uint64_t latency_sum_us, latency_count;
 	uint64_t last_latency_us;
+	uint64_t stops_dropped;         /* stopped announces dropped at their deadline */
 };
 
 struct tracker_hosts *tracker_hosts_new(void);
@@ -31,6 +33,11 @@ void tracker_hosts_free(struct tracker_hosts *h);
 /* One announce (or scrape) to host ended: ok or not, after latency_us. */
 void tracker_hosts_note(struct tracker_hosts *h, const char *host, bool scrape, bool ok,
     uint64_t latency_us);
+/* A stopped announce to host was dropped at its deadline: unsent (it was still waiting for a
+ * request slot) or unanswered. A shutdown drops thousands at once: they are logged once per
+ * tracker with the counts, a second after the first of them (on base) or when h is freed. */
+void tracker_hosts_stop_dropped(struct tracker_hosts *h, struct event_base *base,
+    const char *host, bool unsent);
 /* The row of a tracker ("http://host:port"), added when new; -1 past TRACKER_HOSTS_MAX. */
 int tracker_hosts_index(struct tracker_hosts *h, const char *host);
 /* The request slots of the rows (NULL for a NULL table). */

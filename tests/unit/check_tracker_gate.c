@@ -95,6 +95,56 @@ START_TEST(test_gate_fifo_and_cancel)
 }
 END_TEST
 
+/* Urgent requests (stopped announces) wait only behind each other, ahead of the others, and go
+ * while fewer than their own (larger) limit are in flight; a regular one still waits for its. */
+START_TEST(test_gate_urgent_first)
+{
+	struct tracker_gate *g = tracker_gate_new(2);
+	struct gate_probe p[8];
+	memset(p, 0, sizeof p);
+	gate_granted = 0;
+	size_t ahead;
+	ck_assert(tracker_gate_enter(g, 0, 2, &p[0].w, gate_probe_go, &ahead));
+	ck_assert(tracker_gate_enter(g, 0, 2, &p[1].w, gate_probe_go, &ahead));
+	ck_assert(!tracker_gate_enter(g, 0, 2, &p[2].w, gate_probe_go, &ahead));
+	ck_assert(!tracker_gate_enter(g, 0, 2, &p[3].w, gate_probe_go, &ahead));
+	ck_assert_uint_eq(ahead, 1);
+	/* Room under the urgent limit (4): at once, past the two regular ones waiting. */
+	ck_assert(tracker_gate_enter_first(g, 0, 4, &p[4].w, gate_probe_go, &ahead));
+	ck_assert(tracker_gate_enter_first(g, 0, 4, &p[5].w, gate_probe_go, &ahead));
+	ck_assert_uint_eq(tracker_gate_in_flight(g, 0), 4);
+	ck_assert(!tracker_gate_enter_first(g, 0, 4, &p[6].w, gate_probe_go, &ahead));
+	ck_assert_uint_eq(ahead, 0);
+	ck_assert(!tracker_gate_enter_first(g, 0, 4, &p[7].w, gate_probe_go, &ahead));
+	ck_assert_uint_eq(ahead, 1);
+	ck_assert_uint_eq(tracker_gate_waiting(g, 0), 4);
+	/* The queue is p6 p7 p2 p3: a freed slot goes to the urgent ones in their order. */
+	tracker_gate_leave(&p[0].w);
+	ck_assert_int_eq(p[6].order, 1);
+	ck_assert_int_eq(p[7].order, 0);
+	/* The last urgent leaves the queue: the next urgent one lines up after the others. */
+	tracker_gate_leave(&p[7].w);
+	ck_assert(!tracker_gate_enter_first(g, 0, 4, &p[7].w, gate_probe_go, &ahead));
+	ck_assert_uint_eq(ahead, 0);
+	tracker_gate_leave(&p[1].w);
+	ck_assert_int_eq(p[7].order, 2);
+	/* Four in flight, all urgent: the regular ones wait until fewer than 2 are. */
+	tracker_gate_leave(&p[4].w);
+	tracker_gate_leave(&p[5].w);
+	ck_assert_int_eq(p[2].order, 0);
+	tracker_gate_leave(&p[6].w);
+	ck_assert_int_eq(p[2].order, 3);
+	ck_assert_int_eq(p[3].order, 0);
+	tracker_gate_leave(&p[7].w);
+	ck_assert_int_eq(p[3].order, 4);
+	ck_assert_uint_eq(tracker_gate_waiting(g, 0), 0);
+	tracker_gate_leave(&p[2].w);
+	tracker_gate_leave(&p[3].w);
+	ck_assert_uint_eq(tracker_gate_in_flight(g, 0), 0);
+	tracker_gate_free(g);
+}
+END_TEST
+
 /* ---- on a loop ---- */
 
 #define GATE_TORRENTS 40
@@ -113,6 +163,8 @@ struct glab {
 	struct event *tick;
 	struct announce_sched *live[GATE_TORRENTS], *dead[GATE_TORRENTS];
 	size_t peers_live;
+	bool hang;                      /* the live tracker stops answering */
+	size_t stops_done;
 };
 
 /* The live tracker holds each request until the next tick, so they pile up if nothing stops
@@ -136,6 +188,8 @@ glab_tick(evutil_socket_t fd, short what, void *arg)
 	size_t n = tracker_gate_in_flight(tracker_hosts_gate(lab->hosts), lab->live_row);
 	if (n > lab->max_in_flight)
 		lab->max_in_flight = n;
+	if (lab->hang)
+		return;
 	for (size_t i = 0; i < lab->nheld; i++) {
 		struct evbuffer *out = evbuffer_new();
 		/* counts given: no scrape follows; one peer so the answer is seen */
@@ -323,16 +377,74 @@ START_TEST(test_gate_many_torrents_one_tracker)
 }
 END_TEST
 
+static void
+glab_stopped(void *arg)
+{
+	struct glab *lab = arg;
+	lab->stops_done++;
+}
+
+/* A shutdown against a tracker that stopped answering: the stopped announces go through the
+ * gate (never more than TRACKER_GATE_STOP_HTTP at once, the rest waiting with a reason that says
+ * so), and at the deadline what was not sent or answered is dropped and counted per tracker. */
+START_TEST(test_gate_stopped_paced_and_dropped)
+{
+	struct glab lab;
+	glab_init(&lab);
+	struct tracker_gate *g = tracker_hosts_gate(lab.hosts);
+	for (int i = 0; i < GATE_TORRENTS; i++) {
+		lab.live[i] = glab_sched(&lab, lab.live_port, 1 + i);
+		announce_sched_start(lab.live[i]);
+	}
+	ck_assert(glab_run_until_served(&lab, GATE_TORRENTS, 6.0));
+	lab.hang = true;
+	lab.max_held = lab.max_in_flight = 0;
+	for (int i = 0; i < GATE_TORRENTS; i++)
+		announce_sched_stop(lab.live[i], 1000, glab_stopped, &lab);
+	ck_assert_uint_eq(tracker_gate_in_flight(g, lab.live_row), TRACKER_GATE_STOP_HTTP);
+	ck_assert_uint_eq(tracker_gate_waiting(g, lab.live_row),
+	    GATE_TORRENTS - TRACKER_GATE_STOP_HTTP);
+	const struct dp_task *t = glab_task(GATE_TORRENTS);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->state, DP_TASK_QUEUED);
+	char want[200];
+	snprintf(want, sizeof want, "waiting for a request slot to tracker http://127.0.0.1:%u to "
+	    "send stopped: %d stopped ahead", lab.live_port, GATE_TORRENTS - TRACKER_GATE_STOP_HTTP - 1);
+	ck_assert_str_eq(t->reason, want);
+	ck_assert_uint_gt(t->deadline_us, 0);
+	for (int i = 0; i < 40 && lab.stops_done < GATE_TORRENTS; i++) {
+		struct timeval tv = { 0, 50000 };
+		event_base_loopexit(lab.base, &tv);
+		event_base_dispatch(lab.base);
+	}
+	ck_assert_uint_eq(lab.stops_done, GATE_TORRENTS);
+	ck_assert_uint_le(lab.max_held, TRACKER_GATE_STOP_HTTP);
+	ck_assert_uint_le(lab.max_in_flight, TRACKER_GATE_STOP_HTTP);
+	ck_assert_uint_eq(tracker_gate_in_flight(g, lab.live_row), 0);
+	ck_assert_uint_eq(tracker_gate_waiting(g, lab.live_row), 0);
+	const struct tracker_host_row *rows, *other;
+	size_t n = tracker_hosts_rows(lab.hosts, &rows, &other);
+	ck_assert_int_lt(lab.live_row, (int)n);
+	ck_assert_uint_eq(rows[lab.live_row].stops_dropped, GATE_TORRENTS);
+	for (size_t i = 0; i < lab.nheld; i++)
+		evhttp_send_reply(lab.held[i], 503, "gone", NULL);
+	lab.nheld = 0;
+	glab_free(&lab);
+}
+END_TEST
+
 Suite *
 tracker_gate_suite(void)
 {
 	Suite *s = suite_create("tracker_gate");
 	TCase *tc = tcase_create("gate");
 	tcase_add_test(tc, test_gate_fifo_and_cancel);
+	tcase_add_test(tc, test_gate_urgent_first);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("loop");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_gate_many_torrents_one_tracker);
+	tcase_add_test(tc, test_gate_stopped_paced_and_dropped);
 	suite_add_tcase(s, tc);
 	return s;
 }
