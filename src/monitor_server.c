@@ -98,6 +98,27 @@ monitor_format_duration(uint64_t us, char *out, size_t outlen)
 		    (unsigned long long)(s / 60 % 60));
 }
 
+void
+monitor_format_slow(const struct engine_slow_callback *c, bool by_cpu, char *out, size_t outlen)
+{
+	char wall[32], cpu[32], sw[64] = "";
+	monitor_format_duration(c->duration_us, wall, sizeof wall);
+	if (!c->cpu_measured) {
+		snprintf(out, outlen, by_cpu ? "%s wall (cpu not measured)" : "%s", wall);
+		return;
+	}
+	monitor_format_duration(c->cpu_us, cpu, sizeof cpu);
+	size_t n = 0;
+	if (c->preempted > 0)
+		n = (size_t)snprintf(sw, sizeof sw, ", preempted %u", (unsigned)c->preempted);
+	if (c->waits > 0 && n < sizeof sw)
+		snprintf(sw + n, sizeof sw - n, ", waits %u", (unsigned)c->waits);
+	if (by_cpu)
+		snprintf(out, outlen, "%s cpu (wall %s%s)", cpu, wall, sw);
+	else
+		snprintf(out, outlen, "%s (cpu %s%s)", wall, cpu, sw);
+}
+
 static void
 monitor_task_line(struct dp_buf *out, const struct engine_task_info *ti)
 {
@@ -241,11 +262,19 @@ monitor_blocked_start(struct engine *e, uint64_t min_s, struct dp_buf *out)
 		dp_buf_printf(out, "# blocklist: %zu ranges, refused %llu connections in, %llu "
 		    "addresses out\n", bl.ranges, (unsigned long long)bl.refused_in,
 		    (unsigned long long)bl.refused_out);
+	/* By wall time, then by CPU: a callback slow only because the thread was descheduled
+	 * shows its small CPU beside the wall time, and is not among the CPU ones. */
 	for (size_t i = 0; i < h.slowest_count && i < 3; i++) {
-		char d[32];
-		monitor_format_duration(h.slowest[i].duration_us, d, sizeof d);
+		char d[160];
+		monitor_format_slow(&h.slowest[i], false, d, sizeof d);
 		dp_buf_printf(out, "# slow callback: %s in task %llu %s\n", d,
 		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
+	}
+	for (size_t i = 0; i < h.heaviest_count && i < 3; i++) {
+		char d[160];
+		monitor_format_slow(&h.heaviest[i], true, d, sizeof d);
+		dp_buf_printf(out, "# cpu callback: %s in task %llu %s\n", d,
+		    (unsigned long long)h.heaviest[i].task_id, h.heaviest[i].task_name);
 	}
 	size_t ntasks, nblocked, nidle;
 	engine_task_wait_counts(e, &ntasks, &nblocked, &nidle);

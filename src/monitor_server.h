@@ -10,6 +10,7 @@
 
 struct event_base;
 struct engine;
+struct engine_slow_callback;
 
 #define MONITOR_SOCKET_NAME "monitor.sock"
 #define MONITOR_MAX_LINE 1024
@@ -20,6 +21,13 @@ struct engine;
  */
 #define MONITOR_END "."
 #define MONITOR_ERR "ERR "
+
+/* A slow callback's times in words, wall first: "15ms (cpu 4ms, preempted 3, waits 1)"; or CPU
+ * first (by_cpu): "4ms cpu (wall 15ms, preempted 3)". The switch counts show when not 0: the
+ * wall time beyond the CPU was the scheduler's (preempted) or a sleep or system call (waits).
+ * `monitor blocked`, the SIGUSR1 dump and the daemon's stop line say it alike. */
+void monitor_format_slow(const struct engine_slow_callback *c, bool by_cpu, char *out,
+    size_t outlen);
 
 /* "<session_dir>/monitor.sock" (a new string). */
 char *monitor_socket_path(const char *session_dir);

@@ -122,6 +122,17 @@ rpc_metrics_text(struct engine *e, size_t *len)
 	    "The worst loop lag over the last minute.", (double)h.lag_max_us / 1e6);
 	rpc_metrics_gauge(&b, "downpour_loop_callbacks_per_second",
 	    "Callbacks the loop ran per second.", (double)h.callbacks_per_sec);
+	/* The worst callback of the last minute by wall time and by CPU: apart, so a wall-time
+	 * spike from the thread being descheduled is not read as a long callback. */
+	rpc_metrics_gauge(&b, "downpour_loop_slowest_callback_seconds",
+	    "Wall time of the loop's slowest callback in the last minute.",
+	    h.slowest_count ? (double)h.slowest[0].duration_us / 1e6 : 0.0);
+	rpc_metrics_gauge(&b, "downpour_loop_slowest_callback_cpu_seconds",
+	    "Thread CPU time of that slowest callback.",
+	    h.slowest_count ? (double)h.slowest[0].cpu_us / 1e6 : 0.0);
+	rpc_metrics_gauge(&b, "downpour_loop_heaviest_callback_cpu_seconds",
+	    "Thread CPU time of the loop's callback with the most CPU in the last minute.",
+	    h.heaviest_count ? (double)h.heaviest[0].cpu_us / 1e6 : 0.0);
 	rpc_metrics_gauge(&b, "downpour_tasks_spinning",
 	    "Tasks running callbacks without progress.", (double)h.spinning_count);
 

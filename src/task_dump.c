@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "monitor_server.h"
 #include "task_dump.h"
 #include "util.h"
 
@@ -212,6 +213,19 @@ task_dump_start(struct engine *e, uint64_t slice_us, void (*ended)(void *arg), v
 	    "%llu us (max %llu us), %llu callbacks/s", ntasks, nblocked, nidle,
 	    (unsigned long long)h.lag_us, (unsigned long long)h.lag_max_us,
 	    (unsigned long long)h.callbacks_per_sec);
+	/* The last minute's slowest callbacks by wall time and by CPU, as `monitor blocked`. */
+	for (size_t i = 0; i < h.slowest_count && i < 3; i++) {
+		char s[160];
+		monitor_format_slow(&h.slowest[i], false, s, sizeof s);
+		task_dump_line(d, "SIGUSR1: slow callback %s in task %llu %s", s,
+		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
+	}
+	for (size_t i = 0; i < h.heaviest_count && i < 3; i++) {
+		char s[160];
+		monitor_format_slow(&h.heaviest[i], true, s, sizeof s);
+		task_dump_line(d, "SIGUSR1: cpu callback %s in task %llu %s", s,
+		    (unsigned long long)h.heaviest[i].task_id, h.heaviest[i].task_name);
+	}
 	/* As `monitor ps`: finished DONE tasks (one per piece written) are only counted. */
 	d->walk = engine_task_walk_new(e, ENGINE_TASK_WALK_NOT_DONE, 0);
 	d->run = engine_run_sliced(e, d->task, slice_us > 0 ? slice_us : TASK_DUMP_SLICE_US,

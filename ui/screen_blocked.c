@@ -1,5 +1,6 @@
 /* screen_blocked.c: tasks waiting longer than a threshold, longest first, with reason and where;
- * above them the loop's health: lag, slowest recent callbacks, tasks flagged as spinning. */
+ * above them the loop's health: lag, slowest recent callbacks (wall time, with each one's own CPU
+ * time), the ones with the most CPU, tasks flagged as spinning. */
 #include "config.h"
 
 #include <curses.h>
@@ -109,13 +110,15 @@ blocked_append(char *line, size_t linelen, int cells, const char *sep, const cha
 	return true;
 }
 
-/* The loop's health in three lines that fit 80 cells and use the room of wider terminals:
- * lag now and at worst, slowest recent callbacks (time and task), spinning tasks by name. */
+/* The loop's health in four lines that fit 80 cells and use the room of wider terminals:
+ * lag now and at worst, slowest recent callbacks (wall time, its CPU, task), the ones with the
+ * most CPU (a callback slow only because the thread was descheduled is not among them),
+ * spinning tasks by name. */
 static int
 blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int ymax)
 {
 	struct engine_loop_health hl;
-	char lag[32], lagmax[32], line[1024], d[32], name[160], entry[200];
+	char lag[32], lagmax[32], line[1024], d[32], cpu[32], name[160], entry[240];
 	const char *sep = tw_ascii() ? " | " : " \xc2\xb7 ";
 	client_loop_health(ui->client, &hl);
 	fmt_duration_us(hl.lag_us, lag, sizeof lag);
@@ -133,7 +136,12 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	for (size_t i = 0; i < hl.slowest_count; i++) {
 		fmt_duration_us(hl.slowest[i].duration_us, d, sizeof d);
 		tw_truncate(hl.slowest[i].task_name, namecells, name, sizeof name);
-		snprintf(entry, sizeof entry, "%s %s", d, name);
+		if (hl.slowest[i].cpu_measured) {
+			fmt_duration_us(hl.slowest[i].cpu_us, cpu, sizeof cpu);
+			snprintf(entry, sizeof entry, "%s (cpu %s) %s", d, cpu, name);
+		} else {
+			snprintf(entry, sizeof entry, "%s %s", d, name);
+		}
 		if (!blocked_append(line, sizeof line, COLS - 1, i ? sep : " ", entry, i == 0))
 			break;
 	}
@@ -142,6 +150,23 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 	if (y < ymax)
 		draw_text(y++, 0, COLS, line, TW_LEFT,
 		    hl.slowest_count && hl.slowest[0].duration_us > 100000 ? theme_attr(TH_WARN) :
+		    theme_attr(TH_DIM));
+
+	/* Most CPU first: the callbacks that were long by their own work (none from a daemon
+	 * of before, which does not send them). */
+	snprintf(line, sizeof line, " Most CPU:");
+	for (size_t i = 0; i < hl.heaviest_count; i++) {
+		fmt_duration_us(hl.heaviest[i].cpu_us, cpu, sizeof cpu);
+		tw_truncate(hl.heaviest[i].task_name, namecells, name, sizeof name);
+		snprintf(entry, sizeof entry, "%s %s", cpu, name);
+		if (!blocked_append(line, sizeof line, COLS - 1, i ? sep : " ", entry, i == 0))
+			break;
+	}
+	if (hl.heaviest_count == 0)
+		blocked_append(line, sizeof line, COLS - 1, " ", "none in the last minute", true);
+	if (y < ymax)
+		draw_text(y++, 0, COLS, line, TW_LEFT,
+		    hl.heaviest_count && hl.heaviest[0].cpu_us > 20000 ? theme_attr(TH_WARN) :
 		    theme_attr(TH_DIM));
 
 	/* Spinning: callbacks without progress; named, since each is a bug to chase. */

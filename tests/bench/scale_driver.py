@@ -131,22 +131,28 @@ class Daemon:
         return False
 
     def health(self):
-        """(lag_us, lag_max_us, [(slow_us, task name)]) from `downpour monitor blocked`."""
+        """(lag_us, lag_max_us, [(wall_us, cpu_us, task name)] slowest by wall time,
+        [(wall_us, cpu_us, task name)] most CPU) from `downpour monitor blocked` (cpu_us None
+        when the daemon does not say)."""
         try:
             out = subprocess.run([DP, "monitor", "--session", self.sdir, "blocked", "99999999"],
                                  capture_output=True, text=True, timeout=30).stdout
         except subprocess.TimeoutExpired:
             return None
         lag = lagmax = 0
-        slow = []
+        slow, heavy = [], []
         for line in out.splitlines():
             m = re.match(r"# loop: lag (\S+) \(max (\S+) in the last minute\)", line)
             if m:
                 lag, lagmax = dur_us(m.group(1)), dur_us(m.group(2))
-            m = re.match(r"# slow callback: (\S+) in task \d+ (.*)", line)
+            m = re.match(r"# slow callback: (\S+)(?: \(cpu ([^,)]+)[^)]*\))? in task \d+ (.*)", line)
             if m:
-                slow.append((dur_us(m.group(1)), m.group(2)))
-        return lag, lagmax, slow
+                cpu = dur_us(m.group(2)) if m.group(2) else None
+                slow.append((dur_us(m.group(1)), cpu, m.group(3)))
+            m = re.match(r"# cpu callback: (\S+) cpu \(wall ([^,)]+)[^)]*\) in task \d+ (.*)", line)
+            if m:
+                heavy.append((dur_us(m.group(2)), dur_us(m.group(1)), m.group(3)))
+        return lag, lagmax, slow, heavy
 
     def stop(self, secs=PHASE_SECS):
         """SIGTERM; seconds until gone (SIGKILL after secs: returns None)."""
@@ -187,10 +193,13 @@ def dur_us(s):
 
 
 class HealthSampler:
-    """Samples loop health every period s in a thread; keeps lags and the worst callback (of a
-    task whose name has match, when given)."""
+    """Samples loop health every period s in a thread; keeps lags, the worst callback by wall
+    time and the one with the most CPU (of a task whose name has match, when given): on a busy
+    machine a callback's wall time may be mostly the scheduler's, its CPU is its own."""
     def __init__(self, d, period=2.0, match=None):
-        self.d, self.period, self.lags, self.worst = d, period, [], (0, "")
+        self.d, self.period, self.lags = d, period, []
+        self.worst = (0, None, "")       # (wall_us, cpu_us, name), the most wall time
+        self.worst_cpu = (0, 0, "")      # (cpu_us, wall_us, name), the most CPU
         self.match = match
         self.by_task = {}     # the worst callback of each task name seen among the slowest
         self.stop_ev = threading.Event()
@@ -202,10 +211,23 @@ class HealthSampler:
         if h is None:
             return
         self.lags.append(h[0])
-        for us, name in h[2]:
+        for us, cpu, name in h[2]:
             if us > self.worst[0] and (self.match is None or self.match in name):
-                self.worst = (us, name)
+                self.worst = (us, cpu, name)
             self.by_task[name] = max(us, self.by_task.get(name, 0))
+        for us, cpu, name in h[2] + h[3]:
+            if cpu is not None and cpu > self.worst_cpu[0] and (self.match is None or
+                                                               self.match in name):
+                self.worst_cpu = (cpu, us, name)
+
+    def text(self):
+        """The worst callback by wall time (with its CPU) and the one with the most CPU."""
+        w, c = self.worst, self.worst_cpu
+        if not w[0]:
+            return "none seen"
+        cpu = "" if w[1] is None else ", cpu %s" % fmt_ms(w[1])
+        return "wall %s (%s%s); cpu %s (%s, wall %s)" % (
+            fmt_ms(w[0]), w[2][:50], cpu, fmt_ms(c[0]), c[2][:50], fmt_ms(c[1]))
 
     def worst_of(self, prefix):
         """The worst callback of the tasks whose name starts with prefix (0: none seen)."""
@@ -273,8 +295,7 @@ def phase_watch(tracker):
     sampler.done()
     record("watch", added="%d/%d" % (listed, N),
            time="%.1f s" % took + ("" if listed >= N else " (phase limit)"),
-           rpc_worst="%.2f s" % worst_rpc, worst_callback="%s (%s)" % (fmt_ms(sampler.worst[0]),
-                                                                       sampler.worst[1][:50]),
+           rpc_worst="%.2f s" % worst_rpc, worst_callback=sampler.text(),
            watch_task_worst=fmt_ms(sampler.worst_of("watch ")))
     return d
 
@@ -312,8 +333,12 @@ def phase_stop(d, label="stop"):
         with open(os.path.join(d.sdir, "downpour.log"), "rb") as f:
             f.seek(max(0, os.path.getsize(f.name) - (1 << 20)))
             tail = f.read().decode("utf-8", "replace")
-        found = re.findall(r"stop: (slowest callback [\d.]+ ms in .*|no callback.*)", tail)
+        found = re.findall(r"stop: (slowest callback .*|no callback.*)", tail)
         worst = found[-1] if found else "?"
+        # the one with the most CPU apart: the slowest may be the scheduler's wall time
+        found = re.findall(r"stop: most CPU callback (.*)", tail)
+        if found:
+            worst += "; most CPU %s" % found[-1]
     except OSError:
         pass
     record(label, shutdown="%.2f s" % took if took is not None else "killed after %d s" % PHASE_SECS,
@@ -355,19 +380,23 @@ def phase_restart(d):
            all_listed="%.2f s" % first_all if first_all else "never",
            settled="%.2f s" % took, hashed=d.log_hashed(),
            states=" ".join("%s:%d" % (names.get(k, k), v) for k, v in sorted(states.items())),
-           worst_callback="%s (%s)" % (fmt_ms(sampler.worst[0]), sampler.worst[1][:50]))
+           worst_callback=sampler.text())
 
 
 def phase_idle(d):
     time.sleep(5)
+    # sampled every 10 s: the monitor's own answer is a callback too
+    sampler = HealthSampler(d, period=10.0)
     c0, t0 = proc_cpu(d.pid()), time.time()
     time.sleep(30)
     cpu = (proc_cpu(d.pid()) - c0) / (time.time() - t0) * 100
+    sampler.done()
     rss = proc_rss_kib(d.pid())
     per = (rss - EMPTY_RSS) * 1024 / max(N, 1) if EMPTY_RSS else float("nan")
     h = d.health()
     record("idle", cpu="%.2f %%" % cpu, rss="%.1f MiB" % (rss / 1024.0),
-           bytes_per_torrent="%.0f" % per, lag_now=fmt_ms(h[0]) if h else "?")
+           bytes_per_torrent="%.0f" % per, lag_now=fmt_ms(h[0]) if h else "?",
+           worst_callback=sampler.text())
 
 
 def phase_get(d):
@@ -389,7 +418,7 @@ def phase_get(d):
     record("get", torrents=len(a["arguments"]["torrents"]),
            median="%.1f ms" % (statistics.median(times) * 1000), bytes=size,
            recently_active="%.1f ms" % (statistics.median(ra) * 1000),
-           worst_callback="%s (%s)" % (fmt_ms(sampler.worst[0]), sampler.worst[1][:50])
+           worst_callback=sampler.text()
            if sampler.worst[0] else "none of torrent-get among the loop's 3 slowest")
 
 
@@ -432,7 +461,7 @@ def phase_rpc_add():
     sampler.done()
     record("rpc-add", added="%d/%d" % (listed, N), time="%.1f s" % took,
            per_add_worst="%.2f s" % worst[0], errors=errors[0],
-           worst_callback="%s (%s)" % (fmt_ms(sampler.worst[0]), sampler.worst[1][:50]))
+           worst_callback=sampler.text())
     phase_stop(d, "stop-rpc")
 
 
@@ -527,8 +556,7 @@ def phase_swarm(tracker):
     p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]
     record("swarm", peers="%d/%d connected" % (stats["connected"], NPEERS),
            lag_p50=fmt_ms(p(0.5)), lag_p99=fmt_ms(p(0.99)), cpu="%.1f %%" % cpu,
-           blocks_served=stats["blocks"], worst_callback="%s (%s)" % (
-               fmt_ms(sampler.worst[0]), sampler.worst[1][:50]))
+           blocks_served=stats["blocks"], worst_callback=sampler.text())
     phase_stop(d, "stop-swarm")
 
 

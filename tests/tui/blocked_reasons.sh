@@ -63,10 +63,12 @@ pids+=($!)
 pids+=($!)
 
 $T send-keys -t ui 3; wait_for 'Loop lag' || fail "blocked view header"
-# the header: lag now and at worst, slowest callbacks with time and task, spinning
+# the header: lag now and at worst, slowest callbacks with time, CPU and task, spinning
 wait_for '^ Loop lag [0-9.]+(us|ms|s), max [0-9.]+(us|ms|s) in 1 min . [0-9]+ callbacks/s . threshold 5s \(\+/-\)' ||
     fail "header: lag line"
-wait_for '^ Slowest callbacks: [0-9.]+(us|ms|s) [a-z]+ ' || fail "header: slowest callbacks"
+wait_for '^ Slowest callbacks: [0-9.]+(us|ms|s) \(cpu [0-9.]+(us|ms|s)\) [a-z]+ ' || fail "header: slowest callbacks"
+# ...and the callbacks by their own CPU time, apart (a wall-time spike from being descheduled)
+screen | grep -qE '^ Most CPU: [0-9.]+(us|ms|s) [a-z]+ ' || fail "header: most CPU callbacks"
 screen | grep -qE '^ Spinning: none' || fail "header: spinning"
 
 # a. the mute peer: choked by it for a while (PEER_WAIT; it turns READ_WAIT after 15 s, so this

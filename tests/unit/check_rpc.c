@@ -291,6 +291,9 @@ START_TEST(test_metrics_text)
 	ck_assert(strstr(text, "\ndownpour_torrents{state=\"stopped\"} 1\n") != NULL);
 	ck_assert(strstr(text, "\ndownpour_torrents{state=\"downloading\"} 0\n") != NULL);
 	ck_assert(strstr(text, "# TYPE downpour_loop_lag_seconds gauge\n") != NULL);
+	/* the worst callback by wall time apart from the one with the most CPU */
+	ck_assert(strstr(text, "\ndownpour_loop_slowest_callback_cpu_seconds ") != NULL);
+	ck_assert(strstr(text, "\ndownpour_loop_heaviest_callback_cpu_seconds ") != NULL);
 	for (char *line = text; *line != '\0';) {
 		char *end = strchr(line, '\n');
 		ck_assert_ptr_nonnull(end);

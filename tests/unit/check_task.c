@@ -570,6 +570,12 @@ START_TEST(test_task_monitor_blocked)
 	}
 	task_health_tick(t0 + 1000000, t0 + 1000000);
 	ck_assert(spinner->spinning);
+	/* a callback that sleeps: the slowest by wall time, with its CPU and its wait beside */
+	struct dp_task *sleepy = task_new(DP_TASK_KIND_DISK, 0, "sleepy disk");
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	task_cb_begin(sleepy);
+	nanosleep(&ts, NULL);
+	task_cb_end(sleepy);
 
 	struct dp_buf out;
 	dp_buf_init(&out);
@@ -577,6 +583,18 @@ START_TEST(test_task_monitor_blocked)
 	dp_buf_add_str(&out, "");
 	const char *text = (const char *)out.data;
 	char want[160];
+	snprintf(want, sizeof want, " in task %llu sleepy disk\n", (unsigned long long)sleepy->id);
+	const char *sl = strstr(text, "# slow callback: ");
+	ck_assert_msg(sl != NULL && strstr(sl, want) != NULL, "no slow callback in:\n%s", text);
+	const char *sl_end = strstr(sl, want);
+	ck_assert_msg(memchr(sl, '\n', (size_t)(sl_end - sl)) == NULL, "not the slowest:\n%s", text);
+	ck_assert_msg(strstr(sl, " (cpu ") != NULL && strstr(sl, " (cpu ") < sl_end,
+	    "no cpu beside the wall time:\n%s", text);
+#ifdef RUSAGE_THREAD
+	ck_assert_msg(strstr(sl, ", waits ") != NULL && strstr(sl, ", waits ") < sl_end,
+	    "the sleep is not a wait:\n%s", text);
+#endif
+	ck_assert_msg(strstr(text, "\n# cpu callback: ") != NULL, "no cpu callbacks in:\n%s", text);
 	snprintf(want, sizeof want, "# spinning: task %llu peer 127.0.0.1:9 spinner",
 	    (unsigned long long)spinner->id);
 	ck_assert_msg(strstr(text, want) != NULL, "no spinning header in:\n%s", text);
