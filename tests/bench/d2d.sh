@@ -2,14 +2,18 @@
 # d2d.sh: benchmark (prints figures, asserts nothing but byte-identical copies): downpour seeds to
 # downpour on loopback (--peer, plaintext TCP: encryption tolerated and no uTP on both ends, the
 # path that may avoid user-space copies), libtorrent -> libtorrent for reference, and one core's
-# `openssl sha1` over the same file, each in every run; per run and as medians: wall, MiB/s, CPU
-# seconds per GiB of the leecher and of the seeder (during the transfer), and the ratios of the
+# `openssl sha1` over the same file, each in every run; per run and as medians: wall, when the
+# leecher said "download complete" (done: the rest of its wall is the fsync that makes the data
+# durable and the exit), MiB/s, CPU seconds per GiB of the leecher and of the seeder (during the
+# transfer), and the ratios of the
 # wall time and of the leecher's CPU to that SHA-1 time (the leecher must hash every byte); also
 # TCP segments, the leecher's context switches and its page faults (first touches of its heap)
 # per MiB, which the machine's load moves little.
 # It runs in a network namespace of its own, so the segments counted are the transfer's.
 # usage: tests/bench/d2d.sh [SIZE_MIB (1024)] [RUNS (3)]   (from the repository top)
 # env: DP_BIN=path/to/downpour (default build/downpour; measure an optimised, non-debug build),
+#      DP_BIN_B=path/to/other/downpour adds a paired comparison: that binary seeds to itself too,
+#      each run times both, alternating which goes first (the machine's load hits both alike),
 #      D2D_LT=0 skips the libtorrent reference, D2D_PERF=DIR records each downpour leecher and
 #      the seeder during it with `perf record -g` into DIR (CPU figures then include perf's),
 #      DOWNPOUR_NO_SPLICE=1 has the seeder send by libevent's sendfile instead of its pipes.
@@ -19,6 +23,9 @@ size=${1:-1024}
 runs=${2:-3}
 dp=${DP_BIN:-$PWD/build/downpour}
 case $dp in /*) ;; *) dp=$PWD/$dp ;; esac
+dpb=${DP_BIN_B:-}
+case $dpb in /* | "") ;; *) dpb=$PWD/$dpb ;; esac
+[ -z "$dpb" ] || [ -x "$dpb" ] || { echo "FAIL bench-d2d: $dpb is not an executable" >&2; exit 1; }
 . tests/interop/swarm_lib.sh
 sl_netns "$PWD/tests/bench/d2d.sh" "$@"
 sl_init bench-d2d "$dp"
@@ -49,12 +56,22 @@ cpu_of() {
 }
 
 # The seeders run through every run; each leecher starts afresh.
-DP_PORT=$(sl_free_port)
-sl_bg dp-seed "$SL_W/dp-seed.log" "$DP" seed --config "$SL_W/seed.conf" -o "$SL_W/src" \
-    --port "$DP_PORT" --encryption tolerated --no-utp "$SL_W/p.torrent"
-DP_SEED=$SL_BG_PID
-SL_WAIT_PID=$DP_SEED sl_wait 300 "the downpour seeder to verify" \
-    grep -q "checked: " "$SL_W/dp-seed.log"
+# dp_seed NAME BINARY: a seeder of the file; its port and pid in SEED_PORT and SEED_PID.
+dp_seed() {
+	sed "s|$SL_W/seed-session|$SL_W/$1-session|" "$SL_W/seed.conf" >"$SL_W/$1.conf"
+	SEED_PORT=$(sl_free_port)
+	sl_bg "$1" "$SL_W/$1.log" "$2" seed --config "$SL_W/$1.conf" -o "$SL_W/src" \
+	    --port "$SEED_PORT" --encryption tolerated --no-utp "$SL_W/p.torrent"
+	SEED_PID=$SL_BG_PID
+	SL_WAIT_PID=$SEED_PID sl_wait 300 "the downpour seeder ($1) to verify" \
+	    grep -q "checked: " "$SL_W/$1.log"
+}
+dp_seed dp-seed "$DP"
+DP_PORT=$SEED_PORT DP_SEED=$SEED_PID
+if [ -n "$dpb" ]; then
+	dp_seed dpb-seed "$dpb"
+	DPB_PORT=$SEED_PORT DPB_SEED=$SEED_PID
+fi
 if [ "$with_lt" != 0 ]; then
 	LT_PORT=$(sl_free_port)
 	sl_bg lt-seed "$SL_W/lt-seed.log" /usr/bin/python3 "$SL_DIR/lt_seed.py" "$SL_W/p.torrent" \
@@ -72,7 +89,7 @@ sha1_run() {
 	    >"$SL_W/sha1.out" 2>&1 || sl_fail "openssl sha1"
 	t1=$(date +%s.%N)
 	read -r u s <"$SL_W/time"
-	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0 0\n",
+	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0 0 0\n",
 	    b - a, u + s }' >>"$SL_W/results"
 }
 
@@ -81,11 +98,23 @@ tcp_segs() {
 	awk '$1 == "Tcp:" && $12 ~ /^[0-9]+$/ { print $12 }' /proc/net/snmp
 }
 
-# leech NAME KIND SEED_PID SEED_PORT: the leecher (kind lt or dp) runs to completion; its wall,
-# leecher CPU and seeder CPU (seconds), TCP segments, the leecher's context switches and minor
-# page faults go to $SL_W/results as "NAME wall lcpu scpu segs cs faults".
+# stamp FILE: copies its input through and writes the time the line "download complete"
+# came to FILE (downpour flushes that line when the last piece is written and verified; what
+# follows it is the exit: the fsync of the data, the last saves).
+stamp() {
+	local line
+	while IFS= read -r line; do
+		[[ $line == "download complete"* ]] && echo "$EPOCHREALTIME" >"$1"
+		printf '%s\n' "$line"
+	done
+}
+
+# leech NAME KIND SEED_PID SEED_PORT [BINARY]: the leecher (kind lt or dp, downpour's BINARY or
+# $DP) runs to completion; its wall, leecher CPU and seeder CPU (seconds), TCP segments, the
+# leecher's context switches and minor page faults, and when it said "download complete"
+# (downpour; 0 for libtorrent) go to $SL_W/results as "NAME wall lcpu scpu segs cs faults done".
 leech() {
-	local name=$1 kind=$2 spid=$3 sport=$4 t0 t1 s0 s1 g0 g1 rc u s w c
+	local name=$1 kind=$2 spid=$3 sport=$4 bin=${5:-$DP} t0 t1 s0 s1 g0 g1 rc u s w c d=0
 	rm -rf "$SL_W/out" "$SL_W/leech-session"
 	mkdir -p "$SL_W/out"
 	sync
@@ -95,24 +124,27 @@ leech() {
 	if [ "$kind" = lt ]; then
 		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
 		    "$SL_W/p.torrent" "$SL_W/out" --port "$(sl_free_port)" \
-		    --connect "127.0.0.1:$sport" --timeout 900 >"$SL_W/$kind-leech.log" 2>&1
+		    --connect "127.0.0.1:$sport" --timeout 900 >"$SL_W/$name-leech.log" 2>&1
 	else
 		if [ -n "${D2D_PERF:-}" ]; then
 			mkdir -p "$D2D_PERF"
 			perf_n=$((perf_n + 1))
-			perf record -q -g -o "$D2D_PERF/seed-$perf_n.data" -p "$spid" \
+			perf record -q -g -o "$D2D_PERF/$name-seed-$perf_n.data" -p "$spid" \
 			    >/dev/null 2>&1 &
 			perf_pid=$!
-			set -- perf record -q -g -o "$D2D_PERF/leech-$perf_n.data" --
+			set -- perf record -q -g -o "$D2D_PERF/$name-leech-$perf_n.data" --
 		else
 			set --
 		fi
-		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" "$@" timeout -k 5 900 "$DP" get \
+		rm -f "$SL_W/done"
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" "$@" timeout -k 5 900 "$bin" get \
 		    --config "$SL_W/leech.conf" -o "$SL_W/out" --port "$(sl_free_port)" \
 		    --encryption tolerated --no-utp --peer "127.0.0.1:$sport" "$SL_W/p.torrent" \
-		    >"$SL_W/$kind-leech.log" 2>&1
+		    2>&1 | stamp "$SL_W/done" >"$SL_W/$name-leech.log"
+		rc=${PIPESTATUS[0]}
+		[ -s "$SL_W/done" ] && d=$(<"$SL_W/done")
 	fi
-	rc=$?
+	[ "$kind" = lt ] && rc=$?
 	t1=$(date +%s.%N)
 	s1=$(cpu_of "$spid")
 	g1=$(tcp_segs)
@@ -125,9 +157,9 @@ leech() {
 	cmp -s "$SL_W/src/payload.bin" "$SL_W/out/payload.bin" || sl_fail "$name: the copy differs"
 	read -r u s w c f <"$SL_W/time"
 	awk -v n="$name" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v s0="$s0" -v s1="$s1" \
-	    -v g="$((g1 - g0))" -v cs="$((w + c))" -v f="$f" \
-	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d %d\n", n, b - a, u + s, s1 - s0, g, cs, f }' \
-	    >>"$SL_W/results"
+	    -v g="$((g1 - g0))" -v cs="$((w + c))" -v f="$f" -v d="$d" \
+	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d %d %.3f\n", n, b - a, u + s, s1 - s0, g, cs, f,
+	    (d > 0 ? d - a : 0) }' >>"$SL_W/results"
 }
 
 # report LABEL ROWS...: medians of the rows named; per GiB and against sha1 of the same runs.
@@ -139,27 +171,32 @@ report() {
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	{ k = $1; n[k]++; w[k, n[k]] = $2; l[k, n[k]] = $3; s[k, n[k]] = $4; sg[k, n[k]] = $5
-	  c[k, n[k]] = $6; pf[k, n[k]] = $7 }
+	  c[k, n[k]] = $6; pf[k, n[k]] = $7; dn[k, n[k]] = $8 }
 	END {
 		g = m / 1024
 		for (k in n) {
 			for (i = 1; i <= n[k]; i++) { x[i] = w[k, i]; y[i] = l[k, i]; z[i] = s[k, i]
-				q[i] = sg[k, i]; v[i] = c[k, i]; y2[i] = pf[k, i] }
+				q[i] = sg[k, i]; v[i] = c[k, i]; y2[i] = pf[k, i]; d2[i] = dn[k, i] }
 			W[k] = med(x, n[k]); L[k] = med(y, n[k]); S[k] = med(z, n[k])
 			G[k] = med(q, n[k]); C[k] = med(v, n[k]); F[k] = med(y2, n[k])
+			D[k] = med(d2, n[k])
 		}
-		printf "%-22s %7s %8s %9s %9s %10s %10s %8s %7s %8s\n", label, "wall s", "MiB/s",
-		    "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1", "segs/MiB", "cs/MiB",
+		printf "%-22s %7s %7s %8s %9s %9s %10s %10s %8s %7s %8s\n", label, "wall s", "done s",
+		    "MiB/s", "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1", "segs/MiB", "cs/MiB",
 		    "flt/MiB"
-		printf "%-22s %7.2f %8.1f %9.2f %9s %10s %10s %8s %7s %8s\n", "openssl sha1 (1 core)",
-		    W["sha1"], m / W["sha1"], L["sha1"] / g, "-", "1.00", "1.00", "-", "-", "-"
-		split("dp lt", order, " ")
-		for (o = 1; o <= 2; o++) {
+		printf "%-22s %7.2f %7s %8.1f %9.2f %9s %10s %10s %8s %7s %8s\n",
+		    "openssl sha1 (1 core)", W["sha1"], "-", m / W["sha1"], L["sha1"] / g, "-", "1.00",
+		    "1.00", "-", "-", "-"
+		split("dp dpb lt", order, " ")
+		name["dp"] = "downpour -> downpour"
+		name["dpb"] = "B: downpour -> downp."
+		name["lt"] = "libtorrent -> libtorr."
+		for (o = 1; o <= 3; o++) {
 			k = order[o]
 			if (!(k in n)) continue
-			printf "%-22s %7.2f %8.1f %9.2f %9.2f %10.2f %10s %8.1f %7.1f %8.1f\n",
-			    k == "dp" ? "downpour -> downpour" : "libtorrent -> libtorr.",
-			    W[k], m / W[k], L[k] / g, S[k] / g, W[k] / W["sha1"],
+			printf "%-22s %7.2f %7s %8.1f %9.2f %9.2f %10.2f %10s %8.1f %7.1f %8.1f\n",
+			    name[k], W[k], (D[k] > 0 ? sprintf("%.2f", D[k]) : "-"), m / W[k], L[k] / g,
+			    S[k] / g, W[k] / W["sha1"],
 			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-"), G[k] / m, C[k] / m,
 			    F[k] / m
 		}
@@ -171,14 +208,24 @@ perf_n=0
 perf_pid=
 for ((r = 1; r <= runs; r++)); do
 	sha1_run
-	leech dp dp "$DP_SEED" "$DP_PORT"
+	if [ -n "$dpb" ] && ((r % 2 == 0)); then
+		leech dpb dp "$DPB_SEED" "$DPB_PORT" "$dpb"
+		leech dp dp "$DP_SEED" "$DP_PORT"
+	else
+		leech dp dp "$DP_SEED" "$DP_PORT"
+		[ -z "$dpb" ] || leech dpb dp "$DPB_SEED" "$DPB_PORT" "$dpb"
+	fi
 	[ "$with_lt" = 0 ] || leech lt lt "$LT_SEED" "$LT_PORT"
-	tail -n $((with_lt == 0 ? 2 : 3)) "$SL_W/results" >"$SL_W/run"
+	tail -n $((2 + (with_lt != 0) + (${#dpb} > 0))) "$SL_W/results" >"$SL_W/run"
 	report "run $r/$runs, $size MiB" "$SL_W/run"
 done
 echo
 report "median of $runs" "$SL_W/results"
 sl_alive "$DP_SEED" || sl_fail "the downpour seeder died"
 sl_stop "$DP_SEED" 10
+if [ -n "$dpb" ]; then
+	sl_alive "$DPB_SEED" || sl_fail "the downpour seeder (B) died"
+	sl_stop "$DPB_SEED" 10
+fi
 [ "$with_lt" = 0 ] || sl_stop "$LT_SEED" 10
 exit 0
