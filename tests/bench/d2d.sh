@@ -181,12 +181,12 @@ report() {
 			G[k] = med(q, n[k]); C[k] = med(v, n[k]); F[k] = med(y2, n[k])
 			D[k] = med(d2, n[k])
 		}
-		printf "%-22s %7s %7s %8s %9s %9s %10s %10s %8s %7s %8s\n", label, "wall s", "done s",
-		    "MiB/s", "leech/GiB", "seed/GiB", "wall/sha1", "leech/sha1", "segs/MiB", "cs/MiB",
-		    "flt/MiB"
-		printf "%-22s %7.2f %7s %8.1f %9.2f %9s %10s %10s %8s %7s %8s\n",
+		printf "%-22s %7s %7s %8s %9s %9s %10s %10s %10s %8s %7s %8s\n", label, "wall s",
+		    "done s", "MiB/s", "leech/GiB", "seed/GiB", "wall/sha1", "done/sha1", "leech/sha1",
+		    "segs/MiB", "cs/MiB", "flt/MiB"
+		printf "%-22s %7.2f %7s %8.1f %9.2f %9s %10s %10s %10s %8s %7s %8s\n",
 		    "openssl sha1 (1 core)", W["sha1"], "-", m / W["sha1"], L["sha1"] / g, "-", "1.00",
-		    "1.00", "-", "-", "-"
+		    "1.00", "1.00", "-", "-", "-"
 		split("dp dpb lt", order, " ")
 		name["dp"] = "downpour -> downpour"
 		name["dpb"] = "B: downpour -> downp."
@@ -194,9 +194,10 @@ report() {
 		for (o = 1; o <= 3; o++) {
 			k = order[o]
 			if (!(k in n)) continue
-			printf "%-22s %7.2f %7s %8.1f %9.2f %9.2f %10.2f %10s %8.1f %7.1f %8.1f\n",
+			printf "%-22s %7.2f %7s %8.1f %9.2f %9.2f %10.2f %10s %10s %8.1f %7.1f %8.1f\n",
 			    name[k], W[k], (D[k] > 0 ? sprintf("%.2f", D[k]) : "-"), m / W[k], L[k] / g,
 			    S[k] / g, W[k] / W["sha1"],
+			    (D[k] > 0 ? sprintf("%.2f", D[k] / W["sha1"]) : "-"),
 			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-"), G[k] / m, C[k] / m,
 			    F[k] / m
 		}
