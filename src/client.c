@@ -53,6 +53,17 @@ client_snapshot(struct client *c, const struct engine_torrent_stats **torrents,
 	return c->ops->snapshot(c, torrents, global);
 }
 
+size_t
+client_changes(struct client *c, int **ids, bool *all)
+{
+	if (c->lost[0] != '\0') {
+		*ids = NULL;
+		*all = true;
+		return 0;
+	}
+	return c->ops->changes(c, ids, all);
+}
+
 bool
 client_list_partial(struct client *c)
 {

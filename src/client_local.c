@@ -178,6 +178,7 @@ client_local_plan(struct client_local *l, const struct engine_global_stats *g)
 		client_follow_reset(&l->follow);
 		int *ids;
 		size_t n = engine_torrent_ids(l->e, &ids);
+		client_rows_reserve(&l->rows, n + n / 8);
 		client_local_todo_set(l, ids, n);
 		return;
 	}
@@ -218,6 +219,12 @@ client_local_snapshot(struct client *c, const struct engine_torrent_stats **torr
 	}
 	*torrents = l->rows.n > 0 ? l->rows.v : NULL;
 	return l->rows.n;
+}
+
+static size_t
+client_local_changes(struct client *c, int **ids, bool *all)
+{
+	return client_rows_take_changes(&client_local_of(c)->rows, ids, all);
 }
 
 static bool
@@ -397,6 +404,7 @@ static const struct client_ops client_local_ops = {
 	.command = client_local_command,
 	.snapshot = client_local_snapshot,
 	.list_partial = client_local_list_partial,
+	.changes = client_local_changes,
 	.torrent = client_local_torrent,
 	.queue_position = client_local_queue_position,
 	.peers = client_local_peers,

@@ -214,15 +214,13 @@ client_remote_apply_row(struct client_remote *r, const struct be_node *row, char
 		return false;
 	}
 	const struct be_node *s = be_dict_get(row, "s"), *d = be_dict_get(row, "d");
-	struct engine_torrent_stats *t = client_rows_find(&r->rows, (int)k);
-	if (t == NULL) {
-		if (s == NULL || d == NULL) {
-			dp_fail(err, errlen, "a new torrent row without all its parts");
-			return false;
-		}
-		bool fresh;
-		t = client_rows_get(&r->rows, (int)k, &fresh);
+	if (client_rows_find(&r->rows, (int)k) == NULL && (s == NULL || d == NULL)) {
+		dp_fail(err, errlen, "a new torrent row without all its parts");
+		return false;
 	}
+	/* through client_rows_get: the row is noted as changed for the list screen */
+	bool fresh;
+	struct engine_torrent_stats *t = client_rows_get(&r->rows, (int)k, &fresh);
 	if ((s != NULL && !attach_decode_record(s, &attach_torrent_static, t, err, errlen)) ||
 	    (d != NULL && !attach_decode_record(d, &attach_torrent_dynamic, t, err, errlen)))
 		return false;
@@ -283,6 +281,12 @@ client_remote_snapshot(struct client *c, const struct engine_torrent_stats **tor
 	*torrents = r->rows.n > 0 ? r->rows.v : NULL;
 	*global = r->global;
 	return r->rows.n;
+}
+
+static size_t
+client_remote_changes(struct client *c, int **ids, bool *all)
+{
+	return client_rows_take_changes(&client_remote_of(c)->rows, ids, all);
 }
 
 static bool
@@ -660,6 +664,7 @@ static const struct client_ops client_remote_ops = {
 	.command = client_remote_command,
 	.snapshot = client_remote_snapshot,
 	.list_partial = client_remote_list_partial,
+	.changes = client_remote_changes,
 	.torrent = client_remote_torrent,
 	.queue_position = client_remote_queue_position,
 	.peers = client_remote_peers,

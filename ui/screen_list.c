@@ -31,8 +31,23 @@ struct list_name {
 	struct text_key *key;
 };
 
-/* A row shown: where its torrent is in ui->torrents, and its id when built (a client's rows
- * move when one goes, so the selection is found again by id). */
+/* What the filter and the sort read of a torrent, at the same index as its row in
+ * ui->torrents, copied again only from the rows the client says changed (client_changes): a
+ * client's row is 3 KiB, and the walk over 10,000 of them at every refresh (a cache and TLB
+ * miss each, first touches of a grown array much worse on this VM) was most of a draw's CPU,
+ * 45-60 ms on the first full list. */
+struct list_entry {
+	int id;
+	enum engine_torrent_state state;
+	int peers, seeds, queue;
+	double progress, ratio;
+	uint64_t size, done, down, up;
+	int64_t eta;
+	const struct text_key *name;   /* folded, once a search or the Name sort wanted it */
+};
+
+/* A row shown: where its torrent is in ui->torrents (and in the entries), and its id when
+ * built (a client's rows move when one goes, so the selection is found again by id). */
 struct list_row {
 	size_t at;
 	int id;
@@ -44,8 +59,8 @@ struct list_state {
 	char search[256];
 	struct list_row *rows;   /* after filter and sort */
 	size_t nrows, caprows;
-	const struct text_key **keys;   /* each torrent's folded name, by index in ui->torrents */
-	size_t capkeys;
+	struct list_entry *ent;  /* by index in ui->torrents */
+	size_t nent, capent;
 	struct dp_idmap names;   /* id -> struct list_name */
 	size_t fold_at;          /* where folding ahead goes on (list_fold_ahead) */
 	/* what the rows were last built from: a draw with the same skips the rebuild */
@@ -79,21 +94,21 @@ list_get(struct ui *ui)
 }
 
 static bool
-list_filter_match(enum list_filter f, const struct engine_torrent_stats *t)
+list_filter_match(enum list_filter f, enum engine_torrent_state state)
 {
 	switch (f) {
 	case LF_ALL:
 		return true;
 	case LF_DOWNLOADING:
-		return t->state == ENGINE_TORRENT_DOWNLOADING || t->state == ENGINE_TORRENT_METADATA;
+		return state == ENGINE_TORRENT_DOWNLOADING || state == ENGINE_TORRENT_METADATA;
 	case LF_SEEDING:
-		return t->state == ENGINE_TORRENT_SEEDING;
+		return state == ENGINE_TORRENT_SEEDING;
 	case LF_PAUSED:
-		return t->state == ENGINE_TORRENT_STOPPED || t->state == ENGINE_TORRENT_QUEUED;
+		return state == ENGINE_TORRENT_STOPPED || state == ENGINE_TORRENT_QUEUED;
 	case LF_CHECKING:
-		return t->state == ENGINE_TORRENT_CHECKING;
+		return state == ENGINE_TORRENT_CHECKING;
 	case LF_ERROR:
-		return t->state == ENGINE_TORRENT_ERROR;
+		return state == ENGINE_TORRENT_ERROR;
 	default:
 		return true;
 	}
@@ -101,7 +116,7 @@ list_filter_match(enum list_filter f, const struct engine_torrent_stats *t)
 
 /* qsort has no context argument: the sort key lives here for the duration of one sort. */
 static const struct engine_torrent_stats *list_sort_base;
-static const struct text_key *const *list_sort_keys;
+static const struct list_entry *list_sort_ent;
 static int list_sort_col;
 static bool list_sort_desc;
 
@@ -126,28 +141,30 @@ static int
 list_compare(const void *pa, const void *pb)
 {
 	size_t ia = ((const struct list_row *)pa)->at, ib = ((const struct list_row *)pb)->at;
-	const struct engine_torrent_stats *a = &list_sort_base[ia];
-	const struct engine_torrent_stats *b = &list_sort_base[ib];
+	const struct list_entry *a = &list_sort_ent[ia], *b = &list_sort_ent[ib];
 	int c = 0;
 	switch (list_sort_col) {
 	case LI_NAME:
-		c = text_key_cmp(list_sort_keys[ia], list_sort_keys[ib]);
+		c = text_key_cmp(a->name, b->name);
 		if (c == 0)
-			c = strcmp(a->name, b->name);
+			c = strcmp(list_sort_base[ia].name, list_sort_base[ib].name);
 		break;
 	case LI_STATE: c = LIST_CMP(a->state, b->state); break;
 	case LI_PROGRESS: c = LIST_CMP(a->progress, b->progress); break;
-	case LI_SIZE: c = LIST_CMP(a->wanted_size, b->wanted_size); break;
-	case LI_DONE: c = LIST_CMP(list_done(a), list_done(b)); break;
-	case LI_DOWN: c = LIST_CMP(a->down_rate, b->down_rate); break;
-	case LI_UP: c = LIST_CMP(a->up_rate, b->up_rate); break;
+	case LI_SIZE: c = LIST_CMP(a->size, b->size); break;
+	case LI_DONE: c = LIST_CMP(a->done, b->done); break;
+	case LI_DOWN: c = LIST_CMP(a->down, b->down); break;
+	case LI_UP: c = LIST_CMP(a->up, b->up); break;
 	case LI_RATIO: c = LIST_CMP(a->ratio, b->ratio); break;
-	case LI_ETA: c = LIST_CMP((uint64_t)list_eta(a), (uint64_t)list_eta(b)); break; /* - last */
-	case LI_PEERS: c = LIST_CMP(a->peers_connected, b->peers_connected); break;
-	case LI_SEEDS: c = LIST_CMP(a->seeds_connected, b->seeds_connected); break;
-	case LI_QUEUE: c = LIST_CMP((unsigned)a->queue_position, (unsigned)b->queue_position);
+	case LI_ETA: c = LIST_CMP((uint64_t)a->eta, (uint64_t)b->eta); break; /* - last */
+	case LI_PEERS: c = LIST_CMP(a->peers, b->peers); break;
+	case LI_SEEDS: c = LIST_CMP(a->seeds, b->seeds); break;
+	case LI_QUEUE: c = LIST_CMP((unsigned)a->queue, (unsigned)b->queue);
 		break;                /* none (-1) last */
-	case LI_TRACKER: c = strcmp(a->tracker_status, b->tracker_status); break;
+	case LI_TRACKER:
+		/* the rows themselves: a sort on a text nobody keeps a key of */
+		c = strcmp(list_sort_base[ia].tracker_status, list_sort_base[ib].tracker_status);
+		break;
 	default: break;
 	}
 	if (c == 0)
@@ -167,6 +184,8 @@ list_names_free(struct list_state *l)
 	}
 	dp_idmap_free(&l->names);
 	dp_idmap_init(&l->names);
+	for (size_t i = 0; i < l->nent; i++)
+		l->ent[i].name = NULL;
 }
 
 /* t's folded name, folded again only when the name changed (a magnet's name arrives). */
@@ -187,6 +206,67 @@ list_name_key(struct list_state *l, const struct engine_torrent_stats *t)
 	return nm->key;
 }
 
+/* Copies what the filter and sort read of the row at index i; a name folded before is kept
+ * (folded again if it changed), else left to whoever needs it. */
+static void
+list_entry_set(struct list_state *l, const struct engine_torrent_stats *t, size_t i)
+{
+	struct list_entry *e = &l->ent[i];
+	e->id = t->id;
+	e->state = t->state;
+	e->peers = t->peers_connected;
+	e->seeds = t->seeds_connected;
+	e->queue = t->queue_position;
+	e->progress = t->progress;
+	e->ratio = t->ratio;
+	e->size = t->wanted_size;
+	e->done = list_done(t);
+	e->down = t->down_rate;
+	e->up = t->up_rate;
+	e->eta = list_eta(t);
+	e->name = dp_idmap_get(&l->names, (uint64_t)t->id) != NULL ? list_name_key(l, t) : NULL;
+}
+
+/* Brings the entries up to the rows: those the client says changed, or all of them; true when
+ * any did. */
+static bool
+list_entries_follow(struct ui *ui, struct list_state *l)
+{
+	int *ids = NULL;
+	bool all = true;
+	size_t n = ui->client != NULL ? client_changes(ui->client, &ids, &all) : 0;
+	/* room for the whole list at once while its first reading comes in parts */
+	size_t want = DP_MAX(ui->ntorrents, (size_t)DP_MAX(ui->global.torrents, 0));
+	if (l->capent < want) {
+		l->capent = DP_MAX(want, 2 * l->capent);
+		l->ent = xreallocarray(l->ent, l->capent, sizeof *l->ent);
+	}
+	bool grew = l->nent != ui->ntorrents;
+	l->nent = ui->ntorrents;
+	if (all) {
+		for (size_t i = 0; i < ui->ntorrents; i++)
+			list_entry_set(l, &ui->torrents[i], i);
+	} else {
+		/* a removal moved the last row into its gap: both ids are among the changes */
+		for (size_t k = 0; k < n; k++) {
+			const struct engine_torrent_stats *t = ui_torrent(ui, ids[k]);
+			if (t != NULL && t >= ui->torrents && t < ui->torrents + ui->ntorrents)
+				list_entry_set(l, t, (size_t)(t - ui->torrents));
+		}
+	}
+	free(ids);
+	return all || n > 0 || grew;
+}
+
+void
+screen_list_follow(struct ui *ui)
+{
+	struct list_state *l = list_get(ui);
+	l->built_fetch = ui->fetches;
+	if (list_entries_follow(ui, l))
+		l->built = false;
+}
+
 /* Names folded ahead at each rebuild that needs none, so that the first Name sort or search of
  * 10,000 rows finds them ready instead of folding all of them in one callback (~10-30 ms). */
 #define LIST_FOLD_AHEAD 512
@@ -194,28 +274,34 @@ list_name_key(struct list_state *l, const struct engine_torrent_stats *t)
 static void
 list_fold_ahead(const struct ui *ui, struct list_state *l)
 {
-	for (size_t k = 0; k < LIST_FOLD_AHEAD && k < ui->ntorrents; k++)
-		list_name_key(l, &ui->torrents[l->fold_at++ % ui->ntorrents]);
+	for (size_t k = 0; k < LIST_FOLD_AHEAD && k < ui->ntorrents; k++) {
+		size_t i = l->fold_at++ % ui->ntorrents;
+		if (l->ent[i].name == NULL)
+			l->ent[i].name = list_name_key(l, &ui->torrents[i]);
+	}
 }
 
-/* Whether the rows are built from what is there now (the same fetch, filter, search, sort). */
+/* Whether the rows are built from what is there now (the same filter, search, sort, and no row
+ * changed since). */
 static bool
-list_built_current(const struct ui *ui, const struct list_state *l)
+list_built_current(const struct list_state *l)
 {
-	return l->built && l->built_fetch == ui->fetches && l->built_filter == l->filter &&
+	return l->built && l->built_filter == l->filter &&
 	    l->built_sort_col == l->st.sort_col && l->built_sort_desc == l->st.sort_desc &&
 	    strcmp(l->built_search, l->search) == 0;
 }
 
 /* Rebuilds the visible rows, keeping the selection on the same torrent; a draw with nothing new
- * (a key that moves the selection) keeps them. */
+ * (a key that moves the selection, a refresh where no row changed) keeps them. */
 static void
 list_rebuild(struct ui *ui, struct list_state *l)
 {
-	if (list_built_current(ui, l))
+	/* without a client (the benchmark's rows) every fetch is all rows anew */
+	if (l->built_fetch != ui->fetches || l->nent != ui->ntorrents)
+		screen_list_follow(ui);
+	if (list_built_current(l))
 		return;
 	l->built = true;
-	l->built_fetch = ui->fetches;
 	l->built_filter = l->filter;
 	l->built_sort_col = l->st.sort_col;
 	l->built_sort_desc = l->st.sort_desc;
@@ -224,12 +310,8 @@ list_rebuild(struct ui *ui, struct list_state *l)
 	if (l->st.sel >= 0 && (size_t)l->st.sel < l->nrows)
 		sel_id = l->rows[l->st.sel].id;
 	if (l->caprows < ui->ntorrents) {
-		l->caprows = ui->ntorrents;
+		l->caprows = l->capent;
 		l->rows = xreallocarray(l->rows, l->caprows, sizeof *l->rows);
-	}
-	if (l->capkeys < ui->ntorrents) {
-		l->capkeys = ui->ntorrents;
-		l->keys = xreallocarray(l->keys, l->capkeys, sizeof *l->keys);
 	}
 	/* names of torrents gone pile up: dropped all at once now and then */
 	if (l->names.count > 2 * ui->ntorrents + 64)
@@ -238,18 +320,19 @@ list_rebuild(struct ui *ui, struct list_state *l)
 	struct text_key *needle = l->search[0] != '\0' ? text_key_new(l->search) : NULL;
 	bool keyed = needle != NULL || l->st.sort_col == LI_NAME;
 	l->nrows = 0;
-	for (size_t i = 0; i < ui->ntorrents; i++) {
-		const struct engine_torrent_stats *t = &ui->torrents[i];
-		l->keys[i] = keyed ? list_name_key(l, t) : NULL;
-		if (list_filter_match(l->filter, t) && (needle == NULL ||
-		    text_key_has(l->keys[i], needle)))
-			l->rows[l->nrows++] = (struct list_row){ .at = i, .id = t->id };
+	for (size_t i = 0; i < l->nent; i++) {
+		struct list_entry *e = &l->ent[i];
+		if (keyed && e->name == NULL)
+			e->name = list_name_key(l, &ui->torrents[i]);
+		if (list_filter_match(l->filter, e->state) && (needle == NULL ||
+		    text_key_has(e->name, needle)))
+			l->rows[l->nrows++] = (struct list_row){ .at = i, .id = e->id };
 	}
 	free(needle);
 	if (!keyed)
 		list_fold_ahead(ui, l);
 	list_sort_base = ui->torrents;
-	list_sort_keys = l->keys;
+	list_sort_ent = l->ent;
 	list_sort_col = l->st.sort_col;
 	list_sort_desc = l->st.sort_desc;
 	if (l->nrows > 1)
@@ -522,7 +605,7 @@ list_free(struct ui *ui)
 	table_state_free(&ui->list->st);
 	list_names_free(ui->list);
 	dp_idmap_free(&ui->list->names);
-	free(ui->list->keys);
+	free(ui->list->ent);
 	free(ui->list->rows);
 	free(ui->list);
 	ui->list = NULL;

@@ -24,6 +24,9 @@ extern const struct ui_screen screen_list, screen_detail, screen_tasks, screen_b
 
 /* Synthetic rows for the benchmark: fills ui->torrents with n made-up torrents. */
 void screen_list_synthetic(struct ui *ui, size_t n);
+/* After each fetch: the list's copy of what it sorts and filters on takes the rows that changed
+ * while the client has just written them (in cache), whichever screen is shown. */
+void screen_list_follow(struct ui *ui);
 
 /* The tasks header's count per kind, most numerous first: "peer 3 · disk 2 · tracker 1" (", "
  * between them in ASCII mode); "no tasks" when every count is 0. */

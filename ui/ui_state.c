@@ -8,6 +8,7 @@
 
 #include "keymap.h"
 #include "log.h"
+#include "screens.h"
 #include "ui_state.h"
 
 void
@@ -37,6 +38,7 @@ ui_fetch(struct ui *ui, bool force)
 	ui->ntorrents = client_snapshot(ui->client, &ui->torrents, &ui->global);
 	ui->list_partial = client_list_partial(ui->client);
 	ui->fetches++;
+	screen_list_follow(ui);
 	if (now - ui->sampled_ms >= 1000) {
 		ui->sampled_ms = now;
 		spark_push(&ui->down_hist, ui->global.down_rate);

@@ -52,6 +52,62 @@ START_TEST(test_rows_find_after_moves)
 }
 END_TEST
 
+/* Whether ids[0..n) holds id. */
+static bool
+check_client_has(const int *ids, size_t n, int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* The changes the list screen follows: every row written, the row a removal moved and the one
+ * removed, nothing else; all rows at first, after a clear, and when the notes outgrow the rows. */
+START_TEST(test_rows_changes)
+{
+	struct client_rows r;
+	client_rows_init(&r);
+	int *ids;
+	bool all, fresh;
+	ck_assert_uint_eq(client_rows_take_changes(&r, &ids, &all), 0);
+	ck_assert(all);
+	for (int id = 1; id <= 10; id++)
+		client_rows_get(&r, id, &fresh);
+	size_t n = client_rows_take_changes(&r, &ids, &all);
+	ck_assert(!all);
+	ck_assert_uint_eq(n, 10);
+	free(ids);
+	ck_assert_uint_eq(client_rows_take_changes(&r, &ids, &all), 0);
+	ck_assert(!all);
+	ck_assert_ptr_null(ids);
+	/* a write to 4; removing 2 moves 10 into its place; removing the last row moves none */
+	client_rows_get(&r, 4, &fresh);
+	ck_assert(client_rows_remove(&r, 2));
+	ck_assert(client_rows_remove(&r, 9));
+	n = client_rows_take_changes(&r, &ids, &all);
+	ck_assert(!all);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(check_client_has(ids, n, 4) && check_client_has(ids, n, 2) &&
+	    check_client_has(ids, n, 10) && check_client_has(ids, n, 9));
+	ck_assert(!check_client_has(ids, n, 3));
+	free(ids);
+	/* many more writes than rows: all, and no list kept */
+	for (int k = 0; k < 200; k++)
+		client_rows_get(&r, 1 + k % 5, &fresh);
+	n = client_rows_take_changes(&r, &ids, &all);
+	ck_assert(all);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(ids);
+	client_rows_get(&r, 3, &fresh);
+	client_rows_clear(&r);
+	n = client_rows_take_changes(&r, &ids, &all);
+	ck_assert(all);
+	free(ids);
+	client_rows_free(&r);
+}
+END_TEST
+
 static struct {
 	char dir[256];
 	struct event_base *base;
@@ -184,6 +240,7 @@ client_suite(void)
 	Suite *s = suite_create("client");
 	TCase *tc = tcase_create("rows");
 	tcase_add_test(tc, test_rows_find_after_moves);
+	tcase_add_test(tc, test_rows_changes);
 	suite_add_tcase(s, tc);
 	TCase *lo = tcase_create("local");
 	tcase_add_checked_fixture(lo, check_client_setup, check_client_teardown);
