@@ -20,6 +20,7 @@
 #include "tracker_gate.h"
 #include "tracker_hosts.h"
 #include "tracker_private.h"
+#include "tracker_scrape.h"
 #include "util.h"
 
 #define ANNOUNCE_NUMWANT 80
@@ -63,6 +64,7 @@ struct announce_tracker {
 	enum tracker_event op_event;
 	uint64_t op_start_us;           /* monotonic: when the op in flight was sent */
 	struct tracker_gate_wait gate;  /* its place at the tracker's request slots */
+	struct tracker_scrape_member scrape;    /* its place in a multi-hash scrape */
 	int host_row;                   /* its row in cb.hosts: -2 not looked up, -1 none */
 };
 
@@ -236,7 +238,7 @@ announce_host_key(const struct announce_tracker *t, char *out, size_t size)
 static bool
 announce_busy(const struct announce_tracker *t)
 {
-	return t->http != NULL || t->udp_op != NULL || t->gate.queued;
+	return t->http != NULL || t->udp_op != NULL || t->gate.queued || t->scrape.batch != NULL;
 }
 
 /* A live task for the tracker. A finished one (failed attempt, stop) is released to linger in
@@ -255,6 +257,7 @@ static void
 announce_cancel_op(struct announce_tracker *t)
 {
 	tracker_gate_leave(&t->gate);
+	tracker_scrape_leave(&t->scrape);
 	tracker_http_fetch_cancel(t->http);
 	t->http = NULL;
 	tracker_udp_cancel(t->udp_op);
@@ -336,6 +339,61 @@ announce_gate_go(struct tracker_gate_wait *w)
 	announce_send_op(t);
 }
 
+static void announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape);
+static void announce_op_done(struct announce_tracker *t, struct tracker_response *r,
+    const char *err);
+
+/* t's part of a multi-hash scrape came back (or the tracker refused the batch: scrape alone). */
+static void
+announce_scrape_done(struct tracker_scrape_member *m, const struct tracker_scrape_result *r,
+    const char *err, bool single)
+{
+	struct announce_tracker *t = (struct announce_tracker *)(void *)((char *)m -
+	    offsetof(struct announce_tracker, scrape));
+	if (single) {
+		announce_start_op(t, TRACKER_EVENT_NONE, true);
+		return;
+	}
+	struct tracker_response resp;
+	memset(&resp, 0, sizeof resp);
+	tracker_response_clear(&resp);
+	if (r != NULL && r->ok) {
+		resp.complete = r->complete;
+		resp.incomplete = r->incomplete;
+		resp.downloaded = r->downloaded;
+		announce_op_done(t, &resp, NULL);
+	} else {
+		announce_op_done(t, NULL, r != NULL ? r->err : err != NULL ? err : "no scrape reply");
+	}
+}
+
+/* A scrape joins the batch gathering for its tracker (true), unless the tracker takes one hash
+ * at a time or there is no batching (no tracker table): then it goes alone. */
+static bool
+announce_scrape_join(struct announce_tracker *t)
+{
+	struct announce_sched *as = t->as;
+	struct tracker_scrapes *s = tracker_hosts_scrapes(as->cb.hosts);
+	if (s == NULL)
+		return false;
+	char key[300];
+	announce_host_key(t, key, sizeof key);
+	if (t->host_row == -2)
+		t->host_row = tracker_hosts_index(as->cb.hosts, key);
+	struct tracker_scrape_target tg = {
+		.announce = t->url, .udp = t->scheme == TRACKER_SCHEME_UDP, .host = t->host,
+		.port = t->port, .family = t->family, .host_row = t->host_row, .host_key = key,
+	};
+	memcpy(t->scrape.info_hash, as->info_hash, 20);
+	t->scrape.done = announce_scrape_done;
+	if (!tracker_scrape_join(s, as->base, as->dns, as->ssl_ctx, &tg, &t->scrape,
+	    announce_task(t)))
+		return false;
+	t->op_start_us = dp_now_us();
+	t->last_scrape = dp_wall_time();
+	return true;
+}
+
 /*
  * Starts an announce or scrape on t once the tracker has a request slot free: thousands of
  * torrents on one tracker (a restart) ask it TRACKER_GATE_HTTP at a time, and their later
@@ -349,6 +407,8 @@ announce_start_op(struct announce_tracker *t, enum tracker_event ev, bool scrape
 	struct announce_sched *as = t->as;
 	t->op_scrape = scrape;
 	t->op_event = ev;
+	if (scrape && announce_scrape_join(t))
+		return;
 	struct tracker_gate *g = tracker_hosts_gate(as->cb.hosts);
 	if (g == NULL) {
 		announce_send_op(t);
@@ -976,7 +1036,8 @@ announce_sched_free(struct announce_sched *as)
 static enum tracker_status
 announce_live_status(const struct announce_tracker *t)
 {
-	if (!announce_busy(t) || t->gate.queued || t->task == NULL)
+	if (!announce_busy(t) || t->gate.queued || t->task == NULL ||
+	    (t->scrape.batch != NULL && !tracker_scrape_sent(&t->scrape)))
 		return t->status;
 	switch (t->task->state) {
 	case DP_TASK_DNS_WAIT:

@@ -57,6 +57,33 @@ int tracker_http_parse_announce(const uint8_t *body, size_t len, struct tracker_
     char *err, size_t errlen);
 int tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_hash[20],
     int *complete, int *incomplete, int *downloaded, char *err, size_t errlen);
+
+/* Multi-hash scrapes (BEP 48 repeated info_hash, BEP 15 up to 74 hashes per packet). */
+#define TRACKER_SCRAPE_HTTP_MAX 50      /* hashes in one HTTP scrape */
+#define TRACKER_SCRAPE_UDP_MAX 74       /* in one UDP scrape (BEP 15) */
+#define TRACKER_SCRAPE_URL_MAX 3800     /* the longest batched scrape URL we send */
+/* One torrent's part of a scrape reply. */
+struct tracker_scrape_result {
+	bool ok;                        /* listed, with counts that parse */
+	int complete, incomplete, downloaded;   /* -1 when not given */
+	char err[112];                  /* why not, when !ok */
+};
+/* The scrape URL asking for n hashes (NULL when the announce URL has none). */
+char *tracker_http_scrape_url_multi(const char *announce, const uint8_t (*hashes)[20], size_t n);
+/* An HTTP scrape reply read once for n hashes: 0 with results[i] for hashes[i] (a hash it does
+ * not list, or lists with a bad entry, is that one's failure), or -1 with err when the reply as
+ * a whole is not a scrape answer (not bencode, a failure reason, no 'files'); refused then says
+ * whether it was the tracker's failure reason. A reply with a key twice is refused as a whole by
+ * the decoder; a hash asked twice gets the same answer twice. */
+int tracker_http_parse_scrape_multi(const uint8_t *body, size_t len, const uint8_t (*hashes)[20],
+    size_t n, struct tracker_scrape_result *results, bool *refused, char *err, size_t errlen);
+/* A BEP 15 scrape packet for n hashes (n <= TRACKER_SCRAPE_UDP_MAX; out holds 16 + 20 n). */
+size_t tracker_udp_build_scrape_multi(uint8_t *out, uint64_t connection_id,
+    uint32_t transaction_id, const uint8_t (*hashes)[20], size_t n);
+/* The entries of a UDP scrape reply (action 2, already matched) for n hashes, in order: those
+ * past the end of a short reply are failures. */
+void tracker_udp_parse_scrape(const uint8_t *pkt, size_t len, size_t n,
+    struct tracker_scrape_result *results);
 /* UDP (BEP 15) packets. */
 size_t tracker_udp_build_connect(uint8_t *out, uint32_t transaction_id);
 size_t tracker_udp_build_announce(uint8_t *out, uint64_t connection_id, uint32_t transaction_id,

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "tracker_gate.h"
 #include "tracker_hosts.h"
+#include "tracker_scrape.h"
 #include "util.h"
 
 #define TRACKER_HOSTS_SLOTS (TRACKER_HOSTS_MAX * 2)   /* a power of two, half full at most */
@@ -21,6 +22,7 @@ struct tracker_hosts {
 	int slot[TRACKER_HOSTS_SLOTS];      /* row + 1, 0 = empty */
 	bool have_other;
 	struct tracker_gate *gate;          /* request slots, one row per tracker row */
+	struct tracker_scrapes *scrapes;    /* scrape batches, holding slots of gate */
 	/* stopped announces dropped at their deadline since the last log line, per row */
 	uint32_t drop_unsent[TRACKER_HOSTS_MAX + 1], drop_unanswered[TRACKER_HOSTS_MAX + 1];
 	bool drops;
@@ -34,6 +36,7 @@ tracker_hosts_new(void)
 {
 	struct tracker_hosts *h = xcalloc(1, sizeof(struct tracker_hosts));
 	h->gate = tracker_gate_new(TRACKER_HOSTS_MAX);
+	h->scrapes = tracker_scrapes_new(h->gate);
 	return h;
 }
 
@@ -45,6 +48,7 @@ tracker_hosts_free(struct tracker_hosts *h)
 	tracker_hosts_drop_log(h);
 	if (h->drop_timer != NULL)
 		event_free(h->drop_timer);
+	tracker_scrapes_free(h->scrapes);
 	tracker_gate_free(h->gate);
 	free(h);
 }
@@ -96,6 +100,12 @@ struct tracker_gate *
 tracker_hosts_gate(struct tracker_hosts *h)
 {
 	return h != NULL ? h->gate : NULL;
+}
+
+struct tracker_scrapes *
+tracker_hosts_scrapes(struct tracker_hosts *h)
+{
+	return h != NULL ? h->scrapes : NULL;
 }
 
 void

@@ -16,6 +16,7 @@
 
 struct tracker_hosts;
 struct tracker_gate;
+struct tracker_scrapes;
 struct event_base;
 
 /* One tracker's figures since the start (engine_tracker_hosts copies them out). */
@@ -42,6 +43,8 @@ void tracker_hosts_stop_dropped(struct tracker_hosts *h, struct event_base *base
 int tracker_hosts_index(struct tracker_hosts *h, const char *host);
 /* The request slots of the rows (NULL for a NULL table). */
 struct tracker_gate *tracker_hosts_gate(struct tracker_hosts *h);
+/* The scrape batches (tracker_scrape.h) of the rows' trackers (NULL for a NULL table). */
+struct tracker_scrapes *tracker_hosts_scrapes(struct tracker_hosts *h);
 /* The rows in the order first seen ("other" last); valid until the next note. */
 size_t tracker_hosts_rows(const struct tracker_hosts *h, const struct tracker_host_row **rows,
     const struct tracker_host_row **other);

@@ -26,6 +26,7 @@
 	.interval_floor_s = 30,                       \
 	.default_interval_s = 1800,                   \
 	.scrape_every_s = 1800,                       \
+	.scrape_window_ms = 1000,                     \
 }
 
 struct tracker_tunables tracker_tunables = TRACKER_TUNABLES_DEFAULT;
@@ -137,7 +138,7 @@ tracker_scrape_url(const char *announce)
 }
 
 char *
-tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20])
+tracker_http_scrape_url_multi(const char *announce, const uint8_t (*hashes)[20], size_t n)
 {
 	char *base = tracker_scrape_url(announce);
 	if (base == NULL)
@@ -145,19 +146,26 @@ tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20])
 	struct dp_buf b;
 	dp_buf_init(&b);
 	dp_buf_add_str(&b, base);
-	size_t n = strlen(base);
+	size_t blen = strlen(base);
 	/* Keep any query ("announce.php?x=1" -> "scrape.php?x=1&info_hash=..."). */
-	if (strchr(base, '?') == NULL)
-		dp_buf_add_str(&b, "?");
-	else if (base[n - 1] != '?' && base[n - 1] != '&')
-		dp_buf_add_str(&b, "&");
+	const char *sep = strchr(base, '?') == NULL ? "?" : base[blen - 1] != '?' &&
+	    base[blen - 1] != '&' ? "&" : "";
 	free(base);
-	char *ih = tracker_url_escape(info_hash, 20);
-	dp_buf_printf(&b, "info_hash=%s", ih);
-	free(ih);
+	for (size_t i = 0; i < n; i++) {
+		char *ih = tracker_url_escape(hashes[i], 20);
+		dp_buf_printf(&b, "%sinfo_hash=%s", i == 0 ? sep : "&", ih);
+		free(ih);
+	}
 	size_t len;
 	return (char *)dp_buf_steal(&b, &len);
 }
+
+char *
+tracker_http_scrape_url(const char *announce, const uint8_t info_hash[20])
+{
+	return tracker_http_scrape_url_multi(announce, (const uint8_t (*)[20])info_hash, 1);
+}
+
 
 void
 tracker_response_clear(struct tracker_response *r)
@@ -384,22 +392,101 @@ int
 tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_hash[20],
     int *complete, int *incomplete, int *downloaded, char *err, size_t errlen)
 {
-	struct be_error be;
+	struct tracker_scrape_result r;
+	bool refused;
 	*complete = *incomplete = *downloaded = -1;
+	if (tracker_http_parse_scrape_multi(body, len, (const uint8_t (*)[20])info_hash, 1, &r,
+	    &refused, err, errlen) < 0)
+		return -1;
+	if (!r.ok)
+		return dp_fail(err, errlen, "%s", r.err);
+	*complete = r.complete;
+	*incomplete = r.incomplete;
+	*downloaded = r.downloaded;
+	return 0;
+}
+
+/* The hashes asked for, sorted, to find a reply's keys in O(log n) each. */
+struct tracker_scrape_key {
+	const uint8_t *hash;
+	size_t index;
+};
+
+static int
+tracker_scrape_key_cmp(const void *a, const void *b)
+{
+	const struct tracker_scrape_key *x = a, *y = b;
+	int c = memcmp(x->hash, y->hash, 20);
+	return c != 0 ? c : x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int
+tracker_scrape_key_find(const void *key, const void *elt)
+{
+	return memcmp(key, ((const struct tracker_scrape_key *)elt)->hash, 20);
+}
+
+/* Fills the result of every asked hash equal to the entry's key, unless filled before. */
+static void
+tracker_scrape_entry(const struct be_entry *e, const struct tracker_scrape_key *keys, size_t n,
+    struct tracker_scrape_result *results, bool *seen)
+{
+	const struct tracker_scrape_key *k = bsearch(e->key, keys, n, sizeof *keys,
+	    tracker_scrape_key_find);
+	if (k == NULL)
+		return;
+	while (k > keys && memcmp(k[-1].hash, e->key, 20) == 0)
+		k--;        /* the same hash asked twice: both get the answer */
+	for (; k < keys + n && memcmp(k->hash, e->key, 20) == 0; k++) {
+		struct tracker_scrape_result *r = &results[k->index];
+		if (seen[k->index])
+			continue;   /* listed twice (the decoder refuses that now): the first counts */
+		seen[k->index] = true;
+		int c = -1, ic = -1, d = -1;
+		if (e->value->type != BE_DICT) {
+			snprintf(r->err, sizeof r->err, "scrape reply lists this torrent as a %s, not "
+			    "a dictionary", be_type_name(e->value->type));
+		} else if (tracker_get_count(e->value, "complete", &c, r->err, sizeof r->err) == 0 &&
+		    tracker_get_count(e->value, "incomplete", &ic, r->err, sizeof r->err) == 0 &&
+		    tracker_get_count(e->value, "downloaded", &d, r->err, sizeof r->err) == 0) {
+			r->ok = true;
+			r->complete = c;
+			r->incomplete = ic;
+			r->downloaded = d;
+			r->err[0] = '\0';
+		}
+	}
+}
+
+int
+tracker_http_parse_scrape_multi(const uint8_t *body, size_t len, const uint8_t (*hashes)[20],
+    size_t n, struct tracker_scrape_result *results, bool *refused, char *err, size_t errlen)
+{
+	struct be_error be;
+	*refused = false;
+	for (size_t i = 0; i < n; i++) {
+		results[i] = (struct tracker_scrape_result){ .complete = -1, .incomplete = -1,
+			.downloaded = -1 };
+		snprintf(results[i].err, sizeof results[i].err, "scrape reply does not list this "
+		    "torrent");
+	}
 	struct be_node *root = be_decode(body, len, &tracker_be_limits, &be);
 	if (root == NULL)
 		return tracker_not_bencode(body, len, &be, err, errlen);
 	int rc = -1;
-	const struct be_node *n, *files, *entry = NULL;
+	const struct be_node *f, *files;
+	struct tracker_scrape_key *keys = NULL;
+	bool *seen = NULL;
 	if (root->type != BE_DICT) {
 		dp_fail(err, errlen, "scrape reply is a %s, not a dictionary",
 		    be_type_name(root->type));
 		goto out;
 	}
-	if ((n = be_dict_get(root, "failure reason")) != NULL) {
+	if ((f = be_dict_get(root, "failure reason")) != NULL) {
 		char msg[200] = "";
-		if (n->type == BE_STR)
-			tracker_copy_text(msg, sizeof msg, n);
+		if (f->type == BE_STR)
+			tracker_copy_text(msg, sizeof msg, f);
+		*refused = true;
 		dp_fail(err, errlen, "tracker refused the scrape: %s", msg);
 		goto out;
 	}
@@ -407,25 +494,21 @@ tracker_http_parse_scrape(const uint8_t *body, size_t len, const uint8_t info_ha
 		dp_fail(err, errlen, "scrape reply has no 'files' dictionary");
 		goto out;
 	}
+	keys = xcalloc(n ? n : 1, sizeof *keys);
+	seen = xcalloc(n ? n : 1, sizeof *seen);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (struct tracker_scrape_key){ hashes[i], i };
+	qsort(keys, n, sizeof *keys, tracker_scrape_key_cmp);
+	/* Keys of another length are not hashes we asked for (hostile or broken: ignored). */
 	for (size_t i = 0; i < files->v.dict.n; i++) {
 		const struct be_entry *e = &files->v.dict.entries[i];
-		if (e->key_len == 20 && memcmp(e->key, info_hash, 20) == 0)
-			entry = e->value;
+		if (e->key_len == 20)
+			tracker_scrape_entry(e, keys, n, results, seen);
 	}
-	if (entry == NULL || entry->type != BE_DICT) {
-		dp_fail(err, errlen, "scrape reply does not list this torrent");
-		goto out;
-	}
-	int c = -1, ic = -1, d = -1;
-	if (tracker_get_count(entry, "complete", &c, err, errlen) < 0 ||
-	    tracker_get_count(entry, "incomplete", &ic, err, errlen) < 0 ||
-	    tracker_get_count(entry, "downloaded", &d, err, errlen) < 0)
-		goto out;
-	*complete = c;
-	*incomplete = ic;
-	*downloaded = d;
 	rc = 0;
 out:
+	free(keys);
+	free(seen);
 	be_free(root);
 	return rc;
 }
@@ -501,11 +584,44 @@ size_t
 tracker_udp_build_scrape(uint8_t *out, uint64_t connection_id, uint32_t transaction_id,
     const uint8_t info_hash[20])
 {
+	return tracker_udp_build_scrape_multi(out, connection_id, transaction_id,
+	    (const uint8_t (*)[20])info_hash, 1);
+}
+
+size_t
+tracker_udp_build_scrape_multi(uint8_t *out, uint64_t connection_id, uint32_t transaction_id,
+    const uint8_t (*hashes)[20], size_t n)
+{
 	uint8_t *p = put64(out, connection_id);
 	p = put32(p, 2);
 	p = put32(p, transaction_id);
-	memcpy(p, info_hash, 20);
-	return (size_t)(p + 20 - out);
+	n = DP_MIN(n, (size_t)TRACKER_SCRAPE_UDP_MAX);
+	for (size_t i = 0; i < n; i++, p += 20)
+		memcpy(p, hashes[i], 20);
+	return (size_t)(p - out);
+}
+
+void
+tracker_udp_parse_scrape(const uint8_t *pkt, size_t len, size_t n,
+    struct tracker_scrape_result *results)
+{
+	size_t have = len >= 8 ? (len - 8) / 12 : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct tracker_scrape_result *r = &results[i];
+		*r = (struct tracker_scrape_result){ .complete = -1, .incomplete = -1,
+			.downloaded = -1 };
+		if (i >= have) {
+			snprintf(r->err, sizeof r->err, "UDP scrape reply has no entry for this torrent "
+			    "(%zu of %zu)", have, n);
+			continue;
+		}
+		const uint8_t *e = pkt + 8 + 12 * i;
+		uint32_t s = get32(e), d = get32(e + 4), l = get32(e + 8);
+		r->ok = true;
+		r->complete = s > INT_MAX ? INT_MAX : (int)s;
+		r->downloaded = d > INT_MAX ? INT_MAX : (int)d;
+		r->incomplete = l > INT_MAX ? INT_MAX : (int)l;
+	}
 }
 
 int

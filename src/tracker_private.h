@@ -31,6 +31,7 @@ struct tracker_tunables {
 	unsigned interval_floor_s;      /* never announce more often than this: 30 s */
 	unsigned default_interval_s;    /* when the tracker gives none: 1800 s */
 	unsigned scrape_every_s;        /* scrape at most this often: 30 min */
+	unsigned scrape_window_ms;      /* scrapes to one tracker gathered this long: 1 s */
 };
 extern struct tracker_tunables tracker_tunables;
 void tracker_tunables_reset(void);
@@ -41,7 +42,8 @@ struct tracker_url {
 	enum tracker_scheme scheme;
 	char host[256];                 /* without IPv6 brackets */
 	uint16_t port;
-	char path[1024];                /* path and query, at least "/" */
+	char path[4096];                /* path and query, at least "/" (a batched scrape's query
+	                                   is up to TRACKER_SCRAPE_URL_MAX) */
 };
 int tracker_url_parse(const char *url, struct tracker_url *out, char *err, size_t errlen);
 /* A redirect's Location header (absolute, scheme-relative, absolute path or relative path)
@@ -101,6 +103,14 @@ typedef void (*tracker_udp_cb)(void *arg, const struct tracker_response *resp, c
 struct tracker_udp_op *tracker_udp_start(struct event_base *base, struct evdns_base *dns,
     const char *host, uint16_t port, int family, struct tracker_udp_conn *conn, bool scrape,
     const struct tracker_request *req, struct dp_task *task, tracker_udp_cb cb, void *arg);
+/* A scrape of n hashes (n <= TRACKER_SCRAPE_UDP_MAX) in one packet: cb gets results[i] for
+ * hashes[i], or NULL and err. */
+typedef void (*tracker_udp_scrape_cb)(void *arg, const struct tracker_scrape_result *results,
+    size_t n, const char *err);
+struct tracker_udp_op *tracker_udp_scrape(struct event_base *base, struct evdns_base *dns,
+    const char *host, uint16_t port, int family, struct tracker_udp_conn *conn,
+    const uint8_t (*hashes)[20], size_t n, struct dp_task *task, tracker_udp_scrape_cb cb,
+    void *arg);
 void tracker_udp_cancel(struct tracker_udp_op *op);
 
 /* Random 32 bits from the system CSPRNG. */

@@ -38,7 +38,11 @@ struct tracker_udp_op {
 	bool connecting;                /* the packet in flight is a connect */
 	uint32_t tid;
 	unsigned tries;                 /* n of BEP 15 for the packet in flight */
-	uint8_t pkt[128];
+	uint8_t pkt[16 + 20 * TRACKER_SCRAPE_UDP_MAX];
+	uint8_t (*hashes)[20];          /* a multi-hash scrape's (tracker_udp_scrape), or NULL */
+	size_t nhashes;
+	struct tracker_scrape_result *results;
+	tracker_udp_scrape_cb scb;
 	size_t pktlen;
 	bool ok;
 	struct tracker_response resp;
@@ -76,6 +80,8 @@ tracker_udp_free(struct tracker_udp_op *op)
 		event_free(op->finish_ev);
 	tracker_response_clear(&op->resp);
 	task_release(&op->task);
+	free(op->hashes);
+	free(op->results);
 	free(op);
 }
 
@@ -105,6 +111,23 @@ tracker_udp_finish_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tracker_udp_op *op = arg;
 	struct dp_task *task = op->task;   /* our reference moves here: op is freed first */
+	if (op->scb != NULL) {
+		tracker_udp_scrape_cb scb = op->scb;
+		void *sarg = op->arg;
+		struct tracker_scrape_result *results = op->ok ? op->results : NULL;
+		size_t n = op->nhashes;
+		char err[sizeof op->err];
+		task_cb_begin(task);
+		snprintf(err, sizeof err, "%s", op->err[0] ? op->err : "no reply");
+		op->results = NULL;
+		op->task = NULL;
+		tracker_udp_free(op);
+		scb(sarg, results, n, results != NULL ? NULL : err);
+		free(results);
+		task_cb_end(task);
+		task_release(&task);
+		return;
+	}
 	tracker_udp_cb cb = op->cb;
 	void *cbarg = op->arg;
 	struct tracker_response resp = op->resp;
@@ -136,6 +159,10 @@ tracker_udp_build(struct tracker_udp_op *op)
 	if (op->conn->received_ms == 0 || now - op->conn->received_ms >= TRACKER_UDP_CONN_ID_MS) {
 		op->connecting = true;
 		op->pktlen = tracker_udp_build_connect(op->pkt, op->tid);
+	} else if (op->scrape && op->hashes != NULL) {
+		op->connecting = false;
+		op->pktlen = tracker_udp_build_scrape_multi(op->pkt, op->conn->id, op->tid,
+		    (const uint8_t (*)[20])op->hashes, op->nhashes);
 	} else if (op->scrape) {
 		op->connecting = false;
 		op->pktlen = tracker_udp_build_scrape(op->pkt, op->conn->id, op->tid,
@@ -239,6 +266,10 @@ tracker_udp_handle(struct tracker_udp_op *op, const uint8_t *pkt, size_t len)
 		    op->scrape ? "a scrape" : "an announce", action);
 		return true;
 	}
+	if (op->hashes != NULL) {
+		op->results = xcalloc(op->nhashes, sizeof *op->results);
+		tracker_udp_parse_scrape(pkt, len, op->nhashes, op->results);
+	}
 	tracker_udp_succeed(op);
 	return true;
 }
@@ -334,6 +365,28 @@ tracker_udp_start(struct event_base *base, struct evdns_base *dns, const char *h
 	    tracker_udp_resolved, op);
 	if (op->res == NULL)
 		tracker_udp_fail(op, "cannot start resolving %s", host);
+	return op;
+}
+
+struct tracker_udp_op *
+tracker_udp_scrape(struct event_base *base, struct evdns_base *dns, const char *host,
+    uint16_t port, int family, struct tracker_udp_conn *conn, const uint8_t (*hashes)[20],
+    size_t n, struct dp_task *task, tracker_udp_scrape_cb cb, void *arg)
+{
+	struct tracker_request req;
+	memset(&req, 0, sizeof req);
+	n = DP_MIN(n, (size_t)TRACKER_SCRAPE_UDP_MAX);
+	if (n == 0)
+		return NULL;
+	memcpy(req.info_hash, hashes[0], 20);
+	struct tracker_udp_op *op = tracker_udp_start(base, dns, host, port, family, conn, true,
+	    &req, task, NULL, arg);
+	if (op == NULL)
+		return NULL;
+	op->hashes = xmalloc(n * sizeof *op->hashes);
+	memcpy(op->hashes, hashes, n * sizeof *op->hashes);
+	op->nhashes = n;
+	op->scb = cb;
 	return op;
 }
 

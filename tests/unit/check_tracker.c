@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "tracker_private.h"
 #include "webseed.h"
 #include "suites.h"
+#include "test_helpers.h"
 
 static struct tracker_request
 sample_request(void)
@@ -300,11 +302,96 @@ START_TEST(test_parse_scrape)
 }
 END_TEST
 
-static uint32_t
-be32(const uint8_t *p)
+/* A multi-hash scrape (BEP 48): the URL repeats info_hash; the reply is read once for all hashes
+ * and hostile replies cost only the hashes they concern: a hash missing, keys of other lengths,
+ * absurd or negative counts, an entry that is no dictionary, the same hash asked twice; a key
+ * listed twice makes the reply invalid as a whole (the decoder refuses it). */
+START_TEST(test_parse_scrape_multi)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint8_t h[5][20];
+	for (int k = 0; k < 5; k++)
+		memset(h[k], 'a' + k, 20);
+	memcpy(h[4], h[0], 20);         /* asked twice */
+	char *u = tracker_http_scrape_url_multi("http://t/announce?pk=1", (const uint8_t (*)[20])h,
+	    3);
+	ck_assert_str_eq(u, "http://t/scrape?pk=1&info_hash=aaaaaaaaaaaaaaaaaaaa"
+	    "&info_hash=bbbbbbbbbbbbbbbbbbbb&info_hash=cccccccccccccccccccc");
+	free(u);
+	ck_assert_ptr_null(tracker_http_scrape_url_multi("http://t/a", (const uint8_t (*)[20])h, 2));
+
+	struct tracker_scrape_result r[5];
+	bool refused;
+	char err[256];
+	const char *body = "d5:filesd"
+	    "20:aaaaaaaaaaaaaaaaaaaad8:completei1e10:downloadedi2e10:incompletei3ee"
+	    "20:bbbbbbbbbbbbbbbbbbbbd8:completei99999999999999e10:downloadedi-1ee"
+	    "19:ccccccccccccccccccci5e"                                       /* odd length */
+	    "20:ddddddddddddddddddddi5e"                                      /* not a dict */
+	    "20:zzzzzzzzzzzzzzzzzzzzd8:completei1ee"                          /* not asked */
+	    "ee";
+	ck_assert_int_eq(tracker_http_parse_scrape_multi((const uint8_t *)body, strlen(body),
+	    (const uint8_t (*)[20])h, 5, r, &refused, err, sizeof err), 0);
+	ck_assert(r[0].ok);
+	ck_assert_int_eq(r[0].complete, 1);
+	ck_assert_int_eq(r[0].downloaded, 2);
+	ck_assert_int_eq(r[0].incomplete, 3);
+	ck_assert(r[4].ok);
+	ck_assert_int_eq(r[4].complete, 1);
+	ck_assert(!r[1].ok);
+	ck_assert_ptr_nonnull(strstr(r[1].err, "'downloaded' is not a non-negative integer"));
+	ck_assert(!r[2].ok);
+	ck_assert_str_eq(r[2].err, "scrape reply does not list this torrent");
+	ck_assert(!r[3].ok);
+	ck_assert_ptr_nonnull(strstr(r[3].err, "not a dictionary"));
+	body = "d5:filesd20:aaaaaaaaaaaaaaaaaaaad8:completei1ee"
+	    "20:aaaaaaaaaaaaaaaaaaaad8:completei9eeee";
+	ck_assert_int_eq(tracker_http_parse_scrape_multi((const uint8_t *)body, strlen(body),
+	    (const uint8_t (*)[20])h, 2, r, &refused, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "duplicate") != NULL, "%s", err);
+	ck_assert(!r[0].ok);
+	/* A count past INT_MAX is capped, not wrapped. */
+	body = "d5:filesd20:bbbbbbbbbbbbbbbbbbbbd8:completei99999999999999eeee";
+	ck_assert_int_eq(tracker_http_parse_scrape_multi((const uint8_t *)body, strlen(body),
+	    (const uint8_t (*)[20])h, 2, r, &refused, err, sizeof err), 0);
+	ck_assert(r[1].ok);
+	ck_assert_int_eq(r[1].complete, INT_MAX);
+	ck_assert_int_eq(r[1].incomplete, -1);
+	/* The whole reply refused: the caller learns it was the tracker's answer. */
+	body = "d14:failure reason8:one onlye";
+	ck_assert_int_eq(tracker_http_parse_scrape_multi((const uint8_t *)body, strlen(body),
+	    (const uint8_t (*)[20])h, 2, r, &refused, err, sizeof err), -1);
+	ck_assert(refused);
+	ck_assert_ptr_nonnull(strstr(err, "one only"));
+	ck_assert_int_eq(tracker_http_parse_scrape_multi((const uint8_t *)"<html>", 6,
+	    (const uint8_t (*)[20])h, 2, r, &refused, err, sizeof err), -1);
+	ck_assert(!refused);
+	ck_assert(!r[0].ok);
+
+	/* UDP: one packet of n hashes; a short reply fails the hashes it leaves out. */
+	uint8_t pkt[16 + 20 * TRACKER_SCRAPE_UDP_MAX];
+	uint8_t many[TRACKER_SCRAPE_UDP_MAX + 5][20];
+	memset(many, 7, sizeof many);
+	ck_assert_uint_eq(tracker_udp_build_scrape_multi(pkt, 1, 2, (const uint8_t (*)[20])many,
+	    TRACKER_SCRAPE_UDP_MAX + 5), 16 + 20 * TRACKER_SCRAPE_UDP_MAX);
+	ck_assert_uint_eq(tracker_udp_build_scrape_multi(pkt, 1, 2, (const uint8_t (*)[20])h, 3),
+	    76);
+	ck_assert_int_eq(memcmp(pkt + 36, h[1], 20), 0);
+	uint8_t rep[8 + 12 * 2 + 5] = { 0, 0, 0, 2, 0, 0, 0, 2 };
+	rep[11] = 4;                    /* seeders 4 */
+	rep[15] = 5;                    /* completed 5 */
+	rep[19] = 6;                    /* leechers 6 */
+	memset(rep + 20, 0xff, 12);     /* 2^32 - 1: capped */
+	tracker_udp_parse_scrape(rep, sizeof rep, 3, r);
+	ck_assert(r[0].ok);
+	ck_assert_int_eq(r[0].complete, 4);
+	ck_assert_int_eq(r[0].downloaded, 5);
+	ck_assert_int_eq(r[0].incomplete, 6);
+	ck_assert(r[1].ok);
+	ck_assert_int_eq(r[1].complete, INT_MAX);
+	ck_assert(!r[2].ok);
+	ck_assert_ptr_nonnull(strstr(r[2].err, "no entry for this torrent"));
 }
+END_TEST
 
 START_TEST(test_udp_build)
 {
@@ -317,32 +404,32 @@ START_TEST(test_udp_build)
 	struct tracker_request r = sample_request();
 	r.event = TRACKER_EVENT_STOPPED;
 	ck_assert_uint_eq(tracker_udp_build_announce(pkt, 0x0102030405060708ULL, 7, &r), 98);
-	ck_assert_uint_eq(be32(pkt), 0x01020304);
-	ck_assert_uint_eq(be32(pkt + 4), 0x05060708);
-	ck_assert_uint_eq(be32(pkt + 8), 1);
-	ck_assert_uint_eq(be32(pkt + 12), 7);
+	ck_assert_uint_eq(th_be32(pkt), 0x01020304);
+	ck_assert_uint_eq(th_be32(pkt + 4), 0x05060708);
+	ck_assert_uint_eq(th_be32(pkt + 8), 1);
+	ck_assert_uint_eq(th_be32(pkt + 12), 7);
 	ck_assert_mem_eq(pkt + 16, r.info_hash, 20);
 	ck_assert_mem_eq(pkt + 36, r.peer_id, 20);
-	ck_assert_uint_eq(be32(pkt + 60), 20);      /* downloaded */
-	ck_assert_uint_eq(be32(pkt + 68), 30);      /* left */
-	ck_assert_uint_eq(be32(pkt + 76), 10);      /* uploaded */
-	ck_assert_uint_eq(be32(pkt + 80), 3);       /* stopped */
-	ck_assert_uint_eq(be32(pkt + 84), 0);
-	ck_assert_uint_eq(be32(pkt + 88), 0xdeadbeef);
-	ck_assert_uint_eq(be32(pkt + 92), 50);
+	ck_assert_uint_eq(th_be32(pkt + 60), 20);      /* downloaded */
+	ck_assert_uint_eq(th_be32(pkt + 68), 30);      /* left */
+	ck_assert_uint_eq(th_be32(pkt + 76), 10);      /* uploaded */
+	ck_assert_uint_eq(th_be32(pkt + 80), 3);       /* stopped */
+	ck_assert_uint_eq(th_be32(pkt + 84), 0);
+	ck_assert_uint_eq(th_be32(pkt + 88), 0xdeadbeef);
+	ck_assert_uint_eq(th_be32(pkt + 92), 50);
 	ck_assert_uint_eq(pkt[96] << 8 | pkt[97], 6881);
 	r.event = TRACKER_EVENT_STARTED;
 	r.numwant = -1;
 	tracker_udp_build_announce(pkt, 1, 7, &r);
-	ck_assert_uint_eq(be32(pkt + 80), 2);
-	ck_assert_uint_eq(be32(pkt + 92), 0xffffffff);
+	ck_assert_uint_eq(th_be32(pkt + 80), 2);
+	ck_assert_uint_eq(th_be32(pkt + 92), 0xffffffff);
 	r.event = TRACKER_EVENT_COMPLETED;
 	tracker_udp_build_announce(pkt, 1, 7, &r);
-	ck_assert_uint_eq(be32(pkt + 80), 1);
+	ck_assert_uint_eq(th_be32(pkt + 80), 1);
 
 	ck_assert_uint_eq(tracker_udp_build_scrape(pkt, 5, 9, r.info_hash), 36);
-	ck_assert_uint_eq(be32(pkt + 8), 2);
-	ck_assert_uint_eq(be32(pkt + 12), 9);
+	ck_assert_uint_eq(th_be32(pkt + 8), 2);
+	ck_assert_uint_eq(th_be32(pkt + 12), 9);
 	ck_assert_mem_eq(pkt + 16, r.info_hash, 20);
 }
 END_TEST
@@ -624,15 +711,6 @@ lab_http_cb(struct evhttp_request *req, void *arg)
 }
 
 static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
 lab_udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lab *lab = arg;
@@ -646,40 +724,40 @@ lab_udp_cb(evutil_socket_t fd, short what, void *arg)
 	lab->udp_packets++;
 	if (lab->udp_packets <= lab->udp_ignore)
 		return;
-	uint32_t action = be32(in + 8), tid = be32(in + 12);
-	put_be32(out + 4, tid);
+	uint32_t action = th_be32(in + 8), tid = th_be32(in + 12);
+	th_put_be32(out + 4, tid);
 	if (lab->udp_error) {
-		put_be32(out, 3);
+		th_put_be32(out, 3);
 		memcpy(out + 8, "udp says no", 11);
 		len = 19;
 	} else if (action == 0) {
-		ck_assert_uint_eq(be32(in), 0x417);
-		ck_assert_uint_eq(be32(in + 4), 0x27101980);
+		ck_assert_uint_eq(th_be32(in), 0x417);
+		ck_assert_uint_eq(th_be32(in + 4), 0x27101980);
 		lab->udp_connects++;
-		put_be32(out, 0);
-		put_be32(out + 8, 0xcafe);
-		put_be32(out + 12, 0xf00d);
+		th_put_be32(out, 0);
+		th_put_be32(out + 8, 0xcafe);
+		th_put_be32(out + 12, 0xf00d);
 		len = 16;
 	} else if (action == 1) {
 		ck_assert_int_eq(n, 98);
-		ck_assert_uint_eq(be32(in), 0xcafe);
-		ck_assert_uint_eq(be32(in + 4), 0xf00d);
+		ck_assert_uint_eq(th_be32(in), 0xcafe);
+		ck_assert_uint_eq(th_be32(in + 4), 0xf00d);
 		lab->udp_announces++;
-		uint32_t event = be32(in + 80);
+		uint32_t event = th_be32(in + 80);
 		lab->udp_started += event == 2;
 		lab->udp_stopped += event == 3;
-		put_be32(out, 1);
-		put_be32(out + 8, 1800);
-		put_be32(out + 12, 2);
-		put_be32(out + 16, 3);
+		th_put_be32(out, 1);
+		th_put_be32(out + 8, 1800);
+		th_put_be32(out + 12, 2);
+		th_put_be32(out + 16, 3);
 		memcpy(out + 20, "\x7f\x00\x00\x01\x1a\xe3", 6);
 		len = 26;
 	} else if (action == 2) {
 		lab->udp_scrapes++;
-		put_be32(out, 2);
-		put_be32(out + 8, 3);
-		put_be32(out + 12, 12);
-		put_be32(out + 16, 2);
+		th_put_be32(out, 2);
+		th_put_be32(out + 8, 3);
+		th_put_be32(out + 12, 12);
+		th_put_be32(out + 16, 2);
 		len = 20;
 	}
 	if (len > 0)
@@ -1179,6 +1257,7 @@ tracker_suite(void)
 	tcase_add_test(tc, test_parse_failure_warning);
 	tcase_add_test(tc, test_parse_invalid);
 	tcase_add_test(tc, test_parse_scrape);
+	tcase_add_test(tc, test_parse_scrape_multi);
 	tcase_add_test(tc, test_udp_build);
 	tcase_add_test(tc, test_udp_parse);
 	tcase_add_test(tc, test_url_parse);

@@ -27,6 +27,7 @@
 #include "tracker_hosts.h"
 #include "tracker_private.h"
 #include "suites.h"
+#include "test_helpers.h"
 
 /* ---- the gate alone ---- */
 
@@ -310,16 +311,6 @@ glab_run_until_served(struct glab *lab, size_t want, double seconds)
 	return lab->peers_live >= want;
 }
 
-static const struct dp_task *
-glab_task(int torrent_id)
-{
-	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
-		if (t->torrent_id == torrent_id && t->finished_us == 0 &&
-		    t->kind == DP_TASK_KIND_TRACKER)
-			return t;
-	return NULL;
-}
-
 START_TEST(test_gate_many_torrents_one_tracker)
 {
 	struct glab lab;
@@ -332,7 +323,7 @@ START_TEST(test_gate_many_torrents_one_tracker)
 	}
 	ck_assert_uint_eq(tracker_gate_in_flight(g, lab.dead_row), TRACKER_GATE_HTTP);
 	ck_assert_uint_eq(tracker_gate_waiting(g, lab.dead_row), GATE_TORRENTS - TRACKER_GATE_HTTP);
-	const struct dp_task *t = glab_task(1000 + TRACKER_GATE_HTTP + 3);
+	const struct dp_task *t = th_tracker_task(1000 + TRACKER_GATE_HTTP + 3);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->state, DP_TASK_QUEUED);
 	char want[160];
@@ -370,7 +361,7 @@ START_TEST(test_gate_many_torrents_one_tracker)
 	lab.dead[0] = NULL;
 	ck_assert_uint_eq(tracker_gate_in_flight(g, lab.dead_row), TRACKER_GATE_HTTP);
 	ck_assert_uint_eq(tracker_gate_waiting(g, lab.dead_row), GATE_TORRENTS - TRACKER_GATE_HTTP - 3);
-	t = glab_task(1000 + TRACKER_GATE_HTTP);
+	t = th_tracker_task(1000 + TRACKER_GATE_HTTP);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_ne(t->state, DP_TASK_QUEUED);
 	glab_free(&lab);
@@ -404,7 +395,7 @@ START_TEST(test_gate_stopped_paced_and_dropped)
 	ck_assert_uint_eq(tracker_gate_in_flight(g, lab.live_row), TRACKER_GATE_STOP_HTTP);
 	ck_assert_uint_eq(tracker_gate_waiting(g, lab.live_row),
 	    GATE_TORRENTS - TRACKER_GATE_STOP_HTTP);
-	const struct dp_task *t = glab_task(GATE_TORRENTS);
+	const struct dp_task *t = th_tracker_task(GATE_TORRENTS);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->state, DP_TASK_QUEUED);
 	char want[200];

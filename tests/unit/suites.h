@@ -53,6 +53,7 @@
 	X(alt_speed) \
 	X(tracker_list) \
 	X(tracker_gate) \
+	X(tracker_scrape) \
 	X(idmap) \
 	X(watch) \
 	X(piece_mem)

@@ -13,6 +13,7 @@
 #include "bencode.h"
 #include "disk.h"
 #include "dp_config.h"
+#include "task.h"
 #include "test_helpers.h"
 
 void
@@ -197,4 +198,29 @@ th_turns_stop(struct th_turns *t)
 {
 	event_free(t->ev);
 	t->ev = NULL;
+}
+
+uint32_t
+th_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+th_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+const struct dp_task *
+th_tracker_task(int torrent_id)
+{
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		if (t->torrent_id == torrent_id && t->finished_us == 0 &&
+		    t->kind == DP_TASK_KIND_TRACKER)
+			return t;
+	return NULL;
 }

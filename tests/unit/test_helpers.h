@@ -61,6 +61,13 @@ struct th_turns {
 void th_turns_start(struct th_turns *t, struct event_base *base);
 void th_turns_stop(struct th_turns *t);
 
+/* Big-endian 32-bit fields of the wire formats the tests speak (BEP 15 and the like). */
+uint32_t th_be32(const uint8_t *p);
+void th_put_be32(uint8_t *p, uint32_t v);
+/* The live (unfinished) tracker task of a torrent, or NULL. */
+struct dp_task;
+const struct dp_task *th_tracker_task(int torrent_id);
+
 /* Runs the loop in steps of 50 ms until cond holds or seconds pass. */
 #define RUN_UNTIL(base, cond, seconds)                                                  \
 	do {                                                                            \
