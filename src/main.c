@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "commands.h"
 #include "escape.h"
@@ -86,19 +83,6 @@ main_usage(FILE *f)
 	fprintf(f, "\n'downpour COMMAND --help' describes a command's options.\n");
 }
 
-/* Piece buffers (typically 256 KiB-4 MiB) come and go all the time while downloading. glibc
- * would hand the freed ones back to the kernel and fault fresh zeroed pages in for the next
- * piece (~25k page faults per 256 MiB); keeping up to 64 MiB of free heap for reuse cuts that
- * to ~3k and the process CPU by 5-10%. */
-static void
-main_tune_malloc(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-#endif
-}
-
 /* Every peer, RPC client and open file is a descriptor: at the usual soft limit of 1024, 1,100
  * idle connections to the RPC port made every accept fail and resume saves fail with EMFILE
  * (issue 11, finding 7). The soft limit goes up to the hard one, which needs no privilege. */
@@ -115,7 +99,6 @@ main_raise_fd_limit(void)
 int
 main(int argc, char **argv)
 {
-	main_tune_malloc();
 	main_raise_fd_limit();
 	if (argc < 2 && isatty(0) && isatty(1))
 		return ui_entry.run(argc, argv);

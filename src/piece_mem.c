@@ -51,6 +51,7 @@ static struct piece_mem_region *piece_mem_spares;
 static struct piece_mem_region *piece_mem_hash[PM_BUCKETS];
 static struct piece_mem_stats piece_mem_st;
 static bool piece_mem_mmap_failed;
+static bool piece_mem_maps_fail;        /* piece_mem_fail_maps */
 
 bool
 piece_mem_plain(void)
@@ -100,7 +101,11 @@ static struct piece_mem_region *
 piece_mem_map(size_t size)
 {
 	size_t span = size + PIECE_MEM_ARENA;
-	uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *raw = MAP_FAILED;
+	if (!piece_mem_maps_fail)
+		raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		errno = ENOMEM;
 	if (raw == MAP_FAILED) {
 		if (!piece_mem_mmap_failed)
 			log_warn("piece buffers: mmap of %zu bytes: %s; using the heap", span,
@@ -275,6 +280,14 @@ piece_mem_free(uint8_t *p, size_t len)
 			return;
 	}
 	free(p);
+}
+
+void
+piece_mem_fail_maps(bool on)
+{
+	pthread_mutex_lock(&piece_mem_lock);
+	piece_mem_maps_fail = on;
+	pthread_mutex_unlock(&piece_mem_lock);
 }
 
 void

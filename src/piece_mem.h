@@ -28,5 +28,8 @@ void piece_mem_free(uint8_t *p, size_t len);
 void piece_mem_stats(struct piece_mem_stats *out);
 /* True when buffers come straight from the heap (AddressSanitizer builds, so it checks them). */
 bool piece_mem_plain(void);
+/* For tests: with on, every mmap of a new arena or region fails as if the kernel refused it
+ * (the heap fallback); thread-safe. */
+void piece_mem_fail_maps(bool on);
 
 #endif

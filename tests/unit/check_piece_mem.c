@@ -1,6 +1,6 @@
 /* check_piece_mem.c: piece buffer memory (piece_mem.h): alignment, slots that never overlap,
  * reuse of freed slots by size class, empty arenas kept up to the reserve and unmapped beyond,
- * pieces of 2 MiB and more in regions of their own. */
+ * pieces of 2 MiB and more in regions of their own, the heap when the kernel refuses a map. */
 #include "config.h"
 
 #include <stdint.h>
@@ -179,6 +179,57 @@ START_TEST(test_piece_mem_churn_bounded)
 }
 END_TEST
 
+/* When the kernel refuses a new arena or region, buffers come from the heap: still aligned for
+ * O_DIRECT, counted as fallbacks, given back to the heap (no arena takes them); the arenas serve
+ * again once maps succeed. */
+START_TEST(test_piece_mem_mmap_fails)
+{
+	if (piece_mem_plain())
+		return;   /* ASan build: always the heap */
+	static const size_t lens[] = { 100, 16384, 1048576, 1048576 };
+	enum { N = sizeof lens / sizeof lens[0] };
+	/* Spare arenas (kept by earlier tests in this process) would serve without a map. */
+	uint8_t *hold[PIECE_MEM_RESERVE / PIECE_MEM_ARENA + 1];
+	size_t nhold = 0;
+	struct piece_mem_stats s0, s1;
+	piece_mem_stats(&s0);
+	while (nhold < sizeof hold / sizeof hold[0]) {
+		hold[nhold++] = piece_mem_alloc(PIECE_MEM_ARENA);
+		piece_mem_stats(&s1);
+		if (s1.spare == s0.spare)
+			break;
+		s0 = s1;
+	}
+	piece_mem_stats(&s0);
+	piece_mem_fail_maps(true);
+	uint8_t *bufs[N];
+	for (size_t i = 0; i < N; i++) {
+		bufs[i] = piece_mem_alloc(lens[i]);
+		ck_assert_ptr_nonnull(bufs[i]);
+		ck_assert_uint_eq((uintptr_t)bufs[i] % STORAGE_DIRECT_ALIGN, 0);
+	}
+	piece_mem_stats(&s1);
+	ck_assert_uint_eq(s1.fallback, s0.fallback + N);
+	ck_assert_uint_eq(s1.mapped, s0.mapped);
+	ck_assert_uint_eq(s1.regions, s0.regions);
+	pm_fill_check(bufs, lens, N);
+	piece_mem_fail_maps(false);
+	for (size_t i = 0; i < N; i++)
+		piece_mem_free(bufs[i], lens[i]);
+	piece_mem_stats(&s1);
+	ck_assert_uint_eq(s1.mapped, s0.mapped);
+	ck_assert_uint_eq(s1.spare, s0.spare);
+	uint8_t *again = piece_mem_alloc(1048576);
+	piece_mem_stats(&s1);
+	ck_assert_uint_eq(s1.regions, s0.regions + 1);
+	ck_assert_uint_eq(s1.fallback, s0.fallback + N);
+	ck_assert_uint_eq((uintptr_t)again % PIECE_MEM_ARENA, 0);
+	piece_mem_free(again, 1048576);
+	for (size_t i = 0; i < nhold; i++)
+		piece_mem_free(hold[i], PIECE_MEM_ARENA);
+}
+END_TEST
+
 Suite *
 piece_mem_suite(void)
 {
@@ -189,6 +240,7 @@ piece_mem_suite(void)
 	tcase_add_test(tc, test_piece_mem_release);
 	tcase_add_test(tc, test_piece_mem_large);
 	tcase_add_test(tc, test_piece_mem_churn_bounded);
+	tcase_add_test(tc, test_piece_mem_mmap_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
