@@ -1,5 +1,5 @@
 /* cmd_monitor.c: `downpour monitor`: the headless monitor's client: one command for scripts
- * (ps, blocked, where ID, log) or a prompt reading commands from stdin, over the session socket. */
+ * (ps, blocked, health, where ID, log) or a prompt reading commands from stdin, over the session socket. */
 #include "config.h"
 
 #include <errno.h>
@@ -38,7 +38,7 @@ cmd_monitor_command_ok(int argc, char **argv)
 	const char *c = argv[0];
 	if (strcmp(c, "ps") == 0)
 		return argc == 1 || (argc == 2 && strcmp(argv[1], "all") == 0);
-	if (strcmp(c, "help") == 0)
+	if (strcmp(c, "help") == 0 || strcmp(c, "health") == 0)
 		return argc == 1;
 	if (strcmp(c, "blocked") == 0 || strcmp(c, "log") == 0)
 		return argc == 1 || (argc == 2 && cmd_monitor_all_digits(argv[1]));
@@ -265,7 +265,7 @@ cmd_monitor_run(int argc, char **argv)
 const struct dp_command cmd_monitor_entry = {
 	.name = "monitor",
 	.usage = "monitor [--session DIR] [--config FILE] "
-	    "[ps [all] | blocked [SECS] | where ID | log [N] | help]",
+	    "[ps [all] | blocked [SECS] | health | where ID | log [N] | help]",
 	.summary = "show a running daemon's tasks: what each one waits for, and where",
 	.help = "Asks the daemon running on the session about its tasks; `help` lists what each\n"
 	    "command prints. Without a command it reads commands from standard input (a prompt\n"

@@ -243,39 +243,67 @@ monitor_ps_start(struct engine *e, bool all, struct dp_buf *out)
 	return cmd;
 }
 
+/* The loop's line: lag, callbacks a second, spinning tasks. Health lines start with '#' so
+ * that task lines are the ones starting with an id. */
+static void
+monitor_loop_line(struct dp_buf *out, const struct engine_loop_health *h)
+{
+	char lag[32], lagmax[32];
+	monitor_format_duration(h->lag_us, lag, sizeof lag);
+	monitor_format_duration(h->lag_max_us, lagmax, sizeof lagmax);
+	dp_buf_printf(out, "# loop: lag %s (max %s in the last minute), %llu callbacks/s, "
+	    "%zu spinning\n", lag, lagmax, (unsigned long long)h->callbacks_per_sec,
+	    h->spinning_count);
+}
+
+/* The slowest callbacks by wall time, then by CPU, at most max of each, with how long ago each
+ * ended: a callback slow only because the thread was descheduled shows its small CPU beside
+ * the wall time, and is not among the CPU ones. */
+static void
+monitor_slow_lines(struct dp_buf *out, const struct engine_loop_health *h, size_t max)
+{
+	uint64_t now = dp_now_us();
+	for (int by_cpu = 0; by_cpu < 2; by_cpu++) {
+		const struct engine_slow_callback *list = by_cpu ? h->heaviest : h->slowest;
+		size_t n = by_cpu ? h->heaviest_count : h->slowest_count;
+		for (size_t i = 0; i < n && i < max; i++) {
+			char d[160], ago[32];
+			monitor_format_slow(&list[i], by_cpu, d, sizeof d);
+			monitor_format_duration(now > list[i].when_us ? now - list[i].when_us : 0, ago,
+			    sizeof ago);
+			dp_buf_printf(out, "# %s callback: %s %s ago in task %llu %s\n",
+			    by_cpu ? "cpu" : "slow", d, ago, (unsigned long long)list[i].task_id,
+			    list[i].task_name);
+		}
+	}
+}
+
+/* `health`: the loop line and every callback the health keeps (the last minute's slowest by
+ * wall time and by CPU), for scripts that want all of them (tests/bench/scale.sh). */
+static int
+monitor_cmd_health(struct engine *e, struct dp_buf *out)
+{
+	struct engine_loop_health h;
+	engine_loop_health(e, &h);
+	monitor_loop_line(out, &h);
+	monitor_slow_lines(out, &h, ENGINE_SLOW_CALLBACKS);
+	return 0;
+}
+
 /* Loop health first (what it was when asked), then the waiting tasks found by the walk. */
 static struct monitor_cmd *
 monitor_blocked_start(struct engine *e, uint64_t min_s, struct dp_buf *out)
 {
 	struct engine_loop_health h;
 	engine_loop_health(e, &h);
-	char lag[32], lagmax[32];
-	monitor_format_duration(h.lag_us, lag, sizeof lag);
-	monitor_format_duration(h.lag_max_us, lagmax, sizeof lagmax);
-	/* Health lines start with '#' so that task lines are the ones starting with an id. */
-	dp_buf_printf(out, "# loop: lag %s (max %s in the last minute), %llu callbacks/s, "
-	    "%zu spinning\n", lag, lagmax, (unsigned long long)h.callbacks_per_sec,
-	    h.spinning_count);
+	monitor_loop_line(out, &h);
 	struct engine_blocklist_info bl;
 	engine_blocklist_get(e, &bl);
 	if (bl.enabled)
 		dp_buf_printf(out, "# blocklist: %zu ranges, refused %llu connections in, %llu "
 		    "addresses out\n", bl.ranges, (unsigned long long)bl.refused_in,
 		    (unsigned long long)bl.refused_out);
-	/* By wall time, then by CPU: a callback slow only because the thread was descheduled
-	 * shows its small CPU beside the wall time, and is not among the CPU ones. */
-	for (size_t i = 0; i < h.slowest_count && i < 3; i++) {
-		char d[160];
-		monitor_format_slow(&h.slowest[i], false, d, sizeof d);
-		dp_buf_printf(out, "# slow callback: %s in task %llu %s\n", d,
-		    (unsigned long long)h.slowest[i].task_id, h.slowest[i].task_name);
-	}
-	for (size_t i = 0; i < h.heaviest_count && i < 3; i++) {
-		char d[160];
-		monitor_format_slow(&h.heaviest[i], true, d, sizeof d);
-		dp_buf_printf(out, "# cpu callback: %s in task %llu %s\n", d,
-		    (unsigned long long)h.heaviest[i].task_id, h.heaviest[i].task_name);
-	}
+	monitor_slow_lines(out, &h, 3);
 	size_t ntasks, nblocked, nidle;
 	engine_task_wait_counts(e, &ntasks, &nblocked, &nidle);
 	dp_buf_printf(out, "# tasks: %zu, %zu blocked, %zu idle by design\n", ntasks, nblocked,
@@ -423,6 +451,8 @@ static const char monitor_help[] =
     "ps [all]        every task: id, state, kind, time in that state, callbacks, name, reason\n"
     "                (finished DONE tasks only with all)\n"
     "blocked [SECS]  loop health, then waiting tasks (at least SECS), longest wait first\n"
+    "health          loop health: lag, the last minute's slowest callbacks by wall time (each\n"
+    "                with its own CPU time) and by CPU, how long ago each ended\n"
     "where ID        where task ID parked (function, file, line) and what it waits for\n"
     "log [N]         the last N log lines (default 50)\n"
     "help            this list\n"
@@ -457,6 +487,11 @@ monitor_cmd_start(struct engine *e, const char *line, struct dp_buf *out,
 			return monitor_fail(out, "blocked: '%s' is not a number of seconds", arg);
 		*cmdp = monitor_blocked_start(e, n, out);
 		return 1;
+	}
+	if (strcmp(cmd, "health") == 0) {
+		if (arg != NULL)
+			return monitor_fail(out, "health takes no argument");
+		return monitor_cmd_health(e, out);
 	}
 	if (strcmp(cmd, "where") == 0) {
 		if (!monitor_parse_u64(arg, &n))

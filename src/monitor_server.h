@@ -1,5 +1,5 @@
 /* monitor_server.h: the headless monitor: a Unix socket in the session directory (mode 0600)
- * answering curio-style commands (ps, blocked, where ID, log) with the engine's task table. */
+ * answering curio-style commands (ps, blocked, health, where ID, log) with the engine's task table. */
 #ifndef DP_MONITOR_SERVER_H
 #define DP_MONITOR_SERVER_H
 

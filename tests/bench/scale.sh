@@ -15,7 +15,7 @@
 #            callback
 #   swarm    SCALE_PEERS light peers (handshake, bitfield, interested, one request a second)
 #            connected to one seeding torrent: loop lag p50/p99 and daemon CPU over 30 s
-# Each phase's worst callback is given twice, from the loop's health (`monitor blocked`): the one
+# Each phase's worst callback is given twice, from the loop's health (`monitor health`): the one
 # with the most wall time (with its own CPU time) and the one with the most CPU. On a shared
 # machine the first may be mostly time the thread was descheduled; the second is the callback's
 # own work, the figure the 20 ms budget is about.

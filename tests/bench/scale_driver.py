@@ -131,11 +131,12 @@ class Daemon:
         return False
 
     def health(self):
-        """(lag_us, lag_max_us, [(wall_us, cpu_us, task name)] slowest by wall time,
-        [(wall_us, cpu_us, task name)] most CPU) from `downpour monitor blocked` (cpu_us None
-        when the daemon does not say)."""
+        """(lag_us, lag_max_us, [(wall_us, cpu_us, task name, ended)] slowest by wall time,
+        [(wall_us, cpu_us, task name, ended)] most CPU) from `downpour monitor health` (all the
+        last minute's; cpu_us None when the daemon does not say; ended: time.time() then)."""
         try:
-            out = subprocess.run([DP, "monitor", "--session", self.sdir, "blocked", "99999999"],
+            t = time.time()
+            out = subprocess.run([DP, "monitor", "--session", self.sdir, "health"],
                                  capture_output=True, text=True, timeout=30).stdout
         except subprocess.TimeoutExpired:
             return None
@@ -145,13 +146,16 @@ class Daemon:
             m = re.match(r"# loop: lag (\S+) \(max (\S+) in the last minute\)", line)
             if m:
                 lag, lagmax = dur_us(m.group(1)), dur_us(m.group(2))
-            m = re.match(r"# slow callback: (\S+)(?: \(cpu ([^,)]+)[^)]*\))? in task \d+ (.*)", line)
+            m = re.match(r"# slow callback: (\S+)(?: \(cpu ([^,)]+)[^)]*\))? (\S+) ago in task "
+                         r"\d+ (.*)", line)
             if m:
                 cpu = dur_us(m.group(2)) if m.group(2) else None
-                slow.append((dur_us(m.group(1)), cpu, m.group(3)))
-            m = re.match(r"# cpu callback: (\S+) cpu \(wall ([^,)]+)[^)]*\) in task \d+ (.*)", line)
+                slow.append((dur_us(m.group(1)), cpu, m.group(4), t - dur_us(m.group(3)) / 1e6))
+            m = re.match(r"# cpu callback: (\S+) cpu \(wall ([^,)]+)[^)]*\) (\S+) ago in task "
+                         r"\d+ (.*)", line)
             if m:
-                heavy.append((dur_us(m.group(2)), dur_us(m.group(1)), m.group(3)))
+                heavy.append((dur_us(m.group(2)), dur_us(m.group(1)), m.group(4),
+                              t - dur_us(m.group(3)) / 1e6))
         return lag, lagmax, slow, heavy
 
     def stop(self, secs=PHASE_SECS):
@@ -202,6 +206,9 @@ class HealthSampler:
         self.worst_cpu = (0, 0, "")      # (cpu_us, wall_us, name), the most CPU
         self.match = match
         self.by_task = {}     # the worst callback of each task name seen among the slowest
+        # The lists are the last minute's: callbacks that ended before the phase began (the
+        # phase before's) are left out.
+        self.t0 = time.time()
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -211,11 +218,14 @@ class HealthSampler:
         if h is None:
             return
         self.lags.append(h[0])
-        for us, cpu, name in h[2]:
+        # (a second of slack: "ago" is rounded, and the monitor's clock is read apart)
+        h = (h[0], h[1], [e for e in h[2] if e[3] >= self.t0 - 1],
+             [e for e in h[3] if e[3] >= self.t0 - 1])
+        for us, cpu, name, _ in h[2]:
             if us > self.worst[0] and (self.match is None or self.match in name):
                 self.worst = (us, cpu, name)
             self.by_task[name] = max(us, self.by_task.get(name, 0))
-        for us, cpu, name in h[2] + h[3]:
+        for us, cpu, name, _ in h[2] + h[3]:
             if cpu is not None and cpu > self.worst_cpu[0] and (self.match is None or
                                                                self.match in name):
                 self.worst_cpu = (cpu, us, name)
@@ -419,7 +429,7 @@ def phase_get(d):
            median="%.1f ms" % (statistics.median(times) * 1000), bytes=size,
            recently_active="%.1f ms" % (statistics.median(ra) * 1000),
            worst_callback=sampler.text()
-           if sampler.worst[0] else "none of torrent-get among the loop's 3 slowest")
+           if sampler.worst[0] else "none of torrent-get among the loop's 8 slowest")
 
 
 def phase_rpc_add():

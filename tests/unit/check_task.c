@@ -595,6 +595,24 @@ START_TEST(test_task_monitor_blocked)
 	    "the sleep is not a wait:\n%s", text);
 #endif
 	ck_assert_msg(strstr(text, "\n# cpu callback: ") != NULL, "no cpu callbacks in:\n%s", text);
+	/* `health`: the loop line and every kept callback (blocked shows three of each), each
+	 * saying how long ago it ended */
+	struct dp_buf hb;
+	dp_buf_init(&hb);
+	ck_assert_int_eq(monitor_run_command(e, "health", &hb), 0);
+	dp_buf_add_str(&hb, "");
+	const char *ht = (const char *)hb.data;
+	ck_assert_msg(strncmp(ht, "# loop: lag ", 12) == 0, "health:\n%s", ht);
+	size_t nslow = 0, ncpu = 0;
+	for (const char *q = ht; (q = strstr(q, "\n# slow callback: ")) != NULL; q++)
+		nslow++;
+	for (const char *q = ht; (q = strstr(q, "\n# cpu callback: ")) != NULL; q++)
+		ncpu++;
+	ck_assert_uint_eq(nslow, DP_SLOW_CALLBACKS);
+	ck_assert_uint_eq(ncpu, DP_SLOW_CALLBACKS);
+	ck_assert_msg(strstr(ht, " ago in task ") != NULL, "health:\n%s", ht);
+	ck_assert_msg(strstr(ht, want) != NULL, "health lacks the sleeper:\n%s", ht);
+	dp_buf_free(&hb);
 	snprintf(want, sizeof want, "# spinning: task %llu peer 127.0.0.1:9 spinner",
 	    (unsigned long long)spinner->id);
 	ck_assert_msg(strstr(text, want) != NULL, "no spinning header in:\n%s", text);
