@@ -165,6 +165,78 @@ table_clear_marks(struct table_state *t)
 	t->nmarks = 0;
 }
 
+static void
+table_swap(char *a, char *b, size_t size)
+{
+	while (size-- > 0) {
+		char c = *a;
+		*a++ = *b;
+		*b++ = c;
+	}
+}
+
+#define TABLE_SELECT_SMALL 16      /* a range this short is sorted whole */
+#define TABLE_SELECT_ROUNDS 64     /* partitions before a range is sorted whole (bad pivots) */
+
+/* Quickselect: narrows [left, right) around k with Hoare's partition about a median of three,
+ * until base[k] holds what a sort would put there, none after it smaller, none before larger. */
+static void
+table_select(char *b, size_t size, size_t left, size_t right, size_t k,
+    int (*cmp)(const void *, const void *), char *pivot)
+{
+	for (int round = 0; right - left > TABLE_SELECT_SMALL; round++) {
+		if (round == TABLE_SELECT_ROUNDS)
+			break;
+		char *x = b + left * size, *y = b + (left + (right - left) / 2) * size;
+		char *z = b + (right - 1) * size;
+		if (cmp(y, x) < 0)
+			table_swap(x, y, size);
+		if (cmp(z, y) < 0) {
+			table_swap(y, z, size);
+			if (cmp(y, x) < 0)
+				table_swap(x, y, size);
+		}
+		memcpy(pivot, y, size);
+		size_t i = left, j = right - 1;
+		for (;;) {
+			while (cmp(b + i * size, pivot) < 0)
+				i++;
+			while (cmp(pivot, b + j * size) < 0)
+				j--;
+			if (i >= j)
+				break;
+			table_swap(b + i * size, b + j * size, size);
+			i++;
+			j--;
+		}
+		/* [left, j] holds nothing larger than the pivot, (j, right) nothing smaller */
+		if (j + 1 >= right)
+			break;
+		if (k <= j)
+			right = j + 1;
+		else
+			left = j + 1;
+	}
+	qsort(b + left * size, right - left, size, cmp);
+}
+
+void
+table_partial_sort(void *base, size_t n, size_t size, size_t lo, size_t hi,
+    int (*cmp)(const void *, const void *))
+{
+	if (hi > n)
+		hi = n;
+	if (lo >= hi || n < 2)
+		return;
+	char *pivot = xmalloc(size);
+	if (lo > 0)
+		table_select(base, size, 0, n, lo, cmp, pivot);
+	if (hi < n)
+		table_select(base, size, lo, n, hi - 1, cmp, pivot);
+	qsort((char *)base + lo * size, hi - lo, size, cmp);
+	free(pivot);
+}
+
 #define TEXT_FOLD_MAX 512       /* code points of a name looked at (names are shorter) */
 
 /* s as lower-case code points (an invalid byte stands for itself, above any code point). */

@@ -111,6 +111,11 @@ void table_move_to(struct table_state *t, int row, int page);
 bool table_is_marked(const struct table_state *t, uint64_t id);
 void table_toggle_mark(struct table_state *t, uint64_t id);
 void table_clear_marks(struct table_state *t);
+/* Orders base[0..n) (qsort's arguments) so that positions [lo, hi) hold, in order, the elements
+ * a full sort would put there; the rest are on the right side of them, in no order. A quickselect
+ * around lo and around hi, then a sort of the window: a screen shows a page of 20,000 tasks. */
+void table_partial_sort(void *base, size_t n, size_t size, size_t lo, size_t hi,
+    int (*cmp)(const void *, const void *));
 
 /* Case-insensitive substring match for the incremental search: code points folded to lower
  * case in the locale (towlower), so "/ünï" finds "Ünïcödé"; invalid bytes match themselves. */

@@ -479,6 +479,48 @@ START_TEST(test_keymap_rebind_and_help)
 }
 END_TEST
 
+static int
+check_ui_cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The window a partial sort orders holds what a full sort puts there, for windows at the
+ * start, the middle and the end, over random values with many repeats, sorted and reversed
+ * input (the worst cases of a naive pivot); what lies outside holds the rest. */
+START_TEST(test_partial_sort)
+{
+	enum { N = 5000 };
+	static int v[N], full[N];
+	uint64_t seed = 99;
+	const size_t windows[][2] = { { 0, 40 }, { 2480, 2530 }, { N - 30, N }, { 0, N }, { 7, 8 },
+		{ N - 1, N + 10 } };
+	for (int shape = 0; shape < 4; shape++) {
+		for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+			for (int i = 0; i < N; i++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				v[i] = shape == 0 ? (int)(seed >> 33) : shape == 1 ? (int)(seed >> 60) :
+				    shape == 2 ? i : N - i;
+			}
+			memcpy(full, v, sizeof v);
+			qsort(full, N, sizeof *full, check_ui_cmp_int);
+			size_t lo = windows[w][0], hi = windows[w][1] > N ? N : windows[w][1];
+			table_partial_sort(v, N, sizeof *v, lo, windows[w][1], check_ui_cmp_int);
+			for (size_t i = lo; i < hi; i++)
+				ck_assert_int_eq(v[i], full[i]);
+			for (size_t i = 0; i < lo; i++)
+				ck_assert_int_le(v[i], full[lo]);
+			for (size_t i = hi; i < N; i++)
+				ck_assert_int_ge(v[i], full[hi - 1]);
+			/* nothing lost or made up */
+			qsort(v, N, sizeof *v, check_ui_cmp_int);
+			ck_assert_mem_eq(v, full, sizeof v);
+		}
+	}
+}
+END_TEST
+
 Suite *
 ui_widgets_suite(void)
 {
@@ -486,6 +528,7 @@ ui_widgets_suite(void)
 	TCase *tc = tcase_create("widgets");
 	tcase_add_checked_fixture(tc, ui_setup, ui_teardown);
 	tcase_add_test(tc, test_width);
+	tcase_add_test(tc, test_partial_sort);
 	tcase_add_test(tc, test_fit_pads_and_cuts);
 	tcase_add_test(tc, test_fit_ascii);
 	tcase_add_test(tc, test_fit_small_buffer);
