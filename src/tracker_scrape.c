@@ -201,9 +201,9 @@ tracker_scrape_tell(struct tracker_scrape_batch *b, size_t ahead)
 		else if (b->sent)
 			task_wait(m->task, DP_TASK_READ_WAIT, "scraping at tracker %s",
 			    b->lane->host_key);
-		else
-			task_idle(m->task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s to "
-			    "scrape with %zu others: %zu ahead", b->lane->host_key, b->n - 1, ahead);
+		else    /* no count of the others: more may join while it waits */
+			task_idle(m->task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s for "
+			    "a batched scrape: %zu ahead", b->lane->host_key, ahead);
 	}
 }
 
@@ -401,8 +401,8 @@ tracker_scrape_join(struct tracker_scrapes *s, struct event_base *base, struct e
 	b->tail = m;
 	b->n++;
 	if (b->gate.queued)
-		task_idle(m->task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s to "
-		    "scrape with %zu others", lane->host_key, b->n - 1);
+		task_idle(m->task, DP_TASK_QUEUED, "waiting for a request slot to tracker %s for a "
+		    "batched scrape", lane->host_key);
 	else
 		task_idle(m->task, DP_TASK_QUEUED, "waiting up to %u ms to scrape together with "
 		    "other torrents at tracker %s", tracker_tunables.scrape_window_ms,

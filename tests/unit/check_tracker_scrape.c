@@ -3,7 +3,7 @@
  * torrent gets its own counts and a hash the reply leaves out is that torrent's failure; a tracker
  * that refuses a batch is scraped one hash at a time from then on; torrents removed while their
  * batch is in flight are left out of the answer (run under ASan); a UDP tracker gets one packet
- * for many hashes. */
+ * for many hashes; a batch holds one request slot. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -452,6 +452,60 @@ START_TEST(test_scrape_batched_udp)
 }
 END_TEST
 
+static void
+slab_dummy_go(struct tracker_gate_wait *w)
+{
+	(void)w;
+}
+
+/* A batch takes one request slot however many torrents are in it, and while the tracker's slots
+ * are all taken it waits as one entry of the queue, its torrents saying so. */
+START_TEST(test_scrape_batch_one_slot)
+{
+	struct slab lab;
+	slab_init(&lab, SLAB_ANSWER);
+	enum { N = 5 };
+	for (int i = 0; i < N; i++) {
+		lab.as[i] = slab_sched(&lab, false, 100 + i);
+		announce_sched_start(lab.as[i]);
+	}
+	for (int k = 0; k < 100 && lab.announces < N; k++)
+		slab_run(&lab, 0.01);
+	ck_assert_uint_eq(lab.announces, N);
+	/* The scrapes gather (200 ms); meanwhile others take every slot of the tracker. */
+	char key[64];
+	snprintf(key, sizeof key, "http://127.0.0.1:%u", lab.http_port);
+	int row = tracker_hosts_index(lab.hosts, key);
+	struct tracker_gate *g = tracker_hosts_gate(lab.hosts);
+	struct tracker_gate_wait others[TRACKER_GATE_HTTP];
+	memset(others, 0, sizeof others);
+	size_t ahead;
+	for (int i = 0; i < TRACKER_GATE_HTTP; i++)
+		ck_assert(tracker_gate_enter(g, row, TRACKER_GATE_HTTP, &others[i], slab_dummy_go,
+		    &ahead));
+	for (int k = 0; k < 50 && tracker_gate_waiting(g, row) == 0; k++)
+		slab_run(&lab, 0.02);
+	ck_assert_uint_eq(tracker_gate_waiting(g, row), 1);      /* five torrents, one entry */
+	ck_assert_uint_eq(lab.scrapes, 0);
+	const struct dp_task *t = th_tracker_task(100);
+	ck_assert_ptr_nonnull(t);
+	char want[160];
+	snprintf(want, sizeof want, "waiting for a request slot to tracker %s for a batched scrape: "
+	    "0 ahead", key);
+	ck_assert_str_eq(t->reason, want);
+	ck_assert_int_eq(t->state, DP_TASK_QUEUED);
+	tracker_gate_leave(&others[0]);
+	ck_assert_uint_eq(tracker_gate_in_flight(g, row), TRACKER_GATE_HTTP);
+	ck_assert(slab_run_until_scraped(&lab, N, 5.0));
+	ck_assert_uint_eq(lab.scrapes, 1);
+	ck_assert_uint_eq(lab.scrape_hashes, N);
+	for (int i = 1; i < TRACKER_GATE_HTTP; i++)
+		tracker_gate_leave(&others[i]);
+	ck_assert_uint_eq(tracker_gate_in_flight(g, row), 0);
+	slab_free(&lab);
+}
+END_TEST
+
 Suite *
 tracker_scrape_suite(void)
 {
@@ -462,6 +516,7 @@ tracker_scrape_suite(void)
 	tcase_add_test(tc, test_scrape_refused_batch_falls_back);
 	tcase_add_test(tc, test_scrape_removed_while_in_flight);
 	tcase_add_test(tc, test_scrape_batched_udp);
+	tcase_add_test(tc, test_scrape_batch_one_slot);
 	suite_add_tcase(s, tc);
 	return s;
 }
