@@ -2,7 +2,9 @@
 # tracker_scrape_batch.sh: multi-hash scrapes against Debian's opentracker on 127.0.0.1: a daemon
 # with 100 torrents on one UDP tracker (whose announce replies carry no 'downloaded', so each
 # torrent scrapes) asks it in at most 3 scrape requests, counted by opentracker's own stats, and
-# every torrent gets its own counts from the shared reply; SIGTERM then ends the daemon cleanly.
+# every torrent gets its own counts from the shared reply; then 100 torrents on an HTTP tracker
+# stub (BEP 48 repeated info_hash) are scraped in at most 3 requests, and the one hash the stub
+# leaves out of its replies is that torrent's scrape failure; SIGTERM then ends the daemon.
 # $1 = the downpour binary. The driver is tracker_scrape_batch.py.
 set -u
 . "$(dirname "$0")/../lib.sh"
