@@ -49,6 +49,10 @@ static size_t task_quarantine_next;
 
 static struct dp_task *cb_stack[TASK_CB_STACK];
 static uint64_t cb_start_us[TASK_CB_STACK];
+/* A task that finished inside its own callback leaves the stack (it may be freed before the
+ * callback ends); its id and name stay here, so a slow callback still names it. */
+static uint64_t cb_done_id[TASK_CB_STACK];
+static char cb_done_name[TASK_CB_STACK][sizeof((struct dp_task *)0)->name];
 static int cb_depth;
 /* CPU accounting: the thread's CPU clock is a real system call (no vDSO), too dear to read twice
  * per callback. Callbacks are timed with the monotonic clock (vDSO) and, once per health sample,
@@ -347,9 +351,12 @@ task_finish_at(struct dp_task *t, enum dp_task_state state, const char *func, co
 		task_fin_count++;
 	}
 	/* A callback still on the stack must not touch it after it is freed. */
-	for (int i = 0; i < cb_depth; i++)
-		if (cb_stack[i] == t)
+	for (int i = 0; i < cb_depth && i < TASK_CB_STACK; i++)
+		if (cb_stack[i] == t) {
 			cb_stack[i] = NULL;
+			cb_done_id[i] = t->id;
+			memcpy(cb_done_name[i], t->name, sizeof cb_done_name[i]);
+		}
 }
 
 static void
@@ -426,6 +433,7 @@ task_cb_begin(struct dp_task *t)
 	if (cb_depth == 0 && now - cpu_mark.wall_us >= TASK_CPU_MARK_US)
 		task_cpu_read(&cpu_mark, now);
 	cb_stack[cb_depth] = t;
+	cb_done_id[cb_depth] = 0;
 	cb_start_us[cb_depth] = now;
 	cb_depth++;
 	health_cycles_total++;
@@ -471,7 +479,8 @@ task_slow_insert(struct dp_slow_callback *list, size_t *count, bool by_cpu,
 }
 
 /* An outermost callback that ended at now after wall: into the slowest lists if it ranks, with
- * its CPU time and switches read now (the only reading at a callback's end). */
+ * its CPU time and switches read now (the only reading at a callback's end). t is its task,
+ * NULL when it had none or finished during the callback (then cb_done_* name it). */
 static void
 task_note_slow(struct dp_task *t, uint64_t wall, uint64_t now)
 {
@@ -483,8 +492,9 @@ task_note_slow(struct dp_task *t, uint64_t wall, uint64_t now)
 	task_cpu_read(&end, now);
 	struct dp_slow_callback c;
 	memset(&c, 0, sizeof c);
-	c.task_id = t ? t->id : 0;
-	snprintf(c.task_name, sizeof c.task_name, "%s", t ? t->name : "(loop)");
+	c.task_id = t ? t->id : cb_done_id[0];
+	snprintf(c.task_name, sizeof c.task_name, "%s",
+	    t ? t->name : cb_done_id[0] ? cb_done_name[0] : "(loop)");
 	c.duration_us = wall;
 	c.when_us = now;
 	uint64_t cpu = end.cpu_us >= cpu_mark.cpu_us ? end.cpu_us - cpu_mark.cpu_us : 0;

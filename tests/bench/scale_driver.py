@@ -200,15 +200,17 @@ class HealthSampler:
     """Samples loop health every period s in a thread; keeps lags, the worst callback by wall
     time and the one with the most CPU (of a task whose name has match, when given): on a busy
     machine a callback's wall time may be mostly the scheduler's, its CPU is its own."""
-    def __init__(self, d, period=2.0, match=None):
+    def __init__(self, d, period=2.0, match=None, since=None):
         self.d, self.period, self.lags = d, period, []
         self.worst = (0, None, "")       # (wall_us, cpu_us, name), the most wall time
         self.worst_cpu = (0, 0, "")      # (cpu_us, wall_us, name), the most CPU
         self.match = match
         self.by_task = {}     # the worst callback of each task name seen among the slowest
-        # The lists are the last minute's: callbacks that ended before the phase began (the
-        # phase before's) are left out.
-        self.t0 = time.time()
+        # The lists are the last minute's: callbacks that ended before the phase began (since,
+        # default now; the phase before's) are left out. When none of the phase's is listed,
+        # each was below the listed ones: floor is the most the shortest listed took.
+        self.t0 = since if since is not None else time.time()
+        self.floor = 0
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -218,6 +220,8 @@ class HealthSampler:
         if h is None:
             return
         self.lags.append(h[0])
+        if len(h[2]) >= 8:
+            self.floor = max(self.floor, min(e[0] for e in h[2]))
         # (a second of slack: "ago" is rounded, and the monitor's clock is read apart)
         h = (h[0], h[1], [e for e in h[2] if e[3] >= self.t0 - 1],
              [e for e in h[3] if e[3] >= self.t0 - 1])
@@ -234,7 +238,7 @@ class HealthSampler:
         """The worst callback by wall time (with its CPU) and the one with the most CPU."""
         w, c = self.worst, self.worst_cpu
         if not w[0]:
-            return "none seen"
+            return "none among the last minute's 8 slowest (each below %s)" % fmt_ms(self.floor)
         cpu = "" if w[1] is None else ", cpu %s" % fmt_ms(w[1])
         return "wall %s (%s%s); cpu %s (%s, wall %s)" % (
             fmt_ms(w[0]), w[2][:50], cpu, fmt_ms(c[0]), c[2][:50], fmt_ms(c[1]))
@@ -359,7 +363,7 @@ def phase_restart(d):
     t0 = time.time()
     d.start()
     d.wait_rpc(PHASE_SECS)
-    sampler = HealthSampler(d)
+    sampler = HealthSampler(d, since=t0)     # the start before the RPC answered too
     listed, checking = 0, N
     first_all = None
     while time.time() - t0 < PHASE_SECS:
@@ -554,9 +558,11 @@ def phase_swarm(tracker):
     async def run_all():
         await asyncio.gather(*(light_peer(i, d.port, ih, stop_at, stats) for i in range(NPEERS)))
     th = threading.Thread(target=lambda: asyncio.run(run_all()))
+    swarm_t0 = time.time()
     th.start()
     time.sleep(10)
-    sampler = HealthSampler(d, period=0.5)
+    # lags from the steady state on; the worst callbacks from the first connection
+    sampler = HealthSampler(d, period=0.5, since=swarm_t0)
     c0, t0 = proc_cpu(d.pid()), time.time()
     time.sleep(30)
     cpu = (proc_cpu(d.pid()) - c0) / (time.time() - t0) * 100

@@ -160,6 +160,20 @@ START_TEST(test_task_slow_callback_cpu)
 	ck_assert_uint_eq(h.heaviest[0].task_id, burner->id);
 	ck_assert_uint_eq(h.heaviest[1].task_id, sleeper->id);
 	ck_assert_uint_ge(h.heaviest[0].cpu_us, h.heaviest[1].cpu_us);
+	/* a task that finishes inside its own slow callback is still named (not "(loop)") */
+	struct dp_task *quitter = task_new(DP_TASK_KIND_RPC, 0, "quitter");
+	uint64_t quitter_id = quitter->id;
+	task_cb_begin(quitter);
+	burn_cpu(40000);
+	task_done(quitter, "finished in its callback");
+	task_release(&quitter);
+	task_cb_end(NULL);
+	task_health_get(&h);
+	bool named = false;
+	for (size_t i = 0; i < h.heaviest_count; i++)
+		if (h.heaviest[i].task_id == quitter_id)
+			named = strcmp(h.heaviest[i].task_name, "quitter") == 0;
+	ck_assert(named);
 	/* both lists age out together */
 	uint64_t later = dp_now_us() + 61u * 1000000u;
 	task_health_tick(later, later);
