@@ -101,7 +101,8 @@ void disk_pool_submit(struct disk_pool *pool, struct disk_job *job);
 /* Completion callbacks run so far, and how many of them stopped at their time budget with
  * completions left for the next (a test sees the slicing). */
 void disk_pool_slice_counts(const struct disk_pool *pool, uint64_t *slices, uint64_t *cut);
-/* Bytes of WRITE jobs queued or in progress: the backpressure signal. */
+/* Bytes of pieces held by WRITE and HASH_PART jobs queued or in progress (a finished piece
+ * whose write waits for its hash step counts through the latter): the backpressure signal. */
 uint64_t disk_pool_pending_write_bytes(const struct disk_pool *pool);
 size_t disk_pool_pending_jobs(const struct disk_pool *pool);
 int disk_pool_threads(const struct disk_pool *pool);

@@ -772,6 +772,8 @@ torrent_hash_done(struct disk_job *job, void *arg)
 	} else if (!t->removing && !t->freeing) {
 		torrent_hash_advance(t, pb);
 	}
+	/* The hash step's piece no longer counts in the pool's bytes: peers may read again. */
+	t->env->ops->disk_pressure(t->env->arg);
 	torrent_maybe_free(t);
 }
 

@@ -910,7 +910,8 @@ job_span(enum disk_op op, uint64_t offset, uint8_t *buf, const uint8_t *data,
 	return j;
 }
 
-/* Runs a HASH_PART job extending ph up to to. */
+/* Runs a HASH_PART job extending ph up to to. Until it completes, the piece it holds counts in
+ * the backpressure bytes (a finished piece's write waits for it). */
 static void
 hash_part(struct disk_pool *pool, struct disk_piece_hash *ph, uint8_t *buf, const uint8_t *data,
     uint32_t to, struct result *r)
@@ -919,9 +920,12 @@ hash_part(struct disk_pool *pool, struct disk_piece_hash *ph, uint8_t *buf, cons
 	j->ph = ph;
 	j->hash_to = to;
 	int want = r->count + 1;
+	uint64_t before = disk_pool_pending_write_bytes(pool);
 	disk_pool_submit(pool, j);
+	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), before + j->length);
 	run_until(&r->count, want, 5000);
 	ck_assert_int_eq(r->count, want);
+	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), before);
 	ck_assert_int_eq(j->error, 0);
 	ck_assert_int_eq(job_task(j)->kind, DP_TASK_KIND_HASH);
 	free(j);
