@@ -685,13 +685,7 @@ attach_answer_complete(struct attach_client *c, const struct be_node *req, int64
 static void
 attach_add_file_work(struct attach_job *j)
 {
-	if (dp_read_file(j->path, DP_MAX_TORRENT_FILE_SIZE, &j->data, &j->len) == 0)
-		return;
-	if (errno == EFBIG)
-		snprintf(j->err, sizeof j->err, "%s: larger than the %u MiB limit for torrent files",
-		    j->path, DP_MAX_TORRENT_FILE_SIZE >> 20);
-	else
-		snprintf(j->err, sizeof j->err, "%s: %s", j->path, dp_strerror(errno));
+	client_local_read_torrent(j->path, &j->data, &j->len, j->err, sizeof j->err);
 }
 
 static void
@@ -702,13 +696,8 @@ attach_add_file_answer(struct attach_job *j, struct dp_buf *out)
 	if (j->data == NULL) {
 		snprintf(err, sizeof err, "%s", j->err);
 	} else {
-		struct engine_add_opts ao = { 0 };
-		char why[400] = "";
-		rc = engine_add_torrent_data(j->c->s->e, j->data, j->len, &ao, &tid, why, sizeof why);
-		/* not added: the file named, as engine_add_torrent_file says it */
-		if (rc != 0)
-			snprintf(err, sizeof err, "%s%s%s", tid > 0 ? "" : j->path, tid > 0 ? "" : ": ",
-			    why);
+		rc = client_local_add_read(j->c->s->e, j->path, j->data, j->len, &tid, err,
+		    sizeof err);
 	}
 	attach_reply_command(out, j->id, rc, tid > 0 ? tid : 0, err);
 }

@@ -140,6 +140,37 @@ client_complete_path(struct client *c, const char *cwd, char *buf, size_t buflen
 	return c->lost[0] != '\0' ? 0 : c->ops->complete_path(c, cwd, buf, buflen, hint, hintlen);
 }
 
+/* The longest path a prompt completes, and its hint (the prompt's own are shorter). */
+#define CLIENT_COMPLETE_BUF 4096
+#define CLIENT_COMPLETE_HINT 1024
+
+void
+client_complete_path_start(struct client *c, const char *cwd, const char *buf,
+    client_complete_fn done, void *arg)
+{
+	if (c->lost[0] == '\0' && c->ops->complete_start != NULL) {
+		c->ops->complete_start(c, cwd, buf, done, arg);
+		return;
+	}
+	char b[CLIENT_COMPLETE_BUF], h[CLIENT_COMPLETE_HINT] = "";
+	snprintf(b, sizeof b, "%s", buf);
+	int n = client_complete_path(c, cwd, b, sizeof b, h, sizeof h);
+	done(arg, b, h, n);
+}
+
+void
+client_command_start(struct client *c, const struct client_cmd *cmd, client_command_fn done,
+    void *arg)
+{
+	if (c->lost[0] == '\0' && c->ops->command_start != NULL &&
+	    c->ops->command_start(c, cmd, done, arg))
+		return;
+	char err[512] = "";
+	int id = 0;
+	int rc = client_command(c, cmd, &id, err, sizeof err);
+	done(arg, rc, id, err);
+}
+
 bool
 client_attached(const struct client *c)
 {

@@ -108,6 +108,28 @@ size_t client_log_since(struct client *c, uint64_t after, struct dp_log_line *ou
 int client_complete_path(struct client *c, const char *cwd, char *buf, size_t buflen, char *hint,
     size_t hintlen);
 
+/*
+ * The same, answered on the loop later: in process the folder is read on a disk worker, so a
+ * folder of 100,000 names or a stalled NFS mount cannot freeze the UI (and the engine with it);
+ * attached, the daemon reads it on its own pool and done runs when its answer is in (before
+ * this returns). done(arg, buf, hint, n) gets what client_complete_path would have left in buf
+ * and hint, and its count. One at a time: a new one or client_free drops the one under way,
+ * whose done then never runs.
+ */
+typedef void (*client_complete_fn)(void *arg, const char *buf, const char *hint, int n);
+void client_complete_path_start(struct client *c, const char *cwd, const char *buf,
+    client_complete_fn done, void *arg);
+/*
+ * client_command answered later: in process, ADD_FILE reads the file on a disk worker and adds
+ * it on the loop; any other command, and every command attached, runs at once and done runs
+ * before this returns. done(arg, rc, id, err) as client_command's return, *id_out and err. The
+ * command's texts are copied. client_free drops what is under way (the file read is not added
+ * and done never runs).
+ */
+typedef void (*client_command_fn)(void *arg, int rc, int id, const char *err);
+void client_command_start(struct client *c, const struct client_cmd *cmd, client_command_fn done,
+    void *arg);
+
 /* Whether the engine is a daemon's (leaving does not stop it; STOP_DAEMON does). */
 bool client_attached(const struct client *c);
 /* Why the daemon is out of reach (it stopped, the socket broke, it stopped answering); NULL
@@ -140,6 +162,12 @@ struct client_ops {
 	size_t (*log_since)(struct client *c, uint64_t after, struct dp_log_line *out, size_t max);
 	int (*complete_path)(struct client *c, const char *cwd, char *buf, size_t buflen,
 	    char *hint, size_t hintlen);
+	/* NULL: client.c runs complete_path and command at once and answers at once */
+	void (*complete_start)(struct client *c, const char *cwd, const char *buf,
+	    client_complete_fn done, void *arg);
+	/* NULL, or false: not one it answers later (client.c runs command at once) */
+	bool (*command_start)(struct client *c, const struct client_cmd *cmd,
+	    client_command_fn done, void *arg);
 	void (*leave)(struct client *c, void (*done)(void *arg), void *arg);
 	void (*free)(struct client *c);
 };

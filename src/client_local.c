@@ -3,6 +3,7 @@
  * attach server (attach_server.c) runs a remote UI's commands through it too. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "client_follow.h"
 #include "client_local.h"
 #include "client_rows.h"
+#include "metainfo.h"
 #include "path_complete.h"
 #include "util.h"
 
@@ -24,8 +26,31 @@
  * loop turn (20,000 tasks at 10,000 torrents: one copy was a 150-240 ms callback). */
 #define CLIENT_LOCAL_TASKS_SLICE_US 4000
 
+/* Filesystem work of the UI's on a disk worker (a Tab completion, a .torrent to read): the
+ * engine runs work() there and done() on the loop; a job whose client went (its UI left, a
+ * completion replaced) has l NULL and only frees itself. */
+struct client_local_job {
+	struct client_local *l;
+	struct client_local_job *prev, *next;
+	bool complete;                 /* Tab completion; else ADD_FILE */
+	char cwd[4096];
+	bool has_cwd;
+	char buf[4096];                /* the path typed: completed in place */
+	char hint[1024];
+	int n;
+	char *path;                    /* ADD_FILE: the file, its bytes or why not */
+	uint8_t *data;
+	size_t len;
+	char err[512];
+	client_complete_fn complete_done;
+	client_command_fn command_done;
+	void *arg;
+};
+
 struct client_local {
 	struct client c;               /* first: the handle the UI holds */
+	struct client_local_job *jobs; /* under way, for client_free to let go */
+	struct client_local_job *completing;   /* the Tab completion under way */
 	struct engine *e;
 	/* the torrent list, kept: a refresh reads the torrents that changed, not all of them */
 	struct client_rows rows;
@@ -379,6 +404,134 @@ client_local_complete_path(struct client *c, const char *cwd, char *buf, size_t 
 }
 
 static void
+client_local_job_unlink(struct client_local_job *j)
+{
+	struct client_local *l = j->l;
+	if (l == NULL)
+		return;
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		l->jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	if (l->completing == j)
+		l->completing = NULL;
+	j->l = NULL;
+	j->prev = j->next = NULL;
+}
+
+/* Worker thread: only what the job owns. */
+static void
+client_local_job_work(void *arg)
+{
+	struct client_local_job *j = arg;
+	if (j->complete) {
+		j->n = path_complete(j->has_cwd ? j->cwd : NULL, j->buf, sizeof j->buf, j->hint,
+		    sizeof j->hint);
+		return;
+	}
+	client_local_read_torrent(j->path, &j->data, &j->len, j->err, sizeof j->err);
+}
+
+int
+client_local_read_torrent(const char *path, uint8_t **data, size_t *len, char *err,
+    size_t errlen)
+{
+	*data = NULL;
+	if (dp_read_file(path, DP_MAX_TORRENT_FILE_SIZE, data, len) == 0)
+		return 0;
+	if (errno == EFBIG)
+		return dp_fail(err, errlen, "%s: larger than the %u MiB limit for torrent files", path,
+		    DP_MAX_TORRENT_FILE_SIZE >> 20);
+	return dp_fail(err, errlen, "%s: %s", path, dp_strerror(errno));
+}
+
+int
+client_local_add_read(struct engine *e, const char *path, const uint8_t *data, size_t len,
+    int *id_out, char *err, size_t errlen)
+{
+	struct engine_add_opts ao = { 0 };
+	char why[400] = "";
+	int id = 0;
+	int rc = engine_add_torrent_data(e, data, len, &ao, &id, why, sizeof why);
+	*id_out = id > 0 ? id : 0;
+	if (rc != 0)
+		dp_fail(err, errlen, "%s%s%s", id > 0 ? "" : path, id > 0 ? "" : ": ", why);
+	return rc;
+}
+
+/* Loop thread: the answer, unless the client or the completion went meanwhile. */
+static void
+client_local_job_done(void *arg)
+{
+	struct client_local_job *j = arg;
+	struct client_local *l = j->l;
+	client_local_job_unlink(j);
+	if (l != NULL && j->complete) {
+		j->complete_done(j->arg, j->buf, j->hint, j->n);
+	} else if (l != NULL) {
+		int rc = -1, id = 0;
+		if (j->data != NULL)
+			rc = client_local_add_read(l->e, j->path, j->data, j->len, &id, j->err,
+			    sizeof j->err);
+		j->command_done(j->arg, rc, id, j->err);
+	}
+	free(j->path);
+	free(j->data);
+	free(j);
+}
+
+static struct client_local_job *
+client_local_job_new(struct client_local *l, const char *cwd)
+{
+	struct client_local_job *j = xcalloc(1, sizeof *j);
+	j->l = l;
+	j->next = l->jobs;
+	if (l->jobs != NULL)
+		l->jobs->prev = j;
+	l->jobs = j;
+	j->has_cwd = cwd != NULL;
+	snprintf(j->cwd, sizeof j->cwd, "%s", cwd != NULL ? cwd : "");
+	return j;
+}
+
+static void
+client_local_complete_start(struct client *c, const char *cwd, const char *buf,
+    client_complete_fn done, void *arg)
+{
+	struct client_local *l = client_local_of(c);
+	/* the one under way is dropped: its answer would be to a text no longer there */
+	if (l->completing != NULL)
+		client_local_job_unlink(l->completing);
+	struct client_local_job *j = client_local_job_new(l, cwd);
+	j->complete = true;
+	snprintf(j->buf, sizeof j->buf, "%s", buf);
+	j->complete_done = done;
+	j->arg = arg;
+	l->completing = j;
+	engine_run_blocking(l->e, "terminal UI: Tab completion of a path", client_local_job_work,
+	    client_local_job_done, j);
+}
+
+static bool
+client_local_command_start(struct client *c, const struct client_cmd *cmd,
+    client_command_fn done, void *arg)
+{
+	struct client_local *l = client_local_of(c);
+	if (cmd->kind != CLIENT_CMD_ADD_FILE || cmd->text == NULL || cmd->text[0] == '\0')
+		return false;
+	struct client_local_job *j = client_local_job_new(l, cmd->cwd);
+	j->path = path_resolve(cmd->cwd, cmd->text);
+	j->command_done = done;
+	j->arg = arg;
+	char what[160];
+	snprintf(what, sizeof what, "terminal UI: reading %.120s to add it", j->path);
+	engine_run_blocking(l->e, what, client_local_job_work, client_local_job_done, j);
+	return true;
+}
+
+static void
 client_local_leave(struct client *c, void (*done)(void *arg), void *arg)
 {
 	engine_shutdown(client_local_of(c)->e, 5000, done, arg);
@@ -388,6 +541,9 @@ static void
 client_local_free(struct client *c)
 {
 	struct client_local *l = client_local_of(c);
+	/* jobs still on the pool finish without us (their done only frees them) */
+	while (l->jobs != NULL)
+		client_local_job_unlink(l->jobs);
 	client_rows_free(&l->rows);
 	client_follow_free(&l->follow);
 	free(l->todo);
@@ -415,6 +571,8 @@ static const struct client_ops client_local_ops = {
 	.loop_health = client_local_loop_health,
 	.log_since = client_local_log_since,
 	.complete_path = client_local_complete_path,
+	.complete_start = client_local_complete_start,
+	.command_start = client_local_command_start,
 	.leave = client_local_leave,
 	.free = client_local_free,
 };

@@ -72,6 +72,13 @@ struct list_state {
 	bool built_sort_desc;
 	int page;
 	unsigned removals;       /* ui->removals when the marks were last valid */
+	/* adds under way (a file is read on a disk worker): what was typed, for the answer's
+	 * message; a ring, the ninth at once reuses the first's */
+	struct list_adding {
+		struct ui *ui;
+		char text[256];
+	} adding[8];
+	unsigned nadding;
 };
 
 static struct list_state *
@@ -490,11 +497,23 @@ list_targets(struct ui *ui, int **ids)
 /* The `m` prompt's argument: a bare info-hash is taken for a link there. */
 static char list_magnet_prompt;
 
+/* The add's answer (at once for a link; a file is read on a disk worker first). */
+static void
+list_added(void *arg, int rc, int id, const char *err)
+{
+	struct list_adding *a = arg;
+	struct ui *ui = a->ui;
+	if (rc != 0)
+		ui_message(ui, true, "cannot add %.200s: %s", a->text, err[0] ? err : "failed");
+	else
+		ui_message(ui, false, "added torrent #%d", id);
+	ui_fetch(ui, true);
+	ui_answered(ui);
+}
+
 static void
 list_add_done(struct ui *ui, const char *text, void *arg)
 {
-	char err[256] = "";
-	int id = 0, rc;
 	if (text == NULL || text[0] == '\0')
 		return;
 	/* `m` takes a whole link or a bare info-hash (40 hex or 32 base32 characters) */
@@ -505,15 +524,18 @@ list_add_done(struct ui *ui, const char *text, void *arg)
 		snprintf(link, sizeof link, "magnet:?xt=urn:btih:%s", text);
 		text = link;
 	}
-	/* a file name is the engine's to read: the daemon's file system when attached */
-	struct client_cmd cmd = { .kind = strncmp(text, "magnet:", 7) == 0 ? CLIENT_CMD_ADD_MAGNET :
-	    CLIENT_CMD_ADD_FILE, .text = text, .cwd = ui->cwd };
-	rc = client_command(ui->client, &cmd, &id, err, sizeof err);
-	if (rc != 0)
-		ui_message(ui, true, "cannot add %.200s: %s", text, err[0] ? err : "failed");
-	else
-		ui_message(ui, false, "added torrent #%d", id);
-	ui_fetch(ui, true);
+	/* a file name is the engine's to read (on its disk pool; the daemon's file system when
+	 * attached): the answer may come later */
+	bool magnet = strncmp(text, "magnet:", 7) == 0;
+	struct client_cmd cmd = { .kind = magnet ? CLIENT_CMD_ADD_MAGNET : CLIENT_CMD_ADD_FILE,
+		.text = text, .cwd = ui->cwd };
+	if (!magnet)
+		ui_message(ui, false, "reading %.200s...", text);
+	struct list_state *l = list_get(ui);
+	struct list_adding *a = &l->adding[l->nadding++ % DP_ARRAY_LEN(l->adding)];
+	a->ui = ui;
+	snprintf(a->text, sizeof a->text, "%s", text);
+	client_command_start(ui->client, &cmd, list_added, a);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "stopsig.h"
 #include "util.h"
 #include "actions.h"
+#include "columns_writer.h"
 #include "draw.h"
 #include "screens.h"
 #include "theme.h"
@@ -84,6 +85,10 @@ ui_draw(struct ui *ui)
 	const struct ui_screen *s = ui_screens[ui->screen];
 	s->draw(ui, 1, LINES - 3);
 	chooser_draw(ui, 1, LINES - 3);
+	/* the columns file is written on a thread of its own: a failure shows when it is known */
+	char werr[512];
+	if (ui_columns_writer_failed(werr, sizeof werr))
+		ui_message(ui, true, "columns and sort keys not kept: %s", werr);
 	status_draw(ui, LINES - 2);
 	prompt_draw(ui, LINES - 1);
 	if (ui->prompt.active)
@@ -246,11 +251,13 @@ struct ui_loop {
 	/* the UI's own callbacks as a task: in process, a slow screen (10,000 rows to fetch and
 	 * sort) shows among the loop's slowest callbacks instead of only as lag */
 	struct engine_task *task;
+	int in_cb;                     /* inside one of the UI's callbacks */
 };
 
 static void
 ui_cb_begin(struct ui_loop *l)
 {
+	l->in_cb++;
 	engine_task_cb_begin(l->task);
 }
 
@@ -270,6 +277,7 @@ ui_cb_end(struct ui_loop *l)
 		    ui_screens[l->ui.screen]->title);
 	}
 	engine_task_cb_end(l->task);
+	l->in_cb--;
 }
 
 static void
@@ -296,6 +304,19 @@ ui_after_input(struct ui_loop *l)
 		ui_begin_quit(l);
 	ui_draw(&l->ui);
 	ui_check_lost(l);
+}
+
+void
+ui_answered(struct ui *ui)
+{
+	/* only a UI of ui_loop_run has a client whose answers come later: its ui is the loop's
+	 * first member */
+	struct ui_loop *l = (struct ui_loop *)ui;
+	if (l->in_cb > 0)
+		return;
+	ui_cb_begin(l);
+	ui_after_input(l);
+	ui_cb_end(l);
 }
 
 static void
@@ -474,6 +495,14 @@ ui_loop_run(struct event_base *base, struct client *client, const struct ui_opti
 			log_error("ui: event loop failed");
 		endwin();
 	}
+	/* the last choice of columns or sort, written before the UI is gone (a stalled disk is
+	 * waited for a while, not for ever) */
+	char werr[512];
+	if (!ui_columns_writer_flush(3000))
+		log_warn("ui: the columns file %s is still being written; leaving without it",
+		    ui->columns_file);
+	else if (ui_columns_writer_failed(werr, sizeof werr))
+		log_warn("ui: columns and sort keys not kept: %s", werr);
 	engine_task_done(l->task, "closed");
 	engine_task_release(&l->task);
 	stopsig_free(l->stop_sig);

@@ -80,6 +80,10 @@ struct ui {
 void ui_message(struct ui *ui, bool error, const char *fmt, ...) DP_PRINTF(3, 4);
 /* Refetches the torrent and global snapshots (now, or only when older than the interval). */
 void ui_fetch(struct ui *ui, bool force);
+/* An answer came on the loop outside the UI's own callbacks (a Tab completion, a file added,
+ * read on a disk worker): the screen is drawn again now, in a callback of the UI's task. Inside
+ * one of its callbacks (the answer came at once), nothing: that callback draws. */
+void ui_answered(struct ui *ui);
 void ui_show(struct ui *ui, enum ui_screen_id s);
 /* Shows the detail of a torrent. */
 void ui_open_detail(struct ui *ui, int torrent_id);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "columns_writer.h"
 #include "draw.h"
 #include "keymap.h"
 #include "theme.h"
@@ -73,15 +74,15 @@ chooser_free(struct ui *ui)
 	ui->chooser = NULL;
 }
 
-/* Writes the columns and the sort keys to the columns file (ui->columns_file set). */
-static int
-chooser_keep(struct ui *ui, char *err, size_t errlen)
+/* Hands the columns and the sort keys to the columns file's writer thread (ui->columns_file
+ * set): a failure shows at the next draw (ui_columns_writer_failed). */
+static void
+chooser_keep(struct ui *ui)
 {
 	char *text = xmalloc(8192);
 	ui_columns_saved_format(ui->columns, ui->columns_conf, ui->sort, text, 8192);
-	int rc = ui_columns_saved_store(ui->columns_file, text, err, errlen);
+	ui_columns_writer_save(ui->columns_file, text);
 	free(text);
-	return rc;
 }
 
 void
@@ -100,10 +101,9 @@ ui_sort_action(struct ui *ui, enum ui_cols_screen s, const struct table_state *s
 	if (a != UI_ACTION_SORT_NEXT && a != UI_ACTION_SORT_PREV && a != UI_ACTION_SORT_REVERSE)
 		return true;
 	ui->sort[s] = (struct ui_sort_key){ true, st->sort_col, st->sort_desc };
-	char err[512];
 	/* no message when kept: the header shows the new key; one when it could not be */
-	if (ui->columns_file[0] != '\0' && chooser_keep(ui, err, sizeof err) != 0)
-		ui_message(ui, true, "sort not kept: %s", err);
+	if (ui->columns_file[0] != '\0')
+		chooser_keep(ui);
 	return true;
 }
 
@@ -118,17 +118,14 @@ chooser_close(struct ui *ui)
 	keymap_reset_pending();
 	if (!changed)
 		return;
-	char list[512], err[512];
+	char list[512];
 	ui_columns_format(s, &ui->columns[s], list, sizeof list);
 	if (ui->columns_file[0] == '\0') {
 		ui_message(ui, false, "columns: %s (not kept: no columns file)", list);
 		return;
 	}
-	int rc = chooser_keep(ui, err, sizeof err);
-	if (rc != 0)
-		ui_message(ui, true, "columns not kept: %s", err);
-	else
-		ui_message(ui, false, "columns: %s (kept in %s)", list, ui->columns_file);
+	chooser_keep(ui);
+	ui_message(ui, false, "columns: %s (kept in %s)", list, ui->columns_file);
 }
 
 static void

@@ -1,5 +1,5 @@
 /* widget_prompt.c: the bottom line: the one-line editor (text entry with UTF-8 cursor movement,
- * file-name completion on Tab (client_complete_path), y/n questions, live updates for the incremental search) and,
+ * file-name completion on Tab (client_complete_path_start, answered later), y/n questions, live updates for the incremental search) and,
  * while no prompt is open, the latest status message or the key hint. */
 #include "config.h"
 
@@ -17,6 +17,9 @@
 
 #define PROMPT_MESSAGE_MS 15000
 
+/* Each open and each edit of a prompt: a Tab completion's answer applies only to its text. */
+static unsigned prompt_seq;
+
 void
 prompt_open(struct ui *ui, const char *label, const char *initial, bool paths,
     prompt_done_fn done, prompt_change_fn change, void *arg)
@@ -31,6 +34,7 @@ prompt_open(struct ui *ui, const char *label, const char *initial, bool paths,
 	p->done = done;
 	p->change = change;
 	p->arg = arg;
+	p->seq = ++prompt_seq;
 }
 
 void
@@ -152,6 +156,25 @@ prompt_edit(struct ui_prompt *p, int code)
 	return true;
 }
 
+/* A Tab completion's answer: applied while the prompt still holds the text it was asked for. */
+static void
+prompt_completed(void *arg, const char *buf, const char *hint, int n)
+{
+	struct ui *ui = arg;
+	struct ui_prompt *p = &ui->prompt;
+	if (!p->active || !p->completing || p->seq != p->complete_seq)
+		return;
+	p->completing = false;
+	if (strlen(buf) >= sizeof p->buf) {
+		snprintf(p->hint, sizeof p->hint, "(the completed path is too long)");
+	} else {
+		snprintf(p->buf, sizeof p->buf, "%s", buf);
+		snprintf(p->hint, sizeof p->hint, "%s", n == 0 ? "(no match)" : hint);
+		p->len = p->cur = strlen(p->buf);
+	}
+	ui_answered(ui);
+}
+
 void
 prompt_key(struct ui *ui, int code)
 {
@@ -180,17 +203,20 @@ prompt_key(struct ui *ui, int code)
 		return;
 	}
 	if (code == '\t') {
-		if (p->paths) {
-			/* names where the engine runs: the daemon's file system when attached */
-			int n = ui->client == NULL ? 0 : client_complete_path(ui->client, ui->cwd, p->buf,
-			    sizeof p->buf, p->hint, sizeof p->hint);
-			p->len = p->cur = strlen(p->buf);
-			if (n == 0)
-				snprintf(p->hint, sizeof p->hint, "(no match)");
+		if (p->paths && ui->client != NULL) {
+			/* names where the engine runs (the daemon's file system when attached), read
+			 * on a disk worker: the answer comes later (prompt_completed) */
+			p->completing = true;
+			p->complete_seq = p->seq;
+			snprintf(p->hint, sizeof p->hint, "(reading the folder...)");
+			client_complete_path_start(ui->client, ui->cwd, p->buf, prompt_completed, ui);
+		} else if (p->paths) {
+			snprintf(p->hint, sizeof p->hint, "(no match)");
 		}
 		return;
 	}
 	if (prompt_edit(p, code)) {
+		p->seq = ++prompt_seq;
 		p->hint[0] = '\0';
 		if (p->change != NULL)
 			p->change(ui, p->buf, arg);

@@ -149,6 +149,9 @@ struct ui_prompt {
 	prompt_change_fn change; /* after every edit (incremental search) */
 	void *arg;
 	char hint[256];          /* completion candidates */
+	unsigned seq;            /* a new one at each open and each edit */
+	bool completing;         /* a Tab completion of the text of seq complete_seq is under way */
+	unsigned complete_seq;
 };
 
 #endif

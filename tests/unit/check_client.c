@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <check.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 
 #include "client.h"
@@ -234,6 +235,104 @@ START_TEST(test_local_follows_changes)
 }
 END_TEST
 
+static struct {
+	int calls, n, rc, id;
+	char buf[4096], hint[1024], err[512];
+} check_answer;
+
+static void
+check_client_completed(void *arg, const char *buf, const char *hint, int n)
+{
+	(void)arg;
+	check_answer.calls++;
+	check_answer.n = n;
+	snprintf(check_answer.buf, sizeof check_answer.buf, "%s", buf);
+	snprintf(check_answer.hint, sizeof check_answer.hint, "%s", hint);
+}
+
+static void
+check_client_added(void *arg, int rc, int id, const char *err)
+{
+	(void)arg;
+	check_answer.calls++;
+	check_answer.rc = rc;
+	check_answer.id = id;
+	snprintf(check_answer.err, sizeof check_answer.err, "%s", err);
+}
+
+/* In process, Tab completion and adding a file read the file system on a disk worker: the
+ * answer comes on the loop later, never inside the call (the UI's loop is the engine's); a
+ * newer completion drops the older one's answer, and so does client_free. */
+START_TEST(test_local_fs_work_off_loop)
+{
+	char dir[512], path[600];
+	snprintf(dir, sizeof dir, "%s/names", cl.dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	const char *names[] = { "alpha.torrent", "alpine.txt" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fclose(f);
+	}
+	struct client *c = client_local_new(cl.e);
+	memset(&check_answer, 0, sizeof check_answer);
+	client_complete_path_start(c, dir, "al", check_client_completed, NULL);
+	ck_assert_int_eq(check_answer.calls, 0);
+	RUN_UNTIL(cl.base, check_answer.calls > 0, 10);
+	ck_assert_int_eq(check_answer.calls, 1);
+	ck_assert_int_eq(check_answer.n, 2);
+	ck_assert_str_eq(check_answer.buf, "alp");
+	ck_assert_ptr_nonnull(strstr(check_answer.hint, "alpha.torrent"));
+	/* two at once: only the second answers */
+	memset(&check_answer, 0, sizeof check_answer);
+	client_complete_path_start(c, dir, "alph", check_client_completed, NULL);
+	client_complete_path_start(c, dir, "alpi", check_client_completed, NULL);
+	RUN_UNTIL(cl.base, check_answer.calls > 0, 10);
+	th_loop_run(cl.base, 100);
+	ck_assert_int_eq(check_answer.calls, 1);
+	ck_assert_str_eq(check_answer.buf, "alpine.txt");
+
+	/* a .torrent read on a worker, then added on the loop */
+	uint8_t data[64];
+	memset(data, 7, sizeof data);
+	size_t len;
+	uint8_t *tor = th_torrent_single("off.bin", data, sizeof data, 16384, &len);
+	snprintf(path, sizeof path, "%s/off.torrent", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(tor, 1, len, f), len);
+	fclose(f);
+	free(tor);
+	memset(&check_answer, 0, sizeof check_answer);
+	struct client_cmd cmd = { .kind = CLIENT_CMD_ADD_FILE, .text = "off.torrent", .cwd = dir };
+	client_command_start(c, &cmd, check_client_added, NULL);
+	ck_assert_int_eq(check_answer.calls, 0);
+	RUN_UNTIL(cl.base, check_answer.calls > 0, 10);
+	ck_assert_int_eq(check_answer.calls, 1);
+	ck_assert_msg(check_answer.rc == 0, "%s", check_answer.err);
+	ck_assert_int_gt(check_answer.id, 0);
+	struct engine_torrent_stats ts;
+	ck_assert_int_eq(engine_torrent_get(cl.e, check_answer.id, &ts), 0);
+	ck_assert_str_eq(ts.name, "off.bin");
+	/* a file that is not there: the reason names it */
+	memset(&check_answer, 0, sizeof check_answer);
+	cmd.text = "nothere.torrent";
+	client_command_start(c, &cmd, check_client_added, NULL);
+	RUN_UNTIL(cl.base, check_answer.calls > 0, 10);
+	ck_assert_int_eq(check_answer.rc, -1);
+	ck_assert_ptr_nonnull(strstr(check_answer.err, "nothere.torrent"));
+	/* the client gone before the answer: it never comes, and nothing is added */
+	memset(&check_answer, 0, sizeof check_answer);
+	client_complete_path_start(c, dir, "al", check_client_completed, NULL);
+	cmd.text = "off.torrent";
+	client_command_start(c, &cmd, check_client_added, NULL);
+	client_free(c);
+	th_loop_run(cl.base, 300);
+	ck_assert_int_eq(check_answer.calls, 0);
+}
+END_TEST
+
 Suite *
 client_suite(void)
 {
@@ -246,6 +345,7 @@ client_suite(void)
 	tcase_add_checked_fixture(lo, check_client_setup, check_client_teardown);
 	tcase_add_test(lo, test_local_first_list_in_slices);
 	tcase_add_test(lo, test_local_follows_changes);
+	tcase_add_test(lo, test_local_fs_work_off_loop);
 	suite_add_tcase(s, lo);
 	return s;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "columns.h"
+#include "columns_writer.h"
 #include "dp_config.h"
 #include "settings_table.h"
 #include "suites.h"
@@ -205,6 +206,38 @@ START_TEST(test_saved_round_trip)
 }
 END_TEST
 
+/* The writer thread: saves in a row leave the newest text in the file once flushed; a path
+ * that cannot be written is reported once, by ui_columns_writer_failed. */
+START_TEST(test_writer_thread)
+{
+	char dir[256], path[512], err[512];
+	th_tmpdir_make(dir, sizeof dir, "colwriter");
+	snprintf(path, sizeof path, "%s/state/downpour/ui-columns", dir);
+	char text[64];
+	for (int i = 0; i < 50; i++) {
+		snprintf(text, sizeof text, "# save %d\n", i);
+		ui_columns_writer_save(path, text);
+	}
+	ck_assert(ui_columns_writer_flush(10000));
+	ck_assert(!ui_columns_writer_failed(err, sizeof err));
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	char line[64] = "";
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	fclose(f);
+	ck_assert_str_eq(line, "# save 49\n");
+	/* a file where its directory would go: the directory cannot be made */
+	th_file_write(dir, "plain", "x", 1);
+	snprintf(path, sizeof path, "%s/plain/ui-columns", dir);
+	ui_columns_writer_save(path, text);
+	ck_assert(ui_columns_writer_flush(10000));
+	ck_assert(ui_columns_writer_failed(err, sizeof err));
+	ck_assert_msg(strstr(err, "plain/ui-columns") != NULL, "%s", err);
+	ck_assert(!ui_columns_writer_failed(err, sizeof err));
+	th_rm_rf(dir);
+}
+END_TEST
+
 /* The file is outside input: anything but the exact form is refused whole. */
 START_TEST(test_saved_strict)
 {
@@ -282,6 +315,7 @@ ui_columns_suite(void)
 	tcase_add_test(tc, test_saved_round_trip);
 	tcase_add_test(tc, test_saved_strict);
 	tcase_add_test(tc, test_sort_step);
+	tcase_add_test(tc, test_writer_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }
