@@ -197,6 +197,11 @@ cmd_daemon_log_stop_health(struct cmd_daemon_state *d)
 	if (i < h.heaviest_count) {
 		monitor_format_slow(&h.heaviest[i], true, s, sizeof s);
 		log_info("stop: most CPU callback %s in %s", s, h.heaviest[i].task_name);
+	} else if (h.heaviest_count > 0) {
+		/* the list holds the last minute's 8 with the most CPU: the stop's were below */
+		log_info("stop: most CPU callback under %.1f ms (none among the loop's %zu with the "
+		    "most CPU of the last minute)", (double)h.heaviest[h.heaviest_count - 1].cpu_us /
+		    1000.0, h.heaviest_count);
 	}
 }
 

@@ -61,20 +61,27 @@ static int cb_depth;
  * with it. A callback that blocks still shows in full as a slow callback. */
 static uint64_t cb_outer_wall_us, cpu_sample_thread_us;
 /* A slow callback's own CPU time (and context switches), for the health view, without a system
- * call per callback: the thread's CPU clock and switch counts are read at the start of an
- * outermost callback only when the last reading (the "mark") is older than TASK_CPU_MARK_US,
- * and at the end only of a callback long enough to enter a slowest list. The CPU charged is
- * what the thread used since the mark, at most the callback's wall time: it overstates by at
- * most the CPU of the TASK_CPU_MARK_US before the callback began. On this 2-core VM a CPU clock
- * read costs ~1.4 us and getrusage ~1.0 us against ~26 ns for the monotonic clock, so reading
- * both around every callback would cost a busy seeding loop ~5 us a callback; the mark bounds
- * it at 1,000 readings a second, whatever the callback rate. */
-#define TASK_CPU_MARK_US 1000u
+ * call per callback: the thread's CPU clock and switch counts are read at the end only of a
+ * callback long enough to enter a slowest list, and at the start of an outermost callback only
+ * when the last reading (the "mark") may hold much CPU: the callbacks run since it took
+ * TASK_CPU_MARK_CB_US of wall time, or it is TASK_CPU_MARK_MAX_US old. The CPU charged is what
+ * the thread used since the mark, at most the callback's wall time: it overstates by under
+ * TASK_CPU_MARK_CB_US of other callbacks plus the loop's own work between callbacks (libevent's
+ * dispatch, the reads it makes before calling back) over at most TASK_CPU_MARK_MAX_US. On this
+ * 2-core VM a CPU clock read costs ~1.4 us and getrusage ~1.0 us against ~26 ns for the
+ * monotonic clock: both around every callback would cost ~5 us a callback; a mark per
+ * millisecond still cost 2.6 ms a second to scale.sh's swarm (1,000 light peers, ~1,000
+ * callbacks a second, the daemon at 0.5 % CPU); these bounds make it at most 50 marks a second
+ * when the loop is mostly idle, and 1,000 only when callbacks fill it. */
+#define TASK_CPU_MARK_CB_US 1000u
+#define TASK_CPU_MARK_MAX_US 20000u
+#define TASK_CPU_FLOOR_US 1000u
 struct task_cpu_reading {
 	uint64_t wall_us, cpu_us;
 	uint64_t involuntary, voluntary;
 };
 static struct task_cpu_reading cpu_mark;
+static uint64_t cpu_mark_cb_wall_us;   /* outermost callbacks' wall time since the mark */
 
 /* Tasks that ran a callback since the last health sample (and those found spinning in it), and
  * finished tasks oldest first: the sample reads these, not the registry. */
@@ -410,6 +417,7 @@ task_unlink_free(struct dp_task *t)
 static void
 task_cpu_read(struct task_cpu_reading *r, uint64_t now_us)
 {
+	cpu_mark_cb_wall_us = 0;     /* every reading becomes the mark */
 	r->wall_us = now_us;
 	r->cpu_us = dp_thread_cpu_us();
 #ifdef RUSAGE_THREAD
@@ -430,7 +438,8 @@ task_cb_begin(struct dp_task *t)
 	}
 	task_check(t, __func__);
 	uint64_t now = dp_now_us();
-	if (cb_depth == 0 && now - cpu_mark.wall_us >= TASK_CPU_MARK_US)
+	if (cb_depth == 0 && (cpu_mark_cb_wall_us >= TASK_CPU_MARK_CB_US ||
+	    now - cpu_mark.wall_us >= TASK_CPU_MARK_MAX_US))
 		task_cpu_read(&cpu_mark, now);
 	cb_stack[cb_depth] = t;
 	cb_done_id[cb_depth] = 0;
@@ -485,7 +494,12 @@ static void
 task_note_slow(struct dp_task *t, uint64_t wall, uint64_t now)
 {
 	bool by_wall = task_slow_qualifies(health.slowest, health.slowest_count, false, wall);
-	bool by_cpu = task_slow_qualifies(health.heaviest, health.heaviest_count, true, wall);
+	/* Wall time only bounds the CPU: a run of short callbacks of about equal CPU and wall
+	 * would qualify often, each for a reading, to rank among sub-millisecond ones. Under
+	 * TASK_CPU_FLOOR_US a callback reaches the full list by CPU only with a reading taken
+	 * for the list by wall time. */
+	bool by_cpu = task_slow_qualifies(health.heaviest, health.heaviest_count, true, wall) &&
+	    (wall >= TASK_CPU_FLOOR_US || health.heaviest_count < DP_SLOW_CALLBACKS);
 	if (!by_wall && !by_cpu)
 		return;
 	struct task_cpu_reading end;
@@ -505,8 +519,7 @@ task_note_slow(struct dp_task *t, uint64_t wall, uint64_t now)
 	cpu_mark = end;
 	if (by_wall)
 		task_slow_insert(health.slowest, &health.slowest_count, false, &c);
-	if (by_cpu)
-		task_slow_insert(health.heaviest, &health.heaviest_count, true, &c);
+	task_slow_insert(health.heaviest, &health.heaviest_count, true, &c);
 }
 
 void
@@ -528,6 +541,7 @@ task_cb_end(struct dp_task *t)
 	/* A nested callback is also inside its caller's time; only the outermost counts as slow. */
 	if (cb_depth == 0) {
 		cb_outer_wall_us += wall;
+		cpu_mark_cb_wall_us += wall;
 		task_note_slow(owner, wall, now);
 	}
 }
@@ -690,4 +704,5 @@ task_registry_clear(void)
 	cb_outer_wall_us = 0;
 	cpu_sample_thread_us = dp_thread_cpu_us();
 	memset(&cpu_mark, 0, sizeof cpu_mark);
+	cpu_mark_cb_wall_us = TASK_CPU_MARK_CB_US;
 }
