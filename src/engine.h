@@ -235,10 +235,13 @@ struct engine_tracker_host {
 	uint64_t scrapes_ok, scrapes_failed;
 	uint64_t latency_sum_us, latency_count;    /* announces, from sending to the end */
 	uint64_t last_latency_us;
+	uint64_t stops_dropped;                    /* stopped announces dropped at the deadline */
 };
 /* Every tracker seen so far (at most 1024 by name, the rest as "other"); *out freed by the
  * caller. */
 size_t engine_tracker_hosts(struct engine *e, struct engine_tracker_host **out);
+/* Multi-hash scrape requests sent since the start, and the hashes asked in them (/metrics). */
+void engine_scrape_batches(struct engine *e, uint64_t *requests, uint64_t *hashes);
 
 struct engine_piece_map {
 	uint32_t count;

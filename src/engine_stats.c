@@ -14,6 +14,7 @@
 #include "task.h"
 #include "torrent.h"
 #include "tracker_hosts.h"
+#include "tracker_scrape.h"
 #include "util.h"
 
 size_t
@@ -77,6 +78,13 @@ engine_tracker_hosts(struct engine *e, struct engine_tracker_host **out)
 		o->latency_sum_us = r->latency_sum_us;
 		o->latency_count = r->latency_count;
 		o->last_latency_us = r->last_latency_us;
+		o->stops_dropped = r->stops_dropped;
 	}
 	return total;
+}
+
+void
+engine_scrape_batches(struct engine *e, uint64_t *requests, uint64_t *hashes)
+{
+	tracker_scrapes_counts(tracker_hosts_scrapes(e->tracker_hosts), requests, hashes);
 }

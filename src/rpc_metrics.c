@@ -155,12 +155,20 @@ rpc_metrics_text(struct engine *e, size_t *len)
 		{ "downpour_tracker_announce_latency_seconds",
 		    "Time from sending an announce to its answer or failure." },
 		{ "downpour_tracker_scrapes_total", "Scrapes answered, by tracker and result." },
+		{ "downpour_tracker_stops_dropped_total",
+		    "Stopped announces dropped at their deadline (unsent or unanswered), by tracker." },
 	};
 	for (size_t m = 0; m < DP_ARRAY_LEN(tracker_metrics); m++) {
 		rpc_metrics_head(&b, tracker_metrics[m].name, m == 1 ? "summary" : "counter",
 		    tracker_metrics[m].help);
 		for (size_t i = 0; i < nh; i++) {
 			const struct engine_tracker_host *t = &hosts[i];
+			if (m == 3) {
+				dp_buf_printf(&b, "%s{tracker=\"", tracker_metrics[m].name);
+				rpc_metrics_label(&b, t->host);
+				dp_buf_printf(&b, "\"} %" PRIu64 "\n", t->stops_dropped);
+				continue;
+			}
 			if (m == 1) {
 				dp_buf_printf(&b, "%s_sum{tracker=\"", tracker_metrics[m].name);
 				rpc_metrics_label(&b, t->host);
@@ -181,5 +189,13 @@ rpc_metrics_text(struct engine *e, size_t *len)
 		}
 	}
 	free(hosts);
+	uint64_t batches, batch_hashes;
+	engine_scrape_batches(e, &batches, &batch_hashes);
+	rpc_metrics_head(&b, "downpour_tracker_scrape_batches_total", "counter",
+	    "Multi-hash scrape requests sent (each asks one tracker for up to 50 or 74 hashes).");
+	dp_buf_printf(&b, "downpour_tracker_scrape_batches_total %" PRIu64 "\n", batches);
+	rpc_metrics_head(&b, "downpour_tracker_scrape_batch_hashes_total", "counter",
+	    "Hashes asked in multi-hash scrape requests.");
+	dp_buf_printf(&b, "downpour_tracker_scrape_batch_hashes_total %" PRIu64 "\n", batch_hashes);
 	return (char *)dp_buf_steal(&b, len);
 }

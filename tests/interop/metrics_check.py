@@ -104,6 +104,16 @@ lat = m.get(("downpour_tracker_announce_latency_seconds_count", (("tracker", tra
 check("announce latency counted for %s" % tracker, lat >= ok_m and
       m.get(("downpour_tracker_announce_latency_seconds_sum", (("tracker", tracker),)), -1) >= 0)
 
+# Nothing was stopped: no stopped announce dropped, yet each tracker has its series.
+for host in (tracker, dead):
+    key = ("downpour_tracker_stops_dropped_total", (("tracker", host),))
+    check("stopped announces dropped at %s: none" % host, m.get(key, -1) == 0, m.get(key))
+# Multi-hash scrapes: each asks one tracker for at least one hash and at most 74.
+sb = m.get(("downpour_tracker_scrape_batches_total", ()), -1)
+sh = m.get(("downpour_tracker_scrape_batch_hashes_total", ()), -1)
+check("scrape batches and their hashes are reported", sb >= 0 and sb <= sh <= 74 * sb,
+      (sb, sh))
+
 lag = m.get(("downpour_loop_lag_seconds", ()), -1)
 check("loop lag is reported", 0 <= lag < 5, lag)
 tasks = sum(v for (k, _), v in m.items() if k == "downpour_tasks")

@@ -57,6 +57,18 @@ def rpc(port, sid, method, args=None):
     raise RuntimeError("no session id")
 
 
+def metric(port, name):
+    """One unlabelled figure of the daemon's /metrics."""
+    req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port)
+    req.add_header("Authorization", "Basic " + base64.b64encode(
+        ("%s:%s" % (USER, PASS)).encode()).decode())
+    with urllib.request.urlopen(req, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return int(float(line.split()[1]))
+    fail("/metrics has no %s" % name)
+
+
 def scrapes_seen(tport):
     """opentracker's count of scrape requests, from its stats page: the lines of mode=scrp are
     its TCP scrapes, then its UDP scrapes."""
@@ -225,6 +237,14 @@ try:
     if Stub.scrapes < 1 or Stub.scrapes > 3 or Stub.hashes != N:
         fail("%d HTTP scrape requests asking %d hashes for %d torrents (expected at most 3, %d)"
              % (Stub.scrapes, Stub.hashes, N, N))
+    # /metrics counts the same requests: the stub's, and opentracker's (which counts a
+    # retransmitted one twice), 2 N hashes in them.
+    mb = metric(rport, "downpour_tracker_scrape_batches_total")
+    mh = metric(rport, "downpour_tracker_scrape_batch_hashes_total")
+    print("ok: /metrics counts %d scrape batches asking %d hashes" % (mb, mh))
+    if not Stub.scrapes + 1 <= mb <= Stub.scrapes + n or mh != 2 * N:
+        fail("/metrics counts %d scrape batches asking %d hashes (expected %d to %d, %d)"
+             % (mb, mh, Stub.scrapes + 1, Stub.scrapes + n, 2 * N))
     t1 = time.time()
     dp.send_signal(signal.SIGTERM)
     try:
