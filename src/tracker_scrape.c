@@ -207,10 +207,12 @@ tracker_scrape_tell(struct tracker_scrape_batch *b, size_t ahead)
 	}
 }
 
-/* The request is over: each member still in it gets its part (results[its slot]), or err. */
+/* The request is over: each member still in it gets its part (results[its slot]), or err.
+ * single: the tracker takes fewer hashes than asked; the members whose slot is not below have
+ * (the entries the reply has: all of them without results) scrape again alone. */
 static void
 tracker_scrape_end(struct tracker_scrape_batch *b, const struct tracker_scrape_result *results,
-    const char *err, bool single)
+    size_t have, const char *err, bool single)
 {
 	struct scrape_lane *lane = b->lane;
 	if (single && !lane->single) {
@@ -229,8 +231,10 @@ tracker_scrape_end(struct tracker_scrape_batch *b, const struct tracker_scrape_r
 		tracker_scrape_unlink_member(b, m);
 		struct dp_task *mt = m->task;
 		m->task = NULL;
-		m->done(m, results != NULL && slot < b->sent_n ? &results[slot] : NULL,
-		    results != NULL ? NULL : err, single);
+		if (results != NULL && slot < have)
+			m->done(m, &results[slot], NULL, false);
+		else
+			m->done(m, NULL, err, single);
 		task_release(&mt);
 	}
 	tracker_scrape_batch_free(b);
@@ -247,11 +251,11 @@ tracker_scrape_http_done(void *arg, int status, const uint8_t *body, size_t len,
 	task_cb_begin(b->task);
 	struct dp_task *task = task_hold(b->task);
 	if (err != NULL) {
-		tracker_scrape_end(b, NULL, err, false);
+		tracker_scrape_end(b, NULL, 0, err, false);
 	} else if (status != 200) {
 		/* A tracker that takes one hash answers a batch with an error: fall back. */
 		snprintf(perr, sizeof perr, "scrape: HTTP status %d", status);
-		tracker_scrape_end(b, NULL, perr, b->sent_n > 1);
+		tracker_scrape_end(b, NULL, 0, perr, b->sent_n > 1);
 	} else {
 		struct tracker_scrape_result *results = xcalloc(b->sent_n, sizeof *results);
 		uint8_t (*hashes)[20] = xcalloc(b->sent_n, sizeof *hashes);
@@ -260,9 +264,9 @@ tracker_scrape_http_done(void *arg, int status, const uint8_t *body, size_t len,
 		/* Hashes of members that left are asked too (zeros): they match nothing we use. */
 		if (tracker_http_parse_scrape_multi(body, len, (const uint8_t (*)[20])hashes,
 		    b->sent_n, results, &refused, perr, sizeof perr) < 0)
-			tracker_scrape_end(b, NULL, perr, b->sent_n > 1);
+			tracker_scrape_end(b, NULL, 0, perr, b->sent_n > 1);
 		else
-			tracker_scrape_end(b, results, NULL, false);
+			tracker_scrape_end(b, results, b->sent_n, NULL, false);
 		free(hashes);
 		free(results);
 	}
@@ -275,12 +279,24 @@ tracker_scrape_udp_done(void *arg, const struct tracker_scrape_result *results, 
     const char *err)
 {
 	struct tracker_scrape_batch *b = arg;
-	(void)n;
 	b->udp = NULL;
 	/* The tracker's own error (action 3) to a batch: it may take one hash only. */
 	bool single = results == NULL && b->sent_n > 1 && err != NULL &&
 	    strncmp(err, "tracker error:", 14) == 0;
-	tracker_scrape_end(b, results, err, single);
+	/* A reply with fewer entries than hashes asked (BEP 15 lets a tracker answer fewer; some
+	 * answer the first only): the rest are not unknown to it, they were not read. They scrape
+	 * again alone, as every later scrape there: otherwise they would fail every time. */
+	size_t have = 0;
+	while (results != NULL && have < DP_MIN(n, b->sent_n) && results[have].ok)
+		have++;
+	char short_err[96];
+	if (results != NULL && have < b->sent_n) {
+		snprintf(short_err, sizeof short_err, "UDP scrape reply has entries for %zu of %zu "
+		    "torrents", have, b->sent_n);
+		err = short_err;
+		single = true;
+	}
+	tracker_scrape_end(b, results, have, err, single);
 }
 
 /* The batch has its slot: one request for its members' hashes, in their order. */
@@ -311,7 +327,7 @@ tracker_scrape_send(struct tracker_scrape_batch *b)
 		    tracker_scrape_udp_done, b);
 		free(hashes);
 		if (b->udp == NULL)
-			tracker_scrape_end(b, NULL, "cannot start a UDP exchange", false);
+			tracker_scrape_end(b, NULL, 0, "cannot start a UDP exchange", false);
 		return;
 	}
 	char *url = tracker_http_scrape_url_multi(lane->announce, (const uint8_t (*)[20])hashes,
@@ -321,7 +337,7 @@ tracker_scrape_send(struct tracker_scrape_batch *b)
 	    lane->family, b->task, tracker_scrape_http_done, b) : NULL;
 	free(url);
 	if (b->http == NULL)
-		tracker_scrape_end(b, NULL, "cannot start an HTTP request", false);
+		tracker_scrape_end(b, NULL, 0, "cannot start an HTTP request", false);
 }
 
 static void

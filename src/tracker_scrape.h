@@ -2,7 +2,8 @@
  * scrape URL over HTTP, one host:port over UDP) within a short window go out as one request of up
  * to TRACKER_SCRAPE_HTTP_MAX (UDP: TRACKER_SCRAPE_UDP_MAX) hashes holding one request slot
  * (tracker_gate.h); the reply is read once and each torrent gets its own part. A tracker that
- * refuses a batch is remembered and scraped one hash at a time. */
+ * refuses a batch (or, over UDP, answers fewer hashes than asked) is remembered and scraped one
+ * hash at a time. */
 #ifndef DP_ENGINE_INTERNAL
 #error "tracker_scrape.h is internal to the engine: front ends include engine.h (see Makefile.am)"
 #endif
@@ -32,7 +33,8 @@ struct tracker_scrape_member {
 	uint8_t info_hash[20];
 	struct dp_task *task;                   /* the owner's, told how its scrape goes (held) */
 	size_t slot;                            /* its place in the request sent */
-	/* The outcome: result, or err; single: the tracker refused the batch, scrape again alone
+	/* The outcome: result, or err; single: the tracker refused the batch or left m out of a
+	 * short UDP reply, scrape again alone
 	 * (tracker_scrape_join now returns false for it). Runs once, after the member left. */
 	void (*done)(struct tracker_scrape_member *m, const struct tracker_scrape_result *result,
 	    const char *err, bool single);
