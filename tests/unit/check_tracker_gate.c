@@ -168,13 +168,28 @@ struct glab {
 	size_t stops_done;
 };
 
+/* A request dropped by its client (a stopped past its deadline) is no longer open at the
+ * tracker: it leaves the held ones (libevent frees it with its connection). */
+static void
+glab_closed(struct evhttp_connection *c, void *arg)
+{
+	struct glab *lab = arg;
+	for (size_t i = 0; i < lab->nheld; i++) {
+		if (evhttp_request_get_connection(lab->held[i]) == c) {
+			lab->held[i] = lab->held[--lab->nheld];
+			return;
+		}
+	}
+}
+
 /* The live tracker holds each request until the next tick, so they pile up if nothing stops
- * them. */
+ * them; max_held is the most open at once. */
 static void
 glab_http_cb(struct evhttp_request *req, void *arg)
 {
 	struct glab *lab = arg;
 	ck_assert_uint_lt(lab->nheld, 64);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), glab_closed, lab);
 	lab->held[lab->nheld++] = req;
 	if (lab->nheld > lab->max_held)
 		lab->max_held = lab->nheld;
