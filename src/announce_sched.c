@@ -24,6 +24,9 @@
 #include "util.h"
 
 #define ANNOUNCE_NUMWANT 80
+/* A stopped that gets its request slot with less than this left before the stop's deadline is
+ * not sent: it could not be answered in time, and the deadline would close it at once. */
+#define ANNOUNCE_STOP_MIN_LEFT_US 100000u
 
 struct announce_tier;
 
@@ -62,6 +65,7 @@ struct announce_tracker {
 	struct tracker_udp_op *udp_op;
 	bool op_scrape;
 	enum tracker_event op_event;
+	bool stop_held;                 /* holds a slot for a stopped it will not send (too late) */
 	uint64_t op_start_us;           /* monotonic: when the op in flight was sent */
 	struct tracker_gate_wait gate;  /* its place at the tracker's request slots */
 	struct tracker_scrape_member scrape;    /* its place in a multi-hash scrape */
@@ -95,6 +99,7 @@ struct announce_sched {
 	bool running;
 	bool stopping;
 	size_t stop_pending;
+	uint64_t stop_deadline_us;      /* the stop's deadline (monotonic), 0: not stopping */
 	struct event *stop_timer;
 	void (*stop_done)(void *);
 	void *stop_arg;
@@ -238,7 +243,8 @@ announce_host_key(const struct announce_tracker *t, char *out, size_t size)
 static bool
 announce_busy(const struct announce_tracker *t)
 {
-	return t->http != NULL || t->udp_op != NULL || t->gate.queued || t->scrape.batch != NULL;
+	return t->http != NULL || t->udp_op != NULL || t->gate.queued || t->gate.holding ||
+	    t->scrape.batch != NULL;
 }
 
 /* A live task for the tracker. A finished one (failed attempt, stop) is released to linger in
@@ -257,6 +263,7 @@ static void
 announce_cancel_op(struct announce_tracker *t)
 {
 	tracker_gate_leave(&t->gate);
+	t->stop_held = false;
 	tracker_scrape_leave(&t->scrape);
 	tracker_http_fetch_cancel(t->http);
 	t->http = NULL;
@@ -336,6 +343,17 @@ announce_gate_go(struct tracker_gate_wait *w)
 {
 	struct announce_tracker *t = (struct announce_tracker *)(void *)((char *)w -
 	    offsetof(struct announce_tracker, gate));
+	/* The slot came as the stop's deadline is due (the first torrents' deadlines free slots
+	 * in the same loop turn as the others'): it is kept, unsent, until this torrent's own
+	 * deadline callback drops it. Letting go of it here would hand it on to the next one
+	 * just as late, a chain of calls as long as the queue. */
+	if (t->op_event == TRACKER_EVENT_STOPPED && t->as->stop_deadline_us != 0 &&
+	    dp_now_us() + ANNOUNCE_STOP_MIN_LEFT_US >= t->as->stop_deadline_us) {
+		t->stop_held = true;
+		task_idle(announce_task(t), DP_TASK_QUEUED, "stopped not sent: the stop's deadline "
+		    "is due");
+		return;
+	}
 	announce_send_op(t);
 }
 
@@ -863,6 +881,7 @@ announce_sched_start(struct announce_sched *as)
 		return;
 	as->running = true;
 	as->stopping = false;
+	as->stop_deadline_us = 0;
 	for (size_t i = 0; i < as->tier_count; i++) {
 		struct announce_tier *tier = &as->tiers[i];
 		tier->fails = 0;
@@ -944,7 +963,7 @@ announce_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < as->count; i++) {
 		struct announce_tracker *t = &as->trackers[i];
 		if (announce_busy(t)) {
-			bool unsent = t->gate.queued;
+			bool unsent = t->gate.queued || t->stop_held;
 			announce_cancel_op(t);
 			/* A shutdown drops thousands at once: one line per tracker with the count. */
 			char key[300];
@@ -970,6 +989,7 @@ announce_sched_stop(struct announce_sched *as, unsigned deadline_ms, void (*done
 	as->stop_done = done;
 	as->stop_arg = arg;
 	as->stop_pending = 0;
+	as->stop_deadline_us = dp_now_us() + (uint64_t)deadline_ms * 1000u;
 	for (size_t i = 0; i < as->tier_count; i++)
 		if (as->tiers[i].timer != NULL)
 			evtimer_del(as->tiers[i].timer);

@@ -439,6 +439,59 @@ START_TEST(test_gate_stopped_paced_and_dropped)
 }
 END_TEST
 
+/* The tracker's stopped tasks of torrents [first, last] that ended with reason prefix. */
+static size_t
+glab_stops_ended(int first, int last, const char *prefix)
+{
+	size_t n = 0;
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		n += t->kind == DP_TASK_KIND_TRACKER && t->torrent_id >= first &&
+		    t->torrent_id <= last && t->finished_us != 0 &&
+		    strncmp(t->reason, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* A loop that comes late to the stop's deadline (a busy shutdown): every deadline is due in one
+ * turn, and the first ones' drops free slots for the stops still waiting. Those are past their
+ * own deadline: they hold the slot unsent until it drops them, not open a connection to close it
+ * at once. */
+START_TEST(test_gate_stopped_late_slot_not_sent)
+{
+	struct glab lab;
+	glab_init(&lab);
+	for (int i = 0; i < GATE_TORRENTS; i++) {
+		lab.live[i] = glab_sched(&lab, lab.live_port, 1 + i);
+		announce_sched_start(lab.live[i]);
+	}
+	ck_assert(glab_run_until_served(&lab, GATE_TORRENTS, 6.0));
+	lab.hang = true;
+	for (int i = 0; i < GATE_TORRENTS; i++)
+		announce_sched_stop(lab.live[i], 300, glab_stopped, &lab);
+	struct timeval tv = { 0, 50000 };
+	event_base_loopexit(lab.base, &tv);
+	event_base_dispatch(lab.base);
+	ck_assert_uint_eq(lab.stops_done, 0);
+	usleep(400000);                 /* the loop is busy past every deadline */
+	for (int i = 0; i < 40 && lab.stops_done < GATE_TORRENTS; i++) {
+		event_base_loopexit(lab.base, &tv);
+		event_base_dispatch(lab.base);
+	}
+	ck_assert_uint_eq(lab.stops_done, GATE_TORRENTS);
+	ck_assert_uint_eq(glab_stops_ended(1, GATE_TORRENTS, "stopped (no reply"),
+	    TRACKER_GATE_STOP_HTTP);
+	ck_assert_uint_eq(glab_stops_ended(1, GATE_TORRENTS, "stopped (not sent"),
+	    GATE_TORRENTS - TRACKER_GATE_STOP_HTTP);
+	ck_assert_uint_le(lab.max_held, TRACKER_GATE_STOP_HTTP);
+	struct tracker_gate *g = tracker_hosts_gate(lab.hosts);
+	ck_assert_uint_eq(tracker_gate_in_flight(g, lab.live_row), 0);
+	ck_assert_uint_eq(tracker_gate_waiting(g, lab.live_row), 0);
+	for (size_t i = 0; i < lab.nheld; i++)
+		evhttp_send_reply(lab.held[i], 503, "gone", NULL);
+	lab.nheld = 0;
+	glab_free(&lab);
+}
+END_TEST
+
 Suite *
 tracker_gate_suite(void)
 {
@@ -451,6 +504,7 @@ tracker_gate_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_gate_many_torrents_one_tracker);
 	tcase_add_test(tc, test_gate_stopped_paced_and_dropped);
+	tcase_add_test(tc, test_gate_stopped_late_slot_not_sent);
 	suite_add_tcase(s, tc);
 	return s;
 }
