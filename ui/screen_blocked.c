@@ -110,6 +110,40 @@ blocked_append(char *line, size_t linelen, int cells, const char *sep, const cha
 	return true;
 }
 
+/* A task's name in the health lines: cut so the next one still shows. */
+#define BLOCKED_NAME_CELLS (COLS >= 160 ? 60 : 36)
+
+/* One line of callbacks after title, as many as fit, first the one that cost most; a long name
+ * is cut so the next one still shows. by_cpu: the list ranked by CPU time (each entry gives it);
+ * else by wall time (each entry gives it, and its CPU when measured). Warns past 100 ms of wall
+ * time or 20 ms of CPU (the loop's budget for one callback). */
+static int
+blocked_draw_callbacks(int y, int ymax, const char *title, const struct engine_slow_callback *cb,
+    size_t n, bool by_cpu, const char *sep)
+{
+	char line[1024], d[32], cpu[32], name[160], entry[240];
+	snprintf(line, sizeof line, "%s", title);
+	for (size_t i = 0; i < n; i++) {
+		fmt_duration_us(cb[i].duration_us, d, sizeof d);
+		fmt_duration_us(cb[i].cpu_us, cpu, sizeof cpu);
+		tw_truncate(cb[i].task_name, BLOCKED_NAME_CELLS, name, sizeof name);
+		if (by_cpu)
+			snprintf(entry, sizeof entry, "%s %s", cpu, name);
+		else if (cb[i].cpu_measured)
+			snprintf(entry, sizeof entry, "%s (cpu %s) %s", d, cpu, name);
+		else
+			snprintf(entry, sizeof entry, "%s %s", d, name);
+		if (!blocked_append(line, sizeof line, COLS - 1, i ? sep : " ", entry, i == 0))
+			break;
+	}
+	if (n == 0)
+		blocked_append(line, sizeof line, COLS - 1, " ", "none in the last minute", true);
+	bool warn = n > 0 && (by_cpu ? cb[0].cpu_us > 20000 : cb[0].duration_us > 100000);
+	if (y < ymax)
+		draw_text(y++, 0, COLS, line, TW_LEFT, warn ? theme_attr(TH_WARN) : theme_attr(TH_DIM));
+	return y;
+}
+
 /* The loop's health in four lines that fit 80 cells and use the room of wider terminals:
  * lag now and at worst, slowest recent callbacks (wall time, its CPU, task), the ones with the
  * most CPU (a callback slow only because the thread was descheduled is not among them),
@@ -118,7 +152,7 @@ static int
 blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int ymax)
 {
 	struct engine_loop_health hl;
-	char lag[32], lagmax[32], line[1024], d[32], cpu[32], name[160], entry[240];
+	char lag[32], lagmax[32], line[1024], name[160];
 	const char *sep = tw_ascii() ? " | " : " \xc2\xb7 ";
 	client_loop_health(ui->client, &hl);
 	fmt_duration_us(hl.lag_us, lag, sizeof lag);
@@ -130,44 +164,12 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 		draw_text(y++, 0, COLS, line, TW_LEFT,
 		    hl.lag_max_us > 100000 ? theme_attr(TH_WARN) : (int)A_BOLD);
 
-	/* Slowest first, as many as fit; a long name is cut so the next one still shows. */
-	int namecells = COLS >= 160 ? 60 : 36;
-	snprintf(line, sizeof line, " Slowest callbacks:");
-	for (size_t i = 0; i < hl.slowest_count; i++) {
-		fmt_duration_us(hl.slowest[i].duration_us, d, sizeof d);
-		tw_truncate(hl.slowest[i].task_name, namecells, name, sizeof name);
-		if (hl.slowest[i].cpu_measured) {
-			fmt_duration_us(hl.slowest[i].cpu_us, cpu, sizeof cpu);
-			snprintf(entry, sizeof entry, "%s (cpu %s) %s", d, cpu, name);
-		} else {
-			snprintf(entry, sizeof entry, "%s %s", d, name);
-		}
-		if (!blocked_append(line, sizeof line, COLS - 1, i ? sep : " ", entry, i == 0))
-			break;
-	}
-	if (hl.slowest_count == 0)
-		blocked_append(line, sizeof line, COLS - 1, " ", "none in the last minute", true);
-	if (y < ymax)
-		draw_text(y++, 0, COLS, line, TW_LEFT,
-		    hl.slowest_count && hl.slowest[0].duration_us > 100000 ? theme_attr(TH_WARN) :
-		    theme_attr(TH_DIM));
-
-	/* Most CPU first: the callbacks that were long by their own work (none from a daemon
-	 * of before, which does not send them). */
-	snprintf(line, sizeof line, " Most CPU:");
-	for (size_t i = 0; i < hl.heaviest_count; i++) {
-		fmt_duration_us(hl.heaviest[i].cpu_us, cpu, sizeof cpu);
-		tw_truncate(hl.heaviest[i].task_name, namecells, name, sizeof name);
-		snprintf(entry, sizeof entry, "%s %s", cpu, name);
-		if (!blocked_append(line, sizeof line, COLS - 1, i ? sep : " ", entry, i == 0))
-			break;
-	}
-	if (hl.heaviest_count == 0)
-		blocked_append(line, sizeof line, COLS - 1, " ", "none in the last minute", true);
-	if (y < ymax)
-		draw_text(y++, 0, COLS, line, TW_LEFT,
-		    hl.heaviest_count && hl.heaviest[0].cpu_us > 20000 ? theme_attr(TH_WARN) :
-		    theme_attr(TH_DIM));
+	/* Slowest by wall time, then most CPU: the callbacks that were long by their own work
+	 * (none from a daemon of before, which does not send them). */
+	y = blocked_draw_callbacks(y, ymax, " Slowest callbacks:", hl.slowest, hl.slowest_count,
+	    false, sep);
+	y = blocked_draw_callbacks(y, ymax, " Most CPU:", hl.heaviest, hl.heaviest_count, true,
+	    sep);
 
 	/* Spinning: callbacks without progress; named, since each is a bug to chase. */
 	size_t nspin = 0;
@@ -181,7 +183,7 @@ blocked_draw_health(struct ui *ui, const struct blocked_state *b, int y, int yma
 		for (size_t i = 0; i < b->ntasks; i++) {
 			if (!blocked_is_spinning(&b->tasks[i]))
 				continue;
-			tw_truncate(b->tasks[i].name, namecells, name, sizeof name);
+			tw_truncate(b->tasks[i].name, BLOCKED_NAME_CELLS, name, sizeof name);
 			if (!blocked_append(line, sizeof line, COLS - 1, first ? " " : sep, name, first))
 				break;
 			first = false;
