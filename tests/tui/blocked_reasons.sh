@@ -23,7 +23,7 @@ cleanup() {
 win=ui
 . "$here/tui_lib.sh"
 . "$here/../lib.sh"
-row() { screen | grep -vE '^ (Loop|Slowest|Spinning|Blocked)' | grep -E -- "$1" | head -1; }
+row() { screen | grep -vE '^ (Loop|Slowest|Most CPU|Spinning|Blocked)' | grep -E -- "$1" | head -1; }
 
 $lab tcp "$tmp/http.port" 150 & pids+=($!)
 $lab udp "$tmp/udp.port" 150 "$tmp/udp.count" & pids+=($!)
