@@ -27,6 +27,7 @@
 	.default_interval_s = 1800,                   \
 	.scrape_every_s = 1800,                       \
 	.scrape_window_ms = 1000,                     \
+	.scrape_single_s = 3600,                      \
 }
 
 struct tracker_tunables tracker_tunables = TRACKER_TUNABLES_DEFAULT;

@@ -32,6 +32,7 @@ struct tracker_tunables {
 	unsigned default_interval_s;    /* when the tracker gives none: 1800 s */
 	unsigned scrape_every_s;        /* scrape at most this often: 30 min */
 	unsigned scrape_window_ms;      /* scrapes to one tracker gathered this long: 1 s */
+	unsigned scrape_single_s;       /* after a refused batch, one hash per scrape: 1 h */
 };
 extern struct tracker_tunables tracker_tunables;
 void tracker_tunables_reset(void);

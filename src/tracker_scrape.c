@@ -33,7 +33,9 @@ struct scrape_lane {
 	int host_row;
 	char *host_key;
 	size_t max;                     /* hashes per request */
-	bool single;                    /* refused a batch: one hash per scrape from now on */
+	uint64_t single_until_ms;       /* refused a batch: one hash per scrape until then (a
+	                                 * refusal may be a passing error: batches are tried
+	                                 * again after it); 0 = batches */
 	struct tracker_udp_conn conn;
 	struct tracker_scrape_batch *open;   /* still taking members (gathering or queued) */
 };
@@ -207,6 +209,19 @@ tracker_scrape_tell(struct tracker_scrape_batch *b, size_t ahead)
 	}
 }
 
+/* Whether scrapes there go one hash at a time (a batch was refused not long ago). */
+static bool
+tracker_scrape_lane_single(struct scrape_lane *lane)
+{
+	if (lane->single_until_ms == 0)
+		return false;
+	if (dp_now_ms() < lane->single_until_ms)
+		return true;
+	lane->single_until_ms = 0;
+	log_info("tracker %s: trying batched scrapes there again", lane->host_key);
+	return false;
+}
+
 /* The request is over: each member still in it gets its part (results[its slot]), or err.
  * single: the tracker takes fewer hashes than asked; the members whose slot is not below have
  * (the entries the reply has: all of them without results) scrape again alone. */
@@ -215,10 +230,11 @@ tracker_scrape_end(struct tracker_scrape_batch *b, const struct tracker_scrape_r
     size_t have, const char *err, bool single)
 {
 	struct scrape_lane *lane = b->lane;
-	if (single && !lane->single) {
-		lane->single = true;
+	if (single && !tracker_scrape_lane_single(lane)) {
+		unsigned s = tracker_tunables.scrape_single_s;
+		lane->single_until_ms = dp_now_ms() + (uint64_t)s * 1000u;
 		log_info("tracker %s: a scrape of %zu torrents failed (%s): scraping one torrent at a "
-		    "time there from now on", lane->host_key, b->sent_n, err);
+		    "time there for the next %u min", lane->host_key, b->sent_n, err, (s + 59) / 60);
 	}
 	if (err != NULL)
 		task_fail(b->task, "%s", err);
@@ -380,7 +396,7 @@ tracker_scrape_join(struct tracker_scrapes *s, struct event_base *base, struct e
 	if (s == NULL)
 		return false;
 	struct scrape_lane *lane = tracker_scrape_lane(s, tg);
-	if (lane == NULL || lane->single)
+	if (lane == NULL || tracker_scrape_lane_single(lane))
 		return false;
 	struct tracker_scrape_batch *b = lane->open;
 	if (b == NULL) {

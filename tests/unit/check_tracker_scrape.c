@@ -370,6 +370,46 @@ START_TEST(test_scrape_refused_batch_falls_back)
 }
 END_TEST
 
+/* The fallback does not last: a refusal may have been a passing error (a 502 from a proxy),
+ * and one hash per request at thousands of torrents is what batches are for. Once its time is
+ * up, the next scrapes there gather into a batch again. */
+START_TEST(test_scrape_fallback_expires)
+{
+	struct slab lab;
+	slab_init(&lab, SLAB_REFUSE_MULTI);
+	tracker_tunables.scrape_single_s = 1;
+	enum { N = 4 };
+	for (int i = 0; i < N; i++) {
+		lab.as[i] = slab_sched(&lab, false, 20 + i);
+		announce_sched_start(lab.as[i]);
+	}
+	ck_assert(slab_run_until_scraped(&lab, N, 8.0));
+	ck_assert_uint_eq(lab.scrapes, 1 + N);
+	/* Within the period: alone at once. */
+	struct announce_sched *late[3];
+	late[0] = slab_sched(&lab, false, 40);
+	announce_sched_start(late[0]);
+	for (int k = 0; k < 100 && lab.scrapes == 1 + N; k++)
+		slab_run(&lab, 0.02);
+	ck_assert_uint_eq(lab.scrapes, 2 + N);
+	/* Past it: two torrents scraped within the window go together (refused again here). */
+	slab_run(&lab, 1.1);
+	lab.max_hashes = 0;
+	size_t before = lab.scrapes;
+	for (int i = 1; i < 3; i++) {
+		late[i] = slab_sched(&lab, false, 40 + i);
+		announce_sched_start(late[i]);
+	}
+	for (int k = 0; k < 200 && lab.scrapes < before + 3; k++)
+		slab_run(&lab, 0.02);
+	ck_assert_uint_eq(lab.max_hashes, 2);
+	ck_assert_uint_eq(lab.scrapes, before + 3);
+	for (int i = 0; i < 3; i++)
+		announce_sched_free(late[i]);
+	slab_free(&lab);
+}
+END_TEST
+
 START_TEST(test_scrape_removed_while_in_flight)
 {
 	struct slab lab;
@@ -558,6 +598,7 @@ tracker_scrape_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_scrape_batched_http);
 	tcase_add_test(tc, test_scrape_refused_batch_falls_back);
+	tcase_add_test(tc, test_scrape_fallback_expires);
 	tcase_add_test(tc, test_scrape_removed_while_in_flight);
 	tcase_add_test(tc, test_scrape_batched_udp);
 	tcase_add_test(tc, test_scrape_udp_short_reply_falls_back);
