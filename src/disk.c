@@ -494,8 +494,10 @@ disk_worker_main(void *arg)
 		pool->running++;
 		pool->started_seq++;
 		pthread_mutex_unlock(&pool->lock);
-		/* Lets the loop show the task as running rather than queued. */
-		event_active(pool->wake, EV_READ, 0);
+		/* Lets the loop show the task as running rather than queued (a job that found a
+		 * free worker says so from its submission: a wakeup per piece saved). */
+		if (!job->shown_running)
+			event_active(pool->wake, EV_READ, 0);
 
 		disk_job_run(pool, job, &sc);
 
@@ -504,9 +506,13 @@ disk_worker_main(void *arg)
 		pool->running--;
 		if (job->op == DISK_OP_HASH_PIECE)
 			pool->running_checks--;
+		/* Completions already waiting have their wakeup coming: the loop takes the whole
+		 * list when it runs, and whoever finds the list empty wakes it again. */
+		bool wake = pool->done_head == NULL;
 		disk_done_push_locked(pool, job);
 		pthread_mutex_unlock(&pool->lock);
-		event_active(pool->wake, EV_READ, 0);
+		if (wake)
+			event_active(pool->wake, EV_READ, 0);
 		pthread_mutex_lock(&pool->lock);
 	}
 	pthread_mutex_unlock(&pool->lock);
@@ -660,13 +666,15 @@ disk_pool_process(struct disk_pool *pool)
 		size_t ahead = pool->running, k = 0;
 		for (struct disk_job *j = pool->jobs.head; j != NULL && k < DISK_REFRESH_QUEUED;
 		    j = j->next, ahead++, k++)
-			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
-			    ahead == 1 ? "" : "s");
+			if (!j->shown_running)
+				task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead",
+				    ahead, ahead == 1 ? "" : "s");
 		ahead = pool->running + pool->jobs.len;
 		for (struct disk_job *j = pool->checks.head; j != NULL && k < DISK_REFRESH_QUEUED;
 		    j = j->next, ahead++, k++)
-			task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
-			    ahead == 1 ? "" : "s");
+			if (!j->shown_running)
+				task_wait(j->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead",
+				    ahead, ahead == 1 ? "" : "s");
 		pool->refreshed_seq = pool->started_seq;
 	}
 	struct disk_job *done = pool->done_head;
@@ -774,6 +782,7 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	if (job->op == DISK_OP_CALL && job->what == NULL)
 		job->what = "filesystem work";
 	job->queued_us = dp_now_us();
+	job->shown_running = false;
 	job->next = NULL;
 	dp_format_size(job->length, size, sizeof size);
 	if (job->op == DISK_OP_FREE_SPACE)
@@ -812,11 +821,19 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	/* Jobs in progress are ahead too: a free worker would have taken this one at once. */
 	bool check = job->op == DISK_OP_HASH_PIECE;
 	size_t ahead = pool->jobs.len + pool->running + (check ? pool->checks.len : 0);
+	/* More free workers than jobs waiting (this one included): every waiting job is taken
+	 * now, whatever the order they are picked in. */
+	job->shown_running = pool->jobs.len + pool->checks.len <
+	    (size_t)pool->nthreads - pool->running;
+	bool running = job->shown_running;
 	disk_queue_push(check ? &pool->checks : &pool->jobs, job);
 	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
-	task_wait(job->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
-	    ahead == 1 ? "" : "s");
+	if (running)
+		disk_task_mark_running(job);
+	else
+		task_wait(job->task, DP_TASK_QUEUED, "disk queue: %zu job%s ahead", ahead,
+		    ahead == 1 ? "" : "s");
 }
 
 void

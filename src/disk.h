@@ -89,6 +89,9 @@ struct disk_job {
 	struct dp_task *task;
 	uint64_t task_id;
 	uint64_t queued_us;
+	/* a free worker was waiting when it was queued: its task said "running" at once, so the
+	 * worker that takes it does not wake the loop to say so */
+	bool shown_running;
 	struct disk_job *next;
 };
 

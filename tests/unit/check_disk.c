@@ -443,6 +443,53 @@ START_TEST(test_task_states)
 }
 END_TEST
 
+/* A job that finds a free worker is shown running from its submission (its worker does not wake
+ * the loop to say so: a wakeup per piece downloaded); one that waits in the queue is shown
+ * queued, and running once a worker takes it, before it completes. */
+START_TEST(test_running_at_submit)
+{
+	ck_assert_int_eq(pipe(blocking_pipe), 0);
+	struct disk_pool *pool = disk_pool_new(base, 2);
+	struct result r = { 0 };
+	struct disk_job *jobs[3];
+	for (int i = 0; i < 3; i++) {
+		jobs[i] = job_new(DISK_OP_CALL, 0, NULL, &r);
+		jobs[i]->storage = NULL;
+		jobs[i]->call = blocking_call;
+		jobs[i]->what = "waiting for the test's pipe";
+		disk_pool_submit(pool, jobs[i]);
+	}
+	/* Two free workers: the first two run at once, the third waits. No loop pass yet. */
+	ck_assert_int_eq(job_task(jobs[0])->state, DP_TASK_DISK_WAIT);
+	ck_assert_str_eq(job_task(jobs[0])->reason, "waiting for the test's pipe");
+	ck_assert_int_eq(job_task(jobs[1])->state, DP_TASK_DISK_WAIT);
+	ck_assert_int_eq(job_task(jobs[2])->state, DP_TASK_QUEUED);
+	ck_assert_str_eq(job_task(jobs[2])->reason, "disk queue: 2 jobs ahead");
+
+	/* One finishes; the third is taken and the loop hears of it while it still blocks. */
+	ck_assert_int_eq(write(blocking_pipe[1], "x", 1), 1);
+	run_until(&r.count, 1, 5000);
+	ck_assert_int_eq(r.count, 1);
+	int never = 0;
+	for (int i = 0; i < 200 && job_task(jobs[2])->state != DP_TASK_DISK_WAIT; i++)
+		run_until(&never, 1, 10);
+	ck_assert_int_eq(job_task(jobs[2])->state, DP_TASK_DISK_WAIT);
+	ck_assert_str_eq(job_task(jobs[2])->reason, "waiting for the test's pipe");
+	ck_assert_int_eq(r.count, 1);
+
+	ck_assert_int_eq(write(blocking_pipe[1], "xx", 2), 2);
+	run_until(&r.count, 3, 5000);
+	ck_assert_int_eq(r.count, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(job_task(jobs[i])->state, DP_TASK_DONE);
+		free(jobs[i]);
+	}
+	disk_pool_free(pool);
+	close(blocking_pipe[0]);
+	close(blocking_pipe[1]);
+}
+END_TEST
+
 /* Hash checks wait behind other work: a write (here a call) queued after a torrent's whole check
  * window goes before all but at most one of its checks, and the checks still all run. */
 struct order {
@@ -1013,6 +1060,7 @@ disk_suite(void)
 	tcase_add_test(tc, test_hash_check);
 	tcase_add_test(tc, test_many_jobs_loop_thread);
 	tcase_add_test(tc, test_task_states);
+	tcase_add_test(tc, test_running_at_submit);
 	tcase_add_test(tc, test_checks_yield_to_other_work);
 	tcase_add_test(tc, test_free_in_flight);
 	tcase_add_test(tc, test_delete_files);
