@@ -45,10 +45,10 @@
 /* A piece's blocks (piece_buf.busy): a peer reads one into place, or it landed. */
 #define TORRENT_BLOCK_CLAIMED 1
 #define TORRENT_BLOCK_LANDED 2
-/* The in-order prefix of a piece goes to the hasher in steps of at least this much (a quarter of
- * a smaller piece, a block at least): a job per block would cost more in queueing than it
- * saves; the write hashes the rest. */
-#define TORRENT_HASH_STEP (256u * 1024u)
+/* The in-order prefix of a piece goes to the hasher in steps of at least this much (half a
+ * smaller piece, a block at least): each step is a job (a task, a worker wakeup, a completion
+ * on the loop), and quarters cost a 1 MiB piece three of them; the write hashes the rest. */
+#define TORRENT_HASH_STEP (512u * 1024u)
 
 /* A disk job and what it was for. */
 struct torrent_job {
@@ -730,7 +730,7 @@ torrent_hash_advance(struct torrent *t, struct piece_buf *pb)
 	while (end < psize && pb->busy[end / DP_BLOCK_SIZE] == TORRENT_BLOCK_LANDED)
 		end += DP_MIN(DP_BLOCK_SIZE, psize - end);
 	/* The whole piece: its write hashes the rest. */
-	uint32_t step = DP_MAX(DP_BLOCK_SIZE, DP_MIN(TORRENT_HASH_STEP, psize / 4));
+	uint32_t step = DP_MAX(DP_BLOCK_SIZE, DP_MIN(TORRENT_HASH_STEP, psize / 2));
 	if (end >= psize || end - pb->hashed_to < step)
 		return;
 	struct torrent_job *tj = torrent_job_new(t, DISK_OP_HASH_PART, pb->piece);
