@@ -198,6 +198,7 @@ struct peer {
 	struct peer_request *reqs;    /* our outstanding requests, oldest first */
 	uint32_t nreqs, reqs_cap, reqs_head;
 	uint32_t queue_target;
+	uint64_t requests_direct;     /* requests that went straight to the socket (tests) */
 	/* Blocks that matched no outstanding request: dropped unread. Requests we cancelled or gave
 	 * up may still be answered (late_allowed of them); beyond that each one is hostile. */
 	uint32_t late_allowed;

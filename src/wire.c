@@ -392,11 +392,23 @@ wire_put_bitfield(struct evbuffer *ev, const uint8_t *bits, size_t nbytes)
 	return evbuffer_add(ev, bits, nbytes);
 }
 
+void
+wire_request_encode(uint8_t out[WIRE_REQUEST_LEN], uint32_t index, uint32_t begin,
+    uint32_t length)
+{
+	wire_set32(out, WIRE_REQUEST_LEN - 4);
+	out[4] = WIRE_REQUEST;
+	wire_set32(out + 5, index);
+	wire_set32(out + 9, begin);
+	wire_set32(out + 13, length);
+}
+
 int
 wire_put_request(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_t length)
 {
-	uint32_t f[3] = { index, begin, length };
-	return wire_put_fixed(ev, WIRE_REQUEST, f, 3, 0);
+	uint8_t msg[WIRE_REQUEST_LEN];
+	wire_request_encode(msg, index, begin, length);
+	return evbuffer_add(ev, msg, sizeof msg);
 }
 
 int

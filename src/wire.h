@@ -130,6 +130,10 @@ int wire_put_simple(struct evbuffer *ev, enum wire_msg_id id);
 int wire_put_have(struct evbuffer *ev, uint32_t index);
 int wire_put_bitfield(struct evbuffer *ev, const uint8_t *bits, size_t nbytes);
 int wire_put_request(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_t length);
+/* The same 17 bytes into out (requests sent straight to a socket). */
+#define WIRE_REQUEST_LEN 17u
+void wire_request_encode(uint8_t out[WIRE_REQUEST_LEN], uint32_t index, uint32_t begin,
+    uint32_t length);
 int wire_put_cancel(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_t length);
 int wire_put_reject(struct evbuffer *ev, uint32_t index, uint32_t begin, uint32_t length);
 /* The 13-byte header of a PIECE message; the caller appends block_len bytes of data next. */

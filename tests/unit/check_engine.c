@@ -1163,6 +1163,7 @@ struct raw_seed {
 	uint32_t plen;                /* the torrent's piece length (0: T_PIECE) */
 	bool held;                    /* raw_mangle_swap: a request waits for the next */
 	uint32_t held_req[3];
+	int requests, garbled;        /* requests read; messages no leecher sends (a torn stream) */
 };
 
 static void
@@ -1231,9 +1232,16 @@ raw_seed_service(struct raw_seed *rs)
 	}
 	while (rs->handshaken && rs->in.len >= 4) {
 		uint32_t mlen = raw_be32(rs->in.data);
+		/* A leecher sends small messages: a length past a bitfield's is a torn stream. */
+		if (mlen > 4096 || (mlen > 0 && rs->in.len >= 5 && rs->in.data[4] > 20)) {
+			rs->garbled++;
+			rs->in.len = 0;
+			break;
+		}
 		if (rs->in.len < 4 + (size_t)mlen)
 			break;
 		if (mlen == 13 && rs->in.data[4] == 6) {     /* request */
+			rs->requests++;
 			uint32_t piece = raw_be32(rs->in.data + 5), offset = raw_be32(rs->in.data + 9);
 			uint32_t len = raw_be32(rs->in.data + 13);
 			if (rs->mangle == NULL || rs->mangle(rs, piece, offset, len) == 0)
@@ -1329,6 +1337,66 @@ START_TEST(test_blocks_out_of_order)
 	ck_assert_int_eq(wl.completed, 1);
 	ck_assert_uint_eq(st.corrupt_bytes, 0);
 	ck_assert_uint_gt(session_find_torrent(leech, lid)->hashed_early, 0);
+	ck_assert(file_equals(ldir, payload, T_SIZE));
+	engine_free(leech);
+	if (rs.fd >= 0)
+		close(rs.fd);
+	close(rs.lfd);
+	dp_buf_free(&rs.in);
+	dp_buf_free(&rs.out);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
+/* A plain TCP peer's requests go straight to its socket when nothing is queued before them (no
+ * loop pass, no write event): they arrive whole and in order, every one of them, interleaved
+ * with what goes through the bufferevent (INTERESTED, the handshake before them). */
+START_TEST(test_requests_straight_to_socket)
+{
+	struct event_base *base = event_base_new();
+	char ldir[128], err[256], addr[64];
+	snprintf(ldir, sizeof ldir, "%s/leech-direct", tmpdir);
+	mkdir(ldir, 0755);
+	size_t tlen;
+	uint8_t *tor = th_torrent_single("payload.bin", payload, T_SIZE, T_PIECE, &tlen);
+	struct th_events wl = { .base = base };
+	struct engine *leech = plain_engine(base, ldir);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	int lid;
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	struct raw_seed rs = { .fd = -1 };
+	ck_assert(dp_hex_decode(st.info_hash_hex, 20, rs.info_hash));
+	dp_buf_init(&rs.in);
+	dp_buf_init(&rs.out);
+	rs.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sin;
+	ck_assert_int_eq(bind(rs.lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(rs.lfd, 4), 0);
+	ck_assert_int_eq(getsockname(rs.lfd, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_eq(fcntl(rs.lfd, F_SETFL, O_NONBLOCK), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, addr, err, sizeof err), 0);
+	struct torrent *t = session_find_torrent(leech, lid);
+	uint64_t direct = 0;
+	uint64_t deadline = dp_now_ms() + 30000;
+	while (wl.completed == 0 && wl.errors == 0 && dp_now_ms() < deadline) {
+		th_loop_run(base, 10);
+		raw_seed_service(&rs);
+		if (t->peers != NULL)
+			direct = t->peers->requests_direct;
+	}
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	ck_assert_int_eq(rs.garbled, 0);
+	/* One request a block, each answered once: none lost, none torn. */
+	ck_assert_int_eq(rs.requests, (int)((T_SIZE + DP_BLOCK_SIZE - 1) / DP_BLOCK_SIZE));
+	ck_assert_uint_gt(direct, 0);
+	ck_assert_uint_le(direct, (uint64_t)rs.requests);
 	ck_assert(file_equals(ldir, payload, T_SIZE));
 	engine_free(leech);
 	if (rs.fd >= 0)
@@ -1523,6 +1591,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_shutdown_busy_counts);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_blocks_out_of_order);
+	tcase_add_test(tc, test_requests_straight_to_socket);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;

@@ -240,6 +240,19 @@ START_TEST(test_block_messages)
 		free(b);
 	}
 
+	/* The bytes a request sent straight to a socket carries are the bufferevent's. */
+	uint8_t req[WIRE_REQUEST_LEN];
+	wire_request_encode(req, 7, 0x4000u, 0x3fffu);
+	ck_assert_int_eq(wire_put_request(ev, 7, 0x4000u, 0x3fffu), 0);
+	b = take(ev, &len);
+	ck_assert_uint_eq(len, WIRE_REQUEST_LEN);
+	ck_assert_mem_eq(b, req, WIRE_REQUEST_LEN);
+	parse_exact(req, sizeof req, &test_lim, &m);
+	ck_assert_int_eq(m.id, WIRE_REQUEST);
+	ck_assert_uint_eq(m.index, 7);
+	ck_assert_uint_eq(m.length, 0x3fffu);
+	free(b);
+
 	uint8_t block[1000];
 	for (size_t i = 0; i < sizeof block; i++)
 		block[i] = (uint8_t)(i * 7);
