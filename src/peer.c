@@ -987,6 +987,30 @@ peer_splice_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_end(task);
 }
 
+/* Stages the headers of the requests from the queue's head that the pipe will likely take,
+ * blocks like r's in c (peer_splice_stage): one write for them all. A stage left from before is
+ * kept: its headers are those of the next requests unless they were cancelled. */
+static void
+peer_splice_stage_next(struct peer *p, const struct peer_piece *c,
+    const struct peer_in_request *r)
+{
+	enum { MAX = PEER_SPLICE_STAGE_MAX / WIRE_PIECE_HEADER_LEN };
+	if (peer_splice_staged() > 0)
+		return;
+	unsigned k = peer_splice_room(p->splice, c, r->offset, r->length);
+	k = DP_MIN(DP_MIN(k, p->ninreqs), (unsigned)MAX);
+	/* One header is written as cheaply as it is staged. */
+	if (k < 2)
+		return;
+	uint8_t h[MAX * WIRE_PIECE_HEADER_LEN];
+	for (unsigned i = 0; i < k; i++) {
+		const struct peer_in_request *q = &p->inreqs[(p->inreqs_head + i) % p->inreqs_cap];
+		wire_piece_header_encode(h + i * WIRE_PIECE_HEADER_LEN, q->piece, q->offset,
+		    q->length);
+	}
+	(void)peer_splice_stage(h, k, WIRE_PIECE_HEADER_LEN);
+}
+
 /* Serving through the pipe: what was queued before goes first (the pipe's bytes, then the
  * bufferevent's), then the next batch of blocks goes into the pipe and on to the socket, until
  * the socket is full, the budget is spent, the rate limits close or a piece is not read yet. */
@@ -998,13 +1022,17 @@ peer_serve_spliced(struct peer *p)
 	struct evbuffer *out = bufferevent_get_output(p->bev);
 	uint64_t now = dp_now_ms();
 	size_t budget = PEER_SENDFILE_BUDGET;
-	bool reading = false;
+	bool reading = false, filled = false;
 	uint32_t reading_piece = 0;
 	for (;;) {
 		if (peer_splice_flush(p, &budget) < 0)
 			return;
 		if (p->splice->queued > 0)
 			break;
+		/* The socket took a full pipe at once: a bigger one makes longer batches. */
+		if (filled)
+			(void)peer_splice_grow(p->splice);
+		filled = false;
 		peer_flush_plain(p, out, &budget);
 		if (evbuffer_get_length(out) > 0 || budget == 0 || reading ||
 		    p->write_throttled || p->ninreqs == 0)
@@ -1032,13 +1060,16 @@ peer_serve_spliced(struct peer *p)
 			}
 			if (!peer_splice_fits(p->splice, &c, r->offset, r->length)) {
 				c.ref->unref(c.ref);
-				if (p->splice->used > 0)
+				if (p->splice->used > 0) {
+					filled = true;
 					break;
+				}
 				/* An empty pipe takes any block (PEER_SPLICE_MIN_SLOTS). */
 				peer_close(p, "a block of %u bytes does not fit an empty pipe",
 				    r->length);
 				return;
 			}
+			peer_splice_stage_next(p, &c, r);
 			uint8_t h[WIRE_PIECE_HEADER_LEN];
 			wire_piece_header_encode(h, r->piece, r->offset, r->length);
 			int rc = peer_splice_add(p->splice, h, sizeof h, &c, r->offset, r->length);

@@ -16,6 +16,7 @@ struct peer_splice {
 	size_t queued;        /* bytes in the pipe, not yet on the socket */
 	unsigned slots;       /* the pipe's buffers (one a page, or one a write) */
 	unsigned used;        /* buffers the blocks queued since it was last empty may take */
+	bool grow_tried;      /* peer_splice_grow was called */
 };
 
 void peer_splice_init(struct peer_splice *ps);
@@ -23,10 +24,27 @@ void peer_splice_init(struct peer_splice *ps);
  * there is none or it is too small for a block: the caller keeps libevent's path. */
 int peer_splice_open(struct peer_splice *ps);
 void peer_splice_close(struct peer_splice *ps);
+/* Makes the pipe bigger (fewer, longer batches), for a peer whose socket took a full pipe at
+ * once; tried once a pipe. Whether it grew (false: done before, or the kernel refused the size,
+ * and the pipe is as it was). */
+bool peer_splice_grow(struct peer_splice *ps);
 bool peer_splice_is_open(const struct peer_splice *ps);
 /* Whether the header and [offset, offset+len) of c surely fit in the pipe now. */
 bool peer_splice_fits(const struct peer_splice *ps, const struct peer_piece *c, uint32_t offset,
     uint32_t len);
+/* How many blocks like [offset, offset+len) of c, with their headers, surely fit in the pipe
+ * now. */
+unsigned peer_splice_room(const struct peer_splice *ps, const struct peer_piece *c,
+    uint32_t offset, uint32_t len);
+/* Bytes the header pipe holds for peer_splice_add to take, at most: */
+#define PEER_SPLICE_STAGE_MAX 1024u
+/* Stages count headers of hlen bytes each, those of the blocks likely to be added next, in
+ * order, by one write (what an earlier stage left goes first). peer_splice_add then takes a
+ * header from there when it is the next one staged, byte for byte, and writes it when not.
+ * Returns how many were staged: 0 when there is no header pipe (headers are written). */
+unsigned peer_splice_stage(const uint8_t *hdrs, unsigned count, size_t hlen);
+/* Bytes staged that no block took yet. */
+size_t peer_splice_staged(void);
 /* Queues hlen bytes of header, then [offset, offset+len) of c: its bytes by copy, its file spans
  * by reference to the page cache, pad files as zeros. The pipe keeps the pages, so c's reference
  * may go once this returns. 0, or -1 with errno: ENODATA when a file ended before the span (it

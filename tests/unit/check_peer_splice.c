@@ -1,6 +1,8 @@
 /* check_peer_splice.c: blocks batched through a pipe to a TCP socket (peer_splice.c): the bytes
  * that arrive (headers, file spans at any offset, pad zeros, bytes in memory), the pipe's bound,
- * a full socket, a file that shrank after it was opened, and the switch back to libevent. */
+ * a full socket, a file that shrank after it was opened, the switch back to libevent, and
+ * headers staged in the header pipe (taken only when they are the block's, a stale stage
+ * drained; the room the pipe has), and a pipe that grows once. */
 #include "config.h"
 
 #include <errno.h>
@@ -283,6 +285,167 @@ START_TEST(test_switched_off)
 }
 END_TEST
 
+/* Header i of the staging tests: 13 bytes of i + 1. */
+static void
+hdr_of(uint8_t h[13], unsigned i)
+{
+	memset(h, (int)(i + 1), 13);
+}
+
+START_TEST(test_headers_staged)
+{
+	/* Blocks 0-5 of a file, their headers staged by one write: the stage empties as the
+	 * blocks take them. Then a stale stage: headers of blocks 6, 7, 8 staged, block 6 taken,
+	 * then blocks 9 and 8 added (7 was cancelled): the stale header is drained, the written ones
+	 * arrive, and not one byte of the header of 7 does. */
+	int fd = file_make("staged", 12 * 16384, 6);
+	struct peer_piece_span sp = span_file(fd, 0, 12 * 16384);
+	struct peer_piece c = { .spans = &sp, .nspans = 1, .length = sp.length };
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	int tx, rx;
+	tcp_pair(&tx, &rx);
+	const unsigned order[] = { 0, 1, 2, 3, 4, 5, 6, 9, 8 };
+	const size_t n = sizeof order / sizeof order[0];
+	uint8_t hs[9 * 13];
+	for (unsigned i = 0; i < 6; i++)
+		hdr_of(hs + i * 13, i);
+	ck_assert_uint_eq(peer_splice_stage(hs, 6, 13), 6);
+	ck_assert_uint_eq(peer_splice_staged(), 6 * 13);
+	for (unsigned i = 0; i < 6; i++) {
+		uint8_t h[13];
+		hdr_of(h, i);
+		ck_assert(peer_splice_fits(&ps, &c, i * 16384, 16384));
+		ck_assert_int_eq(peer_splice_add(&ps, h, 13, &c, i * 16384, 16384), 0);
+		ck_assert_uint_eq(peer_splice_staged(), (5 - i) * 13);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		hdr_of(hs + i * 13, 6 + i);
+	ck_assert_uint_eq(peer_splice_stage(hs, 3, 13), 3);
+	for (size_t k = 6; k < n; k++) {
+		uint8_t h[13];
+		hdr_of(h, order[k]);
+		ck_assert_int_eq(peer_splice_add(&ps, h, 13, &c, order[k] * 16384, 16384), 0);
+	}
+	ck_assert_uint_eq(peer_splice_staged(), 0);
+	size_t wl = n * (13 + 16384);
+	ck_assert_uint_eq(ps.queued, wl);
+	uint8_t *got = xmalloc(wl);
+	drain(&ps, tx, rx, got, wl);
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *b = got + k * (13 + 16384);
+		uint8_t h[13];
+		hdr_of(h, order[k]);
+		ck_assert_msg(memcmp(b, h, 13) == 0, "header of block %u", order[k]);
+		uint32_t at = order[k] * 16384u;
+		ck_assert_msg(b[13] == (uint8_t)(at * 7 + 6) &&
+		    b[13 + 16383] == (uint8_t)((at + 16383) * 7 + 6), "block %u", order[k]);
+	}
+	/* A stage of nothing the next block needs leaves it empty once that block is added. */
+	hdr_of(hs, 40);
+	ck_assert_uint_eq(peer_splice_stage(hs, 1, 13), 1);
+	uint8_t h0[13];
+	hdr_of(h0, 0);
+	ck_assert_int_eq(peer_splice_add(&ps, h0, 13, &c, 0, 16384), 0);
+	ck_assert_uint_eq(peer_splice_staged(), 0);
+	drain(&ps, tx, rx, got, 13 + 16384);
+	ck_assert_int_eq(memcmp(got, h0, 13), 0);
+	free(got);
+	peer_splice_close(&ps);
+	evbuffer_file_segment_free(sp.seg);
+	close(fd);
+	close(tx);
+	close(rx);
+}
+END_TEST
+
+START_TEST(test_room_staged)
+{
+	/* The room the pipe says it has for blocks like the first is true: that many blocks, each
+	 * with a staged header (one buffer of the pipe each, as a written one), all fit and go in
+	 * without a full pipe; then the room is spent. */
+	int fd = file_make("room", 4u << 20, 7);
+	struct peer_piece_span sp = span_file(fd, 100, 4u << 20 >> 1);
+	struct peer_piece c = { .spans = &sp, .nspans = 1, .length = sp.length };
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	unsigned room = peer_splice_room(&ps, &c, 0, 16384);
+	/* 16 KiB from an unaligned offset: 5 pages, a buffer more, and the header's. */
+	ck_assert_uint_eq(room, ps.slots / 7);
+	uint8_t hs[64 * 13];
+	ck_assert_uint_le(room, 64);
+	for (unsigned i = 0; i < room; i++)
+		hdr_of(hs + i * 13, i);
+	ck_assert_uint_eq(peer_splice_stage(hs, room, 13), room);
+	for (unsigned i = 0; i < room; i++) {
+		uint8_t h[13];
+		hdr_of(h, i);
+		ck_assert(peer_splice_fits(&ps, &c, i * 16384, 16384));
+		ck_assert_msg(peer_splice_add(&ps, h, 13, &c, i * 16384, 16384) == 0, "block %u: %s",
+		    i, strerror(errno));
+	}
+	ck_assert_uint_eq(peer_splice_staged(), 0);
+	ck_assert_uint_eq(peer_splice_room(&ps, &c, room * 16384, 16384), 0);
+	ck_assert_uint_le(ps.used, ps.slots);
+	peer_splice_close(&ps);
+	evbuffer_file_segment_free(sp.seg);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_grow_once)
+{
+	/* A pipe grows once, to four times its buffers (1 MiB is what an unprivileged user may
+	 * ask by default), with its bytes kept; the next call does nothing. The bigger pipe takes
+	 * about four times the blocks, every one of them whole. */
+	int fd = file_make("grow", 4u << 20, 8);
+	struct peer_piece_span sp = span_file(fd, 0, 4u << 20);
+	struct peer_piece c = { .spans = &sp, .nspans = 1, .length = sp.length };
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert(!peer_splice_grow(&ps));
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	unsigned small = ps.slots, before = peer_splice_room(&ps, &c, 0, 16384);
+	uint8_t h[13];
+	hdr_of(h, 0);
+	ck_assert_int_eq(peer_splice_add(&ps, h, 13, &c, 0, 16384), 0);
+	ck_assert(peer_splice_grow(&ps));
+	ck_assert_uint_eq(ps.slots, 4 * small);
+	ck_assert(!peer_splice_grow(&ps));
+	ck_assert_uint_eq(ps.slots, 4 * small);
+	uint32_t off = 16384;
+	while (off + 16384 <= c.length && peer_splice_fits(&ps, &c, off, 16384)) {
+		ck_assert_msg(peer_splice_add(&ps, h, 13, &c, off, 16384) == 0, "at %u: %s", off,
+		    strerror(errno));
+		off += 16384;
+	}
+	ck_assert_uint_ge(off / 16384, 4 * before);
+	int tx, rx;
+	tcp_pair(&tx, &rx);
+	size_t wl = (size_t)(off / 16384) * (13 + 16384);
+	uint8_t *got = xmalloc(wl);
+	drain(&ps, tx, rx, got, wl);
+	for (uint32_t b = 0; b < off / 16384; b++) {
+		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
+		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + 8) &&
+		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + 8), "block %u", b);
+	}
+	free(got);
+	/* A new pipe starts small and may grow again. */
+	peer_splice_close(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	ck_assert_uint_eq(ps.slots, small);
+	ck_assert(peer_splice_grow(&ps));
+	peer_splice_close(&ps);
+	evbuffer_file_segment_free(sp.seg);
+	close(fd);
+	close(tx);
+	close(rx);
+}
+END_TEST
+
 static void
 setup(void)
 {
@@ -306,6 +469,9 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_socket_full);
 	tcase_add_test(tc, test_file_shrank);
 	tcase_add_test(tc, test_switched_off);
+	tcase_add_test(tc, test_headers_staged);
+	tcase_add_test(tc, test_room_staged);
+	tcase_add_test(tc, test_grow_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
