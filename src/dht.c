@@ -463,7 +463,7 @@ dht_tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		dht_store_expire(d->store, now, 16);
 		if (now - d->saved_at_ms >= DHT_SAVE_EVERY_MS)
-			dht_boot_save(d, now);
+			dht_boot_save(d, now, true);
 		dht_update_task(d, now);
 	}
 	task_cb_end(d->task);
@@ -533,7 +533,8 @@ dht_free(struct dht *d)
 	if (d == NULL)
 		return;
 	uint64_t now = dp_now_ms();
-	dht_boot_save(d, now);
+	/* At exit without a sync (issue 19): the table is a cache, a crash costs a bootstrap. */
+	dht_boot_save(d, now, false);
 	for (int i = 0; i < 2; i++)
 		if (d->fam[i].u != NULL)
 			udp_socket_remove_handler(d->fam[i].u, dht_handle_datagram, &d->fam[i]);

@@ -224,7 +224,7 @@ dht_boot_vote(struct dht *d, const struct sockaddr *ours, uint64_t now_ms)
 	char hex[41];
 	dp_hex_encode(d->id, DHT_ID_LEN, hex);
 	log_info("dht: our address is %s; new node ID %s (BEP 42)", where, hex);
-	dht_boot_save(d, now_ms);
+	dht_boot_save(d, now_ms, true);
 }
 
 /* ---- the saved table ---- */
@@ -234,6 +234,7 @@ struct dht_save_job {                /* owns everything: the node may be gone wh
 	char *path;
 	uint8_t *data;
 	size_t len;
+	bool durable;
 };
 
 static void
@@ -241,7 +242,8 @@ dht_save_call(struct disk_job *job)
 {
 	struct dht_save_job *sj = (struct dht_save_job *)job;
 	char err[256];
-	if (dp_write_file_atomic(sj->path, sj->data, sj->len, NULL, NULL, err, sizeof err) < 0) {
+	if ((sj->durable ? dp_write_file_atomic : dp_write_file_atomic_batch)(sj->path, sj->data,
+	    sj->len, NULL, NULL, err, sizeof err) < 0) {
 		job->error = errno != 0 ? errno : EIO;
 		snprintf(job->errmsg, sizeof job->errmsg, "%s", err);
 	}
@@ -259,7 +261,7 @@ dht_save_done(struct disk_job *job, void *arg)
 }
 
 void
-dht_boot_save(struct dht *d, uint64_t now_ms)
+dht_boot_save(struct dht *d, uint64_t now_ms, bool durable)
 {
 	d->saved_at_ms = now_ms;
 	if (d->state_path == NULL || d->pool == NULL)
@@ -282,6 +284,7 @@ dht_boot_save(struct dht *d, uint64_t now_ms)
 	struct dht_save_job *sj = xcalloc(1, sizeof *sj);
 	sj->path = xstrdup(d->state_path);
 	sj->data = dp_buf_steal(&b, &sj->len);
+	sj->durable = durable;
 	sj->job.op = DISK_OP_CALL;
 	sj->job.call = dht_save_call;
 	sj->job.what = "saving the DHT node table";

@@ -162,8 +162,8 @@ void dht_boot_tick(struct dht *d, uint64_t now_ms);
 bool dht_boot_reachable(const struct dht_family *f);
 /* Seeds a bootstrap lookup with the bootstrap addresses and the saved nodes. */
 void dht_boot_seed(struct dht_family *f, struct dht_lookup *l);
-/* Saves the tables now (on the pool) when a state file is set. */
-void dht_boot_save(struct dht *d, uint64_t now_ms);
+/* Saves the tables now (on the pool) when a state file is set; durable: fsynced (not at exit). */
+void dht_boot_save(struct dht *d, uint64_t now_ms, bool durable);
 void dht_boot_free(struct dht *d);
 /* An answer said how it saw our address (BEP 42 "ip"): enough agreeing answers give our
  * external address, and an ID it does not allow is replaced. */

@@ -131,6 +131,9 @@ struct engine_restore {
 	const uint8_t *pieces;         /* the pieces the file says were verified; NULL: none */
 	bool unchecked;                /* the data was never looked at: pieces and files are not
 	                                  trusted, the next start checks it */
+	/* The pieces were written at an exit without a sync, in another boot (resume.h): each
+	 * claimed piece is checked again, and one that fails is no error (the reboot lost it) */
+	bool untrusted;
 	const struct engine_restore_file *files;   /* one per file of the torrent */
 	bool sequential;
 	uint64_t down_limit, up_limit;
@@ -147,8 +150,8 @@ struct engine_restore {
 };
 /*
  * A torrent just added stopped takes what its resume file saved, and trusts the file's pieces
- * but those touching files whose size or mtime changed since. Returns those pieces (*n of
- * them; NULL when none), for engine_policy_recheck, or to free.
+ * but those touching files whose size or mtime changed since (and none when r->untrusted).
+ * Returns those pieces (*n of them; NULL when none), for engine_policy_recheck, or to free.
  */
 uint32_t *engine_policy_restore(struct engine *e, int id, const struct engine_restore *r,
     uint32_t *n);

@@ -157,12 +157,14 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	uint32_t nr = 0, lost = 0;
 	for (uint32_t k = 0; k < np; k++) {
 		bool claimed = bitfield_get(&claimed_bf, k);
-		if (dirty[k] == 2 && claimed)
+		/* Pieces not synced before a reboot: what failed is what the reboot lost, the
+		 * download gets it again (files the writeback left short or empty too). */
+		if (dirty[k] == 2 && claimed && !r->untrusted)
 			lost++;
-		if (dirty[k] == 1) {
+		if (dirty[k] == 1 || (dirty[k] == 0 && claimed && r->untrusted)) {
 			if (nr % 256 == 0)
 				recheck = xreallocarray(recheck, nr + 256, sizeof *recheck);
-			recheck[nr++] = k | (claimed && np <= ENGINE_RESTORE_CLAIMED ?
+			recheck[nr++] = k | (claimed && !r->untrusted && np <= ENGINE_RESTORE_CLAIMED ?
 			    ENGINE_RESTORE_CLAIMED : 0);
 		} else if (dirty[k] == 0 && claimed) {
 			bitfield_set(&t->have, k);
@@ -172,7 +174,10 @@ engine_policy_restore(struct engine *e, int id, const struct engine_restore *r, 
 	}
 	bitfield_free(&claimed_bf);
 	free(dirty);
-	if (changed > 0)
+	if (r->untrusted)
+		log_info("%s: written by a run before the last reboot without a final sync: "
+		    "rechecking %u piece%s", mi->name, nr, nr == 1 ? "" : "s");
+	else if (changed > 0)
 		log_info("%s: %zu file%s changed since the last save: rechecking %u piece%s",
 		    mi->name, changed, changed == 1 ? "" : "s", nr, nr == 1 ? "" : "s");
 	for (size_t i = 0; i < mi->file_count; i++) {
@@ -249,7 +254,7 @@ engine_restore_finish(struct engine_restore_check *c)
 		}
 		t->checked = true;
 		torrent_set_state(t, ENGINE_TORRENT_STOPPED);
-		log_info("%s: rechecked %u piece%s of changed files: %u good; %u of %u pieces "
+		log_info("%s: rechecked %u piece%s: %u good; %u of %u pieces "
 		    "verified", t->mi->name, c->n, c->n == 1 ? "" : "s", c->good, t->have.count,
 		    t->mi->piece_count);
 		engine_emit(e, t->id, ENGINE_EVENT_CHECKED);

@@ -1,6 +1,7 @@
 /* resume.c: resume files: the bencoded format with a SHA-1 over its body, strict decoding with
  * reasons, atomic writes that keep the previous copy as .bak, loading with the backup as
- * fallback, and the writer thread that fsyncs the torrent's files before saying pieces are on disk. */
+ * fallback, the writer thread that fsyncs the torrent's files before saying pieces are on disk,
+ * and at exit (no sync) the boot id that says in which boot unsynced pieces can be trusted. */
 #include "config.h"
 
 #include <errno.h>
@@ -83,6 +84,10 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 	/* Keys in byte order (the decoder insists). */
 	be_enc_dict_begin(b);
 	resume_enc_kv_int(b, "added", r->added_date);
+	if (r->unsynced && r->boot_id[0] != '\0') {
+		be_enc_cstr(b, "boot-id");
+		be_enc_cstr(b, r->boot_id);
+	}
 	resume_enc_kv_int(b, "completed", r->completed_date);
 	resume_enc_kv_int(b, "down-limit", (int64_t)r->down_limit);
 	resume_enc_kv_int(b, "downloaded", (int64_t)r->downloaded);
@@ -138,6 +143,8 @@ resume_encode_body(const struct resume *r, struct dp_buf *b)
 	}
 	if (r->unchecked)
 		resume_enc_kv_int(b, "unchecked", 1);
+	if (r->unsynced)
+		resume_enc_kv_int(b, "unsynced", 1);
 	resume_enc_kv_int(b, "up-limit", (int64_t)r->up_limit);
 	resume_enc_kv_int(b, "upload-slots", r->upload_slots);
 	resume_enc_kv_int(b, "uploaded", (int64_t)r->uploaded);
@@ -160,6 +167,78 @@ resume_encode(const struct resume *r, struct dp_buf *out)
 	resume_enc_kv_int(out, "version", RESUME_VERSION);
 	be_enc_end(out);
 	dp_buf_free(&body);
+}
+
+/* ---- the boot id ---- */
+
+/* A boot id as the kernel writes it: a UUID, lower-case hex digits and dashes. */
+static bool
+resume_boot_id_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= RESUME_BOOT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static pthread_mutex_t resume_boot_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool resume_boot_known;                 /* resume_boot was read (or set by a test) */
+static char resume_boot[RESUME_BOOT_ID_MAX];   /* "" = unreadable */
+
+bool
+resume_boot_id(char out[RESUME_BOOT_ID_MAX])
+{
+	pthread_mutex_lock(&resume_boot_lock);
+	if (!resume_boot_known) {
+		uint8_t *buf;
+		size_t len;
+		resume_boot[0] = '\0';
+		if (dp_read_file("/proc/sys/kernel/random/boot_id", 256, &buf, &len) == 0) {
+			while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+				len--;
+			if (resume_boot_id_ok((const char *)buf, len)) {
+				memcpy(resume_boot, buf, len);
+				resume_boot[len] = '\0';
+			}
+			free(buf);
+		}
+		if (resume_boot[0] == '\0')
+			log_warn("can't read this boot's id (/proc/sys/kernel/random/boot_id): pieces "
+			    "left unsynced at exit are checked again at the next start");
+		resume_boot_known = true;
+	}
+	memcpy(out, resume_boot, RESUME_BOOT_ID_MAX);
+	pthread_mutex_unlock(&resume_boot_lock);
+	return out[0] != '\0';
+}
+
+void
+resume_boot_id_set_for_tests(const char *id)
+{
+	pthread_mutex_lock(&resume_boot_lock);
+	resume_boot_known = id != NULL;
+	snprintf(resume_boot, sizeof resume_boot, "%s", id != NULL ? id : "");
+	pthread_mutex_unlock(&resume_boot_lock);
+}
+
+void
+resume_mark_unsynced(struct resume *r)
+{
+	r->unsynced = true;
+	resume_boot_id(r->boot_id);
+}
+
+enum resume_trust
+resume_trust(const struct resume *r)
+{
+	if (!r->unsynced)
+		return RESUME_TRUST_SYNCED;
+	char now[RESUME_BOOT_ID_MAX];
+	if (r->boot_id[0] == '\0' || !resume_boot_id(now) || strcmp(now, r->boot_id) != 0)
+		return RESUME_TRUST_OTHER_BOOT;
+	return RESUME_TRUST_THIS_BOOT;
 }
 
 /* ---- decoding ---- */
@@ -322,6 +401,21 @@ resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err, siz
 			goto out;
 		out->unchecked = v != 0;
 	}
+	/* Added with issue 19: absent means the pieces were synced before the file was written. */
+	if (be_dict_get(body, "unsynced") != NULL) {
+		if (resume_get_int(body, "unsynced", 0, 1, &v, err, errlen) < 0)
+			goto out;
+		out->unsynced = v != 0;
+	}
+	n = be_dict_get(body, "boot-id");
+	if (n != NULL) {
+		if (n->type != BE_STR || !resume_boot_id_ok(n->v.str.s, n->v.str.len)) {
+			dp_fail(err, errlen, "malformed 'boot-id'");
+			goto out;
+		}
+		memcpy(out->boot_id, n->v.str.s, n->v.str.len);
+		out->boot_id[n->v.str.len] = '\0';
+	}
 	if (be_dict_get(body, "seed-idle-mode") != NULL &&
 	    resume_get_int(body, "seed-idle-mode", 0, 2, &out->seed_idle_mode, err, errlen) < 0)
 		goto out;
@@ -409,8 +503,9 @@ resume_write_step(struct resume_job *job, const char *what)
  * seconds at shutdown). The new copy is written over the backup's inode (path.bak), then the
  * two names are exchanged (renameat2 RENAME_EXCHANGE): path holds the new copy, path.bak the
  * previous one. At every moment one of the two names holds a complete copy that was durable
- * before (the previous write ended with an fsync or a sync of the filesystem), and the loader
- * tells a torn one by its checksum. Where the filesystem cannot exchange names, the old way:
+ * before (the previous write ended with an fsync; one written at an exit, without, reached the
+ * disk by the system's writeback unless a crash came first), and the loader tells a torn one by
+ * its checksum. Where the filesystem cannot exchange names, the old way:
  * the current copy becomes .bak by a hard link, the new one is renamed over path.
  */
 
@@ -652,7 +747,9 @@ resume_fsset_close(struct resume_fsset *set)
 static int
 resume_job_files(struct resume_job *job, struct resume_fsset *set)
 {
-	resume_job_set_phase(job, job->sync && set == NULL ? "fsync" : "stat");
+	/* At exit (a batch job) nothing is synced: the resume file says so instead. */
+	bool sync = job->sync && !job->batch;
+	resume_job_set_phase(job, sync && set == NULL ? "fsync" : "stat");
 	for (size_t i = 0; job->file_paths != NULL && i < job->resume.file_count; i++) {
 		const char *p = job->file_paths[i];
 		struct resume_file *rf = &job->resume.files[i];
@@ -673,7 +770,7 @@ resume_job_files(struct resume_job *job, struct resume_fsset *set)
 			return -1;
 		}
 		struct stat st;
-		bool each = job->sync && (set == NULL || (fstat(fd, &st) == 0 &&
+		bool each = sync && (set == NULL || (fstat(fd, &st) == 0 &&
 		    !resume_fsset_add(set, fd, st.st_dev)));
 		if ((each && fsync(fd) < 0) || fstat(fd, &st) < 0) {
 			job->error = errno;
@@ -714,6 +811,9 @@ resume_job_run(struct resume_job *job)
 	}
 	if (resume_job_files(job, NULL) < 0)
 		return;
+	/* New pieces claimed at exit without a sync: trusted only in this boot. */
+	if (job->sync && job->batch)
+		resume_mark_unsynced(&job->resume);
 	struct dp_buf b;
 	dp_buf_init(&b);
 	resume_encode(&job->resume, &b);

@@ -1,6 +1,7 @@
 /* resume.h: a torrent's resume file: the bencoded format (with a SHA-1 over its body), atomic
- * writing (temporary name, fsync, previous copy kept as .bak, rename, directory fsync), loading
- * with the backup as fallback, and a writer thread so the loop never waits for the disk. */
+ * writing (temporary name, fsync, previous copy kept as .bak, rename, directory fsync; at exit
+ * without the fsyncs, the pieces marked with the boot id), loading with the backup as fallback,
+ * and a writer thread so the loop never waits for the disk. */
 #ifndef DP_RESUME_H
 #define DP_RESUME_H
 
@@ -12,6 +13,7 @@
 
 #define RESUME_VERSION 1
 #define RESUME_MAX_FILE_SIZE (64u << 20)
+#define RESUME_BOOT_ID_MAX 40          /* /proc/sys/kernel/random/boot_id: 36 characters */
 
 struct event_base;
 struct engine;
@@ -40,6 +42,11 @@ struct resume {
 	/* Its data was never looked at (saved before its first check ended, or during a
 	 * recheck): no piece is claimed and the next start checks the data (optional: 0) */
 	bool unchecked;
+	/* Written at exit without a sync (issue 19): the claimed pieces may still be in the page
+	 * cache only. boot_id ("" when it could not be read) is the boot that wrote them: in the
+	 * same boot they are trusted, after a reboot they are checked again (optional: false) */
+	bool unsynced;
+	char boot_id[RESUME_BOOT_ID_MAX];
 	bool sequential;
 	uint64_t down_limit, up_limit; /* bytes/s, 0 = unlimited */
 	int64_t max_peers, upload_slots;   /* 0 = the global value */
@@ -68,6 +75,22 @@ void resume_encode(const struct resume *r, struct dp_buf *out);
 int resume_decode(const uint8_t *buf, size_t len, struct resume *out, char *err,
     size_t errlen);
 
+/* What a resume file's claimed pieces are worth in this boot. */
+enum resume_trust {
+	RESUME_TRUST_SYNCED,           /* made durable before the file said so */
+	RESUME_TRUST_THIS_BOOT,        /* not synced, but written in this boot: in the page cache
+	                                  or on the device; trusted, to be synced by the next save */
+	RESUME_TRUST_OTHER_BOOT,       /* not synced, and a reboot since (or no boot id to tell):
+	                                  the pieces may be lost, they are checked again */
+};
+enum resume_trust resume_trust(const struct resume *r);
+/* This boot's id into out (cached; any thread); false when it can't be read. */
+bool resume_boot_id(char out[RESUME_BOOT_ID_MAX]);
+/* Tests: the boot id resume_boot_id gives from now on ("" = unreadable); NULL: the system's. */
+void resume_boot_id_set_for_tests(const char *id);
+/* Marks r as written without a sync in this boot (the shutdown's saves). */
+void resume_mark_unsynced(struct resume *r);
+
 /* Writes a session file atomically, keeping the previous copy as .bak (dp_write_file_atomic).
  * Returns 0, or -1 with err naming the file and the call. Any thread. */
 int resume_write_file(const char *path, const uint8_t *data, size_t len, char *err,
@@ -93,8 +116,8 @@ struct resume_job {
 	char *path;                    /* the resume file */
 	char **file_paths;             /* resume.file_count entries; NULL for pad files */
 	bool sync;                     /* fsync the files first (the bitfield changed) */
-	bool batch;                    /* written without fsyncs: the submitter syncs the
-	                                * filesystem at the end (dp_sync_fs) */
+	bool batch;                    /* at exit: written without any fsync; the pieces a sync
+	                                * job claims are marked unsynced with the boot id */
 	struct resume resume;
 	uint8_t *raw;                  /* when set: written as is instead of the resume */
 	size_t raw_len;
@@ -126,7 +149,7 @@ size_t resume_writer_pending(const struct resume_writer *w);
 /* Runs queued jobs to the end on the calling thread's behalf (waits), with their done(). */
 void resume_writer_drain(struct resume_writer *w);
 /* From now on the jobs the thread takes are batch jobs (job->batch): at shutdown, thousands of
- * queued writes cost one dp_sync_fs at the end instead of two fsyncs each. */
+ * queued writes cost no fsync at all (issue 19: any fsync makes the device flush everything). */
 void resume_writer_batch(struct resume_writer *w);
 void resume_writer_free(struct resume_writer *w);
 void resume_job_free(struct resume_job *job);

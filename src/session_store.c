@@ -301,8 +301,8 @@ store_shutdown_begin(void *arg)
 	 * its done callback). */
 	if (s->load != NULL && !s->load->reading)
 		store_load_end(s, false);
-	/* From now on the writer's queue goes without fsyncs of its own: store_flush ends with
-	 * one sync of the filesystem. */
+	/* From now on the writer's queue goes without fsyncs: new pieces are claimed with the
+	 * boot id instead (resume_job_run). */
 	resume_writer_batch(s->writer);
 	/* A last count of seeding time before the torrents stop. */
 	uint64_t now = dp_now_ms();

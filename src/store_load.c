@@ -82,10 +82,11 @@ store_restore_files(const struct resume *r)
 }
 
 /* Gives a torrent just added what its resume file saved (seen: its files as the reader saw
- * them, or NULL); returns the pieces of changed files to recheck (*nrecheck of them). */
+ * them, or NULL; trust: what its pieces are worth, resume_trust); returns the pieces to recheck
+ * (*nrecheck of them): those of changed files, every claimed one after a reboot. */
 static uint32_t *
 store_apply_resume(struct store *s, struct store_item *it, const struct resume *r,
-    const struct engine_restore_file *seen, uint32_t *nrecheck)
+    enum resume_trust trust, const struct engine_restore_file *seen, uint32_t *nrecheck)
 {
 	struct engine_restore_file *files = NULL;
 	if (seen == NULL)
@@ -99,7 +100,7 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 		.added_date = r->added_date, .completed_date = r->completed_date,
 		.labels = r->labels, .trackers = r->trackers, .peers = r->peers,
 		.idle_mode = (int)r->seed_idle_mode, .idle_limit = (int)r->seed_idle_limit,
-		.names = r->names,
+		.names = r->names, .untrusted = trust == RESUME_TRUST_OTHER_BOOT,
 	};
 	uint32_t *recheck = engine_policy_restore(s->e, it->id, &er, nrecheck);
 	free(files);
@@ -111,6 +112,10 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 	struct engine_policy_torrent v;
 	if (engine_policy_torrent(s->e, it->id, 0, &v) == 0)
 		it->synced_have = v.have_pieces;
+	/* Saved at an exit without a sync: the next save syncs the files (on the writer) and
+	 * claims the pieces without the mark. */
+	if (trust != RESUME_TRUST_SYNCED)
+		it->synced_have = UINT32_MAX;
 	return recheck;
 }
 
@@ -124,6 +129,7 @@ struct store_entry {
 	bool have_resume;
 	bool magnet_resume;           /* r is the magnet's (its metadata came just before a crash) */
 	bool used_backup;
+	enum resume_trust trust;      /* r's pieces, as the reader judged them (resume_trust) */
 	char *why;                    /* why it or its resume file does not load; NULL: it does */
 	/* What its resume file says of each file, with what the reader saw on disk (NULL: the add
 	 * looks itself): the lstats are off the loop. */
@@ -285,7 +291,7 @@ store_load_one(struct store *s, struct store_load *L, struct store_entry *en)
 		log_info("%s: its data was not checked before the last stop: it is checked when it "
 		    "starts", nm.name);
 	uint32_t nr = 0;
-	uint32_t *recheck = store_apply_resume(s, it, &en->r, en->files, &nr);
+	uint32_t *recheck = store_apply_resume(s, it, &en->r, en->trust, en->files, &nr);
 	if (nr == 0) {
 		free(recheck);
 		if (en->r.error != NULL)
@@ -295,8 +301,9 @@ store_load_one(struct store *s, struct store_load *L, struct store_entry *en)
 			/* The position it will have once the load puts the queue in the order saved
 			 * (store_load_order): a file whose position has to change is saved again. */
 			it->saved_fp = store_fingerprint(it, v.persist_fp, (int)en->r.queue_pos);
-		if (en->used_backup)
-			it->saved_fp = 0;   /* write a good main file again */
+		/* write a good main file again; a file saved without a sync: a synced one */
+		if (en->used_backup || en->trust != RESUME_TRUST_SYNCED)
+			it->saved_fp = 0;
 		return;
 	}
 	/* The recheck owns its copy of the metainfo, so the torrent may be removed meanwhile. */
@@ -456,6 +463,8 @@ store_read_torrent(struct store *s, struct store_entry *en)
 	}
 	free(rp);
 	en->mi = mi;
+	/* Here, off the loop: the first call reads the boot id. */
+	en->trust = en->have_resume ? resume_trust(&en->r) : RESUME_TRUST_SYNCED;
 	if (en->have_resume)
 		store_read_files(en);
 }

@@ -247,7 +247,10 @@ store_save(struct store *s, struct store_item *it)
 /* The last saves at exit. The views are taken on the loop in slices of STORE_SLICE_US (10,000
  * torrents' resume states are 200 ms of work), the files written by a few threads at once
  * (replacing 10,000 files is metadata work the filesystem does in parallel) while the loop goes
- * on answering: one job of the store's writer thread, whose done() comes back on the loop. */
+ * on answering: one job of the store's writer thread, whose done() comes back on the loop.
+ * Nothing is synced (issue 19: on a VM any fsync or syncfs makes the host flush the disk
+ * image's cache, 0.3-0.5 s per GiB written): a file claiming pieces not synced yet says so
+ * with the boot id, and only a reboot before the system wrote them out costs a recheck. */
 struct store_flush_run {
 	struct store *s;
 	void (*done)(void *arg);
@@ -260,8 +263,6 @@ struct store_flush_run {
 	size_t next;                  /* the next job to write: taken with an atomic add */
 	struct engine_sliced *views;  /* the slices taking the views */
 	bool writing;                 /* the writes are a job of s->writer */
-	int sync_rc;
-	char sync_err[600];
 };
 
 static void *
@@ -276,7 +277,7 @@ store_flush_thread(void *arg)
 	}
 }
 
-/* The writes (with helpers when there are many), then the sync that makes them durable. */
+/* The writes, with helpers when there are many. */
 static void
 store_flush_write(struct store_flush_run *run)
 {
@@ -289,7 +290,6 @@ store_flush_write(struct store_flush_run *run)
 	store_flush_thread(run);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	run->sync_rc = dp_sync_fs(run->s->dir, run->sync_err, sizeof run->sync_err);
 }
 
 /* On the loop once everything is written: the counts, then the engine's shutdown goes on. */
@@ -297,18 +297,22 @@ static void
 store_flush_end(struct store_flush_run *run)
 {
 	struct store *s = run->s;
-	size_t n = 0;
+	size_t n = 0, unsynced = 0;
 	for (size_t i = 0; i < run->n; i++) {
 		if (run->jobs[i]->error != 0)
 			log_error("session: saving resume data: %s", run->jobs[i]->errmsg);
 		else
 			n++;
+		if (run->jobs[i]->error == 0 && run->jobs[i]->resume.unsynced)
+			unsynced++;
 		resume_job_free(run->jobs[i]);
 	}
-	if (run->sync_rc < 0)
-		log_error("session: %s", run->sync_err);
 	store_save_stats(s, true);
 	log_info("session: resume data of %zu torrent%s saved", n, n == 1 ? "" : "s");
+	if (unsynced > 0)
+		log_info("session: %zu torrent%s wrote data not synced yet: left to the system to "
+		    "write out (a start after a reboot that comes first checks those pieces again)",
+		    unsynced, unsynced == 1 ? "" : "s");
 	if (run->cut > 0 || run->unchecked > 0)
 		log_info("session: %zu torrent%s not checked yet and %zu check%s cut short: their "
 		    "data is checked at the next start (a recheck's previous pieces stand)",
@@ -365,8 +369,8 @@ store_flush_views(void *arg, uint64_t budget_us)
 			continue;
 		if (job->resume.unchecked && t.has_info)
 			run->unchecked++;
-		/* Pieces claimed since the last synced save: their data first (the rest was made
-		 * durable before an earlier file said so). */
+		/* Pieces claimed since the last synced save: not synced now, the file marks them
+		 * with the boot id (the rest was made durable before an earlier file said so). */
 		job->sync = have != it->synced_have;
 		job->batch = true;
 		run->jobs[run->n++] = job;
@@ -406,9 +410,8 @@ store_flush(void *arg, void (*done)(void *arg), void *done_arg)
 	struct store *s = arg;
 	if (s->settings_dirty)
 		store_save_settings(s);
-	/* What is still queued and the last saves below are written without fsyncs of their
-	 * own; one sync of the filesystem at the end makes them all durable (10,000 torrents:
-	 * one sync instead of 20,000 fsyncs). */
+	/* What is still queued and the last saves below are written without fsyncs (a file
+	 * claiming pieces not synced yet says so, with the boot id). */
 	resume_writer_batch(s->writer);
 	resume_writer_drain(s->writer);
 	resume_writer_drain(s->mover);

@@ -87,8 +87,11 @@ store_save_stats(struct store *s, bool now)
 		resume_writer_submit(s->writer, job);
 		return;
 	}
+	/* At exit: without a sync, as the last resume files (a crash costs the last minutes'
+	 * figures at most; the .bak scheme keeps a whole copy). */
 	char err[600];
-	if (resume_write_file(job->path, job->raw, job->raw_len, err, sizeof err) < 0)
+	job->batch = true;
+	if (resume_write_file_job(job, job->path, job->raw, job->raw_len, err, sizeof err) < 0)
 		log_error("session: saving the cumulative statistics: %s", err);
 	resume_job_free(job);
 }

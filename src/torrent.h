@@ -166,7 +166,8 @@ struct torrent {
 	struct torrent *tick_next, *tick_prev;   /* the session's set of torrents it ticks */
 	bool ticking;
 	bool v2_indexed;               /* the session indexes its v2 info-hash too */
-	bool unsynced;                 /* pieces written since the last torrent_sync */
+	bool unsynced;                 /* pieces written this run (nothing syncs them but the
+	                                  session store's saves) */
 	struct dp_task *task;
 
 	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */
@@ -271,8 +272,6 @@ void torrent_free(struct torrent *t);
 /* The earlier copy's data is deleted: the jobs held back (data_gated) go to the disk pool. */
 void torrent_open_data_gate(struct torrent *t);
 void torrent_recheck(struct torrent *t);
-/* fsync the torrent's files on the disk pool. */
-void torrent_sync(struct torrent *t);
 /* Puts the torrent into the error state with msg (its peers are closed). */
 void torrent_set_error(struct torrent *t, const char *fmt, ...) DP_PRINTF(2, 3);
 /* A magnet's verified info dictionary, parsed: mi (whose info-hash the caller checked)

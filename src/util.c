@@ -457,20 +457,6 @@ dp_write_file_atomic_batch(const char *path, const uint8_t *data, size_t len,
 	return util_write_atomic(path, data, len, false, step, arg, err, errlen);
 }
 
-int
-dp_sync_fs(const char *dir, char *err, size_t errlen)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) < 0) {
-		snprintf(err, errlen, "%s: can't sync its filesystem: %s", dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 static int
 util_write_atomic(const char *path, const uint8_t *data, size_t len, bool durable,
     void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen)

@@ -88,17 +88,15 @@ int dp_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
  * the call. Any thread. */
 int dp_write_file_atomic(const char *path, const uint8_t *data, size_t len,
     void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen);
-/* The same without the two fsyncs, for a batch of many files made durable at once by
- * dp_sync_fs at its end (a session's 10,000 resume files at shutdown: one sync, not 20,000).
- * Until then a crash may leave path empty, never its .bak. */
+/* The same without the two fsyncs, at exit (issue 19: any fsync there makes the device flush
+ * everything written): until the system writes it out a crash may leave path empty, never its
+ * .bak. */
 int dp_write_file_atomic_batch(const char *path, const uint8_t *data, size_t len,
     void (*step)(void *arg, const char *what), void *arg, char *err, size_t errlen);
 /* The folder path is in (a new string: "." without a slash, "/" at the root). */
 char *dp_dirname(const char *path);
 /* fsync of the folder path is in (a rename in it made durable). 0, or -1 with err. */
 int dp_fsync_dir(const char *path, char *err, size_t errlen);
-/* syncfs(2) of the filesystem dir is on. 0, or -1 with err. */
-int dp_sync_fs(const char *dir, char *err, size_t errlen);
 
 /* Formats a byte count as "1.5 MiB" into out. */
 void dp_format_size(uint64_t bytes, char *out, size_t outlen);

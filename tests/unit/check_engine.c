@@ -1,7 +1,8 @@
 /* check_engine.c: the engine core: rate meters, token buckets, request-queue sizing, and whole
  * engines on one loop: a seeder and a leecher over loopback, a lying seeder banned after a bad
- * piece, a disk error that fails only its torrent, the API's error replies, and blocks nobody
- * wants (duplicates, odd offsets) dropped before they touch a piece. */
+ * piece, a disk error that fails only its torrent, the API's error replies, blocks nobody
+ * wants (duplicates, odd offsets) dropped before they touch a piece, and restarts that trust
+ * pieces left unsynced at exit in the same boot only. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <check.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -24,6 +26,7 @@
 #include "engine_private.h"
 #include "metainfo.h"
 #include "peer_splice.h"
+#include "resume.h"
 #include "session.h"
 #include "session_store.h"
 #include "suites.h"
@@ -1003,6 +1006,135 @@ START_TEST(test_unchecked_survives_restart)
 }
 END_TEST
 
+/* The one resume file of the session sdir, as it is on disk now. */
+static void
+read_only_resume(const char *sdir, struct resume *r, char **path)
+{
+	char rdir[256];
+	snprintf(rdir, sizeof rdir, "%s/resume", sdir);
+	DIR *d = opendir(rdir);
+	ck_assert_ptr_nonnull(d);
+	*path = NULL;
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		size_t n = strlen(de->d_name);
+		if (n > 7 && strcmp(de->d_name + n - 7, ".resume") == 0) {
+			ck_assert_ptr_null(*path);
+			*path = xasprintf("%s/%s", rdir, de->d_name);
+		}
+	}
+	closedir(d);
+	ck_assert_ptr_nonnull(*path);
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	ck_assert_int_eq(dp_read_file(*path, RESUME_MAX_FILE_SIZE, &buf, &len), 0);
+	ck_assert_msg(resume_decode(buf, len, r, err, sizeof err) == 0, "%s", err);
+	free(buf);
+}
+
+/* Rewrites the session's resume file as an exit without a sync in boot `boot` writes it. */
+static void
+mark_unsynced(const char *sdir, const char *boot)
+{
+	struct resume r;
+	char *path, err[256];
+	read_only_resume(sdir, &r, &path);
+	r.unsynced = true;
+	snprintf(r.boot_id, sizeof r.boot_id, "%s", boot);
+	struct dp_buf b;
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	ck_assert_msg(resume_write_file(path, b.data, b.len, err, sizeof err) == 0, "%s", err);
+	dp_buf_free(&b);
+	resume_clear(&r);
+	free(path);
+}
+
+static bool
+resume_is_unsynced(const char *sdir)
+{
+	struct resume r;
+	char *path;
+	read_only_resume(sdir, &r, &path);
+	bool u = r.unsynced;
+	resume_clear(&r);
+	free(path);
+	return u;
+}
+
+/* Issue 19: pieces a resume file claims without a sync (written at an exit) are trusted in the
+ * boot that wrote them, with no piece hashed, and the next save syncs them and drops the mark;
+ * after a reboot each claimed piece is checked again before the torrent seeds. */
+START_TEST(test_unsynced_resume_by_boot)
+{
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/unsynced-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/unsynced-data", tmpdir);
+	resume_boot_id_set_for_tests("aaaaaaaa-0000-0000-0000-000000000001");
+	th_file_write(ddir, "payload.bin", payload, T_SIZE);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	int id = 0;
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id, err, sizeof err), 0);
+	free(tor);
+	RUN_UNTIL(base, seeding_count(e) == 1, 10);
+	th_loop_run(base, 1500);      /* its first save, the debounce past */
+	engine_free(e);
+	ck_assert(!resume_is_unsynced(sdir));
+
+	/* The same boot: trusted as is; the next save (on the writer) syncs and drops the mark. */
+	mark_unsynced(sdir, "aaaaaaaa-0000-0000-0000-000000000001");
+	e = th_engine_loopback(base, ddir, 2);
+	uint64_t hashed = engine_hash_count(e);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, seeding_count(e) == 1, 10);
+	ck_assert_uint_eq(seeding_count(e), 1);
+	ck_assert_uint_eq(engine_hash_count(e), hashed);
+	RUN_UNTIL(base, !resume_is_unsynced(sdir), 10);
+	ck_assert(!resume_is_unsynced(sdir));
+	engine_free(e);
+
+	/* Another boot: every claimed piece is checked again before it seeds. */
+	mark_unsynced(sdir, "aaaaaaaa-0000-0000-0000-000000000001");
+	resume_boot_id_set_for_tests("bbbbbbbb-0000-0000-0000-000000000002");
+	e = th_engine_loopback(base, ddir, 2);
+	hashed = engine_hash_count(e);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, th_torrent_count(e) == 1, 10);
+	int *got = NULL;
+	ck_assert_uint_eq(engine_torrent_ids(e, &got), 1);
+	id = got[0];
+	free(got);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, seeding_count(e) == 1, 10);
+	ck_assert_uint_eq(seeding_count(e), 1);
+	ck_assert_uint_eq(engine_hash_count(e) - hashed, T_PIECES);
+	RUN_UNTIL(base, !resume_is_unsynced(sdir), 10);
+	ck_assert(!resume_is_unsynced(sdir));
+	engine_free(e);
+
+	/* A piece the reboot lost: it is no error, the torrent downloads it again. */
+	mark_unsynced(sdir, "aaaaaaaa-0000-0000-0000-000000000001");
+	uint8_t *bad = xmemdup(payload, T_SIZE);
+	bad[5 * T_PIECE + 7] ^= 0xff;
+	th_file_write(ddir, "payload.bin", bad, T_SIZE);
+	free(bad);
+	e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, th_torrent_count(e) == 1 && engine_torrent_get(e, id, &st) == 0 &&
+	    st.state == ENGINE_TORRENT_DOWNLOADING, 10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+	ck_assert_uint_eq(st.pieces_have, T_PIECES - 1);
+	ck_assert_str_eq(st.error, "");
+	engine_free(e);
+	resume_boot_id_set_for_tests(NULL);
+	event_base_free(base);
+}
+END_TEST
+
 /* The queue passes' reads once nothing has changed for 3 s (at most 20 s). */
 static unsigned long long
 queue_reads_settled(struct engine *e, struct event_base *base)
@@ -1586,6 +1718,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_session_load_in_slices);
 	tcase_add_test(tc, test_queue_pass_reads_changed);
 	tcase_add_test(tc, test_unchecked_survives_restart);
+	tcase_add_test(tc, test_unsynced_resume_by_boot);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_shutdown_busy_counts);

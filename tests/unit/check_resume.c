@@ -1,6 +1,6 @@
 /* check_resume.c: resume files (round trip, every corruption refused with a reason, atomic write
- * with backup and fallback, the writer thread), the queueing rule, seed limits and hook command
- * splitting. */
+ * with backup and fallback, the writer thread, the exit's unsynced mark and boot id), the
+ * queueing rule, seed limits and hook command splitting. */
 #include "config.h"
 
 #include <check.h>
@@ -541,8 +541,7 @@ START_TEST(test_writer_thread)
 END_TEST
 
 /* A shutdown's batch: after resume_writer_batch the jobs the thread takes are batch jobs
- * (written without fsyncs of their own), the files hold what was written with the previous
- * copy as .bak, and one dp_sync_fs makes them durable; a sync of a missing folder fails. */
+ * (written without fsyncs), the files hold what was written with the previous copy as .bak. */
 static bool batch_seen[4];
 
 static void
@@ -579,7 +578,6 @@ START_TEST(test_writer_batch)
 	resume_writer_drain(w);
 	ck_assert(!batch_seen[0] && !batch_seen[1]);
 	ck_assert(batch_seen[2] && batch_seen[3]);
-	ck_assert_int_eq(dp_sync_fs(dir, err, sizeof err), 0);
 	struct resume got, r;
 	sample(&r);
 	bool used_backup;
@@ -597,16 +595,141 @@ START_TEST(test_writer_batch)
 	ck_assert_uint_eq(got.uploaded, 102);
 	resume_clear(&got);
 	resume_clear(&r);
-	char *missing = xasprintf("%s/none", dir);
-	ck_assert_int_eq(dp_sync_fs(missing, err, sizeof err), -1);
-	ck_assert_ptr_nonnull(strstr(err, "none"));
 	resume_writer_free(w);
 	event_base_free(base);
 	unlink(bak);
 	rmdir(dir);
-	free(missing);
 	free(bak);
 	free(path);
+}
+END_TEST
+
+/* Issue 19: a file written at exit without a sync says so with the boot id; both round-trip,
+ * a file without them (every file before) reads as synced, a malformed boot id is refused. */
+START_TEST(test_unsynced_fields)
+{
+	struct dp_buf b = encoded();
+	struct resume r;
+	char err[256];
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
+	ck_assert(!r.unsynced);
+	ck_assert_str_eq(r.boot_id, "");
+	ck_assert(strstr((const char *)b.data, "unsynced") == NULL);
+	ck_assert(strstr((const char *)b.data, "boot-id") == NULL);
+	dp_buf_free(&b);
+	r.unsynced = true;
+	snprintf(r.boot_id, sizeof r.boot_id, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	resume_clear(&r);
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), 0);
+	ck_assert(r.unsynced);
+	ck_assert_str_eq(r.boot_id, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	/* the rest as before */
+	ck_assert_int_eq(r.queue_pos, 3);
+	ck_assert_str_eq(r.save_path, "/srv/data");
+	/* Encoding the decoded value gives the same bytes. */
+	struct dp_buf again;
+	dp_buf_init(&again);
+	resume_encode(&r, &again);
+	ck_assert_uint_eq(again.len, b.len);
+	ck_assert_mem_eq(again.data, b.data, b.len);
+	dp_buf_free(&again);
+	/* A boot id that is no UUID's text: the file is refused (its backup is used). */
+	snprintf(r.boot_id, sizeof r.boot_id, "../../etc\n");
+	dp_buf_free(&b);
+	dp_buf_init(&b);
+	resume_encode(&r, &b);
+	resume_clear(&r);
+	ck_assert_int_eq(resume_decode(b.data, b.len, &r, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "boot-id"));
+	dp_buf_free(&b);
+}
+END_TEST
+
+/* What the claimed pieces are worth: synced ones always; unsynced ones in the boot that wrote
+ * them only (another boot, no boot id in the file, or none readable now: checked again). */
+START_TEST(test_unsynced_trust)
+{
+	struct resume r;
+	sample(&r);
+	resume_boot_id_set_for_tests("11111111-2222-3333-4444-555555555555");
+	ck_assert_int_eq(resume_trust(&r), RESUME_TRUST_SYNCED);
+	resume_mark_unsynced(&r);
+	ck_assert(r.unsynced);
+	ck_assert_str_eq(r.boot_id, "11111111-2222-3333-4444-555555555555");
+	ck_assert_int_eq(resume_trust(&r), RESUME_TRUST_THIS_BOOT);
+	resume_boot_id_set_for_tests("99999999-2222-3333-4444-555555555555");
+	ck_assert_int_eq(resume_trust(&r), RESUME_TRUST_OTHER_BOOT);
+	r.boot_id[0] = '\0';
+	ck_assert_int_eq(resume_trust(&r), RESUME_TRUST_OTHER_BOOT);
+	/* this boot's id unreadable: marked without one, and never trusted */
+	resume_boot_id_set_for_tests("");
+	resume_mark_unsynced(&r);
+	ck_assert_str_eq(r.boot_id, "");
+	ck_assert_int_eq(resume_trust(&r), RESUME_TRUST_OTHER_BOOT);
+	/* the system's: a UUID */
+	resume_boot_id_set_for_tests(NULL);
+	char id[RESUME_BOOT_ID_MAX];
+	if (resume_boot_id(id))
+		ck_assert_uint_eq(strlen(id), 36);
+	resume_clear(&r);
+}
+END_TEST
+
+/* The shutdown's saves (batch jobs) sync nothing: one claiming new pieces is written with the
+ * mark and this boot's id, one claiming nothing new without it; a save while running syncs
+ * the data and writes no mark. */
+START_TEST(test_writer_exit_unsynced)
+{
+	char dir[] = "/tmp/dp-check-resume-u.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct event_base *base;
+	struct resume_writer *w;
+	char *data = writer_open(dir, &base, &w);
+	resume_boot_id_set_for_tests("abcdef01-2222-3333-4444-555555555555");
+	writer_done_count = 0;
+	resume_writer_submit(w, writer_sync_job(dir, "run.resume", 1, data, writer_done));
+	resume_writer_drain(w);
+	resume_writer_batch(w);
+	resume_writer_submit(w, writer_sync_job(dir, "new.resume", 2, data, writer_done));
+	struct resume_job *old = writer_sync_job(dir, "old.resume", 3, data, writer_done);
+	old->sync = false;
+	resume_writer_submit(w, old);
+	resume_writer_drain(w);
+	ck_assert_int_eq(writer_done_count, 3);
+	const char *names[] = { "run.resume", "new.resume", "old.resume" };
+	const bool marked[] = { false, true, false };
+	struct resume r;
+	sample(&r);
+	for (int i = 0; i < 3; i++) {
+		struct resume got;
+		bool used_backup;
+		char why[512];
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		ck_assert_int_eq(resume_load(path, r.info_hash, 10, 2, &got, &used_backup, why,
+		    sizeof why), 0);
+		ck_assert_uint_eq(got.uploaded, (uint64_t)i + 1);
+		ck_assert_uint_eq(got.files[0].size, 10);
+		ck_assert_msg(got.unsynced == marked[i], "%s", names[i]);
+		ck_assert_str_eq(got.boot_id, marked[i] ? "abcdef01-2222-3333-4444-555555555555" :
+		    "");
+		ck_assert_int_eq(resume_trust(&got), marked[i] ? RESUME_TRUST_THIS_BOOT :
+		    RESUME_TRUST_SYNCED);
+		resume_clear(&got);
+		char *bak = xasprintf("%s.bak", path);
+		unlink(path);
+		unlink(bak);
+		free(bak);
+		free(path);
+	}
+	resume_boot_id_set_for_tests(NULL);
+	resume_clear(&r);
+	resume_writer_free(w);
+	event_base_free(base);
+	unlink(data);
+	rmdir(dir);
+	free(data);
 }
 END_TEST
 
@@ -894,6 +1017,9 @@ resume_suite(void)
 	tcase_add_test(tc, test_queue_needs_plan);
 	tcase_add_test(tc, test_writer_batch);
 	tcase_add_test(tc, test_writer_batches);
+	tcase_add_test(tc, test_unsynced_fields);
+	tcase_add_test(tc, test_unsynced_trust);
+	tcase_add_test(tc, test_writer_exit_unsynced);
 	tcase_add_test(tc, test_write_linked_backup);
 	tcase_add_test(tc, test_seed_limits);
 	tcase_add_test(tc, test_hook_split);
