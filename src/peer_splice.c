@@ -28,6 +28,8 @@
 /* An empty pipe takes any block a peer may ask for (128 KiB: 32 pages, one more at each of up
  * to 8 files' starts and at the header: 49 buffers at most); a smaller one is not used. */
 #define PEER_SPLICE_MIN_SLOTS 64u
+/* A header pipe that could not be opened is asked for again after this long. */
+#define PEER_SPLICE_HOPEN_RETRY_MS 1000u
 
 static uint64_t peer_splice_sent;
 
@@ -40,6 +42,9 @@ static uint64_t peer_splice_sent;
  * a wrong byte. */
 static int peer_splice_hrd = -1, peer_splice_hwr = -1;
 static bool peer_splice_hfailed;
+/* No pipe could be opened (EMFILE at a busy client's fd limit, a passing state): none is asked
+ * for again before then, so each batch does not cost a failed pipe2 and a log line. */
+static uint64_t peer_splice_hopen_after_ms;
 static uint8_t peer_splice_stage_buf[PEER_SPLICE_STAGE_MAX];
 static size_t peer_splice_stage_at, peer_splice_stage_len;
 
@@ -132,6 +137,19 @@ peer_splice_hclose(const char *why)
 	peer_splice_stage_at = peer_splice_stage_len = 0;
 }
 
+void
+peer_splice_release(void)
+{
+	if (peer_splice_hrd >= 0)
+		close(peer_splice_hrd);
+	if (peer_splice_hwr >= 0)
+		close(peer_splice_hwr);
+	peer_splice_hrd = peer_splice_hwr = -1;
+	peer_splice_hfailed = false;
+	peer_splice_hopen_after_ms = 0;
+	peer_splice_stage_at = peer_splice_stage_len = 0;
+}
+
 size_t
 peer_splice_staged(void)
 {
@@ -165,8 +183,14 @@ peer_splice_stage(const uint8_t *hdrs, unsigned count, size_t hlen)
 		return 0;
 	if (peer_splice_hrd < 0) {
 		int fds[2];
+		uint64_t now = dp_now_ms();
+		if (now < peer_splice_hopen_after_ms)
+			return 0;
 		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-			peer_splice_hclose("opening it");
+			/* Not for good (peer_splice_hclose): with an fd free again it opens. */
+			log_debug("PIECE headers written one by one for now: no header pipe (%s)",
+			    strerror(errno));
+			peer_splice_hopen_after_ms = now + PEER_SPLICE_HOPEN_RETRY_MS;
 			return 0;
 		}
 		peer_splice_hrd = fds[0];

@@ -45,6 +45,8 @@ unsigned peer_splice_room(const struct peer_splice *ps, const struct peer_piece 
 unsigned peer_splice_stage(const uint8_t *hdrs, unsigned count, size_t hlen);
 /* Bytes staged that no block took yet. */
 size_t peer_splice_staged(void);
+/* Closes the header pipe (the engine's peers are gone); a later stage opens a new one. */
+void peer_splice_release(void);
 /* Queues hlen bytes of header, then [offset, offset+len) of c: its bytes by copy, its file spans
  * by reference to the page cache, pad files as zeros. The pipe keeps the pages, so c's reference
  * may go once this returns. 0, or -1 with errno: ENODATA when a file ended before the span (it

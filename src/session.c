@@ -30,6 +30,7 @@
 #include "peer.h"
 #include "peer_ext.h"
 #include "peer_id.h"
+#include "peer_splice.h"
 #include "session.h"
 #include "task.h"
 #include "torrent.h"
@@ -1083,6 +1084,8 @@ session_cleanup(struct engine *e)
 	while (e->pending != NULL)
 		peer_close(e->pending, "shutting down");
 	session_reap_cb(-1, 0, e);
+	/* No peer is served any more: the PIECE header pipe is closed with them. */
+	peer_splice_release();
 	/* Its uTP connections live on the UDP sockets: it goes first. */
 	transport_free(e->transport);
 	e->transport = NULL;

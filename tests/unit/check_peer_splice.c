@@ -2,7 +2,8 @@
  * that arrive (headers, file spans at any offset, pad zeros, bytes in memory), the pipe's bound,
  * a full socket, a file that shrank after it was opened, the switch back to libevent, and
  * headers staged in the header pipe (taken only when they are the block's, a stale stage
- * drained; the room the pipe has), and a pipe that grows once. */
+ * drained; the room the pipe has), a pipe that grows once, and the header pipe's own life (closed
+ * by peer_splice_release, opened again after a passing EMFILE). */
 #include "config.h"
 
 #include <errno.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <check.h>
 #include <event2/buffer.h>
@@ -20,6 +23,7 @@
 #include "peer_splice.h"
 #include "suites.h"
 #include "test_helpers.h"
+#include "util.h"
 
 static char dir[128];
 
@@ -446,6 +450,75 @@ START_TEST(test_grow_once)
 }
 END_TEST
 
+/* Open descriptors of the process. */
+static int
+fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;   /* the directory's own */
+}
+
+START_TEST(test_header_pipe_released)
+{
+	/* The header pipe is the process's, opened by the first stage: peer_splice_release (the
+	 * engine's end) closes it with what it holds, and the next stage opens a new one. */
+	peer_splice_release();
+	int base = fd_count();
+	uint8_t hs[2 * 13];
+	hdr_of(hs, 0);
+	hdr_of(hs + 13, 1);
+	ck_assert_uint_eq(peer_splice_stage(hs, 2, 13), 2);
+	ck_assert_int_eq(fd_count(), base + 2);
+	peer_splice_release();
+	ck_assert_int_eq(fd_count(), base);
+	ck_assert_uint_eq(peer_splice_staged(), 0);
+	ck_assert_uint_eq(peer_splice_stage(hs, 2, 13), 2);
+	ck_assert_uint_eq(peer_splice_staged(), 26);
+	peer_splice_release();
+	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+START_TEST(test_header_pipe_emfile)
+{
+	/* No descriptor free when the header pipe is first wanted (a busy client at its limit):
+	 * headers are written for now, and once descriptors are free again (after the retry
+	 * delay, a second) the header pipe opens; it was given up for the process's life. */
+	peer_splice_release();
+	struct rlimit old, low;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = DP_MIN(old.rlim_cur, (rlim_t)(fd_count() + 64));
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int fill[256], nfill = 0;
+	while (nfill < 256) {
+		int f = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (f < 0)
+			break;
+		fill[nfill++] = f;
+	}
+	ck_assert_int_lt(nfill, 256);
+	uint8_t hs[2 * 13];
+	hdr_of(hs, 0);
+	hdr_of(hs + 13, 1);
+	ck_assert_uint_eq(peer_splice_stage(hs, 2, 13), 0);
+	while (nfill > 0)
+		close(fill[--nfill]);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Not asked again at once: a failing pipe2 per batch would cost more than it saves. */
+	ck_assert_uint_eq(peer_splice_stage(hs, 2, 13), 0);
+	usleep(1100 * 1000);
+	ck_assert_uint_eq(peer_splice_stage(hs, 2, 13), 2);
+	ck_assert_uint_eq(peer_splice_staged(), 26);
+	peer_splice_release();
+}
+END_TEST
+
 static void
 setup(void)
 {
@@ -472,6 +545,8 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_headers_staged);
 	tcase_add_test(tc, test_room_staged);
 	tcase_add_test(tc, test_grow_once);
+	tcase_add_test(tc, test_header_pipe_released);
+	tcase_add_test(tc, test_header_pipe_emfile);
 	suite_add_tcase(s, tc);
 	return s;
 }
