@@ -24,6 +24,10 @@
  * default, is what an unprivileged user may ask): about forty blocks a batch. Slow peers keep
  * the small one, so the user's pipe pages go to the peers they save CPU for. */
 #define PEER_SPLICE_PIPE_MAX (1024u * 1024u)
+/* Pipes grown at once, at most: 16 x 256 pages is a quarter of fs/pipe-user-pages-soft. Past
+ * that limit the kernel refuses every size, and every new pipe of the user (ours and other
+ * programs') gets 2 pages: unbounded, 64 fast peers would leave no pipe for any other peer. */
+#define PEER_SPLICE_GROWN_MAX 16u
 #define PEER_SPLICE_PAGE 4096u
 /* An empty pipe takes any block a peer may ask for (128 KiB: 32 pages, one more at each of up
  * to 8 files' starts and at the header: 49 buffers at most); a smaller one is not used. */
@@ -32,6 +36,7 @@
 #define PEER_SPLICE_HOPEN_RETRY_MS 1000u
 
 static uint64_t peer_splice_sent;
+static unsigned peer_splice_grown;   /* pipes now at PEER_SPLICE_PIPE_MAX */
 
 /* The header pipe, one for the process (the loop fills one peer's pipe at a time). A header
  * written into a peer's pipe after a file's pages takes a fresh page (it cannot join a page of
@@ -60,7 +65,7 @@ peer_splice_init(struct peer_splice *ps)
 	ps->rd = ps->wr = -1;
 	ps->queued = 0;
 	ps->slots = ps->used = 0;
-	ps->grow_tried = false;
+	ps->grow_tried = ps->grown = false;
 }
 
 bool
@@ -101,7 +106,8 @@ peer_splice_open(struct peer_splice *ps)
 bool
 peer_splice_grow(struct peer_splice *ps)
 {
-	if (ps->grow_tried || ps->rd < 0)
+	/* Enough are big now: this one may grow once one of them closes. */
+	if (ps->grow_tried || ps->rd < 0 || peer_splice_grown >= PEER_SPLICE_GROWN_MAX)
 		return false;
 	ps->grow_tried = true;
 	/* Refused (the user's pipe pages): the pipe keeps its size and its bytes. */
@@ -109,12 +115,16 @@ peer_splice_grow(struct peer_splice *ps)
 	if (size < 0 || (unsigned)size / PEER_SPLICE_PAGE <= ps->slots)
 		return false;
 	ps->slots = (unsigned)size / PEER_SPLICE_PAGE;
+	ps->grown = true;
+	peer_splice_grown++;
 	return true;
 }
 
 void
 peer_splice_close(struct peer_splice *ps)
 {
+	if (ps->grown)
+		peer_splice_grown--;
 	if (ps->rd >= 0)
 		close(ps->rd);
 	if (ps->wr >= 0)

@@ -17,6 +17,7 @@ struct peer_splice {
 	unsigned slots;       /* the pipe's buffers (one a page, or one a write) */
 	unsigned used;        /* buffers the blocks queued since it was last empty may take */
 	bool grow_tried;      /* peer_splice_grow was called */
+	bool grown;           /* it grew: one of the few big pipes (PEER_SPLICE_GROWN_MAX) */
 };
 
 void peer_splice_init(struct peer_splice *ps);
@@ -25,8 +26,9 @@ void peer_splice_init(struct peer_splice *ps);
 int peer_splice_open(struct peer_splice *ps);
 void peer_splice_close(struct peer_splice *ps);
 /* Makes the pipe bigger (fewer, longer batches), for a peer whose socket took a full pipe at
- * once; tried once a pipe. Whether it grew (false: done before, or the kernel refused the size,
- * and the pipe is as it was). */
+ * once; tried once a pipe, and only while few pipes are big (the user's pipe pages are shared by
+ * all peers). Whether it grew (false: done before, enough big pipes, or the kernel refused the
+ * size, and the pipe is as it was). */
 bool peer_splice_grow(struct peer_splice *ps);
 bool peer_splice_is_open(const struct peer_splice *ps);
 /* Whether the header and [offset, offset+len) of c surely fit in the pipe now. */

@@ -2,7 +2,7 @@
  * that arrive (headers, file spans at any offset, pad zeros, bytes in memory), the pipe's bound,
  * a full socket, a file that shrank after it was opened, the switch back to libevent, and
  * headers staged in the header pipe (taken only when they are the block's, a stale stage
- * drained; the room the pipe has), a pipe that grows once, and the header pipe's own life (closed
+ * drained; the room the pipe has), a pipe that grows once (and only a few at a time), and the header pipe's own life (closed
  * by peer_splice_release, opened again after a passing EMFILE). */
 #include "config.h"
 
@@ -450,6 +450,36 @@ START_TEST(test_grow_once)
 }
 END_TEST
 
+START_TEST(test_grow_bounded)
+{
+	/* Big pipes take four times the user's pipe pages (fs/pipe-user-pages-soft is shared by
+	 * all the user's pipes): sixteen grow, the seventeenth keeps its size until one of them
+	 * closes, then grows. */
+	enum { N = 17 };
+	struct peer_splice ps[N];
+	for (int i = 0; i < N; i++) {
+		peer_splice_init(&ps[i]);
+		ck_assert_int_eq(peer_splice_open(&ps[i]), 0);
+	}
+	unsigned small = ps[0].slots;
+	for (int i = 0; i < N - 1; i++)
+		ck_assert_msg(peer_splice_grow(&ps[i]), "pipe %d", i);
+	ck_assert(!peer_splice_grow(&ps[N - 1]));
+	ck_assert_uint_eq(ps[N - 1].slots, small);
+	peer_splice_close(&ps[3]);
+	ck_assert(peer_splice_grow(&ps[N - 1]));
+	ck_assert_uint_eq(ps[N - 1].slots, 4 * small);
+	/* A closed big pipe's place is taken by a new one. */
+	ck_assert_int_eq(peer_splice_open(&ps[3]), 0);
+	ck_assert(!peer_splice_grow(&ps[3]));
+	for (int i = 0; i < N; i++)
+		peer_splice_close(&ps[i]);
+	ck_assert_int_eq(peer_splice_open(&ps[0]), 0);
+	ck_assert(peer_splice_grow(&ps[0]));
+	peer_splice_close(&ps[0]);
+}
+END_TEST
+
 /* Open descriptors of the process. */
 static int
 fd_count(void)
@@ -545,6 +575,7 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_headers_staged);
 	tcase_add_test(tc, test_room_staged);
 	tcase_add_test(tc, test_grow_once);
+	tcase_add_test(tc, test_grow_bounded);
 	tcase_add_test(tc, test_header_pipe_released);
 	tcase_add_test(tc, test_header_pipe_emfile);
 	suite_add_tcase(s, tc);
