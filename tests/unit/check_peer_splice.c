@@ -2,7 +2,7 @@
  * that arrive (headers, file spans at any offset, pad zeros, bytes in memory), the pipe's bound,
  * a full socket, a file that shrank after it was opened, the switch back to libevent, and
  * headers staged in the header pipe (taken only when they are the block's, a stale stage
- * drained; the room the pipe has), a pipe that grows once (and only a few at a time), and the header pipe's own life (closed
+ * drained; the room the pipe has; two peers' batches in turns), a pipe that grows once (and only a few at a time), and the header pipe's own life (closed
  * by peer_splice_release, opened again after a passing EMFILE). */
 #include "config.h"
 
@@ -450,6 +450,130 @@ START_TEST(test_grow_once)
 }
 END_TEST
 
+/* A peer of test_stage_interleaved: its pipe, its socket pair, the bytes it should get. */
+struct il_peer {
+	struct peer_splice ps;
+	int tx, rx;
+	uint8_t *want, *got;
+	size_t nwant, ngot;
+};
+
+/* Moves up to max of the pipe's bytes to the socket, and reads what arrived. */
+static void
+il_pump(struct il_peer *x, size_t max, bool all)
+{
+	for (int round = 0; round < 10000; round++) {
+		if (x->ps.queued > 0) {
+			ssize_t n = peer_splice_send(&x->ps, x->tx, DP_MIN(max, x->ps.queued));
+			ck_assert_msg(n > 0 || (n < 0 && errno == EAGAIN), "send: %s",
+			    strerror(errno));
+		}
+		struct pollfd p = { .fd = x->rx, .events = POLLIN };
+		/* Waits only when all is sent and some is still on its way. */
+		while (x->ngot < x->nwant &&
+		    poll(&p, 1, all && x->ps.queued == 0 ? 50 : 0) == 1) {
+			ssize_t n = read(x->rx, x->got + x->ngot, x->nwant - x->ngot);
+			ck_assert_int_gt(n, 0);
+			x->ngot += (size_t)n;
+		}
+		if (!all || (x->ps.queued == 0 && x->ngot == x->nwant))
+			return;
+	}
+	ck_assert_msg(0, "the pipe did not drain");
+}
+
+START_TEST(test_stage_interleaved)
+{
+	/* Two peers served in turns from the one header pipe, as the loop does: a batch's headers
+	 * staged (sometimes the other peer's, sometimes with a request cancelled before its turn),
+	 * blocks from a file and small ones from memory (written into the page of the header
+	 * spliced before them), pipes drained in part between batches. Every byte arrives as
+	 * queued, for both peers. */
+	int fd = file_make("il", 1u << 20, 3);
+	struct peer_piece_span sp = span_file(fd, 0, 1u << 20);
+	struct peer_piece fc = { .spans = &sp, .nspans = 1, .length = sp.length };
+	static uint8_t mem[4096];
+	for (size_t i = 0; i < sizeof mem; i++)
+		mem[i] = (uint8_t)(i * 31 + 5);
+	struct peer_piece mc = { .data = mem, .length = sizeof mem };
+	enum { ROUNDS = 300, CAP = 16u << 20 };
+	struct il_peer peers[2];
+	for (int i = 0; i < 2; i++) {
+		struct il_peer *x = &peers[i];
+		peer_splice_init(&x->ps);
+		ck_assert_int_eq(peer_splice_open(&x->ps), 0);
+		tcp_pair(&x->tx, &x->rx);
+		x->want = xmalloc(CAP);
+		x->got = xmalloc(CAP);
+		x->nwant = x->ngot = 0;
+	}
+	uint32_t rng = 12345;
+#define IL_RAND() (rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5, rng)
+	for (uint32_t round = 0; round < ROUNDS; round++) {
+		struct il_peer *x = &peers[IL_RAND() % 2];
+		/* The batch: up to 12 blocks, each its own header (piece = round, offset, length). */
+		unsigned nb = 1 + IL_RAND() % 12;
+		uint8_t hs[12 * 13];
+		uint32_t off[12], len[12];
+		bool file[12];
+		for (unsigned i = 0; i < nb; i++) {
+			file[i] = IL_RAND() % 2;
+			len[i] = file[i] ? 16384 : 1 + IL_RAND() % (uint32_t)sizeof mem;
+			off[i] = file[i] ? (IL_RAND() % 60) * 16384 + IL_RAND() % 4096 :
+			    IL_RAND() % ((uint32_t)sizeof mem - len[i] + 1);
+			uint8_t *h = hs + i * 13;
+			h[0] = 0, h[1] = 0, h[2] = 0x40, h[3] = 9, h[4] = 7;
+			memcpy(h + 5, &round, 4);
+			memcpy(h + 9, &i, 4);
+		}
+		/* Staged: the batch, a part of it, or another batch's leftovers. */
+		unsigned st = IL_RAND() % 3;
+		if (st == 0)
+			(void)peer_splice_stage(hs, nb, 13);
+		else if (st == 1 && nb > 1)
+			(void)peer_splice_stage(hs + 13, nb - 1, 13);
+		unsigned skip = IL_RAND() % 4 == 0 ? IL_RAND() % nb : nb;
+		for (unsigned i = 0; i < nb; i++) {
+			if (i == skip)
+				continue;   /* cancelled before its turn */
+			const struct peer_piece *c = file[i] ? &fc : &mc;
+			if (!peer_splice_fits(&x->ps, c, off[i], len[i]))
+				il_pump(x, SIZE_MAX, true);
+			ck_assert(peer_splice_fits(&x->ps, c, off[i], len[i]));
+			ck_assert_uint_le(x->nwant + 13 + len[i], CAP);
+			memcpy(x->want + x->nwant, hs + i * 13, 13);
+			if (file[i])
+				for (uint32_t k = 0; k < len[i]; k++)
+					x->want[x->nwant + 13 + k] = (uint8_t)((off[i] + k) * 7 + 3);
+			else
+				memcpy(x->want + x->nwant + 13, mem + off[i], len[i]);
+			x->nwant += 13 + len[i];
+			ck_assert_msg(peer_splice_add(&x->ps, hs + i * 13, 13, c, off[i], len[i]) == 0,
+			    "round %u block %u: %s", round, i, strerror(errno));
+		}
+		/* Some of it goes now, the rest waits behind the next batch. */
+		il_pump(x, 1 + IL_RAND() % 40000, false);
+	}
+#undef IL_RAND
+	for (int i = 0; i < 2; i++) {
+		struct il_peer *x = &peers[i];
+		il_pump(x, SIZE_MAX, true);
+		size_t k = 0;
+		while (k < x->nwant && x->got[k] == x->want[k])
+			k++;
+		ck_assert_msg(k == x->nwant, "peer %d byte %zu of %zu: %u, not %u", i, k, x->nwant,
+		    k < x->nwant ? x->got[k] : 0, k < x->nwant ? x->want[k] : 0);
+		peer_splice_close(&x->ps);
+		close(x->tx);
+		close(x->rx);
+		free(x->want);
+		free(x->got);
+	}
+	evbuffer_file_segment_free(sp.seg);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_grow_bounded)
 {
 	/* Big pipes take four times the user's pipe pages (fs/pipe-user-pages-soft is shared by
@@ -575,6 +699,7 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_headers_staged);
 	tcase_add_test(tc, test_room_staged);
 	tcase_add_test(tc, test_grow_once);
+	tcase_add_test(tc, test_stage_interleaved);
 	tcase_add_test(tc, test_grow_bounded);
 	tcase_add_test(tc, test_header_pipe_released);
 	tcase_add_test(tc, test_header_pipe_emfile);
