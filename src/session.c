@@ -34,6 +34,7 @@
 #include "session.h"
 #include "task.h"
 #include "torrent.h"
+#include "tls_trust.h"
 #include "tracker_hosts.h"
 #include "transport.h"
 #include "udp_socket.h"
@@ -961,24 +962,6 @@ session_lend(struct engine *e)
 	te->ssl_ctx = e->ssl_ctx;
 }
 
-/* The client side of TLS for HTTPS trackers and web seeds: the system's trust store (OpenSSL's
- * default paths, SSL_CERT_FILE and SSL_CERT_DIR included); each connection checks the name. */
-static struct ssl_ctx_st *
-session_tls_new(void)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL) {
-		log_warn("TLS is not available (SSL_CTX_new failed): HTTPS trackers and web seeds "
-		    "will fail");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-		log_warn("TLS: the system's certificates could not be loaded; HTTPS servers will "
-		    "not be trusted");
-	return ctx;
-}
-
 int
 session_init(struct engine *e, struct event_base *base, const struct session_settings *set,
     const struct dp_config *cfg,
@@ -988,7 +971,10 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	e->set = *set;
 	changes_init(&e->changes);
 	e->tracker_hosts = tracker_hosts_new();
-	e->ssl_ctx = session_tls_new();
+	/* The client side of TLS for HTTPS trackers and web seeds: the system's trust store
+	 * (OpenSSL's default paths, SSL_CERT_FILE and SSL_CERT_DIR included), loaded off the loop
+	 * when the first HTTPS connection needs it; each connection checks the name. */
+	e->ssl_ctx = tls_trust_ctx_new(base);
 	peer_id_generate(e->peer_id);
 	if (RAND_bytes((unsigned char *)&e->rng, sizeof e->rng) != 1 || e->rng == 0)
 		e->rng = (uint32_t)dp_now_us() | 1;
@@ -1078,7 +1064,7 @@ session_cleanup(struct engine *e)
 	changes_free(&e->changes);
 	tracker_hosts_free(e->tracker_hosts);
 	e->tracker_hosts = NULL;
-	SSL_CTX_free(e->ssl_ctx);    /* every fetch went with its torrent */
+	tls_trust_ctx_free(e->ssl_ctx);    /* every fetch went with its torrent */
 	e->ssl_ctx = NULL;
 	e->torrent_env.ssl_ctx = NULL;
 	while (e->pending != NULL)

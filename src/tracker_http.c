@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "task.h"
+#include "tls_trust.h"
 #include "tracker.h"
 #include "tracker_private.h"
 #include "util.h"
@@ -158,6 +159,7 @@ struct tracker_http_fetch {
 	struct event_base *base;
 	struct evdns_base *dns;
 	SSL_CTX *ssl_ctx;
+	struct tls_trust_wait *tls_wait;   /* for the system's certificates to be loaded */
 	char *url;
 	const char *what;
 	int family;                     /* of the tracker's addresses we use (AF_UNSPEC: any) */
@@ -210,6 +212,8 @@ static void
 tracker_http_free(struct tracker_http_fetch *f)
 {
 	tracker_http_close(f);
+	tls_trust_cancel(f->ssl_ctx, f->tls_wait);
+	f->tls_wait = NULL;
 	if (f->finish_ev != NULL)
 		event_free(f->finish_ev);
 	if (f->timer != NULL)
@@ -535,6 +539,19 @@ out:
 	task_cb_end(f->task);
 }
 
+static void tracker_http_resolve(struct tracker_http_fetch *f);
+
+/* The certificates are loaded: on to resolving. */
+static void
+tracker_http_tls_ready(void *arg)
+{
+	struct tracker_http_fetch *f = arg;
+	f->tls_wait = NULL;
+	task_cb_begin(f->task);
+	tracker_http_resolve(f);
+	task_cb_end(f->task);
+}
+
 static void
 tracker_http_begin(struct tracker_http_fetch *f)
 {
@@ -553,6 +570,19 @@ tracker_http_begin(struct tracker_http_fetch *f)
 		return;
 	}
 	evtimer_add(f->timer, &tv);
+	/* The first HTTPS request of the run waits for the certificates (a thread loads them). */
+	if (f->u.scheme == TRACKER_SCHEME_HTTPS && (f->tls_wait != NULL ||
+	    (f->tls_wait = tls_trust_when_ready(f->ssl_ctx, tracker_http_tls_ready, f)) != NULL)) {
+		task_wait(f->task, DP_TASK_DISK_WAIT, "loading the system's certificates");
+		return;
+	}
+	tracker_http_resolve(f);
+}
+
+/* Name resolution, then the connection. */
+static void
+tracker_http_resolve(struct tracker_http_fetch *f)
+{
 	task_wait(f->task, DP_TASK_DNS_WAIT, "resolving %s", f->u.host);
 	f->res = tracker_resolve_start(f->base, f->dns, f->u.host, f->u.port, SOCK_STREAM,
 	    f->family, tracker_http_resolved, f);
