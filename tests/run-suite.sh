@@ -20,26 +20,6 @@ rm -rf "$XDG_STATE_HOME" && mkdir -p "$XDG_STATE_HOME"
 pass() { passed=$((passed + 1)); echo "PASS: $1"; }
 fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1 (log: ${2:-})"; }
 
-# Adds Check's per-test counts from a unit run's output ("Checks: N, Failures: F, Errors: E").
-count_check() {
-	local name=$1 log=$2 rc=$3 line n f e
-	line=$(grep -E '^[0-9]+%: Checks: ' "$log" | tail -n 1)
-	if [ -z "$line" ]; then
-		fail "$name (no Check summary)" "$log"
-		return
-	fi
-	n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
-	f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
-	e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
-	passed=$((passed + n - f - e))
-	failed=$((failed + f + e))
-	echo "$name: $line"
-	if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
-		fail "$name (exit $rc)" "$log"
-	fi
-	[ $((f + e)) -eq 0 ] || { failures+=("$name"); grep -E ':[A-Z]:' "$log" | head -n 20; }
-}
-
 # The layering check first: it takes a second and names what is wrong without a build.
 stage_lint() {
 	local log=$logdir/lint.log
@@ -52,16 +32,83 @@ stage_lint() {
 	fi
 }
 
+# The suites that take longest (seconds of wall time, most of it waiting on timers): a pool that
+# starts them first does not end on one of them. The others follow in suites.h's order.
+slow_suites="engine picker ut_pex review task rpc dht attach ut_metadata transport tracker storage idmap
+  utp tracker_scrape utp_recovery tracker_gate piece_mem"
+
+# unit_suites: every suite of tests/unit/suites.h, the slow ones first.
+unit_suites() {
+	local s all
+	all=$(sed -nE 's/^[[:space:]]*X\(([a-z0-9_]+)\).*/\1/p' tests/unit/suites.h)
+	for s in $slow_suites; do grep -qx "$s" <<<"$all" && echo "$s"; done
+	grep -vxF -f <(xargs -n 1 <<<"$slow_suites") <<<"$all"
+}
+
+# run_suites NAME WIDTH PREFIX CMD...: every Check suite in its own process of CMD (CK_RUN_SUITE;
+# Check forks each test anyway, so a suite sees what it saw in one runner), WIDTH at a time: the
+# unit tests spend most of their time waiting on timers (a serial run: 150 s of wall time for
+# 20 s of CPU), so suites side by side take the wall time of the slowest few. Each suite's log,
+# exit status and seconds land in PREFIX-SUITE.log, .rc, .secs; Check's counts are added up.
+run_suites() {
+	local name=$1 width=$2 prefix=$3 s log line n f e rc checks=0 fails=0 errs=0 suites=()
+	shift 3
+	mapfile -t suites < <(unit_suites)
+	[ ${#suites[@]} -gt 0 ] || { fail "$name (no suites found in tests/unit/suites.h)"; return; }
+	for s in "${suites[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge "$width" ]; do wait -n; done
+		log=$prefix-$s.log
+		rm -f "$log" "$log.rc" "$log.secs"
+		(
+			start=$(date +%s)
+			CK_RUN_SUITE=$s "$@" >"$log" 2>&1
+			echo $? >"$log.rc"
+			echo $(($(date +%s) - start)) >"$log.secs"
+		) &
+	done
+	wait
+	for s in "${suites[@]}"; do
+		log=$prefix-$s.log
+		rc=$(cat "$log.rc" 2>/dev/null || echo missing)
+		line=$(grep -E '^[0-9]+%: Checks: ' "$log" 2>/dev/null | tail -n 1)
+		if [ -z "$line" ]; then
+			fail "$name suite $s (no Check summary, exit $rc)" "$log"
+			tail -n 25 "$log" 2>/dev/null | sed 's/^/  | /'
+			continue
+		fi
+		n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+		f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+		e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+		checks=$((checks + n))
+		fails=$((fails + f))
+		errs=$((errs + e))
+		if [ $((f + e)) -ne 0 ]; then
+			failures+=("$name suite $s")
+			echo "$name: suite $s: $line ($log):"
+			grep -E ':[A-Z]:' "$log" | head -n 20 | sed 's/^/  | /'
+		elif [ "$rc" != 0 ]; then
+			fail "$name suite $s (exit $rc)" "$log"
+		fi
+	done
+	passed=$((passed + checks - fails - errs))
+	failed=$((failed + fails + errs))
+	echo "$name: Checks: $checks, Failures: $fails, Errors: $errs (${#suites[@]} suites, $width at a time," \
+		"slowest: $(for s in "${suites[@]}"; do echo "$(cat "$prefix-$s.log.secs" 2>/dev/null || echo 0) $s"; done |
+			sort -rn | head -n 3 | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}'))"
+}
+
+# Suites side by side: wait-bound (above), so more than the cores; the CPU stays below half busy.
+unit_jobs=${DP_UNIT_JOBS:-4}
+
+# make check builds the runner (and the benchmark helpers); TESTS= runs nothing: the lint stage
+# ran the layering check, the suites run here side by side.
 stage_unit() {
-	local log=build/tests/unit/unit_tests.log
-	make -C build -s -j"$jobs" check >"$logdir/unit-check.log" 2>&1
-	local rc=$?
-	[ -f "$log" ] || { fail "make check (no log)" "$logdir/unit-check.log"; return; }
-	count_check "unit (make check)" "$log" $rc
+	make -C build -s -j"$jobs" check TESTS= >"$logdir/unit-check.log" 2>&1 ||
+		{ fail "unit (make check build)" "$logdir/unit-check.log"; return; }
+	run_suites "unit" "$unit_jobs" "$logdir/unit" build/tests/unit/unit_tests
 }
 
 stage_asan() {
-	local log=$logdir/asan.log
 	mkdir -p build-asan
 	if [ ! -f build-asan/Makefile ] || [ configure -nt build-asan/config.status ]; then
 		(cd build-asan && ../configure -q --enable-asan --enable-werror --enable-debug) \
@@ -70,8 +117,7 @@ stage_asan() {
 	make -C build-asan -s -j"$jobs" downpour tests/unit/unit_tests >>"$logdir/asan-build.log" 2>&1 ||
 		{ fail "asan build" "$logdir/asan-build.log"; return; }
 	CK_TIMEOUT_MULTIPLIER=4 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		build-asan/tests/unit/unit_tests >"$log" 2>&1
-	count_check "unit-asan" "$log" $?
+		run_suites "unit-asan" "$unit_jobs" "$logdir/asan" build-asan/tests/unit/unit_tests
 }
 
 # One Check suite under valgrind; its exit status lands in LOG.rc.
@@ -85,16 +131,20 @@ valgrind_suite() {
 	echo $? >"$log.rc"
 }
 
-# Every suite on its own, two at a time: a crash names its suite and leaves the others running,
-# and the stage takes half the wall time of one process running them all.
+# Every suite on its own, DP_SCRIPT_JOBS at a time, the slow ones first: a crash names its suite
+# and leaves the others running, and the stage does not end on one long suite started last.
 stage_valgrind() {
 	local s suites=() bad=() checks=0 log
 	if ! command -v valgrind >/dev/null; then fail "valgrind (not installed)"; return; fi
-	mapfile -t suites < <(sed -nE 's/^[[:space:]]*X\(([a-z0-9_]+)\).*/\1/p' tests/unit/suites.h)
+	mapfile -t suites < <(unit_suites)
 	[ ${#suites[@]} -gt 0 ] || { fail "valgrind (no suites found in tests/unit/suites.h)"; return; }
 	for s in "${suites[@]}"; do
 		while [ "$(jobs -rp | wc -l)" -ge "$script_jobs" ]; do wait -n; done
-		valgrind_suite "$s" "$logdir/valgrind-$s.log" &
+		(
+			start=$(date +%s)
+			valgrind_suite "$s" "$logdir/valgrind-$s.log"
+			echo $(($(date +%s) - start)) >"$logdir/valgrind-$s.log.secs"
+		) &
 	done
 	wait
 	for s in "${suites[@]}"; do
@@ -108,7 +158,9 @@ stage_valgrind() {
 		fi
 	done
 	if [ ${#bad[@]} -eq 0 ]; then
-		pass "valgrind unit tests (${#suites[@]} suites, $checks checks, no leaks, no errors)"
+		pass "valgrind unit tests (${#suites[@]} suites, $checks checks, no leaks, no errors; slowest:" \
+			"$(for s in "${suites[@]}"; do echo "$(cat "$logdir/valgrind-$s.log.secs" 2>/dev/null || echo 0) $s"; done |
+				sort -rn | head -n 3 | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}'))"
 	else
 		fail "valgrind unit tests (suites: ${bad[*]})" "$logdir/valgrind-*.log"
 	fi
