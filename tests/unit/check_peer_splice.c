@@ -482,6 +482,16 @@ il_pump(struct il_peer *x, size_t max, bool all)
 	ck_assert_msg(0, "the pipe did not drain");
 }
 
+/* xorshift32: the interleaving test's choices, the same every run. */
+static uint32_t
+il_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
 START_TEST(test_stage_interleaved)
 {
 	/* Two peers served in turns from the one header pipe, as the loop does: a batch's headers
@@ -508,7 +518,7 @@ START_TEST(test_stage_interleaved)
 		x->nwant = x->ngot = 0;
 	}
 	uint32_t rng = 12345;
-#define IL_RAND() (rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5, rng)
+#define IL_RAND() il_rand(&rng)
 	for (uint32_t round = 0; round < ROUNDS; round++) {
 		struct il_peer *x = &peers[IL_RAND() % 2];
 		/* The batch: up to 12 blocks, each its own header (piece = round, offset, length). */
@@ -519,8 +529,12 @@ START_TEST(test_stage_interleaved)
 		for (unsigned i = 0; i < nb; i++) {
 			file[i] = IL_RAND() % 2;
 			len[i] = file[i] ? 16384 : 1 + IL_RAND() % (uint32_t)sizeof mem;
-			off[i] = file[i] ? (IL_RAND() % 60) * 16384 + IL_RAND() % 4096 :
-			    IL_RAND() % ((uint32_t)sizeof mem - len[i] + 1);
+			if (file[i]) {
+				off[i] = (IL_RAND() % 60) * 16384;
+				off[i] += IL_RAND() % 4096;
+			} else {
+				off[i] = IL_RAND() % ((uint32_t)sizeof mem - len[i] + 1);
+			}
 			uint8_t *h = hs + i * 13;
 			h[0] = 0, h[1] = 0, h[2] = 0x40, h[3] = 9, h[4] = 7;
 			memcpy(h + 5, &round, 4);
