@@ -103,7 +103,6 @@ disk_op_verb(enum disk_op op)
 	case DISK_OP_WRITE_PIECE: return "write";
 	case DISK_OP_READ: return "read";
 	case DISK_OP_HASH_PIECE: return "hash check";
-	case DISK_OP_SYNC: return "sync";
 	case DISK_OP_DELETE: return "delete";
 	case DISK_OP_FREE_SPACE: return "free space";
 	case DISK_OP_PROBE: return "probe";
@@ -384,11 +383,6 @@ disk_job_run(struct disk_pool *pool, struct disk_job *job, struct disk_scratch *
 		    (job->check_v2 ? job->v2_len <= job->length && disk_v2_matches(sc, job) :
 		    !job->skip_v1);
 		break;
-	case DISK_OP_SYNC:
-		rc = storage_sync(job->storage, job->errmsg, sizeof job->errmsg);
-		if (rc < 0)
-			job->error = -rc;
-		break;
 	case DISK_OP_DELETE:
 		rc = storage_delete_files(job->storage, job->errmsg, sizeof job->errmsg);
 		if (rc < 0)
@@ -536,9 +530,6 @@ disk_task_mark_running(struct disk_job *job)
 		task_wait(job->task, DP_TASK_DISK_WAIT, "reading and hashing piece %u, %s",
 		    job->piece, size);
 		break;
-	case DISK_OP_SYNC:
-		task_wait(job->task, DP_TASK_DISK_WAIT, "flushing files to disk (fsync)");
-		break;
 	case DISK_OP_DELETE:
 		task_wait(job->task, DP_TASK_DISK_WAIT, "deleting the torrent's files");
 		break;
@@ -610,9 +601,6 @@ disk_job_complete(struct disk_pool *pool, struct disk_job *job)
 			snprintf(msg, sizeof msg, "piece %u %s", job->piece,
 			    job->hash_ok ? "verified" :
 			    job->errmsg[0] ? "missing on disk" : "hash mismatch");
-			break;
-		case DISK_OP_SYNC:
-			snprintf(msg, sizeof msg, "files flushed");
 			break;
 		case DISK_OP_DELETE:
 			snprintf(msg, sizeof msg, "files deleted");
@@ -790,7 +778,7 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 		    job->path);
 	else if (job->op == DISK_OP_CALL)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s", job->what);
-	else if (job->op == DISK_OP_SYNC || job->op == DISK_OP_DELETE || job->op == DISK_OP_PROBE)
+	else if (job->op == DISK_OP_DELETE || job->op == DISK_OP_PROBE)
 		job->task = task_new(DP_TASK_KIND_DISK, job->torrent_id, "disk %s torrent %d",
 		    disk_op_verb(job->op), job->torrent_id);
 	else

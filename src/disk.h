@@ -25,7 +25,6 @@ enum disk_op {
 	DISK_OP_WRITE_PIECE,   /* SHA-1 buf against expected; only if it matches, write it */
 	DISK_OP_READ,          /* read [offset, offset+length) into buf (or open it: want_refs) */
 	DISK_OP_HASH_PIECE,    /* read the piece from disk and compare with expected (checking) */
-	DISK_OP_SYNC,          /* fsync the storage's files */
 	DISK_OP_DELETE,        /* close and unlink the storage's files, prune its empty folders */
 	DISK_OP_FREE_SPACE,    /* statvfs(path): bytes free for unprivileged users (no storage) */
 	DISK_OP_PROBE,         /* hash_ok = any of the storage's files exists with data */

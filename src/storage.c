@@ -32,7 +32,6 @@ struct storage_file {
 	char *path;                     /* full path */
 	struct storage_fd *ofd;         /* cached descriptor or NULL */
 	struct storage_file *lru_prev, *lru_next;  /* among files with a cached descriptor */
-	bool unsynced;                  /* a writable descriptor was closed without fsync */
 };
 
 struct storage {
@@ -46,7 +45,7 @@ struct storage {
 
 /* The descriptor cache is one LRU for every torrent: open_files bounds the process, not each
  * torrent (300 seeding torrents held 514 descriptors with a bound of 128 per torrent). The lock
- * guards ofd, the LRU, the count, refs, unsynced and empty_files_created of every storage. */
+ * guards ofd, the LRU, the count, refs and empty_files_created of every storage. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct storage_file *lru_head, *lru_tail;   /* most recently used first */
 static int open_count;                              /* cached descriptors */
@@ -204,8 +203,6 @@ storage_uncache_locked(struct storage *st, struct storage_file *f)
 	storage_lru_unlink(st, f);
 	f->ofd = NULL;
 	open_count -= o->dfd >= 0 ? 2 : 1;
-	if (o->writable)
-		f->unsynced = true;   /* storage_sync opens it again for the fsync */
 	if (o->refs == 0) {
 		storage_fd_close(o, f->path);
 	} else {
@@ -801,59 +798,6 @@ storage_readahead(struct storage *st, uint64_t offset, uint64_t len)
 		offset += mapped;
 		len -= mapped < len ? mapped : len;
 	}
-}
-
-int
-storage_sync(struct storage *st, char *err, size_t errlen)
-{
-	size_t count = 0, nclosed = 0, nf = st->mi->file_count;
-	struct storage_fd **list = xcalloc(nf > 0 ? nf : 1, sizeof *list);
-	size_t *idx = xcalloc(nf > 0 ? nf : 1, sizeof *idx);
-	size_t *closed = xcalloc(nf > 0 ? nf : 1, sizeof *closed);
-	storage_lock(st);
-	for (size_t i = 0; i < nf; i++) {
-		struct storage_file *f = &st->files[i];
-		if (f->ofd != NULL && f->ofd->writable) {
-			f->ofd->refs++;
-			list[count] = f->ofd;
-			idx[count++] = i;
-		} else if (f->unsynced) {
-			closed[nclosed++] = i;
-		}
-		f->unsynced = false;
-	}
-	storage_unlock(st);
-	int rc = 0;
-	for (size_t k = 0; k < count; k++) {
-		if (rc == 0 && fsync(list[k]->fd) != 0) {
-			rc = -errno;
-			snprintf(err, errlen, "fsync %s: %s", st->files[idx[k]].path, strerror(errno));
-		}
-		storage_release(st, list[k], idx[k]);
-	}
-	/* Files written, then evicted from the cache by other files: open again for the fsync. A
-	 * file gone meanwhile (moved or deleted with its torrent) has nothing left to sync. */
-	for (size_t k = 0; k < nclosed && rc == 0; k++) {
-		const char *path = st->files[closed[k]].path;
-		int fd;
-		fd = dp_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0);
-		if (fd < 0) {
-			if (errno != ENOENT) {
-				rc = -errno;
-				snprintf(err, errlen, "open %s for fsync: %s", path, dp_strerror(errno));
-			}
-			continue;
-		}
-		if (fsync(fd) != 0) {
-			rc = -errno;
-			snprintf(err, errlen, "fsync %s: %s", path, strerror(errno));
-		}
-		close(fd);
-	}
-	free(list);
-	free(idx);
-	free(closed);
-	return rc;
 }
 
 void

@@ -59,8 +59,6 @@ int storage_open_refs(struct storage *st, uint64_t offset, uint32_t len,
 void storage_close_refs(struct storage_file_ref *refs, size_t n);
 /* Asks the kernel to read ahead (posix_fadvise WILLNEED) for [offset, offset+len). */
 void storage_readahead(struct storage *st, uint64_t offset, uint64_t len);
-/* fsync every open file (before resume data says pieces are on disk). */
-int storage_sync(struct storage *st, char *err, size_t errlen);
 /* Closes cached descriptors (before moving or deleting). */
 void storage_close_all(struct storage *st);
 /* Descriptors in the open-file cache, all torrents together: at most the largest max_open_files

@@ -238,17 +238,9 @@ START_TEST(test_write_good_and_bad)
 	ck_assert_mem_eq(rd->buf, data + PIECE, PIECE);
 	ck_assert_uint_eq(job_task(rd)->bytes_in, PIECE);
 
-	/* Sync. */
-	struct disk_job *sy = job_new(DISK_OP_SYNC, 0, NULL, &r);
-	disk_pool_submit(pool, sy);
-	run_until(&r.count, 4, 5000);
-	ck_assert_int_eq(sy->error, 0);
-	ck_assert_int_eq(job_task(sy)->state, DP_TASK_DONE);
-
 	disk_pool_free(pool);
 	free(rd->buf);
 	free(rd);
-	free(sy);
 	free(good);
 	free(bad);
 	free(corrupt);

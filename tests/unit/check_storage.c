@@ -236,7 +236,6 @@ START_TEST(test_round_trip_multi)
 	ck_assert_uint_eq(size, 3000);
 	ck_assert(mtime > 0);
 	ck_assert_int_eq(storage_file_stat(st, 1, &size, &mtime), -ENOENT);
-	ck_assert_int_eq(storage_sync(st, err, sizeof err), 0);
 
 	char *p = storage_file_path(st, 5);
 	char want[512];
@@ -469,7 +468,7 @@ END_TEST
 
 /* The bound is for all torrents together: 30 single-file torrents with a bound of 4 keep at
  * most 4 descriptors (the soak benchmark's 300 seeds held 514 with 128 each), each torrent's
- * data reads back, and a sync reaches files whose descriptors were evicted. */
+ * data reads back. */
 START_TEST(test_cache_bound_global)
 {
 	enum { NTOR = 30, MAXOPEN = 4 };
@@ -493,7 +492,6 @@ START_TEST(test_cache_bound_global)
 		fill_pattern(data, sizeof data, (uint64_t)i);
 		ck_assert_int_eq(storage_read(st[i], 0, back, sizeof back, err, sizeof err), 0);
 		ck_assert_mem_eq(back, data, sizeof data);
-		ck_assert_int_eq(storage_sync(st[i], err, sizeof err), 0);
 	}
 	ck_assert_int_le(count_fds() - base, MAXOPEN);
 	for (int i = 0; i < NTOR; i++) {
@@ -537,7 +535,6 @@ START_TEST(test_direct_fd_kept)
 		    0);
 		ck_assert_mem_eq(back, data, PIECE);
 	}
-	ck_assert_int_eq(storage_sync(st, err, sizeof err), 0);
 	storage_close_all(st);
 	ck_assert_int_eq(count_fds() - base, 0);
 	ck_assert_int_eq(storage_open_count(), 0);
