@@ -136,7 +136,7 @@ valgrind_suite() {
 # here; started with engine, picker and ut_pex, task's dump and utp_recovery's tail probe failed
 # under valgrind at load 4-5, passing in this order.)
 stage_valgrind() {
-	local s suites=() bad=() checks=0 log
+	local s suites=() bad=() checks=0 log slowest
 	if ! command -v valgrind >/dev/null; then fail "valgrind (not installed)"; return; fi
 	mapfile -t suites < <(sed -nE 's/^[[:space:]]*X\(([a-z0-9_]+)\).*/\1/p' tests/unit/suites.h)
 	[ ${#suites[@]} -gt 0 ] || { fail "valgrind (no suites found in tests/unit/suites.h)"; return; }
@@ -160,9 +160,10 @@ stage_valgrind() {
 		fi
 	done
 	if [ ${#bad[@]} -eq 0 ]; then
-		pass "valgrind unit tests (${#suites[@]} suites, $checks checks, no leaks, no errors; slowest:" \
-			"$(for s in "${suites[@]}"; do echo "$(cat "$logdir/valgrind-$s.log.secs" 2>/dev/null || echo 0) $s"; done |
-				sort -rn | head -n 3 | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}'))"
+		slowest=$(for s in "${suites[@]}"; do
+			echo "$(cat "$logdir/valgrind-$s.log.secs" 2>/dev/null || echo 0) $s"
+		done | sort -rn | head -n 3 | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}')
+		pass "valgrind unit tests (${#suites[@]} suites, $checks checks, no leaks, no errors; slowest: $slowest)"
 	else
 		fail "valgrind unit tests (suites: ${bad[*]})" "$logdir/valgrind-*.log"
 	fi
