@@ -10,7 +10,7 @@ build_pkgs="build-essential autoconf automake pkg-config libncurses-dev libevent
   libconfig-dev libjansson-dev check libminiupnpc-dev libnatpmp-dev"
 test_pkgs="clang libclang-rt-14-dev valgrind tmux opentracker aria2 transmission-cli
   transmission-daemon python3-libtorrent mktorrent socat iproute2 util-linux miniupnpd
-  miniupnpd-nftables nftables"
+  miniupnpd-nftables nftables chromium chromium-driver"
 
 case $mode in
 run) want=$build_pkgs ;;
