@@ -509,7 +509,11 @@ START_TEST(test_utp_resent_hole_lost_again)
 	event_free(tr.ev);
 	ck_assert_uint_eq(r->got.len, want);
 	ck_assert(memcmp(r->got.data + (256u << 10), d, total) == 0);
-	ck_assert_uint_eq(r->arrivals[(uint16_t)(r->first + hole)], 3);
+	/* The third transmission arrives. A fourth may follow when its ACK comes later than a
+	 * round trip and a quarter (valgrind, or a loaded machine: the clean-clone run of 5bb7dc3
+	 * saw 4 under valgrind): a spurious resend, not the timer's. */
+	unsigned sent = r->arrivals[(uint16_t)(r->first + hole)];
+	ck_assert_msg(sent == 3 || sent == 4, "the hole arrived %u times", sent);
 	ck_assert_msg(c->cc.timeouts == 0 && c->tail_probes == 0,
 	    "the hole was found by the timer (%u timeouts, %llu tail probes)", c->cc.timeouts,
 	    (unsigned long long)c->tail_probes);
