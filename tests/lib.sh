@@ -20,9 +20,42 @@ if [ "${DP_ASAN:-0}" = 1 ]; then
 	echo "lib.sh: DP_ASAN=1: running $1; sanitizer reports go to $DP_ASAN_LOGS" >&2
 fi
 
-# free_port: a TCP port free on 127.0.0.1 at this moment.
+# free_port: a TCP port free on 127.0.0.1 at this moment, and not one this script was given
+# before: two picks made before either is listened on could get the same port from the kernel
+# (a clean-clone run had ops_magnet_restart's seeder and RPC on one port). The ports given go
+# to $TMPDIR/downpour-ports.PID of the script ($$ is the script's in a $(...) too); files of
+# scripts no longer running are removed.
 free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	/usr/bin/python3 - "${TMPDIR:-/tmp}" "$$" <<'PY'
+import glob, os, socket, sys
+d, pid = sys.argv[1], sys.argv[2]
+for f in glob.glob(os.path.join(d, "downpour-ports.*")):
+    try:
+        os.kill(int(f.rsplit(".", 1)[1]), 0)
+    except ProcessLookupError:
+        try:
+            os.unlink(f)
+        except OSError:
+            pass
+    except (ValueError, PermissionError):
+        pass
+state = os.path.join(d, "downpour-ports." + pid)
+try:
+    with open(state) as fh:
+        given = set(fh.read().split())
+except OSError:
+    given = set()
+for _ in range(100):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    if str(p) not in given:
+        break
+with open(state, "a") as fh:
+    fh.write("%d\n" % p)
+print(p)
+PY
 }
 
 # stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 8) for it to go, then SIGKILL.
