@@ -47,6 +47,16 @@ tls_trust_of(SSL_CTX *ctx)
 	return ctx == NULL || tls_trust_index < 0 ? NULL : SSL_CTX_get_ex_data(ctx, tls_trust_index);
 }
 
+/* Where no thread can do it: the system's certificates loaded here, at once (the bundle's parse
+ * blocks the caller). */
+static void
+tls_trust_load_here(SSL_CTX *ctx)
+{
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+		log_warn("TLS: the system's certificates could not be loaded; HTTPS servers will "
+		    "not be trusted");
+}
+
 /* The thread: a store of its own (the context's is not touched off the loop). */
 static void *
 tls_trust_thread(void *arg)
@@ -120,9 +130,7 @@ tls_trust_ctx_new(struct event_base *base)
 		if (tt->done_ev != NULL)
 			event_free(tt->done_ev);
 		free(tt);
-		if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-			log_warn("TLS: the system's certificates could not be loaded; HTTPS servers "
-			    "will not be trusted");
+		tls_trust_load_here(ctx);
 	}
 	return ctx;
 }
@@ -161,9 +169,7 @@ tls_trust_when_ready(SSL_CTX *ctx, void (*ready)(void *arg), void *arg)
 			log_warn("TLS: can't start a thread to load the certificates (%s): loading "
 			    "them on the loop", strerror(rc));
 			tt->loaded = true;
-			if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-				log_warn("TLS: the system's certificates could not be loaded; HTTPS "
-				    "servers will not be trusted");
+			tls_trust_load_here(ctx);
 			return NULL;
 		}
 		tt->started = true;
