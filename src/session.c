@@ -971,10 +971,6 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	e->set = *set;
 	changes_init(&e->changes);
 	e->tracker_hosts = tracker_hosts_new();
-	/* The client side of TLS for HTTPS trackers and web seeds: the system's trust store
-	 * (OpenSSL's default paths, SSL_CERT_FILE and SSL_CERT_DIR included), loaded off the loop
-	 * when the first HTTPS connection needs it; each connection checks the name. */
-	e->ssl_ctx = tls_trust_ctx_new(base);
 	peer_id_generate(e->peer_id);
 	if (RAND_bytes((unsigned char *)&e->rng, sizeof e->rng) != 1 || e->rng == 0)
 		e->rng = (uint32_t)dp_now_us() | 1;
@@ -996,6 +992,10 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		snprintf(err, errlen, "can't start %d disk threads", threads);
 		return -1;
 	}
+	/* The client side of TLS for HTTPS trackers and web seeds: the system's trust store
+	 * (OpenSSL's default paths, SSL_CERT_FILE and SSL_CERT_DIR included), loaded on the pool
+	 * when the first HTTPS connection needs it; each connection checks the name. */
+	e->ssl_ctx = tls_trust_ctx_new(base, e->disk);
 	e->reap_event = event_new(base, -1, 0, session_reap_cb, e);
 	e->health_timer = event_new(base, -1, EV_PERSIST, session_health_cb, e);
 	e->tick_timer = event_new(base, -1, EV_PERSIST, session_tick_cb, e);
@@ -1042,7 +1042,9 @@ session_cleanup(struct engine *e)
 	discovery_free(e->disc);
 	e->disc = NULL;
 	e->peer_env.dht_port = 0;
-	/* Completions still reference their torrents: drain the pool first. */
+	/* Completions still reference their torrents: drain the pool first. A certificate load
+	 * that completes in the drain answers no wait: the fetches waiting go with their torrents. */
+	tls_trust_ctx_stop(e->ssl_ctx);
 	if (e->disk != NULL)
 		disk_pool_free(e->disk);
 	e->disk = NULL;
