@@ -555,10 +555,6 @@ tracker_http_tls_ready(void *arg)
 static void
 tracker_http_begin(struct tracker_http_fetch *f)
 {
-	struct timeval tv = {
-		.tv_sec = tracker_tunables.http_timeout_ms / 1000,
-		.tv_usec = (tracker_tunables.http_timeout_ms % 1000) * 1000,
-	};
 	f->have_req_error = false;
 	f->connect_failed = false;
 	f->status = 0;
@@ -569,8 +565,9 @@ tracker_http_begin(struct tracker_http_fetch *f)
 		tracker_http_fail(f, "HTTPS is not available (no TLS context)");
 		return;
 	}
-	evtimer_add(f->timer, &tv);
-	/* The first HTTPS request of the run waits for the certificates (a thread loads them). */
+	/* The first HTTPS request of the run waits for the certificates (a disk pool job loads
+	 * them, behind whatever the pool has queued: at a start with thousands of torrents that
+	 * can take longer than a tracker may take to answer). The reply timer starts after. */
 	if (f->u.scheme == TRACKER_SCHEME_HTTPS && (f->tls_wait != NULL ||
 	    (f->tls_wait = tls_trust_when_ready(f->ssl_ctx, tracker_http_tls_ready, f)) != NULL)) {
 		task_wait(f->task, DP_TASK_DISK_WAIT, "loading the system's certificates");
@@ -583,6 +580,11 @@ tracker_http_begin(struct tracker_http_fetch *f)
 static void
 tracker_http_resolve(struct tracker_http_fetch *f)
 {
+	struct timeval tv = {
+		.tv_sec = tracker_tunables.http_timeout_ms / 1000,
+		.tv_usec = (tracker_tunables.http_timeout_ms % 1000) * 1000,
+	};
+	evtimer_add(f->timer, &tv);
 	task_wait(f->task, DP_TASK_DNS_WAIT, "resolving %s", f->u.host);
 	f->res = tracker_resolve_start(f->base, f->dns, f->u.host, f->u.port, SOCK_STREAM,
 	    f->family, tracker_http_resolved, f);
