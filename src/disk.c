@@ -815,8 +815,11 @@ disk_pool_submit(struct disk_pool *pool, struct disk_job *job)
 	    (size_t)pool->nthreads - pool->running;
 	bool running = job->shown_running;
 	disk_queue_push(check ? &pool->checks : &pool->jobs, job);
-	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
+	/* After the unlock: a worker woken under the lock ran on the other core into the lock
+	 * still held and slept on it again (strace of a seeder: two more futex calls and a switch
+	 * per piece). The pool is freed only by this thread, so it is still there. */
+	pthread_cond_signal(&pool->cond);
 	if (running)
 		disk_task_mark_running(job);
 	else
