@@ -555,7 +555,8 @@ static void
 monitor_client_text(struct monitor_client *c, const struct dp_buf *text)
 {
 	struct evbuffer *o = bufferevent_get_output(c->bev);
-	const char *p = (const char *)text->data, *end = p + text->len;
+	/* An empty answer's data may be NULL, and NULL + 0 is undefined (UBSan in the task suite). */
+	const char *p = text->len > 0 ? (const char *)text->data : "", *end = p + text->len;
 	while (p < end) {
 		if (*p == '.')
 			evbuffer_add(o, ".", 1);
