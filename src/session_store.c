@@ -347,6 +347,7 @@ store_free(void *arg)
 	store_qpass_free(s);
 	free(s->qstale);
 	free(s->sweep_ids);
+	free(s->resync);
 	while (s->items != NULL) {
 		struct store_item *it = s->items;
 		s->items = it->next;

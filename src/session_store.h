@@ -26,5 +26,11 @@ int session_store_open(struct engine *e, const char *dir, const struct dp_config
 /* Torrents read by the store's queue passes so far (store: the engine's policy argument); a
  * test's measure that a pass costs what changed, not every torrent. */
 unsigned long long session_store_queue_reads(const void *store);
+/* Torrents whose resume file the last exit left unsynced and still waiting for the save that
+ * syncs them, the passes begun over them, and the most saves one pass made (tests). */
+void session_store_resync_counts(const void *store, size_t *pending, unsigned *passes,
+    unsigned *most);
+/* Tests: saves per pass of those, and ms between two passes (0: the defaults). */
+void session_store_resync_pace_for_tests(unsigned batch, unsigned every_ms);
 
 #endif

@@ -301,9 +301,13 @@ store_load_one(struct store *s, struct store_load *L, struct store_entry *en)
 			/* The position it will have once the load puts the queue in the order saved
 			 * (store_load_order): a file whose position has to change is saved again. */
 			it->saved_fp = store_fingerprint(it, v.persist_fp, (int)en->r.queue_pos);
-		/* write a good main file again; a file saved without a sync: a synced one */
-		if (en->used_backup || en->trust != RESUME_TRUST_SYNCED)
+		/* write a good main file again, at once; a file saved without a sync: a synced
+		 * one, spread over the ticks after the load (thousands at a time after a stop
+		 * just after they came) */
+		if (en->used_backup)
 			it->saved_fp = 0;
+		else if (en->trust != RESUME_TRUST_SYNCED)
+			store_resync_add(s, it);
 		return;
 	}
 	/* The recheck owns its copy of the metainfo, so the torrent may be removed meanwhile. */

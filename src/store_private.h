@@ -32,6 +32,8 @@ struct watch;
 #define STORE_FLUSH_THREADS 3         /* with the writer's own: the last saves at exit */
 #define STORE_WRITER_BACKLOG 64      /* saves handed on while the writer has fewer queued */
 #define STORE_QUEUE_MIN_MS 250        /* queue passes at most this often (a burst: one pass) */
+#define STORE_RESYNC_BATCH 256        /* saves syncing an exit's unsynced pieces: per pass ... */
+#define STORE_RESYNC_EVERY_MS 4000    /* ... and a pass at most this often */
 
 struct store_item {
 	int id;
@@ -123,6 +125,16 @@ struct store {
 	struct event *settings_ev;        /* one write for the changes of one loop iteration */
 	bool settings_dirty;
 	struct store_flush_run *flush;    /* the last saves at exit, under way */
+	/* Torrents whose resume file the last exit wrote unsynced (store_resync.c): ids, saved
+	 * from resync_next on, a pass per tick */
+	int *resync;
+	size_t nresync, resync_next, resync_cap;
+	uint64_t resync_ms;               /* the last pass began */
+	unsigned resync_left;             /* saves left to the pass under way (0: none is) */
+	unsigned resync_in_pass;          /* ... and made in it so far */
+	unsigned resync_passes, resync_most;   /* passes begun, the most saves one made */
+	unsigned resync_saved;            /* saves made (for the log line at the end) */
+	uint64_t resync_first_ms;         /* the first pass began */
 };
 
 /* The session's torrents: read and parsed on the store's two writer threads in batches (10,000 .torrent and
@@ -194,6 +206,10 @@ int store_set_location(void *arg, int id, const char *dir, bool move, char *err,
 int store_load_begin(struct store *s, char *err, size_t errlen);
 /* finished: all added (the queue's first pass and the watch directory follow); false: cut */
 void store_load_end(struct store *s, bool finished);
+
+/* store_resync.c: the synced saves of what the last exit left unsynced, spread out */
+void store_resync_add(struct store *s, struct store_item *it);
+void store_resync_pass(struct store *s, uint64_t now_ms);
 
 /* store_queue.c: queue passes, admitting starts, seeding limits, the periodic look */
 void store_qpass_free(struct store *s);

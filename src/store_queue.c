@@ -597,6 +597,7 @@ store_look(struct store *s)
 			s->saves_cut = true;
 	}
 	store_sweep(s, now);
+	store_resync_pass(s, now);
 	if (s->saves_cut || (s->sweep_ids != NULL && s->sweep_next < s->sweep_n)) {
 		/* the clock: the next slice soon; the writer: when it may have caught up */
 		struct timeval tv = { 0, s->backlog_cut ? 100000 : 10000 };

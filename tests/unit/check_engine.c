@@ -1135,6 +1135,97 @@ START_TEST(test_unsynced_resume_by_boot)
 }
 END_TEST
 
+/* With boot: every resume file of the session marked as an exit without a sync in that boot
+ * writes it (returns how many); NULL: how many are marked. */
+static unsigned
+unsynced_files(const char *sdir, const char *boot)
+{
+	char rdir[256], err[256];
+	unsigned n = 0;
+	snprintf(rdir, sizeof rdir, "%s/resume", sdir);
+	DIR *d = opendir(rdir);
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		size_t len = strlen(de->d_name);
+		if (len <= 7 || strcmp(de->d_name + len - 7, ".resume") != 0)
+			continue;
+		char *path = xasprintf("%s/%s", rdir, de->d_name);
+		uint8_t *buf;
+		size_t blen;
+		struct resume r;
+		ck_assert_int_eq(dp_read_file(path, RESUME_MAX_FILE_SIZE, &buf, &blen), 0);
+		ck_assert_msg(resume_decode(buf, blen, &r, err, sizeof err) == 0, "%s", err);
+		free(buf);
+		if (boot == NULL) {
+			n += r.unsynced;
+			resume_clear(&r);
+			free(path);
+			continue;
+		}
+		r.unsynced = true;
+		snprintf(r.boot_id, sizeof r.boot_id, "%s", boot);
+		struct dp_buf b;
+		dp_buf_init(&b);
+		resume_encode(&r, &b);
+		ck_assert_msg(resume_write_file(path, b.data, b.len, err, sizeof err) == 0, "%s",
+		    err);
+		dp_buf_free(&b);
+		resume_clear(&r);
+		free(path);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The last stop left 10 torrents' resume files unsynced in this boot: they seed at once,
+ * trusted, and the saves that sync them come a pass per tick after the load, 3 at most in each
+ * (the test's batch), until every file has lost its mark. */
+START_TEST(test_unsynced_resaves_spread)
+{
+	enum { N = 10, BATCH = 3 };
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128];
+	snprintf(sdir, sizeof sdir, "%s/resync-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/resync-data", tmpdir);
+	resume_boot_id_set_for_tests("aaaaaaaa-0000-0000-0000-000000000003");
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "resync%02d.bin", i);
+		add_complete(e, ddir, name, (uint8_t)(i * 7 + 5));
+	}
+	RUN_UNTIL(base, seeding_count(e) == N, 20);
+	th_loop_run(base, 2500);      /* their first saves, the debounce past */
+	engine_free(e);
+	ck_assert_uint_eq(unsynced_files(sdir, "aaaaaaaa-0000-0000-0000-000000000003"), N);
+	ck_assert_uint_eq(unsynced_files(sdir, NULL), N);
+
+	session_store_resync_pace_for_tests(BATCH, 1000);
+	e = th_engine_loopback(base, ddir, 2);
+	uint64_t hashed = engine_hash_count(e);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, seeding_count(e) == N, 20);
+	ck_assert_uint_eq(seeding_count(e), N);
+	size_t pending;
+	unsigned passes, most;
+	RUN_UNTIL(base, (session_store_resync_counts(e->policy_arg, &pending, &passes, &most),
+	    pending == 0 && passes > 0), 20);
+	ck_assert_uint_eq(pending, 0);
+	ck_assert_uint_ge(passes, (N + BATCH - 1) / BATCH);
+	ck_assert_uint_eq(most, BATCH);
+	ck_assert_uint_eq(engine_hash_count(e), hashed);
+	/* the last pass's saves written */
+	RUN_UNTIL(base, unsynced_files(sdir, NULL) == 0, 10);
+	ck_assert_uint_eq(unsynced_files(sdir, NULL), 0);
+	engine_free(e);
+	session_store_resync_pace_for_tests(0, 0);
+	resume_boot_id_set_for_tests(NULL);
+	event_base_free(base);
+}
+END_TEST
+
 /* The queue passes' reads once nothing has changed for 3 s (at most 20 s). */
 static unsigned long long
 queue_reads_settled(struct engine *e, struct event_base *base)
@@ -1719,6 +1810,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_queue_pass_reads_changed);
 	tcase_add_test(tc, test_unchecked_survives_restart);
 	tcase_add_test(tc, test_unsynced_resume_by_boot);
+	tcase_add_test(tc, test_unsynced_resaves_spread);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_shutdown_busy_counts);
