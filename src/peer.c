@@ -1219,6 +1219,10 @@ peer_cancel_request(struct peer *p, uint32_t piece, uint32_t offset, uint32_t le
 			p->inreqs[(p->inreqs_head + j) % p->inreqs_cap] =
 			    p->inreqs[(p->inreqs_head + j + 1) % p->inreqs_cap];
 		p->ninreqs--;
+		/* BEP 6: every request gets exactly one answer, a piece or a reject, cancelled or
+		 * not; one dropped in silence leaves a fast peer waiting on it. */
+		if (p->fast)
+			wire_put_reject(bufferevent_get_output(p->bev), piece, offset, length);
 		return;
 	}
 }

@@ -159,6 +159,133 @@ START_TEST(test_peer_that_never_reads)
 }
 END_TEST
 
+/* A raw fast-extension peer of the seeder in review_fast_peer: its socket, the bytes read and
+ * not yet taken. */
+struct review_raw {
+	int fd;
+	uint8_t buf[1 << 16];
+	size_t len;
+};
+
+/* Runs the loop and reads until a whole message is buffered, or deadline: its type (-1 for a
+ * keep-alive, -2 when none came), its payload copied to body (up to bodylen bytes). */
+static int
+review_raw_next(struct review_raw *r, struct event_base *base, uint64_t deadline, uint8_t *body,
+    size_t bodylen)
+{
+	for (;;) {
+		if (r->len >= 4) {
+			uint32_t mlen = th_be32(r->buf);
+			ck_assert_uint_lt(mlen, sizeof r->buf - 4);
+			if (r->len >= 4 + (size_t)mlen) {
+				int type = mlen == 0 ? -1 : r->buf[4];
+				if (mlen > 1)
+					memcpy(body, r->buf + 5, DP_MIN((size_t)mlen - 1, bodylen));
+				memmove(r->buf, r->buf + 4 + mlen, r->len - 4 - mlen);
+				r->len -= 4 + mlen;
+				return type;
+			}
+		}
+		if (dp_now_ms() >= deadline)
+			return -2;
+		th_loop_run(base, 5);
+		ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len, 0);
+		if (n > 0)
+			r->len += (size_t)n;
+		else
+			ck_assert_msg(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK),
+			    "seeder closed the connection");
+	}
+}
+
+START_TEST(test_fast_cancel_answered)
+{
+	/* BEP 6: with the fast extension every request gets exactly one answer, a piece or a
+	 * reject, even when it is cancelled. A request and its cancel arriving in one read used
+	 * to be dropped in silence (since db0d5d6 the requests of a read are served once it is
+	 * parsed, so the cancel always found it queued): the requester waits on it for ever. */
+	struct event_base *base = event_base_new();
+	char sdir[128], err[256];
+	snprintf(sdir, sizeof sdir, "%s/seed", rdir);
+	th_file_write(sdir, "payload.bin", rpayload, R_SIZE);
+	size_t tlen;
+	uint8_t *tor = review_torrent(&tlen);
+	struct metainfo *mi = metainfo_parse(tor, tlen, err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	struct engine *seed = th_engine_loopback(base, sdir, 2);
+	int sid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	for (int i = 0; i < 100 && (engine_torrent_get(seed, sid, &st) != 0 ||
+	    st.state != ENGINE_TORRENT_SEEDING); i++)
+		th_loop_run(base, 100);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_SEEDING);
+	struct engine_global_stats g;
+	engine_global(seed, &g);
+
+	struct review_raw *r = xcalloc(1, sizeof *r);
+	r->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(r->fd, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g.listen_port) };
+	sin.sin_addr.s_addr = htonl(0x7f000001u);
+	ck_assert_int_eq(connect(r->fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK), 0);
+	uint8_t hs[WIRE_HANDSHAKE_LEN], pid[20];
+	memset(pid, 'c', sizeof pid);
+	wire_build_handshake(hs, mi->info_hash, pid, false, true, false);
+	ck_assert_int_eq(write(r->fd, hs, sizeof hs), (ssize_t)sizeof hs);
+	uint64_t deadline = dp_now_ms() + (getenv("DP_UNDER_VALGRIND") != NULL ? 60000 : 10000);
+	while (r->len < WIRE_HANDSHAKE_LEN && dp_now_ms() < deadline) {
+		th_loop_run(base, 5);
+		ssize_t n = recv(r->fd, r->buf + r->len, WIRE_HANDSHAKE_LEN - r->len, 0);
+		if (n > 0)
+			r->len += (size_t)n;
+	}
+	ck_assert_uint_eq(r->len, WIRE_HANDSHAKE_LEN);
+	ck_assert_msg(r->buf[20 + 7] & 0x04, "seeder does not offer the fast extension");
+	r->len = 0;
+
+	uint8_t msg[64];
+	review_put_be32(msg, 1);
+	msg[4] = WIRE_INTERESTED;
+	ck_assert_int_eq(write(r->fd, msg, 5), 5);
+	uint8_t body[32];
+	int type;
+	while ((type = review_raw_next(r, base, deadline, body, sizeof body)) != WIRE_UNCHOKE)
+		ck_assert_msg(type != -2, "seeder never unchoked an interested peer");
+
+	/* A request and its cancel in one write: one read. */
+	uint32_t piece = 3, begin = 16384, blen = 16384;
+	for (int k = 0; k < 2; k++) {
+		uint8_t *m = msg + 17 * k;
+		review_put_be32(m, 13);
+		m[4] = k == 0 ? WIRE_REQUEST : WIRE_CANCEL;
+		review_put_be32(m + 5, piece);
+		review_put_be32(m + 9, begin);
+		review_put_be32(m + 13, blen);
+	}
+	ck_assert_int_eq(write(r->fd, msg, 34), 34);
+	int answers = 0;
+	uint64_t until = dp_now_ms() + (getenv("DP_UNDER_VALGRIND") != NULL ? 20000 : 3000);
+	while ((type = review_raw_next(r, base, until, body, sizeof body)) != -2) {
+		if ((type == WIRE_REJECT || type == WIRE_PIECE) && th_be32(body) == piece &&
+		    th_be32(body + 4) == begin) {
+			answers++;
+			/* One answer is enough; a little longer shows there is no second. */
+			until = DP_MIN(until, dp_now_ms() + 300);
+		}
+	}
+	ck_assert_msg(answers == 1, "a cancelled request got %d answers, not exactly one", answers);
+
+	close(r->fd);
+	free(r);
+	engine_free(seed);
+	metainfo_free(mi);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_save_dir_too_long)
 {
 	/* A download directory longer than the torrent keeps (1024 bytes) was silently cut short
@@ -199,6 +326,7 @@ review_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_peer_that_never_reads);
 	tcase_add_test(tc, test_save_dir_too_long);
+	tcase_add_test(tc, test_fast_cancel_answered);
 	suite_add_tcase(s, tc);
 	return s;
 }
