@@ -570,6 +570,8 @@ tracker_http_begin(struct tracker_http_fetch *f)
 	 * can take longer than a tracker may take to answer). The reply timer starts after. */
 	if (f->u.scheme == TRACKER_SCHEME_HTTPS && (f->tls_wait != NULL ||
 	    (f->tls_wait = tls_trust_when_ready(f->ssl_ctx, tracker_http_tls_ready, f)) != NULL)) {
+		/* A redirect to HTTPS comes here with the first hop's timer still running. */
+		evtimer_del(f->timer);
 		task_wait(f->task, DP_TASK_DISK_WAIT, "loading the system's certificates");
 		return;
 	}

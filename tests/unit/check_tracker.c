@@ -695,9 +695,13 @@ lab_http_cb(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(out, "d14:failure reason7:go awaye");
 	} else if (strcmp(path, "/html") == 0) {
 		evbuffer_add_printf(out, "<html>oops</html>");
-	} else if (strcmp(path, "/redirect") == 0) {
+	} else if (strcmp(path, "/redirect") == 0 || strcmp(path, "/redirect_https") == 0) {
 		char loc[512];
-		snprintf(loc, sizeof loc, "/announce?%s", query ? query : "");
+		if (strcmp(path, "/redirect") == 0)
+			snprintf(loc, sizeof loc, "/announce?%s", query ? query : "");
+		else
+			snprintf(loc, sizeof loc, "https://127.0.0.1:%u/announce?%s",
+			    (unsigned)lab->http_port, query ? query : "");
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
 		evhttp_send_reply(req, 302, "Found", out);
 		evhttp_clear_headers(&q);
@@ -1380,6 +1384,47 @@ START_TEST(test_https_timer_after_certificates)
 }
 END_TEST
 
+/* The same through a redirect: an HTTP tracker sends the fetch on to an HTTPS URL while the
+ * certificates still wait for the pool. The first hop's reply timer ran through that wait and
+ * ended it as "no announce reply" from the second, never asked. */
+START_TEST(test_https_redirect_timer_after_certificates)
+{
+	struct lab lab;
+	lab_init(&lab);
+	tracker_tunables.http_timeout_ms = 200;
+	lab.pool = disk_pool_new(lab.base, 1);
+	ck_assert_ptr_nonnull(lab.pool);
+	ck_assert_int_eq(pipe(tls_hold_pipe), 0);
+	struct disk_job hold = { .op = DISK_OP_CALL, .call = tls_hold_call,
+		.what = "held by the test" };
+	disk_pool_submit(lab.pool, &hold);
+	lab.ssl = tls_trust_ctx_new(lab.base, lab.pool);
+	ck_assert_ptr_nonnull(lab.ssl);
+	char url[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/redirect_https?x=1", lab.http_port);
+	struct dp_task *task = task_new(DP_TASK_KIND_TRACKER, 0, "redirected fetch");
+	fetch_done_calls = 0;
+	ck_assert_ptr_nonnull(tracker_http_fetch_start(lab.base, lab.dns, lab.ssl, url, "announce",
+	    AF_INET, task, fetch_done_cb, NULL));
+	/* The first hop answers with the redirect; the second waits for the certificates. */
+	RUN_UNTIL(lab.base, task->state == DP_TASK_DISK_WAIT, 5);
+	ck_assert_int_eq(task->state, DP_TASK_DISK_WAIT);
+	ck_assert_str_eq(task->reason, "loading the system's certificates");
+	th_loop_run(lab.base, 600);
+	ck_assert_msg(fetch_done_calls == 0, "fetch ended during the wait: '%s'", fetch_done_err);
+	ck_assert_int_eq(task->state, DP_TASK_DISK_WAIT);
+	ck_assert_int_eq(write(tls_hold_pipe[1], "x", 1), 1);
+	RUN_UNTIL(lab.base, fetch_done_calls > 0, tls_load_bound_s());
+	ck_assert_int_eq(fetch_done_calls, 1);
+	ck_assert_msg(strstr(fetch_done_err, "TLS") != NULL, "err: '%s'", fetch_done_err);
+	task_done(task, "test done");
+	task_release(&task);
+	close(tls_hold_pipe[0]);
+	close(tls_hold_pipe[1]);
+	lab_free(&lab);
+}
+END_TEST
+
 /* Issue 17: a tracker kept its task after the task finished (stopped, failed), the registry freed
  * it once it had lingered (or when over 2000 finished tasks lingered), and the next start or the
  * torrent's removal read it through the dangling pointer. A held task now outlives both. */
@@ -1511,6 +1556,7 @@ tracker_suite(void)
 	tcase_add_test(tc, test_loop_errors_and_tiers);
 	tcase_add_test(tc, test_tls_trust_lazy);
 	tcase_add_test(tc, test_https_timer_after_certificates);
+	tcase_add_test(tc, test_https_redirect_timer_after_certificates);
 	tcase_add_test(tc, test_status_word);
 	tcase_add_test(tc, test_loop_stopped_task_outlives_linger);
 	tcase_add_test(tc, test_announce_ipv6_lane);
