@@ -234,6 +234,10 @@ struct peer {
 	struct event *splice_ev;
 	bool splice_failed;
 
+	/* A plain socket's reads: an event of our own on its fd, while the bufferevent's EV_READ
+	 * stays off (it still writes). NULL: the bufferevent reads (MSE, uTP, no event). */
+	struct event *read_ev;
+
 	bool read_throttled;          /* RATE_WAIT for download */
 	bool write_throttled;         /* RATE_WAIT for upload */
 	bool disk_paused;             /* DISK_WAIT */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <check.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -25,6 +26,7 @@
 #include "engine.h"
 #include "engine_private.h"
 #include "metainfo.h"
+#include "peer.h"
 #include "peer_splice.h"
 #include "resume.h"
 #include "session.h"
@@ -1632,6 +1634,94 @@ START_TEST(test_requests_straight_to_socket)
 }
 END_TEST
 
+/* A plain TCP peer's socket is read on an event of its own, never by the bufferevent (whose
+ * wakeup cost an ioctl and a small read before ours): under a download limit that stops and
+ * restarts reading many times, and a disk pause (DISK_WAIT) in the middle during which not a
+ * byte more is taken and the peer's callbacks rest, the copy still completes byte-identical. */
+START_TEST(test_plain_reads_own_event)
+{
+	struct event_base *base = event_base_new();
+	char ldir[128], err[256], addr[64];
+	snprintf(ldir, sizeof ldir, "%s/leech-own-read", tmpdir);
+	mkdir(ldir, 0755);
+	size_t tlen;
+	uint8_t *tor = th_torrent_single("payload.bin", payload, T_SIZE, T_PIECE, &tlen);
+	struct th_events wl = { .base = base };
+	struct engine *leech = plain_engine(base, ldir);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	int lid;
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	/* About two and a half seconds for the whole file: reading stops whenever the tokens run
+	 * out and starts again when they refill. */
+	ck_assert_int_eq(engine_torrent_set_rate_limits(leech, lid, 500000, 0, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	struct raw_seed rs = { .fd = -1 };
+	ck_assert(dp_hex_decode(st.info_hash_hex, 20, rs.info_hash));
+	dp_buf_init(&rs.in);
+	dp_buf_init(&rs.out);
+	rs.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sin;
+	ck_assert_int_eq(bind(rs.lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(rs.lfd, 4), 0);
+	ck_assert_int_eq(getsockname(rs.lfd, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_eq(fcntl(rs.lfd, F_SETFL, O_NONBLOCK), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, addr, err, sizeof err), 0);
+	struct torrent *t = session_find_torrent(leech, lid);
+	int throttled = 0, checked = 0;
+	bool paused = false;
+	uint64_t deadline = dp_now_ms() + 30000;
+	while (wl.completed == 0 && wl.errors == 0 && dp_now_ms() < deadline) {
+		th_loop_run(base, 10);
+		raw_seed_service(&rs);
+		struct peer *p = t->peers;
+		if (p == NULL || !p->connected || p->dead)
+			continue;
+		ck_assert_ptr_nonnull(p->read_ev);
+		ck_assert_int_eq(bufferevent_get_enabled(p->bev) & EV_READ, 0);
+		checked++;
+		if (p->read_throttled)
+			throttled++;
+		if (!paused && p->downloaded > T_SIZE / 3) {
+			paused = true;
+			p->disk_paused = true;
+			peer_update_reading(p);
+			uint64_t before = p->downloaded, cycles = p->task->cycles;
+			uint64_t until = dp_now_ms() + 300;
+			while (dp_now_ms() < until) {
+				th_loop_run(base, 10);
+				raw_seed_service(&rs);
+			}
+			ck_assert_ptr_eq(t->peers, p);
+			ck_assert_uint_eq(p->downloaded, before);
+			/* Its socket holds bytes all along: an event left on would run again and
+			 * again for nothing. */
+			ck_assert_uint_lt(p->task->cycles - cycles, 50);
+			p->disk_paused = false;
+			peer_update_reading(p);
+		}
+	}
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert(paused);
+	ck_assert_int_gt(checked, 0);
+	ck_assert_int_gt(throttled, 0);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	ck_assert_int_eq(rs.garbled, 0);
+	ck_assert(file_equals(ldir, payload, T_SIZE));
+	engine_free(leech);
+	if (rs.fd >= 0)
+		close(rs.fd);
+	close(rs.lfd);
+	dp_buf_free(&rs.in);
+	dp_buf_free(&rs.out);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* The idle seeding limit (Transmission's): a seed in mode SINGLE with a limit of 0 minutes
  * stops as soon as its timer fires, as a user's stop (STOPPED event) and marked idle-stopped;
  * in mode UNLIMITED, or GLOBAL with the session's limit off, it keeps seeding; started again,
@@ -1817,6 +1907,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_blocks_out_of_order);
 	tcase_add_test(tc, test_requests_straight_to_socket);
+	tcase_add_test(tc, test_plain_reads_own_event);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;
