@@ -167,6 +167,9 @@ peer_on_connected(struct peer *p)
 		peer_send_handshake(p);
 	}
 	if (p->read_ev != NULL) {
+		/* An incoming stream comes from the transport still reading (it sniffed the first
+		 * bytes): left on, libevent would read beside read_ev, and on through a pause. */
+		bufferevent_disable(p->bev, EV_READ);
 		bufferevent_enable(p->bev, EV_WRITE);
 		event_add(p->read_ev, NULL);
 	} else {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <check.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -1722,6 +1723,109 @@ START_TEST(test_plain_reads_own_event)
 }
 END_TEST
 
+/* The same for a peer that connects to us: the transport read its first bytes with the
+ * bufferevent (to tell plaintext from MSE) and handed it over still reading, so libevent read
+ * the socket beside the peer's own event, and through a rate limit's or a disk pause's stop:
+ * bytes kept coming into the input buffer while the peer was held back. */
+START_TEST(test_plain_reads_own_event_incoming)
+{
+	struct event_base *base = event_base_new();
+	char ldir[128], err[256];
+	snprintf(ldir, sizeof ldir, "%s/leech-own-read-in", tmpdir);
+	mkdir(ldir, 0755);
+	size_t tlen;
+	uint8_t *tor = th_torrent_single("payload.bin", payload, T_SIZE, T_PIECE, &tlen);
+	struct th_events wl = { .base = base };
+	struct engine *leech = plain_engine(base, ldir);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	int lid;
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_set_rate_limits(leech, lid, 500000, 0, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	struct engine_global_stats g;
+	engine_global(leech, &g);
+	struct raw_seed rs = { .fd = -1, .lfd = -1 };
+	ck_assert(dp_hex_decode(st.info_hash_hex, 20, rs.info_hash));
+	dp_buf_init(&rs.in);
+	dp_buf_init(&rs.out);
+	/* The raw seed calls: its handshake first, then the leech's comes back. */
+	rs.fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons((uint16_t)g.listen_port) };
+	ck_assert_int_eq(connect(rs.fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(fcntl(rs.fd, F_SETFL, O_NONBLOCK), 0);
+	uint8_t hs[68] = { 19 };
+	memcpy(hs + 1, "BitTorrent protocol", 19);
+	hs[27] = 0x04;
+	memcpy(hs + 28, rs.info_hash, 20);
+	memcpy(hs + 48, "-XX0001-rawseedin000", 20);
+	dp_buf_add(&rs.out, hs, sizeof hs);
+	raw_put_msg(&rs.out, 14, NULL, 0);           /* have all */
+	raw_put_msg(&rs.out, 1, NULL, 0);            /* unchoke */
+	ck_assert_int_eq(send(rs.fd, rs.out.data, rs.out.len, MSG_NOSIGNAL), (ssize_t)rs.out.len);
+	rs.out.len = 0;
+	uint64_t deadline = dp_now_ms() + 30000;
+	while (rs.in.len < 68 && dp_now_ms() < deadline) {
+		th_loop_run(base, 10);
+		uint8_t buf[4096];
+		ssize_t n = recv(rs.fd, buf, sizeof buf, 0);
+		if (n > 0)
+			dp_buf_add(&rs.in, buf, (size_t)n);
+	}
+	ck_assert_uint_ge(rs.in.len, 68);
+	memmove(rs.in.data, rs.in.data + 68, rs.in.len - 68);
+	rs.in.len -= 68;
+	rs.handshaken = true;
+
+	struct torrent *t = session_find_torrent(leech, lid);
+	int checked = 0;
+	bool paused = false;
+	while (wl.completed == 0 && wl.errors == 0 && dp_now_ms() < deadline) {
+		th_loop_run(base, 10);
+		raw_seed_service(&rs);
+		struct peer *p = t->peers;
+		if (p == NULL || !p->connected || p->dead)
+			continue;
+		ck_assert(p->incoming);
+		ck_assert_ptr_nonnull(p->read_ev);
+		ck_assert_int_eq(bufferevent_get_enabled(p->bev) & EV_READ, 0);
+		checked++;
+		if (!paused && p->downloaded > T_SIZE / 3) {
+			paused = true;
+			p->disk_paused = true;
+			peer_update_reading(p);
+			uint64_t before = p->downloaded;
+			size_t inbuf = evbuffer_get_length(bufferevent_get_input(p->bev));
+			uint64_t until = dp_now_ms() + 300;
+			while (dp_now_ms() < until) {
+				th_loop_run(base, 10);
+				raw_seed_service(&rs);
+			}
+			ck_assert_ptr_eq(t->peers, p);
+			ck_assert_uint_eq(p->downloaded, before);
+			/* Not a byte more taken from the socket while paused. */
+			ck_assert_uint_eq(evbuffer_get_length(bufferevent_get_input(p->bev)), inbuf);
+			p->disk_paused = false;
+			peer_update_reading(p);
+		}
+	}
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert(paused);
+	ck_assert_int_gt(checked, 0);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	ck_assert_int_eq(rs.garbled, 0);
+	ck_assert(file_equals(ldir, payload, T_SIZE));
+	engine_free(leech);
+	close(rs.fd);
+	dp_buf_free(&rs.in);
+	dp_buf_free(&rs.out);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* The idle seeding limit (Transmission's): a seed in mode SINGLE with a limit of 0 minutes
  * stops as soon as its timer fires, as a user's stop (STOPPED event) and marked idle-stopped;
  * in mode UNLIMITED, or GLOBAL with the session's limit off, it keeps seeding; started again,
@@ -1908,6 +2012,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_blocks_out_of_order);
 	tcase_add_test(tc, test_requests_straight_to_socket);
 	tcase_add_test(tc, test_plain_reads_own_event);
+	tcase_add_test(tc, test_plain_reads_own_event_incoming);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;
