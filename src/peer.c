@@ -1012,28 +1012,14 @@ peer_splice_cb(evutil_socket_t fd, short what, void *arg)
 	task_cb_end(task);
 }
 
-/* Stages the headers of the requests from the queue's head that the pipe will likely take,
- * blocks like r's in c (peer_splice_stage): one write for them all. A stage left from before is
- * kept: its headers are those of the next requests unless they were cancelled. */
+/* A block could not go into the pipe: the pipe holds part of a batch, so p closes. */
 static void
-peer_splice_stage_next(struct peer *p, const struct peer_piece *c,
-    const struct peer_in_request *r)
+peer_splice_failed(struct peer *p, int err)
 {
-	enum { MAX = PEER_SPLICE_STAGE_MAX / WIRE_PIECE_HEADER_LEN };
-	if (peer_splice_staged() > 0)
-		return;
-	unsigned k = peer_splice_room(p->splice, c, r->offset, r->length);
-	k = DP_MIN(DP_MIN(k, p->ninreqs), (unsigned)MAX);
-	/* One header is written as cheaply as it is staged. */
-	if (k < 2)
-		return;
-	uint8_t h[MAX * WIRE_PIECE_HEADER_LEN];
-	for (unsigned i = 0; i < k; i++) {
-		const struct peer_in_request *q = &p->inreqs[(p->inreqs_head + i) % p->inreqs_cap];
-		wire_piece_header_encode(h + i * WIRE_PIECE_HEADER_LEN, q->piece, q->offset,
-		    q->length);
-	}
-	(void)peer_splice_stage(h, k, WIRE_PIECE_HEADER_LEN);
+	if (err == ENODATA)
+		peer_close_file_short(p);
+	else
+		peer_close(p, "queueing a block in a pipe: %s", strerror(err));
 }
 
 /* Serving through the pipe: what was queued before goes first (the pipe's bytes, then the
@@ -1062,17 +1048,27 @@ peer_serve_spliced(struct peer *p)
 		if (evbuffer_get_length(out) > 0 || budget == 0 || reading ||
 		    p->write_throttled || p->ninreqs == 0)
 			break;
-		bool added = false;
-		while (p->ninreqs > 0) {
-			if (!bw_bucket_open(env->up_bucket) || !bw_bucket_open(sw->up_bucket)) {
+		/* The batch: requests from the queue's head, gathered, then put into the pipe at
+		 * once (peer_splice_commit); they count as served once their bytes are in it. */
+		unsigned pending = 0;
+		uint64_t pending_bytes = 0;
+		bool error_mode = false;
+		while (pending < p->ninreqs) {
+			/* As peer_served would have taken each block from the buckets by now. */
+			uint64_t room = DP_MIN(bw_bucket_available(env->up_bucket),
+			    bw_bucket_available(sw->up_bucket));
+			if (room <= pending_bytes) {
 				p->write_throttled = true;
 				break;
 			}
-			struct peer_in_request *r = &p->inreqs[p->inreqs_head];
+			struct peer_in_request *r =
+			    &p->inreqs[(p->inreqs_head + pending) % p->inreqs_cap];
 			struct peer_piece c;
 			if (!p->ops->cache_get(p->owner, r->piece, true, &c)) {
-				if (peer_swarm_mode(p) == PEER_MODE_ERROR)
-					return;
+				if (peer_swarm_mode(p) == PEER_MODE_ERROR) {
+					error_mode = true;
+					break;
+				}
 				reading = true;
 				reading_piece = r->piece;
 				break;
@@ -1094,24 +1090,28 @@ peer_serve_spliced(struct peer *p)
 				    r->length);
 				return;
 			}
-			peer_splice_stage_next(p, &c, r);
 			uint8_t h[WIRE_PIECE_HEADER_LEN];
 			wire_piece_header_encode(h, r->piece, r->offset, r->length);
 			int rc = peer_splice_add(p->splice, h, sizeof h, &c, r->offset, r->length);
 			c.ref->unref(c.ref);
 			if (rc < 0) {
-				if (errno == ENODATA)
-					peer_close_file_short(p);
-				else
-					peer_close(p, "queueing a block in a pipe: %s", strerror(errno));
+				peer_splice_failed(p, errno);
 				return;
 			}
-			peer_served(p, r, now);
-			added = true;
+			pending++;
+			pending_bytes += r->length;
 		}
+		if (peer_splice_commit(p->splice) < 0) {
+			peer_splice_failed(p, errno);
+			return;
+		}
+		for (unsigned i = 0; i < pending; i++)
+			peer_served(p, &p->inreqs[p->inreqs_head], now);
 		if (p->ninreqs == 0)
 			p->inreqs_head = 0;
-		if (!added)
+		if (error_mode)
+			return;
+		if (pending == 0)
 			break;
 	}
 	if (reading) {

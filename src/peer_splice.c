@@ -1,9 +1,12 @@
 /* peer_splice.c: PIECE blocks for a plaintext TCP socket batched through a pipe. libevent sends
  * a file segment by one sendfile and the header before it by one writev, so each 16 KiB block
- * cost two pushes through TCP (and, on loopback, the receiver's processing of each); here each
- * block costs a splice of its header and a splice of its pages into the pipe, and one splice
- * moves the batch to the socket: one TCP push for ten to forty blocks. The headers of a batch
- * are staged by one write in a header pipe, from where each moves as a part of that one page. */
+ * cost two pushes through TCP (and, on loopback, the receiver's processing of each). Here a
+ * batch of blocks goes into the pipe by one vmsplice: the headers from fresh anonymous pages,
+ * the files' pages from read-only mappings of the files (a few kept, the least recently used
+ * dropped), then one splice moves the batch to the socket: one TCP push for ten to forty
+ * blocks. A splice per header and per block's pages cost two system calls a block (0.11 CPU s
+ * a GiB with page table isolation on). Where a file cannot be mapped its pages are spliced, as
+ * before; bytes in memory and pad zeros are written. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "log.h"
 #include "peer_splice.h"
@@ -32,26 +38,57 @@
 /* An empty pipe takes any block a peer may ask for (128 KiB: 32 pages, one more at each of up
  * to 8 files' starts and at the header: 49 buffers at most); a smaller one is not used. */
 #define PEER_SPLICE_MIN_SLOTS 64u
-/* A header pipe that could not be opened is asked for again after this long. */
-#define PEER_SPLICE_HOPEN_RETRY_MS 1000u
-
 static uint64_t peer_splice_sent;
 static unsigned peer_splice_grown;   /* pipes now at PEER_SPLICE_PIPE_MAX */
 
-/* The header pipe, one for the process (the loop fills one peer's pipe at a time). A header
- * written into a peer's pipe after a file's pages takes a fresh page (it cannot join a page of
- * the page cache): that allocation and the write cost more than the splice of the block's 16 KiB
- * (perf: 20 % of the seeder, 8 %); a splice from here takes a part of the staged page. stage
- * mirrors what the header pipe holds: a header is taken from it only when it is the very bytes
- * the block needs, so a stale stage (a cancelled request, another peer's) costs a drain, never
- * a wrong byte. */
-static int peer_splice_hrd = -1, peer_splice_hwr = -1;
-static bool peer_splice_hfailed;
-/* No pipe could be opened (EMFILE at a busy client's fd limit, a passing state): none is asked
- * for again before then, so each batch does not cost a failed pipe2 and a log line. */
-static uint64_t peer_splice_hopen_after_ms;
-static uint8_t peer_splice_stage_buf[PEER_SPLICE_STAGE_MAX];
-static size_t peer_splice_stage_at, peer_splice_stage_len;
+/* The batch being gathered for one vmsplice into its owner's pipe: the loop fills one peer's
+ * pipe at a time, and peer_splice_commit ends the batch before the loop turns. */
+#define PEER_SPLICE_IOV_MAX 512u
+static struct iovec peer_splice_iov[PEER_SPLICE_IOV_MAX];
+static unsigned peer_splice_niov;
+static struct peer_splice *peer_splice_owner;
+
+/* Header pages: a region of fresh anonymous pages filled in order. A page given by vmsplice is
+ * read by reference by the pipe, then by TCP's retransmit queue and (on loopback) by the
+ * receiver, until the bytes are acknowledged and read; a page written again would change bytes
+ * already sent. So no byte is written twice, and each batch starts on a page of its own. A
+ * used region is unmapped (its pages live while the pipe or a socket holds them) and a new one
+ * mapped. */
+#define PEER_SPLICE_HREGION_PAGES 64u
+static uint8_t *peer_splice_hregion;
+static unsigned peer_splice_hpage;      /* the page being filled */
+static size_t peer_splice_hused;        /* its bytes used */
+
+/* Read-only mappings of whole files being served, kept across batches (one per batch cost an
+ * mmap, a munmap and the page table filled again each time). A vmsplice of a mapping takes the
+ * page cache's pages by reference, as splice does; nothing here reads them, so a mapping costs
+ * address space (bounded: PEER_SPLICE_MAPS slots, files up to PEER_SPLICE_MAP_MAX) and the page
+ * table's entries of the pages served (8 bytes a page), no memory of its own. But a mapping
+ * keeps a deleted file's blocks on the disk, so mappings go when the engine lets go of files
+ * (peer_splice_forget_files), when a batch finds its file deleted, and at peer_splice_release.
+ * Keyed by device and inode; each descriptor a batch uses is checked once in it (fstat: same
+ * file, same size); the least recently used mapping makes room. */
+#define PEER_SPLICE_MAPS 4u
+struct peer_splice_map {
+	uint8_t *base;          /* NULL: a free slot */
+	size_t len;
+	dev_t dev;
+	ino_t ino;
+	uint64_t used;          /* peer_splice_tick when a batch last used it */
+};
+static struct peer_splice_map peer_splice_maps[PEER_SPLICE_MAPS];
+static uint64_t peer_splice_tick;
+/* Files larger are spliced: on a 32-bit system a few mappings of big files would fill the
+ * address space. */
+#define PEER_SPLICE_MAP_MAX (sizeof(void *) >= 8 ? (uint64_t)1 << 46 : (uint64_t)256 << 20)
+/* The span the batch checked last (by segment and descriptor) and its mapping (NULL: its
+ * pages are spliced). */
+static const void *peer_splice_checked_seg;
+static int peer_splice_checked_fd = -1;
+static struct peer_splice_map *peer_splice_checked;
+static uint64_t peer_splice_mapped;     /* mmap calls so far (tests) */
+
+static void peer_splice_batch_end(void);
 
 uint64_t
 peer_splice_sent_total(void)
@@ -66,6 +103,7 @@ peer_splice_init(struct peer_splice *ps)
 	ps->queued = 0;
 	ps->slots = ps->used = 0;
 	ps->grow_tried = ps->grown = false;
+	ps->error = 0;
 }
 
 bool
@@ -123,6 +161,9 @@ peer_splice_grow(struct peer_splice *ps)
 void
 peer_splice_close(struct peer_splice *ps)
 {
+	/* What was gathered for this pipe goes with it. */
+	if (peer_splice_owner == ps)
+		peer_splice_batch_end();
 	if (ps->grown)
 		peer_splice_grown--;
 	if (ps->rd >= 0)
@@ -132,96 +173,130 @@ peer_splice_close(struct peer_splice *ps)
 	peer_splice_init(ps);
 }
 
-/* The header pipe is no more (an error): headers are written again. */
+/* The batch is over: the next checks its files again, and its headers take a new page. */
 static void
-peer_splice_hclose(const char *why)
+peer_splice_batch_end(void)
 {
-	log_debug("PIECE headers written one by one from now: the header pipe failed (%s: %s)",
-	    why, strerror(errno));
-	if (peer_splice_hrd >= 0)
-		close(peer_splice_hrd);
-	if (peer_splice_hwr >= 0)
-		close(peer_splice_hwr);
-	peer_splice_hrd = peer_splice_hwr = -1;
-	peer_splice_hfailed = true;
-	peer_splice_stage_at = peer_splice_stage_len = 0;
+	peer_splice_niov = 0;
+	peer_splice_owner = NULL;
+	peer_splice_checked_seg = NULL;
+	peer_splice_checked_fd = -1;
+	peer_splice_checked = NULL;
+	if (peer_splice_hused > 0) {
+		peer_splice_hpage++;
+		peer_splice_hused = 0;
+	}
+}
+
+int
+peer_splice_commit(struct peer_splice *ps)
+{
+	if (ps->error != 0) {
+		if (peer_splice_owner == ps)
+			peer_splice_batch_end();
+		errno = ps->error;
+		return -1;
+	}
+	if (peer_splice_owner != ps || peer_splice_niov == 0) {
+		if (peer_splice_owner == ps)
+			peer_splice_batch_end();
+		return 0;
+	}
+	struct iovec *v = peer_splice_iov;
+	unsigned long n = peer_splice_niov;
+	int rc = 0;
+	while (n > 0) {
+		ssize_t m = vmsplice(ps->wr, v, n, SPLICE_F_NONBLOCK);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0) {
+			/* EFAULT: a mapped file shrank after the batch checked it, and the kernel
+			 * found no page past its new end (no SIGBUS: nothing here touches the
+			 * mapping). EAGAIN would mean the count of buffers was wrong. */
+			if (m == 0)
+				errno = EAGAIN;
+			else if (errno == EFAULT)
+				errno = ENODATA;
+			rc = -1;
+			break;
+		}
+		/* What went in is counted; the rest goes by the next call. */
+		ps->queued += (size_t)m;
+		while (n > 0 && (size_t)m >= v->iov_len) {
+			m -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + m;
+			v->iov_len -= (size_t)m;
+		}
+	}
+	peer_splice_batch_end();
+	if (rc < 0)
+		ps->error = errno;
+	return rc;
+}
+
+/* The gathered batch goes into the pipe before what is not gathered (bytes written, pages
+ * spliced) or before a mapping its iovecs point into goes. */
+static int
+peer_splice_commit_pending(void)
+{
+	if (peer_splice_owner == NULL || peer_splice_niov == 0)
+		return 0;
+	return peer_splice_commit(peer_splice_owner);
+}
+
+static void
+peer_splice_unmap(struct peer_splice_map *m)
+{
+	if (peer_splice_checked == m) {
+		peer_splice_checked_seg = NULL;
+		peer_splice_checked_fd = -1;
+		peer_splice_checked = NULL;
+	}
+	(void)munmap(m->base, m->len);
+	m->base = NULL;
+	m->len = 0;
+}
+
+void
+peer_splice_forget_files(void)
+{
+	/* Between batches nothing is gathered; were something, it goes first (an error stays
+	 * with its pipe: ps->error). */
+	(void)peer_splice_commit_pending();
+	for (unsigned i = 0; i < PEER_SPLICE_MAPS; i++)
+		if (peer_splice_maps[i].base != NULL)
+			peer_splice_unmap(&peer_splice_maps[i]);
+}
+
+unsigned
+peer_splice_mapped_files(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < PEER_SPLICE_MAPS; i++)
+		n += peer_splice_maps[i].base != NULL;
+	return n;
+}
+
+uint64_t
+peer_splice_maps_made(void)
+{
+	return peer_splice_mapped;
 }
 
 void
 peer_splice_release(void)
 {
-	if (peer_splice_hrd >= 0)
-		close(peer_splice_hrd);
-	if (peer_splice_hwr >= 0)
-		close(peer_splice_hwr);
-	peer_splice_hrd = peer_splice_hwr = -1;
-	peer_splice_hfailed = false;
-	peer_splice_hopen_after_ms = 0;
-	peer_splice_stage_at = peer_splice_stage_len = 0;
-}
-
-size_t
-peer_splice_staged(void)
-{
-	return peer_splice_stage_len - peer_splice_stage_at;
-}
-
-/* Empties the header pipe of what no block took. */
-static void
-peer_splice_unstage(void)
-{
-	uint8_t sink[PEER_SPLICE_STAGE_MAX];
-	while (peer_splice_staged() > 0) {
-		ssize_t n = read(peer_splice_hrd, sink, peer_splice_staged());
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EPIPE;
-			peer_splice_hclose("draining it");
-			return;
-		}
-		peer_splice_stage_at += (size_t)n;
-	}
-	peer_splice_stage_at = peer_splice_stage_len = 0;
-}
-
-unsigned
-peer_splice_stage(const uint8_t *hdrs, unsigned count, size_t hlen)
-{
-	if (peer_splice_hfailed || hlen == 0)
-		return 0;
-	if (peer_splice_hrd < 0) {
-		int fds[2];
-		uint64_t now = dp_now_ms();
-		if (now < peer_splice_hopen_after_ms)
-			return 0;
-		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-			/* Not for good (peer_splice_hclose): with an fd free again it opens. */
-			log_debug("PIECE headers written one by one for now: no header pipe (%s)",
-			    strerror(errno));
-			peer_splice_hopen_after_ms = now + PEER_SPLICE_HOPEN_RETRY_MS;
-			return 0;
-		}
-		peer_splice_hrd = fds[0];
-		peer_splice_hwr = fds[1];
-	}
-	peer_splice_unstage();
-	count = DP_MIN(count, (unsigned)(PEER_SPLICE_STAGE_MAX / hlen));
-	if (peer_splice_hfailed || count == 0)
-		return 0;
-	/* At most a page, into an empty pipe: written whole, in one buffer. */
-	ssize_t w;
-	do
-		w = write(peer_splice_hwr, hdrs, count * hlen);
-	while (w < 0 && errno == EINTR);
-	if (w < 0) {
-		peer_splice_hclose("staging headers");
-		return 0;
-	}
-	memcpy(peer_splice_stage_buf, hdrs, (size_t)w);
-	peer_splice_stage_len = (size_t)w;
-	return (unsigned)((size_t)w / hlen);
+	peer_splice_forget_files();
+	peer_splice_batch_end();
+	if (peer_splice_hregion != NULL)
+		(void)munmap(peer_splice_hregion, PEER_SPLICE_HREGION_PAGES * PEER_SPLICE_PAGE);
+	peer_splice_hregion = NULL;
+	peer_splice_hpage = peer_splice_hused = 0;
+	peer_splice_tick = 0;
 }
 
 /* Buffers n bytes may take: a page each, one more where they start inside a page (file pages),
@@ -289,37 +364,6 @@ peer_splice_write(struct peer_splice *ps, const uint8_t *b, size_t n)
 	return 0;
 }
 
-/* Queues a header: from the header pipe when it is what the stage holds next, else written. */
-static int
-peer_splice_header(struct peer_splice *ps, const uint8_t *hdr, size_t hlen)
-{
-	if (peer_splice_staged() < hlen ||
-	    memcmp(peer_splice_stage_buf + peer_splice_stage_at, hdr, hlen) != 0) {
-		if (peer_splice_staged() > 0)
-			peer_splice_unstage();
-		return peer_splice_write(ps, hdr, hlen);
-	}
-	size_t done = 0;
-	while (done < hlen) {
-		ssize_t m = splice(peer_splice_hrd, NULL, ps->wr, NULL, hlen - done,
-		    SPLICE_F_NONBLOCK);
-		if (m < 0 && errno == EINTR)
-			continue;
-		if (m <= 0) {
-			if (m == 0)
-				errno = EPIPE;
-			peer_splice_hclose("moving a header");
-			break;
-		}
-		done += (size_t)m;
-		peer_splice_stage_at += (size_t)m;
-		ps->queued += (size_t)m;
-	}
-	if (peer_splice_staged() == 0)
-		peer_splice_stage_at = peer_splice_stage_len = 0;
-	return peer_splice_write(ps, hdr + done, hlen - done);
-}
-
 /* Splices n bytes of fd at off into the pipe: the page cache's pages, no copy. */
 static int
 peer_splice_file(struct peer_splice *ps, int fd, uint64_t off, size_t n)
@@ -343,14 +387,148 @@ peer_splice_file(struct peer_splice *ps, int fd, uint64_t off, size_t n)
 	return 0;
 }
 
+/* Adds n bytes at b to the batch. */
+static int
+peer_splice_gather(struct peer_splice *ps, const void *b, size_t n)
+{
+	/* Another pipe's batch left uncommitted goes to its pipe (an error stays there). */
+	if (peer_splice_owner != ps)
+		(void)peer_splice_commit_pending();
+	if (peer_splice_niov == PEER_SPLICE_IOV_MAX && peer_splice_commit(ps) < 0)
+		return -1;
+	peer_splice_owner = ps;
+	peer_splice_iov[peer_splice_niov].iov_base = (void *)(uintptr_t)b;
+	peer_splice_iov[peer_splice_niov].iov_len = n;
+	peer_splice_niov++;
+	return 0;
+}
+
+/* A header into the batch, from a header page; written when no page could be mapped. */
+static int
+peer_splice_header(struct peer_splice *ps, const uint8_t *hdr, size_t hlen)
+{
+	if (peer_splice_hused + hlen > PEER_SPLICE_PAGE) {
+		peer_splice_hpage++;
+		peer_splice_hused = 0;
+	}
+	if (peer_splice_hregion == NULL || peer_splice_hpage >= PEER_SPLICE_HREGION_PAGES) {
+		/* Gathered headers point into the old region: they go first. */
+		if (peer_splice_commit_pending() < 0)
+			return -1;
+		if (peer_splice_hregion != NULL)
+			(void)munmap(peer_splice_hregion,
+			    PEER_SPLICE_HREGION_PAGES * PEER_SPLICE_PAGE);
+		peer_splice_hregion = mmap(NULL, PEER_SPLICE_HREGION_PAGES * PEER_SPLICE_PAGE,
+		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		peer_splice_hpage = 0;
+		peer_splice_hused = 0;
+		if (peer_splice_hregion == MAP_FAILED) {
+			peer_splice_hregion = NULL;
+			return peer_splice_write(ps, hdr, hlen);
+		}
+	}
+	uint8_t *at = peer_splice_hregion + (size_t)peer_splice_hpage * PEER_SPLICE_PAGE +
+	    peer_splice_hused;
+	memcpy(at, hdr, hlen);
+	peer_splice_hused += hlen;
+	return peer_splice_gather(ps, at, hlen);
+}
+
+/* The slot for a new mapping: a free one, else the least recently used, unmapped (after the
+ * batch's iovecs into it went to the pipe). NULL when that failed. */
+static struct peer_splice_map *
+peer_splice_map_slot(void)
+{
+	struct peer_splice_map *lru = &peer_splice_maps[0];
+	for (unsigned i = 0; i < PEER_SPLICE_MAPS; i++) {
+		if (peer_splice_maps[i].base == NULL)
+			return &peer_splice_maps[i];
+		if (peer_splice_maps[i].used < lru->used)
+			lru = &peer_splice_maps[i];
+	}
+	if (peer_splice_commit_pending() < 0)
+		return NULL;
+	peer_splice_unmap(lru);
+	return lru;
+}
+
+/* Sets *out to the mapping s's pages are taken from in this batch, or NULL when they are
+ * spliced (not a regular file, empty, too big, deleted, or mmap refused). -1 when a batch
+ * gathered before could not go into the pipe. */
+static int
+peer_splice_map_for(const struct peer_piece_span *s, struct peer_splice_map **out)
+{
+	if (s->seg == peer_splice_checked_seg && s->fd == peer_splice_checked_fd) {
+		*out = peer_splice_checked;
+		return 0;
+	}
+	struct stat st;
+	struct peer_splice_map *m = NULL;
+	if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		for (unsigned i = 0; i < PEER_SPLICE_MAPS && m == NULL; i++)
+			if (peer_splice_maps[i].base != NULL && peer_splice_maps[i].dev == st.st_dev &&
+			    peer_splice_maps[i].ino == st.st_ino)
+				m = &peer_splice_maps[i];
+		/* Another size (the file shrank or grew) or deleted: that mapping goes. */
+		if (m != NULL && (st.st_nlink == 0 || (uint64_t)st.st_size != m->len)) {
+			if (peer_splice_commit_pending() < 0)
+				return -1;
+			peer_splice_unmap(m);
+			m = NULL;
+		}
+		if (m == NULL && st.st_nlink > 0 && st.st_size > 0 &&
+		    (uint64_t)st.st_size <= PEER_SPLICE_MAP_MAX) {
+			m = peer_splice_map_slot();
+			if (m == NULL)
+				return -1;
+			void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->fd, 0);
+			if (b == MAP_FAILED) {
+				log_debug("a file's pages are spliced: it could not be mapped (%s)",
+				    strerror(errno));
+				m = NULL;
+			} else {
+				peer_splice_mapped++;
+				m->base = b;
+				m->len = (size_t)st.st_size;
+				m->dev = st.st_dev;
+				m->ino = st.st_ino;
+			}
+		}
+	}
+	if (m != NULL)
+		m->used = ++peer_splice_tick;
+	peer_splice_checked_seg = s->seg;
+	peer_splice_checked_fd = s->fd;
+	peer_splice_checked = m;
+	*out = m;
+	return 0;
+}
+
 /* One part of a block into the pipe: its file's pages, or zeros (a pad file). */
 static int
 peer_splice_add_part(void *arg, const struct peer_piece_span *s, uint32_t at, uint32_t n)
 {
 	static const uint8_t zeros[16384];
 	struct peer_splice *ps = arg;
-	if (s->seg != NULL)
-		return peer_splice_file(ps, s->fd, s->offset + at, n);
+	if (s->seg != NULL) {
+		struct peer_splice_map *m;
+		uint64_t off = s->offset + at;
+		if (peer_splice_map_for(s, &m) < 0)
+			return -1;
+		if (m != NULL) {
+			/* Past the end the file had when this batch checked it: it shrank. */
+			if (off + n > m->len) {
+				errno = ENODATA;
+				return -1;
+			}
+			return peer_splice_gather(ps, m->base + off, n);
+		}
+		if (peer_splice_commit_pending() < 0)
+			return -1;
+		return peer_splice_file(ps, s->fd, off, n);
+	}
+	if (peer_splice_commit_pending() < 0)
+		return -1;
 	for (uint32_t k; n > 0; n -= k) {
 		k = DP_MIN(n, (uint32_t)sizeof zeros);
 		if (peer_splice_write(ps, zeros, k) < 0)
@@ -363,11 +541,19 @@ int
 peer_splice_add(struct peer_splice *ps, const uint8_t *hdr, size_t hlen,
     const struct peer_piece *c, uint32_t offset, uint32_t len)
 {
+	if (ps->error != 0) {
+		errno = ps->error;
+		return -1;
+	}
 	ps->used += 1 + peer_splice_need(c, offset, len);
 	if (peer_splice_header(ps, hdr, hlen) < 0)
 		return -1;
-	if (c->data != NULL)
+	if (c->data != NULL) {
+		/* The piece's memory goes back to the cache once it is sent: copied. */
+		if (peer_splice_commit_pending() < 0)
+			return -1;
 		return peer_splice_write(ps, c->data + offset, len);
+	}
 	errno = 0;
 	if (peer_piece_walk(c, offset, len, peer_splice_add_part, ps) == 0)
 		return 0;
@@ -380,6 +566,9 @@ peer_splice_add(struct peer_splice *ps, const uint8_t *hdr, size_t hlen,
 ssize_t
 peer_splice_send(struct peer_splice *ps, int sock, size_t max)
 {
+	/* What a caller gathered and did not commit goes first, in order. */
+	if (peer_splice_commit(ps) < 0)
+		return -1;
 	size_t n = DP_MIN(max, ps->queued);
 	ssize_t m;
 	do

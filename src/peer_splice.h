@@ -1,5 +1,6 @@
 /* peer_splice.h: PIECE blocks for a plaintext TCP socket batched through a pipe: headers and
- * page-cache pages gathered in the pipe, then moved to the socket together. */
+ * page-cache pages gathered, put into the pipe by one vmsplice, then moved to the socket
+ * together. */
 #ifndef DP_PEER_SPLICE_H
 #define DP_PEER_SPLICE_H
 
@@ -18,6 +19,7 @@ struct peer_splice {
 	unsigned used;        /* buffers the blocks queued since it was last empty may take */
 	bool grow_tried;      /* peer_splice_grow was called */
 	bool grown;           /* it grew: one of the few big pipes (PEER_SPLICE_GROWN_MAX) */
+	int error;            /* a commit failed (errno): the pipe holds part of a batch */
 };
 
 void peer_splice_init(struct peer_splice *ps);
@@ -38,25 +40,29 @@ bool peer_splice_fits(const struct peer_splice *ps, const struct peer_piece *c, 
  * now. */
 unsigned peer_splice_room(const struct peer_splice *ps, const struct peer_piece *c,
     uint32_t offset, uint32_t len);
-/* Bytes the header pipe holds for peer_splice_add to take, at most: */
-#define PEER_SPLICE_STAGE_MAX 1024u
-/* Stages count headers of hlen bytes each, those of the blocks likely to be added next, in
- * order, by one write (what an earlier stage left goes first). peer_splice_add then takes a
- * header from there when it is the next one staged, byte for byte, and writes it when not.
- * Returns how many were staged: 0 when there is no header pipe (headers are written). */
-unsigned peer_splice_stage(const uint8_t *hdrs, unsigned count, size_t hlen);
-/* Bytes staged that no block took yet. */
-size_t peer_splice_staged(void);
-/* Closes the header pipe (the engine's peers are gone); a later stage opens a new one. */
+/* Unmaps the files kept mapped for serving (the engine closed or removed a torrent's files:
+ * a mapping would keep a deleted file's blocks on the disk). Later batches map them again. */
+void peer_splice_forget_files(void);
+/* Files mapped now (at most a few), and mmap calls so far: for tests. */
+unsigned peer_splice_mapped_files(void);
+uint64_t peer_splice_maps_made(void);
+/* Lets go of the process's header pages and mappings (the engine's peers are gone). */
 void peer_splice_release(void);
-/* Queues hlen bytes of header, then [offset, offset+len) of c: its bytes by copy, its file spans
- * by reference to the page cache, pad files as zeros. The pipe keeps the pages, so c's reference
- * may go once this returns. 0, or -1 with errno: ENODATA when a file ended before the span (it
- * shrank after it was opened); the pipe then holds part of a block and only closing is left. */
+/* Gathers hlen bytes of header, then [offset, offset+len) of c: its bytes by copy, its file
+ * spans by reference to the page cache (mapped, or spliced when a file cannot be), pad files as
+ * zeros. What is gathered goes into the pipe by peer_splice_commit (part of it before, when
+ * bytes must be written or spliced after it); the mappings, not c, hold the pages until then,
+ * so c's reference may go once this returns. 0, or -1 with errno: ENODATA when a file ended
+ * before the span (it shrank after it was opened); the pipe then holds part of a block and
+ * only closing is left. */
 int peer_splice_add(struct peer_splice *ps, const uint8_t *hdr, size_t hlen,
     const struct peer_piece *c, uint32_t offset, uint32_t len);
+/* Puts what peer_splice_add gathered into the pipe (ps->queued counts what went in), and ends
+ * the batch: called before the loop turns. 0, or -1 with errno (ENODATA: a mapped file shrank
+ * since the batch checked it; the pipe holds part of the batch and only closing is left). */
+int peer_splice_commit(struct peer_splice *ps);
 /* Moves up to max queued bytes to the socket: the count moved, or -1 with errno (EAGAIN: the
- * socket is full). */
+ * socket is full). What was gathered and not committed is committed first. */
 ssize_t peer_splice_send(struct peer_splice *ps, int sock, size_t max);
 /* Bytes every pipe of the process moved to sockets so far. */
 uint64_t peer_splice_sent_total(void);
