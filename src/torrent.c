@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "announce_sched.h"
+#include "peer_splice.h"
 #include "tracker_list.h"
 #include "choker.h"
 #include "disk.h"
@@ -1532,6 +1533,8 @@ torrent_free(struct torrent *t)
 		c->t = NULL;
 		torrent_cache_unref(c);
 	}
+	/* The files may be deleted next: no mapping for serving may keep their blocks. */
+	peer_splice_forget_files();
 	torrent_piece_pool_free(t);
 	for (uint32_t i = 0; t->partial != NULL && i < t->mi->piece_count; i++) {
 		if (t->partial[i] != NULL) {
@@ -1857,6 +1860,7 @@ torrent_peer_file_short(void *owner, struct peer *p)
 	struct torrent *t = owner;
 	log_warn("%s: a file shrank while peer %s was sent a piece of it", t->mi->name,
 	    p->addr_str);
+	peer_splice_forget_files();
 	struct cache_piece **pp = &t->cache;
 	while (*pp != NULL) {
 		struct cache_piece *c = *pp;
