@@ -78,9 +78,10 @@ struct peer_splice_map {
 };
 static struct peer_splice_map peer_splice_maps[PEER_SPLICE_MAPS];
 static uint64_t peer_splice_tick;
-/* Files larger are spliced: on a 32-bit system a few mappings of big files would fill the
- * address space. */
-#define PEER_SPLICE_MAP_MAX (sizeof(void *) >= 8 ? (uint64_t)1 << 46 : (uint64_t)256 << 20)
+/* Files larger are spliced, so the mappings stay a small part of the address space: 4 x 1 TiB
+ * of x86-64's 128 TiB (4 x 64 TiB, allowed before, was more than all of it: a torrent's sparse
+ * files sized to fill it would leave malloc nothing), 4 x 256 MiB on a 32-bit system. */
+#define PEER_SPLICE_MAP_MAX (sizeof(void *) >= 8 ? (uint64_t)1 << 40 : (uint64_t)256 << 20)
 /* The span the batch checked last (by segment and descriptor) and its mapping (NULL: its
  * pages are spliced). */
 static const void *peer_splice_checked_seg;
