@@ -1344,7 +1344,11 @@ fetch_done_cb(void *arg, int status, const uint8_t *body, size_t len, const char
 	snprintf(fetch_done_err, sizeof fetch_done_err, "%s", err != NULL ? err : "");
 }
 
-START_TEST(test_https_timer_after_certificates)
+/* A fetch of path (on the lab's HTTP server, url_fmt's scheme) with the pool's worker held: it
+ * reaches the wait for the certificates, waits through three reply timeouts, and once let go
+ * fails at the TLS handshake with a plain HTTP server, not by a timeout. */
+static void
+https_fetch_waits_for_certificates(const char *url_fmt)
 {
 	struct lab lab;
 	lab_init(&lab);
@@ -1358,19 +1362,17 @@ START_TEST(test_https_timer_after_certificates)
 	lab.ssl = tls_trust_ctx_new(lab.base, lab.pool);
 	ck_assert_ptr_nonnull(lab.ssl);
 	char url[128];
-	snprintf(url, sizeof url, "https://127.0.0.1:%u/announce", lab.http_port);
+	snprintf(url, sizeof url, url_fmt, lab.http_port);
 	struct dp_task *task = task_new(DP_TASK_KIND_TRACKER, 0, "https fetch");
 	fetch_done_calls = 0;
 	ck_assert_ptr_nonnull(tracker_http_fetch_start(lab.base, lab.dns, lab.ssl, url, "announce",
 	    AF_INET, task, fetch_done_cb, NULL));
+	RUN_UNTIL(lab.base, task->state == DP_TASK_DISK_WAIT, 5);
 	ck_assert_int_eq(task->state, DP_TASK_DISK_WAIT);
 	ck_assert_str_eq(task->reason, "loading the system's certificates");
-	/* Three reply timeouts with the pool's worker held: the fetch still waits for the load. */
 	th_loop_run(lab.base, 600);
-	ck_assert_int_eq(fetch_done_calls, 0);
+	ck_assert_msg(fetch_done_calls == 0, "fetch ended during the wait: '%s'", fetch_done_err);
 	ck_assert_int_eq(task->state, DP_TASK_DISK_WAIT);
-	/* Let go: the certificates load, the fetch goes on to the handshake with a plain HTTP
-	 * server, which fails, and says so (not a timeout). */
 	ck_assert_int_eq(write(tls_hold_pipe[1], "x", 1), 1);
 	RUN_UNTIL(lab.base, fetch_done_calls > 0, tls_load_bound_s());
 	ck_assert_int_eq(fetch_done_calls, 1);
@@ -1382,6 +1384,11 @@ START_TEST(test_https_timer_after_certificates)
 	close(tls_hold_pipe[1]);
 	lab_free(&lab);
 }
+
+START_TEST(test_https_timer_after_certificates)
+{
+	https_fetch_waits_for_certificates("https://127.0.0.1:%u/announce");
+}
 END_TEST
 
 /* The same through a redirect: an HTTP tracker sends the fetch on to an HTTPS URL while the
@@ -1389,39 +1396,7 @@ END_TEST
  * ended it as "no announce reply" from the second, never asked. */
 START_TEST(test_https_redirect_timer_after_certificates)
 {
-	struct lab lab;
-	lab_init(&lab);
-	tracker_tunables.http_timeout_ms = 200;
-	lab.pool = disk_pool_new(lab.base, 1);
-	ck_assert_ptr_nonnull(lab.pool);
-	ck_assert_int_eq(pipe(tls_hold_pipe), 0);
-	struct disk_job hold = { .op = DISK_OP_CALL, .call = tls_hold_call,
-		.what = "held by the test" };
-	disk_pool_submit(lab.pool, &hold);
-	lab.ssl = tls_trust_ctx_new(lab.base, lab.pool);
-	ck_assert_ptr_nonnull(lab.ssl);
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/redirect_https?x=1", lab.http_port);
-	struct dp_task *task = task_new(DP_TASK_KIND_TRACKER, 0, "redirected fetch");
-	fetch_done_calls = 0;
-	ck_assert_ptr_nonnull(tracker_http_fetch_start(lab.base, lab.dns, lab.ssl, url, "announce",
-	    AF_INET, task, fetch_done_cb, NULL));
-	/* The first hop answers with the redirect; the second waits for the certificates. */
-	RUN_UNTIL(lab.base, task->state == DP_TASK_DISK_WAIT, 5);
-	ck_assert_int_eq(task->state, DP_TASK_DISK_WAIT);
-	ck_assert_str_eq(task->reason, "loading the system's certificates");
-	th_loop_run(lab.base, 600);
-	ck_assert_msg(fetch_done_calls == 0, "fetch ended during the wait: '%s'", fetch_done_err);
-	ck_assert_int_eq(task->state, DP_TASK_DISK_WAIT);
-	ck_assert_int_eq(write(tls_hold_pipe[1], "x", 1), 1);
-	RUN_UNTIL(lab.base, fetch_done_calls > 0, tls_load_bound_s());
-	ck_assert_int_eq(fetch_done_calls, 1);
-	ck_assert_msg(strstr(fetch_done_err, "TLS") != NULL, "err: '%s'", fetch_done_err);
-	task_done(task, "test done");
-	task_release(&task);
-	close(tls_hold_pipe[0]);
-	close(tls_hold_pipe[1]);
-	lab_free(&lab);
+	https_fetch_waits_for_certificates("http://127.0.0.1:%u/redirect_https?x=1");
 }
 END_TEST
 
