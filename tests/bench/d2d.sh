@@ -16,7 +16,9 @@
 #      each run times both, alternating which goes first (the machine's load hits both alike),
 #      D2D_LT=0 skips the libtorrent reference, D2D_PERF=DIR records each downpour leecher and
 #      the seeder during it with `perf record -g` into DIR (CPU figures then include perf's),
-#      DOWNPOUR_NO_SPLICE=1 has the seeder send by libevent's sendfile instead of its pipes.
+#      DOWNPOUR_NO_SPLICE=1 has the seeder send by libevent's sendfile instead of its pipes,
+#      D2D_ONE_SEED=1 has DP_BIN_B's leecher download from DP_BIN's seeder too: the pair then
+#      compares the leechers alone (a faster seeder changes how its leecher is fed).
 set -u
 cd "$(dirname "$0")/../.."
 size=${1:-1024}
@@ -68,7 +70,9 @@ dp_seed() {
 }
 dp_seed dp-seed "$DP"
 DP_PORT=$SEED_PORT DP_SEED=$SEED_PID
-if [ -n "$dpb" ]; then
+if [ -n "$dpb" ] && [ "${D2D_ONE_SEED:-0}" = 1 ]; then
+	DPB_PORT=$DP_PORT DPB_SEED=$DP_SEED     # both leechers from DP_BIN's seeder
+elif [ -n "$dpb" ]; then
 	dp_seed dpb-seed "$dpb"
 	DPB_PORT=$SEED_PORT DPB_SEED=$SEED_PID
 fi
