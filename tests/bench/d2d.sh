@@ -228,7 +228,7 @@ echo
 report "median of $runs" "$SL_W/results"
 sl_alive "$DP_SEED" || sl_fail "the downpour seeder died"
 sl_stop "$DP_SEED" 10
-if [ -n "$dpb" ]; then
+if [ -n "$dpb" ] && [ "$DPB_SEED" != "$DP_SEED" ]; then
 	sl_alive "$DPB_SEED" || sl_fail "the downpour seeder (B) died"
 	sl_stop "$DPB_SEED" 10
 fi
