@@ -56,16 +56,16 @@ store_resync_wanted(const struct store_item *it)
 	return it != NULL && !it->removed && it->synced_have == UINT32_MAX;
 }
 
-/*
- A pass starts at most every STORE_RESYNC_EVERY_MS, once the load is over: up to
+/* A pass starts at most every STORE_RESYNC_EVERY_MS, once the load is over: up to
  * STORE_RESYNC_BATCH saves, which the writer syncs together (one syncfs per filesystem for a
- * batch), handed on in slices of STORE_SLICE_US, one a tick, while the writer has nothing queued
- * (saves the user's changes cause go first). 10,000 torrents added (watch dir) just before a stop came back all wanting
- * this save: handed on as fast as the writer took them (64 queued at a time), they kept it
- * busy through the first half minute after the start (the daemon's CPU 2.7 % there, 0.2 %
- * once done). Spread out, the same saves take about 2.5 minutes at a quarter of the rate.
- * Until its save, a reboot costs a recheck of a torrent's pieces, no more: the mark says so.
- * A torrent being checked or moved waits for a later pass (its own end saves it too).
+ * batch), handed on in slices of STORE_SLICE_US, one a tick, while the writer has nothing
+ * queued (saves the user's changes cause go first). 10,000 torrents added (watch dir) just
+ * before a stop came back all wanting this save: handed on as fast as the writer took them (64
+ * queued at a time), they kept it busy through the first half minute after the start (the
+ * daemon's CPU 2.7 % there, 0.2 % once done). Spread out, the same saves take about 2.5
+ * minutes at a quarter of the rate. Until its save, a reboot costs a recheck of a torrent's
+ * pieces, no more: the mark says so. A torrent being checked or moved waits for a later pass
+ * (its own end saves it too).
  */
 void
 store_resync_pass(struct store *s, uint64_t now_ms)
