@@ -57,8 +57,8 @@ START_TEST(test_limits_in_force)
 	struct engine *e = th_engine_loopback(base, dir, 1);
 	struct rpc_handler *h = rpc_handler_new(e, NULL);
 	const char *reqs[] = {
-		"{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down\":500,"
-		"\"speed-limit-down-enabled\":true,\"alt-speed-down\":20,\"alt-speed-up\":7}}",
+		("{\"method\":\"session-set\",\"arguments\":{\"speed-limit-down\":500,"
+		 "\"speed-limit-down-enabled\":true,\"alt-speed-down\":20,\"alt-speed-up\":7}}"),
 		"{\"method\":\"session-set\",\"arguments\":{\"alt-speed-enabled\":true}}",
 		"{\"method\":\"session-set\",\"arguments\":{\"alt-speed-enabled\":false}}",
 	};

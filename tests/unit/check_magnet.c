@@ -97,7 +97,7 @@ START_TEST(test_hybrid_btmh)
 	ck_assert(!m->has_btih);
 	ck_assert_mem_eq(m->info_hash, m->info_hash_v2, 20);
 	ck_assert_uint_eq(strlen(m->info_hash_hex), 40);
-	ck_assert_int_eq(strncmp(m->info_hash_hex, BTMH + 4, 40), 0);
+	ck_assert_int_eq(strncmp(m->info_hash_hex, &BTMH[4], 40), 0);
 	magnet_free(m);
 	m = magnet_parse("magnet:?xt=urn:btmh:" BTMH "&xt=urn:btmh:1220"
 	    "0000000000000000000000000000000000000000000000000000000000000000", err, sizeof err);
