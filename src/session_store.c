@@ -143,6 +143,7 @@ store_unmark(struct store *s, struct store_item *it)
 void
 store_forget_item(struct store *s, struct store_item *it)
 {
+	store_resync_written(s, it);   /* gone: nothing of it waits to be made durable */
 	store_unmark(s, it);
 	store_unlink_item(s, it);
 	dp_idmap_del(&s->by_id, (uint64_t)it->id, it);

@@ -65,6 +65,8 @@ struct store_item {
 	struct store *s;              /* for limit_ev's callback */
 	bool on_dirty;                /* on s->dirty: looked at on the next tick */
 	bool on_qstale;               /* on s->qstale: the next queue pass reads it */
+	bool resync_waiting;          /* its resume file keeps the last exit's unsynced mark until
+	                               * a save of it is written (counted in s->resync_waiting) */
 	struct store_item *next, *prev;
 	struct store_item *dnext, *dprev;   /* s->dirty */
 };
@@ -135,6 +137,7 @@ struct store {
 	unsigned resync_passes, resync_most;   /* passes begun, the most saves one made */
 	unsigned resync_saved;            /* saves made (for the log line at the end) */
 	uint64_t resync_first_ms;         /* the first pass began */
+	size_t resync_waiting;            /* torrents whose resync save is not written yet */
 };
 
 /* The session's torrents: read and parsed on the store's two writer threads in batches (10,000 .torrent and
@@ -210,6 +213,7 @@ void store_load_end(struct store *s, bool finished);
 /* store_resync.c: the synced saves of what the last exit left unsynced, spread out */
 void store_resync_add(struct store *s, struct store_item *it);
 void store_resync_pass(struct store *s, uint64_t now_ms);
+void store_resync_written(struct store *s, struct store_item *it);
 
 /* store_queue.c: queue passes, admitting starts, seeding limits, the periodic look */
 void store_qpass_free(struct store *s);
@@ -221,6 +225,7 @@ bool store_admit(struct store *s, struct store_item *it);
 bool store_policy_admit(void *arg, int torrent_id);
 void store_note_active(struct store_item *it, bool active);
 void store_timer_cb(evutil_socket_t fd, short what, void *arg);
+void store_task_reason(struct store *s);
 
 /* store_watch.c */
 void store_set_watch(struct store *s, const char *dir);

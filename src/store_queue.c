@@ -605,6 +605,20 @@ store_look(struct store *s)
 	}
 }
 
+/* The store's idle reason between ticks. After a restart the writer can stay busy for minutes
+ * with the saves that make the last exit's unsynced resume files durable (store_resync.c): the
+ * reason counts those still waiting, so the monitor says why. */
+void
+store_task_reason(struct store *s)
+{
+	char durable[64] = "";
+	if (s->resync_waiting > 0)
+		snprintf(durable, sizeof durable, ", %zu waiting to be made durable",
+		    s->resync_waiting);
+	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending%s, "
+	    "%zu torrents to look at", s->dir, resume_writer_pending(s->writer), durable, s->ndirty);
+}
+
 void
 store_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -615,7 +629,6 @@ store_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	engine_task_cb_begin(s->task);
 	store_look(s);
-	engine_task_idle(s->task, ENGINE_TASK_TIMER_WAIT, "session %s: %zu resume writes pending, "
-	    "%zu torrents to look at", s->dir, resume_writer_pending(s->writer), s->ndirty);
+	store_task_reason(s);
 	engine_task_cb_end(s->task);
 }

@@ -34,6 +34,10 @@ session_store_resync_counts(const void *store, size_t *pending, unsigned *passes
 void
 store_resync_add(struct store *s, struct store_item *it)
 {
+	if (!it->resync_waiting) {
+		it->resync_waiting = true;
+		s->resync_waiting++;
+	}
 	if (s->nresync == s->resync_cap && s->resync_next > 0) {
 		/* the ones saved make room (one waiting for its check comes back each pass) */
 		memmove(s->resync, s->resync + s->resync_next,
@@ -46,6 +50,17 @@ store_resync_add(struct store *s, struct store_item *it)
 		s->resync = xreallocarray(s->resync, s->resync_cap, sizeof *s->resync);
 	}
 	s->resync[s->nresync++] = it->id;
+}
+
+/* A save of the torrent was written (the first one since the load syncs its data: its pieces
+ * are new to synced_have), or the torrent is gone: its file no longer waits. */
+void
+store_resync_written(struct store *s, struct store_item *it)
+{
+	if (it->resync_waiting) {
+		it->resync_waiting = false;
+		s->resync_waiting--;
+	}
 }
 
 /* Whether the torrent's pieces still wait for a synced save: its last save claimed them
@@ -124,4 +139,6 @@ store_resync_pass(struct store *s, uint64_t now_ms)
 		s->resync_left = 0;
 		s->resync_in_pass = 0;
 	}
+	/* what the monitor shows changes with each slice, whoever runs the pass */
+	store_task_reason(s);
 }

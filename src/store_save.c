@@ -204,6 +204,8 @@ store_save_done(struct resume_job *job, void *arg)
 		log_error("session: saving resume data: %s", job->errmsg);
 	if (it != NULL) {
 		it->saving = false;
+		if (job->error == 0)
+			store_resync_written(s, it);
 		if (it->removed) {
 			store_forget_files(s, it->hex);
 			store_forget_item(s, it);

@@ -1185,6 +1185,49 @@ unsynced_files(const char *sdir, const char *boot)
 	return n;
 }
 
+/* What the session store's task says waits to be made durable: K of its reason's
+ * "K waiting to be made durable", 0 when it says nothing of it, -1 with no such task. */
+static long
+store_task_durable(struct engine *e, const char *sdir)
+{
+	struct engine_task_info *t;
+	size_t n = engine_tasks(e, &t);
+	char name[160];
+	long k = -1;
+	snprintf(name, sizeof name, "session %s", sdir);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].kind != ENGINE_TASK_KIND_SESSION || t[i].finished_us != 0 ||
+		    strcmp(t[i].name, name) != 0)
+			continue;
+		const char *w = strstr(t[i].reason, " waiting to be made durable");
+		k = 0;
+		if (w != NULL) {
+			const char *p = w;
+			while (p > t[i].reason && p[-1] >= '0' && p[-1] <= '9')
+				p--;
+			ck_assert_msg(p < w, "no count: %s", t[i].reason);
+			k = strtol(p, NULL, 10);
+		}
+	}
+	free(t);
+	return k;
+}
+
+/* Polls the store task's count of torrents waiting to be made durable: a flag for each value
+ * seen (up to max), the last one, and whether it ever rose. */
+static void
+store_durable_watch(struct engine *e, const char *sdir, bool *seen, long max, long *last,
+    bool *rose)
+{
+	long k = store_task_durable(e, sdir);
+	if (k >= 0 && k <= max) {
+		seen[k] = true;
+		if (*last >= 0 && k > *last)
+			*rose = true;
+		*last = k;
+	}
+}
+
 /* The last stop left 10 torrents' resume files unsynced in this boot: they seed at once,
  * trusted, and the saves that sync them come a pass per tick after the load, 3 at most in each
  * (the test's batch), until every file has lost its mark. */
@@ -1217,15 +1260,29 @@ START_TEST(test_unsynced_resaves_spread)
 	ck_assert_uint_eq(seeding_count(e), N);
 	size_t pending;
 	unsigned passes, most;
-	RUN_UNTIL(base, (session_store_resync_counts(e->policy_arg, &pending, &passes, &most),
+	/* the store's task counts those still waiting, pass after pass (the monitor shows why the
+	 * writer is busy after a restart): all of them once loaded, then fewer with each pass */
+	RUN_UNTIL(base, store_task_durable(e, sdir) == N, 20);
+	ck_assert_int_eq(store_task_durable(e, sdir), N);
+	bool seen[N + 1] = { false }, rose = false;
+	long last = N;
+	RUN_UNTIL(base, (store_durable_watch(e, sdir, seen, N, &last, &rose),
+	    session_store_resync_counts(e->policy_arg, &pending, &passes, &most),
 	    pending == 0 && passes > 0), 20);
 	ck_assert_uint_eq(pending, 0);
 	ck_assert_uint_ge(passes, (N + BATCH - 1) / BATCH);
 	ck_assert_uint_eq(most, BATCH);
 	ck_assert_uint_eq(engine_hash_count(e), hashed);
 	/* the last pass's saves written */
-	RUN_UNTIL(base, unsynced_files(sdir, NULL) == 0, 10);
+	RUN_UNTIL(base, (store_durable_watch(e, sdir, seen, N, &last, &rose),
+	    unsynced_files(sdir, NULL) == 0 && last == 0), 10);
 	ck_assert_uint_eq(unsynced_files(sdir, NULL), 0);
+	ck_assert_int_eq(last, 0);
+	ck_assert(!rose);
+	unsigned between = 0;
+	for (long k = 1; k < N; k++)
+		between += seen[k];
+	ck_assert_msg(between >= 2, "%u counts between %d and 0 seen", between, N);
 	engine_free(e);
 	session_store_resync_pace_for_tests(0, 0);
 	resume_boot_id_set_for_tests(NULL);
