@@ -402,6 +402,13 @@ torrent_job_new(struct torrent *t, enum disk_op op, uint32_t piece)
 	return tj;
 }
 
+/* A job holding a downloaded piece (a write or a hash step) adds its piece to the disk pool's
+ * pending bytes (disk_pool_pending_write_bytes): the session weighs them at once, in the same
+ * callback, so peers stop reading as soon as the bound is passed. Only writes did: under CPU
+ * load every piece finished while its hash step was queued (its write waits for that step,
+ * torrent_piece_write), so hash steps alone grew the pending bytes unchecked until the session's
+ * once-a-second tick saw them: 167-304 MiB of piece buffers in 1 GiB d2d runs under the 64 MiB
+ * default. */
 static void
 torrent_job_submit(struct torrent *t, struct torrent_job *tj, disk_done_fn done)
 {
@@ -417,7 +424,10 @@ torrent_job_submit(struct torrent *t, struct torrent_job *tj, disk_done_fn done)
 		t->gated_tail = tj;
 		return;
 	}
+	bool holds_piece = tj->job.op == DISK_OP_WRITE_PIECE || tj->job.op == DISK_OP_HASH_PART;
 	disk_pool_submit(t->env->disk, &tj->job);
+	if (holds_piece)
+		t->env->ops->disk_pressure(t->env->arg);
 }
 
 void
@@ -434,6 +444,7 @@ torrent_open_data_gate(struct torrent *t)
 		disk_pool_submit(t->env->disk, &tj->job);
 		tj = next;
 	}
+	t->env->ops->disk_pressure(t->env->arg);   /* writes and hash steps among them */
 }
 
 /* ---- completion, verification ---- */
@@ -692,7 +703,6 @@ torrent_piece_write(struct torrent *t, struct piece_buf *pb)
 	tj->job.buf = pb->data;
 	tj->job.ph = pb->ph;
 	torrent_job_submit(t, tj, torrent_write_done);
-	t->env->ops->disk_pressure(t->env->arg);
 }
 
 static void torrent_hash_done(struct disk_job *job, void *arg);

@@ -100,7 +100,8 @@ struct torrent_ops {
 	bool (*refused)(void *arg, const struct sockaddr *sa);
 	/* Room for one more connection (the global limit; not while shutting down). */
 	bool (*may_connect)(void *arg);
-	/* Piece writes were queued or finished: the session weighs disk backpressure. */
+	/* Jobs holding pieces (writes, hash steps) were queued or finished: the session weighs
+	 * disk backpressure. */
 	void (*disk_pressure)(void *arg);
 	/* Bytes of blocks received (verified or not) and sent: the global totals and meters. */
 	void (*transferred)(void *arg, uint64_t down, uint64_t up, uint64_t now_ms);

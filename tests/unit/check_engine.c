@@ -23,6 +23,7 @@
 #include <event2/thread.h>
 
 #include "bandwidth.h"
+#include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
 #include "engine_private.h"
@@ -1784,6 +1785,118 @@ START_TEST(test_plain_reads_own_event)
 }
 END_TEST
 
+/* The disk pool's only worker held by a job of the test: hash steps and writes queue. */
+static int hold_disk_on;
+static bool hold_disk_done;
+
+static void
+hold_disk_call(struct disk_job *job)
+{
+	(void)job;
+	for (int i = 0; i < 30000 && __atomic_load_n(&hold_disk_on, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+}
+
+static void
+hold_disk_finished(struct disk_job *job, void *arg)
+{
+	(void)job;
+	(void)arg;
+	hold_disk_done = true;
+}
+
+/* Peers stop reading in the very callback whose hash step or write takes the pieces waiting for
+ * the disk past the bound, not at the session's next tick: with the worker busy, every piece
+ * finished while its hash step was queued, its write waited for that step, and the hash steps
+ * alone grew the pending bytes unchecked (d2d under load: 167-304 MiB under a 64 MiB bound). */
+START_TEST(test_hash_steps_pause_peers)
+{
+	enum { BIG_PIECE = 131072, BIG_PIECES = 64, BIG_SIZE = BIG_PIECE * BIG_PIECES };
+	const uint64_t bound = 1u << 20;
+	struct event_base *base = event_base_new();
+	char sdir[128], ldir[128], err[256], peer[64], path[256];
+	snprintf(sdir, sizeof sdir, "%s/seed-hold", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/leech-hold", tmpdir);
+	mkdir(ldir, 0755);
+	uint8_t *data = xmalloc(BIG_SIZE);
+	uint32_t x = 777;
+	for (size_t i = 0; i < BIG_SIZE; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	th_file_write(sdir, "big.bin", data, BIG_SIZE);
+	size_t tlen;
+	uint8_t *tor = th_torrent_single("big.bin", data, BIG_SIZE, BIG_PIECE, &tlen);
+	struct th_events ws = { .base = base }, wl = { .base = base };
+	struct engine *seed = plain_engine(base, sdir);
+	struct dp_config cfg;
+	th_config_loopback(&cfg, ldir, 1);
+	cfg.encryption = DP_ENCRYPTION_TOLERATED;
+	cfg.utp = false;
+	cfg.disk_write_queue_bytes = bound;
+	struct engine *leech = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(leech != NULL, "engine_new: %s", err);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	int sid, lid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
+	RUN_UNTIL(base, ws.checked > 0, 10);
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 &&
+	    st.state == ENGINE_TORRENT_DOWNLOADING && disk_pool_pending_jobs(leech->disk) == 0, 10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+
+	__atomic_store_n(&hold_disk_on, 1, __ATOMIC_RELEASE);
+	hold_disk_done = false;
+	struct disk_job hold = { .op = DISK_OP_CALL, .call = hold_disk_call, .what = "test hold",
+	    .done = hold_disk_finished };
+	disk_pool_submit(leech->disk, &hold);
+	th_engine_addr(seed, peer, sizeof peer);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	/* Whenever the pieces held for the disk are past the bound, peers are paused already. */
+	uint64_t peak = 0, deadline = dp_now_ms() + 3000;
+	int samples = 0;
+	while (!leech->disk_throttled && dp_now_ms() < deadline) {
+		th_loop_run(base, 2);
+		uint64_t pending = disk_pool_pending_write_bytes(leech->disk);
+		peak = DP_MAX(peak, pending);
+		samples++;
+		ck_assert_msg(pending <= bound || leech->disk_throttled,
+		    "%llu bytes of pieces wait for the disk (bound %llu) and peers still read",
+		    (unsigned long long)pending, (unsigned long long)bound);
+	}
+	ck_assert(leech->disk_throttled);
+	/* Paused: what was in flight lands (a block under way, the blocks one read took), and
+	 * nothing more; half the torrent would come in the time without the pause. */
+	th_loop_run(base, 300);
+	peak = DP_MAX(peak, disk_pool_pending_write_bytes(leech->disk));
+	ck_assert_uint_gt(peak, bound);
+	ck_assert_uint_le(peak, bound + 8 * BIG_PIECE);
+	ck_assert(leech->disk_throttled);
+
+	__atomic_store_n(&hold_disk_on, 0, __ATOMIC_RELEASE);
+	RUN_UNTIL(base, wl.completed > 0, 30);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert(hold_disk_done);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	engine_free(leech);
+	engine_free(seed);
+	snprintf(path, sizeof path, "%s/big.bin", ldir);
+	uint8_t *got;
+	size_t glen;
+	ck_assert_int_eq(dp_read_file(path, BIG_SIZE + 1, &got, &glen), 0);
+	ck_assert_uint_eq(glen, BIG_SIZE);
+	ck_assert(memcmp(got, data, BIG_SIZE) == 0);
+	free(got);
+	free(data);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* The same for a peer that connects to us: the transport read its first bytes with the
  * bufferevent (to tell plaintext from MSE) and handed it over still reading, so libevent read
  * the socket beside the peer's own event, and through a rate limit's or a disk pause's stop:
@@ -2079,6 +2192,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_requests_straight_to_socket);
 	tcase_add_test(tc, test_plain_reads_own_event);
 	tcase_add_test(tc, test_plain_reads_own_event_incoming);
+	tcase_add_test(tc, test_hash_steps_pause_peers);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;
