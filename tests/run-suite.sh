@@ -110,21 +110,24 @@ stage_unit() {
 
 # The ASan+UBSan build uses clang: its UBSan checks what gcc's does not (pointer overflow: a
 # NULL + 0 in monitor_server.c passed gcc's, 34ef6d8; configure adds clang's sound
-# implicit-conversion checks). A build-asan configured otherwise (gcc, before this) or by an
-# older configure starts over: make would keep objects built with other flags, and those of
-# the two compilers' sanitizer runtimes do not mix.
+# implicit-conversion checks). A build-asan configured otherwise (gcc, before this) is
+# configured again, and when that changes the compiler or its flags its objects are built
+# again: make alone would keep those built with the old ones (and the two compilers'
+# sanitizer runtimes do not mix).
 asan_options="CC=clang --enable-asan --enable-werror --enable-debug"
 stage_asan() {
+	local flags used='^(CC|DP_CFLAGS|DP_LDFLAGS) ='
 	if ! command -v clang >/dev/null; then fail "asan (clang not installed)"; return; fi
-	if [ -f build-asan/config.status ] && { [ configure -nt build-asan/config.status ] ||
-		[ "$(build-asan/config.status --config)" != "$asan_options" ]; }; then
-		rm -rf build-asan
-	fi
 	mkdir -p build-asan
-	if [ ! -f build-asan/Makefile ]; then
+	flags=$(grep -sE "$used" build-asan/Makefile)
+	if [ ! -f build-asan/Makefile ] || [ configure -nt build-asan/config.status ] ||
+		[ "$(build-asan/config.status --config)" != "$asan_options" ]; then
 		# shellcheck disable=SC2086
 		(cd build-asan && ../configure -q $asan_options) \
 			>"$logdir/asan-build.log" 2>&1 || { fail "asan configure" "$logdir/asan-build.log"; return; }
+		if [ -n "$flags" ] && [ "$(grep -sE "$used" build-asan/Makefile)" != "$flags" ]; then
+			make -C build-asan -s clean >>"$logdir/asan-build.log" 2>&1
+		fi
 	fi
 	make -C build-asan -s -j"$jobs" downpour tests/unit/unit_tests >>"$logdir/asan-build.log" 2>&1 ||
 		{ fail "asan build" "$logdir/asan-build.log"; return; }
