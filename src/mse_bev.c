@@ -162,9 +162,16 @@ mse_bev_free_ctx(void *arg)
 	free(m);
 }
 
+void
+mse_bev_forget(struct mse_bev *m)
+{
+	m->done_fn = NULL;
+	event_del(m->notify);
+}
+
 struct bufferevent *
 mse_bev_new(struct bufferevent *under, const struct mse_params *p, mse_bev_done_fn done,
-    void *arg, uint64_t *heard)
+    void *arg, uint64_t *heard, struct mse_bev **handle)
 {
 	struct mse_bev *m = xcalloc(1, sizeof *m);
 	m->under = under;
@@ -190,6 +197,7 @@ mse_bev_new(struct bufferevent *under, const struct mse_params *p, mse_bev_done_
 		mse_bev_free_ctx(m);
 		return NULL;
 	}
+	*handle = m;
 	if (out.len > 0)
 		bufferevent_write(under, out.data, out.len);
 	dp_buf_free(&out);
