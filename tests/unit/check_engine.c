@@ -1585,17 +1585,19 @@ raw_mangle_swap(struct raw_seed *rs, uint32_t piece, uint32_t offset, uint32_t l
 	return 1;
 }
 
-/* Blocks that arrive out of order (read straight into place where the read expected them, else
- * through the input buffer) make whole pieces, hashed while they arrive: each piece's in-order
- * prefix goes to the hasher before the piece is whole, and the copy is byte-identical. */
-START_TEST(test_blocks_out_of_order)
+/* Downloads the payload in pieces of plen bytes from a raw seed answering requests in swapped
+ * pairs: blocks out of order (read straight into place where the read expected them, else
+ * through the input buffer) must make whole pieces and a byte-identical copy. Returns the bytes
+ * the leech hashed before their piece was whole. */
+static uint64_t
+blocks_out_of_order_run(const char *name, uint32_t plen)
 {
 	struct event_base *base = event_base_new();
 	char ldir[128], err[256], addr[64];
-	snprintf(ldir, sizeof ldir, "%s/leech-ooo", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/%s", tmpdir, name);
 	mkdir(ldir, 0755);
 	size_t tlen;
-	uint8_t *tor = th_torrent_single("payload.bin", payload, T_SIZE, 8 * T_PIECE, &tlen);
+	uint8_t *tor = th_torrent_single("payload.bin", payload, T_SIZE, plen, &tlen);
 	struct th_events wl = { .base = base };
 	struct engine *leech = plain_engine(base, ldir);
 	engine_set_event_cb(leech, th_events_cb, &wl);
@@ -1603,7 +1605,7 @@ START_TEST(test_blocks_out_of_order)
 	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
 	struct engine_torrent_stats st;
 	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
-	struct raw_seed rs = { .fd = -1, .mangle = raw_mangle_swap, .plen = 8 * T_PIECE };
+	struct raw_seed rs = { .fd = -1, .mangle = raw_mangle_swap, .plen = plen };
 	ck_assert(dp_hex_decode(st.info_hash_hex, 20, rs.info_hash));
 	dp_buf_init(&rs.in);
 	dp_buf_init(&rs.out);
@@ -1624,7 +1626,7 @@ START_TEST(test_blocks_out_of_order)
 	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
 	ck_assert_int_eq(wl.completed, 1);
 	ck_assert_uint_eq(st.corrupt_bytes, 0);
-	ck_assert_uint_gt(session_find_torrent(leech, lid)->hashed_early, 0);
+	uint64_t early = session_find_torrent(leech, lid)->hashed_early;
 	ck_assert(file_equals(ldir, payload, T_SIZE));
 	engine_free(leech);
 	if (rs.fd >= 0)
@@ -1634,6 +1636,24 @@ START_TEST(test_blocks_out_of_order)
 	dp_buf_free(&rs.out);
 	free(tor);
 	event_base_free(base);
+	return early;
+}
+
+/* A piece larger than the hash step (one of 2 MiB holding the whole 1.25 MiB payload) is hashed
+ * while it arrives: its in-order prefix goes to the hasher before the piece is whole. */
+START_TEST(test_blocks_out_of_order)
+{
+	ck_assert_uint_ge(T_SIZE, (1u << 20) + DP_BLOCK_SIZE);
+	ck_assert_uint_gt(blocks_out_of_order_run("leech-ooo", 2u << 20), 0);
+}
+END_TEST
+
+/* Pieces of 1 MiB or less are hashed by their write alone (a hash job before it would cost a
+ * worker wakeup and a completion more per piece): nothing is hashed before its piece is whole,
+ * and the copy is still byte-identical. */
+START_TEST(test_small_pieces_hashed_whole)
+{
+	ck_assert_uint_eq(blocks_out_of_order_run("leech-ooo-small", 8 * T_PIECE), 0);
 }
 END_TEST
 
@@ -2189,6 +2209,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_shutdown_busy_counts);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
 	tcase_add_test(tc, test_blocks_out_of_order);
+	tcase_add_test(tc, test_small_pieces_hashed_whole);
 	tcase_add_test(tc, test_requests_straight_to_socket);
 	tcase_add_test(tc, test_plain_reads_own_event);
 	tcase_add_test(tc, test_plain_reads_own_event_incoming);
