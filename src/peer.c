@@ -643,7 +643,7 @@ peer_fill_requests(struct peer *p)
 		return;
 	/* Top up in batches so a fast peer is not sent one request per block received. */
 	uint32_t need = p->queue_target - p->nreqs;
-	if (p->nreqs > 0 && need < p->queue_target / 4 && need < DP_MAX(8u, p->queue_target / 16))
+	if (p->nreqs > 0 && need < p->queue_target / 4 && need < DP_MAX(8u, p->queue_target / 8))
 		return;
 	struct picker_block blocks[PEER_MAX_QUEUE];
 	size_t n;
