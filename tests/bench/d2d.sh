@@ -8,7 +8,8 @@
 # transfer), and the ratios of the
 # wall time and of the leecher's CPU to that SHA-1 time (the leecher must hash every byte); also
 # TCP segments, the leecher's context switches and its page faults (first touches of its heap)
-# per MiB, which the machine's load moves little.
+# per MiB, which the machine's load moves little, and the leecher's peak RSS (MiB): its piece
+# buffers are most of it, bounded by the disk write queue (disk_write_queue_bytes).
 # It runs in a network namespace of its own, so the segments counted are the transfer's.
 # usage: tests/bench/d2d.sh [SIZE_MIB (1024)] [RUNS (3)]   (from the repository top)
 # env: DP_BIN=path/to/downpour (default build/downpour; measure an optimised, non-debug build),
@@ -93,7 +94,7 @@ sha1_run() {
 	    >"$SL_W/sha1.out" 2>&1 || sl_fail "openssl sha1"
 	t1=$(date +%s.%N)
 	read -r u s <"$SL_W/time"
-	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0 0 0\n",
+	awk -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN { printf "sha1 %.3f %.3f 0 0 0 0 0 0\n",
 	    b - a, u + s }' >>"$SL_W/results"
 }
 
@@ -115,8 +116,9 @@ stamp() {
 
 # leech NAME KIND SEED_PID SEED_PORT [BINARY]: the leecher (kind lt or dp, downpour's BINARY or
 # $DP) runs to completion; its wall, leecher CPU and seeder CPU (seconds), TCP segments, the
-# leecher's context switches and minor page faults, and when it said "download complete"
-# (downpour; 0 for libtorrent) go to $SL_W/results as "NAME wall lcpu scpu segs cs faults done".
+# leecher's context switches and minor page faults, when it said "download complete" (downpour;
+# 0 for libtorrent) and its peak RSS in KiB go to $SL_W/results as
+# "NAME wall lcpu scpu segs cs faults done rss".
 leech() {
 	local name=$1 kind=$2 spid=$3 sport=$4 bin=${5:-$DP} t0 t1 s0 s1 g0 g1 rc u s w c d=0
 	rm -rf "$SL_W/out" "$SL_W/leech-session"
@@ -126,7 +128,7 @@ leech() {
 	g0=$(tcp_segs)
 	t0=$(date +%s.%N)
 	if [ "$kind" = lt ]; then
-		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R %M" /usr/bin/python3 "$SL_DIR/lt_leech.py" \
 		    "$SL_W/p.torrent" "$SL_W/out" --port "$(sl_free_port)" \
 		    --connect "127.0.0.1:$sport" --timeout 900 >"$SL_W/$name-leech.log" 2>&1
 	else
@@ -141,7 +143,7 @@ leech() {
 			set --
 		fi
 		rm -f "$SL_W/done"
-		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R" "$@" timeout -k 5 900 "$bin" get \
+		/usr/bin/time -o "$SL_W/time" -f "%U %S %w %c %R %M" "$@" timeout -k 5 900 "$bin" get \
 		    --config "$SL_W/leech.conf" -o "$SL_W/out" --port "$(sl_free_port)" \
 		    --encryption tolerated --no-utp --peer "127.0.0.1:$sport" "$SL_W/p.torrent" \
 		    2>&1 | stamp "$SL_W/done" >"$SL_W/$name-leech.log"
@@ -159,11 +161,11 @@ leech() {
 	fi
 	[ $rc -eq 0 ] || sl_fail "$name: the leecher exited $rc"
 	cmp -s "$SL_W/src/payload.bin" "$SL_W/out/payload.bin" || sl_fail "$name: the copy differs"
-	read -r u s w c f <"$SL_W/time"
+	read -r u s w c f rss <"$SL_W/time"
 	awk -v n="$name" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v s0="$s0" -v s1="$s1" \
-	    -v g="$((g1 - g0))" -v cs="$((w + c))" -v f="$f" -v d="$d" \
-	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d %d %.3f\n", n, b - a, u + s, s1 - s0, g, cs, f,
-	    (d > 0 ? d - a : 0) }' >>"$SL_W/results"
+	    -v g="$((g1 - g0))" -v cs="$((w + c))" -v f="$f" -v d="$d" -v rss="$rss" \
+	    'BEGIN { printf "%s %.3f %.3f %.3f %d %d %d %.3f %d\n", n, b - a, u + s, s1 - s0, g, cs, f,
+	    (d > 0 ? d - a : 0), rss }' >>"$SL_W/results"
 }
 
 # report LABEL ROWS...: medians of the rows named; per GiB and against sha1 of the same runs.
@@ -175,22 +177,23 @@ report() {
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	{ k = $1; n[k]++; w[k, n[k]] = $2; l[k, n[k]] = $3; s[k, n[k]] = $4; sg[k, n[k]] = $5
-	  c[k, n[k]] = $6; pf[k, n[k]] = $7; dn[k, n[k]] = $8 }
+	  c[k, n[k]] = $6; pf[k, n[k]] = $7; dn[k, n[k]] = $8; rs[k, n[k]] = $9 }
 	END {
 		g = m / 1024
 		for (k in n) {
 			for (i = 1; i <= n[k]; i++) { x[i] = w[k, i]; y[i] = l[k, i]; z[i] = s[k, i]
-				q[i] = sg[k, i]; v[i] = c[k, i]; y2[i] = pf[k, i]; d2[i] = dn[k, i] }
+				q[i] = sg[k, i]; v[i] = c[k, i]; y2[i] = pf[k, i]; d2[i] = dn[k, i]
+				r2[i] = rs[k, i] }
 			W[k] = med(x, n[k]); L[k] = med(y, n[k]); S[k] = med(z, n[k])
 			G[k] = med(q, n[k]); C[k] = med(v, n[k]); F[k] = med(y2, n[k])
-			D[k] = med(d2, n[k])
+			D[k] = med(d2, n[k]); R[k] = med(r2, n[k])
 		}
-		printf "%-22s %7s %7s %8s %9s %9s %10s %10s %10s %8s %7s %8s\n", label, "wall s",
+		printf "%-22s %7s %7s %8s %9s %9s %10s %10s %10s %8s %7s %8s %7s\n", label, "wall s",
 		    "done s", "MiB/s", "leech/GiB", "seed/GiB", "wall/sha1", "done/sha1", "leech/sha1",
-		    "segs/MiB", "cs/MiB", "flt/MiB"
-		printf "%-22s %7.2f %7s %8.1f %9.2f %9s %10s %10s %10s %8s %7s %8s\n",
+		    "segs/MiB", "cs/MiB", "flt/MiB", "RSS MiB"
+		printf "%-22s %7.2f %7s %8.1f %9.2f %9s %10s %10s %10s %8s %7s %8s %7s\n",
 		    "openssl sha1 (1 core)", W["sha1"], "-", m / W["sha1"], L["sha1"] / g, "-", "1.00",
-		    "1.00", "1.00", "-", "-", "-"
+		    "1.00", "1.00", "-", "-", "-", "-"
 		split("dp dpb lt", order, " ")
 		name["dp"] = "downpour -> downpour"
 		name["dpb"] = "B: downpour -> downp."
@@ -198,12 +201,12 @@ report() {
 		for (o = 1; o <= 3; o++) {
 			k = order[o]
 			if (!(k in n)) continue
-			printf "%-22s %7.2f %7s %8.1f %9.2f %9.2f %10.2f %10s %10s %8.1f %7.1f %8.1f\n",
+			printf "%-22s %7.2f %7s %8.1f %9.2f %9.2f %10.2f %10s %10s %8.1f %7.1f %8.1f %7.0f\n",
 			    name[k], W[k], (D[k] > 0 ? sprintf("%.2f", D[k]) : "-"), m / W[k], L[k] / g,
 			    S[k] / g, W[k] / W["sha1"],
 			    (D[k] > 0 ? sprintf("%.2f", D[k] / W["sha1"]) : "-"),
 			    (L["sha1"] > 0 ? sprintf("%.2f", L[k] / L["sha1"]) : "-"), G[k] / m, C[k] / m,
-			    F[k] / m
+			    F[k] / m, R[k] / 1024
 		}
 	}' "${@:2}"
 }
