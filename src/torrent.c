@@ -312,9 +312,17 @@ torrent_update_task(struct torrent *t)
 /* ---- disk jobs ---- */
 
 /* Piece buffers are page-aligned, so the disk writes them without copying them into the page
- * cache (storage.h); they come from piece_mem.h's arenas. Freed ones wait in a pool for the next pieces, up to this many bytes per
- * torrent: fresh memory costs a page fault per 4 KiB, and aligned allocations that come and go
- * fragment the heap (a 1 GiB download peaked at 358 MiB RSS without the pool). */
+ * cache (storage.h); they come from piece_mem.h's arenas. Freed ones wait in a pool for the next
+ * pieces, up to this many bytes per torrent: fresh memory costs a page fault per 4 KiB, and
+ * aligned allocations that come and go fragment the heap (a 1 GiB download peaked at 358 MiB
+ * RSS without the pool).
+ * What a download holds in them, the bound of issue 19: pieces handed to the disk pool (a write
+ * or a hash step queued or running) up to disk_write_queue_bytes, since peers stop reading in
+ * the callback whose job passes it (torrent_job_submit), plus the pieces that blocks already
+ * read complete then (65-66 MiB at the 64 MiB default in d2d 1 GiB runs, loaded or with a slow
+ * disk); pieces being received, at most what the peers' request queues cover (PEER_MAX_QUEUE
+ * blocks each) rounded up to whole pieces; and this pool, which fills only as the others
+ * empty. */
 #define TORRENT_PIECE_POOL (32u << 20)
 
 struct piece_mem {
