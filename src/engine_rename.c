@@ -177,7 +177,8 @@ engine_rename_work(void *arg)
 	close(dfd);
 }
 
-/* A storage that uses the torrent's new names (storage keeps whole paths). */
+/* A storage that uses the torrent's new names (storage keeps whole paths); its swarm and task
+ * take them too. */
 static void
 engine_rename_storage(struct engine *e, struct torrent *t)
 {
@@ -187,6 +188,7 @@ engine_rename_storage(struct engine *e, struct torrent *t)
 		t->st = st;
 	}
 	t->renamed = true;
+	torrent_names_changed(t);
 	torrent_touch(t);
 }
 

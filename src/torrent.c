@@ -1177,6 +1177,13 @@ torrent_touch(struct torrent *t)
 }
 
 void
+torrent_names_changed(struct torrent *t)
+{
+	torrent_sync_swarm(t);
+	task_rename(t->task, "torrent %s", t->mi->name);
+}
+
+void
 torrent_start(struct torrent *t)
 {
 	if (t->removing || t->state == ENGINE_TORRENT_CHECKING || torrent_is_active(t))

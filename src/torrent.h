@@ -263,6 +263,9 @@ void torrent_start(struct torrent *t);
 void torrent_set_state(struct torrent *t, enum engine_torrent_state s);
 /* Something a client shows changed (a transfer, a peer, a setting): O(1). */
 void torrent_touch(struct torrent *t);
+/* Its metainfo's names were replaced (a rename): what its peers and its task read of them
+ * follows (the swarm held a pointer to the old name). */
+void torrent_names_changed(struct torrent *t);
 /* It has work for the session's tick again (see torrent_ops.wake). */
 void torrent_wake(struct torrent *t);
 /* Stops peers and trackers (stopped announce). */
