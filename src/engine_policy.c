@@ -17,7 +17,6 @@
 #include "log.h"
 #include "metadata_fetch.h"
 #include "metainfo.h"
-#include "peer_splice.h"
 #include "picker.h"
 #include "session.h"
 #include "storage.h"
@@ -265,8 +264,6 @@ engine_policy_close_files(struct engine *e, int id)
 	struct torrent *t = session_find_torrent(e, id);
 	if (t != NULL)
 		storage_close_all(t->st);
-	/* A file moved across file systems is deleted: no mapping may keep its blocks. */
-	peer_splice_forget_files();
 }
 
 char **
@@ -310,7 +307,6 @@ engine_policy_relocate(struct engine *e, int id, const char *dir, char *err, siz
 	if (st == NULL)
 		return dp_fail(err, errlen, "can't set up storage in %s", dir);
 	storage_free(t->st);
-	peer_splice_forget_files();
 	t->st = st;
 	free(t->save_dir);
 	t->save_dir = xstrdup(dir);

@@ -21,7 +21,6 @@
 #include "engine_state.h"
 #include "log.h"
 #include "metainfo.h"
-#include "peer_splice.h"
 #include "session.h"
 #include "storage.h"
 #include "torrent.h"
@@ -315,7 +314,6 @@ engine_rename_wait_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	storage_close_all(t->st);
-	peer_splice_forget_files();
 	r->save_dir = xstrdup(t->save_dir);
 	r->disk_from = r->rel != NULL ? xasprintf("%s/%s", t->mi->name, r->rel) :
 	    xstrdup(t->mi->name);

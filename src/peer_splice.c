@@ -64,10 +64,11 @@ static size_t peer_splice_hused;        /* its bytes used */
  * page cache's pages by reference, as splice does; nothing here reads them, so a mapping costs
  * address space (bounded: PEER_SPLICE_MAPS slots, files up to PEER_SPLICE_MAP_MAX) and the page
  * table's entries of the pages served (8 bytes a page), no memory of its own. But a mapping
- * keeps a deleted file's blocks on the disk, so mappings go when the engine lets go of files
- * (peer_splice_forget_files), when a batch finds its file deleted, and at peer_splice_release.
- * Keyed by device and inode; each descriptor a batch uses is checked once in it (fstat: same
- * file, same size); the least recently used mapping makes room. */
+ * keeps a deleted file's blocks on the disk, so a mapping goes when storage lets go of its file
+ * (peer_splice_forget_file, which the engine hands storage at start-up: every path that closes
+ * a torrent's files goes through storage), when a batch finds its file deleted, and at
+ * peer_splice_release. Keyed by device and inode; each descriptor a batch uses is checked once
+ * in it (fstat: same file, same size); the least recently used mapping makes room. */
 #define PEER_SPLICE_MAPS 4u
 struct peer_splice_map {
 	uint8_t *base;          /* NULL: a free slot */
@@ -262,8 +263,8 @@ peer_splice_unmap(struct peer_splice_map *m)
 	m->len = 0;
 }
 
-void
-peer_splice_forget_files(void)
+static void
+peer_splice_unmap_all(void)
 {
 	/* Between batches nothing is gathered; were something, it goes first (an error stays
 	 * with its pipe: ps->error). */
@@ -271,6 +272,19 @@ peer_splice_forget_files(void)
 	for (unsigned i = 0; i < PEER_SPLICE_MAPS; i++)
 		if (peer_splice_maps[i].base != NULL)
 			peer_splice_unmap(&peer_splice_maps[i]);
+}
+
+void
+peer_splice_forget_file(dev_t dev, ino_t ino)
+{
+	for (unsigned i = 0; i < PEER_SPLICE_MAPS; i++) {
+		struct peer_splice_map *m = &peer_splice_maps[i];
+		if (m->base == NULL || m->dev != dev || m->ino != ino)
+			continue;
+		/* Gathered iovecs may point into it (an error stays with its pipe). */
+		(void)peer_splice_commit_pending();
+		peer_splice_unmap(m);
+	}
 }
 
 unsigned
@@ -291,7 +305,7 @@ peer_splice_maps_made(void)
 void
 peer_splice_release(void)
 {
-	peer_splice_forget_files();
+	peer_splice_unmap_all();
 	peer_splice_batch_end();
 	if (peer_splice_hregion != NULL)
 		(void)munmap(peer_splice_hregion, PEER_SPLICE_HREGION_PAGES * PEER_SPLICE_PAGE);

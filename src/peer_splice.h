@@ -40,9 +40,11 @@ bool peer_splice_fits(const struct peer_splice *ps, const struct peer_piece *c, 
  * now. */
 unsigned peer_splice_room(const struct peer_splice *ps, const struct peer_piece *c,
     uint32_t offset, uint32_t len);
-/* Unmaps the files kept mapped for serving (the engine closed or removed a torrent's files:
- * a mapping would keep a deleted file's blocks on the disk). Later batches map them again. */
-void peer_splice_forget_files(void);
+/* Unmaps the file of this device and inode if it is kept mapped for serving: storage let go
+ * of it (closed, moved, renamed, deleted: a mapping would keep a deleted file's blocks on the
+ * disk). Other files' mappings stay; a later batch maps it
+ * again. The engine hands it to storage_set_release_hook; on the loop only. */
+void peer_splice_forget_file(dev_t dev, ino_t ino);
 /* Files mapped now (at most a few), and mmap calls so far: for tests. */
 unsigned peer_splice_mapped_files(void);
 uint64_t peer_splice_maps_made(void);

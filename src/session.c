@@ -32,6 +32,7 @@
 #include "peer_id.h"
 #include "peer_splice.h"
 #include "session.h"
+#include "storage.h"
 #include "task.h"
 #include "torrent.h"
 #include "tls_trust.h"
@@ -986,6 +987,9 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 		log_warn("no DNS resolver configured; tracker host names will fail");
 		e->dns = evdns_base_new(base, 0);
 	}
+	/* Storage tells the seeder's kept mappings (peer_splice.c) of each file it lets go of: a
+	 * mapping would keep a deleted file's blocks, and storage sees every path that releases. */
+	storage_set_release_hook(peer_splice_forget_file);
 	int threads = set->disk_threads > 0 ? set->disk_threads : dp_cpu_count();
 	e->disk = disk_pool_new(base, threads);
 	if (e->disk == NULL) {

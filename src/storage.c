@@ -32,6 +32,11 @@ struct storage_file {
 	char *path;                     /* full path */
 	struct storage_fd *ofd;         /* cached descriptor or NULL */
 	struct storage_file *lru_prev, *lru_next;  /* among files with a cached descriptor */
+	/* The file as it was last opened, not yet reported to the release hook (the lock guards
+	 * these): kept when its descriptor is evicted, since a mapping of it may outlive that. */
+	bool opened;
+	dev_t dev;
+	ino_t ino;
 };
 
 struct storage {
@@ -49,6 +54,13 @@ struct storage {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct storage_file *lru_head, *lru_tail;   /* most recently used first */
 static int open_count;                              /* cached descriptors */
+static storage_release_fn storage_release_hook;     /* set once, read with atomics */
+
+void
+storage_set_release_hook(storage_release_fn fn)
+{
+	__atomic_store_n(&storage_release_hook, fn, __ATOMIC_RELEASE);
+}
 
 /* Closes a descriptor no one uses any more (path for the log). */
 static void
@@ -362,20 +374,24 @@ storage_create_sized(int dfd, const char *leaf, const char *path, uint64_t lengt
 	return fd;
 }
 
-/* Opens file i for reading or writing; creates it (and its directories) when writing. Reads
+/* Opens file i for reading or writing, with its fstat in *sb; creates it (and its directories)
+ * when writing. Reads
  * follow symbolic links (seeding from linked data works, and a piece is only served once its
  * hash matched); writes never do (storage_open_parent). Whatever is not a regular file (a FIFO
  * planted in a shared download directory would hang a worker for good) is refused. */
 static int
-storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errlen)
+storage_open_fd(struct storage *st, size_t i, bool write, struct stat *sb, char *err,
+    size_t errlen)
 {
 	const struct storage_file *f = &st->files[i];
 	int fd;
 	if (!write) {
 		fd = dp_open_regular(AT_FDCWD, f->path, O_RDONLY, 0);
-		if (fd < 0) {
+		if (fd < 0 || fstat(fd, sb) != 0) {
 			int e = errno;
 			snprintf(err, errlen, "open %s for reading: %s", f->path, dp_strerror(e));
+			if (fd >= 0)
+				close(fd);
 			return -e;
 		}
 		return fd;
@@ -404,15 +420,14 @@ storage_open_fd(struct storage *st, size_t i, bool write, char *err, size_t errl
 	}
 	/* Sparse: the file gets its full size without allocating blocks, so its size on disk says
 	 * it is ours and readers of other pieces see holes (zeros), not EOF. */
-	struct stat sb;
 	uint64_t want = st->mi->files[i].length;
-	if (fstat(fd, &sb) != 0) {
+	if (fstat(fd, sb) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "stat %s: %s", f->path, strerror(e));
 		close(fd);
 		return -e;
 	}
-	if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < want &&
+	if (S_ISREG(sb->st_mode) && (uint64_t)sb->st_size < want &&
 	    ftruncate(fd, (off_t)want) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "extend %s to %llu bytes: %s", f->path,
@@ -439,7 +454,8 @@ storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, si
 	}
 	storage_unlock(st);
 
-	int fd = storage_open_fd(st, i, write, err, errlen);
+	struct stat sb;
+	int fd = storage_open_fd(st, i, write, &sb, err, errlen);
 	if (fd < 0) {
 		*rc = fd;
 		return NULL;
@@ -465,6 +481,9 @@ storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, si
 	o->writable = write;
 	o->refs = 1;
 	f->ofd = o;
+	f->opened = true;
+	f->dev = sb.st_dev;
+	f->ino = sb.st_ino;
 	storage_lru_push_front(st, f);
 	open_count++;
 	storage_evict_locked(st, f);
@@ -532,7 +551,8 @@ storage_create_empty_files(struct storage *st, char *err, size_t errlen)
 	for (size_t i = 0; i < st->mi->file_count; i++) {
 		if (st->mi->files[i].length != 0 || st->mi->files[i].pad || st->mi->files[i].symlink)
 			continue;
-		int fd = storage_open_fd(st, i, true, err, errlen);
+		struct stat sb;
+		int fd = storage_open_fd(st, i, true, &sb, err, errlen);
 		if (fd < 0)
 			return fd;
 		close(fd);
@@ -800,13 +820,31 @@ storage_readahead(struct storage *st, uint64_t offset, uint64_t len)
 	}
 }
 
+/* Closes the cached descriptors; with report, tells the release hook of each file opened since
+ * it was last told (outside the lock: it may take its time, workers may not wait). */
+static void
+storage_let_go(struct storage *st, bool report)
+{
+	storage_release_fn fn = __atomic_load_n(&storage_release_hook, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < st->mi->file_count; i++) {
+		struct storage_file *f = &st->files[i];
+		storage_lock(st);
+		storage_uncache_locked(st, f);
+		bool tell = report && f->opened && fn != NULL;
+		dev_t dev = f->dev;
+		ino_t ino = f->ino;
+		if (tell)
+			f->opened = false;
+		storage_unlock(st);
+		if (tell)
+			fn(dev, ino);
+	}
+}
+
 void
 storage_close_all(struct storage *st)
 {
-	storage_lock(st);
-	for (size_t i = 0; i < st->mi->file_count; i++)
-		storage_uncache_locked(st, &st->files[i]);
-	storage_unlock(st);
+	storage_let_go(st, true);
 }
 
 int
@@ -856,7 +894,8 @@ storage_delete_files(struct storage *st, char *err, size_t errlen)
 {
 	const struct metainfo *mi = st->mi;
 	int rc = 0;
-	storage_close_all(st);
+	/* On a worker: the hook is the loop's (storage_close_all before this told it). */
+	storage_let_go(st, false);
 	for (size_t i = 0; i < mi->file_count; i++) {
 		if (mi->files[i].pad || mi->files[i].symlink)
 			continue;

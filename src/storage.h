@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "metainfo.h"
 
 struct storage;
@@ -59,8 +60,18 @@ int storage_open_refs(struct storage *st, uint64_t offset, uint32_t len,
 void storage_close_refs(struct storage_file_ref *refs, size_t n);
 /* Asks the kernel to read ahead (posix_fadvise WILLNEED) for [offset, offset+len). */
 void storage_readahead(struct storage *st, uint64_t offset, uint64_t len);
-/* Closes cached descriptors (before moving or deleting). */
+/* Closes cached descriptors (before moving or deleting), and reports each file opened since
+ * storage last let go of it to the release hook. */
 void storage_close_all(struct storage *st);
+/* Told the device and inode (as they were when it was opened) of each file storage lets go of
+ * by storage_close_all or storage_free (a torrent removed, moved, renamed, its files closed).
+ * Whoever keeps something of a file open beyond storage's descriptors (the seeder's mappings)
+ * drops it here, so no path that releases files can forget to. Process-wide, set once at
+ * start-up before any storage is used; it runs on the thread that called storage_close_all or
+ * storage_free, which the engine does on its loop only. storage_delete_files (on a worker)
+ * reports nothing: call storage_close_all before it, so nothing keeps the files it unlinks. */
+typedef void (*storage_release_fn)(dev_t dev, ino_t ino);
+void storage_set_release_hook(storage_release_fn fn);
 /* Descriptors in the open-file cache, all torrents together: at most the largest max_open_files
  * given to storage_new, plus those in use by a worker at the moment. */
 int storage_open_count(void);

@@ -15,7 +15,6 @@
 #include <event2/event.h>
 
 #include "announce_sched.h"
-#include "peer_splice.h"
 #include "tracker_list.h"
 #include "choker.h"
 #include "disk.h"
@@ -1494,6 +1493,9 @@ torrent_maybe_free(struct torrent *t)
 		/* Unlinking a big tree (or on a slow filesystem) may take long: the disk pool does
 		 * it, and the torrent, still dying, is freed when that job completes. */
 		t->delete_data = false;
+		/* What holds the files beyond storage's descriptors (the seeder's mappings) lets go
+		 * here, on the loop, so the unlink frees their blocks at once. */
+		storage_close_all(t->st);
 		struct torrent_job *tj = torrent_job_new(t, DISK_OP_DELETE, 0);
 		tj->job.offset = 0;
 		tj->job.length = 0;
@@ -1561,8 +1563,6 @@ torrent_free(struct torrent *t)
 		c->t = NULL;
 		torrent_cache_unref(c);
 	}
-	/* The files may be deleted next: no mapping for serving may keep their blocks. */
-	peer_splice_forget_files();
 	torrent_piece_pool_free(t);
 	for (uint32_t i = 0; t->partial != NULL && i < t->mi->piece_count; i++) {
 		if (t->partial[i] != NULL) {
@@ -1888,7 +1888,9 @@ torrent_peer_file_short(void *owner, struct peer *p)
 	struct torrent *t = owner;
 	log_warn("%s: a file shrank while peer %s was sent a piece of it", t->mi->name,
 	    p->addr_str);
-	peer_splice_forget_files();
+	/* Its descriptors, and with them what else holds the files (the seeder's mappings, at
+	 * their old size), go: the next open meets the file as it is now. */
+	storage_close_all(t->st);
 	struct cache_piece **pp = &t->cache;
 	while (*pp != NULL) {
 		struct cache_piece *c = *pp;

@@ -26,6 +26,7 @@
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
+#include "engine_policy.h"
 #include "engine_private.h"
 #include "metainfo.h"
 #include "peer.h"
@@ -279,6 +280,22 @@ START_TEST(test_seed_to_leech)
 }
 END_TEST
 
+/* Whether the process maps a file whose path ends with name (/proc/self/maps; a deleted one
+ * still mapped shows as "name (deleted)"). */
+static bool
+mapped_path(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[1024];
+	bool found = false;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strstr(line, name) != NULL)
+			found = true;
+	fclose(f);
+	return found;
+}
+
 /* An engine on loopback speaking plaintext TCP only (no MSE, no uTP). */
 static struct engine *
 plain_engine(struct event_base *base, const char *dir)
@@ -367,6 +384,112 @@ START_TEST(test_seed_from_files)
 	free(tor);
 	event_base_free(base);
 	unsetenv("DOWNPOUR_NO_SPLICE");
+}
+END_TEST
+
+/* A leecher of its own downloads tor from the seeder at peer, and stops: serving the others
+ * (PEX tells it of them) it would map its copy, and the process's few mappings are shared
+ * (the least recently used goes). It stays until the test ends: freeing an engine releases
+ * the process's mappings (peer_splice_release), the seeder's too. */
+static struct engine *
+fetch_once(struct event_base *base, const uint8_t *tor, size_t tlen, const char *peer, int n)
+{
+	char ldir[160], err[256];
+	snprintf(ldir, sizeof ldir, "%s/mleech%d", tmpdir, n);
+	mkdir(ldir, 0755);
+	struct th_events wl = { .base = base };
+	struct engine *leech = plain_engine(base, ldir);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	int lid;
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	RUN_UNTIL(base, wl.completed > 0, 20);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert_int_eq(engine_torrent_stop(leech, lid, err, sizeof err), 0);
+	engine_set_event_cb(leech, NULL, NULL);
+	return leech;
+}
+
+static void
+renamed_cb(void *arg, const char *err)
+{
+	ck_assert_msg(err == NULL, "%s", err);
+	*(bool *)arg = true;
+}
+
+/* The seeder's kept mapping of a file goes whenever storage lets go of that file, on each of
+ * the engine's paths: its files closed (before a move), relocated, renamed, removed with its
+ * data (then no mapping holds the deleted file's blocks), removed. The other torrent's
+ * mapping stays through all of them until its own removal. */
+START_TEST(test_mappings_follow_storage)
+{
+	ck_assert_int_eq(unsetenv("DOWNPOUR_NO_SPLICE"), 0);
+	struct event_base *base = event_base_new();
+	char sdir[128], path[192], err[256], peer[64];
+	snprintf(sdir, sizeof sdir, "%s/mseed", tmpdir);
+	th_file_write(sdir, "pa.bin", payload, T_SIZE);
+	th_file_write(sdir, "pb.bin", payload, T_SIZE);
+	size_t alen, blen;
+	uint8_t *ta = th_torrent_single("pa.bin", payload, T_SIZE, T_PIECE, &alen);
+	uint8_t *tb = th_torrent_single("pb.bin", payload, T_SIZE, T_PIECE, &blen);
+	struct th_events ws = { .base = base };
+	struct engine *seed = plain_engine(base, sdir);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	int aid, bid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, ta, alen, NULL, &aid, err, sizeof err), 0);
+	ck_assert_int_eq(engine_add_torrent_data(seed, tb, blen, NULL, &bid, err, sizeof err), 0);
+	RUN_UNTIL(base, ws.checked >= 2, 10);
+	th_engine_addr(seed, peer, sizeof peer);
+	struct engine *leeches[8];
+	int nl = 0;
+	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
+	nl++;
+	leeches[nl] = fetch_once(base, tb, blen, peer, nl);
+	nl++;
+	ck_assert(mapped_path("/mseed/pa.bin") && mapped_path("/mseed/pb.bin"));
+
+	engine_policy_close_files(seed, aid);
+	ck_assert(!mapped_path("/mseed/pa.bin"));
+	ck_assert(mapped_path("/mseed/pb.bin"));
+	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
+	nl++;
+	ck_assert(mapped_path("/mseed/pa.bin"));
+
+	ck_assert_msg(engine_policy_relocate(seed, aid, sdir, err, sizeof err) == 0, "%s", err);
+	ck_assert(!mapped_path("/mseed/pa.bin"));
+	ck_assert(mapped_path("/mseed/pb.bin"));
+	ck_assert_msg(engine_torrent_start(seed, aid, err, sizeof err) == 0, "%s", err);
+	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
+	nl++;
+	ck_assert(mapped_path("/mseed/pa.bin"));
+
+	bool renamed = false;
+	ck_assert_msg(engine_torrent_rename_path(seed, aid, "pa.bin", "pr.bin", renamed_cb,
+	    &renamed, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, renamed, 20);
+	ck_assert(!mapped_path("/mseed/pa.bin"));
+	ck_assert(mapped_path("/mseed/pb.bin"));
+	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
+	nl++;
+	ck_assert(mapped_path("/mseed/pr.bin"));
+
+	ck_assert_int_eq(engine_torrent_remove(seed, aid, true, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/pr.bin", sdir);
+	struct stat sb;
+	RUN_UNTIL(base, stat(path, &sb) != 0 && th_torrent_count(seed) == 1, 20);
+	ck_assert(!mapped_path("/mseed/pr.bin"));
+	ck_assert(mapped_path("/mseed/pb.bin"));
+
+	ck_assert_int_eq(engine_torrent_remove(seed, bid, false, err, sizeof err), 0);
+	RUN_UNTIL(base, th_torrent_count(seed) == 0, 20);
+	ck_assert(!mapped_path("/mseed/pb.bin"));
+
+	for (int i = 0; i < nl; i++)
+		engine_free(leeches[i]);
+	engine_free(seed);
+	free(ta);
+	free(tb);
+	event_base_free(base);
 }
 END_TEST
 
@@ -2193,6 +2316,7 @@ engine_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_seed_to_leech);
 	tcase_add_loop_test(tc, test_seed_from_files, 0, 2);
+	tcase_add_test(tc, test_mappings_follow_storage);
 	tcase_add_test(tc, test_bad_seeder_banned);
 	tcase_add_test(tc, test_disk_error_isolated);
 	tcase_add_test(tc, test_api_errors);

@@ -14,13 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "metainfo.h"
 #include "peer_splice.h"
+#include "storage.h"
 #include "suites.h"
 #include "test_helpers.h"
 #include "util.h"
@@ -687,28 +690,43 @@ START_TEST(test_mappings_lru)
 }
 END_TEST
 
+/* Tells peer_splice that the file behind fd is let go of, as storage does. */
+static void
+forget_fd(int fd)
+{
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	peer_splice_forget_file(st.st_dev, st.st_ino);
+}
+
 START_TEST(test_mappings_released)
 {
-	/* A mapping would keep a deleted file's blocks on the disk: it goes when the engine lets
-	 * go of files (peer_splice_forget_files), at peer_splice_release, and when a batch finds
-	 * its file deleted (the open descriptor's pages are then spliced, still right). */
+	/* A mapping would keep a deleted file's blocks on the disk: it goes when storage lets go
+	 * of its file (peer_splice_forget_file; other files' mappings stay), at
+	 * peer_splice_release, and when a batch finds its file deleted (the open descriptor's
+	 * pages are then spliced, still right). */
 	peer_splice_release();
-	unsigned seed = 21;
-	int fd = file_make("rel", 65536, seed);
+	unsigned seeds[2] = { 21, 22 };
+	int fds[2] = { file_make("rel", 65536, seeds[0]), file_make("other", 65536, seeds[1]) };
+	int fd = fds[0];
+	unsigned seed = seeds[0];
 	struct peer_splice ps;
 	peer_splice_init(&ps);
 	ck_assert_int_eq(peer_splice_open(&ps), 0);
 	int tx, rx;
 	tcp_pair(&tx, &rx);
-	lru_batch(&ps, tx, rx, &fd, &seed, 1);
+	lru_batch(&ps, tx, rx, fds, seeds, 2);
 	ck_assert(mapped_path("/rel"));
-	peer_splice_forget_files();
-	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
-	ck_assert(!mapped_path("/rel"));
-	lru_batch(&ps, tx, rx, &fd, &seed, 1);
+	ck_assert(mapped_path("/other"));
+	forget_fd(fd);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
+	ck_assert(!mapped_path("/rel"));
+	ck_assert(mapped_path("/other"));
+	lru_batch(&ps, tx, rx, &fd, &seed, 1);
+	ck_assert_uint_eq(peer_splice_mapped_files(), 2);
 	peer_splice_release();
 	ck_assert(!mapped_path("/rel"));
+	ck_assert(!mapped_path("/other"));
 	lru_batch(&ps, tx, rx, &fd, &seed, 1);
 	ck_assert(mapped_path("/rel"));
 	char path[192];
@@ -722,7 +740,93 @@ START_TEST(test_mappings_released)
 	peer_splice_close(&ps);
 	close(tx);
 	close(rx);
-	close(fd);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
+/* A one-file torrent's metainfo over dir/name, as storage needs it (name, file, sizes). */
+static struct metainfo *
+mi_single(const char *name, uint64_t len)
+{
+	struct metainfo *mi = xcalloc(1, sizeof *mi);
+	mi->name = xstrdup(name);
+	mi->piece_length = 16384;
+	mi->files = xcalloc(1, sizeof *mi->files);
+	mi->file_count = 1;
+	mi->files[0].path = xstrdup(name);
+	mi->files[0].length = len;
+	mi->total_size = len;
+	mi->piece_count = (uint32_t)((len + 16383) / 16384);
+	return mi;
+}
+
+static void
+mi_single_free(struct metainfo *mi)
+{
+	free(mi->files[0].path);
+	free(mi->files);
+	free(mi->name);
+	free(mi);
+}
+
+/* Serves one block of st's file through ps from a descriptor storage opened for it. */
+static void
+storage_batch(struct peer_splice *ps, int tx, int rx, struct storage *st, unsigned seed)
+{
+	struct storage_file_ref ref;
+	size_t n;
+	char err[256];
+	ck_assert_msg(storage_open_refs(st, 4096, 4096, &ref, 1, &n, err, sizeof err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(n, 1);
+	lru_batch(ps, tx, rx, &ref.fd, &seed, 1);
+	storage_close_refs(&ref, n);
+}
+
+START_TEST(test_storage_releases_mapping)
+{
+	/* Two torrents' files served from mappings: when storage lets go of one torrent's files
+	 * (storage_free, storage_close_all) that file's mapping goes, the other's stays. Storage
+	 * keeps only one descriptor (max_open_files 1): the first file's was evicted when the
+	 * second was opened, and its mapping still goes when its storage is freed. */
+	peer_splice_release();
+	storage_set_release_hook(peer_splice_forget_file);
+	int fa = file_make("sa.bin", 65536, 50), fb = file_make("sb.bin", 65536, 51);
+	close(fa);
+	close(fb);
+	struct metainfo *ma = mi_single("sa.bin", 65536), *mb = mi_single("sb.bin", 65536);
+	struct storage *sa = storage_new(ma, dir, 1), *sb = storage_new(mb, dir, 1);
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	int tx, rx;
+	tcp_pair(&tx, &rx);
+	storage_batch(&ps, tx, rx, sa, 50);
+	storage_batch(&ps, tx, rx, sb, 51);
+	ck_assert_int_eq(storage_open_count(), 1);
+	ck_assert_uint_eq(peer_splice_mapped_files(), 2);
+	storage_free(sa);
+	ck_assert(!mapped_path("/sa.bin"));
+	ck_assert(mapped_path("/sb.bin"));
+	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
+	/* Closing the files of a storage that stays (before a move) lets go of them too; once
+	 * told, a second close has nothing more to say, and a new open is reported again. */
+	storage_close_all(sb);
+	ck_assert(!mapped_path("/sb.bin"));
+	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
+	storage_batch(&ps, tx, rx, sb, 51);
+	ck_assert(mapped_path("/sb.bin"));
+	storage_close_all(sb);
+	ck_assert(!mapped_path("/sb.bin"));
+	storage_free(sb);
+	peer_splice_close(&ps);
+	close(tx);
+	close(rx);
+	mi_single_free(ma);
+	mi_single_free(mb);
+	storage_set_release_hook(NULL);
+	peer_splice_release();
 }
 END_TEST
 
@@ -823,6 +927,7 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_truncated_under_mapping);
 	tcase_add_test(tc, test_mappings_lru);
 	tcase_add_test(tc, test_mappings_released);
+	tcase_add_test(tc, test_storage_releases_mapping);
 	tcase_add_test(tc, test_unmappable_spliced);
 	tcase_add_test(tc, test_huge_file_spliced);
 	suite_add_tcase(s, tc);
