@@ -68,7 +68,8 @@ static size_t peer_splice_hused;        /* its bytes used */
  * (peer_splice_forget_file, which the engine hands storage at start-up: every path that closes
  * a torrent's files goes through storage), when a batch finds its file deleted, and at
  * peer_splice_release. Keyed by device and inode; each descriptor a batch uses is checked once
- * in it (fstat: same file, same size); the least recently used mapping makes room. */
+ * in it (fstat: same file, same size); the least recently used mapping makes room once a new
+ * one is made. */
 #define PEER_SPLICE_MAPS 4u
 struct peer_splice_map {
 	uint8_t *base;          /* NULL: a free slot */
@@ -83,12 +84,28 @@ static uint64_t peer_splice_tick;
  * of x86-64's 128 TiB (4 x 64 TiB, allowed before, was more than all of it: a torrent's sparse
  * files sized to fill it would leave malloc nothing), 4 x 256 MiB on a 32-bit system. */
 #define PEER_SPLICE_MAP_MAX (sizeof(void *) >= 8 ? (uint64_t)1 << 40 : (uint64_t)256 << 20)
+/* Files mmap refused (an address-space limit, ulimit -v; a file system that cannot map), with
+ * the size and mtime they had: spliced without another try, so each batch does not pay a
+ * failing mmap, until the file changes or storage lets go of it. A few, the oldest replaced:
+ * a file pushed out costs one more failing mmap, never a good mapping (a new mapping is made
+ * before the least recently used goes). */
+#define PEER_SPLICE_NOMAPS 16u
+struct peer_splice_nomap {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	bool set;
+};
+static struct peer_splice_nomap peer_splice_nomaps[PEER_SPLICE_NOMAPS];
+static unsigned peer_splice_nomap_next;         /* the entry the next failure takes */
 /* The span the batch checked last (by segment and descriptor) and its mapping (NULL: its
  * pages are spliced). */
 static const void *peer_splice_checked_seg;
 static int peer_splice_checked_fd = -1;
 static struct peer_splice_map *peer_splice_checked;
-static uint64_t peer_splice_mapped;     /* mmap calls so far (tests) */
+static uint64_t peer_splice_mapped;     /* mmap calls that made a mapping so far (tests) */
+static uint64_t peer_splice_map_failed; /* mmap calls refused so far (tests) */
 
 static void peer_splice_batch_end(void);
 
@@ -277,6 +294,11 @@ peer_splice_unmap_all(void)
 void
 peer_splice_forget_file(dev_t dev, ino_t ino)
 {
+	/* A new file may get the inode: it is tried afresh. */
+	for (unsigned i = 0; i < PEER_SPLICE_NOMAPS; i++)
+		if (peer_splice_nomaps[i].set && peer_splice_nomaps[i].dev == dev &&
+		    peer_splice_nomaps[i].ino == ino)
+			peer_splice_nomaps[i].set = false;
 	for (unsigned i = 0; i < PEER_SPLICE_MAPS; i++) {
 		struct peer_splice_map *m = &peer_splice_maps[i];
 		if (m->base == NULL || m->dev != dev || m->ino != ino)
@@ -302,11 +324,19 @@ peer_splice_maps_made(void)
 	return peer_splice_mapped;
 }
 
+uint64_t
+peer_splice_maps_refused(void)
+{
+	return peer_splice_map_failed;
+}
+
 void
 peer_splice_release(void)
 {
 	peer_splice_unmap_all();
 	peer_splice_batch_end();
+	memset(peer_splice_nomaps, 0, sizeof peer_splice_nomaps);
+	peer_splice_nomap_next = 0;
 	if (peer_splice_hregion != NULL)
 		(void)munmap(peer_splice_hregion, PEER_SPLICE_HREGION_PAGES * PEER_SPLICE_PAGE);
 	peer_splice_hregion = NULL;
@@ -449,7 +479,7 @@ peer_splice_header(struct peer_splice *ps, const uint8_t *hdr, size_t hlen)
 	return peer_splice_gather(ps, at, hlen);
 }
 
-/* The slot for a new mapping: a free one, else the least recently used, unmapped (after the
+/* The slot for a mapping made: a free one, else the least recently used, unmapped (after the
  * batch's iovecs into it went to the pipe). NULL when that failed. */
 static struct peer_splice_map *
 peer_splice_map_slot(void)
@@ -465,6 +495,66 @@ peer_splice_map_slot(void)
 		return NULL;
 	peer_splice_unmap(lru);
 	return lru;
+}
+
+/* The entry of the file st describes among those mmap refused, or NULL. One whose file changed
+ * since (another size or mtime) is dropped: it is tried again. */
+static struct peer_splice_nomap *
+peer_splice_nomap_find(const struct stat *st)
+{
+	for (unsigned i = 0; i < PEER_SPLICE_NOMAPS; i++) {
+		struct peer_splice_nomap *n = &peer_splice_nomaps[i];
+		if (!n->set || n->dev != st->st_dev || n->ino != st->st_ino)
+			continue;
+		if (n->size == st->st_size && n->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    n->mtime.tv_nsec == st->st_mtim.tv_nsec)
+			return n;
+		n->set = false;
+	}
+	return NULL;
+}
+
+static void
+peer_splice_nomap_add(const struct stat *st)
+{
+	struct peer_splice_nomap *n = &peer_splice_nomaps[peer_splice_nomap_next];
+	peer_splice_nomap_next = (peer_splice_nomap_next + 1) % PEER_SPLICE_NOMAPS;
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->size = st->st_size;
+	n->mtime = st->st_mtim;
+	n->set = true;
+}
+
+/* A new mapping of the file st describes (fd), in a slot; NULL when it is spliced instead
+ * (mmap refused: remembered, and no kept mapping went for it). -1 when a batch gathered before
+ * could not go into the pipe. */
+static int
+peer_splice_map_new(int fd, const struct stat *st, struct peer_splice_map **out)
+{
+	*out = NULL;
+	if (peer_splice_nomap_find(st) != NULL)
+		return 0;
+	void *b = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (b == MAP_FAILED) {
+		log_debug("a file's pages are spliced: it could not be mapped (%s)",
+		    strerror(errno));
+		peer_splice_map_failed++;
+		peer_splice_nomap_add(st);
+		return 0;
+	}
+	struct peer_splice_map *m = peer_splice_map_slot();
+	if (m == NULL) {
+		(void)munmap(b, (size_t)st->st_size);
+		return -1;
+	}
+	peer_splice_mapped++;
+	m->base = b;
+	m->len = (size_t)st->st_size;
+	m->dev = st->st_dev;
+	m->ino = st->st_ino;
+	*out = m;
+	return 0;
 }
 
 /* Sets *out to the mapping s's pages are taken from in this batch, or NULL when they are
@@ -492,23 +582,9 @@ peer_splice_map_for(const struct peer_piece_span *s, struct peer_splice_map **ou
 			m = NULL;
 		}
 		if (m == NULL && st.st_nlink > 0 && st.st_size > 0 &&
-		    (uint64_t)st.st_size <= PEER_SPLICE_MAP_MAX) {
-			m = peer_splice_map_slot();
-			if (m == NULL)
-				return -1;
-			void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->fd, 0);
-			if (b == MAP_FAILED) {
-				log_debug("a file's pages are spliced: it could not be mapped (%s)",
-				    strerror(errno));
-				m = NULL;
-			} else {
-				peer_splice_mapped++;
-				m->base = b;
-				m->len = (size_t)st.st_size;
-				m->dev = st.st_dev;
-				m->ino = st.st_ino;
-			}
-		}
+		    (uint64_t)st.st_size <= PEER_SPLICE_MAP_MAX &&
+		    peer_splice_map_new(s->fd, &st, &m) < 0)
+			return -1;
 	}
 	if (m != NULL)
 		m->used = ++peer_splice_tick;

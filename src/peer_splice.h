@@ -40,14 +40,16 @@ bool peer_splice_fits(const struct peer_splice *ps, const struct peer_piece *c, 
  * now. */
 unsigned peer_splice_room(const struct peer_splice *ps, const struct peer_piece *c,
     uint32_t offset, uint32_t len);
-/* Unmaps the file of this device and inode if it is kept mapped for serving: storage let go
- * of it (closed, moved, renamed, deleted: a mapping would keep a deleted file's blocks on the
- * disk). Other files' mappings stay; a later batch maps it
+/* Unmaps the file of this device and inode if it is kept mapped for serving, and forgets
+ * that mmap refused it: storage let go of it (closed, moved, renamed, deleted: a mapping would
+ * keep a deleted file's blocks on the disk). Other files' mappings stay; a later batch maps it
  * again. The engine hands it to storage_set_release_hook; on the loop only. */
 void peer_splice_forget_file(dev_t dev, ino_t ino);
-/* Files mapped now (at most a few), and mmap calls so far: for tests. */
+/* Files mapped now (at most a few), mmap calls that made a mapping and that were refused so
+ * far: for tests. */
 unsigned peer_splice_mapped_files(void);
 uint64_t peer_splice_maps_made(void);
+uint64_t peer_splice_maps_refused(void);
 /* Lets go of the process's header pages and mappings (the engine's peers are gone). */
 void peer_splice_release(void);
 /* Gathers hlen bytes of header, then [offset, offset+len) of c: its bytes by copy, its file

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -830,6 +831,85 @@ START_TEST(test_storage_releases_mapping)
 }
 END_TEST
 
+/* The process's address space now (VmSize, bytes), or 0 when /proc does not say. */
+static uint64_t
+vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (f == NULL)
+		return 0;
+	char line[256];
+	unsigned long long kb = 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
+START_TEST(test_unmappable_keeps_others)
+{
+	/* Under an address-space limit (ulimit -v) a file mmap refuses is spliced without taking
+	 * a kept mapping's slot, and is not tried again in later batches while it is the same
+	 * file (size, mtime); a changed file is tried again. Four files hold the four slots. */
+	peer_splice_release();
+	int fds[5];
+	unsigned seeds[5] = { 60, 61, 62, 63, 64 };
+	for (int i = 0; i < 4; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "uk%d", i);
+		fds[i] = file_make(name, 65536, seeds[i]);
+	}
+	/* 1 GiB, sparse: a block of it is served from its first 64 KiB. */
+	fds[4] = file_make("ukbig", 65536, seeds[4]);
+	char path[192];
+	snprintf(path, sizeof path, "%s/ukbig", dir);
+	ck_assert_int_eq(truncate(path, (off_t)1 << 30), 0);
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	int tx, rx;
+	tcp_pair(&tx, &rx);
+	lru_batch(&ps, tx, rx, fds, seeds, 4);
+	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
+	uint64_t made = peer_splice_maps_made(), refused = peer_splice_maps_refused();
+	uint64_t vm = vm_size();
+	ck_assert_uint_gt(vm, 0);
+	struct rlimit old, lim;
+	ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+	/* Room for the test's own allocations, not for the 1 GiB mapping. */
+	lim.rlim_cur = vm + ((rlim_t)256 << 20);
+	lim.rlim_max = old.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+	for (int round = 0; round < 5; round++)
+		lru_batch(&ps, tx, rx, &fds[4], &seeds[4], 1);
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+	ck_assert_uint_eq(peer_splice_maps_refused() - refused, 1);
+	ck_assert_uint_eq(peer_splice_maps_made(), made);
+	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
+	ck_assert(mapped_path("/uk0") && mapped_path("/uk1") && mapped_path("/uk2") &&
+	    mapped_path("/uk3"));
+	ck_assert(!mapped_path("/ukbig"));
+	/* The limit is gone but the file is the same: still spliced, not tried. */
+	lru_batch(&ps, tx, rx, &fds[4], &seeds[4], 1);
+	ck_assert_uint_eq(peer_splice_maps_refused() - refused, 1);
+	ck_assert_uint_eq(peer_splice_maps_made(), made);
+	/* Changed (its mtime): tried again, and mapped now, in the least recently used slot. */
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000000, 0 } };
+	ck_assert_int_eq(futimens(fds[4], ts), 0);
+	lru_batch(&ps, tx, rx, &fds[4], &seeds[4], 1);
+	ck_assert_uint_eq(peer_splice_maps_made() - made, 1);
+	ck_assert(mapped_path("/ukbig"));
+	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
+	peer_splice_close(&ps);
+	close(tx);
+	close(rx);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	peer_splice_release();
+}
+END_TEST
+
 START_TEST(test_unmappable_spliced)
 {
 	/* A file that is not mapped (deleted here; the same path as one mmap refuses) has its
@@ -928,6 +1008,7 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_mappings_lru);
 	tcase_add_test(tc, test_mappings_released);
 	tcase_add_test(tc, test_storage_releases_mapping);
+	tcase_add_test(tc, test_unmappable_keeps_others);
 	tcase_add_test(tc, test_unmappable_spliced);
 	tcase_add_test(tc, test_huge_file_spliced);
 	suite_add_tcase(s, tc);
