@@ -4,10 +4,11 @@
 
 # DP_ASAN=1 (the switch): run the ASan+UBSan build of downpour. A script given .../build/downpour
 # runs .../build-asan/downpour of the same tree instead (`run-suite.sh`'s asan stage builds it, or
-# `make -C build-asan downpour` after configuring it with CC=clang --enable-asan). A sanitizer report
-# aborts the process and is written under $DP_ASAN_LOGS (default: a new temp dir, printed), so
-# a report from a daemon whose exit status no script sees is still found: run-suite fails a
-# script that leaves one there. Leaks are the unit tests' and valgrind's job (detect_leaks=0).
+# `make -C build-asan downpour` after configuring it with CC=clang --enable-asan). A sanitizer
+# report aborts the process and is written under $DP_ASAN_LOGS (default: a new temp dir,
+# printed), so a report from a daemon whose exit status no script sees is still found:
+# run-suite fails a script that leaves one there. Leaks are the unit tests' and valgrind's job
+# (detect_leaks=0).
 if [ "${DP_ASAN:-0}" = 1 ]; then
 	: "${DP_ASAN_LOGS:=$(mktemp -d /tmp/dp-asan.XXXXXX)}"
 	export DP_ASAN_LOGS
