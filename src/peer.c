@@ -960,6 +960,10 @@ peer_splice_ready(struct peer *p)
 		p->splice_failed = true;
 		return false;
 	}
+	/* The pipe is the queue now: the socket keeps few bytes unsent. */
+	if (peer_splice_bound_unsent(bufferevent_getfd(p->bev)) < 0)
+		log_debug("peer %s: its socket's unsent bytes stay unbounded (%s)", p->addr_str,
+		    strerror(errno));
 	p->splice = ps;
 	p->splice_ev = ev;
 	return true;

@@ -22,6 +22,19 @@ struct peer_splice {
 	int error;            /* a commit failed (errno): the pipe holds part of a batch */
 };
 
+/* The unsent bytes a socket served through a pipe may hold (TCP_NOTSENT_LOWAT); the kernel
+ * says it is writable once fewer than half of them wait. Beyond what is in flight, a 1 Gbit/s
+ * link drains that half in 1 ms: time enough for the loop to splice the next batch, which the
+ * pipe already holds. */
+#define PEER_SPLICE_UNSENT (256u * 1024u)
+
+/* Bounds the bytes sock's kernel queue holds unsent to PEER_SPLICE_UNSENT, for a plaintext TCP
+ * socket whose blocks go through a pipe (encrypted and uTP peers are written by libevent). 0,
+ * or -1 with errno (the socket keeps the kernel's default, unbounded: nothing else changes). */
+int peer_splice_bound_unsent(int sock);
+/* Sockets bounded so far: for tests. */
+uint64_t peer_splice_bounded_total(void);
+
 void peer_splice_init(struct peer_splice *ps);
 /* Opens the pipe. -1 (errno; ENOSYS when DOWNPOUR_NO_SPLICE is set in the environment) when
  * there is none or it is too small for a block: the caller keeps libevent's path. */

@@ -4,7 +4,7 @@
  * shrank after it was opened or under its mapping before the commit, the switch back to
  * libevent, a pipe that grows once (and only a few at a time), and the file mappings' life
  * (least recently used dropped, released when the engine lets go of files or a file is
- * deleted, a file that cannot be mapped spliced). */
+ * deleted, a file that cannot be mapped spliced), and the bound on a socket's unsent bytes. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <check.h>
 #include <event2/buffer.h>
@@ -246,6 +248,81 @@ START_TEST(test_socket_full)
 		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
 		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + 4) &&
 		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + 4), "block %u", b);
+	}
+	free(got);
+	peer_splice_close(&ps);
+	evbuffer_file_segment_free(s.seg);
+	close(fd);
+	close(tx);
+	close(rx);
+}
+END_TEST
+
+START_TEST(test_unsent_bounded)
+{
+	/* A bounded socket whose receiver reads nothing takes at most the bound unsent (and a
+	 * segment being filled: 64 KiB on loopback) and says EAGAIN; the pipe keeps the rest, and
+	 * all of it arrives once the receiver reads (bounded: 320 KiB taken, 280 KiB unsent). An
+	 * unbounded one takes what its send buffer holds: all 4 MiB here, 400 KiB under the
+	 * default net.core.wmem_max. A UDP socket is refused. */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(u, 0);
+	uint64_t before = peer_splice_bounded_total();
+	ck_assert_int_eq(peer_splice_bound_unsent(u), -1);
+	ck_assert_uint_eq(peer_splice_bounded_total(), before);
+	close(u);
+
+	int fd = file_make("unsent", 4u << 20, 6);
+	struct peer_piece_span s = span_file(fd, 0, 4u << 20);
+	struct peer_piece c = { .spans = &s, .nspans = 1, .length = s.length };
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	int tx, rx;
+	tcp_pair(&tx, &rx);
+	int big = 4 << 20, small = 16384, v = 0;
+	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	ck_assert_int_eq(peer_splice_bound_unsent(tx), 0);
+	ck_assert_uint_eq(peer_splice_bounded_total(), before + 1);
+	socklen_t vl = sizeof v;
+	ck_assert_int_eq(getsockopt(tx, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &vl), 0);
+	ck_assert_int_eq(v, (int)PEER_SPLICE_UNSENT);
+	uint8_t h[13] = { 0 };
+	uint32_t off = 0;
+	size_t taken = 0;
+	bool full = false;
+	for (int round = 0; round < 1000 && !full && off < c.length; round++) {
+		while (off < c.length && peer_splice_fits(&ps, &c, off, 16384)) {
+			ck_assert_int_eq(peer_splice_add(&ps, h, sizeof h, &c, off, 16384), 0);
+			off += 16384;
+		}
+		ck_assert_int_eq(peer_splice_commit(&ps), 0);
+		while (ps.queued > 0) {
+			ssize_t n = peer_splice_send(&ps, tx, ps.queued);
+			if (n < 0) {
+				ck_assert_int_eq(errno, EAGAIN);
+				full = true;
+				break;
+			}
+			taken += (size_t)n;
+		}
+	}
+	ck_assert(full);
+	ck_assert_uint_gt(ps.queued, 0);
+	/* Bytes not yet acknowledged: those unsent (what rx holds is acknowledged). */
+	int unsent = -1;
+	ck_assert_int_eq(ioctl(tx, TIOCOUTQ, &unsent), 0);
+	ck_assert_msg(unsent > 0 && unsent <= (int)PEER_SPLICE_UNSENT + 65536, "unsent %d",
+	    unsent);
+	ck_assert_msg(taken < 400u * 1024u, "the socket took %zu bytes", taken);
+	size_t total = (size_t)(off / 16384) * (13 + 16384);
+	uint8_t *got = xmalloc(total);
+	drain(&ps, tx, rx, got, total);
+	for (uint32_t b = 0; b < off / 16384; b++) {
+		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
+		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + 6) &&
+		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + 6), "block %u", b);
 	}
 	free(got);
 	peer_splice_close(&ps);
@@ -999,6 +1076,7 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_blocks_arrive_whole);
 	tcase_add_test(tc, test_pipe_bound);
 	tcase_add_test(tc, test_socket_full);
+	tcase_add_test(tc, test_unsent_bounded);
 	tcase_add_test(tc, test_file_shrank);
 	tcase_add_test(tc, test_switched_off);
 	tcase_add_test(tc, test_grow_once);
