@@ -102,6 +102,47 @@ drain(struct peer_splice *ps, int tx, int rx, uint8_t *out, size_t len)
 	ck_assert_uint_eq(got, len);
 }
 
+/* Queues 16 KiB blocks of c from *off and sends them to tx until the socket says EAGAIN with
+ * bytes left in the pipe (bounded: 1,000 batches). Returns the bytes the socket took. */
+static size_t
+fill_until_full(struct peer_splice *ps, const struct peer_piece *c, int tx, uint32_t *off)
+{
+	uint8_t h[13] = { 0 };
+	size_t taken = 0;
+	bool full = false;
+	for (int round = 0; round < 1000 && !full && *off < c->length; round++) {
+		while (*off < c->length && peer_splice_fits(ps, c, *off, 16384)) {
+			ck_assert_int_eq(peer_splice_add(ps, h, sizeof h, c, *off, 16384), 0);
+			*off += 16384;
+		}
+		ck_assert_int_eq(peer_splice_commit(ps), 0);
+		while (ps->queued > 0) {
+			ssize_t n = peer_splice_send(ps, tx, ps->queued);
+			if (n < 0) {
+				ck_assert_int_eq(errno, EAGAIN);
+				full = true;
+				break;
+			}
+			taken += (size_t)n;
+		}
+	}
+	ck_assert(full);
+	ck_assert_uint_gt(ps->queued, 0);
+	return taken;
+}
+
+/* got holds n blocks of 16 KiB from offset 0 of a file_make file, each after a 13-byte
+ * header: their first and last bytes are the file's. */
+static void
+check_blocks(const uint8_t *got, uint32_t n, unsigned seed)
+{
+	for (uint32_t b = 0; b < n; b++) {
+		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
+		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + seed) &&
+		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + seed), "block %u", b);
+	}
+}
+
 START_TEST(test_blocks_arrive_whole)
 {
 	/* A 48 KiB piece over three files: A from byte 1000 (not page-aligned), a pad file, B.
@@ -221,34 +262,12 @@ START_TEST(test_socket_full)
 	int small = 16384;
 	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
 	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	uint8_t h[13] = { 0 };
 	uint32_t off = 0;
-	bool full = false;
-	for (int round = 0; round < 1000 && !full && off < c.length; round++) {
-		while (off < c.length && peer_splice_fits(&ps, &c, off, 16384)) {
-			ck_assert_int_eq(peer_splice_add(&ps, h, sizeof h, &c, off, 16384), 0);
-			off += 16384;
-		}
-		ck_assert_int_eq(peer_splice_commit(&ps), 0);
-		while (ps.queued > 0) {
-			ssize_t n = peer_splice_send(&ps, tx, ps.queued);
-			if (n < 0) {
-				ck_assert_int_eq(errno, EAGAIN);
-				full = true;
-				break;
-			}
-		}
-	}
-	ck_assert(full);
-	ck_assert_uint_gt(ps.queued, 0);
+	fill_until_full(&ps, &c, tx, &off);
 	size_t total = (size_t)(off / 16384) * (13 + 16384);
 	uint8_t *got = xmalloc(total);
 	drain(&ps, tx, rx, got, total);
-	for (uint32_t b = 0; b < off / 16384; b++) {
-		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
-		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + 4) &&
-		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + 4), "block %u", b);
-	}
+	check_blocks(got, off / 16384, 4);
 	free(got);
 	peer_splice_close(&ps);
 	evbuffer_file_segment_free(s.seg);
@@ -288,28 +307,8 @@ START_TEST(test_unsent_bounded)
 	socklen_t vl = sizeof v;
 	ck_assert_int_eq(getsockopt(tx, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &vl), 0);
 	ck_assert_int_eq(v, (int)PEER_SPLICE_UNSENT);
-	uint8_t h[13] = { 0 };
 	uint32_t off = 0;
-	size_t taken = 0;
-	bool full = false;
-	for (int round = 0; round < 1000 && !full && off < c.length; round++) {
-		while (off < c.length && peer_splice_fits(&ps, &c, off, 16384)) {
-			ck_assert_int_eq(peer_splice_add(&ps, h, sizeof h, &c, off, 16384), 0);
-			off += 16384;
-		}
-		ck_assert_int_eq(peer_splice_commit(&ps), 0);
-		while (ps.queued > 0) {
-			ssize_t n = peer_splice_send(&ps, tx, ps.queued);
-			if (n < 0) {
-				ck_assert_int_eq(errno, EAGAIN);
-				full = true;
-				break;
-			}
-			taken += (size_t)n;
-		}
-	}
-	ck_assert(full);
-	ck_assert_uint_gt(ps.queued, 0);
+	size_t taken = fill_until_full(&ps, &c, tx, &off);
 	/* Bytes not yet acknowledged: those unsent (what rx holds is acknowledged). */
 	int unsent = -1;
 	ck_assert_int_eq(ioctl(tx, TIOCOUTQ, &unsent), 0);
@@ -319,11 +318,7 @@ START_TEST(test_unsent_bounded)
 	size_t total = (size_t)(off / 16384) * (13 + 16384);
 	uint8_t *got = xmalloc(total);
 	drain(&ps, tx, rx, got, total);
-	for (uint32_t b = 0; b < off / 16384; b++) {
-		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
-		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + 6) &&
-		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + 6), "block %u", b);
-	}
+	check_blocks(got, off / 16384, 6);
 	free(got);
 	peer_splice_close(&ps);
 	evbuffer_file_segment_free(s.seg);
@@ -416,11 +411,7 @@ START_TEST(test_grow_once)
 	size_t wl = (size_t)(off / 16384) * (13 + 16384);
 	uint8_t *got = xmalloc(wl);
 	drain(&ps, tx, rx, got, wl);
-	for (uint32_t b = 0; b < off / 16384; b++) {
-		const uint8_t *blk = got + (size_t)b * (13 + 16384) + 13;
-		ck_assert_msg(blk[0] == (uint8_t)(b * 16384u * 7 + 8) &&
-		    blk[16383] == (uint8_t)((b * 16384u + 16383) * 7 + 8), "block %u", b);
-	}
+	check_blocks(got, off / 16384, 8);
 	free(got);
 	/* A new pipe starts small and may grow again. */
 	peer_splice_close(&ps);
