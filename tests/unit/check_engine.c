@@ -283,22 +283,6 @@ START_TEST(test_seed_to_leech)
 }
 END_TEST
 
-/* Whether the process maps a file whose path ends with name (/proc/self/maps; a deleted one
- * still mapped shows as "name (deleted)"). */
-static bool
-mapped_path(const char *name)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	ck_assert_ptr_nonnull(f);
-	char line[1024];
-	bool found = false;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, name) != NULL)
-			found = true;
-	fclose(f);
-	return found;
-}
-
 /* An engine on loopback speaking plaintext TCP only (no MSE, no uTP). */
 static struct engine *
 plain_engine(struct event_base *base, const char *dir)
@@ -454,43 +438,43 @@ START_TEST(test_mappings_follow_storage)
 	nl++;
 	leeches[nl] = fetch_once(base, tb, blen, peer, nl);
 	nl++;
-	ck_assert(mapped_path("/mseed/pa.bin") && mapped_path("/mseed/pb.bin"));
+	ck_assert(th_mapped("/mseed/pa.bin") && th_mapped("/mseed/pb.bin"));
 
 	engine_policy_close_files(seed, aid);
-	ck_assert(!mapped_path("/mseed/pa.bin"));
-	ck_assert(mapped_path("/mseed/pb.bin"));
+	ck_assert(!th_mapped("/mseed/pa.bin"));
+	ck_assert(th_mapped("/mseed/pb.bin"));
 	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
 	nl++;
-	ck_assert(mapped_path("/mseed/pa.bin"));
+	ck_assert(th_mapped("/mseed/pa.bin"));
 
 	ck_assert_msg(engine_policy_relocate(seed, aid, sdir, err, sizeof err) == 0, "%s", err);
-	ck_assert(!mapped_path("/mseed/pa.bin"));
-	ck_assert(mapped_path("/mseed/pb.bin"));
+	ck_assert(!th_mapped("/mseed/pa.bin"));
+	ck_assert(th_mapped("/mseed/pb.bin"));
 	ck_assert_msg(engine_torrent_start(seed, aid, err, sizeof err) == 0, "%s", err);
 	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
 	nl++;
-	ck_assert(mapped_path("/mseed/pa.bin"));
+	ck_assert(th_mapped("/mseed/pa.bin"));
 
 	bool renamed = false;
 	ck_assert_msg(engine_torrent_rename_path(seed, aid, "pa.bin", "pr.bin", renamed_cb,
 	    &renamed, err, sizeof err) == 0, "%s", err);
 	RUN_UNTIL(base, renamed, 20);
-	ck_assert(!mapped_path("/mseed/pa.bin"));
-	ck_assert(mapped_path("/mseed/pb.bin"));
+	ck_assert(!th_mapped("/mseed/pa.bin"));
+	ck_assert(th_mapped("/mseed/pb.bin"));
 	leeches[nl] = fetch_once(base, ta, alen, peer, nl);
 	nl++;
-	ck_assert(mapped_path("/mseed/pr.bin"));
+	ck_assert(th_mapped("/mseed/pr.bin"));
 
 	ck_assert_int_eq(engine_torrent_remove(seed, aid, true, err, sizeof err), 0);
 	snprintf(path, sizeof path, "%s/pr.bin", sdir);
 	struct stat sb;
 	RUN_UNTIL(base, stat(path, &sb) != 0 && th_torrent_count(seed) == 1, 20);
-	ck_assert(!mapped_path("/mseed/pr.bin"));
-	ck_assert(mapped_path("/mseed/pb.bin"));
+	ck_assert(!th_mapped("/mseed/pr.bin"));
+	ck_assert(th_mapped("/mseed/pb.bin"));
 
 	ck_assert_int_eq(engine_torrent_remove(seed, bid, false, err, sizeof err), 0);
 	RUN_UNTIL(base, th_torrent_count(seed) == 0, 20);
-	ck_assert(!mapped_path("/mseed/pb.bin"));
+	ck_assert(!th_mapped("/mseed/pb.bin"));
 
 	for (int i = 0; i < nl; i++)
 		engine_free(leeches[i]);

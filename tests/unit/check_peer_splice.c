@@ -619,21 +619,6 @@ START_TEST(test_grow_bounded)
 }
 END_TEST
 
-/* Whether the process maps a file whose path ends with name (/proc/self/maps). */
-static bool
-mapped_path(const char *name)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	ck_assert_ptr_nonnull(f);
-	char line[1024];
-	bool found = false;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, name) != NULL)
-			found = true;
-	fclose(f);
-	return found;
-}
-
 START_TEST(test_truncated_under_mapping)
 {
 	/* The file loses its end after the batch checked it and before the batch goes into the
@@ -737,13 +722,13 @@ START_TEST(test_mappings_lru)
 	lru_batch(&ps, tx, rx, &fds[0], &seeds[0], 1);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
 	ck_assert_uint_eq(peer_splice_maps_made() - made, 4);
-	ck_assert(mapped_path("/lru1"));
+	ck_assert(th_mapped("/lru1"));
 	lru_batch(&ps, tx, rx, &fds[4], &seeds[4], 1);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
 	ck_assert_uint_eq(peer_splice_maps_made() - made, 5);
-	ck_assert(!mapped_path("/lru1"));
-	ck_assert(mapped_path("/lru0") && mapped_path("/lru2") && mapped_path("/lru3") &&
-	    mapped_path("/lru4"));
+	ck_assert(!th_mapped("/lru1"));
+	ck_assert(th_mapped("/lru0") && th_mapped("/lru2") && th_mapped("/lru3") &&
+	    th_mapped("/lru4"));
 	/* All five in one batch: slots taken in its middle, after what pointed into them went
 	 * into the pipe; every byte right. */
 	lru_batch(&ps, tx, rx, fds, seeds, 5);
@@ -755,7 +740,7 @@ START_TEST(test_mappings_lru)
 		close(fds[i]);
 	peer_splice_release();
 	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
-	ck_assert(!mapped_path("/lru0"));
+	ck_assert(!th_mapped("/lru0"));
 }
 END_TEST
 
@@ -785,25 +770,25 @@ START_TEST(test_mappings_released)
 	int tx, rx;
 	tcp_pair(&tx, &rx);
 	lru_batch(&ps, tx, rx, fds, seeds, 2);
-	ck_assert(mapped_path("/rel"));
-	ck_assert(mapped_path("/other"));
+	ck_assert(th_mapped("/rel"));
+	ck_assert(th_mapped("/other"));
 	forget_fd(fd);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
-	ck_assert(!mapped_path("/rel"));
-	ck_assert(mapped_path("/other"));
+	ck_assert(!th_mapped("/rel"));
+	ck_assert(th_mapped("/other"));
 	lru_batch(&ps, tx, rx, &fd, &seed, 1);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 2);
 	peer_splice_release();
-	ck_assert(!mapped_path("/rel"));
-	ck_assert(!mapped_path("/other"));
+	ck_assert(!th_mapped("/rel"));
+	ck_assert(!th_mapped("/other"));
 	lru_batch(&ps, tx, rx, &fd, &seed, 1);
-	ck_assert(mapped_path("/rel"));
+	ck_assert(th_mapped("/rel"));
 	char path[192];
 	snprintf(path, sizeof path, "%s/rel", dir);
 	ck_assert_int_eq(unlink(path), 0);
 	uint64_t made = peer_splice_maps_made();
 	lru_batch(&ps, tx, rx, &fd, &seed, 1);
-	ck_assert(!mapped_path("/rel"));
+	ck_assert(!th_mapped("/rel"));
 	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
 	ck_assert_uint_eq(peer_splice_maps_made(), made);
 	peer_splice_close(&ps);
@@ -876,18 +861,18 @@ START_TEST(test_storage_releases_mapping)
 	ck_assert_int_eq(storage_open_count(), 1);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 2);
 	storage_free(sa);
-	ck_assert(!mapped_path("/sa.bin"));
-	ck_assert(mapped_path("/sb.bin"));
+	ck_assert(!th_mapped("/sa.bin"));
+	ck_assert(th_mapped("/sb.bin"));
 	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
 	/* Closing the files of a storage that stays (before a move) lets go of them too; once
 	 * told, a second close has nothing more to say, and a new open is reported again. */
 	storage_close_all(sb);
-	ck_assert(!mapped_path("/sb.bin"));
+	ck_assert(!th_mapped("/sb.bin"));
 	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
 	storage_batch(&ps, tx, rx, sb, 51);
-	ck_assert(mapped_path("/sb.bin"));
+	ck_assert(th_mapped("/sb.bin"));
 	storage_close_all(sb);
-	ck_assert(!mapped_path("/sb.bin"));
+	ck_assert(!th_mapped("/sb.bin"));
 	storage_free(sb);
 	peer_splice_close(&ps);
 	close(tx);
@@ -955,9 +940,9 @@ START_TEST(test_unmappable_keeps_others)
 	ck_assert_uint_eq(peer_splice_maps_refused() - refused, 1);
 	ck_assert_uint_eq(peer_splice_maps_made(), made);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
-	ck_assert(mapped_path("/uk0") && mapped_path("/uk1") && mapped_path("/uk2") &&
-	    mapped_path("/uk3"));
-	ck_assert(!mapped_path("/ukbig"));
+	ck_assert(th_mapped("/uk0") && th_mapped("/uk1") && th_mapped("/uk2") &&
+	    th_mapped("/uk3"));
+	ck_assert(!th_mapped("/ukbig"));
 	/* The limit is gone but the file is the same: still spliced, not tried. */
 	lru_batch(&ps, tx, rx, &fds[4], &seeds[4], 1);
 	ck_assert_uint_eq(peer_splice_maps_refused() - refused, 1);
@@ -967,7 +952,7 @@ START_TEST(test_unmappable_keeps_others)
 	ck_assert_int_eq(futimens(fds[4], ts), 0);
 	lru_batch(&ps, tx, rx, &fds[4], &seeds[4], 1);
 	ck_assert_uint_eq(peer_splice_maps_made() - made, 1);
-	ck_assert(mapped_path("/ukbig"));
+	ck_assert(th_mapped("/ukbig"));
 	ck_assert_uint_eq(peer_splice_mapped_files(), 4);
 	peer_splice_close(&ps);
 	close(tx);
@@ -997,8 +982,8 @@ START_TEST(test_unmappable_spliced)
 	tcp_pair(&tx, &rx);
 	lru_batch(&ps, tx, rx, fds, seeds, 4);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
-	ck_assert(mapped_path("/um0"));
-	ck_assert(!mapped_path("/um1"));
+	ck_assert(th_mapped("/um0"));
+	ck_assert(!th_mapped("/um1"));
 	peer_splice_close(&ps);
 	close(tx);
 	close(rx);
@@ -1037,7 +1022,7 @@ START_TEST(test_huge_file_spliced)
 	tcp_pair(&tx, &rx);
 	lru_batch(&ps, tx, rx, &fd, &seed, 1);
 	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
-	ck_assert(!mapped_path("/huge"));
+	ck_assert(!th_mapped("/huge"));
 	peer_splice_close(&ps);
 	close(tx);
 	close(rx);

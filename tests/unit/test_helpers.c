@@ -51,6 +51,20 @@ th_file_write(const char *dir, const char *name, const void *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+bool
+th_mapped(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[1024];
+	bool found = false;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strstr(line, name) != NULL)
+			found = true;
+	fclose(f);
+	return found;
+}
+
 void
 th_file_random(const char *dir, const char *rel, size_t len, unsigned seed)
 {

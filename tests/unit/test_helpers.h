@@ -3,6 +3,7 @@
 #ifndef DP_TEST_HELPERS_H
 #define DP_TEST_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
@@ -19,6 +20,10 @@ int th_rm_rf(const char *dir);
 
 /* Creates dir if it is missing and writes data to dir/name; fails the test on an error. */
 void th_file_write(const char *dir, const char *name, const void *data, size_t len);
+
+/* Whether the process maps a file whose path contains name (/proc/self/maps; a deleted one
+ * still mapped shows as "name (deleted)"). */
+bool th_mapped(const char *name);
 
 /* Writes len pseudo-random bytes (the same for the same seed) to dir/rel, creating the folders
  * rel names; fails the test on an error. */
