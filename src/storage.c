@@ -28,6 +28,12 @@ struct storage_fd {
 	bool detached;
 };
 
+#define STORAGE_REPLACED_MAX 8u
+struct storage_ident {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct storage_file {
 	char *path;                     /* full path */
 	struct storage_fd *ofd;         /* cached descriptor or NULL */
@@ -37,6 +43,12 @@ struct storage_file {
 	bool opened;
 	dev_t dev;
 	ino_t ino;
+	/* Files opened under this path before and replaced on disk since (a new inode met by a
+	 * later open), not reported yet: a mapping of one keeps a deleted file's blocks. The
+	 * oldest of more than STORAGE_REPLACED_MAX goes unreported (a mapping of it goes by its
+	 * holder's own checks). */
+	struct storage_ident *replaced;
+	unsigned nreplaced;
 };
 
 struct storage {
@@ -438,6 +450,25 @@ storage_open_fd(struct storage *st, size_t i, bool write, struct stat *sb, char 
 	return fd;
 }
 
+/* The file f was last opened as is replaced by another under its path: its identity waits
+ * for the release hook with the new one's (the lock is held). */
+static void
+storage_note_replaced(struct storage_file *f)
+{
+	if (f->replaced == NULL)
+		f->replaced = xcalloc(STORAGE_REPLACED_MAX, sizeof *f->replaced);
+	for (unsigned k = 0; k < f->nreplaced; k++)
+		if (f->replaced[k].dev == f->dev && f->replaced[k].ino == f->ino)
+			return;
+	if (f->nreplaced == STORAGE_REPLACED_MAX) {
+		memmove(f->replaced, f->replaced + 1, (STORAGE_REPLACED_MAX - 1) * sizeof *f->replaced);
+		f->nreplaced--;
+	}
+	f->replaced[f->nreplaced].dev = f->dev;
+	f->replaced[f->nreplaced].ino = f->ino;
+	f->nreplaced++;
+}
+
 /* Returns a referenced descriptor for file i, from the cache or newly opened (outside the lock). */
 static struct storage_fd *
 storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, size_t errlen)
@@ -481,6 +512,8 @@ storage_acquire(struct storage *st, size_t i, bool write, int *rc, char *err, si
 	o->writable = write;
 	o->refs = 1;
 	f->ofd = o;
+	if (f->opened && (f->dev != sb.st_dev || f->ino != sb.st_ino))
+		storage_note_replaced(f);
 	f->opened = true;
 	f->dev = sb.st_dev;
 	f->ino = sb.st_ino;
@@ -828,16 +861,26 @@ storage_let_go(struct storage *st, bool report)
 	storage_release_fn fn = __atomic_load_n(&storage_release_hook, __ATOMIC_ACQUIRE);
 	for (size_t i = 0; i < st->mi->file_count; i++) {
 		struct storage_file *f = &st->files[i];
+		struct storage_ident gone[STORAGE_REPLACED_MAX];
 		storage_lock(st);
 		storage_uncache_locked(st, f);
 		bool tell = report && f->opened && fn != NULL;
 		dev_t dev = f->dev;
 		ino_t ino = f->ino;
-		if (tell)
+		unsigned ngone = 0;
+		if (tell) {
 			f->opened = false;
+			ngone = f->nreplaced;
+			if (ngone > 0)
+				memcpy(gone, f->replaced, ngone * sizeof *gone);
+			f->nreplaced = 0;
+		}
 		storage_unlock(st);
-		if (tell)
+		if (tell) {
 			fn(dev, ino);
+			for (unsigned k = 0; k < ngone; k++)
+				fn(gone[k].dev, gone[k].ino);
+		}
 	}
 }
 
@@ -941,8 +984,10 @@ storage_free(struct storage *st)
 	if (st == NULL)
 		return;
 	storage_close_all(st);
-	for (size_t i = 0; i < st->mi->file_count; i++)
+	for (size_t i = 0; i < st->mi->file_count; i++) {
 		free(st->files[i].path);
+		free(st->files[i].replaced);
+	}
 	free(st->files);
 	free(st->save_dir);
 	free(st);

@@ -884,6 +884,51 @@ START_TEST(test_storage_releases_mapping)
 }
 END_TEST
 
+START_TEST(test_storage_releases_replaced_file)
+{
+	/* A file replaced on disk (a new inode under its path) while storage's descriptor of it
+	 * was evicted: storage opens the new file and the old one's mapping, of a file deleted
+	 * now, still holds its blocks. When storage lets go of the torrent's files, both mappings
+	 * go, the old inode's too. */
+	peer_splice_release();
+	storage_set_release_hook(peer_splice_forget_file);
+	int fa = file_make("ra.bin", 65536, 70), fb = file_make("rb.bin", 65536, 71);
+	close(fa);
+	close(fb);
+	struct metainfo *ma = mi_single("ra.bin", 65536), *mb = mi_single("rb.bin", 65536);
+	struct storage *sa = storage_new(ma, dir, 1), *sb = storage_new(mb, dir, 1);
+	struct peer_splice ps;
+	peer_splice_init(&ps);
+	ck_assert_int_eq(peer_splice_open(&ps), 0);
+	int tx, rx;
+	tcp_pair(&tx, &rx);
+	storage_batch(&ps, tx, rx, sa, 70);
+	storage_batch(&ps, tx, rx, sb, 71);     /* evicts ra.bin's descriptor */
+	char path[192];
+	snprintf(path, sizeof path, "%s/ra.bin", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	fa = file_make("ra.bin", 65536, 72);     /* a new inode: the old one is still mapped */
+	close(fa);
+	storage_batch(&ps, tx, rx, sa, 72);
+	ck_assert(mapped_path("/ra.bin (deleted)"));
+	ck_assert_uint_eq(peer_splice_mapped_files(), 3);
+	storage_close_all(sa);
+	ck_assert(!mapped_path("/ra.bin"));
+	ck_assert(mapped_path("/rb.bin"));
+	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
+	storage_free(sa);
+	storage_free(sb);
+	ck_assert_uint_eq(peer_splice_mapped_files(), 0);
+	peer_splice_close(&ps);
+	close(tx);
+	close(rx);
+	mi_single_free(ma);
+	mi_single_free(mb);
+	storage_set_release_hook(NULL);
+	peer_splice_release();
+}
+END_TEST
+
 /* The process's address space now (VmSize, bytes), or 0 when /proc does not say. */
 static uint64_t
 vm_size(void)
@@ -1062,6 +1107,7 @@ peer_splice_suite(void)
 	tcase_add_test(tc, test_mappings_lru);
 	tcase_add_test(tc, test_mappings_released);
 	tcase_add_test(tc, test_storage_releases_mapping);
+	tcase_add_test(tc, test_storage_releases_replaced_file);
 	tcase_add_test(tc, test_unmappable_keeps_others);
 	tcase_add_test(tc, test_unmappable_spliced);
 	tcase_add_test(tc, test_huge_file_spliced);
