@@ -910,11 +910,11 @@ START_TEST(test_storage_releases_replaced_file)
 	fa = file_make("ra.bin", 65536, 72);     /* a new inode: the old one is still mapped */
 	close(fa);
 	storage_batch(&ps, tx, rx, sa, 72);
-	ck_assert(mapped_path("/ra.bin (deleted)"));
+	ck_assert(th_mapped("/ra.bin (deleted)"));
 	ck_assert_uint_eq(peer_splice_mapped_files(), 3);
 	storage_close_all(sa);
-	ck_assert(!mapped_path("/ra.bin"));
-	ck_assert(mapped_path("/rb.bin"));
+	ck_assert(!th_mapped("/ra.bin"));
+	ck_assert(th_mapped("/rb.bin"));
 	ck_assert_uint_eq(peer_splice_mapped_files(), 1);
 	storage_free(sa);
 	storage_free(sb);
