@@ -47,6 +47,8 @@ engine_policy_fingerprint(const struct torrent *t)
 	int state = t->state == ENGINE_TORRENT_ERROR;
 	h = dp_fnv1a(h, &state, sizeof state);
 	h = dp_fnv1a(h, &t->have.count, sizeof t->have.count);
+	/* the same count after a loss is another set of pieces: the file has to say so */
+	h = dp_fnv1a(h, &t->have_lost, sizeof t->have_lost);
 	h = dp_fnv1a(h, t->save_dir, strlen(t->save_dir));
 	h = dp_fnv1a(h, t->file_prio, t->mi->file_count);
 	h = dp_fnv1a(h, t->file_level, t->mi->file_count);
@@ -89,6 +91,7 @@ engine_policy_torrent(struct engine *e, int id, unsigned what,
 	out->removing = t->removing;
 	out->has_info = t->mi->info_raw != NULL;
 	out->have_pieces = t->have.count;
+	out->have_lost = t->have_lost;
 	out->disk_jobs = t->disk_jobs > 0 ? (unsigned)t->disk_jobs : 0;
 	out->uploaded = t->uploaded;
 	out->downloaded = t->downloaded;
@@ -154,6 +157,7 @@ engine_policy_resume_get(struct engine *e, int id, struct engine_resume_state *o
 	if (out->checked)
 		memcpy(out->pieces, t->have.bits, nbytes);
 	out->have_pieces = t->have.count;
+	out->have_lost = t->have_lost;
 	out->file_count = mi->file_count;
 	out->priorities = xcalloc(mi->file_count ? mi->file_count : 1, 1);
 	out->paths = xcalloc(mi->file_count ? mi->file_count : 1, sizeof *out->paths);

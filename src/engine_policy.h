@@ -46,6 +46,8 @@ struct engine_policy_torrent {
 	bool removing;
 	bool has_info;                 /* its info dictionary is known (a magnet's, once fetched) */
 	uint32_t have_pieces;          /* verified pieces */
+	uint32_t have_lost;            /* bumped whenever verified pieces are dropped (a recheck, a
+	                                  failed read): a set that changed at the same count */
 	unsigned disk_jobs;            /* its jobs on the disk pool */
 	uint64_t uploaded, downloaded; /* payload bytes over every run */
 	uint64_t wanted;               /* bytes of wanted pieces (ENGINE_POLICY_WANTED) */
@@ -85,6 +87,7 @@ struct engine_resume_state {
 	uint8_t *pieces;               /* verified pieces, wire-order bitfield; all clear while its
 	                                  data is being checked */
 	uint32_t have_pieces;
+	uint32_t have_lost;            /* as engine_policy_torrent's, with the same pieces */
 	bool checked;                  /* its data was looked at (a check ended; not checking) */
 	size_t file_count;
 	/* per file: enum engine_prio in the low 2 bits, the priority it has when wanted (what a

@@ -110,8 +110,10 @@ store_apply_resume(struct store *s, struct store_item *it, const struct resume *
 	it->seed_time_s = r->seed_time_s;
 	it->want_running = r->running;
 	struct engine_policy_torrent v;
-	if (engine_policy_torrent(s->e, it->id, 0, &v) == 0)
+	if (engine_policy_torrent(s->e, it->id, 0, &v) == 0) {
 		it->synced_have = v.have_pieces;
+		it->synced_lost = v.have_lost;
+	}
 	/* Saved at an exit without a sync: the next save syncs the files (on the writer) and
 	 * claims the pieces without the mark. */
 	if (trust != RESUME_TRUST_SYNCED)

@@ -48,7 +48,12 @@ struct store_item {
 	int64_t start_date;           /* wall seconds when it last became active */
 	bool was_active;
 	uint64_t saved_fp;            /* fingerprint of what the last save described */
-	uint32_t synced_have;         /* have.count at the last save that synced the files */
+	/* The pieces of the last save written with its sync (their data made durable first):
+	 * have.count and the engine's have_lost then. A save claiming anything else syncs; one
+	 * that failed, or that the exit wrote unsynced, records nothing (its successor syncs).
+	 * synced_have UINT32_MAX: the last exit's file claims them unsynced (store_resync.c). */
+	uint32_t synced_have, synced_lost;
+	uint32_t saving_have, saving_lost;   /* what the save under way claims */
 	uint64_t saved_up, saved_down;
 	uint64_t last_save_ms;
 	bool saving, save_again;

@@ -52,8 +52,9 @@ store_resync_add(struct store *s, struct store_item *it)
 	s->resync[s->nresync++] = it->id;
 }
 
-/* A save of the torrent was written (the first one since the load syncs its data: its pieces
- * are new to synced_have), or the torrent is gone: its file no longer waits. */
+/* A save of the torrent was written with its sync (every save since the load syncs its data
+ * until one is written: its pieces are new to synced_have), or the torrent is gone: its file
+ * no longer waits. */
 void
 store_resync_written(struct store *s, struct store_item *it)
 {

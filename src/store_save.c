@@ -131,9 +131,9 @@ store_save_magnet(struct store *s, const struct store_item *it, const char *uri)
 }
 
 /* The resume data of a torrent as of now (the loop thread's view); NULL when it is gone. *have
- * gets its verified pieces. */
+ * and *lost get its verified pieces (count, and the engine's have_lost). */
 static struct resume_job *
-store_make_job(struct store *s, struct store_item *it, uint32_t *have)
+store_make_job(struct store *s, struct store_item *it, uint32_t *have, uint32_t *lost)
 {
 	struct engine_resume_state rs;
 	if (engine_policy_resume_get(s->e, it->id, &rs) < 0)
@@ -187,10 +187,13 @@ store_make_job(struct store *s, struct store_item *it, uint32_t *have)
 	r->peers = rs.peers;             /* taken */
 	rs.peers = NULL;
 	job->path = store_resume_path(s, it->hex);
-	/* Pieces claimed for the first time must be durable before the file says so. */
-	job->sync = rs.have_pieces != it->synced_have;
+	/* Pieces claimed that the last synced save did not claim must be durable before the file
+	 * says so (at exit: the file marks them with the boot id). Pieces only come, unless
+	 * have_lost moves: the same count and the same have_lost are the same pieces. */
+	job->sync = rs.have_pieces != it->synced_have || rs.have_lost != it->synced_lost;
 	job->tag = it->id;
 	*have = rs.have_pieces;
+	*lost = rs.have_lost;
 	engine_policy_resume_free(&rs);
 	return job;
 }
@@ -204,8 +207,14 @@ store_save_done(struct resume_job *job, void *arg)
 		log_error("session: saving resume data: %s", job->errmsg);
 	if (it != NULL) {
 		it->saving = false;
-		if (job->error == 0)
+		/* Its pieces are durable only when the writer synced them: not after a failure
+		 * (the data's fsync, or the file's write, may be what failed), nor when the exit
+		 * took the job unsynced (marked with the boot id). Then the next save syncs. */
+		if (job->error == 0 && job->sync && !job->batch) {
+			it->synced_have = it->saving_have;
+			it->synced_lost = it->saving_lost;
 			store_resync_written(s, it);
+		}
 		if (it->removed) {
 			store_forget_files(s, it->hex);
 			store_forget_item(s, it);
@@ -225,14 +234,11 @@ store_save(struct store *s, struct store_item *it)
 		return;
 	}
 	struct engine_policy_torrent v;
-	uint32_t have;
 	if (engine_policy_torrent(s->e, it->id, ENGINE_POLICY_FP, &v) < 0)
 		return;
-	struct resume_job *job = store_make_job(s, it, &have);
+	struct resume_job *job = store_make_job(s, it, &it->saving_have, &it->saving_lost);
 	if (job == NULL)
 		return;
-	if (job->sync)
-		it->synced_have = have;
 	it->saved_fp = store_fingerprint(it, v.persist_fp, store_position(s, it));
 	it->saved_up = v.uploaded;
 	it->saved_down = v.downloaded;
@@ -365,15 +371,15 @@ store_flush_views(void *arg, uint64_t budget_us)
 			run->cut++;
 			continue;
 		}
-		uint32_t have;
-		struct resume_job *job = store_make_job(s, it, &have);
+		uint32_t have, lost;
+		struct resume_job *job = store_make_job(s, it, &have, &lost);
 		if (job == NULL)
 			continue;
 		if (job->resume.unchecked && t.has_info)
 			run->unchecked++;
-		/* Pieces claimed since the last synced save: not synced now, the file marks them
-		 * with the boot id (the rest was made durable before an earlier file said so). */
-		job->sync = have != it->synced_have;
+		/* Pieces claimed since the last synced save (job->sync): not synced now, the file
+		 * marks them with the boot id (the rest was made durable before an earlier file
+		 * said so). */
 		job->batch = true;
 		run->jobs[run->n++] = job;
 		if ((run->n & 31) == 0 && dp_now_us() >= until)

@@ -942,6 +942,7 @@ torrent_lose_file_pieces(struct torrent *t, uint32_t piece, const char *errmsg)
 	free(hit);
 	if (lost == 0)
 		return;
+	t->have_lost++;
 	torrent_rebuild_picker(t);
 	log_warn("%s: %u piece%s no longer claimed after a failed read", mi->name, lost,
 	    lost == 1 ? "" : "s");
@@ -1394,6 +1395,8 @@ torrent_recheck(struct torrent *t)
 {
 	bool was_active = torrent_is_active(t) || t->state == ENGINE_TORRENT_CHECKING;
 	torrent_close_peers(t, "rechecking");
+	if (t->have.count > 0)
+		t->have_lost++;
 	bitfield_clear_all(&t->have);
 	t->have_bytes = 0;
 	torrent_rebuild_picker(t);

@@ -169,6 +169,9 @@ struct torrent {
 	bool v2_indexed;               /* the session indexes its v2 info-hash too */
 	bool unsynced;                 /* pieces written this run (nothing syncs them but the
 	                                  session store's saves) */
+	/* Bumped whenever verified pieces leave `have` (a recheck, a failed read): with have.count
+	 * it tells the session store that the set changed when the count came back the same. */
+	uint32_t have_lost;
 	struct dp_task *task;
 
 	struct metainfo *mi;           /* a placeholder (no pieces, no files) while md != NULL */

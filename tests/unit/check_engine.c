@@ -1406,6 +1406,113 @@ START_TEST(test_unsynced_resaves_spread)
 }
 END_TEST
 
+/* Resume saves handed to the writer from since_us on that failed (kind DISK, FAILED): how many
+ * the registry shows (finished tasks linger there for 10 s). */
+static unsigned
+failed_resume_saves(struct engine *e, uint64_t since_us)
+{
+	struct engine_task_info *t;
+	size_t n = engine_tasks(e, &t);
+	unsigned k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += t[i].kind == ENGINE_TASK_KIND_DISK && t[i].state == ENGINE_TASK_FAILED &&
+		    t[i].created_us >= since_us && strstr(t[i].name, "writing resume data") != NULL;
+	free(t);
+	return k;
+}
+
+/* Whether the session's one resume file claims piece k. */
+static bool
+resume_claims(const char *sdir, uint32_t k)
+{
+	struct resume r;
+	char *path;
+	read_only_resume(sdir, &r, &path);
+	bool got = r.pieces != NULL && (r.pieces[k / 8] & (0x80 >> (k % 8))) != 0;
+	resume_clear(&r);
+	free(path);
+	return got;
+}
+
+/* A resume file claims pieces without the exit's mark only once a save synced their data. A
+ * save that failed made nothing durable, yet the store took its pieces as synced when it
+ * handed the job on: the exit then claimed them unmarked. And a recheck that finds one piece
+ * bad and another good keeps the count: the pieces counted as synced were not the same ones.
+ * The writer fails through a directory planted where its new copy goes (path.bak). */
+START_TEST(test_resume_claims_synced_or_marked)
+{
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128], bak[320], data_path[160];
+	snprintf(sdir, sizeof sdir, "%s/claims-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/claims-data", tmpdir);
+	snprintf(data_path, sizeof data_path, "%s/payload.bin", ddir);
+	resume_boot_id_set_for_tests("aaaaaaaa-0000-0000-0000-000000000004");
+	uint8_t *data = xmemdup(payload, T_SIZE);
+	data[5 * T_PIECE + 7] ^= 0xff;             /* piece 5 bad: 39 pieces of 40 */
+	th_file_write(ddir, "payload.bin", data, T_SIZE);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct metainfo *mi = metainfo_parse(tor, tlen, err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	snprintf(bak, sizeof bak, "%s/resume/%s.resume.bak", sdir, mi->info_hash_hex);
+	metainfo_free(mi);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(mkdir(bak, 0700), 0);
+	int id = 0;
+	uint64_t t0 = dp_now_us();
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id, err, sizeof err), 0);
+	free(tor);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(e, id, &st) == 0 &&
+	    st.state == ENGINE_TORRENT_DOWNLOADING, 10);
+	ck_assert_uint_eq(st.pieces_have, T_PIECES - 1);
+	/* its first save (39 pieces new: a synced one) fails */
+	RUN_UNTIL(base, failed_resume_saves(e, t0) > 0, 10);
+	ck_assert_uint_gt(failed_resume_saves(e, t0), 0);
+	ck_assert_int_eq(rmdir(bak), 0);
+	engine_free(e);
+	ck_assert(resume_is_unsynced(sdir));
+	ck_assert(!resume_claims(sdir, 5));
+	ck_assert(resume_claims(sdir, 6));
+
+	/* The same boot: trusted; the save that syncs the pieces drops the mark. */
+	e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, th_torrent_count(e) == 1 && !resume_is_unsynced(sdir), 10);
+	ck_assert(!resume_is_unsynced(sdir));
+	ck_assert_int_eq(engine_torrent_get(e, id, &st), 0);
+	ck_assert_uint_eq(st.pieces_have, T_PIECES - 1);
+
+	/* Piece 5 comes good on disk, piece 7 goes bad: a recheck finds 39 again, another 39.
+	 * The save that follows fails too: the exit's file has to mark piece 5, synced by no
+	 * save. */
+	int fd = open(data_path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, payload + 5 * T_PIECE, T_PIECE, 5 * T_PIECE), T_PIECE);
+	ck_assert_int_eq(pwrite(fd, data + 5 * T_PIECE, T_PIECE, 7 * T_PIECE), T_PIECE);
+	close(fd);
+	ck_assert_int_eq(unlink(bak), 0);
+	ck_assert_int_eq(mkdir(bak, 0700), 0);
+	t0 = dp_now_us();
+	ck_assert_int_eq(engine_torrent_recheck(e, id, err, sizeof err), 0);
+	RUN_UNTIL(base, engine_torrent_get(e, id, &st) == 0 &&
+	    st.state != ENGINE_TORRENT_CHECKING && st.pieces_have == T_PIECES - 1, 10);
+	ck_assert_uint_eq(st.pieces_have, T_PIECES - 1);
+	/* the same count, another set: a save is due (it fails, as planted) */
+	RUN_UNTIL(base, failed_resume_saves(e, t0) > 0, 10);
+	ck_assert_uint_gt(failed_resume_saves(e, t0), 0);
+	ck_assert_int_eq(rmdir(bak), 0);
+	engine_free(e);
+	ck_assert(resume_is_unsynced(sdir));
+	ck_assert(resume_claims(sdir, 5));
+	ck_assert(!resume_claims(sdir, 7));
+	free(data);
+	resume_boot_id_set_for_tests(NULL);
+	event_base_free(base);
+}
+END_TEST
+
 /* The queue passes' reads once nothing has changed for 3 s (at most 20 s). */
 static unsigned long long
 queue_reads_settled(struct engine *e, struct event_base *base)
@@ -2320,6 +2427,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_unchecked_survives_restart);
 	tcase_add_test(tc, test_unsynced_resume_by_boot);
 	tcase_add_test(tc, test_unsynced_resaves_spread);
+	tcase_add_test(tc, test_resume_claims_synced_or_marked);
 	tcase_add_test(tc, test_readd_while_deleting);
 	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_shutdown_busy_counts);
