@@ -1385,6 +1385,13 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 	log_debug("peer %s: handshake done (%s%s%s)", p->addr_str, p->client,
 	    p->fast ? ", fast" : "", p->ext ? ", ext" : "");
 	peer_send_intro(p);
+	/* The disk pause stopped the peers there were when it began (session_set_disk_paused);
+	 * one that joins meanwhile stops here, once its handshake is read, or it would request
+	 * and read pieces the disk has no room for until the pause ends. */
+	if (p->env->disk_throttled != NULL && *p->env->disk_throttled && !p->disk_paused) {
+		p->disk_paused = true;
+		peer_update_reading(p);
+	}
 	peer_update_task(p);
 	return 0;
 }

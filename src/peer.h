@@ -59,6 +59,8 @@ struct peer_env {
 	int *connections;                   /* open peer sockets: peer.c counts its own */
 	struct disk_pool *disk;             /* for the words of a disk wait */
 	const uint64_t *disk_write_bound;
+	const bool *disk_throttled;         /* the session's disk pause: a peer whose handshake
+	                                       ends while it holds is paused too */
 	const struct peer_ext *const *exts; /* the BEP 10 extension table (peer_ext.h) */
 	size_t nexts;
 	struct transport *transport;        /* makes and accepts connections (TCP/uTP, MSE) */

@@ -942,6 +942,7 @@ session_lend(struct engine *e)
 	pe->connections = &e->connections;
 	pe->disk = e->disk;
 	pe->disk_write_bound = &e->set.disk_write_bound;
+	pe->disk_throttled = &e->disk_throttled;
 	pe->exts = session_extensions;
 	pe->nexts = DP_ARRAY_LEN(session_extensions);
 	pe->transport = e->transport;

@@ -2139,6 +2139,100 @@ START_TEST(test_hash_steps_pause_peers)
 }
 END_TEST
 
+/* A peer that joins while the disk pause holds (session_set_disk_paused stopped the peers there
+ * were) is paused too: it used to read and request freely, and its pieces piled up for the disk
+ * past the bound until the pause ended. The leecher's only disk worker is held; once peers are
+ * paused a second seeder is added. */
+START_TEST(test_peer_joins_disk_pause)
+{
+	enum { BIG_PIECE = 2097152, BIG_PIECES = 16, BIG_SIZE = BIG_PIECE * BIG_PIECES };
+	const uint64_t bound = 1u << 20;
+	struct event_base *base = event_base_new();
+	char sdir[128], ldir[128], err[256], peer[64];
+	snprintf(sdir, sizeof sdir, "%s/seed-join", tmpdir);
+	snprintf(ldir, sizeof ldir, "%s/leech-join", tmpdir);
+	mkdir(ldir, 0755);
+	uint8_t *data = xmalloc(BIG_SIZE);
+	uint32_t x = 4242;
+	for (size_t i = 0; i < BIG_SIZE; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	th_file_write(sdir, "join.bin", data, BIG_SIZE);
+	size_t tlen;
+	uint8_t *tor = th_torrent_single("join.bin", data, BIG_SIZE, BIG_PIECE, &tlen);
+	struct th_events ws = { .base = base }, ws2 = { .base = base }, wl = { .base = base };
+	struct engine *seed = plain_engine(base, sdir), *seed2 = plain_engine(base, sdir);
+	struct dp_config cfg;
+	th_config_loopback(&cfg, ldir, 1);
+	cfg.encryption = DP_ENCRYPTION_TOLERATED;
+	cfg.utp = false;
+	cfg.disk_write_queue_bytes = bound;
+	struct engine *leech = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(leech != NULL, "engine_new: %s", err);
+	engine_set_event_cb(seed, th_events_cb, &ws);
+	engine_set_event_cb(seed2, th_events_cb, &ws2);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	int sid, sid2, lid;
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, &sid, err, sizeof err), 0);
+	ck_assert_int_eq(engine_add_torrent_data(seed2, tor, tlen, NULL, &sid2, err, sizeof err),
+	    0);
+	RUN_UNTIL(base, ws.checked > 0 && ws2.checked > 0, 10);
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 &&
+	    st.state == ENGINE_TORRENT_DOWNLOADING && disk_pool_pending_jobs(leech->disk) == 0, 10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+
+	__atomic_store_n(&hold_disk_on, 1, __ATOMIC_RELEASE);
+	hold_disk_done = false;
+	struct disk_job hold = { .op = DISK_OP_CALL, .call = hold_disk_call, .what = "test hold",
+	    .done = hold_disk_finished };
+	disk_pool_submit(leech->disk, &hold);
+	th_engine_addr(seed, peer, sizeof peer);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	RUN_UNTIL(base, leech->disk_throttled, 3);
+	ck_assert(leech->disk_throttled);
+	th_loop_run(base, 100);
+	uint64_t before = disk_pool_pending_write_bytes(leech->disk);
+
+	/* The second seeder: its peer finishes its handshake and stays paused with the rest. */
+	struct torrent *t = session_find_torrent(leech, lid);
+	th_engine_addr(seed2, peer, sizeof peer);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	int joined = 0;
+	uint64_t deadline = dp_now_ms() + 5000;
+	while (joined < 2 && dp_now_ms() < deadline) {
+		th_loop_run(base, 10);
+		joined = 0;
+		for (struct peer *p = t->peers; p != NULL; p = p->next)
+			joined += p->handshake_done;
+	}
+	ck_assert_int_eq(joined, 2);
+	th_loop_run(base, 300);
+	ck_assert(leech->disk_throttled);
+	for (struct peer *p = t->peers; p != NULL; p = p->next)
+		ck_assert_msg(p->disk_paused, "peer %s reads while the disk pause holds",
+		    p->addr_str);
+	/* What was in flight when the pause began may land, nothing of the new peer's. */
+	ck_assert_uint_le(disk_pool_pending_write_bytes(leech->disk), before + BIG_PIECE);
+
+	__atomic_store_n(&hold_disk_on, 0, __ATOMIC_RELEASE);
+	RUN_UNTIL(base, wl.completed > 0, 30);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert(hold_disk_done);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	engine_free(leech);
+	engine_free(seed2);
+	engine_free(seed);
+	free(data);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* The same for a peer that connects to us: the transport read its first bytes with the
  * bufferevent (to tell plaintext from MSE) and handed it over still reading, so libevent read
  * the socket beside the peer's own event, and through a rate limit's or a disk pause's stop:
@@ -2438,6 +2532,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_plain_reads_own_event);
 	tcase_add_test(tc, test_plain_reads_own_event_incoming);
 	tcase_add_test(tc, test_hash_steps_pause_peers);
+	tcase_add_test(tc, test_peer_joins_disk_pause);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;
