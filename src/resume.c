@@ -683,6 +683,8 @@ struct resume_writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct resume_job *queue, *queue_tail;   /* waiting for the thread */
+	size_t nqueue;                           /* jobs in queue: a submit says how many are
+	                                            ahead without walking them */
 	struct resume_job *done, *done_tail;     /* finished, for the loop */
 	size_t pending;                          /* submitted, done() not yet run (loop side) */
 	bool busy;                               /* the thread holds jobs */
@@ -976,6 +978,7 @@ resume_writer_main(void *arg)
 		do {
 			struct resume_job *job = w->queue;
 			w->queue = job->next;
+			w->nqueue--;
 			job->next = NULL;
 			if (w->batch)
 				job->batch = true;
@@ -1146,9 +1149,7 @@ resume_writer_submit(struct resume_writer *w, struct resume_job *job)
 	    resume_job_label(job));
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
-	size_t ahead = w->ncurrent;
-	for (struct resume_job *j = w->queue; j != NULL; j = j->next)
-		ahead++;
+	size_t ahead = w->ncurrent + w->nqueue;
 	engine_task_wait(job->task, ENGINE_TASK_QUEUED, "writer queue: %zu job%s ahead", ahead,
 	    ahead == 1 ? "" : "s");
 	if (w->queue_tail)
@@ -1156,6 +1157,7 @@ resume_writer_submit(struct resume_writer *w, struct resume_job *job)
 	else
 		w->queue = job;
 	w->queue_tail = job;
+	w->nqueue++;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }

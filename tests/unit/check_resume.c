@@ -417,6 +417,22 @@ writer_task_done(struct resume_job *job, void *arg)
 	resume_job_free(job);
 }
 
+/* Submits a job of writer_stuck_work for torrent tag; returns its task, held. */
+static struct dp_task *
+writer_task_submit(struct resume_writer *w, int tag)
+{
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->work = writer_stuck_work;
+	job->tag = tag;
+	job->done = writer_task_done;
+	snprintf(job->label, sizeof job->label, "writing resume data for T%d", tag);
+	resume_writer_submit(w, job);
+	/* The test reads it after the job ends; a front end's engine_task is a registry task
+	 * underneath. */
+	return task_hold((struct dp_task *)(void *)job->task);
+}
+
 START_TEST(test_writer_task)
 {
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
@@ -426,19 +442,9 @@ START_TEST(test_writer_task)
 	ck_assert_ptr_nonnull(w);
 	writer_done_count = 0;
 	writer_gate = 0;
-	struct dp_task *tasks[2];
-	for (int i = 0; i < 2; i++) {
-		struct resume_job *job = xcalloc(1, sizeof *job);
-		resume_init(&job->resume);
-		job->work = writer_stuck_work;
-		job->tag = i + 1;
-		job->done = writer_task_done;
-		snprintf(job->label, sizeof job->label, "writing resume data for T%d", i + 1);
-		resume_writer_submit(w, job);
-		/* The test reads them after the jobs end; a front end's engine_task is a registry
-		 * task underneath. */
-		tasks[i] = task_hold((struct dp_task *)(void *)job->task);
-	}
+	struct dp_task *tasks[3];
+	for (int i = 0; i < 2; i++)
+		tasks[i] = writer_task_submit(w, i + 1);
 	ck_assert_str_eq(tasks[0]->name, "writer: writing resume data for T1");
 	ck_assert_int_eq(tasks[0]->kind, DP_TASK_KIND_DISK);
 	ck_assert_int_eq(tasks[0]->torrent_id, 1);
@@ -450,10 +456,20 @@ START_TEST(test_writer_task)
 	ck_assert_str_eq(tasks[0]->reason, "writing resume data for T1: fsync");
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_QUEUED);
 	ck_assert_str_eq(tasks[1]->reason, "writer queue: 1 job ahead");
+	/* The one the thread holds and the one queued (a kept count, as the thread takes them). */
+	tasks[2] = writer_task_submit(w, 3);
+	ck_assert_str_eq(tasks[2]->reason, "writer queue: 2 jobs ahead");
 	ck_assert_int_eq(writer_done_count, 0);
 	__atomic_store_n(&writer_gate, 1, __ATOMIC_RELEASE);
-	RUN_UNTIL(base, writer_done_count >= 2, 30);
-	ck_assert_int_eq(writer_done_count, 2);
+	RUN_UNTIL(base, writer_done_count >= 3, 30);
+	ck_assert_int_eq(writer_done_count, 3);
+	/* All taken: a new job has none ahead. */
+	struct dp_task *last = writer_task_submit(w, 4);
+	ck_assert_str_eq(last->reason, "writer queue: 0 jobs ahead");
+	RUN_UNTIL(base, writer_done_count >= 4, 30);
+	ck_assert_int_eq(last->state, DP_TASK_DONE);
+	task_release(&last);
+	task_release(&tasks[2]);
 	ck_assert_int_eq(tasks[0]->state, DP_TASK_DONE);
 	ck_assert_int_eq(tasks[1]->state, DP_TASK_FAILED);
 	ck_assert_ptr_nonnull(strstr(tasks[1]->reason, "x.resume: fsync"));
