@@ -429,12 +429,15 @@ webseed_request(struct webseed_seed *w)
 	return true;
 }
 
-/* Requests while w has room, pieces are wanted and the rate limits are open. */
+/* Requests while w has room, pieces are wanted and the rate limits are open. Not while the
+ * disk pause holds (peers stop reading then): each fetch that ended started the next, and
+ * every piece fetched waited for the disk past the bound. The tick resumes after the pause. */
 static void
 webseed_fill(struct webseed_seed *w)
 {
 	const struct webseed_env *env = &w->set->env;
-	if (w->disabled || dp_now_ms() < w->next_try_ms)
+	if (w->disabled || dp_now_ms() < w->next_try_ms ||
+	    (env->disk_paused != NULL && *env->disk_paused))
 		return;
 	w->set->filling = true;
 	while (!w->disabled && w->inflight < WEBSEED_INFLIGHT &&

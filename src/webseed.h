@@ -37,6 +37,8 @@ struct webseed_env {
 	const struct metainfo *mi;
 	const struct peer_swarm *sw;        /* its picker and rate limits, kept current */
 	struct bw_bucket *global_down;      /* the session's download limit */
+	const bool *disk_paused;            /* the session's disk pause: no new fetch while set
+	                                       (NULL: none) */
 	const struct webseed_ops *ops;
 	void *owner;
 	int torrent_id;

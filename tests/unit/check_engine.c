@@ -20,9 +20,12 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 
 #include "bandwidth.h"
+#include "bencode.h"
 #include "disk.h"
 #include "dp_config.h"
 #include "engine.h"
@@ -2233,6 +2236,133 @@ START_TEST(test_peer_joins_disk_pause)
 }
 END_TEST
 
+/* A web seed for test_webseeds_pause: answers "Range: bytes=A-B" GETs from one file's bytes. */
+struct ws_server {
+	const uint8_t *data;
+	size_t len;
+	unsigned gets;
+};
+
+static void
+ws_server_cb(struct evhttp_request *req, void *arg)
+{
+	struct ws_server *w = arg;
+	const char *range = evhttp_find_header(evhttp_request_get_input_headers(req), "Range");
+	unsigned long long a, b;
+	if (range == NULL || sscanf(range, "bytes=%llu-%llu", &a, &b) != 2 || a > b ||
+	    b >= w->len) {
+		evhttp_send_error(req, 416, NULL);
+		return;
+	}
+	char cr[96];
+	snprintf(cr, sizeof cr, "bytes %llu-%llu/%zu", a, b, w->len);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Range", cr);
+	struct evbuffer *body = evbuffer_new();
+	evbuffer_add(body, w->data + a, (size_t)(b - a + 1));
+	evhttp_send_reply(req, 206, "Partial Content", body);
+	evbuffer_free(body);
+	w->gets++;
+}
+
+/* Web seeds honour the disk pause as peers do: they kept fetching through it (a fetch that
+ * ended started the next at once), and every piece they brought waited for the disk past the
+ * bound. The leecher's only disk worker is held; two web seeds of three pieces in flight each
+ * serve 32 pieces of 256 KiB. */
+START_TEST(test_webseeds_pause)
+{
+	enum { WS_PIECE = 262144, WS_PIECES = 32, WS_SIZE = WS_PIECE * WS_PIECES };
+	const uint64_t bound = 512u << 10;
+	struct event_base *base = event_base_new();
+	char ldir[128], err[256], url[2][96];
+	snprintf(ldir, sizeof ldir, "%s/leech-ws", tmpdir);
+	mkdir(ldir, 0755);
+	uint8_t *data = xmalloc(WS_SIZE);
+	uint32_t x = 991;
+	for (size_t i = 0; i < WS_SIZE; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	struct ws_server srv = { .data = data, .len = WS_SIZE };
+	struct evhttp *http = evhttp_new(base);
+	ck_assert_ptr_nonnull(http);
+	evhttp_set_gencb(http, ws_server_cb, &srv);
+	struct evhttp_bound_socket *hs = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	ck_assert_ptr_nonnull(hs);
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof sin;
+	ck_assert_int_eq(getsockname(evhttp_bound_socket_get_fd(hs), (struct sockaddr *)&sin,
+	    &slen), 0);
+	for (int i = 0; i < 2; i++)
+		snprintf(url[i], sizeof url[i], "http://127.0.0.1:%u/%c/ws.bin",
+		    (unsigned)ntohs(sin.sin_port), 'a' + i);
+	/* th_torrent_single's torrent with a url-list (keys in order: info, url-list) */
+	size_t ilen;
+	uint8_t *plain = th_torrent_single("ws.bin", data, WS_SIZE, WS_PIECE, &ilen);
+	struct dp_buf b;
+	dp_buf_init(&b);
+	dp_buf_add(&b, plain, ilen - 1);           /* without the outer dict's end */
+	be_enc_cstr(&b, "url-list");
+	be_enc_list_begin(&b);
+	be_enc_cstr(&b, url[0]);
+	be_enc_cstr(&b, url[1]);
+	be_enc_end(&b);
+	be_enc_end(&b);
+	free(plain);
+	size_t tlen;
+	uint8_t *tor = dp_buf_steal(&b, &tlen);
+
+	struct th_events wl = { .base = base };
+	struct dp_config cfg;
+	th_config_loopback(&cfg, ldir, 1);
+	cfg.disk_write_queue_bytes = bound;
+	struct engine *leech = engine_new(base, &cfg, err, sizeof err);
+	config_free(&cfg);
+	ck_assert_msg(leech != NULL, "engine_new: %s", err);
+	engine_set_event_cb(leech, th_events_cb, &wl);
+	__atomic_store_n(&hold_disk_on, 1, __ATOMIC_RELEASE);
+	hold_disk_done = false;
+	int lid;
+	ck_assert_int_eq(engine_add_torrent_data(leech, tor, tlen, NULL, &lid, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 &&
+	    st.state == ENGINE_TORRENT_DOWNLOADING && disk_pool_pending_jobs(leech->disk) == 0, 10);
+	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+	struct disk_job hold = { .op = DISK_OP_CALL, .call = hold_disk_call, .what = "test hold",
+	    .done = hold_disk_finished };
+	disk_pool_submit(leech->disk, &hold);
+	RUN_UNTIL(base, leech->disk_throttled, 10);
+	ck_assert(leech->disk_throttled);
+	ck_assert_uint_gt(srv.gets, 0);
+	/* Paused: the pieces in flight land, two ticks pass, nothing more is fetched. */
+	th_loop_run(base, 2500);
+	uint64_t pending = disk_pool_pending_write_bytes(leech->disk);
+	ck_assert(leech->disk_throttled);
+	ck_assert_msg(pending <= bound + 7 * (uint64_t)WS_PIECE,
+	    "%llu bytes wait for the disk (bound %llu) after %u GETs",
+	    (unsigned long long)pending, (unsigned long long)bound, srv.gets);
+
+	__atomic_store_n(&hold_disk_on, 0, __ATOMIC_RELEASE);
+	RUN_UNTIL(base, wl.completed > 0, 30);
+	ck_assert_int_eq(wl.completed, 1);
+	ck_assert(hold_disk_done);
+	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
+	ck_assert_uint_eq(st.corrupt_bytes, 0);
+	engine_free(leech);
+	evhttp_free(http);
+	char path[256];
+	snprintf(path, sizeof path, "%s/ws.bin", ldir);
+	uint8_t *got;
+	size_t glen;
+	ck_assert_int_eq(dp_read_file(path, WS_SIZE + 1, &got, &glen), 0);
+	ck_assert_uint_eq(glen, WS_SIZE);
+	ck_assert(memcmp(got, data, WS_SIZE) == 0);
+	free(got);
+	free(data);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* The same for a peer that connects to us: the transport read its first bytes with the
  * bufferevent (to tell plaintext from MSE) and handed it over still reading, so libevent read
  * the socket beside the peer's own event, and through a rate limit's or a disk pause's stop:
@@ -2533,6 +2663,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_plain_reads_own_event_incoming);
 	tcase_add_test(tc, test_hash_steps_pause_peers);
 	tcase_add_test(tc, test_peer_joins_disk_pause);
+	tcase_add_test(tc, test_webseeds_pause);
 	tcase_add_test(tc, test_seed_idle_limit);
 	suite_add_tcase(s, tc);
 	return s;
