@@ -271,10 +271,12 @@ store_on_event(void *arg, int torrent_id, enum engine_event ev)
 		if (it == NULL)
 			break;
 		it->removed = true;
-		if (!it->saving) {
-			store_forget_files(s, it->hex);
+		/* Queued now, so behind a save in flight (the writer runs its jobs in order) and
+		 * ahead of the files of the same torrent added again: removed when that save ended,
+		 * they took the new copy's files with them. */
+		store_forget_files(s, it->hex);
+		if (!it->saving)
 			store_forget_item(s, it);
-		}
 		break;
 	default:
 		break;

@@ -32,5 +32,8 @@ void session_store_resync_counts(const void *store, size_t *pending, unsigned *p
     unsigned *most);
 /* Tests: saves per pass of those, and ms between two passes (0: the defaults). */
 void session_store_resync_pace_for_tests(unsigned batch, unsigned every_ms);
+/* Tests: runs work(arg) on the store's writer thread, as a job in its order (a test holds the
+ * writer with it to have the saves that follow queued behind). */
+void session_store_writer_call_for_tests(void *store, void (*work)(void *arg), void *arg);
 
 #endif

@@ -14,6 +14,7 @@
 #include "engine_policy.h"
 #include "log.h"
 #include "resume.h"
+#include "session_store.h"
 #include "store_private.h"
 #include "util.h"
 
@@ -216,8 +217,7 @@ store_save_done(struct resume_job *job, void *arg)
 			store_resync_written(s, it);
 		}
 		if (it->removed) {
-			store_forget_files(s, it->hex);
-			store_forget_item(s, it);
+			store_forget_item(s, it);   /* its files' removal is queued behind this save */
 		} else if (it->save_again) {
 			it->save_again = false;
 			store_save(s, it);
@@ -459,4 +459,41 @@ store_flush_finish_now(struct store *s)
 		;
 	store_flush_write(run);
 	store_flush_end(run);
+}
+
+/* A job of session_store_writer_call_for_tests. */
+struct store_call {
+	void (*work)(void *arg);
+	void *arg;
+};
+
+static void
+store_call_work(struct resume_job *job)
+{
+	struct store_call *c = job->ctx;
+	c->work(c->arg);
+}
+
+static void
+store_call_done(struct resume_job *job, void *arg)
+{
+	(void)arg;
+	free(job->ctx);
+	resume_job_free(job);
+}
+
+void
+session_store_writer_call_for_tests(void *store, void (*work)(void *arg), void *arg)
+{
+	struct store *s = store;
+	struct store_call *c = xcalloc(1, sizeof *c);
+	c->work = work;
+	c->arg = arg;
+	struct resume_job *job = xcalloc(1, sizeof *job);
+	resume_init(&job->resume);
+	job->work = store_call_work;
+	job->ctx = c;
+	job->done = store_call_done;
+	snprintf(job->label, sizeof job->label, "a test's call");
+	resume_writer_submit(s->writer, job);
 }

@@ -1516,6 +1516,81 @@ START_TEST(test_resume_claims_synced_or_marked)
 }
 END_TEST
 
+/* Holds the session store's writer until the test lets it go. */
+static int rsave_gate, rsave_held;
+static void
+rsave_hold(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&rsave_held, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 30000 && !__atomic_load_n(&rsave_gate, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+}
+
+/* The writer's resume saves waiting in its queue (their tasks). */
+static size_t
+resume_saves_queued(void)
+{
+	size_t n = 0;
+	for (struct dp_task *t = task_first(); t != NULL; t = task_next(t))
+		if (t->state == DP_TASK_QUEUED && strstr(t->name, "writing resume data") != NULL)
+			n++;
+	return n;
+}
+
+/* Removed while its resume save waits for the writer, and added again at once (a re-grab): the
+ * removal's unlink of its session files ran when that save ended, behind the new copy's
+ * .torrent, and took it: the torrent was gone after a restart. */
+START_TEST(test_readd_while_saving)
+{
+	struct event_base *base = event_base_new();
+	char err[256], sdir[128], ddir[128], tpath[320], rpath[320];
+	snprintf(sdir, sizeof sdir, "%s/rsave-session", tmpdir);
+	snprintf(ddir, sizeof ddir, "%s/rsave-data", tmpdir);
+	th_file_write(ddir, "payload.bin", payload, T_SIZE);
+	size_t tlen;
+	uint8_t *tor = make_torrent(&tlen);
+	struct metainfo *mi = metainfo_parse(tor, tlen, err, sizeof err);
+	ck_assert_msg(mi != NULL, "%s", err);
+	snprintf(tpath, sizeof tpath, "%s/torrents/%s.torrent", sdir, mi->info_hash_hex);
+	snprintf(rpath, sizeof rpath, "%s/resume/%s.resume", sdir, mi->info_hash_hex);
+	metainfo_free(mi);
+	struct engine *e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	int id = 0, id2 = 0;
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id, err, sizeof err), 0);
+	struct engine_torrent_stats st;
+	RUN_UNTIL(base, engine_torrent_get(e, id, &st) == 0 && st.state == ENGINE_TORRENT_SEEDING &&
+	    access(tpath, F_OK) == 0 && access(rpath, F_OK) == 0 && resume_saves_queued() == 0, 10);
+	ck_assert_int_eq(access(tpath, F_OK), 0);
+
+	rsave_gate = rsave_held = 0;
+	session_store_writer_call_for_tests(e->policy_arg, rsave_hold, NULL);
+	RUN_UNTIL(base, __atomic_load_n(&rsave_held, __ATOMIC_ACQUIRE), 5);
+	/* a stop is saved: the save waits behind the held writer */
+	ck_assert_int_eq(engine_torrent_stop(e, id, err, sizeof err), 0);
+	RUN_UNTIL(base, resume_saves_queued() > 0, 10);
+	ck_assert_uint_gt(resume_saves_queued(), 0);
+	ck_assert_int_eq(engine_torrent_remove(e, id, false, err, sizeof err), 0);
+	ck_assert_int_eq(engine_add_torrent_data(e, tor, tlen, NULL, &id2, err, sizeof err), 0);
+	__atomic_store_n(&rsave_gate, 1, __ATOMIC_RELEASE);
+	RUN_UNTIL(base, engine_torrent_get(e, id2, &st) == 0 && st.state == ENGINE_TORRENT_SEEDING &&
+	    resume_saves_queued() == 0 && access(tpath, F_OK) == 0, 10);
+	th_loop_run(base, 500);
+	ck_assert_msg(access(tpath, F_OK) == 0, "the new copy's .torrent is gone");
+	engine_free(e);
+
+	/* and the session has it after a restart */
+	e = th_engine_loopback(base, ddir, 2);
+	ck_assert_msg(session_store_open(e, sdir, NULL, err, sizeof err) == 0, "%s", err);
+	RUN_UNTIL(base, th_torrent_count(e) == 1, 10);
+	ck_assert_uint_eq(th_torrent_count(e), 1);
+	engine_free(e);
+	free(tor);
+	event_base_free(base);
+}
+END_TEST
+
 /* The queue passes' reads once nothing has changed for 3 s (at most 20 s). */
 static unsigned long long
 queue_reads_settled(struct engine *e, struct event_base *base)
@@ -2653,6 +2728,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_unsynced_resaves_spread);
 	tcase_add_test(tc, test_resume_claims_synced_or_marked);
 	tcase_add_test(tc, test_readd_while_deleting);
+	tcase_add_test(tc, test_readd_while_saving);
 	tcase_add_test(tc, test_check_in_flight_accounting);
 	tcase_add_test(tc, test_shutdown_busy_counts);
 	tcase_add_test(tc, test_unwanted_blocks_dropped);
