@@ -575,19 +575,14 @@ START_TEST(test_utp_long_sack)
 }
 END_TEST
 
-/* Past the hole (c->acked + 1): the packets whose ACK had time to come back (a round trip and
- * some) in *old, the ones of those still kept unacknowledged in *unacked. */
-static void
-utp_old_past_hole(const struct utp_conn *c, unsigned *unacked, unsigned *old)
+/* Past the hole (c->acked + 1): the packets acknowledged (their slots freed). */
+static unsigned
+utp_acked_past_hole(const struct utp_conn *c)
 {
-	uint64_t now = dp_now_us();
-	*unacked = *old = 0;
-	for (uint16_t i = 2; i <= (uint16_t)(c->seq_nr - c->acked - 1); i++) {
-		const struct utp_out_pkt *p = c->out[(uint16_t)(c->acked + i) & (UTP_SEND_RING - 1)];
-		bool is_old = p == NULL || p->sent_us + 2ull * c->rtt_us + 10000u < now;
-		*unacked += p != NULL && is_old;
-		*old += is_old;
-	}
+	unsigned n = 0;
+	for (uint16_t i = 2; i <= (uint16_t)(c->seq_nr - c->acked - 1); i++)
+		n += c->out[(uint16_t)(c->acked + i) & (UTP_SEND_RING - 1)] == NULL;
+	return n;
 }
 
 START_TEST(test_utp_long_sack_read)
@@ -613,15 +608,18 @@ START_TEST(test_utp_long_sack_read)
 	bufferevent_write(t.bev, d, size);
 	RUN_UNTIL(base, r->arrivals[hole] >= 3, 10);
 	ck_assert_uint_ge(r->arrivals[hole], 3);
-	/* Until more than 256 packets past the hole (what a 32-byte mask covers) had time to be
-	 * acknowledged, while the hole still waits (its losses outlast this): under load, the
-	 * hole's third arrival came when only 248 had (a clean-clone make check). */
-	unsigned unacked = 0, old = 0;
-	RUN_UNTIL(base, (utp_old_past_hole(c, &unacked, &old), old > 256) ||
-	    (uint16_t)(c->acked + 1) != hole, 10);
-	ck_assert_uint_eq((uint16_t)(c->acked + 1), hole);
-	ck_assert_uint_gt(old, 256);
-	ck_assert_msg(unacked == 0, "%u packets past the hole not acknowledged", unacked);
+	/* More than 256 packets past the hole (what a 32-byte mask covers) acknowledged while
+	 * the hole still waits (its losses outlast this). Waited for, not judged by their age:
+	 * counting those sent two round trips ago as due failed under load (an ASan build beside
+	 * busy processes, 3 runs in 80: '112 packets past the hole not acknowledged'), the loop
+	 * having stalled with their ACKs still in the receiver's delay. Cut at 32 bytes, no more
+	 * than 256 are ever acknowledged and the wait ends at its bound. */
+	unsigned acked = 0;
+	RUN_UNTIL(base, (uint16_t)(c->acked + 1) != hole ||
+	    (acked = utp_acked_past_hole(c)) > 256, 10);
+	ck_assert_msg((uint16_t)(c->acked + 1) == hole && acked > 256, "%u packets past the "
+	    "hole acknowledged while it waited (%s)", acked,
+	    (uint16_t)(c->acked + 1) == hole ? "still waits" : "filled since");
 	RUN_UNTIL(base, r->got.len >= want, 10);
 	ck_assert_uint_eq(r->got.len, want);
 	free(warm);
