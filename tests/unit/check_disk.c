@@ -322,6 +322,19 @@ START_TEST(test_hash_check)
 }
 END_TEST
 
+/* A call blocked reading a pipe the test holds: the test sees one job running while the next
+ * is queued, then lets it go. (A FIFO as the torrent's file used to serve here, until storage
+ * learnt to refuse FIFOs instead of blocking on them.) */
+static int blocking_pipe[2];
+
+static void
+blocking_call(struct disk_job *job)
+{
+	char c;
+	if (read(blocking_pipe[0], &c, 1) != 1)
+		job->error = EIO;
+}
+
 START_TEST(test_many_jobs_loop_thread)
 {
 	const uint32_t n = 200;
@@ -329,18 +342,31 @@ START_TEST(test_many_jobs_loop_thread)
 	mi = mi_make(n, data);
 	st = storage_new(mi, tmpdir, 4);
 	struct disk_pool *pool = disk_pool_new(base, 4);
-	struct result r = { 0 };
+	struct result r = { 0 }, held = { 0 };
+	/* Every worker held first (a call reading the test's pipe each), so the writes queue:
+	 * otherwise the last one was queued only when the workers had not finished the others
+	 * by its submission, and a loop thread descheduled while submitting (load 4.7) saw
+	 * them all done and the last shown running. */
+	ck_assert_int_eq(pipe(blocking_pipe), 0);
+	struct disk_job *holds[4];
+	for (int i = 0; i < 4; i++) {
+		holds[i] = job_new(DISK_OP_CALL, 0, NULL, &held);
+		holds[i]->storage = NULL;
+		holds[i]->call = blocking_call;
+		holds[i]->what = "waiting for the test's pipe";
+		disk_pool_submit(pool, holds[i]);
+	}
 	struct disk_job **jobs = xcalloc(n, sizeof *jobs);
 	for (uint32_t i = 0; i < n; i++) {
 		jobs[i] = job_new(DISK_OP_WRITE_PIECE, i, data + (uint64_t)i * PIECE, &r);
 		disk_pool_submit(pool, jobs[i]);
 	}
-	ck_assert_uint_le(disk_pool_pending_write_bytes(pool), (uint64_t)n * PIECE);
 	ck_assert_uint_eq(disk_pool_pending_write_bytes(pool), (uint64_t)n * PIECE);
 	/* The last one is queued behind others and says so. */
 	ck_assert_int_eq(job_task(jobs[n - 1])->state, DP_TASK_QUEUED);
 	ck_assert_msg(strstr(job_task(jobs[n - 1])->reason, "jobs ahead") != NULL, "%s",
 	    job_task(jobs[n - 1])->reason);
+	ck_assert_int_eq(write(blocking_pipe[1], "xxxx", 4), 4);
 
 	uint64_t prev_pending = disk_pool_pending_write_bytes(pool);
 	int monotonic_errors = 0;
@@ -355,6 +381,14 @@ START_TEST(test_many_jobs_loop_thread)
 	ck_assert_int_eq(r.count, (int)n);
 	ck_assert_int_eq(r.wrong_thread, 0);
 	ck_assert_int_eq(monotonic_errors, 0);
+	run_until(&held.count, 4, 5000);
+	ck_assert_int_eq(held.count, 4);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(holds[i]->error, 0);
+		free(holds[i]);
+	}
+	close(blocking_pipe[0]);
+	close(blocking_pipe[1]);
 	ck_assert_uint_eq(disk_pool_pending_jobs(pool), 0);
 	ck_assert_uint_eq(disk_pool_hash_count(pool), n);
 	for (uint32_t i = 0; i < n; i++) {
@@ -374,19 +408,6 @@ START_TEST(test_many_jobs_loop_thread)
 	free(data);
 }
 END_TEST
-
-/* A call blocked reading a pipe the test holds: the test sees one job running while the next
- * is queued, then lets it go. (A FIFO as the torrent's file used to serve here, until storage
- * learnt to refuse FIFOs instead of blocking on them.) */
-static int blocking_pipe[2];
-
-static void
-blocking_call(struct disk_job *job)
-{
-	char c;
-	if (read(blocking_pipe[0], &c, 1) != 1)
-		job->error = EIO;
-}
 
 START_TEST(test_task_states)
 {
