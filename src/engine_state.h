@@ -92,7 +92,10 @@ struct engine {
 	struct bw_bucket down_bucket, up_bucket;
 	struct bw_meter down_meter, up_meter;
 	uint64_t downloaded, uploaded;
-	bool disk_throttled;          /* pending writes over the bound: peers stopped reading */
+	/* Pending writes over the bound: peers stop reading at their next read; the ones held are
+	 * woken in slices (disk_wake_event) once the pool drains. */
+	struct peer_disk_gate disk_gate;
+	struct event *disk_wake_event;
 
 	struct ban *bans;
 	size_t ban_count;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,8 @@ peer_close(struct peer *p, const char *fmt, ...)
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
 	p->dead = true;
+	if (p->env->disk_gate != NULL)
+		peer_disk_gate_leave(p->env->disk_gate, &p->disk_wait);
 	if (p->rx_dest != NULL && p->ops->block_abort != NULL)
 		p->ops->block_abort(p->owner, p->rx_piece, p->rx_offset);
 	p->rx_dest = NULL;
@@ -1385,13 +1388,6 @@ peer_on_handshake(struct peer *p, const uint8_t *raw)
 	log_debug("peer %s: handshake done (%s%s%s)", p->addr_str, p->client,
 	    p->fast ? ", fast" : "", p->ext ? ", ext" : "");
 	peer_send_intro(p);
-	/* The disk pause stopped the peers there were when it began (session_set_disk_paused);
-	 * one that joins meanwhile stops here, once its handshake is read, or it would request
-	 * and read pieces the disk has no room for until the pause ends. */
-	if (p->env->disk_throttled != NULL && *p->env->disk_throttled && !p->disk_paused) {
-		p->disk_paused = true;
-		peer_update_reading(p);
-	}
 	peer_update_task(p);
 	return 0;
 }
@@ -1843,6 +1839,35 @@ peer_rx_take(struct peer *p, struct evbuffer *in)
 	return 0;
 }
 
+/* Whether disk backpressure holds p's reading. The session closes its gate without touching a
+ * peer: one past its handshake that meets it closed is held from then on (DISK_WAIT). */
+static bool
+peer_disk_hold(struct peer *p)
+{
+	if (!p->disk_paused && p->handshake_done && !p->dead && p->env->disk_gate != NULL &&
+	    peer_disk_gate_hold(p->env->disk_gate, &p->disk_wait))
+		p->disk_paused = true;
+	return p->disk_paused;
+}
+
+/* The same where p would read: one held here stops (its read event off) before it reads or
+ * parses another message, in the callback that closed the gate or in its next one. */
+static bool
+peer_disk_held(struct peer *p)
+{
+	if (!p->disk_paused && peer_disk_hold(p))
+		peer_update_reading(p);
+	return p->disk_paused;
+}
+
+void
+peer_disk_woken(struct peer_disk_waiter *w)
+{
+	struct peer *p = (struct peer *)(void *)((char *)w - offsetof(struct peer, disk_wait));
+	p->disk_paused = false;
+	peer_update_reading(p);
+}
+
 static void
 peer_read_input(struct peer *p)
 {
@@ -1865,7 +1890,7 @@ peer_read_input(struct peer *p)
 				break;
 			continue;
 		}
-		if (p->read_throttled || p->disk_paused || avail < 4)
+		if (p->read_throttled || peer_disk_held(p) || avail < 4)
 			break;
 		uint8_t hdr[13];
 		size_t hlen = DP_MIN(avail, sizeof hdr);
@@ -2139,7 +2164,7 @@ peer_read_ready(struct peer *p)
 	 * got less than it had room for emptied the socket: the next one would only say so
 	 * (EAGAIN, a system call per wakeup); what comes after wakes the loop again. */
 	for (size_t budget = PEER_READ_BUDGET; budget > 0 && !p->dead && p->connected &&
-	    !p->read_throttled && !p->disk_paused;) {
+	    !p->read_throttled && !peer_disk_held(p);) {
 		size_t asked;
 		ssize_t n = peer_read_socket(p, DP_MIN(budget, peer_read_chunk(p)), &asked);
 		if (n <= 0)
@@ -2218,7 +2243,7 @@ peer_update_reading(struct peer *p)
 {
 	if (p->dead || p->bev == NULL || !p->connected)
 		return;
-	bool want = !p->read_throttled && !p->disk_paused;
+	bool want = !p->read_throttled && !peer_disk_hold(p);
 	if (want) {
 		if (p->read_ev != NULL)
 			event_add(p->read_ev, NULL);

@@ -14,6 +14,7 @@
 
 #include "bandwidth.h"
 #include "bitfield.h"
+#include "peer_disk_gate.h"
 #include "peer_piece.h"
 #include "picker.h"
 #include "transport.h"
@@ -59,8 +60,7 @@ struct peer_env {
 	int *connections;                   /* open peer sockets: peer.c counts its own */
 	struct disk_pool *disk;             /* for the words of a disk wait */
 	const uint64_t *disk_write_bound;
-	const bool *disk_throttled;         /* the session's disk pause: a peer whose handshake
-	                                       ends while it holds is paused too */
+	struct peer_disk_gate *disk_gate;   /* disk backpressure (peer_disk_gate.h); NULL: none */
 	const struct peer_ext *const *exts; /* the BEP 10 extension table (peer_ext.h) */
 	size_t nexts;
 	struct transport *transport;        /* makes and accepts connections (TCP/uTP, MSE) */
@@ -242,7 +242,8 @@ struct peer {
 
 	bool read_throttled;          /* RATE_WAIT for download */
 	bool write_throttled;         /* RATE_WAIT for upload */
-	bool disk_paused;             /* DISK_WAIT */
+	bool disk_paused;             /* DISK_WAIT: held by the disk gate */
+	struct peer_disk_waiter disk_wait;    /* its place among the held */
 	int hashfails;
 };
 
@@ -288,6 +289,8 @@ void peer_serve(struct peer *p);
 void peer_tick(struct peer *p, uint64_t now_ms);
 /* Reading is paused/resumed by rate limits or disk backpressure. */
 void peer_update_reading(struct peer *p);
+/* The disk gate let p's waiter go (peer_disk_gate_wake): it reads again. */
+void peer_disk_woken(struct peer_disk_waiter *w);
 void peer_cancel_block(struct peer *p, uint32_t piece, uint32_t offset, uint32_t length);
 void peer_update_task(struct peer *p);
 uint64_t peer_down_rate(struct peer *p);

@@ -315,35 +315,41 @@ session_reap_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- backpressure ---- */
 
+/* Held peers woken per callback once the disk pool drains: a session of thousands of peers
+ * wakes them a slice at a time, so timers, signals and the UI are served between slices. */
+#define SESSION_DISK_WAKE_US 4000u
+
 static void
-session_set_disk_paused(struct engine *e, bool paused)
+session_disk_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
-	e->disk_throttled = paused;
-	for (struct torrent *t = e->torrents; t != NULL; t = t->next) {
-		struct peer *p = t->peers;
-		while (p != NULL) {
-			struct peer *next = p->next;
-			if (p->disk_paused != paused) {
-				p->disk_paused = paused;
-				peer_update_reading(p);
-			}
-			p = next;
-		}
-	}
+	struct engine *e = arg;
+	(void)fd;
+	(void)what;
+	task_cb_begin(e->timer_task);
+	uint64_t deadline = dp_now_us() + SESSION_DISK_WAKE_US;
+	if (peer_disk_gate_wake(&e->disk_gate, deadline, peer_disk_woken))
+		event_active(e->disk_wake_event, EV_TIMEOUT, 0);
+	task_cb_end(e->timer_task);
 }
 
+/* Closing the gate touches no peer: each stops at its next read (peer.c's peer_disk_hold), the one
+ * whose piece passed the bound within this very callback, a peer attached later after its
+ * handshake. Opening it wakes only the peers held, from the loop, a slice at a time. */
 void
 session_check_disk_pressure(struct engine *e)
 {
+	struct peer_disk_gate *g = &e->disk_gate;
 	uint64_t pending = disk_pool_pending_write_bytes(e->disk);
 	uint64_t bound = e->set.disk_write_bound;
-	if (!e->disk_throttled && pending > bound) {
+	if (!g->closed && pending > bound) {
 		char sz[32];
 		dp_format_size(pending, sz, sizeof sz);
 		log_debug("disk write queue at %s: peers stop reading", sz);
-		session_set_disk_paused(e, true);
-	} else if (e->disk_throttled && pending <= bound / 2) {
-		session_set_disk_paused(e, false);
+		g->closed = true;
+	} else if (g->closed && pending <= bound / 2) {
+		g->closed = false;
+		if (g->held != NULL)
+			event_active(e->disk_wake_event, EV_TIMEOUT, 0);
 	}
 }
 
@@ -942,7 +948,7 @@ session_lend(struct engine *e)
 	pe->connections = &e->connections;
 	pe->disk = e->disk;
 	pe->disk_write_bound = &e->set.disk_write_bound;
-	pe->disk_throttled = &e->disk_throttled;
+	pe->disk_gate = &e->disk_gate;
 	pe->exts = session_extensions;
 	pe->nexts = DP_ARRAY_LEN(session_extensions);
 	pe->transport = e->transport;
@@ -1002,9 +1008,11 @@ session_init(struct engine *e, struct event_base *base, const struct session_set
 	 * when the first HTTPS connection needs it; each connection checks the name. */
 	e->ssl_ctx = tls_trust_ctx_new(base, e->disk);
 	e->reap_event = event_new(base, -1, 0, session_reap_cb, e);
+	e->disk_wake_event = event_new(base, -1, 0, session_disk_wake_cb, e);
 	e->health_timer = event_new(base, -1, EV_PERSIST, session_health_cb, e);
 	e->tick_timer = event_new(base, -1, EV_PERSIST, session_tick_cb, e);
-	if (e->reap_event == NULL || e->health_timer == NULL || e->tick_timer == NULL) {
+	if (e->reap_event == NULL || e->disk_wake_event == NULL || e->health_timer == NULL ||
+	    e->tick_timer == NULL) {
 		snprintf(err, errlen, "can't create the session's timers");
 		return -1;
 	}
@@ -1089,6 +1097,8 @@ session_cleanup(struct engine *e)
 	task_release(&e->listener_task);
 	if (e->reap_event)
 		event_free(e->reap_event);
+	if (e->disk_wake_event)
+		event_free(e->disk_wake_event);
 	if (e->health_timer)
 		event_free(e->health_timer);
 	if (e->tick_timer)

@@ -2111,7 +2111,7 @@ torrent_webseeds_tick(struct torrent *t, uint64_t now)
 			.mi = t->mi,
 			.sw = &t->swarm,
 			.global_down = t->env->peers->down_bucket,
-			.disk_paused = t->env->peers->disk_throttled,
+			.disk_paused = &t->env->peers->disk_gate->closed,
 			.ops = &torrent_webseed_ops,
 			.owner = t,
 			.torrent_id = t->id,

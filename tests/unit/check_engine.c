@@ -2125,6 +2125,49 @@ hold_disk_finished(struct disk_job *job, void *arg)
 	hold_disk_done = true;
 }
 
+/* A peer of ours (for the torrent of info_hash) that says its handshake and nothing more. */
+static int
+raw_idle_connect(struct engine *e, const uint8_t *info_hash)
+{
+	struct engine_global_stats g;
+	engine_global(e, &g);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g.listen_port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	uint8_t hs[68] = { 19 };
+	memcpy(hs + 1, "BitTorrent protocol", 19);
+	memcpy(hs + 28, info_hash, 20);
+	memcpy(hs + 48, "-XX0001-idlepeer0000", 20);
+	ck_assert_int_eq(send(fd, hs, sizeof hs, 0), (ssize_t)sizeof hs);
+	return fd;
+}
+
+/* Whether p is (still) one of t's peers. */
+static bool
+torrent_has_peer(const struct torrent *t, const struct peer *p)
+{
+	for (const struct peer *q = t->peers; q != NULL; q = q->next)
+		if (q == p)
+			return true;
+	return false;
+}
+
+/* A seed of tor's data in dir, on base, its check done. */
+static struct engine *
+hold_seed(struct event_base *base, const char *dir, const uint8_t *data, size_t size,
+    const uint8_t *tor, size_t tlen, struct th_events *w, int *id)
+{
+	char err[256];
+	th_file_write(dir, "big.bin", data, size);
+	struct engine *seed = plain_engine(base, dir);
+	engine_set_event_cb(seed, th_events_cb, w);
+	ck_assert_int_eq(engine_add_torrent_data(seed, tor, tlen, NULL, id, err, sizeof err), 0);
+	RUN_UNTIL(base, w->checked > 0, 10);
+	return seed;
+}
+
 /* Peers stop reading in the very callback whose hash step or write takes the pieces waiting for
  * the disk past the bound, not at the session's next tick: with the worker busy, every piece
  * finished while its hash step was queued, its write waited for that step, and the hash steps
@@ -2135,8 +2178,10 @@ START_TEST(test_hash_steps_pause_peers)
 	enum { BIG_PIECE = 2097152, BIG_PIECES = 16, BIG_SIZE = BIG_PIECE * BIG_PIECES };
 	const uint64_t bound = 1u << 20;
 	struct event_base *base = event_base_new();
-	char sdir[128], ldir[128], err[256], peer[64], path[256];
+	char sdir[128], sdir2[128], sdir3[128], ldir[128], err[256], peer[64], path[256];
 	snprintf(sdir, sizeof sdir, "%s/seed-hold", tmpdir);
+	snprintf(sdir2, sizeof sdir2, "%s/seed-hold2", tmpdir);
+	snprintf(sdir3, sizeof sdir3, "%s/seed-hold3", tmpdir);
 	snprintf(ldir, sizeof ldir, "%s/leech-hold", tmpdir);
 	mkdir(ldir, 0755);
 	uint8_t *data = xmalloc(BIG_SIZE);
@@ -2168,6 +2213,20 @@ START_TEST(test_hash_steps_pause_peers)
 	RUN_UNTIL(base, engine_torrent_get(leech, lid, &st) == 0 &&
 	    st.state == ENGINE_TORRENT_DOWNLOADING && disk_pool_pending_jobs(leech->disk) == 0, 10);
 	ck_assert_int_eq(st.state, ENGINE_TORRENT_DOWNLOADING);
+	struct th_events ws2 = { .base = base }, ws3 = { .base = base };
+	int sid2, sid3;
+	struct engine *seed2 = hold_seed(base, sdir2, data, BIG_SIZE, tor, tlen, &ws2, &sid2);
+	struct engine *seed3 = hold_seed(base, sdir3, data, BIG_SIZE, tor, tlen, &ws3, &sid3);
+	/* A peer that sends nothing after its handshake: pausing and resuming leave it alone
+	 * (they walked every peer of every torrent). */
+	struct torrent *t = session_find_torrent(leech, lid);
+	uint8_t ih[20];
+	ck_assert(dp_hex_decode(st.info_hash_hex, 20, ih));
+	int idle_fd = raw_idle_connect(leech, ih);
+	RUN_UNTIL(base, t->peers != NULL && t->peers->handshake_done, 10);
+	struct peer *idle = t->peers;
+	ck_assert_ptr_nonnull(idle);
+	ck_assert(idle->handshake_done && idle->incoming);
 
 	__atomic_store_n(&hold_disk_on, 1, __ATOMIC_RELEASE);
 	hold_disk_done = false;
@@ -2178,22 +2237,66 @@ START_TEST(test_hash_steps_pause_peers)
 	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
 	/* Whenever the pieces held for the disk are past the bound, peers are paused already. */
 	uint64_t peak = 0, deadline = dp_now_ms() + 3000;
-	while (!leech->disk_throttled && dp_now_ms() < deadline) {
+	while (!leech->disk_gate.closed && dp_now_ms() < deadline) {
 		th_loop_run(base, 2);
 		uint64_t pending = disk_pool_pending_write_bytes(leech->disk);
 		peak = DP_MAX(peak, pending);
-		ck_assert_msg(pending <= bound || leech->disk_throttled,
+		ck_assert_msg(pending <= bound || leech->disk_gate.closed,
 		    "%llu bytes of pieces wait for the disk (bound %llu) and peers still read",
 		    (unsigned long long)pending, (unsigned long long)bound);
 	}
-	ck_assert(leech->disk_throttled);
+	ck_assert(leech->disk_gate.closed);
 	/* Paused: what was in flight lands (a block under way, the blocks one read took), and
 	 * nothing more: two pieces at most, where a peer left reading would take all 16. */
 	th_loop_run(base, 300);
 	peak = DP_MAX(peak, disk_pool_pending_write_bytes(leech->disk));
 	ck_assert_uint_gt(peak, bound);
 	ck_assert_uint_le(peak, bound + 2 * BIG_PIECE);
-	ck_assert(leech->disk_throttled);
+	ck_assert(leech->disk_gate.closed);
+	ck_assert(torrent_has_peer(t, idle));
+	ck_assert(!idle->disk_paused);
+
+	/* Peers attached during the pause, one we dial and one that dials us, are held from their
+	 * handshake on: not one message more is read from them. */
+	struct peer *first = NULL;
+	for (struct peer *q = t->peers; q != NULL; q = q->next)
+		if (q != idle)
+			first = q;
+	ck_assert_ptr_nonnull(first);
+	ck_assert(first->disk_paused);
+	char laddr[64];
+	th_engine_addr(leech, laddr, sizeof laddr);
+	th_engine_addr(seed2, peer, sizeof peer);
+	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
+	ck_assert_int_eq(engine_torrent_add_peer(seed3, sid3, laddr, err, sizeof err), 0);
+	int attached = 0, in = 0;
+	deadline = dp_now_ms() + 10000;
+	while (dp_now_ms() < deadline) {
+		th_loop_run(base, 10);
+		attached = in = 0;
+		for (struct peer *q = t->peers; q != NULL; q = q->next) {
+			if (q != idle && q != first && q->handshake_done) {
+				attached++;
+				in += q->incoming;
+			}
+		}
+		if (attached == 2)
+			break;
+	}
+	ck_assert_int_eq(attached, 2);
+	ck_assert_int_eq(in, 1);
+	th_loop_run(base, 300);
+	ck_assert(leech->disk_gate.closed);
+	for (struct peer *q = t->peers; q != NULL; q = q->next) {
+		if (q == idle || q == first)
+			continue;
+		ck_assert_msg(q->disk_paused, "peer %s attached during the pause reads",
+		    q->addr_str);
+		ck_assert_uint_eq(q->downloaded, 0);
+		ck_assert(!q->has_all && q->has.count == 0);
+	}
+	ck_assert_uint_eq(leech->disk_gate.nheld, 3);
+	ck_assert(!idle->disk_paused);
 
 	__atomic_store_n(&hold_disk_on, 0, __ATOMIC_RELEASE);
 	RUN_UNTIL(base, wl.completed > 0, 30);
@@ -2201,9 +2304,18 @@ START_TEST(test_hash_steps_pause_peers)
 	ck_assert(hold_disk_done);
 	ck_assert_int_eq(engine_torrent_get(leech, lid, &st), 0);
 	ck_assert_uint_eq(st.corrupt_bytes, 0);
-	ck_assert_uint_gt(session_find_torrent(leech, lid)->hashed_early, 0);
+	ck_assert_uint_gt(t->hashed_early, 0);
+	/* Woken from the loop once the pool drained: the peers held, and only they. */
+	RUN_UNTIL(base, !leech->disk_gate.closed && leech->disk_gate.nheld == 0, 5);
+	ck_assert(!leech->disk_gate.closed);
+	ck_assert_uint_eq(leech->disk_gate.nheld, 0);
+	ck_assert(torrent_has_peer(t, idle));
+	ck_assert(!idle->disk_paused);
+	close(idle_fd);
 	engine_free(leech);
 	engine_free(seed);
+	engine_free(seed2);
+	engine_free(seed3);
 	snprintf(path, sizeof path, "%s/big.bin", ldir);
 	uint8_t *got;
 	size_t glen;
@@ -2217,9 +2329,9 @@ START_TEST(test_hash_steps_pause_peers)
 }
 END_TEST
 
-/* A peer that joins while the disk pause holds (session_set_disk_paused stopped the peers there
- * were) is paused too: it used to read and request freely, and its pieces piled up for the disk
- * past the bound until the pause ended. The leecher's only disk worker is held; once peers are
+/* A peer that joins while the disk pause holds (the session's disk gate is closed) is paused
+ * too: it used to read and request freely, and its pieces piled up for the disk past the bound
+ * until the pause ended. The leecher's only disk worker is held; once peers are
  * paused a second seeder is added. */
 START_TEST(test_peer_joins_disk_pause)
 {
@@ -2270,8 +2382,8 @@ START_TEST(test_peer_joins_disk_pause)
 	disk_pool_submit(leech->disk, &hold);
 	th_engine_addr(seed, peer, sizeof peer);
 	ck_assert_int_eq(engine_torrent_add_peer(leech, lid, peer, err, sizeof err), 0);
-	RUN_UNTIL(base, leech->disk_throttled, 3);
-	ck_assert(leech->disk_throttled);
+	RUN_UNTIL(base, leech->disk_gate.closed, 3);
+	ck_assert(leech->disk_gate.closed);
 	th_loop_run(base, 100);
 	uint64_t before = disk_pool_pending_write_bytes(leech->disk);
 
@@ -2289,7 +2401,7 @@ START_TEST(test_peer_joins_disk_pause)
 	}
 	ck_assert_int_eq(joined, 2);
 	th_loop_run(base, 300);
-	ck_assert(leech->disk_throttled);
+	ck_assert(leech->disk_gate.closed);
 	for (struct peer *p = t->peers; p != NULL; p = p->next)
 		ck_assert_msg(p->disk_paused, "peer %s reads while the disk pause holds",
 		    p->addr_str);
@@ -2405,13 +2517,13 @@ START_TEST(test_webseeds_pause)
 	struct disk_job hold = { .op = DISK_OP_CALL, .call = hold_disk_call, .what = "test hold",
 	    .done = hold_disk_finished };
 	disk_pool_submit(leech->disk, &hold);
-	RUN_UNTIL(base, leech->disk_throttled, 10);
-	ck_assert(leech->disk_throttled);
+	RUN_UNTIL(base, leech->disk_gate.closed, 10);
+	ck_assert(leech->disk_gate.closed);
 	ck_assert_uint_gt(srv.gets, 0);
 	/* Paused: the pieces in flight land, two ticks pass, nothing more is fetched. */
 	th_loop_run(base, 2500);
 	uint64_t pending = disk_pool_pending_write_bytes(leech->disk);
-	ck_assert(leech->disk_throttled);
+	ck_assert(leech->disk_gate.closed);
 	ck_assert_msg(pending <= bound + 7 * (uint64_t)WS_PIECE,
 	    "%llu bytes wait for the disk (bound %llu) after %u GETs",
 	    (unsigned long long)pending, (unsigned long long)bound, srv.gets);
@@ -2696,6 +2808,50 @@ START_TEST(test_listen_ipv4_only)
 }
 END_TEST
 
+static int gate_woken;
+
+static void
+disk_gate_woken(struct peer_disk_waiter *w)
+{
+	ck_assert(!w->held);
+	gate_woken++;
+}
+
+/* The disk gate holds a peer only while closed and once, wakes the held oldest first, and in
+ * slices: a callback whose time is up stops after the first few (thousands of held peers are
+ * woken over several callbacks), one that finds the gate closed again wakes none. */
+START_TEST(test_disk_gate_slices)
+{
+	enum { N = 100 };
+	struct peer_disk_gate g = { .closed = false };
+	struct peer_disk_waiter *w = xcalloc(N, sizeof *w);
+	ck_assert(!peer_disk_gate_hold(&g, &w[0]));
+	g.closed = true;
+	for (int i = 0; i < N; i++)
+		ck_assert(peer_disk_gate_hold(&g, &w[i]));
+	ck_assert(peer_disk_gate_hold(&g, &w[5]));     /* held once */
+	ck_assert_uint_eq(g.nheld, N);
+	peer_disk_gate_leave(&g, &w[2]);                 /* its peer closed */
+	peer_disk_gate_leave(&g, &w[2]);
+	ck_assert_uint_eq(g.nheld, N - 1);
+	ck_assert(!peer_disk_gate_wake(&g, 0, disk_gate_woken));   /* still closed: nobody */
+	ck_assert_int_eq(gate_woken, 0);
+	g.closed = false;
+	ck_assert(peer_disk_gate_wake(&g, 0, disk_gate_woken));    /* no time left: one slice */
+	ck_assert_int_gt(gate_woken, 0);
+	ck_assert_int_lt(gate_woken, N - 1);
+	ck_assert_uint_eq(g.nheld, (size_t)(N - 1 - gate_woken));
+	ck_assert(!w[0].held && !w[1].held && w[N - 1].held);
+	ck_assert_ptr_eq(g.held, &w[gate_woken + 1]);   /* oldest first, w[2] gone */
+	ck_assert(!peer_disk_gate_wake(&g, dp_now_us() + 10000000, disk_gate_woken));
+	ck_assert_int_eq(gate_woken, N - 1);
+	ck_assert_uint_eq(g.nheld, 0);
+	ck_assert_ptr_null(g.held);
+	ck_assert_ptr_null(g.held_tail);
+	free(w);
+}
+END_TEST
+
 Suite *
 engine_suite(void)
 {
@@ -2707,6 +2863,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_bucket);
 	tcase_add_test(tc, test_bucket_slow_rate);
 	tcase_add_test(tc, test_queue_size);
+	tcase_add_test(tc, test_disk_gate_slices);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("loopback");
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
