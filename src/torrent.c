@@ -2111,7 +2111,9 @@ torrent_webseeds_tick(struct torrent *t, uint64_t now)
 			.mi = t->mi,
 			.sw = &t->swarm,
 			.global_down = t->env->peers->down_bucket,
-			.disk_paused = &t->env->peers->disk_gate->closed,
+			/* peer_env says a session may lend no gate (NULL: none) */
+			.disk_paused = t->env->peers->disk_gate != NULL ?
+			    &t->env->peers->disk_gate->closed : NULL,
 			.ops = &torrent_webseed_ops,
 			.owner = t,
 			.torrent_id = t->id,
