@@ -298,6 +298,9 @@ webseed_seed_state(struct webseed_seed *w)
 		    w->reqs->piece, w->inflight);
 	else if (w->fails > 0)
 		task_wait(w->task, DP_TASK_TIMER_WAIT, "retrying after: %s", w->reason);
+	else if (w->set->env.disk_paused != NULL && *w->set->env.disk_paused)
+		task_wait(w->task, DP_TASK_DISK_WAIT,
+		    "disk write queue full: no fetch until it drains");
 	else
 		task_idle(w->task, DP_TASK_PEER_WAIT, "no piece to fetch");
 	/* The last GET's deadline is over; a retry's is when it comes. */

@@ -2527,6 +2527,16 @@ START_TEST(test_webseeds_pause)
 	ck_assert_msg(pending <= bound + 7 * (uint64_t)WS_PIECE,
 	    "%llu bytes wait for the disk (bound %llu) after %u GETs",
 	    (unsigned long long)pending, (unsigned long long)bound, srv.gets);
+	/* and the web seeds' tasks say why they fetch nothing */
+	size_t ws_tasks = 0;
+	for (struct dp_task *k = task_first(); k != NULL; k = task_next(k)) {
+		if (k->kind != DP_TASK_KIND_WEBSEED || k->torrent_id != lid)
+			continue;
+		ws_tasks++;
+		ck_assert_msg(k->state == DP_TASK_DISK_WAIT, "%s: %s (%s)", k->name,
+		    task_state_name(k->state), k->reason);
+	}
+	ck_assert_uint_eq(ws_tasks, 2);
 
 	__atomic_store_n(&hold_disk_on, 0, __ATOMIC_RELEASE);
 	RUN_UNTIL(base, wl.completed > 0, 30);
