@@ -517,7 +517,12 @@ START_TEST(test_utp_resent_hole_lost_again)
 	 * saw 4 under valgrind): a spurious resend, not the timer's. */
 	unsigned sent = r->arrivals[(uint16_t)(r->first + hole)];
 	ck_assert_msg(sent == 3 || sent == 4, "the hole arrived %u times", sent);
-	ck_assert_msg(c->cc.timeouts == 0 && c->tail_probes == 0,
+	/* Under valgrind a stall can hold the ACKs that would apply the rule until a tail-loss
+	 * probe went (2 of 12 runs on an idle machine, and the clean-clone run of 68f8d69): a
+	 * probe is accepted there, the timer is not (it declares the whole window lost, what
+	 * the rule is for). Elsewhere, as before, neither. */
+	bool slow = getenv("DP_UNDER_VALGRIND") != NULL;
+	ck_assert_msg(c->cc.timeouts == 0 && (c->tail_probes == 0 || slow),
 	    "the hole was found by the timer (%u timeouts, %llu tail probes)", c->cc.timeouts,
 	    (unsigned long long)c->tail_probes);
 	free(warm);
